@@ -1,0 +1,29 @@
+@{
+    RootModule           = 'VmPs.PowerShell.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '6f3c2a8e-4b71-4f0e-9d35-1c7b2e9a5d10'
+    Author               = 'VmPs contributors'
+    Copyright            = '(c) VmPs contributors. MIT License.'
+    Description          = 'MicroVMs on Linux from PowerShell: OCI images booted on Cloud Hypervisor or QEMU, with a guest agent for commands.'
+    PowerShellVersion    = '7.4'
+    CompatiblePSEditions = @('Core')
+    TypesToProcess       = @('VmPs.Types.ps1xml')
+    FormatsToProcess     = @('VmPs.Format.ps1xml')
+    CmdletsToExport      = @(
+        'Get-VmHost'
+        'New-Vm'
+        'Get-Vm'
+        'Start-Vm'
+        'Stop-Vm'
+        'Remove-Vm'
+        'Invoke-VmCommand'
+    )
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags       = @('VM', 'MicroVM', 'CloudHypervisor', 'QEMU', 'Linux', 'OCI')
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using VmPs.Core.Guest;
+using VmPs.Core.Processes;
+
+namespace VmPs.Core.Hypervisors;
+
+public enum HypervisorKind
+{
+    CloudHypervisor,
+    Qemu,
+}
+
+/// <summary>What a driver can do; callers check these instead of the driver's type.</summary>
+public sealed record HypervisorCapabilities(bool Snapshot, bool Hotplug, bool Vsock, bool Uefi);
+
+public enum DiskImageFormat
+{
+    Raw,
+    Qcow2,
+}
+
+/// <summary>
+/// One block device. The guest finds its disks by <see cref="Serial"/>, never by probe order
+/// (virtio-mmio devices enumerate in a different order from the command line).
+/// </summary>
+public sealed record DiskSpec(string Path, bool ReadOnly, string Serial, DiskImageFormat Format = DiskImageFormat.Raw);
+
+/// <summary>Everything a driver needs to start one VM. Paths are absolute.</summary>
+public sealed record VmLaunchSpec
+{
+    public required string VmName { get; init; }
+
+    /// <summary>Per-VM directory: sockets, logs and pid files go here.</summary>
+    public required string VmDirectory { get; init; }
+
+    public required string KernelPath { get; init; }
+
+    public required string InitrdPath { get; init; }
+
+    /// <summary>Kernel arguments without the console settings, which the driver adds for its serial device.</summary>
+    public required string KernelArguments { get; init; }
+
+    public required int Cpus { get; init; }
+
+    public required int MemoryMiB { get; init; }
+
+    public required IReadOnlyList<DiskSpec> Disks { get; init; }
+
+    /// <summary>The guest's serial console is written here.</summary>
+    public required string ConsoleLogPath { get; init; }
+
+    /// <summary>The hypervisor's own stdout/stderr (and log, where it has one) go here.</summary>
+    public required string HypervisorLogPath { get; init; }
+
+    /// <summary>Guest vsock context id (3 or more), unique among running VMs.</summary>
+    public required uint VsockCid { get; init; }
+}
+
+/// <summary>
+/// A running hypervisor as recorded in the state database, so that a later pwsh session can find,
+/// control and connect to it.
+/// </summary>
+public sealed record HypervisorInstance(
+    HypervisorKind Kind,
+    ProcessIdentity Process,
+    string ControlSocketPath,
+    AgentEndpoint Agent);
+
+/// <summary>
+/// One hypervisor implementation. Drivers start one detached process per VM and talk to it over
+/// its control socket (CH REST, QEMU QMP).
+/// </summary>
+public interface IHypervisorDriver
+{
+    HypervisorKind Kind { get; }
+
+    HypervisorCapabilities Capabilities { get; }
+
+    /// <summary>
+    /// Starts the VM and returns once the hypervisor accepted it and the guest is booting. On failure
+    /// nothing is left running and the exception carries the hypervisor's own error text.
+    /// </summary>
+    Task<HypervisorInstance> LaunchAsync(VmLaunchSpec spec, CancellationToken cancellationToken);
+
+    /// <summary>Presses the ACPI power button (graceful shutdown request to the guest kernel).</summary>
+    Task PressPowerButtonAsync(HypervisorInstance instance, CancellationToken cancellationToken);
+
+    /// <summary>Stops the hypervisor at once (its API first, then SIGKILL) and waits until the process is gone.</summary>
+    Task KillAsync(HypervisorInstance instance, CancellationToken cancellationToken);
+}

@@ -1,0 +1,187 @@
+using System.Runtime.InteropServices;
+
+namespace VmPs.Core.Processes;
+
+/// <summary>
+/// Identifies a process across PID reuse: the PID plus its start time in clock ticks since boot
+/// (field 22 of /proc/PID/stat).
+/// </summary>
+public readonly record struct ProcessIdentity(int Pid, ulong StartTime);
+
+/// <summary>
+/// Starts hypervisor processes detached from the calling session (new session, stdin from
+/// /dev/null, stdout and stderr appended to a log file), so VMs outlive the pwsh that started them.
+/// </summary>
+public static unsafe class DetachedProcess
+{
+    private const short PosixSpawnSetSigDef = 0x04;
+    private const short PosixSpawnSetSigMask = 0x08;
+    private const short PosixSpawnSetSid = 0x80;
+    private const int OpenReadOnly = 0x0;
+    private const int OpenWriteOnly = 0x1;
+    private const int OpenCreate = 0x40;
+    private const int OpenAppend = 0x400;
+
+    // Larger than glibc's posix_spawnattr_t (336 bytes), posix_spawn_file_actions_t (80) and sigset_t (128).
+    private const int OpaqueStructSize = 1024;
+
+    public static ProcessIdentity Start(string executable, IReadOnlyList<string> arguments, string logFile, string workingDirectory)
+    {
+        var path = ResolveExecutable(executable);
+        var argv = new List<string> { path };
+        argv.AddRange(arguments);
+        var envp = Environment.GetEnvironmentVariables()
+            .Cast<System.Collections.DictionaryEntry>()
+            .Select(entry => $"{entry.Key}={entry.Value}")
+            .ToList();
+
+        var allocations = new List<IntPtr>();
+        var fileActions = Allocate(allocations, OpaqueStructSize);
+        var attributes = Allocate(allocations, OpaqueStructSize);
+        var signalSet = Allocate(allocations, OpaqueStructSize);
+        try
+        {
+            Check(posix_spawn_file_actions_init(fileActions), "posix_spawn_file_actions_init");
+            Check(posix_spawnattr_init(attributes), "posix_spawnattr_init");
+            Check(posix_spawn_file_actions_addopen(fileActions, 0, "/dev/null", OpenReadOnly, 0), "addopen stdin");
+            Check(posix_spawn_file_actions_addopen(fileActions, 1, logFile, OpenWriteOnly | OpenCreate | OpenAppend, 0x1A0), "addopen stdout");
+            Check(posix_spawn_file_actions_adddup2(fileActions, 1, 2), "adddup2 stderr");
+            Check(posix_spawn_file_actions_addchdir_np(fileActions, workingDirectory), "addchdir");
+
+            Check(sigemptyset(signalSet), "sigemptyset");
+            Check(posix_spawnattr_setsigmask(attributes, signalSet), "setsigmask");
+            Check(sigfillset(signalSet), "sigfillset");
+            Check(posix_spawnattr_setsigdefault(attributes, signalSet), "setsigdefault");
+            Check(posix_spawnattr_setflags(attributes, PosixSpawnSetSid | PosixSpawnSetSigMask | PosixSpawnSetSigDef), "setflags");
+
+            var argvPointer = ToNullTerminatedArray(allocations, argv);
+            var envpPointer = ToNullTerminatedArray(allocations, envp);
+
+            int pid;
+            var error = posix_spawn(&pid, path, fileActions, attributes, argvPointer, envpPointer);
+            if (error != 0)
+            {
+                throw new VmPsException(
+                    "ProcessStartFailed",
+                    VmPsErrorKind.ResourceUnavailable,
+                    $"Cannot start '{path}': {Marshal.GetPInvokeErrorMessage(error)}.",
+                    path);
+            }
+
+            return new ProcessIdentity(pid, ProcessProbe.ReadStartTime(pid) ?? 0);
+        }
+        finally
+        {
+            posix_spawn_file_actions_destroy(fileActions);
+            posix_spawnattr_destroy(attributes);
+            foreach (var allocation in allocations)
+            {
+                Marshal.FreeHGlobal(allocation);
+            }
+        }
+    }
+
+    /// <summary>Finds an executable on PATH the way a shell would; absolute and relative paths pass through.</summary>
+    public static string ResolveExecutable(string executable)
+    {
+        if (executable.Contains('/'))
+        {
+            return Path.GetFullPath(executable);
+        }
+
+        return FindOnPath(executable) ?? throw new VmPsException(
+            "ExecutableNotFound",
+            VmPsErrorKind.NotInstalled,
+            $"'{executable}' was not found on PATH.",
+            executable);
+    }
+
+    public static string? FindOnPath(string executable)
+    {
+        var searchPath = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
+        foreach (var directory in searchPath.Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(directory, executable);
+            if (File.Exists(candidate) && access(candidate, 1) == 0)
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    private static IntPtr Allocate(List<IntPtr> allocations, int size)
+    {
+        var pointer = Marshal.AllocHGlobal(size);
+        new Span<byte>((void*)pointer, size).Clear();
+        allocations.Add(pointer);
+        return pointer;
+    }
+
+    private static IntPtr ToNullTerminatedArray(List<IntPtr> allocations, IReadOnlyList<string> values)
+    {
+        var array = Allocate(allocations, (values.Count + 1) * IntPtr.Size);
+        for (var i = 0; i < values.Count; i++)
+        {
+            var text = Marshal.StringToCoTaskMemUTF8(values[i]);
+            allocations.Add(text);
+            Marshal.WriteIntPtr(array, i * IntPtr.Size, text);
+        }
+
+        return array;
+    }
+
+    private static void Check(int result, string operation)
+    {
+        if (result != 0)
+        {
+            throw new VmPsException(
+                "ProcessStartFailed",
+                VmPsErrorKind.ResourceUnavailable,
+                $"{operation} failed: {Marshal.GetPInvokeErrorMessage(result == -1 ? Marshal.GetLastPInvokeError() : result)}.");
+        }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int posix_spawn(int* pid, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, IntPtr fileActions, IntPtr attributes, IntPtr argv, IntPtr envp);
+
+    [DllImport("libc")]
+    private static extern int posix_spawn_file_actions_init(IntPtr fileActions);
+
+    [DllImport("libc")]
+    private static extern int posix_spawn_file_actions_destroy(IntPtr fileActions);
+
+    [DllImport("libc")]
+    private static extern int posix_spawn_file_actions_addopen(IntPtr fileActions, int fd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
+
+    [DllImport("libc")]
+    private static extern int posix_spawn_file_actions_adddup2(IntPtr fileActions, int fd, int newFd);
+
+    [DllImport("libc")]
+    private static extern int posix_spawn_file_actions_addchdir_np(IntPtr fileActions, [MarshalAs(UnmanagedType.LPUTF8Str)] string path);
+
+    [DllImport("libc")]
+    private static extern int posix_spawnattr_init(IntPtr attributes);
+
+    [DllImport("libc")]
+    private static extern int posix_spawnattr_destroy(IntPtr attributes);
+
+    [DllImport("libc")]
+    private static extern int posix_spawnattr_setflags(IntPtr attributes, short flags);
+
+    [DllImport("libc")]
+    private static extern int posix_spawnattr_setsigmask(IntPtr attributes, IntPtr signalSet);
+
+    [DllImport("libc")]
+    private static extern int posix_spawnattr_setsigdefault(IntPtr attributes, IntPtr signalSet);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int sigemptyset(IntPtr signalSet);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int sigfillset(IntPtr signalSet);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int access([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int mode);
+}

@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace VmPs.Core.Processes;
+
+/// <summary>Liveness checks on host processes by PID and start time, read from /proc.</summary>
+public static class ProcessProbe
+{
+    private const int WaitNoHang = 1;
+    private const int SignalKill = 9;
+    private const int SignalTerm = 15;
+
+    /// <summary>
+    /// True while the process runs. A zombie counts as dead (and is reaped when it is our child);
+    /// a different process that reused the PID counts as dead too.
+    /// </summary>
+    public static bool IsRunning(ProcessIdentity identity)
+    {
+        var stat = ReadStat(identity.Pid);
+        if (stat is null)
+        {
+            return false;
+        }
+
+        if (stat.Value.State is 'Z' or 'X')
+        {
+            _ = waitpid(identity.Pid, IntPtr.Zero, WaitNoHang);
+            return false;
+        }
+
+        return identity.StartTime == 0 || stat.Value.StartTime == identity.StartTime;
+    }
+
+    public static ulong? ReadStartTime(int pid) => ReadStat(pid)?.StartTime;
+
+    /// <summary>Sends SIGKILL and waits (bounded) until the process is gone.</summary>
+    public static async Task KillAsync(ProcessIdentity identity, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        if (!IsRunning(identity))
+        {
+            return;
+        }
+
+        _ = kill(identity.Pid, SignalKill);
+        await WaitForExitAsync(identity, wait, cancellationToken).ConfigureAwait(false);
+    }
+
+    public static void Terminate(ProcessIdentity identity)
+    {
+        if (IsRunning(identity))
+        {
+            _ = kill(identity.Pid, SignalTerm);
+        }
+    }
+
+    /// <summary>Polls until the process has exited; returns false when the wait ran out first.</summary>
+    public static async Task<bool> WaitForExitAsync(ProcessIdentity identity, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + wait;
+        while (IsRunning(identity))
+        {
+            if (DateTime.UtcNow >= deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    private static (char State, ulong StartTime)? ReadStat(int pid)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        // The command name (field 2) is in parentheses and may itself contain spaces or ')'.
+        var afterName = text.LastIndexOf(')');
+        if (afterName < 0)
+        {
+            return null;
+        }
+
+        var fields = text[(afterName + 2)..].Split(' ');
+        // fields[0] is field 3 (state); field 22 (starttime) is fields[19].
+        if (fields.Length < 20)
+        {
+            return null;
+        }
+
+        return (fields[0][0], ulong.Parse(fields[19], CultureInfo.InvariantCulture));
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int waitpid(int pid, IntPtr status, int options);
+}

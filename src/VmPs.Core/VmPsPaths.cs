@@ -1,0 +1,43 @@
+namespace VmPs.Core;
+
+/// <summary>
+/// Where VmPs keeps its state: $VMPS_HOME, else /var/lib/vmps as root, else ~/.local/share/vmps.
+/// </summary>
+public sealed class VmPsPaths
+{
+    public VmPsPaths(string root)
+    {
+        Root = Path.GetFullPath(root);
+    }
+
+    public string Root { get; }
+
+    public string StateDatabase => Path.Combine(Root, "state.db");
+
+    public string VmsDirectory => Path.Combine(Root, "vms");
+
+    public string ImagesDirectory => Path.Combine(Root, "images");
+
+    public string CacheDirectory => Path.Combine(Root, "cache");
+
+    public string InitrdCacheDirectory => Path.Combine(CacheDirectory, "initrd");
+
+    public string BlobCacheDirectory => Path.Combine(CacheDirectory, "blobs");
+
+    public string VmDirectory(string vmId) => Path.Combine(VmsDirectory, vmId);
+
+    public static VmPsPaths Default() => new(ResolveDefaultRoot(
+        Environment.GetEnvironmentVariable("VMPS_HOME"),
+        Environment.IsPrivilegedProcess,
+        Environment.GetFolderPath(Environment.SpecialFolder.UserProfile)));
+
+    internal static string ResolveDefaultRoot(string? vmpsHome, bool isRoot, string userHome)
+    {
+        if (!string.IsNullOrWhiteSpace(vmpsHome))
+        {
+            return vmpsHome;
+        }
+
+        return isRoot ? "/var/lib/vmps" : Path.Combine(userHome, ".local", "share", "vmps");
+    }
+}

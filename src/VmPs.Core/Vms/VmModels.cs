@@ -1,0 +1,121 @@
+using VmPs.Core.Hypervisors;
+
+namespace VmPs.Core.Vms;
+
+public enum VmState
+{
+    /// <summary>Created or cleanly stopped; no hypervisor process.</summary>
+    Stopped,
+    Starting,
+    Running,
+    Stopping,
+
+    /// <summary>The hypervisor process died without the guest powering off.</summary>
+    Crashed,
+}
+
+/// <summary>A VM as users see it (Get-Vm's VmPs.Vm objects).</summary>
+public sealed record VmInfo
+{
+    public required Guid Id { get; init; }
+
+    public required string Name { get; init; }
+
+    public required VmState State { get; init; }
+
+    public required string Image { get; init; }
+
+    public required int Cpus { get; init; }
+
+    public required int MemoryMiB { get; init; }
+
+    public required HypervisorKind Hypervisor { get; init; }
+
+    /// <summary>Kernel image this VM boots (the host's default kernel unless -Kernel was given).</summary>
+    public required string KernelPath { get; init; }
+
+    public required uint VsockCid { get; init; }
+
+    public required string MacAddress { get; init; }
+
+    public required string Directory { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public DateTimeOffset? StartedAt { get; init; }
+
+    public DateTimeOffset? StoppedAt { get; init; }
+
+    /// <summary>Hypervisor PID while Starting, Running or Stopping.</summary>
+    public int? ProcessId { get; init; }
+
+    /// <summary>Exit code of the image's entrypoint, once the guest reported it before powering off.</summary>
+    public int? ExitCode { get; init; }
+
+    /// <summary>For a Crashed VM: why, with the tail of its console log.</summary>
+    public string? StatusDetail { get; init; }
+
+    public TimeSpan? Uptime => State == VmState.Running && StartedAt is { } started ? DateTimeOffset.UtcNow - started : null;
+}
+
+public sealed record VmCreateOptions
+{
+    public required string Name { get; init; }
+
+    public required string Image { get; init; }
+
+    public int Cpus { get; init; } = 1;
+
+    public int MemoryMiB { get; init; } = 512;
+
+    /// <summary>Null picks automatically: Cloud Hypervisor when installed and KVM works, else QEMU.</summary>
+    public HypervisorKind? Hypervisor { get; init; }
+
+    /// <summary>Null uses the host's default kernel.</summary>
+    public string? KernelPath { get; init; }
+
+    /// <summary>Size of the writable overlay disk (sparse).</summary>
+    public int DiskSizeGiB { get; init; } = 4;
+}
+
+public sealed record VmStartOptions
+{
+    /// <summary>Wait until the guest agent answers a ping before returning.</summary>
+    public bool WaitForAgent { get; init; } = true;
+
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(120);
+}
+
+public sealed record VmExecOptions
+{
+    /// <summary>argv: the program and its arguments.</summary>
+    public required IReadOnlyList<string> Command { get; init; }
+
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
+
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>Text written to the command's stdin, then stdin is closed. Null closes stdin at once.</summary>
+    public string? StandardInput { get; init; }
+
+    public TimeSpan? Timeout { get; init; }
+}
+
+/// <summary>The outcome of Invoke-VmCommand (VmPs.VmCommandResult).</summary>
+public sealed record VmCommandResult
+{
+    public required string VmName { get; init; }
+
+    public required IReadOnlyList<string> Command { get; init; }
+
+    public required int ExitCode { get; init; }
+
+    /// <summary>The signal that terminated the command, when it did not exit normally.</summary>
+    public int? Signal { get; init; }
+
+    public required string Stdout { get; init; }
+
+    public required string Stderr { get; init; }
+
+    public required TimeSpan Duration { get; init; }
+}
