@@ -119,3 +119,15 @@ public sealed record VmCommandResult
 
     public required TimeSpan Duration { get; init; }
 }
+
+public sealed record VmStopOptions
+{
+    /// <summary>Kill the hypervisor at once instead of asking the guest to shut down.</summary>
+    public bool Force { get; init; }
+
+    /// <summary>How long the graceful steps (agent shutdown, then power button) may take before the kill.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Progress of long operations, surfaced by cmdlets through Write-Progress.</summary>
+public sealed record VmProgress(string Activity, string Status, int PercentComplete);
