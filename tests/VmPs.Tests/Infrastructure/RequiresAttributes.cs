@@ -1,0 +1,31 @@
+using VmPs.Core.Processes;
+
+namespace VmPs.Tests.Infrastructure;
+
+/// <summary>
+/// A fact that runs only where a host program is installed; elsewhere it is reported as skipped
+/// with the reason, so a missing prerequisite never passes silently.
+/// </summary>
+public sealed class RequiresProgramFactAttribute : FactAttribute
+{
+    public RequiresProgramFactAttribute(params string[] programs)
+    {
+        var missing = programs.Where(program => DetachedProcess.FindOnPath(program) is null).ToArray();
+        if (missing.Length > 0)
+        {
+            Skip = $"skipped: {string.Join(", ", missing)} not on PATH";
+        }
+    }
+}
+
+/// <summary>A fact that needs root (network namespaces, loop devices, mounts).</summary>
+public sealed class RequiresRootFactAttribute : FactAttribute
+{
+    public RequiresRootFactAttribute()
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            Skip = "skipped: needs root";
+        }
+    }
+}
