@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using VmPs.Core.Processes;
 
 namespace VmPs.Core.Images;
@@ -12,14 +13,11 @@ internal static class BusyboxRootfs
     public const string DefaultBusyboxPath = "/bin/busybox";
     public const string Package = "busybox-static";
 
-    private const UnixFileMode Mode755 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-        | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
-
-    private const UnixFileMode Mode644 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
-
-    private const UnixFileMode Mode700 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-
-    private const UnixFileMode Mode1777 = UnixFileMode.StickyBit | Mode755 | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite;
+    // Permission bits written as rwx groups: user, group, other (the sticky bit leads for /tmp).
+    private const uint Mode755 = 0b111_101_101;
+    private const uint Mode644 = 0b110_100_100;
+    private const uint Mode700 = 0b111_000_000;
+    private const uint Mode1777 = 0b1_111_111_111;
 
     private static readonly string[] MountPoints = ["proc", "sys", "dev", "run", "mnt"];
 
@@ -31,7 +29,7 @@ internal static class BusyboxRootfs
         CreateDirectory(root, "bin", Mode755);
         var installed = Path.Combine(root, "bin", "busybox");
         File.Copy(busyboxPath, installed);
-        File.SetUnixFileMode(installed, Mode755);
+        SetMode(installed, Mode755);
         foreach (var applet in applets.Where(applet => applet != "bin/busybox"))
         {
             var link = Path.Combine(root, applet);
@@ -119,21 +117,29 @@ internal static class BusyboxRootfs
         return false;
     }
 
-    private static void CreateDirectory(string root, string relative, UnixFileMode mode)
+    private static void CreateDirectory(string root, string relative, uint mode)
     {
         var path = Path.Combine(root, relative);
-        if (!Directory.Exists(path))
-        {
-            Directory.CreateDirectory(path, mode);
-        }
-
-        File.SetUnixFileMode(path, mode);
+        Directory.CreateDirectory(path);
+        SetMode(path, mode);
     }
 
     private static void WriteFile(string root, string relative, string content)
     {
         var path = Path.Combine(root, relative);
         File.WriteAllText(path, content);
-        File.SetUnixFileMode(path, Mode644);
+        SetMode(path, Mode644);
     }
+
+    /// <summary>chmod(2) directly: the umask must not apply, and File.SetUnixFileMode is not callable from platform-neutral code.</summary>
+    private static void SetMode(string path, uint mode)
+    {
+        if (chmod(path, mode) != 0)
+        {
+            throw new IOException($"chmod {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int chmod([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint mode);
 }
