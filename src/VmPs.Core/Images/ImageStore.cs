@@ -36,6 +36,14 @@ internal sealed class ImageStore
             .ListAsync(Read, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
     }
 
+    public async Task<ImageInfo?> FindByIdAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return (await connection.Command("SELECT * FROM images WHERE id = $id")
+            .With("$id", id)
+            .ListAsync(Read, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
+    }
+
     public Task InsertAsync(ImageInfo image, CancellationToken cancellationToken) =>
         database.InWriteTransactionAsync(
             async (connection, transaction) =>

@@ -40,6 +40,8 @@ internal static class SchemaMigrations
                 disk_size_gib INTEGER NOT NULL CHECK (disk_size_gib >= 1),
                 state         TEXT NOT NULL,
                 instance_json TEXT,
+                starting_pid  INTEGER,
+                starting_pid_start_time INTEGER,
                 vsock_cid     INTEGER NOT NULL UNIQUE CHECK (vsock_cid >= 3),
                 mac_address   TEXT NOT NULL UNIQUE COLLATE NOCASE,
                 created_at    TEXT NOT NULL,

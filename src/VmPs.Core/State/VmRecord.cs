@@ -1,4 +1,5 @@
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Processes;
 using VmPs.Core.Vms;
 
 namespace VmPs.Core.State;
@@ -40,6 +41,12 @@ internal sealed record VmRecord
 
     /// <summary>The hypervisor process while the VM is Starting, Running or Stopping.</summary>
     public HypervisorInstance? Instance { get; init; }
+
+    /// <summary>
+    /// The session (process) that moved the VM to Starting; if it dies before the hypervisor is
+    /// recorded, a later read knows the start was abandoned.
+    /// </summary>
+    public ProcessIdentity? StartingSession { get; init; }
 
     public required uint VsockCid { get; init; }
 

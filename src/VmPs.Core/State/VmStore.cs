@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Processes;
 using VmPs.Core.Vms;
 
 namespace VmPs.Core.State;
@@ -114,7 +115,8 @@ internal sealed class VmStore
                 await connection.Command(
                         """
                         UPDATE vms SET state = $state, instance_json = $instance, started_at = $started,
-                                       stopped_at = $stopped, exit_code = $exit, status_detail = $detail
+                                       stopped_at = $stopped, exit_code = $exit, status_detail = $detail,
+                                       starting_pid = $startingPid, starting_pid_start_time = $startingStart
                         WHERE id = $id
                         """,
                         transaction)
@@ -125,17 +127,29 @@ internal sealed class VmStore
                     .With("$stopped", next.StoppedAt?.ToStored())
                     .With("$exit", next.ExitCode)
                     .With("$detail", next.StatusDetail)
+                    .With("$startingPid", next.StartingSession?.Pid)
+                    .With("$startingStart", (long?)next.StartingSession?.StartTime)
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 return next;
             },
             cancellationToken);
 
-    public Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken) =>
+    /// <summary>Deletes the row; <paramref name="ensure"/> sees it first, inside the transaction, and may throw to refuse.</summary>
+    public Task<bool> DeleteAsync(Guid id, Action<VmRecord> ensure, CancellationToken cancellationToken) =>
         database.InWriteTransactionAsync(
             async (connection, transaction) =>
-                await connection.Command("DELETE FROM vms WHERE id = $id", transaction)
+            {
+                var current = await FindByIdAsync(connection, transaction, id, cancellationToken).ConfigureAwait(false);
+                if (current is null)
+                {
+                    return false;
+                }
+
+                ensure(current);
+                return await connection.Command("DELETE FROM vms WHERE id = $id", transaction)
                     .With("$id", id.ToString())
-                    .RunAsync(cancellationToken).ConfigureAwait(false) > 0,
+                    .RunAsync(cancellationToken).ConfigureAwait(false) > 0;
+            },
             cancellationToken);
 
     public static VmPsException NameInUse(string name) => new(
@@ -208,6 +222,9 @@ internal sealed class VmStore
         State = Enum.Parse<VmState>(reader.GetString(reader.GetOrdinal("state"))),
         Instance = reader.GetNullableString("instance_json") is { } json
             ? JsonSerializer.Deserialize<HypervisorInstance>(json, InstanceJson)
+            : null,
+        StartingSession = reader.GetNullableInt64("starting_pid") is { } pid
+            ? new ProcessIdentity((int)pid, (ulong)reader.GetNullableInt64("starting_pid_start_time").GetValueOrDefault())
             : null,
         VsockCid = (uint)reader.GetInt64(reader.GetOrdinal("vsock_cid")),
         MacAddress = reader.GetString(reader.GetOrdinal("mac_address")),

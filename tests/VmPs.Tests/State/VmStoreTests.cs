@@ -19,7 +19,7 @@ public sealed class VmStoreTests : IDisposable
 
         var first = await store.InsertAsync(StoreFixtures.Vm("a"), CancellationToken.None);
         var second = await store.InsertAsync(StoreFixtures.Vm("b"), CancellationToken.None);
-        await store.DeleteAsync(first.Id, CancellationToken.None);
+        await store.DeleteAsync(first.Id, _ => { }, CancellationToken.None);
         var third = await store.InsertAsync(StoreFixtures.Vm("c"), CancellationToken.None);
 
         Assert.Equal([3u, 4u, 3u], new[] { first.VsockCid, second.VsockCid, third.VsockCid });
