@@ -11,6 +11,7 @@ internal sealed class ImageCatalog
 {
     public const string BusyboxImageName = "busybox";
     public const string RootfsFileName = "rootfs.erofs";
+    private const string StagingPrefix = ".staging-busybox-";
 
     private static readonly ImageConfig BusyboxConfig = new()
     {
@@ -71,8 +72,9 @@ internal sealed class ImageCatalog
             return built;
         }
 
+        DeleteAbandonedStaging();
         var id = Guid.NewGuid().ToString("N");
-        var staging = Path.Combine(paths.ImagesDirectory, $".staging-{id}");
+        var staging = Path.Combine(paths.ImagesDirectory, $"{StagingPrefix}{id}");
         var final = Path.Combine(paths.ImagesDirectory, id);
         try
         {
@@ -106,6 +108,15 @@ internal sealed class ImageCatalog
             DeleteDirectoryIfExists(staging);
             DeleteDirectoryIfExists(final);
             throw;
+        }
+    }
+
+    /// <summary>Staging left by a session that died mid-build; only a lock holder may build, so none is in use.</summary>
+    private void DeleteAbandonedStaging()
+    {
+        foreach (var abandoned in Directory.EnumerateDirectories(paths.ImagesDirectory, $"{StagingPrefix}*"))
+        {
+            Directory.Delete(abandoned, recursive: true);
         }
     }
 

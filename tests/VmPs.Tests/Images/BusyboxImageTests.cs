@@ -63,6 +63,17 @@ public sealed class BusyboxImageTests : IDisposable
         Assert.Equal([resolved[0].Id], Directory.GetDirectories(home.Paths.ImagesDirectory).Select(Path.GetFileName));
     }
 
+    [RequiresProgramFact("mkfs.erofs", "busybox")]
+    public async Task StagingAbandonedByACrashedBuildIsCleanedUp()
+    {
+        var abandoned = Path.Combine(home.Paths.ImagesDirectory, ".staging-busybox-0123", "tree");
+        Directory.CreateDirectory(abandoned);
+
+        var image = await Catalog().ResolveAsync("busybox", CancellationToken.None);
+
+        Assert.Equal([image.Id], Directory.GetDirectories(home.Paths.ImagesDirectory).Select(Path.GetFileName));
+    }
+
     [Fact]
     public async Task UnknownImageIsNotFoundAndListsTheAvailableOnes()
     {
