@@ -62,7 +62,7 @@ internal sealed class VmBoot
             Report(progress, vm, "Launching the hypervisor", 40);
             instance = await driver.LaunchAsync(spec, cancellationToken).ConfigureAwait(false);
             var launched = instance;
-            await vms.UpdateAsync(vm.Id, current => current with { Instance = launched, StartedAt = DateTimeOffset.UtcNow }, cancellationToken)
+            await UpdateWhileOursAsync(claimed, current => current with { Instance = launched, StartedAt = DateTimeOffset.UtcNow }, cancellationToken)
                 .ConfigureAwait(false);
 
             if (options.WaitForAgent)
@@ -76,10 +76,10 @@ internal sealed class VmBoot
                     cancellationToken).ConfigureAwait(false);
             }
 
-            var running = await vms.UpdateAsync(vm.Id, current => current with { State = VmState.Running, StartingSession = null }, cancellationToken)
+            var running = await UpdateWhileOursAsync(claimed, current => current with { State = VmState.Running, StartingSession = null }, cancellationToken)
                 .ConfigureAwait(false);
             Report(progress, vm, "Running", 100);
-            return running!;
+            return running ?? throw VmErrors.NotFound(vm.Name);
         }
         catch (Exception failure)
         {
@@ -153,8 +153,18 @@ internal sealed class VmBoot
         var outcome = instance is null
             ? before with { Instance = null, StartingSession = null }
             : claimed.Ended(GuestExit.Read(files.ConsoleLog), "The VM failed to start.");
-        return await vms.UpdateAsync(claimed.Id, _ => outcome, CancellationToken.None).ConfigureAwait(false);
+        return await UpdateWhileOursAsync(claimed, _ => outcome, CancellationToken.None).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Changes the row only while it is still this start's claim: a Stop-Vm or Remove-Vm -Force from
+    /// another session meanwhile wins, and its outcome is kept.
+    /// </summary>
+    private Task<VmRecord?> UpdateWhileOursAsync(VmRecord claimed, Func<VmRecord, VmRecord> change, CancellationToken cancellationToken) =>
+        vms.UpdateAsync(
+            claimed.Id,
+            current => current.State == VmState.Starting && current.StartingSession == claimed.StartingSession ? change(current) : current,
+            cancellationToken);
 
     private static VmPsException WithConsole(Exception failure, VmRecord? recorded)
     {
