@@ -3,6 +3,7 @@ using VmPs.Core.Guest;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace VmPs.Tests.Host;
 
@@ -33,11 +34,13 @@ public sealed class RealHostProbeFixture : IAsyncLifetime
 public sealed class HostProbeTests : IClassFixture<RealHostProbeFixture>, IDisposable
 {
     private readonly RealHostProbeFixture _host;
+    private readonly ITestOutputHelper _output;
     private readonly ScratchDirectory _scratch = new();
 
-    public HostProbeTests(RealHostProbeFixture host)
+    public HostProbeTests(RealHostProbeFixture host, ITestOutputHelper output)
     {
         _host = host;
+        _output = output;
     }
 
     public void Dispose() => _scratch.Dispose();
@@ -56,6 +59,7 @@ public sealed class HostProbeTests : IClassFixture<RealHostProbeFixture>, IDispo
     public void KvmVerdictComesFromARealBootAndDecidesTheAccelerator()
     {
         var report = _host.Report;
+        _output.WriteLine($"KVM: {report.Kvm}");
         if (!File.Exists("/dev/kvm"))
         {
             Assert.False(report.Kvm.DevicePresent);
