@@ -35,7 +35,11 @@ public sealed class KernelModuleResolver
         _builtin = builtin;
     }
 
-    /// <summary>The modules the VmPs guest needs from a distro kernel; built-in ones are skipped.</summary>
+    /// <summary>
+    /// The modules the VmPs guest needs from a distro kernel; built-in ones are skipped. button and evdev
+    /// let the guest see the ACPI power button (a KEY_POWER event on /dev/input/eventN), so a power
+    /// button press can shut it down gracefully.
+    /// </summary>
     public static IReadOnlyList<string> GuestModules { get; } =
     [
         "virtio_mmio",
@@ -48,6 +52,8 @@ public sealed class KernelModuleResolver
         "overlay",
         "vmw_vsock_virtio_transport",
         "loop",
+        "button",
+        "evdev",
     ];
 
     public static async Task<KernelModuleResolver> LoadAsync(string modulesDirectory, CancellationToken cancellationToken)

@@ -143,6 +143,11 @@ public static class HostProbe
             problems.Add(ex.RecommendedAction is null ? ex.Message : $"{ex.Message} {ex.RecommendedAction}");
             return new KvmStatus(true, false, $"not verified: the KVM boot test could not be prepared ({ex.Message})");
         }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            problems.Add($"The state directory '{paths.Root}' is not usable: {ex.Message}");
+            return new KvmStatus(true, false, $"not verified: the KVM boot test could not write to the state directory ({ex.Message})");
+        }
     }
 
     private static bool IsReadable(string path)

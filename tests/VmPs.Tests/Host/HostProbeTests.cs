@@ -31,19 +31,32 @@ public sealed class RealHostProbeFixture : IAsyncLifetime
     }
 }
 
-public sealed class HostProbeTests : IClassFixture<RealHostProbeFixture>, IDisposable
+/// <summary>A fact for this build machine: its /dev/kvm is PVM-based nested KVM, which cannot boot a stock kernel.</summary>
+public sealed class RequiresPvmKvmFactAttribute : FactAttribute
+{
+    public RequiresPvmKvmFactAttribute()
+    {
+        if (!Directory.Exists("/sys/module/kvm_pvm"))
+        {
+            Skip = "skipped: KVM here is not PVM-based (no /sys/module/kvm_pvm)";
+        }
+        else if (new RequiresGuestKernelFactAttribute("qemu-system-x86_64").Skip is { } skip)
+        {
+            Skip = skip;
+        }
+    }
+}
+
+public sealed class HostProbeTests : IClassFixture<RealHostProbeFixture>
 {
     private readonly RealHostProbeFixture _host;
     private readonly ITestOutputHelper _output;
-    private readonly ScratchDirectory _scratch = new();
 
     public HostProbeTests(RealHostProbeFixture host, ITestOutputHelper output)
     {
         _host = host;
         _output = output;
     }
-
-    public void Dispose() => _scratch.Dispose();
 
     [RequiresGuestKernelFact("qemu-system-x86_64")]
     public void QemuIsReportedWithItsVersion()
@@ -76,15 +89,9 @@ public sealed class HostProbeTests : IClassFixture<RealHostProbeFixture>, IDispo
             report.Hypervisors.Single(h => h.Kind == HypervisorKind.CloudHypervisor).Usable);
     }
 
-    [RequiresGuestKernelFact("qemu-system-x86_64")]
+    [RequiresPvmKvmFact]
     public void PvmBasedKvmIsDetectedAsUnableToRunGuests()
     {
-        // This host's /dev/kvm is PVM-based nested KVM, which cannot boot a stock kernel.
-        if (!Directory.Exists("/sys/module/kvm_pvm"))
-        {
-            return;
-        }
-
         Assert.False(_host.Report.Kvm.Usable);
         Assert.Equal(Accelerator.Tcg, _host.Report.QemuAccelerator);
         Assert.Contains("cannot boot a guest", _host.Report.Kvm.Detail);
@@ -110,6 +117,13 @@ public sealed class HostProbeTests : IClassFixture<RealHostProbeFixture>, IDispo
         Assert.Equal(_host.Paths.Root, _host.Report.StateDirectory);
         Assert.Equal(File.Exists("/dev/vhost-vsock"), _host.Report.VhostVsockAvailable);
     }
+}
+
+public sealed class HostProbeMissingToolsTests : IDisposable
+{
+    private readonly ScratchDirectory _scratch = new();
+
+    public void Dispose() => _scratch.Dispose();
 
     [Fact]
     public async Task EveryMissingThingIsNamedWithItsPackage()
