@@ -48,6 +48,12 @@ public static class HostProbe
             problems.Add($"{tool.Name} is not installed ({definition.Purpose}): install {tool.Package}.");
         }
 
+        var busybox = tools.Single(tool => tool.Name == HostToolCatalog.Busybox.Name);
+        if (busybox.Path is not null && ElfExecutable.IsDynamicallyLinked(busybox.Path))
+        {
+            problems.Add($"busybox at {busybox.Path} is dynamically linked, so it cannot run inside the default image: install {busybox.Package}.");
+        }
+
         var kernel = KernelLocator.FindDefault(options.BootDirectory, options.ModulesRoot);
         if (kernel is null)
         {

@@ -152,4 +152,18 @@ public sealed class HostProbeMissingToolsTests : IDisposable
 
         Assert.Contains(report.Problems, problem => problem.Contains("linux-image-cloud-amd64", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task DynamicallyLinkedBusyboxIsAProblem()
+    {
+        var bin = _scratch.Combine("bin");
+        Directory.CreateDirectory(bin);
+        File.CreateSymbolicLink(Path.Combine(bin, "busybox"), "/bin/ls");
+        var options = new HostProbeOptions { SearchPath = bin, BootDirectory = bin };
+
+        var report = await HostProbe.ProbeAsync(new VmPsPaths(_scratch.Combine("state")), options, CancellationToken.None);
+
+        Assert.True(report.Tools.Single(tool => tool.Name == "busybox").Installed);
+        Assert.Contains(report.Problems, problem => problem.Contains("dynamically linked", StringComparison.Ordinal) && problem.Contains("busybox-static", StringComparison.Ordinal));
+    }
 }

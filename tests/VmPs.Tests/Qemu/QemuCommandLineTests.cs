@@ -94,6 +94,18 @@ public sealed class QemuCommandLineTests
     }
 
     [Theory]
+    [InlineData(0u)]
+    [InlineData(2u)]
+    [InlineData(uint.MaxValue)]
+    public void ReservedVsockCidIsRejected(uint cid)
+    {
+        var error = Assert.Throws<VmPsException>(
+            () => QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, UseVhostVsock: true), Spec with { VsockCid = cid }, Sockets));
+
+        Assert.Equal("InvalidVsockCid", error.ErrorId);
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("serial-longer-than-20-bytes")]
     [InlineData("a,b")]

@@ -59,12 +59,7 @@ public sealed class QemuDriverTests : IDisposable
     public async Task PowerButtonReachesQemuAndKillLeavesNoProcess()
     {
         var spec = await ProbeSpecAsync("stop");
-        var instance = await _driver.LaunchAsync(spec, CancellationToken.None);
-        await using (var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, CancellationToken.None))
-        {
-            // Paused, the probe guest cannot power itself off before the button is pressed.
-            await qmp.ExecuteAsync("stop", CancellationToken.None);
-        }
+        var instance = await LaunchPausedAsync(spec);
 
         await _driver.PressPowerButtonAsync(instance, CancellationToken.None);
         await _driver.KillAsync(instance, CancellationToken.None);
@@ -73,6 +68,31 @@ public sealed class QemuDriverTests : IDisposable
         Assert.Empty(ProcessesMentioning(spec.VmDirectory));
         Assert.False(File.Exists(instance.ControlSocketPath));
         Assert.False(File.Exists(Path.Combine(spec.VmDirectory, "agent.sock")));
+    }
+
+    [RequiresGuestKernelFact("qemu-system-x86_64")]
+    public async Task ReadOnlyDiskIsSharedBetweenVmsButNotWithAWriter()
+    {
+        var rootfs = _scratch.Combine("rootfs.img");
+        await using (var image = File.Create(rootfs))
+        {
+            image.SetLength(1 << 20);
+        }
+
+        var first = await LaunchPausedAsync((await ProbeSpecAsync("share1")) with { Disks = [new DiskSpec(rootfs, ReadOnly: true, "vmps-rootfs")] });
+        var second = await LaunchPausedAsync((await ProbeSpecAsync("share2")) with { Disks = [new DiskSpec(rootfs, ReadOnly: true, "vmps-rootfs")] });
+        var writerSpec = (await ProbeSpecAsync("writer")) with { Disks = [new DiskSpec(rootfs, ReadOnly: false, "vmps-rootfs")] };
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => _driver.LaunchAsync(writerSpec, CancellationToken.None));
+
+        Assert.Equal("HypervisorStartFailed", error.ErrorId);
+        Assert.Contains("lock", error.Message);
+        Assert.Empty(ProcessesMentioning(writerSpec.VmDirectory));
+        Assert.True(ProcessProbe.IsRunning(first.Process));
+        Assert.True(ProcessProbe.IsRunning(second.Process));
+        await _driver.KillAsync(first, CancellationToken.None);
+        await _driver.KillAsync(second, CancellationToken.None);
+        Assert.Empty(ProcessesMentioning(_scratch.Path));
     }
 
     [RequiresProgramFact("qemu-system-x86_64")]
@@ -98,6 +118,15 @@ public sealed class QemuDriverTests : IDisposable
         Assert.Equal(new HypervisorCapabilities(Snapshot: false, Hotplug: false, Vsock: false, Uefi: false), withoutVsock.Capabilities);
         Assert.True(withVsock.Capabilities.Vsock);
         Assert.Equal(HypervisorKind.Qemu, withVsock.Kind);
+    }
+
+    /// <summary>Launches and pauses at once, so the probe guest cannot power itself off during the test.</summary>
+    private async Task<HypervisorInstance> LaunchPausedAsync(VmLaunchSpec spec)
+    {
+        var instance = await _driver.LaunchAsync(spec, CancellationToken.None);
+        await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, CancellationToken.None);
+        await qmp.ExecuteAsync("stop", CancellationToken.None);
+        return instance;
     }
 
     private async Task<VmLaunchSpec> ProbeSpecAsync(string name)

@@ -89,6 +89,7 @@ internal static class QemuCommandLine
 
         if (options.UseVhostVsock)
         {
+            ValidateCid(spec.VsockCid);
             arguments.AddRange(["-device", $"{Device("vhost-vsock")},guest-cid={spec.VsockCid.ToString(CultureInfo.InvariantCulture)}"]);
         }
         else
@@ -115,6 +116,15 @@ internal static class QemuCommandLine
         }
 
         return string.Join(' ', arguments.Where(argument => argument.Length > 0));
+    }
+
+    private static void ValidateCid(uint cid)
+    {
+        // 0-2 are reserved (hypervisor, local, host); U32_MAX is VMADDR_CID_ANY.
+        if (cid < 3 || cid == uint.MaxValue)
+        {
+            throw new VmPsException("InvalidVsockCid", VmPsErrorKind.InvalidArgument, $"Vsock context id {cid} is reserved: guests need 3 or more.", cid);
+        }
     }
 
     private static void ValidateSerial(DiskSpec disk)
