@@ -41,6 +41,7 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
 {
     private const string ApiRoot = "/api/v1/";
     private const string Version = "v53.0";
+    private static readonly Encoding Utf8WithoutBom = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
 
     private readonly object gate = new();
     private readonly string eventMonitorPath;
@@ -456,7 +457,7 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
         };
         lock (gate)
         {
-            File.AppendAllText(eventMonitorPath, record.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n\n", Encoding.UTF8);
+            File.AppendAllText(eventMonitorPath, record.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n\n", Utf8WithoutBom);
         }
     }
 
