@@ -171,13 +171,13 @@ public sealed class CloudHypervisorDriverTests : IAsyncLifetime
         Assert.Contains("0: Error creating API server", error.Message);
         Assert.Contains($"args: --api-socket path={vm.PathOf("ch.sock")} --event-monitor path={vm.PathOf("events.json")}", error.Message);
         Assert.Equal("web", error.Target);
+        Assert.Empty(ProcessesWorkingIn(vm.Directory));
     }
 
     [Fact]
     public async Task ProcessWhoseApiNeverAnswersIsKilledAfterTheTimeout()
     {
-        var pidFile = vm.PathOf("fake.pid");
-        var fakeBinary = WriteScript("cloud-hypervisor", $"echo $$ > {pidFile}\nexec sleep 60");
+        var fakeBinary = WriteScript("cloud-hypervisor", "exec sleep 60");
         var driver = new CloudHypervisorDriver(
             new CloudHypervisorProcessLauncher(fakeBinary),
             new CloudHypervisorDriverOptions { ApiStartTimeout = TimeSpan.FromMilliseconds(300) });
@@ -186,8 +186,7 @@ public sealed class CloudHypervisorDriverTests : IAsyncLifetime
 
         Assert.Equal(CloudHypervisorDriver.ApiTimeoutErrorId, error.ErrorId);
         Assert.Equal(VmPsErrorKind.OperationTimeout, error.Kind);
-        var pid = int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture);
-        Assert.False(ProcessProbe.IsRunning(new ProcessIdentity(pid, 0)));
+        Assert.Empty(ProcessesWorkingIn(vm.Directory));
     }
 
     [Fact]
@@ -215,6 +214,35 @@ public sealed class CloudHypervisorDriverTests : IAsyncLifetime
         var launcher = new FakeCloudHypervisorLauncher(options);
         launchers.Add(launcher);
         return launcher;
+    }
+
+    /// <summary>Live processes whose working directory is <paramref name="directory"/>: the driver starts CH there.</summary>
+    private static List<int> ProcessesWorkingIn(string directory)
+    {
+        var found = new List<int>();
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                && TryReadLink(Path.Combine(entry, "cwd")) == directory
+                && ProcessProbe.IsRunning(new ProcessIdentity(pid, 0)))
+            {
+                found.Add(pid);
+            }
+        }
+
+        return found;
+    }
+
+    private static string? TryReadLink(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private string WriteScript(string name, string body)
