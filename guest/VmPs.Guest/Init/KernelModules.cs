@@ -21,7 +21,8 @@ internal static class KernelModules
         foreach (var name in File.ReadLines(order).Select(line => line.Trim()).Where(line => line.Length > 0))
         {
             var result = NativeMethods.LoadModule(Path.Combine(Directory, name));
-            if (result < 0 && -result != Libc.EEXIST)
+            // EEXIST: built in or already loaded. ENODEV: hardware-specific (e.g. crc32c-intel on a CPU without SSE4.2).
+            if (result < 0 && -result is not (Libc.EEXIST or Libc.ENODEV))
             {
                 // Not fatal by itself: a missing driver shows up as a missing disk or port, with a clearer message.
                 BootConsole.WriteLine($"[vmps] warning: module {name}: {Libc.ErrorText(-result)}");

@@ -9,7 +9,7 @@ internal static unsafe partial class Libc
     public const int ENOENT = 2;
     public const int ECHILD = 10;
     public const int EEXIST = 17;
-    public const int EBUSY = 16;
+    public const int ENODEV = 19;
 
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
