@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using VmPs.Core.Host;
 using VmPs.Core.Processes;
 
 namespace VmPs.Core.Images;
@@ -11,7 +12,6 @@ namespace VmPs.Core.Images;
 internal static class BusyboxRootfs
 {
     public const string DefaultBusyboxPath = "/bin/busybox";
-    public const string Package = "busybox-static";
 
     // Permission bits written as rwx groups: user, group, other (the sticky bit leads for /tmp).
     private const uint Mode755 = 0b111_101_101;
@@ -72,10 +72,10 @@ internal static class BusyboxRootfs
             throw new VmPsException(
                 "BusyboxNotInstalled",
                 VmPsErrorKind.NotInstalled,
-                $"The default image 'busybox' is built from the host's {busyboxPath}, which does not exist. Install the package '{Package}'.",
+                $"The default image 'busybox' is built from the host's {busyboxPath}, which does not exist. Install the package '{HostToolCatalog.Busybox.Package}'.",
                 busyboxPath)
             {
-                RecommendedAction = $"apt-get install {Package}",
+                RecommendedAction = $"apt-get install {HostToolCatalog.Busybox.Package}",
             };
         }
 
@@ -84,10 +84,10 @@ internal static class BusyboxRootfs
             throw new VmPsException(
                 "BusyboxNotStatic",
                 VmPsErrorKind.NotInstalled,
-                $"{busyboxPath} is dynamically linked, so it cannot run inside the image. Install the package '{Package}', which provides a static busybox.",
+                $"{busyboxPath} is dynamically linked, so it cannot run inside the image. Install the package '{HostToolCatalog.Busybox.Package}', which provides a static busybox.",
                 busyboxPath)
             {
-                RecommendedAction = $"apt-get install {Package}",
+                RecommendedAction = $"apt-get install {HostToolCatalog.Busybox.Package}",
             };
         }
     }

@@ -1,3 +1,4 @@
+using VmPs.Core.Host;
 using VmPs.Core.Processes;
 using VmPs.Core.Storage;
 
@@ -11,7 +12,7 @@ internal static class ErofsBuilder
 
     public static async Task BuildAsync(string sourceDirectory, string outputPath, CancellationToken cancellationToken)
     {
-        var mkfs = HostTools.Require("mkfs.erofs", "erofs-utils");
+        var mkfs = HostTools.Require(HostToolCatalog.MkfsErofs);
         var arguments = new List<string> { "--quiet", "--all-root", "-T0" };
         if (await SupportsLz4Async(mkfs, cancellationToken).ConfigureAwait(false))
         {

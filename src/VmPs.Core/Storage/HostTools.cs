@@ -1,3 +1,4 @@
+using VmPs.Core.Host;
 using VmPs.Core.Processes;
 
 namespace VmPs.Core.Storage;
@@ -5,13 +6,13 @@ namespace VmPs.Core.Storage;
 /// <summary>Finds the host programs storage needs, naming the package to install when one is missing.</summary>
 internal static class HostTools
 {
-    public static string Require(string program, string package) =>
-        DetachedProcess.FindOnPath(program) ?? throw new VmPsException(
+    public static string Require(HostToolDefinition tool) =>
+        DetachedProcess.FindOnPath(tool.Name, HostToolCatalog.DefaultSearchPath()) ?? throw new VmPsException(
             "ToolNotInstalled",
             VmPsErrorKind.NotInstalled,
-            $"'{program}' was not found on PATH. Install the package '{package}'.",
-            program)
+            $"'{tool.Name}' ({tool.Purpose}) was not found. Install the package '{tool.Package}'.",
+            tool.Name)
         {
-            RecommendedAction = $"apt-get install {package}",
+            RecommendedAction = $"apt-get install {tool.Package}",
         };
 }

@@ -1,3 +1,4 @@
+using VmPs.Core.Host;
 using VmPs.Core.Processes;
 
 namespace VmPs.Core.Storage;
@@ -10,9 +11,10 @@ internal static class OverlayDisk
     public const string Label = "vmps-overlay";
 
     /// <summary>Creates and formats the disk; on failure the file is removed.</summary>
-    public static async Task CreateAsync(string path, int sizeGiB, CancellationToken cancellationToken, string mkfsProgram = "mkfs.ext4")
+    /// <param name="mkfsProgram">An explicit mkfs.ext4 path; null finds the host's.</param>
+    public static async Task CreateAsync(string path, int sizeGiB, CancellationToken cancellationToken, string? mkfsProgram = null)
     {
-        var mkfs = mkfsProgram.Contains('/') ? mkfsProgram : HostTools.Require(mkfsProgram, "e2fsprogs");
+        var mkfs = mkfsProgram ?? HostTools.Require(HostToolCatalog.MkfsExt4);
         try
         {
             await using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write))

@@ -12,10 +12,8 @@ namespace VmPs.Core.Vms;
 /// </summary>
 public sealed class VmManager
 {
-    private readonly VmPsPaths paths;
     private readonly VmManagerSettings settings;
     private readonly VmStore vms;
-    private readonly ImageStore images;
     private readonly ImageCatalog catalog;
     private readonly VmReconciler reconciler;
     private readonly HostContext host;
@@ -29,19 +27,16 @@ public sealed class VmManager
 
     internal VmManager(VmPsPaths paths, VmManagerSettings settings)
     {
-        this.paths = paths;
         this.settings = settings;
         var database = new StateDatabase(paths.StateDatabase);
         vms = new VmStore(database);
-        images = new ImageStore(database);
+        var images = new ImageStore(database);
         catalog = new ImageCatalog(paths, images, settings.BusyboxPath);
         reconciler = new VmReconciler(paths, vms);
         host = new HostContext(cancellationToken => settings.ProbeHost(paths, cancellationToken));
         boot = new VmBoot(paths, vms, images, reconciler, host);
         shutdown = new VmShutdown(vms, reconciler, host);
     }
-
-    public VmPsPaths Paths => paths;
 
     /// <summary>A manager on the default state directory ($VMPS_HOME, /var/lib/vmps or ~/.local/share/vmps).</summary>
     public static VmManager CreateDefault() => new(VmPsPaths.Default());

@@ -10,5 +10,6 @@ internal sealed record VmManagerSettings
 
     public string BusyboxPath { get; init; } = BusyboxRootfs.DefaultBusyboxPath;
 
-    public string MkfsExt4 { get; init; } = "mkfs.ext4";
+    /// <summary>Null: the host's mkfs.ext4.</summary>
+    public string? MkfsExt4 { get; init; }
 }

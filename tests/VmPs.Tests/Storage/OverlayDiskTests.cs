@@ -1,4 +1,5 @@
 using VmPs.Core;
+using VmPs.Core.Host;
 using VmPs.Core.Processes;
 using VmPs.Core.Storage;
 using VmPs.Tests.Infrastructure;
@@ -37,6 +38,17 @@ public sealed class OverlayDiskTests : IDisposable
 
         Assert.Equal("ExternalToolFailed", error.ErrorId);
         Assert.False(File.Exists(path));
+    }
+
+    [Fact]
+    public void MissingToolNamesItsPackage()
+    {
+        var error = Assert.Throws<VmPsException>(() =>
+            HostTools.Require(new HostToolDefinition("mkfs.nothing", "nothing-utils", "formats nothing", null)));
+
+        Assert.Equal("ToolNotInstalled", error.ErrorId);
+        Assert.Equal(VmPsErrorKind.NotInstalled, error.Kind);
+        Assert.Contains("nothing-utils", error.Message);
     }
 
     [Fact]

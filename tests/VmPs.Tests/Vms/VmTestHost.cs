@@ -34,7 +34,7 @@ internal static class VmTestHost
         };
     }
 
-    public static VmManager Manager(VmPsPaths paths, KernelInfo? kernel = null, string mkfsExt4 = "mkfs.ext4") =>
+    public static VmManager Manager(VmPsPaths paths, KernelInfo? kernel = null, string? mkfsExt4 = null) =>
         new(paths, new VmManagerSettings
         {
             ProbeHost = (_, _) => Task.FromResult(QemuHost(kernel ?? KernelLocator.FindDefault())),
