@@ -62,6 +62,22 @@ public sealed class BusyboxVmEndToEndTests : IClassFixture<TemporaryVmPsHome>, I
         Assert.Equal("to-stdout\n", failing.Stdout);
         Assert.Equal("to-stderr\n", failing.Stderr);
 
+        var withSettings = await manager.ExecAsync(
+            VmName,
+            new VmExecOptions
+            {
+                Command = ["sh", "-c", "echo \"$GREETING\"; pwd; cat"],
+                Environment = new Dictionary<string, string> { ["GREETING"] = "hello" },
+                WorkingDirectory = "/tmp",
+                StandardInput = "from stdin",
+            },
+            CancellationToken.None);
+        Assert.Equal("hello\n/tmp\nfrom stdin", withSettings.Stdout);
+
+        var timedOut = await Assert.ThrowsAsync<VmPsException>(() => manager.ExecAsync(
+            VmName, new VmExecOptions { Command = ["sleep", "60"], Timeout = TimeSpan.FromMilliseconds(300) }, CancellationToken.None));
+        Assert.Equal("AgentExecTimeout", timedOut.ErrorId);
+
         var secondSession = new VmManager(home.Paths);
         var seen = await secondSession.GetAsync(VmName, CancellationToken.None);
         Assert.Equal(VmState.Running, seen.State);
