@@ -142,6 +142,22 @@ public sealed class VmLifecycleTests : IDisposable
         Assert.Null((await Store().FindByIdAsync(vm.Id, CancellationToken.None))!.StartingSession);
     }
 
+    [RequiresProgramFact("mkfs.erofs", "mkfs.ext4", "qemu-system-x86_64", "sleep")]
+    public async Task ForcedRemoveOfARunningVmKillsItsProcessAndLeavesNothing()
+    {
+        var manager = VmTestHost.Manager(home.Paths);
+        var vm = await manager.CreateAsync(new VmCreateOptions { Name = "vm", Image = "busybox" }, CancellationToken.None);
+        // A detached process started the way drivers start hypervisors, without a control socket.
+        var process = DetachedProcess.Start("sleep", ["600"], Path.Combine(vm.Directory, "hypervisor.log"), vm.Directory);
+        await RecordRunningAsync(vm, process);
+
+        await manager.RemoveAsync("vm", force: true, CancellationToken.None);
+
+        Assert.False(ProcessProbe.IsRunning(process));
+        Assert.Null(await manager.FindAsync("vm", CancellationToken.None));
+        Assert.False(Directory.Exists(vm.Directory));
+    }
+
     [RequiresProgramFact("mkfs.erofs", "mkfs.ext4", "qemu-system-x86_64")]
     public async Task RemoveDeletesTheRowAndTheDirectory()
     {
