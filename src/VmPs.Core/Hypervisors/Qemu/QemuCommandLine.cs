@@ -56,10 +56,9 @@ internal static class QemuCommandLine
             "-machine", microvm ? "microvm,acpi=on" : "q35",
             "-accel", options.Accelerator == Accelerator.Kvm ? "kvm" : "tcg",
         };
-        if (options.Accelerator == Accelerator.Kvm)
-        {
-            arguments.AddRange(["-cpu", "host"]);
-        }
+        // Under TCG, "max" offers RDRAND, so the guest kernel seeds its CRNG at boot; with the default
+        // qemu64 model getrandom() (which the guest's .NET runtime calls at startup) blocks for seconds.
+        arguments.AddRange(["-cpu", options.Accelerator == Accelerator.Kvm ? "host" : "max"]);
 
         arguments.AddRange(
         [
