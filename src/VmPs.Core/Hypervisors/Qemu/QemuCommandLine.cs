@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Sockets;
 using VmPs.Core.Host;
 
 namespace VmPs.Core.Hypervisors.Qemu;
@@ -28,6 +29,26 @@ internal sealed record QemuSockets(string Qmp, string Agent)
         }
 
         return sockets;
+    }
+
+    /// <summary>True when a process still serves the QMP socket (a stale socket file refuses connections).</summary>
+    public bool QmpIsServed()
+    {
+        if (!File.Exists(Qmp))
+        {
+            return false;
+        }
+
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(Qmp));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     public void DeleteStale()
