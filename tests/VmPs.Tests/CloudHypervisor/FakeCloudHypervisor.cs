@@ -134,11 +134,21 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
         while (await FakeCloudHypervisorHttp.ReadRequestAsync(connection, cancellationToken).ConfigureAwait(false) is { } request)
         {
             var (response, vmmExits) = Dispatch(request);
-            await FakeCloudHypervisorHttp.WriteResponseAsync(connection, response, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await FakeCloudHypervisorHttp.WriteResponseAsync(connection, response, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (vmmExits)
+                {
+                    // Off this connection's task: exiting closes every connection, this one included.
+                    _ = Task.Run(ExitAsync, CancellationToken.None);
+                }
+            }
+
             if (vmmExits)
             {
-                // Off this connection's task: exiting closes every connection, this one included.
-                _ = Task.Run(ExitAsync, CancellationToken.None);
                 return;
             }
 
