@@ -101,9 +101,14 @@ internal sealed class ExecProcess
 
     public void CloseStdin() => _stdinQueue.Writer.TryComplete();
 
-    public void Signal(int signal)
+    /// <summary>Signals the process, or its whole process group (it leads one: execs start in a new session).</summary>
+    public void Signal(int signal, bool processGroup)
     {
-        if (!HasExited)
+        if (processGroup)
+        {
+            Libc.kill(-Pid, signal);
+        }
+        else if (!HasExited)
         {
             Libc.kill(Pid, signal);
         }
@@ -114,7 +119,7 @@ internal sealed class ExecProcess
     {
         _outputUndeliverable = true;
         CloseStdin();
-        Signal(Libc.SIGKILL);
+        Signal(Libc.SIGKILL, processGroup: true);
     }
 
     private async Task ReportExitAsync(Task stdoutDone, Task stderrDone)

@@ -61,7 +61,7 @@ public sealed class AgentClient : IAsyncDisposable
     {
         var clock = Stopwatch.StartNew();
         var reply = await RequestAsync(FrameType.Ping, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
-        var pong = ProtocolJson.Deserialize(Expect(reply, FrameType.Pong).Payload.Span, ProtocolJsonContext.Default.PongMessage);
+        var pong = Parse(Expect(reply, FrameType.Pong), ProtocolJsonContext.Default.PongMessage);
         return new AgentPong(pong.AgentVersion, TimeSpan.FromSeconds(pong.UptimeSeconds), clock.Elapsed);
     }
 
@@ -257,7 +257,7 @@ public sealed class AgentClient : IAsyncDisposable
             await SendAsync(type, channel, payload, cancellationToken).ConfigureAwait(false);
             var frame = await reply.Reply.WaitAsync(cancellationToken).ConfigureAwait(false);
             return frame.Type == FrameType.Error
-                ? throw AgentErrors.FromAgent(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ErrorMessage))
+                ? throw AgentErrors.FromAgent(Parse(frame, ProtocolJsonContext.Default.ErrorMessage))
                 : frame;
         }
         finally
@@ -267,7 +267,19 @@ public sealed class AgentClient : IAsyncDisposable
     }
 
     private static Frame Expect(Frame frame, FrameType type) =>
-        frame.Type == type ? frame : throw new VmPsException("AgentProtocolError", VmPsErrorKind.ProtocolError, $"The agent answered with {frame.Type} where {type} was expected.");
+        frame.Type == type ? frame : throw AgentErrors.ProtocolError($"The agent answered with {frame.Type} where {type} was expected.");
+
+    private static T Parse<T>(Frame frame, JsonTypeInfo<T> typeInfo)
+    {
+        try
+        {
+            return ProtocolJson.Deserialize(frame.Payload.Span, typeInfo);
+        }
+        catch (ProtocolException error)
+        {
+            throw AgentErrors.ProtocolError(error.Message, error);
+        }
+    }
 
 
     private static async Task<(string Stdout, string Stderr)> CollectOutputAsync(AgentExecution execution, CancellationToken cancellationToken)
@@ -287,7 +299,7 @@ public sealed class AgentClient : IAsyncDisposable
         const int sigkill = 9;
         try
         {
-            await execution.SignalAsync(sigkill, CancellationToken.None).ConfigureAwait(false);
+            await execution.SignalAsync(sigkill, CancellationToken.None, processGroup: true).ConfigureAwait(false);
             await execution.Completion.WaitAsync(KillGracePeriod).ConfigureAwait(false);
         }
         catch (Exception error) when (error is VmPsException or TimeoutException)
