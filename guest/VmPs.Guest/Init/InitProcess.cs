@@ -71,6 +71,7 @@ internal sealed class InitProcess
         StartAgent(config, environment);
         BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={AgentContext.UptimeSeconds().ToString("0.00", CultureInfo.InvariantCulture)}");
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
+        PowerButton.Watch(() => _power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
         if (config.Command.Count > 0)
         {
             StartEntrypoint(config, environment);
