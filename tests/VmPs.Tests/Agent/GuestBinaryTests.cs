@@ -12,7 +12,7 @@ public class GuestBinaryTests
     {
         var elf = File.ReadAllBytes(GuestBinary.Path);
 
-        Assert.Equal("\x7fELF"u8.ToArray(), elf[..4]);
+        Assert.Equal(new byte[] { 0x7f, (byte)'E', (byte)'L', (byte)'F' }, elf[..4]);
         var programHeaders = BinaryPrimitives.ReadUInt64LittleEndian(elf.AsSpan(0x20));
         var entrySize = BinaryPrimitives.ReadUInt16LittleEndian(elf.AsSpan(0x36));
         var count = BinaryPrimitives.ReadUInt16LittleEndian(elf.AsSpan(0x38));
