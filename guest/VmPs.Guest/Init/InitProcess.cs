@@ -60,6 +60,11 @@ internal sealed class InitProcess
         _children.StartReaper();
         KernelModules.LoadAll();
         var config = ReadConfig();
+        if (config.InitMode != InitMode.Exec)
+        {
+            throw new InitException($"Init mode {config.InitMode} is not supported by this guest (VmPs {ProtocolInfo.ProductVersion}); use Exec.");
+        }
+
         var disks = BlockDevices.WaitForSerials([config.Disks.Rootfs, config.Disks.Overlay], DiskTimeout);
         RootFilesystem.MountOverlay(disks[config.Disks.Rootfs], disks[config.Disks.Overlay], config.RootfsFilesystem);
         RootFilesystem.SwitchRoot();
