@@ -140,9 +140,21 @@ public class AgentSessionTests : IClassFixture<GuestAgentFixture>
     private static async Task WaitUntilGoneAsync(int pid)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z "))
+        while (IsRunning(pid))
         {
             await Task.Delay(10, timeout.Token);
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            return !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ");
+        }
+        catch (IOException)
+        {
+            return false;
         }
     }
 }
