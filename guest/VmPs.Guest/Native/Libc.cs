@@ -18,10 +18,10 @@ internal static unsafe partial class Libc
     public const ulong MS_NOSUID = 2;
     public const ulong MS_NODEV = 4;
     public const ulong MS_NOEXEC = 8;
-    public const ulong MS_REMOUNT = 32;
     public const ulong MS_MOVE = 8192;
 
     public const int O_RDONLY = 0;
+    public const int O_DIRECTORY = 0x10000;
     public const int O_RDWR = 2;
     public const int O_CLOEXEC = 0x80000;
 
@@ -69,6 +69,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int access(string path, int mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int ioctl(int fd, ulong request, nint argument);
 
     public static string ErrorText(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
 }
