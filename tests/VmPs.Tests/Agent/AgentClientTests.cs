@@ -5,6 +5,7 @@ using VmPs.Core.Guest;
 using VmPs.Protocol;
 using VmPs.Protocol.Framing;
 using VmPs.Protocol.Messages;
+using VmPs.Tests.Infrastructure;
 
 namespace VmPs.Tests.Agent;
 
@@ -132,6 +133,17 @@ public partial class AgentClientTests
         Assert.Equal("/run/a.sock", Assert.IsType<AgentVirtioSerialConnector>(AgentConnectors.For(AgentEndpoint.VirtioSerial("/run/a.sock"))).SocketPath);
         var vsock = Assert.IsType<AgentVsockConnector>(AgentConnectors.For(AgentEndpoint.KernelVsock(7)));
         Assert.Equal((7u, 1024u), (vsock.Cid, vsock.Port));
+    }
+
+    [RequiresVsockFact]
+    public async Task The_vsock_connector_reaches_the_kernel_and_reports_a_missing_guest_as_a_socket_error()
+    {
+        // CID 4000000 has no VM: the kernel answers (ENODEV without a transport, ECONNRESET/ETIMEDOUT with one).
+        var connector = AgentConnectors.For(AgentEndpoint.KernelVsock(4_000_000));
+
+        var error = await Assert.ThrowsAsync<SocketException>(() => connector.ConnectAsync(default));
+
+        Assert.NotEqual(SocketError.AddressFamilyNotSupported, error.SocketErrorCode);
     }
 
     private static async Task<HelloMessage> ReadHelloAsync(Stream stream)
