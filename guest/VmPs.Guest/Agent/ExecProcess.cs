@@ -68,21 +68,28 @@ internal sealed class ExecProcess
         var (stdoutRead, stdoutWrite) = CreatePipe();
         var (stderrRead, stderrWrite) = CreatePipe();
         var exec = new ExecProcess(channel, writer, OpenFd(stdinWrite, FileAccess.Write), OpenFd(stdoutRead, FileAccess.Read), OpenFd(stderrRead, FileAccess.Read));
-        try
+        using (stdinRead)
+        using (stdoutWrite)
+        using (stderrWrite)
         {
-            var options = new SpawnOptions(executable, argv, environment, request.WorkingDirectory ?? context.DefaultWorkingDirectory, identity, stdinRead, stdoutWrite, stderrWrite);
-            exec.Pid = context.Children.Spawn(options, exit => exec._exit.TrySetResult(exit));
-        }
-        catch
-        {
-            exec.DisposeStreams();
-            throw;
-        }
-        finally
-        {
-            Libc.close(stdinRead);
-            Libc.close(stdoutWrite);
-            Libc.close(stderrWrite);
+            try
+            {
+                var options = new SpawnOptions(
+                    executable,
+                    argv,
+                    environment,
+                    request.WorkingDirectory ?? context.DefaultWorkingDirectory,
+                    identity,
+                    (int)stdinRead.DangerousGetHandle(),
+                    (int)stdoutWrite.DangerousGetHandle(),
+                    (int)stderrWrite.DangerousGetHandle());
+                exec.Pid = context.Children.Spawn(options, exit => exec._exit.TrySetResult(exit));
+            }
+            catch
+            {
+                exec.DisposeStreams();
+                throw;
+            }
         }
 
         return exec;
@@ -206,7 +213,8 @@ internal sealed class ExecProcess
         _stderr.Dispose();
     }
 
-    private static unsafe (int Read, int Write) CreatePipe()
+    /// <summary>A close-on-exec pipe; the child's ends become its fds 0-2 through dup2, which clears the flag.</summary>
+    private static unsafe (SafeFileHandle Read, SafeFileHandle Write) CreatePipe()
     {
         var fds = stackalloc int[2];
         if (Libc.pipe2(fds, Libc.O_CLOEXEC) < 0)
@@ -214,8 +222,8 @@ internal sealed class ExecProcess
             throw new GuestException(ErrorCodes.ExecFailed, $"Cannot create a pipe: {Libc.ErrorText(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}.");
         }
 
-        return (fds[0], fds[1]);
+        return (new SafeFileHandle(fds[0], ownsHandle: true), new SafeFileHandle(fds[1], ownsHandle: true));
     }
 
-    private static FileStream OpenFd(int fd, FileAccess access) => new(new SafeFileHandle(fd, ownsHandle: true), access, bufferSize: 0);
+    private static FileStream OpenFd(SafeFileHandle handle, FileAccess access) => new(handle, access, bufferSize: 0);
 }

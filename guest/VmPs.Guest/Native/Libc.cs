@@ -5,7 +5,6 @@ namespace VmPs.Guest.Native;
 /// <summary>The libc calls the guest makes directly (bound at link time: the binary is static).</summary>
 internal static unsafe partial class Libc
 {
-    public const int EINTR = 4;
     public const int ENOENT = 2;
     public const int ECHILD = 10;
     public const int EEXIST = 17;
@@ -22,7 +21,6 @@ internal static unsafe partial class Libc
 
     public const int O_RDONLY = 0;
     public const int O_DIRECTORY = 0x10000;
-    public const int O_RDWR = 2;
     public const int O_CLOEXEC = 0x80000;
 
     public const int RB_POWER_OFF = 0x4321FEDC;
@@ -51,9 +49,6 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int waitpid(int pid, int* status, int options);
-
-    [LibraryImport("libc")]
-    public static partial int getpid();
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int pipe2(int* fds, int flags);
