@@ -27,6 +27,9 @@ internal sealed class InitProcess
     private int _entrypointPid;
     private int _overlayDiskFd = -1;
 
+    // Kept until power off: without it the runtime's default SIGTERM handling would end PID 1 (a kernel panic).
+    private PosixSignalRegistration? _sigterm;
+
     public static int Run()
     {
         var init = new InitProcess();
@@ -76,7 +79,7 @@ internal sealed class InitProcess
         var environment = BaseEnvironment(config);
         StartAgent(config, environment);
         BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
+        _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
         PowerButton.Watch(() => _power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
         if (config.Command.Count > 0)
         {
