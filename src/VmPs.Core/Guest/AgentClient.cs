@@ -317,7 +317,7 @@ public sealed class AgentClient : IAsyncDisposable
 
         try
         {
-            await execution.SignalAsync(sigkill, CancellationToken.None, processGroup: true).ConfigureAwait(false);
+            await execution.SignalAsync(sigkill, processGroup: true, CancellationToken.None).ConfigureAwait(false);
             await execution.Completion.WaitAsync(KillGracePeriod).ConfigureAwait(false);
         }
         catch (Exception error) when (error is VmPsException or TimeoutException)

@@ -42,7 +42,7 @@ public sealed class AgentExecution : IAgentChannel
     /// Sends a signal (for example 15 for SIGTERM) to the process, or with <paramref name="processGroup"/> to
     /// every process it started too; ignored once the exec has ended.
     /// </summary>
-    public ValueTask SignalAsync(int signal, CancellationToken cancellationToken, bool processGroup = false) =>
+    public ValueTask SignalAsync(int signal, bool processGroup, CancellationToken cancellationToken) =>
         Completion.IsCompleted
             ? ValueTask.CompletedTask
             : _client.SendJsonAsync(FrameType.Signal, _channel, new SignalMessage(signal, processGroup), ProtocolJsonContext.Default.SignalMessage, cancellationToken);

@@ -91,7 +91,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
         await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
         var execution = await client.StartExecAsync(new AgentExecRequest(["sleep", "60"]), default);
 
-        await execution.SignalAsync(15, default);
+        await execution.SignalAsync(15, processGroup: false, default);
         var exit = await execution.Completion;
 
         Assert.True(execution.Pid > 0);
