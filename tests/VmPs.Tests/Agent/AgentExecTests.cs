@@ -51,6 +51,18 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     }
 
     [Fact]
+    public async Task Input_the_command_does_not_read_is_dropped_without_harm()
+    {
+        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+
+        var result = await client.ExecAsync(new AgentExecRequest(["head", "-c", "5"]) { StandardInput = new string('x', 4 * 1024 * 1024) }, default);
+        var after = await client.PingAsync(default);
+
+        Assert.Equal(("xxxxx", 0), (result.Stdout, result.ExitCode));
+        Assert.Equal(ProtocolInfo.ProductVersion, after.AgentVersion);
+    }
+
+    [Fact]
     public async Task Without_input_stdin_is_closed_at_once()
     {
         await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
