@@ -6,6 +6,7 @@ namespace VmPs.Guest.Native;
 internal static unsafe partial class Libc
 {
     public const int ENOENT = 2;
+    public const int EINTR = 4;
     public const int ECHILD = 10;
     public const int EEXIST = 17;
     public const int ENODEV = 19;
@@ -22,6 +23,9 @@ internal static unsafe partial class Libc
     public const int O_RDONLY = 0;
     public const int O_DIRECTORY = 0x10000;
     public const int O_CLOEXEC = 0x80000;
+    public const int O_NONBLOCK = 0x800;
+
+    public const short POLLIN = 1;
 
     public const int RB_POWER_OFF = 0x4321FEDC;
     public const int RB_AUTOBOOT = 0x01234567;
@@ -66,7 +70,18 @@ internal static unsafe partial class Libc
     public static partial int access(string path, int mode);
 
     [LibraryImport("libc", SetLastError = true)]
+    public static partial int poll(PollFd* fds, nuint count, int timeoutMilliseconds);
+
+    [LibraryImport("libc", SetLastError = true)]
     public static partial int ioctl(int fd, ulong request, nint argument);
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short ReturnedEvents;
+    }
 
     public static string ErrorText(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
 }

@@ -83,6 +83,18 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     }
 
     [Fact]
+    public async Task A_background_process_holding_the_output_open_does_not_keep_the_exec_running()
+    {
+        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+
+        var result = await client.ExecAsync(new AgentExecRequest(["/bin/sh", "-c", "sleep 600 & echo $!"]) { Timeout = TimeSpan.FromSeconds(60) }, default);
+        using var daemon = System.Diagnostics.Process.GetProcessById(int.Parse(result.Stdout));
+        daemon.Kill();
+
+        Assert.Equal(0, result.ExitCode);
+    }
+
+    [Fact]
     public async Task Environment_and_working_directory_apply_over_the_agent_environment()
     {
         await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
