@@ -44,7 +44,7 @@ public sealed class GuestAgentProcess : IAsyncDisposable
     /// <summary>Starts the agent on <paramref name="socketPath"/> without waiting for it to listen.</summary>
     public static GuestAgentProcess Launch(string directory, string socketPath)
     {
-        var start = new ProcessStartInfo(GuestBinary.Path, ["agent", "--listen-unix", socketPath])
+        var start = new ProcessStartInfo(GuestBinary.Locate(), ["agent", "--listen-unix", socketPath])
         {
             RedirectStandardError = true,
             WorkingDirectory = directory,

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using VmPs.Tests.Infrastructure;
+using VmPs.Core.Guest;
 
 namespace VmPs.Tests.Agent;
 
@@ -10,7 +10,7 @@ public class GuestBinaryTests
     [Fact]
     public void The_guest_is_a_static_executable_that_runs_in_any_root_filesystem()
     {
-        var elf = File.ReadAllBytes(GuestBinary.Path);
+        var elf = File.ReadAllBytes(GuestBinary.Locate());
 
         Assert.Equal(new byte[] { 0x7f, (byte)'E', (byte)'L', (byte)'F' }, elf[..4]);
         var programHeaders = BinaryPrimitives.ReadUInt64LittleEndian(elf.AsSpan(0x20));
