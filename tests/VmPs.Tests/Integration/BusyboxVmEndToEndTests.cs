@@ -33,6 +33,7 @@ public sealed class BusyboxVmEndToEndTests : IClassFixture<TemporaryVmPsHome>, I
     public async Task BusyboxVmBootsRunsCommandsStopsAndLeavesNothingBehind()
     {
         GuestBinary.Locate();
+        var interfacesBefore = HostNetworkInterfaces();
         var manager = new VmManager(home.Paths);
         var created = await manager.CreateAsync(
             new VmCreateOptions { Name = VmName, Image = "busybox", Cpus = 1, MemoryMiB = 256, Hypervisor = HypervisorKind.Qemu },
@@ -94,12 +95,18 @@ public sealed class BusyboxVmEndToEndTests : IClassFixture<TemporaryVmPsHome>, I
         Assert.Null(await manager.FindAsync(VmName, CancellationToken.None));
         Assert.False(Directory.Exists(created.Directory));
         Assert.Empty(ProcessesMentioning(home.Paths.Root));
+        Assert.Equal(interfacesBefore, HostNetworkInterfaces());
     }
+
+    /// <summary>The host's network interfaces (TAPs included), to show a VM leaves none behind.</summary>
+    private static string[] HostNetworkInterfaces() =>
+        Directory.GetFileSystemEntries("/sys/class/net").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
 
     [RequiresVmBootFact]
     public async Task StartThatFailsAfterLaunchKillsTheHypervisorAndRecordsACrash()
     {
         GuestBinary.Locate();
+        var interfacesBefore = HostNetworkInterfaces();
         var manager = new VmManager(home.Paths);
         var created = await manager.CreateAsync(
             new VmCreateOptions { Name = "fails-to-start", Image = "busybox", MemoryMiB = 128, Hypervisor = HypervisorKind.Qemu },
