@@ -1,0 +1,74 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    Builds, tests, packages and demonstrates the VmPs module (the dotnet CLI does the work).
+
+.DESCRIPTION
+    Build    dotnet build of VmPs.sln: the module folder out/VmPs, including the NativeAOT guest.
+    Test     dotnet test of VmPs.sln (the Pester tests run too where pwsh has Pester 5).
+    Package  Build, then zip out/VmPs into out/VmPs-<version>.zip.
+    Demo     Build, then import out/VmPs and run the quick start on a VM named vmps-demo.
+
+.EXAMPLE
+    ./build.ps1
+.EXAMPLE
+    ./build.ps1 Test, Package -Configuration Release
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Package', 'Demo')]
+    [string[]] $Task = @('Build'),
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Debug'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+
+$Solution = Join-Path $PSScriptRoot 'VmPs.sln'
+$ModuleDirectory = Join-Path $PSScriptRoot 'out/VmPs'
+
+function Invoke-DotNet {
+    & dotnet @args
+    if ($LASTEXITCODE -ne 0) {
+        throw "dotnet $args failed with exit code $LASTEXITCODE."
+    }
+}
+
+function Invoke-BuildTask {
+    Invoke-DotNet build $Solution --configuration $Configuration
+}
+
+function Invoke-TestTask {
+    Invoke-DotNet test $Solution --configuration $Configuration
+}
+
+function Invoke-PackageTask {
+    Invoke-BuildTask
+    $version = (Import-PowerShellDataFile (Join-Path $ModuleDirectory 'VmPs.psd1')).ModuleVersion
+    $archive = Join-Path $PSScriptRoot "out/VmPs-$version.zip"
+    # The archive holds the VmPs folder itself, so it unpacks into a folder Import-Module can load.
+    Compress-Archive -Path $ModuleDirectory -DestinationPath $archive -Force
+    Get-Item $archive
+}
+
+function Invoke-DemoTask {
+    Invoke-BuildTask
+    Import-Module $ModuleDirectory -Force
+    try {
+        Get-VmHost
+        New-Vm -Name vmps-demo -Image busybox | Start-Vm -PassThru | Invoke-VmCommand -Command uname, -r
+        Invoke-VmCommand -Name vmps-demo { cat /etc/hostname; ls / }
+        Get-Vm -Name vmps-demo | Stop-Vm -PassThru | Remove-Vm -Confirm:$false
+    }
+    finally {
+        Remove-Module VmPs
+    }
+}
+
+foreach ($name in $Task) {
+    Write-Host "== $name" -ForegroundColor Cyan
+    & "Invoke-$($name)Task"
+}

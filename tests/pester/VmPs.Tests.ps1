@@ -1,0 +1,183 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+# Pester tests of the VmPs cmdlets, run against the built module folder (dotnet build VmPs.sln first).
+# Every run uses its own state directory, so it never sees or touches the user's VMs.
+
+BeforeDiscovery {
+    # Booting needs QEMU (or Cloud Hypervisor with working KVM, which QEMU-less hosts here lack).
+    $NoQemu = -not (Get-Command qemu-system-x86_64 -ErrorAction Ignore)
+}
+
+BeforeAll {
+    $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+    $script:StateDirectory = Join-Path ([IO.Path]::GetTempPath()) "vmps-pester-$([guid]::NewGuid().ToString('n'))"
+    $env:VMPS_HOME = $StateDirectory
+    Import-Module (Join-Path $RepoRoot 'out/VmPs') -Force -ErrorAction Stop
+
+    function script:Get-VmError([scriptblock] $Action) {
+        $errors = $null
+        & $Action -ErrorAction SilentlyContinue -ErrorVariable errors | Out-Null
+        $errors
+    }
+}
+
+AfterAll {
+    Get-Vm -ErrorAction SilentlyContinue | Remove-Vm -Force -Confirm:$false -ErrorAction SilentlyContinue
+    Remove-Module VmPs -ErrorAction SilentlyContinue
+    Remove-Item -LiteralPath $StateDirectory -Recurse -Force -ErrorAction SilentlyContinue
+    Remove-Item Env:VMPS_HOME
+}
+
+Describe 'The module' {
+    It 'exports the cmdlets of the main job' {
+        (Get-Command -Module VmPs).Name | Sort-Object |
+            Should -Be @('Get-Vm', 'Get-VmHost', 'Invoke-VmCommand', 'New-Vm', 'Remove-Vm', 'Start-Vm', 'Stop-Vm')
+    }
+
+    It 'loads its views' {
+        Get-FormatData -TypeName VmPs.Core.Vms.VmInfo | Should -Not -BeNullOrEmpty
+        Get-FormatData -TypeName VmPs.Core.Vms.VmCommandResult | Should -Not -BeNullOrEmpty
+    }
+
+    It 'has the about_VmPs help topic' {
+        Get-Help about_VmPs | Out-String | Should -Match 'QUICK START'
+    }
+
+    It 'completes image names' {
+        $completion = TabExpansion2 -inputScript 'New-Vm -Name x -Image busy' -cursorColumn 'New-Vm -Name x -Image busy'.Length
+        $completion.CompletionMatches.CompletionText | Should -Contain 'busybox'
+    }
+}
+
+Describe 'Get-VmHost' {
+    It 'reports the state directory and the hypervisors it looked for' {
+        $report = Get-VmHost
+        $report.PSObject.TypeNames | Should -Contain 'VmPs.VmHost'
+        $report.StateDirectory | Should -Be $StateDirectory
+        $report.Hypervisors.Kind | Should -Contain 'Qemu'
+        $report | Format-List | Out-String | Should -Match 'StateDirectory'
+    }
+}
+
+Describe 'Errors' {
+    It 'Get-Vm of an unknown name is a non-terminating ObjectNotFound error about that name' {
+        $errors = Get-VmError { Get-Vm -Name nosuchvm }
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -Be 'VmNotFound,VmPs.PowerShell.Commands.GetVmCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $errors[0].TargetObject | Should -Be 'nosuchvm'
+    }
+
+    It 'a wildcard that matches nothing is no error' {
+        Get-VmError { Get-Vm -Name 'nosuch*' } | Should -BeNullOrEmpty
+    }
+
+    It 'one failing VM does not stop the others in the pipeline' {
+        $errors = Get-VmError { 'ghost1', 'ghost2' | Start-Vm }
+        $errors.Count | Should -Be 2
+        $errors.TargetObject | Should -Be @('ghost1', 'ghost2')
+        $errors | ForEach-Object { $_.FullyQualifiedErrorId | Should -Be 'VmNotFound,VmPs.PowerShell.Commands.StartVmCommand' }
+    }
+
+    It 'New-Vm with an unknown image names the image' {
+        $errors = Get-VmError { New-Vm -Name badimage -Image no-such-image }
+        $errors[0].FullyQualifiedErrorId | Should -BeLike '*,VmPs.PowerShell.Commands.NewVmCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        Get-Vm -Name badimage -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'New-Vm with an invalid name or size is an InvalidArgument error' {
+        (Get-VmError { New-Vm -Name 'bad name!' }).CategoryInfo.Category | Should -Be 'InvalidArgument'
+        (Get-VmError { New-Vm -Name toosmall -Cpus 0 }).CategoryInfo.Category | Should -Be 'InvalidArgument'
+        (Get-VmError { New-Vm -Name toobig -MemoryMB 100000000 }).CategoryInfo.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'errors carry a recommended action' {
+        (Get-VmError { Get-Vm -Name nosuchvm })[0].ErrorDetails.RecommendedAction | Should -Not -BeNullOrEmpty
+    }
+
+    It '-ErrorAction Stop makes the error catchable with its id' {
+        { Start-Vm -Name nosuchvm -ErrorAction Stop } | Should -Throw -ErrorId 'VmNotFound,VmPs.PowerShell.Commands.StartVmCommand'
+    }
+}
+
+Describe 'WhatIf and pipeline binding' {
+    It 'New-Vm -WhatIf creates nothing' {
+        New-Vm -Name whatif -WhatIf
+        Get-Vm -Name whatif -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    Context 'with a created VM' {
+        BeforeAll {
+            $script:Created = New-Vm -Name bind-one -Image busybox -Cpus 1 -MemoryMB 256
+        }
+
+        AfterAll {
+            Remove-Vm -Name 'bind-*' -Force -Confirm:$false -ErrorAction SilentlyContinue
+        }
+
+        It 'New-Vm returns a stopped VmPs.Vm' {
+            $Created.PSObject.TypeNames | Should -Contain 'VmPs.Vm'
+            $Created.Name | Should -Be 'bind-one'
+            $Created.State | Should -Be 'Stopped'
+            $Created.MemoryMiB | Should -Be 256
+            $Created.MemoryMB | Should -Be 256
+        }
+
+        It 'finds VMs by wildcard and by a VmName property in the pipeline' {
+            (Get-Vm -Name 'BIND-*').Name | Should -Be 'bind-one'
+            ([pscustomobject]@{ VmName = 'bind-one' } | Get-Vm).Name | Should -Be 'bind-one'
+        }
+
+        It 'Remove-Vm -WhatIf keeps the VM' {
+            Get-Vm -Name bind-one | Remove-Vm -WhatIf
+            Get-Vm -Name bind-one | Should -Not -BeNullOrEmpty
+        }
+
+        It 'Invoke-VmCommand on a stopped VM is an error, not a result' {
+            $errors = Get-VmError { Get-Vm -Name bind-one | Invoke-VmCommand -Command true }
+            $errors.Count | Should -Be 1
+            $errors[0].FullyQualifiedErrorId | Should -BeLike '*,VmPs.PowerShell.Commands.InvokeVmCommandCommand'
+            $errors[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+        }
+
+        It 'completes VM names' {
+            $line = 'Start-Vm -Name bind-'
+            (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Contain 'bind-one'
+        }
+
+        It 'Remove-Vm takes VM objects from the pipeline' {
+            Get-Vm -Name bind-one | Remove-Vm -Confirm:$false
+            Get-Vm -Name 'bind-*' | Should -BeNullOrEmpty
+        }
+    }
+}
+
+Describe 'Quick start' {
+    It 'boots busybox and runs uname -r in it' -Skip:$NoQemu {
+        $result = New-Vm -Name demo -Image busybox | Start-Vm -PassThru | Invoke-VmCommand -Command uname, -r
+        $result.PSObject.TypeNames | Should -Contain 'VmPs.VmCommandResult'
+        $result.VmName | Should -Be 'demo'
+        $result.ExitCode | Should -Be 0
+        $result.Stdout.Trim() | Should -Be (Get-VmHost).DefaultKernel.Version
+        (Get-Vm -Name demo).State | Should -Be 'Running'
+    }
+
+    It 'runs a script block in the guest shell and reports stderr and the exit code' -Skip:$NoQemu {
+        $result = Get-Vm -Name demo | Invoke-VmCommand { echo oops >&2; exit 3 }
+        $result.ExitCode | Should -Be 3
+        $result.Stderr.Trim() | Should -Be 'oops'
+        $result.Succeeded | Should -BeFalse
+    }
+
+    It 'refuses to start a running VM' -Skip:$NoQemu {
+        $errors = Get-VmError { Start-Vm -Name demo }
+        $errors[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+    }
+
+    It 'stops and removes every VM' -Skip:$NoQemu {
+        $stopped = Get-Vm | Stop-Vm -PassThru
+        $stopped.State | Should -Be 'Stopped'
+        $stopped | Remove-Vm -Confirm:$false
+        Get-Vm | Should -BeNullOrEmpty
+    }
+}
