@@ -64,6 +64,8 @@ function Invoke-DemoTask {
         Get-Vm -Name vmps-demo | Stop-Vm -PassThru | Remove-Vm -Confirm:$false
     }
     finally {
+        # Leaves nothing behind when a step failed halfway.
+        Get-Vm -Name vmps-demo -ErrorAction Ignore | Remove-Vm -Force -Confirm:$false
         Remove-Module VmPs
     }
 }
