@@ -21,8 +21,8 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
     private const string InputObjectCommandSet = "InputObjectCommand";
     private const string InputObjectScriptBlockSet = "InputObjectScriptBlock";
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameCommandSet, ValueFromPipelineByPropertyName = true)]
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameScriptBlockSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameCommandSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameScriptBlockSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("VmName")]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]

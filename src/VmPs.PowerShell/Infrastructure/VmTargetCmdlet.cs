@@ -5,7 +5,7 @@ using VmPs.PowerShell.Completion;
 namespace VmPs.PowerShell.Infrastructure;
 
 /// <summary>
-/// A cmdlet acting on existing VMs chosen by -Name (wildcards allowed; also bound from a Name or VmName
+/// A cmdlet acting on existing VMs chosen by -Name (wildcards allowed; also bound from piped strings or a Name or VmName
 /// property in the pipeline) or by VM objects piped in as -InputObject.
 /// </summary>
 public abstract class VmTargetCmdlet : VmCmdlet
@@ -14,7 +14,7 @@ public abstract class VmTargetCmdlet : VmCmdlet
 
     protected const string InputObjectSet = "InputObject";
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("VmName")]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
