@@ -84,6 +84,6 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
             entry => LanguagePrimitives.ConvertTo<string>(entry.Value) ?? "",
             StringComparer.Ordinal),
         WorkingDirectory = WorkingDirectory,
-        Timeout = TimeoutSec is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+        Timeout = Seconds(TimeoutSec),
     };
 }

@@ -34,7 +34,7 @@ public sealed class StartVmCommand : VmTargetCmdlet
         var options = defaults with
         {
             WaitForAgent = !NoWait,
-            Timeout = TimeoutSec is { } seconds ? TimeSpan.FromSeconds(seconds) : defaults.Timeout,
+            Timeout = Seconds(TimeoutSec) ?? defaults.Timeout,
         };
         var vm = AwaitWithProgress($"Starting VM '{name}'", (progress, cancellationToken) => Manager.StartAsync(name, options, progress, cancellationToken));
         if (PassThru)

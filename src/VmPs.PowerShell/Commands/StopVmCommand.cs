@@ -34,7 +34,7 @@ public sealed class StopVmCommand : VmTargetCmdlet
         var options = defaults with
         {
             Force = Force,
-            Timeout = TimeoutSec is { } seconds ? TimeSpan.FromSeconds(seconds) : defaults.Timeout,
+            Timeout = Seconds(TimeoutSec) ?? defaults.Timeout,
         };
         var vm = AwaitWithStatus($"Stopping VM '{name}'", Force ? "Killing the hypervisor" : "Shutting the guest down", cancellationToken => Manager.StopAsync(name, options, cancellationToken));
         if (PassThru)

@@ -62,6 +62,9 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
             return operation(cancellationToken);
         });
 
+    /// <summary>A -TimeoutSec value as a TimeSpan; null when the parameter was not given.</summary>
+    protected static TimeSpan? Seconds(int? timeoutSec) => timeoutSec is { } seconds ? TimeSpan.FromSeconds(seconds) : null;
+
     protected void WriteError(VmPsException exception) => WriteError(exception.ToErrorRecord());
 
     protected void ThrowTerminatingError(VmPsException exception) => ThrowTerminatingError(exception.ToErrorRecord());
