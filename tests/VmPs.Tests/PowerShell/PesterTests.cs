@@ -11,6 +11,7 @@ public sealed class PesterTests(ITestOutputHelper output)
     public async Task The_Pester_tests_of_the_cmdlets_pass()
     {
         const string RunPester = """
+            $PSStyle.OutputRendering = 'PlainText'
             $configuration = New-PesterConfiguration
             $configuration.Run.Path = 'tests/pester'
             $configuration.Run.Exit = $true
