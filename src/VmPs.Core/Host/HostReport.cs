@@ -39,6 +39,9 @@ public sealed record HostReport
 
     public required IReadOnlyList<HostTool> Tools { get; init; }
 
+    /// <summary>/dev/vhost-vsock exists, so QEMU can give guests a kernel vsock (else the agent uses virtio-serial).</summary>
+    public bool VhostVsockAvailable { get; init; }
+
     public required string StateDirectory { get; init; }
 
     /// <summary>Human-readable problems, each naming what to install.</summary>

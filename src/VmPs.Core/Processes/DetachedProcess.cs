@@ -96,9 +96,10 @@ public static unsafe class DetachedProcess
             executable);
     }
 
-    public static string? FindOnPath(string executable)
+    /// <summary>The first executable file named <paramref name="executable"/> in <paramref name="searchPath"/> (default: $PATH).</summary>
+    public static string? FindOnPath(string executable, string? searchPath = null)
     {
-        var searchPath = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
+        searchPath ??= Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
         foreach (var directory in searchPath.Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
             var candidate = Path.Combine(directory, executable);

@@ -1,0 +1,38 @@
+using VmPs.Guest.Processes;
+
+namespace VmPs.Guest.Agent;
+
+/// <summary>What every agent session shares: the process table and how this agent runs.</summary>
+internal sealed class AgentContext
+{
+    public AgentContext(ChildProcesses children, IReadOnlyList<string> baseEnvironment, string defaultWorkingDirectory, Action<bool> requestShutdown)
+    {
+        Children = children;
+        BaseEnvironment = baseEnvironment;
+        DefaultWorkingDirectory = defaultWorkingDirectory;
+        RequestShutdown = requestShutdown;
+    }
+
+    public ChildProcesses Children { get; }
+
+    /// <summary>The environment execs start from before the request's own entries.</summary>
+    public IReadOnlyList<string> BaseEnvironment { get; }
+
+    public string DefaultWorkingDirectory { get; }
+
+    /// <summary>Called once a shutdown (false) or reboot (true) request was acknowledged.</summary>
+    public Action<bool> RequestShutdown { get; }
+
+    public static double UptimeSeconds()
+    {
+        try
+        {
+            var first = File.ReadAllText("/proc/uptime").Split(' ')[0];
+            return double.Parse(first, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return Environment.TickCount64 / 1000.0;
+        }
+    }
+}

@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using VmPs.Protocol;
+using VmPs.Protocol.Framing;
+using VmPs.Protocol.Messages;
+
+namespace VmPs.Guest.Agent;
+
+/// <summary>
+/// Serves one host connection: waits for a Hello (discarding anything before it, since a virtio-serial
+/// stream may hold leftovers of an earlier connection), then answers requests until the stream ends or
+/// breaks. A new Hello on the same stream starts a fresh session; execs of the old one are killed.
+/// </summary>
+internal sealed class AgentSession
+{
+    private const int MaxHelloLength = 4096;
+
+    private readonly FrameReader _reader;
+    private readonly FrameWriter _writer;
+    private readonly AgentContext _context;
+    private readonly ConcurrentDictionary<uint, ExecProcess> _execs = new();
+
+    private AgentSession(Stream stream, AgentContext context)
+    {
+        _reader = new FrameReader(stream);
+        _writer = new FrameWriter(stream);
+        _context = context;
+    }
+
+    /// <summary>Serves the stream until it ends or carries something that is not this protocol.</summary>
+    public static async Task RunAsync(Stream stream, AgentContext context, CancellationToken cancellationToken)
+    {
+        var session = new AgentSession(stream, context);
+        try
+        {
+            await session.ServeAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is ProtocolException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The connection is unusable; the host reconnects with a new Hello.
+        }
+        finally
+        {
+            session.AbandonExecs();
+        }
+    }
+
+    private async Task ServeAsync(CancellationToken cancellationToken)
+    {
+        var hello = await _reader.ResyncAsync(FrameType.Hello, MaxHelloLength, IsHello, cancellationToken).ConfigureAwait(false);
+        if (hello is null || !await AcceptHelloAsync(hello.Value, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        while (await _reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
+        {
+            if (frame.Type == FrameType.Hello)
+            {
+                AbandonExecs();
+                if (!await AcceptHelloAsync(frame, cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            try
+            {
+                await HandleAsync(frame, cancellationToken).ConfigureAwait(false);
+            }
+            catch (GuestException error)
+            {
+                await SendErrorAsync(frame.Channel, error.Code, error.Message, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ProtocolException error)
+            {
+                await SendErrorAsync(frame.Channel, ErrorCodes.BadRequest, error.Message, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static bool IsHello(Frame frame)
+    {
+        try
+        {
+            ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.HelloMessage);
+            return true;
+        }
+        catch (ProtocolException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Answers a Hello; false when the host speaks another protocol version (the session ends).</summary>
+    private async Task<bool> AcceptHelloAsync(Frame frame, CancellationToken cancellationToken)
+    {
+        var hello = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.HelloMessage);
+        var ack = new HelloAckMessage(ProtocolInfo.Version, hello.Nonce, ProtocolInfo.ProductVersion);
+        await _writer.WriteJsonAsync(FrameType.HelloAck, Frame.ConnectionChannel, ack, ProtocolJsonContext.Default.HelloAckMessage, cancellationToken).ConfigureAwait(false);
+        if (hello.ProtocolVersion == ProtocolInfo.Version)
+        {
+            return true;
+        }
+
+        await SendErrorAsync(
+            Frame.ConnectionChannel,
+            ErrorCodes.ProtocolVersionMismatch,
+            $"The agent speaks protocol version {ProtocolInfo.Version} (VmPs {ProtocolInfo.ProductVersion}); the host speaks {hello.ProtocolVersion} (VmPs {hello.HostVersion}).",
+            cancellationToken).ConfigureAwait(false);
+        return false;
+    }
+
+    private async Task HandleAsync(Frame frame, CancellationToken cancellationToken)
+    {
+        if (frame.Channel == Frame.ConnectionChannel)
+        {
+            throw new GuestException(ErrorCodes.BadRequest, $"Channel 0 is reserved for the handshake; a {frame.Type} request needs its own channel.");
+        }
+
+        switch (frame.Type)
+        {
+            case FrameType.Ping:
+                var pong = new PongMessage(ProtocolInfo.ProductVersion, AgentContext.UptimeSeconds());
+                await _writer.WriteJsonAsync(FrameType.Pong, frame.Channel, pong, ProtocolJsonContext.Default.PongMessage, cancellationToken).ConfigureAwait(false);
+                break;
+            case FrameType.ExecStart:
+                await StartExecAsync(frame, cancellationToken).ConfigureAwait(false);
+                break;
+            case FrameType.Stdin:
+                ExecOn(frame).WriteStdin(frame.Payload);
+                break;
+            case FrameType.StdinClose:
+                ExecOn(frame).CloseStdin();
+                break;
+            case FrameType.Signal:
+                var signal = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.SignalMessage);
+                if (signal.Signal is < 1 or > 64)
+                {
+                    throw new GuestException(ErrorCodes.BadRequest, $"{signal.Signal} is not a signal number.");
+                }
+
+                ExecOn(frame).Signal(signal.Signal);
+                break;
+            case FrameType.Shutdown:
+                var shutdown = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ShutdownMessage);
+                await _writer.WriteAsync(FrameType.ShutdownAck, frame.Channel, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                _context.RequestShutdown(shutdown.Reboot);
+                break;
+            default:
+                throw new GuestException(ErrorCodes.Unsupported, $"This agent does not handle {frame.Type} frames.");
+        }
+    }
+
+    private async Task StartExecAsync(Frame frame, CancellationToken cancellationToken)
+    {
+        var request = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ExecStartMessage);
+        if (_execs.ContainsKey(frame.Channel))
+        {
+            throw new GuestException(ErrorCodes.ChannelInUse, $"Channel {frame.Channel} already has a running exec.");
+        }
+
+        var exec = ExecProcess.Spawn(request, frame.Channel, _writer, _context);
+        _execs[frame.Channel] = exec;
+        await _writer.WriteJsonAsync(FrameType.ExecStarted, frame.Channel, new ExecStartedMessage(exec.Pid), ProtocolJsonContext.Default.ExecStartedMessage, cancellationToken).ConfigureAwait(false);
+        _ = exec.StartStreaming().ContinueWith(_ => _execs.TryRemove(new KeyValuePair<uint, ExecProcess>(frame.Channel, exec)), TaskScheduler.Default);
+    }
+
+    private ExecProcess ExecOn(Frame frame) =>
+        _execs.TryGetValue(frame.Channel, out var exec)
+            ? exec
+            : throw new GuestException(ErrorCodes.UnknownChannel, $"No running exec on channel {frame.Channel}.");
+
+    private async Task SendErrorAsync(uint channel, string code, string message, CancellationToken cancellationToken) =>
+        await _writer.WriteJsonAsync(FrameType.Error, channel, new ErrorMessage(code, message), ProtocolJsonContext.Default.ErrorMessage, cancellationToken).ConfigureAwait(false);
+
+    private void AbandonExecs()
+    {
+        foreach (var exec in _execs.Values)
+        {
+            exec.Abandon();
+        }
+
+        _execs.Clear();
+    }
+}

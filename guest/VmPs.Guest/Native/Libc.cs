@@ -1,0 +1,74 @@
+using System.Runtime.InteropServices;
+
+namespace VmPs.Guest.Native;
+
+/// <summary>The libc calls the guest makes directly (bound at link time: the binary is static).</summary>
+internal static unsafe partial class Libc
+{
+    public const int EINTR = 4;
+    public const int ENOENT = 2;
+    public const int ECHILD = 10;
+    public const int EEXIST = 17;
+    public const int ENODEV = 19;
+
+    public const int SIGKILL = 9;
+    public const int SIGTERM = 15;
+
+    public const ulong MS_RDONLY = 1;
+    public const ulong MS_NOSUID = 2;
+    public const ulong MS_NODEV = 4;
+    public const ulong MS_NOEXEC = 8;
+    public const ulong MS_REMOUNT = 32;
+    public const ulong MS_MOVE = 8192;
+
+    public const int O_RDONLY = 0;
+    public const int O_RDWR = 2;
+    public const int O_CLOEXEC = 0x80000;
+
+    public const int RB_POWER_OFF = 0x4321FEDC;
+    public const int RB_AUTOBOOT = 0x01234567;
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int mount(string? source, string target, string? fileSystemType, ulong flags, string? data);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int reboot(int command);
+
+    [LibraryImport("libc")]
+    public static partial void sync();
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int chroot(string path);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int chdir(string path);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int sethostname(byte* name, nint length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int kill(int pid, int signal);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int waitpid(int pid, int* status, int options);
+
+    [LibraryImport("libc")]
+    public static partial int getpid();
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int pipe2(int* fds, int flags);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint write(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int access(string path, int mode);
+
+    public static string ErrorText(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
+}

@@ -1,0 +1,53 @@
+using System.Runtime.InteropServices;
+
+namespace VmPs.Guest.Native;
+
+/// <summary>Bindings to native/vmps_native.c, linked into the binary as a static archive.</summary>
+internal static unsafe partial class NativeMethods
+{
+    /// <summary>Mirrors vmps_spawn_args.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SpawnArgs
+    {
+        public byte* Path;
+        public byte** Argv;
+        public byte** Envp;
+        public byte* Cwd;
+        public int StdinFd;
+        public int StdoutFd;
+        public int StderrFd;
+        public int NewSession;
+        public int SetIds;
+        public uint Uid;
+        public uint Gid;
+        public int GroupCount;
+        public uint* Groups;
+    }
+
+    /// <summary>The child step that failed (vmps_native.h VMPS_STEP_*).</summary>
+    public enum SpawnStep
+    {
+        SetSession = 1,
+        RedirectFds = 2,
+        SetGroups = 3,
+        SetGid = 4,
+        SetUid = 5,
+        ChangeDirectory = 6,
+        Exec = 7,
+    }
+
+    [LibraryImport("vmpsnative", EntryPoint = "vmps_spawn")]
+    public static partial int Spawn(SpawnArgs* args, out int failedStep);
+
+    [LibraryImport("vmpsnative", EntryPoint = "vmps_vsock_listen")]
+    public static partial int VsockListen(uint port);
+
+    [LibraryImport("vmpsnative", EntryPoint = "vmps_accept")]
+    public static partial int Accept(int listenFd);
+
+    [LibraryImport("vmpsnative", EntryPoint = "vmps_link_up", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int LinkUp(string name);
+
+    [LibraryImport("vmpsnative", EntryPoint = "vmps_load_module", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int LoadModule(string path);
+}

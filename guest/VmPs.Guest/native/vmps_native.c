@@ -1,0 +1,173 @@
+/*
+ * The parts of the guest that must not run managed code: the child side of fork (only
+ * async-signal-safe calls are allowed between fork and execve in a multithreaded process),
+ * AF_VSOCK sockets (no managed address type), and a few ioctls and syscalls without a libc wrapper.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <linux/vm_sockets.h>
+
+#include "vmps_native.h"
+
+static void report_and_exit(int fd, int step)
+{
+    int report[2] = { step, errno };
+    ssize_t ignored = write(fd, report, sizeof report);
+    (void)ignored;
+    _exit(127);
+}
+
+static void mark_fds_cloexec_from(int first)
+{
+    if (syscall(SYS_close_range, (unsigned)first, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) == 0)
+        return;
+    for (int fd = first; fd < 4096; fd++)
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+static void run_child(const vmps_spawn_args *args, int error_fd)
+{
+    struct sigaction default_action;
+    memset(&default_action, 0, sizeof default_action);
+    default_action.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &default_action, NULL);
+
+    if (args->new_session && setsid() < 0)
+        report_and_exit(error_fd, VMPS_STEP_SETSID);
+
+    int fds[3] = { args->stdin_fd, args->stdout_fd, args->stderr_fd };
+    for (int target = 0; target < 3; target++) {
+        if (fds[target] == target) {
+            int flags = fcntl(target, F_GETFD);
+            if (flags < 0 || fcntl(target, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+                report_and_exit(error_fd, VMPS_STEP_FDS);
+        } else if (dup2(fds[target], target) < 0) {
+            report_and_exit(error_fd, VMPS_STEP_FDS);
+        }
+    }
+    mark_fds_cloexec_from(3);
+
+    if (args->set_ids) {
+        if (setgroups((size_t)args->group_count, (const gid_t *)args->groups) < 0)
+            report_and_exit(error_fd, VMPS_STEP_GROUPS);
+        if (setgid(args->gid) < 0)
+            report_and_exit(error_fd, VMPS_STEP_GID);
+        if (setuid(args->uid) < 0)
+            report_and_exit(error_fd, VMPS_STEP_UID);
+    }
+
+    if (args->cwd != NULL && chdir(args->cwd) < 0)
+        report_and_exit(error_fd, VMPS_STEP_CHDIR);
+
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    execve(args->path, args->argv, args->envp);
+    report_and_exit(error_fd, VMPS_STEP_EXEC);
+}
+
+int vmps_spawn(const vmps_spawn_args *args, int *failed_step)
+{
+    *failed_step = 0;
+    int error_pipe[2];
+    if (pipe2(error_pipe, O_CLOEXEC) < 0)
+        return -errno;
+
+    /* Blocked until the child has reset dispositions, so no runtime signal handler runs in the child. */
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    pid_t pid = fork();
+    if (pid == 0)
+        run_child(args, error_pipe[1]);
+    int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    close(error_pipe[1]);
+    if (pid < 0) {
+        close(error_pipe[0]);
+        return -fork_errno;
+    }
+
+    int report[2];
+    ssize_t got;
+    do
+        got = read(error_pipe[0], report, sizeof report);
+    while (got < 0 && errno == EINTR);
+    close(error_pipe[0]);
+    if (got == (ssize_t)sizeof report) {
+        *failed_step = report[0];
+        return -report[1];
+    }
+    return pid;
+}
+
+int vmps_vsock_listen(uint32_t port)
+{
+    int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    struct sockaddr_vm address;
+    memset(&address, 0, sizeof address);
+    address.svm_family = AF_VSOCK;
+    address.svm_cid = VMADDR_CID_ANY;
+    address.svm_port = port;
+    if (bind(fd, (struct sockaddr *)&address, sizeof address) < 0 || listen(fd, 64) < 0) {
+        int error = errno;
+        close(fd);
+        return -error;
+    }
+    return fd;
+}
+
+int vmps_accept(int listen_fd)
+{
+    int fd;
+    do
+        fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    return fd < 0 ? -errno : fd;
+}
+
+int vmps_link_up(const char *name)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+    int result = 0;
+    if (ioctl(fd, SIOCGIFFLAGS, &request) < 0) {
+        result = -errno;
+    } else {
+        request.ifr_flags |= IFF_UP;
+        if (ioctl(fd, SIOCSIFFLAGS, &request) < 0)
+            result = -errno;
+    }
+    close(fd);
+    return result;
+}
+
+int vmps_load_module(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int result = syscall(SYS_finit_module, fd, "", 0) < 0 ? -errno : 0;
+    close(fd);
+    return result;
+}

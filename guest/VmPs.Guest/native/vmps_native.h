@@ -1,0 +1,41 @@
+#ifndef VMPS_NATIVE_H
+#define VMPS_NATIVE_H
+
+#include <stdint.h>
+
+/* Which child step failed, reported with its errno when vmps_spawn returns a negative value. */
+enum {
+    VMPS_STEP_SETSID = 1,
+    VMPS_STEP_FDS = 2,
+    VMPS_STEP_GROUPS = 3,
+    VMPS_STEP_GID = 4,
+    VMPS_STEP_UID = 5,
+    VMPS_STEP_CHDIR = 6,
+    VMPS_STEP_EXEC = 7,
+};
+
+/* Layout shared with SpawnArgs in NativeMethods.cs. */
+typedef struct {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    const char *cwd;
+    int32_t stdin_fd;
+    int32_t stdout_fd;
+    int32_t stderr_fd;
+    int32_t new_session;
+    int32_t set_ids;
+    uint32_t uid;
+    uint32_t gid;
+    int32_t group_count;
+    const uint32_t *groups;
+} vmps_spawn_args;
+
+/* Forks and execs; returns the child pid, or -errno with *failed_step set. */
+int vmps_spawn(const vmps_spawn_args *args, int *failed_step);
+int vmps_vsock_listen(uint32_t port);
+int vmps_accept(int listen_fd);
+int vmps_link_up(const char *name);
+int vmps_load_module(const char *path);
+
+#endif

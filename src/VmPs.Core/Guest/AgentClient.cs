@@ -1,0 +1,332 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Serialization.Metadata;
+using VmPs.Protocol;
+using VmPs.Protocol.Framing;
+using VmPs.Protocol.Messages;
+
+namespace VmPs.Core.Guest;
+
+/// <summary>
+/// One connection to a guest agent. Requests are multiplexed: each gets its own channel, so many execs
+/// and pings run concurrently on the one stream.
+/// </summary>
+public sealed class AgentClient : IAsyncDisposable
+{
+    private const int MaxHelloAckLength = 4096;
+    private static readonly TimeSpan KillGracePeriod = TimeSpan.FromSeconds(5);
+
+    private readonly Stream _stream;
+    private readonly FrameReader _reader;
+    private readonly FrameWriter _writer;
+    private readonly ConcurrentDictionary<uint, IAgentChannel> _channels = new();
+    private readonly CancellationTokenSource _closing = new();
+    private Task _readLoop = Task.CompletedTask;
+    private VmPsException? _lost;
+    private int _lastChannel;
+
+    private AgentClient(Stream stream, string agentVersion, FrameReader reader, FrameWriter writer)
+    {
+        _stream = stream;
+        AgentVersion = agentVersion;
+        _reader = reader;
+        _writer = writer;
+    }
+
+    /// <summary>The VmPs version of the agent, from the handshake.</summary>
+    public string AgentVersion { get; }
+
+    /// <summary>
+    /// Connects and shakes hands: sends Hello with a fresh nonce and skips anything on the stream until the
+    /// agent's HelloAck for that nonce. Fails with AgentVersionMismatch when the agent speaks another protocol.
+    /// </summary>
+    public static async Task<AgentClient> ConnectAsync(IAgentConnector connector, CancellationToken cancellationToken)
+    {
+        var stream = await connector.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var client = await HandshakeAsync(stream, cancellationToken).ConfigureAwait(false);
+            client._readLoop = Task.Run(client.ReadLoopAsync, CancellationToken.None);
+            return client;
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public async Task<AgentPong> PingAsync(CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var reply = await RequestAsync(FrameType.Ping, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        var pong = ProtocolJson.Deserialize(Expect(reply, FrameType.Pong).Payload.Span, ProtocolJsonContext.Default.PongMessage);
+        return new AgentPong(pong.AgentVersion, TimeSpan.FromSeconds(pong.UptimeSeconds), clock.Elapsed);
+    }
+
+    /// <summary>Starts a process in the guest and returns once the guest has started it.</summary>
+    public async Task<AgentExecution> StartExecAsync(AgentExecRequest request, CancellationToken cancellationToken)
+    {
+        var message = ToMessage(request);
+        var (channel, execution) = Open(channel => new AgentExecution(this, channel));
+        try
+        {
+            await SendJsonAsync(FrameType.ExecStart, channel, message, ProtocolJsonContext.Default.ExecStartMessage, cancellationToken).ConfigureAwait(false);
+            await execution.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return execution;
+        }
+        catch (OperationCanceledException)
+        {
+            Release(channel);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs a command to completion and returns its exit code and its whole stdout and stderr.
+    /// On timeout the command is killed and AgentExecTimeout is thrown.
+    /// </summary>
+    public async Task<AgentExecResult> ExecAsync(AgentExecRequest request, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (request.Timeout is { } limit)
+        {
+            timeout.CancelAfter(limit);
+        }
+
+        var execution = await StartExecAsync(request, timeout.Token).ConfigureAwait(false);
+        try
+        {
+            if (request.StandardInput is { } input)
+            {
+                await execution.WriteStandardInputAsync(Encoding.UTF8.GetBytes(input), timeout.Token).ConfigureAwait(false);
+            }
+
+            await execution.CloseStandardInputAsync(timeout.Token).ConfigureAwait(false);
+            var (stdout, stderr) = await CollectOutputAsync(execution, timeout.Token).ConfigureAwait(false);
+            var exit = await execution.Completion.ConfigureAwait(false);
+            return new AgentExecResult(exit.ExitCode, exit.Signal, stdout, stderr, clock.Elapsed);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !execution.Completion.IsCompleted)
+        {
+            await KillAsync(execution).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new VmPsException(
+                "AgentExecTimeout",
+                VmPsErrorKind.OperationTimeout,
+                $"'{string.Join(' ', request.Argv)}' did not finish within {request.Timeout!.Value.TotalSeconds:0.###} s and was killed.",
+                string.Join(' ', request.Argv));
+        }
+    }
+
+    /// <summary>Asks the guest to power off (or reboot); returns once the agent acknowledged or the connection closed.</summary>
+    public async Task ShutdownAsync(bool reboot, CancellationToken cancellationToken)
+    {
+        var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new ShutdownMessage(reboot), ProtocolJsonContext.Default.ShutdownMessage);
+        try
+        {
+            Expect(await RequestAsync(FrameType.Shutdown, payload, cancellationToken).ConfigureAwait(false), FrameType.ShutdownAck);
+        }
+        catch (VmPsException error) when (error.ErrorId == "AgentConnectionLost")
+        {
+            // Going down before the acknowledgement arrived is what was asked for.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _closing.Cancel();
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        await _readLoop.ConfigureAwait(false);
+        _closing.Dispose();
+    }
+
+    internal ValueTask SendAsync(FrameType type, uint channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        ThrowIfLost();
+        return WrapIoErrors(_writer.WriteAsync(type, channel, payload, cancellationToken));
+    }
+
+    /// <summary>Sends bulk bytes, split into as many frames as the size limit needs.</summary>
+    internal ValueTask SendDataAsync(FrameType type, uint channel, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        ThrowIfLost();
+        return WrapIoErrors(_writer.WriteDataAsync(type, channel, data, cancellationToken));
+    }
+
+    internal ValueTask SendJsonAsync<T>(FrameType type, uint channel, T message, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    {
+        ThrowIfLost();
+        return WrapIoErrors(_writer.WriteJsonAsync(type, channel, message, typeInfo, cancellationToken));
+    }
+
+    internal void Release(uint channel) => _channels.TryRemove(channel, out _);
+
+    private static async Task<AgentClient> HandshakeAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        var reader = new FrameReader(stream);
+        var writer = new FrameWriter(stream);
+        var nonce = Guid.NewGuid().ToString("N");
+        var hello = new HelloMessage(ProtocolInfo.Version, nonce, ProtocolInfo.ProductVersion);
+        try
+        {
+            await writer.WriteJsonAsync(FrameType.Hello, Frame.ConnectionChannel, hello, ProtocolJsonContext.Default.HelloMessage, cancellationToken).ConfigureAwait(false);
+            var ackFrame = await reader.ResyncAsync(FrameType.HelloAck, MaxHelloAckLength, frame => IsAckFor(frame, nonce), cancellationToken).ConfigureAwait(false)
+                ?? throw AgentErrors.ConnectionLost("the agent closed the connection during the handshake.");
+            var ack = ProtocolJson.Deserialize(ackFrame.Payload.Span, ProtocolJsonContext.Default.HelloAckMessage);
+            if (ack.ProtocolVersion != ProtocolInfo.Version)
+            {
+                throw AgentErrors.VersionMismatch(ack.ProtocolVersion, ack.AgentVersion);
+            }
+
+            return new AgentClient(stream, ack.AgentVersion, reader, writer);
+        }
+        catch (IOException error)
+        {
+            throw AgentErrors.ConnectionLost($"the handshake failed: {error.Message}", error);
+        }
+    }
+
+    private static bool IsAckFor(Frame frame, string nonce)
+    {
+        try
+        {
+            return ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.HelloAckMessage).Nonce == nonce;
+        }
+        catch (ProtocolException)
+        {
+            return false;
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        VmPsException lost;
+        try
+        {
+            while (await _reader.ReadAsync(_closing.Token).ConfigureAwait(false) is { } frame)
+            {
+                if (_channels.TryGetValue(frame.Channel, out var channel))
+                {
+                    channel.OnFrame(frame);
+                }
+            }
+
+            lost = AgentErrors.ConnectionLost("the agent closed the connection.");
+        }
+        catch (Exception error) when (error is ProtocolException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            lost = _closing.IsCancellationRequested
+                ? AgentErrors.ConnectionLost("the client was closed.")
+                : AgentErrors.ConnectionLost(error.Message, error);
+        }
+
+        _lost = lost;
+        foreach (var channel in _channels.Values)
+        {
+            channel.OnConnectionLost(lost);
+        }
+
+        _channels.Clear();
+    }
+
+    private (uint Channel, T Handler) Open<T>(Func<uint, T> create)
+        where T : IAgentChannel
+    {
+        ThrowIfLost();
+        var channel = (uint)Interlocked.Increment(ref _lastChannel);
+        var handler = create(channel);
+        _channels[channel] = handler;
+        if (_lost is { } lost)
+        {
+            // The read loop ended between the check above and the registration.
+            Release(channel);
+            throw lost;
+        }
+
+        return (channel, handler);
+    }
+
+    private async Task<Frame> RequestAsync(FrameType type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        var (channel, reply) = Open(_ => new AgentReplyChannel());
+        try
+        {
+            await SendAsync(type, channel, payload, cancellationToken).ConfigureAwait(false);
+            var frame = await reply.Reply.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return frame.Type == FrameType.Error
+                ? throw AgentErrors.FromAgent(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ErrorMessage))
+                : frame;
+        }
+        finally
+        {
+            Release(channel);
+        }
+    }
+
+    private static Frame Expect(Frame frame, FrameType type) =>
+        frame.Type == type ? frame : throw new VmPsException("AgentProtocolError", VmPsErrorKind.ProtocolError, $"The agent answered with {frame.Type} where {type} was expected.");
+
+
+    private static async Task<(string Stdout, string Stderr)> CollectOutputAsync(AgentExecution execution, CancellationToken cancellationToken)
+    {
+        using var stdout = new MemoryStream();
+        using var stderr = new MemoryStream();
+        await foreach (var chunk in execution.Output.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            (chunk.Stream == AgentOutputStream.Stdout ? stdout : stderr).Write(chunk.Data.Span);
+        }
+
+        return (Encoding.UTF8.GetString(stdout.GetBuffer(), 0, (int)stdout.Length), Encoding.UTF8.GetString(stderr.GetBuffer(), 0, (int)stderr.Length));
+    }
+
+    private static async Task KillAsync(AgentExecution execution)
+    {
+        const int sigkill = 9;
+        try
+        {
+            await execution.SignalAsync(sigkill, CancellationToken.None).ConfigureAwait(false);
+            await execution.Completion.WaitAsync(KillGracePeriod).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is VmPsException or TimeoutException)
+        {
+            // Killing is best effort: the timeout error that follows is what the caller needs.
+        }
+    }
+
+    private static ExecStartMessage ToMessage(AgentExecRequest request)
+    {
+        if (request.Argv.Count == 0 || string.IsNullOrEmpty(request.Argv[0]))
+        {
+            throw new VmPsException("InvalidGuestCommand", VmPsErrorKind.InvalidArgument, "The command to run in the guest is empty.");
+        }
+
+        var environment = request.Environment?.Select(pair =>
+            pair.Key.Length == 0 || pair.Key.Contains('=')
+                ? throw new VmPsException("InvalidGuestEnvironment", VmPsErrorKind.InvalidArgument, $"'{pair.Key}' is not a valid environment variable name.", pair.Key)
+                : $"{pair.Key}={pair.Value}").ToArray();
+        return new ExecStartMessage(request.Argv, environment, request.WorkingDirectory, request.User);
+    }
+
+    private void ThrowIfLost()
+    {
+        if (_lost is { } lost)
+        {
+            throw lost;
+        }
+    }
+
+    private static async ValueTask WrapIoErrors(ValueTask write)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is IOException or ObjectDisposedException)
+        {
+            throw AgentErrors.ConnectionLost(error.Message, error);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using VmPs.Protocol.Messages;
+
+namespace VmPs.Core.Guest;
+
+/// <summary>The VmPsExceptions of the agent client, in one place so their ids stay consistent.</summary>
+internal static class AgentErrors
+{
+    public static VmPsException ConnectionLost(string detail, Exception? inner = null) =>
+        new("AgentConnectionLost", VmPsErrorKind.ConnectionError, $"The connection to the guest agent was lost: {detail}", inner: inner)
+        {
+            RecommendedAction = "Check that the VM is still running (Get-Vm) and retry.",
+        };
+
+    public static VmPsException VersionMismatch(int agentProtocol, string agentVersion) =>
+        new(
+            "AgentVersionMismatch",
+            VmPsErrorKind.ProtocolError,
+            $"The guest agent speaks protocol version {agentProtocol} (VmPs {agentVersion}) but this host speaks {Protocol.ProtocolInfo.Version} (VmPs {Protocol.ProtocolInfo.ProductVersion}).")
+        {
+            RecommendedAction = "Restart the VM so it boots with the initrd of this VmPs version.",
+        };
+
+    /// <summary>Maps an error the agent reported for a request to a specific VmPsException.</summary>
+    public static VmPsException FromAgent(ErrorMessage error) => error.Code switch
+    {
+        ErrorCodes.CommandNotFound => new("GuestCommandNotFound", VmPsErrorKind.ObjectNotFound, error.Message),
+        ErrorCodes.UserNotFound => new("GuestUserNotFound", VmPsErrorKind.ObjectNotFound, error.Message),
+        ErrorCodes.BadRequest => new("GuestBadRequest", VmPsErrorKind.InvalidArgument, error.Message),
+        ErrorCodes.Unsupported => new("GuestOperationNotSupported", VmPsErrorKind.NotImplemented, error.Message),
+        ErrorCodes.ProtocolVersionMismatch => new("AgentVersionMismatch", VmPsErrorKind.ProtocolError, error.Message),
+        _ => new("GuestExecFailed", VmPsErrorKind.InvalidOperation, $"{error.Message} ({error.Code})"),
+    };
+}

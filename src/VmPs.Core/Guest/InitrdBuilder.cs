@@ -1,0 +1,146 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using VmPs.Core.Host;
+
+namespace VmPs.Core.Guest;
+
+/// <summary>
+/// Builds the VmPs initramfs (gzip-compressed cpio newc) for one kernel, cached by content hash.
+/// Its layout is the contract with the guest binary:
+/// <list type="bullet">
+/// <item>/init: the guest binary (0755)</item>
+/// <item>/vmps/modules/NAME.ko: the kernel modules the guest needs, uncompressed</item>
+/// <item>/vmps/modules/order: their file names in load order, one per line</item>
+/// <item>/dev/console (char 5,1) and the empty mount points /proc /sys /dev /run /tmp /newroot</item>
+/// </list>
+/// The same initrd serves normal boots and the host probe (kernel argument vmps.probe=1).
+/// </summary>
+public sealed class InitrdBuilder
+{
+    // Bump when the layout changes so stale cached initrds are not reused.
+    private const string LayoutVersion = "vmps-initrd-1";
+    private const string ModulesDirectory = "vmps/modules";
+
+    private const int DirectoryMode = 0b111_101_101; // 0755
+    private const int ExecutableMode = 0b111_101_101; // 0755
+    private const int RegularFileMode = 0b110_100_100; // 0644
+    private const int ConsoleMode = 0b110_000_000; // 0600
+
+    private static readonly string[] MountPoints = ["dev", "proc", "sys", "run", "tmp", "newroot"];
+
+    private readonly string _cacheDirectory;
+
+    public InitrdBuilder(VmPsPaths paths)
+    {
+        _cacheDirectory = paths.InitrdCacheDirectory;
+    }
+
+    /// <summary>
+    /// Returns the path of the cached initrd for this guest binary and kernel, building it first when
+    /// absent. A kernel without a modules directory gets no modules (its drivers must be built in).
+    /// Safe to call from concurrent sessions: the file appears by an atomic rename.
+    /// </summary>
+    public async Task<string> BuildAsync(string guestBinaryPath, KernelInfo kernel, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(guestBinaryPath))
+        {
+            throw new VmPsException("GuestBinaryNotFound", VmPsErrorKind.NotInstalled, $"The guest binary '{guestBinaryPath}' does not exist.", guestBinaryPath);
+        }
+
+        var guestBinary = await File.ReadAllBytesAsync(guestBinaryPath, cancellationToken).ConfigureAwait(false);
+        var modules = await ReadModulesAsync(kernel, cancellationToken).ConfigureAwait(false);
+
+        var initrdPath = Path.Combine(_cacheDirectory, ContentHash(guestBinary, kernel.Version, modules) + ".cpio.gz");
+        if (File.Exists(initrdPath))
+        {
+            return initrdPath;
+        }
+
+        Directory.CreateDirectory(_cacheDirectory);
+        var temporaryPath = Path.Combine(_cacheDirectory, $".{Path.GetFileName(initrdPath)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            await WriteArchiveAsync(temporaryPath, guestBinary, modules, cancellationToken).ConfigureAwait(false);
+            File.Move(temporaryPath, initrdPath, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporaryPath);
+        }
+
+        return initrdPath;
+    }
+
+    private static async Task<IReadOnlyList<(string FileName, byte[] Content)>> ReadModulesAsync(KernelInfo kernel, CancellationToken cancellationToken)
+    {
+        if (kernel.ModulesDirectory is null)
+        {
+            return [];
+        }
+
+        var resolver = await KernelModuleResolver.LoadAsync(kernel.ModulesDirectory, cancellationToken).ConfigureAwait(false);
+        var modules = new List<(string, byte[])>();
+        foreach (var module in resolver.Resolve(KernelModuleResolver.GuestModules))
+        {
+            modules.Add((module.FileName, await KernelModuleReader.ReadAsync(module, cancellationToken).ConfigureAwait(false)));
+        }
+
+        return modules;
+    }
+
+    private static string ContentHash(byte[] guestBinary, string kernelVersion, IReadOnlyList<(string FileName, byte[] Content)> modules)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        void AppendField(ReadOnlySpan<byte> field)
+        {
+            // Length-prefixed so that no two different inputs concatenate to the same bytes.
+            Span<byte> length = stackalloc byte[8];
+            BitConverter.TryWriteBytes(length, (long)field.Length);
+            hash.AppendData(length);
+            hash.AppendData(field);
+        }
+
+        AppendField(Encoding.UTF8.GetBytes(LayoutVersion));
+        AppendField(guestBinary);
+        AppendField(Encoding.UTF8.GetBytes(kernelVersion));
+        foreach (var (fileName, content) in modules)
+        {
+            AppendField(Encoding.UTF8.GetBytes(fileName));
+            AppendField(content);
+        }
+
+        return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+    }
+
+    private static async Task WriteArchiveAsync(
+        string path,
+        byte[] guestBinary,
+        IReadOnlyList<(string FileName, byte[] Content)> modules,
+        CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+        await using var gzip = new GZipStream(file, CompressionLevel.Optimal);
+        var cpio = new CpioWriter(gzip);
+
+        foreach (var mountPoint in MountPoints)
+        {
+            await cpio.AddDirectoryAsync(mountPoint, DirectoryMode, cancellationToken).ConfigureAwait(false);
+        }
+
+        await cpio.AddCharacterDeviceAsync("dev/console", ConsoleMode, 5, 1, cancellationToken).ConfigureAwait(false);
+        await cpio.AddFileAsync("init", ExecutableMode, guestBinary, cancellationToken).ConfigureAwait(false);
+
+        await cpio.AddDirectoryAsync("vmps", DirectoryMode, cancellationToken).ConfigureAwait(false);
+        await cpio.AddDirectoryAsync(ModulesDirectory, DirectoryMode, cancellationToken).ConfigureAwait(false);
+        var order = new StringBuilder();
+        foreach (var (fileName, content) in modules)
+        {
+            await cpio.AddFileAsync($"{ModulesDirectory}/{fileName}", RegularFileMode, content, cancellationToken).ConfigureAwait(false);
+            order.Append(fileName).Append('\n');
+        }
+
+        await cpio.AddFileAsync($"{ModulesDirectory}/order", RegularFileMode, Encoding.UTF8.GetBytes(order.ToString()), cancellationToken).ConfigureAwait(false);
+        await cpio.FinishAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,187 @@
+using System.Text;
+using VmPs.Core.Guest;
+using VmPs.Core.Processes;
+
+namespace VmPs.Core.Hypervisors.CloudHypervisor;
+
+/// <summary>Timeouts of the steps the driver bounds itself.</summary>
+public sealed record CloudHypervisorDriverOptions
+{
+    /// <summary>How long a freshly started VMM may take to answer vmm.ping.</summary>
+    public TimeSpan ApiStartTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long each API request of a kill may take before the driver moves on.</summary>
+    public TimeSpan KillRequestTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long the VMM may take to exit after vmm.shutdown before it gets SIGKILL.</summary>
+    public TimeSpan ExitTimeout { get; init; } = TimeSpan.FromSeconds(3);
+}
+
+/// <summary>
+/// Runs each VM in its own detached cloud-hypervisor process, driven over its REST API socket, with
+/// the guest agent reachable through hybrid vsock.
+/// </summary>
+public sealed class CloudHypervisorDriver : IHypervisorDriver
+{
+    public const string ExitedErrorId = "CloudHypervisorExited";
+    public const string ApiTimeoutErrorId = "CloudHypervisorApiTimeout";
+    public const string KillFailedErrorId = "CloudHypervisorKillFailed";
+
+    private const int LogTailBytes = 4096;
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan SigkillWait = TimeSpan.FromSeconds(5);
+
+    private readonly ICloudHypervisorLauncher launcher;
+    private readonly CloudHypervisorDriverOptions options;
+
+    public CloudHypervisorDriver(ICloudHypervisorLauncher? launcher = null, CloudHypervisorDriverOptions? options = null)
+    {
+        this.launcher = launcher ?? new CloudHypervisorProcessLauncher();
+        this.options = options ?? new CloudHypervisorDriverOptions();
+    }
+
+    public HypervisorKind Kind => HypervisorKind.CloudHypervisor;
+
+    /// <summary>UEFI needs a firmware payload, which VmPs does not ship yet.</summary>
+    public HypervisorCapabilities Capabilities { get; } = new(Snapshot: true, Hotplug: true, Vsock: true, Uefi: false);
+
+    public async Task<HypervisorInstance> LaunchAsync(VmLaunchSpec spec, CancellationToken cancellationToken)
+    {
+        var files = CloudHypervisorVmFiles.In(spec.VmDirectory);
+        Directory.CreateDirectory(spec.VmDirectory);
+        files.DeleteSockets();
+        File.Delete(files.EventMonitor);
+
+        var process = launcher.Start(new CloudHypervisorLaunch(files, spec.HypervisorLogPath, spec.VmDirectory));
+        try
+        {
+            using var api = new CloudHypervisorApiClient(files.ApiSocket);
+            await WaitForApiAsync(api, process, spec, cancellationToken).ConfigureAwait(false);
+            await api.CreateVmAsync(CloudHypervisorVmConfigBuilder.Build(spec), cancellationToken).ConfigureAwait(false);
+            await api.BootVmAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await StopAsync(process, files, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        return new HypervisorInstance(
+            HypervisorKind.CloudHypervisor,
+            process,
+            files.ApiSocket,
+            AgentEndpoint.Hybrid(files.VsockSocket));
+    }
+
+    public async Task PressPowerButtonAsync(HypervisorInstance instance, CancellationToken cancellationToken)
+    {
+        using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
+        await api.PressPowerButtonAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task KillAsync(HypervisorInstance instance, CancellationToken cancellationToken)
+    {
+        var files = CloudHypervisorVmFiles.In(Path.GetDirectoryName(instance.ControlSocketPath)!);
+        return StopAsync(instance.Process, files, cancellationToken);
+    }
+
+    private async Task WaitForApiAsync(CloudHypervisorApiClient api, ProcessIdentity process, VmLaunchSpec spec, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + options.ApiStartTimeout;
+        while (true)
+        {
+            if (!ProcessProbe.IsRunning(process))
+            {
+                throw new VmPsException(
+                    ExitedErrorId,
+                    VmPsErrorKind.InvalidOperation,
+                    $"cloud-hypervisor exited before its API answered. Its log ({spec.HypervisorLogPath}) ends with:{Environment.NewLine}{ReadLogTail(spec.HypervisorLogPath)}",
+                    spec.VmName);
+            }
+
+            if (File.Exists(api.SocketPath))
+            {
+                try
+                {
+                    await api.PingAsync(cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                catch (VmPsException ex) when (ex.ErrorId == CloudHypervisorApiClient.UnreachableErrorId)
+                {
+                    // The socket exists before the server accepts on it.
+                }
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
+                throw new VmPsException(
+                    ApiTimeoutErrorId,
+                    VmPsErrorKind.OperationTimeout,
+                    $"cloud-hypervisor did not answer on '{api.SocketPath}' within {options.ApiStartTimeout.TotalSeconds:0.#} s. Its log ends with:{Environment.NewLine}{ReadLogTail(spec.HypervisorLogPath)}",
+                    spec.VmName);
+            }
+
+            await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Asks the VMM to stop the VM and exit, then kills what is left; API errors only mean it is already down.</summary>
+    private async Task StopAsync(ProcessIdentity process, CloudHypervisorVmFiles files, CancellationToken cancellationToken)
+    {
+        if (ProcessProbe.IsRunning(process))
+        {
+            using var api = new CloudHypervisorApiClient(files.ApiSocket);
+            await TryRequestAsync(api.ShutdownVmAsync, cancellationToken).ConfigureAwait(false);
+            await TryRequestAsync(api.ShutdownVmmAsync, cancellationToken).ConfigureAwait(false);
+            if (!await ProcessProbe.WaitForExitAsync(process, options.ExitTimeout, cancellationToken).ConfigureAwait(false))
+            {
+                await ProcessProbe.KillAsync(process, SigkillWait, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (ProcessProbe.IsRunning(process))
+            {
+                throw new VmPsException(
+                    KillFailedErrorId,
+                    VmPsErrorKind.ResourceUnavailable,
+                    $"cloud-hypervisor (PID {process.Pid}) is still running after SIGKILL.",
+                    process.Pid);
+            }
+        }
+
+        files.DeleteSockets();
+    }
+
+    private async Task TryRequestAsync(Func<CancellationToken, Task> request, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.KillRequestTimeout);
+        try
+        {
+            await request(timeout.Token).ConfigureAwait(false);
+        }
+        catch (VmPsException)
+        {
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static string ReadLogTail(string logPath)
+    {
+        try
+        {
+            using var log = new FileStream(logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            var length = (int)Math.Min(log.Length, LogTailBytes);
+            log.Seek(-length, SeekOrigin.End);
+            var tail = new byte[length];
+            log.ReadExactly(tail);
+            var text = Encoding.UTF8.GetString(tail).Trim();
+            return text.Length > 0 ? text : "(the log is empty)";
+        }
+        catch (FileNotFoundException)
+        {
+            return "(no log was written)";
+        }
+    }
+}

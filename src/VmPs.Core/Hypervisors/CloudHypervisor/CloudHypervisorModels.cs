@@ -1,0 +1,164 @@
+using System.Text.Json.Serialization;
+
+namespace VmPs.Core.Hypervisors.CloudHypervisor;
+
+// The subset of Cloud Hypervisor's OpenAPI schemas VmPs sends and reads. Property names become
+// snake_case through CloudHypervisorJsonContext; null members are left out so CH applies its defaults.
+
+/// <summary>The VM configuration for PUT /vm.create; only <see cref="Payload"/> is required.</summary>
+public sealed record VmConfig
+{
+    public required PayloadConfig Payload { get; init; }
+
+    public CpusConfig? Cpus { get; init; }
+
+    public MemoryConfig? Memory { get; init; }
+
+    public IReadOnlyList<DiskConfig>? Disks { get; init; }
+
+    public IReadOnlyList<NetConfig>? Net { get; init; }
+
+    public RngConfig? Rng { get; init; }
+
+    public VsockConfig? Vsock { get; init; }
+
+    public ConsoleConfig? Serial { get; init; }
+
+    public ConsoleConfig? Console { get; init; }
+}
+
+public sealed record PayloadConfig
+{
+    public string? Kernel { get; init; }
+
+    public string? Initramfs { get; init; }
+
+    public string? Cmdline { get; init; }
+
+    /// <summary>UEFI firmware (CLOUDHV.fd or rust-hypervisor-firmware) instead of a kernel.</summary>
+    public string? Firmware { get; init; }
+}
+
+public sealed record CpusConfig(int BootVcpus, int MaxVcpus);
+
+public sealed record MemoryConfig
+{
+    /// <summary>Guest RAM in bytes.</summary>
+    public required long Size { get; init; }
+
+    public long? HotplugSize { get; init; }
+
+    public bool? Shared { get; init; }
+
+    public bool? Hugepages { get; init; }
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<DiskImageType>))]
+public enum DiskImageType
+{
+    Raw,
+    Qcow2,
+    FixedVhd,
+    Vhdx,
+    FlatVmdk,
+    Unknown,
+}
+
+public sealed record DiskConfig
+{
+    public required string Path { get; init; }
+
+    public bool? Readonly { get; init; }
+
+    public bool? Direct { get; init; }
+
+    public DiskImageType? ImageType { get; init; }
+
+    public string? Id { get; init; }
+
+    /// <summary>The virtio-blk serial the guest sees in /sys/block/vdX/serial.</summary>
+    public string? Serial { get; init; }
+}
+
+public sealed record NetConfig
+{
+    public string? Tap { get; init; }
+
+    public string? Mac { get; init; }
+
+    public string? Ip { get; init; }
+
+    public string? Mask { get; init; }
+
+    public int? Mtu { get; init; }
+
+    public int? NumQueues { get; init; }
+
+    public string? Id { get; init; }
+}
+
+public sealed record RngConfig(string Src);
+
+/// <summary>Hybrid vsock: CH proxies guest vsock connections through the Unix socket at <see cref="Socket"/>.</summary>
+public sealed record VsockConfig(uint Cid, string Socket);
+
+[JsonConverter(typeof(JsonStringEnumConverter<ConsoleMode>))]
+public enum ConsoleMode
+{
+    Off,
+    Pty,
+    Tty,
+    File,
+    Socket,
+    Null,
+}
+
+/// <summary>Used for both the serial port and the virtio console.</summary>
+public sealed record ConsoleConfig(ConsoleMode Mode, string? File = null);
+
+/// <summary>CH's VmState (named apart from VmPs's own <see cref="Vms.VmState"/>).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<CloudHypervisorVmState>))]
+public enum CloudHypervisorVmState
+{
+    Created,
+    Running,
+    Shutdown,
+    Paused,
+    BreakPoint,
+}
+
+/// <summary>The answer of GET /vm.info.</summary>
+public sealed record VmInfoResponse
+{
+    public required VmConfig Config { get; init; }
+
+    public required CloudHypervisorVmState State { get; init; }
+
+    public long? MemoryActualSize { get; init; }
+}
+
+/// <summary>The answer of GET /vmm.ping.</summary>
+public sealed record VmmPingResponse
+{
+    public required string Version { get; init; }
+
+    public string? BuildVersion { get; init; }
+
+    public long? Pid { get; init; }
+
+    public IReadOnlyList<string>? Features { get; init; }
+}
+
+/// <summary>The answer of a hot-plug (PUT /vm.add-*) on a running VM.</summary>
+public sealed record PciDeviceInfo(string Id, string Bdf);
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(VmConfig))]
+[JsonSerializable(typeof(VmInfoResponse))]
+[JsonSerializable(typeof(VmmPingResponse))]
+[JsonSerializable(typeof(PciDeviceInfo))]
+[JsonSerializable(typeof(Dictionary<string, Dictionary<string, long>>))]
+[JsonSerializable(typeof(string[]))]
+public sealed partial class CloudHypervisorJsonContext : JsonSerializerContext;

@@ -1,0 +1,46 @@
+namespace VmPs.Core.Hypervisors.CloudHypervisor;
+
+/// <summary>Translates a <see cref="VmLaunchSpec"/> into the VmConfig sent with PUT /vm.create.</summary>
+public static class CloudHypervisorVmConfigBuilder
+{
+    /// <summary>
+    /// The guest console is CH's 8250 serial port; the guest reboots at once on panic and through the
+    /// keyboard controller, which CH handles, instead of hanging.
+    /// </summary>
+    public const string ConsoleArguments = "console=ttyS0 reboot=k panic=-1";
+
+    public const string EntropySource = "/dev/urandom";
+
+    private const long BytesPerMiB = 1024 * 1024;
+
+    public static VmConfig Build(VmLaunchSpec spec) => new()
+    {
+        Payload = new PayloadConfig
+        {
+            Kernel = spec.KernelPath,
+            Initramfs = spec.InitrdPath,
+            Cmdline = string.IsNullOrWhiteSpace(spec.KernelArguments)
+                ? ConsoleArguments
+                : $"{spec.KernelArguments.Trim()} {ConsoleArguments}",
+        },
+        Cpus = new CpusConfig(spec.Cpus, spec.Cpus),
+        Memory = new MemoryConfig { Size = spec.MemoryMiB * BytesPerMiB },
+        Disks = spec.Disks.Select(disk => new DiskConfig
+        {
+            Path = disk.Path,
+            Readonly = disk.ReadOnly,
+            Serial = disk.Serial,
+            ImageType = disk.Format switch
+            {
+                DiskImageFormat.Qcow2 => DiskImageType.Qcow2,
+                _ => DiskImageType.Raw,
+            },
+        }).ToArray(),
+        Rng = new RngConfig(EntropySource),
+        Vsock = new VsockConfig(spec.VsockCid, CloudHypervisorVmFiles.In(spec.VmDirectory).VsockSocket),
+
+        // A detached CH has no terminal: the defaults (console Tty) would fail or write nowhere.
+        Serial = new ConsoleConfig(ConsoleMode.File, spec.ConsoleLogPath),
+        Console = new ConsoleConfig(ConsoleMode.Off),
+    };
+}

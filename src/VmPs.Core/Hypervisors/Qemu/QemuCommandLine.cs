@@ -1,0 +1,144 @@
+using System.Globalization;
+using VmPs.Core.Host;
+
+namespace VmPs.Core.Hypervisors.Qemu;
+
+/// <summary>The sockets QEMU serves for one VM, inside the VM directory.</summary>
+internal sealed record QemuSockets(string Qmp, string Agent)
+{
+    // sun_path is 108 bytes including the terminating NUL.
+    private const int MaxSocketPathBytes = 107;
+
+    public static QemuSockets For(string vmDirectory)
+    {
+        var sockets = new QemuSockets(Path.Combine(vmDirectory, "qmp.sock"), Path.Combine(vmDirectory, "agent.sock"));
+        foreach (var path in new[] { sockets.Qmp, sockets.Agent })
+        {
+            if (System.Text.Encoding.UTF8.GetByteCount(path) > MaxSocketPathBytes)
+            {
+                throw new VmPsException(
+                    "SocketPathTooLong",
+                    VmPsErrorKind.InvalidArgument,
+                    $"The socket path '{path}' is longer than the {MaxSocketPathBytes} bytes a Unix socket address allows.",
+                    path)
+                {
+                    RecommendedAction = "Use a shorter state directory ($env:VMPS_HOME).",
+                };
+            }
+        }
+
+        return sockets;
+    }
+
+    public void DeleteStale()
+    {
+        File.Delete(Qmp);
+        File.Delete(Agent);
+    }
+}
+
+/// <summary>Builds the qemu-system-x86_64 argument array for one VM.</summary>
+internal static class QemuCommandLine
+{
+    public const string AgentPortName = "org.vmps.agent";
+
+    // virtio-blk serials are at most 20 bytes (VIRTIO_BLK_ID_BYTES); longer ones are cut off silently.
+    private const int MaxDiskSerialLength = 20;
+
+    public static IReadOnlyList<string> Build(QemuDriverOptions options, VmLaunchSpec spec, QemuSockets sockets)
+    {
+        var microvm = options.Machine == QemuMachine.Microvm;
+        string Device(string virtioName) => microvm ? $"{virtioName}-device" : $"{virtioName}-pci";
+
+        var arguments = new List<string>
+        {
+            "-name", Escape(spec.VmName),
+            "-machine", microvm ? "microvm,acpi=on" : "q35",
+            "-accel", options.Accelerator == Accelerator.Kvm ? "kvm" : "tcg",
+        };
+        if (options.Accelerator == Accelerator.Kvm)
+        {
+            arguments.AddRange(["-cpu", "host"]);
+        }
+
+        arguments.AddRange(
+        [
+            "-smp", spec.Cpus.ToString(CultureInfo.InvariantCulture),
+            "-m", spec.MemoryMiB.ToString(CultureInfo.InvariantCulture) + "M",
+            "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+            "-kernel", spec.KernelPath,
+            "-initrd", spec.InitrdPath,
+            "-append", KernelArguments(options, spec),
+            "-chardev", $"file,id=console,path={Escape(spec.ConsoleLogPath)}",
+            "-serial", "chardev:console",
+            "-chardev", $"socket,id=qmp,path={Escape(sockets.Qmp)},server=on,wait=off",
+            "-mon", "chardev=qmp,mode=control",
+            "-object", "rng-random,id=rng,filename=/dev/urandom",
+            "-device", $"{Device("virtio-rng")},rng=rng",
+        ]);
+
+        for (var index = 0; index < spec.Disks.Count; index++)
+        {
+            var disk = spec.Disks[index];
+            ValidateSerial(disk);
+            var format = disk.Format == DiskImageFormat.Qcow2 ? "qcow2" : "raw";
+            // A read-only drive takes a shared image lock, so many VMs can use one rootfs image.
+            var drive = $"if=none,id=disk{index},file={Escape(disk.Path)},format={format},readonly={(disk.ReadOnly ? "on" : "off")}";
+            arguments.AddRange(["-drive", drive, "-device", $"{Device("virtio-blk")},drive=disk{index},serial={disk.Serial}"]);
+        }
+
+        if (options.UseVhostVsock)
+        {
+            ValidateCid(spec.VsockCid);
+            arguments.AddRange(["-device", $"{Device("vhost-vsock")},guest-cid={spec.VsockCid.ToString(CultureInfo.InvariantCulture)}"]);
+        }
+        else
+        {
+            arguments.AddRange(
+            [
+                "-device", Device("virtio-serial"),
+                "-chardev", $"socket,id=agent,path={Escape(sockets.Agent)},server=on,wait=off",
+                "-device", $"virtserialport,chardev=agent,name={AgentPortName}",
+            ]);
+        }
+
+        return arguments;
+    }
+
+    /// <summary>The spec's arguments plus what this driver's devices need: the serial console and halting on panic.</summary>
+    internal static string KernelArguments(QemuDriverOptions options, VmLaunchSpec spec)
+    {
+        var arguments = new List<string> { spec.KernelArguments.Trim(), "console=ttyS0", "reboot=k", "panic=-1" };
+        if (options.Machine == QemuMachine.Microvm && options.Accelerator == Accelerator.Tcg)
+        {
+            // Without it the kernel often hangs calibrating the TSC under TCG on microvm (no PIT to calibrate against).
+            arguments.Add("tsc_early_khz=2000000");
+        }
+
+        return string.Join(' ', arguments.Where(argument => argument.Length > 0));
+    }
+
+    private static void ValidateCid(uint cid)
+    {
+        // 0-2 are reserved (hypervisor, local, host); U32_MAX is VMADDR_CID_ANY.
+        if (cid < 3 || cid == uint.MaxValue)
+        {
+            throw new VmPsException("InvalidVsockCid", VmPsErrorKind.InvalidArgument, $"Vsock context id {cid} is reserved: guests need 3 or more.", cid);
+        }
+    }
+
+    private static void ValidateSerial(DiskSpec disk)
+    {
+        if (disk.Serial.Length is 0 or > MaxDiskSerialLength || disk.Serial.Any(c => c is ',' || char.IsWhiteSpace(c) || c > '~'))
+        {
+            throw new VmPsException(
+                "InvalidDiskSerial",
+                VmPsErrorKind.InvalidArgument,
+                $"Disk serial '{disk.Serial}' of '{disk.Path}' must be 1 to {MaxDiskSerialLength} printable ASCII characters without commas or spaces.",
+                disk.Serial);
+        }
+    }
+
+    /// <summary>QEMU option values are comma-separated: a literal comma is written twice.</summary>
+    private static string Escape(string value) => value.Replace(",", ",,", StringComparison.Ordinal);
+}

@@ -1,0 +1,168 @@
+using VmPs.Core.Guest;
+using VmPs.Core.Processes;
+
+namespace VmPs.Core.Hypervisors.Qemu;
+
+/// <summary>
+/// Runs each VM as one detached qemu-system-x86_64 process, controlled over QMP on a Unix socket in
+/// the VM directory. The guest's serial console goes to a file; the agent channel is vhost-vsock
+/// where the host has it, else a virtio-serial port backed by a Unix socket.
+/// </summary>
+public sealed class QemuDriver : IHypervisorDriver
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(5);
+    private const int LogExcerptLength = 4000;
+
+    private readonly QemuDriverOptions _options;
+
+    public QemuDriver(QemuDriverOptions options)
+    {
+        _options = options;
+    }
+
+    public HypervisorKind Kind => HypervisorKind.Qemu;
+
+    /// <summary>What this driver implements (QEMU itself could do more: snapshots and hotplug are not wired up yet).</summary>
+    public HypervisorCapabilities Capabilities => new(Snapshot: false, Hotplug: false, Vsock: _options.UseVhostVsock, Uefi: false);
+
+    public async Task<HypervisorInstance> LaunchAsync(VmLaunchSpec spec, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(spec.VmDirectory);
+        var sockets = QemuSockets.For(spec.VmDirectory);
+        var arguments = QemuCommandLine.Build(_options, spec, sockets);
+        sockets.DeleteStale();
+
+        var logOffset = File.Exists(spec.HypervisorLogPath) ? new FileInfo(spec.HypervisorLogPath).Length : 0;
+        var process = DetachedProcess.Start(_options.QemuPath, arguments, spec.HypervisorLogPath, spec.VmDirectory);
+        try
+        {
+            await WaitUntilRunningAsync(process, sockets.Qmp, spec.HypervisorLogPath, logOffset, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await ProcessProbe.KillAsync(process, KillWait, CancellationToken.None).ConfigureAwait(false);
+            sockets.DeleteStale();
+            throw;
+        }
+
+        var agent = _options.UseVhostVsock ? AgentEndpoint.KernelVsock(spec.VsockCid) : AgentEndpoint.VirtioSerial(sockets.Agent);
+        return new HypervisorInstance(HypervisorKind.Qemu, process, sockets.Qmp, agent);
+    }
+
+    public async Task PressPowerButtonAsync(HypervisorInstance instance, CancellationToken cancellationToken)
+    {
+        await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
+        await qmp.SystemPowerdownAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task KillAsync(HypervisorInstance instance, CancellationToken cancellationToken)
+    {
+        if (ProcessProbe.IsRunning(instance.Process))
+        {
+            await QuitThroughQmpAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
+            if (!await ProcessProbe.WaitForExitAsync(instance.Process, _options.QuitTimeout, cancellationToken).ConfigureAwait(false))
+            {
+                await ProcessProbe.KillAsync(instance.Process, KillWait, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (ProcessProbe.IsRunning(instance.Process))
+            {
+                throw new VmPsException(
+                    "HypervisorKillFailed",
+                    VmPsErrorKind.InvalidOperation,
+                    $"QEMU (pid {instance.Process.Pid}) is still running after SIGKILL.",
+                    instance.Process.Pid);
+            }
+        }
+
+        QemuSockets.For(Path.GetDirectoryName(instance.ControlSocketPath)!).DeleteStale();
+    }
+
+    /// <summary>
+    /// Asks QEMU to quit, bounded: a hung QEMU, or a monitor held by another client (QEMU serves one
+    /// at a time and would never greet us), must not stall the kill that follows.
+    /// </summary>
+    private async Task QuitThroughQmpAsync(string socketPath, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.QuitTimeout);
+        try
+        {
+            await using var qmp = await QmpClient.ConnectAsync(socketPath, timeout.Token).ConfigureAwait(false);
+            await qmp.QuitAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (VmPsException)
+        {
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Polls until QMP answers query-status, failing fast with QEMU's own output when it exits first.</summary>
+    private async Task WaitUntilRunningAsync(ProcessIdentity process, string qmpSocket, string logPath, long logOffset, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.StartTimeout);
+        VmPsException? lastError = null;
+        try
+        {
+            while (true)
+            {
+                if (!ProcessProbe.IsRunning(process))
+                {
+                    throw new VmPsException(
+                        "HypervisorStartFailed",
+                        VmPsErrorKind.InvalidOperation,
+                        $"QEMU exited during start: {ReadLog(logPath, logOffset)}",
+                        logPath);
+                }
+
+                if (File.Exists(qmpSocket))
+                {
+                    try
+                    {
+                        await using var qmp = await QmpClient.ConnectAsync(qmpSocket, deadline.Token).ConfigureAwait(false);
+                        await qmp.QueryStatusAsync(deadline.Token).ConfigureAwait(false);
+                        return;
+                    }
+                    catch (VmPsException ex) when (ex.Kind is VmPsErrorKind.ConnectionError or VmPsErrorKind.ProtocolError)
+                    {
+                        lastError = ex;
+                    }
+                }
+
+                await Task.Delay(PollInterval, deadline.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new VmPsException(
+                "HypervisorStartTimeout",
+                VmPsErrorKind.OperationTimeout,
+                $"QEMU did not answer on its QMP socket within {_options.StartTimeout.TotalSeconds:0} s{(lastError is null ? "" : $" ({lastError.Message})")}. Its output: {ReadLog(logPath, logOffset)}",
+                qmpSocket);
+        }
+    }
+
+    private static string ReadLog(string logPath, long offset)
+    {
+        try
+        {
+            using var file = File.OpenRead(logPath);
+            file.Seek(Math.Min(offset, file.Length), SeekOrigin.Begin);
+            var text = new StreamReader(file).ReadToEnd().Trim();
+            if (text.Length == 0)
+            {
+                return "(no output)";
+            }
+
+            return text.Length <= LogExcerptLength ? text : "..." + text[^LogExcerptLength..];
+        }
+        catch (IOException)
+        {
+            return "(no output)";
+        }
+    }
+}

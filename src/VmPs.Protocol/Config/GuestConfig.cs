@@ -1,0 +1,82 @@
+namespace VmPs.Protocol.Config;
+
+/// <summary>
+/// Everything the guest init needs to know about its VM, written by the host on the config disk
+/// (see <see cref="ConfigDisk"/>). Host and guest share this one schema.
+/// </summary>
+public sealed record GuestConfig
+{
+    public const int CurrentSchemaVersion = 1;
+
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+
+    public string VmName { get; init; } = "";
+
+    public string Hostname { get; init; } = "";
+
+    /// <summary>The image's final argv (entrypoint + cmd). Empty: no app, the VM runs only the agent until shut down.</summary>
+    public IReadOnlyList<string> Command { get; init; } = [];
+
+    /// <summary>KEY=VALUE entries for the app and the base environment of agent execs.</summary>
+    public IReadOnlyList<string> Environment { get; init; } = [];
+
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>"name", "uid", "name:group" or "uid:gid"; empty means root.</summary>
+    public string? User { get; init; }
+
+    public InitMode InitMode { get; init; } = InitMode.Exec;
+
+    public AgentChannelConfig AgentChannel { get; init; } = new();
+
+    public DiskSerials Disks { get; init; } = new();
+
+    /// <summary>"erofs" or "ext4".</summary>
+    public string RootfsFilesystem { get; init; } = RootfsFilesystems.Erofs;
+}
+
+public enum InitMode
+{
+    /// <summary>Our init stays PID 1 and runs the image command as a child.</summary>
+    Exec,
+
+    /// <summary>Reserved: hand PID 1 to the image's systemd.</summary>
+    Systemd,
+}
+
+public enum AgentChannelKind
+{
+    VirtioSerial,
+    Vsock,
+}
+
+public sealed record AgentChannelConfig
+{
+    public const string DefaultPortName = "org.vmps.agent";
+    public const uint DefaultVsockPort = 1024;
+
+    public AgentChannelKind Kind { get; init; } = AgentChannelKind.VirtioSerial;
+
+    /// <summary>The virtio-serial port name (VirtioSerial).</summary>
+    public string PortName { get; init; } = DefaultPortName;
+
+    /// <summary>The port the agent listens on (Vsock).</summary>
+    public uint VsockPort { get; init; } = DefaultVsockPort;
+}
+
+/// <summary>Serial numbers the host gives the virtio-blk disks; the init finds disks by them, not by order.</summary>
+public sealed record DiskSerials
+{
+    /// <summary>The config disk is found before the config is read, so its serial is fixed.</summary>
+    public const string Config = "vmps-config";
+
+    public string Rootfs { get; init; } = "vmps-rootfs";
+
+    public string Overlay { get; init; } = "vmps-overlay";
+}
+
+public static class RootfsFilesystems
+{
+    public const string Erofs = "erofs";
+    public const string Ext4 = "ext4";
+}

@@ -1,0 +1,45 @@
+namespace VmPs.Protocol.Messages;
+
+/// <summary>First frame of a connection, host to guest. The nonce identifies this connection's answer on a shared stream.</summary>
+public sealed record HelloMessage(int ProtocolVersion, string Nonce, string HostVersion);
+
+/// <summary>The guest's answer to <see cref="HelloMessage"/>, echoing its nonce.</summary>
+public sealed record HelloAckMessage(int ProtocolVersion, string Nonce, string AgentVersion);
+
+/// <summary>Why a request failed; <see cref="Code"/> is one of <see cref="ErrorCodes"/>.</summary>
+public sealed record ErrorMessage(string Code, string Message);
+
+public sealed record PongMessage(string AgentVersion, double UptimeSeconds);
+
+/// <summary>
+/// Starts a process. <see cref="Environment"/> entries are KEY=VALUE and override the guest's base environment;
+/// <see cref="User"/> is "name", "uid", "name:group" or "uid:gid" resolved in the guest's /etc/passwd and /etc/group.
+/// </summary>
+public sealed record ExecStartMessage(
+    IReadOnlyList<string> Argv,
+    IReadOnlyList<string>? Environment = null,
+    string? WorkingDirectory = null,
+    string? User = null,
+    bool Tty = false);
+
+public sealed record ExecStartedMessage(int Pid);
+
+/// <summary>How an exec ended: an exit code, or the signal that terminated it.</summary>
+public sealed record ExecExitMessage(int? ExitCode, int? Signal);
+
+public sealed record SignalMessage(int Signal);
+
+public sealed record ShutdownMessage(bool Reboot);
+
+/// <summary>Stable error codes the agent reports.</summary>
+public static class ErrorCodes
+{
+    public const string ProtocolVersionMismatch = "ProtocolVersionMismatch";
+    public const string BadRequest = "BadRequest";
+    public const string Unsupported = "Unsupported";
+    public const string UnknownChannel = "UnknownChannel";
+    public const string ChannelInUse = "ChannelInUse";
+    public const string CommandNotFound = "CommandNotFound";
+    public const string UserNotFound = "UserNotFound";
+    public const string ExecFailed = "ExecFailed";
+}
