@@ -5,8 +5,19 @@ using VmPs.Core.Host;
 
 namespace VmPs.Core.Guest;
 
+public enum InitrdCompression
+{
+    Gzip,
+
+    /// <summary>
+    /// A plain cpio: larger on disk, but the guest skips decompression, which costs a few hundred
+    /// milliseconds of boot time under TCG (measured: 0.45 s vs 0.2 s to unpack a 3 MB / 7 MB initrd).
+    /// </summary>
+    None,
+}
+
 /// <summary>
-/// Builds the VmPs initramfs (gzip-compressed cpio newc) for one kernel, cached by content hash.
+/// Builds the VmPs initramfs (cpio newc, gzip-compressed by default) for one kernel, cached by content hash.
 /// Its layout is the contract with the guest binary:
 /// <list type="bullet">
 /// <item>/init: the guest binary (0755)</item>
@@ -30,10 +41,12 @@ public sealed class InitrdBuilder
     private static readonly string[] MountPoints = ["dev", "proc", "sys", "run", "tmp", "newroot"];
 
     private readonly string _cacheDirectory;
+    private readonly InitrdCompression _compression;
 
-    public InitrdBuilder(VmPsPaths paths)
+    public InitrdBuilder(VmPsPaths paths, InitrdCompression compression = InitrdCompression.Gzip)
     {
         _cacheDirectory = paths.InitrdCacheDirectory;
+        _compression = compression;
     }
 
     /// <summary>
@@ -51,7 +64,8 @@ public sealed class InitrdBuilder
         var guestBinary = await File.ReadAllBytesAsync(guestBinaryPath, cancellationToken).ConfigureAwait(false);
         var modules = await ReadModulesAsync(kernel, cancellationToken).ConfigureAwait(false);
 
-        var initrdPath = Path.Combine(_cacheDirectory, ContentHash(guestBinary, kernel.Version, modules) + ".cpio.gz");
+        var extension = _compression == InitrdCompression.Gzip ? ".cpio.gz" : ".cpio";
+        var initrdPath = Path.Combine(_cacheDirectory, ContentHash(guestBinary, kernel.Version, modules) + extension);
         if (File.Exists(initrdPath))
         {
             return initrdPath;
@@ -61,7 +75,12 @@ public sealed class InitrdBuilder
         var temporaryPath = Path.Combine(_cacheDirectory, $".{Path.GetFileName(initrdPath)}.{Guid.NewGuid():N}.tmp");
         try
         {
-            await WriteArchiveAsync(temporaryPath, guestBinary, modules, cancellationToken).ConfigureAwait(false);
+            await using (var file = new FileStream(temporaryPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            await using (Stream archive = _compression == InitrdCompression.Gzip ? new GZipStream(file, CompressionLevel.Optimal) : file)
+            {
+                await WriteArchiveAsync(archive, guestBinary, modules, cancellationToken).ConfigureAwait(false);
+            }
+
             File.Move(temporaryPath, initrdPath, overwrite: true);
         }
         finally
@@ -114,14 +133,12 @@ public sealed class InitrdBuilder
     }
 
     private static async Task WriteArchiveAsync(
-        string path,
+        Stream output,
         byte[] guestBinary,
         IReadOnlyList<(string FileName, byte[] Content)> modules,
         CancellationToken cancellationToken)
     {
-        await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
-        await using var gzip = new GZipStream(file, CompressionLevel.Optimal);
-        var cpio = new CpioWriter(gzip);
+        var cpio = new CpioWriter(output);
 
         foreach (var mountPoint in MountPoints)
         {

@@ -37,34 +37,15 @@ public static class HostProbe
     public static async Task<HostReport> ProbeAsync(VmPsPaths paths, HostProbeOptions options, CancellationToken cancellationToken)
     {
         var searchPath = options.SearchPath ?? HostToolCatalog.DefaultSearchPath();
-        var tools = await Task.WhenAll(HostToolCatalog.All.Select(tool => HostToolCatalog.FindAsync(tool, searchPath, cancellationToken))).ConfigureAwait(false);
-        var qemu = tools.Single(tool => tool.Name == HostToolCatalog.Qemu.Name);
-        var cloudHypervisor = tools.Single(tool => tool.Name == HostToolCatalog.CloudHypervisor.Name);
+        var found = await Task.WhenAll(HostToolCatalog.All.Select(tool => HostToolCatalog.FindAsync(tool, searchPath, cancellationToken))).ConfigureAwait(false);
+        var tools = HostToolCatalog.All.Zip(found).ToDictionary(pair => pair.First, pair => pair.Second);
+        var qemu = tools[HostToolCatalog.Qemu];
+        var cloudHypervisor = tools[HostToolCatalog.CloudHypervisor];
 
         var problems = new List<string>();
-        foreach (var tool in tools.Where(tool => !tool.Installed))
-        {
-            var definition = HostToolCatalog.All.Single(candidate => candidate.Name == tool.Name);
-            problems.Add($"{tool.Name} is not installed ({definition.Purpose}): install {tool.Package}.");
-        }
-
-        var busybox = tools.Single(tool => tool.Name == HostToolCatalog.Busybox.Name);
-        if (busybox.Path is not null && ElfExecutable.IsDynamicallyLinked(busybox.Path))
-        {
-            problems.Add($"busybox at {busybox.Path} is dynamically linked, so it cannot run inside the default image: install {busybox.Package}.");
-        }
-
+        AddToolProblems(tools, problems);
         var kernel = KernelLocator.FindDefault(options.BootDirectory, options.ModulesRoot);
-        if (kernel is null)
-        {
-            problems.Add($"No default guest kernel: no {options.BootDirectory}/vmlinuz-VERSION with a matching {options.ModulesRoot}/VERSION. "
-                + "Install linux-image-cloud-amd64 (Debian) or linux-image-virtual (Ubuntu), or pass -Kernel.");
-        }
-        else if (!IsReadable(kernel.Path))
-        {
-            var error = KernelLocator.KernelNotReadable(kernel.Path);
-            problems.Add($"{error.Message} {error.RecommendedAction}");
-        }
+        AddKernelProblems(kernel, options, problems);
 
         var kvm = await ProbeKvmAsync(paths, options, qemu, kernel, problems, cancellationToken).ConfigureAwait(false);
         if (!kvm.Usable)
@@ -90,11 +71,39 @@ public static class HostProbe
             Kvm = kvm,
             QemuAccelerator = kvm.Usable ? Accelerator.Kvm : Accelerator.Tcg,
             DefaultKernel = kernel,
-            Tools = tools,
+            Tools = found,
             VhostVsockAvailable = File.Exists(options.VhostVsockDevice),
             StateDirectory = paths.Root,
             Problems = problems,
         };
+    }
+
+    private static void AddToolProblems(IReadOnlyDictionary<HostToolDefinition, HostTool> tools, List<string> problems)
+    {
+        foreach (var (definition, tool) in tools.Where(pair => !pair.Value.Installed))
+        {
+            problems.Add($"{tool.Name} is not installed ({definition.Purpose}): install {tool.Package}.");
+        }
+
+        var busybox = tools[HostToolCatalog.Busybox];
+        if (busybox.Path is not null && ElfExecutable.IsDynamicallyLinked(busybox.Path))
+        {
+            problems.Add($"busybox at {busybox.Path} is dynamically linked, so it cannot run inside the default image: install {busybox.Package}.");
+        }
+    }
+
+    private static void AddKernelProblems(KernelInfo? kernel, HostProbeOptions options, List<string> problems)
+    {
+        if (kernel is null)
+        {
+            problems.Add($"No default guest kernel: no {options.BootDirectory}/vmlinuz-VERSION with a matching {options.ModulesRoot}/VERSION. "
+                + "Install linux-image-cloud-amd64 (Debian) or linux-image-virtual (Ubuntu), or pass -Kernel.");
+        }
+        else if (!IsReadable(kernel.Path))
+        {
+            var error = KernelLocator.KernelNotReadable(kernel.Path);
+            problems.Add($"{error.Message} {error.RecommendedAction}");
+        }
     }
 
     private static async Task<KvmStatus> ProbeKvmAsync(

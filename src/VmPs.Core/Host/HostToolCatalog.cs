@@ -15,7 +15,7 @@ public static partial class HostToolCatalog
     public static HostToolDefinition CloudHypervisor { get; } = new(
         "cloud-hypervisor",
         "cloud-hypervisor (Debian 13 or later; not in Debian 12: use a release binary from https://github.com/cloud-hypervisor/cloud-hypervisor/releases)",
-        "the preferred hypervisor (needs working KVM)",
+        "the preferred hypervisor; needs working KVM",
         ["--version"]);
 
     public static HostToolDefinition MkfsErofs { get; } = new(

@@ -107,7 +107,7 @@ internal sealed class KvmBootTest
             var exited = !ProcessProbe.IsRunning(instance.Process);
             if (exited || DateTime.UtcNow >= deadline)
             {
-                var what = exited ? "QEMU exited before the guest reported" : $"The guest did not report within {_timeout.TotalSeconds:0} s";
+                var what = exited ? "QEMU exited before the guest reported" : $"the guest did not report within {_timeout.TotalSeconds:0} s";
                 return Unusable($"{what} under -accel kvm -cpu host; last console line: '{LastLine(console)}'.");
             }
 

@@ -87,6 +87,18 @@ public sealed class InitrdBuilderTests : IDisposable
         Assert.Equal(await File.ReadAllBytesAsync(_guestBinary), await File.ReadAllBytesAsync(Path.Combine(extracted, "init")));
     }
 
+    [RequiresGuestKernelFact("cpio")]
+    public async Task UncompressedInitrdIsAPlainCpioWithTheSameEntries()
+    {
+        var kernel = RequiresGuestKernelFactAttribute.Kernel;
+
+        var compressed = await new InitrdBuilder(_paths).BuildAsync(_guestBinary, kernel, CancellationToken.None);
+        var plain = await new InitrdBuilder(_paths, InitrdCompression.None).BuildAsync(_guestBinary, kernel, CancellationToken.None);
+
+        Assert.EndsWith(".cpio", plain);
+        Assert.Equal(await File.ReadAllBytesAsync(await DecompressAsync(compressed)), await File.ReadAllBytesAsync(plain));
+    }
+
     [Fact]
     public async Task KernelWithoutModulesGetsAnInitrdWithAnEmptyModuleList()
     {

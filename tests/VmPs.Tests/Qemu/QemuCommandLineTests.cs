@@ -31,7 +31,7 @@ public sealed class QemuCommandLineTests
 
         AssertPair(arguments, "-machine", "microvm,acpi=on");
         AssertPair(arguments, "-accel", "tcg");
-        Assert.DoesNotContain("-cpu", arguments);
+        AssertPair(arguments, "-cpu", "max");
         AssertPair(arguments, "-append", "vmps.config=vdc console=ttyS0 reboot=k panic=-1 tsc_early_khz=2000000");
         AssertPair(arguments, "-smp", "2");
         AssertPair(arguments, "-m", "512M");

@@ -71,7 +71,7 @@ public sealed class QemuDriverTests : IDisposable
     }
 
     [RequiresGuestKernelFact("qemu-system-x86_64")]
-    public async Task ReadOnlyDiskIsSharedBetweenVmsButNotWithAWriter()
+    public async Task ReadOnlyDiskIsSharedBetweenVmsButNotWithAWriterOrASecondStart()
     {
         var rootfs = _scratch.Combine("rootfs.img");
         await using (var image = File.Create(rootfs))
@@ -79,7 +79,10 @@ public sealed class QemuDriverTests : IDisposable
             image.SetLength(1 << 20);
         }
 
-        var first = await LaunchPausedAsync((await ProbeSpecAsync("share1")) with { Disks = [new DiskSpec(rootfs, ReadOnly: true, "vmps-rootfs")] });
+        var firstSpec = (await ProbeSpecAsync("share1")) with { Disks = [new DiskSpec(rootfs, ReadOnly: true, "vmps-rootfs")] };
+        var first = await LaunchPausedAsync(firstSpec);
+        var again = await Assert.ThrowsAsync<VmPsException>(() => _driver.LaunchAsync(firstSpec, CancellationToken.None));
+        Assert.Equal("HypervisorAlreadyRunning", again.ErrorId);
         var second = await LaunchPausedAsync((await ProbeSpecAsync("share2")) with { Disks = [new DiskSpec(rootfs, ReadOnly: true, "vmps-rootfs")] });
         var writerSpec = (await ProbeSpecAsync("writer")) with { Disks = [new DiskSpec(rootfs, ReadOnly: false, "vmps-rootfs")] };
 

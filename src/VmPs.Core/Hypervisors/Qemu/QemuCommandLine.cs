@@ -3,40 +3,6 @@ using VmPs.Core.Host;
 
 namespace VmPs.Core.Hypervisors.Qemu;
 
-/// <summary>The sockets QEMU serves for one VM, inside the VM directory.</summary>
-internal sealed record QemuSockets(string Qmp, string Agent)
-{
-    // sun_path is 108 bytes including the terminating NUL.
-    private const int MaxSocketPathBytes = 107;
-
-    public static QemuSockets For(string vmDirectory)
-    {
-        var sockets = new QemuSockets(Path.Combine(vmDirectory, "qmp.sock"), Path.Combine(vmDirectory, "agent.sock"));
-        foreach (var path in new[] { sockets.Qmp, sockets.Agent })
-        {
-            if (System.Text.Encoding.UTF8.GetByteCount(path) > MaxSocketPathBytes)
-            {
-                throw new VmPsException(
-                    "SocketPathTooLong",
-                    VmPsErrorKind.InvalidArgument,
-                    $"The socket path '{path}' is longer than the {MaxSocketPathBytes} bytes a Unix socket address allows.",
-                    path)
-                {
-                    RecommendedAction = "Use a shorter state directory ($env:VMPS_HOME).",
-                };
-            }
-        }
-
-        return sockets;
-    }
-
-    public void DeleteStale()
-    {
-        File.Delete(Qmp);
-        File.Delete(Agent);
-    }
-}
-
 /// <summary>Builds the qemu-system-x86_64 argument array for one VM.</summary>
 internal static class QemuCommandLine
 {
@@ -56,10 +22,9 @@ internal static class QemuCommandLine
             "-machine", microvm ? "microvm,acpi=on" : "q35",
             "-accel", options.Accelerator == Accelerator.Kvm ? "kvm" : "tcg",
         };
-        if (options.Accelerator == Accelerator.Kvm)
-        {
-            arguments.AddRange(["-cpu", "host"]);
-        }
+        // Under TCG, "max" offers RDRAND, so the guest kernel seeds its CRNG at boot; with the default
+        // qemu64 model getrandom() (which the guest's .NET runtime calls at startup) blocks for seconds.
+        arguments.AddRange(["-cpu", options.Accelerator == Accelerator.Kvm ? "host" : "max"]);
 
         arguments.AddRange(
         [

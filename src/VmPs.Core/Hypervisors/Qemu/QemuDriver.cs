@@ -31,6 +31,15 @@ public sealed class QemuDriver : IHypervisorDriver
         Directory.CreateDirectory(spec.VmDirectory);
         var sockets = QemuSockets.For(spec.VmDirectory);
         var arguments = QemuCommandLine.Build(_options, spec, sockets);
+        if (sockets.QmpIsServed())
+        {
+            throw new VmPsException(
+                "HypervisorAlreadyRunning",
+                VmPsErrorKind.InvalidOperation,
+                $"A QEMU process already serves '{sockets.Qmp}': VM '{spec.VmName}' is running.",
+                spec.VmName);
+        }
+
         sockets.DeleteStale();
 
         var logOffset = File.Exists(spec.HypervisorLogPath) ? new FileInfo(spec.HypervisorLogPath).Length : 0;

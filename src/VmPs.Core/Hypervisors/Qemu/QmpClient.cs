@@ -43,7 +43,7 @@ public sealed class QmpClient : IAsyncDisposable
             await client.NegotiateAsync(cancellationToken).ConfigureAwait(false);
             return client;
         }
-        catch (Exception ex) when (ex is SocketException or IOException)
+        catch (Exception ex)
         {
             if (client is not null)
             {
@@ -51,16 +51,11 @@ public sealed class QmpClient : IAsyncDisposable
             }
 
             socket.Dispose();
-            throw new VmPsException("QmpConnectionFailed", VmPsErrorKind.ConnectionError, $"Cannot talk to QEMU's QMP socket '{socketPath}': {ex.Message}", socketPath, ex);
-        }
-        catch
-        {
-            if (client is not null)
+            if (ex is SocketException or IOException)
             {
-                await client.DisposeAsync().ConfigureAwait(false);
+                throw new VmPsException("QmpConnectionFailed", VmPsErrorKind.ConnectionError, $"Cannot talk to QEMU's QMP socket '{socketPath}': {ex.Message}", socketPath, ex);
             }
 
-            socket.Dispose();
             throw;
         }
     }

@@ -1,0 +1,58 @@
+using System.Net.Sockets;
+using System.Text;
+
+namespace VmPs.Core.Hypervisors.Qemu;
+
+/// <summary>The sockets QEMU serves for one VM, inside the VM directory.</summary>
+internal sealed record QemuSockets(string Qmp, string Agent)
+{
+    // sun_path is 108 bytes including the terminating NUL.
+    private const int MaxSocketPathBytes = 107;
+
+    public static QemuSockets For(string vmDirectory)
+    {
+        var sockets = new QemuSockets(Path.Combine(vmDirectory, "qmp.sock"), Path.Combine(vmDirectory, "agent.sock"));
+        foreach (var path in new[] { sockets.Qmp, sockets.Agent })
+        {
+            if (Encoding.UTF8.GetByteCount(path) > MaxSocketPathBytes)
+            {
+                throw new VmPsException(
+                    "SocketPathTooLong",
+                    VmPsErrorKind.InvalidArgument,
+                    $"The socket path '{path}' is longer than the {MaxSocketPathBytes} bytes a Unix socket address allows.",
+                    path)
+                {
+                    RecommendedAction = "Use a shorter state directory ($env:VMPS_HOME).",
+                };
+            }
+        }
+
+        return sockets;
+    }
+
+    /// <summary>True when a process still serves the QMP socket (a stale socket file refuses connections).</summary>
+    public bool QmpIsServed()
+    {
+        if (!File.Exists(Qmp))
+        {
+            return false;
+        }
+
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(Qmp));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    public void DeleteStale()
+    {
+        File.Delete(Qmp);
+        File.Delete(Agent);
+    }
+}
