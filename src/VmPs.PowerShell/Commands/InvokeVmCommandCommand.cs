@@ -21,8 +21,10 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
     private const string InputObjectCommandSet = "InputObjectCommand";
     private const string InputObjectScriptBlockSet = "InputObjectScriptBlock";
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameCommandSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameScriptBlockSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    // Takes no pipeline input: PowerShell would then treat a positional script block as a delay-bind script block,
+    // run it locally for each piped VM and use its output as the names ($vm | Invoke-VmCommand { uname }).
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameCommandSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameScriptBlockSet)]
     [Alias("VmName")]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
@@ -78,7 +80,7 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
 
     private VmExecOptions CreateOptions() => new()
     {
-        Command = ScriptBlock is null ? Command : ["/bin/sh", "-c", ScriptBlock.ToString()],
+        Command = ScriptBlock is null ? Command : ["/bin/sh", "-c", ScriptBlock.ToString().Trim()],
         Environment = Environment?.Cast<DictionaryEntry>().ToDictionary(
             entry => LanguagePrimitives.ConvertTo<string>(entry.Key),
             entry => LanguagePrimitives.ConvertTo<string>(entry.Value) ?? "",

@@ -20,7 +20,7 @@ public sealed class CmdletMetadataTests : IDisposable
 
     private static readonly string[] StateChangingCmdlets = ["New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand"];
 
-    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand"];
+    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Remove-Vm"];
 
     private readonly CmdletMetadata metadata = new();
 
@@ -82,6 +82,17 @@ public sealed class CmdletMetadataTests : IDisposable
         Assert.Equal("VmNameCompleter", CompleterOf(getVmName));
         Assert.Equal("ImageNameCompleter", CompleterOf(cmdlets["New-Vm"].Parameter("Image")));
         Assert.Contains("CpuCount", Aliases(cmdlets["New-Vm"].Parameter("Cpus")));
+    }
+
+    [Fact]
+    public void Invoke_VmCommand_takes_piped_vms_and_never_a_delay_bind_script_block_for_names()
+    {
+        var invoke = metadata.Cmdlets().Single(cmdlet => cmdlet.Name == "Invoke-VmCommand");
+        Assert.All(ParameterAttributes(invoke.Parameter("InputObject")), parameter => Assert.True(Flag(parameter, "ValueFromPipeline")));
+
+        var name = invoke.Parameter("Name");
+        Assert.All(ParameterAttributes(name), parameter => Assert.False(Flag(parameter, "ValueFromPipeline") || Flag(parameter, "ValueFromPipelineByPropertyName")));
+        Assert.Equal("VmNameCompleter", CompleterOf(name));
     }
 
     [Fact]
