@@ -79,15 +79,47 @@ Describe 'Errors' {
 
     It 'New-Vm with an unknown image names the image' {
         $errors = Get-VmError { New-Vm -Name badimage -Image no-such-image }
-        $errors[0].FullyQualifiedErrorId | Should -BeLike '*,VmPs.PowerShell.Commands.NewVmCommand'
+        $errors[0].FullyQualifiedErrorId | Should -Be 'ImageNotFound,VmPs.PowerShell.Commands.NewVmCommand'
         $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $errors[0].TargetObject | Should -Be 'no-such-image'
         Get-Vm -Name badimage -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 
-    It 'New-Vm with an invalid name or size is an InvalidArgument error' {
-        (Get-VmError { New-Vm -Name 'bad name!' }).CategoryInfo.Category | Should -Be 'InvalidArgument'
-        (Get-VmError { New-Vm -Name toosmall -Cpus 0 }).CategoryInfo.Category | Should -Be 'InvalidArgument'
-        (Get-VmError { New-Vm -Name toobig -MemoryMB 100000000 }).CategoryInfo.Category | Should -Be 'InvalidArgument'
+    It 'New-Vm with an invalid <Case> is the InvalidArgument error <ErrorId>' -ForEach @(
+        @{ Case = 'name'; ErrorId = 'InvalidVmName'; Arguments = @{ Name = 'bad name!' } }
+        @{ Case = 'CPU count'; ErrorId = 'CpuCountOutOfRange'; Arguments = @{ Name = 'toosmall'; Cpus = 0 } }
+        @{ Case = 'memory size'; ErrorId = 'MemoryOutOfRange'; Arguments = @{ Name = 'toobig'; MemoryMB = 100000000 } }
+        @{ Case = 'disk size'; ErrorId = 'DiskSizeOutOfRange'; Arguments = @{ Name = 'nodisk'; DiskSizeGB = 0 } }
+    ) {
+        $errors = Get-VmError { New-Vm @Arguments }
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -Be "$ErrorId,VmPs.PowerShell.Commands.NewVmCommand"
+        $errors[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        Get-Vm -Name $Arguments.Name -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'New-Vm with a kernel that does not exist is KernelNotFound, resolved against the current location' {
+        Push-Location $TestDrive
+        try {
+            $errors = Get-VmError { New-Vm -Name nokernel -Kernel ./no-such-vmlinuz }
+        }
+        finally {
+            Pop-Location
+        }
+        $errors[0].FullyQualifiedErrorId | Should -Be 'KernelNotFound,VmPs.PowerShell.Commands.NewVmCommand'
+        $errors[0].TargetObject | Should -Be (Join-Path $TestDrive 'no-such-vmlinuz')
+    }
+
+    It 'New-Vm with a name in use is ResourceExists' {
+        New-Vm -Name twice | Out-Null
+        try {
+            $errors = Get-VmError { New-Vm -Name twice }
+            $errors[0].CategoryInfo.Category | Should -Be 'ResourceExists'
+            $errors[0].FullyQualifiedErrorId | Should -BeLike '*,VmPs.PowerShell.Commands.NewVmCommand'
+        }
+        finally {
+            Remove-Vm -Name twice -Confirm:$false
+        }
     }
 
     It 'errors carry a recommended action' {
@@ -135,7 +167,7 @@ Describe 'WhatIf and pipeline binding' {
         It 'Invoke-VmCommand on a stopped VM is an error, not a result' {
             $errors = Get-VmError { Get-Vm -Name bind-one | Invoke-VmCommand -Command true }
             $errors.Count | Should -Be 1
-            $errors[0].FullyQualifiedErrorId | Should -BeLike '*,VmPs.PowerShell.Commands.InvokeVmCommandCommand'
+            $errors[0].FullyQualifiedErrorId | Should -Be 'VmNotRunning,VmPs.PowerShell.Commands.InvokeVmCommandCommand'
             $errors[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
         }
 
@@ -170,7 +202,36 @@ Describe 'Quick start' {
 
     It 'refuses to start a running VM' -Skip:$NoQemu {
         $errors = Get-VmError { Start-Vm -Name demo }
+        $errors[0].FullyQualifiedErrorId | Should -Be 'VmAlreadyRunning,VmPs.PowerShell.Commands.StartVmCommand'
         $errors[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+    }
+
+    It 'Ctrl+C during Start-Vm stops the boot and leaves no hypervisor running' -Skip:$NoQemu {
+        New-Vm -Name cancel-me | Out-Null
+        $shell = [powershell]::Create()
+        try {
+            $null = $shell.AddScript("Import-Module '$RepoRoot/out/VmPs'; Start-Vm -Name cancel-me")
+            $invocation = $shell.BeginInvoke()
+            # Stop once the hypervisor runs: the point where cancelling has the most to undo.
+            $deadline = [datetime]::UtcNow.AddMinutes(2)
+            while (-not $invocation.IsCompleted -and [datetime]::UtcNow -lt $deadline -and
+                   -not ($shell.Streams.Progress | Where-Object StatusDescription -like 'Waiting for the guest agent*')) {
+                Start-Sleep -Milliseconds 20
+            }
+            $invocation.IsCompleted | Should -BeFalse -Because 'Start-Vm should still be waiting for the agent'
+            $shell.Stop()
+            $stoppedWith = $null
+            try { $shell.EndInvoke($invocation) } catch { $stoppedWith = $_.Exception.InnerException }
+            $stoppedWith | Should -BeOfType ([System.Management.Automation.PipelineStoppedException])
+        }
+        finally {
+            $shell.Dispose()
+        }
+
+        $vm = Get-Vm -Name cancel-me
+        $vm.State | Should -Not -BeIn @('Starting', 'Running')
+        $vm.ProcessId | Should -BeNullOrEmpty
+        Remove-Vm -Name cancel-me -Confirm:$false
     }
 
     It 'stops and removes every VM' -Skip:$NoQemu {
