@@ -49,19 +49,23 @@ function Invoke-PackageTask {
     Invoke-BuildTask
     $version = (Import-PowerShellDataFile (Join-Path $ModuleDirectory 'VmPs.psd1')).ModuleVersion
     $archive = Join-Path $PSScriptRoot "out/VmPs-$version.zip"
+    Remove-Item -LiteralPath $archive -ErrorAction Ignore
     # The archive holds the VmPs folder itself, so it unpacks into a folder Import-Module can load.
-    Compress-Archive -Path $ModuleDirectory -DestinationPath $archive -Force
+    # (ZipFile rather than Compress-Archive, whose module not every pwsh ships.)
+    [System.IO.Compression.ZipFile]::CreateFromDirectory($ModuleDirectory, $archive, [System.IO.Compression.CompressionLevel]::Optimal, $true)
     Get-Item $archive
 }
 
 function Invoke-DemoTask {
     Invoke-BuildTask
     Import-Module $ModuleDirectory -Force
+    # Each step goes to the host on its own, so each gets its own default view.
     try {
-        Get-VmHost
-        New-Vm -Name vmps-demo -Image busybox | Start-Vm -PassThru | Invoke-VmCommand -Command uname, -r
-        Invoke-VmCommand -Name vmps-demo { cat /etc/hostname; ls / }
-        Get-Vm -Name vmps-demo | Stop-Vm -PassThru | Remove-Vm -Confirm:$false
+        Get-VmHost | Out-Host
+        New-Vm -Name vmps-demo -Image busybox | Start-Vm -PassThru | Invoke-VmCommand -Command uname, -r | Out-Host
+        Invoke-VmCommand -Name vmps-demo { cat /etc/hostname; ls / } | Format-List VmName, ExitCode, Stdout | Out-Host
+        Get-Vm -Name vmps-demo | Stop-Vm -PassThru | Out-Host
+        Remove-Vm -Name vmps-demo -Confirm:$false
     }
     finally {
         # Leaves nothing behind when a step failed halfway.
