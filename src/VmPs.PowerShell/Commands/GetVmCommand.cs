@@ -7,7 +7,7 @@ using VmPs.PowerShell.Infrastructure;
 namespace VmPs.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Gets VMs, all of them or those named (wildcards allowed), with their live state.</para>
+/// Gets VMs, all of them or those named (wildcards allowed), with their live state.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "Vm")]
 [OutputType(typeof(VmInfo))]

@@ -6,7 +6,7 @@ using VmPs.PowerShell.Infrastructure;
 namespace VmPs.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Reports what this host offers for running VMs: hypervisors, KVM, the default kernel, tools.</para>
+/// Reports what this host offers for running VMs: hypervisors, KVM, the default kernel, tools.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "VmHost")]
 [OutputType(typeof(HostReport))]

@@ -7,10 +7,10 @@ using VmPs.PowerShell.Infrastructure;
 namespace VmPs.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Runs a command in VMs through their guest agent and returns its exit code and output.</para>
-/// <para type="description">-Command is an argument vector (Invoke-VmCommand web -Command uname, -r); -ScriptBlock's
+/// Runs a command in VMs through their guest agent and returns its exit code and output.
+/// -Command is an argument vector (Invoke-VmCommand web -Command uname, -r); -ScriptBlock's
 /// text is run by the guest's /bin/sh -c (Invoke-VmCommand web { uname -a }). A non-zero exit code is a result,
-/// not an error.</para>
+/// not an error.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "VmCommand", SupportsShouldProcess = true, DefaultParameterSetName = NameCommandSet)]
 [OutputType(typeof(VmCommandResult))]

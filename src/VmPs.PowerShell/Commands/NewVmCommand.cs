@@ -7,7 +7,7 @@ using VmPs.PowerShell.Infrastructure;
 namespace VmPs.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Creates a VM from an image. The VM is created stopped; start it with Start-Vm.</para>
+/// Creates a VM from an image. The VM is created stopped; start it with Start-Vm.
 /// </summary>
 [Cmdlet(VerbsCommon.New, "Vm", SupportsShouldProcess = true)]
 [OutputType(typeof(VmInfo))]

@@ -4,7 +4,7 @@ using VmPs.PowerShell.Infrastructure;
 namespace VmPs.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Deletes VMs with their disks and state. A running VM is refused unless -Force stops it first.</para>
+/// Deletes VMs with their disks and state. A running VM is refused unless -Force stops it first.
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "Vm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = NameSet)]
 public sealed class RemoveVmCommand : VmTargetCmdlet

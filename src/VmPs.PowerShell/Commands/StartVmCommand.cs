@@ -5,7 +5,7 @@ using VmPs.PowerShell.Infrastructure;
 namespace VmPs.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Boots VMs and, unless -NoWait, waits until their guest agent answers.</para>
+/// Boots VMs and, unless -NoWait, waits until their guest agent answers.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "Vm", SupportsShouldProcess = true, DefaultParameterSetName = NameSet)]
 [OutputType(typeof(VmInfo))]

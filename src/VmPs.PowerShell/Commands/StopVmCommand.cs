@@ -5,7 +5,7 @@ using VmPs.PowerShell.Infrastructure;
 namespace VmPs.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Shuts VMs down: the guest agent first, then the power button, then a kill after -TimeoutSec.</para>
+/// Shuts VMs down: the guest agent first, then the power button, then a kill after -TimeoutSec.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Stop, "Vm", SupportsShouldProcess = true, DefaultParameterSetName = NameSet)]
 [OutputType(typeof(VmInfo))]
