@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using VmPs.Core.Processes;
@@ -42,6 +42,10 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
     private const string ApiRoot = "/api/v1/";
     private const string Version = "v53.0";
     private static readonly Encoding Utf8WithoutBom = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
+
+    // serde_json escapes only what JSON requires; so does the fake.
+    private static readonly JsonSerializerOptions CompactJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions PrettyJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, WriteIndented = true };
 
     private readonly object gate = new();
     private readonly string eventMonitorPath;
@@ -134,11 +138,21 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
         while (await FakeCloudHypervisorHttp.ReadRequestAsync(connection, cancellationToken).ConfigureAwait(false) is { } request)
         {
             var (response, vmmExits) = Dispatch(request);
-            await FakeCloudHypervisorHttp.WriteResponseAsync(connection, response, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await FakeCloudHypervisorHttp.WriteResponseAsync(connection, response, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (vmmExits)
+                {
+                    // Off this connection's task: exiting closes every connection, this one included.
+                    _ = Task.Run(ExitAsync, CancellationToken.None);
+                }
+            }
+
             if (vmmExits)
             {
-                // Off this connection's task: exiting closes every connection, this one included.
-                _ = Task.Run(ExitAsync, CancellationToken.None);
                 return;
             }
 
@@ -457,16 +471,16 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
         };
         lock (gate)
         {
-            File.AppendAllText(eventMonitorPath, record.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n\n", Utf8WithoutBom);
+            File.AppendAllText(eventMonitorPath, record.ToJsonString(PrettyJson) + "\n\n", Utf8WithoutBom);
         }
     }
 
-    private static FakeHttpResponse Json(int statusCode, JsonNode body) => new(statusCode, body.ToJsonString());
+    private static FakeHttpResponse Json(int statusCode, JsonNode body) => new(statusCode, body.ToJsonString(CompactJson));
 
     private static FakeHttpResponse ApiError(int statusCode, string action, string cause) => Error(statusCode, "Error from API", action, cause);
 
     private static FakeHttpResponse Error(int statusCode, params string[] messages) =>
-        new(statusCode, new JsonArray(messages.Select(message => (JsonNode?)message).ToArray()).ToJsonString());
+        new(statusCode, new JsonArray(messages.Select(message => (JsonNode?)message).ToArray()).ToJsonString(CompactJson));
 
     private sealed record Endpoint(string Method, BodyRule Body, Func<string?, (FakeHttpResponse, bool)> Handle);
 }

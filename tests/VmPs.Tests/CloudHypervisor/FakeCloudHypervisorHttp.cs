@@ -67,8 +67,8 @@ internal static class FakeCloudHypervisorHttp
         }
 
         text.Append("\r\n");
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(text.ToString()), cancellationToken).ConfigureAwait(false);
-        await stream.WriteAsync(body, cancellationToken).ConfigureAwait(false);
+        byte[] message = [.. Encoding.ASCII.GetBytes(text.ToString()), .. body];
+        await stream.WriteAsync(message, cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<string?> ReadHeadAsync(Stream stream, CancellationToken cancellationToken)

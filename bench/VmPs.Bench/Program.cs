@@ -1,0 +1,74 @@
+using System.Globalization;
+using VmPs.Bench;
+using VmPs.Core;
+using VmPs.Core.Host;
+using VmPs.Core.Vms;
+
+var runs = args.Length > 1 && args[0] == "--runs" ? int.Parse(args[1], CultureInfo.InvariantCulture) : 7;
+using var cancellation = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancellation.Cancel();
+};
+var token = cancellation.Token;
+
+var work = Directory.CreateTempSubdirectory("vmps-bench-");
+try
+{
+    var paths = new VmPsPaths(Path.Combine(work.FullName, "home"));
+    var host = await HostProbe.ProbeAsync(paths, token);
+    var kernel = host.DefaultKernel ?? throw new InvalidOperationException("No default kernel: install linux-image-cloud-amd64.");
+    Console.WriteLine($"boot to agent: {runs} runs, QEMU ({host.QemuAccelerator}), kernel {kernel.Version}, 1 vCPU, 512 MiB");
+
+    var baseline = new ShellInitBaseline(host, kernel, work.FullName);
+    await baseline.MeasureAsync(0, token);
+    var baselineTimes = new List<TimeSpan>();
+    for (var run = 1; run <= runs; run++)
+    {
+        baselineTimes.Add(await baseline.MeasureAsync(run, token));
+    }
+
+    var manager = new VmManager(paths);
+    var vmps = new BootToAgentBenchmark(manager, "bench");
+    await vmps.PrepareAsync(token);
+    var samples = new List<VmPsBootSample>();
+    try
+    {
+        for (var run = 1; run <= runs; run++)
+        {
+            samples.Add(await vmps.MeasureAsync(token));
+        }
+    }
+    finally
+    {
+        await vmps.CleanUpAsync(CancellationToken.None);
+    }
+
+    var baselineMedian = Median(baselineTimes);
+    var agentMedian = Median(samples.Select(s => s.AgentReady));
+    var execMedian = Median(samples.Select(s => s.FirstExecResult));
+    Console.WriteLine();
+    Console.WriteLine($"{"measure",-46} {"median",9} {"ratio",8}");
+    Report("peer: busybox shell /init prints a marker", baselineMedian, baselineMedian);
+    Report("vmps: Start-Vm to agent ready", agentMedian, baselineMedian);
+    Report("vmps: Start-Vm to first exec result", execMedian, baselineMedian);
+    var ratio = agentMedian / baselineMedian;
+    Console.WriteLine();
+    Console.WriteLine($"agent-ready ratio {ratio:0.00}x (target <= 1.10x): {(ratio <= 1.10 ? "met" : "NOT met")}");
+}
+finally
+{
+    work.Delete(recursive: true);
+}
+
+static TimeSpan Median(IEnumerable<TimeSpan> values)
+{
+    var sorted = values.Order().ToArray();
+    return sorted.Length % 2 == 1
+        ? sorted[sorted.Length / 2]
+        : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+}
+
+static void Report(string measure, TimeSpan median, TimeSpan baseline) =>
+    Console.WriteLine($"{measure,-46} {median.TotalSeconds,8:0.000}s {median / baseline,7:0.00}x");

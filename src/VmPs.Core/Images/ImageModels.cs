@@ -1,0 +1,56 @@
+namespace VmPs.Core.Images;
+
+public enum ImageFormat
+{
+    Erofs,
+    Ext4,
+}
+
+/// <summary>How the guest init starts the image: run its command as a child, or hand over to systemd.</summary>
+public enum ImageInitMode
+{
+    Exec,
+    Systemd,
+}
+
+/// <summary>The runtime settings an image carries (the OCI image config's subset VmPs uses).</summary>
+public sealed record ImageConfig
+{
+    public IReadOnlyList<string> Entrypoint { get; init; } = [];
+
+    public IReadOnlyList<string> Cmd { get; init; } = [];
+
+    /// <summary>NAME=value entries, as in the OCI config.</summary>
+    public IReadOnlyList<string> Env { get; init; } = [];
+
+    public string? WorkingDirectory { get; init; }
+
+    public string? User { get; init; }
+}
+
+/// <summary>A bootable root filesystem in the image store (Get-VmImage's VmPs.VmImage objects).</summary>
+public sealed record ImageInfo
+{
+    public required string Id { get; init; }
+
+    public required string Name { get; init; }
+
+    /// <summary>Where it came from: a registry reference, a path, or builtin:NAME.</summary>
+    public required string Reference { get; init; }
+
+    public required string Digest { get; init; }
+
+    public string? Platform { get; init; }
+
+    public required ImageFormat Format { get; init; }
+
+    public required string RootfsPath { get; init; }
+
+    public required long SizeBytes { get; init; }
+
+    public required ImageInitMode InitMode { get; init; }
+
+    public required ImageConfig Config { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+}

@@ -1,0 +1,80 @@
+using System.Runtime.InteropServices;
+
+namespace VmPs.Core.State;
+
+/// <summary>
+/// An exclusive advisory lock (flock) on a file, held across processes until disposed. Used
+/// for long work (building an image) that must not run twice at once but should not hold the
+/// database's write lock meanwhile. The descriptor is opened with open(2) because FileStream
+/// takes flock locks of its own that would conflict with ours.
+/// </summary>
+internal sealed class FileLock : IDisposable
+{
+    private const int OpenReadWrite = 0x2;
+    private const int OpenCreate = 0x40;
+    private const int OpenCloseOnExec = 0x80000;
+    private const uint Mode644 = 0b110_100_100;
+    private const int LockExclusive = 2;
+    private const int LockNonBlocking = 4;
+    private const int WouldBlock = 11;
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
+
+    private int descriptor;
+
+    private FileLock(int descriptor)
+    {
+        this.descriptor = descriptor;
+    }
+
+    public static async Task<FileLock> AcquireAsync(string path, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var descriptor = open(path, OpenReadWrite | OpenCreate | OpenCloseOnExec, Mode644);
+        if (descriptor < 0)
+        {
+            throw LockError(path);
+        }
+
+        try
+        {
+            while (flock(descriptor, LockExclusive | LockNonBlocking) != 0)
+            {
+                if (Marshal.GetLastPInvokeError() != WouldBlock)
+                {
+                    throw LockError(path);
+                }
+
+                await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
+            }
+
+            return new FileLock(descriptor);
+        }
+        catch
+        {
+            _ = close(descriptor);
+            throw;
+        }
+    }
+
+    /// <summary>Closing the descriptor releases the lock.</summary>
+    public void Dispose()
+    {
+        var toClose = Interlocked.Exchange(ref descriptor, -1);
+        if (toClose >= 0)
+        {
+            _ = close(toClose);
+        }
+    }
+
+    private static IOException LockError(string path) =>
+        new($"Cannot lock '{path}': {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}.");
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mode);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int flock(int fd, int operation);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int close(int fd);
+}

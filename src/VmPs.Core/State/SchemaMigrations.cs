@@ -1,0 +1,115 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace VmPs.Core.State;
+
+/// <summary>One step of the schema's history. Versions are applied in ascending order, each exactly once.</summary>
+internal sealed record SchemaMigration(int Version, string Description, string Sql);
+
+/// <summary>
+/// The schema's ordered history. Never edit a shipped migration: append a new one, so every
+/// database (fresh or years old) ends at the same schema.
+/// </summary>
+internal static class SchemaMigrations
+{
+    public static IReadOnlyList<SchemaMigration> All { get; } =
+    [
+        new(1, "images and vms", """
+            CREATE TABLE images (
+                id          TEXT PRIMARY KEY,
+                name        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                reference   TEXT NOT NULL,
+                digest      TEXT NOT NULL,
+                platform    TEXT,
+                format      TEXT NOT NULL,
+                rootfs_path TEXT NOT NULL,
+                size_bytes  INTEGER NOT NULL,
+                init_mode   TEXT NOT NULL,
+                config_json TEXT NOT NULL,
+                created_at  TEXT NOT NULL
+            );
+
+            CREATE TABLE vms (
+                id            TEXT PRIMARY KEY,
+                name          TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                image_id      TEXT NOT NULL REFERENCES images(id) ON DELETE RESTRICT,
+                cpus          INTEGER NOT NULL CHECK (cpus >= 1),
+                memory_mib    INTEGER NOT NULL CHECK (memory_mib >= 1),
+                hypervisor    TEXT NOT NULL,
+                kernel_path   TEXT NOT NULL,
+                disk_size_gib INTEGER NOT NULL CHECK (disk_size_gib >= 1),
+                state         TEXT NOT NULL,
+                instance_json TEXT,
+                starting_pid  INTEGER,
+                starting_pid_start_time INTEGER,
+                vsock_cid     INTEGER NOT NULL UNIQUE CHECK (vsock_cid >= 3),
+                mac_address   TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                created_at    TEXT NOT NULL,
+                started_at    TEXT,
+                stopped_at    TEXT,
+                exit_code     INTEGER,
+                status_detail TEXT
+            );
+
+            CREATE INDEX vms_image_id ON vms(image_id);
+            """),
+    ];
+
+    public static int LatestVersion => All[^1].Version;
+
+    /// <summary>
+    /// Brings the schema up to date inside the caller's write transaction, so concurrent sessions
+    /// migrate one after the other and the second finds nothing left to do.
+    /// </summary>
+    public static Task ApplyAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken) =>
+        ApplyAsync(connection, transaction, All, cancellationToken);
+
+    public static async Task ApplyAsync(
+        SqliteConnection connection,
+        SqliteTransaction transaction,
+        IReadOnlyList<SchemaMigration> migrations,
+        CancellationToken cancellationToken)
+    {
+        await connection.ExecuteAsync(
+            """
+            CREATE TABLE IF NOT EXISTS schema_version (
+                version     INTEGER PRIMARY KEY,
+                description TEXT NOT NULL,
+                applied_at  TEXT NOT NULL
+            );
+            """,
+            cancellationToken,
+            transaction).ConfigureAwait(false);
+
+        var current = await CurrentVersionAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        var latest = migrations.Count == 0 ? 0 : migrations.Max(m => m.Version);
+        if (current > latest)
+        {
+            throw new VmPsException(
+                "StateSchemaTooNew",
+                VmPsErrorKind.InvalidData,
+                $"The state database is at schema version {current}, but this VmPs knows versions up to {latest}. It was written by a newer VmPs.",
+                connection.DataSource)
+            {
+                RecommendedAction = "Use the newer VmPs version, or point VMPS_HOME at another directory.",
+            };
+        }
+
+        foreach (var migration in migrations.Where(m => m.Version > current).OrderBy(m => m.Version))
+        {
+            await connection.ExecuteAsync(migration.Sql, cancellationToken, transaction).ConfigureAwait(false);
+            await connection.Command("INSERT INTO schema_version (version, description, applied_at) VALUES ($v, $d, $t)", transaction)
+                .With("$v", migration.Version)
+                .With("$d", migration.Description)
+                .With("$t", DateTimeOffset.UtcNow.ToStored())
+                .RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public static async Task<int> CurrentVersionAsync(SqliteConnection connection, SqliteTransaction? transaction, CancellationToken cancellationToken)
+    {
+        var value = await connection.Command("SELECT MAX(version) FROM schema_version", transaction)
+            .ScalarAsync(cancellationToken).ConfigureAwait(false);
+        return value is null ? 0 : Convert.ToInt32(value, CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,153 @@
+using Microsoft.Data.Sqlite;
+
+namespace VmPs.Core.State;
+
+/// <summary>
+/// The one SQLite file that holds VmPs state. Every session (process) opens its own connections;
+/// WAL lets readers proceed while one writer holds the lock, and the busy timeout makes a writer
+/// wait for another session's transaction instead of failing.
+/// </summary>
+internal sealed class StateDatabase
+{
+    private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly string connectionString;
+    private readonly SemaphoreSlim migrationGate = new(1, 1);
+    private volatile bool migrated;
+
+    static StateDatabase()
+    {
+        SQLitePCL.Batteries_V2.Init();
+    }
+
+    public StateDatabase(string path)
+    {
+        Path = path;
+        connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = false,
+            DefaultTimeout = (int)BusyTimeout.TotalSeconds,
+        }.ToString();
+    }
+
+    public string Path { get; }
+
+    /// <summary>Opens a connection to an up-to-date schema.</summary>
+    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = await OpenRawAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!migrated)
+            {
+                await MigrateOnceAsync(connection, cancellationToken).ConfigureAwait(false);
+            }
+
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> inside BEGIN IMMEDIATE: the write lock is taken up front, so
+    /// a read-then-insert (an allocation) cannot interleave with another session's.
+    /// </summary>
+    public async Task<T> InWriteTransactionAsync<T>(
+        Func<SqliteConnection, SqliteTransaction, Task<T>> work,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await InWriteTransactionAsync(connection, work, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task InWriteTransactionAsync(
+        Func<SqliteConnection, SqliteTransaction, Task> work,
+        CancellationToken cancellationToken)
+    {
+        await InWriteTransactionAsync<bool>(
+            async (connection, transaction) =>
+            {
+                await work(connection, transaction).ConfigureAwait(false);
+                return true;
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<T> InWriteTransactionAsync<T>(
+        SqliteConnection connection,
+        Func<SqliteConnection, SqliteTransaction, Task<T>> work,
+        CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+
+        // deferred: false makes Microsoft.Data.Sqlite issue BEGIN IMMEDIATE (it has no async overload).
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        var result = await work(connection, transaction).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    private async Task<SqliteConnection> OpenRawAsync(CancellationToken cancellationToken)
+    {
+        var directory = System.IO.Path.GetDirectoryName(Path);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await connection.ExecuteAsync(
+                $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch (SqliteException ex)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw new VmPsException(
+                "StateDatabaseUnavailable",
+                VmPsErrorKind.ResourceUnavailable,
+                $"Cannot open the VmPs state database '{Path}': {ex.Message}",
+                Path,
+                ex);
+        }
+    }
+
+    private async Task MigrateOnceAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await migrationGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (migrated)
+            {
+                return;
+            }
+
+            // journal_mode is a property of the file, and cannot change inside a transaction.
+            await connection.ExecuteAsync("PRAGMA journal_mode = WAL;", cancellationToken).ConfigureAwait(false);
+            await InWriteTransactionAsync(
+                connection,
+                async (c, t) =>
+                {
+                    await SchemaMigrations.ApplyAsync(c, t, cancellationToken).ConfigureAwait(false);
+                    return true;
+                },
+                cancellationToken).ConfigureAwait(false);
+            migrated = true;
+        }
+        finally
+        {
+            migrationGate.Release();
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using VmPs.Core.Images;
+using VmPs.Core.State;
+using VmPs.Protocol.Config;
+
+namespace VmPs.Core.Storage;
+
+/// <summary>Builds the guest config from the image and the VM's settings and writes the config disk (vdc).</summary>
+internal static class GuestConfigFactory
+{
+    public static GuestConfig Create(VmRecord vm, ImageInfo image, bool agentOverVsock) => new()
+    {
+        VmName = vm.Name,
+        Hostname = vm.Name,
+        Command = [.. image.Config.Entrypoint, .. image.Config.Cmd],
+        Environment = image.Config.Env,
+        WorkingDirectory = image.Config.WorkingDirectory,
+        User = image.Config.User,
+        InitMode = image.InitMode == ImageInitMode.Systemd ? InitMode.Systemd : InitMode.Exec,
+        AgentChannel = agentOverVsock ? new AgentChannelConfig { Kind = AgentChannelKind.Vsock } : new AgentChannelConfig(),
+        Disks = new DiskSerials(),
+        RootfsFilesystem = image.Format == ImageFormat.Ext4 ? RootfsFilesystems.Ext4 : RootfsFilesystems.Erofs,
+    };
+
+    /// <summary>Writes beside the target and renames, so a running reader never sees a half-written disk.</summary>
+    public static async Task WriteDiskAsync(string path, GuestConfig config, CancellationToken cancellationToken)
+    {
+        var staging = path + ".new";
+        try
+        {
+            await using (var file = new FileStream(staging, FileMode.Create, FileAccess.Write))
+            {
+                await ConfigDisk.WriteAsync(file, config, cancellationToken).ConfigureAwait(false);
+            }
+
+            File.Move(staging, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(staging);
+            throw;
+        }
+    }
+}

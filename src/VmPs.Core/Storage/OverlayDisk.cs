@@ -1,0 +1,37 @@
+using VmPs.Core.Host;
+using VmPs.Core.Processes;
+
+namespace VmPs.Core.Storage;
+
+/// <summary>
+/// The VM's writable disk: a sparse file formatted ext4, so it costs only what the guest writes.
+/// </summary>
+internal static class OverlayDisk
+{
+    public const string Label = "vmps-overlay";
+
+    /// <summary>Creates and formats the disk; on failure the file is removed.</summary>
+    /// <param name="mkfsProgram">An explicit mkfs.ext4 path; null finds the host's.</param>
+    public static async Task CreateAsync(string path, int sizeGiB, CancellationToken cancellationToken, string? mkfsProgram = null)
+    {
+        var mkfs = mkfsProgram ?? HostTools.Require(HostToolCatalog.MkfsExt4);
+        try
+        {
+            await using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+            {
+                file.SetLength((long)sizeGiB * 1024 * 1024 * 1024);
+            }
+
+            // Lazy init leaves inode tables and the journal zero-filled on demand: the file stays sparse and mkfs is fast.
+            await ExternalTool.RunCheckedAsync(
+                mkfs,
+                ["-q", "-F", "-L", Label, "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1", path],
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            File.Delete(path);
+            throw;
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using System.Runtime.InteropServices;
+
+namespace VmPs.Core.Storage;
+
+/// <summary>The files of one VM inside its directory (VmPsPaths.VmDirectory(id)).</summary>
+internal sealed class VmFiles
+{
+    public VmFiles(string directory)
+    {
+        Directory = directory;
+    }
+
+    public string Directory { get; }
+
+    /// <summary>vdb: the writable upper layer over the image's read-only rootfs.</summary>
+    public string OverlayDisk => Path.Combine(Directory, "overlay.ext4");
+
+    /// <summary>vdc: the guest config, rewritten at every start.</summary>
+    public string ConfigDisk => Path.Combine(Directory, "config.img");
+
+    public string ConsoleLog => Path.Combine(Directory, "console.log");
+
+    public string HypervisorLog => Path.Combine(Directory, "hypervisor.log");
+
+    /// <summary>Removes the Unix sockets a stopped hypervisor left behind (control, agent, vsock listeners).</summary>
+    public void DeleteSockets()
+    {
+        if (!System.IO.Directory.Exists(Directory))
+        {
+            return;
+        }
+
+        foreach (var path in System.IO.Directory.EnumerateFiles(Directory).Where(UnixFileType.IsSocket))
+        {
+            File.Delete(path);
+        }
+    }
+}
+
+/// <summary>File type checks .NET does not expose (it reports sockets as plain files).</summary>
+internal static class UnixFileType
+{
+    private const uint TypeMask = 0xF000;
+    private const uint Socket = 0xC000;
+
+    // struct stat on x86_64: st_dev (8), st_ino (8), st_nlink (8), then st_mode (4); 144 bytes in all.
+    private const int StatSize = 144;
+    private const int ModeOffset = 24;
+
+    public static bool IsSocket(string path)
+    {
+        var buffer = new byte[StatSize];
+        return lstat(path, buffer) == 0 && (BitConverter.ToUInt32(buffer, ModeOffset) & TypeMask) == Socket;
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int lstat([MarshalAs(UnmanagedType.LPUTF8Str)] string path, byte[] buffer);
+}

@@ -1,0 +1,185 @@
+using VmPs.Core.Guest;
+using VmPs.Core.Host;
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Images;
+using VmPs.Core.Processes;
+using VmPs.Core.State;
+using VmPs.Core.Storage;
+using VmPs.Protocol.Config;
+
+namespace VmPs.Core.Vms;
+
+/// <summary>
+/// Start-Vm: claims the VM (Stopped/Crashed -> Starting, atomically), prepares the initrd and config
+/// disk, launches the hypervisor, records it, and waits for the agent. Any failure rolls back.
+/// </summary>
+internal sealed class VmBoot
+{
+    /// <summary>ttyS0 and panic handling come from the driver; quiet keeps the slow emulated serial console short.</summary>
+    private const string KernelArguments = "quiet";
+
+    private readonly VmPsPaths paths;
+    private readonly VmStore vms;
+    private readonly ImageStore images;
+    private readonly VmReconciler reconciler;
+    private readonly HostContext host;
+
+    public VmBoot(VmPsPaths paths, VmStore vms, ImageStore images, VmReconciler reconciler, HostContext host)
+    {
+        this.paths = paths;
+        this.vms = vms;
+        this.images = images;
+        this.reconciler = reconciler;
+        this.host = host;
+    }
+
+    public async Task<VmRecord> StartAsync(VmRecord vm, VmStartOptions options, IProgress<VmProgress>? progress, CancellationToken cancellationToken)
+    {
+        var session = CurrentSession();
+        VmRecord before = vm;
+        var claimed = await vms.UpdateAsync(
+            vm.Id,
+            current =>
+            {
+                if (current.State.IsActive())
+                {
+                    throw VmErrors.AlreadyRunning(current.Name, current.State);
+                }
+
+                before = current;
+                return current.Claimed(session);
+            },
+            cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(vm.Name);
+
+        IHypervisorDriver? driver = null;
+        HypervisorInstance? instance = null;
+        try
+        {
+            Report(progress, vm, "Preparing the boot files", 10);
+            driver = await host.DriverAsync(claimed.Hypervisor, cancellationToken).ConfigureAwait(false);
+            var spec = await PrepareAsync(claimed, driver, cancellationToken).ConfigureAwait(false);
+
+            Report(progress, vm, "Launching the hypervisor", 40);
+            instance = await driver.LaunchAsync(spec, cancellationToken).ConfigureAwait(false);
+            var launched = instance;
+            await UpdateWhileOursAsync(claimed, current => current with { Instance = launched, StartedAt = DateTimeOffset.UtcNow }, cancellationToken)
+                .ConfigureAwait(false);
+
+            if (options.WaitForAgent)
+            {
+                Report(progress, vm, "Waiting for the guest agent", 60);
+                // The connection is closed at once: a virtio-serial channel carries one client at a time.
+                await using var agent = await AgentReadiness.WaitAsync(
+                    AgentConnectors.For(launched.Agent),
+                    options.Timeout,
+                    () => ProcessProbe.IsRunning(launched.Process),
+                    cancellationToken).ConfigureAwait(false);
+            }
+
+            var running = await UpdateWhileOursAsync(claimed, current => current with { State = VmState.Running, StartingSession = null }, cancellationToken)
+                .ConfigureAwait(false);
+            Report(progress, vm, "Running", 100);
+            return running ?? throw VmErrors.NotFound(vm.Name);
+        }
+        catch (Exception failure)
+        {
+            var recorded = await RollBackAsync(claimed, before, driver, instance).ConfigureAwait(false);
+            if (instance is null || failure is OperationCanceledException)
+            {
+                throw;
+            }
+
+            throw WithConsole(failure, recorded);
+        }
+    }
+
+    private async Task<VmLaunchSpec> PrepareAsync(VmRecord vm, IHypervisorDriver driver, CancellationToken cancellationToken)
+    {
+        var image = await images.FindByIdAsync(vm.ImageId, cancellationToken).ConfigureAwait(false)
+            ?? throw VmErrors.ImageMissing(vm.Name, vm.ImageName, "the image is no longer in the store");
+        if (!File.Exists(image.RootfsPath))
+        {
+            throw VmErrors.ImageMissing(vm.Name, image.Name, $"its root filesystem '{image.RootfsPath}' is missing");
+        }
+
+        var kernel = await ResolveKernelAsync(vm.KernelPath, cancellationToken).ConfigureAwait(false);
+        var initrd = await new InitrdBuilder(paths).BuildAsync(GuestBinary.Locate(), kernel, cancellationToken).ConfigureAwait(false);
+
+        var files = reconciler.Files(vm);
+        var config = GuestConfigFactory.Create(vm, image, driver.Capabilities.Vsock);
+        await GuestConfigFactory.WriteDiskAsync(files.ConfigDisk, config, cancellationToken).ConfigureAwait(false);
+        // Each boot starts a fresh console log, so its tail and markers describe this boot only.
+        File.Delete(files.ConsoleLog);
+
+        return new VmLaunchSpec
+        {
+            VmName = vm.Name,
+            VmDirectory = files.Directory,
+            KernelPath = kernel.Path,
+            InitrdPath = initrd,
+            KernelArguments = KernelArguments,
+            Cpus = vm.Cpus,
+            MemoryMiB = vm.MemoryMiB,
+            Disks =
+            [
+                new DiskSpec(image.RootfsPath, ReadOnly: true, config.Disks.Rootfs),
+                new DiskSpec(files.OverlayDisk, ReadOnly: false, config.Disks.Overlay),
+                new DiskSpec(files.ConfigDisk, ReadOnly: true, DiskSerials.Config),
+            ],
+            ConsoleLogPath = files.ConsoleLog,
+            HypervisorLogPath = files.HypervisorLog,
+            VsockCid = vm.VsockCid,
+        };
+    }
+
+    private static async Task<KernelInfo> ResolveKernelAsync(string kernelPath, CancellationToken cancellationToken) =>
+        File.Exists(kernelPath)
+            ? await KernelLocator.ResolveAsync(kernelPath, cancellationToken).ConfigureAwait(false)
+            : throw VmErrors.KernelNotFound(kernelPath);
+
+    /// <summary>
+    /// Kills what was launched and records the outcome: the state from before the claim when nothing
+    /// booted, else Crashed (or Stopped when the guest powered off) with the console tail.
+    /// </summary>
+    private async Task<VmRecord?> RollBackAsync(VmRecord claimed, VmRecord before, IHypervisorDriver? driver, HypervisorInstance? instance)
+    {
+        if (instance is not null)
+        {
+            await driver!.KillAsync(instance, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        var files = reconciler.Files(claimed);
+        files.DeleteSockets();
+        var outcome = instance is null
+            ? before with { Instance = null, StartingSession = null }
+            : claimed.Ended(GuestExit.Read(files.ConsoleLog), "The VM failed to start.");
+        return await UpdateWhileOursAsync(claimed, _ => outcome, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Changes the row only while it is still this start's claim: a Stop-Vm or Remove-Vm -Force from
+    /// another session meanwhile wins, and its outcome is kept.
+    /// </summary>
+    private Task<VmRecord?> UpdateWhileOursAsync(VmRecord claimed, Func<VmRecord, VmRecord> change, CancellationToken cancellationToken) =>
+        vms.UpdateAsync(
+            claimed.Id,
+            current => current.State == VmState.Starting && current.StartingSession == claimed.StartingSession ? change(current) : current,
+            cancellationToken);
+
+    private static VmPsException WithConsole(Exception failure, VmRecord? recorded)
+    {
+        var detail = recorded?.StatusDetail is { } text ? $"{Environment.NewLine}{text}" : "";
+        return failure is VmPsException known
+            ? new VmPsException(known.ErrorId, known.Kind, known.Message + detail, known.Target, failure) { RecommendedAction = known.RecommendedAction }
+            : new VmPsException("VmStartFailed", VmPsErrorKind.InvalidOperation, failure.Message + detail, recorded?.Name, failure);
+    }
+
+    private static ProcessIdentity CurrentSession()
+    {
+        var pid = Environment.ProcessId;
+        return new ProcessIdentity(pid, ProcessProbe.ReadStartTime(pid) ?? 0);
+    }
+
+    private static void Report(IProgress<VmProgress>? progress, VmRecord vm, string status, int percent) =>
+        progress?.Report(new VmProgress($"Starting VM '{vm.Name}'", status, percent));
+}

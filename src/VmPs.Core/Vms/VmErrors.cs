@@ -1,0 +1,70 @@
+namespace VmPs.Core.Vms;
+
+/// <summary>The user-facing errors about VMs, each with its stable ErrorId.</summary>
+internal static class VmErrors
+{
+    public static VmPsException NotFound(string name) => new(
+        "VmNotFound",
+        VmPsErrorKind.ObjectNotFound,
+        $"No VM named '{name}'.",
+        name)
+    {
+        RecommendedAction = "Run Get-Vm to list the VMs.",
+    };
+
+    public static VmPsException AlreadyRunning(string name, VmState state) => new(
+        "VmAlreadyRunning",
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' is already {state.ToString().ToLowerInvariant()}.",
+        name);
+
+    public static VmPsException NotRunning(string name, VmState state) => new(
+        "VmNotRunning",
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' is {state.ToString().ToLowerInvariant()}, not running.",
+        name)
+    {
+        RecommendedAction = $"Start it first: Start-Vm {name}",
+    };
+
+    public static VmPsException Running(string name, VmState state) => new(
+        "VmIsRunning",
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' is {state.ToString().ToLowerInvariant()}; stop it before removing it.",
+        name)
+    {
+        RecommendedAction = "Stop it with Stop-Vm, or use Remove-Vm -Force.",
+    };
+
+    public static VmPsException StartingElsewhere(string name) => new(
+        "VmStartInProgress",
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' is being started by another session.",
+        name)
+    {
+        RecommendedAction = "Wait for that Start-Vm to finish, then try again.",
+    };
+
+    public static VmPsException KernelNotFound(string? path) => path is null
+        ? new VmPsException(
+            "KernelNotFound",
+            VmPsErrorKind.NotInstalled,
+            "No default guest kernel was found: no /boot/vmlinuz-VERSION with a matching /lib/modules/VERSION.")
+        {
+            RecommendedAction = "Install linux-image-cloud-amd64 (Debian) or linux-image-virtual (Ubuntu), or pass -Kernel.",
+        }
+        : new VmPsException(
+            "KernelNotFound",
+            VmPsErrorKind.ObjectNotFound,
+            $"The kernel '{path}' does not exist.",
+            path);
+
+    public static VmPsException ImageMissing(string vmName, string imageName, string detail) => new(
+        "ImageRootfsMissing",
+        VmPsErrorKind.ObjectNotFound,
+        $"VM '{vmName}' uses image '{imageName}', but {detail}.",
+        imageName)
+    {
+        RecommendedAction = "Remove the VM and create it again from an existing image.",
+    };
+}

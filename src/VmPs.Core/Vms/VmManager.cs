@@ -1,0 +1,239 @@
+using VmPs.Core.Guest;
+using VmPs.Core.Images;
+using VmPs.Core.State;
+using VmPs.Core.Storage;
+
+namespace VmPs.Core.Vms;
+
+/// <summary>
+/// The VM lifecycle behind New-Vm, Get-Vm, Start-Vm, Stop-Vm, Remove-Vm and Invoke-VmCommand.
+/// All state lives in the state database and the VM directories, so any number of managers (pwsh
+/// sessions) can work on the same VMs; hypervisors are detached and outlive the session.
+/// </summary>
+public sealed class VmManager
+{
+    private readonly VmManagerSettings settings;
+    private readonly VmStore vms;
+    private readonly ImageCatalog catalog;
+    private readonly VmReconciler reconciler;
+    private readonly HostContext host;
+    private readonly VmBoot boot;
+    private readonly VmShutdown shutdown;
+
+    public VmManager(VmPsPaths paths)
+        : this(paths, new VmManagerSettings())
+    {
+    }
+
+    internal VmManager(VmPsPaths paths, VmManagerSettings settings)
+    {
+        this.settings = settings;
+        var database = new StateDatabase(paths.StateDatabase);
+        vms = new VmStore(database);
+        var images = new ImageStore(database);
+        catalog = new ImageCatalog(paths, images, settings.BusyboxPath);
+        reconciler = new VmReconciler(paths, vms);
+        host = new HostContext(cancellationToken => settings.ProbeHost(paths, cancellationToken));
+        boot = new VmBoot(paths, vms, images, reconciler, host);
+        shutdown = new VmShutdown(vms, reconciler, host);
+    }
+
+    /// <summary>A manager on the default state directory ($VMPS_HOME, /var/lib/vmps or ~/.local/share/vmps).</summary>
+    public static VmManager CreateDefault() => new(VmPsPaths.Default());
+
+    /// <summary>
+    /// Validates the settings, resolves the image (building the default busybox image on first
+    /// use), creates the VM directory and overlay disk, then stores the VM with its allocations.
+    /// On any failure nothing is left behind.
+    /// </summary>
+    public async Task<VmInfo> CreateAsync(VmCreateOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        VmValidation.ValidateCreate(options, VmValidation.ReadHostMemoryMiB());
+        if (await vms.FindByNameAsync(options.Name, cancellationToken).ConfigureAwait(false) is { } existing)
+        {
+            throw VmStore.NameInUse(existing.Name);
+        }
+
+        var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
+        var selector = await host.SelectorAsync(cancellationToken).ConfigureAwait(false);
+        var hypervisor = selector.Resolve(options.Hypervisor);
+        var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
+
+        var id = Guid.NewGuid();
+        var files = reconciler.Files(id);
+        Directory.CreateDirectory(files.Directory);
+        try
+        {
+            await OverlayDisk.CreateAsync(files.OverlayDisk, options.DiskSizeGiB, cancellationToken, settings.MkfsExt4).ConfigureAwait(false);
+            var vm = await vms.InsertAsync(
+                new NewVm(id, options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow),
+                cancellationToken).ConfigureAwait(false);
+            return ToInfo(vm);
+        }
+        catch
+        {
+            Directory.Delete(files.Directory, recursive: true);
+            throw;
+        }
+    }
+
+    public async Task<IReadOnlyList<VmInfo>> GetAllAsync(CancellationToken cancellationToken)
+    {
+        var all = await vms.GetAllAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<VmInfo>(all.Count);
+        foreach (var vm in all)
+        {
+            result.Add(ToInfo(await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false)));
+        }
+
+        return result;
+    }
+
+    /// <summary>The VM with this name (case-insensitive), or null.</summary>
+    public async Task<VmInfo?> FindAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await FindRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return vm is null ? null : ToInfo(vm);
+    }
+
+    /// <summary>The VM with this name; throws VmNotFound.</summary>
+    public async Task<VmInfo> GetAsync(string name, CancellationToken cancellationToken) =>
+        ToInfo(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>
+    /// Boots a Stopped or Crashed VM and, unless told otherwise, waits until its agent answers. On
+    /// failure the hypervisor is killed and the VM recorded Crashed (or Stopped when the guest
+    /// powered off), and the error carries the console tail.
+    /// </summary>
+    public async Task<VmInfo> StartAsync(string name, VmStartOptions options, IProgress<VmProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return ToInfo(await boot.StartAsync(vm, options, progress, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Graceful: agent shutdown, then the power button, then a kill after the timeout. Force kills at once.</summary>
+    public async Task<VmInfo> StopAsync(string name, VmStopOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return ToInfo(await shutdown.StopAsync(vm, options, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Deletes the VM, its directory and its row. A running VM is refused unless <paramref name="force"/>, which stops it first.</summary>
+    public async Task RemoveAsync(string name, bool force, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        if (vm.State.IsActive())
+        {
+            if (!force)
+            {
+                throw VmErrors.Running(vm.Name, vm.State);
+            }
+
+            vm = await shutdown.StopAsync(vm, new VmStopOptions { Force = true }, cancellationToken).ConfigureAwait(false);
+        }
+
+        var removed = await vms.DeleteAsync(
+            vm.Id,
+            current =>
+            {
+                if (current.State.IsActive())
+                {
+                    throw VmErrors.Running(current.Name, current.State);
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (removed)
+        {
+            var directory = reconciler.Files(vm.Id).Directory;
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs a command in the guest through its agent and collects its output. With a timeout the
+    /// command is killed when it runs out (AgentExecTimeout).
+    /// </summary>
+    public async Task<VmCommandResult> ExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Command.Count == 0)
+        {
+            throw new VmPsException("EmptyCommand", VmPsErrorKind.InvalidArgument, "A command is required.", name);
+        }
+
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        if (vm.State != VmState.Running || vm.Instance is null)
+        {
+            throw VmErrors.NotRunning(vm.Name, vm.State);
+        }
+
+        await using var client = await AgentClient.ConnectAsync(AgentConnectors.For(vm.Instance.Agent), cancellationToken).ConfigureAwait(false);
+        var result = await client.ExecAsync(
+            new AgentExecRequest(options.Command)
+            {
+                Environment = options.Environment,
+                WorkingDirectory = options.WorkingDirectory,
+                StandardInput = options.StandardInput,
+                Timeout = options.Timeout,
+            },
+            cancellationToken).ConfigureAwait(false);
+        return new VmCommandResult
+        {
+            VmName = vm.Name,
+            Command = options.Command,
+            ExitCode = result.ExitCode,
+            Signal = result.Signal,
+            Stdout = result.Stdout,
+            Stderr = result.Stderr,
+            Duration = result.Duration,
+        };
+    }
+
+    private async Task<string> DefaultKernelPathAsync(string? requested, CancellationToken cancellationToken)
+    {
+        if (requested is not null)
+        {
+            var fullPath = Path.GetFullPath(requested);
+            return File.Exists(fullPath) ? fullPath : throw VmErrors.KernelNotFound(fullPath);
+        }
+
+        var report = await host.ReportAsync(cancellationToken).ConfigureAwait(false);
+        return report.DefaultKernel?.Path ?? throw VmErrors.KernelNotFound(null);
+    }
+
+    private async Task<VmRecord?> FindRecordAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await vms.FindByNameAsync(name, cancellationToken).ConfigureAwait(false);
+        return vm is null ? null : await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<VmRecord> GetRecordAsync(string name, CancellationToken cancellationToken) =>
+        await FindRecordAsync(name, cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(name);
+
+    private VmInfo ToInfo(VmRecord vm) => new()
+    {
+        Id = vm.Id,
+        Name = vm.Name,
+        State = vm.State,
+        Image = vm.ImageName,
+        Cpus = vm.Cpus,
+        MemoryMiB = vm.MemoryMiB,
+        Hypervisor = vm.Hypervisor,
+        KernelPath = vm.KernelPath,
+        VsockCid = vm.VsockCid,
+        MacAddress = vm.MacAddress,
+        Directory = reconciler.Files(vm.Id).Directory,
+        CreatedAt = vm.CreatedAt,
+        StartedAt = vm.StartedAt,
+        StoppedAt = vm.StoppedAt,
+        ProcessId = vm.Instance?.Process.Pid,
+        ExitCode = vm.ExitCode,
+        StatusDetail = vm.StatusDetail,
+    };
+}

@@ -1,0 +1,15 @@
+using VmPs.Core.Host;
+using VmPs.Core.Images;
+
+namespace VmPs.Core.Vms;
+
+/// <summary>What VmManager takes from the host; tests point these at other real programs or a fixed report.</summary>
+internal sealed record VmManagerSettings
+{
+    public Func<VmPsPaths, CancellationToken, Task<HostReport>> ProbeHost { get; init; } = HostProbe.ProbeAsync;
+
+    public string BusyboxPath { get; init; } = BusyboxRootfs.DefaultBusyboxPath;
+
+    /// <summary>Null: the host's mkfs.ext4.</summary>
+    public string? MkfsExt4 { get; init; }
+}

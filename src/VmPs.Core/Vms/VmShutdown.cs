@@ -1,0 +1,109 @@
+using VmPs.Core.Guest;
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Processes;
+using VmPs.Core.State;
+
+namespace VmPs.Core.Vms;
+
+/// <summary>
+/// Stop-Vm: asks the guest agent to shut down, then presses the power button, then kills the
+/// hypervisor once the timeout has passed (Force kills at once). The VM ends Stopped, with the
+/// entrypoint's exit code when the guest reported one.
+/// </summary>
+internal sealed class VmShutdown
+{
+    private static readonly TimeSpan AgentConnectLimit = TimeSpan.FromSeconds(5);
+
+    private readonly VmStore vms;
+    private readonly VmReconciler reconciler;
+    private readonly HostContext host;
+
+    public VmShutdown(VmStore vms, VmReconciler reconciler, HostContext host)
+    {
+        this.vms = vms;
+        this.reconciler = reconciler;
+        this.host = host;
+    }
+
+    public async Task<VmRecord> StopAsync(VmRecord vm, VmStopOptions options, CancellationToken cancellationToken)
+    {
+        if (!vm.State.IsActive())
+        {
+            return vm;
+        }
+
+        if (vm.Instance is not { } instance)
+        {
+            throw VmErrors.StartingElsewhere(vm.Name);
+        }
+
+        await vms.UpdateAsync(vm.Id, current => current.Unchanged(vm) ? current with { State = VmState.Stopping } : current, cancellationToken)
+            .ConfigureAwait(false);
+        var driver = await host.DriverAsync(vm.Hypervisor, cancellationToken).ConfigureAwait(false);
+        if (!options.Force)
+        {
+            await ShutDownGracefullyAsync(driver, instance, options.Timeout, cancellationToken).ConfigureAwait(false);
+        }
+
+        await driver.KillAsync(instance, CancellationToken.None).ConfigureAwait(false);
+
+        var files = reconciler.Files(vm);
+        files.DeleteSockets();
+        var exit = GuestExit.Read(files.ConsoleLog);
+        var stopped = await vms.UpdateAsync(
+            vm.Id,
+            current => current.Instance == instance ? current.Stopped(exit.PoweredOff ? exit.ExitCode : null, detail: null) : current,
+            CancellationToken.None).ConfigureAwait(false);
+        return stopped ?? vm.Stopped(exit.ExitCode, detail: null);
+    }
+
+    /// <summary>Half the time for the agent's clean shutdown, the rest for the ACPI power button.</summary>
+    private static async Task ShutDownGracefullyAsync(IHypervisorDriver driver, HypervisorInstance instance, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        if (await TryAgentShutdownAsync(instance, cancellationToken).ConfigureAwait(false)
+            && await ProcessProbe.WaitForExitAsync(instance.Process, timeout / 2, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        if (!ProcessProbe.IsRunning(instance.Process))
+        {
+            return;
+        }
+
+        try
+        {
+            await driver.PressPowerButtonAsync(instance, cancellationToken).ConfigureAwait(false);
+        }
+        catch (VmPsException)
+        {
+            // The control socket is gone or refused: the kill that follows still stops the VM.
+            return;
+        }
+
+        var remaining = deadline - DateTime.UtcNow;
+        if (remaining > TimeSpan.Zero)
+        {
+            await ProcessProbe.WaitForExitAsync(instance.Process, remaining, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>False when the agent cannot be reached or refuses; the power button is next.</summary>
+    private static async Task<bool> TryAgentShutdownAsync(HypervisorInstance instance, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(AgentConnectLimit);
+        try
+        {
+            await using var client = await AgentClient.ConnectAsync(AgentConnectors.For(instance.Agent), limit.Token).ConfigureAwait(false);
+            await client.ShutdownAsync(reboot: false, limit.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is VmPsException or IOException or System.Net.Sockets.SocketException
+            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return false;
+        }
+    }
+}

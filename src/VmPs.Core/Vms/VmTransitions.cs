@@ -1,0 +1,45 @@
+using VmPs.Core.Processes;
+using VmPs.Core.State;
+
+namespace VmPs.Core.Vms;
+
+/// <summary>The state changes of a VM row, in one place so every path records them the same way.</summary>
+internal static class VmTransitions
+{
+    public static bool IsActive(this VmState state) => state is VmState.Starting or VmState.Running or VmState.Stopping;
+
+    public static VmRecord Claimed(this VmRecord vm, ProcessIdentity session) => vm with
+    {
+        State = VmState.Starting,
+        StartingSession = session,
+        ExitCode = null,
+        StatusDetail = null,
+    };
+
+    /// <summary>The hypervisor is gone; a poweroff marker in the console means the guest shut down cleanly.</summary>
+    public static VmRecord Ended(this VmRecord vm, GuestExit exit, string crashReason) => exit.PoweredOff
+        ? vm.Stopped(exit.ExitCode, detail: null)
+        : vm with
+        {
+            State = VmState.Crashed,
+            Instance = null,
+            StartingSession = null,
+            StoppedAt = DateTimeOffset.UtcNow,
+            ExitCode = null,
+            StatusDetail = exit.DescribeCrash(crashReason),
+        };
+
+    public static VmRecord Stopped(this VmRecord vm, int? exitCode, string? detail) => vm with
+    {
+        State = VmState.Stopped,
+        Instance = null,
+        StartingSession = null,
+        StoppedAt = DateTimeOffset.UtcNow,
+        ExitCode = exitCode,
+        StatusDetail = detail,
+    };
+
+    /// <summary>The row as <paramref name="seen"/> still, i.e. no other session changed it meanwhile.</summary>
+    public static bool Unchanged(this VmRecord current, VmRecord seen) =>
+        current.State == seen.State && current.Instance == seen.Instance && current.StartingSession == seen.StartingSession;
+}

@@ -1,0 +1,76 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace VmPs.Core.Vms;
+
+/// <summary>Checks New-Vm's settings before anything is allocated; each failure has its own ErrorId.</summary>
+internal static partial class VmValidation
+{
+    public const int MaxNameLength = 63;
+    public const int MinMemoryMiB = 64;
+    public const int MaxDiskSizeGiB = 8192;
+
+    /// <summary>Past 4 vCPUs per host core a guest only slows down; 254 is the hypervisors' own limit.</summary>
+    public static int MaxCpus => Math.Min(254, 4 * Environment.ProcessorCount);
+
+    public static void ValidateName(string? name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > MaxNameLength || !NamePattern().IsMatch(name))
+        {
+            throw new VmPsException(
+                "InvalidVmName",
+                VmPsErrorKind.InvalidArgument,
+                $"'{name}' is not a valid VM name: use 1 to {MaxNameLength} letters, digits, '-', '_' or '.', starting with a letter or digit.",
+                name);
+        }
+    }
+
+    public static void ValidateCreate(VmCreateOptions options, long hostMemoryMiB)
+    {
+        ValidateName(options.Name);
+        if (string.IsNullOrWhiteSpace(options.Image))
+        {
+            throw new VmPsException("InvalidImageName", VmPsErrorKind.InvalidArgument, "An image name is required.", options.Image);
+        }
+
+        if (options.Cpus < 1 || options.Cpus > MaxCpus)
+        {
+            throw new VmPsException(
+                "CpuCountOutOfRange",
+                VmPsErrorKind.InvalidArgument,
+                Invariant($"{options.Cpus} CPUs is out of range: this host allows 1 to {MaxCpus} ({Environment.ProcessorCount} cores)."),
+                options.Cpus);
+        }
+
+        if (options.MemoryMiB < MinMemoryMiB || options.MemoryMiB > hostMemoryMiB)
+        {
+            throw new VmPsException(
+                "MemoryOutOfRange",
+                VmPsErrorKind.InvalidArgument,
+                Invariant($"{options.MemoryMiB} MiB of memory is out of range: this host allows {MinMemoryMiB} to {hostMemoryMiB} MiB."),
+                options.MemoryMiB);
+        }
+
+        if (options.DiskSizeGiB < 1 || options.DiskSizeGiB > MaxDiskSizeGiB)
+        {
+            throw new VmPsException(
+                "DiskSizeOutOfRange",
+                VmPsErrorKind.InvalidArgument,
+                Invariant($"A {options.DiskSizeGiB} GiB disk is out of range: use 1 to {MaxDiskSizeGiB} GiB."),
+                options.DiskSizeGiB);
+        }
+    }
+
+    /// <summary>MemTotal from /proc/meminfo.</summary>
+    public static long ReadHostMemoryMiB()
+    {
+        var line = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
+        var kib = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+        return kib / 1024;
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    private static partial Regex NamePattern();
+}
