@@ -206,6 +206,18 @@ Describe 'Quick start' {
         $errors[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
     }
 
+    It 'Stop-Vm -Force kills the hypervisor at once' -Skip:$NoQemu {
+        $vm = Stop-Vm -Name demo -Force -PassThru
+        $vm.State | Should -Be 'Stopped'
+        $vm.ProcessId | Should -BeNullOrEmpty
+    }
+
+    It 'Start-Vm -NoWait returns once the hypervisor runs' -Skip:$NoQemu {
+        $vm = Start-Vm -Name demo -NoWait -PassThru
+        $vm.State | Should -BeIn @('Starting', 'Running')
+        $vm.ProcessId | Should -Not -BeNullOrEmpty
+    }
+
     It 'Ctrl+C during Start-Vm stops the boot and leaves no hypervisor running' -Skip:$NoQemu {
         New-Vm -Name cancel-me | Out-Null
         $shell = [powershell]::Create()
@@ -235,7 +247,7 @@ Describe 'Quick start' {
     }
 
     It 'stops and removes every VM' -Skip:$NoQemu {
-        $stopped = Get-Vm | Stop-Vm -PassThru
+        $stopped = Get-Vm | Stop-Vm -PassThru -TimeoutSec 20
         $stopped.State | Should -Be 'Stopped'
         $stopped | Remove-Vm -Confirm:$false
         Get-Vm | Should -BeNullOrEmpty
