@@ -212,6 +212,16 @@ Describe 'Quick start' {
         $vm.ProcessId | Should -BeNullOrEmpty
     }
 
+    It 'a VM started by another pwsh session outlives it' -Skip:$NoQemu {
+        $pwsh = (Get-Process -Id $PID).Path
+        & $pwsh -NoProfile -NonInteractive -Command "Import-Module '$RepoRoot/out/VmPs'; Start-Vm -Name demo -ErrorAction Stop" | Out-Null
+        $LASTEXITCODE | Should -Be 0
+
+        (Get-Vm -Name demo).State | Should -Be 'Running'
+        (Invoke-VmCommand -Name demo -Command true).ExitCode | Should -Be 0
+        Stop-Vm -Name demo -Force
+    }
+
     It 'Start-Vm -NoWait returns once the hypervisor runs' -Skip:$NoQemu {
         $vm = Start-Vm -Name demo -NoWait -PassThru
         $vm.State | Should -BeIn @('Starting', 'Running')
