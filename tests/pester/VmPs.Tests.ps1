@@ -200,6 +200,12 @@ Describe 'Quick start' {
         $result.Succeeded | Should -BeFalse
     }
 
+    It 'passes environment variables and the working directory to the command' -Skip:$NoQemu {
+        $result = Invoke-VmCommand -Name demo -Command sh, -c, 'echo "$GREETING"; pwd' -Environment @{ GREETING = 'hello' } -WorkingDirectory /tmp
+        $result.ExitCode | Should -Be 0
+        ($result.Stdout -split "`n")[0..1] | Should -Be @('hello', '/tmp')
+    }
+
     It 'refuses to start a running VM' -Skip:$NoQemu {
         $errors = Get-VmError { Start-Vm -Name demo }
         $errors[0].FullyQualifiedErrorId | Should -Be 'VmAlreadyRunning,VmPs.PowerShell.Commands.StartVmCommand'
