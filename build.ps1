@@ -8,6 +8,8 @@
     Test     dotnet test of VmPs.sln (the Pester tests run too where pwsh has Pester 5).
     Package  Build, then zip out/VmPs into out/VmPs-<version>.zip.
     Demo     Build, then import out/VmPs and run the quick start on a VM named vmps-demo.
+    Help     Build, then regenerate the cmdlet help (module/VmPs.PowerShell.dll-Help.xml) from
+             build/help/VmPs.Help.psd1 and the cmdlets' parameters; build again to ship it.
 
 .EXAMPLE
     ./build.ps1
@@ -17,7 +19,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Package', 'Demo')]
+    [ValidateSet('Build', 'Test', 'Package', 'Demo', 'Help')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
@@ -71,6 +73,15 @@ function Invoke-DemoTask {
         # Leaves nothing behind when a step failed halfway.
         Get-Vm -Name vmps-demo -ErrorAction Ignore | Remove-Vm -Force -Confirm:$false
         Remove-Module VmPs
+    }
+}
+
+function Invoke-HelpTask {
+    Invoke-BuildTask
+    # A separate pwsh, so this session keeps no lock on the module it imports.
+    & (Get-Process -Id $PID).Path -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot 'build/New-ModuleHelp.ps1')
+    if ($LASTEXITCODE -ne 0) {
+        throw "Generating the help failed with exit code $LASTEXITCODE."
     }
 }
 

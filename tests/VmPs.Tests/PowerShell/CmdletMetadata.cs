@@ -71,6 +71,13 @@ internal sealed record CmdletClass(Type Type, CustomAttributeData Attribute)
             .Select(argument => ((Type)argument.Value!).FullName!)
             .ToList();
 
+    /// <summary>The cmdlet's own parameters (inherited ones included), without the common parameters.</summary>
+    public IReadOnlyList<string> ParameterNames() =>
+        Type.GetProperties()
+            .Where(property => property.GetCustomAttributesData().Any(CmdletMetadata.IsNamed("ParameterAttribute")))
+            .Select(property => property.Name)
+            .ToList();
+
     public PropertyInfo Parameter(string name) =>
         Type.GetProperty(name) ?? throw new Xunit.Sdk.XunitException($"{Name} has no -{name} parameter.");
 }

@@ -18,6 +18,7 @@ public sealed class ModuleFolderTests
         "VmPs.Format.ps1xml",
         "VmPs.Types.ps1xml",
         "en-US/about_VmPs.help.txt",
+        "en-US/VmPs.PowerShell.dll-Help.xml",
         "guest/vmps-guest",
     ];
 
