@@ -141,7 +141,7 @@ internal sealed class AgentSession
                     throw new GuestException(ErrorCodes.BadRequest, $"{signal.Signal} is not a signal number.");
                 }
 
-                ExecOn(frame).Signal(signal.Signal);
+                ExecOn(frame).Signal(signal.Signal, signal.ProcessGroup);
                 break;
             case FrameType.Shutdown:
                 var shutdown = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ShutdownMessage);

@@ -10,7 +10,9 @@ namespace VmPs.Guest.Agent;
 
 /// <summary>
 /// One exec of a session: a child with pipes for stdin, stdout and stderr. Output is streamed as
-/// frames on the exec's channel; ExecExit follows once the child has exited and both pipes reached EOF.
+/// frames on the exec's channel; ExecExit follows once the child has exited and everything it wrote
+/// was forwarded. Output of background processes it left behind (a daemon started with &amp;, which
+/// keeps the pipes open) is drained and dropped after that, so the exec ends and the daemon never blocks.
 /// </summary>
 internal sealed class ExecProcess
 {
@@ -21,6 +23,9 @@ internal sealed class ExecProcess
     private readonly FileStream _stdin;
     private readonly FileStream _stdout;
     private readonly FileStream _stderr;
+
+    // Becomes readable when the child has exited: wakes the output pumps waiting in poll.
+    private readonly (SafeFileHandle Read, SafeFileHandle Write) _exited = CreatePipe(Libc.O_NONBLOCK);
     private readonly Channel<ReadOnlyMemory<byte>> _stdinQueue = Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TaskCompletionSource<ChildExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _outputUndeliverable;
@@ -68,21 +73,28 @@ internal sealed class ExecProcess
         var (stdoutRead, stdoutWrite) = CreatePipe();
         var (stderrRead, stderrWrite) = CreatePipe();
         var exec = new ExecProcess(channel, writer, OpenFd(stdinWrite, FileAccess.Write), OpenFd(stdoutRead, FileAccess.Read), OpenFd(stderrRead, FileAccess.Read));
-        try
+        using (stdinRead)
+        using (stdoutWrite)
+        using (stderrWrite)
         {
-            var options = new SpawnOptions(executable, argv, environment, request.WorkingDirectory ?? context.DefaultWorkingDirectory, identity, stdinRead, stdoutWrite, stderrWrite);
-            exec.Pid = context.Children.Spawn(options, exit => exec._exit.TrySetResult(exit));
-        }
-        catch
-        {
-            exec.DisposeStreams();
-            throw;
-        }
-        finally
-        {
-            Libc.close(stdinRead);
-            Libc.close(stdoutWrite);
-            Libc.close(stderrWrite);
+            try
+            {
+                var options = new SpawnOptions(
+                    executable,
+                    argv,
+                    environment,
+                    request.WorkingDirectory ?? context.DefaultWorkingDirectory,
+                    identity,
+                    (int)stdinRead.DangerousGetHandle(),
+                    (int)stdoutWrite.DangerousGetHandle(),
+                    (int)stderrWrite.DangerousGetHandle());
+                exec.Pid = context.Children.Spawn(options, exec.OnExit);
+            }
+            catch
+            {
+                exec.DisposeStreams();
+                throw;
+            }
         }
 
         return exec;
@@ -101,9 +113,14 @@ internal sealed class ExecProcess
 
     public void CloseStdin() => _stdinQueue.Writer.TryComplete();
 
-    public void Signal(int signal)
+    /// <summary>Signals the process, or its whole process group (it leads one: execs start in a new session).</summary>
+    public void Signal(int signal, bool processGroup)
     {
-        if (!HasExited)
+        if (processGroup)
+        {
+            Libc.kill(-Pid, signal);
+        }
+        else if (!HasExited)
         {
             Libc.kill(Pid, signal);
         }
@@ -114,29 +131,55 @@ internal sealed class ExecProcess
     {
         _outputUndeliverable = true;
         CloseStdin();
-        Signal(Libc.SIGKILL);
+        Signal(Libc.SIGKILL, processGroup: true);
     }
 
-    private async Task ReportExitAsync(Task stdoutDone, Task stderrDone)
+    private async Task ReportExitAsync(Task stdoutForwarded, Task stderrForwarded)
     {
         var exit = await _exit.Task.ConfigureAwait(false);
-        await Task.WhenAll(stdoutDone, stderrDone).ConfigureAwait(false);
+        await Task.WhenAll(stdoutForwarded, stderrForwarded).ConfigureAwait(false);
+        _exited.Read.Dispose();
+        _exited.Write.Dispose();
         CloseStdin();
         await SendAsync(FrameType.ExecExit, JsonPayload(new ExecExitMessage(exit.ExitCode, exit.Signal))).ConfigureAwait(false);
     }
 
+    private unsafe void OnExit(ChildExit exit)
+    {
+        byte signal = 1;
+        Libc.write((int)_exited.Write.DangerousGetHandle(), &signal, 1);
+        _exit.TrySetResult(exit);
+    }
+
+    /// <summary>
+    /// Forwards a pipe until the child has exited and the pipe holds nothing more (or reached EOF), then
+    /// completes the returned task and keeps reading, discarding, until EOF.
+    /// </summary>
     private Task PumpOnThread(FileStream source, FrameType type)
     {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var forwarded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
             try
             {
                 var buffer = new byte[ReadChunk];
-                int read;
-                while ((read = source.Read(buffer)) > 0)
+                while (true)
                 {
-                    SendAsync(type, buffer.AsMemory(0, read)).GetAwaiter().GetResult();
+                    if (!forwarded.Task.IsCompleted && !HasOutputOrEof(source))
+                    {
+                        forwarded.SetResult();
+                    }
+
+                    var read = source.Read(buffer);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    if (!forwarded.Task.IsCompleted)
+                    {
+                        SendAsync(type, buffer.AsMemory(0, read)).GetAwaiter().GetResult();
+                    }
                 }
             }
             catch (IOException)
@@ -146,12 +189,29 @@ internal sealed class ExecProcess
             finally
             {
                 source.Dispose();
-                done.SetResult();
+                forwarded.TrySetResult();
             }
         })
         { IsBackground = true, Name = $"exec-{_channel}-{type}" };
         thread.Start();
-        return done.Task;
+        return forwarded.Task;
+    }
+
+    /// <summary>Waits until the pipe can be read (data or EOF): true; or the child exited with the pipe empty: false.</summary>
+    private unsafe bool HasOutputOrEof(FileStream source)
+    {
+        var fds = stackalloc Libc.PollFd[2];
+        fds[0] = new Libc.PollFd { Fd = (int)source.SafeFileHandle.DangerousGetHandle(), Events = Libc.POLLIN };
+        fds[1] = new Libc.PollFd { Fd = (int)_exited.Read.DangerousGetHandle(), Events = Libc.POLLIN };
+        while (Libc.poll(fds, 2, -1) < 0)
+        {
+            if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Libc.EINTR)
+            {
+                return true;
+            }
+        }
+
+        return fds[0].ReturnedEvents != 0;
     }
 
     private async Task WriteStdinAsync()
@@ -196,21 +256,24 @@ internal sealed class ExecProcess
 
     private void DisposeStreams()
     {
+        _exited.Read.Dispose();
+        _exited.Write.Dispose();
         _stdin.Dispose();
         _stdout.Dispose();
         _stderr.Dispose();
     }
 
-    private static unsafe (int Read, int Write) CreatePipe()
+    /// <summary>A close-on-exec pipe; the child's ends become its fds 0-2 through dup2, which clears the flag.</summary>
+    private static unsafe (SafeFileHandle Read, SafeFileHandle Write) CreatePipe(int flags = 0)
     {
         var fds = stackalloc int[2];
-        if (Libc.pipe2(fds, Libc.O_CLOEXEC) < 0)
+        if (Libc.pipe2(fds, Libc.O_CLOEXEC | flags) < 0)
         {
             throw new GuestException(ErrorCodes.ExecFailed, $"Cannot create a pipe: {Libc.ErrorText(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}.");
         }
 
-        return (fds[0], fds[1]);
+        return (new SafeFileHandle(fds[0], ownsHandle: true), new SafeFileHandle(fds[1], ownsHandle: true));
     }
 
-    private static FileStream OpenFd(int fd, FileAccess access) => new(new SafeFileHandle(fd, ownsHandle: true), access, bufferSize: 0);
+    private static FileStream OpenFd(SafeFileHandle handle, FileAccess access) => new(handle, access, bufferSize: 0);
 }

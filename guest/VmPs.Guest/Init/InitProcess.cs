@@ -25,6 +25,10 @@ internal sealed class InitProcess
     private readonly ChildProcesses _children = new();
     private readonly TaskCompletionSource<PowerRequest> _power = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _entrypointPid;
+    private int _overlayDiskFd = -1;
+
+    // Kept until power off: without it the runtime's default SIGTERM handling would end PID 1 (a kernel panic).
+    private PosixSignalRegistration? _sigterm;
 
     public static int Run()
     {
@@ -49,7 +53,7 @@ internal sealed class InitProcess
         SystemCalls.Mount("proc", "/proc", "proc", Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC);
         SystemCalls.Mount("sysfs", "/sys", "sysfs", Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC);
         SystemCalls.Mount("devtmpfs", "/dev", "devtmpfs", Libc.MS_NOSUID, "mode=0755");
-        BootConsole.WriteLine(ConsoleMarkers.FormatBoot(ProtocolInfo.ProductVersion));
+        BootConsole.WriteLine($"{ConsoleMarkers.FormatBoot(ProtocolInfo.ProductVersion)} uptime={Uptime()}");
 
         if (File.ReadAllText("/proc/cmdline").Split(' ', '\n').Contains(ConsoleMarkers.ProbeKernelArgument))
         {
@@ -60,8 +64,13 @@ internal sealed class InitProcess
         _children.StartReaper();
         KernelModules.LoadAll();
         var config = ReadConfig();
+        if (config.InitMode != InitMode.Exec)
+        {
+            throw new InitException($"Init mode {config.InitMode} is not supported by this guest (VmPs {ProtocolInfo.ProductVersion}); use Exec.");
+        }
+
         var disks = BlockDevices.WaitForSerials([config.Disks.Rootfs, config.Disks.Overlay], DiskTimeout);
-        RootFilesystem.MountOverlay(disks[config.Disks.Rootfs], disks[config.Disks.Overlay], config.RootfsFilesystem);
+        _overlayDiskFd = RootFilesystem.MountOverlay(disks[config.Disks.Rootfs], disks[config.Disks.Overlay], config.RootfsFilesystem);
         RootFilesystem.SwitchRoot();
         RootFilesystem.MountRuntimeFilesystems();
         SetHostname(string.IsNullOrEmpty(config.Hostname) ? config.VmName : config.Hostname);
@@ -69,8 +78,9 @@ internal sealed class InitProcess
 
         var environment = BaseEnvironment(config);
         StartAgent(config, environment);
-        BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={AgentContext.UptimeSeconds().ToString("0.00", CultureInfo.InvariantCulture)}");
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
+        BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
+        _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
+        PowerButton.Watch(() => _power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
         if (config.Command.Count > 0)
         {
             StartEntrypoint(config, environment);
@@ -78,6 +88,8 @@ internal sealed class InitProcess
 
         return _power.Task.GetAwaiter().GetResult();
     }
+
+    private static string Uptime() => AgentContext.UptimeSeconds().ToString("0.00", CultureInfo.InvariantCulture);
 
     private static GuestConfig ReadConfig()
     {
@@ -180,7 +192,7 @@ internal sealed class InitProcess
         }
     }
 
-    /// <summary>Stops every process (TERM, then KILL), flushes the disks, prints the marker and powers off.</summary>
+    /// <summary>Stops every process (TERM, then KILL), flushes and freezes the overlay disk, prints the marker and powers off.</summary>
     private void PowerOff(PowerRequest request)
     {
         Libc.kill(-1, Libc.SIGTERM);
@@ -191,8 +203,11 @@ internal sealed class InitProcess
         }
 
         Libc.sync();
-        Libc.mount(null, "/", null, Libc.MS_REMOUNT | Libc.MS_RDONLY, null);
-        Libc.sync();
+        if (_overlayDiskFd >= 0)
+        {
+            RootFilesystem.FreezeOverlayDisk(_overlayDiskFd);
+        }
+
         BootConsole.WriteLine(ConsoleMarkers.FormatPoweroff(request.Reason, request.ExitCode));
         Libc.reboot(request.Reboot ? Libc.RB_AUTOBOOT : Libc.RB_POWER_OFF);
         Thread.Sleep(Timeout.Infinite);

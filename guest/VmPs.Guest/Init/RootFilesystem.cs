@@ -10,7 +10,11 @@ internal static class RootFilesystem
     private const string OverlayDisk = "/vmps/overlay";
     private const string NewRoot = "/newroot";
 
-    public static void MountOverlay(string rootfsDevice, string overlayDevice, string rootfsFilesystem)
+    /// <summary>_IOWR('X', 119, int): flushes the journal and marks ext4 clean on disk.</summary>
+    private const ulong FreezeFilesystem = 0xC0045877;
+
+    /// <summary>Mounts the overlay at the new root; returns an fd on the overlay disk for <see cref="FreezeOverlayDisk"/>.</summary>
+    public static int MountOverlay(string rootfsDevice, string overlayDevice, string rootfsFilesystem)
     {
         var options = rootfsFilesystem switch
         {
@@ -23,6 +27,21 @@ internal static class RootFilesystem
         Directory.CreateDirectory($"{OverlayDisk}/upper");
         Directory.CreateDirectory($"{OverlayDisk}/work");
         SystemCalls.Mount("overlay", NewRoot, "overlay", 0, $"lowerdir={Lower},upperdir={OverlayDisk}/upper,workdir={OverlayDisk}/work");
+        var overlayDiskFd = Libc.open(OverlayDisk, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC);
+        SystemCalls.Check(overlayDiskFd, $"opening {OverlayDisk}");
+        return overlayDiskFd;
+    }
+
+    /// <summary>
+    /// Leaves the overlay disk consistent and clean before power off. It cannot be unmounted: after the
+    /// switch it is only reachable through the fd kept from <see cref="MountOverlay"/>.
+    /// </summary>
+    public static void FreezeOverlayDisk(int overlayDiskFd)
+    {
+        if (Libc.ioctl(overlayDiskFd, FreezeFilesystem, 0) < 0)
+        {
+            BootConsole.WriteLine($"[vmps] warning: freezing the overlay disk failed: {Libc.ErrorText(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}");
+        }
     }
 
     /// <summary>

@@ -5,8 +5,8 @@ namespace VmPs.Guest.Native;
 /// <summary>The libc calls the guest makes directly (bound at link time: the binary is static).</summary>
 internal static unsafe partial class Libc
 {
-    public const int EINTR = 4;
     public const int ENOENT = 2;
+    public const int EINTR = 4;
     public const int ECHILD = 10;
     public const int EEXIST = 17;
     public const int ENODEV = 19;
@@ -18,12 +18,14 @@ internal static unsafe partial class Libc
     public const ulong MS_NOSUID = 2;
     public const ulong MS_NODEV = 4;
     public const ulong MS_NOEXEC = 8;
-    public const ulong MS_REMOUNT = 32;
     public const ulong MS_MOVE = 8192;
 
     public const int O_RDONLY = 0;
-    public const int O_RDWR = 2;
+    public const int O_DIRECTORY = 0x10000;
     public const int O_CLOEXEC = 0x80000;
+    public const int O_NONBLOCK = 0x800;
+
+    public const short POLLIN = 1;
 
     public const int RB_POWER_OFF = 0x4321FEDC;
     public const int RB_AUTOBOOT = 0x01234567;
@@ -52,9 +54,6 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", SetLastError = true)]
     public static partial int waitpid(int pid, int* status, int options);
 
-    [LibraryImport("libc")]
-    public static partial int getpid();
-
     [LibraryImport("libc", SetLastError = true)]
     public static partial int pipe2(int* fds, int flags);
 
@@ -69,6 +68,20 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int access(string path, int mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int poll(PollFd* fds, nuint count, int timeoutMilliseconds);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int ioctl(int fd, ulong request, nint argument);
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short ReturnedEvents;
+    }
 
     public static string ErrorText(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
 }

@@ -25,6 +25,7 @@ public sealed class AgentClient : IAsyncDisposable
     private Task _readLoop = Task.CompletedTask;
     private VmPsException? _lost;
     private int _lastChannel;
+    private int _disposed;
 
     private AgentClient(Stream stream, string agentVersion, FrameReader reader, FrameWriter writer)
     {
@@ -61,7 +62,7 @@ public sealed class AgentClient : IAsyncDisposable
     {
         var clock = Stopwatch.StartNew();
         var reply = await RequestAsync(FrameType.Ping, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
-        var pong = ProtocolJson.Deserialize(Expect(reply, FrameType.Pong).Payload.Span, ProtocolJsonContext.Default.PongMessage);
+        var pong = Parse(Expect(reply, FrameType.Pong), ProtocolJsonContext.Default.PongMessage);
         return new AgentPong(pong.AgentVersion, TimeSpan.FromSeconds(pong.UptimeSeconds), clock.Elapsed);
     }
 
@@ -78,6 +79,8 @@ public sealed class AgentClient : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
+            // The guest may already run it: kill it rather than leave it running unobserved.
+            await KillAsync(execution).ConfigureAwait(false);
             Release(channel);
             throw;
         }
@@ -85,7 +88,7 @@ public sealed class AgentClient : IAsyncDisposable
 
     /// <summary>
     /// Runs a command to completion and returns its exit code and its whole stdout and stderr.
-    /// On timeout the command is killed and AgentExecTimeout is thrown.
+    /// On timeout the command (and everything it started) is killed and AgentExecTimeout is thrown.
     /// </summary>
     public async Task<AgentExecResult> ExecAsync(AgentExecRequest request, CancellationToken cancellationToken)
     {
@@ -96,9 +99,10 @@ public sealed class AgentClient : IAsyncDisposable
             timeout.CancelAfter(limit);
         }
 
-        var execution = await StartExecAsync(request, timeout.Token).ConfigureAwait(false);
+        AgentExecution? execution = null;
         try
         {
+            execution = await StartExecAsync(request, timeout.Token).ConfigureAwait(false);
             if (request.StandardInput is { } input)
             {
                 await execution.WriteStandardInputAsync(Encoding.UTF8.GetBytes(input), timeout.Token).ConfigureAwait(false);
@@ -109,9 +113,13 @@ public sealed class AgentClient : IAsyncDisposable
             var exit = await execution.Completion.ConfigureAwait(false);
             return new AgentExecResult(exit.ExitCode, exit.Signal, stdout, stderr, clock.Elapsed);
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !execution.Completion.IsCompleted)
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
-            await KillAsync(execution).ConfigureAwait(false);
+            if (execution is not null)
+            {
+                await KillAsync(execution).ConfigureAwait(false);
+            }
+
             cancellationToken.ThrowIfCancellationRequested();
             throw new VmPsException(
                 "AgentExecTimeout",
@@ -137,6 +145,11 @@ public sealed class AgentClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _closing.Cancel();
         await _stream.DisposeAsync().ConfigureAwait(false);
         await _readLoop.ConfigureAwait(false);
@@ -257,7 +270,7 @@ public sealed class AgentClient : IAsyncDisposable
             await SendAsync(type, channel, payload, cancellationToken).ConfigureAwait(false);
             var frame = await reply.Reply.WaitAsync(cancellationToken).ConfigureAwait(false);
             return frame.Type == FrameType.Error
-                ? throw AgentErrors.FromAgent(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ErrorMessage))
+                ? throw AgentErrors.FromAgent(Parse(frame, ProtocolJsonContext.Default.ErrorMessage))
                 : frame;
         }
         finally
@@ -267,7 +280,19 @@ public sealed class AgentClient : IAsyncDisposable
     }
 
     private static Frame Expect(Frame frame, FrameType type) =>
-        frame.Type == type ? frame : throw new VmPsException("AgentProtocolError", VmPsErrorKind.ProtocolError, $"The agent answered with {frame.Type} where {type} was expected.");
+        frame.Type == type ? frame : throw AgentErrors.ProtocolError($"The agent answered with {frame.Type} where {type} was expected.");
+
+    private static T Parse<T>(Frame frame, JsonTypeInfo<T> typeInfo)
+    {
+        try
+        {
+            return ProtocolJson.Deserialize(frame.Payload.Span, typeInfo);
+        }
+        catch (ProtocolException error)
+        {
+            throw AgentErrors.ProtocolError(error.Message, error);
+        }
+    }
 
 
     private static async Task<(string Stdout, string Stderr)> CollectOutputAsync(AgentExecution execution, CancellationToken cancellationToken)
@@ -285,9 +310,14 @@ public sealed class AgentClient : IAsyncDisposable
     private static async Task KillAsync(AgentExecution execution)
     {
         const int sigkill = 9;
+        if (execution.Completion.IsCompleted)
+        {
+            return;
+        }
+
         try
         {
-            await execution.SignalAsync(sigkill, CancellationToken.None).ConfigureAwait(false);
+            await execution.SignalAsync(sigkill, processGroup: true, CancellationToken.None).ConfigureAwait(false);
             await execution.Completion.WaitAsync(KillGracePeriod).ConfigureAwait(false);
         }
         catch (Exception error) when (error is VmPsException or TimeoutException)

@@ -7,8 +7,7 @@ public static class AgentConnectors
     {
         AgentTransport.VirtioSerialSocket => new AgentVirtioSerialConnector(RequireSocket(endpoint)),
         AgentTransport.Vsock => new AgentVsockConnector(endpoint.Cid, endpoint.Port),
-        // TODO(lead): return new HybridVsockConnector(endpoint.SocketPath!, endpoint.Port) once that class is merged.
-        AgentTransport.HybridVsock => throw new NotSupportedException("Hybrid vsock needs HybridVsockConnector, which is not merged yet."),
+        AgentTransport.HybridVsock => new HybridVsockConnector(RequireSocket(endpoint), endpoint.Port),
         _ => throw new ArgumentOutOfRangeException(nameof(endpoint), endpoint.Transport, "Unknown agent transport."),
     };
 

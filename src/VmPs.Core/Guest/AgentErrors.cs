@@ -11,6 +11,9 @@ internal static class AgentErrors
             RecommendedAction = "Check that the VM is still running (Get-Vm) and retry.",
         };
 
+    public static VmPsException ProtocolError(string detail, Exception? inner = null) =>
+        new("AgentProtocolError", VmPsErrorKind.ProtocolError, $"The guest agent sent something this host does not understand: {detail}", inner: inner);
+
     public static VmPsException VersionMismatch(int agentProtocol, string agentVersion) =>
         new(
             "AgentVersionMismatch",

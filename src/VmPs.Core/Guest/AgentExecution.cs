@@ -38,11 +38,14 @@ public sealed class AgentExecution : IAgentChannel
     public ValueTask CloseStandardInputAsync(CancellationToken cancellationToken) =>
         _client.SendAsync(FrameType.StdinClose, _channel, ReadOnlyMemory<byte>.Empty, cancellationToken);
 
-    /// <summary>Sends a signal (for example 15 for SIGTERM) to the process; ignored once it has ended.</summary>
-    public ValueTask SignalAsync(int signal, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Sends a signal (for example 15 for SIGTERM) to the process, or with <paramref name="processGroup"/> to
+    /// every process it started too; ignored once the exec has ended.
+    /// </summary>
+    public ValueTask SignalAsync(int signal, bool processGroup, CancellationToken cancellationToken) =>
         Completion.IsCompleted
             ? ValueTask.CompletedTask
-            : _client.SendJsonAsync(FrameType.Signal, _channel, new SignalMessage(signal), ProtocolJsonContext.Default.SignalMessage, cancellationToken);
+            : _client.SendJsonAsync(FrameType.Signal, _channel, new SignalMessage(signal, processGroup), ProtocolJsonContext.Default.SignalMessage, cancellationToken);
 
     void IAgentChannel.OnFrame(Frame frame)
     {

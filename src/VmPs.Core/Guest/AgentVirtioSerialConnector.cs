@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace VmPs.Core.Guest;
 
@@ -12,6 +13,9 @@ public sealed partial class AgentVirtioSerialConnector : IAgentConnector
 {
     private const int LockExclusive = 2;
     private const int LockNonBlocking = 4;
+    private const int OpenReadWrite = 2;
+    private const int OpenCreate = 0x40;
+    private const int OpenCloseOnExec = 0x80000;
     private static readonly TimeSpan LockPollInterval = TimeSpan.FromMilliseconds(10);
 
     public AgentVirtioSerialConnector(string socketPath)
@@ -35,40 +39,53 @@ public sealed partial class AgentVirtioSerialConnector : IAgentConnector
         catch
         {
             socket.Dispose();
-            await lockFile.DisposeAsync().ConfigureAwait(false);
+            lockFile.Dispose();
             throw;
         }
     }
 
-    private async Task<FileStream> LockAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Opened with libc rather than FileStream: .NET takes its own flock for FileShare emulation on the
+    /// files it opens, which would make a second session's open fail instead of wait.
+    /// </summary>
+    private async Task<SafeFileHandle> LockAsync(CancellationToken cancellationToken)
     {
-        var file = new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        var fd = open(LockPath, OpenReadWrite | OpenCreate | OpenCloseOnExec, 0x1B6);
+        if (fd < 0)
+        {
+            throw new IOException($"Cannot open the agent lock file {LockPath}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
         try
         {
-            while (flock((int)file.SafeFileHandle.DangerousGetHandle(), LockExclusive | LockNonBlocking) != 0)
+            while (flock(fd, LockExclusive | LockNonBlocking) != 0)
             {
                 await Task.Delay(LockPollInterval, cancellationToken).ConfigureAwait(false);
             }
 
-            return file;
+            return handle;
         }
         catch
         {
-            await file.DisposeAsync().ConfigureAwait(false);
+            handle.Dispose();
             throw;
         }
     }
 
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open(string path, int flags, int mode);
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial int flock(int fd, int operation);
 
-    /// <summary>The socket stream; closing it also releases the lock (closing the lock file drops the flock).</summary>
+    /// <summary>The socket stream; closing it also releases the lock (closing the lock fd drops the flock).</summary>
     private sealed class StreamWithLock : Stream
     {
         private readonly Stream _inner;
-        private readonly FileStream _lock;
+        private readonly SafeFileHandle _lock;
 
-        public StreamWithLock(Stream inner, FileStream lockFile)
+        public StreamWithLock(Stream inner, SafeFileHandle lockFile)
         {
             _inner = inner;
             _lock = lockFile;

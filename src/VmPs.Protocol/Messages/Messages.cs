@@ -27,7 +27,8 @@ public sealed record ExecStartedMessage(int Pid);
 /// <summary>How an exec ended: an exit code, or the signal that terminated it.</summary>
 public sealed record ExecExitMessage(int? ExitCode, int? Signal);
 
-public sealed record SignalMessage(int Signal);
+/// <summary>Signals an exec's process, or with <see cref="ProcessGroup"/> every process of its session's group.</summary>
+public sealed record SignalMessage(int Signal, bool ProcessGroup = false);
 
 public sealed record ShutdownMessage(bool Reboot);
 
