@@ -1,0 +1,91 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    Builds, tests, packages and demonstrates the VmPs module (the dotnet CLI does the work).
+
+.DESCRIPTION
+    Build    dotnet build of VmPs.sln: the module folder out/VmPs, including the NativeAOT guest.
+    Test     dotnet test of VmPs.sln (the Pester tests run too where pwsh has Pester 5).
+    Package  Build, then zip out/VmPs into out/VmPs-<version>.zip.
+    Demo     Build, then import out/VmPs and run the quick start on a VM named vmps-demo.
+    Help     Build, then regenerate the cmdlet help (module/VmPs.PowerShell.dll-Help.xml) from
+             build/help/VmPs.Help.psd1 and the cmdlets' parameters; build again to ship it.
+
+.EXAMPLE
+    ./build.ps1
+.EXAMPLE
+    ./build.ps1 Test, Package -Configuration Release
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Package', 'Demo', 'Help')]
+    [string[]] $Task = @('Build'),
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Debug'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+
+$Solution = Join-Path $PSScriptRoot 'VmPs.sln'
+$ModuleDirectory = Join-Path $PSScriptRoot 'out/VmPs'
+
+function Invoke-DotNet {
+    & dotnet @args
+    if ($LASTEXITCODE -ne 0) {
+        throw "dotnet $args failed with exit code $LASTEXITCODE."
+    }
+}
+
+function Invoke-BuildTask {
+    Invoke-DotNet build $Solution --configuration $Configuration
+}
+
+function Invoke-TestTask {
+    Invoke-DotNet test $Solution --configuration $Configuration
+}
+
+function Invoke-PackageTask {
+    Invoke-BuildTask
+    $version = (Import-PowerShellDataFile (Join-Path $ModuleDirectory 'VmPs.psd1')).ModuleVersion
+    $archive = Join-Path $PSScriptRoot "out/VmPs-$version.zip"
+    Remove-Item -LiteralPath $archive -ErrorAction Ignore
+    # The archive holds the VmPs folder itself, so it unpacks into a folder Import-Module can load.
+    # (ZipFile rather than Compress-Archive, whose module not every pwsh ships.)
+    [System.IO.Compression.ZipFile]::CreateFromDirectory($ModuleDirectory, $archive, [System.IO.Compression.CompressionLevel]::Optimal, $true)
+    Get-Item $archive
+}
+
+function Invoke-DemoTask {
+    Invoke-BuildTask
+    Import-Module $ModuleDirectory -Force
+    # Each step goes to the host on its own, so each gets its own default view.
+    try {
+        Get-VmHost | Out-Host
+        New-Vm -Name vmps-demo -Image busybox | Start-Vm -PassThru | Invoke-VmCommand -Command uname, -r | Out-Host
+        Invoke-VmCommand -Name vmps-demo { cat /etc/hostname; ls / } | Format-List VmName, ExitCode, Stdout | Out-Host
+        Get-Vm -Name vmps-demo | Stop-Vm -PassThru | Out-Host
+        Remove-Vm -Name vmps-demo -Confirm:$false
+    }
+    finally {
+        # Leaves nothing behind when a step failed halfway.
+        Get-Vm -Name vmps-demo -ErrorAction Ignore | Remove-Vm -Force -Confirm:$false
+        Remove-Module VmPs
+    }
+}
+
+function Invoke-HelpTask {
+    Invoke-BuildTask
+    # A separate pwsh, so this session keeps no lock on the module it imports.
+    & (Get-Process -Id $PID).Path -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot 'build/New-ModuleHelp.ps1')
+    if ($LASTEXITCODE -ne 0) {
+        throw "Generating the help failed with exit code $LASTEXITCODE."
+    }
+}
+
+foreach ($name in $Task) {
+    Write-Host "== $name" -ForegroundColor Cyan
+    & "Invoke-$($name)Task"
+}

@@ -1,0 +1,98 @@
+# Source of the cmdlet help (MAML). build/New-ModuleHelp.ps1 turns it, with each cmdlet's real parameter
+# sets, into module/VmPs.PowerShell.dll-Help.xml; a test checks that every cmdlet and parameter is covered.
+@{
+    'Get-VmHost' = @{
+        Synopsis    = 'Reports what this host offers for running VMs.'
+        Description = 'Lists the hypervisors found (Cloud Hypervisor, QEMU) with their versions, whether KVM can really run a guest (it boot-tests it; where it cannot, QEMU uses TCG), the default guest kernel and its modules directory, the host tools VmPs uses (mkfs.erofs, mkfs.ext4, busybox), whether /dev/vhost-vsock exists, and the state directory. Anything missing is named with the package that provides it, in Problems.'
+        Parameters  = @{}
+        Examples    = @(
+            @{ Code = 'Get-VmHost'; Remarks = 'Shows the report. Ready is true when nothing is missing.' }
+            @{ Code = '(Get-VmHost).Problems'; Remarks = 'Lists only what to install or fix.' }
+        )
+    }
+    'New-Vm' = @{
+        Synopsis    = 'Creates a VM from an image.'
+        Description = 'Creates a stopped VM: a state row, a VM directory with a sparse overlay disk, and its network and vsock identities. Start it with Start-Vm. A failure leaves nothing behind.'
+        Parameters  = @{
+            Name       = 'Name of the VM: unique on this host.'
+            Image      = 'Image to boot. The default, busybox, is built locally from the host''s busybox-static.'
+            Cpus       = 'Number of virtual CPUs (default 1).'
+            MemoryMB   = 'Memory in MiB (default 512).'
+            Hypervisor = 'Auto (default: Cloud Hypervisor when installed and KVM works, else QEMU), CloudHypervisor or Qemu.'
+            Kernel     = 'Kernel image to boot instead of the host''s default kernel. Relative paths are relative to the current location.'
+            DiskSizeGB = 'Size of the writable overlay disk in GiB (sparse; default 4).'
+        }
+        Examples    = @(
+            @{ Code = 'New-Vm -Name web -Image busybox -Cpus 2 -MemoryMB 256'; Remarks = 'Creates a VM with two vCPUs and 256 MiB.' }
+            @{ Code = 'Import-Csv vms.csv | New-Vm'; Remarks = 'Creates one VM per row; the columns Name, Image, Cpus and MemoryMB bind by name.' }
+        )
+    }
+    'Get-Vm' = @{
+        Synopsis    = 'Gets VMs with their live state.'
+        Description = 'Gets all VMs, or those named. State is reconciled with the running hypervisor processes on every call, so a VM started from another session shows as Running, and one whose hypervisor died shows as Crashed with the end of its console log in StatusDetail.'
+        Parameters  = @{
+            Name = 'Names of the VMs; wildcards allowed. A name without wildcards that matches no VM is an error (VmNotFound).'
+        }
+        Examples    = @(
+            @{ Code = 'Get-Vm'; Remarks = 'Lists every VM.' }
+            @{ Code = 'Get-Vm web* | Where-Object State -eq Running'; Remarks = 'The running VMs whose names start with web.' }
+        )
+    }
+    'Start-Vm' = @{
+        Synopsis    = 'Boots VMs.'
+        Description = 'Starts the hypervisor of each VM detached from this session, so the VM keeps running after pwsh exits, and waits until the guest agent answers. Progress is shown with Write-Progress; Ctrl+C stops the boot and leaves no hypervisor running.'
+        Parameters  = @{
+            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline as strings or from a Name or VmName property.'
+            InputObject = 'VM objects, as Get-Vm and New-Vm output them.'
+            NoWait     = 'Return once the hypervisor runs, without waiting for the guest agent.'
+            TimeoutSec = 'How long to wait for the guest agent (default 120).'
+            PassThru   = 'Output the started VM.'
+        }
+        Examples    = @(
+            @{ Code = 'New-Vm -Name demo | Start-Vm -PassThru | Invoke-VmCommand -Command uname, -r'; Remarks = 'Creates, boots and runs a command.' }
+        )
+    }
+    'Stop-Vm' = @{
+        Synopsis    = 'Shuts VMs down.'
+        Description = 'Asks the guest agent to shut down, then presses the ACPI power button, then kills the hypervisor once TimeoutSec has passed. With Force, kills it at once.'
+        Parameters  = @{
+            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline as strings or from a Name or VmName property.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            Force      = 'Kill the hypervisor at once.'
+            TimeoutSec = 'How long the graceful shutdown may take before the kill (default 30).'
+            PassThru   = 'Output the stopped VM.'
+        }
+        Examples    = @(
+            @{ Code = 'Get-Vm | Stop-Vm -PassThru | Remove-Vm'; Remarks = 'Stops and removes every VM.' }
+        )
+    }
+    'Remove-Vm' = @{
+        Synopsis    = 'Deletes VMs.'
+        Description = 'Deletes the VM''s disks, directory and state row. A running VM is refused unless Force stops it first. Asks for confirmation (ConfirmImpact High): use -Confirm:$false in scripts.'
+        Parameters  = @{
+            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline as strings or from a Name or VmName property.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            Force      = 'Kill a running VM''s hypervisor before removing it.'
+        }
+        Examples    = @(
+            @{ Code = 'Remove-Vm -Name test-* -Force -Confirm:$false'; Remarks = 'Removes every VM whose name starts with test-, running or not, without asking.' }
+        )
+    }
+    'Invoke-VmCommand' = @{
+        Synopsis    = 'Runs a command in VMs through their guest agent.'
+        Description = 'Runs the command in each VM and outputs a VmPs.VmCommandResult with VmName, ExitCode, Stdout, Stderr and Duration. A non-zero exit code is a result, not an error. The VM must be running.'
+        Parameters  = @{
+            Name             = 'Names of the VMs; wildcards allowed.'
+            InputObject      = 'VM objects from the pipeline. Then name an argument vector explicitly (-Command), since the first positional argument is -Name.'
+            Command          = 'The program and its arguments, run without a shell: -Command uname, -r.'
+            ScriptBlock      = 'Shell text run by the guest''s /bin/sh -c, not by PowerShell; it must still parse as PowerShell. For text that does not (such as >&2), use -Command sh, -c, ''...''.'
+            Environment      = 'Environment variables added to the command''s environment.'
+            WorkingDirectory = 'Directory in the guest to run the command in.'
+            TimeoutSec       = 'Kill the command when it runs longer than this.'
+        }
+        Examples    = @(
+            @{ Code = 'Invoke-VmCommand -Name web -Command uname, -r'; Remarks = 'Runs uname -r in the VM web.' }
+            @{ Code = 'Get-Vm web* | Invoke-VmCommand { ls / | wc -l }'; Remarks = 'Runs a shell pipeline in every VM whose name starts with web.' }
+        )
+    }
+}

@@ -1,0 +1,79 @@
+using System.Management.Automation;
+using VmPs.Core;
+using VmPs.Core.Vms;
+using VmPs.PowerShell.Completion;
+using VmPs.PowerShell.Infrastructure;
+
+namespace VmPs.PowerShell.Commands;
+
+/// <summary>
+/// Creates a VM from an image. The VM is created stopped; start it with Start-Vm.
+/// </summary>
+[Cmdlet(VerbsCommon.New, "Vm", SupportsShouldProcess = true)]
+[OutputType(typeof(VmInfo))]
+public sealed class NewVmCommand : VmCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("VmName")]
+    [ValidateNotNullOrEmpty]
+    public string Name { get; set; } = "";
+
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ImageNameCompleter))]
+    public string Image { get; set; } = ImageNameCompleter.DefaultImage;
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("CpuCount")]
+    public int? Cpus { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("MemoryMiB")]
+    public int? MemoryMB { get; set; }
+
+    [Parameter]
+    public HypervisorChoice Hypervisor { get; set; } = HypervisorChoice.Auto;
+
+    /// <summary>Kernel image to boot instead of the host's default kernel.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Kernel { get; set; }
+
+    [Parameter]
+    [Alias("DiskSizeGiB")]
+    public int? DiskSizeGB { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var options = CreateOptions();
+        var description = $"{options.Image}, {options.Cpus} vCPU, {options.MemoryMiB} MiB, {Hypervisor}";
+        if (!ShouldProcess($"{Name} ({description})", "Create VM"))
+        {
+            return;
+        }
+
+        try
+        {
+            WriteVm(AwaitWithStatus($"Creating VM '{Name}'", description, cancellationToken => Manager.CreateAsync(options, cancellationToken)));
+        }
+        catch (VmPsException exception)
+        {
+            WriteError(exception);
+        }
+    }
+
+    private VmCreateOptions CreateOptions()
+    {
+        var defaults = new VmCreateOptions { Name = Name, Image = Image };
+        return defaults with
+        {
+            Cpus = Cpus ?? defaults.Cpus,
+            MemoryMiB = MemoryMB ?? defaults.MemoryMiB,
+            DiskSizeGiB = DiskSizeGB ?? defaults.DiskSizeGiB,
+            Hypervisor = Hypervisor.ToKind(),
+
+            // Relative paths are relative to the current PowerShell location, not the process directory.
+            KernelPath = Kernel is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Kernel),
+        };
+    }
+}

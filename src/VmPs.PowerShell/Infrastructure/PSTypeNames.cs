@@ -1,0 +1,11 @@
+namespace VmPs.PowerShell.Infrastructure;
+
+/// <summary>The module's type names for its output objects, usable in [PSTypeName(...)] parameter constraints.</summary>
+public static class PSTypeNames
+{
+    public const string Vm = "VmPs.Vm";
+
+    public const string VmCommandResult = "VmPs.VmCommandResult";
+
+    public const string VmHost = "VmPs.VmHost";
+}

@@ -1,0 +1,46 @@
+using System.Management.Automation;
+using VmPs.Core;
+using VmPs.Core.Vms;
+
+namespace VmPs.PowerShell.Infrastructure;
+
+/// <summary>Base of the cmdlets that work on VMs: the VM manager, name patterns, per-VM error handling.</summary>
+public abstract class VmCmdlet : AsyncCmdlet
+{
+    private VmManager? manager;
+
+    protected VmManager Manager => manager ??= VmManager.CreateDefault();
+
+    protected void WriteVm(VmInfo vm) => WriteTypedObject(vm, PSTypeNames.Vm);
+
+    /// <summary>The VMs whose names match a wildcard pattern, case-insensitively, in name order.</summary>
+    protected IEnumerable<VmInfo> MatchingVms(string pattern)
+    {
+        var wildcard = new WildcardPattern(pattern, WildcardOptions.IgnoreCase);
+        return Await(Manager.GetAllAsync).Where(vm => wildcard.IsMatch(vm.Name)).OrderBy(vm => vm.Name, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="process"/> for each target VM given as objects or as names (wildcards expand to
+    /// the matching VMs). A failing VM is reported as a non-terminating error and the others go on.
+    /// </summary>
+    protected void ForEachTarget(VmInfo[]? vms, string[]? names, Action<string> process)
+    {
+        var targets = vms is not null ? vms.Select(vm => vm.Name) : (names ?? []).SelectMany(ExpandPattern);
+        foreach (var name in targets)
+        {
+            try
+            {
+                process(name);
+            }
+            catch (VmPsException exception)
+            {
+                WriteError(exception);
+            }
+        }
+    }
+
+    /// <summary>A literal name stays as given so that Core reports an unknown VM with its own error.</summary>
+    private IEnumerable<string> ExpandPattern(string pattern) =>
+        WildcardPattern.ContainsWildcardCharacters(pattern) ? MatchingVms(pattern).Select(vm => vm.Name) : [pattern];
+}

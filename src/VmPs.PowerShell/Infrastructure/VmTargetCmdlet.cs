@@ -1,0 +1,33 @@
+using System.Management.Automation;
+using VmPs.Core.Vms;
+using VmPs.PowerShell.Completion;
+
+namespace VmPs.PowerShell.Infrastructure;
+
+/// <summary>
+/// A cmdlet acting on existing VMs chosen by -Name (wildcards allowed; also bound from piped strings or a Name or VmName
+/// property in the pipeline) or by VM objects piped in as -InputObject.
+/// </summary>
+public abstract class VmTargetCmdlet : VmCmdlet
+{
+    protected const string NameSet = "Name";
+
+    protected const string InputObjectSet = "InputObject";
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("VmName")]
+    [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(VmNameCompleter))]
+    public string[] Name { get; set; } = [];
+
+    [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public VmInfo[] InputObject { get; set; } = [];
+
+    protected override void ProcessRecord() =>
+        ForEachTarget(ParameterSetName == InputObjectSet ? InputObject : null, Name, ProcessVm);
+
+    /// <summary>Acts on one VM; a <see cref="Core.VmPsException"/> becomes a non-terminating error for it.</summary>
+    protected abstract void ProcessVm(string name);
+}

@@ -1,0 +1,167 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+
+namespace VmPs.Tests.PowerShell;
+
+public sealed class CmdletMetadataTests : IDisposable
+{
+    private const int ConfirmImpactHigh = 3;
+
+    private static readonly Dictionary<string, string[]> ExpectedOutputTypes = new()
+    {
+        ["Get-VmHost"] = ["VmPs.Core.Host.HostReport"],
+        ["New-Vm"] = ["VmPs.Core.Vms.VmInfo"],
+        ["Get-Vm"] = ["VmPs.Core.Vms.VmInfo"],
+        ["Start-Vm"] = ["VmPs.Core.Vms.VmInfo"],
+        ["Stop-Vm"] = ["VmPs.Core.Vms.VmInfo"],
+        ["Remove-Vm"] = [],
+        ["Invoke-VmCommand"] = ["VmPs.Core.Vms.VmCommandResult"],
+    };
+
+    private static readonly string[] StateChangingCmdlets = ["New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand"];
+
+    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Remove-Vm"];
+
+    private readonly CmdletMetadata metadata = new();
+
+    public void Dispose() => metadata.Dispose();
+
+    [Fact]
+    public void The_module_has_exactly_the_cmdlets_of_the_main_job()
+    {
+        Assert.Equal(ExpectedOutputTypes.Keys.Order(), metadata.Cmdlets().Select(cmdlet => cmdlet.Name).Order());
+    }
+
+    [Fact]
+    public void Every_cmdlet_uses_an_approved_verb()
+    {
+        var approved = metadata.ApprovedVerbs();
+        Assert.Contains("Get", approved);
+        Assert.All(metadata.Cmdlets(), cmdlet => Assert.Contains(cmdlet.Verb, approved));
+    }
+
+    [Fact]
+    public void Every_cmdlet_declares_what_it_outputs()
+    {
+        Assert.All(metadata.Cmdlets(), cmdlet => Assert.Equal(ExpectedOutputTypes[cmdlet.Name], cmdlet.OutputTypeNames()));
+    }
+
+    [Fact]
+    public void State_changing_cmdlets_support_WhatIf_and_Confirm_and_Remove_Vm_confirms_by_default()
+    {
+        var cmdlets = metadata.Cmdlets().ToDictionary(cmdlet => cmdlet.Name);
+        Assert.All(cmdlets.Values, cmdlet => Assert.Equal(StateChangingCmdlets.Contains(cmdlet.Name), cmdlet.Named<bool>("SupportsShouldProcess")));
+        Assert.Equal(ConfirmImpactHigh, cmdlets["Remove-Vm"].Named<int>("ConfirmImpact"));
+    }
+
+    [Fact]
+    public void Cmdlets_taking_vms_bind_vm_objects_by_value_and_names_by_property_name_with_completion()
+    {
+        foreach (var cmdlet in metadata.Cmdlets().Where(cmdlet => CmdletsTakingVms.Contains(cmdlet.Name)))
+        {
+            var inputObject = cmdlet.Parameter("InputObject");
+            Assert.Equal("VmPs.Core.Vms.VmInfo[]", inputObject.PropertyType.FullName);
+            Assert.All(ParameterAttributes(inputObject), parameter => Assert.True(Flag(parameter, "ValueFromPipeline"), cmdlet.Name));
+
+            var name = cmdlet.Parameter("Name");
+            Assert.All(ParameterAttributes(name), parameter => Assert.True(Flag(parameter, "ValueFromPipelineByPropertyName"), cmdlet.Name));
+            Assert.Contains("VmName", Aliases(name));
+            Assert.Equal("VmNameCompleter", CompleterOf(name));
+
+            var nameSets = ParameterAttributes(name).Select(SetName).ToHashSet();
+            Assert.DoesNotContain(ParameterAttributes(inputObject).Select(SetName), nameSets.Contains);
+        }
+    }
+
+    [Fact]
+    public void Get_Vm_takes_wildcard_names_and_New_Vm_completes_images()
+    {
+        var cmdlets = metadata.Cmdlets().ToDictionary(cmdlet => cmdlet.Name);
+        var getVmName = cmdlets["Get-Vm"].Parameter("Name");
+        Assert.Contains(getVmName.GetCustomAttributesData(), attribute => attribute.AttributeType.Name == "SupportsWildcardsAttribute");
+        Assert.Equal("VmNameCompleter", CompleterOf(getVmName));
+        Assert.Equal("ImageNameCompleter", CompleterOf(cmdlets["New-Vm"].Parameter("Image")));
+        Assert.Contains("CpuCount", Aliases(cmdlets["New-Vm"].Parameter("Cpus")));
+    }
+
+    [Fact]
+    public void Invoke_VmCommand_takes_piped_vms_and_never_a_delay_bind_script_block_for_names()
+    {
+        var invoke = metadata.Cmdlets().Single(cmdlet => cmdlet.Name == "Invoke-VmCommand");
+        Assert.All(ParameterAttributes(invoke.Parameter("InputObject")), parameter => Assert.True(Flag(parameter, "ValueFromPipeline")));
+
+        var name = invoke.Parameter("Name");
+        Assert.All(ParameterAttributes(name), parameter => Assert.False(Flag(parameter, "ValueFromPipeline") || Flag(parameter, "ValueFromPipelineByPropertyName")));
+        Assert.Equal("VmNameCompleter", CompleterOf(name));
+    }
+
+    [Fact]
+    public void Invoke_VmCommand_binds_an_argv_or_a_script_block_in_the_same_position()
+    {
+        var invoke = metadata.Cmdlets().Single(cmdlet => cmdlet.Name == "Invoke-VmCommand");
+        var commandPositions = ParameterAttributes(invoke.Parameter("Command")).ToDictionary(SetName, Position);
+        var scriptPositions = ParameterAttributes(invoke.Parameter("ScriptBlock")).ToDictionary(SetName, Position);
+
+        Assert.Equal(new Dictionary<string, int> { ["NameCommand"] = 1, ["InputObjectCommand"] = 0 }, commandPositions);
+        Assert.Equal(new Dictionary<string, int> { ["NameScriptBlock"] = 1, ["InputObjectScriptBlock"] = 0 }, scriptPositions);
+    }
+
+    [Fact]
+    public void The_module_initializer_is_one_pwsh_runs_on_import()
+    {
+        var initializers = metadata.Assembly.GetTypes()
+            .Where(type => type.GetInterfaces().Any(contract => contract.FullName == "System.Management.Automation.IModuleAssemblyInitializer"))
+            .ToList();
+        Assert.Single(initializers);
+    }
+
+    [Fact]
+    public void The_manifest_exports_exactly_the_cmdlet_classes_and_names_files_that_exist()
+    {
+        var manifest = File.ReadAllText(ModuleLayout.ManifestPath);
+
+        Assert.Equal(metadata.Cmdlets().Select(cmdlet => cmdlet.Name).Order(), ManifestList(manifest, "CmdletsToExport").Order());
+        Assert.Equal("VmPs.PowerShell.dll", ManifestValue(manifest, "RootModule"));
+        Assert.Equal(["VmPs.Types.ps1xml"], ManifestList(manifest, "TypesToProcess"));
+        Assert.Equal(["VmPs.Format.ps1xml"], ManifestList(manifest, "FormatsToProcess"));
+        Assert.Equal(
+            metadata.Assembly.GetName().Version!.ToString(3),
+            ManifestValue(manifest, "ModuleVersion"));
+    }
+
+    private static IEnumerable<CustomAttributeData> ParameterAttributes(PropertyInfo parameter) =>
+        parameter.GetCustomAttributesData().Where(CmdletMetadata.IsNamed("ParameterAttribute"));
+
+    private static bool Flag(CustomAttributeData parameter, string name) =>
+        parameter.NamedArguments.Any(named => named.MemberName == name && (bool)named.TypedValue.Value!);
+
+    private static string SetName(CustomAttributeData parameter) =>
+        parameter.NamedArguments.Where(named => named.MemberName == "ParameterSetName").Select(named => (string)named.TypedValue.Value!).SingleOrDefault() ?? "__AllParameterSets";
+
+    private static int Position(CustomAttributeData parameter) =>
+        parameter.NamedArguments.Where(named => named.MemberName == "Position").Select(named => (int)named.TypedValue.Value!).Single();
+
+    private static IEnumerable<string> Aliases(PropertyInfo parameter) =>
+        parameter.GetCustomAttributesData().Where(CmdletMetadata.IsNamed("AliasAttribute"))
+            .SelectMany(alias => (IEnumerable<CustomAttributeTypedArgument>)alias.ConstructorArguments[0].Value!)
+            .Select(argument => (string)argument.Value!);
+
+    private static string? CompleterOf(PropertyInfo parameter) =>
+        parameter.GetCustomAttributesData().Where(CmdletMetadata.IsNamed("ArgumentCompleterAttribute"))
+            .Select(completer => ((Type)completer.ConstructorArguments[0].Value!).Name)
+            .SingleOrDefault();
+
+    /// <summary>A single-quoted value of a top-level key of the manifest: Key = 'value'.</summary>
+    private static string ManifestValue(string manifest, string key) =>
+        Regex.Match(manifest, $@"^\s*{key}\s*=\s*'([^']*)'", RegexOptions.Multiline) is { Success: true } match
+            ? match.Groups[1].Value
+            : throw new Xunit.Sdk.XunitException($"The manifest has no {key}.");
+
+    /// <summary>The quoted items of a list key of the manifest: Key = @( 'a' 'b' ) or @('a', 'b').</summary>
+    private static IReadOnlyList<string> ManifestList(string manifest, string key)
+    {
+        var list = Regex.Match(manifest, $@"^\s*{key}\s*=\s*@\(([^)]*)\)", RegexOptions.Multiline);
+        Assert.True(list.Success, $"The manifest has no {key} list.");
+        return Regex.Matches(list.Groups[1].Value, "'([^']*)'").Select(item => item.Groups[1].Value).ToList();
+    }
+}
