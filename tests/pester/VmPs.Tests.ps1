@@ -257,7 +257,8 @@ Describe 'Quick start' {
         }
 
         $vm = Get-Vm -Name cancel-me
-        $vm.State | Should -Not -BeIn @('Starting', 'Running')
+        $vm.State | Should -Be 'Stopped'
+        $vm.StatusDetail | Should -Be 'The start was cancelled.'
         $vm.ProcessId | Should -BeNullOrEmpty
         Remove-Vm -Name cancel-me -Confirm:$false
     }

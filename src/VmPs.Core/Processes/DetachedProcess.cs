@@ -17,6 +17,7 @@ public static unsafe class DetachedProcess
     private const short PosixSpawnSetSigDef = 0x04;
     private const short PosixSpawnSetSigMask = 0x08;
     private const short PosixSpawnSetSid = 0x80;
+    private const int InterruptedSystemCall = 4;
     private const int OpenReadOnly = 0x0;
     private const int OpenWriteOnly = 0x1;
     private const int OpenCreate = 0x40;
@@ -68,7 +69,9 @@ public static unsafe class DetachedProcess
                     path);
             }
 
-            return new ProcessIdentity(pid, ProcessProbe.ReadStartTime(pid) ?? 0);
+            var identity = new ProcessIdentity(pid, ProcessProbe.ReadStartTime(pid) ?? 0);
+            ReapWhenItExits(pid);
+            return identity;
         }
         finally
         {
@@ -79,6 +82,26 @@ public static unsafe class DetachedProcess
                 Marshal.FreeHGlobal(allocation);
             }
         }
+    }
+
+    /// <summary>
+    /// The process stays our child while this session lives; without a wait it would linger as a
+    /// zombie after it exits (and look alive to anyone probing its PID). A background thread blocks
+    /// in waitpid for it; once this session ends, init adopts and reaps it instead.
+    /// </summary>
+    private static void ReapWhenItExits(int pid)
+    {
+        var reaper = new Thread(() =>
+        {
+            while (waitpid(pid, IntPtr.Zero, 0) == -1 && Marshal.GetLastPInvokeError() == InterruptedSystemCall)
+            {
+            }
+        })
+        {
+            IsBackground = true,
+            Name = $"vmps-reap-{pid}",
+        };
+        reaper.Start();
     }
 
     /// <summary>Finds an executable on PATH the way a shell would; absolute and relative paths pass through.</summary>
@@ -182,6 +205,9 @@ public static unsafe class DetachedProcess
 
     [DllImport("libc", SetLastError = true)]
     private static extern int sigfillset(IntPtr signalSet);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int waitpid(int pid, IntPtr status, int options);
 
     [DllImport("libc", SetLastError = true)]
     private static extern int access([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int mode);

@@ -83,7 +83,7 @@ internal sealed class VmBoot
         }
         catch (Exception failure)
         {
-            var recorded = await RollBackAsync(claimed, before, driver, instance).ConfigureAwait(false);
+            var recorded = await RollBackAsync(claimed, before, driver, instance, cancelled: failure is OperationCanceledException).ConfigureAwait(false);
             if (instance is null || failure is OperationCanceledException)
             {
                 throw;
@@ -139,9 +139,10 @@ internal sealed class VmBoot
 
     /// <summary>
     /// Kills what was launched and records the outcome: the state from before the claim when nothing
-    /// booted, else Crashed (or Stopped when the guest powered off) with the console tail.
+    /// booted, Stopped when the user cancelled the start, else Crashed (or Stopped when the guest
+    /// powered off) with the console tail.
     /// </summary>
-    private async Task<VmRecord?> RollBackAsync(VmRecord claimed, VmRecord before, IHypervisorDriver? driver, HypervisorInstance? instance)
+    private async Task<VmRecord?> RollBackAsync(VmRecord claimed, VmRecord before, IHypervisorDriver? driver, HypervisorInstance? instance, bool cancelled)
     {
         if (instance is not null)
         {
@@ -152,7 +153,9 @@ internal sealed class VmBoot
         files.DeleteSockets();
         var outcome = instance is null
             ? before with { Instance = null, StartingSession = null }
-            : claimed.Ended(GuestExit.Read(files.ConsoleLog), "The VM failed to start.");
+            : cancelled
+                ? claimed.Stopped(exitCode: null, detail: "The start was cancelled.")
+                : claimed.Ended(GuestExit.Read(files.ConsoleLog), "The VM failed to start.");
         return await UpdateWhileOursAsync(claimed, _ => outcome, CancellationToken.None).ConfigureAwait(false);
     }
 

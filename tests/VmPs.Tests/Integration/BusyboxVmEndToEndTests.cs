@@ -128,6 +128,38 @@ public sealed class BusyboxVmEndToEndTests : IClassFixture<TemporaryVmPsHome>, I
         await manager.RemoveAsync(created.Name, force: false, CancellationToken.None);
         Assert.False(Directory.Exists(created.Directory));
         Assert.Null(await manager.FindAsync(created.Name, CancellationToken.None));
+        Assert.Equal(interfacesBefore, HostNetworkInterfaces());
+    }
+
+    [RequiresVmBootFact]
+    public async Task CancellingAStartWhileTheGuestBootsKillsTheHypervisorAndLeavesTheVmStopped()
+    {
+        GuestBinary.Locate();
+        var manager = new VmManager(home.Paths);
+        var created = await manager.CreateAsync(
+            new VmCreateOptions { Name = "cancelled", Image = "busybox", MemoryMiB = 128, Hypervisor = HypervisorKind.Qemu },
+            CancellationToken.None);
+
+        // Cancel (Ctrl+C in Start-Vm) once the hypervisor runs: the point where cancelling has the most to undo.
+        using var cancellation = new CancellationTokenSource();
+        var progress = new CallbackProgress(report =>
+        {
+            if (report.Status.StartsWith("Waiting for the guest agent", StringComparison.Ordinal))
+            {
+                cancellation.Cancel();
+            }
+        });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            manager.StartAsync(created.Name, new VmStartOptions(), progress, cancellation.Token));
+
+        var vm = await new VmManager(home.Paths).GetAsync(created.Name, CancellationToken.None);
+        Assert.Equal(VmState.Stopped, vm.State);
+        Assert.Equal("The start was cancelled.", vm.StatusDetail);
+        Assert.Null(vm.ProcessId);
+        Assert.Empty(ProcessesMentioning(home.Paths.Root));
+
+        await manager.RemoveAsync(created.Name, force: false, CancellationToken.None);
+        Assert.False(Directory.Exists(created.Directory));
     }
 
     public void Dispose()
@@ -171,5 +203,10 @@ public sealed class BusyboxVmEndToEndTests : IClassFixture<TemporaryVmPsHome>, I
     private sealed class SynchronousProgress(List<VmProgress> reports) : IProgress<VmProgress>
     {
         public void Report(VmProgress value) => reports.Add(value);
+    }
+
+    private sealed class CallbackProgress(Action<VmProgress> onReport) : IProgress<VmProgress>
+    {
+        public void Report(VmProgress value) => onReport(value);
     }
 }
