@@ -83,9 +83,7 @@ internal sealed class InitProcess
         StartAgent(config, environment);
         BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
         _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
-
-        // The agent needs none of the rest (network, rng, loop, power button...); the image's command sees them all.
-        modules.LoadRemaining();
+        LoadRemainingModules(modules);
         PowerButton.Watch(() => _power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
         if (config.Command.Count > 0)
         {
@@ -93,6 +91,24 @@ internal sealed class InitProcess
         }
 
         return _power.Task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// The agent needs none of the rest (network, rng, loop, power button...), the image's command sees them
+    /// all. They load at the lowest priority so that, on a one-vCPU VM, the host's first requests go first.
+    /// </summary>
+    private static void LoadRemainingModules(KernelModules modules)
+    {
+        const int lowestPriority = 19;
+        Libc.setpriority(Libc.PRIO_PROCESS, 0, lowestPriority);
+        try
+        {
+            modules.LoadRemaining();
+        }
+        finally
+        {
+            Libc.setpriority(Libc.PRIO_PROCESS, 0, 0);
+        }
     }
 
     private static string Uptime() => AgentContext.UptimeSeconds().ToString("0.00", CultureInfo.InvariantCulture);
