@@ -5,8 +5,8 @@ namespace VmPs.Guest.Init;
 
 /// <summary>
 /// The modules the initrd carries: /vmps/modules/&lt;file&gt;.ko, listed in /vmps/modules/order in load order,
-/// one per line as "file.ko dependency.ko ...". Boot loads only what it needs, when it needs it (each
-/// finit_module verifies a signature, slow under emulation); <see cref="LoadRemaining"/> loads the rest.
+/// one per line as "file.ko dependency.ko ...". Boot loads only what it needs, when it needs it (under
+/// emulation each load takes 20-30 ms, whatever the module's size); <see cref="LoadRemaining"/> loads the rest.
 /// Every file is opened up front, so loading still works after the switch root removed the directory.
 /// A kernel that has everything built in simply has no order file.
 /// </summary>
