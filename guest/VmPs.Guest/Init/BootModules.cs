@@ -27,12 +27,17 @@ internal static class BootModules
         };
     }
 
-    /// <summary>The root filesystem's driver, overlayfs, and the agent channel's driver.</summary>
+    /// <summary>
+    /// The root filesystem's driver, overlayfs, the agent channel's driver, and the power button's: a press
+    /// that arrives before its driver is loaded is lost, and once the agent answers, the host may press it.
+    /// </summary>
     public static string[] For(GuestConfig config) =>
     [
         config.RootfsFilesystem,
         "overlay",
         config.AgentChannel.Kind == AgentChannelKind.Vsock ? "vmw_vsock_virtio_transport" : "virtio_console",
+        "button",
+        "evdev",
     ];
 
     private static bool HasPciVirtioDevice()

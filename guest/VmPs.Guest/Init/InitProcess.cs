@@ -80,11 +80,11 @@ internal sealed class InitProcess
         BringUpLoopback();
 
         var environment = BaseEnvironment(config);
+        PowerButton.Watch(() => _power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
         StartAgent(config, environment);
         BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
         _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
         LoadRemainingModules(modules);
-        PowerButton.Watch(() => _power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
         if (config.Command.Count > 0)
         {
             StartEntrypoint(config, environment);
