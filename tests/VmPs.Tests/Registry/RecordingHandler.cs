@@ -3,8 +3,8 @@ using System.Net;
 
 namespace VmPs.Tests.Registry;
 
-/// <summary>One HTTP request the client under test sent, with the response status.</summary>
-public sealed record RecordedRequest(HttpMethod Method, Uri Uri, long? RangeFrom, HttpStatusCode Status)
+/// <summary>One HTTP request the client under test sent, with the response status (null when no response came).</summary>
+public sealed record RecordedRequest(HttpMethod Method, Uri Uri, long? RangeFrom, HttpStatusCode? Status)
 {
     public bool IsBlobGet => Method == HttpMethod.Get && Uri.AbsolutePath.Contains("/blobs/", StringComparison.Ordinal);
 }
@@ -18,8 +18,19 @@ public sealed class RecordingHandler(ConcurrentQueue<RecordedRequest> log, long?
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var response = await base.SendAsync(request, cancellationToken);
-        var recorded = new RecordedRequest(request.Method, request.RequestUri!, request.Headers.Range?.Ranges.FirstOrDefault()?.From, response.StatusCode);
+        var rangeFrom = request.Headers.Range?.Ranges.FirstOrDefault()?.From;
+        HttpResponseMessage response;
+        try
+        {
+            response = await base.SendAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException)
+        {
+            log.Enqueue(new RecordedRequest(request.Method, request.RequestUri!, rangeFrom, Status: null));
+            throw;
+        }
+
+        var recorded = new RecordedRequest(request.Method, request.RequestUri!, rangeFrom, response.StatusCode);
         log.Enqueue(recorded);
         if (recorded.IsBlobGet && interruptBlobAfter is { } limit && response.IsSuccessStatusCode)
         {
