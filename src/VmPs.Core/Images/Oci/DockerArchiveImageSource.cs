@@ -46,6 +46,16 @@ public sealed class DockerArchiveImageSource : IImageSource
             layers.Add(await DescribeAsync(files, layerPath, mediaType, cancellationToken).ConfigureAwait(false));
         }
 
+        var diffIds = OciImageConfig.Parse(await files.ReadAllBytesAsync(tarPath, configPath, cancellationToken).ConfigureAwait(false)).DiffIds;
+        for (var i = 0; i < layers.Count && i < diffIds.Count; i++)
+        {
+            // An uncompressed layer's digest is its diff_id: a mismatch means the archive is not what its config says.
+            if (layers[i].MediaType == OciMediaTypes.DockerLayer && layers[i].Digest != diffIds[i])
+            {
+                throw Invalid($"layer {layerPaths[i]} hashes to {layers[i].Digest} but the image config expects {diffIds[i]}");
+            }
+        }
+
         var manifest = new OciManifest { MediaType = OciMediaTypes.DockerManifest, Config = config, Layers = layers };
         var paths = new Dictionary<string, string> { [config.Digest] = configPath };
         foreach (var (path, layer) in layerPaths.Zip(layers))
@@ -151,8 +161,7 @@ public sealed class DockerArchiveImageSource : IImageSource
                     var name = Normalize(entry.Name);
                     if (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile)
                     {
-                        // For a seekable archive the reader leaves the stream at the entry's data.
-                        files.regular[name] = (archive.Position, entry.Length);
+                        files.regular[name] = (await DataStartAsync(archive, entry, cancellationToken).ConfigureAwait(false), entry.Length);
                     }
                     else if (entry.EntryType == TarEntryType.SymbolicLink)
                     {
@@ -166,6 +175,22 @@ public sealed class DockerArchiveImageSource : IImageSource
             }
 
             return files;
+        }
+
+        /// <summary>
+        /// Where the entry's data starts in the archive file. The reader's data stream of a seekable archive reads
+        /// straight from the (unbuffered) file, so the file position after its first byte gives the start.
+        /// </summary>
+        private static async Task<long> DataStartAsync(FileStream archive, TarEntry entry, CancellationToken cancellationToken)
+        {
+            if (entry.Length == 0 || entry.DataStream is null)
+            {
+                return 0;
+            }
+
+            var first = new byte[1];
+            await entry.DataStream.ReadExactlyAsync(first, cancellationToken).ConfigureAwait(false);
+            return archive.Position - 1;
         }
 
         public static string Normalize(string name)
