@@ -9,7 +9,6 @@ using VmPs.Tests.Infrastructure;
 
 namespace VmPs.Tests.Registry;
 
-[Collection(nameof(RegistryPullTests))]
 public sealed class RegistryPullTests(OpenRegistry registry) : IClassFixture<OpenRegistry>, IDisposable
 {
     private readonly ScratchDirectory scratch = new();
@@ -149,20 +148,50 @@ public sealed class RegistryPullTests(OpenRegistry registry) : IClassFixture<Ope
         Assert.DoesNotContain(Directory.EnumerateFiles(scratch.Path, "*", SearchOption.AllDirectories), path => path.Contains(BlobDigest.Hex(corrupted), StringComparison.Ordinal));
     }
 
-    [Fact]
-    public async Task Remote_registries_are_reached_over_https_only()
+    [Theory]
+    [InlineData(false, "https://registry.invalid/v2/team/app/manifests/v1")]
+    [InlineData(true, "http://registry.invalid/v2/team/app/manifests/v1")]
+    public async Task Remote_registries_are_reached_over_https_unless_insecure(bool insecure, string expectedUri)
     {
         var source = new RegistryImageSource(
-            ImageReference.Parse("registry.invalid/team/app:v1"), null, OciPlatform.Default, insecure: false, NoDockerConfig(), () => new RecordingHandler(requests));
+            ImageReference.Parse("registry.invalid/team/app:v1"), null, OciPlatform.Default, insecure, NoDockerConfig(), () => new RecordingHandler(requests));
 
         var error = await Assert.ThrowsAsync<VmPsException>(() => source.FetchAsync(Cache, null, CancellationToken.None));
 
         Assert.Equal("RegistryUnreachable", error.ErrorId);
-        Assert.Equal("https://registry.invalid/v2/team/app/manifests/v1", Assert.Single(requests).Uri.ToString());
+        Assert.Equal(expectedUri, Assert.Single(requests).Uri.ToString());
+    }
+
+    [Fact]
+    public async Task A_remote_registry_sending_credentials_to_a_plain_http_token_service_is_refused()
+    {
+        // No real remote registry can run here; this handler answers like one whose token realm is plain HTTP.
+        var source = new RegistryImageSource(
+            ImageReference.Parse("registry.invalid/team/app:v1"),
+            RegistryFixture.Credentials,
+            OciPlatform.Default,
+            insecure: false,
+            NoDockerConfig(),
+            () => new PlainHttpRealmHandler());
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => source.FetchAsync(Cache, null, CancellationToken.None));
+
+        Assert.Equal(("InsecureRegistryRefused", VmPsErrorKind.PermissionDenied), (error.ErrorId, error.Kind));
     }
 
     private RegistryImageSource Source(ImageReference reference, OciPlatform? platform = null) =>
         new(reference, null, platform ?? OciPlatform.Default, insecure: false, NoDockerConfig(), () => new RecordingHandler(requests));
 
     private DockerConfigCredentials NoDockerConfig() => new(scratch.Combine("no-docker-config.json"));
+
+    private sealed class PlainHttpRealmHandler : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Assert.Equal("https", request.RequestUri!.Scheme);
+            var response = new HttpResponseMessage(HttpStatusCode.Unauthorized);
+            response.Headers.WwwAuthenticate.ParseAdd("Bearer realm=\"http://auth.invalid/token\",service=\"registry.invalid\"");
+            return Task.FromResult(response);
+        }
+    }
 }
