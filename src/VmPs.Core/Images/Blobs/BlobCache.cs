@@ -12,6 +12,9 @@ namespace VmPs.Core.Images.Blobs;
 public sealed class BlobCache
 {
     private const string PartialSuffix = ".partial";
+    /// <summary>EWOULDBLOCK on Linux: .NET reports a lock held by another open file with this errno as HResult.</summary>
+    private const int LockHeldErrno = 11;
+
     private static readonly TimeSpan LockRetryDelay = TimeSpan.FromMilliseconds(50);
 
     private readonly string directory;
@@ -88,7 +91,7 @@ public sealed class BlobCache
             // FileShare.None takes an exclusive flock on Unix: one writer per partial file across processes.
             return new FileStream(partialPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1 << 16, useAsync: true);
         }
-        catch (IOException)
+        catch (IOException ex) when (ex.HResult == LockHeldErrno)
         {
             return null;
         }
