@@ -19,7 +19,7 @@ public static class LayerApplier
         await using var archive = LayerArchive.Open(layer, blobPath);
         using var root = new LayerRoot(rootDirectory, layer.Digest);
         var extraction = new LayerExtraction(root, layer.Digest);
-        await using var reader = new TarReader(archive);
+        await using var reader = new TarReader(archive, leaveOpen: true);
         try
         {
             while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)

@@ -154,9 +154,11 @@ internal sealed class LayerExtraction(LayerRoot root, string layerDigest)
     private void LinkToEarlierEntry(ParentDirectory parent, TarEntry entry)
     {
         var description = $"{entry.Name} (hardlink to {entry.LinkName})";
-        var targetComponents = root.Normalize(entry.LinkName.Length == 0 ? "/" : entry.LinkName);
+        var targetComponents = root.Normalize(entry.LinkName, description);
         using var target = targetComponents.Count == 0 ? null : root.OpenParent(targetComponents, description, createMissing: false);
-        var targetType = target is null ? LinuxFileType.Missing : LinuxFileSystem.TypeOf(target.Fd, target.Name);
+        var targetType = targetComponents.Count == 0 ? LinuxFileType.Directory
+            : target is null ? LinuxFileType.Missing
+            : LinuxFileSystem.TypeOf(target.Fd, target.Name);
         if (targetType is LinuxFileType.Missing or LinuxFileType.Directory)
         {
             throw new VmPsException(

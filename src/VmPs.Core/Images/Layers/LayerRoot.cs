@@ -34,16 +34,20 @@ internal sealed class LayerRoot : IDisposable
         rootFd = LinuxFileSystem.OpenDirectory(LinuxFileSystem.AtFdCwd, Path.GetFullPath(rootDirectory));
     }
 
-    /// <summary>An archive path as components below the root ("./a//b/" -> a, b); the root itself is empty.</summary>
-    public IReadOnlyList<string> Normalize(string entryName)
+    /// <summary>
+    /// An archive path as components below the root ("./a//b/" -> a, b); the root itself is empty.
+    /// <paramref name="entryName"/> names the entry in errors when the path is not the entry's own (a hardlink target).
+    /// </summary>
+    public IReadOnlyList<string> Normalize(string path, string? entryName = null)
     {
-        if (entryName.StartsWith('/'))
+        entryName ??= path;
+        if (path.StartsWith('/'))
         {
             throw Escape(entryName, "it is an absolute path");
         }
 
         var components = new List<string>();
-        foreach (var component in entryName.Split('/'))
+        foreach (var component in path.Split('/'))
         {
             if (component is "" or ".")
             {

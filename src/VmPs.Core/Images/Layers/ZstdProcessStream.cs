@@ -14,6 +14,7 @@ internal sealed class ZstdProcessStream : Stream
     private readonly Process process;
     private readonly Task<string> standardError;
     private readonly string layerDigest;
+    private bool disposed;
 
     private ZstdProcessStream(Process process, string layerDigest)
     {
@@ -98,8 +99,9 @@ internal sealed class ZstdProcessStream : Stream
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (disposing && !disposed)
         {
+            disposed = true;
             if (!process.HasExited)
             {
                 process.Kill();
