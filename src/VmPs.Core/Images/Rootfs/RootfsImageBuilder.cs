@@ -41,7 +41,11 @@ public static class RootfsImageBuilder
         }
         catch (Exception ex)
         {
-            File.Delete(outputPath);
+            if (File.Exists(outputPath))
+            {
+                File.Delete(outputPath);
+            }
+
             if (ex is VmPsException { ErrorId: "ExternalToolFailed" } toolFailure)
             {
                 throw new VmPsException(
