@@ -1,4 +1,5 @@
 using System.Formats.Tar;
+using System.Runtime.Versioning;
 using System.Text;
 using VmPs.Core;
 using VmPs.Core.Images.Layers;
@@ -7,6 +8,7 @@ using VmPs.Tests.Infrastructure;
 
 namespace VmPs.Tests.Layers;
 
+[SupportedOSPlatform("linux")]
 public sealed class LayerApplierTests : IDisposable
 {
     private readonly ScratchDirectory scratch = new();
@@ -156,6 +158,18 @@ public sealed class LayerApplierTests : IDisposable
         Assert.Equal(("block special file", "660", 7, 300), (block.Type, block.Mode, block.Major, block.Minor));
         var fifo = await FileFacts.OfAsync(Path.Combine(Root, "run/initctl"));
         Assert.Equal(("fifo", "600"), (fifo.Type, fifo.Mode));
+    }
+
+    [RequiresRootFact]
+    public async Task ARootEntrySetsTheRootDirectorysModeOwnerAndTime()
+    {
+        File.SetUnixFileMode(Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        await ApplyAsync(new TestLayer().Directory("./", mode: (UnixFileMode)0x1ED, uid: 0, gid: 0).File("./etc/hostname", "vm"));
+
+        var root = await FileFacts.OfAsync(Root);
+        Assert.Equal(("755", 0, 0, TestLayer.DefaultTime.ToUnixTimeSeconds()), (root.Mode, root.Uid, root.Gid, root.MtimeSeconds));
+        Assert.Equal("vm", File.ReadAllText(Path.Combine(Root, "etc/hostname")));
     }
 
     [Theory]

@@ -20,6 +20,7 @@ internal sealed class LayerExtraction(LayerRoot root, string layerDigest)
     private readonly HashSet<string> pathsInThisLayer = new(StringComparer.Ordinal);
     private readonly List<(IReadOnlyList<string> Components, DateTimeOffset Time)> directoryTimes = [];
     private readonly List<string> warnings = [];
+    private bool ownershipWarned;
 
     public IReadOnlyList<string> Warnings => warnings;
 
@@ -54,12 +55,7 @@ internal sealed class LayerExtraction(LayerRoot root, string layerDigest)
         }
         catch (IOException ex)
         {
-            throw new VmPsException(
-                "LayerApplyFailed",
-                VmPsErrorKind.InvalidOperation,
-                $"Layer {layerDigest}: cannot apply entry '{entry.Name}': {ex.Message}",
-                entry.Name,
-                ex);
+            throw Failure(entry.Name, ex);
         }
     }
 
@@ -68,10 +64,18 @@ internal sealed class LayerExtraction(LayerRoot root, string layerDigest)
     {
         foreach (var (components, time) in directoryTimes)
         {
-            using var parent = components.Count == 0 ? root.RootAsEntry() : root.OpenParent(components, string.Join('/', components), createMissing: false);
-            if (parent is not null && LinuxFileSystem.TypeOf(parent.Fd, parent.Name) == LinuxFileType.Directory)
+            var name = string.Join('/', components);
+            try
             {
-                LinuxFileSystem.SetModificationTime(parent.Fd, parent.Name, time);
+                using var parent = components.Count == 0 ? root.RootAsEntry() : root.OpenParent(components, name, createMissing: false);
+                if (parent is not null && LinuxFileSystem.TypeOf(parent.Fd, parent.Name) == LinuxFileType.Directory)
+                {
+                    LinuxFileSystem.SetModificationTime(parent.Fd, parent.Name, time);
+                }
+            }
+            catch (IOException ex)
+            {
+                throw Failure(name, ex);
             }
         }
     }
@@ -176,9 +180,17 @@ internal sealed class LayerExtraction(LayerRoot root, string layerDigest)
     private void ApplyMetadata(ParentDirectory parent, TarEntry entry)
     {
         var isSymlink = entry.EntryType == TarEntryType.SymbolicLink;
-        if (IsRoot && entry is PosixTarEntry posix)
+        if (entry is PosixTarEntry posix)
         {
-            LinuxFileSystem.ChangeOwner(parent.Fd, parent.Name, posix.Uid, posix.Gid);
+            if (IsRoot)
+            {
+                LinuxFileSystem.ChangeOwner(parent.Fd, parent.Name, posix.Uid, posix.Gid);
+            }
+            else if (!ownershipWarned)
+            {
+                ownershipWarned = true;
+                warnings.Add($"Layer {layerDigest}: file owners not applied: setting them needs root, so every file belongs to the current user.");
+            }
         }
 
         if (!isSymlink)
@@ -281,6 +293,13 @@ internal sealed class LayerExtraction(LayerRoot root, string layerDigest)
             }
         }
     }
+
+    private VmPsException Failure(string entryName, IOException ex) => new(
+        "LayerApplyFailed",
+        VmPsErrorKind.InvalidOperation,
+        $"Layer {layerDigest}: cannot apply entry '{entryName}': {ex.Message}",
+        entryName,
+        ex);
 
     /// <summary>Records the path and its parents (a parent an archive omits is still this layer's).</summary>
     private void RecordInThisLayer(IReadOnlyList<string> components)
