@@ -217,6 +217,18 @@ public sealed class LayerApplierTests : IDisposable
         Assert.Contains(descriptor.Digest, error.Message);
     }
 
+    [Fact]
+    public async Task AMissingBlobOrRootIsReported()
+    {
+        var (descriptor, blob) = await new TestLayer().File("a", "b").WriteAsync(scratch.Path);
+
+        var noBlob = await Assert.ThrowsAsync<VmPsException>(() => LayerApplier.ApplyAsync(Root, descriptor, blob + ".absent", CancellationToken.None));
+        var noRoot = await Assert.ThrowsAsync<VmPsException>(() => LayerApplier.ApplyAsync(Root + "-absent", descriptor, blob, CancellationToken.None));
+
+        Assert.Equal(("LayerBlobNotFound", "LayerRootNotFound"), (noBlob.ErrorId, noRoot.ErrorId));
+        Assert.False(Directory.Exists(Root + "-absent"));
+    }
+
     public void Dispose() => scratch.Dispose();
 
     private string[] Names(string directory) =>

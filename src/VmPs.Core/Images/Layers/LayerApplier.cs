@@ -16,6 +16,24 @@ public static class LayerApplier
     /// </summary>
     public static async Task<LayerApplyResult> ApplyAsync(string rootDirectory, OciDescriptor layer, string blobPath, CancellationToken cancellationToken)
     {
+        if (!File.Exists(blobPath))
+        {
+            throw new VmPsException(
+                "LayerBlobNotFound",
+                VmPsErrorKind.ObjectNotFound,
+                $"Layer {layer.Digest}: its blob '{blobPath}' does not exist.",
+                blobPath);
+        }
+
+        if (!Directory.Exists(rootDirectory))
+        {
+            throw new VmPsException(
+                "LayerRootNotFound",
+                VmPsErrorKind.ObjectNotFound,
+                $"Cannot apply layer {layer.Digest}: the root directory '{rootDirectory}' does not exist.",
+                rootDirectory);
+        }
+
         await using var archive = LayerArchive.Open(layer, blobPath);
         using var root = new LayerRoot(rootDirectory, layer.Digest);
         var extraction = new LayerExtraction(root, layer.Digest);
