@@ -30,6 +30,22 @@ public sealed record FileFacts(string Type, string Mode, int Uid, int Gid, long 
         return length < 0 ? null : buffer[..(int)length];
     }
 
+    public static void SetExtendedAttribute(string path, string name, byte[] value)
+    {
+        if (lsetxattr(path, name, value, (nuint)value.Length, 0) != 0)
+        {
+            throw new IOException($"lsetxattr {name} on {path} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int lsetxattr(
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string path,
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string name,
+        byte[] value,
+        nuint size,
+        int flags);
+
     [DllImport("libc", SetLastError = true)]
     private static extern nint lgetxattr(
         [MarshalAs(UnmanagedType.LPUTF8Str)] string path,

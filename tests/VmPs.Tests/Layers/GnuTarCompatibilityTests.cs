@@ -45,6 +45,37 @@ public sealed class GnuTarCompatibilityTests : IDisposable
         Assert.Equal(expectedListing, await ListingAsync(applied));
     }
 
+    [RequiresRootAndProgramsFact("tar")]
+    public async Task BinaryXattrValuesWrittenRawByTarAreRestoredExactlyOnTheirOwnEntries()
+    {
+        // VFS_CAP_REVISION_2, effective; permitted = CAP_SETUID (bit 7) | CAP_NET_RAW (bit 13): contains 0x80, not UTF-8.
+        byte[] capability = [0x01, 0x00, 0x00, 0x02, 0x80, 0x20, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        byte[] binary = [0xFF, 0xFE, 0x00, 0xC3];
+        var source = scratch.Combine("source");
+        Directory.CreateDirectory(source);
+        foreach (var name in new[] { "a-ping", "b-plain", "c-other" })
+        {
+            await File.WriteAllTextAsync(Path.Combine(source, name), new string('x', 700));
+        }
+
+        FileFacts.SetExtendedAttribute(Path.Combine(source, "a-ping"), "security.capability", capability);
+        FileFacts.SetExtendedAttribute(Path.Combine(source, "c-other"), "user.blob", binary);
+        var blob = scratch.Combine("layer.tar");
+        await ExternalTool.RunCheckedAsync(
+            "tar", ["--format=posix", "--xattrs", "--xattrs-include=*", "-cf", blob, "-C", source, "a-ping", "b-plain", "c-other"], CancellationToken.None);
+        var applied = scratch.Combine("applied");
+        Directory.CreateDirectory(applied);
+
+        var descriptor = new OciDescriptor(TestLayer.TarMediaType, "sha256:" + new string('b', 64), new FileInfo(blob).Length);
+        var result = await LayerApplier.ApplyAsync(applied, descriptor, blob, CancellationToken.None);
+
+        Assert.Empty(result.Warnings);
+        Assert.Equal(capability, FileFacts.ExtendedAttribute(Path.Combine(applied, "a-ping"), "security.capability"));
+        Assert.Null(FileFacts.ExtendedAttribute(Path.Combine(applied, "a-ping"), "user.blob"));
+        Assert.Null(FileFacts.ExtendedAttribute(Path.Combine(applied, "b-plain"), "security.capability"));
+        Assert.Equal(binary, FileFacts.ExtendedAttribute(Path.Combine(applied, "c-other"), "user.blob"));
+    }
+
     public void Dispose() => scratch.Dispose();
 
     private static async Task<string> ListingAsync(string directory)

@@ -35,9 +35,10 @@ public static class LayerApplier
         }
 
         await using var archive = LayerArchive.Open(layer, blobPath);
+        await using var observed = new PaxXattrReader(archive);
         using var root = new LayerRoot(rootDirectory, layer.Digest);
-        var extraction = new LayerExtraction(root, layer.Digest);
-        await using var reader = new TarReader(archive, leaveOpen: true);
+        var extraction = new LayerExtraction(root, layer.Digest, observed);
+        await using var reader = new TarReader(observed, leaveOpen: true);
         try
         {
             while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)

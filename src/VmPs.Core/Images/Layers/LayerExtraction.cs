@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using System.Text;
 using Microsoft.Win32.SafeHandles;
 
 namespace VmPs.Core.Images.Layers;
@@ -8,7 +7,7 @@ namespace VmPs.Core.Images.Layers;
 /// The state of applying one layer: which paths this layer created (whiteouts and opaque markers only hide
 /// lower layers' content), directory times to set once their contents are written, and warnings.
 /// </summary>
-internal sealed class LayerExtraction(LayerRoot root, string layerDigest)
+internal sealed class LayerExtraction(LayerRoot root, string layerDigest, PaxXattrReader rawXattrs)
 {
     private const string WhiteoutPrefix = ".wh.";
     private const string OpaqueMarker = ".wh..wh..opq";
@@ -212,44 +211,26 @@ internal sealed class LayerExtraction(LayerRoot root, string layerDigest)
     }
 
     /// <summary>
-    /// xattrs from PAX records: LIBARCHIVE.xattr.* carry base64 values (exact); SCHILY.xattr.* carry raw bytes,
-    /// which System.Formats.Tar decodes as UTF-8, so a value that was not valid UTF-8 cannot be restored exactly
-    /// and is reported instead of written corrupted.
+    /// xattrs from PAX records: SCHILY.xattr.* with their raw bytes, and LIBARCHIVE.xattr.* (URL-encoded name,
+    /// base64 value) where an archiver wrote those, which win because they are the exact form.
     /// </summary>
     private IEnumerable<(string Name, byte[] Value)> ExtendedAttributes(TarEntry entry)
     {
         if (entry is not PaxTarEntry pax)
         {
-            yield break;
+            return [];
         }
 
-        var exact = new HashSet<string>(StringComparer.Ordinal);
+        var attributes = new Dictionary<string, byte[]>(rawXattrs.Current, StringComparer.Ordinal);
         foreach (var (key, value) in pax.ExtendedAttributes)
         {
             if (key.StartsWith("LIBARCHIVE.xattr.", StringComparison.Ordinal))
             {
-                var name = Uri.UnescapeDataString(key["LIBARCHIVE.xattr.".Length..]);
-                exact.Add(name);
-                yield return (name, Convert.FromBase64String(value));
+                attributes[Uri.UnescapeDataString(key["LIBARCHIVE.xattr.".Length..])] = Convert.FromBase64String(value);
             }
         }
 
-        foreach (var (key, value) in pax.ExtendedAttributes)
-        {
-            if (!key.StartsWith("SCHILY.xattr.", StringComparison.Ordinal) || exact.Contains(key["SCHILY.xattr.".Length..]))
-            {
-                continue;
-            }
-
-            var name = key["SCHILY.xattr.".Length..];
-            if (value.Contains('\uFFFD'))
-            {
-                warnings.Add($"Layer {layerDigest}: extended attribute {name} of '{entry.Name}' has a binary value that cannot be read exactly; not set.");
-                continue;
-            }
-
-            yield return (name, Encoding.UTF8.GetBytes(value));
-        }
+        return attributes.Select(pair => (pair.Key, pair.Value));
     }
 
     /// <summary>".wh.NAME" deletes NAME of lower layers.</summary>
