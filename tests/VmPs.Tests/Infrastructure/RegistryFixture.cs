@@ -75,9 +75,10 @@ public class RegistryFixture : IAsyncLifetime, IAsyncDisposable
         IReadOnlyList<byte[]> layers,
         OciImageConfig? config = null,
         bool gzip = true,
-        TestManifestFormat format = TestManifestFormat.Oci)
+        TestManifestFormat format = TestManifestFormat.Oci,
+        string? layerMediaType = null)
     {
-        var image = TestImage.Build(layers, config, gzip, format);
+        var image = TestImage.Build(layers, config, gzip, format, layerMediaType);
         await pusher!.PushImageAsync(repository, tag, image);
         return image;
     }

@@ -43,10 +43,20 @@ public sealed class TestImage
 
     public string Digest => Manifest.Descriptor.Digest;
 
-    public static TestImage Build(IReadOnlyList<byte[]> layerTars, OciImageConfig? config = null, bool gzip = true, TestManifestFormat format = TestManifestFormat.Oci)
+    /// <param name="layerMediaType">
+    /// When set, the layers are used exactly as given under this media type (for example pre-compressed tar+zstd),
+    /// and <paramref name="gzip"/> is ignored.
+    /// </param>
+    public static TestImage Build(
+        IReadOnlyList<byte[]> layerTars,
+        OciImageConfig? config = null,
+        bool gzip = true,
+        TestManifestFormat format = TestManifestFormat.Oci,
+        string? layerMediaType = null)
     {
         var oci = format == TestManifestFormat.Oci;
-        var layerType = (oci, gzip) switch
+        gzip &= layerMediaType is null;
+        var layerType = layerMediaType ?? (oci, gzip) switch
         {
             (true, true) => OciMediaTypes.LayerGzip,
             (true, false) => OciMediaTypes.Layer,

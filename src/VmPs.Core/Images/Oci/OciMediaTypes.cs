@@ -20,6 +20,4 @@ public static class OciMediaTypes
     public static IReadOnlyList<string> Manifests { get; } = [ImageIndex, DockerManifestList, ImageManifest, DockerManifest];
 
     public static bool IsIndex(string mediaType) => mediaType is ImageIndex or DockerManifestList;
-
-    public static bool IsManifest(string mediaType) => mediaType is ImageManifest or DockerManifest;
 }
