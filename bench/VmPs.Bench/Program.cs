@@ -22,21 +22,19 @@ try
     Console.WriteLine($"boot to agent: {runs} runs, QEMU ({host.QemuAccelerator}), kernel {kernel.Version}, 1 vCPU, 512 MiB");
 
     var baseline = new ShellInitBaseline(host, kernel, work.FullName);
-    await baseline.MeasureAsync(0, token);
-    var baselineTimes = new List<TimeSpan>();
-    for (var run = 1; run <= runs; run++)
-    {
-        baselineTimes.Add(await baseline.MeasureAsync(run, token));
-    }
-
     var manager = new VmManager(paths);
     var vmps = new BootToAgentBenchmark(manager, "bench");
+    await baseline.MeasureAsync(0, token);
     await vmps.PrepareAsync(token);
+
+    // Runs alternate between the peer and VmPs so that both see the same load on a shared machine.
+    var baselineTimes = new List<TimeSpan>();
     var samples = new List<VmPsBootSample>();
     try
     {
         for (var run = 1; run <= runs; run++)
         {
+            baselineTimes.Add(await baseline.MeasureAsync(run, token));
             samples.Add(await vmps.MeasureAsync(token));
         }
     }
