@@ -19,6 +19,8 @@
         'Stop-Vm'
         'Remove-Vm'
         'Invoke-VmCommand'
+        'Get-VmImage'
+        'Remove-VmImage'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -95,4 +95,28 @@
             @{ Code = 'Get-Vm web* | Invoke-VmCommand { ls / | wc -l }'; Remarks = 'Runs a shell pipeline in every VM whose name starts with web.' }
         )
     }
+    'Get-VmImage' = @{
+        Synopsis    = 'Gets the images New-Vm can boot.'
+        Description = 'Gets all images, or those named: images added with New-VmImage and the built-in busybox image once it has been built. Each is a VmPs.VmImage with Name, Reference, Digest (the manifest digest), Platform, Format, InitMode, SizeBytes, Created, Entrypoint, Cmd and the full Config (environment, working directory, user, exposed ports, labels, stop signal).'
+        Parameters  = @{
+            Name = 'Names of the images; wildcards allowed. A name without wildcards that matches no image is an error (ImageNotFound).'
+        }
+        Examples    = @(
+            @{ Code = 'Get-VmImage'; Remarks = 'Lists every image.' }
+            @{ Code = 'Get-VmImage alpine* | Select-Object Name, Entrypoint, Cmd'; Remarks = 'Shows what the alpine images run.' }
+        )
+    }
+    'Remove-VmImage' = @{
+        Synopsis    = 'Deletes images.'
+        Description = 'Deletes the image''s root filesystem and its record. Blobs stay in the shared cache. An image that VMs use is refused (ImageInUse) unless Force; those VMs then fail to start with ImageRootfsMissing until they are removed. Asks for confirmation (ConfirmImpact High): use -Confirm:$false in scripts.'
+        Parameters  = @{
+            Name        = 'Names of the images; wildcards allowed. Also taken from the pipeline as strings or from a Name or Image property.'
+            InputObject = 'Image objects, as Get-VmImage and New-VmImage output them.'
+            Force       = 'Remove the image even though VMs use it.'
+        }
+        Examples    = @(
+            @{ Code = 'Remove-VmImage alpine:3.20 -Confirm:$false'; Remarks = 'Removes the image unless a VM uses it.' }
+            @{ Code = 'Get-VmImage test-* | Remove-VmImage -Force -Confirm:$false'; Remarks = 'Removes every image whose name starts with test-, even those VMs use.' }
+        )
+    }
 }
