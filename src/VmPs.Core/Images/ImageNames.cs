@@ -6,7 +6,8 @@ namespace VmPs.Core.Images;
 /// <summary>
 /// The rules for image names (what New-Vm -Image takes) and the default name of a pulled image:
 /// the last path component of the repository with its tag, so docker.io/library/alpine:3.20 is
-/// "alpine:3.20" and 127.0.0.1:5000/team/app@sha256:0123... is "app@sha256-0123456789ab".
+/// "alpine:3.20" and 127.0.0.1:5000/team/app@sha256:0123... is "app@sha256-0123456789ab" (a reference
+/// with both a tag and a digest is named by its tag).
 /// </summary>
 public static partial class ImageNames
 {
@@ -32,7 +33,11 @@ public static partial class ImageNames
     {
         var lastComponent = sourceReference.TrimEnd('/')[(sourceReference.TrimEnd('/').LastIndexOf('/') + 1)..];
         var digestAt = lastComponent.IndexOf('@', StringComparison.Ordinal);
-        if (digestAt >= 0)
+        if (digestAt >= 0 && lastComponent[..digestAt].Contains(':', StringComparison.Ordinal))
+        {
+            lastComponent = lastComponent[..digestAt];
+        }
+        else if (digestAt >= 0)
         {
             var digest = lastComponent[(digestAt + 1)..];
             var hex = digest[(digest.IndexOf(':', StringComparison.Ordinal) + 1)..];
