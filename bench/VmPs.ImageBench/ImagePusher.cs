@@ -48,7 +48,7 @@ internal static class ImagePusher
         using var started = await client.PostAsync($"v2/{repository}/blobs/uploads/", null, cancellationToken);
         started.EnsureSuccessStatusCode();
         var location = started.Headers.Location!;
-        var upload = new Uri(location.IsAbsoluteUri ? location : new Uri(client.BaseAddress!, location), UriKind.Absolute);
+        var upload = location.IsAbsoluteUri ? location : new Uri(client.BaseAddress!, location);
         var separator = upload.Query.Length > 0 ? "&" : "?";
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         using var finished = await client.PutAsync($"{upload}{separator}digest={Uri.EscapeDataString(digest)}", content, cancellationToken);
