@@ -55,20 +55,23 @@ internal sealed class InitProcess
         SystemCalls.Mount("devtmpfs", "/dev", "devtmpfs", Libc.MS_NOSUID, "mode=0755");
         BootConsole.WriteLine($"{ConsoleMarkers.FormatBoot(ProtocolInfo.ProductVersion)} uptime={Uptime()}");
 
-        if (File.ReadAllText("/proc/cmdline").Split(' ', '\n').Contains(ConsoleMarkers.ProbeKernelArgument))
+        var kernelCommandLine = File.ReadAllText("/proc/cmdline");
+        if (kernelCommandLine.Split(' ', '\n').Contains(ConsoleMarkers.ProbeKernelArgument))
         {
             BootConsole.WriteLine(ConsoleMarkers.ProbeOk);
             return new PowerRequest(PoweroffReasons.Probe, null, Reboot: false);
         }
 
         _children.StartReaper();
-        KernelModules.LoadAll();
+        var modules = KernelModules.Open();
+        modules.Load(BootModules.Disks(kernelCommandLine));
         var config = ReadConfig();
         if (config.InitMode != InitMode.Exec)
         {
             throw new InitException($"Init mode {config.InitMode} is not supported by this guest (VmPs {ProtocolInfo.ProductVersion}); use Exec.");
         }
 
+        modules.Load(BootModules.For(config));
         var disks = BlockDevices.WaitForSerials([config.Disks.Rootfs, config.Disks.Overlay], DiskTimeout);
         _overlayDiskFd = RootFilesystem.MountOverlay(disks[config.Disks.Rootfs], disks[config.Disks.Overlay], config.RootfsFilesystem);
         RootFilesystem.SwitchRoot();
@@ -77,16 +80,35 @@ internal sealed class InitProcess
         BringUpLoopback();
 
         var environment = BaseEnvironment(config);
+        PowerButton.Watch(() => _power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
         StartAgent(config, environment);
         BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
         _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
-        PowerButton.Watch(() => _power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
+        LoadRemainingModules(modules);
         if (config.Command.Count > 0)
         {
             StartEntrypoint(config, environment);
         }
 
         return _power.Task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// The agent needs none of the rest (network, rng, loop, power button...), the image's command sees them
+    /// all. They load at the lowest priority so that, on a one-vCPU VM, the host's first requests go first.
+    /// </summary>
+    private static void LoadRemainingModules(KernelModules modules)
+    {
+        const int lowestPriority = 19;
+        Libc.setpriority(Libc.PRIO_PROCESS, 0, lowestPriority);
+        try
+        {
+            modules.LoadRemaining();
+        }
+        finally
+        {
+            Libc.setpriority(Libc.PRIO_PROCESS, 0, 0);
+        }
     }
 
     private static string Uptime() => AgentContext.UptimeSeconds().ToString("0.00", CultureInfo.InvariantCulture);

@@ -27,6 +27,8 @@ internal static unsafe partial class Libc
 
     public const short POLLIN = 1;
 
+    public const int PRIO_PROCESS = 0;
+
     public const int RB_POWER_OFF = 0x4321FEDC;
     public const int RB_AUTOBOOT = 0x01234567;
 
@@ -62,6 +64,10 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int close(int fd);
+
+    /// <summary>With PRIO_PROCESS and who 0, Linux changes the nice value of the calling thread only.</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int setpriority(int which, uint who, int prio);
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint write(int fd, byte* buffer, nint count);

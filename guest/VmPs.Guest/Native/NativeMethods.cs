@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace VmPs.Guest.Native;
 
@@ -48,6 +49,6 @@ internal static unsafe partial class NativeMethods
     [LibraryImport("vmpsnative", EntryPoint = "vmps_link_up", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int LinkUp(string name);
 
-    [LibraryImport("vmpsnative", EntryPoint = "vmps_load_module", StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int LoadModule(string path);
+    [LibraryImport("vmpsnative", EntryPoint = "vmps_load_module")]
+    public static partial int LoadModule(SafeFileHandle module);
 }

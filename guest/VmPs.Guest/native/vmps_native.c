@@ -162,12 +162,7 @@ int vmps_link_up(const char *name)
     return result;
 }
 
-int vmps_load_module(const char *path)
+int vmps_load_module(int fd)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int result = syscall(SYS_finit_module, fd, "", 0) < 0 ? -errno : 0;
-    close(fd);
-    return result;
+    return syscall(SYS_finit_module, fd, "", 0) < 0 ? -errno : 0;
 }

@@ -36,6 +36,6 @@ int vmps_spawn(const vmps_spawn_args *args, int *failed_step);
 int vmps_vsock_listen(uint32_t port);
 int vmps_accept(int listen_fd);
 int vmps_link_up(const char *name);
-int vmps_load_module(const char *path);
+int vmps_load_module(int fd);
 
 #endif

@@ -22,7 +22,7 @@ public enum InitrdCompression
 /// <list type="bullet">
 /// <item>/init: the guest binary (0755)</item>
 /// <item>/vmps/modules/NAME.ko: the kernel modules the guest needs, uncompressed</item>
-/// <item>/vmps/modules/order: their file names in load order, one per line</item>
+/// <item>/vmps/modules/order: one line per module in load order, "file.ko" then the files it depends on, space-separated</item>
 /// <item>/dev/console (char 5,1) and the empty mount points /proc /sys /dev /run /tmp /newroot</item>
 /// </list>
 /// The same initrd serves normal boots and the host probe (kernel argument vmps.probe=1).
@@ -30,7 +30,7 @@ public enum InitrdCompression
 public sealed class InitrdBuilder
 {
     // Bump when the layout changes so stale cached initrds are not reused.
-    private const string LayoutVersion = "vmps-initrd-1";
+    private const string LayoutVersion = "vmps-initrd-2";
     private const string ModulesDirectory = "vmps/modules";
 
     private const int DirectoryMode = 0b111_101_101; // 0755
@@ -91,7 +91,7 @@ public sealed class InitrdBuilder
         return initrdPath;
     }
 
-    private static async Task<IReadOnlyList<(string FileName, byte[] Content)>> ReadModulesAsync(KernelInfo kernel, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<(KernelModuleFile File, byte[] Content)>> ReadModulesAsync(KernelInfo kernel, CancellationToken cancellationToken)
     {
         if (kernel.ModulesDirectory is null)
         {
@@ -99,16 +99,16 @@ public sealed class InitrdBuilder
         }
 
         var resolver = await KernelModuleResolver.LoadAsync(kernel.ModulesDirectory, cancellationToken).ConfigureAwait(false);
-        var modules = new List<(string, byte[])>();
+        var modules = new List<(KernelModuleFile, byte[])>();
         foreach (var module in resolver.Resolve(KernelModuleResolver.GuestModules))
         {
-            modules.Add((module.FileName, await KernelModuleReader.ReadAsync(module, cancellationToken).ConfigureAwait(false)));
+            modules.Add((module, await KernelModuleReader.ReadAsync(module, cancellationToken).ConfigureAwait(false)));
         }
 
         return modules;
     }
 
-    private static string ContentHash(byte[] guestBinary, string kernelVersion, IReadOnlyList<(string FileName, byte[] Content)> modules)
+    private static string ContentHash(byte[] guestBinary, string kernelVersion, IReadOnlyList<(KernelModuleFile File, byte[] Content)> modules)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         void AppendField(ReadOnlySpan<byte> field)
@@ -123,19 +123,21 @@ public sealed class InitrdBuilder
         AppendField(Encoding.UTF8.GetBytes(LayoutVersion));
         AppendField(guestBinary);
         AppendField(Encoding.UTF8.GetBytes(kernelVersion));
-        foreach (var (fileName, content) in modules)
+        foreach (var (file, content) in modules)
         {
-            AppendField(Encoding.UTF8.GetBytes(fileName));
+            AppendField(Encoding.UTF8.GetBytes(OrderLine(file)));
             AppendField(content);
         }
 
         return Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
     }
 
+    private static string OrderLine(KernelModuleFile module) => string.Join(' ', [module.FileName, .. module.Dependencies]);
+
     private static async Task WriteArchiveAsync(
         Stream output,
         byte[] guestBinary,
-        IReadOnlyList<(string FileName, byte[] Content)> modules,
+        IReadOnlyList<(KernelModuleFile File, byte[] Content)> modules,
         CancellationToken cancellationToken)
     {
         var cpio = new CpioWriter(output);
@@ -151,10 +153,10 @@ public sealed class InitrdBuilder
         await cpio.AddDirectoryAsync("vmps", DirectoryMode, cancellationToken).ConfigureAwait(false);
         await cpio.AddDirectoryAsync(ModulesDirectory, DirectoryMode, cancellationToken).ConfigureAwait(false);
         var order = new StringBuilder();
-        foreach (var (fileName, content) in modules)
+        foreach (var (file, content) in modules)
         {
-            await cpio.AddFileAsync($"{ModulesDirectory}/{fileName}", RegularFileMode, content, cancellationToken).ConfigureAwait(false);
-            order.Append(fileName).Append('\n');
+            await cpio.AddFileAsync($"{ModulesDirectory}/{file.FileName}", RegularFileMode, content, cancellationToken).ConfigureAwait(false);
+            order.Append(OrderLine(file)).Append('\n');
         }
 
         await cpio.AddFileAsync($"{ModulesDirectory}/order", RegularFileMode, Encoding.UTF8.GetBytes(order.ToString()), cancellationToken).ConfigureAwait(false);

@@ -4,7 +4,8 @@ namespace VmPs.Core.Guest;
 /// <param name="Name">Module name as the kernel sees it (dashes folded to underscores).</param>
 /// <param name="Path">Absolute path of the file, possibly compressed (.ko.xz, .ko.zst, .ko.gz).</param>
 /// <param name="FileName">File name to load in the guest: the uncompressed ".ko" name.</param>
-public sealed record KernelModuleFile(string Name, string Path, string FileName)
+/// <param name="Dependencies">The guest file names of the modules to load before it (built-in ones left out), in load order.</param>
+public sealed record KernelModuleFile(string Name, string Path, string FileName, IReadOnlyList<string> Dependencies)
 {
     public KernelModuleCompression Compression => KernelModuleNames.CompressionOf(Path);
 }
@@ -140,6 +141,7 @@ public sealed class KernelModuleResolver
         }
 
         var entry = _modules[name];
+        var dependencies = new List<string>();
         // modules.dep lists the complete dependency closure with the module to load first at the end.
         for (var i = entry.Dependencies.Count - 1; i >= 0; i--)
         {
@@ -147,11 +149,12 @@ public sealed class KernelModuleResolver
             if (_modules.ContainsKey(dependency))
             {
                 Visit(dependency, ordered, visited);
+                dependencies.Add(KernelModuleNames.UncompressedFileName(entry.Dependencies[i]));
             }
         }
 
         var path = Path.Combine(_modulesDirectory, entry.RelativePath);
-        ordered.Add(new KernelModuleFile(name, path, KernelModuleNames.UncompressedFileName(path)));
+        ordered.Add(new KernelModuleFile(name, path, KernelModuleNames.UncompressedFileName(path), dependencies));
     }
 
     private sealed record ModuleEntry(string RelativePath, IReadOnlyList<string> Dependencies);

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using VmPs.Core.Images.Rootfs;
 using VmPs.Core.State;
 
 namespace VmPs.Core.Images;
@@ -81,7 +82,7 @@ internal sealed class ImageCatalog
             var rootfsTree = Path.Combine(staging, "tree");
             var stagedImage = Path.Combine(staging, RootfsFileName);
             await BusyboxRootfs.CreateAsync(busyboxPath, rootfsTree, cancellationToken).ConfigureAwait(false);
-            await ErofsBuilder.BuildAsync(rootfsTree, stagedImage, cancellationToken).ConfigureAwait(false);
+            await ErofsBuilder.BuildAsync(rootfsTree, stagedImage, ErofsMetadata.Normalize, cancellationToken).ConfigureAwait(false);
             Directory.Delete(rootfsTree, recursive: true);
             Directory.Move(staging, final);
 

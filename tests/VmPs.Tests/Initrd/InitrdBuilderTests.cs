@@ -37,7 +37,9 @@ public sealed class InitrdBuilderTests : IDisposable
         Assert.True(File.GetUnixFileMode(Path.Combine(extracted, "init")).HasFlag(UnixFileMode.UserExecute));
 
         var resolver = await KernelModuleResolver.LoadAsync(kernel.ModulesDirectory!, CancellationToken.None);
-        var expectedOrder = resolver.Resolve(KernelModuleResolver.GuestModules).Select(module => module.FileName).ToArray();
+        var expectedOrder = resolver.Resolve(KernelModuleResolver.GuestModules)
+            .Select(module => string.Join(' ', [module.FileName, .. module.Dependencies]))
+            .ToArray();
         var order = await File.ReadAllLinesAsync(Path.Combine(extracted, "vmps/modules/order"));
         Assert.Equal(expectedOrder, order);
         foreach (var module in resolver.Resolve(KernelModuleResolver.GuestModules))

@@ -31,6 +31,7 @@ public sealed class KernelModuleResolverTests : IDisposable
         ];
         Assert.Equal(expected, modules.Select(module => module.Name));
         Assert.Equal("virtio-rng.ko", modules.Single(module => module.Name == "virtio_rng").FileName);
+        Assert.Equal(["virtio_ring.ko", "virtio.ko"], modules.Single(module => module.Name == "virtio_blk").Dependencies);
         Assert.All(modules, module => Assert.True(File.Exists(module.Path), module.Path));
         Assert.All(modules, module => Assert.StartsWith(kernel.ModulesDirectory!, module.Path));
     }
@@ -91,6 +92,9 @@ public sealed class KernelModuleResolverTests : IDisposable
         var modules = resolver.Resolve(["zst_mod"]);
 
         Assert.Equal(["xz_mod.ko", "gz-mod.ko", "zst_mod.ko"], modules.Select(module => module.FileName));
+        Assert.Equal(["xz_mod.ko", "gz-mod.ko"], modules[2].Dependencies);
+        Assert.Equal(["xz_mod.ko"], modules[1].Dependencies);
+        Assert.Empty(modules[0].Dependencies);
         Assert.Equal(
             [KernelModuleCompression.Xz, KernelModuleCompression.Gzip, KernelModuleCompression.Zstd],
             modules.Select(module => module.Compression));

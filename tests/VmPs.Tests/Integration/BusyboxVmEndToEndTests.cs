@@ -2,6 +2,7 @@ using VmPs.Core;
 using VmPs.Core.Guest;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Processes;
 using VmPs.Core.Vms;
 using VmPs.Tests.State;
@@ -129,6 +130,32 @@ public sealed class BusyboxVmEndToEndTests : IClassFixture<TemporaryVmPsHome>, I
         Assert.False(Directory.Exists(created.Directory));
         Assert.Null(await manager.FindAsync(created.Name, CancellationToken.None));
         Assert.Equal(interfacesBefore, HostNetworkInterfaces());
+    }
+
+    [RequiresVmBootFact]
+    public async Task PowerButtonShutsTheGuestDownCleanly()
+    {
+        GuestBinary.Locate();
+        var manager = new VmManager(home.Paths);
+        var created = await manager.CreateAsync(
+            new VmCreateOptions { Name = "power-button", Image = "busybox", MemoryMiB = 256, Hypervisor = HypervisorKind.Qemu },
+            CancellationToken.None);
+        var started = await manager.StartAsync(created.Name, new VmStartOptions(), null, CancellationToken.None);
+        hypervisor = new ProcessIdentity(started.ProcessId!.Value, ProcessProbe.ReadStartTime(started.ProcessId.Value) ?? 0);
+
+        // The ACPI power button is Stop-Vm's fallback when the agent does not answer.
+        await using (var qmp = await QmpClient.ConnectAsync(Path.Combine(created.Directory, "qmp.sock"), CancellationToken.None))
+        {
+            await qmp.SystemPowerdownAsync(CancellationToken.None);
+        }
+
+        Assert.True(await ProcessProbe.WaitForExitAsync(hypervisor.Value, TimeSpan.FromMinutes(1), CancellationToken.None));
+        var stopped = await manager.GetAsync(created.Name, CancellationToken.None);
+        Assert.Equal(VmState.Stopped, stopped.State);
+        Assert.Null(stopped.StatusDetail);
+        Assert.Contains("[vmps] poweroff reason=power-button", await File.ReadAllTextAsync(Path.Combine(created.Directory, "console.log")));
+
+        await manager.RemoveAsync(created.Name, force: false, CancellationToken.None);
     }
 
     [RequiresVmBootFact]

@@ -2,18 +2,31 @@ using VmPs.Core.Host;
 using VmPs.Core.Processes;
 using VmPs.Core.Storage;
 
-namespace VmPs.Core.Images;
+namespace VmPs.Core.Images.Rootfs;
 
-/// <summary>Packs a directory tree into an erofs image with mkfs.erofs, lz4-compressed when the tool supports it.</summary>
+/// <summary>How mkfs.erofs records owners and times.</summary>
+internal enum ErofsMetadata
+{
+    /// <summary>Owners, modes, times and xattrs exactly as in the tree (pulled images).</summary>
+    Preserve,
+
+    /// <summary>Every file root-owned, time 0: a reproducible image of a tree VmPs assembled itself.</summary>
+    Normalize,
+}
+
+/// <summary>
+/// Packs a directory tree into an erofs image with mkfs.erofs, lz4-compressed when the tool supports it
+/// (lz4 rather than lz4hc: conversion time matters more than the few percent lz4hc saves).
+/// </summary>
 internal static class ErofsBuilder
 {
     private static readonly SemaphoreSlim ProbeGate = new(1, 1);
     private static bool? supportsLz4;
 
-    public static async Task BuildAsync(string sourceDirectory, string outputPath, CancellationToken cancellationToken)
+    public static async Task BuildAsync(string sourceDirectory, string outputPath, ErofsMetadata metadata, CancellationToken cancellationToken)
     {
         var mkfs = HostTools.Require(HostToolCatalog.MkfsErofs);
-        var arguments = new List<string> { "--quiet", "--all-root", "-T0" };
+        List<string> arguments = metadata == ErofsMetadata.Normalize ? ["--quiet", "--all-root", "-T0"] : ["--quiet", "--preserve-mtime"];
         if (await SupportsLz4Async(mkfs, cancellationToken).ConfigureAwait(false))
         {
             arguments.Add("-zlz4");

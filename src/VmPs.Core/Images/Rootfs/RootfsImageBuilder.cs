@@ -1,0 +1,62 @@
+namespace VmPs.Core.Images.Rootfs;
+
+public static class RootfsImageBuilder
+{
+    /// <summary>
+    /// Builds the bootable filesystem image from a directory: erofs (mkfs.erofs, lz4 when supported) or ext4
+    /// (mkfs.ext4 -d, sized to content + headroom). Owners, modes, times and xattrs are kept as in the tree.
+    /// Returns the image file's size in bytes. On failure no output file is left behind; a failing tool's
+    /// stderr is in the VmPsException "RootfsBuildFailed".
+    /// </summary>
+    public static async Task<long> BuildAsync(string rootDirectory, ImageFormat format, string outputPath, CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(rootDirectory))
+        {
+            throw new VmPsException(
+                "RootfsSourceNotFound",
+                VmPsErrorKind.ObjectNotFound,
+                $"Cannot build a root filesystem from '{rootDirectory}': the directory does not exist.",
+                rootDirectory);
+        }
+
+        if (File.Exists(outputPath))
+        {
+            throw new VmPsException(
+                "RootfsOutputExists",
+                VmPsErrorKind.ResourceExists,
+                $"Cannot build a root filesystem image at '{outputPath}': the file already exists.",
+                outputPath);
+        }
+
+        try
+        {
+            var build = format switch
+            {
+                ImageFormat.Erofs => ErofsBuilder.BuildAsync(rootDirectory, outputPath, ErofsMetadata.Preserve, cancellationToken),
+                ImageFormat.Ext4 => Ext4Builder.BuildAsync(rootDirectory, outputPath, cancellationToken),
+                _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown image format."),
+            };
+            await build.ConfigureAwait(false);
+            return new FileInfo(outputPath).Length;
+        }
+        catch (Exception ex)
+        {
+            if (File.Exists(outputPath))
+            {
+                File.Delete(outputPath);
+            }
+
+            if (ex is VmPsException { ErrorId: "ExternalToolFailed" } toolFailure)
+            {
+                throw new VmPsException(
+                    "RootfsBuildFailed",
+                    VmPsErrorKind.InvalidOperation,
+                    $"Building the {format} image '{outputPath}' failed: {toolFailure.Message}",
+                    outputPath,
+                    toolFailure);
+            }
+
+            throw;
+        }
+    }
+}
