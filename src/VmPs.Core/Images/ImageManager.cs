@@ -1,3 +1,5 @@
+using VmPs.Core.Images.Blobs;
+using VmPs.Core.Images.Oci;
 using VmPs.Core.State;
 
 namespace VmPs.Core.Images;
@@ -10,16 +12,31 @@ public sealed class ImageManager
 {
     private readonly VmPsPaths paths;
     private readonly ImageStore store;
+    private readonly ImagePipeline pipeline;
 
     public ImageManager(VmPsPaths paths)
     {
         ArgumentNullException.ThrowIfNull(paths);
         this.paths = paths;
         store = new ImageStore(new StateDatabase(paths.StateDatabase));
+        pipeline = new ImagePipeline(paths, store, new BlobCache(paths));
     }
 
     /// <summary>A manager on the default state directory (the one VmManager.CreateDefault uses).</summary>
     public static ImageManager CreateDefault() => new(VmPsPaths.Default());
+
+    /// <summary>
+    /// Fetches the image into the shared blob cache, applies its layers and builds its root filesystem, then
+    /// registers it. Adding the same image under the same name again returns the existing one; another image
+    /// under a taken name is ImageNameInUse unless <see cref="ImageAddOptions.Force"/>. A failure leaves no image.
+    /// </summary>
+    public Task<ImageInfo> AddAsync(
+        IImageSource source, ImageAddOptions options, IProgress<ImagePullProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(options);
+        return pipeline.AddAsync(source, options, progress, cancellationToken);
+    }
 
     public Task<IReadOnlyList<ImageInfo>> GetAllAsync(CancellationToken cancellationToken) => store.GetAllAsync(cancellationToken);
 

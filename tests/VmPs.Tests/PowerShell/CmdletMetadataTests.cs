@@ -16,11 +16,12 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Stop-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Remove-Vm"] = [],
         ["Invoke-VmCommand"] = ["VmPs.Core.Vms.VmCommandResult"],
+        ["New-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
         ["Get-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
         ["Remove-VmImage"] = [],
     };
 
-    private static readonly string[] StateChangingCmdlets = ["New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand", "Remove-VmImage"];
+    private static readonly string[] StateChangingCmdlets = ["New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand", "New-VmImage", "Remove-VmImage"];
 
     private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Remove-Vm"];
 
