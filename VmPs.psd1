@@ -19,6 +19,9 @@
         'Stop-Vm'
         'Remove-Vm'
         'Invoke-VmCommand'
+        'New-VmImage'
+        'Get-VmImage'
+        'Remove-VmImage'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -95,4 +95,50 @@
             @{ Code = 'Get-Vm web* | Invoke-VmCommand { ls / | wc -l }'; Remarks = 'Runs a shell pipeline in every VM whose name starts with web.' }
         )
     }
+    'New-VmImage' = @{
+        Synopsis    = 'Pulls or imports an OCI/Docker image and converts it into a bootable VmPs image.'
+        Description = 'Fetches the image from a registry (OCI distribution API; anonymous, bearer-token and basic auth, credentials from ~/.docker/config.json or -Credential; manifest lists and OCI indexes resolved for -Platform), or imports an OCI image layout directory or a docker save archive (-Path). Blobs go to a content-addressed cache shared by all images, each verified against its digest, so a layer is never downloaded twice. The layers are applied in order (whiteouts, opaque directories, hardlinks, symlinks, devices, ownership, modes, mtimes and xattrs; an entry that would escape the root fails with LayerEntryEscapesRoot) and the result is packed into an erofs (default, compressed) or ext4 root filesystem. The image keeps its config (entrypoint, cmd, env, working directory, user, exposed ports, labels, stop signal) and an init mode: Systemd when the command is /sbin/init, /lib/systemd/systemd, /usr/lib/systemd/systemd or ends in /init, else Exec. Without -Name the image is named after the repository''s last path component and its tag: docker.io/library/alpine:3.20 becomes alpine:3.20. Adding the same image under the same name again returns the existing image; another image under a taken name is an error (ImageNameInUse) unless -Force. Progress (phase, bytes, layers) is shown with Write-Progress; a failure or Ctrl+C leaves no image behind.'
+        Parameters  = @{
+            Reference  = 'The image reference: alpine:3.20, docker.io/library/nginx:1.27, 127.0.0.1:5000/team/app@sha256:... Registries other than loopback are reached over HTTPS unless -Insecure.'
+            Platform   = 'os/architecture[/variant] to select from a multi-platform image (default linux/amd64).'
+            Credential = 'User name and password (or token) for the registry, instead of ~/.docker/config.json.'
+            Insecure   = 'Allow plain HTTP to a registry that is not on loopback.'
+            Path       = 'An OCI image layout directory, or a docker save archive (.tar).'
+            Tag        = 'Which image of the layout or archive to import, when it holds more than one.'
+            Name       = 'Name of the image, as New-Vm -Image takes it: letters, digits, ''.'', ''_'', ''-'', ''@'' and '':''. Default: the repository''s last path component and tag.'
+            Format     = 'Erofs (default: compressed, read-only, smallest) or Ext4.'
+            InitMode   = 'Exec (run the image''s command beside the agent) or Systemd (boot the image''s systemd). Default: detected from the image''s command.'
+            Force      = 'Replace an image of the same name (refused while VMs use it).'
+        }
+        Examples    = @(
+            @{ Code = 'New-VmImage docker.io/library/alpine:3.20'; Remarks = 'Pulls alpine and stores it as the image alpine:3.20.' }
+            @{ Code = 'New-VmImage 127.0.0.1:5000/team/app:1.0 -Name app -Credential (Get-Credential)'; Remarks = 'Pulls from a private registry with a user name and password.' }
+            @{ Code = 'New-VmImage -Path ./app.tar -Name app -Format Ext4'; Remarks = 'Imports a docker save archive as an ext4 image.' }
+            @{ Code = 'New-VmImage alpine:3.20 | ForEach-Object { New-Vm -Name web -Image $_.Name } | Start-Vm'; Remarks = 'Pulls an image and boots a VM from it.' }
+        )
+    }
+    'Get-VmImage' = @{
+        Synopsis    = 'Gets the images New-Vm can boot.'
+        Description = 'Gets all images, or those named: images added with New-VmImage and the built-in busybox image once it has been built. Each is a VmPs.VmImage with Name, Reference, Digest (the manifest digest), Platform, Format, InitMode, SizeBytes, Created, Entrypoint, Cmd and the full Config (environment, working directory, user, exposed ports, labels, stop signal).'
+        Parameters  = @{
+            Name = 'Names of the images; wildcards allowed. A name without wildcards that matches no image is an error (ImageNotFound).'
+        }
+        Examples    = @(
+            @{ Code = 'Get-VmImage'; Remarks = 'Lists every image.' }
+            @{ Code = 'Get-VmImage alpine* | Select-Object Name, Entrypoint, Cmd'; Remarks = 'Shows what the alpine images run.' }
+        )
+    }
+    'Remove-VmImage' = @{
+        Synopsis    = 'Deletes images.'
+        Description = 'Deletes the image''s root filesystem and its record. Blobs stay in the shared cache. An image that VMs use is refused (ImageInUse) unless Force; those VMs then fail to start with ImageRootfsMissing until they are removed. Asks for confirmation (ConfirmImpact High): use -Confirm:$false in scripts.'
+        Parameters  = @{
+            Name        = 'Names of the images; wildcards allowed. Also taken from the pipeline as strings or from a Name or Image property.'
+            InputObject = 'Image objects, as Get-VmImage and New-VmImage output them.'
+            Force       = 'Remove the image even though VMs use it.'
+        }
+        Examples    = @(
+            @{ Code = 'Remove-VmImage alpine:3.20 -Confirm:$false'; Remarks = 'Removes the image unless a VM uses it.' }
+            @{ Code = 'Get-VmImage test-* | Remove-VmImage -Force -Confirm:$false'; Remarks = 'Removes every image whose name starts with test-, even those VMs use.' }
+        )
+    }
 }

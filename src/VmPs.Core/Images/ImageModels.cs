@@ -26,6 +26,14 @@ public sealed record ImageConfig
     public string? WorkingDirectory { get; init; }
 
     public string? User { get; init; }
+
+    /// <summary>Ports the image declares, as "80/tcp".</summary>
+    public IReadOnlyList<string> ExposedPorts { get; init; } = [];
+
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The signal that stops the image's command (for example SIGTERM); null for the default.</summary>
+    public string? StopSignal { get; init; }
 }
 
 /// <summary>A bootable root filesystem in the image store (Get-VmImage's VmPs.VmImage objects).</summary>
@@ -53,4 +61,23 @@ public sealed record ImageInfo
     public required ImageConfig Config { get; init; }
 
     public required DateTimeOffset CreatedAt { get; init; }
+
+    public IReadOnlyList<string> Entrypoint => Config.Entrypoint;
+
+    public IReadOnlyList<string> Cmd => Config.Cmd;
+}
+
+/// <summary>How New-VmImage stores an image.</summary>
+public sealed record ImageAddOptions
+{
+    /// <summary>The image's name; null derives it from the source reference (see <see cref="ImageNames"/>).</summary>
+    public string? Name { get; init; }
+
+    public ImageFormat Format { get; init; } = ImageFormat.Erofs;
+
+    /// <summary>Overrides the init mode detected from the image's command.</summary>
+    public ImageInitMode? InitMode { get; init; }
+
+    /// <summary>Replace an image of the same name (refused while VMs use it).</summary>
+    public bool Force { get; init; }
 }

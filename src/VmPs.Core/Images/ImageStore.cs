@@ -24,14 +24,14 @@ internal sealed class ImageStore
     public async Task<IReadOnlyList<ImageInfo>> GetAllAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await connection.Command("SELECT * FROM images ORDER BY name COLLATE NOCASE")
+        return await connection.Command("SELECT * FROM images WHERE removed_at IS NULL ORDER BY name COLLATE NOCASE")
             .ListAsync(Read, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<ImageInfo?> FindAsync(string name, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return (await connection.Command("SELECT * FROM images WHERE name = $name COLLATE NOCASE")
+        return (await connection.Command("SELECT * FROM images WHERE name = $name COLLATE NOCASE AND removed_at IS NULL")
             .With("$name", name)
             .ListAsync(Read, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
     }
@@ -45,21 +45,30 @@ internal sealed class ImageStore
     }
 
     public Task InsertAsync(ImageInfo image, CancellationToken cancellationToken) =>
+        InsertAsync(image, replaceExisting: false, cancellationToken);
+
+    /// <summary>
+    /// Stores <paramref name="image"/>. An image of the same name is an error (ImageNameInUse) unless
+    /// <paramref name="replaceExisting"/>; then its row goes (refused while VMs use it) and it is returned so the
+    /// caller can delete its files.
+    /// </summary>
+    public Task<ImageInfo?> InsertAsync(ImageInfo image, bool replaceExisting, CancellationToken cancellationToken) =>
         database.InWriteTransactionAsync(
             async (connection, transaction) =>
             {
-                var taken = await connection.Command("SELECT 1 FROM images WHERE name = $name COLLATE NOCASE", transaction)
-                    .With("$name", image.Name)
-                    .ScalarAsync(cancellationToken).ConfigureAwait(false);
-                if (taken is not null)
+                var existing = await FindAsync(connection, transaction, image.Name, cancellationToken).ConfigureAwait(false);
+                if (existing is not null)
                 {
-                    throw new VmPsException(
-                        "ImageNameInUse",
-                        VmPsErrorKind.ResourceExists,
-                        $"An image named '{image.Name}' already exists.",
-                        image.Name);
+                    if (!replaceExisting)
+                    {
+                        throw NameInUse(image.Name);
+                    }
+
+                    await ThrowIfUsedAsync(connection, transaction, existing, "replaced", cancellationToken).ConfigureAwait(false);
+                    await DeleteRowAsync(connection, transaction, existing.Id, cancellationToken).ConfigureAwait(false);
                 }
 
+                await DropUnusedTombstonesAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
                 await connection.Command(
                         """
                         INSERT INTO images (id, name, reference, digest, platform, format, rootfs_path, size_bytes,
@@ -79,8 +88,102 @@ internal sealed class ImageStore
                     .With("$config", JsonSerializer.Serialize(image.Config, ConfigJson))
                     .With("$created", image.CreatedAt.ToStored())
                     .RunAsync(cancellationToken).ConfigureAwait(false);
+                return existing;
             },
             cancellationToken);
+
+    /// <summary>
+    /// Removes the image's row and returns it, for the caller to delete its files. While VMs use the image this is
+    /// refused (ImageInUse) unless <paramref name="force"/>: then the row stays as a tombstone those VMs still
+    /// reference, under a name that frees the original one.
+    /// </summary>
+    public Task<ImageInfo> RemoveAsync(string name, bool force, CancellationToken cancellationToken) =>
+        database.InWriteTransactionAsync(
+            async (connection, transaction) =>
+            {
+                var image = await FindAsync(connection, transaction, name, cancellationToken).ConfigureAwait(false)
+                    ?? throw NotFound(name);
+                if (!force)
+                {
+                    await ThrowIfUsedAsync(connection, transaction, image, "removed", cancellationToken).ConfigureAwait(false);
+                }
+
+                var users = await VmsUsingAsync(connection, transaction, image.Id, cancellationToken).ConfigureAwait(false);
+                if (users.Count == 0)
+                {
+                    await DeleteRowAsync(connection, transaction, image.Id, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await connection.Command(
+                            "UPDATE images SET removed_at = $now, name = name || ' (removed ' || id || ')' WHERE id = $id",
+                            transaction)
+                        .With("$now", DateTimeOffset.UtcNow.ToStored())
+                        .With("$id", image.Id)
+                        .RunAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                await DropUnusedTombstonesAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+                return image;
+            },
+            cancellationToken);
+
+    public static VmPsException NameInUse(string name) => new(
+        "ImageNameInUse",
+        VmPsErrorKind.ResourceExists,
+        $"An image named '{name}' already exists.",
+        name)
+    {
+        RecommendedAction = "Choose another name with -Name, or replace the image with -Force.",
+    };
+
+    public static VmPsException NotFound(string name) => new(
+        "ImageNotFound",
+        VmPsErrorKind.ObjectNotFound,
+        $"No image named '{name}'.",
+        name);
+
+    private static async Task<ImageInfo?> FindAsync(
+        SqliteConnection connection, SqliteTransaction transaction, string name, CancellationToken cancellationToken) =>
+        (await connection.Command("SELECT * FROM images WHERE name = $name COLLATE NOCASE AND removed_at IS NULL", transaction)
+            .With("$name", name)
+            .ListAsync(Read, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
+
+    private static async Task ThrowIfUsedAsync(
+        SqliteConnection connection, SqliteTransaction transaction, ImageInfo image, string action, CancellationToken cancellationToken)
+    {
+        var users = await VmsUsingAsync(connection, transaction, image.Id, cancellationToken).ConfigureAwait(false);
+        if (users.Count > 0)
+        {
+            throw new VmPsException(
+                "ImageInUse",
+                VmPsErrorKind.InvalidOperation,
+                $"The image '{image.Name}' cannot be {action}: VMs use it ({string.Join(", ", users)}).",
+                image.Name)
+            {
+                RecommendedAction = "Remove those VMs first, or use -Force (they will then fail to start).",
+            };
+        }
+    }
+
+    private static Task<List<string>> VmsUsingAsync(
+        SqliteConnection connection, SqliteTransaction transaction, string imageId, CancellationToken cancellationToken) =>
+        connection.Command("SELECT name FROM vms WHERE image_id = $id ORDER BY name COLLATE NOCASE", transaction)
+            .With("$id", imageId)
+            .ListAsync(reader => reader.GetString(0), cancellationToken);
+
+    private static Task<int> DeleteRowAsync(
+        SqliteConnection connection, SqliteTransaction transaction, string imageId, CancellationToken cancellationToken) =>
+        connection.Command("DELETE FROM images WHERE id = $id", transaction)
+            .With("$id", imageId)
+            .RunAsync(cancellationToken);
+
+    private static Task<int> DropUnusedTombstonesAsync(
+        SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(
+            "DELETE FROM images WHERE removed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM vms WHERE vms.image_id = images.id)",
+            cancellationToken,
+            transaction);
 
     private static ImageInfo Read(SqliteDataReader reader) => new()
     {

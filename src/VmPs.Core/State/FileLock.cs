@@ -56,6 +56,25 @@ internal sealed class FileLock : IDisposable
         }
     }
 
+    /// <summary>The lock if nobody holds it now, else null.</summary>
+    public static FileLock? TryAcquire(string path)
+    {
+        var descriptor = open(path, OpenReadWrite | OpenCreate | OpenCloseOnExec, Mode644);
+        if (descriptor < 0)
+        {
+            throw LockError(path);
+        }
+
+        if (flock(descriptor, LockExclusive | LockNonBlocking) == 0)
+        {
+            return new FileLock(descriptor);
+        }
+
+        var error = Marshal.GetLastPInvokeError();
+        _ = close(descriptor);
+        return error == WouldBlock ? null : throw LockError(path);
+    }
+
     /// <summary>Closing the descriptor releases the lock.</summary>
     public void Dispose()
     {

@@ -53,6 +53,14 @@ internal static class SchemaMigrations
 
             CREATE INDEX vms_image_id ON vms(image_id);
             """),
+
+        // Remove-VmImage -Force while VMs still use the image: the row stays (vms.image_id is a
+        // RESTRICT foreign key) as a tombstone under a freed name, its rootfs file is deleted, and
+        // those VMs fail to start with ImageRootfsMissing. The next image add or removal drops
+        // tombstones no VM uses any more.
+        new(2, "removed images kept for the VMs that use them", """
+            ALTER TABLE images ADD COLUMN removed_at TEXT;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -1,16 +1,36 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using VmPs.Core;
+using VmPs.Core.Images;
 
 namespace VmPs.PowerShell.Completion;
 
-/// <summary>Completes -Image with the images VmPs knows.</summary>
+/// <summary>Completes image names: the images in the store, and busybox, which every host can build.</summary>
 public sealed class ImageNameCompleter : IArgumentCompleter
 {
     /// <summary>The image every host has: built locally from the host's busybox.</summary>
     public const string DefaultImage = "busybox";
 
+    private const string DefaultImageToolTip = "busybox: built from the host's busybox-static";
+
     public IEnumerable<CompletionResult> CompleteArgument(
         string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters) =>
-        CompletionCandidates.Complete(wordToComplete, [(DefaultImage, "busybox: built from the host's busybox-static")]);
+        CompletionCandidates.Complete(wordToComplete, StoredImages()
+            .Append((Name: DefaultImage, ToolTip: DefaultImageToolTip))
+            .DistinctBy(candidate => candidate.Name, StringComparer.OrdinalIgnoreCase));
+
+    private static IEnumerable<(string Name, string ToolTip)> StoredImages()
+    {
+        using var budget = new CancellationTokenSource(CompletionCandidates.Budget);
+        try
+        {
+            var images = ImageManager.CreateDefault().GetAllAsync(budget.Token).GetAwaiter().GetResult();
+            return images.Select(image => (image.Name, $"{image.Name}: {image.Reference}, {image.Format}, {image.InitMode}")).ToList();
+        }
+        catch (Exception exception) when (exception is VmPsException or OperationCanceledException)
+        {
+            return [];
+        }
+    }
 }

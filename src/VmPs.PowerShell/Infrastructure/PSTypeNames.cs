@@ -8,4 +8,6 @@ public static class PSTypeNames
     public const string VmCommandResult = "VmPs.VmCommandResult";
 
     public const string VmHost = "VmPs.VmHost";
+
+    public const string VmImage = "VmPs.VmImage";
 }

@@ -16,9 +16,12 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Stop-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Remove-Vm"] = [],
         ["Invoke-VmCommand"] = ["VmPs.Core.Vms.VmCommandResult"],
+        ["New-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
+        ["Get-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
+        ["Remove-VmImage"] = [],
     };
 
-    private static readonly string[] StateChangingCmdlets = ["New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand"];
+    private static readonly string[] StateChangingCmdlets = ["New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand", "New-VmImage", "Remove-VmImage"];
 
     private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Remove-Vm"];
 
@@ -47,11 +50,28 @@ public sealed class CmdletMetadataTests : IDisposable
     }
 
     [Fact]
-    public void State_changing_cmdlets_support_WhatIf_and_Confirm_and_Remove_Vm_confirms_by_default()
+    public void State_changing_cmdlets_support_WhatIf_and_Confirm_and_removals_confirm_by_default()
     {
         var cmdlets = metadata.Cmdlets().ToDictionary(cmdlet => cmdlet.Name);
         Assert.All(cmdlets.Values, cmdlet => Assert.Equal(StateChangingCmdlets.Contains(cmdlet.Name), cmdlet.Named<bool>("SupportsShouldProcess")));
         Assert.Equal(ConfirmImpactHigh, cmdlets["Remove-Vm"].Named<int>("ConfirmImpact"));
+        Assert.Equal(ConfirmImpactHigh, cmdlets["Remove-VmImage"].Named<int>("ConfirmImpact"));
+    }
+
+    [Fact]
+    public void Image_cmdlets_take_wildcard_names_with_completion_and_Remove_VmImage_takes_image_objects()
+    {
+        var cmdlets = metadata.Cmdlets().ToDictionary(cmdlet => cmdlet.Name);
+        foreach (var name in new[] { cmdlets["Get-VmImage"].Parameter("Name"), cmdlets["Remove-VmImage"].Parameter("Name") })
+        {
+            Assert.Contains(name.GetCustomAttributesData(), attribute => attribute.AttributeType.Name == "SupportsWildcardsAttribute");
+            Assert.Equal("ImageNameCompleter", CompleterOf(name));
+            Assert.All(ParameterAttributes(name), parameter => Assert.True(Flag(parameter, "ValueFromPipelineByPropertyName")));
+        }
+
+        var inputObject = cmdlets["Remove-VmImage"].Parameter("InputObject");
+        Assert.Equal("VmPs.Core.Images.ImageInfo[]", inputObject.PropertyType.FullName);
+        Assert.All(ParameterAttributes(inputObject), parameter => Assert.True(Flag(parameter, "ValueFromPipeline")));
     }
 
     [Fact]

@@ -1,0 +1,75 @@
+using VmPs.Core.Images.Blobs;
+using VmPs.Core.Images.Oci;
+using VmPs.Core.State;
+
+namespace VmPs.Core.Images;
+
+/// <summary>
+/// The image store behind New-VmImage, Get-VmImage and Remove-VmImage: images pulled or imported
+/// into bootable root filesystems, plus the built-in busybox image once it has been built.
+/// </summary>
+public sealed class ImageManager
+{
+    private readonly VmPsPaths paths;
+    private readonly ImageStore store;
+    private readonly ImagePipeline pipeline;
+
+    public ImageManager(VmPsPaths paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        this.paths = paths;
+        store = new ImageStore(new StateDatabase(paths.StateDatabase));
+        pipeline = new ImagePipeline(paths, store, new BlobCache(paths));
+    }
+
+    /// <summary>A manager on the default state directory (the one VmManager.CreateDefault uses).</summary>
+    public static ImageManager CreateDefault() => new(VmPsPaths.Default());
+
+    /// <summary>
+    /// Fetches the image into the shared blob cache, applies its layers and builds its root filesystem, then
+    /// registers it. Adding the same image under the same name again returns the existing one; another image
+    /// under a taken name is ImageNameInUse unless <see cref="ImageAddOptions.Force"/>. A failure leaves no image.
+    /// </summary>
+    public Task<ImageInfo> AddAsync(
+        IImageSource source, ImageAddOptions options, IProgress<ImagePullProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(options);
+        return pipeline.AddAsync(source, options, progress, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ImageInfo>> GetAllAsync(CancellationToken cancellationToken) => store.GetAllAsync(cancellationToken);
+
+    public Task<ImageInfo?> FindAsync(string name, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return store.FindAsync(name, cancellationToken);
+    }
+
+    /// <summary>The named image; ImageNotFound when there is none.</summary>
+    public async Task<ImageInfo> GetAsync(string name, CancellationToken cancellationToken) =>
+        await FindAsync(name, cancellationToken).ConfigureAwait(false) ?? throw ImageStore.NotFound(name);
+
+    /// <summary>
+    /// Removes the image and its root filesystem. While VMs use it this is refused (ImageInUse) unless
+    /// <paramref name="force"/>; those VMs then fail to start with ImageRootfsMissing.
+    /// </summary>
+    public async Task RemoveAsync(string name, bool force, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var removed = await store.RemoveAsync(name, force, cancellationToken).ConfigureAwait(false);
+        DeleteFiles(paths, removed);
+    }
+
+    /// <summary>Deletes the image's directory (images/ID), never anything outside the images directory.</summary>
+    internal static void DeleteFiles(VmPsPaths paths, ImageInfo image)
+    {
+        var directory = Path.GetDirectoryName(image.RootfsPath);
+        if (directory is not null
+            && string.Equals(Path.GetDirectoryName(directory), paths.ImagesDirectory, StringComparison.Ordinal)
+            && Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}

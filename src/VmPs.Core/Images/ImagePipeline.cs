@@ -1,0 +1,167 @@
+using VmPs.Core.Images.Blobs;
+using VmPs.Core.Images.Layers;
+using VmPs.Core.Images.Oci;
+using VmPs.Core.Images.Rootfs;
+using VmPs.Core.State;
+
+namespace VmPs.Core.Images;
+
+/// <summary>
+/// New-VmImage's pipeline: fetch the blobs into the shared cache, apply the layers into a staging
+/// directory, build the root filesystem, then register the image. Sessions adding one name at
+/// once serialize on a lock per name. The rootfs is renamed into place before its row is written
+/// and staging is deleted on every exit, so no row points at a partial image; staging left by a
+/// session that died is deleted by the next add.
+/// </summary>
+internal sealed class ImagePipeline
+{
+    private const string Phase = "Converting";
+    private const string StagingPrefix = ".pull-";
+    private const string LockSuffix = ".lock";
+
+    private readonly VmPsPaths paths;
+    private readonly ImageStore store;
+    private readonly BlobCache blobs;
+
+    public ImagePipeline(VmPsPaths paths, ImageStore store, BlobCache blobs)
+    {
+        this.paths = paths;
+        this.store = store;
+        this.blobs = blobs;
+    }
+
+    public async Task<ImageInfo> AddAsync(
+        IImageSource source, ImageAddOptions options, IProgress<ImagePullProgress>? progress, CancellationToken cancellationToken)
+    {
+        if (options.Name is not null)
+        {
+            ImageNames.Validate(options.Name);
+        }
+
+        var fetched = await source.FetchAsync(blobs, progress, cancellationToken).ConfigureAwait(false);
+        var name = options.Name ?? ImageNames.DefaultFor(fetched.SourceReference);
+        ImageNames.Validate(name);
+
+        using var nameLock = await FileLock.AcquireAsync(
+            Path.Combine(paths.ImagesDirectory, $".{name.ToLowerInvariant()}{LockSuffix}"), cancellationToken).ConfigureAwait(false);
+        if (await store.FindAsync(name, cancellationToken).ConfigureAwait(false) is { } existing && !options.Force)
+        {
+            // Another session (or an earlier call) added this very image: adding it again is a no-op.
+            return IsSameImage(existing, fetched, options) ? existing : throw ImageStore.NameInUse(name);
+        }
+
+        var config = OciImageConfig.Parse(await File.ReadAllBytesAsync(blobs.PathFor(fetched.Config.Digest), cancellationToken).ConfigureAwait(false));
+        DeleteAbandonedStaging();
+        return await BuildAndRegisterAsync(name, fetched, config, options, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static bool IsSameImage(ImageInfo existing, FetchedImage fetched, ImageAddOptions options) =>
+        existing.Digest == fetched.ManifestDigest
+        && existing.Format == options.Format
+        && (options.InitMode is null || options.InitMode == existing.InitMode);
+
+    private async Task<ImageInfo> BuildAndRegisterAsync(
+        string name,
+        FetchedImage fetched,
+        OciImageConfig config,
+        ImageAddOptions options,
+        IProgress<ImagePullProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var staging = Path.Combine(paths.ImagesDirectory, $"{StagingPrefix}{id}");
+        var stagingLockPath = staging + LockSuffix;
+        var final = Path.Combine(paths.ImagesDirectory, id);
+        using var stagingLock = await FileLock.AcquireAsync(stagingLockPath, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var tree = Path.Combine(staging, "rootfs");
+            Directory.CreateDirectory(tree);
+            var layers = fetched.Layers;
+            for (var applied = 0; applied < layers.Count; applied++)
+            {
+                progress?.Report(new ImagePullProgress($"{Phase}: applying layers", 0, 0, applied, layers.Count));
+                await LayerApplier.ApplyAsync(tree, layers[applied], blobs.PathFor(layers[applied].Digest), cancellationToken).ConfigureAwait(false);
+            }
+
+            progress?.Report(new ImagePullProgress($"{Phase}: building the {options.Format} root filesystem", 0, 0, layers.Count, layers.Count));
+            var fileName = RootfsFileName(options.Format);
+            var size = await RootfsImageBuilder.BuildAsync(tree, options.Format, Path.Combine(staging, fileName), cancellationToken).ConfigureAwait(false);
+            Directory.Delete(tree, recursive: true);
+            Directory.Move(staging, final);
+
+            var image = new ImageInfo
+            {
+                Id = id,
+                Name = name,
+                Reference = fetched.SourceReference,
+                Digest = fetched.ManifestDigest,
+                Platform = fetched.Platform.ToString(),
+                Format = options.Format,
+                RootfsPath = Path.Combine(final, fileName),
+                SizeBytes = size,
+                InitMode = options.InitMode ?? InitModeDetector.Detect(config.Entrypoint, config.Cmd),
+                Config = ToImageConfig(config),
+                CreatedAt = DateTimeOffset.UtcNow,
+            };
+            var replaced = await store.InsertAsync(image, options.Force, cancellationToken).ConfigureAwait(false);
+            if (replaced is not null)
+            {
+                ImageManager.DeleteFiles(paths, replaced);
+            }
+
+            return image;
+        }
+        catch
+        {
+            DeleteDirectoryIfExists(final);
+            throw;
+        }
+        finally
+        {
+            DeleteDirectoryIfExists(staging);
+            File.Delete(stagingLockPath);
+        }
+    }
+
+    private static string RootfsFileName(ImageFormat format) => format switch
+    {
+        ImageFormat.Erofs => "rootfs.erofs",
+        ImageFormat.Ext4 => "rootfs.ext4",
+        _ => throw new ArgumentOutOfRangeException(nameof(format), format, null),
+    };
+
+    private static ImageConfig ToImageConfig(OciImageConfig config) => new()
+    {
+        Entrypoint = config.Entrypoint,
+        Cmd = config.Cmd,
+        Env = config.Env,
+        WorkingDirectory = config.WorkingDir,
+        User = config.User,
+        ExposedPorts = config.ExposedPorts,
+        Labels = config.Labels,
+        StopSignal = config.StopSignal,
+    };
+
+    /// <summary>Staging whose lock nobody holds belongs to a session that died mid-pull.</summary>
+    private void DeleteAbandonedStaging()
+    {
+        foreach (var lockPath in Directory.EnumerateFiles(paths.ImagesDirectory, $"{StagingPrefix}*{LockSuffix}"))
+        {
+            using var abandoned = FileLock.TryAcquire(lockPath);
+            if (abandoned is not null)
+            {
+                DeleteDirectoryIfExists(lockPath[..^LockSuffix.Length]);
+                File.Delete(lockPath);
+            }
+        }
+    }
+
+    private static void DeleteDirectoryIfExists(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            Directory.Delete(path, recursive: true);
+        }
+    }
+}

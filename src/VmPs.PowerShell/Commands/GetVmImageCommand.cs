@@ -1,0 +1,47 @@
+using System.Management.Automation;
+using VmPs.Core;
+using VmPs.Core.Images;
+using VmPs.PowerShell.Completion;
+using VmPs.PowerShell.Infrastructure;
+
+namespace VmPs.PowerShell.Commands;
+
+/// <summary>
+/// Gets the images New-Vm can boot, all of them or those named (wildcards allowed).
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "VmImage")]
+[OutputType(typeof(ImageInfo))]
+public sealed class GetVmImageCommand : ImageCmdlet
+{
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Image")]
+    [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(ImageNameCompleter))]
+    public string[]? Name { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var pattern in Name ?? ["*"])
+        {
+            if (WildcardPattern.ContainsWildcardCharacters(pattern))
+            {
+                foreach (var image in MatchingImages(pattern))
+                {
+                    WriteImage(image);
+                }
+
+                continue;
+            }
+
+            try
+            {
+                WriteImage(Await(cancellationToken => Manager.GetAsync(pattern, cancellationToken)));
+            }
+            catch (VmPsException exception)
+            {
+                WriteError(exception);
+            }
+        }
+    }
+}

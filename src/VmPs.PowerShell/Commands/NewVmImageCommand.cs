@@ -1,0 +1,134 @@
+using System.Management.Automation;
+using VmPs.Core;
+using VmPs.Core.Vms;
+using VmPs.Core.Images;
+using VmPs.Core.Images.Oci;
+using VmPs.Core.Images.Registry;
+using VmPs.PowerShell.Infrastructure;
+
+namespace VmPs.PowerShell.Commands;
+
+/// <summary>
+/// Pulls an OCI/Docker image from a registry, or imports an OCI image layout directory or a docker save archive,
+/// and converts it into a bootable root filesystem New-Vm can use.
+/// </summary>
+[Cmdlet(VerbsCommon.New, "VmImage", SupportsShouldProcess = true, DefaultParameterSetName = RegistrySet)]
+[OutputType(typeof(ImageInfo))]
+public sealed class NewVmImageCommand : ImageCmdlet
+{
+    private const string RegistrySet = "Registry";
+    private const string PathSet = "Path";
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = RegistrySet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Reference { get; set; } = "";
+
+    /// <summary>os/architecture[/variant] to pick from a multi-platform image (default linux/amd64).</summary>
+    [Parameter(ParameterSetName = RegistrySet)]
+    [ValidateNotNullOrEmpty]
+    public string? Platform { get; set; }
+
+    [Parameter(ParameterSetName = RegistrySet)]
+    [Credential]
+    public PSCredential? Credential { get; set; }
+
+    /// <summary>Allow plain HTTP to a registry that is not on loopback.</summary>
+    [Parameter(ParameterSetName = RegistrySet)]
+    public SwitchParameter Insecure { get; set; }
+
+    /// <summary>An OCI image layout directory, or a docker save archive (.tar).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [Alias("FullName")]
+    public string Path { get; set; } = "";
+
+    /// <summary>Which image of the layout or archive to import, when it holds more than one.</summary>
+    [Parameter(ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Tag { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Name { get; set; }
+
+    [Parameter]
+    public ImageFormat Format { get; set; } = ImageFormat.Erofs;
+
+    [Parameter]
+    public ImageInitMode? InitMode { get; set; }
+
+    /// <summary>Replace an image of the same name (refused while VMs use it).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var source = ParameterSetName == PathSet ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path) : Reference;
+        if (!ShouldProcess(source, $"Create {Format} image{(Name is null ? "" : $" '{Name}'")}"))
+        {
+            return;
+        }
+
+        try
+        {
+            var imageSource = ParameterSetName == PathSet ? LocalSource(source) : RegistrySource();
+            var options = new ImageAddOptions { Name = Name, Format = Format, InitMode = InitMode, Force = Force };
+            WriteImage(AwaitWithProgress(
+                $"New-VmImage {source}",
+                (progress, cancellationToken) => Manager.AddAsync(imageSource, options, new PullProgress(source, progress), cancellationToken)));
+        }
+        catch (VmPsException exception)
+        {
+            WriteError(exception);
+        }
+    }
+
+    private RegistryImageSource RegistrySource()
+    {
+        var credentials = Credential is null ? null : new RegistryCredentials(Credential.UserName, Credential.GetNetworkCredential().Password);
+        var platform = Platform is null ? OciPlatform.Default : OciPlatform.Parse(Platform);
+        return new RegistryImageSource(ImageReference.Parse(Reference), credentials, platform, Insecure);
+    }
+
+    private IImageSource LocalSource(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            return new OciLayoutImageSource(path, Tag, OciPlatform.Default);
+        }
+
+        if (File.Exists(path))
+        {
+            return new DockerArchiveImageSource(path, Tag);
+        }
+
+        throw new VmPsException(
+            "ImageSourceNotFound",
+            VmPsErrorKind.ObjectNotFound,
+            $"'{path}' is neither an OCI image layout directory nor a docker save archive: it does not exist.",
+            path);
+    }
+
+    /// <summary>Turns pull progress into Write-Progress lines, skipping reports that would not change the line.</summary>
+    private sealed class PullProgress(string source, IProgress<VmProgress> progress) : IProgress<ImagePullProgress>
+    {
+        private VmProgress? last;
+
+        public void Report(ImagePullProgress value)
+        {
+            var percent = value.BytesTotal > 0 ? (int)(value.BytesDone * 100 / value.BytesTotal)
+                : value.LayersTotal > 0 ? value.LayersDone * 100 / value.LayersTotal
+                : -1;
+            var bytes = value.BytesTotal > 0 ? $", {value.BytesDone / 1048576.0:N1} of {value.BytesTotal / 1048576.0:N1} MB" : "";
+            var status = $"{value.Phase}{bytes}, {value.LayersDone} of {value.LayersTotal} layers";
+            var update = new VmProgress(source, status, percent);
+            if (update == last)
+            {
+                return;
+            }
+
+            last = update;
+            progress.Report(update);
+        }
+    }
+}

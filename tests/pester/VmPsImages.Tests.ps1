@@ -1,0 +1,112 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+# Pester tests of the image cmdlets (New-VmImage, Get-VmImage, Remove-VmImage), run against the built module
+# folder. The test image is an OCI image layout that umoci builds from the host's busybox-static.
+
+BeforeDiscovery {
+    $NoImageTools = -not ((Get-Command umoci -ErrorAction Ignore) -and (Get-Command mkfs.erofs -ErrorAction Ignore) -and (Test-Path /bin/busybox))
+}
+
+BeforeAll {
+    $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+    $script:StateDirectory = Join-Path ([IO.Path]::GetTempPath()) "vmps-pester-images-$([guid]::NewGuid().ToString('n'))"
+    $env:VMPS_HOME = $StateDirectory
+    Import-Module (Join-Path $RepoRoot 'out/VmPs') -Force -ErrorAction Stop
+
+    function script:Get-VmError([scriptblock] $Action) {
+        & $Action 2>&1 | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }
+    }
+
+    # An OCI layout with one layer (busybox as /bin/sh) and an entrypoint, tagged v1.
+    function script:New-TestLayout([string] $Directory) {
+        $layout = Join-Path $Directory 'layout'
+        $bundle = Join-Path $Directory 'bundle'
+        umoci init --layout $layout
+        umoci new --image "${layout}:v1"
+        umoci unpack --image "${layout}:v1" $bundle | Out-Null
+        $bin = New-Item -ItemType Directory -Path (Join-Path $bundle 'rootfs/bin') -Force
+        Copy-Item /bin/busybox (Join-Path $bin 'busybox')
+        New-Item -ItemType SymbolicLink -Path (Join-Path $bin 'sh') -Target busybox | Out-Null
+        umoci repack --image "${layout}:v1" $bundle
+        umoci config --image "${layout}:v1" --config.entrypoint /bin/sh --config.env PATH=/bin --config.workingdir /
+        if ($LASTEXITCODE -ne 0) { throw "umoci failed with exit code $LASTEXITCODE" }
+        $layout
+    }
+}
+
+AfterAll {
+    Get-Vm -ErrorAction SilentlyContinue | Remove-Vm -Force -Confirm:$false -ErrorAction SilentlyContinue
+    Remove-Module VmPs -ErrorAction SilentlyContinue
+    Remove-Item -LiteralPath $StateDirectory -Recurse -Force -ErrorAction SilentlyContinue
+    Remove-Item Env:VMPS_HOME
+}
+
+Describe 'Image cmdlet errors' {
+    It 'Get-VmImage of an unknown name is a non-terminating ObjectNotFound error' {
+        $errors = Get-VmError { Get-VmImage -Name nosuchimage }
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -Be 'ImageNotFound,VmPs.PowerShell.Commands.GetVmImageCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $errors[0].TargetObject | Should -Be 'nosuchimage'
+    }
+
+    It 'New-VmImage with an invalid reference is InvalidArgument' {
+        $errors = Get-VmError { New-VmImage 'Not A Reference!' }
+        $errors[0].FullyQualifiedErrorId | Should -Be 'ImageReferenceInvalid,VmPs.PowerShell.Commands.NewVmImageCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'New-VmImage of a path that does not exist names it' {
+        $errors = Get-VmError { New-VmImage -Path ./no-such-layout }
+        $errors[0].FullyQualifiedErrorId | Should -Be 'ImageSourceNotFound,VmPs.PowerShell.Commands.NewVmImageCommand'
+        $errors[0].TargetObject | Should -Be (Join-Path (Get-Location).Path 'no-such-layout')
+    }
+}
+
+Describe 'An image from an OCI layout' -Skip:$NoImageTools {
+    BeforeAll {
+        $script:Work = New-Item -ItemType Directory -Path (Join-Path $StateDirectory 'work') -Force
+        $script:Layout = New-TestLayout $Work.FullName
+        $script:Image = New-VmImage -Path $Layout -Tag v1 -Name pester-img
+    }
+
+    It 'New-VmImage -WhatIf creates nothing' {
+        New-VmImage -Path $Layout -Tag v1 -Name whatif-img -WhatIf
+        Get-VmImage -Name whatif-img -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'New-VmImage returns a VmPs.VmImage with the image config' {
+        $Image.PSObject.TypeNames | Should -Contain 'VmPs.VmImage'
+        $Image.Name | Should -Be 'pester-img'
+        $Image.Format | Should -Be 'Erofs'
+        $Image.InitMode | Should -Be 'Exec'
+        $Image.Entrypoint | Should -Be @('/bin/sh')
+        $Image.Digest | Should -Match '^sha256:[0-9a-f]{64}$'
+        $Image.SizeMB | Should -BeGreaterThan 0
+    }
+
+    It 'Get-VmImage finds it by wildcard and shows the table view' {
+        (Get-VmImage -Name 'PESTER-*').Name | Should -Be 'pester-img'
+        Get-VmImage | Out-String | Should -Match 'pester-img\s+.*Erofs\s+Exec'
+    }
+
+    It 'completes image names from the store' {
+        $line = 'New-Vm -Name x -Image pester-'
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Contain 'pester-img'
+    }
+
+    It 'adding another image under the name is ImageNameInUse' {
+        $errors = Get-VmError { New-VmImage -Path $Layout -Tag v1 -Name pester-img -Format Ext4 }
+        $errors[0].FullyQualifiedErrorId | Should -Be 'ImageNameInUse,VmPs.PowerShell.Commands.NewVmImageCommand'
+    }
+
+    It 'Remove-VmImage refuses while a VM uses the image, then removes it' {
+        New-Vm -Name uses-image -Image pester-img | Out-Null
+        $errors = Get-VmError { Remove-VmImage -Name pester-img -Confirm:$false }
+        $errors[0].FullyQualifiedErrorId | Should -Be 'ImageInUse,VmPs.PowerShell.Commands.RemoveVmImageCommand'
+        Get-VmImage -Name pester-img | Should -Not -BeNullOrEmpty
+
+        Remove-Vm -Name uses-image -Confirm:$false
+        Get-VmImage -Name pester-img | Remove-VmImage -Confirm:$false
+        Get-VmImage -Name 'pester-*' | Should -BeNullOrEmpty
+    }
+}
