@@ -56,8 +56,12 @@ public sealed class PulledImageBootTests : IClassFixture<OpenRegistry>, IDisposa
         Assert.Equal(PipelineTestImages.Layer2Content, layer2.Stdout);
         var whitedOut = await manager.ExecAsync(VmName, new VmExecOptions { Command = ["test", "-e", $"/{PipelineTestImages.WhitedOutFile}"] }, CancellationToken.None);
         Assert.Equal(1, whitedOut.ExitCode);
-        var processes = await manager.ExecAsync(VmName, new VmExecOptions { Command = ["ps"] }, CancellationToken.None);
-        Assert.Contains("/bin/sleep 86400", processes.Stdout);
+        // The entrypoint starts once the guest has loaded the modules the agent did not need (after Start-Vm returns).
+        var entrypoint = await manager.ExecAsync(
+            VmName,
+            new VmExecOptions { Command = ["sh", "-c", "until ps | grep -q '[/]bin/sleep 86400'; do sleep 0.1; done; ps"], Timeout = TimeSpan.FromMinutes(1) },
+            CancellationToken.None);
+        Assert.Contains("/bin/sleep 86400", entrypoint.Stdout);
 
         var inUse = await Assert.ThrowsAsync<VmPsException>(() => images.RemoveAsync(image.Name, force: false, CancellationToken.None));
         Assert.Equal("ImageInUse", inUse.ErrorId);
