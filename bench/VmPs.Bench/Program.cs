@@ -1,3 +1,4 @@
+using VmPs.Bench.Shared;
 using System.Globalization;
 using VmPs.Bench;
 using VmPs.Core;
@@ -43,14 +44,14 @@ try
         await vmps.CleanUpAsync(CancellationToken.None);
     }
 
-    var baselineMedian = Median(baselineTimes);
-    var agentMedian = Median(samples.Select(s => s.AgentReady));
-    var execMedian = Median(samples.Select(s => s.FirstExecResult));
+    var baselineMedian = BenchStatistics.Median(baselineTimes);
+    var agentMedian = BenchStatistics.Median(samples.Select(s => s.AgentReady));
+    var execMedian = BenchStatistics.Median(samples.Select(s => s.FirstExecResult));
     Console.WriteLine();
     Console.WriteLine($"{"measure",-46} {"median",9} {"ratio",8}");
-    Report("peer: busybox shell /init prints a marker", baselineMedian, baselineMedian);
-    Report("vmps: Start-Vm to agent ready", agentMedian, baselineMedian);
-    Report("vmps: Start-Vm to first exec result", execMedian, baselineMedian);
+    BenchStatistics.Report("peer: busybox shell /init prints a marker", baselineMedian, baselineMedian, 46);
+    BenchStatistics.Report("vmps: Start-Vm to agent ready", agentMedian, baselineMedian, 46);
+    BenchStatistics.Report("vmps: Start-Vm to first exec result", execMedian, baselineMedian, 46);
     var ratio = agentMedian / baselineMedian;
     Console.WriteLine();
     Console.WriteLine($"agent-ready ratio {ratio:0.00}x (target <= 1.10x): {(ratio <= 1.10 ? "met" : "NOT met")}");
@@ -59,14 +60,3 @@ finally
 {
     work.Delete(recursive: true);
 }
-
-static TimeSpan Median(IEnumerable<TimeSpan> values)
-{
-    var sorted = values.Order().ToArray();
-    return sorted.Length % 2 == 1
-        ? sorted[sorted.Length / 2]
-        : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-}
-
-static void Report(string measure, TimeSpan median, TimeSpan baseline) =>
-    Console.WriteLine($"{measure,-46} {median.TotalSeconds,8:0.000}s {median / baseline,7:0.00}x");

@@ -1,3 +1,4 @@
+using VmPs.Bench.Shared;
 using System.Diagnostics;
 using System.Globalization;
 using VmPs.Core;
@@ -42,16 +43,16 @@ try
         Directory.Delete(paths.Root, recursive: true);
     }
 
-    var peerMedian = Median(peer);
+    var peerMedian = BenchStatistics.Median(peer);
     Console.WriteLine();
     Console.WriteLine($"{"measure",-58} {"median",9} {"ratio",8}");
-    Report("peer: skopeo copy + umoci unpack + mkfs.erofs -zlz4", peerMedian, peerMedian);
-    Report("vmps: New-VmImage, cold cache", Median(cold), peerMedian);
-    Report("vmps: New-VmImage, warm (image already added)", Median(warm), peerMedian);
-    var coldRatio = Median(cold) / peerMedian;
+    BenchStatistics.Report("peer: skopeo copy + umoci unpack + mkfs.erofs -zlz4", peerMedian, peerMedian, 58);
+    BenchStatistics.Report("vmps: New-VmImage, cold cache", BenchStatistics.Median(cold), peerMedian, 58);
+    BenchStatistics.Report("vmps: New-VmImage, warm (image already added)", BenchStatistics.Median(warm), peerMedian, 58);
+    var coldRatio = BenchStatistics.Median(cold) / peerMedian;
     Console.WriteLine();
     Console.WriteLine($"cold ratio {coldRatio:0.00}x (target <= 0.80x): {(coldRatio <= 0.80 ? "met" : "NOT met")}");
-    Console.WriteLine($"warm {Median(warm).TotalSeconds:0.000}s (target < 1 s): {(Median(warm) < TimeSpan.FromSeconds(1) ? "met" : "NOT met")}");
+    Console.WriteLine($"warm {BenchStatistics.Median(warm).TotalSeconds:0.000}s (target < 1 s): {(BenchStatistics.Median(warm) < TimeSpan.FromSeconds(1) ? "met" : "NOT met")}");
 }
 finally
 {
@@ -86,14 +87,3 @@ static async Task<TimeSpan> TimeAsync(Func<Task> action)
     await action();
     return stopwatch.Elapsed;
 }
-
-static TimeSpan Median(IEnumerable<TimeSpan> values)
-{
-    var sorted = values.Order().ToArray();
-    return sorted.Length % 2 == 1
-        ? sorted[sorted.Length / 2]
-        : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-}
-
-static void Report(string measure, TimeSpan median, TimeSpan baseline) =>
-    Console.WriteLine($"{measure,-58} {median.TotalSeconds,8:0.000}s {median / baseline,7:0.00}x");
