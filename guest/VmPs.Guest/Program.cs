@@ -7,8 +7,18 @@ internal static class Program
 {
     private const string Usage = "usage: vmps-guest (as PID 1: the VM init)\n       vmps-guest agent --listen-unix PATH";
 
+    /// <summary>
+    /// Agent streams (the virtio-serial port, exec pipes) are plain blocking file descriptors, whose async
+    /// reads occupy a thread-pool thread each. A one-vCPU VM starts with a single pool thread and the pool
+    /// adds more only about every half second, so an exec would wait that long for a free thread.
+    /// </summary>
+    private const int MinimumPoolThreads = 32;
+
     public static int Main(string[] args)
     {
+        ThreadPool.GetMinThreads(out _, out var completionPortThreads);
+        ThreadPool.SetMinThreads(MinimumPoolThreads, completionPortThreads);
+
         if (Environment.ProcessId == 1)
         {
             return InitProcess.Run();
