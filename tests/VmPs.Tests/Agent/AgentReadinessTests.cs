@@ -1,14 +1,20 @@
 using VmPs.Core;
 using VmPs.Core.Guest;
+using VmPs.Tests.Infrastructure;
 
 namespace VmPs.Tests.Agent;
 
-public class AgentReadinessTests
+public sealed class AgentReadinessTests : IDisposable
 {
+    private readonly ScratchDirectory scratch = new();
+
+    public void Dispose() => scratch.Dispose();
+
     [Fact]
     public async Task Waiting_succeeds_once_an_agent_that_starts_late_answers()
     {
-        var directory = Directory.CreateTempSubdirectory("vmps-ready-").FullName;
+        // The agent process owns (and deletes) its directory.
+        var directory = Directory.CreateDirectory(scratch.Combine("agent")).FullName;
         var socket = Path.Combine(directory, "agent.sock");
         var waiting = AgentReadiness.WaitAsync(new AgentVirtioSerialConnector(socket), TimeSpan.FromMinutes(1), () => true, default);
 
@@ -21,7 +27,7 @@ public class AgentReadinessTests
     [Fact]
     public async Task A_dead_VM_fails_fast_with_a_specific_error()
     {
-        var connector = new AgentVirtioSerialConnector(Path.Combine(Path.GetTempPath(), $"vmps-none-{Guid.NewGuid():N}.sock"));
+        var connector = new AgentVirtioSerialConnector(scratch.Combine("no-agent.sock"));
 
         var error = await Assert.ThrowsAsync<VmPsException>(() => AgentReadiness.WaitAsync(connector, TimeSpan.FromMinutes(5), () => false, default));
 
@@ -48,7 +54,7 @@ public class AgentReadinessTests
     [Fact]
     public async Task No_agent_until_the_deadline_is_AgentNotReady()
     {
-        var connector = new AgentVirtioSerialConnector(Path.Combine(Path.GetTempPath(), $"vmps-none-{Guid.NewGuid():N}.sock"));
+        var connector = new AgentVirtioSerialConnector(scratch.Combine("no-agent.sock"));
 
         var error = await Assert.ThrowsAsync<VmPsException>(() => AgentReadiness.WaitAsync(connector, TimeSpan.FromMilliseconds(200), () => true, default));
 
