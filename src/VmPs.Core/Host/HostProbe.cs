@@ -165,7 +165,7 @@ public static class HostProbe
         }
     }
 
-    private static bool IsReadable(string path)
+    internal static bool IsReadable(string path)
     {
         try
         {

@@ -6,12 +6,11 @@ namespace VmPs.Core.Processes;
 /// <summary>Liveness checks on host processes by PID and start time, read from /proc.</summary>
 public static class ProcessProbe
 {
-    private const int WaitNoHang = 1;
     private const int SignalKill = 9;
     private const int SignalTerm = 15;
 
     /// <summary>
-    /// True while the process runs. A zombie counts as dead (and is reaped when it is our child);
+    /// True while the process runs. A zombie counts as dead (DetachedProcess reaps its own children);
     /// a different process that reused the PID counts as dead too.
     /// </summary>
     public static bool IsRunning(ProcessIdentity identity)
@@ -24,7 +23,6 @@ public static class ProcessProbe
 
         if (stat.Value.State is 'Z' or 'X')
         {
-            _ = waitpid(identity.Pid, IntPtr.Zero, WaitNoHang);
             return false;
         }
 
@@ -105,7 +103,4 @@ public static class ProcessProbe
 
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int signal);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int waitpid(int pid, IntPtr status, int options);
 }

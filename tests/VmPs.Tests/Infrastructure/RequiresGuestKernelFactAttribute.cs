@@ -16,7 +16,7 @@ public sealed class RequiresGuestKernelFactAttribute : FactAttribute
         {
             Skip = "skipped: no /boot/vmlinuz-VERSION with /lib/modules/VERSION (install linux-image-cloud-amd64)";
         }
-        else if (!IsReadable(kernel.Path))
+        else if (!HostProbe.IsReadable(kernel.Path))
         {
             Skip = $"skipped: {kernel.Path} is not readable by this user";
         }
@@ -28,17 +28,4 @@ public sealed class RequiresGuestKernelFactAttribute : FactAttribute
 
     /// <summary>The kernel the test uses (non-null when the test runs).</summary>
     public static KernelInfo Kernel => KernelLocator.FindDefault() ?? throw new InvalidOperationException("No default kernel.");
-
-    private static bool IsReadable(string path)
-    {
-        try
-        {
-            using var file = File.OpenRead(path);
-            return true;
-        }
-        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
-        {
-            return false;
-        }
-    }
 }
