@@ -14,11 +14,8 @@ public abstract class VmCmdlet : AsyncCmdlet
     protected void WriteVm(VmInfo vm) => WriteTypedObject(vm, PSTypeNames.Vm);
 
     /// <summary>The VMs whose names match a wildcard pattern, case-insensitively, in name order.</summary>
-    protected IEnumerable<VmInfo> MatchingVms(string pattern)
-    {
-        var wildcard = new WildcardPattern(pattern, WildcardOptions.IgnoreCase);
-        return Await(Manager.GetAllAsync).Where(vm => wildcard.IsMatch(vm.Name)).OrderBy(vm => vm.Name, StringComparer.Ordinal);
-    }
+    protected IEnumerable<VmInfo> MatchingVms(string pattern) =>
+        NamePatterns.Matching(Await(Manager.GetAllAsync), vm => vm.Name, pattern);
 
     /// <summary>
     /// Runs <paramref name="process"/> for each target VM given as objects or as names (wildcards expand to
@@ -26,7 +23,9 @@ public abstract class VmCmdlet : AsyncCmdlet
     /// </summary>
     protected void ForEachTarget(VmInfo[]? vms, string[]? names, Action<string> process)
     {
-        var targets = vms is not null ? vms.Select(vm => vm.Name) : (names ?? []).SelectMany(ExpandPattern);
+        var targets = vms is not null
+            ? vms.Select(vm => vm.Name)
+            : NamePatterns.Expand(names ?? [], pattern => MatchingVms(pattern).Select(vm => vm.Name));
         foreach (var name in targets)
         {
             try
@@ -39,8 +38,4 @@ public abstract class VmCmdlet : AsyncCmdlet
             }
         }
     }
-
-    /// <summary>A literal name stays as given so that Core reports an unknown VM with its own error.</summary>
-    private IEnumerable<string> ExpandPattern(string pattern) =>
-        WildcardPattern.ContainsWildcardCharacters(pattern) ? MatchingVms(pattern).Select(vm => vm.Name) : [pattern];
 }
