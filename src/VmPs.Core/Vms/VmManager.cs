@@ -168,12 +168,7 @@ public sealed class VmManager
         }
 
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
-        if (vm.State != VmState.Running || vm.Instance is null)
-        {
-            throw VmErrors.NotRunning(vm.Name, vm.State);
-        }
-
-        await using var client = await AgentClient.ConnectAsync(AgentConnectors.For(vm.Instance.Agent), cancellationToken).ConfigureAwait(false);
+        await using var client = await ConnectAgentAsync(vm, cancellationToken).ConfigureAwait(false);
         var result = await client.ExecAsync(
             new AgentExecRequest(options.Command)
             {
@@ -193,6 +188,26 @@ public sealed class VmManager
             Stderr = result.Stderr,
             Duration = result.Duration,
         };
+    }
+
+    /// <summary>
+    /// Opens a connection to a running VM's agent, for callers that stream (exec with stdin, TTY, file copy).
+    /// The caller disposes it. Throws VmNotFound or VmNotRunning.
+    /// </summary>
+    public async Task<AgentClient> ConnectAgentAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await ConnectAgentAsync(vm, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<AgentClient> ConnectAgentAsync(VmRecord vm, CancellationToken cancellationToken)
+    {
+        if (vm.State != VmState.Running || vm.Instance is null)
+        {
+            throw VmErrors.NotRunning(vm.Name, vm.State);
+        }
+
+        return await AgentClient.ConnectAsync(AgentConnectors.For(vm.Instance.Agent), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<string> DefaultKernelPathAsync(string? requested, CancellationToken cancellationToken)
