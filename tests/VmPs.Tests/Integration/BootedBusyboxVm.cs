@@ -1,0 +1,63 @@
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Vms;
+using VmPs.Tests.State;
+
+namespace VmPs.Tests.Integration;
+
+/// <summary>
+/// One busybox VM booted under QEMU and shared by every test class in <see cref="BootedBusyboxVmCollection"/>,
+/// so agent tests (exec, files, cmdlets) cost one boot in all. Tests must leave the VM running and must
+/// not depend on what other tests wrote in it; each works under a directory of its own.
+/// When the VM cannot boot on this machine the fixture stays unbooted and the tests (RequiresVmBootFact) skip.
+/// </summary>
+public sealed class BootedBusyboxVm : IAsyncLifetime
+{
+    public const string Name = "shared";
+
+    private readonly TemporaryVmPsHome home = new();
+
+    public BootedBusyboxVm()
+    {
+        Manager = new VmManager(home.Paths);
+    }
+
+    public VmManager Manager { get; }
+
+    public TemporaryVmPsHome Home => home;
+
+    public VmInfo Vm { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        if (new RequiresVmBootFactAttribute().Skip is not null)
+        {
+            return;
+        }
+
+        await Manager.CreateAsync(
+            new VmCreateOptions { Name = Name, Image = "busybox", Cpus = 2, MemoryMiB = 512, Hypervisor = HypervisorKind.Qemu },
+            CancellationToken.None);
+        Vm = await Manager.StartAsync(Name, new VmStartOptions(), progress: null, CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        try
+        {
+            if (await Manager.FindAsync(Name, CancellationToken.None) is not null)
+            {
+                await Manager.RemoveAsync(Name, force: true, CancellationToken.None);
+            }
+        }
+        finally
+        {
+            home.Dispose();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class BootedBusyboxVmCollection : ICollectionFixture<BootedBusyboxVm>
+{
+    public const string Name = "booted busybox vm";
+}
