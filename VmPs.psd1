@@ -18,6 +18,7 @@
         'Start-Vm'
         'Stop-Vm'
         'Remove-Vm'
+        'Enter-Vm'
         'Invoke-VmCommand'
         'New-VmImage'
         'Get-VmImage'

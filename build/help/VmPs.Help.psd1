@@ -95,6 +95,21 @@
             @{ Code = 'Get-Vm web* | Invoke-VmCommand { ls / | wc -l }'; Remarks = 'Runs a shell pipeline in every VM whose name starts with web.' }
         )
     }
+    'Enter-Vm' = @{
+        Synopsis    = 'Opens an interactive shell in a running VM, on a real terminal.'
+        Description = 'Runs Shell in the VM on a pseudo-terminal of the local window''s size and joins it to this console, like Enter-PSSession: the local terminal is in raw mode while the shell runs, so every key goes to the guest (Ctrl+C interrupts the guest''s foreground command, Ctrl+D ends the shell''s input) and window size changes follow. Returns when the guest shell exits, restores the terminal and sets $LASTEXITCODE to the shell''s exit code. Needs an interactive terminal: with redirected input or output it fails with EnterVmNeedsTerminal (use Invoke-VmCommand instead). The VM must be running (VmNotRunning).'
+        Parameters  = @{
+            Name             = 'Name of the VM (no wildcards). Also taken from a Name or VmName property in the pipeline.'
+            InputObject      = 'A VM object, as Get-Vm outputs it.'
+            Shell            = 'The program to run on the terminal (default /bin/sh).'
+            User             = 'Guest user to run the shell as: name, uid, name:group or uid:gid (default root).'
+            WorkingDirectory = 'Directory in the guest to start the shell in.'
+        }
+        Examples    = @(
+            @{ Code = 'Enter-Vm web'; Remarks = 'Opens /bin/sh in the VM web; type exit to come back.' }
+            @{ Code = 'Get-Vm web | Enter-Vm -Shell /bin/bash -User app -WorkingDirectory /srv'; Remarks = 'Opens bash as the user app in /srv.' }
+        )
+    }
     'New-VmImage' = @{
         Synopsis    = 'Pulls or imports an OCI/Docker image and converts it into a bootable VmPs image.'
         Description = 'Fetches the image from a registry (OCI distribution API; anonymous, bearer-token and basic auth, credentials from ~/.docker/config.json or -Credential; manifest lists and OCI indexes resolved for -Platform), or imports an OCI image layout directory or a docker save archive (-Path). Blobs go to a content-addressed cache shared by all images, each verified against its digest, so a layer is never downloaded twice. The layers are applied in order (whiteouts, opaque directories, hardlinks, symlinks, devices, ownership, modes, mtimes and xattrs; an entry that would escape the root fails with LayerEntryEscapesRoot) and the result is packed into an erofs (default, compressed) or ext4 root filesystem. The image keeps its config (entrypoint, cmd, env, working directory, user, exposed ports, labels, stop signal) and an init mode: Systemd when the command is /sbin/init, /lib/systemd/systemd, /usr/lib/systemd/systemd or ends in /init, else Exec. Without -Name the image is named after the repository''s last path component and its tag: docker.io/library/alpine:3.20 becomes alpine:3.20. Adding the same image under the same name again returns the existing image; another image under a taken name is an error (ImageNameInUse) unless -Force. Progress (phase, bytes, layers) is shown with Write-Progress; a failure or Ctrl+C leaves no image behind.'

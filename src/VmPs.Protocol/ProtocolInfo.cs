@@ -6,7 +6,7 @@ namespace VmPs.Protocol;
 public static class ProtocolInfo
 {
     /// <summary>The wire protocol version; a peer speaking another version is refused with a clear error.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>The VmPs release this assembly belongs to (host and guest are built from one version).</summary>
     public static string ProductVersion { get; } =

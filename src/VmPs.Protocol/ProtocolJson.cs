@@ -20,6 +20,10 @@ namespace VmPs.Protocol;
 [JsonSerializable(typeof(ExecExitMessage))]
 [JsonSerializable(typeof(SignalMessage))]
 [JsonSerializable(typeof(ShutdownMessage))]
+[JsonSerializable(typeof(TerminalSizeMessage))]
+[JsonSerializable(typeof(CreditMessage))]
+[JsonSerializable(typeof(ClockSyncMessage))]
+[JsonSerializable(typeof(ClockSyncedMessage))]
 [JsonSerializable(typeof(GuestConfig))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext
 {

@@ -20,6 +20,9 @@ internal sealed class AgentContext
 
     public string DefaultWorkingDirectory { get; }
 
+    /// <summary>False for the agent outside a VM, which must not set the host's clock on a ClockSync request.</summary>
+    public bool OwnsSystemClock { get; init; } = true;
+
     /// <summary>Called once a shutdown (false) or reboot (true) request was acknowledged.</summary>
     public Action<bool> RequestShutdown { get; }
 

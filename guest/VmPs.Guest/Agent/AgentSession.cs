@@ -143,6 +143,20 @@ internal sealed class AgentSession
 
                 ExecOn(frame).Signal(signal.Signal, signal.ProcessGroup);
                 break;
+            case FrameType.TtyResize:
+                ExecOn(frame).Resize(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.TerminalSizeMessage));
+                break;
+            case FrameType.OutputCredit:
+                // Credit may arrive after the exec ended: nothing to answer then.
+                if (_execs.TryGetValue(frame.Channel, out var creditedExec))
+                {
+                    creditedExec.ReturnOutputCredit(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.CreditMessage).Bytes);
+                }
+
+                break;
+            case FrameType.ClockSync:
+                await GuestClock.SyncAsync(frame, _writer, _context, cancellationToken).ConfigureAwait(false);
+                break;
             case FrameType.Shutdown:
                 var shutdown = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ShutdownMessage);
                 await _writer.WriteAsync(FrameType.ShutdownAck, frame.Channel, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);

@@ -3,40 +3,42 @@ using Microsoft.Win32.SafeHandles;
 using VmPs.Guest.Native;
 using VmPs.Guest.Processes;
 using VmPs.Protocol;
+using VmPs.Protocol.Flow;
 using VmPs.Protocol.Framing;
 using VmPs.Protocol.Messages;
 
 namespace VmPs.Guest.Agent;
 
 /// <summary>
-/// One exec of a session: a child with pipes for stdin, stdout and stderr. Output is streamed as
-/// frames on the exec's channel; ExecExit follows once the child has exited and everything it wrote
-/// was forwarded. Output of background processes it left behind (a daemon started with &amp;, which
-/// keeps the pipes open) is drained and dropped after that, so the exec ends and the daemon never blocks.
+/// One exec of a session: a child with pipes for stdin, stdout and stderr, or with a pseudo-terminal.
+/// Output is streamed as frames on the exec's channel, each sent against output credit the host returns
+/// as it consumes (so a slow host stops the child through a full pipe, not through agent memory); stdin
+/// credit goes back once a chunk was written to the child. ExecExit follows once the child has exited and
+/// everything it wrote was forwarded. Output of background processes it left behind (a daemon started
+/// with &amp;, which keeps the pipes open) is drained and dropped after that, so the exec ends and the daemon never blocks.
 /// </summary>
 internal sealed class ExecProcess
 {
     private const int ReadChunk = 32 * 1024;
+    private const string DefaultTerminalType = "xterm";
 
     private readonly uint _channel;
     private readonly FrameWriter _writer;
-    private readonly FileStream _stdin;
-    private readonly FileStream _stdout;
-    private readonly FileStream _stderr;
+    private readonly ExecIo _io;
 
     // Becomes readable when the child has exited: wakes the output pumps waiting in poll.
-    private readonly (SafeFileHandle Read, SafeFileHandle Write) _exited = CreatePipe(Libc.O_NONBLOCK);
+    private readonly (SafeFileHandle Read, SafeFileHandle Write) _exited = ExecIo.CreatePipe(Libc.O_NONBLOCK);
     private readonly Channel<ReadOnlyMemory<byte>> _stdinQueue = Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CreditWindow _outputCredit = new(ExecFlowControl.OutputWindow);
     private readonly TaskCompletionSource<ChildExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _stdinQueued;
     private volatile bool _outputUndeliverable;
 
-    private ExecProcess(uint channel, FrameWriter writer, FileStream stdin, FileStream stdout, FileStream stderr)
+    private ExecProcess(uint channel, FrameWriter writer, ExecIo io)
     {
         _channel = channel;
         _writer = writer;
-        _stdin = stdin;
-        _stdout = stdout;
-        _stderr = stderr;
+        _io = io;
     }
 
     public int Pid { get; private set; }
@@ -56,9 +58,10 @@ internal sealed class ExecProcess
             throw new GuestException(ErrorCodes.BadRequest, "Every environment entry must be KEY=VALUE.");
         }
 
-        if (request.Tty)
+        var terminalSize = request.TerminalSize ?? TerminalSizeMessage.Default;
+        if (request.Tty && !terminalSize.IsValid)
         {
-            throw new GuestException(ErrorCodes.Unsupported, "This agent does not support TTY execs yet.");
+            throw new GuestException(ErrorCodes.BadRequest, $"A terminal of {terminalSize.Columns}x{terminalSize.Rows} is not possible: columns and rows must be 1-65535.");
         }
 
         var identity = request.User is null ? null : UserDatabase.Resolve(request.User);
@@ -68,33 +71,33 @@ internal sealed class ExecProcess
             environment = EnvironmentBlock.WithDefault(environment, "HOME", identity.Home);
         }
 
-        var executable = ExecutableResolver.Resolve(argv[0], environment);
-        var (stdinRead, stdinWrite) = CreatePipe();
-        var (stdoutRead, stdoutWrite) = CreatePipe();
-        var (stderrRead, stderrWrite) = CreatePipe();
-        var exec = new ExecProcess(channel, writer, OpenFd(stdinWrite, FileAccess.Write), OpenFd(stdoutRead, FileAccess.Read), OpenFd(stderrRead, FileAccess.Read));
-        using (stdinRead)
-        using (stdoutWrite)
-        using (stderrWrite)
+        if (request.Tty)
         {
-            try
-            {
-                var options = new SpawnOptions(
-                    executable,
-                    argv,
-                    environment,
-                    request.WorkingDirectory ?? context.DefaultWorkingDirectory,
-                    identity,
-                    (int)stdinRead.DangerousGetHandle(),
-                    (int)stdoutWrite.DangerousGetHandle(),
-                    (int)stderrWrite.DangerousGetHandle());
-                exec.Pid = context.Children.Spawn(options, exec.OnExit);
-            }
-            catch
-            {
-                exec.DisposeStreams();
-                throw;
-            }
+            environment = EnvironmentBlock.WithDefault(environment, "TERM", DefaultTerminalType);
+        }
+
+        var executable = ExecutableResolver.Resolve(argv[0], environment);
+        var io = request.Tty ? ExecIo.PseudoTerminal(terminalSize) : ExecIo.Pipes();
+        var exec = new ExecProcess(channel, writer, io);
+        try
+        {
+            var options = new SpawnOptions(
+                executable,
+                argv,
+                environment,
+                request.WorkingDirectory ?? context.DefaultWorkingDirectory,
+                identity,
+                io.ChildStdinFd,
+                io.ChildStdoutFd,
+                io.ChildStderrFd,
+                ControllingTerminal: request.Tty);
+            exec.Pid = context.Children.Spawn(options, exec.OnExit);
+            io.CloseChildEnds();
+        }
+        catch
+        {
+            exec.DisposeStreams();
+            throw;
         }
 
         return exec;
@@ -103,15 +106,59 @@ internal sealed class ExecProcess
     /// <summary>Starts forwarding output and stdin; the task completes after ExecExit was sent (or could not be).</summary>
     public Task StartStreaming()
     {
-        var stdoutDone = PumpOnThread(_stdout, FrameType.Stdout);
-        var stderrDone = PumpOnThread(_stderr, FrameType.Stderr);
+        var forwarded = _io.Outputs.Select(output => PumpOnThread(output.Source, output.Type)).ToArray();
         _ = Task.Run(WriteStdinAsync);
-        return ReportExitAsync(stdoutDone, stderrDone);
+        return ReportExitAsync(forwarded);
     }
 
-    public void WriteStdin(ReadOnlyMemory<byte> data) => _stdinQueue.Writer.TryWrite(data.ToArray());
+    /// <summary>Queues stdin for the child; a host that sends beyond its stdin window breaks the protocol.</summary>
+    public void WriteStdin(ReadOnlyMemory<byte> data)
+    {
+        if (Interlocked.Add(ref _stdinQueued, data.Length) > ExecFlowControl.StdinWindow)
+        {
+            Interlocked.Add(ref _stdinQueued, -data.Length);
+            throw new GuestException(ErrorCodes.BadRequest, $"Stdin beyond the window of {ExecFlowControl.StdinWindow} bytes was dropped: wait for StdinCredit.");
+        }
 
+        if (!_stdinQueue.Writer.TryWrite(data.ToArray()))
+        {
+            // Stdin was closed already: the bytes have no reader, the credit goes straight back.
+            Interlocked.Add(ref _stdinQueued, -data.Length);
+            _ = ReturnStdinCreditAsync(data.Length);
+        }
+    }
+
+    /// <summary>No more stdin. On a terminal this only ends the host's input (the terminal stays the child's stdin).</summary>
     public void CloseStdin() => _stdinQueue.Writer.TryComplete();
+
+    public void ReturnOutputCredit(int bytes) => _outputCredit.Return(bytes);
+
+    /// <summary>Changes the window size of a TTY exec's terminal; its foreground process group gets SIGWINCH.</summary>
+    public void Resize(TerminalSizeMessage size)
+    {
+        if (_io.Terminal is not { } terminal)
+        {
+            throw new GuestException(ErrorCodes.BadRequest, $"The exec on channel {_channel} has no terminal to resize.");
+        }
+
+        if (!size.IsValid)
+        {
+            throw new GuestException(ErrorCodes.BadRequest, $"A terminal of {size.Columns}x{size.Rows} is not possible: columns and rows must be 1-65535.");
+        }
+
+        try
+        {
+            var result = NativeMethods.SetWindowSize(terminal, (ushort)size.Columns, (ushort)size.Rows);
+            if (result < 0)
+            {
+                throw new GuestException(ErrorCodes.ExecFailed, $"Cannot resize the terminal: {Libc.ErrorText(-result)}.");
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // The terminal closed with the process: nothing left to resize.
+        }
+    }
 
     /// <summary>Signals the process, or its whole process group (it leads one: execs start in a new session).</summary>
     public void Signal(int signal, bool processGroup)
@@ -130,18 +177,20 @@ internal sealed class ExecProcess
     public void Abandon()
     {
         _outputUndeliverable = true;
+        _outputCredit.Close();
         CloseStdin();
         Signal(Libc.SIGKILL, processGroup: true);
     }
 
-    private async Task ReportExitAsync(Task stdoutForwarded, Task stderrForwarded)
+    private async Task ReportExitAsync(Task[] outputsForwarded)
     {
         var exit = await _exit.Task.ConfigureAwait(false);
-        await Task.WhenAll(stdoutForwarded, stderrForwarded).ConfigureAwait(false);
+        await Task.WhenAll(outputsForwarded).ConfigureAwait(false);
         _exited.Read.Dispose();
         _exited.Write.Dispose();
         CloseStdin();
-        await SendAsync(FrameType.ExecExit, JsonPayload(new ExecExitMessage(exit.ExitCode, exit.Signal))).ConfigureAwait(false);
+        var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new ExecExitMessage(exit.ExitCode, exit.Signal), ProtocolJsonContext.Default.ExecExitMessage);
+        await SendAsync(FrameType.ExecExit, payload).ConfigureAwait(false);
     }
 
     private unsafe void OnExit(ChildExit exit)
@@ -152,8 +201,8 @@ internal sealed class ExecProcess
     }
 
     /// <summary>
-    /// Forwards a pipe until the child has exited and the pipe holds nothing more (or reached EOF), then
-    /// completes the returned task and keeps reading, discarding, until EOF.
+    /// Forwards an output until the child has exited and it holds nothing more (or reached EOF), then
+    /// completes the returned task and keeps reading, discarding, until EOF (a terminal master reports EIO then).
     /// </summary>
     private Task PumpOnThread(FileStream source, FrameType type)
     {
@@ -176,7 +225,7 @@ internal sealed class ExecProcess
                         break;
                     }
 
-                    if (!forwarded.Task.IsCompleted)
+                    if (!forwarded.Task.IsCompleted && _outputCredit.Take(read))
                     {
                         SendAsync(type, buffer.AsMemory(0, read)).GetAwaiter().GetResult();
                     }
@@ -184,7 +233,7 @@ internal sealed class ExecProcess
             }
             catch (IOException)
             {
-                // The pipe broke: treat as end of output.
+                // The pipe broke, or the terminal hung up: treat as end of output.
             }
             finally
             {
@@ -197,7 +246,7 @@ internal sealed class ExecProcess
         return forwarded.Task;
     }
 
-    /// <summary>Waits until the pipe can be read (data or EOF): true; or the child exited with the pipe empty: false.</summary>
+    /// <summary>Waits until the output can be read (data or EOF): true; or the child exited with it empty: false.</summary>
     private unsafe bool HasOutputOrEof(FileStream source)
     {
         var fds = stackalloc Libc.PollFd[2];
@@ -216,21 +265,38 @@ internal sealed class ExecProcess
 
     private async Task WriteStdinAsync()
     {
+        var writable = true;
         try
         {
             await foreach (var chunk in _stdinQueue.Reader.ReadAllAsync().ConfigureAwait(false))
             {
-                await _stdin.WriteAsync(chunk).ConfigureAwait(false);
+                if (writable)
+                {
+                    try
+                    {
+                        await _io.Stdin.WriteAsync(chunk).ConfigureAwait(false);
+                    }
+                    catch (IOException)
+                    {
+                        // The child closed its stdin (EPIPE): the rest of the input has no reader.
+                        writable = false;
+                    }
+                }
+
+                Interlocked.Add(ref _stdinQueued, -chunk.Length);
+                await ReturnStdinCreditAsync(chunk.Length).ConfigureAwait(false);
             }
-        }
-        catch (IOException)
-        {
-            // The child closed its stdin (EPIPE): the rest of the input has no reader.
         }
         finally
         {
-            _stdin.Dispose();
+            _io.Stdin.Dispose();
         }
+    }
+
+    private async Task ReturnStdinCreditAsync(int bytes)
+    {
+        var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new CreditMessage(bytes), ProtocolJsonContext.Default.CreditMessage);
+        await SendAsync(FrameType.StdinCredit, payload).ConfigureAwait(false);
     }
 
     /// <summary>Sends a frame unless the host is gone; output is still drained so the child never blocks on a full pipe.</summary>
@@ -248,32 +314,14 @@ internal sealed class ExecProcess
         catch (Exception error) when (error is IOException or ObjectDisposedException)
         {
             _outputUndeliverable = true;
+            _outputCredit.Close();
         }
     }
-
-    private static byte[] JsonPayload(ExecExitMessage message) =>
-        System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(message, ProtocolJsonContext.Default.ExecExitMessage);
 
     private void DisposeStreams()
     {
         _exited.Read.Dispose();
         _exited.Write.Dispose();
-        _stdin.Dispose();
-        _stdout.Dispose();
-        _stderr.Dispose();
+        _io.Dispose();
     }
-
-    /// <summary>A close-on-exec pipe; the child's ends become its fds 0-2 through dup2, which clears the flag.</summary>
-    private static unsafe (SafeFileHandle Read, SafeFileHandle Write) CreatePipe(int flags = 0)
-    {
-        var fds = stackalloc int[2];
-        if (Libc.pipe2(fds, Libc.O_CLOEXEC | flags) < 0)
-        {
-            throw new GuestException(ErrorCodes.ExecFailed, $"Cannot create a pipe: {Libc.ErrorText(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}.");
-        }
-
-        return (new SafeFileHandle(fds[0], ownsHandle: true), new SafeFileHandle(fds[1], ownsHandle: true));
-    }
-
-    private static FileStream OpenFd(SafeFileHandle handle, FileAccess access) => new(handle, access, bufferSize: 0);
 }

@@ -27,6 +27,8 @@ internal static unsafe partial class Libc
 
     public const short POLLIN = 1;
 
+    public const int F_DUPFD_CLOEXEC = 1030;
+
     public const int PRIO_PROCESS = 0;
 
     public const int RB_POWER_OFF = 0x4321FEDC;
@@ -64,6 +66,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fcntl(int fd, int command, int argument);
 
     /// <summary>With PRIO_PROCESS and who 0, Linux changes the nice value of the calling thread only.</summary>
     [LibraryImport("libc", SetLastError = true)]

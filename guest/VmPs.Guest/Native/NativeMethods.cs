@@ -18,6 +18,7 @@ internal static unsafe partial class NativeMethods
         public int StdoutFd;
         public int StderrFd;
         public int NewSession;
+        public int ControllingTty;
         public int SetIds;
         public uint Uid;
         public uint Gid;
@@ -35,6 +36,7 @@ internal static unsafe partial class NativeMethods
         SetUid = 5,
         ChangeDirectory = 6,
         Exec = 7,
+        ControllingTerminal = 8,
     }
 
     [LibraryImport("vmpsnative", EntryPoint = "vmps_spawn")]
@@ -48,6 +50,15 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport("vmpsnative", EntryPoint = "vmps_link_up", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int LinkUp(string name);
+
+    [LibraryImport("vmpsnative", EntryPoint = "vmps_open_pty")]
+    public static partial int OpenPty(ushort columns, ushort rows, out int masterFd, out int slaveFd);
+
+    [LibraryImport("vmpsnative", EntryPoint = "vmps_set_window_size")]
+    public static partial int SetWindowSize(SafeFileHandle terminal, ushort columns, ushort rows);
+
+    [LibraryImport("vmpsnative", EntryPoint = "vmps_set_realtime")]
+    public static partial int SetRealtime(long seconds, long nanoseconds);
 
     [LibraryImport("vmpsnative", EntryPoint = "vmps_load_module")]
     public static partial int LoadModule(SafeFileHandle module);

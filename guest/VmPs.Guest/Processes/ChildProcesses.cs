@@ -105,6 +105,7 @@ internal sealed unsafe class ChildProcesses
                 StdoutFd = options.StdoutFd,
                 StderrFd = options.StderrFd,
                 NewSession = 1,
+                ControllingTty = options.ControllingTerminal ? 1 : 0,
                 SetIds = options.Identity is null ? 0 : 1,
                 Uid = options.Identity?.Uid ?? 0,
                 Gid = options.Identity?.Gid ?? 0,

@@ -6,7 +6,10 @@ internal sealed record UserIdentity(uint Uid, uint Gid, IReadOnlyList<uint> Grou
     public static UserIdentity Root { get; } = new(0, 0, [0], "/root");
 }
 
-/// <summary>What to start: an already resolved executable, its argv and environment, and the fds to give it.</summary>
+/// <summary>
+/// What to start: an already resolved executable, its argv and environment, and the fds to give it.
+/// With <see cref="ControllingTerminal"/> the stdin fd is a terminal that becomes the new session's controlling terminal.
+/// </summary>
 internal sealed record SpawnOptions(
     string ExecutablePath,
     IReadOnlyList<string> Argv,
@@ -15,4 +18,5 @@ internal sealed record SpawnOptions(
     UserIdentity? Identity,
     int StdinFd,
     int StdoutFd,
-    int StderrFd);
+    int StderrFd,
+    bool ControllingTerminal = false);

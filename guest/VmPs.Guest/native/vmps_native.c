@@ -10,11 +10,14 @@
 #include <net/if.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <termios.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
@@ -59,6 +62,9 @@ static void run_child(const vmps_spawn_args *args, int error_fd)
         }
     }
     mark_fds_cloexec_from(3);
+
+    if (args->controlling_tty && ioctl(0, TIOCSCTTY, 0) < 0)
+        report_and_exit(error_fd, VMPS_STEP_CTTY);
 
     if (args->set_ids) {
         if (setgroups((size_t)args->group_count, (const gid_t *)args->groups) < 0)
@@ -165,4 +171,40 @@ int vmps_link_up(const char *name)
 int vmps_load_module(int fd)
 {
     return syscall(SYS_finit_module, fd, "", 0) < 0 ? -errno : 0;
+}
+
+int vmps_open_pty(uint16_t columns, uint16_t rows, int *master_fd, int *slave_fd)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0)
+        return -errno;
+    /* TIOCGPTPEER opens the slave through the master: no /dev/pts path lookup, no pt_chown. */
+    int slave = -1;
+    if (unlockpt(master) < 0 || (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+        int error = errno;
+        close(master);
+        return -error;
+    }
+    struct winsize size = { .ws_row = rows, .ws_col = columns };
+    if (ioctl(master, TIOCSWINSZ, &size) < 0) {
+        int error = errno;
+        close(slave);
+        close(master);
+        return -error;
+    }
+    *master_fd = master;
+    *slave_fd = slave;
+    return 0;
+}
+
+int vmps_set_window_size(int fd, uint16_t columns, uint16_t rows)
+{
+    struct winsize size = { .ws_row = rows, .ws_col = columns };
+    return ioctl(fd, TIOCSWINSZ, &size) < 0 ? -errno : 0;
+}
+
+int vmps_set_realtime(int64_t seconds, int64_t nanoseconds)
+{
+    struct timespec now = { .tv_sec = seconds, .tv_nsec = nanoseconds };
+    return clock_settime(CLOCK_REALTIME, &now) < 0 ? -errno : 0;
 }

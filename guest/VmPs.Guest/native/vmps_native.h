@@ -12,6 +12,7 @@ enum {
     VMPS_STEP_UID = 5,
     VMPS_STEP_CHDIR = 6,
     VMPS_STEP_EXEC = 7,
+    VMPS_STEP_CTTY = 8,
 };
 
 /* Layout shared with SpawnArgs in NativeMethods.cs. */
@@ -24,6 +25,7 @@ typedef struct {
     int32_t stdout_fd;
     int32_t stderr_fd;
     int32_t new_session;
+    int32_t controlling_tty; /* make stdin (a terminal) the controlling terminal of the new session */
     int32_t set_ids;
     uint32_t uid;
     uint32_t gid;
@@ -36,6 +38,12 @@ int vmps_spawn(const vmps_spawn_args *args, int *failed_step);
 int vmps_vsock_listen(uint32_t port);
 int vmps_accept(int listen_fd);
 int vmps_link_up(const char *name);
+/* Opens a pseudo-terminal pair (both close-on-exec) of the given size; returns 0 or -errno. */
+int vmps_open_pty(uint16_t columns, uint16_t rows, int *master_fd, int *slave_fd);
+/* Sets a terminal's window size; the foreground process group gets SIGWINCH. Returns 0 or -errno. */
+int vmps_set_window_size(int fd, uint16_t columns, uint16_t rows);
+/* Sets CLOCK_REALTIME; returns 0 or -errno. */
+int vmps_set_realtime(int64_t seconds, int64_t nanoseconds);
 int vmps_load_module(int fd);
 
 #endif

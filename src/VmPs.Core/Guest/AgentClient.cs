@@ -17,6 +17,12 @@ public sealed class AgentClient : IAsyncDisposable
     private const int MaxHelloAckLength = 4096;
     private static readonly TimeSpan KillGracePeriod = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a reply the agent owes (handshake, ExecStarted, Pong, acknowledgements) may take. A live agent
+    /// answers in milliseconds; QEMU keeps a virtio-serial socket open even when nothing in the guest reads it.
+    /// </summary>
+    public static readonly TimeSpan DefaultReplyTimeout = TimeSpan.FromSeconds(30);
+
     private readonly Stream _stream;
     private readonly FrameReader _reader;
     private readonly FrameWriter _writer;
@@ -27,9 +33,12 @@ public sealed class AgentClient : IAsyncDisposable
     private int _lastChannel;
     private int _disposed;
 
-    private AgentClient(Stream stream, string agentVersion, FrameReader reader, FrameWriter writer)
+    private readonly TimeSpan _replyTimeout;
+
+    private AgentClient(Stream stream, string agentVersion, FrameReader reader, FrameWriter writer, TimeSpan replyTimeout)
     {
         _stream = stream;
+        _replyTimeout = replyTimeout;
         AgentVersion = agentVersion;
         _reader = reader;
         _writer = writer;
@@ -42,12 +51,30 @@ public sealed class AgentClient : IAsyncDisposable
     /// Connects and shakes hands: sends Hello with a fresh nonce and skips anything on the stream until the
     /// agent's HelloAck for that nonce. Fails with AgentVersionMismatch when the agent speaks another protocol.
     /// </summary>
-    public static async Task<AgentClient> ConnectAsync(IAgentConnector connector, CancellationToken cancellationToken)
+    public static Task<AgentClient> ConnectAsync(IAgentConnector connector, CancellationToken cancellationToken) =>
+        ConnectAsync(connector, DefaultReplyTimeout, cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="ConnectAsync(IAgentConnector, CancellationToken)"/>; every reply the agent owes, the HelloAck
+    /// included, must come within <paramref name="replyTimeout"/> or the request fails with AgentNotResponding.
+    /// </summary>
+    public static async Task<AgentClient> ConnectAsync(IAgentConnector connector, TimeSpan replyTimeout, CancellationToken cancellationToken)
     {
         var stream = await connector.ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var client = await HandshakeAsync(stream, cancellationToken).ConfigureAwait(false);
+            using var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            handshakeTimeout.CancelAfter(replyTimeout);
+            AgentClient client;
+            try
+            {
+                client = await HandshakeAsync(stream, replyTimeout, handshakeTimeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw AgentErrors.NotResponding("the handshake", replyTimeout);
+            }
+
             client._readLoop = Task.Run(client.ReadLoopAsync, CancellationToken.None);
             return client;
         }
@@ -66,16 +93,34 @@ public sealed class AgentClient : IAsyncDisposable
         return new AgentPong(pong.AgentVersion, TimeSpan.FromSeconds(pong.UptimeSeconds), clock.Elapsed);
     }
 
-    /// <summary>Starts a process in the guest and returns once the guest has started it.</summary>
+    /// <summary>Sets the guest's clock to this host's UTC time (after a restore, or when it drifted).</summary>
+    public async Task<AgentClockSync> SyncClockAsync(CancellationToken cancellationToken)
+    {
+        var now = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+        var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new ClockSyncMessage(now), ProtocolJsonContext.Default.ClockSyncMessage);
+        var reply = await RequestAsync(FrameType.ClockSync, payload, cancellationToken).ConfigureAwait(false);
+        var synced = Parse(Expect(reply, FrameType.ClockSynced), ProtocolJsonContext.Default.ClockSyncedMessage);
+        return new AgentClockSync(TimeSpan.FromSeconds(synced.OffsetSeconds));
+    }
+
+    /// <summary>
+    /// Starts a process in the guest and returns once the guest has started it. The caller reads
+    /// <see cref="AgentExecution.Output"/> to the end (output is flow-controlled) and awaits its Completion.
+    /// </summary>
     public async Task<AgentExecution> StartExecAsync(AgentExecRequest request, CancellationToken cancellationToken)
     {
         var message = ToMessage(request);
-        var (channel, execution) = Open(channel => new AgentExecution(this, channel));
+        var (channel, execution) = Open(channel => new AgentExecution(this, channel, request.Tty));
         try
         {
             await SendJsonAsync(FrameType.ExecStart, channel, message, ProtocolJsonContext.Default.ExecStartMessage, cancellationToken).ConfigureAwait(false);
-            await execution.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await execution.Started.WaitAsync(_replyTimeout, cancellationToken).ConfigureAwait(false);
             return execution;
+        }
+        catch (TimeoutException)
+        {
+            Release(channel);
+            throw AgentErrors.NotResponding($"the request to start '{message.Argv[0]}'", _replyTimeout);
         }
         catch (OperationCanceledException)
         {
@@ -103,13 +148,11 @@ public sealed class AgentClient : IAsyncDisposable
         try
         {
             execution = await StartExecAsync(request, timeout.Token).ConfigureAwait(false);
-            if (request.StandardInput is { } input)
-            {
-                await execution.WriteStandardInputAsync(Encoding.UTF8.GetBytes(input), timeout.Token).ConfigureAwait(false);
-            }
-
-            await execution.CloseStandardInputAsync(timeout.Token).ConfigureAwait(false);
-            var (stdout, stderr) = await CollectOutputAsync(execution, timeout.Token).ConfigureAwait(false);
+            // Output is read while stdin is written: a command that echoes its input would otherwise stall
+            // both flow-control windows (and the exec) once its output filled the one for output.
+            var collecting = CollectOutputAsync(execution, timeout.Token);
+            await WriteAllInputAsync(execution, request.StandardInput, timeout.Token).ConfigureAwait(false);
+            var (stdout, stderr) = await collecting.ConfigureAwait(false);
             var exit = await execution.Completion.ConfigureAwait(false);
             return new AgentExecResult(exit.ExitCode, exit.Signal, stdout, stderr, clock.Elapsed);
         }
@@ -177,7 +220,7 @@ public sealed class AgentClient : IAsyncDisposable
 
     internal void Release(uint channel) => _channels.TryRemove(channel, out _);
 
-    private static async Task<AgentClient> HandshakeAsync(Stream stream, CancellationToken cancellationToken)
+    private static async Task<AgentClient> HandshakeAsync(Stream stream, TimeSpan replyTimeout, CancellationToken cancellationToken)
     {
         var reader = new FrameReader(stream);
         var writer = new FrameWriter(stream);
@@ -194,7 +237,7 @@ public sealed class AgentClient : IAsyncDisposable
                 throw AgentErrors.VersionMismatch(ack.ProtocolVersion, ack.AgentVersion);
             }
 
-            return new AgentClient(stream, ack.AgentVersion, reader, writer);
+            return new AgentClient(stream, ack.AgentVersion, reader, writer, replyTimeout);
         }
         catch (IOException error)
         {
@@ -228,6 +271,12 @@ public sealed class AgentClient : IAsyncDisposable
             }
 
             lost = AgentErrors.ConnectionLost("the agent closed the connection.");
+        }
+        catch (ProtocolException error) when (!_closing.IsCancellationRequested)
+        {
+            // Whatever the agent sent cannot be trusted to frame the rest of the stream: the connection is over.
+            lost = AgentErrors.ProtocolError(error.Message, error);
+            await _stream.DisposeAsync().ConfigureAwait(false);
         }
         catch (Exception error) when (error is ProtocolException or IOException or ObjectDisposedException or OperationCanceledException)
         {
@@ -268,10 +317,14 @@ public sealed class AgentClient : IAsyncDisposable
         try
         {
             await SendAsync(type, channel, payload, cancellationToken).ConfigureAwait(false);
-            var frame = await reply.Reply.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var frame = await reply.Reply.WaitAsync(_replyTimeout, cancellationToken).ConfigureAwait(false);
             return frame.Type == FrameType.Error
                 ? throw AgentErrors.FromAgent(Parse(frame, ProtocolJsonContext.Default.ErrorMessage))
                 : frame;
+        }
+        catch (TimeoutException)
+        {
+            throw AgentErrors.NotResponding($"a {type} request", _replyTimeout);
         }
         finally
         {
@@ -294,6 +347,15 @@ public sealed class AgentClient : IAsyncDisposable
         }
     }
 
+    private static async Task WriteAllInputAsync(AgentExecution execution, string? input, CancellationToken cancellationToken)
+    {
+        if (input is not null)
+        {
+            await execution.WriteStandardInputAsync(Encoding.UTF8.GetBytes(input), cancellationToken).ConfigureAwait(false);
+        }
+
+        await execution.CloseStandardInputAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     private static async Task<(string Stdout, string Stderr)> CollectOutputAsync(AgentExecution execution, CancellationToken cancellationToken)
     {
@@ -337,7 +399,8 @@ public sealed class AgentClient : IAsyncDisposable
             pair.Key.Length == 0 || pair.Key.Contains('=')
                 ? throw new VmPsException("InvalidGuestEnvironment", VmPsErrorKind.InvalidArgument, $"'{pair.Key}' is not a valid environment variable name.", pair.Key)
                 : $"{pair.Key}={pair.Value}").ToArray();
-        return new ExecStartMessage(request.Argv, environment, request.WorkingDirectory, request.User);
+        var terminalSize = request.TerminalSize is { } size ? AgentTerminalSize.Validate(size.Columns, size.Rows) : null;
+        return new ExecStartMessage(request.Argv, environment, request.WorkingDirectory, request.User, request.Tty, terminalSize);
     }
 
     private void ThrowIfLost()

@@ -11,6 +11,13 @@ internal static class AgentErrors
             RecommendedAction = "Check that the VM is still running (Get-Vm) and retry.",
         };
 
+    /// <summary>A reply the agent owes did not come: its process died or the guest hangs (the transport may stay open).</summary>
+    public static VmPsException NotResponding(string what, TimeSpan waited) =>
+        new("AgentNotResponding", VmPsErrorKind.OperationTimeout, $"The guest agent did not answer {what} within {waited.TotalSeconds:0.#} s.")
+        {
+            RecommendedAction = "Check that the VM is running and booted (Get-Vm, Get-VmLog); restart it if its agent is gone.",
+        };
+
     public static VmPsException ProtocolError(string detail, Exception? inner = null) =>
         new("AgentProtocolError", VmPsErrorKind.ProtocolError, $"The guest agent sent something this host does not understand: {detail}", inner: inner);
 

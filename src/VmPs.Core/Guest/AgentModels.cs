@@ -1,3 +1,5 @@
+using VmPs.Protocol.Messages;
+
 namespace VmPs.Core.Guest;
 
 /// <summary>The agent's answer to a ping.</summary>
@@ -20,7 +22,28 @@ public sealed record AgentExecRequest(IReadOnlyList<string> Argv)
 
     /// <summary>After this the command is killed and the exec fails with ErrorId AgentExecTimeout.</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Run on a pseudo-terminal (controlling terminal and fds 0-2); output then arrives as Stdout only.</summary>
+    public bool Tty { get; init; }
+
+    /// <summary>The terminal's initial size with <see cref="Tty"/>; 80x24 when null.</summary>
+    public AgentTerminalSize? TerminalSize { get; init; }
 }
+
+/// <summary>A terminal window size in character cells.</summary>
+public sealed record AgentTerminalSize(int Columns, int Rows)
+{
+    internal static TerminalSizeMessage Validate(int columns, int rows)
+    {
+        var size = new TerminalSizeMessage(columns, rows);
+        return size.IsValid
+            ? size
+            : throw new VmPsException("InvalidTerminalSize", VmPsErrorKind.InvalidArgument, $"A terminal of {columns}x{rows} is not possible: columns and rows must be 1-65535.", $"{columns}x{rows}");
+    }
+}
+
+/// <summary>The outcome of <see cref="AgentClient.SyncClockAsync"/>: how far the guest clock was off (guest minus host) before it was set.</summary>
+public sealed record AgentClockSync(TimeSpan Offset);
 
 /// <summary>How a guest process ended: <see cref="ExitCode"/> follows the shell convention (128 + signal when killed).</summary>
 public sealed record AgentExitStatus(int ExitCode, int? Signal);

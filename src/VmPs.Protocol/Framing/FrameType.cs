@@ -24,8 +24,14 @@ public enum FrameType : byte
     ExecExit = 0x26,
     Signal = 0x27,
 
-    /// <summary>Reserved: window size of an exec's terminal.</summary>
+    /// <summary>New window size of a TTY exec's terminal; payload <see cref="Messages.TerminalSizeMessage"/>.</summary>
     TtyResize = 0x28,
+
+    /// <summary>Host to guest: the host consumed this much of an exec's output; payload <see cref="Messages.CreditMessage"/>.</summary>
+    OutputCredit = 0x29,
+
+    /// <summary>Guest to host: the agent passed this much stdin on to the process; payload <see cref="Messages.CreditMessage"/>.</summary>
+    StdinCredit = 0x2A,
 
     Shutdown = 0x30,
     ShutdownAck = 0x31,
@@ -39,8 +45,11 @@ public enum FrameType : byte
     /// <summary>Reserved: end of file or tar-stream content.</summary>
     FileEnd = 0x42,
 
-    /// <summary>Reserved: set the guest clock (after restore).</summary>
+    /// <summary>Set the guest clock to the host's; payload <see cref="Messages.ClockSyncMessage"/>.</summary>
     ClockSync = 0x50,
+
+    /// <summary>The guest clock was set; payload <see cref="Messages.ClockSyncedMessage"/>.</summary>
+    ClockSynced = 0x51,
 
     /// <summary>Reserved: reconfigure guest addresses, gateway and DNS.</summary>
     NetworkConfigure = 0x60,

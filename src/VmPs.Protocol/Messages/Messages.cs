@@ -14,13 +14,16 @@ public sealed record PongMessage(string AgentVersion, double UptimeSeconds);
 /// <summary>
 /// Starts a process. <see cref="Environment"/> entries are KEY=VALUE and override the guest's base environment;
 /// <see cref="User"/> is "name", "uid", "name:group" or "uid:gid" resolved in the guest's /etc/passwd and /etc/group.
+/// With <see cref="Tty"/> the process gets a pseudo-terminal of <see cref="TerminalSize"/> (80x24 when null)
+/// as its controlling terminal and fds 0-2; its output then arrives as Stdout only.
 /// </summary>
 public sealed record ExecStartMessage(
     IReadOnlyList<string> Argv,
     IReadOnlyList<string>? Environment = null,
     string? WorkingDirectory = null,
     string? User = null,
-    bool Tty = false);
+    bool Tty = false,
+    TerminalSizeMessage? TerminalSize = null);
 
 public sealed record ExecStartedMessage(int Pid);
 

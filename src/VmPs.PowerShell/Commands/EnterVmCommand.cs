@@ -1,0 +1,84 @@
+using System.Management.Automation;
+using VmPs.Core;
+using VmPs.Core.Guest;
+using VmPs.Core.Vms;
+using VmPs.PowerShell.Completion;
+using VmPs.PowerShell.Infrastructure;
+
+namespace VmPs.PowerShell.Commands;
+
+/// <summary>
+/// Opens an interactive shell in a running VM on a real terminal, like Enter-PSSession: the local terminal is
+/// put in raw mode, so every key (Ctrl+C, Ctrl+D, arrows) goes to the guest; the window size follows. Returns
+/// when the guest shell exits, and sets $LASTEXITCODE to its exit code.
+/// </summary>
+[Cmdlet(VerbsCommon.Enter, "Vm", DefaultParameterSetName = NameSet)]
+public sealed class EnterVmCommand : VmCmdlet
+{
+    private const string NameSet = "Name";
+    private const string InputObjectSet = "InputObject";
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("VmName")]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(VmNameCompleter))]
+    public string Name { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public VmInfo? InputObject { get; set; }
+
+    /// <summary>The guest program to run on the terminal.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string Shell { get; set; } = "/bin/sh";
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? User { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? WorkingDirectory { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var name = InputObject?.Name ?? Name;
+        if (!ConsoleTerminal.IsTerminal(ConsoleTerminal.StandardInput) || !ConsoleTerminal.IsTerminal(ConsoleTerminal.StandardOutput))
+        {
+            ThrowTerminatingError(new VmPsException(
+                "EnterVmNeedsTerminal",
+                VmPsErrorKind.InvalidOperation,
+                "Enter-Vm needs an interactive terminal, but this session's input or output is redirected.",
+                name)
+            {
+                RecommendedAction = "Run Enter-Vm from an interactive pwsh, or use Invoke-VmCommand to run commands non-interactively.",
+            });
+        }
+
+        try
+        {
+            var exit = Await(cancellationToken => RunShellAsync(name, cancellationToken));
+            SessionState.PSVariable.Set("global:LASTEXITCODE", exit.ExitCode);
+        }
+        catch (VmPsException exception)
+        {
+            WriteError(exception);
+        }
+    }
+
+    private async Task<AgentExitStatus> RunShellAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var agent = await Manager.ConnectAgentAsync(name, cancellationToken).ConfigureAwait(false);
+        var request = new AgentExecRequest([Shell])
+        {
+            Tty = true,
+            TerminalSize = GuestTerminalSession.CurrentSize(),
+            User = User,
+            WorkingDirectory = WorkingDirectory,
+            Environment = new Dictionary<string, string> { ["TERM"] = System.Environment.GetEnvironmentVariable("TERM") is { Length: > 0 } term ? term : "xterm" },
+        };
+        var execution = await agent.StartExecAsync(request, cancellationToken).ConfigureAwait(false);
+        return await GuestTerminalSession.RunAsync(execution, cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,47 @@
+using System.Runtime.InteropServices;
+using VmPs.Core.Guest;
+
+namespace VmPs.PowerShell.Infrastructure;
+
+/// <summary>
+/// Joins the local terminal to a TTY exec in the guest: keystrokes go to the guest's terminal as raw bytes
+/// (so Ctrl+C is the guest's), its output goes to the local terminal unchanged, window size changes follow
+/// (SIGWINCH). The local terminal is in raw mode only while the session runs and is restored however it ends.
+/// </summary>
+internal static class GuestTerminalSession
+{
+    public static async Task<AgentExitStatus> RunAsync(AgentExecution execution, CancellationToken cancellationToken)
+    {
+        using var output = Console.OpenStandardOutput();
+        using var rawMode = ConsoleTerminal.EnterRawMode(ConsoleTerminal.StandardInput);
+        // The module runs on Linux only; the guard tells the platform analyzer so.
+        using var resizes = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => ForwardWindowSize(execution));
+        using var input = TerminalInputPump.Start(ConsoleTerminal.StandardInput, data => execution.WriteStandardInputAsync(data, cancellationToken).AsTask());
+        await foreach (var chunk in execution.Output.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await output.WriteAsync(chunk.Data, cancellationToken).ConfigureAwait(false);
+            await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return await execution.Completion.ConfigureAwait(false);
+    }
+
+    public static AgentTerminalSize CurrentSize() =>
+        ConsoleTerminal.WindowSize(ConsoleTerminal.StandardOutput) is var (columns, rows) ? new AgentTerminalSize(columns, rows) : new AgentTerminalSize(80, 24);
+
+    private static void ForwardWindowSize(AgentExecution execution)
+    {
+        var size = CurrentSize();
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await execution.ResizeTerminalAsync(size.Columns, size.Rows, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Core.VmPsException)
+            {
+                // The session is ending; the output loop reports why.
+            }
+        });
+    }
+}

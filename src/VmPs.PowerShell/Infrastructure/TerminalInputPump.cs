@@ -1,0 +1,126 @@
+using System.Runtime.InteropServices;
+
+namespace VmPs.PowerShell.Infrastructure;
+
+/// <summary>
+/// Reads the local terminal's bytes on a thread of its own and hands each read to a sender, until input ends,
+/// the sender fails, or <see cref="Dispose"/>. It waits in poll() beside a wake-up pipe and reads only what is
+/// there, so once disposed it never takes a keystroke that belongs to pwsh's prompt.
+/// </summary>
+internal sealed partial class TerminalInputPump : IDisposable
+{
+    private const short PollIn = 1;
+    private const int Interrupted = 4; // EINTR
+
+    private readonly int _inputFd;
+    private readonly int[] _wake = new int[2];
+    private readonly Func<ReadOnlyMemory<byte>, Task> _send;
+    private readonly Thread _thread;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private TerminalInputPump(int inputFd, Func<ReadOnlyMemory<byte>, Task> send)
+    {
+        if (pipe(_wake) != 0)
+        {
+            throw new IOException($"Cannot create a pipe: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+
+        _inputFd = inputFd;
+        _send = send;
+        _thread = new Thread(Run) { IsBackground = true, Name = "Enter-Vm input" };
+    }
+
+    /// <summary>Completes when the pump stopped by itself: input ended, or the sender failed (faulted then).</summary>
+    public Task Stopped => _stopped.Task;
+
+    public static TerminalInputPump Start(int inputFd, Func<ReadOnlyMemory<byte>, Task> send)
+    {
+        var pump = new TerminalInputPump(inputFd, send);
+        pump._thread.Start();
+        return pump;
+    }
+
+    public void Dispose()
+    {
+        write(_wake[1], [1], 1);
+        _thread.Join();
+        close(_wake[0]);
+        close(_wake[1]);
+    }
+
+    private void Run()
+    {
+        var buffer = new byte[4096];
+        var fds = new PollFd[2];
+        try
+        {
+            while (true)
+            {
+                fds[0] = new PollFd { Fd = _inputFd, Events = PollIn };
+                fds[1] = new PollFd { Fd = _wake[0], Events = PollIn };
+                if (poll(fds, 2, -1) < 0)
+                {
+                    if (Marshal.GetLastPInvokeError() == Interrupted)
+                    {
+                        continue;
+                    }
+
+                    break;
+                }
+
+                if (fds[1].ReturnedEvents != 0)
+                {
+                    break;
+                }
+
+                var read = ReadRetrying(buffer);
+                if (read <= 0)
+                {
+                    break;
+                }
+
+                _send(buffer.AsMemory(0, (int)read).ToArray()).GetAwaiter().GetResult();
+            }
+
+            _stopped.TrySetResult();
+        }
+        catch (Exception error)
+        {
+            _stopped.TrySetException(error);
+        }
+    }
+
+    private nint ReadRetrying(byte[] buffer)
+    {
+        nint read;
+        do
+        {
+            read = ReadNative(_inputFd, buffer, buffer.Length);
+        }
+        while (read < 0 && Marshal.GetLastPInvokeError() == Interrupted);
+        return read;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short ReturnedEvents;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int pipe([Out] int[] fds);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int poll([In, Out] PollFd[] fds, nuint count, int timeout);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    private static partial nint ReadNative(int fd, [Out] byte[] buffer, nint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint write(int fd, byte[] buffer, nint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int close(int fd);
+}
