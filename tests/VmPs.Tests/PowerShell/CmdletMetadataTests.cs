@@ -16,6 +16,7 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Stop-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Remove-Vm"] = [],
         ["Invoke-VmCommand"] = ["VmPs.Core.Vms.VmCommandResult"],
+        ["Enter-Vm"] = [],
         ["New-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
         ["Get-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
         ["Remove-VmImage"] = [],

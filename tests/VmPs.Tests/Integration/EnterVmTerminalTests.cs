@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Text;
+using VmPs.Core.Processes;
+using VmPs.Tests.PowerShell;
+
+namespace VmPs.Tests.Integration;
+
+/// <summary>
+/// Enter-Vm as a user meets it: pwsh with the built module on a pseudo-terminal (made by script), typing into
+/// the shared VM's shell, Ctrl+C included, and coming back with the shell's exit code.
+/// </summary>
+[Collection(BootedBusyboxVmCollection.Name)]
+public sealed class EnterVmTerminalTests
+{
+    private static readonly TimeSpan HangGuard = TimeSpan.FromMinutes(3);
+
+    private readonly BootedBusyboxVm _vm;
+
+    public EnterVmTerminalTests(BootedBusyboxVm vm)
+    {
+        _vm = vm;
+    }
+
+    [RequiresVmBootAndPwshFact]
+    public async Task Enter_Vm_runs_an_interactive_guest_shell_on_the_terminal_and_returns_its_exit_code()
+    {
+        var command = $"Import-Module '{ModuleLayout.ModuleDirectory}'; $before = stty -g; Enter-Vm {BootedBusyboxVm.Name}; " +
+            "\"host-exit=$LASTEXITCODE\"; if ((stty -g) -eq $before) { 'terminal-restored' }";
+        var start = new ProcessStartInfo("script", ["-qec", $"{DetachedProcess.FindOnPath("pwsh")} -NoProfile -Command \"{command.Replace("\"", "\\\"").Replace("$", "\\$")}\"", "/dev/null"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+        };
+        start.Environment["VMPS_HOME"] = _vm.Home.Paths.Root;
+        using var session = Process.Start(start)!;
+        var output = new StringBuilder();
+        var reading = Task.Run(async () =>
+        {
+            var buffer = new char[4096];
+            int read;
+            while ((read = await session.StandardOutput.ReadAsync(buffer)) > 0)
+            {
+                lock (output)
+                {
+                    output.Append(buffer, 0, read);
+                }
+            }
+        });
+
+        await WaitForAsync(output, "# ");
+        await TypeAsync(session, "tty; sleep 100\r");
+        await WaitForAsync(output, "/dev/pts/");
+        await TypeAsync(session, "\u0003");
+        await WaitForAsync(output, "# ", after: "^C");
+        await TypeAsync(session, "echo hi-$((6*7)); exit 7\r");
+        await session.WaitForExitAsync().WaitAsync(HangGuard);
+        await reading;
+
+        var text = output.ToString();
+        Assert.Contains("hi-42", text);
+        Assert.Contains("host-exit=7", text);
+        Assert.Contains("terminal-restored", text);
+    }
+
+    private static async Task TypeAsync(Process session, string keys)
+    {
+        await session.StandardInput.WriteAsync(keys);
+        await session.StandardInput.FlushAsync();
+    }
+
+    /// <summary>Waits until the output shows <paramref name="marker"/> (after the last <paramref name="after"/>, when given).</summary>
+    private static async Task WaitForAsync(StringBuilder output, string marker, string? after = null)
+    {
+        using var guard = new CancellationTokenSource(HangGuard);
+        while (!Shows(output, marker, after))
+        {
+            await Task.Delay(50, guard.Token);
+        }
+    }
+
+    private static bool Shows(StringBuilder output, string marker, string? after)
+    {
+        string text;
+        lock (output)
+        {
+            text = output.ToString();
+        }
+
+        var from = after is null ? 0 : text.LastIndexOf(after, StringComparison.Ordinal);
+        return from >= 0 && text.IndexOf(marker, from, StringComparison.Ordinal) >= 0;
+    }
+}
