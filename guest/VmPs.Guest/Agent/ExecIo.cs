@@ -12,9 +12,9 @@ namespace VmPs.Guest.Agent;
 /// </summary>
 internal sealed class ExecIo : IDisposable
 {
-    private readonly SafeFileHandle[] _childEnds;
+    private readonly (SafeFileHandle Stdin, SafeFileHandle Stdout, SafeFileHandle Stderr) _childEnds;
 
-    private ExecIo(FileStream stdin, IReadOnlyList<ExecOutput> outputs, SafeFileHandle? terminal, SafeFileHandle[] childEnds)
+    private ExecIo(FileStream stdin, IReadOnlyList<ExecOutput> outputs, SafeFileHandle? terminal, (SafeFileHandle, SafeFileHandle, SafeFileHandle) childEnds)
     {
         Stdin = stdin;
         Outputs = outputs;
@@ -30,11 +30,11 @@ internal sealed class ExecIo : IDisposable
     /// <summary>The terminal master (for window size changes); null for a pipe exec.</summary>
     public SafeFileHandle? Terminal { get; }
 
-    public int ChildStdinFd => (int)_childEnds[0].DangerousGetHandle();
+    public int ChildStdinFd => (int)_childEnds.Stdin.DangerousGetHandle();
 
-    public int ChildStdoutFd => (int)_childEnds[Math.Min(1, _childEnds.Length - 1)].DangerousGetHandle();
+    public int ChildStdoutFd => (int)_childEnds.Stdout.DangerousGetHandle();
 
-    public int ChildStderrFd => (int)_childEnds[^1].DangerousGetHandle();
+    public int ChildStderrFd => (int)_childEnds.Stderr.DangerousGetHandle();
 
     public static ExecIo Pipes()
     {
@@ -45,7 +45,7 @@ internal sealed class ExecIo : IDisposable
             Open(stdinWrite, FileAccess.Write),
             [new ExecOutput(Open(stdoutRead, FileAccess.Read), FrameType.Stdout), new ExecOutput(Open(stderrRead, FileAccess.Read), FrameType.Stderr)],
             terminal: null,
-            [stdinRead, stdoutWrite, stderrWrite]);
+            (stdinRead, stdoutWrite, stderrWrite));
     }
 
     public static ExecIo PseudoTerminal(TerminalSizeMessage size)
@@ -69,16 +69,16 @@ internal sealed class ExecIo : IDisposable
         }
 
         var writer = new SafeFileHandle(writerFd, ownsHandle: true);
-        return new ExecIo(Open(writer, FileAccess.Write), [new ExecOutput(Open(master, FileAccess.Read), FrameType.Stdout)], master, [slave]);
+        return new ExecIo(Open(writer, FileAccess.Write), [new ExecOutput(Open(master, FileAccess.Read), FrameType.Stdout)], master, (slave, slave, slave));
     }
 
     /// <summary>Closes the child's ends in the agent once the child has them (or the spawn failed).</summary>
     public void CloseChildEnds()
     {
-        foreach (var end in _childEnds)
-        {
-            end.Dispose();
-        }
+        // Disposing a handle twice is harmless: a terminal's slave is all three.
+        _childEnds.Stdin.Dispose();
+        _childEnds.Stdout.Dispose();
+        _childEnds.Stderr.Dispose();
     }
 
     public void Dispose()

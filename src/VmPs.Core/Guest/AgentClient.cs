@@ -18,8 +18,9 @@ public sealed class AgentClient : IAsyncDisposable
     private static readonly TimeSpan KillGracePeriod = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// How long a reply the agent owes (handshake, ExecStarted, Pong, acknowledgements) may take. A live agent
-    /// answers in milliseconds; QEMU keeps a virtio-serial socket open even when nothing in the guest reads it.
+    /// How long the agent may stay silent while it owes a reply (handshake, ExecStarted, Pong, acknowledgements).
+    /// A live agent answers in milliseconds, and a busy one (many execs starting at once) keeps sending frames;
+    /// QEMU keeps a virtio-serial socket open even when nothing in the guest reads it.
     /// </summary>
     public static readonly TimeSpan DefaultReplyTimeout = TimeSpan.FromSeconds(30);
 
@@ -34,6 +35,7 @@ public sealed class AgentClient : IAsyncDisposable
     private int _disposed;
 
     private readonly TimeSpan _replyTimeout;
+    private long _lastFrameTimestamp = Stopwatch.GetTimestamp();
 
     private AgentClient(Stream stream, string agentVersion, FrameReader reader, FrameWriter writer, TimeSpan replyTimeout)
     {
@@ -114,13 +116,13 @@ public sealed class AgentClient : IAsyncDisposable
         try
         {
             await SendJsonAsync(FrameType.ExecStart, channel, message, ProtocolJsonContext.Default.ExecStartMessage, cancellationToken).ConfigureAwait(false);
-            await execution.Started.WaitAsync(_replyTimeout, cancellationToken).ConfigureAwait(false);
+            await AwaitReplyAsync(execution.Started, $"the request to start '{message.Argv[0]}'", cancellationToken).ConfigureAwait(false);
             return execution;
         }
-        catch (TimeoutException)
+        catch (VmPsException error) when (error.ErrorId == "AgentNotResponding")
         {
             Release(channel);
-            throw AgentErrors.NotResponding($"the request to start '{message.Argv[0]}'", _replyTimeout);
+            throw;
         }
         catch (OperationCanceledException)
         {
@@ -264,6 +266,7 @@ public sealed class AgentClient : IAsyncDisposable
         {
             while (await _reader.ReadAsync(_closing.Token).ConfigureAwait(false) is { } frame)
             {
+                Interlocked.Exchange(ref _lastFrameTimestamp, Stopwatch.GetTimestamp());
                 if (_channels.TryGetValue(frame.Channel, out var channel))
                 {
                     channel.OnFrame(frame);
@@ -317,18 +320,34 @@ public sealed class AgentClient : IAsyncDisposable
         try
         {
             await SendAsync(type, channel, payload, cancellationToken).ConfigureAwait(false);
-            var frame = await reply.Reply.WaitAsync(_replyTimeout, cancellationToken).ConfigureAwait(false);
+            var frame = await AwaitReplyAsync(reply.Reply, $"a {type} request", cancellationToken).ConfigureAwait(false);
             return frame.Type == FrameType.Error
                 ? throw AgentErrors.FromAgent(Parse(frame, ProtocolJsonContext.Default.ErrorMessage))
                 : frame;
         }
-        catch (TimeoutException)
-        {
-            throw AgentErrors.NotResponding($"a {type} request", _replyTimeout);
-        }
         finally
         {
             Release(channel);
+        }
+    }
+
+    /// <summary>Waits for a reply the agent owes; fails with AgentNotResponding once it sent nothing at all for the reply timeout.</summary>
+    private async Task<T> AwaitReplyAsync<T>(Task<T> reply, string what, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                return await reply.WaitAsync(_replyTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException) when (Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastFrameTimestamp)) < _replyTimeout)
+            {
+                // Slow but alive: frames keep arriving (other requests' replies and output).
+            }
+            catch (TimeoutException)
+            {
+                throw AgentErrors.NotResponding(what, _replyTimeout);
+            }
         }
     }
 

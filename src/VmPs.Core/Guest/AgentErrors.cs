@@ -13,7 +13,7 @@ internal static class AgentErrors
 
     /// <summary>A reply the agent owes did not come: its process died or the guest hangs (the transport may stay open).</summary>
     public static VmPsException NotResponding(string what, TimeSpan waited) =>
-        new("AgentNotResponding", VmPsErrorKind.OperationTimeout, $"The guest agent did not answer {what} within {waited.TotalSeconds:0.#} s.")
+        new("AgentNotResponding", VmPsErrorKind.OperationTimeout, $"The guest agent did not answer {what}: it sent nothing for {waited.TotalSeconds:0.#} s.")
         {
             RecommendedAction = "Check that the VM is running and booted (Get-Vm, Get-VmLog); restart it if its agent is gone.",
         };
