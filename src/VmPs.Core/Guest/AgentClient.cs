@@ -57,8 +57,9 @@ public sealed class AgentClient : IAsyncDisposable
         ConnectAsync(connector, DefaultReplyTimeout, cancellationToken);
 
     /// <summary>
-    /// Like <see cref="ConnectAsync(IAgentConnector, CancellationToken)"/>; every reply the agent owes, the HelloAck
-    /// included, must come within <paramref name="replyTimeout"/> or the request fails with AgentNotResponding.
+    /// Like <see cref="ConnectAsync(IAgentConnector, CancellationToken)"/>; the HelloAck must come within
+    /// <paramref name="replyTimeout"/>, and while any other reply is owed the agent may not stay silent for longer,
+    /// or the request fails with AgentNotResponding.
     /// </summary>
     public static async Task<AgentClient> ConnectAsync(IAgentConnector connector, TimeSpan replyTimeout, CancellationToken cancellationToken)
     {
