@@ -20,6 +20,10 @@ namespace VmPs.Protocol;
 [JsonSerializable(typeof(ExecExitMessage))]
 [JsonSerializable(typeof(SignalMessage))]
 [JsonSerializable(typeof(ShutdownMessage))]
+[JsonSerializable(typeof(FileRequestMessage))]
+[JsonSerializable(typeof(FileReadyMessage))]
+[JsonSerializable(typeof(FileResultMessage))]
+[JsonSerializable(typeof(FileEntriesMessage))]
 [JsonSerializable(typeof(GuestConfig))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext
 {
