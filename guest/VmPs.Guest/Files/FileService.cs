@@ -98,6 +98,11 @@ internal sealed class FileService
             };
             await TrySendAsync(transfer, FrameType.Error, new ErrorMessage(code, message), ProtocolJsonContext.Default.ErrorMessage).ConfigureAwait(false);
         }
+        catch (Exception error)
+        {
+            // A bug must still end the operation, or the host would wait for an answer forever.
+            await TrySendAsync(transfer, FrameType.Error, new ErrorMessage(FileErrorCodes.IoFailed, error.ToString()), ProtocolJsonContext.Default.ErrorMessage).ConfigureAwait(false);
+        }
         finally
         {
             _transfers.TryRemove(new KeyValuePair<uint, FileTransfer>(transfer.Channel, transfer));

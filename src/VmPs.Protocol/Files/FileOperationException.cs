@@ -28,6 +28,7 @@ public sealed class FileOperationException : Exception
         FileOperationException known => known,
         FileNotFoundException or DirectoryNotFoundException => new(FileErrorCodes.NotFound, error.Message, error),
         UnauthorizedAccessException => new(FileErrorCodes.PermissionDenied, error.Message, error),
+        InvalidDataException or EndOfStreamException => new(FileErrorCodes.InvalidArchive, $"The tar stream is malformed: {error.Message}", error),
         IOException { HResult: ENOTDIR } => new(FileErrorCodes.NotADirectory, error.Message, error),
         IOException { HResult: EISDIR } => new(FileErrorCodes.IsADirectory, error.Message, error),
         IOException { HResult: EEXIST } => new(FileErrorCodes.Exists, error.Message, error),
@@ -36,7 +37,7 @@ public sealed class FileOperationException : Exception
         _ => new(FileErrorCodes.IoFailed, error.Message, error),
     };
 
-    /// <summary>True for the exceptions <see cref="From"/> gives a code: file system failures, not bugs.</summary>
+    /// <summary>True for the exceptions <see cref="From"/> gives a code: file system failures and malformed archives, not bugs.</summary>
     public static bool IsFileSystemError(Exception error) =>
-        error is FileOperationException or IOException or UnauthorizedAccessException;
+        error is FileOperationException or IOException or UnauthorizedAccessException or InvalidDataException;
 }

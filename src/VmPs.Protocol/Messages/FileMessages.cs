@@ -79,6 +79,7 @@ public static class FileErrorCodes
     public const string DirectoryNotEmpty = "DirectoryNotEmpty";
     public const string PathEscape = "PathEscape";
     public const string UnsupportedEntry = "UnsupportedEntry";
+    public const string InvalidArchive = "InvalidArchive";
     public const string NoSpace = "NoSpace";
     public const string IoFailed = "FileIoFailed";
 }
