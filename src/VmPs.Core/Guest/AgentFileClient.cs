@@ -107,7 +107,7 @@ public sealed class AgentFileClient
         var source = ResolveHostSource(hostPath, recurse);
         var destination = await TryStatAsync(guestPath, cancellationToken).ConfigureAwait(false);
         var target = destination?.Type == FileKind.Directory || guestPath.EndsWith('/')
-            ? JoinGuest(guestPath, Path.GetFileName(source))
+            ? JoinGuest(guestPath, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(hostPath))))
             : guestPath;
         var existing = target == guestPath ? destination : await TryStatAsync(target, cancellationToken).ConfigureAwait(false);
         if (existing is not null && !overwrite)
@@ -115,19 +115,15 @@ public sealed class AgentFileClient
             throw AgentFileErrors.GuestExists(target);
         }
 
-        var reporter = new ProgressReporter(progress, TarTreeWriter.MeasureContent(source));
         var (parent, entryName) = SplitGuest(target);
-        var request = Request(FileOperation.Extract, parent) with { Overwrite = overwrite, PreserveOwnership = Environment.IsPrivilegedProcess };
         try
         {
-            var result = await RunAsync(request, async (channel, token) =>
-            {
-                await channel.Ready.WaitAsync(token).ConfigureAwait(false);
-                await WriteHostTreeAsync(channel.Sender!, source, entryName, token).ConfigureAwait(false);
-                await channel.Sender!.CompleteAsync(token).ConfigureAwait(false);
-                return await channel.Result.WaitAsync(token).ConfigureAwait(false);
-            }, cancellationToken, prepare: channel => channel.Send(reporter.Add)).ConfigureAwait(false);
-            reporter.Finish();
+            var result = await ExtractAsync(
+                parent,
+                overwrite,
+                (archive, token) => WriteHostTreeAsync(archive, source, entryName, token),
+                new ProgressReporter(progress, TarTreeWriter.MeasureContent(source)),
+                cancellationToken).ConfigureAwait(false);
             return new GuestFileCopyResult(source, target, result.Files, result.Bytes, clock.Elapsed);
         }
         catch when (existing is null)
@@ -135,6 +131,24 @@ public sealed class AgentFileClient
             await RemovePartialGuestCopyAsync(target).ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Streams a tar archive to the guest, which extracts it under <paramref name="guestDirectory"/> (created
+    /// with its parents). Entries that would land outside it (absolute, "..", through or as a symbolic link
+    /// pointing out) fail with GuestPathEscape. Existing files fail with GuestFileExists unless <paramref name="overwrite"/>.
+    /// </summary>
+    public async Task<GuestFileCopyResult> ExtractArchiveAsync(Stream archive, string guestDirectory, bool overwrite, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var total = archive.CanSeek ? archive.Length - archive.Position : 0;
+        var result = await ExtractAsync(
+            guestDirectory,
+            overwrite,
+            (sender, token) => archive.CopyToAsync(sender, CopyBufferBytes, token),
+            new ProgressReporter(progress, total),
+            cancellationToken).ConfigureAwait(false);
+        return new GuestFileCopyResult("(archive)", guestDirectory, result.Files, result.Bytes, clock.Elapsed);
     }
 
     /// <summary>
@@ -183,6 +197,20 @@ public sealed class AgentFileClient
             RemovePartialHostCopy(target);
             throw;
         }
+    }
+
+    private Task<FileResultMessage> ExtractAsync(string guestDirectory, bool overwrite, Func<Stream, CancellationToken, Task> writeArchive, ProgressReporter reporter, CancellationToken cancellationToken)
+    {
+        var request = Request(FileOperation.Extract, guestDirectory) with { Overwrite = overwrite, PreserveOwnership = Environment.IsPrivilegedProcess };
+        return RunAsync(request, async (channel, token) =>
+        {
+            await channel.Ready.WaitAsync(token).ConfigureAwait(false);
+            await writeArchive(channel.Sender!, token).ConfigureAwait(false);
+            await channel.Sender!.CompleteAsync(token).ConfigureAwait(false);
+            var result = await channel.Result.WaitAsync(token).ConfigureAwait(false);
+            reporter.Finish();
+            return result;
+        }, cancellationToken, prepare: channel => channel.Send(reporter.Add));
     }
 
     private static FileRequestMessage Request(FileOperation operation, string path)
