@@ -19,6 +19,7 @@
         'Stop-Vm'
         'Remove-Vm'
         'Invoke-VmCommand'
+        'Copy-VmFile'
         'New-VmImage'
         'Get-VmImage'
         'Remove-VmImage'
