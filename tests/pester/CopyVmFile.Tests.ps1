@@ -49,7 +49,7 @@ Describe 'Copy-VmFile' {
             $copied.PSObject.TypeNames | Should -Contain 'VmPs.GuestFile'
             $copied.Path | Should -Be '/tmp/pester/one.txt'
             $copied.VmName | Should -Be 'files'
-            $copied | Format-Table | Out-String | Should -Match 'one.txt'
+            $copied | Format-Table | Out-String -Width 200 | Should -Match '/tmp/pester/one.txt'
 
             $back = $Vm | Copy-VmFile -Path /tmp/pester/one.txt -Destination back.txt -FromVm -PassThru
             $back | Should -BeOfType [IO.FileInfo]
@@ -65,10 +65,11 @@ Describe 'Copy-VmFile' {
         It 'needs -Recurse for a directory and -Force for an existing destination' {
             { Copy-VmFile -Name files -Path tree -Destination /tmp/pester/tree -ToVm -ErrorAction Stop } |
                 Should -Throw -ErrorId 'CopyRecurseRequired,VmPs.PowerShell.Commands.CopyVmFileCommand'
-            Copy-VmFile -Name files -Path tree -Destination /tmp/pester/tree -ToVm -Recurse
-            { Copy-VmFile -Name files -Path tree -Destination /tmp/pester/tree -ToVm -Recurse -ErrorAction Stop } |
+            # Like cp: an existing directory destination receives the source under its own name.
+            Copy-VmFile -Name files -Path tree -Destination /tmp/pester/ -ToVm -Recurse
+            { Copy-VmFile -Name files -Path tree -Destination /tmp/pester/ -ToVm -Recurse -ErrorAction Stop } |
                 Should -Throw -ErrorId 'GuestFileExists,VmPs.PowerShell.Commands.CopyVmFileCommand'
-            Copy-VmFile -Name files -Path tree -Destination /tmp/pester/tree -ToVm -Recurse -Force
+            Copy-VmFile -Name files -Path tree -Destination /tmp/pester/ -ToVm -Recurse -Force
 
             Copy-VmFile -Name files -Path /tmp/pester/tree -Destination treeback -FromVm -Recurse
             Get-Content treeback/sub/a.txt | Should -Be 'alpha'
