@@ -69,7 +69,7 @@ internal static class GuestFiles
     {
         if (request.Mode is < 0 or > 0xFFF)
         {
-            throw new FileOperationException(FileErrorCodes.IoFailed, $"{request.Mode} is not a file mode (0 to 07777).");
+            throw new GuestException(ErrorCodes.BadRequest, $"{request.Mode} is not a file mode (0 to 07777).");
         }
 
         var existing = UnixFileSystem.TryGetStatus(path);

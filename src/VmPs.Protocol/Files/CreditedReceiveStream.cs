@@ -14,7 +14,6 @@ public sealed class CreditedReceiveStream : Stream
     private ReadOnlyMemory<byte> _current;
     private long _queued;
     private long _unreturned;
-    private long _received;
 
     public CreditedReceiveStream(Func<long, CancellationToken, ValueTask> returnCredit)
     {
@@ -46,7 +45,6 @@ public sealed class CreditedReceiveStream : Stream
             throw new ProtocolException("The peer sent file content beyond the credit it was given.");
         }
 
-        _received += chunk.Length;
         _chunks.Writer.TryWrite(chunk);
     }
 
