@@ -20,6 +20,7 @@
         'Remove-Vm'
         'Enter-Vm'
         'Invoke-VmCommand'
+        'Copy-VmFile'
         'New-VmImage'
         'Get-VmImage'
         'Remove-VmImage'

@@ -110,6 +110,25 @@
             @{ Code = 'Get-Vm web | Enter-Vm -Shell /bin/bash -User app -WorkingDirectory /srv'; Remarks = 'Opens bash as the user app in /srv.' }
         )
     }
+    'Copy-VmFile' = @{
+        Synopsis    = 'Copies files and directory trees between the host and a running VM.'
+        Description = 'Copies through the guest agent, without SSH or network. With -ToVm, Path names host files or directories (wildcards allowed, relative to the current location) and Destination is an absolute guest path; with -FromVm, Path is an absolute guest path and Destination a host path. As with cp, a destination that is an existing directory (or ends with /) receives the source under its own name; otherwise the source is copied as the destination. Content streams as a tar stream with flow control, so large files never sit whole in memory. Modes, modification times and symbolic links are kept, owners too when the host runs as root. Symbolic links that point outside the copied destination and entries that would escape it are refused (PathEscape). Files are replaced atomically. A copy that fails removes what it had created. Progress (bytes and percent) is shown with Write-Progress.'
+        Parameters  = @{
+            Name        = 'Name of the running VM (no wildcards). Also taken from a Name or VmName property in the pipeline.'
+            InputObject = 'The VM, as Get-Vm outputs it.'
+            Path        = 'What to copy: host paths with -ToVm (wildcards allowed; several sources go into the Destination directory), absolute guest paths with -FromVm.'
+            Destination = 'Where to copy to: an absolute guest path with -ToVm, a host path (relative to the current location) with -FromVm. An existing directory, or a path ending with /, receives the source under its own name.'
+            ToVm        = 'Copy from the host into the VM.'
+            FromVm      = 'Copy from the VM to the host.'
+            Recurse     = 'Copy directories with everything in them; without it a directory source fails with CopyRecurseRequired.'
+            Force       = 'Overwrite an existing destination (files are replaced, directories merged); without it an existing destination fails with GuestFileExists or HostFileExists.'
+            PassThru    = 'Output what was created: a VmPs.GuestFile with -ToVm, a FileInfo or DirectoryInfo with -FromVm.'
+        }
+        Examples    = @(
+            @{ Code = 'Copy-VmFile -Name web -Path ./site -Destination /srv/ -ToVm -Recurse'; Remarks = 'Copies the directory site into /srv/site in the VM web.' }
+            @{ Code = 'Get-Vm web | Copy-VmFile -Path /var/log/app.log -Destination . -FromVm -Force'; Remarks = 'Copies a log file from the VM into the current directory, replacing an older copy.' }
+        )
+    }
     'New-VmImage' = @{
         Synopsis    = 'Pulls or imports an OCI/Docker image and converts it into a bootable VmPs image.'
         Description = 'Fetches the image from a registry (OCI distribution API; anonymous, bearer-token and basic auth, credentials from ~/.docker/config.json or -Credential; manifest lists and OCI indexes resolved for -Platform), or imports an OCI image layout directory or a docker save archive (-Path). Blobs go to a content-addressed cache shared by all images, each verified against its digest, so a layer is never downloaded twice. The layers are applied in order (whiteouts, opaque directories, hardlinks, symlinks, devices, ownership, modes, mtimes and xattrs; an entry that would escape the root fails with LayerEntryEscapesRoot) and the result is packed into an erofs (default, compressed) or ext4 root filesystem. The image keeps its config (entrypoint, cmd, env, working directory, user, exposed ports, labels, stop signal) and an init mode: Systemd when the command is /sbin/init, /lib/systemd/systemd, /usr/lib/systemd/systemd or ends in /init, else Exec. Without -Name the image is named after the repository''s last path component and its tag: docker.io/library/alpine:3.20 becomes alpine:3.20. Adding the same image under the same name again returns the existing image; another image under a taken name is an error (ImageNameInUse) unless -Force. Progress (phase, bytes, layers) is shown with Write-Progress; a failure or Ctrl+C leaves no image behind.'

@@ -24,6 +24,10 @@ namespace VmPs.Protocol;
 [JsonSerializable(typeof(CreditMessage))]
 [JsonSerializable(typeof(ClockSyncMessage))]
 [JsonSerializable(typeof(ClockSyncedMessage))]
+[JsonSerializable(typeof(FileRequestMessage))]
+[JsonSerializable(typeof(FileReadyMessage))]
+[JsonSerializable(typeof(FileResultMessage))]
+[JsonSerializable(typeof(FileEntriesMessage))]
 [JsonSerializable(typeof(GuestConfig))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext
 {

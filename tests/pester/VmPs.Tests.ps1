@@ -30,6 +30,7 @@ Describe 'The module' {
     It 'exports the cmdlets of the main job' {
         (Get-Command -Module VmPs).Name | Sort-Object |
             Should -Be @('Enter-Vm', 'Get-Vm', 'Get-VmHost', 'Get-VmImage', 'Invoke-VmCommand', 'New-Vm', 'New-VmImage', 'Remove-Vm', 'Remove-VmImage', 'Start-Vm', 'Stop-Vm')
+            Should -Be @('Copy-VmFile', 'Get-Vm', 'Get-VmHost', 'Get-VmImage', 'Invoke-VmCommand', 'New-Vm', 'New-VmImage', 'Remove-Vm', 'Remove-VmImage', 'Start-Vm', 'Stop-Vm')
     }
 
     It 'loads its views' {

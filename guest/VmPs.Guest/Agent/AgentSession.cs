@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using VmPs.Guest.Files;
 using VmPs.Protocol;
 using VmPs.Protocol.Framing;
 using VmPs.Protocol.Messages;
@@ -18,12 +19,14 @@ internal sealed class AgentSession
     private readonly FrameWriter _writer;
     private readonly AgentContext _context;
     private readonly ConcurrentDictionary<uint, ExecProcess> _execs = new();
+    private readonly FileService _files;
 
     private AgentSession(Stream stream, AgentContext context)
     {
         _reader = new FrameReader(stream);
         _writer = new FrameWriter(stream);
         _context = context;
+        _files = new FileService(_writer);
     }
 
     /// <summary>Serves the stream until it ends or carries something that is not this protocol.</summary>
@@ -162,6 +165,21 @@ internal sealed class AgentSession
                 await _writer.WriteAsync(FrameType.ShutdownAck, frame.Channel, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
                 _context.RequestShutdown(shutdown.Reboot);
                 break;
+            case FrameType.FileRequest:
+                _files.Start(frame);
+                break;
+            case FrameType.FileData:
+                _files.OnData(frame);
+                break;
+            case FrameType.FileEnd:
+                _files.OnEnd(frame);
+                break;
+            case FrameType.FileCredit:
+                _files.OnCredit(frame);
+                break;
+            case FrameType.FileCancel:
+                _files.OnCancel(frame);
+                break;
             default:
                 throw new GuestException(ErrorCodes.Unsupported, $"This agent does not handle {frame.Type} frames.");
         }
@@ -197,5 +215,6 @@ internal sealed class AgentSession
         }
 
         _execs.Clear();
+        _files.AbandonAll();
     }
 }

@@ -298,7 +298,7 @@ public sealed class AgentClient : IAsyncDisposable
         _channels.Clear();
     }
 
-    private (uint Channel, T Handler) Open<T>(Func<uint, T> create)
+    internal (uint Channel, T Handler) Open<T>(Func<uint, T> create)
         where T : IAgentChannel
     {
         ThrowIfLost();

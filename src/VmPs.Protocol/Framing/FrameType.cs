@@ -36,14 +36,30 @@ public enum FrameType : byte
     Shutdown = 0x30,
     ShutdownAck = 0x31,
 
-    /// <summary>Reserved: file read/write/stat/delete/list requests.</summary>
+    /// <summary>Starts a file operation on its channel; payload <see cref="Messages.FileRequestMessage"/>.</summary>
     FileRequest = 0x40,
 
-    /// <summary>Reserved: a chunk of file or tar-stream content.</summary>
+    /// <summary>A chunk of file or tar-stream content, in either direction, within the receiver's credit.</summary>
     FileData = 0x41,
 
-    /// <summary>Reserved: end of file or tar-stream content.</summary>
+    /// <summary>The sender has no more content (empty payload).</summary>
     FileEnd = 0x42,
+
+    /// <summary>Set the guest clock to the host's; payload <see cref="Messages.ClockSyncMessage"/>.</summary>
+    /// <summary>The receiver consumed more content: 8-byte big-endian count the sender may send in addition.</summary>
+    FileCredit = 0x43,
+
+    /// <summary>The guest accepted a transfer; payload <see cref="Messages.FileReadyMessage"/>.</summary>
+    FileReady = 0x44,
+
+    /// <summary>A file operation finished; payload <see cref="Messages.FileResultMessage"/>.</summary>
+    FileResult = 0x45,
+
+    /// <summary>A batch of directory entries of a list operation; payload <see cref="Messages.FileEntriesMessage"/>.</summary>
+    FileEntries = 0x46,
+
+    /// <summary>The host abandons the transfer on this channel (empty payload); the guest undoes what it wrote.</summary>
+    FileCancel = 0x47,
 
     /// <summary>Set the guest clock to the host's; payload <see cref="Messages.ClockSyncMessage"/>.</summary>
     ClockSync = 0x50,

@@ -1,0 +1,166 @@
+using System.Management.Automation;
+using VmPs.Core;
+using VmPs.Core.Guest;
+using VmPs.Core.Vms;
+using VmPs.PowerShell.Completion;
+using VmPs.PowerShell.Infrastructure;
+
+namespace VmPs.PowerShell.Commands;
+
+/// <summary>
+/// Copies files and directory trees between the host and a running VM through its guest agent (no SSH):
+/// -ToVm copies host paths (wildcards allowed, relative to the current location) into the guest; -FromVm copies
+/// a guest path to the host. Like cp: a destination that is a directory (or ends with /) receives the source
+/// under its own name. Directories need -Recurse; existing destinations need -Force.
+/// </summary>
+[Cmdlet(VerbsCommon.Copy, "VmFile", SupportsShouldProcess = true, DefaultParameterSetName = NameToVmSet)]
+[OutputType(typeof(GuestFileInfo), typeof(FileSystemInfo))]
+public sealed class CopyVmFileCommand : VmCmdlet
+{
+    private const string NameToVmSet = "NameToVm";
+    private const string NameFromVmSet = "NameFromVm";
+    private const string InputObjectToVmSet = "InputObjectToVm";
+    private const string InputObjectFromVmSet = "InputObjectFromVm";
+    private const double MiB = 1024 * 1024;
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameToVmSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameFromVmSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("VmName")]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(VmNameCompleter))]
+    public string Name { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = InputObjectToVmSet, ValueFromPipeline = true)]
+    [Parameter(Mandatory = true, ParameterSetName = InputObjectFromVmSet, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public VmInfo? InputObject { get; set; }
+
+    /// <summary>What to copy: host paths with -ToVm (wildcards allowed), one absolute guest path with -FromVm.</summary>
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = NameToVmSet)]
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = NameFromVmSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = InputObjectToVmSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = InputObjectFromVmSet)]
+    [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    public string[] Path { get; set; } = [];
+
+    /// <summary>Where to: an absolute guest path with -ToVm, a host path with -FromVm.</summary>
+    [Parameter(Mandatory = true, Position = 2, ParameterSetName = NameToVmSet)]
+    [Parameter(Mandatory = true, Position = 2, ParameterSetName = NameFromVmSet)]
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = InputObjectToVmSet)]
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = InputObjectFromVmSet)]
+    [ValidateNotNullOrEmpty]
+    public string Destination { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = NameToVmSet)]
+    [Parameter(Mandatory = true, ParameterSetName = InputObjectToVmSet)]
+    public SwitchParameter ToVm { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = NameFromVmSet)]
+    [Parameter(Mandatory = true, ParameterSetName = InputObjectFromVmSet)]
+    public SwitchParameter FromVm { get; set; }
+
+    [Parameter]
+    public SwitchParameter Recurse { get; set; }
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var vmName = InputObject?.Name ?? Name;
+        if (ToVm)
+        {
+            var sources = Path.SelectMany(ResolveHostSources).ToList();
+            // Several sources can only go into a directory.
+            var destination = sources.Count > 1 && !Destination.EndsWith('/') ? Destination + "/" : Destination;
+            foreach (var source in sources)
+            {
+                Copy(vmName, source, destination, toVm: true);
+            }
+        }
+        else
+        {
+            var destination = GetUnresolvedProviderPathFromPSPath(Destination);
+            destination = Destination.EndsWith('/') || Destination.EndsWith('\\') ? destination.TrimEnd('/') + "/" : destination;
+            foreach (var source in Path)
+            {
+                Copy(vmName, source, destination, toVm: false);
+            }
+        }
+    }
+
+    private IEnumerable<string> ResolveHostSources(string path)
+    {
+        if (!WildcardPattern.ContainsWildcardCharacters(path))
+        {
+            return [GetUnresolvedProviderPathFromPSPath(path)];
+        }
+
+        try
+        {
+            return GetResolvedProviderPathFromPSPath(path, out _);
+        }
+        catch (ItemNotFoundException exception)
+        {
+            WriteError(new ErrorRecord(exception, "HostFileNotFound", ErrorCategory.ObjectNotFound, path));
+            return [];
+        }
+    }
+
+    private void Copy(string vmName, string source, string destination, bool toVm)
+    {
+        var description = toVm ? $"Copy '{source}' to '{destination}' in the VM" : $"Copy '{source}' from the VM to '{destination}'";
+        if (!ShouldProcess(vmName, description))
+        {
+            return;
+        }
+
+        try
+        {
+            var copied = AwaitWithProgress($"Copy-VmFile {vmName}", async (progress, cancellationToken) =>
+            {
+                await using var client = await Manager.ConnectAgentAsync(vmName, cancellationToken).ConfigureAwait(false);
+                var files = new AgentFileClient(client);
+                var bytes = new Progress(progress, $"{source} -> {destination}");
+                var result = toVm
+                    ? await files.CopyToGuestAsync(source, destination, Recurse, Force, bytes, cancellationToken).ConfigureAwait(false)
+                    : await files.CopyFromGuestAsync(source, destination, Recurse, Force, bytes, cancellationToken).ConfigureAwait(false);
+                return toVm && PassThru ? (object)await files.StatAsync(result.Destination, cancellationToken).ConfigureAwait(false) : result;
+            });
+            if (PassThru)
+            {
+                WritePassThru(vmName, copied);
+            }
+        }
+        catch (VmPsException exception)
+        {
+            WriteError(exception);
+        }
+    }
+
+    private void WritePassThru(string vmName, object copied)
+    {
+        if (copied is GuestFileInfo guestFile)
+        {
+            var wrapped = PSObject.AsPSObject(guestFile);
+            wrapped.Properties.Add(new PSNoteProperty("VmName", vmName));
+            wrapped.TypeNames.Insert(0, PSTypeNames.GuestFile);
+            WriteObject(wrapped);
+            return;
+        }
+
+        var destination = ((GuestFileCopyResult)copied).Destination;
+        WriteObject(Directory.Exists(destination) ? new DirectoryInfo(destination) : new FileInfo(destination));
+    }
+
+    /// <summary>Byte counts as Write-Progress updates: "3.0 of 50.0 MiB" and the percentage.</summary>
+    private sealed class Progress(IProgress<VmProgress> progress, string activity) : IProgress<FileTransferProgress>
+    {
+        public void Report(FileTransferProgress value) =>
+            progress.Report(new VmProgress(activity, $"{value.Bytes / MiB:0.0} of {value.TotalBytes / MiB:0.0} MiB", value.PercentComplete));
+    }
+}
