@@ -48,6 +48,12 @@ public sealed record VmLaunchSpec
     /// <summary>The guest's serial console is written here.</summary>
     public required string ConsoleLogPath { get; init; }
 
+    /// <summary>
+    /// The guest's virtio console (its /dev/hvc0, where the image's command writes stdout and stderr) is written
+    /// here; null: no such device.
+    /// </summary>
+    public string? AppLogPath { get; init; }
+
     /// <summary>The hypervisor's own stdout/stderr (and log, where it has one) go here.</summary>
     public required string HypervisorLogPath { get; init; }
 

@@ -61,6 +61,9 @@ internal static class SchemaMigrations
         new(2, "removed images kept for the VMs that use them", """
             ALTER TABLE images ADD COLUMN removed_at TEXT;
             """),
+        new(3, "per-VM init mode override (New-Vm -InitMode)", """
+            ALTER TABLE vms ADD COLUMN init_mode TEXT;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

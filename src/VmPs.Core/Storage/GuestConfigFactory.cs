@@ -15,7 +15,7 @@ internal static class GuestConfigFactory
         Environment = image.Config.Env,
         WorkingDirectory = image.Config.WorkingDirectory,
         User = image.Config.User,
-        InitMode = image.InitMode == ImageInitMode.Systemd ? InitMode.Systemd : InitMode.Exec,
+        InitMode = (vm.InitMode ?? image.InitMode) == ImageInitMode.Systemd ? InitMode.Systemd : InitMode.Exec,
         AgentChannel = agentOverVsock ? new AgentChannelConfig { Kind = AgentChannelKind.Vsock } : new AgentChannelConfig(),
         Disks = new DiskSerials(),
         RootfsFilesystem = image.Format == ImageFormat.Ext4 ? RootfsFilesystems.Ext4 : RootfsFilesystems.Erofs,

@@ -108,8 +108,9 @@ internal sealed class VmBoot
         var files = reconciler.Files(vm);
         var config = GuestConfigFactory.Create(vm, image, driver.Capabilities.Vsock);
         await GuestConfigFactory.WriteDiskAsync(files.ConfigDisk, config, cancellationToken).ConfigureAwait(false);
-        // Each boot starts a fresh console log, so its tail and markers describe this boot only.
+        // Each boot starts fresh console and app logs, so their tails and markers describe this boot only.
         File.Delete(files.ConsoleLog);
+        File.Delete(files.AppLog);
 
         return new VmLaunchSpec
         {
@@ -127,6 +128,7 @@ internal sealed class VmBoot
                 new DiskSpec(files.ConfigDisk, ReadOnly: true, DiskSerials.Config),
             ],
             ConsoleLogPath = files.ConsoleLog,
+            AppLogPath = files.AppLog,
             HypervisorLogPath = files.HypervisorLog,
             VsockCid = vm.VsockCid,
         };

@@ -1,7 +1,10 @@
+using System.Runtime.CompilerServices;
 using VmPs.Core.Guest;
 using VmPs.Core.Images;
+using VmPs.Core.Logs;
 using VmPs.Core.State;
 using VmPs.Core.Storage;
+using VmPs.Protocol.Logs;
 
 namespace VmPs.Core.Vms;
 
@@ -67,7 +70,7 @@ public sealed class VmManager
         {
             await OverlayDisk.CreateAsync(files.OverlayDisk, options.DiskSizeGiB, cancellationToken, settings.MkfsExt4).ConfigureAwait(false);
             var vm = await vms.InsertAsync(
-                new NewVm(id, options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow),
+                new NewVm(id, options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode),
                 cancellationToken).ConfigureAwait(false);
             return ToInfo(vm);
         }
@@ -210,6 +213,46 @@ public sealed class VmManager
         return await AgentClient.ConnectAsync(AgentConnectors.For(vm.Instance.Agent), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// A VM's log as lines (for <see cref="VmLogSource.Init"/>, the JSON of each init record), the last
+    /// <see cref="VmLogOptions.Tail"/> of them; with <see cref="VmLogOptions.Follow"/>, then the lines the running
+    /// VM adds, until it stops or <paramref name="cancellationToken"/> is cancelled. Throws VmNotFound.
+    /// </summary>
+    public async IAsyncEnumerable<string> GetLogAsync(
+        string name,
+        VmLogSource source,
+        VmLogOptions options,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        VmLogs.Validate(options);
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        await foreach (var line in VmLogs.LinesAsync(reconciler.Files(vm), source, options, IsActiveProbe(vm), cancellationToken).ConfigureAwait(false))
+        {
+            yield return line;
+        }
+    }
+
+    /// <summary>The structured init log of the VM's last boot, read like <see cref="GetLogAsync"/>.</summary>
+    public async IAsyncEnumerable<InitLogRecord> GetInitLogAsync(
+        string name,
+        VmLogOptions options,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        VmLogs.Validate(options);
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        await foreach (var record in VmLogs.InitRecordsAsync(reconciler.Files(vm), options, IsActiveProbe(vm), cancellationToken).ConfigureAwait(false))
+        {
+            yield return record;
+        }
+    }
+
+    /// <summary>Whether the VM is still up (Starting, Running, Stopping); a removed VM is not.</summary>
+    private Func<CancellationToken, Task<bool>> IsActiveProbe(VmRecord vm) => async cancellationToken =>
+    {
+        var current = await vms.FindByIdAsync(vm.Id, cancellationToken).ConfigureAwait(false);
+        return current is not null && (await reconciler.ReconcileAsync(current, cancellationToken).ConfigureAwait(false)).State.IsActive();
+    };
+
     private async Task<string> DefaultKernelPathAsync(string? requested, CancellationToken cancellationToken)
     {
         if (requested is not null)
@@ -249,6 +292,7 @@ public sealed class VmManager
         StoppedAt = vm.StoppedAt,
         ProcessId = vm.Instance?.Process.Pid,
         ExitCode = vm.ExitCode,
+        InitMode = vm.InitMode,
         StatusDetail = vm.StatusDetail,
     };
 }

@@ -1,4 +1,5 @@
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Images;
 
 namespace VmPs.Core.Vms;
 
@@ -52,6 +53,9 @@ public sealed record VmInfo
     /// <summary>Exit code of the image's entrypoint, once the guest reported it before powering off.</summary>
     public int? ExitCode { get; init; }
 
+    /// <summary>The init mode New-Vm -InitMode chose; null when the VM follows its image's.</summary>
+    public ImageInitMode? InitMode { get; init; }
+
     /// <summary>For a Crashed VM: why, with the tail of its console log.</summary>
     public string? StatusDetail { get; init; }
 
@@ -76,6 +80,9 @@ public sealed record VmCreateOptions
 
     /// <summary>Size of the writable overlay disk (sparse).</summary>
     public int DiskSizeGiB { get; init; } = 4;
+
+    /// <summary>Overrides the image's init mode (Systemd: hand PID 1 to the image's systemd; Exec: our init runs the command). Null follows the image.</summary>
+    public ImageInitMode? InitMode { get; init; }
 }
 
 public sealed record VmStartOptions

@@ -39,8 +39,9 @@ public static class CloudHypervisorVmConfigBuilder
         Rng = new RngConfig(EntropySource),
         Vsock = new VsockConfig(spec.VsockCid, CloudHypervisorVmFiles.In(spec.VmDirectory).VsockSocket),
 
-        // A detached CH has no terminal: the defaults (console Tty) would fail or write nowhere.
+        // A detached CH has no terminal: the defaults (console Tty) would fail or write nowhere. The serial
+        // port carries the kernel console; the virtio console (the guest's hvc0) carries the image command's output.
         Serial = new ConsoleConfig(ConsoleMode.File, spec.ConsoleLogPath),
-        Console = new ConsoleConfig(ConsoleMode.Off),
+        Console = spec.AppLogPath is { } appLog ? new ConsoleConfig(ConsoleMode.File, appLog) : new ConsoleConfig(ConsoleMode.Off),
     };
 }
