@@ -21,10 +21,26 @@
             Hypervisor = 'Auto (default: Cloud Hypervisor when installed and KVM works, else QEMU), CloudHypervisor or Qemu.'
             Kernel     = 'Kernel image to boot instead of the host''s default kernel. Relative paths are relative to the current location.'
             DiskSizeGB = 'Size of the writable overlay disk in GiB (sparse; default 4).'
+            InitMode   = 'Systemd or Exec, instead of the image''s init mode. Systemd: the guest init prepares the root, installs the agent as vmps-agent.service and hands PID 1 to the image''s /sbin/init. Exec: the guest init stays PID 1 and runs the image''s command. Stored with the VM.'
         }
         Examples    = @(
             @{ Code = 'New-Vm -Name web -Image busybox -Cpus 2 -MemoryMB 256'; Remarks = 'Creates a VM with two vCPUs and 256 MiB.' }
             @{ Code = 'Import-Csv vms.csv | New-Vm'; Remarks = 'Creates one VM per row; the columns Name, Image, Cpus and MemoryMB bind by name.' }
+        )
+    }
+    'Get-VmLog' = @{
+        Synopsis    = 'Gets a VM''s console, init, app or hypervisor log.'
+        Description = 'Reads the log of the VM''s last boot from its directory, while it runs and after it stopped. Console (default): the guest''s kernel console. Init: the guest init''s structured records (VmPs.InitLogRecord objects with Time, Level, Phase, Message and Error), one per boot step. App: the stdout and stderr of the image''s command, apart from the console. Hypervisor: the hypervisor process''s own output. Console, App and Hypervisor are output as lines of text. With -Wait the cmdlet keeps outputting new lines until Ctrl+C or until the VM stops (a VM that is not running returns what its log holds and ends).'
+        Parameters  = @{
+            Name        = 'Names of the VMs; wildcards allowed. Also taken from the pipeline as strings or from a Name or VmName property.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            Source      = 'Which log: Console (default), Init, App or Hypervisor.'
+            Tail        = 'Only the last N lines (records for Init) of what the log holds now; then, with -Wait, everything new.'
+            Wait        = 'Follow the log: keep outputting new lines until Ctrl+C or until the VM stops.'
+        }
+        Examples    = @(
+            @{ Code = 'Get-VmLog web -Source Init | Where-Object Level -ne info'; Remarks = 'Shows the init''s warnings and errors of the VM web''s last boot.' }
+            @{ Code = 'Get-VmLog web -Source App -Tail 20 -Wait'; Remarks = 'Shows the last 20 lines of the app''s output, then follows it until Ctrl+C or until the VM stops.' }
         )
     }
     'Get-Vm' = @{

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using VmPs.Core;
+using VmPs.Core.Images;
 using VmPs.Core.Vms;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
@@ -43,6 +44,9 @@ public sealed class NewVmCommand : VmCmdlet
     [Alias("DiskSizeGiB")]
     public int? DiskSizeGB { get; set; }
 
+    [Parameter]
+    public ImageInitMode? InitMode { get; set; }
+
     protected override void ProcessRecord()
     {
         var options = CreateOptions();
@@ -71,6 +75,7 @@ public sealed class NewVmCommand : VmCmdlet
             MemoryMiB = MemoryMB ?? defaults.MemoryMiB,
             DiskSizeGiB = DiskSizeGB ?? defaults.DiskSizeGiB,
             Hypervisor = Hypervisor.ToKind(),
+            InitMode = InitMode,
 
             // Relative paths are relative to the current PowerShell location, not the process directory.
             KernelPath = Kernel is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Kernel),
