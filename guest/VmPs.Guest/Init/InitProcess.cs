@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using VmPs.Guest.Agent;
 using VmPs.Guest.Native;
+using VmPs.Guest.Network;
 using VmPs.Guest.Processes;
 using VmPs.Protocol;
 using VmPs.Protocol.Config;
@@ -85,6 +86,7 @@ internal sealed class InitProcess
         BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
         _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
         LoadRemainingModules(modules);
+        GuestNetwork.ConfigureAtBoot(config);
         if (config.Command.Count > 0)
         {
             StartEntrypoint(config, environment);
