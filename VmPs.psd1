@@ -22,6 +22,7 @@
         'New-VmImage'
         'Get-VmImage'
         'Remove-VmImage'
+        'Get-VmNetworkAdapter'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

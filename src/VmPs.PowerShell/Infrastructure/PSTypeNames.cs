@@ -10,4 +10,6 @@ public static class PSTypeNames
     public const string VmHost = "VmPs.VmHost";
 
     public const string VmImage = "VmPs.VmImage";
+
+    public const string VmNetworkAdapter = "VmPs.VmNetworkAdapter";
 }
