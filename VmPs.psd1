@@ -23,6 +23,7 @@
         'Get-VmImage'
         'Remove-VmImage'
         'Get-VmLog'
+        'Get-VmNetworkAdapter'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -21,6 +21,8 @@ namespace VmPs.Protocol;
 [JsonSerializable(typeof(SignalMessage))]
 [JsonSerializable(typeof(ShutdownMessage))]
 [JsonSerializable(typeof(GuestConfig))]
+[JsonSerializable(typeof(NetworkConfigureMessage))]
+[JsonSerializable(typeof(NetworkConfiguredMessage))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext
 {
 }

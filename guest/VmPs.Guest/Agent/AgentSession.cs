@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using VmPs.Guest.Network;
 using VmPs.Protocol;
 using VmPs.Protocol.Framing;
 using VmPs.Protocol.Messages;
@@ -147,6 +148,9 @@ internal sealed class AgentSession
                 var shutdown = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ShutdownMessage);
                 await _writer.WriteAsync(FrameType.ShutdownAck, frame.Channel, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
                 _context.RequestShutdown(shutdown.Reboot);
+                break;
+            case FrameType.NetworkConfigure:
+                await NetworkConfigureHandler.HandleAsync(frame, _writer, cancellationToken).ConfigureAwait(false);
                 break;
             default:
                 throw new GuestException(ErrorCodes.Unsupported, $"This agent does not handle {frame.Type} frames.");

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using VmPs.Guest.Agent;
 using VmPs.Guest.Native;
+using VmPs.Guest.Network;
 using VmPs.Guest.Processes;
 using VmPs.Protocol;
 using VmPs.Protocol.Config;
@@ -100,6 +101,7 @@ internal sealed class InitProcess
         _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
         Enter(InitLogPhases.Modules, "loading the remaining modules at low priority");
         LoadRemainingModules(modules);
+        ConfigureNetwork(config);
         if (config.Command.Count > 0)
         {
             StartEntrypoint(config, environment);
@@ -120,9 +122,19 @@ internal sealed class InitProcess
     {
         Enter(InitLogPhases.Modules, "loading all modules");
         modules.LoadRemaining();
+        ConfigureNetwork(config);
         Enter(InitLogPhases.Systemd, $"installing the agent as {SystemdAgentUnit.UnitName} and starting /sbin/init");
         SystemdHandover.InstallAgent(config.AgentChannel);
         SystemdHandover.ExecSystemInit();
+    }
+
+    private void ConfigureNetwork(GuestConfig config)
+    {
+        if (config.Network is not null)
+        {
+            Enter(InitLogPhases.Network, "configuring the VM's network adapter");
+            GuestNetwork.ConfigureAtBoot(config);
+        }
     }
 
     /// <summary>Starts a boot phase: logged, and named by the error record if the boot fails in it.</summary>

@@ -37,5 +37,8 @@ int vmps_vsock_listen(uint32_t port);
 int vmps_accept(int listen_fd);
 int vmps_link_up(const char *name);
 int vmps_load_module(int fd);
+/* IPv4 addresses in network byte order. Each returns 0 or -errno. */
+int vmps_set_ipv4(const char *name, uint32_t address, uint32_t netmask, int32_t mtu);
+int vmps_set_default_route(const char *name, uint32_t gateway);
 
 #endif

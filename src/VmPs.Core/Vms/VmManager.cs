@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using VmPs.Core.Guest;
 using VmPs.Core.Images;
 using VmPs.Core.Logs;
+using VmPs.Core.Network;
 using VmPs.Core.State;
 using VmPs.Core.Storage;
 using VmPs.Protocol.Logs;
@@ -22,6 +23,7 @@ public sealed class VmManager
     private readonly HostContext host;
     private readonly VmBoot boot;
     private readonly VmShutdown shutdown;
+    private readonly VmNetworking networking;
 
     public VmManager(VmPsPaths paths)
         : this(paths, new VmManagerSettings())
@@ -35,10 +37,11 @@ public sealed class VmManager
         vms = new VmStore(database);
         var images = new ImageStore(database);
         catalog = new ImageCatalog(paths, images, settings.BusyboxPath);
-        reconciler = new VmReconciler(paths, vms);
+        networking = new VmNetworking(paths, settings.NetworkNamespace);
+        reconciler = new VmReconciler(paths, vms, networking);
         host = new HostContext(cancellationToken => settings.ProbeHost(paths, cancellationToken));
-        boot = new VmBoot(paths, vms, images, reconciler, host);
-        shutdown = new VmShutdown(vms, reconciler, host);
+        boot = new VmBoot(paths, vms, images, reconciler, host, networking);
+        shutdown = new VmShutdown(vms, reconciler, host, networking);
     }
 
     /// <summary>A manager on the default state directory ($VMPS_HOME, /var/lib/vmps or ~/.local/share/vmps).</summary>
@@ -46,7 +49,8 @@ public sealed class VmManager
 
     /// <summary>
     /// Validates the settings, resolves the image (building the default busybox image on first
-    /// use), creates the VM directory and overlay disk, then stores the VM with its allocations.
+    /// use), creates the VM directory and overlay disk, then stores the VM with its allocations and,
+    /// with <see cref="VmCreateOptions.Network"/>, its network adapter and published ports.
     /// On any failure nothing is left behind.
     /// </summary>
     public async Task<VmInfo> CreateAsync(VmCreateOptions options, CancellationToken cancellationToken)
@@ -72,7 +76,17 @@ public sealed class VmManager
             var vm = await vms.InsertAsync(
                 new NewVm(id, options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode),
                 cancellationToken).ConfigureAwait(false);
-            return ToInfo(vm);
+            try
+            {
+                var adapter = await networking.AttachAsync(vm.Id, vm.Name, options.Network, cancellationToken).ConfigureAwait(false);
+                return ToInfo(vm, adapter);
+            }
+            catch
+            {
+                await networking.ReleaseAsync(vm.Id, CancellationToken.None).ConfigureAwait(false);
+                await vms.DeleteAsync(vm.Id, _ => { }, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
         }
         catch
         {
@@ -84,10 +98,12 @@ public sealed class VmManager
     public async Task<IReadOnlyList<VmInfo>> GetAllAsync(CancellationToken cancellationToken)
     {
         var all = await vms.GetAllAsync(cancellationToken).ConfigureAwait(false);
+        var adapters = await networking.AllAdaptersAsync(cancellationToken).ConfigureAwait(false);
         var result = new List<VmInfo>(all.Count);
         foreach (var vm in all)
         {
-            result.Add(ToInfo(await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false)));
+            var current = await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false);
+            result.Add(ToInfo(current, adapters.GetValueOrDefault(vm.Id)));
         }
 
         return result;
@@ -97,12 +113,22 @@ public sealed class VmManager
     public async Task<VmInfo?> FindAsync(string name, CancellationToken cancellationToken)
     {
         var vm = await FindRecordAsync(name, cancellationToken).ConfigureAwait(false);
-        return vm is null ? null : ToInfo(vm);
+        return vm is null ? null : await ToInfoAsync(vm, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The VM with this name; throws VmNotFound.</summary>
     public async Task<VmInfo> GetAsync(string name, CancellationToken cancellationToken) =>
-        ToInfo(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false));
+        await ToInfoAsync(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The network adapter of the VM with this name (Get-VmNetworkAdapter), or null when it has none. Throws VmNotFound.</summary>
+    public async Task<NetworkAdapterInfo?> GetNetworkAdapterAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await networking.AdapterAsync(vm.Id, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The networks the VMs' adapters are on (the same manager Start-Vm plugs TAPs with).</summary>
+    public NetworkManager Networks => networking.Networks;
 
     /// <summary>
     /// Boots a Stopped or Crashed VM and, unless told otherwise, waits until its agent answers. On
@@ -113,7 +139,7 @@ public sealed class VmManager
     {
         ArgumentNullException.ThrowIfNull(options);
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
-        return ToInfo(await boot.StartAsync(vm, options, progress, cancellationToken).ConfigureAwait(false));
+        return await ToInfoAsync(await boot.StartAsync(vm, options, progress, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Graceful: agent shutdown, then the power button, then a kill after the timeout. Force kills at once.</summary>
@@ -121,10 +147,13 @@ public sealed class VmManager
     {
         ArgumentNullException.ThrowIfNull(options);
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
-        return ToInfo(await shutdown.StopAsync(vm, options, cancellationToken).ConfigureAwait(false));
+        return await ToInfoAsync(await shutdown.StopAsync(vm, options, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Deletes the VM, its directory and its row. A running VM is refused unless <paramref name="force"/>, which stops it first.</summary>
+    /// <summary>
+    /// Deletes the VM, its network adapter (TAP, rules, address), its directory and its row. A running VM
+    /// is refused unless <paramref name="force"/>, which stops it first.
+    /// </summary>
     public async Task RemoveAsync(string name, bool force, CancellationToken cancellationToken)
     {
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
@@ -138,6 +167,7 @@ public sealed class VmManager
             vm = await shutdown.StopAsync(vm, new VmStopOptions { Force = true }, cancellationToken).ConfigureAwait(false);
         }
 
+        await networking.ReleaseAsync(vm.Id, cancellationToken).ConfigureAwait(false);
         var removed = await vms.DeleteAsync(
             vm.Id,
             current =>
@@ -274,7 +304,10 @@ public sealed class VmManager
     private async Task<VmRecord> GetRecordAsync(string name, CancellationToken cancellationToken) =>
         await FindRecordAsync(name, cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(name);
 
-    private VmInfo ToInfo(VmRecord vm) => new()
+    private async Task<VmInfo> ToInfoAsync(VmRecord vm, CancellationToken cancellationToken) =>
+        ToInfo(vm, await networking.AdapterAsync(vm.Id, cancellationToken).ConfigureAwait(false));
+
+    private VmInfo ToInfo(VmRecord vm, NetworkAdapterInfo? adapter) => new()
     {
         Id = vm.Id,
         Name = vm.Name,
@@ -286,6 +319,8 @@ public sealed class VmManager
         KernelPath = vm.KernelPath,
         VsockCid = vm.VsockCid,
         MacAddress = vm.MacAddress,
+        Network = adapter?.Network,
+        IPAddress = adapter?.IPAddress,
         Directory = reconciler.Files(vm.Id).Directory,
         CreatedAt = vm.CreatedAt,
         StartedAt = vm.StartedAt,

@@ -1,5 +1,6 @@
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
+using VmPs.Core.Network;
 
 namespace VmPs.Core.Vms;
 
@@ -38,6 +39,12 @@ public sealed record VmInfo
     public required uint VsockCid { get; init; }
 
     public required string MacAddress { get; init; }
+
+    /// <summary>The VmPs network the VM's adapter is on; null: the VM has no network.</summary>
+    public string? Network { get; init; }
+
+    /// <summary>The VM's IPv4 address on <see cref="Network"/>.</summary>
+    public string? IPAddress { get; init; }
 
     public required string Directory { get; init; }
 
@@ -83,6 +90,24 @@ public sealed record VmCreateOptions
 
     /// <summary>Overrides the image's init mode (Systemd: hand PID 1 to the image's systemd; Exec: our init runs the command). Null follows the image.</summary>
     public ImageInitMode? InitMode { get; init; }
+
+    /// <summary>The VM's network adapter; null: no network (the VM has only loopback).</summary>
+    public VmNetworkOptions? Network { get; init; }
+}
+
+/// <summary>Where New-Vm puts the VM's one network adapter.</summary>
+public sealed record VmNetworkOptions
+{
+    /// <summary>A VmPs network; `default` (10.100.0.0/16, NAT) is created on first use.</summary>
+    public string Network { get; init; } = NetworkManager.DefaultNetworkName;
+
+    /// <summary>A static address in the network's subnet; null takes the next free one.</summary>
+    public string? IPAddress { get; init; }
+
+    public IReadOnlyList<PortMappingOptions> PublishedPorts { get; init; } = [];
+
+    /// <summary>Bandwidth limit of the adapter (tc); null: none.</summary>
+    public int? MaxBandwidthMbps { get; init; }
 }
 
 public sealed record VmStartOptions

@@ -42,6 +42,9 @@ public enum FrameType : byte
     /// <summary>Reserved: set the guest clock (after restore).</summary>
     ClockSync = 0x50,
 
-    /// <summary>Reserved: reconfigure guest addresses, gateway and DNS.</summary>
+    /// <summary>Reapply the guest's address, gateway, DNS and MTU; payload <see cref="Messages.NetworkConfigureMessage"/>.</summary>
     NetworkConfigure = 0x60,
+
+    /// <summary>The new network setup is in place; payload <see cref="Messages.NetworkConfiguredMessage"/>.</summary>
+    NetworkConfigured = 0x61,
 }

@@ -36,6 +36,16 @@ public static class CloudHypervisorVmConfigBuilder
                 _ => DiskImageType.Raw,
             },
         }).ToArray(),
+        // Only the TAP, the guest MAC and the MTU: with ip/mask CH would also configure the host side of
+        // the TAP, which belongs to the bridge.
+        Net = spec.NetworkInterfaces.Count == 0
+            ? null
+            : spec.NetworkInterfaces.Select(NetworkInterfaceValidation.Validate).Select(adapter => new NetConfig
+            {
+                Tap = adapter.Tap,
+                Mac = adapter.MacAddress,
+                Mtu = adapter.Mtu,
+            }).ToArray(),
         Rng = new RngConfig(EntropySource),
         Vsock = new VsockConfig(spec.VsockCid, CloudHypervisorVmFiles.In(spec.VmDirectory).VsockSocket),
 

@@ -54,6 +54,17 @@ internal static class QemuCommandLine
             arguments.AddRange(["-drive", drive, "-device", $"{Device("virtio-blk")},drive=disk{index},serial={disk.Serial}"]);
         }
 
+        for (var index = 0; index < spec.NetworkInterfaces.Count; index++)
+        {
+            var adapter = NetworkInterfaceValidation.Validate(spec.NetworkInterfaces[index]);
+            // script=no/downscript=no: the TAP exists, plugged into its bridge; QEMU only opens it.
+            arguments.AddRange(
+            [
+                "-netdev", $"tap,id=net{index},ifname={adapter.Tap},script=no,downscript=no",
+                "-device", $"{Device("virtio-net")},netdev=net{index},mac={adapter.MacAddress}",
+            ]);
+        }
+
         if (!options.UseVhostVsock || spec.AppLogPath is not null)
         {
             arguments.AddRange(["-device", Device("virtio-serial")]);
