@@ -24,6 +24,8 @@
         'New-VmImage'
         'Get-VmImage'
         'Remove-VmImage'
+        'Get-VmLog'
+        'Get-VmNetworkAdapter'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -21,15 +21,48 @@
             Hypervisor = 'Auto (default: Cloud Hypervisor when installed and KVM works, else QEMU), CloudHypervisor or Qemu.'
             Kernel     = 'Kernel image to boot instead of the host''s default kernel. Relative paths are relative to the current location.'
             DiskSizeGB = 'Size of the writable overlay disk in GiB (sparse; default 4).'
+            InitMode   = 'Systemd or Exec, instead of the image''s init mode. Systemd: the guest init prepares the root, installs the agent as vmps-agent.service and hands PID 1 to the image''s /sbin/init. Exec: the guest init stays PID 1 and runs the image''s command. Stored with the VM.'
+            Network    = 'VmPs network for the VM''s adapter (see Get-VmNetwork). Without -Network, -IPAddress, -Publish and -MaxBandwidthMbps the VM has no network; with any of them and no -Network the adapter goes on the default network (10.100.0.0/16, NAT), created on first use.'
+            IPAddress  = 'Static IPv4 address in the network''s subnet (default: the next free address; never the gateway, network or broadcast address).'
+            Publish    = 'Ports to publish from the host to the VM: HOSTPORT:VMPORT or HOSTADDRESS:HOSTPORT:VMPORT, optionally with /tcp (default) or /udp, for example 8080:80 or 127.0.0.1:5353:53/udp. A published port answers on every host address (127.0.0.1 and the gateway included) unless HOSTADDRESS is given.'
+            MaxBandwidthMbps = 'Bandwidth limit of the VM''s adapter in Mbit/s (tc); default: none.'
         }
         Examples    = @(
             @{ Code = 'New-Vm -Name web -Image busybox -Cpus 2 -MemoryMB 256'; Remarks = 'Creates a VM with two vCPUs and 256 MiB.' }
             @{ Code = 'Import-Csv vms.csv | New-Vm'; Remarks = 'Creates one VM per row; the columns Name, Image, Cpus and MemoryMB bind by name.' }
+            @{ Code = 'New-Vm -Name web -Network default -Publish 8080:80 | Start-Vm -PassThru'; Remarks = 'Creates a VM on the default network with its port 80 published as port 8080 of the host, and boots it. Get-Vm shows its IPAddress.' }
+        )
+    }
+    'Get-VmNetworkAdapter' = @{
+        Synopsis    = 'Gets the network adapters of VMs.'
+        Description = 'Gets the network adapter of each VM (every VM when no name is given): its network, IPv4 address and prefix, gateway, DNS servers, MTU, MAC address, the host TAP interface it is plugged into (Plugged is true while the VM runs) and its bandwidth limit. A VM without a network outputs nothing; a name without wildcards that matches no VM is an error (VmNotFound).'
+        Parameters  = @{
+            VmName      = 'Names of the VMs; wildcards allowed. Also taken from the pipeline as strings or from a Name or VmName property.'
+            InputObject = 'VM objects, as Get-Vm and New-Vm output them.'
+        }
+        Examples    = @(
+            @{ Code = 'Get-VmNetworkAdapter'; Remarks = 'Lists the adapters of every VM.' }
+            @{ Code = 'Get-Vm web | Get-VmNetworkAdapter | Select-Object Tap, MacAddress, IPAddress, Network'; Remarks = 'Shows where the VM web is plugged in.' }
+        )
+    }
+    'Get-VmLog' = @{
+        Synopsis    = 'Gets a VM''s console, init, app or hypervisor log.'
+        Description = 'Reads the log of the VM''s last boot from its directory, while it runs and after it stopped. Console (default): the guest''s kernel console. Init: the guest init''s structured records (VmPs.InitLogRecord objects with Time, Level, Phase, Message and Error), one per boot step. App: the stdout and stderr of the image''s command, apart from the console. Hypervisor: the hypervisor process''s own output. Console, App and Hypervisor are output as lines of text. With -Wait the cmdlet keeps outputting new lines until Ctrl+C or until the VM stops (a VM that is not running returns what its log holds and ends).'
+        Parameters  = @{
+            Name        = 'Names of the VMs; wildcards allowed. Also taken from the pipeline as strings or from a Name or VmName property.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            Source      = 'Which log: Console (default), Init, App or Hypervisor.'
+            Tail        = 'Only the last N lines (records for Init) of what the log holds now; then, with -Wait, everything new.'
+            Wait        = 'Follow the log: keep outputting new lines until Ctrl+C or until the VM stops.'
+        }
+        Examples    = @(
+            @{ Code = 'Get-VmLog web -Source Init | Where-Object Level -ne info'; Remarks = 'Shows the init''s warnings and errors of the VM web''s last boot.' }
+            @{ Code = 'Get-VmLog web -Source App -Tail 20 -Wait'; Remarks = 'Shows the last 20 lines of the app''s output, then follows it until Ctrl+C or until the VM stops.' }
         )
     }
     'Get-Vm' = @{
         Synopsis    = 'Gets VMs with their live state.'
-        Description = 'Gets all VMs, or those named. State is reconciled with the running hypervisor processes on every call, so a VM started from another session shows as Running, and one whose hypervisor died shows as Crashed with the end of its console log in StatusDetail.'
+        Description = 'Gets all VMs, or those named. State is reconciled with the running hypervisor processes on every call, so a VM started from another session shows as Running, and one whose hypervisor died shows as Crashed with the end of its console log in StatusDetail. Network and IPAddress show where the VM''s network adapter is (empty for a VM without a network; see Get-VmNetworkAdapter).'
         Parameters  = @{
             Name = 'Names of the VMs; wildcards allowed. A name without wildcards that matches no VM is an error (VmNotFound).'
         }

@@ -5,7 +5,7 @@ namespace VmPs.Guest;
 
 internal static class Program
 {
-    private const string Usage = "usage: vmps-guest (as PID 1: the VM init)\n       vmps-guest agent --listen-unix PATH";
+    private const string Usage = "usage: vmps-guest (as PID 1: the VM init)\n       vmps-guest agent --listen-unix PATH\n       " + AgentService.Usage;
 
     /// <summary>
     /// Agent streams (the virtio-serial port, exec pipes) are plain blocking file descriptors, whose async
@@ -27,6 +27,16 @@ internal static class Program
         if (args is ["agent", "--listen-unix", var path])
         {
             return HostAgent.Run(path);
+        }
+
+        if (args is ["agent", "--virtio-port" or "--vsock-port", var channel])
+        {
+            return AgentService.Run(args[1], channel);
+        }
+
+        if (args is ["shutdown-hook", var action])
+        {
+            return SystemdShutdownHook.Run(action);
         }
 
         if (args is ["--version"])

@@ -12,4 +12,10 @@ public static class PoweroffReasons
 
     /// <summary>The boot probe (kernel argument vmps.probe=1) finished.</summary>
     public const string Probe = "probe";
+
+    /// <summary>
+    /// Systemd mode: systemd powered the machine off, written by our shutdown hook; <paramref name="action"/> is
+    /// what systemd-shutdown passes it (poweroff, reboot, halt or kexec).
+    /// </summary>
+    public static string Systemd(string action) => "systemd-" + action;
 }

@@ -29,6 +29,8 @@ namespace VmPs.Protocol;
 [JsonSerializable(typeof(FileResultMessage))]
 [JsonSerializable(typeof(FileEntriesMessage))]
 [JsonSerializable(typeof(GuestConfig))]
+[JsonSerializable(typeof(NetworkConfigureMessage))]
+[JsonSerializable(typeof(NetworkConfiguredMessage))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext
 {
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using VmPs.Guest.Files;
+using VmPs.Guest.Network;
 using VmPs.Protocol;
 using VmPs.Protocol.Framing;
 using VmPs.Protocol.Messages;
@@ -179,6 +180,9 @@ internal sealed class AgentSession
                 break;
             case FrameType.FileCancel:
                 _files.OnCancel(frame);
+                break;
+            case FrameType.NetworkConfigure:
+                await NetworkConfigureHandler.HandleAsync(frame, _writer, cancellationToken).ConfigureAwait(false);
                 break;
             default:
                 throw new GuestException(ErrorCodes.Unsupported, $"This agent does not handle {frame.Type} frames.");

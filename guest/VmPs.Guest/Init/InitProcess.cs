@@ -4,9 +4,12 @@ using System.Runtime.InteropServices;
 using System.Text;
 using VmPs.Guest.Agent;
 using VmPs.Guest.Native;
+using VmPs.Guest.Network;
 using VmPs.Guest.Processes;
 using VmPs.Protocol;
 using VmPs.Protocol.Config;
+using VmPs.Protocol.Logs;
+using VmPs.Protocol.Systemd;
 
 namespace VmPs.Guest.Init;
 
@@ -18,7 +21,6 @@ namespace VmPs.Guest.Init;
 internal sealed class InitProcess
 {
     private static readonly TimeSpan DiskTimeout = TimeSpan.FromSeconds(15);
-    private static readonly TimeSpan AgentPortTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan TermGracePeriod = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan KillGracePeriod = TimeSpan.FromSeconds(2);
 
@@ -26,6 +28,7 @@ internal sealed class InitProcess
     private readonly TaskCompletionSource<PowerRequest> _power = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _entrypointPid;
     private int _overlayDiskFd = -1;
+    private string _phase = InitLogPhases.Boot;
 
     // Kept until power off: without it the runtime's default SIGTERM handling would end PID 1 (a kernel panic).
     private PosixSignalRegistration? _sigterm;
@@ -40,7 +43,9 @@ internal sealed class InitProcess
         }
         catch (Exception error)
         {
-            BootConsole.WriteLine(ConsoleMarkers.FormatError(error is InitException ? error.Message : error.ToString()));
+            var message = error is InitException ? error.Message : error.ToString();
+            InitLog.Error(init._phase, "boot failed", message);
+            BootConsole.WriteLine(ConsoleMarkers.FormatError(message));
             request = new PowerRequest(PoweroffReasons.InitFailed, null, Reboot: false);
         }
 
@@ -54,6 +59,7 @@ internal sealed class InitProcess
         SystemCalls.Mount("sysfs", "/sys", "sysfs", Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC);
         SystemCalls.Mount("devtmpfs", "/dev", "devtmpfs", Libc.MS_NOSUID, "mode=0755");
         BootConsole.WriteLine($"{ConsoleMarkers.FormatBoot(ProtocolInfo.ProductVersion)} uptime={Uptime()}");
+        Enter(InitLogPhases.Boot, $"vmps-guest {ProtocolInfo.ProductVersion} started, uptime {Uptime()} s");
 
         var kernelCommandLine = File.ReadAllText("/proc/cmdline");
         if (kernelCommandLine.Split(' ', '\n').Contains(ConsoleMarkers.ProbeKernelArgument))
@@ -63,34 +69,79 @@ internal sealed class InitProcess
         }
 
         _children.StartReaper();
+        Enter(InitLogPhases.Modules, "loading the disk drivers");
         var modules = KernelModules.Open();
         modules.Load(BootModules.Disks(kernelCommandLine));
+        Enter(InitLogPhases.Config, "reading the config disk");
         var config = ReadConfig();
-        if (config.InitMode != InitMode.Exec)
-        {
-            throw new InitException($"Init mode {config.InitMode} is not supported by this guest (VmPs {ProtocolInfo.ProductVersion}); use Exec.");
-        }
+        InitLog.Info(InitLogPhases.Config, $"VM {config.VmName}, init mode {config.InitMode}, agent over {config.AgentChannel.Kind}, rootfs {config.RootfsFilesystem}");
 
+        Enter(InitLogPhases.Modules, "loading the rootfs, overlay, agent channel and power button drivers");
         modules.Load(BootModules.For(config));
+        Enter(InitLogPhases.Disks, "waiting for the rootfs and overlay disks");
         var disks = BlockDevices.WaitForSerials([config.Disks.Rootfs, config.Disks.Overlay], DiskTimeout);
+        Enter(InitLogPhases.Rootfs, $"mounting {disks[config.Disks.Rootfs]} ({config.RootfsFilesystem}, read-only) under the overlay {disks[config.Disks.Overlay]} and switching root");
         _overlayDiskFd = RootFilesystem.MountOverlay(disks[config.Disks.Rootfs], disks[config.Disks.Overlay], config.RootfsFilesystem);
         RootFilesystem.SwitchRoot();
         RootFilesystem.MountRuntimeFilesystems();
+        Enter(InitLogPhases.Network, "setting the hostname and bringing lo up");
         SetHostname(string.IsNullOrEmpty(config.Hostname) ? config.VmName : config.Hostname);
         BringUpLoopback();
+        if (config.InitMode == InitMode.Systemd)
+        {
+            HandOverToSystemd(config, modules);
+        }
 
         var environment = BaseEnvironment(config);
         PowerButton.Watch(() => _power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
-        StartAgent(config, environment);
+        Enter(InitLogPhases.Agent, "starting the agent");
+        var listening = StartAgent(config, environment);
+        InitLog.Info(InitLogPhases.Agent, $"agent ready on {listening}, uptime {Uptime()} s");
         BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
         _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
+        Enter(InitLogPhases.Modules, "loading the remaining modules at low priority");
         LoadRemainingModules(modules);
+        ConfigureNetwork(config);
         if (config.Command.Count > 0)
         {
             StartEntrypoint(config, environment);
         }
+        else
+        {
+            InitLog.Info(InitLogPhases.Entrypoint, "the image has no command; waiting for a shutdown request");
+        }
 
         return _power.Task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// Systemd mode: every module (network included) is loaded while this init still can, the agent is installed
+    /// as a service, and systemd replaces this process as PID 1. Returns only by throwing.
+    /// </summary>
+    private void HandOverToSystemd(GuestConfig config, KernelModules modules)
+    {
+        Enter(InitLogPhases.Modules, "loading all modules");
+        modules.LoadRemaining();
+        ConfigureNetwork(config);
+        Enter(InitLogPhases.Systemd, $"installing the agent as {SystemdAgentUnit.UnitName} and starting /sbin/init");
+        SystemdHandover.InstallAgent(config.AgentChannel);
+        SystemdHandover.ExecSystemInit();
+    }
+
+    private void ConfigureNetwork(GuestConfig config)
+    {
+        if (config.Network is not null)
+        {
+            Enter(InitLogPhases.Network, "configuring the VM's network adapter");
+            GuestNetwork.ConfigureAtBoot(config);
+        }
+    }
+
+    /// <summary>Starts a boot phase: logged, and named by the error record if the boot fails in it.</summary>
+    private void Enter(string phase, string message)
+    {
+        _phase = phase;
+        InitLog.Info(phase, message);
     }
 
     /// <summary>
@@ -130,52 +181,36 @@ internal sealed class InitProcess
     private static IReadOnlyList<string> BaseEnvironment(GuestConfig config) =>
         EnvironmentBlock.WithDefault(config.Environment, "PATH", ExecutableResolver.DefaultPath);
 
-    private void StartAgent(GuestConfig config, IReadOnlyList<string> environment)
+    private string StartAgent(GuestConfig config, IReadOnlyList<string> environment)
     {
         var context = new AgentContext(_children, environment, config.WorkingDirectory ?? "/", reboot =>
             _power.TrySetResult(new PowerRequest(reboot ? PoweroffReasons.RebootRequested : PoweroffReasons.ShutdownRequested, null, reboot)));
-        switch (config.AgentChannel.Kind)
-        {
-            case AgentChannelKind.Vsock:
-                AgentTransports.ServeVsock(config.AgentChannel.VsockPort, context);
-                break;
-            default:
-                AgentTransports.ServeVirtioSerial(WaitForAgentPort(config.AgentChannel.PortName), context);
-                break;
-        }
-    }
-
-    private static string WaitForAgentPort(string name)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            if (AgentTransports.FindVirtioPort(name) is { } device)
-            {
-                return device;
-            }
-
-            if (clock.Elapsed > AgentPortTimeout)
-            {
-                throw new InitException($"No virtio-serial port named {name} appeared within {AgentPortTimeout.TotalSeconds:0} s.");
-            }
-
-            Thread.Sleep(2);
-        }
+        return AgentChannels.Serve(config.AgentChannel, context);
     }
 
     private void StartEntrypoint(GuestConfig config, IReadOnlyList<string> environment)
     {
+        _phase = InitLogPhases.Entrypoint;
         try
         {
             var identity = UserDatabase.Resolve(config.User);
             environment = EnvironmentBlock.WithDefault(environment, "HOME", identity.Home);
             var executable = ExecutableResolver.Resolve(config.Command[0], environment);
+            var workingDirectory = config.WorkingDirectory ?? "/";
             var nullInput = Libc.open("/dev/null", Libc.O_RDONLY | Libc.O_CLOEXEC);
-            var options = new SpawnOptions(executable, config.Command, environment, config.WorkingDirectory ?? "/", identity, nullInput, 1, 2);
+            var appOutput = AppConsole.Open();
+            var options = new SpawnOptions(executable, config.Command, environment, workingDirectory, identity, nullInput, appOutput, appOutput);
             _entrypointPid = _children.Spawn(options, exit =>
-                _power.TrySetResult(new PowerRequest(PoweroffReasons.EntrypointExited, exit.ShellExitCode, Reboot: false)));
+            {
+                InitLog.Info(InitLogPhases.Entrypoint, $"the command exited with code {exit.ShellExitCode}");
+                _power.TrySetResult(new PowerRequest(PoweroffReasons.EntrypointExited, exit.ShellExitCode, Reboot: false));
+            });
+            InitLog.Info(InitLogPhases.Entrypoint, $"started '{string.Join(' ', config.Command)}' as pid {_entrypointPid}, uid {identity.Uid}, in {workingDirectory}");
             Libc.close(nullInput);
+            if (appOutput != 1)
+            {
+                Libc.close(appOutput);
+            }
         }
         catch (GuestException error)
         {
@@ -217,6 +252,8 @@ internal sealed class InitProcess
     /// <summary>Stops every process (TERM, then KILL), flushes and freezes the overlay disk, prints the marker and powers off.</summary>
     private void PowerOff(PowerRequest request)
     {
+        var why = request.ExitCode is { } code ? $"{request.Reason}, exit code {code}" : request.Reason;
+        InitLog.Info(InitLogPhases.Poweroff, $"{(request.Reboot ? "rebooting" : "powering off")}: {why}; stopping every process");
         Libc.kill(-1, Libc.SIGTERM);
         if (!_children.WaitUntilNoChildren(TermGracePeriod))
         {

@@ -1,5 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 using VmPs.Guest.Native;
+using VmPs.Protocol.Logs;
 
 namespace VmPs.Guest.Init;
 
@@ -84,7 +85,7 @@ internal sealed class KernelModules
         if (result < 0 && -result is not (Libc.EEXIST or Libc.ENODEV))
         {
             // Not fatal by itself: a missing driver shows up as a missing disk or port, with a clearer message.
-            BootConsole.WriteLine($"[vmps] warning: module {module.FileName}: {Libc.ErrorText(-result)}");
+            InitLog.Warning(InitLogPhases.Modules, $"module {module.FileName} did not load", Libc.ErrorText(-result));
         }
     }
 

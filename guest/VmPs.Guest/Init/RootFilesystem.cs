@@ -1,5 +1,6 @@
 using VmPs.Guest.Native;
 using VmPs.Protocol.Config;
+using VmPs.Protocol.Logs;
 
 namespace VmPs.Guest.Init;
 
@@ -40,7 +41,7 @@ internal static class RootFilesystem
     {
         if (Libc.ioctl(overlayDiskFd, FreezeFilesystem, 0) < 0)
         {
-            BootConsole.WriteLine($"[vmps] warning: freezing the overlay disk failed: {Libc.ErrorText(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}");
+            InitLog.Warning(InitLogPhases.Poweroff, "freezing the overlay disk failed", Libc.ErrorText(System.Runtime.InteropServices.Marshal.GetLastPInvokeError()));
         }
     }
 

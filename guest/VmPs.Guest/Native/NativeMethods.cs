@@ -59,6 +59,13 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport("vmpsnative", EntryPoint = "vmps_set_realtime")]
     public static partial int SetRealtime(long seconds, long nanoseconds);
+    /// <summary>Addresses in network byte order; returns 0 or -errno.</summary>
+    [LibraryImport("vmpsnative", EntryPoint = "vmps_set_ipv4", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int SetIpv4(string name, uint address, uint netmask, int mtu);
+
+    /// <summary>Replaces the default routes with one through <paramref name="gateway"/> (network byte order; 0: none).</summary>
+    [LibraryImport("vmpsnative", EntryPoint = "vmps_set_default_route", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int SetDefaultRoute(string name, uint gateway);
 
     [LibraryImport("vmpsnative", EntryPoint = "vmps_load_module")]
     public static partial int LoadModule(SafeFileHandle module);

@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -207,4 +209,75 @@ int vmps_set_realtime(int64_t seconds, int64_t nanoseconds)
 {
     struct timespec now = { .tv_sec = seconds, .tv_nsec = nanoseconds };
     return clock_settime(CLOCK_REALTIME, &now) < 0 ? -errno : 0;
+static void set_ipv4_address(struct sockaddr *target, uint32_t address)
+{
+    struct sockaddr_in *in = (struct sockaddr_in *)target;
+    memset(in, 0, sizeof *in);
+    in->sin_family = AF_INET;
+    in->sin_addr.s_addr = address;
+}
+
+static int interface_ioctl(int fd, const char *name, unsigned long request, struct ifreq *value)
+{
+    strncpy(value->ifr_name, name, IFNAMSIZ - 1);
+    return ioctl(fd, request, value) < 0 ? -errno : 0;
+}
+
+/* MTU, then the (primary) address and its netmask, then up: the kernel adds the subnet's route itself. */
+int vmps_set_ipv4(const char *name, uint32_t address, uint32_t netmask, int32_t mtu)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    request.ifr_mtu = mtu;
+    int result = interface_ioctl(fd, name, SIOCSIFMTU, &request);
+    if (result == 0) {
+        memset(&request, 0, sizeof request);
+        set_ipv4_address(&request.ifr_addr, address);
+        result = interface_ioctl(fd, name, SIOCSIFADDR, &request);
+    }
+    if (result == 0) {
+        memset(&request, 0, sizeof request);
+        set_ipv4_address(&request.ifr_netmask, netmask);
+        result = interface_ioctl(fd, name, SIOCSIFNETMASK, &request);
+    }
+    if (result == 0) {
+        memset(&request, 0, sizeof request);
+        result = interface_ioctl(fd, name, SIOCGIFFLAGS, &request);
+        if (result == 0) {
+            request.ifr_flags |= IFF_UP;
+            result = interface_ioctl(fd, name, SIOCSIFFLAGS, &request);
+        }
+    }
+    close(fd);
+    return result;
+}
+
+/* Replaces every IPv4 default route with one through gateway on name (none when gateway is 0). */
+int vmps_set_default_route(const char *name, uint32_t gateway)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    struct rtentry route;
+    memset(&route, 0, sizeof route);
+    set_ipv4_address(&route.rt_dst, 0);
+    set_ipv4_address(&route.rt_genmask, 0);
+    while (ioctl(fd, SIOCDELRT, &route) == 0)
+        ;
+    int result = errno == ESRCH ? 0 : -errno;
+    if (result == 0 && gateway != 0) {
+        char device[IFNAMSIZ];
+        memset(device, 0, sizeof device);
+        strncpy(device, name, IFNAMSIZ - 1);
+        set_ipv4_address(&route.rt_gateway, gateway);
+        route.rt_flags = RTF_UP | RTF_GATEWAY;
+        route.rt_dev = device;
+        if (ioctl(fd, SIOCADDRT, &route) < 0)
+            result = -errno;
+    }
+    close(fd);
+    return result;
 }

@@ -45,5 +45,8 @@ int vmps_set_window_size(int fd, uint16_t columns, uint16_t rows);
 /* Sets CLOCK_REALTIME; returns 0 or -errno. */
 int vmps_set_realtime(int64_t seconds, int64_t nanoseconds);
 int vmps_load_module(int fd);
+/* IPv4 addresses in network byte order. Each returns 0 or -errno. */
+int vmps_set_ipv4(const char *name, uint32_t address, uint32_t netmask, int32_t mtu);
+int vmps_set_default_route(const char *name, uint32_t gateway);
 
 #endif

@@ -315,7 +315,7 @@ public sealed class AgentClient : IAsyncDisposable
         return (channel, handler);
     }
 
-    private async Task<Frame> RequestAsync(FrameType type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    internal async Task<Frame> RequestAsync(FrameType type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         var (channel, reply) = Open(_ => new AgentReplyChannel());
         try
@@ -352,10 +352,10 @@ public sealed class AgentClient : IAsyncDisposable
         }
     }
 
-    private static Frame Expect(Frame frame, FrameType type) =>
+    internal static Frame Expect(Frame frame, FrameType type) =>
         frame.Type == type ? frame : throw AgentErrors.ProtocolError($"The agent answered with {frame.Type} where {type} was expected.");
 
-    private static T Parse<T>(Frame frame, JsonTypeInfo<T> typeInfo)
+    internal static T Parse<T>(Frame frame, JsonTypeInfo<T> typeInfo)
     {
         try
         {

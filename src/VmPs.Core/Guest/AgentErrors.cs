@@ -38,6 +38,8 @@ internal static class AgentErrors
         ErrorCodes.BadRequest => new("GuestBadRequest", VmPsErrorKind.InvalidArgument, error.Message),
         ErrorCodes.Unsupported => new("GuestOperationNotSupported", VmPsErrorKind.NotImplemented, error.Message),
         ErrorCodes.ProtocolVersionMismatch => new("AgentVersionMismatch", VmPsErrorKind.ProtocolError, error.Message),
+        NetworkErrorCodes.InterfaceNotFound => new("GuestNetworkInterfaceNotFound", VmPsErrorKind.ObjectNotFound, error.Message),
+        NetworkErrorCodes.ConfigureFailed => new("GuestNetworkConfigureFailed", VmPsErrorKind.InvalidOperation, error.Message),
         _ => new("GuestExecFailed", VmPsErrorKind.InvalidOperation, $"{error.Message} ({error.Code})"),
     };
 }

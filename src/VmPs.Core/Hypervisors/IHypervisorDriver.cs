@@ -24,6 +24,12 @@ public enum DiskImageFormat
 /// </summary>
 public sealed record DiskSpec(string Path, bool ReadOnly, string Serial, DiskImageFormat Format = DiskImageFormat.Raw);
 
+/// <summary>
+/// One virtio-net adapter backed by an existing persistent TAP (made by the network manager, in the
+/// namespace the hypervisor is started in). The guest finds its interface by <see cref="MacAddress"/>.
+/// </summary>
+public sealed record NetworkInterfaceSpec(string Tap, string MacAddress, int Mtu);
+
 /// <summary>Everything a driver needs to start one VM. Paths are absolute.</summary>
 public sealed record VmLaunchSpec
 {
@@ -48,11 +54,20 @@ public sealed record VmLaunchSpec
     /// <summary>The guest's serial console is written here.</summary>
     public required string ConsoleLogPath { get; init; }
 
+    /// <summary>
+    /// The guest's virtio console (its /dev/hvc0, where the image's command writes stdout and stderr) is written
+    /// here; null: no such device.
+    /// </summary>
+    public string? AppLogPath { get; init; }
+
     /// <summary>The hypervisor's own stdout/stderr (and log, where it has one) go here.</summary>
     public required string HypervisorLogPath { get; init; }
 
     /// <summary>Guest vsock context id (3 or more), unique among running VMs.</summary>
     public required uint VsockCid { get; init; }
+
+    /// <summary>Network adapters; empty: the VM has no network.</summary>
+    public IReadOnlyList<NetworkInterfaceSpec> NetworkInterfaces { get; init; } = [];
 }
 
 /// <summary>
@@ -78,6 +93,8 @@ public interface IHypervisorDriver
     /// <summary>
     /// Starts the VM and returns once the hypervisor accepted it and the guest is booting. On failure
     /// nothing is left running and the exception carries the hypervisor's own error text.
+    /// The process is started before the first await, by the calling thread: VmPs calls this on its
+    /// network namespace's thread, so the hypervisor runs where the VM's TAP is.
     /// </summary>
     Task<HypervisorInstance> LaunchAsync(VmLaunchSpec spec, CancellationToken cancellationToken);
 

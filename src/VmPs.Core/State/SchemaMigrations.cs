@@ -61,6 +61,53 @@ internal static class SchemaMigrations
         new(2, "removed images kept for the VMs that use them", """
             ALTER TABLE images ADD COLUMN removed_at TEXT;
             """),
+
+        // VM networks: one adapter per VM (keyed by the VM id; the VM side releases it before
+        // deleting the vms row), addresses as integers so (network, address) is unique, and
+        // published ports unique per protocol and host port.
+        new(3, "networks, network adapters and port mappings", """
+            CREATE TABLE networks (
+                id         TEXT PRIMARY KEY,
+                name       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                bridge     TEXT NOT NULL UNIQUE,
+                subnet     TEXT NOT NULL,
+                gateway    TEXT NOT NULL,
+                nat        INTEGER NOT NULL,
+                isolated   INTEGER NOT NULL,
+                dns        TEXT NOT NULL,
+                uplink     TEXT,
+                mtu        INTEGER NOT NULL CHECK (mtu >= 68),
+                created_at TEXT NOT NULL
+            );
+
+            CREATE TABLE network_adapters (
+                vm_id              TEXT PRIMARY KEY,
+                vm_name            TEXT NOT NULL,
+                network_id         TEXT NOT NULL REFERENCES networks(id) ON DELETE RESTRICT,
+                tap                TEXT NOT NULL UNIQUE,
+                mac_address        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                ip_address         INTEGER NOT NULL,
+                max_bandwidth_mbps INTEGER CHECK (max_bandwidth_mbps >= 1),
+                plugged            INTEGER NOT NULL DEFAULT 0,
+                created_at         TEXT NOT NULL,
+                UNIQUE (network_id, ip_address)
+            );
+
+            CREATE TABLE port_mappings (
+                vm_id        TEXT NOT NULL REFERENCES network_adapters(vm_id) ON DELETE CASCADE,
+                protocol     TEXT NOT NULL,
+                host_address TEXT,
+                host_port    INTEGER NOT NULL CHECK (host_port BETWEEN 1 AND 65535),
+                vm_port      INTEGER NOT NULL CHECK (vm_port BETWEEN 1 AND 65535),
+                created_at   TEXT NOT NULL,
+                PRIMARY KEY (protocol, host_port)
+            );
+
+            CREATE INDEX port_mappings_vm_id ON port_mappings(vm_id);
+            """),
+        new(4, "per-VM init mode override (New-Vm -InitMode)", """
+            ALTER TABLE vms ADD COLUMN init_mode TEXT;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -1,4 +1,5 @@
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Images;
 using VmPs.Core.Processes;
 using VmPs.Core.Vms;
 
@@ -14,7 +15,8 @@ internal sealed record NewVm(
     HypervisorKind Hypervisor,
     string KernelPath,
     int DiskSizeGiB,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt,
+    ImageInitMode? InitMode = null);
 
 /// <summary>One row of the vms table.</summary>
 internal sealed record VmRecord
@@ -59,6 +61,9 @@ internal sealed record VmRecord
     public DateTimeOffset? StoppedAt { get; init; }
 
     public int? ExitCode { get; init; }
+
+    /// <summary>New-Vm -InitMode; null follows the image's init mode.</summary>
+    public ImageInitMode? InitMode { get; init; }
 
     public string? StatusDetail { get; init; }
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Images;
 using VmPs.Core.Processes;
 using VmPs.Core.Vms;
 
@@ -51,8 +52,8 @@ internal sealed class VmStore
                 await connection.Command(
                         """
                         INSERT INTO vms (id, name, image_id, cpus, memory_mib, hypervisor, kernel_path, disk_size_gib,
-                                         state, vsock_cid, mac_address, created_at)
-                        VALUES ($id, $name, $image, $cpus, $memory, $hypervisor, $kernel, $disk, $state, $cid, $mac, $created)
+                                         state, vsock_cid, mac_address, created_at, init_mode)
+                        VALUES ($id, $name, $image, $cpus, $memory, $hypervisor, $kernel, $disk, $state, $cid, $mac, $created, $initMode)
                         """,
                         transaction)
                     .With("$id", vm.Id.ToString())
@@ -67,6 +68,7 @@ internal sealed class VmStore
                     .With("$cid", (long)cid)
                     .With("$mac", mac)
                     .With("$created", vm.CreatedAt.ToStored())
+                    .With("$initMode", vm.InitMode?.ToString())
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 return (await FindByIdAsync(connection, transaction, vm.Id, cancellationToken).ConfigureAwait(false))!;
             },
@@ -233,5 +235,6 @@ internal sealed class VmStore
         StoppedAt = reader.GetNullableTime("stopped_at"),
         ExitCode = (int?)reader.GetNullableInt64("exit_code"),
         StatusDetail = reader.GetNullableString("status_detail"),
+        InitMode = reader.GetNullableString("init_mode") is { } initMode ? Enum.Parse<ImageInitMode>(initMode) : null,
     };
 }

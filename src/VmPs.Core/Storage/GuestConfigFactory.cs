@@ -1,4 +1,5 @@
 using VmPs.Core.Images;
+using VmPs.Core.Network;
 using VmPs.Core.State;
 using VmPs.Protocol.Config;
 
@@ -7,7 +8,8 @@ namespace VmPs.Core.Storage;
 /// <summary>Builds the guest config from the image and the VM's settings and writes the config disk (vdc).</summary>
 internal static class GuestConfigFactory
 {
-    public static GuestConfig Create(VmRecord vm, ImageInfo image, bool agentOverVsock) => new()
+    /// <param name="adapter">The VM's network adapter, or null for a VM without a network.</param>
+    public static GuestConfig Create(VmRecord vm, ImageInfo image, bool agentOverVsock, NetworkAdapterInfo? adapter) => new()
     {
         VmName = vm.Name,
         Hostname = vm.Name,
@@ -15,10 +17,22 @@ internal static class GuestConfigFactory
         Environment = image.Config.Env,
         WorkingDirectory = image.Config.WorkingDirectory,
         User = image.Config.User,
-        InitMode = image.InitMode == ImageInitMode.Systemd ? InitMode.Systemd : InitMode.Exec,
+        InitMode = (vm.InitMode ?? image.InitMode) == ImageInitMode.Systemd ? InitMode.Systemd : InitMode.Exec,
         AgentChannel = agentOverVsock ? new AgentChannelConfig { Kind = AgentChannelKind.Vsock } : new AgentChannelConfig(),
         Disks = new DiskSerials(),
         RootfsFilesystem = image.Format == ImageFormat.Ext4 ? RootfsFilesystems.Ext4 : RootfsFilesystems.Erofs,
+        Network = adapter is null ? null : Network(adapter),
+    };
+
+    /// <summary>The guest's static setup for its adapter (also what the agent's NetworkConfigure takes).</summary>
+    public static GuestNetworkConfig Network(NetworkAdapterInfo adapter) => new()
+    {
+        MacAddress = adapter.MacAddress,
+        Address = adapter.IPAddress,
+        PrefixLength = adapter.PrefixLength,
+        Gateway = adapter.Gateway,
+        Dns = adapter.Dns,
+        Mtu = adapter.Mtu,
     };
 
     /// <summary>Writes beside the target and renames, so a running reader never sees a half-written disk.</summary>

@@ -22,6 +22,9 @@ internal sealed class VmFiles
 
     public string HypervisorLog => Path.Combine(Directory, "hypervisor.log");
 
+    /// <summary>The image command's stdout and stderr (the guest's virtio console).</summary>
+    public string AppLog => Path.Combine(Directory, "app.log");
+
     /// <summary>Removes the Unix sockets a stopped hypervisor left behind (control, agent, vsock listeners).</summary>
     public void DeleteSockets()
     {

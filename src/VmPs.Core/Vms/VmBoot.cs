@@ -2,6 +2,7 @@ using VmPs.Core.Guest;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
+using VmPs.Core.Network;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
 using VmPs.Core.Storage;
@@ -10,8 +11,9 @@ using VmPs.Protocol.Config;
 namespace VmPs.Core.Vms;
 
 /// <summary>
-/// Start-Vm: claims the VM (Stopped/Crashed -> Starting, atomically), prepares the initrd and config
-/// disk, launches the hypervisor, records it, and waits for the agent. Any failure rolls back.
+/// Start-Vm: claims the VM (Stopped/Crashed -> Starting, atomically), plugs its network adapter,
+/// prepares the initrd and config disk, launches the hypervisor (inside the network namespace),
+/// records it, and waits for the agent. Any failure rolls back.
 /// </summary>
 internal sealed class VmBoot
 {
@@ -23,9 +25,11 @@ internal sealed class VmBoot
     private readonly ImageStore images;
     private readonly VmReconciler reconciler;
     private readonly HostContext host;
+    private readonly VmNetworking networking;
 
-    public VmBoot(VmPsPaths paths, VmStore vms, ImageStore images, VmReconciler reconciler, HostContext host)
+    public VmBoot(VmPsPaths paths, VmStore vms, ImageStore images, VmReconciler reconciler, HostContext host, VmNetworking networking)
     {
+        this.networking = networking;
         this.paths = paths;
         this.vms = vms;
         this.images = images;
@@ -57,10 +61,12 @@ internal sealed class VmBoot
         {
             Report(progress, vm, "Preparing the boot files", 10);
             driver = await host.DriverAsync(claimed.Hypervisor, cancellationToken).ConfigureAwait(false);
-            var spec = await PrepareAsync(claimed, driver, cancellationToken).ConfigureAwait(false);
+            var adapter = await networking.PlugAsync(claimed.Id, cancellationToken).ConfigureAwait(false);
+            var spec = await PrepareAsync(claimed, driver, adapter, cancellationToken).ConfigureAwait(false);
 
             Report(progress, vm, "Launching the hypervisor", 40);
-            instance = await driver.LaunchAsync(spec, cancellationToken).ConfigureAwait(false);
+            var launching = driver;
+            instance = await networking.LaunchAsync(() => launching.LaunchAsync(spec, cancellationToken), cancellationToken).ConfigureAwait(false);
             var launched = instance;
             await UpdateWhileOursAsync(claimed, current => current with { Instance = launched, StartedAt = DateTimeOffset.UtcNow }, cancellationToken)
                 .ConfigureAwait(false);
@@ -93,7 +99,7 @@ internal sealed class VmBoot
         }
     }
 
-    private async Task<VmLaunchSpec> PrepareAsync(VmRecord vm, IHypervisorDriver driver, CancellationToken cancellationToken)
+    private async Task<VmLaunchSpec> PrepareAsync(VmRecord vm, IHypervisorDriver driver, NetworkAdapterInfo? adapter, CancellationToken cancellationToken)
     {
         var image = await images.FindByIdAsync(vm.ImageId, cancellationToken).ConfigureAwait(false)
             ?? throw VmErrors.ImageMissing(vm.Name, vm.ImageName, "the image is no longer in the store");
@@ -106,10 +112,11 @@ internal sealed class VmBoot
         var initrd = await new InitrdBuilder(paths).BuildAsync(GuestBinary.Locate(), kernel, cancellationToken).ConfigureAwait(false);
 
         var files = reconciler.Files(vm);
-        var config = GuestConfigFactory.Create(vm, image, driver.Capabilities.Vsock);
+        var config = GuestConfigFactory.Create(vm, image, driver.Capabilities.Vsock, adapter);
         await GuestConfigFactory.WriteDiskAsync(files.ConfigDisk, config, cancellationToken).ConfigureAwait(false);
-        // Each boot starts a fresh console log, so its tail and markers describe this boot only.
+        // Each boot starts fresh console and app logs, so their tails and markers describe this boot only.
         File.Delete(files.ConsoleLog);
+        File.Delete(files.AppLog);
 
         return new VmLaunchSpec
         {
@@ -127,8 +134,10 @@ internal sealed class VmBoot
                 new DiskSpec(files.ConfigDisk, ReadOnly: true, DiskSerials.Config),
             ],
             ConsoleLogPath = files.ConsoleLog,
+            AppLogPath = files.AppLog,
             HypervisorLogPath = files.HypervisorLog,
             VsockCid = vm.VsockCid,
+            NetworkInterfaces = adapter is null ? [] : [new NetworkInterfaceSpec(adapter.Tap, adapter.MacAddress, adapter.Mtu)],
         };
     }
 
@@ -138,9 +147,9 @@ internal sealed class VmBoot
             : throw VmErrors.KernelNotFound(kernelPath);
 
     /// <summary>
-    /// Kills what was launched and records the outcome: the state from before the claim when nothing
-    /// booted, Stopped when the user cancelled the start, else Crashed (or Stopped when the guest
-    /// powered off) with the console tail.
+    /// Kills what was launched, unplugs the network adapter and records the outcome: the state from
+    /// before the claim when nothing booted, Stopped when the user cancelled the start, else Crashed
+    /// (or Stopped when the guest powered off) with the console tail.
     /// </summary>
     private async Task<VmRecord?> RollBackAsync(VmRecord claimed, VmRecord before, IHypervisorDriver? driver, HypervisorInstance? instance, bool cancelled)
     {
@@ -149,6 +158,7 @@ internal sealed class VmBoot
             await driver!.KillAsync(instance, CancellationToken.None).ConfigureAwait(false);
         }
 
+        await networking.UnplugAsync(claimed.Id, CancellationToken.None).ConfigureAwait(false);
         var files = reconciler.Files(claimed);
         files.DeleteSockets();
         var outcome = instance is null

@@ -1,7 +1,11 @@
+using System.Runtime.CompilerServices;
 using VmPs.Core.Guest;
 using VmPs.Core.Images;
+using VmPs.Core.Logs;
+using VmPs.Core.Network;
 using VmPs.Core.State;
 using VmPs.Core.Storage;
+using VmPs.Protocol.Logs;
 
 namespace VmPs.Core.Vms;
 
@@ -19,6 +23,7 @@ public sealed class VmManager
     private readonly HostContext host;
     private readonly VmBoot boot;
     private readonly VmShutdown shutdown;
+    private readonly VmNetworking networking;
 
     public VmManager(VmPsPaths paths)
         : this(paths, new VmManagerSettings())
@@ -32,10 +37,11 @@ public sealed class VmManager
         vms = new VmStore(database);
         var images = new ImageStore(database);
         catalog = new ImageCatalog(paths, images, settings.BusyboxPath);
-        reconciler = new VmReconciler(paths, vms);
+        networking = new VmNetworking(paths, settings.NetworkNamespace);
+        reconciler = new VmReconciler(paths, vms, networking);
         host = new HostContext(cancellationToken => settings.ProbeHost(paths, cancellationToken));
-        boot = new VmBoot(paths, vms, images, reconciler, host);
-        shutdown = new VmShutdown(vms, reconciler, host);
+        boot = new VmBoot(paths, vms, images, reconciler, host, networking);
+        shutdown = new VmShutdown(vms, reconciler, host, networking);
     }
 
     /// <summary>A manager on the default state directory ($VMPS_HOME, /var/lib/vmps or ~/.local/share/vmps).</summary>
@@ -43,7 +49,8 @@ public sealed class VmManager
 
     /// <summary>
     /// Validates the settings, resolves the image (building the default busybox image on first
-    /// use), creates the VM directory and overlay disk, then stores the VM with its allocations.
+    /// use), creates the VM directory and overlay disk, then stores the VM with its allocations and,
+    /// with <see cref="VmCreateOptions.Network"/>, its network adapter and published ports.
     /// On any failure nothing is left behind.
     /// </summary>
     public async Task<VmInfo> CreateAsync(VmCreateOptions options, CancellationToken cancellationToken)
@@ -67,9 +74,19 @@ public sealed class VmManager
         {
             await OverlayDisk.CreateAsync(files.OverlayDisk, options.DiskSizeGiB, cancellationToken, settings.MkfsExt4).ConfigureAwait(false);
             var vm = await vms.InsertAsync(
-                new NewVm(id, options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow),
+                new NewVm(id, options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode),
                 cancellationToken).ConfigureAwait(false);
-            return ToInfo(vm);
+            try
+            {
+                var adapter = await networking.AttachAsync(vm.Id, vm.Name, options.Network, cancellationToken).ConfigureAwait(false);
+                return ToInfo(vm, adapter);
+            }
+            catch
+            {
+                await networking.ReleaseAsync(vm.Id, CancellationToken.None).ConfigureAwait(false);
+                await vms.DeleteAsync(vm.Id, _ => { }, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
         }
         catch
         {
@@ -81,10 +98,12 @@ public sealed class VmManager
     public async Task<IReadOnlyList<VmInfo>> GetAllAsync(CancellationToken cancellationToken)
     {
         var all = await vms.GetAllAsync(cancellationToken).ConfigureAwait(false);
+        var adapters = await networking.AllAdaptersAsync(cancellationToken).ConfigureAwait(false);
         var result = new List<VmInfo>(all.Count);
         foreach (var vm in all)
         {
-            result.Add(ToInfo(await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false)));
+            var current = await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false);
+            result.Add(ToInfo(current, adapters.GetValueOrDefault(vm.Id)));
         }
 
         return result;
@@ -94,12 +113,22 @@ public sealed class VmManager
     public async Task<VmInfo?> FindAsync(string name, CancellationToken cancellationToken)
     {
         var vm = await FindRecordAsync(name, cancellationToken).ConfigureAwait(false);
-        return vm is null ? null : ToInfo(vm);
+        return vm is null ? null : await ToInfoAsync(vm, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The VM with this name; throws VmNotFound.</summary>
     public async Task<VmInfo> GetAsync(string name, CancellationToken cancellationToken) =>
-        ToInfo(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false));
+        await ToInfoAsync(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The network adapter of the VM with this name (Get-VmNetworkAdapter), or null when it has none. Throws VmNotFound.</summary>
+    public async Task<NetworkAdapterInfo?> GetNetworkAdapterAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await networking.AdapterAsync(vm.Id, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The networks the VMs' adapters are on (the same manager Start-Vm plugs TAPs with).</summary>
+    public NetworkManager Networks => networking.Networks;
 
     /// <summary>
     /// Boots a Stopped or Crashed VM and, unless told otherwise, waits until its agent answers. On
@@ -110,7 +139,7 @@ public sealed class VmManager
     {
         ArgumentNullException.ThrowIfNull(options);
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
-        return ToInfo(await boot.StartAsync(vm, options, progress, cancellationToken).ConfigureAwait(false));
+        return await ToInfoAsync(await boot.StartAsync(vm, options, progress, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Graceful: agent shutdown, then the power button, then a kill after the timeout. Force kills at once.</summary>
@@ -118,10 +147,13 @@ public sealed class VmManager
     {
         ArgumentNullException.ThrowIfNull(options);
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
-        return ToInfo(await shutdown.StopAsync(vm, options, cancellationToken).ConfigureAwait(false));
+        return await ToInfoAsync(await shutdown.StopAsync(vm, options, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Deletes the VM, its directory and its row. A running VM is refused unless <paramref name="force"/>, which stops it first.</summary>
+    /// <summary>
+    /// Deletes the VM, its network adapter (TAP, rules, address), its directory and its row. A running VM
+    /// is refused unless <paramref name="force"/>, which stops it first.
+    /// </summary>
     public async Task RemoveAsync(string name, bool force, CancellationToken cancellationToken)
     {
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
@@ -135,6 +167,7 @@ public sealed class VmManager
             vm = await shutdown.StopAsync(vm, new VmStopOptions { Force = true }, cancellationToken).ConfigureAwait(false);
         }
 
+        await networking.ReleaseAsync(vm.Id, cancellationToken).ConfigureAwait(false);
         var removed = await vms.DeleteAsync(
             vm.Id,
             current =>
@@ -210,6 +243,46 @@ public sealed class VmManager
         return await AgentClient.ConnectAsync(AgentConnectors.For(vm.Instance.Agent), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// A VM's log as lines (for <see cref="VmLogSource.Init"/>, the JSON of each init record), the last
+    /// <see cref="VmLogOptions.Tail"/> of them; with <see cref="VmLogOptions.Follow"/>, then the lines the running
+    /// VM adds, until it stops or <paramref name="cancellationToken"/> is cancelled. Throws VmNotFound.
+    /// </summary>
+    public async IAsyncEnumerable<string> GetLogAsync(
+        string name,
+        VmLogSource source,
+        VmLogOptions options,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        VmLogs.Validate(options);
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        await foreach (var line in VmLogs.LinesAsync(reconciler.Files(vm), source, options, IsActiveProbe(vm), cancellationToken).ConfigureAwait(false))
+        {
+            yield return line;
+        }
+    }
+
+    /// <summary>The structured init log of the VM's last boot, read like <see cref="GetLogAsync"/>.</summary>
+    public async IAsyncEnumerable<InitLogRecord> GetInitLogAsync(
+        string name,
+        VmLogOptions options,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        VmLogs.Validate(options);
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        await foreach (var record in VmLogs.InitRecordsAsync(reconciler.Files(vm), options, IsActiveProbe(vm), cancellationToken).ConfigureAwait(false))
+        {
+            yield return record;
+        }
+    }
+
+    /// <summary>Whether the VM is still up (Starting, Running, Stopping); a removed VM is not.</summary>
+    private Func<CancellationToken, Task<bool>> IsActiveProbe(VmRecord vm) => async cancellationToken =>
+    {
+        var current = await vms.FindByIdAsync(vm.Id, cancellationToken).ConfigureAwait(false);
+        return current is not null && (await reconciler.ReconcileAsync(current, cancellationToken).ConfigureAwait(false)).State.IsActive();
+    };
+
     private async Task<string> DefaultKernelPathAsync(string? requested, CancellationToken cancellationToken)
     {
         if (requested is not null)
@@ -231,7 +304,10 @@ public sealed class VmManager
     private async Task<VmRecord> GetRecordAsync(string name, CancellationToken cancellationToken) =>
         await FindRecordAsync(name, cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(name);
 
-    private VmInfo ToInfo(VmRecord vm) => new()
+    private async Task<VmInfo> ToInfoAsync(VmRecord vm, CancellationToken cancellationToken) =>
+        ToInfo(vm, await networking.AdapterAsync(vm.Id, cancellationToken).ConfigureAwait(false));
+
+    private VmInfo ToInfo(VmRecord vm, NetworkAdapterInfo? adapter) => new()
     {
         Id = vm.Id,
         Name = vm.Name,
@@ -243,12 +319,15 @@ public sealed class VmManager
         KernelPath = vm.KernelPath,
         VsockCid = vm.VsockCid,
         MacAddress = vm.MacAddress,
+        Network = adapter?.Network,
+        IPAddress = adapter?.IPAddress,
         Directory = reconciler.Files(vm.Id).Directory,
         CreatedAt = vm.CreatedAt,
         StartedAt = vm.StartedAt,
         StoppedAt = vm.StoppedAt,
         ProcessId = vm.Instance?.Process.Pid,
         ExitCode = vm.ExitCode,
+        InitMode = vm.InitMode,
         StatusDetail = vm.StatusDetail,
     };
 }

@@ -1,5 +1,6 @@
 using VmPs.Core.Host;
 using VmPs.Core.Images;
+using VmPs.Core.Network;
 
 namespace VmPs.Core.Vms;
 
@@ -12,4 +13,7 @@ internal sealed record VmManagerSettings
 
     /// <summary>Null: the host's mkfs.ext4.</summary>
     public string? MkfsExt4 { get; init; }
+
+    /// <summary>Null: $VMPS_NETNS's namespace, else the caller's own.</summary>
+    public NetworkNamespace? NetworkNamespace { get; init; }
 }

@@ -1,4 +1,6 @@
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Images;
+using VmPs.Core.Network;
 
 namespace VmPs.Core.Vms;
 
@@ -38,6 +40,12 @@ public sealed record VmInfo
 
     public required string MacAddress { get; init; }
 
+    /// <summary>The VmPs network the VM's adapter is on; null: the VM has no network.</summary>
+    public string? Network { get; init; }
+
+    /// <summary>The VM's IPv4 address on <see cref="Network"/>.</summary>
+    public string? IPAddress { get; init; }
+
     public required string Directory { get; init; }
 
     public required DateTimeOffset CreatedAt { get; init; }
@@ -51,6 +59,9 @@ public sealed record VmInfo
 
     /// <summary>Exit code of the image's entrypoint, once the guest reported it before powering off.</summary>
     public int? ExitCode { get; init; }
+
+    /// <summary>The init mode New-Vm -InitMode chose; null when the VM follows its image's.</summary>
+    public ImageInitMode? InitMode { get; init; }
 
     /// <summary>For a Crashed VM: why, with the tail of its console log.</summary>
     public string? StatusDetail { get; init; }
@@ -76,6 +87,27 @@ public sealed record VmCreateOptions
 
     /// <summary>Size of the writable overlay disk (sparse).</summary>
     public int DiskSizeGiB { get; init; } = 4;
+
+    /// <summary>Overrides the image's init mode (Systemd: hand PID 1 to the image's systemd; Exec: our init runs the command). Null follows the image.</summary>
+    public ImageInitMode? InitMode { get; init; }
+
+    /// <summary>The VM's network adapter; null: no network (the VM has only loopback).</summary>
+    public VmNetworkOptions? Network { get; init; }
+}
+
+/// <summary>Where New-Vm puts the VM's one network adapter.</summary>
+public sealed record VmNetworkOptions
+{
+    /// <summary>A VmPs network; `default` (10.100.0.0/16, NAT) is created on first use.</summary>
+    public string Network { get; init; } = NetworkManager.DefaultNetworkName;
+
+    /// <summary>A static address in the network's subnet; null takes the next free one.</summary>
+    public string? IPAddress { get; init; }
+
+    public IReadOnlyList<PortMappingOptions> PublishedPorts { get; init; } = [];
+
+    /// <summary>Bandwidth limit of the adapter (tc); null: none.</summary>
+    public int? MaxBandwidthMbps { get; init; }
 }
 
 public sealed record VmStartOptions

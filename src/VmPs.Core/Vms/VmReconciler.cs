@@ -7,15 +7,17 @@ namespace VmPs.Core.Vms;
 /// <summary>
 /// Brings a row in line with the live truth: a VM recorded as active whose hypervisor process (PID
 /// plus start time) is gone becomes Stopped when the guest powered off, else Crashed with the
-/// console tail.
+/// console tail; its TAP, which outlives the hypervisor, is unplugged.
 /// </summary>
 internal sealed class VmReconciler
 {
     private readonly VmPsPaths paths;
     private readonly VmStore store;
+    private readonly VmNetworking networking;
 
-    public VmReconciler(VmPsPaths paths, VmStore store)
+    public VmReconciler(VmPsPaths paths, VmStore store, VmNetworking networking)
     {
+        this.networking = networking;
         this.paths = paths;
         this.store = store;
     }
@@ -32,6 +34,7 @@ internal sealed class VmReconciler
         if (stored == ended)
         {
             Files(vm).DeleteSockets();
+            await networking.UnplugAsync(vm.Id, cancellationToken).ConfigureAwait(false);
         }
 
         return stored ?? ended;

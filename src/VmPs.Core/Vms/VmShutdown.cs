@@ -18,8 +18,11 @@ internal sealed class VmShutdown
     private readonly VmReconciler reconciler;
     private readonly HostContext host;
 
-    public VmShutdown(VmStore vms, VmReconciler reconciler, HostContext host)
+    private readonly VmNetworking networking;
+
+    public VmShutdown(VmStore vms, VmReconciler reconciler, HostContext host, VmNetworking networking)
     {
+        this.networking = networking;
         this.vms = vms;
         this.reconciler = reconciler;
         this.host = host;
@@ -47,6 +50,7 @@ internal sealed class VmShutdown
 
         await driver.KillAsync(instance, CancellationToken.None).ConfigureAwait(false);
 
+        await networking.UnplugAsync(vm.Id, CancellationToken.None).ConfigureAwait(false);
         var files = reconciler.Files(vm);
         files.DeleteSockets();
         var exit = GuestExit.Read(files.ConsoleLog);

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using VmPs.Core;
+using VmPs.Core.Images;
 using VmPs.Core.Vms;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
@@ -8,6 +9,8 @@ namespace VmPs.PowerShell.Commands;
 
 /// <summary>
 /// Creates a VM from an image. The VM is created stopped; start it with Start-Vm.
+/// It gets a network adapter only when asked (-Network, -IPAddress, -Publish or -MaxBandwidthMbps);
+/// without -Network that adapter is on the `default` network, created on first use.
 /// </summary>
 [Cmdlet(VerbsCommon.New, "Vm", SupportsShouldProcess = true)]
 [OutputType(typeof(VmInfo))]
@@ -43,10 +46,41 @@ public sealed class NewVmCommand : VmCmdlet
     [Alias("DiskSizeGiB")]
     public int? DiskSizeGB { get; set; }
 
+    [Parameter]
+    public ImageInitMode? InitMode { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(VmNetworkNameCompleter))]
+    public string? Network { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? IPAddress { get; set; }
+
+    /// <summary>"8080:80", "127.0.0.1:8080:80", "5353:53/udp".</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Publish { get; set; }
+
+    [Parameter]
+    public int? MaxBandwidthMbps { get; set; }
+
     protected override void ProcessRecord()
     {
-        var options = CreateOptions();
-        var description = $"{options.Image}, {options.Cpus} vCPU, {options.MemoryMiB} MiB, {Hypervisor}";
+        VmCreateOptions options;
+        try
+        {
+            options = CreateOptions();
+        }
+        catch (VmPsException exception)
+        {
+            WriteError(exception);
+            return;
+        }
+
+        var description = $"{options.Image}, {options.Cpus} vCPU, {options.MemoryMiB} MiB, {Hypervisor}"
+            + (options.Network is { } network ? $", network {network.Network}" : "");
         if (!ShouldProcess($"{Name} ({description})", "Create VM"))
         {
             return;
@@ -71,9 +105,28 @@ public sealed class NewVmCommand : VmCmdlet
             MemoryMiB = MemoryMB ?? defaults.MemoryMiB,
             DiskSizeGiB = DiskSizeGB ?? defaults.DiskSizeGiB,
             Hypervisor = Hypervisor.ToKind(),
+            InitMode = InitMode,
 
             // Relative paths are relative to the current PowerShell location, not the process directory.
             KernelPath = Kernel is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Kernel),
+            Network = NetworkOptions(),
+        };
+    }
+
+    private VmNetworkOptions? NetworkOptions()
+    {
+        if (Network is null && IPAddress is null && Publish is null && MaxBandwidthMbps is null)
+        {
+            return null;
+        }
+
+        var defaults = new VmNetworkOptions();
+        return defaults with
+        {
+            Network = Network ?? defaults.Network,
+            IPAddress = IPAddress,
+            PublishedPorts = (Publish ?? []).Select(PublishedPortParser.Parse).ToArray(),
+            MaxBandwidthMbps = MaxBandwidthMbps,
         };
     }
 }

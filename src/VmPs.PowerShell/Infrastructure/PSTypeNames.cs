@@ -12,4 +12,7 @@ public static class PSTypeNames
     public const string VmImage = "VmPs.VmImage";
 
     public const string GuestFile = "VmPs.GuestFile";
+    public const string InitLogRecord = "VmPs.InitLogRecord";
+
+    public const string VmNetworkAdapter = "VmPs.VmNetworkAdapter";
 }

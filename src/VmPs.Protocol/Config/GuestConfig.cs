@@ -33,6 +33,32 @@ public sealed record GuestConfig
 
     /// <summary>"erofs" or "ext4".</summary>
     public string RootfsFilesystem { get; init; } = RootfsFilesystems.Erofs;
+
+    /// <summary>The VM's network adapter; null: the VM has none (only loopback).</summary>
+    public GuestNetworkConfig? Network { get; init; }
+}
+
+/// <summary>
+/// A static IPv4 setup for the interface with <see cref="MacAddress"/>: the init applies it at boot, the
+/// agent's NetworkConfigure request again at run time. No DHCP.
+/// </summary>
+public sealed record GuestNetworkConfig
+{
+    /// <summary>The adapter's MAC ("02:76:6d:00:00:01"); the guest finds its interface by it, not by name.</summary>
+    public string MacAddress { get; init; } = "";
+
+    /// <summary>The guest's IPv4 address ("10.100.0.2").</summary>
+    public string Address { get; init; } = "";
+
+    public int PrefixLength { get; init; } = 24;
+
+    /// <summary>The default route's next hop; null: no default route.</summary>
+    public string? Gateway { get; init; }
+
+    /// <summary>Name servers written to /etc/resolv.conf; empty leaves the file as the image has it.</summary>
+    public IReadOnlyList<string> Dns { get; init; } = [];
+
+    public int Mtu { get; init; } = 1500;
 }
 
 public enum InitMode

@@ -45,7 +45,6 @@ public enum FrameType : byte
     /// <summary>The sender has no more content (empty payload).</summary>
     FileEnd = 0x42,
 
-    /// <summary>Set the guest clock to the host's; payload <see cref="Messages.ClockSyncMessage"/>.</summary>
     /// <summary>The receiver consumed more content: 8-byte big-endian count the sender may send in addition.</summary>
     FileCredit = 0x43,
 
@@ -67,6 +66,9 @@ public enum FrameType : byte
     /// <summary>The guest clock was set; payload <see cref="Messages.ClockSyncedMessage"/>.</summary>
     ClockSynced = 0x51,
 
-    /// <summary>Reserved: reconfigure guest addresses, gateway and DNS.</summary>
+    /// <summary>Reapply the guest's address, gateway, DNS and MTU; payload <see cref="Messages.NetworkConfigureMessage"/>.</summary>
     NetworkConfigure = 0x60,
+
+    /// <summary>The new network setup is in place; payload <see cref="Messages.NetworkConfiguredMessage"/>.</summary>
+    NetworkConfigured = 0x61,
 }

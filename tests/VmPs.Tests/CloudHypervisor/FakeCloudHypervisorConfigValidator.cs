@@ -39,7 +39,7 @@ internal static class FakeCloudHypervisorConfigValidator
             ?? Object(config, "cpus", required: false, ValidateCpus)
             ?? Object(config, "memory", required: false, memory => Integer(memory, "memory.size", "size", required: true, minimum: 0))
             ?? Array(config, "disks", ValidateDisk)
-            ?? Array(config, "net", net => String(net, "net.tap", "tap", required: false))
+            ?? Array(config, "net", ValidateNet)
             ?? Object(config, "rng", required: false, rng => String(rng, "rng.src", "src", required: true))
             ?? Object(config, "vsock", required: false, ValidateVsock)
             ?? Object(config, "serial", required: false, ValidateConsole)
@@ -79,6 +79,18 @@ internal static class FakeCloudHypervisorConfigValidator
         ?? String(disk, "disks.serial", "serial", required: false)
         ?? String(disk, "disks.id", "id", required: false)
         ?? Enum(disk, "disks.image_type", "image_type", ImageTypes, required: false);
+
+    private static string? ValidateNet(JsonObject net) =>
+        String(net, "net.tap", "tap", required: false)
+        ?? String(net, "net.ip", "ip", required: false)
+        ?? String(net, "net.mask", "mask", required: false)
+        ?? String(net, "net.mac", "mac", required: false)
+        ?? String(net, "net.host_mac", "host_mac", required: false)
+        ?? Integer(net, "net.mtu", "mtu", required: false, minimum: 0)
+        ?? Boolean(net, "net.iommu", "iommu")
+        ?? Integer(net, "net.num_queues", "num_queues", required: false, minimum: 1)
+        ?? Integer(net, "net.queue_size", "queue_size", required: false, minimum: 1)
+        ?? String(net, "net.id", "id", required: false);
 
     private static string? ValidateVsock(JsonObject vsock) =>
         Integer(vsock, "vsock.cid", "cid", required: true, minimum: 3)

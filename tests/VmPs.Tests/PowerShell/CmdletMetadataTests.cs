@@ -20,11 +20,13 @@ public sealed class CmdletMetadataTests : IDisposable
         ["New-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
         ["Get-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
         ["Remove-VmImage"] = [],
+        ["Get-VmLog"] = ["System.String", "VmPs.Protocol.Logs.InitLogRecord"],
+        ["Get-VmNetworkAdapter"] = ["VmPs.Core.Network.NetworkAdapterInfo"],
     };
 
     private static readonly string[] StateChangingCmdlets = ["New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand", "New-VmImage", "Remove-VmImage"];
 
-    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Remove-Vm"];
+    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Remove-Vm", "Get-VmLog"];
 
     private readonly CmdletMetadata metadata = new();
 

@@ -36,11 +36,22 @@ public static class CloudHypervisorVmConfigBuilder
                 _ => DiskImageType.Raw,
             },
         }).ToArray(),
+        // Only the TAP, the guest MAC and the MTU: with ip/mask CH would also configure the host side of
+        // the TAP, which belongs to the bridge.
+        Net = spec.NetworkInterfaces.Count == 0
+            ? null
+            : spec.NetworkInterfaces.Select(NetworkInterfaceValidation.Validate).Select(adapter => new NetConfig
+            {
+                Tap = adapter.Tap,
+                Mac = adapter.MacAddress,
+                Mtu = adapter.Mtu,
+            }).ToArray(),
         Rng = new RngConfig(EntropySource),
         Vsock = new VsockConfig(spec.VsockCid, CloudHypervisorVmFiles.In(spec.VmDirectory).VsockSocket),
 
-        // A detached CH has no terminal: the defaults (console Tty) would fail or write nowhere.
+        // A detached CH has no terminal: the defaults (console Tty) would fail or write nowhere. The serial
+        // port carries the kernel console; the virtio console (the guest's hvc0) carries the image command's output.
         Serial = new ConsoleConfig(ConsoleMode.File, spec.ConsoleLogPath),
-        Console = new ConsoleConfig(ConsoleMode.Off),
+        Console = spec.AppLogPath is { } appLog ? new ConsoleConfig(ConsoleMode.File, appLog) : new ConsoleConfig(ConsoleMode.Off),
     };
 }

@@ -8,6 +8,8 @@ internal static class QemuCommandLine
 {
     public const string AgentPortName = "org.vmps.agent";
 
+    public const string AppPortName = "org.vmps.app";
+
     // virtio-blk serials are at most 20 bytes (VIRTIO_BLK_ID_BYTES); longer ones are cut off silently.
     private const int MaxDiskSerialLength = 20;
 
@@ -52,6 +54,28 @@ internal static class QemuCommandLine
             arguments.AddRange(["-drive", drive, "-device", $"{Device("virtio-blk")},drive=disk{index},serial={disk.Serial}"]);
         }
 
+        for (var index = 0; index < spec.NetworkInterfaces.Count; index++)
+        {
+            var adapter = NetworkInterfaceValidation.Validate(spec.NetworkInterfaces[index]);
+            // script=no/downscript=no: the TAP exists, plugged into its bridge; QEMU only opens it.
+            arguments.AddRange(
+            [
+                "-netdev", $"tap,id=net{index},ifname={adapter.Tap},script=no,downscript=no",
+                "-device", $"{Device("virtio-net")},netdev=net{index},mac={adapter.MacAddress}",
+            ]);
+        }
+
+        if (!options.UseVhostVsock || spec.AppLogPath is not null)
+        {
+            arguments.AddRange(["-device", Device("virtio-serial")]);
+        }
+
+        if (spec.AppLogPath is { } appLog)
+        {
+            // A console port on the virtio-serial bus: the guest's /dev/hvc0, where the image's command writes.
+            arguments.AddRange(["-chardev", $"file,id=app,path={Escape(appLog)}", "-device", $"virtconsole,chardev=app,name={AppPortName}"]);
+        }
+
         if (options.UseVhostVsock)
         {
             ValidateCid(spec.VsockCid);
@@ -61,7 +85,6 @@ internal static class QemuCommandLine
         {
             arguments.AddRange(
             [
-                "-device", Device("virtio-serial"),
                 "-chardev", $"socket,id=agent,path={Escape(sockets.Agent)},server=on,wait=off",
                 "-device", $"virtserialport,chardev=agent,name={AgentPortName}",
             ]);

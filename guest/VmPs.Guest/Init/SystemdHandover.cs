@@ -1,0 +1,52 @@
+using System.Runtime.InteropServices;
+using VmPs.Guest.Native;
+using VmPs.Protocol.Config;
+using VmPs.Protocol.Systemd;
+
+namespace VmPs.Guest.Init;
+
+/// <summary>
+/// Systemd mode, once the root is switched: installs the agent as a systemd service in the VM's root (its
+/// overlay, so the image is untouched) and replaces this process with the image's /sbin/init, so systemd is PID 1.
+/// </summary>
+internal static class SystemdHandover
+{
+    private const string SystemInit = "/sbin/init";
+
+    private const int Executable = 0x1ED; // 0755
+    private const int Regular = 0x1A4; // 0644
+
+    public static void InstallAgent(AgentChannelConfig channel)
+    {
+        if (!File.Exists(SystemInit))
+        {
+            throw new InitException($"Systemd mode needs {SystemInit} in the image (Debian: the systemd-sysv package); use -InitMode Exec for this image.");
+        }
+
+        // This binary's file was in the initramfs and is deleted by now; its inode stays readable through /proc.
+        WriteFile(SystemdAgentUnit.AgentPath, destination => File.Copy("/proc/self/exe", destination, overwrite: true), Executable);
+        WriteFile(SystemdAgentUnit.UnitPath, destination => File.WriteAllText(destination, SystemdAgentUnit.Render(channel)), Regular);
+        WriteFile(SystemdAgentUnit.ShutdownHookPath, destination => File.WriteAllText(destination, SystemdAgentUnit.ShutdownHook()), Executable);
+        Directory.CreateDirectory(Path.GetDirectoryName(SystemdAgentUnit.WantsLinkPath)!);
+        File.Delete(SystemdAgentUnit.WantsLinkPath);
+        File.CreateSymbolicLink(SystemdAgentUnit.WantsLinkPath, SystemdAgentUnit.UnitPath);
+    }
+
+    /// <summary>Execs the image's init in place of this process (keeping PID 1 and the console on fds 0-2); returns only on failure.</summary>
+    public static unsafe void ExecSystemInit()
+    {
+        var argv0 = Marshal.StringToCoTaskMemUTF8(SystemInit);
+        var argv = stackalloc byte*[] { (byte*)argv0, null };
+        InitLibc.execv(SystemInit, argv);
+        var error = Marshal.GetLastPInvokeError();
+        Marshal.FreeCoTaskMem(argv0);
+        throw new InitException($"Starting {SystemInit} failed: {Libc.ErrorText(error)}");
+    }
+
+    private static void WriteFile(string path, Action<string> write, int mode)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        write(path);
+        SystemCalls.Check(InitLibc.chmod(path, mode), $"chmod {path}");
+    }
+}

@@ -1,0 +1,100 @@
+using System.Runtime.CompilerServices;
+using VmPs.Core.Storage;
+using VmPs.Protocol.Logs;
+
+namespace VmPs.Core.Logs;
+
+/// <summary>Reads a VM's logs from its directory: the present content, then (when following) what the running VM adds.</summary>
+internal static class VmLogs
+{
+    /// <summary>
+    /// The log's lines; for <see cref="VmLogSource.Init"/>, the JSON of each init record. Following ends when
+    /// <paramref name="isRunning"/> says the VM stopped (after its last lines) or when cancelled.
+    /// </summary>
+    public static IAsyncEnumerable<string> LinesAsync(
+        VmFiles files,
+        VmLogSource source,
+        VmLogOptions options,
+        Func<CancellationToken, Task<bool>> isRunning,
+        CancellationToken cancellationToken)
+    {
+        var lines = ReadAsync(new LogFileReader(PathOf(files, source)), options, isRunning, source == VmLogSource.Init ? IsInitRecord : null, cancellationToken);
+        return source == VmLogSource.Init ? StripInitMarkers(lines, cancellationToken) : lines;
+    }
+
+    public static async IAsyncEnumerable<InitLogRecord> InitRecordsAsync(
+        VmFiles files,
+        VmLogOptions options,
+        Func<CancellationToken, Task<bool>> isRunning,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var line in ReadAsync(new LogFileReader(files.ConsoleLog), options, isRunning, IsInitRecord, cancellationToken).ConfigureAwait(false))
+        {
+            if (InitLogRecord.TryParse(line, out var record))
+            {
+                yield return record;
+            }
+        }
+    }
+
+    public static void Validate(VmLogOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Tail is < 0)
+        {
+            throw new VmPsException("InvalidLogTail", VmPsErrorKind.InvalidArgument, $"Tail must be 0 or more; got {options.Tail}.", options.Tail);
+        }
+
+        if (options.PollInterval <= TimeSpan.Zero)
+        {
+            throw new VmPsException("InvalidLogPollInterval", VmPsErrorKind.InvalidArgument, $"The poll interval must be positive; got {options.PollInterval}.", options.PollInterval);
+        }
+    }
+
+    private static string PathOf(VmFiles files, VmLogSource source) => source switch
+    {
+        VmLogSource.Console or VmLogSource.Init => files.ConsoleLog,
+        VmLogSource.App => files.AppLog,
+        VmLogSource.Hypervisor => files.HypervisorLog,
+        _ => throw new VmPsException("InvalidLogSource", VmPsErrorKind.InvalidArgument, $"Unknown log source {source}.", source),
+    };
+
+    private static bool IsInitRecord(string line) => InitLogRecord.TryParse(line, out _);
+
+    private static async IAsyncEnumerable<string> ReadAsync(
+        LogFileReader reader,
+        VmLogOptions options,
+        Func<CancellationToken, Task<bool>> isRunning,
+        Func<string, bool>? include,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // Whether the VM runs is checked before each read: once it has stopped, that read gets its last bytes.
+        var running = options.Follow && await isRunning(cancellationToken).ConfigureAwait(false);
+        var present = Filter(await reader.ReadNewLinesAsync(!running, cancellationToken).ConfigureAwait(false), include);
+        foreach (var line in options.Tail is { } tail ? present.TakeLast(tail) : present)
+        {
+            yield return line;
+        }
+
+        while (running)
+        {
+            await Task.Delay(options.PollInterval, cancellationToken).ConfigureAwait(false);
+            running = await isRunning(cancellationToken).ConfigureAwait(false);
+            foreach (var line in Filter(await reader.ReadNewLinesAsync(!running, cancellationToken).ConfigureAwait(false), include))
+            {
+                yield return line;
+            }
+        }
+    }
+
+    private static IEnumerable<string> Filter(IReadOnlyList<string> lines, Func<string, bool>? include) =>
+        include is null ? lines : lines.Where(include);
+
+    private static async IAsyncEnumerable<string> StripInitMarkers(IAsyncEnumerable<string> lines, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var line in lines.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            yield return line[(line.IndexOf(InitLogRecord.Marker, StringComparison.Ordinal) + InitLogRecord.Marker.Length)..];
+        }
+    }
+}

@@ -1,0 +1,457 @@
+using VmPs.Core.Network.Netlink;
+using VmPs.Core.State;
+
+namespace VmPs.Core.Network;
+
+/// <summary>
+/// VmPs networks (a bridge, its nftables chains and its address pool) and the VMs' adapters on
+/// them (a persistent TAP, an address, a MAC, published ports). Rows live in the state database;
+/// interfaces and rules live in <see cref="NetworkNamespace"/> and are repaired from the rows
+/// whenever a network or adapter is read or plugged. Every change writes its row first and the
+/// host second (removal: host first, row last), so a crash in between leaves a row that the next
+/// call completes or removes.
+/// </summary>
+public sealed class NetworkManager
+{
+    public const string DefaultNetworkName = "default";
+    public const string DefaultSubnet = "10.100.0.0/16";
+    public const int DefaultMtu = 1500;
+    public static readonly IReadOnlyList<string> DefaultDns = ["1.1.1.1"];
+
+    private readonly NetworkStore store;
+    private readonly Nftables nftables;
+
+    public NetworkManager(VmPsPaths paths, NetworkNamespace networkNamespace)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        ArgumentNullException.ThrowIfNull(networkNamespace);
+        Namespace = networkNamespace;
+        store = new NetworkStore(new StateDatabase(paths.StateDatabase));
+        nftables = new Nftables(networkNamespace);
+    }
+
+    public NetworkNamespace Namespace { get; }
+
+    /// <summary>Creates the network: row, bridge, rules. Errors: InvalidNetworkName, NetworkNameInUse, InvalidSubnet, SubnetConflict, SubnetOverlapsHostRoute, InvalidIPAddress, AddressOutOfSubnet, InvalidMtu, UplinkNotFound.</summary>
+    public async Task<NetworkInfo> CreateAsync(NetworkCreateOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var request = NetworkValidation.Validate(options);
+        var (routes, routeDestinations, uplinkExists) = await InNamespaceAsync(
+            "inspect host routes",
+            () =>
+            {
+                using var host = new HostInterfaces();
+                return (host.OverlappingRoutes(request.Subnet), host.RouteDestinations(), request.Uplink is null || host.Exists(request.Uplink));
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (!uplinkExists)
+        {
+            throw new VmPsException("UplinkNotFound", VmPsErrorKind.ObjectNotFound, $"The host has no interface named '{request.Uplink}'.", request.Uplink);
+        }
+
+        var network = await store.InsertNetworkAsync(
+            (id, bridge) => request with { Id = id, Bridge = bridge, CreatedAt = DateTimeOffset.UtcNow },
+            existing =>
+            {
+                if (existing.FirstOrDefault(n => string.Equals(n.Name, request.Name, StringComparison.OrdinalIgnoreCase)) is { } sameName)
+                {
+                    throw NetworkErrors.NameInUse(sameName.Name);
+                }
+
+                var taken = existing.Select(n => n.Subnet).Concat(routeDestinations).ToList();
+                if (existing.FirstOrDefault(n => n.Subnet.Overlaps(request.Subnet)) is { } overlapping)
+                {
+                    throw NetworkErrors.SubnetConflict(request.Subnet.ToString(), overlapping.Name, overlapping.Subnet.ToString(), FreeSubnet.Find(request.Subnet.PrefixLength, taken));
+                }
+
+                if (routes.Count > 0)
+                {
+                    var (route, interfaceName) = routes[0];
+                    throw NetworkErrors.OverlapsHostRoute(request.Subnet.ToString(), route.Destination.ToString(), interfaceName, FreeSubnet.Find(request.Subnet.PrefixLength, taken));
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        try
+        {
+            await ReconcileAsync([network], cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await RemoveFromHostAsync(network, CancellationToken.None).ConfigureAwait(false);
+            await store.DeleteNetworkAsync(network, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        return ToInfo(network, []);
+    }
+
+    /// <summary>Every network, each repaired (bridge, address, rules, plugged TAPs) if something is missing.</summary>
+    public async Task<IReadOnlyList<NetworkInfo>> GetAllAsync(CancellationToken cancellationToken)
+    {
+        var networks = await store.GetNetworksAsync(cancellationToken).ConfigureAwait(false);
+        var adapters = await ReconcileAsync(networks, cancellationToken).ConfigureAwait(false);
+        return networks.Select(n => ToInfo(n, adapters)).ToList();
+    }
+
+    /// <summary>The network with this name (case-insensitive), repaired, or null.</summary>
+    public async Task<NetworkInfo?> FindAsync(string name, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var network = await store.FindNetworkAsync(name, cancellationToken).ConfigureAwait(false);
+        if (network is null)
+        {
+            return null;
+        }
+
+        var adapters = await ReconcileAsync([network], cancellationToken).ConfigureAwait(false);
+        return ToInfo(network, adapters);
+    }
+
+    /// <summary>The network with this name, repaired; throws NetworkNotFound.</summary>
+    public async Task<NetworkInfo> GetAsync(string name, CancellationToken cancellationToken) =>
+        await FindAsync(name, cancellationToken).ConfigureAwait(false) ?? throw NetworkErrors.NotFound(name);
+
+    /// <summary>The `default` network (10.100.0.0/16, NAT), created on first use.</summary>
+    public async Task<NetworkInfo> EnsureDefaultAsync(CancellationToken cancellationToken)
+    {
+        if (await FindAsync(DefaultNetworkName, cancellationToken).ConfigureAwait(false) is { } existing)
+        {
+            return existing;
+        }
+
+        try
+        {
+            return await CreateAsync(new NetworkCreateOptions { Name = DefaultNetworkName, Subnet = DefaultSubnet }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (VmPsException ex) when (ex.ErrorId == "NetworkNameInUse")
+        {
+            return await GetAsync(DefaultNetworkName, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Removes the network's bridge, rules and row. Refused (NetworkInUse) while VMs have adapters
+    /// on it, unless <paramref name="force"/>: then those adapters are released first (their TAPs,
+    /// port mappings and addresses go; the VMs keep running without a network).
+    /// </summary>
+    public async Task RemoveAsync(string name, bool force, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var network = await store.FindNetworkAsync(name, cancellationToken).ConfigureAwait(false) ?? throw NetworkErrors.NotFound(name);
+        var adapters = (await store.GetAdaptersAsync(null, cancellationToken).ConfigureAwait(false)).Where(a => a.NetworkId == network.Id).ToList();
+        if (adapters.Count > 0 && !force)
+        {
+            throw NetworkErrors.InUse(network.Name, adapters.Select(a => a.VmName));
+        }
+
+        foreach (var adapter in adapters)
+        {
+            await ReleaseAdapterAsync(adapter.VmId, cancellationToken).ConfigureAwait(false);
+        }
+
+        await RemoveFromHostAsync(network, cancellationToken).ConfigureAwait(false);
+        await store.DeleteNetworkAsync(network, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Allocates the VM's adapter on <paramref name="network"/> (an address, its MAC: the VM row's
+    /// mac_address when the VM exists, a TAP name) under one immediate transaction. Nothing is
+    /// created on the host until <see cref="PlugAsync"/>. The `default` network is created on demand.
+    /// Errors: NetworkNotFound, NetworkAdapterExists, AddressInUse, AddressOutOfSubnet, AddressReserved,
+    /// InvalidIPAddress, AddressPoolExhausted, InvalidBandwidth.
+    /// </summary>
+    public async Task<NetworkAdapterInfo> AllocateAdapterAsync(
+        Guid vmId,
+        string vmName,
+        string network,
+        string? requestedIPAddress,
+        int? maxBandwidthMbps,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(vmName);
+        ArgumentNullException.ThrowIfNull(network);
+        uint? address = requestedIPAddress is null
+            ? null
+            : Ipv4Subnet.TryParseAddress(requestedIPAddress) ?? throw NetworkErrors.InvalidAddress("IP address", requestedIPAddress);
+        if (maxBandwidthMbps is < 1)
+        {
+            throw new VmPsException("InvalidBandwidth", VmPsErrorKind.InvalidArgument, $"The bandwidth limit {maxBandwidthMbps} Mbit/s must be at least 1.", maxBandwidthMbps);
+        }
+
+        var record = string.Equals(network, DefaultNetworkName, StringComparison.OrdinalIgnoreCase)
+            ? await EnsureDefaultRecordAsync(cancellationToken).ConfigureAwait(false)
+            : await store.FindNetworkAsync(network, cancellationToken).ConfigureAwait(false) ?? throw NetworkErrors.NotFound(network);
+        var adapter = await store.AllocateAdapterAsync(new AdapterRequest(vmId, vmName, record.Id, address, maxBandwidthMbps), cancellationToken).ConfigureAwait(false);
+        return ToInfo(adapter, record);
+    }
+
+    /// <summary>Before the hypervisor starts: bridge, persistent TAP on it (up, MTU, isolation), rules and tc limit. Idempotent.</summary>
+    public async Task<NetworkAdapterInfo> PlugAsync(Guid vmId, CancellationToken cancellationToken)
+    {
+        var (adapter, network) = await GetAdapterAsync(vmId, cancellationToken).ConfigureAwait(false);
+        await store.SetPluggedAsync(vmId, true, cancellationToken).ConfigureAwait(false);
+        adapter = adapter with { Plugged = true };
+        await ReconcileAsync([network], cancellationToken, alwaysLimit: adapter.VmId).ConfigureAwait(false);
+        return ToInfo(adapter, network);
+    }
+
+    /// <summary>After the VM stopped: deletes the TAP (and with it its tc limit). The allocation and port mappings stay.</summary>
+    public async Task UnplugAsync(Guid vmId, CancellationToken cancellationToken)
+    {
+        var (adapter, _) = await GetAdapterAsync(vmId, cancellationToken).ConfigureAwait(false);
+        await DeleteInterfaceAsync(adapter.Tap, cancellationToken).ConfigureAwait(false);
+        await store.SetPluggedAsync(vmId, false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Remove-Vm: TAP, port mapping rules and rows go; the address returns to the pool. No error when there is no adapter.</summary>
+    public async Task ReleaseAdapterAsync(Guid vmId, CancellationToken cancellationToken)
+    {
+        var adapter = (await store.GetAdaptersAsync(vmId, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
+        if (adapter is null)
+        {
+            return;
+        }
+
+        var network = (await store.GetNetworksAsync(cancellationToken).ConfigureAwait(false)).Single(n => n.Id == adapter.NetworkId);
+        await DeleteInterfaceAsync(adapter.Tap, cancellationToken).ConfigureAwait(false);
+        await ApplyRulesAsync(network, excludeVm: vmId, cancellationToken).ConfigureAwait(false);
+        await store.DeleteAdapterAsync(vmId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The adapter of one VM (or every adapter when <paramref name="vmId"/> is null).</summary>
+    public async Task<IReadOnlyList<NetworkAdapterInfo>> GetAdaptersAsync(Guid? vmId, CancellationToken cancellationToken)
+    {
+        var networks = (await store.GetNetworksAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(n => n.Id);
+        return (await store.GetAdaptersAsync(vmId, cancellationToken).ConfigureAwait(false))
+            .Select(a => ToInfo(a, networks[a.NetworkId]))
+            .ToList();
+    }
+
+    /// <summary>Publishes a VM port on the host. Errors: NetworkAdapterNotFound, InvalidPort, PortInUse, InvalidIPAddress, HostAddressNotLocal.</summary>
+    public async Task<PortMappingInfo> AddPortMappingAsync(Guid vmId, PortMappingOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ValidatePort("host port", options.HostPort);
+        ValidatePort("VM port", options.VmPort);
+        uint? hostAddress = options.HostAddress is null
+            ? null
+            : Ipv4Subnet.TryParseAddress(options.HostAddress) ?? throw NetworkErrors.InvalidAddress("host address", options.HostAddress);
+        var (adapter, network) = await GetAdapterAsync(vmId, cancellationToken).ConfigureAwait(false);
+        var mapping = new PortMappingRecord(vmId, options.Protocol, hostAddress, options.HostPort, options.VmPort);
+        await Namespace.RunAsync(() => HostPortProbe.EnsureFree(mapping), cancellationToken).ConfigureAwait(false);
+        await store.InsertPortMappingAsync(mapping, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ApplyRulesAsync(network, excludeVm: null, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await store.DeletePortMappingAsync(vmId, mapping.Protocol, mapping.HostPort, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        return ToInfo(mapping, adapter, network);
+    }
+
+    public async Task<IReadOnlyList<PortMappingInfo>> GetPortMappingsAsync(Guid? vmId, CancellationToken cancellationToken)
+    {
+        var networks = (await store.GetNetworksAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(n => n.Id);
+        var adapters = (await store.GetAdaptersAsync(vmId, cancellationToken).ConfigureAwait(false)).ToDictionary(a => a.VmId);
+        return (await store.GetPortMappingsAsync(vmId, cancellationToken).ConfigureAwait(false))
+            .Select(m => ToInfo(m, adapters[m.VmId], networks[adapters[m.VmId].NetworkId]))
+            .ToList();
+    }
+
+    /// <summary>Removes the mapping of this host port; PortMappingNotFound when there is none for this VM.</summary>
+    public async Task RemovePortMappingAsync(Guid vmId, PortProtocol protocol, int hostPort, CancellationToken cancellationToken)
+    {
+        var (adapter, network) = await GetAdapterAsync(vmId, cancellationToken).ConfigureAwait(false);
+        if (!await store.DeletePortMappingAsync(vmId, protocol, hostPort, cancellationToken).ConfigureAwait(false))
+        {
+            throw NetworkErrors.PortMappingNotFound(adapter.VmName, hostPort, protocol);
+        }
+
+        await ApplyRulesAsync(network, excludeVm: null, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void ValidatePort(string role, int port)
+    {
+        if (port is < 1 or > 65535)
+        {
+            throw NetworkErrors.InvalidPort(role, port);
+        }
+    }
+
+    private async Task<NetworkRecord> EnsureDefaultRecordAsync(CancellationToken cancellationToken)
+    {
+        await EnsureDefaultAsync(cancellationToken).ConfigureAwait(false);
+        return await store.FindNetworkAsync(DefaultNetworkName, cancellationToken).ConfigureAwait(false) ?? throw NetworkErrors.NotFound(DefaultNetworkName);
+    }
+
+    private async Task<(AdapterRecord Adapter, NetworkRecord Network)> GetAdapterAsync(Guid vmId, CancellationToken cancellationToken)
+    {
+        var adapter = (await store.GetAdaptersAsync(vmId, cancellationToken).ConfigureAwait(false)).SingleOrDefault()
+            ?? throw NetworkErrors.AdapterNotFound(vmId);
+        var network = (await store.GetNetworksAsync(cancellationToken).ConfigureAwait(false)).Single(n => n.Id == adapter.NetworkId);
+        return (adapter, network);
+    }
+
+    /// <summary>
+    /// Brings bridges, plugged TAPs (with their bandwidth limits when created, or for
+    /// <paramref name="alwaysLimit"/>) and rules in line with the rows. Returns every adapter.
+    /// </summary>
+    private async Task<List<AdapterRecord>> ReconcileAsync(IReadOnlyList<NetworkRecord> networks, CancellationToken cancellationToken, Guid? alwaysLimit = null)
+    {
+        var adapters = await store.GetAdaptersAsync(null, cancellationToken).ConfigureAwait(false);
+        if (networks.Count == 0)
+        {
+            return adapters;
+        }
+
+        var toLimit = await InNamespaceAsync(
+            "configure the network interfaces",
+            () =>
+            {
+                using var host = new HostInterfaces();
+                var limit = new List<AdapterRecord>();
+                foreach (var network in networks)
+                {
+                    var bridge = host.EnsureBridge(network);
+                    foreach (var adapter in adapters.Where(a => a.NetworkId == network.Id && a.Plugged))
+                    {
+                        if ((host.EnsureTap(network, bridge, adapter) || adapter.VmId == alwaysLimit) && adapter.MaxBandwidthMbps is not null)
+                        {
+                            limit.Add(adapter);
+                        }
+                    }
+                }
+
+                return limit;
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        foreach (var adapter in toLimit)
+        {
+            await TrafficControl.ApplyAsync(Namespace, adapter.Tap, adapter.MaxBandwidthMbps!.Value, cancellationToken).ConfigureAwait(false);
+        }
+
+        var present = await nftables.ListChainsAsync(cancellationToken).ConfigureAwait(false);
+        var mappings = await store.GetPortMappingsAsync(null, cancellationToken).ConfigureAwait(false);
+        foreach (var network in networks)
+        {
+            var chains = NftRuleset.Chains(network, PublishedPorts(network, adapters, mappings, excludeVm: null));
+            if (chains.Any(chain => !present.TryGetValue(chain.Name, out var comments) || !comments.SequenceEqual(NftRuleset.ExpectedComments(chain))))
+            {
+                await nftables.ApplyAsync(NftRuleset.ApplyScript(chains), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return adapters;
+    }
+
+    private async Task ApplyRulesAsync(NetworkRecord network, Guid? excludeVm, CancellationToken cancellationToken)
+    {
+        var adapters = await store.GetAdaptersAsync(null, cancellationToken).ConfigureAwait(false);
+        var mappings = await store.GetPortMappingsAsync(null, cancellationToken).ConfigureAwait(false);
+        var chains = NftRuleset.Chains(network, PublishedPorts(network, adapters, mappings, excludeVm));
+        await nftables.ApplyAsync(NftRuleset.ApplyScript(chains), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static List<PublishedPort> PublishedPorts(NetworkRecord network, List<AdapterRecord> adapters, List<PortMappingRecord> mappings, Guid? excludeVm)
+    {
+        var addresses = adapters.Where(a => a.NetworkId == network.Id && a.VmId != excludeVm).ToDictionary(a => a.VmId, a => a.Address);
+        return mappings
+            .Where(m => addresses.ContainsKey(m.VmId))
+            .Select(m => new PublishedPort(m, addresses[m.VmId]))
+            .ToList();
+    }
+
+    /// <summary>Deletes the network's chains (and the vmps table once empty), then its bridge.</summary>
+    private async Task RemoveFromHostAsync(NetworkRecord network, CancellationToken cancellationToken)
+    {
+        var present = await nftables.ListChainsAsync(cancellationToken).ConfigureAwait(false);
+        var ours = NftRuleset.ChainNames(network).Where(present.ContainsKey).ToList();
+        var script = NftRuleset.RemoveScript(ours, deleteTable: present.Count > 0 && present.Keys.All(ours.Contains));
+        if (script is not null)
+        {
+            await nftables.ApplyAsync(script, cancellationToken).ConfigureAwait(false);
+        }
+
+        await DeleteInterfaceAsync(network.Bridge, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task DeleteInterfaceAsync(string name, CancellationToken cancellationToken) =>
+        InNamespaceAsync(
+            $"delete {name}",
+            () =>
+            {
+                using var netlink = new RouteNetlink();
+                return netlink.DeleteLinkIfExists(name);
+            },
+            cancellationToken);
+
+    /// <summary>Runs netlink work in the namespace, turning kernel refusals into HostNetworkFailed.</summary>
+    private async Task<T> InNamespaceAsync<T>(string operation, Func<T> work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Namespace.RunAsync(work, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NetlinkException ex)
+        {
+            throw NetworkErrors.HostNetworkFailed(operation, ex);
+        }
+    }
+
+    private static NetworkInfo ToInfo(NetworkRecord network, IReadOnlyList<AdapterRecord> adapters)
+    {
+        var count = adapters.Count(a => a.NetworkId == network.Id);
+        return new NetworkInfo
+        {
+            Id = network.Id,
+            Name = network.Name,
+            Bridge = network.Bridge,
+            Subnet = network.Subnet.ToString(),
+            PrefixLength = network.Subnet.PrefixLength,
+            Gateway = Ipv4Subnet.FormatAddress(network.Gateway),
+            Nat = network.Nat,
+            Isolated = network.Isolated,
+            Dns = network.Dns,
+            UplinkInterface = network.Uplink,
+            Mtu = network.Mtu,
+            VmCount = count,
+            FreeAddresses = network.Subnet.HostCount - 1 - count,
+            CreatedAt = network.CreatedAt,
+        };
+    }
+
+    private static NetworkAdapterInfo ToInfo(AdapterRecord adapter, NetworkRecord network) => new()
+    {
+        VmId = adapter.VmId,
+        VmName = adapter.VmName,
+        Network = network.Name,
+        Tap = adapter.Tap,
+        MacAddress = adapter.MacAddress,
+        IPAddress = Ipv4Subnet.FormatAddress(adapter.Address),
+        PrefixLength = network.Subnet.PrefixLength,
+        Gateway = Ipv4Subnet.FormatAddress(network.Gateway),
+        Dns = network.Dns,
+        Mtu = network.Mtu,
+        MaxBandwidthMbps = adapter.MaxBandwidthMbps,
+        Plugged = adapter.Plugged,
+    };
+
+    private static PortMappingInfo ToInfo(PortMappingRecord mapping, AdapterRecord adapter, NetworkRecord network) => new()
+    {
+        VmId = mapping.VmId,
+        VmName = adapter.VmName,
+        Network = network.Name,
+        Protocol = mapping.Protocol,
+        HostAddress = mapping.HostAddress is { } address ? Ipv4Subnet.FormatAddress(address) : null,
+        HostPort = mapping.HostPort,
+        VmAddress = Ipv4Subnet.FormatAddress(adapter.Address),
+        VmPort = mapping.VmPort,
+    };
+}

@@ -1,0 +1,132 @@
+namespace VmPs.Core.Network;
+
+/// <summary>What New-VmNetwork asks for. Subnet is IPv4 CIDR with the host bits zero ("10.100.0.0/16").</summary>
+public sealed record NetworkCreateOptions
+{
+    public required string Name { get; init; }
+
+    public required string Subnet { get; init; }
+
+    /// <summary>The host's address on the bridge; default: the subnet's first address.</summary>
+    public string? Gateway { get; init; }
+
+    /// <summary>Masquerade the VMs' traffic out of the host. Off: a host-only network (VMs reach the gateway and each other only).</summary>
+    public bool Nat { get; init; } = true;
+
+    /// <summary>Also block VM-to-VM traffic on this network (bridge port isolation).</summary>
+    public bool Isolated { get; init; }
+
+    /// <summary>Name servers handed to the guests; default: the gateway's upstream default (1.1.1.1).</summary>
+    public IReadOnlyList<string> Dns { get; init; } = [];
+
+    /// <summary>Restricts NAT to this host interface; default: whichever the host routes through.</summary>
+    public string? UplinkInterface { get; init; }
+
+    /// <summary>MTU of the bridge and every TAP; default 1500.</summary>
+    public int? Mtu { get; init; }
+}
+
+/// <summary>A VmPs network as Get-VmNetwork shows it.</summary>
+public sealed record NetworkInfo
+{
+    public required Guid Id { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string Bridge { get; init; }
+
+    /// <summary>CIDR, for example "10.100.0.0/16".</summary>
+    public required string Subnet { get; init; }
+
+    public required int PrefixLength { get; init; }
+
+    public required string Gateway { get; init; }
+
+    public required bool Nat { get; init; }
+
+    public required bool Isolated { get; init; }
+
+    public required IReadOnlyList<string> Dns { get; init; }
+
+    public string? UplinkInterface { get; init; }
+
+    public required int Mtu { get; init; }
+
+    /// <summary>VMs with an adapter on this network.</summary>
+    public required int VmCount { get; init; }
+
+    /// <summary>Addresses still free for VMs (network, gateway and broadcast excluded).</summary>
+    public required long FreeAddresses { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+}
+
+/// <summary>A VM's adapter: what the hypervisor (Tap, MacAddress) and the guest (the rest) need.</summary>
+public sealed record NetworkAdapterInfo
+{
+    public required Guid VmId { get; init; }
+
+    public required string VmName { get; init; }
+
+    public required string Network { get; init; }
+
+    /// <summary>The persistent TAP's name (exists while the adapter is plugged).</summary>
+    public required string Tap { get; init; }
+
+    public required string MacAddress { get; init; }
+
+    public required string IPAddress { get; init; }
+
+    public required int PrefixLength { get; init; }
+
+    public required string Gateway { get; init; }
+
+    public required IReadOnlyList<string> Dns { get; init; }
+
+    public required int Mtu { get; init; }
+
+    public int? MaxBandwidthMbps { get; init; }
+
+    /// <summary>True between PlugAsync and UnplugAsync (the VM is running).</summary>
+    public required bool Plugged { get; init; }
+}
+
+public enum PortProtocol
+{
+    Tcp,
+    Udp,
+}
+
+/// <summary>What Add-VmPortMapping (and New-Vm -Publish) asks for.</summary>
+public sealed record PortMappingOptions
+{
+    public required int HostPort { get; init; }
+
+    public required int VmPort { get; init; }
+
+    public PortProtocol Protocol { get; init; } = PortProtocol.Tcp;
+
+    /// <summary>Only this host address; default: every host address, 127.0.0.1 and the gateway included.</summary>
+    public string? HostAddress { get; init; }
+}
+
+/// <summary>A published port.</summary>
+public sealed record PortMappingInfo
+{
+    public required Guid VmId { get; init; }
+
+    public required string VmName { get; init; }
+
+    public required string Network { get; init; }
+
+    public required PortProtocol Protocol { get; init; }
+
+    /// <summary>Null: every host address.</summary>
+    public string? HostAddress { get; init; }
+
+    public required int HostPort { get; init; }
+
+    public required string VmAddress { get; init; }
+
+    public required int VmPort { get; init; }
+}
