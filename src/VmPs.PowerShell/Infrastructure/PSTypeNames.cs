@@ -1,3 +1,5 @@
+using System.Management.Automation;
+
 namespace VmPs.PowerShell.Infrastructure;
 
 /// <summary>The module's type names for its output objects, usable in [PSTypeName(...)] parameter constraints.</summary>
@@ -10,4 +12,12 @@ public static class PSTypeNames
     public const string VmHost = "VmPs.VmHost";
 
     public const string VmImage = "VmPs.VmImage";
+
+    /// <summary>Wraps a result in a PSObject carrying one of these type names, which its format view selects.</summary>
+    internal static PSObject Tag(object value, string psTypeName)
+    {
+        var wrapped = PSObject.AsPSObject(value);
+        wrapped.TypeNames.Insert(0, psTypeName);
+        return wrapped;
+    }
 }
