@@ -10,7 +10,7 @@ public sealed record VmExecExit(int ExitCode, int? Signal, TimeSpan Duration);
 
 /// <summary>
 /// A command running in a VM (from <see cref="VmManager.StartExecAsync"/>): its output as it arrives, its stdin,
-/// signals, and how it ended. It owns its agent connection: disposing it kills the command if it still runs.
+/// signals, and how it ended. It uses the VM's shared agent connection: disposing it kills the command if it still runs.
 /// With a timeout, the command and everything it started are killed once it passes and
 /// <see cref="WaitForExitAsync"/> fails with AgentExecTimeout.
 /// </summary>
@@ -19,7 +19,7 @@ public sealed class VmExecution : IAsyncDisposable
     private const int SigKill = 9;
     private static readonly TimeSpan KillGracePeriod = TimeSpan.FromSeconds(5);
 
-    private readonly AgentClient client;
+    private readonly SharedAgentConnections.Lease connection;
     private readonly AgentExecution execution;
     private readonly Stopwatch clock;
     private readonly TimeSpan? timeout;
@@ -28,12 +28,12 @@ public sealed class VmExecution : IAsyncDisposable
     private int timedOut;
     private int disposed;
 
-    internal VmExecution(string vmName, IReadOnlyList<string> command, TimeSpan? timeout, AgentClient client, AgentExecution execution, Stopwatch clock)
+    internal VmExecution(string vmName, IReadOnlyList<string> command, TimeSpan? timeout, SharedAgentConnections.Lease connection, AgentExecution execution, Stopwatch clock)
     {
         VmName = vmName;
         Command = command;
         this.timeout = timeout;
-        this.client = client;
+        this.connection = connection;
         this.execution = execution;
         this.clock = clock;
         timerKill = timer.Token.Register(OnTimeout);
@@ -140,7 +140,7 @@ public sealed class VmExecution : IAsyncDisposable
         await timerKill.DisposeAsync().ConfigureAwait(false);
         timer.Dispose();
         await KillAsync().ConfigureAwait(false);
-        await client.DisposeAsync().ConfigureAwait(false);
+        await connection.DisposeAsync().ConfigureAwait(false);
     }
 
     private void OnTimeout()

@@ -187,7 +187,16 @@ public sealed class VmManager
 
         var clock = Stopwatch.StartNew();
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
-        var client = await ConnectAgentAsync(vm, cancellationToken).ConfigureAwait(false);
+        if (vm.State != VmState.Running || vm.Instance is null)
+        {
+            throw VmErrors.NotRunning(vm.Name, vm.State);
+        }
+
+        var endpoint = vm.Instance.Agent;
+        var connection = await SharedAgentConnections.AcquireAsync(
+            $"{vm.Id:N} {endpoint}",
+            token => AgentClient.ConnectAsync(AgentConnectors.For(endpoint), token),
+            cancellationToken).ConfigureAwait(false);
         try
         {
             var request = new AgentExecRequest(options.Command)
@@ -196,12 +205,12 @@ public sealed class VmManager
                 WorkingDirectory = options.WorkingDirectory,
                 User = options.User,
             };
-            var execution = await client.StartExecAsync(request, cancellationToken).ConfigureAwait(false);
-            return new VmExecution(vm.Name, options.Command, options.Timeout, client, execution, clock);
+            var execution = await connection.Client.StartExecAsync(request, cancellationToken).ConfigureAwait(false);
+            return new VmExecution(vm.Name, options.Command, options.Timeout, connection, execution, clock);
         }
         catch
         {
-            await client.DisposeAsync().ConfigureAwait(false);
+            await connection.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
