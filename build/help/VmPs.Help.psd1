@@ -112,20 +112,30 @@
         )
     }
     'Invoke-VmCommand' = @{
-        Synopsis    = 'Runs a command in VMs through their guest agent.'
-        Description = 'Runs the command in each VM and outputs a VmPs.VmCommandResult with VmName, ExitCode, Stdout, Stderr and Duration. A non-zero exit code is a result, not an error. The VM must be running.'
+        Synopsis    = 'Runs a command in VMs through their guest agent, in parallel, with streaming output and stdin.'
+        Description = 'Runs the command in each VM through its guest agent (no SSH). -Command is an argument vector run without a shell; -ScriptBlock and -Script are text for the guest''s /bin/sh -c. Without -Stream, outputs one VmPs.VmCommandResult per VM (VmName, Command, ExitCode, Signal, Stdout, Stderr, Duration); with -Stream, writes stdout lines to the pipeline as they arrive (strings with a VmName note property) and stderr lines to the error stream (ErrorRecords with ErrorId VmCommandStandardError, category FromStdErr, the VM as target), the unfinished last line at the end. A non-zero exit code is a result, not an error: like a native command, Invoke-VmCommand sets $global:LASTEXITCODE (0 when every VM''s command exited 0, else the exit code of the last one that did not; 128 + signal when killed by a signal). VMs come from -Name, or from the pipeline (VM objects, names, or objects with a VmName or Name property); with -Name, pipeline input goes to the command''s stdin as it arrives and stdin closes when the pipeline ends. Every VM runs at the same time up to ThrottleLimit; a VM that fails (not found, not running, timed out) is a non-terminating error with the VM as target and the others go on. Ctrl+C, a timeout and Stop-Job kill the commands in the guests. With AsJob, returns a job (Get-Job, Receive-Job, Wait-Job, Stop-Job, Remove-Job) with one child job per VM.'
         Parameters  = @{
-            Name             = 'Names of the VMs; wildcards allowed.'
-            InputObject      = 'VM objects from the pipeline. Then name an argument vector explicitly (-Command), since the first positional argument is -Name.'
+            Name             = 'Names of the VMs; wildcards allowed. Then pipeline input is the command''s stdin.'
+            Vm               = 'VMs from the pipeline: VM objects as Get-Vm outputs them, names, or objects with a VmName or Name property. Name the command explicitly then (-Command, or a script block), since a positional argument vector binds to -Name.'
             Command          = 'The program and its arguments, run without a shell: -Command uname, -r.'
-            ScriptBlock      = 'Shell text run by the guest''s /bin/sh -c, not by PowerShell; it must still parse as PowerShell. For text that does not (such as >&2), use -Command sh, -c, ''...''.'
-            Environment      = 'Environment variables added to the command''s environment.'
-            WorkingDirectory = 'Directory in the guest to run the command in.'
-            TimeoutSec       = 'Kill the command when it runs longer than this.'
+            ScriptBlock      = 'Shell text run by the guest''s /bin/sh -c, not by PowerShell; it must still parse as PowerShell. For text that does not (such as >&2 or $(...)), use -Script.'
+            Script           = 'Shell text run by the guest''s /bin/sh -c, as a plain string: -Script ''echo $(hostname) >&2''.'
+            InputObject      = 'Text for the command''s stdin: each object as a line (UTF-8), byte arrays as they are. With -Name it comes from the pipeline and streams to every VM as it arrives; with VMs from the pipeline, give it by name and every VM gets it.'
+            Stream           = 'Write stdout lines to the pipeline and stderr lines to the error stream as they arrive, instead of one result object per VM.'
+            Environment      = 'Environment variables added to the command''s environment: -Environment @{ MODE = ''test'' }.'
+            WorkingDirectory = 'Directory in the guest to run the command in (default: the image''s working directory).'
+            User             = 'Guest user to run as: a name, a uid, name:group or uid:gid (default root).'
+            TimeoutSec       = 'Kill the command, and everything it started, when it runs longer than this; that VM then reports the error AgentExecTimeout.'
+            ThrottleLimit    = 'How many VMs run the command at the same time (default 32).'
+            AsJob            = 'Run in the background and return a job at once (after the pipeline input); results, -Stream lines and errors are in its child jobs, one per VM, and Receive-Job returns them.'
+            JobName          = 'Name of the job that AsJob creates.'
         }
         Examples    = @(
-            @{ Code = 'Invoke-VmCommand -Name web -Command uname, -r'; Remarks = 'Runs uname -r in the VM web.' }
-            @{ Code = 'Get-Vm web* | Invoke-VmCommand { ls / | wc -l }'; Remarks = 'Runs a shell pipeline in every VM whose name starts with web.' }
+            @{ Code = 'Invoke-VmCommand -Name web -Command uname, -r'; Remarks = 'Runs uname -r in the VM web and returns its result object.' }
+            @{ Code = 'Get-Vm web* | Invoke-VmCommand { ls / | wc -l }'; Remarks = 'Runs a shell pipeline in every VM whose name starts with web, in parallel.' }
+            @{ Code = 'Invoke-VmCommand web -Script ''make 2>&1'' -Stream; if ($LASTEXITCODE) { throw ''build failed'' }'; Remarks = 'Shows the output as it comes and checks the exit code like a native command''s.' }
+            @{ Code = 'Get-Content ./data.csv | Invoke-VmCommand web -Command sort'; Remarks = 'Streams the lines of a local file to sort''s stdin in the guest.' }
+            @{ Code = '$job = Get-Vm | Invoke-VmCommand -Command apk, upgrade -AsJob; $job | Wait-Job | Receive-Job'; Remarks = 'Runs a long command in every VM in the background, then collects the results.' }
         )
     }
     'Enter-Vm' = @{

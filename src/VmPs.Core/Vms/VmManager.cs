@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using VmPs.Core.Guest;
 using VmPs.Core.Images;
@@ -189,10 +190,27 @@ public sealed class VmManager
     }
 
     /// <summary>
-    /// Runs a command in the guest through its agent and collects its output. With a timeout the
-    /// command is killed when it runs out (AgentExecTimeout).
+    /// Runs a command in a running VM to completion: writes <see cref="VmExecOptions.StandardInput"/>, closes stdin,
+    /// and returns the exit code with the whole stdout and stderr. A non-zero exit code is a result, not an error.
     /// </summary>
     public async Task<VmCommandResult> ExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken)
+    {
+        await using var execution = await StartExecAsync(name, options, cancellationToken).ConfigureAwait(false);
+        if (options.StandardInput is { } input)
+        {
+            await execution.WriteStandardInputAsync(input, cancellationToken).ConfigureAwait(false);
+        }
+
+        await execution.CloseStandardInputAsync(cancellationToken).ConfigureAwait(false);
+        return await execution.ReadResultAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts a command in a running VM and returns once the guest runs it, for callers that stream its stdin and
+    /// output. The caller disposes the execution, which kills the command if it still runs.
+    /// Throws VmNotFound, VmNotRunning, EmptyCommand, or the agent's error when the guest cannot start it.
+    /// </summary>
+    public async Task<VmExecution> StartExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Command.Count == 0)
@@ -200,27 +218,34 @@ public sealed class VmManager
             throw new VmPsException("EmptyCommand", VmPsErrorKind.InvalidArgument, "A command is required.", name);
         }
 
+        var clock = Stopwatch.StartNew();
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
-        await using var client = await ConnectAgentAsync(vm, cancellationToken).ConfigureAwait(false);
-        var result = await client.ExecAsync(
-            new AgentExecRequest(options.Command)
+        if (vm.State != VmState.Running || vm.Instance is null)
+        {
+            throw VmErrors.NotRunning(vm.Name, vm.State);
+        }
+
+        var endpoint = vm.Instance.Agent;
+        var connection = await SharedAgentConnections.AcquireAsync(
+            $"{vm.Id:N} {endpoint}",
+            token => AgentClient.ConnectAsync(AgentConnectors.For(endpoint), token),
+            cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var request = new AgentExecRequest(options.Command)
             {
                 Environment = options.Environment,
                 WorkingDirectory = options.WorkingDirectory,
-                StandardInput = options.StandardInput,
-                Timeout = options.Timeout,
-            },
-            cancellationToken).ConfigureAwait(false);
-        return new VmCommandResult
+                User = options.User,
+            };
+            var execution = await connection.Client.StartExecAsync(request, cancellationToken).ConfigureAwait(false);
+            return new VmExecution(vm.Name, options.Command, options.Timeout, connection, execution, clock);
+        }
+        catch
         {
-            VmName = vm.Name,
-            Command = options.Command,
-            ExitCode = result.ExitCode,
-            Signal = result.Signal,
-            Stdout = result.Stdout,
-            Stderr = result.Stderr,
-            Duration = result.Duration,
-        };
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>

@@ -127,9 +127,16 @@ public sealed record VmExecOptions
 
     public string? WorkingDirectory { get; init; }
 
-    /// <summary>Text written to the command's stdin, then stdin is closed. Null closes stdin at once.</summary>
+    /// <summary>"name", "uid", "name:group" or "uid:gid" in the guest; null runs as root.</summary>
+    public string? User { get; init; }
+
+    /// <summary>
+    /// For <see cref="VmManager.ExecAsync"/>: text written to the command's stdin, then stdin is closed; null closes
+    /// stdin at once. <see cref="VmManager.StartExecAsync"/> ignores it: its caller writes stdin.
+    /// </summary>
     public string? StandardInput { get; init; }
 
+    /// <summary>After this the command and everything it started are killed, and the exec fails with AgentExecTimeout.</summary>
     public TimeSpan? Timeout { get; init; }
 }
 

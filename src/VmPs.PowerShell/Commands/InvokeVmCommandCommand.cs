@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
+using System.Threading.Channels;
 using VmPs.Core.Vms;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
@@ -7,46 +8,80 @@ using VmPs.PowerShell.Infrastructure;
 namespace VmPs.PowerShell.Commands;
 
 /// <summary>
-/// Runs a command in VMs through their guest agent and returns its exit code and output.
-/// -Command is an argument vector (Invoke-VmCommand web -Command uname, -r); -ScriptBlock's
-/// text is run by the guest's /bin/sh -c (Invoke-VmCommand web { uname -a }). A non-zero exit code is a result,
-/// not an error.
+/// Runs a command in VMs through their guest agent. -Command is an argument vector (Invoke-VmCommand web uname, -r);
+/// -ScriptBlock's and -Script's text is run by the guest's /bin/sh -c. VMs come from -Name, or from the pipeline
+/// (-Vm); with -Name, pipeline input is the command's stdin. All VMs run in parallel up to -ThrottleLimit.
+/// A non-zero exit code is a result, not an error; $LASTEXITCODE is set as for a native command.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "VmCommand", SupportsShouldProcess = true, DefaultParameterSetName = NameCommandSet)]
-[OutputType(typeof(VmCommandResult))]
+[OutputType(typeof(VmCommandResult), typeof(string), typeof(Job))]
 public sealed class InvokeVmCommandCommand : VmCmdlet
 {
     private const string NameCommandSet = "NameCommand";
     private const string NameScriptBlockSet = "NameScriptBlock";
-    private const string InputObjectCommandSet = "InputObjectCommand";
-    private const string InputObjectScriptBlockSet = "InputObjectScriptBlock";
+    private const string NameScriptSet = "NameScript";
+    private const string VmCommandSet = "VmCommand";
+    private const string VmScriptBlockSet = "VmScriptBlock";
+    private const string VmScriptSet = "VmScript";
 
-    // Takes no pipeline input: PowerShell would then treat a positional script block as a delay-bind script block,
-    // run it locally for each piped VM and use its output as the names ($vm | Invoke-VmCommand { uname }).
+    private readonly List<VmCommandRun> runs = [];
+    private readonly List<Task> running = [];
+    private readonly Channel<object> pipeline = Channel.CreateUnbounded<object>();
+    private PipelineSink? pipelineSink;
+    private VmCommandJob? job;
+    private SemaphoreSlim? throttle;
+    private VmExecOptions? options;
+    private int? lastExitCode;
+
+    // Takes no pipeline input: the pipeline is the command's stdin in these sets, and VMs from the pipeline bind to -Vm.
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameCommandSet)]
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameScriptBlockSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameScriptSet)]
     [Alias("VmName")]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(VmNameCompleter))]
     public string[] Name { get; set; } = [];
 
-    [Parameter(Mandatory = true, ParameterSetName = InputObjectCommandSet, ValueFromPipeline = true)]
-    [Parameter(Mandatory = true, ParameterSetName = InputObjectScriptBlockSet, ValueFromPipeline = true)]
-    [ValidateNotNull]
-    public VmInfo[] InputObject { get; set; } = [];
+    /// <summary>VMs from the pipeline: VM objects, names, or objects with a VmName or Name property.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = VmCommandSet)]
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = VmScriptBlockSet)]
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = VmScriptSet)]
+    [VmNameTransformation]
+    [ValidateNotNullOrEmpty]
+    public string[] Vm { get; set; } = [];
 
     /// <summary>The program and its arguments, run without a shell.</summary>
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = NameCommandSet)]
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = InputObjectCommandSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = VmCommandSet)]
     [ValidateNotNullOrEmpty]
     public string[] Command { get; set; } = [];
 
     /// <summary>Shell text for the guest's /bin/sh -c; it is not PowerShell and runs in the guest.</summary>
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = NameScriptBlockSet)]
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = InputObjectScriptBlockSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = VmScriptBlockSet)]
     [ValidateNotNull]
     public ScriptBlock? ScriptBlock { get; set; }
+
+    /// <summary>Shell text for the guest's /bin/sh -c as a plain string, for text that is not valid PowerShell.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = NameScriptSet)]
+    [Parameter(Mandatory = true, ParameterSetName = VmScriptSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Script { get; set; }
+
+    /// <summary>The command's stdin: pipeline objects with -Name, or a value given once for every VM.</summary>
+    [Parameter(ValueFromPipeline = true, ParameterSetName = NameCommandSet)]
+    [Parameter(ValueFromPipeline = true, ParameterSetName = NameScriptBlockSet)]
+    [Parameter(ValueFromPipeline = true, ParameterSetName = NameScriptSet)]
+    [Parameter(ParameterSetName = VmCommandSet)]
+    [Parameter(ParameterSetName = VmScriptBlockSet)]
+    [Parameter(ParameterSetName = VmScriptSet)]
+    [AllowNull]
+    [AllowEmptyString]
+    public object? InputObject { get; set; }
+
+    [Parameter]
+    public SwitchParameter Stream { get; set; }
 
     /// <summary>Environment variables added to the command's environment.</summary>
     [Parameter]
@@ -58,34 +93,190 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
     [ValidateNotNullOrEmpty]
     public string? WorkingDirectory { get; set; }
 
+    /// <summary>Guest user (and group) to run as: name, uid, name:group or uid:gid.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? User { get; set; }
+
     /// <summary>Kill the command when it runs longer than this.</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
     public int? TimeoutSec { get; set; }
 
-    protected override void ProcessRecord()
+    /// <summary>How many VMs run the command at the same time.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int ThrottleLimit { get; set; } = 32;
+
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
+    /// <summary>Name of the job -AsJob creates.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? JobName { get; set; }
+
+    private bool TargetsFromPipeline => ParameterSetName is VmCommandSet or VmScriptBlockSet or VmScriptSet;
+
+    protected override void BeginProcessing()
     {
-        var fromPipeline = ParameterSetName is InputObjectCommandSet or InputObjectScriptBlockSet;
-        var options = CreateOptions();
-        ForEachTarget(fromPipeline ? InputObject : null, Name, name => Invoke(name, options));
+        options = CreateOptions();
+        throttle = new SemaphoreSlim(ThrottleLimit);
+        pipelineSink = new PipelineSink(pipeline.Writer);
+        if (AsJob)
+        {
+            job = new VmCommandJob(CommandText);
+            if (JobName is not null)
+            {
+                job.Name = JobName;
+            }
+        }
+
+        if (!TargetsFromPipeline)
+        {
+            var names = NamePatterns.Expand(Name, pattern => MatchingVms(pattern).Select(vm => vm.Name)).ToList();
+            foreach (var name in names)
+            {
+                StartRun(name);
+            }
+        }
     }
 
-    private void Invoke(string name, VmExecOptions options)
+    protected override void ProcessRecord()
     {
-        if (ShouldProcess(name, $"Run '{string.Join(' ', options.Command)}'"))
+        if (TargetsFromPipeline)
         {
-            WriteTypedObject(Await(cancellationToken => Manager.ExecAsync(name, options, cancellationToken)), PSTypeNames.VmCommandResult);
+            foreach (var name in Vm)
+            {
+                var run = StartRun(name);
+                if (run is not null)
+                {
+                    WriteInputTo(run);
+                    run.CloseInput();
+                }
+            }
+        }
+        else
+        {
+            runs.ForEach(WriteInputTo);
+        }
+
+        WriteQueued();
+    }
+
+    protected override void EndProcessing()
+    {
+        runs.ForEach(run => run.CloseInput());
+        if (job is not null)
+        {
+            job.Seal();
+            JobRepository.Add(job);
+            WriteObject(job);
+            return;
+        }
+
+        var allDone = Task.WhenAll(running);
+        allDone.ContinueWith(_ => pipeline.Writer.TryComplete(), TaskScheduler.Default);
+        while (WaitOnPipelineThread(pipeline.Reader.WaitToReadAsync().AsTask()))
+        {
+            WriteQueued();
+        }
+
+        // After Ctrl+C this waits for the guest commands to be killed, then stops the pipeline.
+        Await(_ => allDone);
+        if (lastExitCode is { } exitCode)
+        {
+            SessionState.PSVariable.Set("global:LASTEXITCODE", exitCode);
+        }
+    }
+
+    protected override void StopProcessing()
+    {
+        base.StopProcessing();
+        job?.StopJob();
+    }
+
+    private string CommandText => string.Join(' ', options!.Command);
+
+    /// <summary>Starts the command in one VM unless -WhatIf or a "no" to -Confirm says otherwise.</summary>
+    private VmCommandRun? StartRun(string name)
+    {
+        if (!ShouldProcess(name, $"Run '{CommandText}'"))
+        {
+            return null;
+        }
+
+        var stream = Stream.IsPresent;
+        var runOptions = options!;
+        var vmThrottle = throttle!;
+        if (job is not null)
+        {
+            var child = new VmCommandChildJob(CommandText, name);
+            var jobRun = new VmCommandRun(name, child);
+            job.Add(child);
+            child.Start(cancellationToken => jobRun.RunAsync(Manager, runOptions, stream, vmThrottle, cancellationToken));
+            runs.Add(jobRun);
+            return jobRun;
+        }
+
+        var run = new VmCommandRun(name, pipelineSink!);
+        running.Add(Task.Run(() => run.RunAsync(Manager, runOptions, stream, vmThrottle, StoppingToken)));
+        runs.Add(run);
+        return run;
+    }
+
+    private void WriteInputTo(VmCommandRun run)
+    {
+        if (InputObject is not null)
+        {
+            run.WriteInput(StandardInputText.ToBytes(InputObject));
+        }
+    }
+
+    /// <summary>Writes what the runs produced so far: output and errors only reach the pipeline from this thread.</summary>
+    private void WriteQueued()
+    {
+        while (pipeline.Reader.TryRead(out var item))
+        {
+            switch (item)
+            {
+                case PSObject output:
+                    WriteObject(output);
+                    break;
+                case ErrorRecord error:
+                    WriteError(error);
+                    break;
+                case int exitCode:
+                    // As for a native command, but over many VMs: 0 when all succeeded, else the last failure's.
+                    lastExitCode = exitCode != 0 ? exitCode : lastExitCode ?? 0;
+                    break;
+            }
         }
     }
 
     private VmExecOptions CreateOptions() => new()
     {
-        Command = ScriptBlock is null ? Command : ["/bin/sh", "-c", ScriptBlock.ToString().Trim()],
+        Command = ScriptBlock is not null ? ShellCommand(ScriptBlock.ToString().Trim())
+            : Script is not null ? ShellCommand(Script)
+            : Command,
         Environment = Environment?.Cast<DictionaryEntry>().ToDictionary(
             entry => LanguagePrimitives.ConvertTo<string>(entry.Key),
             entry => LanguagePrimitives.ConvertTo<string>(entry.Value) ?? "",
             StringComparer.Ordinal),
         WorkingDirectory = WorkingDirectory,
+        User = User,
         Timeout = Seconds(TimeoutSec),
     };
+
+    private static string[] ShellCommand(string text) => ["/bin/sh", "-c", text];
+
+    /// <summary>Queues what the runs produce for the pipeline thread, which alone may write it.</summary>
+    private sealed class PipelineSink(ChannelWriter<object> queue) : IVmCommandSink
+    {
+        public void WriteOutput(PSObject item) => queue.TryWrite(item);
+
+        public void WriteError(ErrorRecord error) => queue.TryWrite(error);
+
+        public void WriteExitCode(string vmName, int exitCode) => queue.TryWrite(exitCode);
+    }
 }

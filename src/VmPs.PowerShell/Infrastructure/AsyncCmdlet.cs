@@ -22,6 +22,9 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Cancelled by Ctrl+C (StopProcessing), for work the cmdlet runs beside the pipeline thread.</summary>
+    protected CancellationToken StoppingToken => stopping.Token;
+
     protected override void StopProcessing() => stopping.Cancel();
 
     protected T Await<T>(Func<CancellationToken, Task<T>> operation) =>
@@ -70,14 +73,10 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
     protected void ThrowTerminatingError(VmPsException exception) => ThrowTerminatingError(exception.ToErrorRecord());
 
     /// <summary>Wraps a result in a PSObject carrying the module's PSTypeName (for example VmPs.Vm).</summary>
-    protected void WriteTypedObject(object value, string psTypeName)
-    {
-        var wrapped = PSObject.AsPSObject(value);
-        wrapped.TypeNames.Insert(0, psTypeName);
-        WriteObject(wrapped);
-    }
+    protected void WriteTypedObject(object value, string psTypeName) => WriteObject(PSTypeNames.Tag(value, psTypeName));
 
-    private T WaitOnPipelineThread<T>(Task<T> task)
+    /// <summary>Blocks the pipeline thread until the task ends; Ctrl+C's cancellation becomes PipelineStoppedException.</summary>
+    protected T WaitOnPipelineThread<T>(Task<T> task)
     {
         try
         {

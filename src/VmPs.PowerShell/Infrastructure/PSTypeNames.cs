@@ -1,3 +1,5 @@
+using System.Management.Automation;
+
 namespace VmPs.PowerShell.Infrastructure;
 
 /// <summary>The module's type names for its output objects, usable in [PSTypeName(...)] parameter constraints.</summary>
@@ -12,7 +14,16 @@ public static class PSTypeNames
     public const string VmImage = "VmPs.VmImage";
 
     public const string GuestFile = "VmPs.GuestFile";
+
     public const string InitLogRecord = "VmPs.InitLogRecord";
 
     public const string VmNetworkAdapter = "VmPs.VmNetworkAdapter";
+
+    /// <summary>Wraps a result in a PSObject carrying one of these type names, which its format view selects.</summary>
+    internal static PSObject Tag(object value, string psTypeName)
+    {
+        var wrapped = PSObject.AsPSObject(value);
+        wrapped.TypeNames.Insert(0, psTypeName);
+        return wrapped;
+    }
 }

@@ -15,7 +15,7 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Start-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Stop-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Remove-Vm"] = [],
-        ["Invoke-VmCommand"] = ["VmPs.Core.Vms.VmCommandResult"],
+        ["Invoke-VmCommand"] = ["VmPs.Core.Vms.VmCommandResult", "System.String", "System.Management.Automation.Job"],
         ["Enter-Vm"] = [],
         ["New-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
         ["Get-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
@@ -108,10 +108,13 @@ public sealed class CmdletMetadataTests : IDisposable
     }
 
     [Fact]
-    public void Invoke_VmCommand_takes_piped_vms_and_never_a_delay_bind_script_block_for_names()
+    public void Invoke_VmCommand_takes_piped_vms_or_piped_stdin_and_never_a_delay_bind_script_block_for_names()
     {
         var invoke = metadata.Cmdlets().Single(cmdlet => cmdlet.Name == "Invoke-VmCommand");
-        Assert.All(ParameterAttributes(invoke.Parameter("InputObject")), parameter => Assert.True(Flag(parameter, "ValueFromPipeline")));
+        Assert.All(ParameterAttributes(invoke.Parameter("Vm")), parameter => Assert.True(Flag(parameter, "ValueFromPipeline")));
+        Assert.Equal(
+            ["NameCommand", "NameScript", "NameScriptBlock"],
+            ParameterAttributes(invoke.Parameter("InputObject")).Where(parameter => Flag(parameter, "ValueFromPipeline")).Select(SetName).Order());
 
         var name = invoke.Parameter("Name");
         Assert.All(ParameterAttributes(name), parameter => Assert.False(Flag(parameter, "ValueFromPipeline") || Flag(parameter, "ValueFromPipelineByPropertyName")));
@@ -125,8 +128,8 @@ public sealed class CmdletMetadataTests : IDisposable
         var commandPositions = ParameterAttributes(invoke.Parameter("Command")).ToDictionary(SetName, Position);
         var scriptPositions = ParameterAttributes(invoke.Parameter("ScriptBlock")).ToDictionary(SetName, Position);
 
-        Assert.Equal(new Dictionary<string, int> { ["NameCommand"] = 1, ["InputObjectCommand"] = 0 }, commandPositions);
-        Assert.Equal(new Dictionary<string, int> { ["NameScriptBlock"] = 1, ["InputObjectScriptBlock"] = 0 }, scriptPositions);
+        Assert.Equal(new Dictionary<string, int> { ["NameCommand"] = 1, ["VmCommand"] = 0 }, commandPositions);
+        Assert.Equal(new Dictionary<string, int> { ["NameScriptBlock"] = 1, ["VmScriptBlock"] = 0 }, scriptPositions);
     }
 
     [Fact]
