@@ -46,7 +46,7 @@
     }
     'Get-Vm' = @{
         Synopsis    = 'Gets VMs with their live state.'
-        Description = 'Gets all VMs, or those named. State is reconciled with the running hypervisor processes on every call, so a VM started from another session shows as Running, and one whose hypervisor died shows as Crashed with the end of its console log in StatusDetail. Network and IPAddress show where the VM's network adapter is (empty for a VM without a network; see Get-VmNetworkAdapter).'
+        Description = 'Gets all VMs, or those named. State is reconciled with the running hypervisor processes on every call, so a VM started from another session shows as Running, and one whose hypervisor died shows as Crashed with the end of its console log in StatusDetail. Network and IPAddress show where the VM''s network adapter is (empty for a VM without a network; see Get-VmNetworkAdapter).'
         Parameters  = @{
             Name = 'Names of the VMs; wildcards allowed. A name without wildcards that matches no VM is an error (VmNotFound).'
         }
