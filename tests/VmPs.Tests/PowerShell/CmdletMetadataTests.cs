@@ -19,6 +19,7 @@ public sealed class CmdletMetadataTests : IDisposable
         ["New-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
         ["Get-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
         ["Remove-VmImage"] = [],
+        ["Get-VmNetworkAdapter"] = ["VmPs.Core.Network.NetworkAdapterInfo"],
     };
 
     private static readonly string[] StateChangingCmdlets = ["New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand", "New-VmImage", "Remove-VmImage"];
