@@ -22,6 +22,12 @@
         'New-VmImage'
         'Get-VmImage'
         'Remove-VmImage'
+        'New-VmNetwork'
+        'Get-VmNetwork'
+        'Remove-VmNetwork'
+        'Add-VmPortMapping'
+        'Get-VmPortMapping'
+        'Remove-VmPortMapping'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

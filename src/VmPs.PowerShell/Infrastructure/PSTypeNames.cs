@@ -10,4 +10,8 @@ public static class PSTypeNames
     public const string VmHost = "VmPs.VmHost";
 
     public const string VmImage = "VmPs.VmImage";
+
+    public const string VmNetwork = "VmPs.VmNetwork";
+
+    public const string VmPortMapping = "VmPs.VmPortMapping";
 }
