@@ -65,7 +65,7 @@ Describe 'VM networks' -Skip:$CannotNetwork {
     It 'Get-VmNetwork takes wildcards and shows the documented columns' {
         (Get-VmNetwork -Name l*).Name | Should -Be 'lab'
         (Get-VmNetwork).Count | Should -Be 2
-        $table = Get-VmNetwork lab | Format-Table | Out-String
+        $table = Get-VmNetwork lab | Format-Table | Out-String -Width 250
         foreach ($column in 'Name', 'Bridge', 'Subnet', 'Gateway', 'Nat', 'Uplink', 'VmCount', 'FreeAddresses') {
             $table | Should -Match $column
         }
