@@ -23,6 +23,12 @@
         'Get-VmImage'
         'Remove-VmImage'
         'Get-VmNetworkAdapter'
+        'New-VmNetwork'
+        'Get-VmNetwork'
+        'Remove-VmNetwork'
+        'Add-VmPortMapping'
+        'Get-VmPortMapping'
+        'Remove-VmPortMapping'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -95,6 +95,14 @@ public sealed class NetworkManager
         return networks.Select(n => ToInfo(n, adapters)).ToList();
     }
 
+    /// <summary>Every network as stored, without inspecting or repairing the host (for completion and quick listings).</summary>
+    public async Task<IReadOnlyList<NetworkInfo>> ListAsync(CancellationToken cancellationToken)
+    {
+        var networks = await store.GetNetworksAsync(cancellationToken).ConfigureAwait(false);
+        var adapters = await store.GetAdaptersAsync(null, cancellationToken).ConfigureAwait(false);
+        return networks.Select(n => ToInfo(n, adapters)).ToList();
+    }
+
     /// <summary>The network with this name (case-insensitive), repaired, or null.</summary>
     public async Task<NetworkInfo?> FindAsync(string name, CancellationToken cancellationToken)
     {

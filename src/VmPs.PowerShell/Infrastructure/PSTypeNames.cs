@@ -12,4 +12,8 @@ public static class PSTypeNames
     public const string VmImage = "VmPs.VmImage";
 
     public const string VmNetworkAdapter = "VmPs.VmNetworkAdapter";
+
+    public const string VmNetwork = "VmPs.VmNetwork";
+
+    public const string VmPortMapping = "VmPs.VmPortMapping";
 }
