@@ -26,6 +26,12 @@
         'Remove-VmImage'
         'Get-VmLog'
         'Get-VmNetworkAdapter'
+        'New-VmNetwork'
+        'Get-VmNetwork'
+        'Remove-VmNetwork'
+        'Add-VmPortMapping'
+        'Get-VmPortMapping'
+        'Remove-VmPortMapping'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -218,4 +218,90 @@
             @{ Code = 'Get-VmImage test-* | Remove-VmImage -Force -Confirm:$false'; Remarks = 'Removes every image whose name starts with test-, even those VMs use.' }
         )
     }
+    'New-VmNetwork' = @{
+        Synopsis    = 'Creates a VM network.'
+        Description = 'Creates a network VMs can join with New-Vm -Network: a Linux bridge (vmpsbr-<id>) holding the gateway address, an address pool handed out to VMs (the network, gateway and broadcast addresses never are), and nftables rules in the vmps table: NAT to the outside (unless NoNat), published ports, and isolation (VMs reach no other VmPs network and no host address but their gateway). The subnet must not overlap another VmPs network (SubnetConflict) or a host route (SubnetOverlapsHostRoute); the error suggests a free subnet. Interfaces and rules live in the namespace named by $env:VMPS_NETNS, else in the host''s own. IPv4 forwarding is turned on if it is off.'
+        Parameters  = @{
+            Name            = 'Name of the network: 1-40 letters, digits, ''-'', ''_'' or ''.''; unique on this host.'
+            Subnet          = 'IPv4 subnet in CIDR notation with a prefix from /8 to /30, for example 10.101.0.0/24.'
+            Gateway         = 'The host''s address on the network (default: the subnet''s first address). VMs use it as their default route.'
+            Nat             = 'Masquerade the VMs'' traffic out of the host (the default).'
+            NoNat           = 'Create a host-only network: VMs reach their gateway and each other, nothing beyond the host.'
+            Isolated        = 'Also block traffic between VMs on this network (bridge port isolation); each VM then reaches only the gateway and, with NAT, the outside.'
+            Dns             = 'Name servers given to the VMs (default 1.1.1.1).'
+            UplinkInterface = 'Host interface the VMs'' traffic may leave by (default: any). NAT applies only there.'
+            Mtu             = 'MTU of the bridge and of every VM TAP (default 1500).'
+        }
+        Examples    = @(
+            @{ Code = 'New-VmNetwork -Name lab -Subnet 10.101.0.0/24'; Remarks = 'A NAT network; the host is 10.101.0.1 on it.' }
+            @{ Code = 'New-VmNetwork -Name backend -Subnet 10.102.0.0/24 -NoNat -Isolated'; Remarks = 'A host-only network whose VMs cannot reach each other.' }
+        )
+    }
+    'Get-VmNetwork' = @{
+        Synopsis    = 'Gets VM networks, repairing what is missing on the host.'
+        Description = 'Gets all VM networks, or those named, with their bridge, subnet, gateway, NAT, uplink, number of VMs and free addresses. Each network read is checked against the host: a bridge, gateway address, nftables rule or running VM''s TAP that is missing (after a reboot or a manual ip link del) is recreated.'
+        Parameters  = @{
+            Name = 'Names of the networks; wildcards allowed. A name without wildcards that matches no network is an error (NetworkNotFound).'
+        }
+        Examples    = @(
+            @{ Code = 'Get-VmNetwork'; Remarks = 'Lists every network.' }
+            @{ Code = 'Get-VmNetwork lab* | Where-Object FreeAddresses -lt 10'; Remarks = 'Networks whose names start with lab and that are nearly full.' }
+        )
+    }
+    'Remove-VmNetwork' = @{
+        Synopsis    = 'Deletes VM networks.'
+        Description = 'Deletes the network''s rules, bridge and record, leaving no interface or rule behind. A network that VMs use is refused (NetworkInUse) unless Force, which first detaches those VMs: their network adapters, TAPs, published ports and addresses are removed, and running VMs lose their network at once but keep running. Asks for confirmation (ConfirmImpact High): use -Confirm:$false in scripts.'
+        Parameters  = @{
+            Name        = 'Names of the networks; wildcards allowed. Also taken from the pipeline as strings or from a Name or Network property.'
+            InputObject = 'Network objects, as Get-VmNetwork and New-VmNetwork output them.'
+            Force       = 'Remove the network even though VMs use it, detaching them.'
+        }
+        Examples    = @(
+            @{ Code = 'Remove-VmNetwork lab -Confirm:$false'; Remarks = 'Removes the network unless a VM uses it.' }
+            @{ Code = 'Get-VmNetwork test-* | Remove-VmNetwork -Force -Confirm:$false'; Remarks = 'Removes every network whose name starts with test-, detaching their VMs.' }
+        )
+    }
+    'Add-VmPortMapping' = @{
+        Synopsis    = 'Publishes a VM port on the host.'
+        Description = 'Makes connections to HostPort on the host reach VmPort in the VM: from other hosts, from other VMs, and from the host itself at 127.0.0.1 and the gateway address (nftables DNAT in prerouting and output, with masquerading for loopback and hairpin clients). A host port another VM publishes or a host process listens on is refused (PortInUse).'
+        Parameters  = @{
+            VmName      = 'Name of the VM. Also taken from a VmName or Name property in the pipeline.'
+            InputObject = 'The VM object, as Get-Vm and New-Vm output it.'
+            HostPort    = 'Port on the host, 1-65535.'
+            VmPort      = 'Port in the VM (default: the same as HostPort).'
+            Protocol    = 'Tcp (default) or Udp.'
+            HostAddress = 'Publish on this host address only (default: every host address).'
+            PassThru    = 'Output the new mapping.'
+        }
+        Examples    = @(
+            @{ Code = 'Add-VmPortMapping web -HostPort 8080 -VmPort 80'; Remarks = 'http://<host>:8080 and http://127.0.0.1:8080 reach port 80 of the VM web.' }
+            @{ Code = 'Get-Vm dns | Add-VmPortMapping -HostPort 5353 -VmPort 53 -Protocol Udp -HostAddress 127.0.0.1 -PassThru'; Remarks = 'Publishes UDP port 53 on the host''s loopback only.' }
+        )
+    }
+    'Get-VmPortMapping' = @{
+        Synopsis    = 'Gets published VM ports.'
+        Description = 'Gets the port mappings of every VM, or of the VMs named or piped in, with the VM address each one leads to.'
+        Parameters  = @{
+            VmName      = 'Names of the VMs; wildcards allowed. Also taken from the pipeline as strings or from a VmName or Name property.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+        }
+        Examples    = @(
+            @{ Code = 'Get-VmPortMapping'; Remarks = 'Every published port.' }
+            @{ Code = 'Get-Vm web* | Get-VmPortMapping'; Remarks = 'The ports published by VMs whose names start with web.' }
+        )
+    }
+    'Remove-VmPortMapping' = @{
+        Synopsis    = 'Stops publishing a VM port.'
+        Description = 'Deletes the mapping of HostPort (and Protocol) to the VM, and its rules. A port the VM does not publish is an error (PortMappingNotFound).'
+        Parameters  = @{
+            VmName      = 'Name of the VM. Also taken from a VmName or Name property in the pipeline, so Get-VmPortMapping output can be piped in.'
+            InputObject = 'The VM object, as Get-Vm outputs it.'
+            HostPort    = 'The published host port.'
+            Protocol    = 'Tcp (default) or Udp.'
+        }
+        Examples    = @(
+            @{ Code = 'Remove-VmPortMapping web -HostPort 8080'; Remarks = 'Unpublishes host port 8080/tcp of the VM web.' }
+            @{ Code = 'Get-VmPortMapping web | Remove-VmPortMapping'; Remarks = 'Unpublishes every port of the VM web.' }
+        )
+    }
 }

@@ -21,9 +21,6 @@ internal sealed class HostInterfaces : IDisposable
         addresses = netlink.GetAddresses();
     }
 
-    /// <summary>What was repaired, for callers that report it (empty when all was in place).</summary>
-    public List<string> Repairs { get; } = [];
-
     public bool Exists(string name) => links.ContainsKey(name);
 
     /// <summary>Bridge up with the network's MTU and gateway address; IP forwarding on; 127.0.0.1 DNAT allowed to leave through it.</summary>
@@ -41,7 +38,6 @@ internal sealed class HostInterfaces : IDisposable
                 // Another session created it a moment ago.
             }
 
-            Repairs.Add($"created bridge {network.Bridge}");
             bridge = Refresh(network.Bridge);
         }
 
@@ -62,7 +58,6 @@ internal sealed class HostInterfaces : IDisposable
                 // Added concurrently.
             }
 
-            Repairs.Add($"added {Ipv4Subnet.FormatAddress(network.Gateway)}/{network.Subnet.PrefixLength} to {network.Bridge}");
         }
 
         EnableForwarding();
@@ -78,7 +73,6 @@ internal sealed class HostInterfaces : IDisposable
         if (tap is null)
         {
             TapDevice.CreatePersistent(adapter.Tap);
-            Repairs.Add($"created TAP {adapter.Tap}");
             created = true;
             tap = Refresh(adapter.Tap);
         }

@@ -95,6 +95,14 @@ public sealed class NetworkManager
         return networks.Select(n => ToInfo(n, adapters)).ToList();
     }
 
+    /// <summary>Every network as stored, without inspecting or repairing the host (for completion and quick listings).</summary>
+    public async Task<IReadOnlyList<NetworkInfo>> ListAsync(CancellationToken cancellationToken)
+    {
+        var networks = await store.GetNetworksAsync(cancellationToken).ConfigureAwait(false);
+        var adapters = await store.GetAdaptersAsync(null, cancellationToken).ConfigureAwait(false);
+        return networks.Select(n => ToInfo(n, adapters)).ToList();
+    }
+
     /// <summary>The network with this name (case-insensitive), repaired, or null.</summary>
     public async Task<NetworkInfo?> FindAsync(string name, CancellationToken cancellationToken)
     {
@@ -341,7 +349,7 @@ public sealed class NetworkManager
         var mappings = await store.GetPortMappingsAsync(null, cancellationToken).ConfigureAwait(false);
         foreach (var network in networks)
         {
-            var chains = NftRuleset.Chains(network, PublishedPorts(network, adapters, mappings, excludeVm: null));
+            var chains = RulesOf(network, adapters, mappings, excludeVm: null);
             if (chains.Any(chain => !present.TryGetValue(chain.Name, out var comments) || !comments.SequenceEqual(NftRuleset.ExpectedComments(chain))))
             {
                 await nftables.ApplyAsync(NftRuleset.ApplyScript(chains), cancellationToken).ConfigureAwait(false);
@@ -355,17 +363,18 @@ public sealed class NetworkManager
     {
         var adapters = await store.GetAdaptersAsync(null, cancellationToken).ConfigureAwait(false);
         var mappings = await store.GetPortMappingsAsync(null, cancellationToken).ConfigureAwait(false);
-        var chains = NftRuleset.Chains(network, PublishedPorts(network, adapters, mappings, excludeVm));
+        var chains = RulesOf(network, adapters, mappings, excludeVm);
         await nftables.ApplyAsync(NftRuleset.ApplyScript(chains), cancellationToken).ConfigureAwait(false);
     }
 
-    private static List<PublishedPort> PublishedPorts(NetworkRecord network, List<AdapterRecord> adapters, List<PortMappingRecord> mappings, Guid? excludeVm)
+    private static IReadOnlyList<NftChain> RulesOf(NetworkRecord network, List<AdapterRecord> adapters, List<PortMappingRecord> mappings, Guid? excludeVm)
     {
-        var addresses = adapters.Where(a => a.NetworkId == network.Id && a.VmId != excludeVm).ToDictionary(a => a.VmId, a => a.Address);
-        return mappings
-            .Where(m => addresses.ContainsKey(m.VmId))
-            .Select(m => new PublishedPort(m, addresses[m.VmId]))
+        var members = adapters.Where(a => a.NetworkId == network.Id && a.VmId != excludeVm).ToDictionary(a => a.VmId);
+        var ports = mappings
+            .Where(m => members.ContainsKey(m.VmId))
+            .Select(m => new PublishedPort(m, members[m.VmId].Address))
             .ToList();
+        return NftRuleset.Chains(network, ports, members.Values.Where(a => a.MaxBandwidthMbps is not null).ToList());
     }
 
     /// <summary>Deletes the network's chains (and the vmps table once empty), then its bridge.</summary>

@@ -32,7 +32,12 @@ internal static class NftRuleset
         return [$"fwd_{id}", $"in_{id}", $"pre_{id}", $"out_{id}", $"post_{id}"];
     }
 
-    public static IReadOnlyList<NftChain> Chains(NetworkRecord network, IReadOnlyList<PublishedPort> ports)
+    /// <summary>
+    /// The network's chains. <paramref name="limited"/> are its adapters with a bandwidth limit: what
+    /// they send is policed here (tc on the TAP shapes only what they receive, and this kernel
+    /// family often lacks tc's police action).
+    /// </summary>
+    public static IReadOnlyList<NftChain> Chains(NetworkRecord network, IReadOnlyList<PublishedPort> ports, IReadOnlyList<AdapterRecord> limited)
     {
         var names = ChainNames(network);
         var bridge = Quote(network.Bridge);
@@ -40,7 +45,8 @@ internal static class NftRuleset
         var subnet = network.Subnet.ToString();
         string Tag(string what) => Quote($"{CommentPrefix}{network.Name}:{what}");
 
-        var forward = new List<NftRule>
+        var policing = limited.Select(adapter => PoliceRule(adapter, Tag)).ToList();
+        var forward = new List<NftRule>(policing)
         {
             new("ct state established,related accept", Tag("established")),
             new($"oifname {bridge} ct status dnat accept", Tag("published")),
@@ -60,8 +66,9 @@ internal static class NftRuleset
             forward.Add(new($"iifname {bridge} oifname != {Quote(uplink)} drop", Tag("uplink-only")));
         }
 
-        var input = new List<NftRule>
+        var input = new List<NftRule>(policing)
         {
+            new("ct state established,related accept", Tag("established")),
             new($"iifname {bridge} ip daddr != {gateway} fib daddr type local drop", Tag("host-addresses")),
         };
 
@@ -123,6 +130,17 @@ internal static class NftRuleset
     /// <summary>The comments a chain is expected to carry, unquoted, as nft lists them back.</summary>
     public static IReadOnlyList<string> ExpectedComments(NftChain chain) =>
         chain.Rules.Select(rule => rule.Comment.Trim('"')).ToList();
+
+    private static NftRule PoliceRule(AdapterRecord adapter, Func<string, string> tag)
+    {
+        var kilobytesPerSecond = adapter.MaxBandwidthMbps!.Value * 125L;
+        var burstBytes = Math.Max(32 * 1024, kilobytesPerSecond * 1000 / 100);
+        return new(
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"ip saddr {Ipv4Subnet.FormatAddress(adapter.Address)} limit rate over {kilobytesPerSecond} kbytes/second burst {burstBytes} bytes drop"),
+            tag(string.Create(CultureInfo.InvariantCulture, $"vm={adapter.VmId:N}:limit")));
+    }
 
     private static NftRule DnatRule(PublishedPort port, Func<string, string> tag)
     {

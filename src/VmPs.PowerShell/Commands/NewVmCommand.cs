@@ -51,7 +51,7 @@ public sealed class NewVmCommand : VmCmdlet
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(VmNetworkNameCompleter))]
+    [ArgumentCompleter(typeof(NetworkNameCompleter))]
     public string? Network { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]

@@ -19,6 +19,10 @@ public static class PSTypeNames
 
     public const string VmNetworkAdapter = "VmPs.VmNetworkAdapter";
 
+    public const string VmNetwork = "VmPs.VmNetwork";
+
+    public const string VmPortMapping = "VmPs.VmPortMapping";
+
     /// <summary>Wraps a result in a PSObject carrying one of these type names, which its format view selects.</summary>
     internal static PSObject Tag(object value, string psTypeName)
     {

@@ -22,9 +22,16 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Remove-VmImage"] = [],
         ["Get-VmLog"] = ["System.String", "VmPs.Protocol.Logs.InitLogRecord"],
         ["Get-VmNetworkAdapter"] = ["VmPs.Core.Network.NetworkAdapterInfo"],
+        ["New-VmNetwork"] = ["VmPs.Core.Network.NetworkInfo"],
+        ["Get-VmNetwork"] = ["VmPs.Core.Network.NetworkInfo"],
+        ["Remove-VmNetwork"] = [],
+        ["Add-VmPortMapping"] = ["VmPs.Core.Network.PortMappingInfo"],
+        ["Get-VmPortMapping"] = ["VmPs.Core.Network.PortMappingInfo"],
+        ["Remove-VmPortMapping"] = [],
     };
 
-    private static readonly string[] StateChangingCmdlets = ["New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand", "New-VmImage", "Remove-VmImage"];
+    private static readonly string[] StateChangingCmdlets = ["New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand", "New-VmImage", "Remove-VmImage",
+        "New-VmNetwork", "Remove-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping"];
 
     private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Remove-Vm", "Get-VmLog"];
 
@@ -153,6 +160,27 @@ public sealed class CmdletMetadataTests : IDisposable
         Assert.Equal(
             metadata.Assembly.GetName().Version!.ToString(3),
             ManifestValue(manifest, "ModuleVersion"));
+    }
+
+    [Fact]
+    public void Network_cmdlets_take_wildcard_network_names_with_completion_and_port_mappings_take_vms()
+    {
+        var cmdlets = metadata.Cmdlets().ToDictionary(cmdlet => cmdlet.Name);
+        foreach (var name in new[] { cmdlets["Get-VmNetwork"].Parameter("Name"), cmdlets["Remove-VmNetwork"].Parameter("Name") })
+        {
+            Assert.Contains(name.GetCustomAttributesData(), attribute => attribute.AttributeType.Name == "SupportsWildcardsAttribute");
+            Assert.Equal("NetworkNameCompleter", CompleterOf(name));
+            Assert.All(ParameterAttributes(name), parameter => Assert.True(Flag(parameter, "ValueFromPipelineByPropertyName")));
+        }
+
+        Assert.Equal("VmPs.Core.Network.NetworkInfo[]", cmdlets["Remove-VmNetwork"].Parameter("InputObject").PropertyType.FullName);
+        Assert.Equal(ConfirmImpactHigh, cmdlets["Remove-VmNetwork"].Named<int>("ConfirmImpact"));
+        foreach (var cmdlet in new[] { "Add-VmPortMapping", "Get-VmPortMapping", "Remove-VmPortMapping" }.Select(name => cmdlets[name]))
+        {
+            Assert.StartsWith("VmPs.Core.Vms.VmInfo", cmdlet.Parameter("InputObject").PropertyType.FullName);
+            Assert.Equal("VmNameCompleter", CompleterOf(cmdlet.Parameter("VmName")));
+            Assert.All(ParameterAttributes(cmdlet.Parameter("VmName")), parameter => Assert.True(Flag(parameter, "ValueFromPipelineByPropertyName"), cmdlet.Name));
+        }
     }
 
     private static IEnumerable<CustomAttributeData> ParameterAttributes(PropertyInfo parameter) =>

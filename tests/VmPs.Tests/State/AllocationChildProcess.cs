@@ -14,6 +14,7 @@ public static class StartupHook
 
     public static void Initialize()
     {
+        VmPs.Tests.Network.NetworkAllocationChild.RunIfRequested();
         var database = Environment.GetEnvironmentVariable(DatabaseVariable);
         if (database is null)
         {

@@ -146,7 +146,6 @@ internal sealed class NetlinkException(string operation, int errno)
 {
     public const int NoSuchDevice = 19;
     public const int Exists = 17;
-    public const int NoSuchEntry = 2;
 
     public int Errno { get; } = errno;
 }

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace VmPs.Core.Network.Netlink;
 
 /// <summary>A network interface as RTM_GETLINK reports it.</summary>
-internal sealed record LinkEntry(int Index, string Name, bool IsUp, int Mtu, int? MasterIndex, string? Kind);
+internal sealed record LinkEntry(int Index, string Name, bool IsUp, int Mtu, int? MasterIndex);
 
 /// <summary>An IPv4 address on an interface.</summary>
 internal sealed record AddressEntry(int InterfaceIndex, uint Address, int PrefixLength);
@@ -186,7 +186,6 @@ internal sealed class RouteNetlink : IDisposable
             attributes.String(AttributeInterfaceName) ?? string.Empty,
             (flags & InterfaceUp) != 0,
             (int)(attributes.UInt32(AttributeMtu) ?? 0),
-            (int?)attributes.UInt32(AttributeMaster),
-            attributes.Nested(AttributeLinkInfo)?.String(LinkInfoKind));
+            (int?)attributes.UInt32(AttributeMaster));
     }
 }

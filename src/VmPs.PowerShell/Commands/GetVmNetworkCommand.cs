@@ -1,0 +1,48 @@
+using System.Management.Automation;
+using VmPs.Core;
+using VmPs.Core.Network;
+using VmPs.PowerShell.Completion;
+using VmPs.PowerShell.Infrastructure;
+
+namespace VmPs.PowerShell.Commands;
+
+/// <summary>
+/// Gets VM networks, all of them or those named (wildcards allowed). Each one read is checked
+/// against the host and repaired: a missing bridge, address, rule or plugged TAP is recreated.
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "VmNetwork")]
+[OutputType(typeof(NetworkInfo))]
+public sealed class GetVmNetworkCommand : NetworkCmdlet
+{
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Network")]
+    [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(NetworkNameCompleter))]
+    public string[]? Name { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var pattern in Name ?? ["*"])
+        {
+            try
+            {
+                if (WildcardPattern.ContainsWildcardCharacters(pattern))
+                {
+                    foreach (var network in MatchingNetworks(pattern))
+                    {
+                        WriteNetwork(network);
+                    }
+
+                    continue;
+                }
+
+                WriteNetwork(Await(cancellationToken => Manager.GetAsync(pattern, cancellationToken)));
+            }
+            catch (VmPsException exception)
+            {
+                WriteError(exception);
+            }
+        }
+    }
+}
