@@ -209,6 +209,8 @@ int vmps_set_realtime(int64_t seconds, int64_t nanoseconds)
 {
     struct timespec now = { .tv_sec = seconds, .tv_nsec = nanoseconds };
     return clock_settime(CLOCK_REALTIME, &now) < 0 ? -errno : 0;
+}
+
 static void set_ipv4_address(struct sockaddr *target, uint32_t address)
 {
     struct sockaddr_in *in = (struct sockaddr_in *)target;
