@@ -69,13 +69,13 @@ public class AgentSessionTests : IClassFixture<GuestAgentFixture>
     }
 
     [Fact]
-    public async Task Unknown_and_reserved_requests_get_an_error_and_the_session_goes_on()
+    public async Task Unknown_and_malformed_requests_get_an_error_and_the_session_goes_on()
     {
         await using var connection = await RawAgentConnection.ConnectAsync(_agent.SocketPath);
         await connection.SendHelloAsync(ProtocolInfo.Version, "n");
         await connection.ReadAsync();
 
-        await connection.Writer.WriteAsync(FrameType.FileRequest, 3, "{}"u8.ToArray(), default);
+        await connection.Writer.WriteAsync((FrameType)0x5F, 3, ReadOnlyMemory<byte>.Empty, default);
         await connection.Writer.WriteAsync((FrameType)0xEE, 4, ReadOnlyMemory<byte>.Empty, default);
         await connection.Writer.WriteAsync(FrameType.ExecStart, 5, "{not json"u8.ToArray(), default);
         await connection.Writer.WriteAsync(FrameType.Signal, 6, "{\"signal\":15}"u8.ToArray(), default);

@@ -17,6 +17,7 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Remove-Vm"] = [],
         ["Invoke-VmCommand"] = ["VmPs.Core.Vms.VmCommandResult", "System.String", "System.Management.Automation.Job"],
         ["Enter-Vm"] = [],
+        ["Copy-VmFile"] = ["VmPs.Core.Guest.GuestFileInfo", "System.IO.FileSystemInfo"],
         ["New-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
         ["Get-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
         ["Remove-VmImage"] = [],
@@ -30,7 +31,7 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Remove-VmPortMapping"] = [],
     };
 
-    private static readonly string[] StateChangingCmdlets = ["New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand", "New-VmImage", "Remove-VmImage",
+    private static readonly string[] StateChangingCmdlets = ["New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
         "New-VmNetwork", "Remove-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping"];
 
     private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Remove-Vm", "Get-VmLog"];

@@ -19,8 +19,8 @@ public sealed class FormatAndTypesFileTests
     public void Every_type_a_cmdlet_outputs_has_a_default_view()
     {
         using var metadata = new CmdletMetadata();
-        // Strings (Invoke-VmCommand -Stream, Get-VmLog) and jobs (-AsJob) keep the views PowerShell has for them.
-        string[] formattedByPowerShell = ["System.String", "System.Management.Automation.Job"];
+        // Strings (Invoke-VmCommand -Stream, Get-VmLog), jobs (-AsJob) and host files (Copy-VmFile -FromVm) keep the views PowerShell has for them.
+        string[] formattedByPowerShell = ["System.String", "System.Management.Automation.Job", "System.IO.FileSystemInfo"];
         var outputTypes = metadata.Cmdlets().SelectMany(cmdlet => cmdlet.OutputTypeNames()).Except(formattedByPowerShell).ToHashSet();
         var viewedTypes = Format.Descendants("ViewSelectedBy").Elements("TypeName").Select(name => name.Value).ToHashSet();
 
