@@ -1,8 +1,6 @@
 using System.Management.Automation;
-using VmPs.Core;
 using VmPs.Core.Network;
 using VmPs.Core.Vms;
-using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
 
 namespace VmPs.PowerShell.Commands;
@@ -14,32 +12,12 @@ namespace VmPs.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Add, "VmPortMapping", SupportsShouldProcess = true, DefaultParameterSetName = NameSet)]
 [OutputType(typeof(PortMappingInfo))]
-public sealed class AddVmPortMappingCommand : NetworkCmdlet
+public sealed class AddVmPortMappingCommand : VmPortCmdlet
 {
-    private const string NameSet = "Name";
-    private const string InputObjectSet = "InputObject";
-
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("Name")]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(VmNameCompleter))]
-    public string VmName { get; set; } = string.Empty;
-
-    [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
-    [ValidateNotNull]
-    public VmInfo? InputObject { get; set; }
-
-    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
-    [ValidateRange(1, 65535)]
-    public int HostPort { get; set; }
-
     /// <summary>The port in the VM; default: the same as the host port.</summary>
     [Parameter(Position = 2, ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, 65535)]
     public int? VmPort { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public PortProtocol Protocol { get; set; } = PortProtocol.Tcp;
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -48,27 +26,18 @@ public sealed class AddVmPortMappingCommand : NetworkCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void Process(VmInfo vm)
     {
-        try
+        var options = new PortMappingOptions { HostPort = HostPort, VmPort = VmPort ?? HostPort, Protocol = Protocol, HostAddress = HostAddress };
+        if (!ShouldProcess(vm.Name, $"Publish port {options.VmPort} on host {HostAddress ?? "*"}:{HostPort}/{ProtocolName}"))
         {
-            var vm = InputObject ?? GetVm(VmName);
-            var options = new PortMappingOptions { HostPort = HostPort, VmPort = VmPort ?? HostPort, Protocol = Protocol, HostAddress = HostAddress };
-            var target = $"{HostAddress ?? "*"}:{HostPort}/{Protocol.ToString().ToLowerInvariant()}";
-            if (!ShouldProcess(vm.Name, $"Publish port {options.VmPort} on host {target}"))
-            {
-                return;
-            }
-
-            var mapping = Await(cancellationToken => Manager.AddPortMappingAsync(vm.Id, options, cancellationToken));
-            if (PassThru)
-            {
-                WritePortMapping(mapping);
-            }
+            return;
         }
-        catch (VmPsException exception)
+
+        var mapping = Await(cancellationToken => Manager.AddPortMappingAsync(vm.Id, options, cancellationToken));
+        if (PassThru)
         {
-            WriteError(exception);
+            WritePortMapping(mapping);
         }
     }
 }
