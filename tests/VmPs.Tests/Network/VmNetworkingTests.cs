@@ -66,7 +66,10 @@ public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
     public async Task APublishedPortServesTheHostItsGatewayAndAnotherHost()
     {
         await vms.RunCheckedAsync("web", "sh", "-c", "mkdir -p /srv/www && echo served-by-web > /srv/www/index.html && httpd -p 80 -h /srv/www");
-        Assert.Equal("served-by-web", (await vms.RunCheckedAsync("web", "wget", "-q", "-O", "-", "http://127.0.0.1/")).Trim());
+        // httpd daemonizes before it listens: poll until it answers inside the guest.
+        var local = await vms.RunCheckedAsync(
+            "web", "sh", "-c", "for i in $(seq 100); do wget -q -O - http://127.0.0.1/ 2>/dev/null && exit 0; sleep 0.1; done; exit 1");
+        Assert.Equal("served-by-web", local.Trim());
         var port = NetworkedVms.WebHostPort;
 
         var answers = new[]
