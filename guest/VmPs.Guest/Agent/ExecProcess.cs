@@ -173,13 +173,20 @@ internal sealed class ExecProcess
         }
     }
 
-    /// <summary>Ends the exec because its session is gone: nobody will read its output any more.</summary>
+    /// <summary>
+    /// Ends the exec because its session is gone: nobody will read its output any more. Its process group is
+    /// killed only while its process runs: once that exited, what it left running in the background (a daemon
+    /// that has not yet called setsid) was meant to outlive it, even when the host closes the connection at once.
+    /// </summary>
     public void Abandon()
     {
         _outputUndeliverable = true;
         _outputCredit.Close();
         CloseStdin();
-        Signal(Libc.SIGKILL, processGroup: true);
+        if (!HasExited)
+        {
+            Signal(Libc.SIGKILL, processGroup: true);
+        }
     }
 
     private async Task ReportExitAsync(Task[] outputsForwarded)
