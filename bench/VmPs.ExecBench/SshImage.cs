@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using VmPs.Bench.Shared;
 using VmPs.Core.Processes;
 
 namespace VmPs.ExecBench;
@@ -21,15 +22,12 @@ internal static class SshImage
         }
 
         var work = Path.Combine(cache.FullName, "build");
-        var rootfs = Path.Combine(work, "rootfs");
         var partial = archive + ".partial";
         try
         {
             Directory.CreateDirectory(work);
-            Console.WriteLine("building the test image: debootstrap --variant=minbase --include=openssh-server bookworm (once)");
-            await ExternalTool.RunCheckedAsync("debootstrap", ["--variant=minbase", "--include=openssh-server", "bookworm", rootfs], cancellationToken);
             var layer = Path.Combine(work, "layer.tar");
-            await ExternalTool.RunCheckedAsync("tar", ["--numeric-owner", "--xattrs", "-C", rootfs, "-cf", layer, "."], cancellationToken);
+            await DebootstrapRootfs.PackAsync(layer, ["openssh-server"], gzip: false, cancellationToken);
             await File.WriteAllBytesAsync(Path.Combine(work, "config.json"), await ConfigAsync(layer, cancellationToken), cancellationToken);
             await File.WriteAllTextAsync(
                 Path.Combine(work, "manifest.json"),

@@ -1,4 +1,4 @@
-using VmPs.Core.Processes;
+using VmPs.Bench.Shared;
 
 namespace VmPs.ImageBench;
 
@@ -17,23 +17,16 @@ internal static class MinbaseLayer
             return layer;
         }
 
-        var rootfs = Path.Combine(cache.FullName, "rootfs");
         var partial = layer + ".partial";
         try
         {
-            Console.WriteLine("building the test image: debootstrap --variant=minbase bookworm (once)");
-            await ExternalTool.RunCheckedAsync("debootstrap", ["--variant=minbase", "bookworm", rootfs], cancellationToken);
-            await ExternalTool.RunCheckedAsync("tar", ["--numeric-owner", "--xattrs", "-C", rootfs, "-czf", partial, "."], cancellationToken);
+            await DebootstrapRootfs.PackAsync(partial, [], gzip: true, cancellationToken);
             File.Move(partial, layer);
             return layer;
         }
         finally
         {
             File.Delete(partial);
-            if (Directory.Exists(rootfs))
-            {
-                Directory.Delete(rootfs, recursive: true);
-            }
         }
     }
 }
