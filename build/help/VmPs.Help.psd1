@@ -220,7 +220,7 @@
     }
     'New-VmNetwork' = @{
         Synopsis    = 'Creates a VM network.'
-        Description = 'Creates a network VMs can join with New-Vm -Network: a Linux bridge (vmpsbr-<id>) holding the gateway address, an address pool handed out to VMs (the network, gateway and broadcast addresses never are), and nftables rules in the vmps table: NAT to the outside (unless NoNat), published ports, and isolation (VMs reach no other VmPs network and no host address but their gateway). The subnet must not overlap another VmPs network (SubnetConflict) or a host route (SubnetOverlapsHostRoute); the error suggests a free subnet. Interfaces and rules live in the namespace named by $env:VMPS_NETNS, else in the host''s own. IPv4 forwarding is turned on if it is off.'
+        Description = 'Creates a network VMs can join with New-Vm -Network: a Linux bridge (vmpsbr-<id>) holding the gateway address, an address pool handed out to VMs (the network, gateway and broadcast addresses never are), and firewall rules: NAT to the outside (unless NoNat), published ports, and isolation (VMs reach no other VmPs network and no host address but their gateway). The rules go to the nftables table inet vmps; a host without nftables gets them as VMPS-* chains through iptables-restore, and $env:VMPS_FIREWALL (nftables or iptables) forces one. The subnet must not overlap another VmPs network (SubnetConflict) or a host route (SubnetOverlapsHostRoute); the error suggests a free subnet. Interfaces and rules live in the namespace named by $env:VMPS_NETNS, else in the host''s own. IPv4 forwarding is turned on if it is off.'
         Parameters  = @{
             Name            = 'Name of the network: 1-40 letters, digits, ''-'', ''_'' or ''.''; unique on this host.'
             Subnet          = 'IPv4 subnet in CIDR notation with a prefix from /8 to /30, for example 10.101.0.0/24.'
@@ -239,7 +239,7 @@
     }
     'Get-VmNetwork' = @{
         Synopsis    = 'Gets VM networks, repairing what is missing on the host.'
-        Description = 'Gets all VM networks, or those named, with their bridge, subnet, gateway, NAT, uplink, number of VMs and free addresses. Each network read is checked against the host: a bridge, gateway address, nftables rule or running VM''s TAP that is missing (after a reboot or a manual ip link del) is recreated.'
+        Description = 'Gets all VM networks, or those named, with their bridge, subnet, gateway, NAT, uplink, number of VMs and free addresses. Each network read is checked against the host: a bridge, gateway address, firewall rule or running VM''s TAP that is missing (after a reboot or a manual ip link del) is recreated.'
         Parameters  = @{
             Name = 'Names of the networks; wildcards allowed. A name without wildcards that matches no network is an error (NetworkNotFound).'
         }
@@ -263,7 +263,7 @@
     }
     'Add-VmPortMapping' = @{
         Synopsis    = 'Publishes a VM port on the host.'
-        Description = 'Makes connections to HostPort on the host reach VmPort in the VM: from other hosts, from other VMs, and from the host itself at 127.0.0.1 and the gateway address (nftables DNAT in prerouting and output, with masquerading for loopback and hairpin clients). A host port another VM publishes or a host process listens on is refused (PortInUse).'
+        Description = 'Makes connections to HostPort on the host reach VmPort in the VM: from other hosts, from other VMs, and from the host itself at 127.0.0.1 and the gateway address (DNAT in prerouting and output, with masquerading for loopback and hairpin clients). A host port another VM publishes or a host process listens on is refused (PortInUse).'
         Parameters  = @{
             VmName      = 'Name of the VM. Also taken from a VmName or Name property in the pipeline.'
             InputObject = 'The VM object, as Get-Vm and New-Vm output it.'

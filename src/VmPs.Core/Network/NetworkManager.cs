@@ -1,10 +1,11 @@
+using VmPs.Core.Network.Firewall;
 using VmPs.Core.Network.Netlink;
 using VmPs.Core.State;
 
 namespace VmPs.Core.Network;
 
 /// <summary>
-/// VmPs networks (a bridge, its nftables chains and its address pool) and the VMs' adapters on
+/// VmPs networks (a bridge, its firewall chains and its address pool) and the VMs' adapters on
 /// them (a persistent TAP, an address, a MAC, published ports). Rows live in the state database;
 /// interfaces and rules live in <see cref="NetworkNamespace"/> and are repaired from the rows
 /// whenever a network or adapter is read or plugged. Every change writes its row first and the
@@ -19,18 +20,24 @@ public sealed class NetworkManager
     public static readonly IReadOnlyList<string> DefaultDns = ["1.1.1.1"];
 
     private readonly NetworkStore store;
-    private readonly Nftables nftables;
+    private readonly Lazy<HostFirewall> firewall;
 
-    public NetworkManager(VmPsPaths paths, NetworkNamespace networkNamespace)
+    /// <param name="firewallBackend">The firewall for the rules; default: $VMPS_FIREWALL, else nftables when installed, else iptables.</param>
+    public NetworkManager(VmPsPaths paths, NetworkNamespace networkNamespace, FirewallBackend? firewallBackend = null)
     {
         ArgumentNullException.ThrowIfNull(paths);
         ArgumentNullException.ThrowIfNull(networkNamespace);
         Namespace = networkNamespace;
         store = new NetworkStore(new StateDatabase(paths.StateDatabase));
-        nftables = new Nftables(networkNamespace);
+        firewall = new Lazy<HostFirewall>(() => FirewallSelection.Create(firewallBackend, networkNamespace));
     }
 
     public NetworkNamespace Namespace { get; }
+
+    /// <summary>The firewall the rules go to. Errors: FirewallNotFound, InvalidFirewallBackend.</summary>
+    public FirewallBackend FirewallBackend => Firewall.Backend;
+
+    private HostFirewall Firewall => firewall.Value;
 
     /// <summary>Creates the network: row, bridge, rules. Errors: InvalidNetworkName, NetworkNameInUse, InvalidSubnet, SubnetConflict, SubnetOverlapsHostRoute, InvalidIPAddress, AddressOutOfSubnet, InvalidMtu, UplinkNotFound.</summary>
     public async Task<NetworkInfo> CreateAsync(NetworkCreateOptions options, CancellationToken cancellationToken)
@@ -186,6 +193,15 @@ public sealed class NetworkManager
         if (maxBandwidthMbps is < 1)
         {
             throw new VmPsException("InvalidBandwidth", VmPsErrorKind.InvalidArgument, $"The bandwidth limit {maxBandwidthMbps} Mbit/s must be at least 1.", maxBandwidthMbps);
+        }
+
+        if (maxBandwidthMbps > Firewall.MaxBandwidthMbps)
+        {
+            throw new VmPsException(
+                "InvalidBandwidth",
+                VmPsErrorKind.InvalidArgument,
+                $"The bandwidth limit {maxBandwidthMbps} Mbit/s is above the {Firewall.MaxBandwidthMbps} Mbit/s that {Firewall.Backend} can police.",
+                maxBandwidthMbps);
         }
 
         var record = string.Equals(network, DefaultNetworkName, StringComparison.OrdinalIgnoreCase)
@@ -345,17 +361,8 @@ public sealed class NetworkManager
             await TrafficControl.ApplyAsync(Namespace, adapter.Tap, adapter.MaxBandwidthMbps!.Value, cancellationToken).ConfigureAwait(false);
         }
 
-        var present = await nftables.ListChainsAsync(cancellationToken).ConfigureAwait(false);
         var mappings = await store.GetPortMappingsAsync(null, cancellationToken).ConfigureAwait(false);
-        foreach (var network in networks)
-        {
-            var chains = RulesOf(network, adapters, mappings, excludeVm: null);
-            if (chains.Any(chain => !present.TryGetValue(chain.Name, out var comments) || !comments.SequenceEqual(NftRuleset.ExpectedComments(chain))))
-            {
-                await nftables.ApplyAsync(NftRuleset.ApplyScript(chains), cancellationToken).ConfigureAwait(false);
-            }
-        }
-
+        await Firewall.SyncAsync(networks.Select(network => PolicyOf(network, adapters, mappings, excludeVm: null)).ToList(), cancellationToken).ConfigureAwait(false);
         return adapters;
     }
 
@@ -363,31 +370,23 @@ public sealed class NetworkManager
     {
         var adapters = await store.GetAdaptersAsync(null, cancellationToken).ConfigureAwait(false);
         var mappings = await store.GetPortMappingsAsync(null, cancellationToken).ConfigureAwait(false);
-        var chains = RulesOf(network, adapters, mappings, excludeVm);
-        await nftables.ApplyAsync(NftRuleset.ApplyScript(chains), cancellationToken).ConfigureAwait(false);
+        await Firewall.SyncAsync([PolicyOf(network, adapters, mappings, excludeVm)], cancellationToken).ConfigureAwait(false);
     }
 
-    private static IReadOnlyList<NftChain> RulesOf(NetworkRecord network, List<AdapterRecord> adapters, List<PortMappingRecord> mappings, Guid? excludeVm)
+    private static NetworkPolicy PolicyOf(NetworkRecord network, List<AdapterRecord> adapters, List<PortMappingRecord> mappings, Guid? excludeVm)
     {
         var members = adapters.Where(a => a.NetworkId == network.Id && a.VmId != excludeVm).ToDictionary(a => a.VmId);
         var ports = mappings
             .Where(m => members.ContainsKey(m.VmId))
             .Select(m => new PublishedPort(m, members[m.VmId].Address))
             .ToList();
-        return NftRuleset.Chains(network, ports, members.Values.Where(a => a.MaxBandwidthMbps is not null).ToList());
+        return NetworkPolicy.For(network, ports, members.Values.Where(a => a.MaxBandwidthMbps is not null).ToList());
     }
 
-    /// <summary>Deletes the network's chains (and the vmps table once empty), then its bridge.</summary>
+    /// <summary>Deletes the network's firewall chains, then its bridge.</summary>
     private async Task RemoveFromHostAsync(NetworkRecord network, CancellationToken cancellationToken)
     {
-        var present = await nftables.ListChainsAsync(cancellationToken).ConfigureAwait(false);
-        var ours = NftRuleset.ChainNames(network).Where(present.ContainsKey).ToList();
-        var script = NftRuleset.RemoveScript(ours, deleteTable: present.Count > 0 && present.Keys.All(ours.Contains));
-        if (script is not null)
-        {
-            await nftables.ApplyAsync(script, cancellationToken).ConfigureAwait(false);
-        }
-
+        await Firewall.RemoveAsync(network, cancellationToken).ConfigureAwait(false);
         await DeleteInterfaceAsync(network.Bridge, cancellationToken).ConfigureAwait(false);
     }
 

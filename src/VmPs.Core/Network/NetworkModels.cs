@@ -1,5 +1,15 @@
 namespace VmPs.Core.Network;
 
+/// <summary>The host firewall that holds VmPs networks' NAT, isolation and published-port rules.</summary>
+public enum FirewallBackend
+{
+    /// <summary>The `inet vmps` nftables table, written through libnftables.</summary>
+    Nftables,
+
+    /// <summary>VMPS-* chains in iptables' filter and nat tables, written with iptables-restore (for hosts without nftables).</summary>
+    Iptables,
+}
+
 /// <summary>What New-VmNetwork asks for. Subnet is IPv4 CIDR with the host bits zero ("10.100.0.0/16").</summary>
 public sealed record NetworkCreateOptions
 {

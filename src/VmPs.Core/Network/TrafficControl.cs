@@ -5,7 +5,7 @@ namespace VmPs.Core.Network;
 
 /// <summary>
 /// The receiving half of a VM's bandwidth limit: a token bucket filter on its TAP's egress (traffic
-/// to the VM). Deleting the TAP deletes it. The sending half is an nftables policer (NftRuleset).
+/// to the VM). Deleting the TAP deletes it. The sending half is a firewall policer (NetworkPolicy).
 /// </summary>
 internal static class TrafficControl
 {

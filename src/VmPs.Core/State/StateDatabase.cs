@@ -1,15 +1,21 @@
+using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 
 namespace VmPs.Core.State;
 
 /// <summary>
-/// The one SQLite file that holds VmPs state. Every session (process) opens its own connections;
-/// WAL lets readers proceed while one writer holds the lock, and the busy timeout makes a writer
-/// wait for another session's transaction instead of failing.
+/// The one SQLite file that holds VmPs state. Every session (process) opens its own connections,
+/// pooled within the process; WAL lets readers proceed while one writer holds the lock, and the
+/// busy timeout makes a writer wait for another session's transaction instead of failing.
 /// </summary>
 internal sealed class StateDatabase
 {
     private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(30);
+
+    // The file each path named when its pooled connections were opened. A pooled connection keeps
+    // its file open, so once the path names another file (the state directory was deleted or
+    // replaced) those connections must be dropped rather than keep writing to the old one.
+    private static readonly ConcurrentDictionary<string, FileIdentity?> PooledFiles = new(StringComparer.Ordinal);
 
     private readonly string connectionString;
     private readonly SemaphoreSlim migrationGate = new(1, 1);
@@ -28,7 +34,7 @@ internal sealed class StateDatabase
             DataSource = path,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Cache = SqliteCacheMode.Private,
-            Pooling = false,
+            Pooling = true,
             DefaultTimeout = (int)BusyTimeout.TotalSeconds,
         }.ToString();
     }
@@ -103,6 +109,11 @@ internal sealed class StateDatabase
         }
 
         var connection = new SqliteConnection(connectionString);
+        if (DropPoolIfFileChanged(connection))
+        {
+            migrated = false;
+        }
+
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -121,6 +132,20 @@ internal sealed class StateDatabase
                 Path,
                 ex);
         }
+    }
+
+    /// <summary>Drops the path's pooled connections when it names another file than they opened (or none); true then.</summary>
+    private bool DropPoolIfFileChanged(SqliteConnection connection)
+    {
+        var current = FileIdentity.Of(Path);
+        var changed = current is null || (PooledFiles.TryGetValue(Path, out var pooled) && pooled != current);
+        if (changed)
+        {
+            SqliteConnection.ClearPool(connection);
+        }
+
+        PooledFiles[Path] = current;
+        return changed;
     }
 
     private async Task MigrateOnceAsync(SqliteConnection connection, CancellationToken cancellationToken)

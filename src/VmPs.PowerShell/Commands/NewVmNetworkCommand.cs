@@ -5,7 +5,7 @@ using VmPs.PowerShell.Infrastructure;
 
 namespace VmPs.PowerShell.Commands;
 
-/// <summary>Creates a VM network: a bridge with the gateway address, its nftables rules and an address pool.</summary>
+/// <summary>Creates a VM network: a bridge with the gateway address, its firewall rules and an address pool.</summary>
 [Cmdlet(VerbsCommon.New, "VmNetwork", SupportsShouldProcess = true, DefaultParameterSetName = NatSet)]
 [OutputType(typeof(NetworkInfo))]
 public sealed class NewVmNetworkCommand : NetworkCmdlet

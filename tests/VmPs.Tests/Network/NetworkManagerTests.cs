@@ -12,13 +12,15 @@ public sealed class NetworkManagerTests : IDisposable
 {
     private NetworkTestHost? host;
 
-    [RequiresNetworkFact]
-    public async Task CreateBuildsBridgeAndRulesAndRemoveLeavesLinksRulesAndRowsAsBefore()
+    [RequiresNetworkTheory]
+    [InlineData(FirewallBackend.Nftables)]
+    [InlineData(FirewallBackend.Iptables)]
+    public async Task CreateBuildsBridgeAndRulesAndRemoveLeavesLinksRulesAndRowsAsBefore(FirewallBackend firewall)
     {
-        host = await NetworkTestHost.CreateAsync();
+        host = await NetworkTestHost.CreateAsync(firewall);
         Assert.Empty(await host.Manager.GetAllAsync(CancellationToken.None));
         var linksBefore = await host.Scratch.LinkNamesAsync();
-        var rulesBefore = await host.Scratch.RulesetAsync();
+        var rulesBefore = await host.FirewallStateAsync();
         var rowsBefore = await host.NetworkRowsAsync();
 
         var network = await host.CreateNetworkAsync("lab", "10.50.0.0/24");
@@ -36,7 +38,7 @@ public sealed class NetworkManagerTests : IDisposable
         Assert.Equal(network.Bridge, tap.GetProperty("master").GetString());
         Assert.Equal("1", (await host.Scratch.ExecCheckedAsync("cat", "/proc/sys/net/ipv4/ip_forward")).Trim());
         Assert.Contains("\"tbf\"", await host.Scratch.ExecCheckedAsync("tc", "-j", "qdisc", "show", "dev", adapter.Tap));
-        var comments = RuleComments(await host.Scratch.RulesetAsync());
+        var comments = await host.FirewallTagsAsync();
         Assert.Contains("vmps:lab:masquerade", comments);
         Assert.Equal(2, comments.Count(c => c == $"vmps:lab:vm={vmId:N}:tcp/8080"));
         Assert.Equal(2, comments.Count(c => c == $"vmps:lab:vm={vmId:N}:limit"));
@@ -46,11 +48,11 @@ public sealed class NetworkManagerTests : IDisposable
         Assert.Equal((1, 252L), (listed.VmCount, listed.FreeAddresses));
 
         await host.Manager.ReleaseAdapterAsync(vmId, CancellationToken.None);
-        Assert.DoesNotContain(RuleComments(await host.Scratch.RulesetAsync()), c => c.Contains("vm=", StringComparison.Ordinal));
+        Assert.DoesNotContain(await host.FirewallTagsAsync(), c => c.Contains("vm=", StringComparison.Ordinal));
         await host.Manager.RemoveAsync("lab", force: false, CancellationToken.None);
 
         Assert.Equal(linksBefore, await host.Scratch.LinkNamesAsync());
-        Assert.Equal(rulesBefore, await host.Scratch.RulesetAsync());
+        Assert.Equal(rulesBefore, await host.FirewallStateAsync());
         Assert.Equal(rowsBefore, await host.NetworkRowsAsync());
     }
 
@@ -82,30 +84,42 @@ public sealed class NetworkManagerTests : IDisposable
         Assert.Equivalent(first with { Plugged = false }, adapter, strict: true);
     }
 
-    [RequiresNetworkFact]
-    public async Task ReadingRepairsADeletedBridgeAFlushedTableAndATapMissingUnderItsRow()
+    [RequiresNetworkTheory]
+    [InlineData(FirewallBackend.Nftables)]
+    [InlineData(FirewallBackend.Iptables)]
+    public async Task ReadingRepairsADeletedBridgeAWipedFirewallAndATapMissingUnderItsRow(FirewallBackend firewall)
     {
-        host = await NetworkTestHost.CreateAsync();
+        host = await NetworkTestHost.CreateAsync(firewall);
         var network = await host.CreateNetworkAsync("fix", "10.52.0.0/24");
         var vmId = Guid.NewGuid();
         await host.Manager.AllocateAdapterAsync(vmId, "a", "fix", null, null, CancellationToken.None);
         var adapter = await host.Manager.PlugAsync(vmId, CancellationToken.None);
         await host.Manager.AddPortMappingAsync(vmId, new PortMappingOptions { HostPort = 2222, VmPort = 22 }, CancellationToken.None);
-        var rulesIntact = await host.Scratch.RulesetAsync();
+        var rulesIntact = await host.FirewallTagsAsync();
+        var id = network.Bridge["vmpsbr-".Length..];
 
         await host.Scratch.IpAsync("link", "del", adapter.Tap);
         await host.Scratch.IpAsync("link", "del", network.Bridge);
-        await host.Scratch.ExecCheckedAsync("nft", "flush", "ruleset");
+        await WipeFirewallAsync(firewall);
         await host.Manager.GetAsync("fix", CancellationToken.None);
 
         Assert.Contains("10.52.0.1/24", await host.Scratch.IpAsync("-4", "-o", "addr", "show", "dev", network.Bridge));
         Assert.Equal(network.Bridge, (await host.Scratch.LinkAsync(adapter.Tap))!.Value.GetProperty("master").GetString());
-        Assert.Equal(RuleComments(rulesIntact), RuleComments(await host.Scratch.RulesetAsync()));
+        Assert.Equal(rulesIntact, await host.FirewallTagsAsync());
 
-        // One rule gone from a chain (a half-applied change) is noticed too.
-        await host.Scratch.ExecCheckedAsync("nft", "flush", "chain", "inet", "vmps", "pre_" + network.Bridge["vmpsbr-".Length..]);
+        // One rule gone from a chain (a half-applied change), or a jump into the chains, is noticed too.
+        if (firewall == FirewallBackend.Nftables)
+        {
+            await host.Scratch.ExecCheckedAsync("nft", "flush", "chain", "inet", "vmps", "pre_" + id);
+        }
+        else
+        {
+            await host.Scratch.ExecCheckedAsync("iptables", "-t", "nat", "-F", "VMPS-PRE-" + id.ToUpperInvariant());
+            await host.Scratch.ExecCheckedAsync("iptables", "-F", "INPUT");
+        }
+
         await host.Manager.GetAllAsync(CancellationToken.None);
-        Assert.Equal(RuleComments(rulesIntact), RuleComments(await host.Scratch.RulesetAsync()));
+        Assert.Equal(rulesIntact, await host.FirewallTagsAsync());
     }
 
     [RequiresNetworkFact]
@@ -166,10 +180,12 @@ public sealed class NetworkManagerTests : IDisposable
         Assert.Single(await host.Manager.GetAllAsync(CancellationToken.None));
     }
 
-    [RequiresNetworkFact]
-    public async Task ForcedRemovalReleasesTheAdaptersOfAttachedVms()
+    [RequiresNetworkTheory]
+    [InlineData(FirewallBackend.Nftables)]
+    [InlineData(FirewallBackend.Iptables)]
+    public async Task ForcedRemovalReleasesTheAdaptersOfAttachedVms(FirewallBackend firewall)
     {
-        host = await NetworkTestHost.CreateAsync();
+        host = await NetworkTestHost.CreateAsync(firewall);
         var linksBefore = await host.Scratch.LinkNamesAsync();
         await host.CreateNetworkAsync("gone", "10.53.0.0/24");
         var vmId = Guid.NewGuid();
@@ -184,27 +200,29 @@ public sealed class NetworkManagerTests : IDisposable
         Assert.Empty(await host.Manager.GetAdaptersAsync(null, CancellationToken.None));
         Assert.Empty(await host.Manager.GetPortMappingsAsync(null, CancellationToken.None));
         Assert.Empty(await host.NetworkRowsAsync());
-        Assert.DoesNotContain("vmps", await host.Scratch.RulesetAsync());
+        Assert.DoesNotContain("vmps", await host.FirewallStateAsync(), StringComparison.OrdinalIgnoreCase);
     }
 
-    [RequiresNetworkFact]
-    public async Task PortMappingsAreTaggedRulesAndRemovedExactly()
+    [RequiresNetworkTheory]
+    [InlineData(FirewallBackend.Nftables)]
+    [InlineData(FirewallBackend.Iptables)]
+    public async Task PortMappingsAreTaggedRulesAndRemovedExactly(FirewallBackend firewall)
     {
-        host = await NetworkTestHost.CreateAsync();
+        host = await NetworkTestHost.CreateAsync(firewall);
         await host.CreateNetworkAsync("pub", "10.54.0.0/24");
         var web = Guid.NewGuid();
         var dns = Guid.NewGuid();
         var webAdapter = await host.Manager.AllocateAdapterAsync(web, "web", "pub", null, null, CancellationToken.None);
         await host.Manager.AllocateAdapterAsync(dns, "dns", "pub", null, null, CancellationToken.None);
-        var rulesWithout = RuleComments(await host.Scratch.RulesetAsync());
+        var rulesWithout = await host.FirewallTagsAsync();
 
         var mapping = await host.Manager.AddPortMappingAsync(web, new PortMappingOptions { HostPort = 8080, VmPort = 80 }, CancellationToken.None);
         await host.Manager.AddPortMappingAsync(dns, new PortMappingOptions { HostPort = 5353, VmPort = 53, Protocol = PortProtocol.Udp, HostAddress = "127.0.0.1" }, CancellationToken.None);
 
         Assert.Equal(("web", "pub", webAdapter.IPAddress, 80, (string?)null), (mapping.VmName, mapping.Network, mapping.VmAddress, mapping.VmPort, mapping.HostAddress));
-        var ruleset = await host.Scratch.RulesetAsync();
-        Assert.Contains($"vmps:pub:vm={web:N}:tcp/8080", RuleComments(ruleset));
-        Assert.Contains($"vmps:pub:vm={dns:N}:udp/5353", RuleComments(ruleset));
+        var tags = await host.FirewallTagsAsync();
+        Assert.Equal(2, tags.Count(tag => tag == $"vmps:pub:vm={web:N}:tcp/8080"));
+        Assert.Equal(2, tags.Count(tag => tag == $"vmps:pub:vm={dns:N}:udp/5353"));
         Assert.Equal(2, (await host.Manager.GetPortMappingsAsync(null, CancellationToken.None)).Count);
 
         var taken = await Assert.ThrowsAsync<VmPsException>(() =>
@@ -225,12 +243,72 @@ public sealed class NetworkManagerTests : IDisposable
         await host.Manager.RemovePortMappingAsync(web, PortProtocol.Tcp, 8080, CancellationToken.None);
         await host.Manager.RemovePortMappingAsync(dns, PortProtocol.Udp, 5353, CancellationToken.None);
 
-        Assert.Equal(rulesWithout, RuleComments(await host.Scratch.RulesetAsync()));
+        Assert.Equal(rulesWithout, await host.FirewallTagsAsync());
         Assert.Equal("PortMappingNotFound", (await Assert.ThrowsAsync<VmPsException>(() =>
             host.Manager.RemovePortMappingAsync(web, PortProtocol.Tcp, 8080, CancellationToken.None))).ErrorId);
     }
 
+    [RequiresNetworkFact]
+    public async Task IptablesRefusesABandwidthLimitAboveWhatItCanPoliceAndLeavesNoRow()
+    {
+        host = await NetworkTestHost.CreateAsync(FirewallBackend.Iptables);
+        await host.CreateNetworkAsync("fast", "10.56.0.0/24");
+        var rows = await host.NetworkRowsAsync();
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() =>
+            host.Manager.AllocateAdapterAsync(Guid.NewGuid(), "x", "fast", null, 10_000, CancellationToken.None));
+
+        Assert.Equal(("InvalidBandwidth", VmPsErrorKind.InvalidArgument), (error.ErrorId, error.Kind));
+        Assert.Contains("8000", error.Message);
+        Assert.Equal(rows, await host.NetworkRowsAsync());
+        Assert.Equal(8000, (await host.Manager.AllocateAdapterAsync(Guid.NewGuid(), "y", "fast", null, 8000, CancellationToken.None)).MaxBandwidthMbps);
+    }
+
+    [RequiresNetworkFact]
+    public async Task NftablesChangesTouchOnlyTheRulesThatDifferAndKeepThePolicyOrder()
+    {
+        host = await NetworkTestHost.CreateAsync();
+        var network = await host.CreateNetworkAsync("inc", "10.55.0.0/24");
+        var forward = "fwd_" + network.Bridge["vmpsbr-".Length..];
+        var web = Guid.NewGuid();
+        await host.Manager.AllocateAdapterAsync(web, "web", "inc", null, null, CancellationToken.None);
+        await host.Manager.AddPortMappingAsync(web, new PortMappingOptions { HostPort = 8080, VmPort = 80 }, CancellationToken.None);
+        var first = await RuleHandlesAsync();
+
+        var limited = Guid.NewGuid();
+        await host.Manager.AllocateAdapterAsync(limited, "slow", "inc", null, 10, CancellationToken.None);
+        await host.Manager.PlugAsync(limited, CancellationToken.None);
+        await host.Manager.AddPortMappingAsync(limited, new PortMappingOptions { HostPort = 8443, VmPort = 443 }, CancellationToken.None);
+        var second = await RuleHandlesAsync();
+
+        Assert.All(first, rule => Assert.Equal(rule.Value, second[rule.Key]));
+        Assert.Contains((forward, $"vmps:inc:vm={limited:N}:limit"), second.Keys);
+        Assert.Equal(
+            [$"vmps:inc:vm={limited:N}:limit", "vmps:inc:established", "vmps:inc:published", "vmps:inc:bridge", "vmps:inc:inbound"],
+            (await RulesInOrderAsync()).Where(rule => rule.Chain == forward).Select(rule => rule.Tag));
+
+        await host.Manager.RemovePortMappingAsync(web, PortProtocol.Tcp, 8080, CancellationToken.None);
+        var third = await RuleHandlesAsync();
+
+        Assert.Equal(second.Where(rule => !rule.Key.Tag.EndsWith("tcp/8080", StringComparison.Ordinal)), third);
+    }
+
     public void Dispose() => host?.Dispose();
+
+    /// <summary>Every rule's handle by its chain and tag.</summary>
+    private async Task<Dictionary<(string Chain, string Tag), long>> RuleHandlesAsync() =>
+        (await RulesInOrderAsync()).ToDictionary(rule => (rule.Chain, rule.Tag), rule => rule.Handle);
+
+    /// <summary>Every rule of the namespace's ruleset as nft lists it, in chain order.</summary>
+    private async Task<List<(string Chain, string Tag, long Handle)>> RulesInOrderAsync()
+    {
+        using var document = JsonDocument.Parse(await host!.Scratch.RulesetAsync());
+        return document.RootElement.GetProperty("nftables").EnumerateArray()
+            .Where(item => item.TryGetProperty("rule", out _))
+            .Select(item => item.GetProperty("rule"))
+            .Select(rule => (rule.GetProperty("chain").GetString()!, rule.GetProperty("comment").GetString()!, rule.GetProperty("handle").GetInt64()))
+            .ToList();
+    }
 
     private static Socket Listen(int port)
     {
@@ -240,13 +318,9 @@ public sealed class NetworkManagerTests : IDisposable
         return socket;
     }
 
-    /// <summary>The comments of every rule in `nft -j list ruleset`, in order.</summary>
-    private static List<string> RuleComments(string rulesetJson)
-    {
-        using var document = JsonDocument.Parse(rulesetJson);
-        return document.RootElement.GetProperty("nftables").EnumerateArray()
-            .Where(item => item.TryGetProperty("rule", out _))
-            .Select(item => item.GetProperty("rule").TryGetProperty("comment", out var comment) ? comment.GetString()! : "(none)")
-            .ToList();
-    }
+    /// <summary>Everything in the firewall gone, as after a reboot or an admin's flush.</summary>
+    private Task WipeFirewallAsync(FirewallBackend firewall) =>
+        firewall == FirewallBackend.Nftables
+            ? host!.Scratch.ExecCheckedAsync("nft", "flush", "ruleset")
+            : host!.Scratch.ExecCheckedAsync("sh", "-c", "for t in filter nat; do iptables -t $t -F && iptables -t $t -X; done");
 }

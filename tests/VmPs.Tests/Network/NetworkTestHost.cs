@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 using VmPs.Core.Network;
 using VmPs.Tests.State;
@@ -5,14 +7,17 @@ using VmPs.Tests.State;
 namespace VmPs.Tests.Network;
 
 /// <summary>A scratch namespace, a scratch VMPS_HOME and a NetworkManager working in both.</summary>
-public sealed class NetworkTestHost : IDisposable
+public sealed partial class NetworkTestHost : IDisposable
 {
-    private NetworkTestHost(ScratchNamespace scratch, TemporaryVmPsHome home)
+    private NetworkTestHost(ScratchNamespace scratch, TemporaryVmPsHome home, FirewallBackend firewall)
     {
         Scratch = scratch;
         Home = home;
-        Manager = new NetworkManager(home.Paths, scratch.Namespace);
+        Firewall = firewall;
+        Manager = new NetworkManager(home.Paths, scratch.Namespace, firewall);
     }
+
+    public FirewallBackend Firewall { get; }
 
     public ScratchNamespace Scratch { get; }
 
@@ -20,7 +25,8 @@ public sealed class NetworkTestHost : IDisposable
 
     public NetworkManager Manager { get; }
 
-    public static async Task<NetworkTestHost> CreateAsync() => new(await ScratchNamespace.CreateAsync(), new TemporaryVmPsHome());
+    public static async Task<NetworkTestHost> CreateAsync(FirewallBackend firewall = FirewallBackend.Nftables) =>
+        new(await ScratchNamespace.CreateAsync(), new TemporaryVmPsHome(), firewall);
 
     public Task<NetworkInfo> CreateNetworkAsync(string name, string subnet, bool nat = true, bool isolated = false) =>
         Manager.CreateAsync(new NetworkCreateOptions { Name = name, Subnet = subnet, Nat = nat, Isolated = isolated }, CancellationToken.None);
@@ -44,6 +50,47 @@ public sealed class NetworkTestHost : IDisposable
 
         return rows;
     }
+
+    /// <summary>The tags (comments) of every firewall rule in the namespace, in listing order, from the host's own tools.</summary>
+    public async Task<List<string>> FirewallTagsAsync() =>
+        Firewall == FirewallBackend.Nftables
+            ? NftRuleComments(await Scratch.RulesetAsync())
+            : IptablesComments(await Scratch.IptablesSaveAsync());
+
+    /// <summary>
+    /// Every rule and chain in the namespace for before/after comparisons: the nftables ruleset, and
+    /// iptables' rules and user chains (the built-in tables iptables creates on first use are not VmPs's).
+    /// </summary>
+    public async Task<string> FirewallStateAsync()
+    {
+        var iptables = (await Scratch.IptablesSaveAsync()).Split('\n')
+            .Where(line => line.StartsWith("-A ", StringComparison.Ordinal) || (line.StartsWith(':') && !BuiltInChain().IsMatch(line)));
+        return Firewall == FirewallBackend.Nftables
+            ? await Scratch.RulesetAsync() + "\n" + string.Join('\n', iptables)
+            : string.Join('\n', iptables);
+    }
+
+    /// <summary>The comments of every rule in `nft -j list ruleset`, in order.</summary>
+    public static List<string> NftRuleComments(string rulesetJson)
+    {
+        using var document = JsonDocument.Parse(rulesetJson);
+        return document.RootElement.GetProperty("nftables").EnumerateArray()
+            .Where(item => item.TryGetProperty("rule", out _))
+            .Select(item => item.GetProperty("rule").TryGetProperty("comment", out var comment) ? comment.GetString()! : "(none)")
+            .ToList();
+    }
+
+    private static List<string> IptablesComments(string saved) =>
+        saved.Split('\n')
+            .Where(line => line.StartsWith("-A ", StringComparison.Ordinal))
+            .Select(line => Comment().Match(line) is { Success: true } match ? match.Groups[1].Value : "(none)")
+            .ToList();
+
+    [GeneratedRegex("^:(INPUT|FORWARD|OUTPUT|PREROUTING|POSTROUTING) ")]
+    private static partial Regex BuiltInChain();
+
+    [GeneratedRegex("--comment \"?([^\" ]*)")]
+    private static partial Regex Comment();
 
     public void Dispose()
     {

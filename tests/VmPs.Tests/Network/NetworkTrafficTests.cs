@@ -15,10 +15,12 @@ public sealed class NetworkTrafficTests : IDisposable
     private readonly List<IDisposable> owned = [];
     private NetworkTestHost? host;
 
-    [RequiresNetworkFact]
-    public async Task NatReachesOutsideAndPublishedPortsAnswerFromOutsideLoopbackAndGateway()
+    [RequiresNetworkTheory]
+    [InlineData(FirewallBackend.Nftables)]
+    [InlineData(FirewallBackend.Iptables)]
+    public async Task NatReachesOutsideAndPublishedPortsAnswerFromOutsideLoopbackAndGateway(FirewallBackend firewall)
     {
-        host = await NetworkTestHost.CreateAsync();
+        host = await NetworkTestHost.CreateAsync(firewall);
         var outside = await OutsideAsync();
         await host.CreateNetworkAsync("nat", "10.80.0.0/24");
         var vm = Own(await StandInVm.CreateAsync(host, "web", "nat"));
@@ -40,10 +42,12 @@ public sealed class NetworkTrafficTests : IDisposable
         }
     }
 
-    [RequiresNetworkFact]
-    public async Task VmsReachOnlyTheirGatewayOnTheHostAndNothingOnOtherNetworks()
+    [RequiresNetworkTheory]
+    [InlineData(FirewallBackend.Nftables)]
+    [InlineData(FirewallBackend.Iptables)]
+    public async Task VmsReachOnlyTheirGatewayOnTheHostAndNothingOnOtherNetworks(FirewallBackend firewall)
     {
-        host = await NetworkTestHost.CreateAsync();
+        host = await NetworkTestHost.CreateAsync(firewall);
         await OutsideAsync();
         await host.CreateNetworkAsync("a", "10.81.0.0/24");
         await host.CreateNetworkAsync("b", "10.82.0.0/24");
@@ -64,10 +68,12 @@ public sealed class NetworkTrafficTests : IDisposable
         Assert.Equal(b1.Address, await TcpProbe.TryConnectAsync(b1.Namespace, b1.Adapter.Gateway, 9000));
     }
 
-    [RequiresNetworkFact]
-    public async Task AnIsolatedNetworkBlocksVmToVmAndAHostOnlyNetworkBlocksTheOutside()
+    [RequiresNetworkTheory]
+    [InlineData(FirewallBackend.Nftables)]
+    [InlineData(FirewallBackend.Iptables)]
+    public async Task AnIsolatedNetworkBlocksVmToVmAndAHostOnlyNetworkBlocksTheOutside(FirewallBackend firewall)
     {
-        host = await NetworkTestHost.CreateAsync();
+        host = await NetworkTestHost.CreateAsync(firewall);
         var outside = await OutsideAsync();
         await host.CreateNetworkAsync("iso", "10.83.0.0/24", isolated: true);
         await host.CreateNetworkAsync("internal", "10.84.0.0/24", nat: false);

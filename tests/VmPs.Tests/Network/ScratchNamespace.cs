@@ -67,6 +67,9 @@ public sealed class ScratchNamespace : IDisposable
     /// <summary>The namespace's whole ruleset as `nft -j list ruleset` prints it.</summary>
     public Task<string> RulesetAsync() => ExecCheckedAsync("nft", "-j", "list", "ruleset");
 
+    /// <summary>The namespace's iptables rules as `iptables-save` prints them.</summary>
+    public Task<string> IptablesSaveAsync() => ExecCheckedAsync("iptables-save");
+
     public void Dispose()
     {
         if (joined.IsValueCreated)

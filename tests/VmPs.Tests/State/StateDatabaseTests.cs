@@ -34,6 +34,25 @@ public sealed class StateDatabaseTests : IDisposable
     }
 
     [Fact]
+    public async Task AStateFileDeletedUnderPooledConnectionsIsRecreatedAndMigratedInsteadOfWrittenToTheDeletedOne()
+    {
+        var database = new StateDatabase(home.Paths.StateDatabase);
+        await using (await database.OpenAsync(CancellationToken.None))
+        {
+        }
+
+        foreach (var file in Directory.GetFiles(home.Paths.Root, "state.db*"))
+        {
+            File.Delete(file);
+        }
+
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+
+        Assert.True(File.Exists(home.Paths.StateDatabase));
+        Assert.Equal(SchemaMigrations.LatestVersion, await SchemaMigrations.CurrentVersionAsync(connection, null, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task MigrationsRunInVersionOrderAndOnlyOnce()
     {
         await using var connection = await OpenBareAsync();

@@ -1,0 +1,292 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using VmPs.Core.Host;
+using VmPs.Core.Processes;
+
+namespace VmPs.Core.Network.Firewall;
+
+/// <summary>
+/// Networks' rules in iptables, for hosts without nftables: per network, chains VMPS-FWD-, VMPS-IN-
+/// (filter) and VMPS-PRE-, VMPS-OUT-, VMPS-POST- (nat) named after its id, each entered by a tagged
+/// jump at the top of the built-in chain. Filter jumps match only the network's bridge, so the
+/// accepts there decide for VM traffic alone. Changes go through `iptables-restore --noflush`, one
+/// atomic commit per table; the host's own rules are never flushed.
+/// </summary>
+internal sealed partial class IptablesFirewall : HostFirewall
+{
+    private const string Restore = "iptables-restore";
+    private const string Save = "iptables-save";
+    private const string ChainPrefix = "VMPS-";
+
+    private readonly NetworkNamespace networkNamespace;
+    private readonly string restore = Locate(Restore);
+    private readonly string save = Locate(Save);
+
+    public IptablesFirewall(NetworkNamespace networkNamespace)
+    {
+        this.networkNamespace = networkNamespace;
+    }
+
+    public override FirewallBackend Backend => FirewallBackend.Iptables;
+
+    /// <summary>hashlimit's byte-rate arithmetic overflows above about 8 Gbit/s.</summary>
+    public override int? MaxBandwidthMbps => 8000;
+
+    public override async Task RemoveAsync(NetworkRecord network, CancellationToken cancellationToken)
+    {
+        var present = await ListAsync(cancellationToken).ConfigureAwait(false);
+        var chains = Enum.GetValues<FirewallHook>().Select(hook => ChainKeyOf(hook, network)).Where(present.Contains).ToList();
+        var script = new RestoreScript();
+        foreach (var (parent, rule) in JumpsInto(chains.Select(chain => chain.Name).ToHashSet(StringComparer.Ordinal), present))
+        {
+            script.Line(parent.Table, $"-D {parent.Name} {rule.Locator}");
+        }
+
+        foreach (var chain in chains)
+        {
+            script.Line(chain.Table, $"-F {chain.Name}");
+            script.Line(chain.Table, $"-X {chain.Name}");
+        }
+
+        await ApplyAsync(script, cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async Task<FirewallListing> ListAsync(CancellationToken cancellationToken)
+    {
+        var saved = await RunAsync(save, [], null, cancellationToken).ConfigureAwait(false);
+        if (saved.ExitCode != 0)
+        {
+            throw Refused($"Cannot list the iptables rules ({Save})", saved);
+        }
+
+        var listing = new FirewallListing();
+        var table = string.Empty;
+        foreach (var line in saved.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (line.StartsWith('*'))
+            {
+                table = line[1..];
+            }
+            else if (line.StartsWith(':'))
+            {
+                listing.AddChain(new ChainKey(table, line[1..line.IndexOf(' ', StringComparison.Ordinal)]));
+            }
+            else if (line.StartsWith("-A ", StringComparison.Ordinal))
+            {
+                var separator = line.IndexOf(' ', 3);
+                var text = line[(separator + 1)..];
+                var comment = CommentPattern().Match(text);
+                var tag = comment.Success ? (comment.Groups[1].Success ? comment.Groups[1].Value : comment.Groups[2].Value) : string.Empty;
+                listing.AddRule(new ChainKey(table, line[3..separator]), new ListedRule(tag, text));
+            }
+        }
+
+        return listing;
+    }
+
+    protected override bool IsCurrent(NetworkPolicy policy, FirewallListing present) =>
+        base.IsCurrent(policy, present) && Jumps(policy).All(jump => present.Rules(jump.Parent).Any(rule => rule.Tag == jump.Comment));
+
+    protected override IReadOnlyList<RenderedChain> Render(NetworkPolicy policy) =>
+        policy.Chains
+            .Select(chain => new RenderedChain(
+                ChainKeyOf(chain.Hook, policy.Network),
+                chain.Hook,
+                chain.Rules.SelectMany(rule => Specs(rule).Select(spec => new RenderedRule($"{spec} -m comment --comment {Quote(rule.Comment)}", rule.Comment))).ToList()))
+            .ToList();
+
+    protected override Task WriteAsync(IReadOnlyList<NetworkPolicy> policies, FirewallListing present, CancellationToken cancellationToken)
+    {
+        var script = new RestoreScript();
+        foreach (var policy in policies)
+        {
+            foreach (var chain in Render(policy))
+            {
+                // Under --noflush, declaring a chain creates it, or empties it when it exists.
+                script.Line(chain.Key.Table, $":{chain.Key.Name} - [0:0]");
+                foreach (var rule in chain.Rules)
+                {
+                    script.Line(chain.Key.Table, $"-A {chain.Key.Name} {rule.Text}");
+                }
+            }
+
+            foreach (var jump in Jumps(policy).Where(jump => !present.Rules(jump.Parent).Any(rule => rule.Tag == jump.Comment)))
+            {
+                script.Line(jump.Parent.Table, $"-I {jump.Parent.Name} 1 {jump.Text}");
+            }
+        }
+
+        return ApplyAsync(script, cancellationToken);
+    }
+
+    /// <summary>The rules in the built-in chains that jump to one of <paramref name="chains"/>.</summary>
+    private static IEnumerable<(ChainKey Parent, ListedRule Rule)> JumpsInto(IReadOnlySet<string> chains, FirewallListing present) =>
+        present.Chains
+            .Where(chain => !chain.Name.StartsWith(ChainPrefix, StringComparison.Ordinal))
+            .SelectMany(chain => present.Rules(chain)
+                .Where(rule => JumpPattern().Match(rule.Locator) is { Success: true } target && chains.Contains(target.Groups[1].Value))
+                .Select(rule => (chain, rule)));
+
+    /// <summary>The jumps from the built-in chains into the network's chains; filter jumps match only its bridge.</summary>
+    private static IEnumerable<Jump> Jumps(NetworkPolicy policy)
+    {
+        var network = policy.Network;
+        var bridge = network.Bridge;
+        foreach (var hook in Enum.GetValues<FirewallHook>())
+        {
+            var chain = ChainKeyOf(hook, network);
+            var parent = new ChainKey(chain.Table, BuiltInChain(hook));
+            (string Match, string Purpose)[] entries = hook switch
+            {
+                FirewallHook.Forward => [($"-i {bridge} ", "from-vms"), ($"-o {bridge} ", "to-vms")],
+                FirewallHook.Input => [($"-i {bridge} ", "from-vms")],
+                _ => [(string.Empty, "all")],
+            };
+            foreach (var (match, purpose) in entries)
+            {
+                var comment = $"{NetworkPolicy.CommentPrefix}{network.Name}:jump-{purpose}";
+                yield return new Jump(parent, $"{match}-m comment --comment {Quote(comment)} -j {chain.Name}", comment);
+            }
+        }
+    }
+
+    private static ChainKey ChainKeyOf(FirewallHook hook, NetworkRecord network)
+    {
+        var id = NetworkPolicy.ChainId(network).ToUpperInvariant();
+        return hook switch
+        {
+            FirewallHook.Forward => new("filter", $"{ChainPrefix}FWD-{id}"),
+            FirewallHook.Input => new("filter", $"{ChainPrefix}IN-{id}"),
+            FirewallHook.Prerouting => new("nat", $"{ChainPrefix}PRE-{id}"),
+            FirewallHook.Output => new("nat", $"{ChainPrefix}OUT-{id}"),
+            _ => new("nat", $"{ChainPrefix}POST-{id}"),
+        };
+    }
+
+    private static string BuiltInChain(FirewallHook hook) => hook switch
+    {
+        FirewallHook.Forward => "FORWARD",
+        FirewallHook.Input => "INPUT",
+        FirewallHook.Prerouting => "PREROUTING",
+        FirewallHook.Output => "OUTPUT",
+        _ => "POSTROUTING",
+    };
+
+    /// <summary>The rule's iptables form: one or more rule specifications (iptables has no address sets in one rule).</summary>
+    private static IEnumerable<string> Specs(FirewallRule rule) => rule switch
+    {
+        LimitSourceRule limit =>
+        [
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"-s {Ipv4Subnet.FormatAddress(limit.Address)}/32 -m hashlimit --hashlimit-above {limit.KilobytesPerSecond}kb/s --hashlimit-burst {BurstKilobytes(limit)}kb --hashlimit-mode srcip --hashlimit-name vmps-{limit.Address:x8} -j DROP"),
+        ],
+        AcceptEstablishedRule => ["-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"],
+        AcceptPublishedRule published => [$"-o {published.Bridge} -m conntrack --ctstate DNAT -j ACCEPT"],
+        AcceptWithinBridgeRule within => [$"-i {within.Bridge} -o {within.Bridge} -j ACCEPT"],
+        DropInboundRule inbound => [$"-o {inbound.Bridge} -j DROP"],
+        DropOutboundRule { AllowedUplink: null } outbound => [$"-i {outbound.Bridge} -j DROP"],
+        DropOutboundRule outbound => [$"-i {outbound.Bridge} ! -o {outbound.AllowedUplink} -j DROP"],
+        DropToHostRule toHost => [$"-i {toHost.Bridge} ! -d {Ipv4Subnet.FormatAddress(toHost.Gateway)}/32 -m addrtype --dst-type LOCAL -j DROP"],
+        PublishPortRule publish => [Dnat(publish)],
+        MasqueradeRule masquerade => [$"-s {masquerade.Subnet} {(masquerade.Uplink is { } uplink ? $"-o {uplink}" : $"! -o {masquerade.Bridge}")} -j MASQUERADE"],
+        MasqueradeHairpinRule hairpin =>
+        [
+            $"-s 127.0.0.0/8 -o {hairpin.Bridge} -m conntrack --ctstate DNAT -j MASQUERADE",
+            $"-s {hairpin.Subnet} -o {hairpin.Bridge} -m conntrack --ctstate DNAT -j MASQUERADE",
+        ],
+        _ => throw new ArgumentOutOfRangeException(nameof(rule), rule, "No iptables form for this rule."),
+    };
+
+    /// <summary>hashlimit wants a burst of at least one second's worth, and rounds the rate up a little.</summary>
+    private static long BurstKilobytes(LimitSourceRule limit) => limit.KilobytesPerSecond + (limit.KilobytesPerSecond / 100) + 1;
+
+    private static string Dnat(PublishPortRule publish)
+    {
+        var mapping = publish.Mapping;
+        var protocol = NetworkPolicy.Protocol(mapping.Protocol);
+        var destination = mapping.HostAddress is { } address ? $"-d {Ipv4Subnet.FormatAddress(address)}/32" : "-m addrtype --dst-type LOCAL";
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"{destination} -p {protocol} -m {protocol} --dport {mapping.HostPort} -j DNAT --to-destination {Ipv4Subnet.FormatAddress(publish.VmAddress)}:{mapping.VmPort}");
+    }
+
+    private static string Quote(string value) => $"\"{value}\"";
+
+    /// <summary>The tool's path on the search path with the sbin directories, where iptables lives; else its bare name.</summary>
+    private static string Locate(string tool) => DetachedProcess.FindOnPath(tool, HostToolCatalog.DefaultSearchPath()) ?? tool;
+
+    private async Task ApplyAsync(RestoreScript script, CancellationToken cancellationToken)
+    {
+        if (script.IsEmpty)
+        {
+            return;
+        }
+
+        var result = await RunAsync(restore, ["--noflush", "--wait", "10"], script.ToString(), cancellationToken).ConfigureAwait(false);
+        if (result.ExitCode != 0)
+        {
+            throw Refused("iptables refused VmPs's rules", result);
+        }
+    }
+
+    private async Task<ToolResult> RunAsync(string tool, IReadOnlyList<string> arguments, string? input, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await networkNamespace.RunStartedAsync(
+                () => ExternalTool.RunAsync(tool, arguments, cancellationToken, input),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (VmPsException ex) when (ex.ErrorId == "ToolNotFound")
+        {
+            throw FirewallSelection.NotFound(ex);
+        }
+    }
+
+    private static VmPsException Refused(string what, ToolResult result) => new(
+        "FirewallRulesFailed",
+        VmPsErrorKind.InvalidOperation,
+        $"{what}: {result.StandardError.Trim()}",
+        Restore)
+    {
+        RecommendedAction = "VM networking needs root and the kernel's iptables support (ip_tables or nf_tables, with the conntrack, addrtype, hashlimit, comment, NAT and MASQUERADE extensions).",
+    };
+
+    [GeneratedRegex("""--comment (?:"((?:[^"\\]|\\.)*)"|(\S+))""")]
+    private static partial Regex CommentPattern();
+
+    [GeneratedRegex(@"(?:^| )-j (\S+)")]
+    private static partial Regex JumpPattern();
+
+    /// <summary>A jump from a built-in chain into a network's chain.</summary>
+    private sealed record Jump(ChainKey Parent, string Text, string Comment);
+
+    /// <summary>An iptables-restore input: lines grouped by table, each table committed atomically.</summary>
+    private sealed class RestoreScript
+    {
+        private readonly Dictionary<string, List<string>> tables = new(StringComparer.Ordinal);
+
+        public bool IsEmpty => tables.Count == 0;
+
+        public void Line(string table, string line) => (tables.TryGetValue(table, out var lines) ? lines : tables[table] = []).Add(line);
+
+        public override string ToString()
+        {
+            var text = new StringBuilder();
+            foreach (var (table, lines) in tables)
+            {
+                text.Append('*').Append(table).Append('\n');
+                foreach (var line in lines)
+                {
+                    text.Append(line).Append('\n');
+                }
+
+                text.Append("COMMIT\n");
+            }
+
+            return text.ToString();
+        }
+    }
+}
