@@ -148,6 +148,16 @@ internal static class NetworkErrors
         RecommendedAction = "VM networking needs root (CAP_NET_ADMIN).",
     };
 
+    /// <summary>The firewall refused a change or a listing; <paramref name="requirements"/> names what it needs.</summary>
+    public static VmPsException FirewallRulesFailed(string message, string firewall, string requirements) => new(
+        "FirewallRulesFailed",
+        VmPsErrorKind.InvalidOperation,
+        message,
+        firewall)
+    {
+        RecommendedAction = $"VM networking needs root and {requirements}.",
+    };
+
     private static string Suggest(Ipv4Subnet? suggestion) => suggestion is { } free
         ? $"Choose a subnet that overlaps no host route and no VM network, for example -Subnet {free}."
         : "Choose a subnet that overlaps no host route and no VM network.";

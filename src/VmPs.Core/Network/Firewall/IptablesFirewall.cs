@@ -245,14 +245,10 @@ internal sealed partial class IptablesFirewall : HostFirewall
         }
     }
 
-    private static VmPsException Refused(string what, ToolResult result) => new(
-        "FirewallRulesFailed",
-        VmPsErrorKind.InvalidOperation,
+    private static VmPsException Refused(string what, ToolResult result) => NetworkErrors.FirewallRulesFailed(
         $"{what}: {result.StandardError.Trim()}",
-        Restore)
-    {
-        RecommendedAction = "VM networking needs root and the kernel's iptables support (ip_tables or nf_tables, with the conntrack, addrtype, hashlimit, comment, NAT and MASQUERADE extensions).",
-    };
+        Restore,
+        "the kernel's iptables support (ip_tables or nf_tables, with the conntrack, addrtype, hashlimit, comment, NAT and MASQUERADE extensions)");
 
     [GeneratedRegex("""--comment (?:"((?:[^"\\]|\\.)*)"|(\S+))""")]
     private static partial Regex CommentPattern();

@@ -199,12 +199,8 @@ internal sealed class NftablesFirewall : HostFirewall
     private Task<NftRunResult> RunAsync(string commands, bool json, CancellationToken cancellationToken) =>
         networkNamespace.RunAsync(() => context.Value.Run(commands, json), cancellationToken);
 
-    private static VmPsException Refused(string what, NftRunResult result) => new(
-        "FirewallRulesFailed",
-        VmPsErrorKind.InvalidOperation,
+    private static VmPsException Refused(string what, NftRunResult result) => NetworkErrors.FirewallRulesFailed(
         $"{what}: {result.Error.Trim()}",
-        Table)
-    {
-        RecommendedAction = "VM networking needs root and nftables support in the kernel (nf_tables, nft_nat, nft_masq, nft_fib, nft_limit).",
-    };
+        Table,
+        "nftables support in the kernel (nf_tables, nft_nat, nft_masq, nft_fib, nft_limit)");
 }
