@@ -86,7 +86,7 @@ internal sealed partial class IptablesFirewall : HostFirewall
     }
 
     protected override bool IsCurrent(NetworkPolicy policy, FirewallListing present) =>
-        base.IsCurrent(policy, present) && Jumps(policy).All(jump => present.Rules(jump.Parent).Any(rule => rule.Tag == jump.Comment));
+        base.IsCurrent(policy, present) && Jumps(policy).All(jump => IsPresent(jump, present));
 
     protected override IReadOnlyList<RenderedChain> Render(NetworkPolicy policy) =>
         policy.Chains
@@ -111,7 +111,7 @@ internal sealed partial class IptablesFirewall : HostFirewall
                 }
             }
 
-            foreach (var jump in Jumps(policy).Where(jump => !present.Rules(jump.Parent).Any(rule => rule.Tag == jump.Comment)))
+            foreach (var jump in Jumps(policy).Where(jump => !IsPresent(jump, present)))
             {
                 script.Line(jump.Parent.Table, $"-I {jump.Parent.Name} 1 {jump.Text}");
             }
@@ -119,6 +119,8 @@ internal sealed partial class IptablesFirewall : HostFirewall
 
         return ApplyAsync(script, cancellationToken);
     }
+
+    private static bool IsPresent(Jump jump, FirewallListing present) => present.Rules(jump.Parent).Any(rule => rule.Tag == jump.Comment);
 
     /// <summary>The rules in the built-in chains that jump to one of <paramref name="chains"/>.</summary>
     private static IEnumerable<(ChainKey Parent, ListedRule Rule)> JumpsInto(IReadOnlySet<string> chains, FirewallListing present) =>
