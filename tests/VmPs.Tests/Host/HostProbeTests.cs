@@ -40,6 +40,26 @@ public sealed class RequiresPvmKvmFactAttribute : FactAttribute
         {
             Skip = "skipped: KVM here is not PVM-based (no /sys/module/kvm_pvm)";
         }
+        else if (!File.Exists("/dev/kvm"))
+        {
+            Skip = "skipped: no /dev/kvm on this host (the kvm_pvm module is loaded but its device is not available here)";
+        }
+        else if (new RequiresGuestKernelFactAttribute("qemu-system-x86_64").Skip is { } skip)
+        {
+            Skip = skip;
+        }
+    }
+}
+
+/// <summary>Only a host with /dev/kvm boot-tests KVM (and caches the verdict); without it the probe answers at once.</summary>
+public sealed class RequiresKvmDeviceFactAttribute : FactAttribute
+{
+    public RequiresKvmDeviceFactAttribute()
+    {
+        if (!File.Exists("/dev/kvm"))
+        {
+            Skip = "skipped: no /dev/kvm on this host, so no KVM boot test runs and no verdict is cached";
+        }
         else if (new RequiresGuestKernelFactAttribute("qemu-system-x86_64").Skip is { } skip)
         {
             Skip = skip;
@@ -98,7 +118,7 @@ public sealed class HostProbeTests : IClassFixture<RealHostProbeFixture>
         Assert.Contains(_host.Report.Problems, problem => problem.Contains("TCG", StringComparison.Ordinal));
     }
 
-    [RequiresGuestKernelFact("qemu-system-x86_64")]
+    [RequiresKvmDeviceFact]
     public async Task KvmVerdictIsCachedForThisBoot()
     {
         var cached = Directory.GetFiles(Path.Combine(_host.Paths.CacheDirectory, "kvm-probe"), "*.json");
