@@ -183,7 +183,7 @@ public static partial class UnixDirectoryCalls
         if (statx(directory, name, flags, StatxBasicStats, ref MemoryMarshal.GetReference(buffer)) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            return errno is ENOENT ? null : throw Failure(errno, displayName, "read the metadata of");
+            return errno is ENOENT or ENOTDIR ? null : throw Failure(errno, displayName, "read the metadata of");
         }
 
         // struct statx, the same on every architecture: uid @20, gid @24, mode @28 (u16), size @40, mtime @112.
