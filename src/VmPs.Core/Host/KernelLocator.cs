@@ -143,7 +143,7 @@ public static partial class KernelLocator
     private static VmPsException UnsupportedFormat(string kernelPath, string why) =>
         new("KernelFormatUnsupported", VmPsErrorKind.InvalidData, $"Cannot read the kernel version of '{kernelPath}': {why}.", kernelPath);
 
-    [GeneratedRegex(@"^\d+\.\d+[\w.+~-]*$")]
+    [GeneratedRegex(@"^\d+\.\d+[\w.+~-]*\z")]
     private static partial Regex ReleasePattern();
 }
 
