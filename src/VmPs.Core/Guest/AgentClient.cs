@@ -333,7 +333,7 @@ public sealed class AgentClient : IAsyncDisposable
     }
 
     /// <summary>Waits for a reply the agent owes; fails with AgentNotResponding once it sent nothing at all for the reply timeout.</summary>
-    private async Task<T> AwaitReplyAsync<T>(Task<T> reply, string what, CancellationToken cancellationToken)
+    internal async Task<T> AwaitReplyAsync<T>(Task<T> reply, string what, CancellationToken cancellationToken)
     {
         while (true)
         {
