@@ -155,7 +155,7 @@
     }
     'Copy-VmFile' = @{
         Synopsis    = 'Copies files and directory trees between the host and a running VM.'
-        Description = 'Copies through the guest agent, without SSH or network. With -ToVm, Path names host files or directories (wildcards allowed, relative to the current location) and Destination is an absolute guest path; with -FromVm, Path is an absolute guest path and Destination a host path. As with cp, a destination that is an existing directory (or ends with /) receives the source under its own name; otherwise the source is copied as the destination. Content streams as a tar stream with flow control, so large files never sit whole in memory. Modes, modification times and symbolic links are kept, owners too when the host runs as root. Symbolic links that point outside the copied destination and entries that would escape it are refused (PathEscape). Files are replaced atomically. A copy that fails removes what it had created. Progress (bytes and percent) is shown with Write-Progress.'
+        Description = 'Copies through the guest agent, without SSH or network. With -ToVm, Path names host files or directories (wildcards allowed, relative to the current location) and Destination is an absolute guest path; with -FromVm, Path is an absolute guest path and Destination a host path. As with cp, a destination that is an existing directory (or ends with /) receives the source under its own name (the last name of Path as typed); otherwise the source is copied as the destination. The directory the copy goes into must exist (CopyDestinationNotFound) unless -CreateFullPath. Content streams as a tar stream with flow control, so large files never sit whole in memory. Modes, modification times and symbolic links (as links, never followed) are kept. A copy belongs to whoever writes it, as with cp without -p: root in the guest; on the host the invoking user, with the permission bits less the umask and never setuid, setgid or sticky bits; -PreserveOwnership keeps owners and modes (setuid and setgid are still dropped on the host). Everything a guest sends is checked as hostile: every host path comes from Path and Destination, never from the guest; only the requested file or tree is written (HostArchiveUnexpectedEntry otherwise), below the destination, with every path resolved by the kernel so that no name, link or chain of links reaches outside it (HostPathEscape); devices, FIFOs and hard links are refused (HostUnsupportedFileType), as are names longer than 255 bytes, paths longer than 4096 bytes and malformed archives (HostArchiveInvalid). Files are replaced atomically. A copy that fails removes what it had created. Progress (bytes and percent) is shown with Write-Progress.'
         Parameters  = @{
             Name        = 'Name of the running VM (no wildcards). Also taken from a Name or VmName property in the pipeline.'
             InputObject = 'The VM, as Get-Vm outputs it.'
@@ -165,11 +165,14 @@
             FromVm      = 'Copy from the VM to the host.'
             Recurse     = 'Copy directories with everything in them; without it a directory source fails with CopyRecurseRequired.'
             Force       = 'Overwrite an existing destination (files are replaced, directories merged); without it an existing destination fails with GuestFileExists or HostFileExists.'
+            CreateFullPath    = 'Create the directory the copy goes into, with its parents, when it does not exist (as Hyper-V''s Copy-VMFile -CreateFullPath); without it a missing one fails with CopyDestinationNotFound.'
+            PreserveOwnership = 'Keep the source''s owners and permission bits (as cp -p or tar --same-owner). Into a VM everything is kept; out of a VM setuid and setgid bits are dropped all the same, and owners are kept only where this process may set them (as root).'
             PassThru    = 'Output what was created: a VmPs.GuestFile with -ToVm, a FileInfo or DirectoryInfo with -FromVm.'
         }
         Examples    = @(
             @{ Code = 'Copy-VmFile -Name web -Path ./site -Destination /srv/ -ToVm -Recurse'; Remarks = 'Copies the directory site into /srv/site in the VM web.' }
             @{ Code = 'Get-Vm web | Copy-VmFile -Path /var/log/app.log -Destination . -FromVm -Force'; Remarks = 'Copies a log file from the VM into the current directory, replacing an older copy.' }
+            @{ Code = 'Copy-VmFile -Name web -Path /etc -Destination ./backup/web/ -FromVm -Recurse -CreateFullPath -PreserveOwnership'; Remarks = 'Copies the guest''s /etc into ./backup/web/etc, creating ./backup/web, with the guest''s owners and modes (never setuid or setgid).' }
         )
     }
     'New-VmImage' = @{

@@ -51,9 +51,10 @@ public sealed record TarExtractResult(int Entries, long Bytes);
 /// Every lookup is resolved by the kernel below the destination (no name, link or chain of links leads outside it),
 /// the last component of an entry is never followed, files are replaced atomically, and only files, directories
 /// and symbolic links are written (devices, FIFOs and hard links are refused), with owners and modes as
-/// <see cref="ExtractedModes"/> says. An entry is checked before anything of it is written. Symbolic links are
-/// written as links (as tar and cp -R do); their targets are never followed while writing. Directory metadata is
-/// applied when the stream leaves a directory, so memory stays bounded by the tree's depth, not its size.
+/// <see cref="ExtractedModes"/> says. An entry is checked before anything of it is written. A symbolic link is kept
+/// only while the kernel, following it, stays inside the tree (judged by the file system, so no chain of links such
+/// as <c>a -> .</c>, <c>b -> a/a/../../etc</c> points outside); nothing is ever written through a link that leaves.
+/// Directory metadata is applied when the stream leaves a directory, so memory stays bounded by the tree's depth.
 /// </summary>
 public sealed class TarTreeExtractor
 {
@@ -63,6 +64,9 @@ public sealed class TarTreeExtractor
     /// <summary>NAME_MAX: no longer name component is written.</summary>
     public const int MaxNameBytes = 255;
 
+    /// <summary>Links that lead nowhere yet are checked again at the end; an archive may hold at most this many.</summary>
+    public const int MaxDanglingLinks = 10_000;
+
     private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode PermissionBits = (UnixFileMode)0x1FF;
     private const UnixFileMode SetIdBits = UnixFileMode.SetUser | UnixFileMode.SetGroup;
@@ -71,6 +75,7 @@ public sealed class TarTreeExtractor
     private readonly TarExtractOptions _options;
     private readonly UnixFileMode _umask;
     private readonly Stack<PendingDirectory> _openDirectories = new();
+    private readonly List<IReadOnlyList<string>> _danglingLinks = [];
     private ConfinedDirectory? _tree;
     private bool _rootWritten;
     private int _entries;
@@ -99,6 +104,7 @@ public sealed class TarTreeExtractor
             }
 
             extractor.CloseDirectories([]);
+            extractor.RecheckDanglingLinks();
             if (options.RootName is not null && !extractor._rootWritten)
             {
                 throw Unexpected($"The archive does not hold '{options.RootName}', the entry that was asked for.");
@@ -183,6 +189,7 @@ public sealed class TarTreeExtractor
                     PrepareReplace(parent, name, entry.Name);
                     UnixDirectoryCalls.RemoveTree(parent, name);
                     UnixDirectoryCalls.MakeSymbolicLink(entry.LinkName, parent, name);
+                    ConfineLink(components, parent, name);
                     if (metadata.Uid is not null)
                     {
                         UnixDirectoryCalls.SetOwner(parent, name, metadata.Uid.Value, metadata.Gid ?? -1);
@@ -253,7 +260,8 @@ public sealed class TarTreeExtractor
 
     private FileMetadata MetadataOf(TarEntry entry)
     {
-        var keepOwner = _options.Modes is ExtractedModes.OwnerAndModeWithoutSetId or ExtractedModes.ExactOwnerAndMode;
+        // As cp -p: owners are kept where this process may set them; elsewhere the copy stays the invoker's.
+        var keepOwner = (_options.Modes is ExtractedModes.OwnerAndModeWithoutSetId or ExtractedModes.ExactOwnerAndMode) && Environment.IsPrivilegedProcess;
         var mode = _options.Modes switch
         {
             ExtractedModes.Invoker => entry.Mode & PermissionBits & ~_umask,
@@ -329,6 +337,67 @@ public sealed class TarTreeExtractor
 
                 UnixDirectoryCalls.SetLastWriteTime(parent, name, top.Metadata.LastWriteTimeUtc!.Value);
             }
+        }
+    }
+
+    /// <summary>
+    /// Keeps a link only if the kernel, following it from where it is, stays inside what is being written (a tree is
+    /// its own confinement): no chain of links, relative or absolute, may point a later reader outside. A link that
+    /// leads nowhere yet is checked again once the whole archive is written.
+    /// </summary>
+    private void ConfineLink(IReadOnlyList<string> components, SafeFileHandle parent, string name)
+    {
+        try
+        {
+            if (!ResolvesInside(components))
+            {
+                if (_danglingLinks.Count == MaxDanglingLinks)
+                {
+                    throw Invalid($"The archive holds more than {MaxDanglingLinks} symbolic links that lead nowhere.");
+                }
+
+                _danglingLinks.Add(components);
+            }
+        }
+        catch (FileOperationException)
+        {
+            UnixDirectoryCalls.Unlink(parent, name, isDirectory: false);
+            throw;
+        }
+    }
+
+    private void RecheckDanglingLinks()
+    {
+        foreach (var components in _danglingLinks)
+        {
+            try
+            {
+                ResolvesInside(components);
+            }
+            catch (FileOperationException)
+            {
+                var (parent, name) = OpenParent(components);
+                using (parent)
+                {
+                    UnixDirectoryCalls.Unlink(parent, name, isDirectory: false);
+                }
+
+                throw;
+            }
+        }
+    }
+
+    private bool ResolvesInside(IReadOnlyList<string> components)
+    {
+        try
+        {
+            return _tree is not null && components.Count > 1
+                ? _tree.ResolvesInside(string.Join('/', components.Skip(1)))
+                : _destination.ResolvesInside(string.Join('/', components));
+        }
+        catch (FileOperationException error) when (error.Code == FileErrorCodes.PathEscape)
+        {
+            throw Escape($"The symbolic link '{string.Join('/', components)}' leads outside the destination; it was not kept.");
         }
     }
 

@@ -175,6 +175,7 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
         Assert.False(File.Exists(_scratch.Combine("escaped")));
         Assert.False(File.Exists("/tmp/vmps-absolute-escape"));
         Assert.Equal(["dest"], Directory.EnumerateFileSystemEntries(_scratch.Path).Select(Path.GetFileName));
+        Assert.DoesNotContain("link", Directory.EnumerateFileSystemEntries(destination).Select(Path.GetFileName));
     }
 
     [Fact]

@@ -198,13 +198,49 @@ public sealed class TarTreeExtractorTests : IDisposable
     }
 
     [Fact]
-    public async Task Links_are_written_as_links_and_never_followed()
+    public async Task Links_that_stay_inside_the_tree_are_kept()
     {
-        using var archive = FileTrees.Tar(DirectoryEntry("copy"), FileTrees.LinkEntry("copy/zone", "/usr/share/zoneinfo/UTC"), FileTrees.LinkEntry("copy/zone", "/etc/shadow"));
+        using var archive = FileTrees.Tar(
+            DirectoryEntry("copy"),
+            DirectoryEntry("copy/sub"),
+            FileTrees.LinkEntry("copy/sub/data", "../file"),
+            FileTrees.LinkEntry("copy/later", "sub/made-later"),
+            FileTrees.FileEntry("copy/file", "x"),
+            FileTrees.FileEntry("copy/sub/made-later", "y"));
 
-        await ExtractAsync(archive, new TarExtractOptions { RootName = "copy", Overwrite = true });
+        await ExtractAsync(archive, new TarExtractOptions { RootName = "copy" });
 
-        Assert.Equal("/etc/shadow", new FileInfo(Path.Combine(_destination, "copy", "zone")).LinkTarget);
+        Assert.Equal("../file", new FileInfo(Path.Combine(_destination, "copy", "sub", "data")).LinkTarget);
+        Assert.Equal("y", File.ReadAllText(Path.Combine(_destination, "copy", "later")));
+    }
+
+    [Theory]
+    [InlineData("/etc/shadow")]
+    [InlineData("..")]
+    [InlineData("a/a/../../etc")]
+    [InlineData("a/../../../outside")]
+    public async Task Links_the_file_system_resolves_outside_the_tree_are_refused_and_not_kept(string target)
+    {
+        using var archive = FileTrees.Tar(DirectoryEntry("copy"), FileTrees.LinkEntry("copy/a", "."), FileTrees.LinkEntry("copy/b", target));
+
+        var error = await Assert.ThrowsAsync<FileOperationException>(() => ExtractAsync(archive, new TarExtractOptions { RootName = "copy" }));
+
+        Assert.Equal(FileErrorCodes.PathEscape, error.Code);
+        Assert.Null(UnixFileSystem.TryGetStatus(Path.Combine(_destination, "copy", "b")));
+    }
+
+    [Fact]
+    public async Task A_link_that_dangles_while_written_is_checked_again_at_the_end()
+    {
+        using var archive = FileTrees.Tar(
+            DirectoryEntry("copy"),
+            FileTrees.LinkEntry("copy/late", "missing/../../.."),
+            DirectoryEntry("copy/missing"));
+
+        var error = await Assert.ThrowsAsync<FileOperationException>(() => ExtractAsync(archive, new TarExtractOptions { RootName = "copy" }));
+
+        Assert.Equal(FileErrorCodes.PathEscape, error.Code);
+        Assert.Null(UnixFileSystem.TryGetStatus(Path.Combine(_destination, "copy", "late")));
     }
 
     [Fact]
