@@ -15,6 +15,7 @@ public static class StartupHook
     public static void Initialize()
     {
         VmPs.Tests.Network.NetworkAllocationChild.RunIfRequested();
+        VmPs.Tests.ImagePipeline.HostileImageChild.RunIfRequested();
         var database = Environment.GetEnvironmentVariable(DatabaseVariable);
         if (database is null)
         {
