@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using VmPs.Core.Guest;
+using VmPs.Core.Agent;
 using VmPs.Core.Images;
 using VmPs.Core.Logs;
 using VmPs.Core.Network;
