@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using VmPs.Core.Native;
 
 namespace VmPs.Core.Agent;
 
@@ -9,7 +10,7 @@ namespace VmPs.Core.Agent;
 /// stream shared by everyone, so the connection holds an exclusive flock on "SOCKET.lock" while open:
 /// a second pwsh session waits instead of interleaving frames with the first.
 /// </summary>
-public sealed partial class AgentVirtioSerialConnector : IAgentConnector
+public sealed class AgentVirtioSerialConnector : IAgentConnector
 {
     private const int LockExclusive = 2;
     private const int LockNonBlocking = 4;
@@ -50,7 +51,7 @@ public sealed partial class AgentVirtioSerialConnector : IAgentConnector
     /// </summary>
     private async Task<SafeFileHandle> LockAsync(CancellationToken cancellationToken)
     {
-        var fd = open(LockPath, OpenReadWrite | OpenCreate | OpenCloseOnExec, 0x1B6);
+        var fd = Libc.open(LockPath, OpenReadWrite | OpenCreate | OpenCloseOnExec, 0x1B6u);
         if (fd < 0)
         {
             throw new IOException($"Cannot open the agent lock file {LockPath}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
@@ -59,7 +60,7 @@ public sealed partial class AgentVirtioSerialConnector : IAgentConnector
         var handle = new SafeFileHandle(fd, ownsHandle: true);
         try
         {
-            while (flock(fd, LockExclusive | LockNonBlocking) != 0)
+            while (Libc.flock(fd, LockExclusive | LockNonBlocking) != 0)
             {
                 await Task.Delay(LockPollInterval, cancellationToken).ConfigureAwait(false);
             }
@@ -72,12 +73,6 @@ public sealed partial class AgentVirtioSerialConnector : IAgentConnector
             throw;
         }
     }
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int open(string path, int flags, int mode);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int flock(int fd, int operation);
 
     /// <summary>The socket stream; closing it also releases the lock (closing the lock fd drops the flock).</summary>
     private sealed class StreamWithLock : Stream

@@ -2,11 +2,12 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using VmPs.Core.Native;
 
 namespace VmPs.Core.Agent;
 
 /// <summary>Connects to the agent over kernel AF_VSOCK (QEMU with vhost-vsock-pci, guest CID and port).</summary>
-public sealed partial class AgentVsockConnector : IAgentConnector
+public sealed class AgentVsockConnector : IAgentConnector
 {
     private const int AddressFamilyVsock = 40;
     private const int SocketStream = 1;
@@ -28,7 +29,7 @@ public sealed partial class AgentVsockConnector : IAgentConnector
     /// </summary>
     public async Task<Stream> ConnectAsync(CancellationToken cancellationToken)
     {
-        var fd = socket(AddressFamilyVsock, SocketStream | SocketCloseOnExec, 0);
+        var fd = Libc.socket(AddressFamilyVsock, SocketStream | SocketCloseOnExec, 0);
         if (fd < 0)
         {
             throw new SocketException(Marshal.GetLastPInvokeError());
@@ -46,9 +47,6 @@ public sealed partial class AgentVsockConnector : IAgentConnector
             throw;
         }
     }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int socket(int domain, int type, int protocol);
 
     /// <summary>struct sockaddr_vm: family, reserved, port, cid, flags and padding (16 bytes).</summary>
     private sealed class VsockEndPoint(uint cid, uint port) : EndPoint
