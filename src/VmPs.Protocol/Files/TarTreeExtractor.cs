@@ -1,5 +1,5 @@
-using System.Formats.Tar;
 using System.Text;
+using VmPs.Protocol.Archives;
 using Microsoft.Win32.SafeHandles;
 using VmPs.Protocol.Messages;
 
@@ -94,10 +94,10 @@ public sealed class TarTreeExtractor
         var extractor = new TarTreeExtractor(destination, options);
         try
         {
-            var reader = new TarReader(archive, leaveOpen: true);
+            var reader = new TarArchiveReader(archive, TarLimits.Default, leaveOpen: true);
             await using (reader.ConfigureAwait(false))
             {
-                while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
+                while (await NextAsync(reader, cancellationToken).ConfigureAwait(false) is { } entry)
                 {
                     await extractor.ExtractEntryAsync(entry, cancellationToken).ConfigureAwait(false);
                 }
@@ -145,13 +145,21 @@ public sealed class TarTreeExtractor
             : components;
     }
 
-    private async Task ExtractEntryAsync(TarEntry entry, CancellationToken cancellationToken)
+    /// <summary>The next entry of the shared bounded reader; what it refuses is an InvalidArchive here.</summary>
+    private static async ValueTask<TarArchiveEntry?> NextAsync(TarArchiveReader reader, CancellationToken cancellationToken)
     {
-        if (entry.EntryType == TarEntryType.GlobalExtendedAttributes)
+        try
         {
-            return;
+            return await reader.ReadNextAsync(cancellationToken).ConfigureAwait(false);
         }
+        catch (TarArchiveException error)
+        {
+            throw new FileOperationException(FileErrorCodes.InvalidArchive, $"The tar stream is refused: {error.Message}", error);
+        }
+    }
 
+    private async Task ExtractEntryAsync(TarArchiveEntry entry, CancellationToken cancellationToken)
+    {
         var components = SplitEntryName(entry.Name);
         if (components.Count == 0)
         {
@@ -183,7 +191,7 @@ public sealed class TarTreeExtractor
                     break;
                 case FileKind.File:
                     PrepareReplace(parent, name, entry.Name);
-                    _bytes += await AtomicFile.WriteAsync(parent, name, entry.DataStream, metadata, cancellationToken).ConfigureAwait(false);
+                    _bytes += await WriteFileAsync(parent, name, entry, metadata, cancellationToken).ConfigureAwait(false);
                     break;
                 default:
                     PrepareReplace(parent, name, entry.Name);
@@ -204,15 +212,37 @@ public sealed class TarTreeExtractor
         _entries++;
     }
 
-    private static FileKind KindOf(TarEntry entry) => entry.EntryType switch
+    private static FileKind KindOf(TarArchiveEntry entry) => entry.Kind switch
     {
-        TarEntryType.Directory => FileKind.Directory,
-        TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile => FileKind.File,
-        TarEntryType.SymbolicLink => FileKind.SymbolicLink,
+        TarEntryKind.Directory => FileKind.Directory,
+        TarEntryKind.File => FileKind.File,
+        TarEntryKind.SymbolicLink => FileKind.SymbolicLink,
         _ => throw new FileOperationException(
             FileErrorCodes.UnsupportedEntry,
-            $"The entry '{entry.Name}' is a {entry.EntryType}; only files, directories and symbolic links are extracted, and nothing of it was written."),
+            $"The entry '{entry.Name}' is a {Describe(entry)}; only files, directories and symbolic links are extracted, and nothing of it was written."),
     };
+
+    private static string Describe(TarArchiveEntry entry) => entry.Kind switch
+    {
+        TarEntryKind.HardLink => "hard link",
+        TarEntryKind.CharacterDevice => "character device",
+        TarEntryKind.BlockDevice => "block device",
+        TarEntryKind.Fifo => "FIFO",
+        _ => $"tar entry of type '{entry.TypeFlag}'",
+    };
+
+    /// <summary>The content, streamed; a stream that ends before the entry's size is an InvalidArchive and leaves no file.</summary>
+    private static async Task<long> WriteFileAsync(SafeFileHandle parent, string name, TarArchiveEntry entry, FileMetadata metadata, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await AtomicFile.WriteAsync(parent, name, entry.Data, metadata, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TarArchiveException error)
+        {
+            throw new FileOperationException(FileErrorCodes.InvalidArchive, $"The tar stream is refused: {error.Message}", error);
+        }
+    }
 
     /// <summary>With a <see cref="TarExtractOptions.RootName"/>: the root first, once, then only entries below a root directory.</summary>
     private void CheckPlace(string entryName, IReadOnlyList<string> components, FileKind kind)
@@ -258,7 +288,7 @@ public sealed class TarTreeExtractor
             ? _tree.OpenParent(string.Join('/', components.Skip(1)), createMissing: true, OwnerOnlyDirectory)
             : _destination.OpenParent(string.Join('/', components), createMissing: true, OwnerOnlyDirectory);
 
-    private FileMetadata MetadataOf(TarEntry entry)
+    private FileMetadata MetadataOf(TarArchiveEntry entry)
     {
         // As cp -p: owners are kept where this process may set them; elsewhere the copy stays the invoker's.
         var keepOwner = (_options.Modes is ExtractedModes.OwnerAndModeWithoutSetId or ExtractedModes.ExactOwnerAndMode) && Environment.IsPrivilegedProcess;
