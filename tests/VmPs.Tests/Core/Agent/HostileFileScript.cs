@@ -41,7 +41,7 @@ internal sealed class HostileFileScript : HostileScript
     public static FileInfoMessage PlainFile(string name, string? path = null) =>
         new(name, path ?? "/srv/" + name, FileKind.File, 7, 0x1A4, 0, 0, FileTrees.FixedTime);
 
-    public static FileInfoMessage Directory(string name) =>
+    public static FileInfoMessage PlainDirectory(string name) =>
         new(name, "/srv/" + name, FileKind.Directory, 0, 0x1ED, 0, 0, FileTrees.FixedTime);
 
     public static PaxTarEntry Entry(TarEntryType type, string name, string? content = null, string? link = null, string octalMode = "644")

@@ -70,7 +70,7 @@ public sealed class HostileGuestFileTests(ITestOutputHelper output)
         var result = await CopyOutAsync(new AgentFileClient(client), "/srv/file.txt", paths.Destination + "/", recurse: false);
 
         Assert.Equal(Path.Combine(paths.Destination, "file.txt"), result.Destination);
-        Assert.Equal(["file.txt"], System.IO.Directory.EnumerateFileSystemEntries(paths.Destination).Select(Path.GetFileName));
+        Assert.Equal(["file.txt"], Directory.EnumerateFileSystemEntries(paths.Destination).Select(Path.GetFileName));
         Assert.Empty(Escapes(paths));
     }
 
@@ -81,7 +81,7 @@ public sealed class HostileGuestFileTests(ITestOutputHelper output)
         var paths = Layout(scratch);
         var script = new HostileFileScript
         {
-            Stat = HostileFileScript.Directory("tree"),
+            Stat = PlainDirectory("tree"),
             Archive = request => Tar(
                 Owned(Entry(TarEntryType.Directory, request.EntryName!, octalMode: "7777"), 0),
                 Owned(Entry(TarEntryType.RegularFile, $"{request.EntryName}/sh", "#!/bin/sh", octalMode: "4755"), 0),
@@ -94,7 +94,7 @@ public sealed class HostileGuestFileTests(ITestOutputHelper output)
         await CopyOutAsync(new AgentFileClient(client), "/srv/tree", paths.Destination, recurse: true);
 
         var root = Path.Combine(paths.Destination, "tree");
-        Assert.Equal(["group", "sh", "tmp"], System.IO.Directory.EnumerateFileSystemEntries(root).Select(Path.GetFileName).Order());
+        Assert.Equal(["group", "sh", "tmp"], Directory.EnumerateFileSystemEntries(root).Select(Path.GetFileName).Order());
         Assert.Empty(Escapes(paths));
         output.WriteLine(string.Join('\n', FileTrees.Describe(root)));
     }
@@ -108,7 +108,7 @@ public sealed class HostileGuestFileTests(ITestOutputHelper output)
         var planted = Path.Combine(outside, "planted");
         Func<AgentFileClient, CopyPaths, Task> copyFile = (files, paths) => CopyOutAsync(files, "/srv/file.txt", paths.Destination + "/", recurse: false);
         Func<AgentFileClient, CopyPaths, Task> copyTree = (files, paths) => CopyOutAsync(files, "/srv/tree", paths.Destination + "/", recurse: true);
-        HostileFileScript Tree(Func<string, TarEntry[]> entries) => new() { Stat = HostileFileScript.Directory("tree"), Archive = request => Tar(entries(request.EntryName!)) };
+        HostileFileScript Tree(Func<string, TarEntry[]> entries) => new() { Stat = PlainDirectory("tree"), Archive = request => Tar(entries(request.EntryName!)) };
 
         yield return new("an archive entry with an absolute name", new() { Archive = _ => Tar(Entry(TarEntryType.RegularFile, planted, "evil")) }, copyFile, "HostPathEscape");
         yield return new("archive entries named by a '..' Stat name", new() { Stat = PlainFile(".."), Archive = _ => Tar(Entry(TarEntryType.RegularFile, "../planted", "evil")) }, copyFile, "HostPathEscape");
@@ -131,7 +131,7 @@ public sealed class HostileGuestFileTests(ITestOutputHelper output)
         yield return new("a hard link to /etc/shadow", Tree(root => [Entry(TarEntryType.Directory, root), Entry(TarEntryType.HardLink, $"{root}/shadow", link: "/etc/shadow")]), copyTree, "HostUnsupportedFileType");
         yield return new("a name component longer than 255 bytes", Tree(root => [Entry(TarEntryType.Directory, root), Entry(TarEntryType.RegularFile, $"{root}/{new string('n', 300)}", "x")]), copyTree, "HostArchiveInvalid");
         yield return new("a link target longer than PATH_MAX", Tree(root => [Entry(TarEntryType.Directory, root), Entry(TarEntryType.SymbolicLink, $"{root}/long", link: string.Concat(Enumerable.Repeat("abcdefgh/", 600)))]), copyTree, "HostArchiveInvalid");
-        yield return new("a Stat saying directory for a file copy", new() { Stat = HostileFileScript.Directory("file.txt") }, copyFile, "CopyRecurseRequired");
+        yield return new("a Stat saying directory for a file copy", new() { Stat = PlainDirectory("file.txt") }, copyFile, "CopyRecurseRequired");
         yield return new("bytes that are not tar", new() { Archive = _ => Enumerable.Range(0, 4096).Select(index => (byte)(index * 7)).ToArray() }, copyFile, "HostArchiveInvalid");
         yield return new("a tar cut inside a file", new() { Archive = request => Tar(Entry(TarEntryType.RegularFile, request.EntryName!, new string('x', 100_000)))[..2048] }, copyFile, "HostArchiveInvalid");
         yield return new("endless bytes after the archive", new() { TrailingBytes = 2 * 1024 * 1024 }, copyFile, "HostArchiveInvalid");
@@ -175,26 +175,26 @@ public sealed class HostileGuestFileTests(ITestOutputHelper output)
     private static CopyPaths Layout(ScratchDirectory scratch)
     {
         var paths = new CopyPaths(scratch.Path, scratch.Combine("dest"), scratch.Combine("outside"));
-        System.IO.Directory.CreateDirectory(paths.Destination);
-        System.IO.Directory.CreateDirectory(paths.Outside);
+        Directory.CreateDirectory(paths.Destination);
+        Directory.CreateDirectory(paths.Outside);
         return paths;
     }
 
     /// <summary>Anything in the scratch directory but the two directories, anything in "outside", any special bit or foreign owner below the destination.</summary>
     private static IEnumerable<string> Escapes(CopyPaths paths)
     {
-        foreach (var entry in System.IO.Directory.EnumerateFileSystemEntries(paths.Scratch).Select(Path.GetFileName).Except(["dest", "outside"]))
+        foreach (var entry in Directory.EnumerateFileSystemEntries(paths.Scratch).Select(Path.GetFileName).Except(["dest", "outside"]))
         {
             yield return $"'{entry}' appeared beside the destination";
         }
 
-        foreach (var entry in System.IO.Directory.EnumerateFileSystemEntries(paths.Outside))
+        foreach (var entry in Directory.EnumerateFileSystemEntries(paths.Outside))
         {
             yield return $"'{entry}' was written outside the destination";
         }
 
         var invoker = UnixFileSystem.GetStatus(paths.Destination);
-        foreach (var entry in System.IO.Directory.EnumerateFileSystemEntries(paths.Destination, "*", SearchOption.AllDirectories))
+        foreach (var entry in Directory.EnumerateFileSystemEntries(paths.Destination, "*", SearchOption.AllDirectories))
         {
             var status = UnixFileSystem.GetStatus(entry);
             if (status.Kind == FileKind.Other)
