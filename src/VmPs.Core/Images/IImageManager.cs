@@ -1,0 +1,23 @@
+using VmPs.Core.Images.Oci;
+
+namespace VmPs.Core.Images;
+
+/// <summary>
+/// The image operations behind New-VmImage, Get-VmImage and Remove-VmImage.
+/// <see cref="ImageManager"/> is the real one; cmdlet tests use fakes.
+/// </summary>
+public interface IImageManager
+{
+    /// <summary>Pulls or imports the image and builds its root filesystem; a failure leaves no image.</summary>
+    Task<ImageInfo> AddAsync(IImageSource source, ImageAddOptions options, IProgress<ImagePullProgress>? progress, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<ImageInfo>> GetAllAsync(CancellationToken cancellationToken);
+
+    Task<ImageInfo?> FindAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>The named image; ImageNotFound when there is none.</summary>
+    Task<ImageInfo> GetAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Removes the image and its root filesystem; refused while VMs use it unless <paramref name="force"/>.</summary>
+    Task RemoveAsync(string name, bool force, CancellationToken cancellationToken);
+}
