@@ -1,4 +1,3 @@
-using VmPs.Core.Network;
 using VmPs.Core.Network.Firewall;
 
 namespace VmPs.Core;

@@ -2,7 +2,6 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using VmPs.Core;
-using VmPs.Core.Images;
 using VmPs.PowerShell.Infrastructure;
 
 namespace VmPs.PowerShell.Completion;

@@ -1,4 +1,3 @@
-using System.Management.Automation;
 using VmPs.Core;
 using VmPs.Core.Vms;
 
