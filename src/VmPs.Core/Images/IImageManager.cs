@@ -20,4 +20,13 @@ public interface IImageManager
 
     /// <summary>Removes the image and its root filesystem; refused while VMs use it unless <paramref name="force"/>.</summary>
     Task RemoveAsync(string name, bool force, CancellationToken cancellationToken);
+
+    /// <summary>The images no VM uses (what Remove-VmImage -Prune removes), in name order.</summary>
+    Task<IReadOnlyList<ImageInfo>> GetUnusedAsync(CancellationToken cancellationToken);
+
+    /// <summary>What Clear-VmImageCache removes: unreferenced (or, with <paramref name="allBlobs"/>, all) blobs and what killed adds left.</summary>
+    Task<IReadOnlyList<ImageCacheItem>> GetCacheItemsAsync(bool allBlobs, CancellationToken cancellationToken);
+
+    /// <summary>Removes one item of <see cref="GetCacheItemsAsync"/>; false when an add took it meanwhile (it stays).</summary>
+    bool RemoveCacheItem(ImageCacheItem item);
 }

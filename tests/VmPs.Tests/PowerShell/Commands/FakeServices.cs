@@ -148,6 +148,12 @@ internal sealed class FakeImageManager : IImageManager
         return Task.CompletedTask;
     }
 
+    public Task<IReadOnlyList<ImageInfo>> GetUnusedAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<IReadOnlyList<ImageCacheItem>> GetCacheItemsAsync(bool allBlobs, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public bool RemoveCacheItem(ImageCacheItem item) => throw new NotSupportedException();
+
     public Task<ImageInfo> AddAsync(IImageSource source, ImageAddOptions options, IProgress<ImagePullProgress>? progress, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
