@@ -29,6 +29,7 @@
         'New-VmNetwork'
         'Get-VmNetwork'
         'Remove-VmNetwork'
+        'Repair-VmNetwork'
         'Add-VmPortMapping'
         'Get-VmPortMapping'
         'Remove-VmPortMapping'
