@@ -1,8 +1,10 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using VmPs.Core;
 using VmPs.Core.Agent;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Network;
+using VmPs.Core.Processes;
 using VmPs.Core.Storage;
 using VmPs.Core.Vms;
 
@@ -198,7 +200,7 @@ public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
         await BootAsync("cut", "10.201.0.81", []);
         var adapter = (await vms.Manager.GetNetworkAdapterAsync("cut", CancellationToken.None))!;
         Assert.Equal(NetworkAdapterStatus.Connected, adapter.Status);
-        await PingGatewayAsync("cut");
+        await vms.WaitForNetworkAsync("cut", vms.Lab.Gateway);
 
         await vms.VmPsNamespace.IpAsync("link", "del", adapter.Tap);
         var links = await vms.VmPsNamespace.LinkNamesAsync();
@@ -218,7 +220,7 @@ public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
         await vms.Manager.StartAsync("cut", new VmStartOptions(), progress: null, CancellationToken.None);
 
         Assert.Equal(NetworkAdapterStatus.Connected, (await vms.Manager.GetAsync("cut", CancellationToken.None)).NetworkStatus);
-        await PingGatewayAsync("cut");
+        await vms.WaitForNetworkAsync("cut", vms.Lab.Gateway);
         await vms.Manager.RemoveAsync("cut", force: true, CancellationToken.None);
     }
 
@@ -251,7 +253,7 @@ public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
         // Started again it gets its TAP back; killed again, Remove-Vm leaves nothing of it.
         await vms.Manager.StartAsync("crash", new VmStartOptions(), progress: null, CancellationToken.None);
         Assert.Equal(NetworkAdapterStatus.Connected, (await vms.Manager.GetAsync("crash", CancellationToken.None)).NetworkStatus);
-        await PingGatewayAsync("crash");
+        await vms.WaitForNetworkAsync("crash", vms.Lab.Gateway);
         await KillHypervisorAsync("crash");
         await vms.Manager.RemoveAsync("crash", force: false, CancellationToken.None);
 
@@ -267,22 +269,18 @@ public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
                 Name = name,
                 Image = "busybox",
                 MemoryMiB = 256,
-                Hypervisor = Core.Hypervisors.HypervisorKind.Qemu,
+                Hypervisor = HypervisorKind.Qemu,
                 Network = new VmNetworkOptions { Network = "lab", IPAddress = address, PublishedPorts = published },
             },
             CancellationToken.None);
         await vms.Manager.StartAsync(name, new VmStartOptions(), progress: null, CancellationToken.None);
     }
 
-    /// <summary>Pings the gateway from the VM until it answers: the guest configures its network just after its agent is up (a minute at most).</summary>
-    private Task PingGatewayAsync(string name) =>
-        vms.RunCheckedAsync(name, "sh", "-c", $"for i in $(seq 120); do ping -c 1 -W 1 {vms.Lab.Gateway} >/dev/null && exit 0; sleep 0.5; done; exit 1");
-
     /// <summary>kill -9 of the VM's hypervisor, then waits (a minute at most) until VmPs sees it gone.</summary>
     private async Task KillHypervisorAsync(string name)
     {
         var pid = (await vms.Manager.GetAsync(name, CancellationToken.None)).ProcessId!.Value;
-        await Core.Processes.ExternalTool.RunCheckedAsync("kill", ["-9", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)], CancellationToken.None);
+        await ExternalTool.RunCheckedAsync("kill", ["-9", pid.ToString(CultureInfo.InvariantCulture)], CancellationToken.None);
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
         while ((await vms.Manager.GetAsync(name, CancellationToken.None)).State.IsActive())
         {
