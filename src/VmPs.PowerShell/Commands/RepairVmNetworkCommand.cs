@@ -37,10 +37,7 @@ public sealed class RepairVmNetworkCommand : NetworkCmdlet
 
     protected override void ProcessRecord()
     {
-        var names = ParameterSetName == InputObjectSet
-            ? InputObject.Select(network => network.Name)
-            : ExpandNames(Name ?? ["*"]);
-        foreach (var name in names)
+        foreach (var name in TargetNetworkNames(ParameterSetName == InputObjectSet ? InputObject : null, Name ?? ["*"]))
         {
             try
             {
