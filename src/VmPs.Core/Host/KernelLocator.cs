@@ -20,6 +20,11 @@ public static partial class KernelLocator
     private const int KernelVersionPointerOffset = 0x20E;
     private const int SetupSectorBase = 0x200;
     private const int MaxVersionLength = 256;
+    private const string FormatUnsupportedErrorId = "KernelFormatUnsupported";
+
+    // Xen's ELF note XEN_ELFNOTE_PHYS32_ENTRY: the 32-bit PVH entry point of the kernel.
+    private const string PvhNoteName = "Xen";
+    private const uint PvhEntryNoteType = 18;
     private static readonly byte[] SetupHeaderMagic = "HdrS"u8.ToArray();
     private static readonly byte[] ElfMagic = [0x7F, (byte)'E', (byte)'L', (byte)'F'];
     private static readonly byte[] LinuxVersionBanner = "Linux version "u8.ToArray();
@@ -79,11 +84,30 @@ public static partial class KernelLocator
 
         if (headerLength >= 4 && header.AsSpan(0, 4).SequenceEqual(ElfMagic))
         {
+            EnsureBootableVmlinux(file, kernelPath);
             file.Seek(0, SeekOrigin.Begin);
             return await ReadElfBannerVersionAsync(file, kernelPath, cancellationToken).ConfigureAwait(false);
         }
 
-        throw UnsupportedFormat(kernelPath, "it is neither a bzImage nor an ELF vmlinux");
+        throw NotAKernel(kernelPath, "it is neither a bzImage (no 'HdrS' boot header at 0x202) nor an ELF vmlinux");
+    }
+
+    /// <summary>
+    /// QEMU and Cloud Hypervisor boot an uncompressed x86-64 vmlinux only through its PVH entry point, which the
+    /// kernel announces in an ELF note (CONFIG_PVH); without it both refuse the kernel at start.
+    /// </summary>
+    private static void EnsureBootableVmlinux(Stream file, string kernelPath)
+    {
+        var elf = ElfFile.Read(file) ?? throw NotAKernel(kernelPath, "it is not a well-formed 64-bit little-endian ELF file");
+        if (elf.Machine != ElfFile.MachineX86_64)
+        {
+            throw NotAKernel(kernelPath, $"the ELF vmlinux is for machine {elf.Machine}, not x86-64 ({ElfFile.MachineX86_64})");
+        }
+
+        if (!elf.HasNote(PvhNoteName, PvhEntryNoteType))
+        {
+            throw NotAKernel(kernelPath, "the ELF vmlinux has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY, built with CONFIG_PVH), which QEMU and Cloud Hypervisor need to boot it; use its bzImage (vmlinuz) instead");
+        }
     }
 
     private static FileStream OpenKernel(string kernelPath)
@@ -148,9 +172,15 @@ public static partial class KernelLocator
     }
 
     private static VmPsException UnsupportedFormat(string kernelPath, string why) =>
-        new("KernelFormatUnsupported", VmPsErrorKind.InvalidData, $"Cannot read the kernel version of '{kernelPath}': {why}.", kernelPath);
+        new(FormatUnsupportedErrorId, VmPsErrorKind.InvalidData, $"Cannot read the kernel version of '{kernelPath}': {why}.", kernelPath);
 
-    [GeneratedRegex(@"^\d+\.\d+[\w.+~-]*$")]
+    private static VmPsException NotAKernel(string kernelPath, string why) =>
+        new(FormatUnsupportedErrorId, VmPsErrorKind.InvalidData, $"'{kernelPath}' is not a bootable x86-64 Linux kernel: {why}.", kernelPath)
+        {
+            RecommendedAction = "Pass a kernel image such as /boot/vmlinuz-VERSION with -Kernel.",
+        };
+
+    [GeneratedRegex(@"^\d+\.\d+[\w.+~-]*\z")]
     private static partial Regex ReleasePattern();
 }
 

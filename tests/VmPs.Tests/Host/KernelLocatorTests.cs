@@ -1,4 +1,3 @@
-using System.Text;
 using VmPs.Core;
 using VmPs.Core.Host;
 using VmPs.Tests.Infrastructure;
@@ -53,11 +52,8 @@ public sealed class KernelLocatorTests : IDisposable
     public async Task ElfVmlinuxVersionComesFromItsBannerEvenAcrossReadBoundaries()
     {
         var path = _scratch.Combine("vmlinux");
-        var bytes = new byte[(1 << 20) + 4096];
-        "\u007fELF"u8.CopyTo(bytes);
         // Starts a few bytes before the 1 MiB read boundary, so the banner is split across reads.
-        Encoding.ASCII.GetBytes("Linux version 6.9.1-test+ (builder@host) #1 SMP\0").CopyTo(bytes, (1 << 20) - 5);
-        await File.WriteAllBytesAsync(path, bytes);
+        await File.WriteAllBytesAsync(path, TestVmlinux.Build("6.9.1-test+", bannerOffset: (1 << 20) - 5, length: (1 << 20) + 4096));
         Directory.CreateDirectory(_scratch.Combine("modules", "6.9.1-test+"));
 
         var kernel = await KernelLocator.ResolveAsync(path, CancellationToken.None, _scratch.Combine("modules"));
@@ -70,7 +66,7 @@ public sealed class KernelLocatorTests : IDisposable
     public async Task KernelWithoutModulesDirectoryResolvesWithNone()
     {
         var path = _scratch.Combine("vmlinux");
-        await File.WriteAllBytesAsync(path, [.. "\u007fELF padding Linux version 5.15.0-custom #1\0"u8]);
+        await File.WriteAllBytesAsync(path, TestVmlinux.Build("5.15.0-custom"));
 
         var kernel = await KernelLocator.ResolveAsync(path, CancellationToken.None, _scratch.Combine("modules"));
 
@@ -88,6 +84,42 @@ public sealed class KernelLocatorTests : IDisposable
 
         Assert.Equal("KernelFormatUnsupported", error.ErrorId);
         Assert.Equal(VmPsErrorKind.InvalidData, error.Kind);
+    }
+
+    [Theory]
+    [InlineData("/etc/passwd")]
+    [InlineData("/bin/ls")]
+    public async Task HostFileThatIsNoKernelIsRejectedNamingTheFormats(string path)
+    {
+        var error = await Assert.ThrowsAsync<VmPsException>(() => KernelLocator.ResolveAsync(path, CancellationToken.None));
+
+        Assert.Equal("KernelFormatUnsupported", error.ErrorId);
+        Assert.Equal(VmPsErrorKind.InvalidData, error.Kind);
+        Assert.Contains("is not a bootable x86-64 Linux kernel", error.Message);
+    }
+
+    [Fact]
+    public async Task VmlinuxForAnotherMachineIsRejected()
+    {
+        var path = _scratch.Combine("vmlinux-arm64");
+        await File.WriteAllBytesAsync(path, TestVmlinux.Build("6.1.0-arm64", machine: 183));
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => KernelLocator.ResolveAsync(path, CancellationToken.None));
+
+        Assert.Equal("KernelFormatUnsupported", error.ErrorId);
+        Assert.Contains("not x86-64", error.Message);
+    }
+
+    [Fact]
+    public async Task VmlinuxWithoutThePvhEntryNoteIsRejected()
+    {
+        var path = _scratch.Combine("vmlinux-no-pvh");
+        await File.WriteAllBytesAsync(path, TestVmlinux.Build("6.1.0-nopvh", pvhNote: false));
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => KernelLocator.ResolveAsync(path, CancellationToken.None));
+
+        Assert.Equal("KernelFormatUnsupported", error.ErrorId);
+        Assert.Contains("PVH", error.Message);
     }
 
     [Fact]

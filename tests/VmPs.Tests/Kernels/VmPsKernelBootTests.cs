@@ -66,8 +66,15 @@ public sealed class VmPsKernelBootTests : IClassFixture<VmPsTestKernel>, IDispos
     {
         Assert.Equal(Kernel.Release, await KernelLocator.ReadVersionAsync(Kernel.BzImagePath, CancellationToken.None));
         Assert.Equal(Kernel.Release, await KernelLocator.ReadVersionAsync(Kernel.VmlinuxPath, CancellationToken.None));
-        Assert.True(ElfExecutable.HasPvhEntry(Kernel.VmlinuxPath));
-        Assert.False(ElfExecutable.HasPvhEntry(Kernel.BzImagePath));
+        await using (var vmlinux = File.OpenRead(Kernel.VmlinuxPath))
+        {
+            Assert.True(ElfFile.Read(vmlinux)!.HasNote("Xen", 18), "no XEN_ELFNOTE_PHYS32_ENTRY note");
+        }
+
+        await using (var bzImage = File.OpenRead(Kernel.BzImagePath))
+        {
+            Assert.Null(ElfFile.Read(bzImage));
+        }
         Assert.EndsWith("-vmps", Kernel.Release);
     }
 

@@ -284,7 +284,7 @@ public sealed class NetworkManagerTests : IDisposable
         Assert.All(first, rule => Assert.Equal(rule.Value, second[rule.Key]));
         Assert.Contains((forward, $"vmps:inc:vm={limited:N}:limit"), second.Keys);
         Assert.Equal(
-            [$"vmps:inc:vm={limited:N}:limit", "vmps:inc:established", "vmps:inc:published", "vmps:inc:bridge", "vmps:inc:inbound"],
+            [$"vmps:inc:vm={limited:N}:limit", "vmps:inc:established", "vmps:inc:published", "vmps:inc:bridge", "vmps:inc:inbound", "vmps:inc:ipv6"],
             (await RulesInOrderAsync()).Where(rule => rule.Chain == forward).Select(rule => rule.Tag));
 
         await host.Manager.RemovePortMappingAsync(web, PortProtocol.Tcp, 8080, CancellationToken.None);

@@ -51,24 +51,27 @@ public sealed partial class NetworkTestHost : IDisposable
         return rows;
     }
 
-    /// <summary>The tags (comments) of every firewall rule in the namespace, in listing order, from the host's own tools.</summary>
+    /// <summary>The tags (comments) of every firewall rule in the namespace, in listing order (ip6tables' after iptables'), from the host's own tools.</summary>
     public async Task<List<string>> FirewallTagsAsync() =>
         Firewall == FirewallBackend.Nftables
             ? NftRuleComments(await Scratch.RulesetAsync())
-            : IptablesComments(await Scratch.IptablesSaveAsync());
+            : IptablesComments(await IptablesSaveAsync());
 
     /// <summary>
     /// Every rule and chain in the namespace for before/after comparisons: the nftables ruleset, and
-    /// iptables' rules and user chains (the built-in tables iptables creates on first use are not VmPs's).
+    /// iptables' and ip6tables' rules and user chains (the built-in tables iptables creates on first use are not VmPs's).
     /// </summary>
     public async Task<string> FirewallStateAsync()
     {
-        var iptables = (await Scratch.IptablesSaveAsync()).Split('\n')
+        var iptables = (await IptablesSaveAsync()).Split('\n')
             .Where(line => line.StartsWith("-A ", StringComparison.Ordinal) || (line.StartsWith(':') && !BuiltInChain().IsMatch(line)));
         return Firewall == FirewallBackend.Nftables
             ? await Scratch.RulesetAsync() + "\n" + string.Join('\n', iptables)
             : string.Join('\n', iptables);
     }
+
+    /// <summary>iptables-save's output, then ip6tables-save's.</summary>
+    public async Task<string> IptablesSaveAsync() => await Scratch.IptablesSaveAsync() + await Scratch.ExecCheckedAsync("ip6tables-save");
 
     /// <summary>The comments of every rule in `nft -j list ruleset`, in order.</summary>
     public static List<string> NftRuleComments(string rulesetJson)

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json;
 using VmPs.Core.Network;
@@ -63,6 +64,37 @@ public sealed class ScratchNamespace : IDisposable
         using var document = JsonDocument.Parse(result.StandardOutput);
         return document.RootElement[0].Clone();
     }
+
+    /// <summary>
+    /// The interface's IPv6 link-local address once duplicate address detection has let it be used,
+    /// with the interface's index (in this namespace) as its scope id.
+    /// </summary>
+    public async Task<IPAddress> LinkLocalAddressAsync(string device)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            using var document = JsonDocument.Parse(await IpAsync("-j", "-6", "addr", "show", "dev", device, "scope", "link"));
+            var link = document.RootElement.EnumerateArray().FirstOrDefault();
+            var usable = link.ValueKind == JsonValueKind.Object && link.TryGetProperty("addr_info", out var addresses)
+                ? addresses.EnumerateArray().FirstOrDefault(address => address.TryGetProperty("local", out _) && !address.TryGetProperty("tentative", out _))
+                : default;
+            if (usable.ValueKind == JsonValueKind.Object)
+            {
+                return new IPAddress(IPAddress.Parse(usable.GetProperty("local").GetString()!).GetAddressBytes(), link.GetProperty("ifindex").GetInt64());
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{device} in {Name} got no usable IPv6 link-local address within a minute.");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Sets a sysctl of this namespace (net.* keys are per namespace).</summary>
+    public Task SysctlAsync(string key, string value) => ExecCheckedAsync("sysctl", "-qw", $"{key}={value}");
 
     /// <summary>The namespace's whole ruleset as `nft -j list ruleset` prints it.</summary>
     public Task<string> RulesetAsync() => ExecCheckedAsync("nft", "-j", "list", "ruleset");

@@ -65,6 +65,15 @@ public sealed class VmCreateValidationTests : IDisposable
         await AssertRefusedAsync(new VmCreateOptions { Name = "vm", Image = "busybox", KernelPath = missing }, "KernelNotFound", VmPsErrorKind.ObjectNotFound);
     }
 
+    [Fact]
+    public async Task FileThatIsNoKernelIsRefused()
+    {
+        var error = await AssertRefusedAsync(new VmCreateOptions { Name = "vm", Image = "busybox", KernelPath = "/etc/passwd" }, "KernelFormatUnsupported", VmPsErrorKind.InvalidData);
+
+        Assert.Equal("/etc/passwd", error.Target);
+        Assert.Contains("neither a bzImage", error.Message);
+    }
+
     [RequiresProgramFact("mkfs.erofs")]
     public async Task MissingDefaultKernelNamesThePackage()
     {

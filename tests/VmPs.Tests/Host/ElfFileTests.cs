@@ -3,19 +3,19 @@ using VmPs.Tests.Infrastructure;
 
 namespace VmPs.Tests.Host;
 
-public sealed class ElfExecutableTests
+public sealed class ElfFileTests
 {
     [RequiresProgramFact("busybox")]
     public void StaticBusyboxIsNotDynamicallyLinked()
     {
         // busybox-static provides /bin/busybox on Debian.
-        Assert.False(ElfExecutable.IsDynamicallyLinked("/bin/busybox"));
+        Assert.False(ElfFile.IsDynamicallyLinked("/bin/busybox"));
     }
 
     [Fact]
     public void OrdinaryDistroProgramIsDynamicallyLinked()
     {
-        Assert.True(ElfExecutable.IsDynamicallyLinked("/bin/ls"));
+        Assert.True(ElfFile.IsDynamicallyLinked("/bin/ls"));
     }
 
     [Fact]
@@ -25,7 +25,7 @@ public sealed class ElfExecutableTests
         try
         {
             File.WriteAllText(path, "#!/bin/sh\necho not an ELF file\n");
-            Assert.False(ElfExecutable.IsDynamicallyLinked(path));
+            Assert.False(ElfFile.IsDynamicallyLinked(path));
         }
         finally
         {
