@@ -1,4 +1,4 @@
-using VmPs.Core.Guest;
+using VmPs.Core.Boot;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Kernels;
 

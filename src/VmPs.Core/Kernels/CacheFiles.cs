@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using VmPs.Core.Native;
 
 namespace VmPs.Core.Kernels;
 
@@ -19,7 +20,7 @@ internal static class CacheFiles
     public static void CreatePrivateDirectory(string path)
     {
         Directory.CreateDirectory(path);
-        Check(chmod(path, PrivateDirectoryMode), "chmod", path);
+        Check(Libc.chmod(path, PrivateDirectoryMode), "chmod", path);
     }
 
     /// <summary>Writes the file and flushes it to the disk before returning.</summary>
@@ -41,29 +42,29 @@ internal static class CacheFiles
 
     /// <summary>Exchanges two existing directories in one step (renameat2 RENAME_EXCHANGE): no moment sees neither.</summary>
     public static void Exchange(string first, string second) =>
-        Check(renameat2(AtCurrentDirectory, first, AtCurrentDirectory, second, RenameExchange), "renameat2", second);
+        Check(Libc.renameat2(AtCurrentDirectory, first, AtCurrentDirectory, second, RenameExchange), "renameat2", second);
 
     /// <summary>Points the symbolic link <paramref name="link"/> at <paramref name="target"/>, replacing it in one rename.</summary>
     public static void ReplaceSymbolicLink(string link, string target)
     {
         var temporary = $"{link}.{Guid.NewGuid():N}.tmp";
         File.CreateSymbolicLink(temporary, target);
-        Check(rename(temporary, link), "rename", link);
+        Check(Libc.rename(temporary, link), "rename", link);
     }
 
     /// <summary>Makes the directory's entries (a rename, a new file) durable.</summary>
     public static void SyncDirectory(string path)
     {
         // open(2): FileStream and File.OpenHandle refuse directories.
-        var descriptor = open(path, OpenReadOnly | OpenDirectory | OpenCloseOnExec);
+        var descriptor = Libc.open(path, OpenReadOnly | OpenDirectory | OpenCloseOnExec, 0);
         Check(descriptor < 0 ? -1 : 0, "open", path);
         try
         {
-            Check(fsync(descriptor), "fsync", path);
+            Check(Libc.fsync(descriptor), "fsync", path);
         }
         finally
         {
-            _ = close(descriptor);
+            _ = Libc.close(descriptor);
         }
     }
 
@@ -74,27 +75,4 @@ internal static class CacheFiles
             throw new IOException($"{call} {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
         }
     }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int chmod([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint mode);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int rename([MarshalAs(UnmanagedType.LPUTF8Str)] string oldPath, [MarshalAs(UnmanagedType.LPUTF8Str)] string newPath);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int renameat2(
-        int oldDirectory,
-        [MarshalAs(UnmanagedType.LPUTF8Str)] string oldPath,
-        int newDirectory,
-        [MarshalAs(UnmanagedType.LPUTF8Str)] string newPath,
-        uint flags);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int fsync(int descriptor);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int close(int descriptor);
 }

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
+using VmPs.Core.Native;
 using VmPs.Core.Processes;
 
 namespace VmPs.Core.Kernels;
@@ -160,7 +160,7 @@ internal sealed class KernelBuildCommand
         // The leader's start time guards against a reused pid: only a group we started is killed.
         if (ProcessProbe.IsRunning(leader))
         {
-            _ = kill(-leader.Pid, SignalKill);
+            _ = Libc.kill(-leader.Pid, SignalKill);
         }
     }
 
@@ -181,7 +181,4 @@ internal sealed class KernelBuildCommand
             onLine?.Invoke(line);
         }
     }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int signal);
 }

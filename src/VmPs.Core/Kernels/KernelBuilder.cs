@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using VmPs.Core.Boot;
 using VmPs.Core.Host;
 using VmPs.Core.State;
 using VmPs.Core.Vms;

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
+using VmPs.Core.Boot;
 using VmPs.Core.Host;
 using VmPs.Core.Processes;
 

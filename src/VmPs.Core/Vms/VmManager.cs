@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using VmPs.Core.Guest;
+using VmPs.Core.Agent;
+using VmPs.Core.Boot;
 using VmPs.Core.Host;
 using VmPs.Core.Images;
 using VmPs.Core.Logs;

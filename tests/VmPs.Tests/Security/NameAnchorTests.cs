@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
 using VmPs.Core;
-using VmPs.Core.Host;
+using VmPs.Core.Boot;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
 using VmPs.Core.Images.Registry;
