@@ -5,7 +5,9 @@ namespace VmPs.Core.Boot;
 
 /// <summary>
 /// Reads a module file as the plain ELF object the guest loads. Compressed modules are unpacked on
-/// the host so the guest does not depend on the kernel's in-kernel decompression support.
+/// the host so the guest does not depend on the kernel's in-kernel decompression support: gzip and
+/// zstd (ZstdSharp.Port) in process, xz with the xz tool (.NET has no xz codec; xz-utils is on every
+/// Debian and Ubuntu host, as dpkg depends on it).
 /// </summary>
 public static class KernelModuleReader
 {
@@ -16,24 +18,26 @@ public static class KernelModuleReader
             case KernelModuleCompression.None:
                 return await File.ReadAllBytesAsync(module.Path, cancellationToken).ConfigureAwait(false);
             case KernelModuleCompression.Gzip:
-                await using (var file = File.OpenRead(module.Path))
-                await using (var gzip = new GZipStream(file, CompressionMode.Decompress))
-                {
-                    using var buffer = new MemoryStream();
-                    await gzip.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-                    return buffer.ToArray();
-                }
-
+                return await DecompressAsync(module, file => new GZipStream(file, CompressionMode.Decompress), cancellationToken).ConfigureAwait(false);
+            case KernelModuleCompression.Zstd:
+                return await DecompressAsync(module, file => new ZstdSharp.DecompressionStream(file), cancellationToken).ConfigureAwait(false);
             case KernelModuleCompression.Xz:
                 return await DecompressWithToolAsync(module, "xz", "xz-utils", cancellationToken).ConfigureAwait(false);
-            case KernelModuleCompression.Zstd:
-                return await DecompressWithToolAsync(module, "zstd", "zstd", cancellationToken).ConfigureAwait(false);
             default:
                 throw new ArgumentOutOfRangeException(nameof(module), module.Compression, "Unknown module compression.");
         }
     }
 
-    /// <summary>xz and zstd are decompressed by their host tools in a scratch directory (their output is binary, so it goes to a file).</summary>
+    private static async Task<byte[]> DecompressAsync(KernelModuleFile module, Func<Stream, Stream> decompress, CancellationToken cancellationToken)
+    {
+        await using var file = File.OpenRead(module.Path);
+        await using var decompressed = decompress(file);
+        using var buffer = new MemoryStream();
+        await decompressed.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return buffer.ToArray();
+    }
+
+    /// <summary>xz is decompressed by its host tool in a scratch directory (its output is binary, so it goes to a file).</summary>
     private static async Task<byte[]> DecompressWithToolAsync(KernelModuleFile module, string tool, string package, CancellationToken cancellationToken)
     {
         if (DetachedProcess.FindOnPath(tool) is null)
@@ -53,7 +57,7 @@ public static class KernelModuleReader
         {
             var compressedCopy = Path.Combine(scratch.FullName, Path.GetFileName(module.Path));
             File.Copy(module.Path, compressedCopy);
-            // Both tools decompress "X.ko.xz" / "X.ko.zst" in place to "X.ko".
+            // xz decompresses "X.ko.xz" in place to "X.ko".
             await ExternalTool.RunCheckedAsync(tool, ["--decompress", "--quiet", compressedCopy], cancellationToken).ConfigureAwait(false);
             return await File.ReadAllBytesAsync(Path.Combine(scratch.FullName, module.FileName), cancellationToken).ConfigureAwait(false);
         }

@@ -13,6 +13,8 @@ public static class PSTypeNames
 
     public const string VmImage = "VmPs.VmImage";
 
+    public const string VmImageCacheItem = "VmPs.VmImageCacheItem";
+
     public const string VmKernel = "VmPs.VmKernel";
 
     public const string GuestFile = "VmPs.GuestFile";

@@ -14,6 +14,9 @@ internal enum LinuxFileType
     Other,
 }
 
+/// <summary>What statx tells about an entry, as much as extraction and the device-node table need.</summary>
+internal readonly record struct FileStatus(ulong Inode, LinuxFileType Type, UnixFileMode Permissions, long Size, uint Links);
+
 /// <summary>
 /// The directory-relative (*at) libc calls layer extraction needs, so every path is resolved against a
 /// directory descriptor the extractor opened itself and a final component is never followed.
@@ -31,7 +34,9 @@ internal static class LinuxFileSystem
     private const int OpenCloseOnExec = 0x80000;
     private const int AtSymlinkNoFollow = 0x100;
     private const int AtRemoveDir = 0x200;
+    private const int AtEmptyPath = 0x1000;
     private const int StatxType = 0x1;
+    private const uint StatxBasicStats = 0x7FF;
     private const int Enoent = 2;
     private const uint TypeMask = 0xF000;
 
@@ -45,7 +50,62 @@ internal static class LinuxFileSystem
     public static int CreateFile(int directoryFd, string name) =>
         Check(Libc.openat(directoryFd, name, OpenWriteOnly | OpenCreate | OpenExclusive | OpenNoFollow | OpenCloseOnExec, 0x180), "create", name);
 
+    /// <summary>
+    /// Creates the empty, mode-0000 file that stands for a device node in a staging tree (see DeviceNodeTable) and
+    /// returns its inode number.
+    /// </summary>
+    public static ulong CreatePlaceholder(int directoryFd, string name)
+    {
+        var fd = Check(Libc.openat(directoryFd, name, OpenWriteOnly | OpenCreate | OpenExclusive | OpenNoFollow | OpenCloseOnExec, 0), "create", name);
+        try
+        {
+            return Status(fd, string.Empty, emptyPath: true).Inode;
+        }
+        finally
+        {
+            Libc.close(fd);
+        }
+    }
+
     public static void Close(int fd) => Libc.close(fd);
+
+    /// <summary>The entry itself (a symlink is not followed); null when it does not exist.</summary>
+    public static FileStatus? TryStatus(int directoryFd, string name)
+    {
+        try
+        {
+            return Status(directoryFd, name, emptyPath: false);
+        }
+        catch (IOException ex) when (ex.HResult == Enoent)
+        {
+            return null;
+        }
+    }
+
+    private static FileStatus Status(int directoryFd, string name, bool emptyPath)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        var flags = AtSymlinkNoFollow | (emptyPath ? AtEmptyPath : 0);
+        if (Libc.statx(directoryFd, name, flags, StatxBasicStats, ref MemoryMarshal.GetReference(buffer)) != 0)
+        {
+            throw Failure("stat", name, Marshal.GetLastPInvokeError());
+        }
+
+        // struct statx: stx_nlink u32 @16, stx_mode u16 @28, stx_ino u64 @32, stx_size u64 @40, the same on every architecture.
+        var mode = BinaryPrimitives.ReadUInt16LittleEndian(buffer[28..]);
+        return new FileStatus(
+            BinaryPrimitives.ReadUInt64LittleEndian(buffer[32..]),
+            (mode & TypeMask) switch
+            {
+                0x4000 => LinuxFileType.Directory,
+                0x8000 => LinuxFileType.RegularFile,
+                0xA000 => LinuxFileType.SymbolicLink,
+                _ => LinuxFileType.Other,
+            },
+            (UnixFileMode)(mode & 0xFFF),
+            BinaryPrimitives.ReadInt64LittleEndian(buffer[40..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(buffer[16..]));
+    }
 
     public static LinuxFileType TypeOf(int directoryFd, string name)
     {
@@ -80,6 +140,10 @@ internal static class LinuxFileSystem
 
     public static void MakeDirectory(int directoryFd, string name) =>
         Check(Libc.mkdirat(directoryFd, name, 0x1ED), "mkdir", name);
+
+    /// <summary>A new directory no other user can enter (0700 from its creation, whatever the umask adds).</summary>
+    public static void MakePrivateDirectory(string path) =>
+        Check(Libc.mkdirat(AtFdCwd, path, 0x1C0), "mkdir", path);
 
     public static void MakeSymbolicLink(string target, int directoryFd, string name) =>
         Check(Libc.symlinkat(target, directoryFd, name), "symlink", name);

@@ -66,7 +66,7 @@ public sealed class KernelModuleResolverTests : IDisposable
         Assert.Contains("modules.dep", error.Message);
     }
 
-    [RequiresProgramFact("xz", "zstd")]
+    [RequiresProgramFact("xz")]
     public async Task CompressedModulesAreReadUncompressedUnderTheirKoName()
     {
         var root = _scratch.Combine("modules");
@@ -84,7 +84,9 @@ public sealed class KernelModuleResolverTests : IDisposable
 
         await ExternalTool.RunCheckedAsync("xz", [Path.Combine(root, "kernel", "xz_mod.ko")], CancellationToken.None);
         await ExternalTool.RunCheckedAsync("gzip", [Path.Combine(root, "kernel", "gz-mod.ko")], CancellationToken.None);
-        await ExternalTool.RunCheckedAsync("zstd", ["--quiet", "--rm", Path.Combine(root, "kernel", "zst_mod.ko")], CancellationToken.None);
+        var zstdModule = Path.Combine(root, "kernel", "zst_mod.ko");
+        await File.WriteAllBytesAsync(zstdModule + ".zst", new ZstdSharp.Compressor().Wrap(await File.ReadAllBytesAsync(zstdModule)).ToArray());
+        File.Delete(zstdModule);
         await File.WriteAllTextAsync(Path.Combine(root, "modules.dep"),
             "kernel/zst_mod.ko.zst: kernel/gz-mod.ko.gz kernel/xz_mod.ko.xz\nkernel/gz-mod.ko.gz: kernel/xz_mod.ko.xz\nkernel/xz_mod.ko.xz:\n");
 

@@ -1,5 +1,6 @@
 using VmPs.Core.State;
 using VmPs.Core.Vms;
+using VmPs.Tests.Core.Images;
 using VmPs.Tests.Core.Network;
 using VmPs.Tests.Core.State;
 
@@ -17,6 +18,7 @@ public static class StartupHook
     public static void Initialize()
     {
         NetworkAllocationChild.RunIfRequested();
+        ImageAddChild.RunIfRequested();
         var database = Environment.GetEnvironmentVariable(DatabaseVariable);
         if (database is null)
         {

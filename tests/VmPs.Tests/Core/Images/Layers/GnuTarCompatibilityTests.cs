@@ -36,7 +36,7 @@ public sealed class GnuTarCompatibilityTests : IDisposable
         Directory.CreateDirectory(applied);
 
         var descriptor = new OciDescriptor(TestLayer.GzipMediaType, "sha256:" + new string('a', 64), new FileInfo(blob).Length);
-        var result = await LayerApplier.ApplyAsync(applied, descriptor, blob, CancellationToken.None);
+        var result = await LayerApplier.ApplyAsync(applied, descriptor, blob, new DeviceNodeTable(), CancellationToken.None);
 
         Assert.Empty(result.Warnings);
         var expectedListing = await ListingAsync(expected);
@@ -67,7 +67,7 @@ public sealed class GnuTarCompatibilityTests : IDisposable
         Directory.CreateDirectory(applied);
 
         var descriptor = new OciDescriptor(TestLayer.TarMediaType, "sha256:" + new string('b', 64), new FileInfo(blob).Length);
-        var result = await LayerApplier.ApplyAsync(applied, descriptor, blob, CancellationToken.None);
+        var result = await LayerApplier.ApplyAsync(applied, descriptor, blob, new DeviceNodeTable(), CancellationToken.None);
 
         Assert.Empty(result.Warnings);
         Assert.Equal(capability, FileFacts.ExtendedAttribute(Path.Combine(applied, "a-ping"), "security.capability"));

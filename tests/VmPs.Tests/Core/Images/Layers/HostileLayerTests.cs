@@ -32,6 +32,18 @@ public sealed class HostileLayerTests : IDisposable
             "symlink chain escaping via ..", "l1/outside-sentinel-dir/pwned",
             new TestLayer().Symlink("l1", "dir/l2").Directory("dir/").Symlink("dir/l2", "../../").File("l1/outside-sentinel-dir/pwned", "pwned")
         },
+        {
+            "chain through a link to '.'", "b/outside-sentinel-dir/pwned",
+            new TestLayer().Symlink("a", ".").Symlink("b", "a/a/../../").File("b/outside-sentinel-dir/pwned", "pwned")
+        },
+        {
+            "chain in a subdirectory", "d/b/outside-sentinel-dir/pwned",
+            new TestLayer().Directory("d/").Symlink("d/a", ".").Symlink("d/b", "a/a/../../../").File("d/b/outside-sentinel-dir/pwned", "pwned")
+        },
+        {
+            "hardlink through a chain", "passwd-link",
+            new TestLayer().Symlink("a", ".").Symlink("b", "a/a/../../../../../../../etc").HardLink("passwd-link", "b/passwd")
+        },
         { "hardlink to an absolute path", "passwd-link", new TestLayer().HardLink("passwd-link", "/etc/passwd") },
         { "hardlink climbing out", "passwd-link", new TestLayer().HardLink("passwd-link", "../../../../../../etc/passwd") },
         {
@@ -47,7 +59,7 @@ public sealed class HostileLayerTests : IDisposable
         var passwordLinksBefore = (await FileFacts.OfAsync("/etc/passwd")).Links;
         var (descriptor, blob) = await layer.WriteAsync(scratch.Path);
 
-        var error = await Assert.ThrowsAsync<VmPsException>(() => LayerApplier.ApplyAsync(Root, descriptor, blob, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<VmPsException>(() => LayerApplier.ApplyAsync(Root, descriptor, blob, new DeviceNodeTable(), CancellationToken.None));
 
         Assert.True(error.ErrorId == "LayerEntryEscapesRoot", $"{attack}: {error.ErrorId}: {error.Message}");
         Assert.Equal(VmPsErrorKind.InvalidData, error.Kind);
@@ -68,7 +80,7 @@ public sealed class HostileLayerTests : IDisposable
             .File("evil/pwned", "contained")
             .WriteAsync(scratch.Path);
 
-        await LayerApplier.ApplyAsync(Root, descriptor, blob, CancellationToken.None);
+        await LayerApplier.ApplyAsync(Root, descriptor, blob, new DeviceNodeTable(), CancellationToken.None);
 
         Assert.Empty(Directory.EnumerateFileSystemEntries(Sentinel));
         Assert.Equal("contained", File.ReadAllText(Path.Combine(Root + Sentinel, "pwned")));
@@ -84,7 +96,7 @@ public sealed class HostileLayerTests : IDisposable
             .File("a/file", "x")
             .WriteAsync(scratch.Path);
 
-        var error = await Assert.ThrowsAsync<VmPsException>(() => LayerApplier.ApplyAsync(Root, descriptor, blob, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<VmPsException>(() => LayerApplier.ApplyAsync(Root, descriptor, blob, new DeviceNodeTable(), CancellationToken.None));
 
         Assert.Equal("LayerSymlinkLoop", error.ErrorId);
     }

@@ -144,18 +144,30 @@ public sealed class LayerApplierTests : IDisposable
         Assert.Equal("rewritten", File.ReadAllText(Path.Combine(Root, "hardlinked")));
     }
 
-    [RequiresRootFact]
-    public async Task DeviceNodesAndFifosAreCreated()
+    [Fact]
+    public async Task DeviceNodesAreRecordedForTheBuilderAndNeverCreatedOnTheHost()
     {
-        await ApplyAsync(new TestLayer()
+        var devices = new DeviceNodeTable();
+        var (descriptor, blob) = await new TestLayer()
             .Device("dev/null", TarEntryType.CharacterDevice, 1, 3)
             .Device("dev/loop-test", TarEntryType.BlockDevice, 7, 300, mode: (UnixFileMode)0x1B0)
-            .Fifo("run/initctl", mode: (UnixFileMode)0x180));
+            .Device("dev/replaced", TarEntryType.CharacterDevice, 1, 5)
+            .File("dev/replaced", "a file now")
+            .Fifo("run/initctl", mode: (UnixFileMode)0x180)
+            .WriteAsync(scratch.Path);
 
-        var nullDevice = await FileFacts.OfAsync(Path.Combine(Root, "dev/null"));
-        Assert.Equal(("character special file", "666", 1, 3), (nullDevice.Type, nullDevice.Mode, nullDevice.Major, nullDevice.Minor));
-        var block = await FileFacts.OfAsync(Path.Combine(Root, "dev/loop-test"));
-        Assert.Equal(("block special file", "660", 7, 300), (block.Type, block.Mode, block.Major, block.Minor));
+        await LayerApplier.ApplyAsync(Root, descriptor, blob, devices, CancellationToken.None);
+
+        foreach (var placeholder in new[] { "dev/null", "dev/loop-test" })
+        {
+            var facts = await FileFacts.OfAsync(Path.Combine(Root, placeholder));
+            Assert.Equal(("regular empty file", "0"), (facts.Type, facts.Mode));
+        }
+
+        Assert.Equal(
+            [new DeviceNode("dev/loop-test", true, 7, 300, (UnixFileMode)0x1B0), new DeviceNode("dev/null", false, 1, 3, (UnixFileMode)0x1B6)],
+            devices.Locate(Root).OrderBy(node => node.Path, StringComparer.Ordinal));
+        Assert.Equal("a file now", File.ReadAllText(Path.Combine(Root, "dev/replaced")));
         var fifo = await FileFacts.OfAsync(Path.Combine(Root, "run/initctl"));
         Assert.Equal(("fifo", "600"), (fifo.Type, fifo.Mode));
     }
@@ -184,8 +196,8 @@ public sealed class LayerApplierTests : IDisposable
         Assert.Equal(mediaType, File.ReadAllText(Path.Combine(Root, "hello.txt")));
     }
 
-    [RequiresProgramFact("zstd")]
-    public async Task ZstdLayersAreDecompressedWithTheZstdTool()
+    [Fact]
+    public async Task ZstdLayersAreDecompressedInProcess()
     {
         await ApplyAsync(new TestLayer().File("hello.txt", "zstd"), TestLayer.ZstdMediaType);
 
@@ -198,7 +210,7 @@ public sealed class LayerApplierTests : IDisposable
         var (descriptor, blob) = await new TestLayer().File("a", "b").WriteAsync(scratch.Path, TestLayer.TarMediaType);
 
         var error = await Assert.ThrowsAsync<VmPsException>(() => LayerApplier.ApplyAsync(
-            Root, descriptor with { MediaType = "application/vnd.oci.image.layer.v1.tar+bzip2" }, blob, CancellationToken.None));
+            Root, descriptor with { MediaType = "application/vnd.oci.image.layer.v1.tar+bzip2" }, blob, new DeviceNodeTable(), CancellationToken.None));
 
         Assert.Equal("UnsupportedLayerMediaType", error.ErrorId);
         Assert.Contains("tar+bzip2", error.Message);
@@ -211,9 +223,9 @@ public sealed class LayerApplierTests : IDisposable
         await File.WriteAllBytesAsync(blob, [0x1F, 0x8B, 0x08, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07]);
         var descriptor = new OciDescriptor(TestLayer.GzipMediaType, "sha256:" + new string('c', 64), 11);
 
-        var error = await Assert.ThrowsAsync<VmPsException>(() => LayerApplier.ApplyAsync(Root, descriptor, blob, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<VmPsException>(() => LayerApplier.ApplyAsync(Root, descriptor, blob, new DeviceNodeTable(), CancellationToken.None));
 
-        Assert.Equal("InvalidLayerArchive", error.ErrorId);
+        Assert.Equal("LayerArchiveInvalid", error.ErrorId);
         Assert.Contains(descriptor.Digest, error.Message);
     }
 
@@ -222,8 +234,8 @@ public sealed class LayerApplierTests : IDisposable
     {
         var (descriptor, blob) = await new TestLayer().File("a", "b").WriteAsync(scratch.Path);
 
-        var noBlob = await Assert.ThrowsAsync<VmPsException>(() => LayerApplier.ApplyAsync(Root, descriptor, blob + ".absent", CancellationToken.None));
-        var noRoot = await Assert.ThrowsAsync<VmPsException>(() => LayerApplier.ApplyAsync(Root + "-absent", descriptor, blob, CancellationToken.None));
+        var noBlob = await Assert.ThrowsAsync<VmPsException>(() => LayerApplier.ApplyAsync(Root, descriptor, blob + ".absent", new DeviceNodeTable(), CancellationToken.None));
+        var noRoot = await Assert.ThrowsAsync<VmPsException>(() => LayerApplier.ApplyAsync(Root + "-absent", descriptor, blob, new DeviceNodeTable(), CancellationToken.None));
 
         Assert.Equal(("LayerBlobNotFound", "LayerRootNotFound"), (noBlob.ErrorId, noRoot.ErrorId));
         Assert.False(Directory.Exists(Root + "-absent"));
@@ -237,6 +249,6 @@ public sealed class LayerApplierTests : IDisposable
     private async Task<LayerApplyResult> ApplyAsync(TestLayer layer, string mediaType = TestLayer.GzipMediaType)
     {
         var (descriptor, blob) = await layer.WriteAsync(scratch.Path, mediaType);
-        return await LayerApplier.ApplyAsync(Root, descriptor, blob, CancellationToken.None);
+        return await LayerApplier.ApplyAsync(Root, descriptor, blob, new DeviceNodeTable(), CancellationToken.None);
     }
 }

@@ -3,7 +3,6 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using VmPs.Core.Images.Oci;
-using VmPs.Core.Processes;
 
 namespace VmPs.Tests.Core.Images.Layers;
 
@@ -87,7 +86,7 @@ public sealed class TestLayer
         else if (mediaType == ZstdMediaType)
         {
             blobPath = tarPath + ".zst";
-            await ExternalTool.RunCheckedAsync("zstd", ["-q", "-o", blobPath, tarPath], CancellationToken.None);
+            await System.IO.File.WriteAllBytesAsync(blobPath, new ZstdSharp.Compressor().Wrap(tar.ToArray()).ToArray());
         }
 
         var blob = await System.IO.File.ReadAllBytesAsync(blobPath);
