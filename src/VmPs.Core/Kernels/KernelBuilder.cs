@@ -51,7 +51,7 @@ public sealed partial class KernelBuilder
     private const string Recipe = "vmps-kernel-recipe-1\nallnoconfig\nARCH=x86_64\nbzImage\n";
 
     /// <summary>The compile's output lines for kernel/vmps.config, measured; the progress estimate before any build here.</summary>
-    private const int DefaultCompileSteps = 1250;
+    private const int DefaultCompileSteps = 2020;
 
     private const string Architecture = "ARCH=x86_64";
 
