@@ -15,7 +15,11 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
 
     public void OnImport() => LoadContext.ResolvingUnmanagedDll += ResolveFromModuleFolder;
 
-    public void OnRemove(PSModuleInfo psModuleInfo) => LoadContext.ResolvingUnmanagedDll -= ResolveFromModuleFolder;
+    public void OnRemove(PSModuleInfo psModuleInfo)
+    {
+        LoadContext.ResolvingUnmanagedDll -= ResolveFromModuleFolder;
+        ModuleServices.Clear();
+    }
 
     private static IntPtr ResolveFromModuleFolder(Assembly requestingAssembly, string libraryName)
     {

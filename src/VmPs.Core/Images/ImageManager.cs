@@ -8,25 +8,27 @@ namespace VmPs.Core.Images;
 /// The image store behind New-VmImage, Get-VmImage and Remove-VmImage: images pulled or imported
 /// into bootable root filesystems, plus the built-in busybox image once it has been built.
 /// </summary>
-public sealed class ImageManager
+public sealed class ImageManager : IImageManager
 {
     private readonly VmPsPaths paths;
     private readonly ImageStore store;
     private readonly ImagePipeline pipeline;
     private readonly ImageDisk disk;
 
+    /// <summary>A manager of its own on <paramref name="paths"/>; cmdlets share the one of their <see cref="VmPsServices"/>.</summary>
     public ImageManager(VmPsPaths paths)
+        : this(paths, new StateDatabase(paths?.StateDatabase ?? throw new ArgumentNullException(nameof(paths))))
     {
-        ArgumentNullException.ThrowIfNull(paths);
+    }
+
+    internal ImageManager(VmPsPaths paths, StateDatabase database)
+    {
         this.paths = paths;
-        store = new ImageStore(new StateDatabase(paths.StateDatabase));
+        store = new ImageStore(database);
         var blobs = new BlobCache(paths);
         disk = new ImageDisk(paths, store, blobs);
         pipeline = new ImagePipeline(paths, store, blobs, disk);
     }
-
-    /// <summary>A manager on the default state directory (the one VmManager.CreateDefault uses).</summary>
-    public static ImageManager CreateDefault() => new(VmPsPaths.Default());
 
     /// <summary>
     /// Fetches the image into the shared blob cache, applies its layers and builds its root filesystem, then

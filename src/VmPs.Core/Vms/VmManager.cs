@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using VmPs.Core.Agent;
 using VmPs.Core.Boot;
 using VmPs.Core.Host;
+using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
 using VmPs.Core.Logs;
 using VmPs.Core.Network;
@@ -17,7 +18,7 @@ namespace VmPs.Core.Vms;
 /// All state lives in the state database and the VM directories, so any number of managers (pwsh
 /// sessions) can work on the same VMs; hypervisors are detached and outlive the session.
 /// </summary>
-public sealed class VmManager
+public sealed class VmManager : IVmManager
 {
     private readonly VmManagerSettings settings;
     private readonly VmStore vms;
@@ -28,27 +29,40 @@ public sealed class VmManager
     private readonly VmShutdown shutdown;
     private readonly VmNetworking networking;
 
+    /// <summary>A manager of its own on <paramref name="paths"/>; cmdlets share the one of their <see cref="VmPsServices"/>.</summary>
     public VmManager(VmPsPaths paths)
         : this(paths, new VmManagerSettings())
     {
     }
 
     internal VmManager(VmPsPaths paths, VmManagerSettings settings)
+        : this(paths, new StateDatabase(paths.StateDatabase), settings, HypervisorRegistry.Default())
+    {
+    }
+
+    private VmManager(VmPsPaths paths, StateDatabase database, VmManagerSettings settings, HypervisorRegistry hypervisors)
+        : this(
+            paths,
+            database,
+            new HostContext(cancellationToken => settings.ProbeHost(paths, cancellationToken), hypervisors),
+            new Lazy<NetworkManager>(() => new NetworkManager(paths, database, settings.NetworkNamespace ?? NetworkNamespace.FromEnvironment(), null)),
+            settings)
+    {
+    }
+
+    /// <summary>The composition root's manager: the database, host context and network manager are shared with the other managers.</summary>
+    internal VmManager(VmPsPaths paths, StateDatabase database, HostContext host, Lazy<NetworkManager> networks, VmManagerSettings settings)
     {
         this.settings = settings;
-        var database = new StateDatabase(paths.StateDatabase);
+        this.host = host;
         vms = new VmStore(database);
         var images = new ImageStore(database);
         catalog = new ImageCatalog(paths, images, settings.BusyboxPath);
-        networking = new VmNetworking(paths, settings.NetworkNamespace);
-        reconciler = new VmReconciler(paths, vms, networking);
-        host = new HostContext(cancellationToken => settings.ProbeHost(paths, cancellationToken));
+        networking = new VmNetworking(networks);
+        reconciler = new VmReconciler(paths, vms);
         boot = new VmBoot(paths, vms, images, reconciler, host, networking);
         shutdown = new VmShutdown(vms, reconciler, host, networking);
     }
-
-    /// <summary>A manager on the default state directory ($VMPS_HOME, /var/lib/vmps or ~/.local/share/vmps).</summary>
-    public static VmManager CreateDefault() => new(VmPsPaths.Default());
 
     /// <summary>
     /// Validates the settings, resolves the image (building the default busybox image on first
@@ -67,8 +81,7 @@ public sealed class VmManager
 
         var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
         var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
-        var selector = await host.SelectorAsync(cancellationToken).ConfigureAwait(false);
-        var hypervisor = selector.Resolve(options.Hypervisor);
+        var hypervisor = (await host.SelectAsync(options.Hypervisor, HypervisorFeatures.None, cancellationToken).ConfigureAwait(false)).Kind;
 
         var id = Guid.NewGuid();
         var files = reconciler.Files(id);
@@ -132,6 +145,25 @@ public sealed class VmManager
 
     /// <summary>The networks the VMs' adapters are on (the same manager Start-Vm plugs TAPs with).</summary>
     public NetworkManager Networks => networking.Networks;
+
+    /// <summary>
+    /// Repair-VmNetwork: brings the network back to its records (see <see cref="NetworkManager.RepairAsync"/>),
+    /// unplugging the adapters of its VMs that are not running and leaving those of active VMs alone.
+    /// With <paramref name="dryRun"/>, only says what it would do. Errors: NetworkNotFound.
+    /// </summary>
+    public async Task<NetworkRepairResult> RepairNetworkAsync(string network, bool dryRun, CancellationToken cancellationToken)
+    {
+        var active = new HashSet<Guid>();
+        foreach (var vm in await vms.GetAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if ((await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false)).State.IsActive())
+            {
+                active.Add(vm.Id);
+            }
+        }
+
+        return await Networks.RepairAsync(network, active, dryRun, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Boots a Stopped or Crashed VM and, unless told otherwise, waits until its agent answers. On
@@ -348,6 +380,7 @@ public sealed class VmManager
         MacAddress = vm.MacAddress,
         Network = adapter?.Network,
         IPAddress = adapter?.IPAddress,
+        NetworkStatus = adapter?.Status,
         Directory = reconciler.Files(vm.Id).Directory,
         CreatedAt = vm.CreatedAt,
         StartedAt = vm.StartedAt,
