@@ -32,7 +32,7 @@ internal sealed class BootToAgentBenchmark(VmManager manager, string vmName)
             throw new InvalidOperationException($"'true' exited with {result.ExitCode}: {result.Stderr}");
         }
 
-        await manager.StopAsync(vmName, new VmStopOptions { Force = true }, cancellationToken);
+        await manager.StopAsync(vmName, new VmStopOptions { Method = VmStopMethod.TurnOff }, cancellationToken);
         return new VmPsBootSample(agentReady, firstExec);
     }
 

@@ -110,6 +110,8 @@ internal sealed class FakeVmManager : IVmManager
 
     public Task<VmInfo> CreateAsync(VmCreateOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+    public Task ValidateCreateAsync(VmCreateOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
+
     public Task<NetworkAdapterInfo?> GetNetworkAdapterAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task<VmInfo> StopAsync(string name, VmStopOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
