@@ -1,9 +1,12 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Threading.Channels;
+using VmPs.Core;
 using VmPs.Core.Vms;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
+using VmPs.PowerShell.Jobs;
+using VmPs.PowerShell.Pipeline;
 
 namespace VmPs.PowerShell.Commands;
 
@@ -28,7 +31,7 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
     private readonly List<Task> running = [];
     private readonly Channel<object> pipeline = Channel.CreateUnbounded<object>();
     private PipelineSink? pipelineSink;
-    private VmCommandJob? job;
+    private VmPsJob? job;
     private SemaphoreSlim? throttle;
     private VmExecOptions? options;
     private int? lastExitCode;
@@ -47,7 +50,7 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = VmCommandSet)]
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = VmScriptBlockSet)]
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = VmScriptSet)]
-    [VmNameTransformation]
+    [VmName]
     [ValidateNotNullOrEmpty]
     public string[] Vm { get; set; } = [];
 
@@ -125,7 +128,7 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
         pipelineSink = new PipelineSink(pipeline.Writer);
         if (AsJob)
         {
-            job = new VmCommandJob(CommandText);
+            job = new VmPsJob(CommandText, VmCommandChildJob.JobTypeName);
             if (JobName is not null)
             {
                 job.Name = JobName;
@@ -201,6 +204,16 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
     /// <summary>Starts the command in one VM unless -WhatIf or a "no" to -Confirm says otherwise.</summary>
     private VmCommandRun? StartRun(string name)
     {
+        try
+        {
+            name = Await(cancellationToken => Manager.GetAsync(name, cancellationToken)).Name;
+        }
+        catch (VmPsException exception)
+        {
+            WriteError(exception);
+            return null;
+        }
+
         if (!ShouldProcess(name, $"Run '{CommandText}'"))
         {
             return null;

@@ -1,88 +1,28 @@
 using System.Management.Automation;
+using VmPs.PowerShell.Infrastructure;
 
-namespace VmPs.PowerShell.Infrastructure;
+namespace VmPs.PowerShell.Jobs;
 
 /// <summary>
 /// One VM's part of an Invoke-VmCommand -AsJob: its results, -Stream lines and errors land in this job's streams.
-/// Stop-Job cancels it, which kills the command in the guest.
+/// Stop-Job cancels it, which kills the command in the guest. It fails unless the command ended with an exit code.
 /// </summary>
-internal sealed class VmCommandChildJob : Job, IVmCommandSink
+internal sealed class VmCommandChildJob(string command, string vmName) : VmPsChildJob(command, vmName, JobTypeName), IVmCommandSink
 {
-    private readonly CancellationTokenSource stopping = new();
-    private Task running = Task.CompletedTask;
+    public const string JobTypeName = "VmCommandJob";
 
-    public VmCommandChildJob(string command, string vmName)
-        : base(command, vmName)
-    {
-        VmName = vmName;
-        PSJobTypeName = VmCommandJob.JobTypeName;
-    }
-
-    public string VmName { get; }
+    public string VmName => Target;
 
     /// <summary>The exit code of the command once it ended.</summary>
     public int? ExitCode { get; private set; }
 
-    public override string Location => VmName;
-
-    public override bool HasMoreData => Output.Count > 0 || Error.Count > 0;
-
     public override string StatusMessage => ExitCode is { } code ? $"exit code {code}" : "";
 
-    /// <summary>Runs <paramref name="run"/> (one VM's command) and ends in Completed, Failed (it wrote an error) or Stopped.</summary>
-    public void Start(Func<CancellationToken, Task> run)
-    {
-        SetJobState(JobState.Running);
-        running = Task.Run(() => run(stopping.Token)).ContinueWith(Finish, TaskScheduler.Default);
-    }
-
-    public override void StopJob()
-    {
-        if (IsFinished(JobStateInfo.State))
-        {
-            return;
-        }
-
-        SetJobState(JobState.Stopping);
-        stopping.Cancel();
-        running.Wait();
-    }
+    protected override bool Succeeded => ExitCode is not null;
 
     void IVmCommandSink.WriteOutput(PSObject item) => Output.Add(item);
 
     void IVmCommandSink.WriteError(ErrorRecord error) => Error.Add(error);
 
     void IVmCommandSink.WriteExitCode(string vmName, int exitCode) => ExitCode = exitCode;
-
-    internal static bool IsFinished(JobState state) => state is JobState.Completed or JobState.Failed or JobState.Stopped;
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            stopping.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    private void Finish(Task run)
-    {
-        if (stopping.IsCancellationRequested)
-        {
-            SetJobState(JobState.Stopped);
-        }
-        else if (run.Exception is { } failure)
-        {
-            Error.Add(new ErrorRecord(failure.GetBaseException(), "VmCommandJobFailed", ErrorCategory.NotSpecified, VmName));
-            SetJobState(JobState.Failed);
-        }
-        else
-        {
-            SetJobState(ExitCode is null ? JobState.Failed : JobState.Completed);
-        }
-
-        Output.Complete();
-        Error.Complete();
-    }
 }
