@@ -59,7 +59,7 @@ public sealed class VmManager : IVmManager
         var images = new ImageStore(database);
         catalog = new ImageCatalog(paths, images, settings.BusyboxPath);
         networking = new VmNetworking(networks);
-        reconciler = new VmReconciler(paths, vms, networking);
+        reconciler = new VmReconciler(paths, vms);
         boot = new VmBoot(paths, vms, images, reconciler, host, networking);
         shutdown = new VmShutdown(vms, reconciler, host, networking);
     }
@@ -139,6 +139,25 @@ public sealed class VmManager : IVmManager
 
     /// <summary>The networks the VMs' adapters are on (the same manager Start-Vm plugs TAPs with).</summary>
     public NetworkManager Networks => networking.Networks;
+
+    /// <summary>
+    /// Repair-VmNetwork: brings the network back to its records (see <see cref="NetworkManager.RepairAsync"/>),
+    /// unplugging the adapters of its VMs that are not running and leaving those of active VMs alone.
+    /// With <paramref name="dryRun"/>, only says what it would do. Errors: NetworkNotFound.
+    /// </summary>
+    public async Task<NetworkRepairResult> RepairNetworkAsync(string network, bool dryRun, CancellationToken cancellationToken)
+    {
+        var active = new HashSet<Guid>();
+        foreach (var vm in await vms.GetAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if ((await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false)).State.IsActive())
+            {
+                active.Add(vm.Id);
+            }
+        }
+
+        return await Networks.RepairAsync(network, active, dryRun, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Boots a Stopped or Crashed VM and, unless told otherwise, waits until its agent answers. On
@@ -227,6 +246,11 @@ public sealed class VmManager : IVmManager
             throw new VmPsException("EmptyCommand", VmPsErrorKind.InvalidArgument, "A command is required.", name);
         }
 
+        if (options.MaxOutputBytes <= 0)
+        {
+            throw new VmPsException("InvalidMaxOutputBytes", VmPsErrorKind.InvalidArgument, $"MaxOutputBytes must be positive; got {options.MaxOutputBytes}.", options.MaxOutputBytes);
+        }
+
         var clock = Stopwatch.StartNew();
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
         if (vm.State != VmState.Running || vm.Instance is null)
@@ -248,7 +272,7 @@ public sealed class VmManager : IVmManager
                 User = options.User,
             };
             var execution = await connection.Client.StartExecAsync(request, cancellationToken).ConfigureAwait(false);
-            return new VmExecution(vm.Name, options.Command, options.Timeout, connection, execution, clock);
+            return new VmExecution(vm.Name, options, connection, execution, clock);
         }
         catch
         {
@@ -372,6 +396,7 @@ public sealed class VmManager : IVmManager
         MacAddress = vm.MacAddress,
         Network = adapter?.Network,
         IPAddress = adapter?.IPAddress,
+        NetworkStatus = adapter?.Status,
         Directory = reconciler.Files(vm.Id).Directory,
         CreatedAt = vm.CreatedAt,
         StartedAt = vm.StartedAt,

@@ -9,7 +9,8 @@ namespace VmPs.Core.Vms;
 /// Stop-Vm, as Hyper-V's Stop-VM: a shutdown asks the guest agent to shut down (the guest's programs get
 /// SIGTERM and a grace period), then presses the power button; a forced shutdown asks the agent to kill the
 /// guest's programs at once and power off; either kills the hypervisor once the timeout has passed. TurnOff
-/// kills it at once. The VM ends Stopped, with the entrypoint's exit code when the guest reported one.
+/// kills it at once. The VM ends Stopped, with the entrypoint's exit code when the guest reported one. A VM
+/// that is not running keeps its state, and what its hypervisor left behind when it died (its TAP) goes.
 /// </summary>
 internal sealed class VmShutdown
 {
@@ -33,6 +34,7 @@ internal sealed class VmShutdown
     {
         if (!vm.State.IsActive())
         {
+            await networking.UnplugAsync(vm.Id, cancellationToken).ConfigureAwait(false);
             return vm;
         }
 

@@ -20,9 +20,21 @@ internal sealed class VmCommandChildJob(string command, string vmName) : VmPsChi
 
     protected override bool Succeeded => ExitCode is not null;
 
-    void IVmCommandSink.WriteOutput(PSObject item) => Output.Add(item);
+    ValueTask IVmCommandSink.WriteOutputAsync(PSObject item, CancellationToken cancellationToken)
+    {
+        Output.Add(item);
+        return ValueTask.CompletedTask;
+    }
 
-    void IVmCommandSink.WriteError(ErrorRecord error) => Error.Add(error);
+    ValueTask IVmCommandSink.WriteErrorAsync(ErrorRecord error, CancellationToken cancellationToken)
+    {
+        Error.Add(error);
+        return ValueTask.CompletedTask;
+    }
 
-    void IVmCommandSink.WriteExitCode(string vmName, int exitCode) => ExitCode = exitCode;
+    ValueTask IVmCommandSink.WriteExitCodeAsync(string vmName, int exitCode, CancellationToken cancellationToken)
+    {
+        ExitCode = exitCode;
+        return ValueTask.CompletedTask;
+    }
 }

@@ -5,6 +5,7 @@ namespace VmPs.Tests.PowerShell;
 
 public sealed class CmdletMetadataTests : IDisposable
 {
+    private const int ConfirmImpactMedium = 2;
     private const int ConfirmImpactHigh = 3;
 
     private static readonly Dictionary<string, string[]> ExpectedOutputTypes = new()
@@ -12,13 +13,13 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Get-VmHost"] = ["VmPs.Core.Host.HostReport"],
         ["New-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Get-Vm"] = ["VmPs.Core.Vms.VmInfo"],
-        ["Start-Vm"] = ["VmPs.Core.Vms.VmInfo"],
+        ["Start-Vm"] = ["VmPs.Core.Vms.VmInfo", "System.Management.Automation.Job"],
         ["Stop-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Remove-Vm"] = [],
         ["Invoke-VmCommand"] = ["VmPs.Core.Vms.VmCommandResult", "System.String", "System.Management.Automation.Job"],
         ["Enter-Vm"] = [],
         ["Copy-VmFile"] = ["VmPs.Core.Agent.GuestFileInfo", "System.IO.FileSystemInfo"],
-        ["New-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
+        ["New-VmImage"] = ["VmPs.Core.Images.ImageInfo", "System.Management.Automation.Job"],
         ["Get-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
         ["Remove-VmImage"] = [],
         ["Clear-VmImageCache"] = ["VmPs.Core.Images.ImageCacheItem"],
@@ -27,13 +28,14 @@ public sealed class CmdletMetadataTests : IDisposable
         ["New-VmNetwork"] = ["VmPs.Core.Network.NetworkInfo"],
         ["Get-VmNetwork"] = ["VmPs.Core.Network.NetworkInfo"],
         ["Remove-VmNetwork"] = [],
+        ["Repair-VmNetwork"] = ["VmPs.Core.Network.NetworkInfo"],
         ["Add-VmPortMapping"] = ["VmPs.Core.Network.PortMappingInfo"],
         ["Get-VmPortMapping"] = ["VmPs.Core.Network.PortMappingInfo"],
         ["Remove-VmPortMapping"] = [],
     };
 
     private static readonly string[] StateChangingCmdlets = ["New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
-        "Clear-VmImageCache", "New-VmNetwork", "Remove-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping"];
+        "Clear-VmImageCache", "New-VmNetwork", "Remove-VmNetwork", "Repair-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping"];
 
     private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Remove-Vm", "Get-VmLog"];
 
@@ -78,7 +80,7 @@ public sealed class CmdletMetadataTests : IDisposable
         {
             Assert.Contains(name.GetCustomAttributesData(), attribute => attribute.AttributeType.Name == "SupportsWildcardsAttribute");
             Assert.Equal("ImageNameCompleter", CompleterOf(name));
-            Assert.All(ParameterAttributes(name), parameter => Assert.True(Flag(parameter, "ValueFromPipelineByPropertyName")));
+            BindsNamesByValueOnly(name, "ImageNameAttribute");
         }
 
         var inputObject = cmdlets["Remove-VmImage"].Parameter("InputObject");
@@ -87,7 +89,7 @@ public sealed class CmdletMetadataTests : IDisposable
     }
 
     [Fact]
-    public void Cmdlets_taking_vms_bind_vm_objects_by_value_and_names_by_property_name_with_completion()
+    public void Cmdlets_taking_vms_bind_vm_objects_and_names_by_value_with_completion()
     {
         foreach (var cmdlet in metadata.Cmdlets().Where(cmdlet => CmdletsTakingVms.Contains(cmdlet.Name)))
         {
@@ -96,7 +98,7 @@ public sealed class CmdletMetadataTests : IDisposable
             Assert.All(ParameterAttributes(inputObject), parameter => Assert.True(Flag(parameter, "ValueFromPipeline"), cmdlet.Name));
 
             var name = cmdlet.Parameter("Name");
-            Assert.All(ParameterAttributes(name), parameter => Assert.True(Flag(parameter, "ValueFromPipelineByPropertyName"), cmdlet.Name));
+            BindsNamesByValueOnly(name, "VmNameAttribute");
             Assert.Contains("VmName", Aliases(name));
             Assert.Equal("VmNameCompleter", CompleterOf(name));
 
@@ -168,21 +170,37 @@ public sealed class CmdletMetadataTests : IDisposable
     public void Network_cmdlets_take_wildcard_network_names_with_completion_and_port_mappings_take_vms()
     {
         var cmdlets = metadata.Cmdlets().ToDictionary(cmdlet => cmdlet.Name);
-        foreach (var name in new[] { cmdlets["Get-VmNetwork"].Parameter("Name"), cmdlets["Remove-VmNetwork"].Parameter("Name") })
+        foreach (var name in new[] { "Get-VmNetwork", "Remove-VmNetwork", "Repair-VmNetwork" }.Select(cmdlet => cmdlets[cmdlet].Parameter("Name")))
         {
             Assert.Contains(name.GetCustomAttributesData(), attribute => attribute.AttributeType.Name == "SupportsWildcardsAttribute");
             Assert.Equal("NetworkNameCompleter", CompleterOf(name));
-            Assert.All(ParameterAttributes(name), parameter => Assert.True(Flag(parameter, "ValueFromPipelineByPropertyName")));
+            BindsNamesByValueOnly(name, "NetworkNameAttribute");
         }
 
         Assert.Equal("VmPs.Core.Network.NetworkInfo[]", cmdlets["Remove-VmNetwork"].Parameter("InputObject").PropertyType.FullName);
+        Assert.Equal("VmPs.Core.Network.NetworkInfo[]", cmdlets["Repair-VmNetwork"].Parameter("InputObject").PropertyType.FullName);
         Assert.Equal(ConfirmImpactHigh, cmdlets["Remove-VmNetwork"].Named<int>("ConfirmImpact"));
+        Assert.Equal(ConfirmImpactMedium, cmdlets["Repair-VmNetwork"].Named<int>("ConfirmImpact"));
         foreach (var cmdlet in new[] { "Add-VmPortMapping", "Get-VmPortMapping", "Remove-VmPortMapping" }.Select(name => cmdlets[name]))
         {
             Assert.StartsWith("VmPs.Core.Vms.VmInfo", cmdlet.Parameter("InputObject").PropertyType.FullName);
             Assert.Equal("VmNameCompleter", CompleterOf(cmdlet.Parameter("VmName")));
-            Assert.All(ParameterAttributes(cmdlet.Parameter("VmName")), parameter => Assert.True(Flag(parameter, "ValueFromPipelineByPropertyName"), cmdlet.Name));
+            BindsNamesByValueOnly(cmdlet.Parameter("VmName"), "VmNameAttribute");
         }
+    }
+
+    /// <summary>
+    /// Names come from the pipeline by value, through the transformation that refuses other concepts' objects; never by
+    /// property name, which would take any object's Name (issue 11: binding never crosses types).
+    /// </summary>
+    private static void BindsNamesByValueOnly(PropertyInfo name, string transformation)
+    {
+        Assert.All(ParameterAttributes(name), parameter =>
+        {
+            Assert.True(Flag(parameter, "ValueFromPipeline"), name.DeclaringType!.Name);
+            Assert.False(Flag(parameter, "ValueFromPipelineByPropertyName"), name.DeclaringType!.Name);
+        });
+        Assert.Contains(name.GetCustomAttributesData(), attribute => attribute.AttributeType.Name == transformation);
     }
 
     private static IEnumerable<CustomAttributeData> ParameterAttributes(PropertyInfo parameter) =>
