@@ -33,8 +33,12 @@ public sealed class CopyVmFileCommand : VmCmdlet
     [ArgumentCompleter(typeof(VmNameCompleter))]
     public string Name { get; set; } = "";
 
-    [Parameter(Mandatory = true, ParameterSetName = InputObjectToVmSet, ValueFromPipeline = true)]
-    [Parameter(Mandatory = true, ParameterSetName = InputObjectFromVmSet, ValueFromPipeline = true)]
+    /// <summary>
+    /// A VM object given by argument. Piped VMs bind to -Name: with both taking them, a pipeline with -FromVm or -ToVm
+    /// (which rule out the default set) could not choose between the Name and InputObject sets.
+    /// </summary>
+    [Parameter(Mandatory = true, ParameterSetName = InputObjectToVmSet)]
+    [Parameter(Mandatory = true, ParameterSetName = InputObjectFromVmSet)]
     [ValidateNotNull]
     public VmInfo? InputObject { get; set; }
 

@@ -220,6 +220,14 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
         {
             name = Await(cancellationToken => Manager.GetAsync(name, cancellationToken)).Name;
         }
+        catch (VmPsException exception) when (job is not null)
+        {
+            // With -AsJob a VM's failure belongs to its child job, as a failure of a running command does.
+            var failed = new VmCommandChildJob(CommandText, name);
+            job.Add(failed);
+            failed.Start(_ => Task.FromException(exception));
+            return null;
+        }
         catch (VmPsException exception)
         {
             WriteError(exception);
