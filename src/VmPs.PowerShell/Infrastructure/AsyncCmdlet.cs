@@ -13,9 +13,6 @@ namespace VmPs.PowerShell.Infrastructure;
 /// </summary>
 public abstract class AsyncCmdlet : PSCmdlet, IDisposable
 {
-    /// <summary>PSJobTypeName of the jobs -AsJob makes.</summary>
-    private const string JobTypeName = "VmPsJob";
-
     private readonly CancellationTokenSource stopping = new();
     private VmPsJob? job;
 
@@ -30,6 +27,9 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
         stopping.Dispose();
         GC.SuppressFinalize(this);
     }
+
+    /// <summary>Get-Job's PSJobTypeName for this command's -AsJob job: StartVmJob for Start-Vm.</summary>
+    protected virtual string JobTypeName => MyInvocation.MyCommand.Name.Replace("-", "", StringComparison.Ordinal) + "Job";
 
     /// <summary>Cancelled by Ctrl+C (StopProcessing), for work the cmdlet runs beside the pipeline thread.</summary>
     protected CancellationToken StoppingToken => stopping.Token;
