@@ -29,7 +29,7 @@ AfterAll {
 Describe 'The module' {
     It 'exports the cmdlets of the main job' {
         (Get-Command -Module VmPs).Name | Sort-Object |
-            Should -Be @('Add-VmPortMapping', 'Copy-VmFile', 'Enter-Vm', 'Get-Vm', 'Get-VmHost', 'Get-VmImage', 'Get-VmLog', 'Get-VmNetwork', 'Get-VmNetworkAdapter', 'Get-VmPortMapping', 'Invoke-VmCommand', 'New-Vm', 'New-VmImage', 'New-VmNetwork', 'Remove-Vm', 'Remove-VmImage', 'Remove-VmNetwork', 'Remove-VmPortMapping', 'Repair-VmNetwork', 'Start-Vm', 'Stop-Vm')
+            Should -Be @('Add-VmPortMapping', 'Build-VmKernel', 'Clear-VmImageCache', 'Copy-VmFile', 'Enter-Vm', 'Get-Vm', 'Get-VmHost', 'Get-VmImage', 'Get-VmLog', 'Get-VmNetwork', 'Get-VmNetworkAdapter', 'Get-VmPortMapping', 'Invoke-VmCommand', 'New-Vm', 'New-VmImage', 'New-VmNetwork', 'Remove-Vm', 'Remove-VmImage', 'Remove-VmNetwork', 'Remove-VmPortMapping', 'Repair-VmNetwork', 'Start-Vm', 'Stop-Vm')
     }
 
     It 'loads its views' {
