@@ -224,13 +224,7 @@ public sealed class VmManager : IVmManager
     public async Task<VmCommandResult> ExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken)
     {
         await using var execution = await StartExecAsync(name, options, cancellationToken).ConfigureAwait(false);
-        if (options.StandardInput is { } input)
-        {
-            await execution.WriteStandardInputAsync(input, cancellationToken).ConfigureAwait(false);
-        }
-
-        await execution.CloseStandardInputAsync(cancellationToken).ConfigureAwait(false);
-        return await execution.ReadResultAsync(cancellationToken).ConfigureAwait(false);
+        return await execution.RunToEndAsync(options.StandardInput, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -251,7 +245,6 @@ public sealed class VmManager : IVmManager
             throw new VmPsException("InvalidMaxOutputBytes", VmPsErrorKind.InvalidArgument, $"MaxOutputBytes must be positive; got {options.MaxOutputBytes}.", options.MaxOutputBytes);
         }
 
-        var clock = Stopwatch.StartNew();
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
         if (vm.State != VmState.Running || vm.Instance is null)
         {
@@ -270,9 +263,12 @@ public sealed class VmManager : IVmManager
                 Environment = options.Environment,
                 WorkingDirectory = options.WorkingDirectory,
                 User = options.User,
+                Timeout = options.Timeout,
+                MaxOutputBytes = options.MaxOutputBytes,
+                VmName = vm.Name,
             };
             var execution = await connection.Client.StartExecAsync(request, cancellationToken).ConfigureAwait(false);
-            return new VmExecution(vm.Name, options, connection, execution, clock);
+            return new VmExecution(vm.Name, connection, execution);
         }
         catch
         {
