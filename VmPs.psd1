@@ -35,6 +35,13 @@
         'Add-VmPortMapping'
         'Get-VmPortMapping'
         'Remove-VmPortMapping'
+        'New-VmVolume'
+        'Get-VmVolume'
+        'Remove-VmVolume'
+        'Copy-VmVolume'
+        'Resize-VmVolume'
+        'Mount-VmVolume'
+        'Dismount-VmVolume'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

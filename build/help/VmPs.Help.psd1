@@ -41,12 +41,110 @@
             IPAddress  = 'Static IPv4 address in the network''s subnet (default: the next free address; never the gateway, network or broadcast address).'
             Publish    = 'Ports to publish from the host to the VM: HOSTPORT:VMPORT or HOSTADDRESS:HOSTPORT:VMPORT, optionally with /tcp (default) or /udp, for example 8080:80 or 127.0.0.1:5353:53/udp. A published port answers on every host address (127.0.0.1 and the gateway included) unless HOSTADDRESS is given.'
             MaxBandwidthMbps = 'Bandwidth limit of the VM''s adapter in Mbit/s (tc); default: none.'
+            Volume     = 'Volumes to attach, as NAME:/guest/path or NAME:/guest/path:ro (repeatable; see Mount-VmVolume). The guest mounts them before the image''s command starts. A writable volume is attached to one VM at a time.'
         }
         Examples    = @(
             @{ Code = 'New-Vm -Name web -Image busybox -Cpus 2 -MemoryMB 256'; Remarks = 'Creates a VM with two vCPUs and 256 MiB.' }
             @{ Code = 'Get-VmImage alpine:3.20 | New-Vm -Name web'; Remarks = 'Creates the VM web from the piped image (its Name is the image, never the VM''s name).' }
             @{ Code = 'Import-Csv vms.csv | New-Vm'; Remarks = 'Creates one VM per row; the columns Name, Image, Cpus and MemoryMB bind by name.' }
+            @{ Code = 'New-Vm -Name web -Volume data:/srv/data -Volume assets:/assets:ro'; Remarks = 'Creates a VM that mounts the volume data writable at /srv/data and assets read-only at /assets.' }
             @{ Code = 'New-Vm -Name web -Network default -Publish 8080:80 | Start-Vm -PassThru'; Remarks = 'Creates a VM on the default network with its port 80 published as port 8080 of the host, and boots it. Get-Vm shows its IPAddress.' }
+        )
+    }
+    'New-VmVolume' = @{
+        Synopsis    = 'Creates a volume: a persistent disk that VMs attach by name.'
+        Description = 'Creates a sparse volume file (0600, under the state directory''s volumes/) that outlives VMs. Ext4 (default): an ext4 filesystem in a raw file, which the guest mounts at the attachment''s path. Qcow2: the same filesystem in a qcow2 image (qemu-utils). Raw: an unformatted disk, whose block device the guest links at the attachment''s path. With -FromPath an Ext4 or Qcow2 volume starts with the content of a directory, or of a .tar, .tar.gz or .tgz archive (read through the bounded tar reader into a private staging directory: no entry can land outside it, device nodes and hard links are refused); the filesystem is built with mkfs.ext4 -d, without loop mounts, owners and modes kept. A size smaller than the content fails with VolumeTooSmall. A failure, or a session killed while building, leaves nothing behind (the next volume command removes what a killed one left). Outputs the volume (VmPs.VmVolume), or a job with -AsJob.'
+        Parameters  = @{
+            Name     = 'Name of the volume: unique on this host; letters, digits, ''-'', ''_'' and ''.''.'
+            SizeGB   = 'Size the guest sees, in GiB (sparse: only written blocks use host disk).'
+            Format   = 'Ext4 (default), Qcow2 or Raw.'
+            FromPath = 'A directory, or a .tar, .tar.gz or .tgz archive, whose content the volume starts with (Ext4 and Qcow2 only). Relative paths are relative to the current location.'
+            AsJob    = 'Build the volume in a background job (Get-Job, Receive-Job); the job outputs the volume.'
+        }
+        Examples    = @(
+            @{ Code = 'New-VmVolume -Name data -SizeGB 10'; Remarks = 'Creates an empty 10 GiB ext4 volume.' }
+            @{ Code = 'New-VmVolume -Name site -SizeGB 1 -FromPath ./public'; Remarks = 'Creates a volume holding the files of ./public.' }
+            @{ Code = 'New-VmVolume -Name db -SizeGB 20 -Format Qcow2 -FromPath ./seed.tar.gz -AsJob'; Remarks = 'Builds a qcow2 volume from an archive in the background.' }
+        )
+    }
+    'Get-VmVolume' = @{
+        Synopsis    = 'Gets volumes.'
+        Description = 'Gets every volume, or those named (wildcards allowed), or those attached to a VM (-VmName): Name, SizeBytes, AllocatedBytes (host blocks the file really uses), Format, DiskFormat (the file: Raw, or Qcow2 for Qcow2 volumes and for volumes that share a frozen base after Copy-VmVolume), BackingFile, AttachedTo (VM names) and Attachments (VM, guest path, read-only). A name without wildcards that matches no volume is an error (VolumeNotFound).'
+        Parameters  = @{
+            Name   = 'Names of the volumes; wildcards allowed. Also taken from the pipeline.'
+            VmName = 'Only volumes attached to this VM (wildcards allowed).'
+        }
+        Examples    = @(
+            @{ Code = 'Get-VmVolume'; Remarks = 'Lists every volume.' }
+            @{ Code = 'Get-VmVolume -VmName web | Format-List'; Remarks = 'Shows the volumes of VM web with their attachments.' }
+        )
+    }
+    'Remove-VmVolume' = @{
+        Synopsis    = 'Deletes volumes and their files.'
+        Description = 'Deletes each volume''s file and record; a frozen base that no volume uses any more goes too. A volume attached to a VM is refused (VolumeAttached) unless -Force, which first detaches it from the stopped VMs that have it; a running VM keeps its volume (VolumeInUse: stop the VM first). Asks for confirmation (ConfirmImpact High); -Confirm:$false does not ask.'
+        Parameters  = @{
+            Name        = 'Names of the volumes; wildcards allowed.'
+            InputObject = 'Volume objects, as Get-VmVolume outputs them.'
+            Force       = 'Detach the volume from the stopped VMs that have it first.'
+        }
+        Examples    = @(
+            @{ Code = 'Remove-VmVolume data -Confirm:$false'; Remarks = 'Deletes the volume data.' }
+            @{ Code = 'Get-VmVolume tmp-* | Remove-VmVolume -Force -Confirm:$false'; Remarks = 'Deletes every tmp-* volume, detaching them from stopped VMs.' }
+        )
+    }
+    'Copy-VmVolume' = @{
+        Synopsis    = 'Copies a volume, copy-on-write where the host allows.'
+        Description = 'Makes a new volume with the source''s content. Where the file system shares blocks (XFS, btrfs) the copy is a reflink: instant, and it uses no space until either volume is written. Elsewhere (with qemu-img) the source''s file is frozen into a read-only base under volumes/bases/ and both volumes become qcow2 files over it: just as instant, each then stores only what it writes; the base is deleted with the last volume using it. Only where neither works is the data copied in full, with a warning. -Verbose says which. The source must not be attached writable to a running VM (VolumeInUse: stop the VM first); no VM can start with it while it is copied.'
+        Parameters  = @{
+            Name        = 'The volume to copy.'
+            InputObject = 'The volume to copy, as Get-VmVolume outputs it.'
+            Destination = 'Name of the new volume.'
+            PassThru    = 'Output the new volume.'
+        }
+        Examples    = @(
+            @{ Code = 'Copy-VmVolume -Name data -Destination data-test -PassThru'; Remarks = 'Copies data as data-test and shows it; AllocatedBytes of the copy stays near zero.' }
+        )
+    }
+    'Resize-VmVolume' = @{
+        Synopsis    = 'Grows volumes and their filesystems.'
+        Description = 'Grows each volume to -SizeGB: a raw file is extended (sparse) and its ext4 filesystem checked (e2fsck -f -p) and grown (resize2fs); a qcow2 file is grown with qemu-img. A smaller size is refused (VolumeShrinkNotSupported); the same size changes nothing. A volume attached to a running VM is refused (VolumeInUse: stop the VM first).'
+        Parameters  = @{
+            Name        = 'Names of the volumes; wildcards allowed.'
+            InputObject = 'Volume objects, as Get-VmVolume outputs them.'
+            SizeGB      = 'New size in GiB.'
+            PassThru    = 'Output the resized volumes.'
+        }
+        Examples    = @(
+            @{ Code = 'Resize-VmVolume data -SizeGB 20 -PassThru'; Remarks = 'Grows data to 20 GiB.' }
+        )
+    }
+    'Mount-VmVolume' = @{
+        Synopsis    = 'Attaches a volume to a VM at a guest path.'
+        Description = 'Attaches the volume to a stopped VM; at boot the guest init finds it by its disk serial and mounts it at -Path (an ext4 volume; a Raw one is linked there as a block device) before the image''s command or systemd starts. A writable volume is attached to one VM at a time, a read-only one (-ReadOnly: the guest mounts it read-only without replaying its journal) to any number of VMs; the check and the attachment are one database transaction, so two sessions cannot both win. The path must be absolute and may not shadow /, /proc, /sys or /dev. Attaching to a running VM needs disk hot-plug, which this version does not do: the error says to stop the VM first.'
+        Parameters  = @{
+            VmName      = 'The VM.'
+            InputObject = 'The VM, as Get-Vm outputs it.'
+            Name        = 'The volume.'
+            Path        = 'Where the guest mounts it, for example /srv/data.'
+            ReadOnly    = 'Attach it read-only.'
+            PassThru    = 'Output the volume.'
+        }
+        Examples    = @(
+            @{ Code = 'Mount-VmVolume -VmName web -Name data -Path /srv/data'; Remarks = 'The VM web mounts data at /srv/data from its next boot.' }
+            @{ Code = 'Get-Vm worker-* | Mount-VmVolume -Name assets -Path /assets -ReadOnly'; Remarks = 'Shares the volume assets read-only with every worker VM.' }
+        )
+    }
+    'Dismount-VmVolume' = @{
+        Synopsis    = 'Detaches a volume from a VM.'
+        Description = 'Detaches the volume from a stopped VM; the volume and its data stay, ready to attach elsewhere. A running VM is refused (stop the VM first). VolumeNotAttached when the VM does not have it.'
+        Parameters  = @{
+            VmName      = 'The VM.'
+            InputObject = 'The VM, as Get-Vm outputs it.'
+            Name        = 'The volume.'
+            PassThru    = 'Output the volume.'
+        }
+        Examples    = @(
+            @{ Code = 'Dismount-VmVolume -VmName web -Name data'; Remarks = 'Detaches data from web.' }
         )
     }
     'Get-VmNetworkAdapter' = @{

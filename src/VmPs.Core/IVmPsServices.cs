@@ -3,6 +3,7 @@ using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
 using VmPs.Core.Network;
 using VmPs.Core.Vms;
+using VmPs.Core.Volumes;
 
 namespace VmPs.Core;
 
@@ -18,6 +19,8 @@ public interface IVmPsServices
     IVmManager Vms { get; }
 
     IImageManager Images { get; }
+
+    IVolumeManager Volumes { get; }
 
     /// <summary>Made on first use: it joins $VMPS_NETNS, and most commands never touch a network.</summary>
     INetworkManager Networks { get; }

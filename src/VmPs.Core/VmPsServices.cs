@@ -5,6 +5,7 @@ using VmPs.Core.Network;
 using VmPs.Core.Network.Firewall;
 using VmPs.Core.State;
 using VmPs.Core.Vms;
+using VmPs.Core.Volumes;
 
 namespace VmPs.Core;
 
@@ -45,6 +46,8 @@ public sealed class VmPsServices : IVmPsServices
     public IVmManager Vms => vms;
 
     public IImageManager Images { get; }
+
+    public IVolumeManager Volumes => vms.Volumes;
 
     public INetworkManager Networks => networks.Value;
 

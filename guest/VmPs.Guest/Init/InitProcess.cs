@@ -28,6 +28,7 @@ internal sealed class InitProcess
     private readonly TaskCompletionSource<PowerRequest> _power = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _entrypointPid;
     private int _overlayDiskFd = -1;
+    private IReadOnlyList<string> _volumeMounts = [];
     private string _phase = InitLogPhases.Boot;
 
     // Kept until power off: without it the runtime's default SIGTERM handling would end PID 1 (a kernel panic).
@@ -87,12 +88,18 @@ internal sealed class InitProcess
             modules.Load(BootModules.For(config));
         }
 
-        Enter(InitLogPhases.Disks, "waiting for the rootfs and overlay disks");
-        var disks = BlockDevices.WaitForSerials([config.Disks.Rootfs, config.Disks.Overlay], DiskTimeout);
+        Enter(InitLogPhases.Disks, $"waiting for the rootfs and overlay disks{(config.Volumes.Count > 0 ? $" and {config.Volumes.Count} volume(s)" : "")}");
+        var disks = BlockDevices.WaitForSerials([config.Disks.Rootfs, config.Disks.Overlay, .. config.Volumes.Select(volume => volume.Serial)], DiskTimeout);
         Enter(InitLogPhases.Rootfs, $"mounting {disks[config.Disks.Rootfs]} ({config.RootfsFilesystem}, read-only) under the overlay {disks[config.Disks.Overlay]} and switching root");
         _overlayDiskFd = RootFilesystem.MountOverlay(disks[config.Disks.Rootfs], disks[config.Disks.Overlay], config.RootfsFilesystem);
         RootFilesystem.SwitchRoot();
         RootFilesystem.MountRuntimeFilesystems();
+        if (config.Volumes.Count > 0)
+        {
+            Enter(InitLogPhases.Disks, "mounting the volumes");
+            _volumeMounts = GuestVolumes.Mount(config.Volumes, disks);
+        }
+
         Enter(InitLogPhases.Network, "setting the hostname and bringing lo up");
         SetHostname(string.IsNullOrEmpty(config.Hostname) ? config.VmName : config.Hostname);
         BringUpLoopback();
@@ -287,6 +294,7 @@ internal sealed class InitProcess
         }
 
         Libc.sync();
+        GuestVolumes.Unmount(_volumeMounts);
         if (_overlayDiskFd >= 0)
         {
             RootFilesystem.FreezeOverlayDisk(_overlayDiskFd);

@@ -38,6 +38,9 @@ internal static unsafe partial class Libc
     public static partial int rename(string oldPath, string newPath);
 
     [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int linkat(int olddirfd, string oldpath, int newdirfd, string newpath, int flags);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int renameat2(int olddirfd, string oldPath, int newdirfd, string newPath, uint flags);
 
     [LibraryImport(Library, SetLastError = true)]

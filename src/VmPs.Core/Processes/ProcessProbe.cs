@@ -31,6 +31,13 @@ public static class ProcessProbe
 
     public static ulong? ReadStartTime(int pid) => ReadStat(pid)?.StartTime;
 
+    /// <summary>This process, as rows that a dead session must be recognised by record it.</summary>
+    public static ProcessIdentity Current()
+    {
+        var pid = Environment.ProcessId;
+        return new ProcessIdentity(pid, ReadStartTime(pid) ?? 0);
+    }
+
     /// <summary>Sends SIGKILL and waits (bounded) until the process is gone.</summary>
     public static async Task KillAsync(ProcessIdentity identity, TimeSpan wait, CancellationToken cancellationToken)
     {

@@ -108,6 +108,49 @@ internal static class SchemaMigrations
         new(4, "per-VM init mode override (New-Vm -InitMode)", """
             ALTER TABLE vms ADD COLUMN init_mode TEXT;
             """),
+
+        // Volumes: a row is reserved (state Creating, with the creating session) before its file is
+        // built, and a session that dies leaves a row the next volume command removes. Attachments go
+        // with their VM (CASCADE) but hold their volume (RESTRICT): no volume file is deleted while a VM
+        // row references it. At most one writable attachment per volume (the partial unique index; the
+        // attach transaction also refuses read-only next to writable). Copy-VmVolume without reflinks
+        // freezes the source into a read-only base that both qcow2 files read from; a base is deleted
+        // once no volume and no other base references it (RESTRICT again).
+        new(5, "volumes, volume attachments and frozen bases", """
+            CREATE TABLE volume_bases (
+                path         TEXT PRIMARY KEY,
+                disk_format  TEXT NOT NULL,
+                backing_path TEXT REFERENCES volume_bases(path) ON DELETE RESTRICT,
+                created_at   TEXT NOT NULL
+            );
+
+            CREATE TABLE volumes (
+                id                 TEXT PRIMARY KEY,
+                name               TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                format             TEXT NOT NULL,
+                disk_format        TEXT NOT NULL,
+                size_bytes         INTEGER NOT NULL CHECK (size_bytes > 0),
+                path               TEXT NOT NULL UNIQUE,
+                backing_path       TEXT REFERENCES volume_bases(path) ON DELETE RESTRICT,
+                state              TEXT NOT NULL,
+                session_pid        INTEGER,
+                session_start_time INTEGER,
+                created_at         TEXT NOT NULL
+            );
+
+            CREATE TABLE volume_attachments (
+                volume_id  TEXT NOT NULL REFERENCES volumes(id) ON DELETE RESTRICT,
+                vm_id      TEXT NOT NULL REFERENCES vms(id) ON DELETE CASCADE,
+                path       TEXT NOT NULL,
+                read_only  INTEGER NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (volume_id, vm_id),
+                UNIQUE (vm_id, path)
+            );
+
+            CREATE UNIQUE INDEX volume_attachments_one_writer ON volume_attachments(volume_id) WHERE read_only = 0;
+            CREATE INDEX volume_attachments_vm_id ON volume_attachments(vm_id);
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

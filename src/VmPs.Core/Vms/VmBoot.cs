@@ -6,6 +6,7 @@ using VmPs.Core.Images;
 using VmPs.Core.Network;
 using VmPs.Core.Processes;
 using VmPs.Core.Storage;
+using VmPs.Core.Volumes;
 using VmPs.Protocol.Config;
 
 namespace VmPs.Core.Vms;
@@ -26,9 +27,11 @@ internal sealed class VmBoot
     private readonly VmReconciler reconciler;
     private readonly HostContext host;
     private readonly VmNetworking networking;
+    private readonly VolumeManager volumes;
 
-    public VmBoot(VmPsPaths paths, VmStore vms, ImageStore images, VmReconciler reconciler, HostContext host, VmNetworking networking)
+    public VmBoot(VmPsPaths paths, VmStore vms, ImageStore images, VmReconciler reconciler, HostContext host, VmNetworking networking, VolumeManager volumes)
     {
+        this.volumes = volumes;
         this.networking = networking;
         this.paths = paths;
         this.vms = vms;
@@ -39,7 +42,7 @@ internal sealed class VmBoot
 
     public async Task<VmRecord> StartAsync(VmRecord vm, VmStartOptions options, IProgress<VmProgress>? progress, CancellationToken cancellationToken)
     {
-        var session = CurrentSession();
+        var session = ProcessProbe.Current();
         VmRecord before = vm;
         var claimed = await vms.UpdateAsync(
             vm.Id,
@@ -112,7 +115,22 @@ internal sealed class VmBoot
         var initrd = await new InitrdBuilder(paths).BuildAsync(GuestBinary.Locate(), kernel, cancellationToken).ConfigureAwait(false);
 
         var files = reconciler.Files(vm);
-        var config = GuestConfigFactory.Create(vm, image, driver.Capabilities.Supports(HypervisorFeatures.Vsock), adapter);
+        var attached = await volumes.ForBootAsync(vm.Id, cancellationToken).ConfigureAwait(false);
+        if (attached.Any(pair => pair.Volume.DiskFormat == DiskImageFormat.Qcow2))
+        {
+            driver.Capabilities.Require(HypervisorFeatures.Qcow2Disks, vm.Name);
+        }
+
+        var config = GuestConfigFactory.Create(vm, image, driver.Capabilities.Supports(HypervisorFeatures.Vsock), adapter) with
+        {
+            Volumes = attached.Select(pair => new GuestVolumeConfig
+            {
+                Serial = pair.Volume.Serial,
+                Path = pair.Attachment.Path,
+                ReadOnly = pair.Attachment.ReadOnly,
+                Filesystem = pair.Volume.Format == VolumeFormat.Raw ? null : RootfsFilesystems.Ext4,
+            }).ToList(),
+        };
         await GuestConfigFactory.WriteDiskAsync(files.ConfigDisk, config, cancellationToken).ConfigureAwait(false);
         // Each boot starts fresh console and app logs, so their tails and markers describe this boot only.
         File.Delete(files.ConsoleLog);
@@ -133,6 +151,7 @@ internal sealed class VmBoot
                 new DiskSpec(image.RootfsPath, ReadOnly: true, config.Disks.Rootfs),
                 new DiskSpec(files.OverlayDisk, ReadOnly: false, config.Disks.Overlay),
                 new DiskSpec(files.ConfigDisk, ReadOnly: true, DiskSerials.Config),
+                .. attached.Select(pair => new DiskSpec(pair.Volume.Path, pair.Attachment.ReadOnly, pair.Volume.Serial, pair.Volume.DiskFormat)),
             ],
             ConsoleLogPath = files.ConsoleLog,
             AppLogPath = files.AppLog,
@@ -186,12 +205,6 @@ internal sealed class VmBoot
         return failure is VmPsException known
             ? new VmPsException(known.ErrorId, known.Kind, known.Message + detail, known.Target, failure) { RecommendedAction = known.RecommendedAction }
             : new VmPsException("VmStartFailed", VmPsErrorKind.InvalidOperation, failure.Message + detail, recorded?.Name, failure);
-    }
-
-    private static ProcessIdentity CurrentSession()
-    {
-        var pid = Environment.ProcessId;
-        return new ProcessIdentity(pid, ProcessProbe.ReadStartTime(pid) ?? 0);
     }
 
     private static void Report(IProgress<VmProgress>? progress, VmRecord vm, string status, int percent) =>

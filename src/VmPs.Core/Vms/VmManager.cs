@@ -9,6 +9,7 @@ using VmPs.Core.Logs;
 using VmPs.Core.Network;
 using VmPs.Core.State;
 using VmPs.Core.Storage;
+using VmPs.Core.Volumes;
 using VmPs.Protocol.Logs;
 
 namespace VmPs.Core.Vms;
@@ -28,6 +29,7 @@ public sealed class VmManager : IVmManager
     private readonly VmBoot boot;
     private readonly VmShutdown shutdown;
     private readonly VmNetworking networking;
+    private readonly VolumeManager volumes;
 
     /// <summary>A manager of its own on <paramref name="paths"/>; cmdlets share the one of their <see cref="VmPsServices"/>.</summary>
     public VmManager(VmPsPaths paths)
@@ -60,7 +62,8 @@ public sealed class VmManager : IVmManager
         catalog = new ImageCatalog(paths, images, settings.BusyboxPath);
         networking = new VmNetworking(networks);
         reconciler = new VmReconciler(paths, vms);
-        boot = new VmBoot(paths, vms, images, reconciler, host, networking);
+        volumes = new VolumeManager(paths, database, vms, reconciler, host);
+        boot = new VmBoot(paths, vms, images, reconciler, host, networking, volumes);
         shutdown = new VmShutdown(vms, reconciler, host, networking);
     }
 
@@ -73,6 +76,7 @@ public sealed class VmManager : IVmManager
     public async Task<VmInfo> CreateAsync(VmCreateOptions options, CancellationToken cancellationToken)
     {
         var (kernelPath, hypervisor) = await CheckCreateAsync(options, cancellationToken).ConfigureAwait(false);
+        var attachments = options.Volumes.Select(volume => volume with { Path = VolumeValidation.ValidateMountPath(volume.Path) }).ToList();
         var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
         var id = Guid.NewGuid();
         var files = reconciler.Files(id);
@@ -85,6 +89,11 @@ public sealed class VmManager : IVmManager
                 cancellationToken).ConfigureAwait(false);
             try
             {
+                foreach (var attachment in attachments)
+                {
+                    await volumes.AttachAsync(vm.Id, attachment, cancellationToken).ConfigureAwait(false);
+                }
+
                 var adapter = await networking.AttachAsync(vm.Id, vm.Name, options.Network, cancellationToken).ConfigureAwait(false);
                 return ToInfo(vm, adapter);
             }
@@ -136,6 +145,9 @@ public sealed class VmManager : IVmManager
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
         return await networking.AdapterAsync(vm.Id, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The volumes VMs attach (the same manager Start-Vm finds their disks with).</summary>
+    public VolumeManager Volumes => volumes;
 
     /// <summary>The networks the VMs' adapters are on (the same manager Start-Vm plugs TAPs with).</summary>
     public NetworkManager Networks => networking.Networks;
@@ -342,6 +354,11 @@ public sealed class VmManager : IVmManager
     {
         ArgumentNullException.ThrowIfNull(options);
         VmValidation.ValidateCreate(options, VmValidation.ReadHostMemoryMiB());
+        foreach (var volume in options.Volumes)
+        {
+            VolumeValidation.ValidateName(volume.Volume);
+            VolumeValidation.ValidateMountPath(volume.Path);
+        }
         if (await vms.FindByNameAsync(options.Name, cancellationToken).ConfigureAwait(false) is { } existing)
         {
             throw VmStore.NameInUse(existing.Name);

@@ -96,6 +96,9 @@ public sealed record VmCreateOptions
 
     /// <summary>The VM's network adapter; null: no network (the VM has only loopback).</summary>
     public VmNetworkOptions? Network { get; init; }
+
+    /// <summary>Volumes to attach (New-Vm -Volume NAME:/path[:ro]).</summary>
+    public IReadOnlyList<Volumes.VolumeAttachOptions> Volumes { get; init; } = [];
 }
 
 /// <summary>Where New-Vm puts the VM's one network adapter.</summary>

@@ -15,7 +15,7 @@ internal static partial class VmValidation
 
     public static void ValidateName(string? name)
     {
-        if (string.IsNullOrEmpty(name) || name.Length > MaxNameLength || !NamePattern().IsMatch(name))
+        if (!IsValidName(name))
         {
             throw new VmPsException(
                 "InvalidVmName",
@@ -24,6 +24,9 @@ internal static partial class VmValidation
                 name);
         }
     }
+
+    /// <summary>1 to 63 letters, digits, '-', '_' or '.', starting with a letter or digit: the rule for VM and volume names.</summary>
+    public static bool IsValidName(string? name) => !string.IsNullOrEmpty(name) && name.Length <= MaxNameLength && NamePattern().IsMatch(name);
 
     public static void ValidateCreate(VmCreateOptions options, long hostMemoryMiB)
     {

@@ -2,6 +2,7 @@ using System.Management.Automation;
 using VmPs.Core;
 using VmPs.Core.Images;
 using VmPs.Core.Vms;
+using VmPs.Core.Volumes;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
 using VmPs.PowerShell.Pipeline;
@@ -75,6 +76,11 @@ public sealed class NewVmCommand : VmCmdlet
     [Parameter]
     public int? MaxBandwidthMbps { get; set; }
 
+    /// <summary>"data:/srv/data" or "data:/srv/data:ro": a volume and where the guest mounts it (repeatable).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Volume { get; set; }
+
     protected override void ProcessRecord()
     {
         VmCreateOptions options;
@@ -89,7 +95,8 @@ public sealed class NewVmCommand : VmCmdlet
         }
 
         var description = $"{options.Image}, {options.Cpus} vCPU, {options.MemoryMiB} MiB, {Hypervisor}"
-            + (options.Network is { } network ? $", network {network.Network}" : "");
+            + (options.Network is { } network ? $", network {network.Network}" : "")
+            + string.Concat(options.Volumes.Select(volume => $", volume {volume.Volume} at {volume.Path}{(volume.ReadOnly ? " (read-only)" : "")}"));
         try
         {
             Await(cancellationToken => Manager.ValidateCreateAsync(options, cancellationToken));
@@ -120,6 +127,7 @@ public sealed class NewVmCommand : VmCmdlet
             // Relative paths are relative to the current PowerShell location, not the process directory.
             KernelPath = Kernel is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Kernel),
             Network = NetworkOptions(),
+            Volumes = (Volume ?? []).Select(VolumeValidation.ParseAttachment).ToArray(),
         };
     }
 

@@ -25,6 +25,8 @@ public static class PSTypeNames
 
     public const string VmNetwork = "VmPs.VmNetwork";
 
+    public const string VmVolume = "VmPs.VmVolume";
+
     public const string VmPortMapping = "VmPs.VmPortMapping";
 
     /// <summary>Wraps a result in a PSObject carrying one of these type names, which its format view selects.</summary>

@@ -36,6 +36,23 @@ public sealed record GuestConfig
 
     /// <summary>The VM's network adapter; null: the VM has none (only loopback).</summary>
     public GuestNetworkConfig? Network { get; init; }
+
+    /// <summary>Volumes to mount before the command (or systemd) starts, in this order.</summary>
+    public IReadOnlyList<GuestVolumeConfig> Volumes { get; init; } = [];
+}
+
+/// <summary>One volume: the disk with <see cref="Serial"/>, mounted (or, without a filesystem, linked) at <see cref="Path"/>.</summary>
+public sealed record GuestVolumeConfig
+{
+    public string Serial { get; init; } = "";
+
+    /// <summary>An absolute, normalised guest path outside /proc, /sys and /dev.</summary>
+    public string Path { get; init; } = "";
+
+    public bool ReadOnly { get; init; }
+
+    /// <summary>"ext4"; null: a raw disk, whose block device is linked at <see cref="Path"/>.</summary>
+    public string? Filesystem { get; init; }
 }
 
 /// <summary>

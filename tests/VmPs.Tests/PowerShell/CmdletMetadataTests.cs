@@ -33,10 +33,18 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Add-VmPortMapping"] = ["VmPs.Core.Network.PortMappingInfo"],
         ["Get-VmPortMapping"] = ["VmPs.Core.Network.PortMappingInfo"],
         ["Remove-VmPortMapping"] = [],
+        ["New-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo", "System.Management.Automation.Job"],
+        ["Get-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo"],
+        ["Remove-VmVolume"] = [],
+        ["Copy-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo"],
+        ["Resize-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo"],
+        ["Mount-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo"],
+        ["Dismount-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo"],
     };
 
     private static readonly string[] StateChangingCmdlets = ["Build-VmKernel", "New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
-        "Clear-VmImageCache", "New-VmNetwork", "Remove-VmNetwork", "Repair-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping"];
+        "Clear-VmImageCache", "New-VmNetwork", "Remove-VmNetwork", "Repair-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping",
+        "New-VmVolume", "Remove-VmVolume", "Copy-VmVolume", "Resize-VmVolume", "Mount-VmVolume", "Dismount-VmVolume"];
 
     private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Remove-Vm", "Get-VmLog"];
 

@@ -19,7 +19,7 @@ public sealed class StateDatabaseTests : IDisposable
         Assert.Equal(30000L, await ScalarAsync(connection, "PRAGMA busy_timeout"));
         var tables = await connection.Command("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             .ListAsync(r => r.GetString(0), CancellationToken.None);
-        Assert.Equal(["images", "network_adapters", "networks", "port_mappings", "schema_version", "vms"], tables);
+        Assert.Equal(["images", "network_adapters", "networks", "port_mappings", "schema_version", "vms", "volume_attachments", "volume_bases", "volumes"], tables);
     }
 
     [Fact]

@@ -9,6 +9,7 @@ using VmPs.Core.Images.Oci;
 using VmPs.Core.Logs;
 using VmPs.Core.Network;
 using VmPs.Core.Vms;
+using VmPs.Core.Volumes;
 using VmPs.PowerShell.Commands;
 using VmPs.PowerShell.Infrastructure;
 using VmPs.Protocol.Logs;
@@ -49,6 +50,8 @@ internal sealed class FakeServices : IVmPsServices, IDisposable
     public IImageManager Images => FakeImages;
 
     public INetworkManager Networks => throw new NotSupportedException("No network in these tests.");
+
+    public IVolumeManager Volumes => throw new NotSupportedException("No volumes in these tests.");
 
     public IHostContext Host => throw new NotSupportedException("No host probe in these tests.");
 

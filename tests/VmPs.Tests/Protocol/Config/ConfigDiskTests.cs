@@ -18,6 +18,7 @@ public class ConfigDiskTests
         AgentChannel = new AgentChannelConfig { Kind = AgentChannelKind.Vsock, VsockPort = 2048 },
         Disks = new DiskSerials { Rootfs = "r1", Overlay = "o1" },
         RootfsFilesystem = RootfsFilesystems.Ext4,
+        Volumes = [new GuestVolumeConfig { Serial = "vmps-v0123456789abcd", Path = "/srv/data", ReadOnly = true, Filesystem = RootfsFilesystems.Ext4 }],
     };
 
     [Fact]
@@ -31,7 +32,8 @@ public class ConfigDiskTests
 
         Assert.Equal(Sample.Command, read.Command);
         Assert.Equal(Sample.Environment, read.Environment);
-        Assert.Equal(Sample with { Command = read.Command, Environment = read.Environment }, read);
+        Assert.Equal(Sample.Volumes, read.Volumes);
+        Assert.Equal(Sample with { Command = read.Command, Environment = read.Environment, Volumes = read.Volumes }, read);
     }
 
     [Fact]

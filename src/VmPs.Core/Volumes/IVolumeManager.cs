@@ -1,0 +1,31 @@
+namespace VmPs.Core.Volumes;
+
+/// <summary>
+/// The operations behind the volume cmdlets (New-/Get-/Remove-/Copy-/Resize-/Mount-/Dismount-VmVolume).
+/// <see cref="VolumeManager"/> is the real one; cmdlet tests use fakes.
+/// </summary>
+public interface IVolumeManager
+{
+    /// <summary>Builds the volume's file (empty, or from a directory or archive); on any failure nothing is left behind.</summary>
+    Task<VolumeInfo> CreateAsync(VolumeCreateOptions options, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<VolumeInfo>> GetAllAsync(CancellationToken cancellationToken);
+
+    /// <summary>The volume with this name (case-insensitive); throws VolumeNotFound.</summary>
+    Task<VolumeInfo> GetAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the volume and its file; an attached volume is refused unless <paramref name="force"/>, which detaches it from stopped VMs first.</summary>
+    Task RemoveAsync(string name, bool force, CancellationToken cancellationToken);
+
+    /// <summary>A copy-on-write copy where the host allows one (reflink, else a shared qcow2 base), a full copy otherwise; says which.</summary>
+    Task<VolumeCopyResult> CopyAsync(string source, string destination, CancellationToken cancellationToken);
+
+    /// <summary>Grows the volume and its filesystem.</summary>
+    Task<VolumeInfo> ResizeAsync(string name, long sizeBytes, CancellationToken cancellationToken);
+
+    /// <summary>Attaches the volume to a VM at a guest path (a running VM gets it hot-plugged where its hypervisor can).</summary>
+    Task<VolumeInfo> MountAsync(string vmName, VolumeAttachOptions options, CancellationToken cancellationToken);
+
+    /// <summary>Detaches the volume from a VM.</summary>
+    Task<VolumeInfo> DismountAsync(string vmName, string volumeName, CancellationToken cancellationToken);
+}

@@ -1,0 +1,505 @@
+using VmPs.Core.Host;
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Processes;
+using VmPs.Core.State;
+using VmPs.Core.Storage;
+using VmPs.Core.Vms;
+
+namespace VmPs.Core.Volumes;
+
+/// <summary>
+/// Volumes: persistent disks kept apart from VMs, attached to them by name. Rows first, files second; removal
+/// files first, rows last. A row a killed session left (Creating, or claimed for a copy or resize) and files no
+/// row names are repaired by the next volume command that changes something.
+/// </summary>
+public sealed class VolumeManager : IVolumeManager
+{
+    private readonly VolumeStore store;
+    private readonly VolumeFiles files;
+    private readonly VmStore vms;
+    private readonly VmReconciler reconciler;
+    private readonly HostContext host;
+
+    internal VolumeManager(VmPsPaths paths, StateDatabase database, VmStore vms, VmReconciler reconciler, HostContext host)
+    {
+        store = new VolumeStore(database);
+        files = new VolumeFiles(paths);
+        this.vms = vms;
+        this.reconciler = reconciler;
+        this.host = host;
+    }
+
+    internal VolumeStore Store => store;
+
+    public async Task<VolumeInfo> CreateAsync(VolumeCreateOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        VolumeValidation.ValidateName(options.Name);
+        VolumeValidation.ValidateSize(options.SizeBytes);
+        ValidateSource(options);
+        await RepairAsync(cancellationToken).ConfigureAwait(false);
+
+        var id = Guid.NewGuid();
+        var diskFormat = options.Format == VolumeFormat.Qcow2 ? DiskImageFormat.Qcow2 : DiskImageFormat.Raw;
+        var volume = await store.InsertAsync(
+            new VolumeRecord
+            {
+                Id = id,
+                Name = options.Name,
+                Format = options.Format,
+                DiskFormat = diskFormat,
+                SizeBytes = options.SizeBytes,
+                Path = files.PathFor(id, diskFormat),
+                State = VolumeState.Creating,
+                Session = ProcessProbe.Current(),
+                CreatedAt = DateTimeOffset.UtcNow,
+            },
+            cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using (await FileLock.AcquireSharedAsync(files.LockPath, cancellationToken).ConfigureAwait(false))
+            {
+                await files.BuildAsync(volume.Path, options, cancellationToken).ConfigureAwait(false);
+            }
+
+            var ready = await store.UpdateAsync(id, (current, _) => current with { State = VolumeState.Ready, Session = null }, cancellationToken).ConfigureAwait(false)
+                ?? throw VolumeErrors.NotFound(options.Name);
+            return ToInfo(ready, []);
+        }
+        catch
+        {
+            File.Delete(volume.Path);
+            await store.DeleteAsync(id, (_, _) => { }, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public async Task<IReadOnlyList<VolumeInfo>> GetAllAsync(CancellationToken cancellationToken)
+    {
+        var attachments = await store.AttachmentsAsync(null, cancellationToken).ConfigureAwait(false);
+        return (await store.GetAllAsync(cancellationToken).ConfigureAwait(false))
+            .Where(volume => volume.State != VolumeState.Creating)
+            .Select(volume => ToInfo(volume, attachments))
+            .ToList();
+    }
+
+    public async Task<VolumeInfo> GetAsync(string name, CancellationToken cancellationToken)
+    {
+        var volume = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return ToInfo(volume, await store.AttachmentsAsync(null, cancellationToken).ConfigureAwait(false));
+    }
+
+    public async Task RemoveAsync(string name, bool force, CancellationToken cancellationToken)
+    {
+        var volume = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        var attachments = (await store.AttachmentsAsync(null, cancellationToken).ConfigureAwait(false)).Where(a => a.VolumeId == volume.Id).ToList();
+        if (attachments.Count > 0)
+        {
+            if (!force)
+            {
+                throw VolumeErrors.Attached(volume.Name, attachments.Select(attachment => attachment.VmName));
+            }
+
+            foreach (var attachment in attachments)
+            {
+                await DetachAsync(attachment, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await store.DeleteAsync(
+            volume.Id,
+            (current, _) => EnsureIdle(current),
+            cancellationToken).ConfigureAwait(false);
+        File.Delete(volume.Path);
+        await DeleteUnreferencedBasesAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<VolumeCopyResult> CopyAsync(string source, string destination, CancellationToken cancellationToken)
+    {
+        VolumeValidation.ValidateName(destination);
+        await RepairAsync(cancellationToken).ConfigureAwait(false);
+        var original = await GetRecordAsync(source, cancellationToken).ConfigureAwait(false);
+        var session = ProcessProbe.Current();
+        var claimed = await store.UpdateAsync(
+            original.Id,
+            (current, attachments) =>
+            {
+                EnsureIdle(current);
+                EnsureNoRunningWriter(current, attachments, "a copy");
+                return current with { State = VolumeState.Copying, Session = session };
+            },
+            cancellationToken).ConfigureAwait(false) ?? throw VolumeErrors.NotFound(source);
+
+        var id = Guid.NewGuid();
+        VolumeRecord? copy = null;
+        try
+        {
+            copy = await store.InsertAsync(
+                claimed with
+                {
+                    Id = id,
+                    Name = destination,
+                    Path = files.PathFor(id, claimed.DiskFormat),
+                    State = VolumeState.Creating,
+                    Session = session,
+                    CreatedAt = DateTimeOffset.UtcNow,
+                },
+                cancellationToken).ConfigureAwait(false);
+            CopyMethod method;
+            using (await FileLock.AcquireSharedAsync(files.LockPath, cancellationToken).ConfigureAwait(false))
+            {
+                method = await CopyFileAsync(claimed, copy, cancellationToken).ConfigureAwait(false);
+            }
+
+            await store.UpdateAsync(claimed.Id, (current, _) => current.State == VolumeState.Copying ? current with { State = VolumeState.Ready, Session = null } : current, CancellationToken.None)
+                .ConfigureAwait(false);
+            var ready = await store.UpdateAsync(id, (current, _) => current with { State = VolumeState.Ready, Session = null }, cancellationToken).ConfigureAwait(false)
+                ?? throw VolumeErrors.NotFound(destination);
+            return new VolumeCopyResult(ToInfo(ready, []), method);
+        }
+        catch
+        {
+            if (copy is not null)
+            {
+                var current = (await store.GetAllAsync(CancellationToken.None).ConfigureAwait(false)).FirstOrDefault(volume => volume.Id == id);
+                if (current is not null)
+                {
+                    File.Delete(current.Path);
+                    await store.DeleteAsync(id, (_, _) => { }, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+
+            await store.UpdateAsync(claimed.Id, (current, _) => current.State == VolumeState.Copying ? current with { State = VolumeState.Ready, Session = null } : current, CancellationToken.None)
+                .ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public async Task<VolumeInfo> ResizeAsync(string name, long sizeBytes, CancellationToken cancellationToken)
+    {
+        VolumeValidation.ValidateSize(sizeBytes);
+        var volume = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        if (sizeBytes < volume.SizeBytes)
+        {
+            throw VolumeErrors.CannotShrink(volume.Name, volume.SizeBytes, sizeBytes);
+        }
+
+        if (sizeBytes == volume.SizeBytes)
+        {
+            return await GetAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+
+        var session = ProcessProbe.Current();
+        var claimed = await store.UpdateAsync(
+            volume.Id,
+            (current, attachments) =>
+            {
+                EnsureIdle(current);
+                if (attachments.Where(pair => IsActive(pair.VmState)).Select(pair => pair.Attachment).FirstOrDefault() is { } running)
+                {
+                    throw VolumeErrors.InUseByRunningVm(current.Name, running.VmName, "resizing");
+                }
+
+                return current with { State = VolumeState.Resizing, Session = session };
+            },
+            cancellationToken).ConfigureAwait(false) ?? throw VolumeErrors.NotFound(name);
+        var grown = false;
+        try
+        {
+            await VolumeFiles.GrowAsync(claimed, sizeBytes, cancellationToken).ConfigureAwait(false);
+            grown = true;
+        }
+        finally
+        {
+            await store.UpdateAsync(
+                claimed.Id,
+                (current, _) => current with { State = VolumeState.Ready, Session = null, SizeBytes = grown ? sizeBytes : current.SizeBytes },
+                CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return await GetAsync(name, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<VolumeInfo> MountAsync(string vmName, VolumeAttachOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        VolumeValidation.ValidateName(options.Volume);
+        options = options with { Path = VolumeValidation.ValidateMountPath(options.Path) };
+        var vm = await GetStoppedVmAsync(vmName, "attach", cancellationToken).ConfigureAwait(false);
+        await AttachAsync(vm.Id, options, cancellationToken).ConfigureAwait(false);
+        return await GetAsync(options.Volume, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<VolumeInfo> DismountAsync(string vmName, string volumeName, CancellationToken cancellationToken)
+    {
+        var volume = await GetRecordAsync(volumeName, cancellationToken).ConfigureAwait(false);
+        var vm = await GetStoppedVmAsync(vmName, "detach", cancellationToken).ConfigureAwait(false);
+        var removed = await store.DetachAsync(vm.Id, volume.Id, EnsureVmStopped(vm.Name, "detach"), cancellationToken).ConfigureAwait(false);
+        if (!removed)
+        {
+            throw VolumeErrors.NotAttached(volume.Name, vm.Name);
+        }
+
+        return await GetAsync(volume.Name, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>New-Vm -Volume: attaches to a VM that was just created (and is stopped).</summary>
+    internal Task AttachAsync(Guid vmId, VolumeAttachOptions options, CancellationToken cancellationToken) =>
+        store.AttachAsync(
+            vmId,
+            options,
+            vmState =>
+            {
+                if (IsActive(vmState))
+                {
+                    throw VolumeErrors.Invalid("VmNotStopped", "The VM started meanwhile; stop the VM first.", vmId);
+                }
+            },
+            cancellationToken);
+
+    /// <summary>
+    /// The disks and guest mounts of a VM about to boot. A volume being copied or resized, or whose file is missing,
+    /// fails the start with its own error.
+    /// </summary>
+    internal async Task<IReadOnlyList<(VolumeRecord Volume, VolumeAttachmentRecord Attachment)>> ForBootAsync(Guid vmId, CancellationToken cancellationToken)
+    {
+        var attachments = await store.AttachmentsAsync(vmId, cancellationToken).ConfigureAwait(false);
+        if (attachments.Count == 0)
+        {
+            return [];
+        }
+
+        var volumes = (await store.GetAllAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(volume => volume.Id);
+        return attachments.Select(attachment =>
+        {
+            var volume = volumes[attachment.VolumeId];
+            if (volume.State != VolumeState.Ready && !volume.IsAbandoned)
+            {
+                throw VolumeErrors.Busy(volume.Name, volume.State.ToString().ToLowerInvariant());
+            }
+
+            return File.Exists(volume.Path) ? (volume, attachment) : throw VolumeErrors.FileMissing(volume.Name, volume.Path);
+        }).ToList();
+    }
+
+    /// <summary>
+    /// Removes what killed commands left: rows still Creating (with their files) and claims of dead sessions, then,
+    /// when no other command is building files, every file in the volume directories that no row names.
+    /// </summary>
+    internal async Task RepairAsync(CancellationToken cancellationToken)
+    {
+        files.EnsureDirectories();
+        foreach (var volume in (await store.GetAllAsync(cancellationToken).ConfigureAwait(false)).Where(volume => volume.IsAbandoned))
+        {
+            if (volume.State == VolumeState.Creating)
+            {
+                File.Delete(volume.Path);
+                await store.DeleteAsync(volume.Id, (_, _) => { }, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await store.UpdateAsync(volume.Id, (current, _) => current.IsAbandoned ? current with { State = VolumeState.Ready, Session = null } : current, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+        }
+
+        using var sweep = FileLock.TryAcquire(files.LockPath);
+        if (sweep is null)
+        {
+            return;
+        }
+
+        var referenced = await store.ReferencedPathsAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var path in Directory.EnumerateFileSystemEntries(files.Directory).Concat(Directory.EnumerateFiles(files.BasesDirectory)))
+        {
+            if (path != files.LockPath && path != files.BasesDirectory && !referenced.Contains(path))
+            {
+                if (Directory.Exists(path))
+                {
+                    Directory.Delete(path, recursive: true);
+                }
+                else
+                {
+                    File.Delete(path);
+                }
+            }
+        }
+    }
+
+    /// <summary>Reflink where the file system shares blocks; else freeze the source into a base both read from; else a full copy.</summary>
+    private async Task<CopyMethod> CopyFileAsync(VolumeRecord source, VolumeRecord copy, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(source.Path))
+        {
+            throw VolumeErrors.FileMissing(source.Name, source.Path);
+        }
+
+        if (FileCopy.TryReflink(source.Path, copy.Path))
+        {
+            return CopyMethod.Reflink;
+        }
+
+        if (!QemuImage.IsInstalled)
+        {
+            await FileCopy.SparseCopyAsync(source.Path, copy.Path, cancellationToken).ConfigureAwait(false);
+            return CopyMethod.FullCopy;
+        }
+
+        // The source's file becomes the base (a hard link under bases/, read-only from now on); both volumes get
+        // new qcow2 files over it, and one transaction switches the rows. Until then the source is untouched.
+        var basePath = files.BasePathFor(Guid.NewGuid(), source.DiskFormat);
+        VolumeFiles.HardLink(source.Path, basePath);
+        var backing = new BackingImage(basePath, source.DiskFormat);
+        var sourceOverlay = files.PathFor(source.Id, DiskImageFormat.Qcow2, "-" + Guid.NewGuid().ToString("N")[..8]);
+        var copyOverlay = files.PathFor(copy.Id, DiskImageFormat.Qcow2);
+        try
+        {
+            await QemuImage.CreateAsync(sourceOverlay, DiskImageFormat.Qcow2, null, cancellationToken, backing).ConfigureAwait(false);
+            await QemuImage.CreateAsync(copyOverlay, DiskImageFormat.Qcow2, null, cancellationToken, backing).ConfigureAwait(false);
+            VolumeFiles.MakePrivate(sourceOverlay);
+            VolumeFiles.MakePrivate(copyOverlay);
+            await store.CommitFreezeAsync(
+                source with { Path = sourceOverlay, DiskFormat = DiskImageFormat.Qcow2, BackingPath = basePath },
+                basePath,
+                source.DiskFormat,
+                source.BackingPath,
+                copy with { Path = copyOverlay, DiskFormat = DiskImageFormat.Qcow2, BackingPath = basePath },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            File.Delete(sourceOverlay);
+            File.Delete(copyOverlay);
+            File.Delete(basePath);
+            throw;
+        }
+
+        File.Delete(source.Path);
+        VolumeFiles.MakeReadOnly(basePath);
+        return CopyMethod.BackingFile;
+    }
+
+    private async Task DeleteUnreferencedBasesAsync(CancellationToken cancellationToken)
+    {
+        foreach (var path in await store.DeleteUnreferencedBasesAsync(cancellationToken).ConfigureAwait(false))
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>Remove-VmVolume -Force: a stopped VM lets its attachment go; a running one keeps it.</summary>
+    private async Task DetachAsync(VolumeAttachmentRecord attachment, CancellationToken cancellationToken)
+    {
+        var vm = await GetVmRecordAsync(attachment.VmName, cancellationToken).ConfigureAwait(false);
+        if (vm.State.IsActive())
+        {
+            throw VolumeErrors.InUseByRunningVm(attachment.VolumeName, vm.Name, "removing it");
+        }
+
+        await store.DetachAsync(vm.Id, attachment.VolumeId, EnsureVmStopped(vm.Name, "detach"), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The VM, which must not be running: attaching to or detaching from a running VM needs disk hot-plug.</summary>
+    private async Task<VmRecord> GetStoppedVmAsync(string vmName, string action, CancellationToken cancellationToken)
+    {
+        var vm = await GetVmRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
+        if (vm.State.IsActive())
+        {
+            throw await HotplugUnavailableAsync(vm, action, cancellationToken).ConfigureAwait(false);
+        }
+
+        return vm;
+    }
+
+    private async Task<VmPsException> HotplugUnavailableAsync(VmRecord vm, string action, CancellationToken cancellationToken)
+    {
+        var driver = await host.DriverAsync(vm.Hypervisor, cancellationToken).ConfigureAwait(false);
+        var error = driver.Capabilities.NotSupported(HypervisorFeatures.DiskHotplug, vm.Name);
+        return new VmPsException(
+            error.ErrorId,
+            error.Kind,
+            $"VM '{vm.Name}' is running, and VmPs cannot {action} volumes on a running VM on {driver.Capabilities.Driver}: stop the VM first.",
+            vm.Name)
+        {
+            RecommendedAction = $"Stop-Vm {vm.Name}, then {(action == "attach" ? "Mount" : "Dismount")}-VmVolume again.",
+        };
+    }
+
+    private Action<string> EnsureVmStopped(string vmName, string action) => state =>
+    {
+        if (IsActive(state))
+        {
+            throw VolumeErrors.Invalid("VmNotStopped", $"VM '{vmName}' started meanwhile; stop the VM first to {action} volumes.", vmName);
+        }
+    };
+
+    private async Task<VmRecord> GetVmRecordAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await vms.FindByNameAsync(name, cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(name);
+        return await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<VolumeRecord> GetRecordAsync(string name, CancellationToken cancellationToken)
+    {
+        var volume = await store.FindByNameAsync(name, cancellationToken).ConfigureAwait(false);
+        return volume is null || volume.State == VolumeState.Creating ? throw VolumeErrors.NotFound(name) : volume;
+    }
+
+    private static void ValidateSource(VolumeCreateOptions options)
+    {
+        if (options.FromPath is not { } source)
+        {
+            return;
+        }
+
+        if (options.Format == VolumeFormat.Raw)
+        {
+            throw VolumeErrors.Invalid("VolumeSourceNeedsFilesystem", "A Raw volume has no filesystem to fill: use -Format Ext4 or Qcow2 with -FromPath.", options.Name);
+        }
+
+        if (!Directory.Exists(source) && !File.Exists(source))
+        {
+            throw new VmPsException("VolumeSourceNotFound", VmPsErrorKind.ObjectNotFound, $"'{source}' is neither a directory nor an archive file.", source);
+        }
+    }
+
+    private static void EnsureIdle(VolumeRecord volume)
+    {
+        if (volume.State != VolumeState.Ready && !volume.IsAbandoned)
+        {
+            throw VolumeErrors.Busy(volume.Name, volume.State.ToString().ToLowerInvariant());
+        }
+    }
+
+    /// <summary>A running VM writing the volume would change it under the copy.</summary>
+    private static void EnsureNoRunningWriter(VolumeRecord volume, IReadOnlyList<(VolumeAttachmentRecord Attachment, string VmState)> attachments, string doing)
+    {
+        if (attachments.Where(pair => !pair.Attachment.ReadOnly && IsActive(pair.VmState)).Select(pair => pair.Attachment).FirstOrDefault() is { } writer)
+        {
+            throw VolumeErrors.InUseByRunningVm(volume.Name, writer.VmName, doing);
+        }
+    }
+
+    private static bool IsActive(string vmState) => Enum.TryParse<VmState>(vmState, out var state) && state.IsActive();
+
+    private static VolumeInfo ToInfo(VolumeRecord volume, IReadOnlyList<VolumeAttachmentRecord> attachments)
+    {
+        var mine = attachments.Where(attachment => attachment.VolumeId == volume.Id)
+            .Select(attachment => new VolumeAttachmentInfo(attachment.VmName, volume.Name, attachment.Path, attachment.ReadOnly))
+            .ToList();
+        return new VolumeInfo
+        {
+            Id = volume.Id,
+            Name = volume.Name,
+            Format = volume.Format,
+            SizeBytes = volume.SizeBytes,
+            AllocatedBytes = VolumeFiles.AllocatedBytes(volume.Path),
+            DiskFormat = volume.DiskFormat,
+            Path = volume.Path,
+            BackingFile = volume.BackingPath,
+            AttachedTo = mine.Select(attachment => attachment.VmName).ToList(),
+            Attachments = mine,
+            CreatedAt = volume.CreatedAt,
+        };
+    }
+}
