@@ -37,7 +37,7 @@ internal static class AgentService
             "PATH",
             ExecutableResolver.DefaultPath);
         var context = new AgentContext(children, environment, "/", reboot =>
-            Native.Libc.kill(1, reboot ? InitLibc.SystemdRebootSignal : InitLibc.SystemdPoweroffSignal));
+            Native.Libc.kill(1, reboot ? Native.Libc.SystemdRebootSignal : Native.Libc.SystemdPoweroffSignal));
         try
         {
             AgentChannels.Serve(channel, context);

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using VmPs.Protocol.Messages;
+using VmPs.Protocol.Native;
 
 namespace VmPs.Protocol.Files;
 
@@ -7,7 +8,7 @@ namespace VmPs.Protocol.Files;
 public readonly record struct UnixFileStatus(FileKind Kind, long Size, int Mode, int Uid, int Gid, DateTimeOffset LastWriteTimeUtc);
 
 /// <summary>File metadata by path, for paths the caller chose itself (see <see cref="ConfinedDirectory"/> for untrusted ones).</summary>
-public static partial class UnixFileSystem
+public static class UnixFileSystem
 {
     /// <summary>The entry at <paramref name="path"/> without following a final symbolic link; null when there is none.</summary>
     public static UnixFileStatus? TryGetStatus(string path) => UnixDirectoryCalls.TryGetStatus(UnixDirectoryCalls.CurrentDirectory, path);
@@ -21,7 +22,7 @@ public static partial class UnixFileSystem
     /// <summary>chmod(2), umask-independent (File.SetUnixFileMode is not callable from platform-neutral code).</summary>
     public static void SetMode(string path, UnixFileMode mode)
     {
-        if (ChMod(path, (int)mode) != 0)
+        if (Libc.chmod(path, (int)mode) != 0)
         {
             throw UnixDirectoryCalls.Failure(Marshal.GetLastPInvokeError(), path, "change the mode of");
         }
@@ -30,7 +31,4 @@ public static partial class UnixFileSystem
     /// <summary>Sets the modification time of an entry itself (links included, which .NET cannot).</summary>
     public static void SetLastWriteTime(string path, DateTimeOffset time) =>
         UnixDirectoryCalls.SetLastWriteTime(UnixDirectoryCalls.CurrentDirectory, path, time);
-
-    [LibraryImport("libc", EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int ChMod(string path, int mode);
 }
