@@ -1,11 +1,9 @@
-using System.Runtime.InteropServices;
 using VmPs.Protocol.Messages;
-using VmPs.Protocol.Native;
 
 namespace VmPs.Protocol.Files;
 
-/// <summary>An entry's lstat: what .NET's file APIs do not expose (owner, the type of a dangling link).</summary>
-public readonly record struct UnixFileStatus(FileKind Kind, long Size, int Mode, int Uid, int Gid, DateTimeOffset LastWriteTimeUtc);
+/// <summary>An entry's lstat: what .NET's file APIs do not expose (owner, inode, link count, the type of a dangling link).</summary>
+public readonly record struct UnixFileStatus(FileKind Kind, long Size, int Mode, int Uid, int Gid, DateTimeOffset LastWriteTimeUtc, ulong Inode, uint Links);
 
 /// <summary>File metadata by path, for paths the caller chose itself (see <see cref="ConfinedDirectory"/> for untrusted ones).</summary>
 public static class UnixFileSystem
@@ -20,13 +18,7 @@ public static class UnixFileSystem
     public static void SetOwner(string path, int uid, int gid) => UnixDirectoryCalls.SetOwner(UnixDirectoryCalls.CurrentDirectory, path, uid, gid);
 
     /// <summary>chmod(2), umask-independent (File.SetUnixFileMode is not callable from platform-neutral code).</summary>
-    public static void SetMode(string path, UnixFileMode mode)
-    {
-        if (Libc.chmod(path, (int)mode) != 0)
-        {
-            throw UnixDirectoryCalls.Failure(Marshal.GetLastPInvokeError(), path, "change the mode of");
-        }
-    }
+    public static void SetMode(string path, UnixFileMode mode) => UnixDirectoryCalls.ChangeModeOfPath(path, mode, path);
 
     /// <summary>Sets the modification time of an entry itself (links included, which .NET cannot).</summary>
     public static void SetLastWriteTime(string path, DateTimeOffset time) =>

@@ -64,5 +64,14 @@ internal static unsafe partial class Libc
     public static partial int utimensat(SafeFileHandle directory, string path, in TimeSpecPair times, int flags);
 
     [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int chmod(string path, int mode);
+    public static partial int linkat(SafeFileHandle targetDirectory, string targetPath, SafeFileHandle directory, string path, int flags);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int mknodat(SafeFileHandle directory, string path, uint mode, ulong device);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int chmod(string path, uint mode);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int lsetxattr(string path, string name, byte[] value, nuint size, int flags);
 }

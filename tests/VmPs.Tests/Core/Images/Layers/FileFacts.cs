@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using VmPs.Core.Native;
+using VmPs.Protocol.Native;
 using VmPs.Core.Processes;
 using VmPs.Tests.Native;
 
