@@ -33,7 +33,7 @@ internal sealed class BootToAgentBenchmark(VmManager manager, string vmName, str
             throw new InvalidOperationException($"'true' exited with {result.ExitCode}: {result.Stderr}");
         }
 
-        await manager.StopAsync(vmName, new VmStopOptions { Force = true }, cancellationToken);
+        await manager.StopAsync(vmName, new VmStopOptions { Method = VmStopMethod.TurnOff }, cancellationToken);
         var console = await manager.GetLogAsync(vmName, VmLogSource.Console, new VmLogOptions(), cancellationToken).ToListAsync(cancellationToken);
         var init = await manager.GetInitLogAsync(vmName, new VmLogOptions(), cancellationToken).ToListAsync(cancellationToken);
         return new VmPsBootSample(agentReady, firstExec, BootBreakdown.Read(console, init));

@@ -40,13 +40,6 @@ internal static unsafe partial class Libc
     /// <summary>sizeof(struct termios) on x86_64 Linux; c_oflag is the second uint.</summary>
     public const int TermiosSize = 60;
 
-    /// <summary>
-    /// systemd's real-time signals for PID 1 (SIGRTMIN+4: poweroff.target, SIGRTMIN+5: reboot.target). systemd
-    /// is a glibc program, whose SIGRTMIN is 34.
-    /// </summary>
-    public const int SystemdPoweroffSignal = 34 + 4;
-    public const int SystemdRebootSignal = 34 + 5;
-
     public const int RB_POWER_OFF = 0x4321FEDC;
     public const int RB_AUTOBOOT = 0x01234567;
 

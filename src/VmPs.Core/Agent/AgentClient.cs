@@ -149,9 +149,10 @@ public sealed class AgentClient : IAsyncDisposable
     }
 
     /// <summary>Asks the guest to power off (or reboot); returns once the agent acknowledged or the connection closed.</summary>
-    public async Task ShutdownAsync(bool reboot, CancellationToken cancellationToken)
+    /// <param name="force">Kill the guest's programs at once instead of giving them SIGTERM and a grace period.</param>
+    public async Task ShutdownAsync(bool reboot, bool force, CancellationToken cancellationToken)
     {
-        var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new ShutdownMessage(reboot), ProtocolJsonContext.Default.ShutdownMessage);
+        var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new ShutdownMessage(reboot, force), ProtocolJsonContext.Default.ShutdownMessage);
         try
         {
             Expect(await RequestAsync(FrameType.Shutdown, payload, cancellationToken).ConfigureAwait(false), FrameType.ShutdownAck);

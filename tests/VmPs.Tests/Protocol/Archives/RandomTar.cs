@@ -24,6 +24,9 @@ public static class RandomTar
         Name.Select(path => "/" + path),
         Gen.OneOf(".", "..", "/", "../../outside", "a/a/../../outside", "a/a/../../etc", "b/../../outside/keep"));
 
+    // Targets among the tree's own names, "." and "..": whether a chain of them stays inside is for the kernel to say.
+    private static Gen<string> ShortTarget { get; } = Gen.OneOf("a", "b", "c", ".", "..").Array[1, 3].Select(parts => string.Join('/', parts));
+
     private static Gen<UnixFileMode> Mode { get; } = Gen.Int[0, 4095].Select(mode => (UnixFileMode)mode);
 
     private static Gen<int> Owner { get; } = Gen.OneOf(Gen.Const(0), Gen.Int[1, 65534]);
@@ -45,6 +48,22 @@ public static class RandomTar
         6 => Name.Select(path => new PaxTarEntry(TarEntryType.Fifo, path) { Mode = (UnixFileMode)0x1B6 }),
         _ => Name.Select(path => new PaxTarEntry(TarEntryType.RegularFile, WhiteoutOf(path)) { DataStream = new MemoryStream() }),
     });
+
+    /// <summary>
+    /// Trees a well-behaved writer could send: only directories, files and links, all below "a", with names that never
+    /// climb; what they exercise is the link graph (targets relative, absolute, chained), which the writer must judge.
+    /// </summary>
+    public static Gen<byte[]> LinkGraph { get; } = Gen.Select(
+            Gen.Int[0, 2].SelectMany(kind => Gen.OneOf("a", "b", "c", ".").Array[0, 3].Select(parts => string.Join('/', ["a", .. parts])).SelectMany(path => kind switch
+            {
+                0 => Mode.Select(mode => new PaxTarEntry(TarEntryType.Directory, path) { Mode = mode | UnixFileMode.UserExecute | UnixFileMode.UserWrite }),
+                1 => Mode.Select(mode => new PaxTarEntry(TarEntryType.RegularFile, path) { DataStream = new MemoryStream(Encoding.UTF8.GetBytes("data")), Mode = mode }),
+                _ => Gen.Frequency((4, ShortTarget), (1, LinkTarget)).Select(target => new PaxTarEntry(TarEntryType.SymbolicLink, path) { LinkName = target }),
+            })).Array[1, 16],
+            Formats,
+            (entries, format) => Write([new PaxTarEntry(TarEntryType.Directory, "a") { Mode = (UnixFileMode)0x1ED }, .. entries], format))
+        .Where(bytes => bytes is not null)
+        .Select(bytes => bytes!);
 
     /// <summary>Archives of 1 to 12 random entries in a random format (entries System.Formats.Tar will not write are left out).</summary>
     public static Gen<byte[]> Archive { get; } = Gen.Select(Entry.Array[1, 12], Formats, Write).Where(bytes => bytes is not null).Select(bytes => bytes!);
