@@ -38,7 +38,7 @@ internal sealed class BootToAgentBenchmark(VmManager manager, string vmName, str
             throw new InvalidOperationException($"'true' exited with {result.ExitCode}: {result.Stderr}");
         }
 
-        await manager.StopAsync(vmName, new VmStopOptions { Force = true }, cancellationToken);
+        await manager.StopAsync(vmName, new VmStopOptions { Method = VmStopMethod.TurnOff }, cancellationToken);
         var console = await manager.GetLogAsync(vmName, VmLogSource.Console, new VmLogOptions(), cancellationToken).ToListAsync(cancellationToken);
         var init = await manager.GetInitLogAsync(vmName, new VmLogOptions(), cancellationToken).ToListAsync(cancellationToken);
         return new VmPsBootSample(agentReady, firstExec, steps.At("Launching the hypervisor"), steps.At("Waiting for the guest agent"), BootBreakdown.Read(console, init));

@@ -1,11 +1,12 @@
 using VmPs.Guest.Processes;
+using VmPs.Protocol.Messages;
 
 namespace VmPs.Guest.Agent;
 
 /// <summary>What every agent session shares: the process table and how this agent runs.</summary>
 internal sealed class AgentContext
 {
-    public AgentContext(ChildProcesses children, IReadOnlyList<string> baseEnvironment, string defaultWorkingDirectory, Action<bool> requestShutdown)
+    public AgentContext(ChildProcesses children, IReadOnlyList<string> baseEnvironment, string defaultWorkingDirectory, Action<ShutdownMessage> requestShutdown)
     {
         Children = children;
         BaseEnvironment = baseEnvironment;
@@ -30,8 +31,8 @@ internal sealed class AgentContext
     /// </summary>
     public Task SystemReady { get; init; } = Task.CompletedTask;
 
-    /// <summary>Called once a shutdown (false) or reboot (true) request was acknowledged.</summary>
-    public Action<bool> RequestShutdown { get; }
+    /// <summary>Called once a shutdown or reboot request was acknowledged.</summary>
+    public Action<ShutdownMessage> RequestShutdown { get; }
 
     public static double UptimeSeconds()
     {

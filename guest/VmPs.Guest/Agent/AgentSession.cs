@@ -169,7 +169,7 @@ internal sealed class AgentSession
             case FrameType.Shutdown:
                 var shutdown = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ShutdownMessage);
                 await _writer.WriteAsync(FrameType.ShutdownAck, frame.Channel, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
-                _context.RequestShutdown(shutdown.Reboot);
+                _context.RequestShutdown(shutdown);
                 break;
             case FrameType.FileRequest:
                 _files.Start(frame);

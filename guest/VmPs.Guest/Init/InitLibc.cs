@@ -16,13 +16,6 @@ internal static unsafe partial class InitLibc
     /// <summary>sizeof(struct termios) on x86_64 Linux; c_oflag is the second uint.</summary>
     public const int TermiosSize = 60;
 
-    /// <summary>
-    /// systemd's real-time signals for PID 1 (SIGRTMIN+4: poweroff.target, SIGRTMIN+5: reboot.target). systemd
-    /// is a glibc program, whose SIGRTMIN is 34.
-    /// </summary>
-    public const int SystemdPoweroffSignal = 34 + 4;
-    public const int SystemdRebootSignal = 34 + 5;
-
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int open(string path, int flags);
 

@@ -214,8 +214,9 @@ internal sealed class InitProcess
 
     private string StartAgent(GuestConfig config, IReadOnlyList<string> environment)
     {
-        var context = new AgentContext(_children, environment, config.WorkingDirectory ?? "/", reboot =>
-            _power.TrySetResult(new PowerRequest(reboot ? PoweroffReasons.RebootRequested : PoweroffReasons.ShutdownRequested, null, reboot)))
+        var context = new AgentContext(_children, environment, config.WorkingDirectory ?? "/", request =>
+            _power.TrySetResult(new PowerRequest(
+                request.Reboot ? PoweroffReasons.RebootRequested : PoweroffReasons.ShutdownRequested, null, request.Reboot, request.Force)))
         {
             SystemReady = _systemReady.Task,
         };
@@ -283,13 +284,20 @@ internal sealed class InitProcess
         }
     }
 
-    /// <summary>Stops every process (TERM, then KILL), flushes and freezes the overlay disk, prints the marker and powers off.</summary>
+    /// <summary>
+    /// Stops every process (TERM, then KILL; forced: KILL at once), flushes and freezes the overlay disk, prints the
+    /// marker and powers off.
+    /// </summary>
     private void PowerOff(PowerRequest request)
     {
         var why = request.ExitCode is { } code ? $"{request.Reason}, exit code {code}" : request.Reason;
-        InitLog.Info(InitLogPhases.Poweroff, $"{(request.Reboot ? "rebooting" : "powering off")}: {why}; stopping every process");
-        Libc.kill(-1, Libc.SIGTERM);
-        if (!_children.WaitUntilNoChildren(TermGracePeriod))
+        InitLog.Info(InitLogPhases.Poweroff, $"{(request.Reboot ? "rebooting" : "powering off")}: {why}; {(request.Force ? "killing" : "stopping")} every process");
+        if (!request.Force)
+        {
+            Libc.kill(-1, Libc.SIGTERM);
+        }
+
+        if (request.Force || !_children.WaitUntilNoChildren(TermGracePeriod))
         {
             Libc.kill(-1, Libc.SIGKILL);
             _children.WaitUntilNoChildren(KillGracePeriod);

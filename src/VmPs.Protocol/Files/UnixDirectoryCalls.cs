@@ -40,6 +40,7 @@ public static partial class UnixDirectoryCalls
     private const int AtRemoveDirectory = 0x200;
     private const int AtEmptyPath = 0x1000;
     private const uint StatxBasicStats = 0x7FF;
+    private const uint FifoType = 0x1000;
 
     /// <summary>Stands for the current directory where a directory handle is expected (AT_FDCWD).</summary>
     public static SafeFileHandle CurrentDirectory { get; } = new(-100, ownsHandle: false);
@@ -75,6 +76,14 @@ public static partial class UnixDirectoryCalls
     public static void MakeSymbolicLink(string target, SafeFileHandle directory, string name) =>
         Check(symlinkat(target, directory, name), name, "create the symbolic link");
 
+    /// <summary>linkat(2) without AT_SYMLINK_FOLLOW: a link to <paramref name="targetName"/> itself, never to what it points at.</summary>
+    public static void MakeHardLink(SafeFileHandle targetDirectory, string targetName, SafeFileHandle directory, string name) =>
+        Check(linkat(targetDirectory, targetName, directory, name, 0), name, "create the hard link");
+
+    /// <summary>mknodat(2) of a FIFO (never a device: device nodes are not created by VmPs on the host).</summary>
+    public static void MakeFifo(SafeFileHandle directory, string name, UnixFileMode mode) =>
+        Check(mknodat(directory, name, FifoType | (uint)mode, 0), name, "create the FIFO");
+
     /// <summary>renameat(2): replaces an existing <paramref name="toName"/> that is not a directory.</summary>
     public static void Rename(SafeFileHandle fromDirectory, string fromName, SafeFileHandle toDirectory, string toName) =>
         Check(renameat(fromDirectory, fromName, toDirectory, toName), toName, "rename to");
@@ -82,7 +91,10 @@ public static partial class UnixDirectoryCalls
     public static void Unlink(SafeFileHandle directory, string name, bool isDirectory) =>
         Check(unlinkat(directory, name, isDirectory ? AtRemoveDirectory : 0), name, "remove");
 
-    /// <summary>Removes an entry and, for a directory, everything below it, never following a link; a missing entry is fine.</summary>
+    /// <summary>
+    /// Removes an entry and, for a directory, everything below it, never following a link; a missing entry is fine.
+    /// A directory is made the owner's first, so unreadable ones (mode 0000, 0500) can be emptied without root.
+    /// </summary>
     public static void RemoveTree(SafeFileHandle directory, string name)
     {
         switch (TryGetStatus(directory, name)?.Kind)
@@ -90,6 +102,7 @@ public static partial class UnixDirectoryCalls
             case null:
                 return;
             case FileKind.Directory:
+                SetMode(directory, name, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
                 using (var child = Open(directory, name, OpenReadOnly | OpenDirectoryOnly | OpenNoFollow))
                 {
                     foreach (var entry in ListNames(child))
@@ -117,6 +130,28 @@ public static partial class UnixDirectoryCalls
     /// <summary>fchmod(2) of an open file or directory (not an O_PATH descriptor): the bits land on what was opened.</summary>
     public static void SetMode(SafeFileHandle entry, UnixFileMode mode) =>
         Check(fchmod(entry, (uint)mode), "(open entry)", "change the mode of");
+
+    /// <summary>
+    /// Changes the mode of the entry <paramref name="name"/> itself. fchmodat(2) has no working AT_SYMLINK_NOFOLLOW
+    /// before Linux 6.6, so the entry is opened O_PATH|O_NOFOLLOW and changed through its /proc/self/fd link, which
+    /// names that inode and nothing a rename could redirect. A symbolic link has no mode: it is refused.
+    /// </summary>
+    public static void SetMode(SafeFileHandle directory, string name, UnixFileMode mode)
+    {
+        using var entry = Open(directory, name, OpenPath | OpenNoFollow);
+        ChangeModeOfPath(ProcPath(entry), mode, name);
+    }
+
+    /// <summary>chmod(2) of a path, umask-independent (File.SetUnixFileMode is not callable from platform-neutral code).</summary>
+    internal static void ChangeModeOfPath(string path, UnixFileMode mode, string displayName) =>
+        Check(chmod(path, (uint)mode), displayName, "change the mode of");
+
+    /// <summary>
+    /// Sets an extended attribute of the entry itself (lsetxattr(2) of its name below the directory's /proc/self/fd
+    /// link: there is no *at form, and the directory's descriptor keeps the lookup where the caller put it).
+    /// </summary>
+    public static void SetExtendedAttribute(SafeFileHandle directory, string name, string attribute, byte[] value) =>
+        Check(lsetxattr($"{ProcPath(directory)}/{name}", attribute, value, (nuint)value.Length, 0), name, $"set the extended attribute {attribute} of");
 
     /// <summary>Sets the modification time of the entry itself (links included).</summary>
     public static void SetLastWriteTime(SafeFileHandle directory, string name, DateTimeOffset time)
@@ -177,6 +212,8 @@ public static partial class UnixDirectoryCalls
         return (int)syscall(SysOpenat2, directory, path, &how, (nuint)sizeof(OpenHow));
     }
 
+    private static string ProcPath(SafeFileHandle handle) => $"/proc/self/fd/{handle.DangerousGetHandle()}";
+
     private static UnixFileStatus? Statx(SafeFileHandle directory, string name, int flags, string displayName)
     {
         Span<byte> buffer = stackalloc byte[256];
@@ -186,7 +223,7 @@ public static partial class UnixDirectoryCalls
             return errno is ENOENT or ENOTDIR ? null : throw Failure(errno, displayName, "read the metadata of");
         }
 
-        // struct statx, the same on every architecture: uid @20, gid @24, mode @28 (u16), size @40, mtime @112.
+        // struct statx, the same on every architecture: nlink @16, uid @20, gid @24, mode @28 (u16), ino @32, size @40, mtime @112.
         var mode = BinaryPrimitives.ReadUInt16LittleEndian(buffer[28..]);
         var kind = (mode & 0xF000) switch
         {
@@ -203,7 +240,9 @@ public static partial class UnixDirectoryCalls
             mode & 0xFFF,
             BinaryPrimitives.ReadInt32LittleEndian(buffer[20..]),
             BinaryPrimitives.ReadInt32LittleEndian(buffer[24..]),
-            DateTimeOffset.FromUnixTimeSeconds(seconds).AddTicks(nanoseconds / 100));
+            DateTimeOffset.FromUnixTimeSeconds(seconds).AddTicks(nanoseconds / 100),
+            BinaryPrimitives.ReadUInt64LittleEndian(buffer[32..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(buffer[16..]));
     }
 
     private static void Check(int result, string name, string action)
@@ -249,6 +288,18 @@ public static partial class UnixDirectoryCalls
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int symlinkat(string target, SafeFileHandle directory, string path);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int linkat(SafeFileHandle targetDirectory, string targetPath, SafeFileHandle directory, string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int mknodat(SafeFileHandle directory, string path, uint mode, ulong device);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int chmod(string path, uint mode);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int lsetxattr(string path, string name, byte[] value, nuint size, int flags);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int renameat(SafeFileHandle fromDirectory, string fromPath, SafeFileHandle toDirectory, string toPath);

@@ -119,7 +119,7 @@ public partial class AgentClientTests
         await using var agent = await GuestAgentProcess.StartAsync();
         await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
-        await client.ShutdownAsync(reboot: false, default);
+        await client.ShutdownAsync(reboot: false, force: false, default);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await agent.Process.WaitForExitAsync(timeout.Token);
 
