@@ -24,6 +24,13 @@ internal sealed class AgentContext
     /// <summary>False for the agent outside a VM, which must not set the host's clock on a ClockSync request.</summary>
     public bool OwnsSystemClock { get; init; } = true;
 
+    /// <summary>
+    /// Completes once the init has set up what commands see (runtime filesystems, hostname, loopback), which it does
+    /// after the agent is ready; execs, file and network requests wait for it, the handshake and pings do not.
+    /// Faults with a <see cref="GuestException"/> when the init failed instead.
+    /// </summary>
+    public Task SystemReady { get; init; } = Task.CompletedTask;
+
     /// <summary>Called once a shutdown or reboot request was acknowledged.</summary>
     public Action<ShutdownMessage> RequestShutdown { get; }
 

@@ -123,6 +123,11 @@ internal sealed class AgentSession
             throw new GuestException(ErrorCodes.BadRequest, $"Channel 0 is reserved for the handshake; a {frame.Type} request needs its own channel.");
         }
 
+        if (frame.Type is FrameType.ExecStart or FrameType.FileRequest or FrameType.NetworkConfigure)
+        {
+            await _context.SystemReady.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         switch (frame.Type)
         {
             case FrameType.Ping:

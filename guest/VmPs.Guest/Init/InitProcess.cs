@@ -9,6 +9,7 @@ using VmPs.Guest.Processes;
 using VmPs.Protocol;
 using VmPs.Protocol.Config;
 using VmPs.Protocol.Logs;
+using VmPs.Protocol.Messages;
 using VmPs.Protocol.Systemd;
 
 namespace VmPs.Guest.Init;
@@ -26,6 +27,7 @@ internal sealed class InitProcess
 
     private readonly ChildProcesses _children = new();
     private readonly TaskCompletionSource<PowerRequest> _power = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _systemReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _entrypointPid;
     private int _overlayDiskFd = -1;
     private IReadOnlyList<string> _volumeMounts = [];
@@ -46,6 +48,7 @@ internal sealed class InitProcess
         {
             var message = error is InitException ? error.Message : error.ToString();
             InitLog.Error(init._phase, "boot failed", message);
+            init._systemReady.TrySetException(new GuestException(ErrorCodes.ExecFailed, $"The VM's init failed and is powering off: {message}"));
             BootConsole.WriteLine(ConsoleMarkers.FormatError(message));
             request = new PowerRequest(PoweroffReasons.InitFailed, null, Reboot: false);
         }
@@ -93,27 +96,20 @@ internal sealed class InitProcess
         Enter(InitLogPhases.Rootfs, $"mounting {disks[config.Disks.Rootfs]} ({config.RootfsFilesystem}, read-only) under the overlay {disks[config.Disks.Overlay]} and switching root");
         _overlayDiskFd = RootFilesystem.MountOverlay(disks[config.Disks.Rootfs], disks[config.Disks.Overlay], config.RootfsFilesystem);
         RootFilesystem.SwitchRoot();
-        RootFilesystem.MountRuntimeFilesystems();
-        if (config.Volumes.Count > 0)
-        {
-            Enter(InitLogPhases.Disks, "mounting the volumes");
-            _volumeMounts = GuestVolumes.Mount(config.Volumes, disks);
-        }
-
-        Enter(InitLogPhases.Network, "setting the hostname and bringing lo up");
-        SetHostname(string.IsNullOrEmpty(config.Hostname) ? config.VmName : config.Hostname);
-        BringUpLoopback();
         if (config.InitMode == InitMode.Systemd)
         {
+            SetUpSystem(config, disks);
             HandOverToSystemd(config, modules);
         }
 
         var environment = BaseEnvironment(config);
-        PowerButton.Watch(() => _power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
         Enter(InitLogPhases.Agent, "starting the agent");
         var listening = StartAgent(config, environment);
         InitLog.Info(InitLogPhases.Agent, $"agent ready on {listening}, uptime {Uptime()} s");
         BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
+        SetUpSystem(config, disks);
+        _systemReady.SetResult();
+        PowerButton.Watch(() => _power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
         _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
         if (!modules.IsEmpty)
         {
@@ -132,6 +128,24 @@ internal sealed class InitProcess
         }
 
         return _power.Task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// What commands see but the agent's handshake does not need: in exec mode it runs right after the agent is
+    /// ready, while the host connects, and the agent holds execs, file and network requests until it is done.
+    /// </summary>
+    private void SetUpSystem(GuestConfig config, IReadOnlyDictionary<string, string> disks)
+    {
+        Enter(InitLogPhases.Network, "mounting devpts, /dev/shm, /run and /tmp, setting the hostname and bringing lo up");
+        RootFilesystem.MountRuntimeFilesystems();
+        if (config.Volumes.Count > 0)
+        {
+            Enter(InitLogPhases.Disks, "mounting the volumes");
+            _volumeMounts = GuestVolumes.Mount(config.Volumes, disks);
+        }
+
+        SetHostname(string.IsNullOrEmpty(config.Hostname) ? config.VmName : config.Hostname);
+        BringUpLoopback();
     }
 
     /// <summary>
@@ -209,7 +223,10 @@ internal sealed class InitProcess
     {
         var context = new AgentContext(_children, environment, config.WorkingDirectory ?? "/", request =>
             _power.TrySetResult(new PowerRequest(
-                request.Reboot ? PoweroffReasons.RebootRequested : PoweroffReasons.ShutdownRequested, null, request.Reboot, request.Force)));
+                request.Reboot ? PoweroffReasons.RebootRequested : PoweroffReasons.ShutdownRequested, null, request.Reboot, request.Force)))
+        {
+            SystemReady = _systemReady.Task,
+        };
         return AgentChannels.Serve(config.AgentChannel, context);
     }
 
