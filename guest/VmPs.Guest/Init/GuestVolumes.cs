@@ -37,10 +37,46 @@ internal static class GuestVolumes
             if (!volume.ReadOnly)
             {
                 writable.Add(volume.Path);
+                GrowToDevice(volume.Path, device);
             }
         }
 
         return writable;
+    }
+
+    /// <summary>
+    /// Grows a mounted ext4 filesystem online to fill its disk (EXT4_IOC_RESIZE_FS): a volume grown on the host
+    /// while its file was qcow2, which resize2fs cannot open, gets its room at the next boot. A no-op when it fits.
+    /// </summary>
+    private static unsafe void GrowToDevice(string mountPath, string device)
+    {
+        const ulong getBlockSize = 2; // FIGETBSZ
+        const ulong resizeFilesystem = 0x40086610; // EXT4_IOC_RESIZE_FS = _IOW('f', 16, __u64)
+        var sectors = long.Parse(File.ReadAllText($"/sys/block/{Path.GetFileName(device)}/size").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        var fd = Libc.open(mountPath, Libc.O_RDONLY | Libc.O_DIRECTORY);
+        if (fd < 0)
+        {
+            return;
+        }
+
+        try
+        {
+            int blockSize;
+            if (Libc.ioctl(fd, getBlockSize, (nint)(&blockSize)) < 0 || blockSize <= 0)
+            {
+                return;
+            }
+
+            var blocks = (ulong)(sectors * 512 / blockSize);
+            if (Libc.ioctl(fd, resizeFilesystem, (nint)(&blocks)) < 0)
+            {
+                InitLog.Warning(InitLogPhases.Disks, $"growing the filesystem at {mountPath} to its disk failed", Libc.ErrorText(Marshal.GetLastPInvokeError()));
+            }
+        }
+        finally
+        {
+            Libc.close(fd);
+        }
     }
 
     /// <summary>Unmounts in reverse order, after every process is gone; a mount still busy is synced and left (logged).</summary>
