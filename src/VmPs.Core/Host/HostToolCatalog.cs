@@ -70,6 +70,9 @@ public static partial class HostToolCatalog
         return new HostTool(definition.Name, path, version, definition.Package);
     }
 
+    /// <summary>A version query that hangs (a broken install) must not hang the probe: the tool then shows no version.</summary>
+    private static readonly TimeSpan VersionTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>"QEMU emulator version 7.2.22 (Debian ...)" -> "7.2.22"; "cloud-hypervisor v53.0" -> "53.0".</summary>
     internal static string? ParseVersion(string output)
     {
@@ -81,7 +84,7 @@ public static partial class HostToolCatalog
     {
         try
         {
-            var result = await ExternalTool.RunAsync(path, arguments, cancellationToken).ConfigureAwait(false);
+            var result = await ExternalTool.RunAsync(path, arguments, cancellationToken, timeout: VersionTimeout).ConfigureAwait(false);
             return ParseVersion(result.StandardOutput + "\n" + result.StandardError);
         }
         catch (VmPsException)

@@ -4,6 +4,7 @@ using VmPs.Core.Images.Layers;
 using VmPs.Protocol.Files;
 using VmPs.Protocol.Messages;
 using VmPs.Tests.Infrastructure;
+using VmPs.Tests.Native;
 using VmPs.Tests.Protocol.Archives;
 using Xunit.Abstractions;
 
@@ -16,7 +17,7 @@ namespace VmPs.Tests.Protocol.Files;
 /// setuid or setgid (nor sticky, nor above the umask, nor another user's, by default), and every link the tree holds
 /// resolves, by the kernel, inside what was written. Memory is bounded by the hostile-archive child (TarTreeExtractorBombTests).
 /// </summary>
-public sealed partial class TarTreeExtractorPropertyTests(ITestOutputHelper output) : IDisposable
+public sealed class TarTreeExtractorPropertyTests(ITestOutputHelper output) : IDisposable
 {
     private const int SetIdBits = 0xC00;
     private const int StickyBit = 0x200;
@@ -121,7 +122,7 @@ public sealed partial class TarTreeExtractorPropertyTests(ITestOutputHelper outp
     /// <summary>realpath(3): where the kernel's lookup of <paramref name="path"/> ends, following every link; null when nowhere.</summary>
     private static string? RealPath(string path)
     {
-        var resolved = realpath(path, IntPtr.Zero);
+        var resolved = TestLibc.realpath(path, IntPtr.Zero);
         if (resolved == IntPtr.Zero)
         {
             return null;
@@ -133,13 +134,7 @@ public sealed partial class TarTreeExtractorPropertyTests(ITestOutputHelper outp
         }
         finally
         {
-            free(resolved);
+            TestLibc.free(resolved);
         }
     }
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial IntPtr realpath(string path, IntPtr resolved);
-
-    [LibraryImport("libc")]
-    private static partial void free(IntPtr pointer);
 }
