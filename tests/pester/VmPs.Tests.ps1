@@ -219,7 +219,7 @@ Describe 'Quick start' {
     }
 
     It 'a VM started by another pwsh session outlives it' -Skip:$NoQemu {
-        $pwsh = (Get-Process -Id $PID).Path
+        $pwsh = Join-Path $PSHOME 'pwsh'  # the process is dotnet when pwsh is a .NET global tool
         & $pwsh -NoProfile -NonInteractive -Command "Import-Module '$RepoRoot/out/VmPs'; Start-Vm -Name demo -ErrorAction Stop" | Out-Null
         $LASTEXITCODE | Should -Be 0
 
