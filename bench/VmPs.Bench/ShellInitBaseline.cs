@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.IO.Compression;
 using System.Text;
 using VmPs.Core;
-using VmPs.Core.Guest;
+using VmPs.Core.Boot;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;

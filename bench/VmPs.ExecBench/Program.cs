@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using VmPs.Bench.Shared;
 using VmPs.Core;
-using VmPs.Core.Guest;
+using VmPs.Core.Agent;
 using VmPs.Core.Images;
 using VmPs.Core.Images.Oci;
 using VmPs.Core.Network;

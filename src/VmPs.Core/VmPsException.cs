@@ -19,6 +19,9 @@ public enum VmPsErrorKind
     PermissionDenied,
     NotImplemented,
     OperationStopped,
+
+    /// <summary>Untrusted input claimed more than a documented limit allows.</summary>
+    LimitsExceeded,
 }
 
 /// <summary>

@@ -1,6 +1,6 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
 # Pester tests of New-Vm's network parameters and Get-VmNetworkAdapter that need no network namespace
-# (VMs on networks are tested end to end in tests/VmPs.Tests/Network/VmNetworkingTests.cs).
+# (VMs on networks are tested end to end in tests/VmPs.Tests/Core/Network/VmNetworkingTests.cs).
 
 BeforeAll {
     $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path

@@ -1,4 +1,4 @@
-using VmPs.Core.Guest;
+using VmPs.Core.Boot;
 using VmPs.Core.Hypervisors;
 
 namespace VmPs.Core.Host;
@@ -86,7 +86,7 @@ public static class HostProbe
         }
 
         var busybox = tools[HostToolCatalog.Busybox];
-        if (busybox.Path is not null && ElfExecutable.IsDynamicallyLinked(busybox.Path))
+        if (busybox.Path is not null && ElfFile.IsDynamicallyLinked(busybox.Path))
         {
             problems.Add($"busybox at {busybox.Path} is dynamically linked, so it cannot run inside the default image: install {busybox.Package}.");
         }

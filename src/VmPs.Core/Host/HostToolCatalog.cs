@@ -24,10 +24,13 @@ public static partial class HostToolCatalog
     public static HostToolDefinition MkfsExt4 { get; } = new(
         "mkfs.ext4", "e2fsprogs", "formats overlay and volume disks", ["-V"]);
 
+    public static HostToolDefinition Debugfs { get; } = new(
+        "debugfs", "e2fsprogs", "writes device nodes into ext4 root filesystem images", ["-V"]);
+
     public static HostToolDefinition Busybox { get; } = new(
         "busybox", "busybox-static", "builds the default 'busybox' image", ["--help"]);
 
-    public static IReadOnlyList<HostToolDefinition> All { get; } = [Qemu, CloudHypervisor, MkfsErofs, MkfsExt4, Busybox];
+    public static IReadOnlyList<HostToolDefinition> All { get; } = [Qemu, CloudHypervisor, MkfsErofs, MkfsExt4, Debugfs, Busybox];
 
     /// <summary>$PATH plus the sbin directories, which a non-root user's PATH often lacks (mkfs.ext4 lives there).</summary>
     public static string DefaultSearchPath()

@@ -1,4 +1,4 @@
-using VmPs.Core.Guest;
+using VmPs.Core.Agent;
 using VmPs.Core.Processes;
 
 namespace VmPs.Core.Hypervisors;

@@ -33,9 +33,9 @@ internal static partial class NetworkInterfaceValidation
     private static VmPsException Invalid(string errorId, string message, object target) =>
         new(errorId, VmPsErrorKind.InvalidArgument, message, target);
 
-    [GeneratedRegex("^[A-Za-z0-9_.-]{1,15}$")]
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,15}\\z")]
     private static partial Regex InterfaceName();
 
-    [GeneratedRegex("^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")]
+    [GeneratedRegex("^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}\\z")]
     private static partial Regex MacAddress();
 }

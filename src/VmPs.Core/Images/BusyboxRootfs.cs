@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using VmPs.Core.Host;
+using VmPs.Core.Native;
 using VmPs.Core.Processes;
 
 namespace VmPs.Core.Images;
@@ -134,12 +135,9 @@ internal static class BusyboxRootfs
     /// <summary>chmod(2) directly: the umask must not apply, and File.SetUnixFileMode is not callable from platform-neutral code.</summary>
     private static void SetMode(string path, uint mode)
     {
-        if (chmod(path, mode) != 0)
+        if (Libc.chmod(path, mode) != 0)
         {
             throw new IOException($"chmod {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
         }
     }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int chmod([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint mode);
 }

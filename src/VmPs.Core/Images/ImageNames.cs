@@ -60,6 +60,6 @@ public static partial class ImageNames
         return name.Length == 0 ? "image" : name;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._@:-]*$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._@:-]*\\z")]
     private static partial Regex ValidName();
 }

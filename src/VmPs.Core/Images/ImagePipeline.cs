@@ -75,19 +75,24 @@ internal sealed class ImagePipeline
         using var stagingLock = await FileLock.AcquireAsync(stagingLockPath, cancellationToken).ConfigureAwait(false);
         try
         {
+            // 0700 from the start: the staged tree holds the image's setuid files, which no other user may reach.
+            LinuxFileSystem.MakePrivateDirectory(staging);
             var tree = Path.Combine(staging, "rootfs");
-            Directory.CreateDirectory(tree);
+            LinuxFileSystem.MakePrivateDirectory(tree);
+            var devices = new DeviceNodeTable();
             var layers = fetched.Layers;
             for (var applied = 0; applied < layers.Count; applied++)
             {
                 progress?.Report(new ImagePullProgress($"{Phase}: applying layers", 0, 0, applied, layers.Count));
-                await LayerApplier.ApplyAsync(tree, layers[applied], blobs.PathFor(layers[applied].Digest), cancellationToken).ConfigureAwait(false);
+                await LayerApplier.ApplyAsync(tree, layers[applied], blobs.PathFor(layers[applied].Digest), devices, cancellationToken).ConfigureAwait(false);
             }
 
             progress?.Report(new ImagePullProgress($"{Phase}: building the {options.Format} root filesystem", 0, 0, layers.Count, layers.Count));
             var fileName = RootfsFileName(options.Format);
-            var size = await RootfsImageBuilder.BuildAsync(tree, options.Format, Path.Combine(staging, fileName), cancellationToken).ConfigureAwait(false);
-            Directory.Delete(tree, recursive: true);
+            var rootfs = Path.Combine(staging, fileName);
+            var size = await RootfsImageBuilder.BuildAsync(tree, options.Format, rootfs, devices.Locate(tree), cancellationToken).ConfigureAwait(false);
+            LinuxFileSystem.ChangeMode(LinuxFileSystem.AtFdCwd, rootfs, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            StagingTree.Delete(tree);
             Directory.Move(staging, final);
 
             var image = new ImageInfo
@@ -157,11 +162,5 @@ internal sealed class ImagePipeline
         }
     }
 
-    private static void DeleteDirectoryIfExists(string path)
-    {
-        if (Directory.Exists(path))
-        {
-            Directory.Delete(path, recursive: true);
-        }
-    }
+    private static void DeleteDirectoryIfExists(string path) => StagingTree.Delete(path);
 }

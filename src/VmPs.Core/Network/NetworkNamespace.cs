@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
+using VmPs.Core.Native;
 
 namespace VmPs.Core.Network;
 
@@ -192,7 +193,7 @@ public sealed class NetworkNamespace : IDisposable
         }
 
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
-        if (setns((int)handle.DangerousGetHandle(), NewNetworkNamespace) != 0)
+        if (Libc.setns((int)handle.DangerousGetHandle(), NewNetworkNamespace) != 0)
         {
             var error = Marshal.GetLastPInvokeError();
             throw new VmPsException(
@@ -202,7 +203,4 @@ public sealed class NetworkNamespace : IDisposable
                 path);
         }
     }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int setns(int fd, int nstype);
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
 using VmPs.Core.State;
+using VmPs.Core.Vms;
 
 namespace VmPs.Core.Network;
 

@@ -64,9 +64,9 @@ internal static partial class NetworkValidation
             default);
     }
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}\\z")]
     private static partial Regex NamePattern();
 
-    [GeneratedRegex("^[^/\\s\"]{1,15}$")]
+    [GeneratedRegex("^[^/\\s\"]{1,15}\\z")]
     private static partial Regex InterfaceNamePattern();
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using VmPs.Core.Native;
 
 namespace VmPs.Core.Network;
 
@@ -22,7 +23,7 @@ internal static class TapDevice
     /// <summary>Creates the persistent TAP (or attaches to an existing one of that name, which is harmless).</summary>
     public static void CreatePersistent(string name)
     {
-        var descriptor = open(CloneDevice, OpenReadWrite | OpenCloseOnExec);
+        var descriptor = Libc.open(CloneDevice, OpenReadWrite | OpenCloseOnExec, 0);
         if (descriptor < 0)
         {
             throw Failure(name, "open " + CloneDevice);
@@ -39,19 +40,19 @@ internal static class TapDevice
 
             nameBytes.CopyTo(request, 0);
             BitConverter.TryWriteBytes(request.AsSpan(InterfaceNameLength), (short)(FlagTap | FlagNoPacketInformation));
-            if (ioctl(descriptor, SetInterface, request) < 0)
+            if (Libc.ioctl(descriptor, SetInterface, request) < 0)
             {
                 throw Failure(name, "TUNSETIFF");
             }
 
-            if (ioctl(descriptor, SetPersistent, 1) < 0)
+            if (Libc.ioctl(descriptor, SetPersistent, 1) < 0)
             {
                 throw Failure(name, "TUNSETPERSIST");
             }
         }
         finally
         {
-            _ = close(descriptor);
+            _ = Libc.close(descriptor);
         }
     }
 
@@ -67,16 +68,4 @@ internal static class TapDevice
             RecommendedAction = "VM networking needs root (CAP_NET_ADMIN) and /dev/net/tun (modprobe tun).",
         };
     }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int ioctl(int fd, ulong request, byte[] argument);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int ioctl(int fd, ulong request, nint argument);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int close(int fd);
 }

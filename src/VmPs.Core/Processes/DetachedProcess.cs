@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using VmPs.Core.Native;
 
 namespace VmPs.Core.Processes;
 
@@ -42,24 +43,24 @@ public static unsafe class DetachedProcess
         var signalSet = Allocate(allocations, OpaqueStructSize);
         try
         {
-            Check(posix_spawn_file_actions_init(fileActions), "posix_spawn_file_actions_init");
-            Check(posix_spawnattr_init(attributes), "posix_spawnattr_init");
-            Check(posix_spawn_file_actions_addopen(fileActions, 0, "/dev/null", OpenReadOnly, 0), "addopen stdin");
-            Check(posix_spawn_file_actions_addopen(fileActions, 1, logFile, OpenWriteOnly | OpenCreate | OpenAppend, 0x1A0), "addopen stdout");
-            Check(posix_spawn_file_actions_adddup2(fileActions, 1, 2), "adddup2 stderr");
-            Check(posix_spawn_file_actions_addchdir_np(fileActions, workingDirectory), "addchdir");
+            Check(Libc.posix_spawn_file_actions_init(fileActions), "posix_spawn_file_actions_init");
+            Check(Libc.posix_spawnattr_init(attributes), "posix_spawnattr_init");
+            Check(Libc.posix_spawn_file_actions_addopen(fileActions, 0, "/dev/null", OpenReadOnly, 0), "addopen stdin");
+            Check(Libc.posix_spawn_file_actions_addopen(fileActions, 1, logFile, OpenWriteOnly | OpenCreate | OpenAppend, 0x1A0), "addopen stdout");
+            Check(Libc.posix_spawn_file_actions_adddup2(fileActions, 1, 2), "adddup2 stderr");
+            Check(Libc.posix_spawn_file_actions_addchdir_np(fileActions, workingDirectory), "addchdir");
 
-            Check(sigemptyset(signalSet), "sigemptyset");
-            Check(posix_spawnattr_setsigmask(attributes, signalSet), "setsigmask");
-            Check(sigfillset(signalSet), "sigfillset");
-            Check(posix_spawnattr_setsigdefault(attributes, signalSet), "setsigdefault");
-            Check(posix_spawnattr_setflags(attributes, PosixSpawnSetSid | PosixSpawnSetSigMask | PosixSpawnSetSigDef), "setflags");
+            Check(Libc.sigemptyset(signalSet), "sigemptyset");
+            Check(Libc.posix_spawnattr_setsigmask(attributes, signalSet), "setsigmask");
+            Check(Libc.sigfillset(signalSet), "sigfillset");
+            Check(Libc.posix_spawnattr_setsigdefault(attributes, signalSet), "setsigdefault");
+            Check(Libc.posix_spawnattr_setflags(attributes, PosixSpawnSetSid | PosixSpawnSetSigMask | PosixSpawnSetSigDef), "setflags");
 
             var argvPointer = ToNullTerminatedArray(allocations, argv);
             var envpPointer = ToNullTerminatedArray(allocations, envp);
 
             int pid;
-            var error = posix_spawn(&pid, path, fileActions, attributes, argvPointer, envpPointer);
+            var error = Libc.posix_spawn(&pid, path, fileActions, attributes, argvPointer, envpPointer);
             if (error != 0)
             {
                 throw new VmPsException(
@@ -75,8 +76,8 @@ public static unsafe class DetachedProcess
         }
         finally
         {
-            posix_spawn_file_actions_destroy(fileActions);
-            posix_spawnattr_destroy(attributes);
+            Libc.posix_spawn_file_actions_destroy(fileActions);
+            Libc.posix_spawnattr_destroy(attributes);
             foreach (var allocation in allocations)
             {
                 Marshal.FreeHGlobal(allocation);
@@ -93,7 +94,7 @@ public static unsafe class DetachedProcess
     {
         var reaper = new Thread(() =>
         {
-            while (waitpid(pid, IntPtr.Zero, 0) == -1 && Marshal.GetLastPInvokeError() == InterruptedSystemCall)
+            while (Libc.waitpid(pid, IntPtr.Zero, 0) == -1 && Marshal.GetLastPInvokeError() == InterruptedSystemCall)
             {
             }
         })
@@ -126,7 +127,7 @@ public static unsafe class DetachedProcess
         foreach (var directory in searchPath.Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
             var candidate = Path.Combine(directory, executable);
-            if (File.Exists(candidate) && access(candidate, 1) == 0)
+            if (File.Exists(candidate) && Libc.access(candidate, 1) == 0)
             {
                 return candidate;
             }
@@ -166,49 +167,4 @@ public static unsafe class DetachedProcess
                 $"{operation} failed: {Marshal.GetPInvokeErrorMessage(result == -1 ? Marshal.GetLastPInvokeError() : result)}.");
         }
     }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int posix_spawn(int* pid, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, IntPtr fileActions, IntPtr attributes, IntPtr argv, IntPtr envp);
-
-    [DllImport("libc")]
-    private static extern int posix_spawn_file_actions_init(IntPtr fileActions);
-
-    [DllImport("libc")]
-    private static extern int posix_spawn_file_actions_destroy(IntPtr fileActions);
-
-    [DllImport("libc")]
-    private static extern int posix_spawn_file_actions_addopen(IntPtr fileActions, int fd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
-
-    [DllImport("libc")]
-    private static extern int posix_spawn_file_actions_adddup2(IntPtr fileActions, int fd, int newFd);
-
-    [DllImport("libc")]
-    private static extern int posix_spawn_file_actions_addchdir_np(IntPtr fileActions, [MarshalAs(UnmanagedType.LPUTF8Str)] string path);
-
-    [DllImport("libc")]
-    private static extern int posix_spawnattr_init(IntPtr attributes);
-
-    [DllImport("libc")]
-    private static extern int posix_spawnattr_destroy(IntPtr attributes);
-
-    [DllImport("libc")]
-    private static extern int posix_spawnattr_setflags(IntPtr attributes, short flags);
-
-    [DllImport("libc")]
-    private static extern int posix_spawnattr_setsigmask(IntPtr attributes, IntPtr signalSet);
-
-    [DllImport("libc")]
-    private static extern int posix_spawnattr_setsigdefault(IntPtr attributes, IntPtr signalSet);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int sigemptyset(IntPtr signalSet);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int sigfillset(IntPtr signalSet);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int waitpid(int pid, IntPtr status, int options);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int access([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int mode);
 }

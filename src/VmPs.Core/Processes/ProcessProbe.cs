@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
+using VmPs.Core.Native;
 
 namespace VmPs.Core.Processes;
 
@@ -39,7 +39,7 @@ public static class ProcessProbe
             return;
         }
 
-        _ = kill(identity.Pid, SignalKill);
+        _ = Libc.kill(identity.Pid, SignalKill);
         await WaitForExitAsync(identity, wait, cancellationToken).ConfigureAwait(false);
     }
 
@@ -47,7 +47,7 @@ public static class ProcessProbe
     {
         if (IsRunning(identity))
         {
-            _ = kill(identity.Pid, SignalTerm);
+            _ = Libc.kill(identity.Pid, SignalTerm);
         }
     }
 
@@ -100,7 +100,4 @@ public static class ProcessProbe
 
         return (fields[0][0], ulong.Parse(fields[19], CultureInfo.InvariantCulture));
     }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int signal);
 }

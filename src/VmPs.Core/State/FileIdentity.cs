@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using VmPs.Core.Native;
 
 namespace VmPs.Core.State;
 
@@ -14,7 +14,7 @@ internal readonly record struct FileIdentity(ulong Device, ulong Inode)
         var buffer = stackalloc byte[StatBufferLength];
         try
         {
-            if (stat(path, buffer) != 0)
+            if (Libc.stat(path, buffer) != 0)
             {
                 return null;
             }
@@ -27,7 +27,4 @@ internal readonly record struct FileIdentity(ulong Device, ulong Inode)
 
         return new FileIdentity(*(ulong*)buffer, *(ulong*)(buffer + sizeof(ulong)));
     }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern unsafe int stat([MarshalAs(UnmanagedType.LPUTF8Str)] string path, byte* buffer);
 }

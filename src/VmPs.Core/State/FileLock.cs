@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using VmPs.Core.Native;
 
 namespace VmPs.Core.State;
 
@@ -29,7 +30,7 @@ internal sealed class FileLock : IDisposable
     public static async Task<FileLock> AcquireAsync(string path, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var descriptor = open(path, OpenReadWrite | OpenCreate | OpenCloseOnExec, Mode644);
+        var descriptor = Libc.open(path, OpenReadWrite | OpenCreate | OpenCloseOnExec, Mode644);
         if (descriptor < 0)
         {
             throw LockError(path);
@@ -37,7 +38,7 @@ internal sealed class FileLock : IDisposable
 
         try
         {
-            while (flock(descriptor, LockExclusive | LockNonBlocking) != 0)
+            while (Libc.flock(descriptor, LockExclusive | LockNonBlocking) != 0)
             {
                 if (Marshal.GetLastPInvokeError() != WouldBlock)
                 {
@@ -51,7 +52,7 @@ internal sealed class FileLock : IDisposable
         }
         catch
         {
-            _ = close(descriptor);
+            _ = Libc.close(descriptor);
             throw;
         }
     }
@@ -59,19 +60,19 @@ internal sealed class FileLock : IDisposable
     /// <summary>The lock if nobody holds it now, else null.</summary>
     public static FileLock? TryAcquire(string path)
     {
-        var descriptor = open(path, OpenReadWrite | OpenCreate | OpenCloseOnExec, Mode644);
+        var descriptor = Libc.open(path, OpenReadWrite | OpenCreate | OpenCloseOnExec, Mode644);
         if (descriptor < 0)
         {
             throw LockError(path);
         }
 
-        if (flock(descriptor, LockExclusive | LockNonBlocking) == 0)
+        if (Libc.flock(descriptor, LockExclusive | LockNonBlocking) == 0)
         {
             return new FileLock(descriptor);
         }
 
         var error = Marshal.GetLastPInvokeError();
-        _ = close(descriptor);
+        _ = Libc.close(descriptor);
         return error == WouldBlock ? null : throw LockError(path);
     }
 
@@ -81,19 +82,10 @@ internal sealed class FileLock : IDisposable
         var toClose = Interlocked.Exchange(ref descriptor, -1);
         if (toClose >= 0)
         {
-            _ = close(toClose);
+            _ = Libc.close(toClose);
         }
     }
 
     private static IOException LockError(string path) =>
         new($"Cannot lock '{path}': {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}.");
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mode);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int flock(int fd, int operation);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int close(int fd);
 }

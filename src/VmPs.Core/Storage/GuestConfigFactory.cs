@@ -1,6 +1,6 @@
 using VmPs.Core.Images;
 using VmPs.Core.Network;
-using VmPs.Core.State;
+using VmPs.Core.Vms;
 using VmPs.Protocol.Config;
 
 namespace VmPs.Core.Storage;

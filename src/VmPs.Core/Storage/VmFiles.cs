@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using VmPs.Core.Native;
 
 namespace VmPs.Core.Storage;
 
@@ -53,9 +53,6 @@ internal static class UnixFileType
     public static bool IsSocket(string path)
     {
         var buffer = new byte[StatSize];
-        return lstat(path, buffer) == 0 && (BitConverter.ToUInt32(buffer, ModeOffset) & TypeMask) == Socket;
+        return Libc.lstat(path, buffer) == 0 && (BitConverter.ToUInt32(buffer, ModeOffset) & TypeMask) == Socket;
     }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int lstat([MarshalAs(UnmanagedType.LPUTF8Str)] string path, byte[] buffer);
 }

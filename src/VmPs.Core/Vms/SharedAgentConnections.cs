@@ -1,4 +1,5 @@
-using VmPs.Core.Guest;
+using VmPs.Core.Agent;
+
 
 namespace VmPs.Core.Vms;
 

@@ -1,10 +1,10 @@
-using VmPs.Core.Guest;
+using VmPs.Core.Agent;
+using VmPs.Core.Boot;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
 using VmPs.Core.Network;
 using VmPs.Core.Processes;
-using VmPs.Core.State;
 using VmPs.Core.Storage;
 using VmPs.Protocol.Config;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
-using VmPs.Core.Guest;
+using VmPs.Core.Agent;
 
 namespace VmPs.Core.Vms;
 

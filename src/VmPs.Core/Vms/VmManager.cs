@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using VmPs.Core.Guest;
+using VmPs.Core.Agent;
+using VmPs.Core.Boot;
+using VmPs.Core.Host;
 using VmPs.Core.Images;
 using VmPs.Core.Logs;
 using VmPs.Core.Network;
@@ -63,10 +65,10 @@ public sealed class VmManager
             throw VmStore.NameInUse(existing.Name);
         }
 
+        var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
         var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
         var selector = await host.SelectorAsync(cancellationToken).ConfigureAwait(false);
         var hypervisor = selector.Resolve(options.Hypervisor);
-        var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
 
         var id = Guid.NewGuid();
         var files = reconciler.Files(id);
@@ -312,8 +314,8 @@ public sealed class VmManager
     {
         if (requested is not null)
         {
-            var fullPath = Path.GetFullPath(requested);
-            return File.Exists(fullPath) ? fullPath : throw VmErrors.KernelNotFound(fullPath);
+            // Refuses what is no kernel (New-Vm -Kernel /etc/passwd) now rather than at every Start-Vm.
+            return (await KernelLocator.ResolveAsync(requested, cancellationToken).ConfigureAwait(false)).Path;
         }
 
         var report = await host.ReportAsync(cancellationToken).ConfigureAwait(false);

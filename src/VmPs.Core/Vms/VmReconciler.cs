@@ -1,5 +1,4 @@
 using VmPs.Core.Processes;
-using VmPs.Core.State;
 using VmPs.Core.Storage;
 
 namespace VmPs.Core.Vms;

@@ -1,7 +1,6 @@
-using VmPs.Core.Guest;
+using VmPs.Core.Agent;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Processes;
-using VmPs.Core.State;
 
 namespace VmPs.Core.Vms;
 

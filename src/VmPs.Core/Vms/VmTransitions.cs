@@ -1,5 +1,4 @@
 using VmPs.Core.Processes;
-using VmPs.Core.State;
 
 namespace VmPs.Core.Vms;
 

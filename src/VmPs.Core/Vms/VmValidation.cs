@@ -71,6 +71,6 @@ internal static partial class VmValidation
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]*\\z")]
     private static partial Regex NamePattern();
 }

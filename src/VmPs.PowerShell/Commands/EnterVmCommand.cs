@@ -1,6 +1,6 @@
 using System.Management.Automation;
 using VmPs.Core;
-using VmPs.Core.Guest;
+using VmPs.Core.Agent;
 using VmPs.Core.Vms;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;

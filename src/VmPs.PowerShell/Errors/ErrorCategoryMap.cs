@@ -25,6 +25,7 @@ internal static class ErrorCategoryMap
         VmPsErrorKind.PermissionDenied => nameof(ErrorCategory.PermissionDenied),
         VmPsErrorKind.NotImplemented => nameof(ErrorCategory.NotImplemented),
         VmPsErrorKind.OperationStopped => nameof(ErrorCategory.OperationStopped),
+        VmPsErrorKind.LimitsExceeded => nameof(ErrorCategory.LimitsExceeded),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "No ErrorCategory for this error kind."),
     };
 }

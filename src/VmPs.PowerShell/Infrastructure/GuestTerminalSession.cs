@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using VmPs.Core.Guest;
+using VmPs.Core.Agent;
 
 namespace VmPs.PowerShell.Infrastructure;
 

@@ -1,3 +1,4 @@
+using VmPs.Core.Boot;
 using VmPs.Core.Host;
 
 namespace VmPs.Tests.Infrastructure;
@@ -11,7 +12,7 @@ public sealed class RequiresGuestKernelFactAttribute : FactAttribute
     public RequiresGuestKernelFactAttribute(params string[] programs)
     {
         var kernel = KernelLocator.FindDefault();
-        var missingPrograms = programs.Where(program => Core.Processes.DetachedProcess.FindOnPath(program) is null).ToArray();
+        var missingPrograms = programs.Where(program => VmPs.Core.Processes.DetachedProcess.FindOnPath(program) is null).ToArray();
         if (kernel is null)
         {
             Skip = "skipped: no /boot/vmlinuz-VERSION with /lib/modules/VERSION (install linux-image-cloud-amd64)";

@@ -1,6 +1,6 @@
 using System.Text;
-using VmPs.Core.Guest;
-using VmPs.Tests.Agent;
+using VmPs.Core.Agent;
+using VmPs.Tests.Core.Agent;
 
 namespace VmPs.Tests.Integration;
 

@@ -1,6 +1,6 @@
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Vms;
-using VmPs.Tests.State;
+using VmPs.Tests.Core.State;
 
 namespace VmPs.Tests.Integration;
 

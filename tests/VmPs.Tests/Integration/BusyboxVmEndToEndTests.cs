@@ -1,11 +1,11 @@
 using VmPs.Core;
-using VmPs.Core.Guest;
-using VmPs.Core.Host;
+using VmPs.Core.Boot;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Processes;
 using VmPs.Core.Vms;
-using VmPs.Tests.State;
+using VmPs.Tests.Core.Images.Registry;
+using VmPs.Tests.Core.State;
 using Xunit.Abstractions;
 
 namespace VmPs.Tests.Integration;

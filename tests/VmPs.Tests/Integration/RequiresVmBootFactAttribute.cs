@@ -1,4 +1,4 @@
-using VmPs.Core.Host;
+using VmPs.Core.Boot;
 using VmPs.Core.Processes;
 
 namespace VmPs.Tests.Integration;

@@ -17,7 +17,7 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Remove-Vm"] = [],
         ["Invoke-VmCommand"] = ["VmPs.Core.Vms.VmCommandResult", "System.String", "System.Management.Automation.Job"],
         ["Enter-Vm"] = [],
-        ["Copy-VmFile"] = ["VmPs.Core.Guest.GuestFileInfo", "System.IO.FileSystemInfo"],
+        ["Copy-VmFile"] = ["VmPs.Core.Agent.GuestFileInfo", "System.IO.FileSystemInfo"],
         ["New-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
         ["Get-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
         ["Remove-VmImage"] = [],

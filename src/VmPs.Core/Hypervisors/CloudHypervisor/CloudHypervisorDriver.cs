@@ -1,5 +1,5 @@
 using System.Text;
-using VmPs.Core.Guest;
+using VmPs.Core.Agent;
 using VmPs.Core.Processes;
 
 namespace VmPs.Core.Hypervisors.CloudHypervisor;

@@ -1,5 +1,6 @@
-using System.Formats.Tar;
+using VmPs.Core.Archives;
 using VmPs.Core.Images.Oci;
+using VmPs.Protocol.Archives;
 
 namespace VmPs.Core.Images.Layers;
 
@@ -9,12 +10,14 @@ public sealed record LayerApplyResult(IReadOnlyList<string> Warnings);
 public static class LayerApplier
 {
     /// <summary>
-    /// Applies one layer blob (tar, tar+gzip; tar+zstd via the zstd tool when installed, else VmPsException
-    /// "UnsupportedLayerCompression" naming the media type) onto <paramref name="rootDirectory"/>. Never writes
-    /// outside it: an escaping entry throws VmPsException "LayerEntryEscapesRoot" naming the layer digest and the
-    /// entry. Without root, ownership is not applied and device nodes are skipped (listed in the result's warnings).
+    /// Applies one layer blob (tar, tar+gzip, tar+zstd) onto <paramref name="rootDirectory"/>, reading it within
+    /// <see cref="TarLimits.Default"/>. Never writes outside it: an escaping entry throws VmPsException
+    /// "LayerEntryEscapesRoot" naming the layer digest and the entry; a malformed, truncated or oversized archive
+    /// "LayerArchiveInvalid", "LayerArchiveTruncated" or "LayerArchiveLimitExceeded". Device nodes are recorded in
+    /// <paramref name="devices"/> (never created on the host). Without root, ownership is not applied (a warning).
     /// </summary>
-    public static async Task<LayerApplyResult> ApplyAsync(string rootDirectory, OciDescriptor layer, string blobPath, CancellationToken cancellationToken)
+    internal static async Task<LayerApplyResult> ApplyAsync(
+        string rootDirectory, OciDescriptor layer, string blobPath, DeviceNodeTable devices, CancellationToken cancellationToken)
     {
         if (!File.Exists(blobPath))
         {
@@ -34,26 +37,28 @@ public static class LayerApplier
                 rootDirectory);
         }
 
-        await using var archive = LayerArchive.Open(layer, blobPath);
-        await using var observed = new PaxXattrReader(archive);
         using var root = new LayerRoot(rootDirectory, layer.Digest);
-        var extraction = new LayerExtraction(root, layer.Digest, observed);
-        await using var reader = new TarReader(observed, leaveOpen: true);
+        var extraction = new LayerExtraction(root, layer.Digest, devices);
+        await using var reader = new TarArchiveReader(LayerArchive.Open(layer, blobPath), TarLimits.Default);
         try
         {
-            while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
+            while (await reader.ReadNextAsync(cancellationToken).ConfigureAwait(false) is { } entry)
             {
                 await extraction.ApplyAsync(entry, cancellationToken).ConfigureAwait(false);
             }
 
             extraction.SetDirectoryTimes();
         }
-        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or FormatException)
+        catch (TarArchiveException ex)
+        {
+            throw TarArchiveFailure.ToVmPsException(ex, "LayerArchive", $"Layer {layer.Digest} ({layer.MediaType})", layer.Digest);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or ZstdSharp.ZstdException)
         {
             throw new VmPsException(
-                "InvalidLayerArchive",
+                "LayerArchiveInvalid",
                 VmPsErrorKind.InvalidData,
-                $"Layer {layer.Digest} ({layer.MediaType}) is not a readable archive: {ex.Message}",
+                $"Layer {layer.Digest} ({layer.MediaType}) does not decompress: {ex.Message}",
                 layer.Digest,
                 ex);
         }

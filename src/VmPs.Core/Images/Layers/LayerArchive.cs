@@ -3,7 +3,11 @@ using VmPs.Core.Images.Oci;
 
 namespace VmPs.Core.Images.Layers;
 
-/// <summary>Opens a layer blob as the plain tar stream its media type says it compresses.</summary>
+/// <summary>
+/// Opens a layer blob as the plain tar stream its media type says it compresses. zstd is decoded in process by
+/// ZstdSharp.Port with libzstd's default window limit (128 MiB, ZSTD_WINDOWLOG_LIMIT_DEFAULT): a frame that
+/// asks for a larger window (zstd --long=31) is refused rather than allowed to allocate up to 2 GiB.
+/// </summary>
 internal static class LayerArchive
 {
     private static readonly HashSet<string> PlainTar =
@@ -29,12 +33,7 @@ internal static class LayerArchive
 
     public static Stream Open(OciDescriptor layer, string blobPath)
     {
-        if (ZstdTar.Contains(layer.MediaType))
-        {
-            return ZstdProcessStream.Start(layer, blobPath);
-        }
-
-        if (!PlainTar.Contains(layer.MediaType) && !GzipTar.Contains(layer.MediaType))
+        if (!PlainTar.Contains(layer.MediaType) && !GzipTar.Contains(layer.MediaType) && !ZstdTar.Contains(layer.MediaType))
         {
             throw new VmPsException(
                 "UnsupportedLayerMediaType",
@@ -44,6 +43,8 @@ internal static class LayerArchive
         }
 
         var file = new FileStream(blobPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, useAsync: true);
-        return GzipTar.Contains(layer.MediaType) ? new GZipStream(file, CompressionMode.Decompress) : file;
+        return GzipTar.Contains(layer.MediaType) ? new GZipStream(file, CompressionMode.Decompress)
+            : ZstdTar.Contains(layer.MediaType) ? new ZstdSharp.DecompressionStream(file)
+            : file;
     }
 }

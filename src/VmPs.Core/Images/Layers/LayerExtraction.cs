@@ -1,18 +1,17 @@
-using System.Formats.Tar;
 using Microsoft.Win32.SafeHandles;
+using VmPs.Protocol.Archives;
 
 namespace VmPs.Core.Images.Layers;
 
 /// <summary>
 /// The state of applying one layer: which paths this layer created (whiteouts and opaque markers only hide
-/// lower layers' content), directory times to set once their contents are written, and warnings.
+/// lower layers' content), directory times to set once their contents are written, and warnings. Device nodes
+/// become placeholders recorded in <paramref name="devices"/>, never nodes on the host.
 /// </summary>
-internal sealed class LayerExtraction(LayerRoot root, string layerDigest, PaxXattrReader rawXattrs)
+internal sealed class LayerExtraction(LayerRoot root, string layerDigest, DeviceNodeTable devices)
 {
     private const string WhiteoutPrefix = ".wh.";
     private const string OpaqueMarker = ".wh..wh..opq";
-    private const uint CharacterDeviceType = 0x2000;
-    private const uint BlockDeviceType = 0x6000;
     private const uint FifoType = 0x1000;
     private static readonly bool IsRoot = LinuxFileSystem.IsRoot;
 
@@ -23,13 +22,8 @@ internal sealed class LayerExtraction(LayerRoot root, string layerDigest, PaxXat
 
     public IReadOnlyList<string> Warnings => warnings;
 
-    public async Task ApplyAsync(TarEntry entry, CancellationToken cancellationToken)
+    public async Task ApplyAsync(TarArchiveEntry entry, CancellationToken cancellationToken)
     {
-        if (entry.EntryType == TarEntryType.GlobalExtendedAttributes)
-        {
-            return;
-        }
-
         var components = root.Normalize(entry.Name);
         try
         {
@@ -79,14 +73,14 @@ internal sealed class LayerExtraction(LayerRoot root, string layerDigest, PaxXat
         }
     }
 
-    private void ApplyToRoot(TarEntry entry)
+    private void ApplyToRoot(TarArchiveEntry entry)
     {
-        if (entry.EntryType != TarEntryType.Directory)
+        if (entry.Kind != TarEntryKind.Directory)
         {
             throw new VmPsException(
                 "InvalidLayerEntry",
                 VmPsErrorKind.InvalidData,
-                $"Layer {layerDigest}: entry '{entry.Name}' names the root directory but is a {entry.EntryType}.",
+                $"Layer {layerDigest}: entry '{entry.Name}' names the root directory but is a {entry.Kind}.",
                 entry.Name);
         }
 
@@ -95,11 +89,11 @@ internal sealed class LayerExtraction(LayerRoot root, string layerDigest, PaxXat
         directoryTimes.Add(([], entry.ModificationTime));
     }
 
-    private async Task CreateAsync(ParentDirectory parent, IReadOnlyList<string> components, TarEntry entry, CancellationToken cancellationToken)
+    private async Task CreateAsync(ParentDirectory parent, IReadOnlyList<string> components, TarArchiveEntry entry, CancellationToken cancellationToken)
     {
-        switch (entry.EntryType)
+        switch (entry.Kind)
         {
-            case TarEntryType.Directory:
+            case TarEntryKind.Directory:
                 if (LinuxFileSystem.TypeOf(parent.Fd, parent.Name) != LinuxFileType.Directory)
                 {
                     LayerRoot.Remove(parent.Fd, parent.Name);
@@ -109,33 +103,28 @@ internal sealed class LayerExtraction(LayerRoot root, string layerDigest, PaxXat
                 ApplyMetadata(parent, entry);
                 directoryTimes.Add((components, entry.ModificationTime));
                 return;
-            case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+            case TarEntryKind.File:
                 LayerRoot.Remove(parent.Fd, parent.Name);
                 await WriteFileAsync(parent, entry, cancellationToken).ConfigureAwait(false);
                 break;
-            case TarEntryType.SymbolicLink:
+            case TarEntryKind.SymbolicLink:
                 LayerRoot.Remove(parent.Fd, parent.Name);
                 LinuxFileSystem.MakeSymbolicLink(entry.LinkName, parent.Fd, parent.Name);
                 break;
-            case TarEntryType.HardLink:
+            case TarEntryKind.HardLink:
                 LinkToEarlierEntry(parent, entry);
                 return;
-            case TarEntryType.CharacterDevice or TarEntryType.BlockDevice when !IsRoot:
-                warnings.Add($"Layer {layerDigest}: device node '{entry.Name}' skipped: creating device nodes needs root.");
-                return;
-            case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
-                var posix = (PosixTarEntry)entry;
-                var type = entry.EntryType switch
-                {
-                    TarEntryType.CharacterDevice => CharacterDeviceType,
-                    TarEntryType.BlockDevice => BlockDeviceType,
-                    _ => FifoType,
-                };
+            case TarEntryKind.CharacterDevice or TarEntryKind.BlockDevice:
                 LayerRoot.Remove(parent.Fd, parent.Name);
-                LinuxFileSystem.MakeNode(parent.Fd, parent.Name, type, posix.DeviceMajor, posix.DeviceMinor);
+                var inode = LinuxFileSystem.CreatePlaceholder(parent.Fd, parent.Name);
+                devices.Add(inode, entry.Kind == TarEntryKind.BlockDevice, entry.DeviceMajor, entry.DeviceMinor, entry.Mode);
+                break;
+            case TarEntryKind.Fifo:
+                LayerRoot.Remove(parent.Fd, parent.Name);
+                LinuxFileSystem.MakeNode(parent.Fd, parent.Name, FifoType, 0, 0);
                 break;
             default:
-                warnings.Add($"Layer {layerDigest}: entry '{entry.Name}' of tar type {entry.EntryType} skipped.");
+                warnings.Add($"Layer {layerDigest}: entry '{entry.Name}' of tar type '{entry.TypeFlag}' skipped.");
                 return;
         }
 
@@ -143,18 +132,15 @@ internal sealed class LayerExtraction(LayerRoot root, string layerDigest, PaxXat
         LinuxFileSystem.SetModificationTime(parent.Fd, parent.Name, entry.ModificationTime);
     }
 
-    private static async Task WriteFileAsync(ParentDirectory parent, TarEntry entry, CancellationToken cancellationToken)
+    private static async Task WriteFileAsync(ParentDirectory parent, TarArchiveEntry entry, CancellationToken cancellationToken)
     {
         using var handle = new SafeFileHandle(LinuxFileSystem.CreateFile(parent.Fd, parent.Name), ownsHandle: true);
-        if (entry.DataStream is { } data)
-        {
-            await using var file = new FileStream(handle, FileAccess.Write, bufferSize: 0);
-            await data.CopyToAsync(file, 1 << 16, cancellationToken).ConfigureAwait(false);
-        }
+        await using var file = new FileStream(handle, FileAccess.Write, bufferSize: 0);
+        await entry.Data.CopyToAsync(file, 1 << 16, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A hardlink shares the inode of an entry this or an earlier layer wrote; its target must be inside the root too.</summary>
-    private void LinkToEarlierEntry(ParentDirectory parent, TarEntry entry)
+    private void LinkToEarlierEntry(ParentDirectory parent, TarArchiveEntry entry)
     {
         var description = $"{entry.Name} (hardlink to {entry.LinkName})";
         var targetComponents = root.Normalize(entry.LinkName, description);
@@ -175,29 +161,28 @@ internal sealed class LayerExtraction(LayerRoot root, string layerDigest, PaxXat
         LinuxFileSystem.MakeHardLink(target!.Fd, target.Name, parent.Fd, parent.Name);
     }
 
-    /// <summary>Ownership first: chown clears setuid bits and file capabilities, so mode and xattrs follow it.</summary>
-    private void ApplyMetadata(ParentDirectory parent, TarEntry entry)
+    /// <summary>
+    /// Ownership first: chown clears setuid bits and file capabilities, so mode and xattrs follow it. A device
+    /// placeholder keeps mode 0000 (its mode is in the device table).
+    /// </summary>
+    private void ApplyMetadata(ParentDirectory parent, TarArchiveEntry entry)
     {
-        var isSymlink = entry.EntryType == TarEntryType.SymbolicLink;
-        if (entry is PosixTarEntry posix)
+        if (IsRoot)
         {
-            if (IsRoot)
-            {
-                LinuxFileSystem.ChangeOwner(parent.Fd, parent.Name, posix.Uid, posix.Gid);
-            }
-            else if (!ownershipWarned)
-            {
-                ownershipWarned = true;
-                warnings.Add($"Layer {layerDigest}: file owners not applied: setting them needs root, so every file belongs to the current user.");
-            }
+            LinuxFileSystem.ChangeOwner(parent.Fd, parent.Name, entry.Uid, entry.Gid);
+        }
+        else if (!ownershipWarned)
+        {
+            ownershipWarned = true;
+            warnings.Add($"Layer {layerDigest}: file owners not applied: setting them needs root, so every file belongs to the current user.");
         }
 
-        if (!isSymlink)
+        if (entry.Kind is not (TarEntryKind.SymbolicLink or TarEntryKind.CharacterDevice or TarEntryKind.BlockDevice))
         {
             LinuxFileSystem.ChangeMode(parent.Fd, parent.Name, entry.Mode);
         }
 
-        foreach (var (name, value) in ExtendedAttributes(entry))
+        foreach (var (name, value) in entry.ExtendedAttributes)
         {
             try
             {
@@ -208,29 +193,6 @@ internal sealed class LayerExtraction(LayerRoot root, string layerDigest, PaxXat
                 warnings.Add($"Layer {layerDigest}: extended attribute {name} of '{entry.Name}' not set: {ex.Message}");
             }
         }
-    }
-
-    /// <summary>
-    /// xattrs from PAX records: SCHILY.xattr.* with their raw bytes, and LIBARCHIVE.xattr.* (URL-encoded name,
-    /// base64 value) where an archiver wrote those, which win because they are the exact form.
-    /// </summary>
-    private IEnumerable<(string Name, byte[] Value)> ExtendedAttributes(TarEntry entry)
-    {
-        if (entry is not PaxTarEntry pax)
-        {
-            return [];
-        }
-
-        var attributes = new Dictionary<string, byte[]>(rawXattrs.Current, StringComparer.Ordinal);
-        foreach (var (key, value) in pax.ExtendedAttributes)
-        {
-            if (key.StartsWith("LIBARCHIVE.xattr.", StringComparison.Ordinal))
-            {
-                attributes[Uri.UnescapeDataString(key["LIBARCHIVE.xattr.".Length..])] = Convert.FromBase64String(value);
-            }
-        }
-
-        return attributes.Select(pair => (pair.Key, pair.Value));
     }
 
     /// <summary>".wh.NAME" deletes NAME of lower layers.</summary>

@@ -158,7 +158,10 @@ internal sealed class LayerRoot : IDisposable
         }
     }
 
-    /// <summary>Removes an entry and, for a directory, everything below it, without following any symlink.</summary>
+    /// <summary>
+    /// Removes an entry and, for a directory, everything below it, without following any symlink. A directory is
+    /// made 0700 first, so an image's unreadable directories (mode 0000, 0500) can be emptied without root.
+    /// </summary>
     public static void Remove(int directoryFd, string name)
     {
         switch (LinuxFileSystem.TypeOf(directoryFd, name))
@@ -166,6 +169,7 @@ internal sealed class LayerRoot : IDisposable
             case LinuxFileType.Missing:
                 return;
             case LinuxFileType.Directory:
+                LinuxFileSystem.ChangeMode(directoryFd, name, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
                 var fd = LinuxFileSystem.OpenDirectory(directoryFd, name);
                 try
                 {

@@ -1,8 +1,9 @@
-using System.Formats.Tar;
 using System.Security.Cryptography;
 using System.Text.Json;
+using VmPs.Core.Archives;
 using VmPs.Core.Images.Blobs;
 using VmPs.Core.Images.Registry;
+using VmPs.Protocol.Archives;
 
 namespace VmPs.Core.Images.Oci;
 
@@ -149,48 +150,33 @@ public sealed class DockerArchiveImageSource : IImageSource
         private readonly Dictionary<string, (long Offset, long Length)> regular = new(StringComparer.Ordinal);
         private readonly Dictionary<string, string> links = new(StringComparer.Ordinal);
 
+        /// <summary>Indexes the archive (within <see cref="TarLimits.Default"/>) without reading any content.</summary>
         public static async Task<ArchiveFiles> ReadAsync(string tarPath, CancellationToken cancellationToken)
         {
             var files = new ArchiveFiles();
-            await using var archive = new FileStream(tarPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, useAsync: true);
+            var archive = new FileStream(tarPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, useAsync: true);
+            await using var reader = new TarArchiveReader(archive, TarLimits.Default);
             try
             {
-                await using var reader = new TarReader(archive, leaveOpen: true);
-                while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
+                while (await reader.ReadNextAsync(cancellationToken).ConfigureAwait(false) is { } entry)
                 {
                     var name = Normalize(entry.Name);
-                    if (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile)
+                    if (entry.Kind == TarEntryKind.File)
                     {
-                        files.regular[name] = (await DataStartAsync(archive, entry, cancellationToken).ConfigureAwait(false), entry.Length);
+                        files.regular[name] = (entry.DataOffset, entry.Size);
                     }
-                    else if (entry.EntryType == TarEntryType.SymbolicLink)
+                    else if (entry.Kind == TarEntryKind.SymbolicLink)
                     {
                         files.links[name] = Normalize(Path.Combine(Path.GetDirectoryName(name) ?? string.Empty, entry.LinkName));
                     }
                 }
             }
-            catch (InvalidDataException ex)
+            catch (TarArchiveException ex)
             {
-                throw new VmPsException("ImageArchiveInvalid", VmPsErrorKind.InvalidData, $"{tarPath} is not a tar archive: {ex.Message}", tarPath, ex);
+                throw TarArchiveFailure.ToVmPsException(ex, "ImageArchive", tarPath, tarPath);
             }
 
             return files;
-        }
-
-        /// <summary>
-        /// Where the entry's data starts in the archive file. The reader's data stream of a seekable archive reads
-        /// straight from the (unbuffered) file, so the file position after its first byte gives the start.
-        /// </summary>
-        private static async Task<long> DataStartAsync(FileStream archive, TarEntry entry, CancellationToken cancellationToken)
-        {
-            if (entry.Length == 0 || entry.DataStream is null)
-            {
-                return 0;
-            }
-
-            var first = new byte[1];
-            await entry.DataStream.ReadExactlyAsync(first, cancellationToken).ConfigureAwait(false);
-            return archive.Position - 1;
         }
 
         public static string Normalize(string name)
@@ -216,10 +202,21 @@ public sealed class DockerArchiveImageSource : IImageSource
 
         public long Length(string tarPath, string path) => Find(tarPath, path).Length;
 
+        /// <summary>A JSON document of the archive (manifest.json, an image config), at most <see cref="OciLimits.MaxDocumentBytes"/>.</summary>
         public async Task<byte[]> ReadAllBytesAsync(string tarPath, string path, CancellationToken cancellationToken)
         {
+            var length = Find(tarPath, path).Length;
+            if (length > OciLimits.MaxDocumentBytes)
+            {
+                throw new VmPsException(
+                    "ImageArchiveLimitExceeded",
+                    VmPsErrorKind.LimitsExceeded,
+                    $"{tarPath}: {path} is {length} bytes; a manifest or image config may have at most {OciLimits.MaxDocumentBytes}.",
+                    tarPath);
+            }
+
             await using var stream = Open(tarPath, path, 0);
-            var content = new byte[Find(tarPath, path).Length];
+            var content = new byte[length];
             await stream.ReadExactlyAsync(content, cancellationToken).ConfigureAwait(false);
             return content;
         }

@@ -21,6 +21,15 @@ internal static class ImageBlobFetcher
         CancellationToken cancellationToken)
     {
         var layers = manifest.Layers;
+        if (manifest.Config.Size > OciLimits.MaxDocumentBytes)
+        {
+            throw new VmPsException(
+                "ManifestInvalid",
+                VmPsErrorKind.LimitsExceeded,
+                $"{sourceReference}: the image config is {manifest.Config.Size} bytes; at most {OciLimits.MaxDocumentBytes} are read.",
+                sourceReference);
+        }
+
         var tracker = new Tracker(progress, manifest.Config.Size + layers.Sum(layer => layer.Size), layers.Count);
         await cache.AddAsync(manifest.Config, (offset, token) => open(manifest.Config, offset, token), tracker.ForBlob(), cancellationToken).ConfigureAwait(false);
 

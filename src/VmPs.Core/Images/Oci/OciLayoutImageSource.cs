@@ -37,6 +37,11 @@ public sealed class OciLayoutImageSource : IImageSource
                 directory);
         }
 
+        if (new FileInfo(indexPath).Length > OciLimits.MaxDocumentBytes)
+        {
+            throw new VmPsException("OciLayoutInvalid", VmPsErrorKind.LimitsExceeded, $"{indexPath} is larger than {OciLimits.MaxDocumentBytes} bytes.", indexPath);
+        }
+
         var topIndex = OciManifestDocument.Parse(await File.ReadAllBytesAsync(indexPath, cancellationToken).ConfigureAwait(false), OciMediaTypes.ImageIndex, indexPath) as OciIndex
             ?? throw new VmPsException("OciLayoutInvalid", VmPsErrorKind.InvalidData, $"{indexPath} is not an image index.", indexPath);
 
@@ -108,6 +113,15 @@ public sealed class OciLayoutImageSource : IImageSource
     private async Task<OciManifestDocument> ReadDocumentAsync(OciDescriptor descriptor, CancellationToken cancellationToken)
     {
         var path = BlobPath(descriptor.Digest);
+        if (descriptor.Size > OciLimits.MaxDocumentBytes || new FileInfo(path).Length != descriptor.Size)
+        {
+            throw new VmPsException(
+                "ManifestDigestMismatch",
+                VmPsErrorKind.InvalidData,
+                $"{path} is not the {descriptor.Size}-byte manifest its descriptor names (manifests may have at most {OciLimits.MaxDocumentBytes} bytes).",
+                path);
+        }
+
         var content = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
         if (content.Length != descriptor.Size || BlobDigest.Compute(content) != descriptor.Digest)
         {

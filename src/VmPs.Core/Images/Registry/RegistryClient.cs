@@ -17,8 +17,6 @@ internal sealed record RegistryManifest(OciManifestDocument Document, string Dig
 /// </summary>
 internal sealed class RegistryClient : IDisposable
 {
-    private const int MaxManifestBytes = 4 << 20;
-
     private readonly HttpClient http;
     private readonly ImageReference reference;
     private readonly Uri baseUri;
@@ -88,12 +86,7 @@ internal sealed class RegistryClient : IDisposable
         }
 
         EnsureSuccess(response, $"the manifest '{tagOrDigest}'");
-        if (response.Content.Headers.ContentLength > MaxManifestBytes)
-        {
-            throw new VmPsException("ManifestInvalid", VmPsErrorKind.InvalidData, $"The manifest '{tagOrDigest}' of {reference} is larger than {MaxManifestBytes} bytes.", reference.ToString());
-        }
-
-        var content = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        var content = await ReadBoundedAsync(response, $"the manifest '{tagOrDigest}' of {reference}", cancellationToken).ConfigureAwait(false);
         var digest = BlobDigest.Compute(content);
         if (tagOrDigest.Contains(':') && digest != tagOrDigest)
         {
@@ -256,7 +249,7 @@ internal sealed class RegistryClient : IDisposable
         EnsureSuccess(response, "a bearer token");
         try
         {
-            using var document = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
+            using var document = JsonDocument.Parse(await ReadBoundedAsync(response, $"the token service {realmUri.GetLeftPart(UriPartial.Path)}'s answer", cancellationToken).ConfigureAwait(false));
             var root = document.RootElement;
             var token = root.TryGetProperty("token", out var value) ? value.GetString()
                 : root.TryGetProperty("access_token", out value) ? value.GetString()
@@ -268,6 +261,48 @@ internal sealed class RegistryClient : IDisposable
             throw new VmPsException("RegistryProtocolError", VmPsErrorKind.ProtocolError, $"The token service {realm} answered with invalid JSON: {ex.Message}", reference.Registry, ex);
         }
     }
+
+    /// <summary>
+    /// A JSON body, at most <see cref="OciLimits.MaxDocumentBytes"/> whether or not the server sent a Content-Length
+    /// (a chunked body is read only that far), so a hostile registry or token service cannot make pwsh buffer gigabytes.
+    /// </summary>
+    private async Task<byte[]> ReadBoundedAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
+    {
+        if (response.Content.Headers.ContentLength > OciLimits.MaxDocumentBytes)
+        {
+            throw TooLarge(what);
+        }
+
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        var buffer = new byte[Math.Min(response.Content.Headers.ContentLength ?? 64 * 1024, OciLimits.MaxDocumentBytes) + 1];
+        var length = 0;
+        while (true)
+        {
+            if (length == buffer.Length)
+            {
+                if (buffer.Length > OciLimits.MaxDocumentBytes)
+                {
+                    throw TooLarge(what);
+                }
+
+                Array.Resize(ref buffer, Math.Min(buffer.Length * 2, OciLimits.MaxDocumentBytes + 1));
+            }
+
+            var read = await body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return buffer[..length];
+            }
+
+            length += read;
+        }
+    }
+
+    private VmPsException TooLarge(string what) => new(
+        "RegistryResponseTooLarge",
+        VmPsErrorKind.LimitsExceeded,
+        $"{reference.Registry} sent more than {OciLimits.MaxDocumentBytes} bytes for {what}; it was refused.",
+        reference.ToString());
 
     private async Task<RegistryCredentials?> FindCredentialsAsync(CancellationToken cancellationToken) =>
         explicitCredentials ?? await dockerConfig.FindAsync(reference.Registry, cancellationToken).ConfigureAwait(false);

@@ -28,6 +28,12 @@ internal sealed record DropOutboundRule(string Bridge, string? AllowedUplink, st
 /// <summary>Drops what the VMs send to any host address but their gateway.</summary>
 internal sealed record DropToHostRule(string Bridge, uint Gateway, string Comment) : FirewallRule(Comment);
 
+/// <summary>
+/// Drops IPv6 from the VMs: VmPs networks are IPv4 networks, so the host neither accepts IPv6 from
+/// them nor routes it (traffic between VMs on one bridge is bridged, not routed, and stays).
+/// </summary>
+internal sealed record DropIpv6Rule(string Bridge, string Comment) : FirewallRule(Comment);
+
 /// <summary>Rewrites connections to a published host port to the VM's address and port.</summary>
 internal sealed record PublishPortRule(PortMappingRecord Mapping, uint VmAddress, string Comment) : FirewallRule(Comment);
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using VmPs.Core.Host;
@@ -9,23 +10,26 @@ namespace VmPs.Core.Network.Firewall;
 /// <summary>
 /// Networks' rules in iptables, for hosts without nftables: per network, chains VMPS-FWD-, VMPS-IN-
 /// (filter) and VMPS-PRE-, VMPS-OUT-, VMPS-POST- (nat) named after its id, each entered by a tagged
-/// jump at the top of the built-in chain. Filter jumps match only the network's bridge, so the
-/// accepts there decide for VM traffic alone. Changes go through `iptables-restore --noflush`, one
-/// atomic commit per table; the host's own rules are never flushed.
+/// jump at the top of the built-in chain. iptables sees IPv4 only, so ip6tables gets the filter
+/// chains too, with the rules that apply to IPv6 (isolation, and dropping the VMs' IPv6). Filter
+/// jumps match only the network's bridge, so the accepts there decide for VM traffic alone. Changes
+/// go through `iptables-restore --noflush` and `ip6tables-restore --noflush`, one atomic commit per
+/// table; the host's own rules are never flushed.
 /// </summary>
 internal sealed partial class IptablesFirewall : HostFirewall
 {
-    private const string Restore = "iptables-restore";
-    private const string Save = "iptables-save";
     private const string ChainPrefix = "VMPS-";
 
+    private static readonly IptablesFamily Ipv4 = new("iptables", "ip ", HasNat: true);
+    private static readonly IptablesFamily Ipv6 = new("ip6tables", "ip6 ", HasNat: false);
+
     private readonly NetworkNamespace networkNamespace;
-    private readonly string restore = Locate(Restore);
-    private readonly string save = Locate(Save);
+    private readonly IReadOnlyList<IptablesFamily> families;
 
     public IptablesFirewall(NetworkNamespace networkNamespace)
     {
         this.networkNamespace = networkNamespace;
+        families = Socket.OSSupportsIPv6 ? [Ipv4, Ipv6] : [Ipv4];
     }
 
     public override FirewallBackend Backend => FirewallBackend.Iptables;
@@ -36,7 +40,7 @@ internal sealed partial class IptablesFirewall : HostFirewall
     public override async Task RemoveAsync(NetworkRecord network, CancellationToken cancellationToken)
     {
         var present = await ListAsync(cancellationToken).ConfigureAwait(false);
-        var chains = Enum.GetValues<FirewallHook>().Select(hook => ChainKeyOf(hook, network)).Where(present.Contains).ToList();
+        var chains = ChainsOf(network).Select(chain => chain.Key).Where(present.Contains).ToList();
         var script = new RestoreScript();
         foreach (var (parent, rule) in JumpsInto(chains.Select(chain => chain.Name).ToHashSet(StringComparer.Ordinal), present))
         {
@@ -54,19 +58,43 @@ internal sealed partial class IptablesFirewall : HostFirewall
 
     protected override async Task<FirewallListing> ListAsync(CancellationToken cancellationToken)
     {
-        var saved = await RunAsync(save, [], null, cancellationToken).ConfigureAwait(false);
-        if (saved.ExitCode != 0)
+        var listing = new FirewallListing();
+        foreach (var family in families)
         {
-            throw Refused($"Cannot list the iptables rules ({Save})", saved);
+            var saved = await RunAsync(family.Save, [], null, cancellationToken).ConfigureAwait(false);
+            if (saved.ExitCode != 0)
+            {
+                throw Refused(family, $"Cannot list the {family.Name} rules", saved);
+            }
+
+            Parse(family, saved.StandardOutput, listing);
         }
 
-        var listing = new FirewallListing();
+        return listing;
+    }
+
+    protected override bool IsCurrent(NetworkPolicy policy, FirewallListing present) =>
+        base.IsCurrent(policy, present) && Jumps(policy).All(jump => IsPresent(jump, present));
+
+    protected override IReadOnlyList<RenderedChain> Render(NetworkPolicy policy) =>
+        families
+            .SelectMany(family => policy.Chains.Where(chain => family.Has(chain.Hook)).Select(chain => new RenderedChain(
+                ChainKeyOf(family, chain.Hook, policy.Network),
+                chain.Hook,
+                chain.Rules
+                    .SelectMany(rule => Specs(rule, family).Select(spec => new RenderedRule($"{spec} -m comment --comment {Quote(rule.Comment)}", rule.Comment)))
+                    .ToList())))
+            .ToList();
+
+    /// <summary>Adds the chains and rules of one family's `*-save` output to the listing.</summary>
+    private static void Parse(IptablesFamily family, string saved, FirewallListing listing)
+    {
         var table = string.Empty;
-        foreach (var line in saved.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var line in saved.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (line.StartsWith('*'))
             {
-                table = line[1..];
+                table = family.Table(line[1..]);
             }
             else if (line.StartsWith(':'))
             {
@@ -81,20 +109,7 @@ internal sealed partial class IptablesFirewall : HostFirewall
                 listing.AddRule(new ChainKey(table, line[3..separator]), new ListedRule(tag, text));
             }
         }
-
-        return listing;
     }
-
-    protected override bool IsCurrent(NetworkPolicy policy, FirewallListing present) =>
-        base.IsCurrent(policy, present) && Jumps(policy).All(jump => IsPresent(jump, present));
-
-    protected override IReadOnlyList<RenderedChain> Render(NetworkPolicy policy) =>
-        policy.Chains
-            .Select(chain => new RenderedChain(
-                ChainKeyOf(chain.Hook, policy.Network),
-                chain.Hook,
-                chain.Rules.SelectMany(rule => Specs(rule).Select(spec => new RenderedRule($"{spec} -m comment --comment {Quote(rule.Comment)}", rule.Comment))).ToList()))
-            .ToList();
 
     protected override Task WriteAsync(IReadOnlyList<NetworkPolicy> policies, FirewallListing present, CancellationToken cancellationToken)
     {
@@ -131,13 +146,12 @@ internal sealed partial class IptablesFirewall : HostFirewall
                 .Select(rule => (chain, rule)));
 
     /// <summary>The jumps from the built-in chains into the network's chains; filter jumps match only its bridge.</summary>
-    private static IEnumerable<Jump> Jumps(NetworkPolicy policy)
+    private IEnumerable<Jump> Jumps(NetworkPolicy policy)
     {
         var network = policy.Network;
         var bridge = network.Bridge;
-        foreach (var hook in Enum.GetValues<FirewallHook>())
+        foreach (var (hook, chain) in ChainsOf(network))
         {
-            var chain = ChainKeyOf(hook, network);
             var parent = new ChainKey(chain.Table, BuiltInChain(hook));
             (string Match, string Purpose)[] entries = hook switch
             {
@@ -153,16 +167,20 @@ internal sealed partial class IptablesFirewall : HostFirewall
         }
     }
 
-    private static ChainKey ChainKeyOf(FirewallHook hook, NetworkRecord network)
+    /// <summary>The network's chains in every family this host has, with the hooks they serve.</summary>
+    private IEnumerable<(FirewallHook Hook, ChainKey Key)> ChainsOf(NetworkRecord network) =>
+        families.SelectMany(family => Enum.GetValues<FirewallHook>().Where(family.Has).Select(hook => (hook, ChainKeyOf(family, hook, network))));
+
+    private static ChainKey ChainKeyOf(IptablesFamily family, FirewallHook hook, NetworkRecord network)
     {
         var id = NetworkPolicy.ChainId(network).ToUpperInvariant();
         return hook switch
         {
-            FirewallHook.Forward => new("filter", $"{ChainPrefix}FWD-{id}"),
-            FirewallHook.Input => new("filter", $"{ChainPrefix}IN-{id}"),
-            FirewallHook.Prerouting => new("nat", $"{ChainPrefix}PRE-{id}"),
-            FirewallHook.Output => new("nat", $"{ChainPrefix}OUT-{id}"),
-            _ => new("nat", $"{ChainPrefix}POST-{id}"),
+            FirewallHook.Forward => new(family.Table("filter"), $"{ChainPrefix}FWD-{id}"),
+            FirewallHook.Input => new(family.Table("filter"), $"{ChainPrefix}IN-{id}"),
+            FirewallHook.Prerouting => new(family.Table("nat"), $"{ChainPrefix}PRE-{id}"),
+            FirewallHook.Output => new(family.Table("nat"), $"{ChainPrefix}OUT-{id}"),
+            _ => new(family.Table("nat"), $"{ChainPrefix}POST-{id}"),
         };
     }
 
@@ -175,8 +193,24 @@ internal sealed partial class IptablesFirewall : HostFirewall
         _ => "POSTROUTING",
     };
 
-    /// <summary>The rule's iptables form: one or more rule specifications (iptables has no address sets in one rule).</summary>
-    private static IEnumerable<string> Specs(FirewallRule rule) => rule switch
+    /// <summary>
+    /// The rule's form for <paramref name="family"/>: rule specifications (iptables has no address sets
+    /// in one rule), none where the rule does not concern that family's packets.
+    /// </summary>
+    private static IEnumerable<string> Specs(FirewallRule rule, IptablesFamily family) => family == Ipv6 ? Ipv6Specs(rule) : Ipv4Specs(rule);
+
+    /// <summary>
+    /// VmPs networks carry no IPv6 of their own: the IPv6 chains keep the isolation rules (so neither
+    /// other networks nor the outside reach the VMs) and drop what the VMs send to the host or to be routed.
+    /// </summary>
+    private static IEnumerable<string> Ipv6Specs(FirewallRule rule) => rule switch
+    {
+        AcceptEstablishedRule or AcceptWithinBridgeRule or DropInboundRule or DropOutboundRule => Ipv4Specs(rule),
+        DropIpv6Rule ipv6 => [$"-i {ipv6.Bridge} -j DROP"],
+        _ => [],
+    };
+
+    private static IEnumerable<string> Ipv4Specs(FirewallRule rule) => rule switch
     {
         LimitSourceRule limit =>
         [
@@ -191,6 +225,7 @@ internal sealed partial class IptablesFirewall : HostFirewall
         DropOutboundRule { AllowedUplink: null } outbound => [$"-i {outbound.Bridge} -j DROP"],
         DropOutboundRule outbound => [$"-i {outbound.Bridge} ! -o {outbound.AllowedUplink} -j DROP"],
         DropToHostRule toHost => [$"-i {toHost.Bridge} ! -d {Ipv4Subnet.FormatAddress(toHost.Gateway)}/32 -m addrtype --dst-type LOCAL -j DROP"],
+        DropIpv6Rule => [],
         PublishPortRule publish => [Dnat(publish)],
         MasqueradeRule masquerade => [$"-s {masquerade.Subnet} {(masquerade.Uplink is { } uplink ? $"-o {uplink}" : $"! -o {masquerade.Bridge}")} -j MASQUERADE"],
         MasqueradeHairpinRule hairpin =>
@@ -221,15 +256,19 @@ internal sealed partial class IptablesFirewall : HostFirewall
 
     private async Task ApplyAsync(RestoreScript script, CancellationToken cancellationToken)
     {
-        if (script.IsEmpty)
+        foreach (var family in families)
         {
-            return;
-        }
+            var input = script.ToString(family);
+            if (input.Length == 0)
+            {
+                continue;
+            }
 
-        var result = await RunAsync(restore, ["--noflush", "--wait", "10"], script.ToString(), cancellationToken).ConfigureAwait(false);
-        if (result.ExitCode != 0)
-        {
-            throw Refused("iptables refused VmPs's rules", result);
+            var result = await RunAsync(family.Restore, ["--noflush", "--wait", "10"], input, cancellationToken).ConfigureAwait(false);
+            if (result.ExitCode != 0)
+            {
+                throw Refused(family, $"{family.Name} refused VmPs's rules", result);
+            }
         }
     }
 
@@ -247,10 +286,10 @@ internal sealed partial class IptablesFirewall : HostFirewall
         }
     }
 
-    private static VmPsException Refused(string what, ToolResult result) => NetworkErrors.FirewallRulesFailed(
+    private static VmPsException Refused(IptablesFamily family, string what, ToolResult result) => NetworkErrors.FirewallRulesFailed(
         $"{what}: {result.StandardError.Trim()}",
-        Restore,
-        "the kernel's iptables support (ip_tables or nf_tables, with the conntrack, addrtype, hashlimit, comment, NAT and MASQUERADE extensions)");
+        family.Restore,
+        "the kernel's iptables support (ip_tables and ip6_tables, or nf_tables, with the conntrack, addrtype, hashlimit, comment, NAT and MASQUERADE extensions)");
 
     [GeneratedRegex("""--comment (?:"((?:[^"\\]|\\.)*)"|(\S+))""")]
     private static partial Regex CommentPattern();
@@ -261,21 +300,38 @@ internal sealed partial class IptablesFirewall : HostFirewall
     /// <summary>A jump from a built-in chain into a network's chain.</summary>
     private sealed record Jump(ChainKey Parent, string Text, string Comment);
 
-    /// <summary>An iptables-restore input: lines grouped by table, each table committed atomically.</summary>
+    /// <summary>
+    /// iptables (IPv4) or ip6tables (IPv6): their tools, and the prefix that tells their tables apart in
+    /// chain keys ("ip filter" is iptables' filter table, "ip6 filter" ip6tables'). IPv6 gets filter
+    /// chains only: VmPs publishes no port and masquerades nothing over IPv6.
+    /// </summary>
+    private sealed record IptablesFamily(string Name, string TablePrefix, bool HasNat)
+    {
+        public string Restore { get; } = Locate($"{Name}-restore");
+
+        public string Save { get; } = Locate($"{Name}-save");
+
+        public bool Has(FirewallHook hook) => HasNat || hook is FirewallHook.Forward or FirewallHook.Input;
+
+        public string Table(string name) => TablePrefix + name;
+
+        public bool Owns(string table) => table.StartsWith(TablePrefix, StringComparison.Ordinal);
+    }
+
+    /// <summary>A restore input per family: lines grouped by table, each table committed atomically.</summary>
     private sealed class RestoreScript
     {
         private readonly Dictionary<string, List<string>> tables = new(StringComparer.Ordinal);
 
-        public bool IsEmpty => tables.Count == 0;
-
         public void Line(string table, string line) => (tables.TryGetValue(table, out var lines) ? lines : tables[table] = []).Add(line);
 
-        public override string ToString()
+        /// <summary>The input for <paramref name="family"/>'s restore tool; empty when it has nothing to change.</summary>
+        public string ToString(IptablesFamily family)
         {
             var text = new StringBuilder();
-            foreach (var (table, lines) in tables)
+            foreach (var (table, lines) in tables.Where(entry => family.Owns(entry.Key)))
             {
-                text.Append('*').Append(table).Append('\n');
+                text.Append('*').Append(table[family.TablePrefix.Length..]).Append('\n');
                 foreach (var line in lines)
                 {
                     text.Append(line).Append('\n');

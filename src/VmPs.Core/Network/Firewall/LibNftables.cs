@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using VmPs.Core.Native;
 
 namespace VmPs.Core.Network.Firewall;
 
@@ -48,14 +49,14 @@ internal sealed class LibNftables : SafeHandle
         lock (Gate)
         {
             var context = new LibNftables();
-            context.SetHandle(nft_ctx_new(0));
+            context.SetHandle(Nftables.nft_ctx_new(0));
             if (context.IsInvalid)
             {
                 throw new VmPsException("FirewallRulesFailed", VmPsErrorKind.ResourceUnavailable, "libnftables could not create a context.", Library);
             }
 
-            _ = nft_ctx_buffer_output(context.handle);
-            _ = nft_ctx_buffer_error(context.handle);
+            _ = Nftables.nft_ctx_buffer_output(context.handle);
+            _ = Nftables.nft_ctx_buffer_error(context.handle);
             return context;
         }
     }
@@ -66,12 +67,12 @@ internal sealed class LibNftables : SafeHandle
         lock (Gate)
         {
             ObjectDisposedException.ThrowIf(IsClosed, this);
-            nft_ctx_output_set_flags(handle, json ? JsonOutput : 0);
-            var status = nft_run_cmd_from_buffer(handle, commands);
+            Nftables.nft_ctx_output_set_flags(handle, json ? JsonOutput : 0);
+            var status = Nftables.nft_run_cmd_from_buffer(handle, commands);
             return new NftRunResult(
                 status == 0,
-                Marshal.PtrToStringUTF8(nft_ctx_get_output_buffer(handle)) ?? string.Empty,
-                Marshal.PtrToStringUTF8(nft_ctx_get_error_buffer(handle)) ?? string.Empty);
+                Marshal.PtrToStringUTF8(Nftables.nft_ctx_get_output_buffer(handle)) ?? string.Empty,
+                Marshal.PtrToStringUTF8(Nftables.nft_ctx_get_error_buffer(handle)) ?? string.Empty);
         }
     }
 
@@ -79,32 +80,8 @@ internal sealed class LibNftables : SafeHandle
     {
         lock (Gate)
         {
-            nft_ctx_free(handle);
+            Nftables.nft_ctx_free(handle);
             return true;
         }
     }
-
-    [DllImport(Library)]
-    private static extern nint nft_ctx_new(uint flags);
-
-    [DllImport(Library)]
-    private static extern void nft_ctx_free(nint context);
-
-    [DllImport(Library)]
-    private static extern int nft_ctx_buffer_output(nint context);
-
-    [DllImport(Library)]
-    private static extern int nft_ctx_buffer_error(nint context);
-
-    [DllImport(Library)]
-    private static extern nint nft_ctx_get_output_buffer(nint context);
-
-    [DllImport(Library)]
-    private static extern nint nft_ctx_get_error_buffer(nint context);
-
-    [DllImport(Library)]
-    private static extern void nft_ctx_output_set_flags(nint context, uint flags);
-
-    [DllImport(Library)]
-    private static extern int nft_run_cmd_from_buffer(nint context, [MarshalAs(UnmanagedType.LPUTF8Str)] string commands);
 }

@@ -55,6 +55,7 @@ internal sealed record NetworkPolicy(NetworkRecord Network, IReadOnlyList<Policy
         }
 
         forward.Add(new DropInboundRule(bridge, Tag("inbound")));
+        forward.Add(new DropIpv6Rule(bridge, Tag("ipv6")));
         if (!network.Nat)
         {
             forward.Add(new DropOutboundRule(bridge, null, Tag("host-only")));
@@ -68,6 +69,7 @@ internal sealed record NetworkPolicy(NetworkRecord Network, IReadOnlyList<Policy
         {
             new AcceptEstablishedRule(Tag("established")),
             new DropToHostRule(bridge, network.Gateway, Tag("host-addresses")),
+            new DropIpv6Rule(bridge, Tag("ipv6")),
         };
 
         var published = ports.Select(port => Publish(port, Tag)).ToList();

@@ -164,6 +164,7 @@ internal sealed class NftablesFirewall : HostFirewall
         DropInboundRule inbound => $"oifname {Quote(inbound.Bridge)} drop",
         DropOutboundRule { AllowedUplink: null } outbound => $"iifname {Quote(outbound.Bridge)} drop",
         DropOutboundRule outbound => $"iifname {Quote(outbound.Bridge)} oifname != {Quote(outbound.AllowedUplink!)} drop",
+        DropIpv6Rule ipv6 => $"iifname {Quote(ipv6.Bridge)} meta nfproto ipv6 drop",
         DropToHostRule toHost => $"iifname {Quote(toHost.Bridge)} ip daddr != {Ipv4Subnet.FormatAddress(toHost.Gateway)} fib daddr type local drop",
         PublishPortRule publish => Dnat(publish),
         MasqueradeRule masquerade => masquerade.Uplink is { } uplink

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using VmPs.Core.Native;
 
 namespace VmPs.Core.Network.Netlink;
 
@@ -24,7 +25,7 @@ internal sealed class NetlinkSocket : IDisposable
 
     public NetlinkSocket()
     {
-        descriptor = socket(AddressFamilyNetlink, SocketRaw | SocketCloseOnExec, NetlinkRoute);
+        descriptor = Libc.socket(AddressFamilyNetlink, SocketRaw | SocketCloseOnExec, NetlinkRoute);
         if (descriptor < 0)
         {
             throw new NetlinkException("socket", Marshal.GetLastPInvokeError());
@@ -55,12 +56,12 @@ internal sealed class NetlinkSocket : IDisposable
         return Receive(expected, operation).ToList();
     }
 
-    public void Dispose() => _ = close(descriptor);
+    public void Dispose() => _ = Libc.close(descriptor);
 
     private uint Send(NetlinkMessage message, string operation)
     {
         var bytes = message.ToArray(++sequence);
-        if (send(descriptor, bytes, bytes.Length, 0) != bytes.Length)
+        if (Libc.send(descriptor, bytes, bytes.Length, 0) != bytes.Length)
         {
             throw new NetlinkException(operation, Marshal.GetLastPInvokeError());
         }
@@ -77,7 +78,7 @@ internal sealed class NetlinkSocket : IDisposable
         var buffer = new byte[ReceiveBufferLength];
         while (true)
         {
-            var received = (int)recv(descriptor, buffer, buffer.Length, 0);
+            var received = (int)Libc.recv(descriptor, buffer, buffer.Length, 0);
             if (received < 0)
             {
                 throw new NetlinkException(operation, Marshal.GetLastPInvokeError());
@@ -126,18 +127,6 @@ internal sealed class NetlinkSocket : IDisposable
             }
         }
     }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int socket(int domain, int type, int protocol);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern nint send(int fd, byte[] buffer, nint length, int flags);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern nint recv(int fd, byte[] buffer, nint length, int flags);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int close(int fd);
 }
 
 /// <summary>A netlink request the kernel refused; <see cref="Errno"/> is the positive errno.</summary>

@@ -1,0 +1,445 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Serialization.Metadata;
+using VmPs.Protocol;
+using VmPs.Protocol.Framing;
+using VmPs.Protocol.Messages;
+
+namespace VmPs.Core.Agent;
+
+/// <summary>
+/// One connection to a guest agent. Requests are multiplexed: each gets its own channel, so many execs
+/// and pings run concurrently on the one stream.
+/// </summary>
+public sealed class AgentClient : IAsyncDisposable
+{
+    private const int MaxHelloAckLength = 4096;
+    private static readonly TimeSpan KillGracePeriod = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long the agent may stay silent while it owes a reply (handshake, ExecStarted, Pong, acknowledgements).
+    /// A live agent answers in milliseconds, and a busy one (many execs starting at once) keeps sending frames;
+    /// QEMU keeps a virtio-serial socket open even when nothing in the guest reads it.
+    /// </summary>
+    public static readonly TimeSpan DefaultReplyTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly Stream _stream;
+    private readonly FrameReader _reader;
+    private readonly FrameWriter _writer;
+    private readonly ConcurrentDictionary<uint, IAgentChannel> _channels = new();
+    private readonly CancellationTokenSource _closing = new();
+    private Task _readLoop = Task.CompletedTask;
+    private VmPsException? _lost;
+    private int _lastChannel;
+    private int _disposed;
+
+    private readonly TimeSpan _replyTimeout;
+    private long _lastFrameTimestamp = Stopwatch.GetTimestamp();
+
+    private AgentClient(Stream stream, string agentVersion, FrameReader reader, FrameWriter writer, TimeSpan replyTimeout)
+    {
+        _stream = stream;
+        _replyTimeout = replyTimeout;
+        AgentVersion = agentVersion;
+        _reader = reader;
+        _writer = writer;
+    }
+
+    /// <summary>The VmPs version of the agent, from the handshake.</summary>
+    public string AgentVersion { get; }
+
+    /// <summary>
+    /// Connects and shakes hands: sends Hello with a fresh nonce and skips anything on the stream until the
+    /// agent's HelloAck for that nonce. Fails with AgentVersionMismatch when the agent speaks another protocol.
+    /// </summary>
+    public static Task<AgentClient> ConnectAsync(IAgentConnector connector, CancellationToken cancellationToken) =>
+        ConnectAsync(connector, DefaultReplyTimeout, cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="ConnectAsync(IAgentConnector, CancellationToken)"/>; the HelloAck must come within
+    /// <paramref name="replyTimeout"/>, and while any other reply is owed the agent may not stay silent for longer,
+    /// or the request fails with AgentNotResponding.
+    /// </summary>
+    public static async Task<AgentClient> ConnectAsync(IAgentConnector connector, TimeSpan replyTimeout, CancellationToken cancellationToken)
+    {
+        var stream = await connector.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            handshakeTimeout.CancelAfter(replyTimeout);
+            AgentClient client;
+            try
+            {
+                client = await HandshakeAsync(stream, replyTimeout, handshakeTimeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw AgentErrors.NotResponding("the handshake", replyTimeout);
+            }
+
+            client._readLoop = Task.Run(client.ReadLoopAsync, CancellationToken.None);
+            return client;
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public async Task<AgentPong> PingAsync(CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var reply = await RequestAsync(FrameType.Ping, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        var pong = Parse(Expect(reply, FrameType.Pong), ProtocolJsonContext.Default.PongMessage);
+        return new AgentPong(pong.AgentVersion, TimeSpan.FromSeconds(pong.UptimeSeconds), clock.Elapsed);
+    }
+
+    /// <summary>Sets the guest's clock to this host's UTC time (after a restore, or when it drifted).</summary>
+    public async Task<AgentClockSync> SyncClockAsync(CancellationToken cancellationToken)
+    {
+        var now = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks * 100;
+        var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new ClockSyncMessage(now), ProtocolJsonContext.Default.ClockSyncMessage);
+        var reply = await RequestAsync(FrameType.ClockSync, payload, cancellationToken).ConfigureAwait(false);
+        var synced = Parse(Expect(reply, FrameType.ClockSynced), ProtocolJsonContext.Default.ClockSyncedMessage);
+        return new AgentClockSync(TimeSpan.FromSeconds(synced.OffsetSeconds));
+    }
+
+    /// <summary>
+    /// Starts a process in the guest and returns once the guest has started it. The caller reads
+    /// <see cref="AgentExecution.Output"/> to the end (output is flow-controlled) and awaits its Completion.
+    /// </summary>
+    public async Task<AgentExecution> StartExecAsync(AgentExecRequest request, CancellationToken cancellationToken)
+    {
+        var message = ToMessage(request);
+        var (channel, execution) = Open(channel => new AgentExecution(this, channel, request.Tty));
+        try
+        {
+            await SendJsonAsync(FrameType.ExecStart, channel, message, ProtocolJsonContext.Default.ExecStartMessage, cancellationToken).ConfigureAwait(false);
+            await AwaitReplyAsync(execution.Started, $"the request to start '{message.Argv[0]}'", cancellationToken).ConfigureAwait(false);
+            return execution;
+        }
+        catch (VmPsException error) when (error.ErrorId == "AgentNotResponding")
+        {
+            Release(channel);
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            // The guest may already run it: kill it rather than leave it running unobserved.
+            await KillAsync(execution).ConfigureAwait(false);
+            Release(channel);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs a command to completion and returns its exit code and its whole stdout and stderr.
+    /// On timeout the command (and everything it started) is killed and AgentExecTimeout is thrown.
+    /// </summary>
+    public async Task<AgentExecResult> ExecAsync(AgentExecRequest request, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (request.Timeout is { } limit)
+        {
+            timeout.CancelAfter(limit);
+        }
+
+        AgentExecution? execution = null;
+        try
+        {
+            execution = await StartExecAsync(request, timeout.Token).ConfigureAwait(false);
+            // Output is read while stdin is written: a command that echoes its input would otherwise stall
+            // both flow-control windows (and the exec) once its output filled the one for output.
+            var collecting = CollectOutputAsync(execution, timeout.Token);
+            await WriteAllInputAsync(execution, request.StandardInput, timeout.Token).ConfigureAwait(false);
+            var (stdout, stderr) = await collecting.ConfigureAwait(false);
+            var exit = await execution.Completion.ConfigureAwait(false);
+            return new AgentExecResult(exit.ExitCode, exit.Signal, stdout, stderr, clock.Elapsed);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            if (execution is not null)
+            {
+                await KillAsync(execution).ConfigureAwait(false);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new VmPsException(
+                "AgentExecTimeout",
+                VmPsErrorKind.OperationTimeout,
+                $"'{string.Join(' ', request.Argv)}' did not finish within {request.Timeout!.Value.TotalSeconds:0.###} s and was killed.",
+                string.Join(' ', request.Argv));
+        }
+    }
+
+    /// <summary>Asks the guest to power off (or reboot); returns once the agent acknowledged or the connection closed.</summary>
+    public async Task ShutdownAsync(bool reboot, CancellationToken cancellationToken)
+    {
+        var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new ShutdownMessage(reboot), ProtocolJsonContext.Default.ShutdownMessage);
+        try
+        {
+            Expect(await RequestAsync(FrameType.Shutdown, payload, cancellationToken).ConfigureAwait(false), FrameType.ShutdownAck);
+        }
+        catch (VmPsException error) when (error.ErrorId == "AgentConnectionLost")
+        {
+            // Going down before the acknowledgement arrived is what was asked for.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        _closing.Cancel();
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        await _readLoop.ConfigureAwait(false);
+        _closing.Dispose();
+    }
+
+    internal ValueTask SendAsync(FrameType type, uint channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        ThrowIfLost();
+        return WrapIoErrors(_writer.WriteAsync(type, channel, payload, cancellationToken));
+    }
+
+    /// <summary>Sends bulk bytes, split into as many frames as the size limit needs.</summary>
+    internal ValueTask SendDataAsync(FrameType type, uint channel, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        ThrowIfLost();
+        return WrapIoErrors(_writer.WriteDataAsync(type, channel, data, cancellationToken));
+    }
+
+    internal ValueTask SendJsonAsync<T>(FrameType type, uint channel, T message, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    {
+        ThrowIfLost();
+        return WrapIoErrors(_writer.WriteJsonAsync(type, channel, message, typeInfo, cancellationToken));
+    }
+
+    internal void Release(uint channel) => _channels.TryRemove(channel, out _);
+
+    private static async Task<AgentClient> HandshakeAsync(Stream stream, TimeSpan replyTimeout, CancellationToken cancellationToken)
+    {
+        var reader = new FrameReader(stream);
+        var writer = new FrameWriter(stream);
+        var nonce = Guid.NewGuid().ToString("N");
+        var hello = new HelloMessage(ProtocolInfo.Version, nonce, ProtocolInfo.ProductVersion);
+        try
+        {
+            await writer.WriteJsonAsync(FrameType.Hello, Frame.ConnectionChannel, hello, ProtocolJsonContext.Default.HelloMessage, cancellationToken).ConfigureAwait(false);
+            var ackFrame = await reader.ResyncAsync(FrameType.HelloAck, MaxHelloAckLength, frame => IsAckFor(frame, nonce), cancellationToken).ConfigureAwait(false)
+                ?? throw AgentErrors.ConnectionLost("the agent closed the connection during the handshake.");
+            var ack = ProtocolJson.Deserialize(ackFrame.Payload.Span, ProtocolJsonContext.Default.HelloAckMessage);
+            if (ack.ProtocolVersion != ProtocolInfo.Version)
+            {
+                throw AgentErrors.VersionMismatch(ack.ProtocolVersion, ack.AgentVersion);
+            }
+
+            return new AgentClient(stream, ack.AgentVersion, reader, writer, replyTimeout);
+        }
+        catch (IOException error)
+        {
+            throw AgentErrors.ConnectionLost($"the handshake failed: {error.Message}", error);
+        }
+    }
+
+    private static bool IsAckFor(Frame frame, string nonce)
+    {
+        try
+        {
+            return ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.HelloAckMessage).Nonce == nonce;
+        }
+        catch (ProtocolException)
+        {
+            return false;
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        VmPsException lost;
+        try
+        {
+            while (await _reader.ReadAsync(_closing.Token).ConfigureAwait(false) is { } frame)
+            {
+                Interlocked.Exchange(ref _lastFrameTimestamp, Stopwatch.GetTimestamp());
+                if (_channels.TryGetValue(frame.Channel, out var channel))
+                {
+                    channel.OnFrame(frame);
+                }
+            }
+
+            lost = AgentErrors.ConnectionLost("the agent closed the connection.");
+        }
+        catch (ProtocolException error) when (!_closing.IsCancellationRequested)
+        {
+            // Whatever the agent sent cannot be trusted to frame the rest of the stream: the connection is over.
+            lost = AgentErrors.ProtocolError(error.Message, error);
+            await _stream.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is ProtocolException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            lost = _closing.IsCancellationRequested
+                ? AgentErrors.ConnectionLost("the client was closed.")
+                : AgentErrors.ConnectionLost(error.Message, error);
+        }
+
+        _lost = lost;
+        foreach (var channel in _channels.Values)
+        {
+            channel.OnConnectionLost(lost);
+        }
+
+        _channels.Clear();
+    }
+
+    internal (uint Channel, T Handler) Open<T>(Func<uint, T> create)
+        where T : IAgentChannel
+    {
+        ThrowIfLost();
+        var channel = (uint)Interlocked.Increment(ref _lastChannel);
+        var handler = create(channel);
+        _channels[channel] = handler;
+        if (_lost is { } lost)
+        {
+            // The read loop ended between the check above and the registration.
+            Release(channel);
+            throw lost;
+        }
+
+        return (channel, handler);
+    }
+
+    internal async Task<Frame> RequestAsync(FrameType type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        var (channel, reply) = Open(_ => new AgentReplyChannel());
+        try
+        {
+            await SendAsync(type, channel, payload, cancellationToken).ConfigureAwait(false);
+            var frame = await AwaitReplyAsync(reply.Reply, $"a {type} request", cancellationToken).ConfigureAwait(false);
+            return frame.Type == FrameType.Error
+                ? throw AgentErrors.FromAgent(Parse(frame, ProtocolJsonContext.Default.ErrorMessage))
+                : frame;
+        }
+        finally
+        {
+            Release(channel);
+        }
+    }
+
+    /// <summary>Waits for a reply the agent owes; fails with AgentNotResponding once it sent nothing at all for the reply timeout.</summary>
+    private async Task<T> AwaitReplyAsync<T>(Task<T> reply, string what, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                return await reply.WaitAsync(_replyTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException) when (Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastFrameTimestamp)) < _replyTimeout)
+            {
+                // Slow but alive: frames keep arriving (other requests' replies and output).
+            }
+            catch (TimeoutException)
+            {
+                throw AgentErrors.NotResponding(what, _replyTimeout);
+            }
+        }
+    }
+
+    internal static Frame Expect(Frame frame, FrameType type) =>
+        frame.Type == type ? frame : throw AgentErrors.ProtocolError($"The agent answered with {frame.Type} where {type} was expected.");
+
+    internal static T Parse<T>(Frame frame, JsonTypeInfo<T> typeInfo)
+    {
+        try
+        {
+            return ProtocolJson.Deserialize(frame.Payload.Span, typeInfo);
+        }
+        catch (ProtocolException error)
+        {
+            throw AgentErrors.ProtocolError(error.Message, error);
+        }
+    }
+
+    private static async Task WriteAllInputAsync(AgentExecution execution, string? input, CancellationToken cancellationToken)
+    {
+        if (input is not null)
+        {
+            await execution.WriteStandardInputAsync(Encoding.UTF8.GetBytes(input), cancellationToken).ConfigureAwait(false);
+        }
+
+        await execution.CloseStandardInputAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<(string Stdout, string Stderr)> CollectOutputAsync(AgentExecution execution, CancellationToken cancellationToken)
+    {
+        using var stdout = new MemoryStream();
+        using var stderr = new MemoryStream();
+        await foreach (var chunk in execution.Output.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            (chunk.Stream == AgentOutputStream.Stdout ? stdout : stderr).Write(chunk.Data.Span);
+        }
+
+        return (Encoding.UTF8.GetString(stdout.GetBuffer(), 0, (int)stdout.Length), Encoding.UTF8.GetString(stderr.GetBuffer(), 0, (int)stderr.Length));
+    }
+
+    private static async Task KillAsync(AgentExecution execution)
+    {
+        const int sigkill = 9;
+        if (execution.Completion.IsCompleted)
+        {
+            return;
+        }
+
+        try
+        {
+            await execution.SignalAsync(sigkill, processGroup: true, CancellationToken.None).ConfigureAwait(false);
+            await execution.Completion.WaitAsync(KillGracePeriod).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is VmPsException or TimeoutException)
+        {
+            // Killing is best effort: the timeout error that follows is what the caller needs.
+        }
+    }
+
+    private static ExecStartMessage ToMessage(AgentExecRequest request)
+    {
+        if (request.Argv.Count == 0 || string.IsNullOrEmpty(request.Argv[0]))
+        {
+            throw new VmPsException("InvalidGuestCommand", VmPsErrorKind.InvalidArgument, "The command to run in the guest is empty.");
+        }
+
+        var environment = request.Environment?.Select(pair =>
+            pair.Key.Length == 0 || pair.Key.Contains('=')
+                ? throw new VmPsException("InvalidGuestEnvironment", VmPsErrorKind.InvalidArgument, $"'{pair.Key}' is not a valid environment variable name.", pair.Key)
+                : $"{pair.Key}={pair.Value}").ToArray();
+        var terminalSize = request.TerminalSize is { } size ? AgentTerminalSize.Validate(size.Columns, size.Rows) : null;
+        return new ExecStartMessage(request.Argv, environment, request.WorkingDirectory, request.User, request.Tty, terminalSize);
+    }
+
+    private void ThrowIfLost()
+    {
+        if (_lost is { } lost)
+        {
+            throw lost;
+        }
+    }
+
+    private static async ValueTask WrapIoErrors(ValueTask write)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is IOException or ObjectDisposedException)
+        {
+            throw AgentErrors.ConnectionLost(error.Message, error);
+        }
+    }
+}

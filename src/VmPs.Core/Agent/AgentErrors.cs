@@ -1,0 +1,45 @@
+using VmPs.Protocol.Messages;
+
+namespace VmPs.Core.Agent;
+
+/// <summary>The VmPsExceptions of the agent client, in one place so their ids stay consistent.</summary>
+internal static class AgentErrors
+{
+    public static VmPsException ConnectionLost(string detail, Exception? inner = null) =>
+        new("AgentConnectionLost", VmPsErrorKind.ConnectionError, $"The connection to the guest agent was lost: {detail}", inner: inner)
+        {
+            RecommendedAction = "Check that the VM is still running (Get-Vm) and retry.",
+        };
+
+    /// <summary>A reply the agent owes did not come: its process died or the guest hangs (the transport may stay open).</summary>
+    public static VmPsException NotResponding(string what, TimeSpan waited) =>
+        new("AgentNotResponding", VmPsErrorKind.OperationTimeout, $"The guest agent did not answer {what}: it sent nothing for {waited.TotalSeconds:0.#} s.")
+        {
+            RecommendedAction = "Check that the VM is running and booted (Get-Vm, Get-VmLog); restart it if its agent is gone.",
+        };
+
+    public static VmPsException ProtocolError(string detail, Exception? inner = null) =>
+        new("AgentProtocolError", VmPsErrorKind.ProtocolError, $"The guest agent sent something this host does not understand: {detail}", inner: inner);
+
+    public static VmPsException VersionMismatch(int agentProtocol, string agentVersion) =>
+        new(
+            "AgentVersionMismatch",
+            VmPsErrorKind.ProtocolError,
+            $"The guest agent speaks protocol version {agentProtocol} (VmPs {agentVersion}) but this host speaks {Protocol.ProtocolInfo.Version} (VmPs {Protocol.ProtocolInfo.ProductVersion}).")
+        {
+            RecommendedAction = "Restart the VM so it boots with the initrd of this VmPs version.",
+        };
+
+    /// <summary>Maps an error the agent reported for a request to a specific VmPsException.</summary>
+    public static VmPsException FromAgent(ErrorMessage error) => error.Code switch
+    {
+        ErrorCodes.CommandNotFound => new("GuestCommandNotFound", VmPsErrorKind.ObjectNotFound, error.Message),
+        ErrorCodes.UserNotFound => new("GuestUserNotFound", VmPsErrorKind.ObjectNotFound, error.Message),
+        ErrorCodes.BadRequest => new("GuestBadRequest", VmPsErrorKind.InvalidArgument, error.Message),
+        ErrorCodes.Unsupported => new("GuestOperationNotSupported", VmPsErrorKind.NotImplemented, error.Message),
+        ErrorCodes.ProtocolVersionMismatch => new("AgentVersionMismatch", VmPsErrorKind.ProtocolError, error.Message),
+        NetworkErrorCodes.InterfaceNotFound => new("GuestNetworkInterfaceNotFound", VmPsErrorKind.ObjectNotFound, error.Message),
+        NetworkErrorCodes.ConfigureFailed => new("GuestNetworkConfigureFailed", VmPsErrorKind.InvalidOperation, error.Message),
+        _ => new("GuestExecFailed", VmPsErrorKind.InvalidOperation, $"{error.Message} ({error.Code})"),
+    };
+}

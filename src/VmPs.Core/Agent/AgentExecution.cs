@@ -1,0 +1,237 @@
+using System.Threading.Channels;
+using VmPs.Protocol;
+using VmPs.Protocol.Flow;
+using VmPs.Protocol.Framing;
+using VmPs.Protocol.Messages;
+
+namespace VmPs.Core.Agent;
+
+/// <summary>
+/// A process running in the guest: its output as it arrives, its stdin, signals, its terminal, and how it ended.
+/// <see cref="Output"/> completes when the process has ended and all its output was received.
+/// Output is flow-controlled: the guest sends at most <see cref="ExecFlowControl.OutputWindow"/> bytes ahead
+/// of what was read from <see cref="Output"/>, so a caller must read it (or the process blocks on a full pipe
+/// and <see cref="Completion"/> waits with it).
+/// </summary>
+public sealed class AgentExecution : IAgentChannel
+{
+    private const int StdinChunk = 64 * 1024;
+    private const int OutputCreditBatch = ExecFlowControl.OutputWindow / 4;
+
+    private readonly AgentClient _client;
+    private readonly uint _channel;
+    private readonly TaskCompletionSource<int> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<AgentExitStatus> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Channel<AgentOutputChunk> _output = Channel.CreateUnbounded<AgentOutputChunk>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly CreditWindow _stdinCredit = new(ExecFlowControl.StdinWindow);
+    private readonly SemaphoreSlim _stdinOrder = new(1, 1);
+    private int _consumedUncredited;
+    private long _bufferedOutputBytes;
+
+    internal AgentExecution(AgentClient client, uint channel, bool tty)
+    {
+        _client = client;
+        _channel = channel;
+        IsTerminal = tty;
+        Output = new CreditingReader(_output.Reader, OnConsumed);
+    }
+
+    /// <summary>The process id in the guest.</summary>
+    public int Pid => _started.Task.IsCompletedSuccessfully ? _started.Task.Result : 0;
+
+    /// <summary>True when the process runs on a pseudo-terminal (its output then comes as Stdout only).</summary>
+    public bool IsTerminal { get; }
+
+    public ChannelReader<AgentOutputChunk> Output { get; }
+
+    public Task<AgentExitStatus> Completion => _completion.Task;
+
+    internal Task<int> Started => _started.Task;
+
+    /// <summary>Output received and not yet read from <see cref="Output"/>; flow control keeps it within a window.</summary>
+    internal long BufferedOutputBytes => Interlocked.Read(ref _bufferedOutputBytes);
+
+    /// <summary>
+    /// Sends bytes to the process's stdin (on a terminal: as typed keys, so 0x03 is Ctrl+C). Waits while the
+    /// guest holds a window's worth not yet passed on to the process; bytes sent after the process ended are dropped.
+    /// </summary>
+    public async ValueTask WriteStandardInputAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        await _stdinOrder.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            for (var offset = 0; offset < data.Length; offset += StdinChunk)
+            {
+                var chunk = data.Slice(offset, Math.Min(StdinChunk, data.Length - offset));
+                if (!await _stdinCredit.TakeAsync(chunk.Length, cancellationToken).ConfigureAwait(false))
+                {
+                    ThrowIfConnectionLost();
+                    return;
+                }
+
+                await _client.SendAsync(FrameType.Stdin, _channel, chunk, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _stdinOrder.Release();
+        }
+    }
+
+    /// <summary>Ends stdin (EOF for a pipe). On a terminal nothing is sent: type Ctrl+D (0x04) to end a shell's input.</summary>
+    public async ValueTask CloseStandardInputAsync(CancellationToken cancellationToken)
+    {
+        await _stdinOrder.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _client.SendAsync(FrameType.StdinClose, _channel, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _stdinOrder.Release();
+        }
+    }
+
+    /// <summary>
+    /// Sends a signal (for example 15 for SIGTERM) to the process, or with <paramref name="processGroup"/> to
+    /// every process it started too; ignored once the exec has ended.
+    /// </summary>
+    public ValueTask SignalAsync(int signal, bool processGroup, CancellationToken cancellationToken) =>
+        Completion.IsCompleted
+            ? ValueTask.CompletedTask
+            : _client.SendJsonAsync(FrameType.Signal, _channel, new SignalMessage(signal, processGroup), ProtocolJsonContext.Default.SignalMessage, cancellationToken);
+
+    /// <summary>Changes the window size of a TTY exec's terminal (the guest's foreground process gets SIGWINCH).</summary>
+    public ValueTask ResizeTerminalAsync(int columns, int rows, CancellationToken cancellationToken)
+    {
+        if (!IsTerminal)
+        {
+            throw new VmPsException("GuestExecHasNoTerminal", VmPsErrorKind.InvalidOperation, "Only an exec started with Tty has a terminal to resize.");
+        }
+
+        var size = AgentTerminalSize.Validate(columns, rows);
+        return Completion.IsCompleted
+            ? ValueTask.CompletedTask
+            : _client.SendJsonAsync(FrameType.TtyResize, _channel, size, ProtocolJsonContext.Default.TerminalSizeMessage, cancellationToken);
+    }
+
+    void IAgentChannel.OnFrame(Frame frame)
+    {
+        switch (frame.Type)
+        {
+            case FrameType.ExecStarted:
+                _started.TrySetResult(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ExecStartedMessage).Pid);
+                break;
+            case FrameType.Stdout:
+                Receive(AgentOutputStream.Stdout, frame.Payload);
+                break;
+            case FrameType.Stderr:
+                Receive(AgentOutputStream.Stderr, frame.Payload);
+                break;
+            case FrameType.StdinCredit:
+                _stdinCredit.Return(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.CreditMessage).Bytes);
+                break;
+            case FrameType.ExecExit:
+                var exit = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ExecExitMessage);
+                var status = exit.Signal is { } signal ? new AgentExitStatus(128 + signal, signal) : new AgentExitStatus(exit.ExitCode ?? -1, null);
+                Finish(status, null);
+                break;
+            case FrameType.Error when !_started.Task.IsCompleted:
+                var error = AgentErrors.FromAgent(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ErrorMessage));
+                _started.TrySetException(error);
+                Finish(null, error);
+                break;
+        }
+    }
+
+    void IAgentChannel.OnConnectionLost(VmPsException error)
+    {
+        _started.TrySetException(error);
+        Finish(null, error);
+    }
+
+    private void Receive(AgentOutputStream stream, ReadOnlyMemory<byte> data)
+    {
+        Interlocked.Add(ref _bufferedOutputBytes, data.Length);
+        _output.Writer.TryWrite(new AgentOutputChunk(stream, data));
+    }
+
+    private void Finish(AgentExitStatus? status, VmPsException? error)
+    {
+        _client.Release(_channel);
+        _stdinCredit.Close();
+        _output.Writer.TryComplete(error);
+        if (status is not null)
+        {
+            _completion.TrySetResult(status);
+        }
+        else
+        {
+            _completion.TrySetException(error!);
+        }
+    }
+
+    private void ThrowIfConnectionLost()
+    {
+        if (Completion.IsFaulted && Completion.Exception?.InnerException is VmPsException lost)
+        {
+            throw lost;
+        }
+    }
+
+    /// <summary>Returns output credit in batches, so the guest is not sent a frame for every chunk read.</summary>
+    private void OnConsumed(int bytes)
+    {
+        Interlocked.Add(ref _bufferedOutputBytes, -bytes);
+        var pending = Interlocked.Add(ref _consumedUncredited, bytes);
+        if (pending < OutputCreditBatch || Completion.IsCompleted)
+        {
+            return;
+        }
+
+        var credit = Interlocked.Exchange(ref _consumedUncredited, 0);
+        if (credit > 0)
+        {
+            _ = ReturnOutputCreditAsync(credit);
+        }
+    }
+
+    private async Task ReturnOutputCreditAsync(int bytes)
+    {
+        try
+        {
+            await _client.SendJsonAsync(FrameType.OutputCredit, _channel, new CreditMessage(bytes), ProtocolJsonContext.Default.CreditMessage, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (VmPsException)
+        {
+            // The connection is gone; the exec fails through the read loop.
+        }
+    }
+
+    /// <summary>The exec's output as callers see it: every chunk taken out counts as consumed for flow control.</summary>
+    private sealed class CreditingReader(ChannelReader<AgentOutputChunk> inner, Action<int> consumed) : ChannelReader<AgentOutputChunk>
+    {
+        public override Task Completion => inner.Completion;
+
+        public override bool CanCount => inner.CanCount;
+
+        public override int Count => inner.Count;
+
+        public override bool CanPeek => inner.CanPeek;
+
+        public override bool TryPeek(out AgentOutputChunk item) => inner.TryPeek(out item);
+
+        public override bool TryRead(out AgentOutputChunk item)
+        {
+            if (!inner.TryRead(out item))
+            {
+                return false;
+            }
+
+            consumed(item.Data.Length);
+            return true;
+        }
+
+        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => inner.WaitToReadAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,108 @@
+using VmPs.Protocol;
+using VmPs.Protocol.Files;
+using VmPs.Protocol.Framing;
+using VmPs.Protocol.Messages;
+
+namespace VmPs.Core.Agent;
+
+/// <summary>
+/// The host end of one file operation's channel: the agent's FileReady and FileResult, listed entries, and the
+/// content streams (credit in and out). Never blocks the client's read loop: content is queued within the window.
+/// </summary>
+internal sealed class AgentFileChannel : IAgentChannel
+{
+    private readonly TaskCompletionSource<FileReadyMessage> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<FileResultMessage> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<FileInfoMessage> _entries = [];
+
+    public AgentFileChannel(AgentClient client, uint channel)
+    {
+        Client = client;
+        Channel = channel;
+    }
+
+    public AgentClient Client { get; }
+
+    public uint Channel { get; }
+
+    public Task<FileReadyMessage> Ready => _ready.Task;
+
+    public Task<FileResultMessage> Result => _result.Task;
+
+    public IReadOnlyList<FileInfoMessage> Entries => _entries;
+
+    /// <summary>True once the agent ended the operation (result, end of content or error): no need to cancel it.</summary>
+    public bool EndedByAgent { get; private set; }
+
+    public CreditedReceiveStream? Receiver { get; private set; }
+
+    public CreditedSendStream? Sender { get; private set; }
+
+    /// <summary>Content from the guest; call before the request goes out.</summary>
+    public CreditedReceiveStream Receive() =>
+        Receiver = new CreditedReceiveStream((bytes, token) => Client.SendAsync(FrameType.FileCredit, Channel, FileTransferWindow.EncodeCredit(bytes), token));
+
+    /// <summary>Content to the guest; call before the request goes out.</summary>
+    public CreditedSendStream Send(Action<long> written) =>
+        Sender = new CreditedSendStream(
+            (chunk, token) => Client.SendAsync(FrameType.FileData, Channel, chunk, token),
+            token => Client.SendAsync(FrameType.FileEnd, Channel, ReadOnlyMemory<byte>.Empty, token))
+        {
+            Written = written,
+        };
+
+    public void OnFrame(Frame frame)
+    {
+        try
+        {
+            Dispatch(frame);
+        }
+        catch (ProtocolException error)
+        {
+            Fail(AgentErrors.ProtocolError(error.Message, error));
+        }
+    }
+
+    public void OnConnectionLost(VmPsException error) => Fail(error);
+
+    private void Dispatch(Frame frame)
+    {
+        switch (frame.Type)
+        {
+            case FrameType.FileReady:
+                _ready.TrySetResult(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.FileReadyMessage));
+                break;
+            case FrameType.FileEntries:
+                _entries.AddRange(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.FileEntriesMessage).Entries);
+                break;
+            case FrameType.FileResult:
+                EndedByAgent = true;
+                _result.TrySetResult(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.FileResultMessage));
+                break;
+            case FrameType.FileData:
+                (Receiver ?? throw new ProtocolException("The agent sent file content to an operation that expects none.")).Enqueue(frame.Payload);
+                break;
+            case FrameType.FileEnd:
+                EndedByAgent = true;
+                Receiver?.Complete();
+                break;
+            case FrameType.FileCredit:
+                Sender?.AddCredit(FileTransferWindow.DecodeCredit(frame.Payload.Span));
+                break;
+            case FrameType.Error:
+                EndedByAgent = true;
+                Fail(AgentFileErrors.FromAgent(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ErrorMessage)));
+                break;
+        }
+    }
+
+    private void Fail(VmPsException error)
+    {
+        _ready.TrySetException(error);
+        _result.TrySetException(error);
+        Receiver?.Fail(error);
+        Sender?.Fail(error);
+        _ = _ready.Task.Exception;
+        _ = _result.Task.Exception;
+    }
+}

@@ -1,0 +1,53 @@
+using VmPs.Protocol.Files;
+using VmPs.Protocol.Messages;
+
+namespace VmPs.Core.Agent;
+
+/// <summary>
+/// The VmPsExceptions of file operations: the same file error codes, reported by the agent (Guest... ids)
+/// or met on the host while reading or extracting (Host... ids).
+/// </summary>
+internal static class AgentFileErrors
+{
+    private static readonly Dictionary<string, (string Suffix, VmPsErrorKind Kind)> FileErrorCodeIds = new(StringComparer.Ordinal)
+    {
+        [FileErrorCodes.NotFound] = ("FileNotFound", VmPsErrorKind.ObjectNotFound),
+        [FileErrorCodes.IsADirectory] = ("PathIsDirectory", VmPsErrorKind.InvalidOperation),
+        [FileErrorCodes.NotADirectory] = ("PathNotDirectory", VmPsErrorKind.InvalidOperation),
+        [FileErrorCodes.PermissionDenied] = ("FilePermissionDenied", VmPsErrorKind.PermissionDenied),
+        [FileErrorCodes.Exists] = ("FileExists", VmPsErrorKind.ResourceExists),
+        [FileErrorCodes.DirectoryNotEmpty] = ("DirectoryNotEmpty", VmPsErrorKind.InvalidOperation),
+        [FileErrorCodes.PathEscape] = ("PathEscape", VmPsErrorKind.InvalidData),
+        [FileErrorCodes.UnsupportedEntry] = ("UnsupportedFileType", VmPsErrorKind.InvalidData),
+        [FileErrorCodes.InvalidArchive] = ("ArchiveInvalid", VmPsErrorKind.InvalidData),
+        [FileErrorCodes.NoSpace] = ("DiskFull", VmPsErrorKind.ResourceUnavailable),
+        [FileErrorCodes.IoFailed] = ("FileIoFailed", VmPsErrorKind.InvalidOperation),
+    };
+
+    public static VmPsException FromAgent(ErrorMessage error) =>
+        FileErrorCodeIds.TryGetValue(error.Code, out var id)
+            ? new VmPsException("Guest" + id.Suffix, id.Kind, error.Message)
+            : AgentErrors.FromAgent(error);
+
+    public static VmPsException FromHost(Exception error)
+    {
+        var known = FileOperationException.From(error);
+        var id = FileErrorCodeIds[known.Code];
+        return new VmPsException("Host" + id.Suffix, id.Kind, known.Message, inner: error);
+    }
+
+    public static VmPsException RecurseRequired(string path) =>
+        new("CopyRecurseRequired", VmPsErrorKind.InvalidArgument, $"'{path}' is a directory; copying a directory needs -Recurse.", path);
+
+    public static VmPsException GuestExists(string path) =>
+        new("GuestFileExists", VmPsErrorKind.ResourceExists, $"'{path}' already exists in the guest; use -Force to overwrite it.", path);
+
+    public static VmPsException HostExists(string path) =>
+        new("HostFileExists", VmPsErrorKind.ResourceExists, $"'{path}' already exists; use -Force to overwrite it.", path);
+
+    public static VmPsException HostNotFound(string path) =>
+        new("HostFileNotFound", VmPsErrorKind.ObjectNotFound, $"'{path}' does not exist.", path);
+
+    public static VmPsException InvalidGuestPath(string path) =>
+        new("InvalidGuestPath", VmPsErrorKind.InvalidArgument, $"'{path}' is not an absolute guest path (it must start with /).", path);
+}

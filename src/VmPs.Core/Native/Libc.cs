@@ -1,0 +1,146 @@
+using System.Runtime.InteropServices;
+
+namespace VmPs.Core.Native;
+
+/// <summary>
+/// The libc calls Core makes directly, where .NET has no managed equivalent (spawning detached
+/// processes, *at() file operations, flock, TAP and netlink sockets, setns). Every P/Invoke in Core
+/// is declared here, source-generated with LibraryImport; the callers keep their constants.
+/// </summary>
+internal static unsafe partial class Libc
+{
+    private const string Library = "libc";
+
+    /// <summary>struct timespec, as utimensat takes it.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public readonly record struct Timespec(long Seconds, long Nanoseconds);
+
+    // Files and directories.
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags, uint mode);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int openat(int dirfd, string path, int flags, uint mode);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int close(int fd);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int flock(int fd, int operation);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int stat(string path, byte* buffer);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int lstat(string path, byte[] buffer);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int statx(int dirfd, string path, int flags, uint mask, ref byte buffer);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int access(string path, int mode);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int chmod(string path, uint mode);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial nint readlinkat(int dirfd, string path, byte[] buffer, nuint size);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int mkdirat(int dirfd, string path, uint mode);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int symlinkat(string target, int dirfd, string path);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int linkat(int olddirfd, string oldpath, int newdirfd, string newpath, int flags);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int mknodat(int dirfd, string path, uint mode, ulong device);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int unlinkat(int dirfd, string path, int flags);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int fchownat(int dirfd, string path, uint uid, uint gid, int flags);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int fchmodat(int dirfd, string path, uint mode, int flags);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int utimensat(int dirfd, string path, Timespec* times, int flags);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int lsetxattr(string path, string name, byte[] value, nuint size, int flags);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int ioctl(int fd, ulong request, byte[] argument);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int ioctl(int fd, ulong request, nint argument);
+
+    // Processes.
+
+    [LibraryImport(Library)]
+    public static partial uint geteuid();
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int kill(int pid, int signal);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int waitpid(int pid, nint status, int options);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int posix_spawn(int* pid, string path, nint fileActions, nint attributes, nint argv, nint envp);
+
+    [LibraryImport(Library)]
+    public static partial int posix_spawn_file_actions_init(nint fileActions);
+
+    [LibraryImport(Library)]
+    public static partial int posix_spawn_file_actions_destroy(nint fileActions);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int posix_spawn_file_actions_addopen(nint fileActions, int fd, string path, int flags, int mode);
+
+    [LibraryImport(Library)]
+    public static partial int posix_spawn_file_actions_adddup2(nint fileActions, int fd, int newFd);
+
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int posix_spawn_file_actions_addchdir_np(nint fileActions, string path);
+
+    [LibraryImport(Library)]
+    public static partial int posix_spawnattr_init(nint attributes);
+
+    [LibraryImport(Library)]
+    public static partial int posix_spawnattr_destroy(nint attributes);
+
+    [LibraryImport(Library)]
+    public static partial int posix_spawnattr_setflags(nint attributes, short flags);
+
+    [LibraryImport(Library)]
+    public static partial int posix_spawnattr_setsigmask(nint attributes, nint signalSet);
+
+    [LibraryImport(Library)]
+    public static partial int posix_spawnattr_setsigdefault(nint attributes, nint signalSet);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int sigemptyset(nint signalSet);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int sigfillset(nint signalSet);
+
+    // Sockets and namespaces.
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int socket(int domain, int type, int protocol);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial nint send(int fd, byte[] buffer, nint length, int flags);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial nint recv(int fd, byte[] buffer, nint length, int flags);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int setns(int fd, int nstype);
+}

@@ -1,0 +1,68 @@
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Images;
+using VmPs.Core.Processes;
+
+namespace VmPs.Core.Vms;
+
+/// <summary>The settings of a VM about to be stored; the store adds the allocations (CID, MAC).</summary>
+internal sealed record NewVm(
+    Guid Id,
+    string Name,
+    string ImageId,
+    int Cpus,
+    int MemoryMiB,
+    HypervisorKind Hypervisor,
+    string KernelPath,
+    int DiskSizeGiB,
+    DateTimeOffset CreatedAt,
+    ImageInitMode? InitMode = null);
+
+/// <summary>One row of the vms table.</summary>
+internal sealed record VmRecord
+{
+    public required Guid Id { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string ImageId { get; init; }
+
+    public required string ImageName { get; init; }
+
+    public required int Cpus { get; init; }
+
+    public required int MemoryMiB { get; init; }
+
+    public required HypervisorKind Hypervisor { get; init; }
+
+    public required string KernelPath { get; init; }
+
+    public required int DiskSizeGiB { get; init; }
+
+    public required VmState State { get; init; }
+
+    /// <summary>The hypervisor process while the VM is Starting, Running or Stopping.</summary>
+    public HypervisorInstance? Instance { get; init; }
+
+    /// <summary>
+    /// The session (process) that moved the VM to Starting; if it dies before the hypervisor is
+    /// recorded, a later read knows the start was abandoned.
+    /// </summary>
+    public ProcessIdentity? StartingSession { get; init; }
+
+    public required uint VsockCid { get; init; }
+
+    public required string MacAddress { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public DateTimeOffset? StartedAt { get; init; }
+
+    public DateTimeOffset? StoppedAt { get; init; }
+
+    public int? ExitCode { get; init; }
+
+    /// <summary>New-Vm -InitMode; null follows the image's init mode.</summary>
+    public ImageInitMode? InitMode { get; init; }
+
+    public string? StatusDetail { get; init; }
+}

@@ -1,0 +1,240 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Data.Sqlite;
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Images;
+using VmPs.Core.Processes;
+using VmPs.Core.State;
+
+namespace VmPs.Core.Vms;
+
+/// <summary>The vms table: rows, state transitions and the per-VM allocations (vsock CID, MAC address).</summary>
+internal sealed class VmStore
+{
+    public const uint FirstGuestCid = 3;
+
+    /// <summary>02 = locally administered unicast; 76:6d is "vm".</summary>
+    public const string MacPrefix = "02:76:6d";
+
+    private const string SelectColumns = """
+        SELECT v.*, i.name AS image_name FROM vms v JOIN images i ON i.id = v.image_id
+        """;
+
+    private static readonly JsonSerializerOptions InstanceJson = new()
+    {
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    private readonly StateDatabase database;
+
+    public VmStore(StateDatabase database)
+    {
+        this.database = database;
+    }
+
+    /// <summary>
+    /// Inserts the VM, allocating its CID and MAC in the same immediate transaction, so concurrent
+    /// sessions never hand out the same name, CID or MAC.
+    /// </summary>
+    public Task<VmRecord> InsertAsync(NewVm vm, CancellationToken cancellationToken) =>
+        database.InWriteTransactionAsync(
+            async (connection, transaction) =>
+            {
+                if (await FindByNameAsync(connection, transaction, vm.Name, cancellationToken).ConfigureAwait(false) is { } existing)
+                {
+                    throw NameInUse(existing.Name);
+                }
+
+                var cid = await AllocateCidAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+                var mac = await AllocateMacAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+                await connection.Command(
+                        """
+                        INSERT INTO vms (id, name, image_id, cpus, memory_mib, hypervisor, kernel_path, disk_size_gib,
+                                         state, vsock_cid, mac_address, created_at, init_mode)
+                        VALUES ($id, $name, $image, $cpus, $memory, $hypervisor, $kernel, $disk, $state, $cid, $mac, $created, $initMode)
+                        """,
+                        transaction)
+                    .With("$id", vm.Id.ToString())
+                    .With("$name", vm.Name)
+                    .With("$image", vm.ImageId)
+                    .With("$cpus", vm.Cpus)
+                    .With("$memory", vm.MemoryMiB)
+                    .With("$hypervisor", vm.Hypervisor.ToString())
+                    .With("$kernel", vm.KernelPath)
+                    .With("$disk", vm.DiskSizeGiB)
+                    .With("$state", VmState.Stopped.ToString())
+                    .With("$cid", (long)cid)
+                    .With("$mac", mac)
+                    .With("$created", vm.CreatedAt.ToStored())
+                    .With("$initMode", vm.InitMode?.ToString())
+                    .RunAsync(cancellationToken).ConfigureAwait(false);
+                return (await FindByIdAsync(connection, transaction, vm.Id, cancellationToken).ConfigureAwait(false))!;
+            },
+            cancellationToken);
+
+    public async Task<IReadOnlyList<VmRecord>> GetAllAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.Command($"{SelectColumns} ORDER BY v.name COLLATE NOCASE")
+            .ListAsync(Read, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<VmRecord?> FindByNameAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await FindByNameAsync(connection, null, name, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<VmRecord?> FindByIdAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await FindByIdAsync(connection, null, id, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads the row, applies <paramref name="change"/> and writes the result, all in one immediate
+    /// transaction (a compare-and-set: <paramref name="change"/> sees the current row and may throw
+    /// to refuse a transition). Returns null when the row no longer exists.
+    /// </summary>
+    public Task<VmRecord?> UpdateAsync(Guid id, Func<VmRecord, VmRecord> change, CancellationToken cancellationToken) =>
+        database.InWriteTransactionAsync(
+            async (connection, transaction) =>
+            {
+                var current = await FindByIdAsync(connection, transaction, id, cancellationToken).ConfigureAwait(false);
+                if (current is null)
+                {
+                    return null;
+                }
+
+                var next = change(current);
+                if (next == current)
+                {
+                    return current;
+                }
+
+                await connection.Command(
+                        """
+                        UPDATE vms SET state = $state, instance_json = $instance, started_at = $started,
+                                       stopped_at = $stopped, exit_code = $exit, status_detail = $detail,
+                                       starting_pid = $startingPid, starting_pid_start_time = $startingStart
+                        WHERE id = $id
+                        """,
+                        transaction)
+                    .With("$id", id.ToString())
+                    .With("$state", next.State.ToString())
+                    .With("$instance", next.Instance is null ? null : JsonSerializer.Serialize(next.Instance, InstanceJson))
+                    .With("$started", next.StartedAt?.ToStored())
+                    .With("$stopped", next.StoppedAt?.ToStored())
+                    .With("$exit", next.ExitCode)
+                    .With("$detail", next.StatusDetail)
+                    .With("$startingPid", next.StartingSession?.Pid)
+                    .With("$startingStart", (long?)next.StartingSession?.StartTime)
+                    .RunAsync(cancellationToken).ConfigureAwait(false);
+                return next;
+            },
+            cancellationToken);
+
+    /// <summary>Deletes the row; <paramref name="ensure"/> sees it first, inside the transaction, and may throw to refuse.</summary>
+    public Task<bool> DeleteAsync(Guid id, Action<VmRecord> ensure, CancellationToken cancellationToken) =>
+        database.InWriteTransactionAsync(
+            async (connection, transaction) =>
+            {
+                var current = await FindByIdAsync(connection, transaction, id, cancellationToken).ConfigureAwait(false);
+                if (current is null)
+                {
+                    return false;
+                }
+
+                ensure(current);
+                return await connection.Command("DELETE FROM vms WHERE id = $id", transaction)
+                    .With("$id", id.ToString())
+                    .RunAsync(cancellationToken).ConfigureAwait(false) > 0;
+            },
+            cancellationToken);
+
+    public static VmPsException NameInUse(string name) => new(
+        "VmNameInUse",
+        VmPsErrorKind.ResourceExists,
+        $"A VM named '{name}' already exists.",
+        name)
+    {
+        RecommendedAction = "Choose another name, or remove the existing VM with Remove-Vm.",
+    };
+
+    private static async Task<VmRecord?> FindByNameAsync(SqliteConnection connection, SqliteTransaction? transaction, string name, CancellationToken cancellationToken) =>
+        (await connection.Command($"{SelectColumns} WHERE v.name = $name COLLATE NOCASE", transaction)
+            .With("$name", name)
+            .ListAsync(Read, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
+
+    private static async Task<VmRecord?> FindByIdAsync(SqliteConnection connection, SqliteTransaction? transaction, Guid id, CancellationToken cancellationToken) =>
+        (await connection.Command($"{SelectColumns} WHERE v.id = $id", transaction)
+            .With("$id", id.ToString())
+            .ListAsync(Read, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
+
+    /// <summary>The lowest CID not held by any VM (CIDs 0-2 are reserved for the hypervisor and host).</summary>
+    private static async Task<uint> AllocateCidAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
+    {
+        var taken = await connection.Command("SELECT vsock_cid FROM vms ORDER BY vsock_cid", transaction)
+            .ListAsync(reader => reader.GetInt64(0), cancellationToken).ConfigureAwait(false);
+        long candidate = FirstGuestCid;
+        foreach (var cid in taken)
+        {
+            if (cid != candidate)
+            {
+                break;
+            }
+
+            candidate++;
+        }
+
+        return (uint)candidate;
+    }
+
+    private static async Task<string> AllocateMacAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
+    {
+        // 2^24 addresses: a random pick almost never collides, and a collision just draws again.
+        var suffix = new byte[3];
+        while (true)
+        {
+            RandomNumberGenerator.Fill(suffix);
+            var mac = string.Create(CultureInfo.InvariantCulture, $"{MacPrefix}:{suffix[0]:x2}:{suffix[1]:x2}:{suffix[2]:x2}");
+            var inUse = await connection.Command("SELECT 1 FROM vms WHERE mac_address = $mac", transaction)
+                .With("$mac", mac)
+                .ScalarAsync(cancellationToken).ConfigureAwait(false);
+            if (inUse is null)
+            {
+                return mac;
+            }
+        }
+    }
+
+    private static VmRecord Read(SqliteDataReader reader) => new()
+    {
+        Id = Guid.Parse(reader.GetString(reader.GetOrdinal("id"))),
+        Name = reader.GetString(reader.GetOrdinal("name")),
+        ImageId = reader.GetString(reader.GetOrdinal("image_id")),
+        ImageName = reader.GetString(reader.GetOrdinal("image_name")),
+        Cpus = reader.GetInt32(reader.GetOrdinal("cpus")),
+        MemoryMiB = reader.GetInt32(reader.GetOrdinal("memory_mib")),
+        Hypervisor = Enum.Parse<HypervisorKind>(reader.GetString(reader.GetOrdinal("hypervisor"))),
+        KernelPath = reader.GetString(reader.GetOrdinal("kernel_path")),
+        DiskSizeGiB = reader.GetInt32(reader.GetOrdinal("disk_size_gib")),
+        State = Enum.Parse<VmState>(reader.GetString(reader.GetOrdinal("state"))),
+        Instance = reader.GetNullableString("instance_json") is { } json
+            ? JsonSerializer.Deserialize<HypervisorInstance>(json, InstanceJson)
+            : null,
+        StartingSession = reader.GetNullableInt64("starting_pid") is { } pid
+            ? new ProcessIdentity((int)pid, (ulong)reader.GetNullableInt64("starting_pid_start_time").GetValueOrDefault())
+            : null,
+        VsockCid = (uint)reader.GetInt64(reader.GetOrdinal("vsock_cid")),
+        MacAddress = reader.GetString(reader.GetOrdinal("mac_address")),
+        CreatedAt = SqliteExtensions.ParseStoredTime(reader.GetString(reader.GetOrdinal("created_at"))),
+        StartedAt = reader.GetNullableTime("started_at"),
+        StoppedAt = reader.GetNullableTime("stopped_at"),
+        ExitCode = (int?)reader.GetNullableInt64("exit_code"),
+        StatusDetail = reader.GetNullableString("status_detail"),
+        InitMode = reader.GetNullableString("init_mode") is { } initMode ? Enum.Parse<ImageInitMode>(initMode) : null,
+    };
+}

@@ -1,0 +1,92 @@
+using VmPs.Core;
+using VmPs.Core.Agent;
+using VmPs.Protocol;
+using VmPs.Protocol.Framing;
+using VmPs.Protocol.Messages;
+
+namespace VmPs.Tests.Core.Agent;
+
+/// <summary>The host client against agents that are dead, silent or send garbage: a specific error, never a hang.</summary>
+public class AgentClientRobustnessTests
+{
+    private static readonly TimeSpan ShortReplyTimeout = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan HangGuard = TimeSpan.FromMinutes(1);
+
+    [Fact]
+    public async Task An_agent_that_never_answers_the_handshake_is_AgentNotResponding()
+    {
+        await using var server = new FakeAgentServer(FakeAgentServer.DrainUntilHangupAsync);
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() =>
+            AgentClient.ConnectAsync(new AgentVirtioSerialConnector(server.SocketPath), ShortReplyTimeout, default).WaitAsync(HangGuard));
+
+        Assert.Equal(("AgentNotResponding", VmPsErrorKind.OperationTimeout), (error.ErrorId, error.Kind));
+        Assert.Contains("handshake", error.Message);
+        Assert.NotNull(error.RecommendedAction);
+    }
+
+    [Fact]
+    public async Task Requests_an_agent_never_answers_fail_with_AgentNotResponding()
+    {
+        await using var server = new FakeAgentServer(async stream =>
+        {
+            await AckHelloAsync(stream);
+            await FakeAgentServer.DrainUntilHangupAsync(stream);
+        });
+        await using var client = await AgentClient.ConnectAsync(new AgentVirtioSerialConnector(server.SocketPath), ShortReplyTimeout, default);
+
+        var ping = await Assert.ThrowsAsync<VmPsException>(() => client.PingAsync(default).WaitAsync(HangGuard));
+        var exec = await Assert.ThrowsAsync<VmPsException>(() => client.StartExecAsync(new AgentExecRequest(["true"]), default).WaitAsync(HangGuard));
+        var clock = await Assert.ThrowsAsync<VmPsException>(() => client.SyncClockAsync(default).WaitAsync(HangGuard));
+
+        Assert.Equal(["AgentNotResponding", "AgentNotResponding", "AgentNotResponding"], new[] { ping.ErrorId, exec.ErrorId, clock.ErrorId });
+        Assert.Contains("'true'", exec.Message);
+    }
+
+    [Fact]
+    public async Task Garbage_in_an_execs_frames_fails_the_exec_with_a_specific_error()
+    {
+        var random = new Random(7);
+        FrameType[] execTypes = [FrameType.ExecStarted, FrameType.ExecExit, FrameType.StdinCredit, FrameType.Error, FrameType.Stdout];
+        for (var i = 0; i < 30; i++)
+        {
+            var junk = new byte[random.Next(1, 400)];
+            random.NextBytes(junk);
+            var type = execTypes[i % execTypes.Length];
+            var torn = new byte[FrameHeader.Size + junk.Length];
+            random.NextBytes(torn);
+            var tornAt = random.Next(torn.Length);
+            await using var server = new FakeAgentServer(async stream =>
+            {
+                var writer = await AckHelloAsync(stream);
+                var start = (await new FrameReader(stream).ReadAsync(default))!.Value;
+                await writer.WriteJsonAsync(FrameType.ExecStarted, start.Channel, new ExecStartedMessage(10), ProtocolJsonContext.Default.ExecStartedMessage, default);
+                await writer.WriteAsync(FrameType.Stdout, start.Channel, "before the garbage"u8.ToArray(), default);
+                if (type != FrameType.Stdout)
+                {
+                    // A frame of the exec whose JSON is garbage.
+                    await writer.WriteAsync(type, start.Channel, junk, default);
+                }
+
+                // Then bytes that are not a frame, torn off anywhere, and the agent dies.
+                await stream.WriteAsync(torn.AsMemory(0, tornAt));
+            });
+            await using var client = await AgentClient.ConnectAsync(new AgentVirtioSerialConnector(server.SocketPath), default);
+
+            var error = await Assert.ThrowsAsync<VmPsException>(() => client.ExecAsync(new AgentExecRequest(["true"]), default).WaitAsync(HangGuard));
+            var after = await Assert.ThrowsAsync<VmPsException>(() => client.PingAsync(default).WaitAsync(HangGuard));
+
+            Assert.Contains(error.ErrorId, new[] { "AgentProtocolError", "AgentConnectionLost", "AgentNotResponding" });
+            Assert.Contains(after.ErrorId, new[] { "AgentProtocolError", "AgentConnectionLost", "AgentNotResponding" });
+        }
+    }
+
+    private static async Task<FrameWriter> AckHelloAsync(Stream stream)
+    {
+        var frame = await new FrameReader(stream).ReadAsync(default);
+        var hello = ProtocolJson.Deserialize(frame!.Value.Payload.Span, ProtocolJsonContext.Default.HelloMessage);
+        var writer = new FrameWriter(stream);
+        await writer.WriteJsonAsync(FrameType.HelloAck, 0, new HelloAckMessage(ProtocolInfo.Version, hello.Nonce, "0.1.0"), ProtocolJsonContext.Default.HelloAckMessage, default);
+        return writer;
+    }
+}

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using VmPs.Core.Agent;
+using VmPs.Core.Boot;
+using VmPs.Tests.Infrastructure;
+
+namespace VmPs.Tests.Core.Agent;
+
+/// <summary>The real published guest binary running as "vmps-guest agent --listen-unix SOCKET" on the host.</summary>
+public sealed class GuestAgentProcess : IAsyncDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly string _directory;
+
+    private GuestAgentProcess(string directory, Process process)
+    {
+        _directory = directory;
+        Process = process;
+    }
+
+    public Process Process { get; }
+
+    public string SocketPath => Path.Combine(_directory, "agent.sock");
+
+    public IAgentConnector Connector => new AgentVirtioSerialConnector(SocketPath);
+
+    public static async Task<GuestAgentProcess> StartAsync()
+    {
+        var directory = Directory.CreateTempSubdirectory("vmps-agent-").FullName;
+        var agent = Launch(directory, Path.Combine(directory, "agent.sock"));
+        using var timeout = new CancellationTokenSource(StartTimeout);
+        while (!File.Exists(agent.SocketPath))
+        {
+            if (agent.Process.HasExited)
+            {
+                throw new InvalidOperationException($"vmps-guest agent exited with {agent.Process.ExitCode}: {await agent.Process.StandardError.ReadToEndAsync()}");
+            }
+
+            await Task.Delay(10, timeout.Token);
+        }
+
+        return agent;
+    }
+
+    /// <summary>Starts the agent on <paramref name="socketPath"/> without waiting for it to listen.</summary>
+    public static GuestAgentProcess Launch(string directory, string socketPath)
+    {
+        var start = new ProcessStartInfo(GuestBinary.Locate(), ["agent", "--listen-unix", socketPath])
+        {
+            RedirectStandardError = true,
+            WorkingDirectory = directory,
+        };
+        start.Environment["VMPS_TEST_BASE"] = "from-agent-environment";
+        return new GuestAgentProcess(directory, Process.Start(start)!);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!Process.HasExited)
+        {
+            Process.Kill(entireProcessTree: true);
+            await Process.WaitForExitAsync();
+        }
+
+        Process.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+}
+
+/// <summary>One agent process shared by the tests of a class.</summary>
+public sealed class GuestAgentFixture : IAsyncLifetime
+{
+    public GuestAgentProcess Agent { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Agent = await GuestAgentProcess.StartAsync();
+
+    public async Task DisposeAsync() => await Agent.DisposeAsync();
+}

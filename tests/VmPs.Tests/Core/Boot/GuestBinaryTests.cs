@@ -1,0 +1,60 @@
+using VmPs.Core;
+using VmPs.Core.Boot;
+using VmPs.Tests.Guest;
+using VmPs.Tests.Infrastructure;
+
+namespace VmPs.Tests.Core.Boot;
+
+public sealed class GuestBinaryTests : IDisposable
+{
+    private readonly ScratchDirectory _scratch = new();
+
+    public void Dispose() => _scratch.Dispose();
+
+    [Fact]
+    public void OverrideWinsOverTheModuleFolder()
+    {
+        var overridePath = CreateFile("custom-guest");
+        CreateFile("guest", "vmps-guest");
+
+        Assert.Equal(overridePath, GuestBinary.Locate(overridePath, _scratch.Path));
+    }
+
+    [Fact]
+    public void BinaryBesideTheAssemblyIsFound()
+    {
+        var beside = CreateFile("guest", "vmps-guest");
+
+        Assert.Equal(beside, GuestBinary.Locate(null, _scratch.Path));
+    }
+
+    [Fact]
+    public void OverridePointingNowhereIsAClearError()
+    {
+        CreateFile("guest", "vmps-guest");
+
+        var error = Assert.Throws<VmPsException>(() => GuestBinary.Locate(_scratch.Combine("missing"), _scratch.Path));
+
+        Assert.Equal("GuestBinaryNotFound", error.ErrorId);
+        Assert.Equal(VmPsErrorKind.NotInstalled, error.Kind);
+        Assert.Contains(GuestBinary.EnvironmentVariable, error.Message);
+    }
+
+    [Fact]
+    public void NoBinaryAnywhereIsAClearError()
+    {
+        var error = Assert.Throws<VmPsException>(() => GuestBinary.Locate(null, _scratch.Path));
+
+        Assert.Equal("GuestBinaryNotFound", error.ErrorId);
+        Assert.Contains(Path.Combine(_scratch.Path, "guest", "vmps-guest"), error.Message);
+        Assert.NotNull(error.RecommendedAction);
+    }
+
+    private string CreateFile(params string[] parts)
+    {
+        var path = _scratch.Combine(parts);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, "binary");
+        return path;
+    }
+}

@@ -1,0 +1,147 @@
+using System.IO.Compression;
+using VmPs.Core;
+using VmPs.Core.Boot;
+using VmPs.Core.Host;
+using VmPs.Core.Processes;
+using VmPs.Tests.Infrastructure;
+
+namespace VmPs.Tests.Core.Boot;
+
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class InitrdBuilderTests : IDisposable
+{
+    private readonly ScratchDirectory _scratch = new();
+    private readonly VmPsPaths _paths;
+    private readonly string _guestBinary;
+
+    public InitrdBuilderTests()
+    {
+        _paths = new VmPsPaths(_scratch.Combine("state"));
+        // The builder treats the guest binary as opaque bytes; any file stands in for it here.
+        _guestBinary = _scratch.Combine("vmps-guest");
+        File.WriteAllBytes(_guestBinary, [0x7F, (byte)'E', (byte)'L', (byte)'F', 1, 2, 3]);
+    }
+
+    public void Dispose() => _scratch.Dispose();
+
+    [RequiresGuestKernelFact("cpio")]
+    public async Task InitrdHoldsInitModulesInLoadOrderAndTheConsoleNode()
+    {
+        var kernel = RequiresGuestKernelFactAttribute.Kernel;
+
+        var initrd = await new InitrdBuilder(_paths).BuildAsync(_guestBinary, kernel, CancellationToken.None);
+
+        Assert.StartsWith(_paths.InitrdCacheDirectory, initrd);
+        var extracted = await ExtractAsync(initrd);
+        Assert.Equal(await File.ReadAllBytesAsync(_guestBinary), await File.ReadAllBytesAsync(Path.Combine(extracted, "init")));
+        Assert.True(File.GetUnixFileMode(Path.Combine(extracted, "init")).HasFlag(UnixFileMode.UserExecute));
+
+        var resolver = await KernelModuleResolver.LoadAsync(kernel.ModulesDirectory!, CancellationToken.None);
+        var expectedOrder = resolver.Resolve(KernelModuleResolver.GuestModules)
+            .Select(module => string.Join(' ', [module.FileName, .. module.Dependencies]))
+            .ToArray();
+        var order = await File.ReadAllLinesAsync(Path.Combine(extracted, "vmps/modules/order"));
+        Assert.Equal(expectedOrder, order);
+        foreach (var module in resolver.Resolve(KernelModuleResolver.GuestModules))
+        {
+            Assert.Equal(await File.ReadAllBytesAsync(module.Path), await File.ReadAllBytesAsync(Path.Combine(extracted, "vmps/modules", module.FileName)));
+        }
+
+        foreach (var directory in new[] { "proc", "sys", "dev", "run", "tmp", "newroot" })
+        {
+            Assert.True(Directory.Exists(Path.Combine(extracted, directory)), directory);
+        }
+
+        var listing = (await ExternalTool.RunCheckedAsync("cpio", ["-tv", "--quiet", "-F", await DecompressAsync(initrd)], CancellationToken.None)).StandardOutput;
+        Assert.Matches(@"(?m)^crw-------\s+1\s+root\s+root\s+5,\s+1\s.*\sdev/console$", listing);
+    }
+
+    [RequiresGuestKernelFact]
+    public async Task SameInputsHitTheCacheAndADifferentGuestBinaryDoesNot()
+    {
+        var kernel = RequiresGuestKernelFactAttribute.Kernel;
+        var builder = new InitrdBuilder(_paths);
+
+        var first = await builder.BuildAsync(_guestBinary, kernel, CancellationToken.None);
+        var writtenAt = File.GetLastWriteTimeUtc(first);
+        var second = await builder.BuildAsync(_guestBinary, kernel, CancellationToken.None);
+
+        Assert.Equal(first, second);
+        Assert.Equal(writtenAt, File.GetLastWriteTimeUtc(second));
+
+        await File.AppendAllTextAsync(_guestBinary, "changed");
+        var third = await builder.BuildAsync(_guestBinary, kernel, CancellationToken.None);
+
+        Assert.NotEqual(first, third);
+        Assert.Equal(2, Directory.GetFiles(_paths.InitrdCacheDirectory).Length);
+    }
+
+    [RequiresGuestKernelFact("cpio")]
+    public async Task ConcurrentBuildsAgreeOnOneCompleteFile()
+    {
+        var kernel = RequiresGuestKernelFactAttribute.Kernel;
+
+        var paths = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(() => new InitrdBuilder(_paths).BuildAsync(_guestBinary, kernel, CancellationToken.None))));
+
+        Assert.Single(paths.Distinct());
+        Assert.Equal([paths[0]], Directory.GetFiles(_paths.InitrdCacheDirectory));
+        var extracted = await ExtractAsync(paths[0]);
+        Assert.Equal(await File.ReadAllBytesAsync(_guestBinary), await File.ReadAllBytesAsync(Path.Combine(extracted, "init")));
+    }
+
+    [RequiresGuestKernelFact("cpio")]
+    public async Task UncompressedInitrdIsAPlainCpioWithTheSameEntries()
+    {
+        var kernel = RequiresGuestKernelFactAttribute.Kernel;
+
+        var compressed = await new InitrdBuilder(_paths).BuildAsync(_guestBinary, kernel, CancellationToken.None);
+        var plain = await new InitrdBuilder(_paths, InitrdCompression.None).BuildAsync(_guestBinary, kernel, CancellationToken.None);
+
+        Assert.EndsWith(".cpio", plain);
+        Assert.Equal(await File.ReadAllBytesAsync(await DecompressAsync(compressed)), await File.ReadAllBytesAsync(plain));
+    }
+
+    [Fact]
+    public async Task KernelWithoutModulesGetsAnInitrdWithAnEmptyModuleList()
+    {
+        var kernel = new KernelInfo("/nonexistent/vmlinuz", "6.9.0-custom", ModulesDirectory: null);
+
+        var initrd = await new InitrdBuilder(_paths).BuildAsync(_guestBinary, kernel, CancellationToken.None);
+
+        using var cpio = new MemoryStream();
+        await using (var gzip = new GZipStream(File.OpenRead(initrd), CompressionMode.Decompress))
+        {
+            await gzip.CopyToAsync(cpio);
+        }
+
+        Assert.Contains("vmps/modules/order", System.Text.Encoding.ASCII.GetString(cpio.ToArray()));
+        Assert.DoesNotContain(".ko", System.Text.Encoding.ASCII.GetString(cpio.ToArray()));
+    }
+
+    [Fact]
+    public async Task MissingGuestBinaryIsAClearError()
+    {
+        var kernel = new KernelInfo("/nonexistent/vmlinuz", "6.9.0-custom", ModulesDirectory: null);
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => new InitrdBuilder(_paths).BuildAsync(_scratch.Combine("absent"), kernel, CancellationToken.None));
+
+        Assert.Equal("GuestBinaryNotFound", error.ErrorId);
+    }
+
+    private async Task<string> DecompressAsync(string initrd)
+    {
+        var cpioPath = _scratch.Combine(Path.GetFileName(initrd) + ".cpio");
+        await using var source = new GZipStream(File.OpenRead(initrd), CompressionMode.Decompress);
+        await using var target = File.Create(cpioPath);
+        await source.CopyToAsync(target);
+        return cpioPath;
+    }
+
+    private async Task<string> ExtractAsync(string initrd)
+    {
+        var target = _scratch.Combine("extracted-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(target);
+        await ExternalTool.RunCheckedAsync("cpio", ["-idm", "--quiet", "-D", target, "-F", await DecompressAsync(initrd), "--nonmatching", "dev/console"], CancellationToken.None);
+        return target;
+    }
+}

@@ -1,0 +1,261 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using VmPs.Core;
+using VmPs.Core.Agent;
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.CloudHypervisor;
+using VmPs.Core.Processes;
+using VmPs.Core.Vms;
+
+namespace VmPs.Tests.Core.Hypervisors.CloudHypervisor;
+
+/// <summary>The driver against the fake CH (through the launcher seam) and against real short-lived processes.</summary>
+public sealed class CloudHypervisorDriverTests : IAsyncLifetime
+{
+    // Bounds waits so a broken fake fails the test instead of hanging it; not a speed assertion.
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private readonly ChTestVm vm = new();
+    private readonly List<FakeCloudHypervisorLauncher> launchers = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var launcher in launchers)
+        {
+            await launcher.DisposeAsync();
+        }
+
+        vm.Dispose();
+    }
+
+    [Fact]
+    public async Task LaunchCreatesAndBootsTheVmThenThePowerButtonEndsIt()
+    {
+        var launcher = Fake(new FakeCloudHypervisorOptions
+        {
+            GuestServices = new Dictionary<uint, FakeGuestService> { [AgentEndpoint.DefaultPort] = FakeGuestServices.Echo },
+        });
+        var driver = new CloudHypervisorDriver(launcher);
+
+        var instance = await driver.LaunchAsync(vm.Spec(), CancellationToken.None);
+
+        Assert.Equal(HypervisorKind.CloudHypervisor, instance.Kind);
+        Assert.Equal(vm.PathOf("ch.sock"), instance.ControlSocketPath);
+        Assert.Equal(AgentEndpoint.Hybrid(vm.PathOf("vsock.sock"), 1024), instance.Agent);
+        Assert.True(ProcessProbe.IsRunning(instance.Process));
+        var fake = launcher.Vmm;
+        Assert.Equal(instance.Process, fake.Process);
+        Assert.Equal(
+            new CloudHypervisorLaunch(CloudHypervisorVmFiles.In(vm.Directory), vm.PathOf("hypervisor.log"), vm.Directory),
+            launcher.LastLaunch);
+
+        var requests = fake.Requests;
+        Assert.Equal(["vm.create", "vm.boot"], requests.SkipWhile(r => r.Endpoint == "vmm.ping").Select(r => r.Endpoint));
+        Assert.Contains(requests, r => r is { Method: "GET", Endpoint: "vmm.ping" });
+        CloudHypervisorVmConfigTests.AssertSameJson(CloudHypervisorVmConfigTests.ExpectedVmConfig(vm), requests.Single(r => r.Endpoint == "vm.create").Body!);
+        Assert.Equal("Running", fake.VmState);
+
+        using (var api = new CloudHypervisorApiClient(instance.ControlSocketPath))
+        {
+            Assert.Equal(CloudHypervisorVmState.Running, (await api.GetVmInfoAsync(CancellationToken.None)).State);
+        }
+
+        await using (var agent = await new HybridVsockConnector(instance.Agent.SocketPath!, instance.Agent.Port).ConnectAsync(CancellationToken.None))
+        {
+            await agent.WriteAsync("hello guest"u8.ToArray());
+            var echoed = new byte[11];
+            await agent.ReadExactlyAsync(echoed);
+            Assert.Equal("hello guest", Encoding.ASCII.GetString(echoed));
+        }
+
+        await driver.PressPowerButtonAsync(instance, CancellationToken.None);
+        await fake.Exited.WaitAsync(Patience);
+
+        Assert.False(ProcessProbe.IsRunning(instance.Process));
+        var monitor = new CloudHypervisorEventMonitor(vm.PathOf("events.json"));
+        await monitor.ReadNewAsync(CancellationToken.None);
+        Assert.Equal(
+            ["vmm/starting", "vm/booting", "vm/booted", "vm/shutdown", "vm/deleted", "vmm/shutdown"],
+            monitor.Events.Select(e => $"{e.Source}/{e.Event}"));
+        Assert.Equal(CloudHypervisorExit.Clean, CloudHypervisorEventMonitor.ClassifyExit(monitor.Events));
+
+        // Killing a VMM that already exited is not an error and cleans up its sockets.
+        await driver.KillAsync(instance, CancellationToken.None);
+        Assert.False(File.Exists(instance.ControlSocketPath));
+        Assert.False(File.Exists(instance.Agent.SocketPath));
+    }
+
+    [Fact]
+    public async Task KillShutsTheVmAndTheVmmDownThroughTheApi()
+    {
+        var launcher = Fake();
+        var driver = new CloudHypervisorDriver(launcher);
+        var instance = await driver.LaunchAsync(vm.Spec(), CancellationToken.None);
+
+        await driver.KillAsync(instance, CancellationToken.None);
+
+        Assert.False(ProcessProbe.IsRunning(instance.Process));
+        Assert.Equal(["vm.shutdown", "vmm.shutdown"], launcher.Vmm.Requests.SkipWhile(r => r.Endpoint != "vm.shutdown").Select(r => r.Endpoint));
+        Assert.False(File.Exists(instance.ControlSocketPath));
+        Assert.False(File.Exists(instance.Agent.SocketPath));
+    }
+
+    [Fact]
+    public async Task KillSigkillsAVmmThatDoesNotExitAfterShutdown()
+    {
+        var launcher = Fake(new FakeCloudHypervisorOptions { ExitsOnVmmShutdown = false });
+        var driver = new CloudHypervisorDriver(launcher, new CloudHypervisorDriverOptions { ExitTimeout = TimeSpan.FromMilliseconds(200) });
+        var instance = await driver.LaunchAsync(vm.Spec(), CancellationToken.None);
+
+        await driver.KillAsync(instance, CancellationToken.None);
+
+        Assert.Contains(launcher.Vmm.Requests, r => r.Endpoint == "vmm.shutdown");
+        Assert.False(ProcessProbe.IsRunning(instance.Process));
+    }
+
+    [Fact]
+    public async Task PowerButtonOnAStoppedVmSurfacesCloudHypervisorsError()
+    {
+        var launcher = Fake(new FakeCloudHypervisorOptions { GuestPowersOffOnPowerButton = false });
+        var driver = new CloudHypervisorDriver(launcher);
+        var instance = await driver.LaunchAsync(vm.Spec(), CancellationToken.None);
+        using (var api = new CloudHypervisorApiClient(instance.ControlSocketPath))
+        {
+            await api.ShutdownVmAsync(CancellationToken.None);
+        }
+
+        var error = await Assert.ThrowsAsync<CloudHypervisorApiException>(() => driver.PressPowerButtonAsync(instance, CancellationToken.None));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, error.StatusCode);
+        Assert.Equal("vm.power-button", error.Operation);
+        Assert.Contains("VM is not running", error.Message);
+        await driver.KillAsync(instance, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task BootFailureCarriesCloudHypervisorsErrorChainAndLeavesNothingRunning()
+    {
+        string[] cause = ["Error locking disk images: Another instance likely holds a lock", "The file is already locked"];
+        var launcher = Fake(new FakeCloudHypervisorOptions { BootFailure = cause });
+        var driver = new CloudHypervisorDriver(launcher);
+
+        var error = await Assert.ThrowsAsync<CloudHypervisorApiException>(() => driver.LaunchAsync(vm.Spec(), CancellationToken.None));
+
+        Assert.Equal(CloudHypervisorApiException.RequestFailedErrorId, error.ErrorId);
+        Assert.Equal(VmPsErrorKind.InvalidOperation, error.Kind);
+        Assert.Equal(HttpStatusCode.InternalServerError, error.StatusCode);
+        Assert.Equal(["Error from API", "The VM could not boot", .. cause], error.Messages);
+        Assert.Contains("The VM could not boot: Error locking disk images: Another instance likely holds a lock", error.Message);
+        Assert.False(ProcessProbe.IsRunning(launcher.Vmm.Process));
+        Assert.Equal("vmm.shutdown", launcher.Vmm.Requests[^1].Endpoint);
+        Assert.False(File.Exists(vm.PathOf("ch.sock")));
+    }
+
+    [Fact]
+    public async Task ProcessThatDiesBeforeItsApiAnswersIsReportedWithItsLog()
+    {
+        // A real process in place of cloud-hypervisor: it prints its arguments and a CH-style error chain, then exits.
+        var fakeBinary = WriteScript("cloud-hypervisor", """
+            echo "args: $*" >&2
+            echo "Error: Cloud Hypervisor exited with the following chain of errors:" >&2
+            echo "  0: Error creating API server" >&2
+            exit 1
+            """);
+        var driver = new CloudHypervisorDriver(new CloudHypervisorProcessLauncher(fakeBinary));
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => driver.LaunchAsync(vm.Spec(), CancellationToken.None));
+
+        Assert.Equal(CloudHypervisorDriver.ExitedErrorId, error.ErrorId);
+        Assert.Contains("0: Error creating API server", error.Message);
+        Assert.Contains($"args: --api-socket path={vm.PathOf("ch.sock")} --event-monitor path={vm.PathOf("events.json")}", error.Message);
+        Assert.Equal("web", error.Target);
+        Assert.Empty(ProcessesWorkingIn(vm.Directory));
+    }
+
+    [Fact]
+    public async Task ProcessWhoseApiNeverAnswersIsKilledAfterTheTimeout()
+    {
+        var fakeBinary = WriteScript("cloud-hypervisor", "exec sleep 60");
+        var driver = new CloudHypervisorDriver(
+            new CloudHypervisorProcessLauncher(fakeBinary),
+            new CloudHypervisorDriverOptions { ApiStartTimeout = TimeSpan.FromMilliseconds(300) });
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => driver.LaunchAsync(vm.Spec(), CancellationToken.None));
+
+        Assert.Equal(CloudHypervisorDriver.ApiTimeoutErrorId, error.ErrorId);
+        Assert.Equal(VmPsErrorKind.OperationTimeout, error.Kind);
+        Assert.Empty(ProcessesWorkingIn(vm.Directory));
+    }
+
+    [Fact]
+    public async Task MissingBinaryIsReportedAsNotInstalled()
+    {
+        var driver = new CloudHypervisorDriver(new CloudHypervisorProcessLauncher("vmps-test-no-such-cloud-hypervisor"));
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => driver.LaunchAsync(vm.Spec(), CancellationToken.None));
+
+        Assert.Equal("ExecutableNotFound", error.ErrorId);
+        Assert.Equal(VmPsErrorKind.NotInstalled, error.Kind);
+    }
+
+    [Fact]
+    public void CapabilitiesAreThoseOfCloudHypervisorWithoutFirmware()
+    {
+        var driver = new CloudHypervisorDriver();
+
+        Assert.Equal(HypervisorKind.CloudHypervisor, driver.Kind);
+        Assert.Equal(new HypervisorCapabilities(Snapshot: true, Hotplug: true, Vsock: true, Uefi: false), driver.Capabilities);
+    }
+
+    private FakeCloudHypervisorLauncher Fake(FakeCloudHypervisorOptions? options = null)
+    {
+        var launcher = new FakeCloudHypervisorLauncher(options);
+        launchers.Add(launcher);
+        return launcher;
+    }
+
+    /// <summary>Live processes whose working directory is <paramref name="directory"/>: the driver starts CH there.</summary>
+    private static List<int> ProcessesWorkingIn(string directory)
+    {
+        var found = new List<int>();
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                && TryReadLink(Path.Combine(entry, "cwd")) == directory
+                && ProcessProbe.IsRunning(new ProcessIdentity(pid, 0)))
+            {
+                found.Add(pid);
+            }
+        }
+
+        return found;
+    }
+
+    private static string? TryReadLink(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private string WriteScript(string name, string body)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("VmPs runs on Linux hosts.");
+        }
+
+        var path = vm.PathOf(name);
+        File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+}

@@ -1,0 +1,87 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.CloudHypervisor;
+
+namespace VmPs.Tests.Core.Hypervisors.CloudHypervisor;
+
+public sealed class CloudHypervisorVmConfigTests : IDisposable
+{
+    private readonly ChTestVm vm = new();
+
+    public void Dispose() => vm.Dispose();
+
+    /// <summary>The VmConfig CH must receive for <see cref="ChTestVm.Spec"/>, written out by hand from the OpenAPI schema.</summary>
+    internal static JsonNode ExpectedVmConfig(ChTestVm vm) => new JsonObject
+    {
+        ["payload"] = new JsonObject
+        {
+            ["kernel"] = "/boot/vmlinuz-test",
+            ["initramfs"] = "/var/cache/vmps/initrd-test.img",
+            ["cmdline"] = "quiet vmps.config=vdc console=ttyS0 reboot=k panic=-1",
+        },
+        ["cpus"] = new JsonObject { ["boot_vcpus"] = 2, ["max_vcpus"] = 2 },
+        ["memory"] = new JsonObject { ["size"] = 536_870_912 },
+        ["disks"] = new JsonArray(
+            new JsonObject { ["path"] = "/var/lib/vmps/images/busybox.erofs", ["readonly"] = true, ["image_type"] = "Raw", ["serial"] = "vmps-rootfs" },
+            new JsonObject { ["path"] = vm.PathOf("overlay.ext4"), ["readonly"] = false, ["image_type"] = "Raw", ["serial"] = "vmps-overlay" },
+            new JsonObject { ["path"] = vm.PathOf("data.qcow2"), ["readonly"] = false, ["image_type"] = "Qcow2", ["serial"] = "vmps-vol-data" }),
+        ["rng"] = new JsonObject { ["src"] = "/dev/urandom" },
+        ["vsock"] = new JsonObject { ["cid"] = 7, ["socket"] = vm.PathOf("vsock.sock") },
+        ["serial"] = new JsonObject { ["mode"] = "File", ["file"] = vm.PathOf("console.log") },
+        ["console"] = new JsonObject { ["mode"] = "Off" },
+    };
+
+    internal static void AssertSameJson(JsonNode expected, string actualJson)
+    {
+        var actual = JsonNode.Parse(actualJson);
+        Assert.True(JsonNode.DeepEquals(expected, actual), $"Expected {expected.ToJsonString()}{Environment.NewLine}but got  {actual?.ToJsonString()}");
+    }
+
+    [Fact]
+    public void LaunchSpecBecomesCloudHypervisorVmConfigWithSnakeCaseNames()
+    {
+        var config = CloudHypervisorVmConfigBuilder.Build(vm.Spec());
+
+        var json = JsonSerializer.Serialize(config, CloudHypervisorJsonContext.Default.VmConfig);
+
+        AssertSameJson(ExpectedVmConfig(vm), json);
+    }
+
+    [Fact]
+    public void EmptyKernelArgumentsLeaveOnlyTheConsoleSettings()
+    {
+        var config = CloudHypervisorVmConfigBuilder.Build(vm.Spec(kernelArguments: "  "));
+
+        Assert.Equal("console=ttyS0 reboot=k panic=-1", config.Payload.Cmdline);
+    }
+
+    [Fact]
+    public void VmInfoFromCloudHypervisorIsRead()
+    {
+        const string info = """
+            {"config":{"cpus":{"boot_vcpus":1,"max_vcpus":1},"memory":{"size":536870912,"mergeable":false},
+             "payload":{"kernel":"/k","cmdline":"console=ttyS0"},"disks":[{"path":"/d","readonly":true,"image_type":"Raw","id":"_disk0"}],
+             "serial":{"mode":"File","file":"/c"},"console":{"mode":"Off"},"iommu":false},
+             "state":"Paused","memory_actual_size":536870912,"device_tree":{}}
+            """;
+
+        var parsed = JsonSerializer.Deserialize(info, CloudHypervisorJsonContext.Default.VmInfoResponse)!;
+
+        Assert.Equal(CloudHypervisorVmState.Paused, parsed.State);
+        Assert.Equal(536_870_912, parsed.MemoryActualSize);
+        Assert.Equal("/k", parsed.Config.Payload.Kernel);
+        Assert.Equal(DiskImageType.Raw, parsed.Config.Disks![0].ImageType);
+        Assert.Equal(ConsoleMode.File, parsed.Config.Serial!.Mode);
+    }
+
+    [Fact]
+    public void DiskFormatsMapOntoImageTypes()
+    {
+        var spec = vm.Spec(disks: [new DiskSpec("/a", true, "a"), new DiskSpec("/b", false, "b", DiskImageFormat.Qcow2)]);
+
+        var disks = CloudHypervisorVmConfigBuilder.Build(spec).Disks!;
+
+        Assert.Equal([DiskImageType.Raw, DiskImageType.Qcow2], disks.Select(d => d.ImageType!.Value));
+    }
+}

@@ -1,0 +1,487 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using VmPs.Core.Processes;
+using VmPs.Core.Vms;
+
+namespace VmPs.Tests.Core.Hypervisors.CloudHypervisor;
+
+internal sealed record FakeCloudHypervisorOptions
+{
+    /// <summary>The guest reacts to the ACPI power button by powering off, which makes the VMM exit.</summary>
+    public bool GuestPowersOffOnPowerButton { get; init; } = true;
+
+    /// <summary>False simulates a VMM that answers vmm.shutdown but never exits.</summary>
+    public bool ExitsOnVmmShutdown { get; init; } = true;
+
+    /// <summary>When set, vm.boot fails with this error chain after "The VM could not boot".</summary>
+    public IReadOnlyList<string>? BootFailure { get; init; }
+
+    /// <summary>Guest programs listening on vsock ports, reachable through the hybrid vsock socket.</summary>
+    public IReadOnlyDictionary<uint, FakeGuestService> GuestServices { get; init; } = new Dictionary<uint, FakeGuestService>();
+}
+
+/// <summary>One API request as the fake received it.</summary>
+internal sealed record FakeApiRequest(string Method, string Endpoint, string? Body);
+
+/// <summary>
+/// An in-process stand-in for one cloud-hypervisor process, following CH's documented API (v53
+/// OpenAPI) and the behaviour of its VMM: HTTP/1.1 on the API socket under /api/v1; 204 without a
+/// body or 200 with JSON; errors as a JSON array of strings (400 bad request or schema violation,
+/// 404 unknown path or no VM, 409 duplicate device id, 500 anything else including a wrong VM state);
+/// one VM configuration (vm.create only stores it) and at most one VM instance; event-monitor
+/// records written like CH writes them; the hybrid vsock socket while the VM runs. The VMM "process"
+/// is a real stand-in process whose lifetime mirrors the fake's: when the VMM exits the stand-in is
+/// killed, and when the stand-in is killed the VMM stops serving. Endpoints outside the subset VmPs
+/// uses answer 404 here. Error texts imitate CH's error chains; only their shape is a contract.
+/// </summary>
+internal sealed class FakeCloudHypervisor : IAsyncDisposable
+{
+    private const string ApiRoot = "/api/v1/";
+    private const string Version = "v53.0";
+    private static readonly Encoding Utf8WithoutBom = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
+
+    // serde_json escapes only what JSON requires; so does the fake.
+    private static readonly JsonSerializerOptions CompactJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions PrettyJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, WriteIndented = true };
+
+    private readonly object gate = new();
+    private readonly string eventMonitorPath;
+    private readonly FakeCloudHypervisorOptions options;
+    private readonly Stopwatch clock = Stopwatch.StartNew();
+    private readonly List<FakeApiRequest> requests = [];
+    private readonly TaskCompletionSource exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Dictionary<string, Endpoint> endpoints;
+    private readonly FakeUnixServer api;
+    private readonly Task processWatch;
+    private FakeHybridVsock? vsock;
+    private JsonObject? config;
+    private FakeVmState? vm;
+
+    public FakeCloudHypervisor(string apiSocketPath, string eventMonitorPath, ProcessIdentity process, FakeCloudHypervisorOptions options)
+    {
+        this.eventMonitorPath = eventMonitorPath;
+        this.options = options;
+        Process = process;
+        endpoints = new Dictionary<string, Endpoint>
+        {
+            ["vmm.ping"] = new("GET", BodyRule.None, _ => Ping()),
+            ["vmm.shutdown"] = new("PUT", BodyRule.None, _ => ShutdownVmm()),
+            ["vm.info"] = new("GET", BodyRule.None, _ => Info()),
+            ["vm.counters"] = new("GET", BodyRule.None, _ => Counters()),
+            ["vm.create"] = new("PUT", BodyRule.Required, Create),
+            ["vm.boot"] = new("PUT", BodyRule.None, _ => Boot()),
+            ["vm.shutdown"] = new("PUT", BodyRule.None, _ => ShutdownVm()),
+            ["vm.reboot"] = new("PUT", BodyRule.None, _ => Reboot()),
+            ["vm.power-button"] = new("PUT", BodyRule.None, _ => PowerButton()),
+            ["vm.pause"] = new("PUT", BodyRule.None, _ => Pause()),
+            ["vm.resume"] = new("PUT", BodyRule.None, _ => Resume()),
+            ["vm.delete"] = new("PUT", BodyRule.None, _ => Delete()),
+            ["vm.add-disk"] = new("PUT", BodyRule.Required, AddDisk),
+        };
+        WriteEvent("vmm", "starting");
+        api = new FakeUnixServer(apiSocketPath, ServeApiAsync);
+        processWatch = WatchProcessAsync();
+    }
+
+    private enum FakeVmState
+    {
+        Created,
+        Running,
+        Paused,
+    }
+
+    private enum BodyRule
+    {
+        None,
+        Required,
+    }
+
+    public ProcessIdentity Process { get; }
+
+    /// <summary>Completes when the fake VMM has exited.</summary>
+    public Task Exited => exited.Task;
+
+    public IReadOnlyList<FakeApiRequest> Requests
+    {
+        get
+        {
+            lock (gate)
+            {
+                return requests.ToArray();
+            }
+        }
+    }
+
+    /// <summary>The VM state vm.info reports, or null when no VM is created.</summary>
+    public string? VmState
+    {
+        get
+        {
+            lock (gate)
+            {
+                return config is null ? null : (vm ?? FakeVmState.Created).ToString();
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await ExitAsync().ConfigureAwait(false);
+        await processWatch.ConfigureAwait(false);
+    }
+
+    private async Task ServeApiAsync(Stream connection, CancellationToken cancellationToken)
+    {
+        while (await FakeCloudHypervisorHttp.ReadRequestAsync(connection, cancellationToken).ConfigureAwait(false) is { } request)
+        {
+            var (response, vmmExits) = Dispatch(request);
+            try
+            {
+                await FakeCloudHypervisorHttp.WriteResponseAsync(connection, response, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (vmmExits)
+                {
+                    // Off this connection's task: exiting closes every connection, this one included.
+                    _ = Task.Run(ExitAsync, CancellationToken.None);
+                }
+            }
+
+            if (vmmExits)
+            {
+                return;
+            }
+
+            if (!request.KeepAlive)
+            {
+                return;
+            }
+        }
+    }
+
+    private (FakeHttpResponse Response, bool VmmExits) Dispatch(FakeHttpRequest request)
+    {
+        lock (gate)
+        {
+            var name = request.Target.StartsWith(ApiRoot, StringComparison.Ordinal) ? request.Target[ApiRoot.Length..] : request.Target;
+            requests.Add(new FakeApiRequest(request.Method, name, request.Body));
+            if (!request.Target.StartsWith(ApiRoot, StringComparison.Ordinal) || !endpoints.TryGetValue(name, out var endpoint))
+            {
+                return (Error(404, "Not Found"), false);
+            }
+
+            if (request.Method != endpoint.Method || (endpoint.Body == BodyRule.None) != (request.Body is null))
+            {
+                return (Error(400, "Bad Request"), false);
+            }
+
+            return endpoint.Handle(request.Body);
+        }
+    }
+
+    private (FakeHttpResponse, bool) Ping() => (Json(200, new JsonObject
+    {
+        ["build_version"] = $"{Version}-fake",
+        ["version"] = Version,
+        ["pid"] = Process.Pid,
+        ["features"] = new JsonArray("kvm"),
+    }), false);
+
+    private (FakeHttpResponse, bool) Info()
+    {
+        if (config is null)
+        {
+            return (ApiError(404, "The VM info is not available", "VM is not created"), false);
+        }
+
+        return (Json(200, new JsonObject
+        {
+            ["config"] = config.DeepClone(),
+            ["state"] = (vm ?? FakeVmState.Created).ToString(),
+            ["memory_actual_size"] = config["memory"]?["size"]?.DeepClone(),
+        }), false);
+    }
+
+    private (FakeHttpResponse, bool) Counters()
+    {
+        if (vm is null)
+        {
+            return (ApiError(500, "The VM counters are not available", "VM is not running"), false);
+        }
+
+        var counters = new JsonObject();
+        foreach (var id in DiskIds())
+        {
+            counters[id] = new JsonObject { ["read_bytes"] = 0, ["write_bytes"] = 0, ["read_ops"] = 0, ["write_ops"] = 0 };
+        }
+
+        return (Json(200, counters), false);
+    }
+
+    private (FakeHttpResponse, bool) Create(string? body)
+    {
+        if (FakeCloudHypervisorConfigValidator.Validate(body, out var parsed) is { } problem)
+        {
+            return (Error(400, "Failed to deserialize JSON", problem), false);
+        }
+
+        if (config is not null)
+        {
+            return (ApiError(500, "The VM could not be created", "VM is already created"), false);
+        }
+
+        config = parsed;
+        return (FakeHttpResponse.NoContent, false);
+    }
+
+    private (FakeHttpResponse, bool) Boot()
+    {
+        if (vm is not null)
+        {
+            return (ApiError(500, "The VM could not boot", "VM is already created"), false);
+        }
+
+        if (config is null)
+        {
+            return (ApiError(404, "The VM could not boot", "VM config is missing"), false);
+        }
+
+        WriteEvent("vm", "booting");
+        if (options.BootFailure is { } failure)
+        {
+            return (Error(500, ["Error from API", "The VM could not boot", .. failure]), false);
+        }
+
+        if (config["vsock"]?["socket"]?.GetValue<string>() is { } vsockPath)
+        {
+            try
+            {
+                vsock = new FakeHybridVsock(vsockPath, options.GuestServices);
+            }
+            catch (SocketException ex)
+            {
+                return (Error(500, "Error from API", "The VM could not boot", "Error from device manager", "Cannot create virtio-vsock device", ex.Message), false);
+            }
+        }
+
+        vm = FakeVmState.Running;
+        WriteEvent("vm", "booted");
+        return (FakeHttpResponse.NoContent, false);
+    }
+
+    private (FakeHttpResponse, bool) ShutdownVm()
+    {
+        if (vm is null)
+        {
+            return (ApiError(500, "The VM could not shut down", "VM is not running"), false);
+        }
+
+        StopVm();
+        return (FakeHttpResponse.NoContent, false);
+    }
+
+    private (FakeHttpResponse, bool) Reboot()
+    {
+        if (vm is null)
+        {
+            return (ApiError(404, "The VM could not reboot", "VM is not created"), false);
+        }
+
+        WriteEvent("vm", "rebooting");
+        vm = FakeVmState.Running;
+        WriteEvent("vm", "rebooted");
+        return (FakeHttpResponse.NoContent, false);
+    }
+
+    private (FakeHttpResponse, bool) PowerButton()
+    {
+        if (vm != FakeVmState.Running)
+        {
+            return (ApiError(500, "Error triggering power button", "VM is not running"), false);
+        }
+
+        if (!options.GuestPowersOffOnPowerButton)
+        {
+            return (FakeHttpResponse.NoContent, false);
+        }
+
+        // The guest powers off; CH's exit event shuts the VMM down the same way vmm.shutdown does.
+        DeleteVm();
+        WriteEvent("vmm", "shutdown");
+        return (FakeHttpResponse.NoContent, true);
+    }
+
+    private (FakeHttpResponse, bool) Pause() => Transition(FakeVmState.Running, FakeVmState.Paused, "The VM could not be paused", "pausing", "paused");
+
+    private (FakeHttpResponse, bool) Resume() => Transition(FakeVmState.Paused, FakeVmState.Running, "The VM could not resume", "resuming", "resumed");
+
+    private (FakeHttpResponse, bool) Transition(FakeVmState from, FakeVmState to, string failure, string startEvent, string doneEvent)
+    {
+        if (vm is not { } current)
+        {
+            return (ApiError(500, failure, "VM is not running"), false);
+        }
+
+        if (current != from)
+        {
+            return (ApiError(500, failure, $"invalid VM state transition: {current} to {to}"), false);
+        }
+
+        WriteEvent("vm", startEvent);
+        vm = to;
+        WriteEvent("vm", doneEvent);
+        return (FakeHttpResponse.NoContent, false);
+    }
+
+    private (FakeHttpResponse, bool) Delete()
+    {
+        DeleteVm();
+        return (FakeHttpResponse.NoContent, false);
+    }
+
+    private (FakeHttpResponse, bool) ShutdownVmm()
+    {
+        DeleteVm();
+        WriteEvent("vmm", "shutdown");
+        return (FakeHttpResponse.NoContent, options.ExitsOnVmmShutdown);
+    }
+
+    private (FakeHttpResponse, bool) AddDisk(string? body)
+    {
+        if (FakeCloudHypervisorConfigValidator.ValidateDisk(body, out var disk) is { } problem)
+        {
+            return (Error(400, "Failed to deserialize JSON", problem), false);
+        }
+
+        if (config is null)
+        {
+            return (ApiError(404, "The disk could not be added", "VM is not created"), false);
+        }
+
+        var ids = DiskIds();
+        var id = disk!["id"]?.GetValue<string>() ?? $"_disk{ids.Count}";
+        if (ids.Contains(id))
+        {
+            return (Error(409, "Error from API", "The disk could not be added", $"Identifier {id} is not unique"), false);
+        }
+
+        disk["id"] = id;
+        if (config["disks"] is not JsonArray disks)
+        {
+            config["disks"] = disks = [];
+        }
+
+        disks.Add(disk);
+        if (vm is null)
+        {
+            return (FakeHttpResponse.NoContent, false);
+        }
+
+        return (Json(200, new JsonObject { ["id"] = id, ["bdf"] = $"0000:00:{ids.Count + 2:x2}.0" }), false);
+    }
+
+    private List<string> DiskIds() =>
+        (config?["disks"] as JsonArray ?? [])
+            .Select((disk, index) => disk?["id"]?.GetValue<string>() ?? $"_disk{index}")
+            .ToList();
+
+    /// <summary>vm.delete: shuts a booted VM down first, then forgets the configuration.</summary>
+    private void DeleteVm()
+    {
+        if (config is null)
+        {
+            return;
+        }
+
+        if (vm is not null)
+        {
+            StopVm();
+        }
+
+        config = null;
+        WriteEvent("vm", "deleted");
+    }
+
+    private void StopVm()
+    {
+        StopVsock();
+        vm = null;
+        WriteEvent("vm", "shutdown");
+    }
+
+    private void StopVsock()
+    {
+        if (vsock is { } running)
+        {
+            vsock = null;
+            _ = Task.Run(() => running.DisposeAsync().AsTask());
+        }
+    }
+
+    private async Task ExitAsync()
+    {
+        lock (gate)
+        {
+            if (exited.Task.IsCompleted)
+            {
+                return;
+            }
+
+            StopVsock();
+        }
+
+        await api.DisposeAsync().ConfigureAwait(false);
+        await ProcessProbe.KillAsync(Process, TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+        exited.TrySetResult();
+    }
+
+    /// <summary>A VMM whose process was killed stops answering, as a killed CH would.</summary>
+    private async Task WatchProcessAsync()
+    {
+        while (!exited.Task.IsCompleted)
+        {
+            if (!ProcessProbe.IsRunning(Process))
+            {
+                await ExitAsync().ConfigureAwait(false);
+                return;
+            }
+
+            await Task.WhenAny(exited.Task, Task.Delay(20)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Appends one record the way CH's event monitor does: pretty JSON, then a blank line.</summary>
+    private void WriteEvent(string source, string name)
+    {
+        var elapsed = clock.Elapsed;
+        var record = new JsonObject
+        {
+            ["timestamp"] = new JsonObject
+            {
+                ["secs"] = (long)elapsed.TotalSeconds,
+                ["nanos"] = elapsed.Ticks % TimeSpan.TicksPerSecond * 100,
+            },
+            ["source"] = source,
+            ["event"] = name,
+            ["properties"] = null,
+        };
+        lock (gate)
+        {
+            File.AppendAllText(eventMonitorPath, record.ToJsonString(PrettyJson) + "\n\n", Utf8WithoutBom);
+        }
+    }
+
+    private static FakeHttpResponse Json(int statusCode, JsonNode body) => new(statusCode, body.ToJsonString(CompactJson));
+
+    private static FakeHttpResponse ApiError(int statusCode, string action, string cause) => Error(statusCode, "Error from API", action, cause);
+
+    private static FakeHttpResponse Error(int statusCode, params string[] messages) =>
+        new(statusCode, new JsonArray(messages.Select(message => (JsonNode?)message).ToArray()).ToJsonString(CompactJson));
+
+    private sealed record Endpoint(string Method, BodyRule Body, Func<string?, (FakeHttpResponse, bool)> Handle);
+}

@@ -1,0 +1,136 @@
+using VmPs.Core;
+using VmPs.Core.Host;
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
+
+namespace VmPs.Tests.Core.Hypervisors.Qemu;
+
+public sealed class QemuCommandLineTests
+{
+    private static readonly QemuSockets Sockets = new("/vms/a/qmp.sock", "/vms/a/agent.sock");
+
+    private static readonly VmLaunchSpec Spec = new()
+    {
+        VmName = "web",
+        VmDirectory = "/vms/a",
+        KernelPath = "/boot/vmlinuz",
+        InitrdPath = "/cache/initrd.cpio.gz",
+        KernelArguments = "vmps.config=vdc",
+        Cpus = 2,
+        MemoryMiB = 512,
+        Disks = [new DiskSpec("/images/rootfs.erofs", ReadOnly: true, "vmps-rootfs"), new DiskSpec("/vms/a/overlay,1.ext4", ReadOnly: false, "vmps-overlay")],
+        ConsoleLogPath = "/vms/a/console.log",
+        HypervisorLogPath = "/vms/a/qemu.log",
+        VsockCid = 7,
+    };
+
+    [Fact]
+    public void MicrovmUnderTcgGetsTheTscHintAndMmioDevices()
+    {
+        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets);
+
+        AssertPair(arguments, "-machine", "microvm,acpi=on");
+        AssertPair(arguments, "-accel", "tcg");
+        AssertPair(arguments, "-cpu", "max");
+        AssertPair(arguments, "-append", "vmps.config=vdc console=ttyS0 reboot=k panic=-1 tsc_early_khz=2000000");
+        AssertPair(arguments, "-smp", "2");
+        AssertPair(arguments, "-m", "512M");
+        Assert.Contains("-nodefaults", arguments);
+        Assert.Contains("-no-reboot", arguments);
+        AssertPair(arguments, "-chardev", "file,id=console,path=/vms/a/console.log");
+        AssertPair(arguments, "-device", "virtio-rng-device,rng=rng");
+        AssertPair(arguments, "-device", "virtio-blk-device,drive=disk0,serial=vmps-rootfs");
+        AssertPair(arguments, "-drive", "if=none,id=disk0,file=/images/rootfs.erofs,format=raw,readonly=on");
+    }
+
+    [Fact]
+    public void CommasInPathsAreEscapedForQemusOptionParser()
+    {
+        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets);
+
+        AssertPair(arguments, "-drive", "if=none,id=disk1,file=/vms/a/overlay,,1.ext4,format=raw,readonly=off");
+    }
+
+    [Fact]
+    public void KvmUsesTheHostCpuAndNoTscHint()
+    {
+        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Kvm), Spec, Sockets);
+
+        AssertPair(arguments, "-accel", "kvm");
+        AssertPair(arguments, "-cpu", "host");
+        Assert.DoesNotContain(arguments, argument => argument.Contains("tsc_early_khz", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Q35UsesPciDevices()
+    {
+        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), Spec, Sockets);
+
+        AssertPair(arguments, "-machine", "q35");
+        AssertPair(arguments, "-device", "virtio-blk-pci,drive=disk0,serial=vmps-rootfs");
+        AssertPair(arguments, "-device", "virtio-serial-pci");
+        AssertPair(arguments, "-device", "virtio-rng-pci,rng=rng");
+        Assert.DoesNotContain(arguments, argument => argument.Contains("tsc_early_khz", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AgentUsesVirtioSerialWithoutVhostVsock()
+    {
+        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets);
+
+        AssertPair(arguments, "-device", "virtio-serial-device");
+        AssertPair(arguments, "-chardev", "socket,id=agent,path=/vms/a/agent.sock,server=on,wait=off");
+        AssertPair(arguments, "-device", "virtserialport,chardev=agent,name=org.vmps.agent");
+        Assert.DoesNotContain(arguments, argument => argument.Contains("vsock", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AgentUsesVhostVsockWithTheGuestCidWhenAvailable()
+    {
+        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, UseVhostVsock: true), Spec, Sockets);
+
+        AssertPair(arguments, "-device", "vhost-vsock-device,guest-cid=7");
+        Assert.DoesNotContain(arguments, argument => argument.Contains("virtserialport", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(0u)]
+    [InlineData(2u)]
+    [InlineData(uint.MaxValue)]
+    public void ReservedVsockCidIsRejected(uint cid)
+    {
+        var error = Assert.Throws<VmPsException>(
+            () => QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, UseVhostVsock: true), Spec with { VsockCid = cid }, Sockets));
+
+        Assert.Equal("InvalidVsockCid", error.ErrorId);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("serial-longer-than-20-bytes")]
+    [InlineData("a,b")]
+    [InlineData("with space")]
+    public void InvalidDiskSerialIsRejected(string serial)
+    {
+        var spec = Spec with { Disks = [new DiskSpec("/images/rootfs.erofs", true, serial)] };
+
+        var error = Assert.Throws<VmPsException>(() => QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), spec, Sockets));
+
+        Assert.Equal("InvalidDiskSerial", error.ErrorId);
+        Assert.Equal(VmPsErrorKind.InvalidArgument, error.Kind);
+    }
+
+    [Fact]
+    public void SocketPathsLongerThanAUnixAddressAllowsAreRejected()
+    {
+        var error = Assert.Throws<VmPsException>(() => QemuSockets.For("/" + new string('d', 100)));
+
+        Assert.Equal("SocketPathTooLong", error.ErrorId);
+    }
+
+    private static void AssertPair(IReadOnlyList<string> arguments, string option, string value)
+    {
+        var found = Enumerable.Range(0, arguments.Count - 1).Any(i => arguments[i] == option && arguments[i + 1] == value);
+        Assert.True(found, $"expected '{option} {value}' in: {string.Join(' ', arguments)}");
+    }
+}

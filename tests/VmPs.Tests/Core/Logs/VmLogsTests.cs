@@ -1,0 +1,130 @@
+using VmPs.Core;
+using VmPs.Core.Logs;
+using VmPs.Core.Storage;
+using VmPs.Protocol.Logs;
+using VmPs.Tests.Infrastructure;
+
+namespace VmPs.Tests.Core.Logs;
+
+public sealed class VmLogsTests : IDisposable
+{
+    private static readonly VmLogOptions Follow = new() { Follow = true, PollInterval = TimeSpan.FromMilliseconds(1) };
+
+    private readonly ScratchDirectory scratch = new();
+    private readonly VmFiles files;
+
+    public VmLogsTests()
+    {
+        files = new VmFiles(scratch.Path);
+    }
+
+    [Fact]
+    public async Task TailReturnsTheLastLinesAndAStoppedVmsUnterminatedLastLine()
+    {
+        File.WriteAllText(files.AppLog, "one\r\ntwo\nthree\nfour");
+
+        var lines = await Read(VmLogSource.App, new VmLogOptions { Tail = 2 }, Running(false));
+
+        Assert.Equal(["three", "four"], lines);
+    }
+
+    [Fact]
+    public async Task AMissingLogIsEmpty()
+    {
+        Assert.Empty(await Read(VmLogSource.Hypervisor, new VmLogOptions(), Running(false)));
+    }
+
+    [Fact]
+    public async Task FollowingReturnsWhatTheRunningVmAddsWholeLinesOnlyUntilItStops()
+    {
+        File.WriteAllText(files.ConsoleLog, "a\nb\npart");
+        var writes = new Queue<(string Text, bool Running)>([("", true), ("ial\nc\n", true), ("", true), ("d", false)]);
+
+        var lines = await Read(VmLogSource.Console, Follow with { Tail = 1 }, _ =>
+        {
+            var (text, running) = writes.Dequeue();
+            File.AppendAllText(files.ConsoleLog, text);
+            return Task.FromResult(running);
+        });
+
+        Assert.Equal(["b", "partial", "c", "d"], lines);
+        Assert.Empty(writes);
+    }
+
+    [Fact]
+    public async Task FollowingStartsOverWhenTheVmBootsAgainWithAFreshLog()
+    {
+        File.WriteAllText(files.ConsoleLog, "first boot, a long line\n");
+        var writes = new Queue<(Action Write, bool Running)>([(() => { }, true), (() => File.WriteAllText(files.ConsoleLog, "second\n"), false)]);
+
+        var lines = await Read(VmLogSource.Console, Follow, _ =>
+        {
+            var (write, running) = writes.Dequeue();
+            write();
+            return Task.FromResult(running);
+        });
+
+        Assert.Equal(["first boot, a long line", "second"], lines);
+    }
+
+    [Fact]
+    public async Task TheInitSourceKeepsOnlyInitRecordsAndTailCountsRecords()
+    {
+        var records = Enumerable.Range(1, 3)
+            .Select(step => new InitLogRecord(DateTimeOffset.UnixEpoch.AddSeconds(step), InitLogLevels.Info, InitLogPhases.Modules, $"step {step}"))
+            .ToList();
+        File.WriteAllLines(files.ConsoleLog, ["[vmps] boot version=1", records[0].ToConsoleLine(), "[    0.5] kernel text", records[1].ToConsoleLine(), records[2].ToConsoleLine(), "[vmps] agent-ready"]);
+
+        var parsed = new List<InitLogRecord>();
+        await foreach (var record in VmLogs.InitRecordsAsync(files, new VmLogOptions { Tail = 2 }, Running(false), CancellationToken.None))
+        {
+            parsed.Add(record);
+        }
+
+        var lines = await Read(VmLogSource.Init, new VmLogOptions(), Running(false));
+
+        Assert.Equal(records[1..], parsed);
+        Assert.Equal(records.Select(record => record.ToConsoleLine()[InitLogRecord.Marker.Length..]), lines);
+    }
+
+    [Fact]
+    public async Task FollowingEndsWhenCancelled()
+    {
+        File.WriteAllText(files.AppLog, "line\n");
+        using var cancellation = new CancellationTokenSource();
+        var lines = new List<string>();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var line in VmLogs.LinesAsync(files, VmLogSource.App, Follow, Running(true), cancellation.Token))
+            {
+                lines.Add(line);
+                cancellation.Cancel();
+            }
+        });
+        Assert.Equal(["line"], lines);
+    }
+
+    [Fact]
+    public void ANegativeTailIsRefused()
+    {
+        var error = Assert.Throws<VmPsException>(() => VmLogs.Validate(new VmLogOptions { Tail = -1 }));
+
+        Assert.Equal(("InvalidLogTail", VmPsErrorKind.InvalidArgument), (error.ErrorId, error.Kind));
+    }
+
+    public void Dispose() => scratch.Dispose();
+
+    private static Func<CancellationToken, Task<bool>> Running(bool running) => _ => Task.FromResult(running);
+
+    private async Task<List<string>> Read(VmLogSource source, VmLogOptions options, Func<CancellationToken, Task<bool>> isRunning)
+    {
+        var lines = new List<string>();
+        await foreach (var line in VmLogs.LinesAsync(files, source, options, isRunning, CancellationToken.None))
+        {
+            lines.Add(line);
+        }
+
+        return lines;
+    }
+}

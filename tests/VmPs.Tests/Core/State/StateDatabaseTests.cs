@@ -1,0 +1,127 @@
+using Microsoft.Data.Sqlite;
+using VmPs.Core;
+using VmPs.Core.State;
+
+namespace VmPs.Tests.Core.State;
+
+public sealed class StateDatabaseTests : IDisposable
+{
+    private readonly TemporaryVmPsHome home = new();
+
+    [Fact]
+    public async Task FreshDatabaseIsMigratedToLatestVersionInWalMode()
+    {
+        var database = new StateDatabase(home.Paths.StateDatabase);
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+
+        Assert.Equal(SchemaMigrations.LatestVersion, await SchemaMigrations.CurrentVersionAsync(connection, null, CancellationToken.None));
+        Assert.Equal("wal", await ScalarAsync(connection, "PRAGMA journal_mode"));
+        Assert.Equal(30000L, await ScalarAsync(connection, "PRAGMA busy_timeout"));
+        var tables = await connection.Command("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .ListAsync(r => r.GetString(0), CancellationToken.None);
+        Assert.Equal(["images", "network_adapters", "networks", "port_mappings", "schema_version", "vms"], tables);
+    }
+
+    [Fact]
+    public async Task ReopeningFromAnotherInstanceAppliesNothingTwice()
+    {
+        await using (await new StateDatabase(home.Paths.StateDatabase).OpenAsync(CancellationToken.None))
+        {
+        }
+
+        await using var connection = await new StateDatabase(home.Paths.StateDatabase).OpenAsync(CancellationToken.None);
+        Assert.Equal((long)SchemaMigrations.All.Count, await ScalarAsync(connection, "SELECT COUNT(*) FROM schema_version"));
+    }
+
+    [Fact]
+    public async Task AStateFileDeletedUnderPooledConnectionsIsRecreatedAndMigratedInsteadOfWrittenToTheDeletedOne()
+    {
+        var database = new StateDatabase(home.Paths.StateDatabase);
+        await using (await database.OpenAsync(CancellationToken.None))
+        {
+        }
+
+        foreach (var file in Directory.GetFiles(home.Paths.Root, "state.db*"))
+        {
+            File.Delete(file);
+        }
+
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+
+        Assert.True(File.Exists(home.Paths.StateDatabase));
+        Assert.Equal(SchemaMigrations.LatestVersion, await SchemaMigrations.CurrentVersionAsync(connection, null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task MigrationsRunInVersionOrderAndOnlyOnce()
+    {
+        await using var connection = await OpenBareAsync();
+        SchemaMigration[] first = [new(1, "a", "CREATE TABLE a (x INTEGER)")];
+        SchemaMigration[] both = [new(2, "b", "CREATE TABLE b (y INTEGER REFERENCES a(x))"), .. first];
+
+        await ApplyAsync(connection, first);
+        await ApplyAsync(connection, both);
+        await ApplyAsync(connection, both);
+
+        var applied = await connection.Command("SELECT version FROM schema_version ORDER BY applied_at, version")
+            .ListAsync(r => r.GetInt64(0), CancellationToken.None);
+        Assert.Equal([1L, 2L], applied);
+    }
+
+    [Fact]
+    public async Task FailedMigrationLeavesTheSchemaAsItWas()
+    {
+        await using var connection = await OpenBareAsync();
+        await ApplyAsync(connection, [new(1, "a", "CREATE TABLE a (x INTEGER)")]);
+
+        await Assert.ThrowsAsync<SqliteException>(() => ApplyAsync(connection,
+        [
+            new(1, "a", "CREATE TABLE a (x INTEGER)"),
+            new(2, "half", "CREATE TABLE half (z INTEGER); INSERT INTO no_such_table VALUES (1);"),
+        ]));
+
+        Assert.Equal(1, await SchemaMigrations.CurrentVersionAsync(connection, null, CancellationToken.None));
+        Assert.Null(await ScalarAsync(connection, "SELECT name FROM sqlite_master WHERE name = 'half'"));
+    }
+
+    [Fact]
+    public async Task DatabaseFromANewerVersionIsRefused()
+    {
+        await using var connection = await OpenBareAsync();
+        await ApplyAsync(connection, [new(1, "a", "SELECT 1"), new(2, "b", "SELECT 1")]);
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => ApplyAsync(connection, [new(1, "a", "SELECT 1")]));
+
+        Assert.Equal("StateSchemaTooNew", error.ErrorId);
+        Assert.Equal(VmPsErrorKind.InvalidData, error.Kind);
+    }
+
+    [Fact]
+    public async Task UnopenableDatabaseGivesASpecificError()
+    {
+        Directory.CreateDirectory(home.Paths.StateDatabase);
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => new StateDatabase(home.Paths.StateDatabase).OpenAsync(CancellationToken.None));
+
+        Assert.Equal("StateDatabaseUnavailable", error.ErrorId);
+    }
+
+    public void Dispose() => home.Dispose();
+
+    private async Task<SqliteConnection> OpenBareAsync()
+    {
+        var connection = new SqliteConnection($"Data Source={Path.Combine(home.Paths.Root, "bare.db")};Pooling=False");
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    private static async Task ApplyAsync(SqliteConnection connection, IReadOnlyList<SchemaMigration> migrations)
+    {
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await SchemaMigrations.ApplyAsync(connection, transaction, migrations, CancellationToken.None);
+        await transaction.CommitAsync();
+    }
+
+    private static Task<object?> ScalarAsync(SqliteConnection connection, string sql) =>
+        connection.Command(sql).ScalarAsync(CancellationToken.None);
+}
