@@ -68,7 +68,7 @@ internal sealed class ModuleLoadContext : AssemblyLoadContext
 
         // What pwsh provides comes from the default context, so the engine shares PowerShell's own types. Anything
         // else belongs in bin: taking it from the default context would take whatever version another module loaded.
-        return PlatformAssemblies.Contains(assemblyName.Name ?? "")
+        return IsPlatformAssembly(assemblyName)
             ? null
             : throw new FileNotFoundException($"The module does not have '{assemblyName.Name}' ({assemblyName.Version}).", path);
     }
@@ -79,6 +79,8 @@ internal sealed class ModuleLoadContext : AssemblyLoadContext
     // The default context asks only for what it cannot find itself: the cmdlet assembly's references to the engine.
     private Assembly? ResolveForDefault(AssemblyLoadContext defaultContext, AssemblyName assemblyName) =>
         File.Exists(AssemblyPath(assemblyName)) ? LoadFromAssemblyName(assemblyName) : null;
+
+    private static bool IsPlatformAssembly(AssemblyName assemblyName) => PlatformAssemblies.Contains(assemblyName.Name ?? "");
 
     private Assembly LoadChecked(AssemblyName assemblyName)
     {
@@ -104,7 +106,8 @@ internal sealed class ModuleLoadContext : AssemblyLoadContext
         foreach (var path in Directory.EnumerateFiles(binDirectory, "*.dll"))
         {
             var assembly = LoadChecked(new AssemblyName(Path.GetFileNameWithoutExtension(path)));
-            foreach (var reference in assembly.GetReferencedAssemblies())
+            // What pwsh provides is left to load when first used: loading it here would only slow the import.
+            foreach (var reference in assembly.GetReferencedAssemblies().Where(reference => !IsPlatformAssembly(reference)))
             {
                 LoadChecked(reference);
             }
