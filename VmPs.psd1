@@ -24,6 +24,7 @@
         'New-VmImage'
         'Get-VmImage'
         'Remove-VmImage'
+        'Clear-VmImageCache'
         'Get-VmLog'
         'Get-VmNetworkAdapter'
         'New-VmNetwork'

@@ -207,15 +207,29 @@
     }
     'Remove-VmImage' = @{
         Synopsis    = 'Deletes images.'
-        Description = 'Deletes the image''s root filesystem and its record. Blobs stay in the shared cache. An image that VMs use is refused (ImageInUse) unless Force; those VMs then fail to start with ImageRootfsMissing until they are removed. Asks for confirmation (ConfirmImpact High): use -Confirm:$false in scripts.'
+        Description = 'Deletes the image''s root filesystem and its record, then the cached blobs (layers and config) that no remaining image was built from; while a New-VmImage runs, blobs stay until the next removal or Clear-VmImageCache. An image that VMs use is refused (ImageInUse) unless Force; those VMs then fail to start with ImageRootfsMissing until they are removed. Prune removes every image no VM uses. Asks for confirmation (ConfirmImpact High): use -Confirm:$false in scripts, -WhatIf to see what would go.'
         Parameters  = @{
             Name        = 'Names of the images; wildcards allowed. Also taken from the pipeline as strings or from a Name or Image property.'
             InputObject = 'Image objects, as Get-VmImage and New-VmImage output them.'
+            Prune       = 'Remove every image that no VM uses.'
             Force       = 'Remove the image even though VMs use it.'
         }
         Examples    = @(
-            @{ Code = 'Remove-VmImage alpine:3.20 -Confirm:$false'; Remarks = 'Removes the image unless a VM uses it.' }
+            @{ Code = 'Remove-VmImage alpine:3.20 -Confirm:$false'; Remarks = 'Removes the image unless a VM uses it, and the blobs only it used.' }
             @{ Code = 'Get-VmImage test-* | Remove-VmImage -Force -Confirm:$false'; Remarks = 'Removes every image whose name starts with test-, even those VMs use.' }
+            @{ Code = 'Remove-VmImage -Prune -WhatIf'; Remarks = 'Lists the images no VM uses, which Remove-VmImage -Prune would remove.' }
+        )
+    }
+    'Clear-VmImageCache' = @{
+        Synopsis    = 'Frees the disk the image store can do without.'
+        Description = 'Removes cached blobs that no image was built from, interrupted downloads that no New-VmImage is writing, and what a New-VmImage killed partway left: staging trees (images/.pull-*) and image directories without a record. With All it also removes the blobs images were built from: images boot from their own root filesystems, so they keep working and a later pull downloads those blobs again. Anything an image add that runs now uses is left in place (a warning says so). Every removal asks ShouldProcess (ConfirmImpact Medium): -WhatIf lists what would go. Images from VmPs versions that did not record their blobs count as using none.'
+        Parameters  = @{
+            All      = 'Also remove the blobs that images were built from.'
+            PassThru = 'Output a VmPs.VmImageCacheItem (Kind, SizeBytes, Path) for each thing removed.'
+        }
+        Examples    = @(
+            @{ Code = 'Clear-VmImageCache -WhatIf'; Remarks = 'Lists what would be removed.' }
+            @{ Code = 'Clear-VmImageCache -All -PassThru | Measure-Object SizeBytes -Sum'; Remarks = 'Empties the blob cache and tells how many bytes were freed.' }
         )
     }
     'New-VmNetwork' = @{

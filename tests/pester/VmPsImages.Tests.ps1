@@ -62,6 +62,31 @@ Describe 'Image cmdlet errors' {
     }
 }
 
+Describe 'Clear-VmImageCache' {
+    It 'lists under -WhatIf, then removes an interrupted download and the staging tree of a killed add' {
+        $blobs = Join-Path $StateDirectory 'cache/blobs/sha256'
+        New-Item -ItemType Directory -Path $blobs -Force | Out-Null
+        $partial = Join-Path $blobs (('a' * 64) + '.partial')
+        Set-Content -LiteralPath $partial -Value 'half a download'
+        $staging = Join-Path $StateDirectory ('images/.pull-' + ('b' * 32))
+        New-Item -ItemType Directory -Path (Join-Path $staging 'rootfs/etc') -Force | Out-Null
+
+        Clear-VmImageCache -WhatIf -PassThru | Should -BeNullOrEmpty
+
+        Test-Path -LiteralPath $partial | Should -BeTrue
+        Test-Path -LiteralPath $staging | Should -BeTrue
+        $removed = Clear-VmImageCache -Confirm:$false -PassThru
+        @($removed | Sort-Object Kind | ForEach-Object Kind) | Should -Be @('PartialDownload', 'StagingTree')
+        ($removed | Format-Table | Out-String -Width 80) | Should -Match 'PartialDownload'
+        Test-Path -LiteralPath $partial | Should -BeFalse
+        Test-Path -LiteralPath $staging | Should -BeFalse
+    }
+
+    It 'Remove-VmImage -Prune under -WhatIf removes nothing' {
+        { Remove-VmImage -Prune -WhatIf } | Should -Not -Throw
+    }
+}
+
 Describe 'An image from an OCI layout' -Skip:$NoImageTools {
     BeforeAll {
         $script:Work = New-Item -ItemType Directory -Path (Join-Path $StateDirectory 'work') -Force

@@ -20,6 +20,9 @@ public sealed record HostProbeOptions
     /// <summary>The guest binary for the KVM boot test. Null: <see cref="GuestBinary.Locate()"/>.</summary>
     public string? GuestBinaryPath { get; init; }
 
+    /// <summary>The hypervisors whose availability the report gives.</summary>
+    public HypervisorRegistry Hypervisors { get; init; } = HypervisorRegistry.Default();
+
     /// <summary>How long the KVM boot test waits for the guest's marker.</summary>
     public TimeSpan KvmBootTimeout { get; init; } = TimeSpan.FromSeconds(15);
 }
@@ -40,7 +43,6 @@ public static class HostProbe
         var found = await Task.WhenAll(HostToolCatalog.All.Select(tool => HostToolCatalog.FindAsync(tool, searchPath, cancellationToken))).ConfigureAwait(false);
         var tools = HostToolCatalog.All.Zip(found).ToDictionary(pair => pair.First, pair => pair.Second);
         var qemu = tools[HostToolCatalog.Qemu];
-        var cloudHypervisor = tools[HostToolCatalog.CloudHypervisor];
 
         var problems = new List<string>();
         AddToolProblems(tools, problems);
@@ -55,19 +57,7 @@ public static class HostProbe
 
         return new HostReport
         {
-            Hypervisors =
-            [
-                new HypervisorAvailability(
-                    HypervisorKind.CloudHypervisor,
-                    cloudHypervisor,
-                    cloudHypervisor.Installed && kvm.Usable,
-                    !cloudHypervisor.Installed ? "not installed" : kvm.Usable ? null : "needs KVM, which cannot run guests here"),
-                new HypervisorAvailability(
-                    HypervisorKind.Qemu,
-                    qemu,
-                    qemu.Installed,
-                    !qemu.Installed ? "not installed" : kvm.Usable ? null : "runs with TCG (software emulation): KVM cannot run guests here"),
-            ],
+            Hypervisors = options.Hypervisors.Registrations.Select(registration => Availability(registration, tools[registration.Tool], kvm)).ToList(),
             Kvm = kvm,
             QemuAccelerator = kvm.Usable ? Accelerator.Kvm : Accelerator.Tcg,
             DefaultKernel = kernel,
@@ -77,6 +67,16 @@ public static class HostProbe
             Problems = problems,
         };
     }
+
+    private static HypervisorAvailability Availability(HypervisorRegistration registration, HostTool tool, KvmStatus kvm) =>
+        new(
+            registration.Kind,
+            tool,
+            tool.Installed && (kvm.Usable || !registration.NeedsKvm),
+            !tool.Installed ? "not installed"
+                : kvm.Usable ? null
+                : registration.NeedsKvm ? "needs KVM, which cannot run guests here"
+                : "runs with TCG (software emulation): KVM cannot run guests here");
 
     private static void AddToolProblems(IReadOnlyDictionary<HostToolDefinition, HostTool> tools, List<string> problems)
     {

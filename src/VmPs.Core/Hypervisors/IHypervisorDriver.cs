@@ -9,9 +9,6 @@ public enum HypervisorKind
     Qemu,
 }
 
-/// <summary>What a driver can do; callers check these instead of the driver's type.</summary>
-public sealed record HypervisorCapabilities(bool Snapshot, bool Hotplug, bool Vsock, bool Uefi);
-
 public enum DiskImageFormat
 {
     Raw,
@@ -88,6 +85,7 @@ public interface IHypervisorDriver
 {
     HypervisorKind Kind { get; }
 
+    /// <summary>What this driver can do on this host; optional operations check it first.</summary>
     HypervisorCapabilities Capabilities { get; }
 
     /// <summary>

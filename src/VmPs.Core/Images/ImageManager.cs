@@ -8,22 +8,27 @@ namespace VmPs.Core.Images;
 /// The image store behind New-VmImage, Get-VmImage and Remove-VmImage: images pulled or imported
 /// into bootable root filesystems, plus the built-in busybox image once it has been built.
 /// </summary>
-public sealed class ImageManager
+public sealed class ImageManager : IImageManager
 {
     private readonly VmPsPaths paths;
     private readonly ImageStore store;
     private readonly ImagePipeline pipeline;
+    private readonly ImageDisk disk;
 
+    /// <summary>A manager of its own on <paramref name="paths"/>; cmdlets share the one of their <see cref="VmPsServices"/>.</summary>
     public ImageManager(VmPsPaths paths)
+        : this(paths, new StateDatabase(paths?.StateDatabase ?? throw new ArgumentNullException(nameof(paths))))
     {
-        ArgumentNullException.ThrowIfNull(paths);
-        this.paths = paths;
-        store = new ImageStore(new StateDatabase(paths.StateDatabase));
-        pipeline = new ImagePipeline(paths, store, new BlobCache(paths));
     }
 
-    /// <summary>A manager on the default state directory (the one VmManager.CreateDefault uses).</summary>
-    public static ImageManager CreateDefault() => new(VmPsPaths.Default());
+    internal ImageManager(VmPsPaths paths, StateDatabase database)
+    {
+        this.paths = paths;
+        store = new ImageStore(database);
+        var blobs = new BlobCache(paths);
+        disk = new ImageDisk(paths, store, blobs);
+        pipeline = new ImagePipeline(paths, store, blobs, disk);
+    }
 
     /// <summary>
     /// Fetches the image into the shared blob cache, applies its layers and builds its root filesystem, then
@@ -51,14 +56,34 @@ public sealed class ImageManager
         await FindAsync(name, cancellationToken).ConfigureAwait(false) ?? throw ImageStore.NotFound(name);
 
     /// <summary>
-    /// Removes the image and its root filesystem. While VMs use it this is refused (ImageInUse) unless
-    /// <paramref name="force"/>; those VMs then fail to start with ImageRootfsMissing.
+    /// Removes the image and its root filesystem, then the cached blobs no other image was built from (unless an add
+    /// is running; the next removal or Clear-VmImageCache takes them). While VMs use the image this is refused
+    /// (ImageInUse) unless <paramref name="force"/>; those VMs then fail to start with ImageRootfsMissing.
     /// </summary>
     public async Task RemoveAsync(string name, bool force, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(name);
         var removed = await store.RemoveAsync(name, force, cancellationToken).ConfigureAwait(false);
         DeleteFiles(paths, removed);
+        await disk.RemoveUnreferencedBlobsAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The images no VM uses (what Remove-VmImage -Prune removes), in name order.</summary>
+    public Task<IReadOnlyList<ImageInfo>> GetUnusedAsync(CancellationToken cancellationToken) => store.GetUnusedAsync(cancellationToken);
+
+    /// <summary>
+    /// What Clear-VmImageCache removes: blobs no image was built from (every blob with <paramref name="allBlobs"/>:
+    /// images boot from their own root filesystems, blobs only spare a later pull its download), interrupted downloads
+    /// no pull is writing, and the staging trees and image directories of adds that were killed.
+    /// </summary>
+    public Task<IReadOnlyList<ImageCacheItem>> GetCacheItemsAsync(bool allBlobs, CancellationToken cancellationToken) =>
+        disk.FindCacheItemsAsync(allBlobs, cancellationToken);
+
+    /// <summary>Removes one item of <see cref="GetCacheItemsAsync"/>; false when an add took it meanwhile (it stays).</summary>
+    public bool RemoveCacheItem(ImageCacheItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        return disk.Remove(item);
     }
 
     /// <summary>Deletes the image's directory (images/ID), never anything outside the images directory.</summary>

@@ -2,6 +2,7 @@ using VmPs.Core.Images.Blobs;
 using VmPs.Core.Images.Layers;
 using VmPs.Core.Images.Oci;
 using VmPs.Core.Images.Rootfs;
+using VmPs.Core.Processes;
 using VmPs.Core.State;
 
 namespace VmPs.Core.Images;
@@ -10,24 +11,31 @@ namespace VmPs.Core.Images;
 /// New-VmImage's pipeline: fetch the blobs into the shared cache, apply the layers into a staging
 /// directory, build the root filesystem, then register the image. Sessions adding one name at
 /// once serialize on a lock per name. The rootfs is renamed into place before its row is written
-/// and staging is deleted on every exit, so no row points at a partial image; staging left by a
-/// session that died is deleted by the next add.
+/// and staging is deleted on every exit, so no row points at a partial image. What a session killed
+/// at any step leaves (a staging tree, an image directory without its row, a partial download) is
+/// repaired by the next add: the first two are deleted, the download resumes. The crash points
+/// name those steps for the tests that kill an add there.
 /// </summary>
 internal sealed class ImagePipeline
 {
+    public const string CrashAfterLayers = "New-VmImage: layers applied";
+    public const string CrashAfterBuild = "New-VmImage: root filesystem built";
+    public const string CrashBeforeRecord = "New-VmImage: image directory in place";
+    public const string CrashAfterRecord = "New-VmImage: image recorded";
+
     private const string Phase = "Converting";
-    private const string StagingPrefix = ".pull-";
-    private const string LockSuffix = ".lock";
 
     private readonly VmPsPaths paths;
     private readonly ImageStore store;
     private readonly BlobCache blobs;
+    private readonly ImageDisk disk;
 
-    public ImagePipeline(VmPsPaths paths, ImageStore store, BlobCache blobs)
+    public ImagePipeline(VmPsPaths paths, ImageStore store, BlobCache blobs, ImageDisk disk)
     {
         this.paths = paths;
         this.store = store;
         this.blobs = blobs;
+        this.disk = disk;
     }
 
     public async Task<ImageInfo> AddAsync(
@@ -38,12 +46,19 @@ internal sealed class ImagePipeline
             ImageNames.Validate(options.Name);
         }
 
+        // Until the image's row lists its blobs, this share keeps Remove-VmImage and Clear-VmImageCache off them.
+        using var blobShare = await disk.ShareBlobCacheAsync(cancellationToken).ConfigureAwait(false);
         var fetched = await source.FetchAsync(blobs, progress, cancellationToken).ConfigureAwait(false);
         var name = options.Name ?? ImageNames.DefaultFor(fetched.SourceReference);
         ImageNames.Validate(name);
 
         using var nameLock = await FileLock.AcquireAsync(
-            Path.Combine(paths.ImagesDirectory, $".{name.ToLowerInvariant()}{LockSuffix}"), cancellationToken).ConfigureAwait(false);
+            Path.Combine(paths.ImagesDirectory, $".{name.ToLowerInvariant()}.lock"), cancellationToken).ConfigureAwait(false);
+        foreach (var litter in await disk.FindCrashLitterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            disk.Remove(litter);
+        }
+
         if (await store.FindAsync(name, cancellationToken).ConfigureAwait(false) is { } existing && !options.Force)
         {
             // Another session (or an earlier call) added this very image: adding it again is a no-op.
@@ -51,7 +66,6 @@ internal sealed class ImagePipeline
         }
 
         var config = OciImageConfig.Parse(await File.ReadAllBytesAsync(blobs.PathFor(fetched.Config.Digest), cancellationToken).ConfigureAwait(false));
-        DeleteAbandonedStaging();
         return await BuildAndRegisterAsync(name, fetched, config, options, progress, cancellationToken).ConfigureAwait(false);
     }
 
@@ -69,9 +83,9 @@ internal sealed class ImagePipeline
         CancellationToken cancellationToken)
     {
         var id = Guid.NewGuid().ToString("N");
-        var staging = Path.Combine(paths.ImagesDirectory, $"{StagingPrefix}{id}");
-        var stagingLockPath = staging + LockSuffix;
-        var final = Path.Combine(paths.ImagesDirectory, id);
+        var staging = disk.StagingDirectory(id);
+        var stagingLockPath = disk.StagingLock(id);
+        var final = disk.ImageDirectory(id);
         using var stagingLock = await FileLock.AcquireAsync(stagingLockPath, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -87,13 +101,17 @@ internal sealed class ImagePipeline
                 await LayerApplier.ApplyAsync(tree, layers[applied], blobs.PathFor(layers[applied].Digest), devices, cancellationToken).ConfigureAwait(false);
             }
 
+            CrashPoint.Reach(CrashAfterLayers);
             progress?.Report(new ImagePullProgress($"{Phase}: building the {options.Format} root filesystem", 0, 0, layers.Count, layers.Count));
             var fileName = RootfsFileName(options.Format);
             var rootfs = Path.Combine(staging, fileName);
             var size = await RootfsImageBuilder.BuildAsync(tree, options.Format, rootfs, devices.Locate(tree), cancellationToken).ConfigureAwait(false);
             LinuxFileSystem.ChangeMode(LinuxFileSystem.AtFdCwd, rootfs, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            await ImageDisk.WriteBlobListAsync(staging, [fetched.Config.Digest, .. layers.Select(layer => layer.Digest)], cancellationToken).ConfigureAwait(false);
+            CrashPoint.Reach(CrashAfterBuild);
             StagingTree.Delete(tree);
             Directory.Move(staging, final);
+            CrashPoint.Reach(CrashBeforeRecord);
 
             var image = new ImageInfo
             {
@@ -110,6 +128,7 @@ internal sealed class ImagePipeline
                 CreatedAt = DateTimeOffset.UtcNow,
             };
             var replaced = await store.InsertAsync(image, options.Force, cancellationToken).ConfigureAwait(false);
+            CrashPoint.Reach(CrashAfterRecord);
             if (replaced is not null)
             {
                 ImageManager.DeleteFiles(paths, replaced);
@@ -119,12 +138,12 @@ internal sealed class ImagePipeline
         }
         catch
         {
-            DeleteDirectoryIfExists(final);
+            StagingTree.Delete(final);
             throw;
         }
         finally
         {
-            DeleteDirectoryIfExists(staging);
+            StagingTree.Delete(staging);
             File.Delete(stagingLockPath);
         }
     }
@@ -147,20 +166,4 @@ internal sealed class ImagePipeline
         Labels = config.Labels,
         StopSignal = config.StopSignal,
     };
-
-    /// <summary>Staging whose lock nobody holds belongs to a session that died mid-pull.</summary>
-    private void DeleteAbandonedStaging()
-    {
-        foreach (var lockPath in Directory.EnumerateFiles(paths.ImagesDirectory, $"{StagingPrefix}*{LockSuffix}"))
-        {
-            using var abandoned = FileLock.TryAcquire(lockPath);
-            if (abandoned is not null)
-            {
-                DeleteDirectoryIfExists(lockPath[..^LockSuffix.Length]);
-                File.Delete(lockPath);
-            }
-        }
-    }
-
-    private static void DeleteDirectoryIfExists(string path) => StagingTree.Delete(path);
 }

@@ -28,6 +28,14 @@ internal sealed class ImageStore
             .ListAsync(Read, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<ImageInfo>> GetUnusedAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.Command(
+                "SELECT * FROM images WHERE removed_at IS NULL AND NOT EXISTS (SELECT 1 FROM vms WHERE vms.image_id = images.id) ORDER BY name COLLATE NOCASE")
+            .ListAsync(Read, cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<ImageInfo?> FindAsync(string name, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);

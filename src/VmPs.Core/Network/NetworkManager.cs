@@ -12,7 +12,7 @@ namespace VmPs.Core.Network;
 /// host second (removal: host first, row last), so a crash in between leaves a row that the next
 /// call completes or removes.
 /// </summary>
-public sealed class NetworkManager
+public sealed class NetworkManager : INetworkManager
 {
     public const string DefaultNetworkName = "default";
     public const string DefaultSubnet = "10.100.0.0/16";
@@ -24,11 +24,16 @@ public sealed class NetworkManager
 
     /// <param name="firewallBackend">The firewall for the rules; default: $VMPS_FIREWALL, else nftables when installed, else iptables.</param>
     public NetworkManager(VmPsPaths paths, NetworkNamespace networkNamespace, FirewallBackend? firewallBackend = null)
+        : this(paths, new StateDatabase(paths.StateDatabase), networkNamespace, firewallBackend)
+    {
+    }
+
+    internal NetworkManager(VmPsPaths paths, StateDatabase database, NetworkNamespace networkNamespace, FirewallBackend? firewallBackend)
     {
         ArgumentNullException.ThrowIfNull(paths);
         ArgumentNullException.ThrowIfNull(networkNamespace);
         Namespace = networkNamespace;
-        store = new NetworkStore(new StateDatabase(paths.StateDatabase));
+        store = new NetworkStore(database);
         firewall = new Lazy<HostFirewall>(() => FirewallSelection.Create(firewallBackend, networkNamespace));
     }
 

@@ -19,6 +19,8 @@ public sealed class NetworkNamespace : IDisposable
     private const int NewNetworkNamespace = 0x40000000;
     private const string NamedNamespaceDirectory = "/run/netns";
 
+    private static readonly ConcurrentDictionary<string, Lazy<NetworkNamespace>> SharedNamespaces = new(StringComparer.Ordinal);
+
     private readonly BlockingCollection<Action>? queue;
     private readonly Thread? thread;
 
@@ -35,11 +37,34 @@ public sealed class NetworkNamespace : IDisposable
     /// <summary>The namespace's name under /run/netns, or null for the caller's own.</summary>
     public string? Name { get; }
 
-    /// <summary>$VMPS_NETNS when set, else <see cref="Current"/>.</summary>
-    public static NetworkNamespace FromEnvironment() =>
-        Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } name ? Named(name) : Current;
+    /// <summary>$VMPS_NETNS's namespace (<see cref="Shared"/>) when set, else <see cref="Current"/>.</summary>
+    public static NetworkNamespace FromEnvironment() => Shared(Environment.GetEnvironmentVariable(EnvironmentVariable));
 
-    /// <summary>Joins /run/netns/<paramref name="name"/> (as made by `ip netns add`) on a thread of its own.</summary>
+    /// <summary>
+    /// The process's one joined instance of /run/netns/<paramref name="name"/> (<see cref="Current"/> for
+    /// null or empty): joining costs a thread, and every session, cmdlet and completer of the process uses
+    /// the same namespace. Never dispose it. A join that failed is not kept, so the next call tries again.
+    /// </summary>
+    public static NetworkNamespace Shared(string? name)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            return Current;
+        }
+
+        var joined = SharedNamespaces.GetOrAdd(name, key => new Lazy<NetworkNamespace>(() => Named(key)));
+        try
+        {
+            return joined.Value;
+        }
+        catch
+        {
+            SharedNamespaces.TryRemove(new KeyValuePair<string, Lazy<NetworkNamespace>>(name, joined));
+            throw;
+        }
+    }
+
+    /// <summary>Joins /run/netns/<paramref name="name"/> (as made by `ip netns add`) on a thread of its own, owned by the caller.</summary>
     public static NetworkNamespace Named(string name)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);

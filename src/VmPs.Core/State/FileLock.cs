@@ -11,13 +11,16 @@ namespace VmPs.Core.State;
 /// </summary>
 internal sealed class FileLock : IDisposable
 {
+    private const int OpenReadOnly = 0x0;
     private const int OpenReadWrite = 0x2;
     private const int OpenCreate = 0x40;
     private const int OpenCloseOnExec = 0x80000;
     private const uint Mode644 = 0b110_100_100;
+    private const int LockShared = 1;
     private const int LockExclusive = 2;
     private const int LockNonBlocking = 4;
     private const int WouldBlock = 11;
+    private const int NoSuchFile = 2;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
 
     private int descriptor;
@@ -27,7 +30,17 @@ internal sealed class FileLock : IDisposable
         this.descriptor = descriptor;
     }
 
-    public static async Task<FileLock> AcquireAsync(string path, CancellationToken cancellationToken)
+    public static Task<FileLock> AcquireAsync(string path, CancellationToken cancellationToken) =>
+        AcquireAsync(path, LockExclusive, cancellationToken);
+
+    /// <summary>
+    /// A shared lock: any number of holders at once, none while someone holds it exclusively (the blob cache: adds
+    /// share it while their blobs have no image yet, removal of unreferenced blobs takes it alone).
+    /// </summary>
+    public static Task<FileLock> AcquireSharedAsync(string path, CancellationToken cancellationToken) =>
+        AcquireAsync(path, LockShared, cancellationToken);
+
+    private static async Task<FileLock> AcquireAsync(string path, int operation, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var descriptor = Libc.open(path, OpenReadWrite | OpenCreate | OpenCloseOnExec, Mode644);
@@ -38,7 +51,7 @@ internal sealed class FileLock : IDisposable
 
         try
         {
-            while (Libc.flock(descriptor, LockExclusive | LockNonBlocking) != 0)
+            while (Libc.flock(descriptor, operation | LockNonBlocking) != 0)
             {
                 if (Marshal.GetLastPInvokeError() != WouldBlock)
                 {
@@ -74,6 +87,33 @@ internal sealed class FileLock : IDisposable
         var error = Marshal.GetLastPInvokeError();
         _ = Libc.close(descriptor);
         return error == WouldBlock ? null : throw LockError(path);
+    }
+
+    /// <summary>
+    /// Whether some process holds the lock now (false when the file does not exist). Probing takes the lock for an
+    /// instant when it is free, like any other <see cref="TryAcquire"/>.
+    /// </summary>
+    public static bool IsHeld(string path)
+    {
+        var descriptor = Libc.open(path, OpenReadOnly | OpenCloseOnExec, 0);
+        if (descriptor < 0)
+        {
+            return Marshal.GetLastPInvokeError() == NoSuchFile ? false : throw LockError(path);
+        }
+
+        try
+        {
+            if (Libc.flock(descriptor, LockExclusive | LockNonBlocking) == 0)
+            {
+                return false;
+            }
+
+            return Marshal.GetLastPInvokeError() == WouldBlock ? true : throw LockError(path);
+        }
+        finally
+        {
+            _ = Libc.close(descriptor);
+        }
     }
 
     /// <summary>Closing the descriptor releases the lock.</summary>

@@ -112,7 +112,7 @@ internal sealed class VmBoot
         var initrd = await new InitrdBuilder(paths).BuildAsync(GuestBinary.Locate(), kernel, cancellationToken).ConfigureAwait(false);
 
         var files = reconciler.Files(vm);
-        var config = GuestConfigFactory.Create(vm, image, driver.Capabilities.Vsock, adapter);
+        var config = GuestConfigFactory.Create(vm, image, driver.Capabilities.Supports(HypervisorFeatures.Vsock), adapter);
         await GuestConfigFactory.WriteDiskAsync(files.ConfigDisk, config, cancellationToken).ConfigureAwait(false);
         // Each boot starts fresh console and app logs, so their tails and markers describe this boot only.
         File.Delete(files.ConsoleLog);

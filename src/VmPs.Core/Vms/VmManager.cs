@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using VmPs.Core.Agent;
 using VmPs.Core.Boot;
 using VmPs.Core.Host;
+using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
 using VmPs.Core.Logs;
 using VmPs.Core.Network;
@@ -17,7 +18,7 @@ namespace VmPs.Core.Vms;
 /// All state lives in the state database and the VM directories, so any number of managers (pwsh
 /// sessions) can work on the same VMs; hypervisors are detached and outlive the session.
 /// </summary>
-public sealed class VmManager
+public sealed class VmManager : IVmManager
 {
     private readonly VmManagerSettings settings;
     private readonly VmStore vms;
@@ -28,27 +29,40 @@ public sealed class VmManager
     private readonly VmShutdown shutdown;
     private readonly VmNetworking networking;
 
+    /// <summary>A manager of its own on <paramref name="paths"/>; cmdlets share the one of their <see cref="VmPsServices"/>.</summary>
     public VmManager(VmPsPaths paths)
         : this(paths, new VmManagerSettings())
     {
     }
 
     internal VmManager(VmPsPaths paths, VmManagerSettings settings)
+        : this(paths, new StateDatabase(paths.StateDatabase), settings, HypervisorRegistry.Default())
+    {
+    }
+
+    private VmManager(VmPsPaths paths, StateDatabase database, VmManagerSettings settings, HypervisorRegistry hypervisors)
+        : this(
+            paths,
+            database,
+            new HostContext(cancellationToken => settings.ProbeHost(paths, cancellationToken), hypervisors),
+            new Lazy<NetworkManager>(() => new NetworkManager(paths, database, settings.NetworkNamespace ?? NetworkNamespace.FromEnvironment(), null)),
+            settings)
+    {
+    }
+
+    /// <summary>The composition root's manager: the database, host context and network manager are shared with the other managers.</summary>
+    internal VmManager(VmPsPaths paths, StateDatabase database, HostContext host, Lazy<NetworkManager> networks, VmManagerSettings settings)
     {
         this.settings = settings;
-        var database = new StateDatabase(paths.StateDatabase);
+        this.host = host;
         vms = new VmStore(database);
         var images = new ImageStore(database);
         catalog = new ImageCatalog(paths, images, settings.BusyboxPath);
-        networking = new VmNetworking(paths, settings.NetworkNamespace);
+        networking = new VmNetworking(networks);
         reconciler = new VmReconciler(paths, vms, networking);
-        host = new HostContext(cancellationToken => settings.ProbeHost(paths, cancellationToken));
         boot = new VmBoot(paths, vms, images, reconciler, host, networking);
         shutdown = new VmShutdown(vms, reconciler, host, networking);
     }
-
-    /// <summary>A manager on the default state directory ($VMPS_HOME, /var/lib/vmps or ~/.local/share/vmps).</summary>
-    public static VmManager CreateDefault() => new(VmPsPaths.Default());
 
     /// <summary>
     /// Validates the settings, resolves the image (building the default busybox image on first
@@ -67,8 +81,7 @@ public sealed class VmManager
 
         var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
         var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
-        var selector = await host.SelectorAsync(cancellationToken).ConfigureAwait(false);
-        var hypervisor = selector.Resolve(options.Hypervisor);
+        var hypervisor = (await host.SelectAsync(options.Hypervisor, HypervisorFeatures.None, cancellationToken).ConfigureAwait(false)).Kind;
 
         var id = Guid.NewGuid();
         var files = reconciler.Files(id);

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using VmPs.Core.Network;
 
 namespace VmPs.Core.Vms;
@@ -10,13 +9,12 @@ namespace VmPs.Core.Vms;
 /// </summary>
 internal sealed class VmNetworking
 {
-    private static readonly ConcurrentDictionary<string, NetworkNamespace> NamedNamespaces = new(StringComparer.Ordinal);
-
     private readonly Lazy<NetworkManager> networks;
 
-    public VmNetworking(VmPsPaths paths, NetworkNamespace? networkNamespace)
+    /// <param name="networks">Made on first use: joining the namespace costs a thread, and many VMs have no network.</param>
+    public VmNetworking(Lazy<NetworkManager> networks)
     {
-        networks = new Lazy<NetworkManager>(() => new NetworkManager(paths, networkNamespace ?? FromEnvironment()));
+        this.networks = networks;
     }
 
     public NetworkManager Networks => networks.Value;
@@ -66,13 +64,4 @@ internal sealed class VmNetworking
 
     public async Task<IReadOnlyDictionary<Guid, NetworkAdapterInfo>> AllAdaptersAsync(CancellationToken cancellationToken) =>
         (await Networks.GetAdaptersAsync(null, cancellationToken).ConfigureAwait(false)).ToDictionary(adapter => adapter.VmId);
-
-    /// <summary>
-    /// $VMPS_NETNS's namespace, joined once per process: each joined namespace keeps a thread, and
-    /// cmdlets and tab completion create managers often.
-    /// </summary>
-    private static NetworkNamespace FromEnvironment() =>
-        Environment.GetEnvironmentVariable(NetworkNamespace.EnvironmentVariable) is { Length: > 0 } name
-            ? NamedNamespaces.GetOrAdd(name, NetworkNamespace.Named)
-            : NetworkNamespace.Current;
 }

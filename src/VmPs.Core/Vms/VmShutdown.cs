@@ -1,4 +1,5 @@
 using VmPs.Core.Agent;
+using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Processes;
 

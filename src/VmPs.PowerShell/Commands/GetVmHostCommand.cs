@@ -16,7 +16,7 @@ public sealed class GetVmHostCommand : AsyncCmdlet
     {
         try
         {
-            var report = AwaitWithStatus("Probing the host", "Checking hypervisors, KVM, kernel and tools", cancellationToken => HostProbe.ProbeAsync(VmPsPaths.Default(), cancellationToken));
+            var report = AwaitWithStatus("Probing the host", "Checking hypervisors, KVM, kernel and tools", cancellationToken => Services.Host.GetReportAsync(refresh: true, cancellationToken));
             WriteTypedObject(report, PSTypeNames.VmHost);
         }
         catch (VmPsException exception)

@@ -7,13 +7,15 @@ using VmPs.PowerShell.Infrastructure;
 namespace VmPs.PowerShell.Commands;
 
 /// <summary>
-/// Deletes images and their root filesystems. An image VMs use is refused unless -Force.
+/// Deletes images and their root filesystems, then the cached blobs no remaining image was built from. An image VMs
+/// use is refused unless -Force; -Prune removes every image no VM uses.
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "VmImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = NameSet)]
 public sealed class RemoveVmImageCommand : ImageCmdlet
 {
     private const string NameSet = "Name";
     private const string InputObjectSet = "InputObject";
+    private const string PruneSet = "Prune";
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Image")]
@@ -26,13 +28,23 @@ public sealed class RemoveVmImageCommand : ImageCmdlet
     [ValidateNotNull]
     public ImageInfo[] InputObject { get; set; } = [];
 
+    /// <summary>Remove every image no VM uses.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = PruneSet)]
+    public SwitchParameter Prune { get; set; }
+
     /// <summary>Remove the image even though VMs use it: they then fail to start with ImageRootfsMissing.</summary>
-    [Parameter]
+    [Parameter(ParameterSetName = NameSet)]
+    [Parameter(ParameterSetName = InputObjectSet)]
     public SwitchParameter Force { get; set; }
 
     protected override void ProcessRecord()
     {
-        var names = ParameterSetName == InputObjectSet ? InputObject.Select(image => image.Name) : ExpandNames(Name);
+        var names = ParameterSetName switch
+        {
+            InputObjectSet => InputObject.Select(image => image.Name),
+            PruneSet => Await(Manager.GetUnusedAsync).Select(image => image.Name),
+            _ => ExpandNames(Name),
+        };
         foreach (var name in names)
         {
             if (!ShouldProcess(name, Force ? "Remove image (even if VMs use it)" : "Remove image"))

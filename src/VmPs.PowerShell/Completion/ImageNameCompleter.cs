@@ -2,7 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using VmPs.Core;
-using VmPs.Core.Images;
+using VmPs.PowerShell.Infrastructure;
 
 namespace VmPs.PowerShell.Completion;
 
@@ -25,7 +25,7 @@ public sealed class ImageNameCompleter : IArgumentCompleter
         using var budget = new CancellationTokenSource(CompletionCandidates.Budget);
         try
         {
-            var images = ImageManager.CreateDefault().GetAllAsync(budget.Token).GetAwaiter().GetResult();
+            var images = ModuleServices.Current.Images.GetAllAsync(budget.Token).GetAwaiter().GetResult();
             return images.Select(image => (image.Name, $"{image.Name}: {image.Reference}, {image.Format}, {image.InitMode}")).ToList();
         }
         catch (Exception exception) when (exception is VmPsException or OperationCanceledException)

@@ -21,7 +21,7 @@ public sealed class NetworkNameCompleter : IArgumentCompleter
         using var budget = new CancellationTokenSource(CompletionCandidates.Budget);
         try
         {
-            var networks = NetworkCmdlet.CreateManager().ListAsync(budget.Token).GetAwaiter().GetResult();
+            var networks = ModuleServices.Current.Networks.ListAsync(budget.Token).GetAwaiter().GetResult();
             return networks.Select(network => (network.Name, $"{network.Name}: {network.Subnet}{(network.Nat ? ", NAT" : string.Empty)}")).ToList();
         }
         catch (Exception exception) when (exception is VmPsException or OperationCanceledException)

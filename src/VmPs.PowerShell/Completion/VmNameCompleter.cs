@@ -2,7 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using VmPs.Core;
-using VmPs.Core.Vms;
+using VmPs.PowerShell.Infrastructure;
 
 namespace VmPs.PowerShell.Completion;
 
@@ -15,7 +15,7 @@ public sealed class VmNameCompleter : IArgumentCompleter
         using var budget = new CancellationTokenSource(CompletionCandidates.Budget);
         try
         {
-            var vms = VmManager.CreateDefault().GetAllAsync(budget.Token).GetAwaiter().GetResult();
+            var vms = ModuleServices.Current.Vms.GetAllAsync(budget.Token).GetAwaiter().GetResult();
             return CompletionCandidates.Complete(wordToComplete, vms.Select(vm => (vm.Name, $"{vm.Name}: {vm.State}, {vm.Image}")));
         }
         catch (Exception exception) when (exception is VmPsException or OperationCanceledException)

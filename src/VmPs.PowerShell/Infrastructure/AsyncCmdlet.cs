@@ -16,6 +16,12 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
 
     private readonly CancellationTokenSource stopping = new();
 
+    /// <summary>
+    /// Taken when PowerShell creates the cmdlet, on the pipeline thread: the environment (or the
+    /// runspace's own services) at the start of this command.
+    /// </summary>
+    protected IVmPsServices Services { get; } = ModuleServices.Current;
+
     public void Dispose()
     {
         stopping.Dispose();

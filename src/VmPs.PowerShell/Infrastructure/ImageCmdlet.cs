@@ -5,9 +5,7 @@ namespace VmPs.PowerShell.Infrastructure;
 /// <summary>Base of the image cmdlets: the image manager and name patterns.</summary>
 public abstract class ImageCmdlet : AsyncCmdlet
 {
-    private ImageManager? manager;
-
-    protected ImageManager Manager => manager ??= ImageManager.CreateDefault();
+    protected IImageManager Manager => Services.Images;
 
     protected void WriteImage(ImageInfo image) => WriteTypedObject(image, PSTypeNames.VmImage);
 

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using VmPs.Core;
 using VmPs.Core.Network;
 using VmPs.Core.Vms;
 
@@ -11,15 +9,9 @@ namespace VmPs.PowerShell.Infrastructure;
 /// </summary>
 public abstract class NetworkCmdlet : AsyncCmdlet
 {
-    private NetworkManager? manager;
-    private VmManager? vms;
+    protected INetworkManager Manager => Services.Networks;
 
-    protected NetworkManager Manager => manager ??= CreateManager();
-
-    protected VmManager Vms => vms ??= VmManager.CreateDefault();
-
-    /// <summary>A manager on the default state directory, in the installation's namespace. Shared by completers.</summary>
-    internal static NetworkManager CreateManager() => new(VmPsPaths.Default(), SessionNamespace.Get());
+    protected IVmManager Vms => Services.Vms;
 
     protected void WriteNetwork(NetworkInfo network) => WriteTypedObject(network, PSTypeNames.VmNetwork);
 
@@ -39,18 +31,4 @@ public abstract class NetworkCmdlet : AsyncCmdlet
 
     /// <summary>The VM of this name (VmNotFound otherwise).</summary>
     protected VmInfo GetVm(string name) => Await(cancellationToken => Vms.GetAsync(name, cancellationToken));
-
-    /// <summary>
-    /// One joined namespace per name for the whole pwsh process: joining costs a thread, and a
-    /// session runs many cmdlets.
-    /// </summary>
-    private static class SessionNamespace
-    {
-        private static readonly ConcurrentDictionary<string, Lazy<NetworkNamespace>> Joined = new(StringComparer.Ordinal);
-
-        public static NetworkNamespace Get() =>
-            Environment.GetEnvironmentVariable(NetworkNamespace.EnvironmentVariable) is { Length: > 0 } name
-                ? Joined.GetOrAdd(name, key => new Lazy<NetworkNamespace>(() => NetworkNamespace.Named(key))).Value
-                : NetworkNamespace.Current;
-    }
 }

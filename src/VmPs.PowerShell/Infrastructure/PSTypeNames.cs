@@ -13,6 +13,8 @@ public static class PSTypeNames
 
     public const string VmImage = "VmPs.VmImage";
 
+    public const string VmImageCacheItem = "VmPs.VmImageCacheItem";
+
     public const string GuestFile = "VmPs.GuestFile";
 
     public const string InitLogRecord = "VmPs.InitLogRecord";

@@ -1,4 +1,3 @@
-using System.Management.Automation;
 using VmPs.Core;
 using VmPs.Core.Vms;
 
@@ -7,9 +6,7 @@ namespace VmPs.PowerShell.Infrastructure;
 /// <summary>Base of the cmdlets that work on VMs: the VM manager, name patterns, per-VM error handling.</summary>
 public abstract class VmCmdlet : AsyncCmdlet
 {
-    private VmManager? manager;
-
-    protected VmManager Manager => manager ??= VmManager.CreateDefault();
+    protected IVmManager Manager => Services.Vms;
 
     protected void WriteVm(VmInfo vm) => WriteTypedObject(vm, PSTypeNames.Vm);
 

@@ -22,7 +22,7 @@ internal sealed class VmCommandRun(string vmName, IVmCommandSink sink)
     public void CloseInput() => input.Writer.TryComplete();
 
     /// <summary>Runs to the end; a VmPsException is reported to the sink, cancellation is thrown.</summary>
-    public async Task RunAsync(VmManager manager, VmExecOptions options, bool stream, SemaphoreSlim throttle, CancellationToken cancellationToken)
+    public async Task RunAsync(IVmManager manager, VmExecOptions options, bool stream, SemaphoreSlim throttle, CancellationToken cancellationToken)
     {
         await throttle.WaitAsync(cancellationToken).ConfigureAwait(false);
         try

@@ -18,6 +18,19 @@ public sealed class RequiresProgramFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A theory that runs only where the host programs are installed; elsewhere it is skipped naming them.</summary>
+public sealed class RequiresProgramTheoryAttribute : TheoryAttribute
+{
+    public RequiresProgramTheoryAttribute(params string[] programs)
+    {
+        var missing = programs.Where(program => DetachedProcess.FindOnPath(program) is null).ToArray();
+        if (missing.Length > 0)
+        {
+            Skip = $"skipped: {string.Join(", ", missing)} not on PATH";
+        }
+    }
+}
+
 /// <summary>A fact that needs root (network namespaces, loop devices, mounts).</summary>
 public sealed class RequiresRootFactAttribute : FactAttribute
 {

@@ -21,6 +21,7 @@ public sealed class CmdletMetadataTests : IDisposable
         ["New-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
         ["Get-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
         ["Remove-VmImage"] = [],
+        ["Clear-VmImageCache"] = ["VmPs.Core.Images.ImageCacheItem"],
         ["Get-VmLog"] = ["System.String", "VmPs.Protocol.Logs.InitLogRecord"],
         ["Get-VmNetworkAdapter"] = ["VmPs.Core.Network.NetworkAdapterInfo"],
         ["New-VmNetwork"] = ["VmPs.Core.Network.NetworkInfo"],
@@ -32,7 +33,7 @@ public sealed class CmdletMetadataTests : IDisposable
     };
 
     private static readonly string[] StateChangingCmdlets = ["New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
-        "New-VmNetwork", "Remove-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping"];
+        "Clear-VmImageCache", "New-VmNetwork", "Remove-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping"];
 
     private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Remove-Vm", "Get-VmLog"];
 

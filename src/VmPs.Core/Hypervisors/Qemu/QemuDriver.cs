@@ -19,12 +19,36 @@ public sealed class QemuDriver : IHypervisorDriver
     public QemuDriver(QemuDriverOptions options)
     {
         _options = options;
+        Capabilities = CapabilitiesOf(options);
     }
 
     public HypervisorKind Kind => HypervisorKind.Qemu;
 
-    /// <summary>What this driver implements (QEMU itself could do more: snapshots and hotplug are not wired up yet).</summary>
-    public HypervisorCapabilities Capabilities => new(Snapshot: false, Hotplug: false, Vsock: _options.UseVhostVsock, Uefi: false);
+    public HypervisorCapabilities Capabilities { get; }
+
+    /// <summary>
+    /// What QEMU does with these options. Every machine: qcow2, virtio-fs, block_resize, stop/cont,
+    /// migration to a file (which restores by reading the whole stream, so not on demand) and PVH
+    /// vmlinux boot. Only q35 has PCI hotplug (disks, adapters, CPUs, memory) and firmware (OVMF,
+    /// SeaBIOS) with a CD-ROM; microvm's virtio-mmio devices are fixed at launch.
+    /// </summary>
+    private static HypervisorCapabilities CapabilitiesOf(QemuDriverOptions options)
+    {
+        var features = HypervisorFeatures.VirtioFs | HypervisorFeatures.Qcow2Disks | HypervisorFeatures.DiskResize
+            | HypervisorFeatures.Pause | HypervisorFeatures.Snapshot | HypervisorFeatures.PvhKernel;
+        if (options.UseVhostVsock)
+        {
+            features |= HypervisorFeatures.Vsock;
+        }
+
+        if (options.Machine == QemuMachine.Q35)
+        {
+            features |= HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug | HypervisorFeatures.CpuResize
+                | HypervisorFeatures.MemoryResize | HypervisorFeatures.Uefi | HypervisorFeatures.Bios | HypervisorFeatures.CdRom;
+        }
+
+        return new HypervisorCapabilities($"QEMU ({options.Machine.ToString().ToLowerInvariant()})", features);
+    }
 
     public async Task<HypervisorInstance> LaunchAsync(VmLaunchSpec spec, CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using VmPs.Core.Images.Oci;
+using VmPs.Core.Processes;
 
 namespace VmPs.Core.Images.Blobs;
 
@@ -11,6 +12,9 @@ namespace VmPs.Core.Images.Blobs;
 /// </summary>
 public sealed class BlobCache
 {
+    /// <summary>The crash point (see CrashPoint) after the first bytes of a blob reached its partial file.</summary>
+    public const string CrashDuringDownload = "New-VmImage: blob partly downloaded";
+
     private const string PartialSuffix = ".partial";
     /// <summary>EWOULDBLOCK on Linux: .NET reports a lock held by another open file with this errno as HResult.</summary>
     private const int LockHeldErrno = 11;
@@ -23,6 +27,9 @@ public sealed class BlobCache
     {
         directory = Path.Combine(paths.BlobCacheDirectory, "sha256");
     }
+
+    /// <summary>Where the blobs and partial downloads are.</summary>
+    internal string FolderPath => directory;
 
     public string PathFor(string digest) => Path.Combine(directory, BlobDigest.Hex(digest));
 
@@ -128,6 +135,11 @@ public sealed class BlobCache
                 hash.AppendData(buffer, 0, read);
                 await partial.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                 written += read;
+                if (written < descriptor.Size)
+                {
+                    CrashPoint.Reach(CrashDuringDownload);
+                }
+
                 bytes?.Report(written);
             }
         }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
@@ -121,18 +120,8 @@ public sealed class HostileImageTests(ITestOutputHelper output) : IDisposable
 
     private async Task<(string Result, long PeakKiB)> RunChildAsync(string archive)
     {
-        var testAssembly = typeof(StartupHook).Assembly.Location;
-        var start = new ProcessStartInfo("dotnet", [testAssembly]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["DOTNET_STARTUP_HOOKS"] = testAssembly;
-        start.Environment["DOTNET_GCHeapHardLimit"] = "0x30000000";
-        start.Environment[HostileImageChild.HomeVariable] = Home;
-        start.Environment[HostileImageChild.ArchiveVariable] = archive;
-        using var child = Process.Start(start)!;
-        var stderr = child.StandardError.ReadToEndAsync();
-        var stdout = await child.StandardOutput.ReadToEndAsync();
-        await child.WaitForExitAsync();
-        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split(' ', 2)).Where(parts => parts.Length == 2).ToDictionary(parts => parts[0], parts => parts[1]);
-        Assert.True(lines.ContainsKey("result"), $"the child died (exit code {child.ExitCode}): {await stderr}");
+        var (lines, exitCode, stderr) = await ImageAddChild.RunAsync(new VmPsPaths(Home), "archive:" + archive, "hostile");
+        Assert.True(lines.ContainsKey("result"), $"the child died (exit code {exitCode}): {stderr}");
         return (lines["result"], long.Parse(lines["peak-kib"], System.Globalization.CultureInfo.InvariantCulture));
     }
 

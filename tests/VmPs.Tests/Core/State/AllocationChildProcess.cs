@@ -18,7 +18,7 @@ public static class StartupHook
     public static void Initialize()
     {
         NetworkAllocationChild.RunIfRequested();
-        HostileImageChild.RunIfRequested();
+        ImageAddChild.RunIfRequested();
         var database = Environment.GetEnvironmentVariable(DatabaseVariable);
         if (database is null)
         {

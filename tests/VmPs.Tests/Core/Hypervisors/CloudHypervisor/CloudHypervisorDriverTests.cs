@@ -202,12 +202,18 @@ public sealed class CloudHypervisorDriverTests : IAsyncLifetime
     }
 
     [Fact]
-    public void CapabilitiesAreThoseOfCloudHypervisorWithoutFirmware()
+    public void CapabilitiesAreThoseOfCloudHypervisorsApi()
     {
         var driver = new CloudHypervisorDriver();
 
         Assert.Equal(HypervisorKind.CloudHypervisor, driver.Kind);
-        Assert.Equal(new HypervisorCapabilities(Snapshot: true, Hotplug: true, Vsock: true, Uefi: false), driver.Capabilities);
+        Assert.Equal("Cloud Hypervisor", driver.Capabilities.Driver);
+        Assert.True(driver.Capabilities.Supports(
+            HypervisorFeatures.Vsock | HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug | HypervisorFeatures.VirtioFs
+            | HypervisorFeatures.Qcow2Disks | HypervisorFeatures.DiskResize | HypervisorFeatures.Pause | HypervisorFeatures.Snapshot
+            | HypervisorFeatures.LazyRestore | HypervisorFeatures.CpuResize | HypervisorFeatures.MemoryResize | HypervisorFeatures.Uefi
+            | HypervisorFeatures.PvhKernel));
+        Assert.Equal(HypervisorFeatures.Bios | HypervisorFeatures.CdRom, driver.Capabilities.Missing(HypervisorFeatures.Bios | HypervisorFeatures.CdRom | HypervisorFeatures.Uefi));
     }
 
     private FakeCloudHypervisorLauncher Fake(FakeCloudHypervisorOptions? options = null)

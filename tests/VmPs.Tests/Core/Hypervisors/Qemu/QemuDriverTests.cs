@@ -116,13 +116,20 @@ public sealed class QemuDriverTests : IDisposable
     }
 
     [Fact]
-    public void CapabilitiesDescribeWhatTheDriverDoes()
+    public void CapabilitiesDescribeWhatQemuDoesWithTheMachineAndDevices()
     {
-        var withoutVsock = new QemuDriver(new QemuDriverOptions("qemu", Accelerator.Tcg));
+        var microvm = new QemuDriver(new QemuDriverOptions("qemu", Accelerator.Tcg));
         var withVsock = new QemuDriver(new QemuDriverOptions("qemu", Accelerator.Tcg, UseVhostVsock: true));
+        var q35 = new QemuDriver(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35));
+        const HypervisorFeatures everyMachine = HypervisorFeatures.VirtioFs | HypervisorFeatures.Qcow2Disks | HypervisorFeatures.DiskResize
+            | HypervisorFeatures.Pause | HypervisorFeatures.Snapshot | HypervisorFeatures.PvhKernel;
+        const HypervisorFeatures pciAndFirmware = HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug | HypervisorFeatures.CpuResize
+            | HypervisorFeatures.MemoryResize | HypervisorFeatures.Uefi | HypervisorFeatures.Bios | HypervisorFeatures.CdRom;
 
-        Assert.Equal(new HypervisorCapabilities(Snapshot: false, Hotplug: false, Vsock: false, Uefi: false), withoutVsock.Capabilities);
-        Assert.True(withVsock.Capabilities.Vsock);
+        Assert.Equal(new HypervisorCapabilities("QEMU (microvm)", everyMachine), microvm.Capabilities);
+        Assert.Equal(everyMachine | HypervisorFeatures.Vsock, withVsock.Capabilities.Features);
+        Assert.Equal(new HypervisorCapabilities("QEMU (q35)", everyMachine | pciAndFirmware), q35.Capabilities);
+        Assert.False(q35.Capabilities.Supports(HypervisorFeatures.LazyRestore));
         Assert.Equal(HypervisorKind.Qemu, withVsock.Kind);
     }
 

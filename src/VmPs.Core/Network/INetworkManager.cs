@@ -1,0 +1,38 @@
+namespace VmPs.Core.Network;
+
+/// <summary>
+/// The network operations behind the network cmdlets (New-/Get-/Remove-VmNetwork and the port
+/// mapping cmdlets). <see cref="NetworkManager"/> is the real one; cmdlet tests use fakes.
+/// </summary>
+public interface INetworkManager
+{
+    /// <summary>Creates the network: row, bridge, rules.</summary>
+    Task<NetworkInfo> CreateAsync(NetworkCreateOptions options, CancellationToken cancellationToken);
+
+    /// <summary>Every network, each repaired if something on the host is missing.</summary>
+    Task<IReadOnlyList<NetworkInfo>> GetAllAsync(CancellationToken cancellationToken);
+
+    /// <summary>Every network as stored, without inspecting or repairing the host.</summary>
+    Task<IReadOnlyList<NetworkInfo>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>The network with this name (case-insensitive), repaired, or null.</summary>
+    Task<NetworkInfo?> FindAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>The network with this name, repaired; throws NetworkNotFound.</summary>
+    Task<NetworkInfo> GetAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Removes the network; refused while VMs are on it unless <paramref name="force"/>.</summary>
+    Task RemoveAsync(string name, bool force, CancellationToken cancellationToken);
+
+    /// <summary>The adapter of one VM (or every adapter when <paramref name="vmId"/> is null).</summary>
+    Task<IReadOnlyList<NetworkAdapterInfo>> GetAdaptersAsync(Guid? vmId, CancellationToken cancellationToken);
+
+    /// <summary>Publishes a VM port on the host.</summary>
+    Task<PortMappingInfo> AddPortMappingAsync(Guid vmId, PortMappingOptions options, CancellationToken cancellationToken);
+
+    /// <summary>The port mappings of one VM (or all of them when <paramref name="vmId"/> is null).</summary>
+    Task<IReadOnlyList<PortMappingInfo>> GetPortMappingsAsync(Guid? vmId, CancellationToken cancellationToken);
+
+    /// <summary>Removes the mapping of this host port; PortMappingNotFound when there is none for this VM.</summary>
+    Task RemovePortMappingAsync(Guid vmId, PortProtocol protocol, int hostPort, CancellationToken cancellationToken);
+}

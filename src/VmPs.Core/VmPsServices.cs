@@ -1,0 +1,54 @@
+using VmPs.Core.Host;
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Images;
+using VmPs.Core.Network;
+using VmPs.Core.Network.Firewall;
+using VmPs.Core.State;
+using VmPs.Core.Vms;
+
+namespace VmPs.Core;
+
+/// <summary>The composition root: builds the managers of one installation once, sharing their parts.</summary>
+public sealed class VmPsServices : IVmPsServices
+{
+    private readonly Lazy<NetworkManager> networks;
+    private readonly VmManager vms;
+
+    public VmPsServices(VmPsSettings settings)
+        : this(settings, HypervisorRegistry.Default())
+    {
+    }
+
+    public VmPsServices(VmPsSettings settings, HypervisorRegistry hypervisors)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(hypervisors);
+        Settings = settings;
+        Paths = new VmPsPaths(settings.StateDirectory);
+        Hypervisors = hypervisors;
+        var database = new StateDatabase(Paths.StateDatabase);
+        var host = new HostContext(cancellationToken => HostProbe.ProbeAsync(Paths, new HostProbeOptions { Hypervisors = hypervisors }, cancellationToken), hypervisors);
+        Host = host;
+        Images = new ImageManager(Paths, database);
+
+        // Not cached on failure: a namespace created after a failed join is joined by the next command.
+        networks = new Lazy<NetworkManager>(
+            () => new NetworkManager(Paths, database, NetworkNamespace.Shared(settings.NetworkNamespace), FirewallSelection.Parse(settings.Firewall)),
+            LazyThreadSafetyMode.PublicationOnly);
+        vms = new VmManager(Paths, database, host, networks, new VmManagerSettings());
+    }
+
+    public VmPsSettings Settings { get; }
+
+    public VmPsPaths Paths { get; }
+
+    public IVmManager Vms => vms;
+
+    public IImageManager Images { get; }
+
+    public INetworkManager Networks => networks.Value;
+
+    public IHostContext Host { get; }
+
+    public HypervisorRegistry Hypervisors { get; }
+}

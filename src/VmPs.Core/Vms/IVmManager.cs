@@ -1,0 +1,51 @@
+using VmPs.Core.Agent;
+using VmPs.Core.Logs;
+using VmPs.Core.Network;
+using VmPs.Protocol.Logs;
+
+namespace VmPs.Core.Vms;
+
+/// <summary>
+/// The VM operations behind the VM cmdlets (New-/Get-/Start-/Stop-/Remove-Vm, Invoke-VmCommand,
+/// Enter-Vm, Copy-VmFile, Get-VmLog). <see cref="VmManager"/> is the real one; cmdlet tests use fakes.
+/// </summary>
+public interface IVmManager
+{
+    /// <summary>Creates the VM (directory, overlay disk, row, network adapter); on any failure nothing is left behind.</summary>
+    Task<VmInfo> CreateAsync(VmCreateOptions options, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<VmInfo>> GetAllAsync(CancellationToken cancellationToken);
+
+    /// <summary>The VM with this name (case-insensitive), or null.</summary>
+    Task<VmInfo?> FindAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>The VM with this name; throws VmNotFound.</summary>
+    Task<VmInfo> GetAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>The VM's network adapter, or null when it has none. Throws VmNotFound.</summary>
+    Task<NetworkAdapterInfo?> GetNetworkAdapterAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Boots a Stopped or Crashed VM and, unless told otherwise, waits until its agent answers.</summary>
+    Task<VmInfo> StartAsync(string name, VmStartOptions options, IProgress<VmProgress>? progress, CancellationToken cancellationToken);
+
+    /// <summary>Graceful: agent shutdown, then the power button, then a kill after the timeout. Force kills at once.</summary>
+    Task<VmInfo> StopAsync(string name, VmStopOptions options, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the VM and everything it owns; a running VM is refused unless <paramref name="force"/>.</summary>
+    Task RemoveAsync(string name, bool force, CancellationToken cancellationToken);
+
+    /// <summary>Runs a command in a running VM to completion; a non-zero exit code is a result, not an error.</summary>
+    Task<VmCommandResult> ExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken);
+
+    /// <summary>Starts a command in a running VM, for callers that stream its stdin and output. The caller disposes it.</summary>
+    Task<VmExecution> StartExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken);
+
+    /// <summary>Opens a connection to a running VM's agent (TTY exec, file copy). The caller disposes it.</summary>
+    Task<AgentClient> ConnectAgentAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>A VM's log as lines, the last <see cref="VmLogOptions.Tail"/> of them, then followed when asked.</summary>
+    IAsyncEnumerable<string> GetLogAsync(string name, VmLogSource source, VmLogOptions options, CancellationToken cancellationToken);
+
+    /// <summary>The structured init log of the VM's last boot.</summary>
+    IAsyncEnumerable<InitLogRecord> GetInitLogAsync(string name, VmLogOptions options, CancellationToken cancellationToken);
+}
