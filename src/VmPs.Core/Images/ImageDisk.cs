@@ -228,6 +228,6 @@ internal sealed partial class ImageDisk(VmPsPaths paths, ImageStore store, BlobC
         new DirectoryInfo(directory).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 })
             .Sum(file => file.Length);
 
-    [GeneratedRegex("^[0-9a-f]{32}$")]
+    [GeneratedRegex(@"^[0-9a-f]{32}\z")]
     private static partial Regex ImageId();
 }
