@@ -30,6 +30,7 @@
         'New-VmNetwork'
         'Get-VmNetwork'
         'Remove-VmNetwork'
+        'Repair-VmNetwork'
         'Add-VmPortMapping'
         'Get-VmPortMapping'
         'Remove-VmPortMapping'

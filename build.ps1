@@ -46,6 +46,18 @@ function Invoke-DotNet {
     }
 }
 
+# Runs the pwsh that runs this script: its own executable, or for pwsh installed as a dotnet global
+# tool (where the process is dotnet), dotnet with the same pwsh.dll.
+function Invoke-Pwsh {
+    $executable = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($executable) -eq 'dotnet') {
+        & $executable ([Environment]::GetCommandLineArgs()[0]) @args
+    }
+    else {
+        & $executable @args
+    }
+}
+
 function Invoke-BuildTask {
     Invoke-DotNet build $Solution --configuration $Configuration
 }
@@ -104,7 +116,7 @@ function Invoke-DemoTask {
 function Invoke-HelpTask {
     Invoke-BuildTask
     # A separate pwsh, so this session keeps no lock on the module it imports.
-    & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot 'build/New-ModuleHelp.ps1')
+    Invoke-Pwsh -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot 'build/New-ModuleHelp.ps1')
     if ($LASTEXITCODE -ne 0) {
         throw "Generating the help failed with exit code $LASTEXITCODE."
     }

@@ -35,7 +35,7 @@
     }
     'Get-VmNetworkAdapter' = @{
         Synopsis    = 'Gets the network adapters of VMs.'
-        Description = 'Gets the network adapter of each VM (every VM when no name is given): its network, IPv4 address and prefix, gateway, DNS servers, MTU, MAC address, the host TAP interface it is plugged into (Plugged is true while the VM runs) and its bandwidth limit. A VM without a network outputs nothing; a name without wildcards that matches no VM is an error (VmNotFound).'
+        Description = 'Gets the network adapter of each VM (every VM when no name is given): its network, IPv4 address and prefix, gateway, DNS servers, MTU, MAC address, the host TAP interface it is plugged into (Plugged is true while the VM runs), its bandwidth limit, and Status: the TAP as found on the host. Connected: on its bridge with the hypervisor attached. Unplugged: the VM is not running and has no TAP. Degraded: the hypervisor is attached but the TAP is off its bridge, down, or has the wrong MTU or isolation (Repair-VmNetwork fixes it). Detached: the TAP is missing or no hypervisor is attached to it, so the VM has no network (while it starts, after its hypervisor died, or after the TAP was deleted under it); a running VM gets it back by restarting, and Repair-VmNetwork removes the TAP of a VM that is not running. Leftover: the VM is not running but its TAP is still there (Repair-VmNetwork deletes it). Reading changes nothing on the host. A VM without a network outputs nothing; a name without wildcards that matches no VM is an error (VmNotFound).'
         Parameters  = @{
             VmName      = 'Names of the VMs; wildcards allowed. Also taken from the pipeline as strings or from a Name or VmName property.'
             InputObject = 'VM objects, as Get-Vm and New-Vm output them.'
@@ -43,6 +43,7 @@
         Examples    = @(
             @{ Code = 'Get-VmNetworkAdapter'; Remarks = 'Lists the adapters of every VM.' }
             @{ Code = 'Get-Vm web | Get-VmNetworkAdapter | Select-Object Tap, MacAddress, IPAddress, Network'; Remarks = 'Shows where the VM web is plugged in.' }
+            @{ Code = 'Get-VmNetworkAdapter | Where-Object Status -ne Connected | Where-Object Status -ne Unplugged'; Remarks = 'Lists the adapters whose TAP is not as it should be.' }
         )
     }
     'Get-VmLog' = @{
@@ -252,14 +253,28 @@
         )
     }
     'Get-VmNetwork' = @{
-        Synopsis    = 'Gets VM networks, repairing what is missing on the host.'
-        Description = 'Gets all VM networks, or those named, with their bridge, subnet, gateway, NAT, uplink, number of VMs and free addresses. Each network read is checked against the host: a bridge, gateway address, firewall rule or running VM''s TAP that is missing (after a reboot or a manual ip link del) is recreated.'
+        Synopsis    = 'Gets VM networks and whether the host matches them.'
+        Description = 'Gets all VM networks, or those named, with their bridge, subnet, gateway, NAT, uplink, number of VMs and free addresses. Each network is compared with the host, and nothing on the host is changed: Status is Healthy when its bridge, gateway address, IPv4 forwarding, firewall rules and VMs'' TAPs are as recorded, else Degraded, with Problems saying what differs (after a reboot, a manual ip link del or nft flush ruleset, or a hypervisor that died). Repair-VmNetwork repairs.'
         Parameters  = @{
             Name = 'Names of the networks; wildcards allowed. A name without wildcards that matches no network is an error (NetworkNotFound).'
         }
         Examples    = @(
             @{ Code = 'Get-VmNetwork'; Remarks = 'Lists every network.' }
             @{ Code = 'Get-VmNetwork lab* | Where-Object FreeAddresses -lt 10'; Remarks = 'Networks whose names start with lab and that are nearly full.' }
+            @{ Code = 'Get-VmNetwork | Where-Object Status -eq Degraded | Select-Object Name -ExpandProperty Problems'; Remarks = 'Shows what differs on the host for each degraded network.' }
+        )
+    }
+    'Repair-VmNetwork' = @{
+        Synopsis    = 'Brings VM networks on the host back to what VmPs recorded.'
+        Description = 'Repairs every VM network, or those named or piped in, that Get-VmNetwork shows as Degraded: recreates a missing bridge and its gateway address, turns IPv4 forwarding and route_localnet back on, rewrites firewall rules that are missing or changed, puts the TAP of a running VM that is off its bridge or down back in place, and deletes the TAP of a VM that is not running (after its hypervisor died). A running VM whose hypervisor is no longer attached to its TAP (the TAP was deleted under it) cannot get its network back in place, since a new TAP would not reach the hypervisor: that is a warning asking to restart the VM (Stop-Vm, then Start-Vm), and its TAP is left alone. With -WhatIf it lists the repairs it would make and changes nothing; -Verbose lists the repairs made. Networks that need nothing are left as they are.'
+        Parameters  = @{
+            Name        = 'Names of the networks (default: every network); wildcards allowed. Also taken from the pipeline as strings or from a Name or Network property. A name without wildcards that matches no network is an error (NetworkNotFound).'
+            InputObject = 'Network objects, as Get-VmNetwork and New-VmNetwork output them.'
+            PassThru    = 'Output each network after its repair, with its Status and remaining Problems.'
+        }
+        Examples    = @(
+            @{ Code = 'Repair-VmNetwork -WhatIf'; Remarks = 'Lists what would be repaired on every network, changing nothing.' }
+            @{ Code = 'Get-VmNetwork | Where-Object Status -eq Degraded | Repair-VmNetwork -PassThru -Verbose'; Remarks = 'Repairs the degraded networks, reports each repair, and outputs the networks afterwards.' }
         )
     }
     'Remove-VmNetwork' = @{

@@ -1,6 +1,6 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
-# Pester tests of the network cmdlets (New-VmNetwork, Get-VmNetwork, Remove-VmNetwork and the port mapping
-# cmdlets), run against the built module folder. Everything happens in a network namespace of the test's own,
+# Pester tests of the network cmdlets (New-VmNetwork, Get-VmNetwork, Repair-VmNetwork, Remove-VmNetwork and
+# the port mapping cmdlets), run against the built module folder. Everything happens in a network namespace of the test's own,
 # chosen with VMPS_NETNS; without root (or ip and nft) the tests skip.
 
 BeforeDiscovery {
@@ -24,6 +24,17 @@ BeforeAll {
 
     function script:Get-LinkName {
         (ip -n $Namespace -j link | ConvertFrom-Json).ifname
+    }
+
+    function script:Get-Ruleset {
+        (ip netns exec $Namespace nft list ruleset) -join "`n"
+    }
+
+    # What -WhatIf writes goes to the host, not to a stream: a child pwsh prints it on its stdout.
+    function script:Invoke-WhatIf([string] $Command) {
+        $module = Join-Path $RepoRoot 'out/VmPs'
+        # The pwsh running the tests (the process is dotnet when pwsh is a .NET global tool, and its folder may not be on PATH).
+        & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command "Import-Module '$module'; $Command" 2>&1 | Out-String -Width 500
     }
 }
 
@@ -62,21 +73,79 @@ Describe 'VM networks' -Skip:$CannotNetwork {
         $network.Isolated | Should -BeTrue
     }
 
-    It 'Get-VmNetwork takes wildcards and shows the documented columns' {
+    It 'Get-VmNetwork takes wildcards and shows the documented columns in 80 columns' {
         (Get-VmNetwork -Name l*).Name | Should -Be 'lab'
         (Get-VmNetwork).Count | Should -Be 2
         $table = Get-VmNetwork lab | Format-Table | Out-String -Width 250
-        foreach ($column in 'Name', 'Bridge', 'Subnet', 'Gateway', 'Nat', 'Uplink', 'VmCount', 'FreeAddresses') {
+        foreach ($column in 'Name', 'Subnet', 'Gateway', 'Nat', 'Uplink', 'VmCount', 'Status') {
             $table | Should -Match $column
         }
+        $table -split "`n" | Where-Object { $_.TrimEnd().Length -gt 80 } | Should -BeNullOrEmpty
+        (Get-VmNetwork lab).Status | Should -Be 'Healthy'
+        (Get-VmNetwork lab).Problems | Should -BeNullOrEmpty
     }
 
-    It 'Get-VmNetwork repairs a bridge deleted behind its back' {
+    It 'Get-VmNetwork, Get-Vm and Get-VmNetworkAdapter report a bridge deleted behind its back and change nothing' {
+        $null = New-Vm -Name netvm -Network lab
         $bridge = (Get-VmNetwork lab).Bridge
         ip -n $Namespace link del $bridge
-        Get-LinkName | Should -Not -Contain $bridge
-        Get-VmNetwork lab | Out-Null
+        $links = Get-LinkName
+        $rules = Get-Ruleset
+
+        $network = Get-VmNetwork lab
+        $vm = Get-Vm netvm
+        $adapter = Get-VmNetworkAdapter netvm
+        Get-VmNetwork | Out-Null
+
+        $network.Status | Should -Be 'Degraded'
+        $network.Problems | Should -Contain "bridge $bridge is missing"
+        $vm.NetworkStatus | Should -Be 'Unplugged'
+        $adapter.Status | Should -Be 'Unplugged'
+        Get-LinkName | Should -Be $links
+        Get-Ruleset | Should -Be $rules
+    }
+
+    It 'Repair-VmNetwork -WhatIf lists the repairs it would make and changes nothing' {
+        $bridge = (Get-VmNetwork lab).Bridge
+        $links = Get-LinkName
+
+        $text = Invoke-WhatIf 'Repair-VmNetwork -WhatIf'
+
+        $text | Should -Match ([regex]::Escape("What if: Performing the operation ""Repair VM network: create bridge $bridge with 10.121.0.1/24"))
+        $text | Should -Match 'on target "lab"'
+        $text | Should -Not -Match 'backend'
+        Get-LinkName | Should -Be $links
+        (Get-VmNetwork lab).Status | Should -Be 'Degraded'
+    }
+
+    It 'Repair-VmNetwork repairs, says what it did with -Verbose and outputs the network with -PassThru' {
+        $bridge = (Get-VmNetwork lab).Bridge
+
+        $output = Repair-VmNetwork -Name lab -PassThru -Verbose 4>&1
+        $verbose = $output | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        $network = $output | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+
+        $verbose.Message | Should -Contain "VM network 'lab': create bridge $bridge with 10.121.0.1/24."
+        $network.PSObject.TypeNames[0] | Should -Be 'VmPs.VmNetwork'
+        $network.Status | Should -Be 'Healthy'
         Get-LinkName | Should -Contain $bridge
+        (ip -n $Namespace -4 -o addr show dev $bridge) -join "`n" | Should -Match '10\.121\.0\.1/24'
+    }
+
+    It 'Get-VmNetwork | Repair-VmNetwork takes network objects and leaves healthy networks alone' {
+        $rules = Get-Ruleset
+        $networks = Get-VmNetwork | Repair-VmNetwork -PassThru
+        $networks.Name | Should -Be @('backend', 'lab')
+        $networks.Status | Should -Be @('Healthy', 'Healthy')
+        Get-Ruleset | Should -Be $rules
+        Remove-Vm netvm -Confirm:$false
+    }
+
+    It 'Repair-VmNetwork of an unknown network is a non-terminating NetworkNotFound error' {
+        $errors = Get-VmError { Repair-VmNetwork -Name nosuchnet }
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -Be 'NetworkNotFound,VmPs.PowerShell.Commands.RepairVmNetworkCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
     }
 
     It 'an unknown network name is a non-terminating ObjectNotFound error' {

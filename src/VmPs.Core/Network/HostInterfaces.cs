@@ -3,9 +3,10 @@ using VmPs.Core.Network.Netlink;
 namespace VmPs.Core.Network;
 
 /// <summary>
-/// Brings a network's bridge and its VMs' TAPs to the state the rows describe, creating or fixing
-/// only what differs. Synchronous: runs on the network namespace's thread, which is also where
-/// the /proc/sys/net files it writes belong.
+/// Compares a network's bridge and its VMs' TAPs with the rows (Inspect*), and brings them to the
+/// state the rows describe, creating or fixing only what differs (Ensure*, Repair*). Synchronous:
+/// runs on the network namespace's thread, which is also where the /proc/sys/net files it reads and
+/// writes belong.
 /// </summary>
 internal sealed class HostInterfaces : IDisposable
 {
@@ -14,6 +15,7 @@ internal sealed class HostInterfaces : IDisposable
     private readonly RouteNetlink netlink = new();
     private readonly Dictionary<string, LinkEntry> links;
     private readonly List<AddressEntry> addresses;
+    private Dictionary<int, bool>? isolatedPorts;
 
     public HostInterfaces()
     {
@@ -22,6 +24,69 @@ internal sealed class HostInterfaces : IDisposable
     }
 
     public bool Exists(string name) => links.ContainsKey(name);
+
+    /// <summary>How the network's bridge, its gateway address and the forwarding settings differ from the row; nothing is changed.</summary>
+    public List<HostDrift> InspectBridge(NetworkRecord network)
+    {
+        var drift = new List<HostDrift>();
+        if (Sysctl.Read(ForwardingSetting) != "1")
+        {
+            drift.Add(new("IPv4 forwarding (net.ipv4.ip_forward) is off", "turn on IPv4 forwarding"));
+        }
+
+        var name = network.Bridge;
+        var gateway = $"{Ipv4Subnet.FormatAddress(network.Gateway)}/{network.Subnet.PrefixLength}";
+        if (Find(name) is not { } bridge)
+        {
+            drift.Add(new($"bridge {name} is missing", $"create bridge {name} with {gateway}"));
+            return drift;
+        }
+
+        if (!bridge.IsUp || bridge.Mtu != network.Mtu)
+        {
+            drift.Add(new($"bridge {name} is {(bridge.IsUp ? "up" : "down")} with MTU {bridge.Mtu}", $"bring bridge {name} up with MTU {network.Mtu}"));
+        }
+
+        if (!HasGatewayAddress(bridge, network))
+        {
+            drift.Add(new($"bridge {name} lacks the gateway address {gateway}", $"add {gateway} to bridge {name}"));
+        }
+
+        if (Sysctl.Read(RouteLocalnetSetting(network)) != "1")
+        {
+            drift.Add(new($"route_localnet is off on bridge {name} (published ports do not answer on 127.0.0.1)", $"turn on route_localnet on bridge {name}"));
+        }
+
+        return drift;
+    }
+
+    /// <summary>The adapter's TAP as found, and what is wrong with it; nothing is changed.</summary>
+    public AdapterHealth InspectTap(NetworkRecord network, AdapterRecord adapter)
+    {
+        var tap = Find(adapter.Tap);
+        var owner = $"TAP {adapter.Tap} of VM '{adapter.VmName}'";
+        if (!adapter.Plugged)
+        {
+            return tap is null
+                ? new(adapter, tap, NetworkAdapterStatus.Unplugged, null)
+                : new(adapter, tap, NetworkAdapterStatus.Leftover, $"{owner} is still on the host although the adapter is unplugged");
+        }
+
+        if (tap is null)
+        {
+            return new(adapter, tap, NetworkAdapterStatus.Detached, $"{owner} is missing, so the VM has no network");
+        }
+
+        if (!tap.HasCarrier)
+        {
+            return new(adapter, tap, NetworkAdapterStatus.Detached, $"no hypervisor is attached to {owner}, so the VM has no network");
+        }
+
+        var faults = TapFaults(network, tap);
+        return faults.Count == 0
+            ? new(adapter, tap, NetworkAdapterStatus.Connected, null)
+            : new(adapter, tap, NetworkAdapterStatus.Degraded, $"{owner} is {string.Join(", ", faults)}");
+    }
 
     /// <summary>Bridge up with the network's MTU and gateway address; IP forwarding on; 127.0.0.1 DNAT allowed to leave through it.</summary>
     public LinkEntry EnsureBridge(NetworkRecord network)
@@ -47,7 +112,7 @@ internal sealed class HostInterfaces : IDisposable
             bridge = Refresh(network.Bridge);
         }
 
-        if (!addresses.Any(a => a.InterfaceIndex == bridge.Index && a.Address == network.Gateway && a.PrefixLength == network.Subnet.PrefixLength))
+        if (!HasGatewayAddress(bridge, network))
         {
             try
             {
@@ -61,34 +126,32 @@ internal sealed class HostInterfaces : IDisposable
         }
 
         EnableForwarding();
-        Sysctl.Ensure($"/proc/sys/net/ipv4/conf/{network.Bridge}/route_localnet", "1");
+        Sysctl.Ensure(RouteLocalnetSetting(network), "1");
         return bridge;
     }
 
-    /// <summary>The adapter's persistent TAP, up, on the bridge, isolated as the network says. True when it had to be created.</summary>
-    public bool EnsureTap(NetworkRecord network, LinkEntry bridge, AdapterRecord adapter)
+    /// <summary>For the VM being plugged: its persistent TAP (created when missing), up, on the bridge, isolated as the network says.</summary>
+    public void EnsureTap(NetworkRecord network, LinkEntry bridge, AdapterRecord adapter)
     {
-        var created = false;
-        var tap = Find(adapter.Tap);
-        if (tap is null)
+        if (Find(adapter.Tap) is null)
         {
             TapDevice.CreatePersistent(adapter.Tap);
-            created = true;
-            tap = Refresh(adapter.Tap);
         }
 
-        if (!tap.IsUp || tap.Mtu != network.Mtu || tap.MasterIndex != bridge.Index)
+        Configure(network, bridge, Refresh(adapter.Tap));
+    }
+
+    /// <summary>
+    /// For a plugged adapter of a VM that is not being plugged now: its TAP is set right only while a
+    /// hypervisor is attached to it. A missing TAP is not recreated, nor is one nobody is attached to
+    /// touched: a new TAP would not reach the running hypervisor, only pretend the VM had a network.
+    /// </summary>
+    public void RepairAttachedTap(NetworkRecord network, LinkEntry bridge, AdapterRecord adapter)
+    {
+        if (Find(adapter.Tap) is { HasCarrier: true } tap)
         {
-            netlink.Configure(tap, network.Mtu, bridge.Index);
-            tap = Refresh(adapter.Tap);
+            Configure(network, bridge, tap);
         }
-
-        if (created || netlink.IsBridgePortIsolated(tap) != network.Isolated)
-        {
-            netlink.SetBridgePortIsolated(tap, network.Isolated);
-        }
-
-        return created;
     }
 
     /// <summary>Deletes the interface if it exists.</summary>
@@ -114,6 +177,56 @@ internal sealed class HostInterfaces : IDisposable
         netlink.GetRoutes().Where(route => route.Destination.PrefixLength > 0).Select(route => route.Destination).ToList();
 
     public void Dispose() => netlink.Dispose();
+
+    private static string RouteLocalnetSetting(NetworkRecord network) => $"/proc/sys/net/ipv4/conf/{network.Bridge}/route_localnet";
+
+    private bool HasGatewayAddress(LinkEntry bridge, NetworkRecord network) =>
+        addresses.Any(a => a.InterfaceIndex == bridge.Index && a.Address == network.Gateway && a.PrefixLength == network.Subnet.PrefixLength);
+
+    /// <summary>How the TAP differs from a port of the network's bridge: up, at the network's MTU, isolated as the network says.</summary>
+    private List<string> TapFaults(NetworkRecord network, LinkEntry tap)
+    {
+        var faults = new List<string>();
+        if (Find(network.Bridge) is not { } bridge || tap.MasterIndex != bridge.Index)
+        {
+            faults.Add($"not on bridge {network.Bridge}");
+        }
+        else if (IsIsolated(tap) != network.Isolated)
+        {
+            faults.Add(network.Isolated ? "not isolated" : "isolated");
+        }
+
+        if (!tap.IsUp)
+        {
+            faults.Add("down");
+        }
+
+        if (tap.Mtu != network.Mtu)
+        {
+            faults.Add($"at MTU {tap.Mtu} instead of {network.Mtu}");
+        }
+
+        return faults;
+    }
+
+    private void Configure(NetworkRecord network, LinkEntry bridge, LinkEntry tap)
+    {
+        if (!tap.IsUp || tap.Mtu != network.Mtu || tap.MasterIndex != bridge.Index)
+        {
+            netlink.Configure(tap, network.Mtu, bridge.Index);
+            tap = Refresh(tap.Name);
+            isolatedPorts = null;
+        }
+
+        if (IsIsolated(tap) != network.Isolated)
+        {
+            netlink.SetBridgePortIsolated(tap, network.Isolated);
+            isolatedPorts = null;
+        }
+    }
+
+    /// <summary>Whether the bridge port is isolated (false for an interface on no bridge).</summary>
+    private bool IsIsolated(LinkEntry port) => (isolatedPorts ??= netlink.IsolatedBridgePorts()).GetValueOrDefault(port.Index);
 
     /// <summary>VMs' traffic is routed by the host: IPv4 forwarding must be on (in this namespace).</summary>
     private static void EnableForwarding()
@@ -153,9 +266,12 @@ internal sealed class HostInterfaces : IDisposable
 /// <summary>Reads and writes /proc/sys values of the calling thread's network namespace.</summary>
 internal static class Sysctl
 {
+    /// <summary>The value, or null when the setting does not exist (an interface that is gone).</summary>
+    public static string? Read(string path) => File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+
     public static void Ensure(string path, string value)
     {
-        if (File.ReadAllText(path).Trim() != value)
+        if (Read(path) != value)
         {
             File.WriteAllText(path, value);
         }

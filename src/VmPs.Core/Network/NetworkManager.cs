@@ -7,10 +7,11 @@ namespace VmPs.Core.Network;
 /// <summary>
 /// VmPs networks (a bridge, its firewall chains and its address pool) and the VMs' adapters on
 /// them (a persistent TAP, an address, a MAC, published ports). Rows live in the state database;
-/// interfaces and rules live in <see cref="NetworkNamespace"/> and are repaired from the rows
-/// whenever a network or adapter is read or plugged. Every change writes its row first and the
-/// host second (removal: host first, row last), so a crash in between leaves a row that the next
-/// call completes or removes.
+/// interfaces and rules live in <see cref="NetworkNamespace"/>. Reads compare the host with the
+/// rows and report what differs without changing anything; a network is brought back to its rows
+/// when it is created, when a VM on it is plugged, and by <see cref="RepairAsync"/>. Every change
+/// writes its row first and the host second (removal: host first, row last), so a crash in between
+/// leaves a row that the next change or repair completes or removes.
 /// </summary>
 public sealed class NetworkManager : INetworkManager
 {
@@ -87,7 +88,7 @@ public sealed class NetworkManager : INetworkManager
 
         try
         {
-            await ReconcileAsync([network], cancellationToken).ConfigureAwait(false);
+            await ReconcileAsync([network], plugging: null, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -96,40 +97,33 @@ public sealed class NetworkManager : INetworkManager
             throw;
         }
 
-        return ToInfo(network, []);
+        return ToInfo((await InspectAsync([network], cancellationToken).ConfigureAwait(false))[0]);
     }
 
-    /// <summary>Every network, each repaired (bridge, address, rules, plugged TAPs) if something is missing.</summary>
+    /// <summary>Every network, compared with the host (Status, Problems); nothing is changed.</summary>
     public async Task<IReadOnlyList<NetworkInfo>> GetAllAsync(CancellationToken cancellationToken)
     {
         var networks = await store.GetNetworksAsync(cancellationToken).ConfigureAwait(false);
-        var adapters = await ReconcileAsync(networks, cancellationToken).ConfigureAwait(false);
-        return networks.Select(n => ToInfo(n, adapters)).ToList();
+        return (await InspectAsync(networks, cancellationToken).ConfigureAwait(false)).Select(ToInfo).ToList();
     }
 
-    /// <summary>Every network as stored, without inspecting or repairing the host (for completion and quick listings).</summary>
+    /// <summary>Every network as stored, without inspecting the host (Status Unknown; for completion and quick listings).</summary>
     public async Task<IReadOnlyList<NetworkInfo>> ListAsync(CancellationToken cancellationToken)
     {
         var networks = await store.GetNetworksAsync(cancellationToken).ConfigureAwait(false);
         var adapters = await store.GetAdaptersAsync(null, cancellationToken).ConfigureAwait(false);
-        return networks.Select(n => ToInfo(n, adapters)).ToList();
+        return networks.Select(network => ToInfo(network, adapters.Count(adapter => adapter.NetworkId == network.Id), NetworkStatus.Unknown, [])).ToList();
     }
 
-    /// <summary>The network with this name (case-insensitive), repaired, or null.</summary>
+    /// <summary>The network with this name (case-insensitive), compared with the host, or null. Nothing is changed.</summary>
     public async Task<NetworkInfo?> FindAsync(string name, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(name);
         var network = await store.FindNetworkAsync(name, cancellationToken).ConfigureAwait(false);
-        if (network is null)
-        {
-            return null;
-        }
-
-        var adapters = await ReconcileAsync([network], cancellationToken).ConfigureAwait(false);
-        return ToInfo(network, adapters);
+        return network is null ? null : ToInfo((await InspectAsync([network], cancellationToken).ConfigureAwait(false))[0]);
     }
 
-    /// <summary>The network with this name, repaired; throws NetworkNotFound.</summary>
+    /// <summary>The network with this name, compared with the host; throws NetworkNotFound.</summary>
     public async Task<NetworkInfo> GetAsync(string name, CancellationToken cancellationToken) =>
         await FindAsync(name, cancellationToken).ConfigureAwait(false) ?? throw NetworkErrors.NotFound(name);
 
@@ -213,17 +207,51 @@ public sealed class NetworkManager : INetworkManager
             ? await EnsureDefaultRecordAsync(cancellationToken).ConfigureAwait(false)
             : await store.FindNetworkAsync(network, cancellationToken).ConfigureAwait(false) ?? throw NetworkErrors.NotFound(network);
         var adapter = await store.AllocateAdapterAsync(new AdapterRequest(vmId, vmName, record.Id, address, maxBandwidthMbps), cancellationToken).ConfigureAwait(false);
-        return ToInfo(adapter, record);
+        return ToInfo(adapter, record, NetworkAdapterStatus.Unplugged);
     }
 
-    /// <summary>Before the hypervisor starts: bridge, persistent TAP on it (up, MTU, isolation), rules and tc limit. Idempotent.</summary>
+    /// <summary>
+    /// Before the hypervisor starts: the network brought back to its rows (bridge, rules), and the VM's
+    /// persistent TAP made or repaired (up on the bridge, MTU, isolation, tc limit). Idempotent.
+    /// </summary>
     public async Task<NetworkAdapterInfo> PlugAsync(Guid vmId, CancellationToken cancellationToken)
     {
         var (adapter, network) = await GetAdapterAsync(vmId, cancellationToken).ConfigureAwait(false);
         await store.SetPluggedAsync(vmId, true, cancellationToken).ConfigureAwait(false);
         adapter = adapter with { Plugged = true };
-        await ReconcileAsync([network], cancellationToken, alwaysLimit: adapter.VmId).ConfigureAwait(false);
-        return ToInfo(adapter, network);
+        await ReconcileAsync([network], plugging: adapter, cancellationToken).ConfigureAwait(false);
+        return (await InspectAdaptersAsync([adapter], new Dictionary<Guid, NetworkRecord> { [network.Id] = network }, cancellationToken).ConfigureAwait(false))[0];
+    }
+
+    /// <summary>
+    /// Brings the network back to its rows and reports what was done (with <paramref name="dryRun"/>,
+    /// what would be done, changing nothing): the bridge, its gateway address, forwarding and the
+    /// firewall rules are restored; a TAP a hypervisor is attached to is put back on the bridge; the
+    /// TAPs of VMs that are not running (not in <paramref name="activeVms"/>) are unplugged. A TAP
+    /// of a running VM that its hypervisor is no longer attached to cannot be repaired in place (a new
+    /// TAP would not reach the hypervisor): it is reported as unrepairable, to be fixed by a restart.
+    /// Errors: NetworkNotFound.
+    /// </summary>
+    public async Task<NetworkRepairResult> RepairAsync(string name, IReadOnlySet<Guid> activeVms, bool dryRun, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(activeVms);
+        var network = await store.FindNetworkAsync(name, cancellationToken).ConfigureAwait(false) ?? throw NetworkErrors.NotFound(name);
+        var found = (await InspectAsync([network], cancellationToken).ConfigureAwait(false))[0];
+        var plan = NetworkRepairPlan.For(found, activeVms);
+        if (dryRun || plan.Repairs.Count == 0)
+        {
+            return new NetworkRepairResult { Network = ToInfo(found), Repairs = plan.Repairs, Unrepairable = plan.Unrepairable };
+        }
+
+        foreach (var adapter in plan.Unplug)
+        {
+            await UnplugAsync(adapter.VmId, cancellationToken).ConfigureAwait(false);
+        }
+
+        await ReconcileAsync([network], plugging: null, cancellationToken).ConfigureAwait(false);
+        var repaired = (await InspectAsync([network], cancellationToken).ConfigureAwait(false))[0];
+        return new NetworkRepairResult { Network = ToInfo(repaired), Repairs = plan.Repairs, Unrepairable = plan.Unrepairable };
     }
 
     /// <summary>After the VM stopped: deletes the TAP (and with it its tc limit). The allocation and port mappings stay.</summary>
@@ -249,13 +277,12 @@ public sealed class NetworkManager : INetworkManager
         await store.DeleteAdapterAsync(vmId, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The adapter of one VM (or every adapter when <paramref name="vmId"/> is null).</summary>
+    /// <summary>The adapter of one VM (or every adapter when <paramref name="vmId"/> is null), each with its TAP's status; nothing is changed.</summary>
     public async Task<IReadOnlyList<NetworkAdapterInfo>> GetAdaptersAsync(Guid? vmId, CancellationToken cancellationToken)
     {
         var networks = (await store.GetNetworksAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(n => n.Id);
-        return (await store.GetAdaptersAsync(vmId, cancellationToken).ConfigureAwait(false))
-            .Select(a => ToInfo(a, networks[a.NetworkId]))
-            .ToList();
+        var adapters = await store.GetAdaptersAsync(vmId, cancellationToken).ConfigureAwait(false);
+        return await InspectAdaptersAsync(adapters, networks, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Publishes a VM port on the host. Errors: NetworkAdapterNotFound, InvalidPort, PortInUse, InvalidIPAddress, HostAddressNotLocal.</summary>
@@ -328,47 +355,93 @@ public sealed class NetworkManager : INetworkManager
     }
 
     /// <summary>
-    /// Brings bridges, plugged TAPs (with their bandwidth limits when created, or for
-    /// <paramref name="alwaysLimit"/>) and rules in line with the rows. Returns every adapter.
+    /// Brings bridges and rules in line with the rows, makes the TAP of the adapter being
+    /// <paramref name="plugging"/> (with its bandwidth limit), and puts back on their bridge the TAPs
+    /// of other plugged adapters that a hypervisor is attached to (see <see cref="HostInterfaces.RepairAttachedTap"/>).
     /// </summary>
-    private async Task<List<AdapterRecord>> ReconcileAsync(IReadOnlyList<NetworkRecord> networks, CancellationToken cancellationToken, Guid? alwaysLimit = null)
+    private async Task ReconcileAsync(IReadOnlyList<NetworkRecord> networks, AdapterRecord? plugging, CancellationToken cancellationToken)
     {
         var adapters = await store.GetAdaptersAsync(null, cancellationToken).ConfigureAwait(false);
-        if (networks.Count == 0)
-        {
-            return adapters;
-        }
-
-        var toLimit = await InNamespaceAsync(
+        await InNamespaceAsync(
             "configure the network interfaces",
             () =>
             {
                 using var host = new HostInterfaces();
-                var limit = new List<AdapterRecord>();
                 foreach (var network in networks)
                 {
                     var bridge = host.EnsureBridge(network);
                     foreach (var adapter in adapters.Where(a => a.NetworkId == network.Id && a.Plugged))
                     {
-                        if ((host.EnsureTap(network, bridge, adapter) || adapter.VmId == alwaysLimit) && adapter.MaxBandwidthMbps is not null)
+                        if (adapter.VmId == plugging?.VmId)
                         {
-                            limit.Add(adapter);
+                            host.EnsureTap(network, bridge, adapter);
+                        }
+                        else
+                        {
+                            host.RepairAttachedTap(network, bridge, adapter);
                         }
                     }
                 }
-
-                return limit;
             },
             cancellationToken).ConfigureAwait(false);
 
-        foreach (var adapter in toLimit)
+        if (plugging?.MaxBandwidthMbps is { } mbps)
         {
-            await TrafficControl.ApplyAsync(Namespace, adapter.Tap, adapter.MaxBandwidthMbps!.Value, cancellationToken).ConfigureAwait(false);
+            await TrafficControl.ApplyAsync(Namespace, plugging.Tap, mbps, cancellationToken).ConfigureAwait(false);
         }
 
         var mappings = await store.GetPortMappingsAsync(null, cancellationToken).ConfigureAwait(false);
         await Firewall.SyncAsync(networks.Select(network => PolicyOf(network, adapters, mappings, excludeVm: null)).ToList(), cancellationToken).ConfigureAwait(false);
-        return adapters;
+    }
+
+    /// <summary>Each network's bridge, forwarding settings, rules and adapters compared with the rows; nothing is changed.</summary>
+    private async Task<List<NetworkHealth>> InspectAsync(IReadOnlyList<NetworkRecord> networks, CancellationToken cancellationToken)
+    {
+        var adapters = await store.GetAdaptersAsync(null, cancellationToken).ConfigureAwait(false);
+        var found = await InNamespaceAsync(
+            "inspect the network interfaces",
+            () =>
+            {
+                using var host = new HostInterfaces();
+                return networks
+                    .Select(network => (
+                        Network: network,
+                        Drift: host.InspectBridge(network),
+                        Adapters: adapters.Where(a => a.NetworkId == network.Id).Select(a => host.InspectTap(network, a)).ToList()))
+                    .ToList();
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        var mappings = await store.GetPortMappingsAsync(null, cancellationToken).ConfigureAwait(false);
+        var stale = await Firewall.StaleAsync(networks.Select(network => PolicyOf(network, adapters, mappings, excludeVm: null)).ToList(), cancellationToken)
+            .ConfigureAwait(false);
+        return found
+            .Select(entry => new NetworkHealth(
+                entry.Network,
+                stale.Contains(entry.Network.Id)
+                    ? [.. entry.Drift, new HostDrift($"the {Firewall.Backend} rules differ from the network's policy", $"rewrite the network's {Firewall.Backend} rules")]
+                    : entry.Drift,
+                entry.Adapters))
+            .ToList();
+    }
+
+    /// <summary>The adapters with their TAPs' status; nothing is changed.</summary>
+    private async Task<List<NetworkAdapterInfo>> InspectAdaptersAsync(IReadOnlyList<AdapterRecord> adapters, IReadOnlyDictionary<Guid, NetworkRecord> networks, CancellationToken cancellationToken)
+    {
+        if (adapters.Count == 0)
+        {
+            return [];
+        }
+
+        var found = await InNamespaceAsync(
+            "inspect the TAPs",
+            () =>
+            {
+                using var host = new HostInterfaces();
+                return adapters.Select(adapter => host.InspectTap(networks[adapter.NetworkId], adapter)).ToList();
+            },
+            cancellationToken).ConfigureAwait(false);
+        return found.Select(health => ToInfo(health.Adapter, networks[health.Adapter.NetworkId], health.Status)).ToList();
     }
 
     private async Task ApplyRulesAsync(NetworkRecord network, Guid? excludeVm, CancellationToken cancellationToken)
@@ -405,6 +478,16 @@ public sealed class NetworkManager : INetworkManager
             },
             cancellationToken);
 
+    private Task InNamespaceAsync(string operation, Action work, CancellationToken cancellationToken) =>
+        InNamespaceAsync(
+            operation,
+            () =>
+            {
+                work();
+                return true;
+            },
+            cancellationToken);
+
     /// <summary>Runs netlink work in the namespace, turning kernel refusals into HostNetworkFailed.</summary>
     private async Task<T> InNamespaceAsync<T>(string operation, Func<T> work, CancellationToken cancellationToken)
     {
@@ -418,9 +501,14 @@ public sealed class NetworkManager : INetworkManager
         }
     }
 
-    private static NetworkInfo ToInfo(NetworkRecord network, IReadOnlyList<AdapterRecord> adapters)
+    private static NetworkInfo ToInfo(NetworkHealth health)
     {
-        var count = adapters.Count(a => a.NetworkId == network.Id);
+        var problems = health.Problems;
+        return ToInfo(health.Network, health.Adapters.Count, problems.Count == 0 ? NetworkStatus.Healthy : NetworkStatus.Degraded, problems);
+    }
+
+    private static NetworkInfo ToInfo(NetworkRecord network, int count, NetworkStatus status, IReadOnlyList<string> problems)
+    {
         return new NetworkInfo
         {
             Id = network.Id,
@@ -437,10 +525,12 @@ public sealed class NetworkManager : INetworkManager
             VmCount = count,
             FreeAddresses = network.Subnet.HostCount - 1 - count,
             CreatedAt = network.CreatedAt,
+            Status = status,
+            Problems = problems,
         };
     }
 
-    private static NetworkAdapterInfo ToInfo(AdapterRecord adapter, NetworkRecord network) => new()
+    private static NetworkAdapterInfo ToInfo(AdapterRecord adapter, NetworkRecord network, NetworkAdapterStatus status) => new()
     {
         VmId = adapter.VmId,
         VmName = adapter.VmName,
@@ -454,6 +544,7 @@ public sealed class NetworkManager : INetworkManager
         Mtu = network.Mtu,
         MaxBandwidthMbps = adapter.MaxBandwidthMbps,
         Plugged = adapter.Plugged,
+        Status = status,
     };
 
     private static PortMappingInfo ToInfo(PortMappingRecord mapping, AdapterRecord adapter, NetworkRecord network) => new()

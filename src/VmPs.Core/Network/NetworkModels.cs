@@ -10,6 +10,42 @@ public enum FirewallBackend
     Iptables,
 }
 
+/// <summary>Whether a network's host side is as its records describe.</summary>
+public enum NetworkStatus
+{
+    /// <summary>Not inspected: the network as stored (listings for completion).</summary>
+    Unknown,
+
+    /// <summary>Bridge, gateway address, forwarding, firewall rules and the VMs' TAPs are as they should be.</summary>
+    Healthy,
+
+    /// <summary>Something differs (NetworkInfo.Problems says what); Repair-VmNetwork fixes what can be fixed in place.</summary>
+    Degraded,
+}
+
+/// <summary>A VM adapter's TAP as found on the host.</summary>
+public enum NetworkAdapterStatus
+{
+    /// <summary>The VM is not running and has no TAP, as it should be.</summary>
+    Unplugged,
+
+    /// <summary>The TAP is up on the network's bridge, and the hypervisor is attached to it.</summary>
+    Connected,
+
+    /// <summary>The hypervisor is attached, but the TAP is off its bridge, down, or has the wrong MTU or isolation: Repair-VmNetwork fixes it.</summary>
+    Degraded,
+
+    /// <summary>
+    /// The adapter is plugged, but its TAP is missing or no hypervisor is attached to it (the VM is
+    /// starting, its hypervisor died, or the TAP was deleted under it): the VM has no network. A running
+    /// VM gets it back by restarting; for a VM that is not running Repair-VmNetwork removes the TAP.
+    /// </summary>
+    Detached,
+
+    /// <summary>The adapter is unplugged, yet its TAP is still on the host: Repair-VmNetwork deletes it.</summary>
+    Leftover,
+}
+
 /// <summary>What New-VmNetwork asks for. Subnet is IPv4 CIDR with the host bits zero ("10.100.0.0/16").</summary>
 public sealed record NetworkCreateOptions
 {
@@ -69,6 +105,25 @@ public sealed record NetworkInfo
     public required long FreeAddresses { get; init; }
 
     public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Healthy when the host matches the network's records; reading never changes the host.</summary>
+    public required NetworkStatus Status { get; init; }
+
+    /// <summary>What differs on the host, one sentence each; empty when Healthy.</summary>
+    public required IReadOnlyList<string> Problems { get; init; }
+}
+
+/// <summary>What Repair-VmNetwork did to a network (or, for a dry run, would do).</summary>
+public sealed record NetworkRepairResult
+{
+    /// <summary>The network after the repair (as found, for a dry run).</summary>
+    public required NetworkInfo Network { get; init; }
+
+    /// <summary>The repairs, one sentence each; empty when there was nothing to repair.</summary>
+    public required IReadOnlyList<string> Repairs { get; init; }
+
+    /// <summary>What a repair cannot fix in place, each with what the user can do about it.</summary>
+    public required IReadOnlyList<string> Unrepairable { get; init; }
 }
 
 /// <summary>A VM's adapter: what the hypervisor (Tap, MacAddress) and the guest (the rest) need.</summary>
@@ -99,6 +154,9 @@ public sealed record NetworkAdapterInfo
 
     /// <summary>True between PlugAsync and UnplugAsync (the VM is running).</summary>
     public required bool Plugged { get; init; }
+
+    /// <summary>The TAP as found on the host: Connected while the VM runs with its network.</summary>
+    public required NetworkAdapterStatus Status { get; init; }
 }
 
 public enum PortProtocol

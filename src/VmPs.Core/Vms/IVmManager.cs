@@ -25,6 +25,9 @@ public interface IVmManager
     /// <summary>The VM's network adapter, or null when it has none. Throws VmNotFound.</summary>
     Task<NetworkAdapterInfo?> GetNetworkAdapterAsync(string name, CancellationToken cancellationToken);
 
+    /// <summary>Repair-VmNetwork: the network brought back to its records, the TAPs of VMs that are not running unplugged; with <paramref name="dryRun"/>, only the plan.</summary>
+    Task<NetworkRepairResult> RepairNetworkAsync(string network, bool dryRun, CancellationToken cancellationToken);
+
     /// <summary>Boots a Stopped or Crashed VM and, unless told otherwise, waits until its agent answers.</summary>
     Task<VmInfo> StartAsync(string name, VmStartOptions options, IProgress<VmProgress>? progress, CancellationToken cancellationToken);
 

@@ -59,7 +59,7 @@ public sealed class VmManager : IVmManager
         var images = new ImageStore(database);
         catalog = new ImageCatalog(paths, images, settings.BusyboxPath);
         networking = new VmNetworking(networks);
-        reconciler = new VmReconciler(paths, vms, networking);
+        reconciler = new VmReconciler(paths, vms);
         boot = new VmBoot(paths, vms, images, reconciler, host, networking);
         shutdown = new VmShutdown(vms, reconciler, host, networking);
     }
@@ -145,6 +145,25 @@ public sealed class VmManager : IVmManager
 
     /// <summary>The networks the VMs' adapters are on (the same manager Start-Vm plugs TAPs with).</summary>
     public NetworkManager Networks => networking.Networks;
+
+    /// <summary>
+    /// Repair-VmNetwork: brings the network back to its records (see <see cref="NetworkManager.RepairAsync"/>),
+    /// unplugging the adapters of its VMs that are not running and leaving those of active VMs alone.
+    /// With <paramref name="dryRun"/>, only says what it would do. Errors: NetworkNotFound.
+    /// </summary>
+    public async Task<NetworkRepairResult> RepairNetworkAsync(string network, bool dryRun, CancellationToken cancellationToken)
+    {
+        var active = new HashSet<Guid>();
+        foreach (var vm in await vms.GetAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if ((await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false)).State.IsActive())
+            {
+                active.Add(vm.Id);
+            }
+        }
+
+        return await Networks.RepairAsync(network, active, dryRun, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Boots a Stopped or Crashed VM and, unless told otherwise, waits until its agent answers. On
@@ -361,6 +380,7 @@ public sealed class VmManager : IVmManager
         MacAddress = vm.MacAddress,
         Network = adapter?.Network,
         IPAddress = adapter?.IPAddress,
+        NetworkStatus = adapter?.Status,
         Directory = reconciler.Files(vm.Id).Directory,
         CreatedAt = vm.CreatedAt,
         StartedAt = vm.StartedAt,

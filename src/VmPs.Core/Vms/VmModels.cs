@@ -46,6 +46,9 @@ public sealed record VmInfo
     /// <summary>The VM's IPv4 address on <see cref="Network"/>.</summary>
     public string? IPAddress { get; init; }
 
+    /// <summary>The adapter's TAP as found on the host (Connected while the VM runs with its network); null: the VM has no network.</summary>
+    public NetworkAdapterStatus? NetworkStatus { get; init; }
+
     public required string Directory { get; init; }
 
     public required DateTimeOffset CreatedAt { get; init; }

@@ -43,10 +43,10 @@ internal sealed class VmNetworking
             ? null
             : await Networks.PlugAsync(vmId, cancellationToken).ConfigureAwait(false);
 
-    /// <summary>The VM stopped (or failed to start): its TAP goes, its address and ports stay allocated.</summary>
+    /// <summary>The VM stopped (or failed to start, or its hypervisor died): its TAP goes, its address and ports stay allocated.</summary>
     public async Task UnplugAsync(Guid vmId, CancellationToken cancellationToken)
     {
-        if (await AdapterAsync(vmId, cancellationToken).ConfigureAwait(false) is not null)
+        if (await AdapterAsync(vmId, cancellationToken).ConfigureAwait(false) is { Status: not NetworkAdapterStatus.Unplugged })
         {
             await Networks.UnplugAsync(vmId, cancellationToken).ConfigureAwait(false);
         }

@@ -6,17 +6,16 @@ namespace VmPs.Core.Vms;
 /// <summary>
 /// Brings a row in line with the live truth: a VM recorded as active whose hypervisor process (PID
 /// plus start time) is gone becomes Stopped when the guest powered off, else Crashed with the
-/// console tail; its TAP, which outlives the hypervisor, is unplugged.
+/// console tail. Its TAP, which outlives the hypervisor, stays: reads leave the host alone, and it
+/// goes with the VM's next Stop-Vm, Remove-Vm or Repair-VmNetwork (Start-Vm plugs it again).
 /// </summary>
 internal sealed class VmReconciler
 {
     private readonly VmPsPaths paths;
     private readonly VmStore store;
-    private readonly VmNetworking networking;
 
-    public VmReconciler(VmPsPaths paths, VmStore store, VmNetworking networking)
+    public VmReconciler(VmPsPaths paths, VmStore store)
     {
-        this.networking = networking;
         this.paths = paths;
         this.store = store;
     }
@@ -33,7 +32,6 @@ internal sealed class VmReconciler
         if (stored == ended)
         {
             Files(vm).DeleteSockets();
-            await networking.UnplugAsync(vm.Id, cancellationToken).ConfigureAwait(false);
         }
 
         return stored ?? ended;

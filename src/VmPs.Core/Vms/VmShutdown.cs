@@ -8,7 +8,8 @@ namespace VmPs.Core.Vms;
 /// <summary>
 /// Stop-Vm: asks the guest agent to shut down, then presses the power button, then kills the
 /// hypervisor once the timeout has passed (Force kills at once). The VM ends Stopped, with the
-/// entrypoint's exit code when the guest reported one.
+/// entrypoint's exit code when the guest reported one. A VM that is not running keeps its state,
+/// and what its hypervisor left behind when it died (its TAP) goes.
 /// </summary>
 internal sealed class VmShutdown
 {
@@ -32,6 +33,7 @@ internal sealed class VmShutdown
     {
         if (!vm.State.IsActive())
         {
+            await networking.UnplugAsync(vm.Id, cancellationToken).ConfigureAwait(false);
             return vm;
         }
 

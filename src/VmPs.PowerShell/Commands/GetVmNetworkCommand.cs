@@ -7,8 +7,9 @@ using VmPs.PowerShell.Infrastructure;
 namespace VmPs.PowerShell.Commands;
 
 /// <summary>
-/// Gets VM networks, all of them or those named (wildcards allowed). Each one read is checked
-/// against the host and repaired: a missing bridge, address, rule or plugged TAP is recreated.
+/// Gets VM networks, all of them or those named (wildcards allowed). Each one is compared with the
+/// host: Status says whether its bridge, address, forwarding, rules and VMs' TAPs are as recorded,
+/// and Problems what differs. Nothing on the host is changed; Repair-VmNetwork repairs.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "VmNetwork")]
 [OutputType(typeof(NetworkInfo))]

@@ -33,10 +33,7 @@ public sealed class RemoveVmNetworkCommand : NetworkCmdlet
 
     protected override void ProcessRecord()
     {
-        var names = ParameterSetName == InputObjectSet
-            ? InputObject.Select(network => network.Name)
-            : ExpandNames(Name);
-        foreach (var name in names)
+        foreach (var name in TargetNetworkNames(ParameterSetName == InputObjectSet ? InputObject : null, Name))
         {
             if (!ShouldProcess(name, Force ? "Remove VM network (detaching the VMs on it)" : "Remove VM network"))
             {

@@ -25,6 +25,10 @@ public abstract class NetworkCmdlet : AsyncCmdlet
     protected IEnumerable<string> ExpandNames(IEnumerable<string> patterns) =>
         NamePatterns.Expand(patterns, pattern => NamePatterns.Matching(Await(Manager.ListAsync), network => network.Name, pattern).Select(network => network.Name));
 
+    /// <summary>The names of networks given as objects, or names with wildcards expanded (a literal unknown name stays, for NetworkNotFound).</summary>
+    protected IEnumerable<string> TargetNetworkNames(NetworkInfo[]? objects, IEnumerable<string> names) =>
+        objects?.Select(network => network.Name) ?? ExpandNames(names);
+
     /// <summary>VMs given as objects, or by names with wildcards expanded (a literal unknown name fails with VmNotFound).</summary>
     protected IEnumerable<VmInfo> TargetVms(VmInfo[]? objects, IEnumerable<string> names) =>
         objects ?? NamePatterns.Expand(names, pattern => NamePatterns.Matching(Await(Vms.GetAllAsync), vm => vm.Name, pattern).Select(vm => vm.Name)).Select(GetVm);

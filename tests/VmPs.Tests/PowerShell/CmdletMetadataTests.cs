@@ -5,6 +5,7 @@ namespace VmPs.Tests.PowerShell;
 
 public sealed class CmdletMetadataTests : IDisposable
 {
+    private const int ConfirmImpactMedium = 2;
     private const int ConfirmImpactHigh = 3;
 
     private static readonly Dictionary<string, string[]> ExpectedOutputTypes = new()
@@ -27,13 +28,14 @@ public sealed class CmdletMetadataTests : IDisposable
         ["New-VmNetwork"] = ["VmPs.Core.Network.NetworkInfo"],
         ["Get-VmNetwork"] = ["VmPs.Core.Network.NetworkInfo"],
         ["Remove-VmNetwork"] = [],
+        ["Repair-VmNetwork"] = ["VmPs.Core.Network.NetworkInfo"],
         ["Add-VmPortMapping"] = ["VmPs.Core.Network.PortMappingInfo"],
         ["Get-VmPortMapping"] = ["VmPs.Core.Network.PortMappingInfo"],
         ["Remove-VmPortMapping"] = [],
     };
 
     private static readonly string[] StateChangingCmdlets = ["New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
-        "Clear-VmImageCache", "New-VmNetwork", "Remove-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping"];
+        "Clear-VmImageCache", "New-VmNetwork", "Remove-VmNetwork", "Repair-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping"];
 
     private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Remove-Vm", "Get-VmLog"];
 
@@ -171,7 +173,7 @@ public sealed class CmdletMetadataTests : IDisposable
     public void Network_cmdlets_take_wildcard_network_names_with_completion_and_port_mappings_take_vms()
     {
         var cmdlets = metadata.Cmdlets().ToDictionary(cmdlet => cmdlet.Name);
-        foreach (var name in new[] { cmdlets["Get-VmNetwork"].Parameter("Name"), cmdlets["Remove-VmNetwork"].Parameter("Name") })
+        foreach (var name in new[] { "Get-VmNetwork", "Remove-VmNetwork", "Repair-VmNetwork" }.Select(cmdlet => cmdlets[cmdlet].Parameter("Name")))
         {
             Assert.Contains(name.GetCustomAttributesData(), attribute => attribute.AttributeType.Name == "SupportsWildcardsAttribute");
             Assert.Equal("NetworkNameCompleter", CompleterOf(name));
@@ -179,7 +181,9 @@ public sealed class CmdletMetadataTests : IDisposable
         }
 
         Assert.Equal("VmPs.Core.Network.NetworkInfo[]", cmdlets["Remove-VmNetwork"].Parameter("InputObject").PropertyType.FullName);
+        Assert.Equal("VmPs.Core.Network.NetworkInfo[]", cmdlets["Repair-VmNetwork"].Parameter("InputObject").PropertyType.FullName);
         Assert.Equal(ConfirmImpactHigh, cmdlets["Remove-VmNetwork"].Named<int>("ConfirmImpact"));
+        Assert.Equal(ConfirmImpactMedium, cmdlets["Repair-VmNetwork"].Named<int>("ConfirmImpact"));
         foreach (var cmdlet in new[] { "Add-VmPortMapping", "Get-VmPortMapping", "Remove-VmPortMapping" }.Select(name => cmdlets[name]))
         {
             Assert.StartsWith("VmPs.Core.Vms.VmInfo", cmdlet.Parameter("InputObject").PropertyType.FullName);

@@ -30,6 +30,18 @@ internal abstract class HostFirewall
         }
     }
 
+    /// <summary>The networks whose rules on the host differ from their policies; nothing is changed.</summary>
+    public async Task<IReadOnlySet<Guid>> StaleAsync(IReadOnlyList<NetworkPolicy> policies, CancellationToken cancellationToken)
+    {
+        if (policies.Count == 0)
+        {
+            return new HashSet<Guid>();
+        }
+
+        var present = await ListAsync(cancellationToken).ConfigureAwait(false);
+        return policies.Where(policy => !IsCurrent(policy, present)).Select(policy => policy.Network.Id).ToHashSet();
+    }
+
     /// <summary>Removes the network's chains and everything VmPs added only for them; no error when they are gone already.</summary>
     public abstract Task RemoveAsync(NetworkRecord network, CancellationToken cancellationToken);
 

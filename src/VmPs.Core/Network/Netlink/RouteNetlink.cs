@@ -3,7 +3,8 @@ using System.Buffers.Binary;
 namespace VmPs.Core.Network.Netlink;
 
 /// <summary>A network interface as RTM_GETLINK reports it.</summary>
-internal sealed record LinkEntry(int Index, string Name, bool IsUp, int Mtu, int? MasterIndex);
+/// <summary>A network interface. HasCarrier: for a TAP, whether a process (the hypervisor) has it open.</summary>
+internal sealed record LinkEntry(int Index, string Name, bool IsUp, int Mtu, int? MasterIndex, bool HasCarrier);
 
 /// <summary>An IPv4 address on an interface.</summary>
 internal sealed record AddressEntry(int InterfaceIndex, uint Address, int PrefixLength);
@@ -32,6 +33,7 @@ internal sealed class RouteNetlink : IDisposable
     private const ushort AttributeMtu = 4;
     private const ushort AttributeMaster = 10;
     private const ushort AttributeLinkInfo = 18;
+    private const ushort AttributeCarrier = 33;
     private const ushort LinkInfoKind = 1;
     private const ushort LinkInfoSlaveKind = 4;
     private const ushort LinkInfoSlaveData = 5;
@@ -103,19 +105,18 @@ internal sealed class RouteNetlink : IDisposable
                 .EndNested(),
             $"isolate {port.Name}");
 
-    /// <summary>Whether a bridge port is isolated (RTM_GETLINK on the AF_BRIDGE family reports port settings).</summary>
-    public bool? IsBridgePortIsolated(LinkEntry port)
+    /// <summary>Every bridge port by interface index, with whether it is isolated (RTM_GETLINK on the AF_BRIDGE family reports port settings).</summary>
+    public Dictionary<int, bool> IsolatedBridgePorts()
     {
         const byte FamilyBridge = 7;
         const ushort AttributeProtocolInfo = 12;
-        var reply = socket.Query(
+        return socket.Query(
                 new NetlinkMessage(GetLink, NetlinkSocket.DumpFlags).InterfaceHeader(FamilyBridge, 0),
                 "list bridge ports")
-            .Where(r => r.Type == NewLink)
-            .FirstOrDefault(r => BinaryPrimitives.ReadInt32LittleEndian(r.Payload.Span[4..]) == port.Index);
-        return reply.Payload.IsEmpty
-            ? null
-            : new NetlinkAttributes(reply.Payload[16..]).Nested(AttributeProtocolInfo)?.Byte(BridgePortIsolated) == 1;
+            .Where(reply => reply.Type == NewLink)
+            .ToDictionary(
+                reply => BinaryPrimitives.ReadInt32LittleEndian(reply.Payload.Span[4..]),
+                reply => new NetlinkAttributes(reply.Payload[16..]).Nested(AttributeProtocolInfo)?.Byte(BridgePortIsolated) == 1);
     }
 
     /// <summary>Deletes the link; false when it did not exist.</summary>
@@ -186,6 +187,7 @@ internal sealed class RouteNetlink : IDisposable
             attributes.String(AttributeInterfaceName) ?? string.Empty,
             (flags & InterfaceUp) != 0,
             (int)(attributes.UInt32(AttributeMtu) ?? 0),
-            (int?)attributes.UInt32(AttributeMaster));
+            (int?)attributes.UInt32(AttributeMaster),
+            attributes.Byte(AttributeCarrier) == 1);
     }
 }

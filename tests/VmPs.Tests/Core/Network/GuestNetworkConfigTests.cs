@@ -24,6 +24,7 @@ public sealed class GuestNetworkConfigTests
         Dns = ["1.1.1.1", "9.9.9.9"],
         Mtu = 1400,
         Plugged = true,
+        Status = NetworkAdapterStatus.Connected,
     };
 
     [Fact]

@@ -81,33 +81,57 @@ public sealed class NetworkManagerTests : IDisposable
         Assert.Null(await host.Scratch.LinkAsync(first.Tap));
         Assert.NotNull(await host.Scratch.LinkAsync(network.Bridge));
         var adapter = Assert.Single(await host.Manager.GetAdaptersAsync(vmId, CancellationToken.None));
-        Assert.Equivalent(first with { Plugged = false }, adapter, strict: true);
+        Assert.Equivalent(first with { Plugged = false, Status = NetworkAdapterStatus.Unplugged }, adapter, strict: true);
     }
 
     [RequiresNetworkTheory]
     [InlineData(FirewallBackend.Nftables)]
     [InlineData(FirewallBackend.Iptables)]
-    public async Task ReadingRepairsADeletedBridgeAWipedFirewallAndATapMissingUnderItsRow(FirewallBackend firewall)
+    public async Task ReadsReportADeletedBridgeAndWipedRulesWithoutTouchingTheHostAndRepairRestoresThem(FirewallBackend firewall)
     {
         host = await NetworkTestHost.CreateAsync(firewall);
         var network = await host.CreateNetworkAsync("fix", "10.52.0.0/24");
-        var vmId = Guid.NewGuid();
-        await host.Manager.AllocateAdapterAsync(vmId, "a", "fix", null, null, CancellationToken.None);
-        var adapter = await host.Manager.PlugAsync(vmId, CancellationToken.None);
-        await host.Manager.AddPortMappingAsync(vmId, new PortMappingOptions { HostPort = 2222, VmPort = 22 }, CancellationToken.None);
+        using var vm = await StandInVm.CreateAsync(host, "web", "fix");
+        await host.Manager.AddPortMappingAsync(vm.Adapter.VmId, new PortMappingOptions { HostPort = 2222, VmPort = 22 }, CancellationToken.None);
+        await using var onHost = await TcpProbe.ListenAsync(host.Scratch.Namespace, 9000);
         var rulesIntact = await host.FirewallTagsAsync();
-        var id = network.Bridge["vmpsbr-".Length..];
+        var healthy = await host.Manager.GetAsync("fix", CancellationToken.None);
+        Assert.Equal((NetworkStatus.Healthy, 0), (healthy.Status, healthy.Problems.Count));
+        Assert.Equal(NetworkAdapterStatus.Connected, Assert.Single(await host.Manager.GetAdaptersAsync(null, CancellationToken.None)).Status);
+        Assert.Equal(vm.Address, await TcpProbe.TryConnectAsync(vm.Namespace, vm.Adapter.Gateway, 9000));
 
-        await host.Scratch.IpAsync("link", "del", adapter.Tap);
         await host.Scratch.IpAsync("link", "del", network.Bridge);
         await WipeFirewallAsync(firewall);
-        await host.Manager.GetAsync("fix", CancellationToken.None);
+        var broken = await HostStateAsync();
 
+        var read = await host.Manager.GetAsync("fix", CancellationToken.None);
+        await host.Manager.GetAllAsync(CancellationToken.None);
+        await host.Manager.FindAsync("fix", CancellationToken.None);
+        var adapter = Assert.Single(await host.Manager.GetAdaptersAsync(vm.Adapter.VmId, CancellationToken.None));
+        var planned = await host.Manager.RepairAsync("fix", new HashSet<Guid> { vm.Adapter.VmId }, dryRun: true, CancellationToken.None);
+
+        Assert.Equal(broken, await HostStateAsync());
+        Assert.Null(await TcpProbe.TryConnectAsync(vm.Namespace, vm.Adapter.Gateway, 9000));
+        Assert.Equal(NetworkStatus.Degraded, read.Status);
+        Assert.Contains($"bridge {network.Bridge} is missing", read.Problems);
+        Assert.Contains(read.Problems, problem => problem.Contains("rules differ", StringComparison.Ordinal));
+        Assert.Contains(read.Problems, problem => problem.Contains($"TAP {vm.Adapter.Tap} of VM 'web' is not on bridge", StringComparison.Ordinal));
+        Assert.Equal(NetworkAdapterStatus.Degraded, adapter.Status);
+        Assert.Equal(read.Problems.Count, planned.Repairs.Count);
+        Assert.Contains($"create bridge {network.Bridge} with 10.52.0.1/24", planned.Repairs);
+        Assert.Empty(planned.Unrepairable);
+
+        var repaired = await host.Manager.RepairAsync("fix", new HashSet<Guid> { vm.Adapter.VmId }, dryRun: false, CancellationToken.None);
+
+        Assert.Equal(planned.Repairs, repaired.Repairs);
+        Assert.Equal((NetworkStatus.Healthy, 0), (repaired.Network.Status, repaired.Network.Problems.Count));
         Assert.Contains("10.52.0.1/24", await host.Scratch.IpAsync("-4", "-o", "addr", "show", "dev", network.Bridge));
-        Assert.Equal(network.Bridge, (await host.Scratch.LinkAsync(adapter.Tap))!.Value.GetProperty("master").GetString());
         Assert.Equal(rulesIntact, await host.FirewallTagsAsync());
+        Assert.Equal(NetworkAdapterStatus.Connected, Assert.Single(await host.Manager.GetAdaptersAsync(null, CancellationToken.None)).Status);
+        Assert.Equal(vm.Address, await TcpProbe.TryConnectAsync(vm.Namespace, vm.Adapter.Gateway, 9000));
 
         // One rule gone from a chain (a half-applied change), or a jump into the chains, is noticed too.
+        var id = network.Bridge["vmpsbr-".Length..];
         if (firewall == FirewallBackend.Nftables)
         {
             await host.Scratch.ExecCheckedAsync("nft", "flush", "chain", "inet", "vmps", "pre_" + id);
@@ -115,11 +139,82 @@ public sealed class NetworkManagerTests : IDisposable
         else
         {
             await host.Scratch.ExecCheckedAsync("iptables", "-t", "nat", "-F", "VMPS-PRE-" + id.ToUpperInvariant());
-            await host.Scratch.ExecCheckedAsync("iptables", "-F", "INPUT");
+            await host.Scratch.ExecCheckedAsync("ip6tables", "-F", "INPUT");
         }
 
-        await host.Manager.GetAllAsync(CancellationToken.None);
+        Assert.Equal(NetworkStatus.Degraded, Assert.Single(await host.Manager.GetAllAsync(CancellationToken.None)).Status);
+        Assert.Single((await host.Manager.RepairAsync("fix", new HashSet<Guid> { vm.Adapter.VmId }, dryRun: false, CancellationToken.None)).Repairs);
         Assert.Equal(rulesIntact, await host.FirewallTagsAsync());
+    }
+
+    [RequiresNetworkTheory]
+    [InlineData(FirewallBackend.Nftables)]
+    [InlineData(FirewallBackend.Iptables)]
+    public async Task ATapDeletedUnderARunningVmIsReportedDetachedAndNeverReplacedByAnotherTap(FirewallBackend firewall)
+    {
+        host = await NetworkTestHost.CreateAsync(firewall);
+        await host.CreateNetworkAsync("lab", "10.57.0.0/24");
+        using var web = await StandInVm.CreateAsync(host, "web", "lab");
+        using var peer = await StandInVm.CreateAsync(host, "peer", "lab");
+        var running = new HashSet<Guid> { web.Adapter.VmId, peer.Adapter.VmId };
+
+        await host.Scratch.IpAsync("link", "del", web.Adapter.Tap);
+        var deleted = await HostStateAsync();
+
+        var adapter = Assert.Single(await host.Manager.GetAdaptersAsync(web.Adapter.VmId, CancellationToken.None));
+        var network = await host.Manager.GetAsync("lab", CancellationToken.None);
+        Assert.Equal(deleted, await HostStateAsync());
+        Assert.Equal((true, NetworkAdapterStatus.Detached), (adapter.Plugged, adapter.Status));
+        Assert.Equal(NetworkStatus.Degraded, network.Status);
+        Assert.Contains($"TAP {web.Adapter.Tap} of VM 'web' is missing, so the VM has no network", network.Problems);
+
+        // Neither a repair nor another VM's start on the network makes a TAP no hypervisor would open.
+        var repair = await host.Manager.RepairAsync("lab", running, dryRun: false, CancellationToken.None);
+        await host.Manager.PlugAsync(peer.Adapter.VmId, CancellationToken.None);
+
+        Assert.Null(await host.Scratch.LinkAsync(web.Adapter.Tap));
+        Assert.Empty(repair.Repairs);
+        Assert.Contains("VM 'web' is active", Assert.Single(repair.Unrepairable));
+        Assert.Contains("restart it (Stop-Vm, then Start-Vm)", repair.Unrepairable[0]);
+        Assert.Equal(NetworkAdapterStatus.Detached, (await host.Manager.GetAdaptersAsync(web.Adapter.VmId, CancellationToken.None))[0].Status);
+        Assert.Equal(NetworkAdapterStatus.Connected, (await host.Manager.GetAdaptersAsync(peer.Adapter.VmId, CancellationToken.None))[0].Status);
+    }
+
+    [RequiresNetworkTheory]
+    [InlineData(FirewallBackend.Nftables)]
+    [InlineData(FirewallBackend.Iptables)]
+    public async Task WhenAHypervisorDiesItsTapIsReportedDetachedAndRepairRemovesItWithNothingLeft(FirewallBackend firewall)
+    {
+        host = await NetworkTestHost.CreateAsync(firewall);
+        var linksBefore = await host.Scratch.LinkNamesAsync();
+        var rulesBefore = await host.FirewallStateAsync();
+        await host.CreateNetworkAsync("lab", "10.58.0.0/24");
+        using var vm = await StandInVm.CreateAsync(host, "web", "lab");
+        await host.Manager.AddPortMappingAsync(vm.Adapter.VmId, new PortMappingOptions { HostPort = 8080, VmPort = 80 }, CancellationToken.None);
+        var rulesRunning = await host.FirewallStateAsync();
+
+        // The hypervisor's end of the TAP closes with it: the TAP stays, with no carrier.
+        await vm.Scratch.IpAsync("link", "set", "eth0", "down");
+        var died = await HostStateAsync();
+
+        Assert.Equal(NetworkAdapterStatus.Detached, (await host.Manager.GetAdaptersAsync(vm.Adapter.VmId, CancellationToken.None))[0].Status);
+        Assert.Contains($"no hypervisor is attached to TAP {vm.Adapter.Tap} of VM 'web', so the VM has no network", (await host.Manager.GetAsync("lab", CancellationToken.None)).Problems);
+        Assert.Equal(died, await HostStateAsync());
+
+        var repair = await host.Manager.RepairAsync("lab", new HashSet<Guid>(), dryRun: false, CancellationToken.None);
+
+        Assert.Equal([$"delete TAP {vm.Adapter.Tap} of VM 'web', which is not running"], repair.Repairs);
+        Assert.Equal(NetworkStatus.Healthy, repair.Network.Status);
+        Assert.Null(await host.Scratch.LinkAsync(vm.Adapter.Tap));
+        var adapter = (await host.Manager.GetAdaptersAsync(vm.Adapter.VmId, CancellationToken.None))[0];
+        Assert.Equal((false, NetworkAdapterStatus.Unplugged), (adapter.Plugged, adapter.Status));
+        Assert.Equal(rulesRunning, await host.FirewallStateAsync());
+
+        await host.Manager.ReleaseAdapterAsync(vm.Adapter.VmId, CancellationToken.None);
+        await host.Manager.RemoveAsync("lab", force: false, CancellationToken.None);
+        Assert.Equal(linksBefore, await host.Scratch.LinkNamesAsync());
+        Assert.Equal(rulesBefore, await host.FirewallStateAsync());
+        Assert.Empty(await host.NetworkRowsAsync());
     }
 
     [RequiresNetworkFact]
@@ -318,9 +413,13 @@ public sealed class NetworkManagerTests : IDisposable
         return socket;
     }
 
+    /// <summary>The namespace's links, firewall and network rows, for checking that reads change nothing.</summary>
+    private async Task<string> HostStateAsync() =>
+        string.Join('\n', await host!.Scratch.LinkNamesAsync()) + "\n" + await host.FirewallStateAsync() + "\n" + string.Join('\n', await host.NetworkRowsAsync());
+
     /// <summary>Everything in the firewall gone, as after a reboot or an admin's flush.</summary>
     private Task WipeFirewallAsync(FirewallBackend firewall) =>
         firewall == FirewallBackend.Nftables
             ? host!.Scratch.ExecCheckedAsync("nft", "flush", "ruleset")
-            : host!.Scratch.ExecCheckedAsync("sh", "-c", "for t in filter nat; do iptables -t $t -F && iptables -t $t -X; done");
+            : host!.Scratch.ExecCheckedAsync("sh", "-c", "for t in filter nat; do iptables -t $t -F && iptables -t $t -X; done; ip6tables -F && ip6tables -X");
 }

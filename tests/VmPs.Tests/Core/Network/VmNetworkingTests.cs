@@ -1,8 +1,10 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using VmPs.Core;
 using VmPs.Core.Agent;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Network;
+using VmPs.Core.Processes;
 using VmPs.Core.Storage;
 using VmPs.Core.Vms;
 using VmPs.Tests.Integration;
@@ -194,6 +196,101 @@ public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
         Assert.Equal(before, await SnapshotAsync());
     }
 
+    [RequiresNetworkedVmBootFact]
+    public async Task ATapDeletedUnderARunningVmLeavesItDetachedUntilItRestartsInsteadOfFakingATap()
+    {
+        await BootAsync("cut", "10.201.0.81", []);
+        var adapter = (await vms.Manager.GetNetworkAdapterAsync("cut", CancellationToken.None))!;
+        Assert.Equal(NetworkAdapterStatus.Connected, adapter.Status);
+        await vms.WaitForNetworkAsync("cut", vms.Lab.Gateway);
+
+        await vms.VmPsNamespace.IpAsync("link", "del", adapter.Tap);
+        var links = await vms.VmPsNamespace.LinkNamesAsync();
+
+        var vm = await vms.Manager.GetAsync("cut", CancellationToken.None);
+        var lab = await vms.Manager.Networks.GetAsync("lab", CancellationToken.None);
+        var repair = await vms.Manager.RepairNetworkAsync("lab", dryRun: false, CancellationToken.None);
+
+        Assert.Equal(links, await vms.VmPsNamespace.LinkNamesAsync());
+        Assert.Equal((VmState.Running, NetworkAdapterStatus.Detached), (vm.State, vm.NetworkStatus));
+        Assert.Equal(NetworkAdapterStatus.Detached, (await vms.Manager.GetNetworkAdapterAsync("cut", CancellationToken.None))!.Status);
+        Assert.Contains($"TAP {adapter.Tap} of VM 'cut' is missing, so the VM has no network", lab.Problems);
+        Assert.Contains("VM 'cut' is active", Assert.Single(repair.Unrepairable));
+        Assert.NotEqual(0, (await vms.RunAsync("cut", "ping", "-c", "1", "-W", "2", vms.Lab.Gateway)).ExitCode);
+
+        await vms.Manager.StopAsync("cut", new VmStopOptions { Force = true }, CancellationToken.None);
+        await vms.Manager.StartAsync("cut", new VmStartOptions(), progress: null, CancellationToken.None);
+
+        Assert.Equal(NetworkAdapterStatus.Connected, (await vms.Manager.GetAsync("cut", CancellationToken.None)).NetworkStatus);
+        await vms.WaitForNetworkAsync("cut", vms.Lab.Gateway);
+        await vms.Manager.RemoveAsync("cut", force: true, CancellationToken.None);
+    }
+
+    [RequiresNetworkedVmBootFact]
+    public async Task AKilledHypervisorsTapIsReportedDetachedGoesWithTheNextRepairOrStartAndNothingLeaksAfterRemoval()
+    {
+        var before = await SnapshotAsync();
+        await BootAsync("crash", "10.201.0.82", [new PortMappingOptions { HostPort = 8091, VmPort = 80 }]);
+        var tap = (await vms.Manager.GetNetworkAdapterAsync("crash", CancellationToken.None))!.Tap;
+
+        await KillHypervisorAsync("crash");
+        var links = await vms.VmPsNamespace.LinkNamesAsync();
+        var rules = await RulesetAsync();
+        var crashed = await vms.Manager.GetAsync("crash", CancellationToken.None);
+        var plan = await vms.Manager.RepairNetworkAsync("lab", dryRun: true, CancellationToken.None);
+
+        Assert.Equal((VmState.Crashed, NetworkAdapterStatus.Detached), (crashed.State, crashed.NetworkStatus));
+        Assert.Equal(links, await vms.VmPsNamespace.LinkNamesAsync());
+        Assert.Contains(tap, links);
+        Assert.Equal(rules, await RulesetAsync());
+        Assert.Equal([$"delete TAP {tap} of VM 'crash', which is not running"], plan.Repairs);
+
+        var repaired = await vms.Manager.RepairNetworkAsync("lab", dryRun: false, CancellationToken.None);
+
+        Assert.Equal(NetworkStatus.Healthy, repaired.Network.Status);
+        Assert.DoesNotContain(tap, await vms.VmPsNamespace.LinkNamesAsync());
+        Assert.Equal(NetworkAdapterStatus.Unplugged, (await vms.Manager.GetNetworkAdapterAsync("crash", CancellationToken.None))!.Status);
+        Assert.Contains("8091", await RulesetAsync());
+
+        // Started again it gets its TAP back; killed again, Remove-Vm leaves nothing of it.
+        await vms.Manager.StartAsync("crash", new VmStartOptions(), progress: null, CancellationToken.None);
+        Assert.Equal(NetworkAdapterStatus.Connected, (await vms.Manager.GetAsync("crash", CancellationToken.None)).NetworkStatus);
+        await vms.WaitForNetworkAsync("crash", vms.Lab.Gateway);
+        await KillHypervisorAsync("crash");
+        await vms.Manager.RemoveAsync("crash", force: false, CancellationToken.None);
+
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
+    /// <summary>Creates a VM on lab and boots it until its agent answers.</summary>
+    private async Task BootAsync(string name, string address, IReadOnlyList<PortMappingOptions> published)
+    {
+        await vms.Manager.CreateAsync(
+            new VmCreateOptions
+            {
+                Name = name,
+                Image = "busybox",
+                MemoryMiB = 256,
+                Hypervisor = HypervisorKind.Qemu,
+                Network = new VmNetworkOptions { Network = "lab", IPAddress = address, PublishedPorts = published },
+            },
+            CancellationToken.None);
+        await vms.Manager.StartAsync(name, new VmStartOptions(), progress: null, CancellationToken.None);
+    }
+
+    /// <summary>kill -9 of the VM's hypervisor, then waits (a minute at most) until VmPs sees it gone.</summary>
+    private async Task KillHypervisorAsync(string name)
+    {
+        var pid = (await vms.Manager.GetAsync(name, CancellationToken.None)).ProcessId!.Value;
+        await ExternalTool.RunCheckedAsync("kill", ["-9", pid.ToString(CultureInfo.InvariantCulture)], CancellationToken.None);
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while ((await vms.Manager.GetAsync(name, CancellationToken.None)).State.IsActive())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{name} still looks active a minute after its hypervisor was killed.");
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>Interfaces, rules (without traffic counters), adapters, port mappings, free addresses and VM directories.</summary>
     private async Task<string> SnapshotAsync()
     {
@@ -205,7 +302,7 @@ public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
             [
                 string.Join(',', await vms.VmPsNamespace.LinkNamesAsync()),
                 await RulesetAsync(),
-                .. adapters.OrderBy(adapter => adapter.VmName).Select(adapter => $"{adapter.VmName} {adapter.IPAddress} {adapter.Tap} {adapter.Plugged}"),
+                .. adapters.OrderBy(adapter => adapter.VmName).Select(adapter => $"{adapter.VmName} {adapter.IPAddress} {adapter.Tap} {adapter.Plugged} {adapter.Status}"),
                 .. mappings.OrderBy(mapping => mapping.HostPort).Select(mapping => $"{mapping.VmName} {mapping.HostPort}->{mapping.VmPort}"),
                 .. networks.Select(network => $"{network.Name} {network.VmCount} {network.FreeAddresses}"),
                 .. Directory.EnumerateDirectories(vms.Home.Paths.VmsDirectory).Order(StringComparer.Ordinal),

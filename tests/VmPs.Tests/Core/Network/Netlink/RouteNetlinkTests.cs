@@ -27,7 +27,9 @@ public sealed class RouteNetlinkTests : IDisposable
                 var tap = netlink.FindLink("vmpst-test")!;
                 netlink.Configure(tap, 1400, bridge.Index);
                 netlink.SetBridgePortIsolated(netlink.FindLink("vmpst-test")!, true);
-                Assert.True(netlink.IsBridgePortIsolated(netlink.FindLink("vmpst-test")!));
+                var port = netlink.FindLink("vmpst-test")!;
+                Assert.True(netlink.IsolatedBridgePorts()[port.Index]);
+                Assert.False(port.HasCarrier);
             },
             CancellationToken.None);
 
