@@ -78,12 +78,12 @@ try
         options.CopyRuns,
         1,
         () => ssh.CopyToGuestAsync(payload, "/root/scp.bin", cancellationToken),
-        () => WithFilesAsync(manager, files => files.CopyToGuestAsync(payload, "/root/vmps.bin", recurse: false, overwrite: true, null, cancellationToken)));
+        () => WithFilesAsync(manager, files => files.CopyToGuestAsync(payload, "/root/vmps.bin", new GuestCopyOptions { Overwrite = true }, null, cancellationToken)));
     var (scpOut, vmpsOut) = await AlternateAsync(
         options.CopyRuns,
         1,
         () => ssh.CopyFromGuestAsync("/root/scp.bin", back, cancellationToken),
-        () => WithFilesAsync(manager, files => files.CopyFromGuestAsync("/root/vmps.bin", back, recurse: false, overwrite: true, null, cancellationToken)));
+        () => WithFilesAsync(manager, files => files.CopyFromGuestAsync("/root/vmps.bin", back, new GuestCopyOptions { Overwrite = true }, null, cancellationToken)));
     await RequireSameContentAsync(payload, back, cancellationToken);
 
     Console.WriteLine();

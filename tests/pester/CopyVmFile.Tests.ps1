@@ -24,7 +24,7 @@ AfterAll {
 Describe 'Copy-VmFile' {
     It 'has help for every parameter and completes VM names' {
         $help = Get-Help Copy-VmFile -Full
-        foreach ($name in 'Name', 'InputObject', 'Path', 'Destination', 'ToVm', 'FromVm', 'Recurse', 'Force', 'PassThru') {
+        foreach ($name in 'Name', 'InputObject', 'Path', 'Destination', 'ToVm', 'FromVm', 'Recurse', 'Force', 'CreateFullPath', 'PreserveOwnership', 'PassThru') {
             ($help.parameters.parameter | Where-Object name -EQ $name).description.Text | Should -Not -BeNullOrEmpty -Because "-$name needs help"
         }
         (Get-Command Copy-VmFile).Parameters['Name'].Attributes.TypeId.Name | Should -Contain 'ArgumentCompleterAttribute'
@@ -45,7 +45,7 @@ Describe 'Copy-VmFile' {
         }
 
         It 'copies a relative host file in and out, with -PassThru objects' {
-            $copied = Copy-VmFile -Name files -Path one.txt -Destination /tmp/pester/ -ToVm -PassThru
+            $copied = Copy-VmFile -Name files -Path one.txt -Destination /tmp/pester/ -ToVm -CreateFullPath -PassThru
             $copied.PSObject.TypeNames | Should -Contain 'VmPs.GuestFile'
             $copied.Path | Should -Be '/tmp/pester/one.txt'
             $copied.VmName | Should -Be 'files'
@@ -58,7 +58,7 @@ Describe 'Copy-VmFile' {
         }
 
         It 'expands wildcards on the host into a guest directory' {
-            Copy-VmFile -Name files -Path '*.txt' -Destination /tmp/pester/many -ToVm
+            Copy-VmFile -Name files -Path '*.txt' -Destination /tmp/pester/many -ToVm -CreateFullPath
             (Invoke-VmCommand -Name files -Command ls, /tmp/pester/many).Stdout | Should -Match 'one.txt\s+two.txt'
         }
 
@@ -76,6 +76,30 @@ Describe 'Copy-VmFile' {
             Test-Path treeback/empty -PathType Container | Should -BeTrue
             { Copy-VmFile -Name files -Path /tmp/pester/tree -Destination treeback -FromVm -ErrorAction Stop } |
                 Should -Throw -ErrorId 'CopyRecurseRequired,VmPs.PowerShell.Commands.CopyVmFileCommand'
+        }
+
+        It 'refuses a missing destination directory in either direction unless -CreateFullPath' {
+            { Copy-VmFile -Name files -Path one.txt -Destination /tmp/pester/absent/one.txt -ToVm -ErrorAction Stop } |
+                Should -Throw -ErrorId 'CopyDestinationNotFound,VmPs.PowerShell.Commands.CopyVmFileCommand'
+            { Copy-VmFile -Name files -Path /tmp/pester/one.txt -Destination absent/deeper/ -FromVm -ErrorAction Stop } |
+                Should -Throw -ErrorId 'CopyDestinationNotFound,VmPs.PowerShell.Commands.CopyVmFileCommand'
+            Test-Path absent | Should -BeFalse
+
+            Copy-VmFile -Name files -Path /tmp/pester/one.txt -Destination absent/deeper/ -FromVm -CreateFullPath
+            Get-Content absent/deeper/one.txt | Should -Be 'one'
+        }
+
+        It 'gives copies out of the VM the invoking user and no setuid bit unless -PreserveOwnership' {
+            Invoke-VmCommand -Name files { mkdir -p /tmp/pester/owned && echo x > /tmp/pester/owned/tool && chown 1234:1234 /tmp/pester/owned/tool && chmod 4755 /tmp/pester/owned/tool } |
+                Select-Object -ExpandProperty ExitCode | Should -Be 0
+            $me = (& id -u), (& id -g)
+
+            Copy-VmFile -Name files -Path /tmp/pester/owned/tool -Destination plain -FromVm
+            $plain = (& stat -c '%u %g %a' plain)
+            $plain | Should -Be "$($me[0]) $($me[1]) $([Convert]::ToString(0x1ED -band -bnot [Convert]::ToInt32((& sh -c umask), 8), 8))"
+
+            Copy-VmFile -Name files -Path /tmp/pester/owned/tool -Destination kept -FromVm -PreserveOwnership
+            (& stat -c '%u %g %a' kept) | Should -Be ($(if ($me[0] -eq '0') { '1234 1234 755' } else { "$($me[0]) $($me[1]) 755" }))
         }
 
         It 'reports a missing guest path and honours -WhatIf' {

@@ -153,7 +153,20 @@ internal sealed class FileService
                 GuestFiles.PrepareDirectory(path);
                 var archive = transfer.Receive();
                 await SendReadyAsync(transfer, new FileReadyMessage()).ConfigureAwait(false);
-                var extracted = await TarTreeExtractor.ExtractAsync(archive, path, new TarExtractOptions(request.Overwrite, request.PreserveOwnership), token).ConfigureAwait(false);
+                TarExtractResult extracted;
+                using (var destination = ConfinedDirectory.Open(path, Confinement.Beneath))
+                {
+                    // The host's own files: modes exactly as they are there, owners when it asks.
+                    var options = new TarExtractOptions
+                    {
+                        Overwrite = request.Overwrite,
+                        Modes = request.PreserveOwnership ? ExtractedModes.ExactOwnerAndMode : ExtractedModes.ExactMode,
+                        RootName = request.EntryName,
+                        AllowTree = request.Recursive,
+                    };
+                    extracted = await TarTreeExtractor.ExtractAsync(archive, destination, options, token).ConfigureAwait(false);
+                }
+
                 await SendResultAsync(transfer, new FileResultMessage(Files: extracted.Entries, Bytes: extracted.Bytes)).ConfigureAwait(false);
                 break;
             case FileOperation.Archive:

@@ -136,7 +136,8 @@ public sealed class AgentClient : IAsyncDisposable
 
     /// <summary>
     /// Runs a command to completion and returns its exit code and its whole stdout and stderr.
-    /// On timeout the command (and everything it started) is killed and AgentExecTimeout is thrown.
+    /// On timeout the command (and everything it started) is killed and AgentExecTimeout is thrown; when a stream
+    /// passes <see cref="AgentExecRequest.MaxOutputBytes"/> it is killed and GuestOutputTooLarge is thrown.
     /// </summary>
     public async Task<AgentExecResult> ExecAsync(AgentExecRequest request, CancellationToken cancellationToken)
     {
@@ -153,7 +154,7 @@ public sealed class AgentClient : IAsyncDisposable
             execution = await StartExecAsync(request, timeout.Token).ConfigureAwait(false);
             // Output is read while stdin is written: a command that echoes its input would otherwise stall
             // both flow-control windows (and the exec) once its output filled the one for output.
-            var collecting = CollectOutputAsync(execution, timeout.Token);
+            var collecting = CollectOutputAsync(execution, request, timeout.Token);
             await WriteAllInputAsync(execution, request.StandardInput, timeout.Token).ConfigureAwait(false);
             var (stdout, stderr) = await collecting.ConfigureAwait(false);
             var exit = await execution.Completion.ConfigureAwait(false);
@@ -280,6 +281,7 @@ public sealed class AgentClient : IAsyncDisposable
         {
             // Whatever the agent sent cannot be trusted to frame the rest of the stream: the connection is over.
             lost = AgentErrors.ProtocolError(error.Message, error);
+            _lost = lost;
             await _stream.DisposeAsync().ConfigureAwait(false);
         }
         catch (Exception error) when (error is ProtocolException or IOException or ObjectDisposedException or OperationCanceledException)
@@ -333,7 +335,7 @@ public sealed class AgentClient : IAsyncDisposable
     }
 
     /// <summary>Waits for a reply the agent owes; fails with AgentNotResponding once it sent nothing at all for the reply timeout.</summary>
-    private async Task<T> AwaitReplyAsync<T>(Task<T> reply, string what, CancellationToken cancellationToken)
+    internal async Task<T> AwaitReplyAsync<T>(Task<T> reply, string what, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -377,16 +379,19 @@ public sealed class AgentClient : IAsyncDisposable
         await execution.CloseStandardInputAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<(string Stdout, string Stderr)> CollectOutputAsync(AgentExecution execution, CancellationToken cancellationToken)
+    private static async Task<(string Stdout, string Stderr)> CollectOutputAsync(AgentExecution execution, AgentExecRequest request, CancellationToken cancellationToken)
     {
-        using var stdout = new MemoryStream();
-        using var stderr = new MemoryStream();
+        var output = new AgentOutputBuffer(request.MaxOutputBytes);
         await foreach (var chunk in execution.Output.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
-            (chunk.Stream == AgentOutputStream.Stdout ? stdout : stderr).Write(chunk.Data.Span);
+            if (!output.TryAdd(chunk))
+            {
+                await KillAsync(execution).ConfigureAwait(false);
+                throw AgentErrors.OutputTooLarge(chunk.Stream, output.MaxBytesPerStream, request.Argv, vmName: null);
+            }
         }
 
-        return (Encoding.UTF8.GetString(stdout.GetBuffer(), 0, (int)stdout.Length), Encoding.UTF8.GetString(stderr.GetBuffer(), 0, (int)stderr.Length));
+        return (output.Stdout, output.Stderr);
     }
 
     private static async Task KillAsync(AgentExecution execution)
@@ -431,7 +436,8 @@ public sealed class AgentClient : IAsyncDisposable
         }
     }
 
-    private static async ValueTask WrapIoErrors(ValueTask write)
+    /// <summary>A write that failed because the read loop ended the connection reports why it ended, not the closed stream.</summary>
+    private async ValueTask WrapIoErrors(ValueTask write)
     {
         try
         {
@@ -439,7 +445,7 @@ public sealed class AgentClient : IAsyncDisposable
         }
         catch (Exception error) when (error is IOException or ObjectDisposedException)
         {
-            throw AgentErrors.ConnectionLost(error.Message, error);
+            throw _lost ?? AgentErrors.ConnectionLost(error.Message, error);
         }
     }
 }

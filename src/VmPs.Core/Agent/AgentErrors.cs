@@ -30,6 +30,17 @@ internal static class AgentErrors
             RecommendedAction = "Restart the VM so it boots with the initrd of this VmPs version.",
         };
 
+    /// <summary>A buffered command's stdout or stderr passed its limit; the command was killed.</summary>
+    public static VmPsException OutputTooLarge(AgentOutputStream stream, long limit, IReadOnlyList<string> command, string? vmName) =>
+        new(
+            "GuestOutputTooLarge",
+            VmPsErrorKind.LimitsExceeded,
+            $"'{string.Join(' ', command)}' wrote more than {limit} bytes to {(stream == AgentOutputStream.Stdout ? "stdout" : "stderr")}{(vmName is null ? "" : $" in VM '{vmName}'")} and was stopped: a buffered result holds at most that much per stream.",
+            vmName ?? string.Join(' ', command))
+        {
+            RecommendedAction = "Use -Stream to receive output of any size line by line, raise -MaxOutputBytes, or redirect the output to a file in the guest and copy it with Copy-VmFile.",
+        };
+
     /// <summary>Maps an error the agent reported for a request to a specific VmPsException.</summary>
     public static VmPsException FromAgent(ErrorMessage error) => error.Code switch
     {

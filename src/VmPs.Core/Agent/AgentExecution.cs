@@ -27,6 +27,8 @@ public sealed class AgentExecution : IAgentChannel
     private readonly SemaphoreSlim _stdinOrder = new(1, 1);
     private int _consumedUncredited;
     private long _bufferedOutputBytes;
+    private long _outputReceived;
+    private long _outputGranted = ExecFlowControl.OutputWindow;
 
     internal AgentExecution(AgentClient client, uint channel, bool tty)
     {
@@ -150,8 +152,14 @@ public sealed class AgentExecution : IAgentChannel
         Finish(null, error);
     }
 
+    /// <summary>Queues output; a guest sending more than the window plus the credit returned breaks the protocol.</summary>
     private void Receive(AgentOutputStream stream, ReadOnlyMemory<byte> data)
     {
+        if (Interlocked.Add(ref _outputReceived, data.Length) > Interlocked.Read(ref _outputGranted))
+        {
+            throw new ProtocolException($"The agent sent output of exec channel {_channel} beyond the credit it was given.");
+        }
+
         Interlocked.Add(ref _bufferedOutputBytes, data.Length);
         _output.Writer.TryWrite(new AgentOutputChunk(stream, data));
     }
@@ -192,6 +200,8 @@ public sealed class AgentExecution : IAgentChannel
         var credit = Interlocked.Exchange(ref _consumedUncredited, 0);
         if (credit > 0)
         {
+            // Counted before it is sent: the guest may use it as soon as it arrives.
+            Interlocked.Add(ref _outputGranted, credit);
             _ = ReturnOutputCreditAsync(credit);
         }
     }

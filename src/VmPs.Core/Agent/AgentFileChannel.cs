@@ -13,7 +13,10 @@ internal sealed class AgentFileChannel : IAgentChannel
 {
     private readonly TaskCompletionSource<FileReadyMessage> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<FileResultMessage> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly List<FileInfoMessage> _entries = [];
+    /// <summary>A directory listing holds at most this many entries (about 40 MB at the longest names and paths).</summary>
+    public const int MaxListedEntries = 100_000;
+
+    private readonly List<GuestFileInfo> _entries = [];
 
     public AgentFileChannel(AgentClient client, uint channel)
     {
@@ -29,7 +32,8 @@ internal sealed class AgentFileChannel : IAgentChannel
 
     public Task<FileResultMessage> Result => _result.Task;
 
-    public IReadOnlyList<FileInfoMessage> Entries => _entries;
+    /// <summary>The listed entries, each checked by <see cref="GuestFileInfo.From"/>.</summary>
+    public IReadOnlyList<GuestFileInfo> Entries => _entries;
 
     /// <summary>True once the agent ended the operation (result, end of content or error): no need to cancel it.</summary>
     public bool EndedByAgent { get; private set; }
@@ -61,6 +65,10 @@ internal sealed class AgentFileChannel : IAgentChannel
         {
             Fail(AgentErrors.ProtocolError(error.Message, error));
         }
+        catch (VmPsException error)
+        {
+            Fail(error);
+        }
     }
 
     public void OnConnectionLost(VmPsException error) => Fail(error);
@@ -73,11 +81,25 @@ internal sealed class AgentFileChannel : IAgentChannel
                 _ready.TrySetResult(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.FileReadyMessage));
                 break;
             case FrameType.FileEntries:
-                _entries.AddRange(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.FileEntriesMessage).Entries);
+                var entries = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.FileEntriesMessage).Entries;
+                if (_entries.Count + entries.Count > MaxListedEntries)
+                {
+                    Fail(new VmPsException(
+                        "GuestListingTooLarge",
+                        VmPsErrorKind.LimitsExceeded,
+                        $"The guest listed more than {MaxListedEntries} entries in one directory; list a smaller one.")
+                    {
+                        RecommendedAction = "List the directory with Invoke-VmCommand (ls, find) and stream the output with -Stream.",
+                    });
+                    return;
+                }
+
+                _entries.AddRange(entries.Select(GuestFileInfo.From));
                 break;
             case FrameType.FileResult:
                 EndedByAgent = true;
                 _result.TrySetResult(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.FileResultMessage));
+                FailReadyIfOwed("FileResult");
                 break;
             case FrameType.FileData:
                 (Receiver ?? throw new ProtocolException("The agent sent file content to an operation that expects none.")).Enqueue(frame.Payload);
@@ -85,6 +107,7 @@ internal sealed class AgentFileChannel : IAgentChannel
             case FrameType.FileEnd:
                 EndedByAgent = true;
                 Receiver?.Complete();
+                FailReadyIfOwed("FileEnd");
                 break;
             case FrameType.FileCredit:
                 Sender?.AddCredit(FileTransferWindow.DecodeCredit(frame.Payload.Span));
@@ -93,6 +116,15 @@ internal sealed class AgentFileChannel : IAgentChannel
                 EndedByAgent = true;
                 Fail(AgentFileErrors.FromAgent(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ErrorMessage)));
                 break;
+        }
+    }
+
+    /// <summary>An operation the agent ended without FileReady never gets one: a caller waiting for it must not wait forever.</summary>
+    private void FailReadyIfOwed(string ending)
+    {
+        if ((Receiver is not null || Sender is not null) && _ready.TrySetException(AgentErrors.ProtocolError($"It sent {ending} before FileReady.")))
+        {
+            _ = _ready.Task.Exception;
         }
     }
 

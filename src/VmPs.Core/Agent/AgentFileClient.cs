@@ -16,6 +16,9 @@ public sealed class AgentFileClient
     private const int ProgressStepBytes = 1024 * 1024;
     private const int CopyBufferBytes = 256 * 1024;
 
+    /// <summary>What a guest may send after the end of an archive (tar pads to records of 10 KiB).</summary>
+    private const int MaxBytesAfterArchive = 1024 * 1024;
+
     private readonly AgentClient _client;
 
     public AgentFileClient(AgentClient client)
@@ -26,7 +29,7 @@ public sealed class AgentFileClient
     /// <summary>The entry at <paramref name="path"/> (a link itself, not its target); GuestFileNotFound when missing.</summary>
     public async Task<GuestFileInfo> StatAsync(string path, CancellationToken cancellationToken)
     {
-        var result = await RunAsync(Request(FileOperation.Stat, path), (channel, _) => channel.Result, cancellationToken).ConfigureAwait(false);
+        var result = await RunAsync(Request(FileOperation.Stat, path), (channel, token) => ResultOf(channel, token), cancellationToken).ConfigureAwait(false);
         return GuestFileInfo.From(result.Info ?? throw AgentErrors.ProtocolError("A stat result carried no file information."));
     }
 
@@ -43,24 +46,24 @@ public sealed class AgentFileClient
         }
     }
 
-    /// <summary>The entries of a directory, in ordinal name order.</summary>
+    /// <summary>The entries of a directory, in ordinal name order; more than <see cref="AgentFileChannel.MaxListedEntries"/> fail with GuestListingTooLarge.</summary>
     public Task<IReadOnlyList<GuestFileInfo>> ListAsync(string path, CancellationToken cancellationToken) =>
         RunAsync(Request(FileOperation.List, path), async (channel, token) =>
         {
-            await channel.Result.WaitAsync(token).ConfigureAwait(false);
-            return (IReadOnlyList<GuestFileInfo>)channel.Entries.Select(GuestFileInfo.From).ToList();
+            await ResultOf(channel, token).ConfigureAwait(false);
+            return channel.Entries;
         }, cancellationToken);
 
     /// <summary>Deletes a file or link, an empty directory, or with <paramref name="recursive"/> a whole tree.</summary>
     public Task DeleteAsync(string path, bool recursive, CancellationToken cancellationToken) =>
-        RunAsync(Request(FileOperation.Delete, path) with { Recursive = recursive }, (channel, _) => channel.Result, cancellationToken);
+        RunAsync(Request(FileOperation.Delete, path) with { Recursive = recursive }, (channel, token) => ResultOf(channel, token), cancellationToken);
 
     /// <summary>Streams a guest file's content into <paramref name="destination"/>; returns the file's information.</summary>
     public Task<GuestFileInfo> ReadAsync(string path, Stream destination, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken) =>
         RunAsync(Request(FileOperation.Read, path), async (channel, token) =>
         {
             var content = channel.Receiver!;
-            var ready = await channel.Ready.WaitAsync(token).ConfigureAwait(false);
+            var ready = await ReadyOf(channel, token).ConfigureAwait(false);
             var reporter = new ProgressReporter(progress, ready.TotalBytes);
             var buffer = new byte[CopyBufferBytes];
             int read;
@@ -85,42 +88,57 @@ public sealed class AgentFileClient
         var reporter = new ProgressReporter(progress, source.CanSeek ? source.Length - source.Position : 0);
         return RunAsync(request, async (channel, token) =>
         {
-            await channel.Ready.WaitAsync(token).ConfigureAwait(false);
+            await ReadyOf(channel, token).ConfigureAwait(false);
             await source.CopyToAsync(channel.Sender!, CopyBufferBytes, token).ConfigureAwait(false);
             await channel.Sender!.CompleteAsync(token).ConfigureAwait(false);
-            var result = await channel.Result.WaitAsync(token).ConfigureAwait(false);
+            var result = await ResultOf(channel, token).ConfigureAwait(false);
             reporter.Finish();
             return GuestFileInfo.From(result.Info!);
         }, cancellationToken, prepare: channel => channel.Send(reporter.Add));
     }
 
     /// <summary>
-    /// Copies a host file or (with <paramref name="recurse"/>) directory tree into the guest, as cp does: into
-    /// <paramref name="guestPath"/> when that is a directory (or ends with /), else as <paramref name="guestPath"/>.
-    /// Modes, times and symbolic links are kept, owners too when this process is root. An existing destination
-    /// fails with GuestFileExists unless <paramref name="overwrite"/>; a copy that fails removes what it created.
+    /// Copies a host file or (with <see cref="GuestCopyOptions.Recurse"/>) directory tree into the guest, as cp does:
+    /// into <paramref name="guestPath"/> when that is a directory (or ends with /), else as <paramref name="guestPath"/>.
+    /// Modes, times and symbolic links are kept, owners too with <see cref="GuestCopyOptions.PreserveOwnership"/>
+    /// (else the copy belongs to the agent's user, root). The destination directory must exist unless
+    /// <see cref="GuestCopyOptions.CreateFullPath"/>; an existing target fails with GuestFileExists unless
+    /// <see cref="GuestCopyOptions.Overwrite"/>. A copy that fails removes what it created.
     /// </summary>
-    public async Task<GuestFileCopyResult> CopyToGuestAsync(string hostPath, string guestPath, bool recurse, bool overwrite, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
+    public async Task<GuestFileCopyResult> CopyToGuestAsync(string hostPath, string guestPath, GuestCopyOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         RequireAbsolute(guestPath);
-        var source = ResolveHostSource(hostPath, recurse);
+        var source = ResolveHostSource(hostPath, options.Recurse);
         var destination = await TryStatAsync(guestPath, cancellationToken).ConfigureAwait(false);
-        var target = destination?.Type == FileKind.Directory || guestPath.EndsWith('/')
+        var intoDirectory = destination?.Type == FileKind.Directory || guestPath.EndsWith('/');
+        var target = intoDirectory
             ? JoinGuest(guestPath, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(hostPath))))
             : guestPath;
+        var (parent, entryName) = SplitGuest(target);
+        var parentExists = intoDirectory ? destination is not null : await TryStatAsync(parent, cancellationToken).ConfigureAwait(false) is not null;
+        if (!parentExists && !options.CreateFullPath)
+        {
+            throw AgentFileErrors.DestinationNotFound(parent, inGuest: true);
+        }
+
         var existing = target == guestPath ? destination : await TryStatAsync(target, cancellationToken).ConfigureAwait(false);
-        if (existing is not null && !overwrite)
+        if (existing is not null && !options.Overwrite)
         {
             throw AgentFileErrors.GuestExists(target);
         }
 
-        var (parent, entryName) = SplitGuest(target);
+        var request = Request(FileOperation.Extract, parent) with
+        {
+            Overwrite = options.Overwrite,
+            PreserveOwnership = options.PreserveOwnership,
+            EntryName = entryName,
+            Recursive = options.Recurse,
+        };
         try
         {
             var result = await ExtractAsync(
-                parent,
-                overwrite,
+                request,
                 (archive, token) => WriteHostTreeAsync(archive, source, entryName, token),
                 new ProgressReporter(progress, TarTreeWriter.MeasureContent(source)),
                 cancellationToken).ConfigureAwait(false);
@@ -135,16 +153,15 @@ public sealed class AgentFileClient
 
     /// <summary>
     /// Streams a tar archive to the guest, which extracts it under <paramref name="guestDirectory"/> (created
-    /// with its parents). Entries that would land outside it (absolute, "..", through or as a symbolic link
-    /// pointing out) fail with GuestPathEscape. Existing files fail with GuestFileExists unless <paramref name="overwrite"/>.
+    /// with its parents). Entries that would land outside it (absolute, "..", through a symbolic link pointing
+    /// out) fail with GuestPathEscape. Existing files fail with GuestFileExists unless <paramref name="overwrite"/>.
     /// </summary>
     public async Task<GuestFileCopyResult> ExtractArchiveAsync(Stream archive, string guestDirectory, bool overwrite, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var total = archive.CanSeek ? archive.Length - archive.Position : 0;
         var result = await ExtractAsync(
-            guestDirectory,
-            overwrite,
+            Request(FileOperation.Extract, guestDirectory) with { Overwrite = overwrite },
             (sender, token) => archive.CopyToAsync(sender, CopyBufferBytes, token),
             new ProgressReporter(progress, total),
             cancellationToken).ConfigureAwait(false);
@@ -152,41 +169,54 @@ public sealed class AgentFileClient
     }
 
     /// <summary>
-    /// Copies a guest file or (with <paramref name="recurse"/>) directory tree to the host, as cp does: into
-    /// <paramref name="hostPath"/> when that is a directory (or ends with /), else as <paramref name="hostPath"/>.
-    /// The guest's tar stream is checked like any untrusted archive (PathEscape for entries that would leave the
-    /// destination). Owners are kept when this process is root. A copy that fails removes what it created.
+    /// Copies a guest file or (with <see cref="GuestCopyOptions.Recurse"/>) directory tree to the host, as cp does:
+    /// into <paramref name="hostPath"/> when that is a directory (or ends with /), under the last name of
+    /// <paramref name="guestPath"/>; else as <paramref name="hostPath"/>. Every host path comes from these two
+    /// arguments, never from the guest: its tar stream may hold only the requested file or tree
+    /// (HostArchiveUnexpectedEntry otherwise), is written below the target by <see cref="TarTreeExtractor"/>, and
+    /// gets this process's ownership and the rwx bits less the umask, never setuid, setgid, sticky, devices or FIFOs;
+    /// <see cref="GuestCopyOptions.PreserveOwnership"/> keeps the guest's owners and modes, set-id bits still
+    /// stripped. The destination directory must exist unless <see cref="GuestCopyOptions.CreateFullPath"/>. A copy
+    /// that fails removes what it created.
     /// </summary>
-    public async Task<GuestFileCopyResult> CopyFromGuestAsync(string guestPath, string hostPath, bool recurse, bool overwrite, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
+    public async Task<GuestFileCopyResult> CopyFromGuestAsync(string guestPath, string hostPath, GuestCopyOptions options, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         RequireAbsolute(guestPath);
         var info = await StatAsync(guestPath, cancellationToken).ConfigureAwait(false);
-        if (info.Type == FileKind.Directory && !recurse)
+        if (info.Type == FileKind.Directory && !options.Recurse)
         {
             throw AgentFileErrors.RecurseRequired(guestPath);
         }
 
-        var fullHostPath = Path.GetFullPath(hostPath);
-        var target = Directory.Exists(fullHostPath) || hostPath.EndsWith('/')
-            ? Path.Combine(fullHostPath, info.Name)
-            : Path.TrimEndingDirectorySeparator(fullHostPath);
+        var target = HostTarget(guestPath, hostPath);
+        var parent = Path.GetDirectoryName(target)!;
+        var name = Path.GetFileName(target);
+        PrepareHostDirectory(parent, options.CreateFullPath);
         var existing = HostStatus(target);
-        if (existing is not null && !overwrite)
+        if (existing is not null && !options.Overwrite)
         {
             throw AgentFileErrors.HostExists(target);
         }
 
-        var request = Request(FileOperation.Archive, guestPath) with { Recursive = recurse, EntryName = Path.GetFileName(target) };
+        using var destination = OpenHostDestination(parent);
+        var extractOptions = new TarExtractOptions
+        {
+            Overwrite = options.Overwrite,
+            Modes = options.PreserveOwnership ? ExtractedModes.OwnerAndModeWithoutSetId : ExtractedModes.Invoker,
+            RootName = name,
+            AllowTree = options.Recurse,
+        };
+        var request = Request(FileOperation.Archive, guestPath) with { Recursive = options.Recurse, EntryName = name };
         try
         {
             var result = await RunAsync(request, async (channel, token) =>
             {
                 var archive = channel.Receiver!;
-                var ready = await channel.Ready.WaitAsync(token).ConfigureAwait(false);
+                var ready = await ReadyOf(channel, token).ConfigureAwait(false);
                 var reporter = new ProgressReporter(progress, ready.TotalBytes);
-                var extracted = await ExtractOnHostAsync(new ProgressStream(archive, reporter), Path.GetDirectoryName(target)!, overwrite, token).ConfigureAwait(false);
-                await archive.CopyToAsync(Stream.Null, token).ConfigureAwait(false);
+                var extracted = await ExtractOnHostAsync(new ProgressStream(archive, reporter), destination, extractOptions, token).ConfigureAwait(false);
+                await DrainAfterArchiveAsync(archive, token).ConfigureAwait(false);
                 reporter.Finish();
                 return extracted;
             }, cancellationToken, prepare: channel => channel.Receive()).ConfigureAwait(false);
@@ -194,24 +224,48 @@ public sealed class AgentFileClient
         }
         catch when (existing is null)
         {
-            RemovePartialHostCopy(target);
+            RemovePartialHostCopy(destination, name);
             throw;
         }
     }
 
-    private Task<FileResultMessage> ExtractAsync(string guestDirectory, bool overwrite, Func<Stream, CancellationToken, Task> writeArchive, ProgressReporter reporter, CancellationToken cancellationToken)
+    /// <summary>
+    /// The host path a copy out of the guest writes, from the user's two paths alone: into an existing directory
+    /// (or one named with a trailing /) under the guest path's last name as typed, else the host path itself.
+    /// </summary>
+    private static string HostTarget(string guestPath, string hostPath)
     {
-        var request = Request(FileOperation.Extract, guestDirectory) with { Overwrite = overwrite, PreserveOwnership = Environment.IsPrivilegedProcess };
-        return RunAsync(request, async (channel, token) =>
+        var fullHostPath = Path.GetFullPath(hostPath);
+        if (!Directory.Exists(fullHostPath) && !hostPath.EndsWith('/'))
         {
-            await channel.Ready.WaitAsync(token).ConfigureAwait(false);
+            return Path.TrimEndingDirectorySeparator(fullHostPath);
+        }
+
+        var requestedName = guestPath.TrimEnd('/');
+        requestedName = requestedName[(requestedName.LastIndexOf('/') + 1)..];
+        return requestedName is "" or "." or ".."
+            ? throw AgentFileErrors.TargetNameRequired(guestPath, hostPath)
+            : Path.Combine(fullHostPath, requestedName);
+    }
+
+    private Task<FileResultMessage> ExtractAsync(FileRequestMessage request, Func<Stream, CancellationToken, Task> writeArchive, ProgressReporter reporter, CancellationToken cancellationToken) =>
+        RunAsync(request, async (channel, token) =>
+        {
+            await ReadyOf(channel, token).ConfigureAwait(false);
             await writeArchive(channel.Sender!, token).ConfigureAwait(false);
             await channel.Sender!.CompleteAsync(token).ConfigureAwait(false);
-            var result = await channel.Result.WaitAsync(token).ConfigureAwait(false);
+            var result = await ResultOf(channel, token).ConfigureAwait(false);
             reporter.Finish();
             return result;
         }, cancellationToken, prepare: channel => channel.Send(reporter.Add));
-    }
+
+    /// <summary>The agent's FileReady; like every reply it owes, it fails with AgentNotResponding after the reply timeout of silence.</summary>
+    private Task<FileReadyMessage> ReadyOf(AgentFileChannel channel, CancellationToken cancellationToken) =>
+        _client.AwaitReplyAsync(channel.Ready, "a file request", cancellationToken);
+
+    /// <summary>The agent's FileResult (the end of an operation); content may keep it busy, so any frame counts as an answer.</summary>
+    private Task<FileResultMessage> ResultOf(AgentFileChannel channel, CancellationToken cancellationToken) =>
+        _client.AwaitReplyAsync(channel.Result, "a file request", cancellationToken);
 
     private static FileRequestMessage Request(FileOperation operation, string path)
     {
@@ -307,14 +361,68 @@ public sealed class AgentFileClient
         }
     }
 
-    private static async Task<TarExtractResult> ExtractOnHostAsync(Stream archive, string directory, bool overwrite, CancellationToken cancellationToken)
+    private static async Task<TarExtractResult> ExtractOnHostAsync(Stream archive, ConfinedDirectory destination, TarExtractOptions options, CancellationToken cancellationToken)
     {
         try
         {
-            Directory.CreateDirectory(directory);
-            return await TarTreeExtractor.ExtractAsync(archive, directory, new TarExtractOptions(overwrite, Environment.IsPrivilegedProcess), cancellationToken).ConfigureAwait(false);
+            return await TarTreeExtractor.ExtractAsync(archive, destination, options, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (FileOperationException.IsFileSystemError(error))
+        {
+            throw AgentFileErrors.FromHost(error);
+        }
+    }
+
+    /// <summary>
+    /// Reads what follows the archive's end up to the guest's FileEnd: tar's padding, at most
+    /// <see cref="MaxBytesAfterArchive"/>, so a guest cannot keep the copy running with bytes nobody writes.
+    /// </summary>
+    private static async Task DrainAfterArchiveAsync(Stream archive, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[CopyBufferBytes];
+        long total = 0;
+        int read;
+        while ((read = await archive.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            total += read;
+            if (total > MaxBytesAfterArchive)
+            {
+                throw AgentFileErrors.FromHost(new FileOperationException(
+                    FileErrorCodes.InvalidArchive,
+                    $"The guest sent more than {MaxBytesAfterArchive / 1024} KiB after the end of its archive."));
+            }
+        }
+    }
+
+    private static void PrepareHostDirectory(string directory, bool create)
+    {
+        if (Directory.Exists(directory))
+        {
+            return;
+        }
+
+        if (!create)
+        {
+            throw AgentFileErrors.DestinationNotFound(directory, inGuest: false);
+        }
+
+        try
+        {
+            Directory.CreateDirectory(directory);
+        }
+        catch (Exception error) when (FileOperationException.IsFileSystemError(error))
+        {
+            throw AgentFileErrors.FromHost(error);
+        }
+    }
+
+    private static ConfinedDirectory OpenHostDestination(string directory)
+    {
+        try
+        {
+            return ConfinedDirectory.Open(directory, Confinement.Beneath);
+        }
+        catch (FileOperationException error)
         {
             throw AgentFileErrors.FromHost(error);
         }
@@ -332,20 +440,14 @@ public sealed class AgentFileClient
         }
     }
 
-    private static void RemovePartialHostCopy(string target)
+    /// <summary>Removes what a failed copy created below the destination, never following a link out of it.</summary>
+    private static void RemovePartialHostCopy(ConfinedDirectory destination, string name)
     {
         try
         {
-            if (Directory.Exists(target) && HostStatus(target)?.Kind == FileKind.Directory)
-            {
-                Directory.Delete(target, recursive: true);
-            }
-            else
-            {
-                File.Delete(target);
-            }
+            UnixDirectoryCalls.RemoveTree(destination.Handle, name);
         }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException or VmPsException)
+        catch (FileOperationException)
         {
             // Best effort: the copy's own error is what matters.
         }

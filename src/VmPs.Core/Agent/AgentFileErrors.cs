@@ -18,6 +18,7 @@ internal static class AgentFileErrors
         [FileErrorCodes.Exists] = ("FileExists", VmPsErrorKind.ResourceExists),
         [FileErrorCodes.DirectoryNotEmpty] = ("DirectoryNotEmpty", VmPsErrorKind.InvalidOperation),
         [FileErrorCodes.PathEscape] = ("PathEscape", VmPsErrorKind.InvalidData),
+        [FileErrorCodes.UnexpectedEntry] = ("ArchiveUnexpectedEntry", VmPsErrorKind.InvalidData),
         [FileErrorCodes.UnsupportedEntry] = ("UnsupportedFileType", VmPsErrorKind.InvalidData),
         [FileErrorCodes.InvalidArchive] = ("ArchiveInvalid", VmPsErrorKind.InvalidData),
         [FileErrorCodes.NoSpace] = ("DiskFull", VmPsErrorKind.ResourceUnavailable),
@@ -47,6 +48,20 @@ internal static class AgentFileErrors
 
     public static VmPsException HostNotFound(string path) =>
         new("HostFileNotFound", VmPsErrorKind.ObjectNotFound, $"'{path}' does not exist.", path);
+
+    public static VmPsException DestinationNotFound(string directory, bool inGuest) =>
+        new(
+            "CopyDestinationNotFound",
+            VmPsErrorKind.ObjectNotFound,
+            $"The destination directory '{directory}' does not exist{(inGuest ? " in the guest" : "")}; create it first, or use -CreateFullPath.",
+            directory);
+
+    public static VmPsException TargetNameRequired(string guestPath, string hostPath) =>
+        new(
+            "CopyTargetNameRequired",
+            VmPsErrorKind.InvalidArgument,
+            $"'{guestPath}' ends without a name to copy it under into the directory '{hostPath}'; give a destination that does not exist yet.",
+            guestPath);
 
     public static VmPsException InvalidGuestPath(string path) =>
         new("InvalidGuestPath", VmPsErrorKind.InvalidArgument, $"'{path}' is not an absolute guest path (it must start with /).", path);

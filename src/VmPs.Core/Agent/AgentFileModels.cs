@@ -1,3 +1,4 @@
+using VmPs.Protocol.Files;
 using VmPs.Protocol.Messages;
 
 namespace VmPs.Core.Agent;
@@ -14,8 +15,50 @@ public sealed record GuestFileInfo(
     DateTimeOffset LastWriteTimeUtc,
     string? LinkTarget)
 {
-    internal static GuestFileInfo From(FileInfoMessage message) =>
-        new(message.Name, message.Path, message.Type, message.Size, (UnixFileMode)message.Mode, message.Uid, message.Gid, message.LastWriteTimeUtc, message.LinkTarget);
+    /// <summary>
+    /// The agent's description, checked: names up to NAME_MAX (255 bytes) without a slash, paths and link targets up
+    /// to PATH_MAX (4096 bytes), permission bits only, no negative size. Anything else is AgentProtocolError.
+    /// </summary>
+    internal static GuestFileInfo From(FileInfoMessage message)
+    {
+        // Deserialized JSON may hold nulls where the message says otherwise.
+        var name = message.Name ?? "";
+        var path = message.Path ?? "";
+        var problem = message switch
+        {
+            _ when name.Length == 0 || path.Length == 0 => "an empty name or path",
+            _ when name != "/" && (name.Contains('/') || Utf8Length(name) > TarTreeExtractor.MaxNameBytes) => "a name with a slash or longer than 255 bytes",
+            _ when Utf8Length(path) > TarTreeExtractor.MaxPathBytes || Utf8Length(message.LinkTarget ?? "") > TarTreeExtractor.MaxPathBytes => "a path or link target longer than 4096 bytes",
+            { Mode: < 0 or > 0xFFF } => $"the mode {message.Mode}",
+            { Size: < 0 } => $"the size {message.Size}",
+            _ when !Enum.IsDefined(message.Type) => $"the type {(int)message.Type}",
+            _ => null,
+        };
+        return problem is null
+            ? new(name, path, message.Type, message.Size, (UnixFileMode)message.Mode, message.Uid, message.Gid, message.LastWriteTimeUtc, message.LinkTarget)
+            : throw AgentErrors.ProtocolError($"It described a file with {problem}.");
+    }
+
+    private static int Utf8Length(string text) => System.Text.Encoding.UTF8.GetByteCount(text);
+}
+
+/// <summary>How <see cref="AgentFileClient"/> copies between host and guest.</summary>
+public sealed record GuestCopyOptions
+{
+    /// <summary>Copy directory trees; without it a directory fails with CopyRecurseRequired.</summary>
+    public bool Recurse { get; init; }
+
+    /// <summary>Replace an existing destination; without it one fails with GuestFileExists or HostFileExists.</summary>
+    public bool Overwrite { get; init; }
+
+    /// <summary>
+    /// Keep the source's owners, and out of a guest its permission bits (never setuid or setgid). Without it a copy
+    /// belongs to the user that writes it (root in the guest, the invoking user on the host), as cp without -p.
+    /// </summary>
+    public bool PreserveOwnership { get; init; }
+
+    /// <summary>Create a missing destination directory with its parents; without it one fails with CopyDestinationNotFound.</summary>
+    public bool CreateFullPath { get; init; }
 }
 
 /// <summary>How <see cref="AgentFileClient.WriteAsync"/> creates the file.</summary>

@@ -23,6 +23,9 @@ public sealed record AgentExecRequest(IReadOnlyList<string> Argv)
     /// <summary>After this the command is killed and the exec fails with ErrorId AgentExecTimeout.</summary>
     public TimeSpan? Timeout { get; init; }
 
+    /// <summary>For <see cref="AgentClient.ExecAsync"/>: the most stdout (and stderr) bytes kept; past it the command is killed (GuestOutputTooLarge).</summary>
+    public long MaxOutputBytes { get; init; } = AgentOutputBuffer.DefaultMaxBytesPerStream;
+
     /// <summary>Run on a pseudo-terminal (controlling terminal and fds 0-2); output then arrives as Stdout only.</summary>
     public bool Tty { get; init; }
 

@@ -1,13 +1,24 @@
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 
 namespace VmPs.Core.Logs;
 
 /// <summary>
-/// Reads a log file that a hypervisor may still be writing, a batch of complete lines at a time. A file
-/// shorter than what was already read was replaced (the VM booted again): reading starts over.
+/// Reads a log file that a hypervisor may still be writing, with content the guest controls: lines as they
+/// complete, read in chunks of <see cref="ChunkBytes"/>, so neither a huge file nor an endless line is ever held
+/// whole. A line longer than <see cref="MaxLineBytes"/> comes in pieces of that size. A file shorter than what was
+/// already read was replaced (the VM booted again): reading starts over.
 /// </summary>
 internal sealed class LogFileReader
 {
+    /// <summary>The longest line kept whole: 1 MiB.</summary>
+    public const int MaxLineBytes = 1024 * 1024;
+
+    private const int ChunkBytes = 64 * 1024;
+
+    // A filtered tail (init records) looks at lines up to this size; longer ones cannot be what it looks for.
+    private const int MaxFilteredLineBytes = 64 * 1024;
+
     private readonly string path;
     private readonly MemoryStream pending = new();
     private long position;
@@ -18,56 +29,182 @@ internal sealed class LogFileReader
     }
 
     /// <summary>
-    /// The lines added since the last call. A last line without its newline yet is kept for the next call,
-    /// unless <paramref name="includePartialLine"/> (the writer is gone, nothing more will come).
+    /// Moves to where the last <paramref name="count"/> lines (those <paramref name="include"/> accepts) begin,
+    /// scanning back from the end of the file a chunk at a time: a tail of a large log reads only its end. The last
+    /// line without its newline counts only with <paramref name="includePartialLine"/> (the writer is gone).
     /// </summary>
-    public async Task<IReadOnlyList<string>> ReadNewLinesAsync(bool includePartialLine, CancellationToken cancellationToken)
+    public async Task SkipToLastLinesAsync(int count, bool includePartialLine, Func<string, bool>? include, CancellationToken cancellationToken)
     {
-        var lines = new List<string>();
-        await ReadNewBytesAsync(cancellationToken).ConfigureAwait(false);
-        var bytes = pending.GetBuffer().AsSpan(0, (int)pending.Length);
-        var start = 0;
-        for (var newline = bytes.IndexOf((byte)'\n'); newline >= 0; newline = bytes[start..].IndexOf((byte)'\n'))
-        {
-            lines.Add(Decode(bytes.Slice(start, newline)));
-            start += newline + 1;
-        }
-
-        if (includePartialLine && start < bytes.Length)
-        {
-            lines.Add(Decode(bytes[start..]));
-            start = bytes.Length;
-        }
-
-        var rest = bytes[start..].ToArray();
-        pending.SetLength(0);
-        pending.Write(rest);
-        return lines;
-    }
-
-    private async Task ReadNewBytesAsync(CancellationToken cancellationToken)
-    {
-        FileStream file;
-        try
-        {
-            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1, FileOptions.Asynchronous);
-        }
-        catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException)
+        using var handle = TryOpen();
+        if (handle is null)
         {
             return;
         }
 
-        await using (file.ConfigureAwait(false))
+        var length = RandomAccess.GetLength(handle);
+        var buffer = new byte[ChunkBytes];
+        var lineEnd = length;
+        var last = true;
+        var counted = 0;
+        for (var cursor = length; cursor > 0;)
         {
-            if (file.Length < position)
+            var size = (int)Math.Min(ChunkBytes, cursor);
+            cursor -= size;
+            await ReadExactlyAsync(handle, buffer.AsMemory(0, size), cursor, cancellationToken).ConfigureAwait(false);
+            for (var index = size - 1; index >= 0; index--)
             {
-                position = 0;
-                pending.SetLength(0);
+                if (buffer[index] != (byte)'\n')
+                {
+                    continue;
+                }
+
+                var lineStart = cursor + index + 1;
+                if (counted == count || (await CountsAsync(handle, lineStart, lineEnd, last, includePartialLine, include, cancellationToken).ConfigureAwait(false) && ++counted == count))
+                {
+                    MoveTo(count == 0 && includePartialLine ? length : lineStart);
+                    return;
+                }
+
+                lineEnd = lineStart - 1;
+                last = false;
+            }
+        }
+
+        MoveTo(count == 0 && includePartialLine ? length : 0);
+    }
+
+    /// <summary>
+    /// The lines added since the last call, read up to the file's length when the call began. A last line without
+    /// its newline yet is kept for the next call, unless <paramref name="includePartialLine"/> (nothing more will come).
+    /// </summary>
+    public async IAsyncEnumerable<string> ReadNewLinesAsync(bool includePartialLine, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var handle = TryOpen();
+        if (handle is null)
+        {
+            yield break;
+        }
+
+        var length = RandomAccess.GetLength(handle);
+        if (length < position)
+        {
+            MoveTo(0);
+        }
+
+        var buffer = new byte[ChunkBytes];
+        while (position < length)
+        {
+            var read = await RandomAccess.ReadAsync(handle, buffer.AsMemory(0, (int)Math.Min(ChunkBytes, length - position)), position, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                break;
             }
 
-            file.Position = position;
-            await file.CopyToAsync(pending, cancellationToken).ConfigureAwait(false);
-            position = file.Position;
+            position += read;
+            foreach (var line in Split(buffer.AsMemory(0, read)))
+            {
+                yield return line;
+            }
+        }
+
+        if (includePartialLine && pending.Length > 0)
+        {
+            yield return TakePending();
+        }
+    }
+
+    /// <summary>The lines a chunk completes; a line reaching <see cref="MaxLineBytes"/> is cut there.</summary>
+    private List<string> Split(ReadOnlyMemory<byte> chunk)
+    {
+        var lines = new List<string>();
+        var bytes = chunk.Span;
+        while (!bytes.IsEmpty)
+        {
+            var newline = bytes.IndexOf((byte)'\n');
+            var end = newline < 0 ? bytes.Length : newline;
+            var room = MaxLineBytes - (int)pending.Length;
+            if (end > room)
+            {
+                pending.Write(bytes[..room]);
+                lines.Add(TakePending());
+                bytes = bytes[room..];
+                continue;
+            }
+
+            pending.Write(bytes[..end]);
+            if (newline < 0)
+            {
+                break;
+            }
+
+            lines.Add(TakePending());
+            bytes = bytes[(newline + 1)..];
+        }
+
+        return lines;
+    }
+
+    private async Task<bool> CountsAsync(SafeFileHandle handle, long start, long end, bool last, bool includePartialLine, Func<string, bool>? include, CancellationToken cancellationToken)
+    {
+        if (last && (start == end || !includePartialLine))
+        {
+            return false;
+        }
+
+        if (include is null)
+        {
+            return true;
+        }
+
+        if (end - start > MaxFilteredLineBytes)
+        {
+            return false;
+        }
+
+        var line = new byte[end - start];
+        await ReadExactlyAsync(handle, line, start, cancellationToken).ConfigureAwait(false);
+        return include(Decode(line));
+    }
+
+    private static async Task ReadExactlyAsync(SafeFileHandle handle, Memory<byte> buffer, long offset, CancellationToken cancellationToken)
+    {
+        while (!buffer.IsEmpty)
+        {
+            var read = await RandomAccess.ReadAsync(handle, buffer, offset, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                // Truncated under us (the VM booted again): what is left reads as empty.
+                buffer.Span.Clear();
+                return;
+            }
+
+            buffer = buffer[read..];
+            offset += read;
+        }
+    }
+
+    private void MoveTo(long offset)
+    {
+        position = offset;
+        pending.SetLength(0);
+    }
+
+    private string TakePending()
+    {
+        var line = Decode(pending.GetBuffer().AsSpan(0, (int)pending.Length));
+        pending.SetLength(0);
+        return line;
+    }
+
+    private SafeFileHandle? TryOpen()
+    {
+        try
+        {
+            return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+        }
+        catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
         }
     }
 

@@ -70,25 +70,30 @@ internal static class VmLogs
     {
         // Whether the VM runs is checked before each read: once it has stopped, that read gets its last bytes.
         var running = options.Follow && await isRunning(cancellationToken).ConfigureAwait(false);
-        var present = Filter(await reader.ReadNewLinesAsync(!running, cancellationToken).ConfigureAwait(false), include);
-        foreach (var line in options.Tail is { } tail ? present.TakeLast(tail) : present)
+        if (options.Tail is { } tail)
         {
-            yield return line;
+            await reader.SkipToLastLinesAsync(tail, !running, include, cancellationToken).ConfigureAwait(false);
         }
 
-        while (running)
+        while (true)
         {
+            await foreach (var line in reader.ReadNewLinesAsync(!running, cancellationToken).ConfigureAwait(false))
+            {
+                if (include is null || include(line))
+                {
+                    yield return line;
+                }
+            }
+
+            if (!running)
+            {
+                yield break;
+            }
+
             await Task.Delay(options.PollInterval, cancellationToken).ConfigureAwait(false);
             running = await isRunning(cancellationToken).ConfigureAwait(false);
-            foreach (var line in Filter(await reader.ReadNewLinesAsync(!running, cancellationToken).ConfigureAwait(false), include))
-            {
-                yield return line;
-            }
         }
     }
-
-    private static IEnumerable<string> Filter(IReadOnlyList<string> lines, Func<string, bool>? include) =>
-        include is null ? lines : lines.Where(include);
 
     private static async IAsyncEnumerable<string> StripInitMarkers(IAsyncEnumerable<string> lines, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

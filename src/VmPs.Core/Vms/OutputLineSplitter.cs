@@ -9,9 +9,13 @@ public readonly record struct VmOutputLine(AgentOutputStream Stream, string Text
 /// <summary>
 /// Turns an exec's output chunks into lines, per stream: a chunk may end inside a line or inside a UTF-8
 /// character, so each stream keeps its own decoder and unfinished line until the next chunk or <see cref="Flush"/>.
+/// A line longer than <see cref="MaxLineChars"/> comes in pieces of that length, so an endless line cannot fill memory.
 /// </summary>
 public sealed class OutputLineSplitter
 {
+    /// <summary>The longest line kept whole: 1 Mi characters.</summary>
+    public const int MaxLineChars = 1024 * 1024;
+
     private readonly StreamLines stdout = new(AgentOutputStream.Stdout);
     private readonly StreamLines stderr = new(AgentOutputStream.Stderr);
 
@@ -33,14 +37,29 @@ public sealed class OutputLineSplitter
             decoder.GetChars(data, characters, flush: false);
             var lines = new List<VmOutputLine>();
             var start = 0;
-            for (var index = Array.IndexOf(characters, '\n'); index >= 0; index = Array.IndexOf(characters, '\n', start))
+            while (start < characters.Length)
             {
-                pending.Append(characters, start, index - start);
+                var newline = Array.IndexOf(characters, '\n', start);
+                var end = newline < 0 ? characters.Length : newline;
+                var room = MaxLineChars - pending.Length;
+                if (end - start > room)
+                {
+                    pending.Append(characters, start, room);
+                    lines.Add(TakeLine());
+                    start += room;
+                    continue;
+                }
+
+                pending.Append(characters, start, end - start);
+                if (newline < 0)
+                {
+                    break;
+                }
+
                 lines.Add(TakeLine());
-                start = index + 1;
+                start = newline + 1;
             }
 
-            pending.Append(characters, start, characters.Length - start);
             return lines;
         }
 

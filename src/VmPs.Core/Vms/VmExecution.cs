@@ -23,16 +23,18 @@ public sealed class VmExecution : IAsyncDisposable
     private readonly AgentExecution execution;
     private readonly Stopwatch clock;
     private readonly TimeSpan? timeout;
+    private readonly long maxOutputBytes;
     private readonly CancellationTokenSource timer = new();
     private readonly CancellationTokenRegistration timerKill;
     private int timedOut;
     private int disposed;
 
-    internal VmExecution(string vmName, IReadOnlyList<string> command, TimeSpan? timeout, SharedAgentConnections.Lease connection, AgentExecution execution, Stopwatch clock)
+    internal VmExecution(string vmName, VmExecOptions options, SharedAgentConnections.Lease connection, AgentExecution execution, Stopwatch clock)
     {
         VmName = vmName;
-        Command = command;
-        this.timeout = timeout;
+        Command = options.Command;
+        timeout = options.Timeout;
+        maxOutputBytes = options.MaxOutputBytes;
         this.connection = connection;
         this.execution = execution;
         this.clock = clock;
@@ -97,16 +99,33 @@ public sealed class VmExecution : IAsyncDisposable
             : new VmExecExit(status.ExitCode, status.Signal, clock.Elapsed);
     }
 
-    /// <summary>Reads all the output and waits for the end: the buffered result of the command.</summary>
+    /// <summary>
+    /// Reads all the output and waits for the end: the buffered result of the command. A stream that passes
+    /// <see cref="VmExecOptions.MaxOutputBytes"/> kills the command and fails with GuestOutputTooLarge.
+    /// </summary>
     public async Task<VmCommandResult> ReadResultAsync(CancellationToken cancellationToken)
     {
-        var output = new VmOutputCollector();
+        var output = new AgentOutputBuffer(maxOutputBytes);
         await foreach (var chunk in ReadOutputAsync(cancellationToken).ConfigureAwait(false))
         {
-            output.Add(chunk);
+            if (!output.TryAdd(chunk))
+            {
+                await KillAsync().ConfigureAwait(false);
+                throw AgentErrors.OutputTooLarge(chunk.Stream, maxOutputBytes, Command, VmName);
+            }
         }
 
-        return output.ToResult(this, await WaitForExitAsync(cancellationToken).ConfigureAwait(false));
+        var exit = await WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        return new VmCommandResult
+        {
+            VmName = VmName,
+            Command = Command,
+            ExitCode = exit.ExitCode,
+            Signal = exit.Signal,
+            Stdout = output.Stdout,
+            Stderr = output.Stderr,
+            Duration = exit.Duration,
+        };
     }
 
     /// <summary>

@@ -252,6 +252,11 @@ public sealed class VmManager : IVmManager
             throw new VmPsException("EmptyCommand", VmPsErrorKind.InvalidArgument, "A command is required.", name);
         }
 
+        if (options.MaxOutputBytes <= 0)
+        {
+            throw new VmPsException("InvalidMaxOutputBytes", VmPsErrorKind.InvalidArgument, $"MaxOutputBytes must be positive; got {options.MaxOutputBytes}.", options.MaxOutputBytes);
+        }
+
         var clock = Stopwatch.StartNew();
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
         if (vm.State != VmState.Running || vm.Instance is null)
@@ -273,7 +278,7 @@ public sealed class VmManager : IVmManager
                 User = options.User,
             };
             var execution = await connection.Client.StartExecAsync(request, cancellationToken).ConfigureAwait(false);
-            return new VmExecution(vm.Name, options.Command, options.Timeout, connection, execution, clock);
+            return new VmExecution(vm.Name, options, connection, execution, clock);
         }
         catch
         {

@@ -141,6 +141,12 @@ public sealed record VmExecOptions
 
     /// <summary>After this the command and everything it started are killed, and the exec fails with AgentExecTimeout.</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>
+    /// For a buffered result (<see cref="VmExecution.ReadResultAsync"/>): the most bytes kept of stdout, and of stderr;
+    /// past it the command is killed and the exec fails with GuestOutputTooLarge. Streaming readers are not limited.
+    /// </summary>
+    public long MaxOutputBytes { get; init; } = Agent.AgentOutputBuffer.DefaultMaxBytesPerStream;
 }
 
 /// <summary>The outcome of Invoke-VmCommand (VmPs.VmCommandResult).</summary>

@@ -11,7 +11,8 @@ namespace VmPs.PowerShell.Commands;
 /// Copies files and directory trees between the host and a running VM through its guest agent (no SSH):
 /// -ToVm copies host paths (wildcards allowed, relative to the current location) into the guest; -FromVm copies
 /// a guest path to the host. Like cp: a destination that is a directory (or ends with /) receives the source
-/// under its own name. Directories need -Recurse; existing destinations need -Force.
+/// under its own name. Directories need -Recurse; existing destinations need -Force; a missing destination directory
+/// needs -CreateFullPath. Copies belong to the user who writes them unless -PreserveOwnership.
 /// </summary>
 [Cmdlet(VerbsCommon.Copy, "VmFile", SupportsShouldProcess = true, DefaultParameterSetName = NameToVmSet)]
 [OutputType(typeof(GuestFileInfo), typeof(FileSystemInfo))]
@@ -65,6 +66,17 @@ public sealed class CopyVmFileCommand : VmCmdlet
 
     [Parameter]
     public SwitchParameter Force { get; set; }
+
+    /// <summary>Creates the destination directory (and its parents) when it does not exist, as Hyper-V's Copy-VMFile does.</summary>
+    [Parameter]
+    public SwitchParameter CreateFullPath { get; set; }
+
+    /// <summary>
+    /// Keeps the source's owners (and, out of a VM, its permission bits; setuid and setgid are dropped all the same).
+    /// Without it a copy belongs to whoever writes it: root in the guest, the invoking user on the host.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter PreserveOwnership { get; set; }
 
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -126,9 +138,10 @@ public sealed class CopyVmFileCommand : VmCmdlet
                 await using var client = await Manager.ConnectAgentAsync(vmName, cancellationToken).ConfigureAwait(false);
                 var files = new AgentFileClient(client);
                 var bytes = new Progress(progress, $"{source} -> {destination}");
+                var options = new GuestCopyOptions { Recurse = Recurse, Overwrite = Force, PreserveOwnership = PreserveOwnership, CreateFullPath = CreateFullPath };
                 var result = toVm
-                    ? await files.CopyToGuestAsync(source, destination, Recurse, Force, bytes, cancellationToken).ConfigureAwait(false)
-                    : await files.CopyFromGuestAsync(source, destination, Recurse, Force, bytes, cancellationToken).ConfigureAwait(false);
+                    ? await files.CopyToGuestAsync(source, destination, options, bytes, cancellationToken).ConfigureAwait(false)
+                    : await files.CopyFromGuestAsync(source, destination, options, bytes, cancellationToken).ConfigureAwait(false);
                 return toVm && PassThru ? (object)await files.StatAsync(result.Destination, cancellationToken).ConfigureAwait(false) : result;
             });
             if (PassThru)

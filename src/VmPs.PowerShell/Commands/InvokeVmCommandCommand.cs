@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Threading.Channels;
+using VmPs.Core.Agent;
 using VmPs.Core.Vms;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
@@ -26,7 +27,10 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
 
     private readonly List<VmCommandRun> runs = [];
     private readonly List<Task> running = [];
-    private readonly Channel<object> pipeline = Channel.CreateUnbounded<object>();
+    // Bounded: a pipeline that falls behind holds the guests' output back instead of queueing it here.
+    private const int PipelineCapacity = 64;
+
+    private readonly Channel<object> pipeline = Channel.CreateBounded<object>(new BoundedChannelOptions(PipelineCapacity) { SingleReader = true });
     private PipelineSink? pipelineSink;
     private VmCommandJob? job;
     private SemaphoreSlim? throttle;
@@ -82,6 +86,14 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
 
     [Parameter]
     public SwitchParameter Stream { get; set; }
+
+    /// <summary>
+    /// The most bytes of stdout, and of stderr, a result holds (default 16 MiB); a command that writes more is stopped
+    /// with GuestOutputTooLarge. -Stream has no such limit.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(1L, long.MaxValue)]
+    public long MaxOutputBytes { get; set; } = AgentOutputBuffer.DefaultMaxBytesPerStream;
 
     /// <summary>Environment variables added to the command's environment.</summary>
     [Parameter]
@@ -266,6 +278,7 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
         WorkingDirectory = WorkingDirectory,
         User = User,
         Timeout = Seconds(TimeoutSec),
+        MaxOutputBytes = MaxOutputBytes,
     };
 
     private static string[] ShellCommand(string text) => ["/bin/sh", "-c", text];
@@ -273,10 +286,10 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
     /// <summary>Queues what the runs produce for the pipeline thread, which alone may write it.</summary>
     private sealed class PipelineSink(ChannelWriter<object> queue) : IVmCommandSink
     {
-        public void WriteOutput(PSObject item) => queue.TryWrite(item);
+        public ValueTask WriteOutputAsync(PSObject item, CancellationToken cancellationToken) => queue.WriteAsync(item, cancellationToken);
 
-        public void WriteError(ErrorRecord error) => queue.TryWrite(error);
+        public ValueTask WriteErrorAsync(ErrorRecord error, CancellationToken cancellationToken) => queue.WriteAsync(error, cancellationToken);
 
-        public void WriteExitCode(string vmName, int exitCode) => queue.TryWrite(exitCode);
+        public ValueTask WriteExitCodeAsync(string vmName, int exitCode, CancellationToken cancellationToken) => queue.WriteAsync(exitCode, cancellationToken);
     }
 }

@@ -48,11 +48,23 @@ internal sealed class VmCommandChildJob : Job, IVmCommandSink
         running.Wait();
     }
 
-    void IVmCommandSink.WriteOutput(PSObject item) => Output.Add(item);
+    ValueTask IVmCommandSink.WriteOutputAsync(PSObject item, CancellationToken cancellationToken)
+    {
+        Output.Add(item);
+        return ValueTask.CompletedTask;
+    }
 
-    void IVmCommandSink.WriteError(ErrorRecord error) => Error.Add(error);
+    ValueTask IVmCommandSink.WriteErrorAsync(ErrorRecord error, CancellationToken cancellationToken)
+    {
+        Error.Add(error);
+        return ValueTask.CompletedTask;
+    }
 
-    void IVmCommandSink.WriteExitCode(string vmName, int exitCode) => ExitCode = exitCode;
+    ValueTask IVmCommandSink.WriteExitCodeAsync(string vmName, int exitCode, CancellationToken cancellationToken)
+    {
+        ExitCode = exitCode;
+        return ValueTask.CompletedTask;
+    }
 
     internal static bool IsFinished(JobState state) => state is JobState.Completed or JobState.Failed or JobState.Stopped;
 

@@ -37,11 +37,11 @@ internal sealed class VmCommandRun(string vmName, IVmCommandSink sink)
             // A command may end without reading all its input (head -1): stop feeding it.
             await inputDone.CancelAsync().ConfigureAwait(false);
             await feeding.ConfigureAwait(false);
-            sink.WriteExitCode(VmName, exitCode);
+            await sink.WriteExitCodeAsync(VmName, exitCode, cancellationToken).ConfigureAwait(false);
         }
         catch (VmPsException error)
         {
-            sink.WriteError(error.ToErrorRecord());
+            await sink.WriteErrorAsync(error.ToErrorRecord(), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -55,11 +55,11 @@ internal sealed class VmCommandRun(string vmName, IVmCommandSink sink)
         {
             if (line.Stream == AgentOutputStream.Stdout)
             {
-                sink.WriteOutput(VmCommandRecords.OutputLine(VmName, line.Text));
+                await sink.WriteOutputAsync(VmCommandRecords.OutputLine(VmName, line.Text), cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                sink.WriteError(VmCommandRecords.ErrorLine(VmName, line.Text));
+                await sink.WriteErrorAsync(VmCommandRecords.ErrorLine(VmName, line.Text), cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -69,7 +69,7 @@ internal sealed class VmCommandRun(string vmName, IVmCommandSink sink)
     private async Task<int> CollectAsync(VmExecution execution, CancellationToken cancellationToken)
     {
         var result = await execution.ReadResultAsync(cancellationToken).ConfigureAwait(false);
-        sink.WriteOutput(VmCommandRecords.Result(result));
+        await sink.WriteOutputAsync(VmCommandRecords.Result(result), cancellationToken).ConfigureAwait(false);
         return result.ExitCode;
     }
 

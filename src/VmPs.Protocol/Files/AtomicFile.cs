@@ -1,6 +1,8 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace VmPs.Protocol.Files;
 
-/// <summary>What a written file gets besides its content.</summary>
+/// <summary>What a written file gets besides its content; null owner ids leave this process's.</summary>
 public sealed record FileMetadata(UnixFileMode Mode, DateTimeOffset? LastWriteTimeUtc = null, int? Uid = null, int? Gid = null);
 
 /// <summary>
@@ -10,47 +12,82 @@ public sealed record FileMetadata(UnixFileMode Mode, DateTimeOffset? LastWriteTi
 public static class AtomicFile
 {
     private const int CopyBufferBytes = 256 * 1024;
+    private const UnixFileMode OwnerReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
-    /// <summary>Writes <paramref name="content"/> (null: empty) to <paramref name="path"/>; returns the bytes written.</summary>
+    /// <summary>Writes <paramref name="content"/> (null: empty) to <paramref name="path"/>, a path the caller chose; returns the bytes written.</summary>
     public static async Task<long> WriteAsync(string path, Stream? content, FileMetadata metadata, CancellationToken cancellationToken)
     {
-        var directory = Path.GetDirectoryName(path) ?? "/";
-        var temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.vmps-{Guid.NewGuid():N}");
+        var full = Path.GetFullPath(path);
+        using var directory = UnixDirectoryCalls.Open(
+            UnixDirectoryCalls.CurrentDirectory,
+            Path.GetDirectoryName(full) ?? "/",
+            UnixDirectoryCalls.OpenPath | UnixDirectoryCalls.OpenDirectoryOnly);
+        return await WriteAsync(directory, Path.GetFileName(full), content, metadata, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="content"/> (null: empty) as <paramref name="name"/> in an open directory; the temporary
+    /// file is created exclusively and never through a link. Returns the bytes written.
+    /// </summary>
+    public static async Task<long> WriteAsync(SafeFileHandle directory, string name, Stream? content, FileMetadata metadata, CancellationToken cancellationToken)
+    {
+        var temporary = $".{name}.vmps-{Guid.NewGuid():N}";
+        if (temporary.Length > TarTreeExtractor.MaxNameBytes)
+        {
+            temporary = $".vmps-{Guid.NewGuid():N}";
+        }
+
         try
         {
             long written;
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, BufferSize = 0 };
-            await using (var file = new FileStream(temporary, options))
+            // Private until complete: the final mode may grant more than the content should show half-written.
+            var handle = UnixDirectoryCalls.Open(
+                directory,
+                temporary,
+                UnixDirectoryCalls.OpenWriteOnly | UnixDirectoryCalls.OpenCreate | UnixDirectoryCalls.OpenExclusive | UnixDirectoryCalls.OpenNoFollow,
+                OwnerReadWrite);
+            await using (var file = new FileStream(handle, FileAccess.Write, bufferSize: 0))
             {
-                // Private until complete: the final mode may grant more than the content should show half-written.
-                UnixFileSystem.SetMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
                 if (content is not null)
                 {
                     await content.CopyToAsync(file, CopyBufferBytes, cancellationToken).ConfigureAwait(false);
                 }
 
                 written = file.Length;
+
+                // chown clears set-id bits, so the owner goes first and the mode after it.
+                if (metadata.Uid is not null || metadata.Gid is not null)
+                {
+                    UnixDirectoryCalls.SetOwner(directory, temporary, metadata.Uid ?? -1, metadata.Gid ?? -1);
+                }
+
+                UnixDirectoryCalls.SetMode(handle, metadata.Mode);
             }
 
-            // chown clears set-id bits, so the owner goes first and the mode after it.
-            if (metadata.Uid is not null || metadata.Gid is not null)
-            {
-                UnixFileSystem.SetOwner(temporary, metadata.Uid ?? -1, metadata.Gid ?? -1);
-            }
-
-            UnixFileSystem.SetMode(temporary, metadata.Mode);
             if (metadata.LastWriteTimeUtc is { } time)
             {
-                UnixFileSystem.SetLastWriteTime(temporary, time);
+                UnixDirectoryCalls.SetLastWriteTime(directory, temporary, time);
             }
 
-            File.Move(temporary, path, overwrite: true);
+            UnixDirectoryCalls.Rename(directory, temporary, directory, name);
             return written;
         }
         catch
         {
-            File.Delete(temporary);
+            TryRemove(directory, temporary);
             throw;
+        }
+    }
+
+    private static void TryRemove(SafeFileHandle directory, string temporary)
+    {
+        try
+        {
+            UnixDirectoryCalls.Unlink(directory, temporary, isDirectory: false);
+        }
+        catch (FileOperationException)
+        {
+            // Not created, or already gone.
         }
     }
 }

@@ -85,7 +85,7 @@ public sealed class ConfinedDirectory : IDisposable
     {
         try
         {
-            return Resolve(relativePath);
+            return Resolve(relativePath, directoryOnly: true);
         }
         catch (FileOperationException error) when (createMissing && error.Code == FileErrorCodes.NotFound)
         {
@@ -124,6 +124,23 @@ public sealed class ConfinedDirectory : IDisposable
         return (OpenDirectory(parent, createMissing, mode), name);
     }
 
+    /// <summary>
+    /// Whether <paramref name="relativePath"/>, following every link on it and at its end, reaches something that
+    /// exists inside; false when it leads nowhere (a dangling link). Fails with PathEscape when it leads outside.
+    /// </summary>
+    public bool ResolvesInside(string relativePath)
+    {
+        try
+        {
+            Resolve(relativePath, directoryOnly: false).Dispose();
+            return true;
+        }
+        catch (FileOperationException error) when (error.Code is FileErrorCodes.NotFound or FileErrorCodes.NotADirectory)
+        {
+            return false;
+        }
+    }
+
     /// <summary>A directory below this one as a confinement of its own (a tree written under it stays in it).</summary>
     public ConfinedDirectory OpenConfined(string relativePath, bool createMissing = false, UnixFileMode mode = DefaultDirectoryMode) =>
         new(OpenDirectory(relativePath, createMissing, mode), System.IO.Path.Join(Path, relativePath), Confinement);
@@ -133,15 +150,16 @@ public sealed class ConfinedDirectory : IDisposable
     /// <summary>rwxr-xr-x, before the umask.</summary>
     public const UnixFileMode DefaultDirectoryMode = (UnixFileMode)0x1ED;
 
-    private SafeFileHandle Resolve(string relativePath)
+    private SafeFileHandle Resolve(string relativePath, bool directoryOnly)
     {
         var path = relativePath.Length == 0 ? "." : relativePath;
         if (!ForceComponentWalk && !Volatile.Read(ref openat2Missing))
         {
             var resolve = ResolveNoMagicLinks | (Confinement == Confinement.Beneath ? ResolveBeneath : ResolveInRoot);
+            var flags = directoryOnly ? DirectoryFlags : UnixDirectoryCalls.OpenPath | UnixDirectoryCalls.OpenCloseOnExec;
             for (var attempt = 0; attempt < RaceRetries; attempt++)
             {
-                var fd = UnixDirectoryCalls.OpenAt2(Handle, path, DirectoryFlags, resolve);
+                var fd = UnixDirectoryCalls.OpenAt2(Handle, path, (ulong)flags, resolve);
                 if (fd >= 0)
                 {
                     return new SafeFileHandle(fd, ownsHandle: true);
@@ -156,21 +174,21 @@ public sealed class ConfinedDirectory : IDisposable
 
                 if (errno != UnixDirectoryCalls.EAGAIN)
                 {
-                    throw UnixDirectoryCalls.Failure(errno, Describe(relativePath), "open the directory");
+                    throw UnixDirectoryCalls.Failure(errno, Describe(relativePath), "open");
                 }
             }
 
             if (!Volatile.Read(ref openat2Missing))
             {
-                throw UnixDirectoryCalls.Failure(UnixDirectoryCalls.EAGAIN, Describe(relativePath), "open the directory");
+                throw UnixDirectoryCalls.Failure(UnixDirectoryCalls.EAGAIN, Describe(relativePath), "open");
             }
         }
 
-        return Walk(relativePath);
+        return Walk(relativePath, directoryOnly);
     }
 
     /// <summary>The same lookup without openat2: one component at a time, links resolved on our own descriptor stack.</summary>
-    private SafeFileHandle Walk(string relativePath)
+    private SafeFileHandle Walk(string relativePath, bool directoryOnly)
     {
         var opened = new List<SafeFileHandle>();
         var pending = new Stack<string>();
@@ -217,7 +235,7 @@ public sealed class ConfinedDirectory : IDisposable
                         {
                             if (++hops > MaxLinkHops)
                             {
-                                throw UnixDirectoryCalls.Failure(UnixDirectoryCalls.ELOOP, Describe(relativePath), "open the directory");
+                                throw UnixDirectoryCalls.Failure(UnixDirectoryCalls.ELOOP, Describe(relativePath), "open");
                             }
 
                             var target = UnixDirectoryCalls.ReadLink(next, "");
@@ -231,8 +249,13 @@ public sealed class ConfinedDirectory : IDisposable
 
                         break;
                     default:
+                        if (!directoryOnly && pending.All(rest => rest.Length == 0))
+                        {
+                            return next;
+                        }
+
                         next.Dispose();
-                        throw UnixDirectoryCalls.Failure(UnixDirectoryCalls.ENOTDIR, Describe(relativePath), "open the directory");
+                        throw UnixDirectoryCalls.Failure(UnixDirectoryCalls.ENOTDIR, Describe(relativePath), "open");
                 }
             }
 
@@ -273,7 +296,7 @@ public sealed class ConfinedDirectory : IDisposable
     }
 
     private FileOperationException Escape(string relativePath) =>
-        UnixDirectoryCalls.Failure(UnixDirectoryCalls.EXDEV, Describe(relativePath), "open the directory");
+        UnixDirectoryCalls.Failure(UnixDirectoryCalls.EXDEV, Describe(relativePath), "open");
 
     private string Describe(string relativePath) => System.IO.Path.Join(Path, relativePath);
 }

@@ -12,7 +12,8 @@ public sealed class CreditedReceiveStream : Stream
     private readonly Channel<ReadOnlyMemory<byte>> _chunks = Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Func<long, CancellationToken, ValueTask> _returnCredit;
     private ReadOnlyMemory<byte> _current;
-    private long _queued;
+    private long _received;
+    private long _granted = FileTransferWindow.Bytes;
     private long _unreturned;
 
     public CreditedReceiveStream(Func<long, CancellationToken, ValueTask> returnCredit)
@@ -37,10 +38,13 @@ public sealed class CreditedReceiveStream : Stream
         set => throw new NotSupportedException();
     }
 
-    /// <summary>Queues a chunk the peer sent; throws when the peer sent more than its credit allowed.</summary>
+    /// <summary>
+    /// Queues a chunk the peer sent; throws when the peer sent more than the window plus the credit returned so far,
+    /// however fast this end consumes.
+    /// </summary>
     public void Enqueue(ReadOnlyMemory<byte> chunk)
     {
-        if (Interlocked.Add(ref _queued, chunk.Length) > FileTransferWindow.Bytes)
+        if (Interlocked.Add(ref _received, chunk.Length) > Interlocked.Read(ref _granted))
         {
             throw new ProtocolException("The peer sent file content beyond the credit it was given.");
         }
@@ -75,12 +79,13 @@ public sealed class CreditedReceiveStream : Stream
         _current[..count].CopyTo(buffer);
         _current = _current[count..];
         BytesRead += count;
-        Interlocked.Add(ref _queued, -count);
         _unreturned += count;
         if (_unreturned >= FileTransferWindow.CreditBatchBytes)
         {
             var credit = _unreturned;
             _unreturned = 0;
+            // Counted before it is sent: the peer may use it as soon as it arrives.
+            Interlocked.Add(ref _granted, credit);
             await _returnCredit(credit, cancellationToken).ConfigureAwait(false);
         }
 

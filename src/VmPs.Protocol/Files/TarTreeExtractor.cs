@@ -1,55 +1,126 @@
-using System.Formats.Tar;
+using System.Text;
+using VmPs.Protocol.Archives;
+using Microsoft.Win32.SafeHandles;
 using VmPs.Protocol.Messages;
 
 namespace VmPs.Protocol.Files;
 
-/// <summary>How an extraction treats existing entries and owners.</summary>
-public sealed record TarExtractOptions(bool Overwrite, bool PreserveOwnership);
+/// <summary>Which owners and permission bits extracted entries get.</summary>
+public enum ExtractedModes
+{
+    /// <summary>
+    /// As the invoking user: owned by this process, the entry's rwx bits less the umask, never setuid, setgid or
+    /// sticky (tar --no-same-owner --no-same-permissions, cp without -p). What a host gets from a guest by default.
+    /// </summary>
+    Invoker,
+
+    /// <summary>The entry's owner and its rwx and sticky bits, never setuid or setgid (Copy-VmFile -FromVm -PreserveOwnership).</summary>
+    OwnerAndModeWithoutSetId,
+
+    /// <summary>The entry's mode exactly, owned by this process: the user's own files going into a guest.</summary>
+    ExactMode,
+
+    /// <summary>The entry's owner and mode exactly: the user's own files going into a guest, with -PreserveOwnership.</summary>
+    ExactOwnerAndMode,
+}
+
+/// <summary>How an extraction treats existing entries, owners and modes, and which entries it accepts.</summary>
+public sealed record TarExtractOptions
+{
+    public bool Overwrite { get; init; }
+
+    public ExtractedModes Modes { get; init; } = ExtractedModes.Invoker;
+
+    /// <summary>
+    /// The one entry the archive may hold at its top: the file or directory that was asked for. Everything else must
+    /// lie below it, and a directory's entries are confined to that directory (not merely to the destination).
+    /// Null: any entries below the destination.
+    /// </summary>
+    public string? RootName { get; init; }
+
+    /// <summary>With <see cref="RootName"/>: whether the root may be a directory tree, or must be a single file.</summary>
+    public bool AllowTree { get; init; } = true;
+}
 
 /// <summary>What an extraction wrote: entries (directories included) and content bytes.</summary>
 public sealed record TarExtractResult(int Entries, long Bytes);
 
 /// <summary>
-/// Extracts a tar stream (files, directories, symbolic links) under a destination directory, streaming each
-/// file's content to disk. The stream is untrusted: an entry that is absolute, contains "..", would be written
-/// through a symbolic link, or is a link pointing outside the destination fails with PathEscape before anything
-/// of it is written. Files are replaced atomically; directories keep their mode and time from the stream.
+/// Writes a tree that an untrusted peer sends as a tar stream (a guest's files on the host, the host's files in the
+/// guest) below a <see cref="ConfinedDirectory"/>: the one module through which such trees reach a file system.
+/// Every lookup is resolved by the kernel below the destination (no name, link or chain of links leads outside it),
+/// the last component of an entry is never followed, files are replaced atomically, and only files, directories
+/// and symbolic links are written (devices, FIFOs and hard links are refused), with owners and modes as
+/// <see cref="ExtractedModes"/> says. An entry is checked before anything of it is written. A symbolic link is kept
+/// only while the kernel, following it, stays inside the tree (judged by the file system, so no chain of links such
+/// as <c>a -> .</c>, <c>b -> a/a/../../etc</c> points outside); nothing is ever written through a link that leaves.
+/// Directory metadata is applied when the stream leaves a directory, so memory stays bounded by the tree's depth.
 /// </summary>
 public sealed class TarTreeExtractor
 {
-    private readonly string _root;
+    /// <summary>PATH_MAX: no longer entry name or link target is written.</summary>
+    public const int MaxPathBytes = 4096;
+
+    /// <summary>NAME_MAX: no longer name component is written.</summary>
+    public const int MaxNameBytes = 255;
+
+    /// <summary>Links that lead nowhere yet are checked again at the end; an archive may hold at most this many.</summary>
+    public const int MaxDanglingLinks = 10_000;
+
+    private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode PermissionBits = (UnixFileMode)0x1FF;
+    private const UnixFileMode SetIdBits = UnixFileMode.SetUser | UnixFileMode.SetGroup;
+
+    private readonly ConfinedDirectory _destination;
     private readonly TarExtractOptions _options;
-    private readonly HashSet<string> _knownDirectories = new(StringComparer.Ordinal);
-    private readonly List<(string Path, FileMetadata Metadata)> _directoryMetadata = [];
+    private readonly UnixFileMode _umask;
+    private readonly Stack<PendingDirectory> _openDirectories = new();
+    private readonly List<IReadOnlyList<string>> _danglingLinks = [];
+    private ConfinedDirectory? _tree;
+    private bool _rootWritten;
     private int _entries;
     private long _bytes;
 
-    private TarTreeExtractor(string root, TarExtractOptions options)
+    private TarTreeExtractor(ConfinedDirectory destination, TarExtractOptions options)
     {
-        _root = root;
+        _destination = destination;
         _options = options;
+        _umask = options.Modes == ExtractedModes.Invoker ? UnixDirectoryCalls.CurrentUmask() : 0;
     }
 
-    /// <summary>Extracts every entry of <paramref name="archive"/> under the existing directory <paramref name="destination"/>.</summary>
-    public static async Task<TarExtractResult> ExtractAsync(Stream archive, string destination, TarExtractOptions options, CancellationToken cancellationToken)
+    /// <summary>Extracts <paramref name="archive"/> below <paramref name="destination"/>; stops at the first refused entry.</summary>
+    public static async Task<TarExtractResult> ExtractAsync(Stream archive, ConfinedDirectory destination, TarExtractOptions options, CancellationToken cancellationToken)
     {
-        var extractor = new TarTreeExtractor(Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination)), options);
-        var reader = new TarReader(archive, leaveOpen: true);
-        await using (reader.ConfigureAwait(false))
+        var extractor = new TarTreeExtractor(destination, options);
+        try
         {
-            while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
+            var reader = new TarArchiveReader(archive, TarLimits.Default, leaveOpen: true);
+            await using (reader.ConfigureAwait(false))
             {
-                await extractor.ExtractEntryAsync(entry, cancellationToken).ConfigureAwait(false);
+                while (await NextAsync(reader, cancellationToken).ConfigureAwait(false) is { } entry)
+                {
+                    await extractor.ExtractEntryAsync(entry, cancellationToken).ConfigureAwait(false);
+                }
             }
-        }
 
-        extractor.ApplyDirectoryMetadata();
-        return new TarExtractResult(extractor._entries, extractor._bytes);
+            extractor.CloseDirectories([]);
+            extractor.RecheckDanglingLinks();
+            if (options.RootName is not null && !extractor._rootWritten)
+            {
+                throw Unexpected($"The archive does not hold '{options.RootName}', the entry that was asked for.");
+            }
+
+            return new TarExtractResult(extractor._entries, extractor._bytes);
+        }
+        finally
+        {
+            extractor._tree?.Dispose();
+        }
     }
 
     /// <summary>
-    /// The components of an entry name relative to the destination; throws PathEscape for absolute names and "..".
-    /// "./" prefixes and repeated slashes are ignored.
+    /// The components of an entry name relative to the destination; throws PathEscape for absolute names and "..",
+    /// InvalidArchive for names longer than the file system takes. "./" prefixes and repeated slashes are ignored.
     /// </summary>
     public static IReadOnlyList<string> SplitEntryName(string name)
     {
@@ -58,37 +129,36 @@ public sealed class TarTreeExtractor
             throw Escape($"The entry '{name}' has an absolute path.");
         }
 
+        if (Encoding.UTF8.GetByteCount(name) > MaxPathBytes || name.Contains('\0'))
+        {
+            throw Invalid($"An entry's name is longer than {MaxPathBytes} bytes or holds a NUL.");
+        }
+
         var components = name.Split('/', StringSplitOptions.RemoveEmptyEntries).Where(component => component != ".").ToArray();
-        return components.Contains("..") ? throw Escape($"The entry '{name}' contains '..'.") : components;
+        if (components.Contains(".."))
+        {
+            throw Escape($"The entry '{name}' contains '..'.");
+        }
+
+        return components.Any(component => Encoding.UTF8.GetByteCount(component) > MaxNameBytes)
+            ? throw Invalid($"The entry '{name}' has a name component longer than {MaxNameBytes} bytes.")
+            : components;
     }
 
-    /// <summary>True when a link at <paramref name="linkComponents"/> with a relative target stays under the destination.</summary>
-    public static bool LinkStaysInside(IReadOnlyList<string> linkComponents, string target)
+    /// <summary>The next entry of the shared bounded reader; what it refuses is an InvalidArchive here.</summary>
+    private static async ValueTask<TarArchiveEntry?> NextAsync(TarArchiveReader reader, CancellationToken cancellationToken)
     {
-        if (target.StartsWith('/'))
+        try
         {
-            return false;
+            return await reader.ReadNextAsync(cancellationToken).ConfigureAwait(false);
         }
-
-        var depth = linkComponents.Count - 1;
-        foreach (var component in target.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        catch (TarArchiveException error)
         {
-            depth += component switch
-            {
-                ".." => -1,
-                "." => 0,
-                _ => 1,
-            };
-            if (depth < 0)
-            {
-                return false;
-            }
+            throw new FileOperationException(FileErrorCodes.InvalidArchive, $"The tar stream is refused: {error.Message}", error);
         }
-
-        return true;
     }
 
-    private async Task ExtractEntryAsync(TarEntry entry, CancellationToken cancellationToken)
+    private async Task ExtractEntryAsync(TarArchiveEntry entry, CancellationToken cancellationToken)
     {
         var components = SplitEntryName(entry.Name);
         if (components.Count == 0)
@@ -96,145 +166,279 @@ public sealed class TarTreeExtractor
             return;
         }
 
-        var path = Path.Combine(_root, Path.Combine([.. components]));
-        EnsureParentDirectories(components);
-        var metadata = new FileMetadata(
-            entry.Mode,
-            entry.ModificationTime,
-            _options.PreserveOwnership ? entry.Uid : null,
-            _options.PreserveOwnership ? entry.Gid : null);
-        switch (entry.EntryType)
+        var kind = KindOf(entry);
+        CheckPlace(entry.Name, components, kind);
+        if (kind == FileKind.SymbolicLink && (Encoding.UTF8.GetByteCount(entry.LinkName) > MaxPathBytes - 1 || entry.LinkName.Contains('\0') || entry.LinkName.Length == 0))
         {
-            case TarEntryType.Directory:
-                ExtractDirectory(path, metadata);
-                break;
-            case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
-                PrepareReplace(path, entry.Name);
-                _bytes += await AtomicFile.WriteAsync(path, entry.DataStream, metadata, cancellationToken).ConfigureAwait(false);
-                break;
-            case TarEntryType.SymbolicLink:
-                if (!LinkStaysInside(components, entry.LinkName))
-                {
-                    throw Escape($"The symbolic link '{entry.Name}' points outside the destination ('{entry.LinkName}').");
-                }
-
-                PrepareReplace(path, entry.Name);
-                DeleteExisting(path);
-                File.CreateSymbolicLink(path, entry.LinkName);
-                if (metadata.Uid is not null)
-                {
-                    UnixFileSystem.SetOwner(path, metadata.Uid.Value, metadata.Gid ?? -1);
-                }
-
-                UnixFileSystem.SetLastWriteTime(path, entry.ModificationTime);
-                break;
-            default:
-                throw new FileOperationException(FileErrorCodes.UnsupportedEntry, $"The entry '{entry.Name}' is a {entry.EntryType}; only files, directories and symbolic links are extracted.");
+            throw Invalid($"The symbolic link '{entry.Name}' has an empty target, a NUL in it, or one longer than {MaxPathBytes - 1} bytes.");
         }
 
+        CloseDirectories(components);
+        var metadata = MetadataOf(entry);
+        var (parent, name) = OpenParent(components);
+        using (parent)
+        {
+            switch (kind)
+            {
+                case FileKind.Directory:
+                    MakeDirectory(parent, name, entry.Name);
+                    _openDirectories.Push(new PendingDirectory(components, metadata));
+                    if (_options.RootName is not null && components.Count == 1)
+                    {
+                        _tree = _destination.OpenConfined(name);
+                    }
+
+                    break;
+                case FileKind.File:
+                    PrepareReplace(parent, name, entry.Name);
+                    _bytes += await WriteFileAsync(parent, name, entry, metadata, cancellationToken).ConfigureAwait(false);
+                    break;
+                default:
+                    PrepareReplace(parent, name, entry.Name);
+                    UnixDirectoryCalls.RemoveTree(parent, name);
+                    UnixDirectoryCalls.MakeSymbolicLink(entry.LinkName, parent, name);
+                    ConfineLink(components, parent, name);
+                    if (metadata.Uid is not null)
+                    {
+                        UnixDirectoryCalls.SetOwner(parent, name, metadata.Uid.Value, metadata.Gid ?? -1);
+                    }
+
+                    UnixDirectoryCalls.SetLastWriteTime(parent, name, entry.ModificationTime);
+                    break;
+            }
+        }
+
+        _rootWritten |= components.Count == 1;
         _entries++;
     }
 
-    private void ExtractDirectory(string path, FileMetadata metadata)
+    private static FileKind KindOf(TarArchiveEntry entry) => entry.Kind switch
     {
-        switch (UnixFileSystem.TryGetStatus(path)?.Kind)
+        TarEntryKind.Directory => FileKind.Directory,
+        TarEntryKind.File => FileKind.File,
+        TarEntryKind.SymbolicLink => FileKind.SymbolicLink,
+        _ => throw new FileOperationException(
+            FileErrorCodes.UnsupportedEntry,
+            $"The entry '{entry.Name}' is a {Describe(entry)}; only files, directories and symbolic links are extracted, and nothing of it was written."),
+    };
+
+    private static string Describe(TarArchiveEntry entry) => entry.Kind switch
+    {
+        TarEntryKind.HardLink => "hard link",
+        TarEntryKind.CharacterDevice => "character device",
+        TarEntryKind.BlockDevice => "block device",
+        TarEntryKind.Fifo => "FIFO",
+        _ => $"tar entry of type '{entry.TypeFlag}'",
+    };
+
+    /// <summary>The content, streamed; a stream that ends before the entry's size is an InvalidArchive and leaves no file.</summary>
+    private static async Task<long> WriteFileAsync(SafeFileHandle parent, string name, TarArchiveEntry entry, FileMetadata metadata, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await AtomicFile.WriteAsync(parent, name, entry.Data, metadata, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TarArchiveException error)
+        {
+            throw new FileOperationException(FileErrorCodes.InvalidArchive, $"The tar stream is refused: {error.Message}", error);
+        }
+    }
+
+    /// <summary>With a <see cref="TarExtractOptions.RootName"/>: the root first, once, then only entries below a root directory.</summary>
+    private void CheckPlace(string entryName, IReadOnlyList<string> components, FileKind kind)
+    {
+        if (_options.RootName is not { } root)
+        {
+            return;
+        }
+
+        if (components[0] != root)
+        {
+            throw Unexpected($"The archive holds '{entryName}', which is not '{root}' (what was asked for) nor below it; nothing of it was written.");
+        }
+
+        if (components.Count == 1)
+        {
+            if (_rootWritten)
+            {
+                throw Unexpected($"The archive holds '{root}' twice; the second was not written.");
+            }
+
+            if (kind != FileKind.File && !(kind == FileKind.Directory && _options.AllowTree))
+            {
+                throw Unexpected($"The archive's '{root}' is a {Describe(kind)} where {(_options.AllowTree ? "a file or a directory" : "a file")} was asked for; nothing of it was written.");
+            }
+        }
+        else if (_tree is null)
+        {
+            throw Unexpected($"The archive holds '{entryName}', but '{root}' is {(_rootWritten ? "a file" : "not its first entry")}; nothing of it was written.");
+        }
+    }
+
+    private static string Describe(FileKind kind) => kind switch
+    {
+        FileKind.SymbolicLink => "symbolic link",
+        FileKind.Directory => "directory",
+        _ => "file",
+    };
+
+    /// <summary>The directory an entry goes in (missing ones made, private until their own entry comes) and its name there.</summary>
+    private (SafeFileHandle Directory, string Name) OpenParent(IReadOnlyList<string> components) =>
+        _tree is not null && components.Count > 1
+            ? _tree.OpenParent(string.Join('/', components.Skip(1)), createMissing: true, OwnerOnlyDirectory)
+            : _destination.OpenParent(string.Join('/', components), createMissing: true, OwnerOnlyDirectory);
+
+    private FileMetadata MetadataOf(TarArchiveEntry entry)
+    {
+        // As cp -p: owners are kept where this process may set them; elsewhere the copy stays the invoker's.
+        var keepOwner = (_options.Modes is ExtractedModes.OwnerAndModeWithoutSetId or ExtractedModes.ExactOwnerAndMode) && Environment.IsPrivilegedProcess;
+        var mode = _options.Modes switch
+        {
+            ExtractedModes.Invoker => entry.Mode & PermissionBits & ~_umask,
+            ExtractedModes.OwnerAndModeWithoutSetId => entry.Mode & ~SetIdBits,
+            _ => entry.Mode,
+        };
+        return new FileMetadata(mode, entry.ModificationTime, keepOwner ? entry.Uid : null, keepOwner ? entry.Gid : null);
+    }
+
+    private void MakeDirectory(SafeFileHandle parent, string name, string entryName)
+    {
+        switch (UnixDirectoryCalls.TryGetStatus(parent, name)?.Kind)
         {
             case FileKind.Directory:
-                break;
+                return;
             case null:
-                Directory.CreateDirectory(path);
-                break;
+                UnixDirectoryCalls.MakeDirectory(parent, name, OwnerOnlyDirectory);
+                return;
             case FileKind.SymbolicLink:
-                throw Escape($"'{path}' is a symbolic link; a directory would be extracted through it.");
+                throw Escape($"'{entryName}' is a symbolic link in the destination; a directory would be extracted through it.");
             default:
                 if (!_options.Overwrite)
                 {
-                    throw new FileOperationException(FileErrorCodes.Exists, $"'{path}' already exists and is not a directory.");
+                    throw new FileOperationException(FileErrorCodes.Exists, $"'{entryName}' already exists and is not a directory.");
                 }
 
-                File.Delete(path);
-                Directory.CreateDirectory(path);
-                break;
+                UnixDirectoryCalls.Unlink(parent, name, isDirectory: false);
+                UnixDirectoryCalls.MakeDirectory(parent, name, OwnerOnlyDirectory);
+                return;
         }
-
-        _knownDirectories.Add(path);
-        _directoryMetadata.Add((path, metadata));
     }
 
-    /// <summary>Checks that a file or link may take the place of whatever is at <paramref name="path"/>.</summary>
-    private void PrepareReplace(string path, string entryName)
+    /// <summary>Checks that a file or link may take the place of whatever is at <paramref name="name"/>.</summary>
+    private void PrepareReplace(SafeFileHandle parent, string name, string entryName)
     {
-        switch (UnixFileSystem.TryGetStatus(path)?.Kind)
+        switch (UnixDirectoryCalls.TryGetStatus(parent, name)?.Kind)
         {
             case null:
                 return;
             case FileKind.Directory:
-                throw new FileOperationException(FileErrorCodes.IsADirectory, $"Cannot extract '{entryName}': '{path}' is a directory.");
+                throw new FileOperationException(FileErrorCodes.IsADirectory, $"Cannot extract '{entryName}': a directory of that name is in the destination.");
             default:
                 if (!_options.Overwrite)
                 {
-                    throw new FileOperationException(FileErrorCodes.Exists, $"'{path}' already exists.");
+                    throw new FileOperationException(FileErrorCodes.Exists, $"'{entryName}' already exists.");
                 }
 
-                break;
+                return;
         }
     }
 
-    private static void DeleteExisting(string path)
+    /// <summary>
+    /// Applies the metadata of the directories the stream has left (all of them for an empty <paramref name="next"/>):
+    /// deepest first, and only now, so their children did not change their time and a read-only mode did not stop them.
+    /// </summary>
+    private void CloseDirectories(IReadOnlyList<string> next)
     {
-        if (UnixFileSystem.TryGetStatus(path) is not null)
+        while (_openDirectories.TryPeek(out var top) && !IsBelow(next, top.Components))
         {
-            File.Delete(path);
+            _openDirectories.Pop();
+            var (parent, name) = OpenParent(top.Components);
+            using (parent)
+            {
+                if (top.Metadata.Uid is not null)
+                {
+                    UnixDirectoryCalls.SetOwner(parent, name, top.Metadata.Uid.Value, top.Metadata.Gid ?? -1);
+                }
+
+                using (var directory = UnixDirectoryCalls.Open(parent, name, UnixDirectoryCalls.OpenReadOnly | UnixDirectoryCalls.OpenDirectoryOnly | UnixDirectoryCalls.OpenNoFollow))
+                {
+                    UnixDirectoryCalls.SetMode(directory, top.Metadata.Mode);
+                }
+
+                UnixDirectoryCalls.SetLastWriteTime(parent, name, top.Metadata.LastWriteTimeUtc!.Value);
+            }
         }
     }
 
-    /// <summary>Creates missing parents; refuses to go through a symbolic link (it could lead anywhere).</summary>
-    private void EnsureParentDirectories(IReadOnlyList<string> components)
+    /// <summary>
+    /// Keeps a link only if the kernel, following it from where it is, stays inside what is being written (a tree is
+    /// its own confinement): no chain of links, relative or absolute, may point a later reader outside. A link that
+    /// leads nowhere yet is checked again once the whole archive is written.
+    /// </summary>
+    private void ConfineLink(IReadOnlyList<string> components, SafeFileHandle parent, string name)
     {
-        var current = _root;
-        for (var index = 0; index < components.Count - 1; index++)
+        try
         {
-            current = Path.Combine(current, components[index]);
-            if (_knownDirectories.Contains(current))
+            if (!ResolvesInside(components))
             {
-                continue;
-            }
+                if (_danglingLinks.Count == MaxDanglingLinks)
+                {
+                    throw Invalid($"The archive holds more than {MaxDanglingLinks} symbolic links that lead nowhere.");
+                }
 
-            switch (UnixFileSystem.TryGetStatus(current)?.Kind)
-            {
-                case null:
-                    Directory.CreateDirectory(current);
-                    break;
-                case FileKind.Directory:
-                    break;
-                case FileKind.SymbolicLink:
-                    throw Escape($"'{string.Join('/', components)}' would be written through the symbolic link '{current}'.");
-                default:
-                    throw new FileOperationException(FileErrorCodes.NotADirectory, $"'{current}' is not a directory.");
+                _danglingLinks.Add(components);
             }
-
-            _knownDirectories.Add(current);
+        }
+        catch (FileOperationException)
+        {
+            UnixDirectoryCalls.Unlink(parent, name, isDirectory: false);
+            throw;
         }
     }
 
-    /// <summary>Deepest first, so setting a parent's time is not undone by changes to its children.</summary>
-    private void ApplyDirectoryMetadata()
+    private void RecheckDanglingLinks()
     {
-        for (var index = _directoryMetadata.Count - 1; index >= 0; index--)
+        foreach (var components in _danglingLinks)
         {
-            var (path, metadata) = _directoryMetadata[index];
-            if (metadata.Uid is not null)
+            try
             {
-                UnixFileSystem.SetOwner(path, metadata.Uid.Value, metadata.Gid ?? -1);
+                ResolvesInside(components);
             }
-
-            UnixFileSystem.SetMode(path, metadata.Mode);
-            if (metadata.LastWriteTimeUtc is { } time)
+            catch (FileOperationException)
             {
-                UnixFileSystem.SetLastWriteTime(path, time);
+                var (parent, name) = OpenParent(components);
+                using (parent)
+                {
+                    UnixDirectoryCalls.Unlink(parent, name, isDirectory: false);
+                }
+
+                throw;
             }
         }
     }
+
+    private bool ResolvesInside(IReadOnlyList<string> components)
+    {
+        try
+        {
+            return _tree is not null && components.Count > 1
+                ? _tree.ResolvesInside(string.Join('/', components.Skip(1)))
+                : _destination.ResolvesInside(string.Join('/', components));
+        }
+        catch (FileOperationException error) when (error.Code == FileErrorCodes.PathEscape)
+        {
+            throw Escape($"The symbolic link '{string.Join('/', components)}' leads outside the destination; it was not kept.");
+        }
+    }
+
+    private static bool IsBelow(IReadOnlyList<string> path, IReadOnlyList<string> directory) =>
+        path.Count > directory.Count && directory.Select((component, index) => path[index] == component).All(same => same);
 
     private static FileOperationException Escape(string message) => new(FileErrorCodes.PathEscape, message);
+
+    private static FileOperationException Invalid(string message) => new(FileErrorCodes.InvalidArchive, message);
+
+    private static FileOperationException Unexpected(string message) => new(FileErrorCodes.UnexpectedEntry, message);
+
+    private sealed record PendingDirectory(IReadOnlyList<string> Components, FileMetadata Metadata);
 }

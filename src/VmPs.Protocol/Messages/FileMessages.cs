@@ -18,7 +18,10 @@ public enum FileOperation
     /// <summary>FileReady, then the host's FileData and FileEnd; the file is replaced atomically and FileResult follows.</summary>
     Write,
 
-    /// <summary>FileReady, then a tar stream from the host extracted under Path; FileResult follows.</summary>
+    /// <summary>
+    /// FileReady, then a tar stream from the host extracted under Path; FileResult follows. With EntryName the stream
+    /// may hold only that entry (and, with Recursive, the tree below it).
+    /// </summary>
     Extract,
 
     /// <summary>FileReady with the tree's size, then a tar stream of Path (entries named EntryName/...) and FileEnd.</summary>
@@ -28,6 +31,7 @@ public enum FileOperation
 /// <summary>
 /// One file operation. <see cref="Mode"/> holds permission bits (0-07777); <see cref="Uid"/>/<see cref="Gid"/>
 /// set the owner of a written file; <see cref="PreserveOwnership"/> makes an extraction keep the tar's owners.
+/// <see cref="EntryName"/> names the one top entry of an Archive's stream, and of an Extract's when set.
 /// </summary>
 public sealed record FileRequestMessage(
     FileOperation Operation,
@@ -78,6 +82,9 @@ public static class FileErrorCodes
     public const string Exists = "FileExists";
     public const string DirectoryNotEmpty = "DirectoryNotEmpty";
     public const string PathEscape = "PathEscape";
+
+    /// <summary>An archive holds an entry that was not asked for (another name, a second root, a tree for a file).</summary>
+    public const string UnexpectedEntry = "UnexpectedEntry";
     public const string UnsupportedEntry = "UnsupportedEntry";
     public const string InvalidArchive = "InvalidArchive";
     public const string NoSpace = "NoSpace";

@@ -120,8 +120,8 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
         Directory.CreateDirectory(_scratch.Combine("guest"));
         Directory.CreateDirectory(_scratch.Combine("back"));
 
-        var into = await files.CopyToGuestAsync(source, _scratch.Combine("guest"), recurse: true, overwrite: false, null, default);
-        var back = await files.CopyFromGuestAsync(_scratch.Combine("guest", "source"), _scratch.Combine("back", "copy"), recurse: true, overwrite: false, null, default);
+        var into = await files.CopyToGuestAsync(source, _scratch.Combine("guest"), new GuestCopyOptions { Recurse = true }, null, default);
+        var back = await files.CopyFromGuestAsync(_scratch.Combine("guest", "source"), _scratch.Combine("back", "copy"), new GuestCopyOptions { Recurse = true }, null, default);
 
         Assert.Equal(_scratch.Combine("guest", "source"), into.Destination);
         Assert.Equal(8, into.Entries);
@@ -140,12 +140,12 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
         var target = _scratch.Combine("target.sh");
         FileTrees.WriteFile(target, "keep", "644");
 
-        var noRecurse = await Assert.ThrowsAsync<VmPsException>(() => files.CopyToGuestAsync(source, _scratch.Combine("elsewhere"), recurse: false, overwrite: false, null, default));
-        var noOverwrite = await Assert.ThrowsAsync<VmPsException>(() => files.CopyToGuestAsync(Path.Combine(source, "run.sh"), target, recurse: false, overwrite: false, null, default));
-        var hostNoOverwrite = await Assert.ThrowsAsync<VmPsException>(() => files.CopyFromGuestAsync(Path.Combine(source, "run.sh"), target, recurse: false, overwrite: false, null, default));
-        var fromNoRecurse = await Assert.ThrowsAsync<VmPsException>(() => files.CopyFromGuestAsync(source, _scratch.Combine("elsewhere"), recurse: false, overwrite: false, null, default));
+        var noRecurse = await Assert.ThrowsAsync<VmPsException>(() => files.CopyToGuestAsync(source, _scratch.Combine("elsewhere"), new GuestCopyOptions(), null, default));
+        var noOverwrite = await Assert.ThrowsAsync<VmPsException>(() => files.CopyToGuestAsync(Path.Combine(source, "run.sh"), target, new GuestCopyOptions(), null, default));
+        var hostNoOverwrite = await Assert.ThrowsAsync<VmPsException>(() => files.CopyFromGuestAsync(Path.Combine(source, "run.sh"), target, new GuestCopyOptions(), null, default));
+        var fromNoRecurse = await Assert.ThrowsAsync<VmPsException>(() => files.CopyFromGuestAsync(source, _scratch.Combine("elsewhere"), new GuestCopyOptions(), null, default));
         var kept = File.ReadAllText(target);
-        await files.CopyToGuestAsync(Path.Combine(source, "run.sh"), target, recurse: false, overwrite: true, null, default);
+        await files.CopyToGuestAsync(Path.Combine(source, "run.sh"), target, new GuestCopyOptions { Overwrite = true }, null, default);
 
         Assert.Equal(("CopyRecurseRequired", "GuestFileExists", "HostFileExists", "CopyRecurseRequired"), (noRecurse.ErrorId, noOverwrite.ErrorId, hostNoOverwrite.ErrorId, fromNoRecurse.ErrorId));
         Assert.Equal("keep", kept);

@@ -37,10 +37,10 @@ public sealed class GuestFileCopyTests : IDisposable
         var guestDirectory = $"{GuestRoot}/big-{Guid.NewGuid():N}";
 
         var clock = Stopwatch.StartNew();
-        var into = await files.CopyToGuestAsync(source, guestDirectory + "/", recurse: false, overwrite: false, null, default);
+        var into = await files.CopyToGuestAsync(source, guestDirectory + "/", new GuestCopyOptions { CreateFullPath = true }, null, default);
         var inSeconds = clock.Elapsed.TotalSeconds;
         clock.Restart();
-        var back = await files.CopyFromGuestAsync(into.Destination, _scratch.Combine("back.bin"), recurse: false, overwrite: false, null, default);
+        var back = await files.CopyFromGuestAsync(into.Destination, _scratch.Combine("back.bin"), new GuestCopyOptions(), null, default);
         var outSeconds = clock.Elapsed.TotalSeconds;
         var guestHash = await client.ExecAsync(new AgentExecRequest(["sha256sum", into.Destination]), default);
         await files.DeleteAsync(guestDirectory, recursive: true, default);
@@ -60,9 +60,9 @@ public sealed class GuestFileCopyTests : IDisposable
         FileTrees.CreateSample(source);
         var guestTarget = $"{GuestRoot}/tree-{Guid.NewGuid():N}";
 
-        await files.CopyToGuestAsync(source, guestTarget, recurse: true, overwrite: false, null, default);
+        await files.CopyToGuestAsync(source, guestTarget, new GuestCopyOptions { Recurse = true, CreateFullPath = true }, null, default);
         var listing = await client.ExecAsync(new AgentExecRequest(["sh", "-c", $"cd {guestTarget} && stat -c '%n %a %Y' run.sh secret empty && readlink sub/link"]), default);
-        var back = await files.CopyFromGuestAsync(guestTarget, _scratch.Combine("back"), recurse: true, overwrite: false, null, default);
+        var back = await files.CopyFromGuestAsync(guestTarget, _scratch.Combine("back"), new GuestCopyOptions { Recurse = true }, null, default);
 
         Assert.Equal(FileTrees.Describe(source), FileTrees.Describe(back.Destination));
         var time = FileTrees.FixedTime.ToUnixTimeSeconds();
@@ -82,7 +82,7 @@ public sealed class GuestFileCopyTests : IDisposable
 
         var stat = await files.StatAsync($"{directory}/a.txt", default);
         var list = await files.ListAsync(directory, default);
-        var refused = await Assert.ThrowsAsync<VmPsException>(() => files.CopyToGuestAsync(source, directory, recurse: false, overwrite: false, null, default));
+        var refused = await Assert.ThrowsAsync<VmPsException>(() => files.CopyToGuestAsync(source, directory, new GuestCopyOptions(), null, default));
         using var content = new MemoryStream();
         await files.ReadAsync($"{directory}/a.txt", content, null, default);
         await files.DeleteAsync(directory, recursive: true, default);

@@ -106,6 +106,57 @@ public sealed class VmLogsTests : IDisposable
     }
 
     [Fact]
+    public async Task TailReadsOnlyTheEndOfALogLargerThanMemoryCouldHold()
+    {
+        // 3 GiB of zeros without a newline (sparse: no disk), then two lines: more than one buffer can ever hold.
+        using (var log = new FileStream(files.ConsoleLog, FileMode.Create))
+        {
+            log.SetLength(3L << 30);
+            log.Seek(0, SeekOrigin.End);
+            log.Write("\nsecond to last\nlast\n"u8);
+        }
+
+        var lines = await Read(VmLogSource.Console, new VmLogOptions { Tail = 2 }, Running(false));
+
+        Assert.Equal(["second to last", "last"], lines);
+    }
+
+    [Fact]
+    public async Task AnEndlessLineComesInPiecesOfTheLongestLineKeptWhole()
+    {
+        File.WriteAllBytes(files.AppLog, [.. Enumerable.Repeat((byte)'x', (5 * LogFileReader.MaxLineBytes) + 3), (byte)'\n', (byte)'y']);
+
+        var lines = await Read(VmLogSource.App, new VmLogOptions(), Running(false));
+
+        Assert.Equal([.. Enumerable.Repeat(LogFileReader.MaxLineBytes, 5), 3, 1], lines.Select(line => line.Length));
+    }
+
+    [Fact]
+    public async Task BinaryAndMalformedRecordsFromTheGuestAreReadWithoutFailing()
+    {
+        var record = new InitLogRecord(DateTimeOffset.UnixEpoch, InitLogLevels.Info, InitLogPhases.Agent, "real");
+        File.WriteAllBytes(files.ConsoleLog, [
+            .. "[vmps] log {\"time\": \"not a time\"\n"u8,
+            .. "[vmps] log "u8, .. Enumerable.Repeat((byte)'{', 2 * LogFileReader.MaxLineBytes), (byte)'\n',
+            0xFF, 0xFE, 0x00, 0xC3, (byte)'\n',
+            .. System.Text.Encoding.UTF8.GetBytes(record.ToConsoleLine() + "\n"),
+        ]);
+
+        var records = new List<InitLogRecord>();
+        await foreach (var parsed in VmLogs.InitRecordsAsync(files, new VmLogOptions { Tail = 5 }, Running(false), CancellationToken.None))
+        {
+            records.Add(parsed);
+        }
+
+        var console = await Read(VmLogSource.Console, new VmLogOptions(), Running(false));
+
+        Assert.Equal([record], records);
+        // The 2 MiB line comes in three pieces.
+        Assert.Equal(6, console.Count);
+        Assert.Equal("\uFFFD\uFFFD\0\uFFFD", console[4]);
+    }
+
+    [Fact]
     public void ANegativeTailIsRefused()
     {
         var error = Assert.Throws<VmPsException>(() => VmLogs.Validate(new VmLogOptions { Tail = -1 }));

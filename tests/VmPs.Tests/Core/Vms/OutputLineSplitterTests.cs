@@ -29,6 +29,33 @@ public sealed class OutputLineSplitterTests
     }
 
     [Fact]
+    public void An_endless_line_comes_in_pieces_of_the_longest_line_kept_whole()
+    {
+        var splitter = new OutputLineSplitter();
+        var chunk = Stdout(new string('x', 300_000));
+        var pieces = new List<VmOutputLine>();
+
+        for (var i = 0; i < 10; i++)
+        {
+            pieces.AddRange(splitter.Add(chunk));
+        }
+
+        pieces.AddRange(splitter.Add(Stdout("\n")));
+        Assert.Equal([OutputLineSplitter.MaxLineChars, OutputLineSplitter.MaxLineChars, 3_000_000 - (2 * OutputLineSplitter.MaxLineChars)], pieces.Select(piece => piece.Text.Length));
+        Assert.Empty(splitter.Flush());
+    }
+
+    [Fact]
+    public void A_line_exactly_as_long_as_the_limit_is_one_line()
+    {
+        var splitter = new OutputLineSplitter();
+
+        var lines = splitter.Add(Stdout(new string('y', OutputLineSplitter.MaxLineChars) + "\nnext\n"));
+
+        Assert.Equal([OutputLineSplitter.MaxLineChars, 4], lines.Select(line => line.Text.Length));
+    }
+
+    [Fact]
     public void A_character_split_between_chunks_is_decoded_whole()
     {
         var bytes = Encoding.UTF8.GetBytes("été\n");

@@ -127,6 +127,26 @@ public sealed class ConfinedDirectoryTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_root, "nowhere")));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Whether_a_link_resolves_inside_is_judged_through_every_link_on_the_way(bool componentWalk)
+    {
+        ConfinedDirectory.ForceComponentWalk = componentWalk;
+        Directory.CreateDirectory(Path.Combine(_root, "dir"));
+        File.WriteAllText(Path.Combine(_root, "dir", "file"), "");
+        File.CreateSymbolicLink(Path.Combine(_root, "a"), ".");
+        File.CreateSymbolicLink(Path.Combine(_root, "file-link"), "a/dir/file");
+        File.CreateSymbolicLink(Path.Combine(_root, "dangling"), "a/nowhere");
+        File.CreateSymbolicLink(Path.Combine(_root, "out"), "a/a/../../etc/passwd");
+        using var root = ConfinedDirectory.Open(_root, Confinement.Beneath);
+
+        Assert.True(root.ResolvesInside("file-link"));
+        Assert.True(root.ResolvesInside("a/dir"));
+        Assert.False(root.ResolvesInside("dangling"));
+        Assert.Equal(FileErrorCodes.PathEscape, Assert.Throws<FileOperationException>(() => root.ResolvesInside("out")).Code);
+    }
+
     [Fact]
     public void A_confinement_below_another_keeps_what_is_written_under_it_inside_it()
     {
