@@ -31,6 +31,10 @@ $configuration.Run.Path = $Path
 $configuration.Run.PassThru = $true
 $configuration.Output.Verbosity = 'Detailed'
 $result = Invoke-Pester -Configuration $configuration
+if ($null -eq $result) {
+    # Pester itself failed (no test file found, a broken configuration): no summary line, so the gate counts a failure.
+    exit 1
+}
 
 # A BeforeAll or AfterAll that failed (in a block or at the top of a file) is a failure even where no single
 # test failed with it.
