@@ -12,6 +12,8 @@
     Demo     Build, then import out/VmPs and run the quick start on a VM named vmps-demo.
     Help     Build, then regenerate the cmdlet help (module/VmPs.PowerShell.dll-Help.xml) from
              build/help/VmPs.Help.psd1 and the cmdlets' parameters; build again to ship it.
+    Kernel   Build, then Build-VmKernel: the VmPs guest kernel from /usr/src/linux-source-6.1.tar.xz into
+             the state directory's kernel cache (reused when cached; -Force rebuilds). See kernel/README.md.
 
 .EXAMPLE
     ./build.ps1
@@ -19,18 +21,23 @@
     ./build.ps1 Install
 .EXAMPLE
     ./build.ps1 Test, Package -Configuration Debug
+.EXAMPLE
+    ./build.ps1 -Task Kernel
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Install', 'Package', 'Demo', 'Help')]
+    [ValidateSet('Build', 'Test', 'Install', 'Package', 'Demo', 'Help', 'Kernel')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
     # Where Install puts the module: a folder of $env:PSModulePath. The user's own module folder by default.
-    [string] $ModulePath = (Join-Path ([Environment]::GetFolderPath('LocalApplicationData', 'DoNotVerify')) 'powershell/Modules')
+    [string] $ModulePath = (Join-Path ([Environment]::GetFolderPath('LocalApplicationData', 'DoNotVerify')) 'powershell/Modules'),
+
+    # Kernel: build the kernel again even when this source and config are cached.
+    [switch] $Force
 )
 
 $ErrorActionPreference = 'Stop'
@@ -119,6 +126,17 @@ function Invoke-HelpTask {
     Invoke-Pwsh -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot 'build/New-ModuleHelp.ps1')
     if ($LASTEXITCODE -ne 0) {
         throw "Generating the help failed with exit code $LASTEXITCODE."
+    }
+}
+
+function Invoke-KernelTask {
+    Invoke-BuildTask
+    Import-Module $ModuleDirectory -Force
+    try {
+        Build-VmKernel -Force:$Force | Out-Host
+    }
+    finally {
+        Remove-Module VmPs
     }
 }
 

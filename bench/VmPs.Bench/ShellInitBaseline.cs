@@ -10,7 +10,7 @@ using VmPs.Core.Hypervisors.Qemu;
 namespace VmPs.Bench;
 
 /// <summary>
-/// The peer baseline: the same kernel, hypervisor and QEMU command line, with an initrd whose /init
+/// The peer baseline: the same kernel (the vmlinux where the VmPs kernel has one), hypervisor and QEMU command line, with an initrd whose /init
 /// is a busybox shell script that prints a marker and powers off. The time to that marker is the
 /// floor a guest init can reach on this machine.
 /// </summary>
@@ -33,6 +33,7 @@ internal sealed class ShellInitBaseline(HostReport host, KernelInfo kernel, stri
             VmName = $"baseline-{run}",
             VmDirectory = vmDirectory,
             KernelPath = kernel.Path,
+            VmlinuxPath = kernel.VmlinuxPath,
             InitrdPath = initrd,
             KernelArguments = "quiet",
             Cpus = 1,

@@ -3,11 +3,26 @@
 @{
     'Get-VmHost' = @{
         Synopsis    = 'Reports what this host offers for running VMs.'
-        Description = 'Lists the hypervisors found (Cloud Hypervisor, QEMU) with their versions, whether KVM can really run a guest (it boot-tests it; where it cannot, QEMU uses TCG), the default guest kernel and its modules directory, the host tools VmPs uses (mkfs.erofs, mkfs.ext4, busybox), whether /dev/vhost-vsock exists, and the state directory. Anything missing is named with the package that provides it, in Problems.'
+        Description = 'Lists the hypervisors found (Cloud Hypervisor, QEMU) with their versions, whether KVM can really run a guest (it boot-tests it; where it cannot, QEMU uses TCG), both guest kernels (VmPsKernel: the kernel Build-VmKernel built, with its source version and build date; DistroKernel: the host''s newest /boot/vmlinuz-VERSION with its /lib/modules) and which of them New-Vm uses by default (DefaultKernel: the VmPs kernel when built, else the distro kernel), the host tools VmPs uses (mkfs.erofs, mkfs.ext4, busybox), whether /dev/vhost-vsock exists, and the state directory. Anything missing is named with the package that provides it, in Problems.'
         Parameters  = @{}
         Examples    = @(
             @{ Code = 'Get-VmHost'; Remarks = 'Shows the report. Ready is true when nothing is missing.' }
             @{ Code = '(Get-VmHost).Problems'; Remarks = 'Lists only what to install or fix.' }
+        )
+    }
+    'Build-VmKernel' = @{
+        Synopsis    = 'Builds the VmPs guest kernel.'
+        Description = 'Builds a guest kernel with every driver a VmPs guest needs built in (virtio over MMIO and PCI, block, network, console, entropy and vsock, erofs with lz4, ext4, overlayfs, virtio-fs, the ACPI power button) and no modules, no legacy hardware, no sound, USB or graphics, from the host''s kernel source (Debian: apt-get install linux-source-6.1; the same source as the distro kernel). The configuration is allnoconfig with kernel/vmps.config (and -ConfigPath) merged over it; the build fails, naming them, if any of those settings does not survive. The compile runs at the lowest CPU priority and takes minutes (on a 2-core machine with other work, about half an hour); progress is shown with Write-Progress, and -AsJob runs it in the background. The result is cached under the state directory (kernels/SOURCEVERSION-CONFIGHASH: the bzImage, the uncompressed vmlinux that QEMU microvm and Cloud Hypervisor boot directly, and the .config), published by an atomic rename and made current: New-Vm gives it to new VMs (without -Kernel), whose initrd then carries no modules and whose init loads none. A cached build is reused unless -Force. A build that fails (missing packages, disk full, a compile error) or is interrupted leaves the previous kernel in use, says why, and keeps the build log (kernels/build.log); the next build removes what an interrupted one left. Outputs the kernel (VmPs.VmKernel), or a job with -AsJob.'
+        Parameters  = @{
+            SourcePath = 'Kernel source tarball (.tar.xz, .tar.bz2 or .tar.gz with one top-level directory). Default: the newest /usr/src/linux-source-*.tar.xz. Its Debian package version (or a hash of the file) is part of the cache key.'
+            ConfigPath = 'Kernel config fragment (CONFIG_NAME=value and "# CONFIG_NAME is not set" lines) merged over kernel/vmps.config: its settings win. Its content is part of the cache key.'
+            Force      = 'Build again even when a kernel of this source and config is cached.'
+            AsJob      = 'Run the build as a background job (Get-Job, Receive-Job; Stop-Job cancels it and leaves the previous kernel in use). The job outputs the kernel.'
+        }
+        Examples    = @(
+            @{ Code = 'Build-VmKernel'; Remarks = 'Builds the kernel from /usr/src/linux-source-6.1.tar.xz (or finds it cached) and makes it the default for new VMs.' }
+            @{ Code = '$job = Build-VmKernel -AsJob; Receive-Job $job -Wait'; Remarks = 'Builds in the background, then waits for the kernel.' }
+            @{ Code = 'Build-VmKernel -ConfigPath ./extra.config -WhatIf'; Remarks = 'Shows whether the kernel with these extra options is cached or would be built.' }
         )
     }
     'New-Vm' = @{
@@ -19,7 +34,7 @@
             Cpus       = 'Number of virtual CPUs (default 1).'
             MemoryMB   = 'Memory in MiB (default 512).'
             Hypervisor = 'Auto (default: Cloud Hypervisor when installed and KVM works, else QEMU), CloudHypervisor or Qemu.'
-            Kernel     = 'Kernel image to boot instead of the host''s default kernel. Relative paths are relative to the current location.'
+            Kernel     = 'Kernel image to boot instead of the default kernel (the VmPs kernel when Build-VmKernel built one, else the host''s distro kernel; see Get-VmHost). Relative paths are relative to the current location.'
             DiskSizeGB = 'Size of the writable overlay disk in GiB (sparse; default 4).'
             InitMode   = 'Systemd or Exec, instead of the image''s init mode. Systemd: the guest init prepares the root, installs the agent as vmps-agent.service and hands PID 1 to the image''s /sbin/init. Exec: the guest init stays PID 1 and runs the image''s command. Stored with the VM.'
             Network    = 'VmPs network for the VM''s adapter (see Get-VmNetwork). Without -Network, -IPAddress, -Publish and -MaxBandwidthMbps the VM has no network; with any of them and no -Network the adapter goes on the default network (10.100.0.0/16, NAT), created on first use.'

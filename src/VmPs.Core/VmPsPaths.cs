@@ -24,6 +24,9 @@ public sealed class VmPsPaths
 
     public string BlobCacheDirectory => Path.Combine(CacheDirectory, "blobs");
 
+    /// <summary>VmPs guest kernels built by Build-VmKernel, one directory per source version and config hash.</summary>
+    public string KernelsDirectory => Path.Combine(Root, "kernels");
+
     public string VmDirectory(string vmId) => Path.Combine(VmsDirectory, vmId);
 
     public static VmPsPaths Default() => new(ResolveDefaultRoot(

@@ -69,15 +69,24 @@ internal sealed class InitProcess
         }
 
         _children.StartReaper();
-        Enter(InitLogPhases.Modules, "loading the disk drivers");
+        // A kernel with every driver built in (the VmPs kernel) comes with no modules: no module phase at all.
         var modules = KernelModules.Open();
-        modules.Load(BootModules.Disks(kernelCommandLine));
+        if (!modules.IsEmpty)
+        {
+            Enter(InitLogPhases.Modules, "loading the disk drivers");
+            modules.Load(BootModules.Disks(kernelCommandLine));
+        }
+
         Enter(InitLogPhases.Config, "reading the config disk");
         var config = ReadConfig();
         InitLog.Info(InitLogPhases.Config, $"VM {config.VmName}, init mode {config.InitMode}, agent over {config.AgentChannel.Kind}, rootfs {config.RootfsFilesystem}");
 
-        Enter(InitLogPhases.Modules, "loading the rootfs, overlay, agent channel and power button drivers");
-        modules.Load(BootModules.For(config));
+        if (!modules.IsEmpty)
+        {
+            Enter(InitLogPhases.Modules, "loading the rootfs, overlay, agent channel and power button drivers");
+            modules.Load(BootModules.For(config));
+        }
+
         Enter(InitLogPhases.Disks, "waiting for the rootfs and overlay disks");
         var disks = BlockDevices.WaitForSerials([config.Disks.Rootfs, config.Disks.Overlay], DiskTimeout);
         Enter(InitLogPhases.Rootfs, $"mounting {disks[config.Disks.Rootfs]} ({config.RootfsFilesystem}, read-only) under the overlay {disks[config.Disks.Overlay]} and switching root");
@@ -99,8 +108,12 @@ internal sealed class InitProcess
         InitLog.Info(InitLogPhases.Agent, $"agent ready on {listening}, uptime {Uptime()} s");
         BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
         _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
-        Enter(InitLogPhases.Modules, "loading the remaining modules at low priority");
-        LoadRemainingModules(modules);
+        if (!modules.IsEmpty)
+        {
+            Enter(InitLogPhases.Modules, "loading the remaining modules at low priority");
+            LoadRemainingModules(modules);
+        }
+
         ConfigureNetwork(config);
         if (config.Command.Count > 0)
         {
@@ -120,8 +133,12 @@ internal sealed class InitProcess
     /// </summary>
     private void HandOverToSystemd(GuestConfig config, KernelModules modules)
     {
-        Enter(InitLogPhases.Modules, "loading all modules");
-        modules.LoadRemaining();
+        if (!modules.IsEmpty)
+        {
+            Enter(InitLogPhases.Modules, "loading all modules");
+            modules.LoadRemaining();
+        }
+
         ConfigureNetwork(config);
         Enter(InitLogPhases.Systemd, $"installing the agent as {SystemdAgentUnit.UnitName} and starting /sbin/init");
         SystemdHandover.InstallAgent(config.AgentChannel);

@@ -9,7 +9,7 @@ namespace VmPs.Guest.Init;
 /// one per line as "file.ko dependency.ko ...". Boot loads only what it needs, when it needs it (under
 /// emulation each load takes 20-30 ms, whatever the module's size); <see cref="LoadRemaining"/> loads the rest.
 /// Every file is opened up front, so loading still works after the switch root removed the directory.
-/// A kernel that has everything built in simply has no order file.
+/// A kernel that has everything built in (the VmPs kernel) has no order file: <see cref="IsEmpty"/>.
 /// </summary>
 internal sealed class KernelModules
 {
@@ -21,6 +21,9 @@ internal sealed class KernelModules
     {
         _modules = modules;
     }
+
+    /// <summary>True for a kernel with everything built in: the initrd has no modules, and the boot loads none.</summary>
+    public bool IsEmpty => _modules.Count == 0;
 
     public static KernelModules Open()
     {

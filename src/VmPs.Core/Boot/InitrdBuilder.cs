@@ -23,6 +23,8 @@ public enum InitrdCompression
 /// <item>/init: the guest binary (0755)</item>
 /// <item>/vmps/modules/NAME.ko: the kernel modules the guest needs, uncompressed</item>
 /// <item>/vmps/modules/order: one line per module in load order, "file.ko" then the files it depends on, space-separated</item>
+/// <item>no /vmps at all for a kernel without modules (the VmPs kernel has every driver built in): the init then
+/// skips module loading entirely</item>
 /// <item>/dev/console (char 5,1) and the empty mount points /proc /sys /dev /run /tmp /newroot</item>
 /// </list>
 /// The same initrd serves normal boots and the host probe (kernel argument vmps.probe=1).
@@ -30,7 +32,7 @@ public enum InitrdCompression
 public sealed class InitrdBuilder
 {
     // Bump when the layout changes so stale cached initrds are not reused.
-    private const string LayoutVersion = "vmps-initrd-2";
+    private const string LayoutVersion = "vmps-initrd-3";
     private const string ModulesDirectory = "vmps/modules";
 
     private const int DirectoryMode = 0b111_101_101; // 0755
@@ -51,7 +53,7 @@ public sealed class InitrdBuilder
 
     /// <summary>
     /// Returns the path of the cached initrd for this guest binary and kernel, building it first when
-    /// absent. A kernel without a modules directory gets no modules (its drivers must be built in).
+    /// absent. A kernel without a modules directory gets no modules (its drivers must be built in, as in the VmPs kernel).
     /// Safe to call from concurrent sessions: the file appears by an atomic rename.
     /// </summary>
     public async Task<string> BuildAsync(string guestBinaryPath, KernelInfo kernel, CancellationToken cancellationToken)
@@ -149,7 +151,16 @@ public sealed class InitrdBuilder
 
         await cpio.AddCharacterDeviceAsync("dev/console", ConsoleMode, 5, 1, cancellationToken).ConfigureAwait(false);
         await cpio.AddFileAsync("init", ExecutableMode, guestBinary, cancellationToken).ConfigureAwait(false);
+        if (modules.Count > 0)
+        {
+            await WriteModulesAsync(cpio, modules, cancellationToken).ConfigureAwait(false);
+        }
 
+        await cpio.FinishAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task WriteModulesAsync(CpioWriter cpio, IReadOnlyList<(KernelModuleFile File, byte[] Content)> modules, CancellationToken cancellationToken)
+    {
         await cpio.AddDirectoryAsync("vmps", DirectoryMode, cancellationToken).ConfigureAwait(false);
         await cpio.AddDirectoryAsync(ModulesDirectory, DirectoryMode, cancellationToken).ConfigureAwait(false);
         var order = new StringBuilder();
@@ -160,6 +171,5 @@ public sealed class InitrdBuilder
         }
 
         await cpio.AddFileAsync($"{ModulesDirectory}/order", RegularFileMode, Encoding.UTF8.GetBytes(order.ToString()), cancellationToken).ConfigureAwait(false);
-        await cpio.FinishAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.RegularExpressions;
 using VmPs.Core.Host;
+using VmPs.Core.Kernels;
 
 namespace VmPs.Core.Boot;
 
@@ -49,12 +50,18 @@ public static partial class KernelLocator
     }
 
     /// <summary>
-    /// Describes a user-given kernel (-Kernel): reads its version from the bzImage setup header (or the
+    /// Describes a VM's kernel: a VmPs kernel by its cache entry (the bzImage, the vmlinux, no modules); any other
+    /// (-Kernel) by reading its version from the bzImage setup header (or the
     /// "Linux version" banner of an uncompressed ELF vmlinux) and finds /lib/modules/VERSION if present.
     /// </summary>
     public static async Task<KernelInfo> ResolveAsync(string kernelPath, CancellationToken cancellationToken, string modulesRoot = DefaultModulesRoot)
     {
         var fullPath = Path.GetFullPath(kernelPath);
+        if (KernelCache.Describe(fullPath) is { } vmpsKernel)
+        {
+            return vmpsKernel.ToKernelInfo();
+        }
+
         var version = await ReadVersionAsync(fullPath, cancellationToken).ConfigureAwait(false);
         var modulesDirectory = Path.Combine(modulesRoot, version);
         return new KernelInfo(fullPath, version, Directory.Exists(modulesDirectory) ? modulesDirectory : null);

@@ -1,5 +1,6 @@
 using VmPs.Core.Boot;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Kernels;
 
 namespace VmPs.Core.Host;
 
@@ -46,8 +47,14 @@ public static class HostProbe
 
         var problems = new List<string>();
         AddToolProblems(tools, problems);
-        var kernel = KernelLocator.FindDefault(options.BootDirectory, options.ModulesRoot);
+        var distroKernel = KernelLocator.FindDefault(options.BootDirectory, options.ModulesRoot);
+        var vmpsKernel = new KernelCache(paths).ReadCurrent(out var kernelCacheProblem);
+        var kernel = vmpsKernel?.ToKernelInfo() ?? distroKernel;
         AddKernelProblems(kernel, options, problems);
+        if (kernelCacheProblem is not null)
+        {
+            problems.Add(kernelCacheProblem);
+        }
 
         var kvm = await ProbeKvmAsync(paths, options, qemu, kernel, problems, cancellationToken).ConfigureAwait(false);
         if (!kvm.Usable)
@@ -61,6 +68,8 @@ public static class HostProbe
             Kvm = kvm,
             QemuAccelerator = kvm.Usable ? Accelerator.Kvm : Accelerator.Tcg,
             DefaultKernel = kernel,
+            DistroKernel = distroKernel,
+            VmPsKernel = vmpsKernel,
             Tools = found,
             VhostVsockAvailable = File.Exists(options.VhostVsockDevice),
             StateDirectory = paths.Root,
@@ -97,7 +106,7 @@ public static class HostProbe
         if (kernel is null)
         {
             problems.Add($"No default guest kernel: no {options.BootDirectory}/vmlinuz-VERSION with a matching {options.ModulesRoot}/VERSION. "
-                + "Install linux-image-cloud-amd64 (Debian) or linux-image-virtual (Ubuntu), or pass -Kernel.");
+                + "Install linux-image-cloud-amd64 (Debian) or linux-image-virtual (Ubuntu), build the VmPs kernel (Build-VmKernel), or pass -Kernel.");
         }
         else if (!IsReadable(kernel.Path))
         {

@@ -1,4 +1,5 @@
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Kernels;
 
 namespace VmPs.Core.Host;
 
@@ -23,7 +24,13 @@ public enum Accelerator
 /// <summary>Whether KVM can really run a guest: /dev/kvm may exist yet be unable to boot a stock kernel.</summary>
 public sealed record KvmStatus(bool DevicePresent, bool Usable, string Detail);
 
-public sealed record KernelInfo(string Path, string Version, string? ModulesDirectory);
+/// <summary>A guest kernel.</summary>
+/// <param name="Path">The kernel image every hypervisor boots (a bzImage).</param>
+/// <param name="Version">Its release, as uname -r shows it in the guest.</param>
+/// <param name="ModulesDirectory">/lib/modules/VERSION, whose modules the initrd carries; null: none (all built in, or missing).</param>
+/// <param name="VmlinuxPath">The same kernel uncompressed, with a PVH entry: direct boot takes it where the hypervisor can
+/// (QEMU microvm, Cloud Hypervisor), skipping decompression. Null: only <paramref name="Path"/>.</param>
+public sealed record KernelInfo(string Path, string Version, string? ModulesDirectory, string? VmlinuxPath = null);
 
 /// <summary>Everything Get-VmHost reports (VmPs.VmHost).</summary>
 public sealed record HostReport
@@ -35,7 +42,14 @@ public sealed record HostReport
     /// <summary>Accelerator QEMU uses here: KVM only when a boot test under KVM passed.</summary>
     public required Accelerator QemuAccelerator { get; init; }
 
+    /// <summary>The kernel New-Vm gives a VM without -Kernel: the VmPs kernel when built, else the distro kernel.</summary>
     public required KernelInfo? DefaultKernel { get; init; }
+
+    /// <summary>The host's newest distro kernel with its modules (/boot/vmlinuz-VERSION, /lib/modules/VERSION).</summary>
+    public KernelInfo? DistroKernel { get; init; }
+
+    /// <summary>The current VmPs kernel of the state directory (Build-VmKernel), or null when none is built.</summary>
+    public VmPsKernel? VmPsKernel { get; init; }
 
     public required IReadOnlyList<HostTool> Tools { get; init; }
 

@@ -37,6 +37,12 @@ public sealed record VmLaunchSpec
 
     public required string KernelPath { get; init; }
 
+    /// <summary>
+    /// The same kernel as an uncompressed vmlinux with a PVH entry (<see cref="Host.KernelInfo.VmlinuxPath"/>); drivers
+    /// that boot one directly (QEMU microvm, Cloud Hypervisor) take it instead of <see cref="KernelPath"/>. Null: none.
+    /// </summary>
+    public string? VmlinuxPath { get; init; }
+
     public required string InitrdPath { get; init; }
 
     /// <summary>Kernel arguments without the console settings, which the driver adds for its serial device.</summary>

@@ -55,6 +55,7 @@ internal sealed class KvmBootTest
             VmName = "vmps-kvm-probe",
             VmDirectory = runDirectory,
             KernelPath = kernel.Path,
+            VmlinuxPath = kernel.VmlinuxPath,
             InitrdPath = initrd,
             KernelArguments = ProbeKernelArgument,
             Cpus = 1,

@@ -45,6 +45,15 @@ internal static unsafe partial class Libc
     public static partial int chmod(string path, uint mode);
 
     [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rename(string oldPath, string newPath);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int renameat2(int olddirfd, string oldPath, int newdirfd, string newPath, uint flags);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int fsync(int fd);
+
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial nint readlinkat(int dirfd, string path, byte[] buffer, nuint size);
 
     [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

@@ -123,6 +123,7 @@ internal sealed class VmBoot
             VmName = vm.Name,
             VmDirectory = files.Directory,
             KernelPath = kernel.Path,
+            VmlinuxPath = kernel.VmlinuxPath,
             InitrdPath = initrd,
             KernelArguments = KernelArguments,
             Cpus = vm.Cpus,

@@ -94,7 +94,8 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
         }
     }
 
-    private static ProgressRecord ToProgressRecord(string activity, VmProgress update) =>
+    /// <summary>A Core progress report as a Write-Progress record (also used for the progress of -AsJob jobs).</summary>
+    internal static ProgressRecord ToProgressRecord(string activity, VmProgress update) =>
         new(ProgressActivityId, string.IsNullOrWhiteSpace(update.Activity) ? activity : update.Activity, string.IsNullOrWhiteSpace(update.Status) ? activity : update.Status)
         {
             PercentComplete = Math.Clamp(update.PercentComplete, -1, 100),

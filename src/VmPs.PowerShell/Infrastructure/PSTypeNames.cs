@@ -15,6 +15,8 @@ public static class PSTypeNames
 
     public const string VmImageCacheItem = "VmPs.VmImageCacheItem";
 
+    public const string VmKernel = "VmPs.VmKernel";
+
     public const string GuestFile = "VmPs.GuestFile";
 
     public const string InitLogRecord = "VmPs.InitLogRecord";

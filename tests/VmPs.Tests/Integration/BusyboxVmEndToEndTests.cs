@@ -8,6 +8,8 @@ using VmPs.Tests.Core.Images.Registry;
 using VmPs.Tests.Core.State;
 using Xunit.Abstractions;
 
+using VmPs.Tests.Infrastructure;
+
 namespace VmPs.Tests.Integration;
 
 /// <summary>
@@ -96,7 +98,7 @@ public sealed class BusyboxVmEndToEndTests : IClassFixture<TemporaryVmPsHome>, I
         await manager.RemoveAsync(VmName, force: false, CancellationToken.None);
         Assert.Null(await manager.FindAsync(VmName, CancellationToken.None));
         Assert.False(Directory.Exists(created.Directory));
-        Assert.Empty(ProcessesMentioning(home.Paths.Root));
+        Assert.Empty(HostProcesses.Mentioning(home.Paths.Root));
         Assert.Equal(interfacesBefore, HostNetworkInterfaces());
     }
 
@@ -124,7 +126,7 @@ public sealed class BusyboxVmEndToEndTests : IClassFixture<TemporaryVmPsHome>, I
         Assert.Null(vm.ProcessId);
         Assert.Contains("The VM failed to start.", vm.StatusDetail);
         Assert.Contains(vm.StatusDetail!, error.Message);
-        Assert.Empty(ProcessesMentioning(home.Paths.Root));
+        Assert.Empty(HostProcesses.Mentioning(home.Paths.Root));
         Assert.Empty(Directory.GetFiles(created.Directory, "*.sock"));
 
         await manager.RemoveAsync(created.Name, force: false, CancellationToken.None);
@@ -184,7 +186,7 @@ public sealed class BusyboxVmEndToEndTests : IClassFixture<TemporaryVmPsHome>, I
         Assert.Equal(VmState.Stopped, vm.State);
         Assert.Equal("The start was cancelled.", vm.StatusDetail);
         Assert.Null(vm.ProcessId);
-        Assert.Empty(ProcessesMentioning(home.Paths.Root));
+        Assert.Empty(HostProcesses.Mentioning(home.Paths.Root));
 
         await manager.RemoveAsync(created.Name, force: false, CancellationToken.None);
         Assert.False(Directory.Exists(created.Directory));
@@ -198,33 +200,6 @@ public sealed class BusyboxVmEndToEndTests : IClassFixture<TemporaryVmPsHome>, I
             output.WriteLine($"killing leftover hypervisor {process.Pid}");
             ProcessProbe.KillAsync(process, TimeSpan.FromSeconds(5), CancellationToken.None).GetAwaiter().GetResult();
         }
-    }
-
-    /// <summary>PIDs whose command line names the given path (a leaked hypervisor would).</summary>
-    private static List<int> ProcessesMentioning(string path)
-    {
-        var pids = new List<int>();
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(directory), out var pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                if (File.ReadAllText(Path.Combine(directory, "cmdline")).Contains(path, StringComparison.Ordinal))
-                {
-                    pids.Add(pid);
-                }
-            }
-            catch (IOException)
-            {
-                // The process exited while we looked.
-            }
-        }
-
-        return pids;
     }
 
     /// <summary>Progress&lt;T&gt; posts to the thread pool; the test wants the reports in order, at once.</summary>

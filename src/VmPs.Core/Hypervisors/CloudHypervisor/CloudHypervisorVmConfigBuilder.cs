@@ -17,7 +17,8 @@ public static class CloudHypervisorVmConfigBuilder
     {
         Payload = new PayloadConfig
         {
-            Kernel = spec.KernelPath,
+            // Direct boot of the PVH vmlinux where there is one: no decompression in the guest.
+            Kernel = spec.VmlinuxPath ?? spec.KernelPath,
             Initramfs = spec.InitrdPath,
             Cmdline = string.IsNullOrWhiteSpace(spec.KernelArguments)
                 ? ConsoleArguments

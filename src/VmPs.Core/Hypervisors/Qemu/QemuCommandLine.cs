@@ -33,7 +33,8 @@ internal static class QemuCommandLine
             "-smp", spec.Cpus.ToString(CultureInfo.InvariantCulture),
             "-m", spec.MemoryMiB.ToString(CultureInfo.InvariantCulture) + "M",
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
-            "-kernel", spec.KernelPath,
+            // microvm loads a PVH vmlinux directly (no decompression); q35 boots the bzImage.
+            "-kernel", microvm ? spec.VmlinuxPath ?? spec.KernelPath : spec.KernelPath,
             "-initrd", spec.InitrdPath,
             "-append", KernelArguments(options, spec),
             "-chardev", $"file,id=console,path={Escape(spec.ConsoleLogPath)}",

@@ -49,6 +49,14 @@ public sealed class CloudHypervisorVmConfigTests : IDisposable
     }
 
     [Fact]
+    public void AnUncompressedVmlinuxIsBootedDirectlyInsteadOfTheBzImage()
+    {
+        var config = CloudHypervisorVmConfigBuilder.Build(vm.Spec() with { VmlinuxPath = "/var/lib/vmps/kernels/k/vmlinux" });
+
+        Assert.Equal("/var/lib/vmps/kernels/k/vmlinux", config.Payload.Kernel);
+    }
+
+    [Fact]
     public void EmptyKernelArgumentsLeaveOnlyTheConsoleSettings()
     {
         var config = CloudHypervisorVmConfigBuilder.Build(vm.Spec(kernelArguments: "  "));

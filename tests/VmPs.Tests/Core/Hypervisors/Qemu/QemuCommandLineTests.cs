@@ -44,6 +44,16 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
+    public void MicrovmBootsTheUncompressedVmlinuxDirectlyAndQ35TheBzImage()
+    {
+        var withVmlinux = Spec with { KernelPath = "/kernels/k/bzImage", VmlinuxPath = "/kernels/k/vmlinux" };
+
+        AssertPair(QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), withVmlinux, Sockets), "-kernel", "/kernels/k/vmlinux");
+        AssertPair(QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), withVmlinux, Sockets), "-kernel", "/kernels/k/bzImage");
+        AssertPair(QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets), "-kernel", "/boot/vmlinuz");
+    }
+
+    [Fact]
     public void CommasInPathsAreEscapedForQemusOptionParser()
     {
         var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets);

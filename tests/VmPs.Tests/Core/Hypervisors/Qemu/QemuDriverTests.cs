@@ -31,7 +31,7 @@ public sealed class QemuDriverTests : IDisposable
 
     public void Dispose()
     {
-        foreach (var pid in ProcessesMentioning(_scratch.Path))
+        foreach (var pid in HostProcesses.Mentioning(_scratch.Path))
         {
             ProcessProbe.KillAsync(new ProcessIdentity(pid, 0), TimeSpan.FromSeconds(5), CancellationToken.None).GetAwaiter().GetResult();
         }
@@ -68,7 +68,7 @@ public sealed class QemuDriverTests : IDisposable
         await _driver.KillAsync(instance, CancellationToken.None);
 
         Assert.False(ProcessProbe.IsRunning(instance.Process));
-        Assert.Empty(ProcessesMentioning(spec.VmDirectory));
+        Assert.Empty(HostProcesses.Mentioning(spec.VmDirectory));
         Assert.False(File.Exists(instance.ControlSocketPath));
         Assert.False(File.Exists(Path.Combine(spec.VmDirectory, "agent.sock")));
     }
@@ -93,12 +93,12 @@ public sealed class QemuDriverTests : IDisposable
 
         Assert.Equal("HypervisorStartFailed", error.ErrorId);
         Assert.Contains("lock", error.Message);
-        Assert.Empty(ProcessesMentioning(writerSpec.VmDirectory));
+        Assert.Empty(HostProcesses.Mentioning(writerSpec.VmDirectory));
         Assert.True(ProcessProbe.IsRunning(first.Process));
         Assert.True(ProcessProbe.IsRunning(second.Process));
         await _driver.KillAsync(first, CancellationToken.None);
         await _driver.KillAsync(second, CancellationToken.None);
-        Assert.Empty(ProcessesMentioning(_scratch.Path));
+        Assert.Empty(HostProcesses.Mentioning(_scratch.Path));
     }
 
     [RequiresProgramFact("qemu-system-x86_64")]
@@ -111,7 +111,7 @@ public sealed class QemuDriverTests : IDisposable
 
         Assert.Equal("HypervisorStartFailed", error.ErrorId);
         Assert.Contains("no-such-kernel", error.Message);
-        Assert.Empty(ProcessesMentioning(vmDirectory));
+        Assert.Empty(HostProcesses.Mentioning(vmDirectory));
         Assert.False(File.Exists(Path.Combine(vmDirectory, "qmp.sock")));
     }
 
@@ -164,34 +164,4 @@ public sealed class QemuDriverTests : IDisposable
         HypervisorLogPath = Path.Combine(vmDirectory, "qemu.log"),
         VsockCid = 3,
     };
-
-    /// <summary>PIDs of live processes whose command line mentions <paramref name="text"/>.</summary>
-    private static List<int> ProcessesMentioning(string text)
-    {
-        var pids = new List<int>();
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(directory), out var pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                var commandLine = File.ReadAllText(Path.Combine(directory, "cmdline")).Replace('\0', ' ');
-                if (commandLine.Contains(text, StringComparison.Ordinal) && ProcessProbe.IsRunning(new ProcessIdentity(pid, 0)))
-                {
-                    pids.Add(pid);
-                }
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
-        }
-
-        return pids;
-    }
 }

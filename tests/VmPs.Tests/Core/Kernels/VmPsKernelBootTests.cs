@@ -1,0 +1,192 @@
+using System.IO.Compression;
+using VmPs.Core;
+using VmPs.Core.Boot;
+using VmPs.Core.Host;
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
+using VmPs.Core.Kernels;
+using VmPs.Core.Logs;
+using VmPs.Core.Processes;
+using VmPs.Core.Vms;
+using VmPs.Protocol.Logs;
+using VmPs.Tests.Infrastructure;
+using VmPs.Tests.Core.State;
+using Xunit.Abstractions;
+
+namespace VmPs.Tests.Core.Kernels;
+
+/// <summary>
+/// The real VmPs kernel (built from linux-source-6.1 by <see cref="KernelBuilder"/>, cached on the machine): its
+/// .config, its images, and real QEMU TCG boots of it, the vmlinux directly on microvm and the bzImage on q35.
+/// </summary>
+public sealed class VmPsKernelBootTests : IClassFixture<VmPsTestKernel>, IDisposable
+{
+    // Bounds for a slow, shared machine, not speed assertions.
+    private static readonly TimeSpan BootBound = TimeSpan.FromMinutes(3);
+
+    private readonly VmPsTestKernel fixture;
+    private readonly TemporaryVmPsHome home = new();
+    private readonly ScratchDirectory scratch = new();
+
+    public VmPsKernelBootTests(VmPsTestKernel fixture, ITestOutputHelper output)
+    {
+        this.fixture = fixture;
+        output.WriteLine(fixture.Report);
+    }
+
+    private VmPsKernel Kernel => fixture.Kernel;
+
+    public void Dispose()
+    {
+        foreach (var pid in HostProcesses.Mentioning(home.Paths.Root).Concat(HostProcesses.Mentioning(scratch.Path)))
+        {
+            ProcessProbe.KillAsync(new ProcessIdentity(pid, 0), TimeSpan.FromSeconds(5), CancellationToken.None).GetAwaiter().GetResult();
+        }
+
+        home.Dispose();
+        scratch.Dispose();
+    }
+
+    [RequiresVmPsKernelFact]
+    public void The_built_config_kept_every_setting_of_the_fragment_and_has_no_modules_sound_usb_graphics_or_9p()
+    {
+        var built = File.ReadAllText(Kernel.ConfigPath);
+
+        Assert.Empty(KernelConfigFragment.VmPs.FindDropped(built));
+        Assert.Contains("# CONFIG_MODULES is not set", built);
+        Assert.DoesNotContain("=m\n", built);
+        Assert.All(
+            new[] { "CONFIG_SOUND", "CONFIG_USB", "CONFIG_USB_SUPPORT", "CONFIG_DRM", "CONFIG_FB", "CONFIG_VT", "CONFIG_NET_9P", "CONFIG_9P_FS", "CONFIG_SERIO", "CONFIG_PARPORT", "CONFIG_ATA", "CONFIG_SCSI" },
+            option => Assert.DoesNotContain($"\n{option}=y", built));
+        Assert.Contains("CONFIG_LZ4_DECOMPRESS=y", built);
+    }
+
+    [RequiresVmPsKernelFact]
+    public async Task Both_images_are_the_built_release_and_only_the_vmlinux_has_a_PVH_entry()
+    {
+        Assert.Equal(Kernel.Release, await KernelLocator.ReadVersionAsync(Kernel.BzImagePath, CancellationToken.None));
+        Assert.Equal(Kernel.Release, await KernelLocator.ReadVersionAsync(Kernel.VmlinuxPath, CancellationToken.None));
+        await using (var vmlinux = File.OpenRead(Kernel.VmlinuxPath))
+        {
+            Assert.True(ElfFile.Read(vmlinux)!.HasNote("Xen", 18), "no XEN_ELFNOTE_PHYS32_ENTRY note");
+        }
+
+        await using (var bzImage = File.OpenRead(Kernel.BzImagePath))
+        {
+            Assert.Null(ElfFile.Read(bzImage));
+        }
+        Assert.EndsWith("-vmps", Kernel.Release);
+    }
+
+    [RequiresVmPsKernelFact]
+    public async Task New_Vm_uses_the_VmPs_kernel_which_microvm_boots_directly_with_no_modules_in_the_initrd_or_the_boot()
+    {
+        var seeded = await fixture.SeedAsync(home.Paths);
+        var report = await HostProbe.ProbeAsync(home.Paths, CancellationToken.None);
+        var manager = new VmManager(home.Paths);
+
+        var created = await manager.CreateAsync(new VmCreateOptions { Name = "vmpsk", Image = "busybox", Hypervisor = HypervisorKind.Qemu }, CancellationToken.None);
+        var started = await manager.StartAsync("vmpsk", new VmStartOptions { Timeout = BootBound }, null, CancellationToken.None);
+        var qemuArguments = File.ReadAllText($"/proc/{started.ProcessId}/cmdline").Split('\0');
+        var uname = await manager.ExecAsync("vmpsk", new VmExecOptions { Command = ["uname", "-r"] }, CancellationToken.None);
+        var moduleSupport = await manager.ExecAsync("vmpsk", new VmExecOptions { Command = ["ls", "/proc/modules"] }, CancellationToken.None);
+        await manager.StopAsync("vmpsk", new VmStopOptions(), CancellationToken.None);
+        var init = await manager.GetInitLogAsync("vmpsk", new VmLogOptions(), CancellationToken.None).ToListAsync();
+
+        Assert.Equal(seeded, report.VmPsKernel);
+        Assert.Equal(seeded.ToKernelInfo(), report.DefaultKernel);
+        Assert.Equal(KernelLocator.FindDefault(), report.DistroKernel);
+        Assert.Equal(seeded.BzImagePath, created.KernelPath);
+        Assert.Equal(seeded.VmlinuxPath, qemuArguments[Array.IndexOf(qemuArguments, "-kernel") + 1]);
+        Assert.Equal("microvm,acpi=on", qemuArguments[Array.IndexOf(qemuArguments, "-machine") + 1]);
+        var initrdEntries = await InitrdEntriesAsync(qemuArguments[Array.IndexOf(qemuArguments, "-initrd") + 1]);
+        Assert.Contains("init", initrdEntries);
+        Assert.DoesNotContain(initrdEntries, entry => entry.StartsWith("vmps", StringComparison.Ordinal));
+        Assert.Equal((0, seeded.Release), (uname.ExitCode, uname.Stdout.Trim()));
+        Assert.NotEqual(0, moduleSupport.ExitCode);
+        Assert.DoesNotContain(init, record => record.Phase == InitLogPhases.Modules);
+        Assert.Contains(init, record => record.Phase == InitLogPhases.Agent);
+        Assert.DoesNotContain(init, record => record.Level != InitLogLevels.Info);
+    }
+
+    [RequiresVmPsKernelFact]
+    public async Task Kernel_still_overrides_the_VmPs_kernel()
+    {
+        await fixture.SeedAsync(home.Paths);
+        var distro = KernelLocator.FindDefault()!;
+        var manager = new VmManager(home.Paths);
+
+        var vm = await manager.CreateAsync(
+            new VmCreateOptions { Name = "distro", Image = "busybox", Hypervisor = HypervisorKind.Qemu, KernelPath = distro.Path },
+            CancellationToken.None);
+
+        Assert.Equal(distro.Path, vm.KernelPath);
+    }
+
+    [RequiresVmPsKernelFact]
+    public async Task Q35_boots_the_bzImage_through_the_VmPs_init()
+    {
+        var qemu = DetachedProcess.FindOnPath("qemu-system-x86_64")!;
+        var driver = new QemuDriver(new QemuDriverOptions(qemu, Accelerator.Tcg, QemuMachine.Q35));
+        var initrd = await new InitrdBuilder(home.Paths).BuildAsync(GuestBinary.Locate(), Kernel.ToKernelInfo(), CancellationToken.None);
+        var vmDirectory = Directory.CreateDirectory(scratch.Combine("q35")).FullName;
+        var spec = new VmLaunchSpec
+        {
+            VmName = "q35",
+            VmDirectory = vmDirectory,
+            KernelPath = Kernel.BzImagePath,
+            VmlinuxPath = Kernel.VmlinuxPath,
+            InitrdPath = initrd,
+            KernelArguments = KvmBootTest.ProbeKernelArgument,
+            Cpus = 1,
+            MemoryMiB = 256,
+            Disks = [],
+            ConsoleLogPath = Path.Combine(vmDirectory, "console.log"),
+            HypervisorLogPath = Path.Combine(vmDirectory, "qemu.log"),
+            VsockCid = 3,
+        };
+
+        var instance = await driver.LaunchAsync(spec, CancellationToken.None);
+        var qemuArguments = File.ReadAllText($"/proc/{instance.Process.Pid}/cmdline").Split('\0');
+        var poweredOff = await ProcessProbe.WaitForExitAsync(instance.Process, BootBound, CancellationToken.None);
+        await driver.KillAsync(instance, CancellationToken.None);
+
+        Assert.Equal(Kernel.BzImagePath, qemuArguments[Array.IndexOf(qemuArguments, "-kernel") + 1]);
+        Assert.True(poweredOff, "the q35 guest did not power off");
+        Assert.Contains(KvmBootTest.Marker, await File.ReadAllTextAsync(spec.ConsoleLogPath));
+    }
+
+    [RequiresVmPsKernelFact]
+    public async Task A_kernel_that_does_not_boot_is_reported_by_Start_Vm_with_the_last_console_lines()
+    {
+        var seeded = await fixture.SeedAsync(home.Paths);
+        var manager = new VmManager(home.Paths);
+        await manager.CreateAsync(new VmCreateOptions { Name = "panics", Image = "busybox", Hypervisor = HypervisorKind.Qemu }, CancellationToken.None);
+        // The initrd Start-Vm will use (cached by content), made unreadable for the kernel: it finds no /init and no
+        // root device, and panics.
+        var initrd = await new InitrdBuilder(home.Paths).BuildAsync(GuestBinary.Locate(), seeded.ToKernelInfo(), CancellationToken.None);
+        await File.WriteAllBytesAsync(initrd, new byte[64 * 1024]);
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => manager.StartAsync("panics", new VmStartOptions { Timeout = BootBound }, null, CancellationToken.None));
+        var vm = await manager.FindAsync("panics", CancellationToken.None);
+
+        Assert.Equal("VmExitedBeforeAgentReady", error.ErrorId);
+        Assert.Contains("Last console lines:", error.Message);
+        Assert.Contains("Kernel panic - not syncing", error.Message);
+        Assert.Contains("Kernel panic - not syncing", vm!.StatusDetail);
+    }
+
+    /// <summary>The names in the initrd, listed by the real cpio tool.</summary>
+    private async Task<string[]> InitrdEntriesAsync(string initrd)
+    {
+        var archive = scratch.Combine("initrd.cpio");
+        await using (var gzip = new GZipStream(File.OpenRead(initrd), CompressionMode.Decompress))
+        await using (var output = File.Create(archive))
+        {
+            await gzip.CopyToAsync(output);
+        }
+
+        var listing = await ExternalTool.RunCheckedAsync("cpio", ["-i", "-t", "-F", archive], CancellationToken.None);
+        return listing.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+}

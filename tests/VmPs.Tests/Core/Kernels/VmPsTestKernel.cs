@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using VmPs.Core;
+using VmPs.Core.Kernels;
+using VmPs.Tests.Integration;
+
+namespace VmPs.Tests.Core.Kernels;
+
+/// <summary>
+/// The real VmPs kernel the tests boot, built by <see cref="KernelBuilder"/> into a cache that lives on the machine,
+/// outside the clone ($VMPS_TEST_KERNEL_HOME, default /var/cache/vmps-test-kernel): the first test run on a machine
+/// builds it (at nice 19; see kernel/README.md for how long that takes), every later run, from any clone, reuses it
+/// as long as kernel/vmps.config and the source package are unchanged. <see cref="Report"/> says which happened.
+/// </summary>
+public sealed class VmPsTestKernel : IAsyncLifetime
+{
+    public const string HomeVariable = "VMPS_TEST_KERNEL_HOME";
+
+    /// <summary>The state directory whose kernel cache holds the tests' VmPs kernel.</summary>
+    public static string Home => Environment.GetEnvironmentVariable(HomeVariable) is { Length: > 0 } home ? home : "/var/cache/vmps-test-kernel";
+
+    public VmPsKernel Kernel { get; private set; } = null!;
+
+    /// <summary>"VmPs kernel: cached at ... (built in N min on DATE)" or "... built now in N min"; every test class prints it.</summary>
+    public string Report { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        if (new RequiresVmPsKernelFactAttribute().Skip is { } skip)
+        {
+            Report = $"VmPs kernel: not available ({skip})";
+            return;
+        }
+
+        var builder = new KernelBuilder(new VmPsPaths(Home));
+        var plan = await builder.PlanAsync(new KernelBuildRequest(), CancellationToken.None);
+        if (plan.Cached is { } cached)
+        {
+            Kernel = cached;
+            Report = $"VmPs kernel: cached at {cached.Directory} (built in {cached.BuildDuration.TotalMinutes:0} min on {cached.BuiltAt:yyyy-MM-dd})";
+            return;
+        }
+
+        var building = Stopwatch.StartNew();
+        Kernel = await builder.BuildAsync(plan, force: false, progress: null, CancellationToken.None);
+        Report = $"VmPs kernel: was not cached; built {Kernel.Release} into {Kernel.Directory} in {building.Elapsed.TotalMinutes:0} min (later runs reuse it)";
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    /// <summary>Puts a copy of the kernel into <paramref name="home"/>'s kernel cache as its current kernel, as Build-VmKernel would.</summary>
+    public async Task<VmPsKernel> SeedAsync(VmPsPaths home)
+    {
+        var cache = new KernelCache(home);
+        using (await cache.LockAsync(CancellationToken.None))
+        {
+            var stage = cache.CreateWorkDirectory(KernelCache.StageDirectoryPrefix, Kernel.Key);
+            foreach (var file in Directory.EnumerateFiles(Kernel.Directory))
+            {
+                File.Copy(file, Path.Combine(stage, Path.GetFileName(file)));
+            }
+
+            return cache.Publish(stage, Kernel.Key);
+        }
+    }
+}
+
+/// <summary>
+/// A test that boots the real VmPs kernel: it needs what any VM boot needs and the kernel source (to build the kernel,
+/// or to find it cached: the source's version is part of the key). Missing ones are named in the skip; tests/run
+/// installs the build tools.
+/// </summary>
+public sealed class RequiresVmPsKernelFactAttribute : FactAttribute
+{
+    public RequiresVmPsKernelFactAttribute()
+    {
+        Skip = new RequiresVmBootFactAttribute().Skip ?? MissingKernel();
+    }
+
+    // Even a cached kernel needs the source: its package version is part of the cache key.
+    private static string? MissingKernel() =>
+        KernelSource.FindDefault() is null ? $"skipped: no kernel source in {KernelSource.DefaultDirectory} (apt-get install linux-source-6.1)" : null;
+}
