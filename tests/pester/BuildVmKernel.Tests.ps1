@@ -20,7 +20,8 @@ Describe 'Build-VmKernel' -Skip:$NoMachineKernel {
         $current = Get-Item -LiteralPath (Join-Path $machineKernelHome 'kernels/current')
         $key = Split-Path -Leaf $current.LinkTarget
         # The copy is published as Build-VmKernel publishes: the entry under its key and the current link to it.
-        $script:KernelHome = Join-Path ([IO.Path]::GetTempPath()) "vmps-pester-kernel-$([guid]::NewGuid().ToString('n'))"
+        # A short name, so the kernel's path fits on one line of Get-VmHost's 80-column view.
+        $script:KernelHome = Join-Path ([IO.Path]::GetTempPath()) "vmps-k-$([guid]::NewGuid().ToString('n').Substring(0, 12))"
         $kernels = Join-Path $KernelHome 'kernels'
         $private = [IO.UnixFileMode]'UserRead, UserWrite, UserExecute'
         foreach ($directory in $KernelHome, $kernels, (Join-Path $kernels $key)) {
