@@ -6,7 +6,8 @@ VMPS_RUNTIME_PACKAGES=(
     qemu-system-x86          # the hypervisor where Cloud Hypervisor is missing (and under TCG where KVM cannot boot a guest)
     linux-image-cloud-amd64  # the default guest kernel: the host's distro kernel and its modules
     erofs-utils              # mkfs.erofs for root filesystems
-    e2fsprogs                # mkfs.ext4 for overlay disks
+    e2fsprogs                # mkfs.ext4, resize2fs and e2fsck for overlay disks and volumes
+    qemu-utils               # qemu-img: qcow2 volumes, backing-file copies, resizing
     busybox-static           # the built-in busybox image
 )
 

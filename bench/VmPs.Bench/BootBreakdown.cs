@@ -8,9 +8,10 @@ namespace VmPs.Bench;
 /// Where one boot's time went, from the guest's own clock: the kernel until the init printed its boot marker
 /// (uptime), then each init phase until the agent was ready (the time between consecutive init log records, given
 /// to the phase of the earlier one), and the rest of Start-Vm as seen by the host (preparing the boot files,
-/// starting QEMU, loading the kernel before the guest clock starts, connecting to the agent).
+/// starting QEMU, loading the kernel before the guest clock starts, connecting to the agent). <see cref="SetUpAfterReady"/>
+/// is the set-up the init does after agent-ready (its network phase), which execs wait for.
 /// </summary>
-internal sealed record BootBreakdown(TimeSpan KernelToInit, IReadOnlyDictionary<string, TimeSpan> InitPhases, TimeSpan GuestAgentReady)
+internal sealed record BootBreakdown(TimeSpan KernelToInit, IReadOnlyDictionary<string, TimeSpan> InitPhases, TimeSpan GuestAgentReady, TimeSpan SetUpAfterReady)
 {
     /// <summary>Reads the console lines and init records of one boot; null when the markers are missing.</summary>
     public static BootBreakdown? Read(IReadOnlyList<string> console, IReadOnlyList<InitLogRecord> init)
@@ -29,7 +30,9 @@ internal sealed record BootBreakdown(TimeSpan KernelToInit, IReadOnlyDictionary<
             phases[init[i].Phase] = phases.GetValueOrDefault(init[i].Phase) + (init[i + 1].Time - init[i].Time);
         }
 
-        return new BootBreakdown(boot.Value, phases, agentReady.Value);
+        var setUp = init.ToList().FindIndex(readyIndex, record => record.Phase == InitLogPhases.Network);
+        var setUpTime = setUp >= 0 && setUp + 1 < init.Count ? init[setUp + 1].Time - init[readyIndex].Time : TimeSpan.Zero;
+        return new BootBreakdown(boot.Value, phases, agentReady.Value, setUpTime);
     }
 
     /// <summary>"[vmps] boot version=0.1.0 uptime=1.23" -> 1.23 s.</summary>

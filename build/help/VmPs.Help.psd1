@@ -30,7 +30,7 @@
         Description = 'Creates a stopped VM: a state row, a VM directory with a sparse overlay disk, and its network and vsock identities. Start it with Start-Vm. A failure leaves nothing behind.'
         Parameters  = @{
             Name       = 'Name of the VM: unique on this host.'
-            Image      = 'Image to boot. The default, busybox, is built locally from the host''s busybox-static.'
+            Image      = 'Image to boot. The default, busybox, is built locally from the host''s busybox-static. Also taken from the pipeline as an image object (Get-VmImage) or as an Image column of a row.'
             Cpus       = 'Number of virtual CPUs (default 1).'
             MemoryMB   = 'Memory in MiB (default 512).'
             Hypervisor = 'Auto (default: Cloud Hypervisor when installed and KVM works, else QEMU), CloudHypervisor or Qemu.'
@@ -44,6 +44,7 @@
         }
         Examples    = @(
             @{ Code = 'New-Vm -Name web -Image busybox -Cpus 2 -MemoryMB 256'; Remarks = 'Creates a VM with two vCPUs and 256 MiB.' }
+            @{ Code = 'Get-VmImage alpine:3.20 | New-Vm -Name web'; Remarks = 'Creates the VM web from the piped image (its Name is the image, never the VM''s name).' }
             @{ Code = 'Import-Csv vms.csv | New-Vm'; Remarks = 'Creates one VM per row; the columns Name, Image, Cpus and MemoryMB bind by name.' }
             @{ Code = 'New-Vm -Name web -Network default -Publish 8080:80 | Start-Vm -PassThru'; Remarks = 'Creates a VM on the default network with its port 80 published as port 8080 of the host, and boots it. Get-Vm shows its IPAddress.' }
         )
@@ -52,7 +53,7 @@
         Synopsis    = 'Gets the network adapters of VMs.'
         Description = 'Gets the network adapter of each VM (every VM when no name is given): its network, IPv4 address and prefix, gateway, DNS servers, MTU, MAC address, the host TAP interface it is plugged into (Plugged is true while the VM runs), its bandwidth limit, and Status: the TAP as found on the host. Connected: on its bridge with the hypervisor attached. Unplugged: the VM is not running and has no TAP. Degraded: the hypervisor is attached but the TAP is off its bridge, down, or has the wrong MTU or isolation (Repair-VmNetwork fixes it). Detached: the TAP is missing or no hypervisor is attached to it, so the VM has no network (while it starts, after its hypervisor died, or after the TAP was deleted under it); a running VM gets it back by restarting, and Repair-VmNetwork removes the TAP of a VM that is not running. Leftover: the VM is not running but its TAP is still there (Repair-VmNetwork deletes it). Reading changes nothing on the host. A VM without a network outputs nothing; a name without wildcards that matches no VM is an error (VmNotFound).'
         Parameters  = @{
-            VmName      = 'Names of the VMs; wildcards allowed. Also taken from the pipeline as strings or from a Name or VmName property.'
+            VmName      = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property (adapters, port mappings, command results) and rows with a Name column (Import-Csv); another kind of object (a network, an image, a process) is refused, never taken for its Name.'
             InputObject = 'VM objects, as Get-Vm and New-Vm output them.'
         }
         Examples    = @(
@@ -65,7 +66,7 @@
         Synopsis    = 'Gets a VM''s console, init, app or hypervisor log.'
         Description = 'Reads the log of the VM''s last boot from its directory, while it runs and after it stopped. Console (default): the guest''s kernel console. Init: the guest init''s structured records (VmPs.InitLogRecord objects with Time, Level, Phase, Message and Error), one per boot step. App: the stdout and stderr of the image''s command, apart from the console. Hypervisor: the hypervisor process''s own output. Console, App and Hypervisor are output as lines of text. With -Wait the cmdlet keeps outputting new lines until Ctrl+C or until the VM stops (a VM that is not running returns what its log holds and ends). Logs hold what the guest writes, so they are read as untrusted: a chunk at a time, -Tail from the end of the file (a tail of a large log reads only its end), invalid UTF-8 as replacement characters, and a line longer than 1 MiB in pieces of that size.'
         Parameters  = @{
-            Name        = 'Names of the VMs; wildcards allowed. Also taken from the pipeline as strings or from a Name or VmName property.'
+            Name        = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property (adapters, port mappings, command results) and rows with a Name column (Import-Csv); another kind of object (a network, an image, a process) is refused, never taken for its Name.'
             InputObject = 'VM objects, as Get-Vm outputs them.'
             Source      = 'Which log: Console (default), Init, App or Hypervisor.'
             Tail        = 'Only the last N lines (records for Init) of what the log holds now; then, with -Wait, everything new.'
@@ -78,61 +79,69 @@
     }
     'Get-Vm' = @{
         Synopsis    = 'Gets VMs with their live state.'
-        Description = 'Gets all VMs, or those named. State is reconciled with the running hypervisor processes on every call, so a VM started from another session shows as Running, and one whose hypervisor died shows as Crashed with the end of its console log in StatusDetail. Network and IPAddress show where the VM''s network adapter is (empty for a VM without a network; see Get-VmNetworkAdapter).'
+        Description = 'Gets all VMs, those named, those on a network (-Network, or networks piped in: Get-VmNetwork lab | Get-Vm) or those made from an image (-Image, or images piped in). State is reconciled with the running hypervisor processes on every call, so a VM started from another session shows as Running, and one whose hypervisor died shows as Crashed with the end of its console log in StatusDetail. Network and IPAddress show where the VM''s network adapter is (empty for a VM without a network; see Get-VmNetworkAdapter).'
         Parameters  = @{
-            Name = 'Names of the VMs; wildcards allowed. A name without wildcards that matches no VM is an error (VmNotFound).'
+            Name    = 'Names of the VMs; wildcards allowed. A name without wildcards that matches no VM is an error (VmNotFound). Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column.'
+            Network = 'The VMs whose network adapter is on these networks; wildcards allowed. Also taken from the pipeline as network objects (Get-VmNetwork).'
+            Image   = 'The VMs made from these images; wildcards allowed. Also taken from the pipeline as image objects (Get-VmImage).'
         }
         Examples    = @(
             @{ Code = 'Get-Vm'; Remarks = 'Lists every VM.' }
             @{ Code = 'Get-Vm web* | Where-Object State -eq Running'; Remarks = 'The running VMs whose names start with web.' }
+            @{ Code = 'Get-VmNetwork lab | Get-Vm'; Remarks = 'The VMs on the network lab (a network piped in never stands for a VM named like it).' }
         )
     }
     'Start-Vm' = @{
         Synopsis    = 'Boots VMs.'
         Description = 'Starts the hypervisor of each VM detached from this session, so the VM keeps running after pwsh exits, and waits until the guest agent answers. Progress is shown with Write-Progress; Ctrl+C stops the boot and leaves no hypervisor running.'
         Parameters  = @{
-            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline as strings or from a Name or VmName property.'
+            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property (adapters, port mappings, command results) and rows with a Name column (Import-Csv); another kind of object (a network, an image, a process) is refused, never taken for its Name.'
             InputObject = 'VM objects, as Get-Vm and New-Vm output them.'
             NoWait     = 'Return once the hypervisor runs, without waiting for the guest agent.'
             TimeoutSec = 'How long to wait for the guest agent (default 120).'
             PassThru   = 'Output the started VM.'
+            AsJob      = 'Boot in the background and return a job at once, with one child job per VM; Receive-Job returns the started VMs (with PassThru), errors and, with -Verbose, the boot steps and their times.'
         }
         Examples    = @(
             @{ Code = 'New-Vm -Name demo | Start-Vm -PassThru | Invoke-VmCommand -Command uname, -r'; Remarks = 'Creates, boots and runs a command.' }
+            @{ Code = '$job = Get-Vm web* | Start-Vm -AsJob -PassThru; $job | Wait-Job | Receive-Job'; Remarks = 'Boots the VMs whose names start with web in the background, then collects them.' }
+            @{ Code = 'Start-Vm web -Verbose'; Remarks = 'Boots the VM web and reports each step (hypervisor, kernel, agent) with the time it took.' }
         )
     }
     'Stop-Vm' = @{
         Synopsis    = 'Shuts VMs down.'
-        Description = 'Asks the guest agent to shut down, then presses the ACPI power button, then kills the hypervisor once TimeoutSec has passed. With Force, kills it at once.'
+        Description = 'Shuts each VM down as Hyper-V''s Stop-VM does: the guest agent shuts the guest down (its programs get SIGTERM and a grace period; the ACPI power button when the agent does not answer), and the hypervisor is killed once TimeoutSec has passed. With Force the guest shuts down without waiting on its programs: they are killed, then it syncs its disk and powers off. With TurnOff the hypervisor is killed at once, like pulling the power: nothing in the guest gets to run.'
         Parameters  = @{
-            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline as strings or from a Name or VmName property.'
+            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property (adapters, port mappings, command results) and rows with a Name column (Import-Csv); another kind of object (a network, an image, a process) is refused, never taken for its Name.'
             InputObject = 'VM objects, as Get-Vm outputs them.'
-            Force      = 'Kill the hypervisor at once.'
-            TimeoutSec = 'How long the graceful shutdown may take before the kill (default 30).'
+            Force      = 'Shut the guest down without waiting on its programs (they are killed at once, then the guest syncs and powers off).'
+            TurnOff    = 'Kill the hypervisor at once, like pulling the power: the guest does not shut down.'
+            TimeoutSec = 'How long the guest''s shutdown may take before the hypervisor is killed (default 30).'
             PassThru   = 'Output the stopped VM.'
         }
         Examples    = @(
             @{ Code = 'Get-Vm | Stop-Vm -PassThru | Remove-Vm'; Remarks = 'Stops and removes every VM.' }
+            @{ Code = 'Stop-Vm hung -TurnOff'; Remarks = 'Powers the VM hung off at once, without a shutdown.' }
         )
     }
     'Remove-Vm' = @{
         Synopsis    = 'Deletes VMs.'
-        Description = 'Deletes the VM''s disks, directory and state row. A running VM is refused unless Force stops it first. Asks for confirmation (ConfirmImpact High): use -Confirm:$false in scripts.'
+        Description = 'Deletes the VM''s disks, directory and state row. Asks for confirmation (ConfirmImpact High, as Hyper-V''s Remove-VM); Force removes without asking and turns a running VM off first, which is otherwise refused (VmRunning). An unknown name fails before anything is asked, under -WhatIf too.'
         Parameters  = @{
-            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline as strings or from a Name or VmName property.'
+            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property (adapters, port mappings, command results) and rows with a Name column (Import-Csv); another kind of object (a network, an image, a process) is refused, never taken for its Name.'
             InputObject = 'VM objects, as Get-Vm outputs them.'
-            Force      = 'Kill a running VM''s hypervisor before removing it.'
+            Force      = 'Remove without asking for confirmation, turning a running VM off (killing its hypervisor) first.'
         }
         Examples    = @(
-            @{ Code = 'Remove-Vm -Name test-* -Force -Confirm:$false'; Remarks = 'Removes every VM whose name starts with test-, running or not, without asking.' }
+            @{ Code = 'Remove-Vm -Name test-* -Force'; Remarks = 'Removes every VM whose name starts with test-, running or not, without asking.' }
         )
     }
     'Invoke-VmCommand' = @{
         Synopsis    = 'Runs a command in VMs through their guest agent, in parallel, with streaming output and stdin.'
-        Description = 'Runs the command in each VM through its guest agent (no SSH). -Command is an argument vector run without a shell; -ScriptBlock and -Script are text for the guest''s /bin/sh -c. Without -Stream, outputs one VmPs.VmCommandResult per VM (VmName, Command, ExitCode, Signal, Stdout, Stderr, Duration); with -Stream, writes stdout lines to the pipeline as they arrive (strings with a VmName note property) and stderr lines to the error stream (ErrorRecords with ErrorId VmCommandStandardError, category FromStdErr, the VM as target), the unfinished last line at the end. A non-zero exit code is a result, not an error: like a native command, Invoke-VmCommand sets $global:LASTEXITCODE (0 when every VM''s command exited 0, else the exit code of the last one that did not; 128 + signal when killed by a signal). VMs come from -Name, or from the pipeline (VM objects, names, or objects with a VmName or Name property); with -Name, pipeline input goes to the command''s stdin as it arrives and stdin closes when the pipeline ends. Every VM runs at the same time up to ThrottleLimit; a VM that fails (not found, not running, timed out) is a non-terminating error with the VM as target and the others go on. Ctrl+C, a timeout and Stop-Job kill the commands in the guests. With AsJob, returns a job (Get-Job, Receive-Job, Wait-Job, Stop-Job, Remove-Job) with one child job per VM. What a guest sends is bounded: a result holds at most MaxOutputBytes of stdout and of stderr (16 MiB each by default), and a command that writes more is killed with the error GuestOutputTooLarge (category LimitsExceeded); with -Stream output of any size flows line by line (a line longer than 1 Mi characters comes in pieces of that length) and a pipeline that falls behind holds the guest command back instead of queueing its output in memory. An agent that sends output beyond its flow-control window, or anything that is not the protocol, ends the connection with AgentProtocolError.'
+        Description = 'Runs the command in each VM through its guest agent (no SSH). -Command is an argument vector run without a shell; -ScriptBlock and -Script are text for the guest''s /bin/sh -c. Without -Stream, outputs one VmPs.VmCommandResult per VM (VmName, Command, ExitCode, Signal, Stdout, Stderr, Duration); with -Stream, writes stdout lines to the pipeline as they arrive (strings with a VmName note property) and stderr lines to the error stream (ErrorRecords with ErrorId VmCommandStandardError, category FromStdErr, the VM as target), the unfinished last line at the end. A non-zero exit code is a result, not an error: like a native command, Invoke-VmCommand sets $global:LASTEXITCODE (0 when every VM''s command exited 0, else the exit code of the last one that did not; 128 + signal when killed by a signal). VMs come from -Name, or from the pipeline (VM objects, names, objects with a VmName property, or rows with a Name column); with -Name, pipeline input goes to the command''s stdin as it arrives and stdin closes when the pipeline ends. Every VM runs at the same time up to ThrottleLimit; a VM that fails (not found, not running, timed out) is a non-terminating error with the VM as target and the others go on. Ctrl+C, a timeout and Stop-Job kill the commands in the guests. With AsJob, returns a job (Get-Job, Receive-Job, Wait-Job, Stop-Job, Remove-Job) with one child job per VM. What a guest sends is bounded: a result holds at most MaxOutputBytes of stdout and of stderr (16 MiB each by default), and a command that writes more is killed with the error GuestOutputTooLarge (category LimitsExceeded); with -Stream output of any size flows line by line (a line longer than 1 Mi characters comes in pieces of that length) and a pipeline that falls behind holds the guest command back instead of queueing its output in memory. An agent that sends output beyond its flow-control window, or anything that is not the protocol, ends the connection with AgentProtocolError.'
         Parameters  = @{
             Name             = 'Names of the VMs; wildcards allowed. Then pipeline input is the command''s stdin.'
-            Vm               = 'VMs from the pipeline: VM objects as Get-Vm outputs them, names, or objects with a VmName or Name property. Name the command explicitly then (-Command, or a script block), since a positional argument vector binds to -Name.'
+            Vm               = 'VMs from the pipeline: VM objects as Get-Vm outputs them, names, objects with a VmName property, or rows with a Name column. Name the command explicitly then (-Command, or a script block), since a positional argument vector binds to -Name.'
             Command          = 'The program and its arguments, run without a shell: -Command uname, -r.'
             ScriptBlock      = 'Shell text run by the guest''s /bin/sh -c, not by PowerShell; it must still parse as PowerShell. For text that does not (such as >&2 or $(...)), use -Script.'
             Script           = 'Shell text run by the guest''s /bin/sh -c, as a plain string: -Script ''echo $(hostname) >&2''.'
@@ -160,7 +169,7 @@
         Synopsis    = 'Opens an interactive shell in a running VM, on a real terminal.'
         Description = 'Runs Shell in the VM on a pseudo-terminal of the local window''s size and joins it to this console, like Enter-PSSession: the local terminal is in raw mode while the shell runs, so every key goes to the guest (Ctrl+C interrupts the guest''s foreground command, Ctrl+D ends the shell''s input) and window size changes follow. Returns when the guest shell exits, restores the terminal and sets $LASTEXITCODE to the shell''s exit code. Needs an interactive terminal: with redirected input or output it fails with EnterVmNeedsTerminal (use Invoke-VmCommand instead). The VM must be running (VmNotRunning).'
         Parameters  = @{
-            Name             = 'Name of the VM (no wildcards). Also taken from a Name or VmName property in the pipeline.'
+            Name             = 'Name of the VM (no wildcards). Also taken from the pipeline: a name, a VM object (Get-Vm), an object with a VmName property or a row with a Name column.'
             InputObject      = 'A VM object, as Get-Vm outputs it.'
             Shell            = 'The program to run on the terminal (default /bin/sh).'
             User             = 'Guest user to run the shell as: name, uid, name:group or uid:gid (default root).'
@@ -175,8 +184,8 @@
         Synopsis    = 'Copies files and directory trees between the host and a running VM.'
         Description = 'Copies through the guest agent, without SSH or network. With -ToVm, Path names host files or directories (wildcards allowed, relative to the current location) and Destination is an absolute guest path; with -FromVm, Path is an absolute guest path and Destination a host path. As with cp, a destination that is an existing directory (or ends with /) receives the source under its own name (the last name of Path as typed); otherwise the source is copied as the destination. The directory the copy goes into must exist (CopyDestinationNotFound) unless -CreateFullPath. Content streams as a tar stream with flow control, so large files never sit whole in memory. Modes, modification times and symbolic links (as links, never followed) are kept. A copy belongs to whoever writes it, as with cp without -p: root in the guest; on the host the invoking user, with the permission bits less the umask and never setuid, setgid or sticky bits; -PreserveOwnership keeps owners and modes (setuid and setgid are still dropped on the host). Everything a guest sends is checked as hostile: every host path comes from Path and Destination, never from the guest; only the requested file or tree is written (HostArchiveUnexpectedEntry otherwise), below the destination, with every path resolved by the kernel so that no name, link or chain of links reaches outside it (HostPathEscape); devices, FIFOs and hard links are refused (HostUnsupportedFileType), as are names longer than 255 bytes, paths longer than 4096 bytes and malformed archives (HostArchiveInvalid). Files are replaced atomically. A copy that fails removes what it had created. Progress (bytes and percent) is shown with Write-Progress.'
         Parameters  = @{
-            Name        = 'Name of the running VM (no wildcards). Also taken from a Name or VmName property in the pipeline.'
-            InputObject = 'The VM, as Get-Vm outputs it.'
+            Name        = 'Name of the running VM (no wildcards). Also taken from the pipeline: a name, a VM object (Get-Vm), an object with a VmName property or a row with a Name column.'
+            InputObject = 'The VM, as Get-Vm outputs it, given by argument (a piped VM binds to Name).'
             Path        = 'What to copy: host paths with -ToVm (wildcards allowed; several sources go into the Destination directory), absolute guest paths with -FromVm.'
             Destination = 'Where to copy to: an absolute guest path with -ToVm, a host path (relative to the current location) with -FromVm. An existing directory, or a path ending with /, receives the source under its own name.'
             ToVm        = 'Copy from the host into the VM.'
@@ -207,12 +216,14 @@
             Format     = 'Erofs (default: compressed, read-only, smallest) or Ext4.'
             InitMode   = 'Exec (run the image''s command beside the agent) or Systemd (boot the image''s systemd). Default: detected from the image''s command.'
             Force      = 'Replace an image of the same name (refused while VMs use it).'
+            AsJob      = 'Pull and build in the background and return a job at once; Receive-Job returns the image, errors and, with -Verbose, each phase with its time.'
         }
         Examples    = @(
             @{ Code = 'New-VmImage docker.io/library/alpine:3.20'; Remarks = 'Pulls alpine and stores it as the image alpine:3.20.' }
             @{ Code = 'New-VmImage 127.0.0.1:5000/team/app:1.0 -Name app -Credential (Get-Credential)'; Remarks = 'Pulls from a private registry with a user name and password.' }
             @{ Code = 'New-VmImage -Path ./app.tar -Name app -Format Ext4'; Remarks = 'Imports a docker save archive as an ext4 image.' }
-            @{ Code = 'New-VmImage alpine:3.20 | ForEach-Object { New-Vm -Name web -Image $_.Name } | Start-Vm'; Remarks = 'Pulls an image and boots a VM from it.' }
+            @{ Code = 'New-VmImage alpine:3.20 | New-Vm -Name web | Start-Vm'; Remarks = 'Pulls an image and boots a VM from it: a piped image binds to -Image.' }
+            @{ Code = '$job = New-VmImage docker.io/library/nginx:1.27 -AsJob; $job | Receive-Job -Wait -Verbose'; Remarks = 'Pulls in the background; the verbose stream lists each phase with its time.' }
         )
     }
     'Get-VmImage' = @{
@@ -228,16 +239,16 @@
     }
     'Remove-VmImage' = @{
         Synopsis    = 'Deletes images.'
-        Description = 'Deletes the image''s root filesystem and its record, then the cached blobs (layers and config) that no remaining image was built from; while a New-VmImage runs, blobs stay until the next removal or Clear-VmImageCache. An image that VMs use is refused (ImageInUse) unless Force; those VMs then fail to start with ImageRootfsMissing until they are removed. Prune removes every image no VM uses. Asks for confirmation (ConfirmImpact High): use -Confirm:$false in scripts, -WhatIf to see what would go.'
+        Description = 'Deletes the image''s root filesystem and its record, then the cached blobs (layers and config) that no remaining image was built from; while a New-VmImage runs, blobs stay until the next removal or Clear-VmImageCache. An image that VMs use is refused (ImageInUse) unless Force; those VMs then fail to start with ImageRootfsMissing until they are removed. Prune removes every image no VM uses. Asks for confirmation (ConfirmImpact High); Force does not ask. -WhatIf shows what would go.'
         Parameters  = @{
-            Name        = 'Names of the images; wildcards allowed. Also taken from the pipeline as strings or from a Name or Image property.'
+            Name        = 'Names of the images; wildcards allowed. Also taken from the pipeline: names, image objects and rows with a Name column; a VM or another kind of object is refused.'
             InputObject = 'Image objects, as Get-VmImage and New-VmImage output them.'
             Prune       = 'Remove every image that no VM uses.'
-            Force       = 'Remove the image even though VMs use it.'
+            Force       = 'Remove without asking for confirmation, even an image VMs use.'
         }
         Examples    = @(
             @{ Code = 'Remove-VmImage alpine:3.20 -Confirm:$false'; Remarks = 'Removes the image unless a VM uses it, and the blobs only it used.' }
-            @{ Code = 'Get-VmImage test-* | Remove-VmImage -Force -Confirm:$false'; Remarks = 'Removes every image whose name starts with test-, even those VMs use.' }
+            @{ Code = 'Get-VmImage test-* | Remove-VmImage -Force'; Remarks = 'Removes every image whose name starts with test-, even those VMs use.' }
             @{ Code = 'Remove-VmImage -Prune -WhatIf'; Remarks = 'Lists the images no VM uses, which Remove-VmImage -Prune would remove.' }
         )
     }
@@ -288,7 +299,7 @@
         Synopsis    = 'Brings VM networks on the host back to what VmPs recorded.'
         Description = 'Repairs every VM network, or those named or piped in, that Get-VmNetwork shows as Degraded: recreates a missing bridge and its gateway address, turns IPv4 forwarding and route_localnet back on, rewrites firewall rules that are missing or changed, puts the TAP of a running VM that is off its bridge or down back in place, and deletes the TAP of a VM that is not running (after its hypervisor died). A running VM whose hypervisor is no longer attached to its TAP (the TAP was deleted under it) cannot get its network back in place, since a new TAP would not reach the hypervisor: that is a warning asking to restart the VM (Stop-Vm, then Start-Vm), and its TAP is left alone. With -WhatIf it lists the repairs it would make and changes nothing; -Verbose lists the repairs made. Networks that need nothing are left as they are.'
         Parameters  = @{
-            Name        = 'Names of the networks (default: every network); wildcards allowed. Also taken from the pipeline as strings or from a Name or Network property. A name without wildcards that matches no network is an error (NetworkNotFound).'
+            Name        = 'Names of the networks (default: every network); wildcards allowed. Also taken from the pipeline: names, network objects and rows with a Name column; a VM or another kind of object is refused. A name without wildcards that matches no network is an error (NetworkNotFound).'
             InputObject = 'Network objects, as Get-VmNetwork and New-VmNetwork output them.'
             PassThru    = 'Output each network after its repair, with its Status and remaining Problems.'
         }
@@ -299,22 +310,22 @@
     }
     'Remove-VmNetwork' = @{
         Synopsis    = 'Deletes VM networks.'
-        Description = 'Deletes the network''s rules, bridge and record, leaving no interface or rule behind. A network that VMs use is refused (NetworkInUse) unless Force, which first detaches those VMs: their network adapters, TAPs, published ports and addresses are removed, and running VMs lose their network at once but keep running. Asks for confirmation (ConfirmImpact High): use -Confirm:$false in scripts.'
+        Description = 'Deletes the network''s rules, bridge and record, leaving no interface or rule behind. A network that VMs use is refused (NetworkInUse) unless Force, which first detaches those VMs: their network adapters, TAPs, published ports and addresses are removed, and running VMs lose their network at once but keep running. Asks for confirmation (ConfirmImpact High, as Hyper-V''s Remove-VMSwitch); Force does not ask.'
         Parameters  = @{
-            Name        = 'Names of the networks; wildcards allowed. Also taken from the pipeline as strings or from a Name or Network property.'
+            Name        = 'Names of the networks; wildcards allowed. Also taken from the pipeline: names, network objects and rows with a Name column; a VM or another kind of object is refused.'
             InputObject = 'Network objects, as Get-VmNetwork and New-VmNetwork output them.'
-            Force       = 'Remove the network even though VMs use it, detaching them.'
+            Force       = 'Remove without asking for confirmation, detaching the VMs on the network.'
         }
         Examples    = @(
             @{ Code = 'Remove-VmNetwork lab -Confirm:$false'; Remarks = 'Removes the network unless a VM uses it.' }
-            @{ Code = 'Get-VmNetwork test-* | Remove-VmNetwork -Force -Confirm:$false'; Remarks = 'Removes every network whose name starts with test-, detaching their VMs.' }
+            @{ Code = 'Get-VmNetwork test-* | Remove-VmNetwork -Force'; Remarks = 'Removes every network whose name starts with test-, detaching their VMs.' }
         )
     }
     'Add-VmPortMapping' = @{
         Synopsis    = 'Publishes a VM port on the host.'
         Description = 'Makes connections to HostPort on the host reach VmPort in the VM: from other hosts, from other VMs, and from the host itself at 127.0.0.1 and the gateway address (DNAT in prerouting and output, with masquerading for loopback and hairpin clients). A host port another VM publishes or a host process listens on is refused (PortInUse).'
         Parameters  = @{
-            VmName      = 'Name of the VM. Also taken from a VmName or Name property in the pipeline.'
+            VmName      = 'Name of the VM. Also taken from the pipeline: names, VM objects, objects with a VmName property (adapters, port mappings, command results) and rows with a Name column (Import-Csv); another kind of object (a network, an image, a process) is refused, never taken for its Name.'
             InputObject = 'The VM object, as Get-Vm and New-Vm output it.'
             HostPort    = 'Port on the host, 1-65535.'
             VmPort      = 'Port in the VM (default: the same as HostPort).'
@@ -331,7 +342,7 @@
         Synopsis    = 'Gets published VM ports.'
         Description = 'Gets the port mappings of every VM, or of the VMs named or piped in, with the VM address each one leads to.'
         Parameters  = @{
-            VmName      = 'Names of the VMs; wildcards allowed. Also taken from the pipeline as strings or from a VmName or Name property.'
+            VmName      = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property (adapters, port mappings, command results) and rows with a Name column (Import-Csv); another kind of object (a network, an image, a process) is refused, never taken for its Name.'
             InputObject = 'VM objects, as Get-Vm outputs them.'
         }
         Examples    = @(
@@ -343,7 +354,7 @@
         Synopsis    = 'Stops publishing a VM port.'
         Description = 'Deletes the mapping of HostPort (and Protocol) to the VM, and its rules. A port the VM does not publish is an error (PortMappingNotFound).'
         Parameters  = @{
-            VmName      = 'Name of the VM. Also taken from a VmName or Name property in the pipeline, so Get-VmPortMapping output can be piped in.'
+            VmName      = 'Name of the VM. Also taken from the pipeline: a name, a VM object, an object with a VmName property (so Get-VmPortMapping output can be piped in) or a row with a Name column.'
             InputObject = 'The VM object, as Get-Vm outputs it.'
             HostPort    = 'The published host port.'
             Protocol    = 'Tcp (default) or Udp.'

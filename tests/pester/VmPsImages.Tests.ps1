@@ -12,25 +12,8 @@ BeforeAll {
     $env:VMPS_HOME = $StateDirectory
     Import-Module (Join-Path $RepoRoot 'out/VmPs') -Force -ErrorAction Stop
 
-    function script:Get-VmError([scriptblock] $Action) {
-        & $Action 2>&1 | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }
-    }
-
-    # An OCI layout with one layer (busybox as /bin/sh) and an entrypoint, tagged v1.
-    function script:New-TestLayout([string] $Directory) {
-        $layout = Join-Path $Directory 'layout'
-        $bundle = Join-Path $Directory 'bundle'
-        umoci init --layout $layout
-        umoci new --image "${layout}:v1"
-        umoci unpack --image "${layout}:v1" $bundle | Out-Null
-        $bin = New-Item -ItemType Directory -Path (Join-Path $bundle 'rootfs/bin') -Force
-        Copy-Item /bin/busybox (Join-Path $bin 'busybox')
-        New-Item -ItemType SymbolicLink -Path (Join-Path $bin 'sh') -Target busybox | Out-Null
-        umoci repack --image "${layout}:v1" $bundle
-        umoci config --image "${layout}:v1" --config.entrypoint /bin/sh --config.env PATH=/bin --config.workingdir /
-        if ($LASTEXITCODE -ne 0) { throw "umoci failed with exit code $LASTEXITCODE" }
-        $layout
-    }
+    # Get-VmError and New-TestImageLayout.
+    . (Join-Path $PSScriptRoot 'TestSupport.ps1')
 }
 
 AfterAll {
@@ -90,7 +73,7 @@ Describe 'Clear-VmImageCache' {
 Describe 'An image from an OCI layout' -Skip:$NoImageTools {
     BeforeAll {
         $script:Work = New-Item -ItemType Directory -Path (Join-Path $StateDirectory 'work') -Force
-        $script:Layout = New-TestLayout $Work.FullName
+        $script:Layout = New-TestImageLayout $Work.FullName
         $script:Image = New-VmImage -Path $Layout -Tag v1 -Name pester-img
     }
 

@@ -1,11 +1,12 @@
 using VmPs.Guest.Processes;
+using VmPs.Protocol.Messages;
 
 namespace VmPs.Guest.Agent;
 
 /// <summary>What every agent session shares: the process table and how this agent runs.</summary>
 internal sealed class AgentContext
 {
-    public AgentContext(ChildProcesses children, IReadOnlyList<string> baseEnvironment, string defaultWorkingDirectory, Action<bool> requestShutdown)
+    public AgentContext(ChildProcesses children, IReadOnlyList<string> baseEnvironment, string defaultWorkingDirectory, Action<ShutdownMessage> requestShutdown)
     {
         Children = children;
         BaseEnvironment = baseEnvironment;
@@ -23,8 +24,15 @@ internal sealed class AgentContext
     /// <summary>False for the agent outside a VM, which must not set the host's clock on a ClockSync request.</summary>
     public bool OwnsSystemClock { get; init; } = true;
 
-    /// <summary>Called once a shutdown (false) or reboot (true) request was acknowledged.</summary>
-    public Action<bool> RequestShutdown { get; }
+    /// <summary>
+    /// Completes once the init has set up what commands see (runtime filesystems, hostname, loopback), which it does
+    /// after the agent is ready; execs, file and network requests wait for it, the handshake and pings do not.
+    /// Faults with a <see cref="GuestException"/> when the init failed instead.
+    /// </summary>
+    public Task SystemReady { get; init; } = Task.CompletedTask;
+
+    /// <summary>Called once a shutdown or reboot request was acknowledged.</summary>
+    public Action<ShutdownMessage> RequestShutdown { get; }
 
     public static double UptimeSeconds()
     {

@@ -123,6 +123,11 @@ internal sealed class AgentSession
             throw new GuestException(ErrorCodes.BadRequest, $"Channel 0 is reserved for the handshake; a {frame.Type} request needs its own channel.");
         }
 
+        if (frame.Type is FrameType.ExecStart or FrameType.FileRequest or FrameType.NetworkConfigure)
+        {
+            await _context.SystemReady.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         switch (frame.Type)
         {
             case FrameType.Ping:
@@ -164,7 +169,7 @@ internal sealed class AgentSession
             case FrameType.Shutdown:
                 var shutdown = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ShutdownMessage);
                 await _writer.WriteAsync(FrameType.ShutdownAck, frame.Channel, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
-                _context.RequestShutdown(shutdown.Reboot);
+                _context.RequestShutdown(shutdown);
                 break;
             case FrameType.FileRequest:
                 _files.Start(frame);

@@ -156,13 +156,14 @@ internal sealed class FileService
                 TarExtractResult extracted;
                 using (var destination = ConfinedDirectory.Open(path, Confinement.Beneath))
                 {
-                    // The host's own files: modes exactly as they are there, owners when it asks.
+                    // The host's own files: modes and links exactly as they are there, owners when it asks.
                     var options = new TarExtractOptions
                     {
                         Overwrite = request.Overwrite,
                         Modes = request.PreserveOwnership ? ExtractedModes.ExactOwnerAndMode : ExtractedModes.ExactMode,
                         RootName = request.EntryName,
                         AllowTree = request.Recursive,
+                        KeepLinksLeavingTree = true,
                     };
                     extracted = await TarTreeExtractor.ExtractAsync(archive, destination, options, token).ConfigureAwait(false);
                 }

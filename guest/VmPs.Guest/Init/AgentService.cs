@@ -3,6 +3,7 @@ using System.Globalization;
 using VmPs.Guest.Agent;
 using VmPs.Guest.Processes;
 using VmPs.Protocol.Config;
+using VmPs.Protocol.Messages;
 
 namespace VmPs.Guest.Init;
 
@@ -36,8 +37,7 @@ internal static class AgentService
             Environment.GetEnvironmentVariables().Cast<DictionaryEntry>().Select(entry => $"{entry.Key}={entry.Value}").ToArray(),
             "PATH",
             ExecutableResolver.DefaultPath);
-        var context = new AgentContext(children, environment, "/", reboot =>
-            Native.Libc.kill(1, reboot ? InitLibc.SystemdRebootSignal : InitLibc.SystemdPoweroffSignal));
+        var context = new AgentContext(children, environment, "/", request => Native.Libc.kill(1, SystemdSignal(request)));
         try
         {
             AgentChannels.Serve(channel, context);
@@ -51,4 +51,18 @@ internal static class AgentService
         Thread.Sleep(Timeout.Infinite);
         return 0;
     }
+
+    /// <summary>
+    /// systemd's real-time signals for PID 1: SIGRTMIN+4 starts poweroff.target and SIGRTMIN+5 reboot.target (the
+    /// services stop in order); SIGRTMIN+14 and +15 power off and reboot at once, as `systemctl poweroff --force`
+    /// does (no service is stopped; systemd-shutdown kills what runs, unmounts and syncs). systemd is a glibc
+    /// program, whose SIGRTMIN is 34.
+    /// </summary>
+    private static int SystemdSignal(ShutdownMessage request) => 34 + (request.Reboot, request.Force) switch
+    {
+        (false, false) => 4,
+        (true, false) => 5,
+        (false, true) => 14,
+        (true, true) => 15,
+    };
 }

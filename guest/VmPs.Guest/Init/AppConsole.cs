@@ -36,7 +36,7 @@ internal static unsafe class AppConsole
         }
 
         // O_NOCTTY: PID 1 has no controlling terminal and must not get this one (a hangup would signal it).
-        var fd = InitLibc.open(Device, InitLibc.O_WRONLY | InitLibc.O_NOCTTY | InitLibc.O_CLOEXEC);
+        var fd = Libc.open(Device, Libc.O_WRONLY | Libc.O_NOCTTY | Libc.O_CLOEXEC);
         if (fd < 0)
         {
             InitLog.Warning(InitLogPhases.Entrypoint, $"cannot open {Device}; the app's output goes to the kernel console", Libc.ErrorText(Marshal.GetLastPInvokeError()));
@@ -49,11 +49,11 @@ internal static unsafe class AppConsole
 
     private static void DisableOutputProcessing(int fd)
     {
-        var termios = stackalloc byte[InitLibc.TermiosSize];
-        if (InitLibc.tcgetattr(fd, termios) == 0)
+        var termios = stackalloc byte[Libc.TermiosSize];
+        if (Libc.tcgetattr(fd, termios) == 0)
         {
-            ((uint*)termios)[1] &= ~InitLibc.OPOST;
-            InitLibc.tcsetattr(fd, InitLibc.TCSANOW, termios);
+            ((uint*)termios)[1] &= ~Libc.OPOST;
+            Libc.tcsetattr(fd, Libc.TCSANOW, termios);
         }
     }
 }

@@ -9,6 +9,7 @@ using VmPs.Guest.Processes;
 using VmPs.Protocol;
 using VmPs.Protocol.Config;
 using VmPs.Protocol.Logs;
+using VmPs.Protocol.Messages;
 using VmPs.Protocol.Systemd;
 
 namespace VmPs.Guest.Init;
@@ -26,6 +27,7 @@ internal sealed class InitProcess
 
     private readonly ChildProcesses _children = new();
     private readonly TaskCompletionSource<PowerRequest> _power = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _systemReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _entrypointPid;
     private int _overlayDiskFd = -1;
     private string _phase = InitLogPhases.Boot;
@@ -45,6 +47,7 @@ internal sealed class InitProcess
         {
             var message = error is InitException ? error.Message : error.ToString();
             InitLog.Error(init._phase, "boot failed", message);
+            init._systemReady.TrySetException(new GuestException(ErrorCodes.ExecFailed, $"The VM's init failed and is powering off: {message}"));
             BootConsole.WriteLine(ConsoleMarkers.FormatError(message));
             request = new PowerRequest(PoweroffReasons.InitFailed, null, Reboot: false);
         }
@@ -92,21 +95,20 @@ internal sealed class InitProcess
         Enter(InitLogPhases.Rootfs, $"mounting {disks[config.Disks.Rootfs]} ({config.RootfsFilesystem}, read-only) under the overlay {disks[config.Disks.Overlay]} and switching root");
         _overlayDiskFd = RootFilesystem.MountOverlay(disks[config.Disks.Rootfs], disks[config.Disks.Overlay], config.RootfsFilesystem);
         RootFilesystem.SwitchRoot();
-        RootFilesystem.MountRuntimeFilesystems();
-        Enter(InitLogPhases.Network, "setting the hostname and bringing lo up");
-        SetHostname(string.IsNullOrEmpty(config.Hostname) ? config.VmName : config.Hostname);
-        BringUpLoopback();
         if (config.InitMode == InitMode.Systemd)
         {
+            SetUpSystem(config);
             HandOverToSystemd(config, modules);
         }
 
         var environment = BaseEnvironment(config);
-        PowerButton.Watch(() => _power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
         Enter(InitLogPhases.Agent, "starting the agent");
         var listening = StartAgent(config, environment);
         InitLog.Info(InitLogPhases.Agent, $"agent ready on {listening}, uptime {Uptime()} s");
         BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
+        SetUpSystem(config);
+        _systemReady.SetResult();
+        PowerButton.Watch(() => _power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
         _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
         if (!modules.IsEmpty)
         {
@@ -125,6 +127,18 @@ internal sealed class InitProcess
         }
 
         return _power.Task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// What commands see but the agent's handshake does not need: in exec mode it runs right after the agent is
+    /// ready, while the host connects, and the agent holds execs, file and network requests until it is done.
+    /// </summary>
+    private void SetUpSystem(GuestConfig config)
+    {
+        Enter(InitLogPhases.Network, "mounting devpts, /dev/shm, /run and /tmp, setting the hostname and bringing lo up");
+        RootFilesystem.MountRuntimeFilesystems();
+        SetHostname(string.IsNullOrEmpty(config.Hostname) ? config.VmName : config.Hostname);
+        BringUpLoopback();
     }
 
     /// <summary>
@@ -200,8 +214,12 @@ internal sealed class InitProcess
 
     private string StartAgent(GuestConfig config, IReadOnlyList<string> environment)
     {
-        var context = new AgentContext(_children, environment, config.WorkingDirectory ?? "/", reboot =>
-            _power.TrySetResult(new PowerRequest(reboot ? PoweroffReasons.RebootRequested : PoweroffReasons.ShutdownRequested, null, reboot)));
+        var context = new AgentContext(_children, environment, config.WorkingDirectory ?? "/", request =>
+            _power.TrySetResult(new PowerRequest(
+                request.Reboot ? PoweroffReasons.RebootRequested : PoweroffReasons.ShutdownRequested, null, request.Reboot, request.Force)))
+        {
+            SystemReady = _systemReady.Task,
+        };
         return AgentChannels.Serve(config.AgentChannel, context);
     }
 
@@ -266,13 +284,20 @@ internal sealed class InitProcess
         }
     }
 
-    /// <summary>Stops every process (TERM, then KILL), flushes and freezes the overlay disk, prints the marker and powers off.</summary>
+    /// <summary>
+    /// Stops every process (TERM, then KILL; forced: KILL at once), flushes and freezes the overlay disk, prints the
+    /// marker and powers off.
+    /// </summary>
     private void PowerOff(PowerRequest request)
     {
         var why = request.ExitCode is { } code ? $"{request.Reason}, exit code {code}" : request.Reason;
-        InitLog.Info(InitLogPhases.Poweroff, $"{(request.Reboot ? "rebooting" : "powering off")}: {why}; stopping every process");
-        Libc.kill(-1, Libc.SIGTERM);
-        if (!_children.WaitUntilNoChildren(TermGracePeriod))
+        InitLog.Info(InitLogPhases.Poweroff, $"{(request.Reboot ? "rebooting" : "powering off")}: {why}; {(request.Force ? "killing" : "stopping")} every process");
+        if (!request.Force)
+        {
+            Libc.kill(-1, Libc.SIGTERM);
+        }
+
+        if (request.Force || !_children.WaitUntilNoChildren(TermGracePeriod))
         {
             Libc.kill(-1, Libc.SIGKILL);
             _children.WaitUntilNoChildren(KillGracePeriod);

@@ -37,7 +37,7 @@ internal static class SystemdHandover
     {
         var argv0 = Marshal.StringToCoTaskMemUTF8(SystemInit);
         var argv = stackalloc byte*[] { (byte*)argv0, null };
-        InitLibc.execv(SystemInit, argv);
+        Libc.execv(SystemInit, argv);
         var error = Marshal.GetLastPInvokeError();
         Marshal.FreeCoTaskMem(argv0);
         throw new InitException($"Starting {SystemInit} failed: {Libc.ErrorText(error)}");
@@ -47,6 +47,6 @@ internal static class SystemdHandover
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         write(path);
-        SystemCalls.Check(InitLibc.chmod(path, mode), $"chmod {path}");
+        SystemCalls.Check(Libc.chmod(path, mode), $"chmod {path}");
     }
 }

@@ -21,6 +21,8 @@ internal static unsafe partial class Libc
     public const ulong MS_MOVE = 8192;
 
     public const int O_RDONLY = 0;
+    public const int O_WRONLY = 1;
+    public const int O_NOCTTY = 0x100;
     public const int O_DIRECTORY = 0x10000;
     public const int O_CLOEXEC = 0x80000;
     public const int O_NONBLOCK = 0x800;
@@ -30,6 +32,13 @@ internal static unsafe partial class Libc
     public const int F_DUPFD_CLOEXEC = 1030;
 
     public const int PRIO_PROCESS = 0;
+
+    /// <summary>c_oflag's "post-process output" bit: without it a tty writes bytes as they are (no \n -> \r\n).</summary>
+    public const uint OPOST = 1;
+    public const int TCSANOW = 0;
+
+    /// <summary>sizeof(struct termios) on x86_64 Linux; c_oflag is the second uint.</summary>
+    public const int TermiosSize = 60;
 
     public const int RB_POWER_OFF = 0x4321FEDC;
     public const int RB_AUTOBOOT = 0x01234567;
@@ -85,6 +94,18 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int ioctl(int fd, ulong request, nint argument);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int chmod(string path, int mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int tcgetattr(int fd, byte* termios);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int tcsetattr(int fd, int when, byte* termios);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int execv(string path, byte** argv);
 
     [StructLayout(LayoutKind.Sequential)]
     public struct PollFd

@@ -15,7 +15,6 @@ namespace VmPs.Core.Agent;
 public sealed class AgentClient : IAsyncDisposable
 {
     private const int MaxHelloAckLength = 4096;
-    private static readonly TimeSpan KillGracePeriod = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// How long the agent may stay silent while it owes a reply (handshake, ExecStarted, Pong, acknowledgements).
@@ -108,16 +107,18 @@ public sealed class AgentClient : IAsyncDisposable
 
     /// <summary>
     /// Starts a process in the guest and returns once the guest has started it. The caller reads
-    /// <see cref="AgentExecution.Output"/> to the end (output is flow-controlled) and awaits its Completion.
+    /// <see cref="AgentExecution.Output"/> to the end (output is flow-controlled) and awaits its exit. With
+    /// <see cref="AgentExecRequest.Timeout"/>, the process is killed once it passes and waiting fails with AgentExecTimeout.
     /// </summary>
     public async Task<AgentExecution> StartExecAsync(AgentExecRequest request, CancellationToken cancellationToken)
     {
         var message = ToMessage(request);
-        var (channel, execution) = Open(channel => new AgentExecution(this, channel, request.Tty));
+        var (channel, execution) = Open(channel => new AgentExecution(this, channel, request));
         try
         {
             await SendJsonAsync(FrameType.ExecStart, channel, message, ProtocolJsonContext.Default.ExecStartMessage, cancellationToken).ConfigureAwait(false);
             await AwaitReplyAsync(execution.Started, $"the request to start '{message.Argv[0]}'", cancellationToken).ConfigureAwait(false);
+            execution.StartTimeout();
             return execution;
         }
         catch (VmPsException error) when (error.ErrorId == "AgentNotResponding")
@@ -128,58 +129,30 @@ public sealed class AgentClient : IAsyncDisposable
         catch (OperationCanceledException)
         {
             // The guest may already run it: kill it rather than leave it running unobserved.
-            await KillAsync(execution).ConfigureAwait(false);
+            await execution.KillAsync().ConfigureAwait(false);
             Release(channel);
             throw;
         }
     }
 
     /// <summary>
-    /// Runs a command to completion and returns its exit code and its whole stdout and stderr.
-    /// On timeout the command (and everything it started) is killed and AgentExecTimeout is thrown; when a stream
-    /// passes <see cref="AgentExecRequest.MaxOutputBytes"/> it is killed and GuestOutputTooLarge is thrown.
+    /// Runs a command to completion and returns its exit code and its whole stdout and stderr (see
+    /// <see cref="AgentExecution.RunToEndAsync"/>): on timeout the command (and everything it started) is killed and
+    /// AgentExecTimeout is thrown; when a stream passes <see cref="AgentExecRequest.MaxOutputBytes"/> it is killed and
+    /// GuestOutputTooLarge is thrown.
     /// </summary>
     public async Task<AgentExecResult> ExecAsync(AgentExecRequest request, CancellationToken cancellationToken)
     {
-        var clock = Stopwatch.StartNew();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (request.Timeout is { } limit)
-        {
-            timeout.CancelAfter(limit);
-        }
-
-        AgentExecution? execution = null;
-        try
-        {
-            execution = await StartExecAsync(request, timeout.Token).ConfigureAwait(false);
-            // Output is read while stdin is written: a command that echoes its input would otherwise stall
-            // both flow-control windows (and the exec) once its output filled the one for output.
-            var collecting = CollectOutputAsync(execution, request, timeout.Token);
-            await WriteAllInputAsync(execution, request.StandardInput, timeout.Token).ConfigureAwait(false);
-            var (stdout, stderr) = await collecting.ConfigureAwait(false);
-            var exit = await execution.Completion.ConfigureAwait(false);
-            return new AgentExecResult(exit.ExitCode, exit.Signal, stdout, stderr, clock.Elapsed);
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-        {
-            if (execution is not null)
-            {
-                await KillAsync(execution).ConfigureAwait(false);
-            }
-
-            cancellationToken.ThrowIfCancellationRequested();
-            throw new VmPsException(
-                "AgentExecTimeout",
-                VmPsErrorKind.OperationTimeout,
-                $"'{string.Join(' ', request.Argv)}' did not finish within {request.Timeout!.Value.TotalSeconds:0.###} s and was killed.",
-                string.Join(' ', request.Argv));
-        }
+        var execution = await StartExecAsync(request, cancellationToken).ConfigureAwait(false);
+        var input = request.StandardInput is { } text ? Encoding.UTF8.GetBytes(text) : ReadOnlyMemory<byte>.Empty;
+        return await execution.RunToEndAsync(input, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Asks the guest to power off (or reboot); returns once the agent acknowledged or the connection closed.</summary>
-    public async Task ShutdownAsync(bool reboot, CancellationToken cancellationToken)
+    /// <param name="force">Kill the guest's programs at once instead of giving them SIGTERM and a grace period.</param>
+    public async Task ShutdownAsync(bool reboot, bool force, CancellationToken cancellationToken)
     {
-        var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new ShutdownMessage(reboot), ProtocolJsonContext.Default.ShutdownMessage);
+        var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new ShutdownMessage(reboot, force), ProtocolJsonContext.Default.ShutdownMessage);
         try
         {
             Expect(await RequestAsync(FrameType.Shutdown, payload, cancellationToken).ConfigureAwait(false), FrameType.ShutdownAck);
@@ -366,50 +339,6 @@ public sealed class AgentClient : IAsyncDisposable
         catch (ProtocolException error)
         {
             throw AgentErrors.ProtocolError(error.Message, error);
-        }
-    }
-
-    private static async Task WriteAllInputAsync(AgentExecution execution, string? input, CancellationToken cancellationToken)
-    {
-        if (input is not null)
-        {
-            await execution.WriteStandardInputAsync(Encoding.UTF8.GetBytes(input), cancellationToken).ConfigureAwait(false);
-        }
-
-        await execution.CloseStandardInputAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private static async Task<(string Stdout, string Stderr)> CollectOutputAsync(AgentExecution execution, AgentExecRequest request, CancellationToken cancellationToken)
-    {
-        var output = new AgentOutputBuffer(request.MaxOutputBytes);
-        await foreach (var chunk in execution.Output.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (!output.TryAdd(chunk))
-            {
-                await KillAsync(execution).ConfigureAwait(false);
-                throw AgentErrors.OutputTooLarge(chunk.Stream, output.MaxBytesPerStream, request.Argv, vmName: null);
-            }
-        }
-
-        return (output.Stdout, output.Stderr);
-    }
-
-    private static async Task KillAsync(AgentExecution execution)
-    {
-        const int sigkill = 9;
-        if (execution.Completion.IsCompleted)
-        {
-            return;
-        }
-
-        try
-        {
-            await execution.SignalAsync(sigkill, processGroup: true, CancellationToken.None).ConfigureAwait(false);
-            await execution.Completion.WaitAsync(KillGracePeriod).ConfigureAwait(false);
-        }
-        catch (Exception error) when (error is VmPsException or TimeoutException)
-        {
-            // Killing is best effort: the timeout error that follows is what the caller needs.
         }
     }
 

@@ -30,6 +30,14 @@ internal static class AgentErrors
             RecommendedAction = "Restart the VM so it boots with the initrd of this VmPs version.",
         };
 
+    /// <summary>A command passed its timeout; it was killed with everything it started.</summary>
+    public static VmPsException ExecTimedOut(IReadOnlyList<string> command, TimeSpan limit, string? vmName) =>
+        new(
+            "AgentExecTimeout",
+            VmPsErrorKind.OperationTimeout,
+            $"'{string.Join(' ', command)}' did not finish within {limit.TotalSeconds:0.###} s{(vmName is null ? "" : $" in VM '{vmName}'")} and was killed.",
+            vmName ?? string.Join(' ', command));
+
     /// <summary>A buffered command's stdout or stderr passed its limit; the command was killed.</summary>
     public static VmPsException OutputTooLarge(AgentOutputStream stream, long limit, IReadOnlyList<string> command, string? vmName) =>
         new(

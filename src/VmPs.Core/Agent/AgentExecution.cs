@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using VmPs.Protocol;
 using VmPs.Protocol.Flow;
@@ -11,15 +12,20 @@ namespace VmPs.Core.Agent;
 /// <see cref="Output"/> completes when the process has ended and all its output was received.
 /// Output is flow-controlled: the guest sends at most <see cref="ExecFlowControl.OutputWindow"/> bytes ahead
 /// of what was read from <see cref="Output"/>, so a caller must read it (or the process blocks on a full pipe
-/// and <see cref="Completion"/> waits with it).
+/// and <see cref="Completion"/> waits with it). This is the one exec path: <see cref="AgentClient.ExecAsync"/> and
+/// the cmdlets' <see cref="Vms.VmExecution"/> both read, time out and kill through it.
 /// </summary>
 public sealed class AgentExecution : IAgentChannel
 {
     private const int StdinChunk = 64 * 1024;
     private const int OutputCreditBatch = ExecFlowControl.OutputWindow / 4;
+    private const int SigKill = 9;
+    private static readonly TimeSpan KillGracePeriod = TimeSpan.FromSeconds(5);
 
     private readonly AgentClient _client;
     private readonly uint _channel;
+    private readonly AgentExecRequest _request;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly TaskCompletionSource<int> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<AgentExitStatus> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<AgentOutputChunk> _output = Channel.CreateUnbounded<AgentOutputChunk>(new UnboundedChannelOptions { SingleWriter = true });
@@ -29,14 +35,19 @@ public sealed class AgentExecution : IAgentChannel
     private long _bufferedOutputBytes;
     private long _outputReceived;
     private long _outputGranted = ExecFlowControl.OutputWindow;
+    private int _killedAtDeadline;
 
-    internal AgentExecution(AgentClient client, uint channel, bool tty)
+    internal AgentExecution(AgentClient client, uint channel, AgentExecRequest request)
     {
         _client = client;
         _channel = channel;
-        IsTerminal = tty;
+        _request = request;
+        IsTerminal = request.Tty;
         Output = new CreditingReader(_output.Reader, OnConsumed);
     }
+
+    /// <summary>The command line as requested.</summary>
+    public IReadOnlyList<string> Command => _request.Argv;
 
     /// <summary>The process id in the guest.</summary>
     public int Pid => _started.Task.IsCompletedSuccessfully ? _started.Task.Result : 0;
@@ -49,6 +60,9 @@ public sealed class AgentExecution : IAgentChannel
     public Task<AgentExitStatus> Completion => _completion.Task;
 
     internal Task<int> Started => _started.Task;
+
+    /// <summary>The time since the start request was sent.</summary>
+    internal TimeSpan Elapsed => _clock.Elapsed;
 
     /// <summary>Output received and not yet read from <see cref="Output"/>; flow control keeps it within a window.</summary>
     internal long BufferedOutputBytes => Interlocked.Read(ref _bufferedOutputBytes);
@@ -103,6 +117,102 @@ public sealed class AgentExecution : IAgentChannel
             ? ValueTask.CompletedTask
             : _client.SendJsonAsync(FrameType.Signal, _channel, new SignalMessage(signal, processGroup), ProtocolJsonContext.Default.SignalMessage, cancellationToken);
 
+    /// <summary>
+    /// Kills the process and everything it started (SIGKILL to its process group) and waits a few seconds for
+    /// the guest to confirm. Best effort: a lost connection means there is nothing left to kill from here.
+    /// </summary>
+    public async Task KillAsync()
+    {
+        if (Completion.IsCompleted)
+        {
+            return;
+        }
+
+        try
+        {
+            await SignalAsync(SigKill, processGroup: true, CancellationToken.None).ConfigureAwait(false);
+            await Completion.WaitAsync(KillGracePeriod).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is VmPsException or TimeoutException)
+        {
+        }
+    }
+
+    /// <summary>Arms <see cref="AgentExecRequest.Timeout"/> once the guest has started the process.</summary>
+    internal void StartTimeout()
+    {
+        if (_request.Timeout is { } limit)
+        {
+            _ = KillAtDeadlineAsync(limit);
+        }
+    }
+
+    /// <summary>
+    /// Waits for the process to end. Fails with AgentExecTimeout when <see cref="AgentExecRequest.Timeout"/> passed
+    /// and the process was killed for it.
+    /// </summary>
+    public async Task<AgentExitStatus> WaitForExitAsync(CancellationToken cancellationToken)
+    {
+        var status = await Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return Volatile.Read(ref _killedAtDeadline) == 1
+            ? throw AgentErrors.ExecTimedOut(_request.Argv, _request.Timeout!.Value, _request.VmName)
+            : status;
+    }
+
+    /// <summary>
+    /// Reads all the output and waits for the exit: the buffered result (a non-zero exit is a result, not an error).
+    /// A stream passing <see cref="AgentExecRequest.MaxOutputBytes"/> kills the process and fails with
+    /// GuestOutputTooLarge; the timeout fails with AgentExecTimeout; cancelling kills the process.
+    /// </summary>
+    public async Task<AgentExecResult> ReadToEndAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var output = new AgentOutputBuffer(_request.MaxOutputBytes);
+            await foreach (var chunk in Output.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (!output.TryAdd(chunk))
+                {
+                    await KillAsync().ConfigureAwait(false);
+                    throw AgentErrors.OutputTooLarge(chunk.Stream, output.MaxBytesPerStream, _request.Argv, _request.VmName);
+                }
+            }
+
+            var exit = await WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            return new AgentExecResult(exit.ExitCode, exit.Signal, output.Stdout, output.Stderr, Elapsed);
+        }
+        catch (OperationCanceledException)
+        {
+            await KillAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="standardInput"/> and closes stdin while reading the output (a command that echoes
+    /// its input would otherwise stall once its output filled the window), then as <see cref="ReadToEndAsync"/>.
+    /// </summary>
+    public async Task<AgentExecResult> RunToEndAsync(ReadOnlyMemory<byte> standardInput, CancellationToken cancellationToken)
+    {
+        var reading = ReadToEndAsync(cancellationToken);
+        try
+        {
+            if (!standardInput.IsEmpty)
+            {
+                await WriteStandardInputAsync(standardInput, cancellationToken).ConfigureAwait(false);
+            }
+
+            await CloseStandardInputAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            await KillAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return await reading.ConfigureAwait(false);
+    }
+
     /// <summary>Changes the window size of a TTY exec's terminal (the guest's foreground process gets SIGWINCH).</summary>
     public ValueTask ResizeTerminalAsync(int columns, int rows, CancellationToken cancellationToken)
     {
@@ -150,6 +260,21 @@ public sealed class AgentExecution : IAgentChannel
     {
         _started.TrySetException(error);
         Finish(null, error);
+    }
+
+    /// <summary>Kills the process once the limit (counted from the start request) passes with it still running.</summary>
+    private async Task KillAtDeadlineAsync(TimeSpan limit)
+    {
+        using var ended = new CancellationTokenSource();
+        var deadline = Task.Delay(limit > Elapsed ? limit - Elapsed : TimeSpan.Zero, ended.Token);
+        if (await Task.WhenAny(Completion, deadline).ConfigureAwait(false) == deadline && !Completion.IsCompleted)
+        {
+            Volatile.Write(ref _killedAtDeadline, 1);
+            await KillAsync().ConfigureAwait(false);
+        }
+
+        // The process ended first: stop the timer.
+        await ended.CancelAsync().ConfigureAwait(false);
     }
 
     /// <summary>Queues output; a guest sending more than the window plus the credit returned breaks the protocol.</summary>

@@ -3,6 +3,7 @@ using VmPs.Protocol;
 using VmPs.Protocol.Files;
 using VmPs.Protocol.Framing;
 using VmPs.Protocol.Messages;
+using VmPs.Protocol.Streams;
 
 namespace VmPs.Core.Agent;
 
@@ -482,47 +483,20 @@ public sealed class AgentFileClient
     }
 
     /// <summary>Counts what is read through it.</summary>
-    private sealed class ProgressStream(Stream inner, ProgressReporter reporter) : Stream
+    private sealed class ProgressStream(Stream inner, ProgressReporter reporter) : DelegatingStream(inner)
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            var read = await Inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
             reporter.Add(read);
             return read;
         }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count)
+        public override int Read(Span<byte> buffer)
         {
-            var read = inner.Read(buffer, offset, count);
+            var read = Inner.Read(buffer);
             reporter.Add(read);
             return read;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -18,6 +18,7 @@ internal static class AgentFileErrors
         [FileErrorCodes.Exists] = ("FileExists", VmPsErrorKind.ResourceExists),
         [FileErrorCodes.DirectoryNotEmpty] = ("DirectoryNotEmpty", VmPsErrorKind.InvalidOperation),
         [FileErrorCodes.PathEscape] = ("PathEscape", VmPsErrorKind.InvalidData),
+        [FileErrorCodes.LinkLoop] = ("SymbolicLinkLoop", VmPsErrorKind.InvalidData),
         [FileErrorCodes.UnexpectedEntry] = ("ArchiveUnexpectedEntry", VmPsErrorKind.InvalidData),
         [FileErrorCodes.UnsupportedEntry] = ("UnsupportedFileType", VmPsErrorKind.InvalidData),
         [FileErrorCodes.InvalidArchive] = ("ArchiveInvalid", VmPsErrorKind.InvalidData),

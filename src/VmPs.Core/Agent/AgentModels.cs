@@ -20,11 +20,20 @@ public sealed record AgentExecRequest(IReadOnlyList<string> Argv)
     /// <summary>Text written to the command's stdin, which is then closed (stdin is closed at once when null).</summary>
     public string? StandardInput { get; init; }
 
-    /// <summary>After this the command is killed and the exec fails with ErrorId AgentExecTimeout.</summary>
+    /// <summary>
+    /// Counted from the start request: after this the command and everything it started are killed and the exec
+    /// fails with ErrorId AgentExecTimeout.
+    /// </summary>
     public TimeSpan? Timeout { get; init; }
 
-    /// <summary>For <see cref="AgentClient.ExecAsync"/>: the most stdout (and stderr) bytes kept; past it the command is killed (GuestOutputTooLarge).</summary>
+    /// <summary>
+    /// For a buffered result (<see cref="AgentExecution.ReadToEndAsync"/>): the most stdout (and stderr) bytes kept;
+    /// past it the command is killed (GuestOutputTooLarge). Streaming readers of the output are not limited.
+    /// </summary>
     public long MaxOutputBytes { get; init; } = AgentOutputBuffer.DefaultMaxBytesPerStream;
+
+    /// <summary>The VM the command runs in, named by the errors about it (timeout, output too large).</summary>
+    internal string? VmName { get; init; }
 
     /// <summary>Run on a pseudo-terminal (controlling terminal and fds 0-2); output then arrives as Stdout only.</summary>
     public bool Tty { get; init; }

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using VmPs.Core.Native;
+using VmPs.Protocol.Streams;
 
 namespace VmPs.Core.Agent;
 
@@ -75,52 +76,15 @@ public sealed class AgentVirtioSerialConnector : IAgentConnector
     }
 
     /// <summary>The socket stream; closing it also releases the lock (closing the lock fd drops the flock).</summary>
-    private sealed class StreamWithLock : Stream
+    private sealed class StreamWithLock(Stream inner, SafeFileHandle lockFile) : DelegatingStream(inner)
     {
-        private readonly Stream _inner;
-        private readonly SafeFileHandle _lock;
-
-        public StreamWithLock(Stream inner, SafeFileHandle lockFile)
-        {
-            _inner = inner;
-            _lock = lockFile;
-        }
-
-        public override bool CanRead => true;
-
-        public override bool CanWrite => true;
-
-        public override bool CanSeek => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _inner.ReadAsync(buffer, cancellationToken);
-
-        public override void Write(byte[] buffer, int offset, int count) => _inner.Write(buffer, offset, count);
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => _inner.WriteAsync(buffer, cancellationToken);
-
-        public override void Flush() => _inner.Flush();
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
         protected override void Dispose(bool disposing)
         {
+            base.Dispose(disposing);
             if (disposing)
             {
-                _inner.Dispose();
-                _lock.Dispose();
+                lockFile.Dispose();
             }
-
-            base.Dispose(disposing);
         }
     }
 }

@@ -24,13 +24,22 @@ public static partial class HostToolCatalog
     public static HostToolDefinition MkfsExt4 { get; } = new(
         "mkfs.ext4", "e2fsprogs", "formats overlay and volume disks", ["-V"]);
 
+    public static HostToolDefinition QemuImg { get; } = new(
+        "qemu-img", "qemu-utils", "creates, copies and resizes qcow2 disks and volumes", ["--version"]);
+
+    public static HostToolDefinition Resize2fs { get; } = new(
+        "resize2fs", "e2fsprogs", "grows the ext4 filesystem of a resized volume or disk", null);
+
+    public static HostToolDefinition E2fsck { get; } = new(
+        "e2fsck", "e2fsprogs", "checks an ext4 filesystem before it is resized", ["-V"]);
+
     public static HostToolDefinition Debugfs { get; } = new(
         "debugfs", "e2fsprogs", "writes device nodes into ext4 root filesystem images", ["-V"]);
 
     public static HostToolDefinition Busybox { get; } = new(
         "busybox", "busybox-static", "builds the default 'busybox' image", ["--help"]);
 
-    public static IReadOnlyList<HostToolDefinition> All { get; } = [Qemu, CloudHypervisor, MkfsErofs, MkfsExt4, Debugfs, Busybox];
+    public static IReadOnlyList<HostToolDefinition> All { get; } = [Qemu, CloudHypervisor, MkfsErofs, MkfsExt4, QemuImg, Resize2fs, E2fsck, Debugfs, Busybox];
 
     /// <summary>$PATH plus the sbin directories, which a non-root user's PATH often lacks (mkfs.ext4 lives there).</summary>
     public static string DefaultSearchPath()
@@ -61,6 +70,9 @@ public static partial class HostToolCatalog
         return new HostTool(definition.Name, path, version, definition.Package);
     }
 
+    /// <summary>A version query that hangs (a broken install) must not hang the probe: the tool then shows no version.</summary>
+    private static readonly TimeSpan VersionTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>"QEMU emulator version 7.2.22 (Debian ...)" -> "7.2.22"; "cloud-hypervisor v53.0" -> "53.0".</summary>
     internal static string? ParseVersion(string output)
     {
@@ -72,7 +84,7 @@ public static partial class HostToolCatalog
     {
         try
         {
-            var result = await ExternalTool.RunAsync(path, arguments, cancellationToken).ConfigureAwait(false);
+            var result = await ExternalTool.RunAsync(path, arguments, cancellationToken, timeout: VersionTimeout).ConfigureAwait(false);
             return ParseVersion(result.StandardOutput + "\n" + result.StandardError);
         }
         catch (VmPsException)

@@ -39,17 +39,33 @@ internal sealed class ImageCatalog
             return image;
         }
 
-        if (string.Equals(name, BusyboxImageName, StringComparison.OrdinalIgnoreCase))
+        if (IsBusybox(name))
         {
             return await BuildBusyboxOnceAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        throw await NotFoundAsync(name, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Fails as <see cref="ResolveAsync"/> would, without building busybox (New-Vm -WhatIf).</summary>
+    public async Task ValidateAsync(string name, CancellationToken cancellationToken)
+    {
+        if (!IsBusybox(name) && await store.FindAsync(name, cancellationToken).ConfigureAwait(false) is null)
+        {
+            throw await NotFoundAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static bool IsBusybox(string name) => string.Equals(name, BusyboxImageName, StringComparison.OrdinalIgnoreCase);
+
+    private async Task<VmPsException> NotFoundAsync(string name, CancellationToken cancellationToken)
+    {
         var available = (await store.GetAllAsync(cancellationToken).ConfigureAwait(false))
             .Select(i => i.Name)
             .Append(BusyboxImageName)
             .Distinct(StringComparer.OrdinalIgnoreCase)
             .Order(StringComparer.OrdinalIgnoreCase);
-        throw new VmPsException(
+        return new VmPsException(
             "ImageNotFound",
             VmPsErrorKind.ObjectNotFound,
             $"No image named '{name}'. Available images: {string.Join(", ", available)}.",

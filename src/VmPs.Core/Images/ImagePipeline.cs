@@ -4,6 +4,7 @@ using VmPs.Core.Images.Oci;
 using VmPs.Core.Images.Rootfs;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
+using VmPs.Protocol.Files;
 
 namespace VmPs.Core.Images;
 
@@ -90,9 +91,9 @@ internal sealed class ImagePipeline
         try
         {
             // 0700 from the start: the staged tree holds the image's setuid files, which no other user may reach.
-            LinuxFileSystem.MakePrivateDirectory(staging);
+            StagingTree.CreatePrivate(staging);
             var tree = Path.Combine(staging, "rootfs");
-            LinuxFileSystem.MakePrivateDirectory(tree);
+            StagingTree.CreatePrivate(tree);
             var devices = new DeviceNodeTable();
             var layers = fetched.Layers;
             for (var applied = 0; applied < layers.Count; applied++)
@@ -106,7 +107,7 @@ internal sealed class ImagePipeline
             var fileName = RootfsFileName(options.Format);
             var rootfs = Path.Combine(staging, fileName);
             var size = await RootfsImageBuilder.BuildAsync(tree, options.Format, rootfs, devices.Locate(tree), cancellationToken).ConfigureAwait(false);
-            LinuxFileSystem.ChangeMode(LinuxFileSystem.AtFdCwd, rootfs, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            UnixFileSystem.SetMode(rootfs, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             await ImageDisk.WriteBlobListAsync(staging, [fetched.Config.Digest, .. layers.Select(layer => layer.Digest)], cancellationToken).ConfigureAwait(false);
             CrashPoint.Reach(CrashAfterBuild);
             StagingTree.Delete(tree);

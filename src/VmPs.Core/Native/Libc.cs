@@ -4,24 +4,17 @@ namespace VmPs.Core.Native;
 
 /// <summary>
 /// The libc calls Core makes directly, where .NET has no managed equivalent (spawning detached
-/// processes, *at() file operations, flock, TAP and netlink sockets, setns). Every P/Invoke in Core
+/// processes, flock, TAP and netlink sockets, setns). Every P/Invoke in Core
 /// is declared here, source-generated with LibraryImport; the callers keep their constants.
 /// </summary>
 internal static unsafe partial class Libc
 {
     private const string Library = "libc";
 
-    /// <summary>struct timespec, as utimensat takes it.</summary>
-    [StructLayout(LayoutKind.Sequential)]
-    public readonly record struct Timespec(long Seconds, long Nanoseconds);
-
     // Files and directories.
 
     [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int open(string path, int flags, uint mode);
-
-    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int openat(int dirfd, string path, int flags, uint mode);
 
     [LibraryImport(Library, SetLastError = true)]
     public static partial int close(int fd);
@@ -34,9 +27,6 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int lstat(string path, byte[] buffer);
-
-    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int statx(int dirfd, string path, int flags, uint mask, ref byte buffer);
 
     [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int access(string path, int mode);
@@ -53,36 +43,6 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, SetLastError = true)]
     public static partial int fsync(int fd);
 
-    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial nint readlinkat(int dirfd, string path, byte[] buffer, nuint size);
-
-    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int mkdirat(int dirfd, string path, uint mode);
-
-    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int symlinkat(string target, int dirfd, string path);
-
-    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int linkat(int olddirfd, string oldpath, int newdirfd, string newpath, int flags);
-
-    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int mknodat(int dirfd, string path, uint mode, ulong device);
-
-    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int unlinkat(int dirfd, string path, int flags);
-
-    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int fchownat(int dirfd, string path, uint uid, uint gid, int flags);
-
-    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int fchmodat(int dirfd, string path, uint mode, int flags);
-
-    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int utimensat(int dirfd, string path, Timespec* times, int flags);
-
-    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int lsetxattr(string path, string name, byte[] value, nuint size, int flags);
-
     [LibraryImport(Library, SetLastError = true)]
     public static partial int ioctl(int fd, ulong request, byte[] argument);
 
@@ -90,9 +50,6 @@ internal static unsafe partial class Libc
     public static partial int ioctl(int fd, ulong request, nint argument);
 
     // Processes.
-
-    [LibraryImport(Library)]
-    public static partial uint geteuid();
 
     [LibraryImport(Library, SetLastError = true)]
     public static partial int kill(int pid, int signal);

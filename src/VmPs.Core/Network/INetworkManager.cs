@@ -9,6 +9,9 @@ public interface INetworkManager
     /// <summary>Creates the network: row, bridge, rules.</summary>
     Task<NetworkInfo> CreateAsync(NetworkCreateOptions options, CancellationToken cancellationToken);
 
+    /// <summary>Every check of <see cref="CreateAsync"/> short of creating (New-VmNetwork -WhatIf); nothing is changed.</summary>
+    Task ValidateCreateAsync(NetworkCreateOptions options, CancellationToken cancellationToken);
+
     /// <summary>Every network, compared with the host (Status, Problems); nothing is changed.</summary>
     Task<IReadOnlyList<NetworkInfo>> GetAllAsync(CancellationToken cancellationToken);
 
@@ -32,6 +35,9 @@ public interface INetworkManager
 
     /// <summary>Publishes a VM port on the host.</summary>
     Task<PortMappingInfo> AddPortMappingAsync(Guid vmId, PortMappingOptions options, CancellationToken cancellationToken);
+
+    /// <summary>The checks of <see cref="AddPortMappingAsync"/> short of probing the host port (Add-VmPortMapping -WhatIf).</summary>
+    Task ValidatePortMappingAsync(Guid vmId, PortMappingOptions options, CancellationToken cancellationToken);
 
     /// <summary>The port mappings of one VM (or all of them when <paramref name="vmId"/> is null).</summary>
     Task<IReadOnlyList<PortMappingInfo>> GetPortMappingsAsync(Guid? vmId, CancellationToken cancellationToken);

@@ -48,42 +48,11 @@ public sealed class NetworkManager : INetworkManager
     /// <summary>Creates the network: row, bridge, rules. Errors: InvalidNetworkName, NetworkNameInUse, InvalidSubnet, SubnetConflict, SubnetOverlapsHostRoute, InvalidIPAddress, AddressOutOfSubnet, InvalidMtu, UplinkNotFound.</summary>
     public async Task<NetworkInfo> CreateAsync(NetworkCreateOptions options, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        var request = NetworkValidation.Validate(options);
-        var (routes, routeDestinations, uplinkExists) = await InNamespaceAsync(
-            "inspect host routes",
-            () =>
-            {
-                using var host = new HostInterfaces();
-                return (host.OverlappingRoutes(request.Subnet), host.RouteDestinations(), request.Uplink is null || host.Exists(request.Uplink));
-            },
-            cancellationToken).ConfigureAwait(false);
-        if (!uplinkExists)
-        {
-            throw new VmPsException("UplinkNotFound", VmPsErrorKind.ObjectNotFound, $"The host has no interface named '{request.Uplink}'.", request.Uplink);
-        }
-
+        var plan = await PlanCreateAsync(options, cancellationToken).ConfigureAwait(false);
+        var request = plan.Request;
         var network = await store.InsertNetworkAsync(
             (id, bridge) => request with { Id = id, Bridge = bridge, CreatedAt = DateTimeOffset.UtcNow },
-            existing =>
-            {
-                if (existing.FirstOrDefault(n => string.Equals(n.Name, request.Name, StringComparison.OrdinalIgnoreCase)) is { } sameName)
-                {
-                    throw NetworkErrors.NameInUse(sameName.Name);
-                }
-
-                var taken = existing.Select(n => n.Subnet).Concat(routeDestinations).ToList();
-                if (existing.FirstOrDefault(n => n.Subnet.Overlaps(request.Subnet)) is { } overlapping)
-                {
-                    throw NetworkErrors.SubnetConflict(request.Subnet.ToString(), overlapping.Name, overlapping.Subnet.ToString(), FreeSubnet.Find(request.Subnet.PrefixLength, taken));
-                }
-
-                if (routes.Count > 0)
-                {
-                    var (route, interfaceName) = routes[0];
-                    throw NetworkErrors.OverlapsHostRoute(request.Subnet.ToString(), route.Destination.ToString(), interfaceName, FreeSubnet.Find(request.Subnet.PrefixLength, taken));
-                }
-            },
+            plan.EnsureNoConflict,
             cancellationToken).ConfigureAwait(false);
 
         try
@@ -98,6 +67,13 @@ public sealed class NetworkManager : INetworkManager
         }
 
         return ToInfo((await InspectAsync([network], cancellationToken).ConfigureAwait(false))[0]);
+    }
+
+    /// <summary>Every check <see cref="CreateAsync"/> makes before it creates anything (New-VmNetwork -WhatIf); nothing is changed.</summary>
+    public async Task ValidateCreateAsync(NetworkCreateOptions options, CancellationToken cancellationToken)
+    {
+        var plan = await PlanCreateAsync(options, cancellationToken).ConfigureAwait(false);
+        plan.EnsureNoConflict(await store.GetNetworksAsync(cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>Every network, compared with the host (Status, Problems); nothing is changed.</summary>
@@ -186,28 +162,33 @@ public sealed class NetworkManager : INetworkManager
     {
         ArgumentNullException.ThrowIfNull(vmName);
         ArgumentNullException.ThrowIfNull(network);
-        uint? address = requestedIPAddress is null
-            ? null
-            : Ipv4Subnet.TryParseAddress(requestedIPAddress) ?? throw NetworkErrors.InvalidAddress("IP address", requestedIPAddress);
-        if (maxBandwidthMbps is < 1)
-        {
-            throw new VmPsException("InvalidBandwidth", VmPsErrorKind.InvalidArgument, $"The bandwidth limit {maxBandwidthMbps} Mbit/s must be at least 1.", maxBandwidthMbps);
-        }
-
-        if (maxBandwidthMbps > Firewall.MaxBandwidthMbps)
-        {
-            throw new VmPsException(
-                "InvalidBandwidth",
-                VmPsErrorKind.InvalidArgument,
-                $"The bandwidth limit {maxBandwidthMbps} Mbit/s is above the {Firewall.MaxBandwidthMbps} Mbit/s that {Firewall.Backend} can police.",
-                maxBandwidthMbps);
-        }
-
+        var address = ValidateAdapterRequest(requestedIPAddress, maxBandwidthMbps);
         var record = string.Equals(network, DefaultNetworkName, StringComparison.OrdinalIgnoreCase)
             ? await EnsureDefaultRecordAsync(cancellationToken).ConfigureAwait(false)
             : await store.FindNetworkAsync(network, cancellationToken).ConfigureAwait(false) ?? throw NetworkErrors.NotFound(network);
         var adapter = await store.AllocateAdapterAsync(new AdapterRequest(vmId, vmName, record.Id, address, maxBandwidthMbps), cancellationToken).ConfigureAwait(false);
         return ToInfo(adapter, record, NetworkAdapterStatus.Unplugged);
+    }
+
+    /// <summary>
+    /// Every check <see cref="AllocateAdapterAsync"/> makes before it allocates (New-Vm -WhatIf): the address and
+    /// bandwidth, the network (the `default` one exists once used), and an address inside its subnet. Nothing is changed.
+    /// </summary>
+    internal async Task ValidateAdapterAsync(string network, string? requestedIPAddress, int? maxBandwidthMbps, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        var address = ValidateAdapterRequest(requestedIPAddress, maxBandwidthMbps);
+        var record = await store.FindNetworkAsync(network, cancellationToken).ConfigureAwait(false);
+        if (record is null && !string.Equals(network, DefaultNetworkName, StringComparison.OrdinalIgnoreCase))
+        {
+            throw NetworkErrors.NotFound(network);
+        }
+
+        var subnet = record is not null ? record.Subnet : Ipv4Subnet.TryParse(DefaultSubnet, out _)!.Value;
+        if (address is { } requested && !subnet.Contains(requested))
+        {
+            throw NetworkErrors.AddressOutOfSubnet(requestedIPAddress!, subnet.ToString(), "IP address");
+        }
     }
 
     /// <summary>
@@ -288,12 +269,7 @@ public sealed class NetworkManager : INetworkManager
     /// <summary>Publishes a VM port on the host. Errors: NetworkAdapterNotFound, InvalidPort, PortInUse, InvalidIPAddress, HostAddressNotLocal.</summary>
     public async Task<PortMappingInfo> AddPortMappingAsync(Guid vmId, PortMappingOptions options, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ValidatePort("host port", options.HostPort);
-        ValidatePort("VM port", options.VmPort);
-        uint? hostAddress = options.HostAddress is null
-            ? null
-            : Ipv4Subnet.TryParseAddress(options.HostAddress) ?? throw NetworkErrors.InvalidAddress("host address", options.HostAddress);
+        var hostAddress = ValidatePortMapping(options);
         var (adapter, network) = await GetAdapterAsync(vmId, cancellationToken).ConfigureAwait(false);
         var mapping = new PortMappingRecord(vmId, options.Protocol, hostAddress, options.HostPort, options.VmPort);
         await Namespace.RunAsync(() => HostPortProbe.EnsureFree(mapping), cancellationToken).ConfigureAwait(false);
@@ -309,6 +285,24 @@ public sealed class NetworkManager : INetworkManager
         }
 
         return ToInfo(mapping, adapter, network);
+    }
+
+    /// <summary>The checks of <see cref="AddPortMappingAsync"/> short of probing the host port (Add-VmPortMapping -WhatIf); nothing is changed.</summary>
+    public async Task ValidatePortMappingAsync(Guid vmId, PortMappingOptions options, CancellationToken cancellationToken)
+    {
+        ValidatePortMapping(options);
+        _ = await GetAdapterAsync(vmId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The ports and host address of a mapping; returns the parsed host address (null: every address).</summary>
+    internal static uint? ValidatePortMapping(PortMappingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ValidatePort("host port", options.HostPort);
+        ValidatePort("VM port", options.VmPort);
+        return options.HostAddress is null
+            ? null
+            : Ipv4Subnet.TryParseAddress(options.HostAddress) ?? throw NetworkErrors.InvalidAddress("host address", options.HostAddress);
     }
 
     public async Task<IReadOnlyList<PortMappingInfo>> GetPortMappingsAsync(Guid? vmId, CancellationToken cancellationToken)
@@ -330,6 +324,50 @@ public sealed class NetworkManager : INetworkManager
         }
 
         await ApplyRulesAsync(network, excludeVm: null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>New-VmNetwork's options validated, with what the host's routes say about its subnet.</summary>
+    private async Task<CreatePlan> PlanCreateAsync(NetworkCreateOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var request = NetworkValidation.Validate(options);
+        var (routes, routeDestinations, uplinkExists) = await InNamespaceAsync(
+            "inspect host routes",
+            () =>
+            {
+                using var host = new HostInterfaces();
+                return (host.OverlappingRoutes(request.Subnet), host.RouteDestinations(), request.Uplink is null || host.Exists(request.Uplink));
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (!uplinkExists)
+        {
+            throw new VmPsException("UplinkNotFound", VmPsErrorKind.ObjectNotFound, $"The host has no interface named '{request.Uplink}'.", request.Uplink);
+        }
+
+        return new CreatePlan(request, routes, routeDestinations);
+    }
+
+    /// <summary>The address and bandwidth of an adapter request; returns the parsed address (null: the next free one).</summary>
+    private uint? ValidateAdapterRequest(string? requestedIPAddress, int? maxBandwidthMbps)
+    {
+        uint? address = requestedIPAddress is null
+            ? null
+            : Ipv4Subnet.TryParseAddress(requestedIPAddress) ?? throw NetworkErrors.InvalidAddress("IP address", requestedIPAddress);
+        if (maxBandwidthMbps is < 1)
+        {
+            throw new VmPsException("InvalidBandwidth", VmPsErrorKind.InvalidArgument, $"The bandwidth limit {maxBandwidthMbps} Mbit/s must be at least 1.", maxBandwidthMbps);
+        }
+
+        if (maxBandwidthMbps > Firewall.MaxBandwidthMbps)
+        {
+            throw new VmPsException(
+                "InvalidBandwidth",
+                VmPsErrorKind.InvalidArgument,
+                $"The bandwidth limit {maxBandwidthMbps} Mbit/s is above the {Firewall.MaxBandwidthMbps} Mbit/s that {Firewall.Backend} can police.",
+                maxBandwidthMbps);
+        }
+
+        return address;
     }
 
     private static void ValidatePort(string role, int port)
@@ -558,4 +596,29 @@ public sealed class NetworkManager : INetworkManager
         VmAddress = Ipv4Subnet.FormatAddress(adapter.Address),
         VmPort = mapping.VmPort,
     };
+
+    /// <summary>A validated New-VmNetwork request and the host routes its subnet must not overlap.</summary>
+    private sealed record CreatePlan(NetworkRecord Request, IReadOnlyList<(RouteEntry Route, string? Interface)> Routes, IReadOnlyList<Ipv4Subnet> RouteDestinations)
+    {
+        /// <summary>Run against the stored networks (inside the insert's transaction): the name and subnet are free.</summary>
+        public void EnsureNoConflict(IReadOnlyList<NetworkRecord> existing)
+        {
+            if (existing.FirstOrDefault(n => string.Equals(n.Name, Request.Name, StringComparison.OrdinalIgnoreCase)) is { } sameName)
+            {
+                throw NetworkErrors.NameInUse(sameName.Name);
+            }
+
+            var taken = existing.Select(n => n.Subnet).Concat(RouteDestinations).ToList();
+            if (existing.FirstOrDefault(n => n.Subnet.Overlaps(Request.Subnet)) is { } overlapping)
+            {
+                throw NetworkErrors.SubnetConflict(Request.Subnet.ToString(), overlapping.Name, overlapping.Subnet.ToString(), FreeSubnet.Find(Request.Subnet.PrefixLength, taken));
+            }
+
+            if (Routes.Count > 0)
+            {
+                var (route, interfaceName) = Routes[0];
+                throw NetworkErrors.OverlapsHostRoute(Request.Subnet.ToString(), route.Destination.ToString(), interfaceName, FreeSubnet.Find(Request.Subnet.PrefixLength, taken));
+            }
+        }
+    }
 }

@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using VmPs.Core.Native;
 
 namespace VmPs.Core.Processes;
 
@@ -21,11 +21,8 @@ internal static class CrashPoint
     {
         if (Target is not null && string.Equals(Target, name, StringComparison.Ordinal))
         {
-            _ = kill(Environment.ProcessId, SignalKill);
+            _ = Libc.kill(Environment.ProcessId, SignalKill);
             Thread.Sleep(Timeout.Infinite);
         }
     }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int signal);
 }

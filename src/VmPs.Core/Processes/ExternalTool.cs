@@ -7,8 +7,10 @@ namespace VmPs.Core.Processes;
 public sealed record ToolResult(int ExitCode, string StandardOutput, string StandardError);
 
 /// <summary>
-/// Runs host tools (mkfs.erofs, mkfs.ext4, qemu-img, ip, nft) with an argument array, never a
-/// shell string, and keeps their stderr for the error message.
+/// Runs host tools (mkfs.erofs, mkfs.ext4, qemu-img, ip, nft) to completion with an argument array,
+/// never a shell string, and keeps their stderr for the error message. Cancellation or the timeout
+/// kills the tool and everything it started. (Hypervisors, which outlive the session, are started
+/// by <see cref="DetachedProcess"/> instead.)
 /// </summary>
 public static class ExternalTool
 {
@@ -17,7 +19,8 @@ public static class ExternalTool
         IEnumerable<string> arguments,
         CancellationToken cancellationToken,
         string? standardInput = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null,
+        TimeSpan? timeout = null)
     {
         var startInfo = new ProcessStartInfo(executable)
         {
@@ -55,26 +58,36 @@ public static class ExternalTool
         }
 
         using (process)
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-            var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-            if (standardInput is not null)
+            if (timeout is { } limit)
             {
-                await process.StandardInput.WriteAsync(standardInput.AsMemory(), cancellationToken).ConfigureAwait(false);
-                process.StandardInput.Close();
+                deadline.CancelAfter(limit);
             }
 
             try
             {
-                await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+                var stdout = process.StandardOutput.ReadToEndAsync(deadline.Token);
+                var stderr = process.StandardError.ReadToEndAsync(deadline.Token);
+                if (standardInput is not null)
+                {
+                    await process.StandardInput.WriteAsync(standardInput.AsMemory(), deadline.Token).ConfigureAwait(false);
+                    process.StandardInput.Close();
+                }
+
+                await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
+                return new ToolResult(process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
             }
             catch (OperationCanceledException)
             {
                 process.Kill(entireProcessTree: true);
-                throw;
+                cancellationToken.ThrowIfCancellationRequested();
+                throw new VmPsException(
+                    "ExternalToolTimedOut",
+                    VmPsErrorKind.OperationTimeout,
+                    $"{executable} did not finish within {timeout!.Value.TotalSeconds:0.###} s and was killed.",
+                    executable);
             }
-
-            return new ToolResult(process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
         }
     }
 

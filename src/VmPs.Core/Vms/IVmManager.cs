@@ -14,6 +14,9 @@ public interface IVmManager
     /// <summary>Creates the VM (directory, overlay disk, row, network adapter); on any failure nothing is left behind.</summary>
     Task<VmInfo> CreateAsync(VmCreateOptions options, CancellationToken cancellationToken);
 
+    /// <summary>Every check of <see cref="CreateAsync"/> short of allocating anything (New-Vm -WhatIf).</summary>
+    Task ValidateCreateAsync(VmCreateOptions options, CancellationToken cancellationToken);
+
     Task<IReadOnlyList<VmInfo>> GetAllAsync(CancellationToken cancellationToken);
 
     /// <summary>The VM with this name (case-insensitive), or null.</summary>
@@ -31,7 +34,7 @@ public interface IVmManager
     /// <summary>Boots a Stopped or Crashed VM and, unless told otherwise, waits until its agent answers.</summary>
     Task<VmInfo> StartAsync(string name, VmStartOptions options, IProgress<VmProgress>? progress, CancellationToken cancellationToken);
 
-    /// <summary>Graceful: agent shutdown, then the power button, then a kill after the timeout. Force kills at once.</summary>
+    /// <summary>Shuts the guest down (forced: without waiting on its programs), killing the hypervisor after the timeout; TurnOff kills at once.</summary>
     Task<VmInfo> StopAsync(string name, VmStopOptions options, CancellationToken cancellationToken);
 
     /// <summary>Deletes the VM and everything it owns; a running VM is refused unless <paramref name="force"/>.</summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using VmPs.Core.Agent;
@@ -16,39 +15,20 @@ public sealed record VmExecExit(int ExitCode, int? Signal, TimeSpan Duration);
 /// </summary>
 public sealed class VmExecution : IAsyncDisposable
 {
-    private const int SigKill = 9;
-    private static readonly TimeSpan KillGracePeriod = TimeSpan.FromSeconds(5);
-
     private readonly SharedAgentConnections.Lease connection;
     private readonly AgentExecution execution;
-    private readonly Stopwatch clock;
-    private readonly TimeSpan? timeout;
-    private readonly long maxOutputBytes;
-    private readonly CancellationTokenSource timer = new();
-    private readonly CancellationTokenRegistration timerKill;
-    private int timedOut;
     private int disposed;
 
-    internal VmExecution(string vmName, VmExecOptions options, SharedAgentConnections.Lease connection, AgentExecution execution, Stopwatch clock)
+    internal VmExecution(string vmName, SharedAgentConnections.Lease connection, AgentExecution execution)
     {
         VmName = vmName;
-        Command = options.Command;
-        timeout = options.Timeout;
-        maxOutputBytes = options.MaxOutputBytes;
         this.connection = connection;
         this.execution = execution;
-        this.clock = clock;
-        timerKill = timer.Token.Register(OnTimeout);
-        if (timeout is { } limit)
-        {
-            // The limit counts from the start request, as the command's Duration does.
-            timer.CancelAfter(TimeSpan.FromTicks(Math.Max(0, (limit - clock.Elapsed).Ticks)));
-        }
     }
 
     public string VmName { get; }
 
-    public IReadOnlyList<string> Command { get; }
+    public IReadOnlyList<string> Command => execution.Command;
 
     /// <summary>The process id in the guest.</summary>
     public int ProcessId => execution.Pid;
@@ -93,61 +73,23 @@ public sealed class VmExecution : IAsyncDisposable
     /// <summary>Waits for the command to end; fails with AgentExecTimeout when the timeout killed it.</summary>
     public async Task<VmExecExit> WaitForExitAsync(CancellationToken cancellationToken)
     {
-        var status = await execution.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return Volatile.Read(ref timedOut) == 1
-            ? throw TimedOut()
-            : new VmExecExit(status.ExitCode, status.Signal, clock.Elapsed);
+        var status = await execution.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        return new VmExecExit(status.ExitCode, status.Signal, execution.Elapsed);
     }
 
     /// <summary>
     /// Reads all the output and waits for the end: the buffered result of the command. A stream that passes
     /// <see cref="VmExecOptions.MaxOutputBytes"/> kills the command and fails with GuestOutputTooLarge.
     /// </summary>
-    public async Task<VmCommandResult> ReadResultAsync(CancellationToken cancellationToken)
-    {
-        var output = new AgentOutputBuffer(maxOutputBytes);
-        await foreach (var chunk in ReadOutputAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (!output.TryAdd(chunk))
-            {
-                await KillAsync().ConfigureAwait(false);
-                throw AgentErrors.OutputTooLarge(chunk.Stream, maxOutputBytes, Command, VmName);
-            }
-        }
+    public async Task<VmCommandResult> ReadResultAsync(CancellationToken cancellationToken) =>
+        ToResult(await execution.ReadToEndAsync(cancellationToken).ConfigureAwait(false));
 
-        var exit = await WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-        return new VmCommandResult
-        {
-            VmName = VmName,
-            Command = Command,
-            ExitCode = exit.ExitCode,
-            Signal = exit.Signal,
-            Stdout = output.Stdout,
-            Stderr = output.Stderr,
-            Duration = exit.Duration,
-        };
-    }
+    /// <summary>Writes <paramref name="standardInput"/> (if any) and closes stdin while reading the output; then the buffered result.</summary>
+    public async Task<VmCommandResult> RunToEndAsync(string? standardInput, CancellationToken cancellationToken) =>
+        ToResult(await execution.RunToEndAsync(standardInput is null ? ReadOnlyMemory<byte>.Empty : Encoding.UTF8.GetBytes(standardInput), cancellationToken).ConfigureAwait(false));
 
-    /// <summary>
-    /// Kills the command and everything it started (SIGKILL to its process group) and waits a few seconds for
-    /// the guest to confirm. Best effort: a lost connection means there is nothing left to kill from here.
-    /// </summary>
-    public async Task KillAsync()
-    {
-        if (execution.Completion.IsCompleted)
-        {
-            return;
-        }
-
-        try
-        {
-            await execution.SignalAsync(SigKill, processGroup: true, CancellationToken.None).ConfigureAwait(false);
-            await execution.Completion.WaitAsync(KillGracePeriod).ConfigureAwait(false);
-        }
-        catch (Exception error) when (error is VmPsException or TimeoutException)
-        {
-        }
-    }
+    /// <summary>Kills the command and everything it started; best effort.</summary>
+    public Task KillAsync() => execution.KillAsync();
 
     public async ValueTask DisposeAsync()
     {
@@ -156,24 +98,18 @@ public sealed class VmExecution : IAsyncDisposable
             return;
         }
 
-        await timerKill.DisposeAsync().ConfigureAwait(false);
-        timer.Dispose();
         await KillAsync().ConfigureAwait(false);
         await connection.DisposeAsync().ConfigureAwait(false);
     }
 
-    private void OnTimeout()
+    private VmCommandResult ToResult(AgentExecResult result) => new()
     {
-        if (!execution.Completion.IsCompleted)
-        {
-            Volatile.Write(ref timedOut, 1);
-            _ = KillAsync();
-        }
-    }
-
-    private VmPsException TimedOut() => new(
-        "AgentExecTimeout",
-        VmPsErrorKind.OperationTimeout,
-        $"'{string.Join(' ', Command)}' did not finish within {timeout!.Value.TotalSeconds:0.###} s in VM '{VmName}' and was killed.",
-        VmName);
+        VmName = VmName,
+        Command = Command,
+        ExitCode = result.ExitCode,
+        Signal = result.Signal,
+        Stdout = result.Stdout,
+        Stderr = result.Stderr,
+        Duration = result.Duration,
+    };
 }

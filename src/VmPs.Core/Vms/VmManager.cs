@@ -72,17 +72,8 @@ public sealed class VmManager : IVmManager
     /// </summary>
     public async Task<VmInfo> CreateAsync(VmCreateOptions options, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        VmValidation.ValidateCreate(options, VmValidation.ReadHostMemoryMiB());
-        if (await vms.FindByNameAsync(options.Name, cancellationToken).ConfigureAwait(false) is { } existing)
-        {
-            throw VmStore.NameInUse(existing.Name);
-        }
-
-        var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
+        var (kernelPath, hypervisor) = await CheckCreateAsync(options, cancellationToken).ConfigureAwait(false);
         var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
-        var hypervisor = (await host.SelectAsync(options.Hypervisor, HypervisorFeatures.None, cancellationToken).ConfigureAwait(false)).Kind;
-
         var id = Guid.NewGuid();
         var files = reconciler.Files(id);
         Directory.CreateDirectory(files.Directory);
@@ -110,6 +101,9 @@ public sealed class VmManager : IVmManager
             throw;
         }
     }
+
+    /// <summary>Every check <see cref="CreateAsync"/> makes before it allocates anything (New-Vm -WhatIf); nothing is changed.</summary>
+    public Task ValidateCreateAsync(VmCreateOptions options, CancellationToken cancellationToken) => CheckCreateAsync(options, cancellationToken);
 
     public async Task<IReadOnlyList<VmInfo>> GetAllAsync(CancellationToken cancellationToken)
     {
@@ -177,7 +171,7 @@ public sealed class VmManager : IVmManager
         return await ToInfoAsync(await boot.StartAsync(vm, options, progress, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Graceful: agent shutdown, then the power button, then a kill after the timeout. Force kills at once.</summary>
+    /// <summary>Shuts the guest down (forced: without waiting on its programs), killing the hypervisor after the timeout; TurnOff kills at once.</summary>
     public async Task<VmInfo> StopAsync(string name, VmStopOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -199,7 +193,7 @@ public sealed class VmManager : IVmManager
                 throw VmErrors.Running(vm.Name, vm.State);
             }
 
-            vm = await shutdown.StopAsync(vm, new VmStopOptions { Force = true }, cancellationToken).ConfigureAwait(false);
+            vm = await shutdown.StopAsync(vm, new VmStopOptions { Method = VmStopMethod.TurnOff }, cancellationToken).ConfigureAwait(false);
         }
 
         await networking.ReleaseAsync(vm.Id, cancellationToken).ConfigureAwait(false);
@@ -230,13 +224,7 @@ public sealed class VmManager : IVmManager
     public async Task<VmCommandResult> ExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken)
     {
         await using var execution = await StartExecAsync(name, options, cancellationToken).ConfigureAwait(false);
-        if (options.StandardInput is { } input)
-        {
-            await execution.WriteStandardInputAsync(input, cancellationToken).ConfigureAwait(false);
-        }
-
-        await execution.CloseStandardInputAsync(cancellationToken).ConfigureAwait(false);
-        return await execution.ReadResultAsync(cancellationToken).ConfigureAwait(false);
+        return await execution.RunToEndAsync(options.StandardInput, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -257,7 +245,6 @@ public sealed class VmManager : IVmManager
             throw new VmPsException("InvalidMaxOutputBytes", VmPsErrorKind.InvalidArgument, $"MaxOutputBytes must be positive; got {options.MaxOutputBytes}.", options.MaxOutputBytes);
         }
 
-        var clock = Stopwatch.StartNew();
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
         if (vm.State != VmState.Running || vm.Instance is null)
         {
@@ -276,9 +263,12 @@ public sealed class VmManager : IVmManager
                 Environment = options.Environment,
                 WorkingDirectory = options.WorkingDirectory,
                 User = options.User,
+                Timeout = options.Timeout,
+                MaxOutputBytes = options.MaxOutputBytes,
+                VmName = vm.Name,
             };
             var execution = await connection.Client.StartExecAsync(request, cancellationToken).ConfigureAwait(false);
-            return new VmExecution(vm.Name, options, connection, execution, clock);
+            return new VmExecution(vm.Name, connection, execution);
         }
         catch
         {
@@ -346,6 +336,23 @@ public sealed class VmManager : IVmManager
         var current = await vms.FindByIdAsync(vm.Id, cancellationToken).ConfigureAwait(false);
         return current is not null && (await reconciler.ReconcileAsync(current, cancellationToken).ConfigureAwait(false)).State.IsActive();
     };
+
+    /// <summary>Validates New-Vm's options against the host and the state; returns the kernel and hypervisor the VM will use.</summary>
+    private async Task<(string KernelPath, HypervisorKind Hypervisor)> CheckCreateAsync(VmCreateOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        VmValidation.ValidateCreate(options, VmValidation.ReadHostMemoryMiB());
+        if (await vms.FindByNameAsync(options.Name, cancellationToken).ConfigureAwait(false) is { } existing)
+        {
+            throw VmStore.NameInUse(existing.Name);
+        }
+
+        var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
+        await catalog.ValidateAsync(options.Image, cancellationToken).ConfigureAwait(false);
+        var hypervisor = (await host.SelectAsync(options.Hypervisor, HypervisorFeatures.None, cancellationToken).ConfigureAwait(false)).Kind;
+        await networking.ValidateAsync(options.Network, cancellationToken).ConfigureAwait(false);
+        return (kernelPath, hypervisor);
+    }
 
     private async Task<string> DefaultKernelPathAsync(string? requested, CancellationToken cancellationToken)
     {

@@ -168,14 +168,30 @@ public sealed record VmCommandResult
     public required TimeSpan Duration { get; init; }
 }
 
+/// <summary>How Stop-Vm ends a VM, as Hyper-V's Stop-VM does.</summary>
+public enum VmStopMethod
+{
+    /// <summary>The guest shuts down: its programs get SIGTERM and a grace period (the agent, else the power button).</summary>
+    Shutdown,
+
+    /// <summary>The guest shuts down without waiting on its programs (they are killed), then powers off (Stop-Vm -Force).</summary>
+    ForcedShutdown,
+
+    /// <summary>The hypervisor is killed at once, like pulling the power (Stop-Vm -TurnOff).</summary>
+    TurnOff,
+}
+
 public sealed record VmStopOptions
 {
-    /// <summary>Kill the hypervisor at once instead of asking the guest to shut down.</summary>
-    public bool Force { get; init; }
+    public VmStopMethod Method { get; init; } = VmStopMethod.Shutdown;
 
-    /// <summary>How long the graceful steps (agent shutdown, then power button) may take before the kill.</summary>
+    /// <summary>How long the guest's shutdown may take before the hypervisor is killed.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
 }
 
-/// <summary>Progress of long operations, surfaced by cmdlets through Write-Progress.</summary>
-public sealed record VmProgress(string Activity, string Status, int PercentComplete);
+/// <summary>Progress of long operations, surfaced by cmdlets through Write-Progress (and -Verbose step timings).</summary>
+public sealed record VmProgress(string Activity, string Status, int PercentComplete)
+{
+    /// <summary>The step this report belongs to, when its status also carries counts (-Verbose times steps); null: the status is the step.</summary>
+    public string? Step { get; init; }
+}

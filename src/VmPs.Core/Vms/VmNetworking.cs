@@ -37,6 +37,21 @@ internal sealed class VmNetworking
         return adapter;
     }
 
+    /// <summary>New-Vm's network options checked as <see cref="AttachAsync"/> would, allocating nothing (New-Vm -WhatIf).</summary>
+    public async Task ValidateAsync(VmNetworkOptions? options, CancellationToken cancellationToken)
+    {
+        if (options is null)
+        {
+            return;
+        }
+
+        await Networks.ValidateAdapterAsync(options.Network, options.IPAddress, options.MaxBandwidthMbps, cancellationToken).ConfigureAwait(false);
+        foreach (var mapping in options.PublishedPorts)
+        {
+            NetworkManager.ValidatePortMapping(mapping);
+        }
+    }
+
     /// <summary>Start-Vm: makes (or repairs) the TAP on its bridge; null when the VM has no adapter.</summary>
     public async Task<NetworkAdapterInfo?> PlugAsync(Guid vmId, CancellationToken cancellationToken) =>
         await AdapterAsync(vmId, cancellationToken).ConfigureAwait(false) is null

@@ -6,10 +6,11 @@ using VmPs.Core.Processes;
 namespace VmPs.Core.Vms;
 
 /// <summary>
-/// Stop-Vm: asks the guest agent to shut down, then presses the power button, then kills the
-/// hypervisor once the timeout has passed (Force kills at once). The VM ends Stopped, with the
-/// entrypoint's exit code when the guest reported one. A VM that is not running keeps its state,
-/// and what its hypervisor left behind when it died (its TAP) goes.
+/// Stop-Vm, as Hyper-V's Stop-VM: a shutdown asks the guest agent to shut down (the guest's programs get
+/// SIGTERM and a grace period), then presses the power button; a forced shutdown asks the agent to kill the
+/// guest's programs at once and power off; either kills the hypervisor once the timeout has passed. TurnOff
+/// kills it at once. The VM ends Stopped, with the entrypoint's exit code when the guest reported one. A VM
+/// that is not running keeps its state, and what its hypervisor left behind when it died (its TAP) goes.
 /// </summary>
 internal sealed class VmShutdown
 {
@@ -45,9 +46,9 @@ internal sealed class VmShutdown
         await vms.UpdateAsync(vm.Id, current => current.Unchanged(vm) ? current with { State = VmState.Stopping } : current, cancellationToken)
             .ConfigureAwait(false);
         var driver = await host.DriverAsync(vm.Hypervisor, cancellationToken).ConfigureAwait(false);
-        if (!options.Force)
+        if (options.Method != VmStopMethod.TurnOff)
         {
-            await ShutDownGracefullyAsync(driver, instance, options.Timeout, cancellationToken).ConfigureAwait(false);
+            await ShutDownGuestAsync(driver, instance, options.Method == VmStopMethod.ForcedShutdown, options.Timeout, cancellationToken).ConfigureAwait(false);
         }
 
         await driver.KillAsync(instance, CancellationToken.None).ConfigureAwait(false);
@@ -63,17 +64,20 @@ internal sealed class VmShutdown
         return stopped ?? vm.Stopped(exit.ExitCode, detail: null);
     }
 
-    /// <summary>Half the time for the agent's clean shutdown, the rest for the ACPI power button.</summary>
-    private static async Task ShutDownGracefullyAsync(IHypervisorDriver driver, HypervisorInstance instance, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Half the time for the agent's shutdown, the rest for the ACPI power button. A forced shutdown has no use for
+    /// the button (the guest would wait on its programs again): it waits the whole time for the agent's.
+    /// </summary>
+    private static async Task ShutDownGuestAsync(IHypervisorDriver driver, HypervisorInstance instance, bool force, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + timeout;
-        if (await TryAgentShutdownAsync(instance, cancellationToken).ConfigureAwait(false)
-            && await ProcessProbe.WaitForExitAsync(instance.Process, timeout / 2, cancellationToken).ConfigureAwait(false))
+        if (await TryAgentShutdownAsync(instance, force, cancellationToken).ConfigureAwait(false)
+            && await ProcessProbe.WaitForExitAsync(instance.Process, force ? timeout : timeout / 2, cancellationToken).ConfigureAwait(false))
         {
             return;
         }
 
-        if (!ProcessProbe.IsRunning(instance.Process))
+        if (force || !ProcessProbe.IsRunning(instance.Process))
         {
             return;
         }
@@ -96,14 +100,14 @@ internal sealed class VmShutdown
     }
 
     /// <summary>False when the agent cannot be reached or refuses; the power button is next.</summary>
-    private static async Task<bool> TryAgentShutdownAsync(HypervisorInstance instance, CancellationToken cancellationToken)
+    private static async Task<bool> TryAgentShutdownAsync(HypervisorInstance instance, bool force, CancellationToken cancellationToken)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(AgentConnectLimit);
         try
         {
             await using var client = await AgentClient.ConnectAsync(AgentConnectors.For(instance.Agent), limit.Token).ConfigureAwait(false);
-            await client.ShutdownAsync(reboot: false, limit.Token).ConfigureAwait(false);
+            await client.ShutdownAsync(reboot: false, force, limit.Token).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is VmPsException or IOException or System.Net.Sockets.SocketException

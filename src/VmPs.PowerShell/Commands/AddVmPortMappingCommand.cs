@@ -29,6 +29,7 @@ public sealed class AddVmPortMappingCommand : VmPortCmdlet
     protected override void Process(VmInfo vm)
     {
         var options = new PortMappingOptions { HostPort = HostPort, VmPort = VmPort ?? HostPort, Protocol = Protocol, HostAddress = HostAddress };
+        Await(cancellationToken => Manager.ValidatePortMappingAsync(vm.Id, options, cancellationToken));
         if (!ShouldProcess(vm.Name, $"Publish port {options.VmPort} on host {HostAddress ?? "*"}:{HostPort}/{ProtocolName}"))
         {
             return;

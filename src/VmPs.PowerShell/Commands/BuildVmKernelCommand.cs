@@ -16,6 +16,8 @@ public sealed class BuildVmKernelCommand : AsyncCmdlet
 {
     private const string Activity = "Build-VmKernel";
 
+    protected override string JobTypeName => "VmKernelBuildJob";
+
     /// <summary>The kernel source tarball (default: the newest /usr/src/linux-source-*.tar.xz).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -53,21 +55,14 @@ public sealed class BuildVmKernelCommand : AsyncCmdlet
                 return;
             }
 
-            if (AsJob)
-            {
-                var job = new OperationJob(Activity, "VmKernelBuildJob", Activity, builder.Cache.Directory);
-                job.Start((progress, cancellationToken) => builder.BuildAsync(plan, Force, progress, cancellationToken), kernel => PSTypeNames.Tag(kernel, PSTypeNames.VmKernel));
-                JobRepository.Add(job);
-                WriteObject(job);
-                return;
-            }
-
-            var built = AwaitWithProgress(Activity, (progress, cancellationToken) => builder.BuildAsync(plan, Force, progress, cancellationToken));
-            WriteTypedObject(built, PSTypeNames.VmKernel);
+            RunOperation(AsJob, builder.Cache.Directory, Activity, async (progress, cancellationToken) =>
+                PSTypeNames.Tag(await builder.BuildAsync(plan, Force, progress, cancellationToken).ConfigureAwait(false), PSTypeNames.VmKernel));
         }
         catch (VmPsException exception)
         {
             ThrowTerminatingError(exception);
         }
+
+        base.EndProcessing();
     }
 }

@@ -4,6 +4,7 @@ using VmPs.Core.Agent;
 using VmPs.Core.Vms;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
+using VmPs.PowerShell.Pipeline;
 
 namespace VmPs.PowerShell.Commands;
 
@@ -24,15 +25,20 @@ public sealed class CopyVmFileCommand : VmCmdlet
     private const string InputObjectFromVmSet = "InputObjectFromVm";
     private const double MiB = 1024 * 1024;
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameToVmSet, ValueFromPipelineByPropertyName = true)]
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameFromVmSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameToVmSet, ValueFromPipeline = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameFromVmSet, ValueFromPipeline = true)]
     [Alias("VmName")]
+    [VmName]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(VmNameCompleter))]
     public string Name { get; set; } = "";
 
-    [Parameter(Mandatory = true, ParameterSetName = InputObjectToVmSet, ValueFromPipeline = true)]
-    [Parameter(Mandatory = true, ParameterSetName = InputObjectFromVmSet, ValueFromPipeline = true)]
+    /// <summary>
+    /// A VM object given by argument. Piped VMs bind to -Name: with both taking them, a pipeline with -FromVm or -ToVm
+    /// (which rule out the default set) could not choose between the Name and InputObject sets.
+    /// </summary>
+    [Parameter(Mandatory = true, ParameterSetName = InputObjectToVmSet)]
+    [Parameter(Mandatory = true, ParameterSetName = InputObjectFromVmSet)]
     [ValidateNotNull]
     public VmInfo? InputObject { get; set; }
 
@@ -83,7 +89,17 @@ public sealed class CopyVmFileCommand : VmCmdlet
 
     protected override void ProcessRecord()
     {
-        var vmName = InputObject?.Name ?? Name;
+        string vmName;
+        try
+        {
+            vmName = InputObject?.Name ?? Await(cancellationToken => Manager.GetAsync(Name, cancellationToken)).Name;
+        }
+        catch (VmPsException exception)
+        {
+            WriteError(exception);
+            return;
+        }
+
         if (ToVm)
         {
             var sources = Path.SelectMany(ResolveHostSources).ToList();
@@ -174,6 +190,6 @@ public sealed class CopyVmFileCommand : VmCmdlet
     private sealed class Progress(IProgress<VmProgress> progress, string activity) : IProgress<FileTransferProgress>
     {
         public void Report(FileTransferProgress value) =>
-            progress.Report(new VmProgress(activity, $"{value.Bytes / MiB:0.0} of {value.TotalBytes / MiB:0.0} MiB", value.PercentComplete));
+            progress.Report(new VmProgress(activity, $"{value.Bytes / MiB:0.0} of {value.TotalBytes / MiB:0.0} MiB", value.PercentComplete) { Step = activity });
     }
 }

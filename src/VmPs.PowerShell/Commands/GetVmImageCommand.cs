@@ -3,6 +3,7 @@ using VmPs.Core;
 using VmPs.Core.Images;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
+using VmPs.PowerShell.Pipeline;
 
 namespace VmPs.PowerShell.Commands;
 
@@ -13,8 +14,9 @@ namespace VmPs.PowerShell.Commands;
 [OutputType(typeof(ImageInfo))]
 public sealed class GetVmImageCommand : ImageCmdlet
 {
-    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ValueFromPipeline = true)]
     [Alias("Image")]
+    [ImageName(FollowVms = true)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ImageNameCompleter))]

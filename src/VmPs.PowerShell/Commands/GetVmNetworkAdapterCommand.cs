@@ -3,6 +3,7 @@ using VmPs.Core.Network;
 using VmPs.Core.Vms;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
+using VmPs.PowerShell.Pipeline;
 
 namespace VmPs.PowerShell.Commands;
 
@@ -17,8 +18,9 @@ public sealed class GetVmNetworkAdapterCommand : VmCmdlet
     private const string VmNameSet = "VmName";
     private const string InputObjectSet = "InputObject";
 
-    [Parameter(Position = 0, ParameterSetName = VmNameSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ParameterSetName = VmNameSet, ValueFromPipeline = true)]
     [Alias("Name", "Vm")]
+    [VmName]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(VmNameCompleter))]

@@ -3,6 +3,7 @@ using VmPs.Core;
 using VmPs.Core.Network;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
+using VmPs.PowerShell.Pipeline;
 
 namespace VmPs.PowerShell.Commands;
 
@@ -15,8 +16,9 @@ namespace VmPs.PowerShell.Commands;
 [OutputType(typeof(NetworkInfo))]
 public sealed class GetVmNetworkCommand : NetworkCmdlet
 {
-    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ValueFromPipeline = true)]
     [Alias("Network")]
+    [NetworkName(FollowVms = true)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(NetworkNameCompleter))]

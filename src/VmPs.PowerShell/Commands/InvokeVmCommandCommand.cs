@@ -1,10 +1,13 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Threading.Channels;
+using VmPs.Core;
 using VmPs.Core.Agent;
 using VmPs.Core.Vms;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
+using VmPs.PowerShell.Jobs;
+using VmPs.PowerShell.Pipeline;
 
 namespace VmPs.PowerShell.Commands;
 
@@ -32,7 +35,7 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
 
     private readonly Channel<object> pipeline = Channel.CreateBounded<object>(new BoundedChannelOptions(PipelineCapacity) { SingleReader = true });
     private PipelineSink? pipelineSink;
-    private VmCommandJob? job;
+    private VmPsJob? job;
     private SemaphoreSlim? throttle;
     private VmExecOptions? options;
     private int? lastExitCode;
@@ -51,7 +54,7 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = VmCommandSet)]
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = VmScriptBlockSet)]
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = VmScriptSet)]
-    [VmNameTransformation]
+    [VmName]
     [ValidateNotNullOrEmpty]
     public string[] Vm { get; set; } = [];
 
@@ -137,7 +140,7 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
         pipelineSink = new PipelineSink(pipeline.Writer);
         if (AsJob)
         {
-            job = new VmCommandJob(CommandText);
+            job = new VmPsJob(CommandText, VmCommandChildJob.JobTypeName);
             if (JobName is not null)
             {
                 job.Name = JobName;
@@ -213,6 +216,24 @@ public sealed class InvokeVmCommandCommand : VmCmdlet
     /// <summary>Starts the command in one VM unless -WhatIf or a "no" to -Confirm says otherwise.</summary>
     private VmCommandRun? StartRun(string name)
     {
+        try
+        {
+            name = Await(cancellationToken => Manager.GetAsync(name, cancellationToken)).Name;
+        }
+        catch (VmPsException exception) when (job is not null)
+        {
+            // With -AsJob a VM's failure belongs to its child job, as a failure of a running command does.
+            var failed = new VmCommandChildJob(CommandText, name);
+            job.Add(failed);
+            failed.Start(_ => Task.FromException(exception));
+            return null;
+        }
+        catch (VmPsException exception)
+        {
+            WriteError(exception);
+            return null;
+        }
+
         if (!ShouldProcess(name, $"Run '{CommandText}'"))
         {
             return null;

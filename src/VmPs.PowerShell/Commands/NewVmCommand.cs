@@ -4,6 +4,7 @@ using VmPs.Core.Images;
 using VmPs.Core.Vms;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
+using VmPs.PowerShell.Pipeline;
 
 namespace VmPs.PowerShell.Commands;
 
@@ -11,17 +12,25 @@ namespace VmPs.PowerShell.Commands;
 /// Creates a VM from an image. The VM is created stopped; start it with Start-Vm.
 /// It gets a network adapter only when asked (-Network, -IPAddress, -Publish or -MaxBandwidthMbps);
 /// without -Network that adapter is on the `default` network, created on first use.
+/// Pipeline input is either an image (Get-VmImage alpine | New-Vm -Name web) or rows whose Name, Image, Cpus,
+/// MemoryMB, Network and IPAddress bind by name (Import-Csv vms.csv | New-Vm); an image's Name never names the VM.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "Vm", SupportsShouldProcess = true)]
+[Cmdlet(VerbsCommon.New, "Vm", SupportsShouldProcess = true, DefaultParameterSetName = RowSet)]
 [OutputType(typeof(VmInfo))]
 public sealed class NewVmCommand : VmCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    private const string RowSet = "Name";
+    private const string PipedImageSet = "Image";
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = RowSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PipedImageSet)]
     [Alias("VmName")]
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
-    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 1, ParameterSetName = RowSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, ParameterSetName = PipedImageSet, ValueFromPipeline = true)]
+    [ImageName]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(ImageNameCompleter))]
     public string Image { get; set; } = ImageNameCompleter.DefaultImage;
@@ -81,13 +90,14 @@ public sealed class NewVmCommand : VmCmdlet
 
         var description = $"{options.Image}, {options.Cpus} vCPU, {options.MemoryMiB} MiB, {Hypervisor}"
             + (options.Network is { } network ? $", network {network.Network}" : "");
-        if (!ShouldProcess($"{Name} ({description})", "Create VM"))
-        {
-            return;
-        }
-
         try
         {
+            Await(cancellationToken => Manager.ValidateCreateAsync(options, cancellationToken));
+            if (!ShouldProcess($"{Name} ({description})", "Create VM"))
+            {
+                return;
+            }
+
             WriteVm(AwaitWithStatus($"Creating VM '{Name}'", description, cancellationToken => Manager.CreateAsync(options, cancellationToken)));
         }
         catch (VmPsException exception)

@@ -13,7 +13,7 @@ namespace VmPs.PowerShell.Commands;
 /// and converts it into a bootable root filesystem New-Vm can use.
 /// </summary>
 [Cmdlet(VerbsCommon.New, "VmImage", SupportsShouldProcess = true, DefaultParameterSetName = RegistrySet)]
-[OutputType(typeof(ImageInfo))]
+[OutputType(typeof(ImageInfo), typeof(Job))]
 public sealed class NewVmImageCommand : ImageCmdlet
 {
     private const string RegistrySet = "Registry";
@@ -61,21 +61,31 @@ public sealed class NewVmImageCommand : ImageCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Pull and build in a background job and return the job at once.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
     protected override void ProcessRecord()
     {
         var source = ParameterSetName == PathSet ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path) : Reference;
-        if (!ShouldProcess(source, $"Create {Format} image{(Name is null ? "" : $" '{Name}'")}"))
-        {
-            return;
-        }
-
         try
         {
+            // The reference, platform, path and name are checked before -WhatIf or -Confirm sees the call.
             var imageSource = ParameterSetName == PathSet ? LocalSource(source) : RegistrySource();
+            if (Name is not null)
+            {
+                ImageNames.Validate(Name);
+            }
+
+            if (!ShouldProcess(source, $"Create {Format} image{(Name is null ? "" : $" '{Name}'")}"))
+            {
+                return;
+            }
+
             var options = new ImageAddOptions { Name = Name, Format = Format, InitMode = InitMode, Force = Force };
-            WriteImage(AwaitWithProgress(
-                $"New-VmImage {source}",
-                (progress, cancellationToken) => Manager.AddAsync(imageSource, options, new PullProgress(source, progress), cancellationToken)));
+            RunOperation(AsJob, source, $"New-VmImage {source}", async (progress, cancellationToken) => PSTypeNames.Tag(
+                await Manager.AddAsync(imageSource, options, new PullProgress(source, progress), cancellationToken).ConfigureAwait(false),
+                PSTypeNames.VmImage));
         }
         catch (VmPsException exception)
         {
@@ -121,7 +131,7 @@ public sealed class NewVmImageCommand : ImageCmdlet
                 : -1;
             var bytes = value.BytesTotal > 0 ? $", {value.BytesDone / 1048576.0:N1} of {value.BytesTotal / 1048576.0:N1} MB" : "";
             var status = $"{value.Phase}{bytes}, {value.LayersDone} of {value.LayersTotal} layers";
-            var update = new VmProgress(source, status, percent);
+            var update = new VmProgress(source, status, percent) { Step = value.Phase };
             if (update == last)
             {
                 return;

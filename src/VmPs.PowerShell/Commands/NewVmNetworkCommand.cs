@@ -51,11 +51,6 @@ public sealed class NewVmNetworkCommand : NetworkCmdlet
 
     protected override void ProcessRecord()
     {
-        if (!ShouldProcess(Name, $"Create VM network {Subnet}"))
-        {
-            return;
-        }
-
         var options = new NetworkCreateOptions
         {
             Name = Name,
@@ -69,6 +64,12 @@ public sealed class NewVmNetworkCommand : NetworkCmdlet
         };
         try
         {
+            Await(cancellationToken => Manager.ValidateCreateAsync(options, cancellationToken));
+            if (!ShouldProcess(Name, $"Create VM network {Subnet}"))
+            {
+                return;
+            }
+
             WriteNetwork(AwaitWithStatus($"Creating VM network '{Name}'", "Bridge and rules", cancellationToken => Manager.CreateAsync(options, cancellationToken)));
         }
         catch (VmPsException exception)

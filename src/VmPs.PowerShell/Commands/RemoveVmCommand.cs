@@ -4,18 +4,19 @@ using VmPs.PowerShell.Infrastructure;
 namespace VmPs.PowerShell.Commands;
 
 /// <summary>
-/// Deletes VMs with their disks and state. A running VM is refused unless -Force stops it first.
+/// Deletes VMs with their disks and state. Asks first (ConfirmImpact High, as Hyper-V's Remove-VM); -Force does not
+/// ask and turns a running VM off first, which is otherwise refused.
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "Vm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = NameSet)]
 public sealed class RemoveVmCommand : VmTargetCmdlet
 {
-    /// <summary>Stop a running VM (killing its hypervisor) before removing it.</summary>
+    /// <summary>Remove without asking, turning a running VM off (killing its hypervisor) first.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
     protected override void ProcessVm(string name)
     {
-        if (ShouldProcess(name, Force ? "Remove VM (stopping it first if running)" : "Remove VM"))
+        if (ShouldProcess(name, Force ? "Remove VM (turning it off first if running)" : "Remove VM", Force))
         {
             Await(cancellationToken => Manager.RemoveAsync(name, Force, cancellationToken));
         }

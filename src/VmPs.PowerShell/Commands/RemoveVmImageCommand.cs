@@ -1,14 +1,15 @@
 using System.Management.Automation;
-using VmPs.Core;
 using VmPs.Core.Images;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
+using VmPs.PowerShell.Pipeline;
 
 namespace VmPs.PowerShell.Commands;
 
 /// <summary>
-/// Deletes images and their root filesystems, then the cached blobs no remaining image was built from. An image VMs
-/// use is refused unless -Force; -Prune removes every image no VM uses.
+/// Deletes images and their root filesystems, then the cached blobs no remaining image was built from. Asks first
+/// (ConfirmImpact High); -Force does not ask and removes an image VMs use, which is otherwise refused. -Prune removes
+/// every image no VM uses.
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "VmImage", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = NameSet)]
 public sealed class RemoveVmImageCommand : ImageCmdlet
@@ -17,8 +18,9 @@ public sealed class RemoveVmImageCommand : ImageCmdlet
     private const string InputObjectSet = "InputObject";
     private const string PruneSet = "Prune";
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true)]
     [Alias("Image")]
+    [ImageName]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ImageNameCompleter))]
@@ -32,9 +34,8 @@ public sealed class RemoveVmImageCommand : ImageCmdlet
     [Parameter(Mandatory = true, ParameterSetName = PruneSet)]
     public SwitchParameter Prune { get; set; }
 
-    /// <summary>Remove the image even though VMs use it: they then fail to start with ImageRootfsMissing.</summary>
-    [Parameter(ParameterSetName = NameSet)]
-    [Parameter(ParameterSetName = InputObjectSet)]
+    /// <summary>Remove without asking, even an image VMs use: they then fail to start with ImageRootfsMissing.</summary>
+    [Parameter]
     public SwitchParameter Force { get; set; }
 
     protected override void ProcessRecord()
@@ -43,23 +44,14 @@ public sealed class RemoveVmImageCommand : ImageCmdlet
         {
             InputObjectSet => InputObject.Select(image => image.Name),
             PruneSet => Await(Manager.GetUnusedAsync).Select(image => image.Name),
-            _ => ExpandNames(Name),
+            _ => Name,
         };
-        foreach (var name in names)
+        ForEachImage(names, name =>
         {
-            if (!ShouldProcess(name, Force ? "Remove image (even if VMs use it)" : "Remove image"))
-            {
-                continue;
-            }
-
-            try
+            if (ShouldProcess(name, Force ? "Remove image (even if VMs use it)" : "Remove image", Force))
             {
                 Await(cancellationToken => Manager.RemoveAsync(name, Force, cancellationToken));
             }
-            catch (VmPsException exception)
-            {
-                WriteError(exception);
-            }
-        }
+        });
     }
 }

@@ -1,14 +1,15 @@
 using System.Management.Automation;
-using VmPs.Core;
 using VmPs.Core.Network;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
+using VmPs.PowerShell.Pipeline;
 
 namespace VmPs.PowerShell.Commands;
 
 /// <summary>
-/// Deletes VM networks: bridge, rules and record. A network VMs use is refused unless -Force,
-/// which first detaches those VMs (their adapters, TAPs and published ports go; they keep running).
+/// Deletes VM networks: bridge, rules and record. Asks first (ConfirmImpact High, as Hyper-V's Remove-VMSwitch); -Force
+/// does not ask and detaches the VMs on the network first (their adapters, TAPs and published ports go; they keep
+/// running), which is otherwise refused.
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "VmNetwork", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = NameSet)]
 public sealed class RemoveVmNetworkCommand : NetworkCmdlet
@@ -16,8 +17,9 @@ public sealed class RemoveVmNetworkCommand : NetworkCmdlet
     private const string NameSet = "Name";
     private const string InputObjectSet = "InputObject";
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true)]
     [Alias("Network")]
+    [NetworkName]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(NetworkNameCompleter))]
@@ -27,27 +29,16 @@ public sealed class RemoveVmNetworkCommand : NetworkCmdlet
     [ValidateNotNull]
     public NetworkInfo[] InputObject { get; set; } = [];
 
-    /// <summary>Remove the network even though VMs use it, detaching them.</summary>
+    /// <summary>Remove without asking, detaching the VMs on the network.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        foreach (var name in TargetNetworkNames(ParameterSetName == InputObjectSet ? InputObject : null, Name))
+    protected override void ProcessRecord() =>
+        ForEachNetwork(ParameterSetName == InputObjectSet ? InputObject : null, Name, name =>
         {
-            if (!ShouldProcess(name, Force ? "Remove VM network (detaching the VMs on it)" : "Remove VM network"))
-            {
-                continue;
-            }
-
-            try
+            if (ShouldProcess(name, Force ? "Remove VM network (detaching the VMs on it)" : "Remove VM network", Force))
             {
                 Await(cancellationToken => Manager.RemoveAsync(name, Force, cancellationToken));
             }
-            catch (VmPsException exception)
-            {
-                WriteError(exception);
-            }
-        }
-    }
+        });
 }

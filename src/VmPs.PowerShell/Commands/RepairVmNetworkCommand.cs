@@ -1,8 +1,8 @@
 using System.Management.Automation;
-using VmPs.Core;
 using VmPs.Core.Network;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
+using VmPs.PowerShell.Pipeline;
 
 namespace VmPs.PowerShell.Commands;
 
@@ -20,8 +20,9 @@ public sealed class RepairVmNetworkCommand : NetworkCmdlet
     private const string NameSet = "Name";
     private const string InputObjectSet = "InputObject";
 
-    [Parameter(Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true)]
     [Alias("Network")]
+    [NetworkName]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(NetworkNameCompleter))]
@@ -35,20 +36,7 @@ public sealed class RepairVmNetworkCommand : NetworkCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void ProcessRecord()
-    {
-        foreach (var name in TargetNetworkNames(ParameterSetName == InputObjectSet ? InputObject : null, Name ?? ["*"]))
-        {
-            try
-            {
-                Repair(name);
-            }
-            catch (VmPsException exception)
-            {
-                WriteError(exception);
-            }
-        }
-    }
+    protected override void ProcessRecord() => ForEachNetwork(ParameterSetName == InputObjectSet ? InputObject : null, Name ?? ["*"], Repair);
 
     private void Repair(string name)
     {

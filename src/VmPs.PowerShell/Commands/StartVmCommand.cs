@@ -4,14 +4,18 @@ using VmPs.PowerShell.Infrastructure;
 
 namespace VmPs.PowerShell.Commands;
 
-/// <summary>Boots VMs and, unless -NoWait, waits until their guest agent answers.</summary>
+/// <summary>Boots VMs and, unless -NoWait, waits until their guest agent answers; -AsJob boots them in a job.</summary>
 [Cmdlet(VerbsLifecycle.Start, "Vm", SupportsShouldProcess = true, DefaultParameterSetName = NameSet)]
-[OutputType(typeof(VmInfo))]
+[OutputType(typeof(VmInfo), typeof(Job))]
 public sealed class StartVmCommand : VmStateChangeCmdlet
 {
     /// <summary>Return as soon as the hypervisor runs, without waiting for the guest agent.</summary>
     [Parameter]
     public SwitchParameter NoWait { get; set; }
+
+    /// <summary>Boot in a background job (one child job per VM) and return the job at once.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
 
     protected override void ProcessVm(string name)
     {
@@ -22,6 +26,10 @@ public sealed class StartVmCommand : VmStateChangeCmdlet
 
         var options = new VmStartOptions { WaitForAgent = !NoWait };
         options = options with { Timeout = TimeoutOr(options.Timeout) };
-        WritePassThru(AwaitWithProgress($"Starting VM '{name}'", (progress, cancellationToken) => Manager.StartAsync(name, options, progress, cancellationToken)));
+        RunOperation(AsJob, name, $"Starting VM '{name}'", async (progress, cancellationToken) =>
+        {
+            var vm = await Manager.StartAsync(name, options, progress, cancellationToken).ConfigureAwait(false);
+            return PassThru ? PSTypeNames.Tag(vm, PSTypeNames.Vm) : null;
+        });
     }
 }

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using VmPs.Core;
 using VmPs.Core.Vms;
 using VmPs.PowerShell.Errors;
+using VmPs.PowerShell.Jobs;
 
 namespace VmPs.PowerShell.Infrastructure;
 
@@ -12,9 +13,8 @@ namespace VmPs.PowerShell.Infrastructure;
 /// </summary>
 public abstract class AsyncCmdlet : PSCmdlet, IDisposable
 {
-    private const int ProgressActivityId = 1;
-
     private readonly CancellationTokenSource stopping = new();
+    private VmPsJob? job;
 
     /// <summary>
     /// Taken when PowerShell creates the cmdlet, on the pipeline thread: the environment (or the
@@ -27,6 +27,9 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
         stopping.Dispose();
         GC.SuppressFinalize(this);
     }
+
+    /// <summary>Get-Job's PSJobTypeName for this command's -AsJob job: StartVmJob for Start-Vm.</summary>
+    protected virtual string JobTypeName => MyInvocation.MyCommand.Name.Replace("-", "", StringComparison.Ordinal) + "Job";
 
     /// <summary>Cancelled by Ctrl+C (StopProcessing), for work the cmdlet runs beside the pipeline thread.</summary>
     protected CancellationToken StoppingToken => stopping.Token;
@@ -43,11 +46,15 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
             return true;
         });
 
-    /// <summary>Like <see cref="Await{T}"/>, showing the operation's progress reports through Write-Progress.</summary>
+    /// <summary>
+    /// Like <see cref="Await{T}"/>, showing the operation's progress reports through Write-Progress and, with -Verbose,
+    /// each step with the time it took.
+    /// </summary>
     protected T AwaitWithProgress<T>(string activity, Func<IProgress<VmProgress>, CancellationToken, Task<T>> operation)
     {
         var updates = Channel.CreateUnbounded<VmProgress>(new UnboundedChannelOptions { SingleReader = true });
         var progress = new ChannelProgress(updates.Writer);
+        var steps = new StepTimer(activity);
         var running = Task.Run(() => operation(progress, stopping.Token));
         running.ContinueWith(_ => updates.Writer.TryComplete(), TaskScheduler.Default);
 
@@ -55,12 +62,57 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
         {
             while (updates.Reader.TryRead(out var update))
             {
-                WriteProgress(ToProgressRecord(activity, update));
+                WriteProgress(ProgressRecords.From(activity, update));
+                if (steps.Next(update) is { } line)
+                {
+                    WriteVerbose(line);
+                }
             }
         }
 
-        WriteProgress(new ProgressRecord(ProgressActivityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
-        return WaitOnPipelineThread(running);
+        WriteProgress(ProgressRecords.Completed(activity));
+        var result = WaitOnPipelineThread(running);
+        foreach (var line in steps.Finish())
+        {
+            WriteVerbose(line);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// A long operation on one target: run here with progress (its output written to the pipeline), or with
+    /// <paramref name="asJob"/> as a child of this command's -AsJob job, whose output, errors, progress and step
+    /// timings Receive-Job returns. The job is output when the command ends. Failures: here a
+    /// <see cref="VmPsException"/> is thrown to the caller; in a job it is the child's error and the child fails.
+    /// </summary>
+    protected void RunOperation(bool asJob, string target, string activity, Func<IProgress<VmProgress>, CancellationToken, Task<PSObject?>> operation)
+    {
+        if (!asJob)
+        {
+            if (AwaitWithProgress(activity, operation) is { } output)
+            {
+                WriteObject(output);
+            }
+
+            return;
+        }
+
+        job ??= new VmPsJob(MyInvocation.Line is { Length: > 0 } line ? line.Trim() : MyInvocation.MyCommand.Name, JobTypeName);
+        var child = new VmPsChildJob($"{MyInvocation.MyCommand.Name} {target}", target, JobTypeName);
+        job.Add(child);
+        child.Start(activity, operation);
+    }
+
+    /// <summary>Outputs the -AsJob job once every target has a child in it.</summary>
+    protected override void EndProcessing()
+    {
+        if (job is not null)
+        {
+            job.Seal();
+            JobRepository.Add(job);
+            WriteObject(job);
+        }
     }
 
     /// <summary>For calls that report no progress of their own but may take a while: one status line meanwhile.</summary>
@@ -70,6 +122,50 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
             progress.Report(new VmProgress(activity, status, -1));
             return operation(cancellationToken);
         });
+
+    /// <summary>
+    /// ShouldProcess where -Force answers the confirmation, as in Hyper-V's Remove-VM: with <paramref name="force"/> the
+    /// action runs without a prompt (reported by -Verbose), unless -WhatIf asks only to report it or an explicit -Confirm
+    /// asks to be prompted anyway.
+    /// </summary>
+    protected bool ShouldProcess(string target, string action, bool force)
+    {
+        var bound = MyInvocation.BoundParameters;
+        var whatIf = bound.TryGetValue("WhatIf", out var whatIfSwitch)
+            ? ((SwitchParameter)whatIfSwitch).IsPresent
+            : LanguagePrimitives.IsTrue(SessionState.PSVariable.GetValue("WhatIfPreference"));
+        if (!force || whatIf || bound.ContainsKey("Confirm"))
+        {
+            return ShouldProcess(target, action);
+        }
+
+        WriteVerbose($"Performing the operation \"{action}\" on target \"{target}\" (-Force: not confirmed).");
+        return true;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="process"/> for each name a pattern expands to through <paramref name="matching"/>, and for
+    /// each literal name once <paramref name="lookup"/> found it (Core's NotFound error otherwise). Lookups come before
+    /// the action, so an unknown name fails under -WhatIf too. A failing target is written as a non-terminating error
+    /// and the others go on.
+    /// </summary>
+    protected void ForEachNamed(IEnumerable<string> patterns, Func<string, IEnumerable<string>> matching, Func<string, string> lookup, Action<string> process)
+    {
+        var targets = patterns.SelectMany(pattern => WildcardPattern.ContainsWildcardCharacters(pattern)
+            ? matching(pattern).Select(name => (Func<string>)(() => name))
+            : [() => lookup(pattern)]);
+        foreach (var target in targets)
+        {
+            try
+            {
+                process(target());
+            }
+            catch (VmPsException exception)
+            {
+                WriteError(exception);
+            }
+        }
+    }
 
     /// <summary>A -TimeoutSec value as a TimeSpan; null when the parameter was not given.</summary>
     protected static TimeSpan? Seconds(int? timeoutSec) => timeoutSec is { } seconds ? TimeSpan.FromSeconds(seconds) : null;
@@ -93,13 +189,6 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
             throw new PipelineStoppedException();
         }
     }
-
-    /// <summary>A Core progress report as a Write-Progress record (also used for the progress of -AsJob jobs).</summary>
-    internal static ProgressRecord ToProgressRecord(string activity, VmProgress update) =>
-        new(ProgressActivityId, string.IsNullOrWhiteSpace(update.Activity) ? activity : update.Activity, string.IsNullOrWhiteSpace(update.Status) ? activity : update.Status)
-        {
-            PercentComplete = Math.Clamp(update.PercentComplete, -1, 100),
-        };
 
     /// <summary>Core may report from any thread: queue the reports for the pipeline thread.</summary>
     private sealed class ChannelProgress(ChannelWriter<VmProgress> writer) : IProgress<VmProgress>

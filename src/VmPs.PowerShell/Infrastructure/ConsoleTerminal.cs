@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using VmPs.PowerShell.Native;
 
 namespace VmPs.PowerShell.Infrastructure;
 
@@ -6,7 +7,7 @@ namespace VmPs.PowerShell.Infrastructure;
 /// The local terminal pwsh runs in, through termios: whether fds are terminals, the window size, and raw
 /// mode (every byte, Ctrl+C included, is passed on as typed; no echo, no line editing, no output translation).
 /// </summary>
-internal static partial class ConsoleTerminal
+internal static class ConsoleTerminal
 {
     public const int StandardInput = 0;
     public const int StandardOutput = 1;
@@ -15,48 +16,33 @@ internal static partial class ConsoleTerminal
     private const int SetAfterOutputDrained = 1; // TCSADRAIN
     private const int TermiosBufferSize = 256; // larger than struct termios on every Linux ABI
 
-    public static bool IsTerminal(int fd) => isatty(fd) == 1;
+    public static bool IsTerminal(int fd) => Libc.isatty(fd) == 1;
 
     /// <summary>The window size of the terminal on <paramref name="fd"/>; null when it has none.</summary>
     public static (int Columns, int Rows)? WindowSize(int fd)
     {
         var size = new ushort[4]; // struct winsize: rows, columns, then pixels
-        return ioctl(fd, GetWindowSizeRequest, size) == 0 && size[0] > 0 && size[1] > 0 ? (size[1], size[0]) : null;
+        return Libc.ioctl(fd, GetWindowSizeRequest, size) == 0 && size[0] > 0 && size[1] > 0 ? (size[1], size[0]) : null;
     }
 
     /// <summary>Puts the terminal on <paramref name="fd"/> in raw mode until the returned object is disposed.</summary>
     public static IDisposable EnterRawMode(int fd)
     {
         var saved = new byte[TermiosBufferSize];
-        if (tcgetattr(fd, saved) != 0)
+        if (Libc.tcgetattr(fd, saved) != 0)
         {
             throw new IOException($"Cannot read the terminal settings: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
         }
 
         var raw = (byte[])saved.Clone();
-        cfmakeraw(raw);
-        if (tcsetattr(fd, SetAfterOutputDrained, raw) != 0)
+        Libc.cfmakeraw(raw);
+        if (Libc.tcsetattr(fd, SetAfterOutputDrained, raw) != 0)
         {
             throw new IOException($"Cannot switch the terminal to raw mode: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
         }
 
         return new RawModeScope(fd, saved);
     }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int isatty(int fd);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int ioctl(int fd, ulong request, [Out] ushort[] argument);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int tcgetattr(int fd, [Out] byte[] termios);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int tcsetattr(int fd, int when, byte[] termios);
-
-    [LibraryImport("libc")]
-    private static partial void cfmakeraw([In, Out] byte[] termios);
 
     private sealed class RawModeScope(int fd, byte[] saved) : IDisposable
     {
@@ -66,7 +52,7 @@ internal static partial class ConsoleTerminal
         {
             if (Interlocked.Exchange(ref _restored, 1) == 0)
             {
-                tcsetattr(fd, SetAfterOutputDrained, saved);
+                Libc.tcsetattr(fd, SetAfterOutputDrained, saved);
             }
         }
     }

@@ -13,7 +13,11 @@ public abstract class ImageCmdlet : AsyncCmdlet
     protected IEnumerable<ImageInfo> MatchingImages(string pattern) =>
         NamePatterns.Matching(Await(Manager.GetAllAsync), image => image.Name, pattern);
 
-    /// <summary>Names as given, with wildcard patterns expanded; a literal name stays so Core reports an unknown image itself.</summary>
-    protected IEnumerable<string> ExpandNames(IEnumerable<string> patterns) =>
-        NamePatterns.Expand(patterns, pattern => MatchingImages(pattern).Select(image => image.Name));
+    /// <summary>Runs <paramref name="process"/> for each image named (wildcards expand; a literal unknown name is ImageNotFound, before any action).</summary>
+    protected void ForEachImage(IEnumerable<string> patterns, Action<string> process) =>
+        ForEachNamed(
+            patterns,
+            pattern => MatchingImages(pattern).Select(image => image.Name),
+            name => Await(cancellationToken => Manager.GetAsync(name, cancellationToken)).Name,
+            process);
 }

@@ -21,13 +21,16 @@ public abstract class NetworkCmdlet : AsyncCmdlet
     protected IEnumerable<NetworkInfo> MatchingNetworks(string pattern) =>
         NamePatterns.Matching(Await(Manager.GetAllAsync), network => network.Name, pattern);
 
-    /// <summary>Names as given, with wildcard patterns expanded over the stored networks; a literal name stays so Core reports an unknown one.</summary>
-    protected IEnumerable<string> ExpandNames(IEnumerable<string> patterns) =>
-        NamePatterns.Expand(patterns, pattern => NamePatterns.Matching(Await(Manager.ListAsync), network => network.Name, pattern).Select(network => network.Name));
-
-    /// <summary>The names of networks given as objects, or names with wildcards expanded (a literal unknown name stays, for NetworkNotFound).</summary>
-    protected IEnumerable<string> TargetNetworkNames(NetworkInfo[]? objects, IEnumerable<string> names) =>
-        objects?.Select(network => network.Name) ?? ExpandNames(names);
+    /// <summary>
+    /// Runs <paramref name="process"/> for each network given as objects or as names (wildcards expand over the stored
+    /// networks; a literal unknown name is NetworkNotFound, before any action).
+    /// </summary>
+    protected void ForEachNetwork(NetworkInfo[]? objects, IEnumerable<string> names, Action<string> process) =>
+        ForEachNamed(
+            objects?.Select(network => network.Name) ?? names,
+            pattern => NamePatterns.Matching(Await(Manager.ListAsync), network => network.Name, pattern).Select(network => network.Name),
+            name => Await(cancellationToken => Manager.GetAsync(name, cancellationToken)).Name,
+            process);
 
     /// <summary>VMs given as objects, or by names with wildcards expanded (a literal unknown name fails with VmNotFound).</summary>
     protected IEnumerable<VmInfo> TargetVms(VmInfo[]? objects, IEnumerable<string> names) =>

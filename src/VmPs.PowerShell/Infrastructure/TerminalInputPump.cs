@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using VmPs.PowerShell.Native;
 
 namespace VmPs.PowerShell.Infrastructure;
 
@@ -7,7 +8,7 @@ namespace VmPs.PowerShell.Infrastructure;
 /// the sender fails, or <see cref="Dispose"/>. It waits in poll() beside a wake-up pipe and reads only what is
 /// there, so once disposed it never takes a keystroke that belongs to pwsh's prompt.
 /// </summary>
-internal sealed partial class TerminalInputPump : IDisposable
+internal sealed class TerminalInputPump : IDisposable
 {
     private const short PollIn = 1;
     private const int Interrupted = 4; // EINTR
@@ -20,7 +21,7 @@ internal sealed partial class TerminalInputPump : IDisposable
 
     private TerminalInputPump(int inputFd, Func<ReadOnlyMemory<byte>, Task> send)
     {
-        if (pipe(_wake) != 0)
+        if (Libc.pipe(_wake) != 0)
         {
             throw new IOException($"Cannot create a pipe: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
         }
@@ -42,23 +43,23 @@ internal sealed partial class TerminalInputPump : IDisposable
 
     public void Dispose()
     {
-        write(_wake[1], [1], 1);
+        Libc.write(_wake[1], [1], 1);
         _thread.Join();
-        close(_wake[0]);
-        close(_wake[1]);
+        Libc.close(_wake[0]);
+        Libc.close(_wake[1]);
     }
 
     private void Run()
     {
         var buffer = new byte[4096];
-        var fds = new PollFd[2];
+        var fds = new Libc.PollFd[2];
         try
         {
             while (true)
             {
-                fds[0] = new PollFd { Fd = _inputFd, Events = PollIn };
-                fds[1] = new PollFd { Fd = _wake[0], Events = PollIn };
-                if (poll(fds, 2, -1) < 0)
+                fds[0] = new Libc.PollFd { Fd = _inputFd, Events = PollIn };
+                fds[1] = new Libc.PollFd { Fd = _wake[0], Events = PollIn };
+                if (Libc.poll(fds, 2, -1) < 0)
                 {
                     if (Marshal.GetLastPInvokeError() == Interrupted)
                     {
@@ -95,32 +96,9 @@ internal sealed partial class TerminalInputPump : IDisposable
         nint read;
         do
         {
-            read = ReadNative(_inputFd, buffer, buffer.Length);
+            read = Libc.read(_inputFd, buffer, buffer.Length);
         }
         while (read < 0 && Marshal.GetLastPInvokeError() == Interrupted);
         return read;
     }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short ReturnedEvents;
-    }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int pipe([Out] int[] fds);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int poll([In, Out] PollFd[] fds, nuint count, int timeout);
-
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static partial nint ReadNative(int fd, [Out] byte[] buffer, nint count);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial nint write(int fd, byte[] buffer, nint count);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int close(int fd);
 }

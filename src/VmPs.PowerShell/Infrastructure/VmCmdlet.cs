@@ -1,4 +1,3 @@
-using VmPs.Core;
 using VmPs.Core.Vms;
 
 namespace VmPs.PowerShell.Infrastructure;
@@ -15,24 +14,14 @@ public abstract class VmCmdlet : AsyncCmdlet
         NamePatterns.Matching(Await(Manager.GetAllAsync), vm => vm.Name, pattern);
 
     /// <summary>
-    /// Runs <paramref name="process"/> for each target VM given as objects or as names (wildcards expand to
-    /// the matching VMs). A failing VM is reported as a non-terminating error and the others go on.
+    /// Runs <paramref name="process"/> for each target VM given as objects or as names (wildcards expand to the
+    /// matching VMs; a literal name is looked up first, so an unknown VM fails under -WhatIf too). A failing VM is
+    /// reported as a non-terminating error and the others go on.
     /// </summary>
-    protected void ForEachTarget(VmInfo[]? vms, string[]? names, Action<string> process)
-    {
-        var targets = vms is not null
-            ? vms.Select(vm => vm.Name)
-            : NamePatterns.Expand(names ?? [], pattern => MatchingVms(pattern).Select(vm => vm.Name));
-        foreach (var name in targets)
-        {
-            try
-            {
-                process(name);
-            }
-            catch (VmPsException exception)
-            {
-                WriteError(exception);
-            }
-        }
-    }
+    protected void ForEachTarget(VmInfo[]? vms, string[]? names, Action<string> process) =>
+        ForEachNamed(
+            vms?.Select(vm => vm.Name) ?? names ?? [],
+            pattern => MatchingVms(pattern).Select(vm => vm.Name),
+            name => Await(cancellationToken => Manager.GetAsync(name, cancellationToken)).Name,
+            process);
 }

@@ -3,6 +3,7 @@ using VmPs.Core;
 using VmPs.Core.Network;
 using VmPs.Core.Vms;
 using VmPs.PowerShell.Completion;
+using VmPs.PowerShell.Pipeline;
 
 namespace VmPs.PowerShell.Infrastructure;
 
@@ -15,8 +16,9 @@ public abstract class VmPortCmdlet : NetworkCmdlet
     protected const string NameSet = "Name";
     protected const string InputObjectSet = "InputObject";
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true)]
     [Alias("Name")]
+    [VmName]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(VmNameCompleter))]
     public string VmName { get; set; } = string.Empty;

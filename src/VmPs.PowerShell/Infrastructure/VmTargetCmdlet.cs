@@ -1,12 +1,13 @@
 using System.Management.Automation;
 using VmPs.Core.Vms;
 using VmPs.PowerShell.Completion;
+using VmPs.PowerShell.Pipeline;
 
 namespace VmPs.PowerShell.Infrastructure;
 
 /// <summary>
-/// A cmdlet acting on existing VMs chosen by -Name (wildcards allowed; also bound from piped strings or a Name or VmName
-/// property in the pipeline) or by VM objects piped in as -InputObject.
+/// A cmdlet acting on existing VMs chosen by -Name (wildcards allowed; also bound from the pipeline: names, VM objects,
+/// objects with a VmName property, VM rows) or by VM objects given as -InputObject.
 /// </summary>
 public abstract class VmTargetCmdlet : VmCmdlet
 {
@@ -14,8 +15,9 @@ public abstract class VmTargetCmdlet : VmCmdlet
 
     protected const string InputObjectSet = "InputObject";
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true)]
     [Alias("VmName")]
+    [VmName]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(VmNameCompleter))]

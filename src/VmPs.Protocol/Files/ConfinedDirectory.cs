@@ -79,9 +79,14 @@ public sealed class ConfinedDirectory : IDisposable
 
     /// <summary>
     /// The directory at <paramref name="relativePath"/> ("" is this one). With <paramref name="createMissing"/>,
-    /// missing directories on the way are created with <paramref name="mode"/> (never through a dangling link).
+    /// missing directories on the way are created with <paramref name="mode"/>. A dangling link on the way is never
+    /// created through when confined <see cref="Confinement.Beneath"/>; <see cref="Confinement.InRoot"/>, as mkdir -p
+    /// in a chroot, creates its target inside the root (an image's /var/run -> /run before /run exists).
     /// </summary>
-    public SafeFileHandle OpenDirectory(string relativePath, bool createMissing = false, UnixFileMode mode = DefaultDirectoryMode)
+    public SafeFileHandle OpenDirectory(string relativePath, bool createMissing = false, UnixFileMode mode = DefaultDirectoryMode) =>
+        OpenDirectory(relativePath, createMissing, mode, linkHops: 0);
+
+    private SafeFileHandle OpenDirectory(string relativePath, bool createMissing, UnixFileMode mode, int linkHops)
     {
         try
         {
@@ -99,6 +104,19 @@ public sealed class ConfinedDirectory : IDisposable
                 catch (FileOperationException exists) when (exists.Code == FileErrorCodes.Exists)
                 {
                     // Made meanwhile, or a dangling link: the no-follow open below tells them apart.
+                }
+
+                if (Confinement == Confinement.InRoot && UnixDirectoryCalls.TryGetStatus(parent, name)?.Kind == FileKind.SymbolicLink)
+                {
+                    if (linkHops == MaxLinkHops)
+                    {
+                        throw Loop(relativePath);
+                    }
+
+                    var target = UnixDirectoryCalls.ReadLink(parent, name);
+                    var parentPath = relativePath.TrimEnd('/');
+                    parentPath = parentPath[..(parentPath.LastIndexOf('/') + 1)];
+                    return OpenDirectory(target.StartsWith('/') ? target : parentPath + target, createMissing: true, mode, linkHops + 1);
                 }
 
                 return UnixDirectoryCalls.Open(parent, name, DirectoryFlags | UnixDirectoryCalls.OpenNoFollow);
@@ -172,6 +190,11 @@ public sealed class ConfinedDirectory : IDisposable
                     break;
                 }
 
+                if (errno == UnixDirectoryCalls.ELOOP)
+                {
+                    throw Loop(relativePath);
+                }
+
                 if (errno != UnixDirectoryCalls.EAGAIN)
                 {
                     throw UnixDirectoryCalls.Failure(errno, Describe(relativePath), "open");
@@ -235,7 +258,7 @@ public sealed class ConfinedDirectory : IDisposable
                         {
                             if (++hops > MaxLinkHops)
                             {
-                                throw UnixDirectoryCalls.Failure(UnixDirectoryCalls.ELOOP, Describe(relativePath), "open");
+                                throw Loop(relativePath);
                             }
 
                             var target = UnixDirectoryCalls.ReadLink(next, "");
@@ -297,6 +320,10 @@ public sealed class ConfinedDirectory : IDisposable
 
     private FileOperationException Escape(string relativePath) =>
         UnixDirectoryCalls.Failure(UnixDirectoryCalls.EXDEV, Describe(relativePath), "open");
+
+    // Only symbolic links are followed here (RESOLVE_NO_MAGICLINKS aside, and /proc is never below a destination).
+    private FileOperationException Loop(string relativePath) =>
+        new(FileErrorCodes.LinkLoop, $"Cannot open '{Describe(relativePath)}': it goes through more than {MaxLinkHops} symbolic links.");
 
     private string Describe(string relativePath) => System.IO.Path.Join(Path, relativePath);
 }

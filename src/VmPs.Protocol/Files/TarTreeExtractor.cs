@@ -40,6 +40,13 @@ public sealed record TarExtractOptions
 
     /// <summary>With <see cref="RootName"/>: whether the root may be a directory tree, or must be a single file.</summary>
     public bool AllowTree { get; init; } = true;
+
+    /// <summary>
+    /// Whether symbolic links that lead outside the tree are kept as they are (the host's own files going into a
+    /// guest: a virtualenv's python -> /usr/bin/python3). Nothing is ever written through one: later entries are
+    /// still resolved below the destination. False (trees from a guest): such a link is refused.
+    /// </summary>
+    public bool KeepLinksLeavingTree { get; init; }
 }
 
 /// <summary>What an extraction wrote: entries (directories included) and content bytes.</summary>
@@ -197,7 +204,11 @@ public sealed class TarTreeExtractor
                     PrepareReplace(parent, name, entry.Name);
                     UnixDirectoryCalls.RemoveTree(parent, name);
                     UnixDirectoryCalls.MakeSymbolicLink(entry.LinkName, parent, name);
-                    ConfineLink(components, parent, name);
+                    if (!_options.KeepLinksLeavingTree)
+                    {
+                        ConfineLink(components, parent, name);
+                    }
+
                     if (metadata.Uid is not null)
                     {
                         UnixDirectoryCalls.SetOwner(parent, name, metadata.Uid.Value, metadata.Gid ?? -1);

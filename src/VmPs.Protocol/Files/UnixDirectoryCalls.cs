@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using VmPs.Protocol.Messages;
+using VmPs.Protocol.Native;
 
 namespace VmPs.Protocol.Files;
 
@@ -11,7 +12,7 @@ namespace VmPs.Protocol.Files;
 /// link could redirect. <see cref="ConfinedDirectory"/> gives the directories; failures are
 /// <see cref="FileOperationException"/>s with the errno's code.
 /// </summary>
-public static partial class UnixDirectoryCalls
+public static class UnixDirectoryCalls
 {
     public const int OpenReadOnly = 0x0;
     public const int OpenWriteOnly = 0x1;
@@ -40,6 +41,7 @@ public static partial class UnixDirectoryCalls
     private const int AtRemoveDirectory = 0x200;
     private const int AtEmptyPath = 0x1000;
     private const uint StatxBasicStats = 0x7FF;
+    private const uint FifoType = 0x1000;
 
     /// <summary>Stands for the current directory where a directory handle is expected (AT_FDCWD).</summary>
     public static SafeFileHandle CurrentDirectory { get; } = new(-100, ownsHandle: false);
@@ -47,7 +49,7 @@ public static partial class UnixDirectoryCalls
     /// <summary>openat(2) of one name; <paramref name="flags"/> are the Open* constants (close-on-exec is always added).</summary>
     public static SafeFileHandle Open(SafeFileHandle directory, string name, int flags, UnixFileMode mode = 0)
     {
-        var fd = openat(directory, name, flags | OpenCloseOnExec, (uint)mode);
+        var fd = Libc.openat(directory, name, flags | OpenCloseOnExec, (uint)mode);
         return fd >= 0 ? new SafeFileHandle(fd, ownsHandle: true) : throw Failure(Marshal.GetLastPInvokeError(), name, "open");
     }
 
@@ -63,26 +65,37 @@ public static partial class UnixDirectoryCalls
     {
         // PATH_MAX: the kernel stores no longer target.
         var buffer = new byte[4096];
-        var length = readlinkat(directory, name, buffer, (nuint)buffer.Length);
+        var length = Libc.readlinkat(directory, name, buffer, (nuint)buffer.Length);
         return length >= 0
             ? System.Text.Encoding.UTF8.GetString(buffer, 0, (int)length)
             : throw Failure(Marshal.GetLastPInvokeError(), name, "read the link");
     }
 
     public static void MakeDirectory(SafeFileHandle directory, string name, UnixFileMode mode) =>
-        Check(mkdirat(directory, name, (uint)mode), name, "create the directory");
+        Check(Libc.mkdirat(directory, name, (uint)mode), name, "create the directory");
 
     public static void MakeSymbolicLink(string target, SafeFileHandle directory, string name) =>
-        Check(symlinkat(target, directory, name), name, "create the symbolic link");
+        Check(Libc.symlinkat(target, directory, name), name, "create the symbolic link");
+
+    /// <summary>linkat(2) without AT_SYMLINK_FOLLOW: a link to <paramref name="targetName"/> itself, never to what it points at.</summary>
+    public static void MakeHardLink(SafeFileHandle targetDirectory, string targetName, SafeFileHandle directory, string name) =>
+        Check(Libc.linkat(targetDirectory, targetName, directory, name, 0), name, "create the hard link");
+
+    /// <summary>mknodat(2) of a FIFO (never a device: device nodes are not created by VmPs on the host).</summary>
+    public static void MakeFifo(SafeFileHandle directory, string name, UnixFileMode mode) =>
+        Check(Libc.mknodat(directory, name, FifoType | (uint)mode, 0), name, "create the FIFO");
 
     /// <summary>renameat(2): replaces an existing <paramref name="toName"/> that is not a directory.</summary>
     public static void Rename(SafeFileHandle fromDirectory, string fromName, SafeFileHandle toDirectory, string toName) =>
-        Check(renameat(fromDirectory, fromName, toDirectory, toName), toName, "rename to");
+        Check(Libc.renameat(fromDirectory, fromName, toDirectory, toName), toName, "rename to");
 
     public static void Unlink(SafeFileHandle directory, string name, bool isDirectory) =>
-        Check(unlinkat(directory, name, isDirectory ? AtRemoveDirectory : 0), name, "remove");
+        Check(Libc.unlinkat(directory, name, isDirectory ? AtRemoveDirectory : 0), name, "remove");
 
-    /// <summary>Removes an entry and, for a directory, everything below it, never following a link; a missing entry is fine.</summary>
+    /// <summary>
+    /// Removes an entry and, for a directory, everything below it, never following a link; a missing entry is fine.
+    /// A directory is made the owner's first, so unreadable ones (mode 0000, 0500) can be emptied without root.
+    /// </summary>
     public static void RemoveTree(SafeFileHandle directory, string name)
     {
         switch (TryGetStatus(directory, name)?.Kind)
@@ -90,6 +103,7 @@ public static partial class UnixDirectoryCalls
             case null:
                 return;
             case FileKind.Directory:
+                SetMode(directory, name, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
                 using (var child = Open(directory, name, OpenReadOnly | OpenDirectoryOnly | OpenNoFollow))
                 {
                     foreach (var entry in ListNames(child))
@@ -112,11 +126,33 @@ public static partial class UnixDirectoryCalls
 
     /// <summary>Changes the owner of the entry itself (a link, not its target); -1 keeps that id.</summary>
     public static void SetOwner(SafeFileHandle directory, string name, int uid, int gid) =>
-        Check(fchownat(directory, name, uid, gid, AtSymlinkNoFollow), name, "change the owner of");
+        Check(Libc.fchownat(directory, name, uid, gid, AtSymlinkNoFollow), name, "change the owner of");
 
     /// <summary>fchmod(2) of an open file or directory (not an O_PATH descriptor): the bits land on what was opened.</summary>
     public static void SetMode(SafeFileHandle entry, UnixFileMode mode) =>
-        Check(fchmod(entry, (uint)mode), "(open entry)", "change the mode of");
+        Check(Libc.fchmod(entry, (uint)mode), "(open entry)", "change the mode of");
+
+    /// <summary>
+    /// Changes the mode of the entry <paramref name="name"/> itself. fchmodat(2) has no working AT_SYMLINK_NOFOLLOW
+    /// before Linux 6.6, so the entry is opened O_PATH|O_NOFOLLOW and changed through its /proc/self/fd link, which
+    /// names that inode and nothing a rename could redirect. A symbolic link has no mode: it is refused.
+    /// </summary>
+    public static void SetMode(SafeFileHandle directory, string name, UnixFileMode mode)
+    {
+        using var entry = Open(directory, name, OpenPath | OpenNoFollow);
+        ChangeModeOfPath(ProcPath(entry), mode, name);
+    }
+
+    /// <summary>chmod(2) of a path, umask-independent (File.SetUnixFileMode is not callable from platform-neutral code).</summary>
+    internal static void ChangeModeOfPath(string path, UnixFileMode mode, string displayName) =>
+        Check(Libc.chmod(path, (uint)mode), displayName, "change the mode of");
+
+    /// <summary>
+    /// Sets an extended attribute of the entry itself (lsetxattr(2) of its name below the directory's /proc/self/fd
+    /// link: there is no *at form, and the directory's descriptor keeps the lookup where the caller put it).
+    /// </summary>
+    public static void SetExtendedAttribute(SafeFileHandle directory, string name, string attribute, byte[] value) =>
+        Check(Libc.lsetxattr($"{ProcPath(directory)}/{name}", attribute, value, (nuint)value.Length, 0), name, $"set the extended attribute {attribute} of");
 
     /// <summary>Sets the modification time of the entry itself (links included).</summary>
     public static void SetLastWriteTime(SafeFileHandle directory, string name, DateTimeOffset time)
@@ -124,8 +160,8 @@ public static partial class UnixDirectoryCalls
         var seconds = time.ToUnixTimeSeconds();
         var nanoseconds = (time.UtcTicks - DateTimeOffset.FromUnixTimeSeconds(seconds).UtcTicks) * 100;
         const long omit = (1L << 30) - 2;
-        var times = new TimeSpecPair { AccessSeconds = 0, AccessNanoseconds = omit, ModifySeconds = seconds, ModifyNanoseconds = nanoseconds };
-        Check(utimensat(directory, name, in times, AtSymlinkNoFollow), name, "set the modification time of");
+        var times = new Libc.TimeSpecPair { AccessSeconds = 0, AccessNanoseconds = omit, ModifySeconds = seconds, ModifyNanoseconds = nanoseconds };
+        Check(Libc.utimensat(directory, name, in times, AtSymlinkNoFollow), name, "set the modification time of");
     }
 
     /// <summary>
@@ -173,20 +209,22 @@ public static partial class UnixDirectoryCalls
     internal static unsafe int OpenAt2(SafeFileHandle directory, string path, ulong flags, ulong resolve)
     {
         const long SysOpenat2 = 437;
-        var how = new OpenHow { Flags = flags, Mode = 0, Resolve = resolve };
-        return (int)syscall(SysOpenat2, directory, path, &how, (nuint)sizeof(OpenHow));
+        var how = new Libc.OpenHow { Flags = flags, Mode = 0, Resolve = resolve };
+        return (int)Libc.syscall(SysOpenat2, directory, path, &how, (nuint)sizeof(Libc.OpenHow));
     }
+
+    private static string ProcPath(SafeFileHandle handle) => $"/proc/self/fd/{handle.DangerousGetHandle()}";
 
     private static UnixFileStatus? Statx(SafeFileHandle directory, string name, int flags, string displayName)
     {
         Span<byte> buffer = stackalloc byte[256];
-        if (statx(directory, name, flags, StatxBasicStats, ref MemoryMarshal.GetReference(buffer)) != 0)
+        if (Libc.statx(directory, name, flags, StatxBasicStats, ref MemoryMarshal.GetReference(buffer)) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
             return errno is ENOENT or ENOTDIR ? null : throw Failure(errno, displayName, "read the metadata of");
         }
 
-        // struct statx, the same on every architecture: uid @20, gid @24, mode @28 (u16), size @40, mtime @112.
+        // struct statx, the same on every architecture: nlink @16, uid @20, gid @24, mode @28 (u16), ino @32, size @40, mtime @112.
         var mode = BinaryPrimitives.ReadUInt16LittleEndian(buffer[28..]);
         var kind = (mode & 0xF000) switch
         {
@@ -203,7 +241,9 @@ public static partial class UnixDirectoryCalls
             mode & 0xFFF,
             BinaryPrimitives.ReadInt32LittleEndian(buffer[20..]),
             BinaryPrimitives.ReadInt32LittleEndian(buffer[24..]),
-            DateTimeOffset.FromUnixTimeSeconds(seconds).AddTicks(nanoseconds / 100));
+            DateTimeOffset.FromUnixTimeSeconds(seconds).AddTicks(nanoseconds / 100),
+            BinaryPrimitives.ReadUInt64LittleEndian(buffer[32..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(buffer[16..]));
     }
 
     private static void Check(int result, string name, string action)
@@ -213,55 +253,4 @@ public static partial class UnixDirectoryCalls
             throw Failure(Marshal.GetLastPInvokeError(), name, action);
         }
     }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct OpenHow
-    {
-        public ulong Flags;
-        public ulong Mode;
-        public ulong Resolve;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpecPair
-    {
-        public long AccessSeconds;
-        public long AccessNanoseconds;
-        public long ModifySeconds;
-        public long ModifyNanoseconds;
-    }
-
-    // openat2 has no libc wrapper: syscall(2), whose fixed leading arguments are passed as for any call.
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial long syscall(long number, SafeFileHandle directory, string path, OpenHow* how, nuint size);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int openat(SafeFileHandle directory, string path, int flags, uint mode);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int statx(SafeFileHandle directory, string path, int flags, uint mask, ref byte buffer);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial nint readlinkat(SafeFileHandle directory, string path, byte[] buffer, nuint size);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int mkdirat(SafeFileHandle directory, string path, uint mode);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int symlinkat(string target, SafeFileHandle directory, string path);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int renameat(SafeFileHandle fromDirectory, string fromPath, SafeFileHandle toDirectory, string toPath);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int unlinkat(SafeFileHandle directory, string path, int flags);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int fchownat(SafeFileHandle directory, string path, int uid, int gid, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int fchmod(SafeFileHandle entry, uint mode);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int utimensat(SafeFileHandle directory, string path, in TimeSpecPair times, int flags);
 }

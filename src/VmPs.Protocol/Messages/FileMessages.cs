@@ -83,6 +83,9 @@ public static class FileErrorCodes
     public const string DirectoryNotEmpty = "DirectoryNotEmpty";
     public const string PathEscape = "PathEscape";
 
+    /// <summary>A lookup met more symbolic links than the kernel follows (40): a loop, or a chain built to exhaust it.</summary>
+    public const string LinkLoop = "SymbolicLinkLoop";
+
     /// <summary>An archive holds an entry that was not asked for (another name, a second root, a tree for a file).</summary>
     public const string UnexpectedEntry = "UnexpectedEntry";
     public const string UnsupportedEntry = "UnsupportedEntry";

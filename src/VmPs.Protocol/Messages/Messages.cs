@@ -33,7 +33,8 @@ public sealed record ExecExitMessage(int? ExitCode, int? Signal);
 /// <summary>Signals an exec's process, or with <see cref="ProcessGroup"/> every process of its session's group.</summary>
 public sealed record SignalMessage(int Signal, bool ProcessGroup = false);
 
-public sealed record ShutdownMessage(bool Reboot);
+/// <summary>Powers the guest off (or reboots it); <see cref="Force"/> kills its programs at once instead of after SIGTERM and a grace period.</summary>
+public sealed record ShutdownMessage(bool Reboot, bool Force = false);
 
 /// <summary>Stable error codes the agent reports.</summary>
 public static class ErrorCodes

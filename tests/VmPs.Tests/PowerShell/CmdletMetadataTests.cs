@@ -14,13 +14,13 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Build-VmKernel"] = ["VmPs.Core.Kernels.VmPsKernel", "System.Management.Automation.Job"],
         ["New-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Get-Vm"] = ["VmPs.Core.Vms.VmInfo"],
-        ["Start-Vm"] = ["VmPs.Core.Vms.VmInfo"],
+        ["Start-Vm"] = ["VmPs.Core.Vms.VmInfo", "System.Management.Automation.Job"],
         ["Stop-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Remove-Vm"] = [],
         ["Invoke-VmCommand"] = ["VmPs.Core.Vms.VmCommandResult", "System.String", "System.Management.Automation.Job"],
         ["Enter-Vm"] = [],
         ["Copy-VmFile"] = ["VmPs.Core.Agent.GuestFileInfo", "System.IO.FileSystemInfo"],
-        ["New-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
+        ["New-VmImage"] = ["VmPs.Core.Images.ImageInfo", "System.Management.Automation.Job"],
         ["Get-VmImage"] = ["VmPs.Core.Images.ImageInfo"],
         ["Remove-VmImage"] = [],
         ["Clear-VmImageCache"] = ["VmPs.Core.Images.ImageCacheItem"],
@@ -82,7 +82,7 @@ public sealed class CmdletMetadataTests : IDisposable
         {
             Assert.Contains(name.GetCustomAttributesData(), attribute => attribute.AttributeType.Name == "SupportsWildcardsAttribute");
             Assert.Equal("ImageNameCompleter", CompleterOf(name));
-            Assert.All(ParameterAttributes(name), parameter => Assert.True(Flag(parameter, "ValueFromPipelineByPropertyName")));
+            BindsNamesByValueOnly(name, "ImageNameAttribute");
         }
 
         var inputObject = cmdlets["Remove-VmImage"].Parameter("InputObject");
@@ -91,7 +91,7 @@ public sealed class CmdletMetadataTests : IDisposable
     }
 
     [Fact]
-    public void Cmdlets_taking_vms_bind_vm_objects_by_value_and_names_by_property_name_with_completion()
+    public void Cmdlets_taking_vms_bind_vm_objects_and_names_by_value_with_completion()
     {
         foreach (var cmdlet in metadata.Cmdlets().Where(cmdlet => CmdletsTakingVms.Contains(cmdlet.Name)))
         {
@@ -100,7 +100,7 @@ public sealed class CmdletMetadataTests : IDisposable
             Assert.All(ParameterAttributes(inputObject), parameter => Assert.True(Flag(parameter, "ValueFromPipeline"), cmdlet.Name));
 
             var name = cmdlet.Parameter("Name");
-            Assert.All(ParameterAttributes(name), parameter => Assert.True(Flag(parameter, "ValueFromPipelineByPropertyName"), cmdlet.Name));
+            BindsNamesByValueOnly(name, "VmNameAttribute");
             Assert.Contains("VmName", Aliases(name));
             Assert.Equal("VmNameCompleter", CompleterOf(name));
 
@@ -179,7 +179,7 @@ public sealed class CmdletMetadataTests : IDisposable
         {
             Assert.Contains(name.GetCustomAttributesData(), attribute => attribute.AttributeType.Name == "SupportsWildcardsAttribute");
             Assert.Equal("NetworkNameCompleter", CompleterOf(name));
-            Assert.All(ParameterAttributes(name), parameter => Assert.True(Flag(parameter, "ValueFromPipelineByPropertyName")));
+            BindsNamesByValueOnly(name, "NetworkNameAttribute");
         }
 
         Assert.Equal("VmPs.Core.Network.NetworkInfo[]", cmdlets["Remove-VmNetwork"].Parameter("InputObject").PropertyType.FullName);
@@ -190,8 +190,22 @@ public sealed class CmdletMetadataTests : IDisposable
         {
             Assert.StartsWith("VmPs.Core.Vms.VmInfo", cmdlet.Parameter("InputObject").PropertyType.FullName);
             Assert.Equal("VmNameCompleter", CompleterOf(cmdlet.Parameter("VmName")));
-            Assert.All(ParameterAttributes(cmdlet.Parameter("VmName")), parameter => Assert.True(Flag(parameter, "ValueFromPipelineByPropertyName"), cmdlet.Name));
+            BindsNamesByValueOnly(cmdlet.Parameter("VmName"), "VmNameAttribute");
         }
+    }
+
+    /// <summary>
+    /// Names come from the pipeline by value, through the transformation that refuses other concepts' objects; never by
+    /// property name, which would take any object's Name (issue 11: binding never crosses types).
+    /// </summary>
+    private static void BindsNamesByValueOnly(PropertyInfo name, string transformation)
+    {
+        Assert.All(ParameterAttributes(name), parameter =>
+        {
+            Assert.True(Flag(parameter, "ValueFromPipeline"), name.DeclaringType!.Name);
+            Assert.False(Flag(parameter, "ValueFromPipelineByPropertyName"), name.DeclaringType!.Name);
+        });
+        Assert.Contains(name.GetCustomAttributesData(), attribute => attribute.AttributeType.Name == transformation);
     }
 
     private static IEnumerable<CustomAttributeData> ParameterAttributes(PropertyInfo parameter) =>

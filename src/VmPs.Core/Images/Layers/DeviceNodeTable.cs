@@ -1,3 +1,7 @@
+using Microsoft.Win32.SafeHandles;
+using VmPs.Protocol.Files;
+using VmPs.Protocol.Messages;
+
 namespace VmPs.Core.Images.Layers;
 
 /// <summary>A device node of an image, which the filesystem builder creates inside the image file only.</summary>
@@ -19,8 +23,8 @@ internal sealed class DeviceNodeTable
     public void Add(ulong inode, bool isBlockDevice, int major, int minor, UnixFileMode permissions) =>
         byInode[inode] = (isBlockDevice, major, minor, permissions);
 
-    public bool IsPlaceholder(FileStatus status) =>
-        status is { Type: LinuxFileType.RegularFile, Size: 0, Permissions: 0 } && byInode.ContainsKey(status.Inode);
+    public bool IsPlaceholder(UnixFileStatus status) =>
+        status is { Kind: FileKind.File, Size: 0, Mode: 0 } && byInode.ContainsKey(status.Inode);
 
     /// <summary>Every path of the tree that holds a placeholder (hard links give several), walked without following links.</summary>
     public IReadOnlyList<DeviceNode> Locate(string rootDirectory)
@@ -31,39 +35,27 @@ internal sealed class DeviceNodeTable
             return found;
         }
 
-        var rootFd = LinuxFileSystem.OpenDirectory(LinuxFileSystem.AtFdCwd, Path.GetFullPath(rootDirectory));
-        try
-        {
-            Walk(rootFd, string.Empty, found);
-        }
-        finally
-        {
-            LinuxFileSystem.Close(rootFd);
-        }
-
+        using var root = Open(UnixDirectoryCalls.CurrentDirectory, Path.GetFullPath(rootDirectory));
+        Walk(root, string.Empty, found);
         return found;
     }
 
-    private void Walk(int directoryFd, string prefix, List<DeviceNode> found)
+    private static SafeFileHandle Open(SafeFileHandle directory, string name) =>
+        UnixDirectoryCalls.Open(directory, name, UnixDirectoryCalls.OpenPath | UnixDirectoryCalls.OpenDirectoryOnly | UnixDirectoryCalls.OpenNoFollow);
+
+    private void Walk(SafeFileHandle directory, string prefix, List<DeviceNode> found)
     {
-        foreach (var name in LayerRoot.ListNames(directoryFd))
+        foreach (var name in UnixDirectoryCalls.ListNames(directory))
         {
-            if (LinuxFileSystem.TryStatus(directoryFd, name) is not { } status)
+            if (UnixDirectoryCalls.TryGetStatus(directory, name) is not { } status)
             {
                 continue;
             }
 
-            if (status.Type == LinuxFileType.Directory)
+            if (status.Kind == FileKind.Directory)
             {
-                var fd = LinuxFileSystem.OpenDirectory(directoryFd, name);
-                try
-                {
-                    Walk(fd, $"{prefix}{name}/", found);
-                }
-                finally
-                {
-                    LinuxFileSystem.Close(fd);
-                }
+                using var child = Open(directory, name);
+                Walk(child, $"{prefix}{name}/", found);
             }
             else if (IsPlaceholder(status))
             {

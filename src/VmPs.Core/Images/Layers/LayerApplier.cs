@@ -1,6 +1,7 @@
 using VmPs.Core.Archives;
 using VmPs.Core.Images.Oci;
 using VmPs.Protocol.Archives;
+using VmPs.Protocol.Files;
 
 namespace VmPs.Core.Images.Layers;
 
@@ -37,7 +38,7 @@ public static class LayerApplier
                 rootDirectory);
         }
 
-        using var root = new LayerRoot(rootDirectory, layer.Digest);
+        using var root = ConfinedDirectory.Open(rootDirectory, Confinement.InRoot);
         var extraction = new LayerExtraction(root, layer.Digest, devices);
         await using var reader = new TarArchiveReader(LayerArchive.Open(layer, blobPath), TarLimits.Default);
         try

@@ -4,6 +4,7 @@ using VmPs.Core.Archives;
 using VmPs.Core.Images.Blobs;
 using VmPs.Core.Images.Registry;
 using VmPs.Protocol.Archives;
+using VmPs.Protocol.Streams;
 
 namespace VmPs.Core.Images.Oci;
 
@@ -243,65 +244,31 @@ public sealed class DockerArchiveImageSource : IImageSource
     }
 
     /// <summary>A read-only window onto part of a file.</summary>
-    private sealed class RangeStream : Stream
+    private sealed class RangeStream : DelegatingStream
     {
-        private readonly FileStream file;
         private long remaining;
 
         public RangeStream(FileStream file, long start, long length)
+            : base(file)
         {
-            this.file = file;
             file.Position = start;
             remaining = length;
         }
 
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
         public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
-            var read = file.Read(buffer[..(int)Math.Min(buffer.Length, remaining)]);
+            var read = Inner.Read(buffer[..(int)Math.Min(buffer.Length, remaining)]);
             remaining -= read;
             return read;
         }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            var read = await file.ReadAsync(buffer[..(int)Math.Min(buffer.Length, remaining)], cancellationToken).ConfigureAwait(false);
+            var read = await Inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, remaining)], cancellationToken).ConfigureAwait(false);
             remaining -= read;
             return read;
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                file.Dispose();
-            }
-
-            base.Dispose(disposing);
         }
     }
 }

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using VmPs.Core.Images.Blobs;
 using VmPs.Core.Images.Oci;
+using VmPs.Protocol.Streams;
 
 namespace VmPs.Core.Images.Registry;
 
@@ -347,25 +348,13 @@ internal sealed class RegistryClient : IDisposable
     }
 
     /// <summary>The body of a response that disposes the response (and so returns its connection) with it.</summary>
-    private sealed class ResponseStream(Stream inner, HttpResponseMessage response) : Stream
+    private sealed class ResponseStream(Stream inner, HttpResponseMessage response) : DelegatingStream(inner)
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             try
             {
-                return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                return await Inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
             }
             catch (IOException ex) when (!cancellationToken.IsCancellationRequested)
             {
@@ -378,25 +367,13 @@ internal sealed class RegistryClient : IDisposable
             }
         }
 
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
         protected override void Dispose(bool disposing)
         {
+            base.Dispose(disposing);
             if (disposing)
             {
-                inner.Dispose();
                 response.Dispose();
             }
-
-            base.Dispose(disposing);
         }
     }
 }

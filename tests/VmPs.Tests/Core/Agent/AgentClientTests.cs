@@ -1,7 +1,7 @@
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using VmPs.Core;
 using VmPs.Core.Agent;
+using VmPs.Core.Native;
 using VmPs.Protocol;
 using VmPs.Protocol.Framing;
 using VmPs.Protocol.Messages;
@@ -9,7 +9,7 @@ using VmPs.Tests.Infrastructure;
 
 namespace VmPs.Tests.Core.Agent;
 
-public partial class AgentClientTests
+public class AgentClientTests
 {
     [Fact]
     public async Task An_agent_with_another_protocol_version_is_refused_with_a_clear_error()
@@ -119,7 +119,7 @@ public partial class AgentClientTests
         await using var agent = await GuestAgentProcess.StartAsync();
         await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
-        await client.ShutdownAsync(reboot: false, default);
+        await client.ShutdownAsync(reboot: false, force: false, default);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await agent.Process.WaitForExitAsync(timeout.Token);
 
@@ -156,24 +156,15 @@ public partial class AgentClientTests
     /// <summary>Tries the exclusive flock another pwsh session would take (opened with libc: .NET adds its own locks).</summary>
     private static bool TryLock(string path)
     {
-        var fd = open(path, 2, 0);
+        var fd = Libc.open(path, 2, 0);
         Assert.True(fd >= 0, $"cannot open {path}");
         try
         {
-            return flock(fd, 2 | 4) == 0;
+            return Libc.flock(fd, 2 | 4) == 0;
         }
         finally
         {
-            close(fd);
+            Libc.close(fd);
         }
     }
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int open(string path, int flags, int mode);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int flock(int fd, int operation);
-
-    [LibraryImport("libc")]
-    private static partial int close(int fd);
 }

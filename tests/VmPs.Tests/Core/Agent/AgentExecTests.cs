@@ -215,6 +215,31 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
         Assert.False(File.Exists(marker));
     }
 
+    [Fact]
+    public async Task A_streamed_exec_is_killed_at_its_timeout_with_what_it_started()
+    {
+        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+
+        var execution = await client.StartExecAsync(new AgentExecRequest(["/bin/sh", "-c", "sleep 600 & echo $!; wait"]) { Timeout = TimeSpan.FromSeconds(2) }, default);
+        var stdout = await ExecTestSupport.ReadStdoutAsync(execution).WaitAsync(TimeSpan.FromMinutes(2));
+        var sleeper = int.Parse(Encoding.UTF8.GetString(stdout).Trim());
+        var error = await Assert.ThrowsAsync<VmPsException>(() => execution.WaitForExitAsync(default));
+
+        Assert.Equal(("AgentExecTimeout", VmPsErrorKind.OperationTimeout), (error.ErrorId, error.Kind));
+        Assert.True(await ExitsWithinAsync(client, sleeper, TimeSpan.FromMinutes(1)), "the command's child survived the timeout");
+    }
+
+    [Fact]
+    public async Task A_streamed_exec_that_ends_in_time_reports_its_exit()
+    {
+        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+
+        var execution = await client.StartExecAsync(new AgentExecRequest(["/bin/sh", "-c", "exit 4"]) { Timeout = TimeSpan.FromMinutes(5) }, default);
+        await ExecTestSupport.ReadStdoutAsync(execution).WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.Equal(4, (await execution.WaitForExitAsync(default)).ExitCode);
+    }
+
     [RequiresRootFact]
     public async Task A_command_runs_as_the_requested_user()
     {
@@ -225,5 +250,23 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
 
         Assert.Equal("65534\n", result.Stdout);
         Assert.Equal("GuestUserNotFound", unknown.ErrorId);
+    }
+
+    /// <summary>True once the process is gone (or a zombie) in the agent's machine.</summary>
+    private static async Task<bool> ExitsWithinAsync(AgentClient client, int pid, TimeSpan deadline)
+    {
+        using var patience = new CancellationTokenSource(deadline);
+        while (!patience.IsCancellationRequested)
+        {
+            var probe = await client.ExecAsync(new AgentExecRequest(["/bin/sh", "-c", $"test ! -e /proc/{pid} || grep -q ') Z' /proc/{pid}/stat"]), default);
+            if (probe.ExitCode == 0)
+            {
+                return true;
+            }
+
+            await Task.Delay(100, CancellationToken.None);
+        }
+
+        return false;
     }
 }

@@ -1,9 +1,9 @@
-using System.Diagnostics;
 using VmPs.Core;
 using VmPs.Core.Images;
 using VmPs.Core.Images.Oci;
 using VmPs.Core.Images.Registry;
 using VmPs.Core.Processes;
+using VmPs.Tests.Infrastructure;
 
 namespace VmPs.Tests.Core.Images;
 
@@ -49,39 +49,28 @@ public static class ImageAddChild
         }
 
         Console.WriteLine($"result {result}");
-        var peak = File.ReadAllLines("/proc/self/status").Single(line => line.StartsWith("VmHWM:", StringComparison.Ordinal));
-        Console.WriteLine($"peak-kib {peak.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]}");
+        Console.WriteLine($"peak-kib {TestChildProcess.PeakKiB()}");
         Environment.Exit(0);
     }
 
     /// <summary>
-    /// Runs the child to its end: its "result" and "peak-kib" lines, empty when it died first (killed at
-    /// <paramref name="crashAt"/>, say), and its exit code. Its GC heap is capped at 768 MiB, so a regression that
-    /// buffers what it should stream fails the child instead of taking the machine's memory.
+    /// Runs the child to its end (see <see cref="TestChildProcess"/>): its "result" and "peak-kib" lines, empty when it
+    /// died first (killed at <paramref name="crashAt"/>, say), and its exit code.
     /// </summary>
     public static async Task<(IReadOnlyDictionary<string, string> Lines, int ExitCode, string Stderr)> RunAsync(
         VmPsPaths paths, string source, string name, string? crashAt = null)
     {
-        var testAssembly = typeof(ImageAddChild).Assembly.Location;
-        var start = new ProcessStartInfo("dotnet", [testAssembly]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["DOTNET_STARTUP_HOOKS"] = testAssembly;
-        start.Environment["DOTNET_GCHeapHardLimit"] = "0x30000000";
-        start.Environment[HomeVariable] = paths.Root;
-        start.Environment[SourceVariable] = source;
-        start.Environment[NameVariable] = name;
+        var environment = new Dictionary<string, string> { [HomeVariable] = paths.Root, [SourceVariable] = source, [NameVariable] = name };
         if (crashAt is not null)
         {
-            start.Environment[CrashPoint.EnvironmentVariable] = crashAt;
+            environment[CrashPoint.EnvironmentVariable] = crashAt;
         }
 
-        using var child = Process.Start(start)!;
-        var stderr = child.StandardError.ReadToEndAsync();
-        var stdout = await child.StandardOutput.ReadToEndAsync();
-        await child.WaitForExitAsync();
+        var (stdout, exitCode, stderr) = await TestChildProcess.RunAsync(environment);
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => line.Split(' ', 2))
             .Where(parts => parts.Length == 2)
             .ToDictionary(parts => parts[0], parts => parts[1]);
-        return (lines, child.ExitCode, await stderr);
+        return (lines, exitCode, stderr);
     }
 }

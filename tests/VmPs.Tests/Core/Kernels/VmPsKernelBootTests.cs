@@ -88,6 +88,11 @@ public sealed class VmPsKernelBootTests : IClassFixture<VmPsTestKernel>, IDispos
         var created = await manager.CreateAsync(new VmCreateOptions { Name = "vmpsk", Image = "busybox", Hypervisor = HypervisorKind.Qemu }, CancellationToken.None);
         var started = await manager.StartAsync("vmpsk", new VmStartOptions { Timeout = BootBound }, null, CancellationToken.None);
         var qemuArguments = File.ReadAllText($"/proc/{started.ProcessId}/cmdline").Split('\0');
+        // The init sets these up after the agent is ready; the agent holds the first exec until it has.
+        var system = await manager.ExecAsync(
+            "vmpsk",
+            new VmExecOptions { Command = ["sh", "-c", "hostname; cat /sys/class/net/lo/flags; grep -cE ' /(dev/pts|dev/shm|run|tmp) ' /proc/mounts"] },
+            CancellationToken.None);
         var uname = await manager.ExecAsync("vmpsk", new VmExecOptions { Command = ["uname", "-r"] }, CancellationToken.None);
         var moduleSupport = await manager.ExecAsync("vmpsk", new VmExecOptions { Command = ["ls", "/proc/modules"] }, CancellationToken.None);
         await manager.StopAsync("vmpsk", new VmStopOptions(), CancellationToken.None);
@@ -102,10 +107,12 @@ public sealed class VmPsKernelBootTests : IClassFixture<VmPsTestKernel>, IDispos
         var initrdEntries = await InitrdEntriesAsync(qemuArguments[Array.IndexOf(qemuArguments, "-initrd") + 1]);
         Assert.Contains("init", initrdEntries);
         Assert.DoesNotContain(initrdEntries, entry => entry.StartsWith("vmps", StringComparison.Ordinal));
+        Assert.Equal((0, "vmpsk\n0x9\n4"), (system.ExitCode, system.Stdout.Trim()));
         Assert.Equal((0, seeded.Release), (uname.ExitCode, uname.Stdout.Trim()));
         Assert.NotEqual(0, moduleSupport.ExitCode);
         Assert.DoesNotContain(init, record => record.Phase == InitLogPhases.Modules);
-        Assert.Contains(init, record => record.Phase == InitLogPhases.Agent);
+        var agentReady = init.FindIndex(record => record.Phase == InitLogPhases.Agent && record.Message.StartsWith("agent ready", StringComparison.Ordinal));
+        Assert.InRange(agentReady, 0, init.FindIndex(record => record.Phase == InitLogPhases.Network));
         Assert.DoesNotContain(init, record => record.Level != InitLogLevels.Info);
     }
 

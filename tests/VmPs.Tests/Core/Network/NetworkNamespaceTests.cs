@@ -42,6 +42,26 @@ public sealed class NetworkNamespaceTests : IDisposable
         Assert.Equal(42, await scratch.Namespace.RunAsync(() => 42, CancellationToken.None));
     }
 
+    [RequiresNetworkFact]
+    public async Task SharedJoinsANamespaceOnceForConcurrentCallersAndKeepsNoFailedJoin()
+    {
+        var name = "vmpst-" + Guid.NewGuid().ToString("N")[..8];
+        Assert.Equal("NetworkNamespaceNotFound", Assert.Throws<VmPsException>(() => NetworkNamespace.Shared(name)).ErrorId);
+        await ExternalTool.RunCheckedAsync("ip", ["netns", "add", name], CancellationToken.None);
+        try
+        {
+            var joins = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => NetworkNamespace.Shared(name))));
+
+            Assert.All(joins, joined => Assert.Same(joins[0], joined));
+            Assert.Equal(name, joins[0].Name);
+            Assert.Same(NetworkNamespace.Current, NetworkNamespace.Shared(null));
+        }
+        finally
+        {
+            await ExternalTool.RunAsync("ip", ["netns", "delete", name], CancellationToken.None);
+        }
+    }
+
     [Fact]
     public void AMissingNamespaceIsASpecificError()
     {

@@ -218,7 +218,7 @@ public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
         Assert.Contains("VM 'cut' is active", Assert.Single(repair.Unrepairable));
         Assert.NotEqual(0, (await vms.RunAsync("cut", "ping", "-c", "1", "-W", "2", vms.Lab.Gateway)).ExitCode);
 
-        await vms.Manager.StopAsync("cut", new VmStopOptions { Force = true }, CancellationToken.None);
+        await vms.Manager.StopAsync("cut", new VmStopOptions { Method = VmStopMethod.TurnOff }, CancellationToken.None);
         await vms.Manager.StartAsync("cut", new VmStartOptions(), progress: null, CancellationToken.None);
 
         Assert.Equal(NetworkAdapterStatus.Connected, (await vms.Manager.GetAsync("cut", CancellationToken.None)).NetworkStatus);

@@ -3,6 +3,7 @@ using VmPs.Core.Vms;
 using VmPs.Tests.Core.Images;
 using VmPs.Tests.Core.Network;
 using VmPs.Tests.Core.State;
+using VmPs.Tests.Protocol.Files;
 
 /// <summary>
 /// Lets a test run allocations from separate OS processes: `dotnet VmPs.Tests.dll` with
@@ -19,6 +20,7 @@ public static class StartupHook
     {
         NetworkAllocationChild.RunIfRequested();
         ImageAddChild.RunIfRequested();
+        TreeExtractChild.RunIfRequested();
         var database = Environment.GetEnvironmentVariable(DatabaseVariable);
         if (database is null)
         {

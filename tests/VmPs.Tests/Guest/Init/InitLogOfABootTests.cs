@@ -33,7 +33,7 @@ public sealed class InitLogOfABootTests
 
         var phases = records.Select(record => record.Phase).Distinct().ToList();
         Assert.Equal(
-            [InitLogPhases.Boot, InitLogPhases.Modules, InitLogPhases.Config, InitLogPhases.Disks, InitLogPhases.Rootfs, InitLogPhases.Network, InitLogPhases.Agent, InitLogPhases.Entrypoint],
+            [InitLogPhases.Boot, InitLogPhases.Modules, InitLogPhases.Config, InitLogPhases.Disks, InitLogPhases.Rootfs, InitLogPhases.Agent, InitLogPhases.Network, InitLogPhases.Entrypoint],
             phases);
         Assert.DoesNotContain(records, record => record.Level == InitLogLevels.Error);
         Assert.Contains(records, record => record.Phase == InitLogPhases.Agent && record.Message.StartsWith("agent ready on virtio-serial port org.vmps.agent", StringComparison.Ordinal));

@@ -110,6 +110,8 @@ internal sealed class FakeVmManager : IVmManager
 
     public Task<VmInfo> CreateAsync(VmCreateOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+    public Task ValidateCreateAsync(VmCreateOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
+
     public Task<NetworkAdapterInfo?> GetNetworkAdapterAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task<NetworkRepairResult> RepairNetworkAsync(string network, bool dryRun, CancellationToken cancellationToken) => throw new NotSupportedException();

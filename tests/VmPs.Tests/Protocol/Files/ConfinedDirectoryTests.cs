@@ -91,6 +91,27 @@ public sealed class ConfinedDirectoryTests : IDisposable
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public void In_a_root_creating_through_dangling_links_makes_their_targets_inside(bool componentWalk)
+    {
+        ConfinedDirectory.ForceComponentWalk = componentWalk;
+        Directory.CreateDirectory(Path.Combine(_root, "var"));
+        File.CreateSymbolicLink(Path.Combine(_root, "var", "run"), "/run");
+        File.CreateSymbolicLink(Path.Combine(_root, "lib"), "../../usr/lib");
+        File.CreateSymbolicLink(Path.Combine(_root, "loop"), "loop/x");
+        using var root = ConfinedDirectory.Open(_root, Confinement.InRoot);
+
+        root.OpenDirectory("var/run/lock", createMissing: true).Dispose();
+        root.OpenDirectory("lib/modules", createMissing: true).Dispose();
+
+        Assert.True(Directory.Exists(Path.Combine(_root, "run", "lock")));
+        Assert.True(Directory.Exists(Path.Combine(_root, "usr", "lib", "modules")));
+        Assert.Equal(FileErrorCodes.LinkLoop, Assert.Throws<FileOperationException>(() => root.OpenDirectory("loop/y", createMissing: true)).Code);
+        Assert.Equal(["passwd"], Directory.EnumerateFileSystemEntries(_scratch.Combine("outside", "etc")).Select(Path.GetFileName));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public void Links_that_stay_inside_are_followed_and_missing_directories_created(bool componentWalk)
     {
         ConfinedDirectory.ForceComponentWalk = componentWalk;
@@ -118,7 +139,7 @@ public sealed class ConfinedDirectoryTests : IDisposable
         File.WriteAllText(Path.Combine(_root, "file"), "");
         using var root = ConfinedDirectory.Open(_root, Confinement.Beneath);
 
-        Assert.Equal(FileErrorCodes.PathEscape, Assert.Throws<FileOperationException>(() => root.OpenDirectory("loop1")).Code);
+        Assert.Equal(FileErrorCodes.LinkLoop, Assert.Throws<FileOperationException>(() => root.OpenDirectory("loop1")).Code);
         Assert.Equal(FileErrorCodes.NotFound, Assert.Throws<FileOperationException>(() => root.OpenDirectory("dangling")).Code);
         Assert.Equal(FileErrorCodes.NotADirectory, Assert.Throws<FileOperationException>(() => root.OpenDirectory("file/x")).Code);
 

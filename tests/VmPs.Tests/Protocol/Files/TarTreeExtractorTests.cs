@@ -258,6 +258,24 @@ public sealed class TarTreeExtractorTests : IDisposable
         Assert.Single(Directory.EnumerateFileSystemEntries(_destination));
     }
 
+    [Fact]
+    public async Task The_hosts_own_links_that_leave_the_tree_are_kept_but_nothing_is_written_through_them()
+    {
+        var outside = _scratch.Combine("outside");
+        Directory.CreateDirectory(outside);
+        using var kept = FileTrees.Tar(DirectoryEntry("venv"), FileTrees.LinkEntry("venv/python", "/usr/bin/python3"), FileTrees.LinkEntry("venv/up", "../../outside"));
+        await ExtractAsync(kept, new TarExtractOptions { RootName = "venv", KeepLinksLeavingTree = true, Modes = ExtractedModes.ExactMode });
+
+        using var through = FileTrees.Tar(DirectoryEntry("venv"), FileTrees.FileEntry("venv/up/planted", "evil"));
+        var error = await Assert.ThrowsAsync<FileOperationException>(() =>
+            ExtractAsync(through, new TarExtractOptions { RootName = "venv", KeepLinksLeavingTree = true, Overwrite = true, Modes = ExtractedModes.ExactMode }));
+
+        Assert.Equal("/usr/bin/python3", new FileInfo(Path.Combine(_destination, "venv", "python")).LinkTarget);
+        Assert.Equal("../../outside", new FileInfo(Path.Combine(_destination, "venv", "up")).LinkTarget);
+        Assert.Equal(FileErrorCodes.PathEscape, error.Code);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
+    }
+
     internal static PaxTarEntry DirectoryEntry(string name, string octalMode = "0755", int uid = 0, DateTimeOffset? time = null) =>
         new(TarEntryType.Directory, name) { Mode = (UnixFileMode)Convert.ToInt32(octalMode, 8), Uid = uid, Gid = uid, ModificationTime = time ?? FileTrees.FixedTime };
 

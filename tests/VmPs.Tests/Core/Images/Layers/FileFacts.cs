@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using VmPs.Protocol.Native;
 using VmPs.Core.Processes;
+using VmPs.Tests.Native;
 
 namespace VmPs.Tests.Core.Images.Layers;
 
@@ -26,30 +28,15 @@ public sealed record FileFacts(string Type, string Mode, int Uid, int Gid, long 
     public static byte[]? ExtendedAttribute(string path, string name)
     {
         var buffer = new byte[4096];
-        var length = lgetxattr(path, name, buffer, (nuint)buffer.Length);
+        var length = TestLibc.lgetxattr(path, name, buffer, (nuint)buffer.Length);
         return length < 0 ? null : buffer[..(int)length];
     }
 
     public static void SetExtendedAttribute(string path, string name, byte[] value)
     {
-        if (lsetxattr(path, name, value, (nuint)value.Length, 0) != 0)
+        if (Libc.lsetxattr(path, name, value, (nuint)value.Length, 0) != 0)
         {
             throw new IOException($"lsetxattr {name} on {path} failed: errno {Marshal.GetLastPInvokeError()}");
         }
     }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int lsetxattr(
-        [MarshalAs(UnmanagedType.LPUTF8Str)] string path,
-        [MarshalAs(UnmanagedType.LPUTF8Str)] string name,
-        byte[] value,
-        nuint size,
-        int flags);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern nint lgetxattr(
-        [MarshalAs(UnmanagedType.LPUTF8Str)] string path,
-        [MarshalAs(UnmanagedType.LPUTF8Str)] string name,
-        byte[] value,
-        nuint size);
 }

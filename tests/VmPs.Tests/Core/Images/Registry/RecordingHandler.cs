@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using VmPs.Protocol.Streams;
 
 namespace VmPs.Tests.Core.Images.Registry;
 
@@ -45,21 +46,11 @@ public sealed class RecordingHandler(ConcurrentQueue<RecordedRequest> log, long?
         return response;
     }
 
-    private sealed class InterruptingStream(Stream inner, long limit, CancellationTokenSource interrupt) : Stream
+    private sealed class InterruptingStream(Stream inner, long limit, CancellationTokenSource interrupt) : DelegatingStream(inner)
     {
         private long delivered;
 
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+        public override int Read(Span<byte> buffer) => throw new NotSupportedException("The registry client reads asynchronously.");
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -69,29 +60,9 @@ public sealed class RecordingHandler(ConcurrentQueue<RecordedRequest> log, long?
                 throw new OperationCanceledException(interrupt.Token);
             }
 
-            var read = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, limit - delivered)], cancellationToken);
+            var read = await Inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, limit - delivered)], cancellationToken);
             delivered += read;
             return read;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
         }
     }
 }

@@ -1,31 +1,32 @@
 using System.Management.Automation;
 
-namespace VmPs.PowerShell.Infrastructure;
+namespace VmPs.PowerShell.Jobs;
 
 /// <summary>
-/// Invoke-VmCommand -AsJob: one child job per VM. It ends once every child has ended and no more VMs can come
-/// (<see cref="Seal"/>): Failed when a child failed, Stopped when stopped, else Completed.
+/// What -AsJob returns: one child job per target (VM, image source), each running on its own. The job ends once every
+/// child has ended and no more targets can come (<see cref="Seal"/>): Failed when a child failed, Stopped when stopped,
+/// else Completed. Get-Job, Receive-Job, Wait-Job, Stop-Job and Remove-Job work on it as on any PowerShell job.
 /// </summary>
-internal sealed class VmCommandJob : Job
+internal sealed class VmPsJob : Job
 {
-    public const string JobTypeName = "VmCommandJob";
-
     private readonly object gate = new();
     private bool sealedForChildren;
 
-    public VmCommandJob(string command)
+    /// <param name="command">The command line the job runs, as Get-Job shows it.</param>
+    /// <param name="jobTypeName">Get-Job's PSJobTypeName: which cmdlet's job this is.</param>
+    public VmPsJob(string command, string jobTypeName)
         : base(command)
     {
-        PSJobTypeName = JobTypeName;
+        PSJobTypeName = jobTypeName;
     }
 
-    public override string Location => string.Join(", ", Children().Select(child => child.VmName));
+    public override string Location => string.Join(", ", Children().Select(child => child.Location));
 
     public override bool HasMoreData => Children().Any(child => child.HasMoreData);
 
     public override string StatusMessage => "";
 
-    public void Add(VmCommandChildJob child)
+    public void Add(VmPsChildJob child)
     {
         lock (gate)
         {
@@ -61,11 +62,11 @@ internal sealed class VmCommandJob : Job
         Seal();
     }
 
-    private IReadOnlyList<VmCommandChildJob> Children()
+    private IReadOnlyList<VmPsChildJob> Children()
     {
         lock (gate)
         {
-            return ChildJobs.Cast<VmCommandChildJob>().ToList();
+            return ChildJobs.Cast<VmPsChildJob>().ToList();
         }
     }
 
@@ -74,7 +75,7 @@ internal sealed class VmCommandJob : Job
         lock (gate)
         {
             var states = ChildJobs.Select(child => child.JobStateInfo.State).ToList();
-            if (sealedForChildren && states.All(VmCommandChildJob.IsFinished) && !VmCommandChildJob.IsFinished(JobStateInfo.State))
+            if (sealedForChildren && states.All(VmPsChildJob.IsFinished) && !VmPsChildJob.IsFinished(JobStateInfo.State))
             {
                 SetJobState(
                     states.Contains(JobState.Stopped) ? JobState.Stopped

@@ -1,0 +1,117 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+using VmPs.Core.Native;
+
+namespace VmPs.Core.Storage;
+
+/// <summary>How a file copy was made, cheapest first.</summary>
+public enum CopyMethod
+{
+    /// <summary>The copy shares the source's blocks (FICLONE on btrfs, XFS, bcachefs...): instant, nothing written.</summary>
+    Reflink,
+
+    /// <summary>The copy is a qcow2 image over a frozen base it shares with the source: instant, nothing written.</summary>
+    BackingFile,
+
+    /// <summary>Every allocated block was read and written (holes stay holes): as slow as the data is large.</summary>
+    FullCopy,
+}
+
+/// <summary>
+/// Copies large files (disks, memory images) as cheaply as the host file system allows: a reflink where it can
+/// share blocks, else a sparse full copy. The destination is new (never replaced) and private (0600); a failed
+/// copy leaves no destination. Backing-file copies need a base that is never written again, which only the
+/// owner of the file can promise, so they are made by the owner (volumes), not here.
+/// </summary>
+internal static class FileCopy
+{
+    /// <summary>FICLONE = _IOW(0x94, 9, int): the destination shares the source's extents.</summary>
+    private const ulong FicLone = 0x40049409;
+
+    /// <summary>Zero blocks of this size are skipped, leaving holes, as cp --sparse=always does.</summary>
+    private const int BlockSize = 64 * 1024;
+
+    /// <summary>A reflink where the file system can, else a sparse full copy; says which.</summary>
+    public static async Task<CopyMethod> CopyAsync(string source, string destination, CancellationToken cancellationToken)
+    {
+        if (TryReflink(source, destination))
+        {
+            return CopyMethod.Reflink;
+        }
+
+        await SparseCopyAsync(source, destination, cancellationToken).ConfigureAwait(false);
+        return CopyMethod.FullCopy;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="destination"/> a reflink of <paramref name="source"/>; false (and no destination) where
+    /// the file system cannot share blocks or the two are on different file systems.
+    /// </summary>
+    public static bool TryReflink(string source, string destination)
+    {
+        using var input = File.OpenHandle(source, FileMode.Open, FileAccess.Read);
+        int error;
+        using (var output = CreatePrivate(destination))
+        {
+            if (Libc.ioctl((int)output.SafeFileHandle.DangerousGetHandle(), FicLone, input.DangerousGetHandle()) == 0)
+            {
+                return true;
+            }
+
+            error = Marshal.GetLastPInvokeError();
+        }
+
+        File.Delete(destination);
+        return CannotShareBlocks(error)
+            ? false
+            : throw new IOException($"Cloning '{source}' to '{destination}' failed: {Marshal.GetPInvokeErrorMessage(error)}.");
+    }
+
+    /// <summary>Reads the whole source and writes its non-zero blocks; the destination has the source's length and holes.</summary>
+    public static async Task SparseCopyAsync(string source, string destination, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, BlockSize, useAsync: true);
+            await using var output = CreatePrivate(destination);
+            var buffer = new byte[BlockSize];
+            int read;
+            while ((read = await input.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.AsSpan(0, read).ContainsAnyExcept((byte)0))
+                {
+                    await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    output.Seek(read, SeekOrigin.Current);
+                }
+            }
+
+            output.SetLength(input.Length);
+            output.Flush(flushToDisk: true);
+        }
+        catch
+        {
+            File.Delete(destination);
+            throw;
+        }
+    }
+
+    /// <summary>A new file only its owner can read and write (open(2) directly: FileStream's create mode is not callable from platform-neutral code).</summary>
+    public static FileStream CreatePrivate(string path)
+    {
+        const int writeOnly = 0x1, create = 0x40, exclusive = 0x80, closeOnExec = 0x80000, ownerReadWrite = 0x180;
+        var fd = Libc.open(path, writeOnly | create | exclusive | closeOnExec, ownerReadWrite);
+        if (fd < 0)
+        {
+            var error = Marshal.GetLastPInvokeError();
+            throw new IOException($"Cannot create '{path}': {Marshal.GetPInvokeErrorMessage(error)}.", error);
+        }
+
+        return new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.Write, BlockSize);
+    }
+
+    /// <summary>EOPNOTSUPP, EXDEV, EINVAL, ENOTTY, ENOSYS: this file system (or this pair) cannot reflink.</summary>
+    private static bool CannotShareBlocks(int error) => error is 95 or 18 or 22 or 25 or 38;
+}

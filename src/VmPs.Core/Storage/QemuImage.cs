@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Text.Json;
+using VmPs.Core.Host;
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Processes;
+
+namespace VmPs.Core.Storage;
+
+/// <summary>What qemu-img reports about one disk image file.</summary>
+/// <param name="VirtualSizeBytes">The size the guest sees.</param>
+/// <param name="AllocatedBytes">The host blocks the file really uses.</param>
+/// <param name="BackingFile">The file a qcow2 image reads unwritten clusters from; null: none.</param>
+internal sealed record DiskImageInfo(DiskImageFormat Format, long VirtualSizeBytes, long AllocatedBytes, string? BackingFile);
+
+/// <summary>
+/// qemu-img (qemu-utils) for disk image files: create (optionally over a backing file), inspect, grow and convert.
+/// Every call names the format explicitly (-f, -F): a raw disk holds whatever its guest wrote, and letting qemu-img
+/// probe it would let a guest that wrote a qcow2 header there point the host at any file as its "backing file".
+/// </summary>
+internal static class QemuImage
+{
+    /// <summary>A qemu-img info answer is a few hundred bytes; anything far larger is not one.</summary>
+    private const int MaxInfoBytes = 1 << 20;
+
+    public static bool IsInstalled => DetachedProcess.FindOnPath(HostToolCatalog.QemuImg.Name, HostToolCatalog.DefaultSearchPath()) is not null;
+
+    /// <summary>Creates an image of <paramref name="sizeBytes"/> (sparse); with a backing file, its size when <paramref name="sizeBytes"/> is null.</summary>
+    public static async Task CreateAsync(string path, DiskImageFormat format, long? sizeBytes, CancellationToken cancellationToken, BackingImage? backing = null)
+    {
+        var arguments = new List<string> { "create", "-q", "-f", Name(format) };
+        if (backing is not null)
+        {
+            if (format != DiskImageFormat.Qcow2)
+            {
+                throw new ArgumentException("Only qcow2 images have a backing file.", nameof(backing));
+            }
+
+            arguments.AddRange(["-b", backing.Path, "-F", Name(backing.Format)]);
+        }
+
+        arguments.Add(path);
+        if (sizeBytes is { } size)
+        {
+            arguments.Add(size.ToString(CultureInfo.InvariantCulture));
+        }
+
+        await RunAsync(arguments, cancellationToken).ConfigureAwait(false);
+    }
+
+    public static async Task<DiskImageInfo> InfoAsync(string path, DiskImageFormat format, CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(["info", "--output=json", "-f", Name(format), path], cancellationToken).ConfigureAwait(false);
+        if (result.StandardOutput.Length > MaxInfoBytes)
+        {
+            throw InvalidAnswer(path, "the answer is too large");
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(result.StandardOutput);
+            var root = document.RootElement;
+            var backing = root.TryGetProperty("full-backing-filename", out var full) ? full.GetString()
+                : root.TryGetProperty("backing-filename", out var relative) ? relative.GetString() : null;
+            return new DiskImageInfo(
+                format,
+                root.GetProperty("virtual-size").GetInt64(),
+                root.TryGetProperty("actual-size", out var actual) ? actual.GetInt64() : 0,
+                backing);
+        }
+        catch (Exception exception) when (exception is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw InvalidAnswer(path, exception.Message);
+        }
+    }
+
+    /// <summary>Grows the image to <paramref name="sizeBytes"/>; shrinking is refused by the callers, never attempted.</summary>
+    public static Task ResizeAsync(string path, DiskImageFormat format, long sizeBytes, CancellationToken cancellationToken) =>
+        RunAsync(["resize", "-q", "-f", Name(format), path, sizeBytes.ToString(CultureInfo.InvariantCulture)], cancellationToken);
+
+    /// <summary>Writes <paramref name="source"/> as a new image in <paramref name="destinationFormat"/>, keeping it sparse.</summary>
+    public static Task ConvertAsync(string source, DiskImageFormat sourceFormat, string destination, DiskImageFormat destinationFormat, CancellationToken cancellationToken) =>
+        RunAsync(["convert", "-q", "-f", Name(sourceFormat), "-O", Name(destinationFormat), source, destination], cancellationToken);
+
+    public static string Name(DiskImageFormat format) => format switch
+    {
+        DiskImageFormat.Raw => "raw",
+        DiskImageFormat.Qcow2 => "qcow2",
+        _ => throw new ArgumentOutOfRangeException(nameof(format), format, null),
+    };
+
+    private static Task<ToolResult> RunAsync(IEnumerable<string> arguments, CancellationToken cancellationToken) =>
+        ExternalTool.RunCheckedAsync(HostTools.Require(HostToolCatalog.QemuImg), arguments, cancellationToken);
+
+    private static VmPsException InvalidAnswer(string path, string why) =>
+        new("QemuImgInvalidAnswer", VmPsErrorKind.ProtocolError, $"qemu-img info of '{path}' gave an answer VmPs cannot read: {why}.", path);
+}
+
+/// <summary>A backing file of a qcow2 image, with its format stated (never probed).</summary>
+internal sealed record BackingImage(string Path, DiskImageFormat Format);

@@ -1,0 +1,205 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+# The PowerShell conventions every VmPs cmdlet follows (issue 11 §3): pipeline binding that never crosses types,
+# -Force that answers the confirmation, -WhatIf that validates before it reports. Nothing here boots a VM: the VMs
+# are created, never started. Networks live in a network namespace of this file's own.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSupport.ps1')
+    Initialize-VmPsTestState -Purpose conventions -Namespace
+
+    $layout = New-TestImageLayout (Join-Path $TestDrive 'image')
+    $script:Image = New-VmImage -Path $layout -Name tiny
+    $script:Network = New-VmNetwork -Name lab -Subnet 10.131.0.0/24
+    New-Vm -Name onlab -Image tiny -Network lab | Out-Null
+    New-Vm -Name plain | Out-Null
+    # A VM named like the network: binding must never pick it for the network.
+    New-Vm -Name lab | Out-Null
+}
+
+AfterAll {
+    Clear-VmPsTestState
+}
+
+Describe 'Pipeline binding never crosses types' {
+    It 'Get-VmImage x | New-Vm -Name y uses image x' {
+        $vm = Get-VmImage tiny | New-Vm -Name fromimage
+        $vm.Image | Should -Be 'tiny'
+        (Get-Vm -Name fromimage).Image | Should -Be 'tiny'
+        Get-Vm -Name tiny -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Remove-Vm -Name fromimage -Force
+    }
+
+    It 'Get-VmNetwork lab | Get-Vm lists the VMs on lab, not the VM named lab' {
+        (Get-VmNetwork lab | Get-Vm).Name | Should -Be @('onlab')
+        (Get-Vm -Network lab).Name | Should -Be @('onlab')
+    }
+
+    It 'network rows lead to their VMs too' {
+        (Get-VmNetwork lab | Select-Object Name | Get-Vm).Name | Should -Be @('onlab')
+    }
+
+    It 'Get-VmNetwork | Get-Vm never looks for a VM named after a network' {
+        $errors = Get-VmError { Get-VmNetwork | Get-Vm }
+        $errors | Should -BeNullOrEmpty
+    }
+
+    It 'Get-VmImage x | Get-Vm lists the VMs made from image x' {
+        (Get-VmImage tiny | Get-Vm).Name | Should -Be @('onlab')
+    }
+
+    It 'a VM leads to its network and its image' {
+        (Get-Vm onlab | Get-VmNetwork).Name | Should -Be 'lab'
+        (Get-Vm onlab | Get-VmImage).Name | Should -Be 'tiny'
+    }
+
+    It 'objects that name a VM bind to it: adapters, port mappings, command results, VM rows' {
+        (Get-VmNetworkAdapter onlab | Get-Vm).Name | Should -Be 'onlab'
+        ([pscustomobject]@{ VmName = 'plain' } | Get-Vm).Name | Should -Be 'plain'
+        ([pscustomobject]@{ Name = 'plain' } | Get-Vm).Name | Should -Be 'plain'
+        (Get-Vm plain | Select-Object Name | Get-Vm).Name | Should -Be 'plain'
+        (Get-Vm plain | ConvertTo-Csv | ConvertFrom-Csv | Get-Vm).Name | Should -Be 'plain'
+    }
+
+    It '<Case> piped to <Command> is refused, not taken as a VM name' -ForEach @(
+        @{ Case = 'a network'; Command = 'Stop-Vm -WhatIf'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'a network'; Command = 'Remove-Vm -WhatIf'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'a network'; Command = 'Start-Vm -WhatIf'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'a network'; Command = 'Get-VmLog'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'a network'; Command = 'Get-VmNetworkAdapter'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'a network'; Command = 'Get-VmPortMapping'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'a network'; Command = 'Invoke-VmCommand -Command true -WhatIf'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'a network'; Command = 'Copy-VmFile -Path /etc/hostname -Destination /tmp/ -ToVm -WhatIf'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'a network'; Command = 'Enter-Vm'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'a network'; Command = 'Add-VmPortMapping -HostPort 8080 -WhatIf'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'a network'; Command = 'Remove-VmPortMapping -HostPort 8080 -WhatIf'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'an image'; Command = 'Stop-Vm -WhatIf'; Source = { Get-VmImage tiny } }
+        @{ Case = 'a process'; Command = 'Stop-Vm -WhatIf'; Source = { Get-Process -Id $PID } }
+        @{ Case = 'a file'; Command = 'Remove-Vm -WhatIf'; Source = { Get-Item $PSCommandPath } }
+        @{ Case = 'a VM'; Command = 'Remove-VmNetwork -WhatIf'; Source = { Get-Vm onlab } }
+        @{ Case = 'a VM'; Command = 'Remove-VmImage -WhatIf'; Source = { Get-Vm onlab } }
+        @{ Case = 'a network'; Command = 'New-Vm -Name fromnetwork -WhatIf'; Source = { Get-VmNetwork lab } }
+    ) {
+        $command = [scriptblock]::Create("`$input | $Command")
+        $result = & $Source | & $command 2>&1
+        $errors = @($result | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'InputObjectNotBound,*'
+        $errors[0].Exception.Message | Should -Match 'cannot stand for|cannot be bound'
+        $result | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] } | Should -BeNullOrEmpty
+        @(Get-Vm).Count | Should -Be 3
+    }
+
+    It 'no cmdlet binds a Name property by property name, except where the pipeline brings definitions (New-Vm, New-VmNetwork)' {
+        $byPropertyName = foreach ($command in Get-Command -Module VmPs) {
+            foreach ($parameter in $command.Parameters.Values) {
+                $bindsName = $parameter.Name -in 'Name', 'VmName' -or $parameter.Aliases -contains 'Name'
+                $byProperty = $parameter.ParameterSets.Values | Where-Object ValueFromPipelineByPropertyName
+                if ($bindsName -and $byProperty) { "$($command.Name) -$($parameter.Name)" }
+            }
+        }
+        $byPropertyName | Should -Be @('New-Vm -Name', 'New-VmNetwork -Name')
+    }
+}
+
+Describe '-Force answers the confirmation; ConfirmImpact is Hyper-V''s' {
+    It '<Command> has ConfirmImpact <Impact>' -ForEach @(
+        @{ Command = 'Remove-Vm'; Impact = 'High' }
+        @{ Command = 'Remove-VmImage'; Impact = 'High' }
+        @{ Command = 'Remove-VmNetwork'; Impact = 'High' }
+        @{ Command = 'Stop-Vm'; Impact = 'Medium' }
+        @{ Command = 'Start-Vm'; Impact = 'Medium' }
+        @{ Command = 'New-Vm'; Impact = 'Medium' }
+        @{ Command = 'Remove-VmPortMapping'; Impact = 'Medium' }
+    ) {
+        $attribute = (Get-Command $Command).ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0]
+        $attribute.ConfirmImpact | Should -Be $Impact
+    }
+
+    It 'Remove-Vm asks first, and -Force removes without asking' {
+        New-Vm -Name confirm-me | Out-Null
+        $asked = Invoke-WithoutPrompt 'Remove-Vm -Name confirm-me'
+        $asked.Errors.Count | Should -BeGreaterThan 0
+        $asked.Errors[0].Exception.Message | Should -Match 'prompt|interaction'
+        Get-Vm -Name confirm-me | Should -Not -BeNullOrEmpty
+
+        $forced = Invoke-WithoutPrompt 'Remove-Vm -Name confirm-me -Force'
+        $forced.Errors | Should -BeNullOrEmpty
+        Get-Vm -Name confirm-me -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'Remove-VmImage -Force removes without asking, even an image a VM uses' {
+        New-VmImage -Path (Join-Path $TestDrive 'image/layout') -Name tiny2 | Out-Null
+        New-Vm -Name usestiny2 -Image tiny2 | Out-Null
+        (Invoke-WithoutPrompt 'Remove-VmImage -Name tiny2').Errors.Count | Should -BeGreaterThan 0
+        $forced = Invoke-WithoutPrompt 'Remove-VmImage -Name tiny2 -Force'
+        $forced.Errors | Should -BeNullOrEmpty
+        Get-VmImage -Name tiny2 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Remove-Vm -Name usestiny2 -Force
+    }
+
+    It 'Remove-VmNetwork -Force removes without asking and detaches its VMs' {
+        New-VmNetwork -Name lab2 -Subnet 10.132.0.0/24 | Out-Null
+        New-Vm -Name onlab2 -Network lab2 | Out-Null
+        (Invoke-WithoutPrompt 'Remove-VmNetwork -Name lab2').Errors.Count | Should -BeGreaterThan 0
+        $forced = Invoke-WithoutPrompt 'Remove-VmNetwork -Name lab2 -Force'
+        $forced.Errors | Should -BeNullOrEmpty
+        Get-VmNetwork -Name lab2 -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        (Get-Vm -Name onlab2).Network | Should -BeNullOrEmpty
+        Remove-Vm -Name onlab2 -Force
+    }
+
+    It '-Force with -WhatIf still only reports' {
+        Remove-Vm -Name plain -Force -WhatIf
+        Get-Vm -Name plain | Should -Not -BeNullOrEmpty
+    }
+
+    It 'Stop-Vm has -TurnOff for the hard power-off beside -Force' {
+        (Get-Command Stop-Vm).Parameters.Keys | Should -Contain 'TurnOff'
+        (Get-Command Stop-Vm).Parameters.Keys | Should -Contain 'Force'
+    }
+}
+
+Describe '-WhatIf validates before it reports' {
+    It '<Command> -WhatIf fails with <ErrorId>' -ForEach @(
+        @{ Command = 'New-Vm -Name "bad name!"'; ErrorId = 'InvalidVmName' }
+        @{ Command = 'New-Vm -Name onlab'; ErrorId = 'VmNameInUse' }
+        @{ Command = 'New-Vm -Name x -Image no-such-image'; ErrorId = 'ImageNotFound' }
+        @{ Command = 'New-Vm -Name x -Cpus 0'; ErrorId = 'CpuCountOutOfRange' }
+        @{ Command = 'New-Vm -Name x -Network no-such-network'; ErrorId = 'NetworkNotFound' }
+        @{ Command = 'New-Vm -Name x -Network lab -IPAddress 10.99.0.5'; ErrorId = 'AddressOutOfSubnet' }
+        @{ Command = 'New-Vm -Name x -Network lab -IPAddress 10.131.0.300'; ErrorId = 'InvalidIPAddress' }
+        @{ Command = 'New-Vm -Name x -Publish 127.0.0.999:80:80'; ErrorId = 'InvalidPublishedPort' }
+        @{ Command = 'Start-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Stop-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Remove-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Invoke-VmCommand -Name no-such-vm -Command true'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Copy-VmFile -Name no-such-vm -Path /etc/hostname -Destination /tmp/ -ToVm'; ErrorId = 'VmNotFound' }
+        @{ Command = 'New-VmImage "Not A Reference!"'; ErrorId = 'ImageReferenceInvalid' }
+        @{ Command = 'New-VmImage -Path ./no-such-layout'; ErrorId = 'ImageSourceNotFound' }
+        @{ Command = 'New-VmImage docker.io/library/alpine:3.20 -Name "bad name!"'; ErrorId = 'InvalidImageName' }
+        @{ Command = 'Remove-VmImage -Name no-such-image'; ErrorId = 'ImageNotFound' }
+        @{ Command = 'New-VmNetwork -Name lab3 -Subnet 10.133.0.0/33'; ErrorId = 'InvalidSubnet' }
+        @{ Command = 'New-VmNetwork -Name lab3 -Subnet 10.131.0.0/25'; ErrorId = 'SubnetConflict' }
+        @{ Command = 'New-VmNetwork -Name lab -Subnet 10.134.0.0/24'; ErrorId = 'NetworkNameInUse' }
+        @{ Command = 'New-VmNetwork -Name lab3 -Subnet 10.135.0.0/24 -Gateway 10.136.0.1'; ErrorId = 'AddressOutOfSubnet' }
+        @{ Command = 'Remove-VmNetwork -Name no-such-network'; ErrorId = 'NetworkNotFound' }
+        @{ Command = 'Add-VmPortMapping -VmName plain -HostPort 8080'; ErrorId = 'NetworkAdapterNotFound' }
+        @{ Command = 'Add-VmPortMapping -VmName onlab -HostPort 8080 -HostAddress not-an-address'; ErrorId = 'InvalidIPAddress' }
+        @{ Command = 'Remove-VmPortMapping -VmName no-such-vm -HostPort 8080'; ErrorId = 'VmNotFound' }
+    ) {
+        $errors = Get-VmError ([scriptblock]::Create("$Command -WhatIf"))
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -BeLike "$ErrorId,*"
+        @(Get-Vm).Count | Should -Be 3
+        @(Get-VmNetwork).Name | Should -Be @('lab')
+    }
+
+    It 'a valid call under -WhatIf reports and changes nothing' {
+        New-Vm -Name would -Network lab -IPAddress 10.131.0.50 -WhatIf
+        New-VmNetwork -Name would -Subnet 10.137.0.0/24 -WhatIf
+        Add-VmPortMapping -VmName onlab -HostPort 8080 -VmPort 80 -WhatIf
+        Get-Vm -Name would -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Get-VmNetwork -Name would -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Get-VmPortMapping onlab | Should -BeNullOrEmpty
+    }
+}
