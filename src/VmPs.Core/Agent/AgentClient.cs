@@ -121,7 +121,7 @@ public sealed class AgentClient : IAsyncDisposable
             execution.StartTimeout();
             return execution;
         }
-        catch (VmPsException error) when (error.ErrorId == "AgentNotResponding")
+        catch (VmPsException error) when (error.ErrorId == VmPsErrorIds.AgentNotResponding)
         {
             Release(channel);
             throw;
@@ -157,7 +157,7 @@ public sealed class AgentClient : IAsyncDisposable
         {
             Expect(await RequestAsync(FrameType.Shutdown, payload, cancellationToken).ConfigureAwait(false), FrameType.ShutdownAck);
         }
-        catch (VmPsException error) when (error.ErrorId == "AgentConnectionLost")
+        catch (VmPsException error) when (error.ErrorId == VmPsErrorIds.AgentConnectionLost)
         {
             // Going down before the acknowledgement arrived is what was asked for.
         }
@@ -346,12 +346,12 @@ public sealed class AgentClient : IAsyncDisposable
     {
         if (request.Argv.Count == 0 || string.IsNullOrEmpty(request.Argv[0]))
         {
-            throw new VmPsException("InvalidGuestCommand", VmPsErrorKind.InvalidArgument, "The command to run in the guest is empty.");
+            throw new VmPsException(VmPsErrorIds.InvalidGuestCommand, VmPsErrorKind.InvalidArgument, "The command to run in the guest is empty.");
         }
 
         var environment = request.Environment?.Select(pair =>
             pair.Key.Length == 0 || pair.Key.Contains('=')
-                ? throw new VmPsException("InvalidGuestEnvironment", VmPsErrorKind.InvalidArgument, $"'{pair.Key}' is not a valid environment variable name.", pair.Key)
+                ? throw new VmPsException(VmPsErrorIds.InvalidGuestEnvironment, VmPsErrorKind.InvalidArgument, $"'{pair.Key}' is not a valid environment variable name.", pair.Key)
                 : $"{pair.Key}={pair.Value}").ToArray();
         var terminalSize = request.TerminalSize is { } size ? AgentTerminalSize.Validate(size.Columns, size.Rows) : null;
         return new ExecStartMessage(request.Argv, environment, request.WorkingDirectory, request.User, request.Tty, terminalSize);

@@ -218,7 +218,7 @@ public sealed class AgentExecution : IAgentChannel
     {
         if (!IsTerminal)
         {
-            throw new VmPsException("GuestExecHasNoTerminal", VmPsErrorKind.InvalidOperation, "Only an exec started with Tty has a terminal to resize.");
+            throw new VmPsException(VmPsErrorIds.GuestExecHasNoTerminal, VmPsErrorKind.InvalidOperation, "Only an exec started with Tty has a terminal to resize.");
         }
 
         var size = AgentTerminalSize.Validate(columns, rows);

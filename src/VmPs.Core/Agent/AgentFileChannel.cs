@@ -85,7 +85,7 @@ internal sealed class AgentFileChannel : IAgentChannel
                 if (_entries.Count + entries.Count > MaxListedEntries)
                 {
                     Fail(new VmPsException(
-                        "GuestListingTooLarge",
+                        VmPsErrorIds.GuestListingTooLarge,
                         VmPsErrorKind.LimitsExceeded,
                         $"The guest listed more than {MaxListedEntries} entries in one directory; list a smaller one.")
                     {

@@ -41,7 +41,7 @@ public sealed class AgentFileClient
         {
             return await StatAsync(path, cancellationToken).ConfigureAwait(false);
         }
-        catch (VmPsException error) when (error.ErrorId == "GuestFileNotFound")
+        catch (VmPsException error) when (error.ErrorId == VmPsErrorIds.GuestFileNotFound)
         {
             return null;
         }

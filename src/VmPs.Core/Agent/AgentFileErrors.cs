@@ -39,31 +39,31 @@ internal static class AgentFileErrors
     }
 
     public static VmPsException RecurseRequired(string path) =>
-        new("CopyRecurseRequired", VmPsErrorKind.InvalidArgument, $"'{path}' is a directory; copying a directory needs -Recurse.", path);
+        new(VmPsErrorIds.CopyRecurseRequired, VmPsErrorKind.InvalidArgument, $"'{path}' is a directory; copying a directory needs -Recurse.", path);
 
     public static VmPsException GuestExists(string path) =>
-        new("GuestFileExists", VmPsErrorKind.ResourceExists, $"'{path}' already exists in the guest; use -Force to overwrite it.", path);
+        new(VmPsErrorIds.GuestFileExists, VmPsErrorKind.ResourceExists, $"'{path}' already exists in the guest; use -Force to overwrite it.", path);
 
     public static VmPsException HostExists(string path) =>
-        new("HostFileExists", VmPsErrorKind.ResourceExists, $"'{path}' already exists; use -Force to overwrite it.", path);
+        new(VmPsErrorIds.HostFileExists, VmPsErrorKind.ResourceExists, $"'{path}' already exists; use -Force to overwrite it.", path);
 
     public static VmPsException HostNotFound(string path) =>
-        new("HostFileNotFound", VmPsErrorKind.ObjectNotFound, $"'{path}' does not exist.", path);
+        new(VmPsErrorIds.HostFileNotFound, VmPsErrorKind.ObjectNotFound, $"'{path}' does not exist.", path);
 
     public static VmPsException DestinationNotFound(string directory, bool inGuest) =>
         new(
-            "CopyDestinationNotFound",
+            VmPsErrorIds.CopyDestinationNotFound,
             VmPsErrorKind.ObjectNotFound,
             $"The destination directory '{directory}' does not exist{(inGuest ? " in the guest" : "")}; create it first, or use -CreateFullPath.",
             directory);
 
     public static VmPsException TargetNameRequired(string guestPath, string hostPath) =>
         new(
-            "CopyTargetNameRequired",
+            VmPsErrorIds.CopyTargetNameRequired,
             VmPsErrorKind.InvalidArgument,
             $"'{guestPath}' ends without a name to copy it under into the directory '{hostPath}'; give a destination that does not exist yet.",
             guestPath);
 
     public static VmPsException InvalidGuestPath(string path) =>
-        new("InvalidGuestPath", VmPsErrorKind.InvalidArgument, $"'{path}' is not an absolute guest path (it must start with /).", path);
+        new(VmPsErrorIds.InvalidGuestPath, VmPsErrorKind.InvalidArgument, $"'{path}' is not an absolute guest path (it must start with /).", path);
 }

@@ -50,7 +50,7 @@ public sealed record AgentTerminalSize(int Columns, int Rows)
         var size = new TerminalSizeMessage(columns, rows);
         return size.IsValid
             ? size
-            : throw new VmPsException("InvalidTerminalSize", VmPsErrorKind.InvalidArgument, $"A terminal of {columns}x{rows} is not possible: columns and rows must be 1-65535.", $"{columns}x{rows}");
+            : throw new VmPsException(VmPsErrorIds.InvalidTerminalSize, VmPsErrorKind.InvalidArgument, $"A terminal of {columns}x{rows} is not possible: columns and rows must be 1-65535.", $"{columns}x{rows}");
     }
 }
 

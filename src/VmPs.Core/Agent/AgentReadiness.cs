@@ -21,14 +21,14 @@ public static class AgentReadiness
         {
             if (!isVmAlive())
             {
-                throw new VmPsException("VmExitedBeforeAgentReady", VmPsErrorKind.InvalidOperation, "The VM stopped before its agent became ready; see its console log.", inner: lastFailure);
+                throw new VmPsException(VmPsErrorIds.VmExitedBeforeAgentReady, VmPsErrorKind.InvalidOperation, "The VM stopped before its agent became ready; see its console log.", inner: lastFailure);
             }
 
             try
             {
                 return await ConnectAndPingAsync(connector, isVmAlive, expiry.Token).ConfigureAwait(false);
             }
-            catch (VmPsException error) when (error.ErrorId == "AgentVersionMismatch")
+            catch (VmPsException error) when (error.ErrorId == VmPsErrorIds.AgentVersionMismatch)
             {
                 throw;
             }
@@ -49,7 +49,7 @@ public static class AgentReadiness
             if (expiry.IsCancellationRequested)
             {
                 throw new VmPsException(
-                    "AgentNotReady",
+                    VmPsErrorIds.AgentNotReady,
                     VmPsErrorKind.OperationTimeout,
                     $"The guest agent did not answer within {deadline.TotalSeconds:0.#} s. Last error: {lastFailure?.Message ?? "none"}",
                     inner: lastFailure)

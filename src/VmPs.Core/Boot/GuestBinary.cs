@@ -27,7 +27,7 @@ public static class GuestBinary
     }
 
     private static VmPsException NotFound(string message, string path) =>
-        new("GuestBinaryNotFound", VmPsErrorKind.NotInstalled, message, path)
+        new(VmPsErrorIds.GuestBinaryNotFound, VmPsErrorKind.NotInstalled, message, path)
         {
             RecommendedAction = $"Build the module (dotnet build produces guest/{FileName} in the module folder) or set ${EnvironmentVariable} to the published guest binary.",
         };

@@ -60,7 +60,7 @@ public sealed class InitrdBuilder
     {
         if (!File.Exists(guestBinaryPath))
         {
-            throw new VmPsException("GuestBinaryNotFound", VmPsErrorKind.NotInstalled, $"The guest binary '{guestBinaryPath}' does not exist.", guestBinaryPath);
+            throw new VmPsException(VmPsErrorIds.GuestBinaryNotFound, VmPsErrorKind.NotInstalled, $"The guest binary '{guestBinaryPath}' does not exist.", guestBinaryPath);
         }
 
         var guestBinary = await File.ReadAllBytesAsync(guestBinaryPath, cancellationToken).ConfigureAwait(false);

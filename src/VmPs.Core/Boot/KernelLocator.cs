@@ -119,11 +119,11 @@ public static partial class KernelLocator
         }
         catch (FileNotFoundException ex)
         {
-            throw new VmPsException("KernelNotFound", VmPsErrorKind.ObjectNotFound, $"Kernel '{kernelPath}' does not exist.", kernelPath, ex);
+            throw new VmPsException(VmPsErrorIds.KernelNotFound, VmPsErrorKind.ObjectNotFound, $"Kernel '{kernelPath}' does not exist.", kernelPath, ex);
         }
         catch (DirectoryNotFoundException ex)
         {
-            throw new VmPsException("KernelNotFound", VmPsErrorKind.ObjectNotFound, $"Kernel '{kernelPath}' does not exist.", kernelPath, ex);
+            throw new VmPsException(VmPsErrorIds.KernelNotFound, VmPsErrorKind.ObjectNotFound, $"Kernel '{kernelPath}' does not exist.", kernelPath, ex);
         }
         catch (UnauthorizedAccessException ex)
         {
@@ -132,7 +132,7 @@ public static partial class KernelLocator
     }
 
     internal static VmPsException KernelNotReadable(string kernelPath, Exception? inner = null) =>
-        new("KernelNotReadable", VmPsErrorKind.PermissionDenied, $"Kernel '{kernelPath}' is not readable by this user (Ubuntu installs kernels with mode 0600).", kernelPath, inner)
+        new(VmPsErrorIds.KernelNotReadable, VmPsErrorKind.PermissionDenied, $"Kernel '{kernelPath}' is not readable by this user (Ubuntu installs kernels with mode 0600).", kernelPath, inner)
         {
             RecommendedAction = $"Run as root, make it readable (sudo chmod 0644 {kernelPath}), or pass a readable kernel with -Kernel.",
         };

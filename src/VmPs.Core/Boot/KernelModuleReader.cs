@@ -43,7 +43,7 @@ public static class KernelModuleReader
         if (DetachedProcess.FindOnPath(tool) is null)
         {
             throw new VmPsException(
-                "ModuleDecompressorNotFound",
+                VmPsErrorIds.ModuleDecompressorNotFound,
                 VmPsErrorKind.NotInstalled,
                 $"Kernel module '{module.Path}' is {tool}-compressed and '{tool}' is not installed.",
                 module.Path)

@@ -63,7 +63,7 @@ public sealed class KernelModuleResolver
         if (!File.Exists(depPath))
         {
             throw new VmPsException(
-                "KernelModulesNotFound",
+                VmPsErrorIds.KernelModulesNotFound,
                 VmPsErrorKind.ObjectNotFound,
                 $"'{depPath}' does not exist: the kernel's modules are not installed (or depmod was never run for it).",
                 modulesDirectory)
@@ -120,7 +120,7 @@ public sealed class KernelModuleResolver
             else if (!_builtin.Contains(name))
             {
                 throw new VmPsException(
-                    "KernelModuleNotFound",
+                    VmPsErrorIds.KernelModuleNotFound,
                     VmPsErrorKind.ObjectNotFound,
                     $"Kernel module '{requested}' is neither a module nor built in for the kernel in '{_modulesDirectory}'.",
                     requested)

@@ -80,7 +80,7 @@ public sealed record HypervisorCapabilities(string Driver, HypervisorFeatures Fe
     /// <summary>The one "not supported by &lt;driver&gt;" error every optional operation fails with.</summary>
     public VmPsException NotSupported(HypervisorFeatures missing, object? target = null) =>
         new(
-            "HypervisorFeatureNotSupported",
+            VmPsErrorIds.HypervisorFeatureNotSupported,
             VmPsErrorKind.InvalidOperation,
             $"{Describe(missing)} {(BitOperations.PopCount((uint)missing) > 1 ? "are" : "is")} not supported by {Driver}.",
             target ?? Driver)

@@ -74,7 +74,7 @@ public sealed class HypervisorRegistry
         var tool = Tool(host, registration.Kind);
         if (!tool.Installed)
         {
-            throw new VmPsException("HypervisorNotInstalled", VmPsErrorKind.NotInstalled, $"{tool.Name} is not installed.", registration.Kind)
+            throw new VmPsException(VmPsErrorIds.HypervisorNotInstalled, VmPsErrorKind.NotInstalled, $"{tool.Name} is not installed.", registration.Kind)
             {
                 RecommendedAction = $"Install {tool.Package}, or use -Hypervisor Auto.",
             };
@@ -82,7 +82,7 @@ public sealed class HypervisorRegistry
 
         if (registration.NeedsKvm && !host.Kvm.Usable)
         {
-            throw new VmPsException("KvmUnavailable", VmPsErrorKind.ResourceUnavailable, $"{tool.Name} needs KVM, which cannot run guests here: {host.Kvm.Detail}.", registration.Kind)
+            throw new VmPsException(VmPsErrorIds.KvmUnavailable, VmPsErrorKind.ResourceUnavailable, $"{tool.Name} needs KVM, which cannot run guests here: {host.Kvm.Detail}.", registration.Kind)
             {
                 RecommendedAction = "Use -Hypervisor Qemu (TCG) or run on a host with working KVM.",
             };
@@ -96,7 +96,7 @@ public sealed class HypervisorRegistry
             var tool = Tool(host, registration.Kind);
             return tool.Installed ? $"{tool.Name} needs KVM, which cannot run guests here" : $"{tool.Name} is not installed";
         });
-        return new VmPsException("HypervisorNotInstalled", VmPsErrorKind.NotInstalled, $"No usable hypervisor: {string.Join("; ", reasons)}.")
+        return new VmPsException(VmPsErrorIds.HypervisorNotInstalled, VmPsErrorKind.NotInstalled, $"No usable hypervisor: {string.Join("; ", reasons)}.")
         {
             RecommendedAction = "Install " + string.Join(" or ", registrations.Select(registration => Tool(host, registration.Kind).Package))
                 + (registrations.Any(registration => registration.NeedsKvm) ? " (those that need KVM only help on a host where it works)." : "."),

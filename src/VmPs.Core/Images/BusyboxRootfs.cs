@@ -71,7 +71,7 @@ internal static class BusyboxRootfs
         if (!File.Exists(busyboxPath))
         {
             throw new VmPsException(
-                "BusyboxNotInstalled",
+                VmPsErrorIds.BusyboxNotInstalled,
                 VmPsErrorKind.NotInstalled,
                 $"The default image 'busybox' is built from the host's {busyboxPath}, which does not exist. Install the package '{HostToolCatalog.Busybox.Package}'.",
                 busyboxPath)
@@ -83,7 +83,7 @@ internal static class BusyboxRootfs
         if (HasInterpreter(busyboxPath))
         {
             throw new VmPsException(
-                "BusyboxNotStatic",
+                VmPsErrorIds.BusyboxNotStatic,
                 VmPsErrorKind.NotInstalled,
                 $"{busyboxPath} is dynamically linked, so it cannot run inside the image. Install the package '{HostToolCatalog.Busybox.Package}', which provides a static busybox.",
                 busyboxPath)

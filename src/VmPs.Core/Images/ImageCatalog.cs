@@ -66,7 +66,7 @@ internal sealed class ImageCatalog
             .Distinct(StringComparer.OrdinalIgnoreCase)
             .Order(StringComparer.OrdinalIgnoreCase);
         return new VmPsException(
-            "ImageNotFound",
+            VmPsErrorIds.ImageNotFound,
             VmPsErrorKind.ObjectNotFound,
             $"No image named '{name}'. Available images: {string.Join(", ", available)}.",
             name)

@@ -21,7 +21,7 @@ public static partial class ImageNames
         if (string.IsNullOrWhiteSpace(name) || name.Length > MaxLength || !ValidName().IsMatch(name))
         {
             throw new VmPsException(
-                "InvalidImageName",
+                VmPsErrorIds.InvalidImageName,
                 VmPsErrorKind.InvalidArgument,
                 $"'{name}' is not a valid image name: use up to {MaxLength} letters, digits, '.', '_', '-', '@' and ':', starting with a letter or digit.",
                 name);

@@ -137,7 +137,7 @@ internal sealed class ImageStore
             cancellationToken);
 
     public static VmPsException NameInUse(string name) => new(
-        "ImageNameInUse",
+        VmPsErrorIds.ImageNameInUse,
         VmPsErrorKind.ResourceExists,
         $"An image named '{name}' already exists.",
         name)
@@ -146,7 +146,7 @@ internal sealed class ImageStore
     };
 
     public static VmPsException NotFound(string name) => new(
-        "ImageNotFound",
+        VmPsErrorIds.ImageNotFound,
         VmPsErrorKind.ObjectNotFound,
         $"No image named '{name}'.",
         name);
@@ -164,7 +164,7 @@ internal sealed class ImageStore
         if (users.Count > 0)
         {
             throw new VmPsException(
-                "ImageInUse",
+                VmPsErrorIds.ImageInUse,
                 VmPsErrorKind.InvalidOperation,
                 $"The image '{image.Name}' cannot be {action}: VMs use it ({string.Join(", ", users)}).",
                 image.Name)

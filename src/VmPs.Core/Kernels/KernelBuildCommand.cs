@@ -76,7 +76,7 @@ internal sealed class KernelBuildCommand
         }
         catch (Win32Exception ex)
         {
-            throw new VmPsException("ToolNotFound", VmPsErrorKind.NotInstalled, $"Cannot run setsid for '{executable}': {ex.Message}.", executable, ex);
+            throw new VmPsException(VmPsErrorIds.ToolNotFound, VmPsErrorKind.NotInstalled, $"Cannot run setsid for '{executable}': {ex.Message}.", executable, ex);
         }
 
         using (process)
@@ -118,7 +118,7 @@ internal sealed class KernelBuildCommand
             if (process.ExitCode != 0)
             {
                 throw new VmPsException(
-                    "KernelBuildFailed",
+                    VmPsErrorIds.KernelBuildFailed,
                     VmPsErrorKind.InvalidOperation,
                     $"The kernel build failed while {step}: {executable} exited with code {process.ExitCode}. Last output lines:{Environment.NewLine}{Tail()}",
                     executable);

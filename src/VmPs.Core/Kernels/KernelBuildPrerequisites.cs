@@ -45,7 +45,7 @@ internal static class KernelBuildPrerequisites
         {
             var packages = string.Join(' ', missing.Select(item => item.Package).Distinct());
             throw new VmPsException(
-                "KernelBuildToolsMissing",
+                VmPsErrorIds.KernelBuildToolsMissing,
                 VmPsErrorKind.NotInstalled,
                 $"Building the kernel needs {string.Join(", ", missing.Select(item => $"{item.What} ({item.Package})"))}, which {(missing.Count == 1 ? "is" : "are")} not installed.",
                 packages)
@@ -69,7 +69,7 @@ internal static class KernelBuildPrerequisites
     public static bool IsNearlyFull(string directory) => FreeBytes(directory) < (16L << 20);
 
     public static VmPsException NoSpace(string directory, string detail) =>
-        new("KernelBuildNoSpace", VmPsErrorKind.ResourceUnavailable, $"Not enough disk space to build the kernel in {directory}: {detail}.", directory)
+        new(VmPsErrorIds.KernelBuildNoSpace, VmPsErrorKind.ResourceUnavailable, $"Not enough disk space to build the kernel in {directory}: {detail}.", directory)
         {
             RecommendedAction = "Free some space on that file system (or set $env:VMPS_HOME to a state directory on another one) and build again.",
         };

@@ -268,7 +268,7 @@ public sealed partial class KernelBuilder
         if (dropped.Count > 0)
         {
             throw new VmPsException(
-                "KernelConfigRejected",
+                VmPsErrorIds.KernelConfigRejected,
                 VmPsErrorKind.InvalidData,
                 $"olddefconfig dropped {dropped.Count} setting(s) of the config fragment (a dependency is off, or the option does not exist in this source):{Environment.NewLine}{string.Join(Environment.NewLine, dropped)}",
                 fragment)
@@ -309,7 +309,7 @@ public sealed partial class KernelBuilder
         string? release = null;
         await command.RunAsync("reading the kernel release", "make", ["-s", Architecture, $"O={objects}", "kernelrelease"], source, line => release ??= line.Trim(), null, cancellationToken)
             .ConfigureAwait(false);
-        return release ?? throw new VmPsException("KernelBuildFailed", VmPsErrorKind.InvalidOperation, "make kernelrelease printed nothing.", source);
+        return release ?? throw new VmPsException(VmPsErrorIds.KernelBuildFailed, VmPsErrorKind.InvalidOperation, "make kernelrelease printed nothing.", source);
     }
 
     /// <summary>
@@ -324,7 +324,7 @@ public sealed partial class KernelBuilder
             if (version != release)
             {
                 throw new VmPsException(
-                    "KernelBuildFailed",
+                    VmPsErrorIds.KernelBuildFailed,
                     VmPsErrorKind.InvalidData,
                     version is null ? $"The build did not produce {image}." : $"{image} is kernel {version}, not the {release} just built.",
                     image);
@@ -363,7 +363,7 @@ public sealed partial class KernelBuilder
         {
             throw KernelBuildPrerequisites.NoSpace(cache.Directory, ex.Message);
         }
-        catch (VmPsException ex) when (ex.ErrorId == "KernelBuildFailed" && (IsDiskFull(0, ex.Message) || KernelBuildPrerequisites.IsNearlyFull(cache.Directory)))
+        catch (VmPsException ex) when (ex.ErrorId == VmPsErrorIds.KernelBuildFailed && (IsDiskFull(0, ex.Message) || KernelBuildPrerequisites.IsNearlyFull(cache.Directory)))
         {
             // Tools word it their own way (tar: "Wrote only 3072 of 10240 bytes"), so the file system is asked too.
             throw KernelBuildPrerequisites.NoSpace(cache.Directory, $"the file system is full. {ex.Message}");

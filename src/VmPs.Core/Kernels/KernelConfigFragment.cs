@@ -59,7 +59,7 @@ public sealed partial class KernelConfigFragment
             else if (!line.StartsWith('#'))
             {
                 throw new VmPsException(
-                    "KernelConfigInvalid",
+                    VmPsErrorIds.KernelConfigInvalid,
                     VmPsErrorKind.InvalidData,
                     $"Line {lineNumber} of the kernel config fragment '{source}' is neither CONFIG_NAME=value, '# CONFIG_NAME is not set' nor a comment: '{line}'.",
                     source);
@@ -78,7 +78,7 @@ public sealed partial class KernelConfigFragment
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new VmPsException("KernelConfigNotFound", VmPsErrorKind.ObjectNotFound, $"The kernel config fragment '{path}' does not exist.", path, ex);
+            throw new VmPsException(VmPsErrorIds.KernelConfigNotFound, VmPsErrorKind.ObjectNotFound, $"The kernel config fragment '{path}' does not exist.", path, ex);
         }
 
         return Parse(text, path);

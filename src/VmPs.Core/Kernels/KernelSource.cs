@@ -42,7 +42,7 @@ public sealed partial record KernelSource(string Path, string Version)
     {
         var tarball = path is null
             ? FindDefault() ?? throw new VmPsException(
-                "KernelSourceNotFound",
+                VmPsErrorIds.KernelSourceNotFound,
                 VmPsErrorKind.NotInstalled,
                 $"No kernel source tarball (linux-source-VERSION.tar.xz) in {DefaultDirectory}.",
                 DefaultDirectory)
@@ -53,13 +53,13 @@ public sealed partial record KernelSource(string Path, string Version)
 
         if (!File.Exists(tarball))
         {
-            throw new VmPsException("KernelSourceNotFound", VmPsErrorKind.ObjectNotFound, $"The kernel source '{tarball}' does not exist.", tarball);
+            throw new VmPsException(VmPsErrorIds.KernelSourceNotFound, VmPsErrorKind.ObjectNotFound, $"The kernel source '{tarball}' does not exist.", tarball);
         }
 
         if (!Compressions.Any(compression => tarball.EndsWith(compression.Suffix, StringComparison.Ordinal)))
         {
             throw new VmPsException(
-                "KernelSourceUnsupported",
+                VmPsErrorIds.KernelSourceUnsupported,
                 VmPsErrorKind.InvalidArgument,
                 $"The kernel source '{tarball}' is not a .tar.xz, .tar.bz2 or .tar.gz file.",
                 tarball);

@@ -42,12 +42,12 @@ internal static class VmLogs
         ArgumentNullException.ThrowIfNull(options);
         if (options.Tail is < 0)
         {
-            throw new VmPsException("InvalidLogTail", VmPsErrorKind.InvalidArgument, $"Tail must be 0 or more; got {options.Tail}.", options.Tail);
+            throw new VmPsException(VmPsErrorIds.InvalidLogTail, VmPsErrorKind.InvalidArgument, $"Tail must be 0 or more; got {options.Tail}.", options.Tail);
         }
 
         if (options.PollInterval <= TimeSpan.Zero)
         {
-            throw new VmPsException("InvalidLogPollInterval", VmPsErrorKind.InvalidArgument, $"The poll interval must be positive; got {options.PollInterval}.", options.PollInterval);
+            throw new VmPsException(VmPsErrorIds.InvalidLogPollInterval, VmPsErrorKind.InvalidArgument, $"The poll interval must be positive; got {options.PollInterval}.", options.PollInterval);
         }
     }
 
@@ -56,7 +56,7 @@ internal static class VmLogs
         VmLogSource.Console or VmLogSource.Init => files.ConsoleLog,
         VmLogSource.App => files.AppLog,
         VmLogSource.Hypervisor => files.HypervisorLog,
-        _ => throw new VmPsException("InvalidLogSource", VmPsErrorKind.InvalidArgument, $"Unknown log source {source}.", source),
+        _ => throw new VmPsException(VmPsErrorIds.InvalidLogSource, VmPsErrorKind.InvalidArgument, $"Unknown log source {source}.", source),
     };
 
     private static bool IsInitRecord(string line) => InitLogRecord.TryParse(line, out _);

@@ -238,7 +238,7 @@ internal sealed class HostInterfaces : IDisposable
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new VmPsException(
-                "IpForwardingDisabled",
+                VmPsErrorIds.IpForwardingDisabled,
                 VmPsErrorKind.PermissionDenied,
                 $"IPv4 forwarding (net.ipv4.ip_forward) is off and VmPs cannot turn it on: {ex.Message}",
                 ForwardingSetting,
@@ -254,7 +254,7 @@ internal sealed class HostInterfaces : IDisposable
     private LinkEntry Refresh(string name)
     {
         var link = netlink.FindLink(name) ?? throw new VmPsException(
-            "HostNetworkFailed",
+            VmPsErrorIds.HostNetworkFailed,
             VmPsErrorKind.InvalidOperation,
             $"The interface '{name}' vanished while VmPs was configuring it.",
             name);

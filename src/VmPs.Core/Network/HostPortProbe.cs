@@ -27,7 +27,7 @@ internal static class HostPortProbe
         catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressNotAvailable)
         {
             throw new VmPsException(
-                "HostAddressNotLocal",
+                VmPsErrorIds.HostAddressNotLocal,
                 VmPsErrorKind.InvalidArgument,
                 $"{address} is not an address of this host.",
                 address.ToString())

@@ -4,7 +4,7 @@ namespace VmPs.Core.Network;
 internal static class NetworkErrors
 {
     public static VmPsException NotFound(string name) => new(
-        "NetworkNotFound",
+        VmPsErrorIds.NetworkNotFound,
         VmPsErrorKind.ObjectNotFound,
         $"No VM network named '{name}' exists.",
         name)
@@ -13,7 +13,7 @@ internal static class NetworkErrors
     };
 
     public static VmPsException NameInUse(string name) => new(
-        "NetworkNameInUse",
+        VmPsErrorIds.NetworkNameInUse,
         VmPsErrorKind.ResourceExists,
         $"A VM network named '{name}' already exists.",
         name)
@@ -22,13 +22,13 @@ internal static class NetworkErrors
     };
 
     public static VmPsException InvalidName(string name) => new(
-        "InvalidNetworkName",
+        VmPsErrorIds.InvalidNetworkName,
         VmPsErrorKind.InvalidArgument,
         $"'{name}' is not a valid network name: use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit.",
         name);
 
     public static VmPsException InvalidSubnet(string subnet, string reason) => new(
-        "InvalidSubnet",
+        VmPsErrorIds.InvalidSubnet,
         VmPsErrorKind.InvalidArgument,
         $"'{subnet}' is not a usable VM subnet: {reason}.",
         subnet)
@@ -37,7 +37,7 @@ internal static class NetworkErrors
     };
 
     public static VmPsException SubnetConflict(string subnet, string otherNetwork, string otherSubnet, Ipv4Subnet? suggestion) => new(
-        "SubnetConflict",
+        VmPsErrorIds.SubnetConflict,
         VmPsErrorKind.ResourceExists,
         $"The subnet {subnet} overlaps {otherSubnet} of the VM network '{otherNetwork}'.",
         subnet)
@@ -46,7 +46,7 @@ internal static class NetworkErrors
     };
 
     public static VmPsException OverlapsHostRoute(string subnet, string route, string? interfaceName, Ipv4Subnet? suggestion) => new(
-        "SubnetOverlapsHostRoute",
+        VmPsErrorIds.SubnetOverlapsHostRoute,
         VmPsErrorKind.ResourceExists,
         $"The subnet {subnet} overlaps the host route {route}{(interfaceName is null ? string.Empty : $" on {interfaceName}")}: VMs on it could not reach that network, and the host would route its traffic to the VMs.",
         subnet)
@@ -55,13 +55,13 @@ internal static class NetworkErrors
     };
 
     public static VmPsException InvalidAddress(string parameter, string value) => new(
-        "InvalidIPAddress",
+        VmPsErrorIds.InvalidIPAddress,
         VmPsErrorKind.InvalidArgument,
         $"The {parameter} '{value}' is not an IPv4 address.",
         value);
 
     public static VmPsException AddressOutOfSubnet(string address, string subnet, string role) => new(
-        "AddressOutOfSubnet",
+        VmPsErrorIds.AddressOutOfSubnet,
         VmPsErrorKind.InvalidArgument,
         $"The {role} {address} is not a host address in {subnet}.",
         address)
@@ -70,13 +70,13 @@ internal static class NetworkErrors
     };
 
     public static VmPsException AddressReserved(string address, string network, string role) => new(
-        "AddressReserved",
+        VmPsErrorIds.AddressReserved,
         VmPsErrorKind.InvalidArgument,
         $"{address} is the {role} of the network '{network}' and cannot be given to a VM.",
         address);
 
     public static VmPsException AddressInUse(string address, string network, string vmName) => new(
-        "AddressInUse",
+        VmPsErrorIds.AddressInUse,
         VmPsErrorKind.ResourceExists,
         $"{address} on the network '{network}' is already used by the VM '{vmName}'.",
         address)
@@ -85,7 +85,7 @@ internal static class NetworkErrors
     };
 
     public static VmPsException PoolExhausted(string network, string subnet) => new(
-        "AddressPoolExhausted",
+        VmPsErrorIds.AddressPoolExhausted,
         VmPsErrorKind.ResourceUnavailable,
         $"The network '{network}' ({subnet}) has no free address left.",
         network)
@@ -94,7 +94,7 @@ internal static class NetworkErrors
     };
 
     public static VmPsException InUse(string network, IEnumerable<string> vmNames) => new(
-        "NetworkInUse",
+        VmPsErrorIds.NetworkInUse,
         VmPsErrorKind.InvalidOperation,
         $"The network '{network}' is used by the VMs {string.Join(", ", vmNames.Select(n => $"'{n}'"))}.",
         network)
@@ -103,7 +103,7 @@ internal static class NetworkErrors
     };
 
     public static VmPsException AdapterNotFound(Guid vmId, string? vmName = null) => new(
-        "NetworkAdapterNotFound",
+        VmPsErrorIds.NetworkAdapterNotFound,
         VmPsErrorKind.ObjectNotFound,
         $"The VM {(vmName is null ? vmId.ToString() : $"'{vmName}'")} has no network adapter.",
         vmName ?? (object)vmId)
@@ -112,13 +112,13 @@ internal static class NetworkErrors
     };
 
     public static VmPsException AdapterExists(string vmName, string network) => new(
-        "NetworkAdapterExists",
+        VmPsErrorIds.NetworkAdapterExists,
         VmPsErrorKind.ResourceExists,
         $"The VM '{vmName}' already has an adapter on the network '{network}'.",
         vmName);
 
     public static VmPsException PortInUse(int port, PortProtocol protocol, string holder) => new(
-        "PortInUse",
+        VmPsErrorIds.PortInUse,
         VmPsErrorKind.ResourceExists,
         $"The host port {port}/{protocol.ToString().ToLowerInvariant()} is already {holder}.",
         port)
@@ -127,13 +127,13 @@ internal static class NetworkErrors
     };
 
     public static VmPsException InvalidPort(string role, int port) => new(
-        "InvalidPort",
+        VmPsErrorIds.InvalidPort,
         VmPsErrorKind.InvalidArgument,
         $"The {role} {port} is not a port number (1-65535).",
         port);
 
     public static VmPsException PortMappingNotFound(string vmName, int hostPort, PortProtocol protocol) => new(
-        "PortMappingNotFound",
+        VmPsErrorIds.PortMappingNotFound,
         VmPsErrorKind.ObjectNotFound,
         $"The VM '{vmName}' has no mapping of host port {hostPort}/{protocol.ToString().ToLowerInvariant()}.",
         hostPort);
@@ -150,7 +150,7 @@ internal static class NetworkErrors
 
     /// <summary>The firewall refused a change or a listing; <paramref name="requirements"/> names what it needs.</summary>
     public static VmPsException FirewallRulesFailed(string message, string firewall, string requirements) => new(
-        "FirewallRulesFailed",
+        VmPsErrorIds.FirewallRulesFailed,
         VmPsErrorKind.InvalidOperation,
         message,
         firewall)

@@ -115,7 +115,7 @@ public sealed class NetworkManager : INetworkManager
         {
             return await CreateAsync(new NetworkCreateOptions { Name = DefaultNetworkName, Subnet = DefaultSubnet }, cancellationToken).ConfigureAwait(false);
         }
-        catch (VmPsException ex) when (ex.ErrorId == "NetworkNameInUse")
+        catch (VmPsException ex) when (ex.ErrorId == VmPsErrorIds.NetworkNameInUse)
         {
             return await GetAsync(DefaultNetworkName, cancellationToken).ConfigureAwait(false);
         }
@@ -341,7 +341,7 @@ public sealed class NetworkManager : INetworkManager
             cancellationToken).ConfigureAwait(false);
         if (!uplinkExists)
         {
-            throw new VmPsException("UplinkNotFound", VmPsErrorKind.ObjectNotFound, $"The host has no interface named '{request.Uplink}'.", request.Uplink);
+            throw new VmPsException(VmPsErrorIds.UplinkNotFound, VmPsErrorKind.ObjectNotFound, $"The host has no interface named '{request.Uplink}'.", request.Uplink);
         }
 
         return new CreatePlan(request, routes, routeDestinations);
@@ -355,13 +355,13 @@ public sealed class NetworkManager : INetworkManager
             : Ipv4Subnet.TryParseAddress(requestedIPAddress) ?? throw NetworkErrors.InvalidAddress("IP address", requestedIPAddress);
         if (maxBandwidthMbps is < 1)
         {
-            throw new VmPsException("InvalidBandwidth", VmPsErrorKind.InvalidArgument, $"The bandwidth limit {maxBandwidthMbps} Mbit/s must be at least 1.", maxBandwidthMbps);
+            throw new VmPsException(VmPsErrorIds.InvalidBandwidth, VmPsErrorKind.InvalidArgument, $"The bandwidth limit {maxBandwidthMbps} Mbit/s must be at least 1.", maxBandwidthMbps);
         }
 
         if (maxBandwidthMbps > Firewall.MaxBandwidthMbps)
         {
             throw new VmPsException(
-                "InvalidBandwidth",
+                VmPsErrorIds.InvalidBandwidth,
                 VmPsErrorKind.InvalidArgument,
                 $"The bandwidth limit {maxBandwidthMbps} Mbit/s is above the {Firewall.MaxBandwidthMbps} Mbit/s that {Firewall.Backend} can police.",
                 maxBandwidthMbps);

@@ -70,7 +70,7 @@ public sealed class NetworkNamespace : IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         if (name.Contains('/', StringComparison.Ordinal) || name is "." or "..")
         {
-            throw new VmPsException("InvalidNetworkNamespace", VmPsErrorKind.InvalidArgument, $"'{name}' is not a network namespace name.", name);
+            throw new VmPsException(VmPsErrorIds.InvalidNetworkNamespace, VmPsErrorKind.InvalidArgument, $"'{name}' is not a network namespace name.", name);
         }
 
         var path = Path.Combine(NamedNamespaceDirectory, name);
@@ -208,7 +208,7 @@ public sealed class NetworkNamespace : IDisposable
         if (!File.Exists(path))
         {
             throw new VmPsException(
-                "NetworkNamespaceNotFound",
+                VmPsErrorIds.NetworkNamespaceNotFound,
                 VmPsErrorKind.ObjectNotFound,
                 $"The network namespace '{path}' does not exist.",
                 path)

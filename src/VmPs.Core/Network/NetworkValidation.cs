@@ -42,12 +42,12 @@ internal static partial class NetworkValidation
         var mtu = options.Mtu ?? NetworkManager.DefaultMtu;
         if (mtu is < MinimumMtu or > MaximumMtu)
         {
-            throw new VmPsException("InvalidMtu", VmPsErrorKind.InvalidArgument, $"The MTU {mtu} is outside {MinimumMtu} to {MaximumMtu}.", mtu);
+            throw new VmPsException(VmPsErrorIds.InvalidMtu, VmPsErrorKind.InvalidArgument, $"The MTU {mtu} is outside {MinimumMtu} to {MaximumMtu}.", mtu);
         }
 
         if (options.UplinkInterface is { } uplink && !InterfaceNamePattern().IsMatch(uplink))
         {
-            throw new VmPsException("UplinkNotFound", VmPsErrorKind.InvalidArgument, $"'{uplink}' is not an interface name.", uplink);
+            throw new VmPsException(VmPsErrorIds.UplinkNotFound, VmPsErrorKind.InvalidArgument, $"'{uplink}' is not an interface name.", uplink);
         }
 
         return new NetworkRecord(

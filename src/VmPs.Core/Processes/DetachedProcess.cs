@@ -64,7 +64,7 @@ public static unsafe class DetachedProcess
             if (error != 0)
             {
                 throw new VmPsException(
-                    "ProcessStartFailed",
+                    VmPsErrorIds.ProcessStartFailed,
                     VmPsErrorKind.ResourceUnavailable,
                     $"Cannot start '{path}': {Marshal.GetPInvokeErrorMessage(error)}.",
                     path);
@@ -114,7 +114,7 @@ public static unsafe class DetachedProcess
         }
 
         return FindOnPath(executable) ?? throw new VmPsException(
-            "ExecutableNotFound",
+            VmPsErrorIds.ExecutableNotFound,
             VmPsErrorKind.NotInstalled,
             $"'{executable}' was not found on PATH.",
             executable);
@@ -162,7 +162,7 @@ public static unsafe class DetachedProcess
         if (result != 0)
         {
             throw new VmPsException(
-                "ProcessStartFailed",
+                VmPsErrorIds.ProcessStartFailed,
                 VmPsErrorKind.ResourceUnavailable,
                 $"{operation} failed: {Marshal.GetPInvokeErrorMessage(result == -1 ? Marshal.GetLastPInvokeError() : result)}.");
         }

@@ -50,7 +50,7 @@ public static class ExternalTool
         catch (System.ComponentModel.Win32Exception ex)
         {
             throw new VmPsException(
-                "ToolNotFound",
+                VmPsErrorIds.ToolNotFound,
                 VmPsErrorKind.NotInstalled,
                 $"Cannot run '{executable}': {ex.Message}.",
                 executable,
@@ -83,7 +83,7 @@ public static class ExternalTool
                 process.Kill(entireProcessTree: true);
                 cancellationToken.ThrowIfCancellationRequested();
                 throw new VmPsException(
-                    "ExternalToolTimedOut",
+                    VmPsErrorIds.ExternalToolTimedOut,
                     VmPsErrorKind.OperationTimeout,
                     $"{executable} did not finish within {timeout!.Value.TotalSeconds:0.###} s and was killed.",
                     executable);
@@ -111,7 +111,7 @@ public static class ExternalTool
                 message.Append(": ").Append(detail);
             }
 
-            throw new VmPsException("ExternalToolFailed", VmPsErrorKind.InvalidOperation, message.ToString(), executable);
+            throw new VmPsException(VmPsErrorIds.ExternalToolFailed, VmPsErrorKind.InvalidOperation, message.ToString(), executable);
         }
 
         return result;

@@ -141,7 +141,7 @@ internal static class SchemaMigrations
         if (current > latest)
         {
             throw new VmPsException(
-                "StateSchemaTooNew",
+                VmPsErrorIds.StateSchemaTooNew,
                 VmPsErrorKind.InvalidData,
                 $"The state database is at schema version {current}, but this VmPs knows versions up to {latest}. It was written by a newer VmPs.",
                 connection.DataSource)

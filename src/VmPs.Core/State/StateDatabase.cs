@@ -126,7 +126,7 @@ internal sealed class StateDatabase
         {
             await connection.DisposeAsync().ConfigureAwait(false);
             throw new VmPsException(
-                "StateDatabaseUnavailable",
+                VmPsErrorIds.StateDatabaseUnavailable,
                 VmPsErrorKind.ResourceUnavailable,
                 $"Cannot open the VmPs state database '{Path}': {ex.Message}",
                 Path,

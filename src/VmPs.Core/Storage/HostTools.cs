@@ -8,7 +8,7 @@ internal static class HostTools
 {
     public static string Require(HostToolDefinition tool) =>
         DetachedProcess.FindOnPath(tool.Name, HostToolCatalog.DefaultSearchPath()) ?? throw new VmPsException(
-            "ToolNotInstalled",
+            VmPsErrorIds.ToolNotInstalled,
             VmPsErrorKind.NotInstalled,
             $"'{tool.Name}' ({tool.Purpose}) was not found. Install the package '{tool.Package}'.",
             tool.Name)

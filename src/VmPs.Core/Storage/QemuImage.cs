@@ -92,7 +92,7 @@ internal static class QemuImage
         ExternalTool.RunCheckedAsync(HostTools.Require(HostToolCatalog.QemuImg), arguments, cancellationToken);
 
     private static VmPsException InvalidAnswer(string path, string why) =>
-        new("QemuImgInvalidAnswer", VmPsErrorKind.ProtocolError, $"qemu-img info of '{path}' gave an answer VmPs cannot read: {why}.", path);
+        new(VmPsErrorIds.QemuImgInvalidAnswer, VmPsErrorKind.ProtocolError, $"qemu-img info of '{path}' gave an answer VmPs cannot read: {why}.", path);
 }
 
 /// <summary>A backing file of a qcow2 image, with its format stated (never probed).</summary>

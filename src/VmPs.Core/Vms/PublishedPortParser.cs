@@ -57,5 +57,5 @@ public static class PublishedPortParser
             : throw Invalid(text, $"'{value}' in '{text}' is not a host IPv4 address.");
 
     private static VmPsException Invalid(string text, string problem) =>
-        new("InvalidPublishedPort", VmPsErrorKind.InvalidArgument, $"{problem} Expected {Formats}.", text);
+        new(VmPsErrorIds.InvalidPublishedPort, VmPsErrorKind.InvalidArgument, $"{problem} Expected {Formats}.", text);
 }

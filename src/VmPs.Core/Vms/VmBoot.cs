@@ -185,7 +185,7 @@ internal sealed class VmBoot
         var detail = recorded?.StatusDetail is { } text ? $"{Environment.NewLine}{text}" : "";
         return failure is VmPsException known
             ? new VmPsException(known.ErrorId, known.Kind, known.Message + detail, known.Target, failure) { RecommendedAction = known.RecommendedAction }
-            : new VmPsException("VmStartFailed", VmPsErrorKind.InvalidOperation, failure.Message + detail, recorded?.Name, failure);
+            : new VmPsException(VmPsErrorIds.VmStartFailed, VmPsErrorKind.InvalidOperation, failure.Message + detail, recorded?.Name, failure);
     }
 
     private static ProcessIdentity CurrentSession()

@@ -4,7 +4,7 @@ namespace VmPs.Core.Vms;
 internal static class VmErrors
 {
     public static VmPsException NotFound(string name) => new(
-        "VmNotFound",
+        VmPsErrorIds.VmNotFound,
         VmPsErrorKind.ObjectNotFound,
         $"No VM named '{name}'.",
         name)
@@ -13,13 +13,13 @@ internal static class VmErrors
     };
 
     public static VmPsException AlreadyRunning(string name, VmState state) => new(
-        "VmAlreadyRunning",
+        VmPsErrorIds.VmAlreadyRunning,
         VmPsErrorKind.InvalidOperation,
         $"VM '{name}' is already {state.ToString().ToLowerInvariant()}.",
         name);
 
     public static VmPsException NotRunning(string name, VmState state) => new(
-        "VmNotRunning",
+        VmPsErrorIds.VmNotRunning,
         VmPsErrorKind.InvalidOperation,
         $"VM '{name}' is {state.ToString().ToLowerInvariant()}, not running.",
         name)
@@ -28,7 +28,7 @@ internal static class VmErrors
     };
 
     public static VmPsException Running(string name, VmState state) => new(
-        "VmIsRunning",
+        VmPsErrorIds.VmIsRunning,
         VmPsErrorKind.InvalidOperation,
         $"VM '{name}' is {state.ToString().ToLowerInvariant()}; stop it before removing it.",
         name)
@@ -37,7 +37,7 @@ internal static class VmErrors
     };
 
     public static VmPsException StartingElsewhere(string name) => new(
-        "VmStartInProgress",
+        VmPsErrorIds.VmStartInProgress,
         VmPsErrorKind.InvalidOperation,
         $"VM '{name}' is being started by another session.",
         name)
@@ -47,20 +47,20 @@ internal static class VmErrors
 
     public static VmPsException KernelNotFound(string? path) => path is null
         ? new VmPsException(
-            "KernelNotFound",
+            VmPsErrorIds.KernelNotFound,
             VmPsErrorKind.NotInstalled,
             "No default guest kernel was found: no /boot/vmlinuz-VERSION with a matching /lib/modules/VERSION.")
         {
             RecommendedAction = "Install linux-image-cloud-amd64 (Debian) or linux-image-virtual (Ubuntu), or pass -Kernel.",
         }
         : new VmPsException(
-            "KernelNotFound",
+            VmPsErrorIds.KernelNotFound,
             VmPsErrorKind.ObjectNotFound,
             $"The kernel '{path}' does not exist.",
             path);
 
     public static VmPsException ImageMissing(string vmName, string imageName, string detail) => new(
-        "ImageRootfsMissing",
+        VmPsErrorIds.ImageRootfsMissing,
         VmPsErrorKind.ObjectNotFound,
         $"VM '{vmName}' uses image '{imageName}', but {detail}.",
         imageName)

@@ -237,12 +237,12 @@ public sealed class VmManager : IVmManager
         ArgumentNullException.ThrowIfNull(options);
         if (options.Command.Count == 0)
         {
-            throw new VmPsException("EmptyCommand", VmPsErrorKind.InvalidArgument, "A command is required.", name);
+            throw new VmPsException(VmPsErrorIds.EmptyCommand, VmPsErrorKind.InvalidArgument, "A command is required.", name);
         }
 
         if (options.MaxOutputBytes <= 0)
         {
-            throw new VmPsException("InvalidMaxOutputBytes", VmPsErrorKind.InvalidArgument, $"MaxOutputBytes must be positive; got {options.MaxOutputBytes}.", options.MaxOutputBytes);
+            throw new VmPsException(VmPsErrorIds.InvalidMaxOutputBytes, VmPsErrorKind.InvalidArgument, $"MaxOutputBytes must be positive; got {options.MaxOutputBytes}.", options.MaxOutputBytes);
         }
 
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);

@@ -155,7 +155,7 @@ internal sealed class VmStore
             cancellationToken);
 
     public static VmPsException NameInUse(string name) => new(
-        "VmNameInUse",
+        VmPsErrorIds.VmNameInUse,
         VmPsErrorKind.ResourceExists,
         $"A VM named '{name}' already exists.",
         name)

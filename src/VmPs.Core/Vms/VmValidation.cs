@@ -18,7 +18,7 @@ internal static partial class VmValidation
         if (string.IsNullOrEmpty(name) || name.Length > MaxNameLength || !NamePattern().IsMatch(name))
         {
             throw new VmPsException(
-                "InvalidVmName",
+                VmPsErrorIds.InvalidVmName,
                 VmPsErrorKind.InvalidArgument,
                 $"'{name}' is not a valid VM name: use 1 to {MaxNameLength} letters, digits, '-', '_' or '.', starting with a letter or digit.",
                 name);
@@ -30,13 +30,13 @@ internal static partial class VmValidation
         ValidateName(options.Name);
         if (string.IsNullOrWhiteSpace(options.Image))
         {
-            throw new VmPsException("InvalidImageName", VmPsErrorKind.InvalidArgument, "An image name is required.", options.Image);
+            throw new VmPsException(VmPsErrorIds.InvalidImageName, VmPsErrorKind.InvalidArgument, "An image name is required.", options.Image);
         }
 
         if (options.Cpus < 1 || options.Cpus > MaxCpus)
         {
             throw new VmPsException(
-                "CpuCountOutOfRange",
+                VmPsErrorIds.CpuCountOutOfRange,
                 VmPsErrorKind.InvalidArgument,
                 Invariant($"{options.Cpus} CPUs is out of range: this host allows 1 to {MaxCpus} ({Environment.ProcessorCount} cores)."),
                 options.Cpus);
@@ -45,7 +45,7 @@ internal static partial class VmValidation
         if (options.MemoryMiB < MinMemoryMiB || options.MemoryMiB > hostMemoryMiB)
         {
             throw new VmPsException(
-                "MemoryOutOfRange",
+                VmPsErrorIds.MemoryOutOfRange,
                 VmPsErrorKind.InvalidArgument,
                 Invariant($"{options.MemoryMiB} MiB of memory is out of range: this host allows {MinMemoryMiB} to {hostMemoryMiB} MiB."),
                 options.MemoryMiB);
@@ -54,7 +54,7 @@ internal static partial class VmValidation
         if (options.DiskSizeGiB < 1 || options.DiskSizeGiB > MaxDiskSizeGiB)
         {
             throw new VmPsException(
-                "DiskSizeOutOfRange",
+                VmPsErrorIds.DiskSizeOutOfRange,
                 VmPsErrorKind.InvalidArgument,
                 Invariant($"A {options.DiskSizeGiB} GiB disk is out of range: use 1 to {MaxDiskSizeGiB} GiB."),
                 options.DiskSizeGiB);

@@ -134,7 +134,7 @@ public sealed class CopyVmFileCommand : VmCmdlet
         }
         catch (ItemNotFoundException exception)
         {
-            WriteError(new ErrorRecord(exception, "HostFileNotFound", ErrorCategory.ObjectNotFound, path));
+            WriteError(new ErrorRecord(exception, VmPsErrorIds.HostFileNotFound, ErrorCategory.ObjectNotFound, path));
             return [];
         }
     }

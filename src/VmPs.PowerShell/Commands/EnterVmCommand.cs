@@ -49,7 +49,7 @@ public sealed class EnterVmCommand : VmCmdlet
         if (!ConsoleTerminal.IsTerminal(ConsoleTerminal.StandardInput) || !ConsoleTerminal.IsTerminal(ConsoleTerminal.StandardOutput))
         {
             ThrowTerminatingError(new VmPsException(
-                "EnterVmNeedsTerminal",
+                VmPsErrorIds.EnterVmNeedsTerminal,
                 VmPsErrorKind.InvalidOperation,
                 "Enter-Vm needs an interactive terminal, but this session's input or output is redirected.",
                 name)

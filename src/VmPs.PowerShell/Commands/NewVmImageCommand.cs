@@ -113,7 +113,7 @@ public sealed class NewVmImageCommand : ImageCmdlet
         }
 
         throw new VmPsException(
-            "ImageSourceNotFound",
+            VmPsErrorIds.ImageSourceNotFound,
             VmPsErrorKind.ObjectNotFound,
             $"'{path}' is neither an OCI image layout directory nor a docker save archive: it does not exist.",
             path);

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using VmPs.Core;
 using VmPs.Core.Vms;
 
 namespace VmPs.PowerShell.Infrastructure;
@@ -7,7 +8,7 @@ namespace VmPs.PowerShell.Infrastructure;
 internal static class VmCommandRecords
 {
     /// <summary>FullyQualifiedErrorId prefix of the error records carrying -Stream's stderr lines.</summary>
-    public const string StandardErrorId = "VmCommandStandardError";
+    public const string StandardErrorId = VmPsErrorIds.VmCommandStandardError;
 
     /// <summary>A stdout line as a string tagged with a VmName note property, as Invoke-Command tags PSComputerName.</summary>
     public static PSObject OutputLine(string vmName, string text)

@@ -88,7 +88,7 @@ internal class VmPsChildJob : Job
         {
             Error.Add(failure is VmPsException known
                 ? known.ToErrorRecord()
-                : new ErrorRecord(failure, "VmPsJobFailed", ErrorCategory.NotSpecified, Target));
+                : new ErrorRecord(failure, VmPsErrorIds.VmPsJobFailed, ErrorCategory.NotSpecified, Target));
             SetJobState(JobState.Failed);
         }
         else

@@ -96,7 +96,7 @@ public sealed class CloudHypervisorApiClient : IDisposable
         catch (JsonException ex)
         {
             throw new VmPsException(
-                "CloudHypervisorInvalidResponse",
+                VmPsErrorIds.CloudHypervisorInvalidResponse,
                 VmPsErrorKind.ProtocolError,
                 $"Cloud Hypervisor answered {operation} with JSON VmPs cannot read: {ex.Message}",
                 SocketPath,

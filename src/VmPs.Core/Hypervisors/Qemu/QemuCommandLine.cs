@@ -112,7 +112,7 @@ internal static class QemuCommandLine
         // 0-2 are reserved (hypervisor, local, host); U32_MAX is VMADDR_CID_ANY.
         if (cid < 3 || cid == uint.MaxValue)
         {
-            throw new VmPsException("InvalidVsockCid", VmPsErrorKind.InvalidArgument, $"Vsock context id {cid} is reserved: guests need 3 or more.", cid);
+            throw new VmPsException(VmPsErrorIds.InvalidVsockCid, VmPsErrorKind.InvalidArgument, $"Vsock context id {cid} is reserved: guests need 3 or more.", cid);
         }
     }
 
@@ -121,7 +121,7 @@ internal static class QemuCommandLine
         if (disk.Serial.Length is 0 or > MaxDiskSerialLength || disk.Serial.Any(c => c is ',' || char.IsWhiteSpace(c) || c > '~'))
         {
             throw new VmPsException(
-                "InvalidDiskSerial",
+                VmPsErrorIds.InvalidDiskSerial,
                 VmPsErrorKind.InvalidArgument,
                 $"Disk serial '{disk.Serial}' of '{disk.Path}' must be 1 to {MaxDiskSerialLength} printable ASCII characters without commas or spaces.",
                 disk.Serial);

@@ -58,7 +58,7 @@ public sealed class QemuDriver : IHypervisorDriver
         if (sockets.QmpIsServed())
         {
             throw new VmPsException(
-                "HypervisorAlreadyRunning",
+                VmPsErrorIds.HypervisorAlreadyRunning,
                 VmPsErrorKind.InvalidOperation,
                 $"A QEMU process already serves '{sockets.Qmp}': VM '{spec.VmName}' is running.",
                 spec.VmName);
@@ -102,7 +102,7 @@ public sealed class QemuDriver : IHypervisorDriver
             if (ProcessProbe.IsRunning(instance.Process))
             {
                 throw new VmPsException(
-                    "HypervisorKillFailed",
+                    VmPsErrorIds.HypervisorKillFailed,
                     VmPsErrorKind.InvalidOperation,
                     $"QEMU (pid {instance.Process.Pid}) is still running after SIGKILL.",
                     instance.Process.Pid);
@@ -146,7 +146,7 @@ public sealed class QemuDriver : IHypervisorDriver
                 if (!ProcessProbe.IsRunning(process))
                 {
                     throw new VmPsException(
-                        "HypervisorStartFailed",
+                        VmPsErrorIds.HypervisorStartFailed,
                         VmPsErrorKind.InvalidOperation,
                         $"QEMU exited during start: {ReadLog(logPath, logOffset)}",
                         logPath);
@@ -172,7 +172,7 @@ public sealed class QemuDriver : IHypervisorDriver
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new VmPsException(
-                "HypervisorStartTimeout",
+                VmPsErrorIds.HypervisorStartTimeout,
                 VmPsErrorKind.OperationTimeout,
                 $"QEMU did not answer on its QMP socket within {_options.StartTimeout.TotalSeconds:0} s{(lastError is null ? "" : $" ({lastError.Message})")}. Its output: {ReadLog(logPath, logOffset)}",
                 qmpSocket);

@@ -34,7 +34,7 @@ public sealed record QemuDriverOptions(
         if (qemu?.Path is null)
         {
             throw new VmPsException(
-                "HypervisorNotInstalled",
+                VmPsErrorIds.HypervisorNotInstalled,
                 VmPsErrorKind.NotInstalled,
                 "QEMU (qemu-system-x86_64) is not installed.",
                 HypervisorKind.Qemu)

@@ -17,7 +17,7 @@ internal sealed record QemuSockets(string Qmp, string Agent)
             if (Encoding.UTF8.GetByteCount(path) > MaxSocketPathBytes)
             {
                 throw new VmPsException(
-                    "SocketPathTooLong",
+                    VmPsErrorIds.SocketPathTooLong,
                     VmPsErrorKind.InvalidArgument,
                     $"The socket path '{path}' is longer than the {MaxSocketPathBytes} bytes a Unix socket address allows.",
                     path)

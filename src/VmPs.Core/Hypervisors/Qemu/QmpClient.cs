@@ -53,7 +53,7 @@ public sealed class QmpClient : IAsyncDisposable
             socket.Dispose();
             if (ex is SocketException or IOException)
             {
-                throw new VmPsException("QmpConnectionFailed", VmPsErrorKind.ConnectionError, $"Cannot talk to QEMU's QMP socket '{socketPath}': {ex.Message}", socketPath, ex);
+                throw new VmPsException(VmPsErrorIds.QmpConnectionFailed, VmPsErrorKind.ConnectionError, $"Cannot talk to QEMU's QMP socket '{socketPath}': {ex.Message}", socketPath, ex);
             }
 
             throw;
@@ -77,7 +77,7 @@ public sealed class QmpClient : IAsyncDisposable
             while (true)
             {
                 var message = await ReceiveAsync(cancellationToken).ConfigureAwait(false)
-                    ?? throw new VmPsException("QmpConnectionClosed", VmPsErrorKind.ConnectionError, $"QEMU closed the QMP connection before answering '{command}'.", _socketPath);
+                    ?? throw new VmPsException(VmPsErrorIds.QmpConnectionClosed, VmPsErrorKind.ConnectionError, $"QEMU closed the QMP connection before answering '{command}'.", _socketPath);
                 if (message["id"]?.GetValue<long>() != id)
                 {
                     continue;
@@ -87,7 +87,7 @@ public sealed class QmpClient : IAsyncDisposable
                 {
                     var errorClass = error["class"]?.GetValue<string>() ?? "GenericError";
                     var description = error["desc"]?.GetValue<string>() ?? error.ToJsonString();
-                    throw new VmPsException("QmpCommandFailed", VmPsErrorKind.InvalidOperation, $"QEMU rejected '{command}': {description} ({errorClass}).", command);
+                    throw new VmPsException(VmPsErrorIds.QmpCommandFailed, VmPsErrorKind.InvalidOperation, $"QEMU rejected '{command}': {description} ({errorClass}).", command);
                 }
 
                 return message["return"];
@@ -106,7 +106,7 @@ public sealed class QmpClient : IAsyncDisposable
     {
         var result = await ExecuteAsync("query-status", cancellationToken).ConfigureAwait(false);
         return result?["status"]?.GetValue<string>()
-            ?? throw new VmPsException("QmpProtocolError", VmPsErrorKind.ProtocolError, "QEMU's query-status answer has no 'status'.", _socketPath);
+            ?? throw new VmPsException(VmPsErrorIds.QmpProtocolError, VmPsErrorKind.ProtocolError, "QEMU's query-status answer has no 'status'.", _socketPath);
     }
 
     public Task SystemPowerdownAsync(CancellationToken cancellationToken) => ExecuteAsync("system_powerdown", cancellationToken);
@@ -118,7 +118,7 @@ public sealed class QmpClient : IAsyncDisposable
         {
             await ExecuteAsync("quit", cancellationToken).ConfigureAwait(false);
         }
-        catch (VmPsException ex) when (ex.ErrorId == "QmpConnectionClosed")
+        catch (VmPsException ex) when (ex.ErrorId == VmPsErrorIds.QmpConnectionClosed)
         {
         }
     }
@@ -136,7 +136,7 @@ public sealed class QmpClient : IAsyncDisposable
         var greeting = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
         if (greeting?["QMP"] is not JsonObject qmp)
         {
-            throw new VmPsException("QmpProtocolError", VmPsErrorKind.ProtocolError, $"'{_socketPath}' did not greet like a QMP server.", _socketPath);
+            throw new VmPsException(VmPsErrorIds.QmpProtocolError, VmPsErrorKind.ProtocolError, $"'{_socketPath}' did not greet like a QMP server.", _socketPath);
         }
 
         if (qmp["version"]?["qemu"] is JsonObject version)
@@ -156,7 +156,7 @@ public sealed class QmpClient : IAsyncDisposable
         }
         catch (IOException ex)
         {
-            throw new VmPsException("QmpConnectionClosed", VmPsErrorKind.ConnectionError, $"QEMU closed the QMP connection: {ex.Message}", _socketPath, ex);
+            throw new VmPsException(VmPsErrorIds.QmpConnectionClosed, VmPsErrorKind.ConnectionError, $"QEMU closed the QMP connection: {ex.Message}", _socketPath, ex);
         }
     }
 
@@ -188,11 +188,11 @@ public sealed class QmpClient : IAsyncDisposable
             try
             {
                 return JsonNode.Parse(line) as JsonObject
-                    ?? throw new VmPsException("QmpProtocolError", VmPsErrorKind.ProtocolError, $"QMP sent a non-object message: {line}", _socketPath);
+                    ?? throw new VmPsException(VmPsErrorIds.QmpProtocolError, VmPsErrorKind.ProtocolError, $"QMP sent a non-object message: {line}", _socketPath);
             }
             catch (JsonException ex)
             {
-                throw new VmPsException("QmpProtocolError", VmPsErrorKind.ProtocolError, $"QMP sent invalid JSON: {line}", _socketPath, ex);
+                throw new VmPsException(VmPsErrorIds.QmpProtocolError, VmPsErrorKind.ProtocolError, $"QMP sent invalid JSON: {line}", _socketPath, ex);
             }
         }
     }

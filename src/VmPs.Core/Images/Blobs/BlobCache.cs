@@ -148,7 +148,7 @@ public sealed class BlobCache
         {
             // A short body is an interrupted transfer, not proof of corruption: keep it for a resume.
             throw new VmPsException(
-                "BlobTruncated",
+                VmPsErrorIds.BlobTruncated,
                 VmPsErrorKind.ConnectionError,
                 $"The transfer of blob {descriptor.Digest} ended after {written} of {descriptor.Size} bytes; pulling again resumes it.",
                 descriptor.Digest);
@@ -182,7 +182,7 @@ public sealed class BlobCache
     }
 
     private static VmPsException Mismatch(OciDescriptor descriptor, string reason) => new(
-        "BlobDigestMismatch",
+        VmPsErrorIds.BlobDigestMismatch,
         VmPsErrorKind.InvalidData,
         $"Blob {descriptor.Digest} ({descriptor.Size} bytes) was rejected: {reason}. It was discarded and not used.",
         descriptor.Digest);

@@ -20,7 +20,7 @@ public static class BlobDigest
         if (!IsValid(digest))
         {
             throw new VmPsException(
-                "DigestInvalid",
+                VmPsErrorIds.DigestInvalid,
                 VmPsErrorKind.InvalidData,
                 $"'{digest}' is not a supported digest: expected sha256: followed by 64 lowercase hex digits.",
                 digest);

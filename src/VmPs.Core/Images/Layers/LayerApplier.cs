@@ -23,7 +23,7 @@ public static class LayerApplier
         if (!File.Exists(blobPath))
         {
             throw new VmPsException(
-                "LayerBlobNotFound",
+                VmPsErrorIds.LayerBlobNotFound,
                 VmPsErrorKind.ObjectNotFound,
                 $"Layer {layer.Digest}: its blob '{blobPath}' does not exist.",
                 blobPath);
@@ -32,7 +32,7 @@ public static class LayerApplier
         if (!Directory.Exists(rootDirectory))
         {
             throw new VmPsException(
-                "LayerRootNotFound",
+                VmPsErrorIds.LayerRootNotFound,
                 VmPsErrorKind.ObjectNotFound,
                 $"Cannot apply layer {layer.Digest}: the root directory '{rootDirectory}' does not exist.",
                 rootDirectory);
@@ -57,7 +57,7 @@ public static class LayerApplier
         catch (Exception ex) when (ex is InvalidDataException or ZstdSharp.ZstdException)
         {
             throw new VmPsException(
-                "LayerArchiveInvalid",
+                VmPsErrorIds.LayerArchiveInvalid,
                 VmPsErrorKind.InvalidData,
                 $"Layer {layer.Digest} ({layer.MediaType}) does not decompress: {ex.Message}",
                 layer.Digest,

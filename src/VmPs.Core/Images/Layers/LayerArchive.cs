@@ -36,7 +36,7 @@ internal static class LayerArchive
         if (!PlainTar.Contains(layer.MediaType) && !GzipTar.Contains(layer.MediaType) && !ZstdTar.Contains(layer.MediaType))
         {
             throw new VmPsException(
-                "UnsupportedLayerMediaType",
+                VmPsErrorIds.UnsupportedLayerMediaType,
                 VmPsErrorKind.InvalidData,
                 $"Layer {layer.Digest} has media type '{layer.MediaType}', which is not a tar layer VmPs can apply (tar, tar+gzip, tar+zstd).",
                 layer.Digest);

@@ -132,7 +132,7 @@ internal sealed class LayerExtraction(ConfinedDirectory root, string layerDigest
         catch (FileOperationException error) when (error.Code == FileErrorCodes.NotADirectory)
         {
             throw new VmPsException(
-                "LayerEntryParentNotDirectory",
+                VmPsErrorIds.LayerEntryParentNotDirectory,
                 VmPsErrorKind.InvalidData,
                 $"Layer {layerDigest}: entry '{entryName}' lies below something that is not a directory.",
                 entryName,
@@ -150,7 +150,7 @@ internal sealed class LayerExtraction(ConfinedDirectory root, string layerDigest
         if (entry.Kind != TarEntryKind.Directory)
         {
             throw new VmPsException(
-                "InvalidLayerEntry",
+                VmPsErrorIds.InvalidLayerEntry,
                 VmPsErrorKind.InvalidData,
                 $"Layer {layerDigest}: entry '{entry.Name}' names the root directory but is a {entry.Kind}.",
                 entry.Name);
@@ -234,7 +234,7 @@ internal sealed class LayerExtraction(ConfinedDirectory root, string layerDigest
         if (targetKind is null or FileKind.Directory)
         {
             throw new VmPsException(
-                "LayerHardLinkTargetInvalid",
+                VmPsErrorIds.LayerHardLinkTargetInvalid,
                 VmPsErrorKind.InvalidData,
                 $"Layer {layerDigest}: entry '{description}': the target {(targetKind is null ? "does not exist" : "is a directory")}.",
                 entry.Name);
@@ -285,7 +285,7 @@ internal sealed class LayerExtraction(ConfinedDirectory root, string layerDigest
         if (hidden is "" or "." or "..")
         {
             throw new VmPsException(
-                "InvalidLayerEntry",
+                VmPsErrorIds.InvalidLayerEntry,
                 VmPsErrorKind.InvalidData,
                 $"Layer {layerDigest}: whiteout '{entryName}' names no file.",
                 entryName);
@@ -325,13 +325,13 @@ internal sealed class LayerExtraction(ConfinedDirectory root, string layerDigest
     {
         FileErrorCodes.PathEscape => Escape(entryName, ex.Message),
         FileErrorCodes.LinkLoop => new VmPsException(
-            "LayerSymlinkLoop",
+            VmPsErrorIds.LayerSymlinkLoop,
             VmPsErrorKind.InvalidData,
             $"Layer {layerDigest}: entry '{entryName}' goes through too many symbolic links: {ex.Message}",
             entryName,
             ex),
         _ => new VmPsException(
-            "LayerApplyFailed",
+            VmPsErrorIds.LayerApplyFailed,
             VmPsErrorKind.InvalidOperation,
             $"Layer {layerDigest}: cannot apply entry '{entryName}': {ex.Message}",
             entryName,
@@ -339,7 +339,7 @@ internal sealed class LayerExtraction(ConfinedDirectory root, string layerDigest
     };
 
     private VmPsException Escape(string entryName, string reason) => new(
-        "LayerEntryEscapesRoot",
+        VmPsErrorIds.LayerEntryEscapesRoot,
         VmPsErrorKind.InvalidData,
         $"Layer {layerDigest}: entry '{entryName}' escapes the root directory ({reason}); nothing was written outside it.",
         entryName);

@@ -32,7 +32,7 @@ public sealed class DockerArchiveImageSource : IImageSource
     {
         if (!File.Exists(tarPath))
         {
-            throw new VmPsException("ImageArchiveNotFound", VmPsErrorKind.ObjectNotFound, $"{tarPath} does not exist.", tarPath);
+            throw new VmPsException(VmPsErrorIds.ImageArchiveNotFound, VmPsErrorKind.ObjectNotFound, $"{tarPath} does not exist.", tarPath);
         }
 
         progress?.Report(new ImagePullProgress("manifest", 0, 0, 0, 0));
@@ -88,7 +88,7 @@ public sealed class DockerArchiveImageSource : IImageSource
             if (image.ValueKind != JsonValueKind.Object)
             {
                 throw new VmPsException(
-                    "ImageTagNotFound",
+                    VmPsErrorIds.ImageTagNotFound,
                     VmPsErrorKind.ObjectNotFound,
                     $"{tarPath} has no image tagged '{tag}'; tags: {string.Join(", ", images.SelectMany(RepoTags).DefaultIfEmpty("none"))}.",
                     SourceReference);
@@ -113,7 +113,7 @@ public sealed class DockerArchiveImageSource : IImageSource
         repoTag == wanted || ImageReference.Parse(repoTag).ToString() == ImageReference.Parse(wanted).ToString();
 
     private VmPsException TagRequired(List<JsonElement> images) => new(
-        "ImageTagRequired",
+        VmPsErrorIds.ImageTagRequired,
         VmPsErrorKind.InvalidArgument,
         $"{tarPath} holds {images.Count} images; pass -Tag with one of: {string.Join(", ", images.SelectMany(RepoTags).DefaultIfEmpty("none"))}.",
         tarPath);
@@ -143,7 +143,7 @@ public sealed class DockerArchiveImageSource : IImageSource
             : OciMediaTypes.DockerLayer;
     }
 
-    private VmPsException Invalid(string reason) => new("ImageArchiveInvalid", VmPsErrorKind.InvalidData, $"{tarPath} is not a docker save archive: {reason}.", tarPath);
+    private VmPsException Invalid(string reason) => new(VmPsErrorIds.ImageArchiveInvalid, VmPsErrorKind.InvalidData, $"{tarPath} is not a docker save archive: {reason}.", tarPath);
 
     /// <summary>Where each regular file's bytes sit inside the (uncompressed, seekable) tar, with symlinks resolved.</summary>
     private sealed class ArchiveFiles
@@ -210,7 +210,7 @@ public sealed class DockerArchiveImageSource : IImageSource
             if (length > OciLimits.MaxDocumentBytes)
             {
                 throw new VmPsException(
-                    "ImageArchiveLimitExceeded",
+                    VmPsErrorIds.ImageArchiveLimitExceeded,
                     VmPsErrorKind.LimitsExceeded,
                     $"{tarPath}: {path} is {length} bytes; a manifest or image config may have at most {OciLimits.MaxDocumentBytes}.",
                     tarPath);
@@ -239,7 +239,7 @@ public sealed class DockerArchiveImageSource : IImageSource
 
             return regular.TryGetValue(name, out var location)
                 ? location
-                : throw new VmPsException("ImageArchiveInvalid", VmPsErrorKind.InvalidData, $"{tarPath} is not a docker save archive: it lacks {path}.", tarPath);
+                : throw new VmPsException(VmPsErrorIds.ImageArchiveInvalid, VmPsErrorKind.InvalidData, $"{tarPath} is not a docker save archive: it lacks {path}.", tarPath);
         }
     }
 

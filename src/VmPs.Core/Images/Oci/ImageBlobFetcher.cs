@@ -24,7 +24,7 @@ internal static class ImageBlobFetcher
         if (manifest.Config.Size > OciLimits.MaxDocumentBytes)
         {
             throw new VmPsException(
-                "ManifestInvalid",
+                VmPsErrorIds.ManifestInvalid,
                 VmPsErrorKind.LimitsExceeded,
                 $"{sourceReference}: the image config is {manifest.Config.Size} bytes; at most {OciLimits.MaxDocumentBytes} are read.",
                 sourceReference);
@@ -47,7 +47,7 @@ internal static class ImageBlobFetcher
         if (config.DiffIds.Count > 0 && config.DiffIds.Count != layers.Count)
         {
             throw new VmPsException(
-                "ManifestInvalid",
+                VmPsErrorIds.ManifestInvalid,
                 VmPsErrorKind.InvalidData,
                 $"{sourceReference}: the manifest lists {layers.Count} layers but the image config {config.DiffIds.Count}.",
                 sourceReference);

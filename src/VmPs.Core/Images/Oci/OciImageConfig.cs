@@ -102,7 +102,7 @@ public sealed record OciImageConfig
             : null;
 
     private static VmPsException Invalid(string reason) => new(
-        "ImageConfigInvalid",
+        VmPsErrorIds.ImageConfigInvalid,
         VmPsErrorKind.InvalidData,
         $"The image config cannot be read: {reason}.");
 }

@@ -31,7 +31,7 @@ public sealed class OciLayoutImageSource : IImageSource
         if (!File.Exists(Path.Combine(directory, "oci-layout")) || !File.Exists(indexPath))
         {
             throw new VmPsException(
-                "OciLayoutInvalid",
+                VmPsErrorIds.OciLayoutInvalid,
                 VmPsErrorKind.InvalidArgument,
                 $"{directory} is not an OCI image layout: it needs an oci-layout file and an index.json.",
                 directory);
@@ -39,11 +39,11 @@ public sealed class OciLayoutImageSource : IImageSource
 
         if (new FileInfo(indexPath).Length > OciLimits.MaxDocumentBytes)
         {
-            throw new VmPsException("OciLayoutInvalid", VmPsErrorKind.LimitsExceeded, $"{indexPath} is larger than {OciLimits.MaxDocumentBytes} bytes.", indexPath);
+            throw new VmPsException(VmPsErrorIds.OciLayoutInvalid, VmPsErrorKind.LimitsExceeded, $"{indexPath} is larger than {OciLimits.MaxDocumentBytes} bytes.", indexPath);
         }
 
         var topIndex = OciManifestDocument.Parse(await File.ReadAllBytesAsync(indexPath, cancellationToken).ConfigureAwait(false), OciMediaTypes.ImageIndex, indexPath) as OciIndex
-            ?? throw new VmPsException("OciLayoutInvalid", VmPsErrorKind.InvalidData, $"{indexPath} is not an image index.", indexPath);
+            ?? throw new VmPsException(VmPsErrorIds.OciLayoutInvalid, VmPsErrorKind.InvalidData, $"{indexPath} is not an image index.", indexPath);
 
         var descriptor = SelectEntry(topIndex);
         OciPlatform? selected = descriptor.Platform;
@@ -73,7 +73,7 @@ public sealed class OciLayoutImageSource : IImageSource
         {
             return index.Manifests.FirstOrDefault(entry => RefName(entry) == tag)
                 ?? throw new VmPsException(
-                    "ImageTagNotFound",
+                    VmPsErrorIds.ImageTagNotFound,
                     VmPsErrorKind.ObjectNotFound,
                     $"The OCI layout {directory} has no image tagged '{tag}'; tags: {DescribeTags(index)}.",
                     SourceReference);
@@ -86,7 +86,7 @@ public sealed class OciLayoutImageSource : IImageSource
 
         if (index.Manifests.Count == 0)
         {
-            throw new VmPsException("ImageTagNotFound", VmPsErrorKind.ObjectNotFound, $"The OCI layout {directory} holds no image.", directory);
+            throw new VmPsException(VmPsErrorIds.ImageTagNotFound, VmPsErrorKind.ObjectNotFound, $"The OCI layout {directory} holds no image.", directory);
         }
 
         if (index.Manifests.Any(entry => entry.Platform is not null))
@@ -95,7 +95,7 @@ public sealed class OciLayoutImageSource : IImageSource
         }
 
         throw new VmPsException(
-            "ImageTagRequired",
+            VmPsErrorIds.ImageTagRequired,
             VmPsErrorKind.InvalidArgument,
             $"The OCI layout {directory} holds {index.Manifests.Count} images; pass -Tag with one of: {DescribeTags(index)}.",
             directory);
@@ -116,7 +116,7 @@ public sealed class OciLayoutImageSource : IImageSource
         if (descriptor.Size > OciLimits.MaxDocumentBytes || new FileInfo(path).Length != descriptor.Size)
         {
             throw new VmPsException(
-                "ManifestDigestMismatch",
+                VmPsErrorIds.ManifestDigestMismatch,
                 VmPsErrorKind.InvalidData,
                 $"{path} is not the {descriptor.Size}-byte manifest its descriptor names (manifests may have at most {OciLimits.MaxDocumentBytes} bytes).",
                 path);
@@ -126,7 +126,7 @@ public sealed class OciLayoutImageSource : IImageSource
         if (content.Length != descriptor.Size || BlobDigest.Compute(content) != descriptor.Digest)
         {
             throw new VmPsException(
-                "ManifestDigestMismatch",
+                VmPsErrorIds.ManifestDigestMismatch,
                 VmPsErrorKind.InvalidData,
                 $"{path} does not match its descriptor ({descriptor.Digest}, {descriptor.Size} bytes).",
                 path);
@@ -147,6 +147,6 @@ public sealed class OciLayoutImageSource : IImageSource
         var path = Path.Combine(directory, "blobs", "sha256", BlobDigest.Hex(digest));
         return File.Exists(path)
             ? path
-            : throw new VmPsException("BlobNotFound", VmPsErrorKind.ObjectNotFound, $"The OCI layout {directory} lacks blob {digest}.", digest);
+            : throw new VmPsException(VmPsErrorIds.BlobNotFound, VmPsErrorKind.ObjectNotFound, $"The OCI layout {directory} lacks blob {digest}.", digest);
     }
 }

@@ -64,7 +64,7 @@ public abstract record OciManifestDocument
     public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, GetType(), JsonOptions);
 
     private static VmPsException Unsupported(string source, string reason) => new(
-        "ManifestInvalid",
+        VmPsErrorIds.ManifestInvalid,
         VmPsErrorKind.InvalidData,
         $"The manifest of {source} cannot be read: {reason}.",
         source);
@@ -98,7 +98,7 @@ public sealed record OciIndex : OciManifestDocument
 
         var available = Manifests.Select(entry => entry.Platform?.ToString() ?? "unknown").Distinct().ToList();
         throw new VmPsException(
-            "PlatformNotFound",
+            VmPsErrorIds.PlatformNotFound,
             VmPsErrorKind.ObjectNotFound,
             $"{source} has no image for {platform}; available platforms: {(available.Count == 0 ? "none" : string.Join(", ", available))}.",
             source)

@@ -16,7 +16,7 @@ public sealed record OciPlatform(
         if (parts.Length is < 2 or > 3 || parts.Any(string.IsNullOrWhiteSpace))
         {
             throw new VmPsException(
-                "PlatformInvalid",
+                VmPsErrorIds.PlatformInvalid,
                 VmPsErrorKind.InvalidArgument,
                 $"'{text}' is not a platform: expected os/architecture[/variant], for example linux/amd64 or linux/arm64/v8.",
                 text);

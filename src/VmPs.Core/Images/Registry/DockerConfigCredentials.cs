@@ -67,7 +67,7 @@ public sealed class DockerConfigCredentials
         }
         catch (JsonException ex)
         {
-            throw new VmPsException("DockerConfigInvalid", VmPsErrorKind.InvalidData, $"{configPath} is not valid JSON: {ex.Message}.", configPath, ex);
+            throw new VmPsException(VmPsErrorIds.DockerConfigInvalid, VmPsErrorKind.InvalidData, $"{configPath} is not valid JSON: {ex.Message}.", configPath, ex);
         }
     }
 
@@ -113,13 +113,13 @@ public sealed class DockerConfigCredentials
         }
         catch (FormatException ex)
         {
-            throw new VmPsException("DockerConfigInvalid", VmPsErrorKind.InvalidData, $"The auth entry for {registry} in {configPath} is not base64.", configPath, ex);
+            throw new VmPsException(VmPsErrorIds.DockerConfigInvalid, VmPsErrorKind.InvalidData, $"The auth entry for {registry} in {configPath} is not base64.", configPath, ex);
         }
 
         var colon = decoded.IndexOf(':');
         return colon > 0
             ? new RegistryCredentials(decoded[..colon], decoded[(colon + 1)..])
-            : throw new VmPsException("DockerConfigInvalid", VmPsErrorKind.InvalidData, $"The auth entry for {registry} in {configPath} is not user:password.", configPath);
+            : throw new VmPsException(VmPsErrorIds.DockerConfigInvalid, VmPsErrorKind.InvalidData, $"The auth entry for {registry} in {configPath} is not user:password.", configPath);
     }
 
     private static async Task<RegistryCredentials?> RunHelperAsync(string helper, string server, CancellationToken cancellationToken)
@@ -135,7 +135,7 @@ public sealed class DockerConfigCredentials
             }
 
             throw new VmPsException(
-                "CredentialHelperFailed",
+                VmPsErrorIds.CredentialHelperFailed,
                 VmPsErrorKind.InvalidOperation,
                 $"{program} get failed for {server} with exit code {result.ExitCode}: {(result.StandardError + result.StandardOutput).Trim()}",
                 program);
@@ -150,7 +150,7 @@ public sealed class DockerConfigCredentials
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
         {
-            throw new VmPsException("CredentialHelperFailed", VmPsErrorKind.ProtocolError, $"{program} get did not print {{\"Username\",\"Secret\"}} JSON.", program, ex);
+            throw new VmPsException(VmPsErrorIds.CredentialHelperFailed, VmPsErrorKind.ProtocolError, $"{program} get did not print {{\"Username\",\"Secret\"}} JSON.", program, ex);
         }
     }
 }

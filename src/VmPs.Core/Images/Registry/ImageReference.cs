@@ -74,7 +74,7 @@ public sealed partial record ImageReference(string Registry, string Repository, 
     }
 
     private static VmPsException Invalid(string? text, string reason) => new(
-        "ImageReferenceInvalid",
+        VmPsErrorIds.ImageReferenceInvalid,
         VmPsErrorKind.InvalidArgument,
         $"'{text}' is not a valid image reference: {reason}.",
         text);

@@ -80,7 +80,7 @@ internal sealed class RegistryClient : IDisposable
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
             throw new VmPsException(
-                "ManifestNotFound",
+                VmPsErrorIds.ManifestNotFound,
                 VmPsErrorKind.ObjectNotFound,
                 $"{reference.Registry}/{reference.Repository} has no manifest '{tagOrDigest}'.",
                 reference.ToString());
@@ -92,7 +92,7 @@ internal sealed class RegistryClient : IDisposable
         if (tagOrDigest.Contains(':') && digest != tagOrDigest)
         {
             throw new VmPsException(
-                "ManifestDigestMismatch",
+                VmPsErrorIds.ManifestDigestMismatch,
                 VmPsErrorKind.InvalidData,
                 $"The registry returned a manifest with digest {digest} for {reference.Registry}/{reference.Repository}@{tagOrDigest}; it was rejected.",
                 reference.ToString());
@@ -122,7 +122,7 @@ internal sealed class RegistryClient : IDisposable
         {
             if (response.StatusCode == HttpStatusCode.NotFound)
             {
-                throw new VmPsException("BlobNotFound", VmPsErrorKind.ObjectNotFound, $"{reference.Registry}/{reference.Repository} has no blob {blob.Digest}.", blob.Digest);
+                throw new VmPsException(VmPsErrorIds.BlobNotFound, VmPsErrorKind.ObjectNotFound, $"{reference.Registry}/{reference.Repository} has no blob {blob.Digest}.", blob.Digest);
             }
 
             EnsureSuccess(response, $"blob {blob.Digest}");
@@ -181,7 +181,7 @@ internal sealed class RegistryClient : IDisposable
         catch (HttpRequestException ex)
         {
             throw new VmPsException(
-                "RegistryUnreachable",
+                VmPsErrorIds.RegistryUnreachable,
                 VmPsErrorKind.ConnectionError,
                 $"Cannot reach {request.RequestUri!.GetLeftPart(UriPartial.Authority)}: {ex.Message}",
                 reference.Registry,
@@ -219,7 +219,7 @@ internal sealed class RegistryClient : IDisposable
         if (realmUri.Scheme != Uri.UriSchemeHttps && !plainHttpAllowed && !IsLoopback(realmUri.Authority))
         {
             throw new VmPsException(
-                "InsecureRegistryRefused",
+                VmPsErrorIds.InsecureRegistryRefused,
                 VmPsErrorKind.PermissionDenied,
                 $"{reference.Registry} sends clients to the plain-HTTP token service {realm}; refused without -Insecure.",
                 reference.Registry);
@@ -259,7 +259,7 @@ internal sealed class RegistryClient : IDisposable
         }
         catch (JsonException ex)
         {
-            throw new VmPsException("RegistryProtocolError", VmPsErrorKind.ProtocolError, $"The token service {realm} answered with invalid JSON: {ex.Message}", reference.Registry, ex);
+            throw new VmPsException(VmPsErrorIds.RegistryProtocolError, VmPsErrorKind.ProtocolError, $"The token service {realm} answered with invalid JSON: {ex.Message}", reference.Registry, ex);
         }
     }
 
@@ -300,7 +300,7 @@ internal sealed class RegistryClient : IDisposable
     }
 
     private VmPsException TooLarge(string what) => new(
-        "RegistryResponseTooLarge",
+        VmPsErrorIds.RegistryResponseTooLarge,
         VmPsErrorKind.LimitsExceeded,
         $"{reference.Registry} sent more than {OciLimits.MaxDocumentBytes} bytes for {what}; it was refused.",
         reference.ToString());
@@ -316,7 +316,7 @@ internal sealed class RegistryClient : IDisposable
         if (!response.IsSuccessStatusCode)
         {
             throw new VmPsException(
-                "RegistryRequestFailed",
+                VmPsErrorIds.RegistryRequestFailed,
                 VmPsErrorKind.ProtocolError,
                 $"{reference.Registry} answered {(int)response.StatusCode} {response.ReasonPhrase} for {what} of {reference.Repository}.",
                 reference.ToString());
@@ -324,7 +324,7 @@ internal sealed class RegistryClient : IDisposable
     }
 
     private VmPsException Unauthorized(string reason) => new(
-        "RegistryUnauthorized",
+        VmPsErrorIds.RegistryUnauthorized,
         VmPsErrorKind.PermissionDenied,
         $"Cannot pull {reference}: {reason}.",
         reference.ToString())
@@ -359,7 +359,7 @@ internal sealed class RegistryClient : IDisposable
             catch (IOException ex) when (!cancellationToken.IsCancellationRequested)
             {
                 throw new VmPsException(
-                    "RegistryUnreachable",
+                    VmPsErrorIds.RegistryUnreachable,
                     VmPsErrorKind.ConnectionError,
                     $"The download from {response.RequestMessage?.RequestUri} was interrupted: {ex.Message}; pulling again resumes it.",
                     response.RequestMessage?.RequestUri?.ToString(),

@@ -54,7 +54,7 @@ public sealed class RegistryImageSource : IImageSource
         if (resolved.Document is not OciManifest manifest)
         {
             throw new VmPsException(
-                "ManifestInvalid",
+                VmPsErrorIds.ManifestInvalid,
                 VmPsErrorKind.InvalidData,
                 $"{reference}: an index entry points to another index instead of an image manifest.",
                 reference.ToString());

@@ -222,7 +222,7 @@ internal static class ErofsDeviceNodes
         }
 
         private VmPsException Invalid(string reason) => new(
-            "RootfsBuildFailed",
+            VmPsErrorIds.RootfsBuildFailed,
             VmPsErrorKind.InvalidOperation,
             $"Cannot write device nodes into the erofs image '{path}': {reason}.",
             path);

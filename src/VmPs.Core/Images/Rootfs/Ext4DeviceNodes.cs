@@ -57,7 +57,7 @@ internal static class Ext4DeviceNodes
             if (failures.Count > 0)
             {
                 throw new VmPsException(
-                    "ExternalToolFailed",
+                    VmPsErrorIds.ExternalToolFailed,
                     VmPsErrorKind.InvalidOperation,
                     $"debugfs could not write device nodes into '{imagePath}': {string.Join("; ", failures)}",
                     imagePath);
@@ -79,7 +79,7 @@ internal static class Ext4DeviceNodes
     private static string Quote(DeviceNode node) =>
         node.Path.Any(c => c == '"' || char.IsControl(c))
             ? throw new VmPsException(
-                "ImageDeviceNodeUnsupported",
+                VmPsErrorIds.ImageDeviceNodeUnsupported,
                 VmPsErrorKind.NotImplemented,
                 $"The image's device node '{node.Path}' has a name with a quote or control character, which an ext4 image cannot be given; build it with -Format Erofs.",
                 node.Path)

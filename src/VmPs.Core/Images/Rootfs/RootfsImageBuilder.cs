@@ -17,7 +17,7 @@ public static class RootfsImageBuilder
         if (!Directory.Exists(rootDirectory))
         {
             throw new VmPsException(
-                "RootfsSourceNotFound",
+                VmPsErrorIds.RootfsSourceNotFound,
                 VmPsErrorKind.ObjectNotFound,
                 $"Cannot build a root filesystem from '{rootDirectory}': the directory does not exist.",
                 rootDirectory);
@@ -26,7 +26,7 @@ public static class RootfsImageBuilder
         if (File.Exists(outputPath))
         {
             throw new VmPsException(
-                "RootfsOutputExists",
+                VmPsErrorIds.RootfsOutputExists,
                 VmPsErrorKind.ResourceExists,
                 $"Cannot build a root filesystem image at '{outputPath}': the file already exists.",
                 outputPath);
@@ -57,10 +57,10 @@ public static class RootfsImageBuilder
                 File.Delete(outputPath);
             }
 
-            if (ex is VmPsException { ErrorId: "ExternalToolFailed" } toolFailure)
+            if (ex is VmPsException { ErrorId: VmPsErrorIds.ExternalToolFailed } toolFailure)
             {
                 throw new VmPsException(
-                    "RootfsBuildFailed",
+                    VmPsErrorIds.RootfsBuildFailed,
                     VmPsErrorKind.InvalidOperation,
                     $"Building the {format} image '{outputPath}' failed: {toolFailure.Message}",
                     outputPath,

@@ -31,7 +31,7 @@ internal static class FirewallSelection
         if (backend == FirewallBackend.Nftables && !LibNftables.IsAvailable)
         {
             throw new VmPsException(
-                "FirewallNotFound",
+                VmPsErrorIds.FirewallNotFound,
                 VmPsErrorKind.NotInstalled,
                 "VmPs was asked to use nftables, and libnftables (libnftables.so.1) is not installed.",
                 EnvironmentVariable)
@@ -44,7 +44,7 @@ internal static class FirewallSelection
     }
 
     public static VmPsException NotFound(Exception? inner) => new(
-        "FirewallNotFound",
+        VmPsErrorIds.FirewallNotFound,
         VmPsErrorKind.NotInstalled,
         "VM networks need nftables or iptables for NAT, isolation and published ports, and this host has neither libnftables nor iptables-restore.",
         IptablesRestore,
@@ -63,7 +63,7 @@ internal static class FirewallSelection
 
         return Enum.GetValues<FirewallBackend>().Cast<FirewallBackend?>().FirstOrDefault(backend => string.Equals(backend.ToString(), value.Trim(), StringComparison.OrdinalIgnoreCase))
             ?? throw new VmPsException(
-                "InvalidFirewallBackend",
+                VmPsErrorIds.InvalidFirewallBackend,
                 VmPsErrorKind.InvalidArgument,
                 $"{EnvironmentVariable} is '{value}'; it must be 'nftables' or 'iptables' (or unset, to choose automatically).",
                 value);

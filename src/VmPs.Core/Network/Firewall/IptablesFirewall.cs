@@ -280,7 +280,7 @@ internal sealed partial class IptablesFirewall : HostFirewall
                 () => ExternalTool.RunAsync(tool, arguments, cancellationToken, input),
                 cancellationToken).ConfigureAwait(false);
         }
-        catch (VmPsException ex) when (ex.ErrorId == "ToolNotFound")
+        catch (VmPsException ex) when (ex.ErrorId == VmPsErrorIds.ToolNotFound)
         {
             throw FirewallSelection.NotFound(ex);
         }

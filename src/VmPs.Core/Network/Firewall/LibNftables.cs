@@ -52,7 +52,7 @@ internal sealed class LibNftables : SafeHandle
             context.SetHandle(Nftables.nft_ctx_new(0));
             if (context.IsInvalid)
             {
-                throw new VmPsException("FirewallRulesFailed", VmPsErrorKind.ResourceUnavailable, "libnftables could not create a context.", Library);
+                throw new VmPsException(VmPsErrorIds.FirewallRulesFailed, VmPsErrorKind.ResourceUnavailable, "libnftables could not create a context.", Library);
             }
 
             _ = Nftables.nft_ctx_buffer_output(context.handle);
