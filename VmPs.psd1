@@ -7,8 +7,8 @@
     Description          = 'MicroVMs on Linux from PowerShell: OCI images booted on Cloud Hypervisor or QEMU, with a guest agent for commands.'
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
-    # Loaded up front so scripts can name the output types ([VmPs.Core.Vms.VmState]::Running) before a cmdlet ran.
-    RequiredAssemblies   = @('VmPs.Core.dll')
+    # Imported before the cmdlets: it loads the engine and its libraries from bin/ into a load context of their own.
+    NestedModules        = @('VmPs.Loader.dll')
     TypesToProcess       = @('VmPs.Types.ps1xml')
     FormatsToProcess     = @('VmPs.Format.ps1xml')
     CmdletsToExport      = @(

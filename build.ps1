@@ -5,7 +5,9 @@
 
 .DESCRIPTION
     Build    dotnet build of VmPs.sln: the module folder out/VmPs, including the NativeAOT guest.
-    Test     dotnet test of VmPs.sln (the Pester tests run too where pwsh has Pester 5).
+    Test     bash tests/run, the test gate: xunit and Pester tests, ending with "N passed, N failed, N skipped".
+    Install  Build the module, then copy out/VmPs to <ModulePath>/VmPs/<version> (by default the user's own
+             module folder, ~/.local/share/powershell/Modules), so Import-Module VmPs works in any session.
     Package  Build, then zip out/VmPs into out/VmPs-<version>.zip.
     Demo     Build, then import out/VmPs and run the quick start on a VM named vmps-demo.
     Help     Build, then regenerate the cmdlet help (module/VmPs.PowerShell.dll-Help.xml) from
@@ -16,18 +18,23 @@
 .EXAMPLE
     ./build.ps1
 .EXAMPLE
-    ./build.ps1 Test, Package -Configuration Release
+    ./build.ps1 Install
+.EXAMPLE
+    ./build.ps1 Test, Package -Configuration Debug
 .EXAMPLE
     ./build.ps1 -Task Kernel
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Package', 'Demo', 'Help', 'Kernel')]
+    [ValidateSet('Build', 'Test', 'Install', 'Package', 'Demo', 'Help', 'Kernel')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
-    [string] $Configuration = 'Debug',
+    [string] $Configuration = 'Release',
+
+    # Where Install puts the module: a folder of $env:PSModulePath. The user's own module folder by default.
+    [string] $ModulePath = (Join-Path ([Environment]::GetFolderPath('LocalApplicationData', 'DoNotVerify')) 'powershell/Modules'),
 
     # Kernel: build the kernel again even when this source and config are cached.
     [switch] $Force
@@ -63,7 +70,25 @@ function Invoke-BuildTask {
 }
 
 function Invoke-TestTask {
-    Invoke-DotNet test $Solution --configuration $Configuration
+    # The gate builds Release itself, whatever -Configuration says: it is the one CI runs.
+    & bash (Join-Path $PSScriptRoot 'tests/run')
+    if ($LASTEXITCODE -ne 0) {
+        throw "The tests failed (exit code $LASTEXITCODE)."
+    }
+}
+
+function Invoke-InstallTask {
+    # The module project alone builds the whole module folder; the tests need not be built to install.
+    Invoke-DotNet build (Join-Path $PSScriptRoot 'src/VmPs.PowerShell/VmPs.PowerShell.csproj') --configuration $Configuration
+    $version = (Import-PowerShellDataFile (Join-Path $ModuleDirectory 'VmPs.psd1')).ModuleVersion
+    # A versioned folder: Import-Module VmPs picks the newest, and another version can stay installed beside it.
+    $destination = Join-Path $ModulePath "VmPs/$version"
+    if (Test-Path -LiteralPath $destination) {
+        Remove-Item -LiteralPath $destination -Recurse -Force
+    }
+    $null = New-Item -ItemType Directory -Path $destination -Force
+    Copy-Item -Path (Join-Path $ModuleDirectory '*') -Destination $destination -Recurse
+    Get-Item -LiteralPath $destination
 }
 
 function Invoke-PackageTask {

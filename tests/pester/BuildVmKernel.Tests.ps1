@@ -1,20 +1,35 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
-# Build-VmKernel and Get-VmHost with a built VmPs kernel. The xunit PesterTests give them a state directory holding
-# the machine's cached kernel ($env:VMPS_PESTER_KERNEL_HOME), so nothing here compiles a kernel; the build itself is
-# tested by the xunit kernel tests.
+# Build-VmKernel and Get-VmHost with a built VmPs kernel: a state directory of the test's own gets a copy of the
+# machine's test kernel, the one the xunit kernel tests build once per machine and cache (VmPsTestKernel:
+# $env:VMPS_TEST_KERNEL_HOME, by default /var/cache/vmps-test-kernel; tests/run runs them before these). Nothing
+# here compiles a kernel; the build itself is tested by the xunit kernel tests.
 
 BeforeDiscovery {
-    $NoKernelHome = -not $env:VMPS_PESTER_KERNEL_HOME
-    if ($NoKernelHome) {
-        Write-Host 'Build-VmKernel tests skipped: $env:VMPS_PESTER_KERNEL_HOME (a state directory with a built VmPs kernel, set by the xunit PesterTests) is not set'
+    $MachineKernelHome = if ($env:VMPS_TEST_KERNEL_HOME) { $env:VMPS_TEST_KERNEL_HOME } else { '/var/cache/vmps-test-kernel' }
+    $NoMachineKernel = -not (Test-Path -LiteralPath (Join-Path $MachineKernelHome 'kernels/current/kernel.json'))
+    if ($NoMachineKernel) {
+        Write-Host "Build-VmKernel tests skipped: no VmPs test kernel cached in $MachineKernelHome (the xunit kernel tests build it; apt-get install linux-source-6.1)"
     }
 }
 
-Describe 'Build-VmKernel' -Skip:$NoKernelHome {
+Describe 'Build-VmKernel' -Skip:$NoMachineKernel {
     BeforeAll {
         $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
         $script:PreviousHome = $env:VMPS_HOME
-        $env:VMPS_HOME = $env:VMPS_PESTER_KERNEL_HOME
+        $machineKernelHome = if ($env:VMPS_TEST_KERNEL_HOME) { $env:VMPS_TEST_KERNEL_HOME } else { '/var/cache/vmps-test-kernel' }
+        $current = Get-Item -LiteralPath (Join-Path $machineKernelHome 'kernels/current')
+        $key = Split-Path -Leaf $current.LinkTarget
+        # The copy is published as Build-VmKernel publishes: the entry under its key and the current link to it.
+        # A short name, so the kernel's path fits on one line of Get-VmHost's 80-column view.
+        $script:KernelHome = Join-Path ([IO.Path]::GetTempPath()) "vmps-k-$([guid]::NewGuid().ToString('n').Substring(0, 12))"
+        $kernels = Join-Path $KernelHome 'kernels'
+        $private = [IO.UnixFileMode]'UserRead, UserWrite, UserExecute'
+        foreach ($directory in $KernelHome, $kernels, (Join-Path $kernels $key)) {
+            $null = [IO.Directory]::CreateDirectory($directory, $private)
+        }
+        Copy-Item -Path (Join-Path $current.FullName '*') -Destination (Join-Path $kernels $key)
+        $null = New-Item -ItemType SymbolicLink -Path (Join-Path $kernels 'current') -Target $key
+        $env:VMPS_HOME = $KernelHome
         Import-Module (Join-Path $RepoRoot 'out/VmPs') -Force -ErrorAction Stop
         $script:Kernel = (Get-VmHost).VmPsKernel
     }
@@ -22,6 +37,7 @@ Describe 'Build-VmKernel' -Skip:$NoKernelHome {
     AfterAll {
         Remove-Module VmPs -ErrorAction SilentlyContinue
         $env:VMPS_HOME = $PreviousHome
+        Remove-Item -LiteralPath $KernelHome -Recurse -Force -ErrorAction SilentlyContinue
     }
 
     It 'Get-VmHost shows both kernels and that new VMs get the VmPs kernel' {

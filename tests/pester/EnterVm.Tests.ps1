@@ -5,7 +5,7 @@
 BeforeAll {
     $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
     $script:StateDirectory = Join-Path ([IO.Path]::GetTempPath()) "vmps-pester-enter-$([guid]::NewGuid().ToString('n'))"
-    $script:Pwsh = (Get-Process -Id $PID).Path
+    $script:Pwsh = Join-Path $PSHOME 'pwsh'  # the process is dotnet when pwsh is a .NET global tool
     Import-Module (Join-Path $RepoRoot 'out/VmPs') -Force -ErrorAction Stop
 }
 

@@ -33,7 +33,8 @@ BeforeAll {
     # What -WhatIf writes goes to the host, not to a stream: a child pwsh prints it on its stdout.
     function script:Invoke-WhatIf([string] $Command) {
         $module = Join-Path $RepoRoot 'out/VmPs'
-        & (Get-Command pwsh -CommandType Application | Select-Object -First 1).Source -NoProfile -NonInteractive -Command "Import-Module '$module'; $Command" 2>&1 | Out-String -Width 500
+        # The pwsh running the tests (the process is dotnet when pwsh is a .NET global tool, and its folder may not be on PATH).
+        & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command "Import-Module '$module'; $Command" 2>&1 | Out-String -Width 500
     }
 }
 

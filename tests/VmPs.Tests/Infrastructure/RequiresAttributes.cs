@@ -42,28 +42,3 @@ public sealed class RequiresRootFactAttribute : FactAttribute
         }
     }
 }
-
-/// <summary>A fact that runs Pester tests: it needs pwsh on PATH with the Pester module (version 5 or later).</summary>
-public sealed class RequiresPesterFactAttribute : FactAttribute
-{
-    public RequiresPesterFactAttribute()
-    {
-        if (DetachedProcess.FindOnPath("pwsh") is not { } pwsh)
-        {
-            Skip = "skipped: no pwsh";
-        }
-        else if (!HasPester(pwsh))
-        {
-            Skip = "skipped: Pester module not installed (version 5 or later)";
-        }
-    }
-
-    private static bool HasPester(string pwsh)
-    {
-        var probe = ExternalTool.RunAsync(
-            pwsh,
-            ["-NoProfile", "-NonInteractive", "-Command", "if (Get-Module -ListAvailable -Name Pester | Where-Object Version -ge '5.0') { exit 0 } else { exit 1 }"],
-            CancellationToken.None).GetAwaiter().GetResult();
-        return probe.ExitCode == 0;
-    }
-}

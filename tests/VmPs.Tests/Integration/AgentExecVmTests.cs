@@ -5,7 +5,7 @@ using VmPs.Tests.Core.Agent;
 namespace VmPs.Tests.Integration;
 
 /// <summary>The exec contract against the agent in a booted VM (QEMU, virtio-serial): streaming, stdin, signals, concurrency, TTY, clock.</summary>
-[Collection(BootedBusyboxVmCollection.Name)]
+[Collection(VmBootCollection.Name)]
 public sealed class AgentExecVmTests
 {
     private readonly BootedBusyboxVm _vm;

@@ -55,9 +55,3 @@ public sealed class BootedBusyboxVm : IAsyncLifetime
         }
     }
 }
-
-[CollectionDefinition(Name)]
-public sealed class BootedBusyboxVmCollection : ICollectionFixture<BootedBusyboxVm>
-{
-    public const string Name = "booted busybox vm";
-}

@@ -18,6 +18,7 @@ namespace VmPs.Tests.Integration;
 /// second pwsh session), stops and is removed without a trace. One boot serves every assertion.
 /// The tests share one VMPS_HOME so the host probe's KVM boot test runs once.
 /// </summary>
+[Collection(VmBootCollection.Name)]
 public sealed class BusyboxVmEndToEndTests : IClassFixture<TemporaryVmPsHome>, IDisposable
 {
     private const string VmName = "e2e";

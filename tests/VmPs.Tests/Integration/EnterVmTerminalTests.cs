@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text;
-using VmPs.Core.Processes;
+using VmPs.Tests.Infrastructure;
 using VmPs.Tests.PowerShell;
 
 namespace VmPs.Tests.Integration;
@@ -9,7 +9,7 @@ namespace VmPs.Tests.Integration;
 /// Enter-Vm as a user meets it: pwsh with the built module on a pseudo-terminal (made by script), typing into
 /// the shared VM's shell, Ctrl+C included, and coming back with the shell's exit code.
 /// </summary>
-[Collection(BootedBusyboxVmCollection.Name)]
+[Collection(VmBootCollection.Name)]
 public sealed class EnterVmTerminalTests
 {
     private static readonly TimeSpan HangGuard = TimeSpan.FromMinutes(3);
@@ -21,12 +21,12 @@ public sealed class EnterVmTerminalTests
         _vm = vm;
     }
 
-    [RequiresVmBootAndPwshFact]
+    [RequiresVmBootFact]
     public async Task Enter_Vm_runs_an_interactive_guest_shell_on_the_terminal_and_returns_its_exit_code()
     {
         var command = $"Import-Module '{ModuleLayout.ModuleDirectory}'; $before = stty -g; Enter-Vm {BootedBusyboxVm.Name}; " +
             "\"host-exit=$LASTEXITCODE\"; if ((stty -g) -eq $before) { 'terminal-restored' }";
-        var start = new ProcessStartInfo("script", ["-qec", $"{DetachedProcess.FindOnPath("pwsh")} -NoProfile -Command \"{command.Replace("\"", "\\\"").Replace("$", "\\$")}\"", "/dev/null"])
+        var start = new ProcessStartInfo("script", ["-qec", $"{Pwsh.Path} -NoProfile -Command \"{command.Replace("\"", "\\\"").Replace("$", "\\$")}\"", "/dev/null"])
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -48,7 +48,11 @@ public sealed class EnterVmTerminalTests
         });
 
         await WaitForAsync(output, "# ");
-        await TypeAsync(session, "tty; sleep 100\r");
+        // The process that prints the marker is the one Ctrl+C must reach: the shell child ash made the terminal's
+        // foreground job, which then becomes sleep. (With "tty; sleep 600" the key could land while ash, between the
+        // two commands, had not yet handed the terminal to sleep: ash holds that SIGINT back until sleep ends.)
+        // sleep outlasts the wait below, so a press that got lost fails the test rather than only slowing it.
+        await TypeAsync(session, "sh -c 'tty; exec sleep 600'\r");
         await WaitForAsync(output, "/dev/pts/");
         await TypeAsync(session, "\u0003");
         await WaitForAsync(output, "# ", after: "^C");

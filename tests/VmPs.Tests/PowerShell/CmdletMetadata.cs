@@ -14,7 +14,7 @@ internal sealed class CmdletMetadata : IDisposable
     public CmdletMetadata()
     {
         var runtimeAssemblies = Directory.GetFiles(RuntimeEnvironment.GetRuntimeDirectory(), "*.dll");
-        var moduleAssemblies = Directory.GetFiles(ModuleLayout.ModuleDirectory, "*.dll");
+        var moduleAssemblies = Directory.GetFiles(ModuleLayout.ModuleDirectory, "*.dll").Concat(Directory.GetFiles(ModuleLayout.BinDirectory, "*.dll"));
         context = new MetadataLoadContext(
             new PathAssemblyResolver([.. runtimeAssemblies, .. moduleAssemblies, ModuleLayout.PowerShellReferencePath]),
             typeof(object).Assembly.GetName().Name);

@@ -154,12 +154,14 @@ public sealed class CmdletMetadataTests : IDisposable
     }
 
     [Fact]
-    public void The_module_initializer_is_one_pwsh_runs_on_import()
+    public void Of_what_the_module_ships_in_bin_the_cmdlets_reference_only_the_engine()
     {
-        var initializers = metadata.Assembly.GetTypes()
-            .Where(type => type.GetInterfaces().Any(contract => contract.FullName == "System.Management.Automation.IModuleAssemblyInitializer"))
-            .ToList();
-        Assert.Single(initializers);
+        // A library the cmdlets referenced would be resolved in pwsh's default context, where another module's
+        // version of it may be loaded; the engine's own references resolve in the module's private context.
+        var shipped = Directory.GetFiles(ModuleLayout.BinDirectory, "*.dll").Select(Path.GetFileNameWithoutExtension);
+        var referenced = metadata.Assembly.GetReferencedAssemblies().Select(reference => reference.Name);
+
+        Assert.Equal(["VmPs.Core", "VmPs.Protocol"], referenced.Intersect(shipped).Order());
     }
 
     [Fact]
@@ -169,6 +171,7 @@ public sealed class CmdletMetadataTests : IDisposable
 
         Assert.Equal(metadata.Cmdlets().Select(cmdlet => cmdlet.Name).Order(), ManifestList(manifest, "CmdletsToExport").Order());
         Assert.Equal("VmPs.PowerShell.dll", ManifestValue(manifest, "RootModule"));
+        Assert.Equal(["VmPs.Loader.dll"], ManifestList(manifest, "NestedModules"));
         Assert.Equal(["VmPs.Types.ps1xml"], ManifestList(manifest, "TypesToProcess"));
         Assert.Equal(["VmPs.Format.ps1xml"], ManifestList(manifest, "FormatsToProcess"));
         Assert.Equal(

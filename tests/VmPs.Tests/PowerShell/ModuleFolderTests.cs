@@ -1,5 +1,7 @@
+using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
 using System.Runtime.InteropServices;
-using VmPs.PowerShell.Infrastructure;
 
 namespace VmPs.Tests.PowerShell;
 
@@ -8,18 +10,19 @@ public sealed class ModuleFolderTests
     public static readonly TheoryData<string> ModuleFiles =
     [
         "VmPs.psd1",
+        "VmPs.Loader.dll",
         "VmPs.PowerShell.dll",
-        "VmPs.Core.dll",
-        "VmPs.Protocol.dll",
-        "Microsoft.Data.Sqlite.dll",
-        "SQLitePCLRaw.core.dll",
-        "SQLitePCLRaw.provider.e_sqlite3.dll",
-        "runtimes/linux-x64/native/libe_sqlite3.so",
+        "bin/VmPs.Core.dll",
+        "bin/VmPs.Protocol.dll",
+        "bin/Microsoft.Data.Sqlite.dll",
+        "bin/SQLitePCLRaw.core.dll",
+        "bin/SQLitePCLRaw.provider.e_sqlite3.dll",
+        "bin/runtimes/linux-x64/native/libe_sqlite3.so",
+        "bin/guest/vmps-guest",
         "VmPs.Format.ps1xml",
         "VmPs.Types.ps1xml",
         "en-US/about_VmPs.help.txt",
         "en-US/VmPs.PowerShell.dll-Help.xml",
-        "guest/vmps-guest",
     ];
 
     [Theory]
@@ -32,7 +35,23 @@ public sealed class ModuleFolderTests
     [Fact]
     public void The_module_folder_does_not_ship_PowerShell_itself()
     {
-        Assert.False(File.Exists(Path.Combine(ModuleLayout.ModuleDirectory, "System.Management.Automation.dll")));
+        Assert.Empty(Directory.GetFiles(ModuleLayout.ModuleDirectory, "System.Management.Automation.dll", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void Only_the_loader_and_the_cmdlets_sit_beside_the_manifest_every_other_assembly_is_in_bin()
+    {
+        Assert.Equal(["VmPs.Loader.dll", "VmPs.PowerShell.dll"], Directory.GetFiles(ModuleLayout.ModuleDirectory, "*.dll").Select(Path.GetFileName).Order());
+        Assert.DoesNotContain(Directory.GetFiles(ModuleLayout.BinDirectory, "*.dll").Select(Path.GetFileName), name => name!.StartsWith("VmPs.Loader", StringComparison.Ordinal) || name == "VmPs.PowerShell.dll");
+    }
+
+    [Fact]
+    public void The_shipped_SQLitePCLRaw_is_the_one_Microsoft_Data_Sqlite_was_built_against()
+    {
+        var built = ReferencedAssembly(Path.Combine(ModuleLayout.BinDirectory, "Microsoft.Data.Sqlite.dll"), "SQLitePCLRaw.core");
+        var shipped = AssemblyName.GetAssemblyName(Path.Combine(ModuleLayout.BinDirectory, "SQLitePCLRaw.core.dll"));
+
+        Assert.Equal(built.Version, shipped.Version);
     }
 
     [Fact]
@@ -44,7 +63,7 @@ public sealed class ModuleFolderTests
     [Fact]
     public void The_guest_binary_is_an_executable_x86_64_elf_file()
     {
-        var guest = Path.Combine(ModuleLayout.ModuleDirectory, "guest", "vmps-guest");
+        var guest = Path.Combine(ModuleLayout.BinDirectory, "guest", "vmps-guest");
         var header = new byte[20];
         using (var stream = File.OpenRead(guest))
         {
@@ -58,11 +77,12 @@ public sealed class ModuleFolderTests
     }
 
     [Fact]
-    public void The_module_finds_the_shipped_sqlite_library_by_the_name_SQLitePCLRaw_asks_for()
+    public void The_loader_finds_the_shipped_sqlite_library_by_the_name_SQLitePCLRaw_asks_for()
     {
-        Assert.Equal(ModuleLayout.NativeSqlitePath, NativeLibraryProbe.Locate(ModuleLayout.ModuleDirectory, "e_sqlite3"));
-        Assert.Equal(ModuleLayout.NativeSqlitePath, NativeLibraryProbe.Locate(ModuleLayout.ModuleDirectory, "libe_sqlite3.so"));
-        Assert.Null(NativeLibraryProbe.Locate(ModuleLayout.ModuleDirectory, "no_such_library"));
+        Assert.Equal(ModuleLayout.NativeSqlitePath, VmPs.Loader.NativeLibraryLocator.Locate(ModuleLayout.BinDirectory, "e_sqlite3"));
+        Assert.Equal(ModuleLayout.NativeSqlitePath, VmPs.Loader.NativeLibraryLocator.Locate(ModuleLayout.BinDirectory, "libe_sqlite3.so"));
+        Assert.Null(VmPs.Loader.NativeLibraryLocator.Locate(ModuleLayout.BinDirectory, "no_such_library"));
+        Assert.Equal([ModuleLayout.NativeSqlitePath], VmPs.Loader.NativeLibraryLocator.Shipped(ModuleLayout.BinDirectory));
     }
 
     [Fact]
@@ -74,5 +94,14 @@ public sealed class ModuleFolderTests
             var versionNumber = (delegate* unmanaged<int>)NativeLibrary.GetExport(library, "sqlite3_libversion_number");
             Assert.InRange(versionNumber(), 3_000_000, 3_999_999);
         }
+    }
+
+    private static AssemblyName ReferencedAssembly(string path, string name)
+    {
+        using var image = new PEReader(File.OpenRead(path));
+        var metadata = image.GetMetadataReader();
+        return metadata.AssemblyReferences
+            .Select(handle => metadata.GetAssemblyReference(handle).GetAssemblyName())
+            .Single(reference => reference.Name == name);
     }
 }

@@ -7,6 +7,9 @@ internal static class ModuleLayout
 
     public static readonly string ModuleDirectory = Path.Combine(RepoRoot, "out", "VmPs");
 
+    /// <summary>The engine and its libraries: VmPs.Loader loads them into the module's private load context.</summary>
+    public static readonly string BinDirectory = Path.Combine(ModuleDirectory, "bin");
+
     public static readonly string ManifestPath = Path.Combine(ModuleDirectory, "VmPs.psd1");
 
     public static readonly string FormatFilePath = Path.Combine(ModuleDirectory, "VmPs.Format.ps1xml");
@@ -15,7 +18,7 @@ internal static class ModuleLayout
 
     public static readonly string CmdletAssemblyPath = Path.Combine(ModuleDirectory, "VmPs.PowerShell.dll");
 
-    public static readonly string NativeSqlitePath = Path.Combine(ModuleDirectory, "runtimes", "linux-x64", "native", "libe_sqlite3.so");
+    public static readonly string NativeSqlitePath = Path.Combine(BinDirectory, "runtimes", "linux-x64", "native", "libe_sqlite3.so");
 
     /// <summary>PowerShellStandard's reference assembly, copied beside the tests: enough to read cmdlet attributes.</summary>
     public static readonly string PowerShellReferencePath = Path.Combine(AppContext.BaseDirectory, "PowerShellReference", "System.Management.Automation.dll");

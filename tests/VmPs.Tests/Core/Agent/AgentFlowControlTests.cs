@@ -23,9 +23,10 @@ public class AgentFlowControlTests : IClassFixture<GuestAgentFixture>
         var execution = await client.StartExecAsync(new AgentExecRequest(["head", "-c", OutputBytes.ToString(), "/dev/zero"]), default);
 
         // Let the agent send all it may; far more than a window would arrive if nothing held it back.
+        using var deadline = new CancellationTokenSource(ExecTestSupport.Deadline);
         while (execution.BufferedOutputBytes < ExecFlowControl.OutputWindow - 64 * 1024)
         {
-            await Task.Delay(20);
+            await Task.Delay(20, deadline.Token);
         }
 
         await Task.Delay(500);

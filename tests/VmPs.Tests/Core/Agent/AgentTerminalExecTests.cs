@@ -61,26 +61,20 @@ public class AgentTerminalExecTests : IClassFixture<GuestAgentFixture>
     }
 
     [Fact]
-    public async Task Ctrl_C_typed_into_the_terminal_interrupts_the_foreground_process()
+    public async Task Ctrl_C_typed_into_the_terminal_interrupts_the_foreground_process_at_the_first_press()
     {
         await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
-        var execution = await client.StartExecAsync(new AgentExecRequest(["/bin/sh", "-c", "echo ready; sleep 600"]) { Tty = true }, default);
-        var output = new StringBuilder();
+        // sleep itself is the terminal's foreground process, and the key is pressed the moment the exec starts: the
+        // agent forwards input only once the child runs on its terminal (own session, controlling terminal, SIGINT
+        // at its default), so there is no moment in which a 0x03 finds no foreground process group to signal.
+        // (A shell between commands is another matter: Debian's sh, dash, holds back a SIGINT that arrives while it
+        // starts its next command until that command ends, and the command, not yet running then, never gets it.)
+        var execution = await client.StartExecAsync(new AgentExecRequest(["sleep", "600"]) { Tty = true }, default);
+        var drained = ExecTestSupport.DrainAsync(execution, new StringBuilder());
 
-        await ExecTestSupport.ReadUntilAsync(execution, output, "ready");
-        var drained = ExecTestSupport.DrainAsync(execution, output);
-
-        // Like a user at a terminal, press Ctrl+C again while the command still runs: on a loaded host a
-        // first press has been seen to get no SIGINT (the cause is not known yet); every press is only the byte 0x03.
-        for (var press = 0; press < 10 && !execution.Completion.IsCompleted; press++)
-        {
-            await execution.WriteStandardInputAsync(new byte[] { 0x03 }, default);
-            await Task.WhenAny(execution.Completion, Task.Delay(TimeSpan.FromSeconds(3)));
-        }
-
-        Assert.True(execution.Completion.IsCompleted, $"ten presses of Ctrl+C did not interrupt the command: {output}");
+        await execution.WriteStandardInputAsync(new byte[] { 0x03 }, default);
+        var exit = await execution.Completion.WaitAsync(ExecTestSupport.Deadline);
         await drained;
-        var exit = await execution.Completion;
 
         Assert.Equal((130, (int?)2), (exit.ExitCode, exit.Signal));
     }

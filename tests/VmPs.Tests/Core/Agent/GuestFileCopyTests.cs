@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 namespace VmPs.Tests.Core.Agent;
 
 /// <summary>File operations in a real VM (QEMU, virtio-serial agent channel), on the shared booted busybox VM.</summary>
-[Collection(BootedBusyboxVmCollection.Name)]
+[Collection(VmBootCollection.Name)]
 public sealed class GuestFileCopyTests : IDisposable
 {
     private const string GuestRoot = "/tmp/file-tests";

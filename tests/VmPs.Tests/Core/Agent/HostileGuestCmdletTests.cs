@@ -50,13 +50,8 @@ public sealed class HostileGuestCmdletTests(ITestOutputHelper output)
         Assert.Empty(Directory.EnumerateFileSystemEntries(destination));
     }
 
-    /// <summary>pwsh as the gate gives it (VMPS_TEST_PWSH), else on PATH, else the .NET global tool.</summary>
-    internal static string Pwsh =>
-        Environment.GetEnvironmentVariable("VMPS_TEST_PWSH") is { Length: > 0 } configured ? configured
-        : DetachedProcess.FindOnPath("pwsh") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools", "pwsh");
-
     private static Task<ToolResult> RunPwshAsync(string home, string command) =>
-        ExternalTool.RunAsync(Pwsh, ["-NoProfile", "-NonInteractive", "-Command", command], CancellationToken.None, environment: new Dictionary<string, string> { ["VMPS_HOME"] = home });
+        ExternalTool.RunAsync(Pwsh.Path, ["-NoProfile", "-NonInteractive", "-Command", command], CancellationToken.None, environment: new Dictionary<string, string> { ["VMPS_HOME"] = home });
 
     /// <summary>One agent answering execs as one hostile script and file requests as another.</summary>
     private sealed class GuestScript(HostileExecScript exec, HostileFileScript files) : HostileScript

@@ -62,7 +62,7 @@ public sealed class HostileGuestTerminalTests(ITestOutputHelper output)
             $"Enter-Vm {HostileVm.Name} -ErrorVariable failure -ErrorAction SilentlyContinue; " +
             "\"enter-result: $(if ($failure) { $failure[0].FullyQualifiedErrorId.Split(',')[0] } else { 'none' })|$LASTEXITCODE\"; " +
             "if ((stty -g) -eq $before) { 'terminal-restored' }";
-        var start = new ProcessStartInfo("script", ["-qec", $"{HostileGuestCmdletTests.Pwsh} -NoProfile -Command \"{command.Replace("\"", "\\\"").Replace("$", "\\$")}\"", "/dev/null"])
+        var start = new ProcessStartInfo("script", ["-qec", $"{VmPs.Tests.Infrastructure.Pwsh.Path} -NoProfile -Command \"{command.Replace("\"", "\\\"").Replace("$", "\\$")}\"", "/dev/null"])
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,

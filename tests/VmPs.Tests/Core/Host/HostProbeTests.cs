@@ -3,6 +3,7 @@ using VmPs.Core.Boot;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Tests.Infrastructure;
+using VmPs.Tests.Integration;
 using Xunit.Abstractions;
 
 namespace VmPs.Tests.Core.Host;
@@ -67,6 +68,7 @@ public sealed class RequiresKvmDeviceFactAttribute : FactAttribute
     }
 }
 
+[Collection(VmBootCollection.Name)]
 public sealed class HostProbeTests : IClassFixture<RealHostProbeFixture>
 {
     private readonly RealHostProbeFixture _host;

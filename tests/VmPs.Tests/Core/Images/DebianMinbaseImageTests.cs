@@ -4,33 +4,34 @@ using VmPs.Core.Images.Registry;
 using VmPs.Core.Processes;
 using VmPs.Tests.Core.State;
 using VmPs.Tests.Infrastructure;
+using VmPs.Tests.Integration;
+using Xunit.Abstractions;
 
 namespace VmPs.Tests.Core.Images;
 
 /// <summary>
 /// A real distribution image at full size: a Debian bookworm minbase root filesystem made by debootstrap
-/// (about 200 MB, thousands of files, hardlinks, setuid binaries), pushed as one gzip layer to the real
-/// registry and pulled and converted by the pipeline.
+/// (about 200 MB, thousands of files, hardlinks, setuid binaries; cached on the machine), pushed as one layer to
+/// the real registry and pulled and converted by the pipeline.
 /// </summary>
+[Collection(VmBootCollection.Name)]
 public sealed class DebianMinbaseImageTests : IClassFixture<OpenRegistry>, IDisposable
 {
     private readonly OpenRegistry registry;
+    private readonly ITestOutputHelper output;
     private readonly TemporaryVmPsHome home = new();
-    private readonly ScratchDirectory scratch = new();
 
-    public DebianMinbaseImageTests(OpenRegistry registry)
+    public DebianMinbaseImageTests(OpenRegistry registry, ITestOutputHelper output)
     {
         this.registry = registry;
+        this.output = output;
     }
 
     [RequiresRootAndProgramsFact("docker-registry", "debootstrap", "tar", "mkfs.erofs", "dump.erofs")]
     public async Task DebianMinbasePullsIntoACompressedErofsWithItsFilesIntact()
     {
-        var rootfs = scratch.Combine("minbase");
-        await ExternalTool.RunCheckedAsync("debootstrap", ["--variant=minbase", "bookworm", rootfs], CancellationToken.None);
-        var layer = scratch.Combine("layer.tar");
-        await ExternalTool.RunCheckedAsync("tar", ["--numeric-owner", "--xattrs", "-C", rootfs, "-cf", layer, "."], CancellationToken.None);
-        var treeBytes = long.Parse((await ExternalTool.RunCheckedAsync("du", ["-sb", rootfs], CancellationToken.None)).StandardOutput.Split('\t')[0]);
+        var layer = await DebootstrapCache.MinbaseTarAsync("bookworm", [], output.WriteLine);
+        var treeBytes = DebootstrapCache.ContentBytes(layer);
         var pushed = await registry.PushImageAsync("debian/minbase", "bookworm", [await File.ReadAllBytesAsync(layer)]);
 
         var image = await new ImageManager(home.Paths).AddAsync(
@@ -49,9 +50,5 @@ public sealed class DebianMinbaseImageTests : IClassFixture<OpenRegistry>, IDisp
         }
     }
 
-    public void Dispose()
-    {
-        home.Dispose();
-        scratch.Dispose();
-    }
+    public void Dispose() => home.Dispose();
 }

@@ -17,6 +17,7 @@ namespace VmPs.Tests.Core.Images;
 /// One real boot of a registry-pulled image: pulled with New-VmImage's pipeline, booted under QEMU (TCG) with
 /// the host's kernel, its entrypoint running, a command run through the agent sees both layers.
 /// </summary>
+[Collection(VmBootCollection.Name)]
 public sealed class PulledImageBootTests : IClassFixture<OpenRegistry>, IDisposable
 {
     private const string VmName = "pulled";

@@ -7,6 +7,7 @@ using VmPs.Core.Network;
 using VmPs.Core.Processes;
 using VmPs.Core.Storage;
 using VmPs.Core.Vms;
+using VmPs.Tests.Integration;
 
 namespace VmPs.Tests.Core.Network;
 
@@ -14,6 +15,7 @@ namespace VmPs.Tests.Core.Network;
 /// VMs on VmPs networks, end to end with real QEMU boots, TAPs, bridges and nftables inside network
 /// namespaces the test creates (see <see cref="NetworkedVms"/>; four boots serve every test).
 /// </summary>
+[Collection(VmBootCollection.Name)]
 public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
 {
     private readonly NetworkedVms vms;

@@ -6,7 +6,7 @@ using VmPs.Tests.Integration;
 namespace VmPs.Tests.Core.Vms;
 
 /// <summary>VmManager.StartExecAsync and ExecAsync against the shared booted busybox VM.</summary>
-[Collection(BootedBusyboxVmCollection.Name)]
+[Collection(VmBootCollection.Name)]
 public sealed class VmExecutionTests(BootedBusyboxVm vm)
 {
     private const int SigTerm = 15;

@@ -19,8 +19,21 @@ internal static class GuestTestImages
     {
         var layer = rootfs + ".tar";
         await ExternalTool.RunCheckedAsync("tar", ["--numeric-owner", "--xattrs", "-C", rootfs, "-cf", layer, "."], CancellationToken.None);
+        try
+        {
+            return await ImportLayerAsync(registry, home, layer, name, config, initMode);
+        }
+        finally
+        {
+            File.Delete(layer);
+        }
+    }
+
+    /// <summary>Pushes the layer tar to the test registry and adds it to the store like New-VmImage does.</summary>
+    public static async Task<ImageInfo> ImportLayerAsync(
+        RegistryFixture registry, TemporaryVmPsHome home, string layer, string name, OciImageConfig config, ImageInitMode? initMode = null)
+    {
         await registry.PushImageAsync(name, "latest", [await File.ReadAllBytesAsync(layer)], config);
-        File.Delete(layer);
         return await new ImageManager(home.Paths).AddAsync(
             new RegistryImageSource(registry.Reference(name, "latest"), null, OciPlatform.Default, insecure: false),
             new ImageAddOptions { Name = name, InitMode = initMode },

@@ -6,7 +6,7 @@ using VmPs.Tests.Integration;
 namespace VmPs.Tests.Guest.Init;
 
 /// <summary>Read-only checks of the shared booted busybox VM's logs (exec mode under QEMU).</summary>
-[Collection(BootedBusyboxVmCollection.Name)]
+[Collection(VmBootCollection.Name)]
 public sealed class InitLogOfABootTests
 {
     private readonly BootedBusyboxVm booted;

@@ -7,6 +7,7 @@ using VmPs.Protocol;
 using VmPs.Protocol.Logs;
 using VmPs.Tests.Core.State;
 using VmPs.Tests.Infrastructure;
+using VmPs.Tests.Integration;
 
 namespace VmPs.Tests.Guest.Init;
 
@@ -16,6 +17,7 @@ namespace VmPs.Tests.Guest.Init;
 /// runs with the image's env, working directory and user, writes stdout and stderr to the App log (not the
 /// console), and its exit code 7 shows in Get-Vm after the VM powered itself off.
 /// </summary>
+[Collection(VmBootCollection.Name)]
 public sealed class MuslAppImageTests : IClassFixture<OpenRegistry>, IDisposable
 {
     private const string VmName = "musl-app";

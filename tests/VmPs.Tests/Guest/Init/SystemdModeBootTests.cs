@@ -8,14 +8,18 @@ using VmPs.Protocol;
 using VmPs.Protocol.Logs;
 using VmPs.Tests.Core.State;
 using VmPs.Tests.Infrastructure;
+using VmPs.Tests.Integration;
+using Xunit.Abstractions;
 
 namespace VmPs.Tests.Guest.Init;
 
 /// <summary>
-/// A glibc systemd image built here (debootstrap minbase bookworm with systemd and systemd-sysv): in systemd
+/// A glibc systemd image built here (debootstrap minbase bookworm with systemd and systemd-sysv, cached on the
+/// machine): in systemd
 /// mode systemd is PID 1 and runs our agent as vmps-agent.service, and Stop-Vm powers it off cleanly; the same
 /// image with -InitMode Exec keeps our init as PID 1.
 /// </summary>
+[Collection(VmBootCollection.Name)]
 public sealed class SystemdModeBootTests : IClassFixture<OpenRegistry>, IDisposable
 {
     private const string ImageName = "debian-systemd";
@@ -23,21 +27,20 @@ public sealed class SystemdModeBootTests : IClassFixture<OpenRegistry>, IDisposa
     private static readonly VmStartOptions SlowBoot = new() { Timeout = TimeSpan.FromMinutes(4) };
 
     private readonly OpenRegistry registry;
+    private readonly ITestOutputHelper output;
     private readonly TemporaryVmPsHome home = new();
-    private readonly ScratchDirectory scratch = new();
 
-    public SystemdModeBootTests(OpenRegistry registry)
+    public SystemdModeBootTests(OpenRegistry registry, ITestOutputHelper output)
     {
         this.registry = registry;
+        this.output = output;
     }
 
     [RequiresVmBootAndProgramsFact("debootstrap", "docker-registry", "tar")]
     public async Task ASystemdImageBootsWithSystemdAsPid1AndTheAgentAsAServiceOrWithOurInitInExecMode()
     {
-        var rootfs = scratch.Combine("rootfs");
-        await ExternalTool.RunCheckedAsync("debootstrap", ["--variant=minbase", "--include=systemd,systemd-sysv", "bookworm", rootfs], CancellationToken.None);
-        var image = await GuestTestImages.ImportAsync(registry, home, rootfs, ImageName, new OciImageConfig(), ImageInitMode.Systemd);
-        Directory.Delete(rootfs, recursive: true);
+        var layer = await DebootstrapCache.MinbaseTarAsync("bookworm", ["systemd", "systemd-sysv"], output.WriteLine);
+        var image = await GuestTestImages.ImportLayerAsync(registry, home, layer, ImageName, new OciImageConfig(), ImageInitMode.Systemd);
         var manager = new VmManager(home.Paths);
 
         Assert.Equal(ImageInitMode.Systemd, image.InitMode);
@@ -68,9 +71,5 @@ public sealed class SystemdModeBootTests : IClassFixture<OpenRegistry>, IDisposa
         Assert.Equal((VmState.Stopped, null), (execStopped.State, execStopped.StatusDetail));
     }
 
-    public void Dispose()
-    {
-        home.Dispose();
-        scratch.Dispose();
-    }
+    public void Dispose() => home.Dispose();
 }

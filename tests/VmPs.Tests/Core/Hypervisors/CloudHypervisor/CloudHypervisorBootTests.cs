@@ -1,10 +1,12 @@
 using VmPs.Core.Hypervisors.CloudHypervisor;
 using VmPs.Core.Processes;
 using VmPs.Tests.Infrastructure;
+using VmPs.Tests.Integration;
 
 namespace VmPs.Tests.Core.Hypervisors.CloudHypervisor;
 
 /// <summary>Boots the host's kernel through the real cloud-hypervisor binary, where it is installed.</summary>
+[Collection(VmBootCollection.Name)]
 public sealed class CloudHypervisorBootTests : IDisposable
 {
     // Bounds on waiting for a real guest, so a broken boot fails instead of hanging; not speed assertions.

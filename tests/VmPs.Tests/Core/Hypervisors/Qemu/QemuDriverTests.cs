@@ -6,6 +6,7 @@ using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Processes;
 using VmPs.Tests.Infrastructure;
+using VmPs.Tests.Integration;
 
 namespace VmPs.Tests.Core.Hypervisors.Qemu;
 
@@ -13,6 +14,7 @@ namespace VmPs.Tests.Core.Hypervisors.Qemu;
 /// Real boots of the host's distro kernel under QEMU TCG with the VmPs initrd and the real guest
 /// binary in probe mode (it prints the probe marker and powers off).
 /// </summary>
+[Collection(VmBootCollection.Name)]
 public sealed class QemuDriverTests : IDisposable
 {
     // A bound for a slow, shared machine, not a speed assertion (a boot takes about 3 s).

@@ -25,10 +25,11 @@ public sealed class QmpClientTests : IAsyncLifetime
             ["-machine", "none", "-S", "-nodefaults", "-no-user-config", "-display", "none", "-qmp", $"unix:{Socket},server=on,wait=off"],
             _scratch.Combine("qemu.log"),
             _scratch.Path);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         while (!File.Exists(Socket))
         {
             Assert.True(ProcessProbe.IsRunning(_qemu), await File.ReadAllTextAsync(_scratch.Combine("qemu.log")));
-            await Task.Delay(20);
+            await Task.Delay(20, deadline.Token);
         }
     }
 
