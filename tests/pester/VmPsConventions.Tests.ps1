@@ -89,7 +89,7 @@ Describe 'Pipeline binding never crosses types' {
         @(Get-Vm).Count | Should -Be 3
     }
 
-    It 'no cmdlet binds a Name property by property name, except where the pipeline brings definitions (New-Vm, New-VmNetwork)' {
+    It 'no cmdlet binds a Name property by property name, except where the pipeline brings definitions (New-Vm, New-VmNetwork, New-VmVolume)' {
         $byPropertyName = foreach ($command in Get-Command -Module VmPs) {
             foreach ($parameter in $command.Parameters.Values) {
                 $bindsName = $parameter.Name -in 'Name', 'VmName' -or $parameter.Aliases -contains 'Name'
@@ -97,7 +97,7 @@ Describe 'Pipeline binding never crosses types' {
                 if ($bindsName -and $byProperty) { "$($command.Name) -$($parameter.Name)" }
             }
         }
-        $byPropertyName | Should -Be @('New-Vm -Name', 'New-VmNetwork -Name')
+        $byPropertyName | Should -Be @('New-Vm -Name', 'New-VmNetwork -Name', 'New-VmVolume -Name')
     }
 }
 
@@ -106,6 +106,7 @@ Describe '-Force answers the confirmation; ConfirmImpact is Hyper-V''s' {
         @{ Command = 'Remove-Vm'; Impact = 'High' }
         @{ Command = 'Remove-VmImage'; Impact = 'High' }
         @{ Command = 'Remove-VmNetwork'; Impact = 'High' }
+        @{ Command = 'Remove-VmVolume'; Impact = 'High' }
         @{ Command = 'Stop-Vm'; Impact = 'Medium' }
         @{ Command = 'Start-Vm'; Impact = 'Medium' }
         @{ Command = 'New-Vm'; Impact = 'Medium' }

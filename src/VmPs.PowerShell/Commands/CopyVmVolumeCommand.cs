@@ -19,7 +19,7 @@ public sealed class CopyVmVolumeCommand : VolumeCmdlet
     private const string NameSet = "Name";
     private const string InputObjectSet = "InputObject";
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet)]
     [Alias("Volume")]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(VolumeNameCompleter))]

@@ -11,7 +11,7 @@ namespace VmPs.PowerShell.Commands;
 [OutputType(typeof(VolumeInfo))]
 public sealed class GetVmVolumeCommand : VolumeCmdlet
 {
-    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ValueFromPipeline = true)]
     [Alias("Volume")]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]

@@ -16,7 +16,7 @@ public sealed class RemoveVmVolumeCommand : VolumeCmdlet
     private const string NameSet = "Name";
     private const string InputObjectSet = "InputObject";
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true)]
     [Alias("Volume")]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
@@ -27,7 +27,7 @@ public sealed class RemoveVmVolumeCommand : VolumeCmdlet
     [ValidateNotNull]
     public VolumeInfo[] InputObject { get; set; } = [];
 
-    /// <summary>Detach the volume from the stopped VMs that have it first.</summary>
+    /// <summary>Remove without asking, detaching the volume from the stopped VMs that have it first.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -35,7 +35,7 @@ public sealed class RemoveVmVolumeCommand : VolumeCmdlet
     {
         foreach (var name in TargetNames(ParameterSetName == InputObjectSet ? InputObject : null, Name))
         {
-            if (!ShouldProcess(name, Force ? "Remove volume (detaching it from stopped VMs)" : "Remove volume"))
+            if (!ShouldProcess(name, Force ? "Remove volume (detaching it from stopped VMs)" : "Remove volume", Force))
             {
                 continue;
             }

@@ -17,7 +17,7 @@ public sealed class ResizeVmVolumeCommand : VolumeCmdlet
     private const string NameSet = "Name";
     private const string InputObjectSet = "InputObject";
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true)]
     [Alias("Volume")]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]

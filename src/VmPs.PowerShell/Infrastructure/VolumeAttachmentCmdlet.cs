@@ -12,7 +12,7 @@ public abstract class VolumeAttachmentCmdlet : VolumeCmdlet
     protected const string NameSet = "Name";
     protected const string InputObjectSet = "InputObject";
 
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(VmNameCompleter))]
     public string VmName { get; set; } = "";
