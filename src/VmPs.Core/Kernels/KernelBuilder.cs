@@ -381,6 +381,6 @@ public sealed partial class KernelBuilder
     private static bool IsDiskFull(int hresult, string message) =>
         (hresult & 0xFFFF) is 28 or 122 || message.Contains("No space left on device", StringComparison.Ordinal) || message.Contains("Disk quota exceeded", StringComparison.Ordinal);
 
-    [GeneratedRegex(@"^  (?<tag>[A-Z][A-Z0-9_]*) +(?<what>\S.*)$")]
+    [GeneratedRegex(@"^  (?<tag>[A-Z][A-Z0-9_]*) +(?<what>\S.*)\z")]
     private static partial Regex BuildStepLine();
 }

@@ -127,9 +127,9 @@ public sealed partial class KernelConfigFragment
         return Parse(reader.ReadToEnd(), "kernel/vmps.config");
     }
 
-    [GeneratedRegex(@"^(?<name>CONFIG_[A-Za-z0-9_]+)=(?<value>.*)$")]
+    [GeneratedRegex(@"^(?<name>CONFIG_[A-Za-z0-9_]+)=(?<value>.*)\z")]
     private static partial Regex SettingLine();
 
-    [GeneratedRegex(@"^# (?<name>CONFIG_[A-Za-z0-9_]+) is not set$")]
+    [GeneratedRegex(@"^# (?<name>CONFIG_[A-Za-z0-9_]+) is not set\z")]
     private static partial Regex NotSetLine();
 }

@@ -97,10 +97,10 @@ public sealed partial record KernelSource(string Path, string Version)
         return Convert.ToHexString(await SHA256.HashDataAsync(file, cancellationToken).ConfigureAwait(false)).ToLowerInvariant();
     }
 
-    [GeneratedRegex(@"^[a-z0-9][a-z0-9.+-]*$")]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9.+-]*\z")]
     private static partial Regex PackageName();
 
     // Debian versions: [epoch:]upstream[-revision]. The colon is kept out: the version names a directory.
-    [GeneratedRegex(@"^[0-9][A-Za-z0-9.+~-]*$")]
+    [GeneratedRegex(@"^[0-9][A-Za-z0-9.+~-]*\z")]
     private static partial Regex PackageVersion();
 }
