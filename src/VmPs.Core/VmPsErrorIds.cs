@@ -233,6 +233,10 @@ public static class VmPsErrorIds
 
     public const string LayerSymlinkLoop = nameof(LayerSymlinkLoop);
 
+    public const string LockFailed = nameof(LockFailed);
+
+    public const string LockTimeout = nameof(LockTimeout);
+
     public const string ManifestDigestMismatch = nameof(ManifestDigestMismatch);
 
     public const string ManifestInvalid = nameof(ManifestInvalid);

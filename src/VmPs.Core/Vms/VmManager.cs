@@ -80,7 +80,7 @@ public sealed class VmManager : IVmManager
         var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
         var id = Guid.NewGuid();
         var files = reconciler.Files(id);
-        Directory.CreateDirectory(files.Directory);
+        PrivateFiles.CreateDirectory(files.Directory);
         try
         {
             await OverlayDisk.CreateAsync(files.OverlayDisk, options.DiskSizeGiB, cancellationToken, settings.MkfsExt4).ConfigureAwait(false);
@@ -266,7 +266,7 @@ public sealed class VmManager : IVmManager
         var endpoint = vm.Instance.Agent;
         var connection = await SharedAgentConnections.AcquireAsync(
             $"{vm.Id:N} {endpoint}",
-            token => AgentClient.ConnectAsync(AgentConnectors.For(endpoint), token),
+            token => AgentClient.ConnectAsync(AgentConnectors.For(endpoint, options.Timeout), token),
             cancellationToken).ConfigureAwait(false);
         try
         {

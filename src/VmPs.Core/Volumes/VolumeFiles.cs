@@ -4,6 +4,7 @@ using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Native;
 using VmPs.Core.Processes;
+using VmPs.Core.State;
 using VmPs.Core.Storage;
 using VmPs.Protocol.Archives;
 using VmPs.Protocol.Files;
@@ -18,11 +19,10 @@ namespace VmPs.Core.Volumes;
 internal sealed class VolumeFiles
 {
     private const string Label = "vmps-volume";
-    private const UnixFileMode PrivateDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
     public VolumeFiles(VmPsPaths paths)
     {
-        Directory = Path.Combine(paths.Root, "volumes");
+        Directory = paths.VolumesDirectory;
         BasesDirectory = Path.Combine(Directory, "bases");
     }
 
@@ -41,11 +41,8 @@ internal sealed class VolumeFiles
 
     public void EnsureDirectories()
     {
-        foreach (var directory in new[] { Directory, BasesDirectory })
-        {
-            System.IO.Directory.CreateDirectory(directory);
-            UnixFileSystem.SetMode(directory, PrivateDirectory);
-        }
+        PrivateFiles.CreateDirectory(Directory);
+        PrivateFiles.CreateDirectory(BasesDirectory);
     }
 
     /// <summary>Makes the volume's file at <paramref name="path"/>; on failure nothing is left there.</summary>
@@ -67,7 +64,7 @@ internal sealed class VolumeFiles
                     {
                         await BuildExt4Async(raw, options, cancellationToken).ConfigureAwait(false);
                         await QemuImage.ConvertAsync(raw, DiskImageFormat.Raw, path, DiskImageFormat.Qcow2, cancellationToken).ConfigureAwait(false);
-                        MakePrivate(path);
+                        PrivateFiles.Restrict(path);
                     }
                     finally
                     {
@@ -127,8 +124,6 @@ internal sealed class VolumeFiles
         }
     }
 
-    public static void MakePrivate(string path) => UnixFileSystem.SetMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-
     /// <summary>A frozen base: readable by its owner only, writable by nobody.</summary>
     public static void MakeReadOnly(string path) => UnixFileSystem.SetMode(path, UnixFileMode.UserRead);
 
@@ -145,7 +140,7 @@ internal sealed class VolumeFiles
 
     private static void CreateSparse(string path, long sizeBytes)
     {
-        using var file = FileCopy.CreatePrivate(path);
+        using var file = PrivateFiles.Open(path, FileMode.CreateNew, FileAccess.Write);
         file.SetLength(sizeBytes);
     }
 
@@ -208,8 +203,7 @@ internal sealed class VolumeFiles
     private async Task<string> StageArchiveAsync(string archive, CancellationToken cancellationToken)
     {
         var staging = Path.Combine(Directory, $".staging-{Guid.NewGuid():N}");
-        System.IO.Directory.CreateDirectory(staging);
-        UnixFileSystem.SetMode(staging, PrivateDirectory);
+        PrivateFiles.CreateNewDirectory(staging);
         try
         {
             await using var file = new FileStream(archive, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);

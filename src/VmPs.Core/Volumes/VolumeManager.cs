@@ -57,7 +57,7 @@ public sealed class VolumeManager : IVolumeManager
             cancellationToken).ConfigureAwait(false);
         try
         {
-            using (await FileLock.AcquireSharedAsync(files.LockPath, cancellationToken).ConfigureAwait(false))
+            using (await FileLock.AcquireSharedAsync(files.LockPath, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false))
             {
                 await files.BuildAsync(volume.Path, options, cancellationToken).ConfigureAwait(false);
             }
@@ -146,7 +146,7 @@ public sealed class VolumeManager : IVolumeManager
                 },
                 cancellationToken).ConfigureAwait(false);
             CopyMethod method;
-            using (await FileLock.AcquireSharedAsync(files.LockPath, cancellationToken).ConfigureAwait(false))
+            using (await FileLock.AcquireSharedAsync(files.LockPath, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false))
             {
                 method = await CopyFileAsync(claimed, copy, cancellationToken).ConfigureAwait(false);
             }
@@ -356,8 +356,8 @@ public sealed class VolumeManager : IVolumeManager
         {
             await QemuImage.CreateAsync(sourceOverlay, DiskImageFormat.Qcow2, null, cancellationToken, backing).ConfigureAwait(false);
             await QemuImage.CreateAsync(copyOverlay, DiskImageFormat.Qcow2, null, cancellationToken, backing).ConfigureAwait(false);
-            VolumeFiles.MakePrivate(sourceOverlay);
-            VolumeFiles.MakePrivate(copyOverlay);
+            PrivateFiles.Restrict(sourceOverlay);
+            PrivateFiles.Restrict(copyOverlay);
             await store.CommitFreezeAsync(
                 source with { Path = sourceOverlay, DiskFormat = DiskImageFormat.Qcow2, BackingPath = basePath },
                 basePath,

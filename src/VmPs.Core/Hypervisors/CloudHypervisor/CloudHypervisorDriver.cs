@@ -58,7 +58,7 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
     public async Task<HypervisorInstance> LaunchAsync(VmLaunchSpec spec, CancellationToken cancellationToken)
     {
         var files = CloudHypervisorVmFiles.In(spec.VmDirectory);
-        Directory.CreateDirectory(spec.VmDirectory);
+        spec.CreatePrivateFiles();
         files.DeleteSockets();
         File.Delete(files.EventMonitor);
 
@@ -69,6 +69,7 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
             await WaitForApiAsync(api, process, spec, cancellationToken).ConfigureAwait(false);
             await api.CreateVmAsync(CloudHypervisorVmConfigBuilder.Build(spec), cancellationToken).ConfigureAwait(false);
             await api.BootVmAsync(cancellationToken).ConfigureAwait(false);
+            spec.RestrictHypervisorFiles();
         }
         catch
         {

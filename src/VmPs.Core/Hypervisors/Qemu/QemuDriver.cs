@@ -52,7 +52,7 @@ public sealed class QemuDriver : IHypervisorDriver
 
     public async Task<HypervisorInstance> LaunchAsync(VmLaunchSpec spec, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(spec.VmDirectory);
+        spec.CreatePrivateFiles();
         var sockets = QemuSockets.For(spec.VmDirectory);
         var arguments = QemuCommandLine.Build(_options, spec, sockets);
         if (sockets.QmpIsServed())
@@ -71,6 +71,7 @@ public sealed class QemuDriver : IHypervisorDriver
         try
         {
             await WaitUntilRunningAsync(process, sockets.Qmp, spec.HypervisorLogPath, logOffset, cancellationToken).ConfigureAwait(false);
+            spec.RestrictHypervisorFiles();
         }
         catch
         {

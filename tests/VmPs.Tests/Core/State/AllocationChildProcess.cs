@@ -4,6 +4,7 @@ using VmPs.Tests.Core.Images;
 using VmPs.Tests.Core.Network;
 using VmPs.Tests.Core.State;
 using VmPs.Tests.Protocol.Files;
+using VmPs.Tests.Security;
 
 /// <summary>
 /// Lets a test run allocations from separate OS processes: `dotnet VmPs.Tests.dll` with
@@ -21,6 +22,7 @@ public static class StartupHook
         NetworkAllocationChild.RunIfRequested();
         ImageAddChild.RunIfRequested();
         TreeExtractChild.RunIfRequested();
+        PrivateStateChild.RunIfRequested();
         var database = Environment.GetEnvironmentVariable(DatabaseVariable);
         if (database is null)
         {
