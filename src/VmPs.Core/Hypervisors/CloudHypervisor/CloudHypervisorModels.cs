@@ -152,6 +152,12 @@ public sealed record VmmPingResponse
 /// <summary>The answer of a hot-plug (PUT /vm.add-*) on a running VM.</summary>
 public sealed record PciDeviceInfo(string Id, string Bdf);
 
+/// <summary>vm.snapshot's body: where CH writes config.json, state.json and memory-ranges (a file:// directory URL).</summary>
+public sealed record VmSnapshotConfig(string DestinationUrl);
+
+/// <summary>vm.restore's body: the snapshot directory as a file:// URL; prefault false maps memory without touching every page first.</summary>
+public sealed record RestoreConfig(string SourceUrl, bool Prefault);
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
@@ -159,6 +165,8 @@ public sealed record PciDeviceInfo(string Id, string Bdf);
 [JsonSerializable(typeof(VmInfoResponse))]
 [JsonSerializable(typeof(VmmPingResponse))]
 [JsonSerializable(typeof(PciDeviceInfo))]
+[JsonSerializable(typeof(VmSnapshotConfig))]
+[JsonSerializable(typeof(RestoreConfig))]
 [JsonSerializable(typeof(Dictionary<string, Dictionary<string, long>>))]
 [JsonSerializable(typeof(string[]))]
 public sealed partial class CloudHypervisorJsonContext : JsonSerializerContext;

@@ -148,5 +148,13 @@ public sealed class HypervisorRegistryTests
         public Task PressPowerButtonAsync(HypervisorInstance instance, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task KillAsync(HypervisorInstance instance, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task PauseAsync(HypervisorInstance instance, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task ResumeAsync(HypervisorInstance instance, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task SaveStateAsync(HypervisorInstance instance, string directory, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }
