@@ -30,12 +30,12 @@ internal sealed class VmStandby
 
     public async Task<VmRecord> SuspendAsync(VmRecord vm, CancellationToken cancellationToken)
     {
+        var instance = ActiveInstance(vm);
         if (vm.State == VmState.Paused)
         {
             return vm;
         }
 
-        var instance = RunningInstance(vm);
         var driver = await DriverAsync(vm, HypervisorFeatures.Pause, cancellationToken).ConfigureAwait(false);
         await driver.PauseAsync(instance, cancellationToken).ConfigureAwait(false);
         return await RecordAsync(vm, instance, VmState.Paused, cancellationToken).ConfigureAwait(false);
@@ -44,10 +44,8 @@ internal sealed class VmStandby
     /// <summary>Continues the vCPUs, then sets the guest clock, which stood still while the VM was paused.</summary>
     public async Task<VmRecord> ResumeAsync(VmRecord vm, CancellationToken cancellationToken)
     {
-        if (vm.State != VmState.Paused || vm.Instance is not { } instance)
-        {
-            throw VmErrors.NotPaused(vm.Name, vm.State);
-        }
+        VmStateRules.RequirePaused(vm.Name, vm.State);
+        var instance = ActiveInstance(vm);
 
         var driver = await DriverAsync(vm, HypervisorFeatures.Pause, cancellationToken).ConfigureAwait(false);
         await driver.ResumeAsync(instance, cancellationToken).ConfigureAwait(false);
@@ -63,7 +61,7 @@ internal sealed class VmStandby
     /// </summary>
     public async Task<VmRecord> SaveAsync(VmRecord vm, CancellationToken cancellationToken)
     {
-        var instance = vm.State == VmState.Paused ? vm.Instance! : RunningInstance(vm);
+        var instance = ActiveInstance(vm);
         var driver = await DriverAsync(vm, HypervisorFeatures.Snapshot, cancellationToken).ConfigureAwait(false);
         var files = reconciler.Files(vm);
         var launchSpec = File.Exists(files.LaunchSpec)
@@ -134,8 +132,12 @@ internal sealed class VmStandby
         }
     }
 
-    private static HypervisorInstance RunningInstance(VmRecord vm) =>
-        vm.State == VmState.Running && vm.Instance is { } instance ? instance : throw VmErrors.NotRunning(vm.Name, vm.State);
+    /// <summary>The hypervisor of a running or paused VM.</summary>
+    private static HypervisorInstance ActiveInstance(VmRecord vm)
+    {
+        VmStateRules.RequireRunningOrPaused(vm.Name, vm.State);
+        return vm.Instance ?? throw VmErrors.NotRunning(vm.Name, vm.State);
+    }
 
     private async Task<IHypervisorDriver> DriverAsync(VmRecord vm, HypervisorFeatures feature, CancellationToken cancellationToken)
     {

@@ -10,7 +10,7 @@ namespace VmPs.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsData.Save, "Vm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = NameSet)]
 [OutputType(typeof(VmInfo), typeof(Job))]
-public sealed class SaveVmCommand : VmStateChangeCmdlet
+public sealed class SaveVmCommand : VmPassThruCmdlet
 {
     /// <summary>Save in a background job (one child job per VM) and return the job at once.</summary>
     [Parameter]
@@ -18,6 +18,8 @@ public sealed class SaveVmCommand : VmStateChangeCmdlet
 
     protected override void ProcessVm(string name)
     {
+        var vm = Await(cancellationToken => Manager.GetAsync(name, cancellationToken));
+        VmStateRules.RequireRunningOrPaused(vm.Name, vm.State);
         if (!ShouldProcess(name, "Save VM (memory to disk, hypervisor ended)"))
         {
             return;
