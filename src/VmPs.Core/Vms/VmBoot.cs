@@ -123,13 +123,7 @@ internal sealed class VmBoot
 
         var config = GuestConfigFactory.Create(vm, image, driver.Capabilities.Supports(HypervisorFeatures.Vsock), adapter) with
         {
-            Volumes = attached.Select(pair => new GuestVolumeConfig
-            {
-                Serial = pair.Volume.Serial,
-                Path = pair.Attachment.Path,
-                ReadOnly = pair.Attachment.ReadOnly,
-                Filesystem = pair.Volume.Format == VolumeFormat.Raw ? null : RootfsFilesystems.Ext4,
-            }).ToList(),
+            Volumes = attached.Select(pair => pair.Volume.GuestVolume(pair.Attachment)).ToList(),
         };
         await GuestConfigFactory.WriteDiskAsync(files.ConfigDisk, config, cancellationToken).ConfigureAwait(false);
         // Each boot starts fresh console and app logs, so their tails and markers describe this boot only.
@@ -151,7 +145,7 @@ internal sealed class VmBoot
                 new DiskSpec(image.RootfsPath, ReadOnly: true, config.Disks.Rootfs),
                 new DiskSpec(files.OverlayDisk, ReadOnly: false, config.Disks.Overlay),
                 new DiskSpec(files.ConfigDisk, ReadOnly: true, DiskSerials.Config),
-                .. attached.Select(pair => new DiskSpec(pair.Volume.Path, pair.Attachment.ReadOnly, pair.Volume.Serial, pair.Volume.DiskFormat)),
+                .. attached.Select(pair => pair.Volume.Disk(pair.Attachment)),
             ],
             ConsoleLogPath = files.ConsoleLog,
             AppLogPath = files.AppLog,

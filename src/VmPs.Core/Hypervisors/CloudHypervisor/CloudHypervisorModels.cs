@@ -152,6 +152,9 @@ public sealed record VmmPingResponse
 /// <summary>The answer of a hot-plug (PUT /vm.add-*) on a running VM.</summary>
 public sealed record PciDeviceInfo(string Id, string Bdf);
 
+/// <summary>The body of PUT /vm.remove-device: the id the device was added with.</summary>
+public sealed record VmRemoveDevice(string Id);
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
@@ -159,6 +162,7 @@ public sealed record PciDeviceInfo(string Id, string Bdf);
 [JsonSerializable(typeof(VmInfoResponse))]
 [JsonSerializable(typeof(VmmPingResponse))]
 [JsonSerializable(typeof(PciDeviceInfo))]
+[JsonSerializable(typeof(VmRemoveDevice))]
 [JsonSerializable(typeof(Dictionary<string, Dictionary<string, long>>))]
 [JsonSerializable(typeof(string[]))]
 public sealed partial class CloudHypervisorJsonContext : JsonSerializerContext;

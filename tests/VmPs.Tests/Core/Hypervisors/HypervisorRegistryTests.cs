@@ -148,5 +148,9 @@ public sealed class HypervisorRegistryTests
         public Task PressPowerButtonAsync(HypervisorInstance instance, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task KillAsync(HypervisorInstance instance, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task AttachDiskAsync(HypervisorInstance instance, string deviceId, DiskSpec disk, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task DetachDiskAsync(HypervisorInstance instance, string deviceId, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }
