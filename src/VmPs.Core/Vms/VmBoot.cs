@@ -85,7 +85,7 @@ internal sealed class VmBoot
                     cancellationToken).ConfigureAwait(false);
             }
 
-            var running = await UpdateWhileOursAsync(claimed, current => current with { State = VmState.Running, StartingSession = null }, cancellationToken)
+            var running = await UpdateWhileOursAsync(claimed, current => current with { State = VmState.Running, Session = null }, cancellationToken)
                 .ConfigureAwait(false);
             Report(progress, vm, "Running", 100);
             return running ?? throw VmErrors.NotFound(vm.Name);
@@ -176,7 +176,7 @@ internal sealed class VmBoot
         var files = reconciler.Files(claimed);
         files.DeleteSockets();
         var outcome = instance is null
-            ? before with { Instance = null, StartingSession = null }
+            ? before with { Instance = null, Session = null }
             : cancelled
                 ? claimed.Stopped(exitCode: null, detail: "The start was cancelled.")
                 : claimed.Ended(GuestExit.Read(files.ConsoleLog), "The VM failed to start.");
@@ -190,7 +190,7 @@ internal sealed class VmBoot
     private Task<VmRecord?> UpdateWhileOursAsync(VmRecord claimed, Func<VmRecord, VmRecord> change, CancellationToken cancellationToken) =>
         vms.UpdateAsync(
             claimed.Id,
-            current => current.State == VmState.Starting && current.StartingSession == claimed.StartingSession ? change(current) : current,
+            current => current.State == VmState.Starting && current.Session == claimed.Session ? change(current) : current,
             cancellationToken);
 
     private static VmPsException WithConsole(Exception failure, VmRecord? recorded)

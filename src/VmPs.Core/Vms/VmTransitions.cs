@@ -10,7 +10,7 @@ internal static class VmTransitions
     public static VmRecord Claimed(this VmRecord vm, ProcessIdentity session) => vm with
     {
         State = VmState.Starting,
-        StartingSession = session,
+        Session = session,
         ExitCode = null,
         StatusDetail = null,
     };
@@ -22,7 +22,7 @@ internal static class VmTransitions
         {
             State = VmState.Crashed,
             Instance = null,
-            StartingSession = null,
+            Session = null,
             StoppedAt = DateTimeOffset.UtcNow,
             ExitCode = null,
             StatusDetail = exit.DescribeCrash(crashReason),
@@ -32,7 +32,7 @@ internal static class VmTransitions
     {
         State = VmState.Stopped,
         Instance = null,
-        StartingSession = null,
+        Session = null,
         StoppedAt = DateTimeOffset.UtcNow,
         ExitCode = exitCode,
         StatusDetail = detail,
@@ -40,5 +40,5 @@ internal static class VmTransitions
 
     /// <summary>The row as <paramref name="seen"/> still, i.e. no other session changed it meanwhile.</summary>
     public static bool Unchanged(this VmRecord current, VmRecord seen) =>
-        current.State == seen.State && current.Instance == seen.Instance && current.StartingSession == seen.StartingSession;
+        current.State == seen.State && current.Instance == seen.Instance && current.Session == seen.Session;
 }
