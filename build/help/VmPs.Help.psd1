@@ -81,11 +81,11 @@
     }
     'Remove-VmVolume' = @{
         Synopsis    = 'Deletes volumes and their files.'
-        Description = 'Deletes each volume''s file and record; a frozen base that no volume uses any more goes too. A volume attached to a VM is refused (VolumeAttached) unless -Force, which first detaches it from the stopped VMs that have it; a running VM keeps its volume (VolumeInUse: stop the VM first). Asks for confirmation (ConfirmImpact High); -Confirm:$false does not ask.'
+        Description = 'Deletes each volume''s file and record; a frozen base that no volume uses any more goes too. A volume attached to a VM is refused (VolumeAttached) unless -Force, which first detaches it from the VMs that have it: running ones unmount it lazily and have its disk unplugged where their hypervisor can hot-plug (elsewhere: stop the VM first). Asks for confirmation (ConfirmImpact High); -Confirm:$false does not ask.'
         Parameters  = @{
             Name        = 'Names of the volumes; wildcards allowed.'
             InputObject = 'Volume objects, as Get-VmVolume outputs them.'
-            Force       = 'Detach the volume from the stopped VMs that have it first.'
+            Force       = 'Detach the volume from the VMs that have it first (unplugging it from running ones where their hypervisor can).'
         }
         Examples    = @(
             @{ Code = 'Remove-VmVolume data -Confirm:$false'; Remarks = 'Deletes the volume data.' }
@@ -120,7 +120,7 @@
     }
     'Mount-VmVolume' = @{
         Synopsis    = 'Attaches a volume to a VM at a guest path.'
-        Description = 'Attaches the volume to a stopped VM; at boot the guest init finds it by its disk serial and mounts it at -Path (an ext4 volume; a Raw one is linked there as a block device) before the image''s command or systemd starts. A writable volume is attached to one VM at a time, a read-only one (-ReadOnly: the guest mounts it read-only without replaying its journal) to any number of VMs; the check and the attachment are one database transaction, so two sessions cannot both win. The path must be absolute and may not shadow /, /proc, /sys or /dev. Attaching to a running VM needs disk hot-plug, which this version does not do: the error says to stop the VM first.'
+        Description = 'Attaches the volume to a stopped VM; at boot the guest init finds it by its disk serial and mounts it at -Path (an ext4 volume; a Raw one is linked there as a block device) before the image''s command or systemd starts. A writable volume is attached to one VM at a time, a read-only one (-ReadOnly: the guest mounts it read-only without replaying its journal) to any number of VMs; the check and the attachment are one database transaction, so two sessions cannot both win. The path must be absolute and may not shadow /, /proc, /sys or /dev. On a running VM the disk is hot-plugged and the agent mounts it at once, where the VM''s hypervisor can hot-plug disks (Cloud Hypervisor; QEMU with the q35 machine, which has four spare PCIe slots); elsewhere (QEMU microvm) the error (HypervisorFeatureNotSupported) says to stop the VM first. A hot-plug that fails at any step is undone.'
         Parameters  = @{
             VmName      = 'The VM.'
             InputObject = 'The VM, as Get-Vm outputs it.'
@@ -136,15 +136,17 @@
     }
     'Dismount-VmVolume' = @{
         Synopsis    = 'Detaches a volume from a VM.'
-        Description = 'Detaches the volume from a stopped VM; the volume and its data stay, ready to attach elsewhere. A running VM is refused (stop the VM first). VolumeNotAttached when the VM does not have it.'
+        Description = 'Detaches the volume from a VM; the volume and its data stay, ready to attach elsewhere. On a running VM the guest unmounts it and its disk is unplugged, where the hypervisor can hot-plug disks (elsewhere the error says to stop the VM first). While files on the volume are open in the guest, or a process works in it, the unmount is refused (GuestVolumeBusy) and the volume stays attached; -Force unmounts it lazily and unplugs it anyway. VolumeNotAttached when the VM does not have it.'
         Parameters  = @{
             VmName      = 'The VM.'
             InputObject = 'The VM, as Get-Vm outputs it.'
             Name        = 'The volume.'
+            Force       = 'Detach from a running VM even while the volume is in use in the guest: a lazy unmount, then the unplug (programs still using it get I/O errors).'
             PassThru    = 'Output the volume.'
         }
         Examples    = @(
-            @{ Code = 'Dismount-VmVolume -VmName web -Name data'; Remarks = 'Detaches data from web.' }
+            @{ Code = 'Dismount-VmVolume -VmName web -Name data'; Remarks = 'Detaches data from web (unplugging it if web runs).' }
+            @{ Code = 'Dismount-VmVolume -VmName web -Name scratch -Force'; Remarks = 'Unplugs scratch from the running VM web even though a program still has files open on it.' }
         )
     }
     'Get-VmNetworkAdapter' = @{

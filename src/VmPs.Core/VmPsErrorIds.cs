@@ -97,6 +97,12 @@ public static class VmPsErrorIds
 
     public const string GuestUserNotFound = nameof(GuestUserNotFound);
 
+    public const string GuestVolumeBusy = nameof(GuestVolumeBusy);
+
+    public const string GuestVolumeDiskNotFound = nameof(GuestVolumeDiskNotFound);
+
+    public const string GuestVolumeMountFailed = nameof(GuestVolumeMountFailed);
+
     public const string HostAddressNotLocal = nameof(HostAddressNotLocal);
 
     public const string HostFileExists = nameof(HostFileExists);
@@ -106,6 +112,8 @@ public static class VmPsErrorIds
     public const string HostNetworkFailed = nameof(HostNetworkFailed);
 
     public const string HypervisorAlreadyRunning = nameof(HypervisorAlreadyRunning);
+
+    public const string HypervisorDiskHotplugFailed = nameof(HypervisorDiskHotplugFailed);
 
     public const string HypervisorFeatureNotSupported = nameof(HypervisorFeatureNotSupported);
 

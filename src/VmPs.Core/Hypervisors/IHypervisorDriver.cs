@@ -128,4 +128,13 @@ public interface IHypervisorDriver
 
     /// <summary>Stops the hypervisor at once (its API first, then SIGKILL) and waits until the process is gone.</summary>
     Task KillAsync(HypervisorInstance instance, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Hot-plugs <paramref name="disk"/> into the running VM as a virtio-blk device named <paramref name="deviceId"/>
+    /// (needs <see cref="HypervisorFeatures.DiskHotplug"/>). On failure nothing stays plugged.
+    /// </summary>
+    Task AttachDiskAsync(HypervisorInstance instance, string deviceId, DiskSpec disk, CancellationToken cancellationToken);
+
+    /// <summary>Unplugs the disk hot-plugged as <paramref name="deviceId"/> and returns once the hypervisor let go of its file; a disk already gone counts as done.</summary>
+    Task DetachDiskAsync(HypervisorInstance instance, string deviceId, CancellationToken cancellationToken);
 }

@@ -119,7 +119,7 @@ internal sealed class VmBoot
 
             // The guest runs on from the saved state and changes its disk: the state can never be restored again.
             VmStandby.DeleteDirectory(files.SavedState);
-            var running = await UpdateWhileOursAsync(claimed, current => current with { State = VmState.Running, StartingSession = null }, cancellationToken)
+            var running = await UpdateWhileOursAsync(claimed, current => current with { State = VmState.Running, Session = null }, cancellationToken)
                 .ConfigureAwait(false);
             Report(progress, vm, "Running", 100);
             return running ?? throw VmErrors.NotFound(vm.Name);
@@ -171,13 +171,7 @@ internal sealed class VmBoot
 
         var config = GuestConfigFactory.Create(vm, image, driver.Capabilities.Supports(HypervisorFeatures.Vsock), adapter) with
         {
-            Volumes = attached.Select(pair => new GuestVolumeConfig
-            {
-                Serial = pair.Volume.Serial,
-                Path = pair.Attachment.Path,
-                ReadOnly = pair.Attachment.ReadOnly,
-                Filesystem = pair.Volume.Format == VolumeFormat.Raw ? null : RootfsFilesystems.Ext4,
-            }).ToList(),
+            Volumes = attached.Select(pair => pair.Volume.GuestVolume(pair.Attachment)).ToList(),
         };
         await GuestConfigFactory.WriteDiskAsync(files.ConfigDisk, config, cancellationToken).ConfigureAwait(false);
         // Each boot starts fresh console and app logs, so their tails and markers describe this boot only.
@@ -199,7 +193,7 @@ internal sealed class VmBoot
                 new DiskSpec(image.RootfsPath, ReadOnly: true, config.Disks.Rootfs),
                 new DiskSpec(files.OverlayDisk, ReadOnly: false, config.Disks.Overlay),
                 new DiskSpec(files.ConfigDisk, ReadOnly: true, DiskSerials.Config),
-                .. attached.Select(pair => new DiskSpec(pair.Volume.Path, pair.Attachment.ReadOnly, pair.Volume.Serial, pair.Volume.DiskFormat)),
+                .. attached.Select(pair => pair.Volume.Disk(pair.Attachment)),
             ],
             ConsoleLogPath = files.ConsoleLog,
             AppLogPath = files.AppLog,
@@ -230,7 +224,7 @@ internal sealed class VmBoot
         var files = reconciler.Files(claimed);
         files.DeleteSockets();
         var outcome = instance is null
-            ? before with { Instance = null, StartingSession = null }
+            ? before with { Instance = null, Session = null }
             : cancelled
                 ? claimed.Stopped(exitCode: null, detail: "The start was cancelled.")
                 : claimed.Ended(GuestExit.Read(files.ConsoleLog), "The VM failed to start.");
@@ -244,7 +238,7 @@ internal sealed class VmBoot
     private Task<VmRecord?> UpdateWhileOursAsync(VmRecord claimed, Func<VmRecord, VmRecord> change, CancellationToken cancellationToken) =>
         vms.UpdateAsync(
             claimed.Id,
-            current => current.State == VmState.Starting && current.StartingSession == claimed.StartingSession ? change(current) : current,
+            current => current.State == VmState.Starting && current.Session == claimed.Session ? change(current) : current,
             cancellationToken);
 
     private static VmPsException WithConsole(Exception failure, VmRecord? recorded)

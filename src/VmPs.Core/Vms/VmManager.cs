@@ -286,11 +286,7 @@ public sealed class VmManager : IVmManager
             throw VmErrors.NotReachable(vm.Name, vm.State);
         }
 
-        var endpoint = vm.Instance.Agent;
-        var connection = await SharedAgentConnections.AcquireAsync(
-            $"{vm.Id:N} {endpoint}",
-            token => AgentClient.ConnectAsync(AgentConnectors.For(endpoint), token),
-            cancellationToken).ConfigureAwait(false);
+        var connection = await SharedAgentConnections.AcquireAsync(vm, cancellationToken).ConfigureAwait(false);
         try
         {
             var request = new AgentExecRequest(options.Command)

@@ -69,7 +69,7 @@ internal sealed class VmReconciler
         }
 
         // Starting with no hypervisor recorded yet: fine while the starting session lives.
-        return vm.StartingSession is { } session && ProcessProbe.IsRunning(session)
+        return vm.Session is { } session && ProcessProbe.IsRunning(session)
             ? null
             : vm.Stopped(exitCode: null, detail: "The session that was starting this VM exited before the VM booted.");
     }

@@ -11,7 +11,7 @@ internal static class VmTransitions
     public static VmRecord Claimed(this VmRecord vm, ProcessIdentity session) => vm with
     {
         State = VmState.Starting,
-        StartingSession = session,
+        Session = session,
         ExitCode = null,
         StatusDetail = null,
     };
@@ -23,7 +23,7 @@ internal static class VmTransitions
         {
             State = VmState.Crashed,
             Instance = null,
-            StartingSession = null,
+            Session = null,
             StoppedAt = DateTimeOffset.UtcNow,
             ExitCode = null,
             StatusDetail = exit.DescribeCrash(crashReason),
@@ -33,7 +33,7 @@ internal static class VmTransitions
     {
         State = VmState.Stopped,
         Instance = null,
-        StartingSession = null,
+        Session = null,
         StoppedAt = DateTimeOffset.UtcNow,
         ExitCode = exitCode,
         StatusDetail = detail,
@@ -44,7 +44,7 @@ internal static class VmTransitions
     {
         State = VmState.Saved,
         Instance = null,
-        StartingSession = null,
+        Session = null,
         StoppedAt = DateTimeOffset.UtcNow,
         ExitCode = null,
         StatusDetail = null,
@@ -52,5 +52,5 @@ internal static class VmTransitions
 
     /// <summary>The row as <paramref name="seen"/> still, i.e. no other session changed it meanwhile.</summary>
     public static bool Unchanged(this VmRecord current, VmRecord seen) =>
-        current.State == seen.State && current.Instance == seen.Instance && current.StartingSession == seen.StartingSession;
+        current.State == seen.State && current.Instance == seen.Instance && current.Session == seen.Session;
 }

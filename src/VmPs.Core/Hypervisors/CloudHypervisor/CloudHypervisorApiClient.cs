@@ -80,6 +80,10 @@ public sealed class CloudHypervisorApiClient : IDisposable
             : await ReadJsonAsync(response, "vm.add-disk", Json.PciDeviceInfo, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Unplugs the device added with this id (a hot-plugged disk, adapter or share) from the VM.</summary>
+    public Task RemoveDeviceAsync(string id, CancellationToken cancellationToken) =>
+        PutAsync("vm.remove-device", JsonSerializer.SerializeToUtf8Bytes(new VmRemoveDevice(id), Json.VmRemoveDevice), cancellationToken);
+
     public void Dispose() => http.Dispose();
 
     private async Task<T> GetAsync<T>(string operation, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)

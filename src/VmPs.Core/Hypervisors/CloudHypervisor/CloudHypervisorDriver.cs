@@ -129,6 +129,22 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
         await api.PressPowerButtonAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task AttachDiskAsync(HypervisorInstance instance, string deviceId, DiskSpec disk, CancellationToken cancellationToken)
+    {
+        using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
+        await api.AddDiskAsync(CloudHypervisorVmConfigBuilder.Disk(disk, deviceId), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task DetachDiskAsync(HypervisorInstance instance, string deviceId, CancellationToken cancellationToken)
+    {
+        using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
+        var info = await api.GetVmInfoAsync(cancellationToken).ConfigureAwait(false);
+        if (info.Config.Disks?.Any(disk => disk.Id == deviceId) == true)
+        {
+            await api.RemoveDeviceAsync(deviceId, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public Task KillAsync(HypervisorInstance instance, CancellationToken cancellationToken)
     {
         var files = CloudHypervisorVmFiles.In(Path.GetDirectoryName(instance.ControlSocketPath)!);

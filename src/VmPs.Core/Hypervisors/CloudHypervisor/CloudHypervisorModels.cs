@@ -158,6 +158,9 @@ public sealed record VmSnapshotConfig(string DestinationUrl);
 /// <summary>vm.restore's body: the snapshot directory as a file:// URL; prefault false maps memory without touching every page first.</summary>
 public sealed record RestoreConfig(string SourceUrl, bool Prefault);
 
+/// <summary>The body of PUT /vm.remove-device: the id the device was added with.</summary>
+public sealed record VmRemoveDevice(string Id);
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
@@ -167,6 +170,7 @@ public sealed record RestoreConfig(string SourceUrl, bool Prefault);
 [JsonSerializable(typeof(PciDeviceInfo))]
 [JsonSerializable(typeof(VmSnapshotConfig))]
 [JsonSerializable(typeof(RestoreConfig))]
+[JsonSerializable(typeof(VmRemoveDevice))]
 [JsonSerializable(typeof(Dictionary<string, Dictionary<string, long>>))]
 [JsonSerializable(typeof(string[]))]
 public sealed partial class CloudHypervisorJsonContext : JsonSerializerContext;

@@ -138,6 +138,21 @@ public sealed class QemuDriver : IHypervisorDriver
         await qmp.SystemPowerdownAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task AttachDiskAsync(HypervisorInstance instance, string deviceId, DiskSpec disk, CancellationToken cancellationToken)
+    {
+        Capabilities.Require(HypervisorFeatures.DiskHotplug, deviceId);
+        QemuCommandLine.ValidateSerial(disk);
+        await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
+        await QemuDiskHotplug.AttachAsync(qmp, deviceId, disk, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task DetachDiskAsync(HypervisorInstance instance, string deviceId, CancellationToken cancellationToken)
+    {
+        Capabilities.Require(HypervisorFeatures.DiskHotplug, deviceId);
+        await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
+        await QemuDiskHotplug.DetachAsync(qmp, deviceId, _options.UnplugTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task KillAsync(HypervisorInstance instance, CancellationToken cancellationToken)
     {
         if (ProcessProbe.IsRunning(instance.Process))

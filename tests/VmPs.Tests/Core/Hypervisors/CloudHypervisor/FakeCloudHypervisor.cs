@@ -89,6 +89,7 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
             ["vm.add-disk"] = new("PUT", BodyRule.Required, AddDisk),
             ["vm.snapshot"] = new("PUT", BodyRule.Required, Snapshot),
             ["vm.restore"] = new("PUT", BodyRule.Required, Restore),
+            ["vm.remove-device"] = new("PUT", BodyRule.Required, RemoveDevice),
         };
         WriteEvent("vmm", "starting");
         api = new FakeUnixServer(apiSocketPath, ServeApiAsync);
@@ -542,6 +543,39 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
         }
 
         return (Json(200, new JsonObject { ["id"] = id, ["bdf"] = $"0000:00:{ids.Count + 2:x2}.0" }), false);
+    }
+
+    /// <summary>vm.remove-device {id}: unplugs a device of the running VM and drops it from the configuration.</summary>
+    private (FakeHttpResponse, bool) RemoveDevice(string? body)
+    {
+        string? id;
+        try
+        {
+            id = JsonNode.Parse(body!)?["id"]?.GetValue<string>();
+        }
+        catch (Exception error) when (error is JsonException or InvalidOperationException)
+        {
+            return (Error(400, "Failed to deserialize JSON", error.Message), false);
+        }
+
+        if (id is null)
+        {
+            return (Error(400, "Failed to deserialize JSON", "missing field `id`"), false);
+        }
+
+        if (config is null || vm is null)
+        {
+            return (ApiError(404, "The device could not be removed from the VM", "VM is not running"), false);
+        }
+
+        var index = DiskIds().IndexOf(id);
+        if (index < 0)
+        {
+            return (ApiError(500, "The device could not be removed from the VM", $"Failed to remove device {id}: no device with this id"), false);
+        }
+
+        ((JsonArray)config["disks"]!).RemoveAt(index);
+        return (FakeHttpResponse.NoContent, false);
     }
 
     private List<string> DiskIds() =>

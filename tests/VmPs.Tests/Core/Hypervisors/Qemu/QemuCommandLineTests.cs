@@ -84,6 +84,18 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
+    public void Q35HasSpareRootPortsForHotPluggedDisksAndMicrovmNone()
+    {
+        var q35 = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), Spec, Sockets);
+        var microvm = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets);
+
+        Assert.Equal(
+            ["pcie-root-port,id=hotplug0,chassis=1", "pcie-root-port,id=hotplug1,chassis=2", "pcie-root-port,id=hotplug2,chassis=3", "pcie-root-port,id=hotplug3,chassis=4"],
+            q35.Where(argument => argument.StartsWith("pcie-root-port", StringComparison.Ordinal)));
+        Assert.DoesNotContain(microvm, argument => argument.StartsWith("pcie-root-port", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AgentUsesVirtioSerialWithoutVhostVsock()
     {
         var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets);
