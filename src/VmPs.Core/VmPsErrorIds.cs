@@ -39,6 +39,12 @@ public static class VmPsErrorIds
 
     public const string BusyboxNotStatic = nameof(BusyboxNotStatic);
 
+    public const string CheckpointFailed = nameof(CheckpointFailed);
+
+    public const string CheckpointNameInUse = nameof(CheckpointNameInUse);
+
+    public const string CheckpointNotFound = nameof(CheckpointNotFound);
+
     public const string CloudHypervisorInvalidResponse = nameof(CloudHypervisorInvalidResponse);
 
     public const string CopyDestinationNotFound = nameof(CopyDestinationNotFound);
@@ -154,6 +160,8 @@ public static class VmPsErrorIds
     public const string InsecureRegistryRefused = nameof(InsecureRegistryRefused);
 
     public const string InvalidBandwidth = nameof(InvalidBandwidth);
+
+    public const string InvalidCheckpointName = nameof(InvalidCheckpointName);
 
     public const string InvalidDiskSerial = nameof(InvalidDiskSerial);
 

@@ -29,6 +29,7 @@ public sealed class VmManager : IVmManager
     private readonly VmBoot boot;
     private readonly VmShutdown shutdown;
     private readonly VmStandby standby;
+    private readonly VmCheckpoints checkpoints;
     private readonly VmNetworking networking;
     private readonly VolumeManager volumes;
 
@@ -67,6 +68,7 @@ public sealed class VmManager : IVmManager
         boot = new VmBoot(paths, vms, images, reconciler, host, networking, volumes);
         shutdown = new VmShutdown(vms, reconciler, host, networking);
         standby = new VmStandby(vms, reconciler, host, networking);
+        checkpoints = new VmCheckpoints(vms, reconciler, host);
     }
 
     /// <summary>
@@ -214,8 +216,35 @@ public sealed class VmManager : IVmManager
         return await ToInfoAsync(await standby.SaveAsync(vm, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Checkpoint-Vm: a named checkpoint of the VM's disk and, while it runs (or is paused or saved), its memory.</summary>
+    public async Task<VmCheckpointInfo> CheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await checkpoints.CreateAsync(vm, checkpointName, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Get-VmCheckpoint: the VM's checkpoints, oldest first.</summary>
+    public async Task<IReadOnlyList<VmCheckpointInfo>> GetCheckpointsAsync(string name, CancellationToken cancellationToken) =>
+        checkpoints.List(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Restore-VmCheckpoint: the VM (turned off first when it runs) gets the checkpoint's disk and, with memory, becomes Saved in its state.</summary>
+    public async Task<VmInfo> RestoreCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        var restored = await checkpoints.RestoreAsync(
+            vm,
+            checkpointName,
+            running => shutdown.StopAsync(running, new VmStopOptions { Method = VmStopMethod.TurnOff }, cancellationToken),
+            cancellationToken).ConfigureAwait(false);
+        return await ToInfoAsync(restored, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Remove-VmCheckpoint: deletes the checkpoint's files.</summary>
+    public async Task RemoveCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken) =>
+        checkpoints.Remove(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false), checkpointName);
+
     /// <summary>
-    /// Deletes the VM, its network adapter (TAP, rules, address), its directory and its row. A running VM
+    /// Deletes the VM, its network adapter (TAP, rules, address), its directory (with its checkpoints and saved state) and its row. A running VM
     /// is refused unless <paramref name="force"/>, which stops it first.
     /// </summary>
     public async Task RemoveAsync(string name, bool force, CancellationToken cancellationToken)

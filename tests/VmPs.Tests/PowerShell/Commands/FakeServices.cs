@@ -129,6 +129,14 @@ internal sealed class FakeVmManager : IVmManager
 
     public Task<VmInfo> SaveAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+    public Task<VmCheckpointInfo> CheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<IReadOnlyList<VmCheckpointInfo>> GetCheckpointsAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<VmInfo> RestoreCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task RemoveCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken) => throw new NotSupportedException();
+
     public Task<VmCommandResult> ExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task<VmExecution> StartExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
