@@ -264,6 +264,59 @@
             @{ Code = 'Stop-Vm hung -TurnOff'; Remarks = 'Powers the VM hung off at once, without a shutdown.' }
         )
     }
+    'Checkpoint-Vm' = @{
+        Synopsis    = 'Makes a named checkpoint of VMs.'
+        Description = 'Makes a checkpoint named CheckpointName of each VM, as Hyper-V''s Checkpoint-VM: a copy of its overlay disk (a reflink that shares the blocks where the file system can, else a sparse copy of the data) and, for a VM that runs, is paused or is saved, its memory and device state sealed with a manifest like Save-Vm''s. A running VM''s vCPUs stand still while the checkpoint is made and then run on. Checkpoints live in the VM''s directory and go with Remove-Vm. A name in use fails with CheckpointNameInUse; an invalid one with InvalidCheckpointName, under -WhatIf too; a failed checkpoint leaves nothing behind and the VM as it was (CheckpointFailed).'
+        Parameters  = @{
+            Name           = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column.'
+            InputObject    = 'VM objects, as Get-Vm outputs them.'
+            CheckpointName = 'The checkpoint''s name: 1 to 63 letters, digits, ''-'', ''_'' or ''.'', starting with a letter or digit (Hyper-V''s -SnapshotName works as an alias).'
+            PassThru       = 'Output the checkpoint.'
+        }
+        Examples    = @(
+            @{ Code = 'Checkpoint-Vm -Name web -CheckpointName before-upgrade'; Remarks = 'Checkpoints the VM web, memory included when it runs.' }
+        )
+    }
+    'Get-VmCheckpoint' = @{
+        Synopsis    = 'Gets the checkpoints of VMs.'
+        Description = 'Outputs the checkpoints of each VM (VmPs.VmCheckpoint objects: Name, VmName, Created, SizeBytes, HasMemory, DiskCopy), oldest first. SizeBytes is what the checkpoint''s files take on disk. The objects pipe into Restore-VmCheckpoint and Remove-VmCheckpoint.'
+        Parameters  = @{
+            VmName = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property.'
+            Vm     = 'VM objects, as Get-Vm outputs them.'
+            Name   = 'Checkpoint names; wildcards allowed (default: all).'
+        }
+        Examples    = @(
+            @{ Code = 'Get-VmCheckpoint -VmName web'; Remarks = 'Lists the checkpoints of the VM web.' }
+            @{ Code = 'Get-Vm | Get-VmCheckpoint | Where-Object Created -lt (Get-Date).AddDays(-7) | Remove-VmCheckpoint -Force'; Remarks = 'Removes every checkpoint older than a week.' }
+        )
+    }
+    'Restore-VmCheckpoint' = @{
+        Synopsis    = 'Returns VMs to a checkpoint.'
+        Description = 'Returns the VM to the checkpoint, as Hyper-V''s Restore-VMSnapshot: a VM that runs is turned off first and its current state is lost, so it asks for confirmation (ConfirmImpact High; Force does not ask). The VM gets the checkpoint''s disk; with memory (HasMemory) the checkpoint''s state becomes the VM''s saved state and the VM is Saved, so Start-Vm resumes it where the checkpoint was taken; without, the VM is Stopped. The checkpoint stays and can be restored again. An unknown VM or checkpoint fails with VmNotFound or CheckpointNotFound, under -WhatIf too.'
+        Parameters  = @{
+            VmName      = 'The VM.'
+            Name        = 'The checkpoint''s name.'
+            InputObject = 'Checkpoint objects, as Get-VmCheckpoint outputs them.'
+            Force       = 'Restore without asking for confirmation.'
+            PassThru    = 'Output the VM.'
+        }
+        Examples    = @(
+            @{ Code = 'Restore-VmCheckpoint -VmName web -Name before-upgrade -Force; Start-Vm web'; Remarks = 'Returns the VM web to its checkpoint and resumes it there.' }
+        )
+    }
+    'Remove-VmCheckpoint' = @{
+        Synopsis    = 'Deletes checkpoints.'
+        Description = 'Deletes the checkpoint''s files; the VM is not changed. Asks for confirmation (ConfirmImpact High; Force does not ask). An unknown VM or checkpoint fails with VmNotFound or CheckpointNotFound, under -WhatIf too.'
+        Parameters  = @{
+            VmName      = 'The VM.'
+            Name        = 'The checkpoint''s name.'
+            InputObject = 'Checkpoint objects, as Get-VmCheckpoint outputs them.'
+            Force       = 'Remove without asking for confirmation.'
+        }
+        Examples    = @(
+            @{ Code = 'Get-VmCheckpoint -VmName web | Remove-VmCheckpoint -Force'; Remarks = 'Removes every checkpoint of the VM web.' }
+        )
+    }
     'Remove-Vm' = @{
         Synopsis    = 'Deletes VMs.'
         Description = 'Deletes the VM''s disks, directory and state row. Asks for confirmation (ConfirmImpact High, as Hyper-V''s Remove-VM); Force removes without asking and turns a running VM off first, which is otherwise refused (VmRunning). An unknown name fails before anything is asked, under -WhatIf too.'

@@ -200,12 +200,7 @@ internal sealed class VmCheckpoints
     public void Remove(VmRecord vm, string name) =>
         VmStandby.DeleteDirectory(Path.Combine(reconciler.Files(vm).Checkpoints, Find(vm, name).Name));
 
-    private VmCheckpointInfo Find(VmRecord vm, string name) =>
-        List(vm).FirstOrDefault(checkpoint => string.Equals(checkpoint.Name, name, StringComparison.OrdinalIgnoreCase))
-        ?? throw new VmPsException(VmPsErrorIds.CheckpointNotFound, VmPsErrorKind.ObjectNotFound, $"VM '{vm.Name}' has no checkpoint named '{name}'.", name)
-        {
-            RecommendedAction = $"Run Get-VmCheckpoint -VmName {vm.Name} to list its checkpoints.",
-        };
+    private VmCheckpointInfo Find(VmRecord vm, string name) => VmStateRules.RequireCheckpoint(List(vm), vm.Name, name);
 
     private static VmCheckpointInfo Read(VmRecord vm, string directory)
     {
@@ -229,7 +224,8 @@ internal sealed class VmCheckpoints
         };
     }
 
-    private static void ValidateName(string name)
+    /// <summary>Checkpoint-Vm checks this before -WhatIf reports, and <see cref="CreateAsync"/> again.</summary>
+    public static void ValidateName(string name)
     {
         if (!VmValidation.IsValidName(name) || name.EndsWith(PartialSuffix, StringComparison.Ordinal))
         {

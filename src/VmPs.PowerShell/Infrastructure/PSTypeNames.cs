@@ -9,6 +9,8 @@ public static class PSTypeNames
 
     public const string VmCommandResult = "VmPs.VmCommandResult";
 
+    public const string VmCheckpoint = "VmPs.VmCheckpoint";
+
     public const string VmHost = "VmPs.VmHost";
 
     public const string VmImage = "VmPs.VmImage";
