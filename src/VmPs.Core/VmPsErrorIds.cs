@@ -327,6 +327,16 @@ public static class VmPsErrorIds
 
     public const string VmPsJobFailed = nameof(VmPsJobFailed);
 
+    public const string VmResizeNeedsStop = nameof(VmResizeNeedsStop);
+
+    public const string VmSpecInvalidValue = nameof(VmSpecInvalidValue);
+
+    public const string VmSpecInvalidYaml = nameof(VmSpecInvalidYaml);
+
+    public const string VmSpecTooLarge = nameof(VmSpecTooLarge);
+
+    public const string VmSpecUnknownKey = nameof(VmSpecUnknownKey);
+
     public const string VmStartFailed = nameof(VmStartFailed);
 
     public const string VmStartInProgress = nameof(VmStartInProgress);

@@ -37,6 +37,9 @@ public interface IVmManager
     /// <summary>Shuts the guest down (forced: without waiting on its programs), killing the hypervisor after the timeout; TurnOff kills at once.</summary>
     Task<VmInfo> StopAsync(string name, VmStopOptions options, CancellationToken cancellationToken);
 
+    /// <summary>Set-Vm: a stopped VM's CPUs and memory; with <paramref name="dryRun"/>, every check and no change.</summary>
+    Task<VmInfo> SetAsync(string name, VmSetOptions options, bool dryRun, CancellationToken cancellationToken);
+
     /// <summary>Deletes the VM and everything it owns; a running VM is refused unless <paramref name="force"/>.</summary>
     Task RemoveAsync(string name, bool force, CancellationToken cancellationToken);
 

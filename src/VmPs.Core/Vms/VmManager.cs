@@ -192,6 +192,33 @@ public sealed class VmManager : IVmManager
     }
 
     /// <summary>
+    /// Changes a stopped VM's CPUs and memory (the next boot uses them); a VM that is not stopped is refused. The check
+    /// and the write are one transaction, so a VM started meanwhile is refused too.
+    /// </summary>
+    public async Task<VmInfo> SetAsync(string name, VmSetOptions options, bool dryRun, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        var hostMemoryMiB = VmValidation.ReadHostMemoryMiB();
+        VmValidation.ValidateResources(options.Cpus ?? vm.Cpus, options.MemoryMiB ?? vm.MemoryMiB, hostMemoryMiB);
+        EnsureResizable(vm);
+        if (dryRun)
+        {
+            return await ToInfoAsync(vm, cancellationToken).ConfigureAwait(false);
+        }
+
+        var updated = await vms.UpdateAsync(
+            vm.Id,
+            current =>
+            {
+                EnsureResizable(current);
+                return current with { Cpus = options.Cpus ?? current.Cpus, MemoryMiB = options.MemoryMiB ?? current.MemoryMiB };
+            },
+            cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(name);
+        return await ToInfoAsync(updated, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Deletes the VM, its network adapter (TAP, rules, address), its directory and its row. A running VM
     /// is refused unless <paramref name="force"/>, which stops it first.
     /// </summary>
@@ -359,6 +386,11 @@ public sealed class VmManager : IVmManager
             VolumeValidation.ValidateName(volume.Volume);
             VolumeValidation.ValidateMountPath(volume.Path);
         }
+
+        foreach (var volume in options.Volumes)
+        {
+            await volumes.GetAsync(volume.Volume, cancellationToken).ConfigureAwait(false);
+        }
         if (await vms.FindByNameAsync(options.Name, cancellationToken).ConfigureAwait(false) is { } existing)
         {
             throw VmStore.NameInUse(existing.Name);
@@ -383,6 +415,14 @@ public sealed class VmManager : IVmManager
         return report.DefaultKernel?.Path ?? throw VmErrors.KernelNotFound(null);
     }
 
+    private static void EnsureResizable(VmRecord vm)
+    {
+        if (vm.State is not (VmState.Stopped or VmState.Crashed))
+        {
+            throw VmErrors.ResizeNeedsStop(vm.Name, vm.State);
+        }
+    }
+
     private async Task<VmRecord?> FindRecordAsync(string name, CancellationToken cancellationToken)
     {
         var vm = await vms.FindByNameAsync(name, cancellationToken).ConfigureAwait(false);
@@ -404,6 +444,7 @@ public sealed class VmManager : IVmManager
         Cpus = vm.Cpus,
         MemoryMiB = vm.MemoryMiB,
         Hypervisor = vm.Hypervisor,
+        DiskSizeGiB = vm.DiskSizeGiB,
         KernelPath = vm.KernelPath,
         VsockCid = vm.VsockCid,
         MacAddress = vm.MacAddress,

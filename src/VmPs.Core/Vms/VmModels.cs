@@ -33,6 +33,9 @@ public sealed record VmInfo
 
     public required HypervisorKind Hypervisor { get; init; }
 
+    /// <summary>Size of the writable overlay disk.</summary>
+    public required int DiskSizeGiB { get; init; }
+
     /// <summary>Kernel image this VM boots (the host's default kernel unless -Kernel was given).</summary>
     public required string KernelPath { get; init; }
 
@@ -114,6 +117,14 @@ public sealed record VmNetworkOptions
 
     /// <summary>Bandwidth limit of the adapter (tc); null: none.</summary>
     public int? MaxBandwidthMbps { get; init; }
+}
+
+/// <summary>Set-Vm's changes; null keeps the VM's value.</summary>
+public sealed record VmSetOptions
+{
+    public int? Cpus { get; init; }
+
+    public int? MemoryMiB { get; init; }
 }
 
 public sealed record VmStartOptions

@@ -59,6 +59,13 @@ public static class VolumeValidation
         return normalized;
     }
 
+    /// <summary>The text <see cref="ParseAttachment"/> reads back into the same attachment.</summary>
+    public static string FormatAttachment(VolumeAttachOptions attachment)
+    {
+        ArgumentNullException.ThrowIfNull(attachment);
+        return $"{attachment.Volume}:{attachment.Path}{(attachment.ReadOnly ? ":ro" : "")}";
+    }
+
     /// <summary>"data:/srv/data", "data:/srv/data:ro" (New-Vm -Volume) into its parts.</summary>
     public static VolumeAttachOptions ParseAttachment(string text)
     {

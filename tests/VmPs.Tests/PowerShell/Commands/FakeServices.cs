@@ -83,6 +83,7 @@ internal sealed class FakeVmManager : IVmManager
         Cpus = 1,
         MemoryMiB = 256,
         Hypervisor = HypervisorKind.Qemu,
+        DiskSizeGiB = 4,
         KernelPath = "/boot/vmlinuz",
         VsockCid = 3,
         MacAddress = "52:54:00:00:00:01",
@@ -122,6 +123,8 @@ internal sealed class FakeVmManager : IVmManager
     public Task<VmInfo> StopAsync(string name, VmStopOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task RemoveAsync(string name, bool force, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<VmInfo> SetAsync(string name, VmSetOptions options, bool dryRun, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task<VmCommandResult> ExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
 
