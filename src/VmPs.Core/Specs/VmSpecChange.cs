@@ -78,5 +78,5 @@ public sealed record DismountVolumeChange(string VmName, VolumeAttachOptions Att
     public override string Action => $"Dismount volume {VolumeValidation.FormatAttachment(Attachment)}";
 
     public override Task ApplyAsync(IVmPsServices services, CancellationToken cancellationToken) =>
-        services.Volumes.DismountAsync(VmName, Attachment.Volume, cancellationToken);
+        services.Volumes.DismountAsync(VmName, Attachment.Volume, force: false, cancellationToken);
 }

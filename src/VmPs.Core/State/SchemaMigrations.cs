@@ -151,6 +151,13 @@ internal static class SchemaMigrations
             CREATE UNIQUE INDEX volume_attachments_one_writer ON volume_attachments(volume_id) WHERE read_only = 0;
             CREATE INDEX volume_attachments_vm_id ON volume_attachments(vm_id);
             """),
+
+        // The session that holds a VM in Starting or Stopping (not only Starting): a later read that finds it dead
+        // settles the VM (kills the hypervisor it may have left, unplugs the TAP). Named as the volumes' columns.
+        new(6, "the session owning a VM's Starting or Stopping", """
+            ALTER TABLE vms RENAME COLUMN starting_pid TO session_pid;
+            ALTER TABLE vms RENAME COLUMN starting_pid_start_time TO session_start_time;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -44,10 +44,10 @@ internal sealed record VmRecord
     public HypervisorInstance? Instance { get; init; }
 
     /// <summary>
-    /// The session (process) that moved the VM to Starting; if it dies before the hypervisor is
-    /// recorded, a later read knows the start was abandoned.
+    /// The session (process) that moved the VM to Starting or Stopping; if it dies before it records
+    /// the outcome, a later read knows the transition was abandoned and settles it.
     /// </summary>
-    public ProcessIdentity? StartingSession { get; init; }
+    public ProcessIdentity? Session { get; init; }
 
     public required uint VsockCid { get; init; }
 

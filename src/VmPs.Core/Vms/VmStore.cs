@@ -118,7 +118,7 @@ internal sealed class VmStore
                         """
                         UPDATE vms SET cpus = $cpus, memory_mib = $memory, state = $state, instance_json = $instance, started_at = $started,
                                        stopped_at = $stopped, exit_code = $exit, status_detail = $detail,
-                                       starting_pid = $startingPid, starting_pid_start_time = $startingStart
+                                       session_pid = $sessionPid, session_start_time = $sessionStart
                         WHERE id = $id
                         """,
                         transaction)
@@ -131,8 +131,8 @@ internal sealed class VmStore
                     .With("$stopped", next.StoppedAt?.ToStored())
                     .With("$exit", next.ExitCode)
                     .With("$detail", next.StatusDetail)
-                    .With("$startingPid", next.StartingSession?.Pid)
-                    .With("$startingStart", (long?)next.StartingSession?.StartTime)
+                    .With("$sessionPid", next.Session?.Pid)
+                    .With("$sessionStart", (long?)next.Session?.StartTime)
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 return next;
             },
@@ -227,8 +227,8 @@ internal sealed class VmStore
         Instance = reader.GetNullableString("instance_json") is { } json
             ? JsonSerializer.Deserialize<HypervisorInstance>(json, InstanceJson)
             : null,
-        StartingSession = reader.GetNullableInt64("starting_pid") is { } pid
-            ? new ProcessIdentity((int)pid, (ulong)reader.GetNullableInt64("starting_pid_start_time").GetValueOrDefault())
+        Session = reader.GetNullableInt64("session_pid") is { } pid
+            ? new ProcessIdentity((int)pid, (ulong)reader.GetNullableInt64("session_start_time").GetValueOrDefault())
             : null,
         VsockCid = (uint)reader.GetInt64(reader.GetOrdinal("vsock_cid")),
         MacAddress = reader.GetString(reader.GetOrdinal("mac_address")),

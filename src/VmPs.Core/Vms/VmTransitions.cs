@@ -5,12 +5,13 @@ namespace VmPs.Core.Vms;
 /// <summary>The state changes of a VM row, in one place so every path records them the same way.</summary>
 internal static class VmTransitions
 {
-    public static bool IsActive(this VmState state) => state is VmState.Starting or VmState.Running or VmState.Stopping;
+    /// <summary>A hypervisor process belongs to the VM (Paused too: its vCPUs are stopped, the process runs).</summary>
+    public static bool IsActive(this VmState state) => state is VmState.Starting or VmState.Running or VmState.Stopping or VmState.Paused;
 
     public static VmRecord Claimed(this VmRecord vm, ProcessIdentity session) => vm with
     {
         State = VmState.Starting,
-        StartingSession = session,
+        Session = session,
         ExitCode = null,
         StatusDetail = null,
     };
@@ -22,7 +23,7 @@ internal static class VmTransitions
         {
             State = VmState.Crashed,
             Instance = null,
-            StartingSession = null,
+            Session = null,
             StoppedAt = DateTimeOffset.UtcNow,
             ExitCode = null,
             StatusDetail = exit.DescribeCrash(crashReason),
@@ -32,13 +33,24 @@ internal static class VmTransitions
     {
         State = VmState.Stopped,
         Instance = null,
-        StartingSession = null,
+        Session = null,
         StoppedAt = DateTimeOffset.UtcNow,
         ExitCode = exitCode,
         StatusDetail = detail,
     };
 
+    /// <summary>Save-Vm finished: the state is on disk and the hypervisor has ended.</summary>
+    public static VmRecord Saved(this VmRecord vm) => vm with
+    {
+        State = VmState.Saved,
+        Instance = null,
+        Session = null,
+        StoppedAt = DateTimeOffset.UtcNow,
+        ExitCode = null,
+        StatusDetail = null,
+    };
+
     /// <summary>The row as <paramref name="seen"/> still, i.e. no other session changed it meanwhile.</summary>
     public static bool Unchanged(this VmRecord current, VmRecord seen) =>
-        current.State == seen.State && current.Instance == seen.Instance && current.StartingSession == seen.StartingSession;
+        current.State == seen.State && current.Instance == seen.Instance && current.Session == seen.Session;
 }

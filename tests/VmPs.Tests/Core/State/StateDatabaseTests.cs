@@ -108,6 +108,27 @@ public sealed class StateDatabaseTests : IDisposable
 
     public void Dispose() => home.Dispose();
 
+    [Fact]
+    public async Task TheStartingSessionOfAVersion5DatabaseBecomesTheVmsSession()
+    {
+        await using var connection = await OpenBareAsync();
+        await ApplyAsync(connection, SchemaMigrations.All.Where(migration => migration.Version <= 5).ToList());
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO images (id, name, reference, digest, format, rootfs_path, size_bytes, init_mode, config_json, created_at)
+            VALUES ('i', 'busybox', 'busybox', 'sha256:0', 'Erofs', '/x', 1, 'Exec', '{}', 't');
+            INSERT INTO vms (id, name, image_id, cpus, memory_mib, hypervisor, kernel_path, disk_size_gib, state,
+                             starting_pid, starting_pid_start_time, vsock_cid, mac_address, created_at)
+            VALUES ('v', 'vm', 'i', 1, 256, 'Qemu', '/k', 1, 'Starting', 4242, 777, 3, '02:76:6d:00:00:01', 't');
+            """,
+            CancellationToken.None);
+
+        await ApplyAsync(connection, SchemaMigrations.All);
+
+        Assert.Equal(4242L, await ScalarAsync(connection, "SELECT session_pid FROM vms"));
+        Assert.Equal(777L, await ScalarAsync(connection, "SELECT session_start_time FROM vms"));
+    }
+
     private async Task<SqliteConnection> OpenBareAsync()
     {
         var connection = new SqliteConnection($"Data Source={Path.Combine(home.Paths.Root, "bare.db")};Pooling=False");

@@ -140,7 +140,7 @@ public sealed class VmLifecycleTests : IDisposable
         var vm = await manager.GetAsync("vm", CancellationToken.None);
         Assert.Equal(VmState.Stopped, vm.State);
         Assert.Null(vm.ProcessId);
-        Assert.Null((await Store().FindByIdAsync(vm.Id, CancellationToken.None))!.StartingSession);
+        Assert.Null((await Store().FindByIdAsync(vm.Id, CancellationToken.None))!.Session);
     }
 
     [RequiresProgramFact("mkfs.erofs", "mkfs.ext4", "qemu-system-x86_64", "sleep")]
