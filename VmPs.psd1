@@ -42,6 +42,7 @@
         'Resize-VmVolume'
         'Mount-VmVolume'
         'Dismount-VmVolume'
+        'Resize-VmDisk'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -37,6 +37,12 @@ public interface IVmManager
     /// <summary>Shuts the guest down (forced: without waiting on its programs), killing the hypervisor after the timeout; TurnOff kills at once.</summary>
     Task<VmInfo> StopAsync(string name, VmStopOptions options, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Grows a stopped VM's own writable disk and its filesystem to <paramref name="sizeGiB"/>; the guest sees the room
+    /// at its next boot. Errors: VmDiskResizeNeedsStoppedVm, VmDiskShrinkNotSupported, DiskSizeOutOfRange, FilesystemDamaged.
+    /// </summary>
+    Task<VmInfo> ResizeDiskAsync(string name, int sizeGiB, CancellationToken cancellationToken);
+
     /// <summary>Deletes the VM and everything it owns; a running VM is refused unless <paramref name="force"/>.</summary>
     Task RemoveAsync(string name, bool force, CancellationToken cancellationToken);
 

@@ -521,7 +521,7 @@ public sealed class VolumeManager : IVolumeManager
             Name = volume.Name,
             Format = volume.Format,
             SizeBytes = volume.SizeBytes,
-            AllocatedBytes = VolumeFiles.AllocatedBytes(volume.Path),
+            AllocatedBytes = FileAllocation.BytesOf(volume.Path),
             DiskFormat = volume.DiskFormat,
             Path = volume.Path,
             BackingFile = volume.BackingPath,

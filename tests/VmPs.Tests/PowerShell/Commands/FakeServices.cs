@@ -123,6 +123,8 @@ internal sealed class FakeVmManager : IVmManager
 
     public Task RemoveAsync(string name, bool force, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+    public Task<VmInfo> ResizeDiskAsync(string name, int sizeGiB, CancellationToken cancellationToken) => throw new NotSupportedException();
+
     public Task<VmCommandResult> ExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task<VmExecution> StartExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
