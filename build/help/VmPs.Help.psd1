@@ -206,8 +206,8 @@
         )
     }
     'Start-Vm' = @{
-        Synopsis    = 'Boots VMs.'
-        Description = 'Starts the hypervisor of each VM detached from this session, so the VM keeps running after pwsh exits, and waits until the guest agent answers. Progress is shown with Write-Progress; Ctrl+C stops the boot and leaves no hypervisor running.'
+        Synopsis    = 'Boots VMs, or resumes saved ones.'
+        Description = 'Starts the hypervisor of each VM detached from this session, so the VM keeps running after pwsh exits, and waits until the guest agent answers. A Saved VM (Save-Vm) is not booted: its saved memory and device state are checked against their manifest (the SHA-256 and size of each state file, and the VM''s hardware, disks and boot files) and restored, so its programs run on from where they were, and the guest clock is set to the host''s. A saved state that is truncated, changed or made for other hardware is refused (SavedStateInvalid) and the VM stays Saved; Force discards it and boots afresh. Once a restored guest runs, its saved state is deleted (its disk has moved on). Progress is shown with Write-Progress; Ctrl+C stops the boot and leaves no hypervisor running.'
         Parameters  = @{
             Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property (adapters, port mappings, command results) and rows with a Name column (Import-Csv); another kind of object (a network, an image, a process) is refused, never taken for its Name.'
             InputObject = 'VM objects, as Get-Vm and New-Vm output them.'
@@ -215,11 +215,51 @@
             TimeoutSec = 'How long to wait for the guest agent (default 120).'
             PassThru   = 'Output the started VM.'
             AsJob      = 'Boot in the background and return a job at once, with one child job per VM; Receive-Job returns the started VMs (with PassThru), errors and, with -Verbose, the boot steps and their times.'
+            Force      = 'For a Saved VM: delete its saved state (what was in its memory is lost; its disk is kept) and boot it afresh.'
         }
         Examples    = @(
             @{ Code = 'New-Vm -Name demo | Start-Vm -PassThru | Invoke-VmCommand -Command uname, -r'; Remarks = 'Creates, boots and runs a command.' }
             @{ Code = '$job = Get-Vm web* | Start-Vm -AsJob -PassThru; $job | Wait-Job | Receive-Job'; Remarks = 'Boots the VMs whose names start with web in the background, then collects them.' }
             @{ Code = 'Start-Vm web -Verbose'; Remarks = 'Boots the VM web and reports each step (hypervisor, kernel, agent) with the time it took.' }
+            @{ Code = 'Start-Vm web -Force'; Remarks = 'Boots the Saved VM web afresh, discarding its saved state (for one refused as SavedStateInvalid).' }
+        )
+    }
+    'Suspend-Vm' = @{
+        Synopsis    = 'Pauses VMs.'
+        Description = 'Stops the vCPUs of each running VM, as Hyper-V''s Suspend-VM does: the hypervisor keeps its memory and devices, the VM''s State becomes Paused and its programs stand still until Resume-Vm. Invoke-VmCommand, Copy-VmFile and Enter-Vm on a paused VM fail at once with VmPaused. A paused VM can be saved (Save-Vm) or stopped (Stop-Vm resumes it first so that the guest can shut down). A VM that is not running fails with VmNotRunning, under -WhatIf too; a driver that cannot pause fails with HypervisorFeatureNotSupported.'
+        Parameters  = @{
+            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column; another kind of object is refused, never taken for its Name.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            PassThru   = 'Output the paused VM.'
+        }
+        Examples    = @(
+            @{ Code = 'Suspend-Vm web; Resume-Vm web'; Remarks = 'Pauses the VM web and lets it run on.' }
+        )
+    }
+    'Resume-Vm' = @{
+        Synopsis    = 'Resumes paused VMs.'
+        Description = 'Continues the vCPUs of each paused VM, as Hyper-V''s Resume-VM does (State Running again), then sets the guest clock to the host''s through the agent, since it stood still while paused. A VM that is not paused fails with VmNotPaused, under -WhatIf too. A Saved VM is resumed with Start-Vm.'
+        Parameters  = @{
+            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column; another kind of object is refused, never taken for its Name.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            PassThru   = 'Output the resumed VM.'
+        }
+        Examples    = @(
+            @{ Code = 'Get-Vm | Where-Object State -eq Paused | Resume-Vm'; Remarks = 'Resumes every paused VM.' }
+        )
+    }
+    'Save-Vm' = @{
+        Synopsis    = 'Puts VMs in standby: memory to disk, hypervisor ended.'
+        Description = 'Saves each running or paused VM as Hyper-V''s Save-VM does: its vCPUs stop, its memory and device state are written to the directory saved in the VM''s directory (QEMU: a migration stream; Cloud Hypervisor: vm.snapshot) with a manifest of their SHA-256 and the VM''s launch settings, the disks are flushed, and the hypervisor ends. The VM''s State becomes Saved; it uses no CPU and no memory until Start-Vm restores it, programs and all. A save that fails leaves the VM as it was (running or paused) and removes what it wrote (VmSaveFailed). A VM that is not running fails with VmNotRunning, under -WhatIf too; a driver that cannot save fails with HypervisorFeatureNotSupported.'
+        Parameters  = @{
+            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column; another kind of object is refused, never taken for its Name.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            PassThru   = 'Output the saved VM.'
+            AsJob      = 'Save in the background and return a job at once, with one child job per VM.'
+        }
+        Examples    = @(
+            @{ Code = 'Save-Vm web; Start-Vm web'; Remarks = 'Puts the VM web in standby, then resumes it from its saved state.' }
+            @{ Code = 'Get-Vm | Where-Object State -eq Running | Save-Vm -AsJob'; Remarks = 'Saves every running VM in the background.' }
         )
     }
     'Stop-Vm' = @{

@@ -303,6 +303,8 @@ public static class VmPsErrorIds
 
     public const string RootfsSourceNotFound = nameof(RootfsSourceNotFound);
 
+    public const string SavedStateInvalid = nameof(SavedStateInvalid);
+
     public const string SocketPathTooLong = nameof(SocketPathTooLong);
 
     public const string StateDatabaseUnavailable = nameof(StateDatabaseUnavailable);
@@ -337,9 +339,17 @@ public static class VmPsErrorIds
 
     public const string VmNotFound = nameof(VmNotFound);
 
+    public const string VmNotPaused = nameof(VmNotPaused);
+
     public const string VmNotRunning = nameof(VmNotRunning);
 
+    public const string VmPaused = nameof(VmPaused);
+
     public const string VmPsJobFailed = nameof(VmPsJobFailed);
+
+    public const string VmRestoreFailed = nameof(VmRestoreFailed);
+
+    public const string VmSaveFailed = nameof(VmSaveFailed);
 
     public const string VmStartFailed = nameof(VmStartFailed);
 

@@ -28,6 +28,7 @@ public sealed class VmManager : IVmManager
     private readonly HostContext host;
     private readonly VmBoot boot;
     private readonly VmShutdown shutdown;
+    private readonly VmStandby standby;
     private readonly VmNetworking networking;
     private readonly VolumeManager volumes;
 
@@ -65,6 +66,7 @@ public sealed class VmManager : IVmManager
         volumes = new VolumeManager(paths, database, vms, reconciler, host);
         boot = new VmBoot(paths, vms, images, reconciler, host, networking, volumes);
         shutdown = new VmShutdown(vms, reconciler, host, networking);
+        standby = new VmStandby(vms, reconciler, host, networking);
     }
 
     /// <summary>
@@ -120,7 +122,8 @@ public sealed class VmManager : IVmManager
         {
             // Read again under the lock: Start-Vm claims the VM only while holding it.
             vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
-            if (vm.State.IsActive())
+            // A saved VM's memory holds the filesystem as it was: restoring it over a grown disk would corrupt it.
+            if (vm.State.IsActive() || vm.State == VmState.Saved)
             {
                 throw VmErrors.DiskResizeNeedsStoppedVm(vm.Name, vm.State);
             }
@@ -199,7 +202,7 @@ public sealed class VmManager : IVmManager
     }
 
     /// <summary>
-    /// Boots a Stopped or Crashed VM and, unless told otherwise, waits until its agent answers. On
+    /// Boots a Stopped or Crashed VM, or restores a Saved one, and unless told otherwise waits until its agent answers. On
     /// failure the hypervisor is killed and the VM recorded Crashed (or Stopped when the guest
     /// powered off), and the error carries the console tail.
     /// </summary>
@@ -216,6 +219,27 @@ public sealed class VmManager : IVmManager
         ArgumentNullException.ThrowIfNull(options);
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
         return await ToInfoAsync(await shutdown.StopAsync(vm, options, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Suspend-Vm: stops the vCPUs of a running VM (State Paused); a paused VM stays as it is.</summary>
+    public async Task<VmInfo> SuspendAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await ToInfoAsync(await standby.SuspendAsync(vm, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Resume-Vm: continues a paused VM's vCPUs and sets its clock.</summary>
+    public async Task<VmInfo> ResumeAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await ToInfoAsync(await standby.ResumeAsync(vm, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Save-Vm: writes a running or paused VM's memory and device state to its directory and ends the hypervisor (State Saved).</summary>
+    public async Task<VmInfo> SaveAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await ToInfoAsync(await standby.SaveAsync(vm, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -287,7 +311,7 @@ public sealed class VmManager : IVmManager
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
         if (vm.State != VmState.Running || vm.Instance is null)
         {
-            throw VmErrors.NotRunning(vm.Name, vm.State);
+            throw VmErrors.NotReachable(vm.Name, vm.State);
         }
 
         var connection = await SharedAgentConnections.AcquireAsync(vm, cancellationToken).ConfigureAwait(false);
@@ -326,7 +350,7 @@ public sealed class VmManager : IVmManager
     {
         if (vm.State != VmState.Running || vm.Instance is null)
         {
-            throw VmErrors.NotRunning(vm.Name, vm.State);
+            throw VmErrors.NotReachable(vm.Name, vm.State);
         }
 
         return await AgentClient.ConnectAsync(AgentConnectors.For(vm.Instance.Agent), cancellationToken).ConfigureAwait(false);

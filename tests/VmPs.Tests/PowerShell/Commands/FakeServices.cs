@@ -125,6 +125,12 @@ internal sealed class FakeVmManager : IVmManager
 
     public Task<VmInfo> ResizeDiskAsync(string name, int sizeGiB, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+    public Task<VmInfo> SuspendAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<VmInfo> ResumeAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<VmInfo> SaveAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
     public Task<VmCommandResult> ExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task<VmExecution> StartExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
