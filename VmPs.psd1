@@ -48,6 +48,7 @@
         'Resize-VmVolume'
         'Mount-VmVolume'
         'Dismount-VmVolume'
+        'Resize-VmDisk'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

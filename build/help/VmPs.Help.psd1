@@ -134,6 +134,20 @@
             @{ Code = 'Get-Vm worker-* | Mount-VmVolume -Name assets -Path /assets -ReadOnly'; Remarks = 'Shares the volume assets read-only with every worker VM.' }
         )
     }
+    'Resize-VmDisk' = @{
+        Synopsis    = 'Grows the writable disk of stopped VMs.'
+        Description = 'Grows each VM''s own writable disk (the sparse overlay New-Vm -DiskSizeGB sized) and the ext4 filesystem on it: e2fsck, then resize2fs on the file, with no loop device; the guest sees the room at its next boot. The VM must be stopped (VmDiskResizeNeedsStoppedVm: stop the VM first), and Start-Vm waits while a resize runs. Disks only grow (VmDiskShrinkNotSupported). Get-Vm shows DiskSizeGiB and DiskAllocatedBytes, the host blocks the disk really uses.'
+        Parameters  = @{
+            Name        = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            SizeGB      = 'The new size in GiB (1 to 8192), at least the current one.'
+            PassThru    = 'Output the VM.'
+        }
+        Examples    = @(
+            @{ Code = 'Stop-Vm web; Resize-VmDisk web -SizeGB 20; Start-Vm web'; Remarks = 'Gives the VM web a 20 GiB disk.' }
+            @{ Code = 'Get-Vm | Sort-Object DiskAllocatedBytes -Descending | Select-Object Name, DiskSizeGiB, DiskAllocatedBytes'; Remarks = 'Shows which VMs'' disks use the most host space.' }
+        )
+    }
     'Dismount-VmVolume' = @{
         Synopsis    = 'Detaches a volume from a VM.'
         Description = 'Detaches the volume from a VM; the volume and its data stay, ready to attach elsewhere. On a running VM the guest unmounts it and its disk is unplugged, where the hypervisor can hot-plug disks (elsewhere the error says to stop the VM first). While files on the volume are open in the guest, or a process works in it, the unmount is refused (GuestVolumeBusy) and the volume stays attached; -Force unmounts it lazily and unplugs it anyway. VolumeNotAttached when the VM does not have it.'
@@ -295,7 +309,7 @@
     }
     'Import-VmSpec' = @{
         Synopsis    = 'Creates VMs from YAML specs, or brings existing VMs back to them.'
-        Description = 'Reads the VM specs in each file (as Export-VmSpec writes them; several YAML documents per file) and, for each, makes a plan: a VM that does not exist is created as New-Vm would create it; for one that exists, the CPUs and memory of a stopped VM are set (Set-Vm), published ports are added and removed, and volumes are mounted and dismounted until they match. What no step can change (image, disk size, hypervisor, init mode, network, address, bandwidth) is reported as a warning and in the result''s NotChanged. Each step is validated and then confirmed through ShouldProcess, so -WhatIf prints the plan and fails where the real run would. A file that is not valid YAML (VmSpecInvalidYaml), that has a key the spec does not know (VmSpecUnknownKey) or a value of the wrong kind (VmSpecInvalidValue) fails with the file, the line and the key, and none of it is applied; files over 1 MiB are refused (VmSpecTooLarge). Outputs one VmPs.VmSpecResult per spec: Name, Outcome (Created, Changed or Unchanged), Changes, NotChanged and Path.'
+        Description = 'Reads the VM specs in each file (as Export-VmSpec writes them; several YAML documents per file) and, for each, makes a plan: a VM that does not exist is created as New-Vm would create it; for one that exists, the CPUs and memory of a stopped VM are set (Set-Vm), its disk grown (Resize-VmDisk), published ports are added and removed, and volumes are mounted and dismounted until they match. What no step can change (image, a smaller disk, hypervisor, init mode, network, address, bandwidth) is reported as a warning and in the result''s NotChanged. Each step is validated and then confirmed through ShouldProcess, so -WhatIf prints the plan and fails where the real run would. A file that is not valid YAML (VmSpecInvalidYaml), that has a key the spec does not know (VmSpecUnknownKey) or a value of the wrong kind (VmSpecInvalidValue) fails with the file, the line and the key, and none of it is applied; files over 1 MiB are refused (VmSpecTooLarge). Outputs one VmPs.VmSpecResult per spec: Name, Outcome (Created, Changed or Unchanged), Changes, NotChanged and Path.'
         Parameters  = @{
             Path        = 'Spec files; wildcards allowed (*.yaml).'
             LiteralPath = 'Spec files, taken literally; also bound from the pipeline (Get-ChildItem *.yaml | Import-VmSpec).'

@@ -67,6 +67,8 @@ public static class VmPsErrorIds
 
     public const string ExternalToolTimedOut = nameof(ExternalToolTimedOut);
 
+    public const string FilesystemDamaged = nameof(FilesystemDamaged);
+
     public const string FirewallNotFound = nameof(FirewallNotFound);
 
     public const string FirewallRulesFailed = nameof(FirewallRulesFailed);
@@ -324,6 +326,10 @@ public static class VmPsErrorIds
     public const string VmAlreadyRunning = nameof(VmAlreadyRunning);
 
     public const string VmCommandStandardError = nameof(VmCommandStandardError);
+
+    public const string VmDiskResizeNeedsStoppedVm = nameof(VmDiskResizeNeedsStoppedVm);
+
+    public const string VmDiskShrinkNotSupported = nameof(VmDiskShrinkNotSupported);
 
     public const string VmExitedBeforeAgentReady = nameof(VmExitedBeforeAgentReady);
 

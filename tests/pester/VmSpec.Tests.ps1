@@ -81,7 +81,7 @@ Describe 'Import-VmSpec' {
     }
 
     It 'changes what differs and reports what cannot change' {
-        $yaml = (Export-VmSpec -Name web) -replace 'cpus: 2', 'cpus: 3' -replace 'image: busybox', 'image: alpine' `
+        $yaml = (Export-VmSpec -Name web) -replace 'cpus: 2', 'cpus: 3' -replace 'image: busybox', 'image: alpine' -replace 'diskSizeGiB: 4', 'diskSizeGiB: 5' `
             -replace '"8080:80"', '"8081:80"' -replace '"data:/srv/data:ro"', '"logs:/var/log/app"'
         $path = Join-Path $TestDrive 'changed.yaml'
         Set-Content -Path $path -Value $yaml
@@ -89,6 +89,7 @@ Describe 'Import-VmSpec' {
         $result = Import-VmSpec -Path $path -WarningVariable warnings 3>$null
         $result.Outcome | Should -Be 'Changed'
         $result.Changes | Should -Be @(
+            'Grow the disk 4 -> 5 GiB'
             'Set CPUs 2 -> 3, memory 256 -> 256 MiB'
             'Unpublish port 8080:80'
             'Publish port 8081:80'
@@ -98,6 +99,7 @@ Describe 'Import-VmSpec' {
         $result.NotChanged[0] | Should -Match '^image is busybox, the spec says alpine'
         $warnings | Should -HaveCount 1
         (Get-Vm web).Cpus | Should -Be 3
+        (Get-Vm web).DiskSizeGiB | Should -Be 5
         (Get-VmPortMapping web).HostPort | Sort-Object | Should -Be @(5353, 8081)
         (Get-VmVolume logs).AttachedTo | Should -Be @('web')
         (Get-VmVolume data).AttachedTo | Should -BeNullOrEmpty

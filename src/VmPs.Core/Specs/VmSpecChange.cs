@@ -42,6 +42,25 @@ public sealed record SetResourcesChange(string VmName, int CurrentCpus, int Curr
         services.Vms.SetAsync(VmName, Options, dryRun: false, cancellationToken);
 }
 
+public sealed record ResizeDiskChange(string VmName, int CurrentSizeGiB, int SizeGiB) : VmSpecChange(VmName)
+{
+    public override string Action => $"Grow the disk {CurrentSizeGiB} -> {SizeGiB} GiB";
+
+    /// <summary>Resize-VmDisk has no dry run; its one precondition a spec can break is a VM that is not stopped.</summary>
+    public override async Task ValidateAsync(IVmPsServices services, CancellationToken cancellationToken)
+    {
+        var vm = await services.Vms.GetAsync(VmName, cancellationToken).ConfigureAwait(false);
+        VmValidation.ValidateDiskSize(SizeGiB);
+        if (vm.State is not (VmState.Stopped or VmState.Crashed))
+        {
+            throw VmErrors.DiskResizeNeedsStoppedVm(vm.Name, vm.State);
+        }
+    }
+
+    public override Task ApplyAsync(IVmPsServices services, CancellationToken cancellationToken) =>
+        services.Vms.ResizeDiskAsync(VmName, SizeGiB, cancellationToken);
+}
+
 public sealed record AddPortChange(string VmName, Guid VmId, PortMappingOptions Port) : VmSpecChange(VmName)
 {
     public override string Action => $"Publish port {PublishedPortParser.Format(Port)}";

@@ -9,7 +9,7 @@ public sealed record VmSpecCurrent(Guid VmId, VmCreateOptions Spec);
 
 /// <summary>
 /// What Import-VmSpec does for one spec: the steps that bring the VM to it, in order, and the differences no step
-/// can make (a VM's image, disk, hypervisor, init mode and network are fixed when it is created).
+/// can make (a VM's image, hypervisor, init mode and network are fixed when it is created, and its disk only grows).
 /// </summary>
 public sealed record VmSpecPlan(string VmName, IReadOnlyList<VmSpecChange> Changes, IReadOnlyList<string> Unchangeable);
 
@@ -33,12 +33,19 @@ public static class VmSpecPlanner
         {
             if (!Equals(value, wanted))
             {
-                unchangeable.Add($"{what} is {value ?? "none"}, the spec says {wanted ?? "none"}: it cannot change after New-Vm (remove and re-create the VM).");
+                unchangeable.Add($"{what} is {value ?? "none"}, the spec says {wanted ?? "none"}: VmPs cannot change it on an existing VM (remove and re-create the VM).");
             }
         }
 
         Fixed("image", actual.Image.ToLowerInvariant(), desired.Image.ToLowerInvariant());
-        Fixed("diskSizeGiB", actual.DiskSizeGiB, desired.DiskSizeGiB);
+        if (desired.DiskSizeGiB > actual.DiskSizeGiB)
+        {
+            changes.Add(new ResizeDiskChange(name, actual.DiskSizeGiB, desired.DiskSizeGiB));
+        }
+        else
+        {
+            Fixed("diskSizeGiB", actual.DiskSizeGiB, desired.DiskSizeGiB);
+        }
         if (desired.Hypervisor is not null)
         {
             Fixed("hypervisor", actual.Hypervisor, desired.Hypervisor);

@@ -65,6 +65,21 @@ internal static class VmErrors
         RecommendedAction = "Stop it with Stop-Vm, or use Remove-Vm -Force.",
     };
 
+    public static VmPsException DiskResizeNeedsStoppedVm(string name, VmState state) => new(
+        VmPsErrorIds.VmDiskResizeNeedsStoppedVm,
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' is {state.ToString().ToLowerInvariant()}: its disk is resized while the VM is off. Stop the VM first.",
+        name)
+    {
+        RecommendedAction = $"Stop-Vm {name}, then Resize-VmDisk again.",
+    };
+
+    public static VmPsException DiskShrinkNotSupported(string name, int sizeGiB, int requestedGiB) => new(
+        VmPsErrorIds.VmDiskShrinkNotSupported,
+        VmPsErrorKind.InvalidArgument,
+        $"The disk of VM '{name}' is {sizeGiB} GiB; it can only grow, not shrink to {requestedGiB} GiB.",
+        requestedGiB);
+
     public static VmPsException StartingElsewhere(string name) => new(
         VmPsErrorIds.VmStartInProgress,
         VmPsErrorKind.InvalidOperation,

@@ -113,6 +113,34 @@ public sealed class VmManager : IVmManager
         }
     }
 
+    public async Task<VmInfo> ResizeDiskAsync(string name, int sizeGiB, CancellationToken cancellationToken)
+    {
+        VmValidation.ValidateDiskSize(sizeGiB);
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        var files = reconciler.Files(vm.Id);
+        using (await FileLock.AcquireAsync(files.DiskLock, cancellationToken).ConfigureAwait(false))
+        {
+            // Read again under the lock: Start-Vm claims the VM only while holding it.
+            vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+            // A saved VM's memory holds the filesystem as it was: restoring it over a grown disk would corrupt it.
+            if (vm.State.IsActive() || vm.State == VmState.Saved)
+            {
+                throw VmErrors.DiskResizeNeedsStoppedVm(vm.Name, vm.State);
+            }
+
+            if (sizeGiB < vm.DiskSizeGiB)
+            {
+                throw VmErrors.DiskShrinkNotSupported(vm.Name, vm.DiskSizeGiB, sizeGiB);
+            }
+
+            // Also when the size is unchanged: a session killed between growing the file and recording it is completed.
+            await Ext4Image.GrowAsync(files.OverlayDisk, (long)sizeGiB << 30, $"the disk of VM '{vm.Name}'", cancellationToken).ConfigureAwait(false);
+            await vms.SetDiskSizeAsync(vm.Id, sizeGiB, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await GetAsync(vm.Name, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Every check <see cref="CreateAsync"/> makes before it allocates anything (New-Vm -WhatIf); nothing is changed.</summary>
     public Task ValidateCreateAsync(VmCreateOptions options, CancellationToken cancellationToken) => CheckCreateAsync(options, cancellationToken);
 
@@ -463,7 +491,6 @@ public sealed class VmManager : IVmManager
         Cpus = vm.Cpus,
         MemoryMiB = vm.MemoryMiB,
         Hypervisor = vm.Hypervisor,
-        DiskSizeGiB = vm.DiskSizeGiB,
         KernelPath = vm.KernelPath,
         VsockCid = vm.VsockCid,
         MacAddress = vm.MacAddress,
@@ -478,5 +505,7 @@ public sealed class VmManager : IVmManager
         ExitCode = vm.ExitCode,
         InitMode = vm.InitMode,
         StatusDetail = vm.StatusDetail,
+        DiskSizeGiB = vm.DiskSizeGiB,
+        DiskAllocatedBytes = FileAllocation.BytesOf(reconciler.Files(vm.Id).OverlayDisk),
     };
 }

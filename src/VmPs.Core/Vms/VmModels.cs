@@ -39,9 +39,6 @@ public sealed record VmInfo
 
     public required HypervisorKind Hypervisor { get; init; }
 
-    /// <summary>Size of the writable overlay disk.</summary>
-    public required int DiskSizeGiB { get; init; }
-
     /// <summary>Kernel image this VM boots (the host's default kernel unless -Kernel was given).</summary>
     public required string KernelPath { get; init; }
 
@@ -77,6 +74,12 @@ public sealed record VmInfo
 
     /// <summary>For a Crashed VM: why, with the tail of its console log.</summary>
     public string? StatusDetail { get; init; }
+
+    /// <summary>The size of the VM's own writable disk (New-Vm -DiskSizeGB, Resize-VmDisk).</summary>
+    public int DiskSizeGiB { get; init; }
+
+    /// <summary>The host blocks the VM's writable disk really uses (its sparse file's st_blocks * 512).</summary>
+    public long DiskAllocatedBytes { get; init; }
 
     public TimeSpan? Uptime => State == VmState.Running && StartedAt is { } started ? DateTimeOffset.UtcNow - started : null;
 }

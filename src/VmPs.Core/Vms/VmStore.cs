@@ -138,6 +138,15 @@ internal sealed class VmStore
             },
             cancellationToken);
 
+    /// <summary>Records the VM's disk size after Resize-VmDisk grew its file.</summary>
+    public Task SetDiskSizeAsync(Guid id, int diskSizeGiB, CancellationToken cancellationToken) =>
+        database.InWriteTransactionAsync(
+            async (connection, transaction) => await connection.Command("UPDATE vms SET disk_size_gib = $disk WHERE id = $id", transaction)
+                .With("$id", id.ToString())
+                .With("$disk", diskSizeGiB)
+                .RunAsync(cancellationToken).ConfigureAwait(false),
+            cancellationToken);
+
     /// <summary>Deletes the row; <paramref name="ensure"/> sees it first, inside the transaction, and may throw to refuse.</summary>
     public Task<bool> DeleteAsync(Guid id, Action<VmRecord> ensure, CancellationToken cancellationToken) =>
         database.InWriteTransactionAsync(

@@ -37,13 +37,18 @@ internal static partial class VmValidation
         }
 
         ValidateResources(options.Cpus, options.MemoryMiB, hostMemoryMiB);
-        if (options.DiskSizeGiB < 1 || options.DiskSizeGiB > MaxDiskSizeGiB)
+        ValidateDiskSize(options.DiskSizeGiB);
+    }
+
+    public static void ValidateDiskSize(int sizeGiB)
+    {
+        if (sizeGiB < 1 || sizeGiB > MaxDiskSizeGiB)
         {
             throw new VmPsException(
                 VmPsErrorIds.DiskSizeOutOfRange,
                 VmPsErrorKind.InvalidArgument,
-                Invariant($"A {options.DiskSizeGiB} GiB disk is out of range: use 1 to {MaxDiskSizeGiB} GiB."),
-                options.DiskSizeGiB);
+                Invariant($"A {sizeGiB} GiB disk is out of range: use 1 to {MaxDiskSizeGiB} GiB."),
+                sizeGiB);
         }
     }
 

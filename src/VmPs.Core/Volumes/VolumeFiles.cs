@@ -95,36 +95,14 @@ internal sealed class VolumeFiles
             return;
         }
 
-        await using (var file = new FileStream(volume.Path, FileMode.Open, FileAccess.Write))
-        {
-            file.SetLength(sizeBytes);
-        }
-
         if (volume.Format == VolumeFormat.Ext4)
         {
-            // resize2fs insists on a freshly checked filesystem; -p repairs only what is safe without asking.
-            var check = await ExternalTool.RunAsync(HostTools.Require(HostToolCatalog.E2fsck), ["-f", "-p", volume.Path], cancellationToken).ConfigureAwait(false);
-            if (check.ExitCode > 1)
-            {
-                throw new VmPsException("VolumeFilesystemDamaged", VmPsErrorKind.InvalidData, $"e2fsck found errors it cannot fix safely in volume '{volume.Name}': {check.StandardOutput.Trim()} {check.StandardError.Trim()}", volume.Name)
-                {
-                    RecommendedAction = $"Repair it with e2fsck -f '{volume.Path}', then resize again.",
-                };
-            }
-
-            await ExternalTool.RunCheckedAsync(HostTools.Require(HostToolCatalog.Resize2fs), [volume.Path], cancellationToken).ConfigureAwait(false);
+            await Ext4Image.GrowAsync(volume.Path, sizeBytes, $"volume '{volume.Name}'", cancellationToken).ConfigureAwait(false);
+            return;
         }
-    }
 
-    /// <summary>The host blocks a file really uses.</summary>
-    public static long AllocatedBytes(string path)
-    {
-        unsafe
-        {
-            // struct stat on x86_64: st_blocks (512-byte units) at offset 64, 144 bytes in all.
-            var buffer = stackalloc byte[144];
-            return Libc.stat(path, buffer) == 0 ? *(long*)(buffer + 64) * 512 : 0;
-        }
+        await using var file = new FileStream(volume.Path, FileMode.Open, FileAccess.Write);
+        file.SetLength(sizeBytes);
     }
 
     public static void MakePrivate(string path) => UnixFileSystem.SetMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);

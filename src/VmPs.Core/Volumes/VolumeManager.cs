@@ -227,6 +227,7 @@ public sealed class VolumeManager : IVolumeManager
         VolumeValidation.ValidateName(options.Volume);
         options = options with { Path = VolumeValidation.ValidateMountPath(options.Path) };
         var vm = await GetVmRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
+        EnsureNotSaved(vm);
         if (!vm.State.IsActive())
         {
             await AttachAsync(vm.Id, options, cancellationToken).ConfigureAwait(false);
@@ -409,6 +410,7 @@ public sealed class VolumeManager : IVolumeManager
     /// </summary>
     private async Task DetachAsync(VmRecord vm, VolumeRecord volume, VolumeAttachmentRecord attachment, bool force, string action, CancellationToken cancellationToken)
     {
+        EnsureNotSaved(vm);
         if (!vm.State.IsActive())
         {
             await store.DetachAsync(vm.Id, volume.Id, EnsureVmStopped(vm.Name, action), cancellationToken).ConfigureAwait(false);
@@ -443,6 +445,18 @@ public sealed class VolumeManager : IVolumeManager
         {
             RecommendedAction = $"Stop-Vm {vm.Name}, then try again (or create the VM on a hypervisor that hot-plugs disks; Get-VmHost lists them).",
         };
+    }
+
+    /// <summary>A saved VM restores its devices as they were saved: its disks change only after it runs again, or is stopped.</summary>
+    private static void EnsureNotSaved(VmRecord vm)
+    {
+        if (vm.State == VmState.Saved)
+        {
+            throw VolumeErrors.Invalid(
+                "VmSaved",
+                $"VM '{vm.Name}' is saved: its restore needs the disks it was saved with. Start it and attach or detach the volume then (hot-plug), or discard the saved state first (Start-Vm -Force).",
+                vm.Name);
+        }
     }
 
     private static Action<string> EnsureVmRunning(string vmName) => state =>
@@ -521,7 +535,7 @@ public sealed class VolumeManager : IVolumeManager
             Name = volume.Name,
             Format = volume.Format,
             SizeBytes = volume.SizeBytes,
-            AllocatedBytes = VolumeFiles.AllocatedBytes(volume.Path),
+            AllocatedBytes = FileAllocation.BytesOf(volume.Path),
             DiskFormat = volume.DiskFormat,
             Path = volume.Path,
             BackingFile = volume.BackingPath,

@@ -7,8 +7,8 @@ namespace VmPs.PowerShell.Commands;
 
 /// <summary>
 /// Brings VMs to the YAML specs in files (Export-VmSpec writes them): creates a VM that is missing, changes what
-/// differs where a step can (CPUs and memory of a stopped VM, published ports, volume attachments) and warns about
-/// what cannot change (image, disk, hypervisor, init mode, network). Each step is validated, then confirmed through
+/// differs where a step can (CPUs, memory and disk size of a stopped VM, published ports, volume attachments)
+/// and warns about what cannot change (image, a smaller disk, hypervisor, init mode, network). Each step is validated, then confirmed through
 /// ShouldProcess, so -WhatIf prints the plan. A file that is not valid YAML, or names an unknown key, fails with its
 /// line and key, and nothing of it is applied.
 /// </summary>

@@ -46,13 +46,14 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Resize-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo"],
         ["Mount-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo"],
         ["Dismount-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo"],
+        ["Resize-VmDisk"] = ["VmPs.Core.Vms.VmInfo"],
     };
 
     private static readonly string[] StateChangingCmdlets = ["Build-VmKernel", "New-Vm", "Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Set-Vm", "Export-VmSpec", "Import-VmSpec", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
         "Clear-VmImageCache", "New-VmNetwork", "Remove-VmNetwork", "Repair-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping",
-        "New-VmVolume", "Remove-VmVolume", "Copy-VmVolume", "Resize-VmVolume", "Mount-VmVolume", "Dismount-VmVolume"];
+        "New-VmVolume", "Remove-VmVolume", "Copy-VmVolume", "Resize-VmVolume", "Mount-VmVolume", "Dismount-VmVolume", "Resize-VmDisk"];
 
-    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Set-Vm", "Export-VmSpec", "Remove-Vm", "Get-VmLog"];
+    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Set-Vm", "Export-VmSpec", "Remove-Vm", "Get-VmLog", "Resize-VmDisk"];
 
     private readonly CmdletMetadata metadata = new();
 

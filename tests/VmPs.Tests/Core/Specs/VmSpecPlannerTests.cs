@@ -49,6 +49,7 @@ public sealed class VmSpecPlannerTests
         var desired = Web with
         {
             Cpus = 2,
+            DiskSizeGiB = 6,
             Network = Web.Network! with { PublishedPorts = [new PortMappingOptions { HostPort = 8080, VmPort = 8000 }, new PortMappingOptions { HostPort = 53, VmPort = 53, Protocol = PortProtocol.Udp }] },
             Volumes = [new VolumeAttachOptions("data", "/srv/data", ReadOnly: true)],
         };
@@ -57,6 +58,7 @@ public sealed class VmSpecPlannerTests
 
         Assert.Equal(
             [
+                "Grow the disk 4 -> 6 GiB",
                 "Set CPUs 1 -> 2, memory 512 -> 512 MiB",
                 "Unpublish port 8080:80",
                 "Publish port 8080:8000",
@@ -65,7 +67,7 @@ public sealed class VmSpecPlannerTests
                 "Mount volume data:/srv/data:ro",
             ],
             plan.Changes.Select(change => change.Action));
-        var resize = Assert.IsType<SetResourcesChange>(plan.Changes[0]);
+        var resize = Assert.IsType<SetResourcesChange>(plan.Changes[1]);
         Assert.Equal(new VmSetOptions { Cpus = 2 }, resize.Options);
         Assert.All(plan.Changes.OfType<AddPortChange>(), change => Assert.Equal(VmId, change.VmId));
         Assert.Empty(plan.Unchangeable);
@@ -77,7 +79,7 @@ public sealed class VmSpecPlannerTests
         var desired = Web with
         {
             Image = "alpine",
-            DiskSizeGiB = 8,
+            DiskSizeGiB = 2,
             Hypervisor = HypervisorKind.CloudHypervisor,
             Network = Web.Network! with { IPAddress = "10.131.0.9", MaxBandwidthMbps = 10 },
         };

@@ -83,7 +83,6 @@ internal sealed class FakeVmManager : IVmManager
         Cpus = 1,
         MemoryMiB = 256,
         Hypervisor = HypervisorKind.Qemu,
-        DiskSizeGiB = 4,
         KernelPath = "/boot/vmlinuz",
         VsockCid = 3,
         MacAddress = "52:54:00:00:00:01",
@@ -125,6 +124,9 @@ internal sealed class FakeVmManager : IVmManager
     public Task RemoveAsync(string name, bool force, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task<VmInfo> SetAsync(string name, VmSetOptions options, bool dryRun, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<VmInfo> ResizeDiskAsync(string name, int sizeGiB, CancellationToken cancellationToken) => throw new NotSupportedException();
+
     public Task<VmInfo> SuspendAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task<VmInfo> ResumeAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
