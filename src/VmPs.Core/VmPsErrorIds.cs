@@ -179,7 +179,11 @@ public static class VmPsErrorIds
 
     public const string InvalidLogTail = nameof(InvalidLogTail);
 
+    public const string InvalidMacAddress = nameof(InvalidMacAddress);
+
     public const string InvalidMaxOutputBytes = nameof(InvalidMaxOutputBytes);
+
+    public const string InvalidMountPath = nameof(InvalidMountPath);
 
     public const string InvalidMtu = nameof(InvalidMtu);
 
@@ -193,9 +197,15 @@ public static class VmPsErrorIds
 
     public const string InvalidSubnet = nameof(InvalidSubnet);
 
+    public const string InvalidTapName = nameof(InvalidTapName);
+
     public const string InvalidTerminalSize = nameof(InvalidTerminalSize);
 
     public const string InvalidVmName = nameof(InvalidVmName);
+
+    public const string InvalidVolumeAttachment = nameof(InvalidVolumeAttachment);
+
+    public const string InvalidVolumeName = nameof(InvalidVolumeName);
 
     public const string InvalidVsockCid = nameof(InvalidVsockCid);
 
@@ -263,6 +273,8 @@ public static class VmPsErrorIds
 
     public const string NetworkNamespaceNotFound = nameof(NetworkNamespaceNotFound);
 
+    public const string NetworkNamespaceUnavailable = nameof(NetworkNamespaceUnavailable);
+
     public const string NetworkNotFound = nameof(NetworkNotFound);
 
     public const string OciLayoutInvalid = nameof(OciLayoutInvalid);
@@ -297,6 +309,8 @@ public static class VmPsErrorIds
 
     public const string RegistryUnreachable = nameof(RegistryUnreachable);
 
+    public const string ReservedMountPath = nameof(ReservedMountPath);
+
     public const string RootfsBuildFailed = nameof(RootfsBuildFailed);
 
     public const string RootfsOutputExists = nameof(RootfsOutputExists);
@@ -314,6 +328,8 @@ public static class VmPsErrorIds
     public const string SubnetConflict = nameof(SubnetConflict);
 
     public const string SubnetOverlapsHostRoute = nameof(SubnetOverlapsHostRoute);
+
+    public const string TapCreationFailed = nameof(TapCreationFailed);
 
     public const string ToolNotFound = nameof(ToolNotFound);
 
@@ -343,6 +359,8 @@ public static class VmPsErrorIds
 
     public const string VmNotRunning = nameof(VmNotRunning);
 
+    public const string VmNotStopped = nameof(VmNotStopped);
+
     public const string VmPaused = nameof(VmPaused);
 
     public const string VmPsJobFailed = nameof(VmPsJobFailed);
@@ -350,6 +368,8 @@ public static class VmPsErrorIds
     public const string VmResizeNeedsStop = nameof(VmResizeNeedsStop);
 
     public const string VmRestoreFailed = nameof(VmRestoreFailed);
+
+    public const string VmSaved = nameof(VmSaved);
 
     public const string VmSaveFailed = nameof(VmSaveFailed);
 
@@ -364,4 +384,38 @@ public static class VmPsErrorIds
     public const string VmStartFailed = nameof(VmStartFailed);
 
     public const string VmStartInProgress = nameof(VmStartInProgress);
+
+    public const string VolumeAlreadyAttached = nameof(VolumeAlreadyAttached);
+
+    public const string VolumeAttached = nameof(VolumeAttached);
+
+    public const string VolumeAttachedReadOnly = nameof(VolumeAttachedReadOnly);
+
+    public const string VolumeAttachedWritable = nameof(VolumeAttachedWritable);
+
+    public const string VolumeBusy = nameof(VolumeBusy);
+
+    public const string VolumeFileMissing = nameof(VolumeFileMissing);
+
+    public const string VolumeInUse = nameof(VolumeInUse);
+
+    public const string VolumeMountPathInUse = nameof(VolumeMountPathInUse);
+
+    public const string VolumeNameInUse = nameof(VolumeNameInUse);
+
+    public const string VolumeNotAttached = nameof(VolumeNotAttached);
+
+    public const string VolumeNotFound = nameof(VolumeNotFound);
+
+    public const string VolumeShrinkNotSupported = nameof(VolumeShrinkNotSupported);
+
+    public const string VolumeSizeOutOfRange = nameof(VolumeSizeOutOfRange);
+
+    public const string VolumeSourceInvalid = nameof(VolumeSourceInvalid);
+
+    public const string VolumeSourceNeedsFilesystem = nameof(VolumeSourceNeedsFilesystem);
+
+    public const string VolumeSourceNotFound = nameof(VolumeSourceNotFound);
+
+    public const string VolumeTooSmall = nameof(VolumeTooSmall);
 }

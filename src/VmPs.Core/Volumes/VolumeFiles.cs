@@ -167,7 +167,7 @@ internal sealed class VolumeFiles
                     throw VolumeErrors.TooSmall(options.Name, options.SizeBytes, await ContentBytesAsync(source, cancellationToken).ConfigureAwait(false));
                 }
 
-                throw new VmPsException("ExternalToolFailed", VmPsErrorKind.InvalidOperation, $"mkfs.ext4 failed for volume '{options.Name}': {result.StandardError.Trim()}", mkfs);
+                throw new VmPsException(VmPsErrorIds.ExternalToolFailed, VmPsErrorKind.InvalidOperation, $"mkfs.ext4 failed for volume '{options.Name}': {result.StandardError.Trim()}", mkfs);
             }
         }
         finally
@@ -203,7 +203,7 @@ internal sealed class VolumeFiles
         catch (Exception exception) when (exception is TarArchiveException or FileOperationException or InvalidDataException)
         {
             System.IO.Directory.Delete(staging, recursive: true);
-            throw new VmPsException("VolumeSourceInvalid", VmPsErrorKind.InvalidData, $"'{archive}' is not a directory or a usable tar archive: {exception.Message}", archive, exception);
+            throw new VmPsException(VmPsErrorIds.VolumeSourceInvalid, VmPsErrorKind.InvalidData, $"'{archive}' is not a directory or a usable tar archive: {exception.Message}", archive, exception);
         }
         catch
         {
