@@ -18,6 +18,9 @@
         'Get-Vm'
         'Start-Vm'
         'Stop-Vm'
+        'Set-Vm'
+        'Export-VmSpec'
+        'Import-VmSpec'
         'Suspend-Vm'
         'Resume-Vm'
         'Save-Vm'
@@ -49,6 +52,7 @@
         'Resize-VmVolume'
         'Mount-VmVolume'
         'Dismount-VmVolume'
+        'Resize-VmDisk'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -112,6 +112,8 @@ Describe '-Force answers the confirmation; ConfirmImpact is Hyper-V''s' {
         @{ Command = 'Remove-VmNetwork'; Impact = 'High' }
         @{ Command = 'Remove-VmVolume'; Impact = 'High' }
         @{ Command = 'Stop-Vm'; Impact = 'Medium' }
+        @{ Command = 'Set-Vm'; Impact = 'Medium' }
+        @{ Command = 'Import-VmSpec'; Impact = 'Medium' }
         @{ Command = 'Start-Vm'; Impact = 'Medium' }
         @{ Command = 'Suspend-Vm'; Impact = 'Medium' }
         @{ Command = 'Resume-Vm'; Impact = 'Medium' }
@@ -180,8 +182,13 @@ Describe '-WhatIf validates before it reports' {
         @{ Command = 'New-Vm -Name x -Network lab -IPAddress 10.99.0.5'; ErrorId = 'AddressOutOfSubnet' }
         @{ Command = 'New-Vm -Name x -Network lab -IPAddress 10.131.0.300'; ErrorId = 'InvalidIPAddress' }
         @{ Command = 'New-Vm -Name x -Publish 127.0.0.999:80:80'; ErrorId = 'InvalidPublishedPort' }
+        @{ Command = 'New-Vm -Name x -Volume no-such-volume:/srv'; ErrorId = 'VolumeNotFound' }
         @{ Command = 'Start-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
         @{ Command = 'Stop-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Set-Vm -Name no-such-vm -Cpus 2'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Set-Vm -Name plain -Cpus 0'; ErrorId = 'CpuCountOutOfRange' }
+        @{ Command = 'Set-Vm -Name plain -MemoryMB 1'; ErrorId = 'MemoryOutOfRange' }
+        @{ Command = 'Export-VmSpec -Name no-such-vm -Path ./x.yaml'; ErrorId = 'VmNotFound' }
         @{ Command = 'Suspend-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
         @{ Command = 'Resume-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
         @{ Command = 'Save-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }

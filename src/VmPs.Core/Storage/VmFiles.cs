@@ -16,6 +16,9 @@ internal sealed class VmFiles
     public string OverlayDisk => Path.Combine(Directory, "overlay.ext4");
 
     /// <summary>vdc: the guest config, rewritten at every start.</summary>
+    /// <summary>Held while the VM's disk is resized and while Start-Vm claims the VM, so neither happens during the other.</summary>
+    public string DiskLock => Path.Combine(Directory, "disk.lock");
+
     public string ConfigDisk => Path.Combine(Directory, "config.img");
 
     public string ConsoleLog => Path.Combine(Directory, "console.log");

@@ -37,6 +37,15 @@ public interface IVmManager
     /// <summary>Shuts the guest down (forced: without waiting on its programs), killing the hypervisor after the timeout; TurnOff kills at once.</summary>
     Task<VmInfo> StopAsync(string name, VmStopOptions options, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Grows a stopped VM's own writable disk and its filesystem to <paramref name="sizeGiB"/>; the guest sees the room
+    /// at its next boot. Errors: VmDiskResizeNeedsStoppedVm, VmDiskShrinkNotSupported, DiskSizeOutOfRange, FilesystemDamaged.
+    /// </summary>
+    Task<VmInfo> ResizeDiskAsync(string name, int sizeGiB, CancellationToken cancellationToken);
+
+    /// <summary>Set-Vm: a stopped VM's CPUs and memory; with <paramref name="dryRun"/>, every check and no change.</summary>
+    Task<VmInfo> SetAsync(string name, VmSetOptions options, bool dryRun, CancellationToken cancellationToken);
+
     /// <summary>Stops a running VM's vCPUs (State Paused).</summary>
     Task<VmInfo> SuspendAsync(string name, CancellationToken cancellationToken);
 

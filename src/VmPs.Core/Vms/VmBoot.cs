@@ -5,6 +5,7 @@ using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
 using VmPs.Core.Network;
 using VmPs.Core.Processes;
+using VmPs.Core.State;
 using VmPs.Core.Storage;
 using VmPs.Core.Volumes;
 using VmPs.Protocol.Config;
@@ -45,19 +46,23 @@ internal sealed class VmBoot
     {
         var session = ProcessProbe.Current();
         VmRecord before = vm;
-        var claimed = await vms.UpdateAsync(
-            vm.Id,
-            current =>
-            {
-                if (current.State.IsActive())
+        VmRecord claimed;
+        using (await FileLock.AcquireAsync(reconciler.Files(vm).DiskLock, cancellationToken).ConfigureAwait(false))
+        {
+            claimed = await vms.UpdateAsync(
+                vm.Id,
+                current =>
                 {
-                    throw VmErrors.AlreadyRunning(current.Name, current.State);
-                }
+                    if (current.State.IsActive())
+                    {
+                        throw VmErrors.AlreadyRunning(current.Name, current.State);
+                    }
 
-                before = current;
-                return current.Claimed(session);
-            },
-            cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(vm.Name);
+                    before = current;
+                    return current.Claimed(session);
+                },
+                cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(vm.Name);
+        }
 
         var files = reconciler.Files(claimed);
         var restoring = before.State == VmState.Saved && !options.DiscardSavedState;

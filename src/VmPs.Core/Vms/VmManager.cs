@@ -115,6 +115,34 @@ public sealed class VmManager : IVmManager
         }
     }
 
+    public async Task<VmInfo> ResizeDiskAsync(string name, int sizeGiB, CancellationToken cancellationToken)
+    {
+        VmValidation.ValidateDiskSize(sizeGiB);
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        var files = reconciler.Files(vm.Id);
+        using (await FileLock.AcquireAsync(files.DiskLock, cancellationToken).ConfigureAwait(false))
+        {
+            // Read again under the lock: Start-Vm claims the VM only while holding it.
+            vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+            // A saved VM's memory holds the filesystem as it was: restoring it over a grown disk would corrupt it.
+            if (vm.State.IsActive() || vm.State == VmState.Saved)
+            {
+                throw VmErrors.DiskResizeNeedsStoppedVm(vm.Name, vm.State);
+            }
+
+            if (sizeGiB < vm.DiskSizeGiB)
+            {
+                throw VmErrors.DiskShrinkNotSupported(vm.Name, vm.DiskSizeGiB, sizeGiB);
+            }
+
+            // Also when the size is unchanged: a session killed between growing the file and recording it is completed.
+            await Ext4Image.GrowAsync(files.OverlayDisk, (long)sizeGiB << 30, $"the disk of VM '{vm.Name}'", cancellationToken).ConfigureAwait(false);
+            await vms.SetDiskSizeAsync(vm.Id, sizeGiB, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await GetAsync(vm.Name, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Every check <see cref="CreateAsync"/> makes before it allocates anything (New-Vm -WhatIf); nothing is changed.</summary>
     public Task ValidateCreateAsync(VmCreateOptions options, CancellationToken cancellationToken) => CheckCreateAsync(options, cancellationToken);
 
@@ -214,6 +242,33 @@ public sealed class VmManager : IVmManager
     {
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
         return await ToInfoAsync(await standby.SaveAsync(vm, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Changes a stopped VM's CPUs and memory (the next boot uses them); a VM that is not stopped is refused. The check
+    /// and the write are one transaction, so a VM started meanwhile is refused too.
+    /// </summary>
+    public async Task<VmInfo> SetAsync(string name, VmSetOptions options, bool dryRun, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        var hostMemoryMiB = VmValidation.ReadHostMemoryMiB();
+        VmValidation.ValidateResources(options.Cpus ?? vm.Cpus, options.MemoryMiB ?? vm.MemoryMiB, hostMemoryMiB);
+        EnsureResizable(vm);
+        if (dryRun)
+        {
+            return await ToInfoAsync(vm, cancellationToken).ConfigureAwait(false);
+        }
+
+        var updated = await vms.UpdateAsync(
+            vm.Id,
+            current =>
+            {
+                EnsureResizable(current);
+                return current with { Cpus = options.Cpus ?? current.Cpus, MemoryMiB = options.MemoryMiB ?? current.MemoryMiB };
+            },
+            cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(name);
+        return await ToInfoAsync(updated, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Checkpoint-Vm: a named checkpoint of the VM's disk and, while it runs (or is paused or saved), its memory.</summary>
@@ -407,6 +462,11 @@ public sealed class VmManager : IVmManager
             VolumeValidation.ValidateName(volume.Volume);
             VolumeValidation.ValidateMountPath(volume.Path);
         }
+
+        foreach (var volume in options.Volumes)
+        {
+            await volumes.GetAsync(volume.Volume, cancellationToken).ConfigureAwait(false);
+        }
         if (await vms.FindByNameAsync(options.Name, cancellationToken).ConfigureAwait(false) is { } existing)
         {
             throw VmStore.NameInUse(existing.Name);
@@ -429,6 +489,14 @@ public sealed class VmManager : IVmManager
 
         var report = await host.ReportAsync(cancellationToken).ConfigureAwait(false);
         return report.DefaultKernel?.Path ?? throw VmErrors.KernelNotFound(null);
+    }
+
+    private static void EnsureResizable(VmRecord vm)
+    {
+        if (vm.State is not (VmState.Stopped or VmState.Crashed))
+        {
+            throw VmErrors.ResizeNeedsStop(vm.Name, vm.State);
+        }
     }
 
     private async Task<VmRecord?> FindRecordAsync(string name, CancellationToken cancellationToken)
@@ -466,5 +534,7 @@ public sealed class VmManager : IVmManager
         ExitCode = vm.ExitCode,
         InitMode = vm.InitMode,
         StatusDetail = vm.StatusDetail,
+        DiskSizeGiB = vm.DiskSizeGiB,
+        DiskAllocatedBytes = FileAllocation.BytesOf(reconciler.Files(vm.Id).OverlayDisk),
     };
 }

@@ -31,6 +31,8 @@ public static class PSTypeNames
 
     public const string VmPortMapping = "VmPs.VmPortMapping";
 
+    public const string VmSpecResult = "VmPs.VmSpecResult";
+
     /// <summary>Wraps a result in a PSObject carrying one of these type names, which its format view selects.</summary>
     internal static PSObject Tag(object value, string psTypeName)
     {

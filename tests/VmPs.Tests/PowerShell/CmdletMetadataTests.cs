@@ -16,6 +16,9 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Get-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Start-Vm"] = ["VmPs.Core.Vms.VmInfo", "System.Management.Automation.Job"],
         ["Stop-Vm"] = ["VmPs.Core.Vms.VmInfo"],
+        ["Set-Vm"] = ["VmPs.Core.Vms.VmInfo"],
+        ["Export-VmSpec"] = ["System.String"],
+        ["Import-VmSpec"] = ["VmPs.Core.Specs.VmSpecResult"],
         ["Suspend-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Resume-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Save-Vm"] = ["VmPs.Core.Vms.VmInfo", "System.Management.Automation.Job"],
@@ -47,13 +50,14 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Resize-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo"],
         ["Mount-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo"],
         ["Dismount-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo"],
+        ["Resize-VmDisk"] = ["VmPs.Core.Vms.VmInfo"],
     };
 
-    private static readonly string[] StateChangingCmdlets = ["Build-VmKernel", "New-Vm", "Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Restore-VmCheckpoint", "Remove-VmCheckpoint", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
+    private static readonly string[] StateChangingCmdlets = ["Build-VmKernel", "New-Vm", "Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Restore-VmCheckpoint", "Remove-VmCheckpoint", "Set-Vm", "Export-VmSpec", "Import-VmSpec", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
         "Clear-VmImageCache", "New-VmNetwork", "Remove-VmNetwork", "Repair-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping",
-        "New-VmVolume", "Remove-VmVolume", "Copy-VmVolume", "Resize-VmVolume", "Mount-VmVolume", "Dismount-VmVolume"];
+        "New-VmVolume", "Remove-VmVolume", "Copy-VmVolume", "Resize-VmVolume", "Mount-VmVolume", "Dismount-VmVolume", "Resize-VmDisk"];
 
-    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Remove-Vm", "Get-VmLog"];
+    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Set-Vm", "Export-VmSpec", "Remove-Vm", "Get-VmLog", "Resize-VmDisk"];
 
     private readonly CmdletMetadata metadata = new();
 

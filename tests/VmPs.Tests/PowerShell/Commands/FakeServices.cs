@@ -123,6 +123,10 @@ internal sealed class FakeVmManager : IVmManager
 
     public Task RemoveAsync(string name, bool force, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+    public Task<VmInfo> SetAsync(string name, VmSetOptions options, bool dryRun, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<VmInfo> ResizeDiskAsync(string name, int sizeGiB, CancellationToken cancellationToken) => throw new NotSupportedException();
+
     public Task<VmInfo> SuspendAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task<VmInfo> ResumeAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
