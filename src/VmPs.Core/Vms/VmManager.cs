@@ -28,6 +28,8 @@ public sealed class VmManager : IVmManager
     private readonly HostContext host;
     private readonly VmBoot boot;
     private readonly VmShutdown shutdown;
+    private readonly VmStandby standby;
+    private readonly VmCheckpoints checkpoints;
     private readonly VmNetworking networking;
     private readonly VolumeManager volumes;
 
@@ -65,6 +67,8 @@ public sealed class VmManager : IVmManager
         volumes = new VolumeManager(paths, database, vms, reconciler, host);
         boot = new VmBoot(paths, vms, images, reconciler, host, networking, volumes);
         shutdown = new VmShutdown(vms, reconciler, host, networking);
+        standby = new VmStandby(vms, reconciler, host, networking);
+        checkpoints = new VmCheckpoints(vms, reconciler, host);
     }
 
     /// <summary>
@@ -109,6 +113,34 @@ public sealed class VmManager : IVmManager
             Directory.Delete(files.Directory, recursive: true);
             throw;
         }
+    }
+
+    public async Task<VmInfo> ResizeDiskAsync(string name, int sizeGiB, CancellationToken cancellationToken)
+    {
+        VmValidation.ValidateDiskSize(sizeGiB);
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        var files = reconciler.Files(vm.Id);
+        using (await FileLock.AcquireAsync(files.DiskLock, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false))
+        {
+            // Read again under the lock: Start-Vm claims the VM only while holding it.
+            vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+            // A saved VM's memory holds the filesystem as it was: restoring it over a grown disk would corrupt it.
+            if (vm.State.IsActive() || vm.State == VmState.Saved)
+            {
+                throw VmErrors.DiskResizeNeedsStoppedVm(vm.Name, vm.State);
+            }
+
+            if (sizeGiB < vm.DiskSizeGiB)
+            {
+                throw VmErrors.DiskShrinkNotSupported(vm.Name, vm.DiskSizeGiB, sizeGiB);
+            }
+
+            // Also when the size is unchanged: a session killed between growing the file and recording it is completed.
+            await Ext4Image.GrowAsync(files.OverlayDisk, (long)sizeGiB << 30, $"the disk of VM '{vm.Name}'", cancellationToken).ConfigureAwait(false);
+            await vms.SetDiskSizeAsync(vm.Id, sizeGiB, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await GetAsync(vm.Name, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Every check <see cref="CreateAsync"/> makes before it allocates anything (New-Vm -WhatIf); nothing is changed.</summary>
@@ -172,7 +204,7 @@ public sealed class VmManager : IVmManager
     }
 
     /// <summary>
-    /// Boots a Stopped or Crashed VM and, unless told otherwise, waits until its agent answers. On
+    /// Boots a Stopped or Crashed VM, or restores a Saved one, and unless told otherwise waits until its agent answers. On
     /// failure the hypervisor is killed and the VM recorded Crashed (or Stopped when the guest
     /// powered off), and the error carries the console tail.
     /// </summary>
@@ -191,8 +223,83 @@ public sealed class VmManager : IVmManager
         return await ToInfoAsync(await shutdown.StopAsync(vm, options, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Suspend-Vm: stops the vCPUs of a running VM (State Paused); a paused VM stays as it is.</summary>
+    public async Task<VmInfo> SuspendAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await ToInfoAsync(await standby.SuspendAsync(vm, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Resume-Vm: continues a paused VM's vCPUs and sets its clock.</summary>
+    public async Task<VmInfo> ResumeAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await ToInfoAsync(await standby.ResumeAsync(vm, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Save-Vm: writes a running or paused VM's memory and device state to its directory and ends the hypervisor (State Saved).</summary>
+    public async Task<VmInfo> SaveAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await ToInfoAsync(await standby.SaveAsync(vm, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>
-    /// Deletes the VM, its network adapter (TAP, rules, address), its directory and its row. A running VM
+    /// Changes a stopped VM's CPUs and memory (the next boot uses them); a VM that is not stopped is refused. The check
+    /// and the write are one transaction, so a VM started meanwhile is refused too.
+    /// </summary>
+    public async Task<VmInfo> SetAsync(string name, VmSetOptions options, bool dryRun, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        var hostMemoryMiB = VmValidation.ReadHostMemoryMiB();
+        VmValidation.ValidateResources(options.Cpus ?? vm.Cpus, options.MemoryMiB ?? vm.MemoryMiB, hostMemoryMiB);
+        EnsureResizable(vm);
+        if (dryRun)
+        {
+            return await ToInfoAsync(vm, cancellationToken).ConfigureAwait(false);
+        }
+
+        var updated = await vms.UpdateAsync(
+            vm.Id,
+            current =>
+            {
+                EnsureResizable(current);
+                return current with { Cpus = options.Cpus ?? current.Cpus, MemoryMiB = options.MemoryMiB ?? current.MemoryMiB };
+            },
+            cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(name);
+        return await ToInfoAsync(updated, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Checkpoint-Vm: a named checkpoint of the VM's disk and, while it runs (or is paused or saved), its memory.</summary>
+    public async Task<VmCheckpointInfo> CheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await checkpoints.CreateAsync(vm, checkpointName, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Get-VmCheckpoint: the VM's checkpoints, oldest first.</summary>
+    public async Task<IReadOnlyList<VmCheckpointInfo>> GetCheckpointsAsync(string name, CancellationToken cancellationToken) =>
+        checkpoints.List(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Restore-VmCheckpoint: the VM (turned off first when it runs) gets the checkpoint's disk and, with memory, becomes Saved in its state.</summary>
+    public async Task<VmInfo> RestoreCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        var restored = await checkpoints.RestoreAsync(
+            vm,
+            checkpointName,
+            running => shutdown.StopAsync(running, new VmStopOptions { Method = VmStopMethod.TurnOff }, cancellationToken),
+            cancellationToken).ConfigureAwait(false);
+        return await ToInfoAsync(restored, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Remove-VmCheckpoint: deletes the checkpoint's files.</summary>
+    public async Task RemoveCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken) =>
+        checkpoints.Remove(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false), checkpointName);
+
+    /// <summary>
+    /// Deletes the VM, its network adapter (TAP, rules, address), its directory (with its checkpoints and saved state) and its row. A running VM
     /// is refused unless <paramref name="force"/>, which stops it first.
     /// </summary>
     public async Task RemoveAsync(string name, bool force, CancellationToken cancellationToken)
@@ -260,14 +367,10 @@ public sealed class VmManager : IVmManager
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
         if (vm.State != VmState.Running || vm.Instance is null)
         {
-            throw VmErrors.NotRunning(vm.Name, vm.State);
+            throw VmErrors.NotReachable(vm.Name, vm.State);
         }
 
-        var endpoint = vm.Instance.Agent;
-        var connection = await SharedAgentConnections.AcquireAsync(
-            $"{vm.Id:N} {endpoint}",
-            token => AgentClient.ConnectAsync(AgentConnectors.For(endpoint, options.Timeout), token),
-            cancellationToken).ConfigureAwait(false);
+        var connection = await SharedAgentConnections.AcquireAsync(vm, options.Timeout, cancellationToken).ConfigureAwait(false);
         try
         {
             var request = new AgentExecRequest(options.Command)
@@ -303,7 +406,7 @@ public sealed class VmManager : IVmManager
     {
         if (vm.State != VmState.Running || vm.Instance is null)
         {
-            throw VmErrors.NotRunning(vm.Name, vm.State);
+            throw VmErrors.NotReachable(vm.Name, vm.State);
         }
 
         return await AgentClient.ConnectAsync(AgentConnectors.For(vm.Instance.Agent), cancellationToken).ConfigureAwait(false);
@@ -359,6 +462,11 @@ public sealed class VmManager : IVmManager
             VolumeValidation.ValidateName(volume.Volume);
             VolumeValidation.ValidateMountPath(volume.Path);
         }
+
+        foreach (var volume in options.Volumes)
+        {
+            await volumes.GetAsync(volume.Volume, cancellationToken).ConfigureAwait(false);
+        }
         if (await vms.FindByNameAsync(options.Name, cancellationToken).ConfigureAwait(false) is { } existing)
         {
             throw VmStore.NameInUse(existing.Name);
@@ -381,6 +489,14 @@ public sealed class VmManager : IVmManager
 
         var report = await host.ReportAsync(cancellationToken).ConfigureAwait(false);
         return report.DefaultKernel?.Path ?? throw VmErrors.KernelNotFound(null);
+    }
+
+    private static void EnsureResizable(VmRecord vm)
+    {
+        if (vm.State is not (VmState.Stopped or VmState.Crashed))
+        {
+            throw VmErrors.ResizeNeedsStop(vm.Name, vm.State);
+        }
     }
 
     private async Task<VmRecord?> FindRecordAsync(string name, CancellationToken cancellationToken)
@@ -418,5 +534,7 @@ public sealed class VmManager : IVmManager
         ExitCode = vm.ExitCode,
         InitMode = vm.InitMode,
         StatusDetail = vm.StatusDetail,
+        DiskSizeGiB = vm.DiskSizeGiB,
+        DiskAllocatedBytes = FileAllocation.BytesOf(reconciler.Files(vm.Id).OverlayDisk),
     };
 }

@@ -52,11 +52,20 @@ internal sealed class VmReconciler
 
         if (vm.Instance is { } instance)
         {
-            return ProcessProbe.IsRunning(instance.Process)
-                ? null
-                : vm.Ended(
-                    GuestExit.Read(Files(vm).ConsoleLog),
-                    $"The hypervisor process (pid {instance.Process.Pid}) exited without the guest powering off.");
+            if (ProcessProbe.IsRunning(instance.Process))
+            {
+                return null;
+            }
+
+            // Save-Vm sealed the state and then its session died before recording it (a start owns its own outcome).
+            if (vm.State != VmState.Starting && Directory.Exists(Files(vm).SavedState))
+            {
+                return vm.Saved();
+            }
+
+            return vm.Ended(
+                GuestExit.Read(Files(vm).ConsoleLog),
+                $"The hypervisor process (pid {instance.Process.Pid}) exited without the guest powering off.");
         }
 
         // Starting with no hypervisor recorded yet: fine while the starting session lives.

@@ -92,36 +92,14 @@ internal sealed class VolumeFiles
             return;
         }
 
-        await using (var file = new FileStream(volume.Path, FileMode.Open, FileAccess.Write))
-        {
-            file.SetLength(sizeBytes);
-        }
-
         if (volume.Format == VolumeFormat.Ext4)
         {
-            // resize2fs insists on a freshly checked filesystem; -p repairs only what is safe without asking.
-            var check = await ExternalTool.RunAsync(HostTools.Require(HostToolCatalog.E2fsck), ["-f", "-p", volume.Path], cancellationToken).ConfigureAwait(false);
-            if (check.ExitCode > 1)
-            {
-                throw new VmPsException("VolumeFilesystemDamaged", VmPsErrorKind.InvalidData, $"e2fsck found errors it cannot fix safely in volume '{volume.Name}': {check.StandardOutput.Trim()} {check.StandardError.Trim()}", volume.Name)
-                {
-                    RecommendedAction = $"Repair it with e2fsck -f '{volume.Path}', then resize again.",
-                };
-            }
-
-            await ExternalTool.RunCheckedAsync(HostTools.Require(HostToolCatalog.Resize2fs), [volume.Path], cancellationToken).ConfigureAwait(false);
+            await Ext4Image.GrowAsync(volume.Path, sizeBytes, $"volume '{volume.Name}'", cancellationToken).ConfigureAwait(false);
+            return;
         }
-    }
 
-    /// <summary>The host blocks a file really uses.</summary>
-    public static long AllocatedBytes(string path)
-    {
-        unsafe
-        {
-            // struct stat on x86_64: st_blocks (512-byte units) at offset 64, 144 bytes in all.
-            var buffer = stackalloc byte[144];
-            return Libc.stat(path, buffer) == 0 ? *(long*)(buffer + 64) * 512 : 0;
-        }
+        await using var file = new FileStream(volume.Path, FileMode.Open, FileAccess.Write);
+        file.SetLength(sizeBytes);
     }
 
     /// <summary>A frozen base: readable by its owner only, writable by nobody.</summary>
@@ -184,7 +162,7 @@ internal sealed class VolumeFiles
                     throw VolumeErrors.TooSmall(options.Name, options.SizeBytes, await ContentBytesAsync(source, cancellationToken).ConfigureAwait(false));
                 }
 
-                throw new VmPsException("ExternalToolFailed", VmPsErrorKind.InvalidOperation, $"mkfs.ext4 failed for volume '{options.Name}': {result.StandardError.Trim()}", mkfs);
+                throw new VmPsException(VmPsErrorIds.ExternalToolFailed, VmPsErrorKind.InvalidOperation, $"mkfs.ext4 failed for volume '{options.Name}': {result.StandardError.Trim()}", mkfs);
             }
         }
         finally
@@ -219,7 +197,7 @@ internal sealed class VolumeFiles
         catch (Exception exception) when (exception is TarArchiveException or FileOperationException or InvalidDataException)
         {
             System.IO.Directory.Delete(staging, recursive: true);
-            throw new VmPsException("VolumeSourceInvalid", VmPsErrorKind.InvalidData, $"'{archive}' is not a directory or a usable tar archive: {exception.Message}", archive, exception);
+            throw new VmPsException(VmPsErrorIds.VolumeSourceInvalid, VmPsErrorKind.InvalidData, $"'{archive}' is not a directory or a usable tar archive: {exception.Message}", archive, exception);
         }
         catch
         {
