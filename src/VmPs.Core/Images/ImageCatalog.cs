@@ -82,8 +82,8 @@ internal sealed class ImageCatalog
     /// </summary>
     private async Task<ImageInfo> BuildBusyboxOnceAsync(CancellationToken cancellationToken)
     {
-        using var buildLock = await FileLock.AcquireAsync(
-            Path.Combine(paths.ImagesDirectory, $".{BusyboxImageName}.lock"), FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false);
+        using var buildLock = (await FileLock.AcquireAsync(
+            ImageDisk.NameLock(paths, BusyboxImageName), FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false)).DeleteOnDispose();
         if (await store.FindAsync(BusyboxImageName, cancellationToken).ConfigureAwait(false) is { } built)
         {
             return built;

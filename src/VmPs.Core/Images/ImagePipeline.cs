@@ -53,8 +53,8 @@ internal sealed class ImagePipeline
         var name = options.Name ?? ImageNames.DefaultFor(fetched.SourceReference);
         ImageNames.Validate(name);
 
-        using var nameLock = await FileLock.AcquireAsync(
-            Path.Combine(paths.ImagesDirectory, $".{name.ToLowerInvariant()}.lock"), FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false);
+        using var nameLock = (await FileLock.AcquireAsync(
+            ImageDisk.NameLock(paths, name), FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false)).DeleteOnDispose();
         foreach (var litter in await disk.FindCrashLitterAsync(cancellationToken).ConfigureAwait(false))
         {
             disk.Remove(litter);

@@ -27,10 +27,13 @@ internal sealed class FileLock : IDisposable
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(25);
 
     private readonly SafeFileHandle handle;
+    private readonly string path;
+    private bool deleteOnDispose;
 
-    private FileLock(SafeFileHandle handle)
+    private FileLock(SafeFileHandle handle, string path)
     {
         this.handle = handle;
+        this.path = path;
     }
 
     /// <summary>The lock held alone, waited for at most <paramref name="timeout"/>.</summary>
@@ -47,22 +50,52 @@ internal sealed class FileLock : IDisposable
     /// <summary>The lock if nobody holds it now, else null.</summary>
     public static FileLock? TryAcquire(string path)
     {
-        var handle = Open(path);
-        try
+        while (true)
         {
-            if (TryLock(handle, LockExclusive, path))
+            var handle = Open(path);
+            try
             {
-                return new FileLock(handle);
+                if (!TryLock(handle, LockExclusive, path))
+                {
+                    handle.Dispose();
+                    return null;
+                }
+
+                if (IsStillNamed(handle, path))
+                {
+                    return new FileLock(handle, path);
+                }
             }
-        }
-        catch
-        {
+            catch
+            {
+                handle.Dispose();
+                throw;
+            }
+
             handle.Dispose();
-            throw;
+        }
+    }
+
+    /// <summary>
+    /// Removes the lock file when nobody holds it (its owner, an image or a VM, is gone); false when it is held. It is
+    /// unlinked while locked, and every acquirer checks after locking that the path still names the file it locked
+    /// (else it opens the path again), so no two processes ever hold "the" lock on different files.
+    /// </summary>
+    public static bool DeleteIfFree(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return true;
         }
 
-        handle.Dispose();
-        return null;
+        using var free = TryAcquire(path);
+        if (free is null)
+        {
+            return false;
+        }
+
+        File.Delete(path);
+        return true;
     }
 
     /// <summary>
@@ -87,8 +120,26 @@ internal sealed class FileLock : IDisposable
         }
     }
 
+    /// <summary>
+    /// Removes the lock file when the lock is released (a lock per image name: it exists only while its add runs). Safe
+    /// while held: an acquirer that opened the old file sees that the path no longer names it and opens it again.
+    /// </summary>
+    public FileLock DeleteOnDispose()
+    {
+        deleteOnDispose = true;
+        return this;
+    }
+
     /// <summary>Closing the descriptor releases the lock.</summary>
-    public void Dispose() => handle.Dispose();
+    public void Dispose()
+    {
+        if (deleteOnDispose && !handle.IsClosed && IsStillNamed(handle, path))
+        {
+            File.Delete(path);
+        }
+
+        handle.Dispose();
+    }
 
     private static async Task<FileLock> AcquireAsync(string path, int operation, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -96,8 +147,16 @@ internal sealed class FileLock : IDisposable
         try
         {
             var waited = Stopwatch.StartNew();
-            while (!TryLock(handle, operation, path))
+            while (!TryLock(handle, operation, path) || !IsStillNamed(handle, path))
             {
+                if (!IsStillNamed(handle, path))
+                {
+                    // Deleted (DeleteIfFree) between our open and our lock: lock the file the path names now.
+                    handle.Dispose();
+                    handle = Open(path);
+                    continue;
+                }
+
                 if (waited.Elapsed >= timeout)
                 {
                     throw TimedOut(path, handle, timeout);
@@ -106,7 +165,7 @@ internal sealed class FileLock : IDisposable
                 await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
             }
 
-            return new FileLock(handle);
+            return new FileLock(handle, path);
         }
         catch
         {
@@ -114,6 +173,9 @@ internal sealed class FileLock : IDisposable
             throw;
         }
     }
+
+    private static bool IsStillNamed(SafeFileHandle handle, string path) =>
+        UnixFileSystem.TryGetStatus(path)?.Inode == UnixDirectoryCalls.GetStatus(handle).Inode;
 
     private static SafeFileHandle Open(string path)
     {

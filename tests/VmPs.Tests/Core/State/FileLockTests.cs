@@ -71,6 +71,27 @@ public sealed class FileLockTests : IDisposable
         Assert.Equal(0b111_000_000, UnixFileSystem.GetStatus(scratch.Combine("new")).Mode);
     }
 
+    [Fact]
+    public async Task LockFilesGoWithTheirOwnersAndOnlyWhenFree()
+    {
+        var path = scratch.Combine("name.lock");
+        var owner = (await FileLock.AcquireAsync(path, TimeSpan.Zero, CancellationToken.None)).DeleteOnDispose();
+
+        Assert.False(FileLock.DeleteIfFree(path));
+        Assert.True(File.Exists(path));
+        owner.Dispose();
+        Assert.False(File.Exists(path));
+
+        using (await FileLock.AcquireAsync(path, TimeSpan.Zero, CancellationToken.None))
+        {
+        }
+
+        Assert.True(FileLock.DeleteIfFree(path));
+        Assert.False(File.Exists(path));
+        using var again = await FileLock.AcquireAsync(path, TimeSpan.Zero, CancellationToken.None);
+        Assert.True(FileLock.IsHeld(path));
+    }
+
     public void Dispose() => scratch.Dispose();
 
     /// <summary>flock(1) holding <paramref name="path"/> until killed; returns once the lock is held.</summary>
