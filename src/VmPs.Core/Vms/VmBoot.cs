@@ -21,6 +21,11 @@ internal sealed class VmBoot
     /// <summary>ttyS0 and panic handling come from the driver; quiet keeps the slow emulated serial console short.</summary>
     private const string KernelArguments = "quiet";
 
+    /// <summary>Crash points (see CrashPoint): the VM claimed and its TAP plugged; the hypervisor answering; the hypervisor recorded.</summary>
+    public const string CrashAfterPlug = "Start-Vm: claimed, adapter plugged";
+    public const string CrashAfterLaunch = "Start-Vm: hypervisor launched";
+    public const string CrashAfterRecord = "Start-Vm: hypervisor recorded";
+
     private readonly VmPsPaths paths;
     private readonly VmStore vms;
     private readonly ImageStore images;
@@ -66,13 +71,16 @@ internal sealed class VmBoot
             driver = await host.DriverAsync(claimed.Hypervisor, cancellationToken).ConfigureAwait(false);
             var adapter = await networking.PlugAsync(claimed.Id, cancellationToken).ConfigureAwait(false);
             var spec = await PrepareAsync(claimed, driver, adapter, cancellationToken).ConfigureAwait(false);
+            CrashPoint.Reach(CrashAfterPlug);
 
             Report(progress, vm, "Launching the hypervisor", 40);
             var launching = driver;
             instance = await networking.LaunchAsync(() => launching.LaunchAsync(spec, cancellationToken), cancellationToken).ConfigureAwait(false);
             var launched = instance;
+            CrashPoint.Reach(CrashAfterLaunch);
             await UpdateWhileOursAsync(claimed, current => current with { Instance = launched, StartedAt = DateTimeOffset.UtcNow }, cancellationToken)
                 .ConfigureAwait(false);
+            CrashPoint.Reach(CrashAfterRecord);
 
             if (options.WaitForAgent)
             {
@@ -180,7 +188,7 @@ internal sealed class VmBoot
 
         await networking.UnplugAsync(claimed.Id, CancellationToken.None).ConfigureAwait(false);
         var files = reconciler.Files(claimed);
-        files.DeleteSockets();
+        files.DeleteRuntimeFiles();
         var outcome = instance is null
             ? before with { Instance = null, Session = null }
             : cancelled

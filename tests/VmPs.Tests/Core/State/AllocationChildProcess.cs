@@ -3,6 +3,7 @@ using VmPs.Core.Vms;
 using VmPs.Tests.Core.Images;
 using VmPs.Tests.Core.Network;
 using VmPs.Tests.Core.State;
+using VmPs.Tests.Core.Vms;
 using VmPs.Tests.Protocol.Files;
 
 /// <summary>
@@ -20,6 +21,7 @@ public static class StartupHook
     {
         NetworkAllocationChild.RunIfRequested();
         ImageAddChild.RunIfRequested();
+        VmCommandChild.RunIfRequested();
         TreeExtractChild.RunIfRequested();
         var database = Environment.GetEnvironmentVariable(DatabaseVariable);
         if (database is null)
