@@ -81,11 +81,11 @@
     }
     'Remove-VmVolume' = @{
         Synopsis    = 'Deletes volumes and their files.'
-        Description = 'Deletes each volume''s file and record; a frozen base that no volume uses any more goes too. A volume attached to a VM is refused (VolumeAttached) unless -Force, which first detaches it from the stopped VMs that have it; a running VM keeps its volume (VolumeInUse: stop the VM first). Asks for confirmation (ConfirmImpact High); -Confirm:$false does not ask.'
+        Description = 'Deletes each volume''s file and record; a frozen base that no volume uses any more goes too. A volume attached to a VM is refused (VolumeAttached) unless -Force, which first detaches it from the VMs that have it: running ones unmount it lazily and have its disk unplugged where their hypervisor can hot-plug (elsewhere: stop the VM first). Asks for confirmation (ConfirmImpact High); -Confirm:$false does not ask.'
         Parameters  = @{
             Name        = 'Names of the volumes; wildcards allowed.'
             InputObject = 'Volume objects, as Get-VmVolume outputs them.'
-            Force       = 'Detach the volume from the stopped VMs that have it first.'
+            Force       = 'Detach the volume from the VMs that have it first (unplugging it from running ones where their hypervisor can).'
         }
         Examples    = @(
             @{ Code = 'Remove-VmVolume data -Confirm:$false'; Remarks = 'Deletes the volume data.' }
@@ -120,7 +120,7 @@
     }
     'Mount-VmVolume' = @{
         Synopsis    = 'Attaches a volume to a VM at a guest path.'
-        Description = 'Attaches the volume to a stopped VM; at boot the guest init finds it by its disk serial and mounts it at -Path (an ext4 volume; a Raw one is linked there as a block device) before the image''s command or systemd starts. A writable volume is attached to one VM at a time, a read-only one (-ReadOnly: the guest mounts it read-only without replaying its journal) to any number of VMs; the check and the attachment are one database transaction, so two sessions cannot both win. The path must be absolute and may not shadow /, /proc, /sys or /dev. Attaching to a running VM needs disk hot-plug, which this version does not do: the error says to stop the VM first.'
+        Description = 'Attaches the volume to a stopped VM; at boot the guest init finds it by its disk serial and mounts it at -Path (an ext4 volume; a Raw one is linked there as a block device) before the image''s command or systemd starts. A writable volume is attached to one VM at a time, a read-only one (-ReadOnly: the guest mounts it read-only without replaying its journal) to any number of VMs; the check and the attachment are one database transaction, so two sessions cannot both win. The path must be absolute and may not shadow /, /proc, /sys or /dev. On a running VM the disk is hot-plugged and the agent mounts it at once, where the VM''s hypervisor can hot-plug disks (Cloud Hypervisor; QEMU with the q35 machine, which has four spare PCIe slots); elsewhere (QEMU microvm) the error (HypervisorFeatureNotSupported) says to stop the VM first. A hot-plug that fails at any step is undone.'
         Parameters  = @{
             VmName      = 'The VM.'
             InputObject = 'The VM, as Get-Vm outputs it.'
@@ -136,15 +136,17 @@
     }
     'Dismount-VmVolume' = @{
         Synopsis    = 'Detaches a volume from a VM.'
-        Description = 'Detaches the volume from a stopped VM; the volume and its data stay, ready to attach elsewhere. A running VM is refused (stop the VM first). VolumeNotAttached when the VM does not have it.'
+        Description = 'Detaches the volume from a VM; the volume and its data stay, ready to attach elsewhere. On a running VM the guest unmounts it and its disk is unplugged, where the hypervisor can hot-plug disks (elsewhere the error says to stop the VM first). While files on the volume are open in the guest, or a process works in it, the unmount is refused (GuestVolumeBusy) and the volume stays attached; -Force unmounts it lazily and unplugs it anyway. VolumeNotAttached when the VM does not have it.'
         Parameters  = @{
             VmName      = 'The VM.'
             InputObject = 'The VM, as Get-Vm outputs it.'
             Name        = 'The volume.'
+            Force       = 'Detach from a running VM even while the volume is in use in the guest: a lazy unmount, then the unplug (programs still using it get I/O errors).'
             PassThru    = 'Output the volume.'
         }
         Examples    = @(
-            @{ Code = 'Dismount-VmVolume -VmName web -Name data'; Remarks = 'Detaches data from web.' }
+            @{ Code = 'Dismount-VmVolume -VmName web -Name data'; Remarks = 'Detaches data from web (unplugging it if web runs).' }
+            @{ Code = 'Dismount-VmVolume -VmName web -Name scratch -Force'; Remarks = 'Unplugs scratch from the running VM web even though a program still has files open on it.' }
         )
     }
     'Get-VmNetworkAdapter' = @{
@@ -190,8 +192,8 @@
         )
     }
     'Start-Vm' = @{
-        Synopsis    = 'Boots VMs.'
-        Description = 'Starts the hypervisor of each VM detached from this session, so the VM keeps running after pwsh exits, and waits until the guest agent answers. Progress is shown with Write-Progress; Ctrl+C stops the boot and leaves no hypervisor running.'
+        Synopsis    = 'Boots VMs, or resumes saved ones.'
+        Description = 'Starts the hypervisor of each VM detached from this session, so the VM keeps running after pwsh exits, and waits until the guest agent answers. A Saved VM (Save-Vm) is not booted: its saved memory and device state are checked against their manifest (the SHA-256 and size of each state file, and the VM''s hardware, disks and boot files) and restored, so its programs run on from where they were, and the guest clock is set to the host''s. A saved state that is truncated, changed or made for other hardware is refused (SavedStateInvalid) and the VM stays Saved; Force discards it and boots afresh. Once a restored guest runs, its saved state is deleted (its disk has moved on). Progress is shown with Write-Progress; Ctrl+C stops the boot and leaves no hypervisor running.'
         Parameters  = @{
             Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property (adapters, port mappings, command results) and rows with a Name column (Import-Csv); another kind of object (a network, an image, a process) is refused, never taken for its Name.'
             InputObject = 'VM objects, as Get-Vm and New-Vm output them.'
@@ -199,11 +201,51 @@
             TimeoutSec = 'How long to wait for the guest agent (default 120).'
             PassThru   = 'Output the started VM.'
             AsJob      = 'Boot in the background and return a job at once, with one child job per VM; Receive-Job returns the started VMs (with PassThru), errors and, with -Verbose, the boot steps and their times.'
+            Force      = 'For a Saved VM: delete its saved state (what was in its memory is lost; its disk is kept) and boot it afresh.'
         }
         Examples    = @(
             @{ Code = 'New-Vm -Name demo | Start-Vm -PassThru | Invoke-VmCommand -Command uname, -r'; Remarks = 'Creates, boots and runs a command.' }
             @{ Code = '$job = Get-Vm web* | Start-Vm -AsJob -PassThru; $job | Wait-Job | Receive-Job'; Remarks = 'Boots the VMs whose names start with web in the background, then collects them.' }
             @{ Code = 'Start-Vm web -Verbose'; Remarks = 'Boots the VM web and reports each step (hypervisor, kernel, agent) with the time it took.' }
+            @{ Code = 'Start-Vm web -Force'; Remarks = 'Boots the Saved VM web afresh, discarding its saved state (for one refused as SavedStateInvalid).' }
+        )
+    }
+    'Suspend-Vm' = @{
+        Synopsis    = 'Pauses VMs.'
+        Description = 'Stops the vCPUs of each running VM, as Hyper-V''s Suspend-VM does: the hypervisor keeps its memory and devices, the VM''s State becomes Paused and its programs stand still until Resume-Vm. Invoke-VmCommand, Copy-VmFile and Enter-Vm on a paused VM fail at once with VmPaused. A paused VM can be saved (Save-Vm) or stopped (Stop-Vm resumes it first so that the guest can shut down). A VM that is not running fails with VmNotRunning, under -WhatIf too; a driver that cannot pause fails with HypervisorFeatureNotSupported.'
+        Parameters  = @{
+            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column; another kind of object is refused, never taken for its Name.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            PassThru   = 'Output the paused VM.'
+        }
+        Examples    = @(
+            @{ Code = 'Suspend-Vm web; Resume-Vm web'; Remarks = 'Pauses the VM web and lets it run on.' }
+        )
+    }
+    'Resume-Vm' = @{
+        Synopsis    = 'Resumes paused VMs.'
+        Description = 'Continues the vCPUs of each paused VM, as Hyper-V''s Resume-VM does (State Running again), then sets the guest clock to the host''s through the agent, since it stood still while paused. A VM that is not paused fails with VmNotPaused, under -WhatIf too. A Saved VM is resumed with Start-Vm.'
+        Parameters  = @{
+            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column; another kind of object is refused, never taken for its Name.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            PassThru   = 'Output the resumed VM.'
+        }
+        Examples    = @(
+            @{ Code = 'Get-Vm | Where-Object State -eq Paused | Resume-Vm'; Remarks = 'Resumes every paused VM.' }
+        )
+    }
+    'Save-Vm' = @{
+        Synopsis    = 'Puts VMs in standby: memory to disk, hypervisor ended.'
+        Description = 'Saves each running or paused VM as Hyper-V''s Save-VM does: its vCPUs stop, its memory and device state are written to the directory saved in the VM''s directory (QEMU: a migration stream; Cloud Hypervisor: vm.snapshot) with a manifest of their SHA-256 and the VM''s launch settings, the disks are flushed, and the hypervisor ends. The VM''s State becomes Saved; it uses no CPU and no memory until Start-Vm restores it, programs and all. A save that fails leaves the VM as it was (running or paused) and removes what it wrote (VmSaveFailed). A VM that is not running fails with VmNotRunning, under -WhatIf too; a driver that cannot save fails with HypervisorFeatureNotSupported.'
+        Parameters  = @{
+            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column; another kind of object is refused, never taken for its Name.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            PassThru   = 'Output the saved VM.'
+            AsJob      = 'Save in the background and return a job at once, with one child job per VM.'
+        }
+        Examples    = @(
+            @{ Code = 'Save-Vm web; Start-Vm web'; Remarks = 'Puts the VM web in standby, then resumes it from its saved state.' }
+            @{ Code = 'Get-Vm | Where-Object State -eq Running | Save-Vm -AsJob'; Remarks = 'Saves every running VM in the background.' }
         )
     }
     'Stop-Vm' = @{

@@ -97,6 +97,12 @@ public static class VmPsErrorIds
 
     public const string GuestUserNotFound = nameof(GuestUserNotFound);
 
+    public const string GuestVolumeBusy = nameof(GuestVolumeBusy);
+
+    public const string GuestVolumeDiskNotFound = nameof(GuestVolumeDiskNotFound);
+
+    public const string GuestVolumeMountFailed = nameof(GuestVolumeMountFailed);
+
     public const string HostAddressNotLocal = nameof(HostAddressNotLocal);
 
     public const string HostFileExists = nameof(HostFileExists);
@@ -106,6 +112,8 @@ public static class VmPsErrorIds
     public const string HostNetworkFailed = nameof(HostNetworkFailed);
 
     public const string HypervisorAlreadyRunning = nameof(HypervisorAlreadyRunning);
+
+    public const string HypervisorDiskHotplugFailed = nameof(HypervisorDiskHotplugFailed);
 
     public const string HypervisorFeatureNotSupported = nameof(HypervisorFeatureNotSupported);
 
@@ -293,6 +301,8 @@ public static class VmPsErrorIds
 
     public const string RootfsSourceNotFound = nameof(RootfsSourceNotFound);
 
+    public const string SavedStateInvalid = nameof(SavedStateInvalid);
+
     public const string SocketPathTooLong = nameof(SocketPathTooLong);
 
     public const string StateDatabaseUnavailable = nameof(StateDatabaseUnavailable);
@@ -323,9 +333,17 @@ public static class VmPsErrorIds
 
     public const string VmNotFound = nameof(VmNotFound);
 
+    public const string VmNotPaused = nameof(VmNotPaused);
+
     public const string VmNotRunning = nameof(VmNotRunning);
 
+    public const string VmPaused = nameof(VmPaused);
+
     public const string VmPsJobFailed = nameof(VmPsJobFailed);
+
+    public const string VmRestoreFailed = nameof(VmRestoreFailed);
+
+    public const string VmSaveFailed = nameof(VmSaveFailed);
 
     public const string VmStartFailed = nameof(VmStartFailed);
 

@@ -64,6 +64,9 @@ Describe 'Pipeline binding never crosses types' {
         @{ Case = 'a network'; Command = 'Stop-Vm -WhatIf'; Source = { Get-VmNetwork lab } }
         @{ Case = 'a network'; Command = 'Remove-Vm -WhatIf'; Source = { Get-VmNetwork lab } }
         @{ Case = 'a network'; Command = 'Start-Vm -WhatIf'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'a network'; Command = 'Suspend-Vm -WhatIf'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'a network'; Command = 'Resume-Vm -WhatIf'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'an image'; Command = 'Save-Vm -WhatIf'; Source = { Get-VmImage tiny } }
         @{ Case = 'a network'; Command = 'Get-VmLog'; Source = { Get-VmNetwork lab } }
         @{ Case = 'a network'; Command = 'Get-VmNetworkAdapter'; Source = { Get-VmNetwork lab } }
         @{ Case = 'a network'; Command = 'Get-VmPortMapping'; Source = { Get-VmNetwork lab } }
@@ -109,6 +112,9 @@ Describe '-Force answers the confirmation; ConfirmImpact is Hyper-V''s' {
         @{ Command = 'Remove-VmVolume'; Impact = 'High' }
         @{ Command = 'Stop-Vm'; Impact = 'Medium' }
         @{ Command = 'Start-Vm'; Impact = 'Medium' }
+        @{ Command = 'Suspend-Vm'; Impact = 'Medium' }
+        @{ Command = 'Resume-Vm'; Impact = 'Medium' }
+        @{ Command = 'Save-Vm'; Impact = 'Medium' }
         @{ Command = 'New-Vm'; Impact = 'Medium' }
         @{ Command = 'Remove-VmPortMapping'; Impact = 'Medium' }
     ) {
@@ -172,6 +178,12 @@ Describe '-WhatIf validates before it reports' {
         @{ Command = 'New-Vm -Name x -Publish 127.0.0.999:80:80'; ErrorId = 'InvalidPublishedPort' }
         @{ Command = 'Start-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
         @{ Command = 'Stop-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Suspend-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Resume-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Save-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Suspend-Vm -Name plain'; ErrorId = 'VmNotRunning' }
+        @{ Command = 'Resume-Vm -Name plain'; ErrorId = 'VmNotPaused' }
+        @{ Command = 'Save-Vm -Name plain'; ErrorId = 'VmNotRunning' }
         @{ Command = 'Remove-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
         @{ Command = 'Invoke-VmCommand -Name no-such-vm -Command true'; ErrorId = 'VmNotFound' }
         @{ Command = 'Copy-VmFile -Name no-such-vm -Path /etc/hostname -Destination /tmp/ -ToVm'; ErrorId = 'VmNotFound' }

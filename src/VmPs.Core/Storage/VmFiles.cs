@@ -30,6 +30,15 @@ internal sealed class VmFiles
     /// <summary>The image command's stdout and stderr (the guest's virtio console).</summary>
     public string AppLog => Path.Combine(Directory, "app.log");
 
+    /// <summary>The launch settings of the hypervisor now running (JSON), which a saved state must be restored with.</summary>
+    public string LaunchSpec => Path.Combine(Directory, "launch.json");
+
+    /// <summary>Save-Vm's memory and device state with its manifest; present only while the VM is Saved.</summary>
+    public string SavedState => Path.Combine(Directory, "saved");
+
+    /// <summary>A saved state being written; it becomes <see cref="SavedState"/> only once complete.</summary>
+    public string SavedStatePartial => Path.Combine(Directory, "saved.partial");
+
     /// <summary>The hypervisor process as its launcher recorded it (see PidFile), until the VM stops.</summary>
     public string HypervisorPidFile => Path.Combine(Directory, Hypervisors.VmLaunchSpec.PidFileName);
 

@@ -31,11 +31,20 @@ public interface IVmManager
     /// <summary>Repair-VmNetwork: the network brought back to its records, the TAPs of VMs that are not running unplugged; with <paramref name="dryRun"/>, only the plan.</summary>
     Task<NetworkRepairResult> RepairNetworkAsync(string network, bool dryRun, CancellationToken cancellationToken);
 
-    /// <summary>Boots a Stopped or Crashed VM and, unless told otherwise, waits until its agent answers.</summary>
+    /// <summary>Boots a Stopped or Crashed VM, or restores a Saved one, and unless told otherwise waits until its agent answers.</summary>
     Task<VmInfo> StartAsync(string name, VmStartOptions options, IProgress<VmProgress>? progress, CancellationToken cancellationToken);
 
     /// <summary>Shuts the guest down (forced: without waiting on its programs), killing the hypervisor after the timeout; TurnOff kills at once.</summary>
     Task<VmInfo> StopAsync(string name, VmStopOptions options, CancellationToken cancellationToken);
+
+    /// <summary>Stops a running VM's vCPUs (State Paused).</summary>
+    Task<VmInfo> SuspendAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Continues a paused VM and syncs its clock.</summary>
+    Task<VmInfo> ResumeAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Writes a running or paused VM's memory and device state to disk and ends its hypervisor (State Saved); Start-Vm restores it.</summary>
+    Task<VmInfo> SaveAsync(string name, CancellationToken cancellationToken);
 
     /// <summary>Deletes the VM and everything it owns; a running VM is refused unless <paramref name="force"/>.</summary>
     Task RemoveAsync(string name, bool force, CancellationToken cancellationToken);

@@ -27,6 +27,25 @@ internal static class VmErrors
         RecommendedAction = $"Start it first: Start-Vm {name}",
     };
 
+    /// <summary>Exec, file copy or terminal on a paused VM: refused at once rather than waiting on vCPUs that do not run.</summary>
+    public static VmPsException Paused(string name) => new(
+        VmPsErrorIds.VmPaused,
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' is paused: its guest cannot run commands until it is resumed.",
+        name)
+    {
+        RecommendedAction = $"Resume it first: Resume-Vm {name}",
+    };
+
+    public static VmPsException NotPaused(string name, VmState state) => new(
+        VmPsErrorIds.VmNotPaused,
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' is {state.ToString().ToLowerInvariant()}, not paused.",
+        name);
+
+    /// <summary>Running unless paused: what the agent operations require.</summary>
+    public static VmPsException NotReachable(string name, VmState state) => state == VmState.Paused ? Paused(name) : NotRunning(name, state);
+
     public static VmPsException Running(string name, VmState state) => new(
         VmPsErrorIds.VmIsRunning,
         VmPsErrorKind.InvalidOperation,

@@ -29,6 +29,7 @@ public sealed class VmManager : IVmManager
     private readonly HostContext host;
     private readonly VmBoot boot;
     private readonly VmShutdown shutdown;
+    private readonly VmStandby standby;
     private readonly VmNetworking networking;
     private readonly VolumeManager volumes;
     private readonly VmDirectorySweep sweep;
@@ -67,6 +68,7 @@ public sealed class VmManager : IVmManager
         volumes = new VolumeManager(paths, database, vms, reconciler, host);
         boot = new VmBoot(paths, vms, images, reconciler, host, networking, volumes);
         shutdown = new VmShutdown(vms, reconciler, host, networking);
+        standby = new VmStandby(vms, reconciler, host, networking);
         sweep = new VmDirectorySweep(paths, vms, networking, reconciler);
     }
 
@@ -184,7 +186,7 @@ public sealed class VmManager : IVmManager
     }
 
     /// <summary>
-    /// Boots a Stopped or Crashed VM and, unless told otherwise, waits until its agent answers. On
+    /// Boots a Stopped or Crashed VM, or restores a Saved one, and unless told otherwise waits until its agent answers. On
     /// failure the hypervisor is killed and the VM recorded Crashed (or Stopped when the guest
     /// powered off), and the error carries the console tail.
     /// </summary>
@@ -201,6 +203,27 @@ public sealed class VmManager : IVmManager
         ArgumentNullException.ThrowIfNull(options);
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
         return await ToInfoAsync(await shutdown.StopAsync(vm, options, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Suspend-Vm: stops the vCPUs of a running VM (State Paused); a paused VM stays as it is.</summary>
+    public async Task<VmInfo> SuspendAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await ToInfoAsync(await standby.SuspendAsync(vm, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Resume-Vm: continues a paused VM's vCPUs and sets its clock.</summary>
+    public async Task<VmInfo> ResumeAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await ToInfoAsync(await standby.ResumeAsync(vm, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Save-Vm: writes a running or paused VM's memory and device state to its directory and ends the hypervisor (State Saved).</summary>
+    public async Task<VmInfo> SaveAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await ToInfoAsync(await standby.SaveAsync(vm, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -270,14 +293,10 @@ public sealed class VmManager : IVmManager
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
         if (vm.State != VmState.Running || vm.Instance is null)
         {
-            throw VmErrors.NotRunning(vm.Name, vm.State);
+            throw VmErrors.NotReachable(vm.Name, vm.State);
         }
 
-        var endpoint = vm.Instance.Agent;
-        var connection = await SharedAgentConnections.AcquireAsync(
-            $"{vm.Id:N} {endpoint}",
-            token => AgentClient.ConnectAsync(AgentConnectors.For(endpoint), token),
-            cancellationToken).ConfigureAwait(false);
+        var connection = await SharedAgentConnections.AcquireAsync(vm, cancellationToken).ConfigureAwait(false);
         try
         {
             var request = new AgentExecRequest(options.Command)
@@ -313,7 +332,7 @@ public sealed class VmManager : IVmManager
     {
         if (vm.State != VmState.Running || vm.Instance is null)
         {
-            throw VmErrors.NotRunning(vm.Name, vm.State);
+            throw VmErrors.NotReachable(vm.Name, vm.State);
         }
 
         return await AgentClient.ConnectAsync(AgentConnectors.For(vm.Instance.Agent), cancellationToken).ConfigureAwait(false);

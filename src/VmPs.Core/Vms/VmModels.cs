@@ -14,6 +14,12 @@ public enum VmState
 
     /// <summary>The hypervisor process died without the guest powering off.</summary>
     Crashed,
+
+    /// <summary>The hypervisor runs with the vCPUs stopped (Suspend-Vm); Resume-Vm continues them.</summary>
+    Paused,
+
+    /// <summary>Memory and device state are on disk and no hypervisor runs (Save-Vm); Start-Vm restores them.</summary>
+    Saved,
 }
 
 /// <summary>A VM as users see it (Get-Vm's VmPs.Vm objects).</summary>
@@ -122,6 +128,9 @@ public sealed record VmStartOptions
     public bool WaitForAgent { get; init; } = true;
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>For a Saved VM: delete its saved state and boot afresh instead of restoring it (Start-Vm -Force).</summary>
+    public bool DiscardSavedState { get; init; }
 }
 
 public sealed record VmExecOptions

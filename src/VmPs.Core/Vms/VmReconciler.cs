@@ -76,6 +76,7 @@ internal sealed class VmReconciler
         }
 
         var files = Files(vm);
+        var launched = vm.Instance is not null || File.Exists(files.HypervisorPidFile);
         try
         {
             await KillLeftHypervisorAsync(vm, files).ConfigureAwait(false);
@@ -90,7 +91,15 @@ internal sealed class VmReconciler
 
         var exit = GuestExit.Read(files.ConsoleLog);
         var session = vm.Session is { } dead ? $" (pid {dead.Pid})" : "";
-        var settled = claimed.Stopped(
+        // Start-Vm removes a saved state before a cold boot and once a restored guest runs: one still there was being
+        // restored, and can be again unless a hypervisor ran from it (the guest may have written its disk since).
+        var restorable = vm.State == VmState.Starting && Directory.Exists(files.SavedState);
+        if (restorable && launched)
+        {
+            VmStandby.DeleteDirectory(files.SavedState);
+        }
+
+        var settled = restorable && !launched ? claimed.Saved() : claimed.Stopped(
             exit.PoweredOff ? exit.ExitCode : null,
             vm.State == VmState.Starting
                 ? $"The session that was starting this VM{session} exited before the VM booted."
@@ -123,11 +132,20 @@ internal sealed class VmReconciler
             return null;
         }
 
-        // Starting with no hypervisor recorded yet is fine while its session lives (else it is abandoned, above).
-        return vm.Instance is not { } instance || ProcessProbe.IsRunning(instance.Process)
-            ? null
-            : vm.Ended(
-                GuestExit.Read(Files(vm).ConsoleLog),
-                $"The hypervisor process (pid {instance.Process.Pid}) exited without the guest powering off.");
+        if (vm.Instance is not { } instance || ProcessProbe.IsRunning(instance.Process))
+        {
+            // Starting with no hypervisor recorded yet is fine while its session lives (else it is abandoned, above).
+            return null;
+        }
+
+        // Save-Vm sealed the state and then its session died before recording it (a start owns its own outcome).
+        if (vm.State != VmState.Starting && Directory.Exists(Files(vm).SavedState))
+        {
+            return vm.Saved();
+        }
+
+        return vm.Ended(
+            GuestExit.Read(Files(vm).ConsoleLog),
+            $"The hypervisor process (pid {instance.Process.Pid}) exited without the guest powering off.");
     }
 }

@@ -56,6 +56,12 @@ internal sealed class VmShutdown
         var driver = await host.DriverAsync(vm.Hypervisor, cancellationToken).ConfigureAwait(false);
         if (options.Method != VmStopMethod.TurnOff)
         {
+            if (vm.State == VmState.Paused)
+            {
+                // A paused guest cannot shut itself down.
+                await driver.ResumeAsync(instance, cancellationToken).ConfigureAwait(false);
+            }
+
             await ShutDownGuestAsync(driver, instance, options.Method == VmStopMethod.ForcedShutdown, options.Timeout, cancellationToken).ConfigureAwait(false);
         }
 

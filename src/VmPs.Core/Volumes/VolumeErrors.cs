@@ -29,7 +29,7 @@ internal static class VolumeErrors
         $"Volume '{name}' is attached to {Join(vms)}.",
         name)
     {
-        RecommendedAction = "Detach it with Dismount-VmVolume first, or use -Force, which detaches it from stopped VMs.",
+        RecommendedAction = "Detach it with Dismount-VmVolume first, or use -Force, which detaches it (unplugging it from running VMs whose hypervisor can).",
     };
 
     public static VmPsException InUseByRunningVm(string name, string vm, string doing) => new(
@@ -79,6 +79,15 @@ internal static class VolumeErrors
         VmPsErrorKind.ObjectNotFound,
         $"Volume '{name}' is not attached to VM '{vm}'.",
         name);
+
+    public static VmPsException OpenInGuest(string name, string vm, string path) => new(
+        VmPsErrorIds.GuestVolumeBusy,
+        VmPsErrorKind.ResourceUnavailable,
+        $"Volume '{name}' is in use in VM '{vm}' (files open at {path}, or a process working there), so it was left attached.",
+        name)
+    {
+        RecommendedAction = $"Close what uses {path} in the guest and try again, or use -Force, which unmounts it lazily and unplugs it (programs still using it then get I/O errors).",
+    };
 
     public static VmPsException MountPathInUse(string path, string vm) => new(
         "VolumeMountPathInUse",

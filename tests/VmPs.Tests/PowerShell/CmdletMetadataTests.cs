@@ -16,6 +16,9 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Get-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Start-Vm"] = ["VmPs.Core.Vms.VmInfo", "System.Management.Automation.Job"],
         ["Stop-Vm"] = ["VmPs.Core.Vms.VmInfo"],
+        ["Suspend-Vm"] = ["VmPs.Core.Vms.VmInfo"],
+        ["Resume-Vm"] = ["VmPs.Core.Vms.VmInfo"],
+        ["Save-Vm"] = ["VmPs.Core.Vms.VmInfo", "System.Management.Automation.Job"],
         ["Remove-Vm"] = [],
         ["Invoke-VmCommand"] = ["VmPs.Core.Vms.VmCommandResult", "System.String", "System.Management.Automation.Job"],
         ["Enter-Vm"] = [],
@@ -42,11 +45,11 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Dismount-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo"],
     };
 
-    private static readonly string[] StateChangingCmdlets = ["Build-VmKernel", "New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
+    private static readonly string[] StateChangingCmdlets = ["Build-VmKernel", "New-Vm", "Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
         "Clear-VmImageCache", "New-VmNetwork", "Remove-VmNetwork", "Repair-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping",
         "New-VmVolume", "Remove-VmVolume", "Copy-VmVolume", "Resize-VmVolume", "Mount-VmVolume", "Dismount-VmVolume"];
 
-    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Remove-Vm", "Get-VmLog"];
+    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Remove-Vm", "Get-VmLog"];
 
     private readonly CmdletMetadata metadata = new();
 

@@ -123,6 +123,12 @@ internal sealed class FakeVmManager : IVmManager
 
     public Task RemoveAsync(string name, bool force, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+    public Task<VmInfo> SuspendAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<VmInfo> ResumeAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<VmInfo> SaveAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
     public Task<VmCommandResult> ExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task<VmExecution> StartExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
