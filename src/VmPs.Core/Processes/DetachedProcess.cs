@@ -53,7 +53,7 @@ public static unsafe class DetachedProcess
             Check(Libc.posix_spawn_file_actions_init(fileActions), "posix_spawn_file_actions_init");
             Check(Libc.posix_spawnattr_init(attributes), "posix_spawnattr_init");
             Check(Libc.posix_spawn_file_actions_addopen(fileActions, 0, "/dev/null", OpenReadOnly, 0), "addopen stdin");
-            Check(Libc.posix_spawn_file_actions_addopen(fileActions, 1, logFile, OpenWriteOnly | OpenCreate | OpenAppend, 0x1A0), "addopen stdout");
+            Check(Libc.posix_spawn_file_actions_addopen(fileActions, 1, logFile, OpenWriteOnly | OpenCreate | OpenAppend, 0x180), "addopen stdout");
             Check(Libc.posix_spawn_file_actions_adddup2(fileActions, 1, 2), "adddup2 stderr");
             Check(Libc.posix_spawn_file_actions_addchdir_np(fileActions, workingDirectory), "addchdir");
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using VmPs.Core.Storage;
+using VmPs.Core.State;
 
 namespace VmPs.Core.Processes;
 
@@ -18,7 +18,7 @@ internal static class PidFile
     {
         var staging = path + ".new";
         File.Delete(staging);
-        using (var file = FileCopy.CreatePrivate(staging))
+        using (var file = PrivateFiles.Open(staging, FileMode.CreateNew, FileAccess.Write))
         {
             file.Write(System.Text.Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{identity.Pid} {identity.StartTime}\n")));
         }

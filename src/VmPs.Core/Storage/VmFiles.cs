@@ -21,6 +21,9 @@ internal sealed class VmFiles
     public string OverlayDisk => Path.Combine(Directory, "overlay.ext4");
 
     /// <summary>vdc: the guest config, rewritten at every start.</summary>
+    /// <summary>Held while the VM's disk is resized and while Start-Vm claims the VM, so neither happens during the other.</summary>
+    public string DiskLock => Path.Combine(Directory, "disk.lock");
+
     public string ConfigDisk => Path.Combine(Directory, "config.img");
 
     public string ConsoleLog => Path.Combine(Directory, "console.log");
@@ -38,6 +41,9 @@ internal sealed class VmFiles
 
     /// <summary>A saved state being written; it becomes <see cref="SavedState"/> only once complete.</summary>
     public string SavedStatePartial => Path.Combine(Directory, "saved.partial");
+
+    /// <summary>The VM's checkpoints, one directory each (Checkpoint-Vm); removed with the VM.</summary>
+    public string Checkpoints => Path.Combine(Directory, "checkpoints");
 
     /// <summary>The hypervisor process as its launcher recorded it (see PidFile), until the VM stops.</summary>
     public string HypervisorPidFile => Path.Combine(Directory, Hypervisors.VmLaunchSpec.PidFileName);
@@ -59,7 +65,7 @@ internal sealed class VmFiles
     }
 }
 
-/// <summary>File type checks .NET does not expose (it reports sockets as plain files).</summary>
+/// <summary>File facts .NET does not expose: the type (it reports sockets as plain files) and the space a sparse file takes.</summary>
 internal static class UnixFileType
 {
     private const uint TypeMask = 0xF000;
@@ -68,10 +74,19 @@ internal static class UnixFileType
     // struct stat on x86_64: st_dev (8), st_ino (8), st_nlink (8), then st_mode (4); 144 bytes in all.
     private const int StatSize = 144;
     private const int ModeOffset = 24;
+    private const int BlocksOffset = 64;
+    private const int BlockBytes = 512;
 
     public static bool IsSocket(string path)
     {
         var buffer = new byte[StatSize];
         return Libc.lstat(path, buffer) == 0 && (BitConverter.ToUInt32(buffer, ModeOffset) & TypeMask) == Socket;
+    }
+
+    /// <summary>The bytes the file's blocks take on disk (st_blocks), far less than its length when it has holes; 0 when it is gone.</summary>
+    public static long AllocatedBytes(string path)
+    {
+        var buffer = new byte[StatSize];
+        return Libc.lstat(path, buffer) == 0 ? BitConverter.ToInt64(buffer, BlocksOffset) * BlockBytes : 0;
     }
 }

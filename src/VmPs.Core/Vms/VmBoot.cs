@@ -5,6 +5,7 @@ using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
 using VmPs.Core.Network;
 using VmPs.Core.Processes;
+using VmPs.Core.State;
 using VmPs.Core.Storage;
 using VmPs.Core.Volumes;
 using VmPs.Protocol.Config;
@@ -50,19 +51,23 @@ internal sealed class VmBoot
     {
         var session = ProcessProbe.Current();
         VmRecord before = vm;
-        var claimed = await vms.UpdateAsync(
-            vm.Id,
-            current =>
-            {
-                if (current.State.IsActive())
+        VmRecord claimed;
+        using (await FileLock.AcquireAsync(reconciler.Files(vm).DiskLock, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false))
+        {
+            claimed = await vms.UpdateAsync(
+                vm.Id,
+                current =>
                 {
-                    throw VmErrors.AlreadyRunning(current.Name, current.State);
-                }
+                    if (current.State.IsActive())
+                    {
+                        throw VmErrors.AlreadyRunning(current.Name, current.State);
+                    }
 
-                before = current;
-                return current.Claimed(session);
-            },
-            cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(vm.Name);
+                    before = current;
+                    return current.Claimed(session);
+                },
+                cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(vm.Name);
+        }
 
         var files = reconciler.Files(claimed);
         var restoring = before.State == VmState.Saved && !options.DiscardSavedState;
@@ -154,7 +159,7 @@ internal sealed class VmBoot
     private static async Task WriteLaunchSpecAsync(string path, VmLaunchSpec spec, CancellationToken cancellationToken)
     {
         File.Delete(path);
-        await using var output = FileCopy.CreatePrivate(path);
+        await using var output = PrivateFiles.Open(path, FileMode.CreateNew, FileAccess.Write);
         await output.WriteAsync(System.Text.Encoding.UTF8.GetBytes(VmSavedState.Describe(spec)), cancellationToken).ConfigureAwait(false);
     }
 

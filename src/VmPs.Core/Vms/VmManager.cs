@@ -30,6 +30,7 @@ public sealed class VmManager : IVmManager
     private readonly VmBoot boot;
     private readonly VmShutdown shutdown;
     private readonly VmStandby standby;
+    private readonly VmCheckpoints checkpoints;
     private readonly VmNetworking networking;
     private readonly VolumeManager volumes;
     private readonly VmDirectorySweep sweep;
@@ -69,6 +70,7 @@ public sealed class VmManager : IVmManager
         boot = new VmBoot(paths, vms, images, reconciler, host, networking, volumes);
         shutdown = new VmShutdown(vms, reconciler, host, networking);
         standby = new VmStandby(vms, reconciler, host, networking);
+        checkpoints = new VmCheckpoints(vms, reconciler, host);
         sweep = new VmDirectorySweep(paths, vms, networking, reconciler);
     }
 
@@ -95,11 +97,11 @@ public sealed class VmManager : IVmManager
         var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
         var id = Guid.NewGuid();
         var files = reconciler.Files(id);
-        Directory.CreateDirectory(Path.GetDirectoryName(files.Directory)!);
+        PrivateFiles.CreateDirectory(Path.GetDirectoryName(files.Directory)!);
         PidFile.Write(files.CreatingMarker, ProcessProbe.Current());
         try
         {
-            Directory.CreateDirectory(files.Directory);
+            PrivateFiles.CreateDirectory(files.Directory);
             await OverlayDisk.CreateAsync(files.OverlayDisk, options.DiskSizeGiB, cancellationToken, settings.MkfsExt4).ConfigureAwait(false);
             CrashPoint.Reach(CrashAfterOverlay);
             var vm = await vms.InsertAsync(
@@ -121,6 +123,34 @@ public sealed class VmManager : IVmManager
             await sweep.RollBackCreationAsync(id, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
+    }
+
+    public async Task<VmInfo> ResizeDiskAsync(string name, int sizeGiB, CancellationToken cancellationToken)
+    {
+        VmValidation.ValidateDiskSize(sizeGiB);
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        var files = reconciler.Files(vm.Id);
+        using (await FileLock.AcquireAsync(files.DiskLock, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false))
+        {
+            // Read again under the lock: Start-Vm claims the VM only while holding it.
+            vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+            // A saved VM's memory holds the filesystem as it was: restoring it over a grown disk would corrupt it.
+            if (vm.State.IsActive() || vm.State == VmState.Saved)
+            {
+                throw VmErrors.DiskResizeNeedsStoppedVm(vm.Name, vm.State);
+            }
+
+            if (sizeGiB < vm.DiskSizeGiB)
+            {
+                throw VmErrors.DiskShrinkNotSupported(vm.Name, vm.DiskSizeGiB, sizeGiB);
+            }
+
+            // Also when the size is unchanged: a session killed between growing the file and recording it is completed.
+            await Ext4Image.GrowAsync(files.OverlayDisk, (long)sizeGiB << 30, $"the disk of VM '{vm.Name}'", cancellationToken).ConfigureAwait(false);
+            await vms.SetDiskSizeAsync(vm.Id, sizeGiB, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await GetAsync(vm.Name, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Every check <see cref="CreateAsync"/> makes before it allocates anything (New-Vm -WhatIf); nothing is changed.</summary>
@@ -227,7 +257,61 @@ public sealed class VmManager : IVmManager
     }
 
     /// <summary>
-    /// Deletes the VM, its network adapter (TAP, rules, address), its directory and its row. A running VM
+    /// Changes a stopped VM's CPUs and memory (the next boot uses them); a VM that is not stopped is refused. The check
+    /// and the write are one transaction, so a VM started meanwhile is refused too.
+    /// </summary>
+    public async Task<VmInfo> SetAsync(string name, VmSetOptions options, bool dryRun, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        var hostMemoryMiB = VmValidation.ReadHostMemoryMiB();
+        VmValidation.ValidateResources(options.Cpus ?? vm.Cpus, options.MemoryMiB ?? vm.MemoryMiB, hostMemoryMiB);
+        EnsureResizable(vm);
+        if (dryRun)
+        {
+            return await ToInfoAsync(vm, cancellationToken).ConfigureAwait(false);
+        }
+
+        var updated = await vms.UpdateAsync(
+            vm.Id,
+            current =>
+            {
+                EnsureResizable(current);
+                return current with { Cpus = options.Cpus ?? current.Cpus, MemoryMiB = options.MemoryMiB ?? current.MemoryMiB };
+            },
+            cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(name);
+        return await ToInfoAsync(updated, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Checkpoint-Vm: a named checkpoint of the VM's disk and, while it runs (or is paused or saved), its memory.</summary>
+    public async Task<VmCheckpointInfo> CheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await checkpoints.CreateAsync(vm, checkpointName, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Get-VmCheckpoint: the VM's checkpoints, oldest first.</summary>
+    public async Task<IReadOnlyList<VmCheckpointInfo>> GetCheckpointsAsync(string name, CancellationToken cancellationToken) =>
+        checkpoints.List(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Restore-VmCheckpoint: the VM (turned off first when it runs) gets the checkpoint's disk and, with memory, becomes Saved in its state.</summary>
+    public async Task<VmInfo> RestoreCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        var restored = await checkpoints.RestoreAsync(
+            vm,
+            checkpointName,
+            running => shutdown.StopAsync(running, new VmStopOptions { Method = VmStopMethod.TurnOff }, cancellationToken),
+            cancellationToken).ConfigureAwait(false);
+        return await ToInfoAsync(restored, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Remove-VmCheckpoint: deletes the checkpoint's files.</summary>
+    public async Task RemoveCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken) =>
+        checkpoints.Remove(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false), checkpointName);
+
+    /// <summary>
+    /// Deletes the VM, its network adapter (TAP, rules, address), its directory (with its checkpoints and saved state) and its row. A running VM
     /// is refused unless <paramref name="force"/>, which stops it first.
     /// </summary>
     public async Task RemoveAsync(string name, bool force, CancellationToken cancellationToken)
@@ -296,7 +380,7 @@ public sealed class VmManager : IVmManager
             throw VmErrors.NotReachable(vm.Name, vm.State);
         }
 
-        var connection = await SharedAgentConnections.AcquireAsync(vm, cancellationToken).ConfigureAwait(false);
+        var connection = await SharedAgentConnections.AcquireAsync(vm, options.Timeout, cancellationToken).ConfigureAwait(false);
         try
         {
             var request = new AgentExecRequest(options.Command)
@@ -388,6 +472,11 @@ public sealed class VmManager : IVmManager
             VolumeValidation.ValidateName(volume.Volume);
             VolumeValidation.ValidateMountPath(volume.Path);
         }
+
+        foreach (var volume in options.Volumes)
+        {
+            await volumes.GetAsync(volume.Volume, cancellationToken).ConfigureAwait(false);
+        }
         if (await vms.FindByNameAsync(options.Name, cancellationToken).ConfigureAwait(false) is { } existing)
         {
             throw VmStore.NameInUse(existing.Name);
@@ -410,6 +499,14 @@ public sealed class VmManager : IVmManager
 
         var report = await host.ReportAsync(cancellationToken).ConfigureAwait(false);
         return report.DefaultKernel?.Path ?? throw VmErrors.KernelNotFound(null);
+    }
+
+    private static void EnsureResizable(VmRecord vm)
+    {
+        if (vm.State is not (VmState.Stopped or VmState.Crashed))
+        {
+            throw VmErrors.ResizeNeedsStop(vm.Name, vm.State);
+        }
     }
 
     private async Task<VmRecord?> FindRecordAsync(string name, CancellationToken cancellationToken)
@@ -448,5 +545,7 @@ public sealed class VmManager : IVmManager
         ExitCode = vm.ExitCode,
         InitMode = vm.InitMode,
         StatusDetail = vm.StatusDetail,
+        DiskSizeGiB = vm.DiskSizeGiB,
+        DiskAllocatedBytes = FileAllocation.BytesOf(reconciler.Files(vm.Id).OverlayDisk),
     };
 }

@@ -75,6 +75,12 @@ public sealed record VmInfo
     /// <summary>For a Crashed VM: why, with the tail of its console log.</summary>
     public string? StatusDetail { get; init; }
 
+    /// <summary>The size of the VM's own writable disk (New-Vm -DiskSizeGB, Resize-VmDisk).</summary>
+    public int DiskSizeGiB { get; init; }
+
+    /// <summary>The host blocks the VM's writable disk really uses (its sparse file's st_blocks * 512).</summary>
+    public long DiskAllocatedBytes { get; init; }
+
     public TimeSpan? Uptime => State == VmState.Running && StartedAt is { } started ? DateTimeOffset.UtcNow - started : null;
 }
 
@@ -120,6 +126,14 @@ public sealed record VmNetworkOptions
 
     /// <summary>Bandwidth limit of the adapter (tc); null: none.</summary>
     public int? MaxBandwidthMbps { get; init; }
+}
+
+/// <summary>Set-Vm's changes; null keeps the VM's value.</summary>
+public sealed record VmSetOptions
+{
+    public int? Cpus { get; init; }
+
+    public int? MemoryMiB { get; init; }
 }
 
 public sealed record VmStartOptions

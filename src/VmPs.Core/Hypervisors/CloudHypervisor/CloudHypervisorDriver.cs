@@ -99,7 +99,7 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
     private async Task<HypervisorInstance> StartAsync(VmLaunchSpec spec, Func<CloudHypervisorApiClient, CancellationToken, Task> setUp, CancellationToken cancellationToken)
     {
         var files = CloudHypervisorVmFiles.In(spec.VmDirectory);
-        Directory.CreateDirectory(spec.VmDirectory);
+        spec.CreatePrivateFiles();
         files.DeleteSockets();
         File.Delete(files.EventMonitor);
 
@@ -109,6 +109,7 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
             using var api = new CloudHypervisorApiClient(files.ApiSocket);
             await WaitForApiAsync(api, process, spec, cancellationToken).ConfigureAwait(false);
             await setUp(api, cancellationToken).ConfigureAwait(false);
+            spec.RestrictHypervisorFiles();
         }
         catch
         {

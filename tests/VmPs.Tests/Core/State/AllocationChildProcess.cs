@@ -5,6 +5,7 @@ using VmPs.Tests.Core.Network;
 using VmPs.Tests.Core.State;
 using VmPs.Tests.Core.Vms;
 using VmPs.Tests.Protocol.Files;
+using VmPs.Tests.Security;
 
 /// <summary>
 /// Lets a test run allocations from separate OS processes: `dotnet VmPs.Tests.dll` with
@@ -23,6 +24,7 @@ public static class StartupHook
         ImageAddChild.RunIfRequested();
         VmCommandChild.RunIfRequested();
         TreeExtractChild.RunIfRequested();
+        PrivateStateChild.RunIfRequested();
         var database = Environment.GetEnvironmentVariable(DatabaseVariable);
         if (database is null)
         {

@@ -24,7 +24,7 @@ public sealed class VmCrashRecoveryTests(ITestOutputHelper output) : IAsyncLifet
     private const int SigKillExitCode = 137;
     private const string Network = "crash";
     private static readonly ConcurrentDictionary<string, (int Injected, int Repaired)> Figures = new();
-    private static readonly HashSet<string> StoppedVmFiles = ["overlay.ext4", "config.img", "console.log", "hypervisor.log", "app.log", "launch.json"];
+    private static readonly HashSet<string> StoppedVmFiles = ["overlay.ext4", "config.img", "console.log", "hypervisor.log", "app.log", "launch.json", "disk.lock"];
 
     private NetworkTestHost host = null!;
     private VmManager manager = null!;
