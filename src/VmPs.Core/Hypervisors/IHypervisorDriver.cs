@@ -36,6 +36,11 @@ public sealed record VmLaunchSpec
     /// <summary>Per-VM directory: sockets, logs and pid files go here.</summary>
     public required string VmDirectory { get; init; }
 
+    public const string PidFileName = "hypervisor.pid";
+
+    /// <summary>Where the driver's launcher records the hypervisor process the moment it exists (see PidFile).</summary>
+    public string PidFilePath => Path.Combine(VmDirectory, PidFileName);
+
     public required string KernelPath { get; init; }
 
     /// <summary>

@@ -10,7 +10,12 @@ internal sealed class VmFiles
         Directory = directory;
     }
 
+    public const string CreatingMarkerSuffix = ".creating";
+
     public string Directory { get; }
+
+    /// <summary>Beside the directory, made before it: the pid file of the New-Vm session still creating this VM (see VmDirectorySweep).</summary>
+    public string CreatingMarker => Directory + CreatingMarkerSuffix;
 
     /// <summary>vdb: the writable upper layer over the image's read-only rootfs.</summary>
     public string OverlayDisk => Path.Combine(Directory, "overlay.ext4");
@@ -40,8 +45,11 @@ internal sealed class VmFiles
     /// <summary>The VM's checkpoints, one directory each (Checkpoint-Vm); removed with the VM.</summary>
     public string Checkpoints => Path.Combine(Directory, "checkpoints");
 
-    /// <summary>Removes the Unix sockets a stopped hypervisor left behind (control, agent, vsock listeners).</summary>
-    public void DeleteSockets()
+    /// <summary>The hypervisor process as its launcher recorded it (see PidFile), until the VM stops.</summary>
+    public string HypervisorPidFile => Path.Combine(Directory, Hypervisors.VmLaunchSpec.PidFileName);
+
+    /// <summary>Removes what a stopped hypervisor left behind: its Unix sockets (control, agent, vsock listeners) and pid file.</summary>
+    public void DeleteRuntimeFiles()
     {
         if (!System.IO.Directory.Exists(Directory))
         {
@@ -52,6 +60,8 @@ internal sealed class VmFiles
         {
             File.Delete(path);
         }
+
+        File.Delete(HypervisorPidFile);
     }
 }
 

@@ -23,6 +23,11 @@ internal sealed class VmBoot
     /// <summary>ttyS0 and panic handling come from the driver; quiet keeps the slow emulated serial console short.</summary>
     private const string KernelArguments = "quiet";
 
+    /// <summary>Crash points (see CrashPoint): the VM claimed and its TAP plugged; the hypervisor answering; the hypervisor recorded.</summary>
+    public const string CrashAfterPlug = "Start-Vm: claimed, adapter plugged";
+    public const string CrashAfterLaunch = "Start-Vm: hypervisor launched";
+    public const string CrashAfterRecord = "Start-Vm: hypervisor recorded";
+
     private readonly VmPsPaths paths;
     private readonly VmStore vms;
     private readonly ImageStore images;
@@ -90,6 +95,7 @@ internal sealed class VmBoot
                 Report(progress, vm, "Checking the saved state", 20);
                 await VmSavedState.VerifyAsync(vm.Name, files.SavedState, claimed.Hypervisor, spec, cancellationToken).ConfigureAwait(false);
             }
+            CrashPoint.Reach(CrashAfterPlug);
 
             await WriteLaunchSpecAsync(files.LaunchSpec, spec, cancellationToken).ConfigureAwait(false);
 
@@ -99,8 +105,10 @@ internal sealed class VmBoot
                 () => restoring ? launching.RestoreAsync(spec, files.SavedState, cancellationToken) : launching.LaunchAsync(spec, cancellationToken),
                 cancellationToken).ConfigureAwait(false);
             var launched = instance;
+            CrashPoint.Reach(CrashAfterLaunch);
             await UpdateWhileOursAsync(claimed, current => current with { Instance = launched, StartedAt = DateTimeOffset.UtcNow }, cancellationToken)
                 .ConfigureAwait(false);
+            CrashPoint.Reach(CrashAfterRecord);
 
             if (options.WaitForAgent)
             {
@@ -227,7 +235,7 @@ internal sealed class VmBoot
 
         await networking.UnplugAsync(claimed.Id, CancellationToken.None).ConfigureAwait(false);
         var files = reconciler.Files(claimed);
-        files.DeleteSockets();
+        files.DeleteRuntimeFiles();
         var outcome = instance is null
             ? before with { Instance = null, Session = null }
             : cancelled

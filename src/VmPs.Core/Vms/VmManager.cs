@@ -7,6 +7,7 @@ using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
 using VmPs.Core.Logs;
 using VmPs.Core.Network;
+using VmPs.Core.Processes;
 using VmPs.Core.State;
 using VmPs.Core.Storage;
 using VmPs.Core.Volumes;
@@ -32,6 +33,7 @@ public sealed class VmManager : IVmManager
     private readonly VmCheckpoints checkpoints;
     private readonly VmNetworking networking;
     private readonly VolumeManager volumes;
+    private readonly VmDirectorySweep sweep;
 
     /// <summary>A manager of its own on <paramref name="paths"/>; cmdlets share the one of their <see cref="VmPsServices"/>.</summary>
     public VmManager(VmPsPaths paths)
@@ -63,54 +65,62 @@ public sealed class VmManager : IVmManager
         var images = new ImageStore(database);
         catalog = new ImageCatalog(paths, images, settings.BusyboxPath);
         networking = new VmNetworking(networks);
-        reconciler = new VmReconciler(paths, vms);
+        reconciler = new VmReconciler(paths, vms, networking);
         volumes = new VolumeManager(paths, database, vms, reconciler, host);
         boot = new VmBoot(paths, vms, images, reconciler, host, networking, volumes);
         shutdown = new VmShutdown(vms, reconciler, host, networking);
         standby = new VmStandby(vms, reconciler, host, networking);
         checkpoints = new VmCheckpoints(vms, reconciler, host);
+        sweep = new VmDirectorySweep(paths, vms, networking, reconciler);
     }
+
+    /// <summary>Crash points (see CrashPoint) of New-Vm and Remove-Vm.</summary>
+    public const string CrashAfterOverlay = "New-Vm: overlay disk made";
+    public const string CrashAfterInsert = "New-Vm: row stored";
+    public const string CrashAfterAttach = "New-Vm: adapter and volumes attached";
+    public const string CrashAfterRelease = "Remove-Vm: adapter released";
+    public const string CrashAfterDelete = "Remove-Vm: row deleted";
 
     /// <summary>
     /// Validates the settings, resolves the image (building the default busybox image on first
     /// use), creates the VM directory and overlay disk, then stores the VM with its allocations and,
     /// with <see cref="VmCreateOptions.Network"/>, its network adapter and published ports.
-    /// On any failure nothing is left behind.
+    /// On any failure nothing is left behind, and a session killed midway leaves a marker by which the
+    /// next VM command removes what it made (<see cref="VmDirectorySweep"/>).
     /// </summary>
     public async Task<VmInfo> CreateAsync(VmCreateOptions options, CancellationToken cancellationToken)
     {
+        await sweep.SweepAbandonedCreationsAsync(cancellationToken).ConfigureAwait(false);
+        await sweep.SweepOrphanedDirectoriesAsync(cancellationToken).ConfigureAwait(false);
         var (kernelPath, hypervisor) = await CheckCreateAsync(options, cancellationToken).ConfigureAwait(false);
         var attachments = options.Volumes.Select(volume => volume with { Path = VolumeValidation.ValidateMountPath(volume.Path) }).ToList();
         var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
         var id = Guid.NewGuid();
         var files = reconciler.Files(id);
-        PrivateFiles.CreateDirectory(files.Directory);
+        PrivateFiles.CreateDirectory(Path.GetDirectoryName(files.Directory)!);
+        PidFile.Write(files.CreatingMarker, ProcessProbe.Current());
         try
         {
+            PrivateFiles.CreateDirectory(files.Directory);
             await OverlayDisk.CreateAsync(files.OverlayDisk, options.DiskSizeGiB, cancellationToken, settings.MkfsExt4).ConfigureAwait(false);
+            CrashPoint.Reach(CrashAfterOverlay);
             var vm = await vms.InsertAsync(
                 new NewVm(id, options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode),
                 cancellationToken).ConfigureAwait(false);
-            try
+            CrashPoint.Reach(CrashAfterInsert);
+            foreach (var attachment in attachments)
             {
-                foreach (var attachment in attachments)
-                {
-                    await volumes.AttachAsync(vm.Id, attachment, cancellationToken).ConfigureAwait(false);
-                }
+                await volumes.AttachAsync(vm.Id, attachment, cancellationToken).ConfigureAwait(false);
+            }
 
-                var adapter = await networking.AttachAsync(vm.Id, vm.Name, options.Network, cancellationToken).ConfigureAwait(false);
-                return ToInfo(vm, adapter);
-            }
-            catch
-            {
-                await networking.ReleaseAsync(vm.Id, CancellationToken.None).ConfigureAwait(false);
-                await vms.DeleteAsync(vm.Id, _ => { }, CancellationToken.None).ConfigureAwait(false);
-                throw;
-            }
+            var adapter = await networking.AttachAsync(vm.Id, vm.Name, options.Network, cancellationToken).ConfigureAwait(false);
+            CrashPoint.Reach(CrashAfterAttach);
+            File.Delete(files.CreatingMarker);
+            return ToInfo(vm, adapter);
         }
         catch
         {
-            Directory.Delete(files.Directory, recursive: true);
+            await sweep.RollBackCreationAsync(id, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
     }
@@ -148,6 +158,8 @@ public sealed class VmManager : IVmManager
 
     public async Task<IReadOnlyList<VmInfo>> GetAllAsync(CancellationToken cancellationToken)
     {
+        await sweep.SweepAbandonedCreationsAsync(cancellationToken).ConfigureAwait(false);
+        await sweep.SweepOrphanedDirectoriesAsync(cancellationToken).ConfigureAwait(false);
         var all = await vms.GetAllAsync(cancellationToken).ConfigureAwait(false);
         var adapters = await networking.AllAdaptersAsync(cancellationToken).ConfigureAwait(false);
         var result = new List<VmInfo>(all.Count);
@@ -316,6 +328,7 @@ public sealed class VmManager : IVmManager
         }
 
         await networking.ReleaseAsync(vm.Id, cancellationToken).ConfigureAwait(false);
+        CrashPoint.Reach(CrashAfterRelease);
         var removed = await vms.DeleteAsync(
             vm.Id,
             current =>
@@ -328,11 +341,8 @@ public sealed class VmManager : IVmManager
             cancellationToken).ConfigureAwait(false);
         if (removed)
         {
-            var directory = reconciler.Files(vm.Id).Directory;
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
+            CrashPoint.Reach(CrashAfterDelete);
+            VmDirectorySweep.DeleteDirectory(reconciler.Files(vm.Id).Directory);
         }
     }
 
@@ -501,6 +511,7 @@ public sealed class VmManager : IVmManager
 
     private async Task<VmRecord?> FindRecordAsync(string name, CancellationToken cancellationToken)
     {
+        await sweep.SweepAbandonedCreationsAsync(cancellationToken).ConfigureAwait(false);
         var vm = await vms.FindByNameAsync(name, cancellationToken).ConfigureAwait(false);
         return vm is null ? null : await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false);
     }

@@ -99,7 +99,7 @@ internal sealed class VmStandby
 
         await driver.KillAsync(instance, CancellationToken.None).ConfigureAwait(false);
         await networking.UnplugAsync(vm.Id, CancellationToken.None).ConfigureAwait(false);
-        files.DeleteSockets();
+        files.DeleteRuntimeFiles();
         var saved = await vms.UpdateAsync(vm.Id, current => current.Instance == instance ? current.Saved() : current, CancellationToken.None)
             .ConfigureAwait(false);
         return saved ?? throw VmErrors.NotFound(vm.Name);

@@ -103,7 +103,7 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
         files.DeleteSockets();
         File.Delete(files.EventMonitor);
 
-        var process = launcher.Start(new CloudHypervisorLaunch(files, spec.HypervisorLogPath, spec.VmDirectory));
+        var process = launcher.Start(new CloudHypervisorLaunch(files, spec.HypervisorLogPath, spec.VmDirectory, spec.PidFilePath));
         try
         {
             using var api = new CloudHypervisorApiClient(files.ApiSocket);

@@ -100,7 +100,7 @@ public sealed class QemuDriver : IHypervisorDriver
         sockets.DeleteStale();
 
         var logOffset = File.Exists(spec.HypervisorLogPath) ? new FileInfo(spec.HypervisorLogPath).Length : 0;
-        var process = DetachedProcess.Start(_options.QemuPath, arguments, spec.HypervisorLogPath, spec.VmDirectory);
+        var process = DetachedProcess.Start(_options.QemuPath, arguments, spec.HypervisorLogPath, spec.VmDirectory, spec.PidFilePath);
         try
         {
             await WaitUntilRunningAsync(process, sockets.Qmp, spec.HypervisorLogPath, logOffset, cancellationToken).ConfigureAwait(false);

@@ -3,6 +3,7 @@ using VmPs.Core.Vms;
 using VmPs.Tests.Core.Images;
 using VmPs.Tests.Core.Network;
 using VmPs.Tests.Core.State;
+using VmPs.Tests.Core.Vms;
 using VmPs.Tests.Protocol.Files;
 using VmPs.Tests.Security;
 
@@ -21,6 +22,7 @@ public static class StartupHook
     {
         NetworkAllocationChild.RunIfRequested();
         ImageAddChild.RunIfRequested();
+        VmCommandChild.RunIfRequested();
         TreeExtractChild.RunIfRequested();
         PrivateStateChild.RunIfRequested();
         var database = Environment.GetEnvironmentVariable(DatabaseVariable);
