@@ -278,6 +278,100 @@
             @{ Code = 'Stop-Vm hung -TurnOff'; Remarks = 'Powers the VM hung off at once, without a shutdown.' }
         )
     }
+    'Set-Vm' = @{
+        Synopsis    = 'Changes the CPUs and memory of stopped VMs.'
+        Description = 'Sets the number of virtual CPUs and the memory of each VM, as Hyper-V''s Set-VM -ProcessorCount -MemoryStartupBytes does; the next Start-Vm boots with them. The VM must be stopped (or crashed): a starting, running or stopping VM is refused with VmResizeNeedsStop ("stop the VM first"), since no VmPs driver resizes a running guest. The values are checked as New-Vm checks them (CpuCountOutOfRange, MemoryOutOfRange), and the state is checked again in the same transaction that writes them, so a VM started meanwhile is refused too. Every check runs under -WhatIf.'
+        Parameters  = @{
+            Name        = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column; another kind of object is refused, never taken for its Name.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            Cpus        = 'Number of virtual CPUs (1 to 4 per host core, at most 254). Unchanged when not given.'
+            MemoryMB    = 'Memory in MiB (64 up to the host''s memory). Unchanged when not given.'
+            PassThru    = 'Output the changed VM.'
+        }
+        Examples    = @(
+            @{ Code = 'Stop-Vm web; Set-Vm web -Cpus 2 -MemoryMB 1024; Start-Vm web'; Remarks = 'Gives the VM web 2 vCPUs and 1 GiB of memory from its next boot.' }
+            @{ Code = 'Get-Vm test-* | Set-Vm -MemoryMB 256 -WhatIf'; Remarks = 'Shows what would change for each test VM, failing for those that are running.' }
+        )
+    }
+    'Export-VmSpec' = @{
+        Synopsis    = 'Writes VMs'' definitions as YAML specs.'
+        Description = 'Writes the whole definition of each VM as a YAML document that a script can keep in source control and Import-VmSpec can create the VM from or bring it back to: name, image, cpus, memoryMiB, diskSizeGiB, hypervisor, initMode, network (name, ipAddress, maxBandwidthMbps, ports as New-Vm -Publish writes them) and volumes (as New-Vm -Volume writes them). The kernel is not part of a spec: it is a path on this host. With -Path, every VM from the pipeline goes into that file, one YAML document each (replacing the file unless -NoClobber); without it, each VM''s spec is output as a string.'
+        Parameters  = @{
+            Name        = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            Path        = 'The file to write. Relative paths are relative to the current location. Without it the specs are output as strings.'
+            NoClobber   = 'Fail (HostFileExists) instead of replacing an existing file.'
+        }
+        Examples    = @(
+            @{ Code = 'Get-Vm web | Export-VmSpec -Path web.yaml'; Remarks = 'Writes the definition of the VM web to web.yaml.' }
+            @{ Code = 'Export-VmSpec -Name * -Path all.yaml'; Remarks = 'Writes every VM into one file, a YAML document each.' }
+        )
+    }
+    'Import-VmSpec' = @{
+        Synopsis    = 'Creates VMs from YAML specs, or brings existing VMs back to them.'
+        Description = 'Reads the VM specs in each file (as Export-VmSpec writes them; several YAML documents per file) and, for each, makes a plan: a VM that does not exist is created as New-Vm would create it; for one that exists, the CPUs and memory of a stopped VM are set (Set-Vm), its disk grown (Resize-VmDisk), published ports are added and removed, and volumes are mounted and dismounted until they match. What no step can change (image, a smaller disk, hypervisor, init mode, network, address, bandwidth) is reported as a warning and in the result''s NotChanged. Each step is validated and then confirmed through ShouldProcess, so -WhatIf prints the plan and fails where the real run would. A file that is not valid YAML (VmSpecInvalidYaml), that has a key the spec does not know (VmSpecUnknownKey) or a value of the wrong kind (VmSpecInvalidValue) fails with the file, the line and the key, and none of it is applied; files over 1 MiB are refused (VmSpecTooLarge). Outputs one VmPs.VmSpecResult per spec: Name, Outcome (Created, Changed or Unchanged), Changes, NotChanged and Path.'
+        Parameters  = @{
+            Path        = 'Spec files; wildcards allowed (*.yaml).'
+            LiteralPath = 'Spec files, taken literally; also bound from the pipeline (Get-ChildItem *.yaml | Import-VmSpec).'
+        }
+        Examples    = @(
+            @{ Code = 'Import-VmSpec -Path ./vms/*.yaml'; Remarks = 'Creates the VMs that are missing and changes the others where they differ.' }
+            @{ Code = 'Import-VmSpec -Path web.yaml -WhatIf'; Remarks = 'Prints the plan: each step as What if:, each difference that cannot change as a warning.' }
+        )
+    }
+    'Checkpoint-Vm' = @{
+        Synopsis    = 'Makes a named checkpoint of VMs.'
+        Description = 'Makes a checkpoint named CheckpointName of each VM, as Hyper-V''s Checkpoint-VM: a copy of its overlay disk (a reflink that shares the blocks where the file system can, else a sparse copy of the data) and, for a VM that runs, is paused or is saved, its memory and device state sealed with a manifest like Save-Vm''s. A running VM''s vCPUs stand still while the checkpoint is made and then run on. Checkpoints live in the VM''s directory and go with Remove-Vm. A name in use fails with CheckpointNameInUse; an invalid one with InvalidCheckpointName, under -WhatIf too; a failed checkpoint leaves nothing behind and the VM as it was (CheckpointFailed).'
+        Parameters  = @{
+            Name           = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column.'
+            InputObject    = 'VM objects, as Get-Vm outputs them.'
+            CheckpointName = 'The checkpoint''s name: 1 to 63 letters, digits, ''-'', ''_'' or ''.'', starting with a letter or digit (Hyper-V''s -SnapshotName works as an alias).'
+            PassThru       = 'Output the checkpoint.'
+        }
+        Examples    = @(
+            @{ Code = 'Checkpoint-Vm -Name web -CheckpointName before-upgrade'; Remarks = 'Checkpoints the VM web, memory included when it runs.' }
+        )
+    }
+    'Get-VmCheckpoint' = @{
+        Synopsis    = 'Gets the checkpoints of VMs.'
+        Description = 'Outputs the checkpoints of each VM (VmPs.VmCheckpoint objects: Name, VmName, Created, SizeBytes, HasMemory, DiskCopy), oldest first. SizeBytes is what the checkpoint''s files take on disk. The objects pipe into Restore-VmCheckpoint and Remove-VmCheckpoint.'
+        Parameters  = @{
+            VmName = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property.'
+            Vm     = 'VM objects, as Get-Vm outputs them.'
+            Name   = 'Checkpoint names; wildcards allowed (default: all).'
+        }
+        Examples    = @(
+            @{ Code = 'Get-VmCheckpoint -VmName web'; Remarks = 'Lists the checkpoints of the VM web.' }
+            @{ Code = 'Get-Vm | Get-VmCheckpoint | Where-Object Created -lt (Get-Date).AddDays(-7) | Remove-VmCheckpoint -Force'; Remarks = 'Removes every checkpoint older than a week.' }
+        )
+    }
+    'Restore-VmCheckpoint' = @{
+        Synopsis    = 'Returns VMs to a checkpoint.'
+        Description = 'Returns the VM to the checkpoint, as Hyper-V''s Restore-VMSnapshot: a VM that runs is turned off first and its current state is lost, so it asks for confirmation (ConfirmImpact High; Force does not ask). The VM gets the checkpoint''s disk; with memory (HasMemory) the checkpoint''s state becomes the VM''s saved state and the VM is Saved, so Start-Vm resumes it where the checkpoint was taken; without, the VM is Stopped. The checkpoint stays and can be restored again. An unknown VM or checkpoint fails with VmNotFound or CheckpointNotFound, under -WhatIf too.'
+        Parameters  = @{
+            VmName      = 'The VM.'
+            Name        = 'The checkpoint''s name.'
+            InputObject = 'Checkpoint objects, as Get-VmCheckpoint outputs them.'
+            Force       = 'Restore without asking for confirmation.'
+            PassThru    = 'Output the VM.'
+        }
+        Examples    = @(
+            @{ Code = 'Restore-VmCheckpoint -VmName web -Name before-upgrade -Force; Start-Vm web'; Remarks = 'Returns the VM web to its checkpoint and resumes it there.' }
+        )
+    }
+    'Remove-VmCheckpoint' = @{
+        Synopsis    = 'Deletes checkpoints.'
+        Description = 'Deletes the checkpoint''s files; the VM is not changed. Asks for confirmation (ConfirmImpact High; Force does not ask). An unknown VM or checkpoint fails with VmNotFound or CheckpointNotFound, under -WhatIf too.'
+        Parameters  = @{
+            VmName      = 'The VM.'
+            Name        = 'The checkpoint''s name.'
+            InputObject = 'Checkpoint objects, as Get-VmCheckpoint outputs them.'
+            Force       = 'Remove without asking for confirmation.'
+        }
+        Examples    = @(
+            @{ Code = 'Get-VmCheckpoint -VmName web | Remove-VmCheckpoint -Force'; Remarks = 'Removes every checkpoint of the VM web.' }
+        )
+    }
     'Remove-Vm' = @{
         Synopsis    = 'Deletes VMs.'
         Description = 'Deletes the VM''s disks, directory and state row. Asks for confirmation (ConfirmImpact High, as Hyper-V''s Remove-VM); Force removes without asking and turns a running VM off first, which is otherwise refused (VmRunning). An unknown name fails before anything is asked, under -WhatIf too.'

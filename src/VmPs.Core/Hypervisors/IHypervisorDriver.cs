@@ -1,5 +1,6 @@
 using VmPs.Core.Agent;
 using VmPs.Core.Processes;
+using VmPs.Core.State;
 
 namespace VmPs.Core.Hypervisors;
 
@@ -34,6 +35,11 @@ public sealed record VmLaunchSpec
 
     /// <summary>Per-VM directory: sockets, logs and pid files go here.</summary>
     public required string VmDirectory { get; init; }
+
+    public const string PidFileName = "hypervisor.pid";
+
+    /// <summary>Where the driver's launcher records the hypervisor process the moment it exists (see PidFile).</summary>
+    public string PidFilePath => Path.Combine(VmDirectory, PidFileName);
 
     public required string KernelPath { get; init; }
 
@@ -71,6 +77,22 @@ public sealed record VmLaunchSpec
 
     /// <summary>Network adapters; empty: the VM has no network.</summary>
     public IReadOnlyList<NetworkInterfaceSpec> NetworkInterfaces { get; init; } = [];
+
+    /// <summary>
+    /// Before the hypervisor starts: the VM directory 0700 and the logs it writes created 0600 (it opens an existing
+    /// file and keeps its mode, whatever its umask).
+    /// </summary>
+    internal void CreatePrivateFiles()
+    {
+        PrivateFiles.CreateDirectory(VmDirectory);
+        foreach (var log in new[] { ConsoleLogPath, AppLogPath, HypervisorLogPath }.OfType<string>())
+        {
+            PrivateFiles.OpenHandle(log, FileMode.OpenOrCreate, FileAccess.Write).Dispose();
+        }
+    }
+
+    /// <summary>Once the hypervisor runs: the sockets it made (with its umask's mode) become 0600.</summary>
+    internal void RestrictHypervisorFiles() => PrivateFiles.RepairTree(VmDirectory);
 }
 
 /// <summary>

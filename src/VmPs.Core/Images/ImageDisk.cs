@@ -46,11 +46,11 @@ internal sealed partial class ImageDisk(VmPsPaths paths, ImageStore store, BlobC
     public string ImageDirectory(string id) => Path.Combine(paths.ImagesDirectory, id);
 
     /// <summary>Held by an add from before its first download until its image row exists, so its blobs are not removed.</summary>
-    public Task<FileLock> ShareBlobCacheAsync(CancellationToken cancellationToken) => FileLock.AcquireSharedAsync(CacheLock, cancellationToken);
+    public Task<FileLock> ShareBlobCacheAsync(CancellationToken cancellationToken) => FileLock.AcquireSharedAsync(CacheLock, FileLock.DefaultTimeout, cancellationToken);
 
     /// <summary>Records, in the image's directory, the blobs it was built from.</summary>
     public static Task WriteBlobListAsync(string imageDirectory, IEnumerable<string> digests, CancellationToken cancellationToken) =>
-        File.WriteAllLinesAsync(Path.Combine(imageDirectory, BlobListFile), digests, cancellationToken);
+        PrivateFiles.WriteAllLinesAsync(Path.Combine(imageDirectory, BlobListFile), digests, cancellationToken);
 
     /// <summary>
     /// Staging trees and image directories that adds killed partway left (their locks are free), and staging locks
@@ -143,7 +143,7 @@ internal sealed partial class ImageDisk(VmPsPaths paths, ImageStore store, BlobC
                 File.Delete(item.Path);
                 return true;
             default:
-                Directory.CreateDirectory(paths.BlobCacheDirectory);
+                PrivateFiles.CreateDirectory(paths.BlobCacheDirectory);
                 using (var cache = FileLock.TryAcquire(CacheLock))
                 {
                     if (cache is null)
@@ -160,7 +160,7 @@ internal sealed partial class ImageDisk(VmPsPaths paths, ImageStore store, BlobC
     /// <summary>After an image is removed: its blobs go when no other image was built from them and no add is running.</summary>
     public async Task<IReadOnlyList<ImageCacheItem>> RemoveUnreferencedBlobsAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(paths.BlobCacheDirectory);
+        PrivateFiles.CreateDirectory(paths.BlobCacheDirectory);
         using var cache = FileLock.TryAcquire(CacheLock);
         if (cache is null)
         {

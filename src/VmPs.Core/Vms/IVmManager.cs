@@ -43,6 +43,9 @@ public interface IVmManager
     /// </summary>
     Task<VmInfo> ResizeDiskAsync(string name, int sizeGiB, CancellationToken cancellationToken);
 
+    /// <summary>Set-Vm: a stopped VM's CPUs and memory; with <paramref name="dryRun"/>, every check and no change.</summary>
+    Task<VmInfo> SetAsync(string name, VmSetOptions options, bool dryRun, CancellationToken cancellationToken);
+
     /// <summary>Stops a running VM's vCPUs (State Paused).</summary>
     Task<VmInfo> SuspendAsync(string name, CancellationToken cancellationToken);
 
@@ -51,6 +54,18 @@ public interface IVmManager
 
     /// <summary>Writes a running or paused VM's memory and device state to disk and ends its hypervisor (State Saved); Start-Vm restores it.</summary>
     Task<VmInfo> SaveAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>A named checkpoint of the VM: its disk, and its memory while it runs.</summary>
+    Task<VmCheckpointInfo> CheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken);
+
+    /// <summary>The VM's checkpoints, oldest first.</summary>
+    Task<IReadOnlyList<VmCheckpointInfo>> GetCheckpointsAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Returns the VM to the checkpoint (Saved when it has memory, else Stopped); its current state is lost.</summary>
+    Task<VmInfo> RestoreCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the checkpoint.</summary>
+    Task RemoveCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken);
 
     /// <summary>Deletes the VM and everything it owns; a running VM is refused unless <paramref name="force"/>.</summary>
     Task RemoveAsync(string name, bool force, CancellationToken cancellationToken);

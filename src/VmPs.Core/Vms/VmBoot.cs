@@ -23,6 +23,11 @@ internal sealed class VmBoot
     /// <summary>ttyS0 and panic handling come from the driver; quiet keeps the slow emulated serial console short.</summary>
     private const string KernelArguments = "quiet";
 
+    /// <summary>Crash points (see CrashPoint): the VM claimed and its TAP plugged; the hypervisor answering; the hypervisor recorded.</summary>
+    public const string CrashAfterPlug = "Start-Vm: claimed, adapter plugged";
+    public const string CrashAfterLaunch = "Start-Vm: hypervisor launched";
+    public const string CrashAfterRecord = "Start-Vm: hypervisor recorded";
+
     private readonly VmPsPaths paths;
     private readonly VmStore vms;
     private readonly ImageStore images;
@@ -47,7 +52,7 @@ internal sealed class VmBoot
         var session = ProcessProbe.Current();
         VmRecord before = vm;
         VmRecord claimed;
-        using (await FileLock.AcquireAsync(reconciler.Files(vm).DiskLock, cancellationToken).ConfigureAwait(false))
+        using (await FileLock.AcquireAsync(reconciler.Files(vm).DiskLock, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false))
         {
             claimed = await vms.UpdateAsync(
                 vm.Id,
@@ -90,6 +95,7 @@ internal sealed class VmBoot
                 Report(progress, vm, "Checking the saved state", 20);
                 await VmSavedState.VerifyAsync(vm.Name, files.SavedState, claimed.Hypervisor, spec, cancellationToken).ConfigureAwait(false);
             }
+            CrashPoint.Reach(CrashAfterPlug);
 
             await WriteLaunchSpecAsync(files.LaunchSpec, spec, cancellationToken).ConfigureAwait(false);
 
@@ -99,8 +105,10 @@ internal sealed class VmBoot
                 () => restoring ? launching.RestoreAsync(spec, files.SavedState, cancellationToken) : launching.LaunchAsync(spec, cancellationToken),
                 cancellationToken).ConfigureAwait(false);
             var launched = instance;
+            CrashPoint.Reach(CrashAfterLaunch);
             await UpdateWhileOursAsync(claimed, current => current with { Instance = launched, StartedAt = DateTimeOffset.UtcNow }, cancellationToken)
                 .ConfigureAwait(false);
+            CrashPoint.Reach(CrashAfterRecord);
 
             if (options.WaitForAgent)
             {
@@ -151,7 +159,7 @@ internal sealed class VmBoot
     private static async Task WriteLaunchSpecAsync(string path, VmLaunchSpec spec, CancellationToken cancellationToken)
     {
         File.Delete(path);
-        await using var output = FileCopy.CreatePrivate(path);
+        await using var output = PrivateFiles.Open(path, FileMode.CreateNew, FileAccess.Write);
         await output.WriteAsync(System.Text.Encoding.UTF8.GetBytes(VmSavedState.Describe(spec)), cancellationToken).ConfigureAwait(false);
     }
 
@@ -227,7 +235,7 @@ internal sealed class VmBoot
 
         await networking.UnplugAsync(claimed.Id, CancellationToken.None).ConfigureAwait(false);
         var files = reconciler.Files(claimed);
-        files.DeleteSockets();
+        files.DeleteRuntimeFiles();
         var outcome = instance is null
             ? before with { Instance = null, Session = null }
             : cancelled

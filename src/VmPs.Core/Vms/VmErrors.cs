@@ -27,6 +27,16 @@ internal static class VmErrors
         RecommendedAction = $"Start it first: Start-Vm {name}",
     };
 
+    /// <summary>Set-Vm's CPUs or memory on a VM that is not stopped. No driver resizes a running VM yet (CH's vm.resize and QEMU q35's hotplug are not wired up).</summary>
+    public static VmPsException ResizeNeedsStop(string name, VmState state) => new(
+        VmPsErrorIds.VmResizeNeedsStop,
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' is {state.ToString().ToLowerInvariant()}: stop the VM first to change its CPUs or memory.",
+        name)
+    {
+        RecommendedAction = $"Stop-Vm {name}; Set-Vm {name} ...; Start-Vm {name}",
+    };
+
     /// <summary>Exec, file copy or terminal on a paused VM: refused at once rather than waiting on vCPUs that do not run.</summary>
     public static VmPsException Paused(string name) => new(
         VmPsErrorIds.VmPaused,

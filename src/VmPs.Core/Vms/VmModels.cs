@@ -128,6 +128,14 @@ public sealed record VmNetworkOptions
     public int? MaxBandwidthMbps { get; init; }
 }
 
+/// <summary>Set-Vm's changes; null keeps the VM's value.</summary>
+public sealed record VmSetOptions
+{
+    public int? Cpus { get; init; }
+
+    public int? MemoryMiB { get; init; }
+}
+
 public sealed record VmStartOptions
 {
     /// <summary>Wait until the guest agent answers a ping before returning.</summary>

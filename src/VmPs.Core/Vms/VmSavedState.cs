@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using VmPs.Core.Hypervisors;
-using VmPs.Core.Storage;
+using VmPs.Core.State;
 
 namespace VmPs.Core.Vms;
 
@@ -48,7 +48,7 @@ internal static class VmSavedState
         }
 
         var manifest = new SavedStateManifest(FormatVersion, hypervisor, DateTimeOffset.UtcNow, launchSpec, files);
-        await using var output = FileCopy.CreatePrivate(Path.Combine(directory, ManifestName));
+        await using var output = PrivateFiles.Open(Path.Combine(directory, ManifestName), FileMode.CreateNew, FileAccess.Write);
         await JsonSerializer.SerializeAsync(output, manifest, Json, cancellationToken).ConfigureAwait(false);
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
         output.Flush(flushToDisk: true);

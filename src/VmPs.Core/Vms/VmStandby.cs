@@ -1,7 +1,7 @@
 using VmPs.Core.Agent;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
-using VmPs.Core.Kernels;
+using VmPs.Core.State;
 
 namespace VmPs.Core.Vms;
 
@@ -68,7 +68,7 @@ internal sealed class VmStandby
             ? await File.ReadAllTextAsync(files.LaunchSpec, cancellationToken).ConfigureAwait(false)
             : throw new VmPsException(VmPsErrorIds.VmSaveFailed, VmPsErrorKind.InvalidOperation, $"VM '{vm.Name}' was started by an older VmPs that did not record its launch settings; restart it before saving it.", vm.Name);
         DeleteDirectory(files.SavedStatePartial);
-        CacheFiles.CreatePrivateDirectory(files.SavedStatePartial);
+        PrivateFiles.CreateDirectory(files.SavedStatePartial);
         try
         {
             await driver.SaveStateAsync(instance, files.SavedStatePartial, cancellationToken).ConfigureAwait(false);
@@ -99,7 +99,7 @@ internal sealed class VmStandby
 
         await driver.KillAsync(instance, CancellationToken.None).ConfigureAwait(false);
         await networking.UnplugAsync(vm.Id, CancellationToken.None).ConfigureAwait(false);
-        files.DeleteSockets();
+        files.DeleteRuntimeFiles();
         var saved = await vms.UpdateAsync(vm.Id, current => current.Instance == instance ? current.Saved() : current, CancellationToken.None)
             .ConfigureAwait(false);
         return saved ?? throw VmErrors.NotFound(vm.Name);

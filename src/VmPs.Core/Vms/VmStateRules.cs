@@ -1,7 +1,7 @@
 namespace VmPs.Core.Vms;
 
 /// <summary>
-/// Which states Suspend-Vm, Resume-Vm and Save-Vm accept, in one place: the cmdlets check them before -WhatIf
+/// Which states Suspend-Vm, Resume-Vm and Save-Vm accept, and which checkpoint names Checkpoint-Vm takes, in one place: the cmdlets check them before -WhatIf
 /// reports, and <see cref="VmStandby"/> checks them again on the current row.
 /// </summary>
 public static class VmStateRules
@@ -14,6 +14,17 @@ public static class VmStateRules
             throw VmErrors.NotRunning(name, state);
         }
     }
+
+    /// <summary>Checkpoint-Vm -CheckpointName: the rule for VM names, and no ".partial" suffix (a checkpoint being written).</summary>
+    public static void RequireValidCheckpointName(string name) => VmCheckpoints.ValidateName(name);
+
+    /// <summary>The checkpoint of that name (case-insensitive) among a VM's; CheckpointNotFound otherwise.</summary>
+    public static VmCheckpointInfo RequireCheckpoint(IEnumerable<VmCheckpointInfo> checkpoints, string vmName, string name) =>
+        checkpoints.FirstOrDefault(checkpoint => string.Equals(checkpoint.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new VmPsException(VmPsErrorIds.CheckpointNotFound, VmPsErrorKind.ObjectNotFound, $"VM '{vmName}' has no checkpoint named '{name}'.", name)
+        {
+            RecommendedAction = $"Run Get-VmCheckpoint -VmName {vmName} to list its checkpoints.",
+        };
 
     /// <summary>Resume-Vm: a paused VM.</summary>
     public static void RequirePaused(string name, VmState state)

@@ -116,13 +116,15 @@ internal sealed class VmStore
 
                 await connection.Command(
                         """
-                        UPDATE vms SET state = $state, instance_json = $instance, started_at = $started,
+                        UPDATE vms SET cpus = $cpus, memory_mib = $memory, state = $state, instance_json = $instance, started_at = $started,
                                        stopped_at = $stopped, exit_code = $exit, status_detail = $detail,
                                        session_pid = $sessionPid, session_start_time = $sessionStart
                         WHERE id = $id
                         """,
                         transaction)
                     .With("$id", id.ToString())
+                    .With("$cpus", next.Cpus)
+                    .With("$memory", next.MemoryMiB)
                     .With("$state", next.State.ToString())
                     .With("$instance", next.Instance is null ? null : JsonSerializer.Serialize(next.Instance, InstanceJson))
                     .With("$started", next.StartedAt?.ToStored())

@@ -36,24 +36,7 @@ internal static partial class VmValidation
             throw new VmPsException(VmPsErrorIds.InvalidImageName, VmPsErrorKind.InvalidArgument, "An image name is required.", options.Image);
         }
 
-        if (options.Cpus < 1 || options.Cpus > MaxCpus)
-        {
-            throw new VmPsException(
-                VmPsErrorIds.CpuCountOutOfRange,
-                VmPsErrorKind.InvalidArgument,
-                Invariant($"{options.Cpus} CPUs is out of range: this host allows 1 to {MaxCpus} ({Environment.ProcessorCount} cores)."),
-                options.Cpus);
-        }
-
-        if (options.MemoryMiB < MinMemoryMiB || options.MemoryMiB > hostMemoryMiB)
-        {
-            throw new VmPsException(
-                VmPsErrorIds.MemoryOutOfRange,
-                VmPsErrorKind.InvalidArgument,
-                Invariant($"{options.MemoryMiB} MiB of memory is out of range: this host allows {MinMemoryMiB} to {hostMemoryMiB} MiB."),
-                options.MemoryMiB);
-        }
-
+        ValidateResources(options.Cpus, options.MemoryMiB, hostMemoryMiB);
         ValidateDiskSize(options.DiskSizeGiB);
     }
 
@@ -66,6 +49,28 @@ internal static partial class VmValidation
                 VmPsErrorKind.InvalidArgument,
                 Invariant($"A {sizeGiB} GiB disk is out of range: use 1 to {MaxDiskSizeGiB} GiB."),
                 sizeGiB);
+        }
+    }
+
+    /// <summary>New-Vm's and Set-Vm's CPU and memory ranges.</summary>
+    public static void ValidateResources(int cpus, int memoryMiB, long hostMemoryMiB)
+    {
+        if (cpus < 1 || cpus > MaxCpus)
+        {
+            throw new VmPsException(
+                VmPsErrorIds.CpuCountOutOfRange,
+                VmPsErrorKind.InvalidArgument,
+                Invariant($"{cpus} CPUs is out of range: this host allows 1 to {MaxCpus} ({Environment.ProcessorCount} cores)."),
+                cpus);
+        }
+
+        if (memoryMiB < MinMemoryMiB || memoryMiB > hostMemoryMiB)
+        {
+            throw new VmPsException(
+                VmPsErrorIds.MemoryOutOfRange,
+                VmPsErrorKind.InvalidArgument,
+                Invariant($"{memoryMiB} MiB of memory is out of range: this host allows {MinMemoryMiB} to {hostMemoryMiB} MiB."),
+                memoryMiB);
         }
     }
 

@@ -21,7 +21,7 @@ internal static class VolumeHotplug
         await driver.AttachDiskAsync(instance, volume.Serial, volume.Disk(attachment), cancellationToken).ConfigureAwait(false);
         try
         {
-            await using var agent = await SharedAgentConnections.AcquireAsync(vm, cancellationToken).ConfigureAwait(false);
+            await using var agent = await SharedAgentConnections.AcquireAsync(vm, lockTimeout: null, cancellationToken).ConfigureAwait(false);
             await agent.Client.MountVolumeAsync(volume.GuestVolume(attachment), cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -38,7 +38,7 @@ internal static class VolumeHotplug
     public static async Task UnplugAsync(IHypervisorDriver driver, VmRecord vm, VolumeRecord volume, VolumeAttachmentRecord attachment, bool force, CancellationToken cancellationToken)
     {
         var instance = vm.Instance ?? throw VmErrors.NotRunning(vm.Name, vm.State);
-        await using var agent = await SharedAgentConnections.AcquireAsync(vm, cancellationToken).ConfigureAwait(false);
+        await using var agent = await SharedAgentConnections.AcquireAsync(vm, lockTimeout: null, cancellationToken).ConfigureAwait(false);
         try
         {
             await agent.Client.UnmountVolumeAsync(attachment.Path, lazy: force, cancellationToken).ConfigureAwait(false);

@@ -57,7 +57,7 @@ public sealed class VolumeManager : IVolumeManager
             cancellationToken).ConfigureAwait(false);
         try
         {
-            using (await FileLock.AcquireSharedAsync(files.LockPath, cancellationToken).ConfigureAwait(false))
+            using (await FileLock.AcquireSharedAsync(files.LockPath, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false))
             {
                 await files.BuildAsync(volume.Path, options, cancellationToken).ConfigureAwait(false);
             }
@@ -147,7 +147,7 @@ public sealed class VolumeManager : IVolumeManager
                 },
                 cancellationToken).ConfigureAwait(false);
             CopyMethod method;
-            using (await FileLock.AcquireSharedAsync(files.LockPath, cancellationToken).ConfigureAwait(false))
+            using (await FileLock.AcquireSharedAsync(files.LockPath, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false))
             {
                 method = await CopyFileAsync(claimed, copy, cancellationToken).ConfigureAwait(false);
             }
@@ -270,7 +270,7 @@ public sealed class VolumeManager : IVolumeManager
             {
                 if (IsActive(vmState))
                 {
-                    throw VolumeErrors.Invalid("VmNotStopped", "The VM started meanwhile; stop the VM first.", vmId);
+                    throw VolumeErrors.Invalid(VmPsErrorIds.VmNotStopped, "The VM started meanwhile; stop the VM first.", vmId);
                 }
             },
             cancellationToken);
@@ -372,8 +372,8 @@ public sealed class VolumeManager : IVolumeManager
         {
             await QemuImage.CreateAsync(sourceOverlay, DiskImageFormat.Qcow2, null, cancellationToken, backing).ConfigureAwait(false);
             await QemuImage.CreateAsync(copyOverlay, DiskImageFormat.Qcow2, null, cancellationToken, backing).ConfigureAwait(false);
-            VolumeFiles.MakePrivate(sourceOverlay);
-            VolumeFiles.MakePrivate(copyOverlay);
+            PrivateFiles.Restrict(sourceOverlay);
+            PrivateFiles.Restrict(copyOverlay);
             await store.CommitFreezeAsync(
                 source with { Path = sourceOverlay, DiskFormat = DiskImageFormat.Qcow2, BackingPath = basePath },
                 basePath,
@@ -453,7 +453,7 @@ public sealed class VolumeManager : IVolumeManager
         if (vm.State == VmState.Saved)
         {
             throw VolumeErrors.Invalid(
-                "VmSaved",
+                VmPsErrorIds.VmSaved,
                 $"VM '{vm.Name}' is saved: its restore needs the disks it was saved with. Start it and attach or detach the volume then (hot-plug), or discard the saved state first (Start-Vm -Force).",
                 vm.Name);
         }
@@ -463,7 +463,7 @@ public sealed class VolumeManager : IVolumeManager
     {
         if (state != nameof(VmState.Running))
         {
-            throw VolumeErrors.Invalid("VmNotRunning", $"VM '{vmName}' stopped meanwhile; attach the volume to the stopped VM again.", vmName);
+            throw VolumeErrors.Invalid(VmPsErrorIds.VmNotRunning, $"VM '{vmName}' stopped meanwhile; attach the volume to the stopped VM again.", vmName);
         }
     };
 
@@ -471,7 +471,7 @@ public sealed class VolumeManager : IVolumeManager
     {
         if (IsActive(state))
         {
-            throw VolumeErrors.Invalid("VmNotStopped", $"VM '{vmName}' started meanwhile; stop the VM first to {action} volumes.", vmName);
+            throw VolumeErrors.Invalid(VmPsErrorIds.VmNotStopped, $"VM '{vmName}' started meanwhile; stop the VM first to {action} volumes.", vmName);
         }
     };
 
@@ -496,12 +496,12 @@ public sealed class VolumeManager : IVolumeManager
 
         if (options.Format == VolumeFormat.Raw)
         {
-            throw VolumeErrors.Invalid("VolumeSourceNeedsFilesystem", "A Raw volume has no filesystem to fill: use -Format Ext4 or Qcow2 with -FromPath.", options.Name);
+            throw VolumeErrors.Invalid(VmPsErrorIds.VolumeSourceNeedsFilesystem, "A Raw volume has no filesystem to fill: use -Format Ext4 or Qcow2 with -FromPath.", options.Name);
         }
 
         if (!Directory.Exists(source) && !File.Exists(source))
         {
-            throw new VmPsException("VolumeSourceNotFound", VmPsErrorKind.ObjectNotFound, $"'{source}' is neither a directory nor an archive file.", source);
+            throw new VmPsException(VmPsErrorIds.VolumeSourceNotFound, VmPsErrorKind.ObjectNotFound, $"'{source}' is neither a directory nor an archive file.", source);
         }
     }
 

@@ -59,7 +59,7 @@ public sealed class StandbyVmTests : IDisposable
 
         // A save that fails (its migration socket cannot be made) leaves the VM running and counting.
         var directory = (await manager.GetAsync(Vm, CancellationToken.None)).Directory;
-        var blocker = Directory.CreateDirectory(Path.Combine(directory, "migrate.sock"));
+        var blocker = Directory.CreateDirectory(Path.Combine(directory, "state.sock"));
         var failed = await Assert.ThrowsAsync<VmPsException>(() => manager.SaveAsync(Vm, CancellationToken.None));
         Assert.Equal(VmPsErrorIds.VmSaveFailed, failed.ErrorId);
         blocker.Delete();

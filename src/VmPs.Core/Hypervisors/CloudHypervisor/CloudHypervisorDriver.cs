@@ -99,16 +99,17 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
     private async Task<HypervisorInstance> StartAsync(VmLaunchSpec spec, Func<CloudHypervisorApiClient, CancellationToken, Task> setUp, CancellationToken cancellationToken)
     {
         var files = CloudHypervisorVmFiles.In(spec.VmDirectory);
-        Directory.CreateDirectory(spec.VmDirectory);
+        spec.CreatePrivateFiles();
         files.DeleteSockets();
         File.Delete(files.EventMonitor);
 
-        var process = launcher.Start(new CloudHypervisorLaunch(files, spec.HypervisorLogPath, spec.VmDirectory));
+        var process = launcher.Start(new CloudHypervisorLaunch(files, spec.HypervisorLogPath, spec.VmDirectory, spec.PidFilePath));
         try
         {
             using var api = new CloudHypervisorApiClient(files.ApiSocket);
             await WaitForApiAsync(api, process, spec, cancellationToken).ConfigureAwait(false);
             await setUp(api, cancellationToken).ConfigureAwait(false);
+            spec.RestrictHypervisorFiles();
         }
         catch
         {

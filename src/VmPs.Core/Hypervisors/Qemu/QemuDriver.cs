@@ -80,7 +80,7 @@ public sealed class QemuDriver : IHypervisorDriver
 
     private async Task<HypervisorInstance> StartAsync(VmLaunchSpec spec, string? restoreFrom, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(spec.VmDirectory);
+        spec.CreatePrivateFiles();
         var sockets = QemuSockets.For(spec.VmDirectory);
         var arguments = QemuCommandLine.Build(_options, spec, sockets);
         if (restoreFrom is not null)
@@ -100,7 +100,7 @@ public sealed class QemuDriver : IHypervisorDriver
         sockets.DeleteStale();
 
         var logOffset = File.Exists(spec.HypervisorLogPath) ? new FileInfo(spec.HypervisorLogPath).Length : 0;
-        var process = DetachedProcess.Start(_options.QemuPath, arguments, spec.HypervisorLogPath, spec.VmDirectory);
+        var process = DetachedProcess.Start(_options.QemuPath, arguments, spec.HypervisorLogPath, spec.VmDirectory, spec.PidFilePath);
         try
         {
             await WaitUntilRunningAsync(process, sockets.Qmp, spec.HypervisorLogPath, logOffset, cancellationToken).ConfigureAwait(false);
@@ -109,6 +109,8 @@ public sealed class QemuDriver : IHypervisorDriver
                 await using var qmp = await QmpClient.ConnectAsync(sockets.Qmp, cancellationToken).ConfigureAwait(false);
                 await QemuMigration.RestoreAsync(qmp, sockets.Migration, restoreFrom, () => ProcessProbe.IsRunning(process), cancellationToken).ConfigureAwait(false);
             }
+
+            spec.RestrictHypervisorFiles();
         }
         catch (VmPsException failure) when (restoreFrom is not null && failure.ErrorId != VmPsErrorIds.HypervisorStartTimeout)
         {

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
-using VmPs.Core.Storage;
+using VmPs.Core.State;
 
 namespace VmPs.Core.Hypervisors.Qemu;
 
@@ -94,7 +94,7 @@ internal static class QemuMigration
     {
         using var connection = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
         await using var stream = new NetworkStream(connection, ownsSocket: false);
-        await using var file = FileCopy.CreatePrivate(path);
+        await using var file = PrivateFiles.Open(path, FileMode.CreateNew, FileAccess.Write);
         await stream.CopyToAsync(file, 1 << 20, cancellationToken).ConfigureAwait(false);
         await file.FlushAsync(cancellationToken).ConfigureAwait(false);
         file.Flush(flushToDisk: true);

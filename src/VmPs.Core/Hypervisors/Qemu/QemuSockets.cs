@@ -11,7 +11,7 @@ internal sealed record QemuSockets(string Qmp, string Agent, string Migration)
 
     public static QemuSockets For(string vmDirectory)
     {
-        var sockets = new QemuSockets(Path.Combine(vmDirectory, "qmp.sock"), Path.Combine(vmDirectory, "agent.sock"), Path.Combine(vmDirectory, "migrate.sock"));
+        var sockets = new QemuSockets(Path.Combine(vmDirectory, "qmp.sock"), Path.Combine(vmDirectory, "agent.sock"), Path.Combine(vmDirectory, "state.sock"));
         foreach (var path in new[] { sockets.Qmp, sockets.Agent, sockets.Migration })
         {
             if (Encoding.UTF8.GetByteCount(path) > MaxSocketPathBytes)

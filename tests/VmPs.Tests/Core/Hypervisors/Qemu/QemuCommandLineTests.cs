@@ -7,7 +7,7 @@ namespace VmPs.Tests.Core.Hypervisors.Qemu;
 
 public sealed class QemuCommandLineTests
 {
-    private static readonly QemuSockets Sockets = new("/vms/a/qmp.sock", "/vms/a/agent.sock", "/vms/a/migrate.sock");
+    private static readonly QemuSockets Sockets = new("/vms/a/qmp.sock", "/vms/a/agent.sock", "/vms/a/state.sock");
 
     private static readonly VmLaunchSpec Spec = new()
     {
