@@ -18,6 +18,16 @@
         'Get-Vm'
         'Start-Vm'
         'Stop-Vm'
+        'Set-Vm'
+        'Export-VmSpec'
+        'Import-VmSpec'
+        'Suspend-Vm'
+        'Resume-Vm'
+        'Save-Vm'
+        'Checkpoint-Vm'
+        'Get-VmCheckpoint'
+        'Restore-VmCheckpoint'
+        'Remove-VmCheckpoint'
         'Remove-Vm'
         'Enter-Vm'
         'Invoke-VmCommand'
@@ -42,6 +52,7 @@
         'Resize-VmVolume'
         'Mount-VmVolume'
         'Dismount-VmVolume'
+        'Resize-VmDisk'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -81,11 +81,11 @@
     }
     'Remove-VmVolume' = @{
         Synopsis    = 'Deletes volumes and their files.'
-        Description = 'Deletes each volume''s file and record; a frozen base that no volume uses any more goes too. A volume attached to a VM is refused (VolumeAttached) unless -Force, which first detaches it from the stopped VMs that have it; a running VM keeps its volume (VolumeInUse: stop the VM first). Asks for confirmation (ConfirmImpact High); -Confirm:$false does not ask.'
+        Description = 'Deletes each volume''s file and record; a frozen base that no volume uses any more goes too. A volume attached to a VM is refused (VolumeAttached) unless -Force, which first detaches it from the VMs that have it: running ones unmount it lazily and have its disk unplugged where their hypervisor can hot-plug (elsewhere: stop the VM first). Asks for confirmation (ConfirmImpact High); -Confirm:$false does not ask.'
         Parameters  = @{
             Name        = 'Names of the volumes; wildcards allowed.'
             InputObject = 'Volume objects, as Get-VmVolume outputs them.'
-            Force       = 'Detach the volume from the stopped VMs that have it first.'
+            Force       = 'Detach the volume from the VMs that have it first (unplugging it from running ones where their hypervisor can).'
         }
         Examples    = @(
             @{ Code = 'Remove-VmVolume data -Confirm:$false'; Remarks = 'Deletes the volume data.' }
@@ -120,7 +120,7 @@
     }
     'Mount-VmVolume' = @{
         Synopsis    = 'Attaches a volume to a VM at a guest path.'
-        Description = 'Attaches the volume to a stopped VM; at boot the guest init finds it by its disk serial and mounts it at -Path (an ext4 volume; a Raw one is linked there as a block device) before the image''s command or systemd starts. A writable volume is attached to one VM at a time, a read-only one (-ReadOnly: the guest mounts it read-only without replaying its journal) to any number of VMs; the check and the attachment are one database transaction, so two sessions cannot both win. The path must be absolute and may not shadow /, /proc, /sys or /dev. Attaching to a running VM needs disk hot-plug, which this version does not do: the error says to stop the VM first.'
+        Description = 'Attaches the volume to a stopped VM; at boot the guest init finds it by its disk serial and mounts it at -Path (an ext4 volume; a Raw one is linked there as a block device) before the image''s command or systemd starts. A writable volume is attached to one VM at a time, a read-only one (-ReadOnly: the guest mounts it read-only without replaying its journal) to any number of VMs; the check and the attachment are one database transaction, so two sessions cannot both win. The path must be absolute and may not shadow /, /proc, /sys or /dev. On a running VM the disk is hot-plugged and the agent mounts it at once, where the VM''s hypervisor can hot-plug disks (Cloud Hypervisor; QEMU with the q35 machine, which has four spare PCIe slots); elsewhere (QEMU microvm) the error (HypervisorFeatureNotSupported) says to stop the VM first. A hot-plug that fails at any step is undone.'
         Parameters  = @{
             VmName      = 'The VM.'
             InputObject = 'The VM, as Get-Vm outputs it.'
@@ -134,17 +134,33 @@
             @{ Code = 'Get-Vm worker-* | Mount-VmVolume -Name assets -Path /assets -ReadOnly'; Remarks = 'Shares the volume assets read-only with every worker VM.' }
         )
     }
+    'Resize-VmDisk' = @{
+        Synopsis    = 'Grows the writable disk of stopped VMs.'
+        Description = 'Grows each VM''s own writable disk (the sparse overlay New-Vm -DiskSizeGB sized) and the ext4 filesystem on it: e2fsck, then resize2fs on the file, with no loop device; the guest sees the room at its next boot. The VM must be stopped (VmDiskResizeNeedsStoppedVm: stop the VM first), and Start-Vm waits while a resize runs. Disks only grow (VmDiskShrinkNotSupported). Get-Vm shows DiskSizeGiB and DiskAllocatedBytes, the host blocks the disk really uses.'
+        Parameters  = @{
+            Name        = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            SizeGB      = 'The new size in GiB (1 to 8192), at least the current one.'
+            PassThru    = 'Output the VM.'
+        }
+        Examples    = @(
+            @{ Code = 'Stop-Vm web; Resize-VmDisk web -SizeGB 20; Start-Vm web'; Remarks = 'Gives the VM web a 20 GiB disk.' }
+            @{ Code = 'Get-Vm | Sort-Object DiskAllocatedBytes -Descending | Select-Object Name, DiskSizeGiB, DiskAllocatedBytes'; Remarks = 'Shows which VMs'' disks use the most host space.' }
+        )
+    }
     'Dismount-VmVolume' = @{
         Synopsis    = 'Detaches a volume from a VM.'
-        Description = 'Detaches the volume from a stopped VM; the volume and its data stay, ready to attach elsewhere. A running VM is refused (stop the VM first). VolumeNotAttached when the VM does not have it.'
+        Description = 'Detaches the volume from a VM; the volume and its data stay, ready to attach elsewhere. On a running VM the guest unmounts it and its disk is unplugged, where the hypervisor can hot-plug disks (elsewhere the error says to stop the VM first). While files on the volume are open in the guest, or a process works in it, the unmount is refused (GuestVolumeBusy) and the volume stays attached; -Force unmounts it lazily and unplugs it anyway. VolumeNotAttached when the VM does not have it.'
         Parameters  = @{
             VmName      = 'The VM.'
             InputObject = 'The VM, as Get-Vm outputs it.'
             Name        = 'The volume.'
+            Force       = 'Detach from a running VM even while the volume is in use in the guest: a lazy unmount, then the unplug (programs still using it get I/O errors).'
             PassThru    = 'Output the volume.'
         }
         Examples    = @(
-            @{ Code = 'Dismount-VmVolume -VmName web -Name data'; Remarks = 'Detaches data from web.' }
+            @{ Code = 'Dismount-VmVolume -VmName web -Name data'; Remarks = 'Detaches data from web (unplugging it if web runs).' }
+            @{ Code = 'Dismount-VmVolume -VmName web -Name scratch -Force'; Remarks = 'Unplugs scratch from the running VM web even though a program still has files open on it.' }
         )
     }
     'Get-VmNetworkAdapter' = @{
@@ -190,8 +206,8 @@
         )
     }
     'Start-Vm' = @{
-        Synopsis    = 'Boots VMs.'
-        Description = 'Starts the hypervisor of each VM detached from this session, so the VM keeps running after pwsh exits, and waits until the guest agent answers. Progress is shown with Write-Progress; Ctrl+C stops the boot and leaves no hypervisor running.'
+        Synopsis    = 'Boots VMs, or resumes saved ones.'
+        Description = 'Starts the hypervisor of each VM detached from this session, so the VM keeps running after pwsh exits, and waits until the guest agent answers. A Saved VM (Save-Vm) is not booted: its saved memory and device state are checked against their manifest (the SHA-256 and size of each state file, and the VM''s hardware, disks and boot files) and restored, so its programs run on from where they were, and the guest clock is set to the host''s. A saved state that is truncated, changed or made for other hardware is refused (SavedStateInvalid) and the VM stays Saved; Force discards it and boots afresh. Once a restored guest runs, its saved state is deleted (its disk has moved on). Progress is shown with Write-Progress; Ctrl+C stops the boot and leaves no hypervisor running.'
         Parameters  = @{
             Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property (adapters, port mappings, command results) and rows with a Name column (Import-Csv); another kind of object (a network, an image, a process) is refused, never taken for its Name.'
             InputObject = 'VM objects, as Get-Vm and New-Vm output them.'
@@ -199,11 +215,51 @@
             TimeoutSec = 'How long to wait for the guest agent (default 120).'
             PassThru   = 'Output the started VM.'
             AsJob      = 'Boot in the background and return a job at once, with one child job per VM; Receive-Job returns the started VMs (with PassThru), errors and, with -Verbose, the boot steps and their times.'
+            Force      = 'For a Saved VM: delete its saved state (what was in its memory is lost; its disk is kept) and boot it afresh.'
         }
         Examples    = @(
             @{ Code = 'New-Vm -Name demo | Start-Vm -PassThru | Invoke-VmCommand -Command uname, -r'; Remarks = 'Creates, boots and runs a command.' }
             @{ Code = '$job = Get-Vm web* | Start-Vm -AsJob -PassThru; $job | Wait-Job | Receive-Job'; Remarks = 'Boots the VMs whose names start with web in the background, then collects them.' }
             @{ Code = 'Start-Vm web -Verbose'; Remarks = 'Boots the VM web and reports each step (hypervisor, kernel, agent) with the time it took.' }
+            @{ Code = 'Start-Vm web -Force'; Remarks = 'Boots the Saved VM web afresh, discarding its saved state (for one refused as SavedStateInvalid).' }
+        )
+    }
+    'Suspend-Vm' = @{
+        Synopsis    = 'Pauses VMs.'
+        Description = 'Stops the vCPUs of each running VM, as Hyper-V''s Suspend-VM does: the hypervisor keeps its memory and devices, the VM''s State becomes Paused and its programs stand still until Resume-Vm. Invoke-VmCommand, Copy-VmFile and Enter-Vm on a paused VM fail at once with VmPaused. A paused VM can be saved (Save-Vm) or stopped (Stop-Vm resumes it first so that the guest can shut down). A VM that is not running fails with VmNotRunning, under -WhatIf too; a driver that cannot pause fails with HypervisorFeatureNotSupported.'
+        Parameters  = @{
+            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column; another kind of object is refused, never taken for its Name.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            PassThru   = 'Output the paused VM.'
+        }
+        Examples    = @(
+            @{ Code = 'Suspend-Vm web; Resume-Vm web'; Remarks = 'Pauses the VM web and lets it run on.' }
+        )
+    }
+    'Resume-Vm' = @{
+        Synopsis    = 'Resumes paused VMs.'
+        Description = 'Continues the vCPUs of each paused VM, as Hyper-V''s Resume-VM does (State Running again), then sets the guest clock to the host''s through the agent, since it stood still while paused. A VM that is not paused fails with VmNotPaused, under -WhatIf too. A Saved VM is resumed with Start-Vm.'
+        Parameters  = @{
+            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column; another kind of object is refused, never taken for its Name.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            PassThru   = 'Output the resumed VM.'
+        }
+        Examples    = @(
+            @{ Code = 'Get-Vm | Where-Object State -eq Paused | Resume-Vm'; Remarks = 'Resumes every paused VM.' }
+        )
+    }
+    'Save-Vm' = @{
+        Synopsis    = 'Puts VMs in standby: memory to disk, hypervisor ended.'
+        Description = 'Saves each running or paused VM as Hyper-V''s Save-VM does: its vCPUs stop, its memory and device state are written to the directory saved in the VM''s directory (QEMU: a migration stream; Cloud Hypervisor: vm.snapshot) with a manifest of their SHA-256 and the VM''s launch settings, the disks are flushed, and the hypervisor ends. The VM''s State becomes Saved; it uses no CPU and no memory until Start-Vm restores it, programs and all. A save that fails leaves the VM as it was (running or paused) and removes what it wrote (VmSaveFailed). A VM that is not running fails with VmNotRunning, under -WhatIf too; a driver that cannot save fails with HypervisorFeatureNotSupported.'
+        Parameters  = @{
+            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column; another kind of object is refused, never taken for its Name.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            PassThru   = 'Output the saved VM.'
+            AsJob      = 'Save in the background and return a job at once, with one child job per VM.'
+        }
+        Examples    = @(
+            @{ Code = 'Save-Vm web; Start-Vm web'; Remarks = 'Puts the VM web in standby, then resumes it from its saved state.' }
+            @{ Code = 'Get-Vm | Where-Object State -eq Running | Save-Vm -AsJob'; Remarks = 'Saves every running VM in the background.' }
         )
     }
     'Stop-Vm' = @{
@@ -220,6 +276,100 @@
         Examples    = @(
             @{ Code = 'Get-Vm | Stop-Vm -PassThru | Remove-Vm'; Remarks = 'Stops and removes every VM.' }
             @{ Code = 'Stop-Vm hung -TurnOff'; Remarks = 'Powers the VM hung off at once, without a shutdown.' }
+        )
+    }
+    'Set-Vm' = @{
+        Synopsis    = 'Changes the CPUs and memory of stopped VMs.'
+        Description = 'Sets the number of virtual CPUs and the memory of each VM, as Hyper-V''s Set-VM -ProcessorCount -MemoryStartupBytes does; the next Start-Vm boots with them. The VM must be stopped (or crashed): a starting, running or stopping VM is refused with VmResizeNeedsStop ("stop the VM first"), since no VmPs driver resizes a running guest. The values are checked as New-Vm checks them (CpuCountOutOfRange, MemoryOutOfRange), and the state is checked again in the same transaction that writes them, so a VM started meanwhile is refused too. Every check runs under -WhatIf.'
+        Parameters  = @{
+            Name        = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column; another kind of object is refused, never taken for its Name.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            Cpus        = 'Number of virtual CPUs (1 to 4 per host core, at most 254). Unchanged when not given.'
+            MemoryMB    = 'Memory in MiB (64 up to the host''s memory). Unchanged when not given.'
+            PassThru    = 'Output the changed VM.'
+        }
+        Examples    = @(
+            @{ Code = 'Stop-Vm web; Set-Vm web -Cpus 2 -MemoryMB 1024; Start-Vm web'; Remarks = 'Gives the VM web 2 vCPUs and 1 GiB of memory from its next boot.' }
+            @{ Code = 'Get-Vm test-* | Set-Vm -MemoryMB 256 -WhatIf'; Remarks = 'Shows what would change for each test VM, failing for those that are running.' }
+        )
+    }
+    'Export-VmSpec' = @{
+        Synopsis    = 'Writes VMs'' definitions as YAML specs.'
+        Description = 'Writes the whole definition of each VM as a YAML document that a script can keep in source control and Import-VmSpec can create the VM from or bring it back to: name, image, cpus, memoryMiB, diskSizeGiB, hypervisor, initMode, network (name, ipAddress, maxBandwidthMbps, ports as New-Vm -Publish writes them) and volumes (as New-Vm -Volume writes them). The kernel is not part of a spec: it is a path on this host. With -Path, every VM from the pipeline goes into that file, one YAML document each (replacing the file unless -NoClobber); without it, each VM''s spec is output as a string.'
+        Parameters  = @{
+            Name        = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            Path        = 'The file to write. Relative paths are relative to the current location. Without it the specs are output as strings.'
+            NoClobber   = 'Fail (HostFileExists) instead of replacing an existing file.'
+        }
+        Examples    = @(
+            @{ Code = 'Get-Vm web | Export-VmSpec -Path web.yaml'; Remarks = 'Writes the definition of the VM web to web.yaml.' }
+            @{ Code = 'Export-VmSpec -Name * -Path all.yaml'; Remarks = 'Writes every VM into one file, a YAML document each.' }
+        )
+    }
+    'Import-VmSpec' = @{
+        Synopsis    = 'Creates VMs from YAML specs, or brings existing VMs back to them.'
+        Description = 'Reads the VM specs in each file (as Export-VmSpec writes them; several YAML documents per file) and, for each, makes a plan: a VM that does not exist is created as New-Vm would create it; for one that exists, the CPUs and memory of a stopped VM are set (Set-Vm), its disk grown (Resize-VmDisk), published ports are added and removed, and volumes are mounted and dismounted until they match. What no step can change (image, a smaller disk, hypervisor, init mode, network, address, bandwidth) is reported as a warning and in the result''s NotChanged. Each step is validated and then confirmed through ShouldProcess, so -WhatIf prints the plan and fails where the real run would. A file that is not valid YAML (VmSpecInvalidYaml), that has a key the spec does not know (VmSpecUnknownKey) or a value of the wrong kind (VmSpecInvalidValue) fails with the file, the line and the key, and none of it is applied; files over 1 MiB are refused (VmSpecTooLarge). Outputs one VmPs.VmSpecResult per spec: Name, Outcome (Created, Changed or Unchanged), Changes, NotChanged and Path.'
+        Parameters  = @{
+            Path        = 'Spec files; wildcards allowed (*.yaml).'
+            LiteralPath = 'Spec files, taken literally; also bound from the pipeline (Get-ChildItem *.yaml | Import-VmSpec).'
+        }
+        Examples    = @(
+            @{ Code = 'Import-VmSpec -Path ./vms/*.yaml'; Remarks = 'Creates the VMs that are missing and changes the others where they differ.' }
+            @{ Code = 'Import-VmSpec -Path web.yaml -WhatIf'; Remarks = 'Prints the plan: each step as What if:, each difference that cannot change as a warning.' }
+        )
+    }
+    'Checkpoint-Vm' = @{
+        Synopsis    = 'Makes a named checkpoint of VMs.'
+        Description = 'Makes a checkpoint named CheckpointName of each VM, as Hyper-V''s Checkpoint-VM: a copy of its overlay disk (a reflink that shares the blocks where the file system can, else a sparse copy of the data) and, for a VM that runs, is paused or is saved, its memory and device state sealed with a manifest like Save-Vm''s. A running VM''s vCPUs stand still while the checkpoint is made and then run on. Checkpoints live in the VM''s directory and go with Remove-Vm. A name in use fails with CheckpointNameInUse; an invalid one with InvalidCheckpointName, under -WhatIf too; a failed checkpoint leaves nothing behind and the VM as it was (CheckpointFailed).'
+        Parameters  = @{
+            Name           = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column.'
+            InputObject    = 'VM objects, as Get-Vm outputs them.'
+            CheckpointName = 'The checkpoint''s name: 1 to 63 letters, digits, ''-'', ''_'' or ''.'', starting with a letter or digit (Hyper-V''s -SnapshotName works as an alias).'
+            PassThru       = 'Output the checkpoint.'
+        }
+        Examples    = @(
+            @{ Code = 'Checkpoint-Vm -Name web -CheckpointName before-upgrade'; Remarks = 'Checkpoints the VM web, memory included when it runs.' }
+        )
+    }
+    'Get-VmCheckpoint' = @{
+        Synopsis    = 'Gets the checkpoints of VMs.'
+        Description = 'Outputs the checkpoints of each VM (VmPs.VmCheckpoint objects: Name, VmName, Created, SizeBytes, HasMemory, DiskCopy), oldest first. SizeBytes is what the checkpoint''s files take on disk. The objects pipe into Restore-VmCheckpoint and Remove-VmCheckpoint.'
+        Parameters  = @{
+            VmName = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property.'
+            Vm     = 'VM objects, as Get-Vm outputs them.'
+            Name   = 'Checkpoint names; wildcards allowed (default: all).'
+        }
+        Examples    = @(
+            @{ Code = 'Get-VmCheckpoint -VmName web'; Remarks = 'Lists the checkpoints of the VM web.' }
+            @{ Code = 'Get-Vm | Get-VmCheckpoint | Where-Object Created -lt (Get-Date).AddDays(-7) | Remove-VmCheckpoint -Force'; Remarks = 'Removes every checkpoint older than a week.' }
+        )
+    }
+    'Restore-VmCheckpoint' = @{
+        Synopsis    = 'Returns VMs to a checkpoint.'
+        Description = 'Returns the VM to the checkpoint, as Hyper-V''s Restore-VMSnapshot: a VM that runs is turned off first and its current state is lost, so it asks for confirmation (ConfirmImpact High; Force does not ask). The VM gets the checkpoint''s disk; with memory (HasMemory) the checkpoint''s state becomes the VM''s saved state and the VM is Saved, so Start-Vm resumes it where the checkpoint was taken; without, the VM is Stopped. The checkpoint stays and can be restored again. An unknown VM or checkpoint fails with VmNotFound or CheckpointNotFound, under -WhatIf too.'
+        Parameters  = @{
+            VmName      = 'The VM.'
+            Name        = 'The checkpoint''s name.'
+            InputObject = 'Checkpoint objects, as Get-VmCheckpoint outputs them.'
+            Force       = 'Restore without asking for confirmation.'
+            PassThru    = 'Output the VM.'
+        }
+        Examples    = @(
+            @{ Code = 'Restore-VmCheckpoint -VmName web -Name before-upgrade -Force; Start-Vm web'; Remarks = 'Returns the VM web to its checkpoint and resumes it there.' }
+        )
+    }
+    'Remove-VmCheckpoint' = @{
+        Synopsis    = 'Deletes checkpoints.'
+        Description = 'Deletes the checkpoint''s files; the VM is not changed. Asks for confirmation (ConfirmImpact High; Force does not ask). An unknown VM or checkpoint fails with VmNotFound or CheckpointNotFound, under -WhatIf too.'
+        Parameters  = @{
+            VmName      = 'The VM.'
+            Name        = 'The checkpoint''s name.'
+            InputObject = 'Checkpoint objects, as Get-VmCheckpoint outputs them.'
+            Force       = 'Remove without asking for confirmation.'
+        }
+        Examples    = @(
+            @{ Code = 'Get-VmCheckpoint -VmName web | Remove-VmCheckpoint -Force'; Remarks = 'Removes every checkpoint of the VM web.' }
         )
     }
     'Remove-Vm' = @{

@@ -39,6 +39,12 @@ public static class VmPsErrorIds
 
     public const string BusyboxNotStatic = nameof(BusyboxNotStatic);
 
+    public const string CheckpointFailed = nameof(CheckpointFailed);
+
+    public const string CheckpointNameInUse = nameof(CheckpointNameInUse);
+
+    public const string CheckpointNotFound = nameof(CheckpointNotFound);
+
     public const string CloudHypervisorInvalidResponse = nameof(CloudHypervisorInvalidResponse);
 
     public const string CopyDestinationNotFound = nameof(CopyDestinationNotFound);
@@ -66,6 +72,8 @@ public static class VmPsErrorIds
     public const string ExternalToolFailed = nameof(ExternalToolFailed);
 
     public const string ExternalToolTimedOut = nameof(ExternalToolTimedOut);
+
+    public const string FilesystemDamaged = nameof(FilesystemDamaged);
 
     public const string FirewallNotFound = nameof(FirewallNotFound);
 
@@ -97,6 +105,12 @@ public static class VmPsErrorIds
 
     public const string GuestUserNotFound = nameof(GuestUserNotFound);
 
+    public const string GuestVolumeBusy = nameof(GuestVolumeBusy);
+
+    public const string GuestVolumeDiskNotFound = nameof(GuestVolumeDiskNotFound);
+
+    public const string GuestVolumeMountFailed = nameof(GuestVolumeMountFailed);
+
     public const string HostAddressNotLocal = nameof(HostAddressNotLocal);
 
     public const string HostFileExists = nameof(HostFileExists);
@@ -106,6 +120,8 @@ public static class VmPsErrorIds
     public const string HostNetworkFailed = nameof(HostNetworkFailed);
 
     public const string HypervisorAlreadyRunning = nameof(HypervisorAlreadyRunning);
+
+    public const string HypervisorDiskHotplugFailed = nameof(HypervisorDiskHotplugFailed);
 
     public const string HypervisorFeatureNotSupported = nameof(HypervisorFeatureNotSupported);
 
@@ -147,6 +163,8 @@ public static class VmPsErrorIds
 
     public const string InvalidBandwidth = nameof(InvalidBandwidth);
 
+    public const string InvalidCheckpointName = nameof(InvalidCheckpointName);
+
     public const string InvalidDiskSerial = nameof(InvalidDiskSerial);
 
     public const string InvalidFirewallBackend = nameof(InvalidFirewallBackend);
@@ -169,7 +187,11 @@ public static class VmPsErrorIds
 
     public const string InvalidLogTail = nameof(InvalidLogTail);
 
+    public const string InvalidMacAddress = nameof(InvalidMacAddress);
+
     public const string InvalidMaxOutputBytes = nameof(InvalidMaxOutputBytes);
+
+    public const string InvalidMountPath = nameof(InvalidMountPath);
 
     public const string InvalidMtu = nameof(InvalidMtu);
 
@@ -183,9 +205,15 @@ public static class VmPsErrorIds
 
     public const string InvalidSubnet = nameof(InvalidSubnet);
 
+    public const string InvalidTapName = nameof(InvalidTapName);
+
     public const string InvalidTerminalSize = nameof(InvalidTerminalSize);
 
     public const string InvalidVmName = nameof(InvalidVmName);
+
+    public const string InvalidVolumeAttachment = nameof(InvalidVolumeAttachment);
+
+    public const string InvalidVolumeName = nameof(InvalidVolumeName);
 
     public const string InvalidVsockCid = nameof(InvalidVsockCid);
 
@@ -233,6 +261,10 @@ public static class VmPsErrorIds
 
     public const string LayerSymlinkLoop = nameof(LayerSymlinkLoop);
 
+    public const string LockFailed = nameof(LockFailed);
+
+    public const string LockTimeout = nameof(LockTimeout);
+
     public const string ManifestDigestMismatch = nameof(ManifestDigestMismatch);
 
     public const string ManifestInvalid = nameof(ManifestInvalid);
@@ -252,6 +284,8 @@ public static class VmPsErrorIds
     public const string NetworkNameInUse = nameof(NetworkNameInUse);
 
     public const string NetworkNamespaceNotFound = nameof(NetworkNamespaceNotFound);
+
+    public const string NetworkNamespaceUnavailable = nameof(NetworkNamespaceUnavailable);
 
     public const string NetworkNotFound = nameof(NetworkNotFound);
 
@@ -287,11 +321,15 @@ public static class VmPsErrorIds
 
     public const string RegistryUnreachable = nameof(RegistryUnreachable);
 
+    public const string ReservedMountPath = nameof(ReservedMountPath);
+
     public const string RootfsBuildFailed = nameof(RootfsBuildFailed);
 
     public const string RootfsOutputExists = nameof(RootfsOutputExists);
 
     public const string RootfsSourceNotFound = nameof(RootfsSourceNotFound);
+
+    public const string SavedStateInvalid = nameof(SavedStateInvalid);
 
     public const string SocketPathTooLong = nameof(SocketPathTooLong);
 
@@ -302,6 +340,8 @@ public static class VmPsErrorIds
     public const string SubnetConflict = nameof(SubnetConflict);
 
     public const string SubnetOverlapsHostRoute = nameof(SubnetOverlapsHostRoute);
+
+    public const string TapCreationFailed = nameof(TapCreationFailed);
 
     public const string ToolNotFound = nameof(ToolNotFound);
 
@@ -315,6 +355,10 @@ public static class VmPsErrorIds
 
     public const string VmCommandStandardError = nameof(VmCommandStandardError);
 
+    public const string VmDiskResizeNeedsStoppedVm = nameof(VmDiskResizeNeedsStoppedVm);
+
+    public const string VmDiskShrinkNotSupported = nameof(VmDiskShrinkNotSupported);
+
     public const string VmExitedBeforeAgentReady = nameof(VmExitedBeforeAgentReady);
 
     public const string VmIsRunning = nameof(VmIsRunning);
@@ -323,11 +367,67 @@ public static class VmPsErrorIds
 
     public const string VmNotFound = nameof(VmNotFound);
 
+    public const string VmNotPaused = nameof(VmNotPaused);
+
     public const string VmNotRunning = nameof(VmNotRunning);
 
+    public const string VmNotStopped = nameof(VmNotStopped);
+
+    public const string VmPaused = nameof(VmPaused);
+
     public const string VmPsJobFailed = nameof(VmPsJobFailed);
+
+    public const string VmResizeNeedsStop = nameof(VmResizeNeedsStop);
+
+    public const string VmRestoreFailed = nameof(VmRestoreFailed);
+
+    public const string VmSaved = nameof(VmSaved);
+
+    public const string VmSaveFailed = nameof(VmSaveFailed);
+
+    public const string VmSpecInvalidValue = nameof(VmSpecInvalidValue);
+
+    public const string VmSpecInvalidYaml = nameof(VmSpecInvalidYaml);
+
+    public const string VmSpecTooLarge = nameof(VmSpecTooLarge);
+
+    public const string VmSpecUnknownKey = nameof(VmSpecUnknownKey);
 
     public const string VmStartFailed = nameof(VmStartFailed);
 
     public const string VmStartInProgress = nameof(VmStartInProgress);
+
+    public const string VolumeAlreadyAttached = nameof(VolumeAlreadyAttached);
+
+    public const string VolumeAttached = nameof(VolumeAttached);
+
+    public const string VolumeAttachedReadOnly = nameof(VolumeAttachedReadOnly);
+
+    public const string VolumeAttachedWritable = nameof(VolumeAttachedWritable);
+
+    public const string VolumeBusy = nameof(VolumeBusy);
+
+    public const string VolumeFileMissing = nameof(VolumeFileMissing);
+
+    public const string VolumeInUse = nameof(VolumeInUse);
+
+    public const string VolumeMountPathInUse = nameof(VolumeMountPathInUse);
+
+    public const string VolumeNameInUse = nameof(VolumeNameInUse);
+
+    public const string VolumeNotAttached = nameof(VolumeNotAttached);
+
+    public const string VolumeNotFound = nameof(VolumeNotFound);
+
+    public const string VolumeShrinkNotSupported = nameof(VolumeShrinkNotSupported);
+
+    public const string VolumeSizeOutOfRange = nameof(VolumeSizeOutOfRange);
+
+    public const string VolumeSourceInvalid = nameof(VolumeSourceInvalid);
+
+    public const string VolumeSourceNeedsFilesystem = nameof(VolumeSourceNeedsFilesystem);
+
+    public const string VolumeSourceNotFound = nameof(VolumeSourceNotFound);
+
+    public const string VolumeTooSmall = nameof(VolumeTooSmall);
 }

@@ -27,6 +27,15 @@ public sealed class VmPsPaths
     /// <summary>VmPs guest kernels built by Build-VmKernel, one directory per source version and config hash.</summary>
     public string KernelsDirectory => Path.Combine(Root, "kernels");
 
+    public string VolumesDirectory => Path.Combine(Root, "volumes");
+
+    /// <summary>Everything VmPs keeps in the state directory (what is repaired to 0700/0600 when the state is opened).</summary>
+    public IEnumerable<string> OwnedEntries =>
+    [
+        StateDatabase, StateDatabase + "-wal", StateDatabase + "-shm", StateDatabase + "-journal",
+        VmsDirectory, ImagesDirectory, CacheDirectory, KernelsDirectory, VolumesDirectory,
+    ];
+
     public string VmDirectory(string vmId) => Path.Combine(VmsDirectory, vmId);
 
     public static VmPsPaths Default() => new(ResolveDefaultRoot(

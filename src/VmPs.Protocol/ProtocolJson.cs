@@ -31,6 +31,9 @@ namespace VmPs.Protocol;
 [JsonSerializable(typeof(GuestConfig))]
 [JsonSerializable(typeof(NetworkConfigureMessage))]
 [JsonSerializable(typeof(NetworkConfiguredMessage))]
+[JsonSerializable(typeof(VolumeMountMessage))]
+[JsonSerializable(typeof(VolumeMountedMessage))]
+[JsonSerializable(typeof(VolumeUnmountMessage))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext
 {
 }

@@ -230,6 +230,14 @@ Describe 'Quick start' {
 
         (Get-Vm -Name demo).State | Should -Be 'Running'
         (Invoke-VmCommand -Name demo -Command true).ExitCode | Should -Be 0
+
+        # No driver resizes a running guest: Set-Vm says to stop it first, under -WhatIf too.
+        foreach ($whatIf in $false, $true) {
+            $errors = Get-VmError { Set-Vm -Name demo -Cpus 2 -WhatIf:$whatIf }
+            $errors[0].FullyQualifiedErrorId | Should -Be 'VmResizeNeedsStop,VmPs.PowerShell.Commands.SetVmCommand'
+            $errors[0].Exception.Message | Should -Match 'stop the VM first'
+        }
+        (Get-Vm -Name demo).Cpus | Should -Be 1
         Stop-Vm -Name demo -Force
     }
 

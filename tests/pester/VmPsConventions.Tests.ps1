@@ -64,6 +64,10 @@ Describe 'Pipeline binding never crosses types' {
         @{ Case = 'a network'; Command = 'Stop-Vm -WhatIf'; Source = { Get-VmNetwork lab } }
         @{ Case = 'a network'; Command = 'Remove-Vm -WhatIf'; Source = { Get-VmNetwork lab } }
         @{ Case = 'a network'; Command = 'Start-Vm -WhatIf'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'a network'; Command = 'Suspend-Vm -WhatIf'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'a network'; Command = 'Resume-Vm -WhatIf'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'an image'; Command = 'Save-Vm -WhatIf'; Source = { Get-VmImage tiny } }
+        @{ Case = 'a network'; Command = 'Checkpoint-Vm -CheckpointName cp1 -WhatIf'; Source = { Get-VmNetwork lab } }
         @{ Case = 'a network'; Command = 'Get-VmLog'; Source = { Get-VmNetwork lab } }
         @{ Case = 'a network'; Command = 'Get-VmNetworkAdapter'; Source = { Get-VmNetwork lab } }
         @{ Case = 'a network'; Command = 'Get-VmPortMapping'; Source = { Get-VmNetwork lab } }
@@ -108,7 +112,15 @@ Describe '-Force answers the confirmation; ConfirmImpact is Hyper-V''s' {
         @{ Command = 'Remove-VmNetwork'; Impact = 'High' }
         @{ Command = 'Remove-VmVolume'; Impact = 'High' }
         @{ Command = 'Stop-Vm'; Impact = 'Medium' }
+        @{ Command = 'Set-Vm'; Impact = 'Medium' }
+        @{ Command = 'Import-VmSpec'; Impact = 'Medium' }
         @{ Command = 'Start-Vm'; Impact = 'Medium' }
+        @{ Command = 'Suspend-Vm'; Impact = 'Medium' }
+        @{ Command = 'Resume-Vm'; Impact = 'Medium' }
+        @{ Command = 'Save-Vm'; Impact = 'Medium' }
+        @{ Command = 'Checkpoint-Vm'; Impact = 'Medium' }
+        @{ Command = 'Restore-VmCheckpoint'; Impact = 'High' }
+        @{ Command = 'Remove-VmCheckpoint'; Impact = 'High' }
         @{ Command = 'New-Vm'; Impact = 'Medium' }
         @{ Command = 'Remove-VmPortMapping'; Impact = 'Medium' }
     ) {
@@ -170,8 +182,23 @@ Describe '-WhatIf validates before it reports' {
         @{ Command = 'New-Vm -Name x -Network lab -IPAddress 10.99.0.5'; ErrorId = 'AddressOutOfSubnet' }
         @{ Command = 'New-Vm -Name x -Network lab -IPAddress 10.131.0.300'; ErrorId = 'InvalidIPAddress' }
         @{ Command = 'New-Vm -Name x -Publish 127.0.0.999:80:80'; ErrorId = 'InvalidPublishedPort' }
+        @{ Command = 'New-Vm -Name x -Volume no-such-volume:/srv'; ErrorId = 'VolumeNotFound' }
         @{ Command = 'Start-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
         @{ Command = 'Stop-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Set-Vm -Name no-such-vm -Cpus 2'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Set-Vm -Name plain -Cpus 0'; ErrorId = 'CpuCountOutOfRange' }
+        @{ Command = 'Set-Vm -Name plain -MemoryMB 1'; ErrorId = 'MemoryOutOfRange' }
+        @{ Command = 'Export-VmSpec -Name no-such-vm -Path ./x.yaml'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Suspend-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Resume-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Save-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Suspend-Vm -Name plain'; ErrorId = 'VmNotRunning' }
+        @{ Command = 'Resume-Vm -Name plain'; ErrorId = 'VmNotPaused' }
+        @{ Command = 'Save-Vm -Name plain'; ErrorId = 'VmNotRunning' }
+        @{ Command = 'Checkpoint-Vm -Name plain -CheckpointName "bad name!"'; ErrorId = 'InvalidCheckpointName' }
+        @{ Command = 'Checkpoint-Vm -Name no-such-vm -CheckpointName cp1'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Restore-VmCheckpoint -VmName plain -Name no-such-checkpoint'; ErrorId = 'CheckpointNotFound' }
+        @{ Command = 'Remove-VmCheckpoint -VmName no-such-vm -Name cp1'; ErrorId = 'VmNotFound' }
         @{ Command = 'Remove-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
         @{ Command = 'Invoke-VmCommand -Name no-such-vm -Command true'; ErrorId = 'VmNotFound' }
         @{ Command = 'Copy-VmFile -Name no-such-vm -Path /etc/hostname -Destination /tmp/ -ToVm'; ErrorId = 'VmNotFound' }

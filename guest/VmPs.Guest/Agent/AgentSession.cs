@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using VmPs.Guest.Files;
+using VmPs.Guest.Init;
 using VmPs.Guest.Network;
 using VmPs.Protocol;
 using VmPs.Protocol.Framing;
@@ -123,7 +124,7 @@ internal sealed class AgentSession
             throw new GuestException(ErrorCodes.BadRequest, $"Channel 0 is reserved for the handshake; a {frame.Type} request needs its own channel.");
         }
 
-        if (frame.Type is FrameType.ExecStart or FrameType.FileRequest or FrameType.NetworkConfigure)
+        if (frame.Type is FrameType.ExecStart or FrameType.FileRequest or FrameType.NetworkConfigure or FrameType.VolumeMount or FrameType.VolumeUnmount)
         {
             await _context.SystemReady.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -188,6 +189,12 @@ internal sealed class AgentSession
                 break;
             case FrameType.NetworkConfigure:
                 await NetworkConfigureHandler.HandleAsync(frame, _writer, cancellationToken).ConfigureAwait(false);
+                break;
+            case FrameType.VolumeMount:
+                await VolumeRequestHandler.MountAsync(frame, _writer, cancellationToken).ConfigureAwait(false);
+                break;
+            case FrameType.VolumeUnmount:
+                await VolumeRequestHandler.UnmountAsync(frame, _writer, cancellationToken).ConfigureAwait(false);
                 break;
             default:
                 throw new GuestException(ErrorCodes.Unsupported, $"This agent does not handle {frame.Type} frames.");

@@ -30,7 +30,6 @@ internal sealed class InitProcess
     private readonly TaskCompletionSource _systemReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _entrypointPid;
     private int _overlayDiskFd = -1;
-    private IReadOnlyList<string> _volumeMounts = [];
     private string _phase = InitLogPhases.Boot;
 
     // Kept until power off: without it the runtime's default SIGTERM handling would end PID 1 (a kernel panic).
@@ -141,7 +140,7 @@ internal sealed class InitProcess
         if (config.Volumes.Count > 0)
         {
             Enter(InitLogPhases.Disks, "mounting the volumes");
-            _volumeMounts = GuestVolumes.Mount(config.Volumes, disks);
+            GuestVolumes.Mount(config.Volumes, disks);
         }
 
         SetHostname(string.IsNullOrEmpty(config.Hostname) ? config.VmName : config.Hostname);
@@ -311,7 +310,7 @@ internal sealed class InitProcess
         }
 
         Libc.sync();
-        GuestVolumes.Unmount(_volumeMounts);
+        GuestVolumes.UnmountAll();
         if (_overlayDiskFd >= 0)
         {
             RootFilesystem.FreezeOverlayDisk(_overlayDiskFd);

@@ -8,8 +8,10 @@ internal static unsafe partial class Libc
     public const int ENOENT = 2;
     public const int EINTR = 4;
     public const int ECHILD = 10;
+    public const int EBUSY = 16;
     public const int EEXIST = 17;
     public const int ENODEV = 19;
+    public const int EINVAL = 22;
 
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
@@ -19,6 +21,9 @@ internal static unsafe partial class Libc
     public const ulong MS_NODEV = 4;
     public const ulong MS_NOEXEC = 8;
     public const ulong MS_MOVE = 8192;
+
+    /// <summary>umount2: detach the mount now, release the filesystem when its last user is gone.</summary>
+    public const int MNT_DETACH = 2;
 
     public const int O_RDONLY = 0;
     public const int O_WRONLY = 1;

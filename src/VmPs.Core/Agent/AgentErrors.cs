@@ -59,6 +59,9 @@ internal static class AgentErrors
         ErrorCodes.ProtocolVersionMismatch => new(VmPsErrorIds.AgentVersionMismatch, VmPsErrorKind.ProtocolError, error.Message),
         NetworkErrorCodes.InterfaceNotFound => new(VmPsErrorIds.GuestNetworkInterfaceNotFound, VmPsErrorKind.ObjectNotFound, error.Message),
         NetworkErrorCodes.ConfigureFailed => new(VmPsErrorIds.GuestNetworkConfigureFailed, VmPsErrorKind.InvalidOperation, error.Message),
+        VolumeErrorCodes.DiskNotFound => new(VmPsErrorIds.GuestVolumeDiskNotFound, VmPsErrorKind.ObjectNotFound, error.Message),
+        VolumeErrorCodes.MountFailed => new(VmPsErrorIds.GuestVolumeMountFailed, VmPsErrorKind.InvalidOperation, error.Message),
+        VolumeErrorCodes.Busy => new(VmPsErrorIds.GuestVolumeBusy, VmPsErrorKind.ResourceUnavailable, error.Message),
         _ => new(VmPsErrorIds.GuestExecFailed, VmPsErrorKind.InvalidOperation, $"{error.Message} ({error.Code})"),
     };
 }

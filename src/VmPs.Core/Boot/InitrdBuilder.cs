@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using VmPs.Core.Host;
+using VmPs.Core.State;
 
 namespace VmPs.Core.Boot;
 
@@ -73,11 +74,11 @@ public sealed class InitrdBuilder
             return initrdPath;
         }
 
-        Directory.CreateDirectory(_cacheDirectory);
+        PrivateFiles.CreateDirectory(_cacheDirectory);
         var temporaryPath = Path.Combine(_cacheDirectory, $".{Path.GetFileName(initrdPath)}.{Guid.NewGuid():N}.tmp");
         try
         {
-            await using (var file = new FileStream(temporaryPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            await using (var file = PrivateFiles.Open(temporaryPath, FileMode.CreateNew, FileAccess.Write, 1 << 16))
             await using (Stream archive = _compression == InitrdCompression.Gzip ? new GZipStream(file, CompressionLevel.Optimal) : file)
             {
                 await WriteArchiveAsync(archive, guestBinary, modules, cancellationToken).ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using VmPs.Core.Agent;
 using VmPs.Core.Processes;
+using VmPs.Core.State;
 
 namespace VmPs.Core.Hypervisors;
 
@@ -34,6 +35,11 @@ public sealed record VmLaunchSpec
 
     /// <summary>Per-VM directory: sockets, logs and pid files go here.</summary>
     public required string VmDirectory { get; init; }
+
+    public const string PidFileName = "hypervisor.pid";
+
+    /// <summary>Where the driver's launcher records the hypervisor process the moment it exists (see PidFile).</summary>
+    public string PidFilePath => Path.Combine(VmDirectory, PidFileName);
 
     public required string KernelPath { get; init; }
 
@@ -71,6 +77,22 @@ public sealed record VmLaunchSpec
 
     /// <summary>Network adapters; empty: the VM has no network.</summary>
     public IReadOnlyList<NetworkInterfaceSpec> NetworkInterfaces { get; init; } = [];
+
+    /// <summary>
+    /// Before the hypervisor starts: the VM directory 0700 and the logs it writes created 0600 (it opens an existing
+    /// file and keeps its mode, whatever its umask).
+    /// </summary>
+    internal void CreatePrivateFiles()
+    {
+        PrivateFiles.CreateDirectory(VmDirectory);
+        foreach (var log in new[] { ConsoleLogPath, AppLogPath, HypervisorLogPath }.OfType<string>())
+        {
+            PrivateFiles.OpenHandle(log, FileMode.OpenOrCreate, FileAccess.Write).Dispose();
+        }
+    }
+
+    /// <summary>Once the hypervisor runs: the sockets it made (with its umask's mode) become 0600.</summary>
+    internal void RestrictHypervisorFiles() => PrivateFiles.RepairTree(VmDirectory);
 }
 
 /// <summary>
@@ -105,6 +127,36 @@ public interface IHypervisorDriver
     /// <summary>Presses the ACPI power button (graceful shutdown request to the guest kernel).</summary>
     Task PressPowerButtonAsync(HypervisorInstance instance, CancellationToken cancellationToken);
 
+    /// <summary>Stops the vCPUs; the process, its memory and devices stay (<see cref="HypervisorFeatures.Pause"/>).</summary>
+    Task PauseAsync(HypervisorInstance instance, CancellationToken cancellationToken);
+
+    /// <summary>Continues the vCPUs of a paused VM.</summary>
+    Task ResumeAsync(HypervisorInstance instance, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Pauses the VM (if it runs) and writes its memory and device state into <paramref name="directory"/>, an
+    /// empty private directory; the VM is left paused, for the caller to resume or end
+    /// (<see cref="HypervisorFeatures.Snapshot"/>). Disk contents are not copied: the disks must stay as they are
+    /// until the state is restored.
+    /// </summary>
+    Task SaveStateAsync(HypervisorInstance instance, string directory, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Starts the hypervisor for <paramref name="spec"/> (the same devices as when the state was saved) from the
+    /// state in <paramref name="directory"/> and returns once the VM runs again. On failure nothing is left
+    /// running; the state files are not changed. Started before the first await, like <see cref="LaunchAsync"/>.
+    /// </summary>
+    Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, CancellationToken cancellationToken);
+
     /// <summary>Stops the hypervisor at once (its API first, then SIGKILL) and waits until the process is gone.</summary>
     Task KillAsync(HypervisorInstance instance, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Hot-plugs <paramref name="disk"/> into the running VM as a virtio-blk device named <paramref name="deviceId"/>
+    /// (needs <see cref="HypervisorFeatures.DiskHotplug"/>). On failure nothing stays plugged.
+    /// </summary>
+    Task AttachDiskAsync(HypervisorInstance instance, string deviceId, DiskSpec disk, CancellationToken cancellationToken);
+
+    /// <summary>Unplugs the disk hot-plugged as <paramref name="deviceId"/> and returns once the hypervisor let go of its file; a disk already gone counts as done.</summary>
+    Task DetachDiskAsync(HypervisorInstance instance, string deviceId, CancellationToken cancellationToken);
 }

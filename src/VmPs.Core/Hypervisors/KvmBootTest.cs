@@ -5,6 +5,7 @@ using VmPs.Core.Boot;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Processes;
+using VmPs.Core.State;
 
 namespace VmPs.Core.Hypervisors;
 
@@ -66,7 +67,7 @@ internal sealed class KvmBootTest
             VsockCid = 3,
         };
         var driver = new QemuDriver(new QemuDriverOptions(qemuPath, Accelerator.Kvm) { StartTimeout = _timeout });
-        Directory.CreateDirectory(runDirectory);
+        PrivateFiles.CreateDirectory(runDirectory);
         try
         {
             HypervisorInstance instance;
@@ -146,9 +147,13 @@ internal sealed class KvmBootTest
 
     private static void WriteCached(string cachePath, KvmStatus status)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(cachePath)!);
+        PrivateFiles.CreateDirectory(Path.GetDirectoryName(cachePath)!);
         var temporaryPath = $"{cachePath}.{Guid.NewGuid():N}.tmp";
-        File.WriteAllText(temporaryPath, JsonSerializer.Serialize(status));
+        using (var file = new StreamWriter(PrivateFiles.Open(temporaryPath, FileMode.CreateNew, FileAccess.Write)))
+        {
+            file.Write(JsonSerializer.Serialize(status));
+        }
+
         File.Move(temporaryPath, cachePath, overwrite: true);
     }
 }

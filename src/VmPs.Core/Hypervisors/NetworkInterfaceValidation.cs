@@ -14,17 +14,17 @@ internal static partial class NetworkInterfaceValidation
     {
         if (!InterfaceName().IsMatch(adapter.Tap))
         {
-            throw Invalid("InvalidTapName", $"TAP name '{adapter.Tap}' must be 1 to {MaxInterfaceNameLength} letters, digits, '-', '_' or '.'.", adapter.Tap);
+            throw Invalid(VmPsErrorIds.InvalidTapName, $"TAP name '{adapter.Tap}' must be 1 to {MaxInterfaceNameLength} letters, digits, '-', '_' or '.'.", adapter.Tap);
         }
 
         if (!MacAddress().IsMatch(adapter.MacAddress))
         {
-            throw Invalid("InvalidMacAddress", $"MAC address '{adapter.MacAddress}' of TAP '{adapter.Tap}' must be six hex pairs separated by ':'.", adapter.MacAddress);
+            throw Invalid(VmPsErrorIds.InvalidMacAddress, $"MAC address '{adapter.MacAddress}' of TAP '{adapter.Tap}' must be six hex pairs separated by ':'.", adapter.MacAddress);
         }
 
         if (adapter.Mtu is < MinimumMtu or > MaximumMtu)
         {
-            throw Invalid("InvalidMtu", $"MTU {adapter.Mtu} of TAP '{adapter.Tap}' is not between {MinimumMtu} and {MaximumMtu}.", adapter.Mtu);
+            throw Invalid(VmPsErrorIds.InvalidMtu, $"MTU {adapter.Mtu} of TAP '{adapter.Tap}' is not between {MinimumMtu} and {MaximumMtu}.", adapter.Mtu);
         }
 
         return adapter;

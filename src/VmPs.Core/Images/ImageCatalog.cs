@@ -82,8 +82,8 @@ internal sealed class ImageCatalog
     /// </summary>
     private async Task<ImageInfo> BuildBusyboxOnceAsync(CancellationToken cancellationToken)
     {
-        using var buildLock = await FileLock.AcquireAsync(
-            Path.Combine(paths.ImagesDirectory, $".{BusyboxImageName}.lock"), cancellationToken).ConfigureAwait(false);
+        using var buildLock = (await FileLock.AcquireAsync(
+            ImageDisk.NameLock(paths, BusyboxImageName), FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false)).DeleteOnDispose();
         if (await store.FindAsync(BusyboxImageName, cancellationToken).ConfigureAwait(false) is { } built)
         {
             return built;
@@ -97,8 +97,10 @@ internal sealed class ImageCatalog
         {
             var rootfsTree = Path.Combine(staging, "tree");
             var stagedImage = Path.Combine(staging, RootfsFileName);
+            PrivateFiles.CreateNewDirectory(staging);
             await BusyboxRootfs.CreateAsync(busyboxPath, rootfsTree, cancellationToken).ConfigureAwait(false);
             await ErofsBuilder.BuildAsync(rootfsTree, stagedImage, ErofsMetadata.Normalize, cancellationToken).ConfigureAwait(false);
+            PrivateFiles.Restrict(stagedImage);
             Directory.Delete(rootfsTree, recursive: true);
             Directory.Move(staging, final);
 

@@ -19,6 +19,9 @@ public enum ImageCacheItemKind
 
     /// <summary>An image directory (images/ID) that no image row names: an add killed before it recorded the image.</summary>
     OrphanImage,
+
+    /// <summary>A name's lock file (images/.NAME.lock) no add holds: left by a removed image or a killed add.</summary>
+    NameLock,
 }
 
 /// <summary>One thing Clear-VmImageCache removes (or, under -WhatIf, would remove).</summary>
@@ -45,12 +48,15 @@ internal sealed partial class ImageDisk(VmPsPaths paths, ImageStore store, BlobC
 
     public string ImageDirectory(string id) => Path.Combine(paths.ImagesDirectory, id);
 
+    /// <summary>Held by the one add (or busybox build) of an image name at a time.</summary>
+    public static string NameLock(VmPsPaths paths, string name) => Path.Combine(paths.ImagesDirectory, $".{name.ToLowerInvariant()}{LockSuffix}");
+
     /// <summary>Held by an add from before its first download until its image row exists, so its blobs are not removed.</summary>
-    public Task<FileLock> ShareBlobCacheAsync(CancellationToken cancellationToken) => FileLock.AcquireSharedAsync(CacheLock, cancellationToken);
+    public Task<FileLock> ShareBlobCacheAsync(CancellationToken cancellationToken) => FileLock.AcquireSharedAsync(CacheLock, FileLock.DefaultTimeout, cancellationToken);
 
     /// <summary>Records, in the image's directory, the blobs it was built from.</summary>
     public static Task WriteBlobListAsync(string imageDirectory, IEnumerable<string> digests, CancellationToken cancellationToken) =>
-        File.WriteAllLinesAsync(Path.Combine(imageDirectory, BlobListFile), digests, cancellationToken);
+        PrivateFiles.WriteAllLinesAsync(Path.Combine(imageDirectory, BlobListFile), digests, cancellationToken);
 
     /// <summary>
     /// Staging trees and image directories that adds killed partway left (their locks are free), and staging locks
@@ -70,6 +76,14 @@ internal sealed partial class ImageDisk(VmPsPaths paths, ImageStore store, BlobC
             if (!Directory.Exists(staging) && !FileLock.IsHeld(lockFile))
             {
                 items.Add(new ImageCacheItem(ImageCacheItemKind.StagingTree, staging, 0));
+            }
+        }
+
+        foreach (var lockFile in Directory.EnumerateFiles(paths.ImagesDirectory, "." + "*" + LockSuffix))
+        {
+            if (!Path.GetFileName(lockFile).StartsWith(StagingPrefix, StringComparison.Ordinal) && !FileLock.IsHeld(lockFile))
+            {
+                items.Add(new ImageCacheItem(ImageCacheItemKind.NameLock, lockFile, 0));
             }
         }
 
@@ -134,6 +148,8 @@ internal sealed partial class ImageDisk(VmPsPaths paths, ImageStore store, BlobC
                     return true;
                 }
 
+            case ImageCacheItemKind.NameLock:
+                return FileLock.DeleteIfFree(item.Path);
             case ImageCacheItemKind.PartialDownload:
                 if (IsLocked(item.Path))
                 {
@@ -143,7 +159,7 @@ internal sealed partial class ImageDisk(VmPsPaths paths, ImageStore store, BlobC
                 File.Delete(item.Path);
                 return true;
             default:
-                Directory.CreateDirectory(paths.BlobCacheDirectory);
+                PrivateFiles.CreateDirectory(paths.BlobCacheDirectory);
                 using (var cache = FileLock.TryAcquire(CacheLock))
                 {
                     if (cache is null)
@@ -160,7 +176,7 @@ internal sealed partial class ImageDisk(VmPsPaths paths, ImageStore store, BlobC
     /// <summary>After an image is removed: its blobs go when no other image was built from them and no add is running.</summary>
     public async Task<IReadOnlyList<ImageCacheItem>> RemoveUnreferencedBlobsAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(paths.BlobCacheDirectory);
+        PrivateFiles.CreateDirectory(paths.BlobCacheDirectory);
         using var cache = FileLock.TryAcquire(CacheLock);
         if (cache is null)
         {

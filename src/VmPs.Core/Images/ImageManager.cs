@@ -65,6 +65,7 @@ public sealed class ImageManager : IImageManager
         ArgumentNullException.ThrowIfNull(name);
         var removed = await store.RemoveAsync(name, force, cancellationToken).ConfigureAwait(false);
         DeleteFiles(paths, removed);
+        FileLock.DeleteIfFree(ImageDisk.NameLock(paths, removed.Name));
         await disk.RemoveUnreferencedBlobsAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -53,8 +53,8 @@ internal sealed class ImagePipeline
         var name = options.Name ?? ImageNames.DefaultFor(fetched.SourceReference);
         ImageNames.Validate(name);
 
-        using var nameLock = await FileLock.AcquireAsync(
-            Path.Combine(paths.ImagesDirectory, $".{name.ToLowerInvariant()}.lock"), cancellationToken).ConfigureAwait(false);
+        using var nameLock = (await FileLock.AcquireAsync(
+            ImageDisk.NameLock(paths, name), FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false)).DeleteOnDispose();
         foreach (var litter in await disk.FindCrashLitterAsync(cancellationToken).ConfigureAwait(false))
         {
             disk.Remove(litter);
@@ -87,13 +87,13 @@ internal sealed class ImagePipeline
         var staging = disk.StagingDirectory(id);
         var stagingLockPath = disk.StagingLock(id);
         var final = disk.ImageDirectory(id);
-        using var stagingLock = await FileLock.AcquireAsync(stagingLockPath, cancellationToken).ConfigureAwait(false);
+        using var stagingLock = await FileLock.AcquireAsync(stagingLockPath, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false);
         try
         {
             // 0700 from the start: the staged tree holds the image's setuid files, which no other user may reach.
-            StagingTree.CreatePrivate(staging);
+            PrivateFiles.CreateNewDirectory(staging);
             var tree = Path.Combine(staging, "rootfs");
-            StagingTree.CreatePrivate(tree);
+            PrivateFiles.CreateNewDirectory(tree);
             var devices = new DeviceNodeTable();
             var layers = fetched.Layers;
             for (var applied = 0; applied < layers.Count; applied++)
@@ -107,7 +107,7 @@ internal sealed class ImagePipeline
             var fileName = RootfsFileName(options.Format);
             var rootfs = Path.Combine(staging, fileName);
             var size = await RootfsImageBuilder.BuildAsync(tree, options.Format, rootfs, devices.Locate(tree), cancellationToken).ConfigureAwait(false);
-            UnixFileSystem.SetMode(rootfs, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            PrivateFiles.Restrict(rootfs);
             await ImageDisk.WriteBlobListAsync(staging, [fetched.Config.Digest, .. layers.Select(layer => layer.Digest)], cancellationToken).ConfigureAwait(false);
             CrashPoint.Reach(CrashAfterBuild);
             StagingTree.Delete(tree);

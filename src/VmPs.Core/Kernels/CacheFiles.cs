@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using VmPs.Core.Native;
+using VmPs.Core.State;
 
 namespace VmPs.Core.Kernels;
 
@@ -9,24 +10,16 @@ namespace VmPs.Core.Kernels;
 /// </summary>
 internal static class CacheFiles
 {
-    private const uint PrivateDirectoryMode = 0b111_000_000; // 0700
     private const uint RenameExchange = 2; // RENAME_EXCHANGE
     private const int AtCurrentDirectory = -100; // AT_FDCWD
     private const int OpenReadOnly = 0;
     private const int OpenDirectory = 0x10000;
     private const int OpenCloseOnExec = 0x80000;
 
-    /// <summary>Creates the directory (and its parents) and makes it 0700, whatever the umask.</summary>
-    public static void CreatePrivateDirectory(string path)
-    {
-        Directory.CreateDirectory(path);
-        Check(Libc.chmod(path, PrivateDirectoryMode), "chmod", path);
-    }
-
     /// <summary>Writes the file and flushes it to the disk before returning.</summary>
     public static void WriteDurably(string path, ReadOnlySpan<byte> content)
     {
-        using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None);
+        using var file = PrivateFiles.Open(path, FileMode.Create, FileAccess.Write);
         file.Write(content);
         file.Flush(flushToDisk: true);
     }
@@ -35,7 +28,7 @@ internal static class CacheFiles
     public static async Task CopyDurablyAsync(string source, string destination, CancellationToken cancellationToken)
     {
         await using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
-        await using var output = new FileStream(destination, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+        await using var output = PrivateFiles.Open(destination, FileMode.CreateNew, FileAccess.Write, 1 << 16);
         await input.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
         output.Flush(flushToDisk: true);
     }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using VmPs.Core.Native;
 using VmPs.Core.Processes;
+using VmPs.Core.State;
 
 namespace VmPs.Core.Kernels;
 
@@ -82,7 +83,7 @@ internal sealed class KernelBuildCommand
         using (process)
         {
             var leader = new ProcessIdentity(process.Id, ProcessProbe.ReadStartTime(process.Id) ?? 0);
-            await File.WriteAllTextAsync(pidFile, $"{leader.Pid} {leader.StartTime}", CancellationToken.None).ConfigureAwait(false);
+            await PrivateFiles.WriteAllTextAsync(pidFile, $"{leader.Pid} {leader.StartTime}", CancellationToken.None).ConfigureAwait(false);
             try
             {
                 var stdout = PumpAsync(process.StandardOutput, onLine);

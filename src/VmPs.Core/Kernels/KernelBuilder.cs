@@ -130,7 +130,7 @@ public sealed partial class KernelBuilder
         var work = cache.CreateWorkDirectory(KernelCache.BuildDirectoryPrefix, plan.Key);
         try
         {
-            await using var log = TextWriter.Synchronized(new StreamWriter(cache.BuildLogPath, append: false) { AutoFlush = true });
+            await using var log = TextWriter.Synchronized(new StreamWriter(PrivateFiles.Open(cache.BuildLogPath, FileMode.Create, FileAccess.Write)) { AutoFlush = true });
             var command = new KernelBuildCommand(log, work, options.NiceLevel);
             var source = Path.Combine(work, "src");
             var objects = Path.Combine(work, "obj");

@@ -79,14 +79,14 @@ public sealed class KernelCache
     /// <summary>Waits for the build lock (one build at a time per cache), making the cache directory first.</summary>
     internal Task<FileLock> LockAsync(CancellationToken cancellationToken)
     {
-        CacheFiles.CreatePrivateDirectory(Directory);
-        return FileLock.AcquireAsync(LockPath, cancellationToken);
+        PrivateFiles.CreateDirectory(Directory);
+        return FileLock.AcquireAsync(LockPath, FileLock.DefaultTimeout, cancellationToken);
     }
 
     /// <summary>The build lock if no build holds it now, else null.</summary>
     internal FileLock? TryLock()
     {
-        CacheFiles.CreatePrivateDirectory(Directory);
+        PrivateFiles.CreateDirectory(Directory);
         return FileLock.TryAcquire(LockPath);
     }
 
@@ -94,7 +94,7 @@ public sealed class KernelCache
     internal string CreateWorkDirectory(string prefix, string key)
     {
         var path = Path.Combine(Directory, $"{prefix}{key}-{Guid.NewGuid():N}");
-        CacheFiles.CreatePrivateDirectory(path);
+        PrivateFiles.CreateDirectory(path);
         return path;
     }
 

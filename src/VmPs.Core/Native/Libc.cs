@@ -54,6 +54,9 @@ internal static unsafe partial class Libc
 
     // Processes.
 
+    [LibraryImport(Library)]
+    public static partial uint geteuid();
+
     [LibraryImport(Library, SetLastError = true)]
     public static partial int kill(int pid, int signal);
 

@@ -139,7 +139,7 @@ internal static class NetworkErrors
         hostPort);
 
     public static VmPsException HostNetworkFailed(string operation, Exception inner) => new(
-        "HostNetworkFailed",
+        VmPsErrorIds.HostNetworkFailed,
         inner is Netlink.NetlinkException { Errno: 1 } ? VmPsErrorKind.PermissionDenied : VmPsErrorKind.InvalidOperation,
         $"Cannot {operation}: {inner.Message}",
         operation,

@@ -222,7 +222,7 @@ public sealed class NetworkNamespace : IDisposable
         {
             var error = Marshal.GetLastPInvokeError();
             throw new VmPsException(
-                "NetworkNamespaceUnavailable",
+                VmPsErrorIds.NetworkNamespaceUnavailable,
                 error == 1 ? VmPsErrorKind.PermissionDenied : VmPsErrorKind.ResourceUnavailable,
                 $"Cannot enter the network namespace '{path}': {Marshal.GetPInvokeErrorMessage(error)}.",
                 path);

@@ -60,7 +60,7 @@ internal static class TapDevice
     {
         var error = Marshal.GetLastPInvokeError();
         return new VmPsException(
-            "TapCreationFailed",
+            VmPsErrorIds.TapCreationFailed,
             error == 1 ? VmPsErrorKind.PermissionDenied : VmPsErrorKind.ResourceUnavailable,
             $"Cannot create the TAP device '{name}' ({step}): {Marshal.GetPInvokeErrorMessage(error)}.",
             name)

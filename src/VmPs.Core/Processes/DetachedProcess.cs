@@ -27,7 +27,14 @@ public static unsafe class DetachedProcess
     // Larger than glibc's posix_spawnattr_t (336 bytes), posix_spawn_file_actions_t (80) and sigset_t (128).
     private const int OpaqueStructSize = 1024;
 
-    public static ProcessIdentity Start(string executable, IReadOnlyList<string> arguments, string logFile, string workingDirectory)
+    /// <summary>The crash point (see CrashPoint) right after the process exists and its pid file is written.</summary>
+    public const string CrashAfterSpawn = "hypervisor process spawned, pid file written";
+
+    /// <param name="pidFile">
+    /// Where to record the process (see <see cref="PidFile"/>) before this returns, for a caller that must find it again
+    /// should this session die before it records the process itself.
+    /// </param>
+    public static ProcessIdentity Start(string executable, IReadOnlyList<string> arguments, string logFile, string workingDirectory, string? pidFile = null)
     {
         var path = ResolveExecutable(executable);
         var argv = new List<string> { path };
@@ -46,7 +53,7 @@ public static unsafe class DetachedProcess
             Check(Libc.posix_spawn_file_actions_init(fileActions), "posix_spawn_file_actions_init");
             Check(Libc.posix_spawnattr_init(attributes), "posix_spawnattr_init");
             Check(Libc.posix_spawn_file_actions_addopen(fileActions, 0, "/dev/null", OpenReadOnly, 0), "addopen stdin");
-            Check(Libc.posix_spawn_file_actions_addopen(fileActions, 1, logFile, OpenWriteOnly | OpenCreate | OpenAppend, 0x1A0), "addopen stdout");
+            Check(Libc.posix_spawn_file_actions_addopen(fileActions, 1, logFile, OpenWriteOnly | OpenCreate | OpenAppend, 0x180), "addopen stdout");
             Check(Libc.posix_spawn_file_actions_adddup2(fileActions, 1, 2), "adddup2 stderr");
             Check(Libc.posix_spawn_file_actions_addchdir_np(fileActions, workingDirectory), "addchdir");
 
@@ -72,6 +79,12 @@ public static unsafe class DetachedProcess
 
             var identity = new ProcessIdentity(pid, ProcessProbe.ReadStartTime(pid) ?? 0);
             ReapWhenItExits(pid);
+            if (pidFile is not null)
+            {
+                RecordOrKill(pidFile, identity);
+            }
+
+            CrashPoint.Reach(CrashAfterSpawn);
             return identity;
         }
         finally
@@ -82,6 +95,25 @@ public static unsafe class DetachedProcess
             {
                 Marshal.FreeHGlobal(allocation);
             }
+        }
+    }
+
+    /// <summary>A process that cannot be recorded is not left running: nothing else would know to end it.</summary>
+    private static void RecordOrKill(string pidFile, ProcessIdentity identity)
+    {
+        try
+        {
+            PidFile.Write(pidFile, identity);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ProcessProbe.KillAsync(identity, TimeSpan.FromSeconds(5), CancellationToken.None).GetAwaiter().GetResult();
+            throw new VmPsException(
+                VmPsErrorIds.ProcessStartFailed,
+                VmPsErrorKind.ResourceUnavailable,
+                $"Cannot record the process in '{pidFile}': {ex.Message}",
+                pidFile,
+                ex);
         }
     }
 

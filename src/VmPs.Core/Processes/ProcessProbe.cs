@@ -31,6 +31,32 @@ public static class ProcessProbe
 
     public static ulong? ReadStartTime(int pid) => ReadStat(pid)?.StartTime;
 
+    /// <summary>
+    /// True when the process runs (PID and start time, as <see cref="IsRunning"/>) and one of its arguments contains
+    /// <paramref name="text"/>: a process read from a file anyone in the VM directory could have written is killed only
+    /// when it is the hypervisor of that directory, never a stranger whose PID happens to match.
+    /// </summary>
+    public static bool IsRunningWithArgument(ProcessIdentity identity, string text)
+    {
+        if (identity.StartTime == 0 || !IsRunning(identity))
+        {
+            return false;
+        }
+
+        byte[] commandLine;
+        try
+        {
+            commandLine = File.ReadAllBytes($"/proc/{identity.Pid.ToString(CultureInfo.InvariantCulture)}/cmdline");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+
+        return System.Text.Encoding.UTF8.GetString(commandLine).Split('\0').Any(argument => argument.Contains(text, StringComparison.Ordinal))
+            && IsRunning(identity);
+    }
+
     /// <summary>This process, as rows that a dead session must be recognised by record it.</summary>
     public static ProcessIdentity Current()
     {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
+using VmPs.Protocol.Files;
 
 namespace VmPs.Core.State;
 
@@ -102,11 +103,7 @@ internal sealed class StateDatabase
 
     private async Task<SqliteConnection> OpenRawAsync(CancellationToken cancellationToken)
     {
-        var directory = System.IO.Path.GetDirectoryName(Path);
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
-        }
+        PrepareFiles();
 
         var connection = new SqliteConnection(connectionString);
         if (DropPoolIfFileChanged(connection))
@@ -125,6 +122,27 @@ internal sealed class StateDatabase
         catch (SqliteException ex)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
+            throw new VmPsException(
+                VmPsErrorIds.StateDatabaseUnavailable,
+                VmPsErrorKind.ResourceUnavailable,
+                $"Cannot open the VmPs state database '{Path}': {ex.Message}",
+                Path,
+                ex);
+        }
+    }
+
+    /// <summary>The state directory made private (or repaired) and the database file created 0600 before SQLite opens it.</summary>
+    private void PrepareFiles()
+    {
+        try
+        {
+            PrivateFiles.PrepareRoot(new VmPsPaths(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!));
+
+            // SQLite gives the -wal and -shm files the database's mode, so a 0600 database makes them 0600 too.
+            PrivateFiles.OpenHandle(Path, FileMode.OpenOrCreate, FileAccess.ReadWrite).Dispose();
+        }
+        catch (Exception ex) when (ex is FileOperationException or IOException or UnauthorizedAccessException)
+        {
             throw new VmPsException(
                 VmPsErrorIds.StateDatabaseUnavailable,
                 VmPsErrorKind.ResourceUnavailable,

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
 using VmPs.Core.Native;
+using VmPs.Core.State;
 
 namespace VmPs.Core.Storage;
 
@@ -51,7 +51,7 @@ internal static class FileCopy
     {
         using var input = File.OpenHandle(source, FileMode.Open, FileAccess.Read);
         int error;
-        using (var output = CreatePrivate(destination))
+        using (var output = PrivateFiles.Open(destination, FileMode.CreateNew, FileAccess.Write, BlockSize))
         {
             if (Libc.ioctl((int)output.SafeFileHandle.DangerousGetHandle(), FicLone, input.DangerousGetHandle()) == 0)
             {
@@ -73,7 +73,7 @@ internal static class FileCopy
         try
         {
             await using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, BlockSize, useAsync: true);
-            await using var output = CreatePrivate(destination);
+            await using var output = PrivateFiles.Open(destination, FileMode.CreateNew, FileAccess.Write, BlockSize);
             var buffer = new byte[BlockSize];
             int read;
             while ((read = await input.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false)) > 0)
@@ -96,20 +96,6 @@ internal static class FileCopy
             File.Delete(destination);
             throw;
         }
-    }
-
-    /// <summary>A new file only its owner can read and write (open(2) directly: FileStream's create mode is not callable from platform-neutral code).</summary>
-    public static FileStream CreatePrivate(string path)
-    {
-        const int writeOnly = 0x1, create = 0x40, exclusive = 0x80, closeOnExec = 0x80000, ownerReadWrite = 0x180;
-        var fd = Libc.open(path, writeOnly | create | exclusive | closeOnExec, ownerReadWrite);
-        if (fd < 0)
-        {
-            var error = Marshal.GetLastPInvokeError();
-            throw new IOException($"Cannot create '{path}': {Marshal.GetPInvokeErrorMessage(error)}.", error);
-        }
-
-        return new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.Write, BlockSize);
     }
 
     /// <summary>EOPNOTSUPP, EXDEV, EINVAL, ENOTTY, ENOSYS: this file system (or this pair) cannot reflink.</summary>

@@ -1,5 +1,6 @@
 using VmPs.Core.Images;
 using VmPs.Core.Network;
+using VmPs.Core.State;
 using VmPs.Core.Vms;
 using VmPs.Protocol.Config;
 
@@ -41,7 +42,7 @@ internal static class GuestConfigFactory
         var staging = path + ".new";
         try
         {
-            await using (var file = new FileStream(staging, FileMode.Create, FileAccess.Write))
+            await using (var file = PrivateFiles.Open(staging, FileMode.Create, FileAccess.Write))
             {
                 await ConfigDisk.WriteAsync(file, config, cancellationToken).ConfigureAwait(false);
             }

@@ -1,5 +1,6 @@
 using VmPs.Core.Host;
 using VmPs.Core.Processes;
+using VmPs.Core.State;
 
 namespace VmPs.Core.Storage;
 
@@ -17,7 +18,7 @@ internal static class OverlayDisk
         var mkfs = mkfsProgram ?? HostTools.Require(HostToolCatalog.MkfsExt4);
         try
         {
-            await using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+            await using (var file = PrivateFiles.Open(path, FileMode.CreateNew, FileAccess.Write))
             {
                 file.SetLength((long)sizeGiB * 1024 * 1024 * 1024);
             }

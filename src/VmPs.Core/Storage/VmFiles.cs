@@ -10,12 +10,20 @@ internal sealed class VmFiles
         Directory = directory;
     }
 
+    public const string CreatingMarkerSuffix = ".creating";
+
     public string Directory { get; }
+
+    /// <summary>Beside the directory, made before it: the pid file of the New-Vm session still creating this VM (see VmDirectorySweep).</summary>
+    public string CreatingMarker => Directory + CreatingMarkerSuffix;
 
     /// <summary>vdb: the writable upper layer over the image's read-only rootfs.</summary>
     public string OverlayDisk => Path.Combine(Directory, "overlay.ext4");
 
     /// <summary>vdc: the guest config, rewritten at every start.</summary>
+    /// <summary>Held while the VM's disk is resized and while Start-Vm claims the VM, so neither happens during the other.</summary>
+    public string DiskLock => Path.Combine(Directory, "disk.lock");
+
     public string ConfigDisk => Path.Combine(Directory, "config.img");
 
     public string ConsoleLog => Path.Combine(Directory, "console.log");
@@ -25,8 +33,23 @@ internal sealed class VmFiles
     /// <summary>The image command's stdout and stderr (the guest's virtio console).</summary>
     public string AppLog => Path.Combine(Directory, "app.log");
 
-    /// <summary>Removes the Unix sockets a stopped hypervisor left behind (control, agent, vsock listeners).</summary>
-    public void DeleteSockets()
+    /// <summary>The launch settings of the hypervisor now running (JSON), which a saved state must be restored with.</summary>
+    public string LaunchSpec => Path.Combine(Directory, "launch.json");
+
+    /// <summary>Save-Vm's memory and device state with its manifest; present only while the VM is Saved.</summary>
+    public string SavedState => Path.Combine(Directory, "saved");
+
+    /// <summary>A saved state being written; it becomes <see cref="SavedState"/> only once complete.</summary>
+    public string SavedStatePartial => Path.Combine(Directory, "saved.partial");
+
+    /// <summary>The VM's checkpoints, one directory each (Checkpoint-Vm); removed with the VM.</summary>
+    public string Checkpoints => Path.Combine(Directory, "checkpoints");
+
+    /// <summary>The hypervisor process as its launcher recorded it (see PidFile), until the VM stops.</summary>
+    public string HypervisorPidFile => Path.Combine(Directory, Hypervisors.VmLaunchSpec.PidFileName);
+
+    /// <summary>Removes what a stopped hypervisor left behind: its Unix sockets (control, agent, vsock listeners) and pid file.</summary>
+    public void DeleteRuntimeFiles()
     {
         if (!System.IO.Directory.Exists(Directory))
         {
@@ -37,10 +60,12 @@ internal sealed class VmFiles
         {
             File.Delete(path);
         }
+
+        File.Delete(HypervisorPidFile);
     }
 }
 
-/// <summary>File type checks .NET does not expose (it reports sockets as plain files).</summary>
+/// <summary>File facts .NET does not expose: the type (it reports sockets as plain files) and the space a sparse file takes.</summary>
 internal static class UnixFileType
 {
     private const uint TypeMask = 0xF000;
@@ -49,10 +74,19 @@ internal static class UnixFileType
     // struct stat on x86_64: st_dev (8), st_ino (8), st_nlink (8), then st_mode (4); 144 bytes in all.
     private const int StatSize = 144;
     private const int ModeOffset = 24;
+    private const int BlocksOffset = 64;
+    private const int BlockBytes = 512;
 
     public static bool IsSocket(string path)
     {
         var buffer = new byte[StatSize];
         return Libc.lstat(path, buffer) == 0 && (BitConverter.ToUInt32(buffer, ModeOffset) & TypeMask) == Socket;
+    }
+
+    /// <summary>The bytes the file's blocks take on disk (st_blocks), far less than its length when it has holes; 0 when it is gone.</summary>
+    public static long AllocatedBytes(string path)
+    {
+        var buffer = new byte[StatSize];
+        return Libc.lstat(path, buffer) == 0 ? BitConverter.ToInt64(buffer, BlocksOffset) * BlockBytes : 0;
     }
 }

@@ -31,11 +31,41 @@ public interface IVmManager
     /// <summary>Repair-VmNetwork: the network brought back to its records, the TAPs of VMs that are not running unplugged; with <paramref name="dryRun"/>, only the plan.</summary>
     Task<NetworkRepairResult> RepairNetworkAsync(string network, bool dryRun, CancellationToken cancellationToken);
 
-    /// <summary>Boots a Stopped or Crashed VM and, unless told otherwise, waits until its agent answers.</summary>
+    /// <summary>Boots a Stopped or Crashed VM, or restores a Saved one, and unless told otherwise waits until its agent answers.</summary>
     Task<VmInfo> StartAsync(string name, VmStartOptions options, IProgress<VmProgress>? progress, CancellationToken cancellationToken);
 
     /// <summary>Shuts the guest down (forced: without waiting on its programs), killing the hypervisor after the timeout; TurnOff kills at once.</summary>
     Task<VmInfo> StopAsync(string name, VmStopOptions options, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Grows a stopped VM's own writable disk and its filesystem to <paramref name="sizeGiB"/>; the guest sees the room
+    /// at its next boot. Errors: VmDiskResizeNeedsStoppedVm, VmDiskShrinkNotSupported, DiskSizeOutOfRange, FilesystemDamaged.
+    /// </summary>
+    Task<VmInfo> ResizeDiskAsync(string name, int sizeGiB, CancellationToken cancellationToken);
+
+    /// <summary>Set-Vm: a stopped VM's CPUs and memory; with <paramref name="dryRun"/>, every check and no change.</summary>
+    Task<VmInfo> SetAsync(string name, VmSetOptions options, bool dryRun, CancellationToken cancellationToken);
+
+    /// <summary>Stops a running VM's vCPUs (State Paused).</summary>
+    Task<VmInfo> SuspendAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Continues a paused VM and syncs its clock.</summary>
+    Task<VmInfo> ResumeAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Writes a running or paused VM's memory and device state to disk and ends its hypervisor (State Saved); Start-Vm restores it.</summary>
+    Task<VmInfo> SaveAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>A named checkpoint of the VM: its disk, and its memory while it runs.</summary>
+    Task<VmCheckpointInfo> CheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken);
+
+    /// <summary>The VM's checkpoints, oldest first.</summary>
+    Task<IReadOnlyList<VmCheckpointInfo>> GetCheckpointsAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Returns the VM to the checkpoint (Saved when it has memory, else Stopped); its current state is lost.</summary>
+    Task<VmInfo> RestoreCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the checkpoint.</summary>
+    Task RemoveCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken);
 
     /// <summary>Deletes the VM and everything it owns; a running VM is refused unless <paramref name="force"/>.</summary>
     Task RemoveAsync(string name, bool force, CancellationToken cancellationToken);

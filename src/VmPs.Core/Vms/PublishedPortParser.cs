@@ -5,7 +5,7 @@ using VmPs.Core.Network;
 
 namespace VmPs.Core.Vms;
 
-/// <summary>Reads New-Vm -Publish values: "8080:80", "127.0.0.1:8080:80", each with an optional "/tcp" or "/udp".</summary>
+/// <summary>Reads (and writes) New-Vm -Publish values: "8080:80", "127.0.0.1:8080:80", each with an optional "/tcp" or "/udp".</summary>
 public static class PublishedPortParser
 {
     private const string Formats = "HOSTPORT:VMPORT or HOSTADDRESS:HOSTPORT:VMPORT, optionally followed by /tcp or /udp (for example 8080:80, 127.0.0.1:8080:80/tcp, 5353:53/udp)";
@@ -27,6 +27,15 @@ public static class PublishedPortParser
             },
             _ => throw Invalid(text, $"'{text}' is not a published port."),
         };
+    }
+
+    /// <summary>The text <see cref="Parse"/> reads back into the same mapping ("/udp" only for UDP).</summary>
+    public static string Format(PortMappingOptions port)
+    {
+        ArgumentNullException.ThrowIfNull(port);
+        var address = port.HostAddress is null ? "" : port.HostAddress + ":";
+        var protocol = port.Protocol == PortProtocol.Udp ? "/udp" : "";
+        return string.Create(CultureInfo.InvariantCulture, $"{address}{port.HostPort}:{port.VmPort}{protocol}");
     }
 
     private static (string Ports, PortProtocol Protocol) SplitProtocol(string value, string text)

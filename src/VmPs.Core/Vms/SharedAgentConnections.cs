@@ -15,6 +15,16 @@ internal static class SharedAgentConnections
     private static readonly Dictionary<string, Entry> Entries = new(StringComparer.Ordinal);
     private static readonly object Gate = new();
 
+    /// <summary>
+    /// A use of the running VM's shared connection; disposing it ends the use. <paramref name="lockTimeout"/> bounds the
+    /// wait for a port another session holds (null: the connector's default).
+    /// </summary>
+    public static Task<Lease> AcquireAsync(VmRecord vm, TimeSpan? lockTimeout, CancellationToken cancellationToken)
+    {
+        var endpoint = vm.Instance?.Agent ?? throw VmErrors.NotRunning(vm.Name, vm.State);
+        return AcquireAsync($"{vm.Id:N} {endpoint}", token => AgentClient.ConnectAsync(AgentConnectors.For(endpoint, lockTimeout), token), cancellationToken);
+    }
+
     /// <summary>A use of the VM's shared connection; disposing it ends the use.</summary>
     public static async Task<Lease> AcquireAsync(string key, Func<CancellationToken, Task<AgentClient>> connect, CancellationToken cancellationToken)
     {

@@ -5,6 +5,7 @@ using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
 using VmPs.Core.Network;
 using VmPs.Core.Processes;
+using VmPs.Core.State;
 using VmPs.Core.Storage;
 using VmPs.Core.Volumes;
 using VmPs.Protocol.Config;
@@ -12,14 +13,20 @@ using VmPs.Protocol.Config;
 namespace VmPs.Core.Vms;
 
 /// <summary>
-/// Start-Vm: claims the VM (Stopped/Crashed -> Starting, atomically), plugs its network adapter,
-/// prepares the initrd and config disk, launches the hypervisor (inside the network namespace),
+/// Start-Vm: claims the VM (Stopped/Crashed/Saved -> Starting, atomically), plugs its network adapter,
+/// prepares the initrd and config disk, launches the hypervisor (inside the network namespace) or, for a
+/// Saved VM, restores its verified saved state,
 /// records it, and waits for the agent. Any failure rolls back.
 /// </summary>
 internal sealed class VmBoot
 {
     /// <summary>ttyS0 and panic handling come from the driver; quiet keeps the slow emulated serial console short.</summary>
     private const string KernelArguments = "quiet";
+
+    /// <summary>Crash points (see CrashPoint): the VM claimed and its TAP plugged; the hypervisor answering; the hypervisor recorded.</summary>
+    public const string CrashAfterPlug = "Start-Vm: claimed, adapter plugged";
+    public const string CrashAfterLaunch = "Start-Vm: hypervisor launched";
+    public const string CrashAfterRecord = "Start-Vm: hypervisor recorded";
 
     private readonly VmPsPaths paths;
     private readonly VmStore vms;
@@ -44,19 +51,31 @@ internal sealed class VmBoot
     {
         var session = ProcessProbe.Current();
         VmRecord before = vm;
-        var claimed = await vms.UpdateAsync(
-            vm.Id,
-            current =>
-            {
-                if (current.State.IsActive())
+        VmRecord claimed;
+        using (await FileLock.AcquireAsync(reconciler.Files(vm).DiskLock, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false))
+        {
+            claimed = await vms.UpdateAsync(
+                vm.Id,
+                current =>
                 {
-                    throw VmErrors.AlreadyRunning(current.Name, current.State);
-                }
+                    if (current.State.IsActive())
+                    {
+                        throw VmErrors.AlreadyRunning(current.Name, current.State);
+                    }
 
-                before = current;
-                return current.Claimed(session);
-            },
-            cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(vm.Name);
+                    before = current;
+                    return current.Claimed(session);
+                },
+                cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(vm.Name);
+        }
+
+        var files = reconciler.Files(claimed);
+        var restoring = before.State == VmState.Saved && !options.DiscardSavedState;
+        if (!restoring)
+        {
+            // Start-Vm -Force, or a state a crash or an older save left behind: a cold boot makes it stale.
+            VmStandby.DeleteDirectory(files.SavedState);
+        }
 
         IHypervisorDriver? driver = null;
         HypervisorInstance? instance = null;
@@ -64,15 +83,32 @@ internal sealed class VmBoot
         {
             Report(progress, vm, "Preparing the boot files", 10);
             driver = await host.DriverAsync(claimed.Hypervisor, cancellationToken).ConfigureAwait(false);
+            if (restoring)
+            {
+                driver.Capabilities.Require(HypervisorFeatures.Snapshot, vm.Name);
+            }
+
             var adapter = await networking.PlugAsync(claimed.Id, cancellationToken).ConfigureAwait(false);
             var spec = await PrepareAsync(claimed, driver, adapter, cancellationToken).ConfigureAwait(false);
+            if (restoring)
+            {
+                Report(progress, vm, "Checking the saved state", 20);
+                await VmSavedState.VerifyAsync(vm.Name, files.SavedState, claimed.Hypervisor, spec, cancellationToken).ConfigureAwait(false);
+            }
+            CrashPoint.Reach(CrashAfterPlug);
 
-            Report(progress, vm, "Launching the hypervisor", 40);
+            await WriteLaunchSpecAsync(files.LaunchSpec, spec, cancellationToken).ConfigureAwait(false);
+
+            Report(progress, vm, restoring ? "Restoring the saved state" : "Launching the hypervisor", 40);
             var launching = driver;
-            instance = await networking.LaunchAsync(() => launching.LaunchAsync(spec, cancellationToken), cancellationToken).ConfigureAwait(false);
+            instance = await networking.LaunchAsync(
+                () => restoring ? launching.RestoreAsync(spec, files.SavedState, cancellationToken) : launching.LaunchAsync(spec, cancellationToken),
+                cancellationToken).ConfigureAwait(false);
             var launched = instance;
+            CrashPoint.Reach(CrashAfterLaunch);
             await UpdateWhileOursAsync(claimed, current => current with { Instance = launched, StartedAt = DateTimeOffset.UtcNow }, cancellationToken)
                 .ConfigureAwait(false);
+            CrashPoint.Reach(CrashAfterRecord);
 
             if (options.WaitForAgent)
             {
@@ -83,8 +119,19 @@ internal sealed class VmBoot
                     options.Timeout,
                     () => ProcessProbe.IsRunning(launched.Process),
                     cancellationToken).ConfigureAwait(false);
+                if (restoring)
+                {
+                    // The guest's clock stood still from the save until now.
+                    await agent.SyncClockAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            else if (restoring)
+            {
+                await VmStandby.TrySyncClockAsync(launched.Agent, cancellationToken).ConfigureAwait(false);
             }
 
+            // The guest runs on from the saved state and changes its disk: the state can never be restored again.
+            VmStandby.DeleteDirectory(files.SavedState);
             var running = await UpdateWhileOursAsync(claimed, current => current with { State = VmState.Running, Session = null }, cancellationToken)
                 .ConfigureAwait(false);
             Report(progress, vm, "Running", 100);
@@ -92,6 +139,12 @@ internal sealed class VmBoot
         }
         catch (Exception failure)
         {
+            if (instance is not null)
+            {
+                // A restored guest that ran has changed its disk since the save.
+                VmStandby.DeleteDirectory(files.SavedState);
+            }
+
             var recorded = await RollBackAsync(claimed, before, driver, instance, cancelled: failure is OperationCanceledException).ConfigureAwait(false);
             if (instance is null || failure is OperationCanceledException)
             {
@@ -100,6 +153,14 @@ internal sealed class VmBoot
 
             throw WithConsole(failure, recorded);
         }
+    }
+
+    /// <summary>What the hypervisor was launched with, for Save-Vm to seal into the saved state's manifest.</summary>
+    private static async Task WriteLaunchSpecAsync(string path, VmLaunchSpec spec, CancellationToken cancellationToken)
+    {
+        File.Delete(path);
+        await using var output = PrivateFiles.Open(path, FileMode.CreateNew, FileAccess.Write);
+        await output.WriteAsync(System.Text.Encoding.UTF8.GetBytes(VmSavedState.Describe(spec)), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<VmLaunchSpec> PrepareAsync(VmRecord vm, IHypervisorDriver driver, NetworkAdapterInfo? adapter, CancellationToken cancellationToken)
@@ -123,13 +184,7 @@ internal sealed class VmBoot
 
         var config = GuestConfigFactory.Create(vm, image, driver.Capabilities.Supports(HypervisorFeatures.Vsock), adapter) with
         {
-            Volumes = attached.Select(pair => new GuestVolumeConfig
-            {
-                Serial = pair.Volume.Serial,
-                Path = pair.Attachment.Path,
-                ReadOnly = pair.Attachment.ReadOnly,
-                Filesystem = pair.Volume.Format == VolumeFormat.Raw ? null : RootfsFilesystems.Ext4,
-            }).ToList(),
+            Volumes = attached.Select(pair => pair.Volume.GuestVolume(pair.Attachment)).ToList(),
         };
         await GuestConfigFactory.WriteDiskAsync(files.ConfigDisk, config, cancellationToken).ConfigureAwait(false);
         // Each boot starts fresh console and app logs, so their tails and markers describe this boot only.
@@ -151,7 +206,7 @@ internal sealed class VmBoot
                 new DiskSpec(image.RootfsPath, ReadOnly: true, config.Disks.Rootfs),
                 new DiskSpec(files.OverlayDisk, ReadOnly: false, config.Disks.Overlay),
                 new DiskSpec(files.ConfigDisk, ReadOnly: true, DiskSerials.Config),
-                .. attached.Select(pair => new DiskSpec(pair.Volume.Path, pair.Attachment.ReadOnly, pair.Volume.Serial, pair.Volume.DiskFormat)),
+                .. attached.Select(pair => pair.Volume.Disk(pair.Attachment)),
             ],
             ConsoleLogPath = files.ConsoleLog,
             AppLogPath = files.AppLog,
@@ -180,7 +235,7 @@ internal sealed class VmBoot
 
         await networking.UnplugAsync(claimed.Id, CancellationToken.None).ConfigureAwait(false);
         var files = reconciler.Files(claimed);
-        files.DeleteSockets();
+        files.DeleteRuntimeFiles();
         var outcome = instance is null
             ? before with { Instance = null, Session = null }
             : cancelled

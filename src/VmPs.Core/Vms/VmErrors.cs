@@ -27,6 +27,35 @@ internal static class VmErrors
         RecommendedAction = $"Start it first: Start-Vm {name}",
     };
 
+    /// <summary>Set-Vm's CPUs or memory on a VM that is not stopped. No driver resizes a running VM yet (CH's vm.resize and QEMU q35's hotplug are not wired up).</summary>
+    public static VmPsException ResizeNeedsStop(string name, VmState state) => new(
+        VmPsErrorIds.VmResizeNeedsStop,
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' is {state.ToString().ToLowerInvariant()}: stop the VM first to change its CPUs or memory.",
+        name)
+    {
+        RecommendedAction = $"Stop-Vm {name}; Set-Vm {name} ...; Start-Vm {name}",
+    };
+
+    /// <summary>Exec, file copy or terminal on a paused VM: refused at once rather than waiting on vCPUs that do not run.</summary>
+    public static VmPsException Paused(string name) => new(
+        VmPsErrorIds.VmPaused,
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' is paused: its guest cannot run commands until it is resumed.",
+        name)
+    {
+        RecommendedAction = $"Resume it first: Resume-Vm {name}",
+    };
+
+    public static VmPsException NotPaused(string name, VmState state) => new(
+        VmPsErrorIds.VmNotPaused,
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' is {state.ToString().ToLowerInvariant()}, not paused.",
+        name);
+
+    /// <summary>Running unless paused: what the agent operations require.</summary>
+    public static VmPsException NotReachable(string name, VmState state) => state == VmState.Paused ? Paused(name) : NotRunning(name, state);
+
     public static VmPsException Running(string name, VmState state) => new(
         VmPsErrorIds.VmIsRunning,
         VmPsErrorKind.InvalidOperation,
@@ -35,6 +64,21 @@ internal static class VmErrors
     {
         RecommendedAction = "Stop it with Stop-Vm, or use Remove-Vm -Force.",
     };
+
+    public static VmPsException DiskResizeNeedsStoppedVm(string name, VmState state) => new(
+        VmPsErrorIds.VmDiskResizeNeedsStoppedVm,
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' is {state.ToString().ToLowerInvariant()}: its disk is resized while the VM is off. Stop the VM first.",
+        name)
+    {
+        RecommendedAction = $"Stop-Vm {name}, then Resize-VmDisk again.",
+    };
+
+    public static VmPsException DiskShrinkNotSupported(string name, int sizeGiB, int requestedGiB) => new(
+        VmPsErrorIds.VmDiskShrinkNotSupported,
+        VmPsErrorKind.InvalidArgument,
+        $"The disk of VM '{name}' is {sizeGiB} GiB; it can only grow, not shrink to {requestedGiB} GiB.",
+        requestedGiB);
 
     public static VmPsException StartingElsewhere(string name) => new(
         VmPsErrorIds.VmStartInProgress,

@@ -7,6 +7,7 @@ using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
 using VmPs.Core.Logs;
 using VmPs.Core.Network;
+using VmPs.Core.Processes;
 using VmPs.Core.State;
 using VmPs.Core.Storage;
 using VmPs.Core.Volumes;
@@ -28,8 +29,11 @@ public sealed class VmManager : IVmManager
     private readonly HostContext host;
     private readonly VmBoot boot;
     private readonly VmShutdown shutdown;
+    private readonly VmStandby standby;
+    private readonly VmCheckpoints checkpoints;
     private readonly VmNetworking networking;
     private readonly VolumeManager volumes;
+    private readonly VmDirectorySweep sweep;
 
     /// <summary>A manager of its own on <paramref name="paths"/>; cmdlets share the one of their <see cref="VmPsServices"/>.</summary>
     public VmManager(VmPsPaths paths)
@@ -61,54 +65,92 @@ public sealed class VmManager : IVmManager
         var images = new ImageStore(database);
         catalog = new ImageCatalog(paths, images, settings.BusyboxPath);
         networking = new VmNetworking(networks);
-        reconciler = new VmReconciler(paths, vms);
+        reconciler = new VmReconciler(paths, vms, networking);
         volumes = new VolumeManager(paths, database, vms, reconciler, host);
         boot = new VmBoot(paths, vms, images, reconciler, host, networking, volumes);
         shutdown = new VmShutdown(vms, reconciler, host, networking);
+        standby = new VmStandby(vms, reconciler, host, networking);
+        checkpoints = new VmCheckpoints(vms, reconciler, host);
+        sweep = new VmDirectorySweep(paths, vms, networking, reconciler);
     }
+
+    /// <summary>Crash points (see CrashPoint) of New-Vm and Remove-Vm.</summary>
+    public const string CrashAfterOverlay = "New-Vm: overlay disk made";
+    public const string CrashAfterInsert = "New-Vm: row stored";
+    public const string CrashAfterAttach = "New-Vm: adapter and volumes attached";
+    public const string CrashAfterRelease = "Remove-Vm: adapter released";
+    public const string CrashAfterDelete = "Remove-Vm: row deleted";
 
     /// <summary>
     /// Validates the settings, resolves the image (building the default busybox image on first
     /// use), creates the VM directory and overlay disk, then stores the VM with its allocations and,
     /// with <see cref="VmCreateOptions.Network"/>, its network adapter and published ports.
-    /// On any failure nothing is left behind.
+    /// On any failure nothing is left behind, and a session killed midway leaves a marker by which the
+    /// next VM command removes what it made (<see cref="VmDirectorySweep"/>).
     /// </summary>
     public async Task<VmInfo> CreateAsync(VmCreateOptions options, CancellationToken cancellationToken)
     {
+        await sweep.SweepAbandonedCreationsAsync(cancellationToken).ConfigureAwait(false);
+        await sweep.SweepOrphanedDirectoriesAsync(cancellationToken).ConfigureAwait(false);
         var (kernelPath, hypervisor) = await CheckCreateAsync(options, cancellationToken).ConfigureAwait(false);
         var attachments = options.Volumes.Select(volume => volume with { Path = VolumeValidation.ValidateMountPath(volume.Path) }).ToList();
         var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
         var id = Guid.NewGuid();
         var files = reconciler.Files(id);
-        Directory.CreateDirectory(files.Directory);
+        PrivateFiles.CreateDirectory(Path.GetDirectoryName(files.Directory)!);
+        PidFile.Write(files.CreatingMarker, ProcessProbe.Current());
         try
         {
+            PrivateFiles.CreateDirectory(files.Directory);
             await OverlayDisk.CreateAsync(files.OverlayDisk, options.DiskSizeGiB, cancellationToken, settings.MkfsExt4).ConfigureAwait(false);
+            CrashPoint.Reach(CrashAfterOverlay);
             var vm = await vms.InsertAsync(
                 new NewVm(id, options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode),
                 cancellationToken).ConfigureAwait(false);
-            try
+            CrashPoint.Reach(CrashAfterInsert);
+            foreach (var attachment in attachments)
             {
-                foreach (var attachment in attachments)
-                {
-                    await volumes.AttachAsync(vm.Id, attachment, cancellationToken).ConfigureAwait(false);
-                }
+                await volumes.AttachAsync(vm.Id, attachment, cancellationToken).ConfigureAwait(false);
+            }
 
-                var adapter = await networking.AttachAsync(vm.Id, vm.Name, options.Network, cancellationToken).ConfigureAwait(false);
-                return ToInfo(vm, adapter);
-            }
-            catch
-            {
-                await networking.ReleaseAsync(vm.Id, CancellationToken.None).ConfigureAwait(false);
-                await vms.DeleteAsync(vm.Id, _ => { }, CancellationToken.None).ConfigureAwait(false);
-                throw;
-            }
+            var adapter = await networking.AttachAsync(vm.Id, vm.Name, options.Network, cancellationToken).ConfigureAwait(false);
+            CrashPoint.Reach(CrashAfterAttach);
+            File.Delete(files.CreatingMarker);
+            return ToInfo(vm, adapter);
         }
         catch
         {
-            Directory.Delete(files.Directory, recursive: true);
+            await sweep.RollBackCreationAsync(id, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
+    }
+
+    public async Task<VmInfo> ResizeDiskAsync(string name, int sizeGiB, CancellationToken cancellationToken)
+    {
+        VmValidation.ValidateDiskSize(sizeGiB);
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        var files = reconciler.Files(vm.Id);
+        using (await FileLock.AcquireAsync(files.DiskLock, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false))
+        {
+            // Read again under the lock: Start-Vm claims the VM only while holding it.
+            vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+            // A saved VM's memory holds the filesystem as it was: restoring it over a grown disk would corrupt it.
+            if (vm.State.IsActive() || vm.State == VmState.Saved)
+            {
+                throw VmErrors.DiskResizeNeedsStoppedVm(vm.Name, vm.State);
+            }
+
+            if (sizeGiB < vm.DiskSizeGiB)
+            {
+                throw VmErrors.DiskShrinkNotSupported(vm.Name, vm.DiskSizeGiB, sizeGiB);
+            }
+
+            // Also when the size is unchanged: a session killed between growing the file and recording it is completed.
+            await Ext4Image.GrowAsync(files.OverlayDisk, (long)sizeGiB << 30, $"the disk of VM '{vm.Name}'", cancellationToken).ConfigureAwait(false);
+            await vms.SetDiskSizeAsync(vm.Id, sizeGiB, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await GetAsync(vm.Name, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Every check <see cref="CreateAsync"/> makes before it allocates anything (New-Vm -WhatIf); nothing is changed.</summary>
@@ -116,6 +158,8 @@ public sealed class VmManager : IVmManager
 
     public async Task<IReadOnlyList<VmInfo>> GetAllAsync(CancellationToken cancellationToken)
     {
+        await sweep.SweepAbandonedCreationsAsync(cancellationToken).ConfigureAwait(false);
+        await sweep.SweepOrphanedDirectoriesAsync(cancellationToken).ConfigureAwait(false);
         var all = await vms.GetAllAsync(cancellationToken).ConfigureAwait(false);
         var adapters = await networking.AllAdaptersAsync(cancellationToken).ConfigureAwait(false);
         var result = new List<VmInfo>(all.Count);
@@ -172,7 +216,7 @@ public sealed class VmManager : IVmManager
     }
 
     /// <summary>
-    /// Boots a Stopped or Crashed VM and, unless told otherwise, waits until its agent answers. On
+    /// Boots a Stopped or Crashed VM, or restores a Saved one, and unless told otherwise waits until its agent answers. On
     /// failure the hypervisor is killed and the VM recorded Crashed (or Stopped when the guest
     /// powered off), and the error carries the console tail.
     /// </summary>
@@ -191,8 +235,83 @@ public sealed class VmManager : IVmManager
         return await ToInfoAsync(await shutdown.StopAsync(vm, options, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Suspend-Vm: stops the vCPUs of a running VM (State Paused); a paused VM stays as it is.</summary>
+    public async Task<VmInfo> SuspendAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await ToInfoAsync(await standby.SuspendAsync(vm, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Resume-Vm: continues a paused VM's vCPUs and sets its clock.</summary>
+    public async Task<VmInfo> ResumeAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await ToInfoAsync(await standby.ResumeAsync(vm, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Save-Vm: writes a running or paused VM's memory and device state to its directory and ends the hypervisor (State Saved).</summary>
+    public async Task<VmInfo> SaveAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await ToInfoAsync(await standby.SaveAsync(vm, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>
-    /// Deletes the VM, its network adapter (TAP, rules, address), its directory and its row. A running VM
+    /// Changes a stopped VM's CPUs and memory (the next boot uses them); a VM that is not stopped is refused. The check
+    /// and the write are one transaction, so a VM started meanwhile is refused too.
+    /// </summary>
+    public async Task<VmInfo> SetAsync(string name, VmSetOptions options, bool dryRun, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        var hostMemoryMiB = VmValidation.ReadHostMemoryMiB();
+        VmValidation.ValidateResources(options.Cpus ?? vm.Cpus, options.MemoryMiB ?? vm.MemoryMiB, hostMemoryMiB);
+        EnsureResizable(vm);
+        if (dryRun)
+        {
+            return await ToInfoAsync(vm, cancellationToken).ConfigureAwait(false);
+        }
+
+        var updated = await vms.UpdateAsync(
+            vm.Id,
+            current =>
+            {
+                EnsureResizable(current);
+                return current with { Cpus = options.Cpus ?? current.Cpus, MemoryMiB = options.MemoryMiB ?? current.MemoryMiB };
+            },
+            cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(name);
+        return await ToInfoAsync(updated, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Checkpoint-Vm: a named checkpoint of the VM's disk and, while it runs (or is paused or saved), its memory.</summary>
+    public async Task<VmCheckpointInfo> CheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await checkpoints.CreateAsync(vm, checkpointName, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Get-VmCheckpoint: the VM's checkpoints, oldest first.</summary>
+    public async Task<IReadOnlyList<VmCheckpointInfo>> GetCheckpointsAsync(string name, CancellationToken cancellationToken) =>
+        checkpoints.List(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Restore-VmCheckpoint: the VM (turned off first when it runs) gets the checkpoint's disk and, with memory, becomes Saved in its state.</summary>
+    public async Task<VmInfo> RestoreCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        var restored = await checkpoints.RestoreAsync(
+            vm,
+            checkpointName,
+            running => shutdown.StopAsync(running, new VmStopOptions { Method = VmStopMethod.TurnOff }, cancellationToken),
+            cancellationToken).ConfigureAwait(false);
+        return await ToInfoAsync(restored, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Remove-VmCheckpoint: deletes the checkpoint's files.</summary>
+    public async Task RemoveCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken) =>
+        checkpoints.Remove(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false), checkpointName);
+
+    /// <summary>
+    /// Deletes the VM, its network adapter (TAP, rules, address), its directory (with its checkpoints and saved state) and its row. A running VM
     /// is refused unless <paramref name="force"/>, which stops it first.
     /// </summary>
     public async Task RemoveAsync(string name, bool force, CancellationToken cancellationToken)
@@ -209,6 +328,7 @@ public sealed class VmManager : IVmManager
         }
 
         await networking.ReleaseAsync(vm.Id, cancellationToken).ConfigureAwait(false);
+        CrashPoint.Reach(CrashAfterRelease);
         var removed = await vms.DeleteAsync(
             vm.Id,
             current =>
@@ -221,11 +341,8 @@ public sealed class VmManager : IVmManager
             cancellationToken).ConfigureAwait(false);
         if (removed)
         {
-            var directory = reconciler.Files(vm.Id).Directory;
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
+            CrashPoint.Reach(CrashAfterDelete);
+            VmDirectorySweep.DeleteDirectory(reconciler.Files(vm.Id).Directory);
         }
     }
 
@@ -260,14 +377,10 @@ public sealed class VmManager : IVmManager
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
         if (vm.State != VmState.Running || vm.Instance is null)
         {
-            throw VmErrors.NotRunning(vm.Name, vm.State);
+            throw VmErrors.NotReachable(vm.Name, vm.State);
         }
 
-        var endpoint = vm.Instance.Agent;
-        var connection = await SharedAgentConnections.AcquireAsync(
-            $"{vm.Id:N} {endpoint}",
-            token => AgentClient.ConnectAsync(AgentConnectors.For(endpoint), token),
-            cancellationToken).ConfigureAwait(false);
+        var connection = await SharedAgentConnections.AcquireAsync(vm, options.Timeout, cancellationToken).ConfigureAwait(false);
         try
         {
             var request = new AgentExecRequest(options.Command)
@@ -303,7 +416,7 @@ public sealed class VmManager : IVmManager
     {
         if (vm.State != VmState.Running || vm.Instance is null)
         {
-            throw VmErrors.NotRunning(vm.Name, vm.State);
+            throw VmErrors.NotReachable(vm.Name, vm.State);
         }
 
         return await AgentClient.ConnectAsync(AgentConnectors.For(vm.Instance.Agent), cancellationToken).ConfigureAwait(false);
@@ -359,6 +472,11 @@ public sealed class VmManager : IVmManager
             VolumeValidation.ValidateName(volume.Volume);
             VolumeValidation.ValidateMountPath(volume.Path);
         }
+
+        foreach (var volume in options.Volumes)
+        {
+            await volumes.GetAsync(volume.Volume, cancellationToken).ConfigureAwait(false);
+        }
         if (await vms.FindByNameAsync(options.Name, cancellationToken).ConfigureAwait(false) is { } existing)
         {
             throw VmStore.NameInUse(existing.Name);
@@ -383,8 +501,17 @@ public sealed class VmManager : IVmManager
         return report.DefaultKernel?.Path ?? throw VmErrors.KernelNotFound(null);
     }
 
+    private static void EnsureResizable(VmRecord vm)
+    {
+        if (vm.State is not (VmState.Stopped or VmState.Crashed))
+        {
+            throw VmErrors.ResizeNeedsStop(vm.Name, vm.State);
+        }
+    }
+
     private async Task<VmRecord?> FindRecordAsync(string name, CancellationToken cancellationToken)
     {
+        await sweep.SweepAbandonedCreationsAsync(cancellationToken).ConfigureAwait(false);
         var vm = await vms.FindByNameAsync(name, cancellationToken).ConfigureAwait(false);
         return vm is null ? null : await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false);
     }
@@ -418,5 +545,7 @@ public sealed class VmManager : IVmManager
         ExitCode = vm.ExitCode,
         InitMode = vm.InitMode,
         StatusDetail = vm.StatusDetail,
+        DiskSizeGiB = vm.DiskSizeGiB,
+        DiskAllocatedBytes = FileAllocation.BytesOf(reconciler.Files(vm.Id).OverlayDisk),
     };
 }

@@ -14,6 +14,12 @@ public enum VmState
 
     /// <summary>The hypervisor process died without the guest powering off.</summary>
     Crashed,
+
+    /// <summary>The hypervisor runs with the vCPUs stopped (Suspend-Vm); Resume-Vm continues them.</summary>
+    Paused,
+
+    /// <summary>Memory and device state are on disk and no hypervisor runs (Save-Vm); Start-Vm restores them.</summary>
+    Saved,
 }
 
 /// <summary>A VM as users see it (Get-Vm's VmPs.Vm objects).</summary>
@@ -69,6 +75,12 @@ public sealed record VmInfo
     /// <summary>For a Crashed VM: why, with the tail of its console log.</summary>
     public string? StatusDetail { get; init; }
 
+    /// <summary>The size of the VM's own writable disk (New-Vm -DiskSizeGB, Resize-VmDisk).</summary>
+    public int DiskSizeGiB { get; init; }
+
+    /// <summary>The host blocks the VM's writable disk really uses (its sparse file's st_blocks * 512).</summary>
+    public long DiskAllocatedBytes { get; init; }
+
     public TimeSpan? Uptime => State == VmState.Running && StartedAt is { } started ? DateTimeOffset.UtcNow - started : null;
 }
 
@@ -116,12 +128,23 @@ public sealed record VmNetworkOptions
     public int? MaxBandwidthMbps { get; init; }
 }
 
+/// <summary>Set-Vm's changes; null keeps the VM's value.</summary>
+public sealed record VmSetOptions
+{
+    public int? Cpus { get; init; }
+
+    public int? MemoryMiB { get; init; }
+}
+
 public sealed record VmStartOptions
 {
     /// <summary>Wait until the guest agent answers a ping before returning.</summary>
     public bool WaitForAgent { get; init; } = true;
 
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>For a Saved VM: delete its saved state and boot afresh instead of restoring it (Start-Vm -Force).</summary>
+    public bool DiscardSavedState { get; init; }
 }
 
 public sealed record VmExecOptions

@@ -14,6 +14,11 @@ namespace VmPs.Core.Vms;
 /// </summary>
 internal sealed class VmShutdown
 {
+    /// <summary>Crash points (see CrashPoint): the VM recorded Stopping; its hypervisor killed; its TAP unplugged.</summary>
+    public const string CrashAfterStopping = "Stop-Vm: recorded Stopping";
+    public const string CrashAfterKill = "Stop-Vm: hypervisor killed";
+    public const string CrashAfterUnplug = "Stop-Vm: adapter unplugged";
+
     private static readonly TimeSpan AgentConnectLimit = TimeSpan.FromSeconds(5);
 
     private readonly VmStore vms;
@@ -43,19 +48,30 @@ internal sealed class VmShutdown
             throw VmErrors.StartingElsewhere(vm.Name);
         }
 
-        await vms.UpdateAsync(vm.Id, current => current.Unchanged(vm) ? current with { State = VmState.Stopping } : current, cancellationToken)
+        // The session is recorded so that, should it die mid-stop, a later read finishes the stop (VmReconciler).
+        var session = ProcessProbe.Current();
+        await vms.UpdateAsync(vm.Id, current => current.Unchanged(vm) ? current with { State = VmState.Stopping, Session = session } : current, cancellationToken)
             .ConfigureAwait(false);
+        CrashPoint.Reach(CrashAfterStopping);
         var driver = await host.DriverAsync(vm.Hypervisor, cancellationToken).ConfigureAwait(false);
         if (options.Method != VmStopMethod.TurnOff)
         {
+            if (vm.State == VmState.Paused)
+            {
+                // A paused guest cannot shut itself down.
+                await driver.ResumeAsync(instance, cancellationToken).ConfigureAwait(false);
+            }
+
             await ShutDownGuestAsync(driver, instance, options.Method == VmStopMethod.ForcedShutdown, options.Timeout, cancellationToken).ConfigureAwait(false);
         }
 
         await driver.KillAsync(instance, CancellationToken.None).ConfigureAwait(false);
+        CrashPoint.Reach(CrashAfterKill);
 
         await networking.UnplugAsync(vm.Id, CancellationToken.None).ConfigureAwait(false);
+        CrashPoint.Reach(CrashAfterUnplug);
         var files = reconciler.Files(vm);
-        files.DeleteSockets();
+        files.DeleteRuntimeFiles();
         var exit = GuestExit.Read(files.ConsoleLog);
         var stopped = await vms.UpdateAsync(
             vm.Id,

@@ -116,13 +116,15 @@ internal sealed class VmStore
 
                 await connection.Command(
                         """
-                        UPDATE vms SET state = $state, instance_json = $instance, started_at = $started,
+                        UPDATE vms SET cpus = $cpus, memory_mib = $memory, state = $state, instance_json = $instance, started_at = $started,
                                        stopped_at = $stopped, exit_code = $exit, status_detail = $detail,
                                        session_pid = $sessionPid, session_start_time = $sessionStart
                         WHERE id = $id
                         """,
                         transaction)
                     .With("$id", id.ToString())
+                    .With("$cpus", next.Cpus)
+                    .With("$memory", next.MemoryMiB)
                     .With("$state", next.State.ToString())
                     .With("$instance", next.Instance is null ? null : JsonSerializer.Serialize(next.Instance, InstanceJson))
                     .With("$started", next.StartedAt?.ToStored())
@@ -134,6 +136,15 @@ internal sealed class VmStore
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 return next;
             },
+            cancellationToken);
+
+    /// <summary>Records the VM's disk size after Resize-VmDisk grew its file.</summary>
+    public Task SetDiskSizeAsync(Guid id, int diskSizeGiB, CancellationToken cancellationToken) =>
+        database.InWriteTransactionAsync(
+            async (connection, transaction) => await connection.Command("UPDATE vms SET disk_size_gib = $disk WHERE id = $id", transaction)
+                .With("$id", id.ToString())
+                .With("$disk", diskSizeGiB)
+                .RunAsync(cancellationToken).ConfigureAwait(false),
             cancellationToken);
 
     /// <summary>Deletes the row; <paramref name="ensure"/> sees it first, inside the transaction, and may throw to refuse.</summary>

@@ -5,7 +5,8 @@ namespace VmPs.Core.Vms;
 /// <summary>The state changes of a VM row, in one place so every path records them the same way.</summary>
 internal static class VmTransitions
 {
-    public static bool IsActive(this VmState state) => state is VmState.Starting or VmState.Running or VmState.Stopping;
+    /// <summary>A hypervisor process belongs to the VM (Paused too: its vCPUs are stopped, the process runs).</summary>
+    public static bool IsActive(this VmState state) => state is VmState.Starting or VmState.Running or VmState.Stopping or VmState.Paused;
 
     public static VmRecord Claimed(this VmRecord vm, ProcessIdentity session) => vm with
     {
@@ -36,6 +37,17 @@ internal static class VmTransitions
         StoppedAt = DateTimeOffset.UtcNow,
         ExitCode = exitCode,
         StatusDetail = detail,
+    };
+
+    /// <summary>Save-Vm finished: the state is on disk and the hypervisor has ended.</summary>
+    public static VmRecord Saved(this VmRecord vm) => vm with
+    {
+        State = VmState.Saved,
+        Instance = null,
+        Session = null,
+        StoppedAt = DateTimeOffset.UtcNow,
+        ExitCode = null,
+        StatusDetail = null,
     };
 
     /// <summary>The row as <paramref name="seen"/> still, i.e. no other session changed it meanwhile.</summary>

@@ -36,31 +36,41 @@ internal static partial class VmValidation
             throw new VmPsException(VmPsErrorIds.InvalidImageName, VmPsErrorKind.InvalidArgument, "An image name is required.", options.Image);
         }
 
-        if (options.Cpus < 1 || options.Cpus > MaxCpus)
-        {
-            throw new VmPsException(
-                VmPsErrorIds.CpuCountOutOfRange,
-                VmPsErrorKind.InvalidArgument,
-                Invariant($"{options.Cpus} CPUs is out of range: this host allows 1 to {MaxCpus} ({Environment.ProcessorCount} cores)."),
-                options.Cpus);
-        }
+        ValidateResources(options.Cpus, options.MemoryMiB, hostMemoryMiB);
+        ValidateDiskSize(options.DiskSizeGiB);
+    }
 
-        if (options.MemoryMiB < MinMemoryMiB || options.MemoryMiB > hostMemoryMiB)
-        {
-            throw new VmPsException(
-                VmPsErrorIds.MemoryOutOfRange,
-                VmPsErrorKind.InvalidArgument,
-                Invariant($"{options.MemoryMiB} MiB of memory is out of range: this host allows {MinMemoryMiB} to {hostMemoryMiB} MiB."),
-                options.MemoryMiB);
-        }
-
-        if (options.DiskSizeGiB < 1 || options.DiskSizeGiB > MaxDiskSizeGiB)
+    public static void ValidateDiskSize(int sizeGiB)
+    {
+        if (sizeGiB < 1 || sizeGiB > MaxDiskSizeGiB)
         {
             throw new VmPsException(
                 VmPsErrorIds.DiskSizeOutOfRange,
                 VmPsErrorKind.InvalidArgument,
-                Invariant($"A {options.DiskSizeGiB} GiB disk is out of range: use 1 to {MaxDiskSizeGiB} GiB."),
-                options.DiskSizeGiB);
+                Invariant($"A {sizeGiB} GiB disk is out of range: use 1 to {MaxDiskSizeGiB} GiB."),
+                sizeGiB);
+        }
+    }
+
+    /// <summary>New-Vm's and Set-Vm's CPU and memory ranges.</summary>
+    public static void ValidateResources(int cpus, int memoryMiB, long hostMemoryMiB)
+    {
+        if (cpus < 1 || cpus > MaxCpus)
+        {
+            throw new VmPsException(
+                VmPsErrorIds.CpuCountOutOfRange,
+                VmPsErrorKind.InvalidArgument,
+                Invariant($"{cpus} CPUs is out of range: this host allows 1 to {MaxCpus} ({Environment.ProcessorCount} cores)."),
+                cpus);
+        }
+
+        if (memoryMiB < MinMemoryMiB || memoryMiB > hostMemoryMiB)
+        {
+            throw new VmPsException(
+                VmPsErrorIds.MemoryOutOfRange,
+                VmPsErrorKind.InvalidArgument,
+                Invariant($"{memoryMiB} MiB of memory is out of range: this host allows {MinMemoryMiB} to {hostMemoryMiB} MiB."),
+                memoryMiB);
         }
     }
 

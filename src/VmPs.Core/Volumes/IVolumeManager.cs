@@ -14,7 +14,7 @@ public interface IVolumeManager
     /// <summary>The volume with this name (case-insensitive); throws VolumeNotFound.</summary>
     Task<VolumeInfo> GetAsync(string name, CancellationToken cancellationToken);
 
-    /// <summary>Deletes the volume and its file; an attached volume is refused unless <paramref name="force"/>, which detaches it from stopped VMs first.</summary>
+    /// <summary>Deletes the volume and its file; an attached volume is refused unless <paramref name="force"/>, which detaches it first (a running VM's disk is unplugged where its hypervisor can).</summary>
     Task RemoveAsync(string name, bool force, CancellationToken cancellationToken);
 
     /// <summary>A copy-on-write copy where the host allows one (reflink, else a shared qcow2 base), a full copy otherwise; says which.</summary>
@@ -26,6 +26,9 @@ public interface IVolumeManager
     /// <summary>Attaches the volume to a VM at a guest path (a running VM gets it hot-plugged where its hypervisor can).</summary>
     Task<VolumeInfo> MountAsync(string vmName, VolumeAttachOptions options, CancellationToken cancellationToken);
 
-    /// <summary>Detaches the volume from a VM.</summary>
-    Task<VolumeInfo> DismountAsync(string vmName, string volumeName, CancellationToken cancellationToken);
+    /// <summary>
+    /// Detaches the volume from a VM; a running VM's guest unmounts it first, which is refused while files on it are
+    /// open (GuestVolumeBusy) unless <paramref name="force"/>, which unmounts lazily and unplugs it anyway.
+    /// </summary>
+    Task<VolumeInfo> DismountAsync(string vmName, string volumeName, bool force, CancellationToken cancellationToken);
 }

@@ -6,7 +6,7 @@ namespace VmPs.Core.Volumes;
 internal static class VolumeErrors
 {
     public static VmPsException NotFound(string name) => new(
-        "VolumeNotFound",
+        VmPsErrorIds.VolumeNotFound,
         VmPsErrorKind.ObjectNotFound,
         $"No volume named '{name}'.",
         name)
@@ -15,7 +15,7 @@ internal static class VolumeErrors
     };
 
     public static VmPsException NameInUse(string name) => new(
-        "VolumeNameInUse",
+        VmPsErrorIds.VolumeNameInUse,
         VmPsErrorKind.ResourceExists,
         $"A volume named '{name}' already exists.",
         name)
@@ -24,16 +24,16 @@ internal static class VolumeErrors
     };
 
     public static VmPsException Attached(string name, IEnumerable<string> vms) => new(
-        "VolumeAttached",
+        VmPsErrorIds.VolumeAttached,
         VmPsErrorKind.InvalidOperation,
         $"Volume '{name}' is attached to {Join(vms)}.",
         name)
     {
-        RecommendedAction = "Detach it with Dismount-VmVolume first, or use -Force, which detaches it from stopped VMs.",
+        RecommendedAction = "Detach it with Dismount-VmVolume first, or use -Force, which detaches it (unplugging it from running VMs whose hypervisor can).",
     };
 
     public static VmPsException InUseByRunningVm(string name, string vm, string doing) => new(
-        "VolumeInUse",
+        VmPsErrorIds.VolumeInUse,
         VmPsErrorKind.InvalidOperation,
         $"Volume '{name}' is attached to VM '{vm}', which is running: {doing} needs the volume unused. Stop the VM first.",
         name)
@@ -42,7 +42,7 @@ internal static class VolumeErrors
     };
 
     public static VmPsException Busy(string name, string state) => new(
-        "VolumeBusy",
+        VmPsErrorIds.VolumeBusy,
         VmPsErrorKind.ResourceUnavailable,
         $"Volume '{name}' is being {state} by another session.",
         name)
@@ -51,7 +51,7 @@ internal static class VolumeErrors
     };
 
     public static VmPsException WritableElsewhere(string name, string vm) => new(
-        "VolumeAttachedWritable",
+        VmPsErrorIds.VolumeAttachedWritable,
         VmPsErrorKind.ResourceUnavailable,
         $"Volume '{name}' is attached writable to VM '{vm}': a writable volume is attached to one VM at a time.",
         name)
@@ -60,7 +60,7 @@ internal static class VolumeErrors
     };
 
     public static VmPsException ReadOnlyElsewhere(string name, IEnumerable<string> vms) => new(
-        "VolumeAttachedReadOnly",
+        VmPsErrorIds.VolumeAttachedReadOnly,
         VmPsErrorKind.ResourceUnavailable,
         $"Volume '{name}' is attached read-only to {Join(vms)}: it cannot also be attached writable.",
         name)
@@ -69,25 +69,34 @@ internal static class VolumeErrors
     };
 
     public static VmPsException AlreadyAttached(string name, string vm) => new(
-        "VolumeAlreadyAttached",
+        VmPsErrorIds.VolumeAlreadyAttached,
         VmPsErrorKind.ResourceExists,
         $"Volume '{name}' is already attached to VM '{vm}'.",
         name);
 
     public static VmPsException NotAttached(string name, string vm) => new(
-        "VolumeNotAttached",
+        VmPsErrorIds.VolumeNotAttached,
         VmPsErrorKind.ObjectNotFound,
         $"Volume '{name}' is not attached to VM '{vm}'.",
         name);
 
+    public static VmPsException OpenInGuest(string name, string vm, string path) => new(
+        VmPsErrorIds.GuestVolumeBusy,
+        VmPsErrorKind.ResourceUnavailable,
+        $"Volume '{name}' is in use in VM '{vm}' (files open at {path}, or a process working there), so it was left attached.",
+        name)
+    {
+        RecommendedAction = $"Close what uses {path} in the guest and try again, or use -Force, which unmounts it lazily and unplugs it (programs still using it then get I/O errors).",
+    };
+
     public static VmPsException MountPathInUse(string path, string vm) => new(
-        "VolumeMountPathInUse",
+        VmPsErrorIds.VolumeMountPathInUse,
         VmPsErrorKind.ResourceExists,
         $"VM '{vm}' already has a volume at '{path}'.",
         path);
 
     public static VmPsException TooSmall(string name, long sizeBytes, long contentBytes) => new(
-        "VolumeTooSmall",
+        VmPsErrorIds.VolumeTooSmall,
         VmPsErrorKind.InvalidArgument,
         Invariant($"Volume '{name}' of {Size(sizeBytes)} cannot hold its content of about {Size(contentBytes)}."),
         name)
@@ -96,13 +105,13 @@ internal static class VolumeErrors
     };
 
     public static VmPsException CannotShrink(string name, long sizeBytes, long requestedBytes) => new(
-        "VolumeShrinkNotSupported",
+        VmPsErrorIds.VolumeShrinkNotSupported,
         VmPsErrorKind.InvalidArgument,
         Invariant($"Volume '{name}' is {Size(sizeBytes)}; it can only grow, not shrink to {Size(requestedBytes)}."),
         name);
 
     public static VmPsException FileMissing(string name, string path) => new(
-        "VolumeFileMissing",
+        VmPsErrorIds.VolumeFileMissing,
         VmPsErrorKind.ObjectNotFound,
         $"The file '{path}' of volume '{name}' is missing.",
         name)

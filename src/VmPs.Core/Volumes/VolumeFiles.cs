@@ -4,6 +4,7 @@ using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Native;
 using VmPs.Core.Processes;
+using VmPs.Core.State;
 using VmPs.Core.Storage;
 using VmPs.Protocol.Archives;
 using VmPs.Protocol.Files;
@@ -18,11 +19,10 @@ namespace VmPs.Core.Volumes;
 internal sealed class VolumeFiles
 {
     private const string Label = "vmps-volume";
-    private const UnixFileMode PrivateDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
     public VolumeFiles(VmPsPaths paths)
     {
-        Directory = Path.Combine(paths.Root, "volumes");
+        Directory = paths.VolumesDirectory;
         BasesDirectory = Path.Combine(Directory, "bases");
     }
 
@@ -41,11 +41,8 @@ internal sealed class VolumeFiles
 
     public void EnsureDirectories()
     {
-        foreach (var directory in new[] { Directory, BasesDirectory })
-        {
-            System.IO.Directory.CreateDirectory(directory);
-            UnixFileSystem.SetMode(directory, PrivateDirectory);
-        }
+        PrivateFiles.CreateDirectory(Directory);
+        PrivateFiles.CreateDirectory(BasesDirectory);
     }
 
     /// <summary>Makes the volume's file at <paramref name="path"/>; on failure nothing is left there.</summary>
@@ -67,7 +64,7 @@ internal sealed class VolumeFiles
                     {
                         await BuildExt4Async(raw, options, cancellationToken).ConfigureAwait(false);
                         await QemuImage.ConvertAsync(raw, DiskImageFormat.Raw, path, DiskImageFormat.Qcow2, cancellationToken).ConfigureAwait(false);
-                        MakePrivate(path);
+                        PrivateFiles.Restrict(path);
                     }
                     finally
                     {
@@ -95,39 +92,15 @@ internal sealed class VolumeFiles
             return;
         }
 
-        await using (var file = new FileStream(volume.Path, FileMode.Open, FileAccess.Write))
-        {
-            file.SetLength(sizeBytes);
-        }
-
         if (volume.Format == VolumeFormat.Ext4)
         {
-            // resize2fs insists on a freshly checked filesystem; -p repairs only what is safe without asking.
-            var check = await ExternalTool.RunAsync(HostTools.Require(HostToolCatalog.E2fsck), ["-f", "-p", volume.Path], cancellationToken).ConfigureAwait(false);
-            if (check.ExitCode > 1)
-            {
-                throw new VmPsException("VolumeFilesystemDamaged", VmPsErrorKind.InvalidData, $"e2fsck found errors it cannot fix safely in volume '{volume.Name}': {check.StandardOutput.Trim()} {check.StandardError.Trim()}", volume.Name)
-                {
-                    RecommendedAction = $"Repair it with e2fsck -f '{volume.Path}', then resize again.",
-                };
-            }
-
-            await ExternalTool.RunCheckedAsync(HostTools.Require(HostToolCatalog.Resize2fs), [volume.Path], cancellationToken).ConfigureAwait(false);
+            await Ext4Image.GrowAsync(volume.Path, sizeBytes, $"volume '{volume.Name}'", cancellationToken).ConfigureAwait(false);
+            return;
         }
-    }
 
-    /// <summary>The host blocks a file really uses.</summary>
-    public static long AllocatedBytes(string path)
-    {
-        unsafe
-        {
-            // struct stat on x86_64: st_blocks (512-byte units) at offset 64, 144 bytes in all.
-            var buffer = stackalloc byte[144];
-            return Libc.stat(path, buffer) == 0 ? *(long*)(buffer + 64) * 512 : 0;
-        }
+        await using var file = new FileStream(volume.Path, FileMode.Open, FileAccess.Write);
+        file.SetLength(sizeBytes);
     }
-
-    public static void MakePrivate(string path) => UnixFileSystem.SetMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
     /// <summary>A frozen base: readable by its owner only, writable by nobody.</summary>
     public static void MakeReadOnly(string path) => UnixFileSystem.SetMode(path, UnixFileMode.UserRead);
@@ -145,7 +118,7 @@ internal sealed class VolumeFiles
 
     private static void CreateSparse(string path, long sizeBytes)
     {
-        using var file = FileCopy.CreatePrivate(path);
+        using var file = PrivateFiles.Open(path, FileMode.CreateNew, FileAccess.Write);
         file.SetLength(sizeBytes);
     }
 
@@ -189,7 +162,7 @@ internal sealed class VolumeFiles
                     throw VolumeErrors.TooSmall(options.Name, options.SizeBytes, await ContentBytesAsync(source, cancellationToken).ConfigureAwait(false));
                 }
 
-                throw new VmPsException("ExternalToolFailed", VmPsErrorKind.InvalidOperation, $"mkfs.ext4 failed for volume '{options.Name}': {result.StandardError.Trim()}", mkfs);
+                throw new VmPsException(VmPsErrorIds.ExternalToolFailed, VmPsErrorKind.InvalidOperation, $"mkfs.ext4 failed for volume '{options.Name}': {result.StandardError.Trim()}", mkfs);
             }
         }
         finally
@@ -208,8 +181,7 @@ internal sealed class VolumeFiles
     private async Task<string> StageArchiveAsync(string archive, CancellationToken cancellationToken)
     {
         var staging = Path.Combine(Directory, $".staging-{Guid.NewGuid():N}");
-        System.IO.Directory.CreateDirectory(staging);
-        UnixFileSystem.SetMode(staging, PrivateDirectory);
+        PrivateFiles.CreateNewDirectory(staging);
         try
         {
             await using var file = new FileStream(archive, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
@@ -225,7 +197,7 @@ internal sealed class VolumeFiles
         catch (Exception exception) when (exception is TarArchiveException or FileOperationException or InvalidDataException)
         {
             System.IO.Directory.Delete(staging, recursive: true);
-            throw new VmPsException("VolumeSourceInvalid", VmPsErrorKind.InvalidData, $"'{archive}' is not a directory or a usable tar archive: {exception.Message}", archive, exception);
+            throw new VmPsException(VmPsErrorIds.VolumeSourceInvalid, VmPsErrorKind.InvalidData, $"'{archive}' is not a directory or a usable tar archive: {exception.Message}", archive, exception);
         }
         catch
         {

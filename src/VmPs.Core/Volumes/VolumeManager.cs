@@ -57,7 +57,7 @@ public sealed class VolumeManager : IVolumeManager
             cancellationToken).ConfigureAwait(false);
         try
         {
-            using (await FileLock.AcquireSharedAsync(files.LockPath, cancellationToken).ConfigureAwait(false))
+            using (await FileLock.AcquireSharedAsync(files.LockPath, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false))
             {
                 await files.BuildAsync(volume.Path, options, cancellationToken).ConfigureAwait(false);
             }
@@ -102,7 +102,8 @@ public sealed class VolumeManager : IVolumeManager
 
             foreach (var attachment in attachments)
             {
-                await DetachAsync(attachment, cancellationToken).ConfigureAwait(false);
+                var vm = await GetVmRecordAsync(attachment.VmName, cancellationToken).ConfigureAwait(false);
+                await DetachAsync(vm, volume, attachment, force: true, "remove", cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -146,7 +147,7 @@ public sealed class VolumeManager : IVolumeManager
                 },
                 cancellationToken).ConfigureAwait(false);
             CopyMethod method;
-            using (await FileLock.AcquireSharedAsync(files.LockPath, cancellationToken).ConfigureAwait(false))
+            using (await FileLock.AcquireSharedAsync(files.LockPath, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false))
             {
                 method = await CopyFileAsync(claimed, copy, cancellationToken).ConfigureAwait(false);
             }
@@ -225,21 +226,38 @@ public sealed class VolumeManager : IVolumeManager
         ArgumentNullException.ThrowIfNull(options);
         VolumeValidation.ValidateName(options.Volume);
         options = options with { Path = VolumeValidation.ValidateMountPath(options.Path) };
-        var vm = await GetStoppedVmAsync(vmName, "attach", cancellationToken).ConfigureAwait(false);
-        await AttachAsync(vm.Id, options, cancellationToken).ConfigureAwait(false);
+        var vm = await GetVmRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
+        EnsureNotSaved(vm);
+        if (!vm.State.IsActive())
+        {
+            await AttachAsync(vm.Id, options, cancellationToken).ConfigureAwait(false);
+            return await GetAsync(options.Volume, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Row first: it holds the volume against other writers while the disk is plugged and mounted.
+        var driver = await HotplugDriverAsync(vm, "attach", cancellationToken).ConfigureAwait(false);
+        var attachment = await store.AttachAsync(vm.Id, options, EnsureVmRunning(vm.Name), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var volume = Usable((await store.GetAllAsync(cancellationToken).ConfigureAwait(false)).Single(volume => volume.Id == attachment.VolumeId));
+            await VolumeHotplug.PlugAsync(driver, vm, volume, attachment, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await store.DetachAsync(vm.Id, attachment.VolumeId, _ => { }, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
         return await GetAsync(options.Volume, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<VolumeInfo> DismountAsync(string vmName, string volumeName, CancellationToken cancellationToken)
+    public async Task<VolumeInfo> DismountAsync(string vmName, string volumeName, bool force, CancellationToken cancellationToken)
     {
         var volume = await GetRecordAsync(volumeName, cancellationToken).ConfigureAwait(false);
-        var vm = await GetStoppedVmAsync(vmName, "detach", cancellationToken).ConfigureAwait(false);
-        var removed = await store.DetachAsync(vm.Id, volume.Id, EnsureVmStopped(vm.Name, "detach"), cancellationToken).ConfigureAwait(false);
-        if (!removed)
-        {
-            throw VolumeErrors.NotAttached(volume.Name, vm.Name);
-        }
-
+        var vm = await GetVmRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
+        var attachment = (await store.AttachmentsAsync(vm.Id, cancellationToken).ConfigureAwait(false)).FirstOrDefault(attachment => attachment.VolumeId == volume.Id)
+            ?? throw VolumeErrors.NotAttached(volume.Name, vm.Name);
+        await DetachAsync(vm, volume, attachment, force, "detach", cancellationToken).ConfigureAwait(false);
         return await GetAsync(volume.Name, cancellationToken).ConfigureAwait(false);
     }
 
@@ -252,7 +270,7 @@ public sealed class VolumeManager : IVolumeManager
             {
                 if (IsActive(vmState))
                 {
-                    throw VolumeErrors.Invalid("VmNotStopped", "The VM started meanwhile; stop the VM first.", vmId);
+                    throw VolumeErrors.Invalid(VmPsErrorIds.VmNotStopped, "The VM started meanwhile; stop the VM first.", vmId);
                 }
             },
             cancellationToken);
@@ -270,16 +288,14 @@ public sealed class VolumeManager : IVolumeManager
         }
 
         var volumes = (await store.GetAllAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(volume => volume.Id);
-        return attachments.Select(attachment =>
-        {
-            var volume = volumes[attachment.VolumeId];
-            if (volume.State != VolumeState.Ready && !volume.IsAbandoned)
-            {
-                throw VolumeErrors.Busy(volume.Name, volume.State.ToString().ToLowerInvariant());
-            }
+        return attachments.Select(attachment => (Usable(volumes[attachment.VolumeId]), attachment)).ToList();
+    }
 
-            return File.Exists(volume.Path) ? (volume, attachment) : throw VolumeErrors.FileMissing(volume.Name, volume.Path);
-        }).ToList();
+    /// <summary>The volume, unless it is being copied or resized, or its file is missing.</summary>
+    private static VolumeRecord Usable(VolumeRecord volume)
+    {
+        EnsureIdle(volume);
+        return File.Exists(volume.Path) ? volume : throw VolumeErrors.FileMissing(volume.Name, volume.Path);
     }
 
     /// <summary>
@@ -356,8 +372,8 @@ public sealed class VolumeManager : IVolumeManager
         {
             await QemuImage.CreateAsync(sourceOverlay, DiskImageFormat.Qcow2, null, cancellationToken, backing).ConfigureAwait(false);
             await QemuImage.CreateAsync(copyOverlay, DiskImageFormat.Qcow2, null, cancellationToken, backing).ConfigureAwait(false);
-            VolumeFiles.MakePrivate(sourceOverlay);
-            VolumeFiles.MakePrivate(copyOverlay);
+            PrivateFiles.Restrict(sourceOverlay);
+            PrivateFiles.Restrict(copyOverlay);
             await store.CommitFreezeAsync(
                 source with { Path = sourceOverlay, DiskFormat = DiskImageFormat.Qcow2, BackingPath = basePath },
                 basePath,
@@ -387,49 +403,75 @@ public sealed class VolumeManager : IVolumeManager
         }
     }
 
-    /// <summary>Remove-VmVolume -Force: a stopped VM lets its attachment go; a running one keeps it.</summary>
-    private async Task DetachAsync(VolumeAttachmentRecord attachment, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ends the attachment: a stopped VM's row goes; a running VM's volume is unmounted in the guest and its disk
+    /// unplugged first, where its hypervisor can hot-plug ("stop the VM first" where not). Unmount and unplug come
+    /// before the row, so a session killed in between leaves an attachment the next Dismount-VmVolume completes.
+    /// </summary>
+    private async Task DetachAsync(VmRecord vm, VolumeRecord volume, VolumeAttachmentRecord attachment, bool force, string action, CancellationToken cancellationToken)
     {
-        var vm = await GetVmRecordAsync(attachment.VmName, cancellationToken).ConfigureAwait(false);
-        if (vm.State.IsActive())
+        EnsureNotSaved(vm);
+        if (!vm.State.IsActive())
         {
-            throw VolumeErrors.InUseByRunningVm(attachment.VolumeName, vm.Name, "removing it");
+            await store.DetachAsync(vm.Id, volume.Id, EnsureVmStopped(vm.Name, action), cancellationToken).ConfigureAwait(false);
+            return;
         }
 
-        await store.DetachAsync(vm.Id, attachment.VolumeId, EnsureVmStopped(vm.Name, "detach"), cancellationToken).ConfigureAwait(false);
+        var driver = await HotplugDriverAsync(vm, action, cancellationToken).ConfigureAwait(false);
+        await VolumeHotplug.UnplugAsync(driver, vm, volume, attachment, force, cancellationToken).ConfigureAwait(false);
+        await store.DetachAsync(vm.Id, volume.Id, _ => { }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The VM, which must not be running: attaching to or detaching from a running VM needs disk hot-plug.</summary>
-    private async Task<VmRecord> GetStoppedVmAsync(string vmName, string action, CancellationToken cancellationToken)
+    /// <summary>The running VM's driver, which must hot-plug disks: else the error says to stop the VM first.</summary>
+    private async Task<IHypervisorDriver> HotplugDriverAsync(VmRecord vm, string action, CancellationToken cancellationToken)
     {
-        var vm = await GetVmRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
-        if (vm.State.IsActive())
+        if (vm.State != VmState.Running || vm.Instance is null)
         {
-            throw await HotplugUnavailableAsync(vm, action, cancellationToken).ConfigureAwait(false);
+            throw VmErrors.NotRunning(vm.Name, vm.State);
         }
 
-        return vm;
-    }
-
-    private async Task<VmPsException> HotplugUnavailableAsync(VmRecord vm, string action, CancellationToken cancellationToken)
-    {
         var driver = await host.DriverAsync(vm.Hypervisor, cancellationToken).ConfigureAwait(false);
+        if (driver.Capabilities.Supports(HypervisorFeatures.DiskHotplug))
+        {
+            return driver;
+        }
+
         var error = driver.Capabilities.NotSupported(HypervisorFeatures.DiskHotplug, vm.Name);
-        return new VmPsException(
+        throw new VmPsException(
             error.ErrorId,
             error.Kind,
-            $"VM '{vm.Name}' is running, and VmPs cannot {action} volumes on a running VM on {driver.Capabilities.Driver}: stop the VM first.",
+            $"VM '{vm.Name}' is running, and {driver.Capabilities.Driver} cannot hot-plug disks to {action} volumes: stop the VM first.",
             vm.Name)
         {
-            RecommendedAction = $"Stop-Vm {vm.Name}, then {(action == "attach" ? "Mount" : "Dismount")}-VmVolume again.",
+            RecommendedAction = $"Stop-Vm {vm.Name}, then try again (or create the VM on a hypervisor that hot-plugs disks; Get-VmHost lists them).",
         };
     }
 
-    private Action<string> EnsureVmStopped(string vmName, string action) => state =>
+    /// <summary>A saved VM restores its devices as they were saved: its disks change only after it runs again, or is stopped.</summary>
+    private static void EnsureNotSaved(VmRecord vm)
+    {
+        if (vm.State == VmState.Saved)
+        {
+            throw VolumeErrors.Invalid(
+                VmPsErrorIds.VmSaved,
+                $"VM '{vm.Name}' is saved: its restore needs the disks it was saved with. Start it and attach or detach the volume then (hot-plug), or discard the saved state first (Start-Vm -Force).",
+                vm.Name);
+        }
+    }
+
+    private static Action<string> EnsureVmRunning(string vmName) => state =>
+    {
+        if (state != nameof(VmState.Running))
+        {
+            throw VolumeErrors.Invalid(VmPsErrorIds.VmNotRunning, $"VM '{vmName}' stopped meanwhile; attach the volume to the stopped VM again.", vmName);
+        }
+    };
+
+    private static Action<string> EnsureVmStopped(string vmName, string action) => state =>
     {
         if (IsActive(state))
         {
-            throw VolumeErrors.Invalid("VmNotStopped", $"VM '{vmName}' started meanwhile; stop the VM first to {action} volumes.", vmName);
+            throw VolumeErrors.Invalid(VmPsErrorIds.VmNotStopped, $"VM '{vmName}' started meanwhile; stop the VM first to {action} volumes.", vmName);
         }
     };
 
@@ -454,12 +496,12 @@ public sealed class VolumeManager : IVolumeManager
 
         if (options.Format == VolumeFormat.Raw)
         {
-            throw VolumeErrors.Invalid("VolumeSourceNeedsFilesystem", "A Raw volume has no filesystem to fill: use -Format Ext4 or Qcow2 with -FromPath.", options.Name);
+            throw VolumeErrors.Invalid(VmPsErrorIds.VolumeSourceNeedsFilesystem, "A Raw volume has no filesystem to fill: use -Format Ext4 or Qcow2 with -FromPath.", options.Name);
         }
 
         if (!Directory.Exists(source) && !File.Exists(source))
         {
-            throw new VmPsException("VolumeSourceNotFound", VmPsErrorKind.ObjectNotFound, $"'{source}' is neither a directory nor an archive file.", source);
+            throw new VmPsException(VmPsErrorIds.VolumeSourceNotFound, VmPsErrorKind.ObjectNotFound, $"'{source}' is neither a directory nor an archive file.", source);
         }
     }
 
@@ -493,7 +535,7 @@ public sealed class VolumeManager : IVolumeManager
             Name = volume.Name,
             Format = volume.Format,
             SizeBytes = volume.SizeBytes,
-            AllocatedBytes = VolumeFiles.AllocatedBytes(volume.Path),
+            AllocatedBytes = FileAllocation.BytesOf(volume.Path),
             DiskFormat = volume.DiskFormat,
             Path = volume.Path,
             BackingFile = volume.BackingPath,

@@ -2,6 +2,7 @@ using Microsoft.Data.Sqlite;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
+using VmPs.Protocol.Config;
 
 namespace VmPs.Core.Volumes;
 
@@ -48,6 +49,18 @@ internal sealed record VolumeRecord
 
     /// <summary>Claimed by a session that is gone (killed mid-command).</summary>
     public bool IsAbandoned => State != VolumeState.Ready && Session is { } session && !ProcessProbe.IsRunning(session);
+
+    /// <summary>The disk the hypervisor gives a VM it is attached to.</summary>
+    public DiskSpec Disk(VolumeAttachmentRecord attachment) => new(Path, attachment.ReadOnly, Serial, DiskFormat);
+
+    /// <summary>What the guest mounts (or, for a raw volume, links) at the attachment's path.</summary>
+    public GuestVolumeConfig GuestVolume(VolumeAttachmentRecord attachment) => new()
+    {
+        Serial = Serial,
+        Path = attachment.Path,
+        ReadOnly = attachment.ReadOnly,
+        Filesystem = Format == VolumeFormat.Raw ? null : RootfsFilesystems.Ext4,
+    };
 }
 
 /// <summary>One row of volume_attachments, with the names of its volume and VM.</summary>

@@ -19,7 +19,7 @@ public static class VolumeValidation
         if (!VmValidation.IsValidName(name))
         {
             throw VolumeErrors.Invalid(
-                "InvalidVolumeName",
+                VmPsErrorIds.InvalidVolumeName,
                 $"'{name}' is not a valid volume name: use 1 to {VmValidation.MaxNameLength} letters, digits, '-', '_' or '.', starting with a letter or digit.",
                 name);
         }
@@ -30,7 +30,7 @@ public static class VolumeValidation
         if (sizeBytes < MinSizeBytes || sizeBytes > MaxSizeBytes || sizeBytes % MiB != 0)
         {
             throw VolumeErrors.Invalid(
-                "VolumeSizeOutOfRange",
+                VmPsErrorIds.VolumeSizeOutOfRange,
                 $"A volume of {sizeBytes} bytes is out of range: use whole MiB from 16 MiB to 64 TiB.",
                 sizeBytes);
         }
@@ -41,22 +41,29 @@ public static class VolumeValidation
     {
         if (string.IsNullOrEmpty(path) || path[0] != '/' || System.Text.Encoding.UTF8.GetByteCount(path) > MaxPathBytes || path.Any(char.IsControl))
         {
-            throw VolumeErrors.Invalid("InvalidMountPath", $"Mount path '{path}' must be an absolute guest path (such as /srv/data) without control characters.", path);
+            throw VolumeErrors.Invalid(VmPsErrorIds.InvalidMountPath, $"Mount path '{path}' must be an absolute guest path (such as /srv/data) without control characters.", path);
         }
 
         var components = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         if (components.Length == 0 || components.Any(component => component is "." or ".."))
         {
-            throw VolumeErrors.Invalid("InvalidMountPath", $"Mount path '{path}' must name a directory below / without '.' or '..' components.", path);
+            throw VolumeErrors.Invalid(VmPsErrorIds.InvalidMountPath, $"Mount path '{path}' must name a directory below / without '.' or '..' components.", path);
         }
 
         var normalized = "/" + string.Join('/', components);
         if (ReservedPaths.FirstOrDefault(reserved => normalized == reserved || normalized.StartsWith(reserved + "/", StringComparison.Ordinal)) is { } shadowed)
         {
-            throw VolumeErrors.Invalid("ReservedMountPath", $"Mount path '{path}' would shadow the guest's {shadowed}; choose a path outside /proc, /sys and /dev.", path);
+            throw VolumeErrors.Invalid(VmPsErrorIds.ReservedMountPath, $"Mount path '{path}' would shadow the guest's {shadowed}; choose a path outside /proc, /sys and /dev.", path);
         }
 
         return normalized;
+    }
+
+    /// <summary>The text <see cref="ParseAttachment"/> reads back into the same attachment.</summary>
+    public static string FormatAttachment(VolumeAttachOptions attachment)
+    {
+        ArgumentNullException.ThrowIfNull(attachment);
+        return $"{attachment.Volume}:{attachment.Path}{(attachment.ReadOnly ? ":ro" : "")}";
     }
 
     /// <summary>"data:/srv/data", "data:/srv/data:ro" (New-Vm -Volume) into its parts.</summary>
@@ -65,7 +72,7 @@ public static class VolumeValidation
         var separator = text?.IndexOf(':', StringComparison.Ordinal) ?? -1;
         if (separator <= 0)
         {
-            throw VolumeErrors.Invalid("InvalidVolumeAttachment", $"'{text}' is not a volume attachment: use NAME:/guest/path or NAME:/guest/path:ro.", text);
+            throw VolumeErrors.Invalid(VmPsErrorIds.InvalidVolumeAttachment, $"'{text}' is not a volume attachment: use NAME:/guest/path or NAME:/guest/path:ro.", text);
         }
 
         var name = text![..separator];

@@ -45,6 +45,7 @@ public sealed class ClearVmImageCacheCommand : ImageCmdlet
         ImageCacheItemKind.Blob => "cached blob",
         ImageCacheItemKind.PartialDownload => "interrupted download",
         ImageCacheItemKind.StagingTree => "staging tree of a killed image add",
+        ImageCacheItemKind.NameLock => "image name lock no add holds",
         _ => "image directory without a record",
     };
 }

@@ -4,7 +4,10 @@ using VmPs.PowerShell.Infrastructure;
 
 namespace VmPs.PowerShell.Commands;
 
-/// <summary>Boots VMs and, unless -NoWait, waits until their guest agent answers; -AsJob boots them in a job.</summary>
+/// <summary>
+/// Boots VMs, or resumes Saved ones from their saved state, and unless -NoWait waits until their guest agent answers;
+/// -Force discards a saved state and boots afresh; -AsJob starts them in a job.
+/// </summary>
 [Cmdlet(VerbsLifecycle.Start, "Vm", SupportsShouldProcess = true, DefaultParameterSetName = NameSet)]
 [OutputType(typeof(VmInfo), typeof(Job))]
 public sealed class StartVmCommand : VmStateChangeCmdlet
@@ -17,14 +20,18 @@ public sealed class StartVmCommand : VmStateChangeCmdlet
     [Parameter]
     public SwitchParameter AsJob { get; set; }
 
+    /// <summary>For a Saved VM: delete its saved state (what was in memory is lost, the disk is kept) and boot it afresh.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
     protected override void ProcessVm(string name)
     {
-        if (!ShouldProcess(name, "Start VM"))
+        if (!ShouldProcess(name, Force ? "Start VM, discarding any saved state" : "Start VM"))
         {
             return;
         }
 
-        var options = new VmStartOptions { WaitForAgent = !NoWait };
+        var options = new VmStartOptions { WaitForAgent = !NoWait, DiscardSavedState = Force };
         options = options with { Timeout = TimeoutOr(options.Timeout) };
         RunOperation(AsJob, name, $"Starting VM '{name}'", async (progress, cancellationToken) =>
         {

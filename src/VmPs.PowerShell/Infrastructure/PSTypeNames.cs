@@ -9,6 +9,8 @@ public static class PSTypeNames
 
     public const string VmCommandResult = "VmPs.VmCommandResult";
 
+    public const string VmCheckpoint = "VmPs.VmCheckpoint";
+
     public const string VmHost = "VmPs.VmHost";
 
     public const string VmImage = "VmPs.VmImage";
@@ -28,6 +30,8 @@ public static class PSTypeNames
     public const string VmVolume = "VmPs.VmVolume";
 
     public const string VmPortMapping = "VmPs.VmPortMapping";
+
+    public const string VmSpecResult = "VmPs.VmSpecResult";
 
     /// <summary>Wraps a result in a PSObject carrying one of these type names, which its format view selects.</summary>
     internal static PSObject Tag(object value, string psTypeName)

@@ -16,8 +16,11 @@ public static class UnixDirectoryCalls
 {
     public const int OpenReadOnly = 0x0;
     public const int OpenWriteOnly = 0x1;
+    public const int OpenReadWrite = 0x2;
     public const int OpenCreate = 0x40;
     public const int OpenExclusive = 0x80;
+    public const int OpenTruncate = 0x200;
+    public const int OpenAppend = 0x400;
     public const int OpenDirectoryOnly = 0x10000;
     public const int OpenNoFollow = 0x20000;
     public const int OpenCloseOnExec = 0x80000;

@@ -71,4 +71,16 @@ public enum FrameType : byte
 
     /// <summary>The new network setup is in place; payload <see cref="Messages.NetworkConfiguredMessage"/>.</summary>
     NetworkConfigured = 0x61,
+
+    /// <summary>Mount a hot-plugged volume; payload <see cref="Messages.VolumeMountMessage"/>.</summary>
+    VolumeMount = 0x70,
+
+    /// <summary>The volume is mounted; payload <see cref="Messages.VolumeMountedMessage"/>.</summary>
+    VolumeMounted = 0x71,
+
+    /// <summary>Unmount a volume before its disk is unplugged; payload <see cref="Messages.VolumeUnmountMessage"/>.</summary>
+    VolumeUnmount = 0x72,
+
+    /// <summary>The volume is unmounted (empty payload).</summary>
+    VolumeUnmounted = 0x73,
 }

@@ -58,14 +58,14 @@ public sealed class VolumeVmTests : IDisposable
         Assert.Equal(VmState.Crashed, (await manager.GetAsync("a", CancellationToken.None)).State);
 
         // The writable volume moves to VM b; both VMs run with the read-only volume at once.
-        await volumes.DismountAsync("a", "data", CancellationToken.None);
+        await volumes.DismountAsync("a", "data", force: false, CancellationToken.None);
         await CreateAsync("b", "assets:/assets:ro");
         await volumes.MountAsync("b", new VolumeAttachOptions("data", "/mnt/data"), CancellationToken.None);
         await Task.WhenAll(manager.StartAsync("a", Start, null, CancellationToken.None), manager.StartAsync("b", Start, null, CancellationToken.None));
         Assert.Equal("written-in-a", await RunAsync("b", "cat /mnt/data/new.txt"));
         Assert.Equal("shared asset", await RunAsync("a", "cat /assets/logo.txt"));
         Assert.Equal("shared asset", await RunAsync("b", "cat /assets/logo.txt"));
-        var running = await Assert.ThrowsAsync<VmPs.Core.VmPsException>(() => volumes.DismountAsync("b", "data", CancellationToken.None));
+        var running = await Assert.ThrowsAsync<VmPs.Core.VmPsException>(() => volumes.DismountAsync("b", "data", force: false, CancellationToken.None));
         Assert.Contains("stop the VM first", running.Message);
         await StopAsync("a", "b");
 

@@ -16,4 +16,7 @@ internal static partial class TestLibc
 
     [LibraryImport("libc")]
     public static partial void free(IntPtr pointer);
+
+    [LibraryImport("libc")]
+    public static partial uint umask(uint mask);
 }

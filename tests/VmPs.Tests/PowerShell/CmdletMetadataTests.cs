@@ -16,6 +16,16 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Get-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Start-Vm"] = ["VmPs.Core.Vms.VmInfo", "System.Management.Automation.Job"],
         ["Stop-Vm"] = ["VmPs.Core.Vms.VmInfo"],
+        ["Set-Vm"] = ["VmPs.Core.Vms.VmInfo"],
+        ["Export-VmSpec"] = ["System.String"],
+        ["Import-VmSpec"] = ["VmPs.Core.Specs.VmSpecResult"],
+        ["Suspend-Vm"] = ["VmPs.Core.Vms.VmInfo"],
+        ["Resume-Vm"] = ["VmPs.Core.Vms.VmInfo"],
+        ["Save-Vm"] = ["VmPs.Core.Vms.VmInfo", "System.Management.Automation.Job"],
+        ["Checkpoint-Vm"] = ["VmPs.Core.Vms.VmCheckpointInfo"],
+        ["Get-VmCheckpoint"] = ["VmPs.Core.Vms.VmCheckpointInfo"],
+        ["Restore-VmCheckpoint"] = ["VmPs.Core.Vms.VmInfo"],
+        ["Remove-VmCheckpoint"] = [],
         ["Remove-Vm"] = [],
         ["Invoke-VmCommand"] = ["VmPs.Core.Vms.VmCommandResult", "System.String", "System.Management.Automation.Job"],
         ["Enter-Vm"] = [],
@@ -40,13 +50,14 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Resize-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo"],
         ["Mount-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo"],
         ["Dismount-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo"],
+        ["Resize-VmDisk"] = ["VmPs.Core.Vms.VmInfo"],
     };
 
-    private static readonly string[] StateChangingCmdlets = ["Build-VmKernel", "New-Vm", "Start-Vm", "Stop-Vm", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
+    private static readonly string[] StateChangingCmdlets = ["Build-VmKernel", "New-Vm", "Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Restore-VmCheckpoint", "Remove-VmCheckpoint", "Set-Vm", "Export-VmSpec", "Import-VmSpec", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
         "Clear-VmImageCache", "New-VmNetwork", "Remove-VmNetwork", "Repair-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping",
-        "New-VmVolume", "Remove-VmVolume", "Copy-VmVolume", "Resize-VmVolume", "Mount-VmVolume", "Dismount-VmVolume"];
+        "New-VmVolume", "Remove-VmVolume", "Copy-VmVolume", "Resize-VmVolume", "Mount-VmVolume", "Dismount-VmVolume", "Resize-VmDisk"];
 
-    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Remove-Vm", "Get-VmLog"];
+    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Set-Vm", "Export-VmSpec", "Remove-Vm", "Get-VmLog", "Resize-VmDisk"];
 
     private readonly CmdletMetadata metadata = new();
 
@@ -80,6 +91,24 @@ public sealed class CmdletMetadataTests : IDisposable
         Assert.All(cmdlets.Values, cmdlet => Assert.Equal(StateChangingCmdlets.Contains(cmdlet.Name), cmdlet.Named<bool>("SupportsShouldProcess")));
         Assert.Equal(ConfirmImpactHigh, cmdlets["Remove-Vm"].Named<int>("ConfirmImpact"));
         Assert.Equal(ConfirmImpactHigh, cmdlets["Remove-VmImage"].Named<int>("ConfirmImpact"));
+        Assert.Equal(ConfirmImpactHigh, cmdlets["Restore-VmCheckpoint"].Named<int>("ConfirmImpact"));
+        Assert.Equal(ConfirmImpactHigh, cmdlets["Remove-VmCheckpoint"].Named<int>("ConfirmImpact"));
+    }
+
+    [Fact]
+    public void Checkpoint_cmdlets_take_checkpoint_objects_from_the_pipeline()
+    {
+        var cmdlets = metadata.Cmdlets().ToDictionary(cmdlet => cmdlet.Name);
+        foreach (var cmdlet in new[] { "Restore-VmCheckpoint", "Remove-VmCheckpoint" }.Select(name => cmdlets[name]))
+        {
+            var inputObject = cmdlet.Parameter("InputObject");
+            Assert.Equal("VmPs.Core.Vms.VmCheckpointInfo[]", inputObject.PropertyType.FullName);
+            Assert.All(ParameterAttributes(inputObject), parameter => Assert.True(Flag(parameter, "ValueFromPipeline"), cmdlet.Name));
+            Assert.Equal("VmNameCompleter", CompleterOf(cmdlet.Parameter("VmName")));
+        }
+
+        Assert.Contains("SnapshotName", Aliases(cmdlets["Checkpoint-Vm"].Parameter("CheckpointName")));
+        Assert.Equal("VmPs.Core.Vms.VmInfo[]", cmdlets["Get-VmCheckpoint"].Parameter("Vm").PropertyType.FullName);
     }
 
     [Fact]

@@ -57,6 +57,14 @@ public sealed class CloudHypervisorApiClient : IDisposable
 
     public Task ResumeVmAsync(CancellationToken cancellationToken) => PutAsync("vm.resume", null, cancellationToken);
 
+    /// <summary>Writes the paused VM's configuration, device state and memory into the directory (vm.snapshot).</summary>
+    public Task SnapshotVmAsync(string directory, CancellationToken cancellationToken) =>
+        PutAsync("vm.snapshot", JsonSerializer.SerializeToUtf8Bytes(new VmSnapshotConfig(new Uri(directory).AbsoluteUri), Json.VmSnapshotConfig), cancellationToken);
+
+    /// <summary>Creates the VM from a snapshot directory (vm.restore); it comes back paused.</summary>
+    public Task RestoreVmAsync(string directory, CancellationToken cancellationToken) =>
+        PutAsync("vm.restore", JsonSerializer.SerializeToUtf8Bytes(new RestoreConfig(new Uri(directory).AbsoluteUri, Prefault: false), Json.RestoreConfig), cancellationToken);
+
     public Task DeleteVmAsync(CancellationToken cancellationToken) => PutAsync("vm.delete", null, cancellationToken);
 
     /// <summary>Deletes the VM and makes the cloud-hypervisor process exit.</summary>
@@ -71,6 +79,10 @@ public sealed class CloudHypervisorApiClient : IDisposable
             ? null
             : await ReadJsonAsync(response, "vm.add-disk", Json.PciDeviceInfo, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Unplugs the device added with this id (a hot-plugged disk, adapter or share) from the VM.</summary>
+    public Task RemoveDeviceAsync(string id, CancellationToken cancellationToken) =>
+        PutAsync("vm.remove-device", JsonSerializer.SerializeToUtf8Bytes(new VmRemoveDevice(id), Json.VmRemoveDevice), cancellationToken);
 
     public void Dispose() => http.Dispose();
 

@@ -55,20 +55,61 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
             | HypervisorFeatures.LazyRestore | HypervisorFeatures.CpuResize | HypervisorFeatures.MemoryResize | HypervisorFeatures.Uefi
             | HypervisorFeatures.PvhKernel);
 
-    public async Task<HypervisorInstance> LaunchAsync(VmLaunchSpec spec, CancellationToken cancellationToken)
+    public Task<HypervisorInstance> LaunchAsync(VmLaunchSpec spec, CancellationToken cancellationToken) =>
+        StartAsync(spec, async (api, token) =>
+        {
+            await api.CreateVmAsync(CloudHypervisorVmConfigBuilder.Build(spec), token).ConfigureAwait(false);
+            await api.BootVmAsync(token).ConfigureAwait(false);
+        }, cancellationToken);
+
+    /// <summary>vm.restore takes the configuration from the snapshot's config.json; the restored VM comes back paused, so it is resumed.</summary>
+    public Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, CancellationToken cancellationToken) =>
+        StartAsync(spec, async (api, token) =>
+        {
+            await api.RestoreVmAsync(directory, token).ConfigureAwait(false);
+            await api.ResumeVmAsync(token).ConfigureAwait(false);
+        }, cancellationToken);
+
+    public async Task PauseAsync(HypervisorInstance instance, CancellationToken cancellationToken)
+    {
+        using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
+        await api.PauseVmAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task ResumeAsync(HypervisorInstance instance, CancellationToken cancellationToken)
+    {
+        using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
+        await api.ResumeVmAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>CH snapshots only a paused VM (vm.snapshot answers 500 otherwise), so a running one is paused first.</summary>
+    public async Task SaveStateAsync(HypervisorInstance instance, string directory, CancellationToken cancellationToken)
+    {
+        using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
+        var info = await api.GetVmInfoAsync(cancellationToken).ConfigureAwait(false);
+        if (info.State != CloudHypervisorVmState.Paused)
+        {
+            await api.PauseVmAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await api.SnapshotVmAsync(directory, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Starts the VMM, waits for its API and hands it the VM (<paramref name="setUp"/>); on failure nothing is left running.</summary>
+    private async Task<HypervisorInstance> StartAsync(VmLaunchSpec spec, Func<CloudHypervisorApiClient, CancellationToken, Task> setUp, CancellationToken cancellationToken)
     {
         var files = CloudHypervisorVmFiles.In(spec.VmDirectory);
-        Directory.CreateDirectory(spec.VmDirectory);
+        spec.CreatePrivateFiles();
         files.DeleteSockets();
         File.Delete(files.EventMonitor);
 
-        var process = launcher.Start(new CloudHypervisorLaunch(files, spec.HypervisorLogPath, spec.VmDirectory));
+        var process = launcher.Start(new CloudHypervisorLaunch(files, spec.HypervisorLogPath, spec.VmDirectory, spec.PidFilePath));
         try
         {
             using var api = new CloudHypervisorApiClient(files.ApiSocket);
             await WaitForApiAsync(api, process, spec, cancellationToken).ConfigureAwait(false);
-            await api.CreateVmAsync(CloudHypervisorVmConfigBuilder.Build(spec), cancellationToken).ConfigureAwait(false);
-            await api.BootVmAsync(cancellationToken).ConfigureAwait(false);
+            await setUp(api, cancellationToken).ConfigureAwait(false);
+            spec.RestrictHypervisorFiles();
         }
         catch
         {
@@ -87,6 +128,22 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
     {
         using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
         await api.PressPowerButtonAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task AttachDiskAsync(HypervisorInstance instance, string deviceId, DiskSpec disk, CancellationToken cancellationToken)
+    {
+        using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
+        await api.AddDiskAsync(CloudHypervisorVmConfigBuilder.Disk(disk, deviceId), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task DetachDiskAsync(HypervisorInstance instance, string deviceId, CancellationToken cancellationToken)
+    {
+        using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
+        var info = await api.GetVmInfoAsync(cancellationToken).ConfigureAwait(false);
+        if (info.Config.Disks?.Any(disk => disk.Id == deviceId) == true)
+        {
+            await api.RemoveDeviceAsync(deviceId, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public Task KillAsync(HypervisorInstance instance, CancellationToken cancellationToken)

@@ -3,7 +3,7 @@ using VmPs.Core.Processes;
 namespace VmPs.Core.Hypervisors.CloudHypervisor;
 
 /// <summary>What one cloud-hypervisor process is started with; the VM itself comes later over the API.</summary>
-public sealed record CloudHypervisorLaunch(CloudHypervisorVmFiles Files, string LogPath, string WorkingDirectory);
+public sealed record CloudHypervisorLaunch(CloudHypervisorVmFiles Files, string LogPath, string WorkingDirectory, string PidFile);
 
 /// <summary>Starts the VMM process that serves the API socket (a seam so tests can run a fake VMM).</summary>
 public interface ICloudHypervisorLauncher
@@ -34,5 +34,5 @@ public sealed class CloudHypervisorProcessLauncher : ICloudHypervisorLauncher
     ];
 
     public ProcessIdentity Start(CloudHypervisorLaunch launch) =>
-        DetachedProcess.Start(Executable, BuildArguments(launch), launch.LogPath, launch.WorkingDirectory);
+        DetachedProcess.Start(Executable, BuildArguments(launch), launch.LogPath, launch.WorkingDirectory, launch.PidFile);
 }

@@ -152,6 +152,15 @@ public sealed record VmmPingResponse
 /// <summary>The answer of a hot-plug (PUT /vm.add-*) on a running VM.</summary>
 public sealed record PciDeviceInfo(string Id, string Bdf);
 
+/// <summary>vm.snapshot's body: where CH writes config.json, state.json and memory-ranges (a file:// directory URL).</summary>
+public sealed record VmSnapshotConfig(string DestinationUrl);
+
+/// <summary>vm.restore's body: the snapshot directory as a file:// URL; prefault false maps memory without touching every page first.</summary>
+public sealed record RestoreConfig(string SourceUrl, bool Prefault);
+
+/// <summary>The body of PUT /vm.remove-device: the id the device was added with.</summary>
+public sealed record VmRemoveDevice(string Id);
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
@@ -159,6 +168,9 @@ public sealed record PciDeviceInfo(string Id, string Bdf);
 [JsonSerializable(typeof(VmInfoResponse))]
 [JsonSerializable(typeof(VmmPingResponse))]
 [JsonSerializable(typeof(PciDeviceInfo))]
+[JsonSerializable(typeof(VmSnapshotConfig))]
+[JsonSerializable(typeof(RestoreConfig))]
+[JsonSerializable(typeof(VmRemoveDevice))]
 [JsonSerializable(typeof(Dictionary<string, Dictionary<string, long>>))]
 [JsonSerializable(typeof(string[]))]
 public sealed partial class CloudHypervisorJsonContext : JsonSerializerContext;

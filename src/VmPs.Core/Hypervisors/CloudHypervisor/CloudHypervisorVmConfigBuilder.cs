@@ -26,17 +26,7 @@ public static class CloudHypervisorVmConfigBuilder
         },
         Cpus = new CpusConfig(spec.Cpus, spec.Cpus),
         Memory = new MemoryConfig { Size = spec.MemoryMiB * BytesPerMiB },
-        Disks = spec.Disks.Select(disk => new DiskConfig
-        {
-            Path = disk.Path,
-            Readonly = disk.ReadOnly,
-            Serial = disk.Serial,
-            ImageType = disk.Format switch
-            {
-                DiskImageFormat.Qcow2 => DiskImageType.Qcow2,
-                _ => DiskImageType.Raw,
-            },
-        }).ToArray(),
+        Disks = spec.Disks.Select(disk => Disk(disk)).ToArray(),
         // Only the TAP, the guest MAC and the MTU: with ip/mask CH would also configure the host side of
         // the TAP, which belongs to the bridge.
         Net = spec.NetworkInterfaces.Count == 0
@@ -54,5 +44,19 @@ public static class CloudHypervisorVmConfigBuilder
         // port carries the kernel console; the virtio console (the guest's hvc0) carries the image command's output.
         Serial = new ConsoleConfig(ConsoleMode.File, spec.ConsoleLogPath),
         Console = spec.AppLogPath is { } appLog ? new ConsoleConfig(ConsoleMode.File, appLog) : new ConsoleConfig(ConsoleMode.Off),
+    };
+
+    /// <summary>One disk as vm.create and vm.add-disk take it; <paramref name="id"/> names a hot-plugged one for vm.remove-device.</summary>
+    public static DiskConfig Disk(DiskSpec disk, string? id = null) => new()
+    {
+        Path = disk.Path,
+        Readonly = disk.ReadOnly,
+        Serial = disk.Serial,
+        Id = id,
+        ImageType = disk.Format switch
+        {
+            DiskImageFormat.Qcow2 => DiskImageType.Qcow2,
+            _ => DiskImageType.Raw,
+        },
     };
 }

@@ -10,6 +10,9 @@ internal static class QemuCommandLine
 
     public const string AppPortName = "org.vmps.app";
 
+    /// <summary>Spare PCIe root ports of a q35 VM, each taking one hot-plugged disk (q35's root bus itself takes none).</summary>
+    public const int HotplugPortCount = 4;
+
     // virtio-blk serials are at most 20 bytes (VIRTIO_BLK_ID_BYTES); longer ones are cut off silently.
     private const int MaxDiskSerialLength = 20;
 
@@ -55,6 +58,14 @@ internal static class QemuCommandLine
             arguments.AddRange(["-drive", drive, "-device", $"{Device("virtio-blk")},drive=disk{index},serial={disk.Serial}"]);
         }
 
+        if (!microvm)
+        {
+            for (var index = 0; index < HotplugPortCount; index++)
+            {
+                arguments.AddRange(["-device", $"pcie-root-port,id={HotplugPort(index)},chassis={index + 1}"]);
+            }
+        }
+
         for (var index = 0; index < spec.NetworkInterfaces.Count; index++)
         {
             var adapter = NetworkInterfaceValidation.Validate(spec.NetworkInterfaces[index]);
@@ -94,6 +105,8 @@ internal static class QemuCommandLine
         return arguments;
     }
 
+    public static string HotplugPort(int index) => $"hotplug{index}";
+
     /// <summary>The spec's arguments plus what this driver's devices need: the serial console and halting on panic.</summary>
     internal static string KernelArguments(QemuDriverOptions options, VmLaunchSpec spec)
     {
@@ -116,7 +129,7 @@ internal static class QemuCommandLine
         }
     }
 
-    private static void ValidateSerial(DiskSpec disk)
+    internal static void ValidateSerial(DiskSpec disk)
     {
         if (disk.Serial.Length is 0 or > MaxDiskSerialLength || disk.Serial.Any(c => c is ',' || char.IsWhiteSpace(c) || c > '~'))
         {

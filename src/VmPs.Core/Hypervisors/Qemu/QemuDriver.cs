@@ -50,11 +50,44 @@ public sealed class QemuDriver : IHypervisorDriver
         return new HypervisorCapabilities($"QEMU ({options.Machine.ToString().ToLowerInvariant()})", features);
     }
 
-    public async Task<HypervisorInstance> LaunchAsync(VmLaunchSpec spec, CancellationToken cancellationToken)
+    public Task<HypervisorInstance> LaunchAsync(VmLaunchSpec spec, CancellationToken cancellationToken) =>
+        StartAsync(spec, restoreFrom: null, cancellationToken);
+
+    /// <summary>QEMU starts with -incoming defer (same devices, vCPUs held), is fed the saved stream and then runs the guest on.</summary>
+    public Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, CancellationToken cancellationToken) =>
+        StartAsync(spec, directory, cancellationToken);
+
+    public async Task PauseAsync(HypervisorInstance instance, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(spec.VmDirectory);
+        await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
+        await qmp.ExecuteAsync("stop", cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task ResumeAsync(HypervisorInstance instance, CancellationToken cancellationToken)
+    {
+        await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
+        await qmp.ExecuteAsync("cont", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops the vCPUs, then migrates to a file; QEMU flushes the disks when the migration completes.</summary>
+    public async Task SaveStateAsync(HypervisorInstance instance, string directory, CancellationToken cancellationToken)
+    {
+        var sockets = QemuSockets.For(Path.GetDirectoryName(instance.ControlSocketPath)!);
+        await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
+        await qmp.ExecuteAsync("stop", cancellationToken).ConfigureAwait(false);
+        await QemuMigration.SaveAsync(qmp, sockets.Migration, directory, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<HypervisorInstance> StartAsync(VmLaunchSpec spec, string? restoreFrom, CancellationToken cancellationToken)
+    {
+        spec.CreatePrivateFiles();
         var sockets = QemuSockets.For(spec.VmDirectory);
         var arguments = QemuCommandLine.Build(_options, spec, sockets);
+        if (restoreFrom is not null)
+        {
+            arguments = [.. arguments, "-incoming", "defer"];
+        }
+
         if (sockets.QmpIsServed())
         {
             throw new VmPsException(
@@ -67,10 +100,28 @@ public sealed class QemuDriver : IHypervisorDriver
         sockets.DeleteStale();
 
         var logOffset = File.Exists(spec.HypervisorLogPath) ? new FileInfo(spec.HypervisorLogPath).Length : 0;
-        var process = DetachedProcess.Start(_options.QemuPath, arguments, spec.HypervisorLogPath, spec.VmDirectory);
+        var process = DetachedProcess.Start(_options.QemuPath, arguments, spec.HypervisorLogPath, spec.VmDirectory, spec.PidFilePath);
         try
         {
             await WaitUntilRunningAsync(process, sockets.Qmp, spec.HypervisorLogPath, logOffset, cancellationToken).ConfigureAwait(false);
+            if (restoreFrom is not null)
+            {
+                await using var qmp = await QmpClient.ConnectAsync(sockets.Qmp, cancellationToken).ConfigureAwait(false);
+                await QemuMigration.RestoreAsync(qmp, sockets.Migration, restoreFrom, () => ProcessProbe.IsRunning(process), cancellationToken).ConfigureAwait(false);
+            }
+
+            spec.RestrictHypervisorFiles();
+        }
+        catch (VmPsException failure) when (restoreFrom is not null && failure.ErrorId != VmPsErrorIds.HypervisorStartTimeout)
+        {
+            await ProcessProbe.KillAsync(process, KillWait, CancellationToken.None).ConfigureAwait(false);
+            sockets.DeleteStale();
+            throw new VmPsException(
+                VmPsErrorIds.VmRestoreFailed,
+                VmPsErrorKind.InvalidOperation,
+                $"QEMU could not restore VM '{spec.VmName}' from its saved state: {failure.Message} Its output: {ReadLog(spec.HypervisorLogPath, logOffset)}",
+                spec.VmName,
+                failure);
         }
         catch
         {
@@ -87,6 +138,21 @@ public sealed class QemuDriver : IHypervisorDriver
     {
         await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
         await qmp.SystemPowerdownAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task AttachDiskAsync(HypervisorInstance instance, string deviceId, DiskSpec disk, CancellationToken cancellationToken)
+    {
+        Capabilities.Require(HypervisorFeatures.DiskHotplug, deviceId);
+        QemuCommandLine.ValidateSerial(disk);
+        await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
+        await QemuDiskHotplug.AttachAsync(qmp, deviceId, disk, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task DetachDiskAsync(HypervisorInstance instance, string deviceId, CancellationToken cancellationToken)
+    {
+        Capabilities.Require(HypervisorFeatures.DiskHotplug, deviceId);
+        await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
+        await QemuDiskHotplug.DetachAsync(qmp, deviceId, _options.UnplugTimeout, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task KillAsync(HypervisorInstance instance, CancellationToken cancellationToken)

@@ -24,6 +24,9 @@ public sealed record QemuDriverOptions(
     /// <summary>How long QEMU may take to open its QMP socket before the launch counts as failed.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>How long the guest may take to release a hot-plugged disk after QMP device_del (ACPI eject under TCG takes seconds).</summary>
+    public TimeSpan UnplugTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long QEMU may take to exit after QMP "quit" before it is SIGKILLed.</summary>
     public TimeSpan QuitTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

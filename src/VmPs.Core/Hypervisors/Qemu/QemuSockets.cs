@@ -3,16 +3,16 @@ using System.Text;
 
 namespace VmPs.Core.Hypervisors.Qemu;
 
-/// <summary>The sockets QEMU serves for one VM, inside the VM directory.</summary>
-internal sealed record QemuSockets(string Qmp, string Agent)
+/// <summary>The sockets QEMU serves for one VM, inside the VM directory (Migration: the saved state's stream, while it is written or read).</summary>
+internal sealed record QemuSockets(string Qmp, string Agent, string Migration)
 {
     // sun_path is 108 bytes including the terminating NUL.
     private const int MaxSocketPathBytes = 107;
 
     public static QemuSockets For(string vmDirectory)
     {
-        var sockets = new QemuSockets(Path.Combine(vmDirectory, "qmp.sock"), Path.Combine(vmDirectory, "agent.sock"));
-        foreach (var path in new[] { sockets.Qmp, sockets.Agent })
+        var sockets = new QemuSockets(Path.Combine(vmDirectory, "qmp.sock"), Path.Combine(vmDirectory, "agent.sock"), Path.Combine(vmDirectory, "state.sock"));
+        foreach (var path in new[] { sockets.Qmp, sockets.Agent, sockets.Migration })
         {
             if (Encoding.UTF8.GetByteCount(path) > MaxSocketPathBytes)
             {
@@ -54,5 +54,6 @@ internal sealed record QemuSockets(string Qmp, string Agent)
     {
         File.Delete(Qmp);
         File.Delete(Agent);
+        File.Delete(Migration);
     }
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using VmPs.Core.Images.Oci;
 using VmPs.Core.Processes;
+using VmPs.Core.State;
 
 namespace VmPs.Core.Images.Blobs;
 
@@ -54,7 +55,7 @@ public sealed class BlobCache
             throw Mismatch(descriptor, $"its declared size {descriptor.Size} is negative");
         }
 
-        Directory.CreateDirectory(directory);
+        PrivateFiles.CreateDirectory(directory);
         var partialPath = finalPath + PartialSuffix;
         while (true)
         {
@@ -96,7 +97,9 @@ public sealed class BlobCache
         try
         {
             // FileShare.None takes an exclusive flock on Unix: one writer per partial file across processes.
-            return new FileStream(partialPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1 << 16, useAsync: true);
+            var partial = new FileStream(partialPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1 << 16, useAsync: true);
+            PrivateFiles.MakePrivate(partial.SafeFileHandle);
+            return partial;
         }
         catch (IOException ex) when (ex.HResult == LockHeldErrno)
         {

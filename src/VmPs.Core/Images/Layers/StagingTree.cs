@@ -5,10 +5,6 @@ namespace VmPs.Core.Images.Layers;
 /// <summary>Deletes a tree an image left on the host (staging, an orphaned image directory) without following any link in it.</summary>
 internal static class StagingTree
 {
-    /// <summary>A new directory no other user can enter (0700 from its creation, never chmod after).</summary>
-    public static void CreatePrivate(string path) =>
-        UnixDirectoryCalls.MakeDirectory(UnixDirectoryCalls.CurrentDirectory, path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-
     /// <summary>Removes <paramref name="path"/> and everything below it; nothing when it does not exist.</summary>
     public static void Delete(string path)
     {

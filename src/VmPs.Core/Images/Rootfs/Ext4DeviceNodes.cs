@@ -3,6 +3,7 @@ using System.Text;
 using VmPs.Core.Host;
 using VmPs.Core.Images.Layers;
 using VmPs.Core.Processes;
+using VmPs.Core.State;
 using VmPs.Core.Storage;
 
 namespace VmPs.Core.Images.Rootfs;
@@ -46,7 +47,7 @@ internal static class Ext4DeviceNodes
         }
 
         var scriptPath = imagePath + ".debugfs";
-        await File.WriteAllTextAsync(scriptPath, script.ToString(), cancellationToken).ConfigureAwait(false);
+        await PrivateFiles.WriteAllTextAsync(scriptPath, script.ToString(), cancellationToken).ConfigureAwait(false);
         try
         {
             var result = await ExternalTool.RunCheckedAsync(debugfs, ["-w", "-f", scriptPath, imagePath], cancellationToken).ConfigureAwait(false);

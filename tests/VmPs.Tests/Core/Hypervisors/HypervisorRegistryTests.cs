@@ -148,5 +148,17 @@ public sealed class HypervisorRegistryTests
         public Task PressPowerButtonAsync(HypervisorInstance instance, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task KillAsync(HypervisorInstance instance, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task PauseAsync(HypervisorInstance instance, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task ResumeAsync(HypervisorInstance instance, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task SaveStateAsync(HypervisorInstance instance, string directory, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task AttachDiskAsync(HypervisorInstance instance, string deviceId, DiskSpec disk, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task DetachDiskAsync(HypervisorInstance instance, string deviceId, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

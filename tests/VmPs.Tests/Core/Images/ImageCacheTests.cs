@@ -2,6 +2,7 @@ using VmPs.Core.Images;
 using VmPs.Core.Images.Blobs;
 using VmPs.Core.Images.Registry;
 using VmPs.Core.Images.Oci;
+using VmPs.Core.State;
 using VmPs.Tests.Core.Images.Oci;
 using VmPs.Tests.Core.State;
 using VmPs.Tests.Infrastructure;
@@ -57,15 +58,23 @@ public sealed class ImageCacheTests(OpenRegistry registry) : IClassFixture<OpenR
         File.WriteAllText(Path.Combine(orphan, "rootfs.erofs"), "never recorded");
         // A pull writing a partial file holds it exclusively, as BlobCache does.
         await using var writer = new FileStream(downloading, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
+        // A New-VmImage killed while it held its name's lock leaves the file; a running one holds its own.
+        var staleNameLock = ImageDisk.NameLock(home.Paths, "killed:v1");
+        File.WriteAllText(staleNameLock, string.Empty);
+        var runningNameLock = ImageDisk.NameLock(home.Paths, "running:v1");
+        using var running = FileLock.TryAcquire(runningNameLock);
 
         var items = await images.GetCacheItemsAsync(allBlobs: false, CancellationToken.None);
 
         Assert.Equal(
-            [(ImageCacheItemKind.Blob, stray), (ImageCacheItemKind.PartialDownload, abandoned), (ImageCacheItemKind.StagingTree, staging), (ImageCacheItemKind.OrphanImage, orphan)],
+            [(ImageCacheItemKind.Blob, stray), (ImageCacheItemKind.PartialDownload, abandoned), (ImageCacheItemKind.StagingTree, staging), (ImageCacheItemKind.OrphanImage, orphan), (ImageCacheItemKind.NameLock, staleNameLock)],
             items.Select(item => (item.Kind, item.Path)).OrderBy(item => item.Kind));
         Assert.All(items, item => Assert.True(images.RemoveCacheItem(item), item.Path));
         Assert.False(File.Exists(stray) || File.Exists(abandoned) || Directory.Exists(staging) || Directory.Exists(orphan));
         Assert.True(File.Exists(downloading));
+        Assert.False(File.Exists(staleNameLock));
+        Assert.True(File.Exists(runningNameLock));
+        Assert.False(File.Exists(ImageDisk.NameLock(home.Paths, kept.Name)), "an add removes its name's lock when it ends");
         Assert.True(File.Exists(kept.RootfsPath));
         Assert.Empty(await images.GetCacheItemsAsync(allBlobs: false, CancellationToken.None));
     }

@@ -3,7 +3,9 @@ using VmPs.Core.Vms;
 using VmPs.Tests.Core.Images;
 using VmPs.Tests.Core.Network;
 using VmPs.Tests.Core.State;
+using VmPs.Tests.Core.Vms;
 using VmPs.Tests.Protocol.Files;
+using VmPs.Tests.Security;
 
 /// <summary>
 /// Lets a test run allocations from separate OS processes: `dotnet VmPs.Tests.dll` with
@@ -20,7 +22,9 @@ public static class StartupHook
     {
         NetworkAllocationChild.RunIfRequested();
         ImageAddChild.RunIfRequested();
+        VmCommandChild.RunIfRequested();
         TreeExtractChild.RunIfRequested();
+        PrivateStateChild.RunIfRequested();
         var database = Environment.GetEnvironmentVariable(DatabaseVariable);
         if (database is null)
         {

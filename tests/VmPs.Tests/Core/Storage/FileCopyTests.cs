@@ -1,5 +1,7 @@
 using VmPs.Core.Processes;
 using VmPs.Core.Storage;
+using VmPs.Protocol.Files;
+using VmPs.Protocol.Messages;
 using VmPs.Tests.Infrastructure;
 
 namespace VmPs.Tests.Core.Storage;
@@ -42,7 +44,8 @@ public sealed class FileCopyTests : IDisposable
 
         Assert.Equal(FileSystemCanReflink(scratch.Path) ? CopyMethod.Reflink : CopyMethod.FullCopy, method);
         Assert.Equal("data", await File.ReadAllTextAsync(destination));
-        await Assert.ThrowsAsync<IOException>(() => FileCopy.CopyAsync(source, destination, CancellationToken.None));
+        var refused = await Assert.ThrowsAsync<FileOperationException>(() => FileCopy.CopyAsync(source, destination, CancellationToken.None));
+        Assert.Equal(FileErrorCodes.Exists, refused.Code);
         Assert.Equal("data", await File.ReadAllTextAsync(destination));
     }
 

@@ -52,7 +52,7 @@ public sealed class OverlayDiskTests : IDisposable
     }
 
     [Fact]
-    public void DeleteSocketsRemovesOnlySockets()
+    public void DeleteRuntimeFilesRemovesTheSocketsAndThePidFileOnly()
     {
         var files = new VmFiles(home.Paths.VmDirectory("vm1"));
         Directory.CreateDirectory(files.Directory);
@@ -63,9 +63,12 @@ public sealed class OverlayDiskTests : IDisposable
             socket.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath));
         }
 
-        files.DeleteSockets();
+        File.WriteAllText(files.HypervisorPidFile, "1 1\n");
+
+        files.DeleteRuntimeFiles();
 
         Assert.False(File.Exists(socketPath));
+        Assert.False(File.Exists(files.HypervisorPidFile));
         Assert.True(File.Exists(files.ConsoleLog));
     }
 

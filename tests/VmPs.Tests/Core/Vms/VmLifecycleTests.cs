@@ -73,6 +73,37 @@ public sealed class VmLifecycleTests : IDisposable
         await Store().UpdateAsync(vm.Id, current => current.Stopped(null, null), CancellationToken.None);
     }
 
+    [RequiresProgramFact("mkfs.erofs", "mkfs.ext4", "qemu-system-x86_64", "e2fsck", "resize2fs", "dumpe2fs")]
+    public async Task ResizeDiskGrowsAStoppedVmsDiskAndFilesystemOnlyUpward()
+    {
+        var manager = VmTestHost.Manager(home.Paths);
+        var vm = await manager.CreateAsync(new VmCreateOptions { Name = "vm", Image = "busybox", DiskSizeGiB = 1 }, CancellationToken.None);
+        var overlay = Path.Combine(vm.Directory, "overlay.ext4");
+        Assert.Equal(1, vm.DiskSizeGiB);
+        Assert.InRange(vm.DiskAllocatedBytes, 1, 64L << 20);
+
+        var grown = await manager.ResizeDiskAsync("vm", 3, CancellationToken.None);
+
+        Assert.Equal(3, grown.DiskSizeGiB);
+        Assert.Equal(3L << 30, new FileInfo(overlay).Length);
+        var superblock = (await ExternalTool.RunCheckedAsync("dumpe2fs", ["-h", overlay], CancellationToken.None)).StandardOutput;
+        var blockCount = long.Parse(superblock.Split('\n').Single(line => line.StartsWith("Block count:", StringComparison.Ordinal))["Block count:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        var blockSize = long.Parse(superblock.Split('\n').Single(line => line.StartsWith("Block size:", StringComparison.Ordinal))["Block size:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(3L << 30, blockCount * blockSize);
+        Assert.InRange(grown.DiskAllocatedBytes, 1, 128L << 20);
+
+        var shrink = await Assert.ThrowsAsync<VmPsException>(() => manager.ResizeDiskAsync("vm", 2, CancellationToken.None));
+        Assert.Equal(VmPsErrorIds.VmDiskShrinkNotSupported, shrink.ErrorId);
+        var outOfRange = await Assert.ThrowsAsync<VmPsException>(() => manager.ResizeDiskAsync("vm", 0, CancellationToken.None));
+        Assert.Equal(VmPsErrorIds.DiskSizeOutOfRange, outOfRange.ErrorId);
+        await RecordRunningAsync(vm, VmTestHost.CurrentProcess());
+        var running = await Assert.ThrowsAsync<VmPsException>(() => manager.ResizeDiskAsync("vm", 4, CancellationToken.None));
+        Assert.Equal(VmPsErrorIds.VmDiskResizeNeedsStoppedVm, running.ErrorId);
+        Assert.Contains("stop the VM first", running.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(3L << 30, new FileInfo(overlay).Length);
+        await Store().UpdateAsync(vm.Id, current => current.Stopped(null, null), CancellationToken.None);
+    }
+
     [RequiresProgramFact("mkfs.erofs", "mkfs.ext4", "qemu-system-x86_64")]
     public async Task DeadHypervisorWithoutPoweroffIsCrashedWithTheConsoleTail()
     {

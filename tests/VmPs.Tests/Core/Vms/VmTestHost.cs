@@ -2,6 +2,7 @@ using VmPs.Core;
 using VmPs.Core.Boot;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Network;
 using VmPs.Core.Processes;
 using VmPs.Core.Vms;
 
@@ -35,11 +36,13 @@ internal static class VmTestHost
         };
     }
 
-    public static VmManager Manager(VmPsPaths paths, KernelInfo? kernel = null, string? mkfsExt4 = null) =>
+    /// <param name="network">The VmPs network namespace; null: $VMPS_NETNS's, else this process's.</param>
+    public static VmManager Manager(VmPsPaths paths, KernelInfo? kernel = null, string? mkfsExt4 = null, NetworkNamespace? network = null) =>
         new(paths, new VmManagerSettings
         {
             ProbeHost = (_, _) => Task.FromResult(QemuHost(kernel ?? KernelLocator.FindDefault())),
             MkfsExt4 = mkfsExt4,
+            NetworkNamespace = network,
         });
 
     /// <summary>The identity of a process that has exited, as a recorded hypervisor that died.</summary>

@@ -149,7 +149,7 @@ public sealed class VolumeManagerTests : IDisposable
         Assert.Equal("VolumeAttachedWritable", (await Assert.ThrowsAsync<VmPsException>(() => volumes.MountAsync("b", new VolumeAttachOptions("shared", "/data", ReadOnly: true), CancellationToken.None))).ErrorId);
         Assert.Equal("VolumeAlreadyAttached", (await Assert.ThrowsAsync<VmPsException>(() => volumes.MountAsync("a", new VolumeAttachOptions("shared", "/other"), CancellationToken.None))).ErrorId);
 
-        await volumes.DismountAsync("a", "shared", CancellationToken.None);
+        await volumes.DismountAsync("a", "shared", force: false, CancellationToken.None);
         await volumes.MountAsync("a", new VolumeAttachOptions("shared", "/data", ReadOnly: true), CancellationToken.None);
         var both = await volumes.MountAsync("b", new VolumeAttachOptions("shared", "/data", ReadOnly: true), CancellationToken.None);
         Assert.Equal(["a", "b"], both.AttachedTo.Order());
@@ -158,7 +158,7 @@ public sealed class VolumeManagerTests : IDisposable
         Assert.Equal("ReservedMountPath", (await Assert.ThrowsAsync<VmPsException>(() => volumes.MountAsync("c", new VolumeAttachOptions("shared", "/proc/x"), CancellationToken.None))).ErrorId);
         Assert.Equal("InvalidMountPath", (await Assert.ThrowsAsync<VmPsException>(() => volumes.MountAsync("c", new VolumeAttachOptions("shared", "srv"), CancellationToken.None))).ErrorId);
         Assert.Equal("InvalidMountPath", (await Assert.ThrowsAsync<VmPsException>(() => volumes.MountAsync("c", new VolumeAttachOptions("shared", "/srv/../etc"), CancellationToken.None))).ErrorId);
-        Assert.Equal("VolumeNotAttached", (await Assert.ThrowsAsync<VmPsException>(() => volumes.DismountAsync("c", "shared", CancellationToken.None))).ErrorId);
+        Assert.Equal("VolumeNotAttached", (await Assert.ThrowsAsync<VmPsException>(() => volumes.DismountAsync("c", "shared", force: false, CancellationToken.None))).ErrorId);
         Assert.Equal("VmNotFound", (await Assert.ThrowsAsync<VmPsException>(() => volumes.MountAsync("nobody", new VolumeAttachOptions("shared", "/x"), CancellationToken.None))).ErrorId);
     }
 

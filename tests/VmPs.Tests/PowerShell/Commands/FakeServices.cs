@@ -123,6 +123,24 @@ internal sealed class FakeVmManager : IVmManager
 
     public Task RemoveAsync(string name, bool force, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+    public Task<VmInfo> SetAsync(string name, VmSetOptions options, bool dryRun, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<VmInfo> ResizeDiskAsync(string name, int sizeGiB, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<VmInfo> SuspendAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<VmInfo> ResumeAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<VmInfo> SaveAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<VmCheckpointInfo> CheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<IReadOnlyList<VmCheckpointInfo>> GetCheckpointsAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<VmInfo> RestoreCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task RemoveCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken) => throw new NotSupportedException();
+
     public Task<VmCommandResult> ExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task<VmExecution> StartExecAsync(string name, VmExecOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();

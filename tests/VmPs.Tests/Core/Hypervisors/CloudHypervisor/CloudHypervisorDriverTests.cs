@@ -49,7 +49,7 @@ public sealed class CloudHypervisorDriverTests : IAsyncLifetime
         var fake = launcher.Vmm;
         Assert.Equal(instance.Process, fake.Process);
         Assert.Equal(
-            new CloudHypervisorLaunch(CloudHypervisorVmFiles.In(vm.Directory), vm.PathOf("hypervisor.log"), vm.Directory),
+            new CloudHypervisorLaunch(CloudHypervisorVmFiles.In(vm.Directory), vm.PathOf("hypervisor.log"), vm.Directory, vm.PathOf("hypervisor.pid")),
             launcher.LastLaunch);
 
         var requests = fake.Requests;
@@ -86,6 +86,27 @@ public sealed class CloudHypervisorDriverTests : IAsyncLifetime
         await driver.KillAsync(instance, CancellationToken.None);
         Assert.False(File.Exists(instance.ControlSocketPath));
         Assert.False(File.Exists(instance.Agent.SocketPath));
+    }
+
+    [Fact]
+    public async Task DisksAreHotPluggedWithTheirSerialAndUnpluggedById()
+    {
+        var launcher = Fake();
+        var driver = new CloudHypervisorDriver(launcher);
+        var instance = await driver.LaunchAsync(vm.Spec(), CancellationToken.None);
+
+        await driver.AttachDiskAsync(instance, "vmps-v0123", new DiskSpec(vm.PathOf("data.qcow2"), ReadOnly: true, "vmps-v0123", DiskImageFormat.Qcow2), CancellationToken.None);
+        using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
+        var plugged = Assert.Single((await api.GetVmInfoAsync(CancellationToken.None)).Config.Disks!, disk => disk.Id == "vmps-v0123");
+        Assert.Equal(new DiskConfig { Path = vm.PathOf("data.qcow2"), Readonly = true, Serial = "vmps-v0123", Id = "vmps-v0123", ImageType = DiskImageType.Qcow2 }, plugged);
+
+        await driver.DetachDiskAsync(instance, "vmps-v0123", CancellationToken.None);
+        await driver.DetachDiskAsync(instance, "vmps-v0123", CancellationToken.None);
+
+        Assert.DoesNotContain((await api.GetVmInfoAsync(CancellationToken.None)).Config.Disks!, disk => disk.Id == "vmps-v0123");
+        Assert.Single(launcher.Vmm.Requests, request => request.Endpoint == "vm.remove-device" && request.Body!.Contains("\"id\":\"vmps-v0123\"", StringComparison.Ordinal));
+        var unknown = await Assert.ThrowsAsync<CloudHypervisorApiException>(() => api.RemoveDeviceAsync("missing", CancellationToken.None));
+        Assert.Equal(HttpStatusCode.InternalServerError, unknown.StatusCode);
     }
 
     [Fact]

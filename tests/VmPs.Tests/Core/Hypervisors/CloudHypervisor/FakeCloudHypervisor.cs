@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -42,6 +43,10 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
 {
     private const string ApiRoot = "/api/v1/";
     private const string Version = "v53.0";
+    private const string ConfigFile = "config.json";
+    private const string StateFile = "state.json";
+    private const string MemoryFile = "memory-ranges";
+    private const int FakeMemoryBytes = 64 * 1024;
     private static readonly Encoding Utf8WithoutBom = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
 
     // serde_json escapes only what JSON requires; so does the fake.
@@ -60,6 +65,7 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
     private FakeHybridVsock? vsock;
     private JsonObject? config;
     private FakeVmState? vm;
+    private byte[]? memory;
 
     public FakeCloudHypervisor(string apiSocketPath, string eventMonitorPath, ProcessIdentity process, FakeCloudHypervisorOptions options)
     {
@@ -81,6 +87,9 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
             ["vm.resume"] = new("PUT", BodyRule.None, _ => Resume()),
             ["vm.delete"] = new("PUT", BodyRule.None, _ => Delete()),
             ["vm.add-disk"] = new("PUT", BodyRule.Required, AddDisk),
+            ["vm.snapshot"] = new("PUT", BodyRule.Required, Snapshot),
+            ["vm.restore"] = new("PUT", BodyRule.Required, Restore),
+            ["vm.remove-device"] = new("PUT", BodyRule.Required, RemoveDevice),
         };
         WriteEvent("vmm", "starting");
         api = new FakeUnixServer(apiSocketPath, ServeApiAsync);
@@ -112,6 +121,18 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
             lock (gate)
             {
                 return requests.ToArray();
+            }
+        }
+    }
+
+    /// <summary>The booted guest's memory: random at boot, written by vm.snapshot to memory-ranges and read back by vm.restore.</summary>
+    public byte[]? GuestMemory
+    {
+        get
+        {
+            lock (gate)
+            {
+                return memory?.ToArray();
             }
         }
     }
@@ -257,7 +278,20 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
             return (Error(500, ["Error from API", "The VM could not boot", .. failure]), false);
         }
 
-        if (config["vsock"]?["socket"]?.GetValue<string>() is { } vsockPath)
+        if (StartVsock("The VM could not boot") is { } failed)
+        {
+            return (failed, false);
+        }
+
+        memory = RandomNumberGenerator.GetBytes(FakeMemoryBytes);
+        vm = FakeVmState.Running;
+        WriteEvent("vm", "booted");
+        return (FakeHttpResponse.NoContent, false);
+    }
+
+    private FakeHttpResponse? StartVsock(string action)
+    {
+        if (config?["vsock"]?["socket"]?.GetValue<string>() is { } vsockPath)
         {
             try
             {
@@ -265,14 +299,140 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
             }
             catch (SocketException ex)
             {
-                return (Error(500, "Error from API", "The VM could not boot", "Error from device manager", "Cannot create virtio-vsock device", ex.Message), false);
+                return Error(500, "Error from API", action, "Error from device manager", "Cannot create virtio-vsock device", ex.Message);
             }
         }
 
-        vm = FakeVmState.Running;
-        WriteEvent("vm", "booted");
+        return null;
+    }
+
+    /// <summary>
+    /// vm.snapshot: only a paused VM, into an existing directory given as a file:// URL, as CH writes it: config.json
+    /// (the VmConfig), state.json (device state) and memory-ranges (guest memory).
+    /// </summary>
+    private (FakeHttpResponse, bool) Snapshot(string? body)
+    {
+        const string action = "The VM could not be snapshotted";
+        if (UrlMember(body, "destination_url", [], out var url) is { } problem)
+        {
+            return (Error(400, "Failed to deserialize JSON", problem), false);
+        }
+
+        var directory = LocalDirectory(url!);
+
+        if (vm is not { } current)
+        {
+            return (ApiError(500, action, "VM is not running"), false);
+        }
+
+        if (current != FakeVmState.Paused)
+        {
+            return (ApiError(500, action, "Error snapshotting VM: Trying to snapshot while VM is running"), false);
+        }
+
+        if (directory is null || !Directory.Exists(directory))
+        {
+            return (ApiError(500, action, $"Error snapshotting VM: Invalid snapshot destination {url}"), false);
+        }
+
+        WriteEvent("vm", "snapshotting");
+        File.WriteAllText(Path.Combine(directory, ConfigFile), config!.ToJsonString(PrettyJson), Utf8WithoutBom);
+        File.WriteAllText(Path.Combine(directory, StateFile), new JsonObject { ["memory_bytes"] = memory!.Length, ["vcpus"] = config["cpus"]?["boot_vcpus"]?.DeepClone() ?? 1 }.ToJsonString(PrettyJson), Utf8WithoutBom);
+        File.WriteAllBytes(Path.Combine(directory, MemoryFile), memory);
+        WriteEvent("vm", "snapshotted");
         return (FakeHttpResponse.NoContent, false);
     }
+
+    /// <summary>vm.restore: only into a VMM without a VM; the restored VM is paused until vm.resume.</summary>
+    private (FakeHttpResponse, bool) Restore(string? body)
+    {
+        const string action = "The VM could not be restored";
+        if (UrlMember(body, "source_url", ["prefault", "resume", "memory_restore_mode", "net_fds"], out var url) is { } problem)
+        {
+            return (Error(400, "Failed to deserialize JSON", problem), false);
+        }
+
+        if (config is not null)
+        {
+            return (ApiError(500, action, "VM is already created"), false);
+        }
+
+        if (LocalDirectory(url!) is not { } directory)
+        {
+            return (ApiError(500, action, $"Error restoring VM: Unsupported URL scheme in {url}"), false);
+        }
+
+        byte[] restoredMemory;
+        JsonObject? restoredConfig;
+        try
+        {
+            if (FakeCloudHypervisorConfigValidator.Validate(File.ReadAllText(Path.Combine(directory, ConfigFile)), out restoredConfig) is { } invalid)
+            {
+                return (ApiError(500, action, $"Error restoring VM: {invalid}"), false);
+            }
+
+            var state = JsonNode.Parse(File.ReadAllText(Path.Combine(directory, StateFile)));
+            restoredMemory = File.ReadAllBytes(Path.Combine(directory, MemoryFile));
+            if (state?["memory_bytes"]?.GetValue<int>() != restoredMemory.Length)
+            {
+                return (ApiError(500, action, "Error restoring VM: Failed to restore guest memory: unexpected end of file"), false);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or JsonException or UnauthorizedAccessException)
+        {
+            return (ApiError(500, action, $"Error restoring VM: {ex.Message}"), false);
+        }
+
+        WriteEvent("vm", "restoring");
+        config = restoredConfig;
+        if (StartVsock(action) is { } failed)
+        {
+            config = null;
+            return (failed, false);
+        }
+
+        memory = restoredMemory;
+        vm = FakeVmState.Paused;
+        WriteEvent("vm", "restored");
+        return (FakeHttpResponse.NoContent, false);
+    }
+
+    /// <summary>Reads a body holding the URL member and only the other allowed members (serde's deny_unknown_fields).</summary>
+    private static string? UrlMember(string? body, string name, string[] allowed, out string? url)
+    {
+        url = null;
+        JsonObject? request;
+        try
+        {
+            request = body is null ? null : JsonNode.Parse(body) as JsonObject;
+        }
+        catch (JsonException ex)
+        {
+            return ex.Message;
+        }
+
+        if (request is null)
+        {
+            return "invalid type: expected a struct";
+        }
+
+        if (request.Select(member => member.Key).FirstOrDefault(key => key != name && !allowed.Contains(key)) is { } unknown)
+        {
+            return $"unknown field `{unknown}`";
+        }
+
+        if (request[name] is not JsonValue value || !value.TryGetValue<string>(out var text))
+        {
+            return $"missing field `{name}`";
+        }
+
+        url = text;
+        return null;
+    }
+
+    /// <summary>The directory of a file:// URL; CH supports no other scheme for snapshots.</summary>
+    private static string? LocalDirectory(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeFile ? uri.LocalPath : null;
 
     private (FakeHttpResponse, bool) ShutdownVm()
     {
@@ -385,6 +545,39 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
         return (Json(200, new JsonObject { ["id"] = id, ["bdf"] = $"0000:00:{ids.Count + 2:x2}.0" }), false);
     }
 
+    /// <summary>vm.remove-device {id}: unplugs a device of the running VM and drops it from the configuration.</summary>
+    private (FakeHttpResponse, bool) RemoveDevice(string? body)
+    {
+        string? id;
+        try
+        {
+            id = JsonNode.Parse(body!)?["id"]?.GetValue<string>();
+        }
+        catch (Exception error) when (error is JsonException or InvalidOperationException)
+        {
+            return (Error(400, "Failed to deserialize JSON", error.Message), false);
+        }
+
+        if (id is null)
+        {
+            return (Error(400, "Failed to deserialize JSON", "missing field `id`"), false);
+        }
+
+        if (config is null || vm is null)
+        {
+            return (ApiError(404, "The device could not be removed from the VM", "VM is not running"), false);
+        }
+
+        var index = DiskIds().IndexOf(id);
+        if (index < 0)
+        {
+            return (ApiError(500, "The device could not be removed from the VM", $"Failed to remove device {id}: no device with this id"), false);
+        }
+
+        ((JsonArray)config["disks"]!).RemoveAt(index);
+        return (FakeHttpResponse.NoContent, false);
+    }
+
     private List<string> DiskIds() =>
         (config?["disks"] as JsonArray ?? [])
             .Select((disk, index) => disk?["id"]?.GetValue<string>() ?? $"_disk{index}")
@@ -411,6 +604,7 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
     {
         StopVsock();
         vm = null;
+        memory = null;
         WriteEvent("vm", "shutdown");
     }
 

@@ -25,7 +25,7 @@ internal sealed class FakeCloudHypervisorLauncher : ICloudHypervisorLauncher, IA
     public ProcessIdentity Start(CloudHypervisorLaunch launch)
     {
         LastLaunch = launch;
-        var standIn = DetachedProcess.Start("sleep", ["infinity"], launch.LogPath, launch.WorkingDirectory);
+        var standIn = DetachedProcess.Start("sleep", ["infinity"], launch.LogPath, launch.WorkingDirectory, launch.PidFile);
         started.Add(new FakeCloudHypervisor(launch.Files.ApiSocket, launch.Files.EventMonitor, standIn, options));
         return standIn;
     }

@@ -7,7 +7,7 @@ namespace VmPs.Tests.Core.Hypervisors.Qemu;
 
 public sealed class QemuCommandLineTests
 {
-    private static readonly QemuSockets Sockets = new("/vms/a/qmp.sock", "/vms/a/agent.sock");
+    private static readonly QemuSockets Sockets = new("/vms/a/qmp.sock", "/vms/a/agent.sock", "/vms/a/state.sock");
 
     private static readonly VmLaunchSpec Spec = new()
     {
@@ -81,6 +81,18 @@ public sealed class QemuCommandLineTests
         AssertPair(arguments, "-device", "virtio-serial-pci");
         AssertPair(arguments, "-device", "virtio-rng-pci,rng=rng");
         Assert.DoesNotContain(arguments, argument => argument.Contains("tsc_early_khz", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Q35HasSpareRootPortsForHotPluggedDisksAndMicrovmNone()
+    {
+        var q35 = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), Spec, Sockets);
+        var microvm = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets);
+
+        Assert.Equal(
+            ["pcie-root-port,id=hotplug0,chassis=1", "pcie-root-port,id=hotplug1,chassis=2", "pcie-root-port,id=hotplug2,chassis=3", "pcie-root-port,id=hotplug3,chassis=4"],
+            q35.Where(argument => argument.StartsWith("pcie-root-port", StringComparison.Ordinal)));
+        Assert.DoesNotContain(microvm, argument => argument.StartsWith("pcie-root-port", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,0 +1,157 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using VmPs.Core.Hypervisors;
+using VmPs.Core.State;
+
+namespace VmPs.Core.Vms;
+
+/// <summary>One file of a saved state as the manifest records it.</summary>
+internal sealed record SavedStateFile(string Name, long SizeBytes, string Sha256);
+
+/// <summary>
+/// manifest.json of a saved state: which driver wrote it, the launch settings (devices, memory, disks) it must be
+/// restored with, and the size and SHA-256 of every state file.
+/// </summary>
+internal sealed record SavedStateManifest(int Version, HypervisorKind Hypervisor, DateTimeOffset SavedAt, string LaunchSpec, IReadOnlyList<SavedStateFile> Files);
+
+/// <summary>
+/// Seals a saved state with a manifest and checks it before use: a state file that is missing, truncated, changed
+/// or added, a manifest of another driver, or launch settings that differ from the VM's now, are refused before any
+/// hypervisor sees them.
+/// </summary>
+internal static class VmSavedState
+{
+    public const string ManifestName = "manifest.json";
+
+    private const int FormatVersion = 1;
+
+    // A manifest lists a handful of files; anything far larger is not one of ours.
+    private const long MaxManifestBytes = 1 << 20;
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    /// <summary>The launch settings as the manifest keeps them; two specs restore alike exactly when these are equal.</summary>
+    public static string Describe(VmLaunchSpec spec) => JsonSerializer.Serialize(spec, Json);
+
+    /// <summary>Hashes every file the driver wrote into <paramref name="directory"/> and writes the manifest beside them, durably.</summary>
+    public static async Task SealAsync(string directory, HypervisorKind hypervisor, string launchSpec, CancellationToken cancellationToken)
+    {
+        var files = new List<SavedStateFile>();
+        foreach (var path in Directory.EnumerateFileSystemEntries(directory).Order(StringComparer.Ordinal))
+        {
+            files.Add(await HashAsync(path, cancellationToken).ConfigureAwait(false));
+        }
+
+        var manifest = new SavedStateManifest(FormatVersion, hypervisor, DateTimeOffset.UtcNow, launchSpec, files);
+        await using var output = PrivateFiles.Open(Path.Combine(directory, ManifestName), FileMode.CreateNew, FileAccess.Write);
+        await JsonSerializer.SerializeAsync(output, manifest, Json, cancellationToken).ConfigureAwait(false);
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        output.Flush(flushToDisk: true);
+    }
+
+    /// <summary>The manifest of a state that is whole and unchanged and fits <paramref name="spec"/>; else SavedStateInvalid.</summary>
+    public static async Task<SavedStateManifest> VerifyAsync(string vmName, string directory, HypervisorKind hypervisor, VmLaunchSpec spec, CancellationToken cancellationToken)
+    {
+        var manifest = await ReadManifestAsync(vmName, directory, cancellationToken).ConfigureAwait(false);
+        if (manifest.Hypervisor != hypervisor)
+        {
+            throw Invalid(vmName, $"it was saved by {manifest.Hypervisor}, and the VM runs on {hypervisor}");
+        }
+
+        if (manifest.LaunchSpec != Describe(spec))
+        {
+            throw Invalid(vmName, "the VM's hardware, disks or boot files changed since it was saved");
+        }
+
+        var expected = manifest.Files.ToDictionary(file => file.Name, StringComparer.Ordinal);
+        foreach (var path in Directory.EnumerateFileSystemEntries(directory))
+        {
+            var name = Path.GetFileName(path);
+            if (name != ManifestName && !expected.ContainsKey(name))
+            {
+                throw Invalid(vmName, $"'{name}' is not part of it");
+            }
+        }
+
+        foreach (var file in manifest.Files)
+        {
+            var path = Path.Combine(directory, file.Name);
+            if (file.Name != Path.GetFileName(file.Name) || !File.Exists(path))
+            {
+                throw Invalid(vmName, $"its file '{file.Name}' is missing");
+            }
+
+            var actual = await HashAsync(path, cancellationToken).ConfigureAwait(false);
+            if (actual.SizeBytes != file.SizeBytes)
+            {
+                throw Invalid(vmName, $"its file '{file.Name}' has {actual.SizeBytes} bytes, not the {file.SizeBytes} saved (truncated or overwritten)");
+            }
+
+            if (actual.Sha256 != file.Sha256)
+            {
+                throw Invalid(vmName, $"its file '{file.Name}' does not match its SHA-256 (changed since it was saved)");
+            }
+        }
+
+        return manifest;
+    }
+
+    public static VmPsException Invalid(string vmName, string reason) => new(
+        VmPsErrorIds.SavedStateInvalid,
+        VmPsErrorKind.InvalidData,
+        $"The saved state of VM '{vmName}' cannot be restored: {reason}. It was not used.",
+        vmName)
+    {
+        RecommendedAction = $"Start-Vm {vmName} -Force discards the saved state and boots the VM afresh (what was in its memory is lost; its disk is kept).",
+    };
+
+    private static async Task<SavedStateManifest> ReadManifestAsync(string vmName, string directory, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(directory, ManifestName);
+        if (!File.Exists(path))
+        {
+            throw Invalid(vmName, "it has no manifest");
+        }
+
+        if (new FileInfo(path).Length > MaxManifestBytes)
+        {
+            throw Invalid(vmName, "its manifest is too large");
+        }
+
+        try
+        {
+            await using var input = File.OpenRead(path);
+            var manifest = await JsonSerializer.DeserializeAsync<SavedStateManifest>(input, Json, cancellationToken).ConfigureAwait(false);
+            return manifest is { Version: FormatVersion, Files: not null, LaunchSpec: not null }
+                ? manifest
+                : throw Invalid(vmName, "its manifest is of an unknown format");
+        }
+        catch (JsonException error)
+        {
+            throw Invalid(vmName, $"its manifest is not valid JSON ({error.Message})");
+        }
+    }
+
+    /// <summary>Size and SHA-256 of a regular file; a link or anything else is refused, since VmPs writes none.</summary>
+    private static async Task<SavedStateFile> HashAsync(string path, CancellationToken cancellationToken)
+    {
+        var info = new FileInfo(path);
+        if (info.LinkTarget is not null || !info.Exists)
+        {
+            throw new VmPsException(
+                VmPsErrorIds.SavedStateInvalid,
+                VmPsErrorKind.InvalidData,
+                $"'{path}' in a saved state is not a regular file.",
+                path);
+        }
+
+        await using var input = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, useAsync: true);
+        var hash = await SHA256.HashDataAsync(input, cancellationToken).ConfigureAwait(false);
+        return new SavedStateFile(Path.GetFileName(path), input.Length, Convert.ToHexString(hash).ToLowerInvariant());
+    }
+}

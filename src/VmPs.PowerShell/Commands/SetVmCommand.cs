@@ -1,0 +1,48 @@
+using System.Management.Automation;
+using VmPs.Core.Vms;
+using VmPs.PowerShell.Infrastructure;
+
+namespace VmPs.PowerShell.Commands;
+
+/// <summary>
+/// Changes a stopped VM's CPUs and memory, as Hyper-V's Set-VM -ProcessorCount -MemoryStartupBytes does; the next
+/// Start-Vm boots with them. A VM that is not stopped is refused ("stop the VM first"), under -WhatIf too.
+/// </summary>
+[Cmdlet(VerbsCommon.Set, "Vm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = NameSet)]
+[OutputType(typeof(VmInfo))]
+public sealed class SetVmCommand : VmTargetCmdlet
+{
+    [Parameter]
+    [Alias("CpuCount", "ProcessorCount")]
+    public int? Cpus { get; set; }
+
+    [Parameter]
+    [Alias("MemoryMiB")]
+    public int? MemoryMB { get; set; }
+
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessVm(string name)
+    {
+        var options = new VmSetOptions { Cpus = Cpus, MemoryMiB = MemoryMB };
+        var before = Await(cancellationToken => Manager.SetAsync(name, options, dryRun: true, cancellationToken));
+        var action = string.Join(
+            ", ",
+            new[]
+            {
+                Cpus is { } cpus ? $"CPUs {before.Cpus} -> {cpus}" : null,
+                MemoryMB is { } memory ? $"memory {before.MemoryMiB} -> {memory} MiB" : null,
+            }.OfType<string>());
+        if (!ShouldProcess(name, action.Length == 0 ? "Set VM (no change asked)" : $"Set {action}"))
+        {
+            return;
+        }
+
+        var vm = Await(cancellationToken => Manager.SetAsync(name, options, dryRun: false, cancellationToken));
+        if (PassThru)
+        {
+            WriteVm(vm);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Network;
+using VmPs.Core.Specs;
+using VmPs.Core.Vms;
+using VmPs.Core.Volumes;
+
+namespace VmPs.Tests.Core.Specs;
+
+public sealed class VmSpecPlannerTests
+{
+    private static readonly Guid VmId = Guid.NewGuid();
+
+    private static readonly VmCreateOptions Web = new()
+    {
+        Name = "web",
+        Image = "busybox",
+        Hypervisor = HypervisorKind.Qemu,
+        Network = new VmNetworkOptions
+        {
+            Network = "lab",
+            IPAddress = "10.131.0.7",
+            PublishedPorts = [new PortMappingOptions { HostPort = 8080, VmPort = 80 }],
+        },
+        Volumes = [new VolumeAttachOptions("data", "/srv/data")],
+    };
+
+    [Fact]
+    public void A_missing_vm_is_created_as_the_spec_says()
+    {
+        var plan = VmSpecPlanner.Plan(Web, current: null);
+
+        Assert.Equal("web", plan.VmName);
+        Assert.Equal(Web, Assert.IsType<CreateVmChange>(Assert.Single(plan.Changes)).Spec);
+        Assert.Empty(plan.Unchangeable);
+    }
+
+    [Fact]
+    public void A_vm_that_matches_its_spec_needs_nothing()
+    {
+        var plan = VmSpecPlanner.Plan(Web with { Name = "WEB" }, Current(Web));
+
+        Assert.Empty(plan.Changes);
+        Assert.Empty(plan.Unchangeable);
+    }
+
+    [Fact]
+    public void Resources_ports_and_volumes_are_changed_removals_first()
+    {
+        var desired = Web with
+        {
+            Cpus = 2,
+            DiskSizeGiB = 6,
+            Network = Web.Network! with { PublishedPorts = [new PortMappingOptions { HostPort = 8080, VmPort = 8000 }, new PortMappingOptions { HostPort = 53, VmPort = 53, Protocol = PortProtocol.Udp }] },
+            Volumes = [new VolumeAttachOptions("data", "/srv/data", ReadOnly: true)],
+        };
+
+        var plan = VmSpecPlanner.Plan(desired, Current(Web));
+
+        Assert.Equal(
+            [
+                "Grow the disk 4 -> 6 GiB",
+                "Set CPUs 1 -> 2, memory 512 -> 512 MiB",
+                "Unpublish port 8080:80",
+                "Publish port 8080:8000",
+                "Publish port 53:53/udp",
+                "Dismount volume data:/srv/data",
+                "Mount volume data:/srv/data:ro",
+            ],
+            plan.Changes.Select(change => change.Action));
+        var resize = Assert.IsType<SetResourcesChange>(plan.Changes[1]);
+        Assert.Equal(new VmSetOptions { Cpus = 2 }, resize.Options);
+        Assert.All(plan.Changes.OfType<AddPortChange>(), change => Assert.Equal(VmId, change.VmId));
+        Assert.Empty(plan.Unchangeable);
+    }
+
+    [Fact]
+    public void What_only_New_Vm_sets_is_reported_not_planned()
+    {
+        var desired = Web with
+        {
+            Image = "alpine",
+            DiskSizeGiB = 2,
+            Hypervisor = HypervisorKind.CloudHypervisor,
+            Network = Web.Network! with { IPAddress = "10.131.0.9", MaxBandwidthMbps = 10 },
+        };
+
+        var plan = VmSpecPlanner.Plan(desired, Current(Web));
+
+        Assert.Empty(plan.Changes);
+        Assert.Equal(
+            ["image is busybox", "diskSizeGiB is 4", "hypervisor is Qemu", "network.ipAddress is 10.131.0.7", "network.maxBandwidthMbps is none"],
+            plan.Unchangeable.Select(problem => problem[..problem.IndexOf(',', StringComparison.Ordinal)]));
+    }
+
+    [Fact]
+    public void A_spec_without_a_hypervisor_or_address_accepts_the_vms()
+    {
+        var plan = VmSpecPlanner.Plan(Web with { Hypervisor = null, Network = Web.Network! with { IPAddress = null } }, Current(Web));
+
+        Assert.Empty(plan.Changes);
+        Assert.Empty(plan.Unchangeable);
+    }
+
+    [Fact]
+    public void Adding_or_dropping_the_network_is_reported_and_its_ports_left_alone()
+    {
+        var plan = VmSpecPlanner.Plan(Web with { Network = null }, Current(Web));
+
+        Assert.Empty(plan.Changes);
+        Assert.StartsWith("network is lab, the spec says none", Assert.Single(plan.Unchangeable), StringComparison.Ordinal);
+    }
+
+    private static VmSpecCurrent Current(VmCreateOptions spec) => new(VmId, spec);
+}

@@ -1,0 +1,126 @@
+using System.Globalization;
+using VmPs.Core;
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Vms;
+using VmPs.Tests.Core.State;
+
+namespace VmPs.Tests.Integration;
+
+/// <summary>
+/// Suspend-Vm, Resume-Vm, Save-Vm and Start-Vm from the saved state on one busybox guest booted under QEMU (TCG): a
+/// shell loop counting in the guest's memory goes on from where it was, the guest is the same boot (boot_id) with its
+/// clock set again, a failed save leaves it running, and a damaged saved state is refused and cold-started past.
+/// </summary>
+[Collection(VmBootCollection.Name)]
+public sealed class StandbyVmTests : IDisposable
+{
+    private const string Vm = "standby";
+
+    // Counts in a shell variable (memory), publishing each value to tmpfs, so a cold boot would lose both.
+    private const string Counter = "i=0; while :; do i=$((i+1)); echo $i > /run/count; sleep 0.1; done";
+
+    private static readonly VmStartOptions Start = new() { Timeout = TimeSpan.FromMinutes(5) };
+    private readonly TemporaryVmPsHome home = new();
+    private readonly VmManager manager;
+
+    public StandbyVmTests()
+    {
+        manager = new VmManager(home.Paths);
+    }
+
+    public void Dispose()
+    {
+        foreach (var vm in manager.GetAllAsync(CancellationToken.None).GetAwaiter().GetResult())
+        {
+            manager.RemoveAsync(vm.Name, force: true, CancellationToken.None).GetAwaiter().GetResult();
+        }
+
+        home.Dispose();
+    }
+
+    [RequiresVmBootFact]
+    public async Task A_counting_guest_counts_on_after_pause_and_after_save_and_a_damaged_saved_state_is_refused()
+    {
+        await manager.CreateAsync(new VmCreateOptions { Name = Vm, Image = "busybox", MemoryMiB = 512, Hypervisor = HypervisorKind.Qemu }, CancellationToken.None);
+        await manager.StartAsync(Vm, Start, null, CancellationToken.None);
+        var bootId = await RunAsync("cat /proc/sys/kernel/random/boot_id");
+        await RunAsync($"({Counter}) >/dev/null 2>&1 &");
+        await WaitForCountAbove(0);
+
+        // Paused: exec is refused at once, the count stands still; resumed, it goes on from there.
+        var beforePause = await CountAsync();
+        Assert.Equal(VmState.Paused, (await manager.SuspendAsync(Vm, CancellationToken.None)).State);
+        var paused = await Assert.ThrowsAsync<VmPsException>(() => RunAsync("true"));
+        Assert.Equal(VmPsErrorIds.VmPaused, paused.ErrorId);
+        Assert.Equal(VmState.Running, (await manager.ResumeAsync(Vm, CancellationToken.None)).State);
+        var afterResume = await CountAsync();
+        Assert.True(afterResume >= beforePause, $"the count went from {beforePause} back to {afterResume}");
+        await WaitForCountAbove(afterResume);
+
+        // A save that fails (its migration socket cannot be made) leaves the VM running and counting.
+        var directory = (await manager.GetAsync(Vm, CancellationToken.None)).Directory;
+        var blocker = Directory.CreateDirectory(Path.Combine(directory, "state.sock"));
+        var failed = await Assert.ThrowsAsync<VmPsException>(() => manager.SaveAsync(Vm, CancellationToken.None));
+        Assert.Equal(VmPsErrorIds.VmSaveFailed, failed.ErrorId);
+        blocker.Delete();
+        Assert.Equal(VmState.Running, (await manager.GetAsync(Vm, CancellationToken.None)).State);
+        Assert.False(Directory.Exists(Path.Combine(directory, "saved.partial")));
+        await WaitForCountAbove(await CountAsync());
+
+        // Saved: no hypervisor; Start-Vm restores the same boot, still counting, its clock set to the host's again.
+        var beforeSave = await CountAsync();
+        var saved = await manager.SaveAsync(Vm, CancellationToken.None);
+        Assert.Equal(VmState.Saved, saved.State);
+        Assert.Null(saved.ProcessId);
+        Assert.True(File.Exists(Path.Combine(directory, "saved", "manifest.json")));
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        Assert.Equal(VmState.Running, (await manager.StartAsync(Vm, Start, null, CancellationToken.None)).State);
+        Assert.Equal(bootId, await RunAsync("cat /proc/sys/kernel/random/boot_id"));
+        var afterRestore = await CountAsync();
+        Assert.True(afterRestore >= beforeSave, $"the count went from {beforeSave} back to {afterRestore}: not restored");
+        await WaitForCountAbove(afterRestore);
+        var skew = Math.Abs(long.Parse(await RunAsync("date +%s"), CultureInfo.InvariantCulture) - DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        Assert.True(skew <= 3, $"the guest clock is {skew} s off the host's after the restore");
+        Assert.False(Directory.Exists(Path.Combine(directory, "saved")), "a restored state must not be restorable twice");
+
+        // A truncated memory file is refused before any hypervisor sees it; the VM stays Saved, and -Force cold-starts it.
+        await manager.SaveAsync(Vm, CancellationToken.None);
+        var memory = Path.Combine(directory, "saved", "memory.bin");
+        await using (var file = new FileStream(memory, FileMode.Open, FileAccess.Write))
+        {
+            file.SetLength(file.Length / 2);
+        }
+
+        var refused = await Assert.ThrowsAsync<VmPsException>(() => manager.StartAsync(Vm, Start, null, CancellationToken.None));
+        Assert.Equal(VmPsErrorIds.SavedStateInvalid, refused.ErrorId);
+        Assert.Contains("memory.bin", refused.Message);
+        Assert.Equal(VmState.Saved, (await manager.GetAsync(Vm, CancellationToken.None)).State);
+        await manager.StartAsync(Vm, Start with { DiscardSavedState = true }, null, CancellationToken.None);
+        Assert.NotEqual(bootId, await RunAsync("cat /proc/sys/kernel/random/boot_id"));
+        Assert.Equal("none", await RunAsync("cat /run/count 2>/dev/null || echo none"));
+    }
+
+    private async Task<long> CountAsync() => long.Parse(await RunAsync("cat /run/count"), CultureInfo.InvariantCulture);
+
+    /// <summary>Waits (bounded) until the guest's count passes <paramref name="value"/>: the loop runs.</summary>
+    private async Task WaitForCountAbove(long value)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        long count;
+        do
+        {
+            await Task.Delay(200);
+            count = long.Parse(await RunAsync("cat /run/count 2>/dev/null || echo 0"), CultureInfo.InvariantCulture);
+        }
+        while (count <= value && DateTime.UtcNow < deadline);
+
+        Assert.True(count > value, $"the guest's count stayed at {count}");
+    }
+
+    private async Task<string> RunAsync(string script)
+    {
+        var result = await manager.ExecAsync(Vm, new VmExecOptions { Command = ["sh", "-c", script], Timeout = TimeSpan.FromMinutes(2) }, CancellationToken.None);
+        Assert.True(result.ExitCode == 0, $"'{script}' exited {result.ExitCode}: {result.Stderr}");
+        return result.Stdout.Trim();
+    }
+}

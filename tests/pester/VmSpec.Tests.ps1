@@ -1,0 +1,168 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+# Export-VmSpec / Import-VmSpec (issue 11 §4) and Set-Vm. Nothing here boots a VM: specs create, change and compare
+# stopped VMs. Networks live in a network namespace of this file's own.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSupport.ps1')
+    Initialize-VmPsTestState -Purpose spec -Namespace
+    $script:Home1 = $env:VMPS_HOME
+
+    New-VmNetwork -Name speclab -Subnet 10.141.0.0/24 | Out-Null
+    New-VmVolume -Name data -SizeGB 1 | Out-Null
+    New-VmVolume -Name logs -SizeGB 1 | Out-Null
+    New-Vm -Name web -Cpus 2 -MemoryMB 256 -InitMode Exec -Network speclab -IPAddress 10.141.0.7 -Publish 8080:80, 10.141.0.1:5353:53/udp -Volume data:/srv/data:ro | Out-Null
+
+    # What -WhatIf writes goes to the host, not to a stream: a child pwsh prints it on its stdout.
+    function script:Invoke-Child([string] $Command) {
+        $module = Join-Path $RepoRoot 'out/VmPs'
+        & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command "Import-Module '$module'; $Command" 2>&1 | Out-String -Width 500
+    }
+}
+
+AfterAll {
+    $env:VMPS_HOME = $Home1
+    Clear-VmPsTestState
+}
+
+Describe 'Export-VmSpec' {
+    It 'writes the whole definition as YAML' {
+        $yaml = Get-Vm web | Export-VmSpec
+        $yaml | Should -Match '(?m)^name: web$'
+        $yaml | Should -Match '(?m)^cpus: 2$'
+        $yaml | Should -Match '(?m)^memoryMiB: 256$'
+        $yaml | Should -Match '(?m)^initMode: Exec$'
+        $yaml | Should -Match '(?m)^  name: speclab$'
+        $yaml | Should -Match '(?m)^  ipAddress: 10.141.0.7$'
+        $yaml | Should -Match '"8080:80"'
+        $yaml | Should -Match '"10.141.0.1:5353:53/udp"'
+        $yaml | Should -Match '"data:/srv/data:ro"'
+    }
+
+    It '-NoClobber keeps an existing file' {
+        $path = Join-Path $TestDrive 'kept.yaml'
+        Set-Content -Path $path -Value 'keep'
+        $errors = Get-VmError { Export-VmSpec -Name web -Path $path -NoClobber }
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'HostFileExists,*'
+        Get-Content $path | Should -Be 'keep'
+    }
+}
+
+Describe 'Import-VmSpec' {
+    It 're-creates a removed VM exactly as exported' {
+        $path = Join-Path $TestDrive 'web.yaml'
+        Get-Vm web | Export-VmSpec -Path $path
+        $before = Get-Content -Raw $path
+        Remove-Vm web -Force
+
+        $result = Import-VmSpec -Path $path
+        $result.Outcome | Should -Be 'Created'
+        $result.PSTypeNames[0] | Should -Be 'VmPs.VmSpecResult'
+        Export-VmSpec -Name web | Should -Be $before
+        (Get-VmPortMapping web).HostPort | Sort-Object | Should -Be @(5353, 8080)
+    }
+
+    It 'round-trips Export | Import on a fresh VMPS_HOME' {
+        New-Vm -Name plain -Cpus 1 -MemoryMB 128 -DiskSizeGB 2 | Out-Null
+        $path = Join-Path $TestDrive 'plain.yaml'
+        Export-VmSpec -Name plain -Path $path
+        try {
+            $env:VMPS_HOME = Join-Path $TestDrive 'fresh-home'
+            Get-Vm | Should -BeNullOrEmpty
+            (Import-VmSpec -LiteralPath $path).Outcome | Should -Be 'Created'
+            $vm = Get-Vm plain
+            ($vm.Cpus, $vm.MemoryMiB, $vm.DiskSizeGiB) | Should -Be @(1, 128, 2)
+            Export-VmSpec -Name plain | Should -Be (Get-Content -Raw $path)
+            (Import-VmSpec -Path $path).Outcome | Should -Be 'Unchanged'
+        }
+        finally {
+            Get-Vm -ErrorAction SilentlyContinue | Remove-Vm -Force
+            $env:VMPS_HOME = $Home1
+        }
+    }
+
+    It 'changes what differs and reports what cannot change' {
+        $yaml = (Export-VmSpec -Name web) -replace 'cpus: 2', 'cpus: 3' -replace 'image: busybox', 'image: alpine' -replace 'diskSizeGiB: 4', 'diskSizeGiB: 5' `
+            -replace '"8080:80"', '"8081:80"' -replace '"data:/srv/data:ro"', '"logs:/var/log/app"'
+        $path = Join-Path $TestDrive 'changed.yaml'
+        Set-Content -Path $path -Value $yaml
+
+        $result = Import-VmSpec -Path $path -WarningVariable warnings 3>$null
+        $result.Outcome | Should -Be 'Changed'
+        $result.Changes | Should -Be @(
+            'Grow the disk 4 -> 5 GiB'
+            'Set CPUs 2 -> 3, memory 256 -> 256 MiB'
+            'Unpublish port 8080:80'
+            'Publish port 8081:80'
+            'Dismount volume data:/srv/data:ro'
+            'Mount volume logs:/var/log/app')
+        $result.NotChanged | Should -HaveCount 1
+        $result.NotChanged[0] | Should -Match '^image is busybox, the spec says alpine'
+        $warnings | Should -HaveCount 1
+        (Get-Vm web).Cpus | Should -Be 3
+        (Get-Vm web).DiskSizeGiB | Should -Be 5
+        (Get-VmPortMapping web).HostPort | Sort-Object | Should -Be @(5353, 8081)
+        (Get-VmVolume logs).AttachedTo | Should -Be @('web')
+        (Get-VmVolume data).AttachedTo | Should -BeNullOrEmpty
+    }
+
+    It '-WhatIf prints the plan and changes nothing' {
+        $path = Join-Path $TestDrive 'whatif.yaml'
+        Set-Content -Path $path -Value ((Export-VmSpec -Name web) -replace 'memoryMiB: 256', 'memoryMiB: 384' -replace 'image: busybox', 'image: alpine')
+        Set-Content -Path (Join-Path $TestDrive 'new.yaml') -Value "name: brand-new`nimage: busybox`n"
+
+        $env:VMPS_NETNS = $env:VMPS_NETNS
+        $printed = Invoke-Child "`$env:VMPS_HOME = '$Home1'; Import-VmSpec -Path '$path', '$TestDrive/new.yaml' -WhatIf"
+        $printed | Should -Match 'What if: Performing the operation "Set CPUs 3 -> 3, memory 256 -> 384 MiB" on target "web"'
+        $printed | Should -Match 'What if: Performing the operation "Create VM \(busybox, 1 vCPU, 512 MiB\)" on target "brand-new"'
+        $printed | Should -Match 'WARNING: VM .web.: image is busybox, the spec says alpine'
+        (Get-Vm web).MemoryMiB | Should -Be 256
+        Get-Vm brand-new -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It '-WhatIf validates each step: <Case>' -ForEach @(
+        @{ Case = 'a missing image'; Yaml = "name: x1`nimage: no-such-image`n"; ErrorId = 'ImageNotFound' }
+        @{ Case = 'a missing volume'; Yaml = "name: x2`nimage: busybox`nvolumes: [`"nosuch:/srv`"]`n"; ErrorId = 'VolumeNotFound' }
+        @{ Case = 'too many CPUs'; Yaml = "name: web`nimage: busybox`ncpus: 100000`n"; ErrorId = 'CpuCountOutOfRange' }
+    ) {
+        $path = Join-Path $TestDrive 'invalid.yaml'
+        Set-Content -Path $path -Value $Yaml
+        $errors = Get-VmError { Import-VmSpec -Path $path -WhatIf 3>$null }
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -Be "$ErrorId,VmPs.PowerShell.Commands.ImportVmSpecCommand"
+    }
+
+    It 'bad YAML: <Case> fails naming the file, the line and the key' -ForEach @(
+        @{ Case = 'an unknown key'; Yaml = "name: web`nimage: busybox`ncpu: 2`n"; ErrorId = 'VmSpecUnknownKey'; Message = ', line 3, key ''cpu'': unknown key' }
+        @{ Case = 'a wrong value'; Yaml = "name: web`nimage: busybox`nnetwork:`n  ports:`n    - eighty`n"; ErrorId = 'VmSpecInvalidValue'; Message = ', line 5, key ''network.ports\[0\]'': ' }
+        @{ Case = 'broken YAML'; Yaml = "name: web`nimage: busybox`n  cpus: 2`n"; ErrorId = 'VmSpecInvalidYaml'; Message = ', line 3: not valid YAML' }
+    ) {
+        $path = Join-Path $TestDrive 'bad.yaml'
+        Set-Content -Path $path -Value $Yaml
+        $errors = Get-VmError { Import-VmSpec -Path $path }
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -Be "$ErrorId,VmPs.PowerShell.Commands.ImportVmSpecCommand"
+        $errors[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        $errors[0].TargetObject | Should -Be $path
+        $errors[0].Exception.Message | Should -Match ([regex]::Escape($path) + $Message)
+        (Get-Vm web).Cpus | Should -Be 3
+    }
+
+    It 'reads specs from the pipeline' {
+        $path = Join-Path $TestDrive 'piped.yaml'
+        Export-VmSpec -Name web -Path $path
+        (Get-Item $path | Import-VmSpec).Outcome | Should -Be 'Unchanged'
+    }
+}
+
+Describe 'Set-Vm' {
+    It 'changes a stopped VM''s CPUs and memory' {
+        $vm = Set-Vm -Name web -Cpus 1 -MemoryMB 192 -PassThru
+        ($vm.Cpus, $vm.MemoryMiB) | Should -Be @(1, 192)
+        ((Get-Vm web).Cpus, (Get-Vm web).MemoryMiB) | Should -Be @(1, 192)
+    }
+
+    It '-WhatIf changes nothing' {
+        Set-Vm -Name web -Cpus 2 -WhatIf
+        (Get-Vm web).Cpus | Should -Be 1
+    }
+}

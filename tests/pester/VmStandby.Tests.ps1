@@ -1,0 +1,77 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+# Suspend-Vm, Resume-Vm, Save-Vm and Start-Vm of a Saved VM as a user runs them, on one busybox VM (QEMU).
+
+BeforeDiscovery {
+    $NoQemu = -not (Get-Command qemu-system-x86_64 -ErrorAction Ignore)
+}
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestSupport.ps1')
+    Initialize-VmPsTestState -Purpose standby
+}
+
+AfterAll {
+    Clear-VmPsTestState
+}
+
+Describe 'Standby cmdlets' {
+    It '<Command> has help for every parameter and completes VM names' -ForEach @(
+        @{ Command = 'Suspend-Vm'; Parameters = 'Name', 'InputObject', 'PassThru' }
+        @{ Command = 'Resume-Vm'; Parameters = 'Name', 'InputObject', 'PassThru' }
+        @{ Command = 'Save-Vm'; Parameters = 'Name', 'InputObject', 'PassThru', 'AsJob' }
+    ) {
+        $help = Get-Help $Command -Full
+        $help.Synopsis | Should -Not -BeNullOrEmpty
+        foreach ($name in $Parameters) {
+            ($help.parameters.parameter | Where-Object name -EQ $name).description.Text | Should -Not -BeNullOrEmpty -Because "-$name needs help"
+        }
+        (Get-Command $Command).Parameters['Name'].Attributes.TypeId.Name | Should -Contain 'ArgumentCompleterAttribute'
+    }
+
+    Context 'with a running VM' -Skip:$NoQemu {
+        BeforeAll {
+            New-Vm -Name sleeper -Image busybox -MemoryMB 512 | Start-Vm
+            Invoke-VmCommand sleeper -Script 'echo kept-in-memory > /run/marker' | Out-Null
+        }
+
+        It 'Suspend-Vm pauses, exec is refused at once with VmPaused, Resume-Vm runs it on' {
+            (Get-Vm sleeper | Suspend-Vm -PassThru).State | Should -Be 'Paused'
+            $errors = Get-VmError { Invoke-VmCommand sleeper -Command true }
+            $errors[0].FullyQualifiedErrorId | Should -BeLike 'VmPaused,*'
+            $errors[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+            $errors[0].TargetObject | Should -Be 'sleeper'
+            (Resume-Vm sleeper -PassThru).State | Should -Be 'Running'
+            (Invoke-VmCommand sleeper -Command cat, /run/marker).Stdout.Trim() | Should -Be 'kept-in-memory'
+        }
+
+        It 'Save-Vm ends the hypervisor with State Saved; Start-Vm brings back what was in memory' {
+            $saved = Save-Vm sleeper -PassThru
+            $saved.State | Should -Be 'Saved'
+            $saved.ProcessId | Should -BeNullOrEmpty
+            (Get-Vm sleeper | Format-Table | Out-String -Width 80) | Should -Match 'Saved'
+            Start-Vm sleeper
+            (Invoke-VmCommand sleeper -Command cat, /run/marker).Stdout.Trim() | Should -Be 'kept-in-memory'
+        }
+
+        It 'a tampered saved state is refused with SavedStateInvalid, and Start-Vm -Force boots afresh' {
+            Save-Vm sleeper
+            $memory = Join-Path (Get-Vm sleeper).Directory 'saved/memory.bin'
+            $bytes = [IO.File]::ReadAllBytes($memory)
+            $bytes[$bytes.Length / 2] = $bytes[$bytes.Length / 2] -bxor 0xff
+            [IO.File]::WriteAllBytes($memory, $bytes)
+
+            $errors = Get-VmError { Start-Vm sleeper }
+            $errors[0].FullyQualifiedErrorId | Should -BeLike 'SavedStateInvalid,*'
+            $errors[0].Exception.Message | Should -Match 'SHA-256'
+            (Get-Vm sleeper).State | Should -Be 'Saved'
+
+            Start-Vm sleeper -Force
+            (Get-Vm sleeper).State | Should -Be 'Running'
+            (Invoke-VmCommand sleeper -Script 'cat /run/marker 2>/dev/null || echo gone').Stdout.Trim() | Should -Be 'gone'
+        }
+
+        It 'Resume-Vm on a running VM fails with VmNotPaused, under -WhatIf too' {
+            (Get-VmError { Resume-Vm sleeper -WhatIf })[0].FullyQualifiedErrorId | Should -BeLike 'VmNotPaused,*'
+        }
+    }
+}
