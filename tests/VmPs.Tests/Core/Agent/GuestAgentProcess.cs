@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using VmPs.Core.Agent;
 using VmPs.Core.Boot;
 using VmPs.Tests.Infrastructure;
@@ -29,7 +30,8 @@ public sealed class GuestAgentProcess : IAsyncDisposable
         var directory = Directory.CreateTempSubdirectory("vmps-agent-").FullName;
         var agent = Launch(directory, Path.Combine(directory, "agent.sock"));
         using var timeout = new CancellationTokenSource(StartTimeout);
-        while (!File.Exists(agent.SocketPath))
+        // The socket file appears at bind(2), before listen(2): only a connection that succeeds proves it listens.
+        while (!await AcceptsConnectionsAsync(agent.SocketPath))
         {
             if (agent.Process.HasExited)
             {
@@ -40,6 +42,20 @@ public sealed class GuestAgentProcess : IAsyncDisposable
         }
 
         return agent;
+    }
+
+    private static async Task<bool> AcceptsConnectionsAsync(string socketPath)
+    {
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await probe.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Starts the agent on <paramref name="socketPath"/> without waiting for it to listen.</summary>
