@@ -16,16 +16,16 @@ public sealed class StandbyVmTests : IDisposable
 {
     private const string Vm = "standby";
 
-    // Counts in a shell variable (memory), publishing each value to tmpfs, so a cold boot would lose both.
-    private const string Counter = "i=0; while :; do i=$((i+1)); echo $i > /run/count; sleep 0.1; done";
 
     private static readonly VmStartOptions Start = new() { Timeout = TimeSpan.FromMinutes(5) };
     private readonly TemporaryVmPsHome home = new();
     private readonly VmManager manager;
+    private readonly CountingGuest guest;
 
     public StandbyVmTests()
     {
         manager = new VmManager(home.Paths);
+        guest = new CountingGuest(manager, Vm);
     }
 
     public void Dispose()
@@ -43,19 +43,18 @@ public sealed class StandbyVmTests : IDisposable
     {
         await manager.CreateAsync(new VmCreateOptions { Name = Vm, Image = "busybox", MemoryMiB = 512, Hypervisor = HypervisorKind.Qemu }, CancellationToken.None);
         await manager.StartAsync(Vm, Start, null, CancellationToken.None);
-        var bootId = await RunAsync("cat /proc/sys/kernel/random/boot_id");
-        await RunAsync($"({Counter}) >/dev/null 2>&1 &");
-        await WaitForCountAbove(0);
+        var bootId = await guest.RunAsync("cat /proc/sys/kernel/random/boot_id");
+        await guest.StartCountingAsync();
 
         // Paused: exec is refused at once, the count stands still; resumed, it goes on from there.
-        var beforePause = await CountAsync();
+        var beforePause = await guest.CountAsync();
         Assert.Equal(VmState.Paused, (await manager.SuspendAsync(Vm, CancellationToken.None)).State);
-        var paused = await Assert.ThrowsAsync<VmPsException>(() => RunAsync("true"));
+        var paused = await Assert.ThrowsAsync<VmPsException>(() => guest.RunAsync("true"));
         Assert.Equal(VmPsErrorIds.VmPaused, paused.ErrorId);
         Assert.Equal(VmState.Running, (await manager.ResumeAsync(Vm, CancellationToken.None)).State);
-        var afterResume = await CountAsync();
+        var afterResume = await guest.CountAsync();
         Assert.True(afterResume >= beforePause, $"the count went from {beforePause} back to {afterResume}");
-        await WaitForCountAbove(afterResume);
+        await guest.WaitForCountAboveAsync(afterResume);
 
         // A save that fails (its migration socket cannot be made) leaves the VM running and counting.
         var directory = (await manager.GetAsync(Vm, CancellationToken.None)).Directory;
@@ -65,21 +64,21 @@ public sealed class StandbyVmTests : IDisposable
         blocker.Delete();
         Assert.Equal(VmState.Running, (await manager.GetAsync(Vm, CancellationToken.None)).State);
         Assert.False(Directory.Exists(Path.Combine(directory, "saved.partial")));
-        await WaitForCountAbove(await CountAsync());
+        await guest.WaitForCountAboveAsync(await guest.CountAsync());
 
         // Saved: no hypervisor; Start-Vm restores the same boot, still counting, its clock set to the host's again.
-        var beforeSave = await CountAsync();
+        var beforeSave = await guest.CountAsync();
         var saved = await manager.SaveAsync(Vm, CancellationToken.None);
         Assert.Equal(VmState.Saved, saved.State);
         Assert.Null(saved.ProcessId);
         Assert.True(File.Exists(Path.Combine(directory, "saved", "manifest.json")));
         await Task.Delay(TimeSpan.FromSeconds(6));
         Assert.Equal(VmState.Running, (await manager.StartAsync(Vm, Start, null, CancellationToken.None)).State);
-        Assert.Equal(bootId, await RunAsync("cat /proc/sys/kernel/random/boot_id"));
-        var afterRestore = await CountAsync();
+        Assert.Equal(bootId, await guest.RunAsync("cat /proc/sys/kernel/random/boot_id"));
+        var afterRestore = await guest.CountAsync();
         Assert.True(afterRestore >= beforeSave, $"the count went from {beforeSave} back to {afterRestore}: not restored");
-        await WaitForCountAbove(afterRestore);
-        var skew = Math.Abs(long.Parse(await RunAsync("date +%s"), CultureInfo.InvariantCulture) - DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        await guest.WaitForCountAboveAsync(afterRestore);
+        var skew = Math.Abs(long.Parse(await guest.RunAsync("date +%s"), CultureInfo.InvariantCulture) - DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         Assert.True(skew <= 3, $"the guest clock is {skew} s off the host's after the restore");
         Assert.False(Directory.Exists(Path.Combine(directory, "saved")), "a restored state must not be restorable twice");
 
@@ -96,31 +95,7 @@ public sealed class StandbyVmTests : IDisposable
         Assert.Contains("memory.bin", refused.Message);
         Assert.Equal(VmState.Saved, (await manager.GetAsync(Vm, CancellationToken.None)).State);
         await manager.StartAsync(Vm, Start with { DiscardSavedState = true }, null, CancellationToken.None);
-        Assert.NotEqual(bootId, await RunAsync("cat /proc/sys/kernel/random/boot_id"));
-        Assert.Equal("none", await RunAsync("cat /run/count 2>/dev/null || echo none"));
-    }
-
-    private async Task<long> CountAsync() => long.Parse(await RunAsync("cat /run/count"), CultureInfo.InvariantCulture);
-
-    /// <summary>Waits (bounded) until the guest's count passes <paramref name="value"/>: the loop runs.</summary>
-    private async Task WaitForCountAbove(long value)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
-        long count;
-        do
-        {
-            await Task.Delay(200);
-            count = long.Parse(await RunAsync("cat /run/count 2>/dev/null || echo 0"), CultureInfo.InvariantCulture);
-        }
-        while (count <= value && DateTime.UtcNow < deadline);
-
-        Assert.True(count > value, $"the guest's count stayed at {count}");
-    }
-
-    private async Task<string> RunAsync(string script)
-    {
-        var result = await manager.ExecAsync(Vm, new VmExecOptions { Command = ["sh", "-c", script], Timeout = TimeSpan.FromMinutes(2) }, CancellationToken.None);
-        Assert.True(result.ExitCode == 0, $"'{script}' exited {result.ExitCode}: {result.Stderr}");
-        return result.Stdout.Trim();
+        Assert.NotEqual(bootId, await guest.RunAsync("cat /proc/sys/kernel/random/boot_id"));
+        Assert.Equal("none", await guest.RunAsync("cat /run/count 2>/dev/null || echo none"));
     }
 }
