@@ -9,6 +9,7 @@ using VmPs.Tests.Infrastructure;
 namespace VmPs.Tests.Integration;
 
 /// <summary>Volumes in real guests booted under QEMU (TCG): mounted by serial before the command, moved between VMs, shared read-only, copied and grown.</summary>
+[Collection(VmBootCollection.Name)]
 public sealed class VolumeVmTests : IDisposable
 {
     private const long MiB = 1024 * 1024;
