@@ -26,11 +26,7 @@ public sealed class CheckpointVmTests : IDisposable
 
     public void Dispose()
     {
-        foreach (var vm in manager.GetAllAsync(CancellationToken.None).GetAwaiter().GetResult())
-        {
-            manager.RemoveAsync(vm.Name, force: true, CancellationToken.None).GetAwaiter().GetResult();
-        }
-
+        manager.RemoveAllVms();
         home.Dispose();
     }
 

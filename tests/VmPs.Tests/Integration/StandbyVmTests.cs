@@ -30,11 +30,7 @@ public sealed class StandbyVmTests : IDisposable
 
     public void Dispose()
     {
-        foreach (var vm in manager.GetAllAsync(CancellationToken.None).GetAwaiter().GetResult())
-        {
-            manager.RemoveAsync(vm.Name, force: true, CancellationToken.None).GetAwaiter().GetResult();
-        }
-
+        manager.RemoveAllVms();
         home.Dispose();
     }
 

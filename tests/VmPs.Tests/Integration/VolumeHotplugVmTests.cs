@@ -22,11 +22,7 @@ public sealed class VolumeHotplugVmTests : IDisposable
 
     public void Dispose()
     {
-        foreach (var vm in services.Vms.GetAllAsync(CancellationToken.None).GetAwaiter().GetResult())
-        {
-            services.Vms.RemoveAsync(vm.Name, force: true, CancellationToken.None).GetAwaiter().GetResult();
-        }
-
+        services.Vms.RemoveAllVms();
         home.Dispose();
     }
 

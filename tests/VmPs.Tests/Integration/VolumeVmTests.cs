@@ -25,11 +25,7 @@ public sealed class VolumeVmTests : IDisposable
 
     public void Dispose()
     {
-        foreach (var vm in manager.GetAllAsync(CancellationToken.None).GetAwaiter().GetResult())
-        {
-            manager.RemoveAsync(vm.Name, force: true, CancellationToken.None).GetAwaiter().GetResult();
-        }
-
+        manager.RemoveAllVms();
         scratch.Dispose();
         home.Dispose();
     }
