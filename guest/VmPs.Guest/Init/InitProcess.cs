@@ -101,6 +101,9 @@ internal sealed class InitProcess
             HandOverToSystemd(config, modules);
         }
 
+        // Before agent-ready: the host may press the button as soon as Start-Vm returns, and a press made before
+        // the event device is open is lost.
+        PowerButton.Watch(() => _power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
         var environment = BaseEnvironment(config);
         Enter(InitLogPhases.Agent, "starting the agent");
         var listening = StartAgent(config, environment);
@@ -108,7 +111,6 @@ internal sealed class InitProcess
         BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
         SetUpSystem(config, disks);
         _systemReady.SetResult();
-        PowerButton.Watch(() => _power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
         _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
         if (!modules.IsEmpty)
         {
