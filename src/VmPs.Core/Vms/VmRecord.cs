@@ -15,7 +15,8 @@ internal sealed record NewVm(
     string KernelPath,
     int DiskSizeGiB,
     DateTimeOffset CreatedAt,
-    ImageInitMode? InitMode = null);
+    ImageInitMode? InitMode = null,
+    string? Owner = null);
 
 /// <summary>One row of the vms table.</summary>
 internal sealed record VmRecord
@@ -65,4 +66,10 @@ internal sealed record VmRecord
     public ImageInitMode? InitMode { get; init; }
 
     public string? StatusDetail { get; init; }
+
+    /// <summary>The owning user (users.id); null: the administrator, who has no quota.</summary>
+    public string? OwnerId { get; init; }
+
+    /// <summary>The owning user's name.</summary>
+    public string? Owner { get; init; }
 }
