@@ -158,6 +158,24 @@ internal static class SchemaMigrations
             ALTER TABLE vms RENAME COLUMN starting_pid TO session_pid;
             ALTER TABLE vms RENAME COLUMN starting_pid_start_time TO session_start_time;
             """),
+
+        // The VM's own disk may be qcow2 (New-Vm -DiskFormat); existing overlays are raw. A QEMU VM may run on
+        // another machine than the driver's default (New-Vm -MachineType q35: PCIe hot-plug); null is the default.
+        // Host directory shares (New-Vm -Share) go with their VM; the tag names the virtio-fs device in the guest.
+        new(7, "overlay disk format, machine type and host directory shares", """
+            ALTER TABLE vms ADD COLUMN disk_format TEXT NOT NULL DEFAULT 'Raw';
+            ALTER TABLE vms ADD COLUMN machine_type TEXT;
+
+            CREATE TABLE vm_shares (
+                vm_id      TEXT NOT NULL REFERENCES vms(id) ON DELETE CASCADE,
+                tag        TEXT NOT NULL,
+                host_path  TEXT NOT NULL,
+                guest_path TEXT NOT NULL,
+                read_only  INTEGER NOT NULL,
+                PRIMARY KEY (vm_id, tag),
+                UNIQUE (vm_id, guest_path)
+            );
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -19,7 +19,7 @@ public sealed class StateDatabaseTests : IDisposable
         Assert.Equal(30000L, await ScalarAsync(connection, "PRAGMA busy_timeout"));
         var tables = await connection.Command("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             .ListAsync(r => r.GetString(0), CancellationToken.None);
-        Assert.Equal(["images", "network_adapters", "networks", "port_mappings", "schema_version", "vms", "volume_attachments", "volume_bases", "volumes"], tables);
+        Assert.Equal(["images", "network_adapters", "networks", "port_mappings", "schema_version", "vm_shares", "vms", "volume_attachments", "volume_bases", "volumes"], tables);
     }
 
     [Fact]
@@ -127,6 +127,9 @@ public sealed class StateDatabaseTests : IDisposable
 
         Assert.Equal(4242L, await ScalarAsync(connection, "SELECT session_pid FROM vms"));
         Assert.Equal(777L, await ScalarAsync(connection, "SELECT session_start_time FROM vms"));
+        // Version 7: an existing VM's overlay is raw, and it runs on its hypervisor's default machine.
+        Assert.Equal("Raw", await ScalarAsync(connection, "SELECT disk_format FROM vms"));
+        Assert.Null(await ScalarAsync(connection, "SELECT machine_type FROM vms"));
     }
 
     private async Task<SqliteConnection> OpenBareAsync()
