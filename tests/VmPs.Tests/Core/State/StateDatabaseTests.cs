@@ -20,7 +20,7 @@ public sealed class StateDatabaseTests : IDisposable
         var tables = await connection.Command("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             .ListAsync(r => r.GetString(0), CancellationToken.None);
         Assert.Equal(
-            ["host_settings", "images", "ingress_routes", "network_adapters", "networks", "port_mappings", "schema_version", "user_keys", "user_tokens", "users", "vm_access", "vms", "volume_attachments", "volume_bases", "volumes"],
+            ["host_settings", "images", "ingress_routes", "network_adapters", "networks", "port_mappings", "schema_version", "user_keys", "user_tokens", "users", "vm_access", "vm_shares", "vms", "volume_attachments", "volume_bases", "volumes"],
             tables);
     }
 
@@ -129,6 +129,9 @@ public sealed class StateDatabaseTests : IDisposable
 
         Assert.Equal(4242L, await ScalarAsync(connection, "SELECT session_pid FROM vms"));
         Assert.Equal(777L, await ScalarAsync(connection, "SELECT session_start_time FROM vms"));
+        // Version 8: an existing VM's overlay is raw, and it runs on its hypervisor's default machine.
+        Assert.Equal("Raw", await ScalarAsync(connection, "SELECT disk_format FROM vms"));
+        Assert.Null(await ScalarAsync(connection, "SELECT machine_type FROM vms"));
     }
 
     [Fact]
@@ -163,10 +166,10 @@ public sealed class StateDatabaseTests : IDisposable
     }
 
     [Fact]
-    public async Task AVersion7ImageIsAnOciImageWithoutFirmwareAndItsVmsAllowMetadataV1()
+    public async Task AVersion8ImageIsAnOciImageWithoutFirmwareAndItsVmsAllowMetadataV1()
     {
         await using var connection = await OpenBareAsync();
-        await ApplyAsync(connection, SchemaMigrations.All.Where(migration => migration.Version <= 7).ToList());
+        await ApplyAsync(connection, SchemaMigrations.All.Where(migration => migration.Version <= 8).ToList());
         await connection.ExecuteAsync(
             """
             INSERT INTO images (id, name, reference, digest, format, rootfs_path, size_bytes, init_mode, config_json, created_at)
