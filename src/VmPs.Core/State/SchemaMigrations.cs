@@ -228,6 +228,37 @@ internal static class SchemaMigrations
                 value TEXT NOT NULL
             );
             """),
+
+        // The VM's own disk may be qcow2 (New-Vm -DiskFormat); existing overlays are raw. A QEMU VM may run on
+        // another machine than the driver's default (New-Vm -MachineType Q35: PCIe hot-plug); null is the default.
+        // Host directory shares (New-Vm -Share) go with their VM; the tag names the virtio-fs device in the guest.
+        new(8, "overlay disk format, machine type and host directory shares", """
+            ALTER TABLE vms ADD COLUMN disk_format TEXT NOT NULL DEFAULT 'Raw';
+            ALTER TABLE vms ADD COLUMN machine_type TEXT;
+
+            CREATE TABLE vm_shares (
+                vm_id      TEXT NOT NULL REFERENCES vms(id) ON DELETE CASCADE,
+                tag        TEXT NOT NULL,
+                host_path  TEXT NOT NULL,
+                guest_path TEXT NOT NULL,
+                read_only  INTEGER NOT NULL,
+                PRIMARY KEY (vm_id, tag),
+                UNIQUE (vm_id, guest_path)
+            );
+            """),
+
+        // Full VMs. An image is either an OCI-derived root booted directly (kind Oci, the existing rows) or a disk
+        // with its own bootloader (kind Disk: a cloud image or a VM's disk), booted through firmware (Uefi or Bios;
+        // null for Oci) and as large as virtual_size_bytes. A VM may carry an installer ISO (New-Vm -IsoPath) and
+        // its instance metadata service's token rule (Set-Vm -MetadataOptions: Optional allows IMDSv1, Required
+        // only v2 as on EC2).
+        new(9, "disk images with their firmware and virtual size, VM installer ISOs and metadata token rules", """
+            ALTER TABLE images ADD COLUMN kind TEXT NOT NULL DEFAULT 'Oci';
+            ALTER TABLE images ADD COLUMN firmware TEXT;
+            ALTER TABLE images ADD COLUMN virtual_size_bytes INTEGER CHECK (virtual_size_bytes > 0);
+            ALTER TABLE vms ADD COLUMN iso_path TEXT;
+            ALTER TABLE vms ADD COLUMN metadata_http_tokens TEXT NOT NULL DEFAULT 'Optional';
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;
