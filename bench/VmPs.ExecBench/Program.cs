@@ -27,7 +27,7 @@ var scratch = Directory.CreateTempSubdirectory("vmps-execbench-files-");
 await ExternalTool.RunCheckedAsync("ip", ["netns", "add", namespaceName], cancellationToken);
 Environment.SetEnvironmentVariable(NetworkNamespace.EnvironmentVariable, namespaceName);
 var manager = new VmManager(new VmPsPaths(home.FullName));
-const string VmName = "sshbench";
+const string vmName = "sshbench";
 try
 {
     using var networkNamespace = NetworkNamespace.Named(namespaceName);
@@ -39,10 +39,10 @@ try
         cancellationToken);
     await manager.Networks.CreateAsync(new NetworkCreateOptions { Name = "bench", Subnet = "10.203.0.0/24" }, cancellationToken);
     await manager.CreateAsync(
-        new VmCreateOptions { Name = VmName, Image = "bookworm-ssh", Network = new VmNetworkOptions { Network = "bench" } },
+        new VmCreateOptions { Name = vmName, Image = "bookworm-ssh", Network = new VmNetworkOptions { Network = "bench" } },
         cancellationToken);
-    await manager.StartAsync(VmName, new VmStartOptions { WaitForAgent = true }, progress: null, cancellationToken);
-    var address = (await manager.GetNetworkAdapterAsync(VmName, cancellationToken))!.IPAddress;
+    await manager.StartAsync(vmName, new VmStartOptions { WaitForAgent = true }, progress: null, cancellationToken);
+    var address = (await manager.GetNetworkAdapterAsync(vmName, cancellationToken))!.IPAddress;
 
     var key = await SshPeer.GenerateKeyAsync(scratch.FullName, cancellationToken);
     await InstallAuthorizedKeyAsync(manager, key + ".pub", cancellationToken);
@@ -56,11 +56,11 @@ try
         options.ExecRuns,
         options.Warmups,
         () => ssh.TrueAsync(cancellationToken),
-        () => RequireSuccessAsync(manager.ExecAsync(VmName, execTrue, cancellationToken)));
+        () => RequireSuccessAsync(manager.ExecAsync(vmName, execTrue, cancellationToken)));
 
     await ssh.StartMasterAsync(cancellationToken);
     List<TimeSpan> sshMuxTrue, heldTrue;
-    await using (var client = await manager.ConnectAgentAsync(VmName, cancellationToken))
+    await using (var client = await manager.ConnectAgentAsync(vmName, cancellationToken))
     {
         (sshMuxTrue, heldTrue) = await AlternateAsync(
             options.ExecRuns,
@@ -112,7 +112,7 @@ try
 }
 finally
 {
-    await manager.RemoveAsync(VmName, force: true, cancellationToken);
+    await manager.RemoveAsync(vmName, force: true, cancellationToken);
     await ExternalTool.RunAsync("ip", ["netns", "del", namespaceName], cancellationToken);
     home.Delete(recursive: true);
     scratch.Delete(recursive: true);
@@ -120,7 +120,7 @@ finally
 
 static async Task InstallAuthorizedKeyAsync(VmManager manager, string publicKey, CancellationToken cancellationToken)
 {
-    await RequireSuccessAsync(manager.ExecAsync(VmName, new VmExecOptions { Command = ["mkdir", "-p", "-m", "700", "/root/.ssh"] }, cancellationToken));
+    await RequireSuccessAsync(manager.ExecAsync(vmName, new VmExecOptions { Command = ["mkdir", "-p", "-m", "700", "/root/.ssh"] }, cancellationToken));
     await using var key = File.OpenRead(publicKey);
     await WithFilesAsync(
         manager,
@@ -130,7 +130,7 @@ static async Task InstallAuthorizedKeyAsync(VmManager manager, string publicKey,
 // Copy-VmFile connects to the agent for each copy: so does the measured call.
 static async Task WithFilesAsync<T>(VmManager manager, Func<AgentFileClient, Task<T>> work)
 {
-    await using var client = await manager.ConnectAgentAsync(VmName, CancellationToken.None);
+    await using var client = await manager.ConnectAgentAsync(vmName, CancellationToken.None);
     await work(new AgentFileClient(client));
 }
 

@@ -10,8 +10,8 @@ using VmPs.ImageBench;
 
 // Pull + convert of a Debian minbase image from a local registry: VmPs (cold and warm cache) against
 // skopeo copy + umoci unpack + mkfs.erofs -zlz4 on the same image.
-const string Repository = "bench/debian";
-const string Tag = "bookworm-minbase";
+const string repository = "bench/debian";
+const string tag = "bookworm-minbase";
 var runs = args.Length > 1 && args[0] == "--runs" ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
 using var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
@@ -26,8 +26,8 @@ var work = Directory.CreateTempSubdirectory("vmps-imagebench-");
 try
 {
     await using var registry = await LocalRegistry.StartAsync(Directory.CreateDirectory(Path.Combine(work.FullName, "registry")).FullName, token);
-    await ImagePusher.PushAsync(registry.BaseAddress, Repository, Tag, layer, token);
-    var reference = $"127.0.0.1:{registry.Port}/{Repository}:{Tag}";
+    await ImagePusher.PushAsync(registry.BaseAddress, repository, tag, layer, token);
+    var reference = $"127.0.0.1:{registry.Port}/{repository}:{tag}";
     Console.WriteLine($"image pull + convert: {runs} runs, {reference}, one {new FileInfo(layer).Length / 1048576.0:0.0} MB gzip layer");
 
     var peer = new List<TimeSpan>();

@@ -11,7 +11,7 @@ using VmPs.Core.Volumes;
 // Storage (issue 12): Copy-VmVolume of a 1 GiB volume holding 200 MiB against `cp --sparse=always` of the same file,
 // and a sequential write (200 MiB, fsync) inside a QEMU guest to a volume against the same dd on the host.
 var runs = args is ["--runs", var count] ? int.Parse(count, CultureInfo.InvariantCulture) : 5;
-const long MiB = 1024 * 1024;
+const long bytesPerMiB = 1024 * 1024;
 const int writtenMiB = 200;
 
 var work = Directory.CreateTempSubdirectory("vmps-storagebench-");
@@ -20,10 +20,10 @@ var volumes = manager.Volumes;
 try
 {
     // The volume: 1 GiB raw, its first 200 MiB written with random data on the host.
-    var source = await volumes.CreateAsync(new VolumeCreateOptions { Name = "source", SizeBytes = 1024 * MiB, Format = VolumeFormat.Raw }, CancellationToken.None);
+    var source = await volumes.CreateAsync(new VolumeCreateOptions { Name = "source", SizeBytes = 1024 * bytesPerMiB, Format = VolumeFormat.Raw }, CancellationToken.None);
     await using (var file = new FileStream(source.Path, FileMode.Open, FileAccess.Write))
     {
-        var chunk = new byte[MiB];
+        var chunk = new byte[bytesPerMiB];
         for (var written = 0; written < writtenMiB; written++)
         {
             Random.Shared.NextBytes(chunk);
@@ -54,10 +54,10 @@ try
     var baseline = BenchStatistics.Median(peer);
     BenchStatistics.Report("peer: cp --sparse=always", baseline, baseline, width);
     BenchStatistics.Report($"Copy-VmVolume ({method})", BenchStatistics.Median(copies), baseline, width);
-    Console.WriteLine($"the copy allocates {copyAllocated / (double)MiB:0.0} MiB; target: Copy-VmVolume <= 0.1x of cp");
+    Console.WriteLine($"the copy allocates {copyAllocated / (double)bytesPerMiB:0.0} MiB; target: Copy-VmVolume <= 0.1x of cp");
 
     // Sequential write: dd of 200 MiB with fsync, in the guest to an ext4 volume, and on the host to its file system.
-    await volumes.CreateAsync(new VolumeCreateOptions { Name = "scratch", SizeBytes = 1024 * MiB }, CancellationToken.None);
+    await volumes.CreateAsync(new VolumeCreateOptions { Name = "scratch", SizeBytes = 1024 * bytesPerMiB }, CancellationToken.None);
     await manager.CreateAsync(
         new VmCreateOptions { Name = "storage-bench", Image = "busybox", MemoryMiB = 512, Hypervisor = HypervisorKind.Qemu, Volumes = [new VolumeAttachOptions("scratch", "/data")] },
         CancellationToken.None);

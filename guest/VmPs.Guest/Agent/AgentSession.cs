@@ -17,18 +17,18 @@ internal sealed class AgentSession
 {
     private const int MaxHelloLength = 4096;
 
-    private readonly FrameReader _reader;
-    private readonly FrameWriter _writer;
-    private readonly AgentContext _context;
-    private readonly ConcurrentDictionary<uint, ExecProcess> _execs = new();
-    private readonly FileService _files;
+    private readonly FrameReader reader;
+    private readonly FrameWriter writer;
+    private readonly AgentContext context;
+    private readonly ConcurrentDictionary<uint, ExecProcess> execs = new();
+    private readonly FileService files;
 
     private AgentSession(Stream stream, AgentContext context)
     {
-        _reader = new FrameReader(stream);
-        _writer = new FrameWriter(stream);
-        _context = context;
-        _files = new FileService(_writer);
+        reader = new FrameReader(stream);
+        writer = new FrameWriter(stream);
+        this.context = context;
+        files = new FileService(writer);
     }
 
     /// <summary>Serves the stream until it ends or carries something that is not this protocol.</summary>
@@ -51,13 +51,13 @@ internal sealed class AgentSession
 
     private async Task ServeAsync(CancellationToken cancellationToken)
     {
-        var hello = await _reader.ResyncAsync(FrameType.Hello, MaxHelloLength, IsHello, cancellationToken).ConfigureAwait(false);
+        var hello = await reader.ResyncAsync(FrameType.Hello, MaxHelloLength, IsHello, cancellationToken).ConfigureAwait(false);
         if (hello is null || !await AcceptHelloAsync(hello.Value, cancellationToken).ConfigureAwait(false))
         {
             return;
         }
 
-        while (await _reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
         {
             if (frame.Type == FrameType.Hello)
             {
@@ -103,7 +103,7 @@ internal sealed class AgentSession
     {
         var hello = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.HelloMessage);
         var ack = new HelloAckMessage(ProtocolInfo.Version, hello.Nonce, ProtocolInfo.ProductVersion);
-        await _writer.WriteJsonAsync(FrameType.HelloAck, Frame.ConnectionChannel, ack, ProtocolJsonContext.Default.HelloAckMessage, cancellationToken).ConfigureAwait(false);
+        await writer.WriteJsonAsync(FrameType.HelloAck, Frame.ConnectionChannel, ack, ProtocolJsonContext.Default.HelloAckMessage, cancellationToken).ConfigureAwait(false);
         if (hello.ProtocolVersion == ProtocolInfo.Version)
         {
             return true;
@@ -126,14 +126,14 @@ internal sealed class AgentSession
 
         if (frame.Type is FrameType.ExecStart or FrameType.FileRequest or FrameType.NetworkConfigure or FrameType.VolumeMount or FrameType.VolumeUnmount)
         {
-            await _context.SystemReady.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await context.SystemReady.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
         switch (frame.Type)
         {
             case FrameType.Ping:
                 var pong = new PongMessage(ProtocolInfo.ProductVersion, AgentContext.UptimeSeconds());
-                await _writer.WriteJsonAsync(FrameType.Pong, frame.Channel, pong, ProtocolJsonContext.Default.PongMessage, cancellationToken).ConfigureAwait(false);
+                await writer.WriteJsonAsync(FrameType.Pong, frame.Channel, pong, ProtocolJsonContext.Default.PongMessage, cancellationToken).ConfigureAwait(false);
                 break;
             case FrameType.ExecStart:
                 await StartExecAsync(frame, cancellationToken).ConfigureAwait(false);
@@ -158,43 +158,43 @@ internal sealed class AgentSession
                 break;
             case FrameType.OutputCredit:
                 // Credit may arrive after the exec ended: nothing to answer then.
-                if (_execs.TryGetValue(frame.Channel, out var creditedExec))
+                if (execs.TryGetValue(frame.Channel, out var creditedExec))
                 {
                     creditedExec.ReturnOutputCredit(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.CreditMessage).Bytes);
                 }
 
                 break;
             case FrameType.ClockSync:
-                await GuestClock.SyncAsync(frame, _writer, _context, cancellationToken).ConfigureAwait(false);
+                await GuestClock.SyncAsync(frame, writer, context, cancellationToken).ConfigureAwait(false);
                 break;
             case FrameType.Shutdown:
                 var shutdown = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ShutdownMessage);
-                await _writer.WriteAsync(FrameType.ShutdownAck, frame.Channel, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
-                _context.RequestShutdown(shutdown);
+                await writer.WriteAsync(FrameType.ShutdownAck, frame.Channel, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                context.RequestShutdown(shutdown);
                 break;
             case FrameType.FileRequest:
-                _files.Start(frame);
+                files.Start(frame);
                 break;
             case FrameType.FileData:
-                _files.OnData(frame);
+                files.OnData(frame);
                 break;
             case FrameType.FileEnd:
-                _files.OnEnd(frame);
+                files.OnEnd(frame);
                 break;
             case FrameType.FileCredit:
-                _files.OnCredit(frame);
+                files.OnCredit(frame);
                 break;
             case FrameType.FileCancel:
-                _files.OnCancel(frame);
+                files.OnCancel(frame);
                 break;
             case FrameType.NetworkConfigure:
-                await NetworkConfigureHandler.HandleAsync(frame, _writer, cancellationToken).ConfigureAwait(false);
+                await NetworkConfigureHandler.HandleAsync(frame, writer, cancellationToken).ConfigureAwait(false);
                 break;
             case FrameType.VolumeMount:
-                await VolumeRequestHandler.MountAsync(frame, _writer, cancellationToken).ConfigureAwait(false);
+                await VolumeRequestHandler.MountAsync(frame, writer, cancellationToken).ConfigureAwait(false);
                 break;
             case FrameType.VolumeUnmount:
-                await VolumeRequestHandler.UnmountAsync(frame, _writer, cancellationToken).ConfigureAwait(false);
+                await VolumeRequestHandler.UnmountAsync(frame, writer, cancellationToken).ConfigureAwait(false);
                 break;
             default:
                 throw new GuestException(ErrorCodes.Unsupported, $"This agent does not handle {frame.Type} frames.");
@@ -204,33 +204,33 @@ internal sealed class AgentSession
     private async Task StartExecAsync(Frame frame, CancellationToken cancellationToken)
     {
         var request = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ExecStartMessage);
-        if (_execs.ContainsKey(frame.Channel))
+        if (execs.ContainsKey(frame.Channel))
         {
             throw new GuestException(ErrorCodes.ChannelInUse, $"Channel {frame.Channel} already has a running exec.");
         }
 
-        var exec = ExecProcess.Spawn(request, frame.Channel, _writer, _context);
-        _execs[frame.Channel] = exec;
-        await _writer.WriteJsonAsync(FrameType.ExecStarted, frame.Channel, new ExecStartedMessage(exec.Pid), ProtocolJsonContext.Default.ExecStartedMessage, cancellationToken).ConfigureAwait(false);
-        _ = exec.StartStreaming().ContinueWith(_ => _execs.TryRemove(new KeyValuePair<uint, ExecProcess>(frame.Channel, exec)), TaskScheduler.Default);
+        var exec = ExecProcess.Spawn(request, frame.Channel, writer, context);
+        execs[frame.Channel] = exec;
+        await writer.WriteJsonAsync(FrameType.ExecStarted, frame.Channel, new ExecStartedMessage(exec.Pid), ProtocolJsonContext.Default.ExecStartedMessage, cancellationToken).ConfigureAwait(false);
+        _ = exec.StartStreaming().ContinueWith(_ => execs.TryRemove(new KeyValuePair<uint, ExecProcess>(frame.Channel, exec)), TaskScheduler.Default);
     }
 
     private ExecProcess ExecOn(Frame frame) =>
-        _execs.TryGetValue(frame.Channel, out var exec)
+        execs.TryGetValue(frame.Channel, out var exec)
             ? exec
             : throw new GuestException(ErrorCodes.UnknownChannel, $"No running exec on channel {frame.Channel}.");
 
     private async Task SendErrorAsync(uint channel, string code, string message, CancellationToken cancellationToken) =>
-        await _writer.WriteJsonAsync(FrameType.Error, channel, new ErrorMessage(code, message), ProtocolJsonContext.Default.ErrorMessage, cancellationToken).ConfigureAwait(false);
+        await writer.WriteJsonAsync(FrameType.Error, channel, new ErrorMessage(code, message), ProtocolJsonContext.Default.ErrorMessage, cancellationToken).ConfigureAwait(false);
 
     private void AbandonExecs()
     {
-        foreach (var exec in _execs.Values)
+        foreach (var exec in execs.Values)
         {
             exec.Abandon();
         }
 
-        _execs.Clear();
-        _files.AbandonAll();
+        execs.Clear();
+        files.AbandonAll();
     }
 }

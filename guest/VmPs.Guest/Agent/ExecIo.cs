@@ -12,14 +12,14 @@ namespace VmPs.Guest.Agent;
 /// </summary>
 internal sealed class ExecIo : IDisposable
 {
-    private readonly (SafeFileHandle Stdin, SafeFileHandle Stdout, SafeFileHandle Stderr) _childEnds;
+    private readonly (SafeFileHandle Stdin, SafeFileHandle Stdout, SafeFileHandle Stderr) childEnds;
 
     private ExecIo(FileStream stdin, IReadOnlyList<ExecOutput> outputs, SafeFileHandle? terminal, (SafeFileHandle, SafeFileHandle, SafeFileHandle) childEnds)
     {
         Stdin = stdin;
         Outputs = outputs;
         Terminal = terminal;
-        _childEnds = childEnds;
+        this.childEnds = childEnds;
     }
 
     /// <summary>Where the host's stdin bytes go: the stdin pipe, or the terminal master (so ^C reaches the line discipline).</summary>
@@ -30,11 +30,11 @@ internal sealed class ExecIo : IDisposable
     /// <summary>The terminal master (for window size changes); null for a pipe exec.</summary>
     public SafeFileHandle? Terminal { get; }
 
-    public int ChildStdinFd => (int)_childEnds.Stdin.DangerousGetHandle();
+    public int ChildStdinFd => (int)childEnds.Stdin.DangerousGetHandle();
 
-    public int ChildStdoutFd => (int)_childEnds.Stdout.DangerousGetHandle();
+    public int ChildStdoutFd => (int)childEnds.Stdout.DangerousGetHandle();
 
-    public int ChildStderrFd => (int)_childEnds.Stderr.DangerousGetHandle();
+    public int ChildStderrFd => (int)childEnds.Stderr.DangerousGetHandle();
 
     public static ExecIo Pipes()
     {
@@ -76,9 +76,9 @@ internal sealed class ExecIo : IDisposable
     public void CloseChildEnds()
     {
         // Disposing a handle twice is harmless: a terminal's slave is all three.
-        _childEnds.Stdin.Dispose();
-        _childEnds.Stdout.Dispose();
-        _childEnds.Stderr.Dispose();
+        childEnds.Stdin.Dispose();
+        childEnds.Stdout.Dispose();
+        childEnds.Stderr.Dispose();
     }
 
     public void Dispose()

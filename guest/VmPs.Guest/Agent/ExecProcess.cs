@@ -22,28 +22,28 @@ internal sealed class ExecProcess
     private const int ReadChunk = 32 * 1024;
     private const string DefaultTerminalType = "xterm";
 
-    private readonly uint _channel;
-    private readonly FrameWriter _writer;
-    private readonly ExecIo _io;
+    private readonly uint channel;
+    private readonly FrameWriter writer;
+    private readonly ExecIo io;
 
     // Becomes readable when the child has exited: wakes the output pumps waiting in poll.
-    private readonly (SafeFileHandle Read, SafeFileHandle Write) _exited = ExecIo.CreatePipe(Libc.O_NONBLOCK);
-    private readonly Channel<ReadOnlyMemory<byte>> _stdinQueue = Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly CreditWindow _outputCredit = new(ExecFlowControl.OutputWindow);
-    private readonly TaskCompletionSource<ChildExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _stdinQueued;
-    private volatile bool _outputUndeliverable;
+    private readonly (SafeFileHandle Read, SafeFileHandle Write) exited = ExecIo.CreatePipe(Libc.O_NONBLOCK);
+    private readonly Channel<ReadOnlyMemory<byte>> stdinQueue = Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CreditWindow outputCredit = new(ExecFlowControl.OutputWindow);
+    private readonly TaskCompletionSource<ChildExit> exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long stdinQueued;
+    private volatile bool outputUndeliverable;
 
     private ExecProcess(uint channel, FrameWriter writer, ExecIo io)
     {
-        _channel = channel;
-        _writer = writer;
-        _io = io;
+        this.channel = channel;
+        this.writer = writer;
+        this.io = io;
     }
 
     public int Pid { get; private set; }
 
-    public bool HasExited => _exit.Task.IsCompleted;
+    public bool HasExited => exit.Task.IsCompleted;
 
     /// <summary>Starts the child; output flows only after <see cref="StartStreaming"/>, so ExecStarted can go first.</summary>
     public static ExecProcess Spawn(ExecStartMessage request, uint channel, FrameWriter writer, AgentContext context)
@@ -106,7 +106,7 @@ internal sealed class ExecProcess
     /// <summary>Starts forwarding output and stdin; the task completes after ExecExit was sent (or could not be).</summary>
     public Task StartStreaming()
     {
-        var forwarded = _io.Outputs.Select(output => PumpOnThread(output.Source, output.Type)).ToArray();
+        var forwarded = io.Outputs.Select(output => PumpOnThread(output.Source, output.Type)).ToArray();
         _ = Task.Run(WriteStdinAsync);
         return ReportExitAsync(forwarded);
     }
@@ -114,31 +114,31 @@ internal sealed class ExecProcess
     /// <summary>Queues stdin for the child; a host that sends beyond its stdin window breaks the protocol.</summary>
     public void WriteStdin(ReadOnlyMemory<byte> data)
     {
-        if (Interlocked.Add(ref _stdinQueued, data.Length) > ExecFlowControl.StdinWindow)
+        if (Interlocked.Add(ref stdinQueued, data.Length) > ExecFlowControl.StdinWindow)
         {
-            Interlocked.Add(ref _stdinQueued, -data.Length);
+            Interlocked.Add(ref stdinQueued, -data.Length);
             throw new GuestException(ErrorCodes.BadRequest, $"Stdin beyond the window of {ExecFlowControl.StdinWindow} bytes was dropped: wait for StdinCredit.");
         }
 
-        if (!_stdinQueue.Writer.TryWrite(data.ToArray()))
+        if (!stdinQueue.Writer.TryWrite(data.ToArray()))
         {
             // Stdin was closed already: the bytes have no reader, the credit goes straight back.
-            Interlocked.Add(ref _stdinQueued, -data.Length);
+            Interlocked.Add(ref stdinQueued, -data.Length);
             _ = ReturnStdinCreditAsync(data.Length);
         }
     }
 
     /// <summary>No more stdin. On a terminal this only ends the host's input (the terminal stays the child's stdin).</summary>
-    public void CloseStdin() => _stdinQueue.Writer.TryComplete();
+    public void CloseStdin() => stdinQueue.Writer.TryComplete();
 
-    public void ReturnOutputCredit(int bytes) => _outputCredit.Return(bytes);
+    public void ReturnOutputCredit(int bytes) => outputCredit.Return(bytes);
 
     /// <summary>Changes the window size of a TTY exec's terminal; its foreground process group gets SIGWINCH.</summary>
     public void Resize(TerminalSizeMessage size)
     {
-        if (_io.Terminal is not { } terminal)
+        if (io.Terminal is not { } terminal)
         {
-            throw new GuestException(ErrorCodes.BadRequest, $"The exec on channel {_channel} has no terminal to resize.");
+            throw new GuestException(ErrorCodes.BadRequest, $"The exec on channel {channel} has no terminal to resize.");
         }
 
         if (!size.IsValid)
@@ -180,8 +180,8 @@ internal sealed class ExecProcess
     /// </summary>
     public void Abandon()
     {
-        _outputUndeliverable = true;
-        _outputCredit.Close();
+        outputUndeliverable = true;
+        outputCredit.Close();
         CloseStdin();
         if (!HasExited)
         {
@@ -191,10 +191,10 @@ internal sealed class ExecProcess
 
     private async Task ReportExitAsync(Task[] outputsForwarded)
     {
-        var exit = await _exit.Task.ConfigureAwait(false);
+        var exit = await this.exit.Task.ConfigureAwait(false);
         await Task.WhenAll(outputsForwarded).ConfigureAwait(false);
-        _exited.Read.Dispose();
-        _exited.Write.Dispose();
+        exited.Read.Dispose();
+        exited.Write.Dispose();
         CloseStdin();
         var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new ExecExitMessage(exit.ExitCode, exit.Signal), ProtocolJsonContext.Default.ExecExitMessage);
         await SendAsync(FrameType.ExecExit, payload).ConfigureAwait(false);
@@ -203,8 +203,8 @@ internal sealed class ExecProcess
     private unsafe void OnExit(ChildExit exit)
     {
         byte signal = 1;
-        Libc.write((int)_exited.Write.DangerousGetHandle(), &signal, 1);
-        _exit.TrySetResult(exit);
+        Libc.write((int)exited.Write.DangerousGetHandle(), &signal, 1);
+        this.exit.TrySetResult(exit);
     }
 
     /// <summary>
@@ -232,7 +232,7 @@ internal sealed class ExecProcess
                         break;
                     }
 
-                    if (!forwarded.Task.IsCompleted && _outputCredit.Take(read))
+                    if (!forwarded.Task.IsCompleted && outputCredit.Take(read))
                     {
                         SendAsync(type, buffer.AsMemory(0, read)).GetAwaiter().GetResult();
                     }
@@ -248,7 +248,7 @@ internal sealed class ExecProcess
                 forwarded.TrySetResult();
             }
         })
-        { IsBackground = true, Name = $"exec-{_channel}-{type}" };
+        { IsBackground = true, Name = $"exec-{channel}-{type}" };
         thread.Start();
         return forwarded.Task;
     }
@@ -258,7 +258,7 @@ internal sealed class ExecProcess
     {
         var fds = stackalloc Libc.PollFd[2];
         fds[0] = new Libc.PollFd { Fd = (int)source.SafeFileHandle.DangerousGetHandle(), Events = Libc.POLLIN };
-        fds[1] = new Libc.PollFd { Fd = (int)_exited.Read.DangerousGetHandle(), Events = Libc.POLLIN };
+        fds[1] = new Libc.PollFd { Fd = (int)exited.Read.DangerousGetHandle(), Events = Libc.POLLIN };
         while (Libc.poll(fds, 2, -1) < 0)
         {
             if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Libc.EINTR)
@@ -275,13 +275,13 @@ internal sealed class ExecProcess
         var writable = true;
         try
         {
-            await foreach (var chunk in _stdinQueue.Reader.ReadAllAsync().ConfigureAwait(false))
+            await foreach (var chunk in stdinQueue.Reader.ReadAllAsync().ConfigureAwait(false))
             {
                 if (writable)
                 {
                     try
                     {
-                        await _io.Stdin.WriteAsync(chunk).ConfigureAwait(false);
+                        await io.Stdin.WriteAsync(chunk).ConfigureAwait(false);
                     }
                     catch (IOException)
                     {
@@ -290,13 +290,13 @@ internal sealed class ExecProcess
                     }
                 }
 
-                Interlocked.Add(ref _stdinQueued, -chunk.Length);
+                Interlocked.Add(ref stdinQueued, -chunk.Length);
                 await ReturnStdinCreditAsync(chunk.Length).ConfigureAwait(false);
             }
         }
         finally
         {
-            _io.Stdin.Dispose();
+            io.Stdin.Dispose();
         }
     }
 
@@ -309,26 +309,26 @@ internal sealed class ExecProcess
     /// <summary>Sends a frame unless the host is gone; output is still drained so the child never blocks on a full pipe.</summary>
     private async Task SendAsync(FrameType type, ReadOnlyMemory<byte> payload)
     {
-        if (_outputUndeliverable)
+        if (outputUndeliverable)
         {
             return;
         }
 
         try
         {
-            await _writer.WriteAsync(type, _channel, payload, CancellationToken.None).ConfigureAwait(false);
+            await writer.WriteAsync(type, channel, payload, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception error) when (error is IOException or ObjectDisposedException)
         {
-            _outputUndeliverable = true;
-            _outputCredit.Close();
+            outputUndeliverable = true;
+            outputCredit.Close();
         }
     }
 
     private void DisposeStreams()
     {
-        _exited.Read.Dispose();
-        _exited.Write.Dispose();
-        _io.Dispose();
+        exited.Read.Dispose();
+        exited.Write.Dispose();
+        io.Dispose();
     }
 }

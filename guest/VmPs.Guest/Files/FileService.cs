@@ -16,12 +16,12 @@ internal sealed class FileService
 {
     private const int EntriesPerBatch = 256;
 
-    private readonly FrameWriter _writer;
-    private readonly ConcurrentDictionary<uint, FileTransfer> _transfers = new();
+    private readonly FrameWriter writer;
+    private readonly ConcurrentDictionary<uint, FileTransfer> transfers = new();
 
     public FileService(FrameWriter writer)
     {
-        _writer = writer;
+        this.writer = writer;
     }
 
     public void Start(Frame frame)
@@ -32,8 +32,8 @@ internal sealed class FileService
             throw new GuestException(ErrorCodes.BadRequest, $"A file operation needs an absolute guest path; got '{request.Path}'.");
         }
 
-        var transfer = new FileTransfer(frame.Channel, _writer);
-        if (!_transfers.TryAdd(frame.Channel, transfer))
+        var transfer = new FileTransfer(frame.Channel, writer);
+        if (!transfers.TryAdd(frame.Channel, transfer))
         {
             throw new GuestException(ErrorCodes.ChannelInUse, $"Channel {frame.Channel} already has a file operation.");
         }
@@ -68,15 +68,15 @@ internal sealed class FileService
     /// <summary>The session ended: nobody will send or read the content of its transfers any more.</summary>
     public void AbandonAll()
     {
-        foreach (var transfer in _transfers.Values)
+        foreach (var transfer in transfers.Values)
         {
             transfer.Cancel();
         }
 
-        _transfers.Clear();
+        transfers.Clear();
     }
 
-    private FileTransfer? Find(Frame frame) => _transfers.GetValueOrDefault(frame.Channel);
+    private FileTransfer? Find(Frame frame) => transfers.GetValueOrDefault(frame.Channel);
 
     private async Task RunAsync(FileTransfer transfer, FileRequestMessage request)
     {
@@ -105,7 +105,7 @@ internal sealed class FileService
         }
         finally
         {
-            _transfers.TryRemove(new KeyValuePair<uint, FileTransfer>(transfer.Channel, transfer));
+            transfers.TryRemove(new KeyValuePair<uint, FileTransfer>(transfer.Channel, transfer));
         }
     }
 

@@ -6,7 +6,7 @@ namespace VmPs.Guest.Files;
 /// <summary>One file operation of a session, with the content streams of its channel once it has them.</summary>
 internal sealed class FileTransfer
 {
-    private readonly CancellationTokenSource _cancellation = new();
+    private readonly CancellationTokenSource cancellation = new();
 
     public FileTransfer(uint channel, FrameWriter writer)
     {
@@ -18,7 +18,7 @@ internal sealed class FileTransfer
 
     public FrameWriter Writer { get; }
 
-    public CancellationToken Cancellation => _cancellation.Token;
+    public CancellationToken Cancellation => cancellation.Token;
 
     /// <summary>Content from the host (write, extract); set before FileReady tells the host to send.</summary>
     public CreditedReceiveStream? Receiver { get; private set; }
@@ -37,8 +37,8 @@ internal sealed class FileTransfer
     /// <summary>The host gave up on it (or the session ended): stop, and let the operation undo its writes.</summary>
     public void Cancel()
     {
-        _cancellation.Cancel();
-        var cancelled = new OperationCanceledException(_cancellation.Token);
+        cancellation.Cancel();
+        var cancelled = new OperationCanceledException(cancellation.Token);
         Receiver?.Fail(cancelled);
         Sender?.Fail(cancelled);
     }

@@ -25,15 +25,15 @@ internal sealed class InitProcess
     private static readonly TimeSpan TermGracePeriod = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan KillGracePeriod = TimeSpan.FromSeconds(2);
 
-    private readonly ChildProcesses _children = new();
-    private readonly TaskCompletionSource<PowerRequest> _power = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _systemReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _entrypointPid;
-    private int _overlayDiskFd = -1;
-    private string _phase = InitLogPhases.Boot;
+    private readonly ChildProcesses children = new();
+    private readonly TaskCompletionSource<PowerRequest> power = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource systemReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int entrypointPid;
+    private int overlayDiskFd = -1;
+    private string phase = InitLogPhases.Boot;
 
     // Kept until power off: without it the runtime's default SIGTERM handling would end PID 1 (a kernel panic).
-    private PosixSignalRegistration? _sigterm;
+    private PosixSignalRegistration? sigterm;
 
     public static int Run()
     {
@@ -46,8 +46,8 @@ internal sealed class InitProcess
         catch (Exception error)
         {
             var message = error is InitException ? error.Message : error.ToString();
-            InitLog.Error(init._phase, "boot failed", message);
-            init._systemReady.TrySetException(new GuestException(ErrorCodes.ExecFailed, $"The VM's init failed and is powering off: {message}"));
+            InitLog.Error(init.phase, "boot failed", message);
+            init.systemReady.TrySetException(new GuestException(ErrorCodes.ExecFailed, $"The VM's init failed and is powering off: {message}"));
             BootConsole.WriteLine(ConsoleMarkers.FormatError(message));
             request = new PowerRequest(PoweroffReasons.InitFailed, null, Reboot: false);
         }
@@ -71,7 +71,7 @@ internal sealed class InitProcess
             return new PowerRequest(PoweroffReasons.Probe, null, Reboot: false);
         }
 
-        _children.StartReaper();
+        children.StartReaper();
         // A kernel with every driver built in (the VmPs kernel) comes with no modules: no module phase at all.
         var modules = KernelModules.Open();
         if (!modules.IsEmpty)
@@ -93,7 +93,7 @@ internal sealed class InitProcess
         Enter(InitLogPhases.Disks, $"waiting for the rootfs and overlay disks{(config.Volumes.Count > 0 ? $" and {config.Volumes.Count} volume(s)" : "")}");
         var disks = BlockDevices.WaitForSerials([config.Disks.Rootfs, config.Disks.Overlay, .. config.Volumes.Select(volume => volume.Serial)], DiskTimeout);
         Enter(InitLogPhases.Rootfs, $"mounting {disks[config.Disks.Rootfs]} ({config.RootfsFilesystem}, read-only) under the overlay {disks[config.Disks.Overlay]} and switching root");
-        _overlayDiskFd = RootFilesystem.MountOverlay(disks[config.Disks.Rootfs], disks[config.Disks.Overlay], config.RootfsFilesystem);
+        overlayDiskFd = RootFilesystem.MountOverlay(disks[config.Disks.Rootfs], disks[config.Disks.Overlay], config.RootfsFilesystem);
         RootFilesystem.SwitchRoot();
         if (config.InitMode == InitMode.Systemd)
         {
@@ -103,15 +103,15 @@ internal sealed class InitProcess
 
         // Before agent-ready: the host may press the button as soon as Start-Vm returns, and a press made before
         // the event device is open is lost.
-        PowerButton.Watch(() => _power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
+        PowerButton.Watch(() => power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
         var environment = BaseEnvironment(config);
         Enter(InitLogPhases.Agent, "starting the agent");
         var listening = StartAgent(config, environment);
         InitLog.Info(InitLogPhases.Agent, $"agent ready on {listening}, uptime {Uptime()} s");
         BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
         SetUpSystem(config, disks);
-        _systemReady.SetResult();
-        _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
+        systemReady.SetResult();
+        sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
         if (!modules.IsEmpty)
         {
             Enter(InitLogPhases.Modules, "loading the remaining modules at low priority");
@@ -128,7 +128,7 @@ internal sealed class InitProcess
             InitLog.Info(InitLogPhases.Entrypoint, "the image has no command; waiting for a shutdown request");
         }
 
-        return _power.Task.GetAwaiter().GetResult();
+        return power.Task.GetAwaiter().GetResult();
     }
 
     /// <summary>
@@ -179,7 +179,7 @@ internal sealed class InitProcess
     /// <summary>Starts a boot phase: logged, and named by the error record if the boot fails in it.</summary>
     private void Enter(string phase, string message)
     {
-        _phase = phase;
+        this.phase = phase;
         InitLog.Info(phase, message);
     }
 
@@ -222,18 +222,18 @@ internal sealed class InitProcess
 
     private string StartAgent(GuestConfig config, IReadOnlyList<string> environment)
     {
-        var context = new AgentContext(_children, environment, config.WorkingDirectory ?? "/", request =>
-            _power.TrySetResult(new PowerRequest(
+        var context = new AgentContext(children, environment, config.WorkingDirectory ?? "/", request =>
+            power.TrySetResult(new PowerRequest(
                 request.Reboot ? PoweroffReasons.RebootRequested : PoweroffReasons.ShutdownRequested, null, request.Reboot, request.Force)))
         {
-            SystemReady = _systemReady.Task,
+            SystemReady = systemReady.Task,
         };
         return AgentChannels.Serve(config.AgentChannel, context);
     }
 
     private void StartEntrypoint(GuestConfig config, IReadOnlyList<string> environment)
     {
-        _phase = InitLogPhases.Entrypoint;
+        phase = InitLogPhases.Entrypoint;
         try
         {
             var identity = UserDatabase.Resolve(config.User);
@@ -243,12 +243,12 @@ internal sealed class InitProcess
             var nullInput = Libc.open("/dev/null", Libc.O_RDONLY | Libc.O_CLOEXEC);
             var appOutput = AppConsole.Open();
             var options = new SpawnOptions(executable, config.Command, environment, workingDirectory, identity, nullInput, appOutput, appOutput);
-            _entrypointPid = _children.Spawn(options, exit =>
+            entrypointPid = children.Spawn(options, exit =>
             {
                 InitLog.Info(InitLogPhases.Entrypoint, $"the command exited with code {exit.ShellExitCode}");
-                _power.TrySetResult(new PowerRequest(PoweroffReasons.EntrypointExited, exit.ShellExitCode, Reboot: false));
+                power.TrySetResult(new PowerRequest(PoweroffReasons.EntrypointExited, exit.ShellExitCode, Reboot: false));
             });
-            InitLog.Info(InitLogPhases.Entrypoint, $"started '{string.Join(' ', config.Command)}' as pid {_entrypointPid}, uid {identity.Uid}, in {workingDirectory}");
+            InitLog.Info(InitLogPhases.Entrypoint, $"started '{string.Join(' ', config.Command)}' as pid {entrypointPid}, uid {identity.Uid}, in {workingDirectory}");
             Libc.close(nullInput);
             if (appOutput != 1)
             {
@@ -264,13 +264,13 @@ internal sealed class InitProcess
     private void OnSigterm(PosixSignalContext context)
     {
         context.Cancel = true;
-        if (_entrypointPid > 0)
+        if (entrypointPid > 0)
         {
-            Libc.kill(_entrypointPid, Libc.SIGTERM);
+            Libc.kill(entrypointPid, Libc.SIGTERM);
         }
         else
         {
-            _power.TrySetResult(new PowerRequest(PoweroffReasons.Terminated, null, Reboot: false));
+            power.TrySetResult(new PowerRequest(PoweroffReasons.Terminated, null, Reboot: false));
         }
     }
 
@@ -305,17 +305,17 @@ internal sealed class InitProcess
             Libc.kill(-1, Libc.SIGTERM);
         }
 
-        if (request.Force || !_children.WaitUntilNoChildren(TermGracePeriod))
+        if (request.Force || !children.WaitUntilNoChildren(TermGracePeriod))
         {
             Libc.kill(-1, Libc.SIGKILL);
-            _children.WaitUntilNoChildren(KillGracePeriod);
+            children.WaitUntilNoChildren(KillGracePeriod);
         }
 
         Libc.sync();
         GuestVolumes.UnmountAll();
-        if (_overlayDiskFd >= 0)
+        if (overlayDiskFd >= 0)
         {
-            RootFilesystem.FreezeOverlayDisk(_overlayDiskFd);
+            RootFilesystem.FreezeOverlayDisk(overlayDiskFd);
         }
 
         BootConsole.WriteLine(ConsoleMarkers.FormatPoweroff(request.Reason, request.ExitCode));

@@ -15,15 +15,15 @@ internal sealed class KernelModules
 {
     public const string Directory = "/vmps/modules";
 
-    private readonly List<ModuleFile> _modules;
+    private readonly List<ModuleFile> modules;
 
     private KernelModules(List<ModuleFile> modules)
     {
-        _modules = modules;
+        this.modules = modules;
     }
 
     /// <summary>True for a kernel with everything built in: the initrd has no modules, and the boot loads none.</summary>
-    public bool IsEmpty => _modules.Count == 0;
+    public bool IsEmpty => modules.Count == 0;
 
     public static KernelModules Open()
     {
@@ -60,7 +60,7 @@ internal sealed class KernelModules
 
     public void LoadRemaining()
     {
-        foreach (var module in _modules)
+        foreach (var module in modules)
         {
             LoadOnce(module);
         }
@@ -69,7 +69,7 @@ internal sealed class KernelModules
     private ModuleFile? Find(string name)
     {
         var fileName = Normalize(name.EndsWith(".ko", StringComparison.Ordinal) ? name : name + ".ko");
-        return _modules.FirstOrDefault(module => Normalize(module.FileName) == fileName);
+        return modules.FirstOrDefault(module => Normalize(module.FileName) == fileName);
     }
 
     private static string Normalize(string fileName) => fileName.Replace('-', '_');

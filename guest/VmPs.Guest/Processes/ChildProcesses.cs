@@ -11,11 +11,11 @@ namespace VmPs.Guest.Processes;
 /// </summary>
 internal sealed unsafe class ChildProcesses
 {
-    private readonly object _gate = new();
-    private readonly Dictionary<int, Action<ChildExit>> _owners = [];
-    private readonly AutoResetEvent _childStarted = new(false);
-    private readonly ManualResetEventSlim _noChildren = new(true);
-    private long _spawnCount;
+    private readonly object gate = new();
+    private readonly Dictionary<int, Action<ChildExit>> owners = [];
+    private readonly AutoResetEvent childStarted = new(false);
+    private readonly ManualResetEventSlim noChildren = new(true);
+    private long spawnCount;
 
     public void StartReaper()
     {
@@ -25,28 +25,28 @@ internal sealed unsafe class ChildProcesses
     /// <summary>Starts a child; <paramref name="onExit"/> runs on the reaper thread when it ends.</summary>
     public int Spawn(SpawnOptions options, Action<ChildExit> onExit)
     {
-        lock (_gate)
+        lock (gate)
         {
             var pid = SpawnNative(options);
-            _spawnCount++;
-            _noChildren.Reset();
-            _childStarted.Set();
-            _owners[pid] = onExit;
+            spawnCount++;
+            noChildren.Reset();
+            childStarted.Set();
+            owners[pid] = onExit;
             return pid;
         }
     }
 
     /// <summary>Waits until this process has no children left (every descendant exited and was reaped).</summary>
-    public bool WaitUntilNoChildren(TimeSpan timeout) => _noChildren.Wait(timeout);
+    public bool WaitUntilNoChildren(TimeSpan timeout) => noChildren.Wait(timeout);
 
     private void Reap()
     {
         while (true)
         {
             long spawnsBeforeWait;
-            lock (_gate)
+            lock (gate)
             {
-                spawnsBeforeWait = _spawnCount;
+                spawnsBeforeWait = spawnCount;
             }
 
             int status;
@@ -60,15 +60,15 @@ internal sealed unsafe class ChildProcesses
             var errno = Marshal.GetLastPInvokeError();
             if (errno == Libc.ECHILD)
             {
-                lock (_gate)
+                lock (gate)
                 {
-                    if (_spawnCount == spawnsBeforeWait)
+                    if (spawnCount == spawnsBeforeWait)
                     {
-                        _noChildren.Set();
+                        noChildren.Set();
                     }
                 }
 
-                _childStarted.WaitOne();
+                childStarted.WaitOne();
             }
         }
     }
@@ -76,9 +76,9 @@ internal sealed unsafe class ChildProcesses
     private void Dispatch(int pid, ChildExit exit)
     {
         Action<ChildExit>? owner;
-        lock (_gate)
+        lock (gate)
         {
-            if (!_owners.Remove(pid, out owner))
+            if (!owners.Remove(pid, out owner))
             {
                 // Spawn registers the pid under this lock before we can get here, so an unowned pid
                 // is an orphan reparented to PID 1, or the child of a spawn that failed before exec.
@@ -130,19 +130,19 @@ internal sealed unsafe class ChildProcesses
     /// <summary>NUL-terminated UTF-8 copies of managed strings, freed together.</summary>
     private sealed class NativeStrings : IDisposable
     {
-        private readonly List<nint> _allocations = [];
+        private readonly List<nint> allocations = [];
 
         public byte* Add(string value)
         {
             var pointer = Marshal.StringToCoTaskMemUTF8(value);
-            _allocations.Add(pointer);
+            allocations.Add(pointer);
             return (byte*)pointer;
         }
 
         public byte** AddArray(IReadOnlyList<string> values)
         {
             var array = (byte**)Marshal.AllocCoTaskMem((values.Count + 1) * sizeof(nint));
-            _allocations.Add((nint)array);
+            allocations.Add((nint)array);
             for (var i = 0; i < values.Count; i++)
             {
                 array[i] = Add(values[i]);
@@ -154,7 +154,7 @@ internal sealed unsafe class ChildProcesses
 
         public void Dispose()
         {
-            _allocations.ForEach(Marshal.FreeCoTaskMem);
+            allocations.ForEach(Marshal.FreeCoTaskMem);
         }
     }
 }

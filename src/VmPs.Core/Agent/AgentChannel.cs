@@ -13,11 +13,11 @@ internal interface IAgentChannel
 /// <summary>A request answered by a single frame (ping, shutdown).</summary>
 internal sealed class AgentReplyChannel : IAgentChannel
 {
-    private readonly TaskCompletionSource<Frame> _reply = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<Frame> reply = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public Task<Frame> Reply => _reply.Task;
+    public Task<Frame> Reply => reply.Task;
 
-    public void OnFrame(Frame frame) => _reply.TrySetResult(frame);
+    public void OnFrame(Frame frame) => reply.TrySetResult(frame);
 
-    public void OnConnectionLost(VmPsException error) => _reply.TrySetException(error);
+    public void OnConnectionLost(VmPsException error) => reply.TrySetException(error);
 }

@@ -23,26 +23,26 @@ public sealed class AgentClient : IAsyncDisposable
     /// </summary>
     public static readonly TimeSpan DefaultReplyTimeout = TimeSpan.FromSeconds(30);
 
-    private readonly Stream _stream;
-    private readonly FrameReader _reader;
-    private readonly FrameWriter _writer;
-    private readonly ConcurrentDictionary<uint, IAgentChannel> _channels = new();
-    private readonly CancellationTokenSource _closing = new();
-    private Task _readLoop = Task.CompletedTask;
-    private VmPsException? _lost;
-    private int _lastChannel;
-    private int _disposed;
+    private readonly Stream stream;
+    private readonly FrameReader reader;
+    private readonly FrameWriter writer;
+    private readonly ConcurrentDictionary<uint, IAgentChannel> channels = new();
+    private readonly CancellationTokenSource closing = new();
+    private Task readLoop = Task.CompletedTask;
+    private VmPsException? lost;
+    private int lastChannel;
+    private int disposed;
 
-    private readonly TimeSpan _replyTimeout;
-    private long _lastFrameTimestamp = Stopwatch.GetTimestamp();
+    private readonly TimeSpan replyTimeout;
+    private long lastFrameTimestamp = Stopwatch.GetTimestamp();
 
     private AgentClient(Stream stream, string agentVersion, FrameReader reader, FrameWriter writer, TimeSpan replyTimeout)
     {
-        _stream = stream;
-        _replyTimeout = replyTimeout;
+        this.stream = stream;
+        this.replyTimeout = replyTimeout;
         AgentVersion = agentVersion;
-        _reader = reader;
-        _writer = writer;
+        this.reader = reader;
+        this.writer = writer;
     }
 
     /// <summary>The VmPs version of the agent, from the handshake.</summary>
@@ -77,7 +77,7 @@ public sealed class AgentClient : IAsyncDisposable
                 throw AgentErrors.NotResponding("the handshake", replyTimeout);
             }
 
-            client._readLoop = Task.Run(client.ReadLoopAsync, CancellationToken.None);
+            client.readLoop = Task.Run(client.ReadLoopAsync, CancellationToken.None);
             return client;
         }
         catch
@@ -165,37 +165,37 @@ public sealed class AgentClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        if (Interlocked.Exchange(ref disposed, 1) == 1)
         {
             return;
         }
 
-        _closing.Cancel();
-        await _stream.DisposeAsync().ConfigureAwait(false);
-        await _readLoop.ConfigureAwait(false);
-        _closing.Dispose();
+        closing.Cancel();
+        await stream.DisposeAsync().ConfigureAwait(false);
+        await readLoop.ConfigureAwait(false);
+        closing.Dispose();
     }
 
     internal ValueTask SendAsync(FrameType type, uint channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         ThrowIfLost();
-        return WrapIoErrors(_writer.WriteAsync(type, channel, payload, cancellationToken));
+        return WrapIoErrors(writer.WriteAsync(type, channel, payload, cancellationToken));
     }
 
     /// <summary>Sends bulk bytes, split into as many frames as the size limit needs.</summary>
     internal ValueTask SendDataAsync(FrameType type, uint channel, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         ThrowIfLost();
-        return WrapIoErrors(_writer.WriteDataAsync(type, channel, data, cancellationToken));
+        return WrapIoErrors(writer.WriteDataAsync(type, channel, data, cancellationToken));
     }
 
     internal ValueTask SendJsonAsync<T>(FrameType type, uint channel, T message, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
     {
         ThrowIfLost();
-        return WrapIoErrors(_writer.WriteJsonAsync(type, channel, message, typeInfo, cancellationToken));
+        return WrapIoErrors(writer.WriteJsonAsync(type, channel, message, typeInfo, cancellationToken));
     }
 
-    internal void Release(uint channel) => _channels.TryRemove(channel, out _);
+    internal void Release(uint channel) => channels.TryRemove(channel, out _);
 
     private static async Task<AgentClient> HandshakeAsync(Stream stream, TimeSpan replyTimeout, CancellationToken cancellationToken)
     {
@@ -239,10 +239,10 @@ public sealed class AgentClient : IAsyncDisposable
         VmPsException lost;
         try
         {
-            while (await _reader.ReadAsync(_closing.Token).ConfigureAwait(false) is { } frame)
+            while (await reader.ReadAsync(closing.Token).ConfigureAwait(false) is { } frame)
             {
-                Interlocked.Exchange(ref _lastFrameTimestamp, Stopwatch.GetTimestamp());
-                if (_channels.TryGetValue(frame.Channel, out var channel))
+                Interlocked.Exchange(ref lastFrameTimestamp, Stopwatch.GetTimestamp());
+                if (channels.TryGetValue(frame.Channel, out var channel))
                 {
                     channel.OnFrame(frame);
                 }
@@ -250,37 +250,37 @@ public sealed class AgentClient : IAsyncDisposable
 
             lost = AgentErrors.ConnectionLost("the agent closed the connection.");
         }
-        catch (ProtocolException error) when (!_closing.IsCancellationRequested)
+        catch (ProtocolException error) when (!closing.IsCancellationRequested)
         {
             // Whatever the agent sent cannot be trusted to frame the rest of the stream: the connection is over.
             lost = AgentErrors.ProtocolError(error.Message, error);
-            _lost = lost;
-            await _stream.DisposeAsync().ConfigureAwait(false);
+            this.lost = lost;
+            await stream.DisposeAsync().ConfigureAwait(false);
         }
         catch (Exception error) when (error is ProtocolException or IOException or ObjectDisposedException or OperationCanceledException)
         {
-            lost = _closing.IsCancellationRequested
+            lost = closing.IsCancellationRequested
                 ? AgentErrors.ConnectionLost("the client was closed.")
                 : AgentErrors.ConnectionLost(error.Message, error);
         }
 
-        _lost = lost;
-        foreach (var channel in _channels.Values)
+        this.lost = lost;
+        foreach (var channel in channels.Values)
         {
             channel.OnConnectionLost(lost);
         }
 
-        _channels.Clear();
+        channels.Clear();
     }
 
     internal (uint Channel, T Handler) Open<T>(Func<uint, T> create)
         where T : IAgentChannel
     {
         ThrowIfLost();
-        var channel = (uint)Interlocked.Increment(ref _lastChannel);
+        var channel = (uint)Interlocked.Increment(ref lastChannel);
         var handler = create(channel);
-        _channels[channel] = handler;
-        if (_lost is { } lost)
+        channels[channel] = handler;
+        if (this.lost is { } lost)
         {
             // The read loop ended between the check above and the registration.
             Release(channel);
@@ -314,15 +314,15 @@ public sealed class AgentClient : IAsyncDisposable
         {
             try
             {
-                return await reply.WaitAsync(_replyTimeout, cancellationToken).ConfigureAwait(false);
+                return await reply.WaitAsync(replyTimeout, cancellationToken).ConfigureAwait(false);
             }
-            catch (TimeoutException) when (Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastFrameTimestamp)) < _replyTimeout)
+            catch (TimeoutException) when (Stopwatch.GetElapsedTime(Interlocked.Read(ref lastFrameTimestamp)) < replyTimeout)
             {
                 // Slow but alive: frames keep arriving (other requests' replies and output).
             }
             catch (TimeoutException)
             {
-                throw AgentErrors.NotResponding(what, _replyTimeout);
+                throw AgentErrors.NotResponding(what, replyTimeout);
             }
         }
     }
@@ -359,7 +359,7 @@ public sealed class AgentClient : IAsyncDisposable
 
     private void ThrowIfLost()
     {
-        if (_lost is { } lost)
+        if (this.lost is { } lost)
         {
             throw lost;
         }
@@ -374,7 +374,7 @@ public sealed class AgentClient : IAsyncDisposable
         }
         catch (Exception error) when (error is IOException or ObjectDisposedException)
         {
-            throw _lost ?? AgentErrors.ConnectionLost(error.Message, error);
+            throw lost ?? AgentErrors.ConnectionLost(error.Message, error);
         }
     }
 }

@@ -22,50 +22,50 @@ public sealed class AgentExecution : IAgentChannel
     private const int SigKill = 9;
     private static readonly TimeSpan KillGracePeriod = TimeSpan.FromSeconds(5);
 
-    private readonly AgentClient _client;
-    private readonly uint _channel;
-    private readonly AgentExecRequest _request;
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly TaskCompletionSource<int> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource<AgentExitStatus> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Channel<AgentOutputChunk> _output = Channel.CreateUnbounded<AgentOutputChunk>(new UnboundedChannelOptions { SingleWriter = true });
-    private readonly CreditWindow _stdinCredit = new(ExecFlowControl.StdinWindow);
-    private readonly SemaphoreSlim _stdinOrder = new(1, 1);
-    private int _consumedUncredited;
-    private long _bufferedOutputBytes;
-    private long _outputReceived;
-    private long _outputGranted = ExecFlowControl.OutputWindow;
-    private int _killedAtDeadline;
+    private readonly AgentClient client;
+    private readonly uint channel;
+    private readonly AgentExecRequest request;
+    private readonly Stopwatch clock = Stopwatch.StartNew();
+    private readonly TaskCompletionSource<int> started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<AgentExitStatus> completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Channel<AgentOutputChunk> output = Channel.CreateUnbounded<AgentOutputChunk>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly CreditWindow stdinCredit = new(ExecFlowControl.StdinWindow);
+    private readonly SemaphoreSlim stdinOrder = new(1, 1);
+    private int consumedUncredited;
+    private long bufferedOutputBytes;
+    private long outputReceived;
+    private long outputGranted = ExecFlowControl.OutputWindow;
+    private int killedAtDeadline;
 
     internal AgentExecution(AgentClient client, uint channel, AgentExecRequest request)
     {
-        _client = client;
-        _channel = channel;
-        _request = request;
+        this.client = client;
+        this.channel = channel;
+        this.request = request;
         IsTerminal = request.Tty;
-        Output = new CreditingReader(_output.Reader, OnConsumed);
+        Output = new CreditingReader(output.Reader, OnConsumed);
     }
 
     /// <summary>The command line as requested.</summary>
-    public IReadOnlyList<string> Command => _request.Argv;
+    public IReadOnlyList<string> Command => request.Argv;
 
     /// <summary>The process id in the guest.</summary>
-    public int Pid => _started.Task.IsCompletedSuccessfully ? _started.Task.Result : 0;
+    public int Pid => started.Task.IsCompletedSuccessfully ? started.Task.Result : 0;
 
     /// <summary>True when the process runs on a pseudo-terminal (its output then comes as Stdout only).</summary>
     public bool IsTerminal { get; }
 
     public ChannelReader<AgentOutputChunk> Output { get; }
 
-    public Task<AgentExitStatus> Completion => _completion.Task;
+    public Task<AgentExitStatus> Completion => completion.Task;
 
-    internal Task<int> Started => _started.Task;
+    internal Task<int> Started => started.Task;
 
     /// <summary>The time since the start request was sent.</summary>
-    internal TimeSpan Elapsed => _clock.Elapsed;
+    internal TimeSpan Elapsed => clock.Elapsed;
 
     /// <summary>Output received and not yet read from <see cref="Output"/>; flow control keeps it within a window.</summary>
-    internal long BufferedOutputBytes => Interlocked.Read(ref _bufferedOutputBytes);
+    internal long BufferedOutputBytes => Interlocked.Read(ref bufferedOutputBytes);
 
     /// <summary>
     /// Sends bytes to the process's stdin (on a terminal: as typed keys, so 0x03 is Ctrl+C). Waits while the
@@ -73,38 +73,38 @@ public sealed class AgentExecution : IAgentChannel
     /// </summary>
     public async ValueTask WriteStandardInputAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        await _stdinOrder.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await stdinOrder.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             for (var offset = 0; offset < data.Length; offset += StdinChunk)
             {
                 var chunk = data.Slice(offset, Math.Min(StdinChunk, data.Length - offset));
-                if (!await _stdinCredit.TakeAsync(chunk.Length, cancellationToken).ConfigureAwait(false))
+                if (!await stdinCredit.TakeAsync(chunk.Length, cancellationToken).ConfigureAwait(false))
                 {
                     ThrowIfConnectionLost();
                     return;
                 }
 
-                await _client.SendAsync(FrameType.Stdin, _channel, chunk, cancellationToken).ConfigureAwait(false);
+                await client.SendAsync(FrameType.Stdin, channel, chunk, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
         {
-            _stdinOrder.Release();
+            stdinOrder.Release();
         }
     }
 
     /// <summary>Ends stdin (EOF for a pipe). On a terminal nothing is sent: type Ctrl+D (0x04) to end a shell's input.</summary>
     public async ValueTask CloseStandardInputAsync(CancellationToken cancellationToken)
     {
-        await _stdinOrder.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await stdinOrder.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await _client.SendAsync(FrameType.StdinClose, _channel, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            await client.SendAsync(FrameType.StdinClose, channel, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            _stdinOrder.Release();
+            stdinOrder.Release();
         }
     }
 
@@ -115,7 +115,7 @@ public sealed class AgentExecution : IAgentChannel
     public ValueTask SignalAsync(int signal, bool processGroup, CancellationToken cancellationToken) =>
         Completion.IsCompleted
             ? ValueTask.CompletedTask
-            : _client.SendJsonAsync(FrameType.Signal, _channel, new SignalMessage(signal, processGroup), ProtocolJsonContext.Default.SignalMessage, cancellationToken);
+            : client.SendJsonAsync(FrameType.Signal, channel, new SignalMessage(signal, processGroup), ProtocolJsonContext.Default.SignalMessage, cancellationToken);
 
     /// <summary>
     /// Kills the process and everything it started (SIGKILL to its process group) and waits a few seconds for
@@ -141,7 +141,7 @@ public sealed class AgentExecution : IAgentChannel
     /// <summary>Arms <see cref="AgentExecRequest.Timeout"/> once the guest has started the process.</summary>
     internal void StartTimeout()
     {
-        if (_request.Timeout is { } limit)
+        if (request.Timeout is { } limit)
         {
             _ = KillAtDeadlineAsync(limit);
         }
@@ -154,8 +154,8 @@ public sealed class AgentExecution : IAgentChannel
     public async Task<AgentExitStatus> WaitForExitAsync(CancellationToken cancellationToken)
     {
         var status = await Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return Volatile.Read(ref _killedAtDeadline) == 1
-            ? throw AgentErrors.ExecTimedOut(_request.Argv, _request.Timeout!.Value, _request.VmName)
+        return Volatile.Read(ref killedAtDeadline) == 1
+            ? throw AgentErrors.ExecTimedOut(request.Argv, request.Timeout!.Value, request.VmName)
             : status;
     }
 
@@ -168,13 +168,13 @@ public sealed class AgentExecution : IAgentChannel
     {
         try
         {
-            var output = new AgentOutputBuffer(_request.MaxOutputBytes);
+            var output = new AgentOutputBuffer(request.MaxOutputBytes);
             await foreach (var chunk in Output.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 if (!output.TryAdd(chunk))
                 {
                     await KillAsync().ConfigureAwait(false);
-                    throw AgentErrors.OutputTooLarge(chunk.Stream, output.MaxBytesPerStream, _request.Argv, _request.VmName);
+                    throw AgentErrors.OutputTooLarge(chunk.Stream, output.MaxBytesPerStream, request.Argv, request.VmName);
                 }
             }
 
@@ -224,7 +224,7 @@ public sealed class AgentExecution : IAgentChannel
         var size = AgentTerminalSize.Validate(columns, rows);
         return Completion.IsCompleted
             ? ValueTask.CompletedTask
-            : _client.SendJsonAsync(FrameType.TtyResize, _channel, size, ProtocolJsonContext.Default.TerminalSizeMessage, cancellationToken);
+            : client.SendJsonAsync(FrameType.TtyResize, channel, size, ProtocolJsonContext.Default.TerminalSizeMessage, cancellationToken);
     }
 
     void IAgentChannel.OnFrame(Frame frame)
@@ -232,7 +232,7 @@ public sealed class AgentExecution : IAgentChannel
         switch (frame.Type)
         {
             case FrameType.ExecStarted:
-                _started.TrySetResult(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ExecStartedMessage).Pid);
+                started.TrySetResult(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ExecStartedMessage).Pid);
                 break;
             case FrameType.Stdout:
                 Receive(AgentOutputStream.Stdout, frame.Payload);
@@ -241,16 +241,16 @@ public sealed class AgentExecution : IAgentChannel
                 Receive(AgentOutputStream.Stderr, frame.Payload);
                 break;
             case FrameType.StdinCredit:
-                _stdinCredit.Return(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.CreditMessage).Bytes);
+                stdinCredit.Return(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.CreditMessage).Bytes);
                 break;
             case FrameType.ExecExit:
                 var exit = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ExecExitMessage);
                 var status = exit.Signal is { } signal ? new AgentExitStatus(128 + signal, signal) : new AgentExitStatus(exit.ExitCode ?? -1, null);
                 Finish(status, null);
                 break;
-            case FrameType.Error when !_started.Task.IsCompleted:
+            case FrameType.Error when !started.Task.IsCompleted:
                 var error = AgentErrors.FromAgent(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ErrorMessage));
-                _started.TrySetException(error);
+                started.TrySetException(error);
                 Finish(null, error);
                 break;
         }
@@ -258,7 +258,7 @@ public sealed class AgentExecution : IAgentChannel
 
     void IAgentChannel.OnConnectionLost(VmPsException error)
     {
-        _started.TrySetException(error);
+        started.TrySetException(error);
         Finish(null, error);
     }
 
@@ -269,7 +269,7 @@ public sealed class AgentExecution : IAgentChannel
         var deadline = Task.Delay(limit > Elapsed ? limit - Elapsed : TimeSpan.Zero, ended.Token);
         if (await Task.WhenAny(Completion, deadline).ConfigureAwait(false) == deadline && !Completion.IsCompleted)
         {
-            Volatile.Write(ref _killedAtDeadline, 1);
+            Volatile.Write(ref killedAtDeadline, 1);
             await KillAsync().ConfigureAwait(false);
         }
 
@@ -280,27 +280,27 @@ public sealed class AgentExecution : IAgentChannel
     /// <summary>Queues output; a guest sending more than the window plus the credit returned breaks the protocol.</summary>
     private void Receive(AgentOutputStream stream, ReadOnlyMemory<byte> data)
     {
-        if (Interlocked.Add(ref _outputReceived, data.Length) > Interlocked.Read(ref _outputGranted))
+        if (Interlocked.Add(ref outputReceived, data.Length) > Interlocked.Read(ref outputGranted))
         {
-            throw new ProtocolException($"The agent sent output of exec channel {_channel} beyond the credit it was given.");
+            throw new ProtocolException($"The agent sent output of exec channel {channel} beyond the credit it was given.");
         }
 
-        Interlocked.Add(ref _bufferedOutputBytes, data.Length);
-        _output.Writer.TryWrite(new AgentOutputChunk(stream, data));
+        Interlocked.Add(ref bufferedOutputBytes, data.Length);
+        output.Writer.TryWrite(new AgentOutputChunk(stream, data));
     }
 
     private void Finish(AgentExitStatus? status, VmPsException? error)
     {
-        _client.Release(_channel);
-        _stdinCredit.Close();
-        _output.Writer.TryComplete(error);
+        client.Release(channel);
+        stdinCredit.Close();
+        output.Writer.TryComplete(error);
         if (status is not null)
         {
-            _completion.TrySetResult(status);
+            completion.TrySetResult(status);
         }
         else
         {
-            _completion.TrySetException(error!);
+            completion.TrySetException(error!);
         }
     }
 
@@ -315,18 +315,18 @@ public sealed class AgentExecution : IAgentChannel
     /// <summary>Returns output credit in batches, so the guest is not sent a frame for every chunk read.</summary>
     private void OnConsumed(int bytes)
     {
-        Interlocked.Add(ref _bufferedOutputBytes, -bytes);
-        var pending = Interlocked.Add(ref _consumedUncredited, bytes);
+        Interlocked.Add(ref bufferedOutputBytes, -bytes);
+        var pending = Interlocked.Add(ref consumedUncredited, bytes);
         if (pending < OutputCreditBatch || Completion.IsCompleted)
         {
             return;
         }
 
-        var credit = Interlocked.Exchange(ref _consumedUncredited, 0);
+        var credit = Interlocked.Exchange(ref consumedUncredited, 0);
         if (credit > 0)
         {
             // Counted before it is sent: the guest may use it as soon as it arrives.
-            Interlocked.Add(ref _outputGranted, credit);
+            Interlocked.Add(ref outputGranted, credit);
             _ = ReturnOutputCreditAsync(credit);
         }
     }
@@ -335,7 +335,7 @@ public sealed class AgentExecution : IAgentChannel
     {
         try
         {
-            await _client.SendJsonAsync(FrameType.OutputCredit, _channel, new CreditMessage(bytes), ProtocolJsonContext.Default.CreditMessage, CancellationToken.None).ConfigureAwait(false);
+            await client.SendJsonAsync(FrameType.OutputCredit, channel, new CreditMessage(bytes), ProtocolJsonContext.Default.CreditMessage, CancellationToken.None).ConfigureAwait(false);
         }
         catch (VmPsException)
         {

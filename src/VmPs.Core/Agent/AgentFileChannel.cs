@@ -11,12 +11,12 @@ namespace VmPs.Core.Agent;
 /// </summary>
 internal sealed class AgentFileChannel : IAgentChannel
 {
-    private readonly TaskCompletionSource<FileReadyMessage> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource<FileResultMessage> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<FileReadyMessage> ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<FileResultMessage> result = new(TaskCreationOptions.RunContinuationsAsynchronously);
     /// <summary>A directory listing holds at most this many entries (about 40 MB at the longest names and paths).</summary>
     public const int MaxListedEntries = 100_000;
 
-    private readonly List<GuestFileInfo> _entries = [];
+    private readonly List<GuestFileInfo> entries = [];
 
     public AgentFileChannel(AgentClient client, uint channel)
     {
@@ -28,12 +28,12 @@ internal sealed class AgentFileChannel : IAgentChannel
 
     public uint Channel { get; }
 
-    public Task<FileReadyMessage> Ready => _ready.Task;
+    public Task<FileReadyMessage> Ready => ready.Task;
 
-    public Task<FileResultMessage> Result => _result.Task;
+    public Task<FileResultMessage> Result => result.Task;
 
     /// <summary>The listed entries, each checked by <see cref="GuestFileInfo.From"/>.</summary>
-    public IReadOnlyList<GuestFileInfo> Entries => _entries;
+    public IReadOnlyList<GuestFileInfo> Entries => entries;
 
     /// <summary>True once the agent ended the operation (result, end of content or error): no need to cancel it.</summary>
     public bool EndedByAgent { get; private set; }
@@ -78,11 +78,11 @@ internal sealed class AgentFileChannel : IAgentChannel
         switch (frame.Type)
         {
             case FrameType.FileReady:
-                _ready.TrySetResult(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.FileReadyMessage));
+                ready.TrySetResult(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.FileReadyMessage));
                 break;
             case FrameType.FileEntries:
                 var entries = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.FileEntriesMessage).Entries;
-                if (_entries.Count + entries.Count > MaxListedEntries)
+                if (this.entries.Count + entries.Count > MaxListedEntries)
                 {
                     Fail(new VmPsException(
                         VmPsErrorIds.GuestListingTooLarge,
@@ -94,11 +94,11 @@ internal sealed class AgentFileChannel : IAgentChannel
                     return;
                 }
 
-                _entries.AddRange(entries.Select(GuestFileInfo.From));
+                this.entries.AddRange(entries.Select(GuestFileInfo.From));
                 break;
             case FrameType.FileResult:
                 EndedByAgent = true;
-                _result.TrySetResult(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.FileResultMessage));
+                result.TrySetResult(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.FileResultMessage));
                 FailReadyIfOwed("FileResult");
                 break;
             case FrameType.FileData:
@@ -122,19 +122,19 @@ internal sealed class AgentFileChannel : IAgentChannel
     /// <summary>An operation the agent ended without FileReady never gets one: a caller waiting for it must not wait forever.</summary>
     private void FailReadyIfOwed(string ending)
     {
-        if ((Receiver is not null || Sender is not null) && _ready.TrySetException(AgentErrors.ProtocolError($"It sent {ending} before FileReady.")))
+        if ((Receiver is not null || Sender is not null) && ready.TrySetException(AgentErrors.ProtocolError($"It sent {ending} before FileReady.")))
         {
-            _ = _ready.Task.Exception;
+            _ = ready.Task.Exception;
         }
     }
 
     private void Fail(VmPsException error)
     {
-        _ready.TrySetException(error);
-        _result.TrySetException(error);
+        ready.TrySetException(error);
+        result.TrySetException(error);
         Receiver?.Fail(error);
         Sender?.Fail(error);
-        _ = _ready.Task.Exception;
-        _ = _result.Task.Exception;
+        _ = ready.Task.Exception;
+        _ = result.Task.Exception;
     }
 }

@@ -20,11 +20,11 @@ public sealed class AgentFileClient
     /// <summary>What a guest may send after the end of an archive (tar pads to records of 10 KiB).</summary>
     private const int MaxBytesAfterArchive = 1024 * 1024;
 
-    private readonly AgentClient _client;
+    private readonly AgentClient client;
 
     public AgentFileClient(AgentClient client)
     {
-        _client = client;
+        this.client = client;
     }
 
     /// <summary>The entry at <paramref name="path"/> (a link itself, not its target); GuestFileNotFound when missing.</summary>
@@ -262,11 +262,11 @@ public sealed class AgentFileClient
 
     /// <summary>The agent's FileReady; like every reply it owes, it fails with AgentNotResponding after the reply timeout of silence.</summary>
     private Task<FileReadyMessage> ReadyOf(AgentFileChannel channel, CancellationToken cancellationToken) =>
-        _client.AwaitReplyAsync(channel.Ready, "a file request", cancellationToken);
+        client.AwaitReplyAsync(channel.Ready, "a file request", cancellationToken);
 
     /// <summary>The agent's FileResult (the end of an operation); content may keep it busy, so any frame counts as an answer.</summary>
     private Task<FileResultMessage> ResultOf(AgentFileChannel channel, CancellationToken cancellationToken) =>
-        _client.AwaitReplyAsync(channel.Result, "a file request", cancellationToken);
+        client.AwaitReplyAsync(channel.Result, "a file request", cancellationToken);
 
     private static FileRequestMessage Request(FileOperation operation, string path)
     {
@@ -288,11 +288,11 @@ public sealed class AgentFileClient
     /// </summary>
     private async Task<T> RunAsync<T>(FileRequestMessage request, Func<AgentFileChannel, CancellationToken, Task<T>> body, CancellationToken cancellationToken, Action<AgentFileChannel>? prepare = null)
     {
-        var (channel, handler) = _client.Open(id => new AgentFileChannel(_client, id));
+        var (channel, handler) = client.Open(id => new AgentFileChannel(client, id));
         try
         {
             prepare?.Invoke(handler);
-            await _client.SendJsonAsync(FrameType.FileRequest, channel, request, ProtocolJsonContext.Default.FileRequestMessage, cancellationToken).ConfigureAwait(false);
+            await client.SendJsonAsync(FrameType.FileRequest, channel, request, ProtocolJsonContext.Default.FileRequestMessage, cancellationToken).ConfigureAwait(false);
             return await body(handler, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (!handler.EndedByAgent)
@@ -307,7 +307,7 @@ public sealed class AgentFileClient
         }
         finally
         {
-            _client.Release(channel);
+            client.Release(channel);
         }
     }
 
@@ -315,7 +315,7 @@ public sealed class AgentFileClient
     {
         try
         {
-            await _client.SendAsync(FrameType.FileCancel, channel, ReadOnlyMemory<byte>.Empty, CancellationToken.None).ConfigureAwait(false);
+            await client.SendAsync(FrameType.FileCancel, channel, ReadOnlyMemory<byte>.Empty, CancellationToken.None).ConfigureAwait(false);
         }
         catch (VmPsException)
         {
@@ -466,20 +466,20 @@ public sealed class AgentFileClient
     /// <summary>Reports progress at most once per MiB (and once at the end).</summary>
     private sealed class ProgressReporter(IProgress<FileTransferProgress>? progress, long totalBytes)
     {
-        private long _bytes;
-        private long _reported;
+        private long bytes;
+        private long reported;
 
         public void Add(long bytes)
         {
-            _bytes += bytes;
-            if (_bytes - _reported >= ProgressStepBytes)
+            this.bytes += bytes;
+            if (this.bytes - reported >= ProgressStepBytes)
             {
-                _reported = _bytes;
-                progress?.Report(new FileTransferProgress(_bytes, Math.Max(totalBytes, _bytes)));
+                reported = this.bytes;
+                progress?.Report(new FileTransferProgress(this.bytes, Math.Max(totalBytes, this.bytes)));
             }
         }
 
-        public void Finish() => progress?.Report(new FileTransferProgress(_bytes, Math.Max(totalBytes, _bytes)));
+        public void Finish() => progress?.Report(new FileTransferProgress(bytes, Math.Max(totalBytes, bytes)));
     }
 
     /// <summary>Counts what is read through it.</summary>

@@ -19,13 +19,13 @@ public sealed class CpioWriter
     private const uint TypeRegularFile = 0x8000;
     private const uint TypeSymlink = 0xA000;
 
-    private readonly Stream _output;
-    private uint _nextInode = 1;
-    private bool _finished;
+    private readonly Stream output;
+    private uint nextInode = 1;
+    private bool finished;
 
     public CpioWriter(Stream output)
     {
-        _output = output;
+        this.output = output;
     }
 
     public Task AddDirectoryAsync(string path, int permissions, CancellationToken cancellationToken) =>
@@ -58,19 +58,19 @@ public sealed class CpioWriter
     /// <summary>Writes the trailer entry. The archive is incomplete (and unusable) until this is called.</summary>
     public async Task FinishAsync(CancellationToken cancellationToken)
     {
-        if (_finished)
+        if (finished)
         {
             return;
         }
 
         await WriteHeaderAsync(TrailerName, 0, nlink: 1, 0, 0, 0, cancellationToken, inode: 0).ConfigureAwait(false);
-        _finished = true;
+        finished = true;
     }
 
     private async Task WriteEntryAsync(string path, uint type, int permissions, uint nlink, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         await WriteHeaderAsync(path, type | (uint)permissions, nlink, content.Length, 0, 0, cancellationToken).ConfigureAwait(false);
-        await _output.WriteAsync(content, cancellationToken).ConfigureAwait(false);
+        await output.WriteAsync(content, cancellationToken).ConfigureAwait(false);
         await WritePaddingAsync(content.Length, cancellationToken).ConfigureAwait(false);
     }
 
@@ -84,7 +84,7 @@ public sealed class CpioWriter
         CancellationToken cancellationToken,
         uint? inode = null)
     {
-        if (_finished)
+        if (finished)
         {
             throw new InvalidOperationException("The cpio archive is already finished.");
         }
@@ -98,7 +98,7 @@ public sealed class CpioWriter
         var nameBytes = Encoding.UTF8.GetBytes(name);
         var header = new StringBuilder(HeaderLength)
             .Append(Magic)
-            .Append(Hex(inode ?? _nextInode++))
+            .Append(Hex(inode ?? nextInode++))
             .Append(Hex(mode))
             .Append(Hex(0)) // uid
             .Append(Hex(0)) // gid
@@ -113,8 +113,8 @@ public sealed class CpioWriter
             .Append(Hex(0)) // check
             .ToString();
 
-        await _output.WriteAsync(Encoding.ASCII.GetBytes(header), cancellationToken).ConfigureAwait(false);
-        await _output.WriteAsync(nameBytes, cancellationToken).ConfigureAwait(false);
+        await output.WriteAsync(Encoding.ASCII.GetBytes(header), cancellationToken).ConfigureAwait(false);
+        await output.WriteAsync(nameBytes, cancellationToken).ConfigureAwait(false);
         // The name's terminating NUL plus padding so the data starts on a 4-byte boundary.
         await WriteZerosAsync(1 + PaddingFor(HeaderLength + nameBytes.Length + 1), cancellationToken).ConfigureAwait(false);
     }
@@ -126,7 +126,7 @@ public sealed class CpioWriter
     {
         if (count > 0)
         {
-            await _output.WriteAsync(new byte[count], cancellationToken).ConfigureAwait(false);
+            await output.WriteAsync(new byte[count], cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -142,7 +142,7 @@ public sealed class CpioWriter
                 break;
             }
 
-            await _output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+            await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
             copied += read;
         }
 

@@ -43,13 +43,13 @@ public sealed class InitrdBuilder
 
     private static readonly string[] MountPoints = ["dev", "proc", "sys", "run", "tmp", "newroot"];
 
-    private readonly string _cacheDirectory;
-    private readonly InitrdCompression _compression;
+    private readonly string cacheDirectory;
+    private readonly InitrdCompression compression;
 
     public InitrdBuilder(VmPsPaths paths, InitrdCompression compression = InitrdCompression.Gzip)
     {
-        _cacheDirectory = paths.InitrdCacheDirectory;
-        _compression = compression;
+        cacheDirectory = paths.InitrdCacheDirectory;
+        this.compression = compression;
     }
 
     /// <summary>
@@ -67,19 +67,19 @@ public sealed class InitrdBuilder
         var guestBinary = await File.ReadAllBytesAsync(guestBinaryPath, cancellationToken).ConfigureAwait(false);
         var modules = await ReadModulesAsync(kernel, cancellationToken).ConfigureAwait(false);
 
-        var extension = _compression == InitrdCompression.Gzip ? ".cpio.gz" : ".cpio";
-        var initrdPath = Path.Combine(_cacheDirectory, ContentHash(guestBinary, kernel.Version, modules) + extension);
+        var extension = compression == InitrdCompression.Gzip ? ".cpio.gz" : ".cpio";
+        var initrdPath = Path.Combine(cacheDirectory, ContentHash(guestBinary, kernel.Version, modules) + extension);
         if (File.Exists(initrdPath))
         {
             return initrdPath;
         }
 
-        PrivateFiles.CreateDirectory(_cacheDirectory);
-        var temporaryPath = Path.Combine(_cacheDirectory, $".{Path.GetFileName(initrdPath)}.{Guid.NewGuid():N}.tmp");
+        PrivateFiles.CreateDirectory(cacheDirectory);
+        var temporaryPath = Path.Combine(cacheDirectory, $".{Path.GetFileName(initrdPath)}.{Guid.NewGuid():N}.tmp");
         try
         {
             await using (var file = PrivateFiles.Open(temporaryPath, FileMode.CreateNew, FileAccess.Write, 1 << 16))
-            await using (Stream archive = _compression == InitrdCompression.Gzip ? new GZipStream(file, CompressionLevel.Optimal) : file)
+            await using (Stream archive = compression == InitrdCompression.Gzip ? new GZipStream(file, CompressionLevel.Optimal) : file)
             {
                 await WriteArchiveAsync(archive, guestBinary, modules, cancellationToken).ConfigureAwait(false);
             }

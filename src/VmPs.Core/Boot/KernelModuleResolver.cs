@@ -25,15 +25,15 @@ public enum KernelModuleCompression
 /// </summary>
 public sealed class KernelModuleResolver
 {
-    private readonly string _modulesDirectory;
-    private readonly Dictionary<string, ModuleEntry> _modules;
-    private readonly HashSet<string> _builtin;
+    private readonly string modulesDirectory;
+    private readonly Dictionary<string, ModuleEntry> modules;
+    private readonly HashSet<string> builtin;
 
     private KernelModuleResolver(string modulesDirectory, Dictionary<string, ModuleEntry> modules, HashSet<string> builtin)
     {
-        _modulesDirectory = modulesDirectory;
-        _modules = modules;
-        _builtin = builtin;
+        this.modulesDirectory = modulesDirectory;
+        this.modules = modules;
+        this.builtin = builtin;
     }
 
     /// <summary>
@@ -113,16 +113,16 @@ public sealed class KernelModuleResolver
         foreach (var requested in moduleNames)
         {
             var name = KernelModuleNames.Normalize(requested);
-            if (_modules.ContainsKey(name))
+            if (modules.ContainsKey(name))
             {
                 Visit(name, ordered, visited);
             }
-            else if (!_builtin.Contains(name))
+            else if (!builtin.Contains(name))
             {
                 throw new VmPsException(
                     VmPsErrorIds.KernelModuleNotFound,
                     VmPsErrorKind.ObjectNotFound,
-                    $"Kernel module '{requested}' is neither a module nor built in for the kernel in '{_modulesDirectory}'.",
+                    $"Kernel module '{requested}' is neither a module nor built in for the kernel in '{modulesDirectory}'.",
                     requested)
                 {
                     RecommendedAction = "Use a kernel that provides the virtio, erofs, overlay and vsock drivers (any Debian or Ubuntu distro kernel does).",
@@ -140,20 +140,20 @@ public sealed class KernelModuleResolver
             return;
         }
 
-        var entry = _modules[name];
+        var entry = modules[name];
         var dependencies = new List<string>();
         // modules.dep lists the complete dependency closure with the module to load first at the end.
         for (var i = entry.Dependencies.Count - 1; i >= 0; i--)
         {
             var dependency = KernelModuleNames.NameOf(entry.Dependencies[i]);
-            if (_modules.ContainsKey(dependency))
+            if (modules.ContainsKey(dependency))
             {
                 Visit(dependency, ordered, visited);
                 dependencies.Add(KernelModuleNames.UncompressedFileName(entry.Dependencies[i]));
             }
         }
 
-        var path = Path.Combine(_modulesDirectory, entry.RelativePath);
+        var path = Path.Combine(modulesDirectory, entry.RelativePath);
         ordered.Add(new KernelModuleFile(name, path, KernelModuleNames.UncompressedFileName(path), dependencies));
     }
 

@@ -23,16 +23,16 @@ internal sealed class KvmBootTest
     private const string BootIdPath = "/proc/sys/kernel/random/boot_id";
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
 
-    private readonly VmPsPaths _paths;
-    private readonly TimeSpan _timeout;
+    private readonly VmPsPaths paths;
+    private readonly TimeSpan timeout;
 
     public KvmBootTest(VmPsPaths paths, TimeSpan timeout)
     {
-        _paths = paths;
-        _timeout = timeout;
+        this.paths = paths;
+        this.timeout = timeout;
     }
 
-    private string CacheDirectory => Path.Combine(_paths.CacheDirectory, "kvm-probe");
+    private string CacheDirectory => Path.Combine(paths.CacheDirectory, "kvm-probe");
 
     public async Task<KvmStatus> RunAsync(HostTool qemu, KernelInfo kernel, string guestBinaryPath, CancellationToken cancellationToken)
     {
@@ -49,7 +49,7 @@ internal sealed class KvmBootTest
 
     private async Task<KvmStatus> BootAsync(string qemuPath, KernelInfo kernel, string guestBinaryPath, CancellationToken cancellationToken)
     {
-        var initrd = await new InitrdBuilder(_paths).BuildAsync(guestBinaryPath, kernel, cancellationToken).ConfigureAwait(false);
+        var initrd = await new InitrdBuilder(paths).BuildAsync(guestBinaryPath, kernel, cancellationToken).ConfigureAwait(false);
         var runDirectory = Path.Combine(CacheDirectory, "run-" + Guid.NewGuid().ToString("N")[..8]);
         var spec = new VmLaunchSpec
         {
@@ -66,7 +66,7 @@ internal sealed class KvmBootTest
             HypervisorLogPath = Path.Combine(runDirectory, "qemu.log"),
             VsockCid = 3,
         };
-        var driver = new QemuDriver(new QemuDriverOptions(qemuPath, Accelerator.Kvm) { StartTimeout = _timeout });
+        var driver = new QemuDriver(new QemuDriverOptions(qemuPath, Accelerator.Kvm) { StartTimeout = timeout });
         PrivateFiles.CreateDirectory(runDirectory);
         try
         {
@@ -97,7 +97,7 @@ internal sealed class KvmBootTest
 
     private async Task<KvmStatus> WatchConsoleAsync(HypervisorInstance instance, string consoleLogPath, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + _timeout;
+        var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
             var console = File.Exists(consoleLogPath) ? await File.ReadAllTextAsync(consoleLogPath, cancellationToken).ConfigureAwait(false) : string.Empty;
@@ -109,7 +109,7 @@ internal sealed class KvmBootTest
             var exited = !ProcessProbe.IsRunning(instance.Process);
             if (exited || DateTime.UtcNow >= deadline)
             {
-                var what = exited ? "QEMU exited before the guest reported" : $"the guest did not report within {_timeout.TotalSeconds:0} s";
+                var what = exited ? "QEMU exited before the guest reported" : $"the guest did not report within {timeout.TotalSeconds:0} s";
                 return Unusable($"{what} under -accel kvm -cpu host; last console line: '{LastLine(console)}'.");
             }
 

@@ -96,7 +96,7 @@ internal static class BusyboxRootfs
     /// <summary>True when the ELF64 file has a PT_INTERP program header, i.e. needs a dynamic loader.</summary>
     private static bool HasInterpreter(string path)
     {
-        const uint ProgramHeaderInterpreter = 3;
+        const uint programHeaderInterpreter = 3;
         var bytes = File.ReadAllBytes(path).AsSpan();
         if (bytes.Length < 64 || !bytes[..4].SequenceEqual("\u007fELF"u8) || bytes[4] != 2)
         {
@@ -109,7 +109,7 @@ internal static class BusyboxRootfs
         for (var i = 0; i < headerCount; i++)
         {
             var offset = (int)headerOffset + (i * headerSize);
-            if (offset + 4 <= bytes.Length && BinaryPrimitives.ReadUInt32LittleEndian(bytes[offset..]) == ProgramHeaderInterpreter)
+            if (offset + 4 <= bytes.Length && BinaryPrimitives.ReadUInt32LittleEndian(bytes[offset..]) == programHeaderInterpreter)
             {
                 return true;
             }

@@ -46,11 +46,11 @@ internal static class ConsoleTerminal
 
     private sealed class RawModeScope(int fd, byte[] saved) : IDisposable
     {
-        private int _restored;
+        private int restored;
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _restored, 1) == 0)
+            if (Interlocked.Exchange(ref restored, 1) == 0)
             {
                 Libc.tcsetattr(fd, SetAfterOutputDrained, saved);
             }

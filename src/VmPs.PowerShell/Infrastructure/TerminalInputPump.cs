@@ -13,40 +13,40 @@ internal sealed class TerminalInputPump : IDisposable
     private const short PollIn = 1;
     private const int Interrupted = 4; // EINTR
 
-    private readonly int _inputFd;
-    private readonly int[] _wake = new int[2];
-    private readonly Func<ReadOnlyMemory<byte>, Task> _send;
-    private readonly Thread _thread;
-    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly int inputFd;
+    private readonly int[] wake = new int[2];
+    private readonly Func<ReadOnlyMemory<byte>, Task> send;
+    private readonly Thread thread;
+    private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private TerminalInputPump(int inputFd, Func<ReadOnlyMemory<byte>, Task> send)
     {
-        if (Libc.pipe(_wake) != 0)
+        if (Libc.pipe(wake) != 0)
         {
             throw new IOException($"Cannot create a pipe: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
         }
 
-        _inputFd = inputFd;
-        _send = send;
-        _thread = new Thread(Run) { IsBackground = true, Name = "Enter-Vm input" };
+        this.inputFd = inputFd;
+        this.send = send;
+        thread = new Thread(Run) { IsBackground = true, Name = "Enter-Vm input" };
     }
 
     /// <summary>Completes when the pump stopped by itself: input ended, or the sender failed (faulted then).</summary>
-    public Task Stopped => _stopped.Task;
+    public Task Stopped => stopped.Task;
 
     public static TerminalInputPump Start(int inputFd, Func<ReadOnlyMemory<byte>, Task> send)
     {
         var pump = new TerminalInputPump(inputFd, send);
-        pump._thread.Start();
+        pump.thread.Start();
         return pump;
     }
 
     public void Dispose()
     {
-        Libc.write(_wake[1], [1], 1);
-        _thread.Join();
-        Libc.close(_wake[0]);
-        Libc.close(_wake[1]);
+        Libc.write(wake[1], [1], 1);
+        thread.Join();
+        Libc.close(wake[0]);
+        Libc.close(wake[1]);
     }
 
     private void Run()
@@ -57,8 +57,8 @@ internal sealed class TerminalInputPump : IDisposable
         {
             while (true)
             {
-                fds[0] = new Libc.PollFd { Fd = _inputFd, Events = PollIn };
-                fds[1] = new Libc.PollFd { Fd = _wake[0], Events = PollIn };
+                fds[0] = new Libc.PollFd { Fd = inputFd, Events = PollIn };
+                fds[1] = new Libc.PollFd { Fd = wake[0], Events = PollIn };
                 if (Libc.poll(fds, 2, -1) < 0)
                 {
                     if (Marshal.GetLastPInvokeError() == Interrupted)
@@ -80,14 +80,14 @@ internal sealed class TerminalInputPump : IDisposable
                     break;
                 }
 
-                _send(buffer.AsMemory(0, (int)read).ToArray()).GetAwaiter().GetResult();
+                send(buffer.AsMemory(0, (int)read).ToArray()).GetAwaiter().GetResult();
             }
 
-            _stopped.TrySetResult();
+            stopped.TrySetResult();
         }
         catch (Exception error)
         {
-            _stopped.TrySetException(error);
+            stopped.TrySetException(error);
         }
     }
 
@@ -96,7 +96,7 @@ internal sealed class TerminalInputPump : IDisposable
         nint read;
         do
         {
-            read = Libc.read(_inputFd, buffer, buffer.Length);
+            read = Libc.read(inputFd, buffer, buffer.Length);
         }
         while (read < 0 && Marshal.GetLastPInvokeError() == Interrupted);
         return read;

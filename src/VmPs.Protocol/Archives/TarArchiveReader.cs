@@ -286,9 +286,9 @@ public sealed class TarArchiveReader : IAsyncDisposable, IDisposable
 
     private static DateTimeOffset Time(long seconds, long nanoseconds, string? name)
     {
-        const long MaxSeconds = 253_402_300_799; // 9999-12-31T23:59:59Z
-        const long MinSeconds = -62_135_596_800; // 0001-01-01T00:00:00Z
-        if (seconds is < MinSeconds or > MaxSeconds)
+        const long maxSeconds = 253_402_300_799; // 9999-12-31T23:59:59Z
+        const long minSeconds = -62_135_596_800; // 0001-01-01T00:00:00Z
+        if (seconds is < minSeconds or > maxSeconds)
         {
             throw Malformed($"The modification time of '{name}' is out of range.", name);
         }

@@ -9,16 +9,16 @@ namespace VmPs.Protocol.Files;
 /// </summary>
 public sealed class CreditedReceiveStream : Stream
 {
-    private readonly Channel<ReadOnlyMemory<byte>> _chunks = Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-    private readonly Func<long, CancellationToken, ValueTask> _returnCredit;
-    private ReadOnlyMemory<byte> _current;
-    private long _received;
-    private long _granted = FileTransferWindow.Bytes;
-    private long _unreturned;
+    private readonly Channel<ReadOnlyMemory<byte>> chunks = Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Func<long, CancellationToken, ValueTask> returnCredit;
+    private ReadOnlyMemory<byte> current;
+    private long received;
+    private long granted = FileTransferWindow.Bytes;
+    private long unreturned;
 
     public CreditedReceiveStream(Func<long, CancellationToken, ValueTask> returnCredit)
     {
-        _returnCredit = returnCredit;
+        this.returnCredit = returnCredit;
     }
 
     /// <summary>Content bytes read so far.</summary>
@@ -44,19 +44,19 @@ public sealed class CreditedReceiveStream : Stream
     /// </summary>
     public void Enqueue(ReadOnlyMemory<byte> chunk)
     {
-        if (Interlocked.Add(ref _received, chunk.Length) > Interlocked.Read(ref _granted))
+        if (Interlocked.Add(ref received, chunk.Length) > Interlocked.Read(ref granted))
         {
             throw new ProtocolException("The peer sent file content beyond the credit it was given.");
         }
 
-        _chunks.Writer.TryWrite(chunk);
+        chunks.Writer.TryWrite(chunk);
     }
 
     /// <summary>The sender's FileEnd: reads return 0 once the queue is drained.</summary>
-    public void Complete() => _chunks.Writer.TryComplete();
+    public void Complete() => chunks.Writer.TryComplete();
 
     /// <summary>Makes pending and later reads throw <paramref name="error"/>.</summary>
-    public void Fail(Exception error) => _chunks.Writer.TryComplete(error);
+    public void Fail(Exception error) => chunks.Writer.TryComplete(error);
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -65,28 +65,28 @@ public sealed class CreditedReceiveStream : Stream
             return 0;
         }
 
-        while (_current.IsEmpty)
+        while (current.IsEmpty)
         {
-            if (!await _chunks.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            if (!await chunks.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 return 0;
             }
 
-            _chunks.Reader.TryRead(out _current);
+            chunks.Reader.TryRead(out current);
         }
 
-        var count = Math.Min(buffer.Length, _current.Length);
-        _current[..count].CopyTo(buffer);
-        _current = _current[count..];
+        var count = Math.Min(buffer.Length, current.Length);
+        current[..count].CopyTo(buffer);
+        current = current[count..];
         BytesRead += count;
-        _unreturned += count;
-        if (_unreturned >= FileTransferWindow.CreditBatchBytes)
+        unreturned += count;
+        if (unreturned >= FileTransferWindow.CreditBatchBytes)
         {
-            var credit = _unreturned;
-            _unreturned = 0;
+            var credit = unreturned;
+            unreturned = 0;
             // Counted before it is sent: the peer may use it as soon as it arrives.
-            Interlocked.Add(ref _granted, credit);
-            await _returnCredit(credit, cancellationToken).ConfigureAwait(false);
+            Interlocked.Add(ref granted, credit);
+            await returnCredit(credit, cancellationToken).ConfigureAwait(false);
         }
 
         return count;

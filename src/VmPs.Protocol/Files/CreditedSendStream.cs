@@ -7,19 +7,19 @@ namespace VmPs.Protocol.Files;
 /// </summary>
 public sealed class CreditedSendStream : Stream
 {
-    private readonly Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> _sendChunk;
-    private readonly Func<CancellationToken, ValueTask> _sendEnd;
-    private readonly byte[] _pending = new byte[FileTransferWindow.ChunkBytes];
-    private readonly object _gate = new();
-    private int _pendingLength;
-    private long _credit = FileTransferWindow.Bytes;
-    private TaskCompletionSource _creditArrived = NewSignal();
-    private Exception? _failure;
+    private readonly Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sendChunk;
+    private readonly Func<CancellationToken, ValueTask> sendEnd;
+    private readonly byte[] pending = new byte[FileTransferWindow.ChunkBytes];
+    private readonly object gate = new();
+    private int pendingLength;
+    private long credit = FileTransferWindow.Bytes;
+    private TaskCompletionSource creditArrived = NewSignal();
+    private Exception? failure;
 
     public CreditedSendStream(Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> sendChunk, Func<CancellationToken, ValueTask> sendEnd)
     {
-        _sendChunk = sendChunk;
-        _sendEnd = sendEnd;
+        this.sendChunk = sendChunk;
+        this.sendEnd = sendEnd;
     }
 
     /// <summary>Content bytes handed to the stream so far.</summary>
@@ -46,11 +46,11 @@ public sealed class CreditedSendStream : Stream
     public void AddCredit(long bytes)
     {
         TaskCompletionSource signal;
-        lock (_gate)
+        lock (gate)
         {
-            _credit += bytes;
-            signal = _creditArrived;
-            _creditArrived = NewSignal();
+            credit += bytes;
+            signal = creditArrived;
+            creditArrived = NewSignal();
         }
 
         signal.TrySetResult();
@@ -60,10 +60,10 @@ public sealed class CreditedSendStream : Stream
     public void Fail(Exception error)
     {
         TaskCompletionSource signal;
-        lock (_gate)
+        lock (gate)
         {
-            _failure ??= error;
-            signal = _creditArrived;
+            failure ??= error;
+            signal = creditArrived;
         }
 
         signal.TrySetResult();
@@ -73,13 +73,13 @@ public sealed class CreditedSendStream : Stream
     {
         while (!buffer.IsEmpty)
         {
-            var count = Math.Min(buffer.Length, _pending.Length - _pendingLength);
-            buffer[..count].CopyTo(_pending.AsMemory(_pendingLength));
-            _pendingLength += count;
+            var count = Math.Min(buffer.Length, pending.Length - pendingLength);
+            buffer[..count].CopyTo(pending.AsMemory(pendingLength));
+            pendingLength += count;
             buffer = buffer[count..];
             BytesWritten += count;
             Written?.Invoke(count);
-            if (_pendingLength == _pending.Length)
+            if (pendingLength == pending.Length)
             {
                 await SendPendingAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -95,7 +95,7 @@ public sealed class CreditedSendStream : Stream
     public async ValueTask CompleteAsync(CancellationToken cancellationToken)
     {
         await SendPendingAsync(cancellationToken).ConfigureAwait(false);
-        await _sendEnd(cancellationToken).ConfigureAwait(false);
+        await sendEnd(cancellationToken).ConfigureAwait(false);
     }
 
     // Flushing mid-stream would only make smaller frames; the content goes out by chunks and on completion.
@@ -113,14 +113,14 @@ public sealed class CreditedSendStream : Stream
 
     private async ValueTask SendPendingAsync(CancellationToken cancellationToken)
     {
-        if (_pendingLength == 0)
+        if (pendingLength == 0)
         {
             return;
         }
 
-        await WaitForCreditAsync(_pendingLength, cancellationToken).ConfigureAwait(false);
-        await _sendChunk(_pending.AsMemory(0, _pendingLength), cancellationToken).ConfigureAwait(false);
-        _pendingLength = 0;
+        await WaitForCreditAsync(pendingLength, cancellationToken).ConfigureAwait(false);
+        await sendChunk(pending.AsMemory(0, pendingLength), cancellationToken).ConfigureAwait(false);
+        pendingLength = 0;
     }
 
     private async ValueTask WaitForCreditAsync(int bytes, CancellationToken cancellationToken)
@@ -128,20 +128,20 @@ public sealed class CreditedSendStream : Stream
         while (true)
         {
             Task arrived;
-            lock (_gate)
+            lock (gate)
             {
-                if (_failure is { } failure)
+                if (failure is { } error)
                 {
-                    throw failure;
+                    throw error;
                 }
 
-                if (_credit >= bytes)
+                if (credit >= bytes)
                 {
-                    _credit -= bytes;
+                    credit -= bytes;
                     return;
                 }
 
-                arrived = _creditArrived.Task;
+                arrived = creditArrived.Task;
             }
 
             await arrived.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -78,21 +78,21 @@ public sealed class TarTreeExtractor
     private const UnixFileMode PermissionBits = (UnixFileMode)0x1FF;
     private const UnixFileMode SetIdBits = UnixFileMode.SetUser | UnixFileMode.SetGroup;
 
-    private readonly ConfinedDirectory _destination;
-    private readonly TarExtractOptions _options;
-    private readonly UnixFileMode _umask;
-    private readonly Stack<PendingDirectory> _openDirectories = new();
-    private readonly List<IReadOnlyList<string>> _danglingLinks = [];
-    private ConfinedDirectory? _tree;
-    private bool _rootWritten;
-    private int _entries;
-    private long _bytes;
+    private readonly ConfinedDirectory destination;
+    private readonly TarExtractOptions options;
+    private readonly UnixFileMode umask;
+    private readonly Stack<PendingDirectory> openDirectories = new();
+    private readonly List<IReadOnlyList<string>> danglingLinks = [];
+    private ConfinedDirectory? tree;
+    private bool rootWritten;
+    private int entries;
+    private long bytes;
 
     private TarTreeExtractor(ConfinedDirectory destination, TarExtractOptions options)
     {
-        _destination = destination;
-        _options = options;
-        _umask = options.Modes == ExtractedModes.Invoker ? UnixDirectoryCalls.CurrentUmask() : 0;
+        this.destination = destination;
+        this.options = options;
+        umask = options.Modes == ExtractedModes.Invoker ? UnixDirectoryCalls.CurrentUmask() : 0;
     }
 
     /// <summary>Extracts <paramref name="archive"/> below <paramref name="destination"/>; stops at the first refused entry.</summary>
@@ -112,16 +112,16 @@ public sealed class TarTreeExtractor
 
             extractor.CloseDirectories([]);
             extractor.RecheckDanglingLinks();
-            if (options.RootName is not null && !extractor._rootWritten)
+            if (options.RootName is not null && !extractor.rootWritten)
             {
                 throw Unexpected($"The archive does not hold '{options.RootName}', the entry that was asked for.");
             }
 
-            return new TarExtractResult(extractor._entries, extractor._bytes);
+            return new TarExtractResult(extractor.entries, extractor.bytes);
         }
         finally
         {
-            extractor._tree?.Dispose();
+            extractor.tree?.Dispose();
         }
     }
 
@@ -189,22 +189,22 @@ public sealed class TarTreeExtractor
             {
                 case FileKind.Directory:
                     MakeDirectory(parent, name, entry.Name);
-                    _openDirectories.Push(new PendingDirectory(components, metadata));
-                    if (_options.RootName is not null && components.Count == 1)
+                    openDirectories.Push(new PendingDirectory(components, metadata));
+                    if (options.RootName is not null && components.Count == 1)
                     {
-                        _tree = _destination.OpenConfined(name);
+                        tree = destination.OpenConfined(name);
                     }
 
                     break;
                 case FileKind.File:
                     PrepareReplace(parent, name, entry.Name);
-                    _bytes += await WriteFileAsync(parent, name, entry, metadata, cancellationToken).ConfigureAwait(false);
+                    bytes += await WriteFileAsync(parent, name, entry, metadata, cancellationToken).ConfigureAwait(false);
                     break;
                 default:
                     PrepareReplace(parent, name, entry.Name);
                     UnixDirectoryCalls.RemoveTree(parent, name);
                     UnixDirectoryCalls.MakeSymbolicLink(entry.LinkName, parent, name);
-                    if (!_options.KeepLinksLeavingTree)
+                    if (!options.KeepLinksLeavingTree)
                     {
                         ConfineLink(components, parent, name);
                     }
@@ -219,8 +219,8 @@ public sealed class TarTreeExtractor
             }
         }
 
-        _rootWritten |= components.Count == 1;
-        _entries++;
+        rootWritten |= components.Count == 1;
+        entries++;
     }
 
     private static FileKind KindOf(TarArchiveEntry entry) => entry.Kind switch
@@ -258,7 +258,7 @@ public sealed class TarTreeExtractor
     /// <summary>With a <see cref="TarExtractOptions.RootName"/>: the root first, once, then only entries below a root directory.</summary>
     private void CheckPlace(string entryName, IReadOnlyList<string> components, FileKind kind)
     {
-        if (_options.RootName is not { } root)
+        if (options.RootName is not { } root)
         {
             return;
         }
@@ -270,19 +270,19 @@ public sealed class TarTreeExtractor
 
         if (components.Count == 1)
         {
-            if (_rootWritten)
+            if (rootWritten)
             {
                 throw Unexpected($"The archive holds '{root}' twice; the second was not written.");
             }
 
-            if (kind != FileKind.File && !(kind == FileKind.Directory && _options.AllowTree))
+            if (kind != FileKind.File && !(kind == FileKind.Directory && options.AllowTree))
             {
-                throw Unexpected($"The archive's '{root}' is a {Describe(kind)} where {(_options.AllowTree ? "a file or a directory" : "a file")} was asked for; nothing of it was written.");
+                throw Unexpected($"The archive's '{root}' is a {Describe(kind)} where {(options.AllowTree ? "a file or a directory" : "a file")} was asked for; nothing of it was written.");
             }
         }
-        else if (_tree is null)
+        else if (tree is null)
         {
-            throw Unexpected($"The archive holds '{entryName}', but '{root}' is {(_rootWritten ? "a file" : "not its first entry")}; nothing of it was written.");
+            throw Unexpected($"The archive holds '{entryName}', but '{root}' is {(rootWritten ? "a file" : "not its first entry")}; nothing of it was written.");
         }
     }
 
@@ -295,17 +295,17 @@ public sealed class TarTreeExtractor
 
     /// <summary>The directory an entry goes in (missing ones made, private until their own entry comes) and its name there.</summary>
     private (SafeFileHandle Directory, string Name) OpenParent(IReadOnlyList<string> components) =>
-        _tree is not null && components.Count > 1
-            ? _tree.OpenParent(string.Join('/', components.Skip(1)), createMissing: true, OwnerOnlyDirectory)
-            : _destination.OpenParent(string.Join('/', components), createMissing: true, OwnerOnlyDirectory);
+        tree is not null && components.Count > 1
+            ? tree.OpenParent(string.Join('/', components.Skip(1)), createMissing: true, OwnerOnlyDirectory)
+            : destination.OpenParent(string.Join('/', components), createMissing: true, OwnerOnlyDirectory);
 
     private FileMetadata MetadataOf(TarArchiveEntry entry)
     {
         // As cp -p: owners are kept where this process may set them; elsewhere the copy stays the invoker's.
-        var keepOwner = (_options.Modes is ExtractedModes.OwnerAndModeWithoutSetId or ExtractedModes.ExactOwnerAndMode) && Environment.IsPrivilegedProcess;
-        var mode = _options.Modes switch
+        var keepOwner = (options.Modes is ExtractedModes.OwnerAndModeWithoutSetId or ExtractedModes.ExactOwnerAndMode) && Environment.IsPrivilegedProcess;
+        var mode = options.Modes switch
         {
-            ExtractedModes.Invoker => entry.Mode & PermissionBits & ~_umask,
+            ExtractedModes.Invoker => entry.Mode & PermissionBits & ~umask,
             ExtractedModes.OwnerAndModeWithoutSetId => entry.Mode & ~SetIdBits,
             _ => entry.Mode,
         };
@@ -324,7 +324,7 @@ public sealed class TarTreeExtractor
             case FileKind.SymbolicLink:
                 throw Escape($"'{entryName}' is a symbolic link in the destination; a directory would be extracted through it.");
             default:
-                if (!_options.Overwrite)
+                if (!options.Overwrite)
                 {
                     throw new FileOperationException(FileErrorCodes.Exists, $"'{entryName}' already exists and is not a directory.");
                 }
@@ -345,7 +345,7 @@ public sealed class TarTreeExtractor
             case FileKind.Directory:
                 throw new FileOperationException(FileErrorCodes.IsADirectory, $"Cannot extract '{entryName}': a directory of that name is in the destination.");
             default:
-                if (!_options.Overwrite)
+                if (!options.Overwrite)
                 {
                     throw new FileOperationException(FileErrorCodes.Exists, $"'{entryName}' already exists.");
                 }
@@ -360,9 +360,9 @@ public sealed class TarTreeExtractor
     /// </summary>
     private void CloseDirectories(IReadOnlyList<string> next)
     {
-        while (_openDirectories.TryPeek(out var top) && !IsBelow(next, top.Components))
+        while (openDirectories.TryPeek(out var top) && !IsBelow(next, top.Components))
         {
-            _openDirectories.Pop();
+            openDirectories.Pop();
             var (parent, name) = OpenParent(top.Components);
             using (parent)
             {
@@ -392,12 +392,12 @@ public sealed class TarTreeExtractor
         {
             if (!ResolvesInside(components))
             {
-                if (_danglingLinks.Count == MaxDanglingLinks)
+                if (danglingLinks.Count == MaxDanglingLinks)
                 {
                     throw Invalid($"The archive holds more than {MaxDanglingLinks} symbolic links that lead nowhere.");
                 }
 
-                _danglingLinks.Add(components);
+                danglingLinks.Add(components);
             }
         }
         catch (FileOperationException)
@@ -409,7 +409,7 @@ public sealed class TarTreeExtractor
 
     private void RecheckDanglingLinks()
     {
-        foreach (var components in _danglingLinks)
+        foreach (var components in danglingLinks)
         {
             try
             {
@@ -432,9 +432,9 @@ public sealed class TarTreeExtractor
     {
         try
         {
-            return _tree is not null && components.Count > 1
-                ? _tree.ResolvesInside(string.Join('/', components.Skip(1)))
-                : _destination.ResolvesInside(string.Join('/', components));
+            return tree is not null && components.Count > 1
+                ? tree.ResolvesInside(string.Join('/', components.Skip(1)))
+                : destination.ResolvesInside(string.Join('/', components));
         }
         catch (FileOperationException error) when (error.Code == FileErrorCodes.PathEscape)
         {

@@ -211,9 +211,9 @@ public static class UnixDirectoryCalls
 
     internal static unsafe int OpenAt2(SafeFileHandle directory, string path, ulong flags, ulong resolve)
     {
-        const long SysOpenat2 = 437;
+        const long sysOpenat2 = 437;
         var how = new Libc.OpenHow { Flags = flags, Mode = 0, Resolve = resolve };
-        return (int)Libc.syscall(SysOpenat2, directory, path, &how, (nuint)sizeof(Libc.OpenHow));
+        return (int)Libc.syscall(sysOpenat2, directory, path, &how, (nuint)sizeof(Libc.OpenHow));
     }
 
     private static string ProcPath(SafeFileHandle handle) => $"/proc/self/fd/{handle.DangerousGetHandle()}";

@@ -6,16 +6,16 @@ namespace VmPs.Protocol.Flow;
 /// </summary>
 public sealed class CreditWindow
 {
-    private readonly object _gate = new();
-    private readonly int _size;
-    private long _available;
-    private bool _closed;
-    private TaskCompletionSource _changed = NewSignal();
+    private readonly object gate = new();
+    private readonly int size;
+    private long available;
+    private bool closed;
+    private TaskCompletionSource changed = NewSignal();
 
     public CreditWindow(int size)
     {
-        _size = size;
-        _available = size;
+        this.size = size;
+        available = size;
     }
 
     /// <summary>
@@ -24,24 +24,24 @@ public sealed class CreditWindow
     /// </summary>
     public async ValueTask<bool> TakeAsync(int bytes, CancellationToken cancellationToken)
     {
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(bytes, _size);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(bytes, size);
         while (true)
         {
             Task changed;
-            lock (_gate)
+            lock (gate)
             {
-                if (_closed)
+                if (closed)
                 {
                     return false;
                 }
 
-                if (_available >= bytes)
+                if (available >= bytes)
                 {
-                    _available -= bytes;
+                    available -= bytes;
                     return true;
                 }
 
-                changed = _changed.Task;
+                changed = this.changed.Task;
             }
 
             await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -59,9 +59,9 @@ public sealed class CreditWindow
             return;
         }
 
-        lock (_gate)
+        lock (gate)
         {
-            _available = Math.Min(_size, _available + bytes);
+            available = Math.Min(size, available + bytes);
             Signal();
         }
     }
@@ -69,17 +69,17 @@ public sealed class CreditWindow
     /// <summary>Ends the stream: waiting and future takers get false.</summary>
     public void Close()
     {
-        lock (_gate)
+        lock (gate)
         {
-            _closed = true;
+            closed = true;
             Signal();
         }
     }
 
     private void Signal()
     {
-        var changed = _changed;
-        _changed = NewSignal();
+        var changed = this.changed;
+        this.changed = NewSignal();
         changed.TrySetResult();
     }
 

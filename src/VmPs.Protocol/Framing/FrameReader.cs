@@ -7,17 +7,17 @@ public sealed class FrameReader
 {
     private const int InitialBufferSize = 64 * 1024;
 
-    private readonly Stream _stream;
-    private byte[] _buffer = new byte[InitialBufferSize];
-    private int _start;
-    private int _end;
+    private readonly Stream stream;
+    private byte[] buffer = new byte[InitialBufferSize];
+    private int start;
+    private int end;
 
     public FrameReader(Stream stream)
     {
-        _stream = stream;
+        this.stream = stream;
     }
 
-    private int Buffered => _end - _start;
+    private int Buffered => end - start;
 
     /// <summary>
     /// Reads the next frame. Returns null when the stream ends cleanly between frames;
@@ -30,11 +30,11 @@ public sealed class FrameReader
             return Buffered == 0 ? null : throw new ProtocolException("The stream ended inside a frame header.");
         }
 
-        if (!FrameHeader.TryParse(_buffer.AsSpan(_start, FrameHeader.Size), out var type, out var channel, out var length))
+        if (!FrameHeader.TryParse(buffer.AsSpan(start, FrameHeader.Size), out var type, out var channel, out var length))
         {
             throw new ProtocolException(
                 $"Received bytes that are not a frame header (limit {FrameHeader.MaxPayloadLength} bytes per payload): " +
-                Convert.ToHexString(_buffer, _start, FrameHeader.Size));
+                Convert.ToHexString(buffer, start, FrameHeader.Size));
         }
 
         if (!await FillAsync(FrameHeader.Size + length, cancellationToken).ConfigureAwait(false))
@@ -55,20 +55,20 @@ public sealed class FrameReader
     {
         while (await FillAsync(FrameHeader.Size, cancellationToken).ConfigureAwait(false))
         {
-            var magicAt = _buffer.AsSpan(_start, Buffered).IndexOf(FrameHeader.Magic0);
+            var magicAt = buffer.AsSpan(start, Buffered).IndexOf(FrameHeader.Magic0);
             if (magicAt < 0)
             {
-                _start = _end;
+                start = end;
                 continue;
             }
 
-            _start += magicAt;
+            start += magicAt;
             if (!await FillAsync(FrameHeader.Size, cancellationToken).ConfigureAwait(false))
             {
                 return null;
             }
 
-            if (FrameHeader.TryParse(_buffer.AsSpan(_start, FrameHeader.Size), out var candidateType, out var channel, out var length)
+            if (FrameHeader.TryParse(buffer.AsSpan(start, FrameHeader.Size), out var candidateType, out var channel, out var length)
                 && candidateType == type && length <= maxPayloadLength)
             {
                 if (!await FillAsync(FrameHeader.Size + length, cancellationToken).ConfigureAwait(false))
@@ -76,14 +76,14 @@ public sealed class FrameReader
                     return null;
                 }
 
-                var frame = new Frame(type, channel, _buffer.AsMemory(_start + FrameHeader.Size, length));
+                var frame = new Frame(type, channel, buffer.AsMemory(start + FrameHeader.Size, length));
                 if (accept(frame))
                 {
                     return Consume(type, channel, length);
                 }
             }
 
-            _start++;
+            start++;
         }
 
         return null;
@@ -91,8 +91,8 @@ public sealed class FrameReader
 
     private Frame Consume(FrameType type, uint channel, int length)
     {
-        var payload = _buffer.AsSpan(_start + FrameHeader.Size, length).ToArray();
-        _start += FrameHeader.Size + length;
+        var payload = buffer.AsSpan(start + FrameHeader.Size, length).ToArray();
+        start += FrameHeader.Size + length;
         return new Frame(type, channel, payload);
     }
 
@@ -107,13 +107,13 @@ public sealed class FrameReader
         MakeRoom(count);
         while (Buffered < count)
         {
-            var read = await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
+            var read = await stream.ReadAsync(buffer.AsMemory(end), cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
                 return false;
             }
 
-            _end += read;
+            end += read;
         }
 
         return true;
@@ -121,15 +121,15 @@ public sealed class FrameReader
 
     private void MakeRoom(int count)
     {
-        if (_start + count <= _buffer.Length)
+        if (start + count <= buffer.Length)
         {
             return;
         }
 
-        var target = count > _buffer.Length ? new byte[Math.Max(count, _buffer.Length * 2)] : _buffer;
-        Buffer.BlockCopy(_buffer, _start, target, 0, Buffered);
-        _end = Buffered;
-        _start = 0;
-        _buffer = target;
+        var target = count > buffer.Length ? new byte[Math.Max(count, buffer.Length * 2)] : buffer;
+        Buffer.BlockCopy(buffer, start, target, 0, Buffered);
+        end = Buffered;
+        start = 0;
+        buffer = target;
     }
 }

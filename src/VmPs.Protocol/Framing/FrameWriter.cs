@@ -7,12 +7,12 @@ namespace VmPs.Protocol.Framing;
 /// <summary>Writes whole frames; safe to call from many tasks at once (frames never interleave).</summary>
 public sealed class FrameWriter
 {
-    private readonly Stream _stream;
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Stream stream;
+    private readonly SemaphoreSlim gate = new(1, 1);
 
     public FrameWriter(Stream stream)
     {
-        _stream = stream;
+        this.stream = stream;
     }
 
     public async ValueTask WriteAsync(FrameType type, uint channel, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
@@ -28,15 +28,15 @@ public sealed class FrameWriter
         {
             FrameHeader.Write(buffer, type, channel, payload.Length);
             payload.Span.CopyTo(buffer.AsSpan(FrameHeader.Size));
-            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await _stream.WriteAsync(buffer.AsMemory(0, length), CancellationToken.None).ConfigureAwait(false);
-                await _stream.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                await stream.WriteAsync(buffer.AsMemory(0, length), CancellationToken.None).ConfigureAwait(false);
+                await stream.FlushAsync(CancellationToken.None).ConfigureAwait(false);
             }
             finally
             {
-                _gate.Release();
+                gate.Release();
             }
         }
         finally

@@ -8,11 +8,11 @@ namespace VmPs.Tests.Integration;
 [Collection(VmBootCollection.Name)]
 public sealed class AgentExecVmTests
 {
-    private readonly BootedBusyboxVm _vm;
+    private readonly BootedBusyboxVm vm;
 
     public AgentExecVmTests(BootedBusyboxVm vm)
     {
-        _vm = vm;
+        this.vm = vm;
     }
 
     [RequiresVmBootFact]
@@ -117,5 +117,5 @@ public sealed class AgentExecVmTests
         Assert.InRange(guestNow, hostNow - 300, hostNow + 5);
     }
 
-    private Task<AgentClient> ConnectAsync() => _vm.Manager.ConnectAgentAsync(BootedBusyboxVm.Name, default);
+    private Task<AgentClient> ConnectAsync() => vm.Manager.ConnectAgentAsync(BootedBusyboxVm.Name, default);
 }

@@ -14,11 +14,11 @@ public sealed class EnterVmTerminalTests
 {
     private static readonly TimeSpan HangGuard = TimeSpan.FromMinutes(3);
 
-    private readonly BootedBusyboxVm _vm;
+    private readonly BootedBusyboxVm vm;
 
     public EnterVmTerminalTests(BootedBusyboxVm vm)
     {
-        _vm = vm;
+        this.vm = vm;
     }
 
     [RequiresVmBootFact]
@@ -31,7 +31,7 @@ public sealed class EnterVmTerminalTests
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
         };
-        start.Environment["VMPS_HOME"] = _vm.Home.Paths.Root;
+        start.Environment["VMPS_HOME"] = vm.Home.Paths.Root;
         using var session = Process.Start(start)!;
         var output = new StringBuilder();
         var reading = Task.Run(async () =>

@@ -14,11 +14,11 @@ public sealed class QemuDriver : IHypervisorDriver
     private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(5);
     private const int LogExcerptLength = 4000;
 
-    private readonly QemuDriverOptions _options;
+    private readonly QemuDriverOptions options;
 
     public QemuDriver(QemuDriverOptions options)
     {
-        _options = options;
+        this.options = options;
         Capabilities = CapabilitiesOf(options);
     }
 
@@ -82,7 +82,7 @@ public sealed class QemuDriver : IHypervisorDriver
     {
         spec.CreatePrivateFiles();
         var sockets = QemuSockets.For(spec.VmDirectory);
-        var arguments = QemuCommandLine.Build(_options, spec, sockets);
+        var arguments = QemuCommandLine.Build(options, spec, sockets);
         if (restoreFrom is not null)
         {
             arguments = [.. arguments, "-incoming", "defer"];
@@ -100,7 +100,7 @@ public sealed class QemuDriver : IHypervisorDriver
         sockets.DeleteStale();
 
         var logOffset = File.Exists(spec.HypervisorLogPath) ? new FileInfo(spec.HypervisorLogPath).Length : 0;
-        var process = DetachedProcess.Start(_options.QemuPath, arguments, spec.HypervisorLogPath, spec.VmDirectory, spec.PidFilePath);
+        var process = DetachedProcess.Start(options.QemuPath, arguments, spec.HypervisorLogPath, spec.VmDirectory, spec.PidFilePath);
         try
         {
             await WaitUntilRunningAsync(process, sockets.Qmp, spec.HypervisorLogPath, logOffset, cancellationToken).ConfigureAwait(false);
@@ -130,7 +130,7 @@ public sealed class QemuDriver : IHypervisorDriver
             throw;
         }
 
-        var agent = _options.UseVhostVsock ? AgentEndpoint.KernelVsock(spec.VsockCid) : AgentEndpoint.VirtioSerial(sockets.Agent);
+        var agent = options.UseVhostVsock ? AgentEndpoint.KernelVsock(spec.VsockCid) : AgentEndpoint.VirtioSerial(sockets.Agent);
         return new HypervisorInstance(HypervisorKind.Qemu, process, sockets.Qmp, agent);
     }
 
@@ -152,7 +152,7 @@ public sealed class QemuDriver : IHypervisorDriver
     {
         Capabilities.Require(HypervisorFeatures.DiskHotplug, deviceId);
         await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
-        await QemuDiskHotplug.DetachAsync(qmp, deviceId, _options.UnplugTimeout, cancellationToken).ConfigureAwait(false);
+        await QemuDiskHotplug.DetachAsync(qmp, deviceId, options.UnplugTimeout, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task KillAsync(HypervisorInstance instance, CancellationToken cancellationToken)
@@ -160,7 +160,7 @@ public sealed class QemuDriver : IHypervisorDriver
         if (ProcessProbe.IsRunning(instance.Process))
         {
             await QuitThroughQmpAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
-            if (!await ProcessProbe.WaitForExitAsync(instance.Process, _options.QuitTimeout, cancellationToken).ConfigureAwait(false))
+            if (!await ProcessProbe.WaitForExitAsync(instance.Process, options.QuitTimeout, cancellationToken).ConfigureAwait(false))
             {
                 await ProcessProbe.KillAsync(instance.Process, KillWait, cancellationToken).ConfigureAwait(false);
             }
@@ -185,7 +185,7 @@ public sealed class QemuDriver : IHypervisorDriver
     private async Task QuitThroughQmpAsync(string socketPath, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.QuitTimeout);
+        timeout.CancelAfter(options.QuitTimeout);
         try
         {
             await using var qmp = await QmpClient.ConnectAsync(socketPath, timeout.Token).ConfigureAwait(false);
@@ -203,7 +203,7 @@ public sealed class QemuDriver : IHypervisorDriver
     private async Task WaitUntilRunningAsync(ProcessIdentity process, string qmpSocket, string logPath, long logOffset, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(_options.StartTimeout);
+        deadline.CancelAfter(options.StartTimeout);
         VmPsException? lastError = null;
         try
         {
@@ -240,7 +240,7 @@ public sealed class QemuDriver : IHypervisorDriver
             throw new VmPsException(
                 VmPsErrorIds.HypervisorStartTimeout,
                 VmPsErrorKind.OperationTimeout,
-                $"QEMU did not answer on its QMP socket within {_options.StartTimeout.TotalSeconds:0} s{(lastError is null ? "" : $" ({lastError.Message})")}. Its output: {ReadLog(logPath, logOffset)}",
+                $"QEMU did not answer on its QMP socket within {options.StartTimeout.TotalSeconds:0} s{(lastError is null ? "" : $" ({lastError.Message})")}. Its output: {ReadLog(logPath, logOffset)}",
                 qmpSocket);
         }
     }

@@ -13,19 +13,19 @@ namespace VmPs.Core.Hypervisors.Qemu;
 /// </summary>
 public sealed class QmpClient : IAsyncDisposable
 {
-    private readonly Socket _socket;
-    private readonly NetworkStream _stream;
-    private readonly StreamReader _reader;
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly string _socketPath;
-    private long _nextId;
+    private readonly Socket socket;
+    private readonly NetworkStream stream;
+    private readonly StreamReader reader;
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private readonly string socketPath;
+    private long nextId;
 
     private QmpClient(Socket socket, string socketPath)
     {
-        _socket = socket;
-        _socketPath = socketPath;
-        _stream = new NetworkStream(socket, ownsSocket: false);
-        _reader = new StreamReader(_stream, Encoding.UTF8);
+        this.socket = socket;
+        this.socketPath = socketPath;
+        stream = new NetworkStream(socket, ownsSocket: false);
+        reader = new StreamReader(stream, Encoding.UTF8);
     }
 
     /// <summary>QEMU's version from the greeting, e.g. "7.2.22".</summary>
@@ -63,10 +63,10 @@ public sealed class QmpClient : IAsyncDisposable
     /// <summary>Runs one command and returns its "return" value; a QMP error becomes a <see cref="VmPsException"/> with QEMU's description.</summary>
     public async Task<JsonNode?> ExecuteAsync(string command, JsonObject? arguments, CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var id = Interlocked.Increment(ref _nextId);
+            var id = Interlocked.Increment(ref nextId);
             var request = new JsonObject { ["execute"] = command, ["id"] = id };
             if (arguments is not null)
             {
@@ -77,7 +77,7 @@ public sealed class QmpClient : IAsyncDisposable
             while (true)
             {
                 var message = await ReceiveAsync(cancellationToken).ConfigureAwait(false)
-                    ?? throw new VmPsException(VmPsErrorIds.QmpConnectionClosed, VmPsErrorKind.ConnectionError, $"QEMU closed the QMP connection before answering '{command}'.", _socketPath);
+                    ?? throw new VmPsException(VmPsErrorIds.QmpConnectionClosed, VmPsErrorKind.ConnectionError, $"QEMU closed the QMP connection before answering '{command}'.", socketPath);
                 if (message["id"]?.GetValue<long>() != id)
                 {
                     continue;
@@ -95,7 +95,7 @@ public sealed class QmpClient : IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            gate.Release();
         }
     }
 
@@ -106,7 +106,7 @@ public sealed class QmpClient : IAsyncDisposable
     {
         var result = await ExecuteAsync("query-status", cancellationToken).ConfigureAwait(false);
         return result?["status"]?.GetValue<string>()
-            ?? throw new VmPsException(VmPsErrorIds.QmpProtocolError, VmPsErrorKind.ProtocolError, "QEMU's query-status answer has no 'status'.", _socketPath);
+            ?? throw new VmPsException(VmPsErrorIds.QmpProtocolError, VmPsErrorKind.ProtocolError, "QEMU's query-status answer has no 'status'.", socketPath);
     }
 
     public Task SystemPowerdownAsync(CancellationToken cancellationToken) => ExecuteAsync("system_powerdown", cancellationToken);
@@ -125,10 +125,10 @@ public sealed class QmpClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _reader.Dispose();
-        await _stream.DisposeAsync().ConfigureAwait(false);
-        _socket.Dispose();
-        _gate.Dispose();
+        reader.Dispose();
+        await stream.DisposeAsync().ConfigureAwait(false);
+        socket.Dispose();
+        gate.Dispose();
     }
 
     private async Task NegotiateAsync(CancellationToken cancellationToken)
@@ -136,7 +136,7 @@ public sealed class QmpClient : IAsyncDisposable
         var greeting = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
         if (greeting?["QMP"] is not JsonObject qmp)
         {
-            throw new VmPsException(VmPsErrorIds.QmpProtocolError, VmPsErrorKind.ProtocolError, $"'{_socketPath}' did not greet like a QMP server.", _socketPath);
+            throw new VmPsException(VmPsErrorIds.QmpProtocolError, VmPsErrorKind.ProtocolError, $"'{socketPath}' did not greet like a QMP server.", socketPath);
         }
 
         if (qmp["version"]?["qemu"] is JsonObject version)
@@ -152,11 +152,11 @@ public sealed class QmpClient : IAsyncDisposable
         var bytes = Encoding.UTF8.GetBytes(message.ToJsonString() + "\n");
         try
         {
-            await _stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+            await stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
         }
         catch (IOException ex)
         {
-            throw new VmPsException(VmPsErrorIds.QmpConnectionClosed, VmPsErrorKind.ConnectionError, $"QEMU closed the QMP connection: {ex.Message}", _socketPath, ex);
+            throw new VmPsException(VmPsErrorIds.QmpConnectionClosed, VmPsErrorKind.ConnectionError, $"QEMU closed the QMP connection: {ex.Message}", socketPath, ex);
         }
     }
 
@@ -168,7 +168,7 @@ public sealed class QmpClient : IAsyncDisposable
             string? line;
             try
             {
-                line = await _reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+                line = await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (IOException)
             {
@@ -188,11 +188,11 @@ public sealed class QmpClient : IAsyncDisposable
             try
             {
                 return JsonNode.Parse(line) as JsonObject
-                    ?? throw new VmPsException(VmPsErrorIds.QmpProtocolError, VmPsErrorKind.ProtocolError, $"QMP sent a non-object message: {line}", _socketPath);
+                    ?? throw new VmPsException(VmPsErrorIds.QmpProtocolError, VmPsErrorKind.ProtocolError, $"QMP sent a non-object message: {line}", socketPath);
             }
             catch (JsonException ex)
             {
-                throw new VmPsException(VmPsErrorIds.QmpProtocolError, VmPsErrorKind.ProtocolError, $"QMP sent invalid JSON: {line}", _socketPath, ex);
+                throw new VmPsException(VmPsErrorIds.QmpProtocolError, VmPsErrorKind.ProtocolError, $"QMP sent invalid JSON: {line}", socketPath, ex);
             }
         }
     }

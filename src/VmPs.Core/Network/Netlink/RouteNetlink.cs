@@ -108,15 +108,15 @@ internal sealed class RouteNetlink : IDisposable
     /// <summary>Every bridge port by interface index, with whether it is isolated (RTM_GETLINK on the AF_BRIDGE family reports port settings).</summary>
     public Dictionary<int, bool> IsolatedBridgePorts()
     {
-        const byte FamilyBridge = 7;
-        const ushort AttributeProtocolInfo = 12;
+        const byte familyBridge = 7;
+        const ushort attributeProtocolInfo = 12;
         return socket.Query(
-                new NetlinkMessage(GetLink, NetlinkSocket.DumpFlags).InterfaceHeader(FamilyBridge, 0),
+                new NetlinkMessage(GetLink, NetlinkSocket.DumpFlags).InterfaceHeader(familyBridge, 0),
                 "list bridge ports")
             .Where(reply => reply.Type == NewLink)
             .ToDictionary(
                 reply => BinaryPrimitives.ReadInt32LittleEndian(reply.Payload.Span[4..]),
-                reply => new NetlinkAttributes(reply.Payload[16..]).Nested(AttributeProtocolInfo)?.Byte(BridgePortIsolated) == 1);
+                reply => new NetlinkAttributes(reply.Payload[16..]).Nested(attributeProtocolInfo)?.Byte(BridgePortIsolated) == 1);
     }
 
     /// <summary>Deletes the link; false when it did not exist.</summary>
@@ -159,7 +159,7 @@ internal sealed class RouteNetlink : IDisposable
     /// <summary>IPv4 routes of every table except the local one (host addresses, not networks).</summary>
     public List<RouteEntry> GetRoutes()
     {
-        const byte LocalTable = 255;
+        const byte localTable = 255;
         return socket.Query(new NetlinkMessage(GetRoute, NetlinkSocket.DumpFlags).RouteHeader(FamilyIpv4), "list routes")
             .Where(reply => reply.Type == NewRoute)
             .Select(reply =>
@@ -170,7 +170,7 @@ internal sealed class RouteNetlink : IDisposable
                 var destination = new Ipv4Subnet(attributes.Ipv4(RouteDestination) ?? 0, span[1]);
                 return new RouteEntry(destination, (int?)attributes.UInt32(RouteOutputInterface), table);
             })
-            .Where(route => route.Table != LocalTable)
+            .Where(route => route.Table != localTable)
             .ToList();
     }
 

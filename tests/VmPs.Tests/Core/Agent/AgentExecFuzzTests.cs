@@ -14,11 +14,11 @@ public class AgentExecFuzzTests : IClassFixture<GuestAgentFixture>
         FrameType.OutputCredit, FrameType.StdinCredit, FrameType.ClockSync, FrameType.ExecExit,
     ];
 
-    private readonly GuestAgentProcess _agent;
+    private readonly GuestAgentProcess agent;
 
     public AgentExecFuzzTests(GuestAgentFixture fixture)
     {
-        _agent = fixture.Agent;
+        agent = fixture.Agent;
     }
 
     [Fact]
@@ -27,7 +27,7 @@ public class AgentExecFuzzTests : IClassFixture<GuestAgentFixture>
         var random = new Random(1234);
         for (var round = 0; round < 25; round++)
         {
-            await using var connection = await RawAgentConnection.ConnectAsync(_agent.SocketPath);
+            await using var connection = await RawAgentConnection.ConnectAsync(agent.SocketPath);
             await connection.SendHelloAsync(ProtocolInfo.Version, $"exec-fuzz-{round}");
             await connection.ReadAsync();
             var tty = round % 2 == 0;
@@ -51,8 +51,8 @@ public class AgentExecFuzzTests : IClassFixture<GuestAgentFixture>
             }
         }
 
-        Assert.False(_agent.Process.HasExited);
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        Assert.False(agent.Process.HasExited);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var result = await client.ExecAsync(new AgentExecRequest(["echo", "alive"]) { Tty = true }, default);
         Assert.Equal("alive\r\n", result.Stdout);
     }

@@ -8,17 +8,17 @@ namespace VmPs.Tests.Core.Agent;
 
 public class AgentExecTests : IClassFixture<GuestAgentFixture>
 {
-    private readonly GuestAgentProcess _agent;
+    private readonly GuestAgentProcess agent;
 
     public AgentExecTests(GuestAgentFixture fixture)
     {
-        _agent = fixture.Agent;
+        agent = fixture.Agent;
     }
 
     [Fact]
     public async Task Ping_reports_the_agent_version_and_uptime()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
         var pong = await client.PingAsync(default);
 
@@ -30,7 +30,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task Exec_returns_stdout_stderr_and_the_exit_code()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
         var result = await client.ExecAsync(new AgentExecRequest(["/bin/sh", "-c", "echo out; echo err >&2; exit 3"]), default);
 
@@ -40,7 +40,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task Stdin_text_reaches_the_command_and_is_then_closed()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var input = string.Join("\n", Enumerable.Range(1, 30_000).Select(i => $"line {i}")) + "\n";
 
         var echoed = await client.ExecAsync(new AgentExecRequest(["cat"]) { StandardInput = input }, default);
@@ -53,7 +53,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task Input_the_command_does_not_read_is_dropped_without_harm()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
         var result = await client.ExecAsync(new AgentExecRequest(["head", "-c", "5"]) { StandardInput = new string('x', 4 * 1024 * 1024) }, default);
         var after = await client.PingAsync(default);
@@ -65,7 +65,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task Without_input_stdin_is_closed_at_once()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
         var result = await client.ExecAsync(new AgentExecRequest(["cat"]), default);
 
@@ -75,7 +75,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task Large_output_arrives_complete_and_in_order()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
         var result = await client.ExecAsync(new AgentExecRequest(["seq", "1", "200000"]), default);
 
@@ -85,7 +85,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task A_background_process_holding_the_output_open_does_not_keep_the_exec_running()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
         var result = await client.ExecAsync(new AgentExecRequest(["/bin/sh", "-c", "sleep 600 & echo $!"]) { Timeout = TimeSpan.FromSeconds(60) }, default);
         using var daemon = System.Diagnostics.Process.GetProcessById(int.Parse(result.Stdout));
@@ -97,7 +97,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task Environment_and_working_directory_apply_over_the_agent_environment()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var request = new AgentExecRequest(["/bin/sh", "-c", "echo \"$GREETING|$VMPS_TEST_BASE\"; pwd"])
         {
             Environment = new Dictionary<string, string> { ["GREETING"] = "hello world" },
@@ -112,7 +112,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task A_signal_ends_the_exec_and_the_result_names_it()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var execution = await client.StartExecAsync(new AgentExecRequest(["sleep", "60"]), default);
 
         await execution.SignalAsync(15, processGroup: false, default);
@@ -125,7 +125,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task Streaming_output_arrives_before_the_process_ends()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var execution = await client.StartExecAsync(new AgentExecRequest(["/bin/sh", "-c", "echo ready; read line; echo \"got $line\""]), default);
 
         Assert.True(await execution.Output.WaitToReadAsync());
@@ -147,7 +147,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task Twenty_execs_run_concurrently_on_one_connection()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
         // Each exec waits for a file the last one creates: they can only all finish if they run at the same time.
         var directory = Directory.CreateTempSubdirectory("vmps-concurrent-").FullName;
@@ -167,7 +167,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task An_unknown_command_is_a_specific_error()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
         var error = await Assert.ThrowsAsync<VmPsException>(() => client.ExecAsync(new AgentExecRequest(["no-such-command-vmps"]), default));
 
@@ -178,7 +178,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task A_missing_working_directory_is_a_specific_error()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
         var error = await Assert.ThrowsAsync<VmPsException>(() =>
             client.ExecAsync(new AgentExecRequest(["true"]) { WorkingDirectory = "/no/such/dir" }, default));
@@ -190,7 +190,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task Bad_requests_are_refused_before_reaching_the_guest()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
         var empty = await Assert.ThrowsAsync<VmPsException>(() => client.ExecAsync(new AgentExecRequest([]), default));
         var badVariable = await Assert.ThrowsAsync<VmPsException>(() =>
@@ -202,7 +202,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task A_timeout_kills_the_command_with_a_clear_error_and_the_connection_stays_usable()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var marker = Path.Combine(Path.GetTempPath(), $"vmps-timeout-{Guid.NewGuid():N}");
 
         var error = await Assert.ThrowsAsync<VmPsException>(() =>
@@ -218,7 +218,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task A_streamed_exec_is_killed_at_its_timeout_with_what_it_started()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
         var execution = await client.StartExecAsync(new AgentExecRequest(["/bin/sh", "-c", "sleep 600 & echo $!; wait"]) { Timeout = TimeSpan.FromSeconds(2) }, default);
         var stdout = await ExecTestSupport.ReadStdoutAsync(execution).WaitAsync(TimeSpan.FromMinutes(2));
@@ -232,7 +232,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task A_streamed_exec_that_ends_in_time_reports_its_exit()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
         var execution = await client.StartExecAsync(new AgentExecRequest(["/bin/sh", "-c", "exit 4"]) { Timeout = TimeSpan.FromMinutes(5) }, default);
         await ExecTestSupport.ReadStdoutAsync(execution).WaitAsync(TimeSpan.FromMinutes(2));
@@ -243,7 +243,7 @@ public class AgentExecTests : IClassFixture<GuestAgentFixture>
     [RequiresRootFact]
     public async Task A_command_runs_as_the_requested_user()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
         var result = await client.ExecAsync(new AgentExecRequest(["id", "-u"]) { User = "nobody", WorkingDirectory = "/" }, default);
         var unknown = await Assert.ThrowsAsync<VmPsException>(() => client.ExecAsync(new AgentExecRequest(["id"]) { User = "no-such-user-vmps" }, default));

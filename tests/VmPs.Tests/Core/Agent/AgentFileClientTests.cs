@@ -15,26 +15,26 @@ namespace VmPs.Tests.Core.Agent;
 /// </summary>
 public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposable
 {
-    private readonly GuestAgentProcess _agent;
-    private readonly ScratchDirectory _scratch = new();
+    private readonly GuestAgentProcess agent;
+    private readonly ScratchDirectory scratch = new();
 
-    private readonly ITestOutputHelper _output;
+    private readonly ITestOutputHelper output;
 
     public AgentFileClientTests(GuestAgentFixture fixture, ITestOutputHelper output)
     {
-        _agent = fixture.Agent;
-        _output = output;
+        agent = fixture.Agent;
+        this.output = output;
     }
 
-    public void Dispose() => _scratch.Dispose();
+    public void Dispose() => scratch.Dispose();
 
     [Fact]
     public async Task Write_then_read_round_trips_content_larger_than_the_window_with_mode_and_owner()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var files = new AgentFileClient(client);
         var content = FileTrees.RandomBytes(3 * FileTransferWindow.Bytes + 12345);
-        var path = _scratch.Combine("new", "dir", "file.bin");
+        var path = scratch.Combine("new", "dir", "file.bin");
         var reports = new List<FileTransferProgress>();
 
         var written = await files.WriteAsync(path, new MemoryStream(content), new GuestFileWriteOptions { Mode = (UnixFileMode)Convert.ToInt32("640", 8), Uid = 1234, Gid = 2345 }, new SynchronousProgress(reports), default);
@@ -54,9 +54,9 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
     [Fact]
     public async Task Write_refuses_an_existing_file_without_overwrite_and_replaces_it_with_overwrite()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var files = new AgentFileClient(client);
-        var path = _scratch.Combine("existing.txt");
+        var path = scratch.Combine("existing.txt");
         FileTrees.WriteFile(path, "old", "600");
 
         var refused = await Assert.ThrowsAsync<VmPsException>(() => files.WriteAsync(path, new MemoryStream("new"u8.ToArray()), null, null, default));
@@ -71,29 +71,29 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
     [Fact]
     public async Task Errors_have_specific_ids()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var files = new AgentFileClient(client);
-        Directory.CreateDirectory(_scratch.Combine("full", "child"));
-        File.WriteAllText(_scratch.Combine("plain"), "x");
+        Directory.CreateDirectory(scratch.Combine("full", "child"));
+        File.WriteAllText(scratch.Combine("plain"), "x");
 
         async Task<string> ErrorOf(Func<Task> action) => (await Assert.ThrowsAsync<VmPsException>(action)).ErrorId;
 
-        Assert.Equal("GuestFileNotFound", await ErrorOf(() => files.StatAsync(_scratch.Combine("missing"), default)));
-        Assert.Equal("GuestFileNotFound", await ErrorOf(() => files.ReadAsync(_scratch.Combine("missing"), Stream.Null, null, default)));
-        Assert.Equal("GuestPathIsDirectory", await ErrorOf(() => files.ReadAsync(_scratch.Path, Stream.Null, null, default)));
-        Assert.Equal("GuestPathIsDirectory", await ErrorOf(() => files.WriteAsync(_scratch.Combine("full"), Stream.Null, new GuestFileWriteOptions { Overwrite = true }, null, default)));
-        Assert.Equal("GuestPathNotDirectory", await ErrorOf(() => files.ListAsync(_scratch.Combine("plain"), default)));
-        Assert.Equal("GuestDirectoryNotEmpty", await ErrorOf(() => files.DeleteAsync(_scratch.Combine("full"), recursive: false, default)));
+        Assert.Equal("GuestFileNotFound", await ErrorOf(() => files.StatAsync(scratch.Combine("missing"), default)));
+        Assert.Equal("GuestFileNotFound", await ErrorOf(() => files.ReadAsync(scratch.Combine("missing"), Stream.Null, null, default)));
+        Assert.Equal("GuestPathIsDirectory", await ErrorOf(() => files.ReadAsync(scratch.Path, Stream.Null, null, default)));
+        Assert.Equal("GuestPathIsDirectory", await ErrorOf(() => files.WriteAsync(scratch.Combine("full"), Stream.Null, new GuestFileWriteOptions { Overwrite = true }, null, default)));
+        Assert.Equal("GuestPathNotDirectory", await ErrorOf(() => files.ListAsync(scratch.Combine("plain"), default)));
+        Assert.Equal("GuestDirectoryNotEmpty", await ErrorOf(() => files.DeleteAsync(scratch.Combine("full"), recursive: false, default)));
         Assert.Equal("InvalidGuestPath", await ErrorOf(() => files.StatAsync("relative/path", default)));
-        Assert.True(Directory.Exists(_scratch.Combine("full", "child")));
+        Assert.True(Directory.Exists(scratch.Combine("full", "child")));
     }
 
     [Fact]
     public async Task Stat_list_and_delete_describe_and_remove_entries()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var files = new AgentFileClient(client);
-        var root = _scratch.Combine("tree");
+        var root = scratch.Combine("tree");
         FileTrees.CreateSample(root);
 
         var link = await files.StatAsync(Path.Combine(root, "sub", "link"), default);
@@ -113,19 +113,19 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
     [Fact]
     public async Task A_directory_tree_round_trips_with_modes_times_links_and_empty_directories()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var files = new AgentFileClient(client);
-        var source = _scratch.Combine("source");
+        var source = scratch.Combine("source");
         FileTrees.CreateSample(source);
-        Directory.CreateDirectory(_scratch.Combine("guest"));
-        Directory.CreateDirectory(_scratch.Combine("back"));
+        Directory.CreateDirectory(scratch.Combine("guest"));
+        Directory.CreateDirectory(scratch.Combine("back"));
 
-        var into = await files.CopyToGuestAsync(source, _scratch.Combine("guest"), new GuestCopyOptions { Recurse = true }, null, default);
-        var back = await files.CopyFromGuestAsync(_scratch.Combine("guest", "source"), _scratch.Combine("back", "copy"), new GuestCopyOptions { Recurse = true }, null, default);
+        var into = await files.CopyToGuestAsync(source, scratch.Combine("guest"), new GuestCopyOptions { Recurse = true }, null, default);
+        var back = await files.CopyFromGuestAsync(scratch.Combine("guest", "source"), scratch.Combine("back", "copy"), new GuestCopyOptions { Recurse = true }, null, default);
 
-        Assert.Equal(_scratch.Combine("guest", "source"), into.Destination);
+        Assert.Equal(scratch.Combine("guest", "source"), into.Destination);
         Assert.Equal(8, into.Entries);
-        Assert.Equal(FileTrees.Describe(source), FileTrees.Describe(_scratch.Combine("guest", "source")));
+        Assert.Equal(FileTrees.Describe(source), FileTrees.Describe(scratch.Combine("guest", "source")));
         Assert.Equal(FileTrees.Describe(source), FileTrees.Describe(back.Destination));
         Assert.Equal(FileTrees.FixedTime, UnixFileSystem.GetStatus(back.Destination).LastWriteTimeUtc);
     }
@@ -133,17 +133,17 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
     [Fact]
     public async Task Copies_need_recurse_for_directories_and_overwrite_for_existing_targets()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var files = new AgentFileClient(client);
-        var source = _scratch.Combine("source");
+        var source = scratch.Combine("source");
         FileTrees.CreateSample(source);
-        var target = _scratch.Combine("target.sh");
+        var target = scratch.Combine("target.sh");
         FileTrees.WriteFile(target, "keep", "644");
 
-        var noRecurse = await Assert.ThrowsAsync<VmPsException>(() => files.CopyToGuestAsync(source, _scratch.Combine("elsewhere"), new GuestCopyOptions(), null, default));
+        var noRecurse = await Assert.ThrowsAsync<VmPsException>(() => files.CopyToGuestAsync(source, scratch.Combine("elsewhere"), new GuestCopyOptions(), null, default));
         var noOverwrite = await Assert.ThrowsAsync<VmPsException>(() => files.CopyToGuestAsync(Path.Combine(source, "run.sh"), target, new GuestCopyOptions(), null, default));
         var hostNoOverwrite = await Assert.ThrowsAsync<VmPsException>(() => files.CopyFromGuestAsync(Path.Combine(source, "run.sh"), target, new GuestCopyOptions(), null, default));
-        var fromNoRecurse = await Assert.ThrowsAsync<VmPsException>(() => files.CopyFromGuestAsync(source, _scratch.Combine("elsewhere"), new GuestCopyOptions(), null, default));
+        var fromNoRecurse = await Assert.ThrowsAsync<VmPsException>(() => files.CopyFromGuestAsync(source, scratch.Combine("elsewhere"), new GuestCopyOptions(), null, default));
         var kept = File.ReadAllText(target);
         await files.CopyToGuestAsync(Path.Combine(source, "run.sh"), target, new GuestCopyOptions { Overwrite = true }, null, default);
 
@@ -151,7 +151,7 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
         Assert.Equal("keep", kept);
         Assert.Equal(File.ReadAllText(Path.Combine(source, "run.sh")), File.ReadAllText(target));
         Assert.Equal("755", Convert.ToString(UnixFileSystem.GetStatus(target).Mode, 8));
-        Assert.False(Directory.Exists(_scratch.Combine("elsewhere")));
+        Assert.False(Directory.Exists(scratch.Combine("elsewhere")));
     }
 
     [Theory]
@@ -162,9 +162,9 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
     [InlineData("link", "/etc")]
     public async Task Extraction_rejects_entries_that_leave_the_destination_and_writes_nothing_outside(string name, string? linkTarget)
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var files = new AgentFileClient(client);
-        var destination = _scratch.Combine("dest");
+        var destination = scratch.Combine("dest");
         using var archive = linkTarget is null
             ? FileTrees.Tar(FileTrees.FileEntry("ok.txt", "fine"), FileTrees.FileEntry(name, "evil"))
             : FileTrees.Tar(FileTrees.LinkEntry(name, linkTarget), FileTrees.FileEntry("link/passwd", "evil"));
@@ -172,9 +172,9 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
         var error = await Assert.ThrowsAsync<VmPsException>(() => files.ExtractArchiveAsync(archive, destination, overwrite: true, null, default));
 
         Assert.Equal(("GuestPathEscape", VmPsErrorKind.InvalidData), (error.ErrorId, error.Kind));
-        Assert.False(File.Exists(_scratch.Combine("escaped")));
+        Assert.False(File.Exists(scratch.Combine("escaped")));
         Assert.False(File.Exists("/tmp/vmps-absolute-escape"));
-        Assert.Equal(["dest"], Directory.EnumerateFileSystemEntries(_scratch.Path).Select(Path.GetFileName));
+        Assert.Equal(["dest"], Directory.EnumerateFileSystemEntries(scratch.Path).Select(Path.GetFileName));
         Assert.NotEqual("evil", File.ReadAllText("/etc/passwd"));
         // Links the host sends are the user's own and stay as they are (a virtualenv's python -> /usr/bin/python3);
         // what matters is that nothing is written through one.
@@ -184,11 +184,11 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
     [Fact]
     public async Task Extraction_refuses_to_write_through_an_existing_link_in_the_destination()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var files = new AgentFileClient(client);
-        var outside = _scratch.Combine("outside");
+        var outside = scratch.Combine("outside");
         Directory.CreateDirectory(outside);
-        var destination = _scratch.Combine("dest");
+        var destination = scratch.Combine("dest");
         Directory.CreateDirectory(destination);
         File.CreateSymbolicLink(Path.Combine(destination, "link"), outside);
         using var archive = FileTrees.Tar(FileTrees.FileEntry("link/planted", "evil"));
@@ -202,10 +202,10 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
     [Fact]
     public async Task Streaming_100_MiB_each_way_keeps_the_agent_memory_bounded()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var files = new AgentFileClient(client);
         const long size = 100L * 1024 * 1024;
-        var path = _scratch.Combine("big.bin");
+        var path = scratch.Combine("big.bin");
 
         using var hashIn = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         await files.WriteAsync(path, new PatternStream(size, hashIn), null, null, default);
@@ -214,17 +214,17 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
 
         Assert.Equal(size, new FileInfo(path).Length);
         Assert.Equal(Convert.ToHexString(hashIn.GetHashAndReset()), hashOut.Hex);
-        var peakKiB = long.Parse(File.ReadAllLines($"/proc/{_agent.Process.Id}/status").Single(line => line.StartsWith("VmHWM:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
-        _output.WriteLine($"agent peak resident memory after 100 MiB each way: {peakKiB / 1024} MiB");
+        var peakKiB = long.Parse(File.ReadAllLines($"/proc/{agent.Process.Id}/status").Single(line => line.StartsWith("VmHWM:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+        output.WriteLine($"agent peak resident memory after 100 MiB each way: {peakKiB / 1024} MiB");
         Assert.True(peakKiB < 80 * 1024, $"the agent's peak resident memory was {peakKiB / 1024} MiB while streaming 100 MiB each way");
     }
 
     [Fact]
     public async Task Cancelling_a_write_leaves_neither_the_file_nor_its_temporary_behind()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var files = new AgentFileClient(client);
-        var directory = _scratch.Combine("cancel");
+        var directory = scratch.Combine("cancel");
         using var cancellation = new CancellationTokenSource();
         var source = new PatternStream(1L << 40, hash: null) { AfterBytes = (32L << 20, cancellation.Cancel) };
 
@@ -257,8 +257,8 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
     /// <summary>A long read-only stream of pseudo-random bytes made on the fly (never held in memory), hashed as read.</summary>
     private sealed class PatternStream(long length, IncrementalHash? hash) : Stream
     {
-        private readonly Random _random = new(42);
-        private long _position;
+        private readonly Random random = new(42);
+        private long position;
 
         public (long Bytes, Action Action)? AfterBytes { get; init; }
 
@@ -272,17 +272,17 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
 
         public override long Position
         {
-            get => _position;
+            get => position;
             set => throw new NotSupportedException();
         }
 
         public override int Read(byte[] buffer, int offset, int count)
         {
-            var take = (int)Math.Min(count, length - _position);
-            _random.NextBytes(buffer.AsSpan(offset, take));
+            var take = (int)Math.Min(count, length - position);
+            random.NextBytes(buffer.AsSpan(offset, take));
             hash?.AppendData(buffer, offset, take);
-            _position += take;
-            if (AfterBytes is { } after && _position >= after.Bytes)
+            position += take;
+            if (AfterBytes is { } after && position >= after.Bytes)
             {
                 after.Action();
             }
@@ -303,9 +303,9 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
 
     private sealed class HashingSink : Stream
     {
-        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private readonly IncrementalHash hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
-        public string Hex => Convert.ToHexString(_hash.GetHashAndReset());
+        public string Hex => Convert.ToHexString(hash.GetHashAndReset());
 
         public override bool CanRead => false;
 
@@ -321,7 +321,7 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
             set => throw new NotSupportedException();
         }
 
-        public override void Write(byte[] buffer, int offset, int count) => _hash.AppendData(buffer, offset, count);
+        public override void Write(byte[] buffer, int offset, int count) => hash.AppendData(buffer, offset, count);
 
         public override void Flush()
         {
@@ -335,7 +335,7 @@ public class AgentFileClientTests : IClassFixture<GuestAgentFixture>, IDisposabl
 
         protected override void Dispose(bool disposing)
         {
-            _hash.Dispose();
+            hash.Dispose();
             base.Dispose(disposing);
         }
     }

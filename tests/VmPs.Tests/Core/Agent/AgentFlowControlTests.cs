@@ -9,17 +9,17 @@ public class AgentFlowControlTests : IClassFixture<GuestAgentFixture>
 {
     private const int OutputBytes = 8 * 1024 * 1024;
 
-    private readonly GuestAgentProcess _agent;
+    private readonly GuestAgentProcess agent;
 
     public AgentFlowControlTests(GuestAgentFixture fixture)
     {
-        _agent = fixture.Agent;
+        agent = fixture.Agent;
     }
 
     [Fact]
     public async Task Output_the_host_does_not_read_stops_at_the_window_and_resumes_when_read()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var execution = await client.StartExecAsync(new AgentExecRequest(["head", "-c", OutputBytes.ToString(), "/dev/zero"]), default);
 
         // Let the agent send all it may; far more than a window would arrive if nothing held it back.
@@ -47,7 +47,7 @@ public class AgentFlowControlTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task Stdin_for_a_process_that_does_not_read_waits_for_credit_and_is_dropped_when_it_exits()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var execution = await client.StartExecAsync(new AgentExecRequest(["/bin/sh", "-c", "echo started; sleep 600"]), default);
 
         var writing = execution.WriteStandardInputAsync(new byte[4 * ExecFlowControl.StdinWindow], default).AsTask();
@@ -65,7 +65,7 @@ public class AgentFlowControlTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task A_command_echoing_much_more_than_both_windows_completes_in_a_buffered_exec()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var input = new string('x', 3 * ExecFlowControl.OutputWindow) + "\n";
 
         var result = await client.ExecAsync(new AgentExecRequest(["cat"]) { StandardInput = input }, default);
@@ -76,7 +76,7 @@ public class AgentFlowControlTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task Binary_stdin_round_trips_byte_for_byte()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var data = new byte[3 * 1024 * 1024 + 17];
         new Random(5).NextBytes(data);
 

@@ -8,17 +8,17 @@ namespace VmPs.Tests.Core.Agent;
 /// <summary>The real agent's session handling, spoken to frame by frame.</summary>
 public class AgentSessionTests : IClassFixture<GuestAgentFixture>
 {
-    private readonly GuestAgentProcess _agent;
+    private readonly GuestAgentProcess agent;
 
     public AgentSessionTests(GuestAgentFixture fixture)
     {
-        _agent = fixture.Agent;
+        agent = fixture.Agent;
     }
 
     [Fact]
     public async Task A_host_with_another_protocol_version_gets_the_agent_version_and_a_mismatch_error()
     {
-        await using var connection = await RawAgentConnection.ConnectAsync(_agent.SocketPath);
+        await using var connection = await RawAgentConnection.ConnectAsync(agent.SocketPath);
 
         await connection.SendHelloAsync(ProtocolInfo.Version + 98, "n1");
         var ack = RawAgentConnection.Parse(await connection.ReadAsync(), ProtocolJsonContext.Default.HelloAckMessage);
@@ -33,7 +33,7 @@ public class AgentSessionTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task Leftover_bytes_before_the_hello_are_skipped()
     {
-        await using var connection = await RawAgentConnection.ConnectAsync(_agent.SocketPath);
+        await using var connection = await RawAgentConnection.ConnectAsync(agent.SocketPath);
         var junk = new byte[5000];
         new Random(3).NextBytes(junk);
 
@@ -48,7 +48,7 @@ public class AgentSessionTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task A_second_hello_on_the_same_stream_starts_a_fresh_session_and_kills_the_old_execs()
     {
-        await using var connection = await RawAgentConnection.ConnectAsync(_agent.SocketPath);
+        await using var connection = await RawAgentConnection.ConnectAsync(agent.SocketPath);
         await connection.SendHelloAsync(ProtocolInfo.Version, "first");
         await connection.ReadAsync();
         await connection.Writer.WriteJsonAsync(FrameType.ExecStart, 5, new ExecStartMessage(["sleep", "60"]), ProtocolJsonContext.Default.ExecStartMessage, default);
@@ -71,7 +71,7 @@ public class AgentSessionTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task Unknown_and_malformed_requests_get_an_error_and_the_session_goes_on()
     {
-        await using var connection = await RawAgentConnection.ConnectAsync(_agent.SocketPath);
+        await using var connection = await RawAgentConnection.ConnectAsync(agent.SocketPath);
         await connection.SendHelloAsync(ProtocolInfo.Version, "n");
         await connection.ReadAsync();
 
@@ -101,7 +101,7 @@ public class AgentSessionTests : IClassFixture<GuestAgentFixture>
         var random = new Random(42);
         for (var i = 0; i < 60; i++)
         {
-            await using var connection = await RawAgentConnection.ConnectAsync(_agent.SocketPath);
+            await using var connection = await RawAgentConnection.ConnectAsync(agent.SocketPath);
             if (i % 2 == 1)
             {
                 await connection.SendHelloAsync(ProtocolInfo.Version, $"fuzz-{i}");
@@ -132,8 +132,8 @@ public class AgentSessionTests : IClassFixture<GuestAgentFixture>
             }
         }
 
-        Assert.False(_agent.Process.HasExited);
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        Assert.False(agent.Process.HasExited);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         Assert.Equal("alive\n", (await client.ExecAsync(new AgentExecRequest(["echo", "alive"]), default)).Stdout);
     }
 

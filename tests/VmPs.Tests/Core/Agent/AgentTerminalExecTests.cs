@@ -7,17 +7,17 @@ namespace VmPs.Tests.Core.Agent;
 /// <summary>TTY execs of the real agent binary, run outside a VM (host mode): pseudo-terminal, size, resize, Ctrl+C.</summary>
 public class AgentTerminalExecTests : IClassFixture<GuestAgentFixture>
 {
-    private readonly GuestAgentProcess _agent;
+    private readonly GuestAgentProcess agent;
 
     public AgentTerminalExecTests(GuestAgentFixture fixture)
     {
-        _agent = fixture.Agent;
+        agent = fixture.Agent;
     }
 
     [Fact]
     public async Task A_tty_exec_runs_on_a_terminal_of_the_requested_size()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
         var result = await client.ExecAsync(
             new AgentExecRequest(["/bin/sh", "-c", "tty; test -t 0 && test -t 1 && test -t 2 && echo all-terminals; stty size; echo to-stderr >&2"])
@@ -36,7 +36,7 @@ public class AgentTerminalExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task A_pipe_exec_has_no_terminal()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
         var result = await client.ExecAsync(new AgentExecRequest(["/bin/sh", "-c", "test -t 0 || echo no-terminal"]), default);
 
@@ -46,7 +46,7 @@ public class AgentTerminalExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task A_resize_reaches_the_process_as_SIGWINCH_with_the_new_size()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var execution = await client.StartExecAsync(
             new AgentExecRequest(["/bin/sh", "-c", "trap 'stty size; exit 7' WINCH; echo ready; while :; do sleep 0.05; done"]) { Tty = true },
             default);
@@ -63,7 +63,7 @@ public class AgentTerminalExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task Ctrl_C_typed_into_the_terminal_interrupts_the_foreground_process_at_the_first_press()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         // sleep itself is the terminal's foreground process, and the key is pressed the moment the exec starts: the
         // agent forwards input only once the child runs on its terminal (own session, controlling terminal, SIGINT
         // at its default), so there is no moment in which a 0x03 finds no foreground process group to signal.
@@ -82,7 +82,7 @@ public class AgentTerminalExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task Typed_input_is_echoed_and_read_by_the_process_line_by_line()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
         var execution = await client.StartExecAsync(new AgentExecRequest(["/bin/sh", "-c", "read name; echo \"hello $name\""]) { Tty = true }, default);
         var output = new StringBuilder();
 
@@ -95,7 +95,7 @@ public class AgentTerminalExecTests : IClassFixture<GuestAgentFixture>
     [Fact]
     public async Task Impossible_terminal_sizes_are_refused_and_a_pipe_exec_cannot_be_resized()
     {
-        await using var client = await AgentClient.ConnectAsync(_agent.Connector, default);
+        await using var client = await AgentClient.ConnectAsync(agent.Connector, default);
 
         var badSize = await Assert.ThrowsAsync<VmPsException>(() =>
             client.ExecAsync(new AgentExecRequest(["true"]) { Tty = true, TerminalSize = new AgentTerminalSize(0, 24) }, default));

@@ -8,18 +8,18 @@ namespace VmPs.Tests.Core.Agent;
 /// </summary>
 public sealed class FakeAgentServer : IAsyncDisposable
 {
-    private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-    private readonly string _directory = Directory.CreateTempSubdirectory("vmps-fake-agent-").FullName;
-    private readonly Task _accepting;
+    private readonly Socket listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+    private readonly string directory = Directory.CreateTempSubdirectory("vmps-fake-agent-").FullName;
+    private readonly Task accepting;
 
     public FakeAgentServer(Func<NetworkStream, Task> serve)
     {
-        _listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
-        _listener.Listen(16);
-        _accepting = AcceptAsync(serve);
+        listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
+        listener.Listen(16);
+        accepting = AcceptAsync(serve);
     }
 
-    public string SocketPath => Path.Combine(_directory, "agent.sock");
+    public string SocketPath => Path.Combine(directory, "agent.sock");
 
     /// <summary>Reads and discards until the client closes its end.</summary>
     public static async Task DrainUntilHangupAsync(Stream stream)
@@ -32,9 +32,9 @@ public sealed class FakeAgentServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _listener.Dispose();
-        await _accepting;
-        Directory.Delete(_directory, recursive: true);
+        listener.Dispose();
+        await accepting;
+        Directory.Delete(directory, recursive: true);
     }
 
     private async Task AcceptAsync(Func<NetworkStream, Task> serve)
@@ -43,7 +43,7 @@ public sealed class FakeAgentServer : IAsyncDisposable
         {
             while (true)
             {
-                var connection = await _listener.AcceptAsync();
+                var connection = await listener.AcceptAsync();
                 _ = Task.Run(async () =>
                 {
                     await using var stream = new NetworkStream(connection, ownsSocket: true);

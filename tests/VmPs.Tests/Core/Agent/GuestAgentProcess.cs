@@ -11,17 +11,17 @@ public sealed class GuestAgentProcess : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
-    private readonly string _directory;
+    private readonly string directory;
 
     private GuestAgentProcess(string directory, Process process)
     {
-        _directory = directory;
+        this.directory = directory;
         Process = process;
     }
 
     public Process Process { get; }
 
-    public string SocketPath => Path.Combine(_directory, "agent.sock");
+    public string SocketPath => Path.Combine(directory, "agent.sock");
 
     public IAgentConnector Connector => new AgentVirtioSerialConnector(SocketPath);
 
@@ -79,7 +79,7 @@ public sealed class GuestAgentProcess : IAsyncDisposable
         }
 
         Process.Dispose();
-        Directory.Delete(_directory, recursive: true);
+        Directory.Delete(directory, recursive: true);
     }
 }
 

@@ -15,24 +15,24 @@ public sealed class GuestFileCopyTests : IDisposable
 {
     private const string GuestRoot = "/tmp/file-tests";
 
-    private readonly BootedBusyboxVm _vm;
-    private readonly ITestOutputHelper _output;
-    private readonly ScratchDirectory _scratch = new();
+    private readonly BootedBusyboxVm vm;
+    private readonly ITestOutputHelper output;
+    private readonly ScratchDirectory scratch = new();
 
     public GuestFileCopyTests(BootedBusyboxVm vm, ITestOutputHelper output)
     {
-        _vm = vm;
-        _output = output;
+        this.vm = vm;
+        this.output = output;
     }
 
-    public void Dispose() => _scratch.Dispose();
+    public void Dispose() => scratch.Dispose();
 
     [RequiresVmBootFact]
     public async Task A_50_MiB_random_file_copied_in_and_back_out_keeps_its_SHA256()
     {
-        await using var client = await _vm.Manager.ConnectAgentAsync(BootedBusyboxVm.Name, default);
+        await using var client = await vm.Manager.ConnectAgentAsync(BootedBusyboxVm.Name, default);
         var files = new AgentFileClient(client);
-        var source = _scratch.Combine("random.bin");
+        var source = scratch.Combine("random.bin");
         await File.WriteAllBytesAsync(source, FileTrees.RandomBytes(50 * 1024 * 1024));
         var guestDirectory = $"{GuestRoot}/big-{Guid.NewGuid():N}";
 
@@ -40,12 +40,12 @@ public sealed class GuestFileCopyTests : IDisposable
         var into = await files.CopyToGuestAsync(source, guestDirectory + "/", new GuestCopyOptions { CreateFullPath = true }, null, default);
         var inSeconds = clock.Elapsed.TotalSeconds;
         clock.Restart();
-        var back = await files.CopyFromGuestAsync(into.Destination, _scratch.Combine("back.bin"), new GuestCopyOptions(), null, default);
+        var back = await files.CopyFromGuestAsync(into.Destination, scratch.Combine("back.bin"), new GuestCopyOptions(), null, default);
         var outSeconds = clock.Elapsed.TotalSeconds;
         var guestHash = await client.ExecAsync(new AgentExecRequest(["sha256sum", into.Destination]), default);
         await files.DeleteAsync(guestDirectory, recursive: true, default);
 
-        _output.WriteLine($"50 MiB into the guest: {inSeconds:0.00} s ({50 / inSeconds:0.0} MiB/s); out of the guest: {outSeconds:0.00} s ({50 / outSeconds:0.0} MiB/s)");
+        output.WriteLine($"50 MiB into the guest: {inSeconds:0.00} s ({50 / inSeconds:0.0} MiB/s); out of the guest: {outSeconds:0.00} s ({50 / outSeconds:0.0} MiB/s)");
         Assert.Equal(50L * 1024 * 1024, into.Bytes);
         Assert.Equal(FileTrees.Sha256(source), FileTrees.Sha256(back.Destination));
         Assert.StartsWith(FileTrees.Sha256(source).ToLowerInvariant(), guestHash.Stdout);
@@ -54,15 +54,15 @@ public sealed class GuestFileCopyTests : IDisposable
     [RequiresVmBootFact]
     public async Task A_tree_with_modes_a_link_and_an_empty_directory_round_trips()
     {
-        await using var client = await _vm.Manager.ConnectAgentAsync(BootedBusyboxVm.Name, default);
+        await using var client = await vm.Manager.ConnectAgentAsync(BootedBusyboxVm.Name, default);
         var files = new AgentFileClient(client);
-        var source = _scratch.Combine("tree");
+        var source = scratch.Combine("tree");
         FileTrees.CreateSample(source);
         var guestTarget = $"{GuestRoot}/tree-{Guid.NewGuid():N}";
 
         await files.CopyToGuestAsync(source, guestTarget, new GuestCopyOptions { Recurse = true, CreateFullPath = true }, null, default);
         var listing = await client.ExecAsync(new AgentExecRequest(["sh", "-c", $"cd {guestTarget} && stat -c '%n %a %Y' run.sh secret empty && readlink sub/link"]), default);
-        var back = await files.CopyFromGuestAsync(guestTarget, _scratch.Combine("back"), new GuestCopyOptions { Recurse = true }, null, default);
+        var back = await files.CopyFromGuestAsync(guestTarget, scratch.Combine("back"), new GuestCopyOptions { Recurse = true }, null, default);
 
         Assert.Equal(FileTrees.Describe(source), FileTrees.Describe(back.Destination));
         var time = FileTrees.FixedTime.ToUnixTimeSeconds();
@@ -73,11 +73,11 @@ public sealed class GuestFileCopyTests : IDisposable
     [RequiresVmBootFact]
     public async Task Stat_list_delete_and_refused_overwrite_in_the_guest()
     {
-        await using var client = await _vm.Manager.ConnectAgentAsync(BootedBusyboxVm.Name, default);
+        await using var client = await vm.Manager.ConnectAgentAsync(BootedBusyboxVm.Name, default);
         var files = new AgentFileClient(client);
         var directory = $"{GuestRoot}/ops-{Guid.NewGuid():N}";
         await files.WriteAsync($"{directory}/a.txt", new MemoryStream("alpha"u8.ToArray()), new GuestFileWriteOptions { Mode = (UnixFileMode)Convert.ToInt32("600", 8) }, null, default);
-        var source = _scratch.Combine("a.txt");
+        var source = scratch.Combine("a.txt");
         await File.WriteAllTextAsync(source, "other");
 
         var stat = await files.StatAsync($"{directory}/a.txt", default);
@@ -98,7 +98,7 @@ public sealed class GuestFileCopyTests : IDisposable
     [RequiresVmBootFact]
     public async Task A_tar_escaping_its_destination_is_rejected_and_nothing_is_written_outside()
     {
-        await using var client = await _vm.Manager.ConnectAgentAsync(BootedBusyboxVm.Name, default);
+        await using var client = await vm.Manager.ConnectAgentAsync(BootedBusyboxVm.Name, default);
         var files = new AgentFileClient(client);
         var directory = $"{GuestRoot}/escape-{Guid.NewGuid():N}";
         using var dotDot = FileTrees.Tar(FileTrees.FileEntry("../planted-dotdot", "evil"));

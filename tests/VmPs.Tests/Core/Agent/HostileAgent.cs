@@ -25,41 +25,41 @@ internal abstract class HostileScript
 /// </summary>
 internal sealed class HostileAgent : IAsyncDisposable
 {
-    private readonly FakeAgentServer _server;
+    private readonly FakeAgentServer server;
 
     public HostileAgent(HostileScript script)
     {
-        _server = new FakeAgentServer(stream => new HostileSession(stream, script).RunAsync());
+        server = new FakeAgentServer(stream => new HostileSession(stream, script).RunAsync());
     }
 
-    public string SocketPath => _server.SocketPath;
+    public string SocketPath => server.SocketPath;
 
     public IAgentConnector Connector => new AgentVirtioSerialConnector(SocketPath);
 
-    public ValueTask DisposeAsync() => _server.DisposeAsync();
+    public ValueTask DisposeAsync() => server.DisposeAsync();
 }
 
 /// <summary>One connection of a <see cref="HostileAgent"/>, with the helpers its scripts send with.</summary>
 internal sealed class HostileSession
 {
-    private readonly Stream _stream;
-    private readonly HostileScript _script;
-    private readonly FrameReader _reader;
-    private readonly FrameWriter _writer;
-    private readonly SemaphoreSlim _writing = new(1, 1);
-    private readonly ConcurrentDictionary<uint, CreditWindow> _credit = new();
-    private readonly CancellationTokenSource _ended = new();
+    private readonly Stream stream;
+    private readonly HostileScript script;
+    private readonly FrameReader reader;
+    private readonly FrameWriter writer;
+    private readonly SemaphoreSlim writing = new(1, 1);
+    private readonly ConcurrentDictionary<uint, CreditWindow> credit = new();
+    private readonly CancellationTokenSource ended = new();
 
     public HostileSession(Stream stream, HostileScript script)
     {
-        _stream = stream;
-        _script = script;
-        _reader = new FrameReader(stream);
-        _writer = new FrameWriter(stream);
+        this.stream = stream;
+        this.script = script;
+        reader = new FrameReader(stream);
+        writer = new FrameWriter(stream);
     }
 
     /// <summary>Cancelled when the host hangs up or cancels the operation on a channel (FileCancel, a kill).</summary>
-    public CancellationToken Ended => _ended.Token;
+    public CancellationToken Ended => ended.Token;
 
     /// <summary>Signals the host sent, per channel (a kill of a runaway exec, for example).</summary>
     public ConcurrentQueue<(uint Channel, SignalMessage Signal)> Signals { get; } = new();
@@ -68,10 +68,10 @@ internal sealed class HostileSession
     {
         try
         {
-            var hello = await _reader.ReadAsync(default) ?? throw new EndOfStreamException();
+            var hello = await reader.ReadAsync(default) ?? throw new EndOfStreamException();
             var nonce = ProtocolJson.Deserialize(hello.Payload.Span, ProtocolJsonContext.Default.HelloMessage).Nonce;
             await SendJsonAsync(FrameType.HelloAck, 0, new HelloAckMessage(ProtocolInfo.Version, nonce, ProtocolInfo.ProductVersion), ProtocolJsonContext.Default.HelloAckMessage);
-            while (await _reader.ReadAsync(default) is { } frame)
+            while (await reader.ReadAsync(default) is { } frame)
             {
                 Dispatch(frame);
             }
@@ -81,8 +81,8 @@ internal sealed class HostileSession
         }
         finally
         {
-            await _ended.CancelAsync();
-            foreach (var window in _credit.Values)
+            await ended.CancelAsync();
+            foreach (var window in credit.Values)
             {
                 window.Close();
             }
@@ -94,29 +94,29 @@ internal sealed class HostileSession
 
     public async ValueTask SendAsync(FrameType type, uint channel, ReadOnlyMemory<byte> payload)
     {
-        await _writing.WaitAsync(Ended);
+        await writing.WaitAsync(Ended);
         try
         {
-            await _writer.WriteAsync(type, channel, payload, Ended);
+            await writer.WriteAsync(type, channel, payload, Ended);
         }
         finally
         {
-            _writing.Release();
+            writing.Release();
         }
     }
 
     /// <summary>Bytes that are not a frame at all.</summary>
     public async ValueTask SendRawAsync(ReadOnlyMemory<byte> bytes)
     {
-        await _writing.WaitAsync(Ended);
+        await writing.WaitAsync(Ended);
         try
         {
-            await _stream.WriteAsync(bytes, Ended);
-            await _stream.FlushAsync(Ended);
+            await stream.WriteAsync(bytes, Ended);
+            await stream.FlushAsync(Ended);
         }
         finally
         {
-            _writing.Release();
+            writing.Release();
         }
     }
 
@@ -132,7 +132,7 @@ internal sealed class HostileSession
     /// </summary>
     public async Task SendContentAsync(FrameType type, uint channel, Stream content, int windowBytes, bool ignoreCredit = false, int chunkBytes = 64 * 1024)
     {
-        var window = _credit.GetOrAdd(channel, _ => new CreditWindow(windowBytes));
+        var window = credit.GetOrAdd(channel, _ => new CreditWindow(windowBytes));
         var buffer = new byte[chunkBytes];
         int read;
         while ((read = await content.ReadAsync(buffer, Ended)) > 0)
@@ -163,24 +163,24 @@ internal sealed class HostileSession
                 break;
             case FrameType.FileRequest:
                 var request = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.FileRequestMessage);
-                _ = Guard(_script.OnFileRequestAsync(this, frame.Channel, request));
+                _ = Guard(script.OnFileRequestAsync(this, frame.Channel, request));
                 break;
             case FrameType.ExecStart:
                 var exec = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ExecStartMessage);
-                _ = Guard(_script.OnExecStartAsync(this, frame.Channel, exec));
+                _ = Guard(script.OnExecStartAsync(this, frame.Channel, exec));
                 break;
             case FrameType.FileCredit:
-                _credit.GetOrAdd(frame.Channel, _ => new CreditWindow(FileTransferWindow.Bytes)).Return((int)FileTransferWindow.DecodeCredit(frame.Payload.Span));
+                credit.GetOrAdd(frame.Channel, _ => new CreditWindow(FileTransferWindow.Bytes)).Return((int)FileTransferWindow.DecodeCredit(frame.Payload.Span));
                 break;
             case FrameType.OutputCredit:
-                _credit.GetOrAdd(frame.Channel, _ => new CreditWindow(ExecFlowControl.OutputWindow))
+                credit.GetOrAdd(frame.Channel, _ => new CreditWindow(ExecFlowControl.OutputWindow))
                     .Return(ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.CreditMessage).Bytes);
                 break;
             case FrameType.Signal:
                 Signals.Enqueue((frame.Channel, ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.SignalMessage)));
                 break;
             case FrameType.FileCancel:
-                if (_credit.TryGetValue(frame.Channel, out var cancelled))
+                if (credit.TryGetValue(frame.Channel, out var cancelled))
                 {
                     cancelled.Close();
                 }

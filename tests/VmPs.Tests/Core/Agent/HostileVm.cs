@@ -17,19 +17,19 @@ internal sealed class HostileVm : IAsyncDisposable
 {
     public const string Name = "hostile";
 
-    private readonly TemporaryVmPsHome _home;
-    private readonly HostileAgent _agent;
+    private readonly TemporaryVmPsHome home;
+    private readonly HostileAgent agent;
 
     private HostileVm(TemporaryVmPsHome home, HostileAgent agent)
     {
-        _home = home;
-        _agent = agent;
+        this.home = home;
+        this.agent = agent;
         Manager = VmTestHost.Manager(home.Paths);
     }
 
     public VmManager Manager { get; }
 
-    public string Home => _home.Paths.Root;
+    public string Home => home.Paths.Root;
 
     public static async Task<HostileVm> StartAsync(HostileScript script)
     {
@@ -54,7 +54,7 @@ internal sealed class HostileVm : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _agent.DisposeAsync();
-        _home.Dispose();
+        await agent.DisposeAsync();
+        home.Dispose();
     }
 }

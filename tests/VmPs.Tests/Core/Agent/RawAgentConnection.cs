@@ -9,11 +9,11 @@ namespace VmPs.Tests.Core.Agent;
 /// <summary>A frame-level connection to an agent socket, for tests that speak the protocol by hand.</summary>
 public sealed class RawAgentConnection : IAsyncDisposable
 {
-    private readonly NetworkStream _stream;
+    private readonly NetworkStream stream;
 
     private RawAgentConnection(NetworkStream stream)
     {
-        _stream = stream;
+        this.stream = stream;
         Reader = new FrameReader(stream);
         Writer = new FrameWriter(stream);
     }
@@ -22,7 +22,7 @@ public sealed class RawAgentConnection : IAsyncDisposable
 
     public FrameWriter Writer { get; }
 
-    public Stream Stream => _stream;
+    public Stream Stream => stream;
 
     public static async Task<RawAgentConnection> ConnectAsync(string socketPath)
     {
@@ -43,5 +43,5 @@ public sealed class RawAgentConnection : IAsyncDisposable
     public static T Parse<T>(Frame frame, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo) =>
         JsonSerializer.Deserialize(frame.Payload.Span, typeInfo)!;
 
-    public async ValueTask DisposeAsync() => await _stream.DisposeAsync();
+    public async ValueTask DisposeAsync() => await stream.DisposeAsync();
 }

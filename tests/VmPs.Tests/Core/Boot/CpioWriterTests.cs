@@ -25,15 +25,15 @@ public sealed class CpioWriterTests : IDisposable
         ("etc/nested/deeper/file-with-longer-name.txt", "abcde"),
     ];
 
-    private readonly ScratchDirectory _scratch = new();
+    private readonly ScratchDirectory scratch = new();
 
-    public void Dispose() => _scratch.Dispose();
+    public void Dispose() => scratch.Dispose();
 
     [RequiresProgramFact("cpio")]
     public async Task ArchiveExtractedByTheCpioToolHasTheFilesModesAndSymlink()
     {
         var archive = await WriteSampleArchiveAsync();
-        var target = _scratch.Combine("out");
+        var target = scratch.Combine("out");
         Directory.CreateDirectory(target);
 
         // The device node needs root to create; it is checked through the listing instead.
@@ -114,7 +114,7 @@ public sealed class CpioWriterTests : IDisposable
 
     private async Task<string> WriteSampleArchiveAsync()
     {
-        var path = _scratch.Combine("sample.cpio");
+        var path = scratch.Combine("sample.cpio");
         await using (var file = File.Create(path))
         {
             var writer = new CpioWriter(file);

@@ -7,9 +7,9 @@ namespace VmPs.Tests.Core.Boot;
 
 public sealed class GuestBinaryTests : IDisposable
 {
-    private readonly ScratchDirectory _scratch = new();
+    private readonly ScratchDirectory scratch = new();
 
-    public void Dispose() => _scratch.Dispose();
+    public void Dispose() => scratch.Dispose();
 
     [Fact]
     public void OverrideWinsOverTheModuleFolder()
@@ -17,7 +17,7 @@ public sealed class GuestBinaryTests : IDisposable
         var overridePath = CreateFile("custom-guest");
         CreateFile("guest", "vmps-guest");
 
-        Assert.Equal(overridePath, GuestBinary.Locate(overridePath, _scratch.Path));
+        Assert.Equal(overridePath, GuestBinary.Locate(overridePath, scratch.Path));
     }
 
     [Fact]
@@ -25,7 +25,7 @@ public sealed class GuestBinaryTests : IDisposable
     {
         var beside = CreateFile("guest", "vmps-guest");
 
-        Assert.Equal(beside, GuestBinary.Locate(null, _scratch.Path));
+        Assert.Equal(beside, GuestBinary.Locate(null, scratch.Path));
     }
 
     [Fact]
@@ -33,7 +33,7 @@ public sealed class GuestBinaryTests : IDisposable
     {
         CreateFile("guest", "vmps-guest");
 
-        var error = Assert.Throws<VmPsException>(() => GuestBinary.Locate(_scratch.Combine("missing"), _scratch.Path));
+        var error = Assert.Throws<VmPsException>(() => GuestBinary.Locate(scratch.Combine("missing"), scratch.Path));
 
         Assert.Equal("GuestBinaryNotFound", error.ErrorId);
         Assert.Equal(VmPsErrorKind.NotInstalled, error.Kind);
@@ -43,16 +43,16 @@ public sealed class GuestBinaryTests : IDisposable
     [Fact]
     public void NoBinaryAnywhereIsAClearError()
     {
-        var error = Assert.Throws<VmPsException>(() => GuestBinary.Locate(null, _scratch.Path));
+        var error = Assert.Throws<VmPsException>(() => GuestBinary.Locate(null, scratch.Path));
 
         Assert.Equal("GuestBinaryNotFound", error.ErrorId);
-        Assert.Contains(Path.Combine(_scratch.Path, "guest", "vmps-guest"), error.Message);
+        Assert.Contains(Path.Combine(scratch.Path, "guest", "vmps-guest"), error.Message);
         Assert.NotNull(error.RecommendedAction);
     }
 
     private string CreateFile(params string[] parts)
     {
-        var path = _scratch.Combine(parts);
+        var path = scratch.Combine(parts);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, "binary");
         return path;

@@ -10,30 +10,30 @@ namespace VmPs.Tests.Core.Boot;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class InitrdBuilderTests : IDisposable
 {
-    private readonly ScratchDirectory _scratch = new();
-    private readonly VmPsPaths _paths;
-    private readonly string _guestBinary;
+    private readonly ScratchDirectory scratch = new();
+    private readonly VmPsPaths paths;
+    private readonly string guestBinary;
 
     public InitrdBuilderTests()
     {
-        _paths = new VmPsPaths(_scratch.Combine("state"));
+        paths = new VmPsPaths(scratch.Combine("state"));
         // The builder treats the guest binary as opaque bytes; any file stands in for it here.
-        _guestBinary = _scratch.Combine("vmps-guest");
-        File.WriteAllBytes(_guestBinary, [0x7F, (byte)'E', (byte)'L', (byte)'F', 1, 2, 3]);
+        guestBinary = scratch.Combine("vmps-guest");
+        File.WriteAllBytes(guestBinary, [0x7F, (byte)'E', (byte)'L', (byte)'F', 1, 2, 3]);
     }
 
-    public void Dispose() => _scratch.Dispose();
+    public void Dispose() => scratch.Dispose();
 
     [RequiresGuestKernelFact("cpio")]
     public async Task InitrdHoldsInitModulesInLoadOrderAndTheConsoleNode()
     {
         var kernel = RequiresGuestKernelFactAttribute.Kernel;
 
-        var initrd = await new InitrdBuilder(_paths).BuildAsync(_guestBinary, kernel, CancellationToken.None);
+        var initrd = await new InitrdBuilder(paths).BuildAsync(guestBinary, kernel, CancellationToken.None);
 
-        Assert.StartsWith(_paths.InitrdCacheDirectory, initrd);
+        Assert.StartsWith(paths.InitrdCacheDirectory, initrd);
         var extracted = await ExtractAsync(initrd);
-        Assert.Equal(await File.ReadAllBytesAsync(_guestBinary), await File.ReadAllBytesAsync(Path.Combine(extracted, "init")));
+        Assert.Equal(await File.ReadAllBytesAsync(guestBinary), await File.ReadAllBytesAsync(Path.Combine(extracted, "init")));
         Assert.True(File.GetUnixFileMode(Path.Combine(extracted, "init")).HasFlag(UnixFileMode.UserExecute));
 
         var resolver = await KernelModuleResolver.LoadAsync(kernel.ModulesDirectory!, CancellationToken.None);
@@ -60,20 +60,20 @@ public sealed class InitrdBuilderTests : IDisposable
     public async Task SameInputsHitTheCacheAndADifferentGuestBinaryDoesNot()
     {
         var kernel = RequiresGuestKernelFactAttribute.Kernel;
-        var builder = new InitrdBuilder(_paths);
+        var builder = new InitrdBuilder(paths);
 
-        var first = await builder.BuildAsync(_guestBinary, kernel, CancellationToken.None);
+        var first = await builder.BuildAsync(guestBinary, kernel, CancellationToken.None);
         var writtenAt = File.GetLastWriteTimeUtc(first);
-        var second = await builder.BuildAsync(_guestBinary, kernel, CancellationToken.None);
+        var second = await builder.BuildAsync(guestBinary, kernel, CancellationToken.None);
 
         Assert.Equal(first, second);
         Assert.Equal(writtenAt, File.GetLastWriteTimeUtc(second));
 
-        await File.AppendAllTextAsync(_guestBinary, "changed");
-        var third = await builder.BuildAsync(_guestBinary, kernel, CancellationToken.None);
+        await File.AppendAllTextAsync(guestBinary, "changed");
+        var third = await builder.BuildAsync(guestBinary, kernel, CancellationToken.None);
 
         Assert.NotEqual(first, third);
-        Assert.Equal(2, Directory.GetFiles(_paths.InitrdCacheDirectory).Length);
+        Assert.Equal(2, Directory.GetFiles(paths.InitrdCacheDirectory).Length);
     }
 
     [RequiresGuestKernelFact("cpio")]
@@ -81,12 +81,12 @@ public sealed class InitrdBuilderTests : IDisposable
     {
         var kernel = RequiresGuestKernelFactAttribute.Kernel;
 
-        var paths = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(() => new InitrdBuilder(_paths).BuildAsync(_guestBinary, kernel, CancellationToken.None))));
+        var paths = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(() => new InitrdBuilder(this.paths).BuildAsync(guestBinary, kernel, CancellationToken.None))));
 
         Assert.Single(paths.Distinct());
-        Assert.Equal([paths[0]], Directory.GetFiles(_paths.InitrdCacheDirectory));
+        Assert.Equal([paths[0]], Directory.GetFiles(this.paths.InitrdCacheDirectory));
         var extracted = await ExtractAsync(paths[0]);
-        Assert.Equal(await File.ReadAllBytesAsync(_guestBinary), await File.ReadAllBytesAsync(Path.Combine(extracted, "init")));
+        Assert.Equal(await File.ReadAllBytesAsync(guestBinary), await File.ReadAllBytesAsync(Path.Combine(extracted, "init")));
     }
 
     [RequiresGuestKernelFact("cpio")]
@@ -94,8 +94,8 @@ public sealed class InitrdBuilderTests : IDisposable
     {
         var kernel = RequiresGuestKernelFactAttribute.Kernel;
 
-        var compressed = await new InitrdBuilder(_paths).BuildAsync(_guestBinary, kernel, CancellationToken.None);
-        var plain = await new InitrdBuilder(_paths, InitrdCompression.None).BuildAsync(_guestBinary, kernel, CancellationToken.None);
+        var compressed = await new InitrdBuilder(paths).BuildAsync(guestBinary, kernel, CancellationToken.None);
+        var plain = await new InitrdBuilder(paths, InitrdCompression.None).BuildAsync(guestBinary, kernel, CancellationToken.None);
 
         Assert.EndsWith(".cpio", plain);
         Assert.Equal(await File.ReadAllBytesAsync(await DecompressAsync(compressed)), await File.ReadAllBytesAsync(plain));
@@ -106,7 +106,7 @@ public sealed class InitrdBuilderTests : IDisposable
     {
         var kernel = new KernelInfo("/nonexistent/vmlinuz", "6.9.0-custom", ModulesDirectory: null);
 
-        var initrd = await new InitrdBuilder(_paths).BuildAsync(_guestBinary, kernel, CancellationToken.None);
+        var initrd = await new InitrdBuilder(paths).BuildAsync(guestBinary, kernel, CancellationToken.None);
 
         using var cpio = new MemoryStream();
         await using (var gzip = new GZipStream(File.OpenRead(initrd), CompressionMode.Decompress))
@@ -125,14 +125,14 @@ public sealed class InitrdBuilderTests : IDisposable
     {
         var kernel = new KernelInfo("/nonexistent/vmlinuz", "6.9.0-custom", ModulesDirectory: null);
 
-        var error = await Assert.ThrowsAsync<VmPsException>(() => new InitrdBuilder(_paths).BuildAsync(_scratch.Combine("absent"), kernel, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<VmPsException>(() => new InitrdBuilder(paths).BuildAsync(scratch.Combine("absent"), kernel, CancellationToken.None));
 
         Assert.Equal("GuestBinaryNotFound", error.ErrorId);
     }
 
     private async Task<string> DecompressAsync(string initrd)
     {
-        var cpioPath = _scratch.Combine(Path.GetFileName(initrd) + ".cpio");
+        var cpioPath = scratch.Combine(Path.GetFileName(initrd) + ".cpio");
         await using var source = new GZipStream(File.OpenRead(initrd), CompressionMode.Decompress);
         await using var target = File.Create(cpioPath);
         await source.CopyToAsync(target);
@@ -141,7 +141,7 @@ public sealed class InitrdBuilderTests : IDisposable
 
     private async Task<string> ExtractAsync(string initrd)
     {
-        var target = _scratch.Combine("extracted-" + Guid.NewGuid().ToString("N"));
+        var target = scratch.Combine("extracted-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(target);
         await ExternalTool.RunCheckedAsync("cpio", ["-idm", "--quiet", "-D", target, "-F", await DecompressAsync(initrd), "--nonmatching", "dev/console"], CancellationToken.None);
         return target;

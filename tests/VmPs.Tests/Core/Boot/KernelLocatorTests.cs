@@ -7,9 +7,9 @@ namespace VmPs.Tests.Core.Boot;
 
 public sealed class KernelLocatorTests : IDisposable
 {
-    private readonly ScratchDirectory _scratch = new();
+    private readonly ScratchDirectory scratch = new();
 
-    public void Dispose() => _scratch.Dispose();
+    public void Dispose() => scratch.Dispose();
 
     [RequiresGuestKernelFact]
     public async Task VersionReadFromTheBzImageHeaderMatchesTheInstalledKernel()
@@ -24,8 +24,8 @@ public sealed class KernelLocatorTests : IDisposable
     [Fact]
     public void DefaultKernelIsTheNewestOneWithModules()
     {
-        var boot = _scratch.Combine("boot");
-        var modules = _scratch.Combine("modules");
+        var boot = scratch.Combine("boot");
+        var modules = scratch.Combine("modules");
         foreach (var version in new[] { "6.1.0-9-amd64", "6.1.0-10-amd64", "6.2.0-1-amd64" })
         {
             Directory.CreateDirectory(boot);
@@ -43,33 +43,33 @@ public sealed class KernelLocatorTests : IDisposable
     [Fact]
     public void NoKernelWithModulesGivesNone()
     {
-        Directory.CreateDirectory(_scratch.Combine("boot"));
-        File.WriteAllText(_scratch.Combine("boot", "vmlinuz-6.1.0-9-amd64"), "kernel");
+        Directory.CreateDirectory(scratch.Combine("boot"));
+        File.WriteAllText(scratch.Combine("boot", "vmlinuz-6.1.0-9-amd64"), "kernel");
 
-        Assert.Null(KernelLocator.FindDefault(_scratch.Combine("boot"), _scratch.Combine("modules")));
+        Assert.Null(KernelLocator.FindDefault(scratch.Combine("boot"), scratch.Combine("modules")));
     }
 
     [Fact]
     public async Task ElfVmlinuxVersionComesFromItsBannerEvenAcrossReadBoundaries()
     {
-        var path = _scratch.Combine("vmlinux");
+        var path = scratch.Combine("vmlinux");
         // Starts a few bytes before the 1 MiB read boundary, so the banner is split across reads.
         await File.WriteAllBytesAsync(path, TestVmlinux.Build("6.9.1-test+", bannerOffset: (1 << 20) - 5, length: (1 << 20) + 4096));
-        Directory.CreateDirectory(_scratch.Combine("modules", "6.9.1-test+"));
+        Directory.CreateDirectory(scratch.Combine("modules", "6.9.1-test+"));
 
-        var kernel = await KernelLocator.ResolveAsync(path, CancellationToken.None, _scratch.Combine("modules"));
+        var kernel = await KernelLocator.ResolveAsync(path, CancellationToken.None, scratch.Combine("modules"));
 
         Assert.Equal("6.9.1-test+", kernel.Version);
-        Assert.Equal(_scratch.Combine("modules", "6.9.1-test+"), kernel.ModulesDirectory);
+        Assert.Equal(scratch.Combine("modules", "6.9.1-test+"), kernel.ModulesDirectory);
     }
 
     [Fact]
     public async Task KernelWithoutModulesDirectoryResolvesWithNone()
     {
-        var path = _scratch.Combine("vmlinux");
+        var path = scratch.Combine("vmlinux");
         await File.WriteAllBytesAsync(path, TestVmlinux.Build("5.15.0-custom"));
 
-        var kernel = await KernelLocator.ResolveAsync(path, CancellationToken.None, _scratch.Combine("modules"));
+        var kernel = await KernelLocator.ResolveAsync(path, CancellationToken.None, scratch.Combine("modules"));
 
         Assert.Equal("5.15.0-custom", kernel.Version);
         Assert.Null(kernel.ModulesDirectory);
@@ -78,7 +78,7 @@ public sealed class KernelLocatorTests : IDisposable
     [Fact]
     public async Task FileThatIsNoKernelIsRejected()
     {
-        var path = _scratch.Combine("notes.txt");
+        var path = scratch.Combine("notes.txt");
         await File.WriteAllTextAsync(path, "this is not a kernel");
 
         var error = await Assert.ThrowsAsync<VmPsException>(() => KernelLocator.ResolveAsync(path, CancellationToken.None));
@@ -102,7 +102,7 @@ public sealed class KernelLocatorTests : IDisposable
     [Fact]
     public async Task VmlinuxForAnotherMachineIsRejected()
     {
-        var path = _scratch.Combine("vmlinux-arm64");
+        var path = scratch.Combine("vmlinux-arm64");
         await File.WriteAllBytesAsync(path, TestVmlinux.Build("6.1.0-arm64", machine: 183));
 
         var error = await Assert.ThrowsAsync<VmPsException>(() => KernelLocator.ResolveAsync(path, CancellationToken.None));
@@ -114,7 +114,7 @@ public sealed class KernelLocatorTests : IDisposable
     [Fact]
     public async Task VmlinuxWithoutThePvhEntryNoteIsRejected()
     {
-        var path = _scratch.Combine("vmlinux-no-pvh");
+        var path = scratch.Combine("vmlinux-no-pvh");
         await File.WriteAllBytesAsync(path, TestVmlinux.Build("6.1.0-nopvh", pvhNote: false));
 
         var error = await Assert.ThrowsAsync<VmPsException>(() => KernelLocator.ResolveAsync(path, CancellationToken.None));
@@ -126,7 +126,7 @@ public sealed class KernelLocatorTests : IDisposable
     [Fact]
     public async Task MissingKernelIsRejected()
     {
-        var error = await Assert.ThrowsAsync<VmPsException>(() => KernelLocator.ResolveAsync(_scratch.Combine("absent"), CancellationToken.None));
+        var error = await Assert.ThrowsAsync<VmPsException>(() => KernelLocator.ResolveAsync(scratch.Combine("absent"), CancellationToken.None));
 
         Assert.Equal("KernelNotFound", error.ErrorId);
         Assert.Equal(VmPsErrorKind.ObjectNotFound, error.Kind);

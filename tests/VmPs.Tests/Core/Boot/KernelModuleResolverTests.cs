@@ -8,9 +8,9 @@ namespace VmPs.Tests.Core.Boot;
 
 public sealed class KernelModuleResolverTests : IDisposable
 {
-    private readonly ScratchDirectory _scratch = new();
+    private readonly ScratchDirectory scratch = new();
 
-    public void Dispose() => _scratch.Dispose();
+    public void Dispose() => scratch.Dispose();
 
     [RequiresGuestKernelFact]
     public async Task GuestModulesOfTheDebianKernelResolveDependenciesFirst()
@@ -60,7 +60,7 @@ public sealed class KernelModuleResolverTests : IDisposable
     [Fact]
     public async Task MissingModulesDepIsAClearError()
     {
-        var error = await Assert.ThrowsAsync<VmPsException>(() => KernelModuleResolver.LoadAsync(_scratch.Path, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<VmPsException>(() => KernelModuleResolver.LoadAsync(scratch.Path, CancellationToken.None));
 
         Assert.Equal("KernelModulesNotFound", error.ErrorId);
         Assert.Contains("modules.dep", error.Message);
@@ -69,7 +69,7 @@ public sealed class KernelModuleResolverTests : IDisposable
     [RequiresProgramFact("xz")]
     public async Task CompressedModulesAreReadUncompressedUnderTheirKoName()
     {
-        var root = _scratch.Combine("modules");
+        var root = scratch.Combine("modules");
         Directory.CreateDirectory(Path.Combine(root, "kernel"));
         var contents = new Dictionary<string, byte[]>
         {

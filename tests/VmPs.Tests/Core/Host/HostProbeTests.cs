@@ -11,7 +11,7 @@ namespace VmPs.Tests.Core.Host;
 /// <summary>Probes this real host once (the KVM boot test included) for all tests of the class.</summary>
 public sealed class RealHostProbeFixture : IAsyncLifetime
 {
-    private readonly ScratchDirectory _scratch = new();
+    private readonly ScratchDirectory scratch = new();
 
     public VmPsPaths Paths { get; private set; } = null!;
 
@@ -19,7 +19,7 @@ public sealed class RealHostProbeFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Paths = new VmPsPaths(_scratch.Combine("state"));
+        Paths = new VmPsPaths(scratch.Combine("state"));
         // The KVM boot test boots the real guest binary: fail here, clearly, when it was not built.
         var options = new HostProbeOptions { GuestBinaryPath = GuestBinary.Locate() };
         Report = await HostProbe.ProbeAsync(Paths, options, CancellationToken.None);
@@ -27,7 +27,7 @@ public sealed class RealHostProbeFixture : IAsyncLifetime
 
     public Task DisposeAsync()
     {
-        _scratch.Dispose();
+        scratch.Dispose();
         return Task.CompletedTask;
     }
 }
@@ -71,19 +71,19 @@ public sealed class RequiresKvmDeviceFactAttribute : FactAttribute
 [Collection(VmBootCollection.Name)]
 public sealed class HostProbeTests : IClassFixture<RealHostProbeFixture>
 {
-    private readonly RealHostProbeFixture _host;
-    private readonly ITestOutputHelper _output;
+    private readonly RealHostProbeFixture host;
+    private readonly ITestOutputHelper output;
 
     public HostProbeTests(RealHostProbeFixture host, ITestOutputHelper output)
     {
-        _host = host;
-        _output = output;
+        this.host = host;
+        this.output = output;
     }
 
     [RequiresGuestKernelFact("qemu-system-x86_64")]
     public void QemuIsReportedWithItsVersion()
     {
-        var qemu = _host.Report.Hypervisors.Single(hypervisor => hypervisor.Kind == HypervisorKind.Qemu);
+        var qemu = host.Report.Hypervisors.Single(hypervisor => hypervisor.Kind == HypervisorKind.Qemu);
 
         Assert.True(qemu.Usable);
         Assert.Equal(VmPs.Core.Processes.DetachedProcess.FindOnPath("qemu-system-x86_64", HostToolCatalog.DefaultSearchPath()), qemu.Tool.Path);
@@ -93,8 +93,8 @@ public sealed class HostProbeTests : IClassFixture<RealHostProbeFixture>
     [RequiresGuestKernelFact("qemu-system-x86_64")]
     public void KvmVerdictComesFromARealBootAndDecidesTheAccelerator()
     {
-        var report = _host.Report;
-        _output.WriteLine($"KVM: {report.Kvm}");
+        var report = host.Report;
+        output.WriteLine($"KVM: {report.Kvm}");
         if (!File.Exists("/dev/kvm"))
         {
             Assert.False(report.Kvm.DevicePresent);
@@ -114,47 +114,47 @@ public sealed class HostProbeTests : IClassFixture<RealHostProbeFixture>
     [RequiresPvmKvmFact]
     public void PvmBasedKvmIsDetectedAsUnableToRunGuests()
     {
-        Assert.False(_host.Report.Kvm.Usable);
-        Assert.Equal(Accelerator.Tcg, _host.Report.QemuAccelerator);
-        Assert.Contains("cannot boot a guest", _host.Report.Kvm.Detail);
-        Assert.Contains(_host.Report.Problems, problem => problem.Contains("TCG", StringComparison.Ordinal));
+        Assert.False(host.Report.Kvm.Usable);
+        Assert.Equal(Accelerator.Tcg, host.Report.QemuAccelerator);
+        Assert.Contains("cannot boot a guest", host.Report.Kvm.Detail);
+        Assert.Contains(host.Report.Problems, problem => problem.Contains("TCG", StringComparison.Ordinal));
     }
 
     [RequiresKvmDeviceFact]
     public async Task KvmVerdictIsCachedForThisBoot()
     {
-        var cached = Directory.GetFiles(Path.Combine(_host.Paths.CacheDirectory, "kvm-probe"), "*.json");
+        var cached = Directory.GetFiles(Path.Combine(host.Paths.CacheDirectory, "kvm-probe"), "*.json");
         Assert.Single(cached);
 
-        var again = await HostProbe.ProbeAsync(_host.Paths, new HostProbeOptions { GuestBinaryPath = GuestBinary.Locate() }, CancellationToken.None);
+        var again = await HostProbe.ProbeAsync(host.Paths, new HostProbeOptions { GuestBinaryPath = GuestBinary.Locate() }, CancellationToken.None);
 
-        Assert.Equal(_host.Report.Kvm, again.Kvm);
-        Assert.Empty(Directory.GetDirectories(Path.Combine(_host.Paths.CacheDirectory, "kvm-probe")));
+        Assert.Equal(host.Report.Kvm, again.Kvm);
+        Assert.Empty(Directory.GetDirectories(Path.Combine(host.Paths.CacheDirectory, "kvm-probe")));
     }
 
     [RequiresGuestKernelFact("qemu-system-x86_64")]
     public void DefaultKernelAndStateDirectoryAreReported()
     {
-        Assert.Equal(KernelLocator.FindDefault(), _host.Report.DefaultKernel);
-        Assert.Equal(_host.Paths.Root, _host.Report.StateDirectory);
-        Assert.Equal(File.Exists("/dev/vhost-vsock"), _host.Report.VhostVsockAvailable);
+        Assert.Equal(KernelLocator.FindDefault(), host.Report.DefaultKernel);
+        Assert.Equal(host.Paths.Root, host.Report.StateDirectory);
+        Assert.Equal(File.Exists("/dev/vhost-vsock"), host.Report.VhostVsockAvailable);
     }
 }
 
 public sealed class HostProbeMissingToolsTests : IDisposable
 {
-    private readonly ScratchDirectory _scratch = new();
+    private readonly ScratchDirectory scratch = new();
 
-    public void Dispose() => _scratch.Dispose();
+    public void Dispose() => scratch.Dispose();
 
     [Fact]
     public async Task EveryMissingThingIsNamedWithItsPackage()
     {
-        var emptyDirectory = _scratch.Combine("empty");
+        var emptyDirectory = scratch.Combine("empty");
         Directory.CreateDirectory(emptyDirectory);
         var options = new HostProbeOptions { SearchPath = emptyDirectory, BootDirectory = emptyDirectory };
 
-        var report = await HostProbe.ProbeAsync(new VmPsPaths(_scratch.Combine("state")), options, CancellationToken.None);
+        var report = await HostProbe.ProbeAsync(new VmPsPaths(scratch.Combine("state")), options, CancellationToken.None);
 
         Assert.All(report.Tools, tool => Assert.False(tool.Installed, tool.Name));
         Assert.All(report.Hypervisors, hypervisor => Assert.False(hypervisor.Usable));
@@ -178,12 +178,12 @@ public sealed class HostProbeMissingToolsTests : IDisposable
     [Fact]
     public async Task DynamicallyLinkedBusyboxIsAProblem()
     {
-        var bin = _scratch.Combine("bin");
+        var bin = scratch.Combine("bin");
         Directory.CreateDirectory(bin);
         File.CreateSymbolicLink(Path.Combine(bin, "busybox"), "/bin/ls");
         var options = new HostProbeOptions { SearchPath = bin, BootDirectory = bin };
 
-        var report = await HostProbe.ProbeAsync(new VmPsPaths(_scratch.Combine("state")), options, CancellationToken.None);
+        var report = await HostProbe.ProbeAsync(new VmPsPaths(scratch.Combine("state")), options, CancellationToken.None);
 
         Assert.True(report.Tools.Single(tool => tool.Name == "busybox").Installed);
         Assert.Contains(report.Problems, problem => problem.Contains("dynamically linked", StringComparison.Ordinal) && problem.Contains("busybox-static", StringComparison.Ordinal));

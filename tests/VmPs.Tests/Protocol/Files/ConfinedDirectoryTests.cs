@@ -10,22 +10,22 @@ namespace VmPs.Tests.Protocol.Files;
 /// </summary>
 public sealed class ConfinedDirectoryTests : IDisposable
 {
-    private readonly ScratchDirectory _scratch = new();
-    private readonly string _root;
+    private readonly ScratchDirectory scratch = new();
+    private readonly string root;
 
     public ConfinedDirectoryTests()
     {
         // scratch/outside/etc/passwd is what an escape would reach; scratch/root is the confinement.
-        Directory.CreateDirectory(_scratch.Combine("outside", "etc"));
-        File.WriteAllText(_scratch.Combine("outside", "etc", "passwd"), "secret");
-        _root = _scratch.Combine("outside", "root");
-        Directory.CreateDirectory(_root);
+        Directory.CreateDirectory(scratch.Combine("outside", "etc"));
+        File.WriteAllText(scratch.Combine("outside", "etc", "passwd"), "secret");
+        root = scratch.Combine("outside", "root");
+        Directory.CreateDirectory(root);
     }
 
     public void Dispose()
     {
         ConfinedDirectory.ForceComponentWalk = false;
-        _scratch.Dispose();
+        scratch.Dispose();
     }
 
     [Theory]
@@ -34,9 +34,9 @@ public sealed class ConfinedDirectoryTests : IDisposable
     public void A_chain_of_links_that_climbs_out_is_refused(bool componentWalk)
     {
         ConfinedDirectory.ForceComponentWalk = componentWalk;
-        File.CreateSymbolicLink(Path.Combine(_root, "a"), ".");
-        File.CreateSymbolicLink(Path.Combine(_root, "b"), "a/a/../../etc");
-        using var root = ConfinedDirectory.Open(_root, Confinement.Beneath);
+        File.CreateSymbolicLink(Path.Combine(this.root, "a"), ".");
+        File.CreateSymbolicLink(Path.Combine(this.root, "b"), "a/a/../../etc");
+        using var root = ConfinedDirectory.Open(this.root, Confinement.Beneath);
 
         var error = Assert.Throws<FileOperationException>(() => root.OpenParent("b/passwd"));
 
@@ -54,14 +54,14 @@ public sealed class ConfinedDirectoryTests : IDisposable
     public void Paths_and_links_that_leave_the_directory_are_refused_beneath_it(bool componentWalk, string escape)
     {
         ConfinedDirectory.ForceComponentWalk = componentWalk;
-        Directory.CreateDirectory(Path.Combine(_root, "a"));
-        File.CreateSymbolicLink(Path.Combine(_root, "link"), escape);
-        using var root = ConfinedDirectory.Open(_root, Confinement.Beneath);
+        Directory.CreateDirectory(Path.Combine(this.root, "a"));
+        File.CreateSymbolicLink(Path.Combine(this.root, "link"), escape);
+        using var root = ConfinedDirectory.Open(this.root, Confinement.Beneath);
 
         Assert.Equal(FileErrorCodes.PathEscape, Assert.Throws<FileOperationException>(() => root.OpenDirectory(escape)).Code);
         Assert.Equal(FileErrorCodes.PathEscape, Assert.Throws<FileOperationException>(() => root.OpenDirectory("link")).Code);
         Assert.Equal(FileErrorCodes.PathEscape, Assert.Throws<FileOperationException>(() => root.OpenDirectory("a/../link/x", createMissing: true)).Code);
-        Assert.False(Directory.Exists(_scratch.Combine("outside", "etc", "x")));
+        Assert.False(Directory.Exists(scratch.Combine("outside", "etc", "x")));
     }
 
     [Theory]
@@ -70,10 +70,10 @@ public sealed class ConfinedDirectoryTests : IDisposable
     public void In_a_root_absolute_links_and_dot_dots_stay_at_the_root(bool componentWalk)
     {
         ConfinedDirectory.ForceComponentWalk = componentWalk;
-        Directory.CreateDirectory(Path.Combine(_root, "etc"));
-        File.CreateSymbolicLink(Path.Combine(_root, "abs"), "/etc");
-        File.CreateSymbolicLink(Path.Combine(_root, "climb"), "../../../etc");
-        using var root = ConfinedDirectory.Open(_root, Confinement.InRoot);
+        Directory.CreateDirectory(Path.Combine(this.root, "etc"));
+        File.CreateSymbolicLink(Path.Combine(this.root, "abs"), "/etc");
+        File.CreateSymbolicLink(Path.Combine(this.root, "climb"), "../../../etc");
+        using var root = ConfinedDirectory.Open(this.root, Confinement.InRoot);
 
         foreach (var path in new[] { "abs", "climb", "../etc", "/etc" })
         {
@@ -84,8 +84,8 @@ public sealed class ConfinedDirectoryTests : IDisposable
             }
         }
 
-        Assert.True(File.Exists(Path.Combine(_root, "etc", "planted")));
-        Assert.Equal(["passwd"], Directory.EnumerateFileSystemEntries(_scratch.Combine("outside", "etc")).Select(Path.GetFileName));
+        Assert.True(File.Exists(Path.Combine(this.root, "etc", "planted")));
+        Assert.Equal(["passwd"], Directory.EnumerateFileSystemEntries(scratch.Combine("outside", "etc")).Select(Path.GetFileName));
     }
 
     [Theory]
@@ -94,19 +94,19 @@ public sealed class ConfinedDirectoryTests : IDisposable
     public void In_a_root_creating_through_dangling_links_makes_their_targets_inside(bool componentWalk)
     {
         ConfinedDirectory.ForceComponentWalk = componentWalk;
-        Directory.CreateDirectory(Path.Combine(_root, "var"));
-        File.CreateSymbolicLink(Path.Combine(_root, "var", "run"), "/run");
-        File.CreateSymbolicLink(Path.Combine(_root, "lib"), "../../usr/lib");
-        File.CreateSymbolicLink(Path.Combine(_root, "loop"), "loop/x");
-        using var root = ConfinedDirectory.Open(_root, Confinement.InRoot);
+        Directory.CreateDirectory(Path.Combine(this.root, "var"));
+        File.CreateSymbolicLink(Path.Combine(this.root, "var", "run"), "/run");
+        File.CreateSymbolicLink(Path.Combine(this.root, "lib"), "../../usr/lib");
+        File.CreateSymbolicLink(Path.Combine(this.root, "loop"), "loop/x");
+        using var root = ConfinedDirectory.Open(this.root, Confinement.InRoot);
 
         root.OpenDirectory("var/run/lock", createMissing: true).Dispose();
         root.OpenDirectory("lib/modules", createMissing: true).Dispose();
 
-        Assert.True(Directory.Exists(Path.Combine(_root, "run", "lock")));
-        Assert.True(Directory.Exists(Path.Combine(_root, "usr", "lib", "modules")));
+        Assert.True(Directory.Exists(Path.Combine(this.root, "run", "lock")));
+        Assert.True(Directory.Exists(Path.Combine(this.root, "usr", "lib", "modules")));
         Assert.Equal(FileErrorCodes.LinkLoop, Assert.Throws<FileOperationException>(() => root.OpenDirectory("loop/y", createMissing: true)).Code);
-        Assert.Equal(["passwd"], Directory.EnumerateFileSystemEntries(_scratch.Combine("outside", "etc")).Select(Path.GetFileName));
+        Assert.Equal(["passwd"], Directory.EnumerateFileSystemEntries(scratch.Combine("outside", "etc")).Select(Path.GetFileName));
     }
 
     [Theory]
@@ -115,16 +115,16 @@ public sealed class ConfinedDirectoryTests : IDisposable
     public void Links_that_stay_inside_are_followed_and_missing_directories_created(bool componentWalk)
     {
         ConfinedDirectory.ForceComponentWalk = componentWalk;
-        Directory.CreateDirectory(Path.Combine(_root, "real"));
-        File.CreateSymbolicLink(Path.Combine(_root, "a"), ".");
-        File.CreateSymbolicLink(Path.Combine(_root, "real", "up"), "../a/real");
-        using var root = ConfinedDirectory.Open(_root, Confinement.Beneath);
+        Directory.CreateDirectory(Path.Combine(this.root, "real"));
+        File.CreateSymbolicLink(Path.Combine(this.root, "a"), ".");
+        File.CreateSymbolicLink(Path.Combine(this.root, "real", "up"), "../a/real");
+        using var root = ConfinedDirectory.Open(this.root, Confinement.Beneath);
 
         using (root.OpenDirectory("a/a/real/up/up/new/deeper", createMissing: true))
         {
         }
 
-        Assert.True(Directory.Exists(Path.Combine(_root, "real", "new", "deeper")));
+        Assert.True(Directory.Exists(Path.Combine(this.root, "real", "new", "deeper")));
     }
 
     [Theory]
@@ -133,11 +133,11 @@ public sealed class ConfinedDirectoryTests : IDisposable
     public void Loops_dangling_links_and_files_on_the_way_fail_with_specific_codes(bool componentWalk)
     {
         ConfinedDirectory.ForceComponentWalk = componentWalk;
-        File.CreateSymbolicLink(Path.Combine(_root, "loop1"), "loop2");
-        File.CreateSymbolicLink(Path.Combine(_root, "loop2"), "loop1");
-        File.CreateSymbolicLink(Path.Combine(_root, "dangling"), "nowhere");
-        File.WriteAllText(Path.Combine(_root, "file"), "");
-        using var root = ConfinedDirectory.Open(_root, Confinement.Beneath);
+        File.CreateSymbolicLink(Path.Combine(this.root, "loop1"), "loop2");
+        File.CreateSymbolicLink(Path.Combine(this.root, "loop2"), "loop1");
+        File.CreateSymbolicLink(Path.Combine(this.root, "dangling"), "nowhere");
+        File.WriteAllText(Path.Combine(this.root, "file"), "");
+        using var root = ConfinedDirectory.Open(this.root, Confinement.Beneath);
 
         Assert.Equal(FileErrorCodes.LinkLoop, Assert.Throws<FileOperationException>(() => root.OpenDirectory("loop1")).Code);
         Assert.Equal(FileErrorCodes.NotFound, Assert.Throws<FileOperationException>(() => root.OpenDirectory("dangling")).Code);
@@ -145,7 +145,7 @@ public sealed class ConfinedDirectoryTests : IDisposable
 
         // Creating never goes through a dangling link: the link's target is not made.
         Assert.Throws<FileOperationException>(() => root.OpenDirectory("dangling/x", createMissing: true));
-        Assert.False(Directory.Exists(Path.Combine(_root, "nowhere")));
+        Assert.False(Directory.Exists(Path.Combine(this.root, "nowhere")));
     }
 
     [Theory]
@@ -154,13 +154,13 @@ public sealed class ConfinedDirectoryTests : IDisposable
     public void Whether_a_link_resolves_inside_is_judged_through_every_link_on_the_way(bool componentWalk)
     {
         ConfinedDirectory.ForceComponentWalk = componentWalk;
-        Directory.CreateDirectory(Path.Combine(_root, "dir"));
-        File.WriteAllText(Path.Combine(_root, "dir", "file"), "");
-        File.CreateSymbolicLink(Path.Combine(_root, "a"), ".");
-        File.CreateSymbolicLink(Path.Combine(_root, "file-link"), "a/dir/file");
-        File.CreateSymbolicLink(Path.Combine(_root, "dangling"), "a/nowhere");
-        File.CreateSymbolicLink(Path.Combine(_root, "out"), "a/a/../../etc/passwd");
-        using var root = ConfinedDirectory.Open(_root, Confinement.Beneath);
+        Directory.CreateDirectory(Path.Combine(this.root, "dir"));
+        File.WriteAllText(Path.Combine(this.root, "dir", "file"), "");
+        File.CreateSymbolicLink(Path.Combine(this.root, "a"), ".");
+        File.CreateSymbolicLink(Path.Combine(this.root, "file-link"), "a/dir/file");
+        File.CreateSymbolicLink(Path.Combine(this.root, "dangling"), "a/nowhere");
+        File.CreateSymbolicLink(Path.Combine(this.root, "out"), "a/a/../../etc/passwd");
+        using var root = ConfinedDirectory.Open(this.root, Confinement.Beneath);
 
         Assert.True(root.ResolvesInside("file-link"));
         Assert.True(root.ResolvesInside("a/dir"));
@@ -171,9 +171,9 @@ public sealed class ConfinedDirectoryTests : IDisposable
     [Fact]
     public void A_confinement_below_another_keeps_what_is_written_under_it_inside_it()
     {
-        Directory.CreateDirectory(Path.Combine(_root, "tree"));
-        File.CreateSymbolicLink(Path.Combine(_root, "tree", "up"), "..");
-        using var root = ConfinedDirectory.Open(_root, Confinement.Beneath);
+        Directory.CreateDirectory(Path.Combine(this.root, "tree"));
+        File.CreateSymbolicLink(Path.Combine(this.root, "tree", "up"), "..");
+        using var root = ConfinedDirectory.Open(this.root, Confinement.Beneath);
         using var tree = root.OpenConfined("tree");
 
         Assert.Equal(FileErrorCodes.PathEscape, Assert.Throws<FileOperationException>(() => tree.OpenParent("up/sibling")).Code);

@@ -9,16 +9,16 @@ namespace VmPs.Tests.Protocol.Files;
 /// <summary>The extractor the host runs on a guest's tar stream (and the agent on the host's): untrusted input.</summary>
 public sealed class TarTreeExtractorTests : IDisposable
 {
-    private readonly ScratchDirectory _scratch = new();
-    private readonly string _destination;
+    private readonly ScratchDirectory scratch = new();
+    private readonly string destination;
 
     public TarTreeExtractorTests()
     {
-        _destination = _scratch.Combine("dest");
-        Directory.CreateDirectory(_destination);
+        destination = scratch.Combine("dest");
+        Directory.CreateDirectory(destination);
     }
 
-    public void Dispose() => _scratch.Dispose();
+    public void Dispose() => scratch.Dispose();
 
     [Theory]
     [InlineData("a/b/../../../up", "contains '..'")]
@@ -52,9 +52,9 @@ public sealed class TarTreeExtractorTests : IDisposable
         var error = await Assert.ThrowsAsync<FileOperationException>(() => ExtractAsync(archive, new TarExtractOptions { RootName = "copy" }));
 
         Assert.Equal(FileErrorCodes.PathEscape, error.Code);
-        Assert.Equal("fine", File.ReadAllText(Path.Combine(_destination, "copy", "ok.txt")));
-        Assert.Equal(["dest"], Directory.EnumerateFileSystemEntries(_scratch.Path).Select(Path.GetFileName));
-        Assert.Equal(["copy"], Directory.EnumerateFileSystemEntries(_destination).Select(Path.GetFileName));
+        Assert.Equal("fine", File.ReadAllText(Path.Combine(destination, "copy", "ok.txt")));
+        Assert.Equal(["dest"], Directory.EnumerateFileSystemEntries(scratch.Path).Select(Path.GetFileName));
+        Assert.Equal(["copy"], Directory.EnumerateFileSystemEntries(destination).Select(Path.GetFileName));
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class TarTreeExtractorTests : IDisposable
         var error = await Assert.ThrowsAsync<FileOperationException>(() => ExtractAsync(archive, new TarExtractOptions { RootName = "copy" }));
 
         Assert.Equal(FileErrorCodes.PathEscape, error.Code);
-        Assert.False(File.Exists(Path.Combine(_destination, "beside")));
+        Assert.False(File.Exists(Path.Combine(destination, "beside")));
     }
 
     public static TheoryData<string, TarEntry[]> EntriesBesideTheRequestedOne => new()
@@ -87,8 +87,8 @@ public sealed class TarTreeExtractorTests : IDisposable
         var error = await Assert.ThrowsAsync<FileOperationException>(() => ExtractAsync(archive, new TarExtractOptions { RootName = "copy" }));
 
         Assert.True(error.Code == FileErrorCodes.UnexpectedEntry, $"{what}: {error.Code} {error.Message}");
-        Assert.False(Directory.Exists(Path.Combine(_destination, ".ssh")), what);
-        Assert.False(File.Exists(Path.Combine(_destination, "copy", "early")), what);
+        Assert.False(Directory.Exists(Path.Combine(destination, ".ssh")), what);
+        Assert.False(File.Exists(Path.Combine(destination, "copy", "early")), what);
     }
 
     [Fact]
@@ -99,7 +99,7 @@ public sealed class TarTreeExtractorTests : IDisposable
         var error = await Assert.ThrowsAsync<FileOperationException>(() => ExtractAsync(archive, new TarExtractOptions { RootName = "copy", AllowTree = false }));
 
         Assert.Equal(FileErrorCodes.UnexpectedEntry, error.Code);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(_destination));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(destination));
     }
 
     [Theory]
@@ -124,7 +124,7 @@ public sealed class TarTreeExtractorTests : IDisposable
         var error = await Assert.ThrowsAsync<FileOperationException>(() => ExtractAsync(archive, new TarExtractOptions { RootName = "copy" }));
 
         Assert.Equal(FileErrorCodes.UnsupportedEntry, error.Code);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_destination, "copy")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(destination, "copy")));
     }
 
     [Fact]
@@ -138,9 +138,9 @@ public sealed class TarTreeExtractorTests : IDisposable
         await ExtractAsync(archive, new TarExtractOptions { RootName = "copy" });
 
         var umask = UnixDirectoryCalls.CurrentUmask();
-        var directory = UnixFileSystem.GetStatus(Path.Combine(_destination, "copy"));
-        var suid = UnixFileSystem.GetStatus(Path.Combine(_destination, "copy", "suid"));
-        var open = UnixFileSystem.GetStatus(Path.Combine(_destination, "copy", "open"));
+        var directory = UnixFileSystem.GetStatus(Path.Combine(destination, "copy"));
+        var suid = UnixFileSystem.GetStatus(Path.Combine(destination, "copy", "suid"));
+        var open = UnixFileSystem.GetStatus(Path.Combine(destination, "copy", "open"));
         Assert.Equal(Octal(0x1FF & ~(int)umask), Octal(directory.Mode));
         Assert.Equal(Octal(0x1ED & ~(int)umask), Octal(suid.Mode));
         Assert.Equal(Octal(0x1FF & ~(int)umask), Octal(open.Mode));
@@ -158,9 +158,9 @@ public sealed class TarTreeExtractorTests : IDisposable
 
         await ExtractAsync(archive, new TarExtractOptions { RootName = "copy", Modes = ExtractedModes.OwnerAndModeWithoutSetId });
 
-        var directory = UnixFileSystem.GetStatus(Path.Combine(_destination, "copy"));
-        var suid = UnixFileSystem.GetStatus(Path.Combine(_destination, "copy", "suid"));
-        var mine = UnixFileSystem.GetStatus(Path.Combine(_destination, "copy", "mine"));
+        var directory = UnixFileSystem.GetStatus(Path.Combine(destination, "copy"));
+        var suid = UnixFileSystem.GetStatus(Path.Combine(destination, "copy", "suid"));
+        var mine = UnixFileSystem.GetStatus(Path.Combine(destination, "copy", "mine"));
         Assert.Equal(("1777", 1234, 1234), (Octal(directory.Mode), directory.Uid, directory.Gid));
         Assert.Equal(("750", 0, 0), (Octal(suid.Mode), suid.Uid, suid.Gid));
         Assert.Equal(("640", 1234, 1234), (Octal(mine.Mode), mine.Uid, mine.Gid));
@@ -173,7 +173,7 @@ public sealed class TarTreeExtractorTests : IDisposable
 
         await ExtractAsync(archive, new TarExtractOptions { Modes = ExtractedModes.ExactMode });
 
-        Assert.Equal("4755", Octal(UnixFileSystem.GetStatus(Path.Combine(_destination, "suid")).Mode));
+        Assert.Equal("4755", Octal(UnixFileSystem.GetStatus(Path.Combine(destination, "suid")).Mode));
     }
 
     [Fact]
@@ -190,11 +190,11 @@ public sealed class TarTreeExtractorTests : IDisposable
         var result = await ExtractAsync(archive, new TarExtractOptions { RootName = "copy", Modes = ExtractedModes.ExactMode });
 
         Assert.Equal((5, 14L), (result.Entries, result.Bytes));
-        Assert.Equal(("555", time), (Octal(UnixFileSystem.GetStatus(Path.Combine(_destination, "copy")).Mode), UnixFileSystem.GetStatus(Path.Combine(_destination, "copy")).LastWriteTimeUtc));
-        Assert.Equal(("500", time), (Octal(UnixFileSystem.GetStatus(Path.Combine(_destination, "copy", "sub")).Mode), UnixFileSystem.GetStatus(Path.Combine(_destination, "copy", "sub")).LastWriteTimeUtc));
+        Assert.Equal(("555", time), (Octal(UnixFileSystem.GetStatus(Path.Combine(destination, "copy")).Mode), UnixFileSystem.GetStatus(Path.Combine(destination, "copy")).LastWriteTimeUtc));
+        Assert.Equal(("500", time), (Octal(UnixFileSystem.GetStatus(Path.Combine(destination, "copy", "sub")).Mode), UnixFileSystem.GetStatus(Path.Combine(destination, "copy", "sub")).LastWriteTimeUtc));
         foreach (var path in new[] { "copy", "copy/sub", "copy/other" })
         {
-            UnixFileSystem.SetMode(Path.Combine(_destination, path), (UnixFileMode)0x1FF);
+            UnixFileSystem.SetMode(Path.Combine(destination, path), (UnixFileMode)0x1FF);
         }
     }
 
@@ -211,8 +211,8 @@ public sealed class TarTreeExtractorTests : IDisposable
 
         await ExtractAsync(archive, new TarExtractOptions { RootName = "copy" });
 
-        Assert.Equal("../file", new FileInfo(Path.Combine(_destination, "copy", "sub", "data")).LinkTarget);
-        Assert.Equal("y", File.ReadAllText(Path.Combine(_destination, "copy", "later")));
+        Assert.Equal("../file", new FileInfo(Path.Combine(destination, "copy", "sub", "data")).LinkTarget);
+        Assert.Equal("y", File.ReadAllText(Path.Combine(destination, "copy", "later")));
     }
 
     [Theory]
@@ -227,7 +227,7 @@ public sealed class TarTreeExtractorTests : IDisposable
         var error = await Assert.ThrowsAsync<FileOperationException>(() => ExtractAsync(archive, new TarExtractOptions { RootName = "copy" }));
 
         Assert.Equal(FileErrorCodes.PathEscape, error.Code);
-        Assert.Null(UnixFileSystem.TryGetStatus(Path.Combine(_destination, "copy", "b")));
+        Assert.Null(UnixFileSystem.TryGetStatus(Path.Combine(destination, "copy", "b")));
     }
 
     [Fact]
@@ -241,27 +241,27 @@ public sealed class TarTreeExtractorTests : IDisposable
         var error = await Assert.ThrowsAsync<FileOperationException>(() => ExtractAsync(archive, new TarExtractOptions { RootName = "copy" }));
 
         Assert.Equal(FileErrorCodes.PathEscape, error.Code);
-        Assert.Null(UnixFileSystem.TryGetStatus(Path.Combine(_destination, "copy", "late")));
+        Assert.Null(UnixFileSystem.TryGetStatus(Path.Combine(destination, "copy", "late")));
     }
 
     [Fact]
     public async Task Existing_files_are_kept_without_overwrite_and_replaced_with_it()
     {
-        File.WriteAllText(Path.Combine(_destination, "f"), "old");
+        File.WriteAllText(Path.Combine(destination, "f"), "old");
 
         var kept = await Assert.ThrowsAsync<FileOperationException>(() => ExtractAsync(FileTrees.Tar(FileTrees.FileEntry("f", "new")), new TarExtractOptions()));
-        var oldContent = File.ReadAllText(Path.Combine(_destination, "f"));
+        var oldContent = File.ReadAllText(Path.Combine(destination, "f"));
         var result = await ExtractAsync(FileTrees.Tar(FileTrees.FileEntry("f", "new")), new TarExtractOptions { Overwrite = true });
 
         Assert.Equal((FileErrorCodes.Exists, "old"), (kept.Code, oldContent));
-        Assert.Equal(("new", 1, 3L), (File.ReadAllText(Path.Combine(_destination, "f")), result.Entries, result.Bytes));
-        Assert.Single(Directory.EnumerateFileSystemEntries(_destination));
+        Assert.Equal(("new", 1, 3L), (File.ReadAllText(Path.Combine(destination, "f")), result.Entries, result.Bytes));
+        Assert.Single(Directory.EnumerateFileSystemEntries(destination));
     }
 
     [Fact]
     public async Task The_hosts_own_links_that_leave_the_tree_are_kept_but_nothing_is_written_through_them()
     {
-        var outside = _scratch.Combine("outside");
+        var outside = scratch.Combine("outside");
         Directory.CreateDirectory(outside);
         using var kept = FileTrees.Tar(DirectoryEntry("venv"), FileTrees.LinkEntry("venv/python", "/usr/bin/python3"), FileTrees.LinkEntry("venv/up", "../../outside"));
         await ExtractAsync(kept, new TarExtractOptions { RootName = "venv", KeepLinksLeavingTree = true, Modes = ExtractedModes.ExactMode });
@@ -270,8 +270,8 @@ public sealed class TarTreeExtractorTests : IDisposable
         var error = await Assert.ThrowsAsync<FileOperationException>(() =>
             ExtractAsync(through, new TarExtractOptions { RootName = "venv", KeepLinksLeavingTree = true, Overwrite = true, Modes = ExtractedModes.ExactMode }));
 
-        Assert.Equal("/usr/bin/python3", new FileInfo(Path.Combine(_destination, "venv", "python")).LinkTarget);
-        Assert.Equal("../../outside", new FileInfo(Path.Combine(_destination, "venv", "up")).LinkTarget);
+        Assert.Equal("/usr/bin/python3", new FileInfo(Path.Combine(destination, "venv", "python")).LinkTarget);
+        Assert.Equal("../../outside", new FileInfo(Path.Combine(destination, "venv", "up")).LinkTarget);
         Assert.Equal(FileErrorCodes.PathEscape, error.Code);
         Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
     }
@@ -291,13 +291,13 @@ public sealed class TarTreeExtractorTests : IDisposable
 
     private async Task<TarExtractResult> ExtractAsync(Stream archive, TarExtractOptions options)
     {
-        using var destination = ConfinedDirectory.Open(_destination, Confinement.Beneath);
+        using var destination = ConfinedDirectory.Open(this.destination, Confinement.Beneath);
         return await TarTreeExtractor.ExtractAsync(archive, destination, options, default);
     }
 
     private (int Uid, int Gid) Invoker()
     {
-        var probe = Path.Combine(_scratch.Path, "probe");
+        var probe = Path.Combine(scratch.Path, "probe");
         File.WriteAllText(probe, "");
         var status = UnixFileSystem.GetStatus(probe);
         return (status.Uid, status.Gid);

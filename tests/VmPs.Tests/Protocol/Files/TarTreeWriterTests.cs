@@ -7,15 +7,15 @@ namespace VmPs.Tests.Protocol.Files;
 /// <summary>The host's side of Copy-VmFile -ToVm: the source tree is read through descriptors and no link in it is followed.</summary>
 public sealed class TarTreeWriterTests : IDisposable
 {
-    private readonly ScratchDirectory _scratch = new();
+    private readonly ScratchDirectory scratch = new();
 
-    public void Dispose() => _scratch.Dispose();
+    public void Dispose() => scratch.Dispose();
 
     [Fact]
     public async Task Links_in_the_source_tree_are_sent_as_links_and_never_followed_out_of_it()
     {
-        var source = _scratch.Combine("src");
-        var outside = _scratch.Combine("outside");
+        var source = scratch.Combine("src");
+        var outside = scratch.Combine("outside");
         Directory.CreateDirectory(Path.Combine(source, "sub"));
         Directory.CreateDirectory(outside);
         await File.WriteAllTextAsync(Path.Combine(outside, "secret"), "host secret");

@@ -20,23 +20,23 @@ public sealed class QemuDriverTests : IDisposable
     // A bound for a slow, shared machine, not a speed assertion (a boot takes about 3 s).
     private static readonly TimeSpan BootBound = TimeSpan.FromMinutes(2);
 
-    private readonly ScratchDirectory _scratch = new();
-    private readonly QemuDriver _driver;
+    private readonly ScratchDirectory scratch = new();
+    private readonly QemuDriver driver;
 
     public QemuDriverTests()
     {
         var qemu = DetachedProcess.FindOnPath("qemu-system-x86_64") ?? "qemu-system-x86_64";
-        _driver = new QemuDriver(new QemuDriverOptions(qemu, Accelerator.Tcg, UseVhostVsock: File.Exists("/dev/vhost-vsock")));
+        driver = new QemuDriver(new QemuDriverOptions(qemu, Accelerator.Tcg, UseVhostVsock: File.Exists("/dev/vhost-vsock")));
     }
 
     public void Dispose()
     {
-        foreach (var pid in HostProcesses.Mentioning(_scratch.Path))
+        foreach (var pid in HostProcesses.Mentioning(scratch.Path))
         {
             ProcessProbe.KillAsync(new ProcessIdentity(pid, 0), TimeSpan.FromSeconds(5), CancellationToken.None).GetAwaiter().GetResult();
         }
 
-        _scratch.Dispose();
+        scratch.Dispose();
     }
 
     [RequiresGuestKernelFact("qemu-system-x86_64")]
@@ -44,7 +44,7 @@ public sealed class QemuDriverTests : IDisposable
     {
         var spec = await ProbeSpecAsync("boot");
 
-        var instance = await _driver.LaunchAsync(spec, CancellationToken.None);
+        var instance = await driver.LaunchAsync(spec, CancellationToken.None);
 
         Assert.Equal(HypervisorKind.Qemu, instance.Kind);
         Assert.Equal(Path.Combine(spec.VmDirectory, "qmp.sock"), instance.ControlSocketPath);
@@ -54,7 +54,7 @@ public sealed class QemuDriverTests : IDisposable
         Assert.True(await ProcessProbe.WaitForExitAsync(instance.Process, BootBound, CancellationToken.None), "the guest did not power off");
         Assert.Contains(KvmBootTest.Marker, await File.ReadAllTextAsync(spec.ConsoleLogPath));
 
-        await _driver.KillAsync(instance, CancellationToken.None);
+        await driver.KillAsync(instance, CancellationToken.None);
         Assert.False(File.Exists(instance.ControlSocketPath));
     }
 
@@ -64,8 +64,8 @@ public sealed class QemuDriverTests : IDisposable
         var spec = await ProbeSpecAsync("stop");
         var instance = await LaunchPausedAsync(spec);
 
-        await _driver.PressPowerButtonAsync(instance, CancellationToken.None);
-        await _driver.KillAsync(instance, CancellationToken.None);
+        await driver.PressPowerButtonAsync(instance, CancellationToken.None);
+        await driver.KillAsync(instance, CancellationToken.None);
 
         Assert.False(ProcessProbe.IsRunning(instance.Process));
         Assert.Empty(HostProcesses.Mentioning(spec.VmDirectory));
@@ -76,7 +76,7 @@ public sealed class QemuDriverTests : IDisposable
     [RequiresGuestKernelFact("qemu-system-x86_64")]
     public async Task ReadOnlyDiskIsSharedBetweenVmsButNotWithAWriterOrASecondStart()
     {
-        var rootfs = _scratch.Combine("rootfs.img");
+        var rootfs = scratch.Combine("rootfs.img");
         await using (var image = File.Create(rootfs))
         {
             image.SetLength(1 << 20);
@@ -84,30 +84,30 @@ public sealed class QemuDriverTests : IDisposable
 
         var firstSpec = (await ProbeSpecAsync("share1")) with { Disks = [new DiskSpec(rootfs, ReadOnly: true, "vmps-rootfs")] };
         var first = await LaunchPausedAsync(firstSpec);
-        var again = await Assert.ThrowsAsync<VmPsException>(() => _driver.LaunchAsync(firstSpec, CancellationToken.None));
+        var again = await Assert.ThrowsAsync<VmPsException>(() => driver.LaunchAsync(firstSpec, CancellationToken.None));
         Assert.Equal("HypervisorAlreadyRunning", again.ErrorId);
         var second = await LaunchPausedAsync((await ProbeSpecAsync("share2")) with { Disks = [new DiskSpec(rootfs, ReadOnly: true, "vmps-rootfs")] });
         var writerSpec = (await ProbeSpecAsync("writer")) with { Disks = [new DiskSpec(rootfs, ReadOnly: false, "vmps-rootfs")] };
 
-        var error = await Assert.ThrowsAsync<VmPsException>(() => _driver.LaunchAsync(writerSpec, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<VmPsException>(() => driver.LaunchAsync(writerSpec, CancellationToken.None));
 
         Assert.Equal("HypervisorStartFailed", error.ErrorId);
         Assert.Contains("lock", error.Message);
         Assert.Empty(HostProcesses.Mentioning(writerSpec.VmDirectory));
         Assert.True(ProcessProbe.IsRunning(first.Process));
         Assert.True(ProcessProbe.IsRunning(second.Process));
-        await _driver.KillAsync(first, CancellationToken.None);
-        await _driver.KillAsync(second, CancellationToken.None);
-        Assert.Empty(HostProcesses.Mentioning(_scratch.Path));
+        await driver.KillAsync(first, CancellationToken.None);
+        await driver.KillAsync(second, CancellationToken.None);
+        Assert.Empty(HostProcesses.Mentioning(scratch.Path));
     }
 
     [RequiresProgramFact("qemu-system-x86_64")]
     public async Task QemuFailingToStartReportsItsOwnErrorAndLeavesNothingRunning()
     {
-        var vmDirectory = _scratch.Combine("broken");
-        var spec = Spec(vmDirectory, _scratch.Combine("no-such-kernel"), _scratch.Combine("no-such-initrd"), "");
+        var vmDirectory = scratch.Combine("broken");
+        var spec = Spec(vmDirectory, scratch.Combine("no-such-kernel"), scratch.Combine("no-such-initrd"), "");
 
-        var error = await Assert.ThrowsAsync<VmPsException>(() => _driver.LaunchAsync(spec, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<VmPsException>(() => driver.LaunchAsync(spec, CancellationToken.None));
 
         Assert.Equal("HypervisorStartFailed", error.ErrorId);
         Assert.Contains("no-such-kernel", error.Message);
@@ -136,7 +136,7 @@ public sealed class QemuDriverTests : IDisposable
     /// <summary>Launches and pauses at once, so the probe guest cannot power itself off during the test.</summary>
     private async Task<HypervisorInstance> LaunchPausedAsync(VmLaunchSpec spec)
     {
-        var instance = await _driver.LaunchAsync(spec, CancellationToken.None);
+        var instance = await driver.LaunchAsync(spec, CancellationToken.None);
         await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, CancellationToken.None);
         await qmp.ExecuteAsync("stop", CancellationToken.None);
         return instance;
@@ -145,9 +145,9 @@ public sealed class QemuDriverTests : IDisposable
     private async Task<VmLaunchSpec> ProbeSpecAsync(string name)
     {
         var kernel = RequiresGuestKernelFactAttribute.Kernel;
-        var paths = new VmPsPaths(_scratch.Combine("state"));
+        var paths = new VmPsPaths(scratch.Combine("state"));
         var initrd = await new InitrdBuilder(paths).BuildAsync(GuestBinary.Locate(), kernel, CancellationToken.None);
-        return Spec(_scratch.Combine(name), kernel.Path, initrd, KvmBootTest.ProbeKernelArgument);
+        return Spec(scratch.Combine(name), kernel.Path, initrd, KvmBootTest.ProbeKernelArgument);
     }
 
     private static VmLaunchSpec Spec(string vmDirectory, string kernel, string initrd, string kernelArguments) => new()

@@ -8,10 +8,10 @@ namespace VmPs.Tests.Core.Hypervisors.Qemu;
 /// <summary>QMP against a real QEMU that has no guest: "-machine none", paused with -S.</summary>
 public sealed class QmpClientTests : IAsyncLifetime
 {
-    private readonly ScratchDirectory _scratch = new();
-    private ProcessIdentity _qemu;
+    private readonly ScratchDirectory scratch = new();
+    private ProcessIdentity qemu;
 
-    private string Socket => _scratch.Combine("qmp.sock");
+    private string Socket => scratch.Combine("qmp.sock");
 
     public async Task InitializeAsync()
     {
@@ -20,23 +20,23 @@ public sealed class QmpClientTests : IAsyncLifetime
             return;
         }
 
-        _qemu = DetachedProcess.Start(
+        qemu = DetachedProcess.Start(
             "qemu-system-x86_64",
             ["-machine", "none", "-S", "-nodefaults", "-no-user-config", "-display", "none", "-qmp", $"unix:{Socket},server=on,wait=off"],
-            _scratch.Combine("qemu.log"),
-            _scratch.Path);
+            scratch.Combine("qemu.log"),
+            scratch.Path);
         using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         while (!File.Exists(Socket))
         {
-            Assert.True(ProcessProbe.IsRunning(_qemu), await File.ReadAllTextAsync(_scratch.Combine("qemu.log")));
+            Assert.True(ProcessProbe.IsRunning(qemu), await File.ReadAllTextAsync(scratch.Combine("qemu.log")));
             await Task.Delay(20, deadline.Token);
         }
     }
 
     public async Task DisposeAsync()
     {
-        await ProcessProbe.KillAsync(_qemu, TimeSpan.FromSeconds(5), CancellationToken.None);
-        _scratch.Dispose();
+        await ProcessProbe.KillAsync(qemu, TimeSpan.FromSeconds(5), CancellationToken.None);
+        scratch.Dispose();
     }
 
     [RequiresProgramFact("qemu-system-x86_64")]
@@ -69,13 +69,13 @@ public sealed class QmpClientTests : IAsyncLifetime
             await qmp.QuitAsync(CancellationToken.None);
         }
 
-        Assert.True(await ProcessProbe.WaitForExitAsync(_qemu, TimeSpan.FromSeconds(10), CancellationToken.None));
+        Assert.True(await ProcessProbe.WaitForExitAsync(qemu, TimeSpan.FromSeconds(10), CancellationToken.None));
     }
 
     [RequiresProgramFact("qemu-system-x86_64")]
     public async Task SocketWithoutAServerIsAConnectionError()
     {
-        var error = await Assert.ThrowsAsync<VmPsException>(() => QmpClient.ConnectAsync(_scratch.Combine("absent.sock"), CancellationToken.None));
+        var error = await Assert.ThrowsAsync<VmPsException>(() => QmpClient.ConnectAsync(scratch.Combine("absent.sock"), CancellationToken.None));
 
         Assert.Equal("QmpConnectionFailed", error.ErrorId);
         Assert.Equal(VmPsErrorKind.ConnectionError, error.Kind);
