@@ -265,6 +265,8 @@ public static class VmPsErrorIds
 
     public const string LockTimeout = nameof(LockTimeout);
 
+    public const string MachineTypeNotSupported = nameof(MachineTypeNotSupported);
+
     public const string ManifestDigestMismatch = nameof(ManifestDigestMismatch);
 
     public const string ManifestInvalid = nameof(ManifestInvalid);

@@ -82,7 +82,7 @@ internal sealed class VmBoot
         try
         {
             Report(progress, vm, "Preparing the boot files", 10);
-            driver = await host.DriverAsync(claimed.Hypervisor, cancellationToken).ConfigureAwait(false);
+            driver = await host.DriverAsync(claimed, cancellationToken).ConfigureAwait(false);
             if (restoring)
             {
                 driver.Capabilities.Require(HypervisorFeatures.Snapshot, vm.Name);

@@ -105,7 +105,7 @@ public sealed class VmManager : IVmManager
             await OverlayDisk.CreateAsync(files.OverlayDisk, options.DiskSizeGiB, cancellationToken, settings.MkfsExt4).ConfigureAwait(false);
             CrashPoint.Reach(CrashAfterOverlay);
             var vm = await vms.InsertAsync(
-                new NewVm(id, options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode),
+                new NewVm(id, options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.MachineType),
                 cancellationToken).ConfigureAwait(false);
             CrashPoint.Reach(CrashAfterInsert);
             foreach (var attachment in attachments)
@@ -484,7 +484,8 @@ public sealed class VmManager : IVmManager
 
         var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
         await catalog.ValidateAsync(options.Image, cancellationToken).ConfigureAwait(false);
-        var hypervisor = (await host.SelectAsync(options.Hypervisor, HypervisorFeatures.None, cancellationToken).ConfigureAwait(false)).Kind;
+        var requested = options.MachineType is null ? options.Hypervisor : VmValidation.HypervisorOfMachine(options.Hypervisor);
+        var hypervisor = (await host.SelectAsync(requested, HypervisorFeatures.None, options.MachineType, cancellationToken).ConfigureAwait(false)).Kind;
         await networking.ValidateAsync(options.Network, cancellationToken).ConfigureAwait(false);
         return (kernelPath, hypervisor);
     }
@@ -531,6 +532,7 @@ public sealed class VmManager : IVmManager
         Cpus = vm.Cpus,
         MemoryMiB = vm.MemoryMiB,
         Hypervisor = vm.Hypervisor,
+        MachineType = vm.MachineType,
         KernelPath = vm.KernelPath,
         VsockCid = vm.VsockCid,
         MacAddress = vm.MacAddress,
