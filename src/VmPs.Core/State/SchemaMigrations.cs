@@ -246,6 +246,19 @@ internal static class SchemaMigrations
                 UNIQUE (vm_id, guest_path)
             );
             """),
+
+        // Full VMs. An image is either an OCI-derived root booted directly (kind Oci, the existing rows) or a disk
+        // with its own bootloader (kind Disk: a cloud image or a VM's disk), booted through firmware (Uefi or Bios;
+        // null for Oci) and as large as virtual_size_bytes. A VM may carry an installer ISO (New-Vm -IsoPath) and
+        // its instance metadata service's token rule (Set-Vm -MetadataOptions: Optional allows IMDSv1, Required
+        // only v2 as on EC2).
+        new(9, "disk images with their firmware and virtual size, VM installer ISOs and metadata token rules", """
+            ALTER TABLE images ADD COLUMN kind TEXT NOT NULL DEFAULT 'Oci';
+            ALTER TABLE images ADD COLUMN firmware TEXT;
+            ALTER TABLE images ADD COLUMN virtual_size_bytes INTEGER CHECK (virtual_size_bytes > 0);
+            ALTER TABLE vms ADD COLUMN iso_path TEXT;
+            ALTER TABLE vms ADD COLUMN metadata_http_tokens TEXT NOT NULL DEFAULT 'Optional';
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

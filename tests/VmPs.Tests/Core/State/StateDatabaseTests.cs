@@ -165,6 +165,31 @@ public sealed class StateDatabaseTests : IDisposable
         Assert.Equal(0L, await ScalarAsync(connection, "SELECT COUNT(*) FROM vm_access"));
     }
 
+    [Fact]
+    public async Task AVersion8ImageIsAnOciImageWithoutFirmwareAndItsVmsAllowMetadataV1()
+    {
+        await using var connection = await OpenBareAsync();
+        await ApplyAsync(connection, SchemaMigrations.All.Where(migration => migration.Version <= 8).ToList());
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO images (id, name, reference, digest, format, rootfs_path, size_bytes, init_mode, config_json, created_at)
+            VALUES ('i', 'busybox', 'busybox', 'sha256:0', 'Erofs', '/x', 1, 'Exec', '{}', 't');
+            INSERT INTO vms (id, name, image_id, cpus, memory_mib, hypervisor, kernel_path, disk_size_gib, state,
+                             vsock_cid, mac_address, created_at)
+            VALUES ('v', 'vm', 'i', 1, 256, 'Qemu', '/k', 1, 'Stopped', 3, '02:76:6d:00:00:01', 't');
+            """,
+            CancellationToken.None);
+
+        await ApplyAsync(connection, SchemaMigrations.All);
+
+        Assert.Equal("Oci", await ScalarAsync(connection, "SELECT kind FROM images"));
+        Assert.Null(await ScalarAsync(connection, "SELECT firmware FROM images"));
+        Assert.Null(await ScalarAsync(connection, "SELECT virtual_size_bytes FROM images"));
+        Assert.Null(await ScalarAsync(connection, "SELECT iso_path FROM vms"));
+        Assert.Equal("Optional", await ScalarAsync(connection, "SELECT metadata_http_tokens FROM vms"));
+        await Assert.ThrowsAsync<SqliteException>(() => connection.ExecuteAsync("UPDATE images SET virtual_size_bytes = 0", CancellationToken.None));
+    }
+
     private async Task<SqliteConnection> OpenBareAsync()
     {
         var connection = new SqliteConnection($"Data Source={Path.Combine(home.Paths.Root, "bare.db")};Pooling=False");
