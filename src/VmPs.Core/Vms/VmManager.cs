@@ -1,3 +1,4 @@
+using VmPs.Core.Access;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using VmPs.Core.Agent;
@@ -105,7 +106,7 @@ public sealed class VmManager : IVmManager
             await OverlayDisk.CreateAsync(files.OverlayDisk, options.DiskSizeGiB, cancellationToken, settings.MkfsExt4).ConfigureAwait(false);
             CrashPoint.Reach(CrashAfterOverlay);
             var vm = await vms.InsertAsync(
-                new NewVm(id, options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.MachineType),
+                new NewVm(id, options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.Owner, options.MachineType),
                 cancellationToken).ConfigureAwait(false);
             CrashPoint.Reach(CrashAfterInsert);
             foreach (var attachment in attachments)
@@ -279,7 +280,10 @@ public sealed class VmManager : IVmManager
                 EnsureResizable(current);
                 return current with { Cpus = options.Cpus ?? current.Cpus, MemoryMiB = options.MemoryMiB ?? current.MemoryMiB };
             },
-            cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(name);
+            cancellationToken,
+            (connection, transaction, next) => QuotaEnforcement.EnsureFitsAloneAsync(
+                connection, transaction, next.OwnerId, new QuotaDemand(Cpus: next.Cpus, MemoryMiB: next.MemoryMiB), cancellationToken)).ConfigureAwait(false)
+            ?? throw VmErrors.NotFound(name);
         return await ToInfoAsync(updated, cancellationToken).ConfigureAwait(false);
     }
 
@@ -547,6 +551,7 @@ public sealed class VmManager : IVmManager
         ExitCode = vm.ExitCode,
         InitMode = vm.InitMode,
         StatusDetail = vm.StatusDetail,
+        Owner = vm.Owner,
         DiskSizeGiB = vm.DiskSizeGiB,
         DiskAllocatedBytes = FileAllocation.BytesOf(reconciler.Files(vm.Id).OverlayDisk),
     };

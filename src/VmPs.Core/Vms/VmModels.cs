@@ -74,6 +74,9 @@ public sealed record VmInfo
     public int? ExitCode { get; init; }
 
     /// <summary>The init mode New-Vm -InitMode chose; null when the VM follows its image's.</summary>
+    /// <summary>The VmPs user who owns the VM; null: the host's administrator.</summary>
+    public string? Owner { get; init; }
+
     public ImageInitMode? InitMode { get; init; }
 
     /// <summary>For a Crashed VM: why, with the tail of its console log.</summary>
@@ -118,6 +121,9 @@ public sealed record VmCreateOptions
 
     /// <summary>The VM's network adapter; null: no network (the VM has only loopback).</summary>
     public VmNetworkOptions? Network { get; init; }
+
+    /// <summary>The VmPs user who will own the VM, within whose quota it must fit; null: the administrator.</summary>
+    public string? Owner { get; init; }
 
     /// <summary>Volumes to attach (New-Vm -Volume NAME:/path[:ro]).</summary>
     public IReadOnlyList<Volumes.VolumeAttachOptions> Volumes { get; init; } = [];

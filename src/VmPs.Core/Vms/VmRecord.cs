@@ -17,6 +17,7 @@ internal sealed record NewVm(
     int DiskSizeGiB,
     DateTimeOffset CreatedAt,
     ImageInitMode? InitMode = null,
+    string? Owner = null,
     QemuMachine? MachineType = null);
 
 /// <summary>One row of the vms table.</summary>
@@ -70,4 +71,10 @@ internal sealed record VmRecord
     public ImageInitMode? InitMode { get; init; }
 
     public string? StatusDetail { get; init; }
+
+    /// <summary>The owning user (users.id); null: the administrator, who has no quota.</summary>
+    public string? OwnerId { get; init; }
+
+    /// <summary>The owning user's name.</summary>
+    public string? Owner { get; init; }
 }

@@ -1,3 +1,4 @@
+using VmPs.Core.Access;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -20,7 +21,7 @@ internal sealed class VmStore
     public const string MacPrefix = "02:76:6d";
 
     private const string SelectColumns = """
-        SELECT v.*, i.name AS image_name FROM vms v JOIN images i ON i.id = v.image_id
+        SELECT v.*, i.name AS image_name, u.name AS owner_name FROM vms v JOIN images i ON i.id = v.image_id LEFT JOIN users u ON u.id = v.owner_id
         """;
 
     private static readonly JsonSerializerOptions InstanceJson = new()
@@ -36,8 +37,8 @@ internal sealed class VmStore
     }
 
     /// <summary>
-    /// Inserts the VM, allocating its CID and MAC in the same immediate transaction, so concurrent
-    /// sessions never hand out the same name, CID or MAC.
+    /// Inserts the VM, checking its owner's quota and allocating its CID and MAC in the same immediate transaction, so
+    /// concurrent sessions never hand out the same name, CID or MAC, nor together exceed a quota.
     /// </summary>
     public Task<VmRecord> InsertAsync(NewVm vm, CancellationToken cancellationToken) =>
         database.InWriteTransactionAsync(
@@ -48,13 +49,16 @@ internal sealed class VmStore
                     throw NameInUse(existing.Name);
                 }
 
+                var ownerId = vm.Owner is { } owner ? await UserStore.ResolveOwnerIdAsync(connection, transaction, owner, cancellationToken).ConfigureAwait(false) : null;
+                await QuotaEnforcement.EnsureAsync(connection, transaction, ownerId, new QuotaDemand(Vms: 1, DiskBytes: (long)vm.DiskSizeGiB << 30), cancellationToken)
+                    .ConfigureAwait(false);
                 var cid = await AllocateCidAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
                 var mac = await AllocateMacAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
                 await connection.Command(
                         """
                         INSERT INTO vms (id, name, image_id, cpus, memory_mib, hypervisor, kernel_path, disk_size_gib,
-                                         state, vsock_cid, mac_address, created_at, init_mode, machine_type)
-                        VALUES ($id, $name, $image, $cpus, $memory, $hypervisor, $kernel, $disk, $state, $cid, $mac, $created, $initMode, $machine)
+                                         state, vsock_cid, mac_address, created_at, init_mode, owner_id, machine_type)
+                        VALUES ($id, $name, $image, $cpus, $memory, $hypervisor, $kernel, $disk, $state, $cid, $mac, $created, $initMode, $owner, $machine)
                         """,
                         transaction)
                     .With("$id", vm.Id.ToString())
@@ -70,6 +74,7 @@ internal sealed class VmStore
                     .With("$mac", mac)
                     .With("$created", vm.CreatedAt.ToStored())
                     .With("$initMode", vm.InitMode?.ToString())
+                    .With("$owner", ownerId)
                     .With("$machine", vm.MachineType?.ToString())
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 return (await FindByIdAsync(connection, transaction, vm.Id, cancellationToken).ConfigureAwait(false))!;
@@ -98,9 +103,14 @@ internal sealed class VmStore
     /// <summary>
     /// Reads the row, applies <paramref name="change"/> and writes the result, all in one immediate
     /// transaction (a compare-and-set: <paramref name="change"/> sees the current row and may throw
-    /// to refuse a transition). Returns null when the row no longer exists.
+    /// to refuse a transition). <paramref name="admit"/>, when given, checks the new row (its owner's quota) in the
+    /// same transaction. Returns null when the row no longer exists.
     /// </summary>
-    public Task<VmRecord?> UpdateAsync(Guid id, Func<VmRecord, VmRecord> change, CancellationToken cancellationToken) =>
+    public Task<VmRecord?> UpdateAsync(
+        Guid id,
+        Func<VmRecord, VmRecord> change,
+        CancellationToken cancellationToken,
+        Func<SqliteConnection, SqliteTransaction, VmRecord, Task>? admit = null) =>
         database.InWriteTransactionAsync(
             async (connection, transaction) =>
             {
@@ -114,6 +124,11 @@ internal sealed class VmStore
                 if (next == current)
                 {
                     return current;
+                }
+
+                if (admit is not null)
+                {
+                    await admit(connection, transaction, next).ConfigureAwait(false);
                 }
 
                 await connection.Command(
@@ -250,5 +265,7 @@ internal sealed class VmStore
         ExitCode = (int?)reader.GetNullableInt64("exit_code"),
         StatusDetail = reader.GetNullableString("status_detail"),
         InitMode = reader.GetNullableString("init_mode") is { } initMode ? Enum.Parse<ImageInitMode>(initMode) : null,
+        OwnerId = reader.GetNullableString("owner_id"),
+        Owner = reader.GetNullableString("owner_name"),
     };
 }

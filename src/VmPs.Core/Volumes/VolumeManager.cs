@@ -53,6 +53,7 @@ public sealed class VolumeManager : IVolumeManager
                 State = VolumeState.Creating,
                 Session = ProcessProbe.Current(),
                 CreatedAt = DateTimeOffset.UtcNow,
+                Owner = options.Owner,
             },
             cancellationToken).ConfigureAwait(false);
         try
@@ -542,6 +543,7 @@ public sealed class VolumeManager : IVolumeManager
             AttachedTo = mine.Select(attachment => attachment.VmName).ToList(),
             Attachments = mine,
             CreatedAt = volume.CreatedAt,
+            Owner = volume.Owner,
         };
     }
 }
