@@ -36,6 +36,7 @@
             Hypervisor = 'Auto (default: Cloud Hypervisor when installed and KVM works, else QEMU), CloudHypervisor or Qemu.'
             Kernel     = 'Kernel image to boot instead of the default kernel (the VmPs kernel when Build-VmKernel built one, else the host''s distro kernel; see Get-VmHost). Relative paths are relative to the current location.'
             DiskSizeGB = 'Size of the writable overlay disk in GiB (sparse; default 4).'
+            MachineType = 'The QEMU machine (choosing QEMU): Q35, a PC with PCIe whose spare root ports take disks while the VM runs (Mount-VmVolume and Dismount-VmVolume on a running VM), or Microvm (the default: virtio-mmio, the fastest boot, devices fixed at launch; a running VM''s volumes change only after Stop-Vm). Cloud Hypervisor has one machine, which hot-plugs; it refuses -MachineType. Stored with the VM and in its spec.'
             InitMode   = 'Systemd or Exec, instead of the image''s init mode. Systemd: the guest init prepares the root, installs the agent as vmps-agent.service and hands PID 1 to the image''s /sbin/init. Exec: the guest init stays PID 1 and runs the image''s command. Stored with the VM.'
             Network    = 'VmPs network for the VM''s adapter (see Get-VmNetwork). Without -Network, -IPAddress, -Publish and -MaxBandwidthMbps the VM has no network; with any of them and no -Network the adapter goes on the default network (10.100.0.0/16, NAT), created on first use.'
             IPAddress  = 'Static IPv4 address in the network''s subnet (default: the next free address; never the gateway, network or broadcast address).'
@@ -52,6 +53,7 @@
             @{ Code = 'Get-VmImage alpine:3.20 | New-Vm -Name web'; Remarks = 'Creates the VM web from the piped image (its Name is the image, never the VM''s name).' }
             @{ Code = 'Import-Csv vms.csv | New-Vm'; Remarks = 'Creates one VM per row; the columns Name, Image, Cpus and MemoryMB bind by name.' }
             @{ Code = 'New-Vm -Name web -Volume data:/srv/data -Volume assets:/assets:ro'; Remarks = 'Creates a VM that mounts the volume data writable at /srv/data and assets read-only at /assets.' }
+            @{ Code = 'New-Vm -Name db -MachineType Q35 | Start-Vm; Mount-VmVolume -VmName db -Name data -Path /srv/data'; Remarks = 'Creates a QEMU q35 VM, boots it and plugs the volume data into it while it runs; the guest mounts it at /srv/data.' }
             @{ Code = 'New-Vm -Name web -Network default -Publish 8080:80 | Start-Vm -PassThru'; Remarks = 'Creates a VM on the default network with its port 80 published as port 8080 of the host, and boots it. Get-Vm shows its IPAddress.' }
         )
     }

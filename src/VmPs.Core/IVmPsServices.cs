@@ -1,3 +1,4 @@
+using VmPs.Core.Access;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
@@ -21,6 +22,9 @@ public interface IVmPsServices
     IImageManager Images { get; }
 
     IVolumeManager Volumes { get; }
+
+    /// <summary>VmPs users, their keys, tokens, quotas and VM grants.</summary>
+    IUserManager Users { get; }
 
     /// <summary>Made on first use: it joins $VMPS_NETNS, and most commands never touch a network.</summary>
     INetworkManager Networks { get; }

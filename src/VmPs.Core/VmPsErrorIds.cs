@@ -169,6 +169,8 @@ public static class VmPsErrorIds
 
     public const string InvalidDiskSerial = nameof(InvalidDiskSerial);
 
+    public const string InvalidEmail = nameof(InvalidEmail);
+
     public const string InvalidFirewallBackend = nameof(InvalidFirewallBackend);
 
     public const string InvalidGuestCommand = nameof(InvalidGuestCommand);
@@ -205,11 +207,17 @@ public static class VmPsErrorIds
 
     public const string InvalidPublishedPort = nameof(InvalidPublishedPort);
 
+    public const string InvalidQuota = nameof(InvalidQuota);
+
+    public const string InvalidSshPublicKey = nameof(InvalidSshPublicKey);
+
     public const string InvalidSubnet = nameof(InvalidSubnet);
 
     public const string InvalidTapName = nameof(InvalidTapName);
 
     public const string InvalidTerminalSize = nameof(InvalidTerminalSize);
+
+    public const string InvalidUserName = nameof(InvalidUserName);
 
     public const string InvalidVmName = nameof(InvalidVmName);
 
@@ -267,6 +275,8 @@ public static class VmPsErrorIds
 
     public const string LockTimeout = nameof(LockTimeout);
 
+    public const string MachineTypeNotSupported = nameof(MachineTypeNotSupported);
+
     public const string ManifestDigestMismatch = nameof(ManifestDigestMismatch);
 
     public const string ManifestInvalid = nameof(ManifestInvalid);
@@ -313,6 +323,8 @@ public static class VmPsErrorIds
 
     public const string QmpProtocolError = nameof(QmpProtocolError);
 
+    public const string QuotaExceeded = nameof(QuotaExceeded);
+
     public const string RegistryProtocolError = nameof(RegistryProtocolError);
 
     public const string RegistryRequestFailed = nameof(RegistryRequestFailed);
@@ -335,6 +347,10 @@ public static class VmPsErrorIds
 
     public const string SocketPathTooLong = nameof(SocketPathTooLong);
 
+    public const string SshKeyInUse = nameof(SshKeyInUse);
+
+    public const string SshKeyNotFound = nameof(SshKeyNotFound);
+
     public const string StateDatabaseUnavailable = nameof(StateDatabaseUnavailable);
 
     public const string StateSchemaTooNew = nameof(StateSchemaTooNew);
@@ -352,6 +368,18 @@ public static class VmPsErrorIds
     public const string UnsupportedLayerMediaType = nameof(UnsupportedLayerMediaType);
 
     public const string UplinkNotFound = nameof(UplinkNotFound);
+
+    public const string UserEmailInUse = nameof(UserEmailInUse);
+
+    public const string UserNameInUse = nameof(UserNameInUse);
+
+    public const string UserNotFound = nameof(UserNotFound);
+
+    public const string UserOwnsResources = nameof(UserOwnsResources);
+
+    public const string VmAccessNotFound = nameof(VmAccessNotFound);
+
+    public const string VmAccessToOwner = nameof(VmAccessToOwner);
 
     public const string VmAlreadyRunning = nameof(VmAlreadyRunning);
 

@@ -1,3 +1,4 @@
+using VmPs.Core.Access;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
@@ -31,6 +32,7 @@ public sealed class VmPsServices : IVmPsServices
         var host = new HostContext(cancellationToken => HostProbe.ProbeAsync(Paths, new HostProbeOptions { Hypervisors = hypervisors }, cancellationToken), hypervisors);
         Host = host;
         Images = new ImageManager(Paths, database);
+        Users = new UserManager(database);
 
         // Not cached on failure: a namespace created after a failed join is joined by the next command.
         networks = new Lazy<NetworkManager>(
@@ -48,6 +50,8 @@ public sealed class VmPsServices : IVmPsServices
     public IImageManager Images { get; }
 
     public IVolumeManager Volumes => vms.Volumes;
+
+    public IUserManager Users { get; }
 
     public INetworkManager Networks => networks.Value;
 

@@ -158,6 +158,107 @@ internal static class SchemaMigrations
             ALTER TABLE vms RENAME COLUMN starting_pid TO session_pid;
             ALTER TABLE vms RENAME COLUMN starting_pid_start_time TO session_start_time;
             """),
+
+        // The access layer. Users own VMs, volumes and images (owner_id NULL: the host's administrator, root in
+        // pwsh); an owner cannot be removed while it owns something (RESTRICT), its keys, tokens and grants go
+        // with it. Quotas are NULL for no limit. An SSH key (by its SHA256 fingerprint) and a token hash each
+        // name one user. Tokens are stored only as hashes. Ingress routes go with their VM; host_settings holds
+        // the host-wide access settings (ingress domain, ACME directory and e-mail, gateway ports) by name.
+        new(7, "users, quotas, keys, tokens, ownership, VM access grants, ingress routes and host settings", """
+            CREATE TABLE users (
+                id             TEXT PRIMARY KEY,
+                name           TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                email          TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                max_vms        INTEGER CHECK (max_vms >= 0),
+                max_cpus       INTEGER CHECK (max_cpus >= 0),
+                max_memory_mib INTEGER CHECK (max_memory_mib >= 0),
+                max_disk_gib   INTEGER CHECK (max_disk_gib >= 0),
+                created_at     TEXT NOT NULL
+            );
+
+            CREATE TABLE user_keys (
+                fingerprint TEXT PRIMARY KEY,
+                user_id     TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                key_type    TEXT NOT NULL,
+                key_data    TEXT NOT NULL,
+                comment     TEXT,
+                created_at  TEXT NOT NULL
+            );
+
+            CREATE INDEX user_keys_user_id ON user_keys(user_id);
+
+            CREATE TABLE user_tokens (
+                id         TEXT PRIMARY KEY,
+                user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                token_hash TEXT NOT NULL UNIQUE,
+                created_at TEXT NOT NULL
+            );
+
+            CREATE INDEX user_tokens_user_id ON user_tokens(user_id);
+
+            ALTER TABLE vms ADD COLUMN owner_id TEXT REFERENCES users(id) ON DELETE RESTRICT;
+            ALTER TABLE volumes ADD COLUMN owner_id TEXT REFERENCES users(id) ON DELETE RESTRICT;
+            ALTER TABLE images ADD COLUMN owner_id TEXT REFERENCES users(id) ON DELETE RESTRICT;
+            CREATE INDEX vms_owner_id ON vms(owner_id);
+            CREATE INDEX volumes_owner_id ON volumes(owner_id);
+            CREATE INDEX images_owner_id ON images(owner_id);
+
+            CREATE TABLE vm_access (
+                vm_id      TEXT NOT NULL REFERENCES vms(id) ON DELETE CASCADE,
+                user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (vm_id, user_id)
+            );
+
+            CREATE INDEX vm_access_user_id ON vm_access(user_id);
+
+            CREATE TABLE ingress_routes (
+                hostname   TEXT PRIMARY KEY COLLATE NOCASE,
+                vm_id      TEXT NOT NULL REFERENCES vms(id) ON DELETE CASCADE,
+                port       INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+                tls        TEXT NOT NULL,
+                public     INTEGER NOT NULL,
+                created_at TEXT NOT NULL
+            );
+
+            CREATE INDEX ingress_routes_vm_id ON ingress_routes(vm_id);
+
+            CREATE TABLE host_settings (
+                name  TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            );
+            """),
+
+        // The VM's own disk may be qcow2 (New-Vm -DiskFormat); existing overlays are raw. A QEMU VM may run on
+        // another machine than the driver's default (New-Vm -MachineType Q35: PCIe hot-plug); null is the default.
+        // Host directory shares (New-Vm -Share) go with their VM; the tag names the virtio-fs device in the guest.
+        new(8, "overlay disk format, machine type and host directory shares", """
+            ALTER TABLE vms ADD COLUMN disk_format TEXT NOT NULL DEFAULT 'Raw';
+            ALTER TABLE vms ADD COLUMN machine_type TEXT;
+
+            CREATE TABLE vm_shares (
+                vm_id      TEXT NOT NULL REFERENCES vms(id) ON DELETE CASCADE,
+                tag        TEXT NOT NULL,
+                host_path  TEXT NOT NULL,
+                guest_path TEXT NOT NULL,
+                read_only  INTEGER NOT NULL,
+                PRIMARY KEY (vm_id, tag),
+                UNIQUE (vm_id, guest_path)
+            );
+            """),
+
+        // Full VMs. An image is either an OCI-derived root booted directly (kind Oci, the existing rows) or a disk
+        // with its own bootloader (kind Disk: a cloud image or a VM's disk), booted through firmware (Uefi or Bios;
+        // null for Oci) and as large as virtual_size_bytes. A VM may carry an installer ISO (New-Vm -IsoPath) and
+        // its instance metadata service's token rule (Set-Vm -MetadataOptions: Optional allows IMDSv1, Required
+        // only v2 as on EC2).
+        new(9, "disk images with their firmware and virtual size, VM installer ISOs and metadata token rules", """
+            ALTER TABLE images ADD COLUMN kind TEXT NOT NULL DEFAULT 'Oci';
+            ALTER TABLE images ADD COLUMN firmware TEXT;
+            ALTER TABLE images ADD COLUMN virtual_size_bytes INTEGER CHECK (virtual_size_bytes > 0);
+            ALTER TABLE vms ADD COLUMN iso_path TEXT;
+            ALTER TABLE vms ADD COLUMN metadata_http_tokens TEXT NOT NULL DEFAULT 'Optional';
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -1,3 +1,4 @@
+using VmPs.Core.Access;
 using VmPs.Core.Agent;
 using VmPs.Core.Boot;
 using VmPs.Core.Host;
@@ -66,7 +67,10 @@ internal sealed class VmBoot
                     before = current;
                     return current.Claimed(session);
                 },
-                cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(vm.Name);
+                cancellationToken,
+                (connection, transaction, next) => QuotaEnforcement.EnsureAsync(
+                    connection, transaction, next.OwnerId, new QuotaDemand(Cpus: next.Cpus, MemoryMiB: next.MemoryMiB), cancellationToken)).ConfigureAwait(false)
+                ?? throw VmErrors.NotFound(vm.Name);
         }
 
         var files = reconciler.Files(claimed);
@@ -82,7 +86,7 @@ internal sealed class VmBoot
         try
         {
             Report(progress, vm, "Preparing the boot files", 10);
-            driver = await host.DriverAsync(claimed.Hypervisor, cancellationToken).ConfigureAwait(false);
+            driver = await host.DriverAsync(claimed, cancellationToken).ConfigureAwait(false);
             if (restoring)
             {
                 driver.Capabilities.Require(HypervisorFeatures.Snapshot, vm.Name);

@@ -84,7 +84,7 @@ internal sealed class VmCheckpoints
             CopyMethod diskCopy;
             if (live is not null)
             {
-                driver = await host.DriverAsync(vm.Hypervisor, cancellationToken).ConfigureAwait(false);
+                driver = await host.DriverAsync(vm, cancellationToken).ConfigureAwait(false);
                 driver.Capabilities.Require(HypervisorFeatures.Snapshot, vm.Name);
                 var state = Path.Combine(partial, StateDirectory);
                 PrivateFiles.CreateDirectory(state);

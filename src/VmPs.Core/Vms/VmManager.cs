@@ -1,3 +1,4 @@
+using VmPs.Core.Access;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using VmPs.Core.Agent;
@@ -98,7 +99,7 @@ public sealed class VmManager : IVmManager
         var (kernelPath, hypervisor) = await CheckCreateAsync(options, cancellationToken).ConfigureAwait(false);
         var attachments = options.Volumes.Select(volume => volume with { Path = VolumeValidation.ValidateMountPath(volume.Path) }).ToList();
         var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
-        var vm = new NewVm(Guid.NewGuid(), options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode);
+        var vm = new NewVm(Guid.NewGuid(), options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.Owner, options.MachineType);
         return await CreateVmAsync(
             vm,
             (files, token) => OverlayDisk.CreateAsync(files.OverlayDisk, options.DiskSizeGiB, token, settings.MkfsExt4),
@@ -118,7 +119,7 @@ public sealed class VmManager : IVmManager
         await sweep.SweepAbandonedCreationsAsync(cancellationToken).ConfigureAwait(false);
         var source = await GetRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
         var (network, saved) = await CheckForkAsync(source, checkpointName, name, cancellationToken).ConfigureAwait(false);
-        var vm = new NewVm(Guid.NewGuid(), name, source.ImageId, source.Cpus, source.MemoryMiB, source.Hypervisor, source.KernelPath, source.DiskSizeGiB, DateTimeOffset.UtcNow, source.InitMode);
+        var vm = new NewVm(Guid.NewGuid(), name, source.ImageId, source.Cpus, source.MemoryMiB, source.Hypervisor, source.KernelPath, source.DiskSizeGiB, DateTimeOffset.UtcNow, source.InitMode, source.Owner, source.MachineType);
         var created = await CreateVmAsync(
             vm,
             (files, token) => checkpoints.CopyToForkAsync(source, checkpointName, files, token),
@@ -400,7 +401,10 @@ public sealed class VmManager : IVmManager
                 EnsureResizable(current);
                 return current with { Cpus = options.Cpus ?? current.Cpus, MemoryMiB = options.MemoryMiB ?? current.MemoryMiB };
             },
-            cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(name);
+            cancellationToken,
+            (connection, transaction, next) => QuotaEnforcement.EnsureFitsAloneAsync(
+                connection, transaction, next.OwnerId, new QuotaDemand(Cpus: next.Cpus, MemoryMiB: next.MemoryMiB), cancellationToken)).ConfigureAwait(false)
+            ?? throw VmErrors.NotFound(name);
         return await ToInfoAsync(updated, cancellationToken).ConfigureAwait(false);
     }
 
@@ -605,7 +609,8 @@ public sealed class VmManager : IVmManager
 
         var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
         await catalog.ValidateAsync(options.Image, cancellationToken).ConfigureAwait(false);
-        var hypervisor = (await host.SelectAsync(options.Hypervisor, HypervisorFeatures.None, cancellationToken).ConfigureAwait(false)).Kind;
+        var requested = options.MachineType is null ? options.Hypervisor : VmValidation.HypervisorOfMachine(options.Hypervisor);
+        var hypervisor = (await host.SelectAsync(requested, HypervisorFeatures.None, options.MachineType, cancellationToken).ConfigureAwait(false)).Kind;
         await networking.ValidateAsync(options.Network, cancellationToken).ConfigureAwait(false);
         return (kernelPath, hypervisor);
     }
@@ -652,6 +657,7 @@ public sealed class VmManager : IVmManager
         Cpus = vm.Cpus,
         MemoryMiB = vm.MemoryMiB,
         Hypervisor = vm.Hypervisor,
+        MachineType = vm.MachineType,
         KernelPath = vm.KernelPath,
         VsockCid = vm.VsockCid,
         MacAddress = vm.MacAddress,
@@ -666,6 +672,7 @@ public sealed class VmManager : IVmManager
         ExitCode = vm.ExitCode,
         InitMode = vm.InitMode,
         StatusDetail = vm.StatusDetail,
+        Owner = vm.Owner,
         DiskSizeGiB = vm.DiskSizeGiB,
         DiskAllocatedBytes = FileAllocation.BytesOf(reconciler.Files(vm.Id).OverlayDisk),
     };

@@ -1,4 +1,5 @@
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
 using VmPs.Core.Network;
 
@@ -39,6 +40,9 @@ public sealed record VmInfo
 
     public required HypervisorKind Hypervisor { get; init; }
 
+    /// <summary>The QEMU machine New-Vm -MachineType chose (Q35 hot-plugs disks); null: the hypervisor's default.</summary>
+    public QemuMachine? MachineType { get; init; }
+
     /// <summary>Kernel image this VM boots (the host's default kernel unless -Kernel was given).</summary>
     public required string KernelPath { get; init; }
 
@@ -70,6 +74,9 @@ public sealed record VmInfo
     public int? ExitCode { get; init; }
 
     /// <summary>The init mode New-Vm -InitMode chose; null when the VM follows its image's.</summary>
+    /// <summary>The VmPs user who owns the VM; null: the host's administrator.</summary>
+    public string? Owner { get; init; }
+
     public ImageInitMode? InitMode { get; init; }
 
     /// <summary>For a Crashed VM: why, with the tail of its console log.</summary>
@@ -97,6 +104,12 @@ public sealed record VmCreateOptions
     /// <summary>Null picks automatically: Cloud Hypervisor when installed and KVM works, else QEMU.</summary>
     public HypervisorKind? Hypervisor { get; init; }
 
+    /// <summary>
+    /// The QEMU machine: Q35 (PCIe) hot-plugs disks, so Mount-VmVolume works on the running VM; null: microvm, the
+    /// fastest boot, whose devices are fixed at launch. Setting it chooses QEMU.
+    /// </summary>
+    public QemuMachine? MachineType { get; init; }
+
     /// <summary>Null uses the host's default kernel.</summary>
     public string? KernelPath { get; init; }
 
@@ -108,6 +121,9 @@ public sealed record VmCreateOptions
 
     /// <summary>The VM's network adapter; null: no network (the VM has only loopback).</summary>
     public VmNetworkOptions? Network { get; init; }
+
+    /// <summary>The VmPs user who will own the VM, within whose quota it must fit; null: the administrator.</summary>
+    public string? Owner { get; init; }
 
     /// <summary>Volumes to attach (New-Vm -Volume NAME:/path[:ro]).</summary>
     public IReadOnlyList<Volumes.VolumeAttachOptions> Volumes { get; init; } = [];

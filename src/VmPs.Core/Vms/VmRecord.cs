@@ -1,4 +1,5 @@
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
 using VmPs.Core.Processes;
 
@@ -15,7 +16,9 @@ internal sealed record NewVm(
     string KernelPath,
     int DiskSizeGiB,
     DateTimeOffset CreatedAt,
-    ImageInitMode? InitMode = null);
+    ImageInitMode? InitMode = null,
+    string? Owner = null,
+    QemuMachine? MachineType = null);
 
 /// <summary>One row of the vms table.</summary>
 internal sealed record VmRecord
@@ -33,6 +36,9 @@ internal sealed record VmRecord
     public required int MemoryMiB { get; init; }
 
     public required HypervisorKind Hypervisor { get; init; }
+
+    /// <summary>New-Vm -MachineType: the QEMU machine the VM runs on; null: the hypervisor's default.</summary>
+    public QemuMachine? MachineType { get; init; }
 
     public required string KernelPath { get; init; }
 
@@ -65,4 +71,10 @@ internal sealed record VmRecord
     public ImageInitMode? InitMode { get; init; }
 
     public string? StatusDetail { get; init; }
+
+    /// <summary>The owning user (users.id); null: the administrator, who has no quota.</summary>
+    public string? OwnerId { get; init; }
+
+    /// <summary>The owning user's name.</summary>
+    public string? Owner { get; init; }
 }

@@ -1,9 +1,11 @@
+using VmPs.Core.Access;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
@@ -19,7 +21,7 @@ internal sealed class VmStore
     public const string MacPrefix = "02:76:6d";
 
     private const string SelectColumns = """
-        SELECT v.*, i.name AS image_name FROM vms v JOIN images i ON i.id = v.image_id
+        SELECT v.*, i.name AS image_name, u.name AS owner_name FROM vms v JOIN images i ON i.id = v.image_id LEFT JOIN users u ON u.id = v.owner_id
         """;
 
     private static readonly JsonSerializerOptions InstanceJson = new()
@@ -35,8 +37,8 @@ internal sealed class VmStore
     }
 
     /// <summary>
-    /// Inserts the VM, allocating its CID and MAC in the same immediate transaction, so concurrent
-    /// sessions never hand out the same name, CID or MAC.
+    /// Inserts the VM, checking its owner's quota and allocating its CID and MAC in the same immediate transaction, so
+    /// concurrent sessions never hand out the same name, CID or MAC, nor together exceed a quota.
     /// </summary>
     public Task<VmRecord> InsertAsync(NewVm vm, CancellationToken cancellationToken) =>
         database.InWriteTransactionAsync(
@@ -47,13 +49,16 @@ internal sealed class VmStore
                     throw NameInUse(existing.Name);
                 }
 
+                var ownerId = vm.Owner is { } owner ? await UserStore.ResolveOwnerIdAsync(connection, transaction, owner, cancellationToken).ConfigureAwait(false) : null;
+                await QuotaEnforcement.EnsureAsync(connection, transaction, ownerId, new QuotaDemand(Vms: 1, DiskBytes: (long)vm.DiskSizeGiB << 30), cancellationToken)
+                    .ConfigureAwait(false);
                 var cid = await AllocateCidAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
                 var mac = await AllocateMacAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
                 await connection.Command(
                         """
                         INSERT INTO vms (id, name, image_id, cpus, memory_mib, hypervisor, kernel_path, disk_size_gib,
-                                         state, vsock_cid, mac_address, created_at, init_mode)
-                        VALUES ($id, $name, $image, $cpus, $memory, $hypervisor, $kernel, $disk, $state, $cid, $mac, $created, $initMode)
+                                         state, vsock_cid, mac_address, created_at, init_mode, owner_id, machine_type)
+                        VALUES ($id, $name, $image, $cpus, $memory, $hypervisor, $kernel, $disk, $state, $cid, $mac, $created, $initMode, $owner, $machine)
                         """,
                         transaction)
                     .With("$id", vm.Id.ToString())
@@ -69,6 +74,8 @@ internal sealed class VmStore
                     .With("$mac", mac)
                     .With("$created", vm.CreatedAt.ToStored())
                     .With("$initMode", vm.InitMode?.ToString())
+                    .With("$owner", ownerId)
+                    .With("$machine", vm.MachineType?.ToString())
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 return (await FindByIdAsync(connection, transaction, vm.Id, cancellationToken).ConfigureAwait(false))!;
             },
@@ -96,9 +103,14 @@ internal sealed class VmStore
     /// <summary>
     /// Reads the row, applies <paramref name="change"/> and writes the result, all in one immediate
     /// transaction (a compare-and-set: <paramref name="change"/> sees the current row and may throw
-    /// to refuse a transition). Returns null when the row no longer exists.
+    /// to refuse a transition). <paramref name="admit"/>, when given, checks the new row (its owner's quota) in the
+    /// same transaction. Returns null when the row no longer exists.
     /// </summary>
-    public Task<VmRecord?> UpdateAsync(Guid id, Func<VmRecord, VmRecord> change, CancellationToken cancellationToken) =>
+    public Task<VmRecord?> UpdateAsync(
+        Guid id,
+        Func<VmRecord, VmRecord> change,
+        CancellationToken cancellationToken,
+        Func<SqliteConnection, SqliteTransaction, VmRecord, Task>? admit = null) =>
         database.InWriteTransactionAsync(
             async (connection, transaction) =>
             {
@@ -112,6 +124,11 @@ internal sealed class VmStore
                 if (next == current)
                 {
                     return current;
+                }
+
+                if (admit is not null)
+                {
+                    await admit(connection, transaction, next).ConfigureAwait(false);
                 }
 
                 await connection.Command(
@@ -230,6 +247,7 @@ internal sealed class VmStore
         Cpus = reader.GetInt32(reader.GetOrdinal("cpus")),
         MemoryMiB = reader.GetInt32(reader.GetOrdinal("memory_mib")),
         Hypervisor = Enum.Parse<HypervisorKind>(reader.GetString(reader.GetOrdinal("hypervisor"))),
+        MachineType = reader.GetNullableString("machine_type") is { } machine ? Enum.Parse<QemuMachine>(machine) : null,
         KernelPath = reader.GetString(reader.GetOrdinal("kernel_path")),
         DiskSizeGiB = reader.GetInt32(reader.GetOrdinal("disk_size_gib")),
         State = Enum.Parse<VmState>(reader.GetString(reader.GetOrdinal("state"))),
@@ -247,5 +265,7 @@ internal sealed class VmStore
         ExitCode = (int?)reader.GetNullableInt64("exit_code"),
         StatusDetail = reader.GetNullableString("status_detail"),
         InitMode = reader.GetNullableString("init_mode") is { } initMode ? Enum.Parse<ImageInitMode>(initMode) : null,
+        OwnerId = reader.GetNullableString("owner_id"),
+        Owner = reader.GetNullableString("owner_name"),
     };
 }

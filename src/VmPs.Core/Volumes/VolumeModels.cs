@@ -45,6 +45,9 @@ public sealed record VolumeInfo
     public required IReadOnlyList<VolumeAttachmentInfo> Attachments { get; init; }
 
     public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>The VmPs user who owns it; null: the host's administrator.</summary>
+    public string? Owner { get; init; }
 }
 
 /// <summary>One VM's use of a volume: where its guest mounts it, and whether read-only.</summary>
@@ -60,6 +63,9 @@ public sealed record VolumeCreateOptions
 
     /// <summary>A directory, or a .tar / .tar.gz / .tgz archive, whose content the ext4 volume starts with; null: empty.</summary>
     public string? FromPath { get; init; }
+
+    /// <summary>The VmPs user who will own it, within whose MaxDiskGiB quota it must fit; null: the administrator.</summary>
+    public string? Owner { get; init; }
 }
 
 /// <summary>Copy-VmVolume's outcome: the new volume and how it was copied.</summary>

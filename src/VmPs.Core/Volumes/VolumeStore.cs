@@ -1,3 +1,4 @@
+using VmPs.Core.Access;
 using Microsoft.Data.Sqlite;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Processes;
@@ -44,6 +45,9 @@ internal sealed record VolumeRecord
 
     public required DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>The owning user's name; null: the administrator. A new row names its owner here, resolved when it is inserted.</summary>
+    public string? Owner { get; init; }
+
     /// <summary>The virtio-blk serial the guest finds it by: at most 20 bytes, unique per volume.</summary>
     public string Serial => "vmps-v" + Id.ToString("N")[..14];
 
@@ -74,6 +78,8 @@ internal sealed class VolumeStore
         FROM volume_attachments a JOIN volumes v ON v.id = a.volume_id JOIN vms m ON m.id = a.vm_id
         """;
 
+    private const string SelectColumns = "SELECT *, (SELECT u.name FROM users u WHERE u.id = volumes.owner_id) AS owner_name FROM volumes";
+
     private readonly StateDatabase database;
 
     public VolumeStore(StateDatabase database)
@@ -91,10 +97,12 @@ internal sealed class VolumeStore
                     throw VolumeErrors.NameInUse(existing.Name);
                 }
 
+                var ownerId = volume.Owner is { } owner ? await UserStore.ResolveOwnerIdAsync(connection, transaction, owner, cancellationToken).ConfigureAwait(false) : null;
+                await QuotaEnforcement.EnsureAsync(connection, transaction, ownerId, new QuotaDemand(DiskBytes: volume.SizeBytes), cancellationToken).ConfigureAwait(false);
                 await connection.Command(
                         """
-                        INSERT INTO volumes (id, name, format, disk_format, size_bytes, path, backing_path, state, session_pid, session_start_time, created_at)
-                        VALUES ($id, $name, $format, $diskFormat, $size, $path, $backing, $state, $pid, $start, $created)
+                        INSERT INTO volumes (id, name, format, disk_format, size_bytes, path, backing_path, state, session_pid, session_start_time, created_at, owner_id)
+                        VALUES ($id, $name, $format, $diskFormat, $size, $path, $backing, $state, $pid, $start, $created, $owner)
                         """,
                         transaction)
                     .With("$id", volume.Id.ToString())
@@ -108,6 +116,7 @@ internal sealed class VolumeStore
                     .With("$pid", volume.Session?.Pid)
                     .With("$start", (long?)volume.Session?.StartTime)
                     .With("$created", volume.CreatedAt.ToStored())
+                    .With("$owner", ownerId)
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 return volume;
             },
@@ -116,7 +125,7 @@ internal sealed class VolumeStore
     public async Task<IReadOnlyList<VolumeRecord>> GetAllAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await connection.Command("SELECT * FROM volumes ORDER BY name COLLATE NOCASE").ListAsync(Read, cancellationToken).ConfigureAwait(false);
+        return await connection.Command($"{SelectColumns} ORDER BY name COLLATE NOCASE").ListAsync(Read, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<VolumeRecord?> FindByNameAsync(string name, CancellationToken cancellationToken)
@@ -338,7 +347,7 @@ internal sealed class VolumeStore
             .RunAsync(cancellationToken).ConfigureAwait(false);
 
     private static async Task<VolumeRecord?> FindAsync(SqliteConnection connection, SqliteTransaction? transaction, string where, string key, CancellationToken cancellationToken) =>
-        (await connection.Command($"SELECT * FROM volumes WHERE {where}", transaction).With("$key", key).ListAsync(Read, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
+        (await connection.Command($"{SelectColumns} WHERE {where}", transaction).With("$key", key).ListAsync(Read, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
 
     private static VolumeRecord Read(SqliteDataReader reader) => new()
     {
@@ -354,6 +363,7 @@ internal sealed class VolumeStore
             ? new ProcessIdentity((int)pid, (ulong)reader.GetNullableInt64("session_start_time").GetValueOrDefault())
             : null,
         CreatedAt = SqliteExtensions.ParseStoredTime(reader.GetString(reader.GetOrdinal("created_at"))),
+        Owner = reader.GetNullableString("owner_name"),
     };
 
     private static VolumeAttachmentRecord ReadAttachment(SqliteDataReader reader) => new(

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using VmPs.Core;
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
 using VmPs.Core.Vms;
 using VmPs.Core.Volumes;
@@ -66,6 +67,10 @@ public sealed class NewVmCommand : VmCmdlet
     [Parameter(ParameterSetName = PipedImageSet)]
     public HypervisorChoice Hypervisor { get; set; } = HypervisorChoice.Auto;
 
+    /// <summary>The QEMU machine: Q35 hot-plugs disks (Mount-VmVolume on the running VM); the default, microvm, boots fastest.</summary>
+    [Parameter]
+    public QemuMachine? MachineType { get; set; }
+
     /// <summary>Kernel image to boot instead of the host's default kernel.</summary>
     [Parameter(ParameterSetName = RowSet)]
     [Parameter(ParameterSetName = PipedImageSet)]
@@ -128,6 +133,7 @@ public sealed class NewVmCommand : VmCmdlet
         }
 
         var description = $"{options.Image}, {options.Cpus} vCPU, {options.MemoryMiB} MiB, {Hypervisor}"
+            + (options.MachineType is { } machine ? $" ({machine})" : "")
             + (options.Network is { } network ? $", network {network.Network}" : "")
             + string.Concat(options.Volumes.Select(volume => $", volume {volume.Volume} at {volume.Path}{(volume.ReadOnly ? " (read-only)" : "")}"));
         try
@@ -175,6 +181,7 @@ public sealed class NewVmCommand : VmCmdlet
             DiskSizeGiB = DiskSizeGB ?? defaults.DiskSizeGiB,
             Hypervisor = Hypervisor.ToKind(),
             InitMode = InitMode,
+            MachineType = MachineType,
 
             // Relative paths are relative to the current PowerShell location, not the process directory.
             KernelPath = Kernel is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Kernel),

@@ -19,7 +19,9 @@ public sealed class StateDatabaseTests : IDisposable
         Assert.Equal(30000L, await ScalarAsync(connection, "PRAGMA busy_timeout"));
         var tables = await connection.Command("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             .ListAsync(r => r.GetString(0), CancellationToken.None);
-        Assert.Equal(["images", "network_adapters", "networks", "port_mappings", "schema_version", "vms", "volume_attachments", "volume_bases", "volumes"], tables);
+        Assert.Equal(
+            ["host_settings", "images", "ingress_routes", "network_adapters", "networks", "port_mappings", "schema_version", "user_keys", "user_tokens", "users", "vm_access", "vm_shares", "vms", "volume_attachments", "volume_bases", "volumes"],
+            tables);
     }
 
     [Fact]
@@ -127,6 +129,65 @@ public sealed class StateDatabaseTests : IDisposable
 
         Assert.Equal(4242L, await ScalarAsync(connection, "SELECT session_pid FROM vms"));
         Assert.Equal(777L, await ScalarAsync(connection, "SELECT session_start_time FROM vms"));
+        // Version 8: an existing VM's overlay is raw, and it runs on its hypervisor's default machine.
+        Assert.Equal("Raw", await ScalarAsync(connection, "SELECT disk_format FROM vms"));
+        Assert.Null(await ScalarAsync(connection, "SELECT machine_type FROM vms"));
+    }
+
+    [Fact]
+    public async Task AVersion6VmBelongsToTheAdministratorAndAnOwnerCannotBeRemovedWhileItOwnsOne()
+    {
+        await using var connection = await OpenBareAsync();
+        await connection.ExecuteAsync("PRAGMA foreign_keys = ON;", CancellationToken.None);
+        await ApplyAsync(connection, SchemaMigrations.All.Where(migration => migration.Version <= 6).ToList());
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO images (id, name, reference, digest, format, rootfs_path, size_bytes, init_mode, config_json, created_at)
+            VALUES ('i', 'busybox', 'busybox', 'sha256:0', 'Erofs', '/x', 1, 'Exec', '{}', 't');
+            INSERT INTO vms (id, name, image_id, cpus, memory_mib, hypervisor, kernel_path, disk_size_gib, state,
+                             vsock_cid, mac_address, created_at)
+            VALUES ('v', 'vm', 'i', 1, 256, 'Qemu', '/k', 1, 'Stopped', 3, '02:76:6d:00:00:01', 't');
+            """,
+            CancellationToken.None);
+
+        await ApplyAsync(connection, SchemaMigrations.All);
+
+        Assert.Equal(1L, await ScalarAsync(connection, "SELECT COUNT(*) FROM vms WHERE owner_id IS NULL"));
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO users (id, name, email, created_at) VALUES ('u', 'alice', 'alice@example.test', 't');
+            UPDATE vms SET owner_id = 'u';
+            INSERT INTO vm_access (vm_id, user_id, created_at) VALUES ('v', 'u', 't');
+            """,
+            CancellationToken.None);
+        await Assert.ThrowsAsync<SqliteException>(() => connection.ExecuteAsync("DELETE FROM users", CancellationToken.None));
+        await connection.ExecuteAsync("DELETE FROM vms", CancellationToken.None);
+        Assert.Equal(0L, await ScalarAsync(connection, "SELECT COUNT(*) FROM vm_access"));
+    }
+
+    [Fact]
+    public async Task AVersion8ImageIsAnOciImageWithoutFirmwareAndItsVmsAllowMetadataV1()
+    {
+        await using var connection = await OpenBareAsync();
+        await ApplyAsync(connection, SchemaMigrations.All.Where(migration => migration.Version <= 8).ToList());
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO images (id, name, reference, digest, format, rootfs_path, size_bytes, init_mode, config_json, created_at)
+            VALUES ('i', 'busybox', 'busybox', 'sha256:0', 'Erofs', '/x', 1, 'Exec', '{}', 't');
+            INSERT INTO vms (id, name, image_id, cpus, memory_mib, hypervisor, kernel_path, disk_size_gib, state,
+                             vsock_cid, mac_address, created_at)
+            VALUES ('v', 'vm', 'i', 1, 256, 'Qemu', '/k', 1, 'Stopped', 3, '02:76:6d:00:00:01', 't');
+            """,
+            CancellationToken.None);
+
+        await ApplyAsync(connection, SchemaMigrations.All);
+
+        Assert.Equal("Oci", await ScalarAsync(connection, "SELECT kind FROM images"));
+        Assert.Null(await ScalarAsync(connection, "SELECT firmware FROM images"));
+        Assert.Null(await ScalarAsync(connection, "SELECT virtual_size_bytes FROM images"));
+        Assert.Null(await ScalarAsync(connection, "SELECT iso_path FROM vms"));
+        Assert.Equal("Optional", await ScalarAsync(connection, "SELECT metadata_http_tokens FROM vms"));
+        await Assert.ThrowsAsync<SqliteException>(() => connection.ExecuteAsync("UPDATE images SET virtual_size_bytes = 0", CancellationToken.None));
     }
 
     private async Task<SqliteConnection> OpenBareAsync()

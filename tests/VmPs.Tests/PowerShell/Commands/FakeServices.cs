@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using VmPs.Core;
+using VmPs.Core.Access;
 using VmPs.Core.Agent;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
@@ -52,6 +53,8 @@ internal sealed class FakeServices : IVmPsServices, IDisposable
     public INetworkManager Networks => throw new NotSupportedException("No network in these tests.");
 
     public IVolumeManager Volumes => throw new NotSupportedException("No volumes in these tests.");
+
+    public IUserManager Users => throw new NotSupportedException("No users in these tests.");
 
     public IHostContext Host => throw new NotSupportedException("No host probe in these tests.");
 
