@@ -25,6 +25,7 @@
         'Resume-Vm'
         'Save-Vm'
         'Checkpoint-Vm'
+        'Copy-Vm'
         'Get-VmCheckpoint'
         'Restore-VmCheckpoint'
         'Remove-VmCheckpoint'

@@ -27,7 +27,7 @@
     }
     'New-Vm' = @{
         Synopsis    = 'Creates a VM from an image.'
-        Description = 'Creates a stopped VM: a state row, a VM directory with a sparse overlay disk, and its network and vsock identities. Start it with Start-Vm. A failure leaves nothing behind.'
+        Description = 'Creates a stopped VM: a state row, a VM directory with a sparse overlay disk, and its network and vsock identities. Start it with Start-Vm. A failure leaves nothing behind. With -FromCheckpoint VM/CHECKPOINT (or a checkpoint object piped in, as Get-VmCheckpoint outputs it) the VM is a fork of that checkpoint instead: it takes the source VM''s image, CPUs, memory, kernel and network (with an address and MAC of its own), its disk is a copy of the checkpoint''s, and, when the checkpoint has memory, it is Saved in the checkpoint''s state (hard links to the checkpoint''s files, which stay while a fork still needs them). Start-Vm then resumes the checkpoint''s guest, and before anything else its agent sets the fork''s own hostname, machine-id, MAC and address, reseeds the kernel''s RNG with fresh host randomness and syncs the clock. Forking a checkpoint with memory is implemented for QEMU; one taken with volumes attached is refused (CheckpointNotForkable).'
         Parameters  = @{
             Name       = 'Name of the VM: unique on this host.'
             Image      = 'Image to boot. The default, busybox, is built locally from the host''s busybox-static. Also taken from the pipeline as an image object (Get-VmImage) or as an Image column of a row.'
@@ -36,18 +36,24 @@
             Hypervisor = 'Auto (default: Cloud Hypervisor when installed and KVM works, else QEMU), CloudHypervisor or Qemu.'
             Kernel     = 'Kernel image to boot instead of the default kernel (the VmPs kernel when Build-VmKernel built one, else the host''s distro kernel; see Get-VmHost). Relative paths are relative to the current location.'
             DiskSizeGB = 'Size of the writable overlay disk in GiB (sparse; default 4).'
+            MachineType = 'The QEMU machine (choosing QEMU): Q35, a PC with PCIe whose spare root ports take disks while the VM runs (Mount-VmVolume and Dismount-VmVolume on a running VM), or Microvm (the default: virtio-mmio, the fastest boot, devices fixed at launch; a running VM''s volumes change only after Stop-Vm). Cloud Hypervisor has one machine, which hot-plugs; it refuses -MachineType. Stored with the VM and in its spec.'
             InitMode   = 'Systemd or Exec, instead of the image''s init mode. Systemd: the guest init prepares the root, installs the agent as vmps-agent.service and hands PID 1 to the image''s /sbin/init. Exec: the guest init stays PID 1 and runs the image''s command. Stored with the VM.'
             Network    = 'VmPs network for the VM''s adapter (see Get-VmNetwork). Without -Network, -IPAddress, -Publish and -MaxBandwidthMbps the VM has no network; with any of them and no -Network the adapter goes on the default network (10.100.0.0/16, NAT), created on first use.'
             IPAddress  = 'Static IPv4 address in the network''s subnet (default: the next free address; never the gateway, network or broadcast address).'
             Publish    = 'Ports to publish from the host to the VM: HOSTPORT:VMPORT or HOSTADDRESS:HOSTPORT:VMPORT, optionally with /tcp (default) or /udp, for example 8080:80 or 127.0.0.1:5353:53/udp. A published port answers on every host address (127.0.0.1 and the gateway included) unless HOSTADDRESS is given.'
             MaxBandwidthMbps = 'Bandwidth limit of the VM''s adapter in Mbit/s (tc); default: none.'
             Volume     = 'Volumes to attach, as NAME:/guest/path or NAME:/guest/path:ro (repeatable; see Mount-VmVolume). The guest mounts them before the image''s command starts. A writable volume is attached to one VM at a time.'
+            FromCheckpoint = 'The checkpoint to fork, as VM/CHECKPOINT.'
+            Checkpoint     = 'A checkpoint object to fork, as Get-VmCheckpoint outputs it (from the pipeline).'
         }
         Examples    = @(
+            @{ Code = 'New-Vm -Name web2 -FromCheckpoint web/warm; Start-Vm web2'; Remarks = 'Forks the checkpoint warm of the VM web and resumes the fork from its memory, with an identity of its own.' }
+            @{ Code = 'Get-VmCheckpoint -VmName web -Name warm | New-Vm -Name web3'; Remarks = 'Forks a checkpoint piped in.' }
             @{ Code = 'New-Vm -Name web -Image busybox -Cpus 2 -MemoryMB 256'; Remarks = 'Creates a VM with two vCPUs and 256 MiB.' }
             @{ Code = 'Get-VmImage alpine:3.20 | New-Vm -Name web'; Remarks = 'Creates the VM web from the piped image (its Name is the image, never the VM''s name).' }
             @{ Code = 'Import-Csv vms.csv | New-Vm'; Remarks = 'Creates one VM per row; the columns Name, Image, Cpus and MemoryMB bind by name.' }
             @{ Code = 'New-Vm -Name web -Volume data:/srv/data -Volume assets:/assets:ro'; Remarks = 'Creates a VM that mounts the volume data writable at /srv/data and assets read-only at /assets.' }
+            @{ Code = 'New-Vm -Name db -MachineType Q35 | Start-Vm; Mount-VmVolume -VmName db -Name data -Path /srv/data'; Remarks = 'Creates a QEMU q35 VM, boots it and plugs the volume data into it while it runs; the guest mounts it at /srv/data.' }
             @{ Code = 'New-Vm -Name web -Network default -Publish 8080:80 | Start-Vm -PassThru'; Remarks = 'Creates a VM on the default network with its port 80 published as port 8080 of the host, and boots it. Get-Vm shows its IPAddress.' }
         )
     }
@@ -330,6 +336,18 @@
         }
         Examples    = @(
             @{ Code = 'Checkpoint-Vm -Name web -CheckpointName before-upgrade'; Remarks = 'Checkpoints the VM web, memory included when it runs.' }
+        )
+    }
+    'Copy-Vm' = @{
+        Synopsis    = 'Forks a VM as it is now into a new VM.'
+        Description = 'Makes the VM named Destination a fork of the VM as it is now: a checkpoint is taken (a running VM''s vCPUs stand still meanwhile and then run on), the new VM is made from it as New-Vm -FromCheckpoint makes one, and the checkpoint is removed (the fork keeps the files it shares with it). The copy of a running, paused or saved VM is Saved in that moment''s memory, and Start-Vm resumes it with its own hostname, machine-id, MAC, address, RNG seed and clock; the copy of a stopped VM is Stopped with a copy of its disk. A Destination in use fails with VmNameInUse, an invalid one with InvalidVmName, under -WhatIf too. Outputs the new VM.'
+        Parameters  = @{
+            Name        = 'Names of the VMs to copy. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+            Destination = 'The new VM''s name.'
+        }
+        Examples    = @(
+            @{ Code = 'Copy-Vm -Name web -Destination web-debug | Start-Vm'; Remarks = 'Forks the running VM web and resumes the fork beside it.' }
         )
     }
     'Get-VmCheckpoint' = @{

@@ -45,6 +45,8 @@ public static class VmPsErrorIds
 
     public const string CheckpointNotFound = nameof(CheckpointNotFound);
 
+    public const string CheckpointNotForkable = nameof(CheckpointNotForkable);
+
     public const string CloudHypervisorInvalidResponse = nameof(CloudHypervisorInvalidResponse);
 
     public const string CopyDestinationNotFound = nameof(CopyDestinationNotFound);
@@ -272,6 +274,8 @@ public static class VmPsErrorIds
     public const string LockFailed = nameof(LockFailed);
 
     public const string LockTimeout = nameof(LockTimeout);
+
+    public const string MachineTypeNotSupported = nameof(MachineTypeNotSupported);
 
     public const string ManifestDigestMismatch = nameof(ManifestDigestMismatch);
 

@@ -34,6 +34,8 @@ namespace VmPs.Protocol;
 [JsonSerializable(typeof(VolumeMountMessage))]
 [JsonSerializable(typeof(VolumeMountedMessage))]
 [JsonSerializable(typeof(VolumeUnmountMessage))]
+[JsonSerializable(typeof(IdentityApplyMessage))]
+[JsonSerializable(typeof(IdentityAppliedMessage))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext
 {
 }

@@ -20,6 +20,8 @@ Describe 'Checkpoint cmdlets' {
         @{ Command = 'Get-VmCheckpoint'; Parameters = 'VmName', 'Vm', 'Name' }
         @{ Command = 'Restore-VmCheckpoint'; Parameters = 'VmName', 'Name', 'InputObject', 'Force', 'PassThru' }
         @{ Command = 'Remove-VmCheckpoint'; Parameters = 'VmName', 'Name', 'InputObject', 'Force' }
+        @{ Command = 'Copy-Vm'; Parameters = 'Name', 'InputObject', 'Destination' }
+        @{ Command = 'New-Vm'; Parameters = 'FromCheckpoint', 'Checkpoint' }
     ) {
         $help = Get-Help $Command -Full
         $help.Synopsis | Should -Not -BeNullOrEmpty
@@ -54,6 +56,20 @@ Describe 'Checkpoint cmdlets' {
             Start-Vm web
             (Invoke-VmCommand web -Command cat, /srv/version).Stdout.Trim() | Should -Be 'one'
             (Invoke-VmCommand web -Command cat, /run/marker).Stdout.Trim() | Should -Be 'in-memory'
+        }
+
+        It 'a piped checkpoint forks into a new VM that resumes with its own hostname and machine-id; Copy-Vm -WhatIf makes nothing' {
+            $fork = Get-VmCheckpoint -VmName web -Name cp1 | New-Vm -Name web2
+            $fork.State | Should -Be 'Saved'
+            Start-Vm web2
+            (Invoke-VmCommand web2 -Command cat, /run/marker).Stdout.Trim() | Should -Be 'in-memory'
+            (Invoke-VmCommand web2 -Command hostname).Stdout.Trim() | Should -Be 'web2'
+            (Invoke-VmCommand web2 -Command cat, /etc/machine-id).Stdout.Trim() | Should -Be $fork.Id.ToString('N')
+            (Invoke-VmCommand web -Command hostname).Stdout.Trim() | Should -Be 'web'
+            Remove-Vm web2 -Force
+            Copy-Vm web -Destination web3 -WhatIf
+            Get-Vm web3 -ErrorAction Ignore | Should -BeNullOrEmpty
+            (Get-VmCheckpoint -VmName web).Name | Should -Be 'cp1'
         }
 
         It 'Remove-VmCheckpoint takes piped checkpoints; Remove-Vm takes the rest with the VM' {

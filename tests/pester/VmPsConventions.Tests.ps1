@@ -68,6 +68,7 @@ Describe 'Pipeline binding never crosses types' {
         @{ Case = 'a network'; Command = 'Resume-Vm -WhatIf'; Source = { Get-VmNetwork lab } }
         @{ Case = 'an image'; Command = 'Save-Vm -WhatIf'; Source = { Get-VmImage tiny } }
         @{ Case = 'a network'; Command = 'Checkpoint-Vm -CheckpointName cp1 -WhatIf'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'a network'; Command = 'Copy-Vm -Destination copied -WhatIf'; Source = { Get-VmNetwork lab } }
         @{ Case = 'a network'; Command = 'Get-VmLog'; Source = { Get-VmNetwork lab } }
         @{ Case = 'a network'; Command = 'Get-VmNetworkAdapter'; Source = { Get-VmNetwork lab } }
         @{ Case = 'a network'; Command = 'Get-VmPortMapping'; Source = { Get-VmNetwork lab } }
@@ -119,6 +120,7 @@ Describe '-Force answers the confirmation; ConfirmImpact is Hyper-V''s' {
         @{ Command = 'Resume-Vm'; Impact = 'Medium' }
         @{ Command = 'Save-Vm'; Impact = 'Medium' }
         @{ Command = 'Checkpoint-Vm'; Impact = 'Medium' }
+        @{ Command = 'Copy-Vm'; Impact = 'Medium' }
         @{ Command = 'Restore-VmCheckpoint'; Impact = 'High' }
         @{ Command = 'Remove-VmCheckpoint'; Impact = 'High' }
         @{ Command = 'New-Vm'; Impact = 'Medium' }
@@ -198,6 +200,11 @@ Describe '-WhatIf validates before it reports' {
         @{ Command = 'Checkpoint-Vm -Name plain -CheckpointName "bad name!"'; ErrorId = 'InvalidCheckpointName' }
         @{ Command = 'Checkpoint-Vm -Name no-such-vm -CheckpointName cp1'; ErrorId = 'VmNotFound' }
         @{ Command = 'Restore-VmCheckpoint -VmName plain -Name no-such-checkpoint'; ErrorId = 'CheckpointNotFound' }
+        @{ Command = 'New-Vm -Name forked -FromCheckpoint plain/no-such-checkpoint'; ErrorId = 'CheckpointNotFound' }
+        @{ Command = 'New-Vm -Name forked -FromCheckpoint no-such-vm/cp1'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Copy-Vm -Name no-such-vm -Destination copied'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Copy-Vm -Name plain -Destination onlab'; ErrorId = 'VmNameInUse' }
+        @{ Command = 'Copy-Vm -Name plain -Destination "bad name!"'; ErrorId = 'InvalidVmName' }
         @{ Command = 'Remove-VmCheckpoint -VmName no-such-vm -Name cp1'; ErrorId = 'VmNotFound' }
         @{ Command = 'Remove-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
         @{ Command = 'Invoke-VmCommand -Name no-such-vm -Command true'; ErrorId = 'VmNotFound' }

@@ -21,8 +21,8 @@ internal sealed class AgentContext
 
     public string DefaultWorkingDirectory { get; }
 
-    /// <summary>False for the agent outside a VM, which must not set the host's clock on a ClockSync request.</summary>
-    public bool OwnsSystemClock { get; init; } = true;
+    /// <summary>False for the agent outside a VM, which must not set the clock, hostname, machine-id or RNG of the machine it runs on.</summary>
+    public bool OwnsMachine { get; init; } = true;
 
     /// <summary>
     /// Completes once the init has set up what commands see (runtime filesystems, hostname, loopback), which it does

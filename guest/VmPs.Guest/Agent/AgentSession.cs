@@ -124,7 +124,7 @@ internal sealed class AgentSession
             throw new GuestException(ErrorCodes.BadRequest, $"Channel 0 is reserved for the handshake; a {frame.Type} request needs its own channel.");
         }
 
-        if (frame.Type is FrameType.ExecStart or FrameType.FileRequest or FrameType.NetworkConfigure or FrameType.VolumeMount or FrameType.VolumeUnmount)
+        if (frame.Type is FrameType.ExecStart or FrameType.FileRequest or FrameType.NetworkConfigure or FrameType.VolumeMount or FrameType.VolumeUnmount or FrameType.IdentityApply)
         {
             await context.SystemReady.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -195,6 +195,9 @@ internal sealed class AgentSession
                 break;
             case FrameType.VolumeUnmount:
                 await VolumeRequestHandler.UnmountAsync(frame, writer, cancellationToken).ConfigureAwait(false);
+                break;
+            case FrameType.IdentityApply:
+                await GuestIdentity.ApplyAsync(frame, _writer, _context, cancellationToken).ConfigureAwait(false);
                 break;
             default:
                 throw new GuestException(ErrorCodes.Unsupported, $"This agent does not handle {frame.Type} frames.");

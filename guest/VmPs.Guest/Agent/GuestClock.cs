@@ -13,7 +13,7 @@ internal static class GuestClock
     public static async Task SyncAsync(Frame frame, FrameWriter writer, AgentContext context, CancellationToken cancellationToken)
     {
         var request = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.ClockSyncMessage);
-        if (!context.OwnsSystemClock)
+        if (!context.OwnsMachine)
         {
             throw new GuestException(ErrorCodes.Unsupported, "An agent running outside a VM does not set the clock of the machine it runs on.");
         }

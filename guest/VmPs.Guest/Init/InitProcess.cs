@@ -106,6 +106,7 @@ internal sealed class InitProcess
         PowerButton.Watch(() => power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
         var environment = BaseEnvironment(config);
         Enter(InitLogPhases.Agent, "starting the agent");
+        GuestNetwork.ExpectBootConfiguration(config);
         var listening = StartAgent(config, environment);
         InitLog.Info(InitLogPhases.Agent, $"agent ready on {listening}, uptime {Uptime()} s");
         BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
@@ -137,7 +138,7 @@ internal sealed class InitProcess
     /// </summary>
     private void SetUpSystem(GuestConfig config, IReadOnlyDictionary<string, string> disks)
     {
-        Enter(InitLogPhases.Network, "mounting devpts, /dev/shm, /run and /tmp, setting the hostname and bringing lo up");
+        Enter(InitLogPhases.Network, "mounting devpts, /dev/shm, /run and /tmp, setting the hostname and machine-id and bringing lo up");
         RootFilesystem.MountRuntimeFilesystems();
         if (config.Volumes.Count > 0)
         {
@@ -145,7 +146,7 @@ internal sealed class InitProcess
             GuestVolumes.Mount(config.Volumes, disks);
         }
 
-        SetHostname(string.IsNullOrEmpty(config.Hostname) ? config.VmName : config.Hostname);
+        SetIdentity(config);
         BringUpLoopback();
     }
 
@@ -274,12 +275,19 @@ internal sealed class InitProcess
         }
     }
 
-    private static unsafe void SetHostname(string hostname)
+    private static void SetIdentity(GuestConfig config)
     {
-        var bytes = Encoding.UTF8.GetBytes(hostname);
-        fixed (byte* name = bytes)
+        try
         {
-            SystemCalls.Check(Libc.sethostname(name, bytes.Length), $"setting hostname {hostname}");
+            GuestIdentity.SetHostname(string.IsNullOrEmpty(config.Hostname) ? config.VmName : config.Hostname);
+            if (config.MachineId.Length > 0)
+            {
+                GuestIdentity.WriteMachineId(config.MachineId);
+            }
+        }
+        catch (Exception error) when (error is GuestException or IOException or UnauthorizedAccessException)
+        {
+            throw new InitException($"Setting the VM's identity failed: {error.Message}");
         }
     }
 

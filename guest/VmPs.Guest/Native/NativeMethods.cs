@@ -67,6 +67,14 @@ internal static unsafe partial class NativeMethods
     [LibraryImport("vmpsnative", EntryPoint = "vmps_set_default_route", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int SetDefaultRoute(string name, uint gateway);
 
+    /// <summary>Sets the interface's 6-byte hardware address; returns 0 or -errno.</summary>
+    [LibraryImport("vmpsnative", EntryPoint = "vmps_set_mac", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int SetMac(string name, byte* mac);
+
+    /// <summary>Adds the bytes to the kernel's entropy pool, credited, and reseeds the CRNG; returns 0 or -errno.</summary>
+    [LibraryImport("vmpsnative", EntryPoint = "vmps_reseed_random")]
+    public static partial int ReseedRandom(byte* bytes, int length);
+
     [LibraryImport("vmpsnative", EntryPoint = "vmps_load_module")]
     public static partial int LoadModule(SafeFileHandle module);
 }

@@ -7,14 +7,33 @@ namespace VmPs.Guest.Network;
 
 /// <summary>
 /// The guest side of a VmPs network: a static IPv4 setup on the interface with the adapter's MAC, set at
-/// boot from the config disk and again whenever the host sends NetworkConfigure. No DHCP, no tools.
+/// boot from the config disk and again whenever the host sends NetworkConfigure or, after a restore or fork,
+/// IdentityApply. No DHCP, no tools.
 /// </summary>
 internal static class GuestNetwork
 {
     private static readonly TimeSpan InterfaceTimeout = TimeSpan.FromSeconds(10);
 
+    // Boot configuration and the agent's requests run on different threads; one at a time.
+    private static readonly object Gate = new();
+
     // What /etc/hosts maps the guest's address to; the boot config knows it, a later reconfigure reuses it.
     private static IReadOnlyList<string> hostNames = [];
+
+    // Exec mode, between the agent's start and the boot's network step: a restore that lands here (the state was
+    // saved while the guest was still booting) leaves its identity for the boot step, which would else apply the
+    // boot config of the VM the memory came from.
+    private static bool bootPending;
+    private static Assignment? reassigned;
+
+    /// <summary>Exec mode: the boot configures the network after the agent starts (see <see cref="ConfigureAtBoot"/>).</summary>
+    public static void ExpectBootConfiguration(GuestConfig config)
+    {
+        lock (Gate)
+        {
+            bootPending = config.Network is not null;
+        }
+    }
 
     /// <summary>
     /// Boot step, once the network driver is loaded and before the image's command (or systemd) starts:
@@ -22,32 +41,71 @@ internal static class GuestNetwork
     /// </summary>
     public static void ConfigureAtBoot(GuestConfig config)
     {
-        if (config.Network is not { } network)
+        lock (Gate)
         {
-            return;
-        }
+            bootPending = false;
+            var names = new[] { config.Hostname, config.VmName }.Where(name => name.Length > 0).Distinct(StringComparer.Ordinal).ToArray();
+            if ((reassigned ?? (config.Network is { } network ? new Assignment(network, null, names) : null)) is not { } assignment)
+            {
+                return;
+            }
 
-        hostNames = new[] { config.Hostname, config.VmName }
-            .Where(name => name.Length > 0)
-            .Distinct(StringComparer.Ordinal)
-            .ToArray();
-        try
-        {
-            var setup = GuestNetworkSetup.Parse(network);
-            Apply(setup, WaitForInterface(setup.MacAddress));
-        }
-        catch (GuestException error)
-        {
-            throw new InitException($"Network setup failed: {error.Message}");
+            try
+            {
+                Assign(assignment);
+            }
+            catch (GuestException error)
+            {
+                throw new InitException($"Network setup failed: {error.Message}");
+            }
         }
     }
 
     /// <summary>The agent's NetworkConfigure: applies <paramref name="network"/> and returns the interface it configured.</summary>
     public static string Reconfigure(GuestNetworkConfig network)
     {
-        var setup = GuestNetworkSetup.Parse(network);
-        var name = NetworkInterfaces.FindByMac(setup.MacAddress)
-            ?? throw new GuestException(NetworkErrorCodes.InterfaceNotFound, $"No network interface has the MAC address {setup.MacAddress} (seen: {NetworkInterfaces.Describe()}).");
+        lock (Gate)
+        {
+            var setup = GuestNetworkSetup.Parse(network);
+            var name = NetworkInterfaces.FindByMac(setup.MacAddress)
+                ?? throw new GuestException(NetworkErrorCodes.InterfaceNotFound, $"No network interface has the MAC address {setup.MacAddress} (seen: {NetworkInterfaces.Describe()}).");
+            Apply(setup, name);
+            return name;
+        }
+    }
+
+    /// <summary>
+    /// After a restore or fork: the interface that has <paramref name="previousMacAddress"/> (the restored VM's) takes
+    /// the new MAC, then the new setup; <paramref name="hostname"/> is what /etc/hosts names the address now. Returns
+    /// the interface, or null when the boot's network step is still to come and will apply it.
+    /// </summary>
+    public static string? Reassign(GuestNetworkConfig network, string? previousMacAddress, string hostname)
+    {
+        lock (Gate)
+        {
+            var assignment = new Assignment(network, previousMacAddress, [hostname]);
+            GuestNetworkSetup.Parse(network);
+            if (bootPending)
+            {
+                reassigned = assignment;
+                return null;
+            }
+
+            return Assign(assignment);
+        }
+    }
+
+    /// <summary>Waits for the interface with the new or the previous MAC (the driver may still be loading), gives it the new MAC and setup.</summary>
+    private static string Assign(Assignment assignment)
+    {
+        var setup = GuestNetworkSetup.Parse(assignment.Network);
+        hostNames = assignment.HostNames;
+        var name = WaitForInterface(setup.MacAddress, assignment.PreviousMacAddress);
+        if (NetworkInterfaces.FindByMac(setup.MacAddress) != name)
+        {
+            NetworkInterfaces.SetMac(name, setup.MacAddress);
+        }
+
         Apply(setup, name);
         return name;
     }
@@ -63,12 +121,12 @@ internal static class GuestNetwork
         NameResolution.WriteHosts(setup.Address.ToString(), hostNames.Count > 0 ? hostNames : [Environment.MachineName]);
     }
 
-    private static string WaitForInterface(string macAddress)
+    private static string WaitForInterface(string macAddress, string? previousMacAddress)
     {
         var clock = Stopwatch.StartNew();
         while (true)
         {
-            if (NetworkInterfaces.FindByMac(macAddress) is { } name)
+            if ((NetworkInterfaces.FindByMac(macAddress) ?? (previousMacAddress is null ? null : NetworkInterfaces.FindByMac(previousMacAddress))) is { } name)
             {
                 return name;
             }
@@ -77,10 +135,12 @@ internal static class GuestNetwork
             {
                 throw new GuestException(
                     NetworkErrorCodes.InterfaceNotFound,
-                    $"No network interface with the MAC address {macAddress} appeared within {InterfaceTimeout.TotalSeconds:0} s (seen: {NetworkInterfaces.Describe()}).");
+                    $"No network interface with the MAC address {macAddress}{(previousMacAddress is null ? "" : $" or {previousMacAddress}")} appeared within {InterfaceTimeout.TotalSeconds:0} s (seen: {NetworkInterfaces.Describe()}).");
             }
 
             Thread.Sleep(5);
         }
     }
+
+    private sealed record Assignment(GuestNetworkConfig Network, string? PreviousMacAddress, IReadOnlyList<string> HostNames);
 }

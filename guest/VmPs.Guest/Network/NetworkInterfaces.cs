@@ -30,6 +30,22 @@ internal static class NetworkInterfaces
             setup.Gateway is null ? $"removing the default route" : $"adding the default route through {setup.Gateway} on {name}");
     }
 
+    /// <summary>Gives the interface the hardware address "52:54:00:..."; virtio-net changes it while up.</summary>
+    public static unsafe void SetMac(string name, string macAddress)
+    {
+        var hex = macAddress.Replace(":", "", StringComparison.Ordinal);
+        if (macAddress.Length != 17 || hex.Length != 12 || !hex.All(char.IsAsciiHexDigit))
+        {
+            throw new GuestException(Protocol.Messages.ErrorCodes.BadRequest, $"'{macAddress}' is not a MAC address.");
+        }
+
+        var bytes = Convert.FromHexString(hex);
+        fixed (byte* mac = bytes)
+        {
+            Check(NativeMethods.SetMac(name, mac), $"setting the MAC address {macAddress} on {name}");
+        }
+    }
+
     private static IEnumerable<(string Name, string Mac)> All()
     {
         if (!Directory.Exists(ClassDirectory))

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <net/route.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/random.h>
 #include <linux/vm_sockets.h>
 
 #include "vmps_native.h"
@@ -253,6 +255,41 @@ int vmps_set_ipv4(const char *name, uint32_t address, uint32_t netmask, int32_t 
             result = interface_ioctl(fd, name, SIOCSIFFLAGS, &request);
         }
     }
+    close(fd);
+    return result;
+}
+
+/* Gives the interface a new hardware address; virtio-net changes it while the link is up (IFF_LIVE_ADDR_CHANGE). */
+int vmps_set_mac(const char *name, const uint8_t *mac)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    request.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+    memcpy(request.ifr_hwaddr.sa_data, mac, 6);
+    int result = interface_ioctl(fd, name, SIOCSIFHWADDR, &request);
+    close(fd);
+    return result;
+}
+
+/* Credits the bytes to the kernel's input pool (RNDADDENTROPY), then makes the CRNG reseed from it at once. */
+int vmps_reseed_random(const uint8_t *bytes, int32_t length)
+{
+    if (length <= 0 || length > 512)
+        return -EINVAL;
+    struct {
+        struct rand_pool_info info;
+        uint8_t buffer[512];
+    } entropy;
+    entropy.info.entropy_count = length * 8;
+    entropy.info.buf_size = length;
+    memcpy(entropy.buffer, bytes, (size_t)length);
+    int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int result = ioctl(fd, RNDADDENTROPY, &entropy) < 0 || ioctl(fd, RNDRESEEDCRNG) < 0 ? -errno : 0;
     close(fd);
     return result;
 }

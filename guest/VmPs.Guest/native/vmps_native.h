@@ -44,6 +44,8 @@ int vmps_open_pty(uint16_t columns, uint16_t rows, int *master_fd, int *slave_fd
 int vmps_set_window_size(int fd, uint16_t columns, uint16_t rows);
 /* Sets CLOCK_REALTIME; returns 0 or -errno. */
 int vmps_set_realtime(int64_t seconds, int64_t nanoseconds);
+int vmps_set_mac(const char *name, const uint8_t *mac);
+int vmps_reseed_random(const uint8_t *bytes, int32_t length);
 int vmps_load_module(int fd);
 /* IPv4 addresses in network byte order. Each returns 0 or -errno. */
 int vmps_set_ipv4(const char *name, uint32_t address, uint32_t netmask, int32_t mtu);

@@ -1,4 +1,6 @@
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
+using VmPs.Core.Vms;
 
 namespace VmPs.Core.Host;
 
@@ -51,19 +53,19 @@ internal sealed class HostContext : IHostContext
     /// hypervisor is missing, the host is probed once more first: one installed during the session
     /// is found without a new session.
     /// </summary>
-    public async Task<IHypervisorDriver> SelectAsync(HypervisorKind? requested, HypervisorFeatures required, CancellationToken cancellationToken)
+    public async Task<IHypervisorDriver> SelectAsync(HypervisorKind? requested, HypervisorFeatures required, QemuMachine? machine, CancellationToken cancellationToken)
     {
         try
         {
-            return hypervisors.Select(await ReportAsync(cancellationToken).ConfigureAwait(false), requested, required);
+            return hypervisors.Select(await ReportAsync(cancellationToken).ConfigureAwait(false), requested, required, machine);
         }
         catch (VmPsException ex) when (ex.Kind == VmPsErrorKind.NotInstalled)
         {
-            return hypervisors.Select(await GetReportAsync(refresh: true, cancellationToken).ConfigureAwait(false), requested, required);
+            return hypervisors.Select(await GetReportAsync(refresh: true, cancellationToken).ConfigureAwait(false), requested, required, machine);
         }
     }
 
-    /// <summary>The driver of an existing VM's hypervisor.</summary>
-    public Task<IHypervisorDriver> DriverAsync(HypervisorKind kind, CancellationToken cancellationToken) =>
-        SelectAsync(kind, HypervisorFeatures.None, cancellationToken);
+    /// <summary>The driver of an existing VM: its hypervisor, on its machine.</summary>
+    public Task<IHypervisorDriver> DriverAsync(VmRecord vm, CancellationToken cancellationToken) =>
+        SelectAsync(vm.Hypervisor, HypervisorFeatures.None, vm.MachineType, cancellationToken);
 }

@@ -8,12 +8,15 @@ namespace VmPs.Core.Hypervisors;
 /// <param name="Kind">The kind VM rows record and -Hypervisor names.</param>
 /// <param name="Tool">The host program (and its package) the probe looks for.</param>
 /// <param name="NeedsKvm">Whether it can only run where KVM really runs guests.</param>
-/// <param name="CreateDriver">Makes the driver for this host (called only when the hypervisor is runnable).</param>
+/// <param name="CreateDriver">
+/// Makes the driver for this host and the QEMU machine the VM runs on (null: the default; a hypervisor with one
+/// machine ignores it). Called only when the hypervisor is runnable.
+/// </param>
 public sealed record HypervisorRegistration(
     HypervisorKind Kind,
     HostToolDefinition Tool,
     bool NeedsKvm,
-    Func<HostReport, IHypervisorDriver> CreateDriver);
+    Func<HostReport, QemuMachine?, IHypervisorDriver> CreateDriver);
 
 /// <summary>
 /// The hypervisor drivers, registered by kind in order of preference, and the choice of one for a VM:
@@ -35,20 +38,21 @@ public sealed class HypervisorRegistry
     }
 
     /// <summary>Cloud Hypervisor first (where KVM runs guests), then QEMU (with TCG if need be).</summary>
-    public static HypervisorRegistry Default(QemuMachine qemuMachine = QemuMachine.Microvm) => new(
+    public static HypervisorRegistry Default() => new(
     [
-        new(HypervisorKind.CloudHypervisor, HostToolCatalog.CloudHypervisor, NeedsKvm: true, _ => new CloudHypervisorDriver()),
-        new(HypervisorKind.Qemu, HostToolCatalog.Qemu, NeedsKvm: false, report => new QemuDriver(QemuDriverOptions.ForHost(report, qemuMachine))),
+        new(HypervisorKind.CloudHypervisor, HostToolCatalog.CloudHypervisor, NeedsKvm: true, (_, _) => new CloudHypervisorDriver()),
+        new(HypervisorKind.Qemu, HostToolCatalog.Qemu, NeedsKvm: false, (report, machine) => new QemuDriver(QemuDriverOptions.ForHost(report, machine ?? QemuMachine.Microvm))),
     ]);
 
     public IReadOnlyList<HypervisorRegistration> Registrations => registrations;
 
     /// <summary>
     /// The driver for a VM on this host. A requested kind must be installed, runnable and able to do
-    /// <paramref name="required"/>; Auto (null) takes the first registration that is. Errors:
-    /// HypervisorNotInstalled, KvmUnavailable, HypervisorFeatureNotSupported.
+    /// <paramref name="required"/>; Auto (null) takes the first registration that is. <paramref name="machine"/> is
+    /// the QEMU machine of the VM (null: the default). Errors: HypervisorNotInstalled, KvmUnavailable,
+    /// HypervisorFeatureNotSupported.
     /// </summary>
-    public IHypervisorDriver Select(HostReport host, HypervisorKind? requested, HypervisorFeatures required = HypervisorFeatures.None)
+    public IHypervisorDriver Select(HostReport host, HypervisorKind? requested, HypervisorFeatures required = HypervisorFeatures.None, QemuMachine? machine = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         if (requested is { } kind)
@@ -56,12 +60,12 @@ public sealed class HypervisorRegistry
             var registration = registrations.FirstOrDefault(candidate => candidate.Kind == kind)
                 ?? throw new ArgumentOutOfRangeException(nameof(requested), kind, "No driver is registered for this hypervisor.");
             EnsureRunnable(host, registration);
-            var driver = registration.CreateDriver(host);
+            var driver = registration.CreateDriver(host, machine);
             driver.Capabilities.Require(required, kind);
             return driver;
         }
 
-        var runnable = registrations.Where(registration => IsRunnable(host, registration)).Select(registration => registration.CreateDriver(host)).ToList();
+        var runnable = registrations.Where(registration => IsRunnable(host, registration)).Select(registration => registration.CreateDriver(host, machine)).ToList();
         return runnable.FirstOrDefault(driver => driver.Capabilities.Supports(required))
             ?? throw (runnable.Count > 0 ? runnable[0].Capabilities.NotSupported(runnable[0].Capabilities.Missing(required)) : NoneInstalled(host));
     }

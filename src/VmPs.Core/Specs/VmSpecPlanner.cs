@@ -9,7 +9,7 @@ public sealed record VmSpecCurrent(Guid VmId, VmCreateOptions Spec);
 
 /// <summary>
 /// What Import-VmSpec does for one spec: the steps that bring the VM to it, in order, and the differences no step
-/// can make (a VM's image, hypervisor, init mode and network are fixed when it is created, and its disk only grows).
+/// can make (a VM's image, hypervisor, machine type, init mode and network are fixed when it is created, and its disk only grows).
 /// </summary>
 public sealed record VmSpecPlan(string VmName, IReadOnlyList<VmSpecChange> Changes, IReadOnlyList<string> Unchangeable);
 
@@ -51,6 +51,7 @@ public static class VmSpecPlanner
             Fixed("hypervisor", actual.Hypervisor, desired.Hypervisor);
         }
 
+        Fixed("machineType", actual.MachineType, desired.MachineType);
         Fixed("initMode", actual.InitMode, desired.InitMode);
         if (actual.Cpus != desired.Cpus || actual.MemoryMiB != desired.MemoryMiB)
         {

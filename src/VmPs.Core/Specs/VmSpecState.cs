@@ -33,6 +33,7 @@ public static class VmSpecState
                 MemoryMiB = vm.MemoryMiB,
                 DiskSizeGiB = vm.DiskSizeGiB,
                 Hypervisor = vm.Hypervisor,
+                MachineType = vm.MachineType,
                 InitMode = vm.InitMode,
                 Network = await NetworkAsync(services, vm, cancellationToken).ConfigureAwait(false),
                 Volumes = attachments,

@@ -1,5 +1,6 @@
 using System.Globalization;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
 using VmPs.Core.Network;
 using VmPs.Core.Vms;
@@ -28,6 +29,7 @@ public static class VmSpecYaml
     private const string MemoryKey = "memoryMiB";
     private const string DiskKey = "diskSizeGiB";
     private const string HypervisorKey = "hypervisor";
+    private const string MachineTypeKey = "machineType";
     private const string InitModeKey = "initMode";
     private const string NetworkKey = "network";
     private const string VolumesKey = "volumes";
@@ -36,7 +38,7 @@ public static class VmSpecYaml
     private const string BandwidthKey = "maxBandwidthMbps";
     private const string PortsKey = "ports";
 
-    private static readonly string[] VmKeys = [NameKey, ImageKey, CpusKey, MemoryKey, DiskKey, HypervisorKey, InitModeKey, NetworkKey, VolumesKey];
+    private static readonly string[] VmKeys = [NameKey, ImageKey, CpusKey, MemoryKey, DiskKey, HypervisorKey, MachineTypeKey, InitModeKey, NetworkKey, VolumesKey];
     private static readonly string[] NetworkKeys = [NetworkNameKey, IPAddressKey, BandwidthKey, PortsKey];
 
     /// <summary>The specs in a file; <paramref name="source"/> names it in errors.</summary>
@@ -101,6 +103,11 @@ public static class VmSpecYaml
         if (spec.Hypervisor is { } hypervisor)
         {
             node.Add(HypervisorKey, hypervisor.ToString());
+        }
+
+        if (spec.MachineType is { } machine)
+        {
+            node.Add(MachineTypeKey, machine.ToString());
         }
 
         if (spec.InitMode is { } initMode)
@@ -181,6 +188,7 @@ public static class VmSpecYaml
                     MemoryKey => spec with { MemoryMiB = Integer(value, key) },
                     DiskKey => spec with { DiskSizeGiB = Integer(value, key) },
                     HypervisorKey => spec with { Hypervisor = Enumerated<HypervisorKind>(value, key) },
+                    MachineTypeKey => spec with { MachineType = Enumerated<QemuMachine>(value, key) },
                     InitModeKey => spec with { InitMode = Enumerated<ImageInitMode>(value, key) },
                     NetworkKey => spec with { Network = Network(value) },
                     _ => spec with { Volumes = List(value, key, VolumeValidation.ParseAttachment) },

@@ -14,6 +14,7 @@ internal static class GuestConfigFactory
     {
         VmName = vm.Name,
         Hostname = vm.Name,
+        MachineId = MachineId(vm),
         Command = [.. image.Config.Entrypoint, .. image.Config.Cmd],
         Environment = image.Config.Env,
         WorkingDirectory = image.Config.WorkingDirectory,
@@ -24,6 +25,9 @@ internal static class GuestConfigFactory
         RootfsFilesystem = image.Format == ImageFormat.Ext4 ? RootfsFilesystems.Ext4 : RootfsFilesystems.Erofs,
         Network = adapter is null ? null : Network(adapter),
     };
+
+    /// <summary>The VM's /etc/machine-id: its id, which no other VM (a fork included) has.</summary>
+    public static string MachineId(VmRecord vm) => vm.Id.ToString("N");
 
     /// <summary>The guest's static setup for its adapter (also what the agent's NetworkConfigure takes).</summary>
     public static GuestNetworkConfig Network(NetworkAdapterInfo adapter) => new()

@@ -14,6 +14,18 @@ public interface IVmManager
     /// <summary>Creates the VM (directory, overlay disk, row, network adapter); on any failure nothing is left behind.</summary>
     Task<VmInfo> CreateAsync(VmCreateOptions options, CancellationToken cancellationToken);
 
+    /// <summary>New-Vm -FromCheckpoint: a fork of the VM's checkpoint, Saved in its memory when it has any; Start-Vm gives it its own identity.</summary>
+    Task<VmInfo> ForkAsync(string vmName, string checkpointName, string name, CancellationToken cancellationToken);
+
+    /// <summary>Every check of <see cref="ForkAsync"/> short of making anything (New-Vm -FromCheckpoint -WhatIf).</summary>
+    Task ValidateForkAsync(string vmName, string checkpointName, string name, CancellationToken cancellationToken);
+
+    /// <summary>Copy-Vm: a fork of the VM as it is now (a checkpoint taken, forked and removed); a running source runs on.</summary>
+    Task<VmInfo> CopyAsync(string vmName, string name, CancellationToken cancellationToken);
+
+    /// <summary>Every check of <see cref="CopyAsync"/> short of changing anything (Copy-Vm -WhatIf).</summary>
+    Task ValidateCopyAsync(string vmName, string name, CancellationToken cancellationToken);
+
     /// <summary>Every check of <see cref="CreateAsync"/> short of allocating anything (New-Vm -WhatIf).</summary>
     Task ValidateCreateAsync(VmCreateOptions options, CancellationToken cancellationToken);
 

@@ -86,7 +86,7 @@ internal sealed class VmBoot
         try
         {
             Report(progress, vm, "Preparing the boot files", 10);
-            driver = await host.DriverAsync(claimed.Hypervisor, cancellationToken).ConfigureAwait(false);
+            driver = await host.DriverAsync(claimed, cancellationToken).ConfigureAwait(false);
             if (restoring)
             {
                 driver.Capabilities.Require(HypervisorFeatures.Snapshot, vm.Name);
@@ -94,10 +94,12 @@ internal sealed class VmBoot
 
             var adapter = await networking.PlugAsync(claimed.Id, cancellationToken).ConfigureAwait(false);
             var spec = await PrepareAsync(claimed, driver, adapter, cancellationToken).ConfigureAwait(false);
+            GuestIdentity? identity = null;
             if (restoring)
             {
                 Report(progress, vm, "Checking the saved state", 20);
-                await VmSavedState.VerifyAsync(vm.Name, files.SavedState, claimed.Hypervisor, spec, cancellationToken).ConfigureAwait(false);
+                var manifest = await VmSavedState.VerifyAsync(vm.Name, files.SavedState, claimed.Hypervisor, spec, cancellationToken).ConfigureAwait(false);
+                identity = IdentityOf(claimed, adapter, VmSavedState.LaunchSpecOf(manifest));
             }
             CrashPoint.Reach(CrashAfterPlug);
 
@@ -114,7 +116,12 @@ internal sealed class VmBoot
                 .ConfigureAwait(false);
             CrashPoint.Reach(CrashAfterRecord);
 
-            if (options.WaitForAgent)
+            if (identity is not null)
+            {
+                Report(progress, vm, "Giving the guest its identity", 60);
+                await RestoreIdentityAsync(launched, identity, options.Timeout, cancellationToken).ConfigureAwait(false);
+            }
+            else if (options.WaitForAgent)
             {
                 Report(progress, vm, "Waiting for the guest agent", 60);
                 // The connection is closed at once: a virtio-serial channel carries one client at a time.
@@ -123,15 +130,6 @@ internal sealed class VmBoot
                     options.Timeout,
                     () => ProcessProbe.IsRunning(launched.Process),
                     cancellationToken).ConfigureAwait(false);
-                if (restoring)
-                {
-                    // The guest's clock stood still from the save until now.
-                    await agent.SyncClockAsync(cancellationToken).ConfigureAwait(false);
-                }
-            }
-            else if (restoring)
-            {
-                await VmStandby.TrySyncClockAsync(launched.Agent, cancellationToken).ConfigureAwait(false);
             }
 
             // The guest runs on from the saved state and changes its disk: the state can never be restored again.
@@ -158,6 +156,29 @@ internal sealed class VmBoot
             throw WithConsole(failure, recorded);
         }
     }
+
+    /// <summary>
+    /// A restored guest runs on from memory saved by this VM or, for a fork, by another: its clock stood still, its
+    /// RNG state is the saved one, and a fork still has the other VM's hostname, machine-id, MAC and address. The
+    /// agent (up already: it ran when the state was saved) sets all of them before anyone else talks to it, whatever
+    /// -NoWait says, so two forks never run a moment with one identity.
+    /// </summary>
+    private static async Task RestoreIdentityAsync(HypervisorInstance launched, GuestIdentity identity, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        await using var agent = await AgentReadiness.WaitAsync(
+            AgentConnectors.For(launched.Agent),
+            timeout,
+            () => ProcessProbe.IsRunning(launched.Process),
+            cancellationToken).ConfigureAwait(false);
+        await agent.SyncClockAsync(cancellationToken).ConfigureAwait(false);
+        await agent.ApplyIdentityAsync(identity, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static GuestIdentity IdentityOf(VmRecord vm, NetworkAdapterInfo? adapter, VmLaunchSpec saved) => new(
+        vm.Name,
+        GuestConfigFactory.MachineId(vm),
+        adapter is null ? null : GuestConfigFactory.Network(adapter),
+        saved.NetworkInterfaces.FirstOrDefault()?.MacAddress);
 
     /// <summary>What the hypervisor was launched with, for Save-Vm to seal into the saved state's manifest.</summary>
     private static async Task WriteLaunchSpecAsync(string path, VmLaunchSpec spec, CancellationToken cancellationToken)

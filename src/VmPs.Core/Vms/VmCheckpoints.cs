@@ -4,6 +4,7 @@ using VmPs.Core.Hypervisors;
 using VmPs.Core.Kernels;
 using VmPs.Core.State;
 using VmPs.Core.Storage;
+using VmPs.Core.Volumes;
 
 namespace VmPs.Core.Vms;
 
@@ -83,7 +84,7 @@ internal sealed class VmCheckpoints
             CopyMethod diskCopy;
             if (live is not null)
             {
-                driver = await host.DriverAsync(vm.Hypervisor, cancellationToken).ConfigureAwait(false);
+                driver = await host.DriverAsync(vm, cancellationToken).ConfigureAwait(false);
                 driver.Capabilities.Require(HypervisorFeatures.Snapshot, vm.Name);
                 var state = Path.Combine(partial, StateDirectory);
                 PrivateFiles.CreateDirectory(state);
@@ -198,10 +199,47 @@ internal sealed class VmCheckpoints
             cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(vm.Name);
     }
 
+    /// <summary>
+    /// The launch settings the checkpoint's memory was saved with (from its manifest), or null for a disk-only
+    /// checkpoint: a fork must have the same hardware. Read before anything is made for the fork.
+    /// </summary>
+    public async Task<VmLaunchSpec?> SavedLaunchSpecAsync(VmRecord vm, string name, CancellationToken cancellationToken)
+    {
+        var checkpoint = Find(vm, name);
+        return checkpoint.HasMemory
+            ? VmSavedState.LaunchSpecOf(await VmSavedState.ReadManifestAsync(vm.Name, Path.Combine(reconciler.Files(vm).Checkpoints, checkpoint.Name, StateDirectory), cancellationToken).ConfigureAwait(false))
+            : null;
+    }
+
+    /// <summary>
+    /// Gives a fork the checkpoint's disk as its overlay and, with memory, the checkpoint's state as its saved state.
+    /// The state files are hard links: nothing ever writes a saved state's files, so forks and the checkpoint share
+    /// them, and a file stays on disk until the last of them is removed (a removed checkpoint's memory lives on for
+    /// its forks that were not started yet).
+    /// </summary>
+    public async Task<VmCheckpointInfo> CopyToForkAsync(VmRecord vm, string name, VmFiles fork, CancellationToken cancellationToken)
+    {
+        var checkpoint = Find(vm, name);
+        var directory = Path.Combine(reconciler.Files(vm).Checkpoints, checkpoint.Name);
+        await FileCopy.CopyAsync(Path.Combine(directory, DiskFile), fork.OverlayDisk, cancellationToken).ConfigureAwait(false);
+        if (checkpoint.HasMemory)
+        {
+            PrivateFiles.CreateDirectory(fork.SavedStatePartial);
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(directory, StateDirectory)))
+            {
+                VolumeFiles.HardLink(file, Path.Combine(fork.SavedStatePartial, Path.GetFileName(file)));
+            }
+
+            Directory.Move(fork.SavedStatePartial, fork.SavedState);
+        }
+
+        return checkpoint;
+    }
+
     public void Remove(VmRecord vm, string name) =>
         VmStandby.DeleteDirectory(Path.Combine(reconciler.Files(vm).Checkpoints, Find(vm, name).Name));
 
-    private VmCheckpointInfo Find(VmRecord vm, string name) => VmStateRules.RequireCheckpoint(List(vm), vm.Name, name);
+    public VmCheckpointInfo Find(VmRecord vm, string name) => VmStateRules.RequireCheckpoint(List(vm), vm.Name, name);
 
     private static VmCheckpointInfo Read(VmRecord vm, string directory)
     {

@@ -18,6 +18,15 @@ internal static class VmErrors
         $"VM '{name}' is already {state.ToString().ToLowerInvariant()}.",
         name);
 
+    public static VmPsException CannotFork(string vmName, string checkpointName, string reason) => new(
+        VmPsErrorIds.CheckpointNotForkable,
+        VmPsErrorKind.InvalidOperation,
+        $"Checkpoint '{checkpointName}' of VM '{vmName}' cannot be forked: {reason}.",
+        checkpointName)
+    {
+        RecommendedAction = "Fork a checkpoint taken while the VM was stopped (disk only), or restore this one with Restore-VmCheckpoint.",
+    };
+
     public static VmPsException NotRunning(string name, VmState state) => new(
         VmPsErrorIds.VmNotRunning,
         VmPsErrorKind.InvalidOperation,

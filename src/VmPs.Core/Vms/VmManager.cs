@@ -75,6 +75,9 @@ public sealed class VmManager : IVmManager
         sweep = new VmDirectorySweep(paths, vms, networking, reconciler);
     }
 
+    /// <summary>The root filesystem, the overlay and the config disk; volumes come after them.</summary>
+    private const int BootDiskCount = 3;
+
     /// <summary>Crash points (see CrashPoint) of New-Vm and Remove-Vm.</summary>
     public const string CrashAfterOverlay = "New-Vm: overlay disk made";
     public const string CrashAfterInsert = "New-Vm: row stored";
@@ -96,32 +99,150 @@ public sealed class VmManager : IVmManager
         var (kernelPath, hypervisor) = await CheckCreateAsync(options, cancellationToken).ConfigureAwait(false);
         var attachments = options.Volumes.Select(volume => volume with { Path = VolumeValidation.ValidateMountPath(volume.Path) }).ToList();
         var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
-        var id = Guid.NewGuid();
-        var files = reconciler.Files(id);
+        var vm = new NewVm(Guid.NewGuid(), options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.Owner, options.MachineType);
+        return await CreateVmAsync(
+            vm,
+            (files, token) => OverlayDisk.CreateAsync(files.OverlayDisk, options.DiskSizeGiB, token, settings.MkfsExt4),
+            attachments,
+            options.Network,
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// New-Vm -FromCheckpoint: a new VM with the source VM's image, hardware and network (an address of its own), whose
+    /// disk is the checkpoint's (copy-on-write where the file system allows) and which, for a checkpoint with memory,
+    /// is Saved in the checkpoint's state: Start-Vm resumes the checkpoint's guest and the agent then gives it the
+    /// fork's own hostname, machine-id, MAC, address, RNG seed and clock (see VmBoot). On failure nothing is left.
+    /// </summary>
+    public async Task<VmInfo> ForkAsync(string vmName, string checkpointName, string name, CancellationToken cancellationToken)
+    {
+        await sweep.SweepAbandonedCreationsAsync(cancellationToken).ConfigureAwait(false);
+        var source = await GetRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
+        var (network, saved) = await CheckForkAsync(source, checkpointName, name, cancellationToken).ConfigureAwait(false);
+        var vm = new NewVm(Guid.NewGuid(), name, source.ImageId, source.Cpus, source.MemoryMiB, source.Hypervisor, source.KernelPath, source.DiskSizeGiB, DateTimeOffset.UtcNow, source.InitMode, source.Owner, source.MachineType);
+        var created = await CreateVmAsync(
+            vm,
+            (files, token) => checkpoints.CopyToForkAsync(source, checkpointName, files, token),
+            [],
+            network,
+            cancellationToken).ConfigureAwait(false);
+        if (saved is null)
+        {
+            return created;
+        }
+
+        var fork = await vms.UpdateAsync(created.Id, current => current.Saved(), cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(name);
+        return await ToInfoAsync(fork, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Every check <see cref="ForkAsync"/> makes before it allocates anything (New-Vm -FromCheckpoint -WhatIf).</summary>
+    public async Task ValidateForkAsync(string vmName, string checkpointName, string name, CancellationToken cancellationToken)
+    {
+        var source = await GetRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
+        await CheckForkAsync(source, checkpointName, name, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Copy-Vm: a fork of the VM as it is now. A checkpoint is taken (a running VM stands still meanwhile and then
+    /// runs on), the fork is made from it, and the checkpoint is removed; the fork keeps the files it shares with it.
+    /// </summary>
+    public async Task<VmInfo> CopyAsync(string vmName, string name, CancellationToken cancellationToken)
+    {
+        var source = await GetRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
+        await CheckNewNameAsync(name, cancellationToken).ConfigureAwait(false);
+        var checkpoint = await checkpoints.CreateAsync(source, $"copy-{Guid.NewGuid():N}", cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await ForkAsync(source.Name, checkpoint.Name, name, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            checkpoints.Remove(source, checkpoint.Name);
+        }
+    }
+
+    /// <summary>Every check <see cref="CopyAsync"/> makes before it changes anything (Copy-Vm -WhatIf).</summary>
+    public async Task ValidateCopyAsync(string vmName, string name, CancellationToken cancellationToken)
+    {
+        await GetRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
+        await CheckNewNameAsync(name, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task CheckNewNameAsync(string name, CancellationToken cancellationToken)
+    {
+        VmValidation.ValidateName(name);
+        if (await vms.FindByNameAsync(name, cancellationToken).ConfigureAwait(false) is { } existing)
+        {
+            throw VmStore.NameInUse(existing.Name);
+        }
+    }
+
+    /// <summary>The fork's network (the source's, an address of its own) and the checkpoint's saved launch settings, null for a disk-only one.</summary>
+    private async Task<(VmNetworkOptions? Network, VmLaunchSpec? Saved)> CheckForkAsync(VmRecord source, string checkpointName, string name, CancellationToken cancellationToken)
+    {
+        await CheckNewNameAsync(name, cancellationToken).ConfigureAwait(false);
+        var saved = await checkpoints.SavedLaunchSpecAsync(source, checkpointName, cancellationToken).ConfigureAwait(false);
+        var adapter = await networking.AdapterAsync(source.Id, cancellationToken).ConfigureAwait(false);
+        var network = adapter is null ? null : new VmNetworkOptions { Network = adapter.Network, MaxBandwidthMbps = adapter.MaxBandwidthMbps };
+        if (saved is null)
+        {
+            return (network, null);
+        }
+
+        // The saved devices must all be there again, each the fork's own.
+        if (source.Hypervisor != HypervisorKind.Qemu)
+        {
+            throw VmErrors.CannotFork(source.Name, checkpointName, $"forking a checkpoint with memory is implemented for QEMU only, and the VM runs on {source.Hypervisor}");
+        }
+
+        if (saved.Disks.Count > BootDiskCount)
+        {
+            throw VmErrors.CannotFork(source.Name, checkpointName, "it had volumes attached, which a fork cannot share");
+        }
+
+        if (saved.NetworkInterfaces.Count > 0 && network is null)
+        {
+            throw VmErrors.CannotFork(source.Name, checkpointName, "it had a network adapter, and the VM has none now");
+        }
+
+        return (saved.NetworkInterfaces.Count > 0 ? network : null, saved);
+    }
+
+    /// <summary>
+    /// Creates the VM directory and, through <paramref name="makeOverlay"/>, its disk, then stores the VM with its
+    /// allocations, volumes and network adapter. On any failure nothing is left behind, and a session killed midway
+    /// leaves a marker by which the next VM command removes what it made (<see cref="VmDirectorySweep"/>).
+    /// </summary>
+    private async Task<VmInfo> CreateVmAsync(
+        NewVm newVm,
+        Func<VmFiles, CancellationToken, Task> makeOverlay,
+        IReadOnlyList<VolumeAttachOptions> attachments,
+        VmNetworkOptions? network,
+        CancellationToken cancellationToken)
+    {
+        var files = reconciler.Files(newVm.Id);
         PrivateFiles.CreateDirectory(Path.GetDirectoryName(files.Directory)!);
         PidFile.Write(files.CreatingMarker, ProcessProbe.Current());
         try
         {
             PrivateFiles.CreateDirectory(files.Directory);
-            await OverlayDisk.CreateAsync(files.OverlayDisk, options.DiskSizeGiB, cancellationToken, settings.MkfsExt4).ConfigureAwait(false);
+            await makeOverlay(files, cancellationToken).ConfigureAwait(false);
             CrashPoint.Reach(CrashAfterOverlay);
-            var vm = await vms.InsertAsync(
-                new NewVm(id, options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.Owner),
-                cancellationToken).ConfigureAwait(false);
+            var vm = await vms.InsertAsync(newVm, cancellationToken).ConfigureAwait(false);
             CrashPoint.Reach(CrashAfterInsert);
             foreach (var attachment in attachments)
             {
                 await volumes.AttachAsync(vm.Id, attachment, cancellationToken).ConfigureAwait(false);
             }
 
-            var adapter = await networking.AttachAsync(vm.Id, vm.Name, options.Network, cancellationToken).ConfigureAwait(false);
+            var adapter = await networking.AttachAsync(vm.Id, vm.Name, network, cancellationToken).ConfigureAwait(false);
             CrashPoint.Reach(CrashAfterAttach);
             File.Delete(files.CreatingMarker);
             return ToInfo(vm, adapter);
         }
         catch
         {
-            await sweep.RollBackCreationAsync(id, CancellationToken.None).ConfigureAwait(false);
+            await sweep.RollBackCreationAsync(newVm.Id, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
     }
@@ -488,7 +609,8 @@ public sealed class VmManager : IVmManager
 
         var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
         await catalog.ValidateAsync(options.Image, cancellationToken).ConfigureAwait(false);
-        var hypervisor = (await host.SelectAsync(options.Hypervisor, HypervisorFeatures.None, cancellationToken).ConfigureAwait(false)).Kind;
+        var requested = options.MachineType is null ? options.Hypervisor : VmValidation.HypervisorOfMachine(options.Hypervisor);
+        var hypervisor = (await host.SelectAsync(requested, HypervisorFeatures.None, options.MachineType, cancellationToken).ConfigureAwait(false)).Kind;
         await networking.ValidateAsync(options.Network, cancellationToken).ConfigureAwait(false);
         return (kernelPath, hypervisor);
     }
@@ -535,6 +657,7 @@ public sealed class VmManager : IVmManager
         Cpus = vm.Cpus,
         MemoryMiB = vm.MemoryMiB,
         Hypervisor = vm.Hypervisor,
+        MachineType = vm.MachineType,
         KernelPath = vm.KernelPath,
         VsockCid = vm.VsockCid,
         MacAddress = vm.MacAddress,

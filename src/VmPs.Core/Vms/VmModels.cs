@@ -1,4 +1,5 @@
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
 using VmPs.Core.Network;
 
@@ -38,6 +39,9 @@ public sealed record VmInfo
     public required int MemoryMiB { get; init; }
 
     public required HypervisorKind Hypervisor { get; init; }
+
+    /// <summary>The QEMU machine New-Vm -MachineType chose (Q35 hot-plugs disks); null: the hypervisor's default.</summary>
+    public QemuMachine? MachineType { get; init; }
 
     /// <summary>Kernel image this VM boots (the host's default kernel unless -Kernel was given).</summary>
     public required string KernelPath { get; init; }
@@ -99,6 +103,12 @@ public sealed record VmCreateOptions
 
     /// <summary>Null picks automatically: Cloud Hypervisor when installed and KVM works, else QEMU.</summary>
     public HypervisorKind? Hypervisor { get; init; }
+
+    /// <summary>
+    /// The QEMU machine: Q35 (PCIe) hot-plugs disks, so Mount-VmVolume works on the running VM; null: microvm, the
+    /// fastest boot, whose devices are fixed at launch. Setting it chooses QEMU.
+    /// </summary>
+    public QemuMachine? MachineType { get; init; }
 
     /// <summary>Null uses the host's default kernel.</summary>
     public string? KernelPath { get; init; }

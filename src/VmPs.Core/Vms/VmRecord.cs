@@ -1,4 +1,5 @@
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
 using VmPs.Core.Processes;
 
@@ -16,7 +17,8 @@ internal sealed record NewVm(
     int DiskSizeGiB,
     DateTimeOffset CreatedAt,
     ImageInitMode? InitMode = null,
-    string? Owner = null);
+    string? Owner = null,
+    QemuMachine? MachineType = null);
 
 /// <summary>One row of the vms table.</summary>
 internal sealed record VmRecord
@@ -34,6 +36,9 @@ internal sealed record VmRecord
     public required int MemoryMiB { get; init; }
 
     public required HypervisorKind Hypervisor { get; init; }
+
+    /// <summary>New-Vm -MachineType: the QEMU machine the VM runs on; null: the hypervisor's default.</summary>
+    public QemuMachine? MachineType { get; init; }
 
     public required string KernelPath { get; init; }
 

@@ -35,8 +35,32 @@ internal static class VmSavedState
         Converters = { new JsonStringEnumConverter() },
     };
 
-    /// <summary>The launch settings as the manifest keeps them; two specs restore alike exactly when these are equal.</summary>
+    /// <summary>The launch settings as the manifest keeps them.</summary>
     public static string Describe(VmLaunchSpec spec) => JsonSerializer.Serialize(spec, Json);
+
+    /// <summary>The launch settings the state was saved with.</summary>
+    public static VmLaunchSpec LaunchSpecOf(SavedStateManifest manifest) =>
+        JsonSerializer.Deserialize<VmLaunchSpec>(manifest.LaunchSpec, Json) ?? throw new JsonException("The manifest's launch settings are empty.");
+
+    /// <summary>
+    /// What a saved state depends on: the launch settings without what a VM's forks have of their own (name,
+    /// directory, logs, TAP, MAC, vsock CID; the agent gives the guest its identity after the restore). Disks inside
+    /// the VM directory are named relative to it; shared ones (the image's root filesystem) by their path.
+    /// </summary>
+    public static string Hardware(VmLaunchSpec spec) => JsonSerializer.Serialize(
+        new
+        {
+            spec.KernelPath,
+            spec.VmlinuxPath,
+            spec.InitrdPath,
+            spec.KernelArguments,
+            spec.Cpus,
+            spec.MemoryMiB,
+            Disks = spec.Disks.Select(disk => disk with { Path = Path.GetRelativePath(spec.VmDirectory, disk.Path) }).ToList(),
+            NetworkMtus = spec.NetworkInterfaces.Select(adapter => adapter.Mtu).ToList(),
+            HasAppLog = spec.AppLogPath is not null,
+        },
+        Json);
 
     /// <summary>Hashes every file the driver wrote into <paramref name="directory"/> and writes the manifest beside them, durably.</summary>
     public static async Task SealAsync(string directory, HypervisorKind hypervisor, string launchSpec, CancellationToken cancellationToken)
@@ -63,7 +87,7 @@ internal static class VmSavedState
             throw Invalid(vmName, $"it was saved by {manifest.Hypervisor}, and the VM runs on {hypervisor}");
         }
 
-        if (manifest.LaunchSpec != Describe(spec))
+        if (!SameHardware(manifest, spec))
         {
             throw Invalid(vmName, "the VM's hardware, disks or boot files changed since it was saved");
         }
@@ -101,6 +125,18 @@ internal static class VmSavedState
         return manifest;
     }
 
+    private static bool SameHardware(SavedStateManifest manifest, VmLaunchSpec spec)
+    {
+        try
+        {
+            return Hardware(LaunchSpecOf(manifest)) == Hardware(spec);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     public static VmPsException Invalid(string vmName, string reason) => new(
         VmPsErrorIds.SavedStateInvalid,
         VmPsErrorKind.InvalidData,
@@ -110,7 +146,8 @@ internal static class VmSavedState
         RecommendedAction = $"Start-Vm {vmName} -Force discards the saved state and boots the VM afresh (what was in its memory is lost; its disk is kept).",
     };
 
-    private static async Task<SavedStateManifest> ReadManifestAsync(string vmName, string directory, CancellationToken cancellationToken)
+    /// <summary>The manifest of the state in <paramref name="directory"/>, its files not checked; SavedStateInvalid when unreadable.</summary>
+    public static async Task<SavedStateManifest> ReadManifestAsync(string vmName, string directory, CancellationToken cancellationToken)
     {
         var path = Path.Combine(directory, ManifestName);
         if (!File.Exists(path))

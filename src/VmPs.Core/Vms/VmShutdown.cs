@@ -53,7 +53,7 @@ internal sealed class VmShutdown
         await vms.UpdateAsync(vm.Id, current => current.Unchanged(vm) ? current with { State = VmState.Stopping, Session = session } : current, cancellationToken)
             .ConfigureAwait(false);
         CrashPoint.Reach(CrashAfterStopping);
-        var driver = await host.DriverAsync(vm.Hypervisor, cancellationToken).ConfigureAwait(false);
+        var driver = await host.DriverAsync(vm, cancellationToken).ConfigureAwait(false);
         if (options.Method != VmStopMethod.TurnOff)
         {
             if (vm.State == VmState.Paused)

@@ -141,7 +141,7 @@ internal sealed class VmStandby
 
     private async Task<IHypervisorDriver> DriverAsync(VmRecord vm, HypervisorFeatures feature, CancellationToken cancellationToken)
     {
-        var driver = await host.DriverAsync(vm.Hypervisor, cancellationToken).ConfigureAwait(false);
+        var driver = await host.DriverAsync(vm, cancellationToken).ConfigureAwait(false);
         driver.Capabilities.Require(feature, vm.Name);
         return driver;
     }

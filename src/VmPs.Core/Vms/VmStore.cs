@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
@@ -56,8 +57,8 @@ internal sealed class VmStore
                 await connection.Command(
                         """
                         INSERT INTO vms (id, name, image_id, cpus, memory_mib, hypervisor, kernel_path, disk_size_gib,
-                                         state, vsock_cid, mac_address, created_at, init_mode, owner_id)
-                        VALUES ($id, $name, $image, $cpus, $memory, $hypervisor, $kernel, $disk, $state, $cid, $mac, $created, $initMode, $owner)
+                                         state, vsock_cid, mac_address, created_at, init_mode, owner_id, machine_type)
+                        VALUES ($id, $name, $image, $cpus, $memory, $hypervisor, $kernel, $disk, $state, $cid, $mac, $created, $initMode, $owner, $machine)
                         """,
                         transaction)
                     .With("$id", vm.Id.ToString())
@@ -74,6 +75,7 @@ internal sealed class VmStore
                     .With("$created", vm.CreatedAt.ToStored())
                     .With("$initMode", vm.InitMode?.ToString())
                     .With("$owner", ownerId)
+                    .With("$machine", vm.MachineType?.ToString())
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 return (await FindByIdAsync(connection, transaction, vm.Id, cancellationToken).ConfigureAwait(false))!;
             },
@@ -245,6 +247,7 @@ internal sealed class VmStore
         Cpus = reader.GetInt32(reader.GetOrdinal("cpus")),
         MemoryMiB = reader.GetInt32(reader.GetOrdinal("memory_mib")),
         Hypervisor = Enum.Parse<HypervisorKind>(reader.GetString(reader.GetOrdinal("hypervisor"))),
+        MachineType = reader.GetNullableString("machine_type") is { } machine ? Enum.Parse<QemuMachine>(machine) : null,
         KernelPath = reader.GetString(reader.GetOrdinal("kernel_path")),
         DiskSizeGiB = reader.GetInt32(reader.GetOrdinal("disk_size_gib")),
         State = Enum.Parse<VmState>(reader.GetString(reader.GetOrdinal("state"))),

@@ -74,6 +74,19 @@ internal static partial class VmValidation
         }
     }
 
+    /// <summary>A machine type is QEMU's: it chooses QEMU, and Cloud Hypervisor (one machine, which hot-plugs) refuses it.</summary>
+    public static Hypervisors.HypervisorKind HypervisorOfMachine(Hypervisors.HypervisorKind? requested) =>
+        requested is null or Hypervisors.HypervisorKind.Qemu
+            ? Hypervisors.HypervisorKind.Qemu
+            : throw new VmPsException(
+                VmPsErrorIds.MachineTypeNotSupported,
+                VmPsErrorKind.InvalidArgument,
+                $"-MachineType chooses a QEMU machine; {requested} has one machine type of its own.",
+                requested)
+            {
+                RecommendedAction = "Leave out -MachineType (Cloud Hypervisor hot-plugs disks as it is), or use -Hypervisor Qemu.",
+            };
+
     /// <summary>MemTotal from /proc/meminfo.</summary>
     public static long ReadHostMemoryMiB()
     {

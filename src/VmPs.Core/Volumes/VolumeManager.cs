@@ -431,7 +431,7 @@ public sealed class VolumeManager : IVolumeManager
             throw VmErrors.NotRunning(vm.Name, vm.State);
         }
 
-        var driver = await host.DriverAsync(vm.Hypervisor, cancellationToken).ConfigureAwait(false);
+        var driver = await host.DriverAsync(vm, cancellationToken).ConfigureAwait(false);
         if (driver.Capabilities.Supports(HypervisorFeatures.DiskHotplug))
         {
             return driver;
@@ -444,7 +444,7 @@ public sealed class VolumeManager : IVolumeManager
             $"VM '{vm.Name}' is running, and {driver.Capabilities.Driver} cannot hot-plug disks to {action} volumes: stop the VM first.",
             vm.Name)
         {
-            RecommendedAction = $"Stop-Vm {vm.Name}, then try again (or create the VM on a hypervisor that hot-plugs disks; Get-VmHost lists them).",
+            RecommendedAction = $"Stop-Vm {vm.Name}, then try again; or create the VM on a machine that hot-plugs disks (New-Vm -MachineType Q35, or Cloud Hypervisor).",
         };
     }
 

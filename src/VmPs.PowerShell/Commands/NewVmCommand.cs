@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using VmPs.Core;
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
 using VmPs.Core.Vms;
 using VmPs.Core.Volumes;
@@ -15,6 +16,9 @@ namespace VmPs.PowerShell.Commands;
 /// without -Network that adapter is on the `default` network, created on first use.
 /// Pipeline input is either an image (Get-VmImage alpine | New-Vm -Name web) or rows whose Name, Image, Cpus,
 /// MemoryMB, Network and IPAddress bind by name (Import-Csv vms.csv | New-Vm); an image's Name never names the VM.
+/// -FromCheckpoint web/cp1 (or a checkpoint piped in) forks a checkpoint instead: the new VM has the source's image,
+/// hardware and network, the checkpoint's disk and, when it has memory, is Saved in it; Start-Vm resumes it with an
+/// identity of its own.
 /// </summary>
 [Cmdlet(VerbsCommon.New, "Vm", SupportsShouldProcess = true, DefaultParameterSetName = RowSet)]
 [OutputType(typeof(VmInfo))]
@@ -22,9 +26,13 @@ public sealed class NewVmCommand : VmCmdlet
 {
     private const string RowSet = "Name";
     private const string PipedImageSet = "Image";
+    private const string CheckpointPathSet = "FromCheckpoint";
+    private const string PipedCheckpointSet = "Checkpoint";
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = RowSet, ValueFromPipelineByPropertyName = true)]
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PipedImageSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = CheckpointPathSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PipedCheckpointSet)]
     [Alias("VmName")]
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
@@ -36,53 +44,83 @@ public sealed class NewVmCommand : VmCmdlet
     [ArgumentCompleter(typeof(ImageNameCompleter))]
     public string Image { get; set; } = ImageNameCompleter.DefaultImage;
 
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    /// <summary>"VM/checkpoint": the checkpoint to fork.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = CheckpointPathSet)]
+    [ValidatePattern(@"^[^/]+/[^/]+$")]
+    public string FromCheckpoint { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = PipedCheckpointSet, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public VmCheckpointInfo? Checkpoint { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
     [Alias("CpuCount")]
     public int? Cpus { get; set; }
 
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
     [Alias("MemoryMiB")]
     public int? MemoryMB { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
     public HypervisorChoice Hypervisor { get; set; } = HypervisorChoice.Auto;
 
-    /// <summary>Kernel image to boot instead of the host's default kernel.</summary>
+    /// <summary>The QEMU machine: Q35 hot-plugs disks (Mount-VmVolume on the running VM); the default, microvm, boots fastest.</summary>
     [Parameter]
+    public QemuMachine? MachineType { get; set; }
+
+    /// <summary>Kernel image to boot instead of the host's default kernel.</summary>
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
     [ValidateNotNullOrEmpty]
     public string? Kernel { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
     [Alias("DiskSizeGiB")]
     public int? DiskSizeGB { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
     public ImageInitMode? InitMode { get; set; }
 
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(NetworkNameCompleter))]
     public string? Network { get; set; }
 
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
     [ValidateNotNullOrEmpty]
     public string? IPAddress { get; set; }
 
     /// <summary>"8080:80", "127.0.0.1:8080:80", "5353:53/udp".</summary>
-    [Parameter]
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
     [ValidateNotNullOrEmpty]
     public string[]? Publish { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
     public int? MaxBandwidthMbps { get; set; }
 
     /// <summary>"data:/srv/data" or "data:/srv/data:ro": a volume and where the guest mounts it (repeatable).</summary>
-    [Parameter]
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
     [ValidateNotNullOrEmpty]
     public string[]? Volume { get; set; }
 
     protected override void ProcessRecord()
     {
+        if (ParameterSetName is CheckpointPathSet or PipedCheckpointSet)
+        {
+            Fork();
+            return;
+        }
+
         VmCreateOptions options;
         try
         {
@@ -95,6 +133,7 @@ public sealed class NewVmCommand : VmCmdlet
         }
 
         var description = $"{options.Image}, {options.Cpus} vCPU, {options.MemoryMiB} MiB, {Hypervisor}"
+            + (options.MachineType is { } machine ? $" ({machine})" : "")
             + (options.Network is { } network ? $", network {network.Network}" : "")
             + string.Concat(options.Volumes.Select(volume => $", volume {volume.Volume} at {volume.Path}{(volume.ReadOnly ? " (read-only)" : "")}"));
         try
@@ -113,6 +152,25 @@ public sealed class NewVmCommand : VmCmdlet
         }
     }
 
+    private void Fork()
+    {
+        var (vm, checkpoint) = Checkpoint is { } piped ? (piped.VmName, piped.Name) : (FromCheckpoint.Split('/')[0], FromCheckpoint.Split('/')[1]);
+        try
+        {
+            Await(cancellationToken => Manager.ValidateForkAsync(vm, checkpoint, Name, cancellationToken));
+            if (!ShouldProcess($"{Name} (fork of checkpoint '{checkpoint}' of VM '{vm}')", "Create VM"))
+            {
+                return;
+            }
+
+            WriteVm(AwaitWithStatus($"Creating VM '{Name}'", $"Forking checkpoint '{checkpoint}' of VM '{vm}'", cancellationToken => Manager.ForkAsync(vm, checkpoint, Name, cancellationToken)));
+        }
+        catch (VmPsException exception)
+        {
+            WriteError(exception);
+        }
+    }
+
     private VmCreateOptions CreateOptions()
     {
         var defaults = new VmCreateOptions { Name = Name, Image = Image };
@@ -123,6 +181,7 @@ public sealed class NewVmCommand : VmCmdlet
             DiskSizeGiB = DiskSizeGB ?? defaults.DiskSizeGiB,
             Hypervisor = Hypervisor.ToKind(),
             InitMode = InitMode,
+            MachineType = MachineType,
 
             // Relative paths are relative to the current PowerShell location, not the process directory.
             KernelPath = Kernel is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Kernel),

@@ -14,6 +14,9 @@ public sealed record GuestConfig
 
     public string Hostname { get; init; } = "";
 
+    /// <summary>The VM's /etc/machine-id (32 lowercase hex digits), written at boot; empty: the image's own is kept.</summary>
+    public string MachineId { get; init; } = "";
+
     /// <summary>The image's final argv (entrypoint + cmd). Empty: no app, the VM runs only the agent until shut down.</summary>
     public IReadOnlyList<string> Command { get; init; } = [];
 

@@ -83,4 +83,10 @@ public enum FrameType : byte
 
     /// <summary>The volume is unmounted (empty payload).</summary>
     VolumeUnmounted = 0x73,
+
+    /// <summary>Take on this VM's identity after a restore or fork; payload <see cref="Messages.IdentityApplyMessage"/>.</summary>
+    IdentityApply = 0x80,
+
+    /// <summary>The identity is in place; payload <see cref="Messages.IdentityAppliedMessage"/>.</summary>
+    IdentityApplied = 0x81,
 }

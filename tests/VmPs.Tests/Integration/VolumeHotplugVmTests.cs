@@ -17,7 +17,7 @@ public sealed class VolumeHotplugVmTests : IDisposable
 
     public VolumeHotplugVmTests()
     {
-        services = new VmPsServices(new VmPsSettings(home.Paths.Root, null, null), HypervisorRegistry.Default(QemuMachine.Q35));
+        services = new VmPsServices(new VmPsSettings(home.Paths.Root, null, null));
     }
 
     public void Dispose()
@@ -32,7 +32,7 @@ public sealed class VolumeHotplugVmTests : IDisposable
         var volumes = services.Volumes;
         await volumes.CreateAsync(new VolumeCreateOptions { Name = "data", SizeBytes = 32 * MiB }, CancellationToken.None);
         await services.Vms.CreateAsync(
-            new VmCreateOptions { Name = "hp", Image = "busybox", MemoryMiB = 256, Hypervisor = HypervisorKind.Qemu },
+            new VmCreateOptions { Name = "hp", Image = "busybox", MemoryMiB = 256, MachineType = QemuMachine.Q35 },
             CancellationToken.None);
         await services.Vms.StartAsync("hp", new VmStartOptions { Timeout = TimeSpan.FromMinutes(5) }, null, CancellationToken.None);
 

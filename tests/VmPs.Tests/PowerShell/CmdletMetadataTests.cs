@@ -23,6 +23,7 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Resume-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Save-Vm"] = ["VmPs.Core.Vms.VmInfo", "System.Management.Automation.Job"],
         ["Checkpoint-Vm"] = ["VmPs.Core.Vms.VmCheckpointInfo"],
+        ["Copy-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Get-VmCheckpoint"] = ["VmPs.Core.Vms.VmCheckpointInfo"],
         ["Restore-VmCheckpoint"] = ["VmPs.Core.Vms.VmInfo"],
         ["Remove-VmCheckpoint"] = [],
@@ -53,11 +54,11 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Resize-VmDisk"] = ["VmPs.Core.Vms.VmInfo"],
     };
 
-    private static readonly string[] StateChangingCmdlets = ["Build-VmKernel", "New-Vm", "Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Restore-VmCheckpoint", "Remove-VmCheckpoint", "Set-Vm", "Export-VmSpec", "Import-VmSpec", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
+    private static readonly string[] StateChangingCmdlets = ["Build-VmKernel", "New-Vm", "Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Copy-Vm", "Restore-VmCheckpoint", "Remove-VmCheckpoint", "Set-Vm", "Export-VmSpec", "Import-VmSpec", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
         "Clear-VmImageCache", "New-VmNetwork", "Remove-VmNetwork", "Repair-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping",
         "New-VmVolume", "Remove-VmVolume", "Copy-VmVolume", "Resize-VmVolume", "Mount-VmVolume", "Dismount-VmVolume", "Resize-VmDisk"];
 
-    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Set-Vm", "Export-VmSpec", "Remove-Vm", "Get-VmLog", "Resize-VmDisk"];
+    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Copy-Vm", "Set-Vm", "Export-VmSpec", "Remove-Vm", "Get-VmLog", "Resize-VmDisk"];
 
     private readonly CmdletMetadata metadata = new();
 

@@ -60,7 +60,7 @@ public sealed class HypervisorRegistryTests
     [Fact]
     public void WhenNoRunnableDriverHasAFeatureThePreferredOneIsNamed()
     {
-        var registry = HypervisorRegistry.Default(QemuMachine.Microvm);
+        var registry = HypervisorRegistry.Default();
 
         var error = Assert.Throws<VmPsException>(() => registry.Select(Report(ChMissing, QemuInstalled, kvmUsable: false), null, HypervisorFeatures.DiskHotplug | HypervisorFeatures.Uefi));
 
@@ -101,9 +101,22 @@ public sealed class HypervisorRegistryTests
     [Fact]
     public void RequestedQemuIsUsedEvenWhenCloudHypervisorWouldWin()
     {
-        var registry = HypervisorRegistry.Default(QemuMachine.Q35);
+        var registry = HypervisorRegistry.Default();
 
         Assert.IsType<QemuDriver>(registry.Select(Report(ChInstalled, QemuInstalled, kvmUsable: true), HypervisorKind.Qemu));
+    }
+
+    [Fact]
+    public void TheVmsMachineChoosesTheQemuDriversCapabilities()
+    {
+        var report = Report(ChMissing, QemuInstalled, kvmUsable: false);
+
+        var q35 = HypervisorRegistry.Default().Select(report, HypervisorKind.Qemu, HypervisorFeatures.DiskHotplug, QemuMachine.Q35);
+        var microvm = HypervisorRegistry.Default().Select(report, HypervisorKind.Qemu, machine: null);
+
+        Assert.Equal("QEMU (q35)", q35.Capabilities.Driver);
+        Assert.Equal("QEMU (microvm)", microvm.Capabilities.Driver);
+        Assert.False(microvm.Capabilities.Supports(HypervisorFeatures.DiskHotplug));
     }
 
     [Fact]
@@ -117,7 +130,7 @@ public sealed class HypervisorRegistryTests
     /// <summary>The default registrations, with Cloud Hypervisor's driver made by <paramref name="createCloudHypervisor"/>.</summary>
     private static HypervisorRegistry Registry(Func<IHypervisorDriver> createCloudHypervisor) => new(
         HypervisorRegistry.Default().Registrations.Select(registration => registration.Kind == HypervisorKind.CloudHypervisor
-            ? registration with { CreateDriver = _ => createCloudHypervisor() }
+            ? registration with { CreateDriver = (_, _) => createCloudHypervisor() }
             : registration));
 
     private static IHypervisorDriver CloudHypervisorMustNotBeCreated() => throw new InvalidOperationException("CH must not be created");

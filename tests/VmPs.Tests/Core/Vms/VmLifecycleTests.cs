@@ -2,6 +2,7 @@ using VmPs.Core;
 using VmPs.Core.Agent;
 using VmPs.Core.Boot;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
 using VmPs.Core.Vms;
@@ -29,6 +30,22 @@ public sealed class VmLifecycleTests : IDisposable
         Assert.StartsWith("02:76:6d:", vm.MacAddress);
         Assert.Equal(1L << 30, new FileInfo(Path.Combine(vm.Directory, "overlay.ext4")).Length);
         Assert.Equal(vm, await VmTestHost.Manager(home.Paths).GetAsync("WEB", CancellationToken.None));
+    }
+
+    [RequiresProgramFact("mkfs.erofs", "mkfs.ext4", "qemu-system-x86_64")]
+    public async Task AMachineTypeChoosesQemuIsKeptAndIsRefusedForCloudHypervisor()
+    {
+        var manager = VmTestHost.Manager(home.Paths);
+
+        var vm = await manager.CreateAsync(new VmCreateOptions { Name = "pc", Image = "busybox", MachineType = QemuMachine.Q35 }, CancellationToken.None);
+        var error = await Assert.ThrowsAsync<VmPsException>(() => manager.CreateAsync(
+            new VmCreateOptions { Name = "ch", Image = "busybox", Hypervisor = HypervisorKind.CloudHypervisor, MachineType = QemuMachine.Q35 },
+            CancellationToken.None));
+
+        Assert.Equal((HypervisorKind.Qemu, QemuMachine.Q35), (vm.Hypervisor, vm.MachineType));
+        Assert.Equal(QemuMachine.Q35, (await VmTestHost.Manager(home.Paths).GetAsync("pc", CancellationToken.None)).MachineType);
+        Assert.Equal(VmPsErrorIds.MachineTypeNotSupported, error.ErrorId);
+        Assert.Null(await manager.FindAsync("ch", CancellationToken.None));
     }
 
     [Fact]

@@ -118,6 +118,14 @@ internal sealed class FakeVmManager : IVmManager
 
     public Task ValidateCreateAsync(VmCreateOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+    public Task<VmInfo> ForkAsync(string vmName, string checkpointName, string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task ValidateForkAsync(string vmName, string checkpointName, string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<VmInfo> CopyAsync(string vmName, string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task ValidateCopyAsync(string vmName, string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
     public Task<NetworkAdapterInfo?> GetNetworkAdapterAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task<NetworkRepairResult> RepairNetworkAsync(string network, bool dryRun, CancellationToken cancellationToken) => throw new NotSupportedException();

@@ -1,0 +1,101 @@
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Network;
+using VmPs.Core.Vms;
+using VmPs.Tests.Core.Network;
+using VmPs.Tests.Core.State;
+
+namespace VmPs.Tests.Integration;
+
+/// <summary>
+/// Forks of a busybox guest booted under QEMU (TCG) on a VmPs network: two forks of one checkpoint run side by side
+/// from the checkpoint's memory (the counting loop goes on, the file is the checkpoint's), each with its own
+/// hostname, machine-id, MAC and address, reach each other, and answer exec; Copy-Vm forks the running source.
+/// </summary>
+[Collection(VmBootCollection.Name)]
+public sealed class ForkVmTests : IAsyncLifetime
+{
+    private static readonly VmStartOptions Start = new() { Timeout = TimeSpan.FromMinutes(5) };
+    private readonly TemporaryVmPsHome home = new();
+    private ScratchNamespace? scratch;
+    private VmManager manager = null!;
+
+    public async Task InitializeAsync()
+    {
+        if (RequiresNetworkedVmBootFactAttribute.Reason is not null)
+        {
+            return;
+        }
+
+        scratch = await ScratchNamespace.CreateAsync();
+        manager = new VmManager(home.Paths, new VmManagerSettings { NetworkNamespace = scratch.Namespace });
+        await manager.Networks.CreateAsync(new NetworkCreateOptions { Name = "forks", Subnet = "10.203.0.0/24" }, CancellationToken.None);
+    }
+
+    public Task DisposeAsync()
+    {
+        if (scratch is not null)
+        {
+            manager.RemoveAllVms();
+            scratch.Dispose();
+        }
+
+        home.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [RequiresNetworkedVmBootFact]
+    public async Task Forks_of_one_checkpoint_run_side_by_side_each_with_its_own_identity()
+    {
+        var origin = await manager.CreateAsync(
+            new VmCreateOptions { Name = "origin", Image = "busybox", MemoryMiB = 256, Hypervisor = HypervisorKind.Qemu, Network = new VmNetworkOptions { Network = "forks" } },
+            CancellationToken.None);
+        await manager.StartAsync("origin", Start, null, CancellationToken.None);
+        var source = new CountingGuest(manager, "origin");
+        Assert.Equal(origin.Id.ToString("N"), await source.RunAsync("cat /etc/machine-id"));
+        // A checkpoint taken before the boot's network step is covered by the guest too; this one is taken after it.
+        await source.RunAsync("for i in $(seq 100); do ip -4 addr show eth0 2>/dev/null | grep -q inet && break; sleep 0.2; done; ip -4 addr show eth0 | grep -q inet");
+        await source.RunAsync("mkdir -p /srv && echo origin > /srv/note && sync");
+        await source.StartCountingAsync();
+        await manager.CheckpointAsync("origin", "cp1", CancellationToken.None);
+        var atCheckpoint = await source.CountAsync();
+
+        var forks = new List<VmInfo>();
+        foreach (var name in new[] { "fork1", "fork2" })
+        {
+            var fork = await manager.ForkAsync("origin", "cp1", name, CancellationToken.None);
+            Assert.Equal(VmState.Saved, fork.State);
+            Assert.Equal("forks", fork.Network);
+            forks.Add(fork);
+        }
+
+        await Task.WhenAll(forks.Select(fork => manager.StartAsync(fork.Name, Start, null, CancellationToken.None)));
+        Assert.Equal(3, new[] { origin.IPAddress, forks[0].IPAddress, forks[1].IPAddress }.Distinct().Count());
+        Assert.Equal(3, new[] { origin.MacAddress, forks[0].MacAddress, forks[1].MacAddress }.Distinct().Count());
+        foreach (var fork in forks)
+        {
+            var guest = new CountingGuest(manager, fork.Name);
+            Assert.Equal(fork.Name, await guest.RunAsync("hostname"));
+            Assert.Equal(fork.Id.ToString("N"), await guest.RunAsync("cat /etc/machine-id"));
+            Assert.Equal(fork.MacAddress, await guest.RunAsync("cat /sys/class/net/eth0/address"), ignoreCase: true);
+            Assert.Contains($"inet {fork.IPAddress}/24", await guest.RunAsync("ip -4 addr show eth0"));
+            Assert.Equal("origin", await guest.RunAsync("cat /srv/note"));
+            // The counting loop came over in the checkpoint's memory and runs on.
+            await guest.WaitForCountAboveAsync(atCheckpoint);
+        }
+
+        Assert.NotEqual(
+            await new CountingGuest(manager, "fork1").RunAsync("head -c 16 /dev/urandom | od -An -tx1"),
+            await new CountingGuest(manager, "fork2").RunAsync("head -c 16 /dev/urandom | od -An -tx1"));
+        await new CountingGuest(manager, "fork1").RunAsync($"ping -c 1 -W 5 {forks[1].IPAddress}");
+        await source.RunAsync($"ping -c 1 -W 5 {forks[0].IPAddress}");
+
+        // Copy-Vm: a checkpoint of the running source, forked and removed; the source runs on.
+        var copy = await manager.CopyAsync("origin", "copy", CancellationToken.None);
+        Assert.Equal(VmState.Saved, copy.State);
+        Assert.Equal(VmState.Running, (await manager.GetAsync("origin", CancellationToken.None)).State);
+        Assert.Equal(["cp1"], (await manager.GetCheckpointsAsync("origin", CancellationToken.None)).Select(c => c.Name));
+        await manager.StartAsync("copy", Start, null, CancellationToken.None);
+        Assert.Equal("copy", await new CountingGuest(manager, "copy").RunAsync("hostname"));
+        Assert.Equal("origin", await source.RunAsync("hostname"));
+    }
+}
