@@ -197,7 +197,7 @@ internal sealed class AgentSession
                 await VolumeRequestHandler.UnmountAsync(frame, writer, cancellationToken).ConfigureAwait(false);
                 break;
             case FrameType.IdentityApply:
-                await GuestIdentity.ApplyAsync(frame, _writer, _context, cancellationToken).ConfigureAwait(false);
+                await GuestIdentity.ApplyAsync(frame, writer, context, cancellationToken).ConfigureAwait(false);
                 break;
             default:
                 throw new GuestException(ErrorCodes.Unsupported, $"This agent does not handle {frame.Type} frames.");
