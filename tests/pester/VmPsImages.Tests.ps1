@@ -102,6 +102,31 @@ Describe 'An image from an OCI layout' -Skip:$NoImageTools {
         (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Contain 'pester-img'
     }
 
+    It 'New-VmImage -AsJob builds in a NewVmImageJob whose output is the image and whose verbose lines time each step' {
+        $job = New-VmImage -Path $Layout -Tag v1 -Name job-img -AsJob
+        $job.PSJobTypeName | Should -Be 'NewVmImageJob'
+        $null = $job | Wait-Job -Timeout 300
+        $job.State | Should -Be 'Completed'
+        # Read before Receive-Job, which takes the records out of the job's streams.
+        $steps = @($job.ChildJobs.Verbose.Message)
+        $image = $job | Receive-Job
+        $image.Name | Should -Be 'job-img'
+        $image.PSObject.TypeNames | Should -Contain 'VmPs.VmImage'
+        $steps.Count | Should -BeGreaterThan 2 -Because 'each step is a line, then the total'
+        $steps[0..($steps.Count - 2)] | Should -Match '^New-VmImage .+: .+ \(\d+\.\d{3} s\)$'
+        $steps[-1] | Should -Match '^New-VmImage .+: done in \d+\.\d{3} s$'
+        Remove-VmImage -Name job-img -Confirm:$false
+    }
+
+    It 'New-VmImage -Verbose reports the same steps with their timings' {
+        $records = New-VmImage -Path $Layout -Tag v1 -Name verbose-img -Verbose 4>&1
+        $steps = @($records | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message | Where-Object { $_ -like 'New-VmImage *' })
+        $steps.Count | Should -BeGreaterThan 2
+        $steps[-1] | Should -Match 'done in \d+\.\d{3} s$'
+        ($steps | Select-Object -SkipLast 1) -join "`n" | Should -Match '\(\d+\.\d{3} s\)'
+        Remove-VmImage -Name verbose-img -Confirm:$false
+    }
+
     It 'adding another image under the name is ImageNameInUse' {
         $errors = Get-VmError { New-VmImage -Path $Layout -Tag v1 -Name pester-img -Format Ext4 }
         $errors[0].FullyQualifiedErrorId | Should -Be 'ImageNameInUse,VmPs.PowerShell.Commands.NewVmImageCommand'

@@ -134,3 +134,23 @@ Describe 'The private load context' {
         $lines[4] | Should -Be '0'
     }
 }
+
+Describe 'Import-Module VmPs -Prefix' {
+    # Beside a module with the same nouns (PowerCLI's Get-VM, New-VM, Start-VM...), a prefix keeps both usable.
+    It 'renames every cmdlet, and the prefixed cmdlets work, bind from the pipeline and complete names' {
+        $lines = Invoke-NewSession -Script "
+            Import-Module '$ModuleDirectory' -Prefix Mv
+            @(Get-Command -Module VmPs | Where-Object Noun -NotLike 'MvVm*').Count
+            (Get-Command -Module VmPs).Count
+            [bool](Get-Command Get-Vm -ErrorAction Ignore)
+            (New-MvVm -Name prefixed -Cpus 1).Name
+            (Get-MvVm -Name prefixed).State
+            (Get-MvVm prefixed | Set-MvVm -Cpus 2 -PassThru).Cpus
+            `$line = 'Get-MvVm -Name pre'
+            (TabExpansion2 -inputScript `$line -cursorColumn `$line.Length).CompletionMatches.CompletionText
+            try { Get-MvVm -Name ghost -ErrorAction Stop } catch { `$_.FullyQualifiedErrorId }
+            Get-MvVm prefixed | Remove-MvVm -Confirm:`$false
+            @(Get-MvVm).Count"
+        $lines | Should -Be @('0', "$CmdletCount", 'False', 'prefixed', 'Stopped', '2', 'prefixed', 'VmNotFound,VmPs.PowerShell.Commands.GetVmCommand', '0')
+    }
+}

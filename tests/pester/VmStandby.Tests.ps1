@@ -53,6 +53,30 @@ Describe 'Standby cmdlets' {
             (Invoke-VmCommand sleeper -Command cat, /run/marker).Stdout.Trim() | Should -Be 'kept-in-memory'
         }
 
+        It 'Save-Vm -AsJob and Start-Vm -AsJob work in jobs with step timings; Set-Vm on the saved VM says what to do' {
+            $job = Save-Vm sleeper -AsJob -PassThru
+            $job.PSJobTypeName | Should -Be 'SaveVmJob'
+            (($job | Wait-Job -Timeout 300 | Receive-Job).State) | Should -Be 'Saved'
+            $job.State | Should -Be 'Completed'
+
+            $errors = Get-VmError { Set-Vm sleeper -Cpus 2 -WhatIf }
+            $errors[0].FullyQualifiedErrorId | Should -BeLike 'VmSaved,*'
+            $errors[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+            $errors[0].TargetObject | Should -Be 'sleeper'
+            $errors[0].Exception.Message | Should -Match 'Start-Vm sleeper; Stop-Vm sleeper'
+            $errors[0].Exception.Message | Should -Match 'Start-Vm sleeper -Force'
+
+            $job = Start-Vm sleeper -AsJob -PassThru
+            $job.PSJobTypeName | Should -Be 'StartVmJob'
+            $null = $job | Wait-Job -Timeout 300
+            $job.State | Should -Be 'Completed'
+            $steps = @($job.ChildJobs.Verbose.Message)
+            ($job | Receive-Job).State | Should -Be 'Running'
+            ($steps -match "^Starting VM 'sleeper': Restoring the saved state \(\d+\.\d{3} s\)$").Count | Should -Be 1
+            $steps[-1] | Should -Match "^Starting VM 'sleeper': done in \d+\.\d{3} s$"
+            (Invoke-VmCommand sleeper -Command cat, /run/marker).Stdout.Trim() | Should -Be 'kept-in-memory'
+        }
+
         It 'a tampered saved state is refused with SavedStateInvalid, and Start-Vm -Force boots afresh' {
             Save-Vm sleeper
             $memory = Join-Path (Get-Vm sleeper).Directory 'saved/memory.bin'
@@ -65,7 +89,10 @@ Describe 'Standby cmdlets' {
             $errors[0].Exception.Message | Should -Match 'SHA-256'
             (Get-Vm sleeper).State | Should -Be 'Saved'
 
-            Start-Vm sleeper -Force
+            # -Verbose names the real steps of a fresh boot, each with the time it took.
+            $steps = @(Start-Vm sleeper -Force -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+            ($steps -match "^Starting VM 'sleeper': (Preparing the boot files|Launching the hypervisor|Waiting for the guest agent) \(\d+\.\d{3} s\)$").Count | Should -Be 3
+            $steps | Should -Not -Match 'Restoring the saved state'
             (Get-Vm sleeper).State | Should -Be 'Running'
             (Invoke-VmCommand sleeper -Script 'cat /run/marker 2>/dev/null || echo gone').Stdout.Trim() | Should -Be 'gone'
         }

@@ -46,6 +46,16 @@ internal static class VmErrors
         RecommendedAction = $"Stop-Vm {name}; Set-Vm {name} ...; Start-Vm {name}",
     };
 
+    /// <summary>Set-Vm on a Saved VM: its saved memory and devices were made for its CPUs and memory, so they change only once it is off.</summary>
+    public static VmPsException ResizeNeedsSavedStateGone(string name) => new(
+        VmPsErrorIds.VmSaved,
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' is saved: its saved state holds the CPUs and memory it was saved with. Start it and stop it (Start-Vm {name}; Stop-Vm {name}), or discard the saved state (Start-Vm {name} -Force; Stop-Vm {name}), then change them.",
+        name)
+    {
+        RecommendedAction = $"Start-Vm {name}; Stop-Vm {name}; Set-Vm {name} ... (Start-Vm {name} -Force boots afresh, losing what was in memory)",
+    };
+
     /// <summary>Exec, file copy or terminal on a paused VM: refused at once rather than waiting on vCPUs that do not run.</summary>
     public static VmPsException Paused(string name) => new(
         VmPsErrorIds.VmPaused,

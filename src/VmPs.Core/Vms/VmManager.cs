@@ -629,6 +629,11 @@ public sealed class VmManager : IVmManager
 
     private static void EnsureResizable(VmRecord vm)
     {
+        if (vm.State == VmState.Saved)
+        {
+            throw VmErrors.ResizeNeedsSavedStateGone(vm.Name);
+        }
+
         if (vm.State is not (VmState.Stopped or VmState.Crashed))
         {
             throw VmErrors.ResizeNeedsStop(vm.Name, vm.State);
