@@ -134,8 +134,8 @@ public sealed partial class KernelBuilder
             var command = new KernelBuildCommand(log, work, options.NiceLevel);
             var source = Path.Combine(work, "src");
             var objects = Path.Combine(work, "obj");
-            Directory.CreateDirectory(source);
-            Directory.CreateDirectory(objects);
+            PrivateFiles.CreateNewDirectory(source);
+            PrivateFiles.CreateNewDirectory(objects);
             await RunStepAsync(() => ExtractAsync(command, plan.Source, source, report, cancellationToken), cancellationToken).ConfigureAwait(false);
             await RunStepAsync(() => ConfigureAsync(command, plan.Config, work, source, objects, report, cancellationToken), cancellationToken).ConfigureAwait(false);
             var compileSteps = 0;
@@ -252,7 +252,7 @@ public sealed partial class KernelBuilder
     {
         report("Configuring: allnoconfig, the VmPs fragment, olddefconfig", 15);
         var fragment = Path.Combine(work, VmPsKernel.FragmentFileName);
-        await File.WriteAllTextAsync(fragment, config.Text, cancellationToken).ConfigureAwait(false);
+        await PrivateFiles.WriteAllTextAsync(fragment, config.Text, cancellationToken).ConfigureAwait(false);
         await command.RunAsync("configuring (allnoconfig)", "make", [Architecture, $"O={objects}", "allnoconfig"], source, null, null, cancellationToken).ConfigureAwait(false);
         await command.RunAsync(
             "configuring (merge_config.sh)",

@@ -1,6 +1,7 @@
 using System.Globalization;
 using VmPs.Core.Host;
 using VmPs.Core.Processes;
+using VmPs.Core.State;
 using VmPs.Core.Storage;
 
 namespace VmPs.Core.Images.Rootfs;
@@ -23,7 +24,7 @@ internal static class Ext4Builder
         var inodeCount = inodes + (inodes / 5) + 1024;
         var contentBytes = bytes + (inodeCount * InodeSize);
         var imageBytes = RoundUp(contentBytes + (contentBytes / 5) + HeadroomBytes, MiB);
-        await using (var image = new FileStream(outputPath, FileMode.CreateNew, FileAccess.Write))
+        await using (var image = PrivateFiles.Open(outputPath, FileMode.CreateNew, FileAccess.Write))
         {
             image.SetLength(imageBytes);
         }
