@@ -140,15 +140,7 @@ public sealed class StateDatabaseTests : IDisposable
         await using var connection = await OpenBareAsync();
         await connection.ExecuteAsync("PRAGMA foreign_keys = ON;", CancellationToken.None);
         await ApplyAsync(connection, SchemaMigrations.All.Where(migration => migration.Version <= 6).ToList());
-        await connection.ExecuteAsync(
-            """
-            INSERT INTO images (id, name, reference, digest, format, rootfs_path, size_bytes, init_mode, config_json, created_at)
-            VALUES ('i', 'busybox', 'busybox', 'sha256:0', 'Erofs', '/x', 1, 'Exec', '{}', 't');
-            INSERT INTO vms (id, name, image_id, cpus, memory_mib, hypervisor, kernel_path, disk_size_gib, state,
-                             vsock_cid, mac_address, created_at)
-            VALUES ('v', 'vm', 'i', 1, 256, 'Qemu', '/k', 1, 'Stopped', 3, '02:76:6d:00:00:01', 't');
-            """,
-            CancellationToken.None);
+        await InsertStoppedVmAsync(connection);
 
         await ApplyAsync(connection, SchemaMigrations.All);
 
@@ -170,15 +162,7 @@ public sealed class StateDatabaseTests : IDisposable
     {
         await using var connection = await OpenBareAsync();
         await ApplyAsync(connection, SchemaMigrations.All.Where(migration => migration.Version <= 8).ToList());
-        await connection.ExecuteAsync(
-            """
-            INSERT INTO images (id, name, reference, digest, format, rootfs_path, size_bytes, init_mode, config_json, created_at)
-            VALUES ('i', 'busybox', 'busybox', 'sha256:0', 'Erofs', '/x', 1, 'Exec', '{}', 't');
-            INSERT INTO vms (id, name, image_id, cpus, memory_mib, hypervisor, kernel_path, disk_size_gib, state,
-                             vsock_cid, mac_address, created_at)
-            VALUES ('v', 'vm', 'i', 1, 256, 'Qemu', '/k', 1, 'Stopped', 3, '02:76:6d:00:00:01', 't');
-            """,
-            CancellationToken.None);
+        await InsertStoppedVmAsync(connection);
 
         await ApplyAsync(connection, SchemaMigrations.All);
 
@@ -196,6 +180,18 @@ public sealed class StateDatabaseTests : IDisposable
         await connection.OpenAsync();
         return connection;
     }
+
+    /// <summary>One image and one Stopped VM on it, in the columns every schema version since 6 has.</summary>
+    private static Task InsertStoppedVmAsync(SqliteConnection connection) =>
+        connection.ExecuteAsync(
+            """
+            INSERT INTO images (id, name, reference, digest, format, rootfs_path, size_bytes, init_mode, config_json, created_at)
+            VALUES ('i', 'busybox', 'busybox', 'sha256:0', 'Erofs', '/x', 1, 'Exec', '{}', 't');
+            INSERT INTO vms (id, name, image_id, cpus, memory_mib, hypervisor, kernel_path, disk_size_gib, state,
+                             vsock_cid, mac_address, created_at)
+            VALUES ('v', 'vm', 'i', 1, 256, 'Qemu', '/k', 1, 'Stopped', 3, '02:76:6d:00:00:01', 't');
+            """,
+            CancellationToken.None);
 
     private static async Task ApplyAsync(SqliteConnection connection, IReadOnlyList<SchemaMigration> migrations)
     {
