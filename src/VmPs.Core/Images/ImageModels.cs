@@ -4,6 +4,32 @@ public enum ImageFormat
 {
     Erofs,
     Ext4,
+
+    /// <summary>A disk image's base (kind Disk) in QEMU's copy-on-write format.</summary>
+    Qcow2,
+
+    /// <summary>A disk image's base (kind Disk), byte for byte the guest's disk.</summary>
+    Raw,
+}
+
+/// <summary>What an image holds: a root filesystem booted directly, or a whole disk with its own bootloader.</summary>
+public enum ImageKind
+{
+    /// <summary>An OCI image's root filesystem, booted by VmPs's kernel and init.</summary>
+    Oci,
+
+    /// <summary>A disk (a cloud image) with partitions, bootloader, kernel and init of its own, booted through firmware.</summary>
+    Disk,
+}
+
+/// <summary>The firmware a disk image boots through.</summary>
+public enum ImageFirmware
+{
+    /// <summary>UEFI (OVMF on QEMU).</summary>
+    Uefi,
+
+    /// <summary>A legacy BIOS (SeaBIOS on QEMU).</summary>
+    Bios,
 }
 
 /// <summary>How the guest init starts the image: run its command as a child, or hand over to systemd.</summary>
@@ -62,6 +88,14 @@ public sealed record ImageInfo
 
     public required DateTimeOffset CreatedAt { get; init; }
 
+    public ImageKind Kind { get; init; } = ImageKind.Oci;
+
+    /// <summary>The firmware a disk image boots through; null for an OCI image.</summary>
+    public ImageFirmware? Firmware { get; init; }
+
+    /// <summary>The size of the disk the guest sees (a disk image's); null for an OCI image.</summary>
+    public long? VirtualSizeBytes { get; init; }
+
     public IReadOnlyList<string> Entrypoint => Config.Entrypoint;
 
     public IReadOnlyList<string> Cmd => Config.Cmd;
@@ -77,6 +111,20 @@ public sealed record ImageAddOptions
 
     /// <summary>Overrides the init mode detected from the image's command.</summary>
     public ImageInitMode? InitMode { get; init; }
+
+    /// <summary>Replace an image of the same name (refused while VMs use it).</summary>
+    public bool Force { get; init; }
+}
+
+/// <summary>How New-VmImage imports a disk image (a cloud image in qcow2 or raw).</summary>
+public sealed record DiskImageAddOptions
+{
+    /// <summary>The qcow2 or raw file to import.</summary>
+    public required string Path { get; init; }
+
+    public required string Name { get; init; }
+
+    public ImageFirmware Firmware { get; init; } = ImageFirmware.Uefi;
 
     /// <summary>Replace an image of the same name (refused while VMs use it).</summary>
     public bool Force { get; init; }

@@ -80,8 +80,9 @@ internal sealed class ImageStore
                 await connection.Command(
                         """
                         INSERT INTO images (id, name, reference, digest, platform, format, rootfs_path, size_bytes,
-                                            init_mode, config_json, created_at)
-                        VALUES ($id, $name, $reference, $digest, $platform, $format, $rootfs, $size, $init, $config, $created)
+                                            init_mode, config_json, created_at, kind, firmware, virtual_size_bytes)
+                        VALUES ($id, $name, $reference, $digest, $platform, $format, $rootfs, $size, $init, $config, $created,
+                                $kind, $firmware, $virtualSize)
                         """,
                         transaction)
                     .With("$id", image.Id)
@@ -95,6 +96,9 @@ internal sealed class ImageStore
                     .With("$init", image.InitMode.ToString())
                     .With("$config", JsonSerializer.Serialize(image.Config, ConfigJson))
                     .With("$created", image.CreatedAt.ToStored())
+                    .With("$kind", image.Kind.ToString())
+                    .With("$firmware", image.Firmware?.ToString())
+                    .With("$virtualSize", image.VirtualSizeBytes)
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 return existing;
             },
@@ -206,5 +210,8 @@ internal sealed class ImageStore
         InitMode = Enum.Parse<ImageInitMode>(reader.GetString(reader.GetOrdinal("init_mode"))),
         Config = JsonSerializer.Deserialize<ImageConfig>(reader.GetString(reader.GetOrdinal("config_json")), ConfigJson)!,
         CreatedAt = SqliteExtensions.ParseStoredTime(reader.GetString(reader.GetOrdinal("created_at"))),
+        Kind = Enum.Parse<ImageKind>(reader.GetString(reader.GetOrdinal("kind"))),
+        Firmware = reader.GetNullableString("firmware") is { } firmware ? Enum.Parse<ImageFirmware>(firmware) : null,
+        VirtualSizeBytes = reader.GetNullableInt64("virtual_size_bytes"),
     };
 }
