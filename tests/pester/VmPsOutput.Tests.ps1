@@ -79,9 +79,7 @@ Describe 'Default views fit 80 columns' {
     }
 
     It 'Get-Vm shows Name, State, Cpus, MemoryMiB, IPAddress, Network and Uptime' {
-        $vm = New-VmPsSample ([VmPs.Core.Vms.VmInfo])
-        $running = $vm | Select-Object -Property * -ExcludeProperty Uptime
-        $view = Get-Rendered ([VmPs.Core.Vms.VmInfo] $vm).psobject.BaseObject
+        $view = Get-Rendered (New-VmPsSample ([VmPs.Core.Vms.VmInfo]))
         ($view | Where-Object { $_ -match '\S' })[0] -split '\s+' | Should -Be @('Name', 'State', 'Cpus', 'MemoryMiB', 'IPAddress', 'Network', 'Uptime')
     }
 
