@@ -1,5 +1,6 @@
 # Source of the cmdlet help (MAML). build/New-ModuleHelp.ps1 turns it, with each cmdlet's real parameter
 # sets, into module/VmPs.PowerShell.dll-Help.xml; a test checks that every cmdlet and parameter is covered.
+# A parameter's default value is read from its text ("(default 30)"); Defaults gives those the text does not state.
 @{
     'Get-VmHost' = @{
         Synopsis    = 'Reports what this host offers for running VMs.'
@@ -46,6 +47,7 @@
             FromCheckpoint = 'The checkpoint to fork, as VM/CHECKPOINT.'
             Checkpoint     = 'A checkpoint object to fork, as Get-VmCheckpoint outputs it (from the pipeline).'
         }
+        Defaults    = @{ Image = 'busybox'; DiskSizeGB = '4'; Publish = 'None'; Hypervisor = 'Auto: Cloud Hypervisor when installed and KVM works, else QEMU'; InitMode = 'the image''s' }
         Examples    = @(
             @{ Code = 'New-Vm -Name web2 -FromCheckpoint web/warm; Start-Vm web2'; Remarks = 'Forks the checkpoint warm of the VM web and resumes the fork from its memory, with an identity of its own.' }
             @{ Code = 'Get-VmCheckpoint -VmName web -Name warm | New-Vm -Name web3'; Remarks = 'Forks a checkpoint piped in.' }
@@ -106,6 +108,7 @@
             InputObject = 'The volume to copy, as Get-VmVolume outputs it.'
             Destination = 'Name of the new volume.'
             PassThru    = 'Output the new volume.'
+            AsJob = 'Copy in the background and return a job at once; Receive-Job returns the new volume (with PassThru), and the job''s Verbose and Warning streams say how it was copied.'
         }
         Examples    = @(
             @{ Code = 'Copy-VmVolume -Name data -Destination data-test -PassThru'; Remarks = 'Copies data as data-test and shows it; AllocatedBytes of the copy stays near zero.' }
@@ -119,6 +122,7 @@
             InputObject = 'Volume objects, as Get-VmVolume outputs them.'
             SizeGB      = 'New size in GiB.'
             PassThru    = 'Output the resized volumes.'
+            AsJob = 'Resize in the background and return a job at once, with one child job per volume; Receive-Job returns the volumes (with PassThru).'
         }
         Examples    = @(
             @{ Code = 'Resize-VmVolume data -SizeGB 20 -PassThru'; Remarks = 'Grows data to 20 GiB.' }
@@ -148,6 +152,7 @@
             InputObject = 'VM objects, as Get-Vm outputs them.'
             SizeGB      = 'The new size in GiB (1 to 8192), at least the current one.'
             PassThru    = 'Output the VM.'
+            AsJob = 'Resize in the background and return a job at once, with one child job per VM; Receive-Job returns the VMs (with PassThru).'
         }
         Examples    = @(
             @{ Code = 'Stop-Vm web; Resize-VmDisk web -SizeGB 20; Start-Vm web'; Remarks = 'Gives the VM web a 20 GiB disk.' }
@@ -278,6 +283,7 @@
             TurnOff    = 'Kill the hypervisor at once, like pulling the power: the guest does not shut down.'
             TimeoutSec = 'How long the guest''s shutdown may take before the hypervisor is killed (default 30).'
             PassThru   = 'Output the stopped VM.'
+            AsJob = 'Stop in the background and return a job at once, with one child job per VM; Receive-Job returns the stopped VMs (with PassThru) and errors.'
         }
         Examples    = @(
             @{ Code = 'Get-Vm | Stop-Vm -PassThru | Remove-Vm'; Remarks = 'Stops and removes every VM.' }
@@ -333,6 +339,7 @@
             InputObject    = 'VM objects, as Get-Vm outputs them.'
             CheckpointName = 'The checkpoint''s name: 1 to 63 letters, digits, ''-'', ''_'' or ''.'', starting with a letter or digit (Hyper-V''s -SnapshotName works as an alias).'
             PassThru       = 'Output the checkpoint.'
+            AsJob = 'Checkpoint in the background and return a job at once, with one child job per VM; Receive-Job returns the checkpoints (with PassThru).'
         }
         Examples    = @(
             @{ Code = 'Checkpoint-Vm -Name web -CheckpointName before-upgrade'; Remarks = 'Checkpoints the VM web, memory included when it runs.' }
@@ -345,6 +352,7 @@
             Name        = 'Names of the VMs to copy. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column.'
             InputObject = 'VM objects, as Get-Vm outputs them.'
             Destination = 'The new VM''s name.'
+            AsJob = 'Copy in the background and return a job at once; Receive-Job returns the new VM.'
         }
         Examples    = @(
             @{ Code = 'Copy-Vm -Name web -Destination web-debug | Start-Vm'; Remarks = 'Forks the running VM web and resumes the fork beside it.' }
@@ -372,6 +380,7 @@
             InputObject = 'Checkpoint objects, as Get-VmCheckpoint outputs them.'
             Force       = 'Restore without asking for confirmation.'
             PassThru    = 'Output the VM.'
+            AsJob = 'Restore in the background and return a job at once, with one child job per checkpoint; Receive-Job returns the VMs (with PassThru).'
         }
         Examples    = @(
             @{ Code = 'Restore-VmCheckpoint -VmName web -Name before-upgrade -Force; Start-Vm web'; Remarks = 'Returns the VM web to its checkpoint and resumes it there.' }
@@ -422,6 +431,7 @@
             AsJob            = 'Run in the background and return a job at once (after the pipeline input); results, -Stream lines and errors are in its child jobs, one per VM, and Receive-Job returns them.'
             JobName          = 'Name of the job that AsJob creates.'
         }
+        Defaults    = @{ MaxOutputBytes = '16 MiB' }
         Examples    = @(
             @{ Code = 'Invoke-VmCommand -Name web -Command uname, -r'; Remarks = 'Runs uname -r in the VM web and returns its result object.' }
             @{ Code = 'Get-Vm web* | Invoke-VmCommand { ls / | wc -l }'; Remarks = 'Runs a shell pipeline in every VM whose name starts with web, in parallel.' }
@@ -485,6 +495,7 @@
             Force      = 'Replace an image of the same name (refused while VMs use it).'
             AsJob      = 'Pull and build in the background and return a job at once; Receive-Job returns the image, errors and, with -Verbose, each phase with its time.'
         }
+        Defaults    = @{ Format = 'Erofs' }
         Examples    = @(
             @{ Code = 'New-VmImage docker.io/library/alpine:3.20'; Remarks = 'Pulls alpine and stores it as the image alpine:3.20.' }
             @{ Code = 'New-VmImage 127.0.0.1:5000/team/app:1.0 -Name app -Credential (Get-Credential)'; Remarks = 'Pulls from a private registry with a user name and password.' }
