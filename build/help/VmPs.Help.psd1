@@ -106,6 +106,7 @@
             InputObject = 'The volume to copy, as Get-VmVolume outputs it.'
             Destination = 'Name of the new volume.'
             PassThru    = 'Output the new volume.'
+            AsJob = 'Copy in the background and return a job at once; Receive-Job returns the new volume (with PassThru), and the job''s Verbose and Warning streams say how it was copied.'
         }
         Examples    = @(
             @{ Code = 'Copy-VmVolume -Name data -Destination data-test -PassThru'; Remarks = 'Copies data as data-test and shows it; AllocatedBytes of the copy stays near zero.' }
@@ -119,6 +120,7 @@
             InputObject = 'Volume objects, as Get-VmVolume outputs them.'
             SizeGB      = 'New size in GiB.'
             PassThru    = 'Output the resized volumes.'
+            AsJob = 'Resize in the background and return a job at once, with one child job per volume; Receive-Job returns the volumes (with PassThru).'
         }
         Examples    = @(
             @{ Code = 'Resize-VmVolume data -SizeGB 20 -PassThru'; Remarks = 'Grows data to 20 GiB.' }
@@ -148,6 +150,7 @@
             InputObject = 'VM objects, as Get-Vm outputs them.'
             SizeGB      = 'The new size in GiB (1 to 8192), at least the current one.'
             PassThru    = 'Output the VM.'
+            AsJob = 'Resize in the background and return a job at once, with one child job per VM; Receive-Job returns the VMs (with PassThru).'
         }
         Examples    = @(
             @{ Code = 'Stop-Vm web; Resize-VmDisk web -SizeGB 20; Start-Vm web'; Remarks = 'Gives the VM web a 20 GiB disk.' }
@@ -279,6 +282,7 @@
             TurnOff    = 'Kill the hypervisor at once, like pulling the power: the guest does not shut down.'
             TimeoutSec = 'How long the guest''s shutdown may take before the hypervisor is killed (default 30).'
             PassThru   = 'Output the stopped VM.'
+            AsJob = 'Stop in the background and return a job at once, with one child job per VM; Receive-Job returns the stopped VMs (with PassThru) and errors.'
         }
         Examples    = @(
             @{ Code = 'Get-Vm | Stop-Vm -PassThru | Remove-Vm'; Remarks = 'Stops and removes every VM.' }
@@ -334,6 +338,7 @@
             InputObject    = 'VM objects, as Get-Vm outputs them.'
             CheckpointName = 'The checkpoint''s name: 1 to 63 letters, digits, ''-'', ''_'' or ''.'', starting with a letter or digit (Hyper-V''s -SnapshotName works as an alias).'
             PassThru       = 'Output the checkpoint.'
+            AsJob = 'Checkpoint in the background and return a job at once, with one child job per VM; Receive-Job returns the checkpoints (with PassThru).'
         }
         Examples    = @(
             @{ Code = 'Checkpoint-Vm -Name web -CheckpointName before-upgrade'; Remarks = 'Checkpoints the VM web, memory included when it runs.' }
@@ -346,6 +351,7 @@
             Name        = 'Names of the VMs to copy. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column.'
             InputObject = 'VM objects, as Get-Vm outputs them.'
             Destination = 'The new VM''s name.'
+            AsJob = 'Copy in the background and return a job at once; Receive-Job returns the new VM.'
         }
         Examples    = @(
             @{ Code = 'Copy-Vm -Name web -Destination web-debug | Start-Vm'; Remarks = 'Forks the running VM web and resumes the fork beside it.' }
@@ -373,6 +379,7 @@
             InputObject = 'Checkpoint objects, as Get-VmCheckpoint outputs them.'
             Force       = 'Restore without asking for confirmation.'
             PassThru    = 'Output the VM.'
+            AsJob = 'Restore in the background and return a job at once, with one child job per checkpoint; Receive-Job returns the VMs (with PassThru).'
         }
         Examples    = @(
             @{ Code = 'Restore-VmCheckpoint -VmName web -Name before-upgrade -Force; Start-Vm web'; Remarks = 'Returns the VM web to its checkpoint and resumes it there.' }

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace VmPs.Core.Images;
 
 public enum ImageFormat
@@ -16,24 +18,27 @@ public enum ImageInitMode
 /// <summary>The runtime settings an image carries (the OCI image config's subset VmPs uses).</summary>
 public sealed record ImageConfig
 {
-    public IReadOnlyList<string> Entrypoint { get; init; } = [];
+    public IReadOnlyList<string> Entrypoint { get; init => field = DisplayList.Of(value); } = DisplayList.Of<string>([]);
 
-    public IReadOnlyList<string> Cmd { get; init; } = [];
+    public IReadOnlyList<string> Cmd { get; init => field = DisplayList.Of(value); } = DisplayList.Of<string>([]);
 
     /// <summary>NAME=value entries, as in the OCI config.</summary>
-    public IReadOnlyList<string> Env { get; init; } = [];
+    public IReadOnlyList<string> Env { get; init => field = DisplayList.Of(value); } = DisplayList.Of<string>([]);
 
     public string? WorkingDirectory { get; init; }
 
     public string? User { get; init; }
 
     /// <summary>Ports the image declares, as "80/tcp".</summary>
-    public IReadOnlyList<string> ExposedPorts { get; init; } = [];
+    public IReadOnlyList<string> ExposedPorts { get; init => field = DisplayList.Of(value); } = DisplayList.Of<string>([]);
 
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
 
     /// <summary>The signal that stops the image's command (for example SIGTERM); null for the default.</summary>
     public string? StopSignal { get; init; }
+
+    /// <summary>The config as compact JSON: how it reads in an Export-Csv cell, rather than a record's member types.</summary>
+    public override string ToString() => JsonSerializer.Serialize(this);
 }
 
 /// <summary>A bootable root filesystem in the image store (Get-VmImage's VmPs.VmImage objects).</summary>
@@ -62,9 +67,6 @@ public sealed record ImageInfo
 
     public required DateTimeOffset CreatedAt { get; init; }
 
-    public IReadOnlyList<string> Entrypoint => Config.Entrypoint;
-
-    public IReadOnlyList<string> Cmd => Config.Cmd;
 }
 
 /// <summary>How New-VmImage stores an image.</summary>
