@@ -1,5 +1,6 @@
 # Source of the cmdlet help (MAML). build/New-ModuleHelp.ps1 turns it, with each cmdlet's real parameter
 # sets, into module/VmPs.PowerShell.dll-Help.xml; a test checks that every cmdlet and parameter is covered.
+# A parameter's default value is read from its text ("(default 30)"); Defaults gives those the text does not state.
 @{
     'Get-VmHost' = @{
         Synopsis    = 'Reports what this host offers for running VMs.'
@@ -46,6 +47,7 @@
             FromCheckpoint = 'The checkpoint to fork, as VM/CHECKPOINT.'
             Checkpoint     = 'A checkpoint object to fork, as Get-VmCheckpoint outputs it (from the pipeline).'
         }
+        Defaults    = @{ Image = 'busybox'; DiskSizeGB = '4'; Publish = 'None'; Hypervisor = 'Auto: Cloud Hypervisor when installed and KVM works, else QEMU'; InitMode = 'the image''s' }
         Examples    = @(
             @{ Code = 'New-Vm -Name web2 -FromCheckpoint web/warm; Start-Vm web2'; Remarks = 'Forks the checkpoint warm of the VM web and resumes the fork from its memory, with an identity of its own.' }
             @{ Code = 'Get-VmCheckpoint -VmName web -Name warm | New-Vm -Name web3'; Remarks = 'Forks a checkpoint piped in.' }
@@ -430,6 +432,7 @@
             AsJob            = 'Run in the background and return a job at once (after the pipeline input); results, -Stream lines and errors are in its child jobs, one per VM, and Receive-Job returns them.'
             JobName          = 'Name of the job that AsJob creates.'
         }
+        Defaults    = @{ MaxOutputBytes = '16 MiB' }
         Examples    = @(
             @{ Code = 'Invoke-VmCommand -Name web -Command uname, -r'; Remarks = 'Runs uname -r in the VM web and returns its result object.' }
             @{ Code = 'Get-Vm web* | Invoke-VmCommand { ls / | wc -l }'; Remarks = 'Runs a shell pipeline in every VM whose name starts with web, in parallel.' }
@@ -492,6 +495,7 @@
             Force      = 'Replace an image of the same name (refused while VMs use it).'
             AsJob      = 'Pull and build in the background and return a job at once; Receive-Job returns the image, errors and, with -Verbose, each phase with its time.'
         }
+        Defaults    = @{ Format = 'Erofs' }
         Examples    = @(
             @{ Code = 'New-VmImage docker.io/library/alpine:3.20'; Remarks = 'Pulls alpine and stores it as the image alpine:3.20.' }
             @{ Code = 'New-VmImage 127.0.0.1:5000/team/app:1.0 -Name app -Credential (Get-Credential)'; Remarks = 'Pulls from a private registry with a user name and password.' }
