@@ -189,13 +189,14 @@
     }
     'Get-VmLog' = @{
         Synopsis    = 'Gets a VM''s console, init, app or hypervisor log.'
-        Description = 'Reads the log of the VM''s last boot from its directory, while it runs and after it stopped. Console (default): the guest''s kernel console. Init: the guest init''s structured records (VmPs.InitLogRecord objects with Time, Level, Phase, Message and Error), one per boot step. App: the stdout and stderr of the image''s command, apart from the console. Hypervisor: the hypervisor process''s own output. Console, App and Hypervisor are output as lines of text. With -Wait the cmdlet keeps outputting new lines until Ctrl+C or until the VM stops (a VM that is not running returns what its log holds and ends). Logs hold what the guest writes, so they are read as untrusted: a chunk at a time, -Tail from the end of the file (a tail of a large log reads only its end), invalid UTF-8 as replacement characters, and a line longer than 1 MiB in pieces of that size.'
+        Description = 'Reads the log of the VM''s last boot from its directory, while it runs and after it stopped. Console (default): the guest''s kernel console. Init: the guest init''s structured records (VmPs.InitLogRecord objects with Time, Level, Phase, Message and Error), one per boot step. App: the stdout and stderr of the image''s command, apart from the console. Hypervisor: the hypervisor process''s own output. Console, App and Hypervisor are output as lines of text. With -Wait the cmdlet keeps outputting new lines until Ctrl+C or until the VM stops (a VM that is not running returns what its log holds and ends). Logs hold what the guest writes, so they are read as untrusted: a chunk at a time, -Tail from the end of the file (a tail of a large log reads only its end), invalid UTF-8 as replacement characters, a line longer than 1 MiB in pieces of that size, and terminal control characters (escape sequences, control characters other than the tab) removed unless -Raw.'
         Parameters  = @{
             Name        = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property (adapters, port mappings, command results) and rows with a Name column (Import-Csv); another kind of object (a network, an image, a process) is refused, never taken for its Name.'
             InputObject = 'VM objects, as Get-Vm outputs them.'
             Source      = 'Which log: Console (default), Init, App or Hypervisor.'
             Tail        = 'Only the last N lines (records for Init) of what the log holds now; then, with -Wait, everything new.'
             Wait        = 'Follow the log: keep outputting new lines until Ctrl+C or until the VM stops.'
+            Raw         = 'Output the lines exactly as the guest wrote them, terminal escape sequences and control characters included (by default they are removed, so a guest cannot drive your terminal).'
         }
         Examples    = @(
             @{ Code = 'Get-VmLog web -Source Init | Where-Object Level -ne info'; Remarks = 'Shows the init''s warnings and errors of the VM web''s last boot.' }
