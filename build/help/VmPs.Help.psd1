@@ -496,7 +496,7 @@
             Force      = 'Replace an image of the same name (refused while VMs use it).'
             AsJob      = 'Pull and build in the background and return a job at once; Receive-Job returns the image, errors and, with -Verbose, each phase with its time.'
         }
-        Defaults    = @{ Format = 'Erofs' }
+        Defaults    = @{ Format = 'Erofs'; Firmware = 'Uefi' }
         Examples    = @(
             @{ Code = 'New-VmImage docker.io/library/alpine:3.20'; Remarks = 'Pulls alpine and stores it as the image alpine:3.20.' }
             @{ Code = 'New-VmImage 127.0.0.1:5000/team/app:1.0 -Name app -Credential (Get-Credential)'; Remarks = 'Pulls from a private registry with a user name and password.' }
