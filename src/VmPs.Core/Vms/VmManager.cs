@@ -99,10 +99,10 @@ public sealed class VmManager : IVmManager
         var (kernelPath, hypervisor) = await CheckCreateAsync(options, cancellationToken).ConfigureAwait(false);
         var attachments = options.Volumes.Select(volume => volume with { Path = VolumeValidation.ValidateMountPath(volume.Path) }).ToList();
         var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
-        var vm = new NewVm(Guid.NewGuid(), options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.Owner, options.MachineType);
+        var vm = new NewVm(Guid.NewGuid(), options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.Owner, options.MachineType, options.DiskFormat);
         return await CreateVmAsync(
             vm,
-            (files, token) => OverlayDisk.CreateAsync(files.OverlayDisk, options.DiskSizeGiB, token, settings.MkfsExt4),
+            (files, token) => OverlayDisk.CreateAsync(files.Disk(VmFiles.OverlayDiskName(options.DiskFormat)), options.DiskFormat, options.DiskSizeGiB, token, settings.MkfsExt4),
             attachments,
             options.Network,
             cancellationToken).ConfigureAwait(false);
@@ -119,10 +119,12 @@ public sealed class VmManager : IVmManager
         await sweep.SweepAbandonedCreationsAsync(cancellationToken).ConfigureAwait(false);
         var source = await GetRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
         var (network, saved) = await CheckForkAsync(source, checkpointName, name, cancellationToken).ConfigureAwait(false);
-        var vm = new NewVm(Guid.NewGuid(), name, source.ImageId, source.Cpus, source.MemoryMiB, source.Hypervisor, source.KernelPath, source.DiskSizeGiB, DateTimeOffset.UtcNow, source.InitMode, source.Owner, source.MachineType);
+        var disk = checkpoints.ForkDisk(source, checkpointName);
+        var vm = new NewVm(Guid.NewGuid(), name, source.ImageId, source.Cpus, source.MemoryMiB, source.Hypervisor, source.KernelPath, source.DiskSizeGiB, DateTimeOffset.UtcNow, source.InitMode, source.Owner, source.MachineType,
+            disk.Format, disk.File);
         var created = await CreateVmAsync(
             vm,
-            (files, token) => checkpoints.CopyToForkAsync(source, checkpointName, files, token),
+            (files, token) => checkpoints.CopyToForkAsync(source, checkpointName, files, disk.File, token),
             [],
             network,
             cancellationToken).ConfigureAwait(false);
@@ -157,7 +159,7 @@ public sealed class VmManager : IVmManager
         }
         finally
         {
-            checkpoints.Remove(source, checkpoint.Name);
+            await checkpoints.RemoveAsync(await GetRecordAsync(source.Name, CancellationToken.None).ConfigureAwait(false), checkpoint.Name, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -268,7 +270,16 @@ public sealed class VmManager : IVmManager
             }
 
             // Also when the size is unchanged: a session killed between growing the file and recording it is completed.
-            await Ext4Image.GrowAsync(files.OverlayDisk, (long)sizeGiB << 30, $"the disk of VM '{vm.Name}'", cancellationToken).ConfigureAwait(false);
+            // resize2fs cannot open a qcow2 image: the guest grows the filesystem to its disk at the next boot.
+            if (vm.DiskFormat == DiskImageFormat.Qcow2)
+            {
+                await QemuImage.ResizeAsync(files.Disk(vm.DiskFileName), DiskImageFormat.Qcow2, (long)sizeGiB << 30, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await Ext4Image.GrowAsync(files.Disk(vm.DiskFileName), (long)sizeGiB << 30, $"the disk of VM '{vm.Name}'", cancellationToken).ConfigureAwait(false);
+            }
+
             await vms.SetDiskSizeAsync(vm.Id, sizeGiB, cancellationToken).ConfigureAwait(false);
         }
 
@@ -433,7 +444,7 @@ public sealed class VmManager : IVmManager
 
     /// <summary>Remove-VmCheckpoint: deletes the checkpoint's files.</summary>
     public async Task RemoveCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken) =>
-        checkpoints.Remove(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false), checkpointName);
+        await checkpoints.RemoveAsync(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false), checkpointName, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// Deletes the VM, its network adapter (TAP, rules, address), its directory (with its checkpoints and saved state) and its row. A running VM
@@ -610,7 +621,13 @@ public sealed class VmManager : IVmManager
         var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
         await catalog.ValidateAsync(options.Image, cancellationToken).ConfigureAwait(false);
         var requested = options.MachineType is null ? options.Hypervisor : VmValidation.HypervisorOfMachine(options.Hypervisor);
-        var hypervisor = (await host.SelectAsync(requested, HypervisorFeatures.None, options.MachineType, cancellationToken).ConfigureAwait(false)).Kind;
+        var needs = options.DiskFormat == DiskImageFormat.Qcow2 ? HypervisorFeatures.Qcow2Disks : HypervisorFeatures.None;
+        var hypervisor = (await host.SelectAsync(requested, needs, options.MachineType, cancellationToken).ConfigureAwait(false)).Kind;
+        if (options.DiskFormat == DiskImageFormat.Qcow2)
+        {
+            HostTools.Require(HostToolCatalog.QemuImg);
+        }
+
         await networking.ValidateAsync(options.Network, cancellationToken).ConfigureAwait(false);
         return (kernelPath, hypervisor);
     }
@@ -679,6 +696,7 @@ public sealed class VmManager : IVmManager
         StatusDetail = vm.StatusDetail,
         Owner = vm.Owner,
         DiskSizeGiB = vm.DiskSizeGiB,
-        DiskAllocatedBytes = FileAllocation.BytesOf(reconciler.Files(vm.Id).OverlayDisk),
+        DiskAllocatedBytes = FileAllocation.BytesOf(reconciler.Files(vm.Id).Disk(vm.DiskFileName)),
+        DiskFormat = vm.DiskFormat,
     };
 }

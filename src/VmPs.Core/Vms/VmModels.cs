@@ -88,6 +88,9 @@ public sealed record VmInfo
     /// <summary>The host blocks the VM's writable disk really uses (its sparse file's st_blocks * 512).</summary>
     public long DiskAllocatedBytes { get; init; }
 
+    /// <summary>The container of the VM's disk: Raw, or Qcow2 (New-Vm -DiskFormat Qcow2, or over a checkpoint's frozen disk).</summary>
+    public DiskImageFormat DiskFormat { get; init; }
+
     public TimeSpan? Uptime => State == VmState.Running && StartedAt is { } started ? DateTimeOffset.UtcNow - started : null;
 }
 
@@ -115,6 +118,9 @@ public sealed record VmCreateOptions
 
     /// <summary>Size of the writable overlay disk (sparse).</summary>
     public int DiskSizeGiB { get; init; } = 4;
+
+    /// <summary>The overlay disk's container: a raw file, or a qcow2 image (qemu-img; the hypervisor must take qcow2 disks).</summary>
+    public DiskImageFormat DiskFormat { get; init; } = DiskImageFormat.Raw;
 
     /// <summary>Overrides the image's init mode (Systemd: hand PID 1 to the image's systemd; Exec: our init runs the command). Null follows the image.</summary>
     public ImageInitMode? InitMode { get; init; }
