@@ -1,15 +1,18 @@
+using Newtonsoft.Json.Converters;
 using VmPs.Core.Agent;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
 
 namespace VmPs.Core.Hypervisors;
 
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum HypervisorKind
 {
     CloudHypervisor,
     Qemu,
 }
 
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum DiskImageFormat
 {
     Raw,

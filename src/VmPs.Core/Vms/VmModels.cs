@@ -1,3 +1,4 @@
+using Newtonsoft.Json.Converters;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
@@ -5,6 +6,7 @@ using VmPs.Core.Network;
 
 namespace VmPs.Core.Vms;
 
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum VmState
 {
     /// <summary>Created or cleanly stopped; no hypervisor process.</summary>
