@@ -81,6 +81,12 @@ internal sealed class VmCheckpoints
         }
 
         using var diskLock = await FileLock.AcquireAsync(files.DiskLock, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false);
+        vm = await ReadAgainAsync(vm, cancellationToken).ConfigureAwait(false);
+        if (vm.State is VmState.Starting or VmState.Stopping)
+        {
+            throw VmErrors.NotRunning(vm.Name, vm.State);
+        }
+
         var partial = directory + PartialSuffix;
         VmStandby.DeleteDirectory(partial);
         await DeleteUnusedDisksAsync(vm, cancellationToken).ConfigureAwait(false);
@@ -243,6 +249,12 @@ internal sealed class VmCheckpoints
 
         var files = reconciler.Files(vm);
         using var diskLock = await FileLock.AcquireAsync(files.DiskLock, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false);
+        vm = await ReadAgainAsync(vm, cancellationToken).ConfigureAwait(false);
+        if (vm.State.IsActive())
+        {
+            throw VmErrors.Running(vm.Name, vm.State);
+        }
+
         var description = ReadDescription(directory);
         VmStandby.DeleteDirectory(files.SavedStatePartial);
         var format = RestoredFormat(description);
@@ -334,6 +346,7 @@ internal sealed class VmCheckpoints
     {
         var files = reconciler.Files(vm);
         using var diskLock = await FileLock.AcquireAsync(files.DiskLock, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false);
+        vm = await ReadAgainAsync(vm, cancellationToken).ConfigureAwait(false);
         VmStandby.DeleteDirectory(Path.Combine(files.Checkpoints, Find(vm, name).Name));
         await DeleteUnusedDisksAsync(vm, cancellationToken).ConfigureAwait(false);
     }
@@ -390,6 +403,10 @@ internal sealed class VmCheckpoints
             await FileCopy.CopyAsync(Path.Combine(directory, VmFiles.OverlayDiskName(description.DiskFormat)), files.Disk(name), cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The VM's row read again under its disk lock: Start-Vm claims the VM, and another session moves its disk, only while holding it.</summary>
+    private async Task<VmRecord> ReadAgainAsync(VmRecord vm, CancellationToken cancellationToken) =>
+        await vms.FindByIdAsync(vm.Id, cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(vm.Name);
 
     /// <summary>Deletes the VM's disk files that neither its disk nor any of its checkpoints reads.</summary>
     private async Task DeleteUnusedDisksAsync(VmRecord vm, CancellationToken cancellationToken)

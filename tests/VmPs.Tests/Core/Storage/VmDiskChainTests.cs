@@ -1,4 +1,5 @@
 using System.Globalization;
+using VmPs.Core;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
@@ -127,6 +128,28 @@ public sealed class VmDiskChainTests : IDisposable
         Assert.Equal(await ChainAsync(await DiskPathAsync("vm")), DiskFiles(vm.Directory).Order());
         await AssertReadsAsync("vm", step == VmCheckpoints.CrashAfterRestoreRecorded ? 0x11 : 0x22);
         await AssertChecksAsync(await DiskPathAsync("vm"));
+    }
+
+    [RequiresProgramFact("mkfs.erofs", "mkfs.ext4", "qemu-system-x86_64", "qemu-img")]
+    public async Task ACheckpointWaitingForTheDiskLockSeesTheVmStartedMeanwhileAndChangesNothing()
+    {
+        var manager = VmTestHost.Manager(home.Paths);
+        var vm = await manager.CreateAsync(new VmCreateOptions { Name = "vm", Image = "busybox", DiskSizeGiB = 1 }, CancellationToken.None);
+        var store = new VmStore(new StateDatabase(home.Paths.StateDatabase));
+        Task checkpoint;
+        using (await FileLock.AcquireAsync(new VmFiles(vm.Directory).DiskLock, FileLock.DefaultTimeout, CancellationToken.None))
+        {
+            // As Start-Vm does: the claim is made while the disk lock is held.
+            checkpoint = manager.CheckpointAsync("vm", "cp1", CancellationToken.None);
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            await store.UpdateAsync(vm.Id, current => current with { State = VmState.Starting }, CancellationToken.None);
+        }
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => checkpoint);
+        Assert.Equal(VmPsErrorIds.VmNotRunning, error.ErrorId);
+        Assert.Equal(["overlay.ext4"], DiskFiles(vm.Directory));
+        Assert.Null((await store.FindByNameAsync("vm", CancellationToken.None))!.DiskFile);
+        await store.UpdateAsync(vm.Id, current => current with { State = VmState.Stopped }, CancellationToken.None);
     }
 
     private async Task<string> DiskFileAsync(string name) =>
