@@ -62,6 +62,9 @@ public sealed record ImageInfo
 
     public required DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>The owning user's name; null: the administrator. A new image names its owner here, resolved when it is stored.</summary>
+    public string? Owner { get; init; }
+
     public IReadOnlyList<string> Entrypoint => Config.Entrypoint;
 
     public IReadOnlyList<string> Cmd => Config.Cmd;
@@ -80,4 +83,7 @@ public sealed record ImageAddOptions
 
     /// <summary>Replace an image of the same name (refused while VMs use it).</summary>
     public bool Force { get; init; }
+
+    /// <summary>The user who owns the image (New-VmImage -Owner); null: the administrator.</summary>
+    public string? Owner { get; init; }
 }

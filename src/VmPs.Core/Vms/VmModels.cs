@@ -73,10 +73,10 @@ public sealed record VmInfo
     /// <summary>Exit code of the image's entrypoint, once the guest reported it before powering off.</summary>
     public int? ExitCode { get; init; }
 
-    /// <summary>The init mode New-Vm -InitMode chose; null when the VM follows its image's.</summary>
     /// <summary>The VmPs user who owns the VM; null: the host's administrator.</summary>
     public string? Owner { get; init; }
 
+    /// <summary>The init mode New-Vm -InitMode chose; null when the VM follows its image's.</summary>
     public ImageInitMode? InitMode { get; init; }
 
     /// <summary>For a Crashed VM: why, with the tail of its console log.</summary>

@@ -107,6 +107,13 @@ public sealed class NewVmCommand : VmCmdlet
     [Parameter(ParameterSetName = PipedImageSet)]
     public int? MaxBandwidthMbps { get; set; }
 
+    /// <summary>The VmPs user who owns the VM, within whose quota it must fit (New-VmUser, Set-VmQuota); without it, the administrator.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(UserNameCompleter))]
+    public string? Owner { get; set; }
+
     /// <summary>"data:/srv/data" or "data:/srv/data:ro": a volume and where the guest mounts it (repeatable).</summary>
     [Parameter(ParameterSetName = RowSet)]
     [Parameter(ParameterSetName = PipedImageSet)]
@@ -134,6 +141,7 @@ public sealed class NewVmCommand : VmCmdlet
 
         var description = $"{options.Image}, {options.Cpus} vCPU, {options.MemoryMiB} MiB, {Hypervisor}"
             + (options.MachineType is { } machine ? $" ({machine})" : "")
+            + (options.Owner is { } owner ? $", owned by {owner}" : "")
             + (options.Network is { } network ? $", network {network.Network}" : "")
             + string.Concat(options.Volumes.Select(volume => $", volume {volume.Volume} at {volume.Path}{(volume.ReadOnly ? " (read-only)" : "")}"));
         try
@@ -182,6 +190,7 @@ public sealed class NewVmCommand : VmCmdlet
             Hypervisor = Hypervisor.ToKind(),
             InitMode = InitMode,
             MachineType = MachineType,
+            Owner = ResolveOwner(Owner),
 
             // Relative paths are relative to the current PowerShell location, not the process directory.
             KernelPath = Kernel is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Kernel),

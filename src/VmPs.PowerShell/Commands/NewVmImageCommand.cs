@@ -4,6 +4,7 @@ using VmPs.Core.Vms;
 using VmPs.Core.Images;
 using VmPs.Core.Images.Oci;
 using VmPs.Core.Images.Registry;
+using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
 
 namespace VmPs.PowerShell.Commands;
@@ -62,6 +63,12 @@ public sealed class NewVmImageCommand : ImageCmdlet
     public SwitchParameter Force { get; set; }
 
     /// <summary>Pull and build in a background job and return the job at once.</summary>
+    /// <summary>The VmPs user who owns it (New-VmUser); without it, the administrator.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(UserNameCompleter))]
+    public string? Owner { get; set; }
+
     [Parameter]
     public SwitchParameter AsJob { get; set; }
 
@@ -77,12 +84,13 @@ public sealed class NewVmImageCommand : ImageCmdlet
                 ImageNames.Validate(Name);
             }
 
-            if (!ShouldProcess(source, $"Create {Format} image{(Name is null ? "" : $" '{Name}'")}"))
+            var owner = ResolveOwner(Owner);
+            if (!ShouldProcess(source, $"Create {Format} image{(Name is null ? "" : $" '{Name}'")}{(owner is null ? "" : $" owned by {owner}")}"))
             {
                 return;
             }
 
-            var options = new ImageAddOptions { Name = Name, Format = Format, InitMode = InitMode, Force = Force };
+            var options = new ImageAddOptions { Name = Name, Format = Format, InitMode = InitMode, Force = Force, Owner = owner };
             RunOperation(AsJob, source, $"New-VmImage {source}", async (progress, cancellationToken) => PSTypeNames.Tag(
                 await Manager.AddAsync(imageSource, options, new PullProgress(source, progress), cancellationToken).ConfigureAwait(false),
                 PSTypeNames.VmImage));
