@@ -2,8 +2,8 @@
     RootModule           = 'VmPs.PowerShell.dll'
     ModuleVersion        = '0.1.0'
     GUID                 = '6f3c2a8e-4b71-4f0e-9d35-1c7b2e9a5d10'
-    Author               = 'VmPs contributors'
-    Copyright            = '(c) VmPs contributors. MIT License.'
+    Author               = 'The VmPs authors'
+    Copyright            = '(c) 2026 The VmPs authors. MIT License.'
     Description          = 'MicroVMs on Linux from PowerShell: OCI images booted on Cloud Hypervisor or QEMU, with a guest agent for commands.'
     PowerShellVersion    = '7.4'
     CompatiblePSEditions = @('Core')
@@ -70,7 +70,10 @@
     AliasesToExport      = @()
     PrivateData          = @{
         PSData = @{
-            Tags       = @('VM', 'MicroVM', 'CloudHypervisor', 'QEMU', 'Linux', 'OCI')
+            Tags         = @('VM', 'MicroVM', 'CloudHypervisor', 'QEMU', 'Linux', 'OCI')
+            ProjectUri   = 'https://github.com/vmps/vmps'
+            LicenseUri   = 'https://github.com/vmps/vmps/blob/main/LICENSE'
+            ReleaseNotes = 'First release: VMs, images, guests, networks, volumes, checkpoints and declarative VM specs. See CHANGELOG.md (https://github.com/vmps/vmps/blob/main/CHANGELOG.md).'
         }
     }
 }

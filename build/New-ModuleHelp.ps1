@@ -21,6 +21,28 @@ $shouldProcessHelp = @{
     Confirm = 'Prompts you for confirmation before running the cmdlet.'
 }
 
+# The about topic of each area, by noun (and for the cmdlets of an area whose noun is Vm); every cmdlet links to it,
+# to about_VmPs and to the cmdlets that share its noun.
+$areaTopics = @{
+    VmImage = 'about_VmPs_Images'; VmImageCache = 'about_VmPs_Images'
+    VmNetwork = 'about_VmPs_Networks'; VmNetworkAdapter = 'about_VmPs_Networks'; VmPortMapping = 'about_VmPs_Networks'
+    'Invoke-VmCommand' = 'about_VmPs_Guests'; 'Enter-Vm' = 'about_VmPs_Guests'; VmFile = 'about_VmPs_Guests'; VmLog = 'about_VmPs_Guests'
+    VmVolume = 'about_VmPs_Storage'; VmDisk = 'about_VmPs_Storage'
+    'Checkpoint-Vm' = 'about_VmPs_Checkpoints'; VmCheckpoint = 'about_VmPs_Checkpoints'; 'Copy-Vm' = 'about_VmPs_Checkpoints'
+    VmUser = 'about_VmPs_Access'; VmUserKey = 'about_VmPs_Access'; VmUserToken = 'about_VmPs_Access'; VmQuota = 'about_VmPs_Access'; VmAccess = 'about_VmPs_Access'
+    Vm = 'about_VmPs'; VmSpec = 'about_VmPs'; VmHost = 'about_VmPs'; VmKernel = 'about_VmPs'
+}
+
+# A parameter's default: as the cmdlet's Defaults entry gives it, else as its help text states it: "(default 30)",
+# "(default: the next free address)", or a value followed by "(default)"; a switch is False; otherwise None.
+function Get-DefaultValue($Parameter, [string] $Description, [hashtable] $Defaults) {
+    if ($Defaults -and $Defaults.ContainsKey($Parameter.Name)) { return $Defaults[$Parameter.Name] }
+    if ($Description -match '\(default:? ([^)]+)\)') { return $Matches[1].TrimEnd('.', ';') }
+    if ($Description -match '(\w+) \(default[,)]') { return $Matches[1] }
+    if ($Parameter.ParameterType -eq [switch]) { return 'False' }
+    'None'
+}
+
 $ns = @{
     msh     = 'http://msh'
     maml    = 'http://schemas.microsoft.com/maml/2004/10'
@@ -37,7 +59,7 @@ function Write-Para([string] $Prefix, [string] $Element, [string] $Text) {
     $writer.WriteEndElement()
 }
 
-function Write-Parameter($Parameter, [string] $Description) {
+function Write-Parameter($Parameter, [string] $Description, [hashtable] $Defaults) {
     $pipeline = @(
         if ($Parameter.ValueFromPipeline) { 'ByValue' }
         if ($Parameter.ValueFromPipelineByPropertyName) { 'ByPropertyName' }
@@ -60,6 +82,22 @@ function Write-Parameter($Parameter, [string] $Description) {
     $writer.WriteStartElement('dev', 'type', $ns.dev)
     $writer.WriteElementString('maml', 'name', $ns.maml, $type.FullName)
     $writer.WriteEndElement()
+    $writer.WriteElementString('dev', 'defaultValue', $ns.dev, (Get-DefaultValue $Parameter $Description $Defaults))
+    $writer.WriteEndElement()
+}
+
+function Write-TypeItem([string] $Element, [string] $TypeName, [string] $Description) {
+    $writer.WriteStartElement('command', $Element, $ns.command)
+    $writer.WriteStartElement('dev', 'type', $ns.dev)
+    $writer.WriteElementString('maml', 'name', $ns.maml, $TypeName)
+    $writer.WriteEndElement()
+    Write-Para maml description $Description
+    $writer.WriteEndElement()
+}
+
+function Write-Link([string] $Text) {
+    $writer.WriteStartElement('maml', 'navigationLink', $ns.maml)
+    $writer.WriteElementString('maml', 'linkText', $ns.maml, $Text)
     $writer.WriteEndElement()
 }
 
@@ -96,7 +134,7 @@ foreach ($command in Get-Command -Module $module.Name | Sort-Object Name) {
             @{ Expression = { if ($_.Position -ge 0) { $_.Position } else { [int]::MaxValue } } },
             @{ Expression = { -not $_.IsMandatory } }
         foreach ($parameter in $inSyntaxOrder) {
-            Write-Parameter $parameter $doc.Parameters[$parameter.Name]
+            Write-Parameter $parameter $doc.Parameters[$parameter.Name] $doc['Defaults']
         }
         $writer.WriteEndElement()
     }
@@ -105,17 +143,34 @@ foreach ($command in Get-Command -Module $module.Name | Sort-Object Name) {
     $writer.WriteStartElement('command', 'parameters', $ns.command)
     foreach ($name in $ownParameters) {
         $parameter = $command.ParameterSets.Parameters | Where-Object Name -eq $name | Select-Object -First 1
-        Write-Parameter $parameter $doc.Parameters[$name]
+        Write-Parameter $parameter $doc.Parameters[$name] $doc['Defaults']
+    }
+    $writer.WriteEndElement()
+
+    # INPUTS: what each parameter that takes the pipeline takes, by value or by property name; None without one.
+    $writer.WriteStartElement('command', 'inputTypes', $ns.command)
+    $pipelineParameters = @($command.ParameterSets.Parameters | Where-Object { $_.ValueFromPipeline -or $_.ValueFromPipelineByPropertyName } | Sort-Object Name -Unique)
+    foreach ($parameter in $pipelineParameters | Where-Object ValueFromPipeline) {
+        $type = $parameter.ParameterType
+        $element = if ($type.IsArray) { $type.GetElementType() } else { [Nullable]::GetUnderlyingType($type) ?? $type }
+        Write-TypeItem inputType $element.FullName "By value, as -$($parameter.Name)."
+    }
+    $byPropertyName = @($pipelineParameters | Where-Object ValueFromPipelineByPropertyName | ForEach-Object Name)
+    if ($byPropertyName) {
+        Write-TypeItem inputType System.Management.Automation.PSObject "Objects whose properties $($byPropertyName -join ', ') bind to the parameters of those names (and their aliases)."
+    }
+    if (-not $pipelineParameters) {
+        Write-TypeItem inputType None 'This cmdlet takes no pipeline input.'
     }
     $writer.WriteEndElement()
 
     $writer.WriteStartElement('command', 'returnValues', $ns.command)
-    foreach ($type in $command.OutputType | ForEach-Object Name) {
-        $writer.WriteStartElement('command', 'returnValue', $ns.command)
-        $writer.WriteStartElement('dev', 'type', $ns.dev)
-        $writer.WriteElementString('maml', 'name', $ns.maml, $type)
-        $writer.WriteEndElement()
-        $writer.WriteEndElement()
+    foreach ($output in $command.OutputType) {
+        $description = if ($output.Name -eq 'System.Management.Automation.Job') { 'With -AsJob: the job, whose output Receive-Job returns.' } else { "$($output.Name.Split('.')[-1]) objects." }
+        Write-TypeItem returnValue $output.Name $description
+    }
+    if (-not $command.OutputType) {
+        Write-TypeItem returnValue None 'This cmdlet outputs nothing.'
     }
     $writer.WriteEndElement()
 
@@ -132,9 +187,11 @@ foreach ($command in Get-Command -Module $module.Name | Sort-Object Name) {
     $writer.WriteEndElement()
 
     $writer.WriteStartElement('command', 'relatedLinks', $ns.command)
-    $writer.WriteStartElement('maml', 'navigationLink', $ns.maml)
-    $writer.WriteElementString('maml', 'linkText', $ns.maml, 'about_VmPs')
-    $writer.WriteEndElement()
+    $area = $areaTopics[$command.Name] ?? $areaTopics[$command.Noun]
+    if (-not $area) { throw "$($command.Name): no about topic for its area in `$areaTopics." }
+    foreach ($link in @($area, 'about_VmPs' | Select-Object -Unique) + @(Get-Command -Module $module.Name -Noun $command.Noun | Where-Object Name -NE $command.Name | ForEach-Object Name)) {
+        Write-Link $link
+    }
     $writer.WriteEndElement()
 
     $writer.WriteEndElement()

@@ -1,5 +1,6 @@
 # Source of the cmdlet help (MAML). build/New-ModuleHelp.ps1 turns it, with each cmdlet's real parameter
 # sets, into module/VmPs.PowerShell.dll-Help.xml; a test checks that every cmdlet and parameter is covered.
+# A parameter's default value is read from its text ("(default 30)"); Defaults gives those the text does not state.
 @{
     'Get-VmHost' = @{
         Synopsis    = 'Reports what this host offers for running VMs.'
@@ -47,6 +48,7 @@
             FromCheckpoint = 'The checkpoint to fork, as VM/CHECKPOINT.'
             Checkpoint     = 'A checkpoint object to fork, as Get-VmCheckpoint outputs it (from the pipeline).'
         }
+        Defaults    = @{ Image = 'busybox'; DiskSizeGB = '4'; Publish = 'None'; Hypervisor = 'Auto: Cloud Hypervisor when installed and KVM works, else QEMU'; InitMode = 'the image''s' }
         Examples    = @(
             @{ Code = 'New-Vm -Name web2 -FromCheckpoint web/warm; Start-Vm web2'; Remarks = 'Forks the checkpoint warm of the VM web and resumes the fork from its memory, with an identity of its own.' }
             @{ Code = 'Get-VmCheckpoint -VmName web -Name warm | New-Vm -Name web3'; Remarks = 'Forks a checkpoint piped in.' }
@@ -108,6 +110,7 @@
             InputObject = 'The volume to copy, as Get-VmVolume outputs it.'
             Destination = 'Name of the new volume.'
             PassThru    = 'Output the new volume.'
+            AsJob = 'Copy in the background and return a job at once; Receive-Job returns the new volume (with PassThru), and the job''s Verbose and Warning streams say how it was copied.'
         }
         Examples    = @(
             @{ Code = 'Copy-VmVolume -Name data -Destination data-test -PassThru'; Remarks = 'Copies data as data-test and shows it; AllocatedBytes of the copy stays near zero.' }
@@ -121,6 +124,7 @@
             InputObject = 'Volume objects, as Get-VmVolume outputs them.'
             SizeGB      = 'New size in GiB.'
             PassThru    = 'Output the resized volumes.'
+            AsJob = 'Resize in the background and return a job at once, with one child job per volume; Receive-Job returns the volumes (with PassThru).'
         }
         Examples    = @(
             @{ Code = 'Resize-VmVolume data -SizeGB 20 -PassThru'; Remarks = 'Grows data to 20 GiB.' }
@@ -150,6 +154,7 @@
             InputObject = 'VM objects, as Get-Vm outputs them.'
             SizeGB      = 'The new size in GiB (1 to 8192), at least the current one.'
             PassThru    = 'Output the VM.'
+            AsJob = 'Resize in the background and return a job at once, with one child job per VM; Receive-Job returns the VMs (with PassThru).'
         }
         Examples    = @(
             @{ Code = 'Stop-Vm web; Resize-VmDisk web -SizeGB 20; Start-Vm web'; Remarks = 'Gives the VM web a 20 GiB disk.' }
@@ -186,13 +191,14 @@
     }
     'Get-VmLog' = @{
         Synopsis    = 'Gets a VM''s console, init, app or hypervisor log.'
-        Description = 'Reads the log of the VM''s last boot from its directory, while it runs and after it stopped. Console (default): the guest''s kernel console. Init: the guest init''s structured records (VmPs.InitLogRecord objects with Time, Level, Phase, Message and Error), one per boot step. App: the stdout and stderr of the image''s command, apart from the console. Hypervisor: the hypervisor process''s own output. Console, App and Hypervisor are output as lines of text. With -Wait the cmdlet keeps outputting new lines until Ctrl+C or until the VM stops (a VM that is not running returns what its log holds and ends). Logs hold what the guest writes, so they are read as untrusted: a chunk at a time, -Tail from the end of the file (a tail of a large log reads only its end), invalid UTF-8 as replacement characters, and a line longer than 1 MiB in pieces of that size.'
+        Description = 'Reads the log of the VM''s last boot from its directory, while it runs and after it stopped. Console (default): the guest''s kernel console. Init: the guest init''s structured records (VmPs.InitLogRecord objects with Time, Level, Phase, Message and Error), one per boot step. App: the stdout and stderr of the image''s command, apart from the console. Hypervisor: the hypervisor process''s own output. Console, App and Hypervisor are output as lines of text. With -Wait the cmdlet keeps outputting new lines until Ctrl+C or until the VM stops (a VM that is not running returns what its log holds and ends). Logs hold what the guest writes, so they are read as untrusted: a chunk at a time, -Tail from the end of the file (a tail of a large log reads only its end), invalid UTF-8 as replacement characters, a line longer than 1 MiB in pieces of that size, and terminal control characters (escape sequences, control characters other than the tab) removed unless -Raw.'
         Parameters  = @{
             Name        = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property (adapters, port mappings, command results) and rows with a Name column (Import-Csv); another kind of object (a network, an image, a process) is refused, never taken for its Name.'
             InputObject = 'VM objects, as Get-Vm outputs them.'
             Source      = 'Which log: Console (default), Init, App or Hypervisor.'
             Tail        = 'Only the last N lines (records for Init) of what the log holds now; then, with -Wait, everything new.'
             Wait        = 'Follow the log: keep outputting new lines until Ctrl+C or until the VM stops.'
+            Raw         = 'Output the lines exactly as the guest wrote them, terminal escape sequences and control characters included (by default they are removed, so a guest cannot drive your terminal).'
         }
         Examples    = @(
             @{ Code = 'Get-VmLog web -Source Init | Where-Object Level -ne info'; Remarks = 'Shows the init''s warnings and errors of the VM web''s last boot.' }
@@ -280,6 +286,7 @@
             TurnOff    = 'Kill the hypervisor at once, like pulling the power: the guest does not shut down.'
             TimeoutSec = 'How long the guest''s shutdown may take before the hypervisor is killed (default 30).'
             PassThru   = 'Output the stopped VM.'
+            AsJob = 'Stop in the background and return a job at once, with one child job per VM; Receive-Job returns the stopped VMs (with PassThru) and errors.'
         }
         Examples    = @(
             @{ Code = 'Get-Vm | Stop-Vm -PassThru | Remove-Vm'; Remarks = 'Stops and removes every VM.' }
@@ -335,6 +342,7 @@
             InputObject    = 'VM objects, as Get-Vm outputs them.'
             CheckpointName = 'The checkpoint''s name: 1 to 63 letters, digits, ''-'', ''_'' or ''.'', starting with a letter or digit (Hyper-V''s -SnapshotName works as an alias).'
             PassThru       = 'Output the checkpoint.'
+            AsJob = 'Checkpoint in the background and return a job at once, with one child job per VM; Receive-Job returns the checkpoints (with PassThru).'
         }
         Examples    = @(
             @{ Code = 'Checkpoint-Vm -Name web -CheckpointName before-upgrade'; Remarks = 'Checkpoints the VM web, memory included when it runs.' }
@@ -347,6 +355,7 @@
             Name        = 'Names of the VMs to copy. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column.'
             InputObject = 'VM objects, as Get-Vm outputs them.'
             Destination = 'The new VM''s name.'
+            AsJob = 'Copy in the background and return a job at once; Receive-Job returns the new VM.'
         }
         Examples    = @(
             @{ Code = 'Copy-Vm -Name web -Destination web-debug | Start-Vm'; Remarks = 'Forks the running VM web and resumes the fork beside it.' }
@@ -374,6 +383,7 @@
             InputObject = 'Checkpoint objects, as Get-VmCheckpoint outputs them.'
             Force       = 'Restore without asking for confirmation.'
             PassThru    = 'Output the VM.'
+            AsJob = 'Restore in the background and return a job at once, with one child job per checkpoint; Receive-Job returns the VMs (with PassThru).'
         }
         Examples    = @(
             @{ Code = 'Restore-VmCheckpoint -VmName web -Name before-upgrade -Force; Start-Vm web'; Remarks = 'Returns the VM web to its checkpoint and resumes it there.' }
@@ -424,6 +434,7 @@
             AsJob            = 'Run in the background and return a job at once (after the pipeline input); results, -Stream lines and errors are in its child jobs, one per VM, and Receive-Job returns them.'
             JobName          = 'Name of the job that AsJob creates.'
         }
+        Defaults    = @{ MaxOutputBytes = '16 MiB' }
         Examples    = @(
             @{ Code = 'Invoke-VmCommand -Name web -Command uname, -r'; Remarks = 'Runs uname -r in the VM web and returns its result object.' }
             @{ Code = 'Get-Vm web* | Invoke-VmCommand { ls / | wc -l }'; Remarks = 'Runs a shell pipeline in every VM whose name starts with web, in parallel.' }
@@ -471,33 +482,36 @@
         )
     }
     'New-VmImage' = @{
-        Synopsis    = 'Pulls or imports an OCI/Docker image and converts it into a bootable VmPs image.'
-        Description = 'Fetches the image from a registry (OCI distribution API; anonymous, bearer-token and basic auth, credentials from ~/.docker/config.json or -Credential; manifest lists and OCI indexes resolved for -Platform), or imports an OCI image layout directory or a docker save archive (-Path). Blobs go to a content-addressed cache shared by all images, each verified against its digest, so a layer is never downloaded twice. The layers are applied in order (whiteouts, opaque directories, hardlinks, symlinks, devices, ownership, modes, mtimes and xattrs; an entry that would escape the root fails with LayerEntryEscapesRoot) and the result is packed into an erofs (default, compressed) or ext4 root filesystem. The image keeps its config (entrypoint, cmd, env, working directory, user, exposed ports, labels, stop signal) and an init mode: Systemd when the command is /sbin/init, /lib/systemd/systemd, /usr/lib/systemd/systemd or ends in /init, else Exec. Without -Name the image is named after the repository''s last path component and its tag: docker.io/library/alpine:3.20 becomes alpine:3.20. Adding the same image under the same name again returns the existing image; another image under a taken name is an error (ImageNameInUse) unless -Force. Progress (phase, bytes, layers) is shown with Write-Progress; a failure or Ctrl+C leaves no image behind.'
+        Synopsis    = 'Pulls or imports an OCI/Docker image and converts it into a bootable VmPs image, or imports a disk image.'
+        Description = 'Fetches the image from a registry (OCI distribution API; anonymous, bearer-token and basic auth, credentials from ~/.docker/config.json or -Credential; manifest lists and OCI indexes resolved for -Platform), or imports an OCI image layout directory or a docker save archive (-Path). Blobs go to a content-addressed cache shared by all images, each verified against its digest, so a layer is never downloaded twice. The layers are applied in order (whiteouts, opaque directories, hardlinks, symlinks, devices, ownership, modes, mtimes and xattrs; an entry that would escape the root fails with LayerEntryEscapesRoot) and the result is packed into an erofs (default, compressed) or ext4 root filesystem. The image keeps its config (entrypoint, cmd, env, working directory, user, exposed ports, labels, stop signal) and an init mode: Systemd when the command is /sbin/init, /lib/systemd/systemd, /usr/lib/systemd/systemd or ends in /init, else Exec. Without -Name the image is named after the repository''s last path component and its tag: docker.io/library/alpine:3.20 becomes alpine:3.20. Adding the same image under the same name again returns the existing image; another image under a taken name is an error (ImageNameInUse) unless -Force. Progress (phase, bytes, layers) is shown with Write-Progress; a failure or Ctrl+C leaves no image behind. A disk image (-Path to a .qcow2, .qcow, .img or .raw file, or any file with -Firmware), such as a distribution''s cloud image, is imported whole as an image of Kind Disk that boots through firmware: its format (qcow2 or raw) is decided by VmPs, never probed, and checked with qemu-img (qemu-utils); it is copied once into the image store (a reflink where the file system can) and kept there as the read-only base of the VMs made from it. Refused, with nothing left behind: a file that is neither a qcow2 image nor a raw disk with a partition table, or that qemu-img cannot read (DiskImageInvalid); a qcow2 that refers to a backing file or an external data file, which would make VmPs read a host file (BackingFileRefused; flatten an image you trust with qemu-img convert); a qcow2 that qemu-img check finds corrupt (DiskImageCorrupt); a disk larger than a VM''s disk may be, 8192 GiB (DiskImageTooLarge). -Tag, -Format and -InitMode do not apply to a disk image, nor -Firmware to an OCI image (ImageParameterNotApplicable).'
         Parameters  = @{
             Owner = 'The VmPs user who owns the image (see New-VmUser); without it, the administrator. Get-VmImage shows it as Owner.'
             Reference  = 'The image reference: alpine:3.20, docker.io/library/nginx:1.27, 127.0.0.1:5000/team/app@sha256:... Registries other than loopback are reached over HTTPS unless -Insecure.'
             Platform   = 'os/architecture[/variant] to select from a multi-platform image (default linux/amd64).'
             Credential = 'User name and password (or token) for the registry, instead of ~/.docker/config.json.'
             Insecure   = 'Allow plain HTTP to a registry that is not on loopback.'
-            Path       = 'An OCI image layout directory, or a docker save archive (.tar).'
+            Path       = 'An OCI image layout directory, a docker save archive (.tar), or a disk image (.qcow2, .qcow, .img, .raw).'
+            Firmware   = 'The firmware a disk image boots through: Uefi (default; OVMF on QEMU) or Bios (SeaBIOS). Given with -Path, the file is imported as a disk image whatever its name.'
             Tag        = 'Which image of the layout or archive to import, when it holds more than one.'
-            Name       = 'Name of the image, as New-Vm -Image takes it: letters, digits, ''.'', ''_'', ''-'', ''@'' and '':''. Default: the repository''s last path component and tag.'
+            Name       = 'Name of the image, as New-Vm -Image takes it: letters, digits, ''.'', ''_'', ''-'', ''@'' and '':''. Default: the repository''s last path component and tag; for a disk image, its file name without the extension.'
             Format     = 'Erofs (default: compressed, read-only, smallest) or Ext4.'
             InitMode   = 'Exec (run the image''s command beside the agent) or Systemd (boot the image''s systemd). Default: detected from the image''s command.'
             Force      = 'Replace an image of the same name (refused while VMs use it).'
             AsJob      = 'Pull and build in the background and return a job at once; Receive-Job returns the image, errors and, with -Verbose, each phase with its time.'
         }
+        Defaults    = @{ Format = 'Erofs'; Firmware = 'Uefi' }
         Examples    = @(
             @{ Code = 'New-VmImage docker.io/library/alpine:3.20'; Remarks = 'Pulls alpine and stores it as the image alpine:3.20.' }
             @{ Code = 'New-VmImage 127.0.0.1:5000/team/app:1.0 -Name app -Credential (Get-Credential)'; Remarks = 'Pulls from a private registry with a user name and password.' }
             @{ Code = 'New-VmImage -Path ./app.tar -Name app -Format Ext4'; Remarks = 'Imports a docker save archive as an ext4 image.' }
+            @{ Code = 'New-VmImage -Path ./debian-12-genericcloud-amd64.qcow2 -Name debian-cloud'; Remarks = 'Imports a Debian cloud image as a disk image that boots through UEFI.' }
             @{ Code = 'New-VmImage alpine:3.20 | New-Vm -Name web | Start-Vm'; Remarks = 'Pulls an image and boots a VM from it: a piped image binds to -Image.' }
             @{ Code = '$job = New-VmImage docker.io/library/nginx:1.27 -AsJob; $job | Receive-Job -Wait -Verbose'; Remarks = 'Pulls in the background; the verbose stream lists each phase with its time.' }
         )
     }
     'Get-VmImage' = @{
         Synopsis    = 'Gets the images New-Vm can boot.'
-        Description = 'Gets all images, or those named: images added with New-VmImage and the built-in busybox image once it has been built. Each is a VmPs.VmImage with Name, Reference, Digest (the manifest digest), Platform, Format, InitMode, SizeBytes, Created, Entrypoint, Cmd and the full Config (environment, working directory, user, exposed ports, labels, stop signal).'
+        Description = 'Gets all images, or those named: images added with New-VmImage and the built-in busybox image once it has been built. Each is a VmPs.VmImage with Name, Kind (Oci: a root filesystem booted directly; Disk: a disk image booted through firmware), Reference, Digest (the manifest digest; a disk image''s file digest), Platform, Format (Erofs or Ext4; Qcow2 or Raw for a disk image), InitMode, Firmware (Uefi or Bios; disk images only), SizeBytes (on the host), VirtualSizeBytes (the disk a disk image''s guest sees), Created, Entrypoint, Cmd and the full Config (environment, working directory, user, exposed ports, labels, stop signal).'
         Parameters  = @{
             Name = 'Names of the images; wildcards allowed. A name without wildcards that matches no image is an error (ImageNotFound).'
         }

@@ -29,6 +29,8 @@ public static class VmPsErrorIds
 
     public const string AgentVersionMismatch = nameof(AgentVersionMismatch);
 
+    public const string BackingFileRefused = nameof(BackingFileRefused);
+
     public const string BlobDigestMismatch = nameof(BlobDigestMismatch);
 
     public const string BlobNotFound = nameof(BlobNotFound);
@@ -60,6 +62,12 @@ public static class VmPsErrorIds
     public const string CredentialHelperFailed = nameof(CredentialHelperFailed);
 
     public const string DigestInvalid = nameof(DigestInvalid);
+
+    public const string DiskImageCorrupt = nameof(DiskImageCorrupt);
+
+    public const string DiskImageInvalid = nameof(DiskImageInvalid);
+
+    public const string DiskImageTooLarge = nameof(DiskImageTooLarge);
 
     public const string DiskSizeOutOfRange = nameof(DiskSizeOutOfRange);
 
@@ -150,6 +158,8 @@ public static class VmPsErrorIds
     public const string ImageNameInUse = nameof(ImageNameInUse);
 
     public const string ImageNotFound = nameof(ImageNotFound);
+
+    public const string ImageParameterNotApplicable = nameof(ImageParameterNotApplicable);
 
     public const string ImageReferenceInvalid = nameof(ImageReferenceInvalid);
 

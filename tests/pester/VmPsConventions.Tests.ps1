@@ -239,3 +239,73 @@ Describe '-WhatIf validates before it reports' {
         Get-VmPortMapping onlab | Should -BeNullOrEmpty
     }
 }
+
+Describe '-AsJob on every long operation' {
+    It '<_> has -AsJob and declares Job among its outputs' -ForEach @(
+        'Start-Vm', 'Stop-Vm', 'Save-Vm', 'Checkpoint-Vm', 'Restore-VmCheckpoint', 'Copy-Vm', 'Resize-VmDisk',
+        'New-VmImage', 'New-VmVolume', 'Copy-VmVolume', 'Resize-VmVolume', 'Build-VmKernel', 'Invoke-VmCommand'
+    ) {
+        $command = Get-Command $_
+        $command.Parameters.Keys | Should -Contain 'AsJob'
+        $command.OutputType.Type | Should -Contain ([System.Management.Automation.Job])
+    }
+
+    # Stopped VMs and volumes only: each job runs the real operation, and Receive-Job returns what the call without
+    # -AsJob would have output.
+    It 'Checkpoint-Vm, Restore-VmCheckpoint, Copy-Vm, Resize-VmDisk and Stop-Vm run in jobs of their type' {
+        New-Vm -Name jobs -DiskSizeGB 1 | Out-Null
+        $job = Checkpoint-Vm jobs -CheckpointName cp1 -AsJob -PassThru
+        $job.PSJobTypeName | Should -Be 'CheckpointVmJob'
+        ($job | Wait-Job -Timeout 120 | Receive-Job).Name | Should -Be 'cp1'
+        $job.State | Should -Be 'Completed'
+
+        $job = Get-VmCheckpoint jobs cp1 | Restore-VmCheckpoint -Force -AsJob -PassThru
+        $job.PSJobTypeName | Should -Be 'RestoreVmCheckpointJob'
+        ($job | Wait-Job -Timeout 120 | Receive-Job).State | Should -Be 'Stopped'
+
+        $job = Copy-Vm jobs -Destination jobs-copy -AsJob
+        $job.PSJobTypeName | Should -Be 'CopyVmJob'
+        $null = $job | Wait-Job -Timeout 120
+        # Read before Receive-Job, which takes the records out of the job.
+        @($job.ChildJobs.Verbose.Message)[-1] | Should -Match "^Copying VM 'jobs': done in \d+\.\d{3} s$"
+        ($job | Receive-Job).Name | Should -Be 'jobs-copy'
+
+        $job = Resize-VmDisk jobs -SizeGB 2 -AsJob -PassThru
+        $job.PSJobTypeName | Should -Be 'ResizeVmDiskJob'
+        ($job | Wait-Job -Timeout 120 | Receive-Job).DiskSizeGiB | Should -Be 2
+
+        # One child job per piped VM; stopping a VM that does not run leaves it Stopped, as without -AsJob.
+        $job = Get-Vm jobs, jobs-copy | Stop-Vm -TurnOff -AsJob -PassThru
+        $job.PSJobTypeName | Should -Be 'StopVmJob'
+        $job.ChildJobs.Location | Should -Be @('jobs', 'jobs-copy')
+        @($job | Wait-Job -Timeout 120 | Receive-Job).State | Should -Be @('Stopped', 'Stopped')
+        $job.State | Should -Be 'Completed'
+
+        # A failure is the child job's error, with the id the call without -AsJob writes.
+        $job = Resize-VmDisk jobs -SizeGB 1 -AsJob
+        $null = $job | Wait-Job -Timeout 120
+        $job.State | Should -Be 'Failed'
+        $null = $job | Receive-Job -ErrorAction SilentlyContinue -ErrorVariable jobErrors
+        $direct = (Get-VmError { Resize-VmDisk jobs -SizeGB 1 })[0]
+        $jobErrors[0].FullyQualifiedErrorId | Should -Be ($direct.FullyQualifiedErrorId -split ',')[0]
+        $jobErrors[0].FullyQualifiedErrorId | Should -Be 'VmDiskShrinkNotSupported'
+        $jobErrors[0].TargetObject | Should -Be $direct.TargetObject
+
+        Remove-Vm jobs, jobs-copy -Force
+    }
+
+    It 'Copy-VmVolume and Resize-VmVolume run in jobs; the copy method is in the job''s verbose stream' {
+        New-VmVolume -Name jobvol -SizeGB 1 | Out-Null
+        $job = Copy-VmVolume jobvol -Destination jobvol2 -AsJob -PassThru
+        $job.PSJobTypeName | Should -Be 'CopyVmVolumeJob'
+        $null = $job | Wait-Job -Timeout 120
+        $job.State | Should -Be 'Completed'
+        @($job.ChildJobs.Verbose.Message) -match "^'jobvol2' is a (reflink|full copy) of 'jobvol'|^'jobvol' and 'jobvol2' are qcow2 files" | Should -Not -BeNullOrEmpty
+        ($job | Receive-Job -WarningAction SilentlyContinue).Name | Should -Be 'jobvol2'
+
+        $job = Get-VmVolume jobvol, jobvol2 | Resize-VmVolume -SizeGB 2 -AsJob -PassThru
+        $job.ChildJobs.Count | Should -Be 2
+        @($job | Wait-Job -Timeout 120 | Receive-Job).SizeBytes | Should -Be @(2GB, 2GB)
+        Remove-VmVolume jobvol, jobvol2 -Force
+    }
+}

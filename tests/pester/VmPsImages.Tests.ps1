@@ -4,6 +4,7 @@
 
 BeforeDiscovery {
     $NoImageTools = -not ((Get-Command umoci -ErrorAction Ignore) -and (Get-Command mkfs.erofs -ErrorAction Ignore) -and (Test-Path /bin/busybox))
+    $NoQemuImg = -not (Get-Command qemu-img -ErrorAction Ignore)
 }
 
 BeforeAll {
@@ -141,5 +142,58 @@ Describe 'An image from an OCI layout' -Skip:$NoImageTools {
         Remove-Vm -Name uses-image -Confirm:$false
         Get-VmImage -Name pester-img | Remove-VmImage -Confirm:$false
         Get-VmImage -Name 'pester-*' | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'A disk image' -Skip:$NoQemuImg {
+    BeforeAll {
+        $script:DiskDirectory = Join-Path $StateDirectory 'disks'
+        New-Item -ItemType Directory -Path $DiskDirectory | Out-Null
+        # A raw disk with an MBR boot signature, and that disk as qcow2, both made by qemu-img.
+        $raw = Join-Path $DiskDirectory 'cloud.raw'
+        qemu-img create -q -f raw $raw 4M
+        $stream = [IO.File]::OpenWrite($raw)
+        $stream.Position = 510
+        $stream.Write([byte[]](0x55, 0xAA), 0, 2)
+        $stream.Dispose()
+        $script:Qcow2 = Join-Path $DiskDirectory 'cloud.qcow2'
+        qemu-img convert -q -f raw -O qcow2 $raw $Qcow2
+        $script:Hostile = Join-Path $DiskDirectory 'hostile.qcow2'
+        qemu-img create -q -f qcow2 -b /etc/shadow -F raw $Hostile 4M
+    }
+
+    It 'New-VmImage -Path x.qcow2 imports it as a UEFI disk that Get-VmImage shows' {
+        $image = New-VmImage -Path $Qcow2 -Name cloud
+        $image.Kind | Should -Be 'Disk'
+        $image.Format | Should -Be 'Qcow2'
+        $image.Firmware | Should -Be 'Uefi'
+        $image.VirtualSizeBytes | Should -Be 4MB
+        $table = Get-VmImage cloud | Format-Table | Out-String -Width 80
+        $table | Should -Match 'cloud\s+Disk\s+Qcow2\s+Uefi'
+    }
+
+    It 'New-VmImage -Firmware Bios names the firmware; the name defaults to the file name' {
+        $legacy = Join-Path $DiskDirectory 'legacy-disk.img'
+        Copy-Item (Join-Path $DiskDirectory 'cloud.raw') $legacy
+        $image = New-VmImage -Path $legacy -Firmware Bios
+        $image.Name | Should -Be 'legacy-disk'
+        $image.Format | Should -Be 'Raw'
+        $image.Firmware | Should -Be 'Bios'
+    }
+
+    It 'a qcow2 with a backing file is PermissionDenied BackingFileRefused and leaves no image' {
+        $errors = Get-VmError { New-VmImage -Path $Hostile -Name hostile }
+        $errors[0].FullyQualifiedErrorId | Should -Be 'BackingFileRefused,VmPs.PowerShell.Commands.NewVmImageCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
+        $errors[0].TargetObject | Should -Be $Hostile
+        Get-VmImage hostile -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It '-InitMode with a disk image, or -Firmware with an OCI archive, is ImageParameterNotApplicable' {
+        $errors = Get-VmError { New-VmImage -Path $Qcow2 -Name other -InitMode Exec }
+        $errors[0].FullyQualifiedErrorId | Should -Be 'ImageParameterNotApplicable,VmPs.PowerShell.Commands.NewVmImageCommand'
+        $errors = Get-VmError { New-VmImage -Path $DiskDirectory -Name layout -Firmware Uefi }
+        $errors[0].FullyQualifiedErrorId | Should -Be 'ImageParameterNotApplicable,VmPs.PowerShell.Commands.NewVmImageCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
     }
 }

@@ -11,6 +11,9 @@ public interface IImageManager
     /// <summary>Pulls or imports the image and builds its root filesystem; a failure leaves no image.</summary>
     Task<ImageInfo> AddAsync(IImageSource source, ImageAddOptions options, IProgress<ImagePullProgress>? progress, CancellationToken cancellationToken);
 
+    /// <summary>Imports a qcow2 or raw disk image (a cloud image) as a base VMs boot through firmware; a failure leaves no image.</summary>
+    Task<ImageInfo> AddDiskAsync(DiskImageAddOptions options, IProgress<ImagePullProgress>? progress, CancellationToken cancellationToken);
+
     Task<IReadOnlyList<ImageInfo>> GetAllAsync(CancellationToken cancellationToken);
 
     Task<ImageInfo?> FindAsync(string name, CancellationToken cancellationToken);

@@ -139,7 +139,8 @@ internal sealed class ImageCatalog
         }
     }
 
-    private static async Task<string> DigestAsync(string path, CancellationToken cancellationToken)
+    /// <summary>The file's content digest as images record it (sha256:HEX).</summary>
+    internal static async Task<string> DigestAsync(string path, CancellationToken cancellationToken)
     {
         await using var file = File.OpenRead(path);
         var hash = await SHA256.HashDataAsync(file, cancellationToken).ConfigureAwait(false);

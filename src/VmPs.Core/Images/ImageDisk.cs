@@ -54,6 +54,36 @@ internal sealed partial class ImageDisk(VmPsPaths paths, ImageStore store, BlobC
     /// <summary>Held by an add from before its first download until its image row exists, so its blobs are not removed.</summary>
     public Task<FileLock> ShareBlobCacheAsync(CancellationToken cancellationToken) => FileLock.AcquireSharedAsync(CacheLock, FileLock.DefaultTimeout, cancellationToken);
 
+    /// <summary>
+    /// Runs one add's <paramref name="build"/> (given the new image's id, its staging directory and its final image
+    /// directory) in a fresh 0700 staging directory, locked while the add runs; the build renames staging to the image
+    /// directory before it records the image. Staging is deleted on every exit, the image directory on failure.
+    /// </summary>
+    public async Task<ImageInfo> BuildInStagingAsync(Func<string, string, string, Task<ImageInfo>> build, CancellationToken cancellationToken)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var staging = StagingDirectory(id);
+        var stagingLockPath = StagingLock(id);
+        var final = ImageDirectory(id);
+        using var stagingLock = await FileLock.AcquireAsync(stagingLockPath, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // 0700 from the start: a staged tree holds the image's setuid files, which no other user may reach.
+            PrivateFiles.CreateNewDirectory(staging);
+            return await build(id, staging, final).ConfigureAwait(false);
+        }
+        catch
+        {
+            StagingTree.Delete(final);
+            throw;
+        }
+        finally
+        {
+            StagingTree.Delete(staging);
+            File.Delete(stagingLockPath);
+        }
+    }
+
     /// <summary>Records, in the image's directory, the blobs it was built from.</summary>
     public static Task WriteBlobListAsync(string imageDirectory, IEnumerable<string> digests, CancellationToken cancellationToken) =>
         PrivateFiles.WriteAllLinesAsync(Path.Combine(imageDirectory, BlobListFile), digests, cancellationToken);

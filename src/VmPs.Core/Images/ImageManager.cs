@@ -1,4 +1,5 @@
 using VmPs.Core.Images.Blobs;
+using VmPs.Core.Images.Disk;
 using VmPs.Core.Images.Oci;
 using VmPs.Core.State;
 
@@ -14,6 +15,7 @@ public sealed class ImageManager : IImageManager
     private readonly ImageStore store;
     private readonly ImagePipeline pipeline;
     private readonly ImageDisk disk;
+    private readonly DiskImageImporter diskImporter;
 
     /// <summary>A manager of its own on <paramref name="paths"/>; cmdlets share the one of their <see cref="VmPsServices"/>.</summary>
     public ImageManager(VmPsPaths paths)
@@ -28,6 +30,7 @@ public sealed class ImageManager : IImageManager
         var blobs = new BlobCache(paths);
         disk = new ImageDisk(paths, store, blobs);
         pipeline = new ImagePipeline(paths, store, blobs, disk);
+        diskImporter = new DiskImageImporter(paths, store, disk);
     }
 
     /// <summary>
@@ -41,6 +44,17 @@ public sealed class ImageManager : IImageManager
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(options);
         return pipeline.AddAsync(source, options, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Imports a qcow2 or raw disk image: copied into the store, refused when it refers to any other file (a backing
+    /// or external data file), is corrupt, or is larger than a VM's disk may be. Importing the same file under the
+    /// same name again returns the existing image. A failure leaves no image.
+    /// </summary>
+    public Task<ImageInfo> AddDiskAsync(DiskImageAddOptions options, IProgress<ImagePullProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return diskImporter.AddAsync(options, progress, cancellationToken);
     }
 
     public Task<IReadOnlyList<ImageInfo>> GetAllAsync(CancellationToken cancellationToken) => store.GetAllAsync(cancellationToken);

@@ -47,6 +47,15 @@ internal sealed class ImagePipeline
             ImageNames.Validate(options.Name);
         }
 
+        if (options.Format is not (ImageFormat.Erofs or ImageFormat.Ext4))
+        {
+            throw new VmPsException(
+                VmPsErrorIds.ImageParameterNotApplicable,
+                VmPsErrorKind.InvalidArgument,
+                $"An OCI image's root filesystem is built as Erofs or Ext4, not {options.Format}: {options.Format} is a disk image's format.",
+                options.Format);
+        }
+
         // Until the image's row lists its blobs, this share keeps Remove-VmImage and Clear-VmImageCache off them.
         using var blobShare = await disk.ShareBlobCacheAsync(cancellationToken).ConfigureAwait(false);
         var fetched = await source.FetchAsync(blobs, progress, cancellationToken).ConfigureAwait(false);
@@ -83,71 +92,56 @@ internal sealed class ImagePipeline
         IProgress<ImagePullProgress>? progress,
         CancellationToken cancellationToken)
     {
-        var id = Guid.NewGuid().ToString("N");
-        var staging = disk.StagingDirectory(id);
-        var stagingLockPath = disk.StagingLock(id);
-        var final = disk.ImageDirectory(id);
-        using var stagingLock = await FileLock.AcquireAsync(stagingLockPath, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            // 0700 from the start: the staged tree holds the image's setuid files, which no other user may reach.
-            PrivateFiles.CreateNewDirectory(staging);
-            var tree = Path.Combine(staging, "rootfs");
-            PrivateFiles.CreateNewDirectory(tree);
-            var devices = new DeviceNodeTable();
-            var layers = fetched.Layers;
-            for (var applied = 0; applied < layers.Count; applied++)
+        return await disk.BuildInStagingAsync(
+            async (id, staging, final) =>
             {
-                progress?.Report(new ImagePullProgress($"{Phase}: applying layers", 0, 0, applied, layers.Count));
-                await LayerApplier.ApplyAsync(tree, layers[applied], blobs.PathFor(layers[applied].Digest), devices, cancellationToken).ConfigureAwait(false);
-            }
+                var tree = Path.Combine(staging, "rootfs");
+                PrivateFiles.CreateNewDirectory(tree);
+                var devices = new DeviceNodeTable();
+                var layers = fetched.Layers;
+                for (var applied = 0; applied < layers.Count; applied++)
+                {
+                    progress?.Report(new ImagePullProgress($"{Phase}: applying layers", 0, 0, applied, layers.Count));
+                    await LayerApplier.ApplyAsync(tree, layers[applied], blobs.PathFor(layers[applied].Digest), devices, cancellationToken).ConfigureAwait(false);
+                }
 
-            CrashPoint.Reach(CrashAfterLayers);
-            progress?.Report(new ImagePullProgress($"{Phase}: building the {options.Format} root filesystem", 0, 0, layers.Count, layers.Count));
-            var fileName = RootfsFileName(options.Format);
-            var rootfs = Path.Combine(staging, fileName);
-            var size = await RootfsImageBuilder.BuildAsync(tree, options.Format, rootfs, devices.Locate(tree), cancellationToken).ConfigureAwait(false);
-            PrivateFiles.Restrict(rootfs);
-            await ImageDisk.WriteBlobListAsync(staging, [fetched.Config.Digest, .. layers.Select(layer => layer.Digest)], cancellationToken).ConfigureAwait(false);
-            CrashPoint.Reach(CrashAfterBuild);
-            StagingTree.Delete(tree);
-            Directory.Move(staging, final);
-            CrashPoint.Reach(CrashBeforeRecord);
+                CrashPoint.Reach(CrashAfterLayers);
+                progress?.Report(new ImagePullProgress($"{Phase}: building the {options.Format} root filesystem", 0, 0, layers.Count, layers.Count));
+                var fileName = RootfsFileName(options.Format);
+                var rootfs = Path.Combine(staging, fileName);
+                var size = await RootfsImageBuilder.BuildAsync(tree, options.Format, rootfs, devices.Locate(tree), cancellationToken).ConfigureAwait(false);
+                PrivateFiles.Restrict(rootfs);
+                await ImageDisk.WriteBlobListAsync(staging, [fetched.Config.Digest, .. layers.Select(layer => layer.Digest)], cancellationToken).ConfigureAwait(false);
+                CrashPoint.Reach(CrashAfterBuild);
+                StagingTree.Delete(tree);
+                Directory.Move(staging, final);
+                CrashPoint.Reach(CrashBeforeRecord);
 
-            var image = new ImageInfo
-            {
-                Id = id,
-                Name = name,
-                Reference = fetched.SourceReference,
-                Digest = fetched.ManifestDigest,
-                Platform = fetched.Platform.ToString(),
-                Format = options.Format,
-                RootfsPath = Path.Combine(final, fileName),
-                SizeBytes = size,
-                InitMode = options.InitMode ?? InitModeDetector.Detect(config.Entrypoint, config.Cmd),
-                Config = ToImageConfig(config),
-                CreatedAt = DateTimeOffset.UtcNow,
-                Owner = options.Owner,
-            };
-            var replaced = await store.InsertAsync(image, options.Force, cancellationToken).ConfigureAwait(false);
-            CrashPoint.Reach(CrashAfterRecord);
-            if (replaced is not null)
-            {
-                ImageManager.DeleteFiles(paths, replaced);
-            }
+                var image = new ImageInfo
+                {
+                    Id = id,
+                    Name = name,
+                    Reference = fetched.SourceReference,
+                    Digest = fetched.ManifestDigest,
+                    Platform = fetched.Platform.ToString(),
+                    Format = options.Format,
+                    RootfsPath = Path.Combine(final, fileName),
+                    SizeBytes = size,
+                    InitMode = options.InitMode ?? InitModeDetector.Detect(config.Entrypoint, config.Cmd),
+                    Config = ToImageConfig(config),
+                    CreatedAt = DateTimeOffset.UtcNow,
+                    Owner = options.Owner,
+                };
+                var replaced = await store.InsertAsync(image, options.Force, cancellationToken).ConfigureAwait(false);
+                CrashPoint.Reach(CrashAfterRecord);
+                if (replaced is not null)
+                {
+                    ImageManager.DeleteFiles(paths, replaced);
+                }
 
-            return image;
-        }
-        catch
-        {
-            StagingTree.Delete(final);
-            throw;
-        }
-        finally
-        {
-            StagingTree.Delete(staging);
-            File.Delete(stagingLockPath);
-        }
+                return image;
+            },
+            cancellationToken).ConfigureAwait(false);
     }
 
     private static string RootfsFileName(ImageFormat format) => format switch

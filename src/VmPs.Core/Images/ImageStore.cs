@@ -84,8 +84,9 @@ internal sealed class ImageStore
                 await connection.Command(
                         """
                         INSERT INTO images (id, name, reference, digest, platform, format, rootfs_path, size_bytes,
-                                            init_mode, config_json, created_at, owner_id)
-                        VALUES ($id, $name, $reference, $digest, $platform, $format, $rootfs, $size, $init, $config, $created, $owner)
+                                            init_mode, config_json, created_at, kind, firmware, virtual_size_bytes, owner_id)
+                        VALUES ($id, $name, $reference, $digest, $platform, $format, $rootfs, $size, $init, $config, $created,
+                                $kind, $firmware, $virtualSize, $owner)
                         """,
                         transaction)
                     .With("$id", image.Id)
@@ -99,6 +100,9 @@ internal sealed class ImageStore
                     .With("$init", image.InitMode.ToString())
                     .With("$config", JsonSerializer.Serialize(image.Config, ConfigJson))
                     .With("$created", image.CreatedAt.ToStored())
+                    .With("$kind", image.Kind.ToString())
+                    .With("$firmware", image.Firmware?.ToString())
+                    .With("$virtualSize", image.VirtualSizeBytes)
                     .With("$owner", ownerId)
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 return existing;
@@ -212,5 +216,8 @@ internal sealed class ImageStore
         Config = JsonSerializer.Deserialize<ImageConfig>(reader.GetString(reader.GetOrdinal("config_json")), ConfigJson)!,
         CreatedAt = SqliteExtensions.ParseStoredTime(reader.GetString(reader.GetOrdinal("created_at"))),
         Owner = reader.GetNullableString("owner_name"),
+        Kind = Enum.Parse<ImageKind>(reader.GetString(reader.GetOrdinal("kind"))),
+        Firmware = reader.GetNullableString("firmware") is { } firmware ? Enum.Parse<ImageFirmware>(firmware) : null,
+        VirtualSizeBytes = reader.GetNullableInt64("virtual_size_bytes"),
     };
 }

@@ -22,6 +22,12 @@ public sealed record VmLogOptions
     /// <summary>Only the last N lines (records for Init) present when the read starts; null: all.</summary>
     public int? Tail { get; init; }
 
+    /// <summary>
+    /// Lines exactly as the guest wrote them; by default terminal control characters (escape sequences, C0 and C1
+    /// controls but the tab) are removed (see <see cref="TerminalText"/>).
+    /// </summary>
+    public bool Raw { get; init; }
+
     /// <summary>After the present content, keep returning new lines until the VM stops or the caller cancels.</summary>
     public bool Follow { get; init; }
 

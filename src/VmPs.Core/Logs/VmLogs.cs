@@ -19,7 +19,9 @@ internal static class VmLogs
         CancellationToken cancellationToken)
     {
         var lines = ReadAsync(new LogFileReader(PathOf(files, source)), options, isRunning, source == VmLogSource.Init ? IsInitRecord : null, cancellationToken);
-        return source == VmLogSource.Init ? StripInitMarkers(lines, cancellationToken) : lines;
+        return source == VmLogSource.Init ? StripInitMarkers(lines, cancellationToken)
+            : options.Raw ? lines
+            : Sanitize(lines, cancellationToken);
     }
 
     public static async IAsyncEnumerable<InitLogRecord> InitRecordsAsync(
@@ -92,6 +94,14 @@ internal static class VmLogs
 
             await Task.Delay(options.PollInterval, cancellationToken).ConfigureAwait(false);
             running = await isRunning(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async IAsyncEnumerable<string> Sanitize(IAsyncEnumerable<string> lines, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var line in lines.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            yield return TerminalText.Sanitize(line);
         }
     }
 

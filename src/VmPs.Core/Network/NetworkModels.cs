@@ -92,7 +92,7 @@ public sealed record NetworkInfo
 
     public required bool Isolated { get; init; }
 
-    public required IReadOnlyList<string> Dns { get; init; }
+    public required IReadOnlyList<string> Dns { get; init => field = DisplayList.Of(value); }
 
     public string? UplinkInterface { get; init; }
 
@@ -110,7 +110,7 @@ public sealed record NetworkInfo
     public required NetworkStatus Status { get; init; }
 
     /// <summary>What differs on the host, one sentence each; empty when Healthy.</summary>
-    public required IReadOnlyList<string> Problems { get; init; }
+    public required IReadOnlyList<string> Problems { get; init => field = DisplayList.Of(value); }
 }
 
 /// <summary>What Repair-VmNetwork did to a network (or, for a dry run, would do).</summary>
@@ -120,10 +120,10 @@ public sealed record NetworkRepairResult
     public required NetworkInfo Network { get; init; }
 
     /// <summary>The repairs, one sentence each; empty when there was nothing to repair.</summary>
-    public required IReadOnlyList<string> Repairs { get; init; }
+    public required IReadOnlyList<string> Repairs { get; init => field = DisplayList.Of(value); }
 
     /// <summary>What a repair cannot fix in place, each with what the user can do about it.</summary>
-    public required IReadOnlyList<string> Unrepairable { get; init; }
+    public required IReadOnlyList<string> Unrepairable { get; init => field = DisplayList.Of(value); }
 }
 
 /// <summary>A VM's adapter: what the hypervisor (Tap, MacAddress) and the guest (the rest) need.</summary>
@@ -146,7 +146,7 @@ public sealed record NetworkAdapterInfo
 
     public required string Gateway { get; init; }
 
-    public required IReadOnlyList<string> Dns { get; init; }
+    public required IReadOnlyList<string> Dns { get; init => field = DisplayList.Of(value); }
 
     public required int Mtu { get; init; }
 

@@ -27,7 +27,9 @@ public static unsafe class DetachedProcess
     // Larger than glibc's posix_spawnattr_t (336 bytes), posix_spawn_file_actions_t (80) and sigset_t (128).
     private const int OpaqueStructSize = 1024;
 
-    /// <summary>The crash point (see CrashPoint) right after the process exists and its pid file is written.</summary>
+    /// <summary>Crash points (see CrashPoint): the process exists, its pid file not yet written; and written.</summary>
+    public const string CrashBeforeRecord = "hypervisor process spawned, pid file not yet written";
+
     public const string CrashAfterSpawn = "hypervisor process spawned, pid file written";
 
     /// <param name="pidFile">
@@ -79,6 +81,7 @@ public static unsafe class DetachedProcess
 
             var identity = new ProcessIdentity(pid, ProcessProbe.ReadStartTime(pid) ?? 0);
             ReapWhenItExits(pid);
+            CrashPoint.Reach(CrashBeforeRecord);
             if (pidFile is not null)
             {
                 RecordOrKill(pidFile, identity);

@@ -57,6 +57,27 @@ public static class ProcessProbe
             && IsRunning(identity);
     }
 
+    /// <summary>
+    /// The live processes one of whose arguments contains <paramref name="text"/>: a hypervisor spawned by a session that
+    /// died before anything recorded it is found by the VM directory its command line names.
+    /// </summary>
+    public static List<ProcessIdentity> FindWithArgument(string text)
+    {
+        var found = new List<ProcessIdentity>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                && ReadStartTime(pid) is { } startTime
+                && new ProcessIdentity(pid, startTime) is var identity
+                && IsRunningWithArgument(identity, text))
+            {
+                found.Add(identity);
+            }
+        }
+
+        return found;
+    }
+
     /// <summary>This process, as rows that a dead session must be recognised by record it.</summary>
     public static ProcessIdentity Current()
     {

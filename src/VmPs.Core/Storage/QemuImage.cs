@@ -10,7 +10,22 @@ namespace VmPs.Core.Storage;
 /// <param name="VirtualSizeBytes">The size the guest sees.</param>
 /// <param name="AllocatedBytes">The host blocks the file really uses.</param>
 /// <param name="BackingFile">The file a qcow2 image reads unwritten clusters from; null: none.</param>
-internal sealed record DiskImageInfo(DiskImageFormat Format, long VirtualSizeBytes, long AllocatedBytes, string? BackingFile);
+/// <param name="DataFile">The external file a qcow2 image keeps its guest data in; null: inside the image.</param>
+internal sealed record DiskImageInfo(DiskImageFormat Format, long VirtualSizeBytes, long AllocatedBytes, string? BackingFile, string? DataFile = null);
+
+/// <summary>What qemu-img check found (its exit codes 0, 3, 2 and 1).</summary>
+internal enum DiskImageCheckResult
+{
+    Clean,
+
+    /// <summary>Clusters allocated but unused: wasted space, no harm to the data.</summary>
+    Leaks,
+
+    Corrupt,
+
+    /// <summary>The check could not complete: the metadata is too damaged to walk.</summary>
+    Failed,
+}
 
 /// <summary>
 /// qemu-img (qemu-utils) for disk image files: create (optionally over a backing file), inspect, grow and convert.
@@ -61,16 +76,35 @@ internal static class QemuImage
             var root = document.RootElement;
             var backing = root.TryGetProperty("full-backing-filename", out var full) ? full.GetString()
                 : root.TryGetProperty("backing-filename", out var relative) ? relative.GetString() : null;
+            var dataFile = root.TryGetProperty("format-specific", out var specific)
+                && specific.TryGetProperty("data", out var data)
+                && data.TryGetProperty("data-file", out var dataFileName) ? dataFileName.GetString() : null;
             return new DiskImageInfo(
                 format,
                 root.GetProperty("virtual-size").GetInt64(),
                 root.TryGetProperty("actual-size", out var actual) ? actual.GetInt64() : 0,
-                backing);
+                backing,
+                dataFile);
         }
         catch (Exception exception) when (exception is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
             throw InvalidAnswer(path, exception.Message);
         }
+    }
+
+    /// <summary>Walks a qcow2 image's metadata (raw images have none to check); the message is qemu-img's own.</summary>
+    public static async Task<(DiskImageCheckResult Result, string Message)> CheckAsync(string path, CancellationToken cancellationToken)
+    {
+        var result = await ExternalTool.RunAsync(
+            HostTools.Require(HostToolCatalog.QemuImg), ["check", "-q", "-f", Name(DiskImageFormat.Qcow2), path], cancellationToken).ConfigureAwait(false);
+        var verdict = result.ExitCode switch
+        {
+            0 => DiskImageCheckResult.Clean,
+            3 => DiskImageCheckResult.Leaks,
+            2 => DiskImageCheckResult.Corrupt,
+            _ => DiskImageCheckResult.Failed,
+        };
+        return (verdict, (result.StandardError.Length > 0 ? result.StandardError : result.StandardOutput).Trim());
     }
 
     /// <summary>Grows the image to <paramref name="sizeBytes"/>; shrinking is refused by the callers, never attempted.</summary>

@@ -1,4 +1,5 @@
 using VmPs.Core.Native;
+using VmPs.Core.State;
 
 namespace VmPs.Core.Storage;
 
@@ -11,6 +12,8 @@ internal sealed class VmFiles
     }
 
     public const string CreatingMarkerSuffix = ".creating";
+
+    private const string SocketLockSuffix = ".sock.lock";
 
     public string Directory { get; }
 
@@ -48,7 +51,10 @@ internal sealed class VmFiles
     /// <summary>The hypervisor process as its launcher recorded it (see PidFile), until the VM stops.</summary>
     public string HypervisorPidFile => Path.Combine(Directory, Hypervisors.VmLaunchSpec.PidFileName);
 
-    /// <summary>Removes what a stopped hypervisor left behind: its Unix sockets (control, agent, vsock listeners) and pid file.</summary>
+    /// <summary>
+    /// Removes what a stopped hypervisor left behind: its Unix sockets (control, agent, vsock listeners), their locks
+    /// (the agent port's, taken by whoever waited for the agent) and its pid file.
+    /// </summary>
     public void DeleteRuntimeFiles()
     {
         if (!System.IO.Directory.Exists(Directory))
@@ -59,6 +65,11 @@ internal sealed class VmFiles
         foreach (var path in System.IO.Directory.EnumerateFiles(Directory).Where(UnixFileType.IsSocket))
         {
             File.Delete(path);
+        }
+
+        foreach (var path in System.IO.Directory.EnumerateFiles(Directory, "*" + SocketLockSuffix))
+        {
+            FileLock.DeleteIfFree(path);
         }
 
         File.Delete(HypervisorPidFile);

@@ -1,3 +1,4 @@
+using VmPs.Core.Logs;
 using VmPs.Protocol;
 
 namespace VmPs.Core.Vms;
@@ -7,9 +8,15 @@ internal sealed record GuestExit(bool PoweredOff, string? Reason, int? ExitCode,
 {
     public const int TailLines = 20;
 
+    /// <summary>How much of the console log's end is read: 64 KiB.</summary>
+    public const int MaxReadBytes = 64 * 1024;
+
+    /// <summary>A tail line longer than this is cut: the tail goes into error messages.</summary>
+    public const int MaxTailLineChars = 400;
+
     public static GuestExit Read(string consoleLogPath)
     {
-        var text = ReadShared(consoleLogPath);
+        var text = ReadEnd(consoleLogPath);
         var poweredOff = ConsoleMarkers.TryParsePoweroff(text, out var reason, out var exitCode);
         return new GuestExit(poweredOff, reason, exitCode, ConsoleMarkers.LastError(text), TailOf(text));
     }
@@ -25,18 +32,23 @@ internal sealed record GuestExit(bool PoweredOff, string? Reason, int? ExitCode,
 
     private static string TailOf(string text)
     {
-        var lines = text.TrimEnd().Split('\n').Select(line => line.TrimEnd('\r'));
+        var lines = text.TrimEnd().Split('\n').Select(line => TerminalText.Sanitize(line.Length > MaxTailLineChars ? line[..MaxTailLineChars] : line));
         return string.Join(Environment.NewLine, lines.TakeLast(TailLines)).Trim();
     }
 
-    /// <summary>The hypervisor may still hold the file open for writing.</summary>
-    private static string ReadShared(string path)
+    /// <summary>
+    /// The end of the log, at most <see cref="MaxReadBytes"/>: the markers and the tail are the guest's last words, and
+    /// the log is the guest's to fill. The hypervisor may still hold the file open for writing.
+    /// </summary>
+    private static string ReadEnd(string path)
     {
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var reader = new StreamReader(stream);
-            return reader.ReadToEnd();
+            stream.Seek(Math.Max(0, stream.Length - MaxReadBytes), SeekOrigin.Begin);
+            var buffer = new byte[MaxReadBytes];
+            var length = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            return System.Text.Encoding.UTF8.GetString(buffer, 0, length);
         }
         catch (FileNotFoundException)
         {

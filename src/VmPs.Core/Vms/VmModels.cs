@@ -196,7 +196,7 @@ public sealed record VmCommandResult
 {
     public required string VmName { get; init; }
 
-    public required IReadOnlyList<string> Command { get; init; }
+    public required IReadOnlyList<string> Command { get; init => field = DisplayList.Of(value); }
 
     public required int ExitCode { get; init; }
 

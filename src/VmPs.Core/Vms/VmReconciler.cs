@@ -109,15 +109,19 @@ internal sealed class VmReconciler
     }
 
     /// <summary>
-    /// The hypervisor the row records and the one the launcher's pid file names (the session may have died between
-    /// the launch and the record), each killed only while it is still that process (PID and start time) and its
+    /// The hypervisor the row records, the one the launcher's pid file names (the session may have died between the
+    /// launch and the record) and any process whose command line names this VM's directory (it may have died between
+    /// the spawn and the pid file), each killed only while it is still that process (PID and start time) and its
     /// command line names this VM's directory: a recycled PID or a planted pid file never gets another process killed.
     /// </summary>
     private static async Task KillLeftHypervisorAsync(VmRecord vm, VmFiles files)
     {
-        foreach (var process in new[] { vm.Instance?.Process, PidFile.Read(files.HypervisorPidFile) }.OfType<ProcessIdentity>().Distinct())
+        var directory = files.Directory + "/";
+        var candidates = new[] { vm.Instance?.Process, PidFile.Read(files.HypervisorPidFile) }.OfType<ProcessIdentity>()
+            .Concat(ProcessProbe.FindWithArgument(directory));
+        foreach (var process in candidates.Distinct())
         {
-            if (ProcessProbe.IsRunningWithArgument(process, files.Directory + "/"))
+            if (ProcessProbe.IsRunningWithArgument(process, directory))
             {
                 await ProcessProbe.KillAsync(process, KillWait, CancellationToken.None).ConfigureAwait(false);
             }

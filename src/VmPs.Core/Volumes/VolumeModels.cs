@@ -40,9 +40,9 @@ public sealed record VolumeInfo
     public string? BackingFile { get; init; }
 
     /// <summary>The names of the VMs it is attached to.</summary>
-    public required IReadOnlyList<string> AttachedTo { get; init; }
+    public required IReadOnlyList<string> AttachedTo { get; init => field = DisplayList.Of(value); }
 
-    public required IReadOnlyList<VolumeAttachmentInfo> Attachments { get; init; }
+    public required IReadOnlyList<VolumeAttachmentInfo> Attachments { get; init => field = DisplayList.Of(value); }
 
     public required DateTimeOffset CreatedAt { get; init; }
 
@@ -51,7 +51,11 @@ public sealed record VolumeInfo
 }
 
 /// <summary>One VM's use of a volume: where its guest mounts it, and whether read-only.</summary>
-public sealed record VolumeAttachmentInfo(string VmName, string Volume, string Path, bool ReadOnly);
+public sealed record VolumeAttachmentInfo(string VmName, string Volume, string Path, bool ReadOnly)
+{
+    /// <summary>VM:path, with :ro when read-only: the -Volume syntax of New-Vm, as Get-VmVolume's view shows it.</summary>
+    public override string ToString() => $"{VmName}:{Path}{(ReadOnly ? ":ro" : "")}";
+}
 
 public sealed record VolumeCreateOptions
 {

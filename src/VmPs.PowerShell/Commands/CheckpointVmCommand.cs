@@ -6,10 +6,10 @@ namespace VmPs.PowerShell.Commands;
 
 /// <summary>
 /// Makes a named checkpoint of VMs, as Hyper-V's Checkpoint-VM: the disk, and the memory of a VM that runs (its vCPUs
-/// stand still meanwhile and then run on).
+/// stand still meanwhile and then run on). -AsJob checkpoints them in a job.
 /// </summary>
 [Cmdlet(VerbsData.Checkpoint, "Vm", SupportsShouldProcess = true, DefaultParameterSetName = NameSet)]
-[OutputType(typeof(VmCheckpointInfo))]
+[OutputType(typeof(VmCheckpointInfo), typeof(Job))]
 public sealed class CheckpointVmCommand : VmTargetCmdlet
 {
     [Parameter(Mandatory = true, Position = 1)]
@@ -20,6 +20,10 @@ public sealed class CheckpointVmCommand : VmTargetCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>Checkpoint in a background job (one child job per VM) and return the job at once.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
     protected override void ProcessVm(string name)
     {
         VmStateRules.RequireValidCheckpointName(CheckpointName);
@@ -28,10 +32,11 @@ public sealed class CheckpointVmCommand : VmTargetCmdlet
             return;
         }
 
-        var checkpoint = AwaitWithStatus($"Checkpointing VM '{name}'", "Copying the disk and memory", cancellationToken => Manager.CheckpointAsync(name, CheckpointName, cancellationToken));
-        if (PassThru)
+        var checkpointName = CheckpointName;
+        RunOperation(AsJob, name, $"Checkpointing VM '{name}'", "Copying the disk and memory", async cancellationToken =>
         {
-            WriteTypedObject(checkpoint, PSTypeNames.VmCheckpoint);
-        }
+            var checkpoint = await Manager.CheckpointAsync(name, checkpointName, cancellationToken).ConfigureAwait(false);
+            return PassThru ? PSTypeNames.Tag(checkpoint, PSTypeNames.VmCheckpoint) : null;
+        });
     }
 }

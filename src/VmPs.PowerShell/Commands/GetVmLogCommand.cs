@@ -20,13 +20,17 @@ public sealed class GetVmLogCommand : VmTargetCmdlet
     [ValidateRange(0, int.MaxValue)]
     public int? Tail { get; set; }
 
+    /// <summary>The lines exactly as the guest wrote them, terminal control characters included.</summary>
+    [Parameter]
+    public SwitchParameter Raw { get; set; }
+
     [Parameter]
     [Alias("Follow")]
     public SwitchParameter Wait { get; set; }
 
     protected override void ProcessVm(string name)
     {
-        var options = new VmLogOptions { Tail = Tail, Follow = Wait };
+        var options = new VmLogOptions { Tail = Tail, Follow = Wait, Raw = Raw };
         if (Source == VmLogSource.Init)
         {
             WriteEach(cancellationToken => Manager.GetInitLogAsync(name, options, cancellationToken), record => WriteTypedObject(record, PSTypeNames.InitLogRecord));

@@ -107,10 +107,15 @@ public sealed class NewVmCommand : VmCmdlet
     [Parameter(ParameterSetName = PipedImageSet)]
     public int? MaxBandwidthMbps { get; set; }
 
-    /// <summary>The VmPs user who owns the VM, within whose quota it must fit (New-VmUser, Set-VmQuota); without it, the administrator.</summary>
+    /// <summary>
+    /// The VmPs user who owns the VM, within whose quota it must fit (New-VmUser, Set-VmQuota); without it, the
+    /// administrator. Null or empty is allowed: a row's empty Owner cell, or the null Owner of an administrator's
+    /// image offered to the row set while the pipeline binds, means the administrator.
+    /// </summary>
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = RowSet)]
     [Parameter(ParameterSetName = PipedImageSet)]
-    [ValidateNotNullOrEmpty]
+    [AllowNull]
+    [AllowEmptyString]
     [ArgumentCompleter(typeof(UserNameCompleter))]
     public string? Owner { get; set; }
 

@@ -2,6 +2,7 @@ using System.Management.Automation;
 using VmPs.Core;
 using VmPs.Core.Vms;
 using VmPs.Core.Images;
+using VmPs.Core.Images.Disk;
 using VmPs.Core.Images.Oci;
 using VmPs.Core.Images.Registry;
 using VmPs.PowerShell.Completion;
@@ -11,7 +12,8 @@ namespace VmPs.PowerShell.Commands;
 
 /// <summary>
 /// Pulls an OCI/Docker image from a registry, or imports an OCI image layout directory or a docker save archive,
-/// and converts it into a bootable root filesystem New-Vm can use.
+/// and converts it into a bootable root filesystem New-Vm can use; or imports a disk image (a qcow2 or raw cloud
+/// image, which boots through firmware).
 /// </summary>
 [Cmdlet(VerbsCommon.New, "VmImage", SupportsShouldProcess = true, DefaultParameterSetName = RegistrySet)]
 [OutputType(typeof(ImageInfo), typeof(Job))]
@@ -37,7 +39,7 @@ public sealed class NewVmImageCommand : ImageCmdlet
     [Parameter(ParameterSetName = RegistrySet)]
     public SwitchParameter Insecure { get; set; }
 
-    /// <summary>An OCI image layout directory, or a docker save archive (.tar).</summary>
+    /// <summary>An OCI image layout directory, a docker save archive (.tar), or a disk image (.qcow2, .img, .raw).</summary>
     [Parameter(Mandatory = true, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [Alias("FullName")]
@@ -47,6 +49,10 @@ public sealed class NewVmImageCommand : ImageCmdlet
     [Parameter(ParameterSetName = PathSet)]
     [ValidateNotNullOrEmpty]
     public string? Tag { get; set; }
+
+    /// <summary>The firmware a disk image boots through (default Uefi); only for disk images.</summary>
+    [Parameter(ParameterSetName = PathSet)]
+    public ImageFirmware? Firmware { get; set; }
 
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -62,13 +68,13 @@ public sealed class NewVmImageCommand : ImageCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    /// <summary>Pull and build in a background job and return the job at once.</summary>
     /// <summary>The VmPs user who owns it (New-VmUser); without it, the administrator.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(UserNameCompleter))]
     public string? Owner { get; set; }
 
+    /// <summary>Pull and build in a background job and return the job at once.</summary>
     [Parameter]
     public SwitchParameter AsJob { get; set; }
 
@@ -77,6 +83,14 @@ public sealed class NewVmImageCommand : ImageCmdlet
         var source = ParameterSetName == PathSet ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path) : Reference;
         try
         {
+            if (ParameterSetName == PathSet && IsDiskImage(source))
+            {
+                AddDiskImage(source);
+                return;
+            }
+
+            ThrowIfBound(nameof(Firmware), "applies only to disk images");
+
             // The reference, platform, path and name are checked before -WhatIf or -Confirm sees the call.
             var imageSource = ParameterSetName == PathSet ? LocalSource(source) : RegistrySource();
             if (Name is not null)
@@ -98,6 +112,35 @@ public sealed class NewVmImageCommand : ImageCmdlet
         catch (VmPsException exception)
         {
             WriteError(exception);
+        }
+    }
+
+    private bool IsDiskImage(string path) => File.Exists(path) && (Firmware is not null || DiskImagePaths.HasDiskImageExtension(path));
+
+    private void AddDiskImage(string path)
+    {
+        ThrowIfBound(nameof(Tag), "does not apply to a disk image");
+        ThrowIfBound(nameof(Format), "does not apply to a disk image: it keeps its own format (qcow2 or raw)");
+        ThrowIfBound(nameof(InitMode), "does not apply to a disk image: it boots its own init");
+        var name = Name ?? DiskImagePaths.DefaultName(path);
+        ImageNames.Validate(name);
+        var firmware = Firmware ?? ImageFirmware.Uefi;
+        if (!ShouldProcess(path, $"Import disk image '{name}' ({firmware})"))
+        {
+            return;
+        }
+
+        var options = new DiskImageAddOptions { Path = path, Name = name, Firmware = firmware, Force = Force };
+        RunOperation(AsJob, path, $"New-VmImage {path}", async (progress, cancellationToken) => PSTypeNames.Tag(
+            await Manager.AddDiskAsync(options, new PullProgress(path, progress), cancellationToken).ConfigureAwait(false),
+            PSTypeNames.VmImage));
+    }
+
+    private void ThrowIfBound(string parameter, string why)
+    {
+        if (MyInvocation.BoundParameters.ContainsKey(parameter))
+        {
+            throw new VmPsException(VmPsErrorIds.ImageParameterNotApplicable, VmPsErrorKind.InvalidArgument, $"-{parameter} {why}.", parameter);
         }
     }
 

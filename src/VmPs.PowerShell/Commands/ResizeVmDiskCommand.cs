@@ -6,10 +6,10 @@ namespace VmPs.PowerShell.Commands;
 
 /// <summary>
 /// Grows the VM's own writable disk and the ext4 filesystem on it (e2fsck, then resize2fs on the file). The VM must
-/// be stopped; the guest sees the room at its next boot. Disks only grow.
+/// be stopped; the guest sees the room at its next boot. Disks only grow. -AsJob resizes in a job.
 /// </summary>
 [Cmdlet(VerbsCommon.Resize, "VmDisk", SupportsShouldProcess = true, DefaultParameterSetName = NameSet)]
-[OutputType(typeof(VmInfo))]
+[OutputType(typeof(VmInfo), typeof(Job))]
 public sealed class ResizeVmDiskCommand : VmTargetCmdlet
 {
     private const long BytesPerGiB = 1L << 30;
@@ -21,6 +21,10 @@ public sealed class ResizeVmDiskCommand : VmTargetCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>Resize in a background job (one child job per VM) and return the job at once.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
     protected override void ProcessVm(string name)
     {
         if (!ShouldProcess(name, $"Grow the VM's disk to {SizeGB} GB"))
@@ -28,10 +32,11 @@ public sealed class ResizeVmDiskCommand : VmTargetCmdlet
             return;
         }
 
-        var vm = AwaitWithStatus($"Resizing the disk of VM '{name}'", $"to {SizeGB} GB", cancellationToken => Manager.ResizeDiskAsync(name, SizeGB, cancellationToken));
-        if (PassThru)
+        var sizeGB = SizeGB;
+        RunOperation(AsJob, name, $"Resizing the disk of VM '{name}'", $"to {sizeGB} GB", async cancellationToken =>
         {
-            WriteVm(vm);
-        }
+            var vm = await Manager.ResizeDiskAsync(name, sizeGB, cancellationToken).ConfigureAwait(false);
+            return PassThru ? PSTypeNames.Tag(vm, PSTypeNames.Vm) : null;
+        });
     }
 }

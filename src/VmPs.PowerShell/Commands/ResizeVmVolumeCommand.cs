@@ -8,10 +8,10 @@ namespace VmPs.PowerShell.Commands;
 
 /// <summary>
 /// Grows volumes, and the ext4 filesystem on them (resize2fs). Volumes only grow; one attached to a running VM is
-/// refused (stop the VM first).
+/// refused (stop the VM first). -AsJob resizes in a job.
 /// </summary>
 [Cmdlet(VerbsCommon.Resize, "VmVolume", SupportsShouldProcess = true, DefaultParameterSetName = NameSet)]
-[OutputType(typeof(VolumeInfo))]
+[OutputType(typeof(VolumeInfo), typeof(Job))]
 public sealed class ResizeVmVolumeCommand : VolumeCmdlet
 {
     private const string NameSet = "Name";
@@ -35,6 +35,10 @@ public sealed class ResizeVmVolumeCommand : VolumeCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>Resize in a background job (one child job per volume) and return the job at once.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var name in TargetNames(ParameterSetName == InputObjectSet ? InputObject : null, Name))
@@ -46,11 +50,12 @@ public sealed class ResizeVmVolumeCommand : VolumeCmdlet
 
             try
             {
-                var volume = AwaitWithStatus($"Resizing volume '{name}'", $"to {SizeGB} GB", cancellationToken => Manager.ResizeAsync(name, SizeGB * BytesPerGiB, cancellationToken));
-                if (PassThru)
+                var sizeBytes = SizeGB * BytesPerGiB;
+                RunOperation(AsJob, name, $"Resizing volume '{name}'", $"to {SizeGB} GB", async cancellationToken =>
                 {
-                    WriteVolume(volume);
-                }
+                    var volume = await Manager.ResizeAsync(name, sizeBytes, cancellationToken).ConfigureAwait(false);
+                    return PassThru ? PSTypeNames.Tag(volume, PSTypeNames.VmVolume) : null;
+                });
             }
             catch (VmPsException exception)
             {

@@ -1,26 +1,12 @@
 using System.Management.Automation;
-using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
-using VmPs.PowerShell.Pipeline;
 
 namespace VmPs.PowerShell.Commands;
 
 /// <summary>Stops sharing VMs with a user (Grant-VmAccess undone); the VM's owner keeps it.</summary>
 [Cmdlet(VerbsSecurity.Revoke, "VmAccess", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
-public sealed class RevokeVmAccessCommand : UserCmdlet
+public sealed class RevokeVmAccessCommand : VmAccessCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
-    [VmName]
-    [ValidateNotNullOrEmpty]
-    [SupportsWildcards]
-    [ArgumentCompleter(typeof(VmNameCompleter))]
-    public string[] VmName { get; set; } = [];
-
-    [Parameter(Mandatory = true, Position = 1)]
-    [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(UserNameCompleter))]
-    public string User { get; set; } = "";
-
     protected override void ProcessRecord() =>
         ForEachVm(VmName, vmName =>
         {

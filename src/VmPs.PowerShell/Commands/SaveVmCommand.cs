@@ -29,7 +29,7 @@ public sealed class SaveVmCommand : VmPassThruCmdlet
         {
             progress.Report(new VmProgress($"Saving VM '{name}'", "Writing memory and device state", 10));
             var vm = await Manager.SaveAsync(name, cancellationToken).ConfigureAwait(false);
-            return PassThru ? PSTypeNames.Tag(vm, PSTypeNames.Vm) : null;
+            return PassThruOutput(vm);
         });
     }
 }

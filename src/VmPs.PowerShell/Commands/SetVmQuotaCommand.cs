@@ -1,5 +1,5 @@
+using System.Globalization;
 using System.Management.Automation;
-using VmPs.Core;
 using VmPs.Core.Access;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
@@ -51,24 +51,12 @@ public sealed class SetVmQuotaCommand : UserCmdlet
             }
         }
 
-        try
-        {
-            var user = Await(cancellationToken => Users.ValidateSetQuotaAsync(User, given, cancellationToken));
-            var changes = string.Join(", ", given.Select(pair => $"{pair.Key} {pair.Value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}"));
-            if (!ShouldProcess(user.Name, $"Set quota ({(changes.Length > 0 ? changes : "no change")})"))
-            {
-                return;
-            }
-
-            user = Await(cancellationToken => Users.SetQuotaAsync(user.Name, given, cancellationToken));
-            if (PassThru)
-            {
-                WriteUser(user);
-            }
-        }
-        catch (VmPsException exception)
-        {
-            WriteError(exception);
-        }
+        ChangeUser(
+            User,
+            "Set quota",
+            given.Select(pair => $"{pair.Key} {pair.Value?.ToString(CultureInfo.InvariantCulture) ?? "none"}"),
+            cancellationToken => Users.ValidateSetQuotaAsync(User, given, cancellationToken),
+            cancellationToken => Users.SetQuotaAsync(User, given, cancellationToken),
+            PassThru);
     }
 }

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using VmPs.Core;
 using VmPs.Core.Access;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
@@ -41,24 +40,12 @@ public sealed class SetVmUserCommand : UserCmdlet
     {
         var options = new VmUserSetOptions { NewName = NewName, Email = Email };
         var name = InputObject?.Name ?? Name;
-        try
-        {
-            Await(cancellationToken => Users.ValidateSetAsync(name, options, cancellationToken));
-            var changes = string.Join(", ", new[] { NewName is null ? null : $"name {NewName}", Email is null ? null : $"e-mail {Email}" }.OfType<string>());
-            if (!ShouldProcess(name, $"Set VmPs user ({(changes.Length > 0 ? changes : "no change")})"))
-            {
-                return;
-            }
-
-            var user = Await(cancellationToken => Users.SetAsync(name, options, cancellationToken));
-            if (PassThru)
-            {
-                WriteUser(user);
-            }
-        }
-        catch (VmPsException exception)
-        {
-            WriteError(exception);
-        }
+        ChangeUser(
+            name,
+            "Set VmPs user",
+            new[] { NewName is null ? null : $"name {NewName}", Email is null ? null : $"e-mail {Email}" }.OfType<string>(),
+            cancellationToken => Users.ValidateSetAsync(name, options, cancellationToken),
+            cancellationToken => Users.SetAsync(name, options, cancellationToken),
+            PassThru);
     }
 }

@@ -16,10 +16,6 @@ public sealed class StartVmCommand : VmStateChangeCmdlet
     [Parameter]
     public SwitchParameter NoWait { get; set; }
 
-    /// <summary>Boot in a background job (one child job per VM) and return the job at once.</summary>
-    [Parameter]
-    public SwitchParameter AsJob { get; set; }
-
     /// <summary>For a Saved VM: delete its saved state (what was in memory is lost, the disk is kept) and boot it afresh.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
@@ -36,7 +32,7 @@ public sealed class StartVmCommand : VmStateChangeCmdlet
         RunOperation(AsJob, name, $"Starting VM '{name}'", async (progress, cancellationToken) =>
         {
             var vm = await Manager.StartAsync(name, options, progress, cancellationToken).ConfigureAwait(false);
-            return PassThru ? PSTypeNames.Tag(vm, PSTypeNames.Vm) : null;
+            return PassThruOutput(vm);
         });
     }
 }

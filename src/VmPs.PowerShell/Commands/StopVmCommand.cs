@@ -7,10 +7,11 @@ namespace VmPs.PowerShell.Commands;
 /// <summary>
 /// Shuts VMs down as Hyper-V's Stop-VM does: through the guest (its programs get SIGTERM and a grace period; the
 /// power button when the agent does not answer), killing the hypervisor after -TimeoutSec. -Force shuts the guest
-/// down without waiting on its programs; -TurnOff kills the hypervisor at once, like pulling the power.
+/// down without waiting on its programs; -TurnOff kills the hypervisor at once, like pulling the power. -AsJob stops
+/// them in a job.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Stop, "Vm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = NameSet)]
-[OutputType(typeof(VmInfo))]
+[OutputType(typeof(VmInfo), typeof(Job))]
 public sealed class StopVmCommand : VmStateChangeCmdlet
 {
     /// <summary>Shut the guest down without waiting on its programs: they are killed, then the guest syncs and powers off.</summary>
@@ -37,6 +38,7 @@ public sealed class StopVmCommand : VmStateChangeCmdlet
 
         var options = new VmStopOptions { Method = method };
         options = options with { Timeout = TimeoutOr(options.Timeout) };
-        WritePassThru(AwaitWithStatus($"Stopping VM '{name}'", status, cancellationToken => Manager.StopAsync(name, options, cancellationToken)));
+        RunOperation(AsJob, name, $"Stopping VM '{name}'", status, async cancellationToken =>
+            PassThruOutput(await Manager.StopAsync(name, options, cancellationToken).ConfigureAwait(false)));
     }
 }

@@ -48,24 +48,36 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
 
     /// <summary>
     /// Like <see cref="Await{T}"/>, showing the operation's progress reports through Write-Progress and, with -Verbose,
-    /// each step with the time it took.
+    /// each step with the time it took; its warnings and verbose lines are written as they come.
     /// </summary>
-    protected T AwaitWithProgress<T>(string activity, Func<IProgress<VmProgress>, CancellationToken, Task<T>> operation)
+    protected T AwaitWithProgress<T>(string activity, Func<IOperationReport, CancellationToken, Task<T>> operation)
     {
-        var updates = Channel.CreateUnbounded<VmProgress>(new UnboundedChannelOptions { SingleReader = true });
-        var progress = new ChannelProgress(updates.Writer);
+        var updates = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+        var report = new ChannelReport(updates.Writer);
         var steps = new StepTimer(activity);
-        var running = Task.Run(() => operation(progress, stopping.Token));
+        var running = Task.Run(() => operation(report, stopping.Token));
         running.ContinueWith(_ => updates.Writer.TryComplete(), TaskScheduler.Default);
 
         while (WaitOnPipelineThread(updates.Reader.WaitToReadAsync().AsTask()))
         {
             while (updates.Reader.TryRead(out var update))
             {
-                WriteProgress(ProgressRecords.From(activity, update));
-                if (steps.Next(update) is { } line)
+                switch (update)
                 {
-                    WriteVerbose(line);
+                    case WarningRecord warning:
+                        WriteWarning(warning.Message);
+                        break;
+                    case VerboseRecord verbose:
+                        WriteVerbose(verbose.Message);
+                        break;
+                    case VmProgress stepUpdate:
+                        WriteProgress(ProgressRecords.From(activity, stepUpdate));
+                        if (steps.Next(stepUpdate) is { } line)
+                        {
+                            WriteVerbose(line);
+                        }
+
+                        break;
                 }
             }
         }
@@ -86,7 +98,7 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
     /// timings Receive-Job returns. The job is output when the command ends. Failures: here a
     /// <see cref="VmPsException"/> is thrown to the caller; in a job it is the child's error and the child fails.
     /// </summary>
-    protected void RunOperation(bool asJob, string target, string activity, Func<IProgress<VmProgress>, CancellationToken, Task<PSObject?>> operation)
+    protected void RunOperation(bool asJob, string target, string activity, Func<IOperationReport, CancellationToken, Task<PSObject?>> operation)
     {
         if (!asJob)
         {
@@ -103,6 +115,14 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
         job.Add(child);
         child.Start(activity, operation);
     }
+
+    /// <summary><see cref="RunOperation(bool, string, string, Func{IOperationReport, CancellationToken, Task{PSObject?}})"/> for an operation that reports no progress of its own: one status line meanwhile.</summary>
+    protected void RunOperation(bool asJob, string target, string activity, string status, Func<CancellationToken, Task<PSObject?>> operation) =>
+        RunOperation(asJob, target, activity, (report, cancellationToken) =>
+        {
+            report.Report(new VmProgress(activity, status, -1));
+            return operation(cancellationToken);
+        });
 
     /// <summary>Outputs the -AsJob job once every target has a child in it.</summary>
     protected override void EndProcessing()
@@ -168,11 +188,11 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>
-    /// An -Owner value as the stored user name (UserNotFound otherwise), checked before ShouldProcess; null stays null
+    /// An -Owner value as the stored user name (UserNotFound otherwise), checked before ShouldProcess; null or empty is null
     /// (the administrator owns it).
     /// </summary>
     protected string? ResolveOwner(string? owner) =>
-        owner is null ? null : Await(cancellationToken => Services.Users.GetAsync(owner, cancellationToken)).Name;
+        string.IsNullOrEmpty(owner) ? null : Await(cancellationToken => Services.Users.GetAsync(owner, cancellationToken)).Name;
 
     /// <summary>A -TimeoutSec value as a TimeSpan; null when the parameter was not given.</summary>
     protected static TimeSpan? Seconds(int? timeoutSec) => timeoutSec is { } seconds ? TimeSpan.FromSeconds(seconds) : null;
@@ -198,8 +218,12 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>Core may report from any thread: queue the reports for the pipeline thread.</summary>
-    private sealed class ChannelProgress(ChannelWriter<VmProgress> writer) : IProgress<VmProgress>
+    private sealed class ChannelReport(ChannelWriter<object> writer) : IOperationReport
     {
         public void Report(VmProgress value) => writer.TryWrite(value);
+
+        public void Warn(string message) => writer.TryWrite(new WarningRecord(message));
+
+        public void Verbose(string message) => writer.TryWrite(new VerboseRecord(message));
     }
 }

@@ -1,3 +1,4 @@
+using VmPs.Core;
 using VmPs.Core.Access;
 
 namespace VmPs.PowerShell.Infrastructure;
@@ -8,6 +9,34 @@ public abstract class UserCmdlet : AsyncCmdlet
     protected IUserManager Users => Services.Users;
 
     protected void WriteUser(VmUser user) => WriteTypedObject(user, PSTypeNames.VmUser);
+
+    /// <summary>
+    /// Set-VmUser and Set-VmQuota: validates the change (before ShouldProcess, so -WhatIf fails where the change
+    /// would), asks to apply it, listing the changes, applies it and, with -PassThru, outputs the user.
+    /// </summary>
+    protected void ChangeUser(
+        string name, string action, IEnumerable<string> changes, Func<CancellationToken, Task> validate, Func<CancellationToken, Task<VmUser>> apply, bool passThru)
+    {
+        try
+        {
+            Await(validate);
+            var listed = string.Join(", ", changes);
+            if (!ShouldProcess(name, $"{action} ({(listed.Length > 0 ? listed : "no change")})"))
+            {
+                return;
+            }
+
+            var user = Await(apply);
+            if (passThru)
+            {
+                WriteUser(user);
+            }
+        }
+        catch (VmPsException exception)
+        {
+            WriteError(exception);
+        }
+    }
 
     /// <summary>The users whose names match a wildcard pattern, case-insensitively, in name order.</summary>
     protected IEnumerable<VmUser> MatchingUsers(string pattern) =>

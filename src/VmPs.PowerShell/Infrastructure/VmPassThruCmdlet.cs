@@ -9,6 +9,9 @@ public abstract class VmPassThruCmdlet : VmTargetCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>An operation's output: the VM with -PassThru, else nothing.</summary>
+    protected PSObject? PassThruOutput(VmInfo vm) => PassThru ? PSTypeNames.Tag(vm, PSTypeNames.Vm) : null;
+
     protected void WritePassThru(VmInfo vm)
     {
         if (PassThru)

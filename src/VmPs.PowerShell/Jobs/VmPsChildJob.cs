@@ -41,11 +41,11 @@ internal class VmPsChildJob : Job
         running = Task.Run(() => run(stopping.Token)).ContinueWith(Finish, TaskScheduler.Default);
     }
 
-    /// <summary>Runs an operation that reports progress, recording it (and each step's timing) in this job's streams.</summary>
-    public void Start(string activity, Func<IProgress<VmProgress>, CancellationToken, Task<PSObject?>> operation) =>
+    /// <summary>Runs an operation that reports progress, recording it (and each step's timing), its warnings and verbose lines in this job's streams.</summary>
+    public void Start(string activity, Func<IOperationReport, CancellationToken, Task<PSObject?>> operation) =>
         Start(async cancellationToken =>
         {
-            var progress = new StreamProgress(this, activity);
+            var progress = new StreamReport(this, activity);
             var output = await operation(progress, cancellationToken).ConfigureAwait(false);
             progress.Finish();
             if (output is not null)
@@ -103,8 +103,8 @@ internal class VmPsChildJob : Job
         Warning.Complete();
     }
 
-    /// <summary>Progress reports as the job's progress records and, per step, its verbose timing lines.</summary>
-    private sealed class StreamProgress(VmPsChildJob job, string activity) : IProgress<VmProgress>
+    /// <summary>Progress reports as the job's progress records and, per step, its verbose timing lines; warnings and verbose lines as the job's.</summary>
+    private sealed class StreamReport(VmPsChildJob job, string activity) : IOperationReport
     {
         private readonly object gate = new();
         private readonly StepTimer steps = new(activity);
@@ -118,6 +118,22 @@ internal class VmPsChildJob : Job
                 {
                     job.Verbose.Add(new VerboseRecord(line));
                 }
+            }
+        }
+
+        public void Warn(string message)
+        {
+            lock (gate)
+            {
+                job.Warning.Add(new WarningRecord(message));
+            }
+        }
+
+        public void Verbose(string message)
+        {
+            lock (gate)
+            {
+                job.Verbose.Add(new VerboseRecord(message));
             }
         }
 

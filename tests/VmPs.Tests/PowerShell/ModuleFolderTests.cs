@@ -22,7 +22,15 @@ public sealed class ModuleFolderTests
         "VmPs.Format.ps1xml",
         "VmPs.Types.ps1xml",
         "en-US/about_VmPs.help.txt",
+        "en-US/about_VmPs_Images.help.txt",
+        "en-US/about_VmPs_Networks.help.txt",
+        "en-US/about_VmPs_Guests.help.txt",
+        "en-US/about_VmPs_Storage.help.txt",
+        "en-US/about_VmPs_Checkpoints.help.txt",
+        "en-US/about_VmPs_Access.help.txt",
         "en-US/VmPs.PowerShell.dll-Help.xml",
+        "LICENSE",
+        "CHANGELOG.md",
     ];
 
     [Theory]

@@ -1,6 +1,7 @@
 using VmPs.Protocol;
 using VmPs.Protocol.Framing;
 using VmPs.Protocol.Messages;
+using VmPs.Tests.Infrastructure;
 
 namespace VmPs.Tests.Core.Agent;
 
@@ -60,7 +61,7 @@ internal sealed class HostileExecScript : HostileScript
             return;
         }
 
-        var output = new GeneratedStream(OutputBytes, Fill, OneLine);
+        var output = new LinesStream(OutputBytes, Fill, OneLine);
         var sending = session.SendContentAsync(OutputStream, channel, output, ExecFlowControl.OutputWindow, IgnoreCredit);
         var killed = WaitForKillAsync(session, channel);
         var first = await Task.WhenAny(sending, killed);
@@ -91,38 +92,14 @@ internal sealed class HostileExecScript : HostileScript
     }
 
     /// <summary>Output generated as it is read, so 200 MiB of it costs the double no memory either.</summary>
-    private sealed class GeneratedStream(long length, byte fill, bool oneLine) : Stream
+    private sealed class LinesStream(long length, byte fill, bool oneLine) : GeneratedStream(length)
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => length;
-
-        public override long Position { get; set; }
-
-        public override int Read(byte[] buffer, int offset, int count)
+        protected override void Generate(Span<byte> buffer, long offset)
         {
-            var take = (int)Math.Min(count, length - Position);
-            for (var index = 0; index < take; index++)
+            for (var index = 0; index < buffer.Length; index++)
             {
-                buffer[offset + index] = !oneLine && (Position + index) % 80 == 79 ? (byte)'\n' : fill;
+                buffer[index] = !oneLine && (offset + index) % 80 == 79 ? (byte)'\n' : fill;
             }
-
-            Position += take;
-            return take;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

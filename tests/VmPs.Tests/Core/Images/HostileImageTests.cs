@@ -28,7 +28,7 @@ public sealed class HostileImageTests(ITestOutputHelper output) : IDisposable
     public async Task APaxHeaderBombIsRefusedWithinBoundedMemory()
     {
         // One extended header claiming 1 GiB: 1 MB of gzip, the shape of the 1.4 MB layer that took pwsh to 6.5 GB.
-        var layer = await GzipAsync(new GeneratedStream(RawTar.Header("PaxHeaders/bomb", 'x', 1L << 30), 1L << 30));
+        var layer = await GzipAsync(new TarInputStream(RawTar.Header("PaxHeaders/bomb", 'x', 1L << 30), 1L << 30));
 
         await AssertRefusedAsync(layer, "LayerArchiveLimitExceeded");
     }
@@ -36,7 +36,7 @@ public sealed class HostileImageTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task AGnuLongNameBombIsRefusedWithinBoundedMemory()
     {
-        var layer = await GzipAsync(new GeneratedStream(RawTar.Header("././@LongLink", 'L', 1L << 30), 1L << 30));
+        var layer = await GzipAsync(new TarInputStream(RawTar.Header("././@LongLink", 'L', 1L << 30), 1L << 30));
 
         await AssertRefusedAsync(layer, "LayerArchiveLimitExceeded");
     }
@@ -45,7 +45,7 @@ public sealed class HostileImageTests(ITestOutputHelper output) : IDisposable
     public async Task AGzipBombEntryIsRefusedAtItsHeaderBeforeAnythingIsWritten()
     {
         // 100 GiB of zeros declared; the gzip holds the first 64 MiB of them.
-        var layer = await GzipAsync(new GeneratedStream(RawTar.Header("zeros", '0', 100L << 30), 64 * MiB, value: 0));
+        var layer = await GzipAsync(new TarInputStream(RawTar.Header("zeros", '0', 100L << 30), 64 * MiB, value: 0));
 
         await AssertRefusedAsync(layer, "LayerArchiveLimitExceeded");
     }

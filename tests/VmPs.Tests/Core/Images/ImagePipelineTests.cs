@@ -37,8 +37,8 @@ public sealed class ImagePipelineTests : IClassFixture<OpenRegistry>, IDisposabl
         Assert.Equal("linux/amd64", image.Platform);
         Assert.Equal(ImageFormat.Erofs, image.Format);
         Assert.Equal(ImageInitMode.Exec, image.InitMode);
-        Assert.Equal(["/bin/sleep"], image.Entrypoint);
-        Assert.Equal(["86400"], image.Cmd);
+        Assert.Equal(["/bin/sleep"], image.Config.Entrypoint);
+        Assert.Equal(["86400"], image.Config.Cmd);
         Assert.Equal(["PATH=/bin", "GREETING=hello"], image.Config.Env);
         Assert.Equal("/srv", image.Config.WorkingDirectory);
         Assert.Equal("root", image.Config.User);

@@ -148,12 +148,42 @@ public sealed class VmLogsTests : IDisposable
             records.Add(parsed);
         }
 
-        var console = await Read(VmLogSource.Console, new VmLogOptions(), Running(false));
+        var console = await Read(VmLogSource.Console, new VmLogOptions { Raw = true }, Running(false));
 
         Assert.Equal([record], records);
         // The 2 MiB line comes in three pieces.
         Assert.Equal(6, console.Count);
         Assert.Equal("\uFFFD\uFFFD\0\uFFFD", console[4]);
+    }
+
+    [Fact]
+    public async Task TerminalControlsFromTheGuestAreRemovedUnlessRaw()
+    {
+        const string hostile = "a\u001b[2J\u001b[1;1Hb\u001b]0;owned title\u0007c\u001bP+q\u001b\\d\u001b7e\u001b(Bf\u0008\u0000\u009b31mg\th\rü\u001b[6n\u007f";
+        File.WriteAllText(files.AppLog, hostile + "\nplain\n");
+
+        Assert.Equal(["abcdef31mg\thü", "plain"], await Read(VmLogSource.App, new VmLogOptions(), Running(false)));
+        Assert.Equal(["abcdef31mg\thü", "plain"], await Read(VmLogSource.App, new VmLogOptions { Tail = 2 }, Running(false)));
+        Assert.Equal([hostile, "plain"], await Read(VmLogSource.App, new VmLogOptions { Raw = true }, Running(false)));
+    }
+
+    [Fact]
+    public void TheCrashTailReadsOnlyTheLogsEndAndRemovesTerminalControls()
+    {
+        // 3 GiB of zeros (sparse) would take the old whole-file read to gigabytes of memory; then a bounded, clean tail.
+        using (var log = new FileStream(files.ConsoleLog, FileMode.Create))
+        {
+            log.SetLength(3L << 30);
+            log.Seek(0, SeekOrigin.End);
+            log.Write(System.Text.Encoding.UTF8.GetBytes("\nkernel panic\u001b[31m!\n" + new string('x', 10_000) + "\n"));
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var exit = VmPs.Core.Vms.GuestExit.Read(files.ConsoleLog);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal($"kernel panic!{Environment.NewLine}{new string('x', VmPs.Core.Vms.GuestExit.MaxTailLineChars)}", exit.Tail);
+        Assert.True(allocated < 4 * VmPs.Core.Vms.GuestExit.MaxReadBytes * 4, $"Reading the tail allocated {allocated} bytes.");
     }
 
     [Fact]

@@ -35,6 +35,7 @@ public sealed class VmCrashRecoveryTests(ITestOutputHelper output) : IAsyncLifet
         { "New-Vm", VmManager.CrashAfterInsert },
         { "New-Vm", VmManager.CrashAfterAttach },
         { "Start-Vm", VmBoot.CrashAfterPlug },
+        { "Start-Vm", DetachedProcess.CrashBeforeRecord },
         { "Start-Vm", DetachedProcess.CrashAfterSpawn },
         { "Start-Vm", VmBoot.CrashAfterLaunch },
         { "Start-Vm", VmBoot.CrashAfterRecord },
@@ -128,6 +129,37 @@ public sealed class VmCrashRecoveryTests(ITestOutputHelper output) : IAsyncLifet
         Figures.AddOrUpdate(fault, (0, 1), (_, figure) => (figure.Injected, figure.Repaired + 1));
         await ProveTheCommandWorksAgainAsync("Start-Vm", next);
         output.WriteLine($"{fault}: the VM was Crashed, its TAP went with the next Stop-Vm, the next Start-Vm booted it; 1/1 repaired/injected");
+    }
+
+    /// <summary>
+    /// Start-Vm rolls back a hypervisor that dies while the start waits for the agent: nothing of the attempt stays in
+    /// the VM directory (the agent port's lock, taken by the readiness poll, was left behind), nor on the host.
+    /// </summary>
+    [RequiresNetworkedVmFact]
+    public async Task AHypervisorKilledWhileStartVmWaitsForTheAgentLeavesNothingBehind()
+    {
+        const string fault = "hypervisor kill during Start-Vm";
+        await CreateAsync();
+        var before = await HostStateAsync();
+        var directory = Directory.EnumerateDirectories(host.Home.Paths.VmsDirectory).Single();
+        var starting = manager.StartAsync("vm", new VmStartOptions { Timeout = TimeSpan.FromMinutes(5) }, null, CancellationToken.None);
+
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (!File.Exists(Path.Combine(directory, "agent.sock.lock")) && !starting.IsCompleted && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(File.Exists(Path.Combine(directory, "agent.sock.lock")), "Start-Vm never polled the agent port.");
+        var hypervisor = Assert.Single(HostProcesses.Mentioning(directory));
+        await ProcessProbe.KillAsync(new ProcessIdentity(hypervisor, 0), TimeSpan.FromSeconds(10), CancellationToken.None);
+        Figures.AddOrUpdate(fault, (1, 0), (_, figure) => (figure.Injected + 1, figure.Repaired));
+
+        await Assert.ThrowsAsync<VmPs.Core.VmPsException>(() => starting);
+        Assert.Equal(before, await HostStateAsync());
+        Figures.AddOrUpdate(fault, (0, 1), (_, figure) => (figure.Injected, figure.Repaired + 1));
+        await ProveTheCommandWorksAgainAsync("Start-Vm", manager);
+        output.WriteLine($"{fault}: the start failed and rolled back, nothing left in the VM directory; 1/1 repaired/injected");
     }
 
     private Task CreateAsync() => manager.CreateAsync(

@@ -193,6 +193,9 @@ internal sealed class FakeImageManager : IImageManager
     public Task<ImageInfo> AddAsync(IImageSource source, ImageAddOptions options, IProgress<ImagePullProgress>? progress, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
+    public Task<ImageInfo> AddDiskAsync(DiskImageAddOptions options, IProgress<ImagePullProgress>? progress, CancellationToken cancellationToken) =>
+        throw new NotSupportedException();
+
     private static ImageInfo Image(string name) => new()
     {
         Id = name,

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using VmPs.Tests.Infrastructure;
 
 namespace VmPs.Tests.Protocol.Archives;
 
@@ -94,65 +95,35 @@ public static class RawTar
 /// A stream that serves a prefix and then <paramref name="fill"/> bytes of one value without holding them: how a
 /// test hands a reader a multi-gigabyte header or file, and counts how much the reader took.
 /// </summary>
-public sealed class GeneratedStream(byte[] prefix, long fill, byte value = (byte)'a', byte[]? suffix = null) : Stream
+public sealed class TarInputStream(byte[] prefix, long fill, byte value = (byte)'a', byte[]? suffix = null)
+    : GeneratedStream(prefix.Length + fill + (suffix?.Length ?? 0))
 {
     private readonly byte[] tail = suffix ?? [];
-    private long position;
 
-    public long Served => position;
-
-    private long Total => prefix.Length + fill + tail.Length;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => position; set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-    public override int Read(Span<byte> buffer)
+    protected override void Generate(Span<byte> buffer, long offset)
     {
-        var count = (int)Math.Min(buffer.Length, Total - position);
         var done = 0;
-        while (done < count)
+        while (done < buffer.Length)
         {
-            var at = position + done;
+            var at = offset + done;
             int take;
             if (at < prefix.Length)
             {
-                take = (int)Math.Min(count - done, prefix.Length - at);
+                take = (int)Math.Min(buffer.Length - done, prefix.Length - at);
                 prefix.AsSpan((int)at, take).CopyTo(buffer[done..]);
             }
             else if (at < prefix.Length + fill)
             {
-                take = (int)Math.Min(count - done, prefix.Length + fill - at);
+                take = (int)Math.Min(buffer.Length - done, prefix.Length + fill - at);
                 buffer.Slice(done, take).Fill(value);
             }
             else
             {
-                take = count - done;
+                take = buffer.Length - done;
                 tail.AsSpan((int)(at - prefix.Length - fill), take).CopyTo(buffer[done..]);
             }
 
             done += take;
         }
-
-        position += count;
-        return count;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

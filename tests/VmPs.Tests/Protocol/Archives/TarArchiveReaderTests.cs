@@ -12,7 +12,7 @@ public sealed class TarArchiveReaderTests
     [Fact]
     public async Task APaxHeaderLargerThanTheLimitIsRefusedBeforeItsRecordsAreRead()
     {
-        var source = new GeneratedStream(RawTar.Header("PaxHeaders/x", 'x', 2 * GiB), 2 * GiB);
+        var source = new TarInputStream(RawTar.Header("PaxHeaders/x", 'x', 2 * GiB), 2 * GiB);
 
         var error = await ReadAllExpectingErrorAsync(source);
 
@@ -38,7 +38,7 @@ public sealed class TarArchiveReaderTests
     [InlineData('K')]
     public async Task AGnuLongNameLongerThanPathMaxIsRefused(char type)
     {
-        var source = new GeneratedStream(RawTar.Header("././@LongLink", type, GiB), GiB);
+        var source = new TarInputStream(RawTar.Header("././@LongLink", type, GiB), GiB);
 
         var error = await ReadAllExpectingErrorAsync(source);
 
@@ -49,7 +49,7 @@ public sealed class TarArchiveReaderTests
     [Fact]
     public async Task AnEntryDeclaringMoreThanTheArchiveMayExpandToIsRefusedAtItsHeader()
     {
-        var source = new GeneratedStream(RawTar.Header("bomb", '0', 100 * GiB), 100 * GiB, value: 0);
+        var source = new TarInputStream(RawTar.Header("bomb", '0', 100 * GiB), 100 * GiB, value: 0);
 
         var error = await ReadAllExpectingErrorAsync(source);
 
