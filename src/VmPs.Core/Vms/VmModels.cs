@@ -127,6 +127,12 @@ public sealed record VmCreateOptions
 
     /// <summary>Volumes to attach (New-Vm -Volume NAME:/path[:ro]).</summary>
     public IReadOnlyList<Volumes.VolumeAttachOptions> Volumes { get; init; } = [];
+
+    /// <summary>A disk image VM's cloud-init user data (cloud-config or a script, at most 16 KiB); null: none.</summary>
+    public string? UserData { get; init; }
+
+    /// <summary>OpenSSH public keys cloud-init gives a disk image VM's default user.</summary>
+    public IReadOnlyList<string> SshPublicKeys { get; init; } = [];
 }
 
 /// <summary>Where New-Vm puts the VM's one network adapter.</summary>

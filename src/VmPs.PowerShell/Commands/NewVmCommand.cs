@@ -2,6 +2,7 @@ using System.Management.Automation;
 using VmPs.Core;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
+using VmPs.Core.Storage;
 using VmPs.Core.Vms;
 using VmPs.Core.Volumes;
 using VmPs.PowerShell.Completion;
@@ -113,6 +114,18 @@ public sealed class NewVmCommand : VmCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? Volume { get; set; }
 
+    /// <summary>A disk image VM's cloud-init user data: a file's path, or the cloud-config or script itself.</summary>
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
+    [ValidateNotNullOrEmpty]
+    public string? UserData { get; set; }
+
+    /// <summary>OpenSSH public key lines cloud-init gives the disk image VM's default user (repeatable).</summary>
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? SshPublicKey { get; set; }
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName is CheckpointPathSet or PipedCheckpointSet)
@@ -187,7 +200,27 @@ public sealed class NewVmCommand : VmCmdlet
             KernelPath = Kernel is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Kernel),
             Network = NetworkOptions(),
             Volumes = (Volume ?? []).Select(VolumeValidation.ParseAttachment).ToArray(),
+            UserData = UserDataText(),
+            SshPublicKeys = SshPublicKey ?? [],
         };
+    }
+
+    /// <summary>-UserData names a file when it is one line that resolves to an existing file; anything else is the data.</summary>
+    private string? UserDataText()
+    {
+        if (UserData is null || UserData.Contains('\n', StringComparison.Ordinal))
+        {
+            return UserData;
+        }
+
+        var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(UserData);
+        if (!File.Exists(path))
+        {
+            return UserData;
+        }
+
+        var length = new FileInfo(path).Length;
+        return length > CloudInitUserData.MaxBytes ? throw CloudInitUserData.TooLarge(Name, length) : File.ReadAllText(path);
     }
 
     private VmNetworkOptions? NetworkOptions()
