@@ -1,3 +1,4 @@
+using Newtonsoft.Json.Converters;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Kernels;
 
@@ -15,6 +16,7 @@ public sealed record HypervisorAvailability(
     bool Usable,
     string? Reason);
 
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum Accelerator
 {
     Kvm,

@@ -1,15 +1,18 @@
+using Newtonsoft.Json.Converters;
 using VmPs.Core.Agent;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
 
 namespace VmPs.Core.Hypervisors;
 
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum HypervisorKind
 {
     CloudHypervisor,
     Qemu,
 }
 
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum DiskImageFormat
 {
     Raw,
@@ -173,4 +176,11 @@ public interface IHypervisorDriver
 
     /// <summary>Unplugs the disk hot-plugged as <paramref name="deviceId"/> and returns once the hypervisor let go of its file; a disk already gone counts as done.</summary>
     Task DetachDiskAsync(HypervisorInstance instance, string deviceId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Makes <paramref name="path"/>, a qcow2 file over the current file of the launch spec's disk number
+    /// <paramref name="diskIndex"/>, that disk's writable file while the VM runs; the old file is only read from then
+    /// on (<see cref="HypervisorFeatures.LiveDiskSnapshot"/>).
+    /// </summary>
+    Task SnapshotDiskAsync(HypervisorInstance instance, int diskIndex, string path, CancellationToken cancellationToken);
 }

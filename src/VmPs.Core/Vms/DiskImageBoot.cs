@@ -19,6 +19,9 @@ internal static class DiskImageBoot
     /// <summary>The system disk's virtio serial (the guest sees /dev/disk/by-id/virtio-vmps-disk).</summary>
     public const string SystemDiskSerial = "vmps-disk";
 
+    /// <summary>The VM's disk file (its VmRecord.DiskFile): a qcow2 overlay over the image's read-only base.</summary>
+    public const string SystemDiskFile = "disk.qcow2";
+
     /// <summary>
     /// New-Vm's checks for a disk image: what only a direct boot has is refused, the disk must hold the image, and
     /// QEMU VMs run on q35 (microvm has no firmware). Returns the machine and the features the hypervisor needs.
@@ -55,7 +58,7 @@ internal static class DiskImageBoot
             };
         }
 
-        return (QemuMachine.Q35, FirmwareOf(image) == ImageFirmware.Uefi ? HypervisorFeatures.Uefi : HypervisorFeatures.Bios);
+        return (QemuMachine.Q35, HypervisorFeatures.Qcow2Disks | (FirmwareOf(image) == ImageFirmware.Uefi ? HypervisorFeatures.Uefi : HypervisorFeatures.Bios));
     }
 
     /// <summary>Checkpoints, forks and copies handle an OCI VM's overlay disk only, so far.</summary>
@@ -97,8 +100,9 @@ internal static class DiskImageBoot
     public static async Task CreateSystemDiskAsync(VmFiles files, ImageInfo image, int sizeGiB, string userData, CancellationToken cancellationToken)
     {
         var backing = new BackingImage(image.RootfsPath, image.Format == ImageFormat.Qcow2 ? DiskImageFormat.Qcow2 : DiskImageFormat.Raw);
-        await QemuImage.CreateAsync(files.SystemDisk, DiskImageFormat.Qcow2, (long)sizeGiB << 30, cancellationToken, backing).ConfigureAwait(false);
-        PrivateFiles.Restrict(files.SystemDisk);
+        var disk = files.Disk(SystemDiskFile);
+        await QemuImage.CreateAsync(disk, DiskImageFormat.Qcow2, (long)sizeGiB << 30, cancellationToken, backing).ConfigureAwait(false);
+        PrivateFiles.Restrict(disk);
         await PrivateFiles.WriteAllTextAsync(files.UserData, userData, cancellationToken).ConfigureAwait(false);
     }
 
@@ -122,9 +126,10 @@ internal static class DiskImageBoot
             }
         }
 
-        if (!File.Exists(files.SystemDisk))
+        var disk = files.Disk(vm.DiskFileName);
+        if (!File.Exists(disk))
         {
-            throw VmErrors.ImageMissing(vm.Name, image.Name, $"the VM's disk '{files.SystemDisk}' is missing");
+            throw VmErrors.ImageMissing(vm.Name, image.Name, $"the VM's disk '{disk}' is missing");
         }
 
         await CloudInitSeed.WriteAsync(
@@ -138,7 +143,7 @@ internal static class DiskImageBoot
             Firmware = new FirmwareSpec(firmware.Kind, firmware.CodePath!, variables),
             Disks =
             [
-                new DiskSpec(files.SystemDisk, ReadOnly: false, SystemDiskSerial, DiskImageFormat.Qcow2),
+                new DiskSpec(disk, ReadOnly: false, SystemDiskSerial, DiskImageFormat.Qcow2),
                 new DiskSpec(files.SeedDisk, ReadOnly: true, CloudInitSeed.DiskSerial),
             ],
         };

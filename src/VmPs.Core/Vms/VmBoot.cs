@@ -29,6 +29,9 @@ internal sealed class VmBoot
     public const string CrashAfterLaunch = "Start-Vm: hypervisor launched";
     public const string CrashAfterRecord = "Start-Vm: hypervisor recorded";
 
+    /// <summary>The VM's own disk is the launch spec's second disk, after the root filesystem.</summary>
+    public const int OverlayDiskIndex = 1;
+
     private readonly VmPsPaths paths;
     private readonly VmStore vms;
     private readonly ImageStore images;
@@ -222,7 +225,7 @@ internal sealed class VmBoot
         var kernel = await ResolveKernelAsync(vm.KernelPath, cancellationToken).ConfigureAwait(false);
         var initrd = await new InitrdBuilder(paths).BuildAsync(GuestBinary.Locate(), kernel, cancellationToken).ConfigureAwait(false);
         var attached = await volumes.ForBootAsync(vm.Id, cancellationToken).ConfigureAwait(false);
-        if (attached.Any(pair => pair.Volume.DiskFormat == DiskImageFormat.Qcow2))
+        if (vm.DiskFormat == DiskImageFormat.Qcow2 || attached.Any(pair => pair.Volume.DiskFormat == DiskImageFormat.Qcow2))
         {
             driver.Capabilities.Require(HypervisorFeatures.Qcow2Disks, vm.Name);
         }
@@ -241,7 +244,7 @@ internal sealed class VmBoot
             Disks =
             [
                 new DiskSpec(image.RootfsPath, ReadOnly: true, config.Disks.Rootfs),
-                new DiskSpec(files.OverlayDisk, ReadOnly: false, config.Disks.Overlay),
+                new DiskSpec(files.Disk(vm.DiskFileName), ReadOnly: false, config.Disks.Overlay, vm.DiskFormat),
                 new DiskSpec(files.ConfigDisk, ReadOnly: true, DiskSerials.Config),
                 .. attached.Select(pair => pair.Volume.Disk(pair.Attachment)),
             ],

@@ -100,12 +100,17 @@ public sealed class VmManager : IVmManager
         var (kernelPath, hypervisor, machine) = await CheckCreateAsync(options, cancellationToken).ConfigureAwait(false);
         var attachments = options.Volumes.Select(volume => volume with { Path = VolumeValidation.ValidateMountPath(volume.Path) }).ToList();
         var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
-        var vm = new NewVm(Guid.NewGuid(), options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.Owner, machine);
+        var disk = image.Kind == ImageKind.Disk
+            ? (Format: DiskImageFormat.Qcow2, File: DiskImageBoot.SystemDiskFile)
+            : (Format: options.DiskFormat, File: VmFiles.OverlayDiskName(options.DiskFormat));
+        var vm = new NewVm(
+            Guid.NewGuid(), options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.Owner,
+            machine, disk.Format, image.Kind == ImageKind.Disk ? disk.File : null);
         return await CreateVmAsync(
             vm,
             (files, token) => image.Kind == ImageKind.Disk
                 ? DiskImageBoot.CreateSystemDiskAsync(files, image, options.DiskSizeGiB, CloudInitUserData.Compose(options.UserData, options.SshPublicKeys, options.Name), token)
-                : OverlayDisk.CreateAsync(files.OverlayDisk, options.DiskSizeGiB, token, settings.MkfsExt4),
+                : OverlayDisk.CreateAsync(files.Disk(disk.File), options.DiskFormat, options.DiskSizeGiB, token, settings.MkfsExt4),
             attachments,
             options.Network,
             cancellationToken).ConfigureAwait(false);
@@ -122,10 +127,12 @@ public sealed class VmManager : IVmManager
         await sweep.SweepAbandonedCreationsAsync(cancellationToken).ConfigureAwait(false);
         var source = await GetRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
         var (network, saved) = await CheckForkAsync(source, checkpointName, name, cancellationToken).ConfigureAwait(false);
-        var vm = new NewVm(Guid.NewGuid(), name, source.ImageId, source.Cpus, source.MemoryMiB, source.Hypervisor, source.KernelPath, source.DiskSizeGiB, DateTimeOffset.UtcNow, source.InitMode, source.Owner, source.MachineType);
+        var disk = checkpoints.ForkDisk(source, checkpointName);
+        var vm = new NewVm(Guid.NewGuid(), name, source.ImageId, source.Cpus, source.MemoryMiB, source.Hypervisor, source.KernelPath, source.DiskSizeGiB, DateTimeOffset.UtcNow, source.InitMode, source.Owner, source.MachineType,
+            disk.Format, disk.File);
         var created = await CreateVmAsync(
             vm,
-            (files, token) => checkpoints.CopyToForkAsync(source, checkpointName, files, token),
+            (files, token) => checkpoints.CopyToForkAsync(source, checkpointName, files, disk.File, token),
             [],
             network,
             cancellationToken).ConfigureAwait(false);
@@ -161,7 +168,7 @@ public sealed class VmManager : IVmManager
         }
         finally
         {
-            checkpoints.Remove(source, checkpoint.Name);
+            await checkpoints.RemoveAsync(await GetRecordAsync(source.Name, CancellationToken.None).ConfigureAwait(false), checkpoint.Name, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -272,14 +279,15 @@ public sealed class VmManager : IVmManager
             }
 
             // Also when the size is unchanged: a session killed between growing the file and recording it is completed.
-            // A disk image's guest grows its own partitions and filesystems (cloud-init's growpart) into the larger disk.
-            if (vm.ImageKind == ImageKind.Disk)
+            // resize2fs cannot open a qcow2 image: the guest grows the filesystem to its disk at the next boot (a disk
+            // image's cloud-init grows its root partition).
+            if (vm.DiskFormat == DiskImageFormat.Qcow2)
             {
-                await QemuImage.ResizeAsync(files.SystemDisk, DiskImageFormat.Qcow2, (long)sizeGiB << 30, cancellationToken).ConfigureAwait(false);
+                await QemuImage.ResizeAsync(files.Disk(vm.DiskFileName), DiskImageFormat.Qcow2, (long)sizeGiB << 30, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                await Ext4Image.GrowAsync(files.OverlayDisk, (long)sizeGiB << 30, $"the disk of VM '{vm.Name}'", cancellationToken).ConfigureAwait(false);
+                await Ext4Image.GrowAsync(files.Disk(vm.DiskFileName), (long)sizeGiB << 30, $"the disk of VM '{vm.Name}'", cancellationToken).ConfigureAwait(false);
             }
 
             await vms.SetDiskSizeAsync(vm.Id, sizeGiB, cancellationToken).ConfigureAwait(false);
@@ -447,7 +455,7 @@ public sealed class VmManager : IVmManager
 
     /// <summary>Remove-VmCheckpoint: deletes the checkpoint's files.</summary>
     public async Task RemoveCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken) =>
-        checkpoints.Remove(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false), checkpointName);
+        await checkpoints.RemoveAsync(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false), checkpointName, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// Deletes the VM, its network adapter (TAP, rules, address), its directory (with its checkpoints and saved state) and its row. A running VM
@@ -640,7 +648,13 @@ public sealed class VmManager : IVmManager
         }
 
         var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
-        var hypervisor = (await host.SelectAsync(requested, HypervisorFeatures.None, options.MachineType, cancellationToken).ConfigureAwait(false)).Kind;
+        var needs = options.DiskFormat == DiskImageFormat.Qcow2 ? HypervisorFeatures.Qcow2Disks : HypervisorFeatures.None;
+        var hypervisor = (await host.SelectAsync(requested, needs, options.MachineType, cancellationToken).ConfigureAwait(false)).Kind;
+        if (options.DiskFormat == DiskImageFormat.Qcow2)
+        {
+            HostTools.Require(HostToolCatalog.QemuImg);
+        }
+
         await networking.ValidateAsync(options.Network, cancellationToken).ConfigureAwait(false);
         return (kernelPath, hypervisor, options.MachineType);
     }
@@ -709,6 +723,7 @@ public sealed class VmManager : IVmManager
         StatusDetail = vm.StatusDetail,
         Owner = vm.Owner,
         DiskSizeGiB = vm.DiskSizeGiB,
-        DiskAllocatedBytes = FileAllocation.BytesOf(reconciler.Files(vm.Id).WritableDisk(vm.ImageKind)),
+        DiskAllocatedBytes = FileAllocation.BytesOf(reconciler.Files(vm.Id).Disk(vm.DiskFileName)),
+        DiskFormat = vm.DiskFormat,
     };
 }

@@ -57,8 +57,8 @@ internal sealed class VmStore
                 await connection.Command(
                         """
                         INSERT INTO vms (id, name, image_id, cpus, memory_mib, hypervisor, kernel_path, disk_size_gib,
-                                         state, vsock_cid, mac_address, created_at, init_mode, owner_id, machine_type)
-                        VALUES ($id, $name, $image, $cpus, $memory, $hypervisor, $kernel, $disk, $state, $cid, $mac, $created, $initMode, $owner, $machine)
+                                         state, vsock_cid, mac_address, created_at, init_mode, owner_id, machine_type, disk_format, disk_file)
+                        VALUES ($id, $name, $image, $cpus, $memory, $hypervisor, $kernel, $disk, $state, $cid, $mac, $created, $initMode, $owner, $machine, $diskFormat, $diskFile)
                         """,
                         transaction)
                     .With("$id", vm.Id.ToString())
@@ -76,6 +76,8 @@ internal sealed class VmStore
                     .With("$initMode", vm.InitMode?.ToString())
                     .With("$owner", ownerId)
                     .With("$machine", vm.MachineType?.ToString())
+                    .With("$diskFormat", vm.DiskFormat.ToString())
+                    .With("$diskFile", vm.DiskFile)
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 return (await FindByIdAsync(connection, transaction, vm.Id, cancellationToken).ConfigureAwait(false))!;
             },
@@ -161,6 +163,16 @@ internal sealed class VmStore
             async (connection, transaction) => await connection.Command("UPDATE vms SET disk_size_gib = $disk WHERE id = $id", transaction)
                 .With("$id", id.ToString())
                 .With("$disk", diskSizeGiB)
+                .RunAsync(cancellationToken).ConfigureAwait(false),
+            cancellationToken);
+
+    /// <summary>Makes the file <paramref name="name"/> in the VM's directory, in <paramref name="format"/>, the VM's disk.</summary>
+    public Task SetDiskFileAsync(Guid id, string name, DiskImageFormat format, CancellationToken cancellationToken) =>
+        database.InWriteTransactionAsync(
+            async (connection, transaction) => await connection.Command("UPDATE vms SET disk_format = $format, disk_file = $file WHERE id = $id", transaction)
+                .With("$id", id.ToString())
+                .With("$format", format.ToString())
+                .With("$file", name)
                 .RunAsync(cancellationToken).ConfigureAwait(false),
             cancellationToken);
 
@@ -251,6 +263,8 @@ internal sealed class VmStore
         MachineType = reader.GetNullableString("machine_type") is { } machine ? Enum.Parse<QemuMachine>(machine) : null,
         KernelPath = reader.GetString(reader.GetOrdinal("kernel_path")),
         DiskSizeGiB = reader.GetInt32(reader.GetOrdinal("disk_size_gib")),
+        DiskFormat = Enum.Parse<DiskImageFormat>(reader.GetString(reader.GetOrdinal("disk_format"))),
+        DiskFile = reader.GetNullableString("disk_file"),
         State = Enum.Parse<VmState>(reader.GetString(reader.GetOrdinal("state"))),
         Instance = reader.GetNullableString("instance_json") is { } json
             ? JsonSerializer.Deserialize<HypervisorInstance>(json, InstanceJson)

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using VmPs.Core;
+using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
 using VmPs.Core.Storage;
@@ -67,6 +68,11 @@ public sealed class NewVmCommand : VmCmdlet
     [Parameter(ParameterSetName = RowSet)]
     [Parameter(ParameterSetName = PipedImageSet)]
     public HypervisorChoice Hypervisor { get; set; } = HypervisorChoice.Auto;
+
+    /// <summary>The container of the VM's disk: Raw (default) or Qcow2 (qemu-img).</summary>
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
+    public DiskImageFormat? DiskFormat { get; set; }
 
     /// <summary>The QEMU machine: Q35 hot-plugs disks (Mount-VmVolume on the running VM); the default, microvm, boots fastest.</summary>
     [Parameter]
@@ -192,6 +198,7 @@ public sealed class NewVmCommand : VmCmdlet
             Cpus = Cpus ?? defaults.Cpus,
             MemoryMiB = MemoryMB ?? defaults.MemoryMiB,
             DiskSizeGiB = DiskSizeGB ?? defaults.DiskSizeGiB,
+            DiskFormat = DiskFormat ?? defaults.DiskFormat,
             Hypervisor = Hypervisor.ToKind(),
             InitMode = InitMode,
             MachineType = MachineType,

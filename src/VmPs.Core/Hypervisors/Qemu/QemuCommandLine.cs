@@ -55,10 +55,10 @@ internal static class QemuCommandLine
             ValidateSerial(disk);
             var format = disk.Format == DiskImageFormat.Qcow2 ? "qcow2" : "raw";
             // A read-only drive takes a shared image lock, so many VMs can use one rootfs image.
-            var drive = $"if=none,id=disk{index},file={Escape(disk.Path)},format={format},readonly={(disk.ReadOnly ? "on" : "off")}";
+            var drive = $"if=none,id={DriveId(index)},file={Escape(disk.Path)},format={format},readonly={(disk.ReadOnly ? "on" : "off")}";
             // Firmware boots the first disk and tries no other.
             var bootIndex = spec.Firmware is not null && index == 0 ? ",bootindex=0" : "";
-            arguments.AddRange(["-drive", drive, "-device", $"{Device("virtio-blk")},drive=disk{index},serial={disk.Serial}{bootIndex}"]);
+            arguments.AddRange(["-drive", drive, "-device", $"{Device("virtio-blk")},drive={DriveId(index)},serial={disk.Serial}{bootIndex}"]);
         }
 
         if (!microvm)
@@ -175,6 +175,9 @@ internal static class QemuCommandLine
             throw new VmPsException(VmPsErrorIds.InvalidVsockCid, VmPsErrorKind.InvalidArgument, $"Vsock context id {cid} is reserved: guests need 3 or more.", cid);
         }
     }
+
+    /// <summary>The -drive id (QMP's device name) of the launch spec's disk number <paramref name="index"/>.</summary>
+    internal static string DriveId(int index) => $"disk{index}";
 
     internal static void ValidateSerial(DiskSpec disk)
     {

@@ -261,6 +261,23 @@ public sealed class CloudHypervisorDriverTests : IAsyncLifetime
             | HypervisorFeatures.LazyRestore | HypervisorFeatures.CpuResize | HypervisorFeatures.MemoryResize | HypervisorFeatures.Uefi
             | HypervisorFeatures.PvhKernel));
         Assert.Equal(HypervisorFeatures.Bios | HypervisorFeatures.CdRom, driver.Capabilities.Missing(HypervisorFeatures.Bios | HypervisorFeatures.CdRom | HypervisorFeatures.Uefi));
+        Assert.False(driver.Capabilities.Supports(HypervisorFeatures.LiveDiskSnapshot));
+    }
+
+    [Fact]
+    public async Task MovingARunningDiskOntoANewFileIsRefusedWithTheCapabilityErrorAndTheVmKeepsItsDisk()
+    {
+        var launcher = Fake();
+        var driver = new CloudHypervisorDriver(launcher);
+        var instance = await driver.LaunchAsync(vm.Spec(), CancellationToken.None);
+        using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
+        var disks = (await api.GetVmInfoAsync(CancellationToken.None)).Config.Disks!;
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => driver.SnapshotDiskAsync(instance, 1, vm.PathOf("disk-next.qcow2"), CancellationToken.None));
+
+        Assert.Equal(VmPsErrorIds.HypervisorFeatureNotSupported, error.ErrorId);
+        Assert.Contains("Taking a running VM's disk onto a new qcow2 file is not supported by Cloud Hypervisor", error.Message, StringComparison.Ordinal);
+        Assert.Equal(disks, (await api.GetVmInfoAsync(CancellationToken.None)).Config.Disks!);
     }
 
     private FakeCloudHypervisorLauncher Fake(FakeCloudHypervisorOptions? options = null)
