@@ -44,7 +44,9 @@ internal static class CloudInitSeed
             };
             if (network.Gateway is { } gateway)
             {
-                ethernet["routes"] = new JsonArray(new JsonObject { ["to"] = "default", ["via"] = gateway });
+                // gateway4 rather than a default route: cloud-init's ifupdown renderer writes a route as "post-up route add"
+                // (net-tools, missing from many images) but gateway4 as ifupdown's own "gateway" line.
+                ethernet["gateway4"] = gateway;
             }
 
             if (network.Dns.Count > 0)

@@ -49,7 +49,7 @@ public sealed class CloudInitSeedTests : IDisposable
         var eth0 = config.GetProperty("ethernets").GetProperty("eth0");
         Assert.Equal("02:76:6d:00:00:2a", eth0.GetProperty("match").GetProperty("macaddress").GetString());
         Assert.Equal("10.100.0.42/16", eth0.GetProperty("addresses")[0].GetString());
-        Assert.Equal("10.100.0.1", eth0.GetProperty("routes")[0].GetProperty("via").GetString());
+        Assert.Equal("10.100.0.1", eth0.GetProperty("gateway4").GetString());
         Assert.Equal(["10.100.0.1", "1.1.1.1"], eth0.GetProperty("nameservers").GetProperty("addresses").EnumerateArray().Select(server => server.GetString()));
         Assert.Equal(1400, eth0.GetProperty("mtu").GetInt32());
         Assert.Equal(userData, await File.ReadAllTextAsync(Path.Combine(extracted, "user-data")));
