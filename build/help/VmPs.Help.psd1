@@ -37,7 +37,10 @@
             MemoryMB   = 'Memory in MiB (default 512).'
             Hypervisor = 'Auto (default: Cloud Hypervisor when installed and KVM works, else QEMU), CloudHypervisor or Qemu.'
             Kernel     = 'Kernel image to boot instead of the default kernel (the VmPs kernel when Build-VmKernel built one, else the host''s distro kernel; see Get-VmHost). Relative paths are relative to the current location.'
-            DiskSizeGB = 'Size of the writable overlay disk in GiB (sparse; default 4).'
+            DiskSizeGB = 'Size of the writable overlay disk in GiB (sparse; default 4). For a disk image (New-VmImage -Path), the size of the VM''s whole disk, a copy-on-write qcow2 overlay over the image: at least the image''s disk (DiskSmallerThanImage otherwise); the guest''s cloud-init grows its root partition into it.'
+            UserData   = 'A disk image VM''s cloud-init user data (cloud-config, or a script starting with #!): the path of a file, or the text itself. At most 16 KiB, as on EC2 (UserDataTooLarge). It goes on the VM''s NoCloud seed disk (label cidata) as a MIME multipart with VmPs''s own part, which adds -SshPublicKey''s keys. Refused for OCI images (UserDataNeedsDiskImage).'
+            SshPublicKey = 'OpenSSH public key lines (repeatable) that cloud-init puts in the disk image VM''s default user''s authorized_keys.'
+            DiskFormat = 'The container of the VM''s own disk: Raw (the default, a sparse file) or Qcow2 (made by qemu-img from qemu-utils; the hypervisor must take qcow2 disks). Resize-VmDisk grows a qcow2 disk with qemu-img and the guest grows its filesystem at the next boot. Checkpoint-Vm on a file system without reflink moves the disk onto a qcow2 file over the frozen checkpoint, so Get-Vm may show DiskFormat Qcow2 afterwards.'
             MachineType = 'The QEMU machine (choosing QEMU): Q35, a PC with PCIe whose spare root ports take disks while the VM runs (Mount-VmVolume and Dismount-VmVolume on a running VM), or Microvm (the default: virtio-mmio, the fastest boot, devices fixed at launch; a running VM''s volumes change only after Stop-Vm). Cloud Hypervisor has one machine, which hot-plugs; it refuses -MachineType. Stored with the VM and in its spec.'
             InitMode   = 'Systemd or Exec, instead of the image''s init mode. Systemd: the guest init prepares the root, installs the agent as vmps-agent.service and hands PID 1 to the image''s /sbin/init. Exec: the guest init stays PID 1 and runs the image''s command. Stored with the VM.'
             Network    = 'VmPs network for the VM''s adapter (see Get-VmNetwork). Without -Network, -IPAddress, -Publish and -MaxBandwidthMbps the VM has no network; with any of them and no -Network the adapter goes on the default network (10.100.0.0/16, NAT), created on first use.'
@@ -48,7 +51,7 @@
             FromCheckpoint = 'The checkpoint to fork, as VM/CHECKPOINT.'
             Checkpoint     = 'A checkpoint object to fork, as Get-VmCheckpoint outputs it (from the pipeline).'
         }
-        Defaults    = @{ Image = 'busybox'; DiskSizeGB = '4'; Publish = 'None'; Hypervisor = 'Auto: Cloud Hypervisor when installed and KVM works, else QEMU'; InitMode = 'the image''s' }
+        Defaults    = @{ Image = 'busybox'; DiskSizeGB = '4'; Publish = 'None'; Hypervisor = 'Auto: Cloud Hypervisor when installed and KVM works, else QEMU'; InitMode = 'the image''s'; UserData = 'None'; SshPublicKey = 'None' }
         Examples    = @(
             @{ Code = 'New-Vm -Name web2 -FromCheckpoint web/warm; Start-Vm web2'; Remarks = 'Forks the checkpoint warm of the VM web and resumes the fork from its memory, with an identity of its own.' }
             @{ Code = 'Get-VmCheckpoint -VmName web -Name warm | New-Vm -Name web3'; Remarks = 'Forks a checkpoint piped in.' }
@@ -58,6 +61,7 @@
             @{ Code = 'New-Vm -Name web -Volume data:/srv/data -Volume assets:/assets:ro'; Remarks = 'Creates a VM that mounts the volume data writable at /srv/data and assets read-only at /assets.' }
             @{ Code = 'New-Vm -Name db -MachineType Q35 | Start-Vm; Mount-VmVolume -VmName db -Name data -Path /srv/data'; Remarks = 'Creates a QEMU q35 VM, boots it and plugs the volume data into it while it runs; the guest mounts it at /srv/data.' }
             @{ Code = 'New-Vm -Name web -Network default -Publish 8080:80 | Start-Vm -PassThru'; Remarks = 'Creates a VM on the default network with its port 80 published as port 8080 of the host, and boots it. Get-Vm shows its IPAddress.' }
+            @{ Code = 'New-VmImage -Path debian-12-genericcloud-amd64.qcow2 -Name debian; New-Vm -Name cloud -Image debian -DiskSizeGB 10 -Network default -UserData ./init.yaml -SshPublicKey (Get-Content ~/.ssh/id_ed25519.pub)'; Remarks = 'Creates a full VM from a cloud image: a 10 GiB copy-on-write disk booted on q35 through OVMF, configured by cloud-init from its seed disk (hostname, the network''s address, the user data and the SSH key).' }
         )
     }
     'New-VmVolume' = @{
@@ -336,7 +340,7 @@
     }
     'Checkpoint-Vm' = @{
         Synopsis    = 'Makes a named checkpoint of VMs.'
-        Description = 'Makes a checkpoint named CheckpointName of each VM, as Hyper-V''s Checkpoint-VM: a copy of its overlay disk (a reflink that shares the blocks where the file system can, else a sparse copy of the data) and, for a VM that runs, is paused or is saved, its memory and device state sealed with a manifest like Save-Vm''s. A running VM''s vCPUs stand still while the checkpoint is made and then run on. Checkpoints live in the VM''s directory and go with Remove-Vm. A name in use fails with CheckpointNameInUse; an invalid one with InvalidCheckpointName, under -WhatIf too; a failed checkpoint leaves nothing behind and the VM as it was (CheckpointFailed).'
+        Description = 'Makes a checkpoint named CheckpointName of each VM, as Hyper-V''s Checkpoint-VM: a copy-on-write copy of its overlay disk (a reflink that shares the blocks where the file system can; else, with qemu-img from qemu-utils and a hypervisor that can move a running disk onto a new file (QEMU), the disk is frozen in place and the VM writes a new qcow2 file over it from then on, so Get-Vm shows DiskFormat Qcow2 and the checkpoint costs no copy; a sparse full copy of the data only where neither can be made, and DiskCopy says so) and, for a VM that runs, is paused or is saved, its memory and device state sealed with a manifest like Save-Vm''s. A running VM''s vCPUs stand still while the checkpoint is made and then run on. Checkpoints live in the VM''s directory and go with Remove-Vm. A name in use fails with CheckpointNameInUse; an invalid one with InvalidCheckpointName, under -WhatIf too; a failed checkpoint leaves nothing behind and the VM as it was (CheckpointFailed).'
         Parameters  = @{
             Name           = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column.'
             InputObject    = 'VM objects, as Get-Vm outputs them.'

@@ -85,6 +85,13 @@ Describe 'About topics' {
         $text | Should -Match 'SEE ALSO'
     }
 
+    It '<_> has no line wider than 80 columns, as shipped and as Get-Help shows it' -ForEach $Topics {
+        $file = Join-Path $ModuleDirectory "en-US/$_.help.txt"
+        $wide = Select-String -LiteralPath $file -Pattern '^.{81,}$'
+        $wide | ForEach-Object { "line $($_.LineNumber): $($_.Line.Length) columns" } | Should -BeNullOrEmpty
+        (Get-Help $_ | Out-String -Width 200) -split "`r?`n" | Where-Object Length -GT 80 | Should -BeNullOrEmpty
+    }
+
     It 'about_VmPs leads to every area topic' -ForEach @{ Topics = $Topics } {
         $text = Get-Help about_VmPs | Out-String
         foreach ($topic in $Topics -ne 'about_VmPs') { $text | Should -Match $topic }

@@ -1,7 +1,9 @@
 using System.Text.Json;
+using Newtonsoft.Json.Converters;
 
 namespace VmPs.Core.Images;
 
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum ImageFormat
 {
     Erofs,
@@ -15,6 +17,7 @@ public enum ImageFormat
 }
 
 /// <summary>What an image holds: a root filesystem booted directly, or a whole disk with its own bootloader.</summary>
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum ImageKind
 {
     /// <summary>An OCI image's root filesystem, booted by VmPs's kernel and init.</summary>
@@ -25,6 +28,7 @@ public enum ImageKind
 }
 
 /// <summary>The firmware a disk image boots through.</summary>
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum ImageFirmware
 {
     /// <summary>UEFI (OVMF on QEMU).</summary>
@@ -35,6 +39,7 @@ public enum ImageFirmware
 }
 
 /// <summary>How the guest init starts the image: run its command as a child, or hand over to systemd.</summary>
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum ImageInitMode
 {
     Exec,

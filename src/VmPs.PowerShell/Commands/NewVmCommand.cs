@@ -1,7 +1,9 @@
 using System.Management.Automation;
 using VmPs.Core;
+using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
+using VmPs.Core.Storage;
 using VmPs.Core.Vms;
 using VmPs.Core.Volumes;
 using VmPs.PowerShell.Completion;
@@ -67,6 +69,11 @@ public sealed class NewVmCommand : VmCmdlet
     [Parameter(ParameterSetName = PipedImageSet)]
     public HypervisorChoice Hypervisor { get; set; } = HypervisorChoice.Auto;
 
+    /// <summary>The container of the VM's disk: Raw (default) or Qcow2 (qemu-img).</summary>
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
+    public DiskImageFormat? DiskFormat { get; set; }
+
     /// <summary>The QEMU machine: Q35 hot-plugs disks (Mount-VmVolume on the running VM); the default, microvm, boots fastest.</summary>
     [Parameter]
     public QemuMachine? MachineType { get; set; }
@@ -124,6 +131,18 @@ public sealed class NewVmCommand : VmCmdlet
     [Parameter(ParameterSetName = PipedImageSet)]
     [ValidateNotNullOrEmpty]
     public string[]? Volume { get; set; }
+
+    /// <summary>A disk image VM's cloud-init user data: a file's path, or the cloud-config or script itself.</summary>
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
+    [ValidateNotNullOrEmpty]
+    public string? UserData { get; set; }
+
+    /// <summary>OpenSSH public key lines cloud-init gives the disk image VM's default user (repeatable).</summary>
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? SshPublicKey { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -192,6 +211,7 @@ public sealed class NewVmCommand : VmCmdlet
             Cpus = Cpus ?? defaults.Cpus,
             MemoryMiB = MemoryMB ?? defaults.MemoryMiB,
             DiskSizeGiB = DiskSizeGB ?? defaults.DiskSizeGiB,
+            DiskFormat = DiskFormat ?? defaults.DiskFormat,
             Hypervisor = Hypervisor.ToKind(),
             InitMode = InitMode,
             MachineType = MachineType,
@@ -201,7 +221,27 @@ public sealed class NewVmCommand : VmCmdlet
             KernelPath = Kernel is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Kernel),
             Network = NetworkOptions(),
             Volumes = (Volume ?? []).Select(VolumeValidation.ParseAttachment).ToArray(),
+            UserData = UserDataText(),
+            SshPublicKeys = SshPublicKey ?? [],
         };
+    }
+
+    /// <summary>-UserData names a file when it is one line that resolves to an existing file; anything else is the data.</summary>
+    private string? UserDataText()
+    {
+        if (UserData is null || UserData.Contains('\n', StringComparison.Ordinal))
+        {
+            return UserData;
+        }
+
+        var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(UserData);
+        if (!File.Exists(path))
+        {
+            return UserData;
+        }
+
+        var length = new FileInfo(path).Length;
+        return length > CloudInitUserData.MaxBytes ? throw CloudInitUserData.TooLarge(Name, length) : File.ReadAllText(path);
     }
 
     private VmNetworkOptions? NetworkOptions()
