@@ -33,6 +33,15 @@ internal sealed class VmFiles
 
     public string ConfigDisk => Path.Combine(Directory, "config.img");
 
+    /// <summary>A UEFI VM's own variable store (boot entries), a private copy of the firmware's template.</summary>
+    public string FirmwareVariables => Path.Combine(Directory, "efivars.fd");
+
+    /// <summary>A disk image VM's cloud-init user data as New-Vm composed it, for the seed disk.</summary>
+    public string UserData => Path.Combine(Directory, "user-data");
+
+    /// <summary>A disk image VM's cloud-init NoCloud seed (label cidata), rewritten at every start.</summary>
+    public string SeedDisk => Path.Combine(Directory, "seed.iso");
+
     public string ConsoleLog => Path.Combine(Directory, "console.log");
 
     public string HypervisorLog => Path.Combine(Directory, "hypervisor.log");

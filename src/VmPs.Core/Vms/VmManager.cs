@@ -5,6 +5,7 @@ using VmPs.Core.Agent;
 using VmPs.Core.Boot;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
 using VmPs.Core.Logs;
 using VmPs.Core.Network;
@@ -96,13 +97,20 @@ public sealed class VmManager : IVmManager
     {
         await sweep.SweepAbandonedCreationsAsync(cancellationToken).ConfigureAwait(false);
         await sweep.SweepOrphanedDirectoriesAsync(cancellationToken).ConfigureAwait(false);
-        var (kernelPath, hypervisor) = await CheckCreateAsync(options, cancellationToken).ConfigureAwait(false);
+        var (kernelPath, hypervisor, machine) = await CheckCreateAsync(options, cancellationToken).ConfigureAwait(false);
         var attachments = options.Volumes.Select(volume => volume with { Path = VolumeValidation.ValidateMountPath(volume.Path) }).ToList();
         var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
-        var vm = new NewVm(Guid.NewGuid(), options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.Owner, options.MachineType, options.DiskFormat);
+        var disk = image.Kind == ImageKind.Disk
+            ? (Format: DiskImageFormat.Qcow2, File: DiskImageBoot.SystemDiskFile)
+            : (Format: options.DiskFormat, File: VmFiles.OverlayDiskName(options.DiskFormat));
+        var vm = new NewVm(
+            Guid.NewGuid(), options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.Owner,
+            machine, disk.Format, image.Kind == ImageKind.Disk ? disk.File : null);
         return await CreateVmAsync(
             vm,
-            (files, token) => OverlayDisk.CreateAsync(files.Disk(VmFiles.OverlayDiskName(options.DiskFormat)), options.DiskFormat, options.DiskSizeGiB, token, settings.MkfsExt4),
+            (files, token) => image.Kind == ImageKind.Disk
+                ? DiskImageBoot.CreateSystemDiskAsync(files, image, options.DiskSizeGiB, CloudInitUserData.Compose(options.UserData, options.SshPublicKeys, options.Name), token)
+                : OverlayDisk.CreateAsync(files.Disk(disk.File), options.DiskFormat, options.DiskSizeGiB, token, settings.MkfsExt4),
             attachments,
             options.Network,
             cancellationToken).ConfigureAwait(false);
@@ -151,6 +159,7 @@ public sealed class VmManager : IVmManager
     public async Task<VmInfo> CopyAsync(string vmName, string name, CancellationToken cancellationToken)
     {
         var source = await GetRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
+        DiskImageBoot.RefuseCheckpoint(source);
         await CheckNewNameAsync(name, cancellationToken).ConfigureAwait(false);
         var checkpoint = await checkpoints.CreateAsync(source, $"copy-{Guid.NewGuid():N}", cancellationToken).ConfigureAwait(false);
         try
@@ -270,7 +279,8 @@ public sealed class VmManager : IVmManager
             }
 
             // Also when the size is unchanged: a session killed between growing the file and recording it is completed.
-            // resize2fs cannot open a qcow2 image: the guest grows the filesystem to its disk at the next boot.
+            // resize2fs cannot open a qcow2 image: the guest grows the filesystem to its disk at the next boot (a disk
+            // image's cloud-init grows its root partition).
             if (vm.DiskFormat == DiskImageFormat.Qcow2)
             {
                 await QemuImage.ResizeAsync(files.Disk(vm.DiskFileName), DiskImageFormat.Qcow2, (long)sizeGiB << 30, cancellationToken).ConfigureAwait(false);
@@ -423,6 +433,7 @@ public sealed class VmManager : IVmManager
     public async Task<VmCheckpointInfo> CheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken)
     {
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        DiskImageBoot.RefuseCheckpoint(vm);
         return await checkpoints.CreateAsync(vm, checkpointName, cancellationToken).ConfigureAwait(false);
     }
 
@@ -598,8 +609,11 @@ public sealed class VmManager : IVmManager
         return current is not null && (await reconciler.ReconcileAsync(current, cancellationToken).ConfigureAwait(false)).State.IsActive();
     };
 
-    /// <summary>Validates New-Vm's options against the host and the state; returns the kernel and hypervisor the VM will use.</summary>
-    private async Task<(string KernelPath, HypervisorKind Hypervisor)> CheckCreateAsync(VmCreateOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// Validates New-Vm's options against the host and the state; returns the kernel, hypervisor and QEMU machine the
+    /// VM will use (a disk image's VM boots its own kernel: none).
+    /// </summary>
+    private async Task<(string KernelPath, HypervisorKind Hypervisor, QemuMachine? Machine)> CheckCreateAsync(VmCreateOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         VmValidation.ValidateCreate(options, VmValidation.ReadHostMemoryMiB());
@@ -618,9 +632,22 @@ public sealed class VmManager : IVmManager
             throw VmStore.NameInUse(existing.Name);
         }
 
-        var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
         await catalog.ValidateAsync(options.Image, cancellationToken).ConfigureAwait(false);
         var requested = options.MachineType is null ? options.Hypervisor : VmValidation.HypervisorOfMachine(options.Hypervisor);
+        var stored = await catalog.FindStoredAsync(options.Image, cancellationToken).ConfigureAwait(false);
+        DiskImageBoot.RefuseUserData(options, stored);
+        if (stored is { Kind: ImageKind.Disk } diskImage)
+        {
+            var (machine, required) = DiskImageBoot.CheckCreate(options, diskImage);
+            CloudInitUserData.Compose(options.UserData, options.SshPublicKeys, options.Name);
+            HostTools.Require(HostToolCatalog.Xorriso);
+            var driver = await host.SelectAsync(requested, required, machine, cancellationToken).ConfigureAwait(false);
+            FirmwareCatalog.Require(await host.ReportAsync(cancellationToken).ConfigureAwait(false), driver.Kind, DiskImageBoot.FirmwareOf(diskImage), options.Name);
+            await networking.ValidateAsync(options.Network, cancellationToken).ConfigureAwait(false);
+            return ("", driver.Kind, driver.Kind == HypervisorKind.Qemu ? (QemuMachine?)machine : null);
+        }
+
+        var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
         var needs = options.DiskFormat == DiskImageFormat.Qcow2 ? HypervisorFeatures.Qcow2Disks : HypervisorFeatures.None;
         var hypervisor = (await host.SelectAsync(requested, needs, options.MachineType, cancellationToken).ConfigureAwait(false)).Kind;
         if (options.DiskFormat == DiskImageFormat.Qcow2)
@@ -629,7 +656,7 @@ public sealed class VmManager : IVmManager
         }
 
         await networking.ValidateAsync(options.Network, cancellationToken).ConfigureAwait(false);
-        return (kernelPath, hypervisor);
+        return (kernelPath, hypervisor, options.MachineType);
     }
 
     private async Task<string> DefaultKernelPathAsync(string? requested, CancellationToken cancellationToken)

@@ -75,10 +75,10 @@ public sealed record VmInfo
     /// <summary>Exit code of the image's entrypoint, once the guest reported it before powering off.</summary>
     public int? ExitCode { get; init; }
 
-    /// <summary>The init mode New-Vm -InitMode chose; null when the VM follows its image's.</summary>
     /// <summary>The VmPs user who owns the VM; null: the host's administrator.</summary>
     public string? Owner { get; init; }
 
+    /// <summary>The init mode New-Vm -InitMode chose; null when the VM follows its image's.</summary>
     public ImageInitMode? InitMode { get; init; }
 
     /// <summary>For a Crashed VM: why, with the tail of its console log.</summary>
@@ -135,6 +135,12 @@ public sealed record VmCreateOptions
 
     /// <summary>Volumes to attach (New-Vm -Volume NAME:/path[:ro]).</summary>
     public IReadOnlyList<Volumes.VolumeAttachOptions> Volumes { get; init; } = [];
+
+    /// <summary>A disk image VM's cloud-init user data (cloud-config or a script, at most 16 KiB); null: none.</summary>
+    public string? UserData { get; init; }
+
+    /// <summary>OpenSSH public keys cloud-init gives a disk image VM's default user.</summary>
+    public IReadOnlyList<string> SshPublicKeys { get; init; } = [];
 }
 
 /// <summary>Where New-Vm puts the VM's one network adapter.</summary>

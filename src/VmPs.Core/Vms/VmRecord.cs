@@ -34,6 +34,9 @@ internal sealed record VmRecord
 
     public required string ImageName { get; init; }
 
+    /// <summary>Its image's kind: a Disk image's VM boots its own disk (<see cref="DiskImageBoot.SystemDiskFile"/>) through firmware.</summary>
+    public ImageKind ImageKind { get; init; } = ImageKind.Oci;
+
     public required int Cpus { get; init; }
 
     public required int MemoryMiB { get; init; }

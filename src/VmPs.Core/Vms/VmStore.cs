@@ -21,7 +21,7 @@ internal sealed class VmStore
     public const string MacPrefix = "02:76:6d";
 
     private const string SelectColumns = """
-        SELECT v.*, i.name AS image_name, u.name AS owner_name FROM vms v JOIN images i ON i.id = v.image_id LEFT JOIN users u ON u.id = v.owner_id
+        SELECT v.*, i.name AS image_name, i.kind AS image_kind, u.name AS owner_name FROM vms v JOIN images i ON i.id = v.image_id LEFT JOIN users u ON u.id = v.owner_id
         """;
 
     private static readonly JsonSerializerOptions InstanceJson = new()
@@ -256,6 +256,7 @@ internal sealed class VmStore
         Name = reader.GetString(reader.GetOrdinal("name")),
         ImageId = reader.GetString(reader.GetOrdinal("image_id")),
         ImageName = reader.GetString(reader.GetOrdinal("image_name")),
+        ImageKind = Enum.Parse<ImageKind>(reader.GetString(reader.GetOrdinal("image_kind"))),
         Cpus = reader.GetInt32(reader.GetOrdinal("cpus")),
         MemoryMiB = reader.GetInt32(reader.GetOrdinal("memory_mib")),
         Hypervisor = Enum.Parse<HypervisorKind>(reader.GetString(reader.GetOrdinal("hypervisor"))),

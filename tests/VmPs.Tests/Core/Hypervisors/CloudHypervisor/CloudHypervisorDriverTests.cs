@@ -5,6 +5,7 @@ using VmPs.Core;
 using VmPs.Core.Agent;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.CloudHypervisor;
+using VmPs.Core.Images;
 using VmPs.Core.Processes;
 using VmPs.Core.Vms;
 
@@ -86,6 +87,31 @@ public sealed class CloudHypervisorDriverTests : IAsyncLifetime
         await driver.KillAsync(instance, CancellationToken.None);
         Assert.False(File.Exists(instance.ControlSocketPath));
         Assert.False(File.Exists(instance.Agent.SocketPath));
+    }
+
+    [Fact]
+    public async Task A_disk_image_boots_through_the_firmware_payload_alone()
+    {
+        var launcher = Fake();
+        var driver = new CloudHypervisorDriver(launcher);
+        var spec = vm.Spec() with
+        {
+            KernelPath = null,
+            InitrdPath = null,
+            KernelArguments = "",
+            Firmware = new FirmwareSpec(ImageFirmware.Uefi, "/opt/ch/CLOUDHV.fd", null),
+            Disks = [new DiskSpec(vm.PathOf("disk.qcow2"), ReadOnly: false, "vmps-disk", DiskImageFormat.Qcow2)],
+        };
+
+        var instance = await driver.LaunchAsync(spec, CancellationToken.None);
+
+        using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
+        var info = await api.GetVmInfoAsync(CancellationToken.None);
+        Assert.Equal(new PayloadConfig { Firmware = "/opt/ch/CLOUDHV.fd" }, info.Config.Payload);
+        Assert.Equal(CloudHypervisorVmState.Running, info.State);
+        var bios = spec with { Firmware = new FirmwareSpec(ImageFirmware.Bios, "/usr/share/seabios/bios-256k.bin", null) };
+        Assert.Equal(VmPsErrorIds.DiskImageVmUnsupported, Assert.Throws<VmPsException>(() => CloudHypervisorVmConfigBuilder.Build(bios)).ErrorId);
+        await driver.KillAsync(instance, CancellationToken.None);
     }
 
     [Fact]
