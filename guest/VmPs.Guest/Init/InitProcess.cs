@@ -148,6 +148,10 @@ internal sealed class InitProcess
 
         SetIdentity(config);
         BringUpLoopback();
+        if (config.Metadata is { } metadata)
+        {
+            MetadataEndpoint.Start(metadata);
+        }
     }
 
     /// <summary>
