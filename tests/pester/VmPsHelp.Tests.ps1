@@ -5,7 +5,7 @@
 BeforeDiscovery {
     $manifest = Import-PowerShellDataFile (Join-Path $PSScriptRoot '../../VmPs.psd1')
     $Cmdlets = $manifest.CmdletsToExport
-    $Topics = 'about_VmPs', 'about_VmPs_Images', 'about_VmPs_Networks', 'about_VmPs_Guests', 'about_VmPs_Storage', 'about_VmPs_Checkpoints'
+    $Topics = 'about_VmPs', 'about_VmPs_Images', 'about_VmPs_Networks', 'about_VmPs_Guests', 'about_VmPs_Storage', 'about_VmPs_Checkpoints', 'about_VmPs_Access'
 }
 
 BeforeAll {
@@ -72,6 +72,7 @@ Describe 'Cmdlet help' {
         (Get-Help Restore-VmCheckpoint -Full).relatedLinks.navigationLink.linkText | Should -Contain 'about_VmPs_Checkpoints'
         (Get-Help Repair-VmNetwork -Full).relatedLinks.navigationLink.linkText | Should -Contain 'about_VmPs_Networks'
         (Get-Help Remove-VmImage -Full).relatedLinks.navigationLink.linkText | Should -Contain 'about_VmPs_Images'
+        (Get-Help Set-VmQuota -Full).relatedLinks.navigationLink.linkText | Should -Contain 'about_VmPs_Access'
     }
 }
 
@@ -96,7 +97,7 @@ Describe 'About topics' {
         foreach ($topic in $Topics -ne 'about_VmPs') { $text | Should -Match $topic }
     }
 
-    It 'Get-Help about_VmPs* lists the six topics' -ForEach @{ Topics = $Topics } {
+    It 'Get-Help about_VmPs* lists the seven topics' -ForEach @{ Topics = $Topics } {
         @(Get-Help about_VmPs* | ForEach-Object Name | Sort-Object) | Should -Be @($Topics | Sort-Object)
     }
 }

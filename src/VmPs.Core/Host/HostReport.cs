@@ -55,6 +55,9 @@ public sealed record HostReport
 
     public required IReadOnlyList<HostTool> Tools { get; init; }
 
+    /// <summary>The firmware each hypervisor boots disk images through, found or not, with what provides it.</summary>
+    public IReadOnlyList<HostFirmware> Firmware { get; init; } = [];
+
     /// <summary>/dev/vhost-vsock exists, so QEMU can give guests a kernel vsock (else the agent uses virtio-serial).</summary>
     public bool VhostVsockAvailable { get; init; }
 

@@ -98,6 +98,9 @@ public sealed record ImageInfo
 
     public required DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>The owning user's name; null: the administrator. A new image names its owner here, resolved when it is stored.</summary>
+    public string? Owner { get; init; }
+
     public ImageKind Kind { get; init; } = ImageKind.Oci;
 
     /// <summary>The firmware a disk image boots through; null for an OCI image.</summary>
@@ -120,6 +123,9 @@ public sealed record ImageAddOptions
 
     /// <summary>Replace an image of the same name (refused while VMs use it).</summary>
     public bool Force { get; init; }
+
+    /// <summary>The user who owns the image (New-VmImage -Owner); null: the administrator.</summary>
+    public string? Owner { get; init; }
 }
 
 /// <summary>How New-VmImage imports a disk image (a cloud image in qcow2 or raw).</summary>
