@@ -10,6 +10,7 @@ using VmPs.Core.State;
 using VmPs.Core.Storage;
 using VmPs.Core.Volumes;
 using VmPs.Protocol.Config;
+using VmPs.Protocol.Logs;
 
 namespace VmPs.Core.Vms;
 
@@ -29,6 +30,7 @@ internal sealed class VmBoot
     public const string CrashAfterLaunch = "Start-Vm: hypervisor launched";
     public const string CrashAfterRecord = "Start-Vm: hypervisor recorded";
 
+    private readonly long logFileMaxBytes;
     private readonly VmPsPaths paths;
     private readonly VmStore vms;
     private readonly ImageStore images;
@@ -37,8 +39,9 @@ internal sealed class VmBoot
     private readonly VmNetworking networking;
     private readonly VolumeManager volumes;
 
-    public VmBoot(VmPsPaths paths, VmStore vms, ImageStore images, VmReconciler reconciler, HostContext host, VmNetworking networking, VolumeManager volumes)
+    public VmBoot(VmPsPaths paths, VmStore vms, ImageStore images, VmReconciler reconciler, HostContext host, VmNetworking networking, VolumeManager volumes, long logFileMaxBytes)
     {
+        this.logFileMaxBytes = logFileMaxBytes;
         this.volumes = volumes;
         this.networking = networking;
         this.paths = paths;
@@ -213,8 +216,11 @@ internal sealed class VmBoot
         };
         await GuestConfigFactory.WriteDiskAsync(files.ConfigDisk, config, cancellationToken).ConfigureAwait(false);
         // Each boot starts fresh console and app logs, so their tails and markers describe this boot only.
-        File.Delete(files.ConsoleLog);
-        File.Delete(files.AppLog);
+        foreach (var log in new[] { files.ConsoleLog, files.AppLog })
+        {
+            File.Delete(log);
+            File.Delete(RotatingLogFile.RotatedPath(log));
+        }
 
         return new VmLaunchSpec
         {
@@ -236,6 +242,7 @@ internal sealed class VmBoot
             ConsoleLogPath = files.ConsoleLog,
             AppLogPath = files.AppLog,
             HypervisorLogPath = files.HypervisorLog,
+            LogFileMaxBytes = logFileMaxBytes,
             VsockCid = vm.VsockCid,
             NetworkInterfaces = adapter is null ? [] : [new NetworkInterfaceSpec(adapter.Tap, adapter.MacAddress, adapter.Mtu)],
         };

@@ -1,5 +1,6 @@
 using System.Globalization;
 using VmPs.Core.Host;
+using VmPs.Core.Logs;
 
 namespace VmPs.Core.Hypervisors.Qemu;
 
@@ -40,7 +41,7 @@ internal static class QemuCommandLine
             "-kernel", microvm ? spec.VmlinuxPath ?? spec.KernelPath : spec.KernelPath,
             "-initrd", spec.InitrdPath,
             "-append", KernelArguments(options, spec),
-            "-chardev", $"file,id=console,path={Escape(spec.ConsoleLogPath)}",
+            "-chardev", $"file,id=console,path={Escape(VmLogKeeper.PipeOf(spec.ConsoleLogPath))}",
             "-serial", "chardev:console",
             "-chardev", $"socket,id=qmp,path={Escape(sockets.Qmp)},server=on,wait=off",
             "-mon", "chardev=qmp,mode=control",
@@ -85,7 +86,7 @@ internal static class QemuCommandLine
         if (spec.AppLogPath is { } appLog)
         {
             // A console port on the virtio-serial bus: the guest's /dev/hvc0, where the image's command writes.
-            arguments.AddRange(["-chardev", $"file,id=app,path={Escape(appLog)}", "-device", $"virtconsole,chardev=app,name={AppPortName}"]);
+            arguments.AddRange(["-chardev", $"file,id=app,path={Escape(VmLogKeeper.PipeOf(appLog))}", "-device", $"virtconsole,chardev=app,name={AppPortName}"]);
         }
 
         if (options.UseVhostVsock)
