@@ -54,6 +54,16 @@
         'Mount-VmVolume'
         'Dismount-VmVolume'
         'Resize-VmDisk'
+        'New-VmUser'
+        'Get-VmUser'
+        'Set-VmUser'
+        'Remove-VmUser'
+        'Add-VmUserKey'
+        'Remove-VmUserKey'
+        'Set-VmQuota'
+        'New-VmUserToken'
+        'Grant-VmAccess'
+        'Revoke-VmAccess'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

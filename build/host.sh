@@ -4,6 +4,8 @@
 # What VmPs needs at run time: the hypervisor, a guest kernel, root filesystem tools, the built-in image.
 VMPS_RUNTIME_PACKAGES=(
     qemu-system-x86          # the hypervisor where Cloud Hypervisor is missing (and under TCG where KVM cannot boot a guest)
+    ovmf                     # UEFI firmware QEMU boots disk images (cloud images) through; SeaBIOS comes with qemu-system-x86
+    xorriso                  # writes the cloud-init seed disk (ISO 9660, label cidata) of disk image VMs
     linux-image-cloud-amd64  # the default guest kernel: the host's distro kernel and its modules
     erofs-utils              # mkfs.erofs for root filesystems
     e2fsprogs                # mkfs.ext4, resize2fs and e2fsck for overlay disks and volumes

@@ -30,13 +30,17 @@
         Synopsis    = 'Creates a VM from an image.'
         Description = 'Creates a stopped VM: a state row, a VM directory with a sparse overlay disk, and its network and vsock identities. Start it with Start-Vm. A failure leaves nothing behind. With -FromCheckpoint VM/CHECKPOINT (or a checkpoint object piped in, as Get-VmCheckpoint outputs it) the VM is a fork of that checkpoint instead: it takes the source VM''s image, CPUs, memory, kernel and network (with an address and MAC of its own), its disk is a copy of the checkpoint''s, and, when the checkpoint has memory, it is Saved in the checkpoint''s state (hard links to the checkpoint''s files, which stay while a fork still needs them). Start-Vm then resumes the checkpoint''s guest, and before anything else its agent sets the fork''s own hostname, machine-id, MAC and address, reseeds the kernel''s RNG with fresh host randomness and syncs the clock. Forking a checkpoint with memory is implemented for QEMU; one taken with volumes attached is refused (CheckpointNotForkable).'
         Parameters  = @{
+            Owner = 'The VmPs user who owns the VM (see New-VmUser); without it, the administrator (root in pwsh). The VM must fit the owner''s quota (Set-VmQuota): MaxVms and MaxDiskGiB here, MaxCpus and MaxMemoryMiB when it starts; a fork (-FromCheckpoint, Copy-Vm) keeps its source''s owner and counts against that quota. Also taken from an Owner column of a row.'
             Name       = 'Name of the VM: unique on this host.'
             Image      = 'Image to boot. The default, busybox, is built locally from the host''s busybox-static. Also taken from the pipeline as an image object (Get-VmImage) or as an Image column of a row.'
             Cpus       = 'Number of virtual CPUs (default 1).'
             MemoryMB   = 'Memory in MiB (default 512).'
             Hypervisor = 'Auto (default: Cloud Hypervisor when installed and KVM works, else QEMU), CloudHypervisor or Qemu.'
             Kernel     = 'Kernel image to boot instead of the default kernel (the VmPs kernel when Build-VmKernel built one, else the host''s distro kernel; see Get-VmHost). Relative paths are relative to the current location.'
-            DiskSizeGB = 'Size of the writable overlay disk in GiB (sparse; default 4).'
+            DiskSizeGB = 'Size of the writable overlay disk in GiB (sparse; default 4). For a disk image (New-VmImage -Path), the size of the VM''s whole disk, a copy-on-write qcow2 overlay over the image: at least the image''s disk (DiskSmallerThanImage otherwise); the guest''s cloud-init grows its root partition into it.'
+            UserData   = 'A disk image VM''s cloud-init user data (cloud-config, or a script starting with #!): the path of a file, or the text itself. At most 16 KiB, as on EC2 (UserDataTooLarge). It goes on the VM''s NoCloud seed disk (label cidata) as a MIME multipart with VmPs''s own part, which adds -SshPublicKey''s keys. Refused for OCI images (UserDataNeedsDiskImage).'
+            SshPublicKey = 'OpenSSH public key lines (repeatable) that cloud-init puts in the disk image VM''s default user''s authorized_keys.'
+            DiskFormat = 'The container of the VM''s own disk: Raw (the default, a sparse file) or Qcow2 (made by qemu-img from qemu-utils; the hypervisor must take qcow2 disks). Resize-VmDisk grows a qcow2 disk with qemu-img and the guest grows its filesystem at the next boot. Checkpoint-Vm on a file system without reflink moves the disk onto a qcow2 file over the frozen checkpoint, so Get-Vm may show DiskFormat Qcow2 afterwards.'
             MachineType = 'The QEMU machine (choosing QEMU): Q35, a PC with PCIe whose spare root ports take disks while the VM runs (Mount-VmVolume and Dismount-VmVolume on a running VM), or Microvm (the default: virtio-mmio, the fastest boot, devices fixed at launch; a running VM''s volumes change only after Stop-Vm). Cloud Hypervisor has one machine, which hot-plugs; it refuses -MachineType. Stored with the VM and in its spec.'
             InitMode   = 'Systemd or Exec, instead of the image''s init mode. Systemd: the guest init prepares the root, installs the agent as vmps-agent.service and hands PID 1 to the image''s /sbin/init. Exec: the guest init stays PID 1 and runs the image''s command. Stored with the VM.'
             Network    = 'VmPs network for the VM''s adapter (see Get-VmNetwork). Without -Network, -IPAddress, -Publish and -MaxBandwidthMbps the VM has no network; with any of them and no -Network the adapter goes on the default network (10.100.0.0/16, NAT), created on first use.'
@@ -47,7 +51,7 @@
             FromCheckpoint = 'The checkpoint to fork, as VM/CHECKPOINT.'
             Checkpoint     = 'A checkpoint object to fork, as Get-VmCheckpoint outputs it (from the pipeline).'
         }
-        Defaults    = @{ Image = 'busybox'; DiskSizeGB = '4'; Publish = 'None'; Hypervisor = 'Auto: Cloud Hypervisor when installed and KVM works, else QEMU'; InitMode = 'the image''s' }
+        Defaults    = @{ Image = 'busybox'; DiskSizeGB = '4'; Publish = 'None'; Hypervisor = 'Auto: Cloud Hypervisor when installed and KVM works, else QEMU'; InitMode = 'the image''s'; UserData = 'None'; SshPublicKey = 'None' }
         Examples    = @(
             @{ Code = 'New-Vm -Name web2 -FromCheckpoint web/warm; Start-Vm web2'; Remarks = 'Forks the checkpoint warm of the VM web and resumes the fork from its memory, with an identity of its own.' }
             @{ Code = 'Get-VmCheckpoint -VmName web -Name warm | New-Vm -Name web3'; Remarks = 'Forks a checkpoint piped in.' }
@@ -57,12 +61,14 @@
             @{ Code = 'New-Vm -Name web -Volume data:/srv/data -Volume assets:/assets:ro'; Remarks = 'Creates a VM that mounts the volume data writable at /srv/data and assets read-only at /assets.' }
             @{ Code = 'New-Vm -Name db -MachineType Q35 | Start-Vm; Mount-VmVolume -VmName db -Name data -Path /srv/data'; Remarks = 'Creates a QEMU q35 VM, boots it and plugs the volume data into it while it runs; the guest mounts it at /srv/data.' }
             @{ Code = 'New-Vm -Name web -Network default -Publish 8080:80 | Start-Vm -PassThru'; Remarks = 'Creates a VM on the default network with its port 80 published as port 8080 of the host, and boots it. Get-Vm shows its IPAddress.' }
+            @{ Code = 'New-VmImage -Path debian-12-genericcloud-amd64.qcow2 -Name debian; New-Vm -Name cloud -Image debian -DiskSizeGB 10 -Network default -UserData ./init.yaml -SshPublicKey (Get-Content ~/.ssh/id_ed25519.pub)'; Remarks = 'Creates a full VM from a cloud image: a 10 GiB copy-on-write disk booted on q35 through OVMF, configured by cloud-init from its seed disk (hostname, the network''s address, the user data and the SSH key).' }
         )
     }
     'New-VmVolume' = @{
         Synopsis    = 'Creates a volume: a persistent disk that VMs attach by name.'
         Description = 'Creates a sparse volume file (0600, under the state directory''s volumes/) that outlives VMs. Ext4 (default): an ext4 filesystem in a raw file, which the guest mounts at the attachment''s path. Qcow2: the same filesystem in a qcow2 image (qemu-utils). Raw: an unformatted disk, whose block device the guest links at the attachment''s path. With -FromPath an Ext4 or Qcow2 volume starts with the content of a directory, or of a .tar, .tar.gz or .tgz archive (read through the bounded tar reader into a private staging directory: no entry can land outside it, device nodes and hard links are refused); the filesystem is built with mkfs.ext4 -d, without loop mounts, owners and modes kept. A size smaller than the content fails with VolumeTooSmall. A failure, or a session killed while building, leaves nothing behind (the next volume command removes what a killed one left). Outputs the volume (VmPs.VmVolume), or a job with -AsJob.'
         Parameters  = @{
+            Owner = 'The VmPs user who owns the volume (see New-VmUser); without it, the administrator. Its full size counts against the owner''s MaxDiskGiB quota.'
             Name     = 'Name of the volume: unique on this host; letters, digits, ''-'', ''_'' and ''.''.'
             SizeGB   = 'Size the guest sees, in GiB (sparse: only written blocks use host disk).'
             Format   = 'Ext4 (default), Qcow2 or Raw.'
@@ -334,7 +340,7 @@
     }
     'Checkpoint-Vm' = @{
         Synopsis    = 'Makes a named checkpoint of VMs.'
-        Description = 'Makes a checkpoint named CheckpointName of each VM, as Hyper-V''s Checkpoint-VM: a copy of its overlay disk (a reflink that shares the blocks where the file system can, else a sparse copy of the data) and, for a VM that runs, is paused or is saved, its memory and device state sealed with a manifest like Save-Vm''s. A running VM''s vCPUs stand still while the checkpoint is made and then run on. Checkpoints live in the VM''s directory and go with Remove-Vm. A name in use fails with CheckpointNameInUse; an invalid one with InvalidCheckpointName, under -WhatIf too; a failed checkpoint leaves nothing behind and the VM as it was (CheckpointFailed).'
+        Description = 'Makes a checkpoint named CheckpointName of each VM, as Hyper-V''s Checkpoint-VM: a copy-on-write copy of its overlay disk (a reflink that shares the blocks where the file system can; else, with qemu-img from qemu-utils and a hypervisor that can move a running disk onto a new file (QEMU), the disk is frozen in place and the VM writes a new qcow2 file over it from then on, so Get-Vm shows DiskFormat Qcow2 and the checkpoint costs no copy; a sparse full copy of the data only where neither can be made, and DiskCopy says so) and, for a VM that runs, is paused or is saved, its memory and device state sealed with a manifest like Save-Vm''s. A running VM''s vCPUs stand still while the checkpoint is made and then run on. Checkpoints live in the VM''s directory and go with Remove-Vm. A name in use fails with CheckpointNameInUse; an invalid one with InvalidCheckpointName, under -WhatIf too; a failed checkpoint leaves nothing behind and the VM as it was (CheckpointFailed).'
         Parameters  = @{
             Name           = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column.'
             InputObject    = 'VM objects, as Get-Vm outputs them.'
@@ -483,6 +489,7 @@
         Synopsis    = 'Pulls or imports an OCI/Docker image and converts it into a bootable VmPs image, or imports a disk image.'
         Description = 'Fetches the image from a registry (OCI distribution API; anonymous, bearer-token and basic auth, credentials from ~/.docker/config.json or -Credential; manifest lists and OCI indexes resolved for -Platform), or imports an OCI image layout directory or a docker save archive (-Path). Blobs go to a content-addressed cache shared by all images, each verified against its digest, so a layer is never downloaded twice. The layers are applied in order (whiteouts, opaque directories, hardlinks, symlinks, devices, ownership, modes, mtimes and xattrs; an entry that would escape the root fails with LayerEntryEscapesRoot) and the result is packed into an erofs (default, compressed) or ext4 root filesystem. The image keeps its config (entrypoint, cmd, env, working directory, user, exposed ports, labels, stop signal) and an init mode: Systemd when the command is /sbin/init, /lib/systemd/systemd, /usr/lib/systemd/systemd or ends in /init, else Exec. Without -Name the image is named after the repository''s last path component and its tag: docker.io/library/alpine:3.20 becomes alpine:3.20. Adding the same image under the same name again returns the existing image; another image under a taken name is an error (ImageNameInUse) unless -Force. Progress (phase, bytes, layers) is shown with Write-Progress; a failure or Ctrl+C leaves no image behind. A disk image (-Path to a .qcow2, .qcow, .img or .raw file, or any file with -Firmware), such as a distribution''s cloud image, is imported whole as an image of Kind Disk that boots through firmware: its format (qcow2 or raw) is decided by VmPs, never probed, and checked with qemu-img (qemu-utils); it is copied once into the image store (a reflink where the file system can) and kept there as the read-only base of the VMs made from it. Refused, with nothing left behind: a file that is neither a qcow2 image nor a raw disk with a partition table, or that qemu-img cannot read (DiskImageInvalid); a qcow2 that refers to a backing file or an external data file, which would make VmPs read a host file (BackingFileRefused; flatten an image you trust with qemu-img convert); a qcow2 that qemu-img check finds corrupt (DiskImageCorrupt); a disk larger than a VM''s disk may be, 8192 GiB (DiskImageTooLarge). -Tag, -Format and -InitMode do not apply to a disk image, nor -Firmware to an OCI image (ImageParameterNotApplicable).'
         Parameters  = @{
+            Owner = 'The VmPs user who owns the image (see New-VmUser); without it, the administrator. Get-VmImage shows it as Owner.'
             Reference  = 'The image reference: alpine:3.20, docker.io/library/nginx:1.27, 127.0.0.1:5000/team/app@sha256:... Registries other than loopback are reached over HTTPS unless -Insecure.'
             Platform   = 'os/architecture[/variant] to select from a multi-platform image (default linux/amd64).'
             Credential = 'User name and password (or token) for the registry, instead of ~/.docker/config.json.'
@@ -642,6 +649,130 @@
         Examples    = @(
             @{ Code = 'Remove-VmPortMapping web -HostPort 8080'; Remarks = 'Unpublishes host port 8080/tcp of the VM web.' }
             @{ Code = 'Get-VmPortMapping web | Remove-VmPortMapping'; Remarks = 'Unpublishes every port of the VM web.' }
+        )
+    }
+    'New-VmUser' = @{
+        Synopsis    = 'Creates a VmPs user.'
+        Description = 'Creates a user who can own VMs, volumes and images (New-Vm -Owner), reach them through the access layer with a token (New-VmUserToken) or an SSH key, and be limited by a quota (Set-VmQuota; a new user has no limits). Names follow the rules of VM names; the e-mail address must be a plain address (it is sent to VMs in the X-VmPs-Email header of proxied requests). Names and addresses are unique, case-insensitively, and an SSH key belongs to one user. Local root in pwsh is the administrator and acts for any user.'
+        Parameters  = @{
+            Name         = 'Name of the user: 1 to 63 letters, digits, ''-'', ''_'' or ''.'', starting with a letter or digit. Also taken from a Name column of a row.'
+            Email        = 'E-mail address of the user. Also taken from an Email column of a row.'
+            SshPublicKey = 'OpenSSH public keys as authorized_keys lines (type, base64 and an optional comment; no options). Known types: ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256/384/521 and their security-key forms.'
+        }
+        Examples    = @(
+            @{ Code = 'New-VmUser alice alice@example.test -SshPublicKey (Get-Content ~/.ssh/id_ed25519.pub)'; Remarks = 'Creates the user alice with one SSH key.' }
+            @{ Code = 'Import-Csv users.csv | New-VmUser'; Remarks = 'Creates one user per row; the columns Name and Email bind by name.' }
+        )
+    }
+    'Get-VmUser' = @{
+        Synopsis    = 'Gets VmPs users.'
+        Description = 'Outputs users with their e-mail address, SSH keys (SshKeys, by fingerprint), quota (Quota; null is no limit) and what they use (Usage: VMs, vCPUs and memory of running VMs, disk of VMs and volumes), the VMs shared with them (SharedVms) and how many tokens they hold (TokenCount; the tokens themselves are stored only as hashes). The table shows use/limit, with - for no limit.'
+        Parameters  = @{
+            Name = 'Names of the users; wildcards allowed. Default: every user. Also taken from the pipeline as user objects or objects with a User property.'
+        }
+        Examples    = @(
+            @{ Code = 'Get-VmUser'; Remarks = 'Lists the users with their use and limits.' }
+            @{ Code = '(Get-VmUser alice).SshKeys'; Remarks = 'Lists the SSH keys of alice.' }
+        )
+    }
+    'Set-VmUser' = @{
+        Synopsis    = 'Renames a user or changes its e-mail address.'
+        Description = 'Changes the name or the e-mail address of a user; what it owns, its keys, tokens, quota and the VMs shared with it stay. Both stay unique.'
+        Parameters  = @{
+            Name        = 'Name of the user.'
+            InputObject = 'A user object, as Get-VmUser outputs it.'
+            NewName     = 'The new name.'
+            Email       = 'The new e-mail address.'
+            PassThru    = 'Output the changed user.'
+        }
+        Examples    = @(
+            @{ Code = 'Set-VmUser alice -Email alice@corp.example.test -PassThru'; Remarks = 'Changes the address of alice and shows the user.' }
+        )
+    }
+    'Remove-VmUser' = @{
+        Synopsis    = 'Deletes VmPs users.'
+        Description = 'Deletes each user with its SSH keys, tokens and VM grants. A user who still owns VMs, volumes or images is refused (UserOwnsResources, naming them): remove them first. Asks for confirmation (ConfirmImpact High); -Force or -Confirm:$false does not ask.'
+        Parameters  = @{
+            Name        = 'Names of the users; wildcards allowed.'
+            InputObject = 'User objects, as Get-VmUser outputs them.'
+            Force       = 'Remove without asking.'
+        }
+        Examples    = @(
+            @{ Code = 'Remove-VmUser bob -Force'; Remarks = 'Deletes the user bob without asking.' }
+        )
+    }
+    'Add-VmUserKey' = @{
+        Synopsis    = 'Adds SSH public keys to a user.'
+        Description = 'Adds OpenSSH public keys to a user and outputs them with their fingerprints. A key that belongs to a user already is refused (SshKeyInUse): a key identifies one user. Keys are validated before anything is stored: a known type, canonical base64 whose blob names that type, a plain comment, no options.'
+        Parameters  = @{
+            User         = 'Name of the user.'
+            SshPublicKey = 'Public keys as authorized_keys lines; also from the pipeline (Get-Content key.pub).'
+        }
+        Examples    = @(
+            @{ Code = 'Get-Content ~/.ssh/id_ed25519.pub | Add-VmUserKey -User alice'; Remarks = 'Adds the key in id_ed25519.pub to alice.' }
+        )
+    }
+    'Remove-VmUserKey' = @{
+        Synopsis    = 'Removes SSH keys from a user.'
+        Description = 'Removes keys given by fingerprint (SHA256:..., as Get-VmUser shows them), as public key lines, or as key objects. A key the user does not have is SshKeyNotFound.'
+        Parameters  = @{
+            User        = 'Name of the user.'
+            Key         = 'Fingerprints (SHA256:...) or public key lines.'
+            InputObject = 'Key objects, as (Get-VmUser NAME).SshKeys lists them.'
+            Force       = 'Remove without asking, even with -Confirm preferences that would ask.'
+        }
+        Examples    = @(
+            @{ Code = '(Get-VmUser alice).SshKeys | Remove-VmUserKey'; Remarks = 'Removes every SSH key of alice.' }
+            @{ Code = 'Remove-VmUserKey alice SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8'; Remarks = 'Removes one key by its fingerprint.' }
+        )
+    }
+    'Set-VmQuota' = @{
+        Synopsis    = 'Sets the limits of a user.'
+        Description = 'Sets the limits given and leaves the others; $null removes a limit. Quotas are checked in the same state-database transaction that allocates, so parallel sessions cannot together exceed them: New-Vm and forks (MaxVms, MaxDiskGiB), Start-Vm (MaxCpus and MaxMemoryMiB of the running VMs), Set-Vm (MaxCpus, MaxMemoryMiB), New-VmVolume (MaxDiskGiB). A refusal is QuotaExceeded, naming the limit, the use and the request. A limit below the current use is allowed: nothing is taken away, only what would add to it is refused.'
+        Parameters  = @{
+            User         = 'Name of the user; also from the pipeline as a user object.'
+            MaxVms       = 'VMs the user may own, whatever their state.'
+            MaxCpus      = 'vCPUs of the user''s running VMs.'
+            MaxMemoryMiB = 'Memory in MiB of the user''s running VMs.'
+            MaxDiskGiB   = 'GiB of the user''s VM disks and volumes, by their full size.'
+            PassThru     = 'Output the user with its new quota.'
+        }
+        Examples    = @(
+            @{ Code = 'Set-VmQuota -User alice -MaxVms 3 -MaxCpus 4 -MaxMemoryMiB 4096 -MaxDiskGiB 50'; Remarks = 'Limits alice to three VMs, four running vCPUs, 4 GiB of running memory and 50 GiB of disk.' }
+            @{ Code = 'Set-VmQuota alice -MaxVms $null'; Remarks = 'Removes the VM count limit of alice.' }
+        )
+    }
+    'New-VmUserToken' = @{
+        Synopsis    = 'Creates an access token for a user.'
+        Description = 'Creates a random token (vmps_ and 43 characters, 256 bits) for a user to reach private VMs through the ingress, as a bearer token (Authorization: Bearer TOKEN) or as the password of basic auth. The token is output this once: only its SHA-256 hash is stored, so it cannot be shown again; make another if it is lost.'
+        Parameters  = @{
+            User = 'Name of the user; also from the pipeline as a user object.'
+        }
+        Examples    = @(
+            @{ Code = '$token = (New-VmUserToken alice).Token'; Remarks = 'Makes a token for alice and keeps it in a variable.' }
+        )
+    }
+    'Grant-VmAccess' = @{
+        Synopsis    = 'Shares VMs with a user.'
+        Description = 'Lets a user who does not own a VM reach it (through the ingress and the SSH gateway) as its owner does. Granting to the owner is refused (VmAccessToOwner); a grant that exists is kept. Grants go with their VM and with their user.'
+        Parameters  = @{
+            VmName = 'Names of the VMs; wildcards allowed. Also from the pipeline as VM objects.'
+            User   = 'Name of the user to share them with.'
+        }
+        Examples    = @(
+            @{ Code = 'Grant-VmAccess -VmName web -User bob'; Remarks = 'Shares the VM web with bob.' }
+            @{ Code = 'Get-Vm web-* | Grant-VmAccess -User bob'; Remarks = 'Shares every web-* VM with bob.' }
+        )
+    }
+    'Revoke-VmAccess' = @{
+        Synopsis    = 'Stops sharing VMs with a user.'
+        Description = 'Takes back what Grant-VmAccess gave. A VM not shared with the user is VmAccessNotFound; the owner''s access cannot be revoked.'
+        Parameters  = @{
+            VmName = 'Names of the VMs; wildcards allowed. Also from the pipeline as VM objects.'
+            User   = 'Name of the user.'
+        }
+        Examples    = @(
+            @{ Code = 'Revoke-VmAccess -VmName web -User bob'; Remarks = 'bob can no longer reach web.' }
         )
     }
 }

@@ -65,9 +65,13 @@ public static class VmPsErrorIds
 
     public const string DiskImageCorrupt = nameof(DiskImageCorrupt);
 
+    public const string DiskImageVmUnsupported = nameof(DiskImageVmUnsupported);
+
     public const string DiskImageInvalid = nameof(DiskImageInvalid);
 
     public const string DiskImageTooLarge = nameof(DiskImageTooLarge);
+
+    public const string DiskSmallerThanImage = nameof(DiskSmallerThanImage);
 
     public const string DiskSizeOutOfRange = nameof(DiskSizeOutOfRange);
 
@@ -88,6 +92,8 @@ public static class VmPsErrorIds
     public const string FirewallNotFound = nameof(FirewallNotFound);
 
     public const string FirewallRulesFailed = nameof(FirewallRulesFailed);
+
+    public const string FirmwareNotFound = nameof(FirmwareNotFound);
 
     public const string GuestBadRequest = nameof(GuestBadRequest);
 
@@ -380,6 +386,12 @@ public static class VmPsErrorIds
     public const string UnsupportedLayerMediaType = nameof(UnsupportedLayerMediaType);
 
     public const string UplinkNotFound = nameof(UplinkNotFound);
+
+    public const string UserDataInvalid = nameof(UserDataInvalid);
+
+    public const string UserDataNeedsDiskImage = nameof(UserDataNeedsDiskImage);
+
+    public const string UserDataTooLarge = nameof(UserDataTooLarge);
 
     public const string UserEmailInUse = nameof(UserEmailInUse);
 

@@ -94,7 +94,7 @@ Describe 'Pipeline binding never crosses types' {
         @(Get-Vm).Count | Should -Be 3
     }
 
-    It 'no cmdlet binds a Name property by property name, except where the pipeline brings definitions (New-Vm, New-VmNetwork, New-VmVolume)' {
+    It 'no cmdlet binds a Name property by property name, except where the pipeline brings definitions (New-Vm, New-VmNetwork, New-VmUser, New-VmVolume)' {
         $byPropertyName = foreach ($command in Get-Command -Module VmPs) {
             foreach ($parameter in $command.Parameters.Values) {
                 $bindsName = $parameter.Name -in 'Name', 'VmName' -or $parameter.Aliases -contains 'Name'
@@ -102,7 +102,7 @@ Describe 'Pipeline binding never crosses types' {
                 if ($bindsName -and $byProperty) { "$($command.Name) -$($parameter.Name)" }
             }
         }
-        $byPropertyName | Should -Be @('New-Vm -Name', 'New-VmNetwork -Name', 'New-VmVolume -Name')
+        $byPropertyName | Should -Be @('New-Vm -Name', 'New-VmNetwork -Name', 'New-VmUser -Name', 'New-VmVolume -Name')
     }
 }
 
@@ -112,6 +112,7 @@ Describe '-Force answers the confirmation; ConfirmImpact is Hyper-V''s' {
         @{ Command = 'Remove-VmImage'; Impact = 'High' }
         @{ Command = 'Remove-VmNetwork'; Impact = 'High' }
         @{ Command = 'Remove-VmVolume'; Impact = 'High' }
+        @{ Command = 'Remove-VmUser'; Impact = 'High' }
         @{ Command = 'Stop-Vm'; Impact = 'Medium' }
         @{ Command = 'Set-Vm'; Impact = 'Medium' }
         @{ Command = 'Import-VmSpec'; Impact = 'Medium' }

@@ -5,7 +5,7 @@
 BeforeDiscovery {
     $manifest = Import-PowerShellDataFile (Join-Path $PSScriptRoot '../../VmPs.psd1')
     $Cmdlets = $manifest.CmdletsToExport
-    $Topics = 'about_VmPs', 'about_VmPs_Images', 'about_VmPs_Networks', 'about_VmPs_Guests', 'about_VmPs_Storage', 'about_VmPs_Checkpoints'
+    $Topics = 'about_VmPs', 'about_VmPs_Images', 'about_VmPs_Networks', 'about_VmPs_Guests', 'about_VmPs_Storage', 'about_VmPs_Checkpoints', 'about_VmPs_Access'
 }
 
 BeforeAll {
@@ -72,6 +72,7 @@ Describe 'Cmdlet help' {
         (Get-Help Restore-VmCheckpoint -Full).relatedLinks.navigationLink.linkText | Should -Contain 'about_VmPs_Checkpoints'
         (Get-Help Repair-VmNetwork -Full).relatedLinks.navigationLink.linkText | Should -Contain 'about_VmPs_Networks'
         (Get-Help Remove-VmImage -Full).relatedLinks.navigationLink.linkText | Should -Contain 'about_VmPs_Images'
+        (Get-Help Set-VmQuota -Full).relatedLinks.navigationLink.linkText | Should -Contain 'about_VmPs_Access'
     }
 }
 
@@ -84,12 +85,19 @@ Describe 'About topics' {
         $text | Should -Match 'SEE ALSO'
     }
 
+    It '<_> has no line wider than 80 columns, as shipped and as Get-Help shows it' -ForEach $Topics {
+        $file = Join-Path $ModuleDirectory "en-US/$_.help.txt"
+        $wide = Select-String -LiteralPath $file -Pattern '^.{81,}$'
+        $wide | ForEach-Object { "line $($_.LineNumber): $($_.Line.Length) columns" } | Should -BeNullOrEmpty
+        (Get-Help $_ | Out-String -Width 200) -split "`r?`n" | Where-Object Length -GT 80 | Should -BeNullOrEmpty
+    }
+
     It 'about_VmPs leads to every area topic' -ForEach @{ Topics = $Topics } {
         $text = Get-Help about_VmPs | Out-String
         foreach ($topic in $Topics -ne 'about_VmPs') { $text | Should -Match $topic }
     }
 
-    It 'Get-Help about_VmPs* lists the six topics' -ForEach @{ Topics = $Topics } {
+    It 'Get-Help about_VmPs* lists the seven topics' -ForEach @{ Topics = $Topics } {
         @(Get-Help about_VmPs* | ForEach-Object Name | Sort-Object) | Should -Be @($Topics | Sort-Object)
     }
 }

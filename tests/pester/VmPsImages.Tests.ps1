@@ -196,4 +196,25 @@ Describe 'A disk image' -Skip:$NoQemuImg {
         $errors[0].FullyQualifiedErrorId | Should -Be 'ImageParameterNotApplicable,VmPs.PowerShell.Commands.NewVmImageCommand'
         $errors[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
     }
+
+    It 'New-Vm from it takes -UserData from a file and refuses user data over 16 KiB with LimitsExceeded' -Skip:(-not (Test-Path /usr/share/OVMF/OVMF_CODE_4M.fd)) {
+        $userData = Join-Path $DiskDirectory 'init.sh'
+        Set-Content -Path $userData -Value "#!/bin/sh`necho from-a-file > /run/marker" -NoNewline
+        $key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKs55EeuyPSGqiGsDwMxZ3+VQ51sAAvNh50sies9uPlA pester'
+        $vm = New-Vm -Name full -Image cloud -DiskSizeGB 1 -UserData $userData -SshPublicKey $key
+        $vm.MachineType | Should -Be 'Q35'
+        $composed = Get-Content -Raw (Join-Path $vm.Directory 'user-data')
+        $composed | Should -Match 'echo from-a-file > /run/marker'
+        $composed | Should -Match ([regex]::Escape($key))
+
+        $large = Join-Path $DiskDirectory 'large.sh'
+        Set-Content -Path $large -Value ("#!/bin/sh`n" + ('#' * 16400)) -NoNewline
+        $errors = Get-VmError { New-Vm -Name too-large -Image cloud -DiskSizeGB 1 -UserData $large }
+        $errors[0].FullyQualifiedErrorId | Should -Be 'UserDataTooLarge,VmPs.PowerShell.Commands.NewVmCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
+        $errors = Get-VmError { New-Vm -Name inline -Image cloud -DiskSizeGB 1 -UserData 'not a script' }
+        $errors[0].FullyQualifiedErrorId | Should -Be 'UserDataInvalid,VmPs.PowerShell.Commands.NewVmCommand'
+        Get-Vm -Name too-large, inline -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Remove-Vm full -Force
+    }
 }

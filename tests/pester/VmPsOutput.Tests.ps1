@@ -1,6 +1,7 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
 # What VmPs output looks like (issue 11 §3): every default view in VmPs.Format.ps1xml within 80 columns, and the
-# output objects clean in ConvertTo-Json and Export-Csv (each value once, enums as names, no type names in cells).
+# output objects clean in ConvertTo-Json (without -EnumsAsStrings) and Export-Csv (each value once, enums as names,
+# no type names in cells).
 # Nothing here boots a VM. Networks live in a network namespace of this file's own.
 
 BeforeDiscovery {
@@ -134,9 +135,11 @@ Describe 'ConvertTo-Json and Export-Csv' {
         }
     }
 
-    It 'a <_> gives each value once in ConvertTo-Json, enums as names with -EnumsAsStrings' -ForEach 'Vm', 'Image', 'Network', 'Volume', 'Checkpoint', 'CommandResult' {
+    It 'a <_> gives each value once in plain ConvertTo-Json, enums as names, and ConvertFrom-Json gives it back' -ForEach 'Vm', 'Image', 'Network', 'Volume', 'Checkpoint', 'CommandResult' {
         $object = $Objects[$_]
-        $json = $object | ConvertTo-Json -Depth 4 -EnumsAsStrings
+        $json = $object | ConvertTo-Json -Depth 4
+        # Read back and written again, the same text: names parse as the values they were.
+        $json | ConvertFrom-Json | ConvertTo-Json -Depth 4 | Should -BeExactly $json
         $parsed = $json | ConvertFrom-Json -AsHashtable
         $parsed.Keys | Group-Object | Where-Object Count -GT 1 | Should -BeNullOrEmpty
         $parsed.Keys -ccontains 'MemoryMB' | Should -BeFalse
@@ -144,7 +147,33 @@ Describe 'ConvertTo-Json and Export-Csv' {
         $json | Should -Not -Match '"System\.|`\d\['
         foreach ($property in $object.psobject.BaseObject.GetType().GetProperties() | Where-Object { ([Nullable]::GetUnderlyingType($_.PropertyType) ?? $_.PropertyType).IsEnum }) {
             $value = $property.GetValue($object.psobject.BaseObject)
-            if ($null -ne $value) { $parsed[$property.Name] | Should -BeExactly $value.ToString() }
+            if ($null -ne $value) {
+                $parsed[$property.Name] | Should -BeExactly $value.ToString()
+                $parsed[$property.Name] -as $property.PropertyType | Should -Be $value
+            }
+        }
+    }
+
+    # Every enum a VmPs cmdlet can output, at any depth, not only those the objects above happen to hold. The
+    # framework's (UnixFileMode) are pwsh's business. FileKind (GuestFileInfo.Type) lives in VmPs.Protocol, which the
+    # guest's NativeAOT build shares, so it cannot name Newtonsoft.Json's converter.
+    It 'every VmPs enum on an output type is a name in plain ConvertTo-Json' {
+        $seen = [System.Collections.Generic.HashSet[type]]::new()
+        $enums = [System.Collections.Generic.List[type]]::new()
+        $walk = {
+            param([type] $Type)
+            $Type = [Nullable]::GetUnderlyingType($Type) ?? $Type
+            if (-not $seen.Add($Type)) { return }
+            if ($Type.IsEnum) { if ($Type.Namespace -like 'VmPs.Core*') { $enums.Add($Type) }; return }
+            if ($Type.IsArray) { & $walk $Type.GetElementType(); return }
+            $Type.GenericTypeArguments | ForEach-Object { & $walk $_ }
+            if ($Type.Namespace -like 'VmPs.*') { $Type.GetProperties() | ForEach-Object { & $walk $_.PropertyType } }
+        }
+        (Get-Command -Module VmPs).OutputType.Type | ForEach-Object { & $walk $_ }
+        $enums.Count | Should -BeGreaterThan 10
+        foreach ($enum in $enums) {
+            $value = [enum]::GetValues($enum) | Select-Object -Last 1
+            ConvertTo-Json -Compress -InputObject @{ Value = $value } | Should -BeExactly "{`"Value`":`"$value`"}" -Because "$($enum.FullName) is an output enum"
         }
     }
 

@@ -138,9 +138,10 @@ internal static class GuestVolumes
 
     /// <summary>
     /// Grows a mounted ext4 filesystem online to fill its disk (EXT4_IOC_RESIZE_FS): a volume grown on the host
-    /// while its file was qcow2, which resize2fs cannot open, gets its room at the next boot. A no-op when it fits.
+    /// while its file was qcow2, which resize2fs cannot open, gets its room at the next boot (the VM's own qcow2 disk
+    /// too). A no-op when it fits.
     /// </summary>
-    private static unsafe void GrowToDevice(string mountPath, string device)
+    internal static unsafe void GrowToDevice(string mountPath, string device)
     {
         const ulong getBlockSize = 2; // FIGETBSZ
         const ulong resizeFilesystem = 0x40086610; // EXT4_IOC_RESIZE_FS = _IOW('f', 16, __u64)

@@ -25,6 +25,7 @@ internal static class RootFilesystem
         };
         SystemCalls.Mount(rootfsDevice, Lower, rootfsFilesystem, Libc.MS_RDONLY, options);
         SystemCalls.Mount(overlayDevice, OverlayDisk, "ext4");
+        GuestVolumes.GrowToDevice(OverlayDisk, overlayDevice);
         Directory.CreateDirectory($"{OverlayDisk}/upper");
         Directory.CreateDirectory($"{OverlayDisk}/work");
         SystemCalls.Mount("overlay", NewRoot, "overlay", 0, $"lowerdir={Lower},upperdir={OverlayDisk}/upper,workdir={OverlayDisk}/work");

@@ -21,18 +21,12 @@ public sealed class UserManager : IUserManager
 
     public async Task<VmUser> CreateAsync(VmUserCreateOptions options, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        UserValidation.ValidateName(options.Name);
-        UserValidation.ValidateEmail(options.Email);
-        var keys = options.SshPublicKeys.Select(SshPublicKey.Parse).ToList();
-        if (keys.GroupBy(key => key.Fingerprint).FirstOrDefault(group => group.Count() > 1) is { } twice)
-        {
-            throw UserErrors.KeyInUse(twice.Key, options.Name);
-        }
-
-        await store.InsertAsync(options.Name, options.Email, keys, cancellationToken).ConfigureAwait(false);
+        await store.InsertAsync(options.Name, options.Email, CheckCreate(options), apply: true, cancellationToken).ConfigureAwait(false);
         return await GetAsync(options.Name, cancellationToken).ConfigureAwait(false);
     }
+
+    public Task ValidateCreateAsync(VmUserCreateOptions options, CancellationToken cancellationToken) =>
+        store.InsertAsync(options.Name, options.Email, CheckCreate(options), apply: false, cancellationToken);
 
     public Task<IReadOnlyList<VmUser>> GetAllAsync(CancellationToken cancellationToken) => store.GetAllAsync(cancellationToken);
 
@@ -41,19 +35,15 @@ public sealed class UserManager : IUserManager
 
     public async Task<VmUser> SetAsync(string name, VmUserSetOptions options, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        if (options.NewName is not null)
-        {
-            UserValidation.ValidateName(options.NewName);
-        }
-
-        if (options.Email is not null)
-        {
-            UserValidation.ValidateEmail(options.Email);
-        }
-
-        await store.UpdateAsync(name, options, cancellationToken).ConfigureAwait(false);
+        CheckSet(options);
+        await store.UpdateAsync(name, options, apply: true, cancellationToken).ConfigureAwait(false);
         return await GetAsync(options.NewName ?? name, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task ValidateSetAsync(string name, VmUserSetOptions options, CancellationToken cancellationToken)
+    {
+        CheckSet(options);
+        return store.UpdateAsync(name, options, apply: false, cancellationToken);
     }
 
     public Task RemoveAsync(string name, CancellationToken cancellationToken) => store.DeleteAsync(name, cancellationToken);
@@ -65,22 +55,26 @@ public sealed class UserManager : IUserManager
         return (await GetAsync(name, cancellationToken).ConfigureAwait(false)).SshKeys.Single(added => added.Fingerprint == key.Fingerprint);
     }
 
-    public Task RemoveKeyAsync(string name, string key, CancellationToken cancellationToken)
+    public Task RemoveKeyAsync(string name, string key, CancellationToken cancellationToken) =>
+        store.RemoveKeyAsync(name, FingerprintOf(key), apply: true, cancellationToken);
+
+    public async Task<string> ValidateRemoveKeyAsync(string name, string key, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(key);
-        var fingerprint = key.StartsWith("SHA256:", StringComparison.Ordinal) ? key : SshPublicKey.Parse(key).Fingerprint;
-        return store.RemoveKeyAsync(name, fingerprint, cancellationToken);
+        var fingerprint = FingerprintOf(key);
+        await store.RemoveKeyAsync(name, fingerprint, apply: false, cancellationToken).ConfigureAwait(false);
+        return fingerprint;
     }
 
     public async Task<VmUser> SetQuotaAsync(string name, IReadOnlyDictionary<VmQuotaLimit, int?> limits, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(limits);
-        foreach (var (limit, value) in limits)
-        {
-            UserValidation.ValidateQuota(limit, value);
-        }
-
+        CheckQuota(limits);
         await store.SetQuotaAsync(name, limits, cancellationToken).ConfigureAwait(false);
+        return await GetAsync(name, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<VmUser> ValidateSetQuotaAsync(string name, IReadOnlyDictionary<VmQuotaLimit, int?> limits, CancellationToken cancellationToken)
+    {
+        CheckQuota(limits);
         return await GetAsync(name, cancellationToken).ConfigureAwait(false);
     }
 
@@ -95,10 +89,16 @@ public sealed class UserManager : IUserManager
     }
 
     public Task<VmAccessGrant> GrantAccessAsync(string vmName, string userName, CancellationToken cancellationToken) =>
-        store.GrantAsync(vmName, userName, cancellationToken);
+        store.GrantAsync(vmName, userName, apply: true, cancellationToken);
+
+    public Task<VmAccessGrant> ValidateGrantAccessAsync(string vmName, string userName, CancellationToken cancellationToken) =>
+        store.GrantAsync(vmName, userName, apply: false, cancellationToken);
 
     public Task RevokeAccessAsync(string vmName, string userName, CancellationToken cancellationToken) =>
-        store.RevokeAsync(vmName, userName, cancellationToken);
+        store.RevokeAsync(vmName, userName, apply: true, cancellationToken);
+
+    public Task ValidateRevokeAccessAsync(string vmName, string userName, CancellationToken cancellationToken) =>
+        store.RevokeAsync(vmName, userName, apply: false, cancellationToken);
 
     public async Task<VmUser?> AuthenticateTokenAsync(string token, CancellationToken cancellationToken) =>
         token is { Length: > 0 and <= 128 } && token.StartsWith(TokenPrefix, StringComparison.Ordinal)
@@ -118,6 +118,50 @@ public sealed class UserManager : IUserManager
     /// protect, and a lookup by hash must stay cheap because the ingress checks a token on every request.
     /// </summary>
     internal static string HashToken(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+
+    private static List<SshPublicKey> CheckCreate(VmUserCreateOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        UserValidation.ValidateName(options.Name);
+        UserValidation.ValidateEmail(options.Email);
+        var keys = options.SshPublicKeys.Select(SshPublicKey.Parse).ToList();
+        if (keys.GroupBy(key => key.Fingerprint).FirstOrDefault(group => group.Count() > 1) is { } twice)
+        {
+            throw UserErrors.KeyInUse(twice.Key, options.Name);
+        }
+
+        return keys;
+    }
+
+    private static void CheckSet(VmUserSetOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.NewName is not null)
+        {
+            UserValidation.ValidateName(options.NewName);
+        }
+
+        if (options.Email is not null)
+        {
+            UserValidation.ValidateEmail(options.Email);
+        }
+    }
+
+    private static void CheckQuota(IReadOnlyDictionary<VmQuotaLimit, int?> limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        foreach (var (limit, value) in limits)
+        {
+            UserValidation.ValidateQuota(limit, value);
+        }
+    }
+
+    /// <summary>A key given by its fingerprint (SHA256:...) or as its public key line.</summary>
+    private static string FingerprintOf(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return key.StartsWith("SHA256:", StringComparison.Ordinal) ? key : SshPublicKey.Parse(key).Fingerprint;
+    }
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

@@ -14,7 +14,8 @@ internal sealed class UserStore
         this.database = database;
     }
 
-    public Task<Guid> InsertAsync(string name, string email, IReadOnlyList<SshPublicKey> keys, CancellationToken cancellationToken) =>
+    /// <summary>Stores a new user with its keys; with <paramref name="apply"/> false, only checks that it could (New-VmUser -WhatIf).</summary>
+    public Task InsertAsync(string name, string email, IReadOnlyList<SshPublicKey> keys, bool apply, CancellationToken cancellationToken) =>
         database.InWriteTransactionAsync(
             async (connection, transaction) =>
             {
@@ -24,6 +25,16 @@ internal sealed class UserStore
                 }
 
                 await EnsureEmailFreeAsync(connection, transaction, email, null, cancellationToken).ConfigureAwait(false);
+                foreach (var key in keys)
+                {
+                    await EnsureKeyFreeAsync(connection, transaction, key, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (!apply)
+                {
+                    return;
+                }
+
                 var id = Guid.NewGuid();
                 await connection.Command("INSERT INTO users (id, name, email, created_at) VALUES ($id, $name, $email, $created)", transaction)
                     .With("$id", id.ToString())
@@ -35,8 +46,6 @@ internal sealed class UserStore
                 {
                     await InsertKeyAsync(connection, transaction, id, key, cancellationToken).ConfigureAwait(false);
                 }
-
-                return id;
             },
             cancellationToken);
 
@@ -70,7 +79,8 @@ internal sealed class UserStore
     public Task<VmUser?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
         FindByAsync("SELECT u.* FROM users u JOIN user_tokens t ON t.user_id = u.id WHERE t.token_hash = $key", tokenHash, cancellationToken);
 
-    public Task UpdateAsync(string name, VmUserSetOptions options, CancellationToken cancellationToken) =>
+    /// <summary>Renames the user or changes its e-mail; with <paramref name="apply"/> false, only checks that it could.</summary>
+    public Task UpdateAsync(string name, VmUserSetOptions options, bool apply, CancellationToken cancellationToken) =>
         database.InWriteTransactionAsync(
             async (connection, transaction) =>
             {
@@ -84,6 +94,11 @@ internal sealed class UserStore
                 if (options.Email is { } email)
                 {
                     await EnsureEmailFreeAsync(connection, transaction, email, user.Id, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (!apply)
+                {
+                    return;
                 }
 
                 await connection.Command("UPDATE users SET name = $name, email = $email WHERE id = $id", transaction)
@@ -127,16 +142,16 @@ internal sealed class UserStore
             },
             cancellationToken);
 
-    public Task RemoveKeyAsync(string name, string fingerprint, CancellationToken cancellationToken) =>
+    /// <summary>Removes the user's key; with <paramref name="apply"/> false, only checks that the user has it.</summary>
+    public Task RemoveKeyAsync(string name, string fingerprint, bool apply, CancellationToken cancellationToken) =>
         database.InWriteTransactionAsync(
             async (connection, transaction) =>
             {
                 var user = await RequireAsync(connection, transaction, name, cancellationToken).ConfigureAwait(false);
-                var removed = await connection.Command("DELETE FROM user_keys WHERE user_id = $id AND fingerprint = $fingerprint", transaction)
+                var command = connection.Command(DeleteOrFind(apply) + " FROM user_keys WHERE user_id = $id AND fingerprint = $fingerprint", transaction)
                     .With("$id", user.Id.ToString())
-                    .With("$fingerprint", fingerprint)
-                    .RunAsync(cancellationToken).ConfigureAwait(false);
-                if (removed == 0)
+                    .With("$fingerprint", fingerprint);
+                if (!await DeleteOrFindAsync(command, apply, cancellationToken).ConfigureAwait(false))
                 {
                     throw UserErrors.KeyNotFound(user.Name, fingerprint);
                 }
@@ -172,8 +187,11 @@ internal sealed class UserStore
             },
             cancellationToken);
 
-    /// <summary>Shares the VM with the user; its owner is refused, a grant that exists is kept.</summary>
-    public Task<VmAccessGrant> GrantAsync(string vmName, string userName, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Shares the VM with the user; its owner is refused, a grant that exists is kept. With <paramref name="apply"/>
+    /// false, only checks that it could.
+    /// </summary>
+    public Task<VmAccessGrant> GrantAsync(string vmName, string userName, bool apply, CancellationToken cancellationToken) =>
         database.InWriteTransactionAsync(
             async (connection, transaction) =>
             {
@@ -185,6 +203,11 @@ internal sealed class UserStore
                 }
 
                 var now = DateTimeOffset.UtcNow;
+                if (!apply)
+                {
+                    return new VmAccessGrant(vm, user.Name, now);
+                }
+
                 await connection.Command("INSERT OR IGNORE INTO vm_access (vm_id, user_id, created_at) VALUES ($vm, $user, $created)", transaction)
                     .With("$vm", vmId)
                     .With("$user", user.Id.ToString())
@@ -194,17 +217,17 @@ internal sealed class UserStore
             },
             cancellationToken);
 
-    public Task RevokeAsync(string vmName, string userName, CancellationToken cancellationToken) =>
+    /// <summary>Takes back a grant; with <paramref name="apply"/> false, only checks that there is one.</summary>
+    public Task RevokeAsync(string vmName, string userName, bool apply, CancellationToken cancellationToken) =>
         database.InWriteTransactionAsync(
             async (connection, transaction) =>
             {
                 var (vmId, vm, _) = await RequireVmAsync(connection, transaction, vmName, cancellationToken).ConfigureAwait(false);
                 var user = await RequireAsync(connection, transaction, userName, cancellationToken).ConfigureAwait(false);
-                var removed = await connection.Command("DELETE FROM vm_access WHERE vm_id = $vm AND user_id = $user", transaction)
+                var command = connection.Command(DeleteOrFind(apply) + " FROM vm_access WHERE vm_id = $vm AND user_id = $user", transaction)
                     .With("$vm", vmId)
-                    .With("$user", user.Id.ToString())
-                    .RunAsync(cancellationToken).ConfigureAwait(false);
-                if (removed == 0)
+                    .With("$user", user.Id.ToString());
+                if (!await DeleteOrFindAsync(command, apply, cancellationToken).ConfigureAwait(false))
                 {
                     throw UserErrors.GrantNotFound(vm, user.Name);
                 }
@@ -284,14 +307,7 @@ internal sealed class UserStore
 
     private static async Task InsertKeyAsync(SqliteConnection connection, SqliteTransaction transaction, Guid userId, SshPublicKey key, CancellationToken cancellationToken)
     {
-        var owner = await connection.Command("SELECT u.name FROM user_keys k JOIN users u ON u.id = k.user_id WHERE k.fingerprint = $fingerprint", transaction)
-            .With("$fingerprint", key.Fingerprint)
-            .ScalarAsync(cancellationToken).ConfigureAwait(false);
-        if (owner is string name)
-        {
-            throw UserErrors.KeyInUse(key.Fingerprint, name);
-        }
-
+        await EnsureKeyFreeAsync(connection, transaction, key, cancellationToken).ConfigureAwait(false);
         await connection.Command(
                 "INSERT INTO user_keys (fingerprint, user_id, key_type, key_data, comment, created_at) VALUES ($fingerprint, $user, $type, $data, $comment, $created)",
                 transaction)
@@ -302,6 +318,17 @@ internal sealed class UserStore
             .With("$comment", key.Comment)
             .With("$created", DateTimeOffset.UtcNow.ToStored())
             .RunAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task EnsureKeyFreeAsync(SqliteConnection connection, SqliteTransaction transaction, SshPublicKey key, CancellationToken cancellationToken)
+    {
+        var owner = await connection.Command("SELECT u.name FROM user_keys k JOIN users u ON u.id = k.user_id WHERE k.fingerprint = $fingerprint", transaction)
+            .With("$fingerprint", key.Fingerprint)
+            .ScalarAsync(cancellationToken).ConfigureAwait(false);
+        if (owner is string name)
+        {
+            throw UserErrors.KeyInUse(key.Fingerprint, name);
+        }
     }
 
     private static async Task<VmUser> ToUserAsync(SqliteConnection connection, UserRow row, CancellationToken cancellationToken)
@@ -334,6 +361,14 @@ internal sealed class UserStore
             CreatedAt = row.CreatedAt,
         };
     }
+
+    private static string DeleteOrFind(bool apply) => apply ? "DELETE" : "SELECT 1";
+
+    /// <summary>Whether the row was there: deleted when <paramref name="apply"/>, only looked for otherwise (-WhatIf).</summary>
+    private static async Task<bool> DeleteOrFindAsync(SqliteCommand command, bool apply, CancellationToken cancellationToken) =>
+        apply
+            ? await command.RunAsync(cancellationToken).ConfigureAwait(false) > 0
+            : await command.ScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
 
     private static string Column(VmQuotaLimit limit) => limit switch
     {

@@ -26,6 +26,9 @@ public sealed record HostProbeOptions
 
     /// <summary>How long the KVM boot test waits for the guest's marker.</summary>
     public TimeSpan KvmBootTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Where UEFI and BIOS firmware are looked for.</summary>
+    public FirmwareSearch Firmware { get; init; } = new();
 }
 
 /// <summary>
@@ -56,6 +59,8 @@ public static class HostProbe
             problems.Add(kernelCacheProblem);
         }
 
+        var firmware = FirmwareCatalog.Find(options.Firmware);
+        problems.AddRange(FirmwareCatalog.Problems(firmware));
         var kvm = await ProbeKvmAsync(paths, options, qemu, kernel, problems, cancellationToken).ConfigureAwait(false);
         if (!kvm.Usable)
         {
@@ -71,6 +76,7 @@ public static class HostProbe
             DistroKernel = distroKernel,
             VmPsKernel = vmpsKernel,
             Tools = found,
+            Firmware = firmware,
             VhostVsockAvailable = File.Exists(options.VhostVsockDevice),
             StateDirectory = paths.Root,
             Problems = problems,

@@ -1,3 +1,4 @@
+using Newtonsoft.Json.Converters;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Kernels;
 
@@ -15,6 +16,7 @@ public sealed record HypervisorAvailability(
     bool Usable,
     string? Reason);
 
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum Accelerator
 {
     Kvm,
@@ -52,6 +54,9 @@ public sealed record HostReport
     public VmPsKernel? VmPsKernel { get; init; }
 
     public required IReadOnlyList<HostTool> Tools { get; init; }
+
+    /// <summary>The firmware each hypervisor boots disk images through, found or not, with what provides it.</summary>
+    public IReadOnlyList<HostFirmware> Firmware { get; init; } = [];
 
     /// <summary>/dev/vhost-vsock exists, so QEMU can give guests a kernel vsock (else the agent uses virtio-serial).</summary>
     public bool VhostVsockAvailable { get; init; }

@@ -39,7 +39,10 @@ public static partial class HostToolCatalog
     public static HostToolDefinition Busybox { get; } = new(
         "busybox", "busybox-static", "builds the default 'busybox' image", ["--help"]);
 
-    public static IReadOnlyList<HostToolDefinition> All { get; } = [Qemu, CloudHypervisor, MkfsErofs, MkfsExt4, QemuImg, Resize2fs, E2fsck, Debugfs, Busybox];
+    public static HostToolDefinition Xorriso { get; } = new(
+        "xorriso", "xorriso", "writes the cloud-init seed disk of disk image VMs", ["-version"]);
+
+    public static IReadOnlyList<HostToolDefinition> All { get; } = [Qemu, CloudHypervisor, MkfsErofs, MkfsExt4, QemuImg, Resize2fs, E2fsck, Debugfs, Busybox, Xorriso];
 
     /// <summary>$PATH plus the sbin directories, which a non-root user's PATH often lacks (mkfs.ext4 lives there).</summary>
     public static string DefaultSearchPath()

@@ -56,6 +56,9 @@ public enum HypervisorFeatures
 
     /// <summary>An uncompressed vmlinux is booted directly through its PVH entry point.</summary>
     PvhKernel = 1 << 14,
+
+    /// <summary>A running VM's disk gets a new qcow2 file on top of its current one (copy-on-write checkpoints).</summary>
+    LiveDiskSnapshot = 1 << 15,
 }
 
 /// <summary>What one hypervisor driver, as configured for this host, can do. Callers check these, never the driver's type.</summary>
@@ -110,6 +113,7 @@ public sealed record HypervisorCapabilities(string Driver, HypervisorFeatures Fe
                 HypervisorFeatures.Bios => "BIOS boot",
                 HypervisorFeatures.CdRom => "booting from a CD-ROM image",
                 HypervisorFeatures.PvhKernel => "direct boot of a PVH vmlinux",
+                HypervisorFeatures.LiveDiskSnapshot => "taking a running VM's disk onto a new qcow2 file",
                 _ => feature.ToString(),
             })
             .ToList();

@@ -1,15 +1,18 @@
+using Newtonsoft.Json.Converters;
 using VmPs.Core.Agent;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
 
 namespace VmPs.Core.Hypervisors;
 
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum HypervisorKind
 {
     CloudHypervisor,
     Qemu,
 }
 
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum DiskImageFormat
 {
     Raw,
@@ -28,6 +31,12 @@ public sealed record DiskSpec(string Path, bool ReadOnly, string Serial, DiskIma
 /// </summary>
 public sealed record NetworkInterfaceSpec(string Tap, string MacAddress, int Mtu);
 
+/// <summary>The firmware a VM boots through.</summary>
+/// <param name="Kind">UEFI or a legacy BIOS.</param>
+/// <param name="CodePath">The firmware image, shared read-only by every VM.</param>
+/// <param name="VariablesPath">The VM's own UEFI variable store (a private copy of the firmware's template); null: none.</param>
+public sealed record FirmwareSpec(Images.ImageFirmware Kind, string CodePath, string? VariablesPath);
+
 /// <summary>Everything a driver needs to start one VM. Paths are absolute.</summary>
 public sealed record VmLaunchSpec
 {
@@ -41,7 +50,8 @@ public sealed record VmLaunchSpec
     /// <summary>Where the driver's launcher records the hypervisor process the moment it exists (see PidFile).</summary>
     public string PidFilePath => Path.Combine(VmDirectory, PidFileName);
 
-    public required string KernelPath { get; init; }
+    /// <summary>The kernel booted directly; null with <see cref="Firmware"/>, whose disk brings its own.</summary>
+    public string? KernelPath { get; init; }
 
     /// <summary>
     /// The same kernel as an uncompressed vmlinux with a PVH entry (<see cref="Host.KernelInfo.VmlinuxPath"/>); drivers
@@ -49,10 +59,17 @@ public sealed record VmLaunchSpec
     /// </summary>
     public string? VmlinuxPath { get; init; }
 
-    public required string InitrdPath { get; init; }
+    /// <summary>The initrd of a direct kernel boot; null with <see cref="Firmware"/>.</summary>
+    public string? InitrdPath { get; init; }
 
-    /// <summary>Kernel arguments without the console settings, which the driver adds for its serial device.</summary>
-    public required string KernelArguments { get; init; }
+    /// <summary>Kernel arguments of a direct boot without the console settings, which the driver adds for its serial device.</summary>
+    public string KernelArguments { get; init; } = "";
+
+    /// <summary>
+    /// Boots the first disk through this firmware (a disk image with its own bootloader) instead of
+    /// <see cref="KernelPath"/>; null: direct kernel boot.
+    /// </summary>
+    public FirmwareSpec? Firmware { get; init; }
 
     public required int Cpus { get; init; }
 
@@ -165,4 +182,11 @@ public interface IHypervisorDriver
 
     /// <summary>Unplugs the disk hot-plugged as <paramref name="deviceId"/> and returns once the hypervisor let go of its file; a disk already gone counts as done.</summary>
     Task DetachDiskAsync(HypervisorInstance instance, string deviceId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Makes <paramref name="path"/>, a qcow2 file over the current file of the launch spec's disk number
+    /// <paramref name="diskIndex"/>, that disk's writable file while the VM runs; the old file is only read from then
+    /// on (<see cref="HypervisorFeatures.LiveDiskSnapshot"/>).
+    /// </summary>
+    Task SnapshotDiskAsync(HypervisorInstance instance, int diskIndex, string path, CancellationToken cancellationToken);
 }

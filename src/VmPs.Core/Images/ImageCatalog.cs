@@ -47,6 +47,9 @@ internal sealed class ImageCatalog
         throw await NotFoundAsync(name, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The stored image of that name; null for none (busybox before its first use).</summary>
+    public Task<ImageInfo?> FindStoredAsync(string name, CancellationToken cancellationToken) => store.FindAsync(name, cancellationToken);
+
     /// <summary>Fails as <see cref="ResolveAsync"/> would, without building busybox (New-Vm -WhatIf).</summary>
     public async Task ValidateAsync(string name, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Newtonsoft.Json.Converters;
 using VmPs.Core.Images.Blobs;
 using VmPs.Core.Images.Layers;
 using VmPs.Core.State;
@@ -6,6 +7,7 @@ using VmPs.Core.State;
 namespace VmPs.Core.Images;
 
 /// <summary>What Clear-VmImageCache finds on disk that no image needs.</summary>
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum ImageCacheItemKind
 {
     /// <summary>A verified blob no image was built from (or, with -All, any blob: images boot without them).</summary>

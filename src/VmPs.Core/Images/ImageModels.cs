@@ -1,7 +1,9 @@
 using System.Text.Json;
+using Newtonsoft.Json.Converters;
 
 namespace VmPs.Core.Images;
 
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum ImageFormat
 {
     Erofs,
@@ -15,6 +17,7 @@ public enum ImageFormat
 }
 
 /// <summary>What an image holds: a root filesystem booted directly, or a whole disk with its own bootloader.</summary>
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum ImageKind
 {
     /// <summary>An OCI image's root filesystem, booted by VmPs's kernel and init.</summary>
@@ -25,6 +28,7 @@ public enum ImageKind
 }
 
 /// <summary>The firmware a disk image boots through.</summary>
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum ImageFirmware
 {
     /// <summary>UEFI (OVMF on QEMU).</summary>
@@ -35,6 +39,7 @@ public enum ImageFirmware
 }
 
 /// <summary>How the guest init starts the image: run its command as a child, or hand over to systemd.</summary>
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum ImageInitMode
 {
     Exec,
@@ -93,6 +98,9 @@ public sealed record ImageInfo
 
     public required DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>The owning user's name; null: the administrator. A new image names its owner here, resolved when it is stored.</summary>
+    public string? Owner { get; init; }
+
     public ImageKind Kind { get; init; } = ImageKind.Oci;
 
     /// <summary>The firmware a disk image boots through; null for an OCI image.</summary>
@@ -115,6 +123,9 @@ public sealed record ImageAddOptions
 
     /// <summary>Replace an image of the same name (refused while VMs use it).</summary>
     public bool Force { get; init; }
+
+    /// <summary>The user who owns the image (New-VmImage -Owner); null: the administrator.</summary>
+    public string? Owner { get; init; }
 }
 
 /// <summary>How New-VmImage imports a disk image (a cloud image in qcow2 or raw).</summary>

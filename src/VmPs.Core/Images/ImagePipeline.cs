@@ -130,6 +130,7 @@ internal sealed class ImagePipeline
                     InitMode = options.InitMode ?? InitModeDetector.Detect(config.Entrypoint, config.Cmd),
                     Config = ToImageConfig(config),
                     CreatedAt = DateTimeOffset.UtcNow,
+                    Owner = options.Owner,
                 };
                 var replaced = await store.InsertAsync(image, options.Force, cancellationToken).ConfigureAwait(false);
                 CrashPoint.Reach(CrashAfterRecord);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Data.Sqlite;
+using VmPs.Core.Access;
 using VmPs.Core.State;
 
 namespace VmPs.Core.Images;
@@ -14,6 +15,8 @@ internal sealed class ImageStore
         Converters = { new JsonStringEnumConverter() },
     };
 
+    private const string SelectColumns = "SELECT *, (SELECT u.name FROM users u WHERE u.id = images.owner_id) AS owner_name FROM images";
+
     private readonly StateDatabase database;
 
     public ImageStore(StateDatabase database)
@@ -24,7 +27,7 @@ internal sealed class ImageStore
     public async Task<IReadOnlyList<ImageInfo>> GetAllAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await connection.Command("SELECT * FROM images WHERE removed_at IS NULL ORDER BY name COLLATE NOCASE")
+        return await connection.Command($"{SelectColumns} WHERE removed_at IS NULL ORDER BY name COLLATE NOCASE")
             .ListAsync(Read, cancellationToken).ConfigureAwait(false);
     }
 
@@ -32,14 +35,14 @@ internal sealed class ImageStore
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         return await connection.Command(
-                "SELECT * FROM images WHERE removed_at IS NULL AND NOT EXISTS (SELECT 1 FROM vms WHERE vms.image_id = images.id) ORDER BY name COLLATE NOCASE")
+                $"{SelectColumns} WHERE removed_at IS NULL AND NOT EXISTS (SELECT 1 FROM vms WHERE vms.image_id = images.id) ORDER BY name COLLATE NOCASE")
             .ListAsync(Read, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<ImageInfo?> FindAsync(string name, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return (await connection.Command("SELECT * FROM images WHERE name = $name COLLATE NOCASE AND removed_at IS NULL")
+        return (await connection.Command($"{SelectColumns} WHERE name = $name COLLATE NOCASE AND removed_at IS NULL")
             .With("$name", name)
             .ListAsync(Read, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
     }
@@ -47,7 +50,7 @@ internal sealed class ImageStore
     public async Task<ImageInfo?> FindByIdAsync(string id, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return (await connection.Command("SELECT * FROM images WHERE id = $id")
+        return (await connection.Command($"{SelectColumns} WHERE id = $id")
             .With("$id", id)
             .ListAsync(Read, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
     }
@@ -77,12 +80,13 @@ internal sealed class ImageStore
                 }
 
                 await DropUnusedTombstonesAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+                var ownerId = image.Owner is { } owner ? await UserStore.ResolveOwnerIdAsync(connection, transaction, owner, cancellationToken).ConfigureAwait(false) : null;
                 await connection.Command(
                         """
                         INSERT INTO images (id, name, reference, digest, platform, format, rootfs_path, size_bytes,
-                                            init_mode, config_json, created_at, kind, firmware, virtual_size_bytes)
+                                            init_mode, config_json, created_at, kind, firmware, virtual_size_bytes, owner_id)
                         VALUES ($id, $name, $reference, $digest, $platform, $format, $rootfs, $size, $init, $config, $created,
-                                $kind, $firmware, $virtualSize)
+                                $kind, $firmware, $virtualSize, $owner)
                         """,
                         transaction)
                     .With("$id", image.Id)
@@ -99,6 +103,7 @@ internal sealed class ImageStore
                     .With("$kind", image.Kind.ToString())
                     .With("$firmware", image.Firmware?.ToString())
                     .With("$virtualSize", image.VirtualSizeBytes)
+                    .With("$owner", ownerId)
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 return existing;
             },
@@ -157,7 +162,7 @@ internal sealed class ImageStore
 
     private static async Task<ImageInfo?> FindAsync(
         SqliteConnection connection, SqliteTransaction transaction, string name, CancellationToken cancellationToken) =>
-        (await connection.Command("SELECT * FROM images WHERE name = $name COLLATE NOCASE AND removed_at IS NULL", transaction)
+        (await connection.Command($"{SelectColumns} WHERE name = $name COLLATE NOCASE AND removed_at IS NULL", transaction)
             .With("$name", name)
             .ListAsync(Read, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
 
@@ -210,6 +215,7 @@ internal sealed class ImageStore
         InitMode = Enum.Parse<ImageInitMode>(reader.GetString(reader.GetOrdinal("init_mode"))),
         Config = JsonSerializer.Deserialize<ImageConfig>(reader.GetString(reader.GetOrdinal("config_json")), ConfigJson)!,
         CreatedAt = SqliteExtensions.ParseStoredTime(reader.GetString(reader.GetOrdinal("created_at"))),
+        Owner = reader.GetNullableString("owner_name"),
         Kind = Enum.Parse<ImageKind>(reader.GetString(reader.GetOrdinal("kind"))),
         Firmware = reader.GetNullableString("firmware") is { } firmware ? Enum.Parse<ImageFirmware>(firmware) : null,
         VirtualSizeBytes = reader.GetNullableInt64("virtual_size_bytes"),

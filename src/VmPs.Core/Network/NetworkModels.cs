@@ -1,3 +1,5 @@
+using Newtonsoft.Json.Converters;
+
 namespace VmPs.Core.Network;
 
 /// <summary>The host firewall that holds VmPs networks' NAT, isolation and published-port rules.</summary>
@@ -11,6 +13,7 @@ public enum FirewallBackend
 }
 
 /// <summary>Whether a network's host side is as its records describe.</summary>
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum NetworkStatus
 {
     /// <summary>Not inspected: the network as stored (listings for completion).</summary>
@@ -24,6 +27,7 @@ public enum NetworkStatus
 }
 
 /// <summary>A VM adapter's TAP as found on the host.</summary>
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum NetworkAdapterStatus
 {
     /// <summary>The VM is not running and has no TAP, as it should be.</summary>
@@ -159,6 +163,7 @@ public sealed record NetworkAdapterInfo
     public required NetworkAdapterStatus Status { get; init; }
 }
 
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum PortProtocol
 {
     Tcp,

@@ -1,3 +1,4 @@
+using Newtonsoft.Json.Converters;
 using VmPs.Core.Network;
 using VmPs.Core.Vms;
 using VmPs.Core.Volumes;
@@ -100,6 +101,7 @@ public static class VmSpecPlanner
     }
 }
 
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum VmSpecOutcome
 {
     /// <summary>The VM did not exist and was created.</summary>

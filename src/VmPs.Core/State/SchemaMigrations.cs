@@ -259,6 +259,14 @@ internal static class SchemaMigrations
             ALTER TABLE vms ADD COLUMN iso_path TEXT;
             ALTER TABLE vms ADD COLUMN metadata_http_tokens TEXT NOT NULL DEFAULT 'Optional';
             """),
+
+        // The file the VM's own disk is written to, by name in its directory: a copy-on-write checkpoint gives the VM a
+        // new qcow2 file over its current one under a fresh name (a running hypervisor holds its files by name, so
+        // none is ever renamed). Null is the file New-Vm made (overlay.ext4 or overlay.qcow2, by disk_format).
+        new(10, "the file of a VM's own disk", """
+            ALTER TABLE vms ADD COLUMN disk_file TEXT
+                CHECK (disk_file IS NULL OR (length(disk_file) BETWEEN 1 AND 128 AND instr(disk_file, '/') = 0 AND disk_file NOT IN ('.', '..')));
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -1,10 +1,12 @@
 using System.Runtime.InteropServices;
+using Newtonsoft.Json.Converters;
 using VmPs.Core.Native;
 using VmPs.Core.State;
 
 namespace VmPs.Core.Storage;
 
 /// <summary>How a file copy was made, cheapest first.</summary>
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum CopyMethod
 {
     /// <summary>The copy shares the source's blocks (FICLONE on btrfs, XFS, bcachefs...): instant, nothing written.</summary>

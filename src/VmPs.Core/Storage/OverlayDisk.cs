@@ -1,11 +1,13 @@
 using VmPs.Core.Host;
+using VmPs.Core.Hypervisors;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
 
 namespace VmPs.Core.Storage;
 
 /// <summary>
-/// The VM's writable disk: a sparse file formatted ext4, so it costs only what the guest writes.
+/// The VM's writable disk: a sparse file formatted ext4, so it costs only what the guest writes; with -DiskFormat
+/// Qcow2 that filesystem inside a qcow2 image (qemu-img).
 /// </summary>
 internal static class OverlayDisk
 {
@@ -13,8 +15,14 @@ internal static class OverlayDisk
 
     /// <summary>Creates and formats the disk; on failure the file is removed.</summary>
     /// <param name="mkfsProgram">An explicit mkfs.ext4 path; null finds the host's.</param>
-    public static async Task CreateAsync(string path, int sizeGiB, CancellationToken cancellationToken, string? mkfsProgram = null)
+    public static async Task CreateAsync(string path, DiskImageFormat format, int sizeGiB, CancellationToken cancellationToken, string? mkfsProgram = null)
     {
+        if (format == DiskImageFormat.Qcow2)
+        {
+            await QemuImage.CreateFromRawAsync(path, raw => CreateAsync(raw, DiskImageFormat.Raw, sizeGiB, cancellationToken, mkfsProgram), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var mkfs = mkfsProgram ?? HostTools.Require(HostToolCatalog.MkfsExt4);
         try
         {

@@ -3,6 +3,7 @@ using System.Text.Json;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Processes;
+using VmPs.Core.State;
 
 namespace VmPs.Core.Storage;
 
@@ -39,7 +40,11 @@ internal static class QemuImage
 
     public static bool IsInstalled => DetachedProcess.FindOnPath(HostToolCatalog.QemuImg.Name, HostToolCatalog.DefaultSearchPath()) is not null;
 
-    /// <summary>Creates an image of <paramref name="sizeBytes"/> (sparse); with a backing file, its size when <paramref name="sizeBytes"/> is null.</summary>
+    /// <summary>
+    /// Creates an image of <paramref name="sizeBytes"/> (sparse); with a backing file, its size when <paramref name="sizeBytes"/> is
+    /// null. A backing file with a size given is not opened (-u): a running hypervisor may hold its lock. A relative
+    /// backing path is relative to <paramref name="path"/>'s directory.
+    /// </summary>
     public static async Task CreateAsync(string path, DiskImageFormat format, long? sizeBytes, CancellationToken cancellationToken, BackingImage? backing = null)
     {
         var arguments = new List<string> { "create", "-q", "-f", Name(format) };
@@ -51,6 +56,10 @@ internal static class QemuImage
             }
 
             arguments.AddRange(["-b", backing.Path, "-F", Name(backing.Format)]);
+            if (sizeBytes is not null)
+            {
+                arguments.Add("-u");
+            }
         }
 
         arguments.Add(path);
@@ -62,9 +71,10 @@ internal static class QemuImage
         await RunAsync(arguments, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Reads the header only (-U): the image may be open in a running hypervisor.</summary>
     public static async Task<DiskImageInfo> InfoAsync(string path, DiskImageFormat format, CancellationToken cancellationToken)
     {
-        var result = await RunAsync(["info", "--output=json", "-f", Name(format), path], cancellationToken).ConfigureAwait(false);
+        var result = await RunAsync(["info", "--output=json", "-U", "-f", Name(format), path], cancellationToken).ConfigureAwait(false);
         if (result.StandardOutput.Length > MaxInfoBytes)
         {
             throw InvalidAnswer(path, "the answer is too large");
@@ -114,6 +124,30 @@ internal static class QemuImage
     /// <summary>Writes <paramref name="source"/> as a new image in <paramref name="destinationFormat"/>, keeping it sparse.</summary>
     public static Task ConvertAsync(string source, DiskImageFormat sourceFormat, string destination, DiskImageFormat destinationFormat, CancellationToken cancellationToken) =>
         RunAsync(["convert", "-q", "-f", Name(sourceFormat), "-O", Name(destinationFormat), source, destination], cancellationToken);
+
+    /// <summary>
+    /// Has <paramref name="buildRaw"/> make a raw file beside <paramref name="path"/> and writes it to <paramref name="path"/>
+    /// as a private qcow2 image; the raw file is removed, and on failure the qcow2 image too.
+    /// </summary>
+    public static async Task CreateFromRawAsync(string path, Func<string, Task> buildRaw, CancellationToken cancellationToken)
+    {
+        var raw = path + ".raw";
+        try
+        {
+            await buildRaw(raw).ConfigureAwait(false);
+            await ConvertAsync(raw, DiskImageFormat.Raw, path, DiskImageFormat.Qcow2, cancellationToken).ConfigureAwait(false);
+            PrivateFiles.Restrict(path);
+        }
+        catch
+        {
+            File.Delete(path);
+            throw;
+        }
+        finally
+        {
+            File.Delete(raw);
+        }
+    }
 
     public static string Name(DiskImageFormat format) => format switch
     {

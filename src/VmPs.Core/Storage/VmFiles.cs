@@ -1,3 +1,4 @@
+using VmPs.Core.Hypervisors;
 using VmPs.Core.Native;
 using VmPs.Core.State;
 
@@ -20,14 +21,26 @@ internal sealed class VmFiles
     /// <summary>Beside the directory, made before it: the pid file of the New-Vm session still creating this VM (see VmDirectorySweep).</summary>
     public string CreatingMarker => Directory + CreatingMarkerSuffix;
 
-    /// <summary>vdb: the writable upper layer over the image's read-only rootfs.</summary>
-    public string OverlayDisk => Path.Combine(Directory, "overlay.ext4");
+    /// <summary>vdb, the writable upper layer over the image's read-only rootfs: the file <paramref name="name"/> of the VM's disk chain (VmRecord.DiskFileName).</summary>
+    public string Disk(string name) => Path.Combine(Directory, name);
+
+    /// <summary>The file New-Vm makes for the VM's disk, in its container format.</summary>
+    public static string OverlayDiskName(DiskImageFormat format) => format == DiskImageFormat.Qcow2 ? "overlay.qcow2" : "overlay.ext4";
 
     /// <summary>vdc: the guest config, rewritten at every start.</summary>
     /// <summary>Held while the VM's disk is resized and while Start-Vm claims the VM, so neither happens during the other.</summary>
     public string DiskLock => Path.Combine(Directory, "disk.lock");
 
     public string ConfigDisk => Path.Combine(Directory, "config.img");
+
+    /// <summary>A UEFI VM's own variable store (boot entries), a private copy of the firmware's template.</summary>
+    public string FirmwareVariables => Path.Combine(Directory, "efivars.fd");
+
+    /// <summary>A disk image VM's cloud-init user data as New-Vm composed it, for the seed disk.</summary>
+    public string UserData => Path.Combine(Directory, "user-data");
+
+    /// <summary>A disk image VM's cloud-init NoCloud seed (label cidata), rewritten at every start.</summary>
+    public string SeedDisk => Path.Combine(Directory, "seed.iso");
 
     public string ConsoleLog => Path.Combine(Directory, "console.log");
 

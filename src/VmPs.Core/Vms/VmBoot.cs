@@ -30,6 +30,9 @@ internal sealed class VmBoot
     public const string CrashAfterLaunch = "Start-Vm: hypervisor launched";
     public const string CrashAfterRecord = "Start-Vm: hypervisor recorded";
 
+    /// <summary>The VM's own disk is the launch spec's second disk, after the root filesystem.</summary>
+    public const int OverlayDiskIndex = 1;
+
     private readonly long logFileMaxBytes;
     private readonly VmPsPaths paths;
     private readonly VmStore vms;
@@ -124,7 +127,7 @@ internal sealed class VmBoot
                 Report(progress, vm, "Giving the guest its identity", 60);
                 await RestoreIdentityAsync(launched, identity, options.Timeout, cancellationToken).ConfigureAwait(false);
             }
-            else if (options.WaitForAgent)
+            else if (options.WaitForAgent && spec.Firmware is null)
             {
                 Report(progress, vm, "Waiting for the guest agent", 60);
                 // The connection is closed at once: a virtio-serial channel carries one client at a time.
@@ -200,12 +203,37 @@ internal sealed class VmBoot
             throw VmErrors.ImageMissing(vm.Name, image.Name, $"its root filesystem '{image.RootfsPath}' is missing");
         }
 
+        var files = reconciler.Files(vm);
+        // Each boot starts fresh console and app logs, so their tails and markers describe this boot only.
+        foreach (var log in new[] { files.ConsoleLog, files.AppLog })
+        {
+            File.Delete(log);
+            File.Delete(RotatingLogFile.RotatedPath(log));
+        }
+
+        var common = new VmLaunchSpec
+        {
+            VmName = vm.Name,
+            VmDirectory = files.Directory,
+            Cpus = vm.Cpus,
+            MemoryMiB = vm.MemoryMiB,
+            Disks = [],
+            ConsoleLogPath = files.ConsoleLog,
+            HypervisorLogPath = files.HypervisorLog,
+            LogFileMaxBytes = logFileMaxBytes,
+            VsockCid = vm.VsockCid,
+            NetworkInterfaces = adapter is null ? [] : [new NetworkInterfaceSpec(adapter.Tap, adapter.MacAddress, adapter.Mtu)],
+        };
+        if (image.Kind == ImageKind.Disk)
+        {
+            return await DiskImageBoot.LaunchSpecAsync(common, vm, image, files, adapter, await host.ReportAsync(cancellationToken).ConfigureAwait(false), cancellationToken)
+                .ConfigureAwait(false);
+        }
+
         var kernel = await ResolveKernelAsync(vm.KernelPath, cancellationToken).ConfigureAwait(false);
         var initrd = await new InitrdBuilder(paths).BuildAsync(GuestBinary.Locate(), kernel, cancellationToken).ConfigureAwait(false);
-
-        var files = reconciler.Files(vm);
         var attached = await volumes.ForBootAsync(vm.Id, cancellationToken).ConfigureAwait(false);
-        if (attached.Any(pair => pair.Volume.DiskFormat == DiskImageFormat.Qcow2))
+        if (vm.DiskFormat == DiskImageFormat.Qcow2 || attached.Any(pair => pair.Volume.DiskFormat == DiskImageFormat.Qcow2))
         {
             driver.Capabilities.Require(HypervisorFeatures.Qcow2Disks, vm.Name);
         }
@@ -215,36 +243,20 @@ internal sealed class VmBoot
             Volumes = attached.Select(pair => pair.Volume.GuestVolume(pair.Attachment)).ToList(),
         };
         await GuestConfigFactory.WriteDiskAsync(files.ConfigDisk, config, cancellationToken).ConfigureAwait(false);
-        // Each boot starts fresh console and app logs, so their tails and markers describe this boot only.
-        foreach (var log in new[] { files.ConsoleLog, files.AppLog })
+        return common with
         {
-            File.Delete(log);
-            File.Delete(RotatingLogFile.RotatedPath(log));
-        }
-
-        return new VmLaunchSpec
-        {
-            VmName = vm.Name,
-            VmDirectory = files.Directory,
             KernelPath = kernel.Path,
             VmlinuxPath = kernel.VmlinuxPath,
             InitrdPath = initrd,
             KernelArguments = KernelArguments,
-            Cpus = vm.Cpus,
-            MemoryMiB = vm.MemoryMiB,
             Disks =
             [
                 new DiskSpec(image.RootfsPath, ReadOnly: true, config.Disks.Rootfs),
-                new DiskSpec(files.OverlayDisk, ReadOnly: false, config.Disks.Overlay),
+                new DiskSpec(files.Disk(vm.DiskFileName), ReadOnly: false, config.Disks.Overlay, vm.DiskFormat),
                 new DiskSpec(files.ConfigDisk, ReadOnly: true, DiskSerials.Config),
                 .. attached.Select(pair => pair.Volume.Disk(pair.Attachment)),
             ],
-            ConsoleLogPath = files.ConsoleLog,
             AppLogPath = files.AppLog,
-            HypervisorLogPath = files.HypervisorLog,
-            LogFileMaxBytes = logFileMaxBytes,
-            VsockCid = vm.VsockCid,
-            NetworkInterfaces = adapter is null ? [] : [new NetworkInterfaceSpec(adapter.Tap, adapter.MacAddress, adapter.Mtu)],
         };
     }
 

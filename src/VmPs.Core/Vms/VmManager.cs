@@ -5,6 +5,7 @@ using VmPs.Core.Agent;
 using VmPs.Core.Boot;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
 using VmPs.Core.Logs;
 using VmPs.Core.Network;
@@ -96,13 +97,20 @@ public sealed class VmManager : IVmManager
     {
         await sweep.SweepAbandonedCreationsAsync(cancellationToken).ConfigureAwait(false);
         await sweep.SweepOrphanedDirectoriesAsync(cancellationToken).ConfigureAwait(false);
-        var (kernelPath, hypervisor) = await CheckCreateAsync(options, cancellationToken).ConfigureAwait(false);
+        var (kernelPath, hypervisor, machine) = await CheckCreateAsync(options, cancellationToken).ConfigureAwait(false);
         var attachments = options.Volumes.Select(volume => volume with { Path = VolumeValidation.ValidateMountPath(volume.Path) }).ToList();
         var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
-        var vm = new NewVm(Guid.NewGuid(), options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.Owner, options.MachineType);
+        var disk = image.Kind == ImageKind.Disk
+            ? (Format: DiskImageFormat.Qcow2, File: DiskImageBoot.SystemDiskFile)
+            : (Format: options.DiskFormat, File: VmFiles.OverlayDiskName(options.DiskFormat));
+        var vm = new NewVm(
+            Guid.NewGuid(), options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.Owner,
+            machine, disk.Format, image.Kind == ImageKind.Disk ? disk.File : null);
         return await CreateVmAsync(
             vm,
-            (files, token) => OverlayDisk.CreateAsync(files.OverlayDisk, options.DiskSizeGiB, token, settings.MkfsExt4),
+            (files, token) => image.Kind == ImageKind.Disk
+                ? DiskImageBoot.CreateSystemDiskAsync(files, image, options.DiskSizeGiB, CloudInitUserData.Compose(options.UserData, options.SshPublicKeys, options.Name), token)
+                : OverlayDisk.CreateAsync(files.Disk(disk.File), options.DiskFormat, options.DiskSizeGiB, token, settings.MkfsExt4),
             attachments,
             options.Network,
             cancellationToken).ConfigureAwait(false);
@@ -119,10 +127,12 @@ public sealed class VmManager : IVmManager
         await sweep.SweepAbandonedCreationsAsync(cancellationToken).ConfigureAwait(false);
         var source = await GetRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
         var (network, saved) = await CheckForkAsync(source, checkpointName, name, cancellationToken).ConfigureAwait(false);
-        var vm = new NewVm(Guid.NewGuid(), name, source.ImageId, source.Cpus, source.MemoryMiB, source.Hypervisor, source.KernelPath, source.DiskSizeGiB, DateTimeOffset.UtcNow, source.InitMode, source.Owner, source.MachineType);
+        var disk = checkpoints.ForkDisk(source, checkpointName);
+        var vm = new NewVm(Guid.NewGuid(), name, source.ImageId, source.Cpus, source.MemoryMiB, source.Hypervisor, source.KernelPath, source.DiskSizeGiB, DateTimeOffset.UtcNow, source.InitMode, source.Owner, source.MachineType,
+            disk.Format, disk.File);
         var created = await CreateVmAsync(
             vm,
-            (files, token) => checkpoints.CopyToForkAsync(source, checkpointName, files, token),
+            (files, token) => checkpoints.CopyToForkAsync(source, checkpointName, files, disk.File, token),
             [],
             network,
             cancellationToken).ConfigureAwait(false);
@@ -149,6 +159,7 @@ public sealed class VmManager : IVmManager
     public async Task<VmInfo> CopyAsync(string vmName, string name, CancellationToken cancellationToken)
     {
         var source = await GetRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
+        DiskImageBoot.RefuseCheckpoint(source);
         await CheckNewNameAsync(name, cancellationToken).ConfigureAwait(false);
         var checkpoint = await checkpoints.CreateAsync(source, $"copy-{Guid.NewGuid():N}", cancellationToken).ConfigureAwait(false);
         try
@@ -157,7 +168,7 @@ public sealed class VmManager : IVmManager
         }
         finally
         {
-            checkpoints.Remove(source, checkpoint.Name);
+            await checkpoints.RemoveAsync(await GetRecordAsync(source.Name, CancellationToken.None).ConfigureAwait(false), checkpoint.Name, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -268,7 +279,17 @@ public sealed class VmManager : IVmManager
             }
 
             // Also when the size is unchanged: a session killed between growing the file and recording it is completed.
-            await Ext4Image.GrowAsync(files.OverlayDisk, (long)sizeGiB << 30, $"the disk of VM '{vm.Name}'", cancellationToken).ConfigureAwait(false);
+            // resize2fs cannot open a qcow2 image: the guest grows the filesystem to its disk at the next boot (a disk
+            // image's cloud-init grows its root partition).
+            if (vm.DiskFormat == DiskImageFormat.Qcow2)
+            {
+                await QemuImage.ResizeAsync(files.Disk(vm.DiskFileName), DiskImageFormat.Qcow2, (long)sizeGiB << 30, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await Ext4Image.GrowAsync(files.Disk(vm.DiskFileName), (long)sizeGiB << 30, $"the disk of VM '{vm.Name}'", cancellationToken).ConfigureAwait(false);
+            }
+
             await vms.SetDiskSizeAsync(vm.Id, sizeGiB, cancellationToken).ConfigureAwait(false);
         }
 
@@ -412,6 +433,7 @@ public sealed class VmManager : IVmManager
     public async Task<VmCheckpointInfo> CheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken)
     {
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        DiskImageBoot.RefuseCheckpoint(vm);
         return await checkpoints.CreateAsync(vm, checkpointName, cancellationToken).ConfigureAwait(false);
     }
 
@@ -433,7 +455,7 @@ public sealed class VmManager : IVmManager
 
     /// <summary>Remove-VmCheckpoint: deletes the checkpoint's files.</summary>
     public async Task RemoveCheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken) =>
-        checkpoints.Remove(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false), checkpointName);
+        await checkpoints.RemoveAsync(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false), checkpointName, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// Deletes the VM, its network adapter (TAP, rules, address), its directory (with its checkpoints and saved state) and its row. A running VM
@@ -587,8 +609,11 @@ public sealed class VmManager : IVmManager
         return current is not null && (await reconciler.ReconcileAsync(current, cancellationToken).ConfigureAwait(false)).State.IsActive();
     };
 
-    /// <summary>Validates New-Vm's options against the host and the state; returns the kernel and hypervisor the VM will use.</summary>
-    private async Task<(string KernelPath, HypervisorKind Hypervisor)> CheckCreateAsync(VmCreateOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// Validates New-Vm's options against the host and the state; returns the kernel, hypervisor and QEMU machine the
+    /// VM will use (a disk image's VM boots its own kernel: none).
+    /// </summary>
+    private async Task<(string KernelPath, HypervisorKind Hypervisor, QemuMachine? Machine)> CheckCreateAsync(VmCreateOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         VmValidation.ValidateCreate(options, VmValidation.ReadHostMemoryMiB());
@@ -607,12 +632,31 @@ public sealed class VmManager : IVmManager
             throw VmStore.NameInUse(existing.Name);
         }
 
-        var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
         await catalog.ValidateAsync(options.Image, cancellationToken).ConfigureAwait(false);
         var requested = options.MachineType is null ? options.Hypervisor : VmValidation.HypervisorOfMachine(options.Hypervisor);
-        var hypervisor = (await host.SelectAsync(requested, HypervisorFeatures.None, options.MachineType, cancellationToken).ConfigureAwait(false)).Kind;
+        var stored = await catalog.FindStoredAsync(options.Image, cancellationToken).ConfigureAwait(false);
+        DiskImageBoot.RefuseUserData(options, stored);
+        if (stored is { Kind: ImageKind.Disk } diskImage)
+        {
+            var (machine, required) = DiskImageBoot.CheckCreate(options, diskImage);
+            CloudInitUserData.Compose(options.UserData, options.SshPublicKeys, options.Name);
+            HostTools.Require(HostToolCatalog.Xorriso);
+            var driver = await host.SelectAsync(requested, required, machine, cancellationToken).ConfigureAwait(false);
+            FirmwareCatalog.Require(await host.ReportAsync(cancellationToken).ConfigureAwait(false), driver.Kind, DiskImageBoot.FirmwareOf(diskImage), options.Name);
+            await networking.ValidateAsync(options.Network, cancellationToken).ConfigureAwait(false);
+            return ("", driver.Kind, driver.Kind == HypervisorKind.Qemu ? (QemuMachine?)machine : null);
+        }
+
+        var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
+        var needs = options.DiskFormat == DiskImageFormat.Qcow2 ? HypervisorFeatures.Qcow2Disks : HypervisorFeatures.None;
+        var hypervisor = (await host.SelectAsync(requested, needs, options.MachineType, cancellationToken).ConfigureAwait(false)).Kind;
+        if (options.DiskFormat == DiskImageFormat.Qcow2)
+        {
+            HostTools.Require(HostToolCatalog.QemuImg);
+        }
+
         await networking.ValidateAsync(options.Network, cancellationToken).ConfigureAwait(false);
-        return (kernelPath, hypervisor);
+        return (kernelPath, hypervisor, options.MachineType);
     }
 
     private async Task<string> DefaultKernelPathAsync(string? requested, CancellationToken cancellationToken)
@@ -679,6 +723,7 @@ public sealed class VmManager : IVmManager
         StatusDetail = vm.StatusDetail,
         Owner = vm.Owner,
         DiskSizeGiB = vm.DiskSizeGiB,
-        DiskAllocatedBytes = FileAllocation.BytesOf(reconciler.Files(vm.Id).OverlayDisk),
+        DiskAllocatedBytes = FileAllocation.BytesOf(reconciler.Files(vm.Id).Disk(vm.DiskFileName)),
+        DiskFormat = vm.DiskFormat,
     };
 }

@@ -1,3 +1,4 @@
+using Newtonsoft.Json.Converters;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
@@ -5,6 +6,7 @@ using VmPs.Core.Network;
 
 namespace VmPs.Core.Vms;
 
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum VmState
 {
     /// <summary>Created or cleanly stopped; no hypervisor process.</summary>
@@ -73,10 +75,10 @@ public sealed record VmInfo
     /// <summary>Exit code of the image's entrypoint, once the guest reported it before powering off.</summary>
     public int? ExitCode { get; init; }
 
-    /// <summary>The init mode New-Vm -InitMode chose; null when the VM follows its image's.</summary>
     /// <summary>The VmPs user who owns the VM; null: the host's administrator.</summary>
     public string? Owner { get; init; }
 
+    /// <summary>The init mode New-Vm -InitMode chose; null when the VM follows its image's.</summary>
     public ImageInitMode? InitMode { get; init; }
 
     /// <summary>For a Crashed VM: why, with the tail of its console log.</summary>
@@ -87,6 +89,9 @@ public sealed record VmInfo
 
     /// <summary>The host blocks the VM's writable disk really uses (its sparse file's st_blocks * 512).</summary>
     public long DiskAllocatedBytes { get; init; }
+
+    /// <summary>The container of the VM's disk: Raw, or Qcow2 (New-Vm -DiskFormat Qcow2, or over a checkpoint's frozen disk).</summary>
+    public DiskImageFormat DiskFormat { get; init; }
 
     public TimeSpan? Uptime => State == VmState.Running && StartedAt is { } started ? DateTimeOffset.UtcNow - started : null;
 }
@@ -116,6 +121,9 @@ public sealed record VmCreateOptions
     /// <summary>Size of the writable overlay disk (sparse).</summary>
     public int DiskSizeGiB { get; init; } = 4;
 
+    /// <summary>The overlay disk's container: a raw file, or a qcow2 image (qemu-img; the hypervisor must take qcow2 disks).</summary>
+    public DiskImageFormat DiskFormat { get; init; } = DiskImageFormat.Raw;
+
     /// <summary>Overrides the image's init mode (Systemd: hand PID 1 to the image's systemd; Exec: our init runs the command). Null follows the image.</summary>
     public ImageInitMode? InitMode { get; init; }
 
@@ -127,6 +135,12 @@ public sealed record VmCreateOptions
 
     /// <summary>Volumes to attach (New-Vm -Volume NAME:/path[:ro]).</summary>
     public IReadOnlyList<Volumes.VolumeAttachOptions> Volumes { get; init; } = [];
+
+    /// <summary>A disk image VM's cloud-init user data (cloud-config or a script, at most 16 KiB); null: none.</summary>
+    public string? UserData { get; init; }
+
+    /// <summary>OpenSSH public keys cloud-init gives a disk image VM's default user.</summary>
+    public IReadOnlyList<string> SshPublicKeys { get; init; } = [];
 }
 
 /// <summary>Where New-Vm puts the VM's one network adapter.</summary>

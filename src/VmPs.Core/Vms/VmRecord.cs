@@ -2,6 +2,7 @@ using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
 using VmPs.Core.Processes;
+using VmPs.Core.Storage;
 
 namespace VmPs.Core.Vms;
 
@@ -18,7 +19,9 @@ internal sealed record NewVm(
     DateTimeOffset CreatedAt,
     ImageInitMode? InitMode = null,
     string? Owner = null,
-    QemuMachine? MachineType = null);
+    QemuMachine? MachineType = null,
+    DiskImageFormat DiskFormat = DiskImageFormat.Raw,
+    string? DiskFile = null);
 
 /// <summary>One row of the vms table.</summary>
 internal sealed record VmRecord
@@ -30,6 +33,9 @@ internal sealed record VmRecord
     public required string ImageId { get; init; }
 
     public required string ImageName { get; init; }
+
+    /// <summary>Its image's kind: a Disk image's VM boots its own disk (<see cref="DiskImageBoot.SystemDiskFile"/>) through firmware.</summary>
+    public ImageKind ImageKind { get; init; } = ImageKind.Oci;
 
     public required int Cpus { get; init; }
 
@@ -43,6 +49,16 @@ internal sealed record VmRecord
     public required string KernelPath { get; init; }
 
     public required int DiskSizeGiB { get; init; }
+
+    public long DiskSizeBytes => (long)DiskSizeGiB << 30;
+
+    /// <summary>The container of the VM's own disk (New-Vm -DiskFormat; a checkpoint over a file system without reflink makes it qcow2).</summary>
+    public DiskImageFormat DiskFormat { get; init; }
+
+    /// <summary>The file in the VM's directory its disk is written to; null: the one New-Vm made (see VmDiskChain).</summary>
+    public string? DiskFile { get; init; }
+
+    public string DiskFileName => DiskFile ?? VmFiles.OverlayDiskName(DiskFormat);
 
     public required VmState State { get; init; }
 

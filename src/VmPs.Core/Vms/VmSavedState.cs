@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.State;
+using VmPs.Core.Storage;
 
 namespace VmPs.Core.Vms;
 
@@ -56,7 +57,7 @@ internal static class VmSavedState
             spec.KernelArguments,
             spec.Cpus,
             spec.MemoryMiB,
-            Disks = spec.Disks.Select(disk => disk with { Path = Path.GetRelativePath(spec.VmDirectory, disk.Path) }).ToList(),
+            Disks = spec.Disks.Select((disk, index) => SavedDisk(spec, disk, index)).ToList(),
             NetworkMtus = spec.NetworkInterfaces.Select(adapter => adapter.Mtu).ToList(),
             HasAppLog = spec.AppLogPath is not null,
         },
@@ -124,6 +125,15 @@ internal static class VmSavedState
 
         return manifest;
     }
+
+    /// <summary>
+    /// A disk as a saved state depends on it. The VM's own disk counts as one whatever its file and container: a
+    /// checkpoint moves it onto a new qcow2 file over the frozen one, and the guest sees the same disk.
+    /// </summary>
+    private static DiskSpec SavedDisk(VmLaunchSpec spec, DiskSpec disk, int index) =>
+        index == VmBoot.OverlayDiskIndex
+            ? disk with { Path = VmFiles.OverlayDiskName(DiskImageFormat.Raw), Format = DiskImageFormat.Raw }
+            : disk with { Path = Path.GetRelativePath(spec.VmDirectory, disk.Path) };
 
     private static bool SameHardware(SavedStateManifest manifest, VmLaunchSpec spec)
     {

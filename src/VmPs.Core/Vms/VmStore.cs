@@ -21,7 +21,7 @@ internal sealed class VmStore
     public const string MacPrefix = "02:76:6d";
 
     private const string SelectColumns = """
-        SELECT v.*, i.name AS image_name, u.name AS owner_name FROM vms v JOIN images i ON i.id = v.image_id LEFT JOIN users u ON u.id = v.owner_id
+        SELECT v.*, i.name AS image_name, i.kind AS image_kind, u.name AS owner_name FROM vms v JOIN images i ON i.id = v.image_id LEFT JOIN users u ON u.id = v.owner_id
         """;
 
     private static readonly JsonSerializerOptions InstanceJson = new()
@@ -57,8 +57,8 @@ internal sealed class VmStore
                 await connection.Command(
                         """
                         INSERT INTO vms (id, name, image_id, cpus, memory_mib, hypervisor, kernel_path, disk_size_gib,
-                                         state, vsock_cid, mac_address, created_at, init_mode, owner_id, machine_type)
-                        VALUES ($id, $name, $image, $cpus, $memory, $hypervisor, $kernel, $disk, $state, $cid, $mac, $created, $initMode, $owner, $machine)
+                                         state, vsock_cid, mac_address, created_at, init_mode, owner_id, machine_type, disk_format, disk_file)
+                        VALUES ($id, $name, $image, $cpus, $memory, $hypervisor, $kernel, $disk, $state, $cid, $mac, $created, $initMode, $owner, $machine, $diskFormat, $diskFile)
                         """,
                         transaction)
                     .With("$id", vm.Id.ToString())
@@ -76,6 +76,8 @@ internal sealed class VmStore
                     .With("$initMode", vm.InitMode?.ToString())
                     .With("$owner", ownerId)
                     .With("$machine", vm.MachineType?.ToString())
+                    .With("$diskFormat", vm.DiskFormat.ToString())
+                    .With("$diskFile", vm.DiskFile)
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 return (await FindByIdAsync(connection, transaction, vm.Id, cancellationToken).ConfigureAwait(false))!;
             },
@@ -164,6 +166,16 @@ internal sealed class VmStore
                 .RunAsync(cancellationToken).ConfigureAwait(false),
             cancellationToken);
 
+    /// <summary>Makes the file <paramref name="name"/> in the VM's directory, in <paramref name="format"/>, the VM's disk.</summary>
+    public Task SetDiskFileAsync(Guid id, string name, DiskImageFormat format, CancellationToken cancellationToken) =>
+        database.InWriteTransactionAsync(
+            async (connection, transaction) => await connection.Command("UPDATE vms SET disk_format = $format, disk_file = $file WHERE id = $id", transaction)
+                .With("$id", id.ToString())
+                .With("$format", format.ToString())
+                .With("$file", name)
+                .RunAsync(cancellationToken).ConfigureAwait(false),
+            cancellationToken);
+
     /// <summary>Deletes the row; <paramref name="ensure"/> sees it first, inside the transaction, and may throw to refuse.</summary>
     public Task<bool> DeleteAsync(Guid id, Action<VmRecord> ensure, CancellationToken cancellationToken) =>
         database.InWriteTransactionAsync(
@@ -244,12 +256,15 @@ internal sealed class VmStore
         Name = reader.GetString(reader.GetOrdinal("name")),
         ImageId = reader.GetString(reader.GetOrdinal("image_id")),
         ImageName = reader.GetString(reader.GetOrdinal("image_name")),
+        ImageKind = Enum.Parse<ImageKind>(reader.GetString(reader.GetOrdinal("image_kind"))),
         Cpus = reader.GetInt32(reader.GetOrdinal("cpus")),
         MemoryMiB = reader.GetInt32(reader.GetOrdinal("memory_mib")),
         Hypervisor = Enum.Parse<HypervisorKind>(reader.GetString(reader.GetOrdinal("hypervisor"))),
         MachineType = reader.GetNullableString("machine_type") is { } machine ? Enum.Parse<QemuMachine>(machine) : null,
         KernelPath = reader.GetString(reader.GetOrdinal("kernel_path")),
         DiskSizeGiB = reader.GetInt32(reader.GetOrdinal("disk_size_gib")),
+        DiskFormat = Enum.Parse<DiskImageFormat>(reader.GetString(reader.GetOrdinal("disk_format"))),
+        DiskFile = reader.GetNullableString("disk_file"),
         State = Enum.Parse<VmState>(reader.GetString(reader.GetOrdinal("state"))),
         Instance = reader.GetNullableString("instance_json") is { } json
             ? JsonSerializer.Deserialize<HypervisorInstance>(json, InstanceJson)

@@ -59,18 +59,7 @@ internal sealed class VolumeFiles
                     await BuildExt4Async(path, options, cancellationToken).ConfigureAwait(false);
                     break;
                 case VolumeFormat.Qcow2:
-                    var raw = path + ".ext4";
-                    try
-                    {
-                        await BuildExt4Async(raw, options, cancellationToken).ConfigureAwait(false);
-                        await QemuImage.ConvertAsync(raw, DiskImageFormat.Raw, path, DiskImageFormat.Qcow2, cancellationToken).ConfigureAwait(false);
-                        PrivateFiles.Restrict(path);
-                    }
-                    finally
-                    {
-                        File.Delete(raw);
-                    }
-
+                    await QemuImage.CreateFromRawAsync(path, raw => BuildExt4Async(raw, options, cancellationToken), cancellationToken).ConfigureAwait(false);
                     break;
                 default:
                     throw new ArgumentOutOfRangeException(nameof(options), options.Format, null);

@@ -1,9 +1,11 @@
+using Newtonsoft.Json.Converters;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Storage;
 
 namespace VmPs.Core.Volumes;
 
 /// <summary>What a volume holds, as New-VmVolume -Format made it.</summary>
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum VolumeFormat
 {
     /// <summary>An ext4 filesystem in a raw, sparse file; the guest mounts it at the attachment's path.</summary>

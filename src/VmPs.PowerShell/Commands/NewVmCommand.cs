@@ -1,7 +1,9 @@
 using System.Management.Automation;
 using VmPs.Core;
+using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
+using VmPs.Core.Storage;
 using VmPs.Core.Vms;
 using VmPs.Core.Volumes;
 using VmPs.PowerShell.Completion;
@@ -67,6 +69,11 @@ public sealed class NewVmCommand : VmCmdlet
     [Parameter(ParameterSetName = PipedImageSet)]
     public HypervisorChoice Hypervisor { get; set; } = HypervisorChoice.Auto;
 
+    /// <summary>The container of the VM's disk: Raw (default) or Qcow2 (qemu-img).</summary>
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
+    public DiskImageFormat? DiskFormat { get; set; }
+
     /// <summary>The QEMU machine: Q35 hot-plugs disks (Mount-VmVolume on the running VM); the default, microvm, boots fastest.</summary>
     [Parameter]
     public QemuMachine? MachineType { get; set; }
@@ -107,11 +114,35 @@ public sealed class NewVmCommand : VmCmdlet
     [Parameter(ParameterSetName = PipedImageSet)]
     public int? MaxBandwidthMbps { get; set; }
 
+    /// <summary>
+    /// The VmPs user who owns the VM, within whose quota it must fit (New-VmUser, Set-VmQuota); without it, the
+    /// administrator. Null or empty is allowed: a row's empty Owner cell, or the null Owner of an administrator's
+    /// image offered to the row set while the pipeline binds, means the administrator.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
+    [AllowNull]
+    [AllowEmptyString]
+    [ArgumentCompleter(typeof(UserNameCompleter))]
+    public string? Owner { get; set; }
+
     /// <summary>"data:/srv/data" or "data:/srv/data:ro": a volume and where the guest mounts it (repeatable).</summary>
     [Parameter(ParameterSetName = RowSet)]
     [Parameter(ParameterSetName = PipedImageSet)]
     [ValidateNotNullOrEmpty]
     public string[]? Volume { get; set; }
+
+    /// <summary>A disk image VM's cloud-init user data: a file's path, or the cloud-config or script itself.</summary>
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
+    [ValidateNotNullOrEmpty]
+    public string? UserData { get; set; }
+
+    /// <summary>OpenSSH public key lines cloud-init gives the disk image VM's default user (repeatable).</summary>
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? SshPublicKey { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -134,6 +165,7 @@ public sealed class NewVmCommand : VmCmdlet
 
         var description = $"{options.Image}, {options.Cpus} vCPU, {options.MemoryMiB} MiB, {Hypervisor}"
             + (options.MachineType is { } machine ? $" ({machine})" : "")
+            + (options.Owner is { } owner ? $", owned by {owner}" : "")
             + (options.Network is { } network ? $", network {network.Network}" : "")
             + string.Concat(options.Volumes.Select(volume => $", volume {volume.Volume} at {volume.Path}{(volume.ReadOnly ? " (read-only)" : "")}"));
         try
@@ -179,15 +211,37 @@ public sealed class NewVmCommand : VmCmdlet
             Cpus = Cpus ?? defaults.Cpus,
             MemoryMiB = MemoryMB ?? defaults.MemoryMiB,
             DiskSizeGiB = DiskSizeGB ?? defaults.DiskSizeGiB,
+            DiskFormat = DiskFormat ?? defaults.DiskFormat,
             Hypervisor = Hypervisor.ToKind(),
             InitMode = InitMode,
             MachineType = MachineType,
+            Owner = ResolveOwner(Owner),
 
             // Relative paths are relative to the current PowerShell location, not the process directory.
             KernelPath = Kernel is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Kernel),
             Network = NetworkOptions(),
             Volumes = (Volume ?? []).Select(VolumeValidation.ParseAttachment).ToArray(),
+            UserData = UserDataText(),
+            SshPublicKeys = SshPublicKey ?? [],
         };
+    }
+
+    /// <summary>-UserData names a file when it is one line that resolves to an existing file; anything else is the data.</summary>
+    private string? UserDataText()
+    {
+        if (UserData is null || UserData.Contains('\n', StringComparison.Ordinal))
+        {
+            return UserData;
+        }
+
+        var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(UserData);
+        if (!File.Exists(path))
+        {
+            return UserData;
+        }
+
+        var length = new FileInfo(path).Length;
+        return length > CloudInitUserData.MaxBytes ? throw CloudInitUserData.TooLarge(Name, length) : File.ReadAllText(path);
     }
 
     private VmNetworkOptions? NetworkOptions()

@@ -5,6 +5,7 @@ using VmPs.Core.Images;
 using VmPs.Core.Images.Disk;
 using VmPs.Core.Images.Oci;
 using VmPs.Core.Images.Registry;
+using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
 
 namespace VmPs.PowerShell.Commands;
@@ -67,6 +68,12 @@ public sealed class NewVmImageCommand : ImageCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>The VmPs user who owns it (New-VmUser); without it, the administrator.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(UserNameCompleter))]
+    public string? Owner { get; set; }
+
     /// <summary>Pull and build in a background job and return the job at once.</summary>
     [Parameter]
     public SwitchParameter AsJob { get; set; }
@@ -91,12 +98,13 @@ public sealed class NewVmImageCommand : ImageCmdlet
                 ImageNames.Validate(Name);
             }
 
-            if (!ShouldProcess(source, $"Create {Format} image{(Name is null ? "" : $" '{Name}'")}"))
+            var owner = ResolveOwner(Owner);
+            if (!ShouldProcess(source, $"Create {Format} image{(Name is null ? "" : $" '{Name}'")}{(owner is null ? "" : $" owned by {owner}")}"))
             {
                 return;
             }
 
-            var options = new ImageAddOptions { Name = Name, Format = Format, InitMode = InitMode, Force = Force };
+            var options = new ImageAddOptions { Name = Name, Format = Format, InitMode = InitMode, Force = Force, Owner = owner };
             RunOperation(AsJob, source, $"New-VmImage {source}", async (progress, cancellationToken) => PSTypeNames.Tag(
                 await Manager.AddAsync(imageSource, options, new PullProgress(source, progress), cancellationToken).ConfigureAwait(false),
                 PSTypeNames.VmImage));

@@ -2,6 +2,7 @@ using System.Management.Automation;
 using VmPs.Core;
 using VmPs.Core.Vms;
 using VmPs.Core.Volumes;
+using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
 
 namespace VmPs.PowerShell.Commands;
@@ -31,21 +32,39 @@ public sealed class NewVmVolumeCommand : VolumeCmdlet
     [ValidateNotNullOrEmpty]
     public string? FromPath { get; set; }
 
+    /// <summary>The VmPs user who owns it (New-VmUser); without it, the administrator.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(UserNameCompleter))]
+    public string? Owner { get; set; }
+
     [Parameter]
     public SwitchParameter AsJob { get; set; }
 
     protected override void ProcessRecord()
     {
+        string? owner;
+        try
+        {
+            owner = ResolveOwner(Owner);
+        }
+        catch (VmPsException exception)
+        {
+            WriteError(exception);
+            return;
+        }
+
         var options = new VolumeCreateOptions
         {
             Name = Name,
+            Owner = owner,
             SizeBytes = SizeGB * BytesPerGiB,
             Format = Format,
 
             // Relative paths are relative to the current PowerShell location, not the process directory.
             FromPath = FromPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(FromPath),
         };
-        var description = $"{SizeGB} GB {Format}" + (options.FromPath is { } source ? $" from {source}" : "");
+        var description = $"{SizeGB} GB {Format}" + (options.FromPath is { } source ? $" from {source}" : "") + (owner is null ? "" : $", owned by {owner}");
         if (!ShouldProcess($"{Name} ({description})", "Create volume"))
         {
             return;

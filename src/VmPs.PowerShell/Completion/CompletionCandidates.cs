@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using VmPs.Core;
+using VmPs.PowerShell.Infrastructure;
 
 namespace VmPs.PowerShell.Completion;
 
@@ -7,6 +9,24 @@ internal static class CompletionCandidates
 {
     /// <summary>How long a completer may spend reading state: tab completion must never hang the prompt.</summary>
     public static readonly TimeSpan Budget = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// The candidates read from the state within <see cref="Budget"/>: none when reading fails or takes longer, as a
+    /// completer must never throw at the prompt.
+    /// </summary>
+    public static IReadOnlyList<(string Name, string ToolTip)> Read<T>(
+        Func<IVmPsServices, CancellationToken, Task<IReadOnlyList<T>>> read, Func<T, (string Name, string ToolTip)> describe)
+    {
+        using var budget = new CancellationTokenSource(Budget);
+        try
+        {
+            return read(ModuleServices.Current, budget.Token).GetAwaiter().GetResult().Select(describe).ToList();
+        }
+        catch (Exception exception) when (exception is VmPsException or OperationCanceledException)
+        {
+            return [];
+        }
+    }
 
     public static IEnumerable<CompletionResult> Complete(string wordToComplete, IEnumerable<(string Name, string ToolTip)> candidates)
     {

@@ -1,8 +1,6 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using VmPs.Core;
-using VmPs.PowerShell.Infrastructure;
 
 namespace VmPs.PowerShell.Completion;
 
@@ -20,17 +18,8 @@ public sealed class ImageNameCompleter : IArgumentCompleter
             .Append((Name: DefaultImage, ToolTip: DefaultImageToolTip))
             .DistinctBy(candidate => candidate.Name, StringComparer.OrdinalIgnoreCase));
 
-    private static IEnumerable<(string Name, string ToolTip)> StoredImages()
-    {
-        using var budget = new CancellationTokenSource(CompletionCandidates.Budget);
-        try
-        {
-            var images = ModuleServices.Current.Images.GetAllAsync(budget.Token).GetAwaiter().GetResult();
-            return images.Select(image => (image.Name, $"{image.Name}: {image.Reference}, {image.Format}, {image.InitMode}")).ToList();
-        }
-        catch (Exception exception) when (exception is VmPsException or OperationCanceledException)
-        {
-            return [];
-        }
-    }
+    private static IEnumerable<(string Name, string ToolTip)> StoredImages() =>
+        CompletionCandidates.Read(
+            (services, cancellationToken) => services.Images.GetAllAsync(cancellationToken),
+            image => (image.Name, $"{image.Name}: {image.Reference}, {image.Format}, {image.InitMode}"));
 }

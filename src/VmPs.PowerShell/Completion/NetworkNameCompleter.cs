@@ -1,9 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using VmPs.Core;
 using VmPs.Core.Network;
-using VmPs.PowerShell.Infrastructure;
 
 namespace VmPs.PowerShell.Completion;
 
@@ -16,17 +14,8 @@ public sealed class NetworkNameCompleter : IArgumentCompleter
             .Append((Name: NetworkManager.DefaultNetworkName, ToolTip: $"{NetworkManager.DefaultNetworkName}: {NetworkManager.DefaultSubnet}, NAT (created on first use)"))
             .DistinctBy(candidate => candidate.Name, StringComparer.OrdinalIgnoreCase));
 
-    private static IEnumerable<(string Name, string ToolTip)> StoredNetworks()
-    {
-        using var budget = new CancellationTokenSource(CompletionCandidates.Budget);
-        try
-        {
-            var networks = ModuleServices.Current.Networks.ListAsync(budget.Token).GetAwaiter().GetResult();
-            return networks.Select(network => (network.Name, $"{network.Name}: {network.Subnet}{(network.Nat ? ", NAT" : string.Empty)}")).ToList();
-        }
-        catch (Exception exception) when (exception is VmPsException or OperationCanceledException)
-        {
-            return [];
-        }
-    }
+    private static IEnumerable<(string Name, string ToolTip)> StoredNetworks() =>
+        CompletionCandidates.Read(
+            (services, cancellationToken) => services.Networks.ListAsync(cancellationToken),
+            network => (network.Name, $"{network.Name}: {network.Subnet}{(network.Nat ? ", NAT" : string.Empty)}"));
 }

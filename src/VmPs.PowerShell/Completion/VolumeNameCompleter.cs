@@ -2,8 +2,6 @@ using System.Collections;
 using System.Globalization;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using VmPs.Core;
-using VmPs.PowerShell.Infrastructure;
 
 namespace VmPs.PowerShell.Completion;
 
@@ -11,19 +9,12 @@ namespace VmPs.PowerShell.Completion;
 public sealed class VolumeNameCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(
-        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
-    {
-        using var budget = new CancellationTokenSource(CompletionCandidates.Budget);
-        try
-        {
-            var volumes = ModuleServices.Current.Volumes.GetAllAsync(budget.Token).GetAwaiter().GetResult();
-            return CompletionCandidates.Complete(wordToComplete, volumes.Select(volume => (volume.Name, string.Create(
-                CultureInfo.InvariantCulture,
-                $"{volume.Name}: {volume.SizeBytes / (double)(1L << 30):0.##} GiB {volume.Format}{(volume.AttachedTo.Count > 0 ? ", on " + string.Join(", ", volume.AttachedTo) : "")}"))));
-        }
-        catch (Exception exception) when (exception is VmPsException or OperationCanceledException)
-        {
-            return [];
-        }
-    }
+        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        CompletionCandidates.Complete(
+            wordToComplete,
+            CompletionCandidates.Read(
+                (services, cancellationToken) => services.Volumes.GetAllAsync(cancellationToken),
+                volume => (volume.Name, string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{volume.Name}: {volume.SizeBytes / (double)(1L << 30):0.##} GiB {volume.Format}{(volume.AttachedTo.Count > 0 ? ", on " + string.Join(", ", volume.AttachedTo) : "")}"))));
 }

@@ -187,6 +187,13 @@ public abstract class AsyncCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>
+    /// An -Owner value as the stored user name (UserNotFound otherwise), checked before ShouldProcess; null or empty is null
+    /// (the administrator owns it).
+    /// </summary>
+    protected string? ResolveOwner(string? owner) =>
+        string.IsNullOrEmpty(owner) ? null : Await(cancellationToken => Services.Users.GetAsync(owner, cancellationToken)).Name;
+
     /// <summary>A -TimeoutSec value as a TimeSpan; null when the parameter was not given.</summary>
     protected static TimeSpan? Seconds(int? timeoutSec) => timeoutSec is { } seconds ? TimeSpan.FromSeconds(seconds) : null;
 

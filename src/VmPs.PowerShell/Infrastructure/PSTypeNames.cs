@@ -33,6 +33,14 @@ public static class PSTypeNames
 
     public const string VmSpecResult = "VmPs.VmSpecResult";
 
+    public const string VmUser = "VmPs.VmUser";
+
+    public const string VmUserKey = "VmPs.VmUserKey";
+
+    public const string VmUserToken = "VmPs.VmUserToken";
+
+    public const string VmAccessGrant = "VmPs.VmAccessGrant";
+
     /// <summary>Wraps a result in a PSObject carrying one of these type names, which its format view selects.</summary>
     internal static PSObject Tag(object value, string psTypeName)
     {

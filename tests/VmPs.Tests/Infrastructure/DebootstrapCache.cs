@@ -75,7 +75,7 @@ internal static class DebootstrapCache
     }
 
     // An exclusive lock of the file (flock, released if the process dies), polled within a deadline.
-    private static async Task<FileStream> LockAsync(string path)
+    internal static async Task<FileStream> LockAsync(string path)
     {
         var deadline = DateTime.UtcNow + LockDeadline;
         while (true)

@@ -42,3 +42,25 @@ public sealed class RequiresRootFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>A fact that needs QEMU's UEFI firmware as Debian's ovmf package installs it, and qemu-img for disk images.</summary>
+public sealed class RequiresOvmfFactAttribute : FactAttribute
+{
+    public const string OvmfCode = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+
+    public const string OvmfVariables = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
+    public RequiresOvmfFactAttribute()
+    {
+        var missing = new[] { "qemu-img", "qemu-system-x86_64" }.Where(program => DetachedProcess.FindOnPath(program) is null).ToList();
+        if (!File.Exists(OvmfCode) || !File.Exists(OvmfVariables))
+        {
+            missing.Add($"{OvmfCode} (ovmf)");
+        }
+
+        if (missing.Count > 0)
+        {
+            Skip = $"skipped: {string.Join(", ", missing)} not installed";
+        }
+    }
+}

@@ -1,5 +1,7 @@
 using VmPs.Core;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.State;
+using VmPs.Core.Storage;
 using VmPs.Core.Vms;
 using VmPs.Tests.Core.State;
 
@@ -43,19 +45,38 @@ public sealed class CheckpointVmTests : IDisposable
         Assert.True(checkpoint.HasMemory);
         Assert.Equal(Vm, checkpoint.VmName);
         Assert.True(checkpoint.SizeBytes > 0);
-        Assert.Equal(VmState.Running, (await manager.GetAsync(Vm, CancellationToken.None)).State);
+        var afterCheckpoint = await manager.GetAsync(Vm, CancellationToken.None);
+        Assert.Equal(VmState.Running, afterCheckpoint.State);
+        if (checkpoint.DiskCopy == CopyMethod.BackingFile)
+        {
+            // No reflink here: QEMU moved onto a new qcow2 file over the frozen disk while the VM stood still.
+            Assert.Equal(DiskImageFormat.Qcow2, afterCheckpoint.DiskFormat);
+            Assert.InRange(afterCheckpoint.DiskAllocatedBytes, 1, 4L << 20);
+        }
+
         var atCheckpoint = await guest.CountAsync();
         await guest.RunAsync("echo after > /srv/note && sync");
         var duplicate = await Assert.ThrowsAsync<VmPsException>(() => manager.CheckpointAsync(Vm, "CP1".ToLowerInvariant(), CancellationToken.None));
         Assert.Equal(VmPsErrorIds.CheckpointNameInUse, duplicate.ErrorId);
 
-        // The running VM is turned off, gets the checkpoint's disk and memory, and is Saved until Start-Vm.
+        // A session killed after recording the VM's next file but before QEMU moved onto it leaves QEMU on the old
+        // one: the guest's writes still land there, the next checkpoint moves QEMU first, and nothing is lost.
+        await RecordNextFileAsQemuWouldNotKnowAsync();
+        await guest.RunAsync("echo during > /srv/note2 && sync");
+        Assert.Equal(CopyMethod.BackingFile, (await manager.CheckpointAsync(Vm, "cp2", CancellationToken.None)).DiskCopy);
+        await guest.RunAsync("echo late > /srv/note && rm /srv/note2 && sync");
+
+        // Restoring the middle of the chain drops the newest file; then back to the first checkpoint, with its memory.
+        Assert.Equal(VmState.Saved, (await manager.RestoreCheckpointAsync(Vm, "cp2", CancellationToken.None)).State);
+        await manager.StartAsync(Vm, Start, null, CancellationToken.None);
+        Assert.Equal("after during", await guest.RunAsync("echo $(cat /srv/note /srv/note2)"));
         Assert.Equal(VmState.Saved, (await manager.RestoreCheckpointAsync(Vm, "cp1", CancellationToken.None)).State);
         await manager.StartAsync(Vm, Start, null, CancellationToken.None);
         Assert.Equal("before", await guest.RunAsync("cat /srv/note"));
         Assert.Equal(bootId, await guest.RunAsync("cat /proc/sys/kernel/random/boot_id"));
         var restored = await guest.CountAsync();
         Assert.True(restored >= atCheckpoint - 10 && restored > 0, $"the count is {restored}, the checkpoint's about {atCheckpoint}");
+        await manager.RemoveCheckpointAsync(Vm, "cp2", CancellationToken.None);
 
         // A checkpoint of the stopped VM holds the disk only; restoring it leaves the VM Stopped with that disk.
         await guest.RunAsync("echo stopped > /srv/note && sync");
@@ -75,5 +96,16 @@ public sealed class CheckpointVmTests : IDisposable
         var directory = (await manager.GetAsync(Vm, CancellationToken.None)).Directory;
         await manager.RemoveAsync(Vm, force: true, CancellationToken.None);
         Assert.False(Directory.Exists(Path.Combine(directory, "checkpoints")));
+    }
+
+    /// <summary>What Checkpoint-Vm killed at CrashAfterNewFileRecorded leaves: a new file over the VM's, recorded, QEMU not told.</summary>
+    private async Task RecordNextFileAsQemuWouldNotKnowAsync()
+    {
+        var store = new VmStore(new StateDatabase(home.Paths.StateDatabase));
+        var vm = (await store.FindByNameAsync(Vm, CancellationToken.None))!;
+        var files = new VmFiles((await manager.GetAsync(Vm, CancellationToken.None)).Directory);
+        var next = VmDiskChain.NewName(DiskImageFormat.Qcow2);
+        await VmDiskChain.NewTopAsync(files, next, vm.DiskFileName, vm.DiskSizeBytes, CancellationToken.None);
+        await store.SetDiskFileAsync(vm.Id, next, DiskImageFormat.Qcow2, CancellationToken.None);
     }
 }

@@ -52,11 +52,22 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Mount-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo"],
         ["Dismount-VmVolume"] = ["VmPs.Core.Volumes.VolumeInfo"],
         ["Resize-VmDisk"] = ["VmPs.Core.Vms.VmInfo", "System.Management.Automation.Job"],
+        ["New-VmUser"] = ["VmPs.Core.Access.VmUser"],
+        ["Get-VmUser"] = ["VmPs.Core.Access.VmUser"],
+        ["Set-VmUser"] = ["VmPs.Core.Access.VmUser"],
+        ["Remove-VmUser"] = [],
+        ["Add-VmUserKey"] = ["VmPs.Core.Access.VmUserKey"],
+        ["Remove-VmUserKey"] = [],
+        ["Set-VmQuota"] = ["VmPs.Core.Access.VmUser"],
+        ["New-VmUserToken"] = ["VmPs.Core.Access.VmUserToken"],
+        ["Grant-VmAccess"] = ["VmPs.Core.Access.VmAccessGrant"],
+        ["Revoke-VmAccess"] = [],
     };
 
     private static readonly string[] StateChangingCmdlets = ["Build-VmKernel", "New-Vm", "Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Copy-Vm", "Restore-VmCheckpoint", "Remove-VmCheckpoint", "Set-Vm", "Export-VmSpec", "Import-VmSpec", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
         "Clear-VmImageCache", "New-VmNetwork", "Remove-VmNetwork", "Repair-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping",
-        "New-VmVolume", "Remove-VmVolume", "Copy-VmVolume", "Resize-VmVolume", "Mount-VmVolume", "Dismount-VmVolume", "Resize-VmDisk"];
+        "New-VmVolume", "Remove-VmVolume", "Copy-VmVolume", "Resize-VmVolume", "Mount-VmVolume", "Dismount-VmVolume", "Resize-VmDisk",
+        "New-VmUser", "Set-VmUser", "Remove-VmUser", "Add-VmUserKey", "Remove-VmUserKey", "Set-VmQuota", "New-VmUserToken", "Grant-VmAccess", "Revoke-VmAccess"];
 
     private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Copy-Vm", "Set-Vm", "Export-VmSpec", "Remove-Vm", "Get-VmLog", "Resize-VmDisk"];
 
@@ -230,6 +241,38 @@ public sealed class CmdletMetadataTests : IDisposable
             Assert.Equal("VmNameCompleter", CompleterOf(cmdlet.Parameter("VmName")));
             BindsNamesByValueOnly(cmdlet.Parameter("VmName"), "VmNameAttribute");
         }
+    }
+
+    [Fact]
+    public void User_cmdlets_take_user_names_by_value_with_completion_and_Owner_completes_users()
+    {
+        var cmdlets = metadata.Cmdlets().ToDictionary(cmdlet => cmdlet.Name);
+        foreach (var name in new[] { "Get-VmUser", "Set-VmUser", "Remove-VmUser" }.Select(cmdlet => cmdlets[cmdlet].Parameter("Name")))
+        {
+            Assert.Equal("UserNameCompleter", CompleterOf(name));
+            BindsNamesByValueOnly(name, "UserNameAttribute");
+        }
+
+        foreach (var cmdlet in new[] { "Set-VmQuota", "New-VmUserToken" })
+        {
+            BindsNamesByValueOnly(cmdlets[cmdlet].Parameter("User"), "UserNameAttribute");
+        }
+
+        foreach (var cmdlet in new[] { "Add-VmUserKey", "Remove-VmUserKey", "Set-VmQuota", "New-VmUserToken", "Grant-VmAccess", "Revoke-VmAccess" })
+        {
+            Assert.Equal("UserNameCompleter", CompleterOf(cmdlets[cmdlet].Parameter("User")));
+        }
+
+        foreach (var cmdlet in new[] { "Grant-VmAccess", "Revoke-VmAccess" })
+        {
+            Assert.Equal("VmNameCompleter", CompleterOf(cmdlets[cmdlet].Parameter("VmName")));
+            BindsNamesByValueOnly(cmdlets[cmdlet].Parameter("VmName"), "VmNameAttribute");
+        }
+
+        Assert.All(new[] { "New-Vm", "New-VmVolume", "New-VmImage" }, cmdlet => Assert.Equal("UserNameCompleter", CompleterOf(cmdlets[cmdlet].Parameter("Owner"))));
+        Assert.Equal("VmPs.Core.Access.VmUser[]", cmdlets["Remove-VmUser"].Parameter("InputObject").PropertyType.FullName);
+        Assert.Equal("VmPs.Core.Access.VmUserKey[]", cmdlets["Remove-VmUserKey"].Parameter("InputObject").PropertyType.FullName);
+        Assert.Equal(ConfirmImpactHigh, cmdlets["Remove-VmUser"].Named<int>("ConfirmImpact"));
     }
 
     /// <summary>

@@ -27,6 +27,7 @@ public sealed class ModuleFolderTests
         "en-US/about_VmPs_Guests.help.txt",
         "en-US/about_VmPs_Storage.help.txt",
         "en-US/about_VmPs_Checkpoints.help.txt",
+        "en-US/about_VmPs_Access.help.txt",
         "en-US/VmPs.PowerShell.dll-Help.xml",
         "LICENSE",
         "CHANGELOG.md",

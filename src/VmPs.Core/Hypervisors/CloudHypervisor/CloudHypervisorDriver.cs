@@ -138,6 +138,10 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
         await api.AddDiskAsync(CloudHypervisorVmConfigBuilder.Disk(disk, deviceId), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Cloud Hypervisor's API cannot move a disk onto a new file while the VM runs.</summary>
+    public Task SnapshotDiskAsync(HypervisorInstance instance, int diskIndex, string path, CancellationToken cancellationToken) =>
+        throw Capabilities.NotSupported(HypervisorFeatures.LiveDiskSnapshot, path);
+
     public async Task DetachDiskAsync(HypervisorInstance instance, string deviceId, CancellationToken cancellationToken)
     {
         using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);

@@ -17,15 +17,7 @@ public static class CloudHypervisorVmConfigBuilder
 
     public static VmConfig Build(VmLaunchSpec spec) => new()
     {
-        Payload = new PayloadConfig
-        {
-            // Direct boot of the PVH vmlinux where there is one: no decompression in the guest.
-            Kernel = spec.VmlinuxPath ?? spec.KernelPath,
-            Initramfs = spec.InitrdPath,
-            Cmdline = string.IsNullOrWhiteSpace(spec.KernelArguments)
-                ? ConsoleArguments
-                : $"{spec.KernelArguments.Trim()} {ConsoleArguments}",
-        },
+        Payload = Payload(spec),
         Cpus = new CpusConfig(spec.Cpus, spec.Cpus),
         Memory = new MemoryConfig { Size = spec.MemoryMiB * BytesPerMiB },
         Disks = spec.Disks.Select(disk => Disk(disk)).ToArray(),
@@ -47,6 +39,33 @@ public static class CloudHypervisorVmConfigBuilder
         Serial = new ConsoleConfig(ConsoleMode.File, VmLogKeeper.PipeOf(spec.ConsoleLogPath)),
         Console = spec.AppLogPath is { } appLog ? new ConsoleConfig(ConsoleMode.File, VmLogKeeper.PipeOf(appLog)) : new ConsoleConfig(ConsoleMode.Off),
     };
+
+    /// <summary>
+    /// A firmware payload alone (CH loads it and it boots the first disk; a kernel beside it would be booted instead),
+    /// else a direct boot of the PVH vmlinux where there is one: no decompression in the guest.
+    /// </summary>
+    private static PayloadConfig Payload(VmLaunchSpec spec)
+    {
+        if (spec.Firmware is { } firmware)
+        {
+            return firmware.Kind == Images.ImageFirmware.Uefi
+                ? new PayloadConfig { Firmware = firmware.CodePath }
+                : throw new VmPsException(
+                    VmPsErrorIds.DiskImageVmUnsupported,
+                    VmPsErrorKind.InvalidOperation,
+                    $"VM '{spec.VmName}' boots through a BIOS, which Cloud Hypervisor does not have (only UEFI payloads).",
+                    spec.VmName);
+        }
+
+        return new PayloadConfig
+        {
+            Kernel = spec.VmlinuxPath ?? spec.KernelPath ?? throw new ArgumentException("A direct boot needs a kernel.", nameof(spec)),
+            Initramfs = spec.InitrdPath,
+            Cmdline = string.IsNullOrWhiteSpace(spec.KernelArguments)
+                ? ConsoleArguments
+                : $"{spec.KernelArguments.Trim()} {ConsoleArguments}",
+        };
+    }
 
     /// <summary>One disk as vm.create and vm.add-disk take it; <paramref name="id"/> names a hot-plugged one for vm.remove-device.</summary>
     public static DiskConfig Disk(DiskSpec disk, string? id = null) => new()

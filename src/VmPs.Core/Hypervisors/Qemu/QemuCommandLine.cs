@@ -1,5 +1,6 @@
 using System.Globalization;
 using VmPs.Core.Host;
+using VmPs.Core.Images;
 using VmPs.Core.Logs;
 
 namespace VmPs.Core.Hypervisors.Qemu;
@@ -37,10 +38,10 @@ internal static class QemuCommandLine
             "-smp", spec.Cpus.ToString(CultureInfo.InvariantCulture),
             "-m", spec.MemoryMiB.ToString(CultureInfo.InvariantCulture) + "M",
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
-            // microvm loads a PVH vmlinux directly (no decompression); q35 boots the bzImage.
-            "-kernel", microvm ? spec.VmlinuxPath ?? spec.KernelPath : spec.KernelPath,
-            "-initrd", spec.InitrdPath,
-            "-append", KernelArguments(options, spec),
+        ]);
+        arguments.AddRange(spec.Firmware is { } firmware ? FirmwareArguments(options, spec, firmware) : DirectBootArguments(options, spec));
+        arguments.AddRange(
+        [
             "-chardev", $"file,id=console,path={Escape(VmLogKeeper.PipeOf(spec.ConsoleLogPath))}",
             "-serial", "chardev:console",
             "-chardev", $"socket,id=qmp,path={Escape(sockets.Qmp)},server=on,wait=off",
@@ -55,8 +56,10 @@ internal static class QemuCommandLine
             ValidateSerial(disk);
             var format = disk.Format == DiskImageFormat.Qcow2 ? "qcow2" : "raw";
             // A read-only drive takes a shared image lock, so many VMs can use one rootfs image.
-            var drive = $"if=none,id=disk{index},file={Escape(disk.Path)},format={format},readonly={(disk.ReadOnly ? "on" : "off")}";
-            arguments.AddRange(["-drive", drive, "-device", $"{Device("virtio-blk")},drive=disk{index},serial={disk.Serial}"]);
+            var drive = $"if=none,id={DriveId(index)},file={Escape(disk.Path)},format={format},readonly={(disk.ReadOnly ? "on" : "off")}";
+            // Firmware boots the first disk and tries no other.
+            var bootIndex = spec.Firmware is not null && index == 0 ? ",bootindex=0" : "";
+            arguments.AddRange(["-drive", drive, "-device", $"{Device("virtio-blk")},drive={DriveId(index)},serial={disk.Serial}{bootIndex}"]);
         }
 
         if (!microvm)
@@ -108,6 +111,50 @@ internal static class QemuCommandLine
 
     public static string HotplugPort(int index) => $"hotplug{index}";
 
+    /// <summary>microvm loads a PVH vmlinux directly (no decompression); q35 boots the bzImage.</summary>
+    private static IEnumerable<string> DirectBootArguments(QemuDriverOptions options, VmLaunchSpec spec)
+    {
+        var kernel = options.Machine == QemuMachine.Microvm ? spec.VmlinuxPath ?? spec.KernelPath : spec.KernelPath;
+        if (kernel is null || spec.InitrdPath is null)
+        {
+            throw new ArgumentException("A direct boot needs a kernel and an initrd.", nameof(spec));
+        }
+
+        return ["-kernel", kernel, "-initrd", spec.InitrdPath, "-append", KernelArguments(options, spec)];
+    }
+
+    /// <summary>
+    /// OVMF as two flash devices, its code read-only (shared by every VM) and the VM's own variable store writable;
+    /// SeaBIOS as the BIOS ROM. Only q35 has firmware (microvm boots kernels only).
+    /// </summary>
+    private static IEnumerable<string> FirmwareArguments(QemuDriverOptions options, VmLaunchSpec spec, FirmwareSpec firmware)
+    {
+        if (options.Machine != QemuMachine.Q35)
+        {
+            throw new VmPsException(
+                VmPsErrorIds.DiskImageVmUnsupported,
+                VmPsErrorKind.InvalidOperation,
+                $"VM '{spec.VmName}' boots through firmware, which QEMU's {options.Machine.ToString().ToLowerInvariant()} machine does not have.",
+                spec.VmName)
+            {
+                RecommendedAction = "Create the VM with -MachineType Q35.",
+            };
+        }
+
+        if (firmware.Kind == ImageFirmware.Bios)
+        {
+            return ["-bios", firmware.CodePath];
+        }
+
+        var flash = new List<string> { "-drive", $"if=pflash,unit=0,format=raw,readonly=on,file={Escape(firmware.CodePath)}" };
+        if (firmware.VariablesPath is { } variables)
+        {
+            flash.AddRange(["-drive", $"if=pflash,unit=1,format=raw,file={Escape(variables)}"]);
+        }
+
+        return flash;
+    }
+
     /// <summary>The spec's arguments plus what this driver's devices need: the serial console and halting on panic.</summary>
     internal static string KernelArguments(QemuDriverOptions options, VmLaunchSpec spec)
     {
@@ -129,6 +176,9 @@ internal static class QemuCommandLine
             throw new VmPsException(VmPsErrorIds.InvalidVsockCid, VmPsErrorKind.InvalidArgument, $"Vsock context id {cid} is reserved: guests need 3 or more.", cid);
         }
     }
+
+    /// <summary>The -drive id (QMP's device name) of the launch spec's disk number <paramref name="index"/>.</summary>
+    internal static string DriveId(int index) => $"disk{index}";
 
     internal static void ValidateSerial(DiskSpec disk)
     {

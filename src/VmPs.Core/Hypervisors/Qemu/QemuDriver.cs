@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using VmPs.Core.Agent;
 using VmPs.Core.Logs;
 using VmPs.Core.Processes;
@@ -36,7 +37,8 @@ public sealed class QemuDriver : IHypervisorDriver
     private static HypervisorCapabilities CapabilitiesOf(QemuDriverOptions options)
     {
         var features = HypervisorFeatures.VirtioFs | HypervisorFeatures.Qcow2Disks | HypervisorFeatures.DiskResize
-            | HypervisorFeatures.Pause | HypervisorFeatures.Snapshot | HypervisorFeatures.PvhKernel;
+            | HypervisorFeatures.Pause | HypervisorFeatures.Snapshot | HypervisorFeatures.PvhKernel
+            | HypervisorFeatures.LiveDiskSnapshot;
         if (options.UseVhostVsock)
         {
             features |= HypervisorFeatures.Vsock;
@@ -157,6 +159,27 @@ public sealed class QemuDriver : IHypervisorDriver
         Capabilities.Require(HypervisorFeatures.DiskHotplug, deviceId);
         await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
         await QemuDiskHotplug.DetachAsync(qmp, deviceId, options.UnplugTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// blockdev-snapshot-sync with mode existing: QEMU opens the file made by qemu-img and puts the disk's current
+    /// node below it. A disk that already writes <paramref name="path"/> is left alone, so a repeated call is a no-op.
+    /// </summary>
+    public async Task SnapshotDiskAsync(HypervisorInstance instance, int diskIndex, string path, CancellationToken cancellationToken)
+    {
+        var device = QemuCommandLine.DriveId(diskIndex);
+        await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
+        var blocks = await qmp.ExecuteAsync("query-block", cancellationToken).ConfigureAwait(false) as JsonArray;
+        var current = blocks?.FirstOrDefault(block => block?["device"]?.GetValue<string>() == device)?["inserted"]?["file"]?.GetValue<string>();
+        if (current == path)
+        {
+            return;
+        }
+
+        await qmp.ExecuteAsync(
+            "blockdev-snapshot-sync",
+            new JsonObject { ["device"] = device, ["snapshot-file"] = path, ["format"] = "qcow2", ["mode"] = "existing" },
+            cancellationToken).ConfigureAwait(false);
     }
 
     public async Task KillAsync(HypervisorInstance instance, CancellationToken cancellationToken)

@@ -1,7 +1,9 @@
+using Newtonsoft.Json.Converters;
 using VmPs.Core.Host;
 
 namespace VmPs.Core.Hypervisors.Qemu;
 
+[Newtonsoft.Json.JsonConverter(typeof(StringEnumConverter))]
 public enum QemuMachine
 {
     /// <summary>virtio-mmio devices, no PCI, no firmware: the fastest boot.</summary>

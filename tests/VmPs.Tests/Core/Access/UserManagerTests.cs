@@ -22,6 +22,38 @@ public sealed class UserManagerTests : IDisposable
     }
 
     [RequiresProgramFact("ssh-keygen")]
+    public async Task The_validations_behind_WhatIf_find_the_errors_of_the_real_call_and_change_nothing()
+    {
+        var (publicKey, fingerprint) = await NewKeyAsync("alice-laptop");
+        var database = await StoreFixtures.DatabaseWithImageAsync(home.Paths.StateDatabase);
+        var users = Manager();
+        var alice = new VmUserCreateOptions { Name = "alice", Email = "alice@example.test", SshPublicKeys = [publicKey] };
+
+        await users.ValidateCreateAsync(alice, CancellationToken.None);
+        Assert.Null(await users.FindAsync("alice"));
+        await users.CreateAsync(alice, CancellationToken.None);
+        await users.CreateAsync(new VmUserCreateOptions { Name = "bob", Email = "bob@example.test" }, CancellationToken.None);
+        await new VmStore(database).InsertAsync(StoreFixtures.Vm("web") with { Owner = "alice" }, CancellationToken.None);
+
+        Assert.Equal("UserEmailInUse", (await Assert.ThrowsAsync<VmPsException>(() =>
+            users.ValidateCreateAsync(new VmUserCreateOptions { Name = "carol", Email = "BOB@example.test" }, CancellationToken.None))).ErrorId);
+        Assert.Equal("UserNameInUse", (await Assert.ThrowsAsync<VmPsException>(() =>
+            users.ValidateSetAsync("bob", new VmUserSetOptions { NewName = "Alice" }, CancellationToken.None))).ErrorId);
+        await users.ValidateSetAsync("bob", new VmUserSetOptions { NewName = "robert" }, CancellationToken.None);
+        Assert.Equal(fingerprint, await users.ValidateRemoveKeyAsync("alice", publicKey, CancellationToken.None));
+        Assert.Equal("SshKeyNotFound", (await Assert.ThrowsAsync<VmPsException>(() => users.ValidateRemoveKeyAsync("bob", fingerprint, CancellationToken.None))).ErrorId);
+        Assert.Equal("VmAccessToOwner", (await Assert.ThrowsAsync<VmPsException>(() => users.ValidateGrantAccessAsync("web", "alice", CancellationToken.None))).ErrorId);
+        Assert.Equal("bob", (await users.ValidateGrantAccessAsync("WEB", "BOB", CancellationToken.None)).User);
+        Assert.Equal("VmAccessNotFound", (await Assert.ThrowsAsync<VmPsException>(() => users.ValidateRevokeAccessAsync("web", "bob", CancellationToken.None))).ErrorId);
+        Assert.Equal("InvalidQuota", (await Assert.ThrowsAsync<VmPsException>(() =>
+            users.ValidateSetQuotaAsync("bob", new Dictionary<VmQuotaLimit, int?> { [VmQuotaLimit.MaxVms] = -1 }, CancellationToken.None))).ErrorId);
+
+        var bob = await users.GetAsync("bob", CancellationToken.None);
+        Assert.Empty(bob.SharedVms);
+        Assert.Single((await users.GetAsync("alice", CancellationToken.None)).SshKeys);
+    }
+
+    [RequiresProgramFact("ssh-keygen")]
     public async Task A_users_key_is_stored_under_the_fingerprint_ssh_keygen_gives_it_and_names_one_user()
     {
         var (publicKey, fingerprint) = await NewKeyAsync("alice-laptop");

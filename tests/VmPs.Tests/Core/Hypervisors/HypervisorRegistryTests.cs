@@ -173,5 +173,7 @@ public sealed class HypervisorRegistryTests
         public Task AttachDiskAsync(HypervisorInstance instance, string deviceId, DiskSpec disk, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task DetachDiskAsync(HypervisorInstance instance, string deviceId, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task SnapshotDiskAsync(HypervisorInstance instance, int diskIndex, string path, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

@@ -174,6 +174,25 @@ public sealed class StateDatabaseTests : IDisposable
         await Assert.ThrowsAsync<SqliteException>(() => connection.ExecuteAsync("UPDATE images SET virtual_size_bytes = 0", CancellationToken.None));
     }
 
+    [Fact]
+    public async Task AVersion9VmWritesTheDiskNewVmMadeAndADiskFileIsABareName()
+    {
+        await using var connection = await OpenBareAsync();
+        await ApplyAsync(connection, SchemaMigrations.All.Where(migration => migration.Version <= 9).ToList());
+        await InsertStoppedVmAsync(connection);
+
+        await ApplyAsync(connection, SchemaMigrations.All);
+
+        Assert.Null(await ScalarAsync(connection, "SELECT disk_file FROM vms"));
+        await connection.ExecuteAsync("UPDATE vms SET disk_file = 'disk-1.qcow2'", CancellationToken.None);
+        foreach (var name in new[] { "../x", "/etc/passwd", "..", "", new string('a', 129) })
+        {
+            await Assert.ThrowsAsync<SqliteException>(() => connection.Command("UPDATE vms SET disk_file = $name").With("$name", name).RunAsync(CancellationToken.None));
+        }
+
+        Assert.Equal("disk-1.qcow2", await ScalarAsync(connection, "SELECT disk_file FROM vms"));
+    }
+
     private async Task<SqliteConnection> OpenBareAsync()
     {
         var connection = new SqliteConnection($"Data Source={Path.Combine(home.Paths.Root, "bare.db")};Pooling=False");

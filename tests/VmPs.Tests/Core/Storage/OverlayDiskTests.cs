@@ -1,5 +1,6 @@
 using VmPs.Core;
 using VmPs.Core.Host;
+using VmPs.Core.Hypervisors;
 using VmPs.Core.Processes;
 using VmPs.Core.Storage;
 using VmPs.Tests.Core.State;
@@ -16,7 +17,7 @@ public sealed class OverlayDiskTests : IDisposable
     {
         var path = Path.Combine(home.Paths.Root, "overlay.ext4");
 
-        await OverlayDisk.CreateAsync(path, 2, CancellationToken.None);
+        await OverlayDisk.CreateAsync(path, DiskImageFormat.Raw, 2, CancellationToken.None);
 
         Assert.Equal(2L * 1024 * 1024 * 1024, new FileInfo(path).Length);
         var allocatedBytes = long.Parse((await ExternalTool.RunCheckedAsync("stat", ["-c", "%b*%B", path], CancellationToken.None))
@@ -34,7 +35,7 @@ public sealed class OverlayDiskTests : IDisposable
     {
         var path = Path.Combine(home.Paths.Root, "overlay.ext4");
 
-        var error = await Assert.ThrowsAsync<VmPsException>(() => OverlayDisk.CreateAsync(path, 1, CancellationToken.None, mkfsProgram: "/bin/false"));
+        var error = await Assert.ThrowsAsync<VmPsException>(() => OverlayDisk.CreateAsync(path, DiskImageFormat.Raw, 1, CancellationToken.None, mkfsProgram: "/bin/false"));
 
         Assert.Equal("ExternalToolFailed", error.ErrorId);
         Assert.False(File.Exists(path));

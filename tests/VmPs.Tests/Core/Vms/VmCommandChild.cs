@@ -9,8 +9,9 @@ namespace VmPs.Tests.Core.Vms;
 /// <summary>
 /// One VM command in a process of its own (`dotnet VmPs.Tests.dll` with DOTNET_STARTUP_HOOKS, see StartupHook), as a
 /// pwsh session would run it, for the crash tests to kill at a crash point (VMPS_CRASH_AT). The command is
-/// "create NAME NETWORK", "start NAME" (without waiting for the agent), "stop NAME" (TurnOff) or "remove NAME"; the
-/// VMPS_HOME and VMPS_NETNS it works in come from the environment. It prints "result ok|ERRORID".
+/// "create NAME NETWORK", "start NAME" (without waiting for the agent), "stop NAME" (TurnOff), "remove NAME",
+/// "checkpoint NAME CHECKPOINT" or "restore NAME CHECKPOINT"; the VMPS_HOME and VMPS_NETNS (if any) it works in
+/// come from the environment. It prints "result ok|ERRORID".
 /// </summary>
 public static class VmCommandChild
 {
@@ -44,15 +45,20 @@ public static class VmCommandChild
     }
 
     /// <summary>Runs the command in a child killed at <paramref name="crashAt"/>; its exit code (137 when the kill came).</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(VmPsPaths paths, string networkNamespace, string command, string crashAt)
+    public static async Task<(int ExitCode, string Output)> RunAsync(VmPsPaths paths, string? networkNamespace, string command, string crashAt)
     {
-        var (stdout, exitCode, stderr) = await TestChildProcess.RunAsync(new Dictionary<string, string>
+        var environment = new Dictionary<string, string>
         {
             [HomeVariable] = paths.Root,
             [CommandVariable] = command,
-            [NetworkNamespace.EnvironmentVariable] = networkNamespace,
             [CrashPoint.EnvironmentVariable] = crashAt,
-        });
+        };
+        if (networkNamespace is not null)
+        {
+            environment[NetworkNamespace.EnvironmentVariable] = networkNamespace;
+        }
+
+        var (stdout, exitCode, stderr) = await TestChildProcess.RunAsync(environment);
         return (exitCode, stdout + stderr);
     }
 
@@ -73,6 +79,8 @@ public static class VmCommandChild
         "start" => manager.StartAsync(command[1], new VmStartOptions { WaitForAgent = false }, null, CancellationToken.None),
         "stop" => manager.StopAsync(command[1], new VmStopOptions { Method = VmStopMethod.TurnOff }, CancellationToken.None),
         "remove" => manager.RemoveAsync(command[1], force: true, CancellationToken.None),
+        "checkpoint" => manager.CheckpointAsync(command[1], command[2], CancellationToken.None),
+        "restore" => manager.RestoreCheckpointAsync(command[1], command[2], CancellationToken.None),
         _ => throw new ArgumentException($"unknown command '{command[0]}'"),
     };
 }

@@ -5,6 +5,7 @@ using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
+using VmPs.Core.Storage;
 using VmPs.Core.Vms;
 using VmPs.Tests.Core.State;
 using VmPs.Tests.Infrastructure;
@@ -119,6 +120,23 @@ public sealed class VmLifecycleTests : IDisposable
         Assert.Contains("stop the VM first", running.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Equal(3L << 30, new FileInfo(overlay).Length);
         await Store().UpdateAsync(vm.Id, current => current.Stopped(null, null), CancellationToken.None);
+    }
+
+    [RequiresProgramFact("mkfs.erofs", "mkfs.ext4", "qemu-system-x86_64", "qemu-img")]
+    public async Task AQcow2DiskIsMadeAndGrownWithQemuImg()
+    {
+        var manager = VmTestHost.Manager(home.Paths);
+        var vm = await manager.CreateAsync(new VmCreateOptions { Name = "vm", Image = "busybox", DiskSizeGiB = 1, DiskFormat = DiskImageFormat.Qcow2 }, CancellationToken.None);
+        var disk = Path.Combine(vm.Directory, "overlay.qcow2");
+
+        Assert.Equal(DiskImageFormat.Qcow2, vm.DiskFormat);
+        Assert.False(File.Exists(Path.Combine(vm.Directory, "overlay.ext4")));
+        Assert.Equal(1L << 30, (await QemuImage.InfoAsync(disk, DiskImageFormat.Qcow2, CancellationToken.None)).VirtualSizeBytes);
+        Assert.InRange(vm.DiskAllocatedBytes, 1, 64L << 20);
+        var grown = await manager.ResizeDiskAsync("vm", 2, CancellationToken.None);
+        Assert.Equal((2, DiskImageFormat.Qcow2), (grown.DiskSizeGiB, grown.DiskFormat));
+        Assert.Equal(2L << 30, (await QemuImage.InfoAsync(disk, DiskImageFormat.Qcow2, CancellationToken.None)).VirtualSizeBytes);
+        Assert.Equal(DiskImageFormat.Qcow2, (await VmTestHost.Manager(home.Paths).GetAsync("vm", CancellationToken.None)).DiskFormat);
     }
 
     [RequiresProgramFact("mkfs.erofs", "mkfs.ext4", "qemu-system-x86_64")]

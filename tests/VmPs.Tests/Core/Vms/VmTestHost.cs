@@ -30,6 +30,7 @@ internal static class VmTestHost
             QemuAccelerator = Accelerator.Tcg,
             DefaultKernel = kernel,
             Tools = [],
+            Firmware = FirmwareCatalog.Find(new FirmwareSearch()),
             VhostVsockAvailable = false,
             StateDirectory = "/nonexistent",
             Problems = [],

@@ -5,6 +5,7 @@ using VmPs.Core;
 using VmPs.Core.Agent;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.CloudHypervisor;
+using VmPs.Core.Images;
 using VmPs.Core.Processes;
 using VmPs.Core.Vms;
 
@@ -86,6 +87,31 @@ public sealed class CloudHypervisorDriverTests : IAsyncLifetime
         await driver.KillAsync(instance, CancellationToken.None);
         Assert.False(File.Exists(instance.ControlSocketPath));
         Assert.False(File.Exists(instance.Agent.SocketPath));
+    }
+
+    [Fact]
+    public async Task A_disk_image_boots_through_the_firmware_payload_alone()
+    {
+        var launcher = Fake();
+        var driver = new CloudHypervisorDriver(launcher);
+        var spec = vm.Spec() with
+        {
+            KernelPath = null,
+            InitrdPath = null,
+            KernelArguments = "",
+            Firmware = new FirmwareSpec(ImageFirmware.Uefi, "/opt/ch/CLOUDHV.fd", null),
+            Disks = [new DiskSpec(vm.PathOf("disk.qcow2"), ReadOnly: false, "vmps-disk", DiskImageFormat.Qcow2)],
+        };
+
+        var instance = await driver.LaunchAsync(spec, CancellationToken.None);
+
+        using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
+        var info = await api.GetVmInfoAsync(CancellationToken.None);
+        Assert.Equal(new PayloadConfig { Firmware = "/opt/ch/CLOUDHV.fd" }, info.Config.Payload);
+        Assert.Equal(CloudHypervisorVmState.Running, info.State);
+        var bios = spec with { Firmware = new FirmwareSpec(ImageFirmware.Bios, "/usr/share/seabios/bios-256k.bin", null) };
+        Assert.Equal(VmPsErrorIds.DiskImageVmUnsupported, Assert.Throws<VmPsException>(() => CloudHypervisorVmConfigBuilder.Build(bios)).ErrorId);
+        await driver.KillAsync(instance, CancellationToken.None);
     }
 
     [Fact]
@@ -235,6 +261,23 @@ public sealed class CloudHypervisorDriverTests : IAsyncLifetime
             | HypervisorFeatures.LazyRestore | HypervisorFeatures.CpuResize | HypervisorFeatures.MemoryResize | HypervisorFeatures.Uefi
             | HypervisorFeatures.PvhKernel));
         Assert.Equal(HypervisorFeatures.Bios | HypervisorFeatures.CdRom, driver.Capabilities.Missing(HypervisorFeatures.Bios | HypervisorFeatures.CdRom | HypervisorFeatures.Uefi));
+        Assert.False(driver.Capabilities.Supports(HypervisorFeatures.LiveDiskSnapshot));
+    }
+
+    [Fact]
+    public async Task MovingARunningDiskOntoANewFileIsRefusedWithTheCapabilityErrorAndTheVmKeepsItsDisk()
+    {
+        var launcher = Fake();
+        var driver = new CloudHypervisorDriver(launcher);
+        var instance = await driver.LaunchAsync(vm.Spec(), CancellationToken.None);
+        using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
+        var disks = (await api.GetVmInfoAsync(CancellationToken.None)).Config.Disks!;
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => driver.SnapshotDiskAsync(instance, 1, vm.PathOf("disk-next.qcow2"), CancellationToken.None));
+
+        Assert.Equal(VmPsErrorIds.HypervisorFeatureNotSupported, error.ErrorId);
+        Assert.Contains("Taking a running VM's disk onto a new qcow2 file is not supported by Cloud Hypervisor", error.Message, StringComparison.Ordinal);
+        Assert.Equal(disks, (await api.GetVmInfoAsync(CancellationToken.None)).Config.Disks!);
     }
 
     private FakeCloudHypervisorLauncher Fake(FakeCloudHypervisorOptions? options = null)

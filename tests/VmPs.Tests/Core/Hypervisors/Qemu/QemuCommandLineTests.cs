@@ -2,6 +2,7 @@ using VmPs.Core;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
+using VmPs.Core.Images;
 
 namespace VmPs.Tests.Core.Hypervisors.Qemu;
 
@@ -148,6 +149,56 @@ public sealed class QemuCommandLineTests
         var error = Assert.Throws<VmPsException>(() => QemuSockets.For("/" + new string('d', 100)));
 
         Assert.Equal("SocketPathTooLong", error.ErrorId);
+    }
+
+    private static VmLaunchSpec DiskImageSpec(ImageFirmware kind, string code, string? variables) => Spec with
+    {
+        KernelPath = null,
+        InitrdPath = null,
+        KernelArguments = "",
+        Firmware = new FirmwareSpec(kind, code, variables),
+        Disks = [new DiskSpec("/vms/a/disk.qcow2", ReadOnly: false, "vmps-disk", DiskImageFormat.Qcow2)],
+    };
+
+    [Fact]
+    public void A_uefi_disk_image_boots_q35_through_read_only_ovmf_code_and_the_vms_own_variable_store()
+    {
+        var arguments = QemuCommandLine.Build(
+            new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35),
+            DiskImageSpec(ImageFirmware.Uefi, "/usr/share/OVMF/OVMF_CODE_4M.fd", "/vms/a/efivars,1.fd"),
+            Sockets);
+
+        AssertPair(arguments, "-machine", "q35");
+        AssertPair(arguments, "-drive", "if=pflash,unit=0,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd");
+        AssertPair(arguments, "-drive", "if=pflash,unit=1,format=raw,file=/vms/a/efivars,,1.fd");
+        AssertPair(arguments, "-drive", "if=none,id=disk0,file=/vms/a/disk.qcow2,format=qcow2,readonly=off");
+        AssertPair(arguments, "-device", "virtio-blk-pci,drive=disk0,serial=vmps-disk,bootindex=0");
+        Assert.DoesNotContain("-kernel", arguments);
+        Assert.DoesNotContain("-initrd", arguments);
+        Assert.DoesNotContain("-append", arguments);
+        Assert.DoesNotContain("-bios", arguments);
+    }
+
+    [Fact]
+    public void A_bios_disk_image_boots_through_seabios_and_a_direct_boot_has_no_boot_index()
+    {
+        var bios = QemuCommandLine.Build(
+            new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), DiskImageSpec(ImageFirmware.Bios, "/usr/share/seabios/bios-256k.bin", null), Sockets);
+        var direct = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), Spec, Sockets);
+
+        AssertPair(bios, "-bios", "/usr/share/seabios/bios-256k.bin");
+        Assert.DoesNotContain(bios, argument => argument.StartsWith("if=pflash", StringComparison.Ordinal));
+        Assert.DoesNotContain(direct, argument => argument.Contains("bootindex", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Microvm_has_no_firmware_to_boot_a_disk_image_through()
+    {
+        var error = Assert.Throws<VmPsException>(() => QemuCommandLine.Build(
+            new QemuDriverOptions("qemu", Accelerator.Tcg), DiskImageSpec(ImageFirmware.Uefi, "/usr/share/OVMF/OVMF_CODE_4M.fd", null), Sockets));
+
+        Assert.Equal(VmPsErrorIds.DiskImageVmUnsupported, error.ErrorId);
+        Assert.Equal("web", error.Target);
     }
 
     private static void AssertPair(IReadOnlyList<string> arguments, string option, string value)

@@ -1,0 +1,151 @@
+using System.Globalization;
+using VmPs.Core.Host;
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
+using VmPs.Core.Images;
+using VmPs.Core.Network;
+using VmPs.Core.State;
+using VmPs.Core.Storage;
+
+namespace VmPs.Core.Vms;
+
+/// <summary>
+/// VMs of disk images (kind Disk): the image's disk boots through firmware with its own bootloader, kernel and init,
+/// from a qcow2 overlay of the VM's own over the image's read-only base. What differs from a direct boot is here;
+/// VmManager and VmBoot call it where the image's kind decides.
+/// </summary>
+internal static class DiskImageBoot
+{
+    /// <summary>The system disk's virtio serial (the guest sees /dev/disk/by-id/virtio-vmps-disk).</summary>
+    public const string SystemDiskSerial = "vmps-disk";
+
+    /// <summary>The VM's disk file (its VmRecord.DiskFile): a qcow2 overlay over the image's read-only base.</summary>
+    public const string SystemDiskFile = "disk.qcow2";
+
+    /// <summary>
+    /// New-Vm's checks for a disk image: what only a direct boot has is refused, the disk must hold the image, and
+    /// QEMU VMs run on q35 (microvm has no firmware). Returns the machine and the features the hypervisor needs.
+    /// </summary>
+    public static (QemuMachine Machine, HypervisorFeatures Required) CheckCreate(VmCreateOptions options, ImageInfo image)
+    {
+        if (options.KernelPath is not null || options.InitMode is not null || options.Volumes.Count > 0 || options.MachineType == QemuMachine.Microvm)
+        {
+            var what = options.KernelPath is not null ? "-Kernel"
+                : options.InitMode is not null ? "-InitMode"
+                : options.Volumes.Count > 0 ? "-Volume"
+                : "-MachineType Microvm";
+            throw new VmPsException(
+                VmPsErrorIds.DiskImageVmUnsupported,
+                VmPsErrorKind.InvalidArgument,
+                $"The image '{image.Name}' is a disk image, which boots its own kernel and init through firmware: {what} does not apply to it.",
+                options.Name)
+            {
+                RecommendedAction = $"Leave out {what}.",
+            };
+        }
+
+        var diskBytes = (long)options.DiskSizeGiB << 30;
+        if (image.VirtualSizeBytes is { } imageBytes && diskBytes < imageBytes)
+        {
+            var neededGiB = (imageBytes + (1L << 30) - 1) >> 30;
+            throw new VmPsException(
+                VmPsErrorIds.DiskSmallerThanImage,
+                VmPsErrorKind.InvalidArgument,
+                string.Create(CultureInfo.InvariantCulture, $"A {options.DiskSizeGiB} GiB disk cannot hold the image '{image.Name}', whose disk is {imageBytes} bytes."),
+                options.DiskSizeGiB)
+            {
+                RecommendedAction = string.Create(CultureInfo.InvariantCulture, $"Use -DiskSizeGB {neededGiB} or more."),
+            };
+        }
+
+        return (QemuMachine.Q35, HypervisorFeatures.Qcow2Disks | (FirmwareOf(image) == ImageFirmware.Uefi ? HypervisorFeatures.Uefi : HypervisorFeatures.Bios));
+    }
+
+    /// <summary>Checkpoints, forks and copies handle an OCI VM's overlay disk only, so far.</summary>
+    public static void RefuseCheckpoint(VmRecord vm)
+    {
+        if (vm.ImageKind == ImageKind.Disk)
+        {
+            throw new VmPsException(
+                VmPsErrorIds.DiskImageVmUnsupported,
+                VmPsErrorKind.InvalidOperation,
+                $"VM '{vm.Name}' runs a disk image: checkpoints and copies of such VMs are not supported yet.",
+                vm.Name);
+        }
+    }
+
+    public static ImageFirmware FirmwareOf(ImageInfo image) => image.Firmware ?? ImageFirmware.Uefi;
+
+    /// <summary>Only disk images run cloud-init, which takes -UserData and -SshPublicKey.</summary>
+    public static void RefuseUserData(VmCreateOptions options, ImageInfo? image)
+    {
+        if (image is not { Kind: ImageKind.Disk } && (options.UserData is not null || options.SshPublicKeys.Count > 0))
+        {
+            throw new VmPsException(
+                VmPsErrorIds.UserDataNeedsDiskImage,
+                VmPsErrorKind.InvalidArgument,
+                $"-UserData and -SshPublicKey configure cloud-init, which runs in disk image VMs only; the image '{options.Image}' is not one.",
+                options.Name)
+            {
+                RecommendedAction = "Import a cloud image with New-VmImage -Path, or leave out -UserData and -SshPublicKey.",
+            };
+        }
+    }
+
+    /// <summary>
+    /// The VM's disk: a qcow2 overlay of <paramref name="sizeGiB"/> over the image's base, its backing file and that
+    /// file's format written by VmPs (never probed), 0600; beside it the user data the seed disk carries. The caller
+    /// removes the VM directory on failure.
+    /// </summary>
+    public static async Task CreateSystemDiskAsync(VmFiles files, ImageInfo image, int sizeGiB, string userData, CancellationToken cancellationToken)
+    {
+        var backing = new BackingImage(image.RootfsPath, image.Format == ImageFormat.Qcow2 ? DiskImageFormat.Qcow2 : DiskImageFormat.Raw);
+        var disk = files.Disk(SystemDiskFile);
+        await QemuImage.CreateAsync(disk, DiskImageFormat.Qcow2, (long)sizeGiB << 30, cancellationToken, backing).ConfigureAwait(false);
+        PrivateFiles.Restrict(disk);
+        await PrivateFiles.WriteAllTextAsync(files.UserData, userData, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// What Start-Vm boots: the firmware the host has for the VM's hypervisor (FirmwareNotFound when it has none),
+    /// with a UEFI VM's own variable store (a private copy of the template, made at its first start and kept, so
+    /// boot entries the guest writes persist), the system disk and the cloud-init seed, written afresh from the VM's
+    /// current name and network adapter.
+    /// </summary>
+    public static async Task<VmLaunchSpec> LaunchSpecAsync(
+        VmLaunchSpec common, VmRecord vm, ImageInfo image, VmFiles files, NetworkAdapterInfo? adapter, HostReport host, CancellationToken cancellationToken)
+    {
+        var firmware = FirmwareCatalog.Require(host, vm.Hypervisor, FirmwareOf(image), vm.Name);
+        string? variables = null;
+        if (firmware.VariablesPath is { } template)
+        {
+            variables = files.FirmwareVariables;
+            if (!File.Exists(variables))
+            {
+                await FileCopy.CopyAsync(template, variables, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var disk = files.Disk(vm.DiskFileName);
+        if (!File.Exists(disk))
+        {
+            throw VmErrors.ImageMissing(vm.Name, image.Name, $"the VM's disk '{disk}' is missing");
+        }
+
+        await CloudInitSeed.WriteAsync(
+            files.SeedDisk,
+            CloudInitSeed.MetaData(vm.Id, vm.Name),
+            CloudInitSeed.NetworkConfig(adapter is null ? null : GuestConfigFactory.Network(adapter)),
+            await File.ReadAllTextAsync(files.UserData, cancellationToken).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
+        return common with
+        {
+            Firmware = new FirmwareSpec(firmware.Kind, firmware.CodePath!, variables),
+            Disks =
+            [
+                new DiskSpec(disk, ReadOnly: false, SystemDiskSerial, DiskImageFormat.Qcow2),
+                new DiskSpec(files.SeedDisk, ReadOnly: true, CloudInitSeed.DiskSerial),
+            ],
+        };
+    }
+}

@@ -1,0 +1,63 @@
+using VmPs.Core.Boot;
+using VmPs.Core.Vms;
+using VmPs.Tests.Core.State;
+using VmPs.Tests.Core.Vms;
+using VmPs.Tests.Infrastructure;
+
+namespace VmPs.Tests.Integration;
+
+/// <summary>A disk image VM booted by real QEMU (TCG) on q35 through Debian's OVMF, with a variable store of its own.</summary>
+[Collection(VmBootCollection.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class DiskImageBootTests : IDisposable
+{
+    private static readonly TimeSpan FirmwareDeadline = TimeSpan.FromMinutes(3);
+    private readonly TemporaryVmPsHome home = new();
+    private readonly ScratchDirectory scratch = new();
+    private readonly VmManager manager;
+
+    public DiskImageBootTests()
+    {
+        manager = VmTestHost.Manager(home.Paths, KernelLocator.FindDefault());
+    }
+
+    public void Dispose()
+    {
+        manager.RemoveAllVms();
+        scratch.Dispose();
+        home.Dispose();
+    }
+
+    [RequiresOvmfFact]
+    public async Task Ovmf_boots_the_vms_overlay_and_keeps_its_boot_entries_in_the_vms_own_variable_store()
+    {
+        await TestDiskImages.ImportBlankAsync(home.Paths, scratch.Path, "blank", 64 << 20);
+        var vm = await manager.CreateAsync(new VmCreateOptions { Name = "uefi", Image = "blank", DiskSizeGiB = 1, MemoryMiB = 256 }, CancellationToken.None);
+
+        var started = await manager.StartAsync("uefi", new VmStartOptions { Timeout = FirmwareDeadline }, null, CancellationToken.None);
+
+        Assert.Equal(VmState.Running, started.State);
+        var console = await WaitForConsoleAsync(Path.Combine(vm.Directory, "console.log"), "UEFI Interactive Shell");
+        Assert.Contains("BdsDxe", console, StringComparison.Ordinal);
+        var variables = Path.Combine(vm.Directory, "efivars.fd");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(variables));
+        await manager.StopAsync("uefi", new VmStopOptions { Method = VmStopMethod.TurnOff }, CancellationToken.None);
+        Assert.Equal(new FileInfo(RequiresOvmfFactAttribute.OvmfVariables).Length, new FileInfo(variables).Length);
+        Assert.NotEqual(await File.ReadAllBytesAsync(RequiresOvmfFactAttribute.OvmfVariables), await File.ReadAllBytesAsync(variables));
+    }
+
+    private static async Task<string> WaitForConsoleAsync(string path, string marker)
+    {
+        using var deadline = new CancellationTokenSource(FirmwareDeadline);
+        while (true)
+        {
+            var text = File.Exists(path) ? await File.ReadAllTextAsync(path, CancellationToken.None) : "";
+            if (text.Contains(marker, StringComparison.Ordinal))
+            {
+                return text;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500), deadline.Token);
+        }
+    }
+}
