@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.Win32.SafeHandles;
 using VmPs.Guest.Native;
+using VmPs.Protocol.Files;
 using VmPs.Protocol.Logs;
 
 namespace VmPs.Guest.Logs;
@@ -10,7 +12,8 @@ namespace VmPs.Guest.Logs;
 /// hypervisor's own output) into size-capped, rotated log files (<see cref="RotatingLogFile"/>), so a guest printing
 /// forever cannot fill the host's disk. It holds each pipe open for reading and writing, so the hypervisor can open
 /// and reopen them at any time without blocking, and ends once the hypervisor named by the launcher's pid file has
-/// exited (after copying what is left) or when none is recorded within <see cref="LaunchGrace"/>.
+/// exited (after copying what is left), when none is recorded within <see cref="LaunchGrace"/>, or when a pipe's path
+/// no longer names the pipe it reads.
 /// </summary>
 internal static unsafe class LogKeeper
 {
@@ -25,6 +28,7 @@ internal static unsafe class LogKeeper
     {
         var fds = new Libc.PollFd[logs.Count];
         var files = new RotatingLogFile[logs.Count];
+        var pipes = new (string Path, ulong Inode)[logs.Count];
         for (var index = 0; index < logs.Count; index++)
         {
             var fd = Libc.open(logs[index].Pipe, O_RDWR | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
@@ -36,6 +40,7 @@ internal static unsafe class LogKeeper
 
             fds[index] = new Libc.PollFd { Fd = fd, Events = Libc.POLLIN };
             files[index] = new RotatingLogFile(logs[index].Log, maxBytes);
+            pipes[index] = (logs[index].Pipe, InodeOf(fd));
         }
 
         var hypervisor = new HypervisorWatch(pidFile, OwnStartTime());
@@ -59,7 +64,7 @@ internal static unsafe class LogKeeper
             if (sinceCheck.ElapsedMilliseconds >= PollMilliseconds)
             {
                 sinceCheck.Restart();
-                if (hypervisor.HasEnded())
+                if (hypervisor.HasEnded() || pipes.Any(IsReplaced))
                 {
                     for (var index = 0; index < fds.Length; index++)
                     {
@@ -105,6 +110,15 @@ internal static unsafe class LogKeeper
         }
         while (!once);
     }
+
+    private static ulong InodeOf(int fd) => UnixDirectoryCalls.GetStatus(new SafeFileHandle(fd, ownsHandle: false)).Inode;
+
+    /// <summary>
+    /// A pipe the path no longer names was removed or made anew by the next start of this VM: a keeper a killed start
+    /// left must not watch that start's hypervisor and write its logs too.
+    /// </summary>
+    private static bool IsReplaced((string Path, ulong Inode) pipe) =>
+        UnixDirectoryCalls.TryGetStatus(UnixDirectoryCalls.CurrentDirectory, pipe.Path)?.Inode != pipe.Inode;
 
     private static ulong OwnStartTime() => HypervisorWatch.StartTimeOf(Environment.ProcessId) ?? 0;
 

@@ -34,11 +34,32 @@ internal static class VmLogKeeper
     public static string PipeOf(string logPath) => Path.ChangeExtension(logPath, PipeExtension);
 
     /// <summary>
-    /// Makes the pipes (0600) and starts the keeper, returning once it reads every pipe: the hypervisor's opens then
-    /// never block.
+    /// Starts the keeper, then the hypervisor through <paramref name="launch"/>, which is given the pipe for the
+    /// hypervisor's own output. A launch that fails ends the keeper: none is left waiting for a hypervisor that never ran.
     /// </summary>
-    public static void Start(VmLaunchSpec spec)
+    public static ProcessIdentity Launch(VmLaunchSpec spec, Func<string, ProcessIdentity> launch)
     {
+        Start(spec);
+        try
+        {
+            return launch(PipeOf(spec.HypervisorLogPath));
+        }
+        catch
+        {
+            End(spec.VmDirectory);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Makes the pipes (0600) and starts the keeper, returning once it reads every pipe: the hypervisor's opens then
+    /// never block. A keeper a killed start left (it would watch this start's hypervisor and write the same logs) is
+    /// ended first: by its pid file, or, where the start died before writing that, by itself once its pipes are made
+    /// anew here. Drivers start a keeper through <see cref="Launch"/>.
+    /// </summary>
+    internal static void Start(VmLaunchSpec spec)
+    {
+        End(spec.VmDirectory);
         var logs = spec.LogPaths.ToList();
         foreach (var log in logs)
         {

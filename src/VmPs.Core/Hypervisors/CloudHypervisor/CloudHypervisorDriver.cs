@@ -104,8 +104,7 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
         files.DeleteSockets();
         File.Delete(files.EventMonitor);
 
-        VmLogKeeper.Start(spec);
-        var process = launcher.Start(new CloudHypervisorLaunch(files, VmLogKeeper.PipeOf(spec.HypervisorLogPath), spec.VmDirectory, spec.PidFilePath));
+        var process = VmLogKeeper.Launch(spec, output => launcher.Start(new CloudHypervisorLaunch(files, output, spec.VmDirectory, spec.PidFilePath)));
         try
         {
             using var api = new CloudHypervisorApiClient(files.ApiSocket);

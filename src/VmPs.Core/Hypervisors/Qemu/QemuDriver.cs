@@ -103,8 +103,7 @@ public sealed class QemuDriver : IHypervisorDriver
         sockets.DeleteStale();
 
         var logOffset = File.Exists(spec.HypervisorLogPath) ? new FileInfo(spec.HypervisorLogPath).Length : 0;
-        VmLogKeeper.Start(spec);
-        var process = DetachedProcess.Start(options.QemuPath, arguments, VmLogKeeper.PipeOf(spec.HypervisorLogPath), spec.VmDirectory, spec.PidFilePath);
+        var process = VmLogKeeper.Launch(spec, output => DetachedProcess.Start(options.QemuPath, arguments, output, spec.VmDirectory, spec.PidFilePath));
         try
         {
             await WaitUntilRunningAsync(process, sockets.Qmp, spec, logOffset, cancellationToken).ConfigureAwait(false);

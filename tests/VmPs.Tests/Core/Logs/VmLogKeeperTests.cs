@@ -1,3 +1,4 @@
+using VmPs.Core;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Logs;
 using VmPs.Core.Processes;
@@ -39,12 +40,11 @@ public sealed class VmLogKeeperTests : IDisposable
     public async Task AFloodOfEachLogStaysWithinTheCapAndTheKeeperEndsWithItsHypervisor()
     {
         spec.CreatePrivateFiles();
-        VmLogKeeper.Start(spec);
-        var keeper = PidFile.Read(Path.Combine(scratch.Path, VmLogKeeper.PidFileName)) ?? throw new InvalidOperationException("no keeper pid file");
         // 12 MiB into each log (its own output, the console and the app console), then a last line each, then it idles.
         var flood = string.Join("; ", new[] { "", " > console.pipe", " > app.pipe" }.Select(target =>
             $"yes 0123456789abcdef | head -c {FloodBytes}{target}; echo END{target}"));
-        var hypervisor = DetachedProcess.Start("sh", ["-c", flood + "; exec sleep 600"], VmLogKeeper.PipeOf(spec.HypervisorLogPath), scratch.Path, spec.PidFilePath);
+        var hypervisor = VmLogKeeper.Launch(spec, output => DetachedProcess.Start("sh", ["-c", flood + "; exec sleep 600"], output, scratch.Path, spec.PidFilePath));
+        var keeper = Keeper();
 
         var largest = 0L;
         var started = DateTime.UtcNow;
@@ -75,16 +75,46 @@ public sealed class VmLogKeeperTests : IDisposable
     }
 
     [Fact]
-    public void AKeeperWhoseHypervisorNeverStartsIsEndedByTheCleanUp()
+    public void AKeeperWhoseHypervisorFailsToStartIsEndedWithItsPipes()
     {
         spec.CreatePrivateFiles();
-        VmLogKeeper.Start(spec);
-        var keeper = PidFile.Read(Path.Combine(scratch.Path, VmLogKeeper.PidFileName)) ?? throw new InvalidOperationException("no keeper pid file");
+        ProcessIdentity? keeper = null;
 
-        VmLogKeeper.End(scratch.Path);
+        Assert.Throws<VmPsException>(() => VmLogKeeper.Launch(spec, _ =>
+        {
+            keeper = Keeper();
+            return DetachedProcess.Start("/nonexistent/hypervisor", [], "/dev/null", scratch.Path);
+        }));
 
-        Assert.False(ProcessProbe.IsRunning(keeper));
+        Assert.False(ProcessProbe.IsRunning(keeper!.Value));
+        Assert.Empty(Directory.EnumerateFiles(scratch.Path, "*.pipe"));
+        Assert.False(File.Exists(Path.Combine(scratch.Path, VmLogKeeper.PidFileName)));
         Assert.Empty(ProcessProbe.FindWithArgument(scratch.Path + "/"));
+    }
+
+    [Fact]
+    public async Task AKeeperAKilledStartLeftIsEndedByTheNextStart()
+    {
+        spec.CreatePrivateFiles();
+        // A start killed after its keeper started and before the keeper was recorded: nothing names that keeper, and
+        // it waits for a hypervisor to be recorded.
+        VmLogKeeper.Start(spec);
+        var left = Keeper();
+        File.Delete(Path.Combine(scratch.Path, VmLogKeeper.PidFileName));
+
+        var hypervisor = VmLogKeeper.Launch(spec, output => DetachedProcess.Start("sh", ["-c", "exec sleep 600"], output, scratch.Path, spec.PidFilePath));
+        try
+        {
+            Assert.True(await ProcessProbe.WaitForExitAsync(left, TimeSpan.FromSeconds(5), CancellationToken.None), "the next start left the previous keeper running");
+            var keeper = Keeper();
+            Assert.Equal([keeper], ProcessProbe.FindWithArgument(scratch.Path + "/"));
+            await ProcessProbe.KillAsync(hypervisor, TimeSpan.FromSeconds(5), CancellationToken.None);
+            Assert.True(await ProcessProbe.WaitForExitAsync(keeper, TimeSpan.FromSeconds(10), CancellationToken.None), "the keeper outlived its hypervisor");
+        }
+        finally
+        {
+            await ProcessProbe.KillAsync(hypervisor, TimeSpan.FromSeconds(5), CancellationToken.None);
+        }
     }
 
     public void Dispose()
@@ -96,6 +126,9 @@ public sealed class VmLogKeeperTests : IDisposable
 
         scratch.Dispose();
     }
+
+    private ProcessIdentity Keeper() =>
+        PidFile.Read(Path.Combine(scratch.Path, VmLogKeeper.PidFileName)) ?? throw new InvalidOperationException("no keeper pid file");
 
     private static bool EndsWithTheLastLine(string path)
     {
