@@ -731,7 +731,7 @@
     }
     'Set-VmQuota' = @{
         Synopsis    = 'Sets the limits of a user.'
-        Description = 'Sets the limits given and leaves the others; $null removes a limit. Quotas are checked in the same state-database transaction that allocates, so parallel sessions cannot together exceed them: New-Vm and forks (MaxVms, MaxDiskGiB), Start-Vm (MaxCpus and MaxMemoryMiB of the running VMs), Set-Vm (MaxCpus, MaxMemoryMiB), New-VmVolume (MaxDiskGiB). A refusal is QuotaExceeded, naming the limit, the use and the request. A limit below the current use is allowed: nothing is taken away, only what would add to it is refused.'
+        Description = 'Sets the limits given and leaves the others; $null removes a limit. Quotas are checked in the same state-database transaction that allocates, so parallel sessions cannot together exceed them: New-Vm and forks (MaxVms, MaxDiskGiB), Start-Vm (MaxCpus and MaxMemoryMiB of the running VMs), Set-Vm (MaxCpus, MaxMemoryMiB), New-VmVolume, Resize-VmDisk and Resize-VmVolume (MaxDiskGiB). A refusal is QuotaExceeded, naming the limit, the use and the request. A limit below the current use is allowed: nothing is taken away, only what would add to it is refused.'
         Parameters  = @{
             User         = 'Name of the user; also from the pipeline as a user object.'
             MaxVms       = 'VMs the user may own, whatever their state.'
