@@ -148,10 +148,6 @@ internal sealed class InitProcess
 
         SetIdentity(config);
         BringUpLoopback();
-        if (config.Metadata is { } metadata)
-        {
-            MetadataEndpoint.Start(metadata);
-        }
     }
 
     /// <summary>
