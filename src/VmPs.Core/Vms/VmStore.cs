@@ -176,6 +176,25 @@ internal sealed class VmStore
                 .RunAsync(cancellationToken).ConfigureAwait(false),
             cancellationToken);
 
+    /// <summary>Records that the VM was used at <paramref name="at"/> (an exec or file operation).</summary>
+    public Task RecordActivityAsync(Guid id, DateTimeOffset at, CancellationToken cancellationToken) =>
+        database.InWriteTransactionAsync(
+            async (connection, transaction) => await connection.Command("UPDATE vms SET last_activity_at = $at WHERE id = $id", transaction)
+                .With("$id", id.ToString())
+                .With("$at", at.ToStored())
+                .RunAsync(cancellationToken).ConfigureAwait(false),
+            cancellationToken);
+
+    /// <summary>Records the VM's packet count as observed now and its last activity (null keeps none).</summary>
+    public Task RecordNetworkPacketsAsync(Guid id, long packets, DateTimeOffset? activeAt, CancellationToken cancellationToken) =>
+        database.InWriteTransactionAsync(
+            async (connection, transaction) => await connection.Command("UPDATE vms SET network_packets = $packets, last_activity_at = $at WHERE id = $id", transaction)
+                .With("$id", id.ToString())
+                .With("$packets", packets)
+                .With("$at", activeAt?.ToStored())
+                .RunAsync(cancellationToken).ConfigureAwait(false),
+            cancellationToken);
+
     /// <summary>Deletes the row; <paramref name="ensure"/> sees it first, inside the transaction, and may throw to refuse.</summary>
     public Task<bool> DeleteAsync(Guid id, Action<VmRecord> ensure, CancellationToken cancellationToken) =>
         database.InWriteTransactionAsync(
@@ -282,5 +301,7 @@ internal sealed class VmStore
         InitMode = reader.GetNullableString("init_mode") is { } initMode ? Enum.Parse<ImageInitMode>(initMode) : null,
         OwnerId = reader.GetNullableString("owner_id"),
         Owner = reader.GetNullableString("owner_name"),
+        LastActivityAt = reader.GetNullableTime("last_activity_at"),
+        NetworkPackets = reader.GetNullableInt64("network_packets"),
     };
 }
