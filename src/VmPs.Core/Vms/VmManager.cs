@@ -315,15 +315,14 @@ public sealed class VmManager : IVmManager
         await sweep.SweepOrphanedDirectoriesAsync(cancellationToken).ConfigureAwait(false);
         var all = await vms.GetAllAsync(cancellationToken).ConfigureAwait(false);
         var adapters = await networking.AllAdaptersAsync(cancellationToken).ConfigureAwait(false);
-        var result = new List<VmInfo>(all.Count);
+        var reconciled = new List<(VmRecord, NetworkAdapterInfo?)>(all.Count);
         foreach (var vm in all)
         {
-            var current = await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false);
-            var adapter = adapters.GetValueOrDefault(vm.Id);
-            result.Add(ToInfo(await activity.ObserveNetworkAsync(current, adapter, cancellationToken).ConfigureAwait(false), adapter));
+            reconciled.Add((await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false), adapters.GetValueOrDefault(vm.Id)));
         }
 
-        return result;
+        var observed = await activity.ObserveNetworkAsync(reconciled, cancellationToken).ConfigureAwait(false);
+        return [.. observed.Select(vm => ToInfo(vm, adapters.GetValueOrDefault(vm.Id)))];
     }
 
     /// <summary>The VM with this name (case-insensitive), or null.</summary>
@@ -710,7 +709,8 @@ public sealed class VmManager : IVmManager
     private async Task<VmInfo> ToInfoAsync(VmRecord vm, CancellationToken cancellationToken)
     {
         var adapter = await networking.AdapterAsync(vm.Id, cancellationToken).ConfigureAwait(false);
-        return ToInfo(await activity.ObserveNetworkAsync(vm, adapter, cancellationToken).ConfigureAwait(false), adapter);
+        var observed = await activity.ObserveNetworkAsync([(vm, adapter)], cancellationToken).ConfigureAwait(false);
+        return ToInfo(observed[0], adapter);
     }
 
     private VmInfo ToInfo(VmRecord vm, NetworkAdapterInfo? adapter) => new()

@@ -191,23 +191,37 @@ internal sealed class VmStore
                 .RunAsync(cancellationToken).ConfigureAwait(false),
             cancellationToken);
 
-    /// <summary>Records that the VM was used at <paramref name="at"/> (an exec or file operation).</summary>
-    public Task RecordActivityAsync(Guid id, DateTimeOffset at, CancellationToken cancellationToken) =>
-        database.InWriteTransactionAsync(
-            async (connection, transaction) => await connection.Command("UPDATE vms SET last_activity_at = $at WHERE id = $id", transaction)
+    /// <summary>
+    /// Records that the VM, while running, was used at <paramref name="at"/> (an exec or file operation). Best effort
+    /// (see <see cref="StateDatabase.TryInWriteTransactionAsync"/>): false when the database took no write.
+    /// </summary>
+    public Task<bool> TryRecordActivityAsync(Guid id, DateTimeOffset at, CancellationToken cancellationToken) =>
+        database.TryInWriteTransactionAsync(
+            async (connection, transaction) => await connection.Command("UPDATE vms SET last_activity_at = $at WHERE id = $id AND state = $running", transaction)
                 .With("$id", id.ToString())
                 .With("$at", at.ToStored())
+                .With("$running", VmState.Running.ToString())
                 .RunAsync(cancellationToken).ConfigureAwait(false),
             cancellationToken);
 
-    /// <summary>Records the VM's packet count as observed now and its last activity (null keeps none).</summary>
-    public Task RecordNetworkPacketsAsync(Guid id, long packets, DateTimeOffset? activeAt, CancellationToken cancellationToken) =>
-        database.InWriteTransactionAsync(
-            async (connection, transaction) => await connection.Command("UPDATE vms SET network_packets = $packets, last_activity_at = $at WHERE id = $id", transaction)
-                .With("$id", id.ToString())
-                .With("$packets", packets)
-                .With("$at", activeAt?.ToStored())
-                .RunAsync(cancellationToken).ConfigureAwait(false),
+    /// <summary>
+    /// Records running VMs' packet counts as observed now and their last activity (null keeps none), in one
+    /// best-effort transaction: false when the database took no write.
+    /// </summary>
+    public Task<bool> TryRecordNetworkPacketsAsync(IReadOnlyList<NetworkObservation> observations, CancellationToken cancellationToken) =>
+        database.TryInWriteTransactionAsync(
+            async (connection, transaction) =>
+            {
+                foreach (var observation in observations)
+                {
+                    await connection.Command("UPDATE vms SET network_packets = $packets, last_activity_at = $at WHERE id = $id AND state = $running", transaction)
+                        .With("$id", observation.VmId.ToString())
+                        .With("$packets", observation.Packets)
+                        .With("$at", observation.LastActivityAt?.ToStored())
+                        .With("$running", VmState.Running.ToString())
+                        .RunAsync(cancellationToken).ConfigureAwait(false);
+                }
+            },
             cancellationToken);
 
     /// <summary>Deletes the row; <paramref name="ensure"/> sees it first, inside the transaction, and may throw to refuse.</summary>

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Data.Sqlite;
 using VmPs.Core.Agent;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Network;
@@ -40,12 +42,12 @@ public sealed class VmActivityTests : IDisposable
         var activity = new VmActivity(store);
         var vm = await RunningVmAsync();
 
-        var baseline = await activity.ObserveNetworkAsync(vm, Loopback(vm), CancellationToken.None);
+        var baseline = await ObserveAsync(activity, vm);
         Assert.NotNull(baseline.NetworkPackets);
         Assert.Null(baseline.LastActivityAt);
 
         SendDatagramsToSelf();
-        var observed = await activity.ObserveNetworkAsync(await store.FindByIdAsync(vm.Id, CancellationToken.None) ?? vm, Loopback(vm), CancellationToken.None);
+        var observed = await ObserveAsync(activity, await store.FindByIdAsync(vm.Id, CancellationToken.None) ?? vm);
 
         Assert.True(observed.NetworkPackets > baseline.NetworkPackets);
         Assert.NotNull(observed.LastActivityAt);
@@ -62,11 +64,61 @@ public sealed class VmActivityTests : IDisposable
         var vm = await RunningVmAsync();
         var gone = vm with { Instance = vm.Instance! with { Process = new ProcessIdentity(Environment.ProcessId, 1) } };
 
-        Assert.Null((await activity.ObserveNetworkAsync(gone, Loopback(vm), CancellationToken.None)).NetworkPackets);
-        Assert.Null((await activity.ObserveNetworkAsync(vm with { State = VmState.Paused }, Loopback(vm), CancellationToken.None)).NetworkPackets);
-        Assert.Null((await activity.ObserveNetworkAsync(vm, null, CancellationToken.None)).NetworkPackets);
+        var observed = await activity.ObserveNetworkAsync(
+            [(gone, Loopback(vm)), (vm with { State = VmState.Paused }, Loopback(vm)), (vm, null)],
+            CancellationToken.None);
+
+        Assert.All(observed, record => Assert.Null(record.NetworkPackets));
         Assert.Null((await store.FindByIdAsync(vm.Id, CancellationToken.None))!.NetworkPackets);
     }
+
+    [Fact]
+    public async Task NothingIsWrittenForAVmThatIsNotRunningInTheDatabase()
+    {
+        var store = await StoreAsync();
+        var activity = new VmActivity(store);
+        var vm = await RunningVmAsync();
+        await store.UpdateAsync(vm.Id, current => current with { State = VmState.Stopped, Instance = null }, CancellationToken.None);
+
+        // The caller still holds the row as it was read while running: the database's state decides.
+        await activity.RecordAsync(vm, CancellationToken.None);
+        await ObserveAsync(activity, vm);
+        await activity.RecordAsync(vm with { State = VmState.Stopped }, CancellationToken.None);
+
+        var stored = await store.FindByIdAsync(vm.Id, CancellationToken.None);
+        Assert.Null(stored!.LastActivityAt);
+        Assert.Null(stored.NetworkPackets);
+    }
+
+    [Fact]
+    public async Task AReadGetsItsObservationWhenAnotherSessionHoldsTheWriteLockAndNothingIsWritten()
+    {
+        var store = await StoreAsync();
+        var activity = new VmActivity(store);
+        var vm = await RunningVmAsync();
+
+        // Another session's write transaction, held for the whole observation (the database's busy timeout is 30 s).
+        await using (var other = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = home.Paths.StateDatabase, Pooling = false }.ToString()))
+        {
+            await other.OpenAsync();
+            await using var transaction = other.BeginTransaction(deferred: false);
+            var elapsed = Stopwatch.StartNew();
+
+            var observed = await ObserveAsync(activity, vm);
+            await activity.RecordAsync(vm, CancellationToken.None);
+
+            Assert.InRange(elapsed.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(15));
+            Assert.NotNull(observed.NetworkPackets);
+            Assert.Equal(vm.Name, observed.Name);
+        }
+
+        var stored = await store.FindByIdAsync(vm.Id, CancellationToken.None);
+        Assert.Null(stored!.NetworkPackets);
+        Assert.Null(stored.LastActivityAt);
+    }
+
+    private static async Task<VmRecord> ObserveAsync(VmActivity activity, VmRecord vm) =>
+        (await activity.ObserveNetworkAsync([(vm, Loopback(vm))], CancellationToken.None)).Single();
 
     public void Dispose() => home.Dispose();
 
