@@ -212,7 +212,7 @@
     }
     'Get-Vm' = @{
         Synopsis    = 'Gets VMs with their live state.'
-        Description = 'Gets all VMs, those named, those on a network (-Network, or networks piped in: Get-VmNetwork lab | Get-Vm) or those made from an image (-Image, or images piped in). State is reconciled with the running hypervisor processes on every call, so a VM started from another session shows as Running, and one whose hypervisor died shows as Crashed with the end of its console log in StatusDetail. Network and IPAddress show where the VM''s network adapter is (empty for a VM without a network; see Get-VmNetworkAdapter).'
+        Description = 'Gets all VMs, those named, those on a network (-Network, or networks piped in: Get-VmNetwork lab | Get-Vm) or those made from an image (-Image, or images piped in). State is reconciled with the running hypervisor processes on every call, so a VM started from another session shows as Running, and one whose hypervisor died shows as Crashed with the end of its console log in StatusDetail. Network and IPAddress show where the VM''s network adapter is (empty for a VM without a network; see Get-VmNetworkAdapter). IdleTime (running VMs only; null otherwise) is the time since the VM''s last exec, file operation (Invoke-VmCommand, Copy-VmFile, Enter-Vm) or network packet, or since it started when later; LastActivityAt is when that was. Both are kept in the state database, so every session sees them. Packets are counted on the VM''s TAP and noticed when a command reads the VM (Get-Vm among them) and finds the count changed since the last read: a packet counts as of that read.'
         Parameters  = @{
             Name    = 'Names of the VMs; wildcards allowed. A name without wildcards that matches no VM is an error (VmNotFound). Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column.'
             Network = 'The VMs whose network adapter is on these networks; wildcards allowed. Also taken from the pipeline as network objects (Get-VmNetwork).'
@@ -222,6 +222,7 @@
             @{ Code = 'Get-Vm'; Remarks = 'Lists every VM.' }
             @{ Code = 'Get-Vm web* | Where-Object State -eq Running'; Remarks = 'The running VMs whose names start with web.' }
             @{ Code = 'Get-VmNetwork lab | Get-Vm'; Remarks = 'The VMs on the network lab (a network piped in never stands for a VM named like it).' }
+            @{ Code = 'Get-Vm | Where-Object IdleTime -gt ''00:15:00'' | Save-Vm'; Remarks = 'Puts every VM idle for more than 15 minutes in standby (a scheduled maintenance job).' }
         )
     }
     'Start-Vm' = @{

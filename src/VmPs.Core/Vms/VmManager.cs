@@ -36,6 +36,7 @@ public sealed class VmManager : IVmManager
     private readonly VmNetworking networking;
     private readonly VolumeManager volumes;
     private readonly VmDirectorySweep sweep;
+    private readonly VmActivity activity;
 
     /// <summary>A manager of its own on <paramref name="paths"/>; cmdlets share the one of their <see cref="VmPsServices"/>.</summary>
     public VmManager(VmPsPaths paths)
@@ -74,6 +75,7 @@ public sealed class VmManager : IVmManager
         standby = new VmStandby(vms, reconciler, host, networking);
         checkpoints = new VmCheckpoints(vms, reconciler, host);
         sweep = new VmDirectorySweep(paths, vms, networking, reconciler);
+        activity = new VmActivity(vms);
     }
 
     /// <summary>The root filesystem, the overlay and the config disk; volumes come after them.</summary>
@@ -313,14 +315,14 @@ public sealed class VmManager : IVmManager
         await sweep.SweepOrphanedDirectoriesAsync(cancellationToken).ConfigureAwait(false);
         var all = await vms.GetAllAsync(cancellationToken).ConfigureAwait(false);
         var adapters = await networking.AllAdaptersAsync(cancellationToken).ConfigureAwait(false);
-        var result = new List<VmInfo>(all.Count);
+        var reconciled = new List<(VmRecord, NetworkAdapterInfo?)>(all.Count);
         foreach (var vm in all)
         {
-            var current = await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false);
-            result.Add(ToInfo(current, adapters.GetValueOrDefault(vm.Id)));
+            reconciled.Add((await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false), adapters.GetValueOrDefault(vm.Id)));
         }
 
-        return result;
+        var observed = await activity.ObserveNetworkAsync(reconciled, cancellationToken).ConfigureAwait(false);
+        return [.. observed.Select(vm => ToInfo(vm, adapters.GetValueOrDefault(vm.Id)))];
     }
 
     /// <summary>The VM with this name (case-insensitive), or null.</summary>
@@ -535,6 +537,7 @@ public sealed class VmManager : IVmManager
             throw VmErrors.NotReachable(vm.Name, vm.State);
         }
 
+        await activity.RecordAsync(vm, cancellationToken).ConfigureAwait(false);
         var connection = await SharedAgentConnections.AcquireAsync(vm, options.Timeout, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -564,6 +567,7 @@ public sealed class VmManager : IVmManager
     public async Task<AgentClient> ConnectAgentAsync(string name, CancellationToken cancellationToken)
     {
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        await activity.RecordAsync(vm, cancellationToken).ConfigureAwait(false);
         return await ConnectAgentAsync(vm, cancellationToken).ConfigureAwait(false);
     }
 
@@ -702,8 +706,12 @@ public sealed class VmManager : IVmManager
     private async Task<VmRecord> GetRecordAsync(string name, CancellationToken cancellationToken) =>
         await FindRecordAsync(name, cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(name);
 
-    private async Task<VmInfo> ToInfoAsync(VmRecord vm, CancellationToken cancellationToken) =>
-        ToInfo(vm, await networking.AdapterAsync(vm.Id, cancellationToken).ConfigureAwait(false));
+    private async Task<VmInfo> ToInfoAsync(VmRecord vm, CancellationToken cancellationToken)
+    {
+        var adapter = await networking.AdapterAsync(vm.Id, cancellationToken).ConfigureAwait(false);
+        var observed = await activity.ObserveNetworkAsync([(vm, adapter)], cancellationToken).ConfigureAwait(false);
+        return ToInfo(observed[0], adapter);
+    }
 
     private VmInfo ToInfo(VmRecord vm, NetworkAdapterInfo? adapter) => new()
     {
@@ -733,5 +741,6 @@ public sealed class VmManager : IVmManager
         DiskSizeGiB = vm.DiskSizeGiB,
         DiskAllocatedBytes = FileAllocation.BytesOf(reconciler.Files(vm.Id).Disk(vm.DiskFileName)),
         DiskFormat = vm.DiskFormat,
+        LastActivityAt = vm.LastActivityAt,
     };
 }

@@ -59,6 +59,22 @@ public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
     }
 
     [RequiresNetworkedVmBootFact]
+    public async Task PacketsThroughAVmsTapAreActivityThatGetVmNotices()
+    {
+        var address = await vms.AddressOfAsync("peer");
+        await vms.Manager.GetAsync("peer", CancellationToken.None);
+        var beforeSending = DateTimeOffset.UtcNow;
+
+        // A UDP datagram from the bridge's side (with the ARP exchange before it) passes the VM's TAP; no exec.
+        await vms.VmPsNamespace.ExecCheckedAsync("bash", "-c", $"echo idle-check > /dev/udp/{address}/9");
+        var info = await vms.Manager.GetAsync("peer", CancellationToken.None);
+
+        Assert.NotNull(info.LastActivityAt);
+        Assert.True(info.LastActivityAt >= beforeSending, $"LastActivityAt {info.LastActivityAt:O} is before the datagram at {beforeSending:O}");
+        Assert.InRange(info.IdleTime!.Value, TimeSpan.Zero, DateTimeOffset.UtcNow - beforeSending);
+    }
+
+    [RequiresNetworkedVmBootFact]
     public async Task AVmReachesAServerInAnotherNamespaceThroughNat()
     {
         var page = await vms.RunCheckedAsync(
