@@ -282,6 +282,19 @@
             @{ Code = 'Get-Vm | Where-Object State -eq Running | Save-Vm -AsJob'; Remarks = 'Saves every running VM in the background.' }
         )
     }
+    'Measure-Vm' = @{
+        Synopsis    = 'Measures what running VMs have used: CPU, memory, disk, network, uptime.'
+        Description = 'Measures each running or paused VM, as Hyper-V''s Measure-VM does, and outputs one VmPs.VmMeasurement per VM: Uptime (since it last started or was resumed from a saved state); CpuTime and HypervisorMemoryBytes, the user and system CPU time and the resident memory (RSS) of its hypervisor process, read from /proc only while the process recorded for the VM (PID and start time) still runs; GuestMemoryTotalBytes, GuestMemoryAvailableBytes and GuestMemoryUsedBytes, the guest kernel''s own view (MemTotal and MemAvailable) from the VmPs agent, empty while paused, when the agent does not answer within 10 seconds, or when the figures are impossible (a total above the VM''s memory, more available than total): they are the guest''s claim, never trusted further; DiskReadBytes and DiskWrittenBytes, summed over its disks since the hypervisor started (QEMU query-blockstats, Cloud Hypervisor vm.counters); NetworkReceivedBytes, NetworkSentBytes, NetworkReceivedPackets and NetworkSentPackets, from the guest''s side of its TAP since it started (empty without a network adapter). The table view shows CPU seconds, RSS in MiB, the guest''s used/total MiB, disk read/written MiB and network received/sent KiB within 80 columns. A VM that is not running or paused is a non-terminating VmNotRunning error (ErrorCategory InvalidOperation, the VM''s name as TargetObject); an unknown name is VmNotFound.'
+        Parameters  = @{
+            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column; another kind of object is refused, never taken for its Name.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+        }
+        Examples    = @(
+            @{ Code = 'Measure-Vm web'; Remarks = 'Shows what the VM web has used.' }
+            @{ Code = 'Get-Vm | Where-Object State -eq Running | Measure-Vm | Sort-Object CpuTime -Descending | Select-Object -First 3'; Remarks = 'The three running VMs that used the most CPU.' }
+            @{ Code = '(Measure-Vm web).GuestMemoryAvailableBytes / 1MB'; Remarks = 'The memory the guest itself says it has available, in MiB.' }
+        )
+    }
     'Stop-Vm' = @{
         Synopsis    = 'Shuts VMs down.'
         Description = 'Shuts each VM down as Hyper-V''s Stop-VM does: the guest agent shuts the guest down (its programs get SIGTERM and a grace period; the ACPI power button when the agent does not answer), and the hypervisor is killed once TimeoutSec has passed. With Force the guest shuts down without waiting on its programs: they are killed, then it syncs its disk and powers off. With TurnOff the hypervisor is killed at once, like pulling the power: nothing in the guest gets to run.'

@@ -1,4 +1,5 @@
 using System.Globalization;
+using VmPs.Core.Native;
 using VmPs.Core.Processes;
 
 namespace VmPs.Core.Metering;
@@ -9,8 +10,14 @@ namespace VmPs.Core.Metering;
 /// </summary>
 public static class HypervisorProcessFiles
 {
+    private const int SysconfClockTicks = 2; // _SC_CLK_TCK: the unit of /proc/PID/stat's CPU times
+
     /// <summary>The hypervisor's /proc/PID/net/dev: the interfaces of the network namespace it runs in, the VM's TAP among them; null when it is gone.</summary>
     public static string? ReadNetDev(ProcessIdentity process) => Read(process, "net/dev");
+
+    /// <summary>The hypervisor's CPU time and resident memory; null when it is gone.</summary>
+    public static ProcessUsage? ReadUsage(ProcessIdentity process) =>
+        Read(process, "stat") is { } stat ? ProcessUsage.Parse(stat, Libc.sysconf(SysconfClockTicks), Environment.SystemPageSize) : null;
 
     private static string? Read(ProcessIdentity process, string file)
     {

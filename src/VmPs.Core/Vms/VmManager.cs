@@ -8,6 +8,7 @@ using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
 using VmPs.Core.Logs;
+using VmPs.Core.Metering;
 using VmPs.Core.Network;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
@@ -37,6 +38,7 @@ public sealed class VmManager : IVmManager
     private readonly VolumeManager volumes;
     private readonly VmDirectorySweep sweep;
     private readonly VmActivity activity;
+    private readonly VmMeter meter;
 
     /// <summary>A manager of its own on <paramref name="paths"/>; cmdlets share the one of their <see cref="VmPsServices"/>.</summary>
     public VmManager(VmPsPaths paths)
@@ -76,6 +78,7 @@ public sealed class VmManager : IVmManager
         checkpoints = new VmCheckpoints(vms, reconciler, host);
         sweep = new VmDirectorySweep(paths, vms, networking, reconciler);
         activity = new VmActivity(vms);
+        meter = new VmMeter(host);
     }
 
     /// <summary>The root filesystem, the overlay and the config disk; volumes come after them.</summary>
@@ -335,6 +338,13 @@ public sealed class VmManager : IVmManager
     /// <summary>The VM with this name; throws VmNotFound.</summary>
     public async Task<VmInfo> GetAsync(string name, CancellationToken cancellationToken) =>
         await ToInfoAsync(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Measure-Vm: what the running or paused VM has used. Throws VmNotFound, or VmNotRunning for a VM in another state.</summary>
+    public async Task<VmMeasurement> MeasureAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await meter.MeasureAsync(vm, await networking.AdapterAsync(vm.Id, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>The network adapter of the VM with this name (Get-VmNetworkAdapter), or null when it has none. Throws VmNotFound.</summary>
     public async Task<NetworkAdapterInfo?> GetNetworkAdapterAsync(string name, CancellationToken cancellationToken)

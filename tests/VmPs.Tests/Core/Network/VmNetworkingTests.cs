@@ -75,6 +75,21 @@ public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
     }
 
     [RequiresNetworkedVmBootFact]
+    public async Task MeasureVmCountsTheTrafficThroughTheVmsTap()
+    {
+        var address = await vms.AddressOfAsync("peer");
+        var before = await vms.Manager.MeasureAsync("peer", CancellationToken.None);
+
+        await vms.VmPsNamespace.ExecCheckedAsync("bash", "-c", $"for i in 1 2 3; do echo measured > /dev/udp/{address}/9; done");
+        var after = await vms.Manager.MeasureAsync("peer", CancellationToken.None);
+
+        Assert.True(after.NetworkReceivedPackets >= before.NetworkReceivedPackets + 3, $"{before.NetworkReceivedPackets} -> {after.NetworkReceivedPackets} packets");
+        Assert.True(after.NetworkReceivedBytes >= before.NetworkReceivedBytes + (3 * "measured\n".Length), $"{before.NetworkReceivedBytes} -> {after.NetworkReceivedBytes} bytes");
+        Assert.True(after.NetworkSentPackets > 0);
+        Assert.NotNull(after.GuestMemoryTotalBytes);
+    }
+
+    [RequiresNetworkedVmBootFact]
     public async Task AVmReachesAServerInAnotherNamespaceThroughNat()
     {
         var page = await vms.RunCheckedAsync(
