@@ -111,6 +111,7 @@ internal sealed class InitProcess
         InitLog.Info(InitLogPhases.Agent, $"agent ready on {listening}, uptime {Uptime()} s");
         BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
         SetUpSystem(config, disks);
+        StartMetadataService(config, modules);
         systemReady.SetResult();
         sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
         if (!modules.IsEmpty)
@@ -148,6 +149,20 @@ internal sealed class InitProcess
 
         SetIdentity(config);
         BringUpLoopback();
+    }
+
+    /// <summary>
+    /// Exec mode only: in systemd mode systemd replaces this process, and the listener would go with it.
+    /// Before system-ready, so that the image's command and the host's first exec find it answering.
+    /// </summary>
+    private void StartMetadataService(GuestConfig config, KernelModules modules)
+    {
+        if (config.Metadata is { } metadata)
+        {
+            Enter(InitLogPhases.Network, "starting the instance metadata service");
+            modules.Load(MetadataEndpoint.KernelModule);
+            MetadataEndpoint.Start(metadata);
+        }
     }
 
     /// <summary>

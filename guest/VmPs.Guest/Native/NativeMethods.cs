@@ -75,6 +75,24 @@ internal static unsafe partial class NativeMethods
     [LibraryImport("vmpsnative", EntryPoint = "vmps_reseed_random")]
     public static partial int ReseedRandom(byte* bytes, int length);
 
+    /// <summary>The step of <see cref="ListenIsolated"/> that failed (vmps_native.h VMPS_ISOLATED_*).</summary>
+    public enum IsolatedListenerStep
+    {
+        Namespace = 1,
+        Veth = 2,
+        Address = 3,
+        Listen = 4,
+        LinkAddress = 5,
+    }
+
+    /// <summary>
+    /// A TCP listener on <paramref name="peerAddress"/>:<paramref name="port"/> in a network namespace of its own,
+    /// reached over the veth pair <paramref name="link"/> (here) / <paramref name="peer"/> (there); addresses in
+    /// network byte order. Returns the socket or -errno with <paramref name="failedStep"/>.
+    /// </summary>
+    [LibraryImport("vmpsnative", EntryPoint = "vmps_listen_isolated", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int ListenIsolated(string link, string peer, uint linkAddress, uint peerAddress, uint netmask, ushort port, out IsolatedListenerStep failedStep);
+
     [LibraryImport("vmpsnative", EntryPoint = "vmps_load_module")]
     public static partial int LoadModule(SafeFileHandle module);
 }

@@ -1,12 +1,19 @@
 /*
  * The parts of the guest that must not run managed code: the child side of fork (only
  * async-signal-safe calls are allowed between fork and execve in a multithreaded process),
- * AF_VSOCK sockets (no managed address type), and a few ioctls and syscalls without a libc wrapper.
+ * AF_VSOCK sockets (no managed address type), a few ioctls and syscalls without a libc wrapper, and the
+ * metadata service's network namespace (a per-thread namespace switch that managed threads must never see).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <pthread.h>
+#include <sched.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <net/route.h>
@@ -319,4 +326,166 @@ int vmps_set_default_route(const char *name, uint32_t gateway)
     }
     close(fd);
     return result;
+}
+
+/* Appends a netlink attribute at *offset in buffer (capacity bytes); returns the attribute, or NULL when full. */
+static struct rtattr *append_attribute(char *buffer, size_t capacity, size_t *offset, unsigned short type, const void *data, size_t length)
+{
+    size_t total = RTA_SPACE(length);
+    if (*offset + total > capacity)
+        return NULL;
+    struct rtattr *attribute = (struct rtattr *)(buffer + *offset);
+    attribute->rta_type = type;
+    attribute->rta_len = RTA_LENGTH(length);
+    if (length > 0)
+        memcpy(RTA_DATA(attribute), data, length);
+    *offset += total;
+    return attribute;
+}
+
+/* Closes a nested attribute opened at start: its length covers everything appended since. */
+static void close_nest(char *buffer, size_t start, size_t offset)
+{
+    ((struct rtattr *)(buffer + start))->rta_len = (unsigned short)(offset - start);
+}
+
+/*
+ * Creates the veth pair name (in the namespace of the netlink socket rtnl) and peer_name (in the namespace of
+ * the thread peer_tid). Netlink rather than ioctl: no ioctl creates a veth pair. Returns 0 or -errno.
+ */
+static int create_veth(int rtnl, const char *name, const char *peer_name, pid_t peer_tid)
+{
+    char message[512] __attribute__((aligned(NLMSG_ALIGNTO)));
+    memset(message, 0, sizeof message);
+    struct nlmsghdr *header = (struct nlmsghdr *)message;
+    header->nlmsg_type = RTM_NEWLINK;
+    header->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+    header->nlmsg_seq = 1;
+    size_t offset = NLMSG_SPACE(sizeof(struct ifinfomsg));
+    uint32_t tid = (uint32_t)peer_tid;
+    struct ifinfomsg peer;
+    memset(&peer, 0, sizeof peer);
+    int complete = append_attribute(message, sizeof message, &offset, IFLA_IFNAME, name, strlen(name) + 1) != NULL;
+    size_t link_info = offset;
+    complete = complete && append_attribute(message, sizeof message, &offset, IFLA_LINKINFO, NULL, 0) != NULL;
+    complete = complete && append_attribute(message, sizeof message, &offset, IFLA_INFO_KIND, "veth", 5) != NULL;
+    size_t info_data = offset;
+    complete = complete && append_attribute(message, sizeof message, &offset, IFLA_INFO_DATA, NULL, 0) != NULL;
+    size_t peer_info = offset;
+    complete = complete && append_attribute(message, sizeof message, &offset, VETH_INFO_PEER, &peer, sizeof peer) != NULL;
+    complete = complete && append_attribute(message, sizeof message, &offset, IFLA_IFNAME, peer_name, strlen(peer_name) + 1) != NULL;
+    complete = complete && append_attribute(message, sizeof message, &offset, IFLA_NET_NS_PID, &tid, sizeof tid) != NULL;
+    if (!complete)
+        return -ENOBUFS;
+    close_nest(message, peer_info, offset);
+    close_nest(message, info_data, offset);
+    close_nest(message, link_info, offset);
+    header->nlmsg_len = (uint32_t)offset;
+
+    struct sockaddr_nl kernel;
+    memset(&kernel, 0, sizeof kernel);
+    kernel.nl_family = AF_NETLINK;
+    if (sendto(rtnl, message, offset, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
+        return -errno;
+    char reply[1024] __attribute__((aligned(NLMSG_ALIGNTO)));
+    ssize_t length;
+    do
+        length = recv(rtnl, reply, sizeof reply, 0);
+    while (length < 0 && errno == EINTR);
+    if (length < 0)
+        return -errno;
+    struct nlmsghdr *answer = (struct nlmsghdr *)reply;
+    if (!NLMSG_OK(answer, (size_t)length) || answer->nlmsg_type != NLMSG_ERROR
+        || answer->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+        return -EPROTO;
+    return ((struct nlmsgerr *)NLMSG_DATA(answer))->error;
+}
+
+typedef struct {
+    const char *link;
+    const char *peer;
+    uint32_t peer_address;
+    uint32_t netmask;
+    uint16_t port;
+    int result;
+    int failed_step;
+} isolated_listener;
+
+static int fail(isolated_listener *request, int step, int error)
+{
+    request->failed_step = step;
+    request->result = error;
+    return error;
+}
+
+/* Runs on a thread of its own, which alone enters the new namespace and ends with it. */
+static void *listen_isolated(void *argument)
+{
+    isolated_listener *request = argument;
+    /* Opened before the switch, so the link is created in the caller's namespace. */
+    int rtnl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (rtnl < 0) {
+        fail(request, VMPS_ISOLATED_NAMESPACE, -errno);
+        return NULL;
+    }
+    if (unshare(CLONE_NEWNET) < 0) {
+        fail(request, VMPS_ISOLATED_NAMESPACE, -errno);
+        close(rtnl);
+        return NULL;
+    }
+    int result = create_veth(rtnl, request->link, request->peer, (pid_t)syscall(SYS_gettid));
+    close(rtnl);
+    if (result < 0) {
+        fail(request, VMPS_ISOLATED_VETH, result);
+        return NULL;
+    }
+    result = vmps_link_up("lo");
+    if (result == 0)
+        result = vmps_set_ipv4(request->peer, request->peer_address, request->netmask, 1500);
+    if (result < 0) {
+        fail(request, VMPS_ISOLATED_ADDRESS, result);
+        return NULL;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fail(request, VMPS_ISOLATED_LISTEN, -errno);
+        return NULL;
+    }
+    int on = 1;
+    struct sockaddr_in address;
+    memset(&address, 0, sizeof address);
+    address.sin_family = AF_INET;
+    address.sin_port = htons(request->port);
+    address.sin_addr.s_addr = request->peer_address;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0
+        || bind(fd, (struct sockaddr *)&address, sizeof address) < 0
+        || listen(fd, SOMAXCONN) < 0) {
+        fail(request, VMPS_ISOLATED_LISTEN, -errno);
+        close(fd);
+        return NULL;
+    }
+    request->result = fd;
+    return NULL;
+}
+
+int vmps_listen_isolated(const char *link, const char *peer, uint32_t link_address, uint32_t peer_address,
+                         uint32_t netmask, uint16_t port, int *failed_step)
+{
+    isolated_listener request = { link, peer, peer_address, netmask, port, -EINVAL, 0 };
+    pthread_t thread;
+    int error = pthread_create(&thread, NULL, listen_isolated, &request);
+    if (error != 0) {
+        *failed_step = VMPS_ISOLATED_NAMESPACE;
+        return -error;
+    }
+    pthread_join(thread, NULL);
+    if (request.result >= 0) {
+        int result = vmps_set_ipv4(link, link_address, netmask, 1500);
+        if (result < 0) {
+            close(request.result);
+            fail(&request, VMPS_ISOLATED_LINK_ADDRESS, result);
+        }
+    }
+    *failed_step = request.failed_step;
+    return request.result;
 }

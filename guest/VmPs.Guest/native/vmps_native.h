@@ -51,4 +51,22 @@ int vmps_load_module(int fd);
 int vmps_set_ipv4(const char *name, uint32_t address, uint32_t netmask, int32_t mtu);
 int vmps_set_default_route(const char *name, uint32_t gateway);
 
+/* The step of vmps_listen_isolated that failed. */
+enum {
+    VMPS_ISOLATED_NAMESPACE = 1,
+    VMPS_ISOLATED_VETH = 2,
+    VMPS_ISOLATED_ADDRESS = 3,
+    VMPS_ISOLATED_LISTEN = 4,
+    VMPS_ISOLATED_LINK_ADDRESS = 5,
+};
+
+/*
+ * A TCP listener on peer_address:port in a new network namespace of its own, joined to the caller's by the veth
+ * pair link (caller's side, link_address) and peer (new side, peer_address), both with netmask. The namespace
+ * lives as long as the returned socket; the caller's namespace keeps the port free. Returns the socket or -errno
+ * with *failed_step set.
+ */
+int vmps_listen_isolated(const char *link, const char *peer, uint32_t link_address, uint32_t peer_address,
+                         uint32_t netmask, uint16_t port, int *failed_step);
+
 #endif

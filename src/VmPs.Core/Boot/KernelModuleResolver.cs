@@ -39,7 +39,8 @@ public sealed class KernelModuleResolver
     /// <summary>
     /// The modules the VmPs guest needs from a distro kernel; built-in ones are skipped. button and evdev
     /// let the guest see the ACPI power button (a KEY_POWER event on /dev/input/eventN), so a power
-    /// button press can shut it down gracefully.
+    /// button press can shut it down gracefully. veth joins the instance metadata service's network namespace
+    /// to the VM's.
     /// </summary>
     public static IReadOnlyList<string> GuestModules { get; } =
     [
@@ -55,6 +56,7 @@ public sealed class KernelModuleResolver
         "loop",
         "button",
         "evdev",
+        "veth",
     ];
 
     public static async Task<KernelModuleResolver> LoadAsync(string modulesDirectory, CancellationToken cancellationToken)

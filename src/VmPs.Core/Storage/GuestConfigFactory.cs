@@ -3,12 +3,17 @@ using VmPs.Core.Network;
 using VmPs.Core.State;
 using VmPs.Core.Vms;
 using VmPs.Protocol.Config;
+using VmPs.Protocol.Metadata;
 
 namespace VmPs.Core.Storage;
 
 /// <summary>Builds the guest config from the image and the VM's settings and writes the config disk (vdc).</summary>
 internal static class GuestConfigFactory
 {
+    /// <summary>One host is one zone of one region, named so that no tool takes them for AWS's.</summary>
+    private const string Region = "vmps-local";
+    private const string AvailabilityZone = "vmps-local-a";
+
     /// <param name="adapter">The VM's network adapter, or null for a VM without a network.</param>
     public static GuestConfig Create(VmRecord vm, ImageInfo image, bool agentOverVsock, NetworkAdapterInfo? adapter) => new()
     {
@@ -24,6 +29,19 @@ internal static class GuestConfigFactory
         Disks = new DiskSerials(),
         RootfsFilesystem = image.Format == ImageFormat.Ext4 ? RootfsFilesystems.Ext4 : RootfsFilesystems.Erofs,
         Network = adapter is null ? null : Network(adapter),
+        Metadata = Metadata(vm, adapter),
+    };
+
+    /// <summary>What the VM's own metadata service (169.254.169.254 in the guest) serves.</summary>
+    public static InstanceMetadata Metadata(VmRecord vm, NetworkAdapterInfo? adapter) => new()
+    {
+        InstanceId = "i-" + vm.Id.ToString("N")[..17],
+        Hostname = vm.Name,
+        AvailabilityZone = AvailabilityZone,
+        Region = Region,
+        ImageId = vm.ImageName,
+        LocalIpv4 = adapter?.IPAddress ?? "",
+        MacAddress = adapter?.MacAddress ?? "",
     };
 
     /// <summary>The VM's /etc/machine-id: its id, which no other VM (a fork included) has.</summary>

@@ -42,6 +42,9 @@ public sealed record GuestConfig
 
     /// <summary>Volumes to mount before the command (or systemd) starts, in this order.</summary>
     public IReadOnlyList<GuestVolumeConfig> Volumes { get; init; } = [];
+
+    /// <summary>What the guest's metadata service at 169.254.169.254 serves; null: no metadata service.</summary>
+    public Metadata.InstanceMetadata? Metadata { get; init; }
 }
 
 /// <summary>One volume: the disk with <see cref="Serial"/>, mounted (or, without a filesystem, linked) at <see cref="Path"/>.</summary>

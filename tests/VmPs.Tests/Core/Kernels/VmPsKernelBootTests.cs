@@ -99,6 +99,7 @@ public sealed class VmPsKernelBootTests : IClassFixture<VmPsTestKernel>, IDispos
             CancellationToken.None);
         var uname = await manager.ExecAsync("vmpsk", new VmExecOptions { Command = ["uname", "-r"] }, CancellationToken.None);
         var moduleSupport = await manager.ExecAsync("vmpsk", new VmExecOptions { Command = ["ls", "/proc/modules"] }, CancellationToken.None);
+        var metadata = await manager.ExecAsync("vmpsk", new VmExecOptions { Command = ["wget", "-qO-", "http://169.254.169.254/latest/meta-data/local-hostname"] }, CancellationToken.None);
         await manager.StopAsync("vmpsk", new VmStopOptions(), CancellationToken.None);
         var init = await manager.GetInitLogAsync("vmpsk", new VmLogOptions(), CancellationToken.None).ToListAsync();
 
@@ -117,7 +118,13 @@ public sealed class VmPsKernelBootTests : IClassFixture<VmPsTestKernel>, IDispos
         Assert.DoesNotContain(init, record => record.Phase == InitLogPhases.Modules);
         var agentReady = init.FindIndex(record => record.Phase == InitLogPhases.Agent && record.Message.StartsWith("agent ready", StringComparison.Ordinal));
         Assert.InRange(agentReady, 0, init.FindIndex(record => record.Phase == InitLogPhases.Network));
-        Assert.DoesNotContain(init, record => record.Level != InitLogLevels.Info);
+        // A kernel without veth (the stale cached kernel of before CONFIG_VETH) boots on without instance metadata
+        // and says so once; one with it serves IMDS from the init's own network namespace.
+        var hasVeth = File.ReadAllText(Kernel.ConfigPath).Contains("\nCONFIG_VETH=y\n", StringComparison.Ordinal);
+        Assert.Equal(hasVeth ? (0, "vmpsk") : (1, ""), (metadata.ExitCode, metadata.Stdout.Trim()));
+        Assert.Equal(
+            hasVeth ? [] : ["the instance metadata service is not available"],
+            init.Where(record => record.Level != InitLogLevels.Info).Select(record => record.Message));
     }
 
     [RequiresVmPsKernelFact]
