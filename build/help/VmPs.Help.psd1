@@ -48,6 +48,7 @@
             Publish    = 'Ports to publish from the host to the VM: HOSTPORT:VMPORT or HOSTADDRESS:HOSTPORT:VMPORT, optionally with /tcp (default) or /udp, for example 8080:80 or 127.0.0.1:5353:53/udp. A published port answers on every host address (127.0.0.1 and the gateway included) unless HOSTADDRESS is given.'
             MaxBandwidthMbps = 'Bandwidth limit of the VM''s adapter in Mbit/s (tc); default: none.'
             Volume     = 'Volumes to attach, as NAME:/guest/path or NAME:/guest/path:ro (repeatable; see Mount-VmVolume). The guest mounts them before the image''s command starts. A writable volume is attached to one VM at a time.'
+            Share      = 'Host directories the guest sees through virtio-fs, as /host/dir:/guest/dir or /host/dir:/guest/dir:ro (repeatable; a relative host path is relative to the current location). Checked before anything is made: the host path must be an existing directory (ShareHostPathNotFound, ShareHostPathNotDirectory), the guest path absolute and outside /proc, /sys and /dev (InvalidMountPath, ReservedMountPath) and used by no other share or volume (DuplicateMountPath). No driver runs virtiofsd for VmPs yet, so a VM with shares is refused with HypervisorFeatureNotSupported.'
             FromCheckpoint = 'The checkpoint to fork, as VM/CHECKPOINT.'
             Checkpoint     = 'A checkpoint object to fork, as Get-VmCheckpoint outputs it (from the pipeline).'
         }

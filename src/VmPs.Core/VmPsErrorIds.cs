@@ -77,6 +77,8 @@ public static class VmPsErrorIds
 
     public const string DockerConfigInvalid = nameof(DockerConfigInvalid);
 
+    public const string DuplicateMountPath = nameof(DuplicateMountPath);
+
     public const string EmptyCommand = nameof(EmptyCommand);
 
     public const string EnterVmNeedsTerminal = nameof(EnterVmNeedsTerminal);
@@ -225,6 +227,8 @@ public static class VmPsErrorIds
 
     public const string InvalidQuota = nameof(InvalidQuota);
 
+    public const string InvalidShare = nameof(InvalidShare);
+
     public const string InvalidSshPublicKey = nameof(InvalidSshPublicKey);
 
     public const string InvalidSubnet = nameof(InvalidSubnet);
@@ -360,6 +364,10 @@ public static class VmPsErrorIds
     public const string RootfsSourceNotFound = nameof(RootfsSourceNotFound);
 
     public const string SavedStateInvalid = nameof(SavedStateInvalid);
+
+    public const string ShareHostPathNotDirectory = nameof(ShareHostPathNotDirectory);
+
+    public const string ShareHostPathNotFound = nameof(ShareHostPathNotFound);
 
     public const string SocketPathTooLong = nameof(SocketPathTooLong);
 

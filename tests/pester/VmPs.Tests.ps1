@@ -103,6 +103,41 @@ Describe 'Errors' {
         Get-Vm -Name $Arguments.Name -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 
+    It 'New-Vm -Share <Case> is <ErrorId> (<Category>) before anything is made' -ForEach @(
+        @{ Case = 'that is no share'; Share = 'just-a-path'; ErrorId = 'InvalidShare'; Category = 'InvalidArgument' }
+        @{ Case = 'of a missing directory'; Share = './no-such-dir:/data'; ErrorId = 'ShareHostPathNotFound'; Category = 'ObjectNotFound' }
+        @{ Case = 'of a file'; Share = './a-file:/data'; ErrorId = 'ShareHostPathNotDirectory'; Category = 'InvalidArgument' }
+        @{ Case = 'over /proc'; Share = './a-dir:/proc/x'; ErrorId = 'ReservedMountPath'; Category = 'InvalidArgument' }
+        @{ Case = 'at a relative guest path'; Share = './a-dir:/data/../x'; ErrorId = 'InvalidMountPath'; Category = 'InvalidArgument' }
+        @{ Case = 'given twice'; Share = @('./a-dir:/data', './a-dir:/data:ro'); ErrorId = 'DuplicateMountPath'; Category = 'InvalidArgument' }
+        @{ Case = 'no driver runs yet'; Share = './a-dir:/data:ro'; ErrorId = 'HypervisorFeatureNotSupported'; Category = 'InvalidOperation' }
+    ) {
+        New-Item -ItemType Directory -Path (Join-Path $TestDrive 'a-dir') -Force | Out-Null
+        Set-Content -Path (Join-Path $TestDrive 'a-file') -Value ''
+        Push-Location $TestDrive
+        try {
+            $errors = Get-VmError { New-Vm -Name shared -Share $Share -WhatIf }
+        }
+        finally {
+            Pop-Location
+        }
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -Be "$ErrorId,VmPs.PowerShell.Commands.NewVmCommand"
+        $errors[0].CategoryInfo.Category | Should -Be $Category
+        Get-Vm -Name shared -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'New-Vm -Share resolves a relative host path against the current location' {
+        Push-Location $TestDrive
+        try {
+            $errors = Get-VmError { New-Vm -Name shared -Share ./no-such-dir:/data }
+        }
+        finally {
+            Pop-Location
+        }
+        $errors[0].TargetObject | Should -Be (Join-Path $TestDrive 'no-such-dir')
+    }
+
     It 'New-Vm with a kernel that does not exist is KernelNotFound, resolved against the current location' {
         Push-Location $TestDrive
         try {

@@ -12,6 +12,7 @@ using VmPs.Core.Network;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
 using VmPs.Core.Storage;
+using VmPs.Core.Shares;
 using VmPs.Core.Volumes;
 using VmPs.Protocol.Logs;
 
@@ -627,6 +628,9 @@ public sealed class VmManager : IVmManager
         {
             await volumes.GetAsync(volume.Volume, cancellationToken).ConfigureAwait(false);
         }
+
+        ShareValidation.Validate(options.Shares, options.Volumes.Select(volume => volume.Path));
+        var shareNeeds = options.Shares.Count > 0 ? HypervisorFeatures.VirtioFs : HypervisorFeatures.None;
         if (await vms.FindByNameAsync(options.Name, cancellationToken).ConfigureAwait(false) is { } existing)
         {
             throw VmStore.NameInUse(existing.Name);
@@ -641,14 +645,14 @@ public sealed class VmManager : IVmManager
             var (machine, required) = DiskImageBoot.CheckCreate(options, diskImage);
             CloudInitUserData.Compose(options.UserData, options.SshPublicKeys, options.Name);
             HostTools.Require(HostToolCatalog.Xorriso);
-            var driver = await host.SelectAsync(requested, required, machine, cancellationToken).ConfigureAwait(false);
+            var driver = await host.SelectAsync(requested, required | shareNeeds, machine, cancellationToken).ConfigureAwait(false);
             FirmwareCatalog.Require(await host.ReportAsync(cancellationToken).ConfigureAwait(false), driver.Kind, DiskImageBoot.FirmwareOf(diskImage), options.Name);
             await networking.ValidateAsync(options.Network, cancellationToken).ConfigureAwait(false);
             return ("", driver.Kind, driver.Kind == HypervisorKind.Qemu ? (QemuMachine?)machine : null);
         }
 
         var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
-        var needs = options.DiskFormat == DiskImageFormat.Qcow2 ? HypervisorFeatures.Qcow2Disks : HypervisorFeatures.None;
+        var needs = shareNeeds | (options.DiskFormat == DiskImageFormat.Qcow2 ? HypervisorFeatures.Qcow2Disks : HypervisorFeatures.None);
         var hypervisor = (await host.SelectAsync(requested, needs, options.MachineType, cancellationToken).ConfigureAwait(false)).Kind;
         if (options.DiskFormat == DiskImageFormat.Qcow2)
         {

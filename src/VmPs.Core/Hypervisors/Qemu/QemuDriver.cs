@@ -28,14 +28,15 @@ public sealed class QemuDriver : IHypervisorDriver
     public HypervisorCapabilities Capabilities { get; }
 
     /// <summary>
-    /// What QEMU does with these options. Every machine: qcow2, virtio-fs, block_resize, stop/cont,
+    /// What QEMU does with these options. Every machine: qcow2, block_resize, stop/cont,
     /// migration to a file (which restores by reading the whole stream, so not on demand) and PVH
     /// vmlinux boot. Only q35 has PCI hotplug (disks, adapters, CPUs, memory) and firmware (OVMF,
-    /// SeaBIOS) with a CD-ROM; microvm's virtio-mmio devices are fixed at launch.
+    /// SeaBIOS) with a CD-ROM; microvm's virtio-mmio devices are fixed at launch. virtio-fs is not
+    /// claimed until VmPs starts virtiofsd for a VM's shares.
     /// </summary>
     private static HypervisorCapabilities CapabilitiesOf(QemuDriverOptions options)
     {
-        var features = HypervisorFeatures.VirtioFs | HypervisorFeatures.Qcow2Disks | HypervisorFeatures.DiskResize
+        var features = HypervisorFeatures.Qcow2Disks | HypervisorFeatures.DiskResize
             | HypervisorFeatures.Pause | HypervisorFeatures.Snapshot | HypervisorFeatures.PvhKernel
             | HypervisorFeatures.LiveDiskSnapshot;
         if (options.UseVhostVsock)
