@@ -1,11 +1,12 @@
 using VmPs.Guest.Agent;
 using VmPs.Guest.Init;
+using VmPs.Guest.Logs;
 
 namespace VmPs.Guest;
 
 internal static class Program
 {
-    private const string Usage = "usage: vmps-guest (as PID 1: the VM init)\n       vmps-guest agent --listen-unix PATH\n       " + AgentService.Usage;
+    private const string Usage = "usage: vmps-guest (as PID 1: the VM init)\n       vmps-guest agent --listen-unix PATH\n       " + AgentService.Usage + "\n       " + LogKeeper.Usage;
 
     /// <summary>
     /// Agent streams (the virtio-serial port, exec pipes) are plain blocking file descriptors, whose async
@@ -39,12 +40,22 @@ internal static class Program
             return SystemdShutdownHook.Run(action);
         }
 
+        if (args is ["keep-logs", ..])
+        {
+            return LogKeeper.Run(args) ?? Fail();
+        }
+
         if (args is ["--version"])
         {
             Console.WriteLine(VmPs.Protocol.ProtocolInfo.ProductVersion);
             return 0;
         }
 
+        return Fail();
+    }
+
+    private static int Fail()
+    {
         Console.Error.WriteLine(Usage);
         return 2;
     }

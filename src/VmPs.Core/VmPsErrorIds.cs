@@ -293,6 +293,8 @@ public static class VmPsErrorIds
 
     public const string LockFailed = nameof(LockFailed);
 
+    public const string LogKeeperFailed = nameof(LogKeeperFailed);
+
     public const string LockTimeout = nameof(LockTimeout);
 
     public const string MachineTypeNotSupported = nameof(MachineTypeNotSupported);

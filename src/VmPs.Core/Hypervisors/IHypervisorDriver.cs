@@ -89,6 +89,9 @@ public sealed record VmLaunchSpec
     /// <summary>The hypervisor's own stdout/stderr (and log, where it has one) go here.</summary>
     public required string HypervisorLogPath { get; init; }
 
+    /// <summary>The cap of each log file (see VmLogKeeper): the current file at most this, one rotated file beside it.</summary>
+    public long LogFileMaxBytes { get; init; } = Logs.VmLogKeeper.MaxFileBytes;
+
     /// <summary>Guest vsock context id (3 or more), unique among running VMs.</summary>
     public required uint VsockCid { get; init; }
 
@@ -102,11 +105,14 @@ public sealed record VmLaunchSpec
     internal void CreatePrivateFiles()
     {
         PrivateFiles.CreateDirectory(VmDirectory);
-        foreach (var log in new[] { ConsoleLogPath, AppLogPath, HypervisorLogPath }.OfType<string>())
+        foreach (var log in LogPaths)
         {
             PrivateFiles.OpenHandle(log, FileMode.OpenOrCreate, FileAccess.Write).Dispose();
         }
     }
+
+    /// <summary>The logs the hypervisor fills, through the log keeper (see VmLogKeeper).</summary>
+    internal IEnumerable<string> LogPaths => new[] { ConsoleLogPath, AppLogPath, HypervisorLogPath }.OfType<string>();
 
     /// <summary>Once the hypervisor runs: the sockets it made (with its umask's mode) become 0600.</summary>
     internal void RestrictHypervisorFiles() => PrivateFiles.RepairTree(VmDirectory);

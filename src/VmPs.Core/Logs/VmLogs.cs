@@ -18,7 +18,7 @@ internal static class VmLogs
         Func<CancellationToken, Task<bool>> isRunning,
         CancellationToken cancellationToken)
     {
-        var lines = ReadAsync(new LogFileReader(PathOf(files, source)), options, isRunning, source == VmLogSource.Init ? IsInitRecord : null, cancellationToken);
+        var lines = ReadAsync(PathOf(files, source), options, isRunning, source == VmLogSource.Init ? IsInitRecord : null, cancellationToken);
         return source == VmLogSource.Init ? StripInitMarkers(lines, cancellationToken)
             : options.Raw ? lines
             : Sanitize(lines, cancellationToken);
@@ -30,7 +30,7 @@ internal static class VmLogs
         Func<CancellationToken, Task<bool>> isRunning,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var line in ReadAsync(new LogFileReader(files.ConsoleLog), options, isRunning, IsInitRecord, cancellationToken).ConfigureAwait(false))
+        await foreach (var line in ReadAsync(files.ConsoleLog, options, isRunning, IsInitRecord, cancellationToken).ConfigureAwait(false))
         {
             if (InitLogRecord.TryParse(line, out var record))
             {
@@ -64,12 +64,13 @@ internal static class VmLogs
     private static bool IsInitRecord(string line) => InitLogRecord.TryParse(line, out _);
 
     private static async IAsyncEnumerable<string> ReadAsync(
-        LogFileReader reader,
+        string path,
         VmLogOptions options,
         Func<CancellationToken, Task<bool>> isRunning,
         Func<string, bool>? include,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        using var reader = new LogFileReader(path);
         // Whether the VM runs is checked before each read: once it has stopped, that read gets its last bytes.
         var running = options.Follow && await isRunning(cancellationToken).ConfigureAwait(false);
         if (options.Tail is { } tail)

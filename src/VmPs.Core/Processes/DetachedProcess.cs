@@ -27,10 +27,11 @@ public static unsafe class DetachedProcess
     // Larger than glibc's posix_spawnattr_t (336 bytes), posix_spawn_file_actions_t (80) and sigset_t (128).
     private const int OpaqueStructSize = 1024;
 
-    /// <summary>Crash points (see CrashPoint): the process exists, its pid file not yet written; and written.</summary>
-    public const string CrashBeforeRecord = "hypervisor process spawned, pid file not yet written";
+    /// <summary>Crash point (see CrashPoint): the process exists, its pid file (named <paramref name="pidFileName"/>) not yet written.</summary>
+    public static string CrashBeforeRecord(string pidFileName) => $"process spawned, {pidFileName} not yet written";
 
-    public const string CrashAfterSpawn = "hypervisor process spawned, pid file written";
+    /// <summary>Crash point (see CrashPoint): the process exists and its pid file is written.</summary>
+    public static string CrashAfterSpawn(string pidFileName) => $"process spawned, {pidFileName} written";
 
     /// <param name="pidFile">
     /// Where to record the process (see <see cref="PidFile"/>) before this returns, for a caller that must find it again
@@ -81,13 +82,12 @@ public static unsafe class DetachedProcess
 
             var identity = new ProcessIdentity(pid, ProcessProbe.ReadStartTime(pid) ?? 0);
             ReapWhenItExits(pid);
-            CrashPoint.Reach(CrashBeforeRecord);
             if (pidFile is not null)
             {
+                CrashPoint.Reach(CrashBeforeRecord(Path.GetFileName(pidFile)));
                 RecordOrKill(pidFile, identity);
+                CrashPoint.Reach(CrashAfterSpawn(Path.GetFileName(pidFile)));
             }
-
-            CrashPoint.Reach(CrashAfterSpawn);
             return identity;
         }
         finally

@@ -267,6 +267,14 @@ internal static class SchemaMigrations
             ALTER TABLE vms ADD COLUMN disk_file TEXT
                 CHECK (disk_file IS NULL OR (length(disk_file) BETWEEN 1 AND 128 AND instr(disk_file, '/') = 0 AND disk_file NOT IN ('.', '..')));
             """),
+
+        // Get-Vm's IdleTime: when the host last saw the VM used (an exec, a file operation, or its network packet count
+        // found changed), and that packet count (its TAP's received plus sent packets) as last observed, so a later
+        // session tells whether packets passed since. Null: nothing seen since the row was made.
+        new(11, "the VM's last activity and network packet count", """
+            ALTER TABLE vms ADD COLUMN last_activity_at TEXT;
+            ALTER TABLE vms ADD COLUMN network_packets INTEGER CHECK (network_packets IS NULL OR network_packets >= 0);
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -65,8 +65,9 @@ internal sealed class VmFiles
     public string HypervisorPidFile => Path.Combine(Directory, Hypervisors.VmLaunchSpec.PidFileName);
 
     /// <summary>
-    /// Removes what a stopped hypervisor left behind: its Unix sockets (control, agent, vsock listeners), their locks
-    /// (the agent port's, taken by whoever waited for the agent) and its pid file.
+    /// Removes what a stopped hypervisor left behind: its log keeper, once it has copied the last output (see
+    /// VmLogKeeper), with its pipes; its Unix sockets (control, agent, vsock listeners), their locks (the agent port's,
+    /// taken by whoever waited for the agent) and its pid file.
     /// </summary>
     public void DeleteRuntimeFiles()
     {
@@ -75,6 +76,7 @@ internal sealed class VmFiles
             return;
         }
 
+        Logs.VmLogKeeper.End(Directory);
         foreach (var path in System.IO.Directory.EnumerateFiles(Directory).Where(UnixFileType.IsSocket))
         {
             File.Delete(path);
@@ -90,13 +92,14 @@ internal sealed class VmFiles
 }
 
 /// <summary>File facts .NET does not expose: the type (it reports sockets as plain files) and the space a sparse file takes.</summary>
-internal static class UnixFileType
+internal static unsafe class UnixFileType
 {
     private const uint TypeMask = 0xF000;
     private const uint Socket = 0xC000;
 
     // struct stat on x86_64: st_dev (8), st_ino (8), st_nlink (8), then st_mode (4); 144 bytes in all.
     private const int StatSize = 144;
+    private const int InodeOffset = 8;
     private const int ModeOffset = 24;
     private const int BlocksOffset = 64;
     private const int BlockBytes = 512;
@@ -105,6 +108,23 @@ internal static class UnixFileType
     {
         var buffer = new byte[StatSize];
         return Libc.lstat(path, buffer) == 0 && (BitConverter.ToUInt32(buffer, ModeOffset) & TypeMask) == Socket;
+    }
+
+    /// <summary>The inode <paramref name="path"/> names (following links); null when there is none.</summary>
+    public static ulong? Inode(string path)
+    {
+        var buffer = new byte[StatSize];
+        fixed (byte* pointer = buffer)
+        {
+            return Libc.stat(path, pointer) == 0 ? BitConverter.ToUInt64(buffer, InodeOffset) : null;
+        }
+    }
+
+    /// <summary>The inode of an open file.</summary>
+    public static ulong? Inode(Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    {
+        var buffer = new byte[StatSize];
+        return Libc.fstat((int)file.DangerousGetHandle(), buffer) == 0 ? BitConverter.ToUInt64(buffer, InodeOffset) : null;
     }
 
     /// <summary>The bytes the file's blocks take on disk (st_blocks), far less than its length when it has holes; 0 when it is gone.</summary>

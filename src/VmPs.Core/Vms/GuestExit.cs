@@ -1,5 +1,6 @@
 using VmPs.Core.Logs;
 using VmPs.Protocol;
+using VmPs.Protocol.Logs;
 
 namespace VmPs.Core.Vms;
 
@@ -38,25 +39,33 @@ internal sealed record GuestExit(bool PoweredOff, string? Reason, int? ExitCode,
 
     /// <summary>
     /// The end of the log, at most <see cref="MaxReadBytes"/>: the markers and the tail are the guest's last words, and
-    /// the log is the guest's to fill. The hypervisor may still hold the file open for writing.
+    /// the log is the guest's to fill. The hypervisor may still hold the file open for writing. A current file shorter
+    /// than that is completed from the end of the rotated one (see RotatingLogFile).
     /// </summary>
     private static string ReadEnd(string path)
+    {
+        var current = ReadEnd(path, MaxReadBytes);
+        var earlier = current.Length < MaxReadBytes ? ReadEnd(RotatingLogFile.RotatedPath(path), MaxReadBytes - current.Length) : [];
+        return System.Text.Encoding.UTF8.GetString([.. earlier, .. current]);
+    }
+
+    private static byte[] ReadEnd(string path, int count)
     {
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            stream.Seek(Math.Max(0, stream.Length - MaxReadBytes), SeekOrigin.Begin);
-            var buffer = new byte[MaxReadBytes];
+            stream.Seek(Math.Max(0, stream.Length - count), SeekOrigin.Begin);
+            var buffer = new byte[count];
             var length = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-            return System.Text.Encoding.UTF8.GetString(buffer, 0, length);
+            return buffer[..length];
         }
         catch (FileNotFoundException)
         {
-            return "";
+            return [];
         }
         catch (DirectoryNotFoundException)
         {
-            return "";
+            return [];
         }
     }
 }

@@ -10,6 +10,7 @@ using VmPs.Core.State;
 using VmPs.Core.Storage;
 using VmPs.Core.Volumes;
 using VmPs.Protocol.Config;
+using VmPs.Protocol.Logs;
 
 namespace VmPs.Core.Vms;
 
@@ -32,6 +33,7 @@ internal sealed class VmBoot
     /// <summary>The VM's own disk is the launch spec's second disk, after the root filesystem.</summary>
     public const int OverlayDiskIndex = 1;
 
+    private readonly long logFileMaxBytes;
     private readonly VmPsPaths paths;
     private readonly VmStore vms;
     private readonly ImageStore images;
@@ -40,8 +42,9 @@ internal sealed class VmBoot
     private readonly VmNetworking networking;
     private readonly VolumeManager volumes;
 
-    public VmBoot(VmPsPaths paths, VmStore vms, ImageStore images, VmReconciler reconciler, HostContext host, VmNetworking networking, VolumeManager volumes)
+    public VmBoot(VmPsPaths paths, VmStore vms, ImageStore images, VmReconciler reconciler, HostContext host, VmNetworking networking, VolumeManager volumes, long logFileMaxBytes)
     {
+        this.logFileMaxBytes = logFileMaxBytes;
         this.volumes = volumes;
         this.networking = networking;
         this.paths = paths;
@@ -202,8 +205,12 @@ internal sealed class VmBoot
 
         var files = reconciler.Files(vm);
         // Each boot starts fresh console and app logs, so their tails and markers describe this boot only.
-        File.Delete(files.ConsoleLog);
-        File.Delete(files.AppLog);
+        foreach (var log in new[] { files.ConsoleLog, files.AppLog })
+        {
+            File.Delete(log);
+            File.Delete(RotatingLogFile.RotatedPath(log));
+        }
+
         var common = new VmLaunchSpec
         {
             VmName = vm.Name,
@@ -213,6 +220,7 @@ internal sealed class VmBoot
             Disks = [],
             ConsoleLogPath = files.ConsoleLog,
             HypervisorLogPath = files.HypervisorLog,
+            LogFileMaxBytes = logFileMaxBytes,
             VsockCid = vm.VsockCid,
             NetworkInterfaces = adapter is null ? [] : [new NetworkInterfaceSpec(adapter.Tap, adapter.MacAddress, adapter.Mtu)],
         };

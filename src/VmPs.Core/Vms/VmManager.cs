@@ -70,7 +70,7 @@ public sealed class VmManager : IVmManager
         networking = new VmNetworking(networks);
         reconciler = new VmReconciler(paths, vms, networking);
         volumes = new VolumeManager(paths, database, vms, reconciler, host);
-        boot = new VmBoot(paths, vms, images, reconciler, host, networking, volumes);
+        boot = new VmBoot(paths, vms, images, reconciler, host, networking, volumes, settings.LogFileMaxBytes);
         shutdown = new VmShutdown(vms, reconciler, host, networking);
         standby = new VmStandby(vms, reconciler, host, networking);
         checkpoints = new VmCheckpoints(vms, reconciler, host);

@@ -14,6 +14,9 @@ internal sealed record VmManagerSettings
     /// <summary>Null: the host's mkfs.ext4.</summary>
     public string? MkfsExt4 { get; init; }
 
+    /// <summary>The cap of each log file a VM writes on the host (see VmLogKeeper).</summary>
+    public long LogFileMaxBytes { get; init; } = Logs.VmLogKeeper.MaxFileBytes;
+
     /// <summary>Null: $VMPS_NETNS's namespace, else the caller's own.</summary>
     public NetworkNamespace? NetworkNamespace { get; init; }
 }

@@ -1,3 +1,4 @@
+using VmPs.Core.Logs;
 using VmPs.Core.Processes;
 using VmPs.Core.Storage;
 
@@ -148,6 +149,8 @@ internal sealed class VmReconciler
             return vm.Saved();
         }
 
+        // The keeper copies the guest's last words (its exit marker) before it ends.
+        VmLogKeeper.End(Files(vm).Directory);
         return vm.Ended(
             GuestExit.Read(Files(vm).ConsoleLog),
             $"The hypervisor process (pid {instance.Process.Pid}) exited without the guest powering off.");

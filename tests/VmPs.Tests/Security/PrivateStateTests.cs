@@ -2,8 +2,11 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using VmPs.Protocol.Files;
 using VmPs.Protocol.Messages;
+using VmPs.Core.Vms;
 using VmPs.Tests.Core.State;
+using VmPs.Tests.Core.Vms;
 using VmPs.Tests.Infrastructure;
+using VmPs.Tests.Integration;
 using Xunit.Abstractions;
 
 namespace VmPs.Tests.Security;
@@ -11,8 +14,10 @@ namespace VmPs.Tests.Security;
 /// <summary>
 /// The state directory is private whatever the umask: state made under umask 000 by the real managers has every
 /// directory 0700 and every file 0600 (no group or other bit anywhere), no path can be read as `nobody`, and an
-/// existing installation with open modes is repaired when its state is next opened, without following links.
+/// existing installation with open modes is repaired when its state is next opened, without following links. In the
+/// boot collection: one test boots a VM.
 /// </summary>
+[Collection(VmBootCollection.Name)]
 public sealed class PrivateStateTests(ITestOutputHelper output) : IDisposable
 {
     private const UnixFileMode SharedBits = (UnixFileMode)0b000_111_111;
@@ -34,6 +39,44 @@ public sealed class PrivateStateTests(ITestOutputHelper output) : IDisposable
         var (tried, refused) = await ReadAllAsNobodyAsync(paths);
         output.WriteLine($"paths checked as nobody: {tried}, refused with EACCES: {refused}");
         Assert.Equal(tried, refused);
+    }
+
+    /// <summary>
+    /// What a start makes, some of it by other programs (QEMU's sockets, the log keeper's logs and pid file, the log
+    /// pipes, the hypervisor's pid file, the agent port's lock), is private too while the VM runs.
+    /// </summary>
+    [RequiresVmBootFact]
+    public async Task AVmStartedUnderAnOpenUmaskKeepsItsRuntimeFilesPrivate()
+    {
+        Directory.Delete(home.Paths.Root);
+
+        try
+        {
+            Assert.Equal("ok", await PrivateStateChild.RunAsync(home.Paths, "start"));
+
+            var paths = AssertPrivate();
+            string[] runtimeFiles =
+            [
+                "/qmp.sock", "/agent.sock", "/agent.sock.lock", "/hypervisor.pid", "/logkeeper.pid", "/console.pipe", "/app.pipe",
+                "/hypervisor.pipe", "/console.log", "/app.log", "/hypervisor.log",
+            ];
+            foreach (var name in runtimeFiles)
+            {
+                // Sockets: the owner's bits are QEMU's (its umask), group and other are off (checked above).
+                var path = Assert.Single(paths, path => path.EndsWith(name, StringComparison.Ordinal));
+                Assert.True(name.EndsWith(".sock", StringComparison.Ordinal) || UnixFileSystem.GetStatus(path).Mode == 0b110_000_000, $"{path} is {Convert.ToString(UnixFileSystem.GetStatus(path).Mode, 8)}");
+            }
+
+            var (tried, refused) = await ReadAllAsNobodyAsync(paths);
+            output.WriteLine($"paths of a running VM checked as nobody: {tried}, refused with EACCES: {refused}");
+            Assert.Equal(tried, refused);
+        }
+        finally
+        {
+            await VmTestHost.Manager(home.Paths).StopAsync(PrivateStateChild.VmName, new VmStopOptions { Method = VmStopMethod.TurnOff }, CancellationToken.None);
+        }
+
+        Assert.Empty(HostProcesses.Mentioning(home.Paths.Root));
     }
 
     [RequiresProgramFact("mkfs.erofs", "mkfs.ext4", "qemu-img", "qemu-system-x86_64", "setpriv")]
@@ -121,7 +164,7 @@ public sealed class PrivateStateTests(ITestOutputHelper output) : IDisposable
     {
         const string script = """
             for p; do
-              if [ -d "$p" ]; then out=$(ls -- "$p" 2>&1 >/dev/null); else out=$(cat -- "$p" 2>&1 >/dev/null); fi
+              if [ -d "$p" ]; then out=$(ls -- "$p" 2>&1 >/dev/null); else out=$(timeout 5 cat -- "$p" 2>&1 >/dev/null); fi
               case "$out" in *"Permission denied"*) echo "refused $p";; *) echo "opened $p: $out";; esac
             done
             """;

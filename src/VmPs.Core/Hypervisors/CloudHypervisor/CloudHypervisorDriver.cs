@@ -1,5 +1,6 @@
 using System.Text;
 using VmPs.Core.Agent;
+using VmPs.Core.Logs;
 using VmPs.Core.Processes;
 
 namespace VmPs.Core.Hypervisors.CloudHypervisor;
@@ -104,7 +105,7 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
         files.DeleteSockets();
         File.Delete(files.EventMonitor);
 
-        var process = launcher.Start(new CloudHypervisorLaunch(files, spec.HypervisorLogPath, spec.VmDirectory, spec.PidFilePath));
+        var process = VmLogKeeper.Launch(spec, output => launcher.Start(new CloudHypervisorLaunch(files, output, spec.VmDirectory, spec.PidFilePath)));
         try
         {
             using var api = new CloudHypervisorApiClient(files.ApiSocket);
@@ -164,6 +165,8 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
         {
             if (!ProcessProbe.IsRunning(process))
             {
+                // The keeper copies the VMM's last words before it ends.
+                VmLogKeeper.End(spec.VmDirectory);
                 throw new VmPsException(
                     ExitedErrorId,
                     VmPsErrorKind.InvalidOperation,
@@ -221,6 +224,7 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
         }
 
         files.DeleteSockets();
+        VmLogKeeper.End(Path.GetDirectoryName(files.ApiSocket)!);
     }
 
     private async Task TryRequestAsync(Func<CancellationToken, Task> request, CancellationToken cancellationToken)

@@ -1,3 +1,5 @@
+using VmPs.Core.Logs;
+
 namespace VmPs.Core.Hypervisors.CloudHypervisor;
 
 /// <summary>Translates a <see cref="VmLaunchSpec"/> into the VmConfig sent with PUT /vm.create.</summary>
@@ -34,8 +36,8 @@ public static class CloudHypervisorVmConfigBuilder
 
         // A detached CH has no terminal: the defaults (console Tty) would fail or write nowhere. The serial
         // port carries the kernel console; the virtio console (the guest's hvc0) carries the image command's output.
-        Serial = new ConsoleConfig(ConsoleMode.File, spec.ConsoleLogPath),
-        Console = spec.AppLogPath is { } appLog ? new ConsoleConfig(ConsoleMode.File, appLog) : new ConsoleConfig(ConsoleMode.Off),
+        Serial = new ConsoleConfig(ConsoleMode.File, VmLogKeeper.PipeOf(spec.ConsoleLogPath)),
+        Console = spec.AppLogPath is { } appLog ? new ConsoleConfig(ConsoleMode.File, VmLogKeeper.PipeOf(appLog)) : new ConsoleConfig(ConsoleMode.Off),
     };
 
     /// <summary>

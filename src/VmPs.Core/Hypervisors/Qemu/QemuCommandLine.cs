@@ -1,6 +1,7 @@
 using System.Globalization;
 using VmPs.Core.Host;
 using VmPs.Core.Images;
+using VmPs.Core.Logs;
 
 namespace VmPs.Core.Hypervisors.Qemu;
 
@@ -41,7 +42,7 @@ internal static class QemuCommandLine
         arguments.AddRange(spec.Firmware is { } firmware ? FirmwareArguments(options, spec, firmware) : DirectBootArguments(options, spec));
         arguments.AddRange(
         [
-            "-chardev", $"file,id=console,path={Escape(spec.ConsoleLogPath)}",
+            "-chardev", $"file,id=console,path={Escape(VmLogKeeper.PipeOf(spec.ConsoleLogPath))}",
             "-serial", "chardev:console",
             "-chardev", $"socket,id=qmp,path={Escape(sockets.Qmp)},server=on,wait=off",
             "-mon", "chardev=qmp,mode=control",
@@ -88,7 +89,7 @@ internal static class QemuCommandLine
         if (spec.AppLogPath is { } appLog)
         {
             // A console port on the virtio-serial bus: the guest's /dev/hvc0, where the image's command writes.
-            arguments.AddRange(["-chardev", $"file,id=app,path={Escape(appLog)}", "-device", $"virtconsole,chardev=app,name={AppPortName}"]);
+            arguments.AddRange(["-chardev", $"file,id=app,path={Escape(VmLogKeeper.PipeOf(appLog))}", "-device", $"virtconsole,chardev=app,name={AppPortName}"]);
         }
 
         if (options.UseVhostVsock)

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using VmPs.Core.Agent;
+using VmPs.Core.Logs;
 using VmPs.Core.Processes;
 
 namespace VmPs.Core.Hypervisors.Qemu;
@@ -103,10 +104,10 @@ public sealed class QemuDriver : IHypervisorDriver
         sockets.DeleteStale();
 
         var logOffset = File.Exists(spec.HypervisorLogPath) ? new FileInfo(spec.HypervisorLogPath).Length : 0;
-        var process = DetachedProcess.Start(options.QemuPath, arguments, spec.HypervisorLogPath, spec.VmDirectory, spec.PidFilePath);
+        var process = VmLogKeeper.Launch(spec, output => DetachedProcess.Start(options.QemuPath, arguments, output, spec.VmDirectory, spec.PidFilePath));
         try
         {
-            await WaitUntilRunningAsync(process, sockets.Qmp, spec.HypervisorLogPath, logOffset, cancellationToken).ConfigureAwait(false);
+            await WaitUntilRunningAsync(process, sockets.Qmp, spec, logOffset, cancellationToken).ConfigureAwait(false);
             if (restoreFrom is not null)
             {
                 await using var qmp = await QmpClient.ConnectAsync(sockets.Qmp, cancellationToken).ConfigureAwait(false);
@@ -119,6 +120,7 @@ public sealed class QemuDriver : IHypervisorDriver
         {
             await ProcessProbe.KillAsync(process, KillWait, CancellationToken.None).ConfigureAwait(false);
             sockets.DeleteStale();
+            VmLogKeeper.End(spec.VmDirectory);
             throw new VmPsException(
                 VmPsErrorIds.VmRestoreFailed,
                 VmPsErrorKind.InvalidOperation,
@@ -130,6 +132,7 @@ public sealed class QemuDriver : IHypervisorDriver
         {
             await ProcessProbe.KillAsync(process, KillWait, CancellationToken.None).ConfigureAwait(false);
             sockets.DeleteStale();
+            VmLogKeeper.End(spec.VmDirectory);
             throw;
         }
 
@@ -199,7 +202,9 @@ public sealed class QemuDriver : IHypervisorDriver
             }
         }
 
-        QemuSockets.For(Path.GetDirectoryName(instance.ControlSocketPath)!).DeleteStale();
+        var directory = Path.GetDirectoryName(instance.ControlSocketPath)!;
+        QemuSockets.For(directory).DeleteStale();
+        VmLogKeeper.End(directory);
     }
 
     /// <summary>
@@ -224,8 +229,9 @@ public sealed class QemuDriver : IHypervisorDriver
     }
 
     /// <summary>Polls until QMP answers query-status, failing fast with QEMU's own output when it exits first.</summary>
-    private async Task WaitUntilRunningAsync(ProcessIdentity process, string qmpSocket, string logPath, long logOffset, CancellationToken cancellationToken)
+    private async Task WaitUntilRunningAsync(ProcessIdentity process, string qmpSocket, VmLaunchSpec spec, long logOffset, CancellationToken cancellationToken)
     {
+        var logPath = spec.HypervisorLogPath;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(options.StartTimeout);
         VmPsException? lastError = null;
@@ -235,6 +241,8 @@ public sealed class QemuDriver : IHypervisorDriver
             {
                 if (!ProcessProbe.IsRunning(process))
                 {
+                    // The keeper copies QEMU's last words before it ends.
+                    VmLogKeeper.End(spec.VmDirectory);
                     throw new VmPsException(
                         VmPsErrorIds.HypervisorStartFailed,
                         VmPsErrorKind.InvalidOperation,

@@ -68,6 +68,53 @@ public sealed class VmLogsTests : IDisposable
     }
 
     [Fact]
+    public async Task AReadFromTheStartCoversTheRotatedFileThenTheCurrentOne()
+    {
+        var written = WriteRotated(files.AppLog, Enumerable.Range(1, 60).Select(i => $"line {i}"), cap: 100);
+
+        var lines = await Read(VmLogSource.App, new VmLogOptions(), Running(false));
+
+        var kept = written[^(int)(new FileInfo(RotatingLogFile.RotatedPath(files.AppLog)).Length + new FileInfo(files.AppLog).Length)..];
+        Assert.Equal(kept.TrimEnd('\n').Split('\n'), lines);
+        Assert.Equal("line 60", lines[^1]);
+    }
+
+    [Fact]
+    public async Task ATailLongerThanTheCurrentFileReachesIntoTheRotatedOne()
+    {
+        var all = Enumerable.Range(1, 60).Select(i => $"line {i}").ToList();
+        WriteRotated(files.AppLog, all, cap: 100);
+
+        var lines = await Read(VmLogSource.App, new VmLogOptions { Tail = 15 }, Running(false));
+
+        Assert.Equal(all[^15..], lines);
+    }
+
+    [Fact]
+    public async Task AFollowerReadsARotatedFileToItsEndBeforeTheNewOne()
+    {
+        using var log = new RotatingLogFile(files.ConsoleLog, 64);
+        var next = 0;
+        var expected = new List<string>();
+
+        var lines = await Read(VmLogSource.Console, Follow, _ =>
+        {
+            // Less than a file's cap between two reads: nothing is rotated away unread.
+            for (var line = 0; line < 4; line++)
+            {
+                var text = $"n{++next:D3}";
+                expected.Add(text);
+                log.Write(System.Text.Encoding.ASCII.GetBytes(text + "\n"));
+            }
+
+            return Task.FromResult(next < 200);
+        });
+
+        Assert.Equal(expected, lines);
+        Assert.True(File.Exists(RotatingLogFile.RotatedPath(files.ConsoleLog)));
+    }
+
+    [Fact]
     public async Task TheInitSourceKeepsOnlyInitRecordsAndTailCountsRecords()
     {
         var records = Enumerable.Range(1, 3)
@@ -195,6 +242,20 @@ public sealed class VmLogsTests : IDisposable
     }
 
     public void Dispose() => scratch.Dispose();
+
+    /// <summary>Writes the lines through a rotating log of <paramref name="cap"/> bytes a file; returns all that was written.</summary>
+    private static string WriteRotated(string path, IEnumerable<string> lines, int cap)
+    {
+        var written = new System.Text.StringBuilder();
+        using var log = new RotatingLogFile(path, cap);
+        foreach (var line in lines)
+        {
+            written.Append(line).Append('\n');
+            log.Write(System.Text.Encoding.ASCII.GetBytes(line + "\n"));
+        }
+
+        return written.ToString();
+    }
 
     private static Func<CancellationToken, Task<bool>> Running(bool running) => _ => Task.FromResult(running);
 

@@ -193,6 +193,22 @@ public sealed class StateDatabaseTests : IDisposable
         Assert.Equal("disk-1.qcow2", await ScalarAsync(connection, "SELECT disk_file FROM vms"));
     }
 
+    [Fact]
+    public async Task AVersion10VmHasSeenNoActivityAndItsPacketCountCannotBeNegative()
+    {
+        await using var connection = await OpenBareAsync();
+        await ApplyAsync(connection, SchemaMigrations.All.Where(migration => migration.Version <= 10).ToList());
+        await InsertStoppedVmAsync(connection);
+
+        await ApplyAsync(connection, SchemaMigrations.All);
+
+        Assert.Null(await ScalarAsync(connection, "SELECT last_activity_at FROM vms"));
+        Assert.Null(await ScalarAsync(connection, "SELECT network_packets FROM vms"));
+        await Assert.ThrowsAsync<SqliteException>(() => connection.ExecuteAsync("UPDATE vms SET network_packets = -1", CancellationToken.None));
+        await connection.ExecuteAsync("UPDATE vms SET network_packets = 42", CancellationToken.None);
+        Assert.Equal(42L, await ScalarAsync(connection, "SELECT network_packets FROM vms"));
+    }
+
     private async Task<SqliteConnection> OpenBareAsync()
     {
         var connection = new SqliteConnection($"Data Source={Path.Combine(home.Paths.Root, "bare.db")};Pooling=False");

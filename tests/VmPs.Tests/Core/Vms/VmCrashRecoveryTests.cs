@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Logs;
 using VmPs.Core.Processes;
 using VmPs.Core.Storage;
 using VmPs.Core.Vms;
@@ -35,8 +37,10 @@ public sealed class VmCrashRecoveryTests(ITestOutputHelper output) : IAsyncLifet
         { "New-Vm", VmManager.CrashAfterInsert },
         { "New-Vm", VmManager.CrashAfterAttach },
         { "Start-Vm", VmBoot.CrashAfterPlug },
-        { "Start-Vm", DetachedProcess.CrashBeforeRecord },
-        { "Start-Vm", DetachedProcess.CrashAfterSpawn },
+        { "Start-Vm", DetachedProcess.CrashBeforeRecord(VmLogKeeper.PidFileName) },
+        { "Start-Vm", DetachedProcess.CrashAfterSpawn(VmLogKeeper.PidFileName) },
+        { "Start-Vm", DetachedProcess.CrashBeforeRecord(VmLaunchSpec.PidFileName) },
+        { "Start-Vm", DetachedProcess.CrashAfterSpawn(VmLaunchSpec.PidFileName) },
         { "Start-Vm", VmBoot.CrashAfterLaunch },
         { "Start-Vm", VmBoot.CrashAfterRecord },
         { "Stop-Vm", VmShutdown.CrashAfterStopping },
@@ -151,8 +155,8 @@ public sealed class VmCrashRecoveryTests(ITestOutputHelper output) : IAsyncLifet
         }
 
         Assert.True(File.Exists(Path.Combine(directory, "agent.sock.lock")), "Start-Vm never polled the agent port.");
-        var hypervisor = Assert.Single(HostProcesses.Mentioning(directory));
-        await ProcessProbe.KillAsync(new ProcessIdentity(hypervisor, 0), TimeSpan.FromSeconds(10), CancellationToken.None);
+        var hypervisor = PidFile.Read(Path.Combine(directory, VmLaunchSpec.PidFileName)) ?? throw new InvalidOperationException("Start-Vm recorded no hypervisor.");
+        await ProcessProbe.KillAsync(hypervisor, TimeSpan.FromSeconds(10), CancellationToken.None);
         Figures.AddOrUpdate(fault, (1, 0), (_, figure) => (figure.Injected + 1, figure.Repaired));
 
         await Assert.ThrowsAsync<VmPs.Core.VmPsException>(() => starting);

@@ -38,7 +38,7 @@ public sealed class QemuCommandLineTests
         AssertPair(arguments, "-m", "512M");
         Assert.Contains("-nodefaults", arguments);
         Assert.Contains("-no-reboot", arguments);
-        AssertPair(arguments, "-chardev", "file,id=console,path=/vms/a/console.log");
+        AssertPair(arguments, "-chardev", "file,id=console,path=/vms/a/console.pipe");
         AssertPair(arguments, "-device", "virtio-rng-device,rng=rng");
         AssertPair(arguments, "-device", "virtio-blk-device,drive=disk0,serial=vmps-rootfs");
         AssertPair(arguments, "-drive", "if=none,id=disk0,file=/images/rootfs.erofs,format=raw,readonly=on");

@@ -1,0 +1,108 @@
+using VmPs.Core.Hypervisors;
+using VmPs.Core.Logs;
+using VmPs.Core.Processes;
+using VmPs.Core.Vms;
+using VmPs.Protocol.Logs;
+using VmPs.Tests.Core.State;
+using Xunit.Abstractions;
+
+namespace VmPs.Tests.Integration;
+
+/// <summary>
+/// A guest floods its serial console and its app console while no VmPs command runs: the log files on the host stay
+/// within the keeper's cap all along, Get-VmLog reads the end across the rotation, and the keeper goes with the VM.
+/// A VM of its own: the flood rotates away the boot log other tests of the shared VM read.
+/// </summary>
+[Collection(VmBootCollection.Name)]
+public sealed class LogFloodVmTests : IDisposable
+{
+    private const string VmName = "flood";
+    private const string AppLine = "0123456789abcdef";
+    private const int AppLines = 64 * 1024;
+    private const string ConsoleLine = "console-flood-line";
+    private const int ConsoleLines = 16 * 1024;
+    // Small, so that a TCG guest writes many times the cap within the test's time; the keeper tests flood the default.
+    private const long Cap = 64 * 1024;
+    private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(10);
+
+    private readonly TemporaryVmPsHome home = new();
+    private readonly ITestOutputHelper output;
+
+    public LogFloodVmTests(ITestOutputHelper output)
+    {
+        this.output = output;
+    }
+
+    [RequiresVmBootFact]
+    public async Task AGuestFloodingItsConsolesNeverTakesMoreThanTheCapOnTheHost()
+    {
+        var manager = new VmManager(home.Paths, new VmManagerSettings { LogFileMaxBytes = Cap });
+        var created = await manager.CreateAsync(
+            new VmCreateOptions { Name = VmName, Image = "busybox", Cpus = 1, MemoryMiB = 256, Hypervisor = HypervisorKind.Qemu },
+            CancellationToken.None);
+        await manager.StartAsync(VmName, new VmStartOptions(), progress: null, CancellationToken.None);
+        var logs = new[] { Path.Combine(created.Directory, "app.log"), Path.Combine(created.Directory, "console.log") };
+
+        // Detached in the guest: the exec returns at once, and the flood goes on with no VmPs command running.
+        var flood = $"yes {AppLine} | head -n {AppLines} > /dev/hvc0; echo FLOOD-END > /dev/hvc0; "
+            + $"yes {ConsoleLine} | head -n {ConsoleLines} > /dev/ttyS0; echo FLOOD-END > /dev/ttyS0";
+        await manager.ExecAsync(VmName, new VmExecOptions { Command = ["setsid", "sh", "-c", $"({flood}) </dev/null >/dev/null 2>&1 &"] }, CancellationToken.None);
+
+        var largest = logs.ToDictionary(log => log, _ => 0L);
+        var started = DateTime.UtcNow;
+        while (!logs.All(EndsWithFloodEnd))
+        {
+            Assert.True(DateTime.UtcNow - started < Deadline, $"the flood did not end within {Deadline}: {string.Join(", ", logs.Select(log => $"{log} {OnDisk(log)} bytes"))}");
+            foreach (var log in logs)
+            {
+                largest[log] = Math.Max(largest[log], OnDisk(log));
+            }
+
+            await Task.Delay(100);
+        }
+
+        var elapsed = DateTime.UtcNow - started;
+        foreach (var log in logs)
+        {
+            output.WriteLine($"{Path.GetFileName(log)}: on disk at most {largest[log]} bytes while the guest wrote; now {new FileInfo(log).Length} + {new FileInfo(RotatingLogFile.RotatedPath(log)).Length} (rotated) bytes");
+            Assert.InRange(largest[log], 0, 2 * Cap);
+            Assert.InRange(new FileInfo(log).Length, 1, Cap);
+            Assert.Equal(Cap, new FileInfo(RotatingLogFile.RotatedPath(log)).Length);
+        }
+
+        output.WriteLine($"guest wrote {AppLines * (AppLine.Length + 1)} bytes to its app console and {ConsoleLines * (ConsoleLine.Length + 1)} to its serial console (before any CR the tty adds) in {elapsed.TotalSeconds:0} s");
+
+        var tail = new List<string>();
+        await foreach (var line in manager.GetLogAsync(VmName, VmLogSource.App, new VmLogOptions { Tail = 2 }, CancellationToken.None))
+        {
+            tail.Add(line);
+        }
+
+        Assert.Equal([AppLine, "FLOOD-END"], tail);
+
+        await manager.StopAsync(VmName, new VmStopOptions(), CancellationToken.None);
+        Assert.Empty(ProcessProbe.FindWithArgument(created.Directory + "/"));
+        Assert.Empty(Directory.EnumerateFiles(created.Directory, "*.pipe"));
+        await manager.RemoveAsync(VmName, force: true, CancellationToken.None);
+    }
+
+    public void Dispose() => home.Dispose();
+
+    private static bool EndsWithFloodEnd(string path)
+    {
+        try
+        {
+            using var file = File.OpenRead(path);
+            file.Seek(-Math.Min(file.Length, 16), SeekOrigin.End);
+            var end = new StreamReader(file).ReadToEnd();
+            return end.EndsWith("FLOOD-END\n", StringComparison.Ordinal) || end.EndsWith("FLOOD-END\r\n", StringComparison.Ordinal);
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    private static long OnDisk(string log) =>
+        new[] { log, RotatingLogFile.RotatedPath(log) }.Select(path => new FileInfo(path)).Sum(file => file.Exists ? file.Length : 0);
+}
