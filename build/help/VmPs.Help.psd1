@@ -49,6 +49,7 @@
             MaxBandwidthMbps = 'Bandwidth limit of the VM''s adapter in Mbit/s (tc); default: none.'
             Volume     = 'Volumes to attach, as NAME:/guest/path or NAME:/guest/path:ro (repeatable; see Mount-VmVolume). The guest mounts them before the image''s command starts. A writable volume is attached to one VM at a time.'
             Share      = 'Host directories the guest sees through virtio-fs, as /host/dir:/guest/dir or /host/dir:/guest/dir:ro (repeatable; a relative host path is relative to the current location). Checked before anything is made: the host path must be an existing directory (ShareHostPathNotFound, ShareHostPathNotDirectory), the guest path absolute and outside /proc, /sys and /dev (InvalidMountPath, ReservedMountPath) and used by no other share or volume (DuplicateMountPath). No driver runs virtiofsd for VmPs yet, so a VM with shares is refused with HypervisorFeatureNotSupported.'
+            AsJob      = 'Create in the background and return a job at once, with one child job per VM (the disk made, or with -FromCheckpoint copied, in the job); Receive-Job returns the new VM.'
             FromCheckpoint = 'The checkpoint to fork, as VM/CHECKPOINT.'
             Checkpoint     = 'A checkpoint object to fork, as Get-VmCheckpoint outputs it (from the pipeline).'
         }
@@ -333,6 +334,7 @@
         Parameters  = @{
             Path        = 'Spec files; wildcards allowed (*.yaml).'
             LiteralPath = 'Spec files, taken literally; also bound from the pipeline (Get-ChildItem *.yaml | Import-VmSpec).'
+            AsJob       = 'Validate and confirm every step here (so -WhatIf and errors come at once), then apply them in the background: one child job per VM, whose output is the VmPs.VmSpecResult.'
         }
         Examples    = @(
             @{ Code = 'Import-VmSpec -Path ./vms/*.yaml'; Remarks = 'Creates the VMs that are missing and changes the others where they differ.' }
@@ -479,6 +481,7 @@
             CreateFullPath    = 'Create the directory the copy goes into, with its parents, when it does not exist (as Hyper-V''s Copy-VMFile -CreateFullPath); without it a missing one fails with CopyDestinationNotFound.'
             PreserveOwnership = 'Keep the source''s owners and permission bits (as cp -p or tar --same-owner). Into a VM everything is kept; out of a VM setuid and setgid bits are dropped all the same, and owners are kept only where this process may set them (as root).'
             PassThru    = 'Output what was created: a VmPs.GuestFile with -ToVm, a FileInfo or DirectoryInfo with -FromVm.'
+            AsJob       = 'Copy in the background and return a job at once, with one child job per source copied; Receive-Job returns what -PassThru outputs, and errors.'
         }
         Examples    = @(
             @{ Code = 'Copy-VmFile -Name web -Path ./site -Destination /srv/ -ToVm -Recurse'; Remarks = 'Copies the directory site into /srv/site in the VM web.' }
@@ -729,7 +732,7 @@
     }
     'Set-VmQuota' = @{
         Synopsis    = 'Sets the limits of a user.'
-        Description = 'Sets the limits given and leaves the others; $null removes a limit. Quotas are checked in the same state-database transaction that allocates, so parallel sessions cannot together exceed them: New-Vm and forks (MaxVms, MaxDiskGiB), Start-Vm (MaxCpus and MaxMemoryMiB of the running VMs), Set-Vm (MaxCpus, MaxMemoryMiB), New-VmVolume (MaxDiskGiB). A refusal is QuotaExceeded, naming the limit, the use and the request. A limit below the current use is allowed: nothing is taken away, only what would add to it is refused.'
+        Description = 'Sets the limits given and leaves the others; $null removes a limit. Quotas are checked in the same state-database transaction that allocates, so parallel sessions cannot together exceed them: New-Vm and forks (MaxVms, MaxDiskGiB), Start-Vm (MaxCpus and MaxMemoryMiB of the running VMs), Set-Vm (MaxCpus, MaxMemoryMiB), New-VmVolume, Resize-VmDisk and Resize-VmVolume (MaxDiskGiB). A refusal is QuotaExceeded, naming the limit, the use and the request. A limit below the current use is allowed: nothing is taken away, only what would add to it is refused.'
         Parameters  = @{
             User         = 'Name of the user; also from the pipeline as a user object.'
             MaxVms       = 'VMs the user may own, whatever their state.'

@@ -24,7 +24,7 @@ AfterAll {
 Describe 'Copy-VmFile' {
     It 'has help for every parameter and completes VM names' {
         $help = Get-Help Copy-VmFile -Full
-        foreach ($name in 'Name', 'InputObject', 'Path', 'Destination', 'ToVm', 'FromVm', 'Recurse', 'Force', 'CreateFullPath', 'PreserveOwnership', 'PassThru') {
+        foreach ($name in 'Name', 'InputObject', 'Path', 'Destination', 'ToVm', 'FromVm', 'Recurse', 'Force', 'CreateFullPath', 'PreserveOwnership', 'PassThru', 'AsJob') {
             ($help.parameters.parameter | Where-Object name -EQ $name).description.Text | Should -Not -BeNullOrEmpty -Because "-$name needs help"
         }
         (Get-Command Copy-VmFile).Parameters['Name'].Attributes.TypeId.Name | Should -Contain 'ArgumentCompleterAttribute'
@@ -55,6 +55,25 @@ Describe 'Copy-VmFile' {
             $back | Should -BeOfType [IO.FileInfo]
             $back.FullName | Should -Be (Join-Path $Work back.txt)
             Get-Content back.txt | Should -Be 'one'
+        }
+
+        It '-AsJob copies in a CopyVmFileJob, one child job per source, whose output is the -PassThru objects' {
+            $job = Copy-VmFile -Name files -Path one.txt, two.txt -Destination /tmp/pester/jobs/ -ToVm -CreateFullPath -PassThru -AsJob
+            $job.PSJobTypeName | Should -Be 'CopyVmFileJob'
+            $job.ChildJobs.Count | Should -Be 2
+            $copied = @($job | Wait-Job -Timeout 120 | Receive-Job)
+            $job.State | Should -Be 'Completed'
+            $copied.Path | Sort-Object | Should -Be @('/tmp/pester/jobs/one.txt', '/tmp/pester/jobs/two.txt')
+            $copied[0].PSObject.TypeNames[0] | Should -Be 'VmPs.GuestFile'
+            $copied[0].VmName | Should -Be 'files'
+
+            # A failure is the child job's error, with the id the call without -AsJob writes.
+            $job = Copy-VmFile -Name files -Path /tmp/pester/nosuch -Destination nosuch -FromVm -AsJob
+            $null = $job | Wait-Job -Timeout 120
+            $job.State | Should -Be 'Failed'
+            $null = $job | Receive-Job -ErrorAction SilentlyContinue -ErrorVariable jobErrors
+            Copy-VmFile -Name files -Path /tmp/pester/nosuch -Destination nosuch -FromVm -ErrorAction SilentlyContinue -ErrorVariable direct
+            $jobErrors[0].FullyQualifiedErrorId | Should -Be ($direct[0].FullyQualifiedErrorId -split ',')[0]
         }
 
         It 'expands wildcards on the host into a guest directory' {

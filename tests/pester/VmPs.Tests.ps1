@@ -252,10 +252,11 @@ Describe 'Quick start' {
         $errors[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
     }
 
-    It 'Stop-Vm -Force kills the hypervisor at once' -Skip:$NoQemu {
+    It 'Stop-Vm -Force shuts the guest down, which powers itself off, without waiting on its programs' -Skip:$NoQemu {
         $vm = Stop-Vm -Name demo -Force -PassThru
         $vm.State | Should -Be 'Stopped'
         $vm.ProcessId | Should -BeNullOrEmpty
+        (Get-VmLog -Name demo -Source Console | Out-String) | Should -Match 'poweroff reason=shutdown-requested'
     }
 
     It 'a VM started by another pwsh session outlives it' -Skip:$NoQemu {
@@ -273,7 +274,12 @@ Describe 'Quick start' {
             $errors[0].Exception.Message | Should -Match 'stop the VM first'
         }
         (Get-Vm -Name demo).Cpus | Should -Be 1
-        Stop-Vm -Name demo -Force
+
+        # -TurnOff pulls the power: the hypervisor is killed and the guest writes no poweroff line.
+        $powerOffs = { [regex]::Matches((Get-VmLog -Name demo -Source Console | Out-String), 'poweroff reason=').Count }
+        $before = & $powerOffs
+        (Stop-Vm -Name demo -TurnOff -PassThru).State | Should -Be 'Stopped'
+        & $powerOffs | Should -Be $before
     }
 
     It 'Start-Vm -NoWait returns once the hypervisor runs' -Skip:$NoQemu {

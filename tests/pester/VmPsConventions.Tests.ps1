@@ -243,7 +243,8 @@ Describe '-WhatIf validates before it reports' {
 Describe '-AsJob on every long operation' {
     It '<_> has -AsJob and declares Job among its outputs' -ForEach @(
         'Start-Vm', 'Stop-Vm', 'Save-Vm', 'Checkpoint-Vm', 'Restore-VmCheckpoint', 'Copy-Vm', 'Resize-VmDisk',
-        'New-VmImage', 'New-VmVolume', 'Copy-VmVolume', 'Resize-VmVolume', 'Build-VmKernel', 'Invoke-VmCommand'
+        'New-VmImage', 'New-VmVolume', 'Copy-VmVolume', 'Resize-VmVolume', 'Build-VmKernel', 'Invoke-VmCommand', 'New-Vm',
+        'Import-VmSpec', 'Copy-VmFile'
     ) {
         $command = Get-Command $_
         $command.Parameters.Keys | Should -Contain 'AsJob'
@@ -292,6 +293,28 @@ Describe '-AsJob on every long operation' {
         $jobErrors[0].TargetObject | Should -Be $direct.TargetObject
 
         Remove-Vm jobs, jobs-copy -Force
+    }
+
+    It 'New-Vm makes the disk, or copies a checkpoint''s, in a NewVmJob with one child job per VM' {
+        $job = 'newjob1', 'newjob2' | ForEach-Object { [pscustomobject] @{ Name = $_; Image = 'tiny' } } | New-Vm -DiskSizeGB 1 -AsJob
+        $job.PSJobTypeName | Should -Be 'NewVmJob'
+        $job.ChildJobs.Location | Should -Be @('newjob1', 'newjob2')
+        $vms = @($job | Wait-Job -Timeout 120 | Receive-Job)
+        $vms.Name | Should -Be @('newjob1', 'newjob2')
+        $vms[0].PSObject.TypeNames[0] | Should -Be 'VmPs.Vm'
+        (Get-Vm newjob2).Image | Should -Be 'tiny'
+
+        Checkpoint-Vm newjob1 -CheckpointName base
+        $job = Get-VmCheckpoint newjob1 base | New-Vm -Name newjob-fork -AsJob
+        $null = $job | Wait-Job -Timeout 120
+        @($job.ChildJobs.Verbose.Message)[-1] | Should -Match "^Creating VM 'newjob-fork': done in \d+\.\d{3} s$"
+        ($job | Receive-Job).Name | Should -Be 'newjob-fork'
+
+        # Validation comes first, as without -AsJob: a taken name fails the call, not a job.
+        $output = New-Vm -Name newjob1 -AsJob -ErrorAction SilentlyContinue -ErrorVariable failures
+        $output | Should -BeNullOrEmpty
+        $failures[0].FullyQualifiedErrorId | Should -Be 'VmNameInUse,VmPs.PowerShell.Commands.NewVmCommand'
+        Remove-Vm newjob1, newjob2, newjob-fork -Force
     }
 
     It 'Copy-VmVolume and Resize-VmVolume run in jobs; the copy method is in the job''s verbose stream' {

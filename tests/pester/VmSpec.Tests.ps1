@@ -105,6 +105,37 @@ Describe 'Import-VmSpec' {
         (Get-VmVolume data).AttachedTo | Should -BeNullOrEmpty
     }
 
+    It '-AsJob validates and confirms here, and applies in an ImportVmSpecJob with one child job per VM' {
+        $first = Join-Path $TestDrive 'job-a.yaml'
+        $second = Join-Path $TestDrive 'job-b.yaml'
+        Set-Content -Path $first -Value "name: job-a`nimage: busybox`ndiskSizeGiB: 1`n"
+        Set-Content -Path $second -Value "name: job-b`nimage: busybox`ndiskSizeGiB: 1`ncpus: 2`n"
+        $job = Import-VmSpec -Path $first, $second -AsJob
+        $job.PSJobTypeName | Should -Be 'ImportVmSpecJob'
+        $job.ChildJobs.Location | Should -Be @('job-a', 'job-b')
+        $null = $job | Wait-Job -Timeout 120
+        $job.State | Should -Be 'Completed'
+        @($job.ChildJobs[0].Verbose.Message)[-1] | Should -Match "^Importing the spec of VM 'job-a': done in \d+\.\d{3} s$"
+        $results = @($job | Receive-Job)
+        $results.Name | Should -Be @('job-a', 'job-b')
+        $results.Outcome | Should -Be @('Created', 'Created')
+        (Get-Vm job-b).Cpus | Should -Be 2
+
+        # A change runs in the job too; a step that fails validation fails the call at once, and no job starts.
+        Set-Content -Path $second -Value "name: job-b`nimage: busybox`ndiskSizeGiB: 2`ncpus: 1`n"
+        $result = Import-VmSpec -Path $second -AsJob | Wait-Job -Timeout 120 | Receive-Job
+        $result.Outcome | Should -Be 'Changed'
+        $result.Changes | Should -Be @('Grow the disk 1 -> 2 GiB', 'Set CPUs 2 -> 1, memory 512 -> 512 MiB')
+        (Get-Vm job-b).DiskSizeGiB | Should -Be 2
+        Set-Content -Path $second -Value "name: job-b`nimage: busybox`ndiskSizeGiB: 3`ncpus: 100000`n"
+        $output = Import-VmSpec -Path $second -AsJob -ErrorAction SilentlyContinue -ErrorVariable failures
+        $output | Should -BeNullOrEmpty
+        $failures.Count | Should -Be 1
+        $failures[0].FullyQualifiedErrorId | Should -Be 'CpuCountOutOfRange,VmPs.PowerShell.Commands.ImportVmSpecCommand'
+        (Get-Vm job-b).DiskSizeGiB | Should -Be 2 -Because 'no step is applied when one fails validation'
+        Remove-Vm job-a, job-b -Force
+    }
+
     It '-WhatIf prints the plan and changes nothing' {
         $path = Join-Path $TestDrive 'whatif.yaml'
         Set-Content -Path $path -Value ((Export-VmSpec -Name web) -replace 'memoryMiB: 256', 'memoryMiB: 384' -replace 'image: busybox', 'image: alpine')

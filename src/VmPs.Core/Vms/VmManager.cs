@@ -279,19 +279,27 @@ public sealed class VmManager : IVmManager
                 throw VmErrors.DiskShrinkNotSupported(vm.Name, vm.DiskSizeGiB, sizeGiB);
             }
 
-            // Also when the size is unchanged: a session killed between growing the file and recording it is completed.
+            // The size is recorded first (the owner's MaxDiskGiB is checked there) and given back if growing fails. The
+            // file grows also when the size is unchanged: a session killed between recording and growing is completed.
             // resize2fs cannot open a qcow2 image: the guest grows the filesystem to its disk at the next boot (a disk
             // image's cloud-init grows its root partition).
-            if (vm.DiskFormat == DiskImageFormat.Qcow2)
-            {
-                await QemuImage.ResizeAsync(files.Disk(vm.DiskFileName), DiskImageFormat.Qcow2, (long)sizeGiB << 30, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await Ext4Image.GrowAsync(files.Disk(vm.DiskFileName), (long)sizeGiB << 30, $"the disk of VM '{vm.Name}'", cancellationToken).ConfigureAwait(false);
-            }
-
             await vms.SetDiskSizeAsync(vm.Id, sizeGiB, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (vm.DiskFormat == DiskImageFormat.Qcow2)
+                {
+                    await QemuImage.ResizeAsync(files.Disk(vm.DiskFileName), DiskImageFormat.Qcow2, (long)sizeGiB << 30, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await Ext4Image.GrowAsync(files.Disk(vm.DiskFileName), (long)sizeGiB << 30, $"the disk of VM '{vm.Name}'", cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch
+            {
+                await vms.SetDiskSizeAsync(vm.Id, vm.DiskSizeGiB, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
         }
 
         return await GetAsync(vm.Name, cancellationToken).ConfigureAwait(false);

@@ -157,13 +157,28 @@ internal sealed class VmStore
             },
             cancellationToken);
 
-    /// <summary>Records the VM's disk size after Resize-VmDisk grew its file.</summary>
+    /// <summary>
+    /// Records the VM's disk size. Resize-VmDisk records a growth before it grows the file, so the owner's MaxDiskGiB
+    /// is checked in this transaction and holds it from then on.
+    /// </summary>
     public Task SetDiskSizeAsync(Guid id, int diskSizeGiB, CancellationToken cancellationToken) =>
         database.InWriteTransactionAsync(
-            async (connection, transaction) => await connection.Command("UPDATE vms SET disk_size_gib = $disk WHERE id = $id", transaction)
-                .With("$id", id.ToString())
-                .With("$disk", diskSizeGiB)
-                .RunAsync(cancellationToken).ConfigureAwait(false),
+            async (connection, transaction) =>
+            {
+                var (current, ownerId) = (await connection.Command("SELECT disk_size_gib, owner_id FROM vms WHERE id = $id", transaction)
+                    .With("$id", id.ToString())
+                    .ListAsync(reader => (reader.GetInt32(0), reader.GetNullableString("owner_id")), cancellationToken).ConfigureAwait(false)).Single();
+                if (diskSizeGiB > current)
+                {
+                    await QuotaEnforcement.EnsureAsync(connection, transaction, ownerId, new QuotaDemand(DiskBytes: (long)(diskSizeGiB - current) << 30), cancellationToken)
+                        .ConfigureAwait(false);
+                }
+
+                await connection.Command("UPDATE vms SET disk_size_gib = $disk WHERE id = $id", transaction)
+                    .With("$id", id.ToString())
+                    .With("$disk", diskSizeGiB)
+                    .RunAsync(cancellationToken).ConfigureAwait(false);
+            },
             cancellationToken);
 
     /// <summary>Makes the file <paramref name="name"/> in the VM's directory, in <paramref name="format"/>, the VM's disk.</summary>

@@ -91,6 +91,12 @@ internal sealed class VolumeFiles
         file.SetLength(sizeBytes);
     }
 
+    /// <summary>The size of the disk the volume's file holds (a qcow2 file's virtual size).</summary>
+    public static async Task<long> SizeAsync(VolumeRecord volume, CancellationToken cancellationToken) =>
+        volume.DiskFormat == DiskImageFormat.Qcow2
+            ? (await QemuImage.InfoAsync(volume.Path, DiskImageFormat.Qcow2, cancellationToken).ConfigureAwait(false)).VirtualSizeBytes
+            : new FileInfo(volume.Path).Length;
+
     /// <summary>A frozen base: readable by its owner only, writable by nobody.</summary>
     public static void MakeReadOnly(string path) => UnixFileSystem.SetMode(path, UnixFileMode.UserRead);
 

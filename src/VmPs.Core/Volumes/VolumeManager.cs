@@ -180,6 +180,7 @@ public sealed class VolumeManager : IVolumeManager
     public async Task<VolumeInfo> ResizeAsync(string name, long sizeBytes, CancellationToken cancellationToken)
     {
         VolumeValidation.ValidateSize(sizeBytes);
+        await RepairAsync(cancellationToken).ConfigureAwait(false);
         var volume = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
         if (sizeBytes < volume.SizeBytes)
         {
@@ -191,7 +192,10 @@ public sealed class VolumeManager : IVolumeManager
             return await GetAsync(name, cancellationToken).ConfigureAwait(false);
         }
 
+        // The claim records the new size, so the owner's MaxDiskGiB is checked in the transaction that takes it; a
+        // failed growth gives it back, and the repair of a killed one records the size the file has.
         var session = ProcessProbe.Current();
+        var previousSize = 0L;
         var claimed = await store.UpdateAsync(
             volume.Id,
             (current, attachments) =>
@@ -202,7 +206,13 @@ public sealed class VolumeManager : IVolumeManager
                     throw VolumeErrors.InUseByRunningVm(current.Name, running.VmName, "resizing");
                 }
 
-                return current with { State = VolumeState.Resizing, Session = session };
+                if (sizeBytes < current.SizeBytes)
+                {
+                    throw VolumeErrors.CannotShrink(current.Name, current.SizeBytes, sizeBytes);
+                }
+
+                previousSize = current.SizeBytes;
+                return current with { State = VolumeState.Resizing, Session = session, SizeBytes = sizeBytes };
             },
             cancellationToken).ConfigureAwait(false) ?? throw VolumeErrors.NotFound(name);
         var grown = false;
@@ -215,7 +225,7 @@ public sealed class VolumeManager : IVolumeManager
         {
             await store.UpdateAsync(
                 claimed.Id,
-                (current, _) => current with { State = VolumeState.Ready, Session = null, SizeBytes = grown ? sizeBytes : current.SizeBytes },
+                (current, _) => current with { State = VolumeState.Ready, Session = null, SizeBytes = grown ? sizeBytes : previousSize },
                 CancellationToken.None).ConfigureAwait(false);
         }
 
@@ -315,7 +325,9 @@ public sealed class VolumeManager : IVolumeManager
             }
             else
             {
-                await store.UpdateAsync(volume.Id, (current, _) => current.IsAbandoned ? current with { State = VolumeState.Ready, Session = null } : current, cancellationToken)
+                // A killed resize recorded its new size first: keep the size the file has.
+                var size = volume.State == VolumeState.Resizing ? await VolumeFiles.SizeAsync(volume, cancellationToken).ConfigureAwait(false) : volume.SizeBytes;
+                await store.UpdateAsync(volume.Id, (current, _) => current.IsAbandoned ? current with { State = VolumeState.Ready, Session = null, SizeBytes = size } : current, cancellationToken)
                     .ConfigureAwait(false);
             }
         }

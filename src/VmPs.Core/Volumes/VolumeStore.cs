@@ -150,6 +150,13 @@ internal sealed class VolumeStore
                 }
 
                 var next = change(current, await AttachmentsWithStatesAsync(connection, transaction, id, cancellationToken).ConfigureAwait(false));
+                if (next.SizeBytes > current.SizeBytes)
+                {
+                    // A growth is recorded before the file grows, so the owner's MaxDiskGiB holds it from this moment.
+                    await QuotaEnforcement.EnsureAsync(connection, transaction, await OwnerIdAsync(connection, transaction, id, cancellationToken).ConfigureAwait(false), new QuotaDemand(DiskBytes: next.SizeBytes - current.SizeBytes), cancellationToken)
+                        .ConfigureAwait(false);
+                }
+
                 await WriteAsync(connection, transaction, next, cancellationToken).ConfigureAwait(false);
                 return next;
             },
@@ -345,6 +352,10 @@ internal sealed class VolumeStore
             .With("$pid", volume.Session?.Pid)
             .With("$start", (long?)volume.Session?.StartTime)
             .RunAsync(cancellationToken).ConfigureAwait(false);
+
+    private static async Task<string?> OwnerIdAsync(SqliteConnection connection, SqliteTransaction transaction, Guid id, CancellationToken cancellationToken) =>
+        (await connection.Command("SELECT owner_id FROM volumes WHERE id = $id", transaction).With("$id", id.ToString())
+            .ListAsync(reader => reader.GetNullableString("owner_id"), cancellationToken).ConfigureAwait(false)).Single();
 
     private static async Task<VolumeRecord?> FindAsync(SqliteConnection connection, SqliteTransaction? transaction, string where, string key, CancellationToken cancellationToken) =>
         (await connection.Command($"{SelectColumns} WHERE {where}", transaction).With("$key", key).ListAsync(Read, cancellationToken).ConfigureAwait(false)).SingleOrDefault();

@@ -13,10 +13,10 @@ namespace VmPs.PowerShell.Commands;
 /// -ToVm copies host paths (wildcards allowed, relative to the current location) into the guest; -FromVm copies
 /// a guest path to the host. Like cp: a destination that is a directory (or ends with /) receives the source
 /// under its own name. Directories need -Recurse; existing destinations need -Force; a missing destination directory
-/// needs -CreateFullPath. Copies belong to the user who writes them unless -PreserveOwnership.
+/// needs -CreateFullPath. Copies belong to the user who writes them unless -PreserveOwnership. -AsJob copies in a job.
 /// </summary>
 [Cmdlet(VerbsCommon.Copy, "VmFile", SupportsShouldProcess = true, DefaultParameterSetName = NameToVmSet)]
-[OutputType(typeof(GuestFileInfo), typeof(FileSystemInfo))]
+[OutputType(typeof(GuestFileInfo), typeof(FileSystemInfo), typeof(Job))]
 public sealed class CopyVmFileCommand : VmCmdlet
 {
     private const string NameToVmSet = "NameToVm";
@@ -87,6 +87,10 @@ public sealed class CopyVmFileCommand : VmCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>Copy in a background job (one child job per source) and return the job at once.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
     protected override void ProcessRecord()
     {
         string vmName;
@@ -149,21 +153,19 @@ public sealed class CopyVmFileCommand : VmCmdlet
 
         try
         {
-            var copied = AwaitWithProgress($"Copy-VmFile {vmName}", async (progress, cancellationToken) =>
+            RunOperation(AsJob, vmName, $"Copy-VmFile {vmName}", async (report, cancellationToken) =>
             {
                 await using var client = await Manager.ConnectAgentAsync(vmName, cancellationToken).ConfigureAwait(false);
                 var files = new AgentFileClient(client);
-                var bytes = new Progress(progress, $"{source} -> {destination}");
+                var bytes = new Progress(report, $"{source} -> {destination}");
                 var options = new GuestCopyOptions { Recurse = Recurse, Overwrite = Force, PreserveOwnership = PreserveOwnership, CreateFullPath = CreateFullPath };
                 var result = toVm
                     ? await files.CopyToGuestAsync(source, destination, options, bytes, cancellationToken).ConfigureAwait(false)
                     : await files.CopyFromGuestAsync(source, destination, options, bytes, cancellationToken).ConfigureAwait(false);
-                return toVm && PassThru ? (object)await files.StatAsync(result.Destination, cancellationToken).ConfigureAwait(false) : result;
+                return !PassThru ? null
+                    : toVm ? GuestFileOutput(vmName, await files.StatAsync(result.Destination, cancellationToken).ConfigureAwait(false))
+                    : PSObject.AsPSObject(Directory.Exists(result.Destination) ? new DirectoryInfo(result.Destination) : new FileInfo(result.Destination));
             });
-            if (PassThru)
-            {
-                WritePassThru(vmName, copied);
-            }
         }
         catch (VmPsException exception)
         {
@@ -171,19 +173,11 @@ public sealed class CopyVmFileCommand : VmCmdlet
         }
     }
 
-    private void WritePassThru(string vmName, object copied)
+    private static PSObject GuestFileOutput(string vmName, GuestFileInfo guestFile)
     {
-        if (copied is GuestFileInfo guestFile)
-        {
-            var wrapped = PSObject.AsPSObject(guestFile);
-            wrapped.Properties.Add(new PSNoteProperty("VmName", vmName));
-            wrapped.TypeNames.Insert(0, PSTypeNames.GuestFile);
-            WriteObject(wrapped);
-            return;
-        }
-
-        var destination = ((GuestFileCopyResult)copied).Destination;
-        WriteObject(Directory.Exists(destination) ? new DirectoryInfo(destination) : new FileInfo(destination));
+        var wrapped = PSTypeNames.Tag(guestFile, PSTypeNames.GuestFile);
+        wrapped.Properties.Add(new PSNoteProperty("VmName", vmName));
+        return wrapped;
     }
 
     /// <summary>Byte counts as Write-Progress updates: "3.0 of 50.0 MiB" and the percentage.</summary>

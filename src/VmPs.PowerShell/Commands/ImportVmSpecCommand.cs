@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using VmPs.Core;
 using VmPs.Core.Specs;
+using VmPs.Core.Vms;
 using VmPs.PowerShell.Infrastructure;
 
 namespace VmPs.PowerShell.Commands;
@@ -10,10 +11,10 @@ namespace VmPs.PowerShell.Commands;
 /// differs where a step can (CPUs, memory and disk size of a stopped VM, published ports, volume attachments)
 /// and warns about what cannot change (image, a smaller disk, hypervisor, init mode, network). Each step is validated, then confirmed through
 /// ShouldProcess, so -WhatIf prints the plan. A file that is not valid YAML, or names an unknown key, fails with its
-/// line and key, and nothing of it is applied.
+/// line and key, and nothing of it is applied. -AsJob applies the confirmed steps in a job.
 /// </summary>
 [Cmdlet(VerbsData.Import, "VmSpec", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = PathSet)]
-[OutputType(typeof(VmSpecResult))]
+[OutputType(typeof(VmSpecResult), typeof(Job))]
 public sealed class ImportVmSpecCommand : VmCmdlet
 {
     private const string PathSet = "Path";
@@ -28,6 +29,10 @@ public sealed class ImportVmSpecCommand : VmCmdlet
     [Alias("PSPath", "LP")]
     [ValidateNotNullOrEmpty]
     public string[] LiteralPath { get; set; } = [];
+
+    /// <summary>Apply each spec in a background job (one child job per VM) and return the job at once.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -77,7 +82,10 @@ public sealed class ImportVmSpecCommand : VmCmdlet
         return File.ReadAllText(file);
     }
 
-    /// <summary>One spec: the plan, then each step validated and confirmed; the first failing step ends this VM's import.</summary>
+    /// <summary>
+    /// One spec: the plan, then every step validated and confirmed (so -WhatIf checks them all), then the confirmed
+    /// steps applied in order, here or with -AsJob in a job; the first failing step ends this VM's import.
+    /// </summary>
     private void Import(Core.Vms.VmCreateOptions spec, string file)
     {
         try
@@ -89,32 +97,35 @@ public sealed class ImportVmSpecCommand : VmCmdlet
                 WriteWarning($"VM '{plan.VmName}': {problem}");
             }
 
-            var applied = new List<string>();
+            var confirmed = new List<VmSpecChange>();
             foreach (var change in plan.Changes)
             {
                 Await(cancellationToken => change.ValidateAsync(Services, cancellationToken));
                 if (ShouldProcess(plan.VmName, change.Action))
                 {
-                    Await(cancellationToken => change.ApplyAsync(Services, cancellationToken));
-                    applied.Add(change.Action);
+                    confirmed.Add(change);
                 }
             }
 
-            if (plan.Changes.Count > 0 && applied.Count == 0)
+            if (plan.Changes.Count > 0 && confirmed.Count == 0)
             {
                 return;
             }
 
-            WriteTypedObject(
-                new VmSpecResult
+            var activity = $"Importing the spec of VM '{plan.VmName}'";
+            RunOperation(AsJob, plan.VmName, activity, async (report, cancellationToken) =>
+            {
+                foreach (var (change, index) in confirmed.Select((change, index) => (change, index)))
                 {
-                    Name = plan.VmName,
-                    Outcome = current is null ? VmSpecOutcome.Created : applied.Count > 0 ? VmSpecOutcome.Changed : VmSpecOutcome.Unchanged,
-                    Changes = applied,
-                    NotChanged = plan.Unchangeable,
-                    Path = file,
-                },
-                PSTypeNames.VmSpecResult);
+                    report.Report(new VmProgress(activity, change.Action, index * 100 / confirmed.Count));
+                    await change.ApplyAsync(Services, cancellationToken).ConfigureAwait(false);
+                }
+
+                var outcome = current is null ? VmSpecOutcome.Created : confirmed.Count > 0 ? VmSpecOutcome.Changed : VmSpecOutcome.Unchanged;
+                return PSTypeNames.Tag(
+                    new VmSpecResult { Name = plan.VmName, Outcome = outcome, Changes = confirmed.ConvertAll(change => change.Action), NotChanged = plan.Unchangeable, Path = file },
+                    PSTypeNames.VmSpecResult);
+            });
         }
         catch (VmPsException exception)
         {

@@ -21,10 +21,10 @@ namespace VmPs.PowerShell.Commands;
 /// MemoryMB, Network and IPAddress bind by name (Import-Csv vms.csv | New-Vm); an image's Name never names the VM.
 /// -FromCheckpoint web/cp1 (or a checkpoint piped in) forks a checkpoint instead: the new VM has the source's image,
 /// hardware and network, the checkpoint's disk and, when it has memory, is Saved in it; Start-Vm resumes it with an
-/// identity of its own.
+/// identity of its own. -AsJob creates the VMs (the disk made or copied) in a job.
 /// </summary>
 [Cmdlet(VerbsCommon.New, "Vm", SupportsShouldProcess = true, DefaultParameterSetName = RowSet)]
-[OutputType(typeof(VmInfo))]
+[OutputType(typeof(VmInfo), typeof(Job))]
 public sealed class NewVmCommand : VmCmdlet
 {
     private const string RowSet = "Name";
@@ -151,6 +151,10 @@ public sealed class NewVmCommand : VmCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? SshPublicKey { get; set; }
 
+    /// <summary>Create in a background job (one child job per VM) and return the job at once.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName is CheckpointPathSet or PipedCheckpointSet)
@@ -184,7 +188,8 @@ public sealed class NewVmCommand : VmCmdlet
                 return;
             }
 
-            WriteVm(AwaitWithStatus($"Creating VM '{Name}'", description, cancellationToken => Manager.CreateAsync(options, cancellationToken)));
+            RunOperation(AsJob, Name, $"Creating VM '{Name}'", description, async cancellationToken =>
+                PSTypeNames.Tag(await Manager.CreateAsync(options, cancellationToken).ConfigureAwait(false), PSTypeNames.Vm));
         }
         catch (VmPsException exception)
         {
@@ -203,7 +208,10 @@ public sealed class NewVmCommand : VmCmdlet
                 return;
             }
 
-            WriteVm(AwaitWithStatus($"Creating VM '{Name}'", $"Forking checkpoint '{checkpoint}' of VM '{vm}'", cancellationToken => Manager.ForkAsync(vm, checkpoint, Name, cancellationToken)));
+            // The job runs after this record: the next piped record rebinds Name.
+            var name = Name;
+            RunOperation(AsJob, name, $"Creating VM '{name}'", $"Forking checkpoint '{checkpoint}' of VM '{vm}'", async cancellationToken =>
+                PSTypeNames.Tag(await Manager.ForkAsync(vm, checkpoint, name, cancellationToken).ConfigureAwait(false), PSTypeNames.Vm));
         }
         catch (VmPsException exception)
         {

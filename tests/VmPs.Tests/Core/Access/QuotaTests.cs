@@ -95,6 +95,34 @@ public sealed class QuotaTests : IDisposable
         Assert.Equal(2L << 30, (await users.GetAsync("alice", CancellationToken.None)).Usage.DiskBytes);
     }
 
+    [RequiresProgramFact("mkfs.erofs", "mkfs.ext4", "e2fsck", "resize2fs", "qemu-img")]
+    public async Task Resize_vm_disk_and_resize_vm_volume_past_the_disk_quota_are_refused_and_grow_nothing()
+    {
+        var users = await UsersWithAliceAsync(new Dictionary<VmQuotaLimit, int?> { [VmQuotaLimit.MaxDiskGiB] = 4 });
+        var manager = VmTestHost.Manager(home.Paths);
+        var vm = await manager.CreateAsync(new VmCreateOptions { Name = "web", Image = "busybox", DiskSizeGiB = 1, Owner = "alice" }, CancellationToken.None);
+        var volume = await manager.Volumes.CreateAsync(new VolumeCreateOptions { Name = "data", SizeBytes = 1L << 30, Format = VolumeFormat.Qcow2, Owner = "alice" }, CancellationToken.None);
+        var diskBytes = DiskBytes(vm);
+
+        var disk = await Assert.ThrowsAsync<VmPsException>(() => manager.ResizeDiskAsync("web", 4, CancellationToken.None));
+        var grownVolume = await manager.Volumes.ResizeAsync("data", 3L << 30, CancellationToken.None);
+        var volumeError = await Assert.ThrowsAsync<VmPsException>(() => manager.Volumes.ResizeAsync("data", 4L << 30, CancellationToken.None));
+
+        Assert.Equal(VmPsErrorIds.QuotaExceeded, disk.ErrorId);
+        Assert.Contains("MaxDiskGiB quota of 4: 2 GiB of disks and volumes in use, 3 more requested", disk.Message);
+        Assert.Equal(1, (await manager.GetAsync("web", CancellationToken.None)).DiskSizeGiB);
+        Assert.Equal(diskBytes, DiskBytes(vm));
+        Assert.Equal(3L << 30, grownVolume.SizeBytes);
+        Assert.Equal(VmPsErrorIds.QuotaExceeded, volumeError.ErrorId);
+        Assert.Contains("MaxDiskGiB quota of 4: 4 GiB of disks and volumes in use, 1 more requested", volumeError.Message);
+        Assert.Equal(3L << 30, (await manager.Volumes.GetAsync("data", CancellationToken.None)).SizeBytes);
+        Assert.Equal(4L << 30, (await users.GetAsync("alice", CancellationToken.None)).Usage.DiskBytes);
+    }
+
+    /// <summary>The bytes of the disk files in the VM's directory: what a growth would change.</summary>
+    private static long DiskBytes(VmInfo vm) =>
+        Directory.GetFiles(vm.Directory, "*disk*").Where(file => !file.EndsWith(".lock", StringComparison.Ordinal)).Sum(file => new FileInfo(file).Length);
+
     private async Task<UserManager> UsersWithAliceAsync(IReadOnlyDictionary<VmQuotaLimit, int?> quota)
     {
         var users = new UserManager(new StateDatabase(home.Paths.StateDatabase));

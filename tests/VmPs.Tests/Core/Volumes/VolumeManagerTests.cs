@@ -284,6 +284,26 @@ public sealed class VolumeManagerTests : IDisposable
         Assert.Single(await volumes.GetAllAsync(CancellationToken.None));
     }
 
+    [RequiresProgramFact("qemu-img")]
+    public async Task A_session_killed_while_resizing_is_repaired_to_the_size_its_file_has()
+    {
+        var volumes = await ManagerAsync();
+        var volume = await volumes.CreateAsync(new VolumeCreateOptions { Name = "cow", SizeBytes = 16 * MiB, Format = VolumeFormat.Qcow2 }, CancellationToken.None);
+        // What a resize killed after its claim leaves: the new size recorded, the file not grown.
+        await volumes.Store.UpdateAsync(
+            volume.Id,
+            (current, _) => current with { State = VolumeState.Resizing, Session = new ProcessIdentity(int.MaxValue - 1, 1), SizeBytes = 64 * MiB },
+            CancellationToken.None);
+
+        await volumes.CreateAsync(new VolumeCreateOptions { Name = "next", SizeBytes = 16 * MiB, Format = VolumeFormat.Raw }, CancellationToken.None);
+        var repaired = await volumes.GetAsync("cow", CancellationToken.None);
+        var grown = await volumes.ResizeAsync("cow", 64 * MiB, CancellationToken.None);
+
+        Assert.Equal(16 * MiB, repaired.SizeBytes);
+        Assert.Equal(64 * MiB, grown.SizeBytes);
+        Assert.Equal(64 * MiB, (await QemuImage.InfoAsync(volume.Path, DiskImageFormat.Qcow2, CancellationToken.None)).VirtualSizeBytes);
+    }
+
     private string VolumesDirectory => Path.Combine(home.Paths.Root, "volumes");
 
     private async Task<VolumeManager> ManagerAsync()
