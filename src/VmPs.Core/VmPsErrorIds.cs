@@ -367,6 +367,8 @@ public static class VmPsErrorIds
 
     public const string SavedStateInvalid = nameof(SavedStateInvalid);
 
+    public const string ShareDaemonFailed = nameof(ShareDaemonFailed);
+
     public const string ShareHostPathNotDirectory = nameof(ShareHostPathNotDirectory);
 
     public const string ShareHostPathNotFound = nameof(ShareHostPathNotFound);
@@ -446,6 +448,8 @@ public static class VmPsErrorIds
     public const string VmSaved = nameof(VmSaved);
 
     public const string VmSaveFailed = nameof(VmSaveFailed);
+
+    public const string VmSharesNotSavable = nameof(VmSharesNotSavable);
 
     public const string VmSpecInvalidValue = nameof(VmSpecInvalidValue);
 

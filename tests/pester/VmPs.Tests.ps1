@@ -110,7 +110,6 @@ Describe 'Errors' {
         @{ Case = 'over /proc'; Share = './a-dir:/proc/x'; ErrorId = 'ReservedMountPath'; Category = 'InvalidArgument' }
         @{ Case = 'at a relative guest path'; Share = './a-dir:/data/../x'; ErrorId = 'InvalidMountPath'; Category = 'InvalidArgument' }
         @{ Case = 'given twice'; Share = @('./a-dir:/data', './a-dir:/data:ro'); ErrorId = 'DuplicateMountPath'; Category = 'InvalidArgument' }
-        @{ Case = 'no driver runs yet'; Share = './a-dir:/data:ro'; ErrorId = 'HypervisorFeatureNotSupported'; Category = 'InvalidOperation' }
     ) {
         New-Item -ItemType Directory -Path (Join-Path $TestDrive 'a-dir') -Force | Out-Null
         Set-Content -Path (Join-Path $TestDrive 'a-file') -Value ''
@@ -219,6 +218,24 @@ Describe 'WhatIf and pipeline binding' {
         It 'Remove-Vm takes VM objects from the pipeline' {
             Get-Vm -Name bind-one | Remove-Vm -Confirm:$false
             Get-Vm -Name 'bind-*' | Should -BeNullOrEmpty
+        }
+    }
+}
+
+Describe 'Host directory shares' {
+    It 'New-Vm -Share shows the host directory in the guest, read-only with :ro' -Skip:$NoQemu {
+        $data = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'share-data') -Force
+        Set-Content -Path (Join-Path $data 'hello.txt') -Value 'from the host'
+        try {
+            New-Vm -Name share-demo -Share "$($data.FullName):/data", "$($data.FullName):/view:ro" | Start-Vm
+            (Invoke-VmCommand -Name share-demo { cat /data/hello.txt; echo from the guest > /data/back.txt }).ExitCode | Should -Be 0
+            Get-Content -Path (Join-Path $data 'back.txt') | Should -Be 'from the guest'
+            $refused = Invoke-VmCommand -Name share-demo { echo x > /view/new.txt }
+            $refused.ExitCode | Should -Not -Be 0
+            $refused.Stderr | Should -Match 'Read-only'
+        }
+        finally {
+            Remove-Vm -Name share-demo -Force -Confirm:$false -ErrorAction SilentlyContinue
         }
     }
 }

@@ -106,7 +106,7 @@ public sealed class VmManager : IVmManager
             : (Format: options.DiskFormat, File: VmFiles.OverlayDiskName(options.DiskFormat));
         var vm = new NewVm(
             Guid.NewGuid(), options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.Owner,
-            machine, disk.Format, image.Kind == ImageKind.Disk ? disk.File : null);
+            machine, disk.Format, image.Kind == ImageKind.Disk ? disk.File : null, ShareValidation.Validate(options.Shares, attachments.Select(volume => volume.Path)));
         return await CreateVmAsync(
             vm,
             (files, token) => image.Kind == ImageKind.Disk
@@ -129,8 +129,10 @@ public sealed class VmManager : IVmManager
         var source = await GetRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
         var (network, saved) = await CheckForkAsync(source, checkpointName, name, cancellationToken).ConfigureAwait(false);
         var disk = checkpoints.ForkDisk(source, checkpointName);
+        // A checkpoint of a VM with shares holds its disk only (VmErrors.SharesNotSavable): the fork boots with the same shares.
+        var shares = (await vms.SharesAsync(source.Id, cancellationToken).ConfigureAwait(false)).Select(share => new ShareOptions(share.HostPath, share.GuestPath, share.ReadOnly)).ToList();
         var vm = new NewVm(Guid.NewGuid(), name, source.ImageId, source.Cpus, source.MemoryMiB, source.Hypervisor, source.KernelPath, source.DiskSizeGiB, DateTimeOffset.UtcNow, source.InitMode, source.Owner, source.MachineType,
-            disk.Format, disk.File);
+            disk.Format, disk.File, shares);
         var created = await CreateVmAsync(
             vm,
             (files, token) => checkpoints.CopyToForkAsync(source, checkpointName, files, disk.File, token),

@@ -42,6 +42,20 @@ public sealed record GuestConfig
 
     /// <summary>Volumes to mount before the command (or systemd) starts, in this order.</summary>
     public IReadOnlyList<GuestVolumeConfig> Volumes { get; init; } = [];
+
+    /// <summary>Host directory shares (virtio-fs) to mount after the volumes, in this order.</summary>
+    public IReadOnlyList<GuestShareConfig> Shares { get; init; } = [];
+}
+
+/// <summary>One host directory share: the virtio-fs device tagged <see cref="Tag"/>, mounted at <see cref="Path"/>.</summary>
+public sealed record GuestShareConfig
+{
+    public string Tag { get; init; } = "";
+
+    /// <summary>An absolute, normalised guest path outside /proc, /sys and /dev.</summary>
+    public string Path { get; init; } = "";
+
+    public bool ReadOnly { get; init; }
 }
 
 /// <summary>One volume: the disk with <see cref="Serial"/>, mounted (or, without a filesystem, linked) at <see cref="Path"/>.</summary>

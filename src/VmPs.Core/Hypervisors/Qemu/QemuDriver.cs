@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using VmPs.Core.Agent;
 using VmPs.Core.Logs;
 using VmPs.Core.Processes;
+using VmPs.Core.Shares;
 
 namespace VmPs.Core.Hypervisors.Qemu;
 
@@ -32,12 +33,12 @@ public sealed class QemuDriver : IHypervisorDriver
     /// What QEMU does with these options. Every machine: qcow2, block_resize, stop/cont,
     /// migration to a file (which restores by reading the whole stream, so not on demand) and PVH
     /// vmlinux boot. Only q35 has PCI hotplug (disks, adapters, CPUs, memory) and firmware (OVMF,
-    /// SeaBIOS) with a CD-ROM; microvm's virtio-mmio devices are fixed at launch. virtio-fs is not
-    /// claimed until VmPs starts virtiofsd for a VM's shares.
+    /// SeaBIOS) with a CD-ROM; microvm's virtio-mmio devices are fixed at launch. virtio-fs through a
+    /// virtiofsd per share (see VirtioFsDaemons) on either machine.
     /// </summary>
     private static HypervisorCapabilities CapabilitiesOf(QemuDriverOptions options)
     {
-        var features = HypervisorFeatures.Qcow2Disks | HypervisorFeatures.DiskResize
+        var features = HypervisorFeatures.VirtioFs | HypervisorFeatures.Qcow2Disks | HypervisorFeatures.DiskResize
             | HypervisorFeatures.Pause | HypervisorFeatures.Snapshot | HypervisorFeatures.PvhKernel
             | HypervisorFeatures.LiveDiskSnapshot;
         if (options.UseVhostVsock)
@@ -104,7 +105,9 @@ public sealed class QemuDriver : IHypervisorDriver
         sockets.DeleteStale();
 
         var logOffset = File.Exists(spec.HypervisorLogPath) ? new FileInfo(spec.HypervisorLogPath).Length : 0;
-        var process = VmLogKeeper.Launch(spec, output => DetachedProcess.Start(options.QemuPath, arguments, output, spec.VmDirectory, spec.PidFilePath));
+        var process = VmLogKeeper.Launch(
+            spec,
+            output => VirtioFsDaemons.Launch(spec, output, () => DetachedProcess.Start(options.QemuPath, arguments, output, spec.VmDirectory, spec.PidFilePath)));
         try
         {
             await WaitUntilRunningAsync(process, sockets.Qmp, spec, logOffset, cancellationToken).ConfigureAwait(false);
@@ -120,6 +123,7 @@ public sealed class QemuDriver : IHypervisorDriver
         {
             await ProcessProbe.KillAsync(process, KillWait, CancellationToken.None).ConfigureAwait(false);
             sockets.DeleteStale();
+            VirtioFsDaemons.End(spec.VmDirectory);
             VmLogKeeper.End(spec.VmDirectory);
             throw new VmPsException(
                 VmPsErrorIds.VmRestoreFailed,
@@ -132,6 +136,7 @@ public sealed class QemuDriver : IHypervisorDriver
         {
             await ProcessProbe.KillAsync(process, KillWait, CancellationToken.None).ConfigureAwait(false);
             sockets.DeleteStale();
+            VirtioFsDaemons.End(spec.VmDirectory);
             VmLogKeeper.End(spec.VmDirectory);
             throw;
         }
@@ -204,6 +209,7 @@ public sealed class QemuDriver : IHypervisorDriver
 
         var directory = Path.GetDirectoryName(instance.ControlSocketPath)!;
         QemuSockets.For(directory).DeleteStale();
+        VirtioFsDaemons.End(directory);
         VmLogKeeper.End(directory);
     }
 

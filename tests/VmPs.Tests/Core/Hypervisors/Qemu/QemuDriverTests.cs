@@ -121,7 +121,7 @@ public sealed class QemuDriverTests : IDisposable
         var microvm = new QemuDriver(new QemuDriverOptions("qemu", Accelerator.Tcg));
         var withVsock = new QemuDriver(new QemuDriverOptions("qemu", Accelerator.Tcg, UseVhostVsock: true));
         var q35 = new QemuDriver(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35));
-        const HypervisorFeatures everyMachine = HypervisorFeatures.Qcow2Disks | HypervisorFeatures.DiskResize
+        const HypervisorFeatures everyMachine = HypervisorFeatures.VirtioFs | HypervisorFeatures.Qcow2Disks | HypervisorFeatures.DiskResize
             | HypervisorFeatures.Pause | HypervisorFeatures.Snapshot | HypervisorFeatures.PvhKernel | HypervisorFeatures.LiveDiskSnapshot;
         const HypervisorFeatures pciAndFirmware = HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug | HypervisorFeatures.CpuResize
             | HypervisorFeatures.MemoryResize | HypervisorFeatures.Uefi | HypervisorFeatures.Bios | HypervisorFeatures.CdRom;
