@@ -24,6 +24,7 @@
         'Suspend-Vm'
         'Resume-Vm'
         'Save-Vm'
+        'Measure-Vm'
         'Checkpoint-Vm'
         'Copy-Vm'
         'Get-VmCheckpoint'

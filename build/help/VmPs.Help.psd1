@@ -213,7 +213,7 @@
     }
     'Get-Vm' = @{
         Synopsis    = 'Gets VMs with their live state.'
-        Description = 'Gets all VMs, those named, those on a network (-Network, or networks piped in: Get-VmNetwork lab | Get-Vm) or those made from an image (-Image, or images piped in). State is reconciled with the running hypervisor processes on every call, so a VM started from another session shows as Running, and one whose hypervisor died shows as Crashed with the end of its console log in StatusDetail. Network and IPAddress show where the VM''s network adapter is (empty for a VM without a network; see Get-VmNetworkAdapter).'
+        Description = 'Gets all VMs, those named, those on a network (-Network, or networks piped in: Get-VmNetwork lab | Get-Vm) or those made from an image (-Image, or images piped in). State is reconciled with the running hypervisor processes on every call, so a VM started from another session shows as Running, and one whose hypervisor died shows as Crashed with the end of its console log in StatusDetail. Network and IPAddress show where the VM''s network adapter is (empty for a VM without a network; see Get-VmNetworkAdapter). IdleTime (running VMs only; null otherwise) is the time since the VM''s last exec, file operation (Invoke-VmCommand, Copy-VmFile, Enter-Vm) or network packet, or since it started when later; LastActivityAt is when that was. Both are kept in the state database, so every session sees them. Packets are counted on the VM''s TAP and noticed when a command reads the VM (Get-Vm among them) and finds the count changed since the last read: a packet counts as of that read.'
         Parameters  = @{
             Name    = 'Names of the VMs; wildcards allowed. A name without wildcards that matches no VM is an error (VmNotFound). Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column.'
             Network = 'The VMs whose network adapter is on these networks; wildcards allowed. Also taken from the pipeline as network objects (Get-VmNetwork).'
@@ -223,6 +223,7 @@
             @{ Code = 'Get-Vm'; Remarks = 'Lists every VM.' }
             @{ Code = 'Get-Vm web* | Where-Object State -eq Running'; Remarks = 'The running VMs whose names start with web.' }
             @{ Code = 'Get-VmNetwork lab | Get-Vm'; Remarks = 'The VMs on the network lab (a network piped in never stands for a VM named like it).' }
+            @{ Code = 'Get-Vm | Where-Object IdleTime -gt ''00:15:00'' | Save-Vm'; Remarks = 'Puts every VM idle for more than 15 minutes in standby (a scheduled maintenance job).' }
         )
     }
     'Start-Vm' = @{
@@ -280,6 +281,19 @@
         Examples    = @(
             @{ Code = 'Save-Vm web; Start-Vm web'; Remarks = 'Puts the VM web in standby, then resumes it from its saved state.' }
             @{ Code = 'Get-Vm | Where-Object State -eq Running | Save-Vm -AsJob'; Remarks = 'Saves every running VM in the background.' }
+        )
+    }
+    'Measure-Vm' = @{
+        Synopsis    = 'Measures what running VMs have used: CPU, memory, disk, network, uptime.'
+        Description = 'Measures each running or paused VM, as Hyper-V''s Measure-VM does, and outputs one VmPs.VmMeasurement per VM: Uptime (since it last started or was resumed from a saved state); CpuTime and HypervisorMemoryBytes, the user and system CPU time and the resident memory (RSS) of its hypervisor process, read from /proc only while the process recorded for the VM (PID and start time) still runs; GuestMemoryTotalBytes, GuestMemoryAvailableBytes and GuestMemoryUsedBytes, the guest kernel''s own view (MemTotal and MemAvailable) from the VmPs agent, empty while paused, when the agent does not answer within 10 seconds, or when the figures are impossible (a total above the VM''s memory, more available than total): they are the guest''s claim, never trusted further; DiskReadBytes and DiskWrittenBytes, summed over its disks since the hypervisor started (QEMU query-blockstats, Cloud Hypervisor vm.counters); NetworkReceivedBytes, NetworkSentBytes, NetworkReceivedPackets and NetworkSentPackets, from the guest''s side of its TAP since it started (empty without a network adapter). The table view shows CPU seconds, RSS in MiB, the guest''s used/total MiB, disk read/written MiB and network received/sent KiB within 80 columns. A VM that is not running or paused is a non-terminating VmNotRunning error (ErrorCategory InvalidOperation, the VM''s name as TargetObject); an unknown name is VmNotFound.'
+        Parameters  = @{
+            Name       = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column; another kind of object is refused, never taken for its Name.'
+            InputObject = 'VM objects, as Get-Vm outputs them.'
+        }
+        Examples    = @(
+            @{ Code = 'Measure-Vm web'; Remarks = 'Shows what the VM web has used.' }
+            @{ Code = 'Get-Vm | Where-Object State -eq Running | Measure-Vm | Sort-Object CpuTime -Descending | Select-Object -First 3'; Remarks = 'The three running VMs that used the most CPU.' }
+            @{ Code = '(Measure-Vm web).GuestMemoryAvailableBytes / 1MB'; Remarks = 'The memory the guest itself says it has available, in MiB.' }
         )
     }
     'Stop-Vm' = @{

@@ -44,6 +44,22 @@ Describe 'Standby cmdlets' {
             (Invoke-VmCommand sleeper -Command cat, /run/marker).Stdout.Trim() | Should -Be 'kept-in-memory'
         }
 
+        It 'IdleTime counts from the last exec, so Get-Vm | Where-Object IdleTime -gt ... | Save-Vm saves the idle VM' {
+            Invoke-VmCommand sleeper -Command true | Out-Null
+            $vm = Get-Vm sleeper
+            $vm.LastActivityAt | Should -BeGreaterThan $vm.StartedAt
+            $vm.IdleTime | Should -BeLessThan ([timespan]'00:00:10')
+            @(Get-Vm | Where-Object IdleTime -gt '00:00:10').Count | Should -Be 0
+
+            Start-Sleep -Seconds 11
+            $saved = @(Get-Vm | Where-Object IdleTime -gt '00:00:10' | Save-Vm -PassThru)
+            $saved.Name | Should -Be 'sleeper'
+            $saved.State | Should -Be 'Saved'
+            $saved.IdleTime | Should -BeNullOrEmpty
+            Start-Vm sleeper
+            (Invoke-VmCommand sleeper -Command cat, /run/marker).Stdout.Trim() | Should -Be 'kept-in-memory'
+        }
+
         It 'Save-Vm ends the hypervisor with State Saved; Start-Vm brings back what was in memory' {
             $saved = Save-Vm sleeper -PassThru
             $saved.State | Should -Be 'Saved'

@@ -5,6 +5,7 @@ using VmPs.Guest.Network;
 using VmPs.Protocol;
 using VmPs.Protocol.Framing;
 using VmPs.Protocol.Messages;
+using VmPs.Protocol.Metering;
 
 namespace VmPs.Guest.Agent;
 
@@ -132,7 +133,8 @@ internal sealed class AgentSession
         switch (frame.Type)
         {
             case FrameType.Ping:
-                var pong = new PongMessage(ProtocolInfo.ProductVersion, AgentContext.UptimeSeconds());
+                var (memoryTotal, memoryAvailable) = MemInfo.Read();
+                var pong = new PongMessage(ProtocolInfo.ProductVersion, AgentContext.UptimeSeconds(), memoryTotal, memoryAvailable);
                 await writer.WriteJsonAsync(FrameType.Pong, frame.Channel, pong, ProtocolJsonContext.Default.PongMessage, cancellationToken).ConfigureAwait(false);
                 break;
             case FrameType.ExecStart:

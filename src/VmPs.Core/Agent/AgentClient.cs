@@ -16,6 +16,9 @@ public sealed class AgentClient : IAsyncDisposable
 {
     private const int MaxHelloAckLength = 4096;
 
+    /// <summary>An uptime a guest may claim; a hostile one beyond it (or NaN) would not fit a TimeSpan.</summary>
+    private static readonly TimeSpan MaxUptime = TimeSpan.FromDays(365 * 100);
+
     /// <summary>
     /// How long the agent may stay silent while it owes a reply (handshake, ExecStarted, Pong, acknowledgements).
     /// A live agent answers in milliseconds, and a busy one (many execs starting at once) keeps sending frames;
@@ -92,7 +95,16 @@ public sealed class AgentClient : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         var reply = await RequestAsync(FrameType.Ping, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
         var pong = Parse(Expect(reply, FrameType.Pong), ProtocolJsonContext.Default.PongMessage);
-        return new AgentPong(pong.AgentVersion, TimeSpan.FromSeconds(pong.UptimeSeconds), clock.Elapsed);
+        if (!double.IsFinite(pong.UptimeSeconds) || pong.UptimeSeconds < 0 || pong.UptimeSeconds > MaxUptime.TotalSeconds)
+        {
+            throw AgentErrors.ProtocolError($"an uptime of {pong.UptimeSeconds} s.");
+        }
+
+        return new AgentPong(pong.AgentVersion, TimeSpan.FromSeconds(pong.UptimeSeconds), clock.Elapsed)
+        {
+            MemoryTotalBytes = pong.MemoryTotalBytes,
+            MemoryAvailableBytes = pong.MemoryAvailableBytes,
+        };
     }
 
     /// <summary>Sets the guest's clock to this host's UTC time (after a restore, or when it drifted).</summary>

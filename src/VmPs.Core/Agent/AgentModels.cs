@@ -2,8 +2,16 @@ using VmPs.Protocol.Messages;
 
 namespace VmPs.Core.Agent;
 
-/// <summary>The agent's answer to a ping.</summary>
-public sealed record AgentPong(string AgentVersion, TimeSpan Uptime, TimeSpan RoundTrip);
+/// <summary>
+/// The agent's answer to a ping. The memory figures are the guest's own claim (null from agents that send none):
+/// hostile until validated (see <see cref="Metering.GuestMemoryView"/>).
+/// </summary>
+public sealed record AgentPong(string AgentVersion, TimeSpan Uptime, TimeSpan RoundTrip)
+{
+    public long? MemoryTotalBytes { get; init; }
+
+    public long? MemoryAvailableBytes { get; init; }
+}
 
 /// <summary>A command to run in the guest.</summary>
 public sealed record AgentExecRequest(IReadOnlyList<string> Argv)

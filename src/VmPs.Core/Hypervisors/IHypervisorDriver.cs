@@ -174,6 +174,9 @@ public interface IHypervisorDriver
     /// </summary>
     Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, CancellationToken cancellationToken);
 
+    /// <summary>The bytes the running or paused VM's disks have read and written since its hypervisor started.</summary>
+    Task<Metering.DiskCounters> ReadDiskCountersAsync(HypervisorInstance instance, CancellationToken cancellationToken);
+
     /// <summary>Stops the hypervisor at once (its API first, then SIGKILL) and waits until the process is gone.</summary>
     Task KillAsync(HypervisorInstance instance, CancellationToken cancellationToken);
 

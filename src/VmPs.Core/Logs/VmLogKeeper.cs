@@ -99,7 +99,7 @@ internal static class VmLogKeeper
     public static void End(string directory)
     {
         var pidFile = Path.Combine(directory, PidFileName);
-        if (PidFile.Read(pidFile) is { } keeper && ProcessProbe.IsRunningWithArgument(keeper, directory + "/")
+        if (PidFile.Read(pidFile) is { } keeper && ProcessProbe.IsDetachedFor(keeper, directory)
             && !ProcessProbe.WaitForExitAsync(keeper, ExitWait, CancellationToken.None).GetAwaiter().GetResult())
         {
             ProcessProbe.KillAsync(keeper, ExitWait, CancellationToken.None).GetAwaiter().GetResult();

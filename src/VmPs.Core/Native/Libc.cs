@@ -66,6 +66,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, SetLastError = true)]
     public static partial int kill(int pid, int signal);
 
+    [LibraryImport(Library)]
+    public static partial long sysconf(int name);
+
     [LibraryImport(Library, SetLastError = true)]
     public static partial int waitpid(int pid, nint status, int options);
 

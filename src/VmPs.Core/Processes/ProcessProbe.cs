@@ -1,5 +1,6 @@
 using System.Globalization;
 using VmPs.Core.Native;
+using VmPs.Protocol.Files;
 
 namespace VmPs.Core.Processes;
 
@@ -32,44 +33,52 @@ public static class ProcessProbe
     public static ulong? ReadStartTime(int pid) => ReadStat(pid)?.StartTime;
 
     /// <summary>
-    /// True when the process runs (PID and start time, as <see cref="IsRunning"/>) and one of its arguments contains
-    /// <paramref name="text"/>: a process read from a file anyone in the VM directory could have written is killed only
-    /// when it is the hypervisor of that directory, never a stranger whose PID happens to match.
+    /// True when the process runs (PID and start time, as <see cref="IsRunning"/>) and is one that
+    /// <see cref="DetachedProcess"/> started for the VM in <paramref name="directory"/>: a session leader working in that
+    /// directory with an argument naming it. A process read from a file anyone in the VM directory could have written is
+    /// killed only when it is VmPs's own, never a stranger whose PID happens to match, nor a user's
+    /// <c>tail -f</c> of the VM's console log.
     /// </summary>
-    public static bool IsRunningWithArgument(ProcessIdentity identity, string text)
+    public static bool IsDetachedFor(ProcessIdentity identity, string directory)
     {
-        if (identity.StartTime == 0 || !IsRunning(identity))
+        if (identity.StartTime == 0 || ReadStat(identity.Pid) is not { } stat || stat.SessionId != identity.Pid || !IsRunning(identity))
         {
             return false;
         }
 
+        var pid = identity.Pid.ToString(CultureInfo.InvariantCulture);
+        var trimmed = Path.TrimEndingDirectorySeparator(directory);
         byte[] commandLine;
+        bool worksThere;
         try
         {
-            commandLine = File.ReadAllBytes($"/proc/{identity.Pid.ToString(CultureInfo.InvariantCulture)}/cmdline");
+            // By inode, not by text: the directory's path may pass through a symbolic link that /proc/PID/cwd resolves.
+            worksThere = UnixFileSystem.TryGetStatus($"/proc/{pid}/cwd/.")?.Inode is { } inode && inode == UnixFileSystem.TryGetStatus(trimmed + "/.")?.Inode;
+            commandLine = File.ReadAllBytes($"/proc/{pid}/cmdline");
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FileOperationException)
         {
             return false;
         }
 
-        return System.Text.Encoding.UTF8.GetString(commandLine).Split('\0').Any(argument => argument.Contains(text, StringComparison.Ordinal))
+        return worksThere
+            && System.Text.Encoding.UTF8.GetString(commandLine).Split('\0').Any(argument => argument.Contains(trimmed + "/", StringComparison.Ordinal))
             && IsRunning(identity);
     }
 
     /// <summary>
-    /// The live processes one of whose arguments contains <paramref name="text"/>: a hypervisor spawned by a session that
-    /// died before anything recorded it is found by the VM directory its command line names.
+    /// The live processes <see cref="IsDetachedFor"/> recognises as started for <paramref name="directory"/>: a hypervisor
+    /// spawned by a session that died before anything recorded it is found this way.
     /// </summary>
-    public static List<ProcessIdentity> FindWithArgument(string text)
+    public static List<ProcessIdentity> FindDetachedFor(string directory)
     {
         var found = new List<ProcessIdentity>();
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
         {
-            if (int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+            if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
                 && ReadStartTime(pid) is { } startTime
                 && new ProcessIdentity(pid, startTime) is var identity
-                && IsRunningWithArgument(identity, text))
+                && IsDetachedFor(identity, directory))
             {
                 found.Add(identity);
             }
@@ -122,7 +131,7 @@ public static class ProcessProbe
         return true;
     }
 
-    private static (char State, ulong StartTime)? ReadStat(int pid)
+    private static (char State, int SessionId, ulong StartTime)? ReadStat(int pid)
     {
         string text;
         try
@@ -146,12 +155,12 @@ public static class ProcessProbe
         }
 
         var fields = text[(afterName + 2)..].Split(' ');
-        // fields[0] is field 3 (state); field 22 (starttime) is fields[19].
+        // fields[0] is field 3 (state); field 6 (session) is fields[3]; field 22 (starttime) is fields[19].
         if (fields.Length < 20)
         {
             return null;
         }
 
-        return (fields[0][0], ulong.Parse(fields[19], CultureInfo.InvariantCulture));
+        return (fields[0][0], int.Parse(fields[3], CultureInfo.InvariantCulture), ulong.Parse(fields[19], CultureInfo.InvariantCulture));
     }
 }

@@ -131,7 +131,8 @@ internal static class PrivateFiles
 
     /// <summary>
     /// Takes the group and other bits (and set-id and sticky bits) off an entry another program created; a symbolic
-    /// link (which has no mode) and a missing entry are left alone. Directories become 0700; files keep their owner bits.
+    /// link (which has no mode) and a missing entry are left alone. Directories become 0700, sockets and pipes 0600; files
+    /// keep their owner bits.
     /// </summary>
     public static void Restrict(string path)
     {
@@ -229,7 +230,13 @@ internal static class PrivateFiles
         }
 
         var mode = (UnixFileMode)status.Mode;
-        var wanted = status.Kind == FileKind.Directory ? DirectoryMode : mode & ~(SharedBits | SpecialBits);
+        var wanted = status.Kind switch
+        {
+            FileKind.Directory => DirectoryMode,
+            FileKind.File => mode & ~(SharedBits | SpecialBits),
+            // Sockets and pipes: their execute bits mean nothing, and a socket a umask of 000 left 0777 must end 0600.
+            _ => FileMode,
+        };
         if (mode != wanted)
         {
             try

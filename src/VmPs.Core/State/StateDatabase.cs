@@ -12,6 +12,7 @@ namespace VmPs.Core.State;
 internal sealed class StateDatabase
 {
     private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan BestEffortBusyTimeout = TimeSpan.FromMilliseconds(200);
 
     // The file each path named when its pooled connections were opened. A pooled connection keeps
     // its file open, so once the path names another file (the state directory was deleted or
@@ -85,6 +86,43 @@ internal sealed class StateDatabase
                 return true;
             },
             cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> inside BEGIN IMMEDIATE for bookkeeping a read may skip: waits at most about a
+    /// second for the write lock, and returns false instead of failing when the database is busy, locked, read-only
+    /// or cannot be opened for writing.
+    /// </summary>
+    public async Task<bool> TryInWriteTransactionAsync(
+        Func<SqliteConnection, SqliteTransaction, Task> work,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+
+            // Microsoft.Data.Sqlite retries a busy statement until the command timeout (whole seconds; 0 is none),
+            // each step also waiting out SQLite's own busy timeout.
+            connection.DefaultTimeout = 1;
+            await connection.ExecuteAsync($"PRAGMA busy_timeout = {(int)BestEffortBusyTimeout.TotalMilliseconds};", cancellationToken).ConfigureAwait(false);
+            await InWriteTransactionAsync<bool>(
+                connection,
+                async (c, t) =>
+                {
+                    await work(c, t).ConfigureAwait(false);
+                    return true;
+                },
+                cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode is SQLitePCL.raw.SQLITE_BUSY or SQLitePCL.raw.SQLITE_LOCKED or SQLitePCL.raw.SQLITE_READONLY or SQLitePCL.raw.SQLITE_CANTOPEN or SQLitePCL.raw.SQLITE_PERM)
+        {
+            return false;
+        }
+        catch (VmPsException ex) when (ex.ErrorId == VmPsErrorIds.StateDatabaseUnavailable)
+        {
+            return false;
+        }
     }
 
     private static async Task<T> InWriteTransactionAsync<T>(

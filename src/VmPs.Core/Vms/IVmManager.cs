@@ -40,6 +40,9 @@ public interface IVmManager
     /// <summary>The VM's network adapter, or null when it has none. Throws VmNotFound.</summary>
     Task<NetworkAdapterInfo?> GetNetworkAdapterAsync(string name, CancellationToken cancellationToken);
 
+    /// <summary>What the running or paused VM has used (Measure-Vm). Throws VmNotFound or VmNotRunning.</summary>
+    Task<Metering.VmMeasurement> MeasureAsync(string name, CancellationToken cancellationToken);
+
     /// <summary>Repair-VmNetwork: the network brought back to its records, the TAPs of VMs that are not running unplugged; with <paramref name="dryRun"/>, only the plan.</summary>
     Task<NetworkRepairResult> RepairNetworkAsync(string network, bool dryRun, CancellationToken cancellationToken);
 

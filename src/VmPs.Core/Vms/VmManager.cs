@@ -8,6 +8,7 @@ using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
 using VmPs.Core.Logs;
+using VmPs.Core.Metering;
 using VmPs.Core.Network;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
@@ -37,6 +38,8 @@ public sealed class VmManager : IVmManager
     private readonly VmNetworking networking;
     private readonly VolumeManager volumes;
     private readonly VmDirectorySweep sweep;
+    private readonly VmActivity activity;
+    private readonly VmMeter meter;
 
     /// <summary>A manager of its own on <paramref name="paths"/>; cmdlets share the one of their <see cref="VmPsServices"/>.</summary>
     public VmManager(VmPsPaths paths)
@@ -75,6 +78,8 @@ public sealed class VmManager : IVmManager
         standby = new VmStandby(vms, reconciler, host, networking);
         checkpoints = new VmCheckpoints(vms, reconciler, host);
         sweep = new VmDirectorySweep(paths, vms, networking, reconciler);
+        activity = new VmActivity(vms);
+        meter = new VmMeter(host);
     }
 
     /// <summary>The root filesystem, the overlay and the config disk; volumes come after them.</summary>
@@ -316,14 +321,14 @@ public sealed class VmManager : IVmManager
         await sweep.SweepOrphanedDirectoriesAsync(cancellationToken).ConfigureAwait(false);
         var all = await vms.GetAllAsync(cancellationToken).ConfigureAwait(false);
         var adapters = await networking.AllAdaptersAsync(cancellationToken).ConfigureAwait(false);
-        var result = new List<VmInfo>(all.Count);
+        var reconciled = new List<(VmRecord, NetworkAdapterInfo?)>(all.Count);
         foreach (var vm in all)
         {
-            var current = await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false);
-            result.Add(ToInfo(current, adapters.GetValueOrDefault(vm.Id)));
+            reconciled.Add((await reconciler.ReconcileAsync(vm, cancellationToken).ConfigureAwait(false), adapters.GetValueOrDefault(vm.Id)));
         }
 
-        return result;
+        var observed = await activity.ObserveNetworkAsync(reconciled, cancellationToken).ConfigureAwait(false);
+        return [.. observed.Select(vm => ToInfo(vm, adapters.GetValueOrDefault(vm.Id)))];
     }
 
     /// <summary>The VM with this name (case-insensitive), or null.</summary>
@@ -336,6 +341,13 @@ public sealed class VmManager : IVmManager
     /// <summary>The VM with this name; throws VmNotFound.</summary>
     public async Task<VmInfo> GetAsync(string name, CancellationToken cancellationToken) =>
         await ToInfoAsync(await GetRecordAsync(name, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Measure-Vm: what the running or paused VM has used. Throws VmNotFound, or VmNotRunning for a VM in another state.</summary>
+    public async Task<VmMeasurement> MeasureAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        return await meter.MeasureAsync(vm, await networking.AdapterAsync(vm.Id, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>The network adapter of the VM with this name (Get-VmNetworkAdapter), or null when it has none. Throws VmNotFound.</summary>
     public async Task<NetworkAdapterInfo?> GetNetworkAdapterAsync(string name, CancellationToken cancellationToken)
@@ -538,6 +550,7 @@ public sealed class VmManager : IVmManager
             throw VmErrors.NotReachable(vm.Name, vm.State);
         }
 
+        await activity.RecordAsync(vm, cancellationToken).ConfigureAwait(false);
         var connection = await SharedAgentConnections.AcquireAsync(vm, options.Timeout, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -567,6 +580,7 @@ public sealed class VmManager : IVmManager
     public async Task<AgentClient> ConnectAgentAsync(string name, CancellationToken cancellationToken)
     {
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        await activity.RecordAsync(vm, cancellationToken).ConfigureAwait(false);
         return await ConnectAgentAsync(vm, cancellationToken).ConfigureAwait(false);
     }
 
@@ -708,8 +722,12 @@ public sealed class VmManager : IVmManager
     private async Task<VmRecord> GetRecordAsync(string name, CancellationToken cancellationToken) =>
         await FindRecordAsync(name, cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(name);
 
-    private async Task<VmInfo> ToInfoAsync(VmRecord vm, CancellationToken cancellationToken) =>
-        ToInfo(vm, await networking.AdapterAsync(vm.Id, cancellationToken).ConfigureAwait(false));
+    private async Task<VmInfo> ToInfoAsync(VmRecord vm, CancellationToken cancellationToken)
+    {
+        var adapter = await networking.AdapterAsync(vm.Id, cancellationToken).ConfigureAwait(false);
+        var observed = await activity.ObserveNetworkAsync([(vm, adapter)], cancellationToken).ConfigureAwait(false);
+        return ToInfo(observed[0], adapter);
+    }
 
     private VmInfo ToInfo(VmRecord vm, NetworkAdapterInfo? adapter) => new()
     {
@@ -739,5 +757,6 @@ public sealed class VmManager : IVmManager
         DiskSizeGiB = vm.DiskSizeGiB,
         DiskAllocatedBytes = FileAllocation.BytesOf(reconciler.Files(vm.Id).Disk(vm.DiskFileName)),
         DiskFormat = vm.DiskFormat,
+        LastActivityAt = vm.LastActivityAt,
     };
 }

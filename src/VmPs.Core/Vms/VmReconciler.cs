@@ -111,18 +111,17 @@ internal sealed class VmReconciler
 
     /// <summary>
     /// The hypervisor the row records, the one the launcher's pid file names (the session may have died between the
-    /// launch and the record) and any process whose command line names this VM's directory (it may have died between
-    /// the spawn and the pid file), each killed only while it is still that process (PID and start time) and its
-    /// command line names this VM's directory: a recycled PID or a planted pid file never gets another process killed.
+    /// launch and the record) and any process started for this VM's directory (it may have died between the spawn and
+    /// the pid file), each killed only while <see cref="ProcessProbe.IsDetachedFor"/> holds: a recycled PID, a planted
+    /// pid file or a user's own process reading the VM's files never gets killed.
     /// </summary>
     private static async Task KillLeftHypervisorAsync(VmRecord vm, VmFiles files)
     {
-        var directory = files.Directory + "/";
         var candidates = new[] { vm.Instance?.Process, PidFile.Read(files.HypervisorPidFile) }.OfType<ProcessIdentity>()
-            .Concat(ProcessProbe.FindWithArgument(directory));
+            .Concat(ProcessProbe.FindDetachedFor(files.Directory));
         foreach (var process in candidates.Distinct())
         {
-            if (ProcessProbe.IsRunningWithArgument(process, directory))
+            if (ProcessProbe.IsDetachedFor(process, files.Directory))
             {
                 await ProcessProbe.KillAsync(process, KillWait, CancellationToken.None).ConfigureAwait(false);
             }

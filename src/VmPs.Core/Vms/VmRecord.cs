@@ -94,4 +94,10 @@ internal sealed record VmRecord
 
     /// <summary>The owning user's name.</summary>
     public string? Owner { get; init; }
+
+    /// <summary>When the host last saw the VM used (see <see cref="VmActivity"/>); null: not since it was made.</summary>
+    public DateTimeOffset? LastActivityAt { get; init; }
+
+    /// <summary>The TAP's received plus sent packets when last observed; null: never observed.</summary>
+    public long? NetworkPackets { get; init; }
 }

@@ -218,6 +218,39 @@ internal sealed class VmStore
                 .RunAsync(cancellationToken).ConfigureAwait(false),
             cancellationToken);
 
+    /// <summary>
+    /// Records that the VM, while running, was used at <paramref name="at"/> (an exec or file operation). Best effort
+    /// (see <see cref="StateDatabase.TryInWriteTransactionAsync"/>): false when the database took no write.
+    /// </summary>
+    public Task<bool> TryRecordActivityAsync(Guid id, DateTimeOffset at, CancellationToken cancellationToken) =>
+        database.TryInWriteTransactionAsync(
+            async (connection, transaction) => await connection.Command("UPDATE vms SET last_activity_at = $at WHERE id = $id AND state = $running", transaction)
+                .With("$id", id.ToString())
+                .With("$at", at.ToStored())
+                .With("$running", VmState.Running.ToString())
+                .RunAsync(cancellationToken).ConfigureAwait(false),
+            cancellationToken);
+
+    /// <summary>
+    /// Records running VMs' packet counts as observed now and their last activity (null keeps none), in one
+    /// best-effort transaction: false when the database took no write.
+    /// </summary>
+    public Task<bool> TryRecordNetworkPacketsAsync(IReadOnlyList<NetworkObservation> observations, CancellationToken cancellationToken) =>
+        database.TryInWriteTransactionAsync(
+            async (connection, transaction) =>
+            {
+                foreach (var observation in observations)
+                {
+                    await connection.Command("UPDATE vms SET network_packets = $packets, last_activity_at = $at WHERE id = $id AND state = $running", transaction)
+                        .With("$id", observation.VmId.ToString())
+                        .With("$packets", observation.Packets)
+                        .With("$at", observation.LastActivityAt?.ToStored())
+                        .With("$running", VmState.Running.ToString())
+                        .RunAsync(cancellationToken).ConfigureAwait(false);
+                }
+            },
+            cancellationToken);
+
     /// <summary>Deletes the row; <paramref name="ensure"/> sees it first, inside the transaction, and may throw to refuse.</summary>
     public Task<bool> DeleteAsync(Guid id, Action<VmRecord> ensure, CancellationToken cancellationToken) =>
         database.InWriteTransactionAsync(
@@ -324,5 +357,7 @@ internal sealed class VmStore
         InitMode = reader.GetNullableString("init_mode") is { } initMode ? Enum.Parse<ImageInitMode>(initMode) : null,
         OwnerId = reader.GetNullableString("owner_id"),
         Owner = reader.GetNullableString("owner_name"),
+        LastActivityAt = reader.GetNullableTime("last_activity_at"),
+        NetworkPackets = reader.GetNullableInt64("network_packets"),
     };
 }

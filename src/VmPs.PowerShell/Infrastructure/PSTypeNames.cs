@@ -11,6 +11,8 @@ public static class PSTypeNames
 
     public const string VmCheckpoint = "VmPs.VmCheckpoint";
 
+    public const string VmMeasurement = "VmPs.VmMeasurement";
+
     public const string VmHost = "VmPs.VmHost";
 
     public const string VmImage = "VmPs.VmImage";

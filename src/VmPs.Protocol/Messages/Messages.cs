@@ -9,7 +9,11 @@ public sealed record HelloAckMessage(int ProtocolVersion, string Nonce, string A
 /// <summary>Why a request failed; <see cref="Code"/> is one of <see cref="ErrorCodes"/>.</summary>
 public sealed record ErrorMessage(string Code, string Message);
 
-public sealed record PongMessage(string AgentVersion, double UptimeSeconds);
+/// <summary>
+/// The agent's answer to a ping: its version, the guest's uptime and, from agents that read it, the guest kernel's
+/// MemTotal and MemAvailable in bytes (see <see cref="Metering.MemInfo"/>; null from older agents).
+/// </summary>
+public sealed record PongMessage(string AgentVersion, double UptimeSeconds, long? MemoryTotalBytes = null, long? MemoryAvailableBytes = null);
 
 /// <summary>
 /// Starts a process. <see cref="Environment"/> entries are KEY=VALUE and override the guest's base environment;

@@ -81,7 +81,7 @@ public sealed class LogFloodVmTests : IDisposable
         Assert.Equal([AppLine, "FLOOD-END"], tail);
 
         await manager.StopAsync(VmName, new VmStopOptions(), CancellationToken.None);
-        Assert.Empty(ProcessProbe.FindWithArgument(created.Directory + "/"));
+        Assert.Empty(ProcessProbe.FindDetachedFor(created.Directory));
         Assert.Empty(Directory.EnumerateFiles(created.Directory, "*.pipe"));
         await manager.RemoveAsync(VmName, force: true, CancellationToken.None);
     }

@@ -22,6 +22,7 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Suspend-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Resume-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Save-Vm"] = ["VmPs.Core.Vms.VmInfo", "System.Management.Automation.Job"],
+        ["Measure-Vm"] = ["VmPs.Core.Metering.VmMeasurement"],
         ["Checkpoint-Vm"] = ["VmPs.Core.Vms.VmCheckpointInfo", "System.Management.Automation.Job"],
         ["Copy-Vm"] = ["VmPs.Core.Vms.VmInfo", "System.Management.Automation.Job"],
         ["Get-VmCheckpoint"] = ["VmPs.Core.Vms.VmCheckpointInfo"],
@@ -69,7 +70,7 @@ public sealed class CmdletMetadataTests : IDisposable
         "New-VmVolume", "Remove-VmVolume", "Copy-VmVolume", "Resize-VmVolume", "Mount-VmVolume", "Dismount-VmVolume", "Resize-VmDisk",
         "New-VmUser", "Set-VmUser", "Remove-VmUser", "Add-VmUserKey", "Remove-VmUserKey", "Set-VmQuota", "New-VmUserToken", "Grant-VmAccess", "Revoke-VmAccess"];
 
-    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Copy-Vm", "Set-Vm", "Export-VmSpec", "Remove-Vm", "Get-VmLog", "Resize-VmDisk"];
+    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Copy-Vm", "Set-Vm", "Export-VmSpec", "Remove-Vm", "Get-VmLog", "Resize-VmDisk", "Measure-Vm"];
 
     private readonly CmdletMetadata metadata = new();
 

@@ -96,9 +96,11 @@ public sealed class PrivateStateTests(ITestOutputHelper output) : IDisposable
         var opened = 0;
         foreach (var path in Walk(home.Paths.Root).Prepend(home.Paths.Root))
         {
-            if (UnixFileSystem.GetStatus(path).Kind != FileKind.SymbolicLink)
+            var kind = UnixFileSystem.GetStatus(path).Kind;
+            if (kind != FileKind.SymbolicLink)
             {
-                UnixFileSystem.SetMode(path, (UnixFileMode)(Directory.Exists(path) ? 0b111_111_111 : 0b110_110_110));
+                // A socket bound under a umask of 000 is 0777.
+                UnixFileSystem.SetMode(path, (UnixFileMode)(kind is FileKind.Directory or FileKind.Other ? 0b111_111_111 : 0b110_110_110));
                 opened++;
             }
         }
@@ -113,7 +115,7 @@ public sealed class PrivateStateTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => home.Dispose();
 
-    /// <summary>Every path below the root (links not followed) and the root: directories 0700, the rest without group or other bits, state files exactly 0600.</summary>
+    /// <summary>Every path below the root (links not followed) and the root: directories 0700, sockets and pipes 0600, the rest without group or other bits, state files exactly 0600.</summary>
     private List<string> AssertPrivate()
     {
         Assert.Equal(0b111_000_000, UnixFileSystem.GetStatus(home.Paths.Root).Mode);
@@ -128,6 +130,9 @@ public sealed class PrivateStateTests(ITestOutputHelper output) : IDisposable
                     continue;
                 case FileKind.Directory:
                     Assert.True(mode == (UnixFileMode)0b111_000_000, $"{path} is {Convert.ToString(status.Mode, 8)}");
+                    break;
+                case FileKind.Other:
+                    Assert.True(mode == (UnixFileMode)0b110_000_000, $"socket or pipe {path} is {Convert.ToString(status.Mode, 8)}");
                     break;
                 default:
                     Assert.True((mode & SharedBits) == 0, $"{path} is {Convert.ToString(status.Mode, 8)}");

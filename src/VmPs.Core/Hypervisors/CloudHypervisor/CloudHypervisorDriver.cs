@@ -1,6 +1,7 @@
 using System.Text;
 using VmPs.Core.Agent;
 using VmPs.Core.Logs;
+using VmPs.Core.Metering;
 using VmPs.Core.Processes;
 
 namespace VmPs.Core.Hypervisors.CloudHypervisor;
@@ -150,6 +151,12 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
         {
             await api.RemoveDeviceAsync(deviceId, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    public async Task<DiskCounters> ReadDiskCountersAsync(HypervisorInstance instance, CancellationToken cancellationToken)
+    {
+        using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
+        return DiskCounters.FromCloudHypervisorCounters(await api.GetVmCountersAsync(cancellationToken).ConfigureAwait(false));
     }
 
     public Task KillAsync(HypervisorInstance instance, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using VmPs.Core.Agent;
 using VmPs.Core.Logs;
+using VmPs.Core.Metering;
 using VmPs.Core.Processes;
 using VmPs.Core.Shares;
 
@@ -185,6 +186,13 @@ public sealed class QemuDriver : IHypervisorDriver
             "blockdev-snapshot-sync",
             new JsonObject { ["device"] = device, ["snapshot-file"] = path, ["format"] = "qcow2", ["mode"] = "existing" },
             cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<DiskCounters> ReadDiskCountersAsync(HypervisorInstance instance, CancellationToken cancellationToken)
+    {
+        await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
+        return DiskCounters.FromQemuBlockStats(await qmp.ExecuteAsync("query-blockstats", cancellationToken).ConfigureAwait(false))
+            ?? throw new VmPsException(VmPsErrorIds.QmpProtocolError, VmPsErrorKind.ProtocolError, "QEMU's query-blockstats answer has no byte counts.", instance.ControlSocketPath);
     }
 
     public async Task KillAsync(HypervisorInstance instance, CancellationToken cancellationToken)

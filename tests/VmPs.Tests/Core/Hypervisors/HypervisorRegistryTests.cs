@@ -175,5 +175,7 @@ public sealed class HypervisorRegistryTests
         public Task DetachDiskAsync(HypervisorInstance instance, string deviceId, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task SnapshotDiskAsync(HypervisorInstance instance, int diskIndex, string path, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<VmPs.Core.Metering.DiskCounters> ReadDiskCountersAsync(HypervisorInstance instance, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

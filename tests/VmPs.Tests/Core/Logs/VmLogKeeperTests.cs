@@ -71,7 +71,7 @@ public sealed class VmLogKeeperTests : IDisposable
         VmLogKeeper.End(scratch.Path);
         Assert.Empty(Directory.EnumerateFiles(scratch.Path, "*.pipe"));
         Assert.False(File.Exists(Path.Combine(scratch.Path, VmLogKeeper.PidFileName)));
-        Assert.Empty(ProcessProbe.FindWithArgument(scratch.Path + "/"));
+        Assert.Empty(ProcessProbe.FindDetachedFor(scratch.Path));
     }
 
     [Fact]
@@ -89,7 +89,7 @@ public sealed class VmLogKeeperTests : IDisposable
         Assert.False(ProcessProbe.IsRunning(keeper!.Value));
         Assert.Empty(Directory.EnumerateFiles(scratch.Path, "*.pipe"));
         Assert.False(File.Exists(Path.Combine(scratch.Path, VmLogKeeper.PidFileName)));
-        Assert.Empty(ProcessProbe.FindWithArgument(scratch.Path + "/"));
+        Assert.Empty(ProcessProbe.FindDetachedFor(scratch.Path));
     }
 
     [Fact]
@@ -107,7 +107,7 @@ public sealed class VmLogKeeperTests : IDisposable
         {
             Assert.True(await ProcessProbe.WaitForExitAsync(left, TimeSpan.FromSeconds(5), CancellationToken.None), "the next start left the previous keeper running");
             var keeper = Keeper();
-            Assert.Equal([keeper], ProcessProbe.FindWithArgument(scratch.Path + "/"));
+            Assert.Equal([keeper], ProcessProbe.FindDetachedFor(scratch.Path));
             await ProcessProbe.KillAsync(hypervisor, TimeSpan.FromSeconds(5), CancellationToken.None);
             Assert.True(await ProcessProbe.WaitForExitAsync(keeper, TimeSpan.FromSeconds(10), CancellationToken.None), "the keeper outlived its hypervisor");
         }
@@ -119,7 +119,7 @@ public sealed class VmLogKeeperTests : IDisposable
 
     public void Dispose()
     {
-        foreach (var process in ProcessProbe.FindWithArgument(scratch.Path + "/"))
+        foreach (var process in ProcessProbe.FindDetachedFor(scratch.Path))
         {
             ProcessProbe.KillAsync(process, TimeSpan.FromSeconds(5), CancellationToken.None).GetAwaiter().GetResult();
         }

@@ -59,6 +59,37 @@ public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
     }
 
     [RequiresNetworkedVmBootFact]
+    public async Task PacketsThroughAVmsTapAreActivityThatGetVmNotices()
+    {
+        var address = await vms.AddressOfAsync("peer");
+        await vms.Manager.GetAsync("peer", CancellationToken.None);
+        var beforeSending = DateTimeOffset.UtcNow;
+
+        // A UDP datagram from the bridge's side (with the ARP exchange before it) passes the VM's TAP; no exec.
+        await vms.VmPsNamespace.ExecCheckedAsync("bash", "-c", $"echo idle-check > /dev/udp/{address}/9");
+        var info = await vms.Manager.GetAsync("peer", CancellationToken.None);
+
+        Assert.NotNull(info.LastActivityAt);
+        Assert.True(info.LastActivityAt >= beforeSending, $"LastActivityAt {info.LastActivityAt:O} is before the datagram at {beforeSending:O}");
+        Assert.InRange(info.IdleTime!.Value, TimeSpan.Zero, DateTimeOffset.UtcNow - beforeSending);
+    }
+
+    [RequiresNetworkedVmBootFact]
+    public async Task MeasureVmCountsTheTrafficThroughTheVmsTap()
+    {
+        var address = await vms.AddressOfAsync("peer");
+        var before = await vms.Manager.MeasureAsync("peer", CancellationToken.None);
+
+        await vms.VmPsNamespace.ExecCheckedAsync("bash", "-c", $"for i in 1 2 3; do echo measured > /dev/udp/{address}/9; done");
+        var after = await vms.Manager.MeasureAsync("peer", CancellationToken.None);
+
+        Assert.True(after.NetworkReceivedPackets >= before.NetworkReceivedPackets + 3, $"{before.NetworkReceivedPackets} -> {after.NetworkReceivedPackets} packets");
+        Assert.True(after.NetworkReceivedBytes >= before.NetworkReceivedBytes + (3 * "measured\n".Length), $"{before.NetworkReceivedBytes} -> {after.NetworkReceivedBytes} bytes");
+        Assert.True(after.NetworkSentPackets > 0);
+        Assert.NotNull(after.GuestMemoryTotalBytes);
+    }
+
+    [RequiresNetworkedVmBootFact]
     public async Task AVmReachesAServerInAnotherNamespaceThroughNat()
     {
         var page = await vms.RunCheckedAsync(

@@ -47,6 +47,37 @@ public sealed class DetachedProcessTests : IDisposable
         await WaitUntilAsync(() => !Directory.Exists($"/proc/{process.Pid}"));
     }
 
+    [Fact]
+    public async Task OnlyASessionLeaderWorkingInTheDirectoryWithAnArgumentNamingItIsRecognisedAsStartedForIt()
+    {
+        var file = scratch.Combine("console.log");
+        File.WriteAllText(file, "");
+        var elsewhere = Directory.CreateTempSubdirectory("vmps-elsewhere-");
+        var started = DetachedProcess.Start("tail", ["-f", file], scratch.Combine("log"), scratch.Path);
+        var detachedElsewhere = DetachedProcess.Start("tail", ["-f", file], scratch.Combine("log"), elsewhere.FullName);
+        // A user's own reader of the VM's log, run from a shell in the VM's directory: not a session leader.
+        using var reader = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("tail", ["-f", file]) { WorkingDirectory = scratch.Path })!;
+        var readerIdentity = new ProcessIdentity(reader.Id, ProcessProbe.ReadStartTime(reader.Id)!.Value);
+        try
+        {
+            Assert.True(ProcessProbe.IsDetachedFor(started, scratch.Path));
+            Assert.True(ProcessProbe.IsDetachedFor(started, scratch.Path + "/"));
+            Assert.False(ProcessProbe.IsDetachedFor(detachedElsewhere, scratch.Path));
+            Assert.False(ProcessProbe.IsDetachedFor(readerIdentity, scratch.Path));
+            Assert.False(ProcessProbe.IsDetachedFor(started with { StartTime = started.StartTime + 1 }, scratch.Path));
+            Assert.Equal([started], ProcessProbe.FindDetachedFor(scratch.Path));
+        }
+        finally
+        {
+            reader.Kill();
+            await ProcessProbe.KillAsync(started, TimeSpan.FromSeconds(10), CancellationToken.None);
+            await ProcessProbe.KillAsync(detachedElsewhere, TimeSpan.FromSeconds(10), CancellationToken.None);
+            elsewhere.Delete(recursive: true);
+        }
+
+        Assert.Empty(ProcessProbe.FindDetachedFor(scratch.Path));
+    }
+
     public void Dispose() => scratch.Dispose();
 
     private static async Task WaitUntilAsync(Func<bool> condition)

@@ -166,6 +166,32 @@ public sealed class VmCrashRecoveryTests(ITestOutputHelper output) : IAsyncLifet
         output.WriteLine($"{fault}: the start failed and rolled back, nothing left in the VM directory; 1/1 repaired/injected");
     }
 
+    [RequiresNetworkedVmFact]
+    public async Task TheRepairOfAKilledStartEndsItsHypervisorButNotAUsersReaderOfTheVmsConsoleLog()
+    {
+        await CreateAsync();
+        var directory = (await manager.GetAsync("vm", CancellationToken.None)).Directory;
+        var (exitCode, childOutput) = await VmCommandChild.RunAsync(host.Home.Paths, host.Scratch.Name, "start vm", DetachedProcess.CrashBeforeRecord(VmLaunchSpec.PidFileName));
+        Assert.True(exitCode == SigKillExitCode, $"Start-Vm was not killed (exit code {exitCode}): {childOutput}");
+        Assert.NotEmpty(ProcessProbe.FindDetachedFor(directory));
+
+        using var reader = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("tail", ["-f", Path.Combine(directory, "console.log")]) { WorkingDirectory = directory })!;
+        try
+        {
+            var next = VmTestHost.Manager(host.Home.Paths, network: host.Scratch.Namespace);
+            Assert.Equal([VmState.Stopped], (await next.GetAllAsync(CancellationToken.None)).Select(vm => vm.State));
+            Assert.Empty(ProcessProbe.FindDetachedFor(directory));
+            Assert.False(reader.HasExited, "the repair killed a user's tail -f of the console log");
+        }
+        finally
+        {
+            reader.Kill();
+            await reader.WaitForExitAsync();
+        }
+
+        await manager.RemoveAsync("vm", force: true, CancellationToken.None);
+    }
+
     private Task CreateAsync() => manager.CreateAsync(
         new VmCreateOptions
         {

@@ -128,6 +128,8 @@ internal sealed class FakeVmManager : IVmManager
 
     public Task<NetworkAdapterInfo?> GetNetworkAdapterAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+    public Task<VmPs.Core.Metering.VmMeasurement> MeasureAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
     public Task<NetworkRepairResult> RepairNetworkAsync(string network, bool dryRun, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task<VmInfo> StopAsync(string name, VmStopOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();

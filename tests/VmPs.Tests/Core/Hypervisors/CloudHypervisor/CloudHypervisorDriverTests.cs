@@ -136,6 +136,20 @@ public sealed class CloudHypervisorDriverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DiskCountersAreTheDisksReadAndWriteBytesOfVmCountersWithoutTheNetworkDevices()
+    {
+        var launcher = Fake(new FakeCloudHypervisorOptions { DeviceTraffic = (Read: 40960, Written: 8192) });
+        var driver = new CloudHypervisorDriver(launcher);
+        var spec = vm.Spec() with { NetworkInterfaces = [new NetworkInterfaceSpec("vmpstap0", "52:54:00:12:34:56", 1500)] };
+        var instance = await driver.LaunchAsync(spec, CancellationToken.None);
+
+        var counters = await driver.ReadDiskCountersAsync(instance, CancellationToken.None);
+
+        Assert.Equal(new VmPs.Core.Metering.DiskCounters(3 * 40960, 3 * 8192), counters);
+        Assert.Contains(launcher.Vmm.Requests, request => request is { Method: "GET", Endpoint: "vm.counters" });
+    }
+
+    [Fact]
     public async Task KillShutsTheVmAndTheVmmDownThroughTheApi()
     {
         var launcher = Fake();

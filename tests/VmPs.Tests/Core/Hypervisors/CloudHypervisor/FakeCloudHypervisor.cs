@@ -23,6 +23,9 @@ internal sealed record FakeCloudHypervisorOptions
 
     /// <summary>Guest programs listening on vsock ports, reachable through the hybrid vsock socket.</summary>
     public IReadOnlyDictionary<uint, FakeGuestService> GuestServices { get; init; } = new Dictionary<uint, FakeGuestService>();
+
+    /// <summary>What vm.counters says each disk read and wrote (and each network device received and sent).</summary>
+    public (long Read, long Written) DeviceTraffic { get; init; }
 }
 
 /// <summary>One API request as the fake received it.</summary>
@@ -236,9 +239,16 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
         }
 
         var counters = new JsonObject();
+        var (read, written) = options.DeviceTraffic;
         foreach (var id in DiskIds())
         {
-            counters[id] = new JsonObject { ["read_bytes"] = 0, ["write_bytes"] = 0, ["read_ops"] = 0, ["write_ops"] = 0 };
+            counters[id] = new JsonObject { ["read_bytes"] = read, ["write_bytes"] = written, ["read_ops"] = read / 512, ["write_ops"] = written / 512 };
+        }
+
+        // CH counts a virtio-net device's traffic under the same endpoint, with its own counter names.
+        foreach (var (net, index) in (config?["net"] as JsonArray ?? []).Select((net, index) => (net, index)))
+        {
+            counters[net?["id"]?.GetValue<string>() ?? $"_net{index}"] = new JsonObject { ["rx_bytes"] = read, ["rx_frames"] = read / 1500, ["tx_bytes"] = written, ["tx_frames"] = written / 1500 };
         }
 
         return (Json(200, counters), false);
