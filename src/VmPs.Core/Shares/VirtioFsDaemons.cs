@@ -8,8 +8,9 @@ namespace VmPs.Core.Shares;
 /// One virtiofsd per host directory share, part of its VM's lifecycle: started by the driver just before the
 /// hypervisor (which connects to its vhost-user socket), ended with it. Each is a detached child recorded in a pid file
 /// in the VM directory the moment it exists, so a stop, a failed start, a settled dead session or the next read after
-/// a hypervisor crash ends it (<see cref="End"/>, through VmFiles.DeleteRuntimeFiles), and only while its PID, start
-/// time and a command line naming the VM's directory all match. virtiofsd also exits by itself once the hypervisor
+/// a hypervisor crash ends it (<see cref="End"/>, through VmFiles.DeleteRuntimeFiles), and only while
+/// ProcessProbe.IsDetachedFor holds (PID and start time, a session leader working in the VM's directory with an argument
+/// naming it; its sandbox child dies with it). virtiofsd also exits by itself once the hypervisor
 /// closes its socket. A read-only share's virtiofsd runs on a read-only bind of the directory in a mount namespace of
 /// its own (<c>vmps-guest bind-readonly</c>), so the host's kernel refuses writes whatever the guest sends; QEMU 7.2's
 /// virtiofsd has no read-only option.
@@ -113,7 +114,7 @@ internal static class VirtioFsDaemons
 
         foreach (var pidFile in Directory.EnumerateFiles(directory, "*" + PidFileSuffix))
         {
-            if (PidFile.Read(pidFile) is { } daemon && ProcessProbe.IsRunningWithArgument(daemon, directory + "/"))
+            if (PidFile.Read(pidFile) is { } daemon && ProcessProbe.IsDetachedFor(daemon, directory))
             {
                 ProcessProbe.KillAsync(daemon, KillWait, CancellationToken.None).GetAwaiter().GetResult();
             }
