@@ -7,8 +7,9 @@ namespace VmPs.Tests.Infrastructure;
 /// <summary>
 /// Debian roots made by debootstrap, kept once per machine as an uncompressed tar (numeric owners, xattrs: a
 /// ready image layer), keyed by suite, variant and extra packages. A debootstrap through the apt mirror takes
-/// minutes; every later test run on the machine, a CI run of a fresh clone included, reuses the tar. The folder is
-/// $VMPS_TEST_CACHE, else /var/cache/vmps-tests (debootstrap needs root); delete a tar to rebuild it.
+/// minutes; every later test run on the machine, a CI run of a fresh clone included, reuses the tar. The roots share
+/// one package cache (debootstrap --cache-dir), so a package that several roots hold is fetched once per machine. The
+/// folder is $VMPS_TEST_CACHE, else /var/cache/vmps-tests (debootstrap needs root); delete a tar to rebuild it.
 /// </summary>
 internal static class DebootstrapCache
 {
@@ -28,7 +29,8 @@ internal static class DebootstrapCache
         var tar = Path.Combine(Directory, "debootstrap", key + ".tar");
         string[] options = packages.Length == 0 ? ["--variant=minbase"] : ["--variant=minbase", $"--include={string.Join(',', packages)}"];
         var command = $"debootstrap {string.Join(' ', options)} {suite}";
-        System.IO.Directory.CreateDirectory(Path.GetDirectoryName(tar)!);
+        var packageCache = Path.Combine(Directory, "debootstrap", "packages");
+        System.IO.Directory.CreateDirectory(packageCache);
 
         // One builder per key on the machine: another test run building the same root is waited for, not repeated.
         using var buildLock = await LockAsync(tar + ".lock");
@@ -43,7 +45,12 @@ internal static class DebootstrapCache
         var partial = $"{tar}.{Environment.ProcessId}.partial";
         try
         {
-            await ExternalTool.RunCheckedAsync("debootstrap", [.. options, suite, rootfs], CancellationToken.None);
+            // Builders of different roots take turns on the shared package cache, so none reads a package half-written.
+            using (await LockAsync(packageCache + ".lock"))
+            {
+                await ExternalTool.RunCheckedAsync("debootstrap", [.. options, $"--cache-dir={packageCache}", suite, rootfs], CancellationToken.None);
+            }
+
             await ExternalTool.RunCheckedAsync("tar", ["--numeric-owner", "--xattrs", "-C", rootfs, "-cf", partial, "."], CancellationToken.None);
             File.Move(partial, tar);
         }
