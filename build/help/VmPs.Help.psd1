@@ -314,18 +314,19 @@
         )
     }
     'Set-Vm' = @{
-        Synopsis    = 'Changes the CPUs and memory of stopped VMs.'
-        Description = 'Sets the number of virtual CPUs and the memory of each VM, as Hyper-V''s Set-VM -ProcessorCount -MemoryStartupBytes does; the next Start-Vm boots with them. The VM must be stopped (or crashed): a starting, running or stopping VM is refused with VmResizeNeedsStop ("stop the VM first"), since no VmPs driver resizes a running guest. The values are checked as New-Vm checks them (CpuCountOutOfRange, MemoryOutOfRange), and the state is checked again in the same transaction that writes them, so a VM started meanwhile is refused too. Every check runs under -WhatIf.'
+        Synopsis    = 'Changes the CPUs and memory of VMs: stopped ones, or running ones where the hypervisor hot-plugs.'
+        Description = 'Sets the number of virtual CPUs and the memory of each VM, as Hyper-V''s Set-VM -ProcessorCount -MemoryStartupBytes does. A stopped (or crashed) VM boots with them at its next Start-Vm. A running VM changes at once where its hypervisor hot-plugs: Cloud Hypervisor adds or removes vCPUs (up to 4 per host core, at most 254) and adds memory (vm.resize; the guest kernel onlines the added memory itself, and the added amount must be whole 128 MiB blocks, else VmMemoryHotplugStep names the nearest size that works). Taking memory from a running VM, or any change on QEMU (whose microvm and q35 machines, as VmPs runs them, hot-plug neither), fails with VmResizeNeedsStop, which says to stop the VM first; so does a paused or starting VM. The new sizes are recorded (and the owner''s quota checked) before the hypervisor is asked, and given back when it refuses. The values are checked as New-Vm checks them (CpuCountOutOfRange, MemoryOutOfRange), and the state is checked again in the same transaction that writes them, so a VM started or stopped meanwhile is refused too. Every check runs under -WhatIf.'
         Parameters  = @{
             Name        = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column; another kind of object is refused, never taken for its Name.'
             InputObject = 'VM objects, as Get-Vm outputs them.'
             Cpus        = 'Number of virtual CPUs (1 to 4 per host core, at most 254). Unchanged when not given.'
-            MemoryMB    = 'Memory in MiB (64 up to the host''s memory). Unchanged when not given.'
+            MemoryMB    = 'Memory in MiB (64 up to the host''s memory). Unchanged when not given. A running VM only grows, in 128 MiB blocks.'
             PassThru    = 'Output the changed VM.'
         }
         Examples    = @(
             @{ Code = 'Stop-Vm web; Set-Vm web -Cpus 2 -MemoryMB 1024; Start-Vm web'; Remarks = 'Gives the VM web 2 vCPUs and 1 GiB of memory from its next boot.' }
-            @{ Code = 'Get-Vm test-* | Set-Vm -MemoryMB 256 -WhatIf'; Remarks = 'Shows what would change for each test VM, failing for those that are running.' }
+            @{ Code = 'Set-Vm web -Cpus 4 -MemoryMB 1024'; Remarks = 'On Cloud Hypervisor, gives the running VM web 4 vCPUs and grows its memory to 1 GiB at once (from 512 MiB: four 128 MiB blocks).' }
+            @{ Code = 'Get-Vm test-* | Set-Vm -MemoryMB 256 -WhatIf'; Remarks = 'Shows what would change for each test VM, failing for those that cannot change while they run.' }
         )
     }
     'Export-VmSpec' = @{

@@ -443,6 +443,8 @@ public static class VmPsErrorIds
 
     public const string VmResizeNeedsStop = nameof(VmResizeNeedsStop);
 
+    public const string VmMemoryHotplugStep = nameof(VmMemoryHotplugStep);
+
     public const string VmRestoreFailed = nameof(VmRestoreFailed);
 
     public const string VmSaved = nameof(VmSaved);

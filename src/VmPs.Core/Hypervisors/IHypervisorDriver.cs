@@ -75,6 +75,12 @@ public sealed record VmLaunchSpec
 
     public required int MemoryMiB { get; init; }
 
+    /// <summary>The vCPUs a driver that hot-plugs them lets the running VM grow to (Set-Vm); null: <see cref="Cpus"/>.</summary>
+    public int? MaxCpus { get; init; }
+
+    /// <summary>The memory a driver that hot-plugs it lets the running VM grow to; null: <see cref="MemoryMiB"/>.</summary>
+    public int? MaxMemoryMiB { get; init; }
+
     public required IReadOnlyList<DiskSpec> Disks { get; init; }
 
     /// <summary>The guest's serial console is written here.</summary>
@@ -173,6 +179,12 @@ public interface IHypervisorDriver
     /// running; the state files are not changed. Started before the first await, like <see cref="LaunchAsync"/>.
     /// </summary>
     Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Changes the running VM's vCPUs and memory to <paramref name="cpus"/> and <paramref name="memoryMiB"/> (null: as
+    /// they are) (<see cref="HypervisorFeatures.CpuResize"/>, <see cref="HypervisorFeatures.MemoryResize"/>).
+    /// </summary>
+    Task ResizeAsync(HypervisorInstance instance, int? cpus, int? memoryMiB, CancellationToken cancellationToken);
 
     /// <summary>The bytes the running or paused VM's disks have read and written since its hypervisor started.</summary>
     Task<Metering.DiskCounters> ReadDiskCountersAsync(HypervisorInstance instance, CancellationToken cancellationToken);

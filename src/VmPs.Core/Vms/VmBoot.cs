@@ -217,6 +217,8 @@ internal sealed class VmBoot
             VmDirectory = files.Directory,
             Cpus = vm.Cpus,
             MemoryMiB = vm.MemoryMiB,
+            MaxCpus = VmValidation.MaxCpus,
+            MaxMemoryMiB = (int)Math.Min(int.MaxValue, VmValidation.ReadHostMemoryMiB()),
             Disks = [],
             ConsoleLogPath = files.ConsoleLog,
             HypervisorLogPath = files.HypervisorLog,

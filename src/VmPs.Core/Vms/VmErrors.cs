@@ -46,7 +46,7 @@ internal static class VmErrors
         RecommendedAction = $"Start it first: Start-Vm {name}",
     };
 
-    /// <summary>Set-Vm's CPUs or memory on a VM that is not stopped. No driver resizes a running VM yet (CH's vm.resize and QEMU q35's hotplug are not wired up).</summary>
+    /// <summary>Set-Vm's CPUs or memory on a VM that is neither stopped nor running (paused, starting).</summary>
     public static VmPsException ResizeNeedsStop(string name, VmState state) => new(
         VmPsErrorIds.VmResizeNeedsStop,
         VmPsErrorKind.InvalidOperation,
@@ -55,6 +55,33 @@ internal static class VmErrors
     {
         RecommendedAction = $"Stop-Vm {name}; Set-Vm {name} ...; Start-Vm {name}",
     };
+
+    /// <summary>Set-Vm's CPUs or memory on a running VM whose hypervisor does not hot-plug them (QEMU here).</summary>
+    public static VmPsException HotResizeUnsupported(string name, string driver) => new(
+        VmPsErrorIds.VmResizeNeedsStop,
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' runs on {driver}, which cannot change the CPUs or memory of a running VM: stop the VM first.",
+        name)
+    {
+        RecommendedAction = $"Stop-Vm {name}; Set-Vm {name} ...; Start-Vm {name}",
+    };
+
+    /// <summary>Set-Vm -MemoryMiB below a running VM's memory: hot-plugged memory is added, never taken away.</summary>
+    public static VmPsException MemoryShrinkNeedsStop(string name, int currentMiB, int wantedMiB) => new(
+        VmPsErrorIds.VmResizeNeedsStop,
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' runs with {currentMiB} MiB, and memory is only added to a running VM: stop the VM first to give it {wantedMiB} MiB.",
+        name)
+    {
+        RecommendedAction = $"Stop-Vm {name}; Set-Vm {name} -MemoryMiB {wantedMiB}; Start-Vm {name}",
+    };
+
+    /// <summary>Memory added to a running VM in other than whole 128 MiB blocks, which the guest could not use.</summary>
+    public static VmPsException MemoryHotplugStep(string name, int currentMiB, int wantedMiB, int blockMiB) => new(
+        VmPsErrorIds.VmMemoryHotplugStep,
+        VmPsErrorKind.InvalidArgument,
+        $"VM '{name}' runs with {currentMiB} MiB, and memory is added to a running VM in blocks of {blockMiB} MiB: ask for {currentMiB + ((wantedMiB - currentMiB + blockMiB - 1) / blockMiB * blockMiB)} MiB, or stop the VM first for {wantedMiB} MiB.",
+        name);
 
     /// <summary>Set-Vm on a Saved VM: its saved memory and devices were made for its CPUs and memory, so they change only once it is off.</summary>
     public static VmPsException ResizeNeedsSavedStateGone(string name) => new(

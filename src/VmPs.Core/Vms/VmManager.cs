@@ -432,6 +432,11 @@ public sealed class VmManager : IVmManager
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
         var hostMemoryMiB = VmValidation.ReadHostMemoryMiB();
         VmValidation.ValidateResources(options.Cpus ?? vm.Cpus, options.MemoryMiB ?? vm.MemoryMiB, hostMemoryMiB);
+        if (vm.State == VmState.Running && vm.Instance is { } instance)
+        {
+            return await ResizeRunningAsync(vm, instance, options, dryRun, cancellationToken).ConfigureAwait(false);
+        }
+
         EnsureResizable(vm);
         if (dryRun)
         {
@@ -450,6 +455,63 @@ public sealed class VmManager : IVmManager
                 connection, transaction, next.OwnerId, new QuotaDemand(Cpus: next.Cpus, MemoryMiB: next.MemoryMiB), cancellationToken)).ConfigureAwait(false)
             ?? throw VmErrors.NotFound(name);
         return await ToInfoAsync(updated, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Set-Vm on a running VM: the hypervisor hot-plugs (or unplugs) vCPUs and adds memory in whole blocks where its
+    /// driver can; otherwise, or to take memory away, the VM must be stopped first. The new sizes are recorded (with the
+    /// owner's quota checked) before the hypervisor is asked, and given back when it refuses.
+    /// </summary>
+    private async Task<VmInfo> ResizeRunningAsync(VmRecord vm, HypervisorInstance instance, VmSetOptions options, bool dryRun, CancellationToken cancellationToken)
+    {
+        var cpus = options.Cpus is { } wantedCpus && wantedCpus != vm.Cpus ? wantedCpus : (int?)null;
+        var memoryMiB = options.MemoryMiB is { } wantedMemory && wantedMemory != vm.MemoryMiB ? wantedMemory : (int?)null;
+        var needed = (cpus is null ? HypervisorFeatures.None : HypervisorFeatures.CpuResize) | (memoryMiB is null ? HypervisorFeatures.None : HypervisorFeatures.MemoryResize);
+        var driver = await host.DriverAsync(vm, cancellationToken).ConfigureAwait(false);
+        if (!driver.Capabilities.Supports(needed))
+        {
+            throw VmErrors.HotResizeUnsupported(vm.Name, driver.Capabilities.Driver);
+        }
+
+        if (memoryMiB is { } memory)
+        {
+            const int block = Hypervisors.CloudHypervisor.CloudHypervisorVmConfigBuilder.HotplugBlockMiB;
+            if (memory < vm.MemoryMiB)
+            {
+                throw VmErrors.MemoryShrinkNeedsStop(vm.Name, vm.MemoryMiB, memory);
+            }
+
+            if ((memory - vm.MemoryMiB) % block != 0)
+            {
+                throw VmErrors.MemoryHotplugStep(vm.Name, vm.MemoryMiB, memory, block);
+            }
+        }
+
+        if (dryRun || needed == HypervisorFeatures.None)
+        {
+            return await ToInfoAsync(vm, cancellationToken).ConfigureAwait(false);
+        }
+
+        var claimed = await vms.UpdateAsync(
+            vm.Id,
+            current => current.State == VmState.Running && current.Instance == instance
+                ? current with { Cpus = cpus ?? current.Cpus, MemoryMiB = memoryMiB ?? current.MemoryMiB }
+                : throw VmErrors.ResizeNeedsStop(current.Name, current.State),
+            cancellationToken,
+            (connection, transaction, next) => QuotaEnforcement.EnsureFitsAloneAsync(
+                connection, transaction, next.OwnerId, new QuotaDemand(Cpus: next.Cpus, MemoryMiB: next.MemoryMiB), cancellationToken)).ConfigureAwait(false)
+            ?? throw VmErrors.NotFound(vm.Name);
+        try
+        {
+            await driver.ResizeAsync(instance, cpus, memoryMiB, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await vms.UpdateAsync(vm.Id, current => current with { Cpus = vm.Cpus, MemoryMiB = vm.MemoryMiB }, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        return await ToInfoAsync(claimed, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Checkpoint-Vm: a named checkpoint of the VM's disk and, while it runs (or is paused or saved), its memory.</summary>

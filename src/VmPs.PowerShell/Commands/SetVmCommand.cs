@@ -5,8 +5,9 @@ using VmPs.PowerShell.Infrastructure;
 namespace VmPs.PowerShell.Commands;
 
 /// <summary>
-/// Changes a stopped VM's CPUs and memory, as Hyper-V's Set-VM -ProcessorCount -MemoryStartupBytes does; the next
-/// Start-Vm boots with them. A VM that is not stopped is refused ("stop the VM first"), under -WhatIf too.
+/// Changes a VM's CPUs and memory, as Hyper-V's Set-VM -ProcessorCount -MemoryStartupBytes does: a stopped VM's for its
+/// next Start-Vm, a running VM's at once where its hypervisor hot-plugs them; otherwise the VM is refused ("stop the VM
+/// first"), under -WhatIf too.
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "Vm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = NameSet)]
 [OutputType(typeof(VmInfo))]

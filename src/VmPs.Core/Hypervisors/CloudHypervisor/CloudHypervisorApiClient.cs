@@ -67,6 +67,10 @@ public sealed class CloudHypervisorApiClient : IDisposable
 
     public Task DeleteVmAsync(CancellationToken cancellationToken) => PutAsync("vm.delete", null, cancellationToken);
 
+    /// <summary>Hot-plugs or unplugs vCPUs and hot-plugs RAM into the running VM (vm.resize).</summary>
+    public Task ResizeVmAsync(VmResize resize, CancellationToken cancellationToken) =>
+        PutAsync("vm.resize", JsonSerializer.SerializeToUtf8Bytes(resize, Json.VmResize), cancellationToken);
+
     /// <summary>Deletes the VM and makes the cloud-hypervisor process exit.</summary>
     public Task ShutdownVmmAsync(CancellationToken cancellationToken) => PutAsync("vmm.shutdown", null, cancellationToken);
 

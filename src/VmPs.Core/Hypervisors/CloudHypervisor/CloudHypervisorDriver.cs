@@ -153,6 +153,13 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
         }
     }
 
+    /// <summary>vm.resize: vCPUs up to the max_vcpus and RAM up to the hotplug_size the VM was created with.</summary>
+    public async Task ResizeAsync(HypervisorInstance instance, int? cpus, int? memoryMiB, CancellationToken cancellationToken)
+    {
+        using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
+        await api.ResizeVmAsync(new VmResize(cpus, memoryMiB * (1L << 20)), cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<DiskCounters> ReadDiskCountersAsync(HypervisorInstance instance, CancellationToken cancellationToken)
     {
         using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);

@@ -161,6 +161,9 @@ public sealed record RestoreConfig(string SourceUrl, bool Prefault);
 /// <summary>The body of PUT /vm.remove-device: the id the device was added with.</summary>
 public sealed record VmRemoveDevice(string Id);
 
+/// <summary>vm.resize's body: the vCPUs (at most cpus.max_vcpus) and RAM in bytes (at most memory.size + hotplug_size) wanted; null leaves one as it is.</summary>
+public sealed record VmResize(int? DesiredVcpus, long? DesiredRam);
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
@@ -171,6 +174,7 @@ public sealed record VmRemoveDevice(string Id);
 [JsonSerializable(typeof(VmSnapshotConfig))]
 [JsonSerializable(typeof(RestoreConfig))]
 [JsonSerializable(typeof(VmRemoveDevice))]
+[JsonSerializable(typeof(VmResize))]
 [JsonSerializable(typeof(Dictionary<string, Dictionary<string, long>>))]
 [JsonSerializable(typeof(string[]))]
 public sealed partial class CloudHypervisorJsonContext : JsonSerializerContext;

@@ -13,13 +13,19 @@ public static class CloudHypervisorVmConfigBuilder
 
     public const string EntropySource = "/dev/urandom";
 
+    /// <summary>Linux's memory block on x86_64: hot-plugged memory is added and onlined in these.</summary>
+    public const int HotplugBlockMiB = 128;
+
     private const long BytesPerMiB = 1024 * 1024;
+
+    /// <summary>Without udev the guest would leave hot-plugged memory offline; this makes its kernel online it.</summary>
+    private const string OnlineHotpluggedMemory = "memhp_default_state=online";
 
     public static VmConfig Build(VmLaunchSpec spec) => new()
     {
         Payload = Payload(spec),
-        Cpus = new CpusConfig(spec.Cpus, spec.Cpus),
-        Memory = new MemoryConfig { Size = spec.MemoryMiB * BytesPerMiB },
+        Cpus = new CpusConfig(spec.Cpus, Math.Max(spec.Cpus, spec.MaxCpus ?? spec.Cpus)),
+        Memory = new MemoryConfig { Size = spec.MemoryMiB * BytesPerMiB, HotplugSize = HotplugSize(spec) },
         Disks = spec.Disks.Select(disk => Disk(disk)).ToArray(),
         // Only the TAP, the guest MAC and the MTU: with ip/mask CH would also configure the host side of
         // the TAP, which belongs to the bridge.
@@ -61,11 +67,18 @@ public static class CloudHypervisorVmConfigBuilder
         {
             Kernel = spec.VmlinuxPath ?? spec.KernelPath ?? throw new ArgumentException("A direct boot needs a kernel.", nameof(spec)),
             Initramfs = spec.InitrdPath,
-            Cmdline = string.IsNullOrWhiteSpace(spec.KernelArguments)
-                ? ConsoleArguments
-                : $"{spec.KernelArguments.Trim()} {ConsoleArguments}",
+            Cmdline = string.Join(' ', new[] { spec.KernelArguments.Trim(), HotplugSize(spec) is null ? "" : OnlineHotpluggedMemory, ConsoleArguments }.Where(part => part.Length > 0)),
         };
     }
+
+    /// <summary>
+    /// The guest-physical room for memory that vm.resize hot-plugs (ACPI), in whole 128 MiB blocks (the guest adds memory
+    /// in blocks of that size): from the VM's memory up to <see cref="VmLaunchSpec.MaxMemoryMiB"/>; null: none.
+    /// </summary>
+    private static long? HotplugSize(VmLaunchSpec spec) =>
+        (spec.MaxMemoryMiB ?? spec.MemoryMiB) - spec.MemoryMiB is var room && room >= HotplugBlockMiB
+            ? room / HotplugBlockMiB * HotplugBlockMiB * BytesPerMiB
+            : null;
 
     /// <summary>One disk as vm.create and vm.add-disk take it; <paramref name="id"/> names a hot-plugged one for vm.remove-device.</summary>
     public static DiskConfig Disk(DiskSpec disk, string? id = null) => new()

@@ -49,8 +49,10 @@ public sealed class QemuDriver : IHypervisorDriver
 
         if (options.Machine == QemuMachine.Q35)
         {
-            features |= HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug | HypervisorFeatures.CpuResize
-                | HypervisorFeatures.MemoryResize | HypervisorFeatures.Uefi | HypervisorFeatures.Bios | HypervisorFeatures.CdRom;
+            // No vCPU or memory hot-plug: q35 could take them (-smp maxcpus, pc-dimm), but a saved state would then need
+            // the plugged devices on the restoring command line, which VmPs does not record.
+            features |= HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug
+                | HypervisorFeatures.Uefi | HypervisorFeatures.Bios | HypervisorFeatures.CdRom;
         }
 
         return new HypervisorCapabilities($"QEMU ({options.Machine.ToString().ToLowerInvariant()})", features);
@@ -187,6 +189,10 @@ public sealed class QemuDriver : IHypervisorDriver
             new JsonObject { ["device"] = device, ["snapshot-file"] = path, ["format"] = "qcow2", ["mode"] = "existing" },
             cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Neither machine changes a running VM's vCPUs or memory here (see <see cref="CapabilitiesOf"/>).</summary>
+    public Task ResizeAsync(HypervisorInstance instance, int? cpus, int? memoryMiB, CancellationToken cancellationToken) =>
+        throw Capabilities.NotSupported(HypervisorFeatures.CpuResize | HypervisorFeatures.MemoryResize, instance.ControlSocketPath);
 
     public async Task<DiskCounters> ReadDiskCountersAsync(HypervisorInstance instance, CancellationToken cancellationToken)
     {

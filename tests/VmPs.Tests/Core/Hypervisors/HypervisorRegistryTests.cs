@@ -176,6 +176,8 @@ public sealed class HypervisorRegistryTests
 
         public Task SnapshotDiskAsync(HypervisorInstance instance, int diskIndex, string path, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+        public Task ResizeAsync(HypervisorInstance instance, int? cpus, int? memoryMiB, CancellationToken cancellationToken) => throw new NotSupportedException();
+
         public Task<VmPs.Core.Metering.DiskCounters> ReadDiskCountersAsync(HypervisorInstance instance, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

@@ -57,6 +57,21 @@ public sealed class CloudHypervisorVmConfigTests : IDisposable
     }
 
     [Fact]
+    public void RoomToGrowBecomesMaxVcpusAndWholeHotplugBlocksWhoseMemoryTheGuestOnlines()
+    {
+        var config = CloudHypervisorVmConfigBuilder.Build(vm.Spec() with { MaxCpus = 8, MaxMemoryMiB = 512 + 300 });
+
+        Assert.Equal(new CpusConfig(2, 8), config.Cpus);
+        Assert.Equal(256L << 20, config.Memory!.HotplugSize);
+        Assert.Equal($"quiet vmps.config=vdc memhp_default_state=online {CloudHypervisorVmConfigBuilder.ConsoleArguments}", config.Payload.Cmdline);
+
+        var noRoom = CloudHypervisorVmConfigBuilder.Build(vm.Spec() with { MaxCpus = 1, MaxMemoryMiB = 512 + 100 });
+        Assert.Equal(new CpusConfig(2, 2), noRoom.Cpus);
+        Assert.Null(noRoom.Memory!.HotplugSize);
+        Assert.DoesNotContain("memhp_default_state", noRoom.Payload.Cmdline, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void EmptyKernelArgumentsLeaveOnlyTheConsoleSettings()
     {
         var config = CloudHypervisorVmConfigBuilder.Build(vm.Spec(kernelArguments: "  "));

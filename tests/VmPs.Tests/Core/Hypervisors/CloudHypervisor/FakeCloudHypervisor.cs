@@ -93,6 +93,7 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
             ["vm.snapshot"] = new("PUT", BodyRule.Required, Snapshot),
             ["vm.restore"] = new("PUT", BodyRule.Required, Restore),
             ["vm.remove-device"] = new("PUT", BodyRule.Required, RemoveDevice),
+            ["vm.resize"] = new("PUT", BodyRule.Required, Resize),
         };
         WriteEvent("vmm", "starting");
         api = new FakeUnixServer(apiSocketPath, ServeApiAsync);
@@ -556,6 +557,59 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
     }
 
     /// <summary>vm.remove-device {id}: unplugs a device of the running VM and drops it from the configuration.</summary>
+    /// <summary>
+    /// vm.resize on a booted VM: vCPUs from 1 to cpus.max_vcpus, RAM up to memory.size + hotplug_size (a smaller RAM
+    /// is taken but, with ACPI hot-plug, applies only after a reboot). The config then holds the new sizes.
+    /// </summary>
+    private (FakeHttpResponse, bool) Resize(string? body)
+    {
+        const string failure = "The VM could not be resized";
+        int? vcpus;
+        long? ram;
+        try
+        {
+            var request = JsonNode.Parse(body!);
+            vcpus = request?["desired_vcpus"]?.GetValue<int>();
+            ram = request?["desired_ram"]?.GetValue<long>();
+        }
+        catch (Exception error) when (error is JsonException or InvalidOperationException or FormatException)
+        {
+            return (Error(400, "Failed to deserialize JSON", error.Message), false);
+        }
+
+        if (vm is null || config is null)
+        {
+            return (ApiError(500, failure, "VM is not running"), false);
+        }
+
+        var maxVcpus = config["cpus"]!["max_vcpus"]!.GetValue<int>();
+        if (vcpus is < 1 || vcpus > maxVcpus)
+        {
+            return (ApiError(500, failure, $"Error resizing VM: Failed resizing the vCPUs: {vcpus} is not in 1..{maxVcpus}"), false);
+        }
+
+        var size = config["memory"]!["size"]!.GetValue<long>();
+        var hotplugSize = config["memory"]!["hotplug_size"]?.GetValue<long>() ?? 0;
+        if (ram > size && (hotplugSize == 0 || ram > size + hotplugSize))
+        {
+            return (ApiError(500, failure, $"Error resizing VM: Failed resizing the memory: {ram} bytes is more than the {size + hotplugSize} bytes it can hot-plug"), false);
+        }
+
+        WriteEvent("vm", "resizing");
+        if (vcpus is { } cpus)
+        {
+            config["cpus"]!["boot_vcpus"] = cpus;
+        }
+
+        if (ram > size)
+        {
+            config["memory"]!["size"] = ram;
+        }
+
+        WriteEvent("vm", "resized");
+        return (FakeHttpResponse.NoContent, false);
+    }
+
     private (FakeHttpResponse, bool) RemoveDevice(string? body)
     {
         string? id;

@@ -123,8 +123,8 @@ public sealed class QemuDriverTests : IDisposable
         var q35 = new QemuDriver(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35));
         const HypervisorFeatures everyMachine = HypervisorFeatures.VirtioFs | HypervisorFeatures.Qcow2Disks | HypervisorFeatures.DiskResize
             | HypervisorFeatures.Pause | HypervisorFeatures.Snapshot | HypervisorFeatures.PvhKernel | HypervisorFeatures.LiveDiskSnapshot;
-        const HypervisorFeatures pciAndFirmware = HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug | HypervisorFeatures.CpuResize
-            | HypervisorFeatures.MemoryResize | HypervisorFeatures.Uefi | HypervisorFeatures.Bios | HypervisorFeatures.CdRom;
+        const HypervisorFeatures pciAndFirmware = HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug
+            | HypervisorFeatures.Uefi | HypervisorFeatures.Bios | HypervisorFeatures.CdRom;
 
         Assert.Equal(new HypervisorCapabilities("QEMU (microvm)", everyMachine), microvm.Capabilities);
         Assert.Equal(everyMachine | HypervisorFeatures.Vsock, withVsock.Capabilities.Features);
