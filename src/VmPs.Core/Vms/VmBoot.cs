@@ -187,7 +187,7 @@ internal sealed class VmBoot
         saved.NetworkInterfaces.FirstOrDefault()?.MacAddress);
 
     /// <summary>What the hypervisor was launched with, for Save-Vm to seal into the saved state's manifest.</summary>
-    private static async Task WriteLaunchSpecAsync(string path, VmLaunchSpec spec, CancellationToken cancellationToken)
+    internal static async Task WriteLaunchSpecAsync(string path, VmLaunchSpec spec, CancellationToken cancellationToken)
     {
         File.Delete(path);
         await using var output = PrivateFiles.Open(path, FileMode.CreateNew, FileAccess.Write);

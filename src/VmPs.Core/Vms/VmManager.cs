@@ -511,6 +511,14 @@ public sealed class VmManager : IVmManager
             throw;
         }
 
+        // Save-Vm seals the launch settings into the saved state, and Start-Vm restores it only onto the same hardware.
+        var launched = reconciler.Files(vm).LaunchSpec;
+        if (File.Exists(launched))
+        {
+            var spec = VmSavedState.ParseLaunchSpec(await File.ReadAllTextAsync(launched, CancellationToken.None).ConfigureAwait(false));
+            await VmBoot.WriteLaunchSpecAsync(launched, spec with { Cpus = claimed.Cpus, MemoryMiB = claimed.MemoryMiB }, CancellationToken.None).ConfigureAwait(false);
+        }
+
         return await ToInfoAsync(claimed, cancellationToken).ConfigureAwait(false);
     }
 

@@ -40,8 +40,11 @@ internal static class VmSavedState
     public static string Describe(VmLaunchSpec spec) => JsonSerializer.Serialize(spec, Json);
 
     /// <summary>The launch settings the state was saved with.</summary>
-    public static VmLaunchSpec LaunchSpecOf(SavedStateManifest manifest) =>
-        JsonSerializer.Deserialize<VmLaunchSpec>(manifest.LaunchSpec, Json) ?? throw new JsonException("The manifest's launch settings are empty.");
+    public static VmLaunchSpec LaunchSpecOf(SavedStateManifest manifest) => ParseLaunchSpec(manifest.LaunchSpec);
+
+    /// <summary>Launch settings as <see cref="Describe"/> wrote them.</summary>
+    public static VmLaunchSpec ParseLaunchSpec(string json) =>
+        JsonSerializer.Deserialize<VmLaunchSpec>(json, Json) ?? throw new JsonException("The launch settings are empty.");
 
     /// <summary>
     /// What a saved state depends on: the launch settings without what a VM's forks have of their own (name,

@@ -21,6 +21,7 @@ public sealed class CloudHypervisorResizeTests : IAsyncLifetime
     private readonly FakeCloudHypervisorLauncher launcher = new();
     private VmManager manager = null!;
     private HypervisorInstance instance = null!;
+    private string launchSpecPath = null!;
 
     public async Task InitializeAsync()
     {
@@ -40,6 +41,9 @@ public sealed class CloudHypervisorResizeTests : IAsyncLifetime
         instance = await new CloudHypervisorDriver(launcher).LaunchAsync(spec, CancellationToken.None);
         var store = new VmStore(database);
         var vm = await store.InsertAsync(StoreFixtures.Vm("elastic") with { Hypervisor = HypervisorKind.CloudHypervisor }, CancellationToken.None);
+        launchSpecPath = new VmPs.Core.Storage.VmFiles(home.Paths.VmDirectory(vm.Id.ToString("N"))).LaunchSpec;
+        Directory.CreateDirectory(Path.GetDirectoryName(launchSpecPath)!);
+        await File.WriteAllTextAsync(launchSpecPath, VmSavedState.Describe(spec));
         await store.UpdateAsync(
             vm.Id,
             current => current with { State = VmState.Running, Instance = instance, StartedAt = DateTimeOffset.UtcNow, Cpus = spec.Cpus, MemoryMiB = spec.MemoryMiB },
@@ -63,6 +67,8 @@ public sealed class CloudHypervisorResizeTests : IAsyncLifetime
         Assert.Equal(4, config.Cpus!.BootVcpus);
         Assert.Equal(768L << 20, config.Memory!.Size);
         Assert.Contains(launcher.Vmm.Requests, request => request.Endpoint == "vm.resize" && request.Body!.Contains("\"desired_vcpus\":4", StringComparison.Ordinal));
+        var launched = VmSavedState.ParseLaunchSpec(await File.ReadAllTextAsync(launchSpecPath));
+        Assert.Equal((4, 768), (launched.Cpus, launched.MemoryMiB));
 
         var shrunk = await manager.SetAsync("elastic", new VmSetOptions { Cpus = 1 }, dryRun: false, CancellationToken.None);
 
