@@ -1,12 +1,13 @@
 using VmPs.Guest.Agent;
 using VmPs.Guest.Init;
 using VmPs.Guest.Logs;
+using VmPs.Guest.Shares;
 
 namespace VmPs.Guest;
 
 internal static class Program
 {
-    private const string Usage = "usage: vmps-guest (as PID 1: the VM init)\n       vmps-guest agent --listen-unix PATH\n       " + AgentService.Usage + "\n       " + LogKeeper.Usage;
+    private const string Usage = "usage: vmps-guest (as PID 1: the VM init)\n       vmps-guest agent --listen-unix PATH\n       " + AgentService.Usage + "\n       " + LogKeeper.Usage + "\n       " + ReadOnlyBind.Usage;
 
     /// <summary>
     /// Agent streams (the virtio-serial port, exec pipes) are plain blocking file descriptors, whose async
@@ -43,6 +44,11 @@ internal static class Program
         if (args is ["keep-logs", ..])
         {
             return LogKeeper.Run(args) ?? Fail();
+        }
+
+        if (args is ["bind-readonly", ..])
+        {
+            return ReadOnlyBind.Run(args) ?? Fail();
         }
 
         if (args is ["--version"])

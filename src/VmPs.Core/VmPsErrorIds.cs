@@ -77,6 +77,8 @@ public static class VmPsErrorIds
 
     public const string DockerConfigInvalid = nameof(DockerConfigInvalid);
 
+    public const string DuplicateMountPath = nameof(DuplicateMountPath);
+
     public const string EmptyCommand = nameof(EmptyCommand);
 
     public const string EnterVmNeedsTerminal = nameof(EnterVmNeedsTerminal);
@@ -225,6 +227,8 @@ public static class VmPsErrorIds
 
     public const string InvalidQuota = nameof(InvalidQuota);
 
+    public const string InvalidShare = nameof(InvalidShare);
+
     public const string InvalidSshPublicKey = nameof(InvalidSshPublicKey);
 
     public const string InvalidSubnet = nameof(InvalidSubnet);
@@ -363,6 +367,12 @@ public static class VmPsErrorIds
 
     public const string SavedStateInvalid = nameof(SavedStateInvalid);
 
+    public const string ShareDaemonFailed = nameof(ShareDaemonFailed);
+
+    public const string ShareHostPathNotDirectory = nameof(ShareHostPathNotDirectory);
+
+    public const string ShareHostPathNotFound = nameof(ShareHostPathNotFound);
+
     public const string SocketPathTooLong = nameof(SocketPathTooLong);
 
     public const string SshKeyInUse = nameof(SshKeyInUse);
@@ -440,6 +450,8 @@ public static class VmPsErrorIds
     public const string VmSaved = nameof(VmSaved);
 
     public const string VmSaveFailed = nameof(VmSaveFailed);
+
+    public const string VmSharesNotSavable = nameof(VmSharesNotSavable);
 
     public const string VmSpecInvalidValue = nameof(VmSpecInvalidValue);
 

@@ -103,6 +103,40 @@ Describe 'Errors' {
         Get-Vm -Name $Arguments.Name -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 
+    It 'New-Vm -Share <Case> is <ErrorId> (<Category>) before anything is made' -ForEach @(
+        @{ Case = 'that is no share'; Share = 'just-a-path'; ErrorId = 'InvalidShare'; Category = 'InvalidArgument' }
+        @{ Case = 'of a missing directory'; Share = './no-such-dir:/data'; ErrorId = 'ShareHostPathNotFound'; Category = 'ObjectNotFound' }
+        @{ Case = 'of a file'; Share = './a-file:/data'; ErrorId = 'ShareHostPathNotDirectory'; Category = 'InvalidArgument' }
+        @{ Case = 'over /proc'; Share = './a-dir:/proc/x'; ErrorId = 'ReservedMountPath'; Category = 'InvalidArgument' }
+        @{ Case = 'at a relative guest path'; Share = './a-dir:/data/../x'; ErrorId = 'InvalidMountPath'; Category = 'InvalidArgument' }
+        @{ Case = 'given twice'; Share = @('./a-dir:/data', './a-dir:/data:ro'); ErrorId = 'DuplicateMountPath'; Category = 'InvalidArgument' }
+    ) {
+        New-Item -ItemType Directory -Path (Join-Path $TestDrive 'a-dir') -Force | Out-Null
+        Set-Content -Path (Join-Path $TestDrive 'a-file') -Value ''
+        Push-Location $TestDrive
+        try {
+            $errors = Get-VmError { New-Vm -Name shared -Share $Share -WhatIf }
+        }
+        finally {
+            Pop-Location
+        }
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -Be "$ErrorId,VmPs.PowerShell.Commands.NewVmCommand"
+        $errors[0].CategoryInfo.Category | Should -Be $Category
+        Get-Vm -Name shared -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'New-Vm -Share resolves a relative host path against the current location' {
+        Push-Location $TestDrive
+        try {
+            $errors = Get-VmError { New-Vm -Name shared -Share ./no-such-dir:/data }
+        }
+        finally {
+            Pop-Location
+        }
+        $errors[0].TargetObject | Should -Be (Join-Path $TestDrive 'no-such-dir')
+    }
+
     It 'New-Vm with a kernel that does not exist is KernelNotFound, resolved against the current location' {
         Push-Location $TestDrive
         try {
@@ -184,6 +218,24 @@ Describe 'WhatIf and pipeline binding' {
         It 'Remove-Vm takes VM objects from the pipeline' {
             Get-Vm -Name bind-one | Remove-Vm -Confirm:$false
             Get-Vm -Name 'bind-*' | Should -BeNullOrEmpty
+        }
+    }
+}
+
+Describe 'Host directory shares' {
+    It 'New-Vm -Share shows the host directory in the guest, read-only with :ro' -Skip:$NoQemu {
+        $data = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'share-data') -Force
+        Set-Content -Path (Join-Path $data 'hello.txt') -Value 'from the host'
+        try {
+            New-Vm -Name share-demo -Share "$($data.FullName):/data", "$($data.FullName):/view:ro" | Start-Vm
+            (Invoke-VmCommand -Name share-demo { cat /data/hello.txt; echo from the guest > /data/back.txt }).ExitCode | Should -Be 0
+            Get-Content -Path (Join-Path $data 'back.txt') | Should -Be 'from the guest'
+            $refused = Invoke-VmCommand -Name share-demo { echo x > /view/new.txt }
+            $refused.ExitCode | Should -Not -Be 0
+            $refused.Stderr | Should -Match 'Read-only'
+        }
+        finally {
+            Remove-Vm -Name share-demo -Force -Confirm:$false -ErrorAction SilentlyContinue
         }
     }
 }

@@ -30,6 +30,7 @@ internal static class BootModules
     /// <summary>
     /// The root filesystem's driver, overlayfs, the agent channel's driver, and the power button's: a press
     /// that arrives before its driver is loaded is lost, and once the agent answers, the host may press it.
+    /// virtio-fs too when the VM has shares, which are mounted before the image's command starts.
     /// </summary>
     public static string[] For(GuestConfig config) =>
     [
@@ -38,6 +39,7 @@ internal static class BootModules
         config.AgentChannel.Kind == AgentChannelKind.Vsock ? "vmw_vsock_virtio_transport" : "virtio_console",
         "button",
         "evdev",
+        .. config.Shares.Count > 0 ? new[] { "virtiofs" } : [],
     ];
 
     private static bool HasPciVirtioDevice()

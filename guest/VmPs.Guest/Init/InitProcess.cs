@@ -147,6 +147,12 @@ internal sealed class InitProcess
             GuestVolumes.Mount(config.Volumes, disks);
         }
 
+        if (config.Shares.Count > 0)
+        {
+            Enter(InitLogPhases.Disks, "mounting the host directory shares");
+            GuestShares.Mount(config.Shares);
+        }
+
         SetIdentity(config);
         BringUpLoopback();
     }

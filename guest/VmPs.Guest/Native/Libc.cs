@@ -51,6 +51,9 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int mount(string? source, string target, string? fileSystemType, ulong flags, string? data);
 
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int unshare(int flags);
+
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int umount2(string target, int flags);
 

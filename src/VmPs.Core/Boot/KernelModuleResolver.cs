@@ -54,6 +54,7 @@ public sealed class KernelModuleResolver
         "overlay",
         "vmw_vsock_virtio_transport",
         "loop",
+        "virtiofs",
         "button",
         "evdev",
         "veth",

@@ -104,6 +104,9 @@ public sealed record VmLaunchSpec
     /// <summary>Network adapters; empty: the VM has no network.</summary>
     public IReadOnlyList<NetworkInterfaceSpec> NetworkInterfaces { get; init; } = [];
 
+    /// <summary>Host directories the guest mounts through virtio-fs, each served by its own virtiofsd (see VirtioFsDaemons).</summary>
+    public IReadOnlyList<ShareSpec> Shares { get; init; } = [];
+
     /// <summary>
     /// Before the hypervisor starts: the VM directory 0700 and the logs it writes created 0600 (it opens an existing
     /// file and keeps its mode, whatever its umask).

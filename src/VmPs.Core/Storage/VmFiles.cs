@@ -65,7 +65,7 @@ internal sealed class VmFiles
     public string HypervisorPidFile => Path.Combine(Directory, Hypervisors.VmLaunchSpec.PidFileName);
 
     /// <summary>
-    /// Removes what a stopped hypervisor left behind: its log keeper, once it has copied the last output (see
+    /// Removes what a stopped hypervisor left behind: its shares' virtiofsd (see VirtioFsDaemons), its log keeper, once it has copied the last output (see
     /// VmLogKeeper), with its pipes; its Unix sockets (control, agent, vsock listeners), their locks (the agent port's,
     /// taken by whoever waited for the agent) and its pid file.
     /// </summary>
@@ -76,6 +76,7 @@ internal sealed class VmFiles
             return;
         }
 
+        Shares.VirtioFsDaemons.End(Directory);
         Logs.VmLogKeeper.End(Directory);
         foreach (var path in System.IO.Directory.EnumerateFiles(Directory).Where(UnixFileType.IsSocket))
         {

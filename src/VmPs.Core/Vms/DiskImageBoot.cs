@@ -28,11 +28,13 @@ internal static class DiskImageBoot
     /// </summary>
     public static (QemuMachine Machine, HypervisorFeatures Required) CheckCreate(VmCreateOptions options, ImageInfo image)
     {
-        if (options.KernelPath is not null || options.InitMode is not null || options.Volumes.Count > 0 || options.MachineType == QemuMachine.Microvm)
+        if (options.KernelPath is not null || options.InitMode is not null || options.Volumes.Count > 0 || options.Shares.Count > 0
+            || options.MachineType == QemuMachine.Microvm)
         {
             var what = options.KernelPath is not null ? "-Kernel"
                 : options.InitMode is not null ? "-InitMode"
                 : options.Volumes.Count > 0 ? "-Volume"
+                : options.Shares.Count > 0 ? "-Share"
                 : "-MachineType Microvm";
             throw new VmPsException(
                 VmPsErrorIds.DiskImageVmUnsupported,

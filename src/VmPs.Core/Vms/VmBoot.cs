@@ -240,9 +240,16 @@ internal sealed class VmBoot
             driver.Capabilities.Require(HypervisorFeatures.Qcow2Disks, vm.Name);
         }
 
+        var shares = await vms.SharesAsync(vm.Id, cancellationToken).ConfigureAwait(false);
+        if (shares.Count > 0)
+        {
+            driver.Capabilities.Require(HypervisorFeatures.VirtioFs, vm.Name);
+        }
+
         var config = GuestConfigFactory.Create(vm, image, driver.Capabilities.Supports(HypervisorFeatures.Vsock), adapter) with
         {
             Volumes = attached.Select(pair => pair.Volume.GuestVolume(pair.Attachment)).ToList(),
+            Shares = shares.Select(share => new GuestShareConfig { Tag = share.Tag, Path = share.GuestPath, ReadOnly = share.ReadOnly }).ToList(),
         };
         await GuestConfigFactory.WriteDiskAsync(files.ConfigDisk, config, cancellationToken).ConfigureAwait(false);
         return common with
@@ -259,6 +266,7 @@ internal sealed class VmBoot
                 .. attached.Select(pair => pair.Volume.Disk(pair.Attachment)),
             ],
             AppLogPath = files.AppLog,
+            Shares = shares,
         };
     }
 

@@ -87,6 +87,11 @@ internal sealed class VmCheckpoints
             throw VmErrors.NotRunning(vm.Name, vm.State);
         }
 
+        if (vm.State is VmState.Running or VmState.Paused && (await vms.SharesAsync(vm.Id, cancellationToken).ConfigureAwait(false)).Count > 0)
+        {
+            throw VmErrors.SharesNotSavable(vm.Name, "a checkpoint (which holds the memory)");
+        }
+
         var partial = directory + PartialSuffix;
         VmStandby.DeleteDirectory(partial);
         await DeleteUnusedDisksAsync(vm, cancellationToken).ConfigureAwait(false);

@@ -27,6 +27,16 @@ internal static class VmErrors
         RecommendedAction = "Fork a checkpoint taken while the VM was stopped (disk only), or restore this one with Restore-VmCheckpoint.",
     };
 
+    /// <summary>QEMU 7.2 cannot migrate a vhost-user-fs device, so a running VM with shares cannot have its memory saved.</summary>
+    public static VmPsException SharesNotSavable(string vmName, string operation) => new(
+        VmPsErrorIds.VmSharesNotSavable,
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{vmName}' has host directory shares (virtio-fs), whose device state cannot be saved: {operation} of a running VM with shares is not possible.",
+        vmName)
+    {
+        RecommendedAction = "Stop the VM first (Stop-Vm); a stopped VM's checkpoint holds its disk only.",
+    };
+
     public static VmPsException NotRunning(string name, VmState state) => new(
         VmPsErrorIds.VmNotRunning,
         VmPsErrorKind.InvalidOperation,

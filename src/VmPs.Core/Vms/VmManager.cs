@@ -13,6 +13,7 @@ using VmPs.Core.Network;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
 using VmPs.Core.Storage;
+using VmPs.Core.Shares;
 using VmPs.Core.Volumes;
 using VmPs.Protocol.Logs;
 
@@ -110,7 +111,7 @@ public sealed class VmManager : IVmManager
             : (Format: options.DiskFormat, File: VmFiles.OverlayDiskName(options.DiskFormat));
         var vm = new NewVm(
             Guid.NewGuid(), options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.Owner,
-            machine, disk.Format, image.Kind == ImageKind.Disk ? disk.File : null);
+            machine, disk.Format, image.Kind == ImageKind.Disk ? disk.File : null, ShareValidation.Validate(options.Shares, attachments.Select(volume => volume.Path)));
         return await CreateVmAsync(
             vm,
             (files, token) => image.Kind == ImageKind.Disk
@@ -133,8 +134,10 @@ public sealed class VmManager : IVmManager
         var source = await GetRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
         var (network, saved) = await CheckForkAsync(source, checkpointName, name, cancellationToken).ConfigureAwait(false);
         var disk = checkpoints.ForkDisk(source, checkpointName);
+        // A checkpoint of a VM with shares holds its disk only (VmErrors.SharesNotSavable): the fork boots with the same shares.
+        var shares = (await vms.SharesAsync(source.Id, cancellationToken).ConfigureAwait(false)).Select(share => new ShareOptions(share.HostPath, share.GuestPath, share.ReadOnly)).ToList();
         var vm = new NewVm(Guid.NewGuid(), name, source.ImageId, source.Cpus, source.MemoryMiB, source.Hypervisor, source.KernelPath, source.DiskSizeGiB, DateTimeOffset.UtcNow, source.InitMode, source.Owner, source.MachineType,
-            disk.Format, disk.File);
+            disk.Format, disk.File, shares);
         var created = await CreateVmAsync(
             vm,
             (files, token) => checkpoints.CopyToForkAsync(source, checkpointName, files, disk.File, token),
@@ -719,6 +722,9 @@ public sealed class VmManager : IVmManager
         {
             await volumes.GetAsync(volume.Volume, cancellationToken).ConfigureAwait(false);
         }
+
+        ShareValidation.Validate(options.Shares, options.Volumes.Select(volume => volume.Path));
+        var shareNeeds = options.Shares.Count > 0 ? HypervisorFeatures.VirtioFs : HypervisorFeatures.None;
         if (await vms.FindByNameAsync(options.Name, cancellationToken).ConfigureAwait(false) is { } existing)
         {
             throw VmStore.NameInUse(existing.Name);
@@ -733,14 +739,14 @@ public sealed class VmManager : IVmManager
             var (machine, required) = DiskImageBoot.CheckCreate(options, diskImage);
             CloudInitUserData.Compose(options.UserData, options.SshPublicKeys, options.Name);
             HostTools.Require(HostToolCatalog.Xorriso);
-            var driver = await host.SelectAsync(requested, required, machine, cancellationToken).ConfigureAwait(false);
+            var driver = await host.SelectAsync(requested, required | shareNeeds, machine, cancellationToken).ConfigureAwait(false);
             FirmwareCatalog.Require(await host.ReportAsync(cancellationToken).ConfigureAwait(false), driver.Kind, DiskImageBoot.FirmwareOf(diskImage), options.Name);
             await networking.ValidateAsync(options.Network, cancellationToken).ConfigureAwait(false);
             return ("", driver.Kind, driver.Kind == HypervisorKind.Qemu ? (QemuMachine?)machine : null);
         }
 
         var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
-        var needs = options.DiskFormat == DiskImageFormat.Qcow2 ? HypervisorFeatures.Qcow2Disks : HypervisorFeatures.None;
+        var needs = shareNeeds | (options.DiskFormat == DiskImageFormat.Qcow2 ? HypervisorFeatures.Qcow2Disks : HypervisorFeatures.None);
         var hypervisor = (await host.SelectAsync(requested, needs, options.MachineType, cancellationToken).ConfigureAwait(false)).Kind;
         if (options.DiskFormat == DiskImageFormat.Qcow2)
         {

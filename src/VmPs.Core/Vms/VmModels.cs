@@ -148,6 +148,9 @@ public sealed record VmCreateOptions
     /// <summary>Volumes to attach (New-Vm -Volume NAME:/path[:ro]).</summary>
     public IReadOnlyList<Volumes.VolumeAttachOptions> Volumes { get; init; } = [];
 
+    /// <summary>Host directories the guest sees through virtio-fs (New-Vm -Share /host/dir:/guest/dir[:ro]).</summary>
+    public IReadOnlyList<Shares.ShareOptions> Shares { get; init; } = [];
+
     /// <summary>A disk image VM's cloud-init user data (cloud-config or a script, at most 16 KiB); null: none.</summary>
     public string? UserData { get; init; }
 

@@ -21,7 +21,8 @@ internal sealed record NewVm(
     string? Owner = null,
     QemuMachine? MachineType = null,
     DiskImageFormat DiskFormat = DiskImageFormat.Raw,
-    string? DiskFile = null);
+    string? DiskFile = null,
+    IReadOnlyList<Shares.ShareOptions>? Shares = null);
 
 /// <summary>One row of the vms table.</summary>
 internal sealed record VmRecord

@@ -62,6 +62,11 @@ internal sealed class VmStandby
     public async Task<VmRecord> SaveAsync(VmRecord vm, CancellationToken cancellationToken)
     {
         var instance = ActiveInstance(vm);
+        if ((await vms.SharesAsync(vm.Id, cancellationToken).ConfigureAwait(false)).Count > 0)
+        {
+            throw VmErrors.SharesNotSavable(vm.Name, "Save-Vm");
+        }
+
         var driver = await DriverAsync(vm, HypervisorFeatures.Snapshot, cancellationToken).ConfigureAwait(false);
         var files = reconciler.Files(vm);
         var launchSpec = File.Exists(files.LaunchSpec)

@@ -79,9 +79,36 @@ internal sealed class VmStore
                     .With("$diskFormat", vm.DiskFormat.ToString())
                     .With("$diskFile", vm.DiskFile)
                     .RunAsync(cancellationToken).ConfigureAwait(false);
+                var shares = vm.Shares ?? [];
+                for (var index = 0; index < shares.Count; index++)
+                {
+                    await connection.Command(
+                            "INSERT INTO vm_shares (vm_id, tag, host_path, guest_path, read_only) VALUES ($vm, $tag, $host, $guest, $readOnly)",
+                            transaction)
+                        .With("$vm", vm.Id.ToString())
+                        .With("$tag", ShareTag(index))
+                        .With("$host", shares[index].HostPath)
+                        .With("$guest", shares[index].GuestPath)
+                        .With("$readOnly", shares[index].ReadOnly ? 1 : 0)
+                        .RunAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 return (await FindByIdAsync(connection, transaction, vm.Id, cancellationToken).ConfigureAwait(false))!;
             },
             cancellationToken);
+
+    /// <summary>The virtio-fs tag of the VM's share number <paramref name="index"/> (at most 36 bytes in virtio-fs).</summary>
+    public static string ShareTag(int index) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"vmps-share{index}");
+
+    /// <summary>The VM's host directory shares (New-Vm -Share), in the order given, each with its virtio-fs tag.</summary>
+    public async Task<IReadOnlyList<ShareSpec>> SharesAsync(Guid vmId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.Command("SELECT tag, host_path, guest_path, read_only FROM vm_shares WHERE vm_id = $vm ORDER BY rowid")
+            .With("$vm", vmId.ToString())
+            .ListAsync(reader => new ShareSpec(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3) != 0), cancellationToken)
+            .ConfigureAwait(false);
+    }
 
     public async Task<IReadOnlyList<VmRecord>> GetAllAsync(CancellationToken cancellationToken)
     {

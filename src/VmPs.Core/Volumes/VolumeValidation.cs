@@ -76,19 +76,14 @@ public static class VolumeValidation
         }
 
         var name = text![..separator];
-        var path = text[(separator + 1)..];
-        var readOnly = false;
-        if (path.EndsWith(":ro", StringComparison.OrdinalIgnoreCase))
-        {
-            readOnly = true;
-            path = path[..^3];
-        }
-        else if (path.EndsWith(":rw", StringComparison.OrdinalIgnoreCase))
-        {
-            path = path[..^3];
-        }
-
+        var (path, readOnly) = SplitAccessMode(text[(separator + 1)..]);
         ValidateName(name);
         return new VolumeAttachOptions(name, ValidateMountPath(path), readOnly);
     }
+
+    /// <summary>"...:ro" and "...:rw" (any case) into the text before the suffix and whether it is read-only.</summary>
+    public static (string Text, bool ReadOnly) SplitAccessMode(string text) =>
+        text.EndsWith(":ro", StringComparison.OrdinalIgnoreCase) ? (text[..^3], true)
+        : text.EndsWith(":rw", StringComparison.OrdinalIgnoreCase) ? (text[..^3], false)
+        : (text, false);
 }

@@ -4,6 +4,7 @@ using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
 using VmPs.Core.Storage;
+using VmPs.Core.Shares;
 using VmPs.Core.Vms;
 using VmPs.Core.Volumes;
 using VmPs.PowerShell.Completion;
@@ -132,6 +133,12 @@ public sealed class NewVmCommand : VmCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? Volume { get; set; }
 
+    /// <summary>"/host/dir:/guest/dir" or "/host/dir:/guest/dir:ro": a host directory the guest sees through virtio-fs (repeatable).</summary>
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? Share { get; set; }
+
     /// <summary>A disk image VM's cloud-init user data: a file's path, or the cloud-config or script itself.</summary>
     [Parameter(ParameterSetName = RowSet)]
     [Parameter(ParameterSetName = PipedImageSet)]
@@ -171,7 +178,8 @@ public sealed class NewVmCommand : VmCmdlet
             + (options.MachineType is { } machine ? $" ({machine})" : "")
             + (options.Owner is { } owner ? $", owned by {owner}" : "")
             + (options.Network is { } network ? $", network {network.Network}" : "")
-            + string.Concat(options.Volumes.Select(volume => $", volume {volume.Volume} at {volume.Path}{(volume.ReadOnly ? " (read-only)" : "")}"));
+            + string.Concat(options.Volumes.Select(volume => $", volume {volume.Volume} at {volume.Path}{(volume.ReadOnly ? " (read-only)" : "")}"))
+            + string.Concat(options.Shares.Select(share => $", share {share.HostPath} at {share.GuestPath}{(share.ReadOnly ? " (read-only)" : "")}"));
         try
         {
             Await(cancellationToken => Manager.ValidateCreateAsync(options, cancellationToken));
@@ -229,9 +237,17 @@ public sealed class NewVmCommand : VmCmdlet
             KernelPath = Kernel is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Kernel),
             Network = NetworkOptions(),
             Volumes = (Volume ?? []).Select(VolumeValidation.ParseAttachment).ToArray(),
+            Shares = (Share ?? []).Select(ParseShare).ToArray(),
             UserData = UserDataText(),
             SshPublicKeys = SshPublicKey ?? [],
         };
+    }
+
+    /// <summary>A relative host path is relative to the current PowerShell location, not the process directory.</summary>
+    private ShareOptions ParseShare(string text)
+    {
+        var share = ShareValidation.Parse(text);
+        return share with { HostPath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(share.HostPath) };
     }
 
     /// <summary>-UserData names a file when it is one line that resolves to an existing file; anything else is the data.</summary>

@@ -45,6 +45,20 @@ public sealed record GuestConfig
 
     /// <summary>What the guest's metadata service at 169.254.169.254 serves; null: no metadata service.</summary>
     public Metadata.InstanceMetadata? Metadata { get; init; }
+
+    /// <summary>Host directory shares (virtio-fs) to mount after the volumes, in this order.</summary>
+    public IReadOnlyList<GuestShareConfig> Shares { get; init; } = [];
+}
+
+/// <summary>One host directory share: the virtio-fs device tagged <see cref="Tag"/>, mounted at <see cref="Path"/>.</summary>
+public sealed record GuestShareConfig
+{
+    public string Tag { get; init; } = "";
+
+    /// <summary>An absolute, normalised guest path outside /proc, /sys and /dev.</summary>
+    public string Path { get; init; } = "";
+
+    public bool ReadOnly { get; init; }
 }
 
 /// <summary>One volume: the disk with <see cref="Serial"/>, mounted (or, without a filesystem, linked) at <see cref="Path"/>.</summary>

@@ -45,14 +45,15 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
     public HypervisorKind Kind => HypervisorKind.CloudHypervisor;
 
     /// <summary>
-    /// What Cloud Hypervisor's API offers: vm.add-disk/-net/-fs and vm.remove-device, vm.resize
+    /// What Cloud Hypervisor's API offers: vm.add-disk/-net and vm.remove-device, vm.resize
     /// (vCPUs and RAM), vm.resize-disk, vm.pause/resume, vm.snapshot/restore (with on-demand memory
     /// restore), qcow2 disks, hybrid vsock, PVH direct boot and UEFI through payload.firmware (a
-    /// firmware file the host provides). It has no legacy BIOS and no CD-ROM device.
+    /// firmware file the host provides). It has no legacy BIOS and no CD-ROM device. Its `fs` devices
+    /// (virtio-fs) are not claimed until VmPs starts virtiofsd for them.
     /// </summary>
     public HypervisorCapabilities Capabilities { get; } = new(
         "Cloud Hypervisor",
-        HypervisorFeatures.Vsock | HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug | HypervisorFeatures.VirtioFs
+        HypervisorFeatures.Vsock | HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug
             | HypervisorFeatures.Qcow2Disks | HypervisorFeatures.DiskResize | HypervisorFeatures.Pause | HypervisorFeatures.Snapshot
             | HypervisorFeatures.LazyRestore | HypervisorFeatures.CpuResize | HypervisorFeatures.MemoryResize | HypervisorFeatures.Uefi
             | HypervisorFeatures.PvhKernel);

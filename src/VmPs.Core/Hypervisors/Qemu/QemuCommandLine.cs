@@ -2,6 +2,7 @@ using System.Globalization;
 using VmPs.Core.Host;
 using VmPs.Core.Images;
 using VmPs.Core.Logs;
+using VmPs.Core.Shares;
 
 namespace VmPs.Core.Hypervisors.Qemu;
 
@@ -15,6 +16,8 @@ internal static class QemuCommandLine
     /// <summary>Spare PCIe root ports of a q35 VM, each taking one hot-plugged disk (q35's root bus itself takes none).</summary>
     public const int HotplugPortCount = 4;
 
+    private const string SharedMemoryId = "mem";
+
     // virtio-blk serials are at most 20 bytes (VIRTIO_BLK_ID_BYTES); longer ones are cut off silently.
     private const int MaxDiskSerialLength = 20;
 
@@ -26,7 +29,8 @@ internal static class QemuCommandLine
         var arguments = new List<string>
         {
             "-name", Escape(spec.VmName),
-            "-machine", microvm ? "microvm,acpi=on" : "q35",
+            // vhost-user devices (virtiofsd) reach guest memory only through a shared file descriptor.
+            "-machine", (microvm ? "microvm,acpi=on" : "q35") + (spec.Shares.Count > 0 ? $",memory-backend={SharedMemoryId}" : ""),
             "-accel", options.Accelerator == Accelerator.Kvm ? "kvm" : "tcg",
         };
         // Under TCG, "max" offers RDRAND, so the guest kernel seeds its CRNG at boot; with the default
@@ -39,6 +43,16 @@ internal static class QemuCommandLine
             "-m", spec.MemoryMiB.ToString(CultureInfo.InvariantCulture) + "M",
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
         ]);
+        if (spec.Shares.Count > 0)
+        {
+            arguments.AddRange(["-object", $"memory-backend-memfd,id={SharedMemoryId},size={spec.MemoryMiB.ToString(CultureInfo.InvariantCulture)}M,share=on"]);
+            if (microvm)
+            {
+                // virtiofsd (libvhost-user) refuses legacy virtio devices, which microvm's virtio-mmio transports are by default.
+                arguments.AddRange(["-global", "virtio-mmio.force-legacy=false"]);
+            }
+        }
+
         arguments.AddRange(spec.Firmware is { } firmware ? FirmwareArguments(options, spec, firmware) : DirectBootArguments(options, spec));
         arguments.AddRange(
         [
@@ -78,6 +92,16 @@ internal static class QemuCommandLine
             [
                 "-netdev", $"tap,id=net{index},ifname={adapter.Tap},script=no,downscript=no",
                 "-device", $"{Device("virtio-net")},netdev=net{index},mac={adapter.MacAddress}",
+            ]);
+        }
+
+        for (var index = 0; index < spec.Shares.Count; index++)
+        {
+            var share = spec.Shares[index];
+            arguments.AddRange(
+            [
+                "-chardev", $"socket,id=fs{index},path={Escape(VirtioFsDaemons.SocketPath(spec.VmDirectory, share))}",
+                "-device", $"{Device("vhost-user-fs")},chardev=fs{index},tag={Escape(share.Tag)}",
             ]);
         }
 

@@ -3,6 +3,7 @@ using VmPs.Core.Agent;
 using VmPs.Core.Logs;
 using VmPs.Core.Metering;
 using VmPs.Core.Processes;
+using VmPs.Core.Shares;
 
 namespace VmPs.Core.Hypervisors.Qemu;
 
@@ -30,10 +31,11 @@ public sealed class QemuDriver : IHypervisorDriver
     public HypervisorCapabilities Capabilities { get; }
 
     /// <summary>
-    /// What QEMU does with these options. Every machine: qcow2, virtio-fs, block_resize, stop/cont,
+    /// What QEMU does with these options. Every machine: qcow2, block_resize, stop/cont,
     /// migration to a file (which restores by reading the whole stream, so not on demand) and PVH
     /// vmlinux boot. Only q35 has PCI hotplug (disks, adapters, CPUs, memory) and firmware (OVMF,
-    /// SeaBIOS) with a CD-ROM; microvm's virtio-mmio devices are fixed at launch.
+    /// SeaBIOS) with a CD-ROM; microvm's virtio-mmio devices are fixed at launch. virtio-fs through a
+    /// virtiofsd per share (see VirtioFsDaemons) on either machine.
     /// </summary>
     private static HypervisorCapabilities CapabilitiesOf(QemuDriverOptions options)
     {
@@ -106,7 +108,9 @@ public sealed class QemuDriver : IHypervisorDriver
         sockets.DeleteStale();
 
         var logOffset = File.Exists(spec.HypervisorLogPath) ? new FileInfo(spec.HypervisorLogPath).Length : 0;
-        var process = VmLogKeeper.Launch(spec, output => DetachedProcess.Start(options.QemuPath, arguments, output, spec.VmDirectory, spec.PidFilePath));
+        var process = VmLogKeeper.Launch(
+            spec,
+            output => VirtioFsDaemons.Launch(spec, output, () => DetachedProcess.Start(options.QemuPath, arguments, output, spec.VmDirectory, spec.PidFilePath)));
         try
         {
             await WaitUntilRunningAsync(process, sockets.Qmp, spec, logOffset, cancellationToken).ConfigureAwait(false);
@@ -122,6 +126,7 @@ public sealed class QemuDriver : IHypervisorDriver
         {
             await ProcessProbe.KillAsync(process, KillWait, CancellationToken.None).ConfigureAwait(false);
             sockets.DeleteStale();
+            VirtioFsDaemons.End(spec.VmDirectory);
             VmLogKeeper.End(spec.VmDirectory);
             throw new VmPsException(
                 VmPsErrorIds.VmRestoreFailed,
@@ -134,6 +139,7 @@ public sealed class QemuDriver : IHypervisorDriver
         {
             await ProcessProbe.KillAsync(process, KillWait, CancellationToken.None).ConfigureAwait(false);
             sockets.DeleteStale();
+            VirtioFsDaemons.End(spec.VmDirectory);
             VmLogKeeper.End(spec.VmDirectory);
             throw;
         }
@@ -217,6 +223,7 @@ public sealed class QemuDriver : IHypervisorDriver
 
         var directory = Path.GetDirectoryName(instance.ControlSocketPath)!;
         QemuSockets.For(directory).DeleteStale();
+        VirtioFsDaemons.End(directory);
         VmLogKeeper.End(directory);
     }
 

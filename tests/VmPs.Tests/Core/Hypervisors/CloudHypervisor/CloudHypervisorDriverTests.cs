@@ -270,12 +270,13 @@ public sealed class CloudHypervisorDriverTests : IAsyncLifetime
         Assert.Equal(HypervisorKind.CloudHypervisor, driver.Kind);
         Assert.Equal("Cloud Hypervisor", driver.Capabilities.Driver);
         Assert.True(driver.Capabilities.Supports(
-            HypervisorFeatures.Vsock | HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug | HypervisorFeatures.VirtioFs
+            HypervisorFeatures.Vsock | HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug
             | HypervisorFeatures.Qcow2Disks | HypervisorFeatures.DiskResize | HypervisorFeatures.Pause | HypervisorFeatures.Snapshot
             | HypervisorFeatures.LazyRestore | HypervisorFeatures.CpuResize | HypervisorFeatures.MemoryResize | HypervisorFeatures.Uefi
             | HypervisorFeatures.PvhKernel));
         Assert.Equal(HypervisorFeatures.Bios | HypervisorFeatures.CdRom, driver.Capabilities.Missing(HypervisorFeatures.Bios | HypervisorFeatures.CdRom | HypervisorFeatures.Uefi));
         Assert.False(driver.Capabilities.Supports(HypervisorFeatures.LiveDiskSnapshot));
+        Assert.False(driver.Capabilities.Supports(HypervisorFeatures.VirtioFs));
     }
 
     [Fact]

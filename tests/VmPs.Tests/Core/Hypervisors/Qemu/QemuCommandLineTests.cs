@@ -85,6 +85,28 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
+    public void Shares_get_a_vhost_user_fs_device_each_over_shared_guest_memory_and_a_VM_without_none()
+    {
+        var spec = Spec with { Shares = [new ShareSpec("vmps-share0", "/srv/a", "/data", ReadOnly: false), new ShareSpec("vmps-share1", "/srv/b", "/view", ReadOnly: true)] };
+
+        var microvm = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), spec, Sockets);
+        var q35 = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), spec, Sockets);
+        var none = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets);
+
+        AssertPair(microvm, "-machine", "microvm,acpi=on,memory-backend=mem");
+        AssertPair(microvm, "-object", "memory-backend-memfd,id=mem,size=512M,share=on");
+        AssertPair(microvm, "-global", "virtio-mmio.force-legacy=false");
+        AssertPair(microvm, "-chardev", "socket,id=fs0,path=/vms/a/vmps-share0.sock");
+        AssertPair(microvm, "-device", "vhost-user-fs-device,chardev=fs0,tag=vmps-share0");
+        AssertPair(microvm, "-device", "vhost-user-fs-device,chardev=fs1,tag=vmps-share1");
+        AssertPair(q35, "-machine", "q35,memory-backend=mem");
+        AssertPair(q35, "-device", "vhost-user-fs-pci,chardev=fs1,tag=vmps-share1");
+        Assert.DoesNotContain("-global", q35);
+        Assert.DoesNotContain(none, argument => argument.Contains("memory-backend", StringComparison.Ordinal) || argument.Contains("vhost-user", StringComparison.Ordinal));
+        Assert.DoesNotContain("-global", none);
+    }
+
+    [Fact]
     public void Q35HasSpareRootPortsForHotPluggedDisksAndMicrovmNone()
     {
         var q35 = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), Spec, Sockets);
