@@ -3,6 +3,7 @@ using VmPs.Core.Agent;
 using VmPs.Core.Logs;
 using VmPs.Core.Metering;
 using VmPs.Core.Processes;
+using VmPs.Core.Shares;
 
 namespace VmPs.Core.Hypervisors.CloudHypervisor;
 
@@ -48,12 +49,12 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
     /// What Cloud Hypervisor's API offers: vm.add-disk/-net and vm.remove-device, vm.resize
     /// (vCPUs and RAM), vm.resize-disk, vm.pause/resume, vm.snapshot/restore (with on-demand memory
     /// restore), qcow2 disks, hybrid vsock, PVH direct boot and UEFI through payload.firmware (a
-    /// firmware file the host provides). It has no legacy BIOS and no CD-ROM device. Its `fs` devices
-    /// (virtio-fs) are not claimed until VmPs starts virtiofsd for them.
+    /// firmware file the host provides). It has no legacy BIOS and no CD-ROM device. virtio-fs: `fs`
+    /// devices over shared guest memory, each served by a virtiofsd VmPs starts (see VirtioFsDaemons).
     /// </summary>
     public HypervisorCapabilities Capabilities { get; } = new(
         "Cloud Hypervisor",
-        HypervisorFeatures.Vsock | HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug
+        HypervisorFeatures.Vsock | HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug | HypervisorFeatures.VirtioFs
             | HypervisorFeatures.Qcow2Disks | HypervisorFeatures.DiskResize | HypervisorFeatures.Pause | HypervisorFeatures.Snapshot
             | HypervisorFeatures.LazyRestore | HypervisorFeatures.CpuResize | HypervisorFeatures.MemoryResize | HypervisorFeatures.Uefi
             | HypervisorFeatures.PvhKernel);
@@ -106,7 +107,9 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
         files.DeleteSockets();
         File.Delete(files.EventMonitor);
 
-        var process = VmLogKeeper.Launch(spec, output => launcher.Start(new CloudHypervisorLaunch(files, output, spec.VmDirectory, spec.PidFilePath)));
+        var process = VmLogKeeper.Launch(
+            spec,
+            output => VirtioFsDaemons.Launch(spec, output, () => launcher.Start(new CloudHypervisorLaunch(files, output, spec.VmDirectory, spec.PidFilePath))));
         try
         {
             using var api = new CloudHypervisorApiClient(files.ApiSocket);
@@ -238,6 +241,7 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
         }
 
         files.DeleteSockets();
+        VirtioFsDaemons.End(Path.GetDirectoryName(files.ApiSocket)!);
         VmLogKeeper.End(Path.GetDirectoryName(files.ApiSocket)!);
     }
 

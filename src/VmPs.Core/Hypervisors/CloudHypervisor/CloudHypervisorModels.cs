@@ -25,7 +25,13 @@ public sealed record VmConfig
     public ConsoleConfig? Serial { get; init; }
 
     public ConsoleConfig? Console { get; init; }
+
+    /// <summary>virtio-fs devices, each served by a virtiofsd over vhost-user; they need shared guest memory.</summary>
+    public IReadOnlyList<FsConfig>? Fs { get; init; }
 }
+
+/// <summary>One virtio-fs device (FsConfig): every field but id and pci_segment is required.</summary>
+public sealed record FsConfig(string Tag, string Socket, int NumQueues, int QueueSize);
 
 public sealed record PayloadConfig
 {

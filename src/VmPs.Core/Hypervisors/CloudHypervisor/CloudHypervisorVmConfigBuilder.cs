@@ -1,4 +1,5 @@
 using VmPs.Core.Logs;
+using VmPs.Core.Shares;
 
 namespace VmPs.Core.Hypervisors.CloudHypervisor;
 
@@ -19,13 +20,21 @@ public static class CloudHypervisorVmConfigBuilder
     private const long BytesPerMiB = 1024 * 1024;
 
     /// <summary>Without udev the guest would leave hot-plugged memory offline; this makes its kernel online it.</summary>
+    // CH's own defaults for an fs device (its --fs option), which the API requires spelled out.
+    private const int FsQueues = 1;
+    private const int FsQueueSize = 1024;
+
     private const string OnlineHotpluggedMemory = "memhp_default_state=online";
 
     public static VmConfig Build(VmLaunchSpec spec) => new()
     {
         Payload = Payload(spec),
         Cpus = new CpusConfig(spec.Cpus, Math.Max(spec.Cpus, spec.MaxCpus ?? spec.Cpus)),
-        Memory = new MemoryConfig { Size = spec.MemoryMiB * BytesPerMiB, HotplugSize = HotplugSize(spec) },
+        // vhost-user devices (virtiofsd) reach guest memory only when it is shared.
+        Memory = new MemoryConfig { Size = spec.MemoryMiB * BytesPerMiB, HotplugSize = HotplugSize(spec), Shared = spec.Shares.Count > 0 ? true : null },
+        Fs = spec.Shares.Count == 0
+            ? null
+            : spec.Shares.Select(share => new FsConfig(share.Tag, VirtioFsDaemons.SocketPath(spec.VmDirectory, share), FsQueues, FsQueueSize)).ToArray(),
         Disks = spec.Disks.Select(disk => Disk(disk)).ToArray(),
         // Only the TAP, the guest MAC and the MTU: with ip/mask CH would also configure the host side of
         // the TAP, which belongs to the bridge.

@@ -1,12 +1,14 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using System.Text.Json.Nodes;
 using VmPs.Core;
 using VmPs.Core.Agent;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.CloudHypervisor;
 using VmPs.Core.Images;
 using VmPs.Core.Processes;
+using VmPs.Core.Shares;
 using VmPs.Core.Vms;
 
 namespace VmPs.Tests.Core.Hypervisors.CloudHypervisor;
@@ -165,6 +167,31 @@ public sealed class CloudHypervisorDriverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_share_gets_its_virtiofsd_before_the_VMM_which_CH_is_given_as_an_fs_device_and_the_kill_ends_it()
+    {
+        var shared = Directory.CreateDirectory(vm.PathOf("shared")).FullName;
+        var launcher = Fake();
+        var driver = new CloudHypervisorDriver(launcher);
+        var spec = vm.Spec() with { Shares = [new ShareSpec("vmps-share0", shared, "/data", ReadOnly: false)] };
+
+        var instance = await driver.LaunchAsync(spec, CancellationToken.None);
+        var socket = vm.PathOf("vmps-share0.sock");
+        var daemon = PidFile.Read(vm.PathOf("vmps-share0.virtiofsd.pid"));
+
+        var create = JsonNode.Parse(launcher.Vmm.Requests.Single(r => r.Endpoint == "vm.create").Body!)!;
+        Assert.Equal(socket, create["fs"]![0]!["socket"]!.GetValue<string>());
+        Assert.True(create["memory"]!["shared"]!.GetValue<bool>());
+        Assert.True(daemon is { } running && ProcessProbe.IsDetachedFor(running, vm.Directory), "no virtiofsd serves the share");
+        Assert.True(File.Exists(socket));
+
+        await driver.KillAsync(instance, CancellationToken.None);
+
+        Assert.False(ProcessProbe.IsRunning(daemon!.Value));
+        Assert.False(File.Exists(socket));
+        Assert.False(File.Exists(vm.PathOf("vmps-share0.virtiofsd.pid")));
+    }
+
+    [Fact]
     public async Task KillSigkillsAVmmThatDoesNotExitAfterShutdown()
     {
         var launcher = Fake(new FakeCloudHypervisorOptions { ExitsOnVmmShutdown = false });
@@ -276,7 +303,7 @@ public sealed class CloudHypervisorDriverTests : IAsyncLifetime
             | HypervisorFeatures.PvhKernel));
         Assert.Equal(HypervisorFeatures.Bios | HypervisorFeatures.CdRom, driver.Capabilities.Missing(HypervisorFeatures.Bios | HypervisorFeatures.CdRom | HypervisorFeatures.Uefi));
         Assert.False(driver.Capabilities.Supports(HypervisorFeatures.LiveDiskSnapshot));
-        Assert.False(driver.Capabilities.Supports(HypervisorFeatures.VirtioFs));
+        Assert.True(driver.Capabilities.Supports(HypervisorFeatures.VirtioFs));
     }
 
     [Fact]

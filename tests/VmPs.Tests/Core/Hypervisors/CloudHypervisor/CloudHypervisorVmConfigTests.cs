@@ -49,6 +49,27 @@ public sealed class CloudHypervisorVmConfigTests : IDisposable
     }
 
     [Fact]
+    public void Shares_become_fs_devices_over_shared_memory_which_the_fake_like_CH_requires()
+    {
+        var spec = vm.Spec() with { Shares = [new ShareSpec("vmps-share0", "/srv/a", "/data", ReadOnly: false)] };
+
+        var json = JsonSerializer.Serialize(CloudHypervisorVmConfigBuilder.Build(spec), CloudHypervisorJsonContext.Default.VmConfig);
+        var config = JsonNode.Parse(json)!;
+
+        Assert.True(config["memory"]!["shared"]!.GetValue<bool>());
+        Assert.True(JsonNode.DeepEquals(
+            new JsonArray(new JsonObject { ["tag"] = "vmps-share0", ["socket"] = vm.PathOf("vmps-share0.sock"), ["num_queues"] = 1, ["queue_size"] = 1024 }),
+            config["fs"]));
+        Assert.Null(FakeCloudHypervisorConfigValidator.Validate(json, out _));
+        config["memory"]!.AsObject().Remove("shared");
+        Assert.Contains("shared memory", FakeCloudHypervisorConfigValidator.Validate(config.ToJsonString(), out _));
+        config["memory"]!["shared"] = true;
+        config["fs"]![0]!.AsObject().Remove("queue_size");
+        Assert.Contains("queue_size", FakeCloudHypervisorConfigValidator.Validate(config.ToJsonString(), out _));
+        Assert.Null(JsonNode.Parse(JsonSerializer.Serialize(CloudHypervisorVmConfigBuilder.Build(vm.Spec()), CloudHypervisorJsonContext.Default.VmConfig))!["fs"]);
+    }
+
+    [Fact]
     public void AnUncompressedVmlinuxIsBootedDirectlyInsteadOfTheBzImage()
     {
         var config = CloudHypervisorVmConfigBuilder.Build(vm.Spec() with { VmlinuxPath = "/var/lib/vmps/kernels/k/vmlinux" });

@@ -43,8 +43,21 @@ internal static class FakeCloudHypervisorConfigValidator
             ?? Object(config, "rng", required: false, rng => String(rng, "rng.src", "src", required: true))
             ?? Object(config, "vsock", required: false, ValidateVsock)
             ?? Object(config, "serial", required: false, ValidateConsole)
-            ?? Object(config, "console", required: false, ValidateConsole);
+            ?? Object(config, "console", required: false, ValidateConsole)
+            ?? Array(config, "fs", ValidateFs)
+            ?? (config["fs"] is JsonArray { Count: > 0 } && config["memory"]?["shared"]?.GetValue<bool>() != true && config["memory"]?["hugepages"]?.GetValue<bool>() != true
+                ? "Error validating configuration: Using vhost-user requires using shared memory or huge pages"
+                : null);
     }
+
+    /// <summary>FsConfig: tag, socket, num_queues and queue_size are required; a virtio-fs tag is at most 36 bytes.</summary>
+    private static string? ValidateFs(JsonObject fs) =>
+        String(fs, "fs.tag", "tag", required: true)
+        ?? String(fs, "fs.socket", "socket", required: true)
+        ?? Integer(fs, "fs.num_queues", "num_queues", required: true, minimum: 1)
+        ?? Integer(fs, "fs.queue_size", "queue_size", required: true, minimum: 1)
+        ?? String(fs, "fs.id", "id", required: false)
+        ?? (fs["tag"]!.GetValue<string>() is { Length: 0 or > 36 } ? "Error validating configuration: virtio-fs tag must be 1 to 36 bytes" : null);
 
     /// <summary>Validates a single DiskConfig (the body of vm.add-disk).</summary>
     public static string? ValidateDisk(string? body, out JsonObject? disk)
