@@ -19,6 +19,7 @@ public class ConfigDiskTests
         Disks = new DiskSerials { Rootfs = "r1", Overlay = "o1" },
         RootfsFilesystem = RootfsFilesystems.Ext4,
         Volumes = [new GuestVolumeConfig { Serial = "vmps-v0123456789abcd", Path = "/srv/data", ReadOnly = true, Filesystem = RootfsFilesystems.Ext4 }],
+        Shares = [new GuestShareConfig { Tag = "vmps-s0", Path = "/srv/share", ReadOnly = true }],
     };
 
     [Fact]
@@ -33,7 +34,8 @@ public class ConfigDiskTests
         Assert.Equal(Sample.Command, read.Command);
         Assert.Equal(Sample.Environment, read.Environment);
         Assert.Equal(Sample.Volumes, read.Volumes);
-        Assert.Equal(Sample with { Command = read.Command, Environment = read.Environment, Volumes = read.Volumes }, read);
+        Assert.Equal(Sample.Shares, read.Shares);
+        Assert.Equal(Sample with { Command = read.Command, Environment = read.Environment, Volumes = read.Volumes, Shares = read.Shares }, read);
     }
 
     [Fact]
