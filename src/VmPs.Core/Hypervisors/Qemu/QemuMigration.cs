@@ -25,6 +25,8 @@ internal static class QemuMigration
         File.Delete(socketPath);
         using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(socketPath));
+        // bind(2) gives the socket the umask's mode; only QEMU, running as this user, connects.
+        PrivateFiles.Restrict(socketPath);
         listener.Listen(1);
         try
         {
