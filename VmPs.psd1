@@ -13,6 +13,7 @@
     FormatsToProcess     = @('VmPs.Format.ps1xml')
     CmdletsToExport      = @(
         'Get-VmHost'
+        'Set-VmHost'
         'Build-VmKernel'
         'New-Vm'
         'Get-Vm'

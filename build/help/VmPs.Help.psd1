@@ -11,6 +11,21 @@
             @{ Code = '(Get-VmHost).Problems'; Remarks = 'Lists only what to install or fix.' }
         )
     }
+    'Set-VmHost' = @{
+        Synopsis    = 'Sets where this host makes new volumes: sparse files, or thin volumes of an LVM thin pool.'
+        Description = 'Sets the storage backend of new volumes, recorded in the state database and shown by Get-VmHost (Storage). File (the default) makes each volume a sparse file under the state directory. LvmThin makes each a thin volume of an existing LVM thin pool (-VolumeGroup, -ThinPool), which the VM gets as the block device /dev/VG/vmps-volume-ID: lvcreate --type thin makes it (formatted ext4 unless -Format Raw), lvextend --resizefs grows it (Resize-VmVolume), lvremove removes it (Remove-VmVolume). Volumes keep the backend they were made on: switching back to File changes only where new volumes go. Every check runs before anything is recorded, and under -WhatIf too: LVM''s name rules for both names (InvalidLvmName: 1 to 127 characters of a-z A-Z 0-9 + _ . -, no leading hyphen, no reserved pool name), the kernel''s device-mapper (DeviceMapperUnavailable: /dev/mapper/control must exist and /sys/class/misc/device-mapper or /proc/misc must show the driver), the lvm2 programs (LvmToolsMissing names the Debian package lvm2), and that the pool is a thin pool (ThinPoolNotFound). A refused setting leaves the previous one in place. On LvmThin, Copy-VmVolume, -FromPath and -Format Qcow2 are refused (StorageBackendNotSupported). Outputs nothing unless -PassThru.'
+        Parameters  = @{
+            StorageBackend = 'File (default: sparse files in the state directory) or LvmThin (thin volumes of -ThinPool in -VolumeGroup).'
+            VolumeGroup    = 'The LVM volume group that holds the thin pool (LvmThin only).'
+            ThinPool       = 'The thin pool in -VolumeGroup that new volumes are made in (LvmThin only); it must exist: lvcreate --type thin-pool makes one.'
+            PassThru       = 'Output the host object (VmPs.VmHost, as Get-VmHost outputs it) after the change.'
+        }
+        Examples    = @(
+            @{ Code = 'Set-VmHost -StorageBackend LvmThin -VolumeGroup vg0 -ThinPool pool -PassThru'; Remarks = 'Makes new volumes thin volumes of vg0/pool, and shows the host.' }
+            @{ Code = 'Set-VmHost -StorageBackend LvmThin -VolumeGroup vg0 -ThinPool pool -WhatIf'; Remarks = 'Checks whether this host could use vg0/pool (device-mapper, lvm2, the pool) without changing anything.' }
+            @{ Code = 'Set-VmHost -StorageBackend File'; Remarks = 'New volumes are sparse files again; existing thin volumes stay where they are.' }
+        )
+    }
     'Build-VmKernel' = @{
         Synopsis    = 'Builds the VmPs guest kernel.'
         Description = 'Builds a guest kernel with every driver a VmPs guest needs built in (virtio over MMIO and PCI, block, network, console, entropy and vsock, erofs with lz4, ext4, overlayfs, virtio-fs, the ACPI power button) and no modules, no legacy hardware, no sound, USB or graphics, from the host''s kernel source (Debian: apt-get install linux-source-6.1; the same source as the distro kernel). The configuration is allnoconfig with kernel/vmps.config (and -ConfigPath) merged over it; the build fails, naming them, if any of those settings does not survive. The compile runs at the lowest CPU priority and takes minutes (on a 2-core machine with other work, about half an hour); progress is shown with Write-Progress, and -AsJob runs it in the background. The result is cached under the state directory (kernels/SOURCEVERSION-CONFIGHASH: the bzImage, the uncompressed vmlinux that QEMU microvm and Cloud Hypervisor boot directly, and the .config), published by an atomic rename and made current: New-Vm gives it to new VMs (without -Kernel), whose initrd then carries no modules and whose init loads none. A cached build is reused unless -Force. A build that fails (missing packages, disk full, a compile error) or is interrupted leaves the previous kernel in use, says why, and keeps the build log (kernels/build.log); the next build removes what an interrupted one left. Outputs the kernel (VmPs.VmKernel), or a job with -AsJob.'

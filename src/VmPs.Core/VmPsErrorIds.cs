@@ -61,6 +61,8 @@ public static class VmPsErrorIds
 
     public const string CredentialHelperFailed = nameof(CredentialHelperFailed);
 
+    public const string DeviceMapperUnavailable = nameof(DeviceMapperUnavailable);
+
     public const string DigestInvalid = nameof(DigestInvalid);
 
     public const string DiskImageCorrupt = nameof(DiskImageCorrupt);
@@ -209,6 +211,8 @@ public static class VmPsErrorIds
 
     public const string InvalidLogTail = nameof(InvalidLogTail);
 
+    public const string InvalidLvmName = nameof(InvalidLvmName);
+
     public const string InvalidMacAddress = nameof(InvalidMacAddress);
 
     public const string InvalidMaxOutputBytes = nameof(InvalidMaxOutputBytes);
@@ -297,6 +301,8 @@ public static class VmPsErrorIds
 
     public const string LockTimeout = nameof(LockTimeout);
 
+    public const string LvmToolsMissing = nameof(LvmToolsMissing);
+
     public const string MachineTypeNotSupported = nameof(MachineTypeNotSupported);
 
     public const string ManifestDigestMismatch = nameof(ManifestDigestMismatch);
@@ -383,11 +389,17 @@ public static class VmPsErrorIds
 
     public const string StateSchemaTooNew = nameof(StateSchemaTooNew);
 
+    public const string StorageBackendNotSupported = nameof(StorageBackendNotSupported);
+
+    public const string StorageSettingsInvalid = nameof(StorageSettingsInvalid);
+
     public const string SubnetConflict = nameof(SubnetConflict);
 
     public const string SubnetOverlapsHostRoute = nameof(SubnetOverlapsHostRoute);
 
     public const string TapCreationFailed = nameof(TapCreationFailed);
+
+    public const string ThinPoolNotFound = nameof(ThinPoolNotFound);
 
     public const string ToolNotFound = nameof(ToolNotFound);
 

@@ -29,7 +29,7 @@ public sealed class VmPsServices : IVmPsServices
         Paths = new VmPsPaths(settings.StateDirectory);
         Hypervisors = hypervisors;
         var database = new StateDatabase(Paths.StateDatabase);
-        var host = new HostContext(cancellationToken => HostProbe.ProbeAsync(Paths, new HostProbeOptions { Hypervisors = hypervisors }, cancellationToken), hypervisors);
+        var host = new HostContext(cancellationToken => HostProbe.ProbeAsync(Paths, new HostProbeOptions { Hypervisors = hypervisors }, cancellationToken), hypervisors, database);
         Host = host;
         Images = new ImageManager(Paths, database);
         Users = new UserManager(database);

@@ -1,6 +1,7 @@
 using Newtonsoft.Json.Converters;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Kernels;
+using VmPs.Core.Storage;
 
 namespace VmPs.Core.Host;
 
@@ -62,6 +63,9 @@ public sealed record HostReport
     public bool VhostVsockAvailable { get; init; }
 
     public required string StateDirectory { get; init; }
+
+    /// <summary>Where new volumes are made (Set-VmHost -StorageBackend).</summary>
+    public StorageSettings Storage { get; init; } = StorageSettings.Default;
 
     /// <summary>Human-readable problems, each naming what to install.</summary>
     public required IReadOnlyList<string> Problems { get; init; }

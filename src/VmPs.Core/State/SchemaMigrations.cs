@@ -275,6 +275,13 @@ internal static class SchemaMigrations
             ALTER TABLE vms ADD COLUMN last_activity_at TEXT;
             ALTER TABLE vms ADD COLUMN network_packets INTEGER CHECK (network_packets IS NULL OR network_packets >= 0);
             """),
+
+        // A volume made on the LvmThin storage backend (Set-VmHost -StorageBackend LvmThin) is a thin volume of this
+        // pool, "VG/POOL" as it was when the volume was made, and its path is the device /dev/VG/vmps-volume-ID; null is
+        // a file under the state directory (every earlier row). The host's choice itself is in host_settings.
+        new(12, "the thin pool of a volume on LVM", """
+            ALTER TABLE volumes ADD COLUMN thin_pool TEXT CHECK (thin_pool IS NULL OR instr(thin_pool, '/') > 1);
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -56,7 +56,7 @@ public sealed class VmManager : IVmManager
         : this(
             paths,
             database,
-            new HostContext(cancellationToken => settings.ProbeHost(paths, cancellationToken), hypervisors),
+            new HostContext(cancellationToken => settings.ProbeHost(paths, cancellationToken), hypervisors, database),
             new Lazy<NetworkManager>(() => new NetworkManager(paths, database, settings.NetworkNamespace ?? NetworkNamespace.FromEnvironment(), null)),
             settings)
     {

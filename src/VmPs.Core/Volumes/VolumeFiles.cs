@@ -140,14 +140,7 @@ internal sealed class VolumeFiles
             }
 
             CreateSparse(path, options.SizeBytes);
-            string[] arguments =
-            [
-                "-q", "-F", "-t", "ext4", "-L", Label, "-m", "0",
-                "-E", "lazy_itable_init=1,lazy_journal_init=1,root_owner=0:0",
-                .. source is null ? Array.Empty<string>() : ["-d", source],
-                path,
-            ];
-            var result = await ExternalTool.RunAsync(mkfs, arguments, cancellationToken).ConfigureAwait(false);
+            var result = await ExternalTool.RunAsync(mkfs, MkfsArguments(path, source), cancellationToken).ConfigureAwait(false);
             if (result.ExitCode != 0)
             {
                 // mkfs -d runs out of blocks or inodes when the content (plus metadata) does not fit.
@@ -168,6 +161,15 @@ internal sealed class VolumeFiles
             }
         }
     }
+
+    /// <summary>mkfs.ext4's arguments for a volume at <paramref name="path"/> (a file or a block device), filled from <paramref name="source"/> when given.</summary>
+    public static string[] MkfsArguments(string path, string? source) =>
+    [
+        "-q", "-F", "-t", "ext4", "-L", Label, "-m", "0",
+        "-E", "lazy_itable_init=1,lazy_journal_init=1,root_owner=0:0",
+        .. source is null ? Array.Empty<string>() : ["-d", source],
+        path,
+    ];
 
     /// <summary>
     /// Extracts a .tar, .tar.gz or .tgz (by content, not name) into a private directory beside the volumes, through

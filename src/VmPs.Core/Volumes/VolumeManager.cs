@@ -3,12 +3,14 @@ using VmPs.Core.Hypervisors;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
 using VmPs.Core.Storage;
+using VmPs.Core.Storage.LvmThin;
 using VmPs.Core.Vms;
 
 namespace VmPs.Core.Volumes;
 
 /// <summary>
-/// Volumes: persistent disks kept apart from VMs, attached to them by name. Rows first, files second; removal
+/// Volumes: persistent disks kept apart from VMs, attached to them by name: sparse files, or on the LvmThin storage
+/// backend (Set-VmHost) thin volumes, each keeping the backend it was made on. Rows first, files second; removal
 /// files first, rows last. A row a killed session left (Creating, or claimed for a copy or resize) and files no
 /// row names are repaired by the next volume command that changes something.
 /// </summary>
@@ -37,6 +39,7 @@ public sealed class VolumeManager : IVolumeManager
         VolumeValidation.ValidateName(options.Name);
         VolumeValidation.ValidateSize(options.SizeBytes);
         ValidateSource(options);
+        var thin = await ThinStorageForNewAsync(options, cancellationToken).ConfigureAwait(false);
         await RepairAsync(cancellationToken).ConfigureAwait(false);
 
         var id = Guid.NewGuid();
@@ -49,7 +52,8 @@ public sealed class VolumeManager : IVolumeManager
                 Format = options.Format,
                 DiskFormat = diskFormat,
                 SizeBytes = options.SizeBytes,
-                Path = files.PathFor(id, diskFormat),
+                Path = thin?.Planner.DevicePath(LvmThinPlanner.VolumeName(id)) ?? files.PathFor(id, diskFormat),
+                ThinPool = thin?.Planner.Pool,
                 State = VolumeState.Creating,
                 Session = ProcessProbe.Current(),
                 CreatedAt = DateTimeOffset.UtcNow,
@@ -58,9 +62,17 @@ public sealed class VolumeManager : IVolumeManager
             cancellationToken).ConfigureAwait(false);
         try
         {
-            using (await FileLock.AcquireSharedAsync(files.LockPath, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false))
+            if (thin is not null)
             {
-                await files.BuildAsync(volume.Path, options, cancellationToken).ConfigureAwait(false);
+                // A failed plan removes the thin volume it made: nothing is left to delete below.
+                await thin.CreateVolumeAsync(id, options.SizeBytes, ext4: options.Format == VolumeFormat.Ext4, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                using (await FileLock.AcquireSharedAsync(files.LockPath, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false))
+                {
+                    await files.BuildAsync(volume.Path, options, cancellationToken).ConfigureAwait(false);
+                }
             }
 
             var ready = await store.UpdateAsync(id, (current, _) => current with { State = VolumeState.Ready, Session = null }, cancellationToken).ConfigureAwait(false)
@@ -69,7 +81,11 @@ public sealed class VolumeManager : IVolumeManager
         }
         catch
         {
-            File.Delete(volume.Path);
+            if (thin is null)
+            {
+                File.Delete(volume.Path);
+            }
+
             await store.DeleteAsync(id, (_, _) => { }, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
@@ -112,7 +128,7 @@ public sealed class VolumeManager : IVolumeManager
             volume.Id,
             (current, _) => EnsureIdle(current),
             cancellationToken).ConfigureAwait(false);
-        File.Delete(volume.Path);
+        await DeleteStorageAsync(volume, cancellationToken).ConfigureAwait(false);
         await DeleteUnreferencedBasesAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -121,6 +137,11 @@ public sealed class VolumeManager : IVolumeManager
         VolumeValidation.ValidateName(destination);
         await RepairAsync(cancellationToken).ConfigureAwait(false);
         var original = await GetRecordAsync(source, cancellationToken).ConfigureAwait(false);
+        if (original.ThinPool is not null)
+        {
+            throw StorageErrors.NotOnLvmThin(original.Name, "Copy-VmVolume");
+        }
+
         var session = ProcessProbe.Current();
         var claimed = await store.UpdateAsync(
             original.Id,
@@ -218,7 +239,15 @@ public sealed class VolumeManager : IVolumeManager
         var grown = false;
         try
         {
-            await VolumeFiles.GrowAsync(claimed, sizeBytes, cancellationToken).ConfigureAwait(false);
+            if (ThinStorage(claimed) is { } thin)
+            {
+                await thin.ResizeVolumeAsync(claimed.Id, sizeBytes, growFilesystem: claimed.Format == VolumeFormat.Ext4, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await VolumeFiles.GrowAsync(claimed, sizeBytes, cancellationToken).ConfigureAwait(false);
+            }
+
             grown = true;
         }
         finally
@@ -320,13 +349,14 @@ public sealed class VolumeManager : IVolumeManager
         {
             if (volume.State == VolumeState.Creating)
             {
-                File.Delete(volume.Path);
+                await DeleteStorageAsync(volume, cancellationToken, missingIsGone: true).ConfigureAwait(false);
                 await store.DeleteAsync(volume.Id, (_, _) => { }, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                // A killed resize recorded its new size first: keep the size the file has.
-                var size = volume.State == VolumeState.Resizing ? await VolumeFiles.SizeAsync(volume, cancellationToken).ConfigureAwait(false) : volume.SizeBytes;
+                // A killed resize recorded its new size first: keep the size the file has (lvextend changes a thin
+                // volume's size in one metadata commit, so a thin volume is taken to have grown).
+                var size = volume.State == VolumeState.Resizing && volume.ThinPool is null ? await VolumeFiles.SizeAsync(volume, cancellationToken).ConfigureAwait(false) : volume.SizeBytes;
                 await store.UpdateAsync(volume.Id, (current, _) => current.IsAbandoned ? current with { State = VolumeState.Ready, Session = null, SizeBytes = size } : current, cancellationToken)
                     .ConfigureAwait(false);
             }
@@ -406,6 +436,48 @@ public sealed class VolumeManager : IVolumeManager
         File.Delete(source.Path);
         VolumeFiles.MakeReadOnly(basePath);
         return CopyMethod.BackingFile;
+    }
+
+    /// <summary>
+    /// The thin pool of the host's storage backend when new volumes go there (null: files), refusing what a thin volume
+    /// cannot be made from.
+    /// </summary>
+    private async Task<LvmThinStorage?> ThinStorageForNewAsync(VolumeCreateOptions options, CancellationToken cancellationToken)
+    {
+        var settings = await host.StorageAsync(cancellationToken).ConfigureAwait(false);
+        if (settings.Backend != StorageBackend.LvmThin)
+        {
+            return null;
+        }
+
+        if (options.Format == VolumeFormat.Qcow2 || options.FromPath is not null)
+        {
+            throw StorageErrors.NewThinVolumeUnsupported(options.Name, settings);
+        }
+
+        return host.LvmThin.Storage(settings);
+    }
+
+    /// <summary>The thin pool a volume lives in; null for a file.</summary>
+    private LvmThinStorage? ThinStorage(VolumeRecord volume) =>
+        volume.ThinPool?.Split('/') is [var group, var pool] ? host.LvmThin.Storage(new StorageSettings(StorageBackend.LvmThin, group, pool)) : null;
+
+    /// <summary>Deletes the volume's file or thin volume; <paramref name="missingIsGone"/>: a thin volume lvremove cannot find counts as removed.</summary>
+    private async Task DeleteStorageAsync(VolumeRecord volume, CancellationToken cancellationToken, bool missingIsGone = false)
+    {
+        if (ThinStorage(volume) is not { } thin)
+        {
+            File.Delete(volume.Path);
+            return;
+        }
+
+        try
+        {
+            await thin.RemoveVolumeAsync(volume.Id, cancellationToken).ConfigureAwait(false);
+        }
+        catch (VmPsException ex) when (missingIsGone && ex.ErrorId == VmPsErrorIds.ExternalToolFailed)
+        {
+        }
     }
 
     private async Task DeleteUnreferencedBasesAsync(CancellationToken cancellationToken)

@@ -38,6 +38,9 @@ internal sealed record VolumeRecord
 
     public string? BackingPath { get; init; }
 
+    /// <summary>"VG/POOL" of a thin volume (the LvmThin backend), whose <see cref="Path"/> is its device; null: a file.</summary>
+    public string? ThinPool { get; init; }
+
     public required VolumeState State { get; init; }
 
     /// <summary>The session building, copying or resizing it; a later command knows a dead one left it.</summary>
@@ -101,8 +104,8 @@ internal sealed class VolumeStore
                 await QuotaEnforcement.EnsureAsync(connection, transaction, ownerId, new QuotaDemand(DiskBytes: volume.SizeBytes), cancellationToken).ConfigureAwait(false);
                 await connection.Command(
                         """
-                        INSERT INTO volumes (id, name, format, disk_format, size_bytes, path, backing_path, state, session_pid, session_start_time, created_at, owner_id)
-                        VALUES ($id, $name, $format, $diskFormat, $size, $path, $backing, $state, $pid, $start, $created, $owner)
+                        INSERT INTO volumes (id, name, format, disk_format, size_bytes, path, backing_path, state, session_pid, session_start_time, created_at, owner_id, thin_pool)
+                        VALUES ($id, $name, $format, $diskFormat, $size, $path, $backing, $state, $pid, $start, $created, $owner, $thinPool)
                         """,
                         transaction)
                     .With("$id", volume.Id.ToString())
@@ -117,6 +120,7 @@ internal sealed class VolumeStore
                     .With("$start", (long?)volume.Session?.StartTime)
                     .With("$created", volume.CreatedAt.ToStored())
                     .With("$owner", ownerId)
+                    .With("$thinPool", volume.ThinPool)
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 return volume;
             },
@@ -369,6 +373,7 @@ internal sealed class VolumeStore
         SizeBytes = reader.GetInt64(reader.GetOrdinal("size_bytes")),
         Path = reader.GetString(reader.GetOrdinal("path")),
         BackingPath = reader.GetNullableString("backing_path"),
+        ThinPool = reader.GetNullableString("thin_pool"),
         State = Enum.Parse<VolumeState>(reader.GetString(reader.GetOrdinal("state"))),
         Session = reader.GetNullableInt64("session_pid") is { } pid
             ? new ProcessIdentity((int)pid, (ulong)reader.GetNullableInt64("session_start_time").GetValueOrDefault())

@@ -11,6 +11,7 @@ public sealed class CmdletMetadataTests : IDisposable
     private static readonly Dictionary<string, string[]> ExpectedOutputTypes = new()
     {
         ["Get-VmHost"] = ["VmPs.Core.Host.HostReport"],
+        ["Set-VmHost"] = ["VmPs.Core.Host.HostReport"],
         ["Build-VmKernel"] = ["VmPs.Core.Kernels.VmPsKernel", "System.Management.Automation.Job"],
         ["New-Vm"] = ["VmPs.Core.Vms.VmInfo", "System.Management.Automation.Job"],
         ["Get-Vm"] = ["VmPs.Core.Vms.VmInfo"],
@@ -65,7 +66,7 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Revoke-VmAccess"] = [],
     };
 
-    private static readonly string[] StateChangingCmdlets = ["Build-VmKernel", "New-Vm", "Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Copy-Vm", "Restore-VmCheckpoint", "Remove-VmCheckpoint", "Set-Vm", "Export-VmSpec", "Import-VmSpec", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
+    private static readonly string[] StateChangingCmdlets = ["Set-VmHost", "Build-VmKernel", "New-Vm", "Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Copy-Vm", "Restore-VmCheckpoint", "Remove-VmCheckpoint", "Set-Vm", "Export-VmSpec", "Import-VmSpec", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
         "Clear-VmImageCache", "New-VmNetwork", "Remove-VmNetwork", "Repair-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping",
         "New-VmVolume", "Remove-VmVolume", "Copy-VmVolume", "Resize-VmVolume", "Mount-VmVolume", "Dismount-VmVolume", "Resize-VmDisk",
         "New-VmUser", "Set-VmUser", "Remove-VmUser", "Add-VmUserKey", "Remove-VmUserKey", "Set-VmQuota", "New-VmUserToken", "Grant-VmAccess", "Revoke-VmAccess"];

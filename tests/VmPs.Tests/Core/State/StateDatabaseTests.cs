@@ -209,6 +209,30 @@ public sealed class StateDatabaseTests : IDisposable
         Assert.Equal(42L, await ScalarAsync(connection, "SELECT network_packets FROM vms"));
     }
 
+    [Fact]
+    public async Task AVersion11VolumeIsAFileAndAThinPoolNamesItsVolumeGroup()
+    {
+        await using var connection = await OpenBareAsync();
+        await ApplyAsync(connection, SchemaMigrations.All.Where(migration => migration.Version <= 11).ToList());
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO volumes (id, name, format, disk_format, size_bytes, path, state, created_at)
+            VALUES ('f', 'data', 'Ext4', 'Raw', 16777216, '/s/volumes/f.img', 'Ready', 't');
+            """,
+            CancellationToken.None);
+
+        await ApplyAsync(connection, SchemaMigrations.All);
+
+        Assert.Null(await ScalarAsync(connection, "SELECT thin_pool FROM volumes"));
+        foreach (var pool in new[] { "pool", "/pool" })
+        {
+            await Assert.ThrowsAsync<SqliteException>(() => connection.Command("UPDATE volumes SET thin_pool = $pool").With("$pool", pool).RunAsync(CancellationToken.None));
+        }
+
+        await connection.ExecuteAsync("UPDATE volumes SET thin_pool = 'vg0/pool'", CancellationToken.None);
+        Assert.Equal("vg0/pool", await ScalarAsync(connection, "SELECT thin_pool FROM volumes"));
+    }
+
     private async Task<SqliteConnection> OpenBareAsync()
     {
         var connection = new SqliteConnection($"Data Source={Path.Combine(home.Paths.Root, "bare.db")};Pooling=False");

@@ -29,7 +29,7 @@ public sealed class CloudHypervisorResizeTests : IAsyncLifetime
         var registry = new HypervisorRegistry(HypervisorRegistry.Default().Registrations.Select(registration => registration.Kind == HypervisorKind.CloudHypervisor
             ? registration with { CreateDriver = (_, _) => new CloudHypervisorDriver(launcher) }
             : registration));
-        var host = new HostContext(_ => Task.FromResult(Report()), registry);
+        var host = new HostContext(_ => Task.FromResult(Report()), registry, database);
         manager = new VmManager(
             home.Paths,
             database,
