@@ -135,7 +135,7 @@ public sealed class VmManager : IVmManager
         var (network, saved) = await CheckForkAsync(source, checkpointName, name, cancellationToken).ConfigureAwait(false);
         var disk = checkpoints.ForkDisk(source, checkpointName);
         // A checkpoint of a VM with shares holds its disk only (VmErrors.SharesNotSavable): the fork boots with the same shares.
-        var shares = (await vms.SharesAsync(source.Id, cancellationToken).ConfigureAwait(false)).Select(share => new ShareOptions(share.HostPath, share.GuestPath, share.ReadOnly)).ToList();
+        var shares = (await vms.SharesAsync(source.Id, cancellationToken).ConfigureAwait(false)).Select(ShareOptionsOf).ToList();
         var vm = new NewVm(Guid.NewGuid(), name, source.ImageId, source.Cpus, source.MemoryMiB, source.Hypervisor, source.KernelPath, source.DiskSizeGiB, DateTimeOffset.UtcNow, source.InitMode, source.Owner, source.MachineType,
             disk.Format, disk.File, shares);
         var created = await CreateVmAsync(
@@ -257,7 +257,7 @@ public sealed class VmManager : IVmManager
             var adapter = await networking.AttachAsync(vm.Id, vm.Name, network, cancellationToken).ConfigureAwait(false);
             CrashPoint.Reach(CrashAfterAttach);
             File.Delete(files.CreatingMarker);
-            return ToInfo(vm, adapter);
+            return ToInfo(vm, adapter, await vms.SharesAsync(vm.Id, cancellationToken).ConfigureAwait(false));
         }
         catch
         {
@@ -321,6 +321,7 @@ public sealed class VmManager : IVmManager
         await sweep.SweepOrphanedDirectoriesAsync(cancellationToken).ConfigureAwait(false);
         var all = await vms.GetAllAsync(cancellationToken).ConfigureAwait(false);
         var adapters = await networking.AllAdaptersAsync(cancellationToken).ConfigureAwait(false);
+        var shares = await vms.AllSharesAsync(cancellationToken).ConfigureAwait(false);
         var reconciled = new List<(VmRecord, NetworkAdapterInfo?)>(all.Count);
         foreach (var vm in all)
         {
@@ -328,7 +329,7 @@ public sealed class VmManager : IVmManager
         }
 
         var observed = await activity.ObserveNetworkAsync(reconciled, cancellationToken).ConfigureAwait(false);
-        return [.. observed.Select(vm => ToInfo(vm, adapters.GetValueOrDefault(vm.Id)))];
+        return [.. observed.Select(vm => ToInfo(vm, adapters.GetValueOrDefault(vm.Id), shares[vm.Id]))];
     }
 
     /// <summary>The VM with this name (case-insensitive), or null.</summary>
@@ -796,10 +797,12 @@ public sealed class VmManager : IVmManager
     {
         var adapter = await networking.AdapterAsync(vm.Id, cancellationToken).ConfigureAwait(false);
         var observed = await activity.ObserveNetworkAsync([(vm, adapter)], cancellationToken).ConfigureAwait(false);
-        return ToInfo(observed[0], adapter);
+        return ToInfo(observed[0], adapter, await vms.SharesAsync(vm.Id, cancellationToken).ConfigureAwait(false));
     }
 
-    private VmInfo ToInfo(VmRecord vm, NetworkAdapterInfo? adapter) => new()
+    private static ShareOptions ShareOptionsOf(ShareSpec share) => new(share.HostPath, share.GuestPath, share.ReadOnly);
+
+    private VmInfo ToInfo(VmRecord vm, NetworkAdapterInfo? adapter, IEnumerable<ShareSpec> shares) => new()
     {
         Id = vm.Id,
         Name = vm.Name,
@@ -827,6 +830,7 @@ public sealed class VmManager : IVmManager
         DiskSizeGiB = vm.DiskSizeGiB,
         DiskAllocatedBytes = FileAllocation.BytesOf(reconciler.Files(vm.Id).Disk(vm.DiskFileName)),
         DiskFormat = vm.DiskFormat,
+        Shares = [.. shares.Select(ShareOptionsOf)],
         LastActivityAt = vm.LastActivityAt,
     };
 }

@@ -93,6 +93,9 @@ public sealed record VmInfo
     /// <summary>The container of the VM's disk: Raw, or Qcow2 (New-Vm -DiskFormat Qcow2, or over a checkpoint's frozen disk).</summary>
     public DiskImageFormat DiskFormat { get; init; }
 
+    /// <summary>The host directories the guest sees through virtio-fs (New-Vm -Share), in the order they were given.</summary>
+    public IReadOnlyList<Shares.ShareOptions> Shares { get; init => field = DisplayList.Of(value); } = DisplayList.Of<Shares.ShareOptions>([]);
+
     public TimeSpan? Uptime => State == VmState.Running && StartedAt is { } started ? DateTimeOffset.UtcNow - started : null;
 
     /// <summary>When the host last saw an exec, a file operation or a change of the VM's network packet count; null: none since it was made.</summary>

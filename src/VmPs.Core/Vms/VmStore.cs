@@ -110,6 +110,16 @@ internal sealed class VmStore
             .ConfigureAwait(false);
     }
 
+    /// <summary>Every VM's shares by VM id, each VM's in the order New-Vm was given them (Get-Vm reads them at once).</summary>
+    public async Task<ILookup<Guid, ShareSpec>> AllSharesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.Command("SELECT vm_id, tag, host_path, guest_path, read_only FROM vm_shares ORDER BY rowid")
+            .ListAsync(reader => (VmId: Guid.Parse(reader.GetString(0)), Share: new ShareSpec(reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4) != 0)), cancellationToken)
+            .ConfigureAwait(false);
+        return rows.ToLookup(row => row.VmId, row => row.Share);
+    }
+
     public async Task<IReadOnlyList<VmRecord>> GetAllAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
