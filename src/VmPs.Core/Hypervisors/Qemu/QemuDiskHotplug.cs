@@ -23,7 +23,7 @@ internal static class QemuDiskHotplug
                 ["driver"] = disk.Format == DiskImageFormat.Qcow2 ? "qcow2" : "raw",
                 ["node-name"] = node,
                 ["read-only"] = disk.ReadOnly,
-                ["file"] = new JsonObject { ["driver"] = "file", ["filename"] = disk.Path },
+                ["file"] = FileNode(disk.Path),
             },
             cancellationToken).ConfigureAwait(false);
         try
@@ -113,4 +113,11 @@ internal static class QemuDiskHotplug
                 RecommendedAction = "Dismount a hot-plugged volume, or stop the VM and attach the volume while it is off.",
             };
     }
+
+    /// <summary>
+    /// The protocol node under the disk's format node. QEMU's "file" driver refuses a block device (an LvmThin volume
+    /// is one: "'file' driver requires ... to be a regular file"); "host_device" opens those.
+    /// </summary>
+    internal static JsonObject FileNode(string path) =>
+        new() { ["driver"] = Storage.BlockDevices.Is(path) ? "host_device" : "file", ["filename"] = path };
 }
