@@ -5,10 +5,13 @@ using VmPs.Core;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Vms;
 
-// Standby (issue 13): Start-Vm of a Saved VM against a cold Start-Vm, both to agent ready, and Save-Vm itself, on one
-// busybox VM of 512 MiB under QEMU. Cold starts and restores alternate so that both see the same load.
-var runs = args is ["--runs", var count] ? int.Parse(count, CultureInfo.InvariantCulture) : 7;
+// Standby and forks (issue 13), on busybox VMs of 512 MiB under QEMU: Start-Vm of a Saved VM and a fork (New-Vm
+// -FromCheckpoint + Start-Vm) against a cold Start-Vm, all to agent ready, and Save-Vm itself; cold starts, restores
+// and forks alternate so that all see the same load. Then the host memory of ten forks of one checkpoint against ten
+// cold-booted VMs: the sum of the QEMU processes' PSS, which counts a page that several processes map once in all.
+var options = Options.Parse(args);
 const string vm = "standby-bench";
+const string checkpoint = "cp";
 const int memoryMiB = 512;
 
 var work = Directory.CreateTempSubdirectory("vmps-standbybench-");
@@ -16,59 +19,146 @@ var manager = new VmManager(new VmPsPaths(work.FullName));
 var cold = new List<TimeSpan>();
 var restore = new List<TimeSpan>();
 var save = new List<TimeSpan>();
+var fork = new List<TimeSpan>();
 long stateBytes = 0;
 try
 {
-    await manager.CreateAsync(new VmCreateOptions { Name = vm, Image = "busybox", MemoryMiB = memoryMiB, Hypervisor = HypervisorKind.Qemu }, CancellationToken.None);
-    Console.WriteLine($"standby: {runs} runs, QEMU, 1 vCPU, {memoryMiB} MiB, busybox image");
+    await manager.CreateAsync(Create(vm), CancellationToken.None);
+    Console.WriteLine($"standby: {options.Runs} runs, {options.Fleet} VMs for memory, QEMU, 1 vCPU, {memoryMiB} MiB, busybox image; load {LoadAverage()}");
 
-    // Warm-up: builds the busybox image, the initrd and the host probe cache once.
-    await ColdStartAsync();
-    await manager.StopAsync(vm, new VmStopOptions { Method = VmStopMethod.TurnOff }, CancellationToken.None);
+    // Warm-up: builds the busybox image, the initrd and the host probe cache once; the booted VM is checkpointed for the forks.
+    await ColdStartAsync(vm);
+    await manager.CheckpointAsync(vm, checkpoint, CancellationToken.None);
+    await TurnOffAsync(vm);
 
-    for (var run = 1; run <= runs; run++)
+    for (var run = 1; run <= options.Runs; run++)
     {
-        cold.Add(await ColdStartAsync());
+        cold.Add(await ColdStartAsync(vm));
         save.Add(await TimeAsync(() => manager.SaveAsync(vm, CancellationToken.None)));
         stateBytes = Directory.EnumerateFiles(Path.Combine((await manager.GetAsync(vm, CancellationToken.None)).Directory, "saved")).Sum(file => new FileInfo(file).Length);
         restore.Add(await TimeAsync(() => manager.StartAsync(vm, new VmStartOptions(), null, CancellationToken.None)));
-        await RequireExecAsync();
-        await manager.StopAsync(vm, new VmStopOptions { Method = VmStopMethod.TurnOff }, CancellationToken.None);
+        await RequireExecAsync(vm);
+        await TurnOffAsync(vm);
+        fork.Add(await ForkAsync($"fork{run}"));
+        await manager.RemoveAsync($"fork{run}", force: true, CancellationToken.None);
     }
 
-    const int width = 34;
+    var coldMemory = await FleetMemoryAsync(name => ColdStartAsync(name, create: true));
+    var forkMemory = await FleetMemoryAsync(ForkAsync);
+
+    const int width = 36;
     Console.WriteLine($"{"median".PadLeft(width + 9)} {"ratio",8}");
     var baseline = BenchStatistics.Median(cold);
     BenchStatistics.Report("cold Start-Vm to agent ready", baseline, baseline, width);
     BenchStatistics.Report("Start-Vm from Saved to agent ready", BenchStatistics.Median(restore), baseline, width);
+    BenchStatistics.Report("fork (New-Vm -FromCheckpoint + Start)", BenchStatistics.Median(fork), baseline, width);
     Console.WriteLine($"{"Save-Vm".PadRight(width)} {BenchStatistics.Median(save).TotalSeconds,8:0.000}s   (saved state {stateBytes / (1024.0 * 1024):0.0} MiB)");
-    Console.WriteLine("target: Start-Vm from Saved <= 0.25x of a cold start");
+    Console.WriteLine($"{"host memory, " + options.Fleet + " cold VMs (PSS)",-width} {coldMemory,8:0} MiB {1,7:0.00}x");
+    Console.WriteLine($"{"host memory, " + options.Fleet + " forks of one checkpoint",-width} {forkMemory,8:0} MiB {forkMemory / coldMemory,7:0.00}x");
+    Console.WriteLine("targets: Start-Vm from Saved <= 0.25x, a fork <= 0.15x of a cold start; forks' memory <= 0.5x of cold VMs'");
+    Console.WriteLine($"load at the end: {LoadAverage()}");
 }
 finally
 {
-    await manager.RemoveAsync(vm, force: true, CancellationToken.None);
+    foreach (var info in await manager.GetAllAsync(CancellationToken.None))
+    {
+        await manager.RemoveAsync(info.Name, force: true, CancellationToken.None);
+    }
+
     work.Delete(recursive: true);
 }
 
-async Task<TimeSpan> ColdStartAsync()
+VmCreateOptions Create(string name) => new() { Name = name, Image = "busybox", MemoryMiB = memoryMiB, Hypervisor = HypervisorKind.Qemu };
+
+async Task<TimeSpan> ColdStartAsync(string name, bool create = false)
 {
-    var time = await TimeAsync(() => manager.StartAsync(vm, new VmStartOptions(), null, CancellationToken.None));
-    await RequireExecAsync();
+    if (create)
+    {
+        await manager.CreateAsync(Create(name), CancellationToken.None);
+    }
+
+    var time = await TimeAsync(() => manager.StartAsync(name, new VmStartOptions(), null, CancellationToken.None));
+    await RequireExecAsync(name);
     return time;
 }
 
-async Task RequireExecAsync()
+async Task<TimeSpan> ForkAsync(string name)
 {
-    var result = await manager.ExecAsync(vm, new VmExecOptions { Command = ["true"] }, CancellationToken.None);
+    var time = await TimeAsync(async () =>
+    {
+        await manager.ForkAsync(vm, checkpoint, name, CancellationToken.None);
+        await manager.StartAsync(name, new VmStartOptions(), null, CancellationToken.None);
+    });
+    await RequireExecAsync(name);
+    return time;
+}
+
+// Boots options.Fleet VMs one after another, lets them settle, sums their QEMU processes' PSS in MiB and removes them.
+async Task<double> FleetMemoryAsync(Func<string, Task<TimeSpan>> boot)
+{
+    var names = Enumerable.Range(1, options.Fleet).Select(index => $"fleet{index}").ToList();
+    foreach (var name in names)
+    {
+        await boot(name);
+    }
+
+    await Task.Delay(TimeSpan.FromSeconds(5));
+    long kib = 0;
+    foreach (var name in names)
+    {
+        await RequireExecAsync(name);
+        var pid = (await manager.GetAsync(name, CancellationToken.None)).ProcessId;
+        kib += File.ReadLines($"/proc/{pid}/smaps_rollup")
+            .Where(line => line.StartsWith("Pss:", StringComparison.Ordinal))
+            .Sum(line => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture));
+    }
+
+    foreach (var name in names)
+    {
+        await manager.RemoveAsync(name, force: true, CancellationToken.None);
+    }
+
+    return kib / 1024.0;
+}
+
+Task TurnOffAsync(string name) => manager.StopAsync(name, new VmStopOptions { Method = VmStopMethod.TurnOff }, CancellationToken.None);
+
+async Task RequireExecAsync(string name)
+{
+    var result = await manager.ExecAsync(name, new VmExecOptions { Command = ["true"] }, CancellationToken.None);
     if (result.ExitCode != 0)
     {
-        throw new InvalidOperationException($"'true' exited with {result.ExitCode}: {result.Stderr}");
+        throw new InvalidOperationException($"'true' exited with {result.ExitCode} in {name}: {result.Stderr}");
     }
 }
+
+static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
 static async Task<TimeSpan> TimeAsync(Func<Task> operation)
 {
     var stopwatch = Stopwatch.StartNew();
     await operation();
     return stopwatch.Elapsed;
+}
+
+/// <param name="Runs">Timed runs of each start.</param>
+/// <param name="Fleet">VMs booted at once for the memory comparison.</param>
+internal sealed record Options(int Runs, int Fleet)
+{
+    public static Options Parse(string[] args)
+    {
+        var options = new Options(7, 10);
+        for (var index = 0; index + 1 < args.Length; index += 2)
+        {
+            var value = int.Parse(args[index + 1], CultureInfo.InvariantCulture);
+            options = args[index] switch
+            {
+                "--runs" => options with { Runs = value },
+                "--fleet" => options with { Fleet = value },
+                _ => throw new ArgumentException($"Unknown option '{args[index]}': use --runs N and --fleet N."),
+            };
+        }
+
+        return options;
+    }
 }

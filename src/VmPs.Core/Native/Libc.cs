@@ -64,6 +64,9 @@ internal static unsafe partial class Libc
     public static partial uint geteuid();
 
     [LibraryImport(Library, SetLastError = true)]
+    public static partial long lseek(int fd, long offset, int whence);
+
+    [LibraryImport(Library, SetLastError = true)]
     public static partial int kill(int pid, int signal);
 
     [LibraryImport(Library)]

@@ -67,7 +67,7 @@ internal sealed class VmFiles
     /// <summary>
     /// Removes what a stopped hypervisor left behind: its shares' virtiofsd (see VirtioFsDaemons), its log keeper, once it has copied the last output (see
     /// VmLogKeeper), with its pipes; its Unix sockets (control, agent, vsock listeners), their locks (the agent port's,
-    /// taken by whoever waited for the agent) and its pid file.
+    /// taken by whoever waited for the agent), its pid file and a QEMU VM's RAM file (see QemuGuestMemory).
     /// </summary>
     public void DeleteRuntimeFiles()
     {
@@ -89,6 +89,7 @@ internal sealed class VmFiles
         }
 
         File.Delete(HypervisorPidFile);
+        Hypervisors.Qemu.QemuGuestMemory.DeleteRunningFile(Directory);
     }
 }
 

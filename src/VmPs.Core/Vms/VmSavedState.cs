@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using VmPs.Core.Hypervisors;
@@ -7,12 +6,12 @@ using VmPs.Core.Storage;
 
 namespace VmPs.Core.Vms;
 
-/// <summary>One file of a saved state as the manifest records it.</summary>
-internal sealed record SavedStateFile(string Name, long SizeBytes, string Sha256);
+/// <summary>One file of a saved state as the manifest records it (<paramref name="Digest"/>: see SparseFileDigest).</summary>
+internal sealed record SavedStateFile(string Name, long SizeBytes, string Digest);
 
 /// <summary>
 /// manifest.json of a saved state: which driver wrote it, the launch settings (devices, memory, disks) it must be
-/// restored with, and the size and SHA-256 of every state file.
+/// restored with, and the size and digest of every state file.
 /// </summary>
 internal sealed record SavedStateManifest(int Version, HypervisorKind Hypervisor, DateTimeOffset SavedAt, string LaunchSpec, IReadOnlyList<SavedStateFile> Files);
 
@@ -25,7 +24,8 @@ internal static class VmSavedState
 {
     public const string ManifestName = "manifest.json";
 
-    private const int FormatVersion = 1;
+    // 2: digests that skip zero pages (SparseFileDigest), so that a RAM file as long as the guest's memory is cheap to check.
+    private const int FormatVersion = 2;
 
     // A manifest lists a handful of files; anything far larger is not one of ours.
     private const long MaxManifestBytes = 1 << 20;
@@ -120,9 +120,9 @@ internal static class VmSavedState
                 throw Invalid(vmName, $"its file '{file.Name}' has {actual.SizeBytes} bytes, not the {file.SizeBytes} saved (truncated or overwritten)");
             }
 
-            if (actual.Sha256 != file.Sha256)
+            if (actual.Digest != file.Digest)
             {
-                throw Invalid(vmName, $"its file '{file.Name}' does not match its SHA-256 (changed since it was saved)");
+                throw Invalid(vmName, $"its file '{file.Name}' does not match its SHA-256 digest (changed since it was saved)");
             }
         }
 
@@ -187,7 +187,7 @@ internal static class VmSavedState
         }
     }
 
-    /// <summary>Size and SHA-256 of a regular file; a link or anything else is refused, since VmPs writes none.</summary>
+    /// <summary>Size and digest of a regular file; a link or anything else is refused, since VmPs writes none.</summary>
     private static async Task<SavedStateFile> HashAsync(string path, CancellationToken cancellationToken)
     {
         var info = new FileInfo(path);
@@ -200,8 +200,8 @@ internal static class VmSavedState
                 path);
         }
 
-        await using var input = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, useAsync: true);
-        var hash = await SHA256.HashDataAsync(input, cancellationToken).ConfigureAwait(false);
-        return new SavedStateFile(Path.GetFileName(path), input.Length, Convert.ToHexString(hash).ToLowerInvariant());
+        using var input = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        var digest = await SparseFileDigest.ComputeAsync(input, cancellationToken).ConfigureAwait(false);
+        return new SavedStateFile(Path.GetFileName(path), RandomAccess.GetLength(input), digest);
     }
 }

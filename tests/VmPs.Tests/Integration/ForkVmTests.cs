@@ -1,4 +1,6 @@
+using System.Globalization;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Storage;
 using VmPs.Core.Network;
 using VmPs.Core.Vms;
 using VmPs.Tests.Core.Network;
@@ -9,9 +11,11 @@ namespace VmPs.Tests.Integration;
 /// <summary>
 /// Forks of a busybox guest booted under QEMU (TCG) on a VmPs network: two forks of one checkpoint run side by side
 /// from the checkpoint's memory (the counting loop goes on, the file is the checkpoint's), each with its own
-/// hostname, machine-id, MAC and address, reach each other, and answer exec; Copy-Vm forks the running source.
+/// hostname, machine-id, MAC and address, reach each other, and answer exec; both map the checkpoint's RAM file
+/// copy-on-write, which outlives the checkpoint while they run; Copy-Vm forks the running source.
 /// </summary>
 [Collection(VmBootCollection.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class ForkVmTests : IAsyncLifetime
 {
     private static readonly VmStartOptions Start = new() { Timeout = TimeSpan.FromMinutes(5) };
@@ -83,6 +87,16 @@ public sealed class ForkVmTests : IAsyncLifetime
             await guest.WaitForCountAboveAsync(atCheckpoint);
         }
 
+        // Both forks run on the checkpoint's RAM file, mapped copy-on-write: no private copy of the guest's memory.
+        var checkpointMemory = Path.Combine(home.Paths.VmDirectory(origin.Id.ToString("N")), "checkpoints", "cp1", "state", "memory.ram");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(checkpointMemory));
+        foreach (var fork in forks)
+        {
+            Assert.True(await MapsPrivatelyAsync(fork.Name, checkpointMemory), $"{fork.Name}'s QEMU maps the checkpoint's RAM file");
+        }
+
+        Assert.False(await MapsPrivatelyAsync("origin", checkpointMemory));
+
         Assert.NotEqual(
             await new CountingGuest(manager, "fork1").RunAsync("head -c 16 /dev/urandom | od -An -tx1"),
             await new CountingGuest(manager, "fork2").RunAsync("head -c 16 /dev/urandom | od -An -tx1"));
@@ -97,5 +111,27 @@ public sealed class ForkVmTests : IAsyncLifetime
         await manager.StartAsync("copy", Start, null, CancellationToken.None);
         Assert.Equal("copy", await new CountingGuest(manager, "copy").RunAsync("hostname"));
         Assert.Equal("origin", await source.RunAsync("hostname"));
+
+        // A removed checkpoint's RAM file lives on for the forks that map it.
+        var inode = UnixFileType.Inode(checkpointMemory);
+        await manager.RemoveCheckpointAsync("origin", "cp1", CancellationToken.None);
+        Assert.False(File.Exists(checkpointMemory));
+        foreach (var fork in forks)
+        {
+            var guest = new CountingGuest(manager, fork.Name);
+            await guest.RunAsync("dd if=/dev/urandom of=/dev/null bs=1M count=8 2>/dev/null");
+            Assert.Equal(fork.Name, await guest.RunAsync("hostname"));
+            Assert.Contains($" {inode} ", await File.ReadAllTextAsync($"/proc/{(await manager.GetAsync(fork.Name, CancellationToken.None)).ProcessId}/maps"));
+        }
+    }
+
+    /// <summary>Whether the VM's QEMU has <paramref name="path"/>'s inode mapped privately (copy-on-write).</summary>
+    private async Task<bool> MapsPrivatelyAsync(string vm, string path)
+    {
+        var pid = (await manager.GetAsync(vm, CancellationToken.None)).ProcessId;
+        var inode = UnixFileType.Inode(path)!.Value.ToString(CultureInfo.InvariantCulture);
+        return (await File.ReadAllLinesAsync($"/proc/{pid}/maps"))
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Any(fields => fields.Length >= 6 && fields[4] == inode && fields[1].EndsWith('p'));
     }
 }

@@ -16,12 +16,10 @@ internal static class QemuCommandLine
     /// <summary>Spare PCIe root ports of a q35 VM, each taking one hot-plugged disk (q35's root bus itself takes none).</summary>
     public const int HotplugPortCount = 4;
 
-    private const string SharedMemoryId = "mem";
-
     // virtio-blk serials are at most 20 bytes (VIRTIO_BLK_ID_BYTES); longer ones are cut off silently.
     private const int MaxDiskSerialLength = 20;
 
-    public static IReadOnlyList<string> Build(QemuDriverOptions options, VmLaunchSpec spec, QemuSockets sockets)
+    public static IReadOnlyList<string> Build(QemuDriverOptions options, VmLaunchSpec spec, QemuSockets sockets, QemuGuestMemory memory)
     {
         var microvm = options.Machine == QemuMachine.Microvm;
         string Device(string virtioName) => microvm ? $"{virtioName}-device" : $"{virtioName}-pci";
@@ -29,8 +27,7 @@ internal static class QemuCommandLine
         var arguments = new List<string>
         {
             "-name", Escape(spec.VmName),
-            // vhost-user devices (virtiofsd) reach guest memory only through a shared file descriptor.
-            "-machine", (microvm ? "microvm,acpi=on" : "q35") + (spec.Shares.Count > 0 ? $",memory-backend={SharedMemoryId}" : ""),
+            "-machine", (microvm ? "microvm,acpi=on" : "q35") + $",memory-backend={QemuGuestMemory.BackendId}",
             "-accel", options.Accelerator == Accelerator.Kvm ? "kvm" : "tcg",
         };
         // Under TCG, "max" offers RDRAND, so the guest kernel seeds its CRNG at boot; with the default
@@ -43,14 +40,12 @@ internal static class QemuCommandLine
             "-m", spec.MemoryMiB.ToString(CultureInfo.InvariantCulture) + "M",
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
         ]);
-        if (spec.Shares.Count > 0)
+        // vhost-user devices (virtiofsd) reach guest memory through the backend's file, which therefore must be shared.
+        arguments.AddRange(["-object", memory.BackendArgument(spec.MemoryMiB)]);
+        if (spec.Shares.Count > 0 && microvm)
         {
-            arguments.AddRange(["-object", $"memory-backend-memfd,id={SharedMemoryId},size={spec.MemoryMiB.ToString(CultureInfo.InvariantCulture)}M,share=on"]);
-            if (microvm)
-            {
-                // virtiofsd (libvhost-user) refuses legacy virtio devices, which microvm's virtio-mmio transports are by default.
-                arguments.AddRange(["-global", "virtio-mmio.force-legacy=false"]);
-            }
+            // virtiofsd (libvhost-user) refuses legacy virtio devices, which microvm's virtio-mmio transports are by default.
+            arguments.AddRange(["-global", "virtio-mmio.force-legacy=false"]);
         }
 
         arguments.AddRange(spec.Firmware is { } firmware ? FirmwareArguments(options, spec, firmware) : DirectBootArguments(options, spec));

@@ -4,6 +4,7 @@ using VmPs.Core.Logs;
 using VmPs.Core.Metering;
 using VmPs.Core.Processes;
 using VmPs.Core.Shares;
+using VmPs.Core.Storage;
 
 namespace VmPs.Core.Hypervisors.Qemu;
 
@@ -32,7 +33,7 @@ public sealed class QemuDriver : IHypervisorDriver
 
     /// <summary>
     /// What QEMU does with these options. Every machine: qcow2, block_resize, stop/cont,
-    /// migration to a file (which restores by reading the whole stream, so not on demand) and PVH
+    /// migration to a file, restores that map a checkpoint's RAM file on demand (see QemuGuestMemory) and PVH
     /// vmlinux boot. Only q35 has PCI hotplug (disks, adapters, CPUs, memory) and firmware (OVMF,
     /// SeaBIOS) with a CD-ROM; microvm's virtio-mmio devices are fixed at launch. virtio-fs through a
     /// virtiofsd per share (see VirtioFsDaemons) on either machine.
@@ -41,7 +42,7 @@ public sealed class QemuDriver : IHypervisorDriver
     {
         var features = HypervisorFeatures.VirtioFs | HypervisorFeatures.Qcow2Disks | HypervisorFeatures.DiskResize
             | HypervisorFeatures.Pause | HypervisorFeatures.Snapshot | HypervisorFeatures.PvhKernel
-            | HypervisorFeatures.LiveDiskSnapshot;
+            | HypervisorFeatures.LiveDiskSnapshot | HypervisorFeatures.LazyRestore;
         if (options.UseVhostVsock)
         {
             features |= HypervisorFeatures.Vsock;
@@ -77,25 +78,35 @@ public sealed class QemuDriver : IHypervisorDriver
         await qmp.ExecuteAsync("cont", cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stops the vCPUs, then migrates to a file; QEMU flushes the disks when the migration completes.</summary>
-    public async Task SaveStateAsync(HypervisorInstance instance, string directory, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stops the vCPUs, then migrates to a file; QEMU flushes the disks when the migration completes. For forks the
+    /// stream holds only the device state and the RAM file is copied beside it while the vCPUs still stand still
+    /// (see <see cref="QemuGuestMemory"/>), unless the VM runs on a private mapping itself (a fork has no RAM file of
+    /// its own to copy): then the stream holds its memory, as for Save-Vm.
+    /// </summary>
+    public async Task SaveStateAsync(HypervisorInstance instance, string directory, bool mappableMemory, CancellationToken cancellationToken)
     {
-        var sockets = QemuSockets.For(Path.GetDirectoryName(instance.ControlSocketPath)!);
+        var vmDirectory = Path.GetDirectoryName(instance.ControlSocketPath)!;
+        var sockets = QemuSockets.For(vmDirectory);
         await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
         await qmp.ExecuteAsync("stop", cancellationToken).ConfigureAwait(false);
-        await QemuMigration.SaveAsync(qmp, sockets.Migration, directory, cancellationToken).ConfigureAwait(false);
+        var copyMemoryFile = mappableMemory && await RunsOnSharedMemoryAsync(qmp, cancellationToken).ConfigureAwait(false);
+        await QemuMigration.SaveAsync(qmp, sockets.Migration, directory, copyMemoryFile, cancellationToken).ConfigureAwait(false);
+        if (copyMemoryFile)
+        {
+            await FileCopy.CopyAsync(QemuGuestMemory.RunningFile(vmDirectory), Path.Combine(directory, QemuGuestMemory.StateFileName), cancellationToken)
+                .ConfigureAwait(false);
+        }
     }
+
+    private static async Task<bool> RunsOnSharedMemoryAsync(QmpClient qmp, CancellationToken cancellationToken) =>
+        await qmp.ExecuteAsync("qom-get", new JsonObject { ["path"] = $"/objects/{QemuGuestMemory.BackendId}", ["property"] = "share" }, cancellationToken).ConfigureAwait(false)
+            is JsonValue share && share.TryGetValue(out bool shared) && shared;
 
     private async Task<HypervisorInstance> StartAsync(VmLaunchSpec spec, string? restoreFrom, CancellationToken cancellationToken)
     {
         spec.CreatePrivateFiles();
         var sockets = QemuSockets.For(spec.VmDirectory);
-        var arguments = QemuCommandLine.Build(options, spec, sockets);
-        if (restoreFrom is not null)
-        {
-            arguments = [.. arguments, "-incoming", "defer"];
-        }
-
         if (sockets.QmpIsServed())
         {
             throw new VmPsException(
@@ -106,6 +117,12 @@ public sealed class QemuDriver : IHypervisorDriver
         }
 
         sockets.DeleteStale();
+        var memory = restoreFrom is null ? QemuGuestMemory.OwnFile(spec.VmDirectory) : QemuGuestMemory.ForRestore(spec.VmDirectory, restoreFrom);
+        var arguments = QemuCommandLine.Build(options, spec, sockets, memory);
+        if (restoreFrom is not null)
+        {
+            arguments = [.. arguments, "-incoming", "defer"];
+        }
 
         var logOffset = File.Exists(spec.HypervisorLogPath) ? new FileInfo(spec.HypervisorLogPath).Length : 0;
         var process = VmLogKeeper.Launch(
@@ -117,7 +134,9 @@ public sealed class QemuDriver : IHypervisorDriver
             if (restoreFrom is not null)
             {
                 await using var qmp = await QmpClient.ConnectAsync(sockets.Qmp, cancellationToken).ConfigureAwait(false);
-                await QemuMigration.RestoreAsync(qmp, sockets.Migration, restoreFrom, () => ProcessProbe.IsRunning(process), cancellationToken).ConfigureAwait(false);
+                // A state with a RAM file has only device state in its stream: it was saved with x-ignore-shared.
+                await QemuMigration.RestoreAsync(qmp, sockets.Migration, restoreFrom, sharedMemoryLeftOut: !memory.Shared, () => ProcessProbe.IsRunning(process), cancellationToken)
+                    .ConfigureAwait(false);
             }
 
             spec.RestrictHypervisorFiles();
@@ -125,9 +144,7 @@ public sealed class QemuDriver : IHypervisorDriver
         catch (VmPsException failure) when (restoreFrom is not null && failure.ErrorId != VmPsErrorIds.HypervisorStartTimeout)
         {
             await ProcessProbe.KillAsync(process, KillWait, CancellationToken.None).ConfigureAwait(false);
-            sockets.DeleteStale();
-            VirtioFsDaemons.End(spec.VmDirectory);
-            VmLogKeeper.End(spec.VmDirectory);
+            DeleteRuntimeFiles(spec.VmDirectory);
             throw new VmPsException(
                 VmPsErrorIds.VmRestoreFailed,
                 VmPsErrorKind.InvalidOperation,
@@ -138,9 +155,7 @@ public sealed class QemuDriver : IHypervisorDriver
         catch
         {
             await ProcessProbe.KillAsync(process, KillWait, CancellationToken.None).ConfigureAwait(false);
-            sockets.DeleteStale();
-            VirtioFsDaemons.End(spec.VmDirectory);
-            VmLogKeeper.End(spec.VmDirectory);
+            DeleteRuntimeFiles(spec.VmDirectory);
             throw;
         }
 
@@ -221,10 +236,16 @@ public sealed class QemuDriver : IHypervisorDriver
             }
         }
 
-        var directory = Path.GetDirectoryName(instance.ControlSocketPath)!;
-        QemuSockets.For(directory).DeleteStale();
-        VirtioFsDaemons.End(directory);
-        VmLogKeeper.End(directory);
+        DeleteRuntimeFiles(Path.GetDirectoryName(instance.ControlSocketPath)!);
+    }
+
+    /// <summary>What a QEMU process that has ended leaves: its sockets, its RAM file, its shares' virtiofsd and its log keeper.</summary>
+    private static void DeleteRuntimeFiles(string vmDirectory)
+    {
+        QemuSockets.For(vmDirectory).DeleteStale();
+        QemuGuestMemory.DeleteRunningFile(vmDirectory);
+        VirtioFsDaemons.End(vmDirectory);
+        VmLogKeeper.End(vmDirectory);
     }
 
     /// <summary>

@@ -19,8 +19,12 @@ internal static class QemuMigration
     // QEMU throttles migration to 128 MiB/s by default, a limit meant for live migration over a network.
     private const long UnthrottledBytesPerSecond = 64L << 30;
 
-    /// <summary>Migrates the stopped VM into <paramref name="directory"/>/<see cref="StateFileName"/>; returns once QEMU reports it completed.</summary>
-    public static async Task SaveAsync(QmpClient qmp, string socketPath, string directory, CancellationToken cancellationToken)
+    /// <summary>
+    /// Migrates the stopped VM into <paramref name="directory"/>/<see cref="StateFileName"/>; returns once QEMU reports
+    /// it completed. With <paramref name="leaveOutSharedMemory"/> the stream leaves out guest RAM on a shared backend
+    /// (x-ignore-shared): only the device state is written, and the restore must map a copy of the RAM file.
+    /// </summary>
+    public static async Task SaveAsync(QmpClient qmp, string socketPath, string directory, bool leaveOutSharedMemory, CancellationToken cancellationToken)
     {
         File.Delete(socketPath);
         using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -33,6 +37,7 @@ internal static class QemuMigration
             using var copying = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var receive = ReceiveAsync(listener, Path.Combine(directory, StateFileName), copying.Token);
             await qmp.ExecuteAsync("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = UnthrottledBytesPerSecond }, cancellationToken).ConfigureAwait(false);
+            await SetIgnoreSharedAsync(qmp, leaveOutSharedMemory, cancellationToken).ConfigureAwait(false);
             await qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"unix:{socketPath}" }, cancellationToken).ConfigureAwait(false);
             try
             {
@@ -53,10 +58,14 @@ internal static class QemuMigration
         }
     }
 
-    /// <summary>Feeds the state file to a QEMU started with -incoming defer, then continues the guest and returns once it runs.</summary>
-    public static async Task RestoreAsync(QmpClient qmp, string socketPath, string directory, Func<bool> hypervisorRuns, CancellationToken cancellationToken)
+    /// <summary>
+    /// Feeds the state file to a QEMU started with -incoming defer, then continues the guest and returns once it runs.
+    /// <paramref name="sharedMemoryLeftOut"/> must be what the save was given: the capability changes the stream's format.
+    /// </summary>
+    public static async Task RestoreAsync(QmpClient qmp, string socketPath, string directory, bool sharedMemoryLeftOut, Func<bool> hypervisorRuns, CancellationToken cancellationToken)
     {
         File.Delete(socketPath);
+        await SetIgnoreSharedAsync(qmp, sharedMemoryLeftOut, cancellationToken).ConfigureAwait(false);
         await qmp.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = $"unix:{socketPath}" }, cancellationToken).ConfigureAwait(false);
         using (var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
         {
@@ -91,6 +100,13 @@ internal static class QemuMigration
             }
         }
     }
+
+    /// <summary>Set at every save, since QEMU keeps a capability for the process's life.</summary>
+    private static Task SetIgnoreSharedAsync(QmpClient qmp, bool enabled, CancellationToken cancellationToken) =>
+        qmp.ExecuteAsync(
+            "migrate-set-capabilities",
+            new JsonObject { ["capabilities"] = new JsonArray(new JsonObject { ["capability"] = "x-ignore-shared", ["state"] = enabled }) },
+            cancellationToken);
 
     private static async Task ReceiveAsync(Socket listener, string path, CancellationToken cancellationToken)
     {

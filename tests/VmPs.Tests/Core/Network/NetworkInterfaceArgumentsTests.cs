@@ -13,6 +13,8 @@ namespace VmPs.Tests.Core.Network;
 public sealed class NetworkInterfaceArgumentsTests : IDisposable
 {
     private static readonly QemuSockets Sockets = new("/vms/a/qmp.sock", "/vms/a/agent.sock", "/vms/a/state.sock");
+
+    private static readonly QemuGuestMemory Memory = new("/dev/shm/vmps-0/a.ram", Shared: true);
     private static readonly NetworkInterfaceSpec Adapter = new("vmps-t1a2b3c", "02:76:6d:0a:0b:0c", 1400);
 
     private readonly ChTestVm vm = new();
@@ -26,7 +28,7 @@ public sealed class NetworkInterfaceArgumentsTests : IDisposable
     {
         var spec = vm.Spec() with { NetworkInterfaces = [Adapter] };
 
-        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, machine), spec, Sockets);
+        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, machine), spec, Sockets, Memory);
 
         AssertPair(arguments, "-netdev", "tap,id=net0,ifname=vmps-t1a2b3c,script=no,downscript=no");
         AssertPair(arguments, "-device", $"{device},netdev=net0,mac=02:76:6d:0a:0b:0c");
@@ -35,7 +37,7 @@ public sealed class NetworkInterfaceArgumentsTests : IDisposable
     [Fact]
     public void QemuWithoutAdaptersHasNoNetworkDevice()
     {
-        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), vm.Spec(), Sockets);
+        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), vm.Spec(), Sockets, Memory);
 
         Assert.DoesNotContain("-netdev", arguments);
         Assert.DoesNotContain(arguments, argument => argument.Contains("virtio-net", StringComparison.Ordinal));
@@ -80,7 +82,7 @@ public sealed class NetworkInterfaceArgumentsTests : IDisposable
     {
         var spec = vm.Spec() with { NetworkInterfaces = [new NetworkInterfaceSpec(tap, mac, mtu)] };
 
-        var qemu = Assert.Throws<VmPsException>(() => QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), spec, Sockets));
+        var qemu = Assert.Throws<VmPsException>(() => QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), spec, Sockets, Memory));
         var ch = Assert.Throws<VmPsException>(() => CloudHypervisorVmConfigBuilder.Build(spec));
 
         Assert.Equal(errorId, qemu.ErrorId);

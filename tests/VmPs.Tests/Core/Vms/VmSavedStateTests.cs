@@ -34,7 +34,7 @@ public sealed class VmSavedStateTests : IDisposable
     }
 
     [Theory]
-    [InlineData("flip", "does not match its SHA-256")]
+    [InlineData("flip", "does not match its SHA-256 digest")]
     [InlineData("truncate", "truncated")]
     [InlineData("delete", "is missing")]
     [InlineData("add", "is not part of it")]
@@ -69,6 +69,40 @@ public sealed class VmSavedStateTests : IDisposable
         Assert.Equal(VmPsErrorIds.SavedStateInvalid, error.ErrorId);
         Assert.Contains(reason, error.Message);
         Assert.Contains("Start-Vm web -Force", error.RecommendedAction);
+    }
+
+    [Theory]
+    [InlineData("hole", "does not match its SHA-256 digest")]
+    [InlineData("truncate", "truncated")]
+    public async Task A_sparse_RAM_file_written_in_a_hole_or_cut_short_is_refused(string damage, string reason)
+    {
+        const long length = 64L << 20;
+        var ram = Path.Combine(state, "memory.ram");
+        using (var file = File.OpenHandle(ram, FileMode.CreateNew, FileAccess.Write))
+        {
+            RandomAccess.SetLength(file, length);
+            RandomAccess.Write(file, Enumerable.Repeat((byte)0x5a, 8192).ToArray(), 1 << 20);
+        }
+
+        await SealAsync();
+        await VmSavedState.VerifyAsync("web", state, HypervisorKind.Qemu, vm.Spec(), CancellationToken.None);
+        using (var file = File.OpenHandle(ram, FileMode.Open, FileAccess.Write))
+        {
+            if (damage == "hole")
+            {
+                RandomAccess.Write(file, new byte[] { 1 }, length - 100);
+            }
+            else
+            {
+                RandomAccess.SetLength(file, length - 4096);
+            }
+        }
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => VmSavedState.VerifyAsync("web", state, HypervisorKind.Qemu, vm.Spec(), CancellationToken.None));
+
+        Assert.Equal(VmPsErrorIds.SavedStateInvalid, error.ErrorId);
+        Assert.Contains("its file 'memory.ram'", error.Message);
+        Assert.Contains(reason, error.Message);
     }
 
     [Fact]

@@ -6,9 +6,12 @@ using VmPs.Core.Images;
 
 namespace VmPs.Tests.Core.Hypervisors.Qemu;
 
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class QemuCommandLineTests
 {
     private static readonly QemuSockets Sockets = new("/vms/a/qmp.sock", "/vms/a/agent.sock", "/vms/a/state.sock");
+
+    private static readonly QemuGuestMemory Memory = new("/dev/shm/vmps-0/a.ram", Shared: true);
 
     private static readonly VmLaunchSpec Spec = new()
     {
@@ -28,9 +31,10 @@ public sealed class QemuCommandLineTests
     [Fact]
     public void MicrovmUnderTcgGetsTheTscHintAndMmioDevices()
     {
-        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets);
+        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets, Memory);
 
-        AssertPair(arguments, "-machine", "microvm,acpi=on");
+        AssertPair(arguments, "-machine", "microvm,acpi=on,memory-backend=mem");
+        AssertPair(arguments, "-object", "memory-backend-file,id=mem,size=512M,mem-path=/dev/shm/vmps-0/a.ram,share=on");
         AssertPair(arguments, "-accel", "tcg");
         AssertPair(arguments, "-cpu", "max");
         AssertPair(arguments, "-append", "vmps.config=vdc console=ttyS0 reboot=k panic=-1 tsc_early_khz=2000000");
@@ -45,19 +49,50 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
+    public void A_restore_from_a_RAM_file_maps_it_privately_and_an_own_file_or_a_stream_runs_on_the_VM_shared_file()
+    {
+        var directory = Directory.CreateTempSubdirectory("vmps-guestmemory-");
+        try
+        {
+            var vm = Path.Combine(directory.FullName, "vm");
+            var stream = Directory.CreateDirectory(Path.Combine(directory.FullName, "stream")).FullName;
+            var mapped = Directory.CreateDirectory(Path.Combine(directory.FullName, "mapped")).FullName;
+            File.WriteAllBytes(Path.Combine(mapped, QemuGuestMemory.StateFileName), [1]);
+
+            var fork = QemuGuestMemory.ForRestore(vm, mapped);
+            var own = QemuGuestMemory.ForRestore(vm, stream);
+
+            Assert.Equal(new QemuGuestMemory(Path.Combine(mapped, QemuGuestMemory.StateFileName), Shared: false), fork);
+            Assert.Equal(new QemuGuestMemory(QemuGuestMemory.RunningFile(vm), Shared: true), own);
+            Assert.StartsWith($"/dev/shm/vmps-{VmPs.Core.Native.Libc.geteuid()}/", own.Path, StringComparison.Ordinal);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(own.Path)!));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(own.Path));
+            Assert.Equal(0, new FileInfo(own.Path).Length);
+            QemuGuestMemory.DeleteRunningFile(vm);
+            Assert.False(File.Exists(own.Path));
+            Assert.NotEqual(QemuGuestMemory.RunningFile(vm + "2"), own.Path);
+            AssertPair(QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets, fork), "-object", $"memory-backend-file,id=mem,size=512M,mem-path={fork.Path},share=off");
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void MicrovmBootsTheUncompressedVmlinuxDirectlyAndQ35TheBzImage()
     {
         var withVmlinux = Spec with { KernelPath = "/kernels/k/bzImage", VmlinuxPath = "/kernels/k/vmlinux" };
 
-        AssertPair(QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), withVmlinux, Sockets), "-kernel", "/kernels/k/vmlinux");
-        AssertPair(QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), withVmlinux, Sockets), "-kernel", "/kernels/k/bzImage");
-        AssertPair(QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets), "-kernel", "/boot/vmlinuz");
+        AssertPair(QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), withVmlinux, Sockets, Memory), "-kernel", "/kernels/k/vmlinux");
+        AssertPair(QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), withVmlinux, Sockets, Memory), "-kernel", "/kernels/k/bzImage");
+        AssertPair(QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets, Memory), "-kernel", "/boot/vmlinuz");
     }
 
     [Fact]
     public void CommasInPathsAreEscapedForQemusOptionParser()
     {
-        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets);
+        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets, Memory);
 
         AssertPair(arguments, "-drive", "if=none,id=disk1,file=/vms/a/overlay,,1.ext4,format=raw,readonly=off");
     }
@@ -65,7 +100,7 @@ public sealed class QemuCommandLineTests
     [Fact]
     public void KvmUsesTheHostCpuAndNoTscHint()
     {
-        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Kvm), Spec, Sockets);
+        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Kvm), Spec, Sockets, Memory);
 
         AssertPair(arguments, "-accel", "kvm");
         AssertPair(arguments, "-cpu", "host");
@@ -75,9 +110,9 @@ public sealed class QemuCommandLineTests
     [Fact]
     public void Q35UsesPciDevices()
     {
-        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), Spec, Sockets);
+        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), Spec, Sockets, Memory);
 
-        AssertPair(arguments, "-machine", "q35");
+        AssertPair(arguments, "-machine", "q35,memory-backend=mem");
         AssertPair(arguments, "-device", "virtio-blk-pci,drive=disk0,serial=vmps-rootfs");
         AssertPair(arguments, "-device", "virtio-serial-pci");
         AssertPair(arguments, "-device", "virtio-rng-pci,rng=rng");
@@ -85,16 +120,16 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
-    public void Shares_get_a_vhost_user_fs_device_each_over_shared_guest_memory_and_a_VM_without_none()
+    public void Shares_get_a_vhost_user_fs_device_each_over_the_shared_guest_memory_file_and_a_VM_without_none()
     {
         var spec = Spec with { Shares = [new ShareSpec("vmps-share0", "/srv/a", "/data", ReadOnly: false), new ShareSpec("vmps-share1", "/srv/b", "/view", ReadOnly: true)] };
 
-        var microvm = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), spec, Sockets);
-        var q35 = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), spec, Sockets);
-        var none = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets);
+        var microvm = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), spec, Sockets, Memory);
+        var q35 = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), spec, Sockets, Memory);
+        var none = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets, Memory);
 
         AssertPair(microvm, "-machine", "microvm,acpi=on,memory-backend=mem");
-        AssertPair(microvm, "-object", "memory-backend-memfd,id=mem,size=512M,share=on");
+        AssertPair(microvm, "-object", "memory-backend-file,id=mem,size=512M,mem-path=/dev/shm/vmps-0/a.ram,share=on");
         AssertPair(microvm, "-global", "virtio-mmio.force-legacy=false");
         AssertPair(microvm, "-chardev", "socket,id=fs0,path=/vms/a/vmps-share0.sock");
         AssertPair(microvm, "-device", "vhost-user-fs-device,chardev=fs0,tag=vmps-share0");
@@ -102,15 +137,15 @@ public sealed class QemuCommandLineTests
         AssertPair(q35, "-machine", "q35,memory-backend=mem");
         AssertPair(q35, "-device", "vhost-user-fs-pci,chardev=fs1,tag=vmps-share1");
         Assert.DoesNotContain("-global", q35);
-        Assert.DoesNotContain(none, argument => argument.Contains("memory-backend", StringComparison.Ordinal) || argument.Contains("vhost-user", StringComparison.Ordinal));
+        Assert.DoesNotContain(none, argument => argument.Contains("vhost-user", StringComparison.Ordinal));
         Assert.DoesNotContain("-global", none);
     }
 
     [Fact]
     public void Q35HasSpareRootPortsForHotPluggedDisksAndMicrovmNone()
     {
-        var q35 = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), Spec, Sockets);
-        var microvm = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets);
+        var q35 = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), Spec, Sockets, Memory);
+        var microvm = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets, Memory);
 
         Assert.Equal(
             ["pcie-root-port,id=hotplug0,chassis=1", "pcie-root-port,id=hotplug1,chassis=2", "pcie-root-port,id=hotplug2,chassis=3", "pcie-root-port,id=hotplug3,chassis=4"],
@@ -121,7 +156,7 @@ public sealed class QemuCommandLineTests
     [Fact]
     public void AgentUsesVirtioSerialWithoutVhostVsock()
     {
-        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets);
+        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets, Memory);
 
         AssertPair(arguments, "-device", "virtio-serial-device");
         AssertPair(arguments, "-chardev", "socket,id=agent,path=/vms/a/agent.sock,server=on,wait=off");
@@ -132,7 +167,7 @@ public sealed class QemuCommandLineTests
     [Fact]
     public void AgentUsesVhostVsockWithTheGuestCidWhenAvailable()
     {
-        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, UseVhostVsock: true), Spec, Sockets);
+        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, UseVhostVsock: true), Spec, Sockets, Memory);
 
         AssertPair(arguments, "-device", "vhost-vsock-device,guest-cid=7");
         Assert.DoesNotContain(arguments, argument => argument.Contains("virtserialport", StringComparison.Ordinal));
@@ -145,7 +180,7 @@ public sealed class QemuCommandLineTests
     public void ReservedVsockCidIsRejected(uint cid)
     {
         var error = Assert.Throws<VmPsException>(
-            () => QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, UseVhostVsock: true), Spec with { VsockCid = cid }, Sockets));
+            () => QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, UseVhostVsock: true), Spec with { VsockCid = cid }, Sockets, Memory));
 
         Assert.Equal("InvalidVsockCid", error.ErrorId);
     }
@@ -159,7 +194,7 @@ public sealed class QemuCommandLineTests
     {
         var spec = Spec with { Disks = [new DiskSpec("/images/rootfs.erofs", true, serial)] };
 
-        var error = Assert.Throws<VmPsException>(() => QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), spec, Sockets));
+        var error = Assert.Throws<VmPsException>(() => QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), spec, Sockets, Memory));
 
         Assert.Equal("InvalidDiskSerial", error.ErrorId);
         Assert.Equal(VmPsErrorKind.InvalidArgument, error.Kind);
@@ -188,9 +223,9 @@ public sealed class QemuCommandLineTests
         var arguments = QemuCommandLine.Build(
             new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35),
             DiskImageSpec(ImageFirmware.Uefi, "/usr/share/OVMF/OVMF_CODE_4M.fd", "/vms/a/efivars,1.fd"),
-            Sockets);
+            Sockets, Memory);
 
-        AssertPair(arguments, "-machine", "q35");
+        AssertPair(arguments, "-machine", "q35,memory-backend=mem");
         AssertPair(arguments, "-drive", "if=pflash,unit=0,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd");
         AssertPair(arguments, "-drive", "if=pflash,unit=1,format=raw,file=/vms/a/efivars,,1.fd");
         AssertPair(arguments, "-drive", "if=none,id=disk0,file=/vms/a/disk.qcow2,format=qcow2,readonly=off");
@@ -205,8 +240,8 @@ public sealed class QemuCommandLineTests
     public void A_bios_disk_image_boots_through_seabios_and_a_direct_boot_has_no_boot_index()
     {
         var bios = QemuCommandLine.Build(
-            new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), DiskImageSpec(ImageFirmware.Bios, "/usr/share/seabios/bios-256k.bin", null), Sockets);
-        var direct = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), Spec, Sockets);
+            new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), DiskImageSpec(ImageFirmware.Bios, "/usr/share/seabios/bios-256k.bin", null), Sockets, Memory);
+        var direct = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), Spec, Sockets, Memory);
 
         AssertPair(bios, "-bios", "/usr/share/seabios/bios-256k.bin");
         Assert.DoesNotContain(bios, argument => argument.StartsWith("if=pflash", StringComparison.Ordinal));
@@ -217,7 +252,7 @@ public sealed class QemuCommandLineTests
     public void Microvm_has_no_firmware_to_boot_a_disk_image_through()
     {
         var error = Assert.Throws<VmPsException>(() => QemuCommandLine.Build(
-            new QemuDriverOptions("qemu", Accelerator.Tcg), DiskImageSpec(ImageFirmware.Uefi, "/usr/share/OVMF/OVMF_CODE_4M.fd", null), Sockets));
+            new QemuDriverOptions("qemu", Accelerator.Tcg), DiskImageSpec(ImageFirmware.Uefi, "/usr/share/OVMF/OVMF_CODE_4M.fd", null), Sockets, Memory));
 
         Assert.Equal(VmPsErrorIds.DiskImageVmUnsupported, error.ErrorId);
         Assert.Equal("web", error.Target);
