@@ -29,7 +29,8 @@ internal enum DiskImageCheckResult
 }
 
 /// <summary>
-/// qemu-img (qemu-utils) for disk image files: create (optionally over a backing file), inspect, grow and convert.
+/// qemu-img (qemu-utils) for disk image files: inspect, check, grow and convert (an empty qcow2 file over a backing
+/// file is written in-process, <see cref="Qcow2Overlay"/>).
 /// Every call names the format explicitly (-f, -F): a raw disk holds whatever its guest wrote, and letting qemu-img
 /// probe it would let a guest that wrote a qcow2 header there point the host at any file as its "backing file".
 /// </summary>
@@ -39,37 +40,6 @@ internal static class QemuImage
     private const int MaxInfoBytes = 1 << 20;
 
     public static bool IsInstalled => DetachedProcess.FindOnPath(HostToolCatalog.QemuImg.Name, HostToolCatalog.DefaultSearchPath()) is not null;
-
-    /// <summary>
-    /// Creates an image of <paramref name="sizeBytes"/> (sparse); with a backing file, its size when <paramref name="sizeBytes"/> is
-    /// null. A backing file with a size given is not opened (-u): a running hypervisor may hold its lock. A relative
-    /// backing path is relative to <paramref name="path"/>'s directory.
-    /// </summary>
-    public static async Task CreateAsync(string path, DiskImageFormat format, long? sizeBytes, CancellationToken cancellationToken, BackingImage? backing = null)
-    {
-        var arguments = new List<string> { "create", "-q", "-f", Name(format) };
-        if (backing is not null)
-        {
-            if (format != DiskImageFormat.Qcow2)
-            {
-                throw new ArgumentException("Only qcow2 images have a backing file.", nameof(backing));
-            }
-
-            arguments.AddRange(["-b", backing.Path, "-F", Name(backing.Format)]);
-            if (sizeBytes is not null)
-            {
-                arguments.Add("-u");
-            }
-        }
-
-        arguments.Add(path);
-        if (sizeBytes is { } size)
-        {
-            arguments.Add(size.ToString(CultureInfo.InvariantCulture));
-        }
-
-        await RunAsync(arguments, cancellationToken).ConfigureAwait(false);
-    }
 
     /// <summary>Reads the header only (-U): the image may be open in a running hypervisor.</summary>
     public static async Task<DiskImageInfo> InfoAsync(string path, DiskImageFormat format, CancellationToken cancellationToken)

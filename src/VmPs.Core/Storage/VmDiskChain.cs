@@ -25,23 +25,10 @@ internal static class VmDiskChain
 
     /// <summary>
     /// Makes the private qcow2 file <paramref name="name"/> (a fresh name, <see cref="NewName"/>) of
-    /// <paramref name="sizeBytes"/> over the chain file <paramref name="backingName"/>. The backing file is not opened:
-    /// a running hypervisor may hold its lock.
+    /// <paramref name="sizeBytes"/> over the chain file <paramref name="backingName"/>.
     /// </summary>
-    public static async Task NewTopAsync(VmFiles files, string name, string backingName, long sizeBytes, CancellationToken cancellationToken)
-    {
-        var path = files.Disk(name);
-        try
-        {
-            await QemuImage.CreateAsync(path, DiskImageFormat.Qcow2, sizeBytes, cancellationToken, new BackingImage(backingName, FormatOf(backingName))).ConfigureAwait(false);
-            PrivateFiles.Restrict(path);
-        }
-        catch
-        {
-            File.Delete(path);
-            throw;
-        }
-    }
+    public static void NewTop(VmFiles files, string name, string backingName, long sizeBytes) =>
+        Qcow2Overlay.Create(files.Disk(name), sizeBytes, new BackingImage(backingName, FormatOf(backingName)));
 
     /// <summary>Makes a frozen file writable by nobody: nothing writes it once a file over it is the VM's disk.</summary>
     public static void Seal(VmFiles files, string name) => VolumeFiles.MakeReadOnly(files.Disk(name));

@@ -103,8 +103,7 @@ internal static class DiskImageBoot
     {
         var backing = new BackingImage(image.RootfsPath, image.Format == ImageFormat.Qcow2 ? DiskImageFormat.Qcow2 : DiskImageFormat.Raw);
         var disk = files.Disk(SystemDiskFile);
-        await QemuImage.CreateAsync(disk, DiskImageFormat.Qcow2, (long)sizeGiB << 30, cancellationToken, backing).ConfigureAwait(false);
-        PrivateFiles.Restrict(disk);
+        Qcow2Overlay.Create(disk, (long)sizeGiB << 30, backing);
         await PrivateFiles.WriteAllTextAsync(files.UserData, userData, cancellationToken).ConfigureAwait(false);
     }
 

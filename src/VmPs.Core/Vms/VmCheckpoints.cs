@@ -209,7 +209,7 @@ internal sealed class VmCheckpoints
 
         driver.Capabilities.Require(HypervisorFeatures.LiveDiskSnapshot, vm.Name);
         var top = VmDiskChain.NewName(DiskImageFormat.Qcow2);
-        await VmDiskChain.NewTopAsync(files, top, vm.DiskFileName, vm.DiskSizeBytes, cancellationToken).ConfigureAwait(false);
+        VmDiskChain.NewTop(files, top, vm.DiskFileName, vm.DiskSizeBytes);
         return new CheckpointDisk(CopyMethod.BackingFile, top);
     }
 
@@ -401,7 +401,7 @@ internal sealed class VmCheckpoints
     {
         if (description.DiskBase is { } frozen)
         {
-            await VmDiskChain.NewTopAsync(files, name, frozen, sizeBytes, cancellationToken).ConfigureAwait(false);
+            VmDiskChain.NewTop(files, name, frozen, sizeBytes);
         }
         else
         {

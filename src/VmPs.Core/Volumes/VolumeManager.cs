@@ -143,7 +143,8 @@ public sealed class VolumeManager : IVolumeManager
         }
 
         var session = ProcessProbe.Current();
-        var claimed = await store.UpdateAsync(
+        var id = Guid.NewGuid();
+        var (claimed, copy) = await store.BeginCopyAsync(
             original.Id,
             (current, attachments) =>
             {
@@ -151,49 +152,32 @@ public sealed class VolumeManager : IVolumeManager
                 EnsureNoRunningWriter(current, attachments, "a copy");
                 return current with { State = VolumeState.Copying, Session = session };
             },
+            claimed => claimed with
+            {
+                Id = id,
+                Name = destination,
+                Path = files.PathFor(id, claimed.DiskFormat),
+                State = VolumeState.Creating,
+                Session = session,
+                CreatedAt = DateTimeOffset.UtcNow,
+            },
             cancellationToken).ConfigureAwait(false) ?? throw VolumeErrors.NotFound(source);
-
-        var id = Guid.NewGuid();
-        VolumeRecord? copy = null;
         try
         {
-            copy = await store.InsertAsync(
-                claimed with
-                {
-                    Id = id,
-                    Name = destination,
-                    Path = files.PathFor(id, claimed.DiskFormat),
-                    State = VolumeState.Creating,
-                    Session = session,
-                    CreatedAt = DateTimeOffset.UtcNow,
-                },
-                cancellationToken).ConfigureAwait(false);
-            CopyMethod method;
             using (await FileLock.AcquireSharedAsync(files.LockPath, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false))
             {
-                method = await CopyFileAsync(claimed, copy, cancellationToken).ConfigureAwait(false);
+                var (method, ready) = await CopyFileAsync(claimed, copy, cancellationToken).ConfigureAwait(false);
+                return new VolumeCopyResult(ToInfo(ready, []), method);
             }
-
-            await store.UpdateAsync(claimed.Id, (current, _) => current.State == VolumeState.Copying ? current with { State = VolumeState.Ready, Session = null } : current, CancellationToken.None)
-                .ConfigureAwait(false);
-            var ready = await store.UpdateAsync(id, (current, _) => current with { State = VolumeState.Ready, Session = null }, cancellationToken).ConfigureAwait(false)
-                ?? throw VolumeErrors.NotFound(destination);
-            return new VolumeCopyResult(ToInfo(ready, []), method);
         }
         catch
         {
-            if (copy is not null)
+            // Once committed, the copy is the user's, whatever failed after: only a row still being made goes.
+            if (await store.AbandonCopyAsync(claimed.Id, id, CancellationToken.None).ConfigureAwait(false))
             {
-                var current = (await store.GetAllAsync(CancellationToken.None).ConfigureAwait(false)).FirstOrDefault(volume => volume.Id == id);
-                if (current is not null)
-                {
-                    File.Delete(current.Path);
-                    await store.DeleteAsync(id, (_, _) => { }, CancellationToken.None).ConfigureAwait(false);
-                }
+                File.Delete(copy.Path);
             }
 
-            await store.UpdateAsync(claimed.Id, (current, _) => current.State == VolumeState.Copying ? current with { State = VolumeState.Ready, Session = null } : current, CancellationToken.None)
-                .ConfigureAwait(false);
             throw;
         }
     }
@@ -385,8 +369,11 @@ public sealed class VolumeManager : IVolumeManager
         }
     }
 
-    /// <summary>Reflink where the file system shares blocks; else freeze the source into a base both read from; else a full copy.</summary>
-    private async Task<CopyMethod> CopyFileAsync(VolumeRecord source, VolumeRecord copy, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reflink where the file system shares blocks; else freeze the source into a base both read from; else a full
+    /// copy. Then both rows become Ready in one transaction; the copy's row is returned.
+    /// </summary>
+    private async Task<(CopyMethod Method, VolumeRecord Copy)> CopyFileAsync(VolumeRecord source, VolumeRecord copy, CancellationToken cancellationToken)
     {
         if (!File.Exists(source.Path))
         {
@@ -395,47 +382,48 @@ public sealed class VolumeManager : IVolumeManager
 
         if (FileCopy.TryReflink(source.Path, copy.Path))
         {
-            return CopyMethod.Reflink;
+            return (CopyMethod.Reflink, await CommitCopyAsync(source, copy, null, cancellationToken).ConfigureAwait(false));
         }
 
         if (!QemuImage.IsInstalled)
         {
             await FileCopy.SparseCopyAsync(source.Path, copy.Path, cancellationToken).ConfigureAwait(false);
-            return CopyMethod.FullCopy;
+            return (CopyMethod.FullCopy, await CommitCopyAsync(source, copy, null, cancellationToken).ConfigureAwait(false));
         }
 
         // The source's file becomes the base (a hard link under bases/, read-only from now on); both volumes get
-        // new qcow2 files over it, and one transaction switches the rows. Until then the source is untouched.
+        // new qcow2 files over it, and the commit switches the rows. Until then the source is untouched.
         var basePath = files.BasePathFor(Guid.NewGuid(), source.DiskFormat);
         VolumeFiles.HardLink(source.Path, basePath);
         var backing = new BackingImage(basePath, source.DiskFormat);
-        var sourceOverlay = files.PathFor(source.Id, DiskImageFormat.Qcow2, "-" + Guid.NewGuid().ToString("N")[..8]);
-        var copyOverlay = files.PathFor(copy.Id, DiskImageFormat.Qcow2);
+        var frozen = source with { Path = files.PathFor(source.Id, DiskImageFormat.Qcow2, "-" + Guid.NewGuid().ToString("N")[..8]), DiskFormat = DiskImageFormat.Qcow2, BackingPath = basePath };
+        var copied = copy with { Path = files.PathFor(copy.Id, DiskImageFormat.Qcow2), DiskFormat = DiskImageFormat.Qcow2, BackingPath = basePath };
+        VolumeRecord ready;
         try
         {
-            await QemuImage.CreateAsync(sourceOverlay, DiskImageFormat.Qcow2, null, cancellationToken, backing).ConfigureAwait(false);
-            await QemuImage.CreateAsync(copyOverlay, DiskImageFormat.Qcow2, null, cancellationToken, backing).ConfigureAwait(false);
-            PrivateFiles.Restrict(sourceOverlay);
-            PrivateFiles.Restrict(copyOverlay);
-            await store.CommitFreezeAsync(
-                source with { Path = sourceOverlay, DiskFormat = DiskImageFormat.Qcow2, BackingPath = basePath },
-                basePath,
-                source.DiskFormat,
-                source.BackingPath,
-                copy with { Path = copyOverlay, DiskFormat = DiskImageFormat.Qcow2, BackingPath = basePath },
-                cancellationToken).ConfigureAwait(false);
+            Qcow2Overlay.Create(frozen.Path, source.SizeBytes, backing);
+            Qcow2Overlay.Create(copied.Path, source.SizeBytes, backing);
+            ready = await CommitCopyAsync(frozen, copied, new VolumeBaseRecord(basePath, source.DiskFormat, source.BackingPath), cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            File.Delete(sourceOverlay);
-            File.Delete(copyOverlay);
+            File.Delete(frozen.Path);
+            File.Delete(copied.Path);
             File.Delete(basePath);
             throw;
         }
 
         File.Delete(source.Path);
         VolumeFiles.MakeReadOnly(basePath);
-        return CopyMethod.BackingFile;
+        return (CopyMethod.BackingFile, ready);
+    }
+
+    /// <summary>Both volumes Ready (with the base the source was frozen into, if it was) in one transaction; returns the copy's row.</summary>
+    private async Task<VolumeRecord> CommitCopyAsync(VolumeRecord source, VolumeRecord copy, VolumeBaseRecord? frozenBase, CancellationToken cancellationToken)
+    {
+        var ready = copy with { State = VolumeState.Ready, Session = null };
+        await store.CommitCopyAsync(source with { State = VolumeState.Ready, Session = null }, ready, frozenBase, cancellationToken).ConfigureAwait(false);
+        return ready;
     }
 
     /// <summary>

@@ -70,6 +70,9 @@ internal sealed record VolumeRecord
     };
 }
 
+/// <summary>One row of volume_bases: a frozen, read-only file that volumes' qcow2 files read from.</summary>
+internal sealed record VolumeBaseRecord(string Path, DiskImageFormat Format, string? BackingPath);
+
 /// <summary>One row of volume_attachments, with the names of its volume and VM.</summary>
 internal sealed record VolumeAttachmentRecord(Guid VolumeId, string VolumeName, Guid VmId, string VmName, string Path, bool ReadOnly);
 
@@ -95,33 +98,7 @@ internal sealed class VolumeStore
         database.InWriteTransactionAsync(
             async (connection, transaction) =>
             {
-                if (await FindAsync(connection, transaction, "name = $key COLLATE NOCASE", volume.Name, cancellationToken).ConfigureAwait(false) is { } existing)
-                {
-                    throw VolumeErrors.NameInUse(existing.Name);
-                }
-
-                var ownerId = volume.Owner is { } owner ? await UserStore.ResolveOwnerIdAsync(connection, transaction, owner, cancellationToken).ConfigureAwait(false) : null;
-                await QuotaEnforcement.EnsureAsync(connection, transaction, ownerId, new QuotaDemand(DiskBytes: volume.SizeBytes), cancellationToken).ConfigureAwait(false);
-                await connection.Command(
-                        """
-                        INSERT INTO volumes (id, name, format, disk_format, size_bytes, path, backing_path, state, session_pid, session_start_time, created_at, owner_id, thin_pool)
-                        VALUES ($id, $name, $format, $diskFormat, $size, $path, $backing, $state, $pid, $start, $created, $owner, $thinPool)
-                        """,
-                        transaction)
-                    .With("$id", volume.Id.ToString())
-                    .With("$name", volume.Name)
-                    .With("$format", volume.Format.ToString())
-                    .With("$diskFormat", volume.DiskFormat.ToString())
-                    .With("$size", volume.SizeBytes)
-                    .With("$path", volume.Path)
-                    .With("$backing", volume.BackingPath)
-                    .With("$state", volume.State.ToString())
-                    .With("$pid", volume.Session?.Pid)
-                    .With("$start", (long?)volume.Session?.StartTime)
-                    .With("$created", volume.CreatedAt.ToStored())
-                    .With("$owner", ownerId)
-                    .With("$thinPool", volume.ThinPool)
-                    .RunAsync(cancellationToken).ConfigureAwait(false);
+                await InsertRowAsync(connection, transaction, volume, cancellationToken).ConfigureAwait(false);
                 return volume;
             },
             cancellationToken);
@@ -144,44 +121,74 @@ internal sealed class VolumeStore
     /// Returns null when the row is gone.
     /// </summary>
     public Task<VolumeRecord?> UpdateAsync(Guid id, Func<VolumeRecord, IReadOnlyList<(VolumeAttachmentRecord Attachment, string VmState)>, VolumeRecord> change, CancellationToken cancellationToken) =>
-        database.InWriteTransactionAsync(
+        database.InWriteTransactionAsync((connection, transaction) => UpdateRowAsync(connection, transaction, id, change, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Copy-VmVolume's start, in one immediate transaction: the source claimed as <see cref="UpdateAsync"/> claims it
+    /// (<paramref name="claim"/> may refuse), and the copy's row (<paramref name="copyOf"/> the claimed source)
+    /// reserving its name. Null when the source's row is gone.
+    /// </summary>
+    public Task<(VolumeRecord Source, VolumeRecord Copy)?> BeginCopyAsync(
+        Guid sourceId,
+        Func<VolumeRecord, IReadOnlyList<(VolumeAttachmentRecord Attachment, string VmState)>, VolumeRecord> claim,
+        Func<VolumeRecord, VolumeRecord> copyOf,
+        CancellationToken cancellationToken) =>
+        database.InWriteTransactionAsync<(VolumeRecord, VolumeRecord)?>(
             async (connection, transaction) =>
             {
-                var current = await FindAsync(connection, transaction, "id = $key", id.ToString(), cancellationToken).ConfigureAwait(false);
-                if (current is null)
+                if (await UpdateRowAsync(connection, transaction, sourceId, claim, cancellationToken).ConfigureAwait(false) is not { } claimed)
                 {
                     return null;
                 }
 
-                var next = change(current, await AttachmentsWithStatesAsync(connection, transaction, id, cancellationToken).ConfigureAwait(false));
-                if (next.SizeBytes > current.SizeBytes)
-                {
-                    // A growth is recorded before the file grows, so the owner's MaxDiskGiB holds it from this moment.
-                    await QuotaEnforcement.EnsureAsync(connection, transaction, await OwnerIdAsync(connection, transaction, id, cancellationToken).ConfigureAwait(false), new QuotaDemand(DiskBytes: next.SizeBytes - current.SizeBytes), cancellationToken)
-                        .ConfigureAwait(false);
-                }
-
-                await WriteAsync(connection, transaction, next, cancellationToken).ConfigureAwait(false);
-                return next;
+                var copy = copyOf(claimed);
+                await InsertRowAsync(connection, transaction, copy, cancellationToken).ConfigureAwait(false);
+                return (claimed, copy);
             },
             cancellationToken);
 
     /// <summary>
-    /// Copy-VmVolume's freeze, in one transaction: the source's file becomes a read-only base, the source and the
-    /// copy become qcow2 files over it.
+    /// Copy-VmVolume's end, in one transaction: both rows as given and, where the source's file was frozen into a
+    /// read-only base that both volumes' new qcow2 files read, the base's row.
     /// </summary>
-    public Task CommitFreezeAsync(VolumeRecord frozenSource, string basePath, DiskImageFormat baseFormat, string? baseBacking, VolumeRecord copy, CancellationToken cancellationToken) =>
+    public Task CommitCopyAsync(VolumeRecord source, VolumeRecord copy, VolumeBaseRecord? frozenBase, CancellationToken cancellationToken) =>
         database.InWriteTransactionAsync(
             async (connection, transaction) =>
             {
-                await connection.Command("INSERT INTO volume_bases (path, disk_format, backing_path, created_at) VALUES ($path, $format, $backing, $created)", transaction)
-                    .With("$path", basePath)
-                    .With("$format", baseFormat.ToString())
-                    .With("$backing", baseBacking)
-                    .With("$created", DateTimeOffset.UtcNow.ToStored())
-                    .RunAsync(cancellationToken).ConfigureAwait(false);
-                await WriteAsync(connection, transaction, frozenSource, cancellationToken).ConfigureAwait(false);
+                if (frozenBase is not null)
+                {
+                    await connection.Command("INSERT INTO volume_bases (path, disk_format, backing_path, created_at) VALUES ($path, $format, $backing, $created)", transaction)
+                        .With("$path", frozenBase.Path)
+                        .With("$format", frozenBase.Format.ToString())
+                        .With("$backing", frozenBase.BackingPath)
+                        .With("$created", DateTimeOffset.UtcNow.ToStored())
+                        .RunAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                await WriteAsync(connection, transaction, source, cancellationToken).ConfigureAwait(false);
                 await WriteAsync(connection, transaction, copy, cancellationToken).ConfigureAwait(false);
+            },
+            cancellationToken);
+
+    /// <summary>
+    /// Undoes a copy not committed, in one transaction: the copy's row goes while it is still being made, and the
+    /// source's claim ends. Returns whether the copy's row went (its file is then the caller's to delete).
+    /// </summary>
+    public Task<bool> AbandonCopyAsync(Guid sourceId, Guid copyId, CancellationToken cancellationToken) =>
+        database.InWriteTransactionAsync(
+            async (connection, transaction) =>
+            {
+                var deleted = await connection.Command("DELETE FROM volumes WHERE id = $id AND state = $creating", transaction)
+                    .With("$id", copyId.ToString())
+                    .With("$creating", nameof(VolumeState.Creating))
+                    .RunAsync(cancellationToken).ConfigureAwait(false);
+                await UpdateRowAsync(
+                    connection,
+                    transaction,
+                    sourceId,
+                    (current, _) => current.State == VolumeState.Copying ? current with { State = VolumeState.Ready, Session = null } : current,
+                    cancellationToken).ConfigureAwait(false);
+                return deleted > 0;
             },
             cancellationToken);
 
@@ -338,6 +345,62 @@ internal sealed class VolumeStore
         await connection.Command($"{AttachmentColumns.Replace("a.read_only", "a.read_only, m.state", StringComparison.Ordinal)} WHERE a.volume_id = $volume", transaction)
             .With("$volume", volumeId.ToString())
             .ListAsync(reader => (ReadAttachment(reader), reader.GetString(reader.GetOrdinal("state"))), cancellationToken).ConfigureAwait(false);
+
+    private static async Task InsertRowAsync(SqliteConnection connection, SqliteTransaction transaction, VolumeRecord volume, CancellationToken cancellationToken)
+    {
+        if (await FindAsync(connection, transaction, "name = $key COLLATE NOCASE", volume.Name, cancellationToken).ConfigureAwait(false) is { } existing)
+        {
+            throw VolumeErrors.NameInUse(existing.Name);
+        }
+
+        var ownerId = volume.Owner is { } owner ? await UserStore.ResolveOwnerIdAsync(connection, transaction, owner, cancellationToken).ConfigureAwait(false) : null;
+        await QuotaEnforcement.EnsureAsync(connection, transaction, ownerId, new QuotaDemand(DiskBytes: volume.SizeBytes), cancellationToken).ConfigureAwait(false);
+        await connection.Command(
+                """
+                INSERT INTO volumes (id, name, format, disk_format, size_bytes, path, backing_path, state, session_pid, session_start_time, created_at, owner_id, thin_pool)
+                VALUES ($id, $name, $format, $diskFormat, $size, $path, $backing, $state, $pid, $start, $created, $owner, $thinPool)
+                """,
+                transaction)
+            .With("$id", volume.Id.ToString())
+            .With("$name", volume.Name)
+            .With("$format", volume.Format.ToString())
+            .With("$diskFormat", volume.DiskFormat.ToString())
+            .With("$size", volume.SizeBytes)
+            .With("$path", volume.Path)
+            .With("$backing", volume.BackingPath)
+            .With("$state", volume.State.ToString())
+            .With("$pid", volume.Session?.Pid)
+            .With("$start", (long?)volume.Session?.StartTime)
+            .With("$created", volume.CreatedAt.ToStored())
+            .With("$owner", ownerId)
+            .With("$thinPool", volume.ThinPool)
+            .RunAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<VolumeRecord?> UpdateRowAsync(
+        SqliteConnection connection,
+        SqliteTransaction transaction,
+        Guid id,
+        Func<VolumeRecord, IReadOnlyList<(VolumeAttachmentRecord Attachment, string VmState)>, VolumeRecord> change,
+        CancellationToken cancellationToken)
+    {
+        var current = await FindAsync(connection, transaction, "id = $key", id.ToString(), cancellationToken).ConfigureAwait(false);
+        if (current is null)
+        {
+            return null;
+        }
+
+        var next = change(current, await AttachmentsWithStatesAsync(connection, transaction, id, cancellationToken).ConfigureAwait(false));
+        if (next.SizeBytes > current.SizeBytes)
+        {
+            // A growth is recorded before the file grows, so the owner's MaxDiskGiB holds it from this moment.
+            await QuotaEnforcement.EnsureAsync(connection, transaction, await OwnerIdAsync(connection, transaction, id, cancellationToken).ConfigureAwait(false), new QuotaDemand(DiskBytes: next.SizeBytes - current.SizeBytes), cancellationToken)
+                .ConfigureAwait(false);
+        }
+
+        await WriteAsync(connection, transaction, next, cancellationToken).ConfigureAwait(false);
+        return next;
+    }
 
     private static async Task WriteAsync(SqliteConnection connection, SqliteTransaction transaction, VolumeRecord volume, CancellationToken cancellationToken) =>
         await connection.Command(

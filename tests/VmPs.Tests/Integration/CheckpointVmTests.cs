@@ -105,7 +105,7 @@ public sealed class CheckpointVmTests : IDisposable
         var vm = (await store.FindByNameAsync(Vm, CancellationToken.None))!;
         var files = new VmFiles((await manager.GetAsync(Vm, CancellationToken.None)).Directory);
         var next = VmDiskChain.NewName(DiskImageFormat.Qcow2);
-        await VmDiskChain.NewTopAsync(files, next, vm.DiskFileName, vm.DiskSizeBytes, CancellationToken.None);
+        VmDiskChain.NewTop(files, next, vm.DiskFileName, vm.DiskSizeBytes);
         await store.SetDiskFileAsync(vm.Id, next, DiskImageFormat.Qcow2, CancellationToken.None);
     }
 }

@@ -87,7 +87,7 @@ public sealed class DiskImageImportTests : IDisposable
     public async Task A_qcow2_whose_backing_file_is_a_host_secret_is_refused()
     {
         var hostile = scratch.Combine("hostile.qcow2");
-        await QemuImage.CreateAsync(hostile, DiskImageFormat.Qcow2, 8 * MiB, CancellationToken.None, new BackingImage("/etc/shadow", DiskImageFormat.Raw));
+        await ExternalTool.RunCheckedAsync("qemu-img", ["create", "-q", "-f", "qcow2", "-u", "-b", "/etc/shadow", "-F", "raw", hostile, "8M"], CancellationToken.None);
 
         var error = await AddFailingAsync(hostile);
 
@@ -138,7 +138,7 @@ public sealed class DiskImageImportTests : IDisposable
     public async Task A_qcow2_claiming_a_disk_beyond_the_largest_vm_disk_is_too_large()
     {
         var huge = scratch.Combine("huge.qcow2");
-        await QemuImage.CreateAsync(huge, DiskImageFormat.Qcow2, 9L << 40, CancellationToken.None);
+        await ExternalTool.RunCheckedAsync("qemu-img", ["create", "-q", "-f", "qcow2", huge, "9T"], CancellationToken.None);
 
         var error = await AddFailingAsync(huge);
 

@@ -1,5 +1,6 @@
 using VmPs.Core;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Processes;
 using VmPs.Core.Storage;
 using VmPs.Tests.Infrastructure;
 
@@ -19,7 +20,7 @@ public sealed class QemuImageTests : IDisposable
         await File.WriteAllBytesAsync(basePath, Enumerable.Repeat((byte)7, (int)MiB).ToArray());
         var overlay = scratch.Combine("overlay.qcow2");
 
-        await QemuImage.CreateAsync(overlay, DiskImageFormat.Qcow2, null, CancellationToken.None, new BackingImage(basePath, DiskImageFormat.Raw));
+        Qcow2Overlay.Create(overlay, MiB, new BackingImage(basePath, DiskImageFormat.Raw));
         var info = await QemuImage.InfoAsync(overlay, DiskImageFormat.Qcow2, CancellationToken.None);
 
         Assert.Equal(DiskImageFormat.Qcow2, info.Format);
@@ -36,7 +37,7 @@ public sealed class QemuImageTests : IDisposable
     public async Task Resize_grows_the_virtual_size()
     {
         var path = scratch.Combine("disk.qcow2");
-        await QemuImage.CreateAsync(path, DiskImageFormat.Qcow2, 64 * MiB, CancellationToken.None);
+        await ExternalTool.RunCheckedAsync("qemu-img", ["create", "-q", "-f", "qcow2", path, "64M"], CancellationToken.None);
 
         await QemuImage.ResizeAsync(path, DiskImageFormat.Qcow2, 128 * MiB, CancellationToken.None);
 
@@ -48,7 +49,7 @@ public sealed class QemuImageTests : IDisposable
     {
         // What a guest could write into its raw volume: a qcow2 image whose backing file is a host secret.
         var forged = scratch.Combine("forged.qcow2");
-        await QemuImage.CreateAsync(forged, DiskImageFormat.Qcow2, null, CancellationToken.None, new BackingImage("/etc/shadow", DiskImageFormat.Raw));
+        await ExternalTool.RunCheckedAsync("qemu-img", ["create", "-q", "-f", "qcow2", "-u", "-b", "/etc/shadow", "-F", "raw", forged, "1M"], CancellationToken.None);
         var volume = scratch.Combine("volume.img");
         File.Copy(forged, volume);
         await using (var file = File.OpenWrite(volume))

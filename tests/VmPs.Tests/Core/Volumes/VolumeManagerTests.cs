@@ -242,6 +242,31 @@ public sealed class VolumeManagerTests : IDisposable
         Assert.False(File.Exists(result.Volume.BackingFile), "the last volume over the base took it along");
     }
 
+    [RequiresProgramFact("mkfs.ext4", "qemu-img")]
+    public async Task A_copy_that_fails_at_its_commit_or_its_start_leaves_the_source_as_it_was_and_nothing_else()
+    {
+        var volumes = await ManagerAsync();
+        var original = await volumes.CreateAsync(new VolumeCreateOptions { Name = "orig", SizeBytes = 16 * MiB }, CancellationToken.None);
+        await volumes.CreateAsync(new VolumeCreateOptions { Name = "taken", SizeBytes = 16 * MiB }, CancellationToken.None);
+        var files = Directory.EnumerateFiles(VolumesDirectory, "*", SearchOption.AllDirectories).Order().ToList();
+        await using (var connection = await database!.OpenAsync(CancellationToken.None))
+        {
+            // The commit is the last step of a copy without reflinks: both qcow2 files and the base link exist by then.
+            await connection.ExecuteAsync("CREATE TRIGGER refuse_bases BEFORE INSERT ON volume_bases BEGIN SELECT RAISE(ABORT, 'injected'); END;", CancellationToken.None);
+        }
+
+        var injected = await Assert.ThrowsAnyAsync<Exception>(() => volumes.CopyAsync("orig", "copy", CancellationToken.None));
+        var taken = await Assert.ThrowsAsync<VmPsException>(() => volumes.CopyAsync("orig", "TAKEN", CancellationToken.None));
+
+        Assert.Contains("injected", injected.Message, StringComparison.Ordinal);
+        Assert.Equal("VolumeNameInUse", taken.ErrorId);
+        Assert.Equal(files, Directory.EnumerateFiles(VolumesDirectory, "*", SearchOption.AllDirectories).Order().ToList());
+        var source = Assert.Single(await volumes.Store.GetAllAsync(CancellationToken.None), volume => volume.Name == "orig");
+        Assert.Equal((VolumeState.Ready, original.Path, DiskImageFormat.Raw), (source.State, source.Path, source.DiskFormat));
+        Assert.Null(source.Session);
+        Assert.Equal(["orig", "taken"], (await volumes.GetAllAsync(CancellationToken.None)).Select(volume => volume.Name));
+    }
+
     [RequiresProgramFact("mkfs.ext4", "resize2fs", "e2fsck", "dumpe2fs")]
     public async Task Resize_grows_the_file_and_its_filesystem_and_never_shrinks()
     {
