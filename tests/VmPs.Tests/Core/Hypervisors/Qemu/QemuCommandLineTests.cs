@@ -36,7 +36,7 @@ public sealed class QemuCommandLineTests
         AssertPair(arguments, "-machine", "microvm,acpi=on,memory-backend=mem");
         AssertPair(arguments, "-object", "memory-backend-file,id=mem,size=512M,mem-path=/dev/shm/vmps-0/a.ram,share=on");
         AssertPair(arguments, "-accel", "tcg");
-        AssertPair(arguments, "-cpu", "max");
+        AssertPair(arguments, "-cpu", "max,erms=off,fsrm=off");
         AssertPair(arguments, "-append", "vmps.config=vdc console=ttyS0 reboot=k panic=-1 tsc_early_khz=2000000");
         AssertPair(arguments, "-smp", "2");
         AssertPair(arguments, "-m", "512M");
