@@ -46,7 +46,7 @@ try
     var coldMemory = await FleetMemoryAsync(name => ColdStartAsync(name, create: true));
     var forkMemory = await FleetMemoryAsync(ForkAsync);
 
-    const int width = 36;
+    const int width = 40;
     Console.WriteLine($"{"median".PadLeft(width + 9)} {"ratio",8}");
     var baseline = BenchStatistics.Median(cold);
     BenchStatistics.Report("cold Start-Vm to agent ready", baseline, baseline, width);
