@@ -313,6 +313,8 @@ public static class VmPsErrorIds
 
     public const string MemoryOutOfRange = nameof(MemoryOutOfRange);
 
+    public const string MetadataOptionsInvalid = nameof(MetadataOptionsInvalid);
+
     public const string ModuleDecompressorNotFound = nameof(ModuleDecompressorNotFound);
 
     public const string NetworkAdapterExists = nameof(NetworkAdapterExists);
@@ -410,8 +412,6 @@ public static class VmPsErrorIds
     public const string UplinkNotFound = nameof(UplinkNotFound);
 
     public const string UserDataInvalid = nameof(UserDataInvalid);
-
-    public const string UserDataNeedsDiskImage = nameof(UserDataNeedsDiskImage);
 
     public const string UserDataTooLarge = nameof(UserDataTooLarge);
 

@@ -36,6 +36,7 @@ namespace VmPs.Protocol;
 [JsonSerializable(typeof(VolumeUnmountMessage))]
 [JsonSerializable(typeof(IdentityApplyMessage))]
 [JsonSerializable(typeof(IdentityAppliedMessage))]
+[JsonSerializable(typeof(MetadataApplyMessage))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext
 {
 }

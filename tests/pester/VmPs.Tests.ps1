@@ -298,6 +298,14 @@ Describe 'Quick start' {
         Set-Vm -Name demo -Cpus 1 -PassThru | ForEach-Object Cpus | Should -Be 1
         (Get-Vm -Name demo).Cpus | Should -Be 1
 
+        # -MetadataOptions changes the running VM's metadata service at once: IMDSv1 (busybox wget sends no token) gets 401.
+        $imdsV1 = { (Invoke-VmCommand -Name demo -Command sh, -c, 'wget -qO- http://169.254.169.254/latest/meta-data/instance-id').ExitCode }
+        & $imdsV1 | Should -Be 0
+        (Set-Vm -Name demo -MetadataOptions @{ HttpTokens = 'required' } -PassThru).MetadataHttpTokens | Should -Be 'Required'
+        & $imdsV1 | Should -Not -Be 0
+        Set-Vm -Name demo -MetadataOptions @{ HttpTokens = 'optional' }
+        & $imdsV1 | Should -Be 0
+
         # -TurnOff pulls the power: the hypervisor is killed and the guest writes no poweroff line.
         $powerOffs = { [regex]::Matches((Get-VmLog -Name demo -Source Console | Out-String), 'poweroff reason=').Count }
         $before = & $powerOffs

@@ -191,6 +191,8 @@ Describe '-WhatIf validates before it reports' {
         @{ Command = 'Set-Vm -Name no-such-vm -Cpus 2'; ErrorId = 'VmNotFound' }
         @{ Command = 'Set-Vm -Name plain -Cpus 0'; ErrorId = 'CpuCountOutOfRange' }
         @{ Command = 'Set-Vm -Name plain -MemoryMB 1'; ErrorId = 'MemoryOutOfRange' }
+        @{ Command = 'Set-Vm -Name plain -MetadataOptions @{ HttpTokens = ''never'' }'; ErrorId = 'MetadataOptionsInvalid' }
+        @{ Command = 'New-Vm -Name x -MetadataOptions @{ HttpEndpoint = ''disabled'' }'; ErrorId = 'MetadataOptionsInvalid' }
         @{ Command = 'Export-VmSpec -Name no-such-vm -Path ./x.yaml'; ErrorId = 'VmNotFound' }
         @{ Command = 'Suspend-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
         @{ Command = 'Resume-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }

@@ -196,4 +196,12 @@ Describe 'Set-Vm' {
         Set-Vm -Name web -Cpus 2 -WhatIf
         (Get-Vm web).Cpus | Should -Be 1
     }
+
+    It 'changes a stopped VM''s metadata options for its next start, not under -WhatIf' {
+        (Get-Vm web).MetadataHttpTokens | Should -Be 'Optional'
+        Set-Vm -Name web -MetadataOptions @{ HttpTokens = 'Required' } -WhatIf
+        (Get-Vm web).MetadataHttpTokens | Should -Be 'Optional'
+        (Set-Vm -Name web -MetadataOptions @{ HttpTokens = 'required' } -PassThru).MetadataHttpTokens | Should -Be 'Required'
+        (Get-Vm web).MetadataHttpTokens | Should -Be 'Required'
+    }
 }

@@ -201,6 +201,9 @@ internal sealed class AgentSession
             case FrameType.IdentityApply:
                 await GuestIdentity.ApplyAsync(frame, writer, context, cancellationToken).ConfigureAwait(false);
                 break;
+            case FrameType.MetadataApply:
+                await MetadataEndpoint.ApplyAsync(frame, writer, cancellationToken).ConfigureAwait(false);
+                break;
             default:
                 throw new GuestException(ErrorCodes.Unsupported, $"This agent does not handle {frame.Type} frames.");
         }

@@ -2,7 +2,10 @@ using System.Net;
 using System.Net.Sockets;
 using VmPs.Guest.Init;
 using VmPs.Guest.Native;
+using VmPs.Protocol;
+using VmPs.Protocol.Framing;
 using VmPs.Protocol.Logs;
+using VmPs.Protocol.Messages;
 using VmPs.Protocol.Metadata;
 
 namespace VmPs.Guest.Network;
@@ -26,6 +29,7 @@ internal static class MetadataEndpoint
 
     // Held for the life of the init; the server runs until power off.
     private static ImdsServer? server;
+    private static ImdsService? service;
 
     /// <summary>Starts serving; a failure is logged and leaves the VM without IMDS rather than failing its boot.</summary>
     public static void Start(InstanceMetadata metadata)
@@ -38,9 +42,19 @@ internal static class MetadataEndpoint
             return;
         }
 
-        server = new ImdsServer(new Socket(new SafeSocketHandle(result, ownsHandle: true)), new ImdsService(metadata, TimeProvider.System));
+        service = new ImdsService(metadata, TimeProvider.System);
+        server = new ImdsServer(new Socket(new SafeSocketHandle(result, ownsHandle: true)), service);
         _ = server.RunAsync(message => InitLog.Warning(InitLogPhases.Network, "instance metadata service", message));
         InitLog.Info(InitLogPhases.Network, $"instance metadata service on http://{Address}/ (a network namespace of its own, over {Link})");
+    }
+
+    /// <summary>Serves the agent's MetadataApply request: the service answers with the host's new data from now on.</summary>
+    public static async Task ApplyAsync(Frame frame, FrameWriter writer, CancellationToken cancellationToken)
+    {
+        var request = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.MetadataApplyMessage);
+        var running = service ?? throw new GuestException(ErrorCodes.Unsupported, "The instance metadata service is not running in this VM (see its init log).");
+        running.Apply(request.Metadata);
+        await writer.WriteAsync(FrameType.MetadataApplied, frame.Channel, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
     }
 
     private static string Describe(NativeMethods.IsolatedListenerStep step) => step switch

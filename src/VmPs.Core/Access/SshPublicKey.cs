@@ -28,6 +28,9 @@ public sealed partial record SshPublicKey(string Type, string KeyData, string? C
     /// <summary>OpenSSH's fingerprint: "SHA256:" and the unpadded base64 of the blob's SHA-256.</summary>
     public string Fingerprint => "SHA256:" + Convert.ToBase64String(SHA256.HashData(Convert.FromBase64String(KeyData))).TrimEnd('=');
 
+    /// <summary>The key as one authorized_keys line ("type base64 [comment]"), as cloud-init and EC2's metadata give it.</summary>
+    public string AuthorizedKeysLine => Comment is null ? $"{Type} {KeyData}" : $"{Type} {KeyData} {Comment}";
+
     /// <summary>Parses one key; InvalidSshPublicKey says what is wrong.</summary>
     public static SshPublicKey Parse(string? line)
     {

@@ -32,8 +32,7 @@ public static class CloudInitUserData
     public static string Compose(string? userData, IReadOnlyList<string> sshPublicKeys, string vmName)
     {
         ArgumentNullException.ThrowIfNull(sshPublicKeys);
-        var keys = sshPublicKeys.Select(SshPublicKey.Parse)
-            .Select(key => key.Comment is null ? $"{key.Type} {key.KeyData}" : $"{key.Type} {key.KeyData} {key.Comment}");
+        var keys = sshPublicKeys.Select(key => SshPublicKey.Parse(key).AuthorizedKeysLine);
         // JSON is YAML, and unescaped ('+' stays '+') it reads as the keys themselves.
         var own = "#cloud-config\n"
             + new JsonObject { ["ssh_authorized_keys"] = new JsonArray([.. keys.Select(key => JsonValue.Create(key))]) }.ToJsonString(Unescaped)
@@ -50,13 +49,19 @@ public static class CloudInitUserData
         return document.Append(CultureInfo.InvariantCulture, $"--{boundary}--\n").ToString();
     }
 
-    private static string MimeTypeOf(string userData, string vmName)
+    /// <summary>UserDataTooLarge when <paramref name="userData"/> is over EC2's 16 KiB.</summary>
+    public static void EnsureSize(string userData, string vmName)
     {
+        ArgumentNullException.ThrowIfNull(userData);
         if (Encoding.UTF8.GetByteCount(userData) is var bytes && bytes > MaxBytes)
         {
             throw TooLarge(vmName, bytes);
         }
+    }
 
+    private static string MimeTypeOf(string userData, string vmName)
+    {
+        EnsureSize(userData, vmName);
         return Kinds.Where(kind => userData.StartsWith(kind.Prefix, StringComparison.Ordinal)).Select(kind => kind.MimeType).FirstOrDefault()
             ?? throw new VmPsException(
                 VmPsErrorIds.UserDataInvalid,

@@ -15,7 +15,7 @@ internal static class GuestConfigFactory
     private const string AvailabilityZone = "vmps-local-a";
 
     /// <param name="adapter">The VM's network adapter, or null for a VM without a network.</param>
-    public static GuestConfig Create(VmRecord vm, ImageInfo image, bool agentOverVsock, NetworkAdapterInfo? adapter) => new()
+    public static GuestConfig Create(VmRecord vm, ImageInfo image, bool agentOverVsock, NetworkAdapterInfo? adapter, VmUserData userData) => new()
     {
         VmName = vm.Name,
         Hostname = vm.Name,
@@ -29,11 +29,11 @@ internal static class GuestConfigFactory
         Disks = new DiskSerials(),
         RootfsFilesystem = image.Format == ImageFormat.Ext4 ? RootfsFilesystems.Ext4 : RootfsFilesystems.Erofs,
         Network = adapter is null ? null : Network(adapter),
-        Metadata = Metadata(vm, adapter),
+        Metadata = Metadata(vm, adapter, userData),
     };
 
     /// <summary>What the VM's own metadata service (169.254.169.254 in the guest) serves.</summary>
-    public static InstanceMetadata Metadata(VmRecord vm, NetworkAdapterInfo? adapter) => new()
+    public static InstanceMetadata Metadata(VmRecord vm, NetworkAdapterInfo? adapter, VmUserData userData) => new()
     {
         InstanceId = "i-" + vm.Id.ToString("N")[..17],
         Hostname = vm.Name,
@@ -42,6 +42,9 @@ internal static class GuestConfigFactory
         ImageId = vm.ImageName,
         LocalIpv4 = adapter?.IPAddress ?? "",
         MacAddress = adapter?.MacAddress ?? "",
+        PublicKeys = userData.SshPublicKeys,
+        UserData = userData.UserData,
+        TokensRequired = vm.MetadataHttpTokens == MetadataHttpTokens.Required,
     };
 
     /// <summary>The VM's /etc/machine-id: its id, which no other VM (a fork included) has.</summary>

@@ -36,8 +36,8 @@ internal sealed class VmFiles
     /// <summary>A UEFI VM's own variable store (boot entries), a private copy of the firmware's template.</summary>
     public string FirmwareVariables => Path.Combine(Directory, "efivars.fd");
 
-    /// <summary>A disk image VM's cloud-init user data as New-Vm composed it, for the seed disk.</summary>
-    public string UserData => Path.Combine(Directory, "user-data");
+    /// <summary>New-Vm -UserData and -SshPublicKey (see VmUserData); absent when the VM was given neither.</summary>
+    public string UserData => Path.Combine(Directory, "user-data.json");
 
     /// <summary>A disk image VM's cloud-init NoCloud seed (label cidata), rewritten at every start.</summary>
     public string SeedDisk => Path.Combine(Directory, "seed.iso");

@@ -78,33 +78,15 @@ internal static class DiskImageBoot
 
     public static ImageFirmware FirmwareOf(ImageInfo image) => image.Firmware ?? ImageFirmware.Uefi;
 
-    /// <summary>Only disk images run cloud-init, which takes -UserData and -SshPublicKey.</summary>
-    public static void RefuseUserData(VmCreateOptions options, ImageInfo? image)
-    {
-        if (image is not { Kind: ImageKind.Disk } && (options.UserData is not null || options.SshPublicKeys.Count > 0))
-        {
-            throw new VmPsException(
-                VmPsErrorIds.UserDataNeedsDiskImage,
-                VmPsErrorKind.InvalidArgument,
-                $"-UserData and -SshPublicKey configure cloud-init, which runs in disk image VMs only; the image '{options.Image}' is not one.",
-                options.Name)
-            {
-                RecommendedAction = "Import a cloud image with New-VmImage -Path, or leave out -UserData and -SshPublicKey.",
-            };
-        }
-    }
-
     /// <summary>
     /// The VM's disk: a qcow2 overlay of <paramref name="sizeGiB"/> over the image's base, its backing file and that
-    /// file's format written by VmPs (never probed), 0600; beside it the user data the seed disk carries. The caller
-    /// removes the VM directory on failure.
+    /// file's format written by VmPs (never probed), 0600. The caller removes the VM directory on failure.
     /// </summary>
-    public static async Task CreateSystemDiskAsync(VmFiles files, ImageInfo image, int sizeGiB, string userData, CancellationToken cancellationToken)
+    public static void CreateSystemDisk(VmFiles files, ImageInfo image, int sizeGiB)
     {
         var backing = new BackingImage(image.RootfsPath, image.Format == ImageFormat.Qcow2 ? DiskImageFormat.Qcow2 : DiskImageFormat.Raw);
         var disk = files.Disk(SystemDiskFile);
         Qcow2Overlay.Create(disk, (long)sizeGiB << 30, backing);
-        await PrivateFiles.WriteAllTextAsync(files.UserData, userData, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -137,7 +119,7 @@ internal static class DiskImageBoot
             files.SeedDisk,
             CloudInitSeed.MetaData(vm.Id, vm.Name),
             CloudInitSeed.NetworkConfig(adapter is null ? null : GuestConfigFactory.Network(adapter)),
-            await File.ReadAllTextAsync(files.UserData, cancellationToken).ConfigureAwait(false),
+            (await VmUserData.ReadAsync(files, cancellationToken).ConfigureAwait(false)).CloudInitDocument(vm.Name),
             cancellationToken).ConfigureAwait(false);
         return common with
         {

@@ -11,6 +11,7 @@ using VmPs.Core.Storage;
 using VmPs.Core.Volumes;
 using VmPs.Protocol.Config;
 using VmPs.Protocol.Logs;
+using VmPs.Protocol.Metadata;
 
 namespace VmPs.Core.Vms;
 
@@ -101,11 +102,13 @@ internal sealed class VmBoot
             var adapter = await networking.PlugAsync(claimed.Id, cancellationToken).ConfigureAwait(false);
             var spec = await PrepareAsync(claimed, driver, adapter, cancellationToken).ConfigureAwait(false);
             GuestIdentity? identity = null;
+            InstanceMetadata? metadata = null;
             if (restoring)
             {
                 Report(progress, vm, "Checking the saved state", 20);
                 var manifest = await VmSavedState.VerifyAsync(vm.Name, files.SavedState, claimed.Hypervisor, spec, cancellationToken).ConfigureAwait(false);
                 identity = IdentityOf(claimed, adapter, VmSavedState.LaunchSpecOf(manifest));
+                metadata = GuestConfigFactory.Metadata(claimed, adapter, await VmUserData.ReadAsync(files, cancellationToken).ConfigureAwait(false));
             }
             CrashPoint.Reach(CrashAfterPlug);
 
@@ -122,10 +125,10 @@ internal sealed class VmBoot
                 .ConfigureAwait(false);
             CrashPoint.Reach(CrashAfterRecord);
 
-            if (identity is not null)
+            if (identity is not null && metadata is not null)
             {
                 Report(progress, vm, "Giving the guest its identity", 60);
-                await RestoreIdentityAsync(launched, identity, options.Timeout, cancellationToken).ConfigureAwait(false);
+                await RestoreIdentityAsync(launched, identity, metadata, options.Timeout, cancellationToken).ConfigureAwait(false);
             }
             else if (options.WaitForAgent && spec.Firmware is null)
             {
@@ -165,11 +168,12 @@ internal sealed class VmBoot
 
     /// <summary>
     /// A restored guest runs on from memory saved by this VM or, for a fork, by another: its clock stood still, its
-    /// RNG state is the saved one, and a fork still has the other VM's hostname, machine-id, MAC and address. The
-    /// agent (up already: it ran when the state was saved) sets all of them before anyone else talks to it, whatever
-    /// -NoWait says, so two forks never run a moment with one identity.
+    /// RNG state is the saved one, and a fork still has the other VM's hostname, machine-id, MAC, address and instance
+    /// metadata. The agent (up already: it ran when the state was saved) sets all of them before anyone else talks to
+    /// it, whatever -NoWait says, so two forks never run a moment with one identity.
     /// </summary>
-    private static async Task RestoreIdentityAsync(HypervisorInstance launched, GuestIdentity identity, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async Task RestoreIdentityAsync(
+        HypervisorInstance launched, GuestIdentity identity, InstanceMetadata metadata, TimeSpan timeout, CancellationToken cancellationToken)
     {
         await using var agent = await AgentReadiness.WaitAsync(
             AgentConnectors.For(launched.Agent),
@@ -178,6 +182,14 @@ internal sealed class VmBoot
             cancellationToken).ConfigureAwait(false);
         await agent.SyncClockAsync(cancellationToken).ConfigureAwait(false);
         await agent.ApplyIdentityAsync(identity, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await agent.ApplyMetadataAsync(metadata, cancellationToken).ConfigureAwait(false);
+        }
+        catch (VmPsException error) when (error.ErrorId == VmPsErrorIds.GuestOperationNotSupported)
+        {
+            // A guest whose metadata service did not start (its init log says why) serves nothing to correct.
+        }
     }
 
     private static GuestIdentity IdentityOf(VmRecord vm, NetworkAdapterInfo? adapter, VmLaunchSpec saved) => new(
@@ -246,7 +258,8 @@ internal sealed class VmBoot
             driver.Capabilities.Require(HypervisorFeatures.VirtioFs, vm.Name);
         }
 
-        var config = GuestConfigFactory.Create(vm, image, driver.Capabilities.Supports(HypervisorFeatures.Vsock), adapter) with
+        var userData = await VmUserData.ReadAsync(files, cancellationToken).ConfigureAwait(false);
+        var config = GuestConfigFactory.Create(vm, image, driver.Capabilities.Supports(HypervisorFeatures.Vsock), adapter, userData) with
         {
             Volumes = attached.Select(pair => pair.Volume.GuestVolume(pair.Attachment)).ToList(),
             Shares = shares.Select(share => new GuestShareConfig { Tag = share.Tag, Path = share.GuestPath, ReadOnly = share.ReadOnly }).ToList(),

@@ -111,12 +111,24 @@ public sealed class VmManager : IVmManager
             : (Format: options.DiskFormat, File: VmFiles.OverlayDiskName(options.DiskFormat));
         var vm = new NewVm(
             Guid.NewGuid(), options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.Owner,
-            machine, disk.Format, image.Kind == ImageKind.Disk ? disk.File : null, ShareValidation.Validate(options.Shares, attachments.Select(volume => volume.Path)));
+            machine, disk.Format, image.Kind == ImageKind.Disk ? disk.File : null, ShareValidation.Validate(options.Shares, attachments.Select(volume => volume.Path)),
+            options.MetadataHttpTokens);
+        var userData = VmUserData.Check(options, image.Kind);
         return await CreateVmAsync(
             vm,
-            (files, token) => image.Kind == ImageKind.Disk
-                ? DiskImageBoot.CreateSystemDiskAsync(files, image, options.DiskSizeGiB, CloudInitUserData.Compose(options.UserData, options.SshPublicKeys, options.Name), token)
-                : OverlayDisk.CreateAsync(files.Disk(disk.File), options.DiskFormat, options.DiskSizeGiB, token, settings.MkfsExt4),
+            async (files, token) =>
+            {
+                if (image.Kind == ImageKind.Disk)
+                {
+                    DiskImageBoot.CreateSystemDisk(files, image, options.DiskSizeGiB);
+                }
+                else
+                {
+                    await OverlayDisk.CreateAsync(files.Disk(disk.File), options.DiskFormat, options.DiskSizeGiB, token, settings.MkfsExt4).ConfigureAwait(false);
+                }
+
+                await userData.WriteAsync(files, token).ConfigureAwait(false);
+            },
             attachments,
             options.Network,
             cancellationToken).ConfigureAwait(false);
@@ -137,7 +149,7 @@ public sealed class VmManager : IVmManager
         // A checkpoint of a VM with shares holds its disk only (VmErrors.SharesNotSavable): the fork boots with the same shares.
         var shares = (await vms.SharesAsync(source.Id, cancellationToken).ConfigureAwait(false)).Select(ShareOptionsOf).ToList();
         var vm = new NewVm(Guid.NewGuid(), name, source.ImageId, source.Cpus, source.MemoryMiB, source.Hypervisor, source.KernelPath, source.DiskSizeGiB, DateTimeOffset.UtcNow, source.InitMode, source.Owner, source.MachineType,
-            disk.Format, disk.File, shares);
+            disk.Format, disk.File, shares, source.MetadataHttpTokens);
         var created = await CreateVmAsync(
             vm,
             (files, token) => checkpoints.CopyToForkAsync(source, checkpointName, files, disk.File, token),
@@ -431,6 +443,21 @@ public sealed class VmManager : IVmManager
     {
         ArgumentNullException.ThrowIfNull(options);
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        if (options.Cpus is not null || options.MemoryMiB is not null)
+        {
+            vm = await ResizeAsync(vm, options, dryRun, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (options.MetadataHttpTokens is { } tokens)
+        {
+            vm = await SetMetadataHttpTokensAsync(vm, tokens, dryRun, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await ToInfoAsync(vm, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<VmRecord> ResizeAsync(VmRecord vm, VmSetOptions options, bool dryRun, CancellationToken cancellationToken)
+    {
         var hostMemoryMiB = VmValidation.ReadHostMemoryMiB();
         VmValidation.ValidateResources(options.Cpus ?? vm.Cpus, options.MemoryMiB ?? vm.MemoryMiB, hostMemoryMiB);
         if (vm.State == VmState.Running && vm.Instance is { } instance)
@@ -441,10 +468,10 @@ public sealed class VmManager : IVmManager
         EnsureResizable(vm);
         if (dryRun)
         {
-            return await ToInfoAsync(vm, cancellationToken).ConfigureAwait(false);
+            return vm;
         }
 
-        var updated = await vms.UpdateAsync(
+        return await vms.UpdateAsync(
             vm.Id,
             current =>
             {
@@ -454,8 +481,50 @@ public sealed class VmManager : IVmManager
             cancellationToken,
             (connection, transaction, next) => QuotaEnforcement.EnsureFitsAloneAsync(
                 connection, transaction, next.OwnerId, new QuotaDemand(Cpus: next.Cpus, MemoryMiB: next.MemoryMiB), cancellationToken)).ConfigureAwait(false)
-            ?? throw VmErrors.NotFound(name);
-        return await ToInfoAsync(updated, cancellationToken).ConfigureAwait(false);
+            ?? throw VmErrors.NotFound(vm.Name);
+    }
+
+    /// <summary>
+    /// Set-Vm -MetadataOptions: recorded for the VM's next start (a Saved VM's restore applies it too) and, on a running
+    /// VM, handed to its metadata service at once; if the agent refuses, the record is given back. A paused VM is
+    /// refused: its agent cannot answer until Resume-Vm.
+    /// </summary>
+    private async Task<VmRecord> SetMetadataHttpTokensAsync(VmRecord vm, MetadataHttpTokens tokens, bool dryRun, CancellationToken cancellationToken)
+    {
+        if (vm.State is VmState.Paused or VmState.Starting or VmState.Stopping)
+        {
+            throw VmErrors.NotReachable(vm.Name, vm.State);
+        }
+
+        if (dryRun || vm.MetadataHttpTokens == tokens)
+        {
+            return vm;
+        }
+
+        var updated = await vms.UpdateAsync(
+            vm.Id,
+            current => current.State is VmState.Paused or VmState.Starting or VmState.Stopping
+                ? throw VmErrors.NotReachable(current.Name, current.State)
+                : current with { MetadataHttpTokens = tokens },
+            cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(vm.Name);
+        if (updated.State != VmState.Running)
+        {
+            return updated;
+        }
+
+        try
+        {
+            var adapter = await networking.AdapterAsync(updated.Id, cancellationToken).ConfigureAwait(false);
+            var metadata = GuestConfigFactory.Metadata(updated, adapter, await VmUserData.ReadAsync(reconciler.Files(updated), cancellationToken).ConfigureAwait(false));
+            await using var agent = await ConnectAgentAsync(updated, cancellationToken).ConfigureAwait(false);
+            await agent.ApplyMetadataAsync(metadata, cancellationToken).ConfigureAwait(false);
+            return updated;
+        }
+        catch
+        {
+            await vms.UpdateAsync(vm.Id, current => current with { MetadataHttpTokens = vm.MetadataHttpTokens }, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>
@@ -463,7 +532,7 @@ public sealed class VmManager : IVmManager
     /// driver can; otherwise, or to take memory away, the VM must be stopped first. The new sizes are recorded (with the
     /// owner's quota checked) before the hypervisor is asked, and given back when it refuses.
     /// </summary>
-    private async Task<VmInfo> ResizeRunningAsync(VmRecord vm, HypervisorInstance instance, VmSetOptions options, bool dryRun, CancellationToken cancellationToken)
+    private async Task<VmRecord> ResizeRunningAsync(VmRecord vm, HypervisorInstance instance, VmSetOptions options, bool dryRun, CancellationToken cancellationToken)
     {
         var cpus = options.Cpus is { } wantedCpus && wantedCpus != vm.Cpus ? wantedCpus : (int?)null;
         var memoryMiB = options.MemoryMiB is { } wantedMemory && wantedMemory != vm.MemoryMiB ? wantedMemory : (int?)null;
@@ -490,7 +559,7 @@ public sealed class VmManager : IVmManager
 
         if (dryRun || needed == HypervisorFeatures.None)
         {
-            return await ToInfoAsync(vm, cancellationToken).ConfigureAwait(false);
+            return vm;
         }
 
         var claimed = await vms.UpdateAsync(
@@ -520,7 +589,7 @@ public sealed class VmManager : IVmManager
             await VmBoot.WriteLaunchSpecAsync(launched, spec with { Cpus = claimed.Cpus, MemoryMiB = claimed.MemoryMiB }, CancellationToken.None).ConfigureAwait(false);
         }
 
-        return await ToInfoAsync(claimed, cancellationToken).ConfigureAwait(false);
+        return claimed;
     }
 
     /// <summary>Checkpoint-Vm: a named checkpoint of the VM's disk and, while it runs (or is paused or saved), its memory.</summary>
@@ -734,11 +803,10 @@ public sealed class VmManager : IVmManager
         await catalog.ValidateAsync(options.Image, cancellationToken).ConfigureAwait(false);
         var requested = options.MachineType is null ? options.Hypervisor : VmValidation.HypervisorOfMachine(options.Hypervisor);
         var stored = await catalog.FindStoredAsync(options.Image, cancellationToken).ConfigureAwait(false);
-        DiskImageBoot.RefuseUserData(options, stored);
+        VmUserData.Check(options, stored?.Kind ?? ImageKind.Oci);
         if (stored is { Kind: ImageKind.Disk } diskImage)
         {
             var (machine, required) = DiskImageBoot.CheckCreate(options, diskImage);
-            CloudInitUserData.Compose(options.UserData, options.SshPublicKeys, options.Name);
             HostTools.Require(HostToolCatalog.Xorriso);
             var driver = await host.SelectAsync(requested, required | shareNeeds, machine, cancellationToken).ConfigureAwait(false);
             FirmwareCatalog.Require(await host.ReportAsync(cancellationToken).ConfigureAwait(false), driver.Kind, DiskImageBoot.FirmwareOf(diskImage), options.Name);
@@ -832,5 +900,6 @@ public sealed class VmManager : IVmManager
         DiskFormat = vm.DiskFormat,
         Shares = [.. shares.Select(ShareOptionsOf)],
         LastActivityAt = vm.LastActivityAt,
+        MetadataHttpTokens = vm.MetadataHttpTokens,
     };
 }

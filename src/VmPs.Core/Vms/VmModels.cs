@@ -106,6 +106,9 @@ public sealed record VmInfo
     /// later (Get-Vm | Where-Object IdleTime -gt '00:15:00' | Save-Vm). Packets are noticed when Get-Vm (or any
     /// command reading the VM) compares the TAP's count with the one it last saw, so a packet counts as of that read.
     /// </summary>
+    /// <summary>Whether the VM's metadata service (169.254.169.254) requires IMDSv2 tokens (-MetadataOptions @{ HttpTokens = ... }).</summary>
+    public MetadataHttpTokens MetadataHttpTokens { get; init; }
+
     public TimeSpan? IdleTime => State == VmState.Running && StartedAt is { } started
         ? DateTimeOffset.UtcNow - (LastActivityAt is { } active && active > started ? active : started)
         : null;
@@ -154,11 +157,17 @@ public sealed record VmCreateOptions
     /// <summary>Host directories the guest sees through virtio-fs (New-Vm -Share /host/dir:/guest/dir[:ro]).</summary>
     public IReadOnlyList<Shares.ShareOptions> Shares { get; init; } = [];
 
-    /// <summary>A disk image VM's cloud-init user data (cloud-config or a script, at most 16 KiB); null: none.</summary>
+    /// <summary>
+    /// User data (at most 16 KiB), served by the VM's metadata service at /latest/user-data; a disk image VM's cloud-init
+    /// runs it, so there it must be a cloud-config or a script. Null: none.
+    /// </summary>
     public string? UserData { get; init; }
 
-    /// <summary>OpenSSH public keys cloud-init gives a disk image VM's default user.</summary>
+    /// <summary>OpenSSH public keys: the metadata service's public-keys/N/openssh-key, and a disk image VM's default user's.</summary>
     public IReadOnlyList<string> SshPublicKeys { get; init; } = [];
+
+    /// <summary>Optional, or Required for IMDSv2 tokens only (New-Vm -MetadataOptions @{ HttpTokens = 'required' }).</summary>
+    public MetadataHttpTokens MetadataHttpTokens { get; init; }
 }
 
 /// <summary>Where New-Vm puts the VM's one network adapter.</summary>
@@ -182,6 +191,9 @@ public sealed record VmSetOptions
     public int? Cpus { get; init; }
 
     public int? MemoryMiB { get; init; }
+
+    /// <summary>-MetadataOptions @{ HttpTokens = ... }: a running VM's metadata service takes it at once.</summary>
+    public MetadataHttpTokens? MetadataHttpTokens { get; init; }
 }
 
 public sealed record VmStartOptions

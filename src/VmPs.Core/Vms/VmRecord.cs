@@ -22,7 +22,8 @@ internal sealed record NewVm(
     QemuMachine? MachineType = null,
     DiskImageFormat DiskFormat = DiskImageFormat.Raw,
     string? DiskFile = null,
-    IReadOnlyList<Shares.ShareOptions>? Shares = null);
+    IReadOnlyList<Shares.ShareOptions>? Shares = null,
+    MetadataHttpTokens MetadataHttpTokens = MetadataHttpTokens.Optional);
 
 /// <summary>One row of the vms table.</summary>
 internal sealed record VmRecord
@@ -100,4 +101,7 @@ internal sealed record VmRecord
 
     /// <summary>The TAP's received plus sent packets when last observed; null: never observed.</summary>
     public long? NetworkPackets { get; init; }
+
+    /// <summary>Whether the VM's metadata service requires IMDSv2 tokens (New-Vm and Set-Vm -MetadataOptions).</summary>
+    public MetadataHttpTokens MetadataHttpTokens { get; init; }
 }

@@ -57,8 +57,10 @@ internal sealed class VmStore
                 await connection.Command(
                         """
                         INSERT INTO vms (id, name, image_id, cpus, memory_mib, hypervisor, kernel_path, disk_size_gib,
-                                         state, vsock_cid, mac_address, created_at, init_mode, owner_id, machine_type, disk_format, disk_file)
-                        VALUES ($id, $name, $image, $cpus, $memory, $hypervisor, $kernel, $disk, $state, $cid, $mac, $created, $initMode, $owner, $machine, $diskFormat, $diskFile)
+                                         state, vsock_cid, mac_address, created_at, init_mode, owner_id, machine_type, disk_format, disk_file,
+                                         metadata_http_tokens)
+                        VALUES ($id, $name, $image, $cpus, $memory, $hypervisor, $kernel, $disk, $state, $cid, $mac, $created, $initMode, $owner, $machine, $diskFormat, $diskFile,
+                                $httpTokens)
                         """,
                         transaction)
                     .With("$id", vm.Id.ToString())
@@ -78,6 +80,7 @@ internal sealed class VmStore
                     .With("$machine", vm.MachineType?.ToString())
                     .With("$diskFormat", vm.DiskFormat.ToString())
                     .With("$diskFile", vm.DiskFile)
+                    .With("$httpTokens", vm.MetadataHttpTokens.ToString())
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 var shares = vm.Shares ?? [];
                 for (var index = 0; index < shares.Count; index++)
@@ -174,7 +177,7 @@ internal sealed class VmStore
                         """
                         UPDATE vms SET cpus = $cpus, memory_mib = $memory, state = $state, instance_json = $instance, started_at = $started,
                                        stopped_at = $stopped, exit_code = $exit, status_detail = $detail,
-                                       session_pid = $sessionPid, session_start_time = $sessionStart
+                                       session_pid = $sessionPid, session_start_time = $sessionStart, metadata_http_tokens = $httpTokens
                         WHERE id = $id
                         """,
                         transaction)
@@ -189,6 +192,7 @@ internal sealed class VmStore
                     .With("$detail", next.StatusDetail)
                     .With("$sessionPid", next.Session?.Pid)
                     .With("$sessionStart", (long?)next.Session?.StartTime)
+                    .With("$httpTokens", next.MetadataHttpTokens.ToString())
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 return next;
             },
@@ -369,5 +373,6 @@ internal sealed class VmStore
         Owner = reader.GetNullableString("owner_name"),
         LastActivityAt = reader.GetNullableTime("last_activity_at"),
         NetworkPackets = reader.GetNullableInt64("network_packets"),
+        MetadataHttpTokens = Enum.Parse<MetadataHttpTokens>(reader.GetString(reader.GetOrdinal("metadata_http_tokens"))),
     };
 }

@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Management.Automation;
 using VmPs.Core;
 using VmPs.Core.Hypervisors;
@@ -139,17 +140,22 @@ public sealed class NewVmCommand : VmCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? Share { get; set; }
 
-    /// <summary>A disk image VM's cloud-init user data: a file's path, or the cloud-config or script itself.</summary>
+    /// <summary>User data (the metadata service's /latest/user-data; a disk image VM's cloud-init runs it): a file's path, or the data itself.</summary>
     [Parameter(ParameterSetName = RowSet)]
     [Parameter(ParameterSetName = PipedImageSet)]
     [ValidateNotNullOrEmpty]
     public string? UserData { get; set; }
 
-    /// <summary>OpenSSH public key lines cloud-init gives the disk image VM's default user (repeatable).</summary>
+    /// <summary>OpenSSH public key lines: the metadata service's public-keys, and a disk image VM's default user's (repeatable).</summary>
     [Parameter(ParameterSetName = RowSet)]
     [Parameter(ParameterSetName = PipedImageSet)]
     [ValidateNotNullOrEmpty]
     public string[]? SshPublicKey { get; set; }
+
+    /// <summary>EC2's instance metadata options: @{ HttpTokens = 'required' } serves IMDSv2 only.</summary>
+    [Parameter(ParameterSetName = RowSet)]
+    [Parameter(ParameterSetName = PipedImageSet)]
+    public Hashtable? MetadataOptions { get; set; }
 
     /// <summary>Create in a background job (one child job per VM) and return the job at once.</summary>
     [Parameter]
@@ -240,6 +246,7 @@ public sealed class NewVmCommand : VmCmdlet
             Shares = (Share ?? []).Select(ParseShare).ToArray(),
             UserData = UserDataText(),
             SshPublicKeys = SshPublicKey ?? [],
+            MetadataHttpTokens = VmMetadataOptions.ParseHttpTokens(MetadataOptions, Name) ?? defaults.MetadataHttpTokens,
         };
     }
 

@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Management.Automation;
 using VmPs.Core.Vms;
 using VmPs.PowerShell.Infrastructure;
@@ -7,7 +8,7 @@ namespace VmPs.PowerShell.Commands;
 /// <summary>
 /// Changes a VM's CPUs and memory, as Hyper-V's Set-VM -ProcessorCount -MemoryStartupBytes does: a stopped VM's for its
 /// next Start-Vm, a running VM's at once where its hypervisor hot-plugs them; otherwise the VM is refused ("stop the VM
-/// first"), under -WhatIf too.
+/// first"), under -WhatIf too. -MetadataOptions changes EC2's HttpTokens, on a running VM at once.
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "Vm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = NameSet)]
 [OutputType(typeof(VmInfo))]
@@ -21,12 +22,16 @@ public sealed class SetVmCommand : VmTargetCmdlet
     [Alias("MemoryMiB")]
     public int? MemoryMB { get; set; }
 
+    /// <summary>EC2's instance metadata options: @{ HttpTokens = 'required' } or 'optional'.</summary>
+    [Parameter]
+    public Hashtable? MetadataOptions { get; set; }
+
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
     protected override void ProcessVm(string name)
     {
-        var options = new VmSetOptions { Cpus = Cpus, MemoryMiB = MemoryMB };
+        var options = new VmSetOptions { Cpus = Cpus, MemoryMiB = MemoryMB, MetadataHttpTokens = VmMetadataOptions.ParseHttpTokens(MetadataOptions, name) };
         var before = Await(cancellationToken => Manager.SetAsync(name, options, dryRun: true, cancellationToken));
         var action = string.Join(
             ", ",
@@ -34,6 +39,7 @@ public sealed class SetVmCommand : VmTargetCmdlet
             {
                 Cpus is { } cpus ? $"CPUs {before.Cpus} -> {cpus}" : null,
                 MemoryMB is { } memory ? $"memory {before.MemoryMiB} -> {memory} MiB" : null,
+                options.MetadataHttpTokens is { } tokens ? $"metadata HttpTokens {before.MetadataHttpTokens} -> {tokens}" : null,
             }.OfType<string>());
         if (!ShouldProcess(name, action.Length == 0 ? "Set VM (no change asked)" : $"Set {action}"))
         {

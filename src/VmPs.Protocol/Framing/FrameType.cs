@@ -89,4 +89,10 @@ public enum FrameType : byte
 
     /// <summary>The identity is in place; payload <see cref="Messages.IdentityAppliedMessage"/>.</summary>
     IdentityApplied = 0x81,
+
+    /// <summary>Serve this instance metadata from now on (Set-Vm -MetadataOptions, a restore or fork); payload <see cref="Messages.MetadataApplyMessage"/>.</summary>
+    MetadataApply = 0x90,
+
+    /// <summary>The metadata service serves the new data (empty payload).</summary>
+    MetadataApplied = 0x91,
 }

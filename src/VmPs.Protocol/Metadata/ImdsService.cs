@@ -14,22 +14,24 @@ public sealed class ImdsService
 {
     private const string TokenPath = "/latest/api/token";
 
-    /// <summary>Every served path (no leading "/latest/") to its text; directories end in "/" and list their children.</summary>
-    private readonly Dictionary<string, string> entries;
-    private readonly bool tokensRequired;
     private readonly ImdsTokens tokens;
+
+    // Replaced whole by Apply, so a request that runs beside it sees the old data or the new, never a mix.
+    private volatile Served served;
 
     public ImdsService(InstanceMetadata metadata, TimeProvider clock)
     {
-        ArgumentNullException.ThrowIfNull(metadata);
-        tokensRequired = metadata.TokensRequired;
         tokens = new ImdsTokens(clock);
-        entries = Tree(Leaves(metadata));
+        served = Serve(metadata);
     }
+
+    /// <summary>Serves <paramref name="metadata"/> from the next request on; tokens issued before stay valid.</summary>
+    public void Apply(InstanceMetadata metadata) => served = Serve(metadata);
 
     public ImdsResponse Handle(ImdsRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var (entries, tokensRequired) = served;
         if (request.Path == TokenPath)
         {
             return request.Method == "PUT" ? IssueToken(request) : ImdsResponse.Error(405);
@@ -87,6 +89,12 @@ public sealed class ImdsService
         }
 
         return new ImdsResponse(200, tokens.Issue(ttl), TokenTtlSeconds: ttl);
+    }
+
+    private static Served Serve(InstanceMetadata metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        return new Served(Tree(Leaves(metadata)), metadata.TokensRequired);
     }
 
     private static List<(string Path, string Value)> Leaves(InstanceMetadata metadata)
@@ -184,4 +192,7 @@ public sealed class ImdsService
 
         return Encoding.UTF8.GetString(stream.ToArray());
     }
+
+    /// <param name="Entries">Every served path (no leading "/latest/") to its text; directories end in "/" and list their children.</param>
+    private sealed record Served(Dictionary<string, string> Entries, bool TokensRequired);
 }

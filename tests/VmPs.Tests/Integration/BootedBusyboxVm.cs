@@ -14,6 +14,9 @@ public sealed class BootedBusyboxVm : IAsyncLifetime
 {
     public const string Name = "shared";
 
+    /// <summary>What its metadata service serves at /latest/user-data: any text, as on EC2 (only cloud-init's VMs need a cloud-config).</summary>
+    public const string UserData = "role=shared\ntier=test\n";
+
     private readonly TemporaryVmPsHome home = new();
 
     public BootedBusyboxVm()
@@ -35,7 +38,10 @@ public sealed class BootedBusyboxVm : IAsyncLifetime
         }
 
         await Manager.CreateAsync(
-            new VmCreateOptions { Name = Name, Image = "busybox", Cpus = 2, MemoryMiB = 512, Hypervisor = HypervisorKind.Qemu },
+            new VmCreateOptions
+            {
+                Name = Name, Image = "busybox", Cpus = 2, MemoryMiB = 512, Hypervisor = HypervisorKind.Qemu, UserData = UserData, SshPublicKeys = [SampleSshKeys.Ed25519],
+            },
             CancellationToken.None);
         Vm = await Manager.StartAsync(Name, new VmStartOptions(), progress: null, CancellationToken.None);
     }

@@ -23,7 +23,7 @@ public sealed partial class DebianCloudBootTests(ITestOutputHelper output) : IDi
     /// <summary>Firmware, GRUB, the kernel, systemd and cloud-init's Python all run under TCG on a shared machine.</summary>
     private static readonly TimeSpan BootDeadline = TimeSpan.FromMinutes(15);
 
-    private const string Key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKs55EeuyPSGqiGsDwMxZ3+VQ51sAAvNh50sies9uPlA vmps-test";
+    private const string Key = SampleSshKeys.Ed25519;
 
     /// <summary>The user data's report, between markers, on the console cloud-init's final stage writes to.</summary>
     private const string UserData = """

@@ -82,6 +82,9 @@ public sealed class ForkVmTests : IAsyncLifetime
             Assert.Equal(fork.Id.ToString("N"), await guest.RunAsync("cat /etc/machine-id"));
             Assert.Equal(fork.MacAddress, await guest.RunAsync("cat /sys/class/net/eth0/address"), ignoreCase: true);
             Assert.Contains($"inet {fork.IPAddress}/24", await guest.RunAsync("ip -4 addr show eth0"));
+            // The metadata service came over in the checkpoint's memory too, and now serves the fork's own data.
+            Assert.Equal("i-" + fork.Id.ToString("N")[..17], await guest.RunAsync("wget -qO- http://169.254.169.254/latest/meta-data/instance-id"));
+            Assert.Equal(fork.IPAddress, await guest.RunAsync("wget -qO- http://169.254.169.254/latest/meta-data/local-ipv4"));
             Assert.Equal("origin", await guest.RunAsync("cat /srv/note"));
             // The counting loop came over in the checkpoint's memory and runs on.
             await guest.WaitForCountAboveAsync(atCheckpoint);

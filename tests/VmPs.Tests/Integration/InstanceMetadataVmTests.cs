@@ -1,5 +1,6 @@
 using System.Text;
 using VmPs.Core.Agent;
+using VmPs.Core.Vms;
 using VmPs.Tests.Core.Agent;
 
 namespace VmPs.Tests.Integration;
@@ -65,6 +66,51 @@ public sealed class InstanceMetadataVmTests(BootedBusyboxVm vm)
         Assert.Equal("served-by-httpd", output[0]);
         Assert.Equal(BootedBusyboxVm.Name, output[1]);
         Assert.Equal("httpd-running", output[2]);
+    }
+
+    [RequiresVmBootFact]
+    public async Task User_data_and_public_keys_are_served_as_New_Vm_was_given_them()
+    {
+        const string script = """
+            wget -qO- http://169.254.169.254/latest/user-data
+            wget -qO- http://169.254.169.254/latest/meta-data/public-keys/; echo
+            wget -qO- http://169.254.169.254/latest/meta-data/public-keys/0/openssh-key; echo
+            """;
+
+        var output = await RunAsync(script);
+
+        Assert.Equal(BootedBusyboxVm.UserData.Split('\n')[..2], output[..2]);
+        Assert.Equal("0=key0", output[2]);
+        Assert.Equal(SampleSshKeys.Ed25519, output[3]);
+    }
+
+    /// <summary>Set-Vm -MetadataOptions on the running VM: its metadata service takes the change at once, through the agent.</summary>
+    [RequiresVmBootFact]
+    public async Task Set_Vm_HttpTokens_required_refuses_IMDSv1_at_once_and_optional_gives_it_back()
+    {
+        const string script = """
+            ask() { printf "$1" | nc 169.254.169.254 80 | head -n 1 | tr -d '\r'; }
+            ask 'GET /latest/meta-data/instance-id HTTP/1.1\r\nConnection: close\r\n\r\n'
+            t=$(printf 'PUT /latest/api/token HTTP/1.1\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\nConnection: close\r\n\r\n' | nc 169.254.169.254 80 | tail -n 1)
+            ask "GET /latest/meta-data/instance-id HTTP/1.1\r\nX-aws-ec2-metadata-token: $t\r\nConnection: close\r\n\r\n"
+            """;
+        try
+        {
+            var required = await vm.Manager.SetAsync(BootedBusyboxVm.Name, new VmSetOptions { MetadataHttpTokens = MetadataHttpTokens.Required }, dryRun: false, default);
+            Assert.Equal(MetadataHttpTokens.Required, required.MetadataHttpTokens);
+
+            var output = await RunAsync(script);
+
+            Assert.StartsWith("HTTP/1.1 401 ", output[0], StringComparison.Ordinal);
+            Assert.StartsWith("HTTP/1.1 200 ", output[1], StringComparison.Ordinal);
+        }
+        finally
+        {
+            await vm.Manager.SetAsync(BootedBusyboxVm.Name, new VmSetOptions { MetadataHttpTokens = MetadataHttpTokens.Optional }, dryRun: false, default);
+        }
+
+        Assert.Equal(MetadataHttpTokens.Optional, (await vm.Manager.GetAsync(BootedBusyboxVm.Name, default)).MetadataHttpTokens);
+        Assert.StartsWith("HTTP/1.1 200 ", (await RunAsync(script))[0], StringComparison.Ordinal);
     }
 
     private async Task<string[]> RunAsync(string script)

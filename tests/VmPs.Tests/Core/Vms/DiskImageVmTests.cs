@@ -36,7 +36,8 @@ public sealed class DiskImageVmTests : IDisposable
         var manager = VmTestHost.Manager(home.Paths, KernelLocator.FindDefault());
 
         var vm = await manager.CreateAsync(new VmCreateOptions { Name = "web", Image = "cloud", DiskSizeGiB = 2 }, CancellationToken.None);
-        await manager.CreateAsync(new VmCreateOptions { Name = "db", Image = "cloud", DiskSizeGiB = 3 }, CancellationToken.None);
+        var db = await manager.CreateAsync(
+            new VmCreateOptions { Name = "db", Image = "cloud", DiskSizeGiB = 3, UserData = "#cloud-config\nruncmd: [true]\n", SshPublicKeys = [SampleSshKeys.Ed25519] }, CancellationToken.None);
 
         Assert.Equal(QemuMachine.Q35, vm.MachineType);
         Assert.Equal(HypervisorKind.Qemu, vm.Hypervisor);
@@ -51,8 +52,15 @@ public sealed class DiskImageVmTests : IDisposable
         Assert.True(vm.DiskAllocatedBytes > 0);
         Assert.True(vm.DiskAllocatedBytes < MiB, $"the overlay holds only metadata, yet takes {vm.DiskAllocatedBytes} bytes");
 
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(vm.Directory, "user-data")));
-        Assert.StartsWith("Content-Type: multipart/mixed", await File.ReadAllTextAsync(Path.Combine(vm.Directory, "user-data")), StringComparison.Ordinal);
+        // The user data and keys are kept as given (the seed's MIME multipart is composed at each start); a VM given neither has none.
+        Assert.False(File.Exists(Path.Combine(vm.Directory, "user-data.json")));
+        var userData = Path.Combine(db.Directory, "user-data.json");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(userData));
+        using (var kept = JsonDocument.Parse(await File.ReadAllTextAsync(userData)))
+        {
+            Assert.Equal("#cloud-config\nruncmd: [true]\n", kept.RootElement.GetProperty("UserData").GetString());
+            Assert.Equal([SampleSshKeys.Ed25519], kept.RootElement.GetProperty("SshPublicKeys").EnumerateArray().Select(key => key.GetString()));
+        }
 
         var grown = await manager.ResizeDiskAsync("web", 5, CancellationToken.None);
         Assert.Equal(5, grown.DiskSizeGiB);
@@ -82,9 +90,13 @@ public sealed class DiskImageVmTests : IDisposable
             Assert.Contains(flag, refused.Message, StringComparison.Ordinal);
         }
 
-        var ociUserData = await Assert.ThrowsAsync<VmPsException>(() => manager.CreateAsync(
-            new VmCreateOptions { Name = "oci", Image = "busybox", UserData = "#cloud-config\n" }, CancellationToken.None));
-        Assert.Equal(VmPsErrorIds.UserDataNeedsDiskImage, ociUserData.ErrorId);
+        // cloud-init runs a disk image VM's user data, so it must be a kind cloud-init knows; other VMs' is only served.
+        var notCloudInit = await Assert.ThrowsAsync<VmPsException>(() => manager.CreateAsync(
+            new VmCreateOptions { Name = "plain", Image = "big", DiskSizeGiB = 2, UserData = "role=web\n" }, CancellationToken.None));
+        Assert.Equal(VmPsErrorIds.UserDataInvalid, notCloudInit.ErrorId);
+        var ociTooLarge = await Assert.ThrowsAsync<VmPsException>(() => manager.CreateAsync(
+            new VmCreateOptions { Name = "oci", Image = "busybox", UserData = new string('x', 16385) }, CancellationToken.None));
+        Assert.Equal(VmPsErrorIds.UserDataTooLarge, ociTooLarge.ErrorId);
         var tooLarge = await Assert.ThrowsAsync<VmPsException>(() => manager.CreateAsync(
             new VmCreateOptions { Name = "ud", Image = "big", DiskSizeGiB = 2, UserData = "#!/bin/sh\n" + new string('#', 16384) }, CancellationToken.None));
         Assert.Equal(VmPsErrorIds.UserDataTooLarge, tooLarge.ErrorId);

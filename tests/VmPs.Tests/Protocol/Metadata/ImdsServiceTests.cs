@@ -141,6 +141,20 @@ public sealed class ImdsServiceTests
     }
 
     [Fact]
+    public void AppliedMetadataIsServedFromTheNextRequestAndIssuedTokensStayValid()
+    {
+        var service = new ImdsService(Sample, clock);
+        var token = service.Handle(PutToken("60")).Body;
+
+        service.Apply(Sample with { InstanceId = "i-00000000000000fork", Hostname = "fork1", UserData = null, TokensRequired = true });
+
+        Assert.Equal(401, service.Handle(Get("/latest/meta-data/instance-id")).Status);
+        Assert.Equal("i-00000000000000fork", service.Handle(Get("/latest/meta-data/instance-id", token)).Body);
+        Assert.Equal("fork1", service.Handle(Get("/latest/meta-data/hostname", token)).Body);
+        Assert.Equal(404, service.Handle(Get("/latest/user-data", token)).Status);
+    }
+
+    [Fact]
     public void TokensAreBoundedByDisplacingTheNearestExpiry()
     {
         var tokens = new ImdsTokens(clock);
