@@ -516,8 +516,8 @@ public sealed class VmManager : IVmManager
         {
             var adapter = await networking.AdapterAsync(updated.Id, cancellationToken).ConfigureAwait(false);
             var metadata = GuestConfigFactory.Metadata(updated, adapter, await VmUserData.ReadAsync(reconciler.Files(updated), cancellationToken).ConfigureAwait(false));
-            await using var agent = await ConnectAgentAsync(updated, cancellationToken).ConfigureAwait(false);
-            await agent.ApplyMetadataAsync(metadata, cancellationToken).ConfigureAwait(false);
+            await using var agent = await SharedAgentConnections.AcquireAsync(updated, lockTimeout: null, cancellationToken).ConfigureAwait(false);
+            await agent.Client.ApplyMetadataAsync(metadata, cancellationToken).ConfigureAwait(false);
             return updated;
         }
         catch
