@@ -9,7 +9,8 @@ namespace VmPs.Tests.Integration;
 /// </summary>
 public sealed class CountingGuest(VmManager manager, string vm)
 {
-    private const string Counter = "i=0; while :; do i=$((i+1)); echo $i > /run/count; sleep 0.1; done";
+    // Renamed into place: a reader catching "echo > file" between its truncation and its write would read nothing.
+    private const string Counter = "i=0; while :; do i=$((i+1)); echo $i > /run/count.new; mv /run/count.new /run/count; sleep 0.1; done";
 
     public async Task StartCountingAsync()
     {
