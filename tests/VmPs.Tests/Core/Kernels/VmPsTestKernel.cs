@@ -7,8 +7,9 @@ namespace VmPs.Tests.Core.Kernels;
 
 /// <summary>
 /// The real VmPs kernel the tests boot, built by <see cref="KernelBuilder"/> into a cache that lives on the machine,
-/// outside the clone ($VMPS_TEST_KERNEL_HOME, default /var/cache/vmps-test-kernel): the first test run on a machine
-/// builds it (at nice 19; see kernel/README.md for how long that takes), every later run, from any clone, reuses it
+/// outside the clone ($VMPS_TEST_KERNEL_HOME, default /var/cache/vmps-test-kernel): tests/run builds it before the tests
+/// on a machine that has none (this fixture builds it only when the tests run some other way; see kernel/README.md for
+/// how long that takes), and every later run, from any clone, reuses it
 /// as long as kernel/vmps.config and the source package are unchanged; after a change the tests use the machine's
 /// current (stale) VmPs kernel rather than rebuild in the gate. <see cref="Report"/> says which happened.
 /// </summary>
