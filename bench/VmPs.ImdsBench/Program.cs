@@ -26,7 +26,7 @@ try
     await manager.CreateAsync(new VmCreateOptions { Name = vm, Image = "busybox", MemoryMiB = 256, Hypervisor = HypervisorKind.Qemu }, CancellationToken.None);
     await manager.StartAsync(vm, new VmStartOptions(), null, CancellationToken.None);
     var clock = await manager.ExecAsync(vm, new VmExecOptions { Command = ["sh", "-c", "cd /sys/devices/system/clocksource/clocksource0 && cat current_clocksource available_clocksource"] }, CancellationToken.None);
-    Console.WriteLine($"imds: {options.Runs} requests of each after {options.Warmup} warm-up, QEMU, 1 vCPU, busybox image; load {LoadAverage()}");
+    Console.WriteLine($"imds: {options.Runs} requests of each after {options.Warmup} warm-up, QEMU, 1 vCPU, busybox image; load {BenchArguments.LoadAverage()}");
     Console.WriteLine($"guest clock source (current, available): {clock.Stdout.ReplaceLineEndings(" ")}");
 
     var result = await manager.ExecAsync(
@@ -58,7 +58,7 @@ try
     }
 
     Console.WriteLine("target: IMDS p50 and p99 <= 1.5x httpd's; the last column compares the means less the client's own");
-    Console.WriteLine($"load at the end: {LoadAverage()}");
+    Console.WriteLine($"load at the end: {BenchArguments.LoadAverage()}");
 }
 finally
 {
@@ -73,8 +73,6 @@ finally
 static TimeSpan Mean(List<TimeSpan> times) => TimeSpan.FromTicks((long)times.Average(time => time.Ticks));
 
 static string Ms(TimeSpan time) => $"{time.TotalMilliseconds:0.00}ms";
-
-static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
 // Lines "SUBJECT START END" with $EPOCHREALTIME's SECONDS.MICROSECONDS.
 Dictionary<string, List<TimeSpan>> ParseSamples(string stdout)
@@ -98,18 +96,7 @@ internal sealed record Options(int Warmup, int Runs)
 {
     public static Options Parse(string[] args)
     {
-        var options = new Options(10, 200);
-        for (var index = 0; index + 1 < args.Length; index += 2)
-        {
-            var value = int.Parse(args[index + 1], CultureInfo.InvariantCulture);
-            options = args[index] switch
-            {
-                "--runs" => options with { Runs = value },
-                "--warmup" => options with { Warmup = value },
-                _ => throw new ArgumentException($"Unknown option '{args[index]}': use --runs N and --warmup N."),
-            };
-        }
-
-        return options;
+        var counts = BenchArguments.ParseCounts(args, new Dictionary<string, int> { ["--runs"] = 200, ["--warmup"] = 10 });
+        return new Options(counts["--warmup"], counts["--runs"]);
     }
 }

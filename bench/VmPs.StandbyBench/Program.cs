@@ -24,7 +24,7 @@ long stateBytes = 0;
 try
 {
     await manager.CreateAsync(Create(vm), CancellationToken.None);
-    Console.WriteLine($"standby: {options.Runs} runs, {options.Fleet} VMs for memory, QEMU, 1 vCPU, {memoryMiB} MiB, busybox image; load {LoadAverage()}");
+    Console.WriteLine($"standby: {options.Runs} runs, {options.Fleet} VMs for memory, QEMU, 1 vCPU, {memoryMiB} MiB, busybox image; load {BenchArguments.LoadAverage()}");
 
     // Warm-up: builds the busybox image, the initrd and the host probe cache once; the booted VM is checkpointed for the forks.
     await ColdStartAsync(vm);
@@ -56,7 +56,7 @@ try
     Console.WriteLine($"{"host memory, " + options.Fleet + " cold VMs (PSS)",-width} {coldMemory,8:0} MiB {1,7:0.00}x");
     Console.WriteLine($"{"host memory, " + options.Fleet + " forks of one checkpoint",-width} {forkMemory,8:0} MiB {forkMemory / coldMemory,7:0.00}x");
     Console.WriteLine("targets: Start-Vm from Saved <= 0.25x, a fork <= 0.15x of a cold start; forks' memory <= 0.5x of cold VMs'");
-    Console.WriteLine($"load at the end: {LoadAverage()}");
+    Console.WriteLine($"load at the end: {BenchArguments.LoadAverage()}");
 }
 finally
 {
@@ -132,8 +132,6 @@ async Task RequireExecAsync(string name)
     }
 }
 
-static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-
 static async Task<TimeSpan> TimeAsync(Func<Task> operation)
 {
     var stopwatch = Stopwatch.StartNew();
@@ -147,18 +145,7 @@ internal sealed record Options(int Runs, int Fleet)
 {
     public static Options Parse(string[] args)
     {
-        var options = new Options(7, 10);
-        for (var index = 0; index + 1 < args.Length; index += 2)
-        {
-            var value = int.Parse(args[index + 1], CultureInfo.InvariantCulture);
-            options = args[index] switch
-            {
-                "--runs" => options with { Runs = value },
-                "--fleet" => options with { Fleet = value },
-                _ => throw new ArgumentException($"Unknown option '{args[index]}': use --runs N and --fleet N."),
-            };
-        }
-
-        return options;
+        var counts = BenchArguments.ParseCounts(args, new Dictionary<string, int> { ["--runs"] = 7, ["--fleet"] = 10 });
+        return new Options(counts["--runs"], counts["--fleet"]);
     }
 }
