@@ -37,6 +37,7 @@ namespace VmPs.Protocol;
 [JsonSerializable(typeof(IdentityApplyMessage))]
 [JsonSerializable(typeof(IdentityAppliedMessage))]
 [JsonSerializable(typeof(MetadataApplyMessage))]
+[JsonSerializable(typeof(CpusOnlinedMessage))]
 public sealed partial class ProtocolJsonContext : JsonSerializerContext
 {
 }

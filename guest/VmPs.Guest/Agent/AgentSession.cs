@@ -125,7 +125,8 @@ internal sealed class AgentSession
             throw new GuestException(ErrorCodes.BadRequest, $"Channel 0 is reserved for the handshake; a {frame.Type} request needs its own channel.");
         }
 
-        if (frame.Type is FrameType.ExecStart or FrameType.FileRequest or FrameType.NetworkConfigure or FrameType.VolumeMount or FrameType.VolumeUnmount or FrameType.IdentityApply)
+        if (frame.Type is FrameType.ExecStart or FrameType.FileRequest or FrameType.NetworkConfigure or FrameType.VolumeMount or FrameType.VolumeUnmount or FrameType.IdentityApply
+            or FrameType.CpusOnline)
         {
             await context.SystemReady.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -194,6 +195,10 @@ internal sealed class AgentSession
                 break;
             case FrameType.VolumeMount:
                 await VolumeRequestHandler.MountAsync(frame, writer, cancellationToken).ConfigureAwait(false);
+                break;
+            case FrameType.CpusOnline:
+                var online = new CpusOnlinedMessage(GuestCpus.OnlineAll());
+                await writer.WriteJsonAsync(FrameType.CpusOnlined, frame.Channel, online, ProtocolJsonContext.Default.CpusOnlinedMessage, cancellationToken).ConfigureAwait(false);
                 break;
             case FrameType.VolumeUnmount:
                 await VolumeRequestHandler.UnmountAsync(frame, writer, cancellationToken).ConfigureAwait(false);

@@ -589,6 +589,12 @@ public sealed class VmManager : IVmManager
             await VmBoot.WriteLaunchSpecAsync(launched, spec with { Cpus = claimed.Cpus, MemoryMiB = claimed.MemoryMiB }, CancellationToken.None).ConfigureAwait(false);
         }
 
+        if (cpus > vm.Cpus)
+        {
+            // Hot-added vCPUs come up offline in the guest until something writes their online files.
+            await VmStandby.TryWithAgentAsync(instance.Agent, (agent, token) => agent.OnlineCpusAsync(token), cancellationToken).ConfigureAwait(false);
+        }
+
         return claimed;
     }
 

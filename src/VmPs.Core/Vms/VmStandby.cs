@@ -12,8 +12,8 @@ namespace VmPs.Core.Vms;
 /// </summary>
 internal sealed class VmStandby
 {
-    /// <summary>How long the agent may take to answer after a resume before the clock is left as the guest has it.</summary>
-    private static readonly TimeSpan ClockSyncLimit = TimeSpan.FromSeconds(10);
+    /// <summary>How long the agent may take to answer after a resume (or a resize) before the guest is left as it is.</summary>
+    private static readonly TimeSpan AgentLimit = TimeSpan.FromSeconds(10);
 
     private readonly VmStore vms;
     private readonly VmReconciler reconciler;
@@ -114,14 +114,18 @@ internal sealed class VmStandby
     /// Sets the guest clock to the host's after its vCPUs stood still. A guest whose agent does not answer soon
     /// (a VM started with -NoWait that is still booting) keeps its clock: its init sets it when the agent starts.
     /// </summary>
-    public static async Task TrySyncClockAsync(AgentEndpoint endpoint, CancellationToken cancellationToken)
+    public static Task TrySyncClockAsync(AgentEndpoint endpoint, CancellationToken cancellationToken) =>
+        TryWithAgentAsync(endpoint, (agent, token) => agent.SyncClockAsync(token), cancellationToken);
+
+    /// <summary>Sends one request to the agent if it answers within <see cref="AgentLimit"/>; a guest without one goes without.</summary>
+    public static async Task TryWithAgentAsync(AgentEndpoint endpoint, Func<AgentClient, CancellationToken, Task> request, CancellationToken cancellationToken)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(ClockSyncLimit);
+        limit.CancelAfter(AgentLimit);
         try
         {
             await using var agent = await AgentClient.ConnectAsync(AgentConnectors.For(endpoint), limit.Token).ConfigureAwait(false);
-            await agent.SyncClockAsync(limit.Token).ConfigureAwait(false);
+            await request(agent, limit.Token).ConfigureAwait(false);
         }
         catch (Exception error) when (error is VmPsException or IOException or System.Net.Sockets.SocketException
             || (error is OperationCanceledException && !cancellationToken.IsCancellationRequested))

@@ -95,4 +95,10 @@ public enum FrameType : byte
 
     /// <summary>The metadata service serves the new data (empty payload).</summary>
     MetadataApplied = 0x91,
+
+    /// <summary>Bring every offline vCPU online (after the hypervisor hot-added some); empty payload.</summary>
+    CpusOnline = 0xA0,
+
+    /// <summary>The vCPUs are online; payload <see cref="Messages.CpusOnlinedMessage"/>.</summary>
+    CpusOnlined = 0xA1,
 }

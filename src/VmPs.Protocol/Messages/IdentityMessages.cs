@@ -14,3 +14,6 @@ public sealed record IdentityApplyMessage(string Hostname, string MachineId, str
 
 /// <summary>The guest's answer: the interface it configured, or null without a network.</summary>
 public sealed record IdentityAppliedMessage(string? Interface);
+
+/// <summary>The guest's answer to CpusOnline: how many vCPUs are online now.</summary>
+public sealed record CpusOnlinedMessage(int Online);
