@@ -108,7 +108,7 @@ public sealed class VmPsKernelBootTests : IClassFixture<VmPsTestKernel>, IDispos
         Assert.Equal(KernelLocator.FindDefault(), report.DistroKernel);
         Assert.Equal(seeded.BzImagePath, created.KernelPath);
         Assert.Equal(seeded.VmlinuxPath, qemuArguments[Array.IndexOf(qemuArguments, "-kernel") + 1]);
-        Assert.Equal("microvm,acpi=on", qemuArguments[Array.IndexOf(qemuArguments, "-machine") + 1]);
+        Assert.Equal("microvm,acpi=on,memory-backend=mem", qemuArguments[Array.IndexOf(qemuArguments, "-machine") + 1]);
         var initrdEntries = await InitrdEntriesAsync(qemuArguments[Array.IndexOf(qemuArguments, "-initrd") + 1]);
         Assert.Contains("init", initrdEntries);
         Assert.DoesNotContain(initrdEntries, entry => entry.StartsWith("vmps", StringComparison.Ordinal));
