@@ -203,9 +203,9 @@ Describe 'A disk image' -Skip:$NoQemuImg {
         $key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKs55EeuyPSGqiGsDwMxZ3+VQ51sAAvNh50sies9uPlA pester'
         $vm = New-Vm -Name full -Image cloud -DiskSizeGB 1 -UserData $userData -SshPublicKey $key
         $vm.MachineType | Should -Be 'Q35'
-        $composed = Get-Content -Raw (Join-Path $vm.Directory 'user-data')
-        $composed | Should -Match 'echo from-a-file > /run/marker'
-        $composed | Should -Match ([regex]::Escape($key))
+        $kept = Get-Content -Raw (Join-Path $vm.Directory 'user-data.json') | ConvertFrom-Json
+        $kept.UserData | Should -BeExactly "#!/bin/sh`necho from-a-file > /run/marker"
+        $kept.SshPublicKeys | Should -Be @($key)
 
         $large = Join-Path $DiskDirectory 'large.sh'
         Set-Content -Path $large -Value ("#!/bin/sh`n" + ('#' * 16400)) -NoNewline

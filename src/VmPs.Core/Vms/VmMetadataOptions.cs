@@ -3,6 +3,7 @@ using System.Collections;
 namespace VmPs.Core.Vms;
 
 /// <summary>EC2's HttpTokens: Optional serves IMDSv1 and v2; Required answers a GET without a v2 token with 401.</summary>
+[Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
 public enum MetadataHttpTokens
 {
     Optional,
