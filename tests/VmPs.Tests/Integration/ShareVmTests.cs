@@ -1,5 +1,6 @@
 using VmPs.Core;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Processes;
 using VmPs.Core.Shares;
 using VmPs.Core.Vms;
@@ -165,6 +166,43 @@ public sealed class ShareVmTests(SharedDirectoriesVm fixture) : IClassFixture<Sh
         Assert.Equal("read-only content", await RunAsync($"cat {SharedDirectoriesVm.ReadOnlyPath}/fixed.txt"));
     }
 
+    [RequiresVmBootFact]
+    public async Task A_q35_VM_mounts_the_same_directory_through_virtio_fs_pci_beside_the_microvm()
+    {
+        const string q35 = "shares-q35";
+        await fixture.Manager.CreateAsync(
+            new VmCreateOptions
+            {
+                Name = q35,
+                Image = "busybox",
+                MemoryMiB = 256,
+                Hypervisor = HypervisorKind.Qemu,
+                MachineType = QemuMachine.Q35,
+                Shares = [ShareValidation.Parse($"{fixture.Writable}:/mnt/host")],
+            },
+            CancellationToken.None);
+        try
+        {
+            var started = await fixture.Manager.StartAsync(q35, SharedDirectoriesVm.Start, null, CancellationToken.None);
+            var arguments = File.ReadAllText($"/proc/{started.ProcessId}/cmdline").Split('\0');
+            Assert.StartsWith("q35,", arguments[Array.IndexOf(arguments, "-machine") + 1], StringComparison.Ordinal);
+            Assert.Contains(arguments, argument => argument.StartsWith("vhost-user-fs-pci,", StringComparison.Ordinal));
+
+            // One host directory, two VMs on two machine types, each with its own virtiofsd: a write by either is read by the other.
+            var id = Guid.NewGuid().ToString("N");
+            await RunAsync(q35, $"echo from q35 > /mnt/host/q35-{id}.txt");
+            Assert.Equal("from q35", await RunAsync(SharedDirectoriesVm.Name, $"cat {SharedDirectoriesVm.WritablePath}/q35-{id}.txt"));
+            await RunAsync(SharedDirectoriesVm.Name, $"echo from microvm > {SharedDirectoriesVm.WritablePath}/microvm-{id}.txt");
+            Assert.Equal("from microvm", await RunAsync(q35, $"cat /mnt/host/microvm-{id}.txt"));
+            Assert.Equal("from q35\n", await File.ReadAllTextAsync(Path.Combine(fixture.Writable, $"q35-{id}.txt")));
+            Assert.Equal("virtiofs", await RunAsync(q35, "awk '$2 == \"/mnt/host\" { print $3 }' /proc/mounts"));
+        }
+        finally
+        {
+            await fixture.Manager.RemoveAsync(q35, force: true, CancellationToken.None);
+        }
+    }
+
     private static bool IsVirtiofsd(int pid)
     {
         try
@@ -180,13 +218,15 @@ public sealed class ShareVmTests(SharedDirectoriesVm fixture) : IClassFixture<Sh
     private static string SocketOf(int pid) =>
         Path.GetFileName(File.ReadAllText($"/proc/{pid}/cmdline").Split('\0').Single(argument => argument.StartsWith("--socket-path=", StringComparison.Ordinal)));
 
-    private Task<VmCommandResult> ExecAsync(string script) => fixture.Manager.ExecAsync(
-        SharedDirectoriesVm.Name, new VmExecOptions { Command = ["sh", "-c", script], Timeout = TimeSpan.FromMinutes(2) }, CancellationToken.None);
+    private Task<VmCommandResult> ExecAsync(string script, string vm = SharedDirectoriesVm.Name) => fixture.Manager.ExecAsync(
+        vm, new VmExecOptions { Command = ["sh", "-c", script], Timeout = TimeSpan.FromMinutes(2) }, CancellationToken.None);
 
-    private async Task<string> RunAsync(string script)
+    private Task<string> RunAsync(string script) => RunAsync(SharedDirectoriesVm.Name, script);
+
+    private async Task<string> RunAsync(string vm, string script)
     {
-        var result = await ExecAsync(script);
-        Assert.True(result.ExitCode == 0, $"'{script}' exited {result.ExitCode}: {result.Stderr}");
+        var result = await ExecAsync(script, vm);
+        Assert.True(result.ExitCode == 0, $"'{script}' in {vm} exited {result.ExitCode}: {result.Stderr}");
         return result.Stdout.Trim();
     }
 }
