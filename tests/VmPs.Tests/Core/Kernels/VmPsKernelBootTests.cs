@@ -7,7 +7,9 @@ using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Kernels;
 using VmPs.Core.Logs;
 using VmPs.Core.Processes;
+using VmPs.Core.Shares;
 using VmPs.Core.Vms;
+using VmPs.Core.Volumes;
 using VmPs.Protocol.Logs;
 using VmPs.Tests.Infrastructure;
 using VmPs.Tests.Core.State;
@@ -125,6 +127,38 @@ public sealed class VmPsKernelBootTests : IClassFixture<VmPsTestKernel>, IDispos
         Assert.Equal(
             hasVeth ? [] : ["the instance metadata service is not available"],
             init.Where(record => record.Level != InitLogLevels.Info).Select(record => record.Message));
+    }
+
+    [RequiresVmPsKernelFact]
+    public async Task A_share_and_a_volume_mount_in_a_guest_of_the_VmPs_kernel_which_has_virtio_fs_and_ext4_built_in()
+    {
+        await fixture.SeedAsync(home.Paths);
+        var manager = new VmManager(home.Paths);
+        var shared = Directory.CreateDirectory(scratch.Combine("shared")).FullName;
+        var seed = Directory.CreateDirectory(scratch.Combine("seed")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(seed, "seed.txt"), "from the volume");
+        await manager.Volumes.CreateAsync(new VolumeCreateOptions { Name = "data", SizeBytes = 32L << 20, FromPath = seed }, CancellationToken.None);
+        await manager.CreateAsync(
+            new VmCreateOptions
+            {
+                Name = "storage", Image = "busybox", Hypervisor = HypervisorKind.Qemu,
+                Shares = [ShareValidation.Parse($"{shared}:/mnt/share")], Volumes = [VolumeValidation.ParseAttachment("data:/srv/data")],
+            },
+            CancellationToken.None);
+
+        await manager.StartAsync("storage", new VmStartOptions { Timeout = BootBound }, null, CancellationToken.None);
+        var mounts = await manager.ExecAsync(
+            "storage",
+            new VmExecOptions { Command = ["sh", "-c", "awk '$2 == \"/mnt/share\" || $2 == \"/srv/data\" { print $2, $3 }' /proc/mounts; cat /srv/data/seed.txt; echo from the guest > /mnt/share/guest.txt"] },
+            CancellationToken.None);
+        await manager.StopAsync("storage", new VmStopOptions(), CancellationToken.None);
+        var init = await manager.GetInitLogAsync("storage", new VmLogOptions(), CancellationToken.None).ToListAsync();
+
+        Assert.Equal((0, "/srv/data ext4\n/mnt/share virtiofs\nfrom the volume"), (mounts.ExitCode, mounts.Stdout.Trim()));
+        Assert.Equal("from the guest\n", await File.ReadAllTextAsync(Path.Combine(shared, "guest.txt")));
+        // Built in, nothing to load: the init loads no module for the share or the volume.
+        Assert.DoesNotContain(init, record => record.Phase == InitLogPhases.Modules);
+        Assert.DoesNotContain(init, record => record.Level == InitLogLevels.Error);
     }
 
     [RequiresVmPsKernelFact]
