@@ -3,7 +3,9 @@ using VmPs.Core.Images;
 using VmPs.Core.Images.Oci;
 using VmPs.Core.Logs;
 using VmPs.Core.Processes;
+using VmPs.Core.Shares;
 using VmPs.Core.Vms;
+using VmPs.Core.Volumes;
 using VmPs.Protocol;
 using VmPs.Protocol.Logs;
 using VmPs.Tests.Core.State;
@@ -17,7 +19,8 @@ namespace VmPs.Tests.Guest.Init;
 /// A glibc systemd image built here (debootstrap minbase bookworm with systemd and systemd-sysv, cached on the
 /// machine): in systemd
 /// mode systemd is PID 1 and runs our agent as vmps-agent.service, and Stop-Vm powers it off cleanly; the same
-/// image with -InitMode Exec keeps our init as PID 1.
+/// image with -InitMode Exec keeps our init as PID 1. Volumes and shares are mounted by our init before systemd
+/// starts; systemd adopts them as mount units (so RequiresMountsFor= orders against them) and unmounts them at poweroff.
 /// </summary>
 [Collection(VmBootCollection.Name)]
 public sealed class SystemdModeBootTests : IClassFixture<OpenRegistry>, IDisposable
@@ -69,6 +72,44 @@ public sealed class SystemdModeBootTests : IClassFixture<OpenRegistry>, IDisposa
         Assert.Equal("init", execPid1.Stdout.Trim());
         Assert.Contains("GLIBC", libc.Stdout, StringComparison.OrdinalIgnoreCase);
         Assert.Equal((VmState.Stopped, null), (execStopped.State, execStopped.StatusDetail));
+    }
+
+    [RequiresVmBootAndProgramsFact("debootstrap", "docker-registry", "tar", "e2fsck")]
+    public async Task UnderSystemdAVolumeAndAShareAreMountedAsSystemdSeesThemAndAPoweroffLeavesTheVolumeClean()
+    {
+        var layer = await DebootstrapCache.MinbaseTarAsync("bookworm", ["systemd", "systemd-sysv"], output.WriteLine);
+        await GuestTestImages.ImportLayerAsync(registry, home, layer, ImageName, new OciImageConfig(), ImageInitMode.Systemd);
+        using var scratch = new ScratchDirectory();
+        var shared = Directory.CreateDirectory(scratch.Combine("shared")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(shared, "host.txt"), "from the host");
+        var manager = new VmManager(home.Paths);
+        var volume = await manager.Volumes.CreateAsync(new VolumeCreateOptions { Name = "data", SizeBytes = 64L << 20 }, CancellationToken.None);
+        await manager.CreateAsync(
+            new VmCreateOptions
+            {
+                Name = "storage", Image = ImageName, Hypervisor = HypervisorKind.Qemu,
+                Volumes = [VolumeValidation.ParseAttachment("data:/srv/data")], Shares = [ShareValidation.Parse($"{shared}:/mnt/host:ro")],
+            },
+            CancellationToken.None);
+
+        await manager.StartAsync("storage", SlowBoot, null, CancellationToken.None);
+        var units = await manager.ExecAsync(
+            "storage", new VmExecOptions { Command = ["systemctl", "is-active", "srv-data.mount", "mnt-host.mount"] }, CancellationToken.None);
+        var used = await manager.ExecAsync(
+            "storage",
+            new VmExecOptions { Command = ["sh", "-c", "cat /mnt/host/host.txt && echo written under systemd > /srv/data/file.txt && touch /mnt/host/x"] },
+            CancellationToken.None);
+        var stopped = await manager.StopAsync("storage", new VmStopOptions { Timeout = TimeSpan.FromMinutes(2) }, CancellationToken.None);
+
+        Assert.Equal((0, "active\nactive"), (units.ExitCode, units.Stdout.Trim()));
+        Assert.Equal("from the host", used.Stdout.Trim());
+        Assert.Contains("Read-only", used.Stderr, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal((VmState.Stopped, null), (stopped.State, stopped.StatusDetail));
+        // systemd unmounted the volume at its poweroff: the filesystem is clean, the write in it.
+        var check = await ExternalTool.RunAsync("e2fsck", ["-n", "-f", volume.Path], CancellationToken.None);
+        Assert.True(check.ExitCode == 0, $"e2fsck -n: {check.StandardOutput}{check.StandardError}");
+        var read = await ExternalTool.RunCheckedAsync("debugfs", ["-R", "cat /file.txt", volume.Path], CancellationToken.None);
+        Assert.Equal("written under systemd", read.StandardOutput.Trim());
     }
 
     public void Dispose() => home.Dispose();
