@@ -101,7 +101,7 @@
     }
     'Get-VmVolume' = @{
         Synopsis    = 'Gets volumes.'
-        Description = 'Gets every volume, or those named (wildcards allowed), or those attached to a VM (-VmName): Name, SizeBytes, AllocatedBytes (host blocks the file really uses), Format, DiskFormat (the file: Raw, or Qcow2 for Qcow2 volumes and for volumes that share a frozen base after Copy-VmVolume), BackingFile, AttachedTo (VM names) and Attachments (VM, guest path, read-only). A name without wildcards that matches no volume is an error (VolumeNotFound).'
+        Description = 'Gets every volume, or those named (wildcards allowed), or those attached to a VM (-VmName): Name, SizeBytes, AllocatedBytes (host blocks the file really uses; for a thin volume of the LvmThin backend, its share of the pool as lvs reports it, 0 while it is inactive), Format, DiskFormat (the file: Raw, or Qcow2 for Qcow2 volumes and for volumes that share a frozen base after Copy-VmVolume), BackingFile, AttachedTo (VM names) and Attachments (VM, guest path, read-only). A name without wildcards that matches no volume is an error (VolumeNotFound).'
         Parameters  = @{
             Name   = 'Names of the volumes; wildcards allowed. Also taken from the pipeline.'
             VmName = 'Only volumes attached to this VM (wildcards allowed).'
@@ -113,7 +113,7 @@
     }
     'Remove-VmVolume' = @{
         Synopsis    = 'Deletes volumes and their files.'
-        Description = 'Deletes each volume''s file and record; a frozen base that no volume uses any more goes too. A volume attached to a VM is refused (VolumeAttached) unless -Force, which first detaches it from the VMs that have it: running ones unmount it lazily and have its disk unplugged where their hypervisor can hot-plug (elsewhere: stop the VM first). Asks for confirmation (ConfirmImpact High); -Confirm:$false does not ask.'
+        Description = 'Deletes each volume''s file (or thin volume: lvremove) and then its record; a frozen base that no volume uses any more goes too. When the deletion fails the volume is kept as it was, still listed and attachable, and the error (VolumeRemoveFailed) carries the cause. A volume attached to a VM is refused (VolumeAttached) unless -Force, which first detaches it from the VMs that have it: running ones unmount it lazily and have its disk unplugged where their hypervisor can hot-plug (elsewhere: stop the VM first). Asks for confirmation (ConfirmImpact High); -Confirm:$false does not ask.'
         Parameters  = @{
             Name        = 'Names of the volumes; wildcards allowed.'
             InputObject = 'Volume objects, as Get-VmVolume outputs them.'

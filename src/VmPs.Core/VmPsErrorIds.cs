@@ -499,6 +499,8 @@ public static class VmPsErrorIds
 
     public const string VolumeNotFound = nameof(VolumeNotFound);
 
+    public const string VolumeRemoveFailed = nameof(VolumeRemoveFailed);
+
     public const string VolumeShrinkNotSupported = nameof(VolumeShrinkNotSupported);
 
     public const string VolumeSizeOutOfRange = nameof(VolumeSizeOutOfRange);

@@ -41,13 +41,23 @@ internal static class VolumeErrors
         RecommendedAction = $"Stop-Vm {vm}, then try again.",
     };
 
-    public static VmPsException Busy(string name, string state) => new(
+    public static VmPsException Busy(string name, VolumeState state) => new(
         VmPsErrorIds.VolumeBusy,
         VmPsErrorKind.ResourceUnavailable,
-        $"Volume '{name}' is being {state} by another session.",
+        $"Volume '{name}' is busy: another session is {state.ToString().ToLowerInvariant()} it.",
         name)
     {
         RecommendedAction = "Wait for that command to finish, then try again.",
+    };
+
+    public static VmPsException RemoveFailed(string name, Exception cause) => new(
+        VmPsErrorIds.VolumeRemoveFailed,
+        VmPsErrorKind.InvalidOperation,
+        $"Volume '{name}' was not removed and is kept, attachable as before: deleting its storage failed: {cause.Message}",
+        name,
+        cause)
+    {
+        RecommendedAction = "Fix what the message names (for a thin volume, what lvremove reported: an open device, a missing pool), then run Remove-VmVolume again.",
     };
 
     public static VmPsException WritableElsewhere(string name, string vm) => new(

@@ -11,8 +11,9 @@ namespace VmPs.Core.Volumes;
 /// <summary>
 /// Volumes: persistent disks kept apart from VMs, attached to them by name: sparse files, or on the LvmThin storage
 /// backend (Set-VmHost) thin volumes, each keeping the backend it was made on. Rows first, files second; removal
-/// files first, rows last. A row a killed session left (Creating, or claimed for a copy or resize) and files no
-/// row names are repaired by the next volume command that changes something.
+/// claims the row, deletes the file or thin volume, and drops the row last, so a failed deletion keeps the volume.
+/// A row a killed session left (Creating, or claimed for a copy, resize or removal) and files no row names are
+/// repaired by the next volume command that changes something.
 /// </summary>
 public sealed class VolumeManager : IVolumeManager
 {
@@ -77,7 +78,7 @@ public sealed class VolumeManager : IVolumeManager
 
             var ready = await store.UpdateAsync(id, (current, _) => current with { State = VolumeState.Ready, Session = null }, cancellationToken).ConfigureAwait(false)
                 ?? throw VolumeErrors.NotFound(options.Name);
-            return ToInfo(ready, []);
+            return ToInfo(ready, [], await AllocatedBytesAsync(ready, new Dictionary<string, IReadOnlyDictionary<string, long>>(), cancellationToken).ConfigureAwait(false));
         }
         catch
         {
@@ -94,16 +95,21 @@ public sealed class VolumeManager : IVolumeManager
     public async Task<IReadOnlyList<VolumeInfo>> GetAllAsync(CancellationToken cancellationToken)
     {
         var attachments = await store.AttachmentsAsync(null, cancellationToken).ConfigureAwait(false);
-        return (await store.GetAllAsync(cancellationToken).ConfigureAwait(false))
-            .Where(volume => volume.State != VolumeState.Creating)
-            .Select(volume => ToInfo(volume, attachments))
-            .ToList();
+        var thinUsage = new Dictionary<string, IReadOnlyDictionary<string, long>>(StringComparer.Ordinal);
+        var volumes = new List<VolumeInfo>();
+        foreach (var volume in (await store.GetAllAsync(cancellationToken).ConfigureAwait(false)).Where(volume => volume.State != VolumeState.Creating))
+        {
+            volumes.Add(ToInfo(volume, attachments, await AllocatedBytesAsync(volume, thinUsage, cancellationToken).ConfigureAwait(false)));
+        }
+
+        return volumes;
     }
 
     public async Task<VolumeInfo> GetAsync(string name, CancellationToken cancellationToken)
     {
         var volume = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
-        return ToInfo(volume, await store.AttachmentsAsync(null, cancellationToken).ConfigureAwait(false));
+        var allocated = await AllocatedBytesAsync(volume, new Dictionary<string, IReadOnlyDictionary<string, long>>(), cancellationToken).ConfigureAwait(false);
+        return ToInfo(volume, await store.AttachmentsAsync(null, cancellationToken).ConfigureAwait(false), allocated);
     }
 
     public async Task RemoveAsync(string name, bool force, CancellationToken cancellationToken)
@@ -124,11 +130,35 @@ public sealed class VolumeManager : IVolumeManager
             }
         }
 
-        await store.DeleteAsync(
+        // The claim keeps other sessions from attaching it while its storage goes; the row goes last, so an lvremove
+        // that fails (an open device, a missing pool) leaves the volume listed and usable, not a thin volume no row names.
+        var session = ProcessProbe.Current();
+        var claimed = await store.UpdateAsync(
             volume.Id,
-            (current, _) => EnsureIdle(current),
-            cancellationToken).ConfigureAwait(false);
-        await DeleteStorageAsync(volume, cancellationToken).ConfigureAwait(false);
+            (current, attachments) =>
+            {
+                EnsureIdle(current);
+                return attachments.Count > 0
+                    ? throw VolumeErrors.Attached(current.Name, attachments.Select(pair => pair.Attachment.VmName))
+                    : current with { State = VolumeState.Removing, Session = session };
+            },
+            cancellationToken).ConfigureAwait(false) ?? throw VolumeErrors.NotFound(name);
+        try
+        {
+            await DeleteStorageAsync(claimed, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is VmPsException or IOException or UnauthorizedAccessException)
+        {
+            await ReleaseClaimAsync(claimed).ConfigureAwait(false);
+            throw VolumeErrors.RemoveFailed(claimed.Name, ex);
+        }
+        catch
+        {
+            await ReleaseClaimAsync(claimed).ConfigureAwait(false);
+            throw;
+        }
+
+        await store.DeleteAsync(claimed.Id, (_, _) => { }, CancellationToken.None).ConfigureAwait(false);
         await DeleteUnreferencedBasesAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -167,7 +197,7 @@ public sealed class VolumeManager : IVolumeManager
             using (await FileLock.AcquireSharedAsync(files.LockPath, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false))
             {
                 var (method, ready) = await CopyFileAsync(claimed, copy, cancellationToken).ConfigureAwait(false);
-                return new VolumeCopyResult(ToInfo(ready, []), method);
+                return new VolumeCopyResult(ToInfo(ready, [], FileAllocation.BytesOf(ready.Path)), method);
             }
         }
         catch
@@ -331,7 +361,7 @@ public sealed class VolumeManager : IVolumeManager
         files.EnsureDirectories();
         foreach (var volume in (await store.GetAllAsync(cancellationToken).ConfigureAwait(false)).Where(volume => volume.IsAbandoned))
         {
-            if (volume.State == VolumeState.Creating)
+            if (volume.State is VolumeState.Creating or VolumeState.Removing)
             {
                 await DeleteStorageAsync(volume, cancellationToken, missingIsGone: true).ConfigureAwait(false);
                 await store.DeleteAsync(volume.Id, (_, _) => { }, cancellationToken).ConfigureAwait(false);
@@ -582,8 +612,34 @@ public sealed class VolumeManager : IVolumeManager
     {
         if (volume.State != VolumeState.Ready && !volume.IsAbandoned)
         {
-            throw VolumeErrors.Busy(volume.Name, volume.State.ToString().ToLowerInvariant());
+            throw VolumeErrors.Busy(volume.Name, volume.State);
         }
+    }
+
+    /// <summary>A removal that failed gives the volume back as it was.</summary>
+    private Task ReleaseClaimAsync(VolumeRecord claimed) => store.UpdateAsync(
+        claimed.Id,
+        (current, _) => current.State == VolumeState.Removing ? current with { State = VolumeState.Ready, Session = null } : current,
+        CancellationToken.None);
+
+    /// <summary>
+    /// The host space the volume really uses: a file's blocks, or the pool blocks of a thin volume as lvs reports
+    /// them (0 when lvs does not, as for an inactive thin volume). One lvs run per volume group, kept in <paramref name="thinUsage"/>.
+    /// </summary>
+    private async Task<long> AllocatedBytesAsync(VolumeRecord volume, Dictionary<string, IReadOnlyDictionary<string, long>> thinUsage, CancellationToken cancellationToken)
+    {
+        if (ThinStorage(volume) is not { } thin)
+        {
+            return FileAllocation.BytesOf(volume.Path);
+        }
+
+        if (!thinUsage.TryGetValue(thin.Planner.VolumeGroup, out var usage))
+        {
+            usage = await thin.AllocatedBytesAsync(cancellationToken).ConfigureAwait(false);
+            thinUsage[thin.Planner.VolumeGroup] = usage;
+        }
+
+        return usage.GetValueOrDefault(LvmThinPlanner.VolumeName(volume.Id));
     }
 
     /// <summary>A running VM writing the volume would change it under the copy.</summary>
@@ -597,7 +653,7 @@ public sealed class VolumeManager : IVolumeManager
 
     private static bool IsActive(string vmState) => Enum.TryParse<VmState>(vmState, out var state) && state.IsActive();
 
-    private static VolumeInfo ToInfo(VolumeRecord volume, IReadOnlyList<VolumeAttachmentRecord> attachments)
+    private static VolumeInfo ToInfo(VolumeRecord volume, IReadOnlyList<VolumeAttachmentRecord> attachments, long allocatedBytes)
     {
         var mine = attachments.Where(attachment => attachment.VolumeId == volume.Id)
             .Select(attachment => new VolumeAttachmentInfo(attachment.VmName, volume.Name, attachment.Path, attachment.ReadOnly))
@@ -608,7 +664,7 @@ public sealed class VolumeManager : IVolumeManager
             Name = volume.Name,
             Format = volume.Format,
             SizeBytes = volume.SizeBytes,
-            AllocatedBytes = FileAllocation.BytesOf(volume.Path),
+            AllocatedBytes = allocatedBytes,
             DiskFormat = volume.DiskFormat,
             Path = volume.Path,
             BackingFile = volume.BackingPath,

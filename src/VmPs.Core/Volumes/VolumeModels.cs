@@ -30,7 +30,7 @@ public sealed record VolumeInfo
     /// <summary>The size the guest sees.</summary>
     public required long SizeBytes { get; init; }
 
-    /// <summary>The host blocks the volume's file really uses (not counting a shared base).</summary>
+    /// <summary>The host blocks the volume's file really uses (not counting a shared base); a thin volume's pool blocks, from lvs (0 while inactive).</summary>
     public required long AllocatedBytes { get; init; }
 
     /// <summary>The file's format: Raw, or Qcow2 (a Qcow2 volume, or one that shares a base after Copy-VmVolume).</summary>

@@ -19,6 +19,12 @@ internal enum VolumeState
 
     /// <summary>Ready, but Resize-VmVolume is growing it: no VM may start with it.</summary>
     Resizing,
+
+    /// <summary>
+    /// Remove-VmVolume is deleting its file or thin volume; the row goes after that, and a failed deletion gives the
+    /// volume back (Ready). Nothing may attach it meanwhile.
+    /// </summary>
+    Removing,
 }
 
 /// <summary>One row of the volumes table.</summary>
@@ -43,7 +49,7 @@ internal sealed record VolumeRecord
 
     public required VolumeState State { get; init; }
 
-    /// <summary>The session building, copying or resizing it; a later command knows a dead one left it.</summary>
+    /// <summary>The session building, copying, resizing or removing it; a later command knows a dead one left it.</summary>
     public ProcessIdentity? Session { get; init; }
 
     public required DateTimeOffset CreatedAt { get; init; }
@@ -247,6 +253,11 @@ internal sealed class VolumeStore
                 if (volume.State == VolumeState.Creating)
                 {
                     throw VolumeErrors.NotFound(options.Volume);
+                }
+
+                if (volume.State == VolumeState.Removing && !volume.IsAbandoned)
+                {
+                    throw VolumeErrors.Busy(volume.Name, VolumeState.Removing);
                 }
 
                 var others = (await AttachmentsWithStatesAsync(connection, transaction, volume.Id, cancellationToken).ConfigureAwait(false)).Select(pair => pair.Attachment).ToList();

@@ -17,6 +17,8 @@ internal sealed record LvmCommand(string Program, IReadOnlyList<string> Argument
 /// </summary>
 internal sealed class LvmThinPlanner
 {
+    private const string UsageSeparator = "|";
+
     public LvmThinPlanner(string volumeGroup, string thinPool)
     {
         LvmNames.ValidateVolumeGroup(volumeGroup);
@@ -45,6 +47,38 @@ internal sealed class LvmThinPlanner
     public LvmCommand InspectPool() => new("lvs", ["--noheadings", "--options", "lv_attr", Pool]);
 
     public static bool IsThinPool(string lvsOutput) => lvsOutput.TrimStart().StartsWith('t');
+
+    /// <summary>
+    /// Prints each logical volume of the group as "NAME|SIZE|DATA%": the virtual size in bytes and how much of it the
+    /// pool has allocated (empty for a volume that is not active). Read by <see cref="ParseAllocatedBytes"/>.
+    /// </summary>
+    public LvmCommand InspectUsage() =>
+        new("lvs", ["--noheadings", "--units", "b", "--nosuffix", "--separator", UsageSeparator, "--options", "lv_name,lv_size,data_percent", VolumeGroup]);
+
+    /// <summary>
+    /// The pool blocks each VmPs thin volume holds, by name, from <see cref="InspectUsage"/>'s output. A line that is
+    /// not three fields, names no VmPs volume, or has a size or percentage out of range is skipped, so a volume LVM
+    /// reports oddly is left out rather than shown with a wrong figure. A decimal comma (lvs under some locales) is read too.
+    /// </summary>
+    public static IReadOnlyDictionary<string, long> ParseAllocatedBytes(string lvsOutput)
+    {
+        var allocated = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var line in lvsOutput.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line.Split(UsageSeparator, StringSplitOptions.TrimEntries) is not [var name, var size, var percent]
+                || !name.StartsWith("vmps-", StringComparison.Ordinal)
+                || !long.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out var sizeBytes)
+                || !decimal.TryParse(percent.Replace(',', '.'), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var used)
+                || used > 100)
+            {
+                continue;
+            }
+
+            allocated.TryAdd(name, (long)Math.Round(sizeBytes * used / 100, MidpointRounding.AwayFromZero));
+        }
+
+        return allocated;
+    }
 
     /// <summary>An image's base: a thin volume of its virtual size holding its disk, which VM disks snapshot.</summary>
     public IReadOnlyList<LvmCommand> CreateBaseImage(Guid imageId, long virtualSizeBytes, string imageFile, DiskImageFormat imageFormat)

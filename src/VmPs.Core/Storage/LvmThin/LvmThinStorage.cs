@@ -29,6 +29,10 @@ internal sealed class LvmThinStorage
     public Task RemoveVolumeAsync(Guid volumeId, CancellationToken cancellationToken) =>
         RunAsync(Planner.RemoveVolume(volumeId), [], cancellationToken);
 
+    /// <summary>The pool blocks each VmPs thin volume of the volume group holds, by logical volume name (one lvs run).</summary>
+    public async Task<IReadOnlyDictionary<string, long>> AllocatedBytesAsync(CancellationToken cancellationToken) =>
+        LvmThinPlanner.ParseAllocatedBytes((await run(Planner.InspectUsage(), cancellationToken).ConfigureAwait(false)).StandardOutput);
+
     /// <summary>
     /// Runs the plan in order. When a later command fails, <paramref name="undo"/> runs (its own failure is not
     /// reported: the first error is the one the user needs) and the error is rethrown.

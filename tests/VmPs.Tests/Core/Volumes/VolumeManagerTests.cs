@@ -329,6 +329,27 @@ public sealed class VolumeManagerTests : IDisposable
         Assert.Equal(64 * MiB, (await QemuImage.InfoAsync(volume.Path, DiskImageFormat.Qcow2, CancellationToken.None)).VirtualSizeBytes);
     }
 
+    [Fact]
+    public async Task A_volume_being_removed_cannot_be_attached_and_a_removal_killed_before_its_row_went_is_finished()
+    {
+        var volumes = await ManagerAsync();
+        var volume = await volumes.CreateAsync(new VolumeCreateOptions { Name = "going", SizeBytes = 16 * MiB, Format = VolumeFormat.Raw }, CancellationToken.None);
+        await InsertVmsAsync("web");
+        await volumes.Store.UpdateAsync(volume.Id, (current, _) => current with { State = VolumeState.Removing, Session = ProcessProbe.Current() }, CancellationToken.None);
+
+        var busy = await Assert.ThrowsAsync<VmPsException>(() => volumes.MountAsync("web", new VolumeAttachOptions("going", "/srv"), CancellationToken.None));
+
+        Assert.Equal(VmPsErrorIds.VolumeBusy, busy.ErrorId);
+        Assert.Equal("Volume 'going' is busy: another session is removing it.", busy.Message);
+
+        // What a removal killed after deleting the file leaves: the claim of a dead session.
+        File.Delete(volume.Path);
+        await volumes.Store.UpdateAsync(volume.Id, (current, _) => current with { Session = new ProcessIdentity(int.MaxValue - 1, 1) }, CancellationToken.None);
+        await volumes.CreateAsync(new VolumeCreateOptions { Name = "next", SizeBytes = 16 * MiB, Format = VolumeFormat.Raw }, CancellationToken.None);
+
+        Assert.Equal(["next"], (await volumes.GetAllAsync(CancellationToken.None)).Select(kept => kept.Name));
+    }
+
     private string VolumesDirectory => Path.Combine(home.Paths.Root, "volumes");
 
     private async Task<VolumeManager> ManagerAsync()

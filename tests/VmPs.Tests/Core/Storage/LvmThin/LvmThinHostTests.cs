@@ -128,6 +128,7 @@ public sealed class LvmThinHostTests : IDisposable
             [
                 ["lvcreate", "--yes", "--type", "thin", "--name", name, "--virtualsize", "67108864b", "--thinpool", "vg0/pool"],
                 ["mkfs.ext4", "-q", "-F", "-t", "ext4", "-L", "vmps-volume", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1,root_owner=0:0", $"/dev/vg0/{name}"],
+                Usage,
             ],
             runner.Argv);
 
@@ -135,7 +136,7 @@ public sealed class LvmThinHostTests : IDisposable
         Assert.Equal(128 * MiB, (await volumes.ResizeAsync("data", 128 * MiB, CancellationToken.None)).SizeBytes);
         await volumes.RemoveAsync("data", force: false, CancellationToken.None);
 
-        Assert.Equal([["lvextend", "--size", "134217728b", "--resizefs", $"vg0/{name}"], ["lvremove", "--yes", $"vg0/{name}"]], runner.Argv);
+        Assert.Equal([["lvextend", "--size", "134217728b", "--resizefs", $"vg0/{name}"], Usage, ["lvremove", "--yes", $"vg0/{name}"]], runner.Argv);
         Assert.Empty(await volumes.GetAllAsync(CancellationToken.None));
     }
 
@@ -164,7 +165,7 @@ public sealed class LvmThinHostTests : IDisposable
 
         Assert.Equal(VmPsErrorIds.StorageBackendNotSupported, qcow2.ErrorId);
         Assert.Equal(VmPsErrorIds.StorageBackendNotSupported, copy.ErrorId);
-        Assert.Equal(["lvcreate"], runner.Commands.Select(command => command.Program));
+        Assert.Equal(["lvcreate", "lvs"], runner.Commands.Select(command => command.Program));
         Assert.Equal(["raw"], (await volumes.GetAllAsync(CancellationToken.None)).Select(volume => volume.Name));
     }
 
@@ -182,6 +183,49 @@ public sealed class LvmThinHostTests : IDisposable
 
         Assert.Equal([["lvremove", "--yes", $"vg0/vmps-volume-{thin.Id:N}"]], runner.Argv);
     }
+
+    [Fact]
+    public async Task Allocated_bytes_of_thin_volumes_come_from_one_lvs_run_and_file_volumes_keep_their_blocks()
+    {
+        var host = await HostAsync(runner.Host());
+        var volumes = Volumes(host);
+        var file = await volumes.CreateAsync(new VolumeCreateOptions { Name = "file", SizeBytes = 64 * MiB, Format = VolumeFormat.Raw }, CancellationToken.None);
+        await host.SetStorageAsync(Pool, CancellationToken.None);
+        var a = await volumes.CreateAsync(new VolumeCreateOptions { Name = "a", SizeBytes = 64 * MiB, Format = VolumeFormat.Raw }, CancellationToken.None);
+        var b = await volumes.CreateAsync(new VolumeCreateOptions { Name = "b", SizeBytes = 64 * MiB, Format = VolumeFormat.Raw }, CancellationToken.None);
+        runner.UsageOutput = $"  pool|1073741824|3.00\n  vmps-volume-{a.Id:N}|67108864|25.00\n  vmps-volume-{b.Id:N}|67108864|\n";
+        runner.Commands.Clear();
+
+        var all = (await volumes.GetAllAsync(CancellationToken.None)).ToDictionary(volume => volume.Name, volume => volume.AllocatedBytes);
+
+        Assert.Equal(new Dictionary<string, long> { ["a"] = 16 * MiB, ["b"] = 0, ["file"] = FileAllocation.BytesOf(file.Path) }, all);
+        Assert.Equal([Usage], runner.Argv);
+        Assert.Equal(16 * MiB, (await volumes.GetAsync("a", CancellationToken.None)).AllocatedBytes);
+    }
+
+    [Fact]
+    public async Task A_failed_lvremove_keeps_the_volume_listed_and_attachable_and_says_so()
+    {
+        var volumes = await VolumesOnPoolAsync();
+        var volume = await volumes.CreateAsync(new VolumeCreateOptions { Name = "data", SizeBytes = 64 * MiB }, CancellationToken.None);
+        runner.FailOn = "lvremove";
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => volumes.RemoveAsync("data", force: false, CancellationToken.None));
+
+        Assert.Equal(VmPsErrorIds.VolumeRemoveFailed, error.ErrorId);
+        Assert.Contains("'data' was not removed and is kept", error.Message, StringComparison.Ordinal);
+        Assert.Contains("lvremove --yes vg0/vmps-volume-", error.Message, StringComparison.Ordinal);
+        Assert.Equal(VmPsErrorIds.ExternalToolFailed, Assert.IsType<VmPsException>(error.InnerException).ErrorId);
+        Assert.Equal([volume.Id], (await volumes.GetAllAsync(CancellationToken.None)).Select(kept => kept.Id));
+        Assert.Equal(VolumeState.Ready, (await volumes.Store.FindByNameAsync("data", CancellationToken.None))!.State);
+
+        runner.Commands.Clear();
+        await volumes.RemoveAsync("data", force: false, CancellationToken.None);
+        Assert.Equal([["lvremove", "--yes", $"vg0/vmps-volume-{volume.Id:N}"]], runner.Argv);
+        Assert.Empty(await volumes.GetAllAsync(CancellationToken.None));
+    }
+
+    private static string[] Usage => ["lvs", "--noheadings", "--units", "b", "--nosuffix", "--separator", "|", "--options", "lv_name,lv_size,data_percent", "vg0"];
 
     private async Task<VolumeManager> VolumesOnPoolAsync()
     {

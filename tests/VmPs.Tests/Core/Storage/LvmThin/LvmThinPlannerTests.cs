@@ -77,6 +77,42 @@ public sealed class LvmThinPlannerTests
     }
 
     [Fact]
+    public void Allocated_bytes_are_read_from_lvs_as_each_vmps_volumes_share_of_its_virtual_size()
+    {
+        Assert.Equal(
+            ["lvs", "--noheadings", "--units", "b", "--nosuffix", "--separator", "|", "--options", "lv_name,lv_size,data_percent", "vg0"],
+            Argv([planner.InspectUsage()])[0]);
+
+        var allocated = LvmThinPlanner.ParseAllocatedBytes(
+            "  pool|107374182400|12.50\n" +
+            "  vmps-volume-a|1073741824|25.00\n" +
+            "  vmps-volume-b|1073741824|0,50\n" +
+            "  vmps-vm-c|3221225472|100.00\n" +
+            "  vmps-volume-a|1073741824|99.00\n");
+
+        // pool is not ours; a decimal comma is read; the first line of a name wins.
+        Assert.Equal(
+            new Dictionary<string, long> { ["vmps-volume-a"] = 268435456, ["vmps-volume-b"] = 5368709, ["vmps-vm-c"] = 3221225472 },
+            allocated);
+    }
+
+    [Theory]
+    [InlineData("  vmps-volume-a|1073741824|\n")] // inactive: lvs prints no percentage
+    [InlineData("  vmps-volume-a|1073741824|100.01\n")]
+    [InlineData("  vmps-volume-a|1073741824|-1.00\n")]
+    [InlineData("  vmps-volume-a|-1073741824|5.00\n")]
+    [InlineData("  vmps-volume-a|1G|5.00\n")]
+    [InlineData("  vmps-volume-a|1073741824|5.00|extra\n")]
+    [InlineData("  vmps-volume-a 1073741824 5.00\n")]
+    [InlineData("  vmps-volume-a|99999999999999999999999|5.00\n")]
+    [InlineData("  vmps-volume-a|1073741824|1e2\n")]
+    [InlineData("")]
+    public void A_line_lvs_prints_oddly_is_left_out_rather_than_read_wrong(string output)
+    {
+        Assert.Empty(LvmThinPlanner.ParseAllocatedBytes(output));
+    }
+
+    [Fact]
     public void The_pool_is_inspected_with_lvs_and_only_a_thin_pools_attributes_pass()
     {
         Assert.Equal(["lvs", "--noheadings", "--options", "lv_attr", "vg0/pool"], Argv([planner.InspectPool()])[0]);

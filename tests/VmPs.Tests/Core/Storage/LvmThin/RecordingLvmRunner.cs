@@ -6,8 +6,9 @@ namespace VmPs.Tests.Core.Storage.LvmThin;
 
 /// <summary>
 /// The seam LvmThin plans run through, recording each command instead of running it (this machine's kernel has no
-/// device-mapper). lvs answers as for a thin pool unless told otherwise; <see cref="FailOn"/> fails the first
-/// command whose program it names, as ExternalTool reports a failed program.
+/// device-mapper). lvs answers the pool check as for a thin pool unless told otherwise, and the usage query with
+/// <see cref="UsageOutput"/>; <see cref="FailOn"/> fails the first command whose program it names, as ExternalTool
+/// reports a failed program.
 /// </summary>
 internal sealed class RecordingLvmRunner
 {
@@ -16,6 +17,9 @@ internal sealed class RecordingLvmRunner
     public string? FailOn { get; set; }
 
     public string LvsOutput { get; set; } = "  twi-a-tz--\n";
+
+    /// <summary>What lvs prints for the usage query (lv_name,lv_size,data_percent); nothing unless a test says.</summary>
+    public string UsageOutput { get; set; } = "";
 
     public IReadOnlyList<string[]> Argv => Commands.Select(command => (string[])[command.Program, .. command.Arguments]).ToList();
 
@@ -32,6 +36,7 @@ internal sealed class RecordingLvmRunner
             throw new VmPsException(VmPsErrorIds.ExternalToolFailed, VmPsErrorKind.InvalidOperation, $"{command} failed with exit code 5: test failure", command.Program);
         }
 
-        return Task.FromResult(new ToolResult(0, command.Program == "lvs" ? LvsOutput : "", ""));
+        var output = command.Program != "lvs" ? "" : command.Arguments.Contains("lv_attr") ? LvsOutput : UsageOutput;
+        return Task.FromResult(new ToolResult(0, output, ""));
     }
 }
