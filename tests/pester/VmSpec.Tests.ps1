@@ -80,6 +80,30 @@ Describe 'Import-VmSpec' {
         }
     }
 
+    It 'carries the metadata options, the user data and the SSH keys' {
+        $key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKs55EeuyPSGqiGsDwMxZ3+VQ51sAAvNh50sies9uPlA alice@laptop'
+        $userData = "#cloud-config`nruncmd:`n  - [sh, -c, 'echo ""a: b"" > /run/x']`n"
+        New-Vm -Name meta -MemoryMB 128 -DiskSizeGB 1 -UserData $userData -SshPublicKey $key -MetadataOptions @{ HttpTokens = 'required' } | Out-Null
+        $path = Join-Path $TestDrive 'meta.yaml'
+        Export-VmSpec -Name meta -Path $path
+        $yaml = Get-Content -Raw $path
+        $yaml | Should -Match '(?m)^metadataOptions:\n  httpTokens: Required$'
+        $yaml | Should -Match '(?m)^userData: \|'
+        $yaml | Should -Match ('(?m)^- "' + [regex]::Escape($key) + '"$')
+        Remove-Vm meta -Force
+
+        (Import-VmSpec -Path $path).Outcome | Should -Be 'Created'
+        (Get-Vm meta).MetadataHttpTokens | Should -Be 'Required'
+        Export-VmSpec -Name meta | Should -Be $yaml
+
+        Set-Content -Path $path -Value ($yaml -replace 'httpTokens: Required', 'httpTokens: Optional' -replace 'alice@laptop', 'bob@laptop')
+        $result = Import-VmSpec -Path $path -WarningVariable warnings 3>$null
+        $result.Changes | Should -Be @('Set metadata HttpTokens Required -> Optional')
+        $result.NotChanged | Should -Be @('sshPublicKeys differ from the spec''s (1 here, 1 in the spec): VmPs cannot change it on an existing VM (remove and re-create the VM).')
+        (Get-Vm meta).MetadataHttpTokens | Should -Be 'Optional'
+        Remove-Vm meta -Force
+    }
+
     It 'changes what differs and reports what cannot change' {
         $yaml = (Export-VmSpec -Name web) -replace 'cpus: 2', 'cpus: 3' -replace 'image: busybox', 'image: alpine' -replace 'diskSizeGiB: 4', 'diskSizeGiB: 5' `
             -replace '"8080:80"', '"8081:80"' -replace '"data:/srv/data:ro"', '"logs:/var/log/app"'

@@ -42,6 +42,19 @@ public sealed record SetResourcesChange(string VmName, int CurrentCpus, int Curr
         services.Vms.SetAsync(VmName, Options, dryRun: false, cancellationToken);
 }
 
+public sealed record SetMetadataOptionsChange(string VmName, MetadataHttpTokens Current, MetadataHttpTokens HttpTokens) : VmSpecChange(VmName)
+{
+    public override string Action => $"Set metadata HttpTokens {Current} -> {HttpTokens}";
+
+    public override Task ValidateAsync(IVmPsServices services, CancellationToken cancellationToken) =>
+        services.Vms.SetAsync(VmName, Options, dryRun: true, cancellationToken);
+
+    public override Task ApplyAsync(IVmPsServices services, CancellationToken cancellationToken) =>
+        services.Vms.SetAsync(VmName, Options, dryRun: false, cancellationToken);
+
+    private VmSetOptions Options => new() { MetadataHttpTokens = HttpTokens };
+}
+
 public sealed record ResizeDiskChange(string VmName, int CurrentSizeGiB, int SizeGiB) : VmSpecChange(VmName)
 {
     public override string Action => $"Grow the disk {CurrentSizeGiB} -> {SizeGiB} GiB";

@@ -10,7 +10,7 @@ public sealed record VmSpecCurrent(Guid VmId, VmCreateOptions Spec);
 
 /// <summary>
 /// What Import-VmSpec does for one spec: the steps that bring the VM to it, in order, and the differences no step
-/// can make (a VM's image, hypervisor, machine type, init mode and network are fixed when it is created, and its disk only grows).
+/// can make (a VM's image, hypervisor, machine type, init mode, network, user data and SSH keys are fixed when it is created, and its disk only grows).
 /// </summary>
 public sealed record VmSpecPlan(string VmName, IReadOnlyList<VmSpecChange> Changes, IReadOnlyList<string> Unchangeable);
 
@@ -34,7 +34,7 @@ public static class VmSpecPlanner
         {
             if (!Equals(value, wanted))
             {
-                unchangeable.Add($"{what} is {value ?? "none"}, the spec says {wanted ?? "none"}: VmPs cannot change it on an existing VM (remove and re-create the VM).");
+                unchangeable.Add($"{what} is {value ?? "none"}, the spec says {wanted ?? "none"}{CannotChange}");
             }
         }
 
@@ -67,10 +67,31 @@ public static class VmSpecPlanner
                 }));
         }
 
+        if (actual.MetadataHttpTokens != desired.MetadataHttpTokens)
+        {
+            changes.Add(new SetMetadataOptionsChange(name, actual.MetadataHttpTokens, desired.MetadataHttpTokens));
+        }
+
+        // Set-Vm cannot change them (a disk image VM's cloud-init has already run them); 16 KiB of user data would not fit a message.
+        if (!string.Equals(NoneIfEmpty(actual.UserData), NoneIfEmpty(desired.UserData), StringComparison.Ordinal))
+        {
+            unchangeable.Add($"userData differs from the spec's{CannotChange}");
+        }
+
+        if (!actual.SshPublicKeys.SequenceEqual(desired.SshPublicKeys, StringComparer.Ordinal))
+        {
+            unchangeable.Add($"sshPublicKeys differ from the spec's ({actual.SshPublicKeys.Count} here, {desired.SshPublicKeys.Count} in the spec){CannotChange}");
+        }
+
         PlanNetwork(current, desired.Network, changes, Fixed);
         PlanVolumes(name, actual.Volumes, desired.Volumes, changes);
         return new VmSpecPlan(name, changes, unchangeable);
     }
+
+    private const string CannotChange = ": VmPs cannot change it on an existing VM (remove and re-create the VM).";
+
+    private static string? NoneIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
+
 
     private static void PlanNetwork(VmSpecCurrent current, VmNetworkOptions? desired, List<VmSpecChange> changes, Action<string, object?, object?> fixedSetting)
     {

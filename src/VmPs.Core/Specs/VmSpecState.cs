@@ -1,10 +1,11 @@
 using VmPs.Core.Network;
+using VmPs.Core.Storage;
 using VmPs.Core.Vms;
 using VmPs.Core.Volumes;
 
 namespace VmPs.Core.Specs;
 
-/// <summary>Reads a VM's definition as a spec: its settings, its adapter and published ports, its volume attachments.</summary>
+/// <summary>Reads a VM's definition as a spec: its settings, its adapter and published ports, its volume attachments, its user data and keys.</summary>
 public static class VmSpecState
 {
     /// <summary>The VM named <paramref name="name"/> in spec form, or null when there is none.</summary>
@@ -23,6 +24,7 @@ public static class VmSpecState
             .OrderBy(attachment => attachment.Path, StringComparer.Ordinal)
             .Select(attachment => new VolumeAttachOptions(attachment.Volume, attachment.Path, attachment.ReadOnly))
             .ToList();
+        var userData = await VmUserData.ReadAsync(new VmFiles(vm.Directory), cancellationToken).ConfigureAwait(false);
         return new VmSpecCurrent(
             vm.Id,
             new VmCreateOptions
@@ -37,6 +39,9 @@ public static class VmSpecState
                 InitMode = vm.InitMode,
                 Network = await NetworkAsync(services, vm, cancellationToken).ConfigureAwait(false),
                 Volumes = attachments,
+                MetadataHttpTokens = vm.MetadataHttpTokens,
+                UserData = userData.UserData,
+                SshPublicKeys = userData.SshPublicKeys,
             });
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using VmPs.Core.Access;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
@@ -37,9 +38,16 @@ public static class VmSpecYaml
     private const string IPAddressKey = "ipAddress";
     private const string BandwidthKey = "maxBandwidthMbps";
     private const string PortsKey = "ports";
+    private const string MetadataOptionsKey = "metadataOptions";
+    private const string HttpTokensKey = "httpTokens";
+    private const string UserDataKey = "userData";
+    private const string SshPublicKeysKey = "sshPublicKeys";
 
-    private static readonly string[] VmKeys = [NameKey, ImageKey, CpusKey, MemoryKey, DiskKey, HypervisorKey, MachineTypeKey, InitModeKey, NetworkKey, VolumesKey];
+    private static readonly string[] VmKeys =
+        [NameKey, ImageKey, CpusKey, MemoryKey, DiskKey, HypervisorKey, MachineTypeKey, InitModeKey, NetworkKey, VolumesKey, MetadataOptionsKey, UserDataKey, SshPublicKeysKey];
+
     private static readonly string[] NetworkKeys = [NetworkNameKey, IPAddressKey, BandwidthKey, PortsKey];
+    private static readonly string[] MetadataOptionsKeys = [HttpTokensKey];
 
     /// <summary>The specs in a file; <paramref name="source"/> names it in errors.</summary>
     public static IReadOnlyList<VmCreateOptions> Read(string text, string source)
@@ -141,6 +149,19 @@ public static class VmSpecYaml
             node.Add(VolumesKey, Quoted(spec.Volumes.Select(VolumeValidation.FormatAttachment)));
         }
 
+        node.Add(MetadataOptionsKey, new YamlMappingNode { { HttpTokensKey, spec.MetadataHttpTokens.ToString() } });
+        if (!string.IsNullOrEmpty(spec.UserData))
+        {
+            // A block scalar reads every line break (YAML's: CR, NEL, LS, PS too) back as \n; a text with another one is written escaped.
+            var style = spec.UserData.IndexOfAny(['\r', '\u0085', '\u2028', '\u2029']) < 0 ? ScalarStyle.Literal : ScalarStyle.DoubleQuoted;
+            node.Add(UserDataKey, new YamlScalarNode(spec.UserData) { Style = style });
+        }
+
+        if (spec.SshPublicKeys.Count > 0)
+        {
+            node.Add(SshPublicKeysKey, Quoted(spec.SshPublicKeys));
+        }
+
         return node;
     }
 
@@ -191,7 +212,10 @@ public static class VmSpecYaml
                     MachineTypeKey => spec with { MachineType = Enumerated<QemuMachine>(value, key) },
                     InitModeKey => spec with { InitMode = Enumerated<ImageInitMode>(value, key) },
                     NetworkKey => spec with { Network = Network(value) },
-                    _ => spec with { Volumes = List(value, key, VolumeValidation.ParseAttachment) },
+                    VolumesKey => spec with { Volumes = List(value, key, VolumeValidation.ParseAttachment) },
+                    MetadataOptionsKey => spec with { MetadataHttpTokens = HttpTokens(value) },
+                    UserDataKey => spec with { UserData = Text(value, key) },
+                    _ => spec with { SshPublicKeys = List(value, key, key => SshPublicKey.Parse(key).AuthorizedKeysLine) },
                 };
             }
 
@@ -216,6 +240,17 @@ public static class VmSpecYaml
             }
 
             return network;
+        }
+
+        private MetadataHttpTokens HttpTokens(YamlNode node)
+        {
+            var tokens = MetadataHttpTokens.Optional;
+            foreach (var (key, value) in Entries(Mapping(node, MetadataOptionsKey), MetadataOptionsKeys, MetadataOptionsKey))
+            {
+                tokens = Enumerated<MetadataHttpTokens>(value, $"{MetadataOptionsKey}.{key}");
+            }
+
+            return tokens;
         }
 
         /// <summary>The mapping's entries with their keys spelled as the schema does (keys match case-insensitively).</summary>

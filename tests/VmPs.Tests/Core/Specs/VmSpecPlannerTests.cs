@@ -110,5 +110,31 @@ public sealed class VmSpecPlannerTests
         Assert.StartsWith("network is lab, the spec says none", Assert.Single(plan.Unchangeable), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Metadata_options_are_set_and_user_data_and_keys_reported()
+    {
+        var current = Web with { UserData = "#cloud-config\n", SshPublicKeys = ["ssh-ed25519 AAAA a"] };
+        var desired = current with { MetadataHttpTokens = MetadataHttpTokens.Required, UserData = "#!/bin/sh\n", SshPublicKeys = [] };
+
+        var plan = VmSpecPlanner.Plan(desired, Current(current));
+
+        var change = Assert.IsType<SetMetadataOptionsChange>(Assert.Single(plan.Changes));
+        Assert.Equal("Set metadata HttpTokens Optional -> Required", change.Action);
+        Assert.Equal(
+            ["userData differs from the spec's: VmPs cannot change it on an existing VM (remove and re-create the VM).", "sshPublicKeys differ from the spec's (1 here, 0 in the spec): VmPs cannot change it on an existing VM (remove and re-create the VM)."],
+            plan.Unchangeable);
+    }
+
+    [Fact]
+    public void Equal_user_data_and_keys_in_new_lists_need_nothing()
+    {
+        var current = Web with { UserData = "", SshPublicKeys = ["ssh-ed25519 AAAA a"] };
+
+        var plan = VmSpecPlanner.Plan(current with { UserData = null, SshPublicKeys = ["ssh-ed25519 AAAA a"] }, Current(current));
+
+        Assert.Empty(plan.Changes);
+        Assert.Empty(plan.Unchangeable);
+    }
+
     private static VmSpecCurrent Current(VmCreateOptions spec) => new(VmId, spec);
 }

@@ -10,6 +10,8 @@ namespace VmPs.Tests.Core.Specs;
 
 public sealed class VmSpecYamlTests
 {
+    private const string Key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKs55EeuyPSGqiGsDwMxZ3+VQ51sAAvNh50sies9uPlA alice@laptop";
+
     private static readonly VmCreateOptions Web = new()
     {
         Name = "web",
@@ -134,6 +136,58 @@ public sealed class VmSpecYamlTests
 
         Assert.Equal(VmPsErrorIds.VmSpecInvalidValue, error.ErrorId);
         Assert.Contains("key 'network.ports'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("#cloud-config\nruncmd:\n  - [touch, /run/x]\n")]
+    [InlineData("#!/bin/sh\necho 'no newline at the end'")]
+    [InlineData("#!/bin/sh\n\techo tab\n  \n\n\n")]
+    [InlineData("  indented first line\ntrailing space \n")]
+    [InlineData("#!/bin/sh\r\necho crlf: \"quoted\" # not a comment\r\n")]
+    [InlineData("#!/bin/sh\necho \u0001\u00e9\u2028\ufeff\u0085 end\n")]
+    [InlineData("#cloud-config\nwrite_files: [{path: /x, content: \"---\\n...\"}]\n---\n...\n")]
+    public void User_data_keys_and_metadata_options_round_trip_exactly(string userData)
+    {
+        var spec = Web with { UserData = userData, SshPublicKeys = [Key, Key.Replace("alice@laptop", "bob", StringComparison.Ordinal)], MetadataHttpTokens = MetadataHttpTokens.Required };
+
+        var read = Assert.Single(VmSpecYaml.Read(VmSpecYaml.Write([spec]), "web.yaml"));
+
+        Assert.Equal(userData, read.UserData);
+        Assert.Equal(spec.SshPublicKeys, read.SshPublicKeys);
+        Assert.Equal(MetadataHttpTokens.Required, read.MetadataHttpTokens);
+    }
+
+    [Fact]
+    public void User_data_is_a_literal_block_and_metadata_options_are_always_written()
+    {
+        var yaml = VmSpecYaml.Write([Web with { UserData = "#cloud-config\nhostname: web\n", SshPublicKeys = [Key] }]);
+
+        Assert.Contains("metadataOptions:\n  httpTokens: Optional\n", yaml, StringComparison.Ordinal);
+        Assert.Contains("userData: |\n  #cloud-config\n  hostname: web\n", yaml, StringComparison.Ordinal);
+        Assert.Contains($"sshPublicKeys:\n- \"{Key}\"\n", yaml, StringComparison.Ordinal);
+        Assert.DoesNotContain("userData", VmSpecYaml.Write([Web]), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("metadataOptions:\n  httpTokens: sometimes\n", 4, "metadataOptions.httpTokens", "is not one of Optional, Required")]
+    [InlineData("metadataOptions:\n  httpPutResponseHopLimit: 2\n", 4, "httpPutResponseHopLimit", "unknown key in metadataOptions")]
+    [InlineData("sshPublicKeys:\n  - not-a-key\n", 4, "sshPublicKeys[0]", "key type")]
+    [InlineData("userData: [a]\n", 3, "userData", "expected a non-empty text value")]
+    public void Bad_metadata_options_keys_or_user_data_name_their_line_and_key(string rest, int line, string key, string problem)
+    {
+        var error = Assert.Throws<VmPsException>(() => VmSpecYaml.Read("name: web\nimage: busybox\n" + rest, "web.yaml"));
+
+        Assert.StartsWith($"web.yaml, line {line}, key '{key}': ", error.Message, StringComparison.Ordinal);
+        Assert.Contains(problem, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Metadata_options_match_case_insensitively_and_default_to_optional()
+    {
+        var spec = Assert.Single(VmSpecYaml.Read("name: web\nimage: busybox\nMetadataOptions:\n  HttpTokens: required\n", "web.yaml"));
+
+        Assert.Equal(MetadataHttpTokens.Required, spec.MetadataHttpTokens);
+        Assert.Equal(MetadataHttpTokens.Optional, Assert.Single(VmSpecYaml.Read("name: web\nimage: busybox\n", "web.yaml")).MetadataHttpTokens);
     }
 
     private static void AssertSame(VmCreateOptions expected, VmCreateOptions actual)
