@@ -33,7 +33,12 @@ internal static class Program
 
         if (args is ["agent", "--virtio-port" or "--vsock-port", var channel])
         {
-            return AgentService.Run(args[1], channel);
+            return AgentService.Run(args[1], channel, metadataPath: null);
+        }
+
+        if (args is ["agent", "--virtio-port" or "--vsock-port", var port, "--metadata", var metadata])
+        {
+            return AgentService.Run(args[1], port, metadata);
         }
 
         if (args is ["shutdown-hook", var action])

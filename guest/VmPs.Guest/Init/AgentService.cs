@@ -1,7 +1,9 @@
 using System.Collections;
 using System.Globalization;
 using VmPs.Guest.Agent;
+using VmPs.Guest.Network;
 using VmPs.Guest.Processes;
+using VmPs.Protocol;
 using VmPs.Protocol.Config;
 using VmPs.Protocol.Messages;
 
@@ -13,9 +15,12 @@ namespace VmPs.Guest.Init;
 /// </summary>
 internal static class AgentService
 {
-    public const string Usage = "vmps-guest agent --virtio-port NAME | --vsock-port PORT";
+    public const string Usage = "vmps-guest agent --virtio-port NAME | --vsock-port PORT [--metadata FILE]";
 
-    public static int Run(string option, string value)
+    /// <summary>The metadata file is the host's (the seed disk, or what the init wrote); its size is bounded all the same.</summary>
+    private const int MaxMetadataBytes = 1 << 20;
+
+    public static int Run(string option, string value, string? metadataPath)
     {
         AgentChannelConfig channel;
         switch (option)
@@ -38,6 +43,11 @@ internal static class AgentService
             "PATH",
             ExecutableResolver.DefaultPath);
         var context = new AgentContext(children, environment, "/", request => Native.Libc.kill(1, SystemdSignal(request)));
+        if (metadataPath is not null)
+        {
+            StartMetadataService(metadataPath);
+        }
+
         try
         {
             AgentChannels.Serve(channel, context);
@@ -50,6 +60,25 @@ internal static class AgentService
 
         Thread.Sleep(Timeout.Infinite);
         return 0;
+    }
+
+    /// <summary>A VM without its metadata service still gets its agent: the failure is logged (the journal) and the agent serves on.</summary>
+    private static void StartMetadataService(string path)
+    {
+        try
+        {
+            var bytes = File.ReadAllBytes(path);
+            if (bytes.Length > MaxMetadataBytes)
+            {
+                throw new IOException($"{path} is {bytes.Length} bytes: instance metadata is at most {MaxMetadataBytes}.");
+            }
+
+            MetadataEndpoint.Start(ProtocolJson.Deserialize(bytes, ProtocolJsonContext.Default.InstanceMetadata));
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException or ProtocolException)
+        {
+            Console.Error.WriteLine($"vmps agent: no instance metadata service: {error.Message}");
+        }
     }
 
     /// <summary>

@@ -185,7 +185,7 @@ internal sealed class InitProcess
 
         ConfigureNetwork(config);
         Enter(InitLogPhases.Systemd, $"installing the agent as {SystemdAgentUnit.UnitName} and starting /sbin/init");
-        SystemdHandover.InstallAgent(config.AgentChannel);
+        SystemdHandover.InstallAgent(config.AgentChannel, config.Metadata);
         SystemdHandover.ExecSystemInit();
     }
 

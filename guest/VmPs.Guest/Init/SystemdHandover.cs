@@ -1,6 +1,9 @@
 using System.Runtime.InteropServices;
+using System.Text.Json;
 using VmPs.Guest.Native;
+using VmPs.Protocol;
 using VmPs.Protocol.Config;
+using VmPs.Protocol.Metadata;
 using VmPs.Protocol.Systemd;
 
 namespace VmPs.Guest.Init;
@@ -15,8 +18,10 @@ internal static class SystemdHandover
 
     private const int Executable = 0x1ED; // 0755
     private const int Regular = 0x1A4; // 0644
+    private const int Private = 0x180; // 0600
 
-    public static void InstallAgent(AgentChannelConfig channel)
+    /// <summary>The agent, its unit and the shutdown hook; the instance metadata too, which the agent then serves (0600: user data may hold secrets).</summary>
+    public static void InstallAgent(AgentChannelConfig channel, InstanceMetadata? metadata)
     {
         if (!File.Exists(SystemInit))
         {
@@ -25,7 +30,13 @@ internal static class SystemdHandover
 
         // This binary's file was in the initramfs and is deleted by now; its inode stays readable through /proc.
         WriteFile(SystemdAgentUnit.AgentPath, destination => File.Copy("/proc/self/exe", destination, overwrite: true), Executable);
-        WriteFile(SystemdAgentUnit.UnitPath, destination => File.WriteAllText(destination, SystemdAgentUnit.Render(channel)), Regular);
+        var metadataPath = metadata is null ? null : SystemdAgentUnit.MetadataPath;
+        if (metadata is not null)
+        {
+            WriteFile(SystemdAgentUnit.MetadataPath, destination => File.WriteAllBytes(destination, JsonSerializer.SerializeToUtf8Bytes(metadata, ProtocolJsonContext.Default.InstanceMetadata)), Private);
+        }
+
+        WriteFile(SystemdAgentUnit.UnitPath, destination => File.WriteAllText(destination, SystemdAgentUnit.Render(channel, SystemdAgentUnit.AgentPath, metadataPath)), Regular);
         WriteFile(SystemdAgentUnit.ShutdownHookPath, destination => File.WriteAllText(destination, SystemdAgentUnit.ShutdownHook()), Executable);
         Directory.CreateDirectory(Path.GetDirectoryName(SystemdAgentUnit.WantsLinkPath)!);
         File.Delete(SystemdAgentUnit.WantsLinkPath);

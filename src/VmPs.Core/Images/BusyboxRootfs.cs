@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using VmPs.Core.Host;
-using VmPs.Core.Native;
+using VmPs.Core.State;
 using VmPs.Core.Processes;
 
 namespace VmPs.Core.Images;
@@ -30,7 +29,7 @@ internal static class BusyboxRootfs
         CreateDirectory(root, "bin", Mode755);
         var installed = Path.Combine(root, "bin", "busybox");
         File.Copy(busyboxPath, installed);
-        SetMode(installed, Mode755);
+        PrivateFiles.SetMode(installed, Mode755);
         foreach (var applet in applets.Where(applet => applet != "bin/busybox"))
         {
             var link = Path.Combine(root, applet);
@@ -122,22 +121,13 @@ internal static class BusyboxRootfs
     {
         var path = Path.Combine(root, relative);
         Directory.CreateDirectory(path);
-        SetMode(path, mode);
+        PrivateFiles.SetMode(path, mode);
     }
 
     private static void WriteFile(string root, string relative, string content)
     {
         var path = Path.Combine(root, relative);
         File.WriteAllText(path, content);
-        SetMode(path, Mode644);
-    }
-
-    /// <summary>chmod(2) directly: the umask must not apply, and File.SetUnixFileMode is not callable from platform-neutral code.</summary>
-    private static void SetMode(string path, uint mode)
-    {
-        if (Libc.chmod(path, mode) != 0)
-        {
-            throw new IOException($"chmod {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
-        }
+        PrivateFiles.SetMode(path, Mode644);
     }
 }

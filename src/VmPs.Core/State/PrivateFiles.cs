@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using VmPs.Core.Native;
 using VmPs.Protocol.Files;
 using VmPs.Protocol.Messages;
 
@@ -127,6 +129,18 @@ internal static class PrivateFiles
     {
         await using var writer = new StreamWriter(Open(path, System.IO.FileMode.Create, FileAccess.Write));
         await writer.WriteAsync(text.AsMemory(), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// chmod(2) directly, for a mode other than 0600 on a file VmPs wrote: the umask must not apply, and
+    /// File.SetUnixFileMode is not callable from platform-neutral code.
+    /// </summary>
+    public static void SetMode(string path, uint mode)
+    {
+        if (Libc.chmod(path, mode) != 0)
+        {
+            throw new IOException($"chmod {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
     }
 
     /// <summary>

@@ -62,10 +62,13 @@ internal static class CloudInitSeed
 
     /// <summary>
     /// Writes the seed volume beside <paramref name="path"/> and renames it into place, so a VM never boots a
-    /// half-written seed; the files are staged in a private directory that is removed afterwards.
+    /// half-written seed; the files are staged in a private directory that is removed afterwards, where
+    /// <paramref name="stageMore"/> adds files of its own.
     /// </summary>
-    public static async Task WriteAsync(string path, string metaData, string networkConfig, string userData, CancellationToken cancellationToken)
+    public static async Task WriteAsync(
+        string path, string metaData, string networkConfig, string userData, Func<string, CancellationToken, Task> stageMore, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(stageMore);
         var staging = path + ".staging";
         var image = path + ".new";
         DeleteStaging(staging, image);
@@ -75,6 +78,7 @@ internal static class CloudInitSeed
             await PrivateFiles.WriteAllTextAsync(Path.Combine(staging, "meta-data"), metaData, cancellationToken).ConfigureAwait(false);
             await PrivateFiles.WriteAllTextAsync(Path.Combine(staging, "network-config"), networkConfig, cancellationToken).ConfigureAwait(false);
             await PrivateFiles.WriteAllTextAsync(Path.Combine(staging, "user-data"), userData, cancellationToken).ConfigureAwait(false);
+            await stageMore(staging, cancellationToken).ConfigureAwait(false);
             await ExternalTool.RunCheckedAsync(
                 HostTools.Require(HostToolCatalog.Xorriso),
                 ["-as", "mkisofs", "-quiet", "-output", image, "-volid", VolumeLabel, "-joliet", "-rational-rock", staging],

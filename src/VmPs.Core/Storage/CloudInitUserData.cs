@@ -4,13 +4,15 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using VmPs.Core.Access;
+using VmPs.Core.Vms;
 
 namespace VmPs.Core.Storage;
 
 /// <summary>
 /// New-Vm -UserData and -SshPublicKey as one cloud-init user-data document: a MIME multipart whose first part is the
-/// user's (cloud-config or a script, as given) and whose last is VmPs's own cloud-config, merged into the user's
-/// config by appending lists and recursing into maps (its Merge-Type), so the user's keys and VmPs's both apply.
+/// user's (cloud-config or a script, as given) and whose last is VmPs's own cloud-config (the keys, and the bootcmd
+/// that starts the agent), merged into the user's config by appending lists and recursing into maps (its Merge-Type),
+/// so the user's keys and bootcmd and VmPs's all apply.
 /// </summary>
 public static class CloudInitUserData
 {
@@ -35,7 +37,11 @@ public static class CloudInitUserData
         var keys = sshPublicKeys.Select(key => SshPublicKey.Parse(key).AuthorizedKeysLine);
         // JSON is YAML, and unescaped ('+' stays '+') it reads as the keys themselves.
         var own = "#cloud-config\n"
-            + new JsonObject { ["ssh_authorized_keys"] = new JsonArray([.. keys.Select(key => JsonValue.Create(key))]) }.ToJsonString(Unescaped)
+            + new JsonObject
+            {
+                ["ssh_authorized_keys"] = new JsonArray([.. keys.Select(key => JsonValue.Create(key))]),
+                ["bootcmd"] = new JsonArray(new JsonArray("sh", "-c", DiskImageAgent.BootCommand)),
+            }.ToJsonString(Unescaped)
             + "\n";
         var boundary = "vmps-" + Guid.NewGuid().ToString("N");
         var document = new StringBuilder()

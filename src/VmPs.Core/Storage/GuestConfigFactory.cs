@@ -25,12 +25,16 @@ internal static class GuestConfigFactory
         WorkingDirectory = image.Config.WorkingDirectory,
         User = image.Config.User,
         InitMode = (vm.InitMode ?? image.InitMode) == ImageInitMode.Systemd ? InitMode.Systemd : InitMode.Exec,
-        AgentChannel = agentOverVsock ? new AgentChannelConfig { Kind = AgentChannelKind.Vsock } : new AgentChannelConfig(),
+        AgentChannel = AgentChannel(agentOverVsock),
         Disks = new DiskSerials(),
         RootfsFilesystem = image.Format == ImageFormat.Ext4 ? RootfsFilesystems.Ext4 : RootfsFilesystems.Erofs,
         Network = adapter is null ? null : Network(adapter),
         Metadata = Metadata(vm, adapter, userData),
     };
+
+    /// <summary>The agent's channel: vsock where the hypervisor has it, else the virtio-serial port.</summary>
+    public static AgentChannelConfig AgentChannel(bool overVsock) =>
+        overVsock ? new AgentChannelConfig { Kind = AgentChannelKind.Vsock } : new AgentChannelConfig();
 
     /// <summary>What the VM's own metadata service (169.254.169.254 in the guest) serves.</summary>
     public static InstanceMetadata Metadata(VmRecord vm, NetworkAdapterInfo? adapter, VmUserData userData) => new()

@@ -93,10 +93,10 @@ internal static class DiskImageBoot
     /// What Start-Vm boots: the firmware the host has for the VM's hypervisor (FirmwareNotFound when it has none),
     /// with a UEFI VM's own variable store (a private copy of the template, made at its first start and kept, so
     /// boot entries the guest writes persist), the system disk and the cloud-init seed, written afresh from the VM's
-    /// current name and network adapter.
+    /// current name, network adapter and metadata, with the agent cloud-init starts (<see cref="DiskImageAgent"/>).
     /// </summary>
     public static async Task<VmLaunchSpec> LaunchSpecAsync(
-        VmLaunchSpec common, VmRecord vm, ImageInfo image, VmFiles files, NetworkAdapterInfo? adapter, HostReport host, CancellationToken cancellationToken)
+        VmLaunchSpec common, VmRecord vm, ImageInfo image, VmFiles files, NetworkAdapterInfo? adapter, HostReport host, bool agentOverVsock, CancellationToken cancellationToken)
     {
         var firmware = FirmwareCatalog.Require(host, vm.Hypervisor, FirmwareOf(image), vm.Name);
         string? variables = null;
@@ -115,11 +115,14 @@ internal static class DiskImageBoot
             throw VmErrors.ImageMissing(vm.Name, image.Name, $"the VM's disk '{disk}' is missing");
         }
 
+        var userData = await VmUserData.ReadAsync(files, cancellationToken).ConfigureAwait(false);
         await CloudInitSeed.WriteAsync(
             files.SeedDisk,
             CloudInitSeed.MetaData(vm.Id, vm.Name),
             CloudInitSeed.NetworkConfig(adapter is null ? null : GuestConfigFactory.Network(adapter)),
-            (await VmUserData.ReadAsync(files, cancellationToken).ConfigureAwait(false)).CloudInitDocument(vm.Name),
+            userData.CloudInitDocument(vm.Name),
+            (staging, token) => DiskImageAgent.StageAsync(
+                staging, GuestConfigFactory.AgentChannel(agentOverVsock), GuestConfigFactory.Metadata(vm, adapter, userData), token),
             cancellationToken).ConfigureAwait(false);
         return common with
         {

@@ -103,6 +103,7 @@ internal sealed class VmBoot
             var spec = await PrepareAsync(claimed, driver, adapter, cancellationToken).ConfigureAwait(false);
             GuestIdentity? identity = null;
             InstanceMetadata? metadata = null;
+            string? withoutAgent = null;
             if (restoring)
             {
                 Report(progress, vm, "Checking the saved state", 20);
@@ -130,7 +131,12 @@ internal sealed class VmBoot
                 Report(progress, vm, "Giving the guest its identity", 60);
                 await RestoreIdentityAsync(launched, identity, metadata, options.Timeout, cancellationToken).ConfigureAwait(false);
             }
-            else if (options.WaitForAgent && spec.Firmware is null)
+            else if (options.WaitForAgent && spec.Firmware is not null)
+            {
+                Report(progress, vm, "Waiting for cloud-init to start the guest agent", 60);
+                withoutAgent = await DiskImageAgent.WaitAsync(launched, files.ConsoleLog, options.Timeout, cancellationToken).ConfigureAwait(false);
+            }
+            else if (options.WaitForAgent)
             {
                 Report(progress, vm, "Waiting for the guest agent", 60);
                 // The connection is closed at once: a virtio-serial channel carries one client at a time.
@@ -143,7 +149,7 @@ internal sealed class VmBoot
 
             // The guest runs on from the saved state and changes its disk: the state can never be restored again.
             VmStandby.DeleteDirectory(files.SavedState);
-            var running = await UpdateWhileOursAsync(claimed, current => current with { State = VmState.Running, Session = null }, cancellationToken)
+            var running = await UpdateWhileOursAsync(claimed, current => current with { State = VmState.Running, Session = null, StatusDetail = withoutAgent }, cancellationToken)
                 .ConfigureAwait(false);
             Report(progress, vm, "Running", 100);
             return running ?? throw VmErrors.NotFound(vm.Name);
@@ -240,8 +246,9 @@ internal sealed class VmBoot
         };
         if (image.Kind == ImageKind.Disk)
         {
-            return await DiskImageBoot.LaunchSpecAsync(common, vm, image, files, adapter, await host.ReportAsync(cancellationToken).ConfigureAwait(false), cancellationToken)
-                .ConfigureAwait(false);
+            return await DiskImageBoot.LaunchSpecAsync(
+                common, vm, image, files, adapter, await host.ReportAsync(cancellationToken).ConfigureAwait(false),
+                driver.Capabilities.Supports(HypervisorFeatures.Vsock), cancellationToken).ConfigureAwait(false);
         }
 
         var kernel = await ResolveKernelAsync(vm.KernelPath, cancellationToken).ConfigureAwait(false);

@@ -22,14 +22,30 @@ public static class SystemdAgentUnit
     /// <summary>systemd-shutdown runs every executable here, with the action as its argument, just before the final reboot(2).</summary>
     public const string ShutdownHookPath = "/usr/lib/systemd/system-shutdown/vmps-poweroff-marker";
 
-    /// <summary>The agent's command line for this channel: the agent as a plain service process, not PID 1.</summary>
-    public static IReadOnlyList<string> AgentCommand(AgentChannelConfig channel) => channel.Kind switch
-    {
-        AgentChannelKind.Vsock => [AgentPath, "agent", "--vsock-port", channel.VsockPort.ToString(CultureInfo.InvariantCulture)],
-        _ => [AgentPath, "agent", "--virtio-port", channel.PortName],
-    };
+    /// <summary>The instance metadata the agent serves in systemd mode (the init serves it itself in exec mode).</summary>
+    public const string MetadataPath = "/opt/vmps/metadata.json";
 
-    public static string Render(AgentChannelConfig channel) =>
+    /// <summary>
+    /// The agent's command line for this channel: the agent as a plain service process, not PID 1, run from
+    /// <paramref name="agentPath"/> and serving the instance metadata in <paramref name="metadataPath"/> when there is one.
+    /// </summary>
+    public static IReadOnlyList<string> AgentCommand(AgentChannelConfig channel, string agentPath = AgentPath, string? metadataPath = null)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        List<string> command = channel.Kind switch
+        {
+            AgentChannelKind.Vsock => [agentPath, "agent", "--vsock-port", channel.VsockPort.ToString(CultureInfo.InvariantCulture)],
+            _ => [agentPath, "agent", "--virtio-port", channel.PortName],
+        };
+        if (metadataPath is not null)
+        {
+            command.AddRange(["--metadata", metadataPath]);
+        }
+
+        return command;
+    }
+
+    public static string Render(AgentChannelConfig channel, string agentPath = AgentPath, string? metadataPath = null) =>
         $"""
         [Unit]
         Description=VmPs guest agent
@@ -40,7 +56,7 @@ public static class SystemdAgentUnit
         Before=shutdown.target
 
         [Service]
-        ExecStart={string.Join(' ', AgentCommand(channel))}
+        ExecStart={string.Join(' ', AgentCommand(channel, agentPath, metadataPath))}
         Restart=always
         RestartSec=1
 

@@ -14,7 +14,8 @@ namespace VmPs.Tests.Integration;
 /// <summary>
 /// A Debian cloud image built in the tests (see <see cref="DebianCloudImage"/>) booted by real QEMU (TCG) on q35 through
 /// OVMF, on a VmPs network in a namespace of the test's own: cloud-init reads the VmPs seed disk and sets the hostname,
-/// the allocated address and the SSH key, and runs the user data, whose report on the serial console the test reads.
+/// the allocated address and the SSH key, starts the VmPs agent (Start-Vm returns when it answers; exec and the metadata
+/// service work through it), and runs the user data, whose report on the serial console the test reads.
 /// </summary>
 [Collection(VmBootCollection.Name)]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -39,12 +40,19 @@ public sealed partial class DebianCloudBootTests(ITestOutputHelper output) : IDi
 
         """;
 
+    /// <summary>An IMDSv2 token, then the VM's address with it, by the image's own Python (no curl in a minimal image).</summary>
+    private const string ImdsRequest = """
+        import urllib.request as r
+        token = r.urlopen(r.Request("http://169.254.169.254/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}), timeout=10).read().decode()
+        print(r.urlopen(r.Request("http://169.254.169.254/latest/meta-data/local-ipv4", headers={"X-aws-ec2-metadata-token": token}), timeout=10).read().decode())
+        """;
+
     private readonly TemporaryVmPsHome home = new();
 
     public void Dispose() => home.Dispose();
 
     [RequiresCloudImageBootFact]
-    public async Task Cloud_init_applies_the_seed_hostname_address_ssh_key_and_user_data_under_ovmf()
+    public async Task Cloud_init_applies_the_seed_hostname_address_ssh_key_and_user_data_and_starts_the_agent_under_ovmf()
     {
         var image = await DebianCloudImage.PathAsync(output.WriteLine);
         using var scratch = await ScratchNamespace.CreateAsync();
@@ -62,7 +70,17 @@ public sealed partial class DebianCloudBootTests(ITestOutputHelper output) : IDi
                 CancellationToken.None);
 
             var watch = Stopwatch.StartNew();
-            await manager.StartAsync("cloudvm", new VmStartOptions(), null, CancellationToken.None);
+            var started = await manager.StartAsync("cloudvm", new VmStartOptions { Timeout = BootDeadline }, null, CancellationToken.None);
+            output.WriteLine($"Start-Vm to agent-ready through OVMF and cloud-init: {watch.Elapsed.TotalSeconds:0} s");
+            Assert.Null(started.StatusDetail);
+
+            // The agent cloud-init started from the seed answers as on any VM, and serves the VM's metadata (IMDSv2).
+            var hostname = await manager.ExecAsync("cloudvm", new VmExecOptions { Command = ["cat", "/etc/hostname"] }, CancellationToken.None);
+            Assert.Equal((0, "cloudvm"), (hostname.ExitCode, hostname.Stdout.Trim()));
+            var imds = await manager.ExecAsync("cloudvm", new VmExecOptions { Command = ["python3", "-c", ImdsRequest] }, CancellationToken.None);
+            Assert.True(imds.ExitCode == 0, imds.Stderr);
+            Assert.Equal(vm.IPAddress, imds.Stdout.Trim());
+
             var report = await WaitForReportAsync(Path.Combine(vm.Directory, "console.log"));
             output.WriteLine($"Start-Vm to the user data's report through OVMF: {watch.Elapsed.TotalSeconds:0} s");
             output.WriteLine(string.Join(Environment.NewLine, report));

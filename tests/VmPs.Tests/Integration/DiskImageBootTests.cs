@@ -12,6 +12,7 @@ namespace VmPs.Tests.Integration;
 public sealed class DiskImageBootTests : IDisposable
 {
     private static readonly TimeSpan FirmwareDeadline = TimeSpan.FromMinutes(3);
+    private static readonly TimeSpan AgentTimeout = TimeSpan.FromSeconds(20);
     private readonly TemporaryVmPsHome home = new();
     private readonly ScratchDirectory scratch = new();
     private readonly VmManager manager;
@@ -34,9 +35,11 @@ public sealed class DiskImageBootTests : IDisposable
         await TestDiskImages.ImportBlankAsync(home.Paths, scratch.Path, "blank", 64 << 20);
         var vm = await manager.CreateAsync(new VmCreateOptions { Name = "uefi", Image = "blank", DiskSizeGiB = 1, MemoryMiB = 256 }, CancellationToken.None);
 
-        var started = await manager.StartAsync("uefi", new VmStartOptions { Timeout = FirmwareDeadline }, null, CancellationToken.None);
+        var started = await manager.StartAsync("uefi", new VmStartOptions { Timeout = AgentTimeout }, null, CancellationToken.None);
 
+        // A disk with no operating system, so no cloud-init and no agent: Start-Vm returns with the VM running and says so.
         Assert.Equal(VmState.Running, started.State);
+        Assert.Contains("agent did not answer within 20 s", started.StatusDetail, StringComparison.Ordinal);
         var console = await WaitForConsoleAsync(Path.Combine(vm.Directory, "console.log"), "UEFI Interactive Shell");
         Assert.Contains("BdsDxe", console, StringComparison.Ordinal);
         var variables = Path.Combine(vm.Directory, "efivars.fd");

@@ -1,8 +1,12 @@
 using System.Text.Json;
 using VmPs.Core;
+using VmPs.Core.Boot;
 using VmPs.Core.Processes;
 using VmPs.Core.Storage;
+using VmPs.Core.Vms;
+using VmPs.Protocol;
 using VmPs.Protocol.Config;
+using VmPs.Protocol.Metadata;
 using VmPs.Tests.Infrastructure;
 
 namespace VmPs.Tests.Core.Storage;
@@ -31,7 +35,14 @@ public sealed class CloudInitSeedTests : IDisposable
         };
         var userData = CloudInitUserData.Compose("#!/bin/sh\necho hi > /run/hi\n", [Key, OtherKey], "web");
 
-        await CloudInitSeed.WriteAsync(seed, CloudInitSeed.MetaData(vmId, "web"), CloudInitSeed.NetworkConfig(network), userData, CancellationToken.None);
+        var metadata = new InstanceMetadata { InstanceId = "i-0123456789abcdef0", Hostname = "web", UserData = "#!/bin/sh\necho hi > /run/hi\n" };
+        await CloudInitSeed.WriteAsync(
+            seed,
+            CloudInitSeed.MetaData(vmId, "web"),
+            CloudInitSeed.NetworkConfig(network),
+            userData,
+            (staging, token) => DiskImageAgent.StageAsync(staging, new AgentChannelConfig(), metadata, token),
+            CancellationToken.None);
 
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(seed));
         Assert.Equal(["seed.iso"], Directory.GetFileSystemEntries(scratch.Path).Select(Path.GetFileName));
@@ -54,6 +65,20 @@ public sealed class CloudInitSeedTests : IDisposable
         Assert.Equal(1400, eth0.GetProperty("mtu").GetInt32());
         Assert.Equal(userData, await File.ReadAllTextAsync(Path.Combine(extracted, "user-data")));
 
+        // The agent cloud-init starts: the host's binary, executable on the seed, its unit run from the seed's mount
+        // with the metadata beside it.
+        var agent = Path.Combine(extracted, DiskImageAgent.SeedDirectory, "vmps-guest");
+        Assert.Equal(await File.ReadAllBytesAsync(GuestBinary.Locate()), await File.ReadAllBytesAsync(agent));
+        Assert.True(File.GetUnixFileMode(agent).HasFlag(UnixFileMode.UserExecute));
+        var unit = await File.ReadAllTextAsync(Path.Combine(extracted, DiskImageAgent.SeedDirectory, "vmps-agent.service"));
+        Assert.Contains(
+            "ExecStart=/run/vmps/seed/vmps/vmps-guest agent --virtio-port org.vmps.agent --metadata /run/vmps/seed/vmps/metadata.json\n",
+            unit,
+            StringComparison.Ordinal);
+        var served = JsonSerializer.Deserialize(
+            await File.ReadAllBytesAsync(Path.Combine(extracted, DiskImageAgent.SeedDirectory, "metadata.json")), ProtocolJsonContext.Default.InstanceMetadata);
+        Assert.Equal((metadata.InstanceId, metadata.Hostname, metadata.UserData), (served!.InstanceId, served.Hostname, served.UserData));
+
         // cloud-init splits user data with Python's email module: two parts, the user's script first, then VmPs's keys.
         var parts = await ExternalTool.RunCheckedAsync(
             "python3",
@@ -68,8 +93,10 @@ public sealed class CloudInitSeedTests : IDisposable
         var own = split[1][2].GetString()!;
         Assert.StartsWith("#cloud-config\n", own, StringComparison.Ordinal);
         Assert.Contains(Key, own, StringComparison.Ordinal);
-        var keys = JsonDocument.Parse(own["#cloud-config\n".Length..]).RootElement.GetProperty("ssh_authorized_keys");
-        Assert.Equal([Key, OtherKey], keys.EnumerateArray().Select(key => key.GetString()));
+        var cloudConfig = JsonDocument.Parse(own["#cloud-config\n".Length..]).RootElement;
+        Assert.Equal([Key, OtherKey], cloudConfig.GetProperty("ssh_authorized_keys").EnumerateArray().Select(key => key.GetString()));
+        var bootCommand = Assert.Single(cloudConfig.GetProperty("bootcmd").EnumerateArray());
+        Assert.Equal(["sh", "-c", DiskImageAgent.BootCommand], bootCommand.EnumerateArray().Select(word => word.GetString()));
     }
 
     [Fact]

@@ -18,14 +18,18 @@ namespace VmPs.Tests.Guest.Init;
 /// <summary>
 /// A glibc systemd image built here (debootstrap minbase bookworm with systemd and systemd-sysv, cached on the
 /// machine): in systemd
-/// mode systemd is PID 1 and runs our agent as vmps-agent.service, and Stop-Vm powers it off cleanly; the same
-/// image with -InitMode Exec keeps our init as PID 1. Volumes and shares are mounted by our init before systemd
-/// starts; systemd adopts them as mount units (so RequiresMountsFor= orders against them) and unmounts them at poweroff.
+/// mode systemd is PID 1 and runs our agent as vmps-agent.service, which serves the instance metadata, and Stop-Vm
+/// powers it off cleanly; the same image with -InitMode Exec keeps our init as PID 1. Volumes and shares are mounted by
+/// our init before systemd starts; systemd adopts them as mount units (so RequiresMountsFor= orders against them) and
+/// unmounts them at poweroff.
 /// </summary>
 [Collection(VmBootCollection.Name)]
 public sealed class SystemdModeBootTests : IClassFixture<OpenRegistry>, IDisposable
 {
     private const string ImageName = "debian-systemd";
+
+    /// <summary>The metadata service, which the agent service serves in systemd mode, by bash alone (minbase has no HTTP client).</summary>
+    private const string ImdsRequest = "exec 3<>/dev/tcp/169.254.169.254/80 && printf 'GET /latest/meta-data/local-hostname HTTP/1.1\\r\\nHost: 169.254.169.254\\r\\nConnection: close\\r\\n\\r\\n' >&3 && cat <&3";
 
     private static readonly VmStartOptions SlowBoot = new() { Timeout = TimeSpan.FromMinutes(4) };
 
@@ -51,10 +55,14 @@ public sealed class SystemdModeBootTests : IClassFixture<OpenRegistry>, IDisposa
         await manager.StartAsync("systemd", SlowBoot, null, CancellationToken.None);
         var pid1 = await manager.ExecAsync("systemd", new VmExecOptions { Command = ["cat", "/proc/1/comm"] }, CancellationToken.None);
         var agent = await manager.ExecAsync("systemd", new VmExecOptions { Command = ["systemctl", "is-active", "vmps-agent"] }, CancellationToken.None);
+        var imds = await manager.ExecAsync("systemd", new VmExecOptions { Command = ["bash", "-c", ImdsRequest] }, CancellationToken.None);
         var stopped = await manager.StopAsync("systemd", new VmStopOptions { Timeout = TimeSpan.FromMinutes(2) }, CancellationToken.None);
 
         Assert.Equal("systemd", pid1.Stdout.Trim());
         Assert.Equal((0, "active"), (agent.ExitCode, agent.Stdout.Trim()));
+        Assert.True(imds.ExitCode == 0, imds.Stderr);
+        Assert.StartsWith("HTTP/1.1 200", imds.Stdout, StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\nsystemd", imds.Stdout, StringComparison.Ordinal);
         Assert.Equal((VmState.Stopped, null), (stopped.State, stopped.StatusDetail));
         var console = await manager.GetLogAsync("systemd", VmLogSource.Console, new VmLogOptions(), CancellationToken.None).ToListAsync();
         Assert.Contains(ConsoleMarkers.FormatPoweroff(PoweroffReasons.Systemd("poweroff"), null), console);

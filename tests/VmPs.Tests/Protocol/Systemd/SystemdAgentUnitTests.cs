@@ -27,6 +27,16 @@ public sealed class SystemdAgentUnitTests
     }
 
     [Fact]
+    public void TheUnitRunsAnAgentFromAnotherPathServingTheMetadataFileItIsGiven()
+    {
+        var unit = SystemdAgentUnit.Render(new AgentChannelConfig(), "/run/vmps/seed/vmps/vmps-guest", "/run/vmps/seed/vmps/metadata.json");
+
+        Assert.Equal(
+            "ExecStart=/run/vmps/seed/vmps/vmps-guest agent --virtio-port org.vmps.agent --metadata /run/vmps/seed/vmps/metadata.json",
+            Line(unit, "ExecStart="));
+    }
+
+    [Fact]
     public void TheEnableLinkIsInTheMultiUserTargetsWantsDirectoryUnderTheUnitsName()
     {
         Assert.Equal("/etc/systemd/system/multi-user.target.wants", Path.GetDirectoryName(SystemdAgentUnit.WantsLinkPath));
