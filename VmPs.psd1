@@ -66,6 +66,9 @@
         'New-VmUserToken'
         'Grant-VmAccess'
         'Revoke-VmAccess'
+        'New-VmIngress'
+        'Get-VmIngress'
+        'Remove-VmIngress'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -11,6 +11,7 @@ VMPS_RUNTIME_PACKAGES=(
     e2fsprogs                # mkfs.ext4, resize2fs and e2fsck for overlay disks and volumes
     qemu-utils               # qemu-img: qcow2 volumes, backing-file copies, resizing
     busybox-static           # the built-in busybox image
+    caddy                    # the HTTPS ingress to VMs (New-VmIngress): VmPs runs and configures its own Caddy
 )
 
 # What building from source needs besides the .NET SDK: the NativeAOT guest links statically with gcc.

@@ -12,15 +12,17 @@
         )
     }
     'Set-VmHost' = @{
-        Synopsis    = 'Sets where this host makes new volumes: sparse files, or thin volumes of an LVM thin pool.'
-        Description = 'Sets the storage backend of new volumes, recorded in the state database and shown by Get-VmHost (Storage). File (the default) makes each volume a sparse file under the state directory. LvmThin makes each a thin volume of an existing LVM thin pool (-VolumeGroup, -ThinPool), which the VM gets as the block device /dev/VG/vmps-volume-ID: lvcreate --type thin makes it (formatted ext4 unless -Format Raw), lvextend --resizefs grows it (Resize-VmVolume), lvremove removes it (Remove-VmVolume). Volumes keep the backend they were made on: switching back to File changes only where new volumes go. Every check runs before anything is recorded, and under -WhatIf too: LVM''s name rules for both names (InvalidLvmName: 1 to 127 characters of a-z A-Z 0-9 + _ . -, no leading hyphen, no reserved pool name), the kernel''s device-mapper (DeviceMapperUnavailable: /dev/mapper/control must exist and /sys/class/misc/device-mapper or /proc/misc must show the driver), the lvm2 programs (LvmToolsMissing names the Debian package lvm2), and that the pool is a thin pool (ThinPoolNotFound). A refused setting leaves the previous one in place. On LvmThin, Copy-VmVolume, -FromPath and -Format Qcow2 are refused (StorageBackendNotSupported). Outputs nothing unless -PassThru.'
+        Synopsis    = 'Sets where this host makes new volumes (sparse files or an LVM thin pool), or the ingress domain.'
+        Description = 'Sets the storage backend of new volumes, recorded in the state database and shown by Get-VmHost (Storage). File (the default) makes each volume a sparse file under the state directory. LvmThin makes each a thin volume of an existing LVM thin pool (-VolumeGroup, -ThinPool), which the VM gets as the block device /dev/VG/vmps-volume-ID: lvcreate --type thin makes it (formatted ext4 unless -Format Raw), lvextend --resizefs grows it (Resize-VmVolume), lvremove removes it (Remove-VmVolume). Volumes keep the backend they were made on: switching back to File changes only where new volumes go. Every check runs before anything is recorded, and under -WhatIf too: LVM''s name rules for both names (InvalidLvmName: 1 to 127 characters of a-z A-Z 0-9 + _ . -, no leading hyphen, no reserved pool name), the kernel''s device-mapper (DeviceMapperUnavailable: /dev/mapper/control must exist and /sys/class/misc/device-mapper or /proc/misc must show the driver), the lvm2 programs (LvmToolsMissing names the Debian package lvm2), and that the pool is a thin pool (ThinPoolNotFound). A refused setting leaves the previous one in place. On LvmThin, Copy-VmVolume, -FromPath and -Format Qcow2 are refused (StorageBackendNotSupported). -IngressDomain instead gives every VM whose name is a DNS label a default ingress route NAME.DOMAIN (private, HTTPS with the ingress''s own CA, port 80 of the VM; a route of New-VmIngress with the same host name wins), served as the routes of New-VmIngress are; an empty domain removes the default routes. When Caddy refuses the routes (IngressPortInUse) the previous domain stays. Outputs nothing unless -PassThru.'
         Parameters  = @{
             StorageBackend = 'File (default: sparse files in the state directory) or LvmThin (thin volumes of -ThinPool in -VolumeGroup).'
             VolumeGroup    = 'The LVM volume group that holds the thin pool (LvmThin only).'
             ThinPool       = 'The thin pool in -VolumeGroup that new volumes are made in (LvmThin only); it must exist: lvcreate --type thin-pool makes one.'
+            IngressDomain  = 'The domain of the VMs'' default ingress routes (NAME.DOMAIN), a DNS name without wildcards; an empty string removes them.'
             PassThru       = 'Output the host object (VmPs.VmHost, as Get-VmHost outputs it) after the change.'
         }
         Examples    = @(
+            @{ Code = 'Set-VmHost -IngressDomain vms.example.test'; Remarks = 'Every VM is now reachable at https://NAME.vms.example.test/ by its owner (with a token).' }
             @{ Code = 'Set-VmHost -StorageBackend LvmThin -VolumeGroup vg0 -ThinPool pool -PassThru'; Remarks = 'Makes new volumes thin volumes of vg0/pool, and shows the host.' }
             @{ Code = 'Set-VmHost -StorageBackend LvmThin -VolumeGroup vg0 -ThinPool pool -WhatIf'; Remarks = 'Checks whether this host could use vg0/pool (device-mapper, lvm2, the pool) without changing anything.' }
             @{ Code = 'Set-VmHost -StorageBackend File'; Remarks = 'New volumes are sparse files again; existing thin volumes stay where they are.' }
@@ -777,6 +779,46 @@
         Examples    = @(
             @{ Code = 'Set-VmQuota -User alice -MaxVms 3 -MaxCpus 4 -MaxMemoryMiB 4096 -MaxDiskGiB 50'; Remarks = 'Limits alice to three VMs, four running vCPUs, 4 GiB of running memory and 50 GiB of disk.' }
             @{ Code = 'Set-VmQuota alice -MaxVms $null'; Remarks = 'Removes the VM count limit of alice.' }
+        )
+    }
+    'New-VmIngress' = @{
+        Synopsis    = 'Routes a host name to a port of a VM through the HTTPS ingress.'
+        Description = 'Makes an ingress route: requests for the host name reach the port of the VM through the Caddy instance VmPs runs for this state directory (Debian package caddy; CaddyNotFound names it when missing). Caddy runs detached in the VMs'' network namespace, with its configuration, log and certificates in the ingress folder of the state directory (0700) and its admin API only on a 0600 unix socket there; routes change through that API without a restart, and a Caddy that died is started again with its routes by the next ingress command (Get-VmIngress included). -Tls Internal (the default) serves HTTPS on port 443 with a certificate from the ingress''s own CA (its root is data/pki/authorities/local/root.crt in the ingress folder; it is never added to the host''s trust store); -Tls Off serves plain HTTP on port 80. A private route (the default) is meant for the VM''s owner and the users it is shared with (Grant-VmAccess), with a token of New-VmUserToken as a bearer token or as the password of basic auth, the VM getting X-VmPs-User and X-VmPs-Email and never the token: Caddy asks a VmPs token checker on a unix socket, which is not built yet, so private routes refuse every request for now. -Public lets anyone in. Requests to a VM that does not answer (stopped, or nothing on the port) get a 503 page naming the VM. The host name must be a DNS name (InvalidIngressHostname: no wildcards, ports, paths or other characters) that routes nowhere yet (IngressHostnameInUse). When Caddy cannot serve the route (IngressPortInUse: port 80 or 443 taken; IngressCaddyFailed) nothing is kept. Routes go with their VM.'
+        Parameters  = @{
+            VmName   = 'Name of the VM; also from the pipeline as a VM object.'
+            Hostname = 'The host name requests are routed by, such as web.example.test; stored in lower case.'
+            Port     = 'The VM''s port requests go to (default 80).'
+            Tls      = 'Internal (default: HTTPS with the ingress''s own CA) or Off (plain HTTP on port 80).'
+            Public   = 'Anyone may reach the route, without a token.'
+        }
+        Examples    = @(
+            @{ Code = 'New-VmIngress web web.example.test -Port 8080'; Remarks = 'Serves https://web.example.test/ from port 8080 of VM web, to its owner and the users it is shared with.' }
+            @{ Code = 'curl --cacert /var/lib/vmps/ingress/data/pki/authorities/local/root.crt https://web.example.test/'; Remarks = 'Reaches a route with -Tls Internal, trusting the ingress''s own CA.' }
+            @{ Code = 'Get-Vm web | New-VmIngress -Hostname docs.example.test -Tls Off -Public'; Remarks = 'Serves http://docs.example.test/ to anyone.' }
+        )
+    }
+    'Get-VmIngress' = @{
+        Synopsis    = 'Gets the ingress routes.'
+        Description = 'Gets the routes of New-VmIngress and the default route of each VM under the ingress domain (Set-VmHost -IngressDomain; IsDefault), all of them, those whose host names match, or those of some VMs, with each VM''s state. The routes are served as read: a Caddy that died is started again, and VMs made since the last change get their default routes.'
+        Parameters  = @{
+            Hostname = 'Host names of the routes; wildcards allowed. A literal name that routes nowhere is IngressNotFound.'
+            VmName   = 'Only the routes to these VMs; wildcards allowed. Also from the pipeline as VM objects.'
+        }
+        Examples    = @(
+            @{ Code = 'Get-VmIngress'; Remarks = 'Lists every route.' }
+            @{ Code = 'Get-Vm web | Get-VmIngress'; Remarks = 'Lists the routes to VM web.' }
+        )
+    }
+    'Remove-VmIngress' = @{
+        Synopsis    = 'Removes ingress routes.'
+        Description = 'Stops serving the routes and deletes them. A default route under the ingress domain goes with its VM or the domain only (IngressRouteIsDefault). With no route left, the ingress''s Caddy is ended.'
+        Parameters  = @{
+            Hostname    = 'Host names of the routes; wildcards allowed.'
+            InputObject = 'Routes from Get-VmIngress.'
+        }
+        Examples    = @(
+            @{ Code = 'Remove-VmIngress web.example.test'; Remarks = 'Removes one route.' }
+            @{ Code = 'Get-Vm web | Get-VmIngress | Where-Object { -not $_.IsDefault } | Remove-VmIngress'; Remarks = 'Removes the routes of VM web.' }
         )
     }
     'New-VmUserToken' = @{

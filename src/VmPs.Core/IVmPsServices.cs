@@ -2,6 +2,7 @@ using VmPs.Core.Access;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
+using VmPs.Core.Ingress;
 using VmPs.Core.Network;
 using VmPs.Core.Vms;
 using VmPs.Core.Volumes;
@@ -25,6 +26,9 @@ public interface IVmPsServices
 
     /// <summary>VmPs users, their keys, tokens, quotas and VM grants.</summary>
     IUserManager Users { get; }
+
+    /// <summary>The HTTPS ingress: routes to VMs served by VmPs's own Caddy.</summary>
+    IIngressManager Ingress { get; }
 
     /// <summary>Made on first use: it joins $VMPS_NETNS, and most commands never touch a network.</summary>
     INetworkManager Networks { get; }

@@ -41,6 +41,8 @@ public static class VmPsErrorIds
 
     public const string BusyboxNotStatic = nameof(BusyboxNotStatic);
 
+    public const string CaddyNotFound = nameof(CaddyNotFound);
+
     public const string CheckpointFailed = nameof(CheckpointFailed);
 
     public const string CheckpointNameInUse = nameof(CheckpointNameInUse);
@@ -181,6 +183,16 @@ public static class VmPsErrorIds
 
     public const string ImageTagRequired = nameof(ImageTagRequired);
 
+    public const string IngressCaddyFailed = nameof(IngressCaddyFailed);
+
+    public const string IngressHostnameInUse = nameof(IngressHostnameInUse);
+
+    public const string IngressNotFound = nameof(IngressNotFound);
+
+    public const string IngressPortInUse = nameof(IngressPortInUse);
+
+    public const string IngressRouteIsDefault = nameof(IngressRouteIsDefault);
+
     public const string InsecureRegistryRefused = nameof(InsecureRegistryRefused);
 
     public const string InvalidBandwidth = nameof(InvalidBandwidth);
@@ -202,6 +214,8 @@ public static class VmPsErrorIds
     public const string InvalidIPAddress = nameof(InvalidIPAddress);
 
     public const string InvalidImageName = nameof(InvalidImageName);
+
+    public const string InvalidIngressHostname = nameof(InvalidIngressHostname);
 
     public const string InvalidLayerEntry = nameof(InvalidLayerEntry);
 

@@ -29,11 +29,14 @@ public sealed class VmPsPaths
 
     public string VolumesDirectory => Path.Combine(Root, "volumes");
 
+    /// <summary>The ingress's Caddy: its admin socket, configuration, log and certificates.</summary>
+    public string IngressDirectory => Path.Combine(Root, "ingress");
+
     /// <summary>Everything VmPs keeps in the state directory (what is repaired to 0700/0600 when the state is opened).</summary>
     public IEnumerable<string> OwnedEntries =>
     [
         StateDatabase, StateDatabase + "-wal", StateDatabase + "-shm", StateDatabase + "-journal",
-        VmsDirectory, ImagesDirectory, CacheDirectory, KernelsDirectory, VolumesDirectory,
+        VmsDirectory, ImagesDirectory, CacheDirectory, KernelsDirectory, VolumesDirectory, IngressDirectory,
     ];
 
     public string VmDirectory(string vmId) => Path.Combine(VmsDirectory, vmId);

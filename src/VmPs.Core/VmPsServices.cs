@@ -2,6 +2,7 @@ using VmPs.Core.Access;
 using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
+using VmPs.Core.Ingress;
 using VmPs.Core.Network;
 using VmPs.Core.Network.Firewall;
 using VmPs.Core.State;
@@ -39,6 +40,12 @@ public sealed class VmPsServices : IVmPsServices
             () => new NetworkManager(Paths, database, NetworkNamespace.Shared(settings.NetworkNamespace), FirewallSelection.Parse(settings.Firewall)),
             LazyThreadSafetyMode.PublicationOnly);
         vms = new VmManager(Paths, database, host, networks, new VmManagerSettings());
+        Ingress = new IngressManager(
+            database,
+            vms,
+            new IngressLayout(Paths.IngressDirectory),
+            () => NetworkNamespace.Shared(settings.NetworkNamespace),
+            HostToolCatalog.DefaultSearchPath());
     }
 
     public VmPsSettings Settings { get; }
@@ -52,6 +59,8 @@ public sealed class VmPsServices : IVmPsServices
     public IVolumeManager Volumes => vms.Volumes;
 
     public IUserManager Users { get; }
+
+    public IIngressManager Ingress { get; }
 
     public INetworkManager Networks => networks.Value;
 

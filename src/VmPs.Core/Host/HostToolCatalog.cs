@@ -42,7 +42,10 @@ public static partial class HostToolCatalog
     public static HostToolDefinition Xorriso { get; } = new(
         "xorriso", "xorriso", "writes the cloud-init seed disk of disk image VMs", ["-version"]);
 
-    public static IReadOnlyList<HostToolDefinition> All { get; } = [Qemu, CloudHypervisor, MkfsErofs, MkfsExt4, QemuImg, Resize2fs, E2fsck, Debugfs, Busybox, Xorriso];
+    public static HostToolDefinition Caddy { get; } = new(
+        "caddy", "caddy", "serves the HTTPS ingress to VMs (New-VmIngress)", ["version"]);
+
+    public static IReadOnlyList<HostToolDefinition> All { get; } = [Qemu, CloudHypervisor, MkfsErofs, MkfsExt4, QemuImg, Resize2fs, E2fsck, Debugfs, Busybox, Xorriso, Caddy];
 
     /// <summary>$PATH plus the sbin directories, which a non-root user's PATH often lacks (mkfs.ext4 lives there).</summary>
     public static string DefaultSearchPath()

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using VmPs.Core;
 using VmPs.PowerShell.Infrastructure;
 
 namespace VmPs.PowerShell.Commands;
@@ -19,6 +20,20 @@ public sealed class RemoveVmCommand : VmTargetCmdlet
         if (ShouldProcess(name, Force ? "Remove VM (turning it off first if running)" : "Remove VM", Force))
         {
             Await(cancellationToken => Manager.RemoveAsync(name, Force, cancellationToken));
+            RemoveRoutes(name);
+        }
+    }
+
+    /// <summary>The VM's routes went with its row; the ingress stops serving them now, before its address is given to another VM.</summary>
+    private void RemoveRoutes(string name)
+    {
+        try
+        {
+            Await(Services.Ingress.RefreshAsync);
+        }
+        catch (VmPsException exception)
+        {
+            WriteWarning($"VM '{name}' was removed, but the ingress still serves its routes until its next change: {exception.Message}");
         }
     }
 }

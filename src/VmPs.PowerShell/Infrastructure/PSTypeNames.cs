@@ -43,6 +43,8 @@ public static class PSTypeNames
 
     public const string VmAccessGrant = "VmPs.VmAccessGrant";
 
+    public const string VmIngress = "VmPs.VmIngress";
+
     /// <summary>Wraps a result in a PSObject carrying one of these type names, which its format view selects.</summary>
     internal static PSObject Tag(object value, string psTypeName)
     {

@@ -7,6 +7,7 @@ using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
 using VmPs.Core.Images.Oci;
+using VmPs.Core.Ingress;
 using VmPs.Core.Logs;
 using VmPs.Core.Network;
 using VmPs.Core.Vms;
@@ -56,6 +57,8 @@ internal sealed class FakeServices : IVmPsServices, IDisposable
 
     public IUserManager Users => throw new NotSupportedException("No users in these tests.");
 
+    public IIngressManager Ingress { get; } = new UnusedIngress();
+
     public IHostContext Host => throw new NotSupportedException("No host probe in these tests.");
 
     public HypervisorRegistry Hypervisors { get; } = HypervisorRegistry.Default();
@@ -69,6 +72,24 @@ internal sealed class FakeServices : IVmPsServices, IDisposable
     }
 
     public void Dispose() => runspace.Dispose();
+}
+
+/// <summary>An ingress never started: Remove-Vm's refresh does nothing, and nothing else is used here.</summary>
+internal sealed class UnusedIngress : IIngressManager
+{
+    public Task RefreshAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<VmIngress> CreateAsync(VmIngressCreateOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<VmIngress> ValidateCreateAsync(VmIngressCreateOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<IReadOnlyList<VmIngress>> GetAllAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task<VmIngress> GetAsync(string hostname, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task RemoveAsync(string hostname, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task SetDomainAsync(string? domain, CancellationToken cancellationToken) => throw new NotSupportedException();
 }
 
 internal sealed class FakeVmManager : IVmManager

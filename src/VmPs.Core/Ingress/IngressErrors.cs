@@ -1,0 +1,68 @@
+namespace VmPs.Core.Ingress;
+
+/// <summary>The user-facing errors of the ingress, each with its stable ErrorId.</summary>
+internal static class IngressErrors
+{
+    public static VmPsException InvalidHostname(string hostname, string reason) => new(
+        VmPsErrorIds.InvalidIngressHostname,
+        VmPsErrorKind.InvalidArgument,
+        $"'{hostname}' is not a host name the ingress can route: {reason}.",
+        hostname)
+    {
+        RecommendedAction = "Give a DNS name of letters, digits and hyphens in dot-separated labels (such as web.example.test), without wildcards, ports or paths.",
+    };
+
+    public static VmPsException HostnameInUse(string hostname, string vmName) => new(
+        VmPsErrorIds.IngressHostnameInUse,
+        VmPsErrorKind.ResourceExists,
+        $"The host name '{hostname}' already routes to VM '{vmName}'.",
+        hostname)
+    {
+        RecommendedAction = "Remove that route first (Remove-VmIngress), or choose another host name.",
+    };
+
+    public static VmPsException NotFound(string hostname) => new(
+        VmPsErrorIds.IngressNotFound,
+        VmPsErrorKind.ObjectNotFound,
+        $"No ingress route for the host name '{hostname}'.",
+        hostname)
+    {
+        RecommendedAction = "Run Get-VmIngress to list the routes.",
+    };
+
+    public static VmPsException DefaultRoute(string hostname) => new(
+        VmPsErrorIds.IngressRouteIsDefault,
+        VmPsErrorKind.InvalidOperation,
+        $"'{hostname}' is the default route of its VM under the ingress domain; it goes with the VM or the domain.",
+        hostname)
+    {
+        RecommendedAction = "Clear the domain with Set-VmHost -IngressDomain '' to remove every default route.",
+    };
+
+    public static VmPsException CaddyMissing(string searchPath) => new(
+        VmPsErrorIds.CaddyNotFound,
+        VmPsErrorKind.ObjectNotFound,
+        "The ingress needs the 'caddy' program, which is not on the search path.",
+        searchPath)
+    {
+        RecommendedAction = "Install Debian's 'caddy' package (apt-get install caddy).",
+    };
+
+    public static VmPsException PortInUse(string detail) => new(
+        VmPsErrorIds.IngressPortInUse,
+        VmPsErrorKind.ResourceUnavailable,
+        $"The ingress cannot listen: a port it needs is in use ({detail}). Nothing was changed.",
+        detail)
+    {
+        RecommendedAction = "Stop the program listening on port 80 or 443 of the VMs' network namespace, then try again.",
+    };
+
+    public static VmPsException CaddyFailed(string detail, string logFile) => new(
+        VmPsErrorIds.IngressCaddyFailed,
+        VmPsErrorKind.ResourceUnavailable,
+        $"Caddy refused the ingress configuration or did not start: {detail}. Nothing was changed.",
+        logFile)
+    {
+        RecommendedAction = $"See Caddy's log in '{logFile}'.",
+    };
+}
