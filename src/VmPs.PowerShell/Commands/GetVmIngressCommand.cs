@@ -3,6 +3,7 @@ using VmPs.Core;
 using VmPs.Core.Ingress;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
+using VmPs.PowerShell.Pipeline;
 
 namespace VmPs.PowerShell.Commands;
 
@@ -24,7 +25,8 @@ public sealed class GetVmIngressCommand : IngressCmdlet
     public string[]? Hostname { get; set; }
 
     /// <summary>The routes to these VMs (wildcards allowed).</summary>
-    [Parameter(Mandatory = true, ParameterSetName = VmNameSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, ParameterSetName = VmNameSet, ValueFromPipeline = true)]
+    [VmName]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(VmNameCompleter))]
