@@ -37,9 +37,9 @@ public static partial class IngressHostnames
     public static string? DefaultFor(string vmName, string domain) =>
         LabelPattern().IsMatch(vmName.ToLowerInvariant()) ? $"{vmName.ToLowerInvariant()}.{domain}" : null;
 
-    [GeneratedRegex("^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\\z", RegexOptions.CultureInvariant)]
     private static partial Regex HostnamePattern();
 
-    [GeneratedRegex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\\z", RegexOptions.CultureInvariant)]
     private static partial Regex LabelPattern();
 }
