@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using VmPs.Core.Processes;
 
 namespace VmPs.Core.Ingress;
 
@@ -17,20 +18,7 @@ internal sealed class CaddyAdminClient : IDisposable
     {
         var handler = new SocketsHttpHandler
         {
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken).ConfigureAwait(false);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
+            ConnectCallback = (_, cancellationToken) => UnixSocketStreams.ConnectAsync(socketPath, cancellationToken),
         };
         client = new HttpClient(handler) { BaseAddress = new Uri($"http://{CaddyConfig.AdminOrigin}/"), Timeout = RequestTimeout };
     }

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using VmPs.Core.Processes;
 
 namespace VmPs.Core.Hypervisors.CloudHypervisor;
 
@@ -22,7 +23,7 @@ public sealed class CloudHypervisorApiClient : IDisposable
         SocketPath = socketPath;
         var handler = new SocketsHttpHandler
         {
-            ConnectCallback = (_, cancellationToken) => ConnectAsync(socketPath, cancellationToken),
+            ConnectCallback = (_, cancellationToken) => UnixSocketStreams.ConnectAsync(socketPath, cancellationToken),
             UseProxy = false,
         };
         http = new HttpClient(handler) { BaseAddress = new Uri("http://localhost/api/v1/") };
@@ -177,20 +178,5 @@ public sealed class CloudHypervisorApiClient : IDisposable
         }
 
         return [body.Trim()];
-    }
-
-    private static async ValueTask<Stream> ConnectAsync(string socketPath, CancellationToken cancellationToken)
-    {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken).ConfigureAwait(false);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
     }
 }
