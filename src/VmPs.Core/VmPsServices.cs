@@ -32,7 +32,7 @@ public sealed class VmPsServices : IVmPsServices
         var database = new StateDatabase(Paths.StateDatabase);
         var host = new HostContext(cancellationToken => HostProbe.ProbeAsync(Paths, new HostProbeOptions { Hypervisors = hypervisors }, cancellationToken), hypervisors, database);
         Host = host;
-        Images = new ImageManager(Paths, database);
+        Images = new ImageManager(Paths, database, host.LvmThin);
         Users = new UserManager(database);
 
         // Not cached on failure: a namespace created after a failed join is joined by the next command.

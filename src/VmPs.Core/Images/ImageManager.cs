@@ -2,6 +2,8 @@ using VmPs.Core.Images.Blobs;
 using VmPs.Core.Images.Disk;
 using VmPs.Core.Images.Oci;
 using VmPs.Core.State;
+using VmPs.Core.Storage;
+using VmPs.Core.Storage.LvmThin;
 
 namespace VmPs.Core.Images;
 
@@ -12,6 +14,8 @@ namespace VmPs.Core.Images;
 public sealed class ImageManager : IImageManager
 {
     private readonly VmPsPaths paths;
+    private readonly StorageSettingsStore storageSettings;
+    private readonly LvmThinHost lvmThin;
     private readonly ImageStore store;
     private readonly ImagePipeline pipeline;
     private readonly ImageDisk disk;
@@ -23,9 +27,12 @@ public sealed class ImageManager : IImageManager
     {
     }
 
-    internal ImageManager(VmPsPaths paths, StateDatabase database)
+    /// <param name="lvmThin">The host the LvmThin backend's plans run on; null: this host.</param>
+    internal ImageManager(VmPsPaths paths, StateDatabase database, LvmThinHost? lvmThin = null)
     {
         this.paths = paths;
+        storageSettings = new StorageSettingsStore(database);
+        this.lvmThin = lvmThin ?? LvmThinHost.Real;
         store = new ImageStore(database);
         var blobs = new BlobCache(paths);
         disk = new ImageDisk(paths, store, blobs);
@@ -78,9 +85,23 @@ public sealed class ImageManager : IImageManager
     {
         ArgumentNullException.ThrowIfNull(name);
         var removed = await store.RemoveAsync(name, force, cancellationToken).ConfigureAwait(false);
+        await RemoveThinBaseAsync(removed, cancellationToken).ConfigureAwait(false);
         DeleteFiles(paths, removed);
         FileLock.DeleteIfFree(ImageDisk.NameLock(paths, removed.Name));
         await disk.RemoveUnreferencedBlobsAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A disk image's base in the LvmThin backend's pool, which its VMs' snapshots no longer need (a thin snapshot
+    /// outlives its origin). The row is gone first, so no new VM can ask for the base meanwhile.
+    /// </summary>
+    private async Task RemoveThinBaseAsync(ImageInfo image, CancellationToken cancellationToken)
+    {
+        var settings = await storageSettings.GetAsync(cancellationToken).ConfigureAwait(false);
+        if (image.Kind == ImageKind.Disk && settings.Backend == StorageBackend.LvmThin)
+        {
+            await lvmThin.Storage(settings).RemoveBaseImageAsync(Guid.Parse(image.Id), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>The images no VM uses (what Remove-VmImage -Prune removes), in name order.</summary>

@@ -13,6 +13,12 @@ internal static class OverlayDisk
 {
     public const string Label = "vmps-overlay";
 
+    /// <summary>
+    /// mkfs.ext4's arguments for the disk at <paramref name="path"/>. Lazy init leaves inode tables and the journal
+    /// zero-filled on demand: a file stays sparse, a thin volume unallocated, and mkfs is fast.
+    /// </summary>
+    public static string[] MkfsArguments(string path) => ["-q", "-F", "-L", Label, "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1", path];
+
     /// <summary>Creates and formats the disk; on failure the file is removed.</summary>
     /// <param name="mkfsProgram">An explicit mkfs.ext4 path; null finds the host's.</param>
     public static async Task CreateAsync(string path, DiskImageFormat format, int sizeGiB, CancellationToken cancellationToken, string? mkfsProgram = null)
@@ -31,11 +37,7 @@ internal static class OverlayDisk
                 file.SetLength((long)sizeGiB * 1024 * 1024 * 1024);
             }
 
-            // Lazy init leaves inode tables and the journal zero-filled on demand: the file stays sparse and mkfs is fast.
-            await ExternalTool.RunCheckedAsync(
-                mkfs,
-                ["-q", "-F", "-L", Label, "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1", path],
-                cancellationToken).ConfigureAwait(false);
+            await ExternalTool.RunCheckedAsync(mkfs, MkfsArguments(path), cancellationToken).ConfigureAwait(false);
         }
         catch
         {

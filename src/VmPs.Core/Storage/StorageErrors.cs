@@ -67,4 +67,22 @@ internal static class StorageErrors
     {
         RecommendedAction = "Use a volume of the File backend (Set-VmHost -StorageBackend File, then New-VmVolume) for this.",
     };
+
+    public static VmPsException NewThinVmDiskUnsupported(string name, StorageSettings settings) => new(
+        VmPsErrorIds.StorageBackendNotSupported,
+        VmPsErrorKind.NotImplemented,
+        $"New VM disks are raw thin volumes of {settings.VolumeGroup}/{settings.ThinPool} (Set-VmHost -StorageBackend LvmThin): -DiskFormat Qcow2 needs a file.",
+        name)
+    {
+        RecommendedAction = "Leave out -DiskFormat Qcow2, or make the disk a file: Set-VmHost -StorageBackend File.",
+    };
+
+    public static VmPsException ThinVmDiskNoCheckpoint(string name, LvmThin.ThinVmDisk disk) => new(
+        VmPsErrorIds.StorageBackendNotSupported,
+        VmPsErrorKind.NotImplemented,
+        $"VM '{name}' has its disk on the thin volume {disk.VolumeGroup}/{disk.LogicalVolume} (the LvmThin storage backend), and checkpoints, forks and copies are made of disk files.",
+        name)
+    {
+        RecommendedAction = "Use Save-Vm to keep its memory, or create the VM on the File backend (Set-VmHost -StorageBackend File) to checkpoint it.",
+    };
 }

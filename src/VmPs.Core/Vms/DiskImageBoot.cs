@@ -22,6 +22,13 @@ internal static class DiskImageBoot
     /// <summary>The VM's disk file (its VmRecord.DiskFile): a qcow2 overlay over the image's read-only base.</summary>
     public const string SystemDiskFile = "disk.qcow2";
 
+    /// <summary>The VM's disk file on the LvmThin backend: the link to its raw thin snapshot of the image's base (see VmDisks).</summary>
+    public const string ThinSystemDiskFile = "disk.raw";
+
+    /// <summary>The container and file of a new VM's disk.</summary>
+    public static (DiskImageFormat Format, string File) SystemDisk(bool onThinPool) =>
+        onThinPool ? (DiskImageFormat.Raw, ThinSystemDiskFile) : (DiskImageFormat.Qcow2, SystemDiskFile);
+
     /// <summary>
     /// New-Vm's checks for a disk image: what only a direct boot has is refused, the disk must hold the image, and
     /// QEMU VMs run on q35 (microvm has no firmware). Returns the machine and the features the hypervisor needs.
@@ -82,12 +89,11 @@ internal static class DiskImageBoot
     /// The VM's disk: a qcow2 overlay of <paramref name="sizeGiB"/> over the image's base, its backing file and that
     /// file's format written by VmPs (never probed), 0600. The caller removes the VM directory on failure.
     /// </summary>
-    public static void CreateSystemDisk(VmFiles files, ImageInfo image, int sizeGiB)
-    {
-        var backing = new BackingImage(image.RootfsPath, image.Format == ImageFormat.Qcow2 ? DiskImageFormat.Qcow2 : DiskImageFormat.Raw);
-        var disk = files.Disk(SystemDiskFile);
-        Qcow2Overlay.Create(disk, (long)sizeGiB << 30, backing);
-    }
+    public static void CreateSystemDisk(VmFiles files, string diskFile, ImageInfo image, int sizeGiB) =>
+        Qcow2Overlay.Create(files.Disk(diskFile), (long)sizeGiB << 30, new BackingImage(image.RootfsPath, BaseFormatOf(image)));
+
+    /// <summary>The container of the image's stored disk, as New-VmImage recorded it (never probed).</summary>
+    public static DiskImageFormat BaseFormatOf(ImageInfo image) => image.Format == ImageFormat.Qcow2 ? DiskImageFormat.Qcow2 : DiskImageFormat.Raw;
 
     /// <summary>
     /// What Start-Vm boots: the firmware the host has for the VM's hypervisor (FirmwareNotFound when it has none),

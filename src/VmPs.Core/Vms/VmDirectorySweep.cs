@@ -16,9 +16,11 @@ internal sealed class VmDirectorySweep
     private readonly VmStore vms;
     private readonly VmNetworking networking;
     private readonly VmReconciler reconciler;
+    private readonly VmDisks disks;
 
-    public VmDirectorySweep(VmPsPaths paths, VmStore vms, VmNetworking networking, VmReconciler reconciler)
+    public VmDirectorySweep(VmPsPaths paths, VmStore vms, VmNetworking networking, VmReconciler reconciler, VmDisks disks)
     {
+        this.disks = disks;
         this.paths = paths;
         this.vms = vms;
         this.networking = networking;
@@ -46,12 +48,12 @@ internal sealed class VmDirectorySweep
             var files = reconciler.Files(id);
             if (Directory.Exists(directory) && !recorded.Contains(id) && !File.Exists(files.CreatingMarker) && await vms.FindByIdAsync(id, cancellationToken).ConfigureAwait(false) is null)
             {
-                DeleteDirectory(directory);
+                await disks.DeleteAsync(files, id, cancellationToken).ConfigureAwait(false);
             }
         }
     }
 
-    /// <summary>Undoes a creation: the adapter (TAP, rules, address) and the row if it was stored, then the directory, then the marker.</summary>
+    /// <summary>Undoes a creation: the adapter (TAP, rules, address) and the row if it was stored, then the disk and directory, then the marker.</summary>
     public async Task RollBackCreationAsync(Guid id, CancellationToken cancellationToken)
     {
         if (await vms.FindByIdAsync(id, cancellationToken).ConfigureAwait(false) is not null)
@@ -61,7 +63,7 @@ internal sealed class VmDirectorySweep
         }
 
         var files = reconciler.Files(id);
-        DeleteDirectory(files.Directory);
+        await disks.DeleteAsync(files, id, cancellationToken).ConfigureAwait(false);
         File.Delete(files.CreatingMarker);
     }
 

@@ -37,6 +37,7 @@ public sealed class VmManager : IVmManager
     private readonly VmCheckpoints checkpoints;
     private readonly VmNetworking networking;
     private readonly VolumeManager volumes;
+    private readonly VmDisks disks;
     private readonly VmDirectorySweep sweep;
     private readonly VmActivity activity;
     private readonly VmMeter meter;
@@ -73,11 +74,12 @@ public sealed class VmManager : IVmManager
         networking = new VmNetworking(networks);
         reconciler = new VmReconciler(paths, vms, networking);
         volumes = new VolumeManager(paths, database, vms, reconciler, host);
+        disks = new VmDisks(paths, host);
         boot = new VmBoot(paths, vms, images, reconciler, host, networking, volumes, settings.LogFileMaxBytes);
         shutdown = new VmShutdown(vms, reconciler, host, networking);
         standby = new VmStandby(vms, reconciler, host, networking);
         checkpoints = new VmCheckpoints(vms, reconciler, host);
-        sweep = new VmDirectorySweep(paths, vms, networking, reconciler);
+        sweep = new VmDirectorySweep(paths, vms, networking, reconciler, disks);
         activity = new VmActivity(vms);
         meter = new VmMeter(host);
     }
@@ -106,8 +108,9 @@ public sealed class VmManager : IVmManager
         var (kernelPath, hypervisor, machine) = await CheckCreateAsync(options, cancellationToken).ConfigureAwait(false);
         var attachments = options.Volumes.Select(volume => volume with { Path = VolumeValidation.ValidateMountPath(volume.Path) }).ToList();
         var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
+        var pool = await disks.PoolForNewAsync(options, image.Kind, cancellationToken).ConfigureAwait(false);
         var disk = image.Kind == ImageKind.Disk
-            ? (Format: DiskImageFormat.Qcow2, File: DiskImageBoot.SystemDiskFile)
+            ? DiskImageBoot.SystemDisk(onThinPool: pool is not null)
             : (Format: options.DiskFormat, File: VmFiles.OverlayDiskName(options.DiskFormat));
         var vm = new NewVm(
             Guid.NewGuid(), options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.Owner,
@@ -120,11 +123,11 @@ public sealed class VmManager : IVmManager
             {
                 if (image.Kind == ImageKind.Disk)
                 {
-                    DiskImageBoot.CreateSystemDisk(files, image, options.DiskSizeGiB);
+                    await disks.CreateSystemDiskAsync(pool, files, vm.Id, disk.File, image, options.DiskSizeGiB, token).ConfigureAwait(false);
                 }
                 else
                 {
-                    await OverlayDisk.CreateAsync(files.Disk(disk.File), options.DiskFormat, options.DiskSizeGiB, token, settings.MkfsExt4).ConfigureAwait(false);
+                    await disks.CreateOverlayAsync(pool, files, vm.Id, disk.File, options.DiskFormat, options.DiskSizeGiB, settings.MkfsExt4, token).ConfigureAwait(false);
                 }
 
                 await userData.WriteAsync(files, token).ConfigureAwait(false);
@@ -179,7 +182,7 @@ public sealed class VmManager : IVmManager
     public async Task<VmInfo> CopyAsync(string vmName, string name, CancellationToken cancellationToken)
     {
         var source = await GetRecordAsync(vmName, cancellationToken).ConfigureAwait(false);
-        DiskImageBoot.RefuseCheckpoint(source);
+        disks.RefuseCheckpoint(source, reconciler.Files(source.Id));
         await CheckNewNameAsync(name, cancellationToken).ConfigureAwait(false);
         var checkpoint = await checkpoints.CreateAsync(source, $"copy-{Guid.NewGuid():N}", cancellationToken).ConfigureAwait(false);
         try
@@ -269,7 +272,7 @@ public sealed class VmManager : IVmManager
             var adapter = await networking.AttachAsync(vm.Id, vm.Name, network, cancellationToken).ConfigureAwait(false);
             CrashPoint.Reach(CrashAfterAttach);
             File.Delete(files.CreatingMarker);
-            return ToInfo(vm, adapter, await vms.SharesAsync(vm.Id, cancellationToken).ConfigureAwait(false));
+            return await ToInfoAsync(vm, adapter, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -299,20 +302,11 @@ public sealed class VmManager : IVmManager
             }
 
             // The size is recorded first (the owner's MaxDiskGiB is checked there) and given back if growing fails. The
-            // file grows also when the size is unchanged: a session killed between recording and growing is completed.
-            // resize2fs cannot open a qcow2 image: the guest grows the filesystem to its disk at the next boot (a disk
-            // image's cloud-init grows its root partition).
+            // disk grows also when the size is unchanged: a session killed between recording and growing is completed.
             await vms.SetDiskSizeAsync(vm.Id, sizeGiB, cancellationToken).ConfigureAwait(false);
             try
             {
-                if (vm.DiskFormat == DiskImageFormat.Qcow2)
-                {
-                    await QemuImage.ResizeAsync(files.Disk(vm.DiskFileName), DiskImageFormat.Qcow2, (long)sizeGiB << 30, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await Ext4Image.GrowAsync(files.Disk(vm.DiskFileName), (long)sizeGiB << 30, $"the disk of VM '{vm.Name}'", cancellationToken).ConfigureAwait(false);
-                }
+                await disks.GrowAsync(vm, files, sizeGiB, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -341,7 +335,8 @@ public sealed class VmManager : IVmManager
         }
 
         var observed = await activity.ObserveNetworkAsync(reconciled, cancellationToken).ConfigureAwait(false);
-        return [.. observed.Select(vm => ToInfo(vm, adapters.GetValueOrDefault(vm.Id), shares[vm.Id]))];
+        var allocated = await disks.AllocatedBytesAsync(observed, reconciler.Files, cancellationToken).ConfigureAwait(false);
+        return [.. observed.Select(vm => ToInfo(vm, adapters.GetValueOrDefault(vm.Id), shares[vm.Id], allocated[vm.Id]))];
     }
 
     /// <summary>The VM with this name (case-insensitive), or null.</summary>
@@ -602,7 +597,7 @@ public sealed class VmManager : IVmManager
     public async Task<VmCheckpointInfo> CheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken)
     {
         var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
-        DiskImageBoot.RefuseCheckpoint(vm);
+        disks.RefuseCheckpoint(vm, reconciler.Files(vm.Id));
         return await checkpoints.CreateAsync(vm, checkpointName, cancellationToken).ConfigureAwait(false);
     }
 
@@ -643,6 +638,7 @@ public sealed class VmManager : IVmManager
             vm = await shutdown.StopAsync(vm, new VmStopOptions { Method = VmStopMethod.TurnOff }, cancellationToken).ConfigureAwait(false);
         }
 
+        await disks.RemoveThinVolumesAsync(reconciler.Files(vm.Id), vm.Id, cancellationToken).ConfigureAwait(false);
         await networking.ReleaseAsync(vm.Id, cancellationToken).ConfigureAwait(false);
         CrashPoint.Reach(CrashAfterRelease);
         var removed = await vms.DeleteAsync(
@@ -810,6 +806,7 @@ public sealed class VmManager : IVmManager
         var requested = options.MachineType is null ? options.Hypervisor : VmValidation.HypervisorOfMachine(options.Hypervisor);
         var stored = await catalog.FindStoredAsync(options.Image, cancellationToken).ConfigureAwait(false);
         VmUserData.Check(options, stored?.Kind ?? ImageKind.Oci);
+        await disks.PoolForNewAsync(options, stored?.Kind ?? ImageKind.Oci, cancellationToken).ConfigureAwait(false);
         if (stored is { Kind: ImageKind.Disk } diskImage)
         {
             var (machine, required) = DiskImageBoot.CheckCreate(options, diskImage);
@@ -867,16 +864,19 @@ public sealed class VmManager : IVmManager
     private async Task<VmRecord> GetRecordAsync(string name, CancellationToken cancellationToken) =>
         await FindRecordAsync(name, cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(name);
 
-    private async Task<VmInfo> ToInfoAsync(VmRecord vm, CancellationToken cancellationToken)
+    private async Task<VmInfo> ToInfoAsync(VmRecord vm, CancellationToken cancellationToken) =>
+        await ToInfoAsync(vm, await networking.AdapterAsync(vm.Id, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    private async Task<VmInfo> ToInfoAsync(VmRecord vm, NetworkAdapterInfo? adapter, CancellationToken cancellationToken)
     {
-        var adapter = await networking.AdapterAsync(vm.Id, cancellationToken).ConfigureAwait(false);
         var observed = await activity.ObserveNetworkAsync([(vm, adapter)], cancellationToken).ConfigureAwait(false);
-        return ToInfo(observed[0], adapter, await vms.SharesAsync(vm.Id, cancellationToken).ConfigureAwait(false));
+        var allocated = await disks.AllocatedBytesAsync(observed, reconciler.Files, cancellationToken).ConfigureAwait(false);
+        return ToInfo(observed[0], adapter, await vms.SharesAsync(vm.Id, cancellationToken).ConfigureAwait(false), allocated[vm.Id]);
     }
 
     private static ShareOptions ShareOptionsOf(ShareSpec share) => new(share.HostPath, share.GuestPath, share.ReadOnly);
 
-    private VmInfo ToInfo(VmRecord vm, NetworkAdapterInfo? adapter, IEnumerable<ShareSpec> shares) => new()
+    private VmInfo ToInfo(VmRecord vm, NetworkAdapterInfo? adapter, IEnumerable<ShareSpec> shares, long diskAllocatedBytes) => new()
     {
         Id = vm.Id,
         Name = vm.Name,
@@ -902,7 +902,7 @@ public sealed class VmManager : IVmManager
         StatusDetail = vm.StatusDetail,
         Owner = vm.Owner,
         DiskSizeGiB = vm.DiskSizeGiB,
-        DiskAllocatedBytes = FileAllocation.BytesOf(reconciler.Files(vm.Id).Disk(vm.DiskFileName)),
+        DiskAllocatedBytes = diskAllocatedBytes,
         DiskFormat = vm.DiskFormat,
         Shares = [.. shares.Select(ShareOptionsOf)],
         LastActivityAt = vm.LastActivityAt,

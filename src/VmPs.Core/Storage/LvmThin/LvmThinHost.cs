@@ -13,7 +13,7 @@ internal delegate Task<ToolResult> LvmCommandRunner(LvmCommand command, Cancella
 internal sealed class LvmThinHost
 {
     /// <summary>The lvm2 programs the plans run (Debian's lvm2 links each to /sbin/lvm).</summary>
-    public static readonly IReadOnlyList<string> LvmPrograms = ["lvcreate", "lvextend", "lvremove", "lvs"];
+    public static readonly IReadOnlyList<string> LvmPrograms = ["lvcreate", "lvextend", "lvremove", "lvrename", "lvs"];
 
     private readonly Func<DeviceMapperStatus> probeDeviceMapper;
     private readonly Func<string, string?> findProgram;

@@ -36,6 +36,8 @@ internal sealed class LvmThinPlanner
 
     public static string BaseImageName(Guid imageId) => $"vmps-image-{imageId:N}";
 
+    public static string PartialBaseImageName(Guid imageId) => $"vmps-image-{imageId:N}-partial";
+
     public static string VmDiskName(Guid vmId) => $"vmps-vm-{vmId:N}";
 
     public static string VolumeName(Guid volumeId) => $"vmps-volume-{volumeId:N}";
@@ -52,8 +54,18 @@ internal sealed class LvmThinPlanner
     /// Prints each logical volume of the group as "NAME|SIZE|DATA%": the virtual size in bytes and how much of it the
     /// pool has allocated (empty for a volume that is not active). Read by <see cref="ParseAllocatedBytes"/>.
     /// </summary>
-    public LvmCommand InspectUsage() =>
-        new("lvs", ["--noheadings", "--units", "b", "--nosuffix", "--separator", UsageSeparator, "--options", "lv_name,lv_size,data_percent", VolumeGroup]);
+    public LvmCommand InspectUsage() => InspectUsage(VolumeGroup);
+
+    /// <inheritdoc cref="InspectUsage()"/>
+    public static LvmCommand InspectUsage(string volumeGroup) =>
+        new("lvs", ["--noheadings", "--units", "b", "--nosuffix", "--separator", UsageSeparator, "--options", "lv_name,lv_size,data_percent", volumeGroup]);
+
+    /// <summary>The names of the VmPs logical volumes <see cref="InspectUsage()"/>'s output lists, active or not.</summary>
+    public static IReadOnlySet<string> ParseVolumeNames(string lvsOutput) =>
+        lvsOutput.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(UsageSeparator, StringSplitOptions.TrimEntries)[0])
+            .Where(name => name.StartsWith("vmps-", StringComparison.Ordinal))
+            .ToHashSet(StringComparer.Ordinal);
 
     /// <summary>
     /// The pool blocks each VmPs thin volume holds, by name, from <see cref="InspectUsage"/>'s output. A line that is
@@ -80,18 +92,25 @@ internal sealed class LvmThinPlanner
         return allocated;
     }
 
-    /// <summary>An image's base: a thin volume of its virtual size holding its disk, which VM disks snapshot.</summary>
+    /// <summary>
+    /// An image's base: a thin volume of its virtual size holding its disk, which VM disks snapshot. It is written
+    /// under a name of its own and renamed last, so a base under its final name is always whole; a write killed midway
+    /// leaves only the partial volume, which the next attempt removes first (<see cref="RemovePartialBaseImage"/>).
+    /// </summary>
     public IReadOnlyList<LvmCommand> CreateBaseImage(Guid imageId, long virtualSizeBytes, string imageFile, DiskImageFormat imageFormat)
     {
-        var name = BaseImageName(imageId);
+        var partial = PartialBaseImageName(imageId);
         return
         [
-            CreateThinVolume(name, virtualSizeBytes),
+            CreateThinVolume(partial, virtualSizeBytes),
 
             // -n: the device exists, qemu-img writes into it instead of creating a file.
-            new("qemu-img", ["convert", "-n", "-f", QemuImage.Name(imageFormat), "-O", "raw", imageFile, DevicePath(name)]),
+            new("qemu-img", ["convert", "-n", "-f", QemuImage.Name(imageFormat), "-O", "raw", imageFile, DevicePath(partial)]),
+            new("lvrename", [VolumeGroup, partial, BaseImageName(imageId)]),
         ];
     }
+
+    public IReadOnlyList<LvmCommand> RemovePartialBaseImage(Guid imageId) => [Remove(PartialBaseImageName(imageId))];
 
     /// <summary>
     /// The VM's writable disk: a thin snapshot of its image's base, sharing the base's blocks until written, grown
@@ -104,6 +123,13 @@ internal sealed class LvmThinPlanner
         var name = VmDiskName(vmId);
         LvmCommand snapshot = new("lvcreate", ["--yes", "--snapshot", "--setactivationskip", "n", "--activate", "y", "--name", name, Qualified(BaseImageName(imageId))]);
         return sizeBytes > baseSizeBytes ? [snapshot, Extend(name, sizeBytes, growFilesystem)] : [snapshot];
+    }
+
+    /// <summary>A direct-boot VM's writable disk: an empty thin volume formatted as New-Vm formats a disk file (<see cref="OverlayDisk"/>).</summary>
+    public IReadOnlyList<LvmCommand> CreateVmOverlay(Guid vmId, long sizeBytes)
+    {
+        var name = VmDiskName(vmId);
+        return [CreateThinVolume(name, sizeBytes), new("mkfs.ext4", OverlayDisk.MkfsArguments(DevicePath(name)))];
     }
 
     public IReadOnlyList<LvmCommand> RemoveVmDisk(Guid vmId) => [Remove(VmDiskName(vmId))];
@@ -127,10 +153,15 @@ internal sealed class LvmThinPlanner
     private LvmCommand CreateThinVolume(string name, long sizeBytes) =>
         new("lvcreate", ["--yes", "--type", "thin", "--name", name, "--virtualsize", Bytes(sizeBytes), "--thinpool", Pool]);
 
-    private LvmCommand Extend(string name, long sizeBytes, bool growFilesystem) =>
-        new("lvextend", ["--size", Bytes(sizeBytes), .. growFilesystem ? new[] { "--resizefs" } : [], Qualified(name)]);
+    private LvmCommand Extend(string name, long sizeBytes, bool growFilesystem) => Extend(VolumeGroup, name, sizeBytes, growFilesystem);
 
-    private LvmCommand Remove(string name) => new("lvremove", ["--yes", Qualified(name)]);
+    /// <summary>Grows VG/NAME; with <paramref name="growFilesystem"/> its ext4 too (lvextend runs fsadm, which runs resize2fs).</summary>
+    public static LvmCommand Extend(string volumeGroup, string name, long sizeBytes, bool growFilesystem) =>
+        new("lvextend", ["--size", Bytes(sizeBytes), .. growFilesystem ? new[] { "--resizefs" } : [], $"{volumeGroup}/{name}"]);
+
+    private LvmCommand Remove(string name) => Remove(VolumeGroup, name);
+
+    public static LvmCommand Remove(string volumeGroup, string name) => new("lvremove", ["--yes", $"{volumeGroup}/{name}"]);
 
     private string Qualified(string logicalVolume) => $"{VolumeGroup}/{logicalVolume}";
 

@@ -23,6 +23,45 @@ internal sealed class LvmThinStorage
         return Planner.DevicePath(LvmThinPlanner.VolumeName(volumeId));
     }
 
+    /// <summary>A direct-boot VM's writable disk, empty and formatted (<see cref="LvmThinPlanner.CreateVmOverlay"/>).</summary>
+    public Task CreateVmOverlayAsync(Guid vmId, long sizeBytes, CancellationToken cancellationToken) =>
+        RunAsync(Planner.CreateVmOverlay(vmId, sizeBytes), Planner.RemoveVmDisk(vmId), cancellationToken);
+
+    /// <summary>
+    /// A disk image VM's disk: a snapshot of the image's base, which is written first when the pool has none yet.
+    /// The caller holds the image's lock, so two sessions never write one base.
+    /// </summary>
+    public async Task CreateVmDiskAsync(Guid vmId, long sizeBytes, BaseImage image, CancellationToken cancellationToken)
+    {
+        var volumes = await VolumeNamesAsync(cancellationToken).ConfigureAwait(false);
+        if (!volumes.Contains(LvmThinPlanner.BaseImageName(image.Id)))
+        {
+            if (volumes.Contains(LvmThinPlanner.PartialBaseImageName(image.Id)))
+            {
+                await RunAsync(Planner.RemovePartialBaseImage(image.Id), [], cancellationToken).ConfigureAwait(false);
+            }
+
+            await RunAsync(Planner.CreateBaseImage(image.Id, image.VirtualSizeBytes, image.File, image.Format), Planner.RemovePartialBaseImage(image.Id), cancellationToken).ConfigureAwait(false);
+        }
+
+        await RunAsync(Planner.CreateVmDisk(image.Id, image.VirtualSizeBytes, vmId, sizeBytes, growFilesystem: false), Planner.RemoveVmDisk(vmId), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Removes the image's base, and a partial one a killed write left, where the pool has them.</summary>
+    public async Task RemoveBaseImageAsync(Guid imageId, CancellationToken cancellationToken)
+    {
+        var volumes = await VolumeNamesAsync(cancellationToken).ConfigureAwait(false);
+        if (volumes.Contains(LvmThinPlanner.BaseImageName(imageId)))
+        {
+            await RunAsync(Planner.RemoveBaseImage(imageId), [], cancellationToken).ConfigureAwait(false);
+        }
+
+        if (volumes.Contains(LvmThinPlanner.PartialBaseImageName(imageId)))
+        {
+            await RunAsync(Planner.RemovePartialBaseImage(imageId), [], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public Task ResizeVolumeAsync(Guid volumeId, long sizeBytes, bool growFilesystem, CancellationToken cancellationToken) =>
         RunAsync(Planner.ResizeVolume(volumeId, sizeBytes, growFilesystem), [], cancellationToken);
 
@@ -32,6 +71,9 @@ internal sealed class LvmThinStorage
     /// <summary>The pool blocks each VmPs thin volume of the volume group holds, by logical volume name (one lvs run).</summary>
     public async Task<IReadOnlyDictionary<string, long>> AllocatedBytesAsync(CancellationToken cancellationToken) =>
         LvmThinPlanner.ParseAllocatedBytes((await run(Planner.InspectUsage(), cancellationToken).ConfigureAwait(false)).StandardOutput);
+
+    private async Task<IReadOnlySet<string>> VolumeNamesAsync(CancellationToken cancellationToken) =>
+        LvmThinPlanner.ParseVolumeNames((await run(Planner.InspectUsage(), cancellationToken).ConfigureAwait(false)).StandardOutput);
 
     /// <summary>
     /// Runs the plan in order. When a later command fails, <paramref name="undo"/> runs (its own failure is not
@@ -63,3 +105,6 @@ internal sealed class LvmThinStorage
         }
     }
 }
+
+/// <summary>A disk image as a thin pool's base holds it: the image's id, its disk's virtual size, file and format.</summary>
+internal sealed record BaseImage(Guid Id, long VirtualSizeBytes, string File, Hypervisors.DiskImageFormat Format);

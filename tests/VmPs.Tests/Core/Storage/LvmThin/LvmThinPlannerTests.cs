@@ -1,5 +1,6 @@
 using VmPs.Core;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Storage;
 using VmPs.Core.Storage.LvmThin;
 
 namespace VmPs.Tests.Core.Storage.LvmThin;
@@ -14,16 +15,37 @@ public sealed class LvmThinPlannerTests
     private readonly LvmThinPlanner planner = new("vg0", "pool");
 
     [Fact]
-    public void A_base_image_is_a_thin_volume_of_the_images_virtual_size_filled_by_qemu_img()
+    public void A_base_image_is_a_thin_volume_of_the_images_virtual_size_filled_by_qemu_img_under_a_partial_name_then_renamed()
     {
         var plan = planner.CreateBaseImage(Image, 3 * GiB, "/var/lib/vmps/images/debian.qcow2", DiskImageFormat.Qcow2);
 
         Assert.Equal(
             [
-                ["lvcreate", "--yes", "--type", "thin", "--name", "vmps-image-11111111222233334444555555555555", "--virtualsize", "3221225472b", "--thinpool", "vg0/pool"],
-                ["qemu-img", "convert", "-n", "-f", "qcow2", "-O", "raw", "/var/lib/vmps/images/debian.qcow2", "/dev/vg0/vmps-image-11111111222233334444555555555555"],
+                ["lvcreate", "--yes", "--type", "thin", "--name", "vmps-image-11111111222233334444555555555555-partial", "--virtualsize", "3221225472b", "--thinpool", "vg0/pool"],
+                ["qemu-img", "convert", "-n", "-f", "qcow2", "-O", "raw", "/var/lib/vmps/images/debian.qcow2", "/dev/vg0/vmps-image-11111111222233334444555555555555-partial"],
+                ["lvrename", "vg0", "vmps-image-11111111222233334444555555555555-partial", "vmps-image-11111111222233334444555555555555"],
             ],
             Argv(plan));
+        Assert.Equal([["lvremove", "--yes", "vg0/vmps-image-11111111222233334444555555555555-partial"]], Argv(planner.RemovePartialBaseImage(Image)));
+    }
+
+    [Fact]
+    public void A_direct_boot_vms_disk_is_a_thin_volume_formatted_as_a_disk_file_is()
+    {
+        Assert.Equal(
+            [
+                ["lvcreate", "--yes", "--type", "thin", "--name", "vmps-vm-aaaaaaaabbbbccccddddeeeeeeeeeeee", "--virtualsize", "1073741824b", "--thinpool", "vg0/pool"],
+                ["mkfs.ext4", .. OverlayDisk.MkfsArguments("/dev/vg0/vmps-vm-aaaaaaaabbbbccccddddeeeeeeeeeeee")],
+            ],
+            Argv(planner.CreateVmOverlay(Vm, 1 * GiB)));
+    }
+
+    [Fact]
+    public void Volume_names_are_read_from_the_usage_listing_active_or_not()
+    {
+        var names = LvmThinPlanner.ParseVolumeNames("  pool|1073741824|3.00\n  vmps-vm-a|67108864|\n  vmps-image-b|67108864|2.00\n\n  other|1|1\n");
+
+        Assert.Equal(["vmps-image-b", "vmps-vm-a"], names.Order());
     }
 
     [Fact]
