@@ -29,6 +29,8 @@ public static class VmPsErrorIds
 
     public const string AgentVersionMismatch = nameof(AgentVersionMismatch);
 
+    public const string AspNetCoreRuntimeNotFound = nameof(AspNetCoreRuntimeNotFound);
+
     public const string BackingFileRefused = nameof(BackingFileRefused);
 
     public const string BlobDigestMismatch = nameof(BlobDigestMismatch);
@@ -182,6 +184,10 @@ public static class VmPsErrorIds
     public const string ImageTagNotFound = nameof(ImageTagNotFound);
 
     public const string ImageTagRequired = nameof(ImageTagRequired);
+
+    public const string IngressAuthFailed = nameof(IngressAuthFailed);
+
+    public const string IngressAuthNotFound = nameof(IngressAuthNotFound);
 
     public const string IngressCaddyFailed = nameof(IngressCaddyFailed);
 

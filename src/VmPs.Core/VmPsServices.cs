@@ -41,9 +41,9 @@ public sealed class VmPsServices : IVmPsServices
             LazyThreadSafetyMode.PublicationOnly);
         vms = new VmManager(Paths, database, host, networks, new VmManagerSettings());
         Ingress = new IngressManager(
+            Paths,
             database,
             vms,
-            new IngressLayout(Paths.IngressDirectory),
             () => NetworkNamespace.Shared(settings.NetworkNamespace),
             HostToolCatalog.DefaultSearchPath());
     }

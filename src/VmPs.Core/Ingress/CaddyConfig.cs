@@ -20,8 +20,8 @@ internal static class CaddyConfig
 
     public const int HttpsPort = 443;
 
-    /// <summary>Request headers the ingress sets for the VM, removed from what the client sent first.</summary>
-    public static readonly string[] IdentityHeaders = ["X-VmPs-User", "X-VmPs-Email"];
+    /// <summary>Request headers the ingress sets for the VM from the checker's answer.</summary>
+    private static readonly string[] IdentityHeaders = [IngressAuthHeaders.User, IngressAuthHeaders.Email];
 
     /// <summary>Only the admin API, on its unix socket: what a freshly started Caddy runs until its routes are loaded.</summary>
     public static JsonObject Bootstrap(IngressLayout layout) => new()
@@ -83,14 +83,15 @@ internal static class CaddyConfig
     private static JsonObject Route(ResolvedRoute resolved, IngressLayout layout)
     {
         var route = resolved.Route;
+        // Whatever a client sends as X-VmPs-*, the checker and the VM see only what the ingress sets.
         var handlers = new JsonArray(new JsonObject
         {
             ["handler"] = "headers",
-            ["request"] = new JsonObject { ["delete"] = new JsonArray([.. IdentityHeaders.Select(header => JsonValue.Create(header))]) },
+            ["request"] = new JsonObject { ["delete"] = new JsonArray(IngressAuthHeaders.Prefix + "*") },
         });
         if (!route.Public)
         {
-            handlers.Add(ForwardAuth(route.Hostname, layout));
+            handlers.Add(ForwardAuth(route.VmName, layout));
         }
 
         // The VM sees who the user is, never the token.
@@ -113,25 +114,26 @@ internal static class CaddyConfig
     }
 
     /// <summary>
-    /// Asks VmPs's token checker (<see cref="IngressAuthChecker"/>) whether the request's token opens this host name:
-    /// tokens are stored only as SHA-256 hashes and Caddy can neither hash a bearer token nor check basic auth against
-    /// a SHA-256 hash, so Caddy hands the Authorization header to the checker. A 2xx answer carries the user's name and
-    /// e-mail, copied into the request to the VM; any other answer (401 with a challenge) goes back to the client.
-    /// The host name goes in the checker's URI, written here, so no request header can choose which route is checked.
+    /// Asks VmPs's token checker (VmPs.IngressAuth, <see cref="IngressAuthServer"/>) whether the request's token opens
+    /// this VM: tokens are stored only as SHA-256 hashes, which Caddy cannot check a bearer token or basic auth against,
+    /// so Caddy hands the Authorization header to the checker, with the VM's name in a header written here. A 2xx answer
+    /// carries the user's name and e-mail, copied into the request to the VM; any other answer (401 with a challenge,
+    /// 403) goes back to the client. A checker that does not answer gets a 503 page of its own, not the VM's.
     /// </summary>
-    private static JsonObject ForwardAuth(string hostname, IngressLayout layout)
+    private static JsonObject ForwardAuth(string vmName, IngressLayout layout)
     {
         var copied = new JsonObject();
         foreach (var header in IdentityHeaders)
         {
-            copied[header] = new JsonArray($"{{http.reverse_proxy.header.{header}}}");
+            copied[header] = new JsonArray($"{{http.reverse_proxy.header.{CanonicalHeaderName(header)}}}");
         }
 
-        return new JsonObject
+        var check = new JsonObject
         {
             ["handler"] = "reverse_proxy",
             ["upstreams"] = new JsonArray(new JsonObject { ["dial"] = "unix/" + layout.AuthSocket }),
-            ["rewrite"] = new JsonObject { ["method"] = "GET", ["uri"] = "/check?host=" + hostname },
+            ["rewrite"] = new JsonObject { ["method"] = "GET", ["uri"] = "/check" },
+            ["headers"] = new JsonObject { ["request"] = new JsonObject { ["set"] = new JsonObject { [IngressAuthHeaders.Vm] = new JsonArray(vmName) } } },
             ["handle_response"] = new JsonArray(new JsonObject
             {
                 ["match"] = new JsonObject { ["status_code"] = new JsonArray(2) },
@@ -141,7 +143,25 @@ internal static class CaddyConfig
                 }),
             }),
         };
+        return new JsonObject
+        {
+            ["handler"] = "subroute",
+            ["routes"] = new JsonArray(new JsonObject { ["handle"] = new JsonArray(check) }),
+            ["errors"] = new JsonObject
+            {
+                ["routes"] = new JsonArray(new JsonObject
+                {
+                    ["handle"] = new JsonArray(Page(
+                        HttpStatusCode.ServiceUnavailable,
+                        "The ingress's token checker does not answer, so private VMs cannot be reached; the next VmPs ingress command (Get-VmIngress) starts it again.")),
+                }),
+            },
+        };
     }
+
+    /// <summary>Caddy names a response header's placeholder by Go's canonical form of the name (X-VmPs-User: X-Vmps-User).</summary>
+    internal static string CanonicalHeaderName(string name) =>
+        string.Join('-', name.Split('-').Select(part => part.Length == 0 ? part : char.ToUpperInvariant(part[0]) + part[1..].ToLowerInvariant()));
 
     /// <summary>A failed proxy (502: nothing answered at the VM's address and port) becomes a 503 page naming the VM.</summary>
     private static JsonArray ErrorRoutes(IReadOnlyList<ResolvedRoute> routes)

@@ -65,4 +65,31 @@ internal static class IngressErrors
     {
         RecommendedAction = $"See Caddy's log in '{logFile}'.",
     };
+
+    public static VmPsException AuthFailed(string detail, string logFile) => new(
+        VmPsErrorIds.IngressAuthFailed,
+        VmPsErrorKind.ResourceUnavailable,
+        $"The ingress's token checker for private routes did not start: {detail}. Nothing was changed.",
+        logFile)
+    {
+        RecommendedAction = $"See the checker's log in '{logFile}'.",
+    };
+
+    public static VmPsException AuthMissing(string path) => new(
+        VmPsErrorIds.IngressAuthNotFound,
+        VmPsErrorKind.NotInstalled,
+        $"The ingress's token checker for private routes is not in the module folder: '{path}' is missing.",
+        path)
+    {
+        RecommendedAction = "Install the module again (./build.ps1 Install), or rebuild it: the build puts the checker in bin/ingress-auth.",
+    };
+
+    public static VmPsException AspNetCoreMissing(string dotnetRoot) => new(
+        VmPsErrorIds.AspNetCoreRuntimeNotFound,
+        VmPsErrorKind.NotInstalled,
+        $"The ingress's token checker for private routes needs the ASP.NET Core runtime, which is not installed beside the .NET runtime in '{dotnetRoot}'.",
+        dotnetRoot)
+    {
+        RecommendedAction = "Install the ASP.NET Core runtime of the .NET version pwsh runs on (the aspnetcore-runtime package of that version), then try again.",
+    };
 }

@@ -10,14 +10,16 @@ public sealed class IngressManager : IIngressManager
     private readonly IngressStore store;
     private readonly IVmManager vms;
     private readonly CaddyServer caddy;
+    private readonly IngressAuthServer checker;
     private readonly IngressLayout layout;
 
-    internal IngressManager(StateDatabase database, IVmManager vms, IngressLayout layout, Func<NetworkNamespace> networkNamespace, string searchPath)
+    internal IngressManager(VmPsPaths paths, StateDatabase database, IVmManager vms, Func<NetworkNamespace> networkNamespace, string searchPath)
     {
         store = new IngressStore(database);
         this.vms = vms;
-        this.layout = layout;
+        layout = new IngressLayout(paths.IngressDirectory);
         caddy = new CaddyServer(layout, networkNamespace, searchPath);
+        checker = new IngressAuthServer(layout, paths.Root);
     }
 
     public async Task<VmIngress> CreateAsync(VmIngressCreateOptions options, CancellationToken cancellationToken)
@@ -25,15 +27,7 @@ public sealed class IngressManager : IIngressManager
         var checkedOptions = Check(options);
         using var ingressLock = await LockAsync(cancellationToken).ConfigureAwait(false);
         await store.InsertAsync(checkedOptions, apply: true, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await ApplyAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await store.DeleteAsync(checkedOptions.Hostname, CancellationToken.None).ConfigureAwait(false);
-            throw;
-        }
+        await ApplyOrUndoAsync(() => store.DeleteAsync(checkedOptions.Hostname, CancellationToken.None), cancellationToken).ConfigureAwait(false);
 
         return (await ResolveAsync(cancellationToken).ConfigureAwait(false)).Single(route => route.Route.Hostname == checkedOptions.Hostname).Route;
     }
@@ -81,15 +75,7 @@ public sealed class IngressManager : IIngressManager
         using var ingressLock = await LockAsync(cancellationToken).ConfigureAwait(false);
         var previous = await store.GetDomainAsync(cancellationToken).ConfigureAwait(false);
         await store.SetDomainAsync(normalized, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await ApplyAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await store.SetDomainAsync(previous, CancellationToken.None).ConfigureAwait(false);
-            throw;
-        }
+        await ApplyOrUndoAsync(() => store.SetDomainAsync(previous, CancellationToken.None), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task RefreshAsync(CancellationToken cancellationToken)
@@ -103,10 +89,40 @@ public sealed class IngressManager : IIngressManager
         await ApplyAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Serves what is stored; with no route left, Caddy is ended rather than kept idle.</summary>
+    /// <summary>
+    /// Serves what is stored; when that fails, undoes the stored change and serves what was served before (Caddy was
+    /// ended by the failure, so this starts it again with the previous routes), and throws the failure.
+    /// </summary>
+    private async Task ApplyOrUndoAsync(Func<Task> undo, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ApplyAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (VmPsException)
+        {
+            await undo().ConfigureAwait(false);
+            await ApplyAsync(CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Serves what is stored, the token checker running while a route is private; with no route left, Caddy is ended
+    /// rather than kept idle.
+    /// </summary>
     private async Task ApplyAsync(CancellationToken cancellationToken)
     {
         var routes = await ResolveAsync(cancellationToken).ConfigureAwait(false);
+        if (routes.Any(route => !route.Route.Public))
+        {
+            await checker.EnsureRunningAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await checker.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         if (routes.Count == 0)
         {
             await caddy.StopAsync(cancellationToken).ConfigureAwait(false);

@@ -1,0 +1,3 @@
+using VmPs.IngressAuth;
+
+return await CheckerHost.RunAsync(args).ConfigureAwait(false);
