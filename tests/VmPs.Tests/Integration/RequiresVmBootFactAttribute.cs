@@ -10,8 +10,16 @@ namespace VmPs.Tests.Integration;
 public sealed class RequiresVmBootFactAttribute : FactAttribute
 {
     public RequiresVmBootFactAttribute()
+        : this(needsRoot: false)
+    {
+    }
+
+    /// <param name="needsRoot">The test does what only root may (losetup, mounts).</param>
+    /// <param name="programs">What the test runs besides the boot's own tools.</param>
+    public RequiresVmBootFactAttribute(bool needsRoot, params string[] programs)
     {
         var missing = new[] { "qemu-system-x86_64", "mkfs.erofs", "mkfs.ext4" }
+            .Concat(programs)
             .Where(program => DetachedProcess.FindOnPath(program) is null)
             .ToList();
         if (!File.Exists("/bin/busybox"))
@@ -27,6 +35,10 @@ public sealed class RequiresVmBootFactAttribute : FactAttribute
         if (missing.Count > 0)
         {
             Skip = $"skipped: {string.Join(", ", missing)} not installed";
+        }
+        else if (needsRoot && !Environment.IsPrivilegedProcess)
+        {
+            Skip = "skipped: needs root";
         }
     }
 }
