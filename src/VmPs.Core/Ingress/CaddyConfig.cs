@@ -20,6 +20,11 @@ internal static class CaddyConfig
 
     public const int HttpsPort = 443;
 
+    /// <summary>A request variable naming what a private route is doing (asking the checker, proxying to the VM), for its error routes.</summary>
+    private const string StageVariable = "vmps_stage";
+    private const string CheckerStage = "checker";
+    private const string VmStage = "vm";
+
     /// <summary>Request headers the ingress sets for the VM from the checker's answer.</summary>
     private static readonly string[] IdentityHeaders = [IngressAuthHeaders.User, IngressAuthHeaders.Email];
 
@@ -91,7 +96,10 @@ internal static class CaddyConfig
         });
         if (!route.Public)
         {
+            // The stage tells the error routes whose failure it is: the checker's or the VM's.
+            handlers.Add(Stage(CheckerStage));
             handlers.Add(ForwardAuth(route.VmName, layout));
+            handlers.Add(Stage(VmStage));
         }
 
         // The VM sees who the user is, never the token.
@@ -118,7 +126,7 @@ internal static class CaddyConfig
     /// this VM: tokens are stored only as SHA-256 hashes, which Caddy cannot check a bearer token or basic auth against,
     /// so Caddy hands the Authorization header to the checker, with the VM's name in a header written here. A 2xx answer
     /// carries the user's name and e-mail, copied into the request to the VM; any other answer (401 with a challenge,
-    /// 403) goes back to the client. A checker that does not answer gets a 503 page of its own, not the VM's.
+    /// 403) goes back to the client. A checker that does not answer gets a 503 page of its own, not the VM's (ErrorRoutes).
     /// </summary>
     private static JsonObject ForwardAuth(string vmName, IngressLayout layout)
     {
@@ -128,7 +136,7 @@ internal static class CaddyConfig
             copied[header] = new JsonArray($"{{http.reverse_proxy.header.{CanonicalHeaderName(header)}}}");
         }
 
-        var check = new JsonObject
+        return new JsonObject
         {
             ["handler"] = "reverse_proxy",
             ["upstreams"] = new JsonArray(new JsonObject { ["dial"] = "unix/" + layout.AuthSocket }),
@@ -143,21 +151,9 @@ internal static class CaddyConfig
                 }),
             }),
         };
-        return new JsonObject
-        {
-            ["handler"] = "subroute",
-            ["routes"] = new JsonArray(new JsonObject { ["handle"] = new JsonArray(check) }),
-            ["errors"] = new JsonObject
-            {
-                ["routes"] = new JsonArray(new JsonObject
-                {
-                    ["handle"] = new JsonArray(Page(
-                        HttpStatusCode.ServiceUnavailable,
-                        "The ingress's token checker does not answer, so private VMs cannot be reached; the next VmPs ingress command (Get-VmIngress) starts it again.")),
-                }),
-            },
-        };
     }
+
+    private static JsonObject Stage(string stage) => new() { ["handler"] = "vars", [StageVariable] = stage };
 
     /// <summary>Caddy names a response header's placeholder by Go's canonical form of the name (X-VmPs-User: X-Vmps-User).</summary>
     internal static string CanonicalHeaderName(string name) =>
@@ -169,6 +165,22 @@ internal static class CaddyConfig
         var list = new JsonArray();
         foreach (var route in routes.Select(resolved => resolved.Route))
         {
+            if (!route.Public)
+            {
+                list.Add(new JsonObject
+                {
+                    ["match"] = new JsonArray(new JsonObject
+                    {
+                        ["host"] = new JsonArray(route.Hostname),
+                        ["vars"] = new JsonObject { [StageVariable] = new JsonArray(CheckerStage) },
+                    }),
+                    ["handle"] = new JsonArray(Page(
+                        HttpStatusCode.ServiceUnavailable,
+                        "The ingress's token checker does not answer, so private VMs cannot be reached; the next VmPs ingress command (Get-VmIngress) starts it again.")),
+                    ["terminal"] = true,
+                });
+            }
+
             list.Add(new JsonObject
             {
                 ["match"] = new JsonArray(new JsonObject
