@@ -487,11 +487,12 @@
         )
     }
     'Enter-Vm' = @{
-        Synopsis    = 'Opens an interactive shell in a running VM, on a real terminal.'
-        Description = 'Runs Shell in the VM on a pseudo-terminal of the local window''s size and joins it to this console, like Enter-PSSession: the local terminal is in raw mode while the shell runs, so every key goes to the guest (Ctrl+C interrupts the guest''s foreground command, Ctrl+D ends the shell''s input) and window size changes follow. Returns when the guest shell exits, restores the terminal and sets $LASTEXITCODE to the shell''s exit code. Needs an interactive terminal: with redirected input or output it fails with EnterVmNeedsTerminal (use Invoke-VmCommand instead). The VM must be running (VmNotRunning).'
+        Synopsis    = 'Opens an interactive shell in a running VM, or its serial console, on a real terminal.'
+        Description = 'Runs Shell in the VM on a pseudo-terminal of the local window''s size and joins it to this console, like Enter-PSSession: the local terminal is in raw mode while the shell runs, so every key goes to the guest (Ctrl+C interrupts the guest''s foreground command, Ctrl+D ends the shell''s input) and window size changes follow. Returns when the guest shell exits, restores the terminal and sets $LASTEXITCODE to the shell''s exit code. Needs an interactive terminal: with redirected input or output it fails with EnterVmNeedsTerminal (use Invoke-VmCommand instead). The VM must be running (VmNotRunning). With -Console, attaches the terminal to the VM''s serial console instead (see Console).'
         Parameters  = @{
             Name             = 'Name of the VM (no wildcards). Also taken from the pipeline: a name, a VM object (Get-Vm), an object with a VmName property or a row with a Name column.'
             InputObject      = 'A VM object, as Get-Vm outputs it.'
+            Console          = 'Attaches the terminal to the VM''s serial console (the guest''s ttyS0) rather than running a shell through the agent: for installers, boot menus and any VM without the VmPs agent. Keys go to the console as typed, in raw mode; the guest''s output is shown unchanged. Press Ctrl+] (the byte 0x1D, as in telnet and virsh console) to detach: only the keys you type are watched for it, never the guest''s output, and it is not sent to the guest. Detaching leaves the VM running; if the VM stops, the session ends with a warning. The console log (Get-VmLog -Source Console) keeps everything the guest writes while attached. One session at a time per VM (SerialConsoleInUse). QEMU only: Cloud Hypervisor keeps its serial port on the log file (HypervisorFeatureNotSupported); VMs started by a VmPs without console sockets need a restart (SerialConsoleUnavailable).'
             Shell            = 'The program to run on the terminal (default /bin/sh).'
             User             = 'Guest user to run the shell as: name, uid, name:group or uid:gid (default root).'
             WorkingDirectory = 'Directory in the guest to start the shell in.'
@@ -499,6 +500,7 @@
         Examples    = @(
             @{ Code = 'Enter-Vm web'; Remarks = 'Opens /bin/sh in the VM web; type exit to come back.' }
             @{ Code = 'Get-Vm web | Enter-Vm -Shell /bin/bash -User app -WorkingDirectory /srv'; Remarks = 'Opens bash as the user app in /srv.' }
+            @{ Code = 'Enter-Vm inst -Console'; Remarks = 'Attaches to the serial console of the VM inst (an installer, a login prompt); Ctrl+] detaches and leaves it running.' }
         )
     }
     'Copy-VmFile' = @{

@@ -395,6 +395,10 @@ public static class VmPsErrorIds
 
     public const string SavedStateInvalid = nameof(SavedStateInvalid);
 
+    public const string SerialConsoleInUse = nameof(SerialConsoleInUse);
+
+    public const string SerialConsoleUnavailable = nameof(SerialConsoleUnavailable);
+
     public const string ShareDaemonFailed = nameof(ShareDaemonFailed);
 
     public const string ShareHostPathNotDirectory = nameof(ShareHostPathNotDirectory);

@@ -59,6 +59,9 @@ public enum HypervisorFeatures
 
     /// <summary>A running VM's disk gets a new qcow2 file on top of its current one (copy-on-write checkpoints).</summary>
     LiveDiskSnapshot = 1 << 15,
+
+    /// <summary>A terminal attaches to the running VM's serial console (Enter-Vm -Console) while its console log is still kept.</summary>
+    SerialConsole = 1 << 16,
 }
 
 /// <summary>What one hypervisor driver, as configured for this host, can do. Callers check these, never the driver's type.</summary>
@@ -114,6 +117,7 @@ public sealed record HypervisorCapabilities(string Driver, HypervisorFeatures Fe
                 HypervisorFeatures.CdRom => "booting from a CD-ROM image",
                 HypervisorFeatures.PvhKernel => "direct boot of a PVH vmlinux",
                 HypervisorFeatures.LiveDiskSnapshot => "taking a running VM's disk onto a new qcow2 file",
+                HypervisorFeatures.SerialConsole => "attaching to the serial console",
                 _ => feature.ToString(),
             })
             .ToList();

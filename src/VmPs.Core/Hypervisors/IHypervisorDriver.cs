@@ -209,4 +209,11 @@ public interface IHypervisorDriver
     /// on (<see cref="HypervisorFeatures.LiveDiskSnapshot"/>).
     /// </summary>
     Task SnapshotDiskAsync(HypervisorInstance instance, int diskIndex, string path, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A stream joined to the running VM's serial console (<see cref="HypervisorFeatures.SerialConsole"/>): what is
+    /// written goes to the guest as typed input, what is read is the guest's console output, which the console log
+    /// still receives too. One stream at a time; it ends when the VM stops.
+    /// </summary>
+    Task<Stream> ConnectConsoleAsync(HypervisorInstance instance, CancellationToken cancellationToken);
 }

@@ -33,6 +33,9 @@ internal sealed class VmFiles
 
     public string ConfigDisk => Path.Combine(Directory, "config.img");
 
+    /// <summary>Held by the one Enter-Vm -Console session attached to the VM's serial console.</summary>
+    public string ConsoleLock => Path.Combine(Directory, "console.lock");
+
     /// <summary>A UEFI VM's own variable store (boot entries), a private copy of the firmware's template.</summary>
     public string FirmwareVariables => Path.Combine(Directory, "efivars.fd");
 

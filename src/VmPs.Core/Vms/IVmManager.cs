@@ -94,6 +94,9 @@ public interface IVmManager
     /// <summary>Opens a connection to a running VM's agent (TTY exec, file copy). The caller disposes it.</summary>
     Task<AgentClient> ConnectAgentAsync(string name, CancellationToken cancellationToken);
 
+    /// <summary>Attaches to a running VM's serial console (Enter-Vm -Console). The caller disposes the session.</summary>
+    Task<SerialConsoleSession> AttachConsoleAsync(string name, CancellationToken cancellationToken);
+
     /// <summary>A VM's log as lines, the last <see cref="VmLogOptions.Tail"/> of them, then followed when asked.</summary>
     IAsyncEnumerable<string> GetLogAsync(string name, VmLogSource source, VmLogOptions options, CancellationToken cancellationToken);
 

@@ -109,6 +109,16 @@ internal static class VmErrors
         $"VM '{name}' is {state.ToString().ToLowerInvariant()}, not paused.",
         name);
 
+    /// <summary>QEMU serves its console socket to one client at a time: a second would wait, silent, for the first to leave.</summary>
+    public static VmPsException ConsoleInUse(string name) => new(
+        VmPsErrorIds.SerialConsoleInUse,
+        VmPsErrorKind.ResourceUnavailable,
+        $"Another Enter-Vm -Console session is attached to VM '{name}'s serial console.",
+        name)
+    {
+        RecommendedAction = $"Detach that session ({ConsoleDetachKey.Name}) or close its terminal, then try again.",
+    };
+
     /// <summary>Running unless paused: what the agent operations require.</summary>
     public static VmPsException NotReachable(string name, VmState state) => state == VmState.Paused ? Paused(name) : NotRunning(name, state);
 

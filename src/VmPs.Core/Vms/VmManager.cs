@@ -737,6 +737,33 @@ public sealed class VmManager : IVmManager
     }
 
     /// <summary>
+    /// Attaches to a running VM's serial console (Enter-Vm -Console). The caller disposes the session. Throws VmNotFound,
+    /// VmNotRunning, HypervisorFeatureNotSupported, or SerialConsoleInUse while another session is attached.
+    /// </summary>
+    public async Task<SerialConsoleSession> AttachConsoleAsync(string name, CancellationToken cancellationToken)
+    {
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        if (vm.State != VmState.Running || vm.Instance is not { } instance)
+        {
+            throw VmErrors.NotReachable(vm.Name, vm.State);
+        }
+
+        var driver = await host.DriverAsync(vm, cancellationToken).ConfigureAwait(false);
+        driver.Capabilities.Require(HypervisorFeatures.SerialConsole, vm.Name);
+        await activity.RecordAsync(vm, cancellationToken).ConfigureAwait(false);
+        var consoleLock = FileLock.TryAcquire(reconciler.Files(vm).ConsoleLock) ?? throw VmErrors.ConsoleInUse(vm.Name);
+        try
+        {
+            return new SerialConsoleSession(await driver.ConnectConsoleAsync(instance, cancellationToken).ConfigureAwait(false), consoleLock);
+        }
+        catch
+        {
+            consoleLock.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// A VM's log as lines (for <see cref="VmLogSource.Init"/>, the JSON of each init record), the last
     /// <see cref="VmLogOptions.Tail"/> of them; with <see cref="VmLogOptions.Follow"/>, then the lines the running
     /// VM adds, until it stops or <paramref name="cancellationToken"/> is cancelled. Throws VmNotFound.

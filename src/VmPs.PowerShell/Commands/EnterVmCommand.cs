@@ -11,15 +11,19 @@ namespace VmPs.PowerShell.Commands;
 /// <summary>
 /// Opens an interactive shell in a running VM on a real terminal, like Enter-PSSession: the local terminal is
 /// put in raw mode, so every key (Ctrl+C, Ctrl+D, arrows) goes to the guest; the window size follows. Returns
-/// when the guest shell exits, and sets $LASTEXITCODE to its exit code.
+/// when the guest shell exits, and sets $LASTEXITCODE to its exit code. With -Console it attaches the terminal to the
+/// VM's serial console instead (no agent needed: installers, VMs without the agent) until the user types the detach key.
 /// </summary>
 [Cmdlet(VerbsCommon.Enter, "Vm", DefaultParameterSetName = NameSet)]
 public sealed class EnterVmCommand : VmCmdlet
 {
     private const string NameSet = "Name";
     private const string InputObjectSet = "InputObject";
+    private const string NameConsoleSet = "NameConsole";
+    private const string InputObjectConsoleSet = "InputObjectConsole";
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipeline = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameConsoleSet, ValueFromPipeline = true)]
     [Alias("VmName")]
     [VmName]
     [ValidateNotNullOrEmpty]
@@ -27,21 +31,30 @@ public sealed class EnterVmCommand : VmCmdlet
     public string Name { get; set; } = "";
 
     [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
+    [Parameter(Mandatory = true, ParameterSetName = InputObjectConsoleSet, ValueFromPipeline = true)]
     [ValidateNotNull]
     public VmInfo? InputObject { get; set; }
 
     /// <summary>The guest program to run on the terminal.</summary>
-    [Parameter]
+    [Parameter(ParameterSetName = NameSet)]
+    [Parameter(ParameterSetName = InputObjectSet)]
     [ValidateNotNullOrEmpty]
     public string Shell { get; set; } = "/bin/sh";
 
-    [Parameter]
+    [Parameter(ParameterSetName = NameSet)]
+    [Parameter(ParameterSetName = InputObjectSet)]
     [ValidateNotNullOrEmpty]
     public string? User { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = NameSet)]
+    [Parameter(ParameterSetName = InputObjectSet)]
     [ValidateNotNullOrEmpty]
     public string? WorkingDirectory { get; set; }
+
+    /// <summary>Attach to the serial console rather than run a shell through the agent.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = NameConsoleSet)]
+    [Parameter(Mandatory = true, ParameterSetName = InputObjectConsoleSet)]
+    public SwitchParameter Console { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -60,6 +73,16 @@ public sealed class EnterVmCommand : VmCmdlet
 
         try
         {
+            if (Console)
+            {
+                if (Await(cancellationToken => RunConsoleAsync(name, cancellationToken)) == SerialConsoleEnd.ConsoleClosed)
+                {
+                    WriteWarning($"VM '{name}' closed its console: it stopped.");
+                }
+
+                return;
+            }
+
             var exit = Await(cancellationToken => RunShellAsync(name, cancellationToken));
             SessionState.PSVariable.Set("global:LASTEXITCODE", exit.ExitCode);
         }
@@ -67,6 +90,12 @@ public sealed class EnterVmCommand : VmCmdlet
         {
             WriteError(exception);
         }
+    }
+
+    private async Task<SerialConsoleEnd> RunConsoleAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var session = await Manager.AttachConsoleAsync(name, cancellationToken).ConfigureAwait(false);
+        return await GuestTerminalSession.RunConsoleAsync(session, name, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<AgentExitStatus> RunShellAsync(string name, CancellationToken cancellationToken)

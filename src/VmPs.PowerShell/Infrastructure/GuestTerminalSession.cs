@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
+using System.Text;
 using VmPs.Core.Agent;
+using VmPs.Core.Vms;
 
 namespace VmPs.PowerShell.Infrastructure;
 
@@ -7,6 +9,7 @@ namespace VmPs.PowerShell.Infrastructure;
 /// Joins the local terminal to a TTY exec in the guest: keystrokes go to the guest's terminal as raw bytes
 /// (so Ctrl+C is the guest's), its output goes to the local terminal unchanged, window size changes follow
 /// (SIGWINCH). The local terminal is in raw mode only while the session runs and is restored however it ends.
+/// The same for a VM's serial console, which has no window size to follow and ends at the detach key.
 /// </summary>
 internal static class GuestTerminalSession
 {
@@ -24,6 +27,19 @@ internal static class GuestTerminalSession
         }
 
         return await execution.Completion.ConfigureAwait(false);
+    }
+
+    public static async Task<SerialConsoleEnd> RunConsoleAsync(SerialConsoleSession session, string vmName, CancellationToken cancellationToken)
+    {
+        using var output = Console.OpenStandardOutput();
+        var banner = Encoding.UTF8.GetBytes($"Attached to VM '{vmName}'s serial console; {ConsoleDetachKey.Name} detaches.\r\n");
+        await output.WriteAsync(banner, cancellationToken).ConfigureAwait(false);
+        using var rawMode = ConsoleTerminal.EnterRawMode(ConsoleTerminal.StandardInput);
+        using var input = TerminalInputPump.Start(ConsoleTerminal.StandardInput, data => session.SendAsync(data, cancellationToken));
+        var end = await session.RunAsync(output, cancellationToken).ConfigureAwait(false);
+        // The guest's last line may not have ended: pwsh's next output starts on a line of its own.
+        await output.WriteAsync("\r\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+        return end;
     }
 
     public static AgentTerminalSize CurrentSize() =>

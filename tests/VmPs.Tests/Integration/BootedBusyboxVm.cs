@@ -46,6 +46,16 @@ public sealed class BootedBusyboxVm : IAsyncLifetime
         Vm = await Manager.StartAsync(Name, new VmStartOptions(), progress: null, CancellationToken.None);
     }
 
+    /// <summary>
+    /// A login-less shell on the serial console (ttyS0, where VmPs's init runs none), in a session of its own so it
+    /// outlives the exec that starts it. Console tests end it with "exit".
+    /// </summary>
+    public Task StartConsoleShellAsync() =>
+        Manager.ExecAsync(
+            Name,
+            new VmExecOptions { Command = ["sh", "-c", "setsid sh -c 'exec sh -i </dev/ttyS0 >/dev/ttyS0 2>&1' </dev/null >/dev/null 2>&1 &"] },
+            CancellationToken.None);
+
     public async Task DisposeAsync()
     {
         try

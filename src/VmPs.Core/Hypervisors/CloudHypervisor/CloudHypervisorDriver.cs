@@ -149,6 +149,13 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
     public Task SnapshotDiskAsync(HypervisorInstance instance, int diskIndex, string path, CancellationToken cancellationToken) =>
         throw Capabilities.NotSupported(HypervisorFeatures.LiveDiskSnapshot, path);
 
+    /// <summary>
+    /// CH's serial port is either a file or a socket (serial mode File or Socket), not both: VmPs keeps it a file, so
+    /// the console log that Start-Vm and Get-VmLog read stays whole.
+    /// </summary>
+    public Task<Stream> ConnectConsoleAsync(HypervisorInstance instance, CancellationToken cancellationToken) =>
+        throw Capabilities.NotSupported(HypervisorFeatures.SerialConsole, instance.ControlSocketPath);
+
     public async Task DetachDiskAsync(HypervisorInstance instance, string deviceId, CancellationToken cancellationToken)
     {
         using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);

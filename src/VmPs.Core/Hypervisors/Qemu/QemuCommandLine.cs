@@ -54,7 +54,9 @@ internal static class QemuCommandLine
         arguments.AddRange(spec.Firmware is { } firmware ? FirmwareArguments(options, spec, firmware) : DirectBootArguments(options, spec));
         arguments.AddRange(
         [
-            "-chardev", $"file,id=console,path={Escape(VmLogKeeper.PipeOf(spec.ConsoleLogPath))}",
+            // A socket for Enter-Vm -Console that also copies every byte the guest writes into the console log; with no
+            // client, QEMU drops what the socket would get and still logs it. The socket takes no input until one connects.
+            "-chardev", $"socket,id=console,path={Escape(sockets.Console)},server=on,wait=off,logfile={Escape(VmLogKeeper.PipeOf(spec.ConsoleLogPath))}",
             "-serial", "chardev:console",
             "-chardev", $"socket,id=qmp,path={Escape(sockets.Qmp)},server=on,wait=off",
             "-mon", "chardev=qmp,mode=control",

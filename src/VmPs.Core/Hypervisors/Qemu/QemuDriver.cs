@@ -10,7 +10,7 @@ namespace VmPs.Core.Hypervisors.Qemu;
 
 /// <summary>
 /// Runs each VM as one detached qemu-system-x86_64 process, controlled over QMP on a Unix socket in
-/// the VM directory. The guest's serial console goes to a file; the agent channel is vhost-vsock
+/// the VM directory. The guest's serial console goes to a socket (Enter-Vm -Console) and its log file; the agent channel is vhost-vsock
 /// where the host has it, else a virtio-serial port backed by a Unix socket.
 /// </summary>
 public sealed class QemuDriver : IHypervisorDriver
@@ -33,8 +33,8 @@ public sealed class QemuDriver : IHypervisorDriver
 
     /// <summary>
     /// What QEMU does with these options. Every machine: qcow2, block_resize, stop/cont,
-    /// migration to a file, restores that map a checkpoint's RAM file on demand (see QemuGuestMemory) and PVH
-    /// vmlinux boot. Only q35 has PCI hotplug (disks, adapters, CPUs, memory) and firmware (OVMF,
+    /// migration to a file, restores that map a checkpoint's RAM file on demand (see QemuGuestMemory), PVH
+    /// vmlinux boot and a serial console socket. Only q35 has PCI hotplug (disks, adapters, CPUs, memory) and firmware (OVMF,
     /// SeaBIOS) with a CD-ROM; microvm's virtio-mmio devices are fixed at launch. virtio-fs through a
     /// virtiofsd per share (see VirtioFsDaemons) on either machine.
     /// </summary>
@@ -42,7 +42,7 @@ public sealed class QemuDriver : IHypervisorDriver
     {
         var features = HypervisorFeatures.VirtioFs | HypervisorFeatures.Qcow2Disks | HypervisorFeatures.DiskResize
             | HypervisorFeatures.Pause | HypervisorFeatures.Snapshot | HypervisorFeatures.PvhKernel
-            | HypervisorFeatures.LiveDiskSnapshot | HypervisorFeatures.LazyRestore;
+            | HypervisorFeatures.LiveDiskSnapshot | HypervisorFeatures.LazyRestore | HypervisorFeatures.SerialConsole;
         if (options.UseVhostVsock)
         {
             features |= HypervisorFeatures.Vsock;
@@ -203,6 +203,28 @@ public sealed class QemuDriver : IHypervisorDriver
             "blockdev-snapshot-sync",
             new JsonObject { ["device"] = device, ["snapshot-file"] = path, ["format"] = "qcow2", ["mode"] = "existing" },
             cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<Stream> ConnectConsoleAsync(HypervisorInstance instance, CancellationToken cancellationToken)
+    {
+        var socket = QemuSockets.For(Path.GetDirectoryName(instance.ControlSocketPath)!).Console;
+        try
+        {
+            return await UnixSocketStreams.ConnectAsync(socket, cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Net.Sockets.SocketException error)
+        {
+            // VMs started before VmPs had console sockets have their serial port on a file only.
+            throw new VmPsException(
+                VmPsErrorIds.SerialConsoleUnavailable,
+                VmPsErrorKind.ResourceUnavailable,
+                $"QEMU does not serve a serial console socket at '{socket}': {error.Message}",
+                socket,
+                error)
+            {
+                RecommendedAction = "Restart the VM (Stop-Vm, Start-Vm): VMs started by an older VmPs have no console socket.",
+            };
+        }
     }
 
     /// <summary>Neither machine changes a running VM's vCPUs or memory here (see <see cref="CapabilitiesOf"/>).</summary>

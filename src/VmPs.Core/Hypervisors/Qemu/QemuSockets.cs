@@ -3,16 +3,23 @@ using System.Text;
 
 namespace VmPs.Core.Hypervisors.Qemu;
 
-/// <summary>The sockets QEMU serves for one VM, inside the VM directory (Migration: the saved state's stream, while it is written or read).</summary>
-internal sealed record QemuSockets(string Qmp, string Agent, string Migration)
+/// <summary>
+/// The sockets QEMU serves for one VM, inside the VM directory (Migration: the saved state's stream, while it is written
+/// or read; Console: the serial console, for Enter-Vm -Console).
+/// </summary>
+internal sealed record QemuSockets(string Qmp, string Agent, string Migration, string Console)
 {
     // sun_path is 108 bytes including the terminating NUL.
     private const int MaxSocketPathBytes = 107;
 
     public static QemuSockets For(string vmDirectory)
     {
-        var sockets = new QemuSockets(Path.Combine(vmDirectory, "qmp.sock"), Path.Combine(vmDirectory, "agent.sock"), Path.Combine(vmDirectory, "state.sock"));
-        foreach (var path in new[] { sockets.Qmp, sockets.Agent, sockets.Migration })
+        var sockets = new QemuSockets(
+            Path.Combine(vmDirectory, "qmp.sock"),
+            Path.Combine(vmDirectory, "agent.sock"),
+            Path.Combine(vmDirectory, "state.sock"),
+            Path.Combine(vmDirectory, "console.sock"));
+        foreach (var path in sockets.All)
         {
             if (Encoding.UTF8.GetByteCount(path) > MaxSocketPathBytes)
             {
@@ -52,8 +59,11 @@ internal sealed record QemuSockets(string Qmp, string Agent, string Migration)
 
     public void DeleteStale()
     {
-        File.Delete(Qmp);
-        File.Delete(Agent);
-        File.Delete(Migration);
+        foreach (var path in All)
+        {
+            File.Delete(path);
+        }
     }
+
+    private IEnumerable<string> All => [Qmp, Agent, Migration, Console];
 }

@@ -179,5 +179,7 @@ public sealed class HypervisorRegistryTests
         public Task ResizeAsync(HypervisorInstance instance, int? cpus, int? memoryMiB, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task<VmPs.Core.Metering.DiskCounters> ReadDiskCountersAsync(HypervisorInstance instance, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<Stream> ConnectConsoleAsync(HypervisorInstance instance, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

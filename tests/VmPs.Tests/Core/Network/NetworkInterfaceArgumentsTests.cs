@@ -12,7 +12,7 @@ namespace VmPs.Tests.Core.Network;
 /// <summary>How each driver hands a VM's TAP to its hypervisor: QEMU arguments and Cloud Hypervisor's VmConfig.net.</summary>
 public sealed class NetworkInterfaceArgumentsTests : IDisposable
 {
-    private static readonly QemuSockets Sockets = new("/vms/a/qmp.sock", "/vms/a/agent.sock", "/vms/a/state.sock");
+    private static readonly QemuSockets Sockets = new("/vms/a/qmp.sock", "/vms/a/agent.sock", "/vms/a/state.sock", "/vms/a/console.sock");
 
     private static readonly QemuGuestMemory Memory = new("/dev/shm/vmps-0/a.ram", Shared: true);
     private static readonly NetworkInterfaceSpec Adapter = new("vmps-t1a2b3c", "02:76:6d:0a:0b:0c", 1400);

@@ -181,6 +181,8 @@ internal sealed class FakeVmManager : IVmManager
 
     public Task<AgentClient> ConnectAgentAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+    public Task<SerialConsoleSession> AttachConsoleAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
+
     public IAsyncEnumerable<string> GetLogAsync(string name, VmLogSource source, VmLogOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public IAsyncEnumerable<InitLogRecord> GetInitLogAsync(string name, VmLogOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();

@@ -322,6 +322,20 @@ public sealed class CloudHypervisorDriverTests : IAsyncLifetime
         Assert.Equal(disks, (await api.GetVmInfoAsync(CancellationToken.None)).Config.Disks!);
     }
 
+    /// <summary>Its serial port stays a file (the console log), so Enter-Vm -Console is refused by name.</summary>
+    [Fact]
+    public async Task AttachingToTheSerialConsoleIsRefusedWithTheCapabilityError()
+    {
+        var driver = new CloudHypervisorDriver(Fake());
+        var instance = await driver.LaunchAsync(vm.Spec(), CancellationToken.None);
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => driver.ConnectConsoleAsync(instance, CancellationToken.None));
+
+        Assert.False(driver.Capabilities.Supports(HypervisorFeatures.SerialConsole));
+        Assert.Equal(VmPsErrorIds.HypervisorFeatureNotSupported, error.ErrorId);
+        Assert.Contains("Attaching to the serial console is not supported by Cloud Hypervisor", error.Message, StringComparison.Ordinal);
+    }
+
     private FakeCloudHypervisorLauncher Fake(FakeCloudHypervisorOptions? options = null)
     {
         var launcher = new FakeCloudHypervisorLauncher(options);

@@ -123,7 +123,7 @@ public sealed class QemuDriverTests : IDisposable
         var q35 = new QemuDriver(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35));
         const HypervisorFeatures everyMachine = HypervisorFeatures.VirtioFs | HypervisorFeatures.Qcow2Disks | HypervisorFeatures.DiskResize
             | HypervisorFeatures.Pause | HypervisorFeatures.Snapshot | HypervisorFeatures.PvhKernel | HypervisorFeatures.LiveDiskSnapshot
-            | HypervisorFeatures.LazyRestore;
+            | HypervisorFeatures.LazyRestore | HypervisorFeatures.SerialConsole;
         const HypervisorFeatures pciAndFirmware = HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug
             | HypervisorFeatures.Uefi | HypervisorFeatures.Bios | HypervisorFeatures.CdRom;
 
