@@ -431,8 +431,7 @@ public sealed class VolumeManager : IVolumeManager
         VolumeRecord ready;
         try
         {
-            Qcow2Overlay.Create(frozen.Path, source.SizeBytes, backing);
-            Qcow2Overlay.Create(copied.Path, source.SizeBytes, backing);
+            Qcow2Overlay.CreateAll([frozen.Path, copied.Path], source.SizeBytes, backing);
             ready = await CommitCopyAsync(frozen, copied, new VolumeBaseRecord(basePath, source.DiskFormat, source.BackingPath), cancellationToken).ConfigureAwait(false);
         }
         catch

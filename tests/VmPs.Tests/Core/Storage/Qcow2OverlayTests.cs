@@ -111,6 +111,30 @@ public sealed class Qcow2OverlayTests : IDisposable
         File.WriteAllText(path, "someone's file");
         Assert.Throws<FileOperationException>(() => Qcow2Overlay.Create(path, MiB, backing));
         Assert.Equal("someone's file", File.ReadAllText(path));
+
+        // Several at once: the ones this call made go when a later one cannot be made.
+        var first = scratch.Combine("first.qcow2");
+        Assert.Throws<FileOperationException>(() => Qcow2Overlay.CreateAll([first, path], MiB, backing));
+        Assert.False(File.Exists(first));
+        Assert.Equal("someone's file", File.ReadAllText(path));
+    }
+
+    [RequiresProgramFact("qemu-img")]
+    public async Task Several_images_made_at_once_are_each_a_valid_image_over_the_backing_file()
+    {
+        var basePath = await BaseAsync("base.img", 4 * MiB, 0x40);
+        var paths = new[] { scratch.Combine("a.qcow2"), scratch.Combine("b.qcow2") };
+
+        Qcow2Overlay.CreateAll(paths, 4 * MiB, new BackingImage(basePath, DiskImageFormat.Raw));
+
+        foreach (var path in paths)
+        {
+            await ExternalTool.RunCheckedAsync("qemu-img", ["check", "-f", "qcow2", path], CancellationToken.None);
+            var info = await QemuImage.InfoAsync(path, DiskImageFormat.Qcow2, CancellationToken.None);
+            Assert.Equal(basePath, info.BackingFile);
+            Assert.Equal(4 * MiB, info.VirtualSizeBytes);
+            Assert.Equal(0b110_000_000, UnixFileSystem.GetStatus(path).Mode);
+        }
     }
 
     private async Task<string> BaseAsync(string name, long size, byte fill)
