@@ -85,7 +85,7 @@ internal sealed class VmBoot
         if (!restoring)
         {
             // Start-Vm -Force, or a state a crash or an older save left behind: a cold boot makes it stale.
-            VmStandby.DeleteDirectory(files.SavedState);
+            VmDirectorySweep.DeleteDirectory(files.SavedState);
         }
 
         IHypervisorDriver? driver = null;
@@ -148,7 +148,7 @@ internal sealed class VmBoot
             }
 
             // The guest runs on from the saved state and changes its disk: the state can never be restored again.
-            VmStandby.DeleteDirectory(files.SavedState);
+            VmDirectorySweep.DeleteDirectory(files.SavedState);
             var running = await UpdateWhileOursAsync(claimed, current => current with { State = VmState.Running, Session = null, StatusDetail = withoutAgent }, cancellationToken)
                 .ConfigureAwait(false);
             Report(progress, vm, "Running", 100);
@@ -159,7 +159,7 @@ internal sealed class VmBoot
             if (instance is not null)
             {
                 // A restored guest that ran has changed its disk since the save.
-                VmStandby.DeleteDirectory(files.SavedState);
+                VmDirectorySweep.DeleteDirectory(files.SavedState);
             }
 
             var recorded = await RollBackAsync(claimed, before, driver, instance, cancelled: failure is OperationCanceledException).ConfigureAwait(false);

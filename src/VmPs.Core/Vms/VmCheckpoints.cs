@@ -93,7 +93,7 @@ internal sealed class VmCheckpoints
         }
 
         var partial = directory + PartialSuffix;
-        VmStandby.DeleteDirectory(partial);
+        VmDirectorySweep.DeleteDirectory(partial);
         await DeleteUnusedDisksAsync(vm, cancellationToken).ConfigureAwait(false);
         PrivateFiles.CreateDirectory(files.Checkpoints);
         PrivateFiles.CreateDirectory(partial);
@@ -216,7 +216,7 @@ internal sealed class VmCheckpoints
     /// <summary>Undoes a checkpoint not made: its directory, and the VM's new file while the VM's row does not name it.</summary>
     private static void Discard(VmFiles files, string partial, string? newTop)
     {
-        VmStandby.DeleteDirectory(partial);
+        VmDirectorySweep.DeleteDirectory(partial);
         if (newTop is not null)
         {
             File.Delete(files.Disk(newTop));
@@ -261,7 +261,7 @@ internal sealed class VmCheckpoints
         }
 
         var description = ReadDescription(directory);
-        VmStandby.DeleteDirectory(files.SavedStatePartial);
+        VmDirectorySweep.DeleteDirectory(files.SavedStatePartial);
         var format = RestoredFormat(description);
         var disk = VmDiskChain.NewName(format);
         var recorded = false;
@@ -273,7 +273,7 @@ internal sealed class VmCheckpoints
                 LinkDirectory(Path.Combine(directory, StateDirectory), files.SavedStatePartial);
             }
 
-            VmStandby.DeleteDirectory(files.SavedState);
+            VmDirectorySweep.DeleteDirectory(files.SavedState);
             await vms.SetDiskFileAsync(vm.Id, disk, format, cancellationToken).ConfigureAwait(false);
             recorded = true;
             CrashPoint.Reach(CrashAfterRestoreRecorded);
@@ -289,7 +289,7 @@ internal sealed class VmCheckpoints
                 File.Delete(files.Disk(disk));
             }
 
-            VmStandby.DeleteDirectory(files.SavedStatePartial);
+            VmDirectorySweep.DeleteDirectory(files.SavedStatePartial);
         }
 
         await DeleteUnusedDisksAsync(vm with { DiskFile = disk, DiskFormat = format }, cancellationToken).ConfigureAwait(false);
@@ -352,7 +352,7 @@ internal sealed class VmCheckpoints
         var files = reconciler.Files(vm);
         using var diskLock = await FileLock.AcquireAsync(files.DiskLock, FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false);
         vm = await ReadAgainAsync(vm, cancellationToken).ConfigureAwait(false);
-        VmStandby.DeleteDirectory(Path.Combine(files.Checkpoints, Find(vm, name).Name));
+        VmDirectorySweep.DeleteDirectory(Path.Combine(files.Checkpoints, Find(vm, name).Name));
         await DeleteUnusedDisksAsync(vm, cancellationToken).ConfigureAwait(false);
     }
 

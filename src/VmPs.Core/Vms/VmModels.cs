@@ -101,14 +101,14 @@ public sealed record VmInfo
     /// <summary>When the host last saw an exec, a file operation or a change of the VM's network packet count; null: none since it was made.</summary>
     public DateTimeOffset? LastActivityAt { get; init; }
 
+    /// <summary>Whether the VM's metadata service (169.254.169.254) requires IMDSv2 tokens (-MetadataOptions @{ HttpTokens = ... }).</summary>
+    public MetadataHttpTokens MetadataHttpTokens { get; init; }
+
     /// <summary>
     /// For a running VM: the time since its last exec, file operation or network packet, or since it started when
     /// later (Get-Vm | Where-Object IdleTime -gt '00:15:00' | Save-Vm). Packets are noticed when Get-Vm (or any
     /// command reading the VM) compares the TAP's count with the one it last saw, so a packet counts as of that read.
     /// </summary>
-    /// <summary>Whether the VM's metadata service (169.254.169.254) requires IMDSv2 tokens (-MetadataOptions @{ HttpTokens = ... }).</summary>
-    public MetadataHttpTokens MetadataHttpTokens { get; init; }
-
     public TimeSpan? IdleTime => State == VmState.Running && StartedAt is { } started
         ? DateTimeOffset.UtcNow - (LastActivityAt is { } active && active > started ? active : started)
         : null;

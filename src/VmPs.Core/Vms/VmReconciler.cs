@@ -97,7 +97,7 @@ internal sealed class VmReconciler
         var restorable = vm.State == VmState.Starting && Directory.Exists(files.SavedState);
         if (restorable && launched)
         {
-            VmStandby.DeleteDirectory(files.SavedState);
+            VmDirectorySweep.DeleteDirectory(files.SavedState);
         }
 
         var settled = restorable && !launched ? claimed.Saved() : claimed.Stopped(

@@ -72,18 +72,18 @@ internal sealed class VmStandby
         var launchSpec = File.Exists(files.LaunchSpec)
             ? await File.ReadAllTextAsync(files.LaunchSpec, cancellationToken).ConfigureAwait(false)
             : throw new VmPsException(VmPsErrorIds.VmSaveFailed, VmPsErrorKind.InvalidOperation, $"VM '{vm.Name}' was started by an older VmPs that did not record its launch settings; restart it before saving it.", vm.Name);
-        DeleteDirectory(files.SavedStatePartial);
+        VmDirectorySweep.DeleteDirectory(files.SavedStatePartial);
         PrivateFiles.CreateDirectory(files.SavedStatePartial);
         try
         {
             await driver.SaveStateAsync(instance, files.SavedStatePartial, mappableMemory: false, cancellationToken).ConfigureAwait(false);
             await VmSavedState.SealAsync(files.SavedStatePartial, vm.Hypervisor, launchSpec, cancellationToken).ConfigureAwait(false);
-            DeleteDirectory(files.SavedState);
+            VmDirectorySweep.DeleteDirectory(files.SavedState);
             Directory.Move(files.SavedStatePartial, files.SavedState);
         }
         catch (Exception failure)
         {
-            DeleteDirectory(files.SavedStatePartial);
+            VmDirectorySweep.DeleteDirectory(files.SavedStatePartial);
             if (vm.State == VmState.Running)
             {
                 await driver.ResumeAsync(instance, CancellationToken.None).ConfigureAwait(false);
@@ -130,14 +130,6 @@ internal sealed class VmStandby
         catch (Exception error) when (error is VmPsException or IOException or System.Net.Sockets.SocketException
             || (error is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-        }
-    }
-
-    public static void DeleteDirectory(string path)
-    {
-        if (Directory.Exists(path))
-        {
-            Directory.Delete(path, recursive: true);
         }
     }
 
