@@ -201,6 +201,10 @@ public static class VmPsErrorIds
 
     public const string InsecureRegistryRefused = nameof(InsecureRegistryRefused);
 
+    public const string InvalidAcmeDirectory = nameof(InvalidAcmeDirectory);
+
+    public const string InvalidAcmeRootCertificate = nameof(InvalidAcmeRootCertificate);
+
     public const string InvalidBandwidth = nameof(InvalidBandwidth);
 
     public const string InvalidCheckpointName = nameof(InvalidCheckpointName);

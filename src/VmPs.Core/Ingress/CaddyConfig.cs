@@ -40,7 +40,7 @@ internal static class CaddyConfig
         ["storage"] = new JsonObject { ["module"] = "file_system", ["root"] = layout.DataDirectory },
     };
 
-    public static JsonObject Build(IngressLayout layout, IReadOnlyList<ResolvedRoute> routes)
+    public static JsonObject Build(IngressLayout layout, IReadOnlyList<ResolvedRoute> routes, IngressAcmeSettings acme)
     {
         var config = Bootstrap(layout);
         var servers = new JsonObject();
@@ -54,7 +54,7 @@ internal static class CaddyConfig
         if (secure.Count > 0)
         {
             servers["https"] = Server(HttpsPort, secure, layout, new JsonObject { ["disable_redirects"] = true });
-            config["apps"] = new JsonObject { ["tls"] = TlsApp(secure), ["pki"] = Pki() };
+            config["apps"] = new JsonObject { ["tls"] = TlsApp(secure, acme), ["pki"] = Pki() };
         }
 
         if (servers.Count > 0)
@@ -206,20 +206,38 @@ internal static class CaddyConfig
         ["body"] = $"<!DOCTYPE html>\n<html><head><title>{(int)status} {status}</title></head><body><h1>{(int)status}</h1><p>{WebUtility.HtmlEncode(message)}</p></body></html>\n",
     };
 
-    private static JsonObject TlsApp(IReadOnlyList<ResolvedRoute> routes)
+    private static JsonObject TlsApp(IReadOnlyList<ResolvedRoute> routes, IngressAcmeSettings acme)
     {
         var policies = new JsonArray();
-        var internalHosts = routes.Where(route => route.Route.Tls == IngressTls.Internal).Select(route => JsonValue.Create(route.Route.Hostname)).ToArray();
-        if (internalHosts.Length > 0)
+        AddPolicy(policies, routes, IngressTls.Internal, new JsonObject { ["module"] = "internal" });
+        AddPolicy(policies, routes, IngressTls.Acme, AcmeIssuer(acme));
+        return new JsonObject { ["automation"] = new JsonObject { ["policies"] = policies } };
+    }
+
+    private static void AddPolicy(JsonArray policies, IReadOnlyList<ResolvedRoute> routes, IngressTls tls, JsonObject issuer)
+    {
+        var hosts = routes.Where(route => route.Route.Tls == tls).Select(route => JsonValue.Create(route.Route.Hostname)).ToArray();
+        if (hosts.Length > 0)
         {
-            policies.Add(new JsonObject
-            {
-                ["subjects"] = new JsonArray(internalHosts),
-                ["issuers"] = new JsonArray(new JsonObject { ["module"] = "internal" }),
-            });
+            policies.Add(new JsonObject { ["subjects"] = new JsonArray(hosts), ["issuers"] = new JsonArray(issuer) });
+        }
+    }
+
+    /// <summary>The ACME CA of Set-VmHost, with both challenges Caddy solves itself: HTTP-01 on port 80, TLS-ALPN-01 on 443.</summary>
+    private static JsonObject AcmeIssuer(IngressAcmeSettings acme)
+    {
+        var issuer = new JsonObject { ["module"] = "acme", ["ca"] = acme.Directory.AbsoluteUri };
+        if (acme.Email is { } email)
+        {
+            issuer["email"] = email;
         }
 
-        return new JsonObject { ["automation"] = new JsonObject { ["policies"] = policies } };
+        if (acme.TrustedRootFile is { } root)
+        {
+            issuer["trusted_roots_pem_files"] = new JsonArray(root);
+        }
+
+        return issuer;
     }
 
     /// <summary>Caddy's own CA never touches the host's trust store: clients trust it through Get-VmIngress's CA file.</summary>

@@ -27,6 +27,9 @@ public interface IIngressManager
     /// <summary>Sets (null: clears) the ingress domain and serves the routes it makes; nothing changes when Caddy refuses.</summary>
     Task SetDomainAsync(string? domain, CancellationToken cancellationToken);
 
+    /// <summary>Sets the ACME CA of -Tls Acme routes (checked by <see cref="IngressAcme.Create"/>); nothing changes when Caddy refuses.</summary>
+    Task SetAcmeAsync(IngressAcmeSettings acme, CancellationToken cancellationToken);
+
     /// <summary>Serves the routes as stored now (a VM made or removed), when the ingress is in use; otherwise nothing.</summary>
     Task RefreshAsync(CancellationToken cancellationToken);
 }

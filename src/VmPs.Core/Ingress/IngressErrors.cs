@@ -92,4 +92,22 @@ internal static class IngressErrors
     {
         RecommendedAction = "Install the ASP.NET Core runtime of the .NET version pwsh runs on (the aspnetcore-runtime package of that version), then try again.",
     };
+
+    public static VmPsException InvalidAcmeDirectory(string directory) => new(
+        VmPsErrorIds.InvalidAcmeDirectory,
+        VmPsErrorKind.InvalidArgument,
+        $"'{directory}' is not an ACME directory URL: give the https:// URL of the CA's directory.",
+        directory)
+    {
+        RecommendedAction = "Use the directory URL your CA documents, such as https://acme-v02.api.letsencrypt.org/directory.",
+    };
+
+    public static VmPsException InvalidAcmeRoot(string path, string reason) => new(
+        VmPsErrorIds.InvalidAcmeRootCertificate,
+        VmPsErrorKind.InvalidArgument,
+        $"'{path}' is not a PEM certificate the ingress can trust for its ACME CA: {reason}.",
+        path)
+    {
+        RecommendedAction = "Give the PEM file of the root certificate that signed the ACME server's own HTTPS certificate, or leave -AcmeRootCertificate out for a public CA.",
+    };
 }

@@ -11,6 +11,7 @@ public sealed class IngressManager : IIngressManager
     private readonly IVmManager vms;
     private readonly CaddyServer caddy;
     private readonly IngressAuthServer checker;
+    private readonly IngressCertificates certificates;
     private readonly IngressLayout layout;
 
     internal IngressManager(VmPsPaths paths, StateDatabase database, IVmManager vms, Func<NetworkNamespace> networkNamespace, string searchPath)
@@ -20,6 +21,7 @@ public sealed class IngressManager : IIngressManager
         layout = new IngressLayout(paths.IngressDirectory);
         caddy = new CaddyServer(layout, networkNamespace, searchPath);
         checker = new IngressAuthServer(layout, paths.Root);
+        certificates = new IngressCertificates(layout);
     }
 
     public async Task<VmIngress> CreateAsync(VmIngressCreateOptions options, CancellationToken cancellationToken)
@@ -29,7 +31,7 @@ public sealed class IngressManager : IIngressManager
         await store.InsertAsync(checkedOptions, apply: true, cancellationToken).ConfigureAwait(false);
         await ApplyOrUndoAsync(() => store.DeleteAsync(checkedOptions.Hostname, CancellationToken.None), cancellationToken).ConfigureAwait(false);
 
-        return (await ResolveAsync(cancellationToken).ConfigureAwait(false)).Single(route => route.Route.Hostname == checkedOptions.Hostname).Route;
+        return WithCertificate((await ResolveAsync(cancellationToken).ConfigureAwait(false)).Single(route => route.Route.Hostname == checkedOptions.Hostname).Route);
     }
 
     public async Task<VmIngress> ValidateCreateAsync(VmIngressCreateOptions options, CancellationToken cancellationToken)
@@ -45,7 +47,7 @@ public sealed class IngressManager : IIngressManager
         // Caddy takes an unchanged configuration as a no-op; a changed one brings new VMs' default routes, and a
         // Caddy that died is started again with its routes.
         await RefreshAsync(cancellationToken).ConfigureAwait(false);
-        return [.. (await ResolveAsync(cancellationToken).ConfigureAwait(false)).Select(resolved => resolved.Route)];
+        return [.. (await ResolveAsync(cancellationToken).ConfigureAwait(false)).Select(resolved => WithCertificate(resolved.Route))];
     }
 
     public async Task<VmIngress> GetAsync(string hostname, CancellationToken cancellationToken)
@@ -76,6 +78,15 @@ public sealed class IngressManager : IIngressManager
         var previous = await store.GetDomainAsync(cancellationToken).ConfigureAwait(false);
         await store.SetDomainAsync(normalized, cancellationToken).ConfigureAwait(false);
         await ApplyOrUndoAsync(() => store.SetDomainAsync(previous, CancellationToken.None), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task SetAcmeAsync(IngressAcmeSettings acme, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(acme);
+        using var ingressLock = await LockAsync(cancellationToken).ConfigureAwait(false);
+        var previous = await store.GetAcmeAsync(cancellationToken).ConfigureAwait(false);
+        await store.SetAcmeAsync(acme, cancellationToken).ConfigureAwait(false);
+        await ApplyOrUndoAsync(() => store.SetAcmeAsync(previous, CancellationToken.None), cancellationToken).ConfigureAwait(false);
     }
 
     public async Task RefreshAsync(CancellationToken cancellationToken)
@@ -129,7 +140,8 @@ public sealed class IngressManager : IIngressManager
             return;
         }
 
-        await caddy.ApplyAsync(CaddyConfig.Build(layout, routes), cancellationToken).ConfigureAwait(false);
+        var acme = await store.GetAcmeAsync(cancellationToken).ConfigureAwait(false);
+        await caddy.ApplyAsync(CaddyConfig.Build(layout, routes, acme), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Stored routes first; then each VM's default route under the domain, unless a stored route has its name.</summary>
@@ -163,6 +175,8 @@ public sealed class IngressManager : IIngressManager
 
     private const int DefaultPort = 80;
     private const IngressTls DefaultTls = IngressTls.Internal;
+
+    private VmIngress WithCertificate(VmIngress route) => route with { CertificateStatus = certificates.StatusOf(route.Hostname, route.Tls) };
 
     private static VmIngress ToIngress(IngressRouteRow row, VmInfo vm, bool isDefault) => new()
     {

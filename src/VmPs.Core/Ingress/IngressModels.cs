@@ -2,7 +2,7 @@ using VmPs.Core.Vms;
 
 namespace VmPs.Core.Ingress;
 
-/// <summary>How an ingress route serves HTTPS: with a certificate from the ingress's own CA, or plain HTTP.</summary>
+/// <summary>How an ingress route serves HTTPS: with a certificate from an ACME CA or from the ingress's own CA, or plain HTTP.</summary>
 [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
 public enum IngressTls
 {
@@ -11,6 +11,12 @@ public enum IngressTls
 
     /// <summary>HTTPS on port 443 with a certificate from the ingress's own CA (for private host names).</summary>
     Internal,
+
+    /// <summary>
+    /// HTTPS on port 443 with a certificate from the ACME CA of Set-VmHost -AcmeDirectory (Let's Encrypt by default),
+    /// proven by HTTP-01 (port 80) or TLS-ALPN-01 (port 443): the host name must resolve to this host for the CA.
+    /// </summary>
+    Acme,
 }
 
 /// <summary>An HTTPS (or HTTP) route from a host name to a port of a VM (Get-VmIngress).</summary>
@@ -33,7 +39,23 @@ public sealed record VmIngress
     /// <summary>The VM's state when read: only a Running VM is proxied to; any other answers 503.</summary>
     public required VmState VmState { get; init; }
 
+    /// <summary>
+    /// The route's certificate as Caddy holds it: "Valid until ..." with its issuer, "Pending" while none was issued
+    /// yet, "Failed: ..." with the CA's last error when none could be; empty for plain HTTP.
+    /// </summary>
+    public string CertificateStatus { get; init; } = "";
+
     public string Url => $"{(Tls == IngressTls.Off ? "http" : "https")}://{Hostname}/";
+}
+
+/// <summary>
+/// The ACME CA of routes with -Tls Acme (Set-VmHost -AcmeDirectory): its directory URL, the account's e-mail address
+/// (optional; the CA's expiry notices go there) and a PEM root certificate to trust for the CA's own HTTPS (for a
+/// private CA; public CAs need none).
+/// </summary>
+public sealed record IngressAcmeSettings(Uri Directory, string? Email, string? TrustedRootFile)
+{
+    public static IngressAcmeSettings Default { get; } = new(new Uri("https://acme-v02.api.letsencrypt.org/directory"), null, null);
 }
 
 /// <summary>What New-VmIngress asks for.</summary>

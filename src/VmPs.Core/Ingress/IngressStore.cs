@@ -6,10 +6,13 @@ namespace VmPs.Core.Ingress;
 /// <summary>A stored route: a host name to a port of a VM (by name, as the route is read).</summary>
 internal sealed record IngressRouteRow(string Hostname, string VmName, int Port, IngressTls Tls, bool Public);
 
-/// <summary>The ingress_routes table and the ingress domain (host_settings 'ingress.domain').</summary>
+/// <summary>The ingress_routes table, the ingress domain and the ACME CA (host_settings 'ingress.*').</summary>
 internal sealed class IngressStore
 {
     private const string DomainKey = "ingress.domain";
+    private const string AcmeDirectoryKey = "ingress.acme.directory";
+    private const string AcmeEmailKey = "ingress.acme.email";
+    private const string AcmeRootKey = "ingress.acme.root";
 
     private readonly StateDatabase database;
 
@@ -64,23 +67,46 @@ internal sealed class IngressStore
     }
 
     /// <summary>The domain every VM has a default route under, or null.</summary>
-    public async Task<string?> GetDomainAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await connection.Command("SELECT value FROM host_settings WHERE name = $name").With("$name", DomainKey).ScalarAsync(cancellationToken).ConfigureAwait(false) as string;
-    }
+    public Task<string?> GetDomainAsync(CancellationToken cancellationToken) => GetSettingAsync(DomainKey, cancellationToken);
 
     /// <summary>Sets the domain (null clears it).</summary>
     public Task SetDomainAsync(string? domain, CancellationToken cancellationToken) =>
+        SetSettingsAsync(new Dictionary<string, string?> { [DomainKey] = domain }, cancellationToken);
+
+    /// <summary>The ACME CA of Set-VmHost -AcmeDirectory, or Let's Encrypt's when none was set.</summary>
+    public async Task<IngressAcmeSettings> GetAcmeAsync(CancellationToken cancellationToken) =>
+        await GetSettingAsync(AcmeDirectoryKey, cancellationToken).ConfigureAwait(false) is { } directory
+            ? new IngressAcmeSettings(
+                new Uri(directory),
+                await GetSettingAsync(AcmeEmailKey, cancellationToken).ConfigureAwait(false),
+                await GetSettingAsync(AcmeRootKey, cancellationToken).ConfigureAwait(false))
+            : IngressAcmeSettings.Default;
+
+    public Task SetAcmeAsync(IngressAcmeSettings acme, CancellationToken cancellationToken) =>
+        SetSettingsAsync(
+            new Dictionary<string, string?> { [AcmeDirectoryKey] = acme.Directory.AbsoluteUri, [AcmeEmailKey] = acme.Email, [AcmeRootKey] = acme.TrustedRootFile },
+            cancellationToken);
+
+    private async Task<string?> GetSettingAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.Command("SELECT value FROM host_settings WHERE name = $name").With("$name", name).ScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+
+    /// <summary>Sets the settings in one transaction (null removes one).</summary>
+    private Task SetSettingsAsync(IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken) =>
         database.InWriteTransactionAsync(
             async (connection, transaction) =>
             {
-                await connection.Command("DELETE FROM host_settings WHERE name = $name", transaction).With("$name", DomainKey).RunAsync(cancellationToken).ConfigureAwait(false);
-                if (domain is not null)
+                foreach (var (name, value) in settings)
                 {
-                    await connection.Command("INSERT INTO host_settings (name, value) VALUES ($name, $value)", transaction)
-                        .With("$name", DomainKey).With("$value", domain)
-                        .RunAsync(cancellationToken).ConfigureAwait(false);
+                    await connection.Command("DELETE FROM host_settings WHERE name = $name", transaction).With("$name", name).RunAsync(cancellationToken).ConfigureAwait(false);
+                    if (value is not null)
+                    {
+                        await connection.Command("INSERT INTO host_settings (name, value) VALUES ($name, $value)", transaction)
+                            .With("$name", name).With("$value", value)
+                            .RunAsync(cancellationToken).ConfigureAwait(false);
+                    }
                 }
             },
             cancellationToken);

@@ -11,6 +11,7 @@ namespace VmPs.PowerShell.Commands;
 /// Sets where new volumes are made, as Hyper-V's Set-VMHost sets its default disk path: sparse files (File, the
 /// default) or thin volumes of an LVM thin pool (LvmThin). Every check runs before ShouldProcess, so -WhatIf tells
 /// whether the host could use the pool. Or sets the ingress domain: every VM then has a private NAME.DOMAIN route.
+/// Or sets the ACME CA that routes with -Tls Acme get their certificates from.
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "VmHost", SupportsShouldProcess = true, DefaultParameterSetName = StorageSet)]
 [OutputType(typeof(HostReport))]
@@ -18,6 +19,7 @@ public sealed class SetVmHostCommand : AsyncCmdlet
 {
     private const string StorageSet = "Storage";
     private const string IngressSet = "Ingress";
+    private const string AcmeSet = "Acme";
 
     [Parameter(Mandatory = true, ParameterSetName = StorageSet)]
     public StorageBackend StorageBackend { get; set; }
@@ -35,6 +37,21 @@ public sealed class SetVmHostCommand : AsyncCmdlet
     [AllowEmptyString]
     public string IngressDomain { get; set; } = "";
 
+    /// <summary>The https:// directory URL of the ACME CA of -Tls Acme routes.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = AcmeSet)]
+    [ValidateNotNullOrEmpty]
+    public string AcmeDirectory { get; set; } = "";
+
+    /// <summary>The e-mail address of the ACME account (the CA's notices go there).</summary>
+    [Parameter(ParameterSetName = AcmeSet)]
+    [ValidateNotNullOrEmpty]
+    public string? AcmeEmail { get; set; }
+
+    /// <summary>A PEM root certificate to trust for the ACME server's own HTTPS (a private CA).</summary>
+    [Parameter(ParameterSetName = AcmeSet)]
+    [ValidateNotNullOrEmpty]
+    public string? AcmeRootCertificate { get; set; }
+
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -43,6 +60,12 @@ public sealed class SetVmHostCommand : AsyncCmdlet
         if (ParameterSetName == IngressSet)
         {
             SetIngressDomain();
+            return;
+        }
+
+        if (ParameterSetName == AcmeSet)
+        {
+            SetAcme();
             return;
         }
 
@@ -72,24 +95,47 @@ public sealed class SetVmHostCommand : AsyncCmdlet
         try
         {
             var domain = IngressDomain.Length == 0 ? null : IngressHostnames.Normalize(IngressDomain);
-            if (!ShouldProcess(Services.Paths.Root, domain is null ? "Remove the ingress domain and its default routes" : $"Set the ingress domain to {domain}"))
-            {
-                return;
-            }
-
-            AwaitWithStatus("Setting the ingress domain", domain ?? "(none)", async cancellationToken =>
-            {
-                await Services.Ingress.SetDomainAsync(domain, cancellationToken).ConfigureAwait(false);
-                return true;
-            });
-            if (PassThru)
-            {
-                WriteTypedObject(Await(cancellationToken => Services.Host.GetReportAsync(false, cancellationToken)), PSTypeNames.VmHost);
-            }
+            SetIngress(
+                domain is null ? "Remove the ingress domain and its default routes" : $"Set the ingress domain to {domain}",
+                "Setting the ingress domain",
+                domain ?? "(none)",
+                cancellationToken => Services.Ingress.SetDomainAsync(domain, cancellationToken));
         }
         catch (VmPsException exception)
         {
             ThrowTerminatingError(exception);
+        }
+    }
+
+    private void SetAcme()
+    {
+        try
+        {
+            var root = AcmeRootCertificate is null ? null : GetUnresolvedProviderPathFromPSPath(AcmeRootCertificate);
+            var acme = IngressAcme.Create(AcmeDirectory, AcmeEmail, root);
+            SetIngress($"Set the ingress's ACME CA to {acme.Directory}", "Setting the ACME CA", acme.Directory.AbsoluteUri, cancellationToken => Services.Ingress.SetAcmeAsync(acme, cancellationToken));
+        }
+        catch (VmPsException exception)
+        {
+            ThrowTerminatingError(exception);
+        }
+    }
+
+    private void SetIngress(string action, string status, string target, Func<CancellationToken, Task> apply)
+    {
+        if (!ShouldProcess(Services.Paths.Root, action))
+        {
+            return;
+        }
+
+        AwaitWithStatus(status, target, async cancellationToken =>
+        {
+            await apply(cancellationToken).ConfigureAwait(false);
+            return true;
+        });
+        if (PassThru)
+        {
+            WriteTypedObject(Await(cancellationToken => Services.Host.GetReportAsync(false, cancellationToken)), PSTypeNames.VmHost);
         }
     }
 }

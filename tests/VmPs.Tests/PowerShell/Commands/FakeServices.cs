@@ -90,6 +90,8 @@ internal sealed class UnusedIngress : IIngressManager
     public Task RemoveAsync(string hostname, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task SetDomainAsync(string? domain, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+    public Task SetAcmeAsync(IngressAcmeSettings acme, CancellationToken cancellationToken) => throw new NotSupportedException();
 }
 
 internal sealed class FakeVmManager : IVmManager
