@@ -101,34 +101,17 @@ internal sealed class VmDisks
         }
     }
 
-    /// <summary>
-    /// The bytes each VM's disk holds, by VM: a file's allocated blocks, a thin volume's pool blocks (one lvs run per
-    /// volume group; a volume lvs cannot report, or an lvs that fails, counts 0 rather than failing the listing).
-    /// </summary>
+    /// <summary>The bytes each VM's disk holds, by VM: a file's allocated blocks, a thin volume's pool blocks (<see cref="ThinUsage"/>).</summary>
     public async Task<IReadOnlyDictionary<Guid, long>> AllocatedBytesAsync(IEnumerable<VmRecord> vms, Func<Guid, VmFiles> filesOf, CancellationToken cancellationToken)
     {
+        var thinUsage = new ThinUsage(host.LvmThin.Run);
         var allocated = new Dictionary<Guid, long>();
-        var thin = new List<ThinVmDisk>();
         foreach (var vm in vms)
         {
             var path = filesOf(vm.Id).Disk(vm.DiskFileName);
-            if (ThinVmDisk.Find(path, vm.Id) is { } disk)
-            {
-                thin.Add(disk);
-            }
-            else
-            {
-                allocated[vm.Id] = FileAllocation.BytesOf(path);
-            }
-        }
-
-        foreach (var group in thin.GroupBy(disk => disk.VolumeGroup))
-        {
-            var usage = await UsageAsync(group.First(), cancellationToken).ConfigureAwait(false);
-            foreach (var disk in group)
-            {
-                allocated[disk.VmId] = usage.GetValueOrDefault(disk.LogicalVolume);
-            }
+            allocated[vm.Id] = ThinVmDisk.Find(path, vm.Id) is { } thin
+                ? await thinUsage.AllocatedBytesAsync(thin.VolumeGroup, thin.LogicalVolume, cancellationToken).ConfigureAwait(false)
+                : FileAllocation.BytesOf(path);
         }
 
         return allocated;
@@ -166,23 +149,11 @@ internal sealed class VmDisks
             : [];
         foreach (var disk in links)
         {
-            var listed = LvmThinPlanner.ParseVolumeNames((await host.LvmThin.Run(disk.InspectUsage(), cancellationToken).ConfigureAwait(false)).StandardOutput);
+            var listed = LvmThinPlanner.ParseVolumeNames((await host.LvmThin.Run(disk.InspectVolumes(), cancellationToken).ConfigureAwait(false)).StandardOutput);
             if (listed.Contains(disk.LogicalVolume))
             {
                 await host.LvmThin.Run(disk.Remove(), cancellationToken).ConfigureAwait(false);
             }
-        }
-    }
-
-    private async Task<IReadOnlyDictionary<string, long>> UsageAsync(ThinVmDisk disk, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return LvmThinPlanner.ParseAllocatedBytes((await host.LvmThin.Run(disk.InspectUsage(), cancellationToken).ConfigureAwait(false)).StandardOutput);
-        }
-        catch (VmPsException)
-        {
-            return new Dictionary<string, long>();
         }
     }
 }

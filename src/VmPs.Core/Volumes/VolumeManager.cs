@@ -78,7 +78,7 @@ public sealed class VolumeManager : IVolumeManager
 
             var ready = await store.UpdateAsync(id, (current, _) => current with { State = VolumeState.Ready, Session = null }, cancellationToken).ConfigureAwait(false)
                 ?? throw VolumeErrors.NotFound(options.Name);
-            return ToInfo(ready, [], await AllocatedBytesAsync(ready, new Dictionary<string, IReadOnlyDictionary<string, long>>(), cancellationToken).ConfigureAwait(false));
+            return ToInfo(ready, [], await AllocatedBytesAsync(ready, new ThinUsage(host.LvmThin.Run), cancellationToken).ConfigureAwait(false));
         }
         catch
         {
@@ -95,7 +95,7 @@ public sealed class VolumeManager : IVolumeManager
     public async Task<IReadOnlyList<VolumeInfo>> GetAllAsync(CancellationToken cancellationToken)
     {
         var attachments = await store.AttachmentsAsync(null, cancellationToken).ConfigureAwait(false);
-        var thinUsage = new Dictionary<string, IReadOnlyDictionary<string, long>>(StringComparer.Ordinal);
+        var thinUsage = new ThinUsage(host.LvmThin.Run);
         var volumes = new List<VolumeInfo>();
         foreach (var volume in (await store.GetAllAsync(cancellationToken).ConfigureAwait(false)).Where(volume => volume.State != VolumeState.Creating))
         {
@@ -108,7 +108,7 @@ public sealed class VolumeManager : IVolumeManager
     public async Task<VolumeInfo> GetAsync(string name, CancellationToken cancellationToken)
     {
         var volume = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
-        var allocated = await AllocatedBytesAsync(volume, new Dictionary<string, IReadOnlyDictionary<string, long>>(), cancellationToken).ConfigureAwait(false);
+        var allocated = await AllocatedBytesAsync(volume, new ThinUsage(host.LvmThin.Run), cancellationToken).ConfigureAwait(false);
         return ToInfo(volume, await store.AttachmentsAsync(null, cancellationToken).ConfigureAwait(false), allocated);
     }
 
@@ -621,25 +621,11 @@ public sealed class VolumeManager : IVolumeManager
         (current, _) => current.State == VolumeState.Removing ? current with { State = VolumeState.Ready, Session = null } : current,
         CancellationToken.None);
 
-    /// <summary>
-    /// The host space the volume really uses: a file's blocks, or the pool blocks of a thin volume as lvs reports
-    /// them (0 when lvs does not, as for an inactive thin volume). One lvs run per volume group, kept in <paramref name="thinUsage"/>.
-    /// </summary>
-    private async Task<long> AllocatedBytesAsync(VolumeRecord volume, Dictionary<string, IReadOnlyDictionary<string, long>> thinUsage, CancellationToken cancellationToken)
-    {
-        if (ThinStorage(volume) is not { } thin)
-        {
-            return FileAllocation.BytesOf(volume.Path);
-        }
-
-        if (!thinUsage.TryGetValue(thin.Planner.VolumeGroup, out var usage))
-        {
-            usage = await thin.AllocatedBytesAsync(cancellationToken).ConfigureAwait(false);
-            thinUsage[thin.Planner.VolumeGroup] = usage;
-        }
-
-        return usage.GetValueOrDefault(LvmThinPlanner.VolumeName(volume.Id));
-    }
+    /// <summary>The host space the volume really uses: a file's blocks, or the pool blocks of a thin volume (<see cref="ThinUsage"/>).</summary>
+    private static async Task<long> AllocatedBytesAsync(VolumeRecord volume, ThinUsage thinUsage, CancellationToken cancellationToken) =>
+        volume.ThinPool?.Split('/') is [var group, _]
+            ? await thinUsage.AllocatedBytesAsync(group, LvmThinPlanner.VolumeName(volume.Id), cancellationToken).ConfigureAwait(false)
+            : FileAllocation.BytesOf(volume.Path);
 
     /// <summary>A running VM writing the volume would change it under the copy.</summary>
     private static void EnsureNoRunningWriter(VolumeRecord volume, IReadOnlyList<(VolumeAttachmentRecord Attachment, string VmState)> attachments, string doing)

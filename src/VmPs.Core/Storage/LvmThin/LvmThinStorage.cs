@@ -68,10 +68,6 @@ internal sealed class LvmThinStorage
     public Task RemoveVolumeAsync(Guid volumeId, CancellationToken cancellationToken) =>
         RunAsync(Planner.RemoveVolume(volumeId), [], cancellationToken);
 
-    /// <summary>The pool blocks each VmPs thin volume of the volume group holds, by logical volume name (one lvs run).</summary>
-    public async Task<IReadOnlyDictionary<string, long>> AllocatedBytesAsync(CancellationToken cancellationToken) =>
-        LvmThinPlanner.ParseAllocatedBytes((await run(Planner.InspectUsage(), cancellationToken).ConfigureAwait(false)).StandardOutput);
-
     private async Task<IReadOnlySet<string>> VolumeNamesAsync(CancellationToken cancellationToken) =>
         LvmThinPlanner.ParseVolumeNames((await run(Planner.InspectUsage(), cancellationToken).ConfigureAwait(false)).StandardOutput);
 

@@ -41,5 +41,5 @@ internal sealed record ThinVmDisk(string VolumeGroup, Guid VmId)
 
     public LvmCommand Remove() => LvmThinPlanner.Remove(VolumeGroup, LogicalVolume);
 
-    public LvmCommand InspectUsage() => LvmThinPlanner.InspectUsage(VolumeGroup);
+    public LvmCommand InspectVolumes() => LvmThinPlanner.InspectUsage(VolumeGroup);
 }

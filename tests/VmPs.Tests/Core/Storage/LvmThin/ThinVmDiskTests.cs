@@ -9,6 +9,7 @@ using VmPs.Core.State;
 using VmPs.Core.Storage;
 using VmPs.Core.Storage.LvmThin;
 using VmPs.Core.Vms;
+using VmPs.Core.Volumes;
 using VmPs.Tests.Core.State;
 using VmPs.Tests.Core.Vms;
 using VmPs.Tests.Infrastructure;
@@ -62,6 +63,19 @@ public sealed class ThinVmDiskTests : IDisposable
         Assert.Equal([Usage, ["lvremove", "--yes", $"vg0/{volume}"]], runner.Argv);
         Assert.False(Directory.Exists(vm.Directory));
         Assert.Empty(await manager.GetAllAsync(CancellationToken.None));
+    }
+
+    [RequiresProgramFact("mkfs.erofs", "mkfs.ext4", "qemu-system-x86_64")]
+    public async Task A_failing_lvs_counts_thin_disks_and_volumes_0_rather_than_failing_get_vm_and_get_vm_volume()
+    {
+        var manager = await ManagerOnPoolAsync();
+        await manager.CreateAsync(new VmCreateOptions { Name = "web", Image = "busybox", DiskSizeGiB = 1 }, CancellationToken.None);
+        await manager.Volumes.CreateAsync(new VolumeCreateOptions { Name = "data", SizeBytes = 64L << 20 }, CancellationToken.None);
+
+        runner.FailOn = "lvs";
+        Assert.Equal(0, Assert.Single(await manager.GetAllAsync(CancellationToken.None)).DiskAllocatedBytes);
+        runner.FailOn = "lvs";
+        Assert.Equal(0, Assert.Single(await manager.Volumes.GetAllAsync(CancellationToken.None)).AllocatedBytes);
     }
 
     [RequiresProgramFact("mkfs.erofs", "mkfs.ext4", "qemu-system-x86_64")]
