@@ -45,6 +45,8 @@ public static class VmPsErrorIds
 
     public const string CaddyNotFound = nameof(CaddyNotFound);
 
+    public const string CdRomUnsupported = nameof(CdRomUnsupported);
+
     public const string CheckpointFailed = nameof(CheckpointFailed);
 
     public const string CheckpointNameInUse = nameof(CheckpointNameInUse);

@@ -21,9 +21,10 @@ public enum DiskImageFormat
 
 /// <summary>
 /// One block device. The guest finds its disks by <see cref="Serial"/>, never by probe order
-/// (virtio-mmio devices enumerate in a different order from the command line).
+/// (virtio-mmio devices enumerate in a different order from the command line). <see cref="CdRom"/>: a read-only ISO
+/// 9660 image in a CD-ROM drive (<see cref="HypervisorFeatures.CdRom"/>), which firmware boots before the disks.
 /// </summary>
-public sealed record DiskSpec(string Path, bool ReadOnly, string Serial, DiskImageFormat Format = DiskImageFormat.Raw);
+public sealed record DiskSpec(string Path, bool ReadOnly, string Serial, DiskImageFormat Format = DiskImageFormat.Raw, bool CdRom = false);
 
 /// <summary>
 /// One virtio-net adapter backed by an existing persistent TAP (made by the network manager, in the

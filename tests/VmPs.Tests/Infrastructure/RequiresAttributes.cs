@@ -64,3 +64,20 @@ public sealed class RequiresOvmfFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>A fact that boots a bootable ISO made by grub-mkrescue (grub-common, with grub-efi-amd64-bin's modules and mtools) through OVMF.</summary>
+public sealed class RequiresGrubIsoFactAttribute : FactAttribute
+{
+    public const string GrubEfiModules = "/usr/lib/grub/x86_64-efi";
+
+    public RequiresGrubIsoFactAttribute()
+    {
+        var missing = new[] { "grub-mkrescue", "xorriso", "mformat" }.Where(program => DetachedProcess.FindOnPath(program) is null).ToList();
+        if (!Directory.Exists(GrubEfiModules))
+        {
+            missing.Add($"{GrubEfiModules} (grub-efi-amd64-bin)");
+        }
+
+        Skip = missing.Count > 0 ? $"skipped: {string.Join(", ", missing)} not installed" : new RequiresOvmfFactAttribute().Skip;
+    }
+}

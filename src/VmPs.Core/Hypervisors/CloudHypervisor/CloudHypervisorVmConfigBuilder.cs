@@ -90,7 +90,7 @@ public static class CloudHypervisorVmConfigBuilder
             : null;
 
     /// <summary>One disk as vm.create and vm.add-disk take it; <paramref name="id"/> names a hot-plugged one for vm.remove-device.</summary>
-    public static DiskConfig Disk(DiskSpec disk, string? id = null) => new()
+    public static DiskConfig Disk(DiskSpec disk, string? id = null) => disk.CdRom ? throw NoCdRom(disk) : new()
     {
         Path = disk.Path,
         Readonly = disk.ReadOnly,
@@ -101,5 +101,15 @@ public static class CloudHypervisorVmConfigBuilder
             DiskImageFormat.Qcow2 => DiskImageType.Qcow2,
             _ => DiskImageType.Raw,
         },
+    };
+
+    /// <summary>CH has virtio-blk disks only: an ISO given to it as a disk would boot nothing and could be written.</summary>
+    private static VmPsException NoCdRom(DiskSpec disk) => new(
+        VmPsErrorIds.CdRomUnsupported,
+        VmPsErrorKind.InvalidOperation,
+        $"Cloud Hypervisor has no CD-ROM drive for the ISO image '{disk.Path}'.",
+        disk.Path)
+    {
+        RecommendedAction = "Create the VM with -Hypervisor Qemu.",
     };
 }

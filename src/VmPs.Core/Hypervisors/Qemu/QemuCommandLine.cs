@@ -16,6 +16,9 @@ internal static class QemuCommandLine
     /// <summary>Spare PCIe root ports of a q35 VM, each taking one hot-plugged disk (q35's root bus itself takes none).</summary>
     public const int HotplugPortCount = 4;
 
+    // The ports of q35's built-in AHCI controller, where CD-ROM drives go.
+    private const int AhciPorts = 6;
+
     // virtio-blk serials are at most 20 bytes (VIRTIO_BLK_ID_BYTES); longer ones are cut off silently.
     private const int MaxDiskSerialLength = 20;
 
@@ -64,15 +67,28 @@ internal static class QemuCommandLine
             "-device", $"{Device("virtio-rng")},rng=rng",
         ]);
 
+        var bootOrder = BootOrder(spec);
+        var cdRoms = 0;
         for (var index = 0; index < spec.Disks.Count; index++)
         {
             var disk = spec.Disks[index];
             ValidateSerial(disk);
+            var bootIndex = bootOrder.IndexOf(index) is var position and >= 0 ? $",bootindex={position}" : "";
+            if (disk.CdRom)
+            {
+                RequireCdRomDrive(options, spec, cdRoms);
+                // On q35's built-in AHCI controller, one drive per port; the image is never written.
+                arguments.AddRange(
+                [
+                    "-drive", $"if=none,id={DriveId(index)},file={Escape(disk.Path)},format=raw,readonly=on,media=cdrom",
+                    "-device", $"ide-cd,drive={DriveId(index)},bus=ide.{cdRoms++},serial={disk.Serial}{bootIndex}",
+                ]);
+                continue;
+            }
+
             var format = disk.Format == DiskImageFormat.Qcow2 ? "qcow2" : "raw";
             // A read-only drive takes a shared image lock, so many VMs can use one rootfs image.
             var drive = $"if=none,id={DriveId(index)},file={Escape(disk.Path)},format={format},readonly={(disk.ReadOnly ? "on" : "off")}";
-            // Firmware boots the first disk and tries no other.
-            var bootIndex = spec.Firmware is not null && index == 0 ? ",bootindex=0" : "";
             arguments.AddRange(["-drive", drive, "-device", $"{Device("virtio-blk")},drive={DriveId(index)},serial={disk.Serial}{bootIndex}"]);
         }
 
@@ -134,6 +150,39 @@ internal static class QemuCommandLine
     }
 
     public static string HotplugPort(int index) => $"hotplug{index}";
+
+    /// <summary>
+    /// The disks firmware tries, in order (their bootindex): the CD-ROMs, then the first disk, and no other (the seed
+    /// disk and volumes hold no bootloader). A direct boot has none.
+    /// </summary>
+    private static List<int> BootOrder(VmLaunchSpec spec)
+    {
+        if (spec.Firmware is null)
+        {
+            return [];
+        }
+
+        var indexes = Enumerable.Range(0, spec.Disks.Count).ToList();
+        return [.. indexes.Where(index => spec.Disks[index].CdRom), .. indexes.Where(index => !spec.Disks[index].CdRom).Take(1)];
+    }
+
+    /// <summary>q35's AHCI controller has six ports (ide.0 to ide.5); microvm has no such controller.</summary>
+    private static void RequireCdRomDrive(QemuDriverOptions options, VmLaunchSpec spec, int drivesSoFar)
+    {
+        if (options.Machine != QemuMachine.Q35 || drivesSoFar >= AhciPorts)
+        {
+            throw new VmPsException(
+                VmPsErrorIds.CdRomUnsupported,
+                VmPsErrorKind.InvalidOperation,
+                options.Machine != QemuMachine.Q35
+                    ? $"VM '{spec.VmName}' has a CD-ROM, which QEMU's {options.Machine.ToString().ToLowerInvariant()} machine does not have."
+                    : $"VM '{spec.VmName}' has more than {AhciPorts} CD-ROMs, the ports of q35's AHCI controller.",
+                spec.VmName)
+            {
+                RecommendedAction = "Create the VM with -MachineType Q35 and at most one ISO image.",
+            };
+        }
+    }
 
     /// <summary>microvm loads a PVH vmlinux directly (no decompression); q35 boots the bzImage.</summary>
     private static IEnumerable<string> DirectBootArguments(QemuDriverOptions options, VmLaunchSpec spec)

@@ -48,6 +48,18 @@ public sealed class CloudHypervisorVmConfigTests : IDisposable
         AssertSameJson(ExpectedVmConfig(vm), json);
     }
 
+    /// <summary>CH has only virtio-blk disks: an ISO is refused rather than given to the guest as a writable-looking disk.</summary>
+    [Fact]
+    public void A_cd_rom_is_refused_by_name()
+    {
+        var spec = vm.Spec() with { Disks = [.. vm.Spec().Disks, new DiskSpec("/isos/a.iso", ReadOnly: true, "vmps-iso", CdRom: true)] };
+
+        var error = Assert.Throws<VmPs.Core.VmPsException>(() => CloudHypervisorVmConfigBuilder.Build(spec));
+
+        Assert.Equal(VmPs.Core.VmPsErrorIds.CdRomUnsupported, error.ErrorId);
+        Assert.Equal("/isos/a.iso", error.Target);
+    }
+
     [Fact]
     public void Shares_become_fs_devices_over_shared_memory_which_the_fake_like_CH_requires()
     {

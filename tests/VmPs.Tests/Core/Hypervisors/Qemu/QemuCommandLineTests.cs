@@ -258,6 +258,37 @@ public sealed class QemuCommandLineTests
         Assert.Equal("web", error.Target);
     }
 
+    [Fact]
+    public void An_iso_goes_read_only_into_a_q35_cd_rom_drive_that_firmware_boots_before_the_disk()
+    {
+        var spec = DiskImageSpec(ImageFirmware.Uefi, "/usr/share/OVMF/OVMF_CODE_4M.fd", null) with
+        {
+            Disks =
+            [
+                new DiskSpec("/vms/a/disk.qcow2", ReadOnly: false, "vmps-disk", DiskImageFormat.Qcow2),
+                new DiskSpec("/vms/a/seed.iso", ReadOnly: true, "vmps-seed"),
+                new DiskSpec("/isos/debian,12.iso", ReadOnly: true, "vmps-iso", CdRom: true),
+            ],
+        };
+
+        var arguments = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), spec, Sockets, Memory);
+
+        AssertPair(arguments, "-drive", "if=none,id=disk2,file=/isos/debian,,12.iso,format=raw,readonly=on,media=cdrom");
+        AssertPair(arguments, "-device", "ide-cd,drive=disk2,bus=ide.0,serial=vmps-iso,bootindex=0");
+        AssertPair(arguments, "-device", "virtio-blk-pci,drive=disk0,serial=vmps-disk,bootindex=1");
+        AssertPair(arguments, "-device", "virtio-blk-pci,drive=disk1,serial=vmps-seed");
+    }
+
+    [Fact]
+    public void Microvm_has_no_cd_rom_drive()
+    {
+        var spec = Spec with { Disks = [.. Spec.Disks, new DiskSpec("/isos/a.iso", ReadOnly: true, "vmps-iso", CdRom: true)] };
+
+        var error = Assert.Throws<VmPsException>(() => QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), spec, Sockets, Memory));
+
+        Assert.Equal(VmPsErrorIds.CdRomUnsupported, error.ErrorId);
+    }
+
     private static void AssertPair(IReadOnlyList<string> arguments, string option, string value)
     {
         var found = Enumerable.Range(0, arguments.Count - 1).Any(i => arguments[i] == option && arguments[i + 1] == value);
