@@ -64,8 +64,10 @@ internal static unsafe class LogKeeper
             if (sinceCheck.ElapsedMilliseconds >= PollMilliseconds)
             {
                 sinceCheck.Restart();
-                if (hypervisor.HasEnded() || pipes.Any(IsReplaced))
+                if ((hypervisor.EndReason() ?? ReplacedPipe(pipes)) is { } reason)
                 {
+                    // To the keeper's own log in the VM's directory: why the logs stopped, should a hypervisor outlive it.
+                    Console.Error.WriteLine($"keep-logs: ending: {reason}");
                     for (var index = 0; index < fds.Length; index++)
                     {
                         Copy(fds[index].Fd, files[index], buffer, once: false);
@@ -117,8 +119,10 @@ internal static unsafe class LogKeeper
     /// A pipe the path no longer names was removed or made anew by the next start of this VM: a keeper a killed start
     /// left must not watch that start's hypervisor and write its logs too.
     /// </summary>
-    private static bool IsReplaced((string Path, ulong Inode) pipe) =>
-        UnixDirectoryCalls.TryGetStatus(UnixDirectoryCalls.CurrentDirectory, pipe.Path)?.Inode != pipe.Inode;
+    private static string? ReplacedPipe((string Path, ulong Inode)[] pipes) =>
+        pipes.Where(pipe => UnixDirectoryCalls.TryGetStatus(UnixDirectoryCalls.CurrentDirectory, pipe.Path)?.Inode != pipe.Inode)
+            .Select(pipe => $"'{pipe.Path}' no longer names the pipe it read")
+            .FirstOrDefault();
 
     private static ulong OwnStartTime() => HypervisorWatch.StartTimeOf(Environment.ProcessId) ?? 0;
 
@@ -131,16 +135,19 @@ internal static unsafe class LogKeeper
         private readonly Stopwatch sinceStart = Stopwatch.StartNew();
         private (int Pid, ulong StartTime)? seen;
 
-        public bool HasEnded()
+        /// <summary>Why the keeper's hypervisor has ended; null while it runs or is still expected.</summary>
+        public string? EndReason()
         {
             var recorded = Read();
             if (recorded is { } current && current.StartTime >= notBefore)
             {
                 seen = current;
-                return StartTimeOf(current.Pid) != current.StartTime;
+                return StartTimeOf(current.Pid) == current.StartTime ? null : $"the hypervisor (pid {current.Pid}) has exited";
             }
 
-            return seen is not null || sinceStart.Elapsed > LaunchGrace;
+            return seen is { } last ? $"the record of the hypervisor (pid {last.Pid}) was removed"
+                : sinceStart.Elapsed > LaunchGrace ? $"no hypervisor was recorded in '{pidFile}' within {LaunchGrace.TotalSeconds:0} s"
+                : null;
         }
 
         private (int Pid, ulong StartTime)? Read()

@@ -20,6 +20,9 @@ internal static class VmLogKeeper
 
     public const string PidFileName = "logkeeper.pid";
 
+    /// <summary>The keeper's stdout and stderr, in the VM's directory.</summary>
+    public const string OwnLogName = "logkeeper.log";
+
     private const string PipeExtension = ".pipe";
     private const int OpenWriteOnly = 0x1;
     private const int OpenNonBlocking = 0x800;
@@ -66,10 +69,13 @@ internal static class VmLogKeeper
             MakePipe(PipeOf(log));
         }
 
+        // The keeper's own output (why it ended, or could not start), this start's only: a few lines, never more.
+        var ownLog = Path.Combine(spec.VmDirectory, OwnLogName);
+        File.Delete(ownLog);
         var keeper = DetachedProcess.Start(
             GuestBinary.Locate(),
             ["keep-logs", "--max-bytes", spec.LogFileMaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), "--pid-file", spec.PidFilePath, .. logs.Select(log => $"{PipeOf(log)}={log}")],
-            "/dev/null",
+            ownLog,
             spec.VmDirectory,
             Path.Combine(spec.VmDirectory, PidFileName));
         var deadline = DateTime.UtcNow + ReadyTimeout;

@@ -52,7 +52,9 @@ public sealed class LogFloodVmTests : IDisposable
         var started = DateTime.UtcNow;
         while (!logs.All(EndsWithFloodEnd))
         {
-            Assert.True(DateTime.UtcNow - started < Deadline, $"the flood did not end within {Deadline}: {string.Join(", ", logs.Select(log => $"{log} {OnDisk(log)} bytes"))}");
+            Assert.True(
+                DateTime.UtcNow - started < Deadline,
+                $"the flood did not end within {Deadline}: {string.Join(", ", logs.Select(log => $"{log} {OnDisk(log)} bytes"))}; the keeper's own log: {KeeperLog(created.Directory)}");
             foreach (var log in logs)
             {
                 largest[log] = Math.Max(largest[log], OnDisk(log));
@@ -86,7 +88,18 @@ public sealed class LogFloodVmTests : IDisposable
         await manager.RemoveAsync(VmName, force: true, CancellationToken.None);
     }
 
-    public void Dispose() => home.Dispose();
+    public void Dispose()
+    {
+        // A flood that failed leaves its VM running: no hypervisor outlives the test.
+        new VmManager(home.Paths).RemoveAllVms();
+        home.Dispose();
+    }
+
+    private static string KeeperLog(string directory)
+    {
+        var path = Path.Combine(directory, VmLogKeeper.OwnLogName);
+        return File.Exists(path) ? $"'{File.ReadAllText(path).Trim()}'" : "none";
+    }
 
     private static bool EndsWithFloodEnd(string path)
     {
