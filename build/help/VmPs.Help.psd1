@@ -107,7 +107,7 @@
     }
     'Get-VmVolume' = @{
         Synopsis    = 'Gets volumes.'
-        Description = 'Gets every volume, or those named (wildcards allowed), or those attached to a VM (-VmName): Name, SizeBytes, AllocatedBytes (host blocks the file really uses; for a thin volume of the LvmThin backend, its share of the pool as lvs reports it, 0 while it is inactive), Format, DiskFormat (the file: Raw, or Qcow2 for Qcow2 volumes and for volumes that share a frozen base after Copy-VmVolume), BackingFile, AttachedTo (VM names) and Attachments (VM, guest path, read-only). A name without wildcards that matches no volume is an error (VolumeNotFound).'
+        Description = 'Gets every volume, or those named (wildcards allowed), or those attached to a VM (-VmName): Name, SizeBytes, AllocatedBytes (host blocks the file really uses; for a thin volume of the LvmThin backend, its share of the pool as lvs reports it; 0 while it is inactive or when lvs fails, so one figure never fails the listing), Format, DiskFormat (the file: Raw, or Qcow2 for Qcow2 volumes and for volumes that share a frozen base after Copy-VmVolume), BackingFile, AttachedTo (VM names) and Attachments (VM, guest path, read-only). A name without wildcards that matches no volume is an error (VolumeNotFound).'
         Parameters  = @{
             Name   = 'Names of the volumes; wildcards allowed. Also taken from the pipeline.'
             VmName = 'Only volumes attached to this VM (wildcards allowed).'
@@ -176,7 +176,7 @@
     }
     'Resize-VmDisk' = @{
         Synopsis    = 'Grows the writable disk of stopped VMs.'
-        Description = 'Grows each VM''s own writable disk (the sparse overlay New-Vm -DiskSizeGB sized) and the ext4 filesystem on it: e2fsck, then resize2fs on the file, with no loop device; the guest sees the room at its next boot. The VM must be stopped (VmDiskResizeNeedsStoppedVm: stop the VM first), and Start-Vm waits while a resize runs. Disks only grow (VmDiskShrinkNotSupported). Get-Vm shows DiskSizeGiB and DiskAllocatedBytes, the host blocks the disk really uses.'
+        Description = 'Grows each VM''s own writable disk (the sparse overlay New-Vm -DiskSizeGB sized) and the ext4 filesystem on it: e2fsck, then resize2fs on the file, with no loop device; the guest sees the room at its next boot. A qcow2 disk grows with qemu-img resize and a disk on the LvmThin storage backend with lvextend (--resizefs for a direct boot''s ext4); a disk image''s partitions are the guest''s, which cloud-init grows at its next boot. The VM must be stopped (VmDiskResizeNeedsStoppedVm: stop the VM first), and Start-Vm waits while a resize runs. Disks only grow (VmDiskShrinkNotSupported). Get-Vm shows DiskSizeGiB and DiskAllocatedBytes, the host blocks the disk really uses (for a thin disk, its share of the pool as lvs reports it; 0 when lvs cannot tell).'
         Parameters  = @{
             Name        = 'Names of the VMs; wildcards allowed. Also taken from the pipeline: names, VM objects, objects with a VmName property and rows with a Name column.'
             InputObject = 'VM objects, as Get-Vm outputs them.'
