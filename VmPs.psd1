@@ -69,6 +69,9 @@
         'New-VmIngress'
         'Get-VmIngress'
         'Remove-VmIngress'
+        'Start-VmSshGateway'
+        'Stop-VmSshGateway'
+        'Get-VmSshGateway'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -29,7 +29,7 @@ $areaTopics = @{
     'Invoke-VmCommand' = 'about_VmPs_Guests'; 'Enter-Vm' = 'about_VmPs_Guests'; VmFile = 'about_VmPs_Guests'; VmLog = 'about_VmPs_Guests'
     VmVolume = 'about_VmPs_Storage'; VmDisk = 'about_VmPs_Storage'
     'Checkpoint-Vm' = 'about_VmPs_Checkpoints'; VmCheckpoint = 'about_VmPs_Checkpoints'; 'Copy-Vm' = 'about_VmPs_Checkpoints'
-    VmUser = 'about_VmPs_Access'; VmUserKey = 'about_VmPs_Access'; VmUserToken = 'about_VmPs_Access'; VmQuota = 'about_VmPs_Access'; VmAccess = 'about_VmPs_Access'; VmIngress = 'about_VmPs_Access'
+    VmUser = 'about_VmPs_Access'; VmUserKey = 'about_VmPs_Access'; VmUserToken = 'about_VmPs_Access'; VmQuota = 'about_VmPs_Access'; VmAccess = 'about_VmPs_Access'; VmIngress = 'about_VmPs_Access'; VmSshGateway = 'about_VmPs_Access'
     Vm = 'about_VmPs'; VmSpec = 'about_VmPs'; VmHost = 'about_VmPs'; VmKernel = 'about_VmPs'
 }
 

@@ -828,6 +828,37 @@
             @{ Code = 'Get-Vm web | Get-VmIngress | Where-Object { -not $_.IsDefault } | Remove-VmIngress'; Remarks = 'Removes the routes of VM web.' }
         )
     }
+    'Start-VmSshGateway' = @{
+        Synopsis    = 'Starts the SSH gateway through which users reach their VMs.'
+        Description = 'Starts VmPs''s own sshd for this state directory (Debian package openssh-server: /usr/sbin/sshd; SshdNotFound names it when missing; the system''s ssh service need not run). It runs detached as root (SshGatewayNeedsRoot otherwise), in a mount namespace of its own, with its configuration, host key (ed25519, made once, 0600), accounts and log in the sshgw folder of the state directory (0700); a sshd that died is started again by the next Get-VmSshGateway or Start-VmSshGateway. Users log in with the SSH keys of New-VmUser/Add-VmUserKey only: no passwords, no root, no agent, X11 or port forwarding. sshd asks the gateway program (bin/sshgw/vmps-sshgw in the module folder, which must be owned by root and writable by no one else up to /: SshGatewayProgramUnsafe) for the key offered; an unknown key, or the name of a VM the key''s user may not reach, is refused before any VM code runs. Every session runs the gateway program, never a host shell. Command mode, as vmps: ssh -p 2222 vmps@HOST new [--image IMAGE] [--name NAME], ls [--json], rm NAME, restart NAME, share NAME EMAIL, under the user''s ownership and quota. A port taken by another program is SshGatewayPortInUse and nothing is started. A gateway running with other settings is started again with these.'
+        Parameters  = @{
+            Port          = 'TCP port sshd listens on; 2222 by default.'
+            ListenAddress = 'IP address to listen on (InvalidSshGatewayAddress otherwise); every IPv4 address (0.0.0.0) by default.'
+        }
+        Examples    = @(
+            @{ Code = 'Start-VmSshGateway -Port 2222'; Remarks = 'Starts the gateway on every IPv4 address, port 2222.' }
+            @{ Code = 'Start-VmSshGateway -Port 2222 -ListenAddress 127.0.0.1; ssh -p 2222 vmps@127.0.0.1 ls'; Remarks = 'Starts it on the loopback address only, then lists your VMs as the user whose key ssh offers.' }
+        )
+    }
+    'Stop-VmSshGateway' = @{
+        Synopsis    = 'Stops the SSH gateway.'
+        Description = 'Ends the gateway''s sshd. It stays stopped, keeping its host key and settings, until Start-VmSshGateway. Sessions already open keep running until they end.'
+        Parameters  = @{
+            PassThru = 'Outputs the gateway afterwards.'
+        }
+        Examples    = @(
+            @{ Code = 'Stop-VmSshGateway'; Remarks = 'Stops the gateway.' }
+        )
+    }
+    'Get-VmSshGateway' = @{
+        Synopsis    = 'Gets the SSH gateway.'
+        Description = 'Gets the gateway: Status, ListenAddress, Port, ProcessId, its host key (HostKeyFingerprint, and HostPublicKey for a known_hosts line) and its folder. A gateway whose sshd died since it was started is started again first.'
+        Parameters  = @{}
+        Examples    = @(
+            @{ Code = 'Get-VmSshGateway'; Remarks = 'Shows whether the gateway runs, where, and its host key.' }
+            @{ Code = '$g = Get-VmSshGateway; "[myhost]:$($g.Port) $($g.HostPublicKey)" | Add-Content ~/.ssh/known_hosts'; Remarks = 'Pins the gateway''s host key for ssh clients.' }
+        )
+    }
     'New-VmUserToken' = @{
         Synopsis    = 'Creates an access token for a user.'
         Description = 'Creates a random token (vmps_ and 43 characters, 256 bits) for a user to reach private VMs through the ingress, as a bearer token (Authorization: Bearer TOKEN) or as the password of basic auth. The token is output this once: only its SHA-256 hash is stored, so it cannot be shown again; make another if it is lost.'

@@ -4,6 +4,7 @@ using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
 using VmPs.Core.Ingress;
 using VmPs.Core.Network;
+using VmPs.Core.SshGateway;
 using VmPs.Core.Vms;
 using VmPs.Core.Volumes;
 
@@ -29,6 +30,9 @@ public interface IVmPsServices
 
     /// <summary>The HTTPS ingress: routes to VMs served by VmPs's own Caddy.</summary>
     IIngressManager Ingress { get; }
+
+    /// <summary>The SSH gateway: VmPs's own sshd, through which users reach their VMs.</summary>
+    ISshGatewayManager SshGateway { get; }
 
     /// <summary>Made on first use: it joins $VMPS_NETNS, and most commands never touch a network.</summary>
     INetworkManager Networks { get; }

@@ -259,6 +259,8 @@ public static class VmPsErrorIds
 
     public const string InvalidShare = nameof(InvalidShare);
 
+    public const string InvalidSshGatewayAddress = nameof(InvalidSshGatewayAddress);
+
     public const string InvalidSshPublicKey = nameof(InvalidSshPublicKey);
 
     public const string InvalidSubnet = nameof(InvalidSubnet);
@@ -413,6 +415,18 @@ public static class VmPsErrorIds
 
     public const string SocketPathTooLong = nameof(SocketPathTooLong);
 
+    public const string SshdNotFound = nameof(SshdNotFound);
+
+    public const string SshGatewayFailed = nameof(SshGatewayFailed);
+
+    public const string SshGatewayNeedsRoot = nameof(SshGatewayNeedsRoot);
+
+    public const string SshGatewayPortInUse = nameof(SshGatewayPortInUse);
+
+    public const string SshGatewayProgramNotFound = nameof(SshGatewayProgramNotFound);
+
+    public const string SshGatewayProgramUnsafe = nameof(SshGatewayProgramUnsafe);
+
     public const string SshKeyInUse = nameof(SshKeyInUse);
 
     public const string SshKeyNotFound = nameof(SshKeyNotFound);
@@ -472,6 +486,8 @@ public static class VmPsErrorIds
     public const string VmNameInUse = nameof(VmNameInUse);
 
     public const string VmNotFound = nameof(VmNotFound);
+
+    public const string VmNotOwned = nameof(VmNotOwned);
 
     public const string VmNotPaused = nameof(VmNotPaused);
 

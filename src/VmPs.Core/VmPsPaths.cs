@@ -32,11 +32,14 @@ public sealed class VmPsPaths
     /// <summary>The ingress's Caddy: its admin socket, configuration, log and certificates.</summary>
     public string IngressDirectory => Path.Combine(Root, "ingress");
 
+    /// <summary>The SSH gateway's sshd: its configuration, host key, accounts and log.</summary>
+    public string SshGatewayDirectory => Path.Combine(Root, "sshgw");
+
     /// <summary>Everything VmPs keeps in the state directory (what is repaired to 0700/0600 when the state is opened).</summary>
     public IEnumerable<string> OwnedEntries =>
     [
         StateDatabase, StateDatabase + "-wal", StateDatabase + "-shm", StateDatabase + "-journal",
-        VmsDirectory, ImagesDirectory, CacheDirectory, KernelsDirectory, VolumesDirectory, IngressDirectory,
+        VmsDirectory, ImagesDirectory, CacheDirectory, KernelsDirectory, VolumesDirectory, IngressDirectory, SshGatewayDirectory,
     ];
 
     public string VmDirectory(string vmId) => Path.Combine(VmsDirectory, vmId);

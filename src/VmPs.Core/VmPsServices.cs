@@ -5,6 +5,7 @@ using VmPs.Core.Images;
 using VmPs.Core.Ingress;
 using VmPs.Core.Network;
 using VmPs.Core.Network.Firewall;
+using VmPs.Core.SshGateway;
 using VmPs.Core.State;
 using VmPs.Core.Vms;
 using VmPs.Core.Volumes;
@@ -39,7 +40,9 @@ public sealed class VmPsServices : IVmPsServices
         networks = new Lazy<NetworkManager>(
             () => new NetworkManager(Paths, database, NetworkNamespace.Shared(settings.NetworkNamespace), FirewallSelection.Parse(settings.Firewall)),
             LazyThreadSafetyMode.PublicationOnly);
-        vms = new VmManager(Paths, database, host, networks, new VmManagerSettings());
+        var sshGateway = new SshGatewayManager(new SshGatewayLayout(Paths.SshGatewayDirectory), settings, cancellationToken => Vms.GetAllAsync(cancellationToken), SshGatewayServer.DefaultSshd, SshGatewayProgram.Locate);
+        vms = new VmManager(Paths, database, host, networks, new VmManagerSettings { VmNamesChanged = sshGateway.RefreshAccountsAsync });
+        SshGateway = sshGateway;
         Ingress = new IngressManager(
             Paths,
             database,
@@ -61,6 +64,8 @@ public sealed class VmPsServices : IVmPsServices
     public IUserManager Users { get; }
 
     public IIngressManager Ingress { get; }
+
+    public ISshGatewayManager SshGateway { get; }
 
     public INetworkManager Networks => networks.Value;
 

@@ -56,6 +56,9 @@ public interface IUserManager
     /// <summary>The user one of whose keys has this fingerprint (SHA256:...), or null.</summary>
     Task<VmUser?> FindByKeyAsync(string fingerprint, CancellationToken cancellationToken);
 
+    /// <summary>The user with this id, or null (the SSH gateway names users by id in its forced commands).</summary>
+    Task<VmUser?> FindByIdAsync(Guid id, CancellationToken cancellationToken);
+
     /// <summary>Whether the user owns the VM or it was shared with them.</summary>
     Task<bool> CanAccessAsync(VmUser user, string vmName, CancellationToken cancellationToken);
 }

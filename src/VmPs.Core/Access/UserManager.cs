@@ -107,6 +107,8 @@ public sealed class UserManager : IUserManager
 
     public Task<VmUser?> FindByKeyAsync(string fingerprint, CancellationToken cancellationToken) => store.FindByKeyAsync(fingerprint, cancellationToken);
 
+    public Task<VmUser?> FindByIdAsync(Guid id, CancellationToken cancellationToken) => store.FindByIdAsync(id, cancellationToken);
+
     public Task<bool> CanAccessAsync(VmUser user, string vmName, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(user);

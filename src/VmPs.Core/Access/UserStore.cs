@@ -75,6 +75,9 @@ internal sealed class UserStore
     public Task<VmUser?> FindByKeyAsync(string fingerprint, CancellationToken cancellationToken) =>
         FindByAsync("SELECT u.* FROM users u JOIN user_keys k ON k.user_id = u.id WHERE k.fingerprint = $key", fingerprint, cancellationToken);
 
+    public Task<VmUser?> FindByIdAsync(Guid id, CancellationToken cancellationToken) =>
+        FindByAsync("SELECT * FROM users WHERE id = $key", id.ToString(), cancellationToken);
+
     /// <summary>The user holding a token with this hash, or null.</summary>
     public Task<VmUser?> FindByTokenHashAsync(string tokenHash, CancellationToken cancellationToken) =>
         FindByAsync("SELECT u.* FROM users u JOIN user_tokens t ON t.user_id = u.id WHERE t.token_hash = $key", tokenHash, cancellationToken);

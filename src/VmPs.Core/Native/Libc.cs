@@ -4,7 +4,7 @@ namespace VmPs.Core.Native;
 
 /// <summary>
 /// The libc calls Core makes directly, where .NET has no managed equivalent (spawning detached
-/// processes, flock, TAP and netlink sockets, setns). Every P/Invoke in Core
+/// processes, flock, TAP and netlink sockets, setns, the local terminal). Every P/Invoke in Core
 /// is declared here, source-generated with LibraryImport; the callers keep their constants.
 /// </summary>
 internal static unsafe partial class Libc
@@ -127,4 +127,42 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Library, SetLastError = true)]
     public static partial int setns(int fd, int nstype);
+
+    // The local terminal (Enter-Vm, SSH gateway sessions) and its input pump's poll() beside a wake-up pipe.
+
+    /// <summary>struct pollfd.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short ReturnedEvents;
+    }
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int isatty(int fd);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int ioctl(int fd, ulong request, [Out] ushort[] argument);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int tcgetattr(int fd, [Out] byte[] termios);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int tcsetattr(int fd, int when, byte[] termios);
+
+    [LibraryImport(Library)]
+    public static partial void cfmakeraw([In, Out] byte[] termios);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int pipe([Out] int[] fds);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial int poll([In, Out] PollFd[] fds, nuint count, int timeout);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial nint read(int fd, [Out] byte[] buffer, nint count);
+
+    [LibraryImport(Library, SetLastError = true)]
+    public static partial nint write(int fd, byte[] buffer, nint count);
 }

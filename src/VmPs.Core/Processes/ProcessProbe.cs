@@ -37,9 +37,10 @@ public static class ProcessProbe
     /// <see cref="DetachedProcess"/> started for the VM in <paramref name="directory"/>: a session leader working in that
     /// directory with an argument naming it. A process read from a file anyone in the VM directory could have written is
     /// killed only when it is VmPs's own, never a stranger whose PID happens to match, nor a user's
-    /// <c>tail -f</c> of the VM's console log.
+    /// <c>tail -f</c> of the VM's console log. A program that changes its directory (sshd moves to /) is recognised by
+    /// the rest with <paramref name="staysInDirectory"/> false.
     /// </summary>
-    public static bool IsDetachedFor(ProcessIdentity identity, string directory)
+    public static bool IsDetachedFor(ProcessIdentity identity, string directory, bool staysInDirectory = true)
     {
         if (identity.StartTime == 0 || ReadStat(identity.Pid) is not { } stat || stat.SessionId != identity.Pid || !IsRunning(identity))
         {
@@ -53,7 +54,7 @@ public static class ProcessProbe
         try
         {
             // By inode, not by text: the directory's path may pass through a symbolic link that /proc/PID/cwd resolves.
-            worksThere = UnixFileSystem.TryGetStatus($"/proc/{pid}/cwd/.")?.Inode is { } inode && inode == UnixFileSystem.TryGetStatus(trimmed + "/.")?.Inode;
+            worksThere = !staysInDirectory || UnixFileSystem.TryGetStatus($"/proc/{pid}/cwd/.")?.Inode is { } inode && inode == UnixFileSystem.TryGetStatus(trimmed + "/.")?.Inode;
             commandLine = File.ReadAllBytes($"/proc/{pid}/cmdline");
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FileOperationException)

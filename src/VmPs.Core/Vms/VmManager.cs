@@ -272,7 +272,9 @@ public sealed class VmManager : IVmManager
             var adapter = await networking.AttachAsync(vm.Id, vm.Name, network, cancellationToken).ConfigureAwait(false);
             CrashPoint.Reach(CrashAfterAttach);
             File.Delete(files.CreatingMarker);
-            return await ToInfoAsync(vm, adapter, cancellationToken).ConfigureAwait(false);
+            var created = await ToInfoAsync(vm, adapter, cancellationToken).ConfigureAwait(false);
+            await settings.VmNamesChanged(cancellationToken).ConfigureAwait(false);
+            return created;
         }
         catch
         {
@@ -655,6 +657,7 @@ public sealed class VmManager : IVmManager
         {
             CrashPoint.Reach(CrashAfterDelete);
             VmDirectorySweep.DeleteDirectory(reconciler.Files(vm.Id).Directory);
+            await settings.VmNamesChanged(cancellationToken).ConfigureAwait(false);
         }
     }
 

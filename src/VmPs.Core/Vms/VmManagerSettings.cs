@@ -19,4 +19,7 @@ internal sealed record VmManagerSettings
 
     /// <summary>Null: $VMPS_NETNS's namespace, else the caller's own.</summary>
     public NetworkNamespace? NetworkNamespace { get; init; }
+
+    /// <summary>Called once a VM was made or removed: the SSH gateway's accounts follow the VMs' names.</summary>
+    public Func<CancellationToken, Task> VmNamesChanged { get; init; } = _ => Task.CompletedTask;
 }

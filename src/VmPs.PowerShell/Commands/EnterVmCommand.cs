@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using VmPs.Core;
 using VmPs.Core.Agent;
+using VmPs.Core.Terminals;
 using VmPs.Core.Vms;
 using VmPs.PowerShell.Completion;
 using VmPs.PowerShell.Infrastructure;
@@ -59,7 +60,7 @@ public sealed class EnterVmCommand : VmCmdlet
     protected override void ProcessRecord()
     {
         var name = InputObject?.Name ?? Name;
-        if (!ConsoleTerminal.IsTerminal(ConsoleTerminal.StandardInput) || !ConsoleTerminal.IsTerminal(ConsoleTerminal.StandardOutput))
+        if (!LocalTerminal.IsTerminal(LocalTerminal.StandardInput) || !LocalTerminal.IsTerminal(LocalTerminal.StandardOutput))
         {
             ThrowTerminatingError(new VmPsException(
                 VmPsErrorIds.EnterVmNeedsTerminal,

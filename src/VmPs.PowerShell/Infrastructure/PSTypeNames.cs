@@ -45,6 +45,8 @@ public static class PSTypeNames
 
     public const string VmIngress = "VmPs.VmIngress";
 
+    public const string SshGateway = "VmPs.SshGateway";
+
     /// <summary>Wraps a result in a PSObject carrying one of these type names, which its format view selects.</summary>
     internal static PSObject Tag(object value, string psTypeName)
     {

@@ -67,13 +67,16 @@ public sealed class CmdletMetadataTests : IDisposable
         ["New-VmIngress"] = ["VmPs.Core.Ingress.VmIngress"],
         ["Get-VmIngress"] = ["VmPs.Core.Ingress.VmIngress"],
         ["Remove-VmIngress"] = [],
+        ["Start-VmSshGateway"] = ["VmPs.Core.SshGateway.SshGatewayInfo"],
+        ["Stop-VmSshGateway"] = ["VmPs.Core.SshGateway.SshGatewayInfo"],
+        ["Get-VmSshGateway"] = ["VmPs.Core.SshGateway.SshGatewayInfo"],
     };
 
     private static readonly string[] StateChangingCmdlets = ["Set-VmHost", "Build-VmKernel", "New-Vm", "Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Copy-Vm", "Restore-VmCheckpoint", "Remove-VmCheckpoint", "Set-Vm", "Export-VmSpec", "Import-VmSpec", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
         "Clear-VmImageCache", "New-VmNetwork", "Remove-VmNetwork", "Repair-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping",
         "New-VmVolume", "Remove-VmVolume", "Copy-VmVolume", "Resize-VmVolume", "Mount-VmVolume", "Dismount-VmVolume", "Resize-VmDisk",
         "New-VmUser", "Set-VmUser", "Remove-VmUser", "Add-VmUserKey", "Remove-VmUserKey", "Set-VmQuota", "New-VmUserToken", "Grant-VmAccess", "Revoke-VmAccess",
-        "New-VmIngress", "Remove-VmIngress"];
+        "New-VmIngress", "Remove-VmIngress", "Start-VmSshGateway", "Stop-VmSshGateway"];
 
     private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Copy-Vm", "Set-Vm", "Export-VmSpec", "Remove-Vm", "Get-VmLog", "Resize-VmDisk", "Measure-Vm"];
 

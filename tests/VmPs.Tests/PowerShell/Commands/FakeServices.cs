@@ -8,6 +8,7 @@ using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
 using VmPs.Core.Images.Oci;
 using VmPs.Core.Ingress;
+using VmPs.Core.SshGateway;
 using VmPs.Core.Logs;
 using VmPs.Core.Network;
 using VmPs.Core.Vms;
@@ -58,6 +59,8 @@ internal sealed class FakeServices : IVmPsServices, IDisposable
     public IUserManager Users => throw new NotSupportedException("No users in these tests.");
 
     public IIngressManager Ingress { get; } = new UnusedIngress();
+
+    public ISshGatewayManager SshGateway => throw new NotSupportedException("No SSH gateway in these tests.");
 
     public IHostContext Host => throw new NotSupportedException("No host probe in these tests.");
 

@@ -1,13 +1,14 @@
 using System.Runtime.InteropServices;
-using VmPs.PowerShell.Native;
+using VmPs.Core.Native;
 
-namespace VmPs.PowerShell.Infrastructure;
+namespace VmPs.Core.Terminals;
 
 /// <summary>
-/// The local terminal pwsh runs in, through termios: whether fds are terminals, the window size, and raw
-/// mode (every byte, Ctrl+C included, is passed on as typed; no echo, no line editing, no output translation).
+/// The terminal this process runs on (pwsh's for Enter-Vm, the SSH session's pty for the SSH gateway), through termios:
+/// whether fds are terminals, the window size, and raw mode (every byte, Ctrl+C included, is passed on as typed; no
+/// echo, no line editing, no output translation).
 /// </summary>
-internal static class ConsoleTerminal
+public static class LocalTerminal
 {
     public const int StandardInput = 0;
     public const int StandardOutput = 1;

@@ -3,23 +3,23 @@ using System.Text;
 using VmPs.Core.Agent;
 using VmPs.Core.Vms;
 
-namespace VmPs.PowerShell.Infrastructure;
+namespace VmPs.Core.Terminals;
 
 /// <summary>
-/// Joins the local terminal to a TTY exec in the guest: keystrokes go to the guest's terminal as raw bytes
+/// Joins the local terminal (pwsh's, or an SSH session's) to a TTY exec in the guest: keystrokes go to the guest's terminal as raw bytes
 /// (so Ctrl+C is the guest's), its output goes to the local terminal unchanged, window size changes follow
 /// (SIGWINCH). The local terminal is in raw mode only while the session runs and is restored however it ends.
 /// The same for a VM's serial console, which has no window size to follow and ends at the detach key.
 /// </summary>
-internal static class GuestTerminalSession
+public static class GuestTerminalSession
 {
     public static async Task<AgentExitStatus> RunAsync(AgentExecution execution, CancellationToken cancellationToken)
     {
         using var output = Console.OpenStandardOutput();
-        using var rawMode = ConsoleTerminal.EnterRawMode(ConsoleTerminal.StandardInput);
-        // The module runs on Linux only; the guard tells the platform analyzer so.
+        using var rawMode = LocalTerminal.EnterRawMode(LocalTerminal.StandardInput);
+        // VmPs runs on Linux only; the guard tells the platform analyzer so.
         using var resizes = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGWINCH, _ => ForwardWindowSize(execution));
-        using var input = TerminalInputPump.Start(ConsoleTerminal.StandardInput, data => execution.WriteStandardInputAsync(data, cancellationToken).AsTask());
+        using var input = TerminalInputPump.Start(LocalTerminal.StandardInput, data => execution.WriteStandardInputAsync(data, cancellationToken).AsTask());
         await foreach (var chunk in execution.Output.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             await output.WriteAsync(chunk.Data, cancellationToken).ConfigureAwait(false);
@@ -34,8 +34,8 @@ internal static class GuestTerminalSession
         using var output = Console.OpenStandardOutput();
         var banner = Encoding.UTF8.GetBytes($"Attached to VM '{vmName}'s serial console; {ConsoleDetachKey.Name} detaches.\r\n");
         await output.WriteAsync(banner, cancellationToken).ConfigureAwait(false);
-        using var rawMode = ConsoleTerminal.EnterRawMode(ConsoleTerminal.StandardInput);
-        using var input = TerminalInputPump.Start(ConsoleTerminal.StandardInput, data => session.SendAsync(data, cancellationToken));
+        using var rawMode = LocalTerminal.EnterRawMode(LocalTerminal.StandardInput);
+        using var input = TerminalInputPump.Start(LocalTerminal.StandardInput, data => session.SendAsync(data, cancellationToken));
         var end = await session.RunAsync(output, cancellationToken).ConfigureAwait(false);
         // The guest's last line may not have ended: pwsh's next output starts on a line of its own.
         await output.WriteAsync("\r\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
@@ -43,7 +43,7 @@ internal static class GuestTerminalSession
     }
 
     public static AgentTerminalSize CurrentSize() =>
-        ConsoleTerminal.WindowSize(ConsoleTerminal.StandardOutput) is var (columns, rows) ? new AgentTerminalSize(columns, rows) : new AgentTerminalSize(80, 24);
+        LocalTerminal.WindowSize(LocalTerminal.StandardOutput) is var (columns, rows) ? new AgentTerminalSize(columns, rows) : new AgentTerminalSize(80, 24);
 
     private static void ForwardWindowSize(AgentExecution execution)
     {
@@ -54,7 +54,7 @@ internal static class GuestTerminalSession
             {
                 await execution.ResizeTerminalAsync(size.Columns, size.Rows, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (Core.VmPsException)
+            catch (VmPsException)
             {
                 // The session is ending; the output loop reports why.
             }

@@ -1,14 +1,14 @@
 using System.Runtime.InteropServices;
-using VmPs.PowerShell.Native;
+using VmPs.Core.Native;
 
-namespace VmPs.PowerShell.Infrastructure;
+namespace VmPs.Core.Terminals;
 
 /// <summary>
 /// Reads the local terminal's bytes on a thread of its own and hands each read to a sender, until input ends,
 /// the sender fails, or <see cref="Dispose"/>. It waits in poll() beside a wake-up pipe and reads only what is
 /// there, so once disposed it never takes a keystroke that belongs to pwsh's prompt.
 /// </summary>
-internal sealed class TerminalInputPump : IDisposable
+public sealed class TerminalInputPump : IDisposable
 {
     private const short PollIn = 1;
     private const int Interrupted = 4; // EINTR
@@ -28,7 +28,7 @@ internal sealed class TerminalInputPump : IDisposable
 
         this.inputFd = inputFd;
         this.send = send;
-        thread = new Thread(Run) { IsBackground = true, Name = "Enter-Vm input" };
+        thread = new Thread(Run) { IsBackground = true, Name = "Guest terminal input" };
     }
 
     /// <summary>Completes when the pump stopped by itself: input ended, or the sender failed (faulted then).</summary>

@@ -1,0 +1,92 @@
+using System.Globalization;
+using System.Text;
+
+namespace VmPs.Core.SshGateway;
+
+/// <summary>
+/// The texts sshd reads: its configuration and the accounts file laid over /etc/passwd in its mount namespace.
+/// Every gateway account runs the gateway program as its shell, with the uid of the installation's owner: sshd looks
+/// up the login name before authenticating, so "vmps" (command mode) and each VM's name (proxy mode) must exist, and
+/// the session must reach the state directory. There is no root account and no password anywhere.
+/// </summary>
+internal static class SshGatewayConfig
+{
+    /// <summary>OpenSSH's privilege separation user, which sshd needs in the accounts it sees.</summary>
+    public const string PrivilegeSeparationUser = "sshd";
+
+    public static string Sshd(SshGatewayLayout layout, SshGatewaySettings settings, string program, VmPsSettings installation)
+    {
+        var environment = new List<string> { $"VMPS_HOME={installation.StateDirectory}" };
+        if (installation.NetworkNamespace is { } netns)
+        {
+            environment.Add($"{Network.NetworkNamespace.EnvironmentVariable}={netns}");
+        }
+
+        if (installation.Firewall is { } firewall)
+        {
+            environment.Add($"{Network.Firewall.FirewallSelection.EnvironmentVariable}={firewall}");
+        }
+
+        var text = new StringBuilder();
+        text.AppendLine("# Written by VmPs (Start-VmSshGateway) at every start; the host's /etc/ssh/sshd_config is not read.");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Port {settings.Port}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"ListenAddress {settings.ListenAddress}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"HostKey {Quote(layout.HostKey)}");
+        text.AppendLine("PidFile none");
+        text.AppendLine("# Keys come only from the state database, through the gateway program, for the login name and key offered.");
+        // sshd wants the command's first character to be '/', so the program's path is not quoted (it has no spaces).
+        text.AppendLine("AuthorizedKeysFile none");
+        text.AppendLine(CultureInfo.InvariantCulture, $"AuthorizedKeysCommand {program} keys --home {Quote(installation.StateDirectory)} %u %f");
+        text.AppendLine(CultureInfo.InvariantCulture, $"AuthorizedKeysCommandUser {SshGatewayKeys.CommandAccount}");
+        text.AppendLine("PubkeyAuthentication yes");
+        text.AppendLine("PasswordAuthentication no");
+        text.AppendLine("KbdInteractiveAuthentication no");
+        text.AppendLine("HostbasedAuthentication no");
+        text.AppendLine("PermitEmptyPasswords no");
+        text.AppendLine("# The gateway accounts share the owner's uid (root): they may log in only with the key's forced command, the gateway program.");
+        text.AppendLine("PermitRootLogin forced-commands-only");
+        text.AppendLine("UsePAM no");
+        text.AppendLine("AllowAgentForwarding no");
+        text.AppendLine("AllowTcpForwarding no");
+        text.AppendLine("AllowStreamLocalForwarding no");
+        text.AppendLine("GatewayPorts no");
+        text.AppendLine("X11Forwarding no");
+        text.AppendLine("PermitTunnel no");
+        text.AppendLine("PermitUserEnvironment no");
+        text.AppendLine("PermitUserRC no");
+        text.AppendLine("PrintMotd no");
+        text.AppendLine("PrintLastLog no");
+        text.AppendLine("StrictModes yes");
+        text.AppendLine("ClientAliveInterval 60");
+        text.AppendLine("LogLevel INFO");
+        text.AppendLine(CultureInfo.InvariantCulture, $"SetEnv {string.Join(' ', environment.Select(Quote))}");
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// The accounts sshd sees: its privilege separation user (the host's line), the command account and one per VM
+    /// whose name is free (not one of those two), all root's (the gateway needs root).
+    /// </summary>
+    public static string Accounts(string privilegeSeparationLine, string program, IEnumerable<string> vmNames)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(privilegeSeparationLine);
+        foreach (var name in vmNames.Prepend(SshGatewayKeys.CommandAccount).Distinct(StringComparer.Ordinal))
+        {
+            if (name != PrivilegeSeparationUser)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"{name}:x:0:0:VmPs SSH gateway:/:{program}");
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>One word of sshd_config: sshd splits its lines on spaces outside double quotes.</summary>
+    private static string Quote(string value) => value.Contains('"', StringComparison.Ordinal) || value.Contains('\n', StringComparison.Ordinal)
+        ? throw new VmPsException(VmPsErrorIds.SshGatewayFailed, VmPsErrorKind.InvalidArgument, $"'{value}' holds a double quote or a line break, which sshd_config cannot carry.", value)
+        {
+            RecommendedAction = "Use a state directory ($VMPS_HOME) and module folder whose paths have neither.",
+        }
+        : $"\"{value}\"";
+}

@@ -1,0 +1,53 @@
+using VmPs.Protocol.Files;
+
+namespace VmPs.Core.SshGateway;
+
+/// <summary>
+/// The gateway program (src/VmPs.SshGateway, bin/sshgw/vmps-sshgw in the module): sshd runs it as root as its
+/// AuthorizedKeysCommand and as the login shell of every gateway account, so sshd's own rule for such programs is
+/// checked before it is handed over: the file and every directory above it owned by root and writable by no one else.
+/// </summary>
+internal static class SshGatewayProgram
+{
+    public const string FileName = "vmps-sshgw";
+
+    private const int GroupOrOtherWrite = 0b000_010_010;
+
+    public static string Locate() =>
+        Path.Combine(Path.GetDirectoryName(typeof(SshGatewayProgram).Assembly.Location) ?? AppContext.BaseDirectory, "sshgw", FileName);
+
+    /// <summary>The program's path, once found to be what sshd accepts; ProgramMissing or ProgramUnsafe otherwise.</summary>
+    public static string Check(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw SshGatewayErrors.ProgramMissing(path);
+        }
+
+        var resolved = Canonical(path);
+
+        // sshd_config names it unquoted (AuthorizedKeysCommand must start with '/') and a colon would split a passwd field.
+        if (resolved.IndexOfAny([':', ' ', '\t', '"', '\n', '\\']) >= 0)
+        {
+            throw SshGatewayErrors.ProgramUnsafe(resolved, "its path holds a space, a colon, a quote, a backslash or a line break");
+        }
+
+        for (var current = resolved; current is not null; current = Path.GetDirectoryName(current))
+        {
+            var status = UnixFileSystem.GetStatus(current);
+            if (status.Uid != 0 || (status.Mode & GroupOrOtherWrite) != 0)
+            {
+                throw SshGatewayErrors.ProgramUnsafe(resolved, $"'{current}' is owned by uid {status.Uid} with mode {Convert.ToString(status.Mode & 0xFFF, 8)}");
+            }
+        }
+
+        return resolved;
+    }
+
+    /// <summary>The path with every symbolic link resolved, as sshd checks it (realpath).</summary>
+    private static string Canonical(string path)
+    {
+        using var handle = File.OpenHandle(path);
+        return new FileInfo($"/proc/self/fd/{handle.DangerousGetHandle()}").LinkTarget ?? Path.GetFullPath(path);
+    }
+}

@@ -1,0 +1,197 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using VmPs.Core.Processes;
+using VmPs.Core.State;
+
+namespace VmPs.Core.SshGateway;
+
+/// <summary>
+/// The gateway's own sshd: started detached (it outlives the session) through the gateway program, which gives it a
+/// mount namespace where /etc/passwd is the gateway's accounts file, with the configuration and host key of the 0700
+/// gateway directory. A sshd that died is started again, with the settings it had, by the next call.
+/// </summary>
+internal sealed class SshGatewayServer
+{
+    public const string DefaultSshd = "/usr/sbin/sshd";
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
+
+    private readonly SshGatewayLayout layout;
+    private readonly VmPsSettings installation;
+    private readonly string sshd;
+    private readonly Func<string> program;
+
+    public SshGatewayServer(SshGatewayLayout layout, VmPsSettings installation, string sshd, Func<string> program)
+    {
+        this.layout = layout;
+        this.installation = installation;
+        this.sshd = sshd;
+        this.program = program;
+    }
+
+    /// <summary>Whether the gateway should run: started and not stopped since.</summary>
+    public bool WasStarted => File.Exists(layout.PidFile);
+
+    public ProcessIdentity? Running =>
+        PidFile.Read(layout.PidFile) is { } identity && ProcessProbe.IsDetachedFor(identity, layout.Directory, staysInDirectory: false) ? identity : null;
+
+    public SshGatewaySettings? Settings => File.Exists(layout.SettingsFile)
+        ? JsonSerializer.Deserialize(File.ReadAllText(layout.SettingsFile), SshGatewayJsonContext.Default.SshGatewaySettings)
+        : null;
+
+    /// <summary>Starts sshd with <paramref name="settings"/>, ending one that runs with other settings.</summary>
+    public async Task StartAsync(SshGatewaySettings settings, IEnumerable<string> vmNames, CancellationToken cancellationToken)
+    {
+        var gateway = CheckHost();
+        if (Running is not null)
+        {
+            if (Settings == settings)
+            {
+                await WriteAccountsAsync(vmNames, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            // A running gateway is ended only once its successor's port is known to be free (unless it holds that port).
+            if (Settings?.Port != settings.Port)
+            {
+                EnsureFree(settings);
+            }
+
+            await StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        EnsureFree(settings);
+        PrivateFiles.CreateDirectory(layout.Directory);
+        await EnsureHostKeyAsync(cancellationToken).ConfigureAwait(false);
+        await WriteAccountsAsync(vmNames, cancellationToken).ConfigureAwait(false);
+        PrepareEtcOverlay();
+        await PrivateFiles.WriteAllTextAsync(layout.ConfigFile, SshGatewayConfig.Sshd(layout, settings, gateway, installation), cancellationToken).ConfigureAwait(false);
+        await PrivateFiles.WriteAllTextAsync(layout.SettingsFile, JsonSerializer.Serialize(settings, SshGatewayJsonContext.Default.SshGatewaySettings), cancellationToken).ConfigureAwait(false);
+        // sshd's privilege separation directory, which the package's service unit would otherwise make.
+        Directory.CreateDirectory("/run/sshd");
+
+        var logStart = File.Exists(layout.Log) ? new FileInfo(layout.Log).Length : 0;
+        var identity = DetachedProcess.Start(gateway, ["serve", "--sshd", sshd, "--directory", layout.Directory + "/"], layout.Log, layout.Directory, layout.PidFile);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        while (!await AcceptsAsync(settings, cancellationToken).ConfigureAwait(false))
+        {
+            if (!ProcessProbe.IsRunning(identity) || started.Elapsed > StartTimeout)
+            {
+                await ProcessProbe.KillAsync(identity, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+                File.Delete(layout.PidFile);
+                var log = ReadLogFrom(logStart);
+                throw log.Contains("Address already in use", StringComparison.Ordinal)
+                    ? SshGatewayErrors.PortInUse(settings.ListenAddress, settings.Port, "the address is already in use")
+                    : SshGatewayErrors.Failed(LastLine(log) ?? $"it did not accept connections within {StartTimeout.TotalSeconds:0} s", layout.Log);
+            }
+
+            await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Ends sshd and forgets it, so no later call starts it again. Sessions that are open keep running.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (Running is { } identity)
+        {
+            await ProcessProbe.KillAsync(identity, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        }
+
+        File.Delete(layout.PidFile);
+    }
+
+    /// <summary>Replaces the accounts file whole (sshd reads it at every login), so a new VM's name can log in.</summary>
+    public async Task WriteAccountsAsync(IEnumerable<string> vmNames, CancellationToken cancellationToken)
+    {
+        var privilegeSeparation = File.ReadLines("/etc/passwd").FirstOrDefault(line => line.StartsWith(SshGatewayConfig.PrivilegeSeparationUser + ":", StringComparison.Ordinal))
+            ?? throw SshGatewayErrors.SshdMissing(sshd);
+        var text = SshGatewayConfig.Accounts(privilegeSeparation, program(), vmNames);
+        var temporary = $"{layout.Accounts}.{Environment.ProcessId}.{Guid.NewGuid():N}";
+        await PrivateFiles.WriteAllTextAsync(temporary, text, cancellationToken).ConfigureAwait(false);
+        File.Move(temporary, layout.Accounts, overwrite: true);
+    }
+
+    private string CheckHost()
+    {
+        if (Native.Libc.geteuid() != 0)
+        {
+            throw SshGatewayErrors.NeedsRoot();
+        }
+
+        if (!File.Exists(sshd))
+        {
+            throw SshGatewayErrors.SshdMissing(sshd);
+        }
+
+        return SshGatewayProgram.Check(program());
+    }
+
+    /// <summary>A port taken by another program is refused before anything is written or started.</summary>
+    private static void EnsureFree(SshGatewaySettings settings)
+    {
+        var address = IPAddress.Parse(settings.ListenAddress);
+        using var probe = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            probe.Bind(new IPEndPoint(address, settings.Port));
+        }
+        catch (SocketException error)
+        {
+            throw SshGatewayErrors.PortInUse(settings.ListenAddress, settings.Port, error.Message);
+        }
+    }
+
+    private async Task EnsureHostKeyAsync(CancellationToken cancellationToken)
+    {
+        if (File.Exists(layout.HostKey) && File.Exists(layout.HostPublicKey))
+        {
+            return;
+        }
+
+        File.Delete(layout.HostKey);
+        File.Delete(layout.HostPublicKey);
+        await ExternalTool.RunCheckedAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "vmps-ssh-gateway", "-f", layout.HostKey], cancellationToken).ConfigureAwait(false);
+        PrivateFiles.Restrict(layout.HostKey);
+        PrivateFiles.Restrict(layout.HostPublicKey);
+    }
+
+    /// <summary>The directory laid over /etc: only passwd, a link to the accounts file, which is replaced by rename.</summary>
+    private void PrepareEtcOverlay()
+    {
+        PrivateFiles.CreateDirectory(layout.EtcOverlay);
+        var link = Path.Combine(layout.EtcOverlay, "passwd");
+        if (new FileInfo(link).LinkTarget != layout.Accounts)
+        {
+            File.Delete(link);
+            File.CreateSymbolicLink(link, layout.Accounts);
+        }
+    }
+
+    private static async Task<bool> AcceptsAsync(SshGatewaySettings settings, CancellationToken cancellationToken)
+    {
+        var address = IPAddress.Parse(settings.ListenAddress);
+        var target = address.Equals(IPAddress.Any) ? IPAddress.Loopback : address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : address;
+        using var client = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await client.ConnectAsync(new IPEndPoint(target, settings.Port), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private string ReadLogFrom(long offset)
+    {
+        using var log = new FileStream(layout.Log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        log.Seek(Math.Min(offset, log.Length), SeekOrigin.Begin);
+        return new StreamReader(log).ReadToEnd();
+    }
+
+    private static string? LastLine(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
+}

@@ -1,0 +1,104 @@
+using VmPs.Core;
+using VmPs.Core.Access;
+using VmPs.Core.Processes;
+using VmPs.Core.SshGateway;
+using VmPs.Tests.Core.State;
+using VmPs.Tests.Infrastructure;
+
+namespace VmPs.Tests.Core.SshGateway;
+
+/// <summary>
+/// A state directory with users alice and bob (each with an ed25519 key made by ssh-keygen), its SSH gateway on a
+/// free port of 127.0.0.1, and the real ssh client, which pins the gateway's host key (StrictHostKeyChecking).
+/// Disposing stops the gateway and removes everything.
+/// </summary>
+internal sealed class SshGatewayHost : IAsyncDisposable
+{
+    private static readonly TimeSpan SshTimeout = TimeSpan.FromMinutes(3);
+
+    private readonly TemporaryVmPsHome home = new();
+    private readonly ScratchDirectory keys = new();
+
+    private SshGatewayHost()
+    {
+        Services = new VmPsServices(new VmPsSettings(home.Paths.Root, null, null));
+    }
+
+    public VmPsServices Services { get; }
+
+    public VmPsPaths Paths => home.Paths;
+
+    public SshGatewayInfo Gateway { get; private set; } = null!;
+
+    public int Port => Gateway.Port!.Value;
+
+    public static async Task<SshGatewayHost> StartAsync()
+    {
+        var host = new SshGatewayHost();
+        foreach (var user in new[] { "alice", "bob", "mallory" })
+        {
+            await ExternalTool.RunCheckedAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", user, "-f", host.KeyFile(user)], CancellationToken.None);
+        }
+
+        foreach (var user in new[] { "alice", "bob" })
+        {
+            await host.Services.Users.CreateAsync(
+                new VmUserCreateOptions { Name = user, Email = $"{user}@example.test", SshPublicKeys = [await File.ReadAllTextAsync(host.KeyFile(user) + ".pub")] },
+                CancellationToken.None);
+        }
+
+        host.Gateway = await host.Services.SshGateway.StartAsync(
+            new SshGatewayStartOptions { Port = RegistryFixture.FreePort(), ListenAddress = "127.0.0.1" }, CancellationToken.None);
+        await host.PinHostKeyAsync();
+        return host;
+    }
+
+    /// <summary>A key file made for <paramref name="user"/> (mallory's is known to no VmPs user).</summary>
+    public string KeyFile(string user) => keys.Combine(user);
+
+    /// <summary>Writes the known_hosts line ssh checks the gateway's host key against.</summary>
+    public Task PinHostKeyAsync() =>
+        File.WriteAllTextAsync(keys.Combine("known_hosts"), $"[127.0.0.1]:{Port} {Gateway.HostPublicKey}\n");
+
+    /// <summary>ssh -p PORT LOGIN@127.0.0.1 [COMMAND] with the user's key, no configuration files, no prompts.</summary>
+    public async Task<ToolResult> SshAsync(string user, string login, string? command = null, string? standardInput = null, params string[] options)
+    {
+        using var timeout = new CancellationTokenSource(SshTimeout);
+        string[] arguments =
+        [
+            "-F", "/dev/null", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-i", KeyFile(user),
+            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+            "-o", $"UserKnownHostsFile={keys.Combine("known_hosts")}", "-o", "LogLevel=ERROR",
+            .. options, $"{login}@127.0.0.1",
+        ];
+        return await ExternalTool.RunAsync("ssh", command is null ? arguments : [.. arguments, command], timeout.Token, standardInput);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            foreach (var vm in await Services.Vms.GetAllAsync(CancellationToken.None))
+            {
+                await Services.Vms.RemoveAsync(vm.Name, force: true, CancellationToken.None);
+            }
+
+            await Services.SshGateway.StopAsync(CancellationToken.None);
+        }
+        finally
+        {
+            keys.Dispose();
+            home.Dispose();
+        }
+    }
+}
+
+/// <summary>A fact that runs the SSH gateway: it needs root, sshd (openssh-server), ssh and ssh-keygen; the skip names what is missing.</summary>
+public sealed class RequiresSshGatewayFactAttribute : FactAttribute
+{
+    public RequiresSshGatewayFactAttribute()
+    {
+        Skip = new RequiresRootAndProgramsFactAttribute("ssh", "ssh-keygen").Skip
+            ?? (File.Exists(SshGatewayServer.DefaultSshd) ? null : $"skipped: {SshGatewayServer.DefaultSshd} (openssh-server) not installed");
+    }
+}
