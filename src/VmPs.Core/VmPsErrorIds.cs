@@ -169,9 +169,15 @@ public static class VmPsErrorIds
 
     public const string ImageDeviceNodeUnsupported = nameof(ImageDeviceNodeUnsupported);
 
+    public const string ImageFromVmNeedsStoppedVm = nameof(ImageFromVmNeedsStoppedVm);
+
+    public const string ImageFromVmUnsupported = nameof(ImageFromVmUnsupported);
+
     public const string ImageInUse = nameof(ImageInUse);
 
     public const string ImageNameInUse = nameof(ImageNameInUse);
+
+    public const string ImageNameRequired = nameof(ImageNameRequired);
 
     public const string ImageNotFound = nameof(ImageNotFound);
 

@@ -94,6 +94,9 @@ public interface IVmManager
     /// <summary>Opens a connection to a running VM's agent (TTY exec, file copy). The caller disposes it.</summary>
     Task<AgentClient> ConnectAgentAsync(string name, CancellationToken cancellationToken);
 
+    /// <summary>New-VmImage -FromVm: a stopped disk image VM's disk, flattened, as a new disk image.</summary>
+    Task<Images.ImageInfo> CreateImageFromVmAsync(string vmName, string imageName, bool force, IProgress<Images.Oci.ImagePullProgress>? progress, CancellationToken cancellationToken);
+
     /// <summary>Attaches to a running VM's serial console (Enter-Vm -Console). The caller disposes the session.</summary>
     Task<SerialConsoleSession> AttachConsoleAsync(string name, CancellationToken cancellationToken);
 

@@ -131,6 +131,25 @@ internal static class VmErrors
         RecommendedAction = "Stop it with Stop-Vm, or use Remove-Vm -Force.",
     };
 
+    public static VmPsException TemplateNeedsStoppedVm(string name, VmState state) => new(
+        VmPsErrorIds.ImageFromVmNeedsStoppedVm,
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' is {state.ToString().ToLowerInvariant()}: its disk becomes an image only while the VM is off.",
+        name)
+    {
+        RecommendedAction = $"Stop-Vm {name} (a saved VM: Start-Vm {name}; Stop-Vm {name}), then New-VmImage -FromVm {name} again.",
+    };
+
+    /// <summary>An OCI image VM's disk is an ext4 overlay over the image's root filesystem, with no bootloader of its own.</summary>
+    public static VmPsException NoDiskToTemplate(string name) => new(
+        VmPsErrorIds.ImageFromVmUnsupported,
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' runs an OCI image: its disk is an overlay of the image's files, not a bootable disk that can become an image.",
+        name)
+    {
+        RecommendedAction = "Use New-VmImage -FromVm with VMs of disk images (New-VmImage -Path, Kind Disk).",
+    };
+
     public static VmPsException DiskResizeNeedsStoppedVm(string name, VmState state) => new(
         VmPsErrorIds.VmDiskResizeNeedsStoppedVm,
         VmPsErrorKind.InvalidOperation,

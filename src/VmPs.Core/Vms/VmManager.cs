@@ -7,6 +7,7 @@ using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
+using VmPs.Core.Images.Oci;
 using VmPs.Core.Logs;
 using VmPs.Core.Metering;
 using VmPs.Core.Network;
@@ -41,6 +42,7 @@ public sealed class VmManager : IVmManager
     private readonly VmDirectorySweep sweep;
     private readonly VmActivity activity;
     private readonly VmMeter meter;
+    private readonly VmTemplates templates;
 
     /// <summary>A manager of its own on <paramref name="paths"/>; cmdlets share the one of their <see cref="VmPsServices"/>.</summary>
     public VmManager(VmPsPaths paths)
@@ -82,6 +84,7 @@ public sealed class VmManager : IVmManager
         sweep = new VmDirectorySweep(paths, vms, networking, reconciler, disks);
         activity = new VmActivity(vms);
         meter = new VmMeter(host);
+        templates = new VmTemplates(paths, images, vms, reconciler);
     }
 
     /// <summary>The root filesystem, the overlay and the config disk; volumes come after them.</summary>
@@ -738,6 +741,13 @@ public sealed class VmManager : IVmManager
 
         return await AgentClient.ConnectAsync(AgentConnectors.For(vm.Instance.Agent), cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// New-VmImage -FromVm: the stopped disk image VM's disk, flattened, as a new disk image. Throws VmNotFound,
+    /// ImageFromVmUnsupported (an OCI image VM), ImageFromVmNeedsStoppedVm, or the import's errors; a failure leaves no image.
+    /// </summary>
+    public Task<ImageInfo> CreateImageFromVmAsync(string vmName, string imageName, bool force, IProgress<ImagePullProgress>? progress, CancellationToken cancellationToken) =>
+        templates.CreateAsync(vmName, imageName, force, progress, cancellationToken);
 
     /// <summary>
     /// Attaches to a running VM's serial console (Enter-Vm -Console). The caller disposes the session. Throws VmNotFound,

@@ -13,7 +13,7 @@ namespace VmPs.PowerShell.Commands;
 /// <summary>
 /// Pulls an OCI/Docker image from a registry, or imports an OCI image layout directory or a docker save archive,
 /// and converts it into a bootable root filesystem New-Vm can use; or imports a disk image (a qcow2 or raw cloud
-/// image, which boots through firmware).
+/// image, which boots through firmware); or turns a stopped disk image VM's disk into a new disk image (-FromVm).
 /// </summary>
 [Cmdlet(VerbsCommon.New, "VmImage", SupportsShouldProcess = true, DefaultParameterSetName = RegistrySet)]
 [OutputType(typeof(ImageInfo), typeof(Job))]
@@ -21,6 +21,7 @@ public sealed class NewVmImageCommand : ImageCmdlet
 {
     private const string RegistrySet = "Registry";
     private const string PathSet = "Path";
+    private const string FromVmSet = "FromVm";
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = RegistrySet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
@@ -49,6 +50,12 @@ public sealed class NewVmImageCommand : ImageCmdlet
     [Parameter(ParameterSetName = PathSet)]
     [ValidateNotNullOrEmpty]
     public string? Tag { get; set; }
+
+    /// <summary>A stopped VM of a disk image whose disk, flattened, becomes the new image (with the VM's firmware).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = FromVmSet)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(VmNameCompleter))]
+    public string FromVm { get; set; } = "";
 
     /// <summary>The firmware a disk image boots through (default Uefi); only for disk images.</summary>
     [Parameter(ParameterSetName = PathSet)]
@@ -83,6 +90,12 @@ public sealed class NewVmImageCommand : ImageCmdlet
         var source = ParameterSetName == PathSet ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path) : Reference;
         try
         {
+            if (ParameterSetName == FromVmSet)
+            {
+                AddFromVm();
+                return;
+            }
+
             if (ParameterSetName == PathSet && IsDiskImage(source))
             {
                 AddDiskImage(source);
@@ -133,6 +146,28 @@ public sealed class NewVmImageCommand : ImageCmdlet
         var options = new DiskImageAddOptions { Path = path, Name = name, Firmware = firmware, Force = Force };
         RunOperation(AsJob, path, $"New-VmImage {path}", async (progress, cancellationToken) => PSTypeNames.Tag(
             await Manager.AddDiskAsync(options, new PullProgress(path, progress), cancellationToken).ConfigureAwait(false),
+            PSTypeNames.VmImage));
+    }
+
+    private void AddFromVm()
+    {
+        ThrowIfBound(nameof(Format), "does not apply to -FromVm: the VM's disk becomes a qcow2 image");
+        ThrowIfBound(nameof(InitMode), "does not apply to -FromVm: the disk boots its own init");
+        ThrowIfBound(nameof(Owner), "does not apply to -FromVm");
+        var name = Name ?? throw new VmPsException(
+            VmPsErrorIds.ImageNameRequired, VmPsErrorKind.InvalidArgument, "New-VmImage -FromVm needs -Name, the new image's name.", FromVm)
+        {
+            RecommendedAction = $"New-VmImage -FromVm {FromVm} -Name <image name>",
+        };
+        ImageNames.Validate(name);
+        if (!ShouldProcess(FromVm, $"Create disk image '{name}' from the VM's disk"))
+        {
+            return;
+        }
+
+        var vms = Services.Vms;
+        RunOperation(AsJob, FromVm, $"New-VmImage -FromVm {FromVm}", async (progress, cancellationToken) => PSTypeNames.Tag(
+            await vms.CreateImageFromVmAsync(FromVm, name, Force, new PullProgress(FromVm, progress), cancellationToken).ConfigureAwait(false),
             PSTypeNames.VmImage));
     }
 

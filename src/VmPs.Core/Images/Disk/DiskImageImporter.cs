@@ -29,6 +29,30 @@ internal sealed class DiskImageImporter(VmPsPaths paths, ImageStore store, Image
                 source);
         }
 
+        return await ImportAsync(
+            options, source, (staged, token) => FileCopy.CopyAsync(source, staged, token), "copying the disk image", progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// New-VmImage -FromVm: <paramref name="disk"/> (a stopped VM's disk, with the backing chain VmPs wrote) is flattened
+    /// by qemu-img convert into one qcow2 file in staging, then checked and stored as any imported disk image.
+    /// </summary>
+    public Task<ImageInfo> AddFlattenedAsync(
+        DiskImageAddOptions options, string disk, DiskImageFormat format, string reference, IProgress<ImagePullProgress>? progress, CancellationToken cancellationToken)
+    {
+        ImageNames.Validate(options.Name);
+        return ImportAsync(
+            options, reference, (staged, token) => QemuImage.ConvertAsync(disk, format, staged, DiskImageFormat.Qcow2, token), "flattening the VM's disk", progress, cancellationToken);
+    }
+
+    private async Task<ImageInfo> ImportAsync(
+        DiskImageAddOptions options,
+        string source,
+        Func<string, CancellationToken, Task> stage,
+        string stageStep,
+        IProgress<ImagePullProgress>? progress,
+        CancellationToken cancellationToken)
+    {
         using var nameLock = (await FileLock.AcquireAsync(
             ImageDisk.NameLock(paths, options.Name), FileLock.DefaultTimeout, cancellationToken).ConfigureAwait(false)).DeleteOnDispose();
         foreach (var litter in await disk.FindCrashLitterAsync(cancellationToken).ConfigureAwait(false))
@@ -40,8 +64,8 @@ internal sealed class DiskImageImporter(VmPsPaths paths, ImageStore store, Image
             async (id, staging, final) =>
             {
                 var staged = Path.Combine(staging, "source");
-                progress?.Report(new ImagePullProgress($"{Phase}: copying the disk image", 0, 0, 0, 1));
-                await FileCopy.CopyAsync(source, staged, cancellationToken).ConfigureAwait(false);
+                progress?.Report(new ImagePullProgress($"{Phase}: {stageStep}", 0, 0, 0, 1));
+                await stage(staged, cancellationToken).ConfigureAwait(false);
                 progress?.Report(new ImagePullProgress($"{Phase}: checking the disk image", 0, 0, 0, 1));
                 var info = await DiskImageInspector.InspectAsync(staged, source, cancellationToken).ConfigureAwait(false);
                 var digest = await ImageCatalog.DigestAsync(staged, cancellationToken).ConfigureAwait(false);

@@ -186,6 +186,8 @@ internal sealed class FakeVmManager : IVmManager
 
     public Task<AgentClient> ConnectAgentAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+    public Task<VmPs.Core.Images.ImageInfo> CreateImageFromVmAsync(string vmName, string imageName, bool force, IProgress<VmPs.Core.Images.Oci.ImagePullProgress>? progress, CancellationToken cancellationToken) => throw new NotSupportedException();
+
     public Task<SerialConsoleSession> AttachConsoleAsync(string name, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public IAsyncEnumerable<string> GetLogAsync(string name, VmLogSource source, VmLogOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
