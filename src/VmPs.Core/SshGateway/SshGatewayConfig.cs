@@ -16,7 +16,8 @@ internal static class SshGatewayConfig
 
     public static string Sshd(SshGatewayLayout layout, SshGatewaySettings settings, string program, VmPsSettings installation)
     {
-        var environment = new List<string> { $"VMPS_HOME={installation.StateDirectory}" };
+        // The program has its own copy of the engine (bin/sshgw), so it is told the guest binary of the module that started it.
+        var environment = new List<string> { $"VMPS_HOME={installation.StateDirectory}", $"{Boot.GuestBinary.EnvironmentVariable}={Boot.GuestBinary.Locate()}" };
         if (installation.NetworkNamespace is { } netns)
         {
             environment.Add($"{Network.NetworkNamespace.EnvironmentVariable}={netns}");

@@ -13,8 +13,11 @@ internal static class SshGatewayProgram
 
     private const int GroupOrOtherWrite = 0b000_010_010;
 
+    /// <summary>sshgw/ beside the engine; inside the program itself (its own copy of the engine), the program.</summary>
     public static string Locate() =>
-        Path.Combine(Path.GetDirectoryName(typeof(SshGatewayProgram).Assembly.Location) ?? AppContext.BaseDirectory, "sshgw", FileName);
+        Path.GetFileName(Environment.ProcessPath) == FileName
+            ? Environment.ProcessPath!
+            : Path.Combine(Path.GetDirectoryName(typeof(SshGatewayProgram).Assembly.Location) ?? AppContext.BaseDirectory, "sshgw", FileName);
 
     /// <summary>The program's path, once found to be what sshd accepts; ProgramMissing or ProgramUnsafe otherwise.</summary>
     public static string Check(string path)
