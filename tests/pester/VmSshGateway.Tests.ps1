@@ -9,6 +9,10 @@ BeforeDiscovery {
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSupport.ps1')
     Initialize-VmPsTestState -Purpose sshgw
+    # sshd refuses a program under a folder others may write (a clone under /tmp): run a copy in root's /run.
+    $script:ProgramCopy = "/run/vmps-tests-sshgw-pester-$PID"
+    Copy-Item -Recurse -Path (Join-Path (Get-Module VmPs).ModuleBase 'bin/sshgw') -Destination $ProgramCopy
+    $env:VMPS_SSHGW_PROGRAM = Join-Path $ProgramCopy 'vmps-sshgw'
     $script:Keys = Join-Path $StateDirectory 'client'
     New-Item -ItemType Directory -Path $Keys -Force | Out-Null
 
@@ -22,6 +26,8 @@ BeforeAll {
 AfterAll {
     Stop-VmSshGateway -ErrorAction SilentlyContinue
     Clear-VmPsTestState
+    Remove-Item Env:VMPS_SSHGW_PROGRAM -ErrorAction SilentlyContinue
+    Remove-Item -Recurse -Force $ProgramCopy -ErrorAction SilentlyContinue
 }
 
 Describe 'Start-VmSshGateway' -Skip:$CannotGateway {

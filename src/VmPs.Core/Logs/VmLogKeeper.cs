@@ -100,7 +100,7 @@ internal static class VmLogKeeper
 
     /// <summary>
     /// After the hypervisor of the VM in <paramref name="directory"/> has stopped: waits for its keeper to copy what is
-    /// left and exit (it does within a poll interval), kills one that does not, and removes its pid file and the pipes.
+    /// left and exit (it does within a poll interval), kills one that does not, and removes its pid file, its own log and the pipes.
     /// </summary>
     public static void End(string directory)
     {
@@ -112,6 +112,7 @@ internal static class VmLogKeeper
         }
 
         File.Delete(pidFile);
+        File.Delete(Path.Combine(directory, OwnLogName));
         if (Directory.Exists(directory))
         {
             foreach (var pipe in Directory.EnumerateFiles(directory, "*" + PipeExtension))

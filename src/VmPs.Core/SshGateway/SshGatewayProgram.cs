@@ -13,11 +13,22 @@ internal static class SshGatewayProgram
 
     private const int GroupOrOtherWrite = 0b000_010_010;
 
-    /// <summary>sshgw/ beside the engine; inside the program itself (its own copy of the engine), the program.</summary>
+    /// <summary>
+    /// Names a copy of the program's folder to run instead of the module's own, for a module whose folder sshd refuses
+    /// (under a directory others may write, as /tmp): the copy is checked as the module's would be (<see cref="Check"/>).
+    /// </summary>
+    public const string EnvironmentVariable = "VMPS_SSHGW_PROGRAM";
+
+    /// <summary>
+    /// $VMPS_SSHGW_PROGRAM, else sshgw/ beside the engine; inside the program itself (its own copy of the engine), the
+    /// program.
+    /// </summary>
     public static string Locate() =>
         Path.GetFileName(Environment.ProcessPath) == FileName
             ? Environment.ProcessPath!
-            : Path.Combine(Path.GetDirectoryName(typeof(SshGatewayProgram).Assembly.Location) ?? AppContext.BaseDirectory, "sshgw", FileName);
+            : Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } chosen
+                ? chosen
+                : Path.Combine(Path.GetDirectoryName(typeof(SshGatewayProgram).Assembly.Location) ?? AppContext.BaseDirectory, "sshgw", FileName);
 
     /// <summary>The program's path, once found to be what sshd accepts; ProgramMissing or ProgramUnsafe otherwise.</summary>
     public static string Check(string path)

@@ -32,8 +32,30 @@ internal sealed class SshGatewayHost : IAsyncDisposable
 
     public int Port => Gateway.Port!.Value;
 
+    /// <summary>
+    /// The module's program, copied once per test run to a root-owned folder sshd accepts: a clone under /tmp (as the
+    /// gate's) puts the built one where sshd refuses it. The copy goes when the test process ends.
+    /// </summary>
+    private static readonly Lazy<string> Program = new(() =>
+    {
+        var built = Path.Combine(Path.GetDirectoryName(typeof(SshGatewayProgram).Assembly.Location)!, "sshgw");
+        var copy = Path.Combine("/run", $"vmps-tests-sshgw-{Environment.ProcessId}");
+        // /run is root's and 0755; the umask keeps group and others from writing the copy, as sshd requires.
+        Directory.CreateDirectory(copy);
+        foreach (var file in Directory.EnumerateFiles(built, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(copy, Path.GetRelativePath(built, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(copy, recursive: true);
+        return Path.Combine(copy, SshGatewayProgram.FileName);
+    });
+
     public static async Task<SshGatewayHost> StartAsync()
     {
+        Environment.SetEnvironmentVariable(SshGatewayProgram.EnvironmentVariable, Program.Value);
         var host = new SshGatewayHost();
         foreach (var user in new[] { "alice", "bob", "mallory" })
         {
