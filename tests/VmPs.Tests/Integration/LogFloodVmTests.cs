@@ -52,9 +52,14 @@ public sealed class LogFloodVmTests : IDisposable
         var started = DateTime.UtcNow;
         while (!logs.All(EndsWithFloodEnd))
         {
-            Assert.True(
-                DateTime.UtcNow - started < Deadline,
-                $"the flood did not end within {Deadline}: {string.Join(", ", logs.Select(log => $"{log} {OnDisk(log)} bytes"))}; the keeper's own log: {KeeperLog(created.Directory)}");
+            if (DateTime.UtcNow - started >= Deadline)
+            {
+                Assert.Fail(
+                    $"the flood did not end within {Deadline}: {string.Join(", ", logs.Select(log => $"{log} {OnDisk(log)} bytes"))}; "
+                    + $"the keeper {(KeeperRuns(created.Directory) ? "runs" : "does not run")}, its own log: {KeeperLog(created.Directory)}; "
+                    + $"the guest's serial port: {await GuestSerialAsync(manager)}");
+            }
+
             foreach (var log in logs)
             {
                 largest[log] = Math.Max(largest[log], OnDisk(log));
@@ -93,6 +98,24 @@ public sealed class LogFloodVmTests : IDisposable
         // A flood that failed leaves its VM running: no hypervisor outlives the test.
         new VmManager(home.Paths).RemoveAllVms();
         home.Dispose();
+    }
+
+    private static bool KeeperRuns(string directory) =>
+        PidFile.Read(Path.Combine(directory, VmLogKeeper.PidFileName)) is { } keeper && ProcessProbe.IsRunning(keeper);
+
+    /// <summary>The guest's 8250 counters (tx, rx, flow control): whether the serial flood stalled in the guest or on the host.</summary>
+    private static async Task<string> GuestSerialAsync(VmManager manager)
+    {
+        try
+        {
+            var result = await manager.ExecAsync(
+                VmName, new VmExecOptions { Command = ["sh", "-c", "cat /proc/tty/driver/serial; stty -F /dev/ttyS0 -a"], Timeout = TimeSpan.FromSeconds(30) }, CancellationToken.None);
+            return $"'{result.Stdout.Trim()}'";
+        }
+        catch (Exception error) when (error is VmPs.Core.VmPsException or TimeoutException or OperationCanceledException)
+        {
+            return $"not read: {error.Message}";
+        }
     }
 
     private static string KeeperLog(string directory)
