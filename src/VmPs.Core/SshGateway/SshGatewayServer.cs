@@ -69,8 +69,9 @@ internal sealed class SshGatewayServer
         PrepareEtcOverlay();
         await PrivateFiles.WriteAllTextAsync(layout.ConfigFile, SshGatewayConfig.Sshd(layout, settings, gateway, installation), cancellationToken).ConfigureAwait(false);
         await PrivateFiles.WriteAllTextAsync(layout.SettingsFile, JsonSerializer.Serialize(settings, SshGatewayJsonContext.Default.SshGatewaySettings), cancellationToken).ConfigureAwait(false);
-        // sshd's privilege separation directory, which the package's service unit would otherwise make.
-        Directory.CreateDirectory("/run/sshd");
+        // sshd's privilege separation directory, which the package's service unit would otherwise make: root's and
+        // writable by nobody else, as sshd requires, whatever the umask (one the host already has is left as it is).
+        PrivateFiles.CreateDirectory("/run/sshd");
 
         var logStart = File.Exists(layout.Log) ? new FileInfo(layout.Log).Length : 0;
         var identity = DetachedProcess.Start(gateway, ["serve", "--sshd", sshd, "--directory", layout.Directory + "/"], layout.Log, layout.Directory, layout.PidFile);
