@@ -48,6 +48,22 @@ Describe 'Export-VmSpec' {
 }
 
 Describe 'Import-VmSpec' {
+    It 're-creates a VM with host directory shares and a qcow2 disk exactly as exported' {
+        $site = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'site')
+        New-Vm -Name files -InitMode Exec -Share "$($site.FullName):/var/www:ro" -DiskFormat Qcow2 | Out-Null
+        $path = Join-Path $TestDrive 'files.yaml'
+        Export-VmSpec -Name files -Path $path
+        $before = Get-Content -Raw $path
+        $before | Should -Match '(?m)^diskFormat: Qcow2$'
+        $before | Should -Match ([regex]::Escape("`"$($site.FullName):/var/www:ro`""))
+        Remove-Vm files -Force
+
+        (Import-VmSpec -Path $path).Outcome | Should -Be 'Created'
+        Export-VmSpec -Name files | Should -Be $before
+        (Import-VmSpec -Path $path).NotChanged | Should -BeNullOrEmpty
+        Remove-Vm files -Force
+    }
+
     It 're-creates a removed VM exactly as exported' {
         $path = Join-Path $TestDrive 'web.yaml'
         Get-Vm web | Export-VmSpec -Path $path

@@ -24,6 +24,13 @@ public static class ShareValidation
         return new ShareOptions(rest[..separator], rest[(separator + 1)..], readOnly);
     }
 
+    /// <summary>The share as New-Vm -Share takes it; <see cref="Parse"/> reads it back.</summary>
+    public static string Format(ShareOptions share)
+    {
+        ArgumentNullException.ThrowIfNull(share);
+        return $"{share.HostPath}:{share.GuestPath}{(share.ReadOnly ? ":ro" : "")}";
+    }
+
     /// <summary>
     /// Each share's host path is an existing directory (kept absolute and normalised) and its guest path a valid
     /// mount path that no other share or volume of the VM uses.

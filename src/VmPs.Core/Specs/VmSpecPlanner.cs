@@ -1,5 +1,6 @@
 using Newtonsoft.Json.Converters;
 using VmPs.Core.Network;
+using VmPs.Core.Shares;
 using VmPs.Core.Vms;
 using VmPs.Core.Volumes;
 
@@ -10,7 +11,7 @@ public sealed record VmSpecCurrent(Guid VmId, VmCreateOptions Spec);
 
 /// <summary>
 /// What Import-VmSpec does for one spec: the steps that bring the VM to it, in order, and the differences no step
-/// can make (a VM's image, hypervisor, machine type, init mode, network, user data and SSH keys are fixed when it is created, and its disk only grows).
+/// can make (a VM's image, disk format, hypervisor, machine type, init mode, network, shares, user data and SSH keys are fixed when it is created, and its disk only grows).
 /// </summary>
 public sealed record VmSpecPlan(string VmName, IReadOnlyList<VmSpecChange> Changes, IReadOnlyList<string> Unchangeable);
 
@@ -52,6 +53,7 @@ public static class VmSpecPlanner
             Fixed("hypervisor", actual.Hypervisor, desired.Hypervisor);
         }
 
+        Fixed("diskFormat", actual.DiskFormat, desired.DiskFormat);
         Fixed("machineType", actual.MachineType, desired.MachineType);
         Fixed("initMode", actual.InitMode, desired.InitMode);
         if (actual.Cpus != desired.Cpus || actual.MemoryMiB != desired.MemoryMiB)
@@ -83,6 +85,11 @@ public static class VmSpecPlanner
             unchangeable.Add($"sshPublicKeys differ from the spec's ({actual.SshPublicKeys.Count} here, {desired.SshPublicKeys.Count} in the spec){CannotChange}");
         }
 
+        if (!actual.Shares.SequenceEqual(desired.Shares))
+        {
+            unchangeable.Add($"shares are {Describe(actual.Shares)}, the spec says {Describe(desired.Shares)}{CannotChange}");
+        }
+
         PlanNetwork(current, desired.Network, changes, Fixed);
         PlanVolumes(name, actual.Volumes, desired.Volumes, changes);
         return new VmSpecPlan(name, changes, unchangeable);
@@ -91,6 +98,9 @@ public static class VmSpecPlanner
     private const string CannotChange = ": VmPs cannot change it on an existing VM (remove and re-create the VM).";
 
     private static string? NoneIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
+
+    private static string Describe(IReadOnlyList<ShareOptions> shares) =>
+        shares.Count == 0 ? "none" : string.Join(", ", shares.Select(ShareValidation.Format));
 
 
     private static void PlanNetwork(VmSpecCurrent current, VmNetworkOptions? desired, List<VmSpecChange> changes, Action<string, object?, object?> fixedSetting)

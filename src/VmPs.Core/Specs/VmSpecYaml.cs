@@ -4,6 +4,7 @@ using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
 using VmPs.Core.Network;
+using VmPs.Core.Shares;
 using VmPs.Core.Vms;
 using VmPs.Core.Volumes;
 using YamlDotNet.Core;
@@ -29,11 +30,13 @@ public static class VmSpecYaml
     private const string CpusKey = "cpus";
     private const string MemoryKey = "memoryMiB";
     private const string DiskKey = "diskSizeGiB";
+    private const string DiskFormatKey = "diskFormat";
     private const string HypervisorKey = "hypervisor";
     private const string MachineTypeKey = "machineType";
     private const string InitModeKey = "initMode";
     private const string NetworkKey = "network";
     private const string VolumesKey = "volumes";
+    private const string SharesKey = "shares";
     private const string NetworkNameKey = "name";
     private const string IPAddressKey = "ipAddress";
     private const string BandwidthKey = "maxBandwidthMbps";
@@ -44,7 +47,7 @@ public static class VmSpecYaml
     private const string SshPublicKeysKey = "sshPublicKeys";
 
     private static readonly string[] VmKeys =
-        [NameKey, ImageKey, CpusKey, MemoryKey, DiskKey, HypervisorKey, MachineTypeKey, InitModeKey, NetworkKey, VolumesKey, MetadataOptionsKey, UserDataKey, SshPublicKeysKey];
+        [NameKey, ImageKey, CpusKey, MemoryKey, DiskKey, DiskFormatKey, HypervisorKey, MachineTypeKey, InitModeKey, NetworkKey, VolumesKey, SharesKey, MetadataOptionsKey, UserDataKey, SshPublicKeysKey];
 
     private static readonly string[] NetworkKeys = [NetworkNameKey, IPAddressKey, BandwidthKey, PortsKey];
     private static readonly string[] MetadataOptionsKeys = [HttpTokensKey];
@@ -107,6 +110,7 @@ public static class VmSpecYaml
             { CpusKey, Number(spec.Cpus) },
             { MemoryKey, Number(spec.MemoryMiB) },
             { DiskKey, Number(spec.DiskSizeGiB) },
+            { DiskFormatKey, spec.DiskFormat.ToString() },
         };
         if (spec.Hypervisor is { } hypervisor)
         {
@@ -147,6 +151,11 @@ public static class VmSpecYaml
         if (spec.Volumes.Count > 0)
         {
             node.Add(VolumesKey, Quoted(spec.Volumes.Select(VolumeValidation.FormatAttachment)));
+        }
+
+        if (spec.Shares.Count > 0)
+        {
+            node.Add(SharesKey, Quoted(spec.Shares.Select(ShareValidation.Format)));
         }
 
         node.Add(MetadataOptionsKey, new YamlMappingNode { { HttpTokensKey, spec.MetadataHttpTokens.ToString() } });
@@ -208,11 +217,13 @@ public static class VmSpecYaml
                     CpusKey => spec with { Cpus = Integer(value, key) },
                     MemoryKey => spec with { MemoryMiB = Integer(value, key) },
                     DiskKey => spec with { DiskSizeGiB = Integer(value, key) },
+                    DiskFormatKey => spec with { DiskFormat = Enumerated<DiskImageFormat>(value, key) },
                     HypervisorKey => spec with { Hypervisor = Enumerated<HypervisorKind>(value, key) },
                     MachineTypeKey => spec with { MachineType = Enumerated<QemuMachine>(value, key) },
                     InitModeKey => spec with { InitMode = Enumerated<ImageInitMode>(value, key) },
                     NetworkKey => spec with { Network = Network(value) },
                     VolumesKey => spec with { Volumes = List(value, key, VolumeValidation.ParseAttachment) },
+                    SharesKey => spec with { Shares = List(value, key, ShareValidation.Parse) },
                     MetadataOptionsKey => spec with { MetadataHttpTokens = HttpTokens(value) },
                     UserDataKey => spec with { UserData = Text(value, key) },
                     _ => spec with { SshPublicKeys = List(value, key, key => SshPublicKey.Parse(key).AuthorizedKeysLine) },

@@ -1,5 +1,6 @@
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Network;
+using VmPs.Core.Shares;
 using VmPs.Core.Specs;
 using VmPs.Core.Vms;
 using VmPs.Core.Volumes;
@@ -133,6 +134,29 @@ public sealed class VmSpecPlannerTests
         var plan = VmSpecPlanner.Plan(current with { UserData = null, SshPublicKeys = ["ssh-ed25519 AAAA a"] }, Current(current));
 
         Assert.Empty(plan.Changes);
+        Assert.Empty(plan.Unchangeable);
+    }
+
+    [Fact]
+    public void A_different_disk_format_or_shares_are_reported_not_planned()
+    {
+        var current = Web with { Shares = [new ShareOptions("/srv/site", "/var/www", ReadOnly: true)] };
+
+        var plan = VmSpecPlanner.Plan(current with { DiskFormat = DiskImageFormat.Qcow2, Shares = [] }, Current(current));
+
+        Assert.Empty(plan.Changes);
+        Assert.Equal(
+            ["diskFormat is Raw, the spec says Qcow2: VmPs cannot change it on an existing VM (remove and re-create the VM).", "shares are /srv/site:/var/www:ro, the spec says none: VmPs cannot change it on an existing VM (remove and re-create the VM)."],
+            plan.Unchangeable);
+    }
+
+    [Fact]
+    public void Equal_shares_in_a_new_list_need_nothing()
+    {
+        var current = Web with { Shares = [new ShareOptions("/srv/site", "/var/www", ReadOnly: false)] };
+
+        var plan = VmSpecPlanner.Plan(current with { Shares = [new ShareOptions("/srv/site", "/var/www", ReadOnly: false)] }, Current(current));
+
         Assert.Empty(plan.Unchangeable);
     }
 

@@ -2,6 +2,7 @@ using VmPs.Core;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Images;
 using VmPs.Core.Network;
+using VmPs.Core.Shares;
 using VmPs.Core.Specs;
 using VmPs.Core.Vms;
 using VmPs.Core.Volumes;
@@ -33,6 +34,8 @@ public sealed class VmSpecYamlTests
             ],
         },
         Volumes = [new VolumeAttachOptions("data", "/srv/data", ReadOnly: true), new VolumeAttachOptions("logs", "/var/log/app")],
+        DiskFormat = DiskImageFormat.Qcow2,
+        Shares = [new ShareOptions("/srv/site:v2", "/var/www", ReadOnly: true), new ShareOptions("/srv/uploads", "/var/uploads", ReadOnly: false)],
     };
 
     [Fact]
@@ -59,6 +62,8 @@ public sealed class VmSpecYamlTests
         Assert.Contains("ipAddress: 10.131.0.7", yaml, StringComparison.Ordinal);
         Assert.Contains("\"127.0.0.1:5353:53/udp\"", yaml, StringComparison.Ordinal);
         Assert.Contains("\"data:/srv/data:ro\"", yaml, StringComparison.Ordinal);
+        Assert.Contains("diskFormat: Qcow2", yaml, StringComparison.Ordinal);
+        Assert.Contains("\"/srv/site:v2:/var/www:ro\"", yaml, StringComparison.Ordinal);
         Assert.DoesNotContain("kernel", yaml, StringComparison.OrdinalIgnoreCase);
     }
 
@@ -67,7 +72,8 @@ public sealed class VmSpecYamlTests
     {
         var spec = Assert.Single(VmSpecYaml.Read("Name: tiny\nIMAGE: busybox\n", "tiny.yaml"));
 
-        Assert.Equal(("tiny", "busybox", 1, 512, 4), (spec.Name, spec.Image, spec.Cpus, spec.MemoryMiB, spec.DiskSizeGiB));
+        Assert.Equal(("tiny", "busybox", 1, 512, 4, DiskImageFormat.Raw), (spec.Name, spec.Image, spec.Cpus, spec.MemoryMiB, spec.DiskSizeGiB, spec.DiskFormat));
+        Assert.Empty(spec.Shares);
         Assert.Null(spec.Network);
         Assert.Null(spec.Hypervisor);
         Assert.Empty(spec.Volumes);
@@ -193,8 +199,9 @@ public sealed class VmSpecYamlTests
     private static void AssertSame(VmCreateOptions expected, VmCreateOptions actual)
     {
         Assert.Equal(
-            (expected.Name, expected.Image, expected.Cpus, expected.MemoryMiB, expected.DiskSizeGiB, expected.Hypervisor, expected.InitMode),
-            (actual.Name, actual.Image, actual.Cpus, actual.MemoryMiB, actual.DiskSizeGiB, actual.Hypervisor, actual.InitMode));
+            (expected.Name, expected.Image, expected.Cpus, expected.MemoryMiB, expected.DiskSizeGiB, expected.DiskFormat, expected.Hypervisor, expected.InitMode),
+            (actual.Name, actual.Image, actual.Cpus, actual.MemoryMiB, actual.DiskSizeGiB, actual.DiskFormat, actual.Hypervisor, actual.InitMode));
+        Assert.Equal(expected.Shares, actual.Shares);
         Assert.Equal(
             (expected.Network!.Network, expected.Network.IPAddress, expected.Network.MaxBandwidthMbps),
             (actual.Network!.Network, actual.Network.IPAddress, actual.Network.MaxBandwidthMbps));
