@@ -212,6 +212,7 @@ public static class VmPsErrorIds
     public const string InvalidAcmeDirectory = nameof(InvalidAcmeDirectory);
 
     public const string InvalidAcmeRootCertificate = nameof(InvalidAcmeRootCertificate);
+    public const string InvalidAcmeChallenges = nameof(InvalidAcmeChallenges);
 
     public const string InvalidBandwidth = nameof(InvalidBandwidth);
 

@@ -21,7 +21,7 @@ BeforeAll {
         New-Item -ItemType Directory -Path $Work | Out-Null
         $script:NetnsEtc = "/etc/netns/$NetworkNamespace"
         New-Item -ItemType Directory -Path $NetnsEtc -Force | Out-Null
-        Set-Content -LiteralPath "$NetnsEtc/hosts" -Value "127.0.0.1 localhost`n127.0.0.1 acme.example.test`n127.0.0.1 alpn.example.test`n"
+        Set-Content -LiteralPath "$NetnsEtc/hosts" -Value "127.0.0.1 localhost`n127.0.0.1 acme.example.test`n127.0.0.1 alpn.example.test`n127.0.0.1 http01.example.test`n127.0.0.1 tlsalpn.example.test`n"
 
         # pebble's own HTTPS: a CA of the test's and a certificate for 127.0.0.1.
         $script:PebbleCa = Join-Path $Work 'pebble-ca.pem'
@@ -76,6 +76,7 @@ Describe 'routes with -Tls Acme' -Skip:$CannotAcme {
         @{ Arguments = @{ AcmeDirectory = 'https://127.0.0.1:14000/dir'; AcmeEmail = 'no at sign' }; ErrorId = 'InvalidEmail' }
         @{ Arguments = @{ AcmeDirectory = 'https://127.0.0.1:14000/dir'; AcmeRootCertificate = '/nonexistent/ca.pem' }; ErrorId = 'InvalidAcmeRootCertificate' }
         @{ Arguments = @{ AcmeDirectory = 'https://127.0.0.1:14000/dir'; AcmeRootCertificate = '/etc/hostname' }; ErrorId = 'InvalidAcmeRootCertificate' }
+        @{ Arguments = @{ AcmeDirectory = 'https://127.0.0.1:14000/dir'; AcmeChallenge = 0 }; ErrorId = 'InvalidAcmeChallenges' }
     ) {
         { Set-VmHost @Arguments } | Should -Throw -ErrorId "$ErrorId,*"
     }
@@ -112,5 +113,24 @@ Describe 'routes with -Tls Acme' -Skip:$CannotAcme {
         $solved = Get-Content (Join-Path $StateDirectory 'ingress/caddy.log') | Where-Object { $_ -like '*"identifier":"alpn.example.test"*' -and $_ -like '*"challenge_type":"tls-alpn-01"*' }
         $solved | Should -Not -BeNullOrEmpty
         Invoke-Namespace '--cacert', "$Work/pebble-root.pem", '--resolve', 'alpn.example.test:443:127.0.0.1', 'https://alpn.example.test/' | Should -Be 'hello over acme'
+    }
+
+    It 'answers only the challenges Set-VmHost -AcmeChallenge allows: <Challenge>' -ForEach @(
+        @{ Challenge = 'Http01'; Hostname = 'http01.example.test'; Used = 'http-01'; Unused = 'tls-alpn-01'; Disabled = 'tls-alpn' }
+        @{ Challenge = 'TlsAlpn01'; Hostname = 'tlsalpn.example.test'; Used = 'tls-alpn-01'; Unused = 'http-01'; Disabled = 'http' }
+    ) {
+        Set-VmHost -AcmeDirectory https://127.0.0.1:14000/dir -AcmeEmail admin@example.test -AcmeRootCertificate $PebbleCa -AcmeChallenge $Challenge
+        # Caddy's live configuration, from its admin socket (which admits the host name vmps only): the other
+        # challenge is off for every ACME route.
+        $policies = curl -s --unix-socket (Join-Path $StateDirectory 'ingress/caddy-admin.sock') http://vmps/config/apps/tls/automation/policies | ConvertFrom-Json
+        $issuers = @($policies.issuers | Where-Object module -eq 'acme')
+        $issuers.Count | Should -BeGreaterThan 0
+        $issuers | ForEach-Object { $_.challenges.$Disabled.disabled | Should -BeTrue }
+        $null = New-VmIngress web $Hostname -Tls Acme -Public -Port 8080
+        Wait-Until { (Get-VmIngress $Hostname).CertificateStatus -like 'Valid until*' } 'the certificate'
+        $attempts = Get-Content (Join-Path $StateDirectory 'ingress/caddy.log') | Where-Object { $_ -like "*`"identifier`":`"$Hostname`"*" -and $_ -like '*"challenge_type":*' }
+        $attempts | Where-Object { $_ -like "*`"challenge_type`":`"$Used`"*" } | Should -Not -BeNullOrEmpty
+        $attempts | Where-Object { $_ -like "*`"challenge_type`":`"$Unused`"*" } | Should -BeNullOrEmpty
+        Invoke-Namespace '--cacert', "$Work/pebble-root.pem", '--resolve', "${Hostname}:443:127.0.0.1", "https://$Hostname/" | Should -Be 'hello over acme'
     }
 }

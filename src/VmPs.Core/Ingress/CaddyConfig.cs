@@ -223,10 +223,19 @@ internal static class CaddyConfig
         }
     }
 
-    /// <summary>The ACME CA of Set-VmHost, with both challenges Caddy solves itself: HTTP-01 on port 80, TLS-ALPN-01 on 443.</summary>
+    /// <summary>
+    /// The ACME CA of Set-VmHost, with the challenges it allows of the two Caddy solves itself: HTTP-01 on port 80,
+    /// TLS-ALPN-01 on 443 (DNS-01 needs a DNS provider module Debian's caddy does not have).
+    /// </summary>
     private static JsonObject AcmeIssuer(IngressAcmeSettings acme)
     {
         var issuer = new JsonObject { ["module"] = "acme", ["ca"] = acme.Directory.AbsoluteUri };
+        if (acme.Challenges != AcmeChallenges.All)
+        {
+            var disabled = new JsonObject { ["disabled"] = true };
+            issuer["challenges"] = new JsonObject { [acme.Challenges.HasFlag(AcmeChallenges.Http01) ? "tls-alpn" : "http"] = disabled };
+        }
+
         if (acme.Email is { } email)
         {
             issuer["email"] = email;

@@ -10,10 +10,15 @@ public static class IngressAcme
     /// <summary>A root certificate file larger than this is not one certificate chain.</summary>
     private const long MaxRootFileBytes = 1 << 20;
 
-    /// <summary>The settings, validated: an https directory URL, a plain e-mail address, a readable PEM certificate.</summary>
-    public static IngressAcmeSettings Create(string directory, string? email, string? trustedRootFile)
+    /// <summary>The settings, validated: an https directory URL, a plain e-mail address, a readable PEM certificate, at least one known challenge.</summary>
+    public static IngressAcmeSettings Create(string directory, string? email, string? trustedRootFile, AcmeChallenges challenges = AcmeChallenges.All)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        if (challenges == 0 || (challenges & ~AcmeChallenges.All) != 0)
+        {
+            throw IngressErrors.InvalidAcmeChallenges(challenges);
+        }
+
         if (!Uri.TryCreate(directory, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps || uri.UserInfo.Length > 0 || uri.Fragment.Length > 0)
         {
             throw IngressErrors.InvalidAcmeDirectory(directory);
@@ -24,7 +29,7 @@ public static class IngressAcme
             UserValidation.ValidateEmail(email);
         }
 
-        return new IngressAcmeSettings(uri, string.IsNullOrEmpty(email) ? null : email, string.IsNullOrEmpty(trustedRootFile) ? null : CheckRoot(trustedRootFile));
+        return new IngressAcmeSettings(uri, string.IsNullOrEmpty(email) ? null : email, string.IsNullOrEmpty(trustedRootFile) ? null : CheckRoot(trustedRootFile), challenges);
     }
 
     private static string CheckRoot(string path)

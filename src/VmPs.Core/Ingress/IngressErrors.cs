@@ -110,4 +110,13 @@ internal static class IngressErrors
     {
         RecommendedAction = "Give the PEM file of the root certificate that signed the ACME server's own HTTPS certificate, or leave -AcmeRootCertificate out for a public CA.",
     };
+
+    public static VmPsException InvalidAcmeChallenges(AcmeChallenges challenges) => new(
+        VmPsErrorIds.InvalidAcmeChallenges,
+        VmPsErrorKind.InvalidArgument,
+        $"'{challenges}' is not a set of ACME challenges the ingress answers: give {AcmeChallenges.Http01}, {AcmeChallenges.TlsAlpn01} or both.",
+        challenges)
+    {
+        RecommendedAction = "Leave -AcmeChallenge out to answer both, or name the one your CA can reach (TlsAlpn01 where port 80 is closed).",
+    };
 }

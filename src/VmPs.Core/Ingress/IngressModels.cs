@@ -50,12 +50,25 @@ public sealed record VmIngress
 
 /// <summary>
 /// The ACME CA of routes with -Tls Acme (Set-VmHost -AcmeDirectory): its directory URL, the account's e-mail address
-/// (optional; the CA's expiry notices go there) and a PEM root certificate to trust for the CA's own HTTPS (for a
-/// private CA; public CAs need none).
+/// (optional; the CA's expiry notices go there), a PEM root certificate to trust for the CA's own HTTPS (for a
+/// private CA; public CAs need none) and the challenges Caddy may answer.
 /// </summary>
-public sealed record IngressAcmeSettings(Uri Directory, string? Email, string? TrustedRootFile)
+public sealed record IngressAcmeSettings(Uri Directory, string? Email, string? TrustedRootFile, AcmeChallenges Challenges = AcmeChallenges.All)
 {
     public static IngressAcmeSettings Default { get; } = new(new Uri("https://acme-v02.api.letsencrypt.org/directory"), null, null);
+}
+
+/// <summary>The ACME challenges Caddy answers itself (Set-VmHost -AcmeChallenge); the CA validates with one of them.</summary>
+[Flags]
+public enum AcmeChallenges
+{
+    /// <summary>HTTP-01: the CA fetches a token from http://HOSTNAME/.well-known/acme-challenge/ on port 80.</summary>
+    Http01 = 1,
+
+    /// <summary>TLS-ALPN-01: the CA connects to HOSTNAME:443 with the acme-tls/1 protocol (port 80 may stay closed).</summary>
+    TlsAlpn01 = 2,
+
+    All = Http01 | TlsAlpn01,
 }
 
 /// <summary>What New-VmIngress asks for.</summary>

@@ -13,6 +13,7 @@ internal sealed class IngressStore
     private const string AcmeDirectoryKey = "ingress.acme.directory";
     private const string AcmeEmailKey = "ingress.acme.email";
     private const string AcmeRootKey = "ingress.acme.root";
+    private const string AcmeChallengesKey = "ingress.acme.challenges";
 
     private readonly StateDatabase database;
 
@@ -79,13 +80,26 @@ internal sealed class IngressStore
             ? new IngressAcmeSettings(
                 new Uri(directory),
                 await GetSettingAsync(AcmeEmailKey, cancellationToken).ConfigureAwait(false),
-                await GetSettingAsync(AcmeRootKey, cancellationToken).ConfigureAwait(false))
+                await GetSettingAsync(AcmeRootKey, cancellationToken).ConfigureAwait(false),
+                Challenges(await GetSettingAsync(AcmeChallengesKey, cancellationToken).ConfigureAwait(false)))
             : IngressAcmeSettings.Default;
 
     public Task SetAcmeAsync(IngressAcmeSettings acme, CancellationToken cancellationToken) =>
         SetSettingsAsync(
-            new Dictionary<string, string?> { [AcmeDirectoryKey] = acme.Directory.AbsoluteUri, [AcmeEmailKey] = acme.Email, [AcmeRootKey] = acme.TrustedRootFile },
+            new Dictionary<string, string?>
+            {
+                [AcmeDirectoryKey] = acme.Directory.AbsoluteUri,
+                [AcmeEmailKey] = acme.Email,
+                [AcmeRootKey] = acme.TrustedRootFile,
+                [AcmeChallengesKey] = acme.Challenges.ToString(),
+            },
             cancellationToken);
+
+    /// <summary>Settings stored before challenges could be chosen (or unreadable ones) answer both, as Caddy does.</summary>
+    private static AcmeChallenges Challenges(string? stored) =>
+        Enum.TryParse<AcmeChallenges>(stored, out var challenges) && challenges != 0 && (challenges & ~AcmeChallenges.All) == 0
+            ? challenges
+            : AcmeChallenges.All;
 
     private async Task<string?> GetSettingAsync(string name, CancellationToken cancellationToken)
     {

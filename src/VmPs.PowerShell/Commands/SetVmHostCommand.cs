@@ -52,6 +52,10 @@ public sealed class SetVmHostCommand : AsyncCmdlet
     [ValidateNotNullOrEmpty]
     public string? AcmeRootCertificate { get; set; }
 
+    /// <summary>The challenges the ingress answers: Http01 (port 80), TlsAlpn01 (port 443), or both (the default).</summary>
+    [Parameter(ParameterSetName = AcmeSet)]
+    public AcmeChallenges AcmeChallenge { get; set; } = AcmeChallenges.All;
+
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -112,8 +116,8 @@ public sealed class SetVmHostCommand : AsyncCmdlet
         try
         {
             var root = AcmeRootCertificate is null ? null : GetUnresolvedProviderPathFromPSPath(AcmeRootCertificate);
-            var acme = IngressAcme.Create(AcmeDirectory, AcmeEmail, root);
-            SetIngress($"Set the ingress's ACME CA to {acme.Directory}", "Setting the ACME CA", acme.Directory.AbsoluteUri, cancellationToken => Services.Ingress.SetAcmeAsync(acme, cancellationToken));
+            var acme = IngressAcme.Create(AcmeDirectory, AcmeEmail, root, AcmeChallenge);
+            SetIngress($"Set the ingress's ACME CA to {acme.Directory} ({acme.Challenges})", "Setting the ACME CA", acme.Directory.AbsoluteUri, cancellationToken => Services.Ingress.SetAcmeAsync(acme, cancellationToken));
         }
         catch (VmPsException exception)
         {
