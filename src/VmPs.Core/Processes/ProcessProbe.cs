@@ -9,6 +9,7 @@ public static class ProcessProbe
 {
     private const int SignalKill = 9;
     private const int SignalTerm = 15;
+    private const int SignalStop = 19;
 
     /// <summary>
     /// True while the process runs. A zombie counts as dead (DetachedProcess reaps its own children);
@@ -115,6 +116,15 @@ public static class ProcessProbe
         }
     }
 
+    /// <summary>Sends SIGSTOP: the process runs no further (nor forks) until it is killed or continued.</summary>
+    public static void Freeze(ProcessIdentity identity)
+    {
+        if (IsRunning(identity))
+        {
+            _ = Libc.kill(identity.Pid, SignalStop);
+        }
+    }
+
     /// <summary>Polls until the process has exited; returns false when the wait ran out first.</summary>
     public static async Task<bool> WaitForExitAsync(ProcessIdentity identity, TimeSpan wait, CancellationToken cancellationToken)
     {
@@ -132,7 +142,42 @@ public static class ProcessProbe
         return true;
     }
 
-    private static (char State, int SessionId, ulong StartTime)? ReadStat(int pid)
+    /// <summary>True once the process has stopped (SIGSTOP) or is gone: a stopped process starts no other.</summary>
+    public static bool IsStoppedOrGone(ProcessIdentity identity) =>
+        !IsRunning(identity) || ReadStat(identity.Pid)?.State is 'T' or 't' or null;
+
+    /// <summary>The running children of <paramref name="pid"/>, by the parent each names in /proc.</summary>
+    public static List<ProcessIdentity> ChildrenOf(int pid)
+    {
+        var children = new List<ProcessIdentity>();
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var child)
+                && ReadStat(child) is { State: not ('Z' or 'X') } stat
+                && stat.ParentPid == pid)
+            {
+                children.Add(new ProcessIdentity(child, stat.StartTime));
+            }
+        }
+
+        return children;
+    }
+
+    /// <summary>The program a process runs (/proc/PID/exe), or null when it is gone.</summary>
+    public static string? ProgramOf(int pid)
+    {
+        try
+        {
+            // A program replaced on disk since it started reads as "PATH (deleted)"; its processes still run the same program.
+            return new FileInfo($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/exe").LinkTarget?.Replace(" (deleted)", "", StringComparison.Ordinal);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static (char State, int ParentPid, int SessionId, ulong StartTime)? ReadStat(int pid)
     {
         string text;
         try
@@ -156,12 +201,12 @@ public static class ProcessProbe
         }
 
         var fields = text[(afterName + 2)..].Split(' ');
-        // fields[0] is field 3 (state); field 6 (session) is fields[3]; field 22 (starttime) is fields[19].
+        // fields[0] is field 3 (state); field 4 (parent) is fields[1]; field 6 (session) is fields[3]; field 22 (starttime) is fields[19].
         if (fields.Length < 20)
         {
             return null;
         }
 
-        return (fields[0][0], int.Parse(fields[3], CultureInfo.InvariantCulture), ulong.Parse(fields[19], CultureInfo.InvariantCulture));
+        return (fields[0][0], int.Parse(fields[1], CultureInfo.InvariantCulture), int.Parse(fields[3], CultureInfo.InvariantCulture), ulong.Parse(fields[19], CultureInfo.InvariantCulture));
     }
 }

@@ -92,12 +92,12 @@ internal sealed class SshGatewayServer
         }
     }
 
-    /// <summary>Ends sshd and forgets it, so no later call starts it again. Sessions that are open keep running.</summary>
+    /// <summary>Ends sshd with every session it runs (the clients are disconnected) and forgets it, so no later call starts it again.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         if (Running is { } identity)
         {
-            await ProcessProbe.KillAsync(identity, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+            await ProcessTree.KillAsync(identity, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
         }
 
         File.Delete(layout.PidFile);

@@ -96,6 +96,60 @@ internal sealed class SshGatewayHost : IAsyncDisposable
         return await ExternalTool.RunAsync("ssh", command is null ? arguments : [.. arguments, command], timeout.Token, standardInput);
     }
 
+    /// <summary>Every process below the gateway's sshd: its connections' sshd processes and the sessions they run.</summary>
+    public List<ProcessIdentity> SessionProcesses()
+    {
+        var found = new List<ProcessIdentity>();
+        var pending = new Queue<int>([Gateway.ProcessId!.Value]);
+        while (pending.TryDequeue(out var pid))
+        {
+            foreach (var child in ProcessProbe.ChildrenOf(pid))
+            {
+                found.Add(child);
+                pending.Enqueue(child.Pid);
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// Waits until a process below sshd has the command line <paramref name="title"/> (sshd names its processes by what
+    /// they serve: "sshd: LOGIN" once a key logged in), failing when <paramref name="client"/> ends first.
+    /// </summary>
+    public async Task<List<ProcessIdentity>> WaitForSessionAsync(string title, Task<ToolResult> client)
+    {
+        using var timeout = new CancellationTokenSource(SshTimeout);
+        while (true)
+        {
+            var processes = SessionProcesses();
+            if (processes.Any(process => CommandLine(process.Pid) == title))
+            {
+                return processes;
+            }
+
+            if (client.IsCompleted)
+            {
+                var result = await client;
+                Assert.Fail($"ssh ended ({result.ExitCode}) before sshd ran '{title}': {result.StandardError}");
+            }
+
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    private static string CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").TrimEnd('\0').Replace('\0', ' ');
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         try

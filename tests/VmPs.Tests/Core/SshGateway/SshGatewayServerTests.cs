@@ -61,6 +61,20 @@ public sealed class SshGatewayServerTests
     }
 
     [RequiresSshGatewayFact]
+    public async Task Stopping_the_gateway_ends_the_connections_it_serves()
+    {
+        await using var host = await SshGatewayHost.StartAsync();
+        // -N: a logged-in connection that runs no command, which only sshd's end ends.
+        var client = host.SshAsync("alice", SshGatewayKeys.CommandAccount, options: ["-N"]);
+        var sessions = await host.WaitForSessionAsync($"sshd: {SshGatewayKeys.CommandAccount}", client);
+
+        await host.Services.SshGateway.StopAsync(CancellationToken.None);
+
+        Assert.Equal(255, (await client.WaitAsync(TimeSpan.FromMinutes(1))).ExitCode);
+        Assert.All(sessions, process => Assert.False(ProcessProbe.IsRunning(process), $"process {process.Pid} of sshd still runs"));
+    }
+
+    [RequiresSshGatewayFact]
     public async Task A_port_in_use_is_refused_and_the_running_gateway_is_kept()
     {
         await using var host = await SshGatewayHost.StartAsync();
