@@ -1,5 +1,6 @@
 using System.Text.Json;
 using VmPs.Core.Access;
+using VmPs.Core.Processes;
 using VmPs.Core.SshGateway;
 using VmPs.Tests.Core.SshGateway;
 
@@ -9,7 +10,7 @@ namespace VmPs.Tests.Integration;
 /// The SSH gateway with every part real: sshd, the ssh client with keys ssh-keygen made and the host key pinned, and a
 /// busybox VM booted under QEMU by command mode. One boot serves every step, in order: alice (quota: one VM) makes,
 /// lists and enters her VM; her second VM is refused; bob can neither see, remove nor enter it until it is shared;
-/// then alice removes it.
+/// then alice removes it. A second boot serves the interactive shell.
 /// </summary>
 [Collection(VmBootCollection.Name)]
 public sealed class SshGatewayVmTests
@@ -66,5 +67,36 @@ public sealed class SshGatewayVmTests
         Assert.Equal((0, "a1 removed"), (removed.ExitCode, removed.StandardOutput.Trim()));
         Assert.Empty(await host.Services.Vms.GetAllAsync(CancellationToken.None));
         Assert.Equal(255, (await host.SshAsync("alice", "a1", "true")).ExitCode);
+    }
+
+    [RequiresVmBootFact]
+    public async Task Proxy_mode_without_a_command_is_an_interactive_shell_on_a_pty_in_the_VM_that_stopping_the_gateway_ends()
+    {
+        Assert.Null(new RequiresSshGatewayFactAttribute().Skip);
+        await using var host = await SshGatewayHost.StartAsync();
+        var created = await host.SshAsync("alice", Vms, "new --image busybox --name t1");
+        Assert.True(created.ExitCode == 0, created.StandardError);
+
+        // Typed into the shell: its answers come back (the arithmetic shows the guest's shell ran the line, not the
+        // pty's echo of it), on a terminal of the guest's own, and the shell's exit code is ssh's.
+        using (var shell = host.StartInteractive("alice", "t1"))
+        {
+            await shell.TypeLineAsync("echo at-$(hostname)-$((6*7)); tty");
+            await shell.WaitForOutputAsync("at-t1-42");
+            await shell.WaitForOutputAsync("/dev/pts/");
+            await shell.TypeLineAsync("exit 7");
+            Assert.Equal(7, await shell.WaitForExitAsync());
+        }
+
+        using var open = host.StartInteractive("alice", "t1");
+        await open.TypeLineAsync("echo ready-$((1+1))");
+        await open.WaitForOutputAsync("ready-2");
+        var sessions = host.SessionProcesses();
+        Assert.Contains(sessions, process => Path.GetFileName(ProcessProbe.ProgramOf(process.Pid)) == SshGatewayProgram.FileName);
+
+        await host.Services.SshGateway.StopAsync(CancellationToken.None);
+
+        Assert.Equal(255, await open.WaitForExitAsync());
+        Assert.All(sessions, process => Assert.False(ProcessProbe.IsRunning(process), $"process {process.Pid} of the session still runs"));
     }
 }

@@ -86,15 +86,20 @@ internal sealed class SshGatewayHost : IAsyncDisposable
     public async Task<ToolResult> SshAsync(string user, string login, string? command = null, string? standardInput = null, params string[] options)
     {
         using var timeout = new CancellationTokenSource(SshTimeout);
-        string[] arguments =
-        [
-            "-F", "/dev/null", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-i", KeyFile(user),
-            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-            "-o", $"UserKnownHostsFile={keys.Combine("known_hosts")}", "-o", "LogLevel=ERROR",
-            .. options, $"{login}@127.0.0.1",
-        ];
+        var arguments = Arguments(user, login, options);
         return await ExternalTool.RunAsync("ssh", command is null ? arguments : [.. arguments, command], timeout.Token, standardInput);
     }
+
+    /// <summary>ssh -tt LOGIN@127.0.0.1 with no command: the login's shell on a pty, typed into by the test.</summary>
+    public InteractiveSsh StartInteractive(string user, string login) => new(Arguments(user, login, ["-tt"]));
+
+    private string[] Arguments(string user, string login, string[] options) =>
+    [
+        "-F", "/dev/null", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-i", KeyFile(user),
+        "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+        "-o", $"UserKnownHostsFile={keys.Combine("known_hosts")}", "-o", "LogLevel=ERROR",
+        .. options, $"{login}@127.0.0.1",
+    ];
 
     /// <summary>Every process below the gateway's sshd: its connections' sshd processes and the sessions they run.</summary>
     public List<ProcessIdentity> SessionProcesses()
