@@ -18,7 +18,7 @@ public sealed class QemuCommandLineTests
         VmName = "web",
         VmDirectory = "/vms/a",
         KernelPath = "/boot/vmlinuz",
-        InitrdPath = "/cache/initrd.cpio.gz",
+        InitrdPath = "/cache/initrd.cpio",
         KernelArguments = "vmps.config=vdc",
         Cpus = 2,
         MemoryMiB = 512,
