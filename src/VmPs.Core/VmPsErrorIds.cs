@@ -33,6 +33,8 @@ public static class VmPsErrorIds
 
     public const string BackingFileRefused = nameof(BackingFileRefused);
 
+    public const string BlankDiskImageNameTaken = nameof(BlankDiskImageNameTaken);
+
     public const string BlobDigestMismatch = nameof(BlobDigestMismatch);
 
     public const string BlobNotFound = nameof(BlobNotFound);
@@ -102,6 +104,8 @@ public static class VmPsErrorIds
     public const string FirewallNotFound = nameof(FirewallNotFound);
 
     public const string FirewallRulesFailed = nameof(FirewallRulesFailed);
+
+    public const string FirmwareNeedsIsoPath = nameof(FirmwareNeedsIsoPath);
 
     public const string FirmwareNotFound = nameof(FirmwareNotFound);
 
@@ -287,6 +291,16 @@ public static class VmPsErrorIds
     public const string InvalidVsockCid = nameof(InvalidVsockCid);
 
     public const string IpForwardingDisabled = nameof(IpForwardingDisabled);
+
+    public const string IsoNotFound = nameof(IsoNotFound);
+
+    public const string IsoNotIso9660 = nameof(IsoNotIso9660);
+
+    public const string IsoNotReadable = nameof(IsoNotReadable);
+
+    public const string IsoPathIsDirectory = nameof(IsoPathIsDirectory);
+
+    public const string IsoPathWithImage = nameof(IsoPathWithImage);
 
     public const string KernelBuildFailed = nameof(KernelBuildFailed);
 

@@ -116,6 +116,10 @@ internal static partial class DiskImageAgent
         }
     }
 
+    /// <summary>Why a VM booting an installer ISO (New-Vm -IsoPath) runs without the agent, and how to reach it.</summary>
+    public static string InstallerDetail(string isoPath) =>
+        $"The VM boots the ISO image '{isoPath}' and runs without the VmPs agent: Enter-Vm -Console attaches to its serial console. Once installed and stopped, New-Vm -Image of New-VmImage -FromVm boots the installed disk with the agent.";
+
     /// <summary>Cancels <paramref name="givingUp"/> <see cref="LoginGrace"/> after a login prompt, unless cloud-init has shown itself.</summary>
     private static async Task WatchConsoleAsync(string consoleLog, CancellationTokenSource givingUp)
     {

@@ -19,6 +19,9 @@ internal static class DiskImageBoot
     /// <summary>The system disk's virtio serial (the guest sees /dev/disk/by-id/virtio-vmps-disk).</summary>
     public const string SystemDiskSerial = "vmps-disk";
 
+    /// <summary>The serial of the CD-ROM drive holding an ISO install's image.</summary>
+    public const string IsoSerial = "vmps-iso";
+
     /// <summary>The VM's disk file (its VmRecord.DiskFile): a qcow2 overlay over the image's read-only base.</summary>
     public const string SystemDiskFile = "disk.qcow2";
 
@@ -30,10 +33,12 @@ internal static class DiskImageBoot
         onThinPool ? (DiskImageFormat.Raw, ThinSystemDiskFile) : (DiskImageFormat.Qcow2, SystemDiskFile);
 
     /// <summary>
-    /// New-Vm's checks for a disk image: what only a direct boot has is refused, the disk must hold the image, and
-    /// QEMU VMs run on q35 (microvm has no firmware). Returns the machine and the features the hypervisor needs.
+    /// New-Vm's checks for a disk image (<paramref name="imageName"/>, of <paramref name="firmware"/> and
+    /// <paramref name="imageBytes"/>): what only a direct boot has is refused, the disk must hold the image, and QEMU
+    /// VMs run on q35 (microvm has no firmware). Returns the machine and the features the hypervisor needs: an ISO
+    /// install's CD-ROM drive too.
     /// </summary>
-    public static (QemuMachine Machine, HypervisorFeatures Required) CheckCreate(VmCreateOptions options, ImageInfo image)
+    public static (QemuMachine Machine, HypervisorFeatures Required) CheckCreate(VmCreateOptions options, string imageName, ImageFirmware firmware, long? imageBytes)
     {
         if (options.KernelPath is not null || options.InitMode is not null || options.Volumes.Count > 0 || options.Shares.Count > 0
             || options.MachineType == QemuMachine.Microvm)
@@ -46,7 +51,7 @@ internal static class DiskImageBoot
             throw new VmPsException(
                 VmPsErrorIds.DiskImageVmUnsupported,
                 VmPsErrorKind.InvalidArgument,
-                $"The image '{image.Name}' is a disk image, which boots its own kernel and init through firmware: {what} does not apply to it.",
+                $"The image '{imageName}' is a disk image, which boots its own kernel and init through firmware: {what} does not apply to it.",
                 options.Name)
             {
                 RecommendedAction = $"Leave out {what}.",
@@ -54,20 +59,21 @@ internal static class DiskImageBoot
         }
 
         var diskBytes = (long)options.DiskSizeGiB << 30;
-        if (image.VirtualSizeBytes is { } imageBytes && diskBytes < imageBytes)
+        if (imageBytes is { } bytes && diskBytes < bytes)
         {
-            var neededGiB = (imageBytes + (1L << 30) - 1) >> 30;
+            var neededGiB = (bytes + (1L << 30) - 1) >> 30;
             throw new VmPsException(
                 VmPsErrorIds.DiskSmallerThanImage,
                 VmPsErrorKind.InvalidArgument,
-                string.Create(CultureInfo.InvariantCulture, $"A {options.DiskSizeGiB} GiB disk cannot hold the image '{image.Name}', whose disk is {imageBytes} bytes."),
+                string.Create(CultureInfo.InvariantCulture, $"A {options.DiskSizeGiB} GiB disk cannot hold the image '{imageName}', whose disk is {bytes} bytes."),
                 options.DiskSizeGiB)
             {
                 RecommendedAction = string.Create(CultureInfo.InvariantCulture, $"Use -DiskSizeGB {neededGiB} or more."),
             };
         }
 
-        return (QemuMachine.Q35, HypervisorFeatures.Qcow2Disks | (FirmwareOf(image) == ImageFirmware.Uefi ? HypervisorFeatures.Uefi : HypervisorFeatures.Bios));
+        var cdRom = options.IsoPath is null ? HypervisorFeatures.None : HypervisorFeatures.CdRom;
+        return (QemuMachine.Q35, HypervisorFeatures.Qcow2Disks | cdRom | (firmware == ImageFirmware.Uefi ? HypervisorFeatures.Uefi : HypervisorFeatures.Bios));
     }
 
     /// <summary>Checkpoints, forks and copies handle an OCI VM's overlay disk only, so far.</summary>
@@ -99,7 +105,8 @@ internal static class DiskImageBoot
     /// What Start-Vm boots: the firmware the host has for the VM's hypervisor (FirmwareNotFound when it has none),
     /// with a UEFI VM's own variable store (a private copy of the template, made at its first start and kept, so
     /// boot entries the guest writes persist), the system disk and the cloud-init seed, written afresh from the VM's
-    /// current name, network adapter and metadata, with the agent cloud-init starts (<see cref="DiskImageAgent"/>).
+    /// current name, network adapter and metadata, with the agent cloud-init starts (<see cref="DiskImageAgent"/>), and an
+    /// ISO install's image in a read-only CD-ROM drive, which firmware boots first.
     /// </summary>
     public static async Task<VmLaunchSpec> LaunchSpecAsync(
         VmLaunchSpec common, VmRecord vm, ImageInfo image, VmFiles files, NetworkAdapterInfo? adapter, HostReport host, bool agentOverVsock, CancellationToken cancellationToken)
@@ -121,6 +128,12 @@ internal static class DiskImageBoot
             throw VmErrors.ImageMissing(vm.Name, image.Name, $"the VM's disk '{disk}' is missing");
         }
 
+        // The ISO is the user's file, which may have gone or changed since New-Vm.
+        if (vm.IsoPath is { } iso)
+        {
+            InstallerIso.Check(iso, vm.Name);
+        }
+
         var userData = await VmUserData.ReadAsync(files, cancellationToken).ConfigureAwait(false);
         await CloudInitSeed.WriteAsync(
             files.SeedDisk,
@@ -137,6 +150,7 @@ internal static class DiskImageBoot
             [
                 new DiskSpec(disk, ReadOnly: false, SystemDiskSerial, DiskImageFormat.Qcow2),
                 new DiskSpec(files.SeedDisk, ReadOnly: true, CloudInitSeed.DiskSerial),
+                .. vm.IsoPath is { } installer ? [new DiskSpec(installer, ReadOnly: true, IsoSerial, CdRom: true)] : Array.Empty<DiskSpec>(),
             ],
         };
     }

@@ -131,6 +131,11 @@ internal sealed class VmBoot
                 Report(progress, vm, "Giving the guest its identity", 60);
                 await RestoreIdentityAsync(launched, identity, metadata, options.Timeout, cancellationToken).ConfigureAwait(false);
             }
+            else if (claimed.IsoPath is { } iso)
+            {
+                // An installer has no VmPs agent, nor does a blank disk: there is nothing to wait for.
+                withoutAgent = DiskImageAgent.InstallerDetail(iso);
+            }
             else if (options.WaitForAgent && spec.Firmware is not null)
             {
                 Report(progress, vm, "Waiting for cloud-init to start the guest agent", 60);

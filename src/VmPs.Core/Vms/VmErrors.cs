@@ -131,6 +131,25 @@ internal static class VmErrors
         RecommendedAction = "Stop it with Stop-Vm, or use Remove-Vm -Force.",
     };
 
+    public static VmPsException IsoPathWithImage(string name, string image) => new(
+        VmPsErrorIds.IsoPathWithImage,
+        VmPsErrorKind.InvalidArgument,
+        $"VM '{name}' cannot both install from an ISO image and start from the image '{image}': an ISO install's disk starts blank.",
+        name)
+    {
+        RecommendedAction = "Give either -IsoPath (with -DiskSizeGB for the blank disk) or -Image, not both.",
+    };
+
+    /// <summary>An image boots through the firmware it was imported with (New-VmImage -Firmware); only an ISO install chooses.</summary>
+    public static VmPsException FirmwareNeedsIsoPath(string name) => new(
+        VmPsErrorIds.FirmwareNeedsIsoPath,
+        VmPsErrorKind.InvalidArgument,
+        $"VM '{name}': -Firmware applies to ISO installs (-IsoPath) only; a disk image boots through the firmware it was imported with.",
+        name)
+    {
+        RecommendedAction = "Add -IsoPath, or leave out -Firmware (New-VmImage -Path ... -Firmware Bios sets a disk image's).",
+    };
+
     public static VmPsException TemplateNeedsStoppedVm(string name, VmState state) => new(
         VmPsErrorIds.ImageFromVmNeedsStoppedVm,
         VmPsErrorKind.InvalidOperation,

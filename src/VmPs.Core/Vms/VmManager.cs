@@ -7,6 +7,7 @@ using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
+using VmPs.Core.Images.Disk;
 using VmPs.Core.Images.Oci;
 using VmPs.Core.Logs;
 using VmPs.Core.Metering;
@@ -43,6 +44,7 @@ public sealed class VmManager : IVmManager
     private readonly VmActivity activity;
     private readonly VmMeter meter;
     private readonly VmTemplates templates;
+    private readonly BlankDiskImages blanks;
 
     /// <summary>A manager of its own on <paramref name="paths"/>; cmdlets share the one of their <see cref="VmPsServices"/>.</summary>
     public VmManager(VmPsPaths paths)
@@ -73,6 +75,7 @@ public sealed class VmManager : IVmManager
         vms = new VmStore(database);
         var images = new ImageStore(database);
         catalog = new ImageCatalog(paths, images, settings.BusyboxPath);
+        blanks = new BlankDiskImages(paths, images);
         networking = new VmNetworking(networks);
         reconciler = new VmReconciler(paths, vms, networking);
         volumes = new VolumeManager(paths, database, vms, reconciler, host);
@@ -110,7 +113,9 @@ public sealed class VmManager : IVmManager
         await sweep.SweepOrphanedDirectoriesAsync(cancellationToken).ConfigureAwait(false);
         var (kernelPath, hypervisor, machine) = await CheckCreateAsync(options, cancellationToken).ConfigureAwait(false);
         var attachments = options.Volumes.Select(volume => volume with { Path = VolumeValidation.ValidateMountPath(volume.Path) }).ToList();
-        var image = await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false);
+        var image = options.IsoPath is null
+            ? await catalog.ResolveAsync(options.Image, cancellationToken).ConfigureAwait(false)
+            : await blanks.ResolveAsync(options.Firmware ?? ImageFirmware.Uefi, cancellationToken).ConfigureAwait(false);
         var pool = await disks.PoolForNewAsync(options, image.Kind, cancellationToken).ConfigureAwait(false);
         var disk = image.Kind == ImageKind.Disk
             ? DiskImageBoot.SystemDisk(onThinPool: pool is not null)
@@ -118,7 +123,7 @@ public sealed class VmManager : IVmManager
         var vm = new NewVm(
             Guid.NewGuid(), options.Name, image.Id, options.Cpus, options.MemoryMiB, hypervisor, kernelPath, options.DiskSizeGiB, DateTimeOffset.UtcNow, options.InitMode, options.Owner,
             machine, disk.Format, image.Kind == ImageKind.Disk ? disk.File : null, ShareValidation.Validate(options.Shares, attachments.Select(volume => volume.Path)),
-            options.MetadataHttpTokens);
+            options.MetadataHttpTokens, options.IsoPath is null ? null : Path.GetFullPath(options.IsoPath));
         var userData = VmUserData.Check(options, image.Kind);
         return await CreateVmAsync(
             vm,
@@ -842,20 +847,31 @@ public sealed class VmManager : IVmManager
             throw VmStore.NameInUse(existing.Name);
         }
 
-        await catalog.ValidateAsync(options.Image, cancellationToken).ConfigureAwait(false);
         var requested = options.MachineType is null ? options.Hypervisor : VmValidation.HypervisorOfMachine(options.Hypervisor);
+        if (options.IsoPath is not null)
+        {
+            var firmware = CheckIsoInstall(options);
+            // A user's image under the blank disk's name is refused now rather than after the disk is made.
+            await blanks.FindAsync(firmware, cancellationToken).ConfigureAwait(false);
+            return await CheckDiskBootAsync(options, requested, shareNeeds, BlankDiskImages.NameOf(firmware), firmware, BlankDiskImages.BaseBytes, cancellationToken)
+                .ConfigureAwait(false);
+        }
+
+        if (options.Firmware is not null)
+        {
+            throw VmErrors.FirmwareNeedsIsoPath(options.Name);
+        }
+
+        await catalog.ValidateAsync(options.Image, cancellationToken).ConfigureAwait(false);
         var stored = await catalog.FindStoredAsync(options.Image, cancellationToken).ConfigureAwait(false);
-        VmUserData.Check(options, stored?.Kind ?? ImageKind.Oci);
-        await disks.PoolForNewAsync(options, stored?.Kind ?? ImageKind.Oci, cancellationToken).ConfigureAwait(false);
         if (stored is { Kind: ImageKind.Disk } diskImage)
         {
-            var (machine, required) = DiskImageBoot.CheckCreate(options, diskImage);
-            HostTools.Require(HostToolCatalog.Xorriso);
-            var driver = await host.SelectAsync(requested, required | shareNeeds, machine, cancellationToken).ConfigureAwait(false);
-            FirmwareCatalog.Require(await host.ReportAsync(cancellationToken).ConfigureAwait(false), driver.Kind, DiskImageBoot.FirmwareOf(diskImage), options.Name);
-            await networking.ValidateAsync(options.Network, cancellationToken).ConfigureAwait(false);
-            return ("", driver.Kind, driver.Kind == HypervisorKind.Qemu ? (QemuMachine?)machine : null);
+            return await CheckDiskBootAsync(
+                options, requested, shareNeeds, diskImage.Name, DiskImageBoot.FirmwareOf(diskImage), diskImage.VirtualSizeBytes, cancellationToken).ConfigureAwait(false);
         }
+
+        VmUserData.Check(options, ImageKind.Oci);
+        await disks.PoolForNewAsync(options, ImageKind.Oci, cancellationToken).ConfigureAwait(false);
 
         var kernelPath = await DefaultKernelPathAsync(options.KernelPath, cancellationToken).ConfigureAwait(false);
         var needs = shareNeeds | (options.DiskFormat == DiskImageFormat.Qcow2 ? HypervisorFeatures.Qcow2Disks : HypervisorFeatures.None);
@@ -867,6 +883,32 @@ public sealed class VmManager : IVmManager
 
         await networking.ValidateAsync(options.Network, cancellationToken).ConfigureAwait(false);
         return (kernelPath, hypervisor, options.MachineType);
+    }
+
+    /// <summary>New-Vm's checks for a VM booting a disk image through firmware (an imported one, or an ISO install's blank disk).</summary>
+    private async Task<(string KernelPath, HypervisorKind Hypervisor, QemuMachine? Machine)> CheckDiskBootAsync(
+        VmCreateOptions options, HypervisorKind? requested, HypervisorFeatures shareNeeds, string imageName, ImageFirmware firmware, long? imageBytes, CancellationToken cancellationToken)
+    {
+        VmUserData.Check(options, ImageKind.Disk);
+        await disks.PoolForNewAsync(options, ImageKind.Disk, cancellationToken).ConfigureAwait(false);
+        var (machine, required) = DiskImageBoot.CheckCreate(options, imageName, firmware, imageBytes);
+        HostTools.Require(HostToolCatalog.Xorriso);
+        var driver = await host.SelectAsync(requested, required | shareNeeds, machine, cancellationToken).ConfigureAwait(false);
+        FirmwareCatalog.Require(await host.ReportAsync(cancellationToken).ConfigureAwait(false), driver.Kind, firmware, options.Name);
+        await networking.ValidateAsync(options.Network, cancellationToken).ConfigureAwait(false);
+        return ("", driver.Kind, driver.Kind == HypervisorKind.Qemu ? machine : null);
+    }
+
+    /// <summary>An ISO install takes no image (its disk is the blank one of its firmware) and an ISO 9660 file; returns the firmware.</summary>
+    private static ImageFirmware CheckIsoInstall(VmCreateOptions options)
+    {
+        if (!string.IsNullOrEmpty(options.Image))
+        {
+            throw VmErrors.IsoPathWithImage(options.Name, options.Image);
+        }
+
+        InstallerIso.Check(Path.GetFullPath(options.IsoPath!), options.Name);
+        return options.Firmware ?? ImageFirmware.Uefi;
     }
 
     private async Task<string> DefaultKernelPathAsync(string? requested, CancellationToken cancellationToken)
@@ -947,5 +989,6 @@ public sealed class VmManager : IVmManager
         Shares = [.. shares.Select(ShareOptionsOf)],
         LastActivityAt = vm.LastActivityAt,
         MetadataHttpTokens = vm.MetadataHttpTokens,
+        IsoPath = vm.IsoPath,
     };
 }

@@ -104,6 +104,9 @@ public sealed record VmInfo
     /// <summary>Whether the VM's metadata service (169.254.169.254) requires IMDSv2 tokens (-MetadataOptions @{ HttpTokens = ... }).</summary>
     public MetadataHttpTokens MetadataHttpTokens { get; init; }
 
+    /// <summary>The ISO image in the VM's CD-ROM drive (New-Vm -IsoPath), which it boots before its disk; null: none.</summary>
+    public string? IsoPath { get; init; }
+
     /// <summary>
     /// For a running VM: the time since its last exec, file operation or network packet, or since it started when
     /// later (Get-Vm | Where-Object IdleTime -gt '00:15:00' | Save-Vm). Packets are noticed when Get-Vm (or any
@@ -168,6 +171,16 @@ public sealed record VmCreateOptions
 
     /// <summary>Optional, or Required for IMDSv2 tokens only (New-Vm -MetadataOptions @{ HttpTokens = 'required' }).</summary>
     public MetadataHttpTokens MetadataHttpTokens { get; init; }
+
+    /// <summary>
+    /// An ISO install (absolute path of an ISO 9660 image): the VM boots it from a read-only CD-ROM drive ahead of a
+    /// blank disk of <see cref="DiskSizeGiB"/>, the built-in blank-uefi or blank-bios image; <see cref="Image"/> must
+    /// then be empty. Null: none.
+    /// </summary>
+    public string? IsoPath { get; init; }
+
+    /// <summary>An ISO install's firmware (Uefi, the default, or Bios); only with <see cref="IsoPath"/>, as an image carries its own.</summary>
+    public ImageFirmware? Firmware { get; init; }
 }
 
 /// <summary>Where New-Vm puts the VM's one network adapter.</summary>

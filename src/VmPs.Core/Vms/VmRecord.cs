@@ -23,7 +23,8 @@ internal sealed record NewVm(
     DiskImageFormat DiskFormat = DiskImageFormat.Raw,
     string? DiskFile = null,
     IReadOnlyList<Shares.ShareOptions>? Shares = null,
-    MetadataHttpTokens MetadataHttpTokens = MetadataHttpTokens.Optional);
+    MetadataHttpTokens MetadataHttpTokens = MetadataHttpTokens.Optional,
+    string? IsoPath = null);
 
 /// <summary>One row of the vms table.</summary>
 internal sealed record VmRecord
@@ -104,4 +105,7 @@ internal sealed record VmRecord
 
     /// <summary>Whether the VM's metadata service requires IMDSv2 tokens (New-Vm and Set-Vm -MetadataOptions).</summary>
     public MetadataHttpTokens MetadataHttpTokens { get; init; }
+
+    /// <summary>New-Vm -IsoPath: the ISO image the VM boots from its CD-ROM drive before its disk; null: none.</summary>
+    public string? IsoPath { get; init; }
 }

@@ -58,9 +58,9 @@ internal sealed class VmStore
                         """
                         INSERT INTO vms (id, name, image_id, cpus, memory_mib, hypervisor, kernel_path, disk_size_gib,
                                          state, vsock_cid, mac_address, created_at, init_mode, owner_id, machine_type, disk_format, disk_file,
-                                         metadata_http_tokens)
+                                         metadata_http_tokens, iso_path)
                         VALUES ($id, $name, $image, $cpus, $memory, $hypervisor, $kernel, $disk, $state, $cid, $mac, $created, $initMode, $owner, $machine, $diskFormat, $diskFile,
-                                $httpTokens)
+                                $httpTokens, $iso)
                         """,
                         transaction)
                     .With("$id", vm.Id.ToString())
@@ -81,6 +81,7 @@ internal sealed class VmStore
                     .With("$diskFormat", vm.DiskFormat.ToString())
                     .With("$diskFile", vm.DiskFile)
                     .With("$httpTokens", vm.MetadataHttpTokens.ToString())
+                    .With("$iso", vm.IsoPath)
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 var shares = vm.Shares ?? [];
                 for (var index = 0; index < shares.Count; index++)
@@ -374,5 +375,6 @@ internal sealed class VmStore
         LastActivityAt = reader.GetNullableTime("last_activity_at"),
         NetworkPackets = reader.GetNullableInt64("network_packets"),
         MetadataHttpTokens = Enum.Parse<MetadataHttpTokens>(reader.GetString(reader.GetOrdinal("metadata_http_tokens"))),
+        IsoPath = reader.GetNullableString("iso_path"),
     };
 }

@@ -31,7 +31,8 @@ internal static partial class VmValidation
     public static void ValidateCreate(VmCreateOptions options, long hostMemoryMiB)
     {
         ValidateName(options.Name);
-        if (string.IsNullOrWhiteSpace(options.Image))
+        // An ISO install has no image: its disk is the built-in blank one (VmManager checks the pair).
+        if (options.IsoPath is null && string.IsNullOrWhiteSpace(options.Image))
         {
             throw new VmPsException(VmPsErrorIds.InvalidImageName, VmPsErrorKind.InvalidArgument, "An image name is required.", options.Image);
         }

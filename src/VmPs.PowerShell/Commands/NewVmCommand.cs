@@ -22,7 +22,7 @@ namespace VmPs.PowerShell.Commands;
 /// MemoryMB, Network and IPAddress bind by name (Import-Csv vms.csv | New-Vm); an image's Name never names the VM.
 /// -FromCheckpoint web/cp1 (or a checkpoint piped in) forks a checkpoint instead: the new VM has the source's image,
 /// hardware and network, the checkpoint's disk and, when it has memory, is Saved in it; Start-Vm resumes it with an
-/// identity of its own. -AsJob creates the VMs (the disk made or copied) in a job.
+/// identity of its own. -IsoPath boots an installer ISO from a CD-ROM drive ahead of a blank disk. -AsJob creates the VMs (the disk made or copied) in a job.
 /// </summary>
 [Cmdlet(VerbsCommon.New, "Vm", SupportsShouldProcess = true, DefaultParameterSetName = RowSet)]
 [OutputType(typeof(VmInfo), typeof(Job))]
@@ -157,6 +157,18 @@ public sealed class NewVmCommand : VmCmdlet
     [Parameter(ParameterSetName = PipedImageSet)]
     public Hashtable? MetadataOptions { get; set; }
 
+    /// <summary>
+    /// An ISO install: the ISO 9660 image (an installer) the VM boots from a read-only CD-ROM drive ahead of a blank
+    /// disk of -DiskSizeGB (the built-in blank-uefi or blank-bios image); not with -Image.
+    /// </summary>
+    [Parameter(ParameterSetName = RowSet)]
+    [ValidateNotNullOrEmpty]
+    public string? IsoPath { get; set; }
+
+    /// <summary>An ISO install's firmware: Uefi (OVMF, the default) or Bios (SeaBIOS); a disk image carries its own.</summary>
+    [Parameter(ParameterSetName = RowSet)]
+    public ImageFirmware? Firmware { get; set; }
+
     /// <summary>Create in a background job (one child job per VM) and return the job at once.</summary>
     [Parameter]
     public SwitchParameter AsJob { get; set; }
@@ -180,7 +192,7 @@ public sealed class NewVmCommand : VmCmdlet
             return;
         }
 
-        var description = $"{options.Image}, {options.Cpus} vCPU, {options.MemoryMiB} MiB, {Hypervisor}"
+        var description = $"{(options.IsoPath is { } iso ? $"ISO {iso}" : options.Image)}, {options.Cpus} vCPU, {options.MemoryMiB} MiB, {Hypervisor}"
             + (options.MachineType is { } machine ? $" ({machine})" : "")
             + (options.Owner is { } owner ? $", owned by {owner}" : "")
             + (options.Network is { } network ? $", network {network.Network}" : "")
@@ -227,7 +239,9 @@ public sealed class NewVmCommand : VmCmdlet
 
     private VmCreateOptions CreateOptions()
     {
-        var defaults = new VmCreateOptions { Name = Name, Image = Image };
+        // An ISO install has no image: one given with it reaches the engine, which refuses the pair (IsoPathWithImage).
+        var image = IsoPath is null || MyInvocation.BoundParameters.ContainsKey(nameof(Image)) ? Image : "";
+        var defaults = new VmCreateOptions { Name = Name, Image = image };
         return defaults with
         {
             Cpus = Cpus ?? defaults.Cpus,
@@ -247,6 +261,8 @@ public sealed class NewVmCommand : VmCmdlet
             UserData = UserDataText(),
             SshPublicKeys = SshPublicKey ?? [],
             MetadataHttpTokens = VmMetadataOptions.ParseHttpTokens(MetadataOptions, Name) ?? defaults.MetadataHttpTokens,
+            IsoPath = IsoPath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(IsoPath),
+            Firmware = Firmware,
         };
     }
 

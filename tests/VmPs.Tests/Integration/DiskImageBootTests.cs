@@ -40,27 +40,12 @@ public sealed class DiskImageBootTests : IDisposable
         // A disk with no operating system, so no cloud-init and no agent: Start-Vm returns with the VM running and says so.
         Assert.Equal(VmState.Running, started.State);
         Assert.Contains("agent did not answer within 20 s", started.StatusDetail, StringComparison.Ordinal);
-        var console = await WaitForConsoleAsync(Path.Combine(vm.Directory, "console.log"), "UEFI Interactive Shell");
+        var console = await ConsoleLogs.WaitForAsync(Path.Combine(vm.Directory, "console.log"), "UEFI Interactive Shell", FirmwareDeadline);
         Assert.Contains("BdsDxe", console, StringComparison.Ordinal);
         var variables = Path.Combine(vm.Directory, "efivars.fd");
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(variables));
         await manager.StopAsync("uefi", new VmStopOptions { Method = VmStopMethod.TurnOff }, CancellationToken.None);
         Assert.Equal(new FileInfo(RequiresOvmfFactAttribute.OvmfVariables).Length, new FileInfo(variables).Length);
         Assert.NotEqual(await File.ReadAllBytesAsync(RequiresOvmfFactAttribute.OvmfVariables), await File.ReadAllBytesAsync(variables));
-    }
-
-    private static async Task<string> WaitForConsoleAsync(string path, string marker)
-    {
-        using var deadline = new CancellationTokenSource(FirmwareDeadline);
-        while (true)
-        {
-            var text = File.Exists(path) ? await File.ReadAllTextAsync(path, CancellationToken.None) : "";
-            if (text.Contains(marker, StringComparison.Ordinal))
-            {
-                return text;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(500), deadline.Token);
-        }
     }
 }

@@ -56,17 +56,22 @@ public sealed class VmTemplatesTests : IDisposable
     }
 
     [RequiresOvmfFact]
-    public async Task Without_a_vm_or_with_a_taken_name_nothing_is_made()
+    public async Task Without_a_vm_with_a_taken_or_invalid_name_or_of_an_oci_vm_nothing_is_made()
     {
         await TestDiskImages.ImportBlankAsync(home.Paths, scratch.Path, "blank", 64 << 20);
         await manager.CreateAsync(new VmCreateOptions { Name = "inst", Image = "blank", DiskSizeGiB = 1, MemoryMiB = 256 }, CancellationToken.None);
+        await manager.CreateAsync(new VmCreateOptions { Name = "oci", Image = "busybox", MemoryMiB = 256 }, CancellationToken.None);
 
         var missing = await Assert.ThrowsAsync<VmPsException>(() => manager.CreateImageFromVmAsync("nope", "template", false, null, CancellationToken.None));
         var taken = await Assert.ThrowsAsync<VmPsException>(() => manager.CreateImageFromVmAsync("inst", "blank", false, null, CancellationToken.None));
+        var invalid = await Assert.ThrowsAsync<VmPsException>(() => manager.CreateImageFromVmAsync("inst", "Not A Name!", false, null, CancellationToken.None));
+        var oci = await Assert.ThrowsAsync<VmPsException>(() => manager.CreateImageFromVmAsync("oci", "template", false, null, CancellationToken.None));
 
-        Assert.Equal(VmPsErrorIds.VmNotFound, missing.ErrorId);
-        Assert.Equal(VmPsErrorIds.ImageNameInUse, taken.ErrorId);
-        Assert.Equal(["blank"], (await new ImageManager(home.Paths).GetAllAsync(CancellationToken.None)).Select(image => image.Name));
+        Assert.Equal((VmPsErrorIds.VmNotFound, VmPsErrorKind.ObjectNotFound, "nope"), (missing.ErrorId, missing.Kind, missing.Target));
+        Assert.Equal((VmPsErrorIds.ImageNameInUse, VmPsErrorKind.ResourceExists), (taken.ErrorId, taken.Kind));
+        Assert.Equal(VmPsErrorIds.InvalidImageName, invalid.ErrorId);
+        Assert.Equal((VmPsErrorIds.ImageFromVmUnsupported, VmPsErrorKind.InvalidOperation, "oci"), (oci.ErrorId, oci.Kind, oci.Target));
+        Assert.Equal(["blank", "busybox"], (await new ImageManager(home.Paths).GetAllAsync(CancellationToken.None)).Select(image => image.Name));
         Assert.Empty(Directory.EnumerateFileSystemEntries(home.Paths.Root, "*staging*", SearchOption.AllDirectories));
     }
 }

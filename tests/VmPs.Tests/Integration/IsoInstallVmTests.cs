@@ -1,0 +1,98 @@
+using System.Security.Cryptography;
+using VmPs.Core;
+using VmPs.Core.Boot;
+using VmPs.Core.Images;
+using VmPs.Core.Vms;
+using VmPs.Tests.Core.State;
+using VmPs.Tests.Core.Vms;
+using VmPs.Tests.Infrastructure;
+
+namespace VmPs.Tests.Integration;
+
+/// <summary>
+/// An ISO install (New-Vm -IsoPath) booted by real QEMU (TCG) through OVMF: GRUB from a grub-mkrescue ISO runs from the
+/// CD-ROM drive and sees the blank disk of the requested size; while it waits for a line on the serial console the
+/// VM's disk cannot become an image; the line typed through the console session lets it power off, and the stopped
+/// VM's disk becomes an image (New-VmImage -FromVm). The ISO is never written.
+/// </summary>
+[Collection(VmBootCollection.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class IsoInstallVmTests : IDisposable
+{
+    private const string Marker = "VMPS-INSTALLER";
+    private const string Waiting = "VMPS-WAITING-FOR-A-LINE";
+
+    // Bounds for a slow, shared machine, not speed assertions (GRUB prints its marker about 10 s after the start).
+    private static readonly TimeSpan BootBound = TimeSpan.FromMinutes(4);
+    private static readonly TimeSpan PowerOffBound = TimeSpan.FromMinutes(2);
+
+    private readonly TemporaryVmPsHome home = new();
+    private readonly ScratchDirectory scratch = new();
+    private readonly VmManager manager;
+
+    public IsoInstallVmTests()
+    {
+        manager = VmTestHost.Manager(home.Paths, KernelLocator.FindDefault());
+    }
+
+    public void Dispose()
+    {
+        manager.RemoveAllVms();
+        scratch.Dispose();
+        home.Dispose();
+    }
+
+    [RequiresGrubIsoFact]
+    public async Task The_iso_boots_ahead_of_a_blank_disk_of_its_size_and_the_stopped_vms_disk_becomes_an_image()
+    {
+        // GRUB lists its devices with their sizes, then waits for a line on its terminal, the serial console.
+        var iso = await TestIsoImages.BuildAsync(scratch.Path, Marker, "ls -l", $"echo {Waiting}", "read answer");
+        var isoHash = SHA256.HashData(await File.ReadAllBytesAsync(iso));
+
+        var vm = await manager.CreateAsync(new VmCreateOptions { Name = "inst", Image = "", IsoPath = iso, DiskSizeGiB = 20, MemoryMiB = 256 }, CancellationToken.None);
+
+        Assert.Equal("blank-uefi", vm.Image);
+        Assert.Equal(iso, vm.IsoPath);
+        var blank = await new ImageManager(home.Paths).GetAsync("blank-uefi", CancellationToken.None);
+        Assert.Equal((ImageKind.Disk, ImageFirmware.Uefi, "builtin:blank-uefi", 1L << 20), (blank.Kind, blank.Firmware, blank.Reference, blank.VirtualSizeBytes));
+
+        var started = await manager.StartAsync("inst", new VmStartOptions(), null, CancellationToken.None);
+
+        // No agent to wait for: Start-Vm returns at once and says how to reach the installer.
+        Assert.Equal(VmState.Running, started.State);
+        Assert.Contains("Enter-Vm -Console", started.StatusDetail, StringComparison.Ordinal);
+        var console = await ConsoleLogs.WaitForAsync(Path.Combine(vm.Directory, "console.log"), Waiting, BootBound);
+        Assert.Contains(Marker, console, StringComparison.Ordinal);
+        // The blank disk, 20 GiB as asked, and the ISO in its CD-ROM drive, as GRUB's ls -l describes them.
+        Assert.Matches(@"Device hd\d+: No known filesystem detected - Sector size 512B - Total size\s+20971520KiB", console);
+        Assert.Matches(@"Device cd0: Filesystem type iso9660", console);
+
+        var whileRunning = await Assert.ThrowsAsync<VmPsException>(() => manager.CreateImageFromVmAsync("inst", "template", false, null, CancellationToken.None));
+        Assert.Equal(VmPsErrorIds.ImageFromVmNeedsStoppedVm, whileRunning.ErrorId);
+        Assert.Equal("inst", whileRunning.Target);
+
+        // Attached until the VM ends: bytes still unread by the guest's UART are dropped when a session detaches.
+        await using (var session = await manager.AttachConsoleAsync("inst", CancellationToken.None))
+        {
+            var attached = session.RunAsync(new ConsoleCapture(), CancellationToken.None);
+            await session.SendAsync("\r"u8.ToArray(), CancellationToken.None);
+            Assert.Equal(SerialConsoleEnd.ConsoleClosed, await attached.WaitAsync(PowerOffBound));
+        }
+
+        await WaitUntilOffAsync("inst");
+        var template = await manager.CreateImageFromVmAsync("inst", "template", false, null, CancellationToken.None);
+
+        Assert.Equal((ImageKind.Disk, ImageFirmware.Uefi, 20L << 30, "vm:inst"), (template.Kind, template.Firmware, template.VirtualSizeBytes, template.Reference));
+        Assert.Equal(isoHash, SHA256.HashData(await File.ReadAllBytesAsync(iso)));
+        Assert.Equal(["blank-uefi", "template"], (await new ImageManager(home.Paths).GetAllAsync(CancellationToken.None)).Select(image => image.Name));
+    }
+
+    private async Task WaitUntilOffAsync(string name)
+    {
+        using var guard = new CancellationTokenSource(PowerOffBound);
+        while ((await manager.GetAsync(name, CancellationToken.None)).State.IsActive())
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(500), guard.Token);
+        }
+    }
+}
