@@ -13,29 +13,17 @@ public sealed class DiskImageBootTests : IDisposable
 {
     private static readonly TimeSpan FirmwareDeadline = TimeSpan.FromMinutes(3);
     private static readonly TimeSpan AgentTimeout = TimeSpan.FromSeconds(20);
-    private readonly TemporaryVmPsHome home = new();
-    private readonly ScratchDirectory scratch = new();
-    private readonly VmManager manager;
+    private readonly ScratchVmManager host = new();
 
-    public DiskImageBootTests()
-    {
-        manager = VmTestHost.Manager(home.Paths, KernelLocator.FindDefault());
-    }
-
-    public void Dispose()
-    {
-        manager.RemoveAllVms();
-        scratch.Dispose();
-        home.Dispose();
-    }
+    public void Dispose() => host.Dispose();
 
     [RequiresOvmfFact]
     public async Task Ovmf_boots_the_vms_overlay_and_keeps_its_boot_entries_in_the_vms_own_variable_store()
     {
-        await TestDiskImages.ImportBlankAsync(home.Paths, scratch.Path, "blank", 64 << 20);
-        var vm = await manager.CreateAsync(new VmCreateOptions { Name = "uefi", Image = "blank", DiskSizeGiB = 1, MemoryMiB = 256 }, CancellationToken.None);
+        await TestDiskImages.ImportBlankAsync(host.Home.Paths, host.Scratch.Path, "blank", 64 << 20);
+        var vm = await host.Manager.CreateAsync(new VmCreateOptions { Name = "uefi", Image = "blank", DiskSizeGiB = 1, MemoryMiB = 256 }, CancellationToken.None);
 
-        var started = await manager.StartAsync("uefi", new VmStartOptions { Timeout = AgentTimeout }, null, CancellationToken.None);
+        var started = await host.Manager.StartAsync("uefi", new VmStartOptions { Timeout = AgentTimeout }, null, CancellationToken.None);
 
         // A disk with no operating system, so no cloud-init and no agent: Start-Vm returns with the VM running and says so.
         Assert.Equal(VmState.Running, started.State);
@@ -44,7 +32,7 @@ public sealed class DiskImageBootTests : IDisposable
         Assert.Contains("BdsDxe", console, StringComparison.Ordinal);
         var variables = Path.Combine(vm.Directory, "efivars.fd");
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(variables));
-        await manager.StopAsync("uefi", new VmStopOptions { Method = VmStopMethod.TurnOff }, CancellationToken.None);
+        await host.Manager.StopAsync("uefi", new VmStopOptions { Method = VmStopMethod.TurnOff }, CancellationToken.None);
         Assert.Equal(new FileInfo(RequiresOvmfFactAttribute.OvmfVariables).Length, new FileInfo(variables).Length);
         Assert.NotEqual(await File.ReadAllBytesAsync(RequiresOvmfFactAttribute.OvmfVariables), await File.ReadAllBytesAsync(variables));
     }

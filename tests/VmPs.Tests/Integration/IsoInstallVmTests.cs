@@ -26,37 +26,25 @@ public sealed class IsoInstallVmTests : IDisposable
     private static readonly TimeSpan BootBound = TimeSpan.FromMinutes(4);
     private static readonly TimeSpan PowerOffBound = TimeSpan.FromMinutes(2);
 
-    private readonly TemporaryVmPsHome home = new();
-    private readonly ScratchDirectory scratch = new();
-    private readonly VmManager manager;
+    private readonly ScratchVmManager host = new();
 
-    public IsoInstallVmTests()
-    {
-        manager = VmTestHost.Manager(home.Paths, KernelLocator.FindDefault());
-    }
-
-    public void Dispose()
-    {
-        manager.RemoveAllVms();
-        scratch.Dispose();
-        home.Dispose();
-    }
+    public void Dispose() => host.Dispose();
 
     [RequiresGrubIsoFact]
     public async Task The_iso_boots_ahead_of_a_blank_disk_of_its_size_and_the_stopped_vms_disk_becomes_an_image()
     {
         // GRUB lists its devices with their sizes, then waits for a line on its terminal, the serial console.
-        var iso = await TestIsoImages.BuildAsync(scratch.Path, Marker, "ls -l", $"echo {Waiting}", "read answer");
+        var iso = await TestIsoImages.BuildAsync(host.Scratch.Path, Marker, "ls -l", $"echo {Waiting}", "read answer");
         var isoHash = SHA256.HashData(await File.ReadAllBytesAsync(iso));
 
-        var vm = await manager.CreateAsync(new VmCreateOptions { Name = "inst", Image = "", IsoPath = iso, DiskSizeGiB = 20, MemoryMiB = 256 }, CancellationToken.None);
+        var vm = await host.Manager.CreateAsync(new VmCreateOptions { Name = "inst", Image = "", IsoPath = iso, DiskSizeGiB = 20, MemoryMiB = 256 }, CancellationToken.None);
 
         Assert.Equal("blank-uefi", vm.Image);
         Assert.Equal(iso, vm.IsoPath);
-        var blank = await new ImageManager(home.Paths).GetAsync("blank-uefi", CancellationToken.None);
+        var blank = await new ImageManager(host.Home.Paths).GetAsync("blank-uefi", CancellationToken.None);
         Assert.Equal((ImageKind.Disk, ImageFirmware.Uefi, "builtin:blank-uefi", 1L << 20), (blank.Kind, blank.Firmware, blank.Reference, blank.VirtualSizeBytes));
 
-        var started = await manager.StartAsync("inst", new VmStartOptions(), null, CancellationToken.None);
+        var started = await host.Manager.StartAsync("inst", new VmStartOptions(), null, CancellationToken.None);
 
         // No agent to wait for: Start-Vm returns at once and says how to reach the installer.
         Assert.Equal(VmState.Running, started.State);
@@ -67,12 +55,12 @@ public sealed class IsoInstallVmTests : IDisposable
         Assert.Matches(@"Device hd\d+: No known filesystem detected - Sector size 512B - Total size\s+20971520KiB", console);
         Assert.Matches(@"Device cd0: Filesystem type iso9660", console);
 
-        var whileRunning = await Assert.ThrowsAsync<VmPsException>(() => manager.CreateImageFromVmAsync("inst", "template", false, null, CancellationToken.None));
+        var whileRunning = await Assert.ThrowsAsync<VmPsException>(() => host.Manager.CreateImageFromVmAsync("inst", "template", false, null, CancellationToken.None));
         Assert.Equal(VmPsErrorIds.ImageFromVmNeedsStoppedVm, whileRunning.ErrorId);
         Assert.Equal("inst", whileRunning.Target);
 
         // Attached until the VM ends: bytes still unread by the guest's UART are dropped when a session detaches.
-        await using (var session = await manager.AttachConsoleAsync("inst", CancellationToken.None))
+        await using (var session = await host.Manager.AttachConsoleAsync("inst", CancellationToken.None))
         {
             var attached = session.RunAsync(new ConsoleCapture(), CancellationToken.None);
             await session.SendAsync("\r"u8.ToArray(), CancellationToken.None);
@@ -80,17 +68,17 @@ public sealed class IsoInstallVmTests : IDisposable
         }
 
         await WaitUntilOffAsync("inst");
-        var template = await manager.CreateImageFromVmAsync("inst", "template", false, null, CancellationToken.None);
+        var template = await host.Manager.CreateImageFromVmAsync("inst", "template", false, null, CancellationToken.None);
 
         Assert.Equal((ImageKind.Disk, ImageFirmware.Uefi, 20L << 30, "vm:inst"), (template.Kind, template.Firmware, template.VirtualSizeBytes, template.Reference));
         Assert.Equal(isoHash, SHA256.HashData(await File.ReadAllBytesAsync(iso)));
-        Assert.Equal(["blank-uefi", "template"], (await new ImageManager(home.Paths).GetAllAsync(CancellationToken.None)).Select(image => image.Name));
+        Assert.Equal(["blank-uefi", "template"], (await new ImageManager(host.Home.Paths).GetAllAsync(CancellationToken.None)).Select(image => image.Name));
     }
 
     private async Task WaitUntilOffAsync(string name)
     {
         using var guard = new CancellationTokenSource(PowerOffBound);
-        while ((await manager.GetAsync(name, CancellationToken.None)).State.IsActive())
+        while ((await host.Manager.GetAsync(name, CancellationToken.None)).State.IsActive())
         {
             await Task.Delay(TimeSpan.FromMilliseconds(500), guard.Token);
         }

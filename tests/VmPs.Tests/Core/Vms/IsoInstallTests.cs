@@ -16,48 +16,36 @@ namespace VmPs.Tests.Core.Vms;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class IsoInstallTests : IDisposable
 {
-    private readonly TemporaryVmPsHome home = new();
-    private readonly ScratchDirectory scratch = new();
-    private readonly VmManager manager;
+    private readonly ScratchVmManager host = new();
 
-    public IsoInstallTests()
-    {
-        manager = VmTestHost.Manager(home.Paths, KernelLocator.FindDefault());
-    }
-
-    public void Dispose()
-    {
-        manager.RemoveAllVms();
-        scratch.Dispose();
-        home.Dispose();
-    }
+    public void Dispose() => host.Dispose();
 
     [RequiresGrubIsoFact]
     public async Task Vms_of_one_firmware_share_its_blank_image_and_each_remembers_its_iso()
     {
-        var iso = await TestIsoImages.BuildAsync(scratch.Path, "unused");
+        var iso = await TestIsoImages.BuildAsync(host.Scratch.Path, "unused");
 
-        var first = await manager.CreateAsync(Iso("one", iso) with { Firmware = ImageFirmware.Bios, DiskSizeGiB = 3 }, CancellationToken.None);
-        var second = await manager.CreateAsync(Iso("two", iso) with { Firmware = ImageFirmware.Bios }, CancellationToken.None);
-        var uefi = await manager.CreateAsync(Iso("three", iso), CancellationToken.None);
+        var first = await host.Manager.CreateAsync(Iso("one", iso) with { Firmware = ImageFirmware.Bios, DiskSizeGiB = 3 }, CancellationToken.None);
+        var second = await host.Manager.CreateAsync(Iso("two", iso) with { Firmware = ImageFirmware.Bios }, CancellationToken.None);
+        var uefi = await host.Manager.CreateAsync(Iso("three", iso), CancellationToken.None);
 
         Assert.Equal(("blank-bios", "blank-bios", "blank-uefi"), (first.Image, second.Image, uefi.Image));
         Assert.Equal((iso, 3, VmPs.Core.Hypervisors.DiskImageFormat.Qcow2), (first.IsoPath, first.DiskSizeGiB, first.DiskFormat));
-        Assert.Equal(iso, (await manager.GetAsync("two", CancellationToken.None)).IsoPath);
-        var images = await new ImageManager(home.Paths).GetAllAsync(CancellationToken.None);
+        Assert.Equal(iso, (await host.Manager.GetAsync("two", CancellationToken.None)).IsoPath);
+        var images = await new ImageManager(host.Home.Paths).GetAllAsync(CancellationToken.None);
         Assert.Equal(["blank-bios", "blank-uefi"], images.Select(image => image.Name));
         Assert.Equal([ImageFirmware.Bios, ImageFirmware.Uefi], images.Select(image => image.Firmware));
         Assert.All(images, image => Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(image.RootfsPath)));
         // An image VMs use stays, as any other.
-        var inUse = await Assert.ThrowsAsync<VmPsException>(() => new ImageManager(home.Paths).RemoveAsync("blank-bios", force: false, CancellationToken.None));
+        var inUse = await Assert.ThrowsAsync<VmPsException>(() => new ImageManager(host.Home.Paths).RemoveAsync("blank-bios", force: false, CancellationToken.None));
         Assert.Equal(VmPsErrorIds.ImageInUse, inUse.ErrorId);
     }
 
     [RequiresGrubIsoFact]
     public async Task What_is_no_iso_or_comes_with_an_image_is_refused_and_leaves_nothing()
     {
-        var iso = await TestIsoImages.BuildAsync(scratch.Path, "unused");
-        var damaged = scratch.Combine("damaged.iso");
+        var iso = await TestIsoImages.BuildAsync(host.Scratch.Path, "unused");
+        var damaged = host.Scratch.Combine("damaged.iso");
         File.Copy(iso, damaged);
         await using (var file = File.OpenWrite(damaged))
         {
@@ -66,15 +54,15 @@ public sealed class IsoInstallTests : IDisposable
             file.WriteByte((byte)'X');
         }
 
-        var zeros = scratch.Combine("zeros.iso");
+        var zeros = host.Scratch.Combine("zeros.iso");
         await File.WriteAllBytesAsync(zeros, new byte[64 * 1024]);
-        var text = scratch.Combine("notes.iso");
+        var text = host.Scratch.Combine("notes.iso");
         await File.WriteAllTextAsync(text, "not a disc\n");
-        var fifo = scratch.Combine("pipe.iso");
+        var fifo = host.Scratch.Combine("pipe.iso");
         await ExternalTool.RunCheckedAsync("mkfifo", [fifo], CancellationToken.None);
 
-        await RefusedAsync(Iso("missing", scratch.Combine("nope.iso")), VmPsErrorIds.IsoNotFound, VmPsErrorKind.ObjectNotFound, scratch.Combine("nope.iso"));
-        await RefusedAsync(Iso("dir", scratch.Path), VmPsErrorIds.IsoPathIsDirectory, VmPsErrorKind.InvalidArgument, scratch.Path);
+        await RefusedAsync(Iso("missing", host.Scratch.Combine("nope.iso")), VmPsErrorIds.IsoNotFound, VmPsErrorKind.ObjectNotFound, host.Scratch.Combine("nope.iso"));
+        await RefusedAsync(Iso("dir", host.Scratch.Path), VmPsErrorIds.IsoPathIsDirectory, VmPsErrorKind.InvalidArgument, host.Scratch.Path);
         foreach (var notIso in new[] { damaged, zeros, text, fifo })
         {
             await RefusedAsync(Iso("bad", notIso), VmPsErrorIds.IsoNotIso9660, VmPsErrorKind.InvalidData, notIso);
@@ -85,20 +73,20 @@ public sealed class IsoInstallTests : IDisposable
         await RefusedAsync(Iso("direct", iso) with { KernelPath = "/boot/vmlinuz" }, VmPsErrorIds.DiskImageVmUnsupported, VmPsErrorKind.InvalidArgument, "direct");
 
         // A user's image under a blank image's name is not taken for it.
-        await TestDiskImages.ImportBlankAsync(home.Paths, scratch.Path, "blank-uefi", 1 << 20);
+        await TestDiskImages.ImportBlankAsync(host.Home.Paths, host.Scratch.Path, "blank-uefi", 1 << 20);
         await RefusedAsync(Iso("taken", iso), VmPsErrorIds.BlankDiskImageNameTaken, VmPsErrorKind.ResourceExists, "blank-uefi");
 
-        Assert.Equal(["blank-uefi"], (await new ImageManager(home.Paths).GetAllAsync(CancellationToken.None)).Select(image => image.Name));
-        Assert.Empty(await manager.GetAllAsync(CancellationToken.None));
-        Assert.False(Directory.Exists(home.Paths.VmsDirectory) && Directory.EnumerateFileSystemEntries(home.Paths.VmsDirectory).Any());
+        Assert.Equal(["blank-uefi"], (await new ImageManager(host.Home.Paths).GetAllAsync(CancellationToken.None)).Select(image => image.Name));
+        Assert.Empty(await host.Manager.GetAllAsync(CancellationToken.None));
+        Assert.False(Directory.Exists(host.Home.Paths.VmsDirectory) && Directory.EnumerateFileSystemEntries(host.Home.Paths.VmsDirectory).Any());
     }
 
     private static VmCreateOptions Iso(string name, string iso) => new() { Name = name, Image = "", IsoPath = iso, DiskSizeGiB = 2, MemoryMiB = 256 };
 
     private async Task RefusedAsync(VmCreateOptions options, string errorId, VmPsErrorKind kind, object target)
     {
-        var checkedFirst = await Assert.ThrowsAsync<VmPsException>(() => manager.ValidateCreateAsync(options, CancellationToken.None));
-        var refused = await Assert.ThrowsAsync<VmPsException>(() => manager.CreateAsync(options, CancellationToken.None));
+        var checkedFirst = await Assert.ThrowsAsync<VmPsException>(() => host.Manager.ValidateCreateAsync(options, CancellationToken.None));
+        var refused = await Assert.ThrowsAsync<VmPsException>(() => host.Manager.CreateAsync(options, CancellationToken.None));
 
         Assert.Equal((errorId, kind, target), (refused.ErrorId, refused.Kind, refused.Target));
         Assert.Equal(errorId, checkedFirst.ErrorId);
