@@ -5,6 +5,7 @@
 BeforeDiscovery {
     $NoImageTools = -not ((Get-Command umoci -ErrorAction Ignore) -and (Get-Command mkfs.erofs -ErrorAction Ignore) -and (Test-Path /bin/busybox))
     $NoQemuImg = -not (Get-Command qemu-img -ErrorAction Ignore)
+    $NoIsoInstall = -not ((Get-Command xorriso -ErrorAction Ignore) -and (Test-Path /usr/share/OVMF/OVMF_CODE_4M.fd))
 }
 
 BeforeAll {
@@ -216,5 +217,65 @@ Describe 'A disk image' -Skip:$NoQemuImg {
         $errors[0].FullyQualifiedErrorId | Should -Be 'UserDataInvalid,VmPs.PowerShell.Commands.NewVmCommand'
         Get-Vm -Name too-large, inline -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         Remove-Vm full -Force
+    }
+}
+
+Describe 'An ISO install' -Skip:$NoIsoInstall {
+    BeforeAll {
+        $script:IsoDirectory = Join-Path $StateDirectory 'iso'
+        New-Item -ItemType Directory -Path (Join-Path $IsoDirectory 'tree') | Out-Null
+        Set-Content -Path (Join-Path $IsoDirectory 'tree/README') -Value 'an installer'
+        $script:Iso = Join-Path $IsoDirectory 'installer.iso'
+        xorriso -as mkisofs -quiet -V INSTALLER -o $Iso (Join-Path $IsoDirectory 'tree') 2>$null
+        $script:NotIso = Join-Path $IsoDirectory 'notes.iso'
+        Set-Content -Path $NotIso -Value 'not a disc'
+    }
+
+    It 'New-Vm -IsoPath (relative) makes a VM of the blank disk; Get-Vm shows its ISO and Get-VmImage the blank image' {
+        Push-Location $IsoDirectory
+        try { $vm = New-Vm -Name inst -IsoPath ./installer.iso -DiskSizeGB 20 }
+        finally { Pop-Location }
+        $vm.Image | Should -Be 'blank-uefi'
+        $vm.IsoPath | Should -Be $Iso
+        $vm.DiskSizeGiB | Should -Be 20
+        $vm.MachineType | Should -Be 'Q35'
+        Get-Vm inst | Format-List | Out-String -Width 200 | Should -Match "IsoPath\s+: $([regex]::Escape($Iso))"
+        $blank = Get-VmImage blank-uefi
+        $blank.Kind | Should -Be 'Disk'
+        $blank.Firmware | Should -Be 'Uefi'
+        $blank.Reference | Should -Be 'builtin:blank-uefi'
+        (New-Vm -Name legacy -IsoPath $Iso -Firmware Bios).Image | Should -Be 'blank-bios'
+        Remove-Vm inst, legacy -Force
+    }
+
+    It 'a missing path, a directory, a file that is no ISO, -Image with it and -Firmware without it are each their own error' {
+        $cases = @(
+            @{ Run = { New-Vm -Name bad -IsoPath (Join-Path $IsoDirectory 'nope.iso') }; Id = 'IsoNotFound'; Category = 'ObjectNotFound'; Target = (Join-Path $IsoDirectory 'nope.iso') }
+            @{ Run = { New-Vm -Name bad -IsoPath $IsoDirectory }; Id = 'IsoPathIsDirectory'; Category = 'InvalidArgument'; Target = $IsoDirectory }
+            @{ Run = { New-Vm -Name bad -IsoPath $NotIso }; Id = 'IsoNotIso9660'; Category = 'InvalidData'; Target = $NotIso }
+            @{ Run = { New-Vm -Name bad -IsoPath $Iso -Image busybox }; Id = 'IsoPathWithImage'; Category = 'InvalidArgument'; Target = 'bad' }
+            @{ Run = { New-Vm -Name bad -Firmware Bios }; Id = 'FirmwareNeedsIsoPath'; Category = 'InvalidArgument'; Target = 'bad' }
+        )
+        foreach ($case in $cases) {
+            $errors = Get-VmError $case.Run
+            $errors.Count | Should -Be 1
+            $errors[0].FullyQualifiedErrorId | Should -Be "$($case.Id),VmPs.PowerShell.Commands.NewVmCommand"
+            $errors[0].CategoryInfo.Category | Should -Be $case.Category
+            $errors[0].TargetObject | Should -Be $case.Target
+        }
+        Get-Vm -Name bad -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'New-VmImage -FromVm without -Name, or of a VM that does not exist, makes no image' {
+        New-Vm -Name stopped -IsoPath $Iso | Out-Null
+        $errors = Get-VmError { New-VmImage -FromVm stopped }
+        $errors[0].FullyQualifiedErrorId | Should -Be 'ImageNameRequired,VmPs.PowerShell.Commands.NewVmImageCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $errors[0].TargetObject | Should -Be 'stopped'
+        $errors = Get-VmError { New-VmImage -FromVm nosuchvm -Name template }
+        $errors[0].FullyQualifiedErrorId | Should -Be 'VmNotFound,VmPs.PowerShell.Commands.NewVmImageCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        Get-VmImage template -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        Remove-Vm stopped -Force
     }
 }
