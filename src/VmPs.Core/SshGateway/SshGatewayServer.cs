@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using VmPs.Core.Network;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
 
@@ -9,7 +10,8 @@ namespace VmPs.Core.SshGateway;
 /// <summary>
 /// The gateway's own sshd: started detached (it outlives the session) through the gateway program, which gives it a
 /// mount namespace where /etc/passwd is the gateway's accounts file, with the configuration and host key of the 0700
-/// gateway directory. A sshd that died is started again, with the settings it had, by the next call.
+/// gateway directory. Like the ingress's Caddy it runs in the VMs' network namespace ($VMPS_NETNS), where it listens
+/// and where its sessions (and the connections it opens for them) reach the VMs. A sshd that died is started again, with the settings it had, by the next call.
 /// </summary>
 internal sealed class SshGatewayServer
 {
@@ -56,13 +58,13 @@ internal sealed class SshGatewayServer
             // A running gateway is ended only once its successor's port is known to be free (unless it holds that port).
             if (Settings?.Port != settings.Port)
             {
-                EnsureFree(settings);
+                await EnsureFreeAsync(settings, cancellationToken).ConfigureAwait(false);
             }
 
             await StopAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        EnsureFree(settings);
+        await EnsureFreeAsync(settings, cancellationToken).ConfigureAwait(false);
         PrivateFiles.CreateDirectory(layout.Directory);
         await EnsureHostKeyAsync(cancellationToken).ConfigureAwait(false);
         await WriteAccountsAsync(vmNames, cancellationToken).ConfigureAwait(false);
@@ -74,7 +76,9 @@ internal sealed class SshGatewayServer
         PrivateFiles.CreateDirectory("/run/sshd");
 
         var logStart = File.Exists(layout.Log) ? new FileInfo(layout.Log).Length : 0;
-        var identity = DetachedProcess.Start(gateway, ["serve", "--sshd", sshd, "--directory", layout.Directory + "/"], layout.Log, layout.Directory, layout.PidFile);
+        var identity = await Namespace.RunAsync(
+            () => DetachedProcess.Start(gateway, ["serve", "--sshd", sshd, "--directory", layout.Directory + "/"], layout.Log, layout.Directory, layout.PidFile),
+            cancellationToken).ConfigureAwait(false);
         var started = System.Diagnostics.Stopwatch.StartNew();
         while (!await AcceptsAsync(settings, cancellationToken).ConfigureAwait(false))
         {
@@ -129,11 +133,17 @@ internal sealed class SshGatewayServer
         return SshGatewayProgram.Check(program());
     }
 
+    private NetworkNamespace Namespace => NetworkNamespace.Shared(installation.NetworkNamespace);
+
+    /// <summary>A socket of the namespace sshd listens in (a socket belongs to the namespace it was made in).</summary>
+    private Task<Socket> SocketAsync(AddressFamily family, CancellationToken cancellationToken) =>
+        Namespace.RunAsync(() => new Socket(family, SocketType.Stream, ProtocolType.Tcp), cancellationToken);
+
     /// <summary>A port taken by another program is refused before anything is written or started.</summary>
-    private static void EnsureFree(SshGatewaySettings settings)
+    private async Task EnsureFreeAsync(SshGatewaySettings settings, CancellationToken cancellationToken)
     {
         var address = IPAddress.Parse(settings.ListenAddress);
-        using var probe = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        using var probe = await SocketAsync(address.AddressFamily, cancellationToken).ConfigureAwait(false);
         try
         {
             probe.Bind(new IPEndPoint(address, settings.Port));
@@ -170,11 +180,11 @@ internal sealed class SshGatewayServer
         }
     }
 
-    private static async Task<bool> AcceptsAsync(SshGatewaySettings settings, CancellationToken cancellationToken)
+    private async Task<bool> AcceptsAsync(SshGatewaySettings settings, CancellationToken cancellationToken)
     {
         var address = IPAddress.Parse(settings.ListenAddress);
         var target = address.Equals(IPAddress.Any) ? IPAddress.Loopback : address.Equals(IPAddress.IPv6Any) ? IPAddress.IPv6Loopback : address;
-        using var client = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        using var client = await SocketAsync(target.AddressFamily, cancellationToken).ConfigureAwait(false);
         try
         {
             await client.ConnectAsync(new IPEndPoint(target, settings.Port), cancellationToken).ConfigureAwait(false);

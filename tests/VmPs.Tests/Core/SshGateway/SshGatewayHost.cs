@@ -19,9 +19,12 @@ internal sealed class SshGatewayHost : IAsyncDisposable
     private readonly TemporaryVmPsHome home = new();
     private readonly ScratchDirectory keys = new();
 
-    private SshGatewayHost()
+    private readonly string? networkNamespace;
+
+    private SshGatewayHost(string? networkNamespace)
     {
-        Services = new VmPsServices(new VmPsSettings(home.Paths.Root, null, null));
+        this.networkNamespace = networkNamespace;
+        Services = new VmPsServices(new VmPsSettings(home.Paths.Root, networkNamespace, null));
     }
 
     public VmPsServices Services { get; }
@@ -53,10 +56,11 @@ internal sealed class SshGatewayHost : IAsyncDisposable
         return Path.Combine(copy, SshGatewayProgram.FileName);
     });
 
-    public static async Task<SshGatewayHost> StartAsync()
+    /// <param name="networkNamespace">The installation's VMPS_NETNS, where the gateway then listens and ssh is run.</param>
+    public static async Task<SshGatewayHost> StartAsync(string? networkNamespace = null)
     {
         Environment.SetEnvironmentVariable(SshGatewayProgram.EnvironmentVariable, Program.Value);
-        var host = new SshGatewayHost();
+        var host = new SshGatewayHost(networkNamespace);
         foreach (var user in new[] { "alice", "bob", "mallory" })
         {
             await ExternalTool.RunCheckedAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", user, "-f", host.KeyFile(user)], CancellationToken.None);
@@ -86,8 +90,10 @@ internal sealed class SshGatewayHost : IAsyncDisposable
     public async Task<ToolResult> SshAsync(string user, string login, string? command = null, string? standardInput = null, params string[] options)
     {
         using var timeout = new CancellationTokenSource(SshTimeout);
-        var arguments = Arguments(user, login, options);
-        return await ExternalTool.RunAsync("ssh", command is null ? arguments : [.. arguments, command], timeout.Token, standardInput);
+        string[] arguments = [.. Arguments(user, login, options), .. command is null ? Array.Empty<string>() : [command]];
+        return networkNamespace is null
+            ? await ExternalTool.RunAsync("ssh", arguments, timeout.Token, standardInput)
+            : await ExternalTool.RunAsync("ip", ["netns", "exec", networkNamespace, "ssh", .. arguments], timeout.Token, standardInput);
     }
 
     /// <summary>ssh -tt LOGIN@127.0.0.1 with no command: the login's shell on a pty, typed into by the test.</summary>

@@ -5,6 +5,7 @@ using VmPs.Core.Processes;
 using VmPs.Core.SshGateway;
 using VmPs.Core.Vms;
 using VmPs.Protocol.Files;
+using VmPs.Tests.Core.Network;
 using VmPs.Tests.Core.State;
 
 namespace VmPs.Tests.Core.SshGateway;
@@ -72,6 +73,18 @@ public sealed class SshGatewayServerTests
 
         Assert.Equal(255, (await client.WaitAsync(TimeSpan.FromMinutes(1))).ExitCode);
         Assert.All(sessions, process => Assert.False(ProcessProbe.IsRunning(process), $"process {process.Pid} of sshd still runs"));
+    }
+
+    [RequiresSshGatewayFact]
+    public async Task With_a_network_namespace_sshd_listens_there_with_the_VMs_and_not_in_the_hosts()
+    {
+        using var vmNamespace = await ScratchNamespace.CreateAsync();
+        await using var host = await SshGatewayHost.StartAsync(vmNamespace.Name);
+
+        var list = await host.SshAsync("alice", SshGatewayKeys.CommandAccount, "ls --json");
+        Assert.Equal((0, "[]"), (list.ExitCode, list.StandardOutput.Trim()));
+        using var outside = new TcpClient();
+        await Assert.ThrowsAsync<SocketException>(() => outside.ConnectAsync(IPAddress.Loopback, host.Port));
     }
 
     [RequiresSshGatewayFact]
