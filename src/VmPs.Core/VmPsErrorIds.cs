@@ -151,6 +151,8 @@ public static class VmPsErrorIds
 
     public const string HypervisorAlreadyRunning = nameof(HypervisorAlreadyRunning);
 
+    public const string HypervisorCpuHotplugFailed = nameof(HypervisorCpuHotplugFailed);
+
     public const string HypervisorDiskHotplugFailed = nameof(HypervisorDiskHotplugFailed);
 
     public const string HypervisorFeatureNotSupported = nameof(HypervisorFeatureNotSupported);

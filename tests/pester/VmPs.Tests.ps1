@@ -284,14 +284,14 @@ Describe 'Quick start' {
         (Get-Vm -Name demo).State | Should -Be 'Running'
         (Invoke-VmCommand -Name demo -Command true).ExitCode | Should -Be 0
 
-        # QEMU hot-plugs neither vCPUs nor memory: Set-Vm on the running VM says to stop it first, under -WhatIf too.
+        # QEMU's microvm hot-plugs neither vCPUs nor memory: Set-Vm on the running VM says to stop it first, under -WhatIf too.
         foreach ($change in @{ Cpus = 2 }, @{ MemoryMB = 640 }, @{ Cpus = 2; MemoryMB = 512 }) {
             foreach ($whatIf in $false, $true) {
                 $errors = Get-VmError { Set-Vm -Name demo @change -WhatIf:$whatIf }
                 $errors[0].FullyQualifiedErrorId | Should -Be 'VmResizeNeedsStop,VmPs.PowerShell.Commands.SetVmCommand'
                 $errors[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
                 $errors[0].TargetObject | Should -Be 'demo'
-                $errors[0].Exception.Message | Should -Match "runs on QEMU \(microvm\), which cannot change the CPUs or memory of a running VM: stop the VM first"
+                $errors[0].Exception.Message | Should -Match "runs on QEMU \(microvm\), which does not support changing the (vCPUs|memory) of a running VM.*: stop the VM first"
             }
         }
         # Asking for what it has is no change, and no error.

@@ -261,6 +261,8 @@ internal sealed class VmCheckpoints
         }
 
         var description = ReadDescription(directory);
+        // The VM takes the vCPUs and memory its state was saved with (a running VM's may have changed since: Set-Vm).
+        var saved = await SavedLaunchSpecAsync(vm, name, cancellationToken).ConfigureAwait(false);
         VmDirectorySweep.DeleteDirectory(files.SavedStatePartial);
         var format = RestoredFormat(description);
         var disk = VmDiskChain.NewName(format);
@@ -297,7 +299,7 @@ internal sealed class VmCheckpoints
             vm.Id,
             current => current.State.IsActive()
                 ? throw VmErrors.Running(current.Name, current.State)
-                : checkpoint.HasMemory ? current.Saved() : current.Stopped(exitCode: null, detail: $"Restored to checkpoint '{checkpoint.Name}'."),
+                : saved is not null ? current.Saved() with { Cpus = saved.Cpus, MemoryMiB = saved.MemoryMiB } : current.Stopped(exitCode: null, detail: $"Restored to checkpoint '{checkpoint.Name}'."),
             cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(vm.Name);
     }
 

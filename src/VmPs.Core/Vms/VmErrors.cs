@@ -1,3 +1,5 @@
+using VmPs.Core.Hypervisors;
+
 namespace VmPs.Core.Vms;
 
 /// <summary>The user-facing errors about VMs, each with its stable ErrorId.</summary>
@@ -56,15 +58,17 @@ internal static class VmErrors
         RecommendedAction = $"Stop-Vm {name}; Set-Vm {name} ...; Start-Vm {name}",
     };
 
-    /// <summary>Set-Vm's CPUs or memory on a running VM whose hypervisor does not hot-plug them (QEMU here).</summary>
-    public static VmPsException HotResizeUnsupported(string name, string driver) => new(
+    /// <summary>Set-Vm's CPUs or memory on a running VM whose hypervisor does not hot-plug them (QEMU's memory, microvm's vCPUs).</summary>
+    public static VmPsException HotResizeUnsupported(string name, string driver, HypervisorFeatures missing) => new(
         VmPsErrorIds.VmResizeNeedsStop,
         VmPsErrorKind.InvalidOperation,
-        $"VM '{name}' runs on {driver}, which cannot change the CPUs or memory of a running VM: stop the VM first.",
+        $"VM '{name}' runs on {driver}, which does not support {Lowercased(HypervisorCapabilities.Describe(missing))}: stop the VM first.",
         name)
     {
         RecommendedAction = $"Stop-Vm {name}; Set-Vm {name} ...; Start-Vm {name}",
     };
+
+    private static string Lowercased(string sentence) => char.ToLowerInvariant(sentence[0]) + sentence[1..];
 
     /// <summary>Set-Vm -MemoryMiB below a running VM's memory: hot-plugged memory is added, never taken away.</summary>
     public static VmPsException MemoryShrinkNeedsStop(string name, int currentMiB, int wantedMiB) => new(

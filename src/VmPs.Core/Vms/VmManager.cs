@@ -28,6 +28,8 @@ namespace VmPs.Core.Vms;
 /// </summary>
 public sealed class VmManager : IVmManager
 {
+    private static readonly TimeSpan CpuOnlinePollInterval = TimeSpan.FromMilliseconds(100);
+
     private readonly VmManagerSettings settings;
     private readonly VmStore vms;
     private readonly ImageCatalog catalog;
@@ -545,7 +547,7 @@ public sealed class VmManager : IVmManager
         var driver = await host.DriverAsync(vm, cancellationToken).ConfigureAwait(false);
         if (!driver.Capabilities.Supports(needed))
         {
-            throw VmErrors.HotResizeUnsupported(vm.Name, driver.Capabilities.Driver);
+            throw VmErrors.HotResizeUnsupported(vm.Name, driver.Capabilities.Driver, needed & ~driver.Capabilities.Features);
         }
 
         if (memoryMiB is { } memory)
@@ -594,10 +596,20 @@ public sealed class VmManager : IVmManager
             await VmBoot.WriteLaunchSpecAsync(launched, spec with { Cpus = claimed.Cpus, MemoryMiB = claimed.MemoryMiB }, CancellationToken.None).ConfigureAwait(false);
         }
 
-        if (cpus > vm.Cpus)
+        if (cpus is { } added && added > vm.Cpus)
         {
-            // Hot-added vCPUs come up offline in the guest until something writes their online files.
-            await VmStandby.TryWithAgentAsync(instance.Agent, (agent, token) => agent.OnlineCpusAsync(token), cancellationToken).ConfigureAwait(false);
+            // Hot-added vCPUs come up offline in the guest until something writes their online files, and appear there
+            // only once the guest has handled the hypervisor's notice, which may be after the plug returned.
+            await VmStandby.TryWithAgentAsync(
+                instance.Agent,
+                async (agent, token) =>
+                {
+                    while (await agent.OnlineCpusAsync(token).ConfigureAwait(false) < added)
+                    {
+                        await Task.Delay(CpuOnlinePollInterval, token).ConfigureAwait(false);
+                    }
+                },
+                cancellationToken).ConfigureAwait(false);
         }
 
         return claimed;

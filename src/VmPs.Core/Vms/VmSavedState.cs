@@ -59,6 +59,7 @@ internal static class VmSavedState
             spec.InitrdPath,
             spec.KernelArguments,
             spec.Cpus,
+            spec.MaxCpus,
             spec.MemoryMiB,
             Disks = spec.Disks.Select((disk, index) => SavedDisk(spec, disk, index)).ToList(),
             NetworkMtus = spec.NetworkInterfaces.Select(adapter => adapter.Mtu).ToList(),

@@ -2,7 +2,6 @@ using System.Globalization;
 using VmPs.Core;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Vms;
-using VmPs.Tests.Core.State;
 
 namespace VmPs.Tests.Integration;
 
@@ -12,86 +11,68 @@ namespace VmPs.Tests.Integration;
 /// clock set again, a failed save leaves it running, and a damaged saved state is refused and cold-started past.
 /// </summary>
 [Collection(VmBootCollection.Name)]
-public sealed class StandbyVmTests : IDisposable
+public sealed class StandbyVmTests() : OwnHomeVmTests(Vm)
 {
     private const string Vm = "standby";
-
-
-    private static readonly VmStartOptions Start = new() { Timeout = TimeSpan.FromMinutes(5) };
-    private readonly TemporaryVmPsHome home = new();
-    private readonly VmManager manager;
-    private readonly CountingGuest guest;
-
-    public StandbyVmTests()
-    {
-        manager = new VmManager(home.Paths);
-        guest = new CountingGuest(manager, Vm);
-    }
-
-    public void Dispose()
-    {
-        manager.RemoveAllVms();
-        home.Dispose();
-    }
 
     [RequiresVmBootFact]
     public async Task A_counting_guest_counts_on_after_pause_and_after_save_and_a_damaged_saved_state_is_refused()
     {
-        await manager.CreateAsync(new VmCreateOptions { Name = Vm, Image = "busybox", MemoryMiB = 512, Hypervisor = HypervisorKind.Qemu }, CancellationToken.None);
-        await manager.StartAsync(Vm, Start, null, CancellationToken.None);
-        var bootId = await guest.RunAsync("cat /proc/sys/kernel/random/boot_id");
-        await guest.StartCountingAsync();
+        await Manager.CreateAsync(new VmCreateOptions { Name = Vm, Image = "busybox", MemoryMiB = 512, Hypervisor = HypervisorKind.Qemu }, CancellationToken.None);
+        await Manager.StartAsync(Vm, Start, null, CancellationToken.None);
+        var bootId = await Guest.RunAsync("cat /proc/sys/kernel/random/boot_id");
+        await Guest.StartCountingAsync();
 
         // Paused: exec is refused at once, the count stands still; resumed, it goes on from there.
-        var beforePause = await guest.CountAsync();
-        Assert.Equal(VmState.Paused, (await manager.SuspendAsync(Vm, CancellationToken.None)).State);
-        var paused = await Assert.ThrowsAsync<VmPsException>(() => guest.RunAsync("true"));
+        var beforePause = await Guest.CountAsync();
+        Assert.Equal(VmState.Paused, (await Manager.SuspendAsync(Vm, CancellationToken.None)).State);
+        var paused = await Assert.ThrowsAsync<VmPsException>(() => Guest.RunAsync("true"));
         Assert.Equal(VmPsErrorIds.VmPaused, paused.ErrorId);
-        Assert.Equal(VmState.Running, (await manager.ResumeAsync(Vm, CancellationToken.None)).State);
-        var afterResume = await guest.CountAsync();
+        Assert.Equal(VmState.Running, (await Manager.ResumeAsync(Vm, CancellationToken.None)).State);
+        var afterResume = await Guest.CountAsync();
         Assert.True(afterResume >= beforePause, $"the count went from {beforePause} back to {afterResume}");
-        await guest.WaitForCountAboveAsync(afterResume);
+        await Guest.WaitForCountAboveAsync(afterResume);
 
         // A save that fails (its migration socket cannot be made) leaves the VM running and counting.
-        var directory = (await manager.GetAsync(Vm, CancellationToken.None)).Directory;
+        var directory = (await Manager.GetAsync(Vm, CancellationToken.None)).Directory;
         var blocker = Directory.CreateDirectory(Path.Combine(directory, "state.sock"));
-        var failed = await Assert.ThrowsAsync<VmPsException>(() => manager.SaveAsync(Vm, CancellationToken.None));
+        var failed = await Assert.ThrowsAsync<VmPsException>(() => Manager.SaveAsync(Vm, CancellationToken.None));
         Assert.Equal(VmPsErrorIds.VmSaveFailed, failed.ErrorId);
         blocker.Delete();
-        Assert.Equal(VmState.Running, (await manager.GetAsync(Vm, CancellationToken.None)).State);
+        Assert.Equal(VmState.Running, (await Manager.GetAsync(Vm, CancellationToken.None)).State);
         Assert.False(Directory.Exists(Path.Combine(directory, "saved.partial")));
-        await guest.WaitForCountAboveAsync(await guest.CountAsync());
+        await Guest.WaitForCountAboveAsync(await Guest.CountAsync());
 
         // Saved: no hypervisor; Start-Vm restores the same boot, still counting, its clock set to the host's again.
-        var beforeSave = await guest.CountAsync();
-        var saved = await manager.SaveAsync(Vm, CancellationToken.None);
+        var beforeSave = await Guest.CountAsync();
+        var saved = await Manager.SaveAsync(Vm, CancellationToken.None);
         Assert.Equal(VmState.Saved, saved.State);
         Assert.Null(saved.ProcessId);
         Assert.True(File.Exists(Path.Combine(directory, "saved", "manifest.json")));
         await Task.Delay(TimeSpan.FromSeconds(6));
-        Assert.Equal(VmState.Running, (await manager.StartAsync(Vm, Start, null, CancellationToken.None)).State);
-        Assert.Equal(bootId, await guest.RunAsync("cat /proc/sys/kernel/random/boot_id"));
-        var afterRestore = await guest.CountAsync();
+        Assert.Equal(VmState.Running, (await Manager.StartAsync(Vm, Start, null, CancellationToken.None)).State);
+        Assert.Equal(bootId, await Guest.RunAsync("cat /proc/sys/kernel/random/boot_id"));
+        var afterRestore = await Guest.CountAsync();
         Assert.True(afterRestore >= beforeSave, $"the count went from {beforeSave} back to {afterRestore}: not restored");
-        await guest.WaitForCountAboveAsync(afterRestore);
-        var skew = Math.Abs(long.Parse(await guest.RunAsync("date +%s"), CultureInfo.InvariantCulture) - DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        await Guest.WaitForCountAboveAsync(afterRestore);
+        var skew = Math.Abs(long.Parse(await Guest.RunAsync("date +%s"), CultureInfo.InvariantCulture) - DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         Assert.True(skew <= 3, $"the guest clock is {skew} s off the host's after the restore");
         Assert.False(Directory.Exists(Path.Combine(directory, "saved")), "a restored state must not be restorable twice");
 
         // A truncated memory file is refused before any hypervisor sees it; the VM stays Saved, and -Force cold-starts it.
-        await manager.SaveAsync(Vm, CancellationToken.None);
+        await Manager.SaveAsync(Vm, CancellationToken.None);
         var memory = Path.Combine(directory, "saved", "memory.bin");
         await using (var file = new FileStream(memory, FileMode.Open, FileAccess.Write))
         {
             file.SetLength(file.Length / 2);
         }
 
-        var refused = await Assert.ThrowsAsync<VmPsException>(() => manager.StartAsync(Vm, Start, null, CancellationToken.None));
+        var refused = await Assert.ThrowsAsync<VmPsException>(() => Manager.StartAsync(Vm, Start, null, CancellationToken.None));
         Assert.Equal(VmPsErrorIds.SavedStateInvalid, refused.ErrorId);
         Assert.Contains("memory.bin", refused.Message);
-        Assert.Equal(VmState.Saved, (await manager.GetAsync(Vm, CancellationToken.None)).State);
-        await manager.StartAsync(Vm, Start with { DiscardSavedState = true }, null, CancellationToken.None);
-        Assert.NotEqual(bootId, await guest.RunAsync("cat /proc/sys/kernel/random/boot_id"));
-        Assert.Equal("none", await guest.RunAsync("cat /run/count 2>/dev/null || echo none"));
+        Assert.Equal(VmState.Saved, (await Manager.GetAsync(Vm, CancellationToken.None)).State);
+        await Manager.StartAsync(Vm, Start with { DiscardSavedState = true }, null, CancellationToken.None);
+        Assert.NotEqual(bootId, await Guest.RunAsync("cat /proc/sys/kernel/random/boot_id"));
+        Assert.Equal("none", await Guest.RunAsync("cat /run/count 2>/dev/null || echo none"));
     }
 }

@@ -38,11 +38,20 @@ internal static class QemuCommandLine
         // ERMS and FSRM: with them the guest kernel copies and clears memory (copy_user, clear_user, memcpy) with
         // rep movsb/stosb, which TCG runs one byte per iteration; without them it moves 8 bytes at a time, which
         // doubled a guest's write throughput to a volume (bench/README.md, storage).
-        arguments.AddRange(["-cpu", options.Accelerator == Accelerator.Kvm ? "host" : "max,erms=off,fsrm=off"]);
+        var cpuModel = options.Accelerator == Accelerator.Kvm ? "host" : "max,erms=off,fsrm=off";
+        arguments.AddRange(["-cpu", cpuModel]);
+        if (microvm)
+        {
+            arguments.AddRange(["-smp", spec.Cpus.ToString(CultureInfo.InvariantCulture)]);
+        }
+        else
+        {
+            arguments.AddRange(["-smp", QemuCpuHotplug.Topology(Math.Max(spec.Cpus, spec.MaxCpus ?? spec.Cpus))]);
+            arguments.AddRange(QemuCpuHotplug.BootDevices(cpuModel, spec.Cpus).SelectMany(device => new[] { "-device", device }));
+        }
 
         arguments.AddRange(
         [
-            "-smp", spec.Cpus.ToString(CultureInfo.InvariantCulture),
             "-m", spec.MemoryMiB.ToString(CultureInfo.InvariantCulture) + "M",
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
         ]);

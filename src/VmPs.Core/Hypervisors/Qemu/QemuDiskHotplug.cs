@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 
 namespace VmPs.Core.Hypervisors.Qemu;
@@ -10,8 +9,6 @@ namespace VmPs.Core.Hypervisors.Qemu;
 /// </summary>
 internal static class QemuDiskHotplug
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
-
     public static async Task AttachAsync(QmpClient qmp, string deviceId, DiskSpec disk, CancellationToken cancellationToken)
     {
         var port = await FreePortAsync(qmp, cancellationToken).ConfigureAwait(false);
@@ -42,23 +39,18 @@ internal static class QemuDiskHotplug
 
     public static async Task DetachAsync(QmpClient qmp, string deviceId, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (await IsDevicePresentAsync(qmp, deviceId, cancellationToken).ConfigureAwait(false))
+        if (await QemuPeripherals.IsPresentAsync(qmp, deviceId, cancellationToken).ConfigureAwait(false))
         {
-            await qmp.ExecuteAsync("device_del", new JsonObject { ["id"] = deviceId }, cancellationToken).ConfigureAwait(false);
-            var clock = Stopwatch.StartNew();
-            while (await IsDevicePresentAsync(qmp, deviceId, cancellationToken).ConfigureAwait(false))
-            {
-                if (clock.Elapsed > timeout)
-                {
-                    throw new VmPsException(
-                        VmPsErrorIds.HypervisorDiskHotplugFailed,
-                        VmPsErrorKind.OperationTimeout,
-                        $"The guest did not release disk '{deviceId}' within {timeout.TotalSeconds:0} s of the unplug request.",
-                        deviceId);
-                }
-
-                await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
-            }
+            await QemuPeripherals.UnplugAsync(
+                qmp,
+                deviceId,
+                timeout,
+                () => new VmPsException(
+                    VmPsErrorIds.HypervisorDiskHotplugFailed,
+                    VmPsErrorKind.OperationTimeout,
+                    $"The guest did not release disk '{deviceId}' within {timeout.TotalSeconds:0} s of the unplug request.",
+                    deviceId),
+                cancellationToken).ConfigureAwait(false);
         }
 
         var nodes = await qmp.ExecuteAsync("query-named-block-nodes", new JsonObject { ["flat"] = true }, cancellationToken).ConfigureAwait(false);
@@ -70,19 +62,6 @@ internal static class QemuDiskHotplug
 
     private static string NodeName(string deviceId) => "node-" + deviceId;
 
-    private static async Task<bool> IsDevicePresentAsync(QmpClient qmp, string deviceId, CancellationToken cancellationToken) =>
-        (await NamedDevicesAsync(qmp, cancellationToken).ConfigureAwait(false)).Contains(deviceId);
-
-    /// <summary>The ids of the devices added with one (the spare ports and hot-plugged disks; cold-plugged devices have none).</summary>
-    private static async Task<IReadOnlyList<string>> NamedDevicesAsync(QmpClient qmp, CancellationToken cancellationToken)
-    {
-        var children = await qmp.ExecuteAsync("qom-list", new JsonObject { ["path"] = "/machine/peripheral" }, cancellationToken).ConfigureAwait(false);
-        return (children as JsonArray ?? [])
-            .Where(child => child?["type"]?.GetValue<string>().StartsWith("child<", StringComparison.Ordinal) == true)
-            .Select(child => child!["name"]!.GetValue<string>())
-            .ToList();
-    }
-
     /// <summary>
     /// The first spare root port (<see cref="QemuCommandLine.HotplugPort"/>) no hot-plugged device sits behind. QEMU
     /// itself would accept a second device on an occupied port, and query-pci lists a device only once the guest
@@ -92,7 +71,7 @@ internal static class QemuDiskHotplug
     {
         var ports = Enumerable.Range(0, QemuCommandLine.HotplugPortCount).Select(QemuCommandLine.HotplugPort).ToList();
         var occupied = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var device in (await NamedDevicesAsync(qmp, cancellationToken).ConfigureAwait(false)).Except(ports))
+        foreach (var device in (await QemuPeripherals.NamedDevicesAsync(qmp, cancellationToken).ConfigureAwait(false)).Except(ports))
         {
             var bus = await qmp.ExecuteAsync("qom-get", new JsonObject { ["path"] = "/machine/peripheral/" + device, ["property"] = "parent_bus" }, cancellationToken)
                 .ConfigureAwait(false);

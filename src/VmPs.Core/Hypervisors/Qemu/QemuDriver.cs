@@ -50,9 +50,9 @@ public sealed class QemuDriver : IHypervisorDriver
 
         if (options.Machine == QemuMachine.Q35)
         {
-            // No vCPU or memory hot-plug: q35 could take them (-smp maxcpus, pc-dimm), but a saved state would then need
-            // the plugged devices on the restoring command line, which VmPs does not record.
-            features |= HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug
+            // No memory hot-plug: q35 could take pc-dimms, but a saved state would then need them on the restoring
+            // command line, which VmPs does not record (the vCPUs it does: the VM's CPU count names them all).
+            features |= HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug | HypervisorFeatures.CpuResize
                 | HypervisorFeatures.Uefi | HypervisorFeatures.Bios | HypervisorFeatures.CdRom;
         }
 
@@ -227,9 +227,16 @@ public sealed class QemuDriver : IHypervisorDriver
         }
     }
 
-    /// <summary>Neither machine changes a running VM's vCPUs or memory here (see <see cref="CapabilitiesOf"/>).</summary>
-    public Task ResizeAsync(HypervisorInstance instance, int? cpus, int? memoryMiB, CancellationToken cancellationToken) =>
-        throw Capabilities.NotSupported(HypervisorFeatures.CpuResize | HypervisorFeatures.MemoryResize, instance.ControlSocketPath);
+    /// <summary>q35 plugs and unplugs vCPUs (see <see cref="QemuCpuHotplug"/>); neither machine changes a running VM's memory.</summary>
+    public async Task ResizeAsync(HypervisorInstance instance, int? cpus, int? memoryMiB, CancellationToken cancellationToken)
+    {
+        Capabilities.Require((cpus is null ? HypervisorFeatures.None : HypervisorFeatures.CpuResize) | (memoryMiB is null ? HypervisorFeatures.None : HypervisorFeatures.MemoryResize), instance.ControlSocketPath);
+        if (cpus is { } wanted)
+        {
+            await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
+            await QemuCpuHotplug.ResizeAsync(qmp, wanted, options.UnplugTimeout, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     public async Task<DiskCounters> ReadDiskCountersAsync(HypervisorInstance instance, CancellationToken cancellationToken)
     {

@@ -120,6 +120,24 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
+    public void Q35_builds_vCPU_0_and_plugs_the_others_as_devices_with_room_up_to_MaxCpus_while_microvm_fixes_them()
+    {
+        var spec = Spec with { Cpus = 3, MaxCpus = 8 };
+        var q35 = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), spec, Sockets, Memory);
+        var kvm = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Kvm, QemuMachine.Q35), spec with { MaxCpus = null }, Sockets, Memory);
+        var microvm = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), spec, Sockets, Memory);
+
+        AssertPair(q35, "-smp", "cpus=1,maxcpus=8,sockets=8,cores=1,threads=1");
+        Assert.Equal(
+            ["max-x86_64-cpu,id=vcpu1,socket-id=1,core-id=0,thread-id=0", "max-x86_64-cpu,id=vcpu2,socket-id=2,core-id=0,thread-id=0"],
+            Values(q35, "-device").Where(device => device.Contains("-cpu,", StringComparison.Ordinal)));
+        AssertPair(kvm, "-smp", "cpus=1,maxcpus=3,sockets=3,cores=1,threads=1");
+        AssertPair(kvm, "-device", "host-x86_64-cpu,id=vcpu2,socket-id=2,core-id=0,thread-id=0");
+        AssertPair(microvm, "-smp", "3");
+        Assert.DoesNotContain(Values(microvm, "-device"), device => device.Contains("-cpu,", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Shares_get_a_vhost_user_fs_device_each_over_the_shared_guest_memory_file_and_a_VM_without_none()
     {
         var spec = Spec with { Shares = [new ShareSpec("vmps-share0", "/srv/a", "/data", ReadOnly: false), new ShareSpec("vmps-share1", "/srv/b", "/view", ReadOnly: true)] };
@@ -288,6 +306,9 @@ public sealed class QemuCommandLineTests
 
         Assert.Equal(VmPsErrorIds.CdRomUnsupported, error.ErrorId);
     }
+
+    private static IEnumerable<string> Values(IReadOnlyList<string> arguments, string option) =>
+        Enumerable.Range(0, arguments.Count - 1).Where(i => arguments[i] == option).Select(i => arguments[i + 1]);
 
     private static void AssertPair(IReadOnlyList<string> arguments, string option, string value)
     {
