@@ -48,6 +48,26 @@ Describe 'Export-VmSpec' {
 }
 
 Describe 'Import-VmSpec' {
+    It 're-creates an ISO install with its ISO and firmware exactly as exported' {
+        $content = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'iso-content')
+        Set-Content -LiteralPath (Join-Path $content 'README') -Value 'installer'
+        $iso = Join-Path $TestDrive 'installer.iso'
+        xorriso -as mkisofs -quiet -o $iso $content.FullName 2>$null
+        New-Vm -Name inst -IsoPath $iso -Firmware Bios -DiskSizeGB 2 | Out-Null
+        $path = Join-Path $TestDrive 'inst.yaml'
+        Export-VmSpec -Name inst -Path $path
+        $before = Get-Content -Raw $path
+        $before | Should -Match ([regex]::Escape("isoPath: $iso"))
+        $before | Should -Match '(?m)^firmware: Bios$'
+        $before | Should -Not -Match '(?m)^image:'
+        Remove-Vm inst -Force
+
+        (Import-VmSpec -Path $path).Outcome | Should -Be 'Created'
+        Export-VmSpec -Name inst | Should -Be $before
+        (Import-VmSpec -Path $path).NotChanged | Should -BeNullOrEmpty
+        Remove-Vm inst -Force
+    }
+
     It 're-creates a VM with host directory shares and a qcow2 disk exactly as exported' {
         $site = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'site')
         New-Vm -Name files -InitMode Exec -Share "$($site.FullName):/var/www:ro" -DiskFormat Qcow2 | Out-Null

@@ -11,7 +11,7 @@ public sealed record VmSpecCurrent(Guid VmId, VmCreateOptions Spec);
 
 /// <summary>
 /// What Import-VmSpec does for one spec: the steps that bring the VM to it, in order, and the differences no step
-/// can make (a VM's image, disk format, hypervisor, machine type, init mode, network, shares, user data and SSH keys are fixed when it is created, and its disk only grows).
+/// can make (a VM's image or ISO and firmware, disk format, hypervisor, machine type, init mode, network, shares, user data and SSH keys are fixed when it is created, and its disk only grows).
 /// </summary>
 public sealed record VmSpecPlan(string VmName, IReadOnlyList<VmSpecChange> Changes, IReadOnlyList<string> Unchangeable);
 
@@ -54,6 +54,8 @@ public static class VmSpecPlanner
         }
 
         Fixed("diskFormat", actual.DiskFormat, desired.DiskFormat);
+        Fixed("isoPath", actual.IsoPath, desired.IsoPath);
+        Fixed("firmware", actual.Firmware, desired.Firmware);
         Fixed("machineType", actual.MachineType, desired.MachineType);
         Fixed("initMode", actual.InitMode, desired.InitMode);
         if (actual.Cpus != desired.Cpus || actual.MemoryMiB != desired.MemoryMiB)

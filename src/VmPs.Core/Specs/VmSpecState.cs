@@ -1,3 +1,4 @@
+using VmPs.Core.Images.Disk;
 using VmPs.Core.Network;
 using VmPs.Core.Storage;
 using VmPs.Core.Vms;
@@ -30,7 +31,10 @@ public static class VmSpecState
             new VmCreateOptions
             {
                 Name = vm.Name,
-                Image = vm.Image,
+                // An ISO install has no image of its own: its blank disk's name says its firmware.
+                Image = vm.IsoPath is null ? vm.Image : "",
+                IsoPath = vm.IsoPath,
+                Firmware = vm.IsoPath is null ? null : BlankDiskImages.FirmwareOf(vm.Image),
                 Cpus = vm.Cpus,
                 MemoryMiB = vm.MemoryMiB,
                 DiskSizeGiB = vm.DiskSizeGiB,

@@ -45,9 +45,11 @@ public static class VmSpecYaml
     private const string HttpTokensKey = "httpTokens";
     private const string UserDataKey = "userData";
     private const string SshPublicKeysKey = "sshPublicKeys";
+    private const string IsoPathKey = "isoPath";
+    private const string FirmwareKey = "firmware";
 
     private static readonly string[] VmKeys =
-        [NameKey, ImageKey, CpusKey, MemoryKey, DiskKey, DiskFormatKey, HypervisorKey, MachineTypeKey, InitModeKey, NetworkKey, VolumesKey, SharesKey, MetadataOptionsKey, UserDataKey, SshPublicKeysKey];
+        [NameKey, ImageKey, CpusKey, MemoryKey, DiskKey, DiskFormatKey, HypervisorKey, MachineTypeKey, InitModeKey, NetworkKey, VolumesKey, SharesKey, MetadataOptionsKey, UserDataKey, SshPublicKeysKey, IsoPathKey, FirmwareKey];
 
     private static readonly string[] NetworkKeys = [NetworkNameKey, IPAddressKey, BandwidthKey, PortsKey];
     private static readonly string[] MetadataOptionsKeys = [HttpTokensKey];
@@ -103,15 +105,21 @@ public static class VmSpecYaml
 
     private static YamlMappingNode Node(VmCreateOptions spec)
     {
-        var node = new YamlMappingNode
+        var node = new YamlMappingNode { { NameKey, spec.Name } };
+        if (spec.IsoPath is { } iso)
         {
-            { NameKey, spec.Name },
-            { ImageKey, spec.Image },
-            { CpusKey, Number(spec.Cpus) },
-            { MemoryKey, Number(spec.MemoryMiB) },
-            { DiskKey, Number(spec.DiskSizeGiB) },
-            { DiskFormatKey, spec.DiskFormat.ToString() },
-        };
+            node.Add(IsoPathKey, iso);
+            node.Add(FirmwareKey, (spec.Firmware ?? ImageFirmware.Uefi).ToString());
+        }
+        else
+        {
+            node.Add(ImageKey, spec.Image);
+        }
+
+        node.Add(CpusKey, Number(spec.Cpus));
+        node.Add(MemoryKey, Number(spec.MemoryMiB));
+        node.Add(DiskKey, Number(spec.DiskSizeGiB));
+        node.Add(DiskFormatKey, spec.DiskFormat.ToString());
         if (spec.Hypervisor is { } hypervisor)
         {
             node.Add(HypervisorKey, hypervisor.ToString());
@@ -208,6 +216,7 @@ public static class VmSpecYaml
             var spec = new VmCreateOptions { Name = "", Image = "" };
             string? name = null;
             string? image = null;
+            string? iso = null;
             foreach (var (key, value) in Entries(mapping, VmKeys, "a VM spec"))
             {
                 spec = key switch
@@ -226,12 +235,23 @@ public static class VmSpecYaml
                     SharesKey => spec with { Shares = List(value, key, ShareValidation.Parse) },
                     MetadataOptionsKey => spec with { MetadataHttpTokens = HttpTokens(value) },
                     UserDataKey => spec with { UserData = Text(value, key) },
+                    IsoPathKey => spec with { IsoPath = iso = Text(value, key) },
+                    FirmwareKey => spec with { Firmware = Enumerated<ImageFirmware>(value, key) },
                     _ => spec with { SshPublicKeys = List(value, key, key => SshPublicKey.Parse(key).AuthorizedKeysLine) },
                 };
             }
 
             Require(name, NameKey, root);
-            Require(image, ImageKey, root);
+            // An ISO install (isoPath) has no image, New-Vm refuses a spec that gives both, and its firmware defaults as New-Vm's does.
+            if (iso is null)
+            {
+                Require(image, ImageKey, root);
+            }
+            else
+            {
+                spec = spec with { Firmware = spec.Firmware ?? ImageFirmware.Uefi };
+            }
+
             return spec;
         }
 

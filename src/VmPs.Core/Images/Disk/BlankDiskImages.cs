@@ -19,6 +19,10 @@ internal sealed class BlankDiskImages(VmPsPaths paths, ImageStore store)
     /// <summary>The image's name, which says the firmware the VM boots through: blank-uefi or blank-bios.</summary>
     public static string NameOf(ImageFirmware firmware) => $"blank-{firmware.ToString().ToLowerInvariant()}";
 
+    /// <summary>The firmware of an ISO install whose image is <paramref name="imageName"/> (see <see cref="NameOf"/>).</summary>
+    public static ImageFirmware FirmwareOf(string imageName) =>
+        string.Equals(imageName, NameOf(ImageFirmware.Bios), StringComparison.OrdinalIgnoreCase) ? ImageFirmware.Bios : ImageFirmware.Uefi;
+
     private static string ReferenceOf(ImageFirmware firmware) => $"builtin:{NameOf(firmware)}";
 
     /// <summary>The stored blank image of <paramref name="firmware"/>; null before its first use. A user's image of its name is refused.</summary>

@@ -1,4 +1,5 @@
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Images;
 using VmPs.Core.Network;
 using VmPs.Core.Shares;
 using VmPs.Core.Specs;
@@ -148,6 +149,19 @@ public sealed class VmSpecPlannerTests
         Assert.Equal(
             ["diskFormat is Raw, the spec says Qcow2: VmPs cannot change it on an existing VM (remove and re-create the VM).", "shares are /srv/site:/var/www:ro, the spec says none: VmPs cannot change it on an existing VM (remove and re-create the VM)."],
             plan.Unchangeable);
+    }
+
+    [Fact]
+    public void Another_iso_or_firmware_is_reported_not_planned()
+    {
+        var install = Web with { Image = "", IsoPath = "/srv/isos/a.iso", Firmware = ImageFirmware.Uefi };
+
+        var plan = VmSpecPlanner.Plan(install with { IsoPath = "/srv/isos/b.iso", Firmware = ImageFirmware.Bios }, Current(install));
+
+        Assert.Empty(plan.Changes);
+        Assert.Equal(
+            ["isoPath is /srv/isos/a.iso", "firmware is Uefi"],
+            plan.Unchangeable.Select(problem => problem[..problem.IndexOf(',', StringComparison.Ordinal)]));
     }
 
     [Fact]

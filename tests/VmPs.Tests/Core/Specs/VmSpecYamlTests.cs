@@ -80,6 +80,19 @@ public sealed class VmSpecYamlTests
     }
 
     [Fact]
+    public void An_iso_install_is_written_with_its_iso_and_firmware_instead_of_an_image()
+    {
+        var install = new VmCreateOptions { Name = "inst", Image = "", IsoPath = "/srv/isos/debian.iso", Firmware = ImageFirmware.Bios, DiskSizeGiB = 20 };
+
+        var yaml = VmSpecYaml.Write([install]);
+        var spec = Assert.Single(VmSpecYaml.Read(yaml, "inst.yaml"));
+
+        Assert.DoesNotContain("image:", yaml, StringComparison.Ordinal);
+        Assert.Equal(("", "/srv/isos/debian.iso", ImageFirmware.Bios, 20), (spec.Image, spec.IsoPath, spec.Firmware, spec.DiskSizeGiB));
+        Assert.Equal(ImageFirmware.Uefi, Assert.Single(VmSpecYaml.Read("name: inst\nisoPath: /srv/isos/debian.iso\n", "inst.yaml")).Firmware);
+    }
+
+    [Fact]
     public void An_unknown_key_names_the_file_the_line_and_the_key()
     {
         var error = Assert.Throws<VmPsException>(() => VmSpecYaml.Read("name: web\nimage: busybox\nnetwork:\n  name: lab\n  port: 8080\n", "specs/web.yaml"));
