@@ -14,7 +14,7 @@ public static class IngressAcme
     public static IngressAcmeSettings Create(string directory, string? email, string? trustedRootFile, AcmeChallenges challenges = AcmeChallenges.All)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        if (challenges == 0 || (challenges & ~AcmeChallenges.All) != 0)
+        if (!IsChallengeSet(challenges))
         {
             throw IngressErrors.InvalidAcmeChallenges(challenges);
         }
@@ -31,6 +31,9 @@ public static class IngressAcme
 
         return new IngressAcmeSettings(uri, string.IsNullOrEmpty(email) ? null : email, string.IsNullOrEmpty(trustedRootFile) ? null : CheckRoot(trustedRootFile), challenges);
     }
+
+    /// <summary>At least one challenge, and none that VmPs does not know.</summary>
+    public static bool IsChallengeSet(AcmeChallenges challenges) => challenges != 0 && (challenges & ~AcmeChallenges.All) == 0;
 
     private static string CheckRoot(string path)
     {

@@ -97,7 +97,7 @@ internal sealed class IngressStore
 
     /// <summary>Settings stored before challenges could be chosen (or unreadable ones) answer both, as Caddy does.</summary>
     private static AcmeChallenges Challenges(string? stored) =>
-        Enum.TryParse<AcmeChallenges>(stored, out var challenges) && challenges != 0 && (challenges & ~AcmeChallenges.All) == 0
+        Enum.TryParse<AcmeChallenges>(stored, out var challenges) && IngressAcme.IsChallengeSet(challenges)
             ? challenges
             : AcmeChallenges.All;
 
