@@ -96,6 +96,12 @@ public sealed record VmLaunchSpec
     /// <summary>The hypervisor's own stdout/stderr (and log, where it has one) go here.</summary>
     public required string HypervisorLogPath { get; init; }
 
+    /// <summary>
+    /// The hypervisor's events of this run (QEMU: its QMP events, see Qemu.QemuEventLog), which say how it ended; null:
+    /// none. Set by the driver that writes them.
+    /// </summary>
+    public string? EventLogPath { get; init; }
+
     /// <summary>The cap of each log file (see VmLogKeeper): the current file at most this, one rotated file beside it.</summary>
     public long LogFileMaxBytes { get; init; } = Logs.VmLogKeeper.MaxFileBytes;
 
@@ -122,7 +128,7 @@ public sealed record VmLaunchSpec
     }
 
     /// <summary>The logs the hypervisor fills, through the log keeper (see VmLogKeeper).</summary>
-    internal IEnumerable<string> LogPaths => new[] { ConsoleLogPath, AppLogPath, HypervisorLogPath }.OfType<string>();
+    internal IEnumerable<string> LogPaths => new[] { ConsoleLogPath, AppLogPath, HypervisorLogPath, EventLogPath }.OfType<string>();
 
     /// <summary>Once the hypervisor runs: the sockets it made (with its umask's mode) become 0600.</summary>
     internal void RestrictHypervisorFiles() => PrivateFiles.RepairTree(VmDirectory);

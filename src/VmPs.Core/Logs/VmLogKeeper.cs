@@ -23,7 +23,8 @@ internal static class VmLogKeeper
     /// <summary>The keeper's stdout and stderr, in the VM's directory.</summary>
     public const string OwnLogName = "logkeeper.log";
 
-    private const string PipeExtension = ".pipe";
+    // NAME.out: a QEMU pipe chardev with path NAME writes NAME.out (and reads NAME.in), see QemuEventLog.
+    private const string PipeExtension = ".out";
     private const int OpenWriteOnly = 0x1;
     private const int OpenNonBlocking = 0x800;
     private const int OpenCloseOnExec = 0x80000;

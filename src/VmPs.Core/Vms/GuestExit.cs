@@ -1,11 +1,16 @@
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Logs;
+using VmPs.Core.Storage;
 using VmPs.Protocol;
 using VmPs.Protocol.Logs;
 
 namespace VmPs.Core.Vms;
 
-/// <summary>How the guest's last boot ended, read from its console log.</summary>
-internal sealed record GuestExit(bool PoweredOff, string? Reason, int? ExitCode, string? BootError, string Tail)
+/// <summary>
+/// How the guest's last boot ended: from VmPs's init, its poweroff marker with the exit code in the console log; from
+/// any guest (an installer, a disk image), QEMU's record that the guest powered off (see QemuEventLog).
+/// </summary>
+internal sealed record GuestExit(bool PoweredOff, string? Reason, int? ExitCode, string? BootError, string Tail, string? HypervisorReason = null)
 {
     public const int TailLines = 20;
 
@@ -15,17 +20,19 @@ internal sealed record GuestExit(bool PoweredOff, string? Reason, int? ExitCode,
     /// <summary>A tail line longer than this is cut: the tail goes into error messages.</summary>
     public const int MaxTailLineChars = 400;
 
-    public static GuestExit Read(string consoleLogPath)
+    public static GuestExit Read(VmFiles files)
     {
-        var text = ReadEnd(consoleLogPath);
-        var poweredOff = ConsoleMarkers.TryParsePoweroff(text, out var reason, out var exitCode);
-        return new GuestExit(poweredOff, reason, exitCode, ConsoleMarkers.LastError(text), TailOf(text));
+        var text = ReadEnd(files.ConsoleLog);
+        var hypervisorReason = QemuEventLog.ShutdownReason(ReadEnd(QemuEventLog.LogPath(files.Directory)));
+        var poweredOff = ConsoleMarkers.TryParsePoweroff(text, out var reason, out var exitCode) || hypervisorReason == QemuEventLog.GuestShutdownReason;
+        return new GuestExit(poweredOff, reason, exitCode, ConsoleMarkers.LastError(text), TailOf(text), hypervisorReason);
     }
 
     /// <summary>Why a VM stopped without powering off, with the console tail, for Crashed VMs and failed starts.</summary>
     public string DescribeCrash(string what)
     {
-        var because = BootError is null ? what : $"{what} The guest reported: {BootError}";
+        var recorded = HypervisorReason is null ? what : $"{what} QEMU recorded its shutdown as {HypervisorReason}.";
+        var because = BootError is null ? recorded : $"{recorded} The guest reported: {BootError}";
         return Tail.Length == 0
             ? $"{because} The console log is empty."
             : $"{because}{Environment.NewLine}Last console lines:{Environment.NewLine}{Tail}";

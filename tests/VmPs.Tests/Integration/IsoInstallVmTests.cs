@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using VmPs.Core;
 using VmPs.Core.Boot;
 using VmPs.Core.Images;
+using VmPs.Core.Processes;
 using VmPs.Core.Vms;
 using VmPs.Tests.Core.State;
 using VmPs.Tests.Core.Vms;
@@ -12,8 +13,9 @@ namespace VmPs.Tests.Integration;
 /// <summary>
 /// An ISO install (New-Vm -IsoPath) booted by real QEMU (TCG) through OVMF: GRUB from a grub-mkrescue ISO runs from the
 /// CD-ROM drive and sees the blank disk of the requested size; while it waits for a line on the serial console the
-/// VM's disk cannot become an image; the line typed through the console session lets it power off, and the stopped
-/// VM's disk becomes an image (New-VmImage -FromVm). The ISO is never written.
+/// VM's disk cannot become an image; the line typed through the console session lets it power off, which records the
+/// VM Stopped (no VmPs init says so: QEMU's SHUTDOWN event does), and the stopped VM's disk becomes an image
+/// (New-VmImage -FromVm). The ISO is never written. A QEMU killed outright and a guest that resets are Crashed.
 /// </summary>
 [Collection(VmBootCollection.Name)]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -68,11 +70,48 @@ public sealed class IsoInstallVmTests : IDisposable
         }
 
         await WaitUntilOffAsync("inst");
+        // Read by a manager of its own, as a later session would: the record is on disk, not in this one.
+        var off = await VmTestHost.Manager(host.Home.Paths).GetAsync("inst", CancellationToken.None);
+        Assert.True(off.State == VmState.Stopped, $"{off.State}: {off.StatusDetail}");
         var template = await host.Manager.CreateImageFromVmAsync("inst", "template", false, null, CancellationToken.None);
 
         Assert.Equal((ImageKind.Disk, ImageFirmware.Uefi, 20L << 30, "vm:inst"), (template.Kind, template.Firmware, template.VirtualSizeBytes, template.Reference));
         Assert.Equal(isoHash, SHA256.HashData(await File.ReadAllBytesAsync(iso)));
         Assert.Equal(["blank-uefi", "template"], (await new ImageManager(host.Home.Paths).GetAllAsync(CancellationToken.None)).Select(image => image.Name));
+    }
+
+    [RequiresGrubIsoFact]
+    public async Task A_killed_qemu_and_a_guest_that_resets_leave_the_vm_crashed()
+    {
+        var iso = await TestIsoImages.BuildAsync(host.Scratch.Path, Marker, $"echo {Waiting}", "read answer", "reboot");
+        var vm = await host.Manager.CreateAsync(new VmCreateOptions { Name = "inst", Image = "", IsoPath = iso, DiskSizeGiB = 1, MemoryMiB = 256 }, CancellationToken.None);
+        var consoleLog = Path.Combine(vm.Directory, "console.log");
+
+        await host.Manager.StartAsync("inst", new VmStartOptions(), null, CancellationToken.None);
+        await ConsoleLogs.WaitForAsync(consoleLog, Waiting, BootBound);
+        await ProcessProbe.KillAsync(PidFile.Read(Path.Combine(vm.Directory, "hypervisor.pid"))!.Value, PowerOffBound, CancellationToken.None);
+        await WaitUntilOffAsync("inst");
+        var killed = await VmTestHost.Manager(host.Home.Paths).GetAsync("inst", CancellationToken.None);
+
+        Assert.Equal(VmState.Crashed, killed.State);
+        Assert.DoesNotContain("QEMU recorded", killed.StatusDetail, StringComparison.Ordinal);
+
+        // GRUB's reboot resets the machine, which -no-reboot turns into QEMU's exit: no power-off.
+        File.Delete(consoleLog);
+        await host.Manager.StartAsync("inst", new VmStartOptions(), null, CancellationToken.None);
+        await ConsoleLogs.WaitForAsync(consoleLog, Waiting, BootBound);
+        await using (var session = await host.Manager.AttachConsoleAsync("inst", CancellationToken.None))
+        {
+            var attached = session.RunAsync(new ConsoleCapture(), CancellationToken.None);
+            await session.SendAsync("\r"u8.ToArray(), CancellationToken.None);
+            Assert.Equal(SerialConsoleEnd.ConsoleClosed, await attached.WaitAsync(PowerOffBound));
+        }
+
+        await WaitUntilOffAsync("inst");
+        var reset = await VmTestHost.Manager(host.Home.Paths).GetAsync("inst", CancellationToken.None);
+
+        Assert.Equal(VmState.Crashed, reset.State);
+        Assert.Contains("QEMU recorded its shutdown as guest-reset.", reset.StatusDetail, StringComparison.Ordinal);
     }
 
     private async Task WaitUntilOffAsync(string name)

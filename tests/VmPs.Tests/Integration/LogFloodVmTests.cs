@@ -86,7 +86,7 @@ public sealed class LogFloodVmTests : IDisposable
 
         await manager.StopAsync(VmName, new VmStopOptions(), CancellationToken.None);
         Assert.Empty(ProcessProbe.FindDetachedFor(created.Directory));
-        Assert.Empty(Directory.EnumerateFiles(created.Directory, "*.pipe"));
+        Assert.Empty(Directory.EnumerateFiles(created.Directory, "*.out"));
         await manager.RemoveAsync(VmName, force: true, CancellationToken.None);
     }
 

@@ -57,8 +57,8 @@ public sealed class PrivateStateTests(ITestOutputHelper output) : IDisposable
             var paths = AssertPrivate();
             string[] runtimeFiles =
             [
-                "/qmp.sock", "/agent.sock", "/agent.sock.lock", "/hypervisor.pid", "/logkeeper.pid", "/console.pipe", "/app.pipe",
-                "/hypervisor.pipe", "/console.log", "/app.log", "/hypervisor.log",
+                "/qmp.sock", "/agent.sock", "/agent.sock.lock", "/hypervisor.pid", "/logkeeper.pid", "/console.out", "/app.out",
+                "/hypervisor.out", "/qmp-events.out", "/qmp-events.in", "/console.log", "/app.log", "/hypervisor.log", "/qmp-events.log",
             ];
             foreach (var name in runtimeFiles)
             {

@@ -75,6 +75,10 @@ internal static class QemuCommandLine
             "-object", "rng-random,id=rng,filename=/dev/urandom",
             "-device", $"{Device("virtio-rng")},rng=rng",
         ]);
+        if (spec.EventLogPath is { } events)
+        {
+            arguments.AddRange(QemuEventLog.Arguments(events, Escape));
+        }
 
         var bootOrder = BootOrder(spec);
         var cdRoms = 0;

@@ -103,9 +103,11 @@ public sealed class QemuDriver : IHypervisorDriver
         await qmp.ExecuteAsync("qom-get", new JsonObject { ["path"] = $"/objects/{QemuGuestMemory.BackendId}", ["property"] = "share" }, cancellationToken).ConfigureAwait(false)
             is JsonValue share && share.TryGetValue(out bool shared) && shared;
 
-    private async Task<HypervisorInstance> StartAsync(VmLaunchSpec spec, string? restoreFrom, CancellationToken cancellationToken)
+    private async Task<HypervisorInstance> StartAsync(VmLaunchSpec launch, string? restoreFrom, CancellationToken cancellationToken)
     {
+        var spec = launch with { EventLogPath = QemuEventLog.LogPath(launch.VmDirectory) };
         spec.CreatePrivateFiles();
+        QemuEventLog.Prepare(spec.VmDirectory);
         var sockets = QemuSockets.For(spec.VmDirectory);
         if (sockets.QmpIsServed())
         {

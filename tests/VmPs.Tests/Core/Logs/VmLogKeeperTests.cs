@@ -41,7 +41,7 @@ public sealed class VmLogKeeperTests : IDisposable
     {
         spec.CreatePrivateFiles();
         // 12 MiB into each log (its own output, the console and the app console), then a last line each, then it idles.
-        var flood = string.Join("; ", new[] { "", " > console.pipe", " > app.pipe" }.Select(target =>
+        var flood = string.Join("; ", new[] { "", " > console.out", " > app.out" }.Select(target =>
             $"yes 0123456789abcdef | head -c {FloodBytes}{target}; echo END{target}"));
         var hypervisor = VmLogKeeper.Launch(spec, output => DetachedProcess.Start("sh", ["-c", flood + "; exec sleep 600"], output, scratch.Path, spec.PidFilePath));
         var keeper = Keeper();
@@ -69,7 +69,7 @@ public sealed class VmLogKeeperTests : IDisposable
         await ProcessProbe.KillAsync(hypervisor, TimeSpan.FromSeconds(5), CancellationToken.None);
         Assert.True(await ProcessProbe.WaitForExitAsync(keeper, TimeSpan.FromSeconds(10), CancellationToken.None), "the keeper outlived its hypervisor");
         VmLogKeeper.End(scratch.Path);
-        Assert.Empty(Directory.EnumerateFiles(scratch.Path, "*.pipe"));
+        Assert.Empty(Directory.EnumerateFiles(scratch.Path, "*.out"));
         Assert.False(File.Exists(Path.Combine(scratch.Path, VmLogKeeper.PidFileName)));
         Assert.Empty(ProcessProbe.FindDetachedFor(scratch.Path));
     }
@@ -87,7 +87,7 @@ public sealed class VmLogKeeperTests : IDisposable
         }));
 
         Assert.False(ProcessProbe.IsRunning(keeper!.Value));
-        Assert.Empty(Directory.EnumerateFiles(scratch.Path, "*.pipe"));
+        Assert.Empty(Directory.EnumerateFiles(scratch.Path, "*.out"));
         Assert.False(File.Exists(Path.Combine(scratch.Path, VmLogKeeper.PidFileName)));
         Assert.Empty(ProcessProbe.FindDetachedFor(scratch.Path));
     }

@@ -52,7 +52,7 @@ public sealed class CloudHypervisorDriverTests : IAsyncLifetime
         var fake = launcher.Vmm;
         Assert.Equal(instance.Process, fake.Process);
         Assert.Equal(
-            new CloudHypervisorLaunch(CloudHypervisorVmFiles.In(vm.Directory), vm.PathOf("hypervisor.pipe"), vm.Directory, vm.PathOf("hypervisor.pid")),
+            new CloudHypervisorLaunch(CloudHypervisorVmFiles.In(vm.Directory), vm.PathOf("hypervisor.out"), vm.Directory, vm.PathOf("hypervisor.pid")),
             launcher.LastLaunch);
 
         var requests = fake.Requests;

@@ -42,7 +42,7 @@ public sealed class QemuCommandLineTests
         AssertPair(arguments, "-m", "512M");
         Assert.Contains("-nodefaults", arguments);
         Assert.Contains("-no-reboot", arguments);
-        AssertPair(arguments, "-chardev", "socket,id=console,path=/vms/a/console.sock,server=on,wait=off,logfile=/vms/a/console.pipe");
+        AssertPair(arguments, "-chardev", "socket,id=console,path=/vms/a/console.sock,server=on,wait=off,logfile=/vms/a/console.out");
         AssertPair(arguments, "-device", "virtio-rng-device,rng=rng");
         AssertPair(arguments, "-device", "virtio-blk-device,drive=disk0,serial=vmps-rootfs");
         AssertPair(arguments, "-drive", "if=none,id=disk0,file=/images/rootfs.erofs,format=raw,readonly=on");
