@@ -157,6 +157,8 @@ public static class VmPsErrorIds
 
     public const string HypervisorFeatureNotSupported = nameof(HypervisorFeatureNotSupported);
 
+    public const string HypervisorMemoryHotplugFailed = nameof(HypervisorMemoryHotplugFailed);
+
     public const string HypervisorKillFailed = nameof(HypervisorKillFailed);
 
     public const string HypervisorNotInstalled = nameof(HypervisorNotInstalled);
@@ -525,6 +527,8 @@ public static class VmPsErrorIds
     public const string VmResizeNeedsStop = nameof(VmResizeNeedsStop);
 
     public const string VmMemoryHotplugStep = nameof(VmMemoryHotplugStep);
+
+    public const string VmMemoryAboveMaximum = nameof(VmMemoryAboveMaximum);
 
     public const string VmRestoreFailed = nameof(VmRestoreFailed);
 

@@ -40,7 +40,7 @@ public sealed class KernelModuleResolver
     /// The modules the VmPs guest needs from a distro kernel; built-in ones are skipped. button and evdev
     /// let the guest see the ACPI power button (a KEY_POWER event on /dev/input/eventN), so a power
     /// button press can shut it down gracefully. veth joins the instance metadata service's network namespace
-    /// to the VM's.
+    /// to the VM's. virtio_mem takes the memory Set-Vm plugs into a running q35 VM.
     /// </summary>
     public static IReadOnlyList<string> GuestModules { get; } =
     [
@@ -58,6 +58,7 @@ public sealed class KernelModuleResolver
         "button",
         "evdev",
         "veth",
+        "virtio_mem",
     ];
 
     public static async Task<KernelModuleResolver> LoadAsync(string modulesDirectory, CancellationToken cancellationToken)

@@ -62,6 +62,9 @@ public enum HypervisorFeatures
 
     /// <summary>A terminal attaches to the running VM's serial console (Enter-Vm -Console) while its console log is still kept.</summary>
     SerialConsole = 1 << 16,
+
+    /// <summary>Memory added to a running VM is taken out again while it runs (<see cref="MemoryResize"/> alone only adds).</summary>
+    MemoryUnplug = 1 << 17,
 }
 
 /// <summary>What one hypervisor driver, as configured for this host, can do. Callers check these, never the driver's type.</summary>
@@ -112,6 +115,7 @@ public sealed record HypervisorCapabilities(string Driver, HypervisorFeatures Fe
                 HypervisorFeatures.LazyRestore => "restoring memory on demand",
                 HypervisorFeatures.CpuResize => "changing the vCPUs of a running VM",
                 HypervisorFeatures.MemoryResize => "changing the memory of a running VM",
+                HypervisorFeatures.MemoryUnplug => "taking memory out of a running VM",
                 HypervisorFeatures.Uefi => "UEFI boot",
                 HypervisorFeatures.Bios => "BIOS boot",
                 HypervisorFeatures.CdRom => "booting from a CD-ROM image",

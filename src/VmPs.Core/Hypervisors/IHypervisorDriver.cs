@@ -82,6 +82,12 @@ public sealed record VmLaunchSpec
     /// <summary>The memory a driver that hot-plugs it lets the running VM grow to; null: <see cref="MemoryMiB"/>.</summary>
     public int? MaxMemoryMiB { get; init; }
 
+    /// <summary>
+    /// The memory the running VM booted with, when memory was hot-plugged into it since (<see cref="MemoryMiB"/> is then
+    /// the total): what a driver that builds the machine's RAM from it needs to restore the VM. Null: <see cref="MemoryMiB"/>.
+    /// </summary>
+    public int? BootMemoryMiB { get; init; }
+
     public required IReadOnlyList<DiskSpec> Disks { get; init; }
 
     /// <summary>The guest's serial console is written here.</summary>

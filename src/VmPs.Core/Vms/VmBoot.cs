@@ -108,7 +108,11 @@ internal sealed class VmBoot
             {
                 Report(progress, vm, "Checking the saved state", 20);
                 var manifest = await VmSavedState.VerifyAsync(vm.Name, files.SavedState, claimed.Hypervisor, spec, cancellationToken).ConfigureAwait(false);
-                identity = IdentityOf(claimed, adapter, VmSavedState.LaunchSpecOf(manifest));
+                var saved = VmSavedState.LaunchSpecOf(manifest);
+                identity = IdentityOf(claimed, adapter, saved);
+                // The machine is built as it booted (memory plugged since comes back with the saved device state), with
+                // the room it had then, whatever this host's memory is now.
+                spec = spec with { BootMemoryMiB = saved.BootMemoryMiB, MaxMemoryMiB = saved.MaxMemoryMiB };
                 metadata = GuestConfigFactory.Metadata(claimed, adapter, await VmUserData.ReadAsync(files, cancellationToken).ConfigureAwait(false));
             }
             CrashPoint.Reach(CrashAfterPlug);

@@ -28,7 +28,7 @@ namespace VmPs.Core.Vms;
 /// </summary>
 public sealed class VmManager : IVmManager
 {
-    private static readonly TimeSpan CpuOnlinePollInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan GuestResizePollInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly VmManagerSettings settings;
     private readonly VmStore vms;
@@ -553,12 +553,12 @@ public sealed class VmManager : IVmManager
         if (memoryMiB is { } memory)
         {
             const int block = Hypervisors.CloudHypervisor.CloudHypervisorVmConfigBuilder.HotplugBlockMiB;
-            if (memory < vm.MemoryMiB)
+            if (memory < vm.MemoryMiB && !driver.Capabilities.Supports(HypervisorFeatures.MemoryUnplug))
             {
                 throw VmErrors.MemoryShrinkNeedsStop(vm.Name, vm.MemoryMiB, memory);
             }
 
-            if ((memory - vm.MemoryMiB) % block != 0)
+            if (Math.Abs(memory - vm.MemoryMiB) % block != 0)
             {
                 throw VmErrors.MemoryHotplugStep(vm.Name, vm.MemoryMiB, memory, block);
             }
@@ -578,6 +578,13 @@ public sealed class VmManager : IVmManager
             (connection, transaction, next) => QuotaEnforcement.EnsureFitsAloneAsync(
                 connection, transaction, next.OwnerId, new QuotaDemand(Cpus: next.Cpus, MemoryMiB: next.MemoryMiB), cancellationToken)).ConfigureAwait(false)
             ?? throw VmErrors.NotFound(vm.Name);
+        long? guestMemoryBefore = null;
+        if (memoryMiB is not null)
+        {
+            await VmStandby.TryWithAgentAsync(instance.Agent, async (agent, token) => guestMemoryBefore = (await agent.PingAsync(token).ConfigureAwait(false)).MemoryTotalBytes, cancellationToken)
+                .ConfigureAwait(false);
+        }
+
         try
         {
             await driver.ResizeAsync(instance, cpus, memoryMiB, cancellationToken).ConfigureAwait(false);
@@ -593,27 +600,45 @@ public sealed class VmManager : IVmManager
         if (File.Exists(launched))
         {
             var spec = VmSavedState.ParseLaunchSpec(await File.ReadAllTextAsync(launched, CancellationToken.None).ConfigureAwait(false));
-            await VmBoot.WriteLaunchSpecAsync(launched, spec with { Cpus = claimed.Cpus, MemoryMiB = claimed.MemoryMiB }, CancellationToken.None).ConfigureAwait(false);
+            await VmBoot.WriteLaunchSpecAsync(
+                launched,
+                spec with { Cpus = claimed.Cpus, MemoryMiB = claimed.MemoryMiB, BootMemoryMiB = spec.BootMemoryMiB ?? spec.MemoryMiB },
+                CancellationToken.None).ConfigureAwait(false);
         }
 
         if (cpus is { } added && added > vm.Cpus)
         {
             // Hot-added vCPUs come up offline in the guest until something writes their online files, and appear there
             // only once the guest has handled the hypervisor's notice, which may be after the plug returned.
-            await VmStandby.TryWithAgentAsync(
+            await UntilGuestSeesAsync(instance.Agent, async (agent, token) => await agent.OnlineCpusAsync(token).ConfigureAwait(false) >= added, cancellationToken)
+                .ConfigureAwait(false);
+        }
+
+        if (memoryMiB is { } memoryNow && guestMemoryBefore is { } before)
+        {
+            // The guest adds a plugged block to its memory (and takes an unplugged one out) a moment after the hypervisor says so.
+            var expected = before + ((long)(memoryNow - vm.MemoryMiB) << 20);
+            await UntilGuestSeesAsync(
                 instance.Agent,
-                async (agent, token) =>
-                {
-                    while (await agent.OnlineCpusAsync(token).ConfigureAwait(false) < added)
-                    {
-                        await Task.Delay(CpuOnlinePollInterval, token).ConfigureAwait(false);
-                    }
-                },
+                async (agent, token) => (await agent.PingAsync(token).ConfigureAwait(false)).MemoryTotalBytes is { } total && (memoryNow > vm.MemoryMiB ? total >= expected : total <= expected),
                 cancellationToken).ConfigureAwait(false);
         }
 
         return claimed;
     }
+
+    /// <summary>Asks the agent until <paramref name="seen"/> holds, within the agent's limit; a guest without one goes without.</summary>
+    private static Task UntilGuestSeesAsync(AgentEndpoint endpoint, Func<AgentClient, CancellationToken, Task<bool>> seen, CancellationToken cancellationToken) =>
+        VmStandby.TryWithAgentAsync(
+            endpoint,
+            async (agent, token) =>
+            {
+                while (!await seen(agent, token).ConfigureAwait(false))
+                {
+                    await Task.Delay(GuestResizePollInterval, token).ConfigureAwait(false);
+                }
+            },
+            cancellationToken);
 
     /// <summary>Checkpoint-Vm: a named checkpoint of the VM's disk and, while it runs (or is paused or saved), its memory.</summary>
     public async Task<VmCheckpointInfo> CheckpointAsync(string name, string checkpointName, CancellationToken cancellationToken)

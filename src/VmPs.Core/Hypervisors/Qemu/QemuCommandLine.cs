@@ -52,11 +52,15 @@ internal static class QemuCommandLine
 
         arguments.AddRange(
         [
-            "-m", spec.MemoryMiB.ToString(CultureInfo.InvariantCulture) + "M",
+            "-m", microvm ? spec.MemoryMiB.ToString(CultureInfo.InvariantCulture) + "M" : QemuMemoryHotplug.MemoryArgument(spec),
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
         ]);
         // vhost-user devices (virtiofsd) reach guest memory through the backend's file, which therefore must be shared.
-        arguments.AddRange(["-object", memory.BackendArgument(spec.MemoryMiB)]);
+        arguments.AddRange(["-object", memory.BackendArgument(microvm ? spec.MemoryMiB : QemuMemoryHotplug.BootMiB(spec))]);
+        if (!microvm)
+        {
+            arguments.AddRange(QemuMemoryHotplug.Arguments(spec));
+        }
         if (spec.Shares.Count > 0 && microvm)
         {
             // virtiofsd (libvhost-user) refuses legacy virtio devices, which microvm's virtio-mmio transports are by default.
@@ -245,6 +249,12 @@ internal static class QemuCommandLine
     internal static string KernelArguments(QemuDriverOptions options, VmLaunchSpec spec)
     {
         var arguments = new List<string> { spec.KernelArguments.Trim(), "console=ttyS0", "reboot=k", "panic=-1" };
+        if (options.Machine == QemuMachine.Q35 && QemuMemoryHotplug.RoomMiB(spec) > 0)
+        {
+            // Plugged memory is used at once, and movable, so that the kernel can empty a block again to give it back.
+            arguments.Add("memhp_default_state=online_movable");
+        }
+
         if (options.Machine == QemuMachine.Microvm && options.Accelerator == Accelerator.Tcg)
         {
             // Without it the kernel often hangs calibrating the TSC under TCG on microvm (no PIT to calibrate against).

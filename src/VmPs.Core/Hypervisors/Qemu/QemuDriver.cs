@@ -50,9 +50,9 @@ public sealed class QemuDriver : IHypervisorDriver
 
         if (options.Machine == QemuMachine.Q35)
         {
-            // No memory hot-plug: q35 could take pc-dimms, but a saved state would then need them on the restoring
-            // command line, which VmPs does not record (the vCPUs it does: the VM's CPU count names them all).
+            // vCPUs as devices (QemuCpuHotplug), memory through virtio-mem (QemuMemoryHotplug); microvm has neither.
             features |= HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug | HypervisorFeatures.CpuResize
+                | HypervisorFeatures.MemoryResize | HypervisorFeatures.MemoryUnplug
                 | HypervisorFeatures.Uefi | HypervisorFeatures.Bios | HypervisorFeatures.CdRom;
         }
 
@@ -229,13 +229,18 @@ public sealed class QemuDriver : IHypervisorDriver
         }
     }
 
-    /// <summary>q35 plugs and unplugs vCPUs (see <see cref="QemuCpuHotplug"/>); neither machine changes a running VM's memory.</summary>
+    /// <summary>q35 plugs and unplugs vCPUs (see <see cref="QemuCpuHotplug"/>) and memory (see <see cref="QemuMemoryHotplug"/>); microvm neither.</summary>
     public async Task ResizeAsync(HypervisorInstance instance, int? cpus, int? memoryMiB, CancellationToken cancellationToken)
     {
         Capabilities.Require((cpus is null ? HypervisorFeatures.None : HypervisorFeatures.CpuResize) | (memoryMiB is null ? HypervisorFeatures.None : HypervisorFeatures.MemoryResize), instance.ControlSocketPath);
+        await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
+        if (memoryMiB is { } memory)
+        {
+            await QemuMemoryHotplug.ResizeAsync(qmp, memory, options.UnplugTimeout, cancellationToken).ConfigureAwait(false);
+        }
+
         if (cpus is { } wanted)
         {
-            await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
             await QemuCpuHotplug.ResizeAsync(qmp, wanted, options.UnplugTimeout, cancellationToken).ConfigureAwait(false);
         }
     }

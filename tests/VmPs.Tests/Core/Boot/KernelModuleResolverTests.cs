@@ -21,13 +21,14 @@ public sealed class KernelModuleResolverTests : IDisposable
         var modules = resolver.Resolve(KernelModuleResolver.GuestModules);
 
         // The load order `modprobe --show-depends` gives on Debian's 6.1 cloud kernel (DESIGN.md), then
-        // virtio-fs (host directory shares), the power button's modules and the metadata service's veth.
+        // virtio-fs (host directory shares), the power button's modules, the metadata service's veth and virtio-mem
+        // (memory Set-Vm plugs into a running q35 VM).
         string[] expected =
         [
             "virtio_ring", "virtio", "virtio_mmio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci",
             "virtio_blk", "failover", "net_failover", "virtio_net", "virtio_console", "virtio_rng", "libcrc32c",
             "erofs", "overlay", "vsock", "vmw_vsock_virtio_transport_common", "vmw_vsock_virtio_transport", "loop",
-            "fuse", "virtiofs", "button", "evdev", "veth",
+            "fuse", "virtiofs", "button", "evdev", "veth", "virtio_mem",
         ];
         Assert.Equal(expected, modules.Select(module => module.Name));
         Assert.Equal("virtio-rng.ko", modules.Single(module => module.Name == "virtio_rng").FileName);

@@ -138,6 +138,31 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
+    public void Q35_keeps_its_RAM_at_the_boot_size_with_a_virtio_mem_device_for_the_rest_up_to_MaxMemoryMiB_while_microvm_fixes_it()
+    {
+        // Restored after a grow from 512 to 768 MiB, on a host of 2100 MiB: room for 1536 MiB (whole 128 MiB blocks), 256 plugged.
+        var spec = Spec with { MemoryMiB = 768, BootMemoryMiB = 512, MaxMemoryMiB = 2100 };
+        var q35 = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), spec, Sockets, Memory);
+        var microvm = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), spec with { BootMemoryMiB = null }, Sockets, Memory);
+        var noRoom = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), spec with { MaxMemoryMiB = 600 }, Sockets, Memory);
+        var shares = QemuCommandLine.Build(
+            new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), spec with { Shares = [new ShareSpec("vmps-share0", "/srv/a", "/data", ReadOnly: false)] }, Sockets, Memory);
+
+        AssertPair(q35, "-m", "512M,maxmem=2048M");
+        AssertPair(q35, "-object", "memory-backend-file,id=mem,size=512M,mem-path=/dev/shm/vmps-0/a.ram,share=on");
+        AssertPair(q35, "-object", "memory-backend-ram,id=vmem0,size=1536M,reserve=off");
+        AssertPair(q35, "-device", "virtio-mem-pci,id=vmem,memdev=vmem0,block-size=128M,requested-size=256M");
+        Assert.Contains("memhp_default_state=online_movable", Values(q35, "-append").Single());
+        AssertPair(microvm, "-m", "768M");
+        AssertPair(noRoom, "-m", "512M");
+        AssertPair(shares, "-m", "512M");
+        foreach (var arguments in new[] { microvm, noRoom, shares })
+        {
+            Assert.DoesNotContain(arguments, argument => argument.Contains("vmem", StringComparison.Ordinal) || argument.Contains("memhp_default_state", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
     public void Shares_get_a_vhost_user_fs_device_each_over_the_shared_guest_memory_file_and_a_VM_without_none()
     {
         var spec = Spec with { Shares = [new ShareSpec("vmps-share0", "/srv/a", "/data", ReadOnly: false), new ShareSpec("vmps-share1", "/srv/b", "/view", ReadOnly: true)] };

@@ -125,6 +125,7 @@ public sealed class QemuDriverTests : IDisposable
             | HypervisorFeatures.Pause | HypervisorFeatures.Snapshot | HypervisorFeatures.PvhKernel | HypervisorFeatures.LiveDiskSnapshot
             | HypervisorFeatures.LazyRestore | HypervisorFeatures.SerialConsole;
         const HypervisorFeatures q35Only = HypervisorFeatures.DiskHotplug | HypervisorFeatures.NicHotplug | HypervisorFeatures.CpuResize
+            | HypervisorFeatures.MemoryResize | HypervisorFeatures.MemoryUnplug
             | HypervisorFeatures.Uefi | HypervisorFeatures.Bios | HypervisorFeatures.CdRom;
 
         Assert.Equal(new HypervisorCapabilities("QEMU (microvm)", everyMachine), microvm.Capabilities);
