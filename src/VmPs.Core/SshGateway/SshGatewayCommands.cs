@@ -23,6 +23,7 @@ public sealed class SshGatewayCommands
           restart NAME                        stop and start a VM
           share NAME EMAIL                    let the user with that e-mail reach your VM
         ssh NAME@HOST [COMMAND]               a shell (or the command) in the VM NAME
+        ssh -J vmps@HOST root@NAME            the VM's own sshd (its port 22)
         """;
 
     private const int Failed = 1;
@@ -108,7 +109,8 @@ public sealed class SshGatewayCommands
         }
 
         name ??= "vm-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
-        await services.Vms.CreateAsync(new VmCreateOptions { Name = name, Image = image, Owner = user.Name }, cancellationToken).ConfigureAwait(false);
+        // On the default network, so that ssh -J through the gateway reaches the VM's own sshd.
+        await services.Vms.CreateAsync(new VmCreateOptions { Name = name, Image = image, Owner = user.Name, Network = new VmNetworkOptions() }, cancellationToken).ConfigureAwait(false);
         var vm = await services.Vms.StartAsync(name, new VmStartOptions(), null, cancellationToken).ConfigureAwait(false);
         await output.WriteLineAsync($"{vm.Name} {vm.State}").ConfigureAwait(false);
         return 0;
@@ -159,7 +161,7 @@ public sealed class SshGatewayCommands
         return BadUsage;
     }
 
-    private bool IsVisible(VmInfo vm) => IsOwner(vm) || user.SharedVms.Contains(vm.Name, StringComparer.OrdinalIgnoreCase);
+    private bool IsVisible(VmInfo vm) => SshGatewayTargets.MayReach(user, vm);
 
     private bool IsOwner(VmInfo vm) => string.Equals(vm.Owner, user.Name, StringComparison.OrdinalIgnoreCase);
 

@@ -14,6 +14,12 @@ internal static class SshGatewayConfig
     /// <summary>OpenSSH's privilege separation user, which sshd needs in the accounts it sees.</summary>
     public const string PrivilegeSeparationUser = "sshd";
 
+    /// <summary>
+    /// sshd's nsswitch.conf: accounts and host names from its own files only, so the names ssh -J may open
+    /// (<see cref="SshGatewayTargets"/>) resolve to the VMs' addresses and never through DNS or the host's other sources.
+    /// </summary>
+    public const string NameService = "passwd: files\ngroup: files\nshadow: files\nhosts: files\n";
+
     public static string Sshd(SshGatewayLayout layout, SshGatewaySettings settings, string program, VmPsSettings installation)
     {
         // The program has its own copy of the engine (bin/sshgw), so it is told the guest binary of the module that started it.
@@ -37,7 +43,17 @@ internal static class SshGatewayConfig
         text.AppendLine("# Keys come only from the state database, through the gateway program, for the login name and key offered.");
         // sshd wants the command's first character to be '/', so the program's path is not quoted (it has no spaces).
         text.AppendLine("AuthorizedKeysFile none");
-        text.AppendLine(CultureInfo.InvariantCulture, $"AuthorizedKeysCommand {program} keys --home {Quote(installation.StateDirectory)} %u %f");
+        // sshd gives the command a minimal environment, so the installation's settings are its arguments.
+        var keys = new StringBuilder().Append(CultureInfo.InvariantCulture, $"{program} keys --home {Quote(installation.StateDirectory)}");
+        foreach (var (option, value) in new[] { ("--netns", installation.NetworkNamespace), ("--firewall", installation.Firewall) })
+        {
+            if (value is not null)
+            {
+                keys.Append(CultureInfo.InvariantCulture, $" {option} {Quote(value)}");
+            }
+        }
+
+        text.AppendLine(CultureInfo.InvariantCulture, $"AuthorizedKeysCommand {keys} %u %f");
         text.AppendLine(CultureInfo.InvariantCulture, $"AuthorizedKeysCommandUser {SshGatewayKeys.CommandAccount}");
         text.AppendLine("PubkeyAuthentication yes");
         text.AppendLine("PasswordAuthentication no");
@@ -48,7 +64,9 @@ internal static class SshGatewayConfig
         text.AppendLine("PermitRootLogin forced-commands-only");
         text.AppendLine("UsePAM no");
         text.AppendLine("AllowAgentForwarding no");
-        text.AppendLine("AllowTcpForwarding no");
+        text.AppendLine("# ssh -J: a key opens only what its permitopen options name (SshGatewayKeys); nothing listens for a client.");
+        text.AppendLine("AllowTcpForwarding local");
+        text.AppendLine("PermitListen none");
         text.AppendLine("AllowStreamLocalForwarding no");
         text.AppendLine("GatewayPorts no");
         text.AppendLine("X11Forwarding no");

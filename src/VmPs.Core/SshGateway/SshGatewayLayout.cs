@@ -25,7 +25,13 @@ public sealed class SshGatewayLayout
     /// <summary>The accounts sshd knows (the gateway account and one per VM), replaced whole by rename.</summary>
     public string Accounts => Path.Combine(Directory, "passwd");
 
-    /// <summary>Laid over the host's /etc in sshd's mount namespace: only its passwd, a link to <see cref="Accounts"/>.</summary>
+    /// <summary>The VMs' names and addresses, sshd's /etc/hosts (ssh -J NAME), replaced whole by rename.</summary>
+    public string Hosts => Path.Combine(Directory, "hosts");
+
+    /// <summary>
+    /// Laid over the host's /etc in sshd's mount namespace: passwd and hosts, links to <see cref="Accounts"/> and
+    /// <see cref="Hosts"/>, and nsswitch.conf.
+    /// </summary>
     public string EtcOverlay => Path.Combine(Directory, "etc");
 
     /// <summary>Serialises starting, repairing and stopping the gateway between sessions.</summary>

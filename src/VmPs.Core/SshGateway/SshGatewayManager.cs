@@ -11,7 +11,7 @@ public sealed class SshGatewayManager : ISshGatewayManager
     private readonly SshGatewayServer server;
     private readonly Func<CancellationToken, Task<IReadOnlyList<VmInfo>>> listVms;
 
-    /// <param name="listVms">Every VM (IVmManager.GetAllAsync): their names are the gateway's proxy accounts.</param>
+    /// <param name="listVms">Every VM (IVmManager.GetAllAsync): their names are the gateway's proxy accounts and, with their addresses, its hosts file.</param>
     internal SshGatewayManager(SshGatewayLayout layout, VmPsSettings installation, Func<CancellationToken, Task<IReadOnlyList<VmInfo>>> listVms, string sshd, Func<string> program)
     {
         this.layout = layout;
@@ -24,7 +24,7 @@ public sealed class SshGatewayManager : ISshGatewayManager
         var settings = Check(options);
         using (await LockAsync(cancellationToken).ConfigureAwait(false))
         {
-            await server.StartAsync(settings, await VmNamesAsync(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            await server.StartAsync(settings, await listVms(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         }
 
         return Describe();
@@ -50,7 +50,7 @@ public sealed class SshGatewayManager : ISshGatewayManager
             {
                 if (server.WasStarted && server.Running is null)
                 {
-                    await server.StartAsync(settings, await VmNamesAsync(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                    await server.StartAsync(settings, await listVms(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -62,7 +62,7 @@ public sealed class SshGatewayManager : ISshGatewayManager
     {
         if (server.WasStarted)
         {
-            await server.WriteAccountsAsync(await VmNamesAsync(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            await server.WriteAccountsAsync(await listVms(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -82,9 +82,6 @@ public sealed class SshGatewayManager : ISshGatewayManager
             Directory = layout.Directory,
         };
     }
-
-    private async Task<IEnumerable<string>> VmNamesAsync(CancellationToken cancellationToken) =>
-        (await listVms(cancellationToken).ConfigureAwait(false)).Select(vm => vm.Name);
 
     private static SshGatewaySettings Check(SshGatewayStartOptions options)
     {

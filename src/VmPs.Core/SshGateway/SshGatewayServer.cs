@@ -4,6 +4,7 @@ using System.Text.Json;
 using VmPs.Core.Network;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
+using VmPs.Core.Vms;
 
 namespace VmPs.Core.SshGateway;
 
@@ -44,14 +45,14 @@ internal sealed class SshGatewayServer
         : null;
 
     /// <summary>Starts sshd with <paramref name="settings"/>, ending one that runs with other settings.</summary>
-    public async Task StartAsync(SshGatewaySettings settings, IEnumerable<string> vmNames, CancellationToken cancellationToken)
+    public async Task StartAsync(SshGatewaySettings settings, IReadOnlyList<VmInfo> vms, CancellationToken cancellationToken)
     {
         var gateway = CheckHost();
         if (Running is not null)
         {
             if (Settings == settings)
             {
-                await WriteAccountsAsync(vmNames, cancellationToken).ConfigureAwait(false);
+                await WriteAccountsAsync(vms, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -67,8 +68,8 @@ internal sealed class SshGatewayServer
         await EnsureFreeAsync(settings, cancellationToken).ConfigureAwait(false);
         PrivateFiles.CreateDirectory(layout.Directory);
         await EnsureHostKeyAsync(cancellationToken).ConfigureAwait(false);
-        await WriteAccountsAsync(vmNames, cancellationToken).ConfigureAwait(false);
-        PrepareEtcOverlay();
+        await WriteAccountsAsync(vms, cancellationToken).ConfigureAwait(false);
+        await PrepareEtcOverlayAsync(cancellationToken).ConfigureAwait(false);
         await PrivateFiles.WriteAllTextAsync(layout.ConfigFile, SshGatewayConfig.Sshd(layout, settings, gateway, installation), cancellationToken).ConfigureAwait(false);
         await PrivateFiles.WriteAllTextAsync(layout.SettingsFile, JsonSerializer.Serialize(settings, SshGatewayJsonContext.Default.SshGatewaySettings), cancellationToken).ConfigureAwait(false);
         // sshd's privilege separation directory, which the package's service unit would otherwise make: root's and
@@ -107,15 +108,23 @@ internal sealed class SshGatewayServer
         File.Delete(layout.PidFile);
     }
 
-    /// <summary>Replaces the accounts file whole (sshd reads it at every login), so a new VM's name can log in.</summary>
-    public async Task WriteAccountsAsync(IEnumerable<string> vmNames, CancellationToken cancellationToken)
+    /// <summary>
+    /// Replaces the accounts and hosts files whole (sshd reads them at every login and every ssh -J), so a new VM's name
+    /// can log in and be reached, and a removed VM's cannot.
+    /// </summary>
+    public async Task WriteAccountsAsync(IReadOnlyList<VmInfo> vms, CancellationToken cancellationToken)
     {
         var privilegeSeparation = File.ReadLines("/etc/passwd").FirstOrDefault(line => line.StartsWith(SshGatewayConfig.PrivilegeSeparationUser + ":", StringComparison.Ordinal))
             ?? throw SshGatewayErrors.SshdMissing(sshd);
-        var text = SshGatewayConfig.Accounts(privilegeSeparation, program(), vmNames);
-        var temporary = $"{layout.Accounts}.{Environment.ProcessId}.{Guid.NewGuid():N}";
+        await ReplaceAsync(layout.Accounts, SshGatewayConfig.Accounts(privilegeSeparation, program(), vms.Select(vm => vm.Name)), cancellationToken).ConfigureAwait(false);
+        await ReplaceAsync(layout.Hosts, SshGatewayTargets.Hosts(vms), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task ReplaceAsync(string path, string text, CancellationToken cancellationToken)
+    {
+        var temporary = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}";
         await PrivateFiles.WriteAllTextAsync(temporary, text, cancellationToken).ConfigureAwait(false);
-        File.Move(temporary, layout.Accounts, overwrite: true);
+        File.Move(temporary, path, overwrite: true);
     }
 
     private string CheckHost()
@@ -168,16 +177,21 @@ internal sealed class SshGatewayServer
         PrivateFiles.Restrict(layout.HostPublicKey);
     }
 
-    /// <summary>The directory laid over /etc: only passwd, a link to the accounts file, which is replaced by rename.</summary>
-    private void PrepareEtcOverlay()
+    /// <summary>The directory laid over /etc: passwd and hosts, links to files replaced by rename, and nsswitch.conf.</summary>
+    private async Task PrepareEtcOverlayAsync(CancellationToken cancellationToken)
     {
         PrivateFiles.CreateDirectory(layout.EtcOverlay);
-        var link = Path.Combine(layout.EtcOverlay, "passwd");
-        if (new FileInfo(link).LinkTarget != layout.Accounts)
+        foreach (var (name, target) in new[] { ("passwd", layout.Accounts), ("hosts", layout.Hosts) })
         {
-            File.Delete(link);
-            File.CreateSymbolicLink(link, layout.Accounts);
+            var link = Path.Combine(layout.EtcOverlay, name);
+            if (new FileInfo(link).LinkTarget != target)
+            {
+                File.Delete(link);
+                File.CreateSymbolicLink(link, target);
+            }
         }
+
+        await PrivateFiles.WriteAllTextAsync(Path.Combine(layout.EtcOverlay, "nsswitch.conf"), SshGatewayConfig.NameService, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<bool> AcceptsAsync(SshGatewaySettings settings, CancellationToken cancellationToken)

@@ -1,27 +1,48 @@
 using System.Text.Json;
 using VmPs.Core.Access;
+using VmPs.Core.Images;
+using VmPs.Core.Images.Oci;
 using VmPs.Core.Processes;
 using VmPs.Core.SshGateway;
+using VmPs.Tests.Core.Network;
 using VmPs.Tests.Core.SshGateway;
+using VmPs.Tests.Guest.Init;
+using VmPs.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace VmPs.Tests.Integration;
 
 /// <summary>
-/// The SSH gateway with every part real: sshd, the ssh client with keys ssh-keygen made and the host key pinned, and a
-/// busybox VM booted under QEMU by command mode. One boot serves every step, in order: alice (quota: one VM) makes,
-/// lists and enters her VM; her second VM is refused; bob can neither see, remove nor enter it until it is shared;
-/// then alice removes it. A second boot serves the interactive shell.
+/// The SSH gateway with every part real: sshd, the ssh client with keys ssh-keygen made and the host key pinned, and
+/// VMs booted under QEMU by command mode on the default network, all in a network namespace of the test's own. One
+/// busybox boot serves every step, in order: alice (quota: one VM) makes, lists and enters her VM; her second VM is
+/// refused; bob can neither see, remove nor enter it until it is shared; then alice removes it. A second boot serves
+/// the interactive shell; a Debian VM running its own sshd and a busybox VM of bob's serve ssh -J.
 /// </summary>
 [Collection(VmBootCollection.Name)]
-public sealed class SshGatewayVmTests
+public sealed class SshGatewayVmTests : IClassFixture<OpenRegistry>
 {
     private const string Vms = SshGatewayKeys.CommandAccount;
+    private const string SshdImage = "debian-sshd";
 
-    [RequiresVmBootFact]
+    /// <summary>What the gateway's sshd answers a direct-tcpip channel its key's permitopen does not name (ssh -W reports it).</summary>
+    private const string Prohibited = "administratively prohibited";
+
+    private readonly OpenRegistry registry;
+    private readonly ITestOutputHelper output;
+
+    public SshGatewayVmTests(OpenRegistry registry, ITestOutputHelper output)
+    {
+        this.registry = registry;
+        this.output = output;
+    }
+
+    [RequiresNetworkedVmBootFact]
     public async Task Command_mode_and_proxy_mode_reach_only_the_users_own_VMs_within_the_quota()
     {
         Assert.Null(new RequiresSshGatewayFactAttribute().Skip);
-        await using var host = await SshGatewayHost.StartAsync();
+        using var vmNamespace = await ScratchNamespace.CreateAsync();
+        await using var host = await SshGatewayHost.StartAsync(vmNamespace.Name);
         await host.Services.Users.SetQuotaAsync("alice", new Dictionary<VmQuotaLimit, int?> { [VmQuotaLimit.MaxVms] = 1 }, CancellationToken.None);
 
         var created = await host.SshAsync("alice", Vms, "new --image busybox --name a1");
@@ -69,11 +90,12 @@ public sealed class SshGatewayVmTests
         Assert.Equal(255, (await host.SshAsync("alice", "a1", "true")).ExitCode);
     }
 
-    [RequiresVmBootFact]
+    [RequiresNetworkedVmBootFact]
     public async Task Proxy_mode_without_a_command_is_an_interactive_shell_on_a_pty_in_the_VM_that_stopping_the_gateway_ends()
     {
         Assert.Null(new RequiresSshGatewayFactAttribute().Skip);
-        await using var host = await SshGatewayHost.StartAsync();
+        using var vmNamespace = await ScratchNamespace.CreateAsync();
+        await using var host = await SshGatewayHost.StartAsync(vmNamespace.Name);
         var created = await host.SshAsync("alice", Vms, "new --image busybox --name t1");
         Assert.True(created.ExitCode == 0, created.StandardError);
 
@@ -98,5 +120,90 @@ public sealed class SshGatewayVmTests
 
         Assert.Equal(255, await open.WaitForExitAsync());
         Assert.All(sessions, process => Assert.False(ProcessProbe.IsRunning(process), $"process {process.Pid} of the session still runs"));
+    }
+
+    [RequiresNetworkedVmBootFact]
+    public async Task Ssh_J_through_the_gateway_reaches_port_22_of_the_users_own_VMs_by_name_or_address_and_nothing_else()
+    {
+        Assert.Null(new RequiresSshGatewayFactAttribute().Skip);
+        Assert.Null(new RequiresRootAndProgramsFactAttribute("debootstrap", "docker-registry", "tar").Skip);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        using var vmNamespace = await ScratchNamespace.CreateAsync();
+        await using var host = await SshGatewayHost.StartAsync(vmNamespace.Name);
+        var layer = await DebootstrapCache.MinbaseTarAsync("bookworm", ["openssh-server"], output.WriteLine);
+        var sshd = new OciImageConfig { Cmd = ["/bin/sh", "-c", "mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e"] };
+        await GuestTestImages.ImportLayerAsync(registry, host.Home, layer, SshdImage, sshd, ImageInitMode.Exec);
+        output.WriteLine($"image imported at {watch.Elapsed.TotalSeconds:0.0} s");
+
+        var created = await host.SshAsync("alice", Vms, $"new --image {SshdImage} --name s1");
+        Assert.True(created.ExitCode == 0, created.StandardError);
+        var bobs = await host.SshAsync("bob", Vms, "new --name b1");
+        Assert.True(bobs.ExitCode == 0, bobs.StandardError);
+        output.WriteLine($"VMs started at {watch.Elapsed.TotalSeconds:0.0} s");
+        var s1 = (await host.Services.Vms.GetAsync("s1", CancellationToken.None)).IPAddress!;
+        var b1 = (await host.Services.Vms.GetAsync("b1", CancellationToken.None)).IPAddress!;
+
+        // alice's key for root in her VM, and its host key for the client to pin, both through proxy mode.
+        var authorized = await host.SshAsync("alice", "s1", "mkdir -p /root/.ssh && cat > /root/.ssh/authorized_keys", await File.ReadAllTextAsync(host.KeyFile("alice") + ".pub"));
+        Assert.True(authorized.ExitCode == 0, authorized.StandardError);
+        var hostKey = await host.SshAsync("alice", "s1", "cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub");
+        Assert.True(hostKey.ExitCode == 0, hostKey.StandardError);
+        await host.TrustHostKeyAsync($"s1,{s1}", hostKey.StandardOutput.Trim());
+
+        // By name, through the command account: the guest's own sshd runs the command (sshd starts beside the agent, so it is waited for).
+        var byName = await RetryAsync(() => host.JumpAsync("alice", Vms, "s1", "echo $SSH_CONNECTION; hostname"));
+        Assert.True(byName.ExitCode == 0, byName.StandardError);
+        Assert.EndsWith($"{s1} 22\ns1", byName.StandardOutput.Trim(), StringComparison.Ordinal);
+        output.WriteLine($"first ssh -J at {watch.Elapsed.TotalSeconds:0.0} s");
+        var byAddress = await host.JumpAsync("alice", Vms, s1, "exit 5");
+        Assert.True(byAddress.ExitCode == 5, byAddress.StandardError);
+        var throughItsAccount = await host.JumpAsync("alice", "s1", "s1", "true");
+        Assert.True(throughItsAccount.ExitCode == 0, throughItsAccount.StandardError);
+
+        // Refused by the gateway's sshd itself: bob's VM by address and by name, the loopback (where the gateway
+        // listens), another port of alice's VM, and from the VM's account another VM.
+        AssertProhibited(await host.JumpAsync("alice", Vms, b1, "true"));
+        AssertProhibited(await host.JumpAsync("alice", Vms, "b1", "true"));
+        AssertProhibited(await host.JumpAsync("alice", Vms, "127.0.0.1", "true", host.Port));
+        AssertProhibited(await host.JumpAsync("alice", Vms, "s1", "true", host.Port));
+        AssertProhibited(await host.JumpAsync("alice", "s1", b1, "true"));
+
+        // bob reaches his own VM's port 22 (its busybox has no sshd, so the connection is refused there, not by the
+        // gateway) but not alice's, and may not log in as her VM.
+        var ownPort = await host.JumpAsync("bob", Vms, "b1", "true");
+        Assert.DoesNotContain(Prohibited, ownPort.StandardError, StringComparison.Ordinal);
+        Assert.Contains("connect failed", ownPort.StandardError, StringComparison.Ordinal);
+        AssertProhibited(await host.JumpAsync("bob", Vms, "s1", "true"));
+        var bobAsS1 = await host.JumpAsync("bob", "s1", "s1", "true");
+        Assert.Equal(255, bobAsS1.ExitCode);
+        Assert.Contains("Permission denied", bobAsS1.StandardError, StringComparison.Ordinal);
+
+        // Shared with bob, alice's VM opens for him too (its sshd still wants a key it knows, which bob's is not).
+        Assert.Equal(0, (await host.SshAsync("alice", Vms, "share s1 bob@example.test")).ExitCode);
+        var shared = await host.JumpAsync("bob", Vms, "s1", "true");
+        Assert.DoesNotContain(Prohibited, shared.StandardError, StringComparison.Ordinal);
+        Assert.Contains("Permission denied", shared.StandardError, StringComparison.Ordinal);
+    }
+
+    private static void AssertProhibited(ToolResult result)
+    {
+        Assert.Equal(255, result.ExitCode);
+        Assert.Contains(Prohibited, result.StandardError, StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs <paramref name="ssh"/> until it succeeds, for a minute at most, returning the last result.</summary>
+    private static async Task<ToolResult> RetryAsync(Func<Task<ToolResult>> ssh)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (true)
+        {
+            var result = await ssh();
+            if (result.ExitCode == 0 || DateTime.UtcNow > deadline)
+            {
+                return result;
+            }
+
+            await Task.Delay(500);
+        }
     }
 }

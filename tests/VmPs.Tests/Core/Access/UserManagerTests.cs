@@ -24,7 +24,7 @@ public sealed class UserManagerTests : IDisposable
     [RequiresProgramFact("ssh-keygen")]
     public async Task The_validations_behind_WhatIf_find_the_errors_of_the_real_call_and_change_nothing()
     {
-        var (publicKey, fingerprint) = await NewKeyAsync("alice-laptop");
+        var (publicKey, fingerprint) = await TestSshKeys.NewAsync(scratch, "alice-laptop");
         var database = await StoreFixtures.DatabaseWithImageAsync(home.Paths.StateDatabase);
         var users = Manager();
         var alice = new VmUserCreateOptions { Name = "alice", Email = "alice@example.test", SshPublicKeys = [publicKey] };
@@ -56,7 +56,7 @@ public sealed class UserManagerTests : IDisposable
     [RequiresProgramFact("ssh-keygen")]
     public async Task A_users_key_is_stored_under_the_fingerprint_ssh_keygen_gives_it_and_names_one_user()
     {
-        var (publicKey, fingerprint) = await NewKeyAsync("alice-laptop");
+        var (publicKey, fingerprint) = await TestSshKeys.NewAsync(scratch, "alice-laptop");
         var users = Manager();
 
         var alice = await users.CreateAsync(new VmUserCreateOptions { Name = "alice", Email = "alice@example.test", SshPublicKeys = [publicKey] }, CancellationToken.None);
@@ -174,14 +174,6 @@ public sealed class UserManagerTests : IDisposable
     }
 
     private UserManager Manager() => new(new StateDatabase(home.Paths.StateDatabase));
-
-    private async Task<(string PublicKey, string Fingerprint)> NewKeyAsync(string comment)
-    {
-        var file = scratch.Combine(comment);
-        await ExternalTool.RunCheckedAsync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file], CancellationToken.None);
-        var fingerprint = (await ExternalTool.RunCheckedAsync("ssh-keygen", ["-l", "-E", "sha256", "-f", file + ".pub"], CancellationToken.None)).StandardOutput.Split(' ')[1];
-        return ((await File.ReadAllTextAsync(file + ".pub")).Trim(), fingerprint);
-    }
 }
 
 internal static class UserManagerExtensions

@@ -4,8 +4,8 @@ using System.Text;
 namespace VmPs.Tests.Core.SshGateway;
 
 /// <summary>
-/// A running ssh client the test types into, as a person at a terminal would: its stdin written line by line, all it
-/// printed kept and searched. The whole session is bounded (two minutes); disposing kills ssh if it still runs.
+/// A running ssh client the test types into, as a person at a terminal would: on a pseudo-terminal of a known size
+/// (made by script), its input written line by line, all it printed kept and searched. The whole session is bounded (two minutes); disposing kills ssh if it still runs.
 /// </summary>
 internal sealed class InteractiveSsh : IDisposable
 {
@@ -14,20 +14,17 @@ internal sealed class InteractiveSsh : IDisposable
     private readonly Process process;
     private readonly Task reader;
 
-    public InteractiveSsh(IEnumerable<string> arguments)
+    /// <param name="command">The ssh command line (ssh or ip netns exec NS ssh, then ssh's arguments).</param>
+    public InteractiveSsh(IReadOnlyList<string> command, int rows, int columns)
     {
-        var startInfo = new ProcessStartInfo("ssh")
+        var quoted = string.Join(' ', command.Select(word => "'" + word.Replace("'", "'\\''", StringComparison.Ordinal) + "'"));
+        var startInfo = new ProcessStartInfo("script", ["-qec", $"stty rows {rows} cols {columns} && exec {quoted}", "/dev/null"])
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
         process = Process.Start(startInfo)!;
         reader = Task.WhenAll(PumpAsync(process.StandardOutput.BaseStream), PumpAsync(process.StandardError.BaseStream));
     }
@@ -55,10 +52,13 @@ internal sealed class InteractiveSsh : IDisposable
     {
         while (!Output.Contains(text, StringComparison.Ordinal))
         {
-            Assert.False(process.HasExited || lifetime.IsCancellationRequested, $"ssh printed no '{text}' ({(process.HasExited ? $"it ended with {process.ExitCode}" : "timed out")}): {Output}");
+            AssertRunning(text);
             await Task.Delay(50);
         }
     }
+
+    private void AssertRunning(string awaited) =>
+        Assert.False(process.HasExited || lifetime.IsCancellationRequested, $"ssh printed no '{awaited}' ({(process.HasExited ? $"it ended with {process.ExitCode}" : "timed out")}): {Output}");
 
     public async Task<int> WaitForExitAsync()
     {

@@ -9,8 +9,8 @@ namespace VmPs.Tests.Core.SshGateway;
 
 /// <summary>
 /// A state directory with users alice and bob (each with an ed25519 key made by ssh-keygen), its SSH gateway on a
-/// free port of 127.0.0.1, and the real ssh client, which pins the gateway's host key (StrictHostKeyChecking).
-/// Disposing stops the gateway and removes everything.
+/// free port of 127.0.0.1, and the real ssh client, which pins the gateway's host key (StrictHostKeyChecking), run in
+/// the installation's network namespace when it has one. Disposing stops the gateway and removes everything.
 /// </summary>
 internal sealed class SshGatewayHost : IAsyncDisposable
 {
@@ -30,6 +30,8 @@ internal sealed class SshGatewayHost : IAsyncDisposable
     public VmPsServices Services { get; }
 
     public VmPsPaths Paths => home.Paths;
+
+    public TemporaryVmPsHome Home => home;
 
     public SshGatewayInfo Gateway { get; private set; } = null!;
 
@@ -82,22 +84,59 @@ internal sealed class SshGatewayHost : IAsyncDisposable
     /// <summary>A key file made for <paramref name="user"/> (mallory's is known to no VmPs user).</summary>
     public string KeyFile(string user) => keys.Combine(user);
 
+    private string KnownHosts => keys.Combine("known_hosts");
+
     /// <summary>Writes the known_hosts line ssh checks the gateway's host key against.</summary>
     public Task PinHostKeyAsync() =>
-        File.WriteAllTextAsync(keys.Combine("known_hosts"), $"[127.0.0.1]:{Port} {Gateway.HostPublicKey}\n");
+        File.WriteAllTextAsync(KnownHosts, $"[127.0.0.1]:{Port} {Gateway.HostPublicKey}\n");
+
+    /// <summary>Adds a known_hosts line: <paramref name="hostKey"/> ("TYPE BASE64") for the comma-separated <paramref name="hosts"/>.</summary>
+    public Task TrustHostKeyAsync(string hosts, string hostKey) => File.AppendAllTextAsync(KnownHosts, $"{hosts} {hostKey}\n");
+
+    /// <summary>
+    /// ssh -J JUMP@127.0.0.1:PORT -p TARGETPORT root@TARGET COMMAND with the user's key: ProxyJump as users type it. The
+    /// ssh that -J starts for the jump reads only the configuration file (-F), not the command line's options, so
+    /// both hops take theirs from a file written for the user.
+    /// </summary>
+    public async Task<ToolResult> JumpAsync(string user, string jumpLogin, string target, string command, int targetPort = 22)
+    {
+        var config = keys.Combine($"{user}.config");
+        await File.WriteAllTextAsync(
+            config,
+            $"Host *\n  IdentityFile {KeyFile(user)}\n  IdentitiesOnly yes\n  BatchMode yes\n  StrictHostKeyChecking yes\n" +
+            $"  UserKnownHostsFile {KnownHosts}\n  GlobalKnownHostsFile /dev/null\n  LogLevel INFO\n  ConnectTimeout 30\n");
+        return await RunSshAsync(
+            ["-F", config, "-J", $"{jumpLogin}@127.0.0.1:{Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+                "-p", targetPort.ToString(System.Globalization.CultureInfo.InvariantCulture), $"root@{target}", command],
+            null);
+    }
 
     /// <summary>ssh -p PORT LOGIN@127.0.0.1 [COMMAND] with the user's key, no configuration files, no prompts.</summary>
     public async Task<ToolResult> SshAsync(string user, string login, string? command = null, string? standardInput = null, params string[] options)
     {
-        using var timeout = new CancellationTokenSource(SshTimeout);
         string[] arguments = [.. Arguments(user, login, options), .. command is null ? Array.Empty<string>() : [command]];
-        return networkNamespace is null
-            ? await ExternalTool.RunAsync("ssh", arguments, timeout.Token, standardInput)
-            : await ExternalTool.RunAsync("ip", ["netns", "exec", networkNamespace, "ssh", .. arguments], timeout.Token, standardInput);
+        return await RunSshAsync(arguments, standardInput);
     }
 
-    /// <summary>ssh -tt LOGIN@127.0.0.1 with no command: the login's shell on a pty, typed into by the test.</summary>
-    public InteractiveSsh StartInteractive(string user, string login) => new(Arguments(user, login, ["-tt"]));
+    private async Task<ToolResult> RunSshAsync(string[] arguments, string? standardInput)
+    {
+        using var timeout = new CancellationTokenSource(SshTimeout);
+        var (program, prefix) = Ssh;
+        return await ExternalTool.RunAsync(program, [.. prefix, .. arguments], timeout.Token, standardInput);
+    }
+
+    /// <summary>ssh, or ip netns exec NAMESPACE ssh for an installation with a network namespace.</summary>
+    private (string Program, string[] Prefix) Ssh => networkNamespace is null ? ("ssh", []) : ("ip", ["netns", "exec", networkNamespace, "ssh"]);
+
+    /// <summary>
+    /// ssh LOGIN@127.0.0.1 with no command on a terminal of <paramref name="rows"/> by <paramref name="columns"/>: the
+    /// login's shell on a pty, typed into by the test.
+    /// </summary>
+    public InteractiveSsh StartInteractive(string user, string login, int rows = 24, int columns = 80)
+    {
+        var (program, prefix) = Ssh;
+        return new InteractiveSsh([program, .. prefix, .. Arguments(user, login, ["-t"])], rows, columns);
+    }
 
     private string[] Arguments(string user, string login, string[] options) =>
     [

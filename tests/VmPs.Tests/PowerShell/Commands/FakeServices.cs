@@ -103,7 +103,7 @@ internal sealed class FakeVmManager : IVmManager
 
     public List<string> Started { get; } = [];
 
-    public void Add(string name, VmState state = VmState.Stopped) => vms.Add(new VmInfo
+    public void Add(string name, VmState state = VmState.Stopped, string? owner = null, string? ipAddress = null) => vms.Add(new VmInfo
     {
         Id = Guid.NewGuid(),
         Name = name,
@@ -117,6 +117,8 @@ internal sealed class FakeVmManager : IVmManager
         MacAddress = "52:54:00:00:00:01",
         Directory = "/nonexistent",
         CreatedAt = DateTimeOffset.UnixEpoch,
+        Owner = owner,
+        IPAddress = ipAddress,
     });
 
     public Task<IReadOnlyList<VmInfo>> GetAllAsync(CancellationToken cancellationToken) =>
