@@ -100,12 +100,19 @@ public sealed class SshGatewayVmTests : IClassFixture<OpenRegistry>
         Assert.True(created.ExitCode == 0, created.StandardError);
 
         // Typed into the shell: its answers come back (the arithmetic shows the guest's shell ran the line, not the
-        // pty's echo of it), on a terminal of the guest's own, and the shell's exit code is ssh's.
-        using (var shell = host.StartInteractive("alice", "t1"))
+        // pty's echo of it), on a terminal of the guest's own with the client's window size, which follows when the
+        // client's window is resized; the shell's exit code is ssh's.
+        using (var shell = host.StartInteractive("alice", "t1", rows: 33, columns: 101))
         {
             await shell.TypeLineAsync("echo at-$(hostname)-$((6*7)); tty");
             await shell.WaitForOutputAsync("at-t1-42");
             await shell.WaitForOutputAsync("/dev/pts/");
+            const string size = "echo size-$(stty size | tr ' ' x)";
+            await shell.TypeLineAsync(size);
+            await shell.WaitForOutputAsync("size-33x101");
+            shell.Resize(rows: 41, columns: 123);
+            // The new size travels ssh, sshd, the gateway's pty and the agent apart from the typed line, so it is asked again until it has arrived.
+            await shell.TypeLineUntilOutputAsync(size, "size-41x123");
             await shell.TypeLineAsync("exit 7");
             Assert.Equal(7, await shell.WaitForExitAsync());
         }

@@ -1,14 +1,19 @@
 using System.Diagnostics;
 using System.Text;
+using VmPs.Core.Native;
+using VmPs.Core.Processes;
 
 namespace VmPs.Tests.Core.SshGateway;
 
 /// <summary>
 /// A running ssh client the test types into, as a person at a terminal would: on a pseudo-terminal of a known size
-/// (made by script), its input written line by line, all it printed kept and searched. The whole session is bounded (two minutes); disposing kills ssh if it still runs.
+/// (made by script), which the test can resize as a terminal window is, its input written line by line, all it
+/// printed kept and searched. The whole session is bounded (two minutes); disposing kills ssh if it still runs.
 /// </summary>
 internal sealed class InteractiveSsh : IDisposable
 {
+    private const ulong SetWindowSize = 0x5414; // TIOCSWINSZ
+
     private readonly CancellationTokenSource lifetime = new(TimeSpan.FromMinutes(2));
     private readonly StringBuilder output = new();
     private readonly Process process;
@@ -47,6 +52,17 @@ internal sealed class InteractiveSsh : IDisposable
         await process.StandardInput.FlushAsync();
     }
 
+    /// <summary>Types <paramref name="line"/> again every half second until ssh printed <paramref name="text"/>, failing as <see cref="WaitForOutputAsync"/> does.</summary>
+    public async Task TypeLineUntilOutputAsync(string line, string text)
+    {
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            AssertRunning(text);
+            await TypeLineAsync(line);
+            await Task.Delay(500);
+        }
+    }
+
     /// <summary>Waits until ssh printed <paramref name="text"/>, failing with what it printed when it ends or times out first.</summary>
     public async Task WaitForOutputAsync(string text)
     {
@@ -55,6 +71,17 @@ internal sealed class InteractiveSsh : IDisposable
             AssertRunning(text);
             await Task.Delay(50);
         }
+    }
+
+    /// <summary>
+    /// Resizes ssh's terminal as a terminal window does: TIOCSWINSZ on its pty, on which the kernel sends ssh SIGWINCH.
+    /// </summary>
+    public void Resize(int rows, int columns)
+    {
+        var ssh = ProcessProbe.ChildrenOf(process.Id).Single(child => Path.GetFileName(ProcessProbe.ProgramOf(child.Pid)) == "ssh");
+        using var terminal = File.OpenHandle($"/proc/{ssh.Pid}/fd/0", FileMode.Open, FileAccess.ReadWrite);
+        byte[] size = [(byte)rows, (byte)(rows >> 8), (byte)columns, (byte)(columns >> 8), 0, 0, 0, 0];
+        Assert.Equal(0, Libc.ioctl((int)terminal.DangerousGetHandle(), SetWindowSize, size));
     }
 
     private void AssertRunning(string awaited) =>
