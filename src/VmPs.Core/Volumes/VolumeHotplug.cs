@@ -52,10 +52,27 @@ internal static class VolumeHotplug
         {
             await driver.DetachDiskAsync(instance, volume.Serial, cancellationToken).ConfigureAwait(false);
         }
-        catch
+        catch (Exception unplugFailure)
         {
-            await agent.Client.MountVolumeAsync(volume.GuestVolume(attachment), CancellationToken.None).ConfigureAwait(false);
+            await RemountAfterFailedUnplugAsync(agent.Client, volume, attachment, unplugFailure).ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Mounts the volume again where the unplug failed. The guest may still have let the disk go (an unplug the
+    /// hypervisor gave up waiting for can finish later), so a remount that finds no disk must not hide why the unplug
+    /// failed: its own error is attached to the unplug's.
+    /// </summary>
+    private static async Task RemountAfterFailedUnplugAsync(AgentClient agent, VolumeRecord volume, VolumeAttachmentRecord attachment, Exception unplugFailure)
+    {
+        try
+        {
+            await agent.MountVolumeAsync(volume.GuestVolume(attachment), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (VmPsException remountFailure)
+        {
+            unplugFailure.Data["RemountFailure"] = remountFailure.Message;
         }
     }
 }

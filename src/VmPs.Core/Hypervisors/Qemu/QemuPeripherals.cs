@@ -27,8 +27,17 @@ internal static class QemuPeripherals
     /// </summary>
     public static async Task UnplugAsync(QmpClient qmp, string deviceId, TimeSpan timeout, Func<VmPsException> timedOut, CancellationToken cancellationToken)
     {
-        await qmp.ExecuteAsync("device_del", new JsonObject { ["id"] = deviceId }, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
+        while (!await TryRequestUnplugAsync(qmp, deviceId, cancellationToken).ConfigureAwait(false))
+        {
+            if (clock.Elapsed > timeout)
+            {
+                throw timedOut();
+            }
+
+            await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
+        }
+
         while (await IsPresentAsync(qmp, deviceId, cancellationToken).ConfigureAwait(false))
         {
             if (clock.Elapsed > timeout)
@@ -37,6 +46,23 @@ internal static class QemuPeripherals
             }
 
             await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// device_del; false while the guest is still working on the device's PCIe slot (its power indicator blinks, as it
+    /// does for a while after a hot-plug), which QEMU refuses as a transient GenericError known only by its text.
+    /// </summary>
+    private static async Task<bool> TryRequestUnplugAsync(QmpClient qmp, string deviceId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await qmp.ExecuteAsync("device_del", new JsonObject { ["id"] = deviceId }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (VmPsException error) when (error.ErrorId == VmPsErrorIds.QmpCommandFailed && error.Message.Contains("power indicator blinking", StringComparison.Ordinal))
+        {
+            return false;
         }
     }
 }
