@@ -306,6 +306,10 @@ public static class VmPsErrorIds
 
     public const string IsoPathWithImage = nameof(IsoPathWithImage);
 
+    public const string IsoPathNeedsDiskImage = nameof(IsoPathNeedsDiskImage);
+
+    public const string IsoChangeNeedsStop = nameof(IsoChangeNeedsStop);
+
     public const string KernelBuildFailed = nameof(KernelBuildFailed);
 
     public const string KernelBuildNoSpace = nameof(KernelBuildNoSpace);

@@ -266,6 +266,33 @@ Describe 'An ISO install' -Skip:$NoIsoInstall {
         Get-Vm -Name bad -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 
+    It 'Set-Vm -IsoPath (relative) changes a stopped VM''s ISO, $null ejects it, -WhatIf changes nothing; a VM without a drive is refused' {
+        New-Vm -Name swap -IsoPath $Iso | Out-Null
+        $other = Join-Path $IsoDirectory 'other.iso'
+        Copy-Item $Iso $other
+        Set-Vm swap -IsoPath $other -WhatIf
+        (Get-Vm swap).IsoPath | Should -Be $Iso
+        Push-Location $IsoDirectory
+        try { (Set-Vm swap -IsoPath ./other.iso -PassThru).IsoPath | Should -Be $other }
+        finally { Pop-Location }
+        $ejected = Set-Vm swap -IsoPath $null -PassThru
+        $ejected.IsoPath | Should -BeNullOrEmpty
+        $ejected.Image | Should -Be 'blank-uefi'
+        Export-VmSpec swap | Should -Match 'image: blank-uefi'
+        (Get-Vm swap | Set-Vm -IsoPath $Iso -PassThru).IsoPath | Should -Be $Iso
+        $errors = Get-VmError { Set-Vm swap -IsoPath $NotIso }
+        $errors[0].FullyQualifiedErrorId | Should -Be 'IsoNotIso9660,VmPs.PowerShell.Commands.SetVmCommand'
+        $errors[0].TargetObject | Should -Be $NotIso
+        New-Vm -Name direct -Image busybox | Out-Null
+        $errors = Get-VmError { Set-Vm direct -IsoPath $Iso }
+        $errors[0].FullyQualifiedErrorId | Should -Be 'IsoPathNeedsDiskImage,VmPs.PowerShell.Commands.SetVmCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+        $errors[0].TargetObject | Should -Be 'direct'
+        (Get-Vm swap).IsoPath | Should -Be $Iso
+        Remove-Vm swap, direct -Force
+        Remove-Item $other
+    }
+
     It 'New-VmImage -FromVm without -Name, or of a VM that does not exist, makes no image' {
         New-Vm -Name stopped -IsoPath $Iso | Out-Null
         $errors = Get-VmError { New-VmImage -FromVm stopped }

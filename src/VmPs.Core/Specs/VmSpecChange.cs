@@ -55,6 +55,19 @@ public sealed record SetMetadataOptionsChange(string VmName, MetadataHttpTokens 
     private VmSetOptions Options => new() { MetadataHttpTokens = HttpTokens };
 }
 
+public sealed record SetIsoPathChange(string VmName, string? Current, string? IsoPath) : VmSpecChange(VmName)
+{
+    public override string Action => $"Set ISO {Current ?? "(none)"} -> {IsoPath ?? "(none: boot the disk)"}";
+
+    public override Task ValidateAsync(IVmPsServices services, CancellationToken cancellationToken) =>
+        services.Vms.SetAsync(VmName, Options, dryRun: true, cancellationToken);
+
+    public override Task ApplyAsync(IVmPsServices services, CancellationToken cancellationToken) =>
+        services.Vms.SetAsync(VmName, Options, dryRun: false, cancellationToken);
+
+    private VmSetOptions Options => new() { ChangeIsoPath = true, IsoPath = IsoPath };
+}
+
 public sealed record ResizeDiskChange(string VmName, int CurrentSizeGiB, int SizeGiB) : VmSpecChange(VmName)
 {
     public override string Action => $"Grow the disk {CurrentSizeGiB} -> {SizeGiB} GiB";

@@ -1,4 +1,5 @@
 using Newtonsoft.Json.Converters;
+using VmPs.Core.Images.Disk;
 using VmPs.Core.Network;
 using VmPs.Core.Shares;
 using VmPs.Core.Vms;
@@ -11,7 +12,7 @@ public sealed record VmSpecCurrent(Guid VmId, VmCreateOptions Spec);
 
 /// <summary>
 /// What Import-VmSpec does for one spec: the steps that bring the VM to it, in order, and the differences no step
-/// can make (a VM's image or ISO and firmware, disk format, hypervisor, machine type, init mode, network, shares, user data and SSH keys are fixed when it is created, and its disk only grows).
+/// can make (a VM's image or an ISO install's firmware, disk format, hypervisor, machine type, init mode, network, shares, user data and SSH keys are fixed when it is created, and its disk only grows).
 /// </summary>
 public sealed record VmSpecPlan(string VmName, IReadOnlyList<VmSpecChange> Changes, IReadOnlyList<string> Unchangeable);
 
@@ -39,7 +40,7 @@ public static class VmSpecPlanner
             }
         }
 
-        Fixed("image", actual.Image.ToLowerInvariant(), desired.Image.ToLowerInvariant());
+        Fixed("image", BootedImage(actual), BootedImage(desired));
         if (desired.DiskSizeGiB > actual.DiskSizeGiB)
         {
             changes.Add(new ResizeDiskChange(name, actual.DiskSizeGiB, desired.DiskSizeGiB));
@@ -54,8 +55,11 @@ public static class VmSpecPlanner
         }
 
         Fixed("diskFormat", actual.DiskFormat, desired.DiskFormat);
-        Fixed("isoPath", actual.IsoPath, desired.IsoPath);
-        Fixed("firmware", actual.Firmware, desired.Firmware);
+        if (actual.IsoPath != desired.IsoPath)
+        {
+            changes.Add(new SetIsoPathChange(name, actual.IsoPath, desired.IsoPath));
+        }
+
         Fixed("machineType", actual.MachineType, desired.MachineType);
         Fixed("initMode", actual.InitMode, desired.InitMode);
         if (actual.Cpus != desired.Cpus || actual.MemoryMiB != desired.MemoryMiB)
@@ -98,6 +102,13 @@ public static class VmSpecPlanner
     }
 
     private const string CannotChange = ": VmPs cannot change it on an existing VM (remove and re-create the VM).";
+
+    /// <summary>
+    /// The image the VM's disk starts from: an ISO install's (isoPath and firmware, no image) is its firmware's blank
+    /// disk, which it keeps once Set-Vm -IsoPath has ejected the ISO (then its spec names blank-uefi or blank-bios).
+    /// </summary>
+    private static string BootedImage(VmCreateOptions spec) =>
+        (spec.Image.Length == 0 && spec.IsoPath is not null ? BlankDiskImages.NameOf(spec.Firmware ?? Images.ImageFirmware.Uefi) : spec.Image).ToLowerInvariant();
 
     private static string? NoneIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
 

@@ -144,6 +144,30 @@ internal static class VmErrors
         RecommendedAction = "Give either -IsoPath (with -DiskSizeGB for the blank disk) or -Image, not both.",
     };
 
+    /// <summary>Set-Vm -IsoPath on a VM that boots its kernel directly (an OCI image): it has no firmware to boot a CD-ROM.</summary>
+    public static VmPsException IsoPathNeedsDiskImage(string name, string image) => new(
+        VmPsErrorIds.IsoPathNeedsDiskImage,
+        VmPsErrorKind.InvalidOperation,
+        $"VM '{name}' boots the kernel of the image '{image}' directly and has no CD-ROM drive: only a VM that boots through firmware (a disk image or an ISO install) takes an ISO.",
+        name)
+    {
+        RecommendedAction = "New-Vm -IsoPath ISO -DiskSizeGB N makes a VM that installs from an ISO.",
+    };
+
+    /// <summary>Set-Vm -IsoPath on a VM that is not off: its CD-ROM drive changes only while it is stopped.</summary>
+    public static VmPsException IsoChangeNeedsStop(string name, VmState state) => new(
+        VmPsErrorIds.IsoChangeNeedsStop,
+        VmPsErrorKind.InvalidOperation,
+        state == VmState.Saved
+            ? $"VM '{name}' is saved with its ISO in its CD-ROM drive: its saved state restores only with the same drive."
+            : $"VM '{name}' is {state.ToString().ToLowerInvariant()}: stop the VM first to change the ISO in its CD-ROM drive.",
+        name)
+    {
+        RecommendedAction = state == VmState.Saved
+            ? $"Start-Vm {name} and Stop-Vm {name} (or Start-Vm {name} -Force to discard the saved state), then Set-Vm {name} -IsoPath ..."
+            : $"Stop-Vm {name}; Set-Vm {name} -IsoPath ...; Start-Vm {name}",
+    };
+
     /// <summary>An image boots through the firmware it was imported with (New-VmImage -Firmware); only an ISO install chooses.</summary>
     public static VmPsException FirmwareNeedsIsoPath(string name) => new(
         VmPsErrorIds.FirmwareNeedsIsoPath,

@@ -460,7 +460,55 @@ public sealed class VmManager : IVmManager
             vm = await SetMetadataHttpTokensAsync(vm, tokens, dryRun, cancellationToken).ConfigureAwait(false);
         }
 
+        if (options.ChangeIsoPath)
+        {
+            vm = await SetIsoPathAsync(vm, options.IsoPath, dryRun, cancellationToken).ConfigureAwait(false);
+        }
+
         return await ToInfoAsync(vm, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Set-Vm -IsoPath: puts another ISO into a stopped VM's CD-ROM drive, or empties it (null) so that the VM boots
+    /// its disk, as Hyper-V's Set-VMDvdDrive -Path does; the next start uses it. Only a VM that boots through firmware
+    /// has the drive, and only while it is off (Stopped or Crashed; a saved state restores with the drive it had).
+    /// </summary>
+    private async Task<VmRecord> SetIsoPathAsync(VmRecord vm, string? isoPath, bool dryRun, CancellationToken cancellationToken)
+    {
+        if (vm.ImageKind != ImageKind.Disk)
+        {
+            throw VmErrors.IsoPathNeedsDiskImage(vm.Name, vm.ImageName);
+        }
+
+        EnsureIsoChangeable(vm);
+        var path = isoPath is null ? null : Path.GetFullPath(isoPath);
+        if (path is not null)
+        {
+            InstallerIso.Check(path, vm.Name);
+            (await host.DriverAsync(vm, cancellationToken).ConfigureAwait(false)).Capabilities.Require(HypervisorFeatures.CdRom, vm.Name);
+        }
+
+        if (dryRun || vm.IsoPath == path)
+        {
+            return vm;
+        }
+
+        return await vms.UpdateAsync(
+            vm.Id,
+            current =>
+            {
+                EnsureIsoChangeable(current);
+                return current with { IsoPath = path };
+            },
+            cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(vm.Name);
+    }
+
+    private static void EnsureIsoChangeable(VmRecord vm)
+    {
+        if (vm.State is not (VmState.Stopped or VmState.Crashed))
+        {
+            throw VmErrors.IsoChangeNeedsStop(vm.Name, vm.State);
+        }
     }
 
     private async Task<VmRecord> ResizeAsync(VmRecord vm, VmSetOptions options, bool dryRun, CancellationToken cancellationToken)

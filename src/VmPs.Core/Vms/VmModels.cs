@@ -207,6 +207,12 @@ public sealed record VmSetOptions
 
     /// <summary>-MetadataOptions @{ HttpTokens = ... }: a running VM's metadata service takes it at once.</summary>
     public MetadataHttpTokens? MetadataHttpTokens { get; init; }
+
+    /// <summary>Whether to change the ISO in the CD-ROM drive of a stopped VM to <see cref="IsoPath"/>.</summary>
+    public bool ChangeIsoPath { get; init; }
+
+    /// <summary>With <see cref="ChangeIsoPath"/>: the ISO image the VM boots from next (null: the drive is emptied, the VM boots its disk).</summary>
+    public string? IsoPath { get; init; }
 }
 
 public sealed record VmStartOptions

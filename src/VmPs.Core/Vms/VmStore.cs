@@ -178,7 +178,8 @@ internal sealed class VmStore
                         """
                         UPDATE vms SET cpus = $cpus, memory_mib = $memory, state = $state, instance_json = $instance, started_at = $started,
                                        stopped_at = $stopped, exit_code = $exit, status_detail = $detail,
-                                       session_pid = $sessionPid, session_start_time = $sessionStart, metadata_http_tokens = $httpTokens
+                                       session_pid = $sessionPid, session_start_time = $sessionStart, metadata_http_tokens = $httpTokens,
+                                       iso_path = $iso
                         WHERE id = $id
                         """,
                         transaction)
@@ -194,6 +195,7 @@ internal sealed class VmStore
                     .With("$sessionPid", next.Session?.Pid)
                     .With("$sessionStart", (long?)next.Session?.StartTime)
                     .With("$httpTokens", next.MetadataHttpTokens.ToString())
+                    .With("$iso", next.IsoPath)
                     .RunAsync(cancellationToken).ConfigureAwait(false);
                 return next;
             },

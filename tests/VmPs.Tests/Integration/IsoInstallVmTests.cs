@@ -15,7 +15,8 @@ namespace VmPs.Tests.Integration;
 /// CD-ROM drive and sees the blank disk of the requested size; while it waits for a line on the serial console the
 /// VM's disk cannot become an image; the line typed through the console session lets it power off, which records the
 /// VM Stopped (no VmPs init says so: QEMU's SHUTDOWN event does), and the stopped VM's disk becomes an image
-/// (New-VmImage -FromVm). The ISO is never written. A QEMU killed outright and a guest that resets are Crashed.
+/// (New-VmImage -FromVm). The ISO is never written. A QEMU killed outright and a guest that resets are Crashed. Once
+/// Set-Vm -IsoPath $null has emptied the drive, the VM boots its disk.
 /// </summary>
 [Collection(VmBootCollection.Name)]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -112,6 +113,38 @@ public sealed class IsoInstallVmTests : IDisposable
 
         Assert.Equal(VmState.Crashed, reset.State);
         Assert.Contains("QEMU recorded its shutdown as guest-reset.", reset.StatusDetail, StringComparison.Ordinal);
+    }
+
+    [RequiresGrubIsoFact]
+    public async Task Once_set_vm_ejects_the_iso_the_vm_boots_its_disk()
+    {
+        const string fromDiskMarker = "VMPS-BOOTED-FROM-DISK";
+        // The disk: a grub-mkrescue image, which is also a bootable hard disk (its MBR lists the EFI system partition).
+        var diskTree = Directory.CreateDirectory(host.Scratch.Combine("disk")).FullName;
+        var disk = await TestIsoImages.BuildAsync(diskTree, fromDiskMarker);
+        await new ImageManager(host.Home.Paths).AddDiskAsync(new DiskImageAddOptions { Path = disk, Name = "installed" }, null, CancellationToken.None);
+        var iso = await TestIsoImages.BuildAsync(host.Scratch.Path, Marker);
+        var vm = await host.Manager.CreateAsync(new VmCreateOptions { Name = "inst", Image = "installed", DiskSizeGiB = 1, MemoryMiB = 256 }, CancellationToken.None);
+        var consoleLog = Path.Combine(vm.Directory, "console.log");
+        var noAgent = new VmStartOptions { WaitForAgent = false };
+
+        await host.Manager.SetAsync("inst", new VmSetOptions { ChangeIsoPath = true, IsoPath = iso }, dryRun: false, CancellationToken.None);
+        await host.Manager.StartAsync("inst", noAgent, null, CancellationToken.None);
+        await WaitUntilOffAsync("inst");
+        var fromIso = await File.ReadAllTextAsync(consoleLog);
+
+        Assert.Contains(Marker, fromIso, StringComparison.Ordinal);
+        Assert.DoesNotContain(fromDiskMarker, fromIso, StringComparison.Ordinal);
+
+        File.Delete(consoleLog);
+        await host.Manager.SetAsync("inst", new VmSetOptions { ChangeIsoPath = true }, dryRun: false, CancellationToken.None);
+        await host.Manager.StartAsync("inst", noAgent, null, CancellationToken.None);
+        await WaitUntilOffAsync("inst");
+        var fromDisk = await File.ReadAllTextAsync(consoleLog);
+
+        Assert.Contains(fromDiskMarker, fromDisk, StringComparison.Ordinal);
+        Assert.DoesNotContain(Marker, fromDisk, StringComparison.Ordinal);
+        Assert.Equal(VmState.Stopped, (await host.Manager.GetAsync("inst", CancellationToken.None)).State);
     }
 
     private async Task WaitUntilOffAsync(string name)

@@ -152,16 +152,31 @@ public sealed class VmSpecPlannerTests
     }
 
     [Fact]
-    public void Another_iso_or_firmware_is_reported_not_planned()
+    public void Another_iso_is_set_and_another_firmware_reported()
     {
         var install = Web with { Image = "", IsoPath = "/srv/isos/a.iso", Firmware = ImageFirmware.Uefi };
 
         var plan = VmSpecPlanner.Plan(install with { IsoPath = "/srv/isos/b.iso", Firmware = ImageFirmware.Bios }, Current(install));
 
-        Assert.Empty(plan.Changes);
-        Assert.Equal(
-            ["isoPath is /srv/isos/a.iso", "firmware is Uefi"],
-            plan.Unchangeable.Select(problem => problem[..problem.IndexOf(',', StringComparison.Ordinal)]));
+        var change = Assert.IsType<SetIsoPathChange>(Assert.Single(plan.Changes));
+        Assert.Equal("Set ISO /srv/isos/a.iso -> /srv/isos/b.iso", change.Action);
+        Assert.Equal(["image is blank-uefi, the spec says blank-bios"], plan.Unchangeable.Select(problem => problem[..problem.IndexOf(':', StringComparison.Ordinal)]));
+    }
+
+    [Fact]
+    public void An_install_whose_iso_was_ejected_is_the_same_vm_as_its_spec_and_gets_the_iso_back()
+    {
+        // Export-VmSpec of an ISO install after Set-Vm -IsoPath $null names its blank disk as its image.
+        var ejected = Web with { Image = "blank-uefi" };
+        var install = Web with { Image = "", IsoPath = "/srv/isos/a.iso", Firmware = ImageFirmware.Uefi };
+
+        var back = VmSpecPlanner.Plan(install, Current(ejected));
+        var eject = VmSpecPlanner.Plan(ejected, Current(install));
+
+        Assert.Empty(back.Unchangeable);
+        Assert.Equal("Set ISO (none) -> /srv/isos/a.iso", Assert.IsType<SetIsoPathChange>(Assert.Single(back.Changes)).Action);
+        Assert.Empty(eject.Unchangeable);
+        Assert.Equal("Set ISO /srv/isos/a.iso -> (none: boot the disk)", Assert.IsType<SetIsoPathChange>(Assert.Single(eject.Changes)).Action);
     }
 
     [Fact]

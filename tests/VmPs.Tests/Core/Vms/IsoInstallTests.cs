@@ -81,6 +81,46 @@ public sealed class IsoInstallTests : IDisposable
         Assert.False(Directory.Exists(host.Home.Paths.VmsDirectory) && Directory.EnumerateFileSystemEntries(host.Home.Paths.VmsDirectory).Any());
     }
 
+    [RequiresGrubIsoFact]
+    public async Task Set_vm_changes_or_ejects_a_stopped_vms_iso_and_refuses_what_has_no_drive_or_runs()
+    {
+        var iso = await TestIsoImages.BuildAsync(host.Scratch.Path, "unused");
+        var other = host.Scratch.Combine("other.iso");
+        File.Copy(iso, other);
+        await host.Manager.CreateAsync(Iso("inst", iso), CancellationToken.None);
+        await host.Manager.CreateAsync(new VmCreateOptions { Name = "oci", Image = "busybox", MemoryMiB = 256 }, CancellationToken.None);
+
+        var dry = await host.Manager.SetAsync("inst", Change(other), dryRun: true, CancellationToken.None);
+        Assert.Equal(iso, dry.IsoPath);
+        Assert.Equal(iso, (await host.Manager.GetAsync("inst", CancellationToken.None)).IsoPath);
+
+        Assert.Equal(other, (await host.Manager.SetAsync("inst", Change(other), dryRun: false, CancellationToken.None)).IsoPath);
+        var ejected = await host.Manager.SetAsync("inst", Change(null), dryRun: false, CancellationToken.None);
+        Assert.Null(ejected.IsoPath);
+        Assert.Equal("blank-uefi", ejected.Image);
+        Assert.Null((await VmTestHost.Manager(host.Home.Paths).GetAsync("inst", CancellationToken.None)).IsoPath);
+
+        await SetRefusedAsync("inst", Change(host.Scratch.Combine("nope.iso")), VmPsErrorIds.IsoNotFound, VmPsErrorKind.ObjectNotFound, host.Scratch.Combine("nope.iso"));
+        await SetRefusedAsync("inst", Change(host.Scratch.Path), VmPsErrorIds.IsoPathIsDirectory, VmPsErrorKind.InvalidArgument, host.Scratch.Path);
+        await SetRefusedAsync("oci", Change(iso), VmPsErrorIds.IsoPathNeedsDiskImage, VmPsErrorKind.InvalidOperation, "oci");
+        Assert.Null((await host.Manager.GetAsync("inst", CancellationToken.None)).IsoPath);
+
+        // A VM that is not off keeps its drive as it is.
+        var vm = await host.Manager.GetAsync("inst", CancellationToken.None);
+        await new VmStore(new VmPs.Core.State.StateDatabase(host.Home.Paths.StateDatabase)).UpdateAsync(vm.Id, record => record with { State = VmState.Saved }, CancellationToken.None);
+        var saved = await SetRefusedAsync("inst", Change(iso), VmPsErrorIds.IsoChangeNeedsStop, VmPsErrorKind.InvalidOperation, "inst");
+        Assert.Contains("restores only with the same drive", saved.Message, StringComparison.Ordinal);
+    }
+
+    private static VmSetOptions Change(string? iso) => new() { ChangeIsoPath = true, IsoPath = iso };
+
+    private async Task<VmPsException> SetRefusedAsync(string name, VmSetOptions options, string errorId, VmPsErrorKind kind, object target)
+    {
+        var error = await Assert.ThrowsAsync<VmPsException>(() => host.Manager.SetAsync(name, options, dryRun: true, CancellationToken.None));
+        Assert.Equal((errorId, kind, target), (error.ErrorId, error.Kind, error.Target));
+        return error;
+    }
+
     private static VmCreateOptions Iso(string name, string iso) => new() { Name = name, Image = "", IsoPath = iso, DiskSizeGiB = 2, MemoryMiB = 256 };
 
     private async Task RefusedAsync(VmCreateOptions options, string errorId, VmPsErrorKind kind, object target)
