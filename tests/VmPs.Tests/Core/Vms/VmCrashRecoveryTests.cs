@@ -26,7 +26,9 @@ public sealed class VmCrashRecoveryTests(ITestOutputHelper output) : IAsyncLifet
     private const int SigKillExitCode = 137;
     private const string Network = "crash";
     private static readonly ConcurrentDictionary<string, (int Injected, int Repaired)> Figures = new();
-    private static readonly HashSet<string> StoppedVmFiles = ["overlay.ext4", "config.img", "console.log", "hypervisor.log", "app.log", "launch.json", "disk.lock"];
+    /// <summary>What a VM keeps once it has run: its disks, its logs (QEMU's event log and that monitor's input among them), its launch settings.</summary>
+    private static readonly HashSet<string> StoppedVmFiles =
+        ["overlay.ext4", "config.img", "console.log", "hypervisor.log", "app.log", "qmp-events.log", "qmp-events.in", "launch.json", "disk.lock"];
 
     private NetworkTestHost host = null!;
     private VmManager manager = null!;
