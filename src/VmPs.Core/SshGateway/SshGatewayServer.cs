@@ -1,10 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using System.Text.Json;
 using VmPs.Core.Network;
 using VmPs.Core.Processes;
 using VmPs.Core.State;
 using VmPs.Core.Vms;
+using VmPs.Protocol.Files;
 
 namespace VmPs.Core.SshGateway;
 
@@ -122,9 +124,8 @@ internal sealed class SshGatewayServer
 
     private static async Task ReplaceAsync(string path, string text, CancellationToken cancellationToken)
     {
-        var temporary = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}";
-        await PrivateFiles.WriteAllTextAsync(temporary, text, cancellationToken).ConfigureAwait(false);
-        File.Move(temporary, path, overwrite: true);
+        using var content = new MemoryStream(Encoding.UTF8.GetBytes(text));
+        await AtomicFile.WriteAsync(path, content, new FileMetadata(PrivateFiles.FileMode), cancellationToken).ConfigureAwait(false);
     }
 
     private string CheckHost()
