@@ -303,16 +303,33 @@ internal sealed class VmCheckpoints
             cancellationToken).ConfigureAwait(false) ?? throw VmErrors.NotFound(vm.Name);
     }
 
-    /// <summary>
-    /// The launch settings the checkpoint's memory was saved with (from its manifest), or null for a disk-only
-    /// checkpoint: a fork must have the same hardware. Read before anything is made for the fork.
-    /// </summary>
-    public async Task<VmLaunchSpec?> SavedLaunchSpecAsync(VmRecord vm, string name, CancellationToken cancellationToken)
+    /// <summary>The launch settings the checkpoint's memory was saved with (from its manifest), or null for a disk-only checkpoint.</summary>
+    private async Task<VmLaunchSpec?> SavedLaunchSpecAsync(VmRecord vm, string name, CancellationToken cancellationToken)
     {
         var checkpoint = Find(vm, name);
         return checkpoint.HasMemory
             ? VmSavedState.LaunchSpecOf(await VmSavedState.ReadManifestAsync(vm.Name, Path.Combine(reconciler.Files(vm).Checkpoints, checkpoint.Name, StateDirectory), cancellationToken).ConfigureAwait(false))
             : null;
+    }
+
+    /// <summary>
+    /// <see cref="SavedLaunchSpecAsync"/> for a fork, which must have the same hardware; read before anything is made
+    /// for it. The checkpoint's state files are checked against its manifest first, so no fork is made of a truncated or
+    /// changed state (CheckpointNotForkable).
+    /// </summary>
+    public async Task<VmLaunchSpec?> ForkableLaunchSpecAsync(VmRecord vm, string name, CancellationToken cancellationToken)
+    {
+        var checkpoint = Find(vm, name);
+        if (!checkpoint.HasMemory)
+        {
+            return null;
+        }
+
+        var state = Path.Combine(reconciler.Files(vm).Checkpoints, checkpoint.Name, StateDirectory);
+        var manifest = await VmSavedState.ReadManifestAsync(vm.Name, state, cancellationToken).ConfigureAwait(false);
+        return await VmSavedState.DamageAsync(state, manifest, cancellationToken).ConfigureAwait(false) is { } damage
+            ? throw VmErrors.CheckpointDamaged(vm.Name, checkpoint.Name, damage)
+            : VmSavedState.LaunchSpecOf(manifest);
     }
 
     /// <summary>

@@ -29,6 +29,15 @@ internal static class VmErrors
         RecommendedAction = "Fork a checkpoint taken while the VM was stopped (disk only), or restore this one with Restore-VmCheckpoint.",
     };
 
+    public static VmPsException CheckpointDamaged(string vmName, string checkpointName, string damage) => new(
+        VmPsErrorIds.CheckpointNotForkable,
+        VmPsErrorKind.InvalidData,
+        $"Checkpoint '{checkpointName}' of VM '{vmName}' cannot be forked: its memory state is damaged ({damage}).",
+        checkpointName)
+    {
+        RecommendedAction = $"Remove it (Remove-VmCheckpoint -VmName {vmName} -Name {checkpointName}) and take another with Checkpoint-Vm.",
+    };
+
     /// <summary>QEMU 7.2 cannot migrate a vhost-user-fs device, so a running VM with shares cannot have its memory saved.</summary>
     public static VmPsException SharesNotSavable(string vmName, string operation) => new(
         VmPsErrorIds.VmSharesNotSavable,

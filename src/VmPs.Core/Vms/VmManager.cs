@@ -225,7 +225,7 @@ public sealed class VmManager : IVmManager
     private async Task<(VmNetworkOptions? Network, VmLaunchSpec? Saved)> CheckForkAsync(VmRecord source, string checkpointName, string name, CancellationToken cancellationToken)
     {
         await CheckNewNameAsync(name, cancellationToken).ConfigureAwait(false);
-        var saved = await checkpoints.SavedLaunchSpecAsync(source, checkpointName, cancellationToken).ConfigureAwait(false);
+        var saved = await checkpoints.ForkableLaunchSpecAsync(source, checkpointName, cancellationToken).ConfigureAwait(false);
         var adapter = await networking.AdapterAsync(source.Id, cancellationToken).ConfigureAwait(false);
         var network = adapter is null ? null : new VmNetworkOptions { Network = adapter.Network, MaxBandwidthMbps = adapter.MaxBandwidthMbps };
         if (saved is null)
@@ -233,12 +233,7 @@ public sealed class VmManager : IVmManager
             return (network, null);
         }
 
-        // The saved devices must all be there again, each the fork's own.
-        if (source.Hypervisor != HypervisorKind.Qemu)
-        {
-            throw VmErrors.CannotFork(source.Name, checkpointName, $"forking a checkpoint with memory is implemented for QEMU only, and the VM runs on {source.Hypervisor}");
-        }
-
+        // The saved devices must all be there again, each the fork's own (the driver's restore makes them the fork's).
         if (saved.Disks.Count > BootDiskCount)
         {
             throw VmErrors.CannotFork(source.Name, checkpointName, "it had volumes attached, which a fork cannot share");

@@ -73,7 +73,8 @@ internal static class VmSavedState
         var files = new List<SavedStateFile>();
         foreach (var path in Directory.EnumerateFileSystemEntries(directory).Order(StringComparer.Ordinal))
         {
-            files.Add(await HashAsync(path, cancellationToken).ConfigureAwait(false));
+            files.Add(await HashAsync(path, cancellationToken).ConfigureAwait(false)
+                ?? throw new VmPsException(VmPsErrorIds.SavedStateInvalid, VmPsErrorKind.InvalidData, $"'{path}' in a saved state is not a regular file.", path));
         }
 
         var manifest = new SavedStateManifest(FormatVersion, hypervisor, DateTimeOffset.UtcNow, launchSpec, files);
@@ -97,13 +98,22 @@ internal static class VmSavedState
             throw Invalid(vmName, "the VM's hardware, disks or boot files changed since it was saved");
         }
 
+        return await DamageAsync(directory, manifest, cancellationToken).ConfigureAwait(false) is { } damage ? throw Invalid(vmName, damage) : manifest;
+    }
+
+    /// <summary>
+    /// What is wrong with the files of the state in <paramref name="directory"/> against its manifest (a file missing,
+    /// added, truncated, changed, or not a regular file), or null when they are whole and unchanged.
+    /// </summary>
+    public static async Task<string?> DamageAsync(string directory, SavedStateManifest manifest, CancellationToken cancellationToken)
+    {
         var expected = manifest.Files.ToDictionary(file => file.Name, StringComparer.Ordinal);
         foreach (var path in Directory.EnumerateFileSystemEntries(directory))
         {
             var name = Path.GetFileName(path);
             if (name != ManifestName && !expected.ContainsKey(name))
             {
-                throw Invalid(vmName, $"'{name}' is not part of it");
+                return $"'{name}' is not part of it";
             }
         }
 
@@ -112,22 +122,27 @@ internal static class VmSavedState
             var path = Path.Combine(directory, file.Name);
             if (file.Name != Path.GetFileName(file.Name) || !File.Exists(path))
             {
-                throw Invalid(vmName, $"its file '{file.Name}' is missing");
+                return $"its file '{file.Name}' is missing";
             }
 
             var actual = await HashAsync(path, cancellationToken).ConfigureAwait(false);
+            if (actual is null)
+            {
+                return $"its file '{file.Name}' is not a regular file";
+            }
+
             if (actual.SizeBytes != file.SizeBytes)
             {
-                throw Invalid(vmName, $"its file '{file.Name}' has {actual.SizeBytes} bytes, not the {file.SizeBytes} saved (truncated or overwritten)");
+                return $"its file '{file.Name}' has {actual.SizeBytes} bytes, not the {file.SizeBytes} saved (truncated or overwritten)";
             }
 
             if (actual.Digest != file.Digest)
             {
-                throw Invalid(vmName, $"its file '{file.Name}' does not match its SHA-256 digest (changed since it was saved)");
+                return $"its file '{file.Name}' does not match its SHA-256 digest (changed since it was saved)";
             }
         }
 
-        return manifest;
+        return null;
     }
 
     /// <summary>
@@ -188,17 +203,13 @@ internal static class VmSavedState
         }
     }
 
-    /// <summary>Size and digest of a regular file; a link or anything else is refused, since VmPs writes none.</summary>
-    private static async Task<SavedStateFile> HashAsync(string path, CancellationToken cancellationToken)
+    /// <summary>Size and digest of a regular file; null for a link or anything else, since VmPs writes none.</summary>
+    private static async Task<SavedStateFile?> HashAsync(string path, CancellationToken cancellationToken)
     {
         var info = new FileInfo(path);
         if (info.LinkTarget is not null || !info.Exists)
         {
-            throw new VmPsException(
-                VmPsErrorIds.SavedStateInvalid,
-                VmPsErrorKind.InvalidData,
-                $"'{path}' in a saved state is not a regular file.",
-                path);
+            return null;
         }
 
         using var input = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);

@@ -60,11 +60,17 @@ public sealed class CloudHypervisorApiClient : IDisposable
 
     /// <summary>Writes the paused VM's configuration, device state and memory into the directory (vm.snapshot).</summary>
     public Task SnapshotVmAsync(string directory, CancellationToken cancellationToken) =>
-        PutAsync("vm.snapshot", JsonSerializer.SerializeToUtf8Bytes(new VmSnapshotConfig(new Uri(directory).AbsoluteUri), Json.VmSnapshotConfig), cancellationToken);
+        PutAsync("vm.snapshot", JsonSerializer.SerializeToUtf8Bytes(new VmSnapshotConfig(FileUrl(directory)), Json.VmSnapshotConfig), cancellationToken);
 
-    /// <summary>Creates the VM from a snapshot directory (vm.restore); it comes back paused.</summary>
-    public Task RestoreVmAsync(string directory, CancellationToken cancellationToken) =>
-        PutAsync("vm.restore", JsonSerializer.SerializeToUtf8Bytes(new RestoreConfig(new Uri(directory).AbsoluteUri, Prefault: false), Json.RestoreConfig), cancellationToken);
+    /// <summary>Creates the VM from a snapshot directory (vm.restore); it comes back paused. <paramref name="memory"/> null: CH's default.</summary>
+    public Task RestoreVmAsync(string directory, MemoryRestoreMode? memory, CancellationToken cancellationToken) =>
+        PutAsync("vm.restore", JsonSerializer.SerializeToUtf8Bytes(new RestoreConfig(FileUrl(directory), Prefault: false, memory), Json.RestoreConfig), cancellationToken);
+
+    /// <summary>
+    /// A directory as CH's snapshot URLs name it: CH strips "file://" and takes the rest as the path, undecoded, so
+    /// the path is not percent-encoded as a URI would be.
+    /// </summary>
+    public static string FileUrl(string directory) => "file://" + Path.GetFullPath(directory);
 
     public Task DeleteVmAsync(CancellationToken cancellationToken) => PutAsync("vm.delete", null, cancellationToken);
 

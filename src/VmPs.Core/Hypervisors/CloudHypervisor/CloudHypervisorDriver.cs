@@ -60,19 +60,66 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
             | HypervisorFeatures.PvhKernel);
 
     public Task<HypervisorInstance> LaunchAsync(VmLaunchSpec spec, CancellationToken cancellationToken) =>
-        StartAsync(spec, async (api, token) =>
+        StartAsync(spec, async (api, _, token) =>
         {
             await api.CreateVmAsync(CloudHypervisorVmConfigBuilder.Build(spec), token).ConfigureAwait(false);
             await api.BootVmAsync(token).ConfigureAwait(false);
         }, cancellationToken);
 
-    /// <summary>vm.restore takes the configuration from the snapshot's config.json; the restored VM comes back paused, so it is resumed.</summary>
-    public Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, CancellationToken cancellationToken) =>
-        StartAsync(spec, async (api, token) =>
+    /// <summary>
+    /// vm.restore takes every device from the snapshot's config.json, so the VM is restored from a directory of its own
+    /// whose config.json names the devices of <paramref name="spec"/> (see <see cref="CloudHypervisorSnapshot"/>): the
+    /// same for a saved VM, and another VM's for a fork. Memory is read on demand where CH can, so the memory file is
+    /// mapped rather than copied in; the restored VM comes back paused, so it is resumed. The directory goes once CH
+    /// has read it (it keeps the memory file open).
+    /// </summary>
+    public async Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, CancellationToken cancellationToken)
+    {
+        var restore = CloudHypervisorSnapshot.PrepareRestore(spec, directory);
+        try
         {
-            await api.RestoreVmAsync(directory, token).ConfigureAwait(false);
-            await api.ResumeVmAsync(token).ConfigureAwait(false);
-        }, cancellationToken);
+            return await StartAsync(spec, async (api, version, token) =>
+            {
+                await RestoreMemoryAsync(api, restore, version, token).ConfigureAwait(false);
+                await api.ResumeVmAsync(token).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Vms.VmDirectorySweep.DeleteDirectory(restore);
+        }
+    }
+
+    /// <summary>
+    /// vm.restore with memory on demand from CH v52 on (older versions know only copying); CH does not fall back when
+    /// its userfaultfd cannot be had (docs/snapshot_restore.md) and forgets the failed VM, so that case is restored by
+    /// copying instead.
+    /// </summary>
+    private static async Task RestoreMemoryAsync(CloudHypervisorApiClient api, string directory, VmmPingResponse version, CancellationToken cancellationToken)
+    {
+        if (!SupportsOnDemandRestore(version))
+        {
+            await api.RestoreVmAsync(directory, memory: null, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await api.RestoreVmAsync(directory, MemoryRestoreMode.OnDemand, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CloudHypervisorApiException error) when (error.Messages.Contains(OnDemandRestoreFailed))
+        {
+            await api.RestoreVmAsync(directory, MemoryRestoreMode.Copy, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>CH's error for a restore whose userfaultfd could not be set up (MigratableError::OnDemandRestore).</summary>
+    public const string OnDemandRestoreFailed = "On-demand restore failed";
+
+    /// <summary>vmm.ping's version is the crate's ("53.0.0"): memory_restore_mode came with 52.</summary>
+    internal static bool SupportsOnDemandRestore(VmmPingResponse ping) =>
+        int.TryParse(ping.Version.TrimStart('v').Split('.')[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var major)
+        && major >= 52;
 
     public async Task PauseAsync(HypervisorInstance instance, CancellationToken cancellationToken)
     {
@@ -103,7 +150,7 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
     }
 
     /// <summary>Starts the VMM, waits for its API and hands it the VM (<paramref name="setUp"/>); on failure nothing is left running.</summary>
-    private async Task<HypervisorInstance> StartAsync(VmLaunchSpec spec, Func<CloudHypervisorApiClient, CancellationToken, Task> setUp, CancellationToken cancellationToken)
+    private async Task<HypervisorInstance> StartAsync(VmLaunchSpec spec, Func<CloudHypervisorApiClient, VmmPingResponse, CancellationToken, Task> setUp, CancellationToken cancellationToken)
     {
         var files = CloudHypervisorVmFiles.In(spec.VmDirectory);
         spec.CreatePrivateFiles();
@@ -116,8 +163,8 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
         try
         {
             using var api = new CloudHypervisorApiClient(files.ApiSocket);
-            await WaitForApiAsync(api, process, spec, cancellationToken).ConfigureAwait(false);
-            await setUp(api, cancellationToken).ConfigureAwait(false);
+            var version = await WaitForApiAsync(api, process, spec, cancellationToken).ConfigureAwait(false);
+            await setUp(api, version, cancellationToken).ConfigureAwait(false);
             spec.RestrictHypervisorFiles();
         }
         catch
@@ -185,7 +232,8 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
         return StopAsync(instance.Process, files, cancellationToken);
     }
 
-    private async Task WaitForApiAsync(CloudHypervisorApiClient api, ProcessIdentity process, VmLaunchSpec spec, CancellationToken cancellationToken)
+    /// <summary>Waits until the VMM answers vmm.ping, and returns its answer.</summary>
+    private async Task<VmmPingResponse> WaitForApiAsync(CloudHypervisorApiClient api, ProcessIdentity process, VmLaunchSpec spec, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + options.ApiStartTimeout;
         while (true)
@@ -205,8 +253,7 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
             {
                 try
                 {
-                    await api.PingAsync(cancellationToken).ConfigureAwait(false);
-                    return;
+                    return await api.PingAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (VmPsException ex) when (ex.ErrorId == CloudHypervisorApiClient.UnreachableErrorId)
                 {

@@ -161,8 +161,23 @@ public sealed record PciDeviceInfo(string Id, string Bdf);
 /// <summary>vm.snapshot's body: where CH writes config.json, state.json and memory-ranges (a file:// directory URL).</summary>
 public sealed record VmSnapshotConfig(string DestinationUrl);
 
-/// <summary>vm.restore's body: the snapshot directory as a file:// URL; prefault false maps memory without touching every page first.</summary>
-public sealed record RestoreConfig(string SourceUrl, bool Prefault);
+/// <summary>
+/// How vm.restore fills guest memory from memory-ranges (CH's MemoryRestoreMode, v52 on; older versions copy): Copy reads
+/// the whole file first, OnDemand registers the memory with userfaultfd and reads each page at its first touch.
+/// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<MemoryRestoreMode>))]
+public enum MemoryRestoreMode
+{
+    Copy,
+    OnDemand,
+}
+
+/// <summary>
+/// vm.restore's body: the snapshot directory as a file:// URL; prefault false maps memory without touching every page
+/// first (CH refuses it with OnDemand); <see cref="MemoryRestoreMode"/> null leaves CH's default (Copy), for versions
+/// that have no such member.
+/// </summary>
+public sealed record RestoreConfig(string SourceUrl, bool Prefault, MemoryRestoreMode? MemoryRestoreMode = null);
 
 /// <summary>The body of PUT /vm.remove-device: the id the device was added with.</summary>
 public sealed record VmRemoveDevice(string Id);

@@ -33,7 +33,7 @@ public sealed class CloudHypervisorApiClientTests : IAsyncLifetime
     {
         var pong = await api.PingAsync(CancellationToken.None);
 
-        Assert.Equal("v53.0", pong.Version);
+        Assert.Equal("53.0.0", pong.Version);
         Assert.Equal(fake.Process.Pid, pong.Pid);
     }
 

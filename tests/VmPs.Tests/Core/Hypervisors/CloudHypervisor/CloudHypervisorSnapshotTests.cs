@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using VmPs.Core.Agent;
 using VmPs.Core.Hypervisors.CloudHypervisor;
 using VmPs.Core.Processes;
+using VmPs.Core.Storage;
 
 namespace VmPs.Tests.Core.Hypervisors.CloudHypervisor;
 
@@ -54,7 +55,7 @@ public sealed class CloudHypervisorSnapshotTests : IAsyncLifetime
 
         Assert.Equal(["vm.info", "vm.pause", "vm.snapshot"], saved.Requests.SkipWhile(r => r.Endpoint != "vm.info").Select(r => r.Endpoint));
         var snapshot = JsonNode.Parse(saved.Requests.Single(r => r.Endpoint == "vm.snapshot").Body!)!;
-        Assert.Equal(new Uri(state).AbsoluteUri, snapshot["destination_url"]!.GetValue<string>());
+        Assert.Equal("file://" + state, snapshot["destination_url"]!.GetValue<string>());
         Assert.Equal("Paused", saved.VmState);
         Assert.Equal(["config.json", "memory-ranges", "state.json"], Directory.GetFiles(state).Select(Path.GetFileName).Order());
         await driver.KillAsync(instance, CancellationToken.None);
@@ -65,8 +66,12 @@ public sealed class CloudHypervisorSnapshotTests : IAsyncLifetime
         Assert.NotSame(saved, vmm);
         Assert.Equal(["vm.restore", "vm.resume"], vmm.Requests.Where(r => r.Endpoint != "vmm.ping").Select(r => r.Endpoint));
         var restore = JsonNode.Parse(vmm.Requests.Single(r => r.Endpoint == "vm.restore").Body!)!;
-        Assert.Equal(new Uri(state).AbsoluteUri, restore["source_url"]!.GetValue<string>());
+        // The VM's own restore directory, gone once CH has read it; the memory it read is the saved file itself.
+        Assert.Equal("file://" + vm.PathOf("ch-restore"), restore["source_url"]!.GetValue<string>());
         Assert.False(restore["prefault"]!.GetValue<bool>());
+        Assert.Equal("OnDemand", restore["memory_restore_mode"]!.GetValue<string>());
+        Assert.False(Directory.Exists(vm.PathOf("ch-restore")));
+        Assert.Equal(UnixFileType.Inode(Path.Combine(state, "memory-ranges")), vmm.Restored!.MemoryFileInode);
         Assert.Equal("Running", vmm.VmState);
         Assert.Equal(memory, vmm.GuestMemory);
         await using (var agent = await new HybridVsockConnector(restored.Agent.SocketPath!, restored.Agent.Port).ConnectAsync(CancellationToken.None))
@@ -100,6 +105,7 @@ public sealed class CloudHypervisorSnapshotTests : IAsyncLifetime
         Assert.Equal("The VM could not be restored", error.Messages[1]);
         Assert.False(ProcessProbe.IsRunning(launcher.Vmm.Process));
         Assert.False(File.Exists(vm.PathOf("ch.sock")));
+        Assert.False(Directory.Exists(vm.PathOf("ch-restore")));
     }
 
     [Fact]
@@ -114,7 +120,7 @@ public sealed class CloudHypervisorSnapshotTests : IAsyncLifetime
         Assert.Contains("The VM could not be snapshotted", running.Messages);
         Assert.Equal("Running", launcher.Vmm.VmState);
 
-        var created = await Assert.ThrowsAsync<CloudHypervisorApiException>(() => api.RestoreVmAsync(vm.Directory, CancellationToken.None));
+        var created = await Assert.ThrowsAsync<CloudHypervisorApiException>(() => api.RestoreVmAsync(vm.Directory, memory: null, CancellationToken.None));
         Assert.Equal(["Error from API", "The VM could not be restored", "VM is already created"], created.Messages);
         await driver.KillAsync(instance, CancellationToken.None);
     }

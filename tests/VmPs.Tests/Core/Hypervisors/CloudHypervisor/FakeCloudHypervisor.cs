@@ -26,7 +26,19 @@ internal sealed record FakeCloudHypervisorOptions
 
     /// <summary>What vm.counters says each disk read and wrote (and each network device received and sent).</summary>
     public (long Read, long Written) DeviceTraffic { get; init; }
+
+    /// <summary>
+    /// The major version the VMM is (vmm.ping's "version" is the crate's, "53.0.0"); before 52, vm.restore knows no
+    /// memory_restore_mode and no resume, and ignores them as it ignores any member it does not know.
+    /// </summary>
+    public int MajorVersion { get; init; } = 53;
+
+    /// <summary>The host gives CH no userfaultfd (no kernel support, or not permitted): an on-demand restore fails.</summary>
+    public bool UserfaultfdUnavailable { get; init; }
 }
+
+/// <summary>What one vm.restore read: the directory and its mode, config.json's mode, the memory file it opened (inode) and how it filled memory.</summary>
+internal sealed record FakeRestore(string Directory, int DirectoryMode, int ConfigMode, ulong MemoryFileInode, string MemoryRestoreMode, bool Prefault);
 
 /// <summary>One API request as the fake received it.</summary>
 internal sealed record FakeApiRequest(string Method, string Endpoint, string? Body);
@@ -45,7 +57,9 @@ internal sealed record FakeApiRequest(string Method, string Endpoint, string? Bo
 internal sealed class FakeCloudHypervisor : IAsyncDisposable
 {
     private const string ApiRoot = "/api/v1/";
-    private const string Version = "v53.0";
+    private const int PageBytes = 4096;
+    private const string BadRequest = "Bad Request";
+    private const string FileScheme = "file://";
     private const string ConfigFile = "config.json";
     private const string StateFile = "state.json";
     private const string MemoryFile = "memory-ranges";
@@ -69,6 +83,7 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
     private JsonObject? config;
     private FakeVmState? vm;
     private byte[]? memory;
+    private FakeRestore? restored;
 
     public FakeCloudHypervisor(string apiSocketPath, string eventMonitorPath, ProcessIdentity process, FakeCloudHypervisorOptions options)
     {
@@ -137,6 +152,18 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
             lock (gate)
             {
                 return memory?.ToArray();
+            }
+        }
+    }
+
+    /// <summary>What the last successful vm.restore read, or null.</summary>
+    public FakeRestore? Restored
+    {
+        get
+        {
+            lock (gate)
+            {
+                return restored;
             }
         }
     }
@@ -211,8 +238,8 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
 
     private (FakeHttpResponse, bool) Ping() => (Json(200, new JsonObject
     {
-        ["build_version"] = $"{Version}-fake",
-        ["version"] = Version,
+        ["build_version"] = $"v{options.MajorVersion}.0.0-fake",
+        ["version"] = $"{options.MajorVersion}.0.0",
         ["pid"] = Process.Pid,
         ["features"] = new JsonArray("kvm"),
     }), false);
@@ -324,12 +351,12 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
     private (FakeHttpResponse, bool) Snapshot(string? body)
     {
         const string action = "The VM could not be snapshotted";
-        if (UrlMember(body, "destination_url", [], out var url) is { } problem)
+        if (ParseUrlBody(body, "VmSnapshotConfig", "destination_url", out _, out var url) is { } problem)
         {
             return (Error(400, "Failed to deserialize JSON", problem), false);
         }
 
-        var directory = LocalDirectory(url!);
+        var directory = LocalDirectory(url);
 
         if (vm is not { } current)
         {
@@ -347,20 +374,43 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
         }
 
         WriteEvent("vm", "snapshotting");
-        File.WriteAllText(Path.Combine(directory, ConfigFile), config!.ToJsonString(PrettyJson), Utf8WithoutBom);
-        File.WriteAllText(Path.Combine(directory, StateFile), new JsonObject { ["memory_bytes"] = memory!.Length, ["vcpus"] = config["cpus"]?["boot_vcpus"]?.DeepClone() ?? 1 }.ToJsonString(PrettyJson), Utf8WithoutBom);
+        File.WriteAllText(Path.Combine(directory, ConfigFile), WithSerializedDefaults(config!).ToJsonString(PrettyJson), Utf8WithoutBom);
+        File.WriteAllText(Path.Combine(directory, StateFile), new JsonObject { ["memory_bytes"] = memory!.Length, ["vcpus"] = config!["cpus"]?["boot_vcpus"]?.DeepClone() ?? 1 }.ToJsonString(PrettyJson), Utf8WithoutBom);
         File.WriteAllBytes(Path.Combine(directory, MemoryFile), memory);
         WriteEvent("vm", "snapshotted");
         return (FakeHttpResponse.NoContent, false);
     }
 
-    /// <summary>vm.restore: only into a VMM without a VM; the restored VM is paused until vm.resume.</summary>
+    /// <summary>
+    /// The VmConfig as CH's serde writes it into config.json: members left at a default are written too (VmConfig
+    /// skips only its None members), such as the debug console (off, on its default port) and the flags below.
+    /// </summary>
+    private static JsonObject WithSerializedDefaults(JsonObject stored)
+    {
+        var written = (JsonObject)stored.DeepClone();
+        written["debug_console"] ??= new JsonObject { ["mode"] = "Off", ["iobase"] = 233 };
+        foreach (var flag in new[] { "pvpanic", "iommu", "watchdog", "landlock_enable" })
+        {
+            written[flag] ??= false;
+        }
+
+        return written;
+    }
+
+    /// <summary>
+    /// vm.restore (RestoreConfig, deserialized by serde: unknown members ignored), then CH's Vmm::vm_restore in its
+    /// order: only into a VMM without a VM; the source must be a file:// directory; config.json is read and must be a
+    /// VmConfig; prefault cannot be combined with on-demand memory; state.json and memory-ranges are read, the memory
+    /// by copying or (OnDemand, v52 on) through userfaultfd, which needs page-aligned ranges and does not fall back.
+    /// The restored VM is paused until vm.resume, or running with resume. On failure the VM is forgotten.
+    /// </summary>
     private (FakeHttpResponse, bool) Restore(string? body)
     {
         const string action = "The VM could not be restored";
-        if (UrlMember(body, "source_url", ["prefault", "resume", "memory_restore_mode", "net_fds"], out var url) is { } problem)
+        var (problem, request) = ParseRestoreConfig(body, options.MajorVersion);
+        if (request is null)
         {
-            return (Error(400, "Failed to deserialize JSON", problem), false);
+            return (problem == BadRequest ? Error(400, BadRequest) : Error(400, "Failed to deserialize JSON", problem!), false);
         }
 
         if (config is not null)
@@ -368,28 +418,51 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
             return (ApiError(500, action, "VM is already created"), false);
         }
 
-        if (LocalDirectory(url!) is not { } directory)
+        if (LocalDirectory(request.Url) is not { } directory)
         {
-            return (ApiError(500, action, $"Error restoring VM: Unsupported URL scheme in {url}"), false);
+            return (Error(500, "Error from API", action, "Cannot restore VM", "Failed to send migratable component snapshot", $"Could not extract path from URL: {request.Url}"), false);
+        }
+
+        if (!Directory.Exists(directory))
+        {
+            return (Error(500, "Error from API", action, "Cannot restore VM", "Failed to send migratable component snapshot", $"Destination is not a directory: \"{directory}\""), false);
         }
 
         byte[] restoredMemory;
         JsonObject? restoredConfig;
+        ulong memoryInode;
         try
         {
             if (FakeCloudHypervisorConfigValidator.Validate(File.ReadAllText(Path.Combine(directory, ConfigFile)), out restoredConfig) is { } invalid)
             {
-                return (ApiError(500, action, $"Error restoring VM: {invalid}"), false);
+                return (Error(500, "Error from API", action, "Cannot restore VM", "Failed to receive migratable component snapshot", "Error deserialising VM config snapshot", invalid), false);
+            }
+
+            if (request.Mode == "OnDemand" && request.Prefault)
+            {
+                return (Error(500, "Error from API", action, "Failed to validate config", "'prefault' cannot be combined with 'memory_restore_mode=ondemand'"), false);
             }
 
             var state = JsonNode.Parse(File.ReadAllText(Path.Combine(directory, StateFile)));
-            restoredMemory = File.ReadAllBytes(Path.Combine(directory, MemoryFile));
+            using var memoryFile = File.OpenHandle(Path.Combine(directory, MemoryFile));
+            memoryInode = VmPs.Core.Storage.UnixFileType.Inode(memoryFile) ?? 0;
+            restoredMemory = new byte[RandomAccess.GetLength(memoryFile)];
+            RandomAccess.Read(memoryFile, restoredMemory, 0);
             if (state?["memory_bytes"]?.GetValue<int>() != restoredMemory.Length)
             {
                 return (ApiError(500, action, "Error restoring VM: Failed to restore guest memory: unexpected end of file"), false);
             }
+
+            if (request.Mode == "OnDemand" && (options.UserfaultfdUnavailable || restoredMemory.Length % PageBytes != 0))
+            {
+                return (Error(
+                    500,
+                    options.UserfaultfdUnavailable
+                        ? ["Error from API", action, "Memory manager error", "On-demand restore failed", "Failed to create userfaultfd", "Operation not permitted (os error 1)"]
+                        : ["Error from API", action, "Memory manager error", "On-demand restore failed", "Snapshot ranges are not page-aligned"]), false);
+            }
         }
-        catch (Exception ex) when (ex is IOException or JsonException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or JsonException or UnauthorizedAccessException or InvalidOperationException)
         {
             return (ApiError(500, action, $"Error restoring VM: {ex.Message}"), false);
         }
@@ -403,47 +476,116 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
         }
 
         memory = restoredMemory;
+        restored = new FakeRestore(directory, PermissionBits(directory), PermissionBits(Path.Combine(directory, ConfigFile)), memoryInode, request.Mode, request.Prefault);
         vm = FakeVmState.Paused;
         WriteEvent("vm", "restored");
-        return (FakeHttpResponse.NoContent, false);
+        return request.Resume ? Resume() : (FakeHttpResponse.NoContent, false);
     }
 
-    /// <summary>Reads a body holding the URL member and only the other allowed members (serde's deny_unknown_fields).</summary>
-    private static string? UrlMember(string? body, string name, string[] allowed, out string? url)
+    private static int PermissionBits(string path) => VmPs.Protocol.Files.UnixFileSystem.GetStatus(path).Mode & 0x1FF;
+
+    private sealed record FakeRestoreConfig(string Url, bool Prefault, string Mode, bool Resume);
+
+    /// <summary>
+    /// RestoreConfig as serde reads it: source_url required, prefault and resume booleans, memory_restore_mode one of
+    /// the enum's variant names (from v52; earlier versions have neither it nor resume and ignore them), net_fds a list
+    /// of {id, num_fds}; any other member is ignored. A net_fds entry expecting descriptors fails as CH fails a request
+    /// whose SCM_RIGHTS descriptors do not add up (the fake is sent none): 400 Bad Request.
+    /// </summary>
+    private static (string? Problem, FakeRestoreConfig? Config) ParseRestoreConfig(string? body, int majorVersion)
     {
-        url = null;
-        JsonObject? request;
+        if (ParseUrlBody(body, "RestoreConfig", "source_url", out var request, out var sourceUrl) is { } problem)
+        {
+            return (problem, null);
+        }
+
+        var known = majorVersion >= 52 ? new[] { "prefault", "resume" } : ["prefault"];
+        var flags = new Dictionary<string, bool>();
+        foreach (var name in known)
+        {
+            switch (request[name])
+            {
+                case null:
+                    flags[name] = false;
+                    break;
+                case JsonValue value when value.TryGetValue<bool>(out var flag):
+                    flags[name] = flag;
+                    break;
+                default:
+                    return ($"invalid type: expected a boolean for `{name}`", null);
+            }
+        }
+
+        var mode = "Copy";
+        if (majorVersion >= 52 && request["memory_restore_mode"] is { } modeNode)
+        {
+            if (modeNode is not JsonValue modeValue || !modeValue.TryGetValue<string>(out var modeName))
+            {
+                return ("invalid type: expected enum MemoryRestoreMode", null);
+            }
+
+            if (modeName is not ("Copy" or "OnDemand"))
+            {
+                return ($"unknown variant `{modeName}`, expected `Copy` or `OnDemand`", null);
+            }
+
+            mode = modeName;
+        }
+
+        if (request["net_fds"] is { } netFds)
+        {
+            if (netFds is not JsonArray entries || entries.Any(entry => entry is not JsonObject net || net["id"] is not JsonValue))
+            {
+                return ("invalid type: expected a sequence of RestoredNetConfig", null);
+            }
+
+            if (entries.Any(entry => entry!["num_fds"] is JsonValue count && count.TryGetValue<long>(out var fds) && fds > 0))
+            {
+                return (BadRequest, null);
+            }
+        }
+
+        return (null, new FakeRestoreConfig(sourceUrl, flags["prefault"], mode, flags.GetValueOrDefault("resume")));
+    }
+
+    /// <summary>
+    /// A request body as serde reads a struct with a required string member (a snapshot URL): a JSON object, whose
+    /// members it does not know are ignored. Returns serde's complaint, or null.
+    /// </summary>
+    private static string? ParseUrlBody(string? body, string type, string member, out JsonObject request, out string url)
+    {
+        request = [];
+        url = "";
         try
         {
-            request = body is null ? null : JsonNode.Parse(body) as JsonObject;
+            if ((body is null ? null : JsonNode.Parse(body)) is not JsonObject parsed)
+            {
+                return $"invalid type: expected struct {type}";
+            }
+
+            request = parsed;
         }
         catch (JsonException ex)
         {
             return ex.Message;
         }
 
-        if (request is null)
+        if (request[member] is null)
         {
-            return "invalid type: expected a struct";
+            return $"missing field `{member}`";
         }
 
-        if (request.Select(member => member.Key).FirstOrDefault(key => key != name && !allowed.Contains(key)) is { } unknown)
+        if (request[member] is not JsonValue value || !value.TryGetValue<string>(out var text))
         {
-            return $"unknown field `{unknown}`";
-        }
-
-        if (request[name] is not JsonValue value || !value.TryGetValue<string>(out var text))
-        {
-            return $"missing field `{name}`";
+            return $"invalid type: expected a string for `{member}`";
         }
 
         url = text;
         return null;
     }
 
-    /// <summary>The directory of a file:// URL; CH supports no other scheme for snapshots.</summary>
-    private static string? LocalDirectory(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeFile ? uri.LocalPath : null;
+    /// <summary>The directory of a file:// URL as CH's url_to_path takes it (the rest of the URL, not decoded); CH supports no other scheme for snapshots.</summary>
+    private static string? LocalDirectory(string url) => url.StartsWith(FileScheme, StringComparison.Ordinal) ? url[FileScheme.Length..] : null;
 
     private (FakeHttpResponse, bool) ShutdownVm()
     {

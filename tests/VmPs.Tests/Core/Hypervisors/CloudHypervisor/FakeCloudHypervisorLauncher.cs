@@ -19,6 +19,9 @@ internal sealed class FakeCloudHypervisorLauncher : ICloudHypervisorLauncher, IA
 
     public CloudHypervisorLaunch? LastLaunch { get; private set; }
 
+    /// <summary>How many VMMs were started.</summary>
+    public int Launches => started.Count;
+
     /// <summary>The fake VMM of the last launch.</summary>
     public FakeCloudHypervisor Vmm => started.LastOrDefault() ?? throw new InvalidOperationException("Nothing was launched.");
 
