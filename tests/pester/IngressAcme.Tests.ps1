@@ -82,7 +82,11 @@ Describe 'routes with -Tls Acme' -Skip:$CannotAcme {
     }
 
     It 'gets a certificate from the ACME CA, validated by pebble through Caddy, and serves HTTPS with it' {
-        Set-VmHost -AcmeDirectory https://127.0.0.1:14000/dir -AcmeEmail admin@example.test -AcmeRootCertificate $PebbleCa
+        $acme = (Set-VmHost -AcmeDirectory https://127.0.0.1:14000/dir -AcmeEmail admin@example.test -AcmeRootCertificate $PebbleCa -PassThru).Ingress.Acme
+        $acme.Directory | Should -Be 'https://127.0.0.1:14000/dir'
+        $acme.Email | Should -Be 'admin@example.test'
+        $acme.TrustedRootFile | Should -Be $PebbleCa
+        (Get-VmHost | Format-List | Out-String -Width 80) | Should -Match 'AcmeDirectory\s+: https://127\.0\.0\.1:14000/dir\s+Http01, TlsAlpn01, admin@example\.test'
         $route = New-VmIngress web acme.example.test -Tls Acme -Public -Port 8080
         $route.Tls | Should -Be 'Acme'
         Wait-Until { (Get-VmIngress acme.example.test).CertificateStatus -like 'Valid until*' } 'the certificate'

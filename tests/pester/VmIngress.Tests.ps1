@@ -153,7 +153,9 @@ Describe 'the ingress' -Skip:$CannotIngress {
     }
 
     It 'Set-VmHost -IngressDomain gives every VM a default route, which cannot be removed alone' {
-        Set-VmHost -IngressDomain vms.example.test
+        $report = Set-VmHost -IngressDomain vms.example.test -PassThru
+        $report.Ingress.Domain | Should -Be 'vms.example.test'
+        ($report | Format-List | Out-String -Width 80) | Should -Match 'IngressDomain\s+: vms\.example\.test \(every VM at NAME\.vms\.example\.test\)'
         $default = Get-VmIngress -VmName web | Where-Object IsDefault
         $default.Hostname | Should -Be 'web.vms.example.test'
         $default.Public | Should -BeFalse
@@ -161,6 +163,7 @@ Describe 'the ingress' -Skip:$CannotIngress {
         $errors[0].FullyQualifiedErrorId | Should -BeLike 'IngressRouteIsDefault,*'
         Set-VmHost -IngressDomain ''
         Get-VmIngress | Where-Object IsDefault | Should -BeNullOrEmpty
+        (Get-VmHost).Ingress.Domain | Should -BeNullOrEmpty
     }
 
     Context 'a private route' {

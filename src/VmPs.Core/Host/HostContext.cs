@@ -1,5 +1,6 @@
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
+using VmPs.Core.Ingress;
 using VmPs.Core.Storage;
 using VmPs.Core.Storage.LvmThin;
 using VmPs.Core.State;
@@ -32,6 +33,7 @@ internal sealed class HostContext : IHostContext
     private readonly Func<CancellationToken, Task<HostReport>> probe;
     private readonly HypervisorRegistry hypervisors;
     private readonly StorageSettingsStore storage;
+    private readonly IngressStore ingress;
     private readonly SemaphoreSlim gate = new(1, 1);
     private HostReport? report;
 
@@ -40,6 +42,7 @@ internal sealed class HostContext : IHostContext
         this.probe = probe;
         this.hypervisors = hypervisors;
         storage = new StorageSettingsStore(database);
+        ingress = new IngressStore(database);
         LvmThin = lvmThin ?? LvmThinHost.Real;
     }
 
@@ -53,7 +56,11 @@ internal sealed class HostContext : IHostContext
         {
             if (refresh || report is null)
             {
-                report = (await probe(cancellationToken).ConfigureAwait(false)) with { Storage = await storage.GetAsync(cancellationToken).ConfigureAwait(false) };
+                report = (await probe(cancellationToken).ConfigureAwait(false)) with
+                {
+                    Storage = await storage.GetAsync(cancellationToken).ConfigureAwait(false),
+                    Ingress = await ingress.GetHostSettingsAsync(cancellationToken).ConfigureAwait(false),
+                };
             }
 
             return report;

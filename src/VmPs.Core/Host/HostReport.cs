@@ -1,5 +1,6 @@
 using Newtonsoft.Json.Converters;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Ingress;
 using VmPs.Core.Kernels;
 using VmPs.Core.Storage;
 
@@ -66,6 +67,9 @@ public sealed record HostReport
 
     /// <summary>Where new volumes are made (Set-VmHost -StorageBackend).</summary>
     public StorageSettings Storage { get; init; } = StorageSettings.Default;
+
+    /// <summary>The ingress's domain and ACME CA (Set-VmHost -IngressDomain, -AcmeDirectory).</summary>
+    public IngressHostSettings Ingress { get; init; } = IngressHostSettings.Default;
 
     /// <summary>Human-readable problems, each naming what to install.</summary>
     public required IReadOnlyList<string> Problems { get; init; }

@@ -58,6 +58,12 @@ public sealed record IngressAcmeSettings(Uri Directory, string? Email, string? T
     public static IngressAcmeSettings Default { get; } = new(new Uri("https://acme-v02.api.letsencrypt.org/directory"), null, null);
 }
 
+/// <summary>The ingress's host-wide settings as Get-VmHost shows them: the default routes' domain (null: none) and the ACME CA.</summary>
+public sealed record IngressHostSettings(string? Domain, IngressAcmeSettings Acme)
+{
+    public static IngressHostSettings Default { get; } = new(null, IngressAcmeSettings.Default);
+}
+
 /// <summary>The ACME challenges Caddy answers itself (Set-VmHost -AcmeChallenge); the CA validates with one of them.</summary>
 [Flags]
 public enum AcmeChallenges

@@ -84,6 +84,9 @@ internal sealed class IngressStore
                 Challenges(await GetSettingAsync(AcmeChallengesKey, cancellationToken).ConfigureAwait(false)))
             : IngressAcmeSettings.Default;
 
+    public async Task<IngressHostSettings> GetHostSettingsAsync(CancellationToken cancellationToken) =>
+        new(await GetDomainAsync(cancellationToken).ConfigureAwait(false), await GetAcmeAsync(cancellationToken).ConfigureAwait(false));
+
     public Task SetAcmeAsync(IngressAcmeSettings acme, CancellationToken cancellationToken) =>
         SetSettingsAsync(
             new Dictionary<string, string?>

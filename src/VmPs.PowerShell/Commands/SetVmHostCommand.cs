@@ -139,7 +139,7 @@ public sealed class SetVmHostCommand : AsyncCmdlet
         });
         if (PassThru)
         {
-            WriteTypedObject(Await(cancellationToken => Services.Host.GetReportAsync(false, cancellationToken)), PSTypeNames.VmHost);
+            WriteTypedObject(Await(cancellationToken => Services.Host.GetReportAsync(refresh: true, cancellationToken)), PSTypeNames.VmHost);
         }
     }
 }
