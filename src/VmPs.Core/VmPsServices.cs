@@ -34,13 +34,21 @@ public sealed class VmPsServices : IVmPsServices
         var host = new HostContext(cancellationToken => HostProbe.ProbeAsync(Paths, new HostProbeOptions { Hypervisors = hypervisors }, cancellationToken), hypervisors, database);
         Host = host;
         Images = new ImageManager(Paths, database, host.LvmThin);
-        Users = new UserManager(database);
+        var users = new UserManager(database, RefreshSshGatewayAccountsAsync);
+        Users = users;
 
         // Not cached on failure: a namespace created after a failed join is joined by the next command.
         networks = new Lazy<NetworkManager>(
             () => new NetworkManager(Paths, database, NetworkNamespace.Shared(settings.NetworkNamespace), FirewallSelection.Parse(settings.Firewall)),
             LazyThreadSafetyMode.PublicationOnly);
-        var sshGateway = new SshGatewayManager(new SshGatewayLayout(Paths.SshGatewayDirectory), settings, cancellationToken => Vms.GetAllAsync(cancellationToken), SshGatewayServer.DefaultSshd, SshGatewayProgram.Locate);
+        var sshGateway = new SshGatewayManager(
+            new SshGatewayLayout(Paths.SshGatewayDirectory),
+            settings,
+            async cancellationToken => new SshGatewayAccounts(
+                await Vms.GetAllAsync(cancellationToken).ConfigureAwait(false),
+                [.. (await users.GetAllAsync(cancellationToken).ConfigureAwait(false)).Select(user => user.Name)]),
+            SshGatewayServer.DefaultSshd,
+            SshGatewayProgram.Locate);
         vms = new VmManager(Paths, database, host, networks, new VmManagerSettings { VmNamesChanged = sshGateway.RefreshAccountsAsync });
         SshGateway = sshGateway;
         Ingress = new IngressManager(
@@ -72,4 +80,6 @@ public sealed class VmPsServices : IVmPsServices
     public IHostContext Host { get; }
 
     public HypervisorRegistry Hypervisors { get; }
+
+    private Task RefreshSshGatewayAccountsAsync(CancellationToken cancellationToken) => SshGateway.RefreshAccountsAsync(cancellationToken);
 }

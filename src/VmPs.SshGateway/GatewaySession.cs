@@ -7,8 +7,9 @@ using VmPs.Core.Terminals;
 namespace VmPs.SshGateway;
 
 /// <summary>
-/// One SSH session of a user: the login name says which mode. "vmps" runs a command of command mode; any other name
-/// is a VM's, whose shell (or the client's command) runs through the agent.
+/// One SSH session of a user: the login name says which mode (<see cref="SshGatewayKeys.ResolveLoginAsync"/>). "vmps"
+/// or the user's own name runs a command of command mode; a VM's name runs its shell (or the client's command) through
+/// the agent.
 /// </summary>
 internal static class GatewaySession
 {
@@ -31,14 +32,20 @@ internal static class GatewaySession
 
         var loginName = Environment.GetEnvironmentVariable("USER") ?? "";
         var command = Environment.GetEnvironmentVariable("SSH_ORIGINAL_COMMAND");
-        if (loginName == SshGatewayKeys.CommandAccount)
+
+        // The keys program let only the VM's owner and those it is shared with in; a grant revoked since is honoured here.
+        switch (await SshGatewayKeys.ResolveLoginAsync(services.Users, user, loginName, cancellation.Token).ConfigureAwait(false))
         {
-            return await new SshGatewayCommands(services, user, Console.Out, Console.Error).RunAsync(command, cancellation.Token).ConfigureAwait(false);
+            case SshGatewayLogin.Commands:
+                return await new SshGatewayCommands(services, user, Console.Out, Console.Error).RunAsync(command, cancellation.Token).ConfigureAwait(false);
+            case null:
+                await Console.Error.WriteLineAsync($"vmps: no VM '{loginName}' is yours or shared with you.").ConfigureAwait(false);
+                return Refused;
         }
 
         try
         {
-            return await ProxyAsync(services, user, loginName, command, cancellation.Token).ConfigureAwait(false);
+            return await ProxyAsync(services, loginName, command, cancellation.Token).ConfigureAwait(false);
         }
         catch (VmPsException failure)
         {
@@ -52,15 +59,8 @@ internal static class GatewaySession
     /// interactive shell, in the VM through its agent; on the session's pty when the client asked for one (raw bytes
     /// both ways, the window size followed), else on pipes. Returns the guest command's exit code.
     /// </summary>
-    private static async Task<int> ProxyAsync(VmPsServices services, VmUser user, string vmName, string? command, CancellationToken cancellationToken)
+    private static async Task<int> ProxyAsync(VmPsServices services, string vmName, string? command, CancellationToken cancellationToken)
     {
-        // The keys program let only the VM's owner and those it is shared with in; a grant revoked since is honoured here.
-        if (!await services.Users.CanAccessAsync(user, vmName, cancellationToken).ConfigureAwait(false))
-        {
-            await Console.Error.WriteLineAsync($"vmps: no VM '{vmName}' is yours or shared with you.").ConfigureAwait(false);
-            return Refused;
-        }
-
         var tty = LocalTerminal.IsTerminal(LocalTerminal.StandardInput) && LocalTerminal.IsTerminal(LocalTerminal.StandardOutput);
         await using var agent = await services.Vms.ConnectAgentAsync(vmName, cancellationToken).ConfigureAwait(false);
         var request = new AgentExecRequest(command is null ? ["/bin/sh"] : ["/bin/sh", "-c", command])

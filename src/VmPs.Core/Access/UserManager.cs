@@ -13,15 +13,19 @@ public sealed class UserManager : IUserManager
     private const int TokenBytes = 32;
 
     private readonly UserStore store;
+    private readonly Func<CancellationToken, Task> namesChanged;
 
-    internal UserManager(StateDatabase database)
+    /// <param name="namesChanged">Called once a user was made, renamed or removed: the SSH gateway's accounts follow users' names.</param>
+    internal UserManager(StateDatabase database, Func<CancellationToken, Task>? namesChanged = null)
     {
         store = new UserStore(database);
+        this.namesChanged = namesChanged ?? (_ => Task.CompletedTask);
     }
 
     public async Task<VmUser> CreateAsync(VmUserCreateOptions options, CancellationToken cancellationToken)
     {
         await store.InsertAsync(options.Name, options.Email, CheckCreate(options), apply: true, cancellationToken).ConfigureAwait(false);
+        await namesChanged(cancellationToken).ConfigureAwait(false);
         return await GetAsync(options.Name, cancellationToken).ConfigureAwait(false);
     }
 
@@ -37,6 +41,11 @@ public sealed class UserManager : IUserManager
     {
         CheckSet(options);
         await store.UpdateAsync(name, options, apply: true, cancellationToken).ConfigureAwait(false);
+        if (options.NewName is not null)
+        {
+            await namesChanged(cancellationToken).ConfigureAwait(false);
+        }
+
         return await GetAsync(options.NewName ?? name, cancellationToken).ConfigureAwait(false);
     }
 
@@ -46,7 +55,11 @@ public sealed class UserManager : IUserManager
         return store.UpdateAsync(name, options, apply: false, cancellationToken);
     }
 
-    public Task RemoveAsync(string name, CancellationToken cancellationToken) => store.DeleteAsync(name, cancellationToken);
+    public async Task RemoveAsync(string name, CancellationToken cancellationToken)
+    {
+        await store.DeleteAsync(name, cancellationToken).ConfigureAwait(false);
+        await namesChanged(cancellationToken).ConfigureAwait(false);
+    }
 
     public async Task<VmUserKey> AddKeyAsync(string name, string publicKey, CancellationToken cancellationToken)
     {

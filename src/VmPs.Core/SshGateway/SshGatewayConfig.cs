@@ -6,7 +6,8 @@ namespace VmPs.Core.SshGateway;
 /// <summary>
 /// The texts sshd reads: its configuration and the accounts file laid over /etc/passwd in its mount namespace.
 /// Every gateway account runs the gateway program as its shell, with the uid of the installation's owner: sshd looks
-/// up the login name before authenticating, so "vmps" (command mode) and each VM's name (proxy mode) must exist, and
+/// up the login name before authenticating, so "vmps" and each user's name (command mode) and each VM's name (proxy
+/// mode) must exist, and
 /// the session must reach the state directory. There is no root account and no password anywhere.
 /// </summary>
 internal static class SshGatewayConfig
@@ -83,14 +84,14 @@ internal static class SshGatewayConfig
     }
 
     /// <summary>
-    /// The accounts sshd sees: its privilege separation user (the host's line), the command account and one per VM
-    /// whose name is free (not one of those two), all root's (the gateway needs root).
+    /// The accounts sshd sees: its privilege separation user (the host's line), the command account and one per VM or
+    /// user whose name is free (not one of those two, nor an earlier one's), all root's (the gateway needs root).
     /// </summary>
-    public static string Accounts(string privilegeSeparationLine, string program, IEnumerable<string> vmNames)
+    public static string Accounts(string privilegeSeparationLine, string program, IEnumerable<string> loginNames)
     {
         var text = new StringBuilder();
         text.AppendLine(privilegeSeparationLine);
-        foreach (var name in vmNames.Prepend(SshGatewayKeys.CommandAccount).Distinct(StringComparer.Ordinal))
+        foreach (var name in loginNames.Prepend(SshGatewayKeys.CommandAccount).Distinct(StringComparer.Ordinal))
         {
             if (name != PrivilegeSeparationUser)
             {

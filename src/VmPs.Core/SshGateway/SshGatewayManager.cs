@@ -9,13 +9,13 @@ public sealed class SshGatewayManager : ISshGatewayManager
 {
     private readonly SshGatewayLayout layout;
     private readonly SshGatewayServer server;
-    private readonly Func<CancellationToken, Task<IReadOnlyList<VmInfo>>> listVms;
+    private readonly Func<CancellationToken, Task<SshGatewayAccounts>> listAccounts;
 
-    /// <param name="listVms">Every VM (IVmManager.GetAllAsync): their names are the gateway's proxy accounts and, with their addresses, its hosts file.</param>
-    internal SshGatewayManager(SshGatewayLayout layout, VmPsSettings installation, Func<CancellationToken, Task<IReadOnlyList<VmInfo>>> listVms, string sshd, Func<string> program)
+    /// <param name="listAccounts">Every VM and user, as they are now: the gateway's accounts and hosts file.</param>
+    internal SshGatewayManager(SshGatewayLayout layout, VmPsSettings installation, Func<CancellationToken, Task<SshGatewayAccounts>> listAccounts, string sshd, Func<string> program)
     {
         this.layout = layout;
-        this.listVms = listVms;
+        this.listAccounts = listAccounts;
         server = new SshGatewayServer(layout, installation, sshd, program);
     }
 
@@ -24,7 +24,7 @@ public sealed class SshGatewayManager : ISshGatewayManager
         var settings = Check(options);
         using (await LockAsync(cancellationToken).ConfigureAwait(false))
         {
-            await server.StartAsync(settings, await listVms(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            await server.StartAsync(settings, await listAccounts(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         }
 
         return Describe();
@@ -50,7 +50,7 @@ public sealed class SshGatewayManager : ISshGatewayManager
             {
                 if (server.WasStarted && server.Running is null)
                 {
-                    await server.StartAsync(settings, await listVms(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                    await server.StartAsync(settings, await listAccounts(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -62,7 +62,7 @@ public sealed class SshGatewayManager : ISshGatewayManager
     {
         if (server.WasStarted)
         {
-            await server.WriteAccountsAsync(await listVms(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            await server.WriteAccountsAsync(await listAccounts(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         }
     }
 

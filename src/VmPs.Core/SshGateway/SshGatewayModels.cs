@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using VmPs.Core.Vms;
 
 namespace VmPs.Core.SshGateway;
 
@@ -49,3 +50,12 @@ internal sealed record SshGatewaySettings(int Port, string ListenAddress);
 
 [JsonSerializable(typeof(SshGatewaySettings))]
 internal sealed partial class SshGatewayJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// Whom the gateway's sshd knows: every VM (its name a proxy-mode account, its address and name a host ssh -J may open)
+/// and every user's name (that user's own command-mode account).
+/// </summary>
+internal sealed record SshGatewayAccounts(IReadOnlyList<VmInfo> Vms, IReadOnlyList<string> UserNames)
+{
+    public IEnumerable<string> LoginNames => Vms.Select(vm => vm.Name).Concat(UserNames);
+}

@@ -47,14 +47,14 @@ internal sealed class SshGatewayServer
         : null;
 
     /// <summary>Starts sshd with <paramref name="settings"/>, ending one that runs with other settings.</summary>
-    public async Task StartAsync(SshGatewaySettings settings, IReadOnlyList<VmInfo> vms, CancellationToken cancellationToken)
+    public async Task StartAsync(SshGatewaySettings settings, SshGatewayAccounts accounts, CancellationToken cancellationToken)
     {
         var gateway = CheckHost();
         if (Running is not null)
         {
             if (Settings == settings)
             {
-                await WriteAccountsAsync(vms, cancellationToken).ConfigureAwait(false);
+                await WriteAccountsAsync(accounts, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -70,7 +70,7 @@ internal sealed class SshGatewayServer
         await EnsureFreeAsync(settings, cancellationToken).ConfigureAwait(false);
         PrivateFiles.CreateDirectory(layout.Directory);
         await EnsureHostKeyAsync(cancellationToken).ConfigureAwait(false);
-        await WriteAccountsAsync(vms, cancellationToken).ConfigureAwait(false);
+        await WriteAccountsAsync(accounts, cancellationToken).ConfigureAwait(false);
         await PrepareEtcOverlayAsync(cancellationToken).ConfigureAwait(false);
         await PrivateFiles.WriteAllTextAsync(layout.ConfigFile, SshGatewayConfig.Sshd(layout, settings, gateway, installation), cancellationToken).ConfigureAwait(false);
         await PrivateFiles.WriteAllTextAsync(layout.SettingsFile, JsonSerializer.Serialize(settings, SshGatewayJsonContext.Default.SshGatewaySettings), cancellationToken).ConfigureAwait(false);
@@ -111,15 +111,15 @@ internal sealed class SshGatewayServer
     }
 
     /// <summary>
-    /// Replaces the accounts and hosts files whole (sshd reads them at every login and every ssh -J), so a new VM's name
-    /// can log in and be reached, and a removed VM's cannot.
+    /// Replaces the accounts and hosts files whole (sshd reads them at every login and every ssh -J), so a new VM's or
+    /// user's name can log in and a new VM be reached, and a removed one's cannot.
     /// </summary>
-    public async Task WriteAccountsAsync(IReadOnlyList<VmInfo> vms, CancellationToken cancellationToken)
+    public async Task WriteAccountsAsync(SshGatewayAccounts accounts, CancellationToken cancellationToken)
     {
         var privilegeSeparation = File.ReadLines("/etc/passwd").FirstOrDefault(line => line.StartsWith(SshGatewayConfig.PrivilegeSeparationUser + ":", StringComparison.Ordinal))
             ?? throw SshGatewayErrors.SshdMissing(sshd);
-        await ReplaceAsync(layout.Accounts, SshGatewayConfig.Accounts(privilegeSeparation, program(), vms.Select(vm => vm.Name)), cancellationToken).ConfigureAwait(false);
-        await ReplaceAsync(layout.Hosts, SshGatewayTargets.Hosts(vms), cancellationToken).ConfigureAwait(false);
+        await ReplaceAsync(layout.Accounts, SshGatewayConfig.Accounts(privilegeSeparation, program(), accounts.LoginNames), cancellationToken).ConfigureAwait(false);
+        await ReplaceAsync(layout.Hosts, SshGatewayTargets.Hosts(accounts.Vms), cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task ReplaceAsync(string path, string text, CancellationToken cancellationToken)

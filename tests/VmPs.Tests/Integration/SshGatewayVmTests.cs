@@ -190,6 +190,17 @@ public sealed class SshGatewayVmTests : IClassFixture<OpenRegistry>
         var shared = await host.JumpAsync("bob", Vms, "s1", "true");
         Assert.DoesNotContain(Prohibited, shared.StandardError, StringComparison.Ordinal);
         Assert.Contains("Permission denied", shared.StandardError, StringComparison.Ordinal);
+
+        // A bare -J HOST:PORT logs in to the gateway with the client's local user name, which is the account of the
+        // VmPs user of that name: alice, renamed so (the running gateway's accounts follow), reaches her VM and no other.
+        await host.Services.Users.SetAsync("alice", new VmUserSetOptions { NewName = Environment.UserName }, CancellationToken.None);
+        var bare = await host.JumpAsync("alice", jumpLogin: null, "s1", "hostname");
+        Assert.True(bare.ExitCode == 0, bare.StandardError);
+        Assert.Equal("s1", bare.StandardOutput.Trim());
+        AssertProhibited(await host.JumpAsync("alice", jumpLogin: null, b1, "true"));
+        var ownAccount = await host.SshAsync("alice", Environment.UserName, "ls");
+        Assert.True(ownAccount.ExitCode == 0, ownAccount.StandardError);
+        Assert.Contains("s1", ownAccount.StandardOutput, StringComparison.Ordinal);
     }
 
     private static void AssertProhibited(ToolResult result)

@@ -98,7 +98,8 @@ internal sealed class SshGatewayHost : IAsyncDisposable
     /// ssh that -J starts for the jump reads only the configuration file (-F), not the command line's options, so
     /// both hops take theirs from a file written for the user.
     /// </summary>
-    public async Task<ToolResult> JumpAsync(string user, string jumpLogin, string target, string command, int targetPort = 22)
+    /// <param name="jumpLogin">The gateway login of the jump; null: none given (-J HOST:PORT), so ssh logs in with the local user name.</param>
+    public async Task<ToolResult> JumpAsync(string user, string? jumpLogin, string target, string command, int targetPort = 22)
     {
         var config = keys.Combine($"{user}.config");
         await File.WriteAllTextAsync(
@@ -106,7 +107,7 @@ internal sealed class SshGatewayHost : IAsyncDisposable
             $"Host *\n  IdentityFile {KeyFile(user)}\n  IdentitiesOnly yes\n  BatchMode yes\n  StrictHostKeyChecking yes\n" +
             $"  UserKnownHostsFile {KnownHosts}\n  GlobalKnownHostsFile /dev/null\n  LogLevel INFO\n  ConnectTimeout 30\n");
         return await RunSshAsync(
-            ["-F", config, "-J", $"{jumpLogin}@127.0.0.1:{Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+            ["-F", config, "-J", $"{(jumpLogin is null ? "" : jumpLogin + "@")}127.0.0.1:{Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
                 "-p", targetPort.ToString(System.Globalization.CultureInfo.InvariantCulture), $"root@{target}", command],
             null);
     }

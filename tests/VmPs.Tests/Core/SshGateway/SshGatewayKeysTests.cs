@@ -59,6 +59,15 @@ public sealed class SshGatewayKeysTests : IDisposable
             Options(command));
         Assert.EndsWith(alicePublic.Split(' ')[1], command, StringComparison.Ordinal);
 
+        // The user's own name is her command account (a bare ssh -J HOST:2222 logs in with the client's local name),
+        // for her key only; a VM of that name she may reach would win.
+        Assert.Equal(Options(command), Options(await SshGatewayKeys.AuthorizedKeyAsync(users, list, "alice", alice, CancellationToken.None)));
+        Assert.Equal(SshGatewayLogin.Commands, await SshGatewayKeys.ResolveLoginAsync(users, await users.GetAsync("alice", CancellationToken.None), "alice", CancellationToken.None));
+        Assert.Null(await SshGatewayKeys.AuthorizedKeyAsync(users, list, "alice", bob, CancellationToken.None));
+        Assert.Null(await SshGatewayKeys.AuthorizedKeyAsync(users, list, "Alice", alice, CancellationToken.None));
+        await store.InsertAsync(StoreFixtures.Vm("bob") with { Owner = "bob" }, CancellationToken.None);
+        Assert.Equal(SshGatewayLogin.Vm, await SshGatewayKeys.ResolveLoginAsync(users, await users.GetAsync("bob", CancellationToken.None), "bob", CancellationToken.None));
+
         // A VM's login opens that VM only; a VM that is not the user's gets no line, nor does an unknown key.
         Assert.Equal(["restrict", "pty", "port-forwarding", "permitopen=\"10.100.0.4:22\"", "permitopen=\"db:22\""], Options(await SshGatewayKeys.AuthorizedKeyAsync(users, list, "db", alice, CancellationToken.None)));
         Assert.Null(await SshGatewayKeys.AuthorizedKeyAsync(users, list, "web", bob, CancellationToken.None));

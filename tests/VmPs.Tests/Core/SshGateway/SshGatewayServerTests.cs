@@ -110,7 +110,7 @@ public sealed class SshGatewayServerTests
         var manager = new SshGatewayManager(
             new SshGatewayLayout(home.Paths.SshGatewayDirectory),
             new VmPsSettings(home.Paths.Root, null, null),
-            _ => Task.FromResult<IReadOnlyList<VmInfo>>([]),
+            _ => Task.FromResult(new SshGatewayAccounts([], [])),
             "/nonexistent/sbin/sshd",
             SshGatewayProgram.Locate);
 
