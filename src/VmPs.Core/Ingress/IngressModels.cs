@@ -66,6 +66,7 @@ public sealed record IngressHostSettings(string? Domain, IngressAcmeSettings Acm
 
 /// <summary>The ACME challenges Caddy answers itself (Set-VmHost -AcmeChallenge); the CA validates with one of them.</summary>
 [Flags]
+[Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
 public enum AcmeChallenges
 {
     /// <summary>HTTP-01: the CA fetches a token from http://HOSTNAME/.well-known/acme-challenge/ on port 80.</summary>
