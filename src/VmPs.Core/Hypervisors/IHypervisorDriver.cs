@@ -76,7 +76,10 @@ public sealed record VmLaunchSpec
 
     public required int MemoryMiB { get; init; }
 
-    /// <summary>The vCPUs a driver that hot-plugs them lets the running VM grow to (Set-Vm); null: <see cref="Cpus"/>.</summary>
+    /// <summary>
+    /// The vCPUs a driver that hot-plugs them lets the running VM grow to (Set-Vm); null: <see cref="Cpus"/>, all built
+    /// into the machine (QEMU q35 then has no vCPU devices, as VmPs launched it before it plugged vCPUs).
+    /// </summary>
     public int? MaxCpus { get; init; }
 
     /// <summary>The memory a driver that hot-plugs it lets the running VM grow to; null: <see cref="MemoryMiB"/>.</summary>

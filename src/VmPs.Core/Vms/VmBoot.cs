@@ -110,9 +110,7 @@ internal sealed class VmBoot
                 var manifest = await VmSavedState.VerifyAsync(vm.Name, files.SavedState, claimed.Hypervisor, spec, cancellationToken).ConfigureAwait(false);
                 var saved = VmSavedState.LaunchSpecOf(manifest);
                 identity = IdentityOf(claimed, adapter, saved);
-                // The machine is built as it booted (memory plugged since comes back with the saved device state), with
-                // the room it had then, whatever this host's memory is now.
-                spec = spec with { BootMemoryMiB = saved.BootMemoryMiB, MaxMemoryMiB = saved.MaxMemoryMiB };
+                spec = VmSavedState.OnSavedMachine(spec, saved);
                 metadata = GuestConfigFactory.Metadata(claimed, adapter, await VmUserData.ReadAsync(files, cancellationToken).ConfigureAwait(false));
             }
             CrashPoint.Reach(CrashAfterPlug);

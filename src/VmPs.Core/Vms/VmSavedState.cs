@@ -42,14 +42,32 @@ internal static class VmSavedState
     /// <summary>The launch settings the state was saved with.</summary>
     public static VmLaunchSpec LaunchSpecOf(SavedStateManifest manifest) => ParseLaunchSpec(manifest.LaunchSpec);
 
-    /// <summary>Launch settings as <see cref="Describe"/> wrote them.</summary>
-    public static VmLaunchSpec ParseLaunchSpec(string json) =>
-        JsonSerializer.Deserialize<VmLaunchSpec>(json, Json) ?? throw new JsonException("The launch settings are empty.");
+    /// <summary>
+    /// Launch settings as <see cref="Describe"/> wrote them, this VmPs or an older one. Those without BootMemoryMiB were
+    /// written before QEMU q35 plugged vCPUs and memory as devices: that QEMU built every vCPU and all the memory into
+    /// the machine, and their MaxCpus and MaxMemoryMiB served Cloud Hypervisor alone (which restores its topology from
+    /// its own snapshot). They read without them, which builds that machine again, as a state saved from it needs.
+    /// </summary>
+    public static VmLaunchSpec ParseLaunchSpec(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var spec = document.Deserialize<VmLaunchSpec>(Json) ?? throw new JsonException("The launch settings are empty.");
+        return document.RootElement.TryGetProperty(nameof(VmLaunchSpec.BootMemoryMiB), out _) ? spec : spec with { MaxCpus = null, MaxMemoryMiB = null };
+    }
+
+    /// <summary>
+    /// <paramref name="spec"/> on the machine the state was saved from (<paramref name="saved"/>): the room for vCPUs and
+    /// memory it had and the memory it booted with (memory plugged since comes back with the saved device state),
+    /// whatever this host offers now.
+    /// </summary>
+    public static VmLaunchSpec OnSavedMachine(VmLaunchSpec spec, VmLaunchSpec saved) =>
+        spec with { MaxCpus = saved.MaxCpus, BootMemoryMiB = saved.BootMemoryMiB, MaxMemoryMiB = saved.MaxMemoryMiB };
 
     /// <summary>
     /// What a saved state depends on: the launch settings without what a VM's forks have of their own (name,
     /// directory, logs, TAP, MAC, vsock CID; the agent gives the guest its identity after the restore). Disks inside
-    /// the VM directory are named relative to it; shared ones (the image's root filesystem) by their path.
+    /// the VM directory are named relative to it; shared ones (the image's root filesystem) by their path. The room
+    /// for more vCPUs and memory is not compared: a restore builds the machine with the saved one (<see cref="OnSavedMachine"/>).
     /// </summary>
     public static string Hardware(VmLaunchSpec spec) => JsonSerializer.Serialize(
         new
@@ -59,7 +77,6 @@ internal static class VmSavedState
             spec.InitrdPath,
             spec.KernelArguments,
             spec.Cpus,
-            spec.MaxCpus,
             spec.MemoryMiB,
             Disks = spec.Disks.Select((disk, index) => SavedDisk(spec, disk, index)).ToList(),
             NetworkMtus = spec.NetworkInterfaces.Select(adapter => adapter.Mtu).ToList(),

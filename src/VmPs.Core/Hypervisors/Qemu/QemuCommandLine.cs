@@ -40,13 +40,15 @@ internal static class QemuCommandLine
         // doubled a guest's write throughput to a volume (bench/README.md, storage).
         var cpuModel = options.Accelerator == Accelerator.Kvm ? "host" : "max,erms=off,fsrm=off";
         arguments.AddRange(["-cpu", cpuModel]);
-        if (microvm)
+        if (microvm || spec.MaxCpus is not { } maxCpus)
         {
+            // Every vCPU built in: microvm plugs none, and a q35 VM without MaxCpus was launched (and maybe saved) by a
+            // VmPs from before vCPUs were devices.
             arguments.AddRange(["-smp", spec.Cpus.ToString(CultureInfo.InvariantCulture)]);
         }
         else
         {
-            arguments.AddRange(["-smp", QemuCpuHotplug.Topology(Math.Max(spec.Cpus, spec.MaxCpus ?? spec.Cpus))]);
+            arguments.AddRange(["-smp", QemuCpuHotplug.Topology(Math.Max(spec.Cpus, maxCpus))]);
             arguments.AddRange(QemuCpuHotplug.BootDevices(cpuModel, spec.Cpus).SelectMany(device => new[] { "-device", device }));
         }
 

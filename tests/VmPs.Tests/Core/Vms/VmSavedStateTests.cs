@@ -1,5 +1,8 @@
+using System.Text.Json;
 using VmPs.Core;
+using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Vms;
 using VmPs.Tests.Core.Hypervisors.CloudHypervisor;
 
@@ -114,6 +117,129 @@ public sealed class VmSavedStateTests : IDisposable
         Assert.Contains("changed since it was saved", resized.Message);
         var other = await Assert.ThrowsAsync<VmPsException>(() => VmSavedState.VerifyAsync("web", state, HypervisorKind.CloudHypervisor, vm.Spec(), CancellationToken.None));
         Assert.Contains("saved by Qemu", other.Message);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_QEMU_state_saved_before_vCPUs_and_memory_were_devices_is_restored_onto_the_machine_it_was_saved_from(bool withRoom)
+    {
+        var old = Directory.CreateDirectory(vm.PathOf("old")).FullName;
+        File.WriteAllBytes(Path.Combine(old, "memory.bin"), "QEVM\0\0\0\u0003"u8.ToArray());
+        File.WriteAllText(Path.Combine(old, VmSavedState.ManifestName), OldManifest(withRoom));
+
+        var saved = VmSavedState.LaunchSpecOf(await VmSavedState.VerifyAsync("web", old, HypervisorKind.Qemu, Today, CancellationToken.None));
+        var arguments = Q35(VmSavedState.OnSavedMachine(Today, saved));
+
+        // The line the VmPs of then ran: every vCPU and all the memory built in.
+        AssertPair(arguments, "-smp", "2");
+        AssertPair(arguments, "-m", "512M");
+        Assert.DoesNotContain(arguments, argument => argument.Contains("x86_64-cpu", StringComparison.Ordinal));
+        Assert.DoesNotContain(arguments, argument => argument.Contains("vmem", StringComparison.Ordinal) || argument.Contains("maxmem", StringComparison.Ordinal));
+        Assert.DoesNotContain(arguments, argument => argument.Contains("memhp_default_state", StringComparison.Ordinal));
+
+        var moreCpus = await Assert.ThrowsAsync<VmPsException>(() => VmSavedState.VerifyAsync("web", old, HypervisorKind.Qemu, Today with { Cpus = 3 }, CancellationToken.None));
+        Assert.Equal(VmPsErrorIds.SavedStateInvalid, moreCpus.ErrorId);
+        Assert.Contains("changed since it was saved", moreCpus.Message);
+        var otherDisk = await Assert.ThrowsAsync<VmPsException>(
+            () => VmSavedState.VerifyAsync("web", old, HypervisorKind.Qemu, Today with { Disks = [.. Today.Disks.Take(2)] }, CancellationToken.None));
+        Assert.Contains("changed since it was saved", otherDisk.Message);
+    }
+
+    [Fact]
+    public async Task A_QEMU_state_saved_now_is_restored_onto_its_machine_with_vCPU_and_memory_devices_and_the_room_it_had()
+    {
+        await VmSavedState.SealAsync(state, HypervisorKind.Qemu, VmSavedState.Describe(Today with { BootMemoryMiB = 512 }), CancellationToken.None);
+
+        // This host now offers room for fewer vCPUs and less memory: the saved machine is built all the same.
+        var now = Today with { MaxCpus = 4, MaxMemoryMiB = 1024 };
+        var saved = VmSavedState.LaunchSpecOf(await VmSavedState.VerifyAsync("web", state, HypervisorKind.Qemu, now, CancellationToken.None));
+        var arguments = Q35(VmSavedState.OnSavedMachine(now, saved));
+
+        AssertPair(arguments, "-smp", "cpus=1,maxcpus=8,sockets=8,cores=1,threads=1");
+        AssertPair(arguments, "-device", "max-x86_64-cpu,id=vcpu1,socket-id=1,core-id=0,thread-id=0");
+        AssertPair(arguments, "-m", "512M,maxmem=4096M");
+        AssertPair(arguments, "-device", "virtio-mem-pci,id=vmem,memdev=vmem0,block-size=128M,requested-size=0M");
+    }
+
+    /// <summary>A QEMU q35 VM as Start-Vm launches it now, on a host with room for 8 vCPUs and 4 GiB.</summary>
+    private VmLaunchSpec Today => vm.Spec() with { MaxCpus = 8, MaxMemoryMiB = 4096 };
+
+    private IReadOnlyList<string> Q35(VmLaunchSpec spec) => QemuCommandLine.Build(
+        new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), spec, QemuSockets.For(vm.Directory), new QemuGuestMemory(vm.PathOf("guest.ram"), Shared: true));
+
+    private static void AssertPair(IReadOnlyList<string> arguments, string option, string value) =>
+        Assert.Contains(Enumerable.Range(0, arguments.Count - 1), index => arguments[index] == option && arguments[index + 1] == value);
+
+    /// <summary>
+    /// manifest.json of a saved state as VmPs wrote it before vCPU and memory hot-plug on q35 (format 2, the launch
+    /// settings of ccff21c^, without BootMemoryMiB); <paramref name="withRoom"/> false: from before it recorded the room
+    /// for Cloud Hypervisor (MaxCpus and MaxMemoryMiB, df0d7c1).
+    /// </summary>
+    private string OldManifest(bool withRoom)
+    {
+        var room = withRoom ? "\n  \"MaxCpus\": 8,\n  \"MaxMemoryMiB\": 4096," : "";
+        var launchSpec = $$"""
+            {
+              "VmName": "web",
+              "VmDirectory": "{{vm.Directory}}",
+              "PidFilePath": "{{vm.PathOf("hypervisor.pid")}}",
+              "KernelPath": "/boot/vmlinuz-test",
+              "VmlinuxPath": null,
+              "InitrdPath": "/var/cache/vmps/initrd-test.img",
+              "KernelArguments": "quiet vmps.config=vdc",
+              "Firmware": null,
+              "Cpus": 2,
+              "MemoryMiB": 512,{{room}}
+              "Disks": [
+                {
+                  "Path": "/var/lib/vmps/images/busybox.erofs",
+                  "ReadOnly": true,
+                  "Serial": "vmps-rootfs",
+                  "Format": "Raw",
+                  "CdRom": false
+                },
+                {
+                  "Path": "{{vm.PathOf("overlay.ext4")}}",
+                  "ReadOnly": false,
+                  "Serial": "vmps-overlay",
+                  "Format": "Raw",
+                  "CdRom": false
+                },
+                {
+                  "Path": "{{vm.PathOf("data.qcow2")}}",
+                  "ReadOnly": false,
+                  "Serial": "vmps-vol-data",
+                  "Format": "Qcow2",
+                  "CdRom": false
+                }
+              ],
+              "ConsoleLogPath": "{{vm.PathOf("console.log")}}",
+              "AppLogPath": null,
+              "HypervisorLogPath": "{{vm.PathOf("hypervisor.log")}}",
+              "LogFileMaxBytes": 4194304,
+              "VsockCid": 7,
+              "NetworkInterfaces": [],
+              "Shares": []
+            }
+            """;
+
+        // The digest of memory.bin's 8 bytes (SparseFileDigest: the page's offset, then its bytes).
+        return $$"""
+            {
+              "Version": 2,
+              "Hypervisor": "Qemu",
+              "SavedAt": "2026-12-06T22:41:07.5310455+00:00",
+              "LaunchSpec": {{JsonSerializer.Serialize(launchSpec)}},
+              "Files": [
+                {
+                  "Name": "memory.bin",
+                  "SizeBytes": 8,
+                  "Digest": "131556a320c269bccaf5906e4c3c81f8e1bdc274f6f04f49186a71e6780267ac"
+                }
+              ]
+            }
+            """;
     }
 
     private Task SealAsync() => VmSavedState.SealAsync(state, HypervisorKind.Qemu, VmSavedState.Describe(vm.Spec()), CancellationToken.None);

@@ -120,12 +120,13 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
-    public void Q35_builds_vCPU_0_and_plugs_the_others_as_devices_with_room_up_to_MaxCpus_while_microvm_fixes_them()
+    public void Q35_builds_vCPU_0_and_plugs_the_others_as_devices_with_room_up_to_MaxCpus_while_microvm_and_a_q35_VM_without_MaxCpus_fix_them()
     {
         var spec = Spec with { Cpus = 3, MaxCpus = 8 };
         var q35 = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), spec, Sockets, Memory);
-        var kvm = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Kvm, QemuMachine.Q35), spec with { MaxCpus = null }, Sockets, Memory);
+        var kvm = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Kvm, QemuMachine.Q35), spec with { MaxCpus = 2 }, Sockets, Memory);
         var microvm = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), spec, Sockets, Memory);
+        var fixedQ35 = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35), spec with { MaxCpus = null }, Sockets, Memory);
 
         AssertPair(q35, "-smp", "cpus=1,maxcpus=8,sockets=8,cores=1,threads=1");
         Assert.Equal(
@@ -133,8 +134,11 @@ public sealed class QemuCommandLineTests
             Values(q35, "-device").Where(device => device.Contains("-cpu,", StringComparison.Ordinal)));
         AssertPair(kvm, "-smp", "cpus=1,maxcpus=3,sockets=3,cores=1,threads=1");
         AssertPair(kvm, "-device", "host-x86_64-cpu,id=vcpu2,socket-id=2,core-id=0,thread-id=0");
-        AssertPair(microvm, "-smp", "3");
-        Assert.DoesNotContain(Values(microvm, "-device"), device => device.Contains("-cpu,", StringComparison.Ordinal));
+        foreach (var arguments in new[] { microvm, fixedQ35 })
+        {
+            AssertPair(arguments, "-smp", "3");
+            Assert.DoesNotContain(Values(arguments, "-device"), device => device.Contains("-cpu,", StringComparison.Ordinal));
+        }
     }
 
     [Fact]
