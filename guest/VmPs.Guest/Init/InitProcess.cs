@@ -90,19 +90,15 @@ internal sealed class InitProcess
             modules.Load(BootModules.For(config));
         }
 
-        Enter(InitLogPhases.Disks, $"waiting for the rootfs and overlay disks{(config.Volumes.Count > 0 ? $" and {config.Volumes.Count} volume(s)" : "")}");
-        var disks = BlockDevices.WaitForSerials([config.Disks.Rootfs, config.Disks.Overlay, .. config.Volumes.Select(volume => volume.Serial)], DiskTimeout);
-        Enter(InitLogPhases.Rootfs, $"mounting {disks[config.Disks.Rootfs]} ({config.RootfsFilesystem}, read-only) under the overlay {disks[config.Disks.Overlay]} and switching root");
-        overlayDiskFd = RootFilesystem.MountOverlay(disks[config.Disks.Rootfs], disks[config.Disks.Overlay], config.RootfsFilesystem);
-        RootFilesystem.SwitchRoot();
         if (config.InitMode == InitMode.Systemd)
         {
-            SetUpSystem(config, disks);
+            SetUpSystem(config, MountRoot(config));
             HandOverToSystemd(config, modules);
         }
 
-        // Before agent-ready: the host may press the button as soon as Start-Vm returns, and a press made before
-        // the event device is open is lost.
+        // The agent answers before the root filesystem is mounted: the handshake needs none of it, and execs, file
+        // and network requests wait for system-ready. The power button is watched first: the host may press it as
+        // soon as Start-Vm returns, and a press made before the event device is open is lost.
         PowerButton.Watch(() => power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
         var environment = BaseEnvironment(config);
         Enter(InitLogPhases.Agent, "starting the agent");
@@ -110,7 +106,7 @@ internal sealed class InitProcess
         var listening = StartAgent(config, environment);
         InitLog.Info(InitLogPhases.Agent, $"agent ready on {listening}, uptime {Uptime()} s");
         BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
-        SetUpSystem(config, disks);
+        SetUpSystem(config, MountRoot(config));
         StartMetadataService(config, modules);
         systemReady.SetResult();
         sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
@@ -118,6 +114,12 @@ internal sealed class InitProcess
         {
             Enter(InitLogPhases.Modules, "loading the remaining modules at low priority");
             LoadRemainingModules(modules);
+        }
+
+        if (power.Task.IsCompleted)
+        {
+            // Asked to power off (agent or power button) while the root was mounted: the command never starts.
+            return power.Task.Result;
         }
 
         ConfigureNetwork(config);
@@ -131,6 +133,17 @@ internal sealed class InitProcess
         }
 
         return power.Task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Waits for the VM's disks, mounts the rootfs under the overlay and switches root; returns the disks by serial.</summary>
+    private IReadOnlyDictionary<string, string> MountRoot(GuestConfig config)
+    {
+        Enter(InitLogPhases.Disks, $"waiting for the rootfs and overlay disks{(config.Volumes.Count > 0 ? $" and {config.Volumes.Count} volume(s)" : "")}");
+        var disks = BlockDevices.WaitForSerials([config.Disks.Rootfs, config.Disks.Overlay, .. config.Volumes.Select(volume => volume.Serial)], DiskTimeout);
+        Enter(InitLogPhases.Rootfs, $"mounting {disks[config.Disks.Rootfs]} ({config.RootfsFilesystem}, read-only) under the overlay {disks[config.Disks.Overlay]} and switching root");
+        overlayDiskFd = RootFilesystem.MountOverlay(disks[config.Disks.Rootfs], disks[config.Disks.Overlay], config.RootfsFilesystem);
+        RootFilesystem.SwitchRoot();
+        return disks;
     }
 
     /// <summary>

@@ -27,32 +27,54 @@ internal static class PowerButton
             var device = "/dev/input/" + Path.GetFileName(input);
             if (File.Exists(nameFile) && File.ReadAllText(nameFile).Contains("Power Button", StringComparison.Ordinal) && File.Exists(device))
             {
-                new Thread(() => WaitForPress(device, onPress)) { IsBackground = true, Name = "power-button" }.Start();
+                // Opened here, not on the thread: the init may switch root (moving /dev) right after this returns.
+                var events = Open(device);
+                if (events is not null)
+                {
+                    new Thread(() => WaitForPress(device, events, onPress)) { IsBackground = true, Name = "power-button" }.Start();
+                }
             }
         }
     }
 
-    private static void WaitForPress(string device, Action onPress)
+    private static FileStream? Open(string device)
     {
         try
         {
-            using var events = new FileStream(device, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
-            var record = new byte[EventSize];
-            while (true)
+            return new FileStream(device, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            Warn(device, error);
+            return null;
+        }
+    }
+
+    private static void WaitForPress(string device, FileStream events, Action onPress)
+    {
+        try
+        {
+            using (events)
             {
-                events.ReadExactly(record);
-                var type = BinaryPrimitives.ReadUInt16LittleEndian(record.AsSpan(16));
-                var code = BinaryPrimitives.ReadUInt16LittleEndian(record.AsSpan(18));
-                var value = BinaryPrimitives.ReadInt32LittleEndian(record.AsSpan(20));
-                if (type == KeyEvent && code == KeyPower && value == 1)
+                var record = new byte[EventSize];
+                while (true)
                 {
-                    onPress();
+                    events.ReadExactly(record);
+                    var type = BinaryPrimitives.ReadUInt16LittleEndian(record.AsSpan(16));
+                    var code = BinaryPrimitives.ReadUInt16LittleEndian(record.AsSpan(18));
+                    var value = BinaryPrimitives.ReadInt32LittleEndian(record.AsSpan(20));
+                    if (type == KeyEvent && code == KeyPower && value == 1)
+                    {
+                        onPress();
+                    }
                 }
             }
         }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {
-            BootConsole.WriteLine($"[vmps] warning: power button {device}: {error.Message}");
+            Warn(device, error);
         }
     }
+
+    private static void Warn(string device, Exception error) => BootConsole.WriteLine($"[vmps] warning: power button {device}: {error.Message}");
 }

@@ -8,9 +8,11 @@ public static class AgentReadiness
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(25);
 
     /// <summary>
-    /// Connects (a fresh connection after every failure, every 25 ms) until the agent answers a ping, and
-    /// returns that connected client. Fails fast when <paramref name="isVmAlive"/> turns false, at once on a
-    /// protocol version mismatch, and with ErrorId AgentNotReady when <paramref name="deadline"/> passes.
+    /// Connects (a fresh connection after every failure, every 25 ms) until the agent answers the handshake, and
+    /// returns that connected client: the handshake is the agent's answer, and a further request would only add a
+    /// round trip through the emulated channel to every start. Fails fast when <paramref name="isVmAlive"/> turns
+    /// false, at once on a protocol version mismatch, and with ErrorId AgentNotReady when <paramref name="deadline"/>
+    /// passes.
     /// </summary>
     public static async Task<AgentClient> WaitAsync(IAgentConnector connector, TimeSpan deadline, Func<bool> isVmAlive, CancellationToken cancellationToken)
     {
@@ -26,7 +28,7 @@ public static class AgentReadiness
 
             try
             {
-                return await ConnectAndPingAsync(connector, isVmAlive, expiry.Token).ConfigureAwait(false);
+                return await ConnectOnceAsync(connector, isVmAlive, expiry.Token).ConfigureAwait(false);
             }
             catch (VmPsException error) when (error.ErrorId == VmPsErrorIds.AgentVersionMismatch)
             {
@@ -61,7 +63,7 @@ public static class AgentReadiness
     }
 
     /// <summary>One attempt; while it waits for the handshake it keeps checking that the VM is alive.</summary>
-    private static async Task<AgentClient> ConnectAndPingAsync(IAgentConnector connector, Func<bool> isVmAlive, CancellationToken cancellationToken)
+    private static async Task<AgentClient> ConnectOnceAsync(IAgentConnector connector, Func<bool> isVmAlive, CancellationToken cancellationToken)
     {
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var connecting = AgentClient.ConnectAsync(connector, attempt.Token);
@@ -74,16 +76,6 @@ public static class AgentReadiness
             }
         }
 
-        var client = await connecting.ConfigureAwait(false);
-        try
-        {
-            await client.PingAsync(cancellationToken).ConfigureAwait(false);
-            return client;
-        }
-        catch
-        {
-            await client.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        return await connecting.ConfigureAwait(false);
     }
 }
