@@ -321,7 +321,7 @@ internal sealed class VmBoot
             ? before with { Instance = null, Session = null }
             : cancelled
                 ? claimed.Stopped(exitCode: null, detail: "The start was cancelled.")
-                : claimed.Ended(GuestExit.Read(files), "The VM failed to start.");
+                : claimed.Ended(GuestExit.Read(files, claimed.Hypervisor), "The VM failed to start.");
         return await UpdateWhileOursAsync(claimed, _ => outcome, CancellationToken.None).ConfigureAwait(false);
     }
 

@@ -90,7 +90,7 @@ internal sealed class VmReconciler
             throw;
         }
 
-        var exit = GuestExit.Read(files);
+        var exit = GuestExit.Read(files, vm.Hypervisor);
         var session = vm.Session is { } dead ? $" (pid {dead.Pid})" : "";
         // Start-Vm removes a saved state before a cold boot and once a restored guest runs: one still there was being
         // restored, and can be again unless a hypervisor ran from it (the guest may have written its disk since).
@@ -151,7 +151,7 @@ internal sealed class VmReconciler
         // The keeper copies the guest's last words (its exit marker) before it ends.
         VmLogKeeper.End(Files(vm).Directory);
         return vm.Ended(
-            GuestExit.Read(Files(vm)),
+            GuestExit.Read(Files(vm), vm.Hypervisor),
             $"The hypervisor process (pid {instance.Process.Pid}) exited without the guest powering off.");
     }
 }

@@ -72,7 +72,7 @@ internal sealed class VmShutdown
         CrashPoint.Reach(CrashAfterUnplug);
         var files = reconciler.Files(vm);
         files.DeleteRuntimeFiles();
-        var exit = GuestExit.Read(files);
+        var exit = GuestExit.Read(files, vm.Hypervisor);
         var stopped = await vms.UpdateAsync(
             vm.Id,
             current => current.Instance == instance ? current.Stopped(exit.PoweredOff ? exit.ExitCode : null, detail: null) : current,

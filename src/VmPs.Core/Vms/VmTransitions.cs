@@ -16,7 +16,7 @@ internal static class VmTransitions
         StatusDetail = null,
     };
 
-    /// <summary>The hypervisor is gone; a poweroff marker in the console means the guest shut down cleanly.</summary>
+    /// <summary>The hypervisor is gone; a poweroff marker in the console, or the hypervisor's record of a guest power-off, means the guest shut down cleanly.</summary>
     public static VmRecord Ended(this VmRecord vm, GuestExit exit, string crashReason) => exit.PoweredOff
         ? vm.Stopped(exit.ExitCode, detail: null)
         : vm with

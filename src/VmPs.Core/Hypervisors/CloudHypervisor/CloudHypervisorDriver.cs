@@ -156,6 +156,7 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
         spec.CreatePrivateFiles();
         files.DeleteSockets();
         File.Delete(files.EventMonitor);
+        File.Delete(files.StopRequest);
 
         var process = VmLogKeeper.Launch(
             spec,
@@ -279,6 +280,7 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
     {
         if (ProcessProbe.IsRunning(process))
         {
+            CloudHypervisorEventMonitor.RecordStopRequest(files);
             using var api = new CloudHypervisorApiClient(files.ApiSocket);
             await TryRequestAsync(api.ShutdownVmAsync, cancellationToken).ConfigureAwait(false);
             await TryRequestAsync(api.ShutdownVmmAsync, cancellationToken).ConfigureAwait(false);

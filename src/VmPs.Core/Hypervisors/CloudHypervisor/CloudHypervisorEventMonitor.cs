@@ -26,6 +26,7 @@ public static class CloudHypervisorEvents
     public const string Paused = "paused";
     public const string Resumed = "resumed";
     public const string Rebooted = "rebooted";
+    public const string Restored = "restored";
     public const string Deleted = "deleted";
     public const string Panic = "panic";
 }
@@ -33,10 +34,13 @@ public static class CloudHypervisorEvents
 /// <summary>How a cloud-hypervisor process ended, judged from its events after it is gone.</summary>
 public enum CloudHypervisorExit
 {
-    /// <summary>The VMM shut itself down (guest power-off, or vmm.shutdown over the API).</summary>
-    Clean,
+    /// <summary>The guest powered off: CH shut the VM and itself down before VmPs asked it to.</summary>
+    GuestPowerOff,
 
-    /// <summary>The guest kernel reported a panic.</summary>
+    /// <summary>The VMM shut down as VmPs asked (vm.shutdown, vmm.shutdown).</summary>
+    Stopped,
+
+    /// <summary>The guest kernel reported a panic (CH's pvpanic device) in its last boot.</summary>
     GuestPanic,
 
     /// <summary>The process died without shutting down: a crash or a kill.</summary>
@@ -105,24 +109,102 @@ public sealed class CloudHypervisorEventMonitor
         }
     }
 
-    /// <summary>Judges, once the process is gone, whether it ended cleanly.</summary>
-    public static CloudHypervisorExit ClassifyExit(IEnumerable<CloudHypervisorEvent> events)
+    /// <summary>
+    /// Judges, once the process is gone, how it ended. CH writes the same events (vm shutdown, vm deleted, vmm shutdown)
+    /// whether the guest powered off or it was asked to shut down (or got SIGTERM), so which came first tells them apart:
+    /// <paramref name="requestedAt"/> is how many of <paramref name="events"/> it wrote before VmPs asked (all of them
+    /// when VmPs never did). Only the last boot counts: a guest reset reboots the VM inside the same VMM (vm rebooted).
+    /// </summary>
+    public static CloudHypervisorExit ClassifyExit(IReadOnlyList<CloudHypervisorEvent> events, int requestedAt)
     {
-        var exit = CloudHypervisorExit.Unexpected;
-        foreach (var item in events)
+        var boot = LastIndex(events, IsBoot) + 1;
+        if (events.Skip(boot).Any(e => e.Is(CloudHypervisorEvents.GuestSource, CloudHypervisorEvents.Panic)))
         {
-            if (item.Is(CloudHypervisorEvents.GuestSource, CloudHypervisorEvents.Panic))
-            {
-                return CloudHypervisorExit.GuestPanic;
-            }
+            return CloudHypervisorExit.GuestPanic;
+        }
 
-            if (item.Is(CloudHypervisorEvents.VmmSource, CloudHypervisorEvents.Shutdown))
+        var shutdown = FirstIndex(events, boot, e => e.Is(CloudHypervisorEvents.VmSource, CloudHypervisorEvents.Shutdown) || e.Is(CloudHypervisorEvents.VmmSource, CloudHypervisorEvents.Shutdown));
+        return shutdown < 0 ? CloudHypervisorExit.Unexpected
+            : shutdown < requestedAt ? CloudHypervisorExit.GuestPowerOff
+            : CloudHypervisorExit.Stopped;
+    }
+
+    /// <summary>
+    /// How the last run of the VM in <paramref name="vmDirectory"/> ended, from the end of its event monitor file (the
+    /// VMM writes it unbounded; only <see cref="Logs.LogTail.MaxBytes"/> are read) and VmPs's stop request.
+    /// </summary>
+    internal static HypervisorExit ReadExit(string vmDirectory)
+    {
+        var files = CloudHypervisorVmFiles.In(vmDirectory);
+        var tail = Logs.LogTail.Read(files.EventMonitor);
+        var file = new FileInfo(files.EventMonitor);
+        var tailStart = (file.Exists ? file.Length : 0) - tail.Length;
+        var cut = ReadStopRequest(files) is { } requested ? (int)Math.Clamp(requested - tailStart, 0, tail.Length) : tail.Length;
+        var before = Parse(tail.AsSpan(0, cut), out _);
+        var after = Parse(tail.AsSpan(cut), out _);
+        return ClassifyExit([.. before, .. after], before.Count) switch
+        {
+            CloudHypervisorExit.GuestPowerOff => new HypervisorExit(true, "Cloud Hypervisor recorded that the guest powered off."),
+            CloudHypervisorExit.Stopped => new HypervisorExit(false, "Cloud Hypervisor shut down as VmPs asked."),
+            CloudHypervisorExit.GuestPanic => new HypervisorExit(false, "Cloud Hypervisor recorded a guest kernel panic."),
+            _ => HypervisorExit.Unrecorded,
+        };
+    }
+
+    /// <summary>Notes, before VmPs asks the VMM to shut down, how much of the event monitor file it had written (the first request counts).</summary>
+    internal static void RecordStopRequest(CloudHypervisorVmFiles files)
+    {
+        if (File.Exists(files.StopRequest))
+        {
+            return;
+        }
+
+        var file = new FileInfo(files.EventMonitor);
+        using var record = State.PrivateFiles.Open(files.StopRequest, FileMode.Create, FileAccess.Write);
+        record.Write(System.Text.Encoding.ASCII.GetBytes((file.Exists ? file.Length : 0).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    private static long? ReadStopRequest(CloudHypervisorVmFiles files)
+    {
+        try
+        {
+            var text = File.ReadAllText(files.StopRequest);
+            return text.Length <= 20 && long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length) ? length : null;
+        }
+        catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The end of a boot: the VM runs the guest from here on.</summary>
+    private static bool IsBoot(CloudHypervisorEvent item) =>
+        item.Source == CloudHypervisorEvents.VmSource && item.Event is CloudHypervisorEvents.Booted or CloudHypervisorEvents.Rebooted or CloudHypervisorEvents.Restored;
+
+    private static int FirstIndex(IReadOnlyList<CloudHypervisorEvent> events, int from, Func<CloudHypervisorEvent, bool> match)
+    {
+        for (var index = from; index < events.Count; index++)
+        {
+            if (match(events[index]))
             {
-                exit = CloudHypervisorExit.Clean;
+                return index;
             }
         }
 
-        return exit;
+        return -1;
+    }
+
+    private static int LastIndex(IReadOnlyList<CloudHypervisorEvent> events, Func<CloudHypervisorEvent, bool> match)
+    {
+        for (var index = events.Count - 1; index >= 0; index--)
+        {
+            if (match(events[index]))
+            {
+                return index;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>

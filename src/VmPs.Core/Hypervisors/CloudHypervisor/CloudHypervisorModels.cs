@@ -28,6 +28,9 @@ public sealed record VmConfig
 
     /// <summary>virtio-fs devices, each served by a virtiofsd over vhost-user; they need shared guest memory.</summary>
     public IReadOnlyList<FsConfig>? Fs { get; init; }
+
+    /// <summary>The pvpanic device, through which a guest kernel's panic reaches the event monitor ("guest", "panic").</summary>
+    public bool? Pvpanic { get; init; }
 }
 
 /// <summary>One virtio-fs device (FsConfig): every field but id and pci_segment is required.</summary>

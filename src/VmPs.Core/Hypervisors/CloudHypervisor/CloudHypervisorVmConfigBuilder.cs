@@ -47,6 +47,7 @@ public static class CloudHypervisorVmConfigBuilder
                 Mtu = adapter.Mtu,
             }).ToArray(),
         Rng = new RngConfig(EntropySource),
+        Pvpanic = true,
         Vsock = new VsockConfig(spec.VsockCid, CloudHypervisorVmFiles.In(spec.VmDirectory).VsockSocket),
 
         // A detached CH has no terminal: the defaults (console Tty) would fail or write nowhere. The serial

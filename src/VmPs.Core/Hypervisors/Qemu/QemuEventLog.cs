@@ -37,6 +37,12 @@ internal static class QemuEventLog
     public static IEnumerable<string> Arguments(string logPath, Func<string, string> escape) =>
         ["-chardev", $"pipe,id=events,path={escape(Path.ChangeExtension(logPath, null))}", "-mon", "chardev=events,mode=control"];
 
+    /// <summary>How the run whose events are in <paramref name="vmDirectory"/> ended: the reason of its last SHUTDOWN event.</summary>
+    public static HypervisorExit ReadExit(string vmDirectory) =>
+        ShutdownReason(Logs.LogTail.ReadText(LogPath(vmDirectory))) is { } reason
+            ? new HypervisorExit(reason == GuestShutdownReason, $"QEMU recorded its shutdown as {reason}.")
+            : HypervisorExit.Unrecorded;
+
     /// <summary>
     /// The reason of the last SHUTDOWN event in <paramref name="text"/>, the end of a run's log: guest-shutdown when the
     /// guest powered off (ACPI), guest-reset when it rebooted (VmPs runs QEMU with -no-reboot), guest-panic,

@@ -226,7 +226,7 @@ public sealed class VmLogsTests : IDisposable
         }
 
         var before = GC.GetAllocatedBytesForCurrentThread();
-        var exit = VmPs.Core.Vms.GuestExit.Read(files);
+        var exit = VmPs.Core.Vms.GuestExit.Read(files, VmPs.Core.Hypervisors.HypervisorKind.Qemu);
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.Equal($"kernel panic!{Environment.NewLine}{new string('x', VmPs.Core.Vms.GuestExit.MaxTailLineChars)}", exit.Tail);

@@ -1,17 +1,10 @@
 using VmPs.Core;
-using VmPs.Core.Boot;
-using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
-using VmPs.Core.Hypervisors.CloudHypervisor;
-using VmPs.Core.Hypervisors.Qemu;
-using VmPs.Core.Network;
-using VmPs.Core.State;
 using VmPs.Core.Storage;
 using VmPs.Core.Vms;
 using VmPs.Tests.Core.Hypervisors.CloudHypervisor;
 using VmPs.Tests.Core.State;
 using VmPs.Tests.Infrastructure;
-using VmPs.Tests.Integration;
 
 namespace VmPs.Tests.Core.Vms;
 
@@ -26,30 +19,11 @@ namespace VmPs.Tests.Core.Vms;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class VmForkCloudHypervisorTests : IAsyncLifetime
 {
-    private readonly TemporaryVmPsHome home = new();
-    private readonly FakeCloudHypervisorLauncher launcher = new();
-    private VmManager manager = null!;
+    private readonly FakeCloudHypervisorVmManager vms = new();
 
-    public Task InitializeAsync()
-    {
-        var database = new StateDatabase(home.Paths.StateDatabase);
-        var registry = new HypervisorRegistry(
-        [
-            new(HypervisorKind.CloudHypervisor, HostToolCatalog.CloudHypervisor, NeedsKvm: true, (_, _) => new CloudHypervisorDriver(launcher)),
-            .. HypervisorRegistry.Default().Registrations.Where(registration => registration.Kind != HypervisorKind.CloudHypervisor),
-        ]);
-        var host = new HostContext(_ => Task.FromResult(CloudHypervisorHost()), registry, database);
-        manager = new VmManager(
-            home.Paths, database, host, new Lazy<NetworkManager>(() => new NetworkManager(home.Paths, database, NetworkNamespace.FromEnvironment(), null)), new VmManagerSettings());
-        return Task.CompletedTask;
-    }
+    public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        manager.RemoveAllVms();
-        await launcher.DisposeAsync();
-        home.Dispose();
-    }
+    public Task DisposeAsync() => vms.DisposeAsync().AsTask();
 
     [RequiresProgramFact("mkfs.erofs", "mkfs.ext4", "busybox")]
     public async Task Forks_of_a_memory_checkpoint_share_its_state_files_which_outlive_the_source()
@@ -60,58 +34,48 @@ public sealed class VmForkCloudHypervisorTests : IAsyncLifetime
         var forks = new List<VmInfo>();
         foreach (var name in new[] { "fork1", "fork2" })
         {
-            forks.Add(await manager.ForkAsync("origin", "cp1", name, CancellationToken.None));
+            forks.Add(await vms.Manager.ForkAsync("origin", "cp1", name, CancellationToken.None));
         }
 
         Assert.All(forks, fork => Assert.Equal((VmState.Saved, HypervisorKind.CloudHypervisor), (fork.State, fork.Hypervisor)));
-        Assert.Equal(3, forks.Select(fork => fork.Id).Append((await manager.GetAsync("origin", CancellationToken.None)).Id).Distinct().Count());
-        var links = forks.Select(fork => Path.Combine(home.Paths.VmsDirectory, fork.Id.ToString("N"), "saved", "memory-ranges")).ToList();
+        Assert.Equal(3, forks.Select(fork => fork.Id).Append((await vms.Manager.GetAsync("origin", CancellationToken.None)).Id).Distinct().Count());
+        var links = forks.Select(fork => Path.Combine(vms.Home.Paths.VmsDirectory, fork.Id.ToString("N"), "saved", "memory-ranges")).ToList();
         Assert.All(links, link => Assert.Equal(UnixFileType.Inode(memory), UnixFileType.Inode(link)));
         Assert.Equal(3u, VmPs.Protocol.Files.UnixFileSystem.GetStatus(memory).Links);
 
-        await manager.RemoveAsync("origin", force: true, CancellationToken.None);
+        await vms.Manager.RemoveAsync("origin", force: true, CancellationToken.None);
 
         Assert.False(File.Exists(memory));
         Assert.All(links, link => Assert.Equal(2u, VmPs.Protocol.Files.UnixFileSystem.GetStatus(link).Links));
-        Assert.All(forks, fork => Assert.Equal(VmState.Saved, manager.GetAsync(fork.Name, CancellationToken.None).Result.State));
+        Assert.All(forks, fork => Assert.Equal(VmState.Saved, vms.Manager.GetAsync(fork.Name, CancellationToken.None).Result.State));
     }
 
     [RequiresProgramFact("mkfs.erofs", "mkfs.ext4", "busybox")]
     public async Task A_damaged_checkpoint_makes_no_fork_and_leaves_nothing()
     {
         var state = await CheckpointedSourceAsync();
-        var vmDirectories = Directory.GetDirectories(home.Paths.VmsDirectory);
+        var vmDirectories = Directory.GetDirectories(vms.Home.Paths.VmsDirectory);
         await using (var memory = new FileStream(Path.Combine(state, "memory-ranges"), FileMode.Open, FileAccess.Write))
         {
             memory.SetLength(memory.Length - 4096);
         }
 
-        var error = await Assert.ThrowsAsync<VmPsException>(() => manager.ForkAsync("origin", "cp1", "fork1", CancellationToken.None));
+        var error = await Assert.ThrowsAsync<VmPsException>(() => vms.Manager.ForkAsync("origin", "cp1", "fork1", CancellationToken.None));
 
         Assert.Equal((VmPsErrorIds.CheckpointNotForkable, VmPsErrorKind.InvalidData, "cp1"), (error.ErrorId, error.Kind, error.Target));
         Assert.Contains("'memory-ranges'", error.Message, StringComparison.Ordinal);
         Assert.Contains("Remove-VmCheckpoint", error.RecommendedAction, StringComparison.Ordinal);
-        Assert.Null(await manager.FindAsync("fork1", CancellationToken.None));
-        Assert.Equal(vmDirectories, Directory.GetDirectories(home.Paths.VmsDirectory));
+        Assert.Null(await vms.Manager.FindAsync("fork1", CancellationToken.None));
+        Assert.Equal(vmDirectories, Directory.GetDirectories(vms.Home.Paths.VmsDirectory));
     }
 
     /// <summary>The VM origin, booted by the fake CH and checkpointed as cp1 while it runs; the checkpoint's state directory.</summary>
     private async Task<string> CheckpointedSourceAsync()
     {
-        var origin = await manager.CreateAsync(new VmCreateOptions { Name = "origin", Image = "busybox", MemoryMiB = 256, Hypervisor = HypervisorKind.CloudHypervisor }, CancellationToken.None);
-        await manager.StartAsync("origin", new VmStartOptions { WaitForAgent = false }, progress: null, CancellationToken.None);
-        var checkpoint = await manager.CheckpointAsync("origin", "cp1", CancellationToken.None);
+        var origin = await vms.Manager.CreateAsync(new VmCreateOptions { Name = "origin", Image = "busybox", MemoryMiB = 256, Hypervisor = HypervisorKind.CloudHypervisor }, CancellationToken.None);
+        await vms.Manager.StartAsync("origin", new VmStartOptions { WaitForAgent = false }, progress: null, CancellationToken.None);
+        var checkpoint = await vms.Manager.CheckpointAsync("origin", "cp1", CancellationToken.None);
         Assert.True(checkpoint.HasMemory);
-        return Path.Combine(home.Paths.VmsDirectory, origin.Id.ToString("N"), "checkpoints", "cp1", "state");
+        return Path.Combine(vms.Home.Paths.VmsDirectory, origin.Id.ToString("N"), "checkpoints", "cp1", "state");
     }
-
-    private static HostReport CloudHypervisorHost() => VmTestHost.QemuHost(KernelLocator.FindDefault()) with
-    {
-        Hypervisors =
-        [
-            new HypervisorAvailability(HypervisorKind.CloudHypervisor, new HostTool("cloud-hypervisor", "/usr/bin/cloud-hypervisor", "53.0", HostToolCatalog.CloudHypervisor.Package), true, null),
-            new HypervisorAvailability(HypervisorKind.Qemu, new HostTool("qemu-system-x86_64", null, null, "qemu-system-x86"), false, "not installed"),
-        ],
-        Kvm = new KvmStatus(true, true, "the fake Cloud Hypervisor runs no guest"),
-    };
 }

@@ -83,10 +83,10 @@ public sealed class CloudHypervisorDriverTests : IAsyncLifetime
         Assert.Equal(
             ["vmm/starting", "vm/booting", "vm/booted", "vm/shutdown", "vm/deleted", "vmm/shutdown"],
             monitor.Events.Select(e => $"{e.Source}/{e.Event}"));
-        Assert.Equal(CloudHypervisorExit.Clean, CloudHypervisorEventMonitor.ClassifyExit(monitor.Events));
 
-        // Killing a VMM that already exited is not an error and cleans up its sockets.
+        // Killing a VMM that already exited is not an error and cleans up its sockets; it asked nothing of the VMM.
         await driver.KillAsync(instance, CancellationToken.None);
+        Assert.True(CloudHypervisorEventMonitor.ReadExit(vm.Directory).GuestPoweredOff);
         Assert.False(File.Exists(instance.ControlSocketPath));
         Assert.False(File.Exists(instance.Agent.SocketPath));
     }

@@ -27,6 +27,7 @@ public sealed class CloudHypervisorVmConfigTests : IDisposable
             new JsonObject { ["path"] = vm.PathOf("overlay.ext4"), ["readonly"] = false, ["image_type"] = "Raw", ["serial"] = "vmps-overlay" },
             new JsonObject { ["path"] = vm.PathOf("data.qcow2"), ["readonly"] = false, ["image_type"] = "Qcow2", ["serial"] = "vmps-vol-data" }),
         ["rng"] = new JsonObject { ["src"] = "/dev/urandom" },
+        ["pvpanic"] = true,
         ["vsock"] = new JsonObject { ["cid"] = 7, ["socket"] = vm.PathOf("vsock.sock") },
         ["serial"] = new JsonObject { ["mode"] = "File", ["file"] = vm.PathOf("console.out") },
         ["console"] = new JsonObject { ["mode"] = "Off" },

@@ -605,10 +605,81 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
             return (ApiError(404, "The VM could not reboot", "VM is not created"), false);
         }
 
+        RebootVm();
+        return (FakeHttpResponse.NoContent, false);
+    }
+
+    /// <summary>
+    /// The guest resets the machine (a reboot): CH's reset event reboots the VM inside the same VMM, as vm.reboot does;
+    /// the VMM keeps running.
+    /// </summary>
+    public void GuestResets()
+    {
+        lock (gate)
+        {
+            RequireGuest();
+            RebootVm();
+        }
+    }
+
+    /// <summary>
+    /// The guest powers the machine off (ACPI S5): CH's guest exit event shuts the VM and the VMM down the way
+    /// vmm.shutdown does (vm shutdown, vm deleted, vmm shutdown), and the VMM exits.
+    /// </summary>
+    public Task GuestPowersOffAsync()
+    {
+        lock (gate)
+        {
+            RequireGuest();
+            PowerOffGuest();
+        }
+
+        return ExitAsync();
+    }
+
+    /// <summary>The guest kernel panics: with the pvpanic device configured CH records it ("guest", "panic"); the VMM runs on.</summary>
+    public void GuestPanics()
+    {
+        lock (gate)
+        {
+            RequireGuest();
+            if (config?["pvpanic"]?.GetValue<bool>() == true)
+            {
+                WriteEvent("guest", "panic", new JsonObject { ["event"] = "panic" });
+            }
+        }
+    }
+
+    private void RequireGuest()
+    {
+        if (vm is null)
+        {
+            throw new InvalidOperationException("No guest runs in the fake VMM.");
+        }
+    }
+
+    /// <summary>
+    /// vm_reboot: the old VM is shut down (the vsock device removes its socket, dropping every connection) and a new one
+    /// is made from the same config and booted, with a new vsock socket at the same path.
+    /// </summary>
+    private void RebootVm()
+    {
         WriteEvent("vm", "rebooting");
+        if (vsock is { } old)
+        {
+            vsock = null;
+            _ = old.DisposeAsync();
+        }
+
+        if (config?["vsock"]?["socket"]?.GetValue<string>() is { } vsockPath)
+        {
+            File.Delete(vsockPath);
+        }
+
+        StartVsock("The VM could not reboot");
+        memory = RandomNumberGenerator.GetBytes(FakeMemoryBytes);
         vm = FakeVmState.Running;
         WriteEvent("vm", "rebooted");
-        return (FakeHttpResponse.NoContent, false);
     }
 
     private (FakeHttpResponse, bool) PowerButton()
@@ -623,10 +694,14 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
             return (FakeHttpResponse.NoContent, false);
         }
 
-        // The guest powers off; CH's exit event shuts the VMM down the same way vmm.shutdown does.
+        PowerOffGuest();
+        return (FakeHttpResponse.NoContent, true);
+    }
+
+    private void PowerOffGuest()
+    {
         DeleteVm();
         WriteEvent("vmm", "shutdown");
-        return (FakeHttpResponse.NoContent, true);
     }
 
     private (FakeHttpResponse, bool) Pause() => Transition(FakeVmState.Running, FakeVmState.Paused, "The VM could not be paused", "pausing", "paused");
@@ -856,7 +931,7 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
     }
 
     /// <summary>Appends one record the way CH's event monitor does: pretty JSON, then a blank line.</summary>
-    private void WriteEvent(string source, string name)
+    private void WriteEvent(string source, string name, JsonObject? properties = null)
     {
         var elapsed = clock.Elapsed;
         var record = new JsonObject
@@ -868,7 +943,7 @@ internal sealed class FakeCloudHypervisor : IAsyncDisposable
             },
             ["source"] = source,
             ["event"] = name,
-            ["properties"] = null,
+            ["properties"] = properties,
         };
         lock (gate)
         {
