@@ -55,8 +55,16 @@ internal static class QemuCommandLine
         arguments.AddRange(
         [
             "-m", microvm ? spec.MemoryMiB.ToString(CultureInfo.InvariantCulture) + "M" : QemuMemoryHotplug.MemoryArgument(spec),
-            "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+            "-nodefaults", "-no-user-config", "-nographic",
         ]);
+        if (spec.Firmware is null)
+        {
+            // A direct boot is one run of VmPs's init, which ends with its poweroff marker: a reboot (or a panic, with
+            // panic=-1) ends QEMU too. A machine booted through firmware (a disk image, an ISO install) resets in place
+            // when its guest reboots, as hardware does, and runs on.
+            arguments.Add("-no-reboot");
+        }
+
         // vhost-user devices (virtiofsd) reach guest memory through the backend's file, which therefore must be shared.
         arguments.AddRange(["-object", memory.BackendArgument(microvm ? spec.MemoryMiB : QemuMemoryHotplug.BootMiB(spec))]);
         if (!microvm)

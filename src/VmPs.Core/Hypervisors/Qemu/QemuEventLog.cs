@@ -45,7 +45,8 @@ internal static class QemuEventLog
 
     /// <summary>
     /// The reason of the last SHUTDOWN event in <paramref name="text"/>, the end of a run's log: guest-shutdown when the
-    /// guest powered off (ACPI), guest-reset when it rebooted (VmPs runs QEMU with -no-reboot), guest-panic,
+    /// guest powered off (ACPI), guest-reset when a direct-boot guest rebooted (QEMU runs it with -no-reboot; a
+    /// firmware-booted machine resets in place, with a RESET event only), guest-panic,
     /// host-signal, host-qmp-quit...; null when QEMU wrote none (killed outright, or crashed).
     /// </summary>
     public static string? ShutdownReason(string text)

@@ -296,6 +296,22 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
+    public void A_machine_booted_through_firmware_resets_in_place_and_a_direct_boot_ends_on_its_reboot()
+    {
+        var q35 = new QemuDriverOptions("qemu", Accelerator.Tcg, QemuMachine.Q35);
+
+        var uefi = QemuCommandLine.Build(q35, DiskImageSpec(ImageFirmware.Uefi, "/usr/share/OVMF/OVMF_CODE_4M.fd", null), Sockets, Memory);
+        var bios = QemuCommandLine.Build(q35, DiskImageSpec(ImageFirmware.Bios, "/usr/share/seabios/bios-256k.bin", null), Sockets, Memory);
+        var directQ35 = QemuCommandLine.Build(q35, Spec, Sockets, Memory);
+        var directMicrovm = QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets, Memory);
+
+        Assert.DoesNotContain("-no-reboot", uefi);
+        Assert.DoesNotContain("-no-reboot", bios);
+        Assert.Contains("-no-reboot", directQ35);
+        Assert.Contains("-no-reboot", directMicrovm);
+    }
+
+    [Fact]
     public void Microvm_has_no_firmware_to_boot_a_disk_image_through()
     {
         var error = Assert.Throws<VmPsException>(() => QemuCommandLine.Build(
