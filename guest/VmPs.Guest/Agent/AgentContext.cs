@@ -25,6 +25,12 @@ internal sealed class AgentContext
     public bool OwnsMachine { get; init; } = true;
 
     /// <summary>
+    /// True for the agent service under systemd: a volume it mounts or unmounts gets or loses its runtime mount unit,
+    /// as the init writes one for each volume mounted at boot.
+    /// </summary>
+    public bool WritesMountUnits { get; init; }
+
+    /// <summary>
     /// Completes once the init has set up what commands see (runtime filesystems, hostname, loopback), which it does
     /// after the agent is ready; execs, file and network requests wait for it, the handshake and pings do not.
     /// Faults with a <see cref="GuestException"/> when the init failed instead.

@@ -194,14 +194,14 @@ internal sealed class AgentSession
                 await NetworkConfigureHandler.HandleAsync(frame, writer, cancellationToken).ConfigureAwait(false);
                 break;
             case FrameType.VolumeMount:
-                await VolumeRequestHandler.MountAsync(frame, writer, cancellationToken).ConfigureAwait(false);
+                await VolumeRequestHandler.MountAsync(frame, writer, context, cancellationToken).ConfigureAwait(false);
                 break;
             case FrameType.CpusOnline:
                 var online = new CpusOnlinedMessage(GuestCpus.OnlineAll());
                 await writer.WriteJsonAsync(FrameType.CpusOnlined, frame.Channel, online, ProtocolJsonContext.Default.CpusOnlinedMessage, cancellationToken).ConfigureAwait(false);
                 break;
             case FrameType.VolumeUnmount:
-                await VolumeRequestHandler.UnmountAsync(frame, writer, cancellationToken).ConfigureAwait(false);
+                await VolumeRequestHandler.UnmountAsync(frame, writer, context, cancellationToken).ConfigureAwait(false);
                 break;
             case FrameType.IdentityApply:
                 await GuestIdentity.ApplyAsync(frame, writer, context, cancellationToken).ConfigureAwait(false);

@@ -42,7 +42,7 @@ internal static class AgentService
             Environment.GetEnvironmentVariables().Cast<DictionaryEntry>().Select(entry => $"{entry.Key}={entry.Value}").ToArray(),
             "PATH",
             ExecutableResolver.DefaultPath);
-        var context = new AgentContext(children, environment, "/", request => Native.Libc.kill(1, SystemdSignal(request)));
+        var context = new AgentContext(children, environment, "/", request => Native.Libc.kill(1, SystemdSignal(request))) { WritesMountUnits = true };
         if (metadataPath is not null)
         {
             StartMetadataService(metadataPath);

@@ -92,8 +92,9 @@ internal sealed class InitProcess
 
         if (config.InitMode == InitMode.Systemd)
         {
-            SetUpSystem(config, MountRoot(config));
-            HandOverToSystemd(config, modules);
+            var disks = MountRoot(config);
+            SetUpSystem(config, disks);
+            HandOverToSystemd(config, disks, modules);
         }
 
         // The agent answers before the root filesystem is mounted: the handshake needs none of it, and execs, file
@@ -185,10 +186,11 @@ internal sealed class InitProcess
     }
 
     /// <summary>
-    /// Systemd mode: every module (network included) is loaded while this init still can, the agent is installed
-    /// as a service, and systemd replaces this process as PID 1. Returns only by throwing.
+    /// Systemd mode: every module (network included) is loaded while this init still can, the mounts get their
+    /// runtime units, the agent is installed as a service, and systemd replaces this process as PID 1. Returns only
+    /// by throwing.
     /// </summary>
-    private void HandOverToSystemd(GuestConfig config, KernelModules modules)
+    private void HandOverToSystemd(GuestConfig config, IReadOnlyDictionary<string, string> disks, KernelModules modules)
     {
         if (!modules.IsEmpty)
         {
@@ -197,6 +199,12 @@ internal sealed class InitProcess
         }
 
         ConfigureNetwork(config);
+        if (config.Volumes.Count + config.Shares.Count > 0)
+        {
+            Enter(InitLogPhases.Systemd, $"writing the mount units of the volumes and shares in {SystemdMountUnit.Directory}");
+            SystemdHandover.InstallMountUnits(config, disks);
+        }
+
         Enter(InitLogPhases.Systemd, $"installing the agent as {SystemdAgentUnit.UnitName} and starting /sbin/init");
         SystemdHandover.InstallAgent(config.AgentChannel, config.Metadata);
         SystemdHandover.ExecSystemInit();

@@ -43,6 +43,23 @@ internal static class SystemdHandover
         File.CreateSymbolicLink(SystemdAgentUnit.WantsLinkPath, SystemdAgentUnit.UnitPath);
     }
 
+    /// <summary>
+    /// The runtime mount units of the volumes (a raw one is linked, not mounted) and shares the init has mounted:
+    /// systemd, started after them, loads these units for the mounts it finds in place.
+    /// </summary>
+    public static void InstallMountUnits(GuestConfig config, IReadOnlyDictionary<string, string> disks)
+    {
+        foreach (var volume in config.Volumes.Where(volume => volume.Filesystem is not null))
+        {
+            SystemdMountUnits.Install(SystemdMountUnit.ForVolume(volume, disks[volume.Serial]), volume.Path);
+        }
+
+        foreach (var share in config.Shares)
+        {
+            SystemdMountUnits.Install(SystemdMountUnit.ForShare(share), share.Path);
+        }
+    }
+
     /// <summary>Execs the image's init in place of this process (keeping PID 1 and the console on fds 0-2); returns only on failure.</summary>
     public static unsafe void ExecSystemInit()
     {

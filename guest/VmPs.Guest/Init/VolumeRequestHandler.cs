@@ -1,16 +1,21 @@
+using VmPs.Guest.Agent;
 using VmPs.Protocol;
 using VmPs.Protocol.Framing;
 using VmPs.Protocol.Messages;
+using VmPs.Protocol.Systemd;
 
 namespace VmPs.Guest.Init;
 
-/// <summary>Serves the agent's VolumeMount and VolumeUnmount requests for disks hot-plugged into (or out of) the running VM.</summary>
+/// <summary>
+/// Serves the agent's VolumeMount and VolumeUnmount requests for disks hot-plugged into (or out of) the running VM;
+/// under systemd the volume's runtime mount unit comes and goes with the mount.
+/// </summary>
 internal static class VolumeRequestHandler
 {
     /// <summary>How long a hot-plugged disk may take to appear: the guest's PCI hotplug under TCG takes a few seconds.</summary>
     private static readonly TimeSpan DiskTimeout = TimeSpan.FromSeconds(20);
 
-    public static async Task MountAsync(Frame frame, FrameWriter writer, CancellationToken cancellationToken)
+    public static async Task MountAsync(Frame frame, FrameWriter writer, AgentContext context, CancellationToken cancellationToken)
     {
         var volume = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.VolumeMountMessage).Volume;
         if (GuestVolumes.PathProblem(volume.Path) is { } problem)
@@ -40,6 +45,11 @@ internal static class VolumeRequestHandler
                     throw new GuestException(VolumeErrorCodes.MountFailed, error.Message);
                 }
 
+                if (context.WritesMountUnits && volume.Filesystem is not null)
+                {
+                    SystemdMountUnits.AddAtRunTime(SystemdMountUnit.ForVolume(volume, found), volume.Path, context.Children, context.BaseEnvironment);
+                }
+
                 return found;
             },
             cancellationToken).ConfigureAwait(false);
@@ -47,7 +57,7 @@ internal static class VolumeRequestHandler
             .ConfigureAwait(false);
     }
 
-    public static async Task UnmountAsync(Frame frame, FrameWriter writer, CancellationToken cancellationToken)
+    public static async Task UnmountAsync(Frame frame, FrameWriter writer, AgentContext context, CancellationToken cancellationToken)
     {
         var request = ProtocolJson.Deserialize(frame.Payload.Span, ProtocolJsonContext.Default.VolumeUnmountMessage);
         try
@@ -57,6 +67,11 @@ internal static class VolumeRequestHandler
         catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {
             throw new GuestException(VolumeErrorCodes.MountFailed, error.Message);
+        }
+
+        if (context.WritesMountUnits)
+        {
+            SystemdMountUnits.RemoveAtRunTime(request.Path, context.Children, context.BaseEnvironment);
         }
 
         await writer.WriteAsync(FrameType.VolumeUnmounted, frame.Channel, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);

@@ -69,6 +69,7 @@ internal sealed record VolumeRecord
     /// <summary>What the guest mounts (or, for a raw volume, links) at the attachment's path.</summary>
     public GuestVolumeConfig GuestVolume(VolumeAttachmentRecord attachment) => new()
     {
+        Name = Name,
         Serial = Serial,
         Path = attachment.Path,
         ReadOnly = attachment.ReadOnly,

@@ -64,6 +64,9 @@ public sealed record GuestShareConfig
 /// <summary>One volume: the disk with <see cref="Serial"/>, mounted (or, without a filesystem, linked) at <see cref="Path"/>.</summary>
 public sealed record GuestVolumeConfig
 {
+    /// <summary>The volume's VmPs name, for what the guest shows of it (its systemd mount unit's description).</summary>
+    public string Name { get; init; } = "";
+
     public string Serial { get; init; } = "";
 
     /// <summary>An absolute, normalised guest path outside /proc, /sys and /dev.</summary>
