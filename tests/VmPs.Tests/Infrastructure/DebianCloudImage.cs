@@ -22,7 +22,7 @@ internal static class DebianCloudImage
     /// python3-cffi-backend is named because debootstrap does not resolve the virtual packages python3-cryptography
     /// (cloud-init's dependency) depends on, and leaves cloud-init unconfigured without it.
     /// </summary>
-    private static readonly string[] Packages = ["cloud-init", "ifupdown", "linux-image-cloud-amd64", "python3-cffi-backend", "systemd-sysv", "udev"];
+    public static readonly string[] Packages = ["cloud-init", "ifupdown", "linux-image-cloud-amd64", "python3-cffi-backend", "systemd-sysv", "udev"];
 
     private const int EspMiB = 32;
     private const int RootMiB = 2048;
