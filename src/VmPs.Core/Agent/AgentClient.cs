@@ -32,12 +32,22 @@ public sealed class AgentClient : IAsyncDisposable
     private readonly ConcurrentDictionary<uint, IAgentChannel> channels = new();
     private readonly CancellationTokenSource closing = new();
     private Task readLoop = Task.CompletedTask;
+    private Task livenessWatch = Task.CompletedTask;
     private VmPsException? lost;
     private int lastChannel;
     private int disposed;
 
     private readonly TimeSpan replyTimeout;
     private long lastFrameTimestamp = Stopwatch.GetTimestamp();
+
+    /// <summary>The last frame other than a keepalive's Pong: what shows the agent still works on what it owes.</summary>
+    private long lastWorkTimestamp = Stopwatch.GetTimestamp();
+
+    /// <summary>When the host last opened a request or a command: each gets its whole reply timeout before the liveness watch judges.</summary>
+    private long lastOpenTimestamp = Stopwatch.GetTimestamp();
+
+    /// <summary>The channels of the keepalive pings in flight (see <see cref="WatchLivenessAsync"/>).</summary>
+    private readonly ConcurrentDictionary<uint, byte> keepalives = new();
 
     private AgentClient(Stream stream, string agentVersion, FrameReader reader, FrameWriter writer, TimeSpan replyTimeout)
     {
@@ -81,6 +91,7 @@ public sealed class AgentClient : IAsyncDisposable
             }
 
             client.readLoop = Task.Run(client.ReadLoopAsync, CancellationToken.None);
+            client.livenessWatch = Task.Run(client.WatchLivenessAsync, CancellationToken.None);
             return client;
         }
         catch
@@ -185,6 +196,7 @@ public sealed class AgentClient : IAsyncDisposable
         closing.Cancel();
         await stream.DisposeAsync().ConfigureAwait(false);
         await readLoop.ConfigureAwait(false);
+        await livenessWatch.ConfigureAwait(false);
         closing.Dispose();
     }
 
@@ -253,7 +265,13 @@ public sealed class AgentClient : IAsyncDisposable
         {
             while (await reader.ReadAsync(closing.Token).ConfigureAwait(false) is { } frame)
             {
-                Interlocked.Exchange(ref lastFrameTimestamp, Stopwatch.GetTimestamp());
+                var now = Stopwatch.GetTimestamp();
+                Interlocked.Exchange(ref lastFrameTimestamp, now);
+                if (!keepalives.ContainsKey(frame.Channel))
+                {
+                    Interlocked.Exchange(ref lastWorkTimestamp, now);
+                }
+
                 if (channels.TryGetValue(frame.Channel, out var channel))
                 {
                     channel.OnFrame(frame);
@@ -271,9 +289,9 @@ public sealed class AgentClient : IAsyncDisposable
         }
         catch (Exception error) when (error is ProtocolException or IOException or ObjectDisposedException or OperationCanceledException)
         {
-            lost = closing.IsCancellationRequested
+            lost = this.lost ?? (closing.IsCancellationRequested
                 ? AgentErrors.ConnectionLost("the client was closed.")
-                : AgentErrors.ConnectionLost(error.Message, error);
+                : AgentErrors.ConnectionLost(error.Message, error));
         }
 
         this.lost = lost;
@@ -285,12 +303,80 @@ public sealed class AgentClient : IAsyncDisposable
         channels.Clear();
     }
 
-    internal (uint Channel, T Handler) Open<T>(Func<uint, T> create)
+    /// <summary>
+    /// While a request or a command is open, pings the agent once it has been silent for a third of the reply timeout,
+    /// and ends the connection (AgentNotResponding) once it stays silent for twice the timeout (a reply it owes fails
+    /// with its own error first). A transport can outlive its agent: QEMU keeps a virtio-serial socket open while its
+    /// guest reboots in place, and a command whose agent went down with the guest would otherwise wait for ever.
+    /// </summary>
+    private async Task WatchLivenessAsync()
+    {
+        var interval = replyTimeout / 3;
+        try
+        {
+            while (lost is null)
+            {
+                await Task.Delay(interval, closing.Token).ConfigureAwait(false);
+                var silent = Stopwatch.GetElapsedTime(Math.Max(Interlocked.Read(ref lastFrameTimestamp), Interlocked.Read(ref lastOpenTimestamp)));
+                if (channels.Count <= keepalives.Count || silent < interval)
+                {
+                    continue;
+                }
+
+                if (silent >= 2 * replyTimeout)
+                {
+                    lost = AgentErrors.NotResponding($"while {channels.Count - keepalives.Count} request(s) or command(s) were open", 2 * replyTimeout);
+                    await stream.DisposeAsync().ConfigureAwait(false);
+                    return;
+                }
+
+                _ = KeepAliveAsync(closing.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The client is being disposed.
+        }
+    }
+
+    /// <summary>A keepalive ping: its Pong shows the agent alive, not working on what it owes; its failure is the watch's to judge.</summary>
+    private async Task KeepAliveAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (channel, reply) = Open(_ => new AgentReplyChannel(), keepalive: true);
+            try
+            {
+                await SendAsync(FrameType.Ping, channel, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                await reply.Reply.WaitAsync(replyTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                keepalives.TryRemove(channel, out _);
+                Release(channel);
+            }
+        }
+        catch (Exception error) when (error is VmPsException or TimeoutException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <param name="keepalive">A keepalive ping's: it neither shows the agent working nor starts a request's time.</param>
+    internal (uint Channel, T Handler) Open<T>(Func<uint, T> create, bool keepalive = false)
         where T : IAgentChannel
     {
         ThrowIfLost();
         var channel = (uint)Interlocked.Increment(ref lastChannel);
         var handler = create(channel);
+        if (keepalive)
+        {
+            keepalives[channel] = 0;
+        }
+        else
+        {
+            Interlocked.Exchange(ref lastOpenTimestamp, Stopwatch.GetTimestamp());
+        }
+
         channels[channel] = handler;
         if (this.lost is { } lost)
         {
@@ -328,7 +414,7 @@ public sealed class AgentClient : IAsyncDisposable
             {
                 return await reply.WaitAsync(replyTimeout, cancellationToken).ConfigureAwait(false);
             }
-            catch (TimeoutException) when (Stopwatch.GetElapsedTime(Interlocked.Read(ref lastFrameTimestamp)) < replyTimeout)
+            catch (TimeoutException) when (Stopwatch.GetElapsedTime(Interlocked.Read(ref lastWorkTimestamp)) < replyTimeout)
             {
                 // Slow but alive: frames keep arriving (other requests' replies and output).
             }

@@ -44,6 +44,57 @@ public class AgentClientRobustnessTests
     }
 
     [Fact]
+    public async Task A_command_whose_agent_went_silent_fails_with_AgentNotResponding_and_one_that_answers_pings_runs_on()
+    {
+        // The agent starts the command, then its guest reboots in place: the transport stays open and nothing answers.
+        await using var silent = new FakeAgentServer(async stream =>
+        {
+            var writer = await AckHelloAsync(stream);
+            var start = await new FrameReader(stream).ReadAsync(default);
+            await writer.WriteJsonAsync(FrameType.ExecStarted, start!.Value.Channel, new ExecStartedMessage(42), ProtocolJsonContext.Default.ExecStartedMessage, default);
+            await FakeAgentServer.DrainUntilHangupAsync(stream);
+        });
+        await using var client = await AgentClient.ConnectAsync(new AgentVirtioSerialConnector(silent.SocketPath), ShortReplyTimeout, default);
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => client.ExecAsync(new AgentExecRequest(["sleep", "100"]), default).WaitAsync(HangGuard));
+
+        Assert.Equal(("AgentNotResponding", VmPsErrorKind.OperationTimeout), (error.ErrorId, error.Kind));
+
+        // A live agent answers the keepalive pings while its command runs silent for many reply timeouts.
+        var quietFor = ShortReplyTimeout * 6;
+        await using var alive = new FakeAgentServer(async stream =>
+        {
+            var writer = await AckHelloAsync(stream);
+            var reader = new FrameReader(stream);
+            var channel = (await reader.ReadAsync(default))!.Value.Channel;
+            await writer.WriteJsonAsync(FrameType.ExecStarted, channel, new ExecStartedMessage(42), ProtocolJsonContext.Default.ExecStartedMessage, default);
+            var exitAt = DateTime.UtcNow + quietFor;
+            var pings = 0;
+            var exited = false;
+            while (await reader.ReadAsync(default) is { } frame)
+            {
+                if (frame.Type == FrameType.Ping)
+                {
+                    pings++;
+                    await writer.WriteJsonAsync(FrameType.Pong, frame.Channel, new PongMessage("0.1.0", 1), ProtocolJsonContext.Default.PongMessage, default);
+                }
+
+                if (!exited && DateTime.UtcNow >= exitAt && pings > 0)
+                {
+                    exited = true;
+                    await writer.WriteJsonAsync(FrameType.ExecExit, channel, new ExecExitMessage(0, null), ProtocolJsonContext.Default.ExecExitMessage, default);
+                }
+            }
+        });
+        await using var kept = await AgentClient.ConnectAsync(new AgentVirtioSerialConnector(alive.SocketPath), ShortReplyTimeout, default);
+
+        var result = await kept.ExecAsync(new AgentExecRequest(["sleep", "2"]), default).WaitAsync(HangGuard);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.True(result.Duration >= quietFor, $"{result.Duration}");
+    }
+
+    [Fact]
     public async Task Garbage_in_an_execs_frames_fails_the_exec_with_a_specific_error()
     {
         var random = new Random(7);
