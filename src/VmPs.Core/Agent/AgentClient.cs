@@ -278,7 +278,8 @@ public sealed class AgentClient : IAsyncDisposable
                 }
             }
 
-            lost = AgentErrors.ConnectionLost("the agent closed the connection.");
+            // The liveness watch ends a silent connection by closing the stream, which a pending read may see as its end.
+            lost = this.lost ?? AgentErrors.ConnectionLost("the agent closed the connection.");
         }
         catch (ProtocolException error) when (!closing.IsCancellationRequested)
         {
