@@ -185,11 +185,10 @@ public interface IHypervisorDriver
     /// Pauses the VM (if it runs) and writes its memory and device state into <paramref name="directory"/>, an
     /// empty private directory; the VM is left paused, for the caller to resume or end
     /// (<see cref="HypervisorFeatures.Snapshot"/>). Disk contents are not copied: the disks must stay as they are
-    /// until the state is restored. <paramref name="mappableMemory"/>: the state is for forks (a checkpoint), so a
-    /// driver that can (<see cref="HypervisorFeatures.LazyRestore"/>) keeps the memory as a file that restores map
-    /// copy-on-write, shared by every fork; else the most compact form (Save-Vm).
+    /// until the state is restored. A driver that can (<see cref="HypervisorFeatures.LazyRestore"/>) keeps the memory
+    /// as a file of its own, which restores of a checkpoint map copy-on-write, shared by every fork.
     /// </summary>
-    Task SaveStateAsync(HypervisorInstance instance, string directory, bool mappableMemory, CancellationToken cancellationToken);
+    Task SaveStateAsync(HypervisorInstance instance, string directory, CancellationToken cancellationToken);
 
     /// <summary>
     /// Starts the hypervisor for <paramref name="spec"/> (the same devices as when the state was saved) from the

@@ -69,28 +69,38 @@ internal static class FileCopy
             : throw new IOException($"Cloning '{source}' to '{destination}' failed: {Marshal.GetPInvokeErrorMessage(error)}.");
     }
 
-    /// <summary>Reads the whole source and writes its non-zero blocks; the destination has the source's length and holes.</summary>
+    /// <summary>
+    /// Reads the source's data extents (<see cref="SparseFileExtents"/>) and writes their non-zero blocks; the
+    /// destination has the source's length and holes where the source has holes or zero blocks.
+    /// </summary>
     public static async Task SparseCopyAsync(string source, string destination, CancellationToken cancellationToken)
     {
         try
         {
-            await using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, BlockSize, useAsync: true);
+            using var input = File.OpenHandle(source, FileMode.Open, FileAccess.Read, FileShare.Read);
             await using var output = PrivateFiles.Open(destination, FileMode.CreateNew, FileAccess.Write, BlockSize);
-            var buffer = new byte[BlockSize];
-            int read;
-            while ((read = await input.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false)) > 0)
+            var buffer = GC.AllocateUninitializedArray<byte>(BlockSize);
+            foreach (var (start, end) in SparseFileExtents.Of(input))
             {
-                if (buffer.AsSpan(0, read).ContainsAnyExcept((byte)0))
+                for (var block = start; block < end;)
                 {
-                    await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    output.Seek(read, SeekOrigin.Current);
+                    var read = await RandomAccess.ReadAsync(input, buffer.AsMemory(0, (int)Math.Min(BlockSize, end - block)), block, cancellationToken).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    if (buffer.AsSpan(0, read).ContainsAnyExcept((byte)0))
+                    {
+                        output.Position = block;
+                        await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                    }
+
+                    block += read;
                 }
             }
 
-            output.SetLength(input.Length);
+            output.SetLength(RandomAccess.GetLength(input));
             output.Flush(flushToDisk: true);
         }
         catch

@@ -109,7 +109,7 @@ internal sealed class VmCheckpoints
                 var state = Path.Combine(partial, StateDirectory);
                 PrivateFiles.CreateDirectory(state);
                 // The driver leaves the vCPUs stopped and the disks flushed, so the disk copy matches the memory.
-                await driver.SaveStateAsync(live, state, mappableMemory: true, cancellationToken).ConfigureAwait(false);
+                await driver.SaveStateAsync(live, state, cancellationToken).ConfigureAwait(false);
                 if (vm.DiskFile is not null)
                 {
                     // Completes a session killed between recording the VM's newest file and moving QEMU onto it.

@@ -76,7 +76,7 @@ internal sealed class VmStandby
         PrivateFiles.CreateDirectory(files.SavedStatePartial);
         try
         {
-            await driver.SaveStateAsync(instance, files.SavedStatePartial, mappableMemory: false, cancellationToken).ConfigureAwait(false);
+            await driver.SaveStateAsync(instance, files.SavedStatePartial, cancellationToken).ConfigureAwait(false);
             await VmSavedState.SealAsync(files.SavedStatePartial, vm.Hypervisor, launchSpec, cancellationToken).ConfigureAwait(false);
             VmDirectorySweep.DeleteDirectory(files.SavedState);
             Directory.Move(files.SavedStatePartial, files.SavedState);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Storage;
 using VmPs.Core.Network;
 using VmPs.Core.Vms;
@@ -12,7 +13,8 @@ namespace VmPs.Tests.Integration;
 /// Forks of a busybox guest booted under QEMU (TCG) on a VmPs network: two forks of one checkpoint run side by side
 /// from the checkpoint's memory (the counting loop goes on, the file is the checkpoint's), each with its own
 /// hostname, machine-id, MAC and address, reach each other, and answer exec; both map the checkpoint's RAM file
-/// copy-on-write, which outlives the checkpoint while they run; Copy-Vm forks the running source.
+/// copy-on-write, which outlives the checkpoint while they run; Copy-Vm forks the running source; a fork's Save-Vm
+/// streams its memory and restores.
 /// </summary>
 [Collection(VmBootCollection.Name)]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -126,6 +128,18 @@ public sealed class ForkVmTests : IAsyncLifetime
             Assert.Equal(fork.Name, await guest.RunAsync("hostname"));
             Assert.Contains($" {inode} ", await File.ReadAllTextAsync($"/proc/{(await manager.GetAsync(fork.Name, CancellationToken.None)).ProcessId}/maps"));
         }
+
+        // A fork on a private mapping has no RAM file of its own to copy: Save-Vm streams its memory (the layout of the
+        // states saved before Save-Vm kept RAM files), and Start-Vm restores that onto a shared file of the fork's own.
+        var fork1 = new CountingGuest(manager, "fork1");
+        var beforeSave = await fork1.CountAsync();
+        var saved = await manager.SaveAsync("fork1", CancellationToken.None);
+        Assert.False(File.Exists(Path.Combine(saved.Directory, "saved", "memory.ram")));
+        Assert.True(new FileInfo(Path.Combine(saved.Directory, "saved", "memory.bin")).Length > 16L << 20, "the stream holds the fork's memory");
+        await manager.StartAsync("fork1", Start, null, CancellationToken.None);
+        await fork1.WaitForCountAboveAsync(beforeSave);
+        Assert.Equal("fork1", await fork1.RunAsync("hostname"));
+        Assert.True(File.Exists(QemuGuestMemory.RunningFile(saved.Directory)), "the restored fork runs on a RAM file of its own");
     }
 
     /// <summary>Whether the VM's QEMU has <paramref name="path"/>'s inode mapped privately (copy-on-write).</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using VmPs.Core;
 using VmPs.Core.Hypervisors;
+using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Vms;
 
 namespace VmPs.Tests.Integration;
@@ -8,9 +9,11 @@ namespace VmPs.Tests.Integration;
 /// <summary>
 /// Suspend-Vm, Resume-Vm, Save-Vm and Start-Vm from the saved state on one busybox guest booted under QEMU (TCG): a
 /// shell loop counting in the guest's memory goes on from where it was, the guest is the same boot (boot_id) with its
-/// clock set again, a failed save leaves it running, and a damaged saved state is refused and cold-started past.
+/// clock set again, through two saves that keep the RAM as a file, a failed save leaves it running, and a damaged
+/// saved state is refused and cold-started past.
 /// </summary>
 [Collection(VmBootCollection.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class StandbyVmTests() : OwnHomeVmTests(Vm)
 {
     private const string Vm = "standby";
@@ -43,12 +46,14 @@ public sealed class StandbyVmTests() : OwnHomeVmTests(Vm)
         Assert.False(Directory.Exists(Path.Combine(directory, "saved.partial")));
         await Guest.WaitForCountAboveAsync(await Guest.CountAsync());
 
-        // Saved: no hypervisor; Start-Vm restores the same boot, still counting, its clock set to the host's again.
+        // Saved: no hypervisor, the RAM in a file of its own beside a stream of device state only; Start-Vm restores the
+        // same boot onto the VM's own shared memory file, still counting, its clock set to the host's again.
         var beforeSave = await Guest.CountAsync();
         var saved = await Manager.SaveAsync(Vm, CancellationToken.None);
         Assert.Equal(VmState.Saved, saved.State);
         Assert.Null(saved.ProcessId);
         Assert.True(File.Exists(Path.Combine(directory, "saved", "manifest.json")));
+        AssertRamInItsOwnFile(directory);
         await Task.Delay(TimeSpan.FromSeconds(6));
         Assert.Equal(VmState.Running, (await Manager.StartAsync(Vm, Start, null, CancellationToken.None)).State);
         Assert.Equal(bootId, await Guest.RunAsync("cat /proc/sys/kernel/random/boot_id"));
@@ -58,10 +63,23 @@ public sealed class StandbyVmTests() : OwnHomeVmTests(Vm)
         var skew = Math.Abs(long.Parse(await Guest.RunAsync("date +%s"), CultureInfo.InvariantCulture) - DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         Assert.True(skew <= 3, $"the guest clock is {skew} s off the host's after the restore");
         Assert.False(Directory.Exists(Path.Combine(directory, "saved")), "a restored state must not be restorable twice");
+        await AssertRunsOnItsOwnSharedFileAsync(directory);
 
-        // A truncated memory file is refused before any hypervisor sees it; the VM stays Saved, and -Force cold-starts it.
+        // Restored onto its own file, it saves its RAM as a file again, and a second restore counts on as well.
+        var beforeSecondSave = await Guest.CountAsync();
         await Manager.SaveAsync(Vm, CancellationToken.None);
-        var memory = Path.Combine(directory, "saved", "memory.bin");
+        AssertRamInItsOwnFile(directory);
+        await Manager.StartAsync(Vm, Start, null, CancellationToken.None);
+        Assert.Equal(bootId, await Guest.RunAsync("cat /proc/sys/kernel/random/boot_id"));
+        var afterSecondRestore = await Guest.CountAsync();
+        Assert.True(afterSecondRestore >= beforeSecondSave, $"the count went from {beforeSecondSave} back to {afterSecondRestore}: not restored");
+        await Guest.WaitForCountAboveAsync(afterSecondRestore);
+        await AssertRunsOnItsOwnSharedFileAsync(directory);
+
+        // A truncated RAM file is refused before any hypervisor sees it; the VM stays Saved with its state as it was
+        // (nothing copied to /dev/shm), and -Force cold-starts it.
+        await Manager.SaveAsync(Vm, CancellationToken.None);
+        var memory = Path.Combine(directory, "saved", "memory.ram");
         await using (var file = new FileStream(memory, FileMode.Open, FileAccess.Write))
         {
             file.SetLength(file.Length / 2);
@@ -69,10 +87,30 @@ public sealed class StandbyVmTests() : OwnHomeVmTests(Vm)
 
         var refused = await Assert.ThrowsAsync<VmPsException>(() => Manager.StartAsync(Vm, Start, null, CancellationToken.None));
         Assert.Equal(VmPsErrorIds.SavedStateInvalid, refused.ErrorId);
-        Assert.Contains("memory.bin", refused.Message);
+        Assert.Contains("memory.ram", refused.Message);
         Assert.Equal(VmState.Saved, (await Manager.GetAsync(Vm, CancellationToken.None)).State);
+        Assert.True(File.Exists(Path.Combine(directory, "saved", "memory.bin")));
+        Assert.False(File.Exists(QemuGuestMemory.RunningFile(directory)));
         await Manager.StartAsync(Vm, Start with { DiscardSavedState = true }, null, CancellationToken.None);
         Assert.NotEqual(bootId, await Guest.RunAsync("cat /proc/sys/kernel/random/boot_id"));
         Assert.Equal("none", await Guest.RunAsync("cat /run/count 2>/dev/null || echo none"));
+    }
+
+    /// <summary>The saved state holds the guest's RAM as a file as long as its memory, and a stream of device state only.</summary>
+    private static void AssertRamInItsOwnFile(string directory)
+    {
+        Assert.Equal(512L << 20, new FileInfo(Path.Combine(directory, "saved", "memory.ram")).Length);
+        var stream = new FileInfo(Path.Combine(directory, "saved", "memory.bin")).Length;
+        Assert.True(stream < 8L << 20, $"memory.bin has {stream} bytes: the RAM went into the stream");
+    }
+
+    /// <summary>QEMU maps the VM's own RAM file in /dev/shm shared (share=on), as after a cold boot.</summary>
+    private async Task AssertRunsOnItsOwnSharedFileAsync(string directory)
+    {
+        var ram = QemuGuestMemory.RunningFile(directory);
+        Assert.True(File.Exists(ram), $"'{ram}' is missing");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(ram));
+        var arguments = (await File.ReadAllTextAsync($"/proc/{(await Manager.GetAsync(Vm, CancellationToken.None)).ProcessId}/cmdline")).Split('\0');
+        Assert.Contains(arguments, argument => argument.StartsWith("memory-backend-file,", StringComparison.Ordinal) && argument.EndsWith($",mem-path={ram},share=on", StringComparison.Ordinal));
     }
 }

@@ -137,7 +137,7 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
     /// CH snapshots only a paused VM (vm.snapshot answers 500 otherwise), so a running one is paused first. Its
     /// snapshot keeps the memory as a file of its own either way, which vm.restore can map on demand.
     /// </summary>
-    public async Task SaveStateAsync(HypervisorInstance instance, string directory, bool mappableMemory, CancellationToken cancellationToken)
+    public async Task SaveStateAsync(HypervisorInstance instance, string directory, CancellationToken cancellationToken)
     {
         using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
         var info = await api.GetVmInfoAsync(cancellationToken).ConfigureAwait(false);

@@ -79,18 +79,18 @@ public sealed class QemuDriver : IHypervisorDriver
     }
 
     /// <summary>
-    /// Stops the vCPUs, then migrates to a file; QEMU flushes the disks when the migration completes. For forks the
-    /// stream holds only the device state and the RAM file is copied beside it while the vCPUs still stand still
-    /// (see <see cref="QemuGuestMemory"/>), unless the VM runs on a private mapping itself (a fork has no RAM file of
-    /// its own to copy): then the stream holds its memory, as for Save-Vm.
+    /// Stops the vCPUs, then migrates to a file; QEMU flushes the disks when the migration completes. The stream holds
+    /// only the device state and the RAM file is copied beside it while the vCPUs still stand still (see
+    /// <see cref="QemuGuestMemory"/>), unless the VM runs on a private mapping (a fork, or a VM restored from a
+    /// checkpoint, has no RAM file of its own to copy): then the stream holds its memory.
     /// </summary>
-    public async Task SaveStateAsync(HypervisorInstance instance, string directory, bool mappableMemory, CancellationToken cancellationToken)
+    public async Task SaveStateAsync(HypervisorInstance instance, string directory, CancellationToken cancellationToken)
     {
         var vmDirectory = Path.GetDirectoryName(instance.ControlSocketPath)!;
         var sockets = QemuSockets.For(vmDirectory);
         await using var qmp = await QmpClient.ConnectAsync(instance.ControlSocketPath, cancellationToken).ConfigureAwait(false);
         await qmp.ExecuteAsync("stop", cancellationToken).ConfigureAwait(false);
-        var copyMemoryFile = mappableMemory && await RunsOnSharedMemoryAsync(qmp, cancellationToken).ConfigureAwait(false);
+        var copyMemoryFile = await RunsOnSharedMemoryAsync(qmp, cancellationToken).ConfigureAwait(false);
         await QemuMigration.SaveAsync(qmp, sockets.Migration, directory, copyMemoryFile, cancellationToken).ConfigureAwait(false);
         if (copyMemoryFile)
         {
@@ -119,25 +119,37 @@ public sealed class QemuDriver : IHypervisorDriver
         }
 
         sockets.DeleteStale();
-        var memory = restoreFrom is null ? QemuGuestMemory.OwnFile(spec.VmDirectory) : QemuGuestMemory.ForRestore(spec.VmDirectory, restoreFrom);
-        var arguments = QemuCommandLine.Build(options, spec, sockets, memory);
-        if (restoreFrom is not null)
+        var memory = restoreFrom is null
+            ? QemuGuestMemory.OwnFile(spec.VmDirectory)
+            : await QemuGuestMemory.ForRestoreAsync(spec.VmDirectory, restoreFrom, cancellationToken).ConfigureAwait(false);
+        var logOffset = File.Exists(spec.HypervisorLogPath) ? new FileInfo(spec.HypervisorLogPath).Length : 0;
+        ProcessIdentity process;
+        try
         {
-            arguments = [.. arguments, "-incoming", "defer"];
+            var arguments = QemuCommandLine.Build(options, spec, sockets, memory);
+            if (restoreFrom is not null)
+            {
+                arguments = [.. arguments, "-incoming", "defer"];
+            }
+
+            process = VmLogKeeper.Launch(
+                spec,
+                output => VirtioFsDaemons.Launch(spec, output, () => DetachedProcess.Start(options.QemuPath, arguments, output, spec.VmDirectory, spec.PidFilePath)));
+        }
+        catch
+        {
+            // A restored VM's RAM file holds its memory: never left behind in /dev/shm.
+            QemuGuestMemory.DeleteRunningFile(spec.VmDirectory);
+            throw;
         }
 
-        var logOffset = File.Exists(spec.HypervisorLogPath) ? new FileInfo(spec.HypervisorLogPath).Length : 0;
-        var process = VmLogKeeper.Launch(
-            spec,
-            output => VirtioFsDaemons.Launch(spec, output, () => DetachedProcess.Start(options.QemuPath, arguments, output, spec.VmDirectory, spec.PidFilePath)));
         try
         {
             await WaitUntilRunningAsync(process, sockets.Qmp, spec, logOffset, cancellationToken).ConfigureAwait(false);
             if (restoreFrom is not null)
             {
                 await using var qmp = await QmpClient.ConnectAsync(sockets.Qmp, cancellationToken).ConfigureAwait(false);
-                // A state with a RAM file has only device state in its stream: it was saved with x-ignore-shared.
-                await QemuMigration.RestoreAsync(qmp, sockets.Migration, restoreFrom, sharedMemoryLeftOut: !memory.Shared, () => ProcessProbe.IsRunning(process), cancellationToken)
+                await QemuMigration.RestoreAsync(qmp, sockets.Migration, restoreFrom, sharedMemoryLeftOut: memory.FromStateFile, () => ProcessProbe.IsRunning(process), cancellationToken)
                     .ConfigureAwait(false);
             }
 

@@ -166,7 +166,7 @@ public sealed class HypervisorRegistryTests
 
         public Task ResumeAsync(HypervisorInstance instance, CancellationToken cancellationToken) => throw new NotSupportedException();
 
-        public Task SaveStateAsync(HypervisorInstance instance, string directory, bool mappableMemory, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task SaveStateAsync(HypervisorInstance instance, string directory, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, CancellationToken cancellationToken) => throw new NotSupportedException();
 

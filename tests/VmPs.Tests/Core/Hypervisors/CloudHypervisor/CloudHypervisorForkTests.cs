@@ -38,7 +38,7 @@ public sealed class CloudHypervisorForkTests : IAsyncLifetime
         var driver = new CloudHypervisorDriver(launcher);
         var instance = await driver.LaunchAsync(Spec(source, "origin", 3, "52:54:00:00:00:03"), CancellationToken.None);
         checkpoint = Directory.CreateDirectory(source.PathOf("checkpoints/cp1/state")).FullName;
-        await driver.SaveStateAsync(instance, checkpoint, mappableMemory: true, CancellationToken.None);
+        await driver.SaveStateAsync(instance, checkpoint, CancellationToken.None);
         await driver.KillAsync(instance, CancellationToken.None);
     }
 

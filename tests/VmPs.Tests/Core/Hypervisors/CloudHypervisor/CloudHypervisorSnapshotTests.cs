@@ -51,7 +51,7 @@ public sealed class CloudHypervisorSnapshotTests : IAsyncLifetime
         var memory = saved.GuestMemory;
         var state = Directory.CreateDirectory(vm.PathOf("saved")).FullName;
 
-        await driver.SaveStateAsync(instance, state, mappableMemory: false, CancellationToken.None);
+        await driver.SaveStateAsync(instance, state, CancellationToken.None);
 
         Assert.Equal(["vm.info", "vm.pause", "vm.snapshot"], saved.Requests.SkipWhile(r => r.Endpoint != "vm.info").Select(r => r.Endpoint));
         var snapshot = JsonNode.Parse(saved.Requests.Single(r => r.Endpoint == "vm.snapshot").Body!)!;
@@ -91,7 +91,7 @@ public sealed class CloudHypervisorSnapshotTests : IAsyncLifetime
         var driver = new CloudHypervisorDriver(launcher);
         var instance = await driver.LaunchAsync(vm.Spec(), CancellationToken.None);
         var state = Directory.CreateDirectory(vm.PathOf("saved")).FullName;
-        await driver.SaveStateAsync(instance, state, mappableMemory: false, CancellationToken.None);
+        await driver.SaveStateAsync(instance, state, CancellationToken.None);
         await driver.KillAsync(instance, CancellationToken.None);
         await using (var memory = new FileStream(Path.Combine(state, "memory-ranges"), FileMode.Open, FileAccess.Write))
         {

@@ -3,6 +3,7 @@ using VmPs.Core.Host;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Images;
+using VmPs.Tests.Infrastructure;
 
 namespace VmPs.Tests.Core.Hypervisors.Qemu;
 
@@ -49,21 +50,40 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
-    public void A_restore_from_a_RAM_file_maps_it_privately_and_an_own_file_or_a_stream_runs_on_the_VM_shared_file()
+    public async Task A_restore_maps_a_shared_RAM_file_privately_copies_a_RAM_file_of_its_own_and_runs_a_stream_on_the_VM_shared_file()
     {
-        var directory = Directory.CreateTempSubdirectory("vmps-guestmemory-");
+        using var scratch = new ScratchDirectory();
+        var vm = scratch.Combine("vm");
         try
         {
-            var vm = Path.Combine(directory.FullName, "vm");
-            var stream = Directory.CreateDirectory(Path.Combine(directory.FullName, "stream")).FullName;
-            var mapped = Directory.CreateDirectory(Path.Combine(directory.FullName, "mapped")).FullName;
-            File.WriteAllBytes(Path.Combine(mapped, QemuGuestMemory.StateFileName), [1]);
+            var stream = Directory.CreateDirectory(scratch.Combine("stream")).FullName;
+            var saved = Directory.CreateDirectory(scratch.Combine("saved")).FullName;
+            var checkpoint = Directory.CreateDirectory(scratch.Combine("checkpoint")).FullName;
+            var savedRam = Path.Combine(saved, QemuGuestMemory.StateFileName);
+            await using (var file = File.Create(savedRam))
+            {
+                file.SetLength(8 << 20);
+                file.Position = 3 << 20;
+                file.Write([1, 2, 3]);
+            }
 
-            var fork = QemuGuestMemory.ForRestore(vm, mapped);
-            var own = QemuGuestMemory.ForRestore(vm, stream);
+            var forked = Directory.CreateDirectory(scratch.Combine("forked")).FullName;
+            File.WriteAllBytes(Path.Combine(checkpoint, QemuGuestMemory.StateFileName), [1]);
+            VmPs.Core.Volumes.VolumeFiles.HardLink(Path.Combine(checkpoint, QemuGuestMemory.StateFileName), Path.Combine(forked, QemuGuestMemory.StateFileName));
 
-            Assert.Equal(new QemuGuestMemory(Path.Combine(mapped, QemuGuestMemory.StateFileName), Shared: false), fork);
-            Assert.Equal(new QemuGuestMemory(QemuGuestMemory.RunningFile(vm), Shared: true), own);
+            var fork = await QemuGuestMemory.ForRestoreAsync(vm, forked, CancellationToken.None);
+            Assert.Equal(new QemuGuestMemory(Path.Combine(forked, QemuGuestMemory.StateFileName), Shared: false, FromStateFile: true), fork);
+            AssertPair(QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets, fork), "-object", $"memory-backend-file,id=mem,size=512M,mem-path={fork.Path},share=off");
+
+            // Save-Vm's own RAM file: copied, holes and all, into the VM's shared file, which the stream left out too.
+            var copied = await QemuGuestMemory.ForRestoreAsync(vm, saved, CancellationToken.None);
+            Assert.Equal(new QemuGuestMemory(QemuGuestMemory.RunningFile(vm), Shared: true, FromStateFile: true), copied);
+            Assert.Equal(await File.ReadAllBytesAsync(savedRam), await File.ReadAllBytesAsync(copied.Path));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(copied.Path));
+            Assert.True(File.Exists(savedRam), "the saved state is the restore's to delete, once the guest runs");
+
+            var own = await QemuGuestMemory.ForRestoreAsync(vm, stream, CancellationToken.None);
+            Assert.Equal(new QemuGuestMemory(QemuGuestMemory.RunningFile(vm), Shared: true, FromStateFile: false), own);
             Assert.StartsWith($"/dev/shm/vmps-{VmPs.Core.Native.Libc.geteuid()}/", own.Path, StringComparison.Ordinal);
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(own.Path)!));
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(own.Path));
@@ -71,11 +91,34 @@ public sealed class QemuCommandLineTests
             QemuGuestMemory.DeleteRunningFile(vm);
             Assert.False(File.Exists(own.Path));
             Assert.NotEqual(QemuGuestMemory.RunningFile(vm + "2"), own.Path);
-            AssertPair(QemuCommandLine.Build(new QemuDriverOptions("qemu", Accelerator.Tcg), Spec, Sockets, fork), "-object", $"memory-backend-file,id=mem,size=512M,mem-path={fork.Path},share=off");
         }
         finally
         {
-            directory.Delete(recursive: true);
+            QemuGuestMemory.DeleteRunningFile(vm);
+        }
+    }
+
+    [Fact]
+    public async Task A_RAM_file_that_cannot_be_copied_fails_the_restore_with_the_reason_and_leaves_no_copy()
+    {
+        using var scratch = new ScratchDirectory();
+        var vm = scratch.Combine("vm");
+        try
+        {
+            var saved = Directory.CreateDirectory(scratch.Combine("saved")).FullName;
+            var savedRam = Path.Combine(saved, QemuGuestMemory.StateFileName);
+            // A link to nothing: unreadable for root too.
+            File.CreateSymbolicLink(savedRam, scratch.Combine("gone"));
+
+            var failed = await Assert.ThrowsAsync<VmPsException>(() => QemuGuestMemory.ForRestoreAsync(vm, saved, CancellationToken.None));
+
+            Assert.Equal(VmPsErrorIds.VmRestoreFailed, failed.ErrorId);
+            Assert.Contains(savedRam, failed.Message, StringComparison.Ordinal);
+            Assert.False(File.Exists(QemuGuestMemory.RunningFile(vm)));
+        }
+        finally
+        {
+            QemuGuestMemory.DeleteRunningFile(vm);
         }
     }
 
