@@ -42,7 +42,11 @@ internal static class AgentService
             Environment.GetEnvironmentVariables().Cast<DictionaryEntry>().Select(entry => $"{entry.Key}={entry.Value}").ToArray(),
             "PATH",
             ExecutableResolver.DefaultPath);
-        var context = new AgentContext(children, environment, "/", request => Native.Libc.kill(1, SystemdSignal(request))) { WritesMountUnits = true };
+        var context = new AgentContext(children, request => Native.Libc.kill(1, SystemdSignal(request)))
+        {
+            SystemReady = Task.FromResult(new ExecDefaults(environment, "/")),
+            WritesMountUnits = true,
+        };
         if (metadataPath is not null)
         {
             StartMetadataService(metadataPath);

@@ -13,8 +13,11 @@ internal static class SystemdMountUnits
 {
     private const int Regular = 0x1A4; // 0644
 
-    /// <summary>systemctl daemon-reload takes well under a second; a systemd that does not answer must not hold a volume request forever.</summary>
-    private static readonly TimeSpan ReloadTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// systemctl daemon-reload takes well under a second; a systemd that does not answer must not hold a volume
+    /// request forever, and the volume request must answer within the host's 30 s reply timeout all the same.
+    /// </summary>
+    private static readonly TimeSpan ReloadTimeout = TimeSpan.FromSeconds(20);
 
     /// <summary>Writes the unit and its link in local-fs.target.wants; a mount systemd could not name (null) is logged and left without one.</summary>
     public static void Install(SystemdMountUnit? unit, string mountPath)

@@ -75,10 +75,11 @@ internal static class FileCopy
     /// </summary>
     public static async Task SparseCopyAsync(string source, string destination, CancellationToken cancellationToken)
     {
+        using var input = File.OpenHandle(source, FileMode.Open, FileAccess.Read, FileShare.Read);
+        // Opened before the try: a destination that already exists is refused and never deleted.
+        await using var output = PrivateFiles.Open(destination, FileMode.CreateNew, FileAccess.Write, BlockSize);
         try
         {
-            using var input = File.OpenHandle(source, FileMode.Open, FileAccess.Read, FileShare.Read);
-            await using var output = PrivateFiles.Open(destination, FileMode.CreateNew, FileAccess.Write, BlockSize);
             var buffer = GC.AllocateUninitializedArray<byte>(BlockSize);
             foreach (var (start, end) in SparseFileExtents.Of(input))
             {

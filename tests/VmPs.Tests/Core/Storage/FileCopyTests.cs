@@ -76,6 +76,9 @@ public sealed class FileCopyTests : IDisposable
         var refused = await Assert.ThrowsAsync<FileOperationException>(() => FileCopy.CopyAsync(source, destination, CancellationToken.None));
         Assert.Equal(FileErrorCodes.Exists, refused.Code);
         Assert.Equal("data", await File.ReadAllTextAsync(destination));
+        var sparseRefused = await Assert.ThrowsAsync<FileOperationException>(() => FileCopy.SparseCopyAsync(source, destination, CancellationToken.None));
+        Assert.Equal(FileErrorCodes.Exists, sparseRefused.Code);
+        Assert.Equal("data", await File.ReadAllTextAsync(destination));
     }
 
     [RequiresRootAndProgramsFact("mkfs.xfs", "losetup", "mount", "umount")]

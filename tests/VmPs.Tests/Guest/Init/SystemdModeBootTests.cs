@@ -165,5 +165,10 @@ public sealed class SystemdModeBootTests : IClassFixture<OpenRegistry>, IDisposa
         return result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split('=', 2)).ToDictionary(pair => pair[0], pair => pair[1]);
     }
 
-    public void Dispose() => home.Dispose();
+    public void Dispose()
+    {
+        // A failed test must not leave its QEMU running.
+        new VmManager(home.Paths).RemoveAllVms();
+        home.Dispose();
+    }
 }
