@@ -65,7 +65,7 @@ internal sealed class ExecProcess
         }
 
         var identity = request.User is null ? null : UserDatabase.Resolve(request.User);
-        var environment = EnvironmentBlock.Merge(context.ExecDefaults.Environment, request.Environment);
+        var environment = EnvironmentBlock.Merge(context.BaseEnvironment, request.Environment);
         if (identity is not null)
         {
             environment = EnvironmentBlock.WithDefault(environment, "HOME", identity.Home);
@@ -85,7 +85,7 @@ internal sealed class ExecProcess
                 executable,
                 argv,
                 environment,
-                request.WorkingDirectory ?? context.ExecDefaults.WorkingDirectory,
+                request.WorkingDirectory ?? context.DefaultWorkingDirectory,
                 identity,
                 io.ChildStdinFd,
                 io.ChildStdoutFd,

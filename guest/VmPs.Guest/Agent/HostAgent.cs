@@ -15,11 +15,7 @@ internal static class HostAgent
         children.StartReaper();
         using var stop = new CancellationTokenSource();
         var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>().Select(entry => $"{entry.Key}={entry.Value}").ToArray();
-        var context = new AgentContext(children, _ => stop.Cancel())
-        {
-            SystemReady = Task.FromResult(new ExecDefaults(environment, Environment.CurrentDirectory)),
-            OwnsMachine = false,
-        };
+        var context = new AgentContext(children, environment, Environment.CurrentDirectory, _ => stop.Cancel()) { OwnsMachine = false };
         AgentTransports.ServeUnixSocketAsync(socketPath, context, stop.Token).GetAwaiter().GetResult();
         return 0;
     }

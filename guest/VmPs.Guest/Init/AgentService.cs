@@ -42,11 +42,7 @@ internal static class AgentService
             Environment.GetEnvironmentVariables().Cast<DictionaryEntry>().Select(entry => $"{entry.Key}={entry.Value}").ToArray(),
             "PATH",
             ExecutableResolver.DefaultPath);
-        var context = new AgentContext(children, request => Native.Libc.kill(1, SystemdSignal(request)))
-        {
-            SystemReady = Task.FromResult(new ExecDefaults(environment, "/")),
-            WritesMountUnits = true,
-        };
+        var context = new AgentContext(children, environment, "/", request => Native.Libc.kill(1, SystemdSignal(request))) { WritesMountUnits = true };
         if (metadataPath is not null)
         {
             StartMetadataService(metadataPath);

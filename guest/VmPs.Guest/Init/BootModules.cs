@@ -11,40 +11,34 @@ internal static class BootModules
     private const string VirtioMmioAcpiId = "LNRO0005";
 
     /// <summary>
-    /// The virtio transport the devices sit on: MMIO on QEMU's microvm, PCI on q35 and Cloud Hypervisor. The other
-    /// transport's driver would cost a signature check for nothing.
+    /// The disk driver and the virtio transport the devices sit on: MMIO on QEMU's microvm, PCI on q35 and
+    /// Cloud Hypervisor. The other transport's driver would cost a signature check for nothing.
     /// </summary>
-    public static string[] Transport(string kernelCommandLine)
+    public static string[] Disks(string kernelCommandLine)
     {
         var pci = HasPciVirtioDevice();
         var mmio = HasMmioVirtioDevice(kernelCommandLine);
-        // Neither seen: an unknown layout, so load both rather than miss the devices.
+        // Neither seen: an unknown layout, so load both rather than miss the disks.
         return (pci, mmio) switch
         {
-            (true, false) => ["virtio_pci"],
-            (false, true) => ["virtio_mmio"],
-            _ => ["virtio_mmio", "virtio_pci"],
+            (true, false) => ["virtio_pci", "virtio_blk"],
+            (false, true) => ["virtio_mmio", "virtio_blk"],
+            _ => ["virtio_mmio", "virtio_pci", "virtio_blk"],
         };
     }
 
-    /// <summary>The disk driver: the config disk is read once the agent answers.</summary>
-    public static string[] Disks => ["virtio_blk"];
-
     /// <summary>
-    /// The agent channel's driver and the power button's: a press that arrives before its driver is loaded is lost,
-    /// and once the agent answers, the host may press it.
-    /// </summary>
-    public static string[] ForAgent(AgentChannelConfig channel) =>
-        [channel.Kind == AgentChannelKind.Vsock ? "vmw_vsock_virtio_transport" : "virtio_console", "button", "evdev"];
-
-    /// <summary>
-    /// The root filesystem's driver and overlayfs, and virtio-fs when the VM has shares, which are mounted before the
-    /// image's command starts.
+    /// The root filesystem's driver, overlayfs, the agent channel's driver, and the power button's: a press
+    /// that arrives before its driver is loaded is lost, and once the agent answers, the host may press it.
+    /// virtio-fs too when the VM has shares, which are mounted before the image's command starts.
     /// </summary>
     public static string[] For(GuestConfig config) =>
     [
         config.RootfsFilesystem,
         "overlay",
+        config.AgentChannel.Kind == AgentChannelKind.Vsock ? "vmw_vsock_virtio_transport" : "virtio_console",
+        "button",
+        "evdev",
         .. config.Shares.Count > 0 ? new[] { "virtiofs" } : [],
     ];
 

@@ -25,13 +25,9 @@ internal sealed class InitProcess
     private static readonly TimeSpan TermGracePeriod = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan KillGracePeriod = TimeSpan.FromSeconds(2);
 
-    // Nice values.
-    private const int NormalPriority = 0;
-    private const int LowestPriority = 19;
-
     private readonly ChildProcesses children = new();
     private readonly TaskCompletionSource<PowerRequest> power = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource<ExecDefaults> systemReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource systemReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int entrypointPid;
     private int overlayDiskFd = -1;
     private string phase = InitLogPhases.Boot;
@@ -75,35 +71,13 @@ internal sealed class InitProcess
             return new PowerRequest(PoweroffReasons.Probe, null, Reboot: false);
         }
 
+        children.StartReaper();
         // A kernel with every driver built in (the VmPs kernel) comes with no modules: no module phase at all.
         var modules = KernelModules.Open();
         if (!modules.IsEmpty)
         {
-            Enter(InitLogPhases.Modules, "loading the virtio transport");
-            modules.Load(BootModules.Transport(kernelCommandLine));
-        }
-
-        // Exec mode: the agent answers first, on the channel the kernel command line names; the handshake needs
-        // nothing else, and execs, file and network requests wait for system-ready.
-        var agentChannel = AgentKernelArgument.Find(kernelCommandLine);
-        if (agentChannel is not null)
-        {
-            StartAgent(agentChannel, modules);
-        }
-
-        children.StartReaper();
-        if (agentChannel is not null)
-        {
-            // On a one-vCPU VM the set-up below (the config's JSON, the root's mount) would take the vCPU from the
-            // agent while it answers the host's handshake. Threads inherit their creator's nice value, so the
-            // reaper starts before and the metadata service after (see StartMetadataService).
-            SetThreadPriority(LowestPriority);
-        }
-
-        if (!modules.IsEmpty)
-        {
-            Enter(InitLogPhases.Modules, "loading the disk driver");
-            modules.Load(BootModules.Disks);
+            Enter(InitLogPhases.Modules, "loading the disk drivers");
+            modules.Load(BootModules.Disks(kernelCommandLine));
         }
 
         Enter(InitLogPhases.Config, "reading the config disk");
@@ -112,33 +86,30 @@ internal sealed class InitProcess
 
         if (!modules.IsEmpty)
         {
-            Enter(InitLogPhases.Modules, "loading the rootfs and overlay drivers");
+            Enter(InitLogPhases.Modules, "loading the rootfs, overlay, agent channel and power button drivers");
             modules.Load(BootModules.For(config));
         }
 
         if (config.InitMode == InitMode.Systemd)
         {
-            if (agentChannel is not null)
-            {
-                throw new InitException($"The kernel command line names an agent channel ({AgentKernelArgument.Name}=), which only exec mode uses; in systemd mode the agent runs as a service.");
-            }
-
             var disks = MountRoot(config);
             SetUpSystem(config, disks);
             HandOverToSystemd(config, disks, modules);
         }
 
-        if (agentChannel is null)
-        {
-            throw new InitException($"The kernel command line names no agent channel ({AgentKernelArgument.Name}=), which exec mode needs.");
-        }
-
+        // The agent answers before the root filesystem is mounted: the handshake needs none of it, and execs, file
+        // and network requests wait for system-ready. The power button is watched first: the host may press it as
+        // soon as Start-Vm returns, and a press made before the event device is open is lost.
+        PowerButton.Watch(() => power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
+        var environment = BaseEnvironment(config);
+        Enter(InitLogPhases.Agent, "starting the agent");
         GuestNetwork.ExpectBootConfiguration(config);
+        var listening = StartAgent(config, environment);
+        InitLog.Info(InitLogPhases.Agent, $"agent ready on {listening}, uptime {Uptime()} s");
+        BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
         SetUpSystem(config, MountRoot(config));
-        SetThreadPriority(NormalPriority);
         StartMetadataService(config, modules);
-        var execDefaults = new ExecDefaults(BaseEnvironment(config), config.WorkingDirectory ?? "/");
-        systemReady.SetResult(execDefaults);
+        systemReady.SetResult();
         sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
         if (!modules.IsEmpty)
         {
@@ -155,7 +126,7 @@ internal sealed class InitProcess
         ConfigureNetwork(config);
         if (config.Command.Count > 0)
         {
-            StartEntrypoint(config, execDefaults.Environment);
+            StartEntrypoint(config, environment);
         }
         else
         {
@@ -202,8 +173,7 @@ internal sealed class InitProcess
 
     /// <summary>
     /// Exec mode only: in systemd mode systemd replaces this process, and the listener would go with it.
-    /// Before system-ready, so that the image's command and the host's first exec find it answering; at the normal
-    /// priority, which its thread inherits.
+    /// Before system-ready, so that the image's command and the host's first exec find it answering.
     /// </summary>
     private void StartMetadataService(GuestConfig config, KernelModules modules)
     {
@@ -262,19 +232,17 @@ internal sealed class InitProcess
     /// </summary>
     private static void LoadRemainingModules(KernelModules modules)
     {
-        SetThreadPriority(LowestPriority);
+        const int lowestPriority = 19;
+        Libc.setpriority(Libc.PRIO_PROCESS, 0, lowestPriority);
         try
         {
             modules.LoadRemaining();
         }
         finally
         {
-            SetThreadPriority(NormalPriority);
+            Libc.setpriority(Libc.PRIO_PROCESS, 0, 0);
         }
     }
-
-    /// <summary>The calling thread's nice value (per thread on Linux; a thread it creates inherits it).</summary>
-    private static void SetThreadPriority(int nice) => Libc.setpriority(Libc.PRIO_PROCESS, 0, nice);
 
     private static string Uptime() => AgentContext.UptimeSeconds().ToString("0.00", CultureInfo.InvariantCulture);
 
@@ -295,29 +263,15 @@ internal sealed class InitProcess
     private static IReadOnlyList<string> BaseEnvironment(GuestConfig config) =>
         EnvironmentBlock.WithDefault(config.Environment, "PATH", ExecutableResolver.DefaultPath);
 
-    /// <summary>
-    /// Loads the channel's and the power button's drivers, watches the power button (the host may press it as soon as
-    /// Start-Vm returns, and a press made before the event device is open is lost) and serves the agent.
-    /// </summary>
-    private void StartAgent(AgentChannelConfig channel, KernelModules modules)
+    private string StartAgent(GuestConfig config, IReadOnlyList<string> environment)
     {
-        if (!modules.IsEmpty)
-        {
-            Enter(InitLogPhases.Modules, "loading the agent channel and power button drivers");
-            modules.Load(BootModules.ForAgent(channel));
-        }
-
-        PowerButton.Watch(() => power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
-        Enter(InitLogPhases.Agent, "starting the agent");
-        var context = new AgentContext(children, request =>
+        var context = new AgentContext(children, environment, config.WorkingDirectory ?? "/", request =>
             power.TrySetResult(new PowerRequest(
                 request.Reboot ? PoweroffReasons.RebootRequested : PoweroffReasons.ShutdownRequested, null, request.Reboot, request.Force)))
         {
             SystemReady = systemReady.Task,
         };
-        var listening = AgentChannels.Serve(channel, context);
-        InitLog.Info(InitLogPhases.Agent, $"agent ready on {listening}, uptime {Uptime()} s");
-        BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
+        return AgentChannels.Serve(config.AgentChannel, context);
     }
 
     private void StartEntrypoint(GuestConfig config, IReadOnlyList<string> environment)

@@ -47,7 +47,7 @@ internal static class VolumeRequestHandler
 
                 if (context.WritesMountUnits && volume.Filesystem is not null)
                 {
-                    SystemdMountUnits.AddAtRunTime(SystemdMountUnit.ForVolume(volume, found), volume.Path, context.Children, context.ExecDefaults.Environment);
+                    SystemdMountUnits.AddAtRunTime(SystemdMountUnit.ForVolume(volume, found), volume.Path, context.Children, context.BaseEnvironment);
                 }
 
                 return found;
@@ -71,7 +71,7 @@ internal static class VolumeRequestHandler
 
         if (context.WritesMountUnits)
         {
-            SystemdMountUnits.RemoveAtRunTime(request.Path, context.Children, context.ExecDefaults.Environment);
+            SystemdMountUnits.RemoveAtRunTime(request.Path, context.Children, context.BaseEnvironment);
         }
 
         await writer.WriteAsync(FrameType.VolumeUnmounted, frame.Channel, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);

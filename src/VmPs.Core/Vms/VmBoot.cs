@@ -284,7 +284,7 @@ internal sealed class VmBoot
             KernelPath = kernel.Path,
             VmlinuxPath = kernel.VmlinuxPath,
             InitrdPath = initrd,
-            KernelArguments = KernelArgumentsFor(config),
+            KernelArguments = KernelArguments,
             Disks =
             [
                 new DiskSpec(image.RootfsPath, ReadOnly: true, config.Disks.Rootfs),
@@ -296,10 +296,6 @@ internal sealed class VmBoot
             Shares = shares,
         };
     }
-
-    /// <summary>In exec mode the init answers on the agent channel the command line names before it reads the config disk.</summary>
-    private static string KernelArgumentsFor(GuestConfig config) =>
-        config.InitMode == InitMode.Exec ? $"{KernelArguments} {AgentKernelArgument.Format(config.AgentChannel)}" : KernelArguments;
 
     private static async Task<KernelInfo> ResolveKernelAsync(string kernelPath, CancellationToken cancellationToken) =>
         File.Exists(kernelPath)

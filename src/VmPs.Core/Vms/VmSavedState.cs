@@ -3,7 +3,6 @@ using System.Text.Json.Serialization;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.State;
 using VmPs.Core.Storage;
-using VmPs.Protocol.Config;
 
 namespace VmPs.Core.Vms;
 
@@ -66,8 +65,7 @@ internal static class VmSavedState
 
     /// <summary>
     /// What a saved state depends on: the launch settings without what a VM's forks have of their own (name,
-    /// directory, logs, TAP, MAC, vsock CID; the agent gives the guest its identity after the restore) and the agent
-    /// channel's kernel argument, which only a booting init reads. Disks inside
+    /// directory, logs, TAP, MAC, vsock CID; the agent gives the guest its identity after the restore). Disks inside
     /// the VM directory are named relative to it; shared ones (the image's root filesystem) by their path. The room
     /// for more vCPUs and memory is not compared: a restore builds the machine with the saved one (<see cref="OnSavedMachine"/>).
     /// </summary>
@@ -77,7 +75,7 @@ internal static class VmSavedState
             spec.KernelPath,
             spec.VmlinuxPath,
             spec.InitrdPath,
-            KernelArguments = AgentKernelArgument.Without(spec.KernelArguments),
+            spec.KernelArguments,
             spec.Cpus,
             spec.MemoryMiB,
             Disks = spec.Disks.Select((disk, index) => SavedDisk(spec, disk, index)).ToList(),

@@ -119,19 +119,6 @@ public sealed class VmSavedStateTests : IDisposable
         Assert.Contains("saved by Qemu", other.Message);
     }
 
-    [Fact]
-    public async Task The_agent_channel_on_the_kernel_command_line_is_not_hardware_but_other_arguments_are()
-    {
-        // Sealed as Start-Vm launched VMs before the init read its agent channel from the command line.
-        await VmSavedState.SealAsync(state, HypervisorKind.Qemu, VmSavedState.Describe(vm.Spec(kernelArguments: "quiet")), CancellationToken.None);
-
-        await VmSavedState.VerifyAsync("web", state, HypervisorKind.Qemu, vm.Spec(kernelArguments: "quiet vmps.agent=virtio-serial:org.vmps.agent"), CancellationToken.None);
-        await VmSavedState.VerifyAsync("web", state, HypervisorKind.Qemu, vm.Spec(kernelArguments: "quiet vmps.agent=vsock:1024"), CancellationToken.None);
-        var debug = await Assert.ThrowsAsync<VmPsException>(
-            () => VmSavedState.VerifyAsync("web", state, HypervisorKind.Qemu, vm.Spec(kernelArguments: "quiet debug vmps.agent=vsock:1024"), CancellationToken.None));
-        Assert.Contains("changed since it was saved", debug.Message);
-    }
-
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

@@ -31,11 +31,10 @@ public sealed class InitLogOfABootTests
             }
         }
 
-        // The agent answers on the channel the kernel command line names before the config disk is read and the root
-        // filesystem mounted: nothing of either is needed for the handshake.
+        // The agent answers before the root filesystem is mounted: nothing of it is needed for the handshake.
         var phases = records.Select(record => record.Phase).Distinct().ToList();
         Assert.Equal(
-            [InitLogPhases.Boot, InitLogPhases.Modules, InitLogPhases.Agent, InitLogPhases.Config, InitLogPhases.Disks, InitLogPhases.Rootfs, InitLogPhases.Network, InitLogPhases.Entrypoint],
+            [InitLogPhases.Boot, InitLogPhases.Modules, InitLogPhases.Config, InitLogPhases.Agent, InitLogPhases.Disks, InitLogPhases.Rootfs, InitLogPhases.Network, InitLogPhases.Entrypoint],
             phases);
         Assert.DoesNotContain(records, record => record.Level == InitLogLevels.Error);
         Assert.Contains(records, record => record.Phase == InitLogPhases.Agent && record.Message.StartsWith("agent ready on virtio-serial port org.vmps.agent", StringComparison.Ordinal));
