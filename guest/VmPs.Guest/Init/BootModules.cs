@@ -2,9 +2,12 @@ using VmPs.Protocol.Config;
 
 namespace VmPs.Guest.Init;
 
-/// <summary>The kernel modules each boot step needs before the agent can answer; everything else loads after.</summary>
+/// <summary>The kernel modules each boot step needs before the agent answers or before system-ready; everything else loads after.</summary>
 internal static class BootModules
 {
+    /// <summary>The network adapter's driver: the address and default route are set before system-ready.</summary>
+    public const string Network = "virtio_net";
+
     private const string VirtioPciVendor = "0x1af4";
 
     /// <summary>ACPI id of a virtio-mmio device (QEMU microvm).</summary>

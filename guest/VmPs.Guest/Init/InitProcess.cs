@@ -103,12 +103,12 @@ internal sealed class InitProcess
         PowerButton.Watch(() => power.TrySetResult(new PowerRequest(PoweroffReasons.PowerButton, null, Reboot: false)));
         var environment = BaseEnvironment(config);
         Enter(InitLogPhases.Agent, "starting the agent");
-        GuestNetwork.ExpectBootConfiguration(config);
         var listening = StartAgent(config, environment);
         InitLog.Info(InitLogPhases.Agent, $"agent ready on {listening}, uptime {Uptime()} s");
         BootConsole.WriteLine($"{ConsoleMarkers.AgentReady} uptime={Uptime()}");
         SetUpSystem(config, MountRoot(config));
         StartMetadataService(config, modules);
+        ConfigureNetwork(config, modules);
         systemReady.SetResult();
         sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
         if (!modules.IsEmpty)
@@ -123,7 +123,6 @@ internal sealed class InitProcess
             return power.Task.Result;
         }
 
-        ConfigureNetwork(config);
         if (config.Command.Count > 0)
         {
             StartEntrypoint(config, environment);
@@ -198,7 +197,7 @@ internal sealed class InitProcess
             modules.LoadRemaining();
         }
 
-        ConfigureNetwork(config);
+        ConfigureNetwork(config, modules);
         if (config.Volumes.Count + config.Shares.Count > 0)
         {
             Enter(InitLogPhases.Systemd, $"writing the mount units of the volumes and shares in {SystemdMountUnit.Directory}");
@@ -210,11 +209,16 @@ internal sealed class InitProcess
         SystemdHandover.ExecSystemInit();
     }
 
-    private void ConfigureNetwork(GuestConfig config)
+    /// <summary>
+    /// Before system-ready (exec mode) or the hand-over (systemd mode), so that the host's first exec and the image's
+    /// command find the address and the default route. In exec mode the adapter's driver loads here, ahead of the rest.
+    /// </summary>
+    private void ConfigureNetwork(GuestConfig config, KernelModules modules)
     {
         if (config.Network is not null)
         {
             Enter(InitLogPhases.Network, "configuring the VM's network adapter");
+            modules.Load(BootModules.Network);
             GuestNetwork.ConfigureAtBoot(config);
         }
     }
@@ -227,7 +231,7 @@ internal sealed class InitProcess
     }
 
     /// <summary>
-    /// The agent needs none of the rest (network, rng, loop, power button...), the image's command sees them
+    /// The agent needs none of the rest (rng, loop, the other agent channel...), the image's command sees them
     /// all. They load at the lowest priority so that, on a one-vCPU VM, the host's first requests go first.
     /// </summary>
     private static void LoadRemainingModules(KernelModules modules)

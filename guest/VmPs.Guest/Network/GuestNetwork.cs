@@ -14,50 +14,32 @@ internal static class GuestNetwork
 {
     private static readonly TimeSpan InterfaceTimeout = TimeSpan.FromSeconds(10);
 
-    // Boot configuration and the agent's requests run on different threads; one at a time.
+    // The agent's requests may come on several connections at once; one at a time.
     private static readonly object Gate = new();
 
     // What /etc/hosts maps the guest's address to; the boot config knows it, a later reconfigure reuses it.
     private static IReadOnlyList<string> hostNames = [];
 
-    // Exec mode, between the agent's start and the boot's network step: a restore that lands here (the state was
-    // saved while the guest was still booting) leaves its identity for the boot step, which would else apply the
-    // boot config of the VM the memory came from.
-    private static bool bootPending;
-    private static Assignment? reassigned;
-
-    /// <summary>Exec mode: the boot configures the network after the agent starts (see <see cref="ConfigureAtBoot"/>).</summary>
-    public static void ExpectBootConfiguration(GuestConfig config)
-    {
-        lock (Gate)
-        {
-            bootPending = config.Network is not null;
-        }
-    }
-
     /// <summary>
-    /// Boot step, once the network driver is loaded and before the image's command (or systemd) starts:
-    /// waits for the adapter's interface and configures it. Nothing to do without a network in the config.
+    /// Boot step, once the network driver is loaded and before system-ready (exec mode: the agent's requests wait for
+    /// it, so none runs alongside) or systemd: waits for the adapter's interface and configures it. Nothing to do
+    /// without a network in the config.
     /// </summary>
     public static void ConfigureAtBoot(GuestConfig config)
     {
-        lock (Gate)
+        if (config.Network is not { } network)
         {
-            bootPending = false;
-            var names = new[] { config.Hostname, config.VmName }.Where(name => name.Length > 0).Distinct(StringComparer.Ordinal).ToArray();
-            if ((reassigned ?? (config.Network is { } network ? new Assignment(network, null, names) : null)) is not { } assignment)
-            {
-                return;
-            }
+            return;
+        }
 
-            try
-            {
-                Assign(assignment);
-            }
-            catch (GuestException error)
-            {
-                throw new InitException($"Network setup failed: {error.Message}");
-            }
+        var names = new[] { config.Hostname, config.VmName }.Where(name => name.Length > 0).Distinct(StringComparer.Ordinal).ToArray();
+        try
+        {
+            Assign(new Assignment(network, null, names));
+        }
+        catch (GuestException error)
+        {
+            throw new InitException($"Network setup failed: {error.Message}");
         }
     }
 
@@ -77,21 +59,13 @@ internal static class GuestNetwork
     /// <summary>
     /// After a restore or fork: the interface that has <paramref name="previousMacAddress"/> (the restored VM's) takes
     /// the new MAC, then the new setup; <paramref name="hostname"/> is what /etc/hosts names the address now. Returns
-    /// the interface, or null when the boot's network step is still to come and will apply it.
+    /// the interface.
     /// </summary>
-    public static string? Reassign(GuestNetworkConfig network, string? previousMacAddress, string hostname)
+    public static string Reassign(GuestNetworkConfig network, string? previousMacAddress, string hostname)
     {
         lock (Gate)
         {
-            var assignment = new Assignment(network, previousMacAddress, [hostname]);
-            GuestNetworkSetup.Parse(network);
-            if (bootPending)
-            {
-                reassigned = assignment;
-                return null;
-            }
-
-            return Assign(assignment);
+            return Assign(new Assignment(network, previousMacAddress, [hostname]));
         }
     }
 

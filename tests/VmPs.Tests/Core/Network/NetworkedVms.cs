@@ -63,11 +63,6 @@ public sealed class NetworkedVms : IAsyncLifetime
         // The first boot builds the shared initrd; the others then boot side by side.
         await StartAsync("web");
         await Task.WhenAll(StartAsync("peer"), StartAsync("iso1"), StartAsync("iso2"));
-        await Task.WhenAll(
-            WaitForNetworkAsync("web", Lab.Gateway),
-            WaitForNetworkAsync("peer", Lab.Gateway),
-            WaitForNetworkAsync("iso1", Isolated.Gateway),
-            WaitForNetworkAsync("iso2", Isolated.Gateway));
     }
 
     public async Task DisposeAsync()
@@ -108,13 +103,6 @@ public sealed class NetworkedVms : IAsyncLifetime
         Assert.True(result.ExitCode == 0, $"'{string.Join(' ', command)}' in {vm} exited with {result.ExitCode}: {result.Stdout}{result.Stderr}");
         return result.Stdout;
     }
-
-    /// <summary>
-    /// Waits (a minute at most) until the VM reaches <paramref name="gateway"/>: the guest configures its
-    /// network right after its agent answers, which is when Start-Vm returns.
-    /// </summary>
-    public Task WaitForNetworkAsync(string vm, string gateway) =>
-        RunCheckedAsync(vm, "sh", "-c", $"for i in $(seq 120); do ping -c 1 -W 1 {gateway} >/dev/null && exit 0; sleep 0.5; done; exit 1");
 
     public async Task<string> AddressOfAsync(string vm) =>
         (await Manager.GetAsync(vm, CancellationToken.None)).IPAddress ?? throw new InvalidOperationException($"{vm} has no address");

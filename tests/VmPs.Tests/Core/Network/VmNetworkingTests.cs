@@ -59,21 +59,34 @@ public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
     }
 
     [RequiresNetworkedVmBootFact]
+    public async Task TheFirstCommandAfterStartVmFindsTheAddressTheDefaultRouteAndTheDns()
+    {
+        await BootAsync("early", "10.201.0.78", []);
+        try
+        {
+            // No ping or wait first: the guest configures its network before it lets the agent run a command.
+            var seen = await vms.RunCheckedAsync("early", "sh", "-c", "ip -4 -o addr show; ip route; cat /etc/resolv.conf");
+
+            Assert.Contains("inet 10.201.0.78/24", seen);
+            Assert.Contains($"default via {vms.Lab.Gateway}", seen);
+            Assert.Contains($"nameserver {vms.Lab.Dns[0]}", seen);
+        }
+        finally
+        {
+            await vms.Manager.RemoveAsync("early", force: true, CancellationToken.None);
+        }
+    }
+
+    [RequiresNetworkedVmBootFact]
     public async Task PacketsThroughAVmsTapAreActivityThatGetVmNotices()
     {
         var address = await vms.AddressOfAsync("peer");
         await vms.Manager.GetAsync("peer", CancellationToken.None);
         var beforeSending = DateTimeOffset.UtcNow;
 
-        // A UDP datagram from the bridge's side (with the ARP exchange before it) passes the VM's TAP; no exec. The
-        // TAP counts a packet once QEMU has read it, which its main loop does a moment later.
+        // A UDP datagram from the bridge's side (with the ARP exchange before it) passes the VM's TAP; no exec.
         await vms.VmPsNamespace.ExecCheckedAsync("bash", "-c", $"echo idle-check > /dev/udp/{address}/9");
-        var info = await vms.Manager.GetAsync("peer", CancellationToken.None);
-        for (var seen = System.Diagnostics.Stopwatch.StartNew(); info.LastActivityAt < beforeSending && seen.Elapsed < TimeSpan.FromSeconds(10);)
-        {
-            await Task.Delay(50);
-            info = await vms.Manager.GetAsync("peer", CancellationToken.None);
-        }
+        var info = await ReadUntilAsync(() => vms.Manager.GetAsync("peer", CancellationToken.None), vm => vm.LastActivityAt >= beforeSending);
 
         Assert.NotNull(info.LastActivityAt);
         Assert.True(info.LastActivityAt >= beforeSending, $"LastActivityAt {info.LastActivityAt:O} is before the datagram at {beforeSending:O}");
@@ -87,7 +100,8 @@ public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
         var before = await vms.Manager.MeasureAsync("peer", CancellationToken.None);
 
         await vms.VmPsNamespace.ExecCheckedAsync("bash", "-c", $"for i in 1 2 3; do echo measured > /dev/udp/{address}/9; done");
-        var after = await vms.Manager.MeasureAsync("peer", CancellationToken.None);
+        var after = await ReadUntilAsync(
+            () => vms.Manager.MeasureAsync("peer", CancellationToken.None), measured => measured.NetworkReceivedPackets >= before.NetworkReceivedPackets + 3);
 
         Assert.True(after.NetworkReceivedPackets >= before.NetworkReceivedPackets + 3, $"{before.NetworkReceivedPackets} -> {after.NetworkReceivedPackets} packets");
         Assert.True(after.NetworkReceivedBytes >= before.NetworkReceivedBytes + (3 * "measured\n".Length), $"{before.NetworkReceivedBytes} -> {after.NetworkReceivedBytes} bytes");
@@ -122,6 +136,22 @@ public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
         };
 
         Assert.All(answers, answer => Assert.EndsWith(": served-by-web", answer));
+    }
+
+    /// <summary>
+    /// Reads until <paramref name="seen"/> holds, 10 s at most, and returns the last reading: a TAP counts a packet once
+    /// QEMU has read it, which its main loop does a moment later (after the ARP exchange, for a first packet).
+    /// </summary>
+    private static async Task<T> ReadUntilAsync<T>(Func<Task<T>> read, Func<T, bool> seen)
+    {
+        var reading = await read();
+        for (var clock = System.Diagnostics.Stopwatch.StartNew(); !seen(reading) && clock.Elapsed < TimeSpan.FromSeconds(10);)
+        {
+            await Task.Delay(50);
+            reading = await read();
+        }
+
+        return reading;
     }
 
     /// <summary>"URL: body" or "URL: failed (exit code)", so one failure does not hide how the others went.</summary>
@@ -239,7 +269,7 @@ public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
         await BootAsync("cut", "10.201.0.81", []);
         var adapter = (await vms.Manager.GetNetworkAdapterAsync("cut", CancellationToken.None))!;
         Assert.Equal(NetworkAdapterStatus.Connected, adapter.Status);
-        await vms.WaitForNetworkAsync("cut", vms.Lab.Gateway);
+        await vms.RunCheckedAsync("cut", "ping", "-c", "3", "-W", "5", vms.Lab.Gateway);
 
         await vms.VmPsNamespace.IpAsync("link", "del", adapter.Tap);
         var links = await vms.VmPsNamespace.LinkNamesAsync();
@@ -259,7 +289,7 @@ public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
         await vms.Manager.StartAsync("cut", new VmStartOptions(), progress: null, CancellationToken.None);
 
         Assert.Equal(NetworkAdapterStatus.Connected, (await vms.Manager.GetAsync("cut", CancellationToken.None)).NetworkStatus);
-        await vms.WaitForNetworkAsync("cut", vms.Lab.Gateway);
+        await vms.RunCheckedAsync("cut", "ping", "-c", "3", "-W", "5", vms.Lab.Gateway);
         await vms.Manager.RemoveAsync("cut", force: true, CancellationToken.None);
     }
 
@@ -292,7 +322,7 @@ public sealed partial class VmNetworkingTests : IClassFixture<NetworkedVms>
         // Started again it gets its TAP back; killed again, Remove-Vm leaves nothing of it.
         await vms.Manager.StartAsync("crash", new VmStartOptions(), progress: null, CancellationToken.None);
         Assert.Equal(NetworkAdapterStatus.Connected, (await vms.Manager.GetAsync("crash", CancellationToken.None)).NetworkStatus);
-        await vms.WaitForNetworkAsync("crash", vms.Lab.Gateway);
+        await vms.RunCheckedAsync("crash", "ping", "-c", "3", "-W", "5", vms.Lab.Gateway);
         await KillHypervisorAsync("crash");
         await vms.Manager.RemoveAsync("crash", force: false, CancellationToken.None);
 
