@@ -24,18 +24,21 @@ internal sealed class AgentSession
     private readonly ConcurrentDictionary<uint, ExecProcess> execs = new();
     private readonly FileService files;
 
-    private AgentSession(Stream stream, AgentContext context)
+    private AgentSession(Stream stream, FrameWriter writer, AgentContext context)
     {
         reader = new FrameReader(stream);
-        writer = new FrameWriter(stream);
+        this.writer = writer;
         this.context = context;
         files = new FileService(writer);
     }
 
-    /// <summary>Serves the stream until it ends or carries something that is not this protocol.</summary>
-    public static async Task RunAsync(Stream stream, AgentContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// Serves the stream until it ends or carries something that is not this protocol. <paramref name="writer"/>
+    /// writes to the same stream; a stream that outlives its sessions keeps one writer for all of them.
+    /// </summary>
+    public static async Task RunAsync(Stream stream, FrameWriter writer, AgentContext context, CancellationToken cancellationToken)
     {
-        var session = new AgentSession(stream, context);
+        var session = new AgentSession(stream, writer, context);
         try
         {
             await session.ServeAsync(cancellationToken).ConfigureAwait(false);

@@ -1,28 +1,30 @@
 using System.Net.Sockets;
 using Microsoft.Win32.SafeHandles;
 using VmPs.Guest.Native;
+using VmPs.Protocol.Framing;
 
 namespace VmPs.Guest.Agent;
 
 /// <summary>The ways the agent meets the host: a virtio-serial port, vsock, or (outside a VM, for tests) a Unix socket.</summary>
 internal static class AgentTransports
 {
-    private static readonly TimeSpan DisconnectedBackoff = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan FailedWaitBackoff = TimeSpan.FromMilliseconds(10);
 
     /// <summary>
-    /// Serves the one stream of a virtio-serial port forever. While no host is connected, reads return
-    /// EOF at once, so each ended session is followed by a short pause before listening again.
+    /// Serves the one stream of a virtio-serial port forever, one session per host connection. All sessions share
+    /// one writer, so frames a command of an ended session still sends never interleave with the next session's.
     /// </summary>
     public static void ServeVirtioSerial(string devicePath, AgentContext context)
     {
         var port = new FileStream(File.OpenHandle(devicePath, FileMode.Open, FileAccess.ReadWrite), FileAccess.ReadWrite, bufferSize: 0);
+        var writer = new FrameWriter(port);
         StartThread("agent-vport", () =>
         {
             while (true)
             {
                 try
                 {
-                    AgentSession.RunAsync(port, context, CancellationToken.None).GetAwaiter().GetResult();
+                    AgentSession.RunAsync(port, writer, context, CancellationToken.None).GetAwaiter().GetResult();
                 }
                 catch (Exception error)
                 {
@@ -30,9 +32,26 @@ internal static class AgentTransports
                     Console.Error.WriteLine($"vmps agent: session failed: {error}");
                 }
 
-                Thread.Sleep(DisconnectedBackoff);
+                WaitForHost(writer);
             }
         });
+    }
+
+    /// <summary>
+    /// Returns once a host is connected to the port. While none is, the port reads as ended at once, but a write
+    /// blocks until one connects: the Listening frame (which hosts skip) waits without polling.
+    /// </summary>
+    private static void WaitForHost(FrameWriter writer)
+    {
+        try
+        {
+            writer.WriteAsync(FrameType.Listening, Frame.ConnectionChannel, ReadOnlyMemory<byte>.Empty, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        }
+        catch (IOException error)
+        {
+            Console.Error.WriteLine($"vmps agent: waiting for the host failed: {error.Message}");
+            Thread.Sleep(FailedWaitBackoff);
+        }
     }
 
     /// <summary>Finds the /dev node of the virtio-serial port with this name (no udev: via sysfs).</summary>
@@ -109,7 +128,7 @@ internal static class AgentTransports
     {
         await using (stream.ConfigureAwait(false))
         {
-            await AgentSession.RunAsync(stream, context, CancellationToken.None).ConfigureAwait(false);
+            await AgentSession.RunAsync(stream, new FrameWriter(stream), context, CancellationToken.None).ConfigureAwait(false);
         }
     }
 

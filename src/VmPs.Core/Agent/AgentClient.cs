@@ -26,6 +26,8 @@ public sealed class AgentClient : IAsyncDisposable
     /// </summary>
     public static readonly TimeSpan DefaultReplyTimeout = TimeSpan.FromSeconds(30);
 
+    private static readonly TimeSpan FirstHandshakeAttempt = TimeSpan.FromSeconds(2);
+
     private readonly Stream stream;
     private readonly FrameReader reader;
     private readonly FrameWriter writer;
@@ -73,13 +75,42 @@ public sealed class AgentClient : IAsyncDisposable
     /// <paramref name="replyTimeout"/>, and while any other reply is owed the agent may not stay silent for longer,
     /// or the request fails with AgentNotResponding.
     /// </summary>
+    /// <remarks>
+    /// A handshake that gets no answer soon is tried again on a new connection (after 2 s, then 4 s, 8 s, ... within
+    /// the reply timeout). Under load, a guest's virtio-serial port can miss that the host connected: the guest then
+    /// holds its HelloAck back until the port sees a connection again, and the next connection receives it at once.
+    /// </remarks>
     public static async Task<AgentClient> ConnectAsync(IAgentConnector connector, TimeSpan replyTimeout, CancellationToken cancellationToken)
+    {
+        var elapsed = Stopwatch.StartNew();
+        var attemptTimeout = FirstHandshakeAttempt;
+        while (true)
+        {
+            var remaining = replyTimeout - elapsed.Elapsed;
+            var lastAttempt = attemptTimeout >= remaining;
+            var client = await TryConnectAsync(connector, lastAttempt ? remaining : attemptTimeout, replyTimeout, cancellationToken).ConfigureAwait(false);
+            if (client is not null)
+            {
+                return client;
+            }
+
+            if (lastAttempt)
+            {
+                throw AgentErrors.NotResponding("the handshake", replyTimeout);
+            }
+
+            attemptTimeout *= 2;
+        }
+    }
+
+    /// <summary>One connection and handshake; null when no HelloAck came within <paramref name="attemptTimeout"/>.</summary>
+    private static async Task<AgentClient?> TryConnectAsync(IAgentConnector connector, TimeSpan attemptTimeout, TimeSpan replyTimeout, CancellationToken cancellationToken)
     {
         var stream = await connector.ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             using var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            handshakeTimeout.CancelAfter(replyTimeout);
+            handshakeTimeout.CancelAfter(attemptTimeout);
             AgentClient client;
             try
             {
@@ -87,7 +118,8 @@ public sealed class AgentClient : IAsyncDisposable
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                throw AgentErrors.NotResponding("the handshake", replyTimeout);
+                await stream.DisposeAsync().ConfigureAwait(false);
+                return null;
             }
 
             client.readLoop = Task.Run(client.ReadLoopAsync, CancellationToken.None);

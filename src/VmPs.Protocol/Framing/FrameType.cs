@@ -12,6 +12,12 @@ public enum FrameType : byte
     /// <summary>A request on this channel failed; payload <see cref="Messages.ErrorMessage"/>.</summary>
     Error = 0x03,
 
+    /// <summary>
+    /// Guest to host on the connection channel, empty: the agent waits for a Hello. On virtio-serial the agent writes
+    /// it when a session ends, and the write completes once a host is connected; hosts skip it.
+    /// </summary>
+    Listening = 0x04,
+
     Ping = 0x10,
     Pong = 0x11,
 

@@ -26,6 +26,34 @@ public class AgentClientRobustnessTests
     }
 
     [Fact]
+    public async Task A_handshake_left_unanswered_is_tried_again_on_a_new_connection_which_skips_the_late_answer()
+    {
+        // As a virtio-serial port that missed the first connection: that Hello's answer comes out on the next one.
+        var firstNonce = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var connections = 0;
+        await using var server = new FakeAgentServer(async stream =>
+        {
+            if (Interlocked.Increment(ref connections) == 1)
+            {
+                firstNonce.SetResult((await ReadHelloAsync(stream)).Nonce);
+                await FakeAgentServer.DrainUntilHangupAsync(stream);
+                return;
+            }
+
+            var writer = new FrameWriter(stream);
+            await writer.WriteAsync(FrameType.Listening, Frame.ConnectionChannel, ReadOnlyMemory<byte>.Empty, default);
+            await writer.WriteJsonAsync(FrameType.HelloAck, 0, new HelloAckMessage(ProtocolInfo.Version, await firstNonce.Task, "0.0.9"), ProtocolJsonContext.Default.HelloAckMessage, default);
+            var hello = await ReadHelloAsync(stream);
+            await writer.WriteJsonAsync(FrameType.HelloAck, 0, new HelloAckMessage(ProtocolInfo.Version, hello.Nonce, "0.1.0"), ProtocolJsonContext.Default.HelloAckMessage, default);
+            await FakeAgentServer.DrainUntilHangupAsync(stream);
+        });
+
+        await using var client = await AgentClient.ConnectAsync(new AgentVirtioSerialConnector(server.SocketPath), TimeSpan.FromSeconds(20), default).WaitAsync(HangGuard);
+
+        Assert.Equal((2, "0.1.0"), (connections, client.AgentVersion));
+    }
+
+    [Fact]
     public async Task Requests_an_agent_never_answers_fail_with_AgentNotResponding()
     {
         await using var server = new FakeAgentServer(async stream =>
@@ -132,10 +160,15 @@ public class AgentClientRobustnessTests
         }
     }
 
-    private static async Task<FrameWriter> AckHelloAsync(Stream stream)
+    private static async Task<HelloMessage> ReadHelloAsync(Stream stream)
     {
         var frame = await new FrameReader(stream).ReadAsync(default);
-        var hello = ProtocolJson.Deserialize(frame!.Value.Payload.Span, ProtocolJsonContext.Default.HelloMessage);
+        return ProtocolJson.Deserialize(frame!.Value.Payload.Span, ProtocolJsonContext.Default.HelloMessage);
+    }
+
+    private static async Task<FrameWriter> AckHelloAsync(Stream stream)
+    {
+        var hello = await ReadHelloAsync(stream);
         var writer = new FrameWriter(stream);
         await writer.WriteJsonAsync(FrameType.HelloAck, 0, new HelloAckMessage(ProtocolInfo.Version, hello.Nonce, "0.1.0"), ProtocolJsonContext.Default.HelloAckMessage, default);
         return writer;
