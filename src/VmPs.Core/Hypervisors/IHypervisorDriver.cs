@@ -192,10 +192,12 @@ public interface IHypervisorDriver
 
     /// <summary>
     /// Starts the hypervisor for <paramref name="spec"/> (the same devices as when the state was saved) from the
-    /// state in <paramref name="directory"/> and returns once the VM runs again. On failure nothing is left
+    /// state in <paramref name="directory"/> and returns once the VM runs again. <paramref name="verified"/> is the
+    /// check of the state's files, still running: the hypervisor process starts meanwhile, but nothing of the state is
+    /// loaded until it has completed, and when it fails the restore fails with its error. On failure nothing is left
     /// running; the state files are not changed. Started before the first await, like <see cref="LaunchAsync"/>.
     /// </summary>
-    Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, CancellationToken cancellationToken);
+    Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, Task verified, CancellationToken cancellationToken);
 
     /// <summary>
     /// Changes the running VM's vCPUs and memory to <paramref name="cpus"/> and <paramref name="memoryMiB"/> (null: as

@@ -90,6 +90,7 @@ internal sealed class VmBoot
 
         IHypervisorDriver? driver = null;
         HypervisorInstance? instance = null;
+        var verifying = Task.CompletedTask;
         try
         {
             Report(progress, vm, "Preparing the boot files", 10);
@@ -107,7 +108,10 @@ internal sealed class VmBoot
             if (restoring)
             {
                 Report(progress, vm, "Checking the saved state", 20);
-                var manifest = await VmSavedState.VerifyAsync(vm.Name, files.SavedState, claimed.Hypervisor, spec, cancellationToken).ConfigureAwait(false);
+                var manifest = await VmSavedState.CheckAsync(vm.Name, files.SavedState, claimed.Hypervisor, spec, cancellationToken).ConfigureAwait(false);
+                // Hashing the files (a RAM file holds all the guest's memory) takes about as long as the hypervisor takes
+                // to start, and it loads them only after: both run at once.
+                verifying = Task.Run(() => VmSavedState.VerifyFilesAsync(vm.Name, files.SavedState, manifest, cancellationToken), cancellationToken);
                 var saved = VmSavedState.LaunchSpecOf(manifest);
                 identity = IdentityOf(claimed, adapter, saved);
                 spec = VmSavedState.OnSavedMachine(spec, saved);
@@ -120,7 +124,7 @@ internal sealed class VmBoot
             Report(progress, vm, restoring ? "Restoring the saved state" : "Launching the hypervisor", 40);
             var launching = driver;
             instance = await networking.LaunchAsync(
-                () => restoring ? launching.RestoreAsync(spec, files.SavedState, cancellationToken) : launching.LaunchAsync(spec, cancellationToken),
+                () => restoring ? launching.RestoreAsync(spec, files.SavedState, verifying, cancellationToken) : launching.LaunchAsync(spec, cancellationToken),
                 cancellationToken).ConfigureAwait(false);
             var launched = instance;
             CrashPoint.Reach(CrashAfterLaunch);
@@ -163,6 +167,8 @@ internal sealed class VmBoot
         }
         catch (Exception failure)
         {
+            // Its error is the failure's, or moot, but it must not read the state's files on while they are rolled back.
+            await verifying.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (instance is not null)
             {
                 // A restored guest that ran has changed its disk since the save.

@@ -314,8 +314,10 @@ internal sealed class VmCheckpoints
 
     /// <summary>
     /// <see cref="SavedLaunchSpecAsync"/> for a fork, which must have the same hardware; read before anything is made
-    /// for it. The checkpoint's state files are checked against its manifest first, so no fork is made of a truncated or
-    /// changed state (CheckpointNotForkable).
+    /// for it. The checkpoint's state files are checked against its manifest first (all there, regular files of the
+    /// sizes saved), so no fork is made of a truncated state (CheckpointNotForkable). Their digests are checked by the
+    /// fork's Start-Vm, before the state is loaded, as for every restore: hashing the memory here too would double
+    /// the cost of a fork.
     /// </summary>
     public async Task<VmLaunchSpec?> ForkableLaunchSpecAsync(VmRecord vm, string name, CancellationToken cancellationToken)
     {
@@ -327,7 +329,7 @@ internal sealed class VmCheckpoints
 
         var state = Path.Combine(reconciler.Files(vm).Checkpoints, checkpoint.Name, StateDirectory);
         var manifest = await VmSavedState.ReadManifestAsync(vm.Name, state, cancellationToken).ConfigureAwait(false);
-        return await VmSavedState.DamageAsync(state, manifest, cancellationToken).ConfigureAwait(false) is { } damage
+        return VmSavedState.StructuralDamage(state, manifest) is { } damage
             ? throw VmErrors.CheckpointDamaged(vm.Name, checkpoint.Name, damage)
             : VmSavedState.LaunchSpecOf(manifest);
     }
@@ -347,7 +349,6 @@ internal sealed class VmCheckpoints
         {
             await VmDiskChain.LinkChainAsync(reconciler.Files(vm), frozen, fork, cancellationToken).ConfigureAwait(false);
         }
-
         await CheckpointDiskToAsync(directory, description, fork, diskFile, vm.DiskSizeBytes, cancellationToken).ConfigureAwait(false);
         if (checkpoint.HasMemory)
         {

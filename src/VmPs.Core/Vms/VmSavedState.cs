@@ -3,6 +3,8 @@ using System.Text.Json.Serialization;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.State;
 using VmPs.Core.Storage;
+using VmPs.Protocol.Files;
+using VmPs.Protocol.Messages;
 
 namespace VmPs.Core.Vms;
 
@@ -18,7 +20,7 @@ internal sealed record SavedStateManifest(int Version, HypervisorKind Hypervisor
 /// <summary>
 /// Seals a saved state with a manifest and checks it before use: a state file that is missing, truncated, changed
 /// or added, a manifest of another driver, or launch settings that differ from the VM's now, are refused before any
-/// hypervisor sees them.
+/// hypervisor loads them.
 /// </summary>
 internal static class VmSavedState
 {
@@ -101,8 +103,12 @@ internal static class VmSavedState
         output.Flush(flushToDisk: true);
     }
 
-    /// <summary>The manifest of a state that is whole and unchanged and fits <paramref name="spec"/>; else SavedStateInvalid.</summary>
-    public static async Task<SavedStateManifest> VerifyAsync(string vmName, string directory, HypervisorKind hypervisor, VmLaunchSpec spec, CancellationToken cancellationToken)
+    /// <summary>
+    /// The manifest of the state in <paramref name="directory"/> when it was saved by <paramref name="hypervisor"/> with
+    /// the hardware of <paramref name="spec"/> and its files are all there with their sizes; else SavedStateInvalid.
+    /// Their content is not read: see <see cref="VerifyFilesAsync"/>.
+    /// </summary>
+    public static async Task<SavedStateManifest> CheckAsync(string vmName, string directory, HypervisorKind hypervisor, VmLaunchSpec spec, CancellationToken cancellationToken)
     {
         var manifest = await ReadManifestAsync(vmName, directory, cancellationToken).ConfigureAwait(false);
         if (manifest.Hypervisor != hypervisor)
@@ -115,14 +121,51 @@ internal static class VmSavedState
             throw Invalid(vmName, "the VM's hardware, disks or boot files changed since it was saved");
         }
 
-        return await DamageAsync(directory, manifest, cancellationToken).ConfigureAwait(false) is { } damage ? throw Invalid(vmName, damage) : manifest;
+        return StructuralDamage(directory, manifest) is { } damage ? throw Invalid(vmName, damage) : manifest;
+    }
+
+    /// <summary>Completes when the state's files are whole and unchanged against <paramref name="manifest"/>; else fails with SavedStateInvalid.</summary>
+    public static async Task VerifyFilesAsync(string vmName, string directory, SavedStateManifest manifest, CancellationToken cancellationToken)
+    {
+        if (await DamageAsync(directory, manifest, cancellationToken).ConfigureAwait(false) is { } damage)
+        {
+            throw Invalid(vmName, damage);
+        }
     }
 
     /// <summary>
     /// What is wrong with the files of the state in <paramref name="directory"/> against its manifest (a file missing,
     /// added, truncated, changed, or not a regular file), or null when they are whole and unchanged.
     /// </summary>
-    public static async Task<string?> DamageAsync(string directory, SavedStateManifest manifest, CancellationToken cancellationToken)
+    private static async Task<string?> DamageAsync(string directory, SavedStateManifest manifest, CancellationToken cancellationToken)
+    {
+        if (StructuralDamage(directory, manifest) is { } damage)
+        {
+            return damage;
+        }
+
+        foreach (var file in manifest.Files)
+        {
+            var actual = await HashAsync(Path.Combine(directory, file.Name), cancellationToken).ConfigureAwait(false);
+            if (actual is null || actual.SizeBytes != file.SizeBytes)
+            {
+                return $"its file '{file.Name}' was replaced while it was checked";
+            }
+
+            if (actual.Digest != file.Digest)
+            {
+                return $"its file '{file.Name}' does not match its SHA-256 digest (changed since it was saved)";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// What <see cref="DamageAsync"/> finds without reading a file (one missing, added, truncated or grown, or not a
+    /// regular file), or null.
+    /// </summary>
+    public static string? StructuralDamage(string directory, SavedStateManifest manifest)
     {
         var expected = manifest.Files.ToDictionary(file => file.Name, StringComparer.Ordinal);
         foreach (var path in Directory.EnumerateFileSystemEntries(directory))
@@ -136,26 +179,20 @@ internal static class VmSavedState
 
         foreach (var file in manifest.Files)
         {
-            var path = Path.Combine(directory, file.Name);
-            if (file.Name != Path.GetFileName(file.Name) || !File.Exists(path))
+            var status = file.Name == Path.GetFileName(file.Name) ? UnixFileSystem.TryGetStatus(Path.Combine(directory, file.Name)) : null;
+            if (status is null)
             {
                 return $"its file '{file.Name}' is missing";
             }
 
-            var actual = await HashAsync(path, cancellationToken).ConfigureAwait(false);
-            if (actual is null)
+            if (status.Value.Kind != FileKind.File)
             {
                 return $"its file '{file.Name}' is not a regular file";
             }
 
-            if (actual.SizeBytes != file.SizeBytes)
+            if (status.Value.Size != file.SizeBytes)
             {
-                return $"its file '{file.Name}' has {actual.SizeBytes} bytes, not the {file.SizeBytes} saved (truncated or overwritten)";
-            }
-
-            if (actual.Digest != file.Digest)
-            {
-                return $"its file '{file.Name}' does not match its SHA-256 digest (changed since it was saved)";
+                return $"its file '{file.Name}' has {status.Value.Size} bytes, not the {file.SizeBytes} saved (truncated or overwritten)";
             }
         }
 

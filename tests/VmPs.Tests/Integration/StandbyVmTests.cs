@@ -3,14 +3,15 @@ using VmPs.Core;
 using VmPs.Core.Hypervisors;
 using VmPs.Core.Hypervisors.Qemu;
 using VmPs.Core.Vms;
+using VmPs.Tests.Infrastructure;
 
 namespace VmPs.Tests.Integration;
 
 /// <summary>
 /// Suspend-Vm, Resume-Vm, Save-Vm and Start-Vm from the saved state on one busybox guest booted under QEMU (TCG): a
 /// shell loop counting in the guest's memory goes on from where it was, the guest is the same boot (boot_id) with its
-/// clock set again, through two saves that keep the RAM as a file, a failed save leaves it running, and a damaged
-/// saved state is refused and cold-started past.
+/// clock set again, through saves that keep the RAM as a file, a failed save leaves it running, and a damaged saved
+/// state (changed in place, or cut short) is refused and cold-started past.
 /// </summary>
 [Collection(VmBootCollection.Name)]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -76,10 +77,26 @@ public sealed class StandbyVmTests() : OwnHomeVmTests(Vm)
         await Guest.WaitForCountAboveAsync(afterSecondRestore);
         await AssertRunsOnItsOwnSharedFileAsync(directory);
 
-        // A truncated RAM file is refused before any hypervisor sees it; the VM stays Saved with its state as it was
-        // (nothing copied to /dev/shm), and -Force cold-starts it.
+        // A RAM file changed in place is found while QEMU starts: QEMU is stopped before it loads anything, nothing of
+        // it is left, and the VM stays Saved. With the byte put back, the state restores and the count goes on.
+        var beforeThirdSave = await Guest.CountAsync();
         await Manager.SaveAsync(Vm, CancellationToken.None);
         var memory = Path.Combine(directory, "saved", "memory.ram");
+        FlipFirstByte(memory);
+        var changed = await Assert.ThrowsAsync<VmPsException>(() => Manager.StartAsync(Vm, Start, null, CancellationToken.None));
+        Assert.Equal(VmPsErrorIds.SavedStateInvalid, changed.ErrorId);
+        Assert.Contains("'memory.ram' does not match its SHA-256 digest", changed.Message);
+        Assert.Equal(VmState.Saved, (await Manager.GetAsync(Vm, CancellationToken.None)).State);
+        Assert.Empty(HostProcesses.Mentioning(directory + "/"));
+        Assert.False(File.Exists(QemuGuestMemory.RunningFile(directory)));
+        FlipFirstByte(memory);
+        await Manager.StartAsync(Vm, Start, null, CancellationToken.None);
+        var afterThirdRestore = await Guest.CountAsync();
+        Assert.True(afterThirdRestore >= beforeThirdSave, $"the count went from {beforeThirdSave} back to {afterThirdRestore}: not restored");
+
+        // A truncated RAM file is refused before any hypervisor starts; the VM stays Saved with its state as it was
+        // (nothing copied to /dev/shm), and -Force cold-starts it.
+        await Manager.SaveAsync(Vm, CancellationToken.None);
         await using (var file = new FileStream(memory, FileMode.Open, FileAccess.Write))
         {
             file.SetLength(file.Length / 2);
@@ -94,6 +111,15 @@ public sealed class StandbyVmTests() : OwnHomeVmTests(Vm)
         await Manager.StartAsync(Vm, Start with { DiscardSavedState = true }, null, CancellationToken.None);
         Assert.NotEqual(bootId, await Guest.RunAsync("cat /proc/sys/kernel/random/boot_id"));
         Assert.Equal("none", await Guest.RunAsync("cat /run/count 2>/dev/null || echo none"));
+    }
+
+    /// <summary>Changes a byte of the file in place (its length kept); a second call puts it back.</summary>
+    private static void FlipFirstByte(string path)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        var first = file.ReadByte();
+        file.Position = 0;
+        file.WriteByte((byte)(first ^ 1));
     }
 
     /// <summary>The saved state holds the guest's RAM as a file as long as its memory, and a stream of device state only.</summary>

@@ -71,15 +71,17 @@ public sealed class CloudHypervisorDriver : IHypervisorDriver
     /// whose config.json names the devices of <paramref name="spec"/> (see <see cref="CloudHypervisorSnapshot"/>): the
     /// same for a saved VM, and another VM's for a fork. Memory is read on demand where CH can, so the memory file is
     /// mapped rather than copied in; the restored VM comes back paused, so it is resumed. The directory goes once CH
-    /// has read it (it keeps the memory file open).
+    /// has read it (it keeps the memory file open). CH starts while the state is verified, and is asked to restore it
+    /// only once it has passed.
     /// </summary>
-    public async Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, CancellationToken cancellationToken)
+    public async Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, Task verified, CancellationToken cancellationToken)
     {
         var restore = CloudHypervisorSnapshot.PrepareRestore(spec, directory);
         try
         {
             return await StartAsync(spec, async (api, version, token) =>
             {
+                await verified.ConfigureAwait(false);
                 await RestoreMemoryAsync(api, restore, version, token).ConfigureAwait(false);
                 await api.ResumeVmAsync(token).ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);

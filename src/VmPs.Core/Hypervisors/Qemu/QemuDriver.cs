@@ -60,11 +60,14 @@ public sealed class QemuDriver : IHypervisorDriver
     }
 
     public Task<HypervisorInstance> LaunchAsync(VmLaunchSpec spec, CancellationToken cancellationToken) =>
-        StartAsync(spec, restoreFrom: null, cancellationToken);
+        StartAsync(spec, restoreFrom: null, Task.CompletedTask, cancellationToken);
 
-    /// <summary>QEMU starts with -incoming defer (same devices, vCPUs held), is fed the saved stream and then runs the guest on.</summary>
-    public Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, CancellationToken cancellationToken) =>
-        StartAsync(spec, directory, cancellationToken);
+    /// <summary>
+    /// QEMU starts with -incoming defer (same devices, vCPUs held), is fed the saved stream once the state is verified
+    /// and then runs the guest on.
+    /// </summary>
+    public Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, Task verified, CancellationToken cancellationToken) =>
+        StartAsync(spec, directory, verified, cancellationToken);
 
     public async Task PauseAsync(HypervisorInstance instance, CancellationToken cancellationToken)
     {
@@ -103,7 +106,7 @@ public sealed class QemuDriver : IHypervisorDriver
         await qmp.ExecuteAsync("qom-get", new JsonObject { ["path"] = $"/objects/{QemuGuestMemory.BackendId}", ["property"] = "share" }, cancellationToken).ConfigureAwait(false)
             is JsonValue share && share.TryGetValue(out bool shared) && shared;
 
-    private async Task<HypervisorInstance> StartAsync(VmLaunchSpec launch, string? restoreFrom, CancellationToken cancellationToken)
+    private async Task<HypervisorInstance> StartAsync(VmLaunchSpec launch, string? restoreFrom, Task verified, CancellationToken cancellationToken)
     {
         var spec = launch with { EventLogPath = QemuEventLog.LogPath(launch.VmDirectory) };
         spec.CreatePrivateFiles();
@@ -148,6 +151,7 @@ public sealed class QemuDriver : IHypervisorDriver
             await WaitUntilRunningAsync(process, sockets.Qmp, spec, logOffset, cancellationToken).ConfigureAwait(false);
             if (restoreFrom is not null)
             {
+                await verified.ConfigureAwait(false);
                 await using var qmp = await QmpClient.ConnectAsync(sockets.Qmp, cancellationToken).ConfigureAwait(false);
                 await QemuMigration.RestoreAsync(qmp, sockets.Migration, restoreFrom, sharedMemoryLeftOut: memory.FromStateFile, () => ProcessProbe.IsRunning(process), cancellationToken)
                     .ConfigureAwait(false);
@@ -155,7 +159,7 @@ public sealed class QemuDriver : IHypervisorDriver
 
             spec.RestrictHypervisorFiles();
         }
-        catch (VmPsException failure) when (restoreFrom is not null && failure.ErrorId != VmPsErrorIds.HypervisorStartTimeout)
+        catch (VmPsException failure) when (restoreFrom is not null && failure.ErrorId is not (VmPsErrorIds.HypervisorStartTimeout or VmPsErrorIds.SavedStateInvalid))
         {
             await ProcessProbe.KillAsync(process, KillWait, CancellationToken.None).ConfigureAwait(false);
             DeleteRuntimeFiles(spec.VmDirectory);

@@ -168,7 +168,7 @@ public sealed class HypervisorRegistryTests
 
         public Task SaveStateAsync(HypervisorInstance instance, string directory, CancellationToken cancellationToken) => throw new NotSupportedException();
 
-        public Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<HypervisorInstance> RestoreAsync(VmLaunchSpec spec, string directory, Task verified, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task AttachDiskAsync(HypervisorInstance instance, string deviceId, DiskSpec disk, CancellationToken cancellationToken) => throw new NotSupportedException();
 

@@ -12,7 +12,8 @@ namespace VmPs.Tests.Core.Vms;
 /// New-Vm -FromCheckpoint of a Cloud Hypervisor VM's memory checkpoint, through VmManager with the fake CH as the
 /// hypervisor: the source VM is booted by the fake (no agent waited for: the fake runs no guest) and checkpointed with
 /// vm.snapshot. Verified here: forks are made (Saved) with the checkpoint's state files as hard links, nothing copied;
-/// a damaged checkpoint makes no fork and leaves nothing; removing the source keeps the files its forks use. Restoring
+/// a truncated checkpoint makes no fork and leaves nothing, one changed in place makes a fork that Start-Vm refuses
+/// (CH started meanwhile is stopped, nothing restored); removing the source keeps the files its forks use. Restoring
 /// a fork as itself is the driver's (CloudHypervisorForkTests); the agent's identity steps after it are VmBoot's, run
 /// for QEMU forks in ForkVmTests.
 /// </summary>
@@ -67,6 +68,31 @@ public sealed class VmForkCloudHypervisorTests : IAsyncLifetime
         Assert.Contains("Remove-VmCheckpoint", error.RecommendedAction, StringComparison.Ordinal);
         Assert.Null(await vms.Manager.FindAsync("fork1", CancellationToken.None));
         Assert.Equal(vmDirectories, Directory.GetDirectories(vms.Home.Paths.VmsDirectory));
+    }
+
+    [RequiresProgramFact("mkfs.erofs", "mkfs.ext4", "busybox")]
+    public async Task A_checkpoint_changed_in_place_makes_a_fork_whose_start_refuses_it_and_keeps_it_saved()
+    {
+        var state = await CheckpointedSourceAsync();
+        await using (var memory = new FileStream(Path.Combine(state, "memory-ranges"), FileMode.Open, FileAccess.ReadWrite))
+        {
+            var first = memory.ReadByte();
+            memory.Position = 0;
+            memory.WriteByte((byte)(first ^ 1));
+        }
+
+        var fork = await vms.Manager.ForkAsync("origin", "cp1", "fork1", CancellationToken.None);
+        Assert.Equal(VmState.Saved, fork.State);
+        var launches = vms.Launcher.Launches;
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => vms.Manager.StartAsync("fork1", new VmStartOptions(), progress: null, CancellationToken.None));
+
+        Assert.Equal((VmPsErrorIds.SavedStateInvalid, "fork1"), (error.ErrorId, error.Target));
+        Assert.Contains("'memory-ranges' does not match its SHA-256 digest", error.Message, StringComparison.Ordinal);
+        Assert.Equal(launches + 1, vms.Launcher.Launches);
+        Assert.DoesNotContain(vms.Launcher.Vmm.Requests, request => request.Endpoint == "vm.restore");
+        Assert.False(VmPs.Core.Processes.ProcessProbe.IsRunning(vms.Launcher.Vmm.Process));
+        Assert.Equal(VmState.Saved, (await vms.Manager.GetAsync("fork1", CancellationToken.None)).State);
     }
 
     /// <summary>The VM origin, booted by the fake CH and checkpointed as cp1 while it runs; the checkpoint's state directory.</summary>

@@ -29,7 +29,7 @@ public sealed class VmSavedStateTests : IDisposable
     {
         await SealAsync();
 
-        var manifest = await VmSavedState.VerifyAsync("web", state, HypervisorKind.Qemu, vm.Spec(), CancellationToken.None);
+        var manifest = await VerifyAsync("web", state, HypervisorKind.Qemu, vm.Spec(), CancellationToken.None);
 
         Assert.Equal(["memory.bin", "state.json"], manifest.Files.Select(file => file.Name));
         Assert.Equal(100_000, manifest.Files[0].SizeBytes);
@@ -67,11 +67,30 @@ public sealed class VmSavedStateTests : IDisposable
                 break;
         }
 
-        var error = await Assert.ThrowsAsync<VmPsException>(() => VmSavedState.VerifyAsync("web", state, HypervisorKind.Qemu, vm.Spec(), CancellationToken.None));
+        var error = await Assert.ThrowsAsync<VmPsException>(() => VerifyAsync("web", state, HypervisorKind.Qemu, vm.Spec(), CancellationToken.None));
 
         Assert.Equal(VmPsErrorIds.SavedStateInvalid, error.ErrorId);
         Assert.Contains(reason, error.Message);
         Assert.Contains("Start-Vm web -Force", error.RecommendedAction);
+    }
+
+    [Fact]
+    public async Task The_check_before_the_hypervisor_starts_refuses_a_cut_short_file_and_leaves_a_changed_byte_to_the_digests()
+    {
+        await SealAsync();
+        var memory = Path.Combine(state, "memory.bin");
+        var bytes = File.ReadAllBytes(memory);
+        bytes[50_000] ^= 1;
+        File.WriteAllBytes(memory, bytes);
+
+        var manifest = await VmSavedState.CheckAsync("web", state, HypervisorKind.Qemu, vm.Spec(), CancellationToken.None);
+        var changed = await Assert.ThrowsAsync<VmPsException>(() => VmSavedState.VerifyFilesAsync("web", state, manifest, CancellationToken.None));
+        Assert.Contains("'memory.bin' does not match its SHA-256 digest", changed.Message);
+
+        File.WriteAllBytes(memory, bytes[..4096]);
+        var truncated = await Assert.ThrowsAsync<VmPsException>(() => VmSavedState.CheckAsync("web", state, HypervisorKind.Qemu, vm.Spec(), CancellationToken.None));
+        Assert.Equal(VmPsErrorIds.SavedStateInvalid, truncated.ErrorId);
+        Assert.Contains("'memory.bin' has 4096 bytes, not the 100000 saved", truncated.Message);
     }
 
     [Theory]
@@ -88,7 +107,7 @@ public sealed class VmSavedStateTests : IDisposable
         }
 
         await SealAsync();
-        await VmSavedState.VerifyAsync("web", state, HypervisorKind.Qemu, vm.Spec(), CancellationToken.None);
+        await VerifyAsync("web", state, HypervisorKind.Qemu, vm.Spec(), CancellationToken.None);
         using (var file = File.OpenHandle(ram, FileMode.Open, FileAccess.Write))
         {
             if (damage == "hole")
@@ -101,7 +120,7 @@ public sealed class VmSavedStateTests : IDisposable
             }
         }
 
-        var error = await Assert.ThrowsAsync<VmPsException>(() => VmSavedState.VerifyAsync("web", state, HypervisorKind.Qemu, vm.Spec(), CancellationToken.None));
+        var error = await Assert.ThrowsAsync<VmPsException>(() => VerifyAsync("web", state, HypervisorKind.Qemu, vm.Spec(), CancellationToken.None));
 
         Assert.Equal(VmPsErrorIds.SavedStateInvalid, error.ErrorId);
         Assert.Contains("its file 'memory.ram'", error.Message);
@@ -113,9 +132,9 @@ public sealed class VmSavedStateTests : IDisposable
     {
         await SealAsync();
 
-        var resized = await Assert.ThrowsAsync<VmPsException>(() => VmSavedState.VerifyAsync("web", state, HypervisorKind.Qemu, vm.Spec() with { MemoryMiB = 1024 }, CancellationToken.None));
+        var resized = await Assert.ThrowsAsync<VmPsException>(() => VerifyAsync("web", state, HypervisorKind.Qemu, vm.Spec() with { MemoryMiB = 1024 }, CancellationToken.None));
         Assert.Contains("changed since it was saved", resized.Message);
-        var other = await Assert.ThrowsAsync<VmPsException>(() => VmSavedState.VerifyAsync("web", state, HypervisorKind.CloudHypervisor, vm.Spec(), CancellationToken.None));
+        var other = await Assert.ThrowsAsync<VmPsException>(() => VerifyAsync("web", state, HypervisorKind.CloudHypervisor, vm.Spec(), CancellationToken.None));
         Assert.Contains("saved by Qemu", other.Message);
     }
 
@@ -128,7 +147,7 @@ public sealed class VmSavedStateTests : IDisposable
         File.WriteAllBytes(Path.Combine(old, "memory.bin"), "QEVM\0\0\0\u0003"u8.ToArray());
         File.WriteAllText(Path.Combine(old, VmSavedState.ManifestName), OldManifest(withRoom));
 
-        var saved = VmSavedState.LaunchSpecOf(await VmSavedState.VerifyAsync("web", old, HypervisorKind.Qemu, Today, CancellationToken.None));
+        var saved = VmSavedState.LaunchSpecOf(await VerifyAsync("web", old, HypervisorKind.Qemu, Today, CancellationToken.None));
         var arguments = Q35(VmSavedState.OnSavedMachine(Today, saved));
 
         // The line the VmPs of then ran: every vCPU and all the memory built in.
@@ -138,11 +157,11 @@ public sealed class VmSavedStateTests : IDisposable
         Assert.DoesNotContain(arguments, argument => argument.Contains("vmem", StringComparison.Ordinal) || argument.Contains("maxmem", StringComparison.Ordinal));
         Assert.DoesNotContain(arguments, argument => argument.Contains("memhp_default_state", StringComparison.Ordinal));
 
-        var moreCpus = await Assert.ThrowsAsync<VmPsException>(() => VmSavedState.VerifyAsync("web", old, HypervisorKind.Qemu, Today with { Cpus = 3 }, CancellationToken.None));
+        var moreCpus = await Assert.ThrowsAsync<VmPsException>(() => VerifyAsync("web", old, HypervisorKind.Qemu, Today with { Cpus = 3 }, CancellationToken.None));
         Assert.Equal(VmPsErrorIds.SavedStateInvalid, moreCpus.ErrorId);
         Assert.Contains("changed since it was saved", moreCpus.Message);
         var otherDisk = await Assert.ThrowsAsync<VmPsException>(
-            () => VmSavedState.VerifyAsync("web", old, HypervisorKind.Qemu, Today with { Disks = [.. Today.Disks.Take(2)] }, CancellationToken.None));
+            () => VerifyAsync("web", old, HypervisorKind.Qemu, Today with { Disks = [.. Today.Disks.Take(2)] }, CancellationToken.None));
         Assert.Contains("changed since it was saved", otherDisk.Message);
     }
 
@@ -153,7 +172,7 @@ public sealed class VmSavedStateTests : IDisposable
 
         // This host now offers room for fewer vCPUs and less memory: the saved machine is built all the same.
         var now = Today with { MaxCpus = 4, MaxMemoryMiB = 1024 };
-        var saved = VmSavedState.LaunchSpecOf(await VmSavedState.VerifyAsync("web", state, HypervisorKind.Qemu, now, CancellationToken.None));
+        var saved = VmSavedState.LaunchSpecOf(await VerifyAsync("web", state, HypervisorKind.Qemu, now, CancellationToken.None));
         var arguments = Q35(VmSavedState.OnSavedMachine(now, saved));
 
         AssertPair(arguments, "-smp", "cpus=1,maxcpus=8,sockets=8,cores=1,threads=1");
@@ -240,6 +259,14 @@ public sealed class VmSavedStateTests : IDisposable
               ]
             }
             """;
+    }
+
+    /// <summary>What Start-Vm checks of a state: <see cref="VmSavedState.CheckAsync"/> before the hypervisor starts, then its files' digests.</summary>
+    private static async Task<SavedStateManifest> VerifyAsync(string vmName, string directory, HypervisorKind hypervisor, VmLaunchSpec spec, CancellationToken cancellationToken)
+    {
+        var manifest = await VmSavedState.CheckAsync(vmName, directory, hypervisor, spec, cancellationToken);
+        await VmSavedState.VerifyFilesAsync(vmName, directory, manifest, cancellationToken);
+        return manifest;
     }
 
     private Task SealAsync() => VmSavedState.SealAsync(state, HypervisorKind.Qemu, VmSavedState.Describe(vm.Spec()), CancellationToken.None);

@@ -60,7 +60,7 @@ public sealed class CloudHypervisorForkTests : IAsyncLifetime
         var vmms = new List<FakeCloudHypervisor>();
         foreach (var (vm, spec) in forks)
         {
-            instances.Add(await driver.RestoreAsync(spec, LinkSavedState(vm), CancellationToken.None));
+            instances.Add(await driver.RestoreAsync(spec, LinkSavedState(vm), Task.CompletedTask, CancellationToken.None));
             vmms.Add(launcher.Vmm);
         }
 
@@ -130,7 +130,7 @@ public sealed class CloudHypervisorForkTests : IAsyncLifetime
         var driver = new CloudHypervisorDriver(launcher);
         var spec = Spec(fork1, "fork1", 4, "52:54:00:00:00:04");
 
-        var instance = await driver.RestoreAsync(spec, LinkSavedState(fork1), CancellationToken.None);
+        var instance = await driver.RestoreAsync(spec, LinkSavedState(fork1), Task.CompletedTask, CancellationToken.None);
 
         var saved = File.ReadAllText(Path.Combine(checkpoint, "config.json"));
         using var api = new CloudHypervisorApiClient(instance.ControlSocketPath);
@@ -206,12 +206,39 @@ public sealed class CloudHypervisorForkTests : IAsyncLifetime
         var launches = launcher.Launches;
         var driver = new CloudHypervisorDriver(launcher);
 
-        var error = await Assert.ThrowsAsync<VmPsException>(() => driver.RestoreAsync(Spec(fork1, "fork1", 4, "52:54:00:00:00:04"), LinkSavedState(fork1), CancellationToken.None));
+        var error = await Assert.ThrowsAsync<VmPsException>(() => driver.RestoreAsync(Spec(fork1, "fork1", 4, "52:54:00:00:00:04"), LinkSavedState(fork1), Task.CompletedTask, CancellationToken.None));
 
         Assert.Equal(VmPsErrorIds.SavedStateInvalid, error.ErrorId);
         Assert.Equal("fork1", error.Target);
         Assert.Contains("Start-Vm fork1 -Force", error.RecommendedAction, StringComparison.Ordinal);
         Assert.Equal(launches, launcher.Launches);
+        Assert.False(Directory.Exists(fork1.PathOf("ch-restore")));
+    }
+
+    [Fact]
+    public async Task Cloud_hypervisor_starts_while_the_state_is_verified_and_restores_nothing_when_it_fails()
+    {
+        var driver = new CloudHypervisorDriver(launcher);
+        var launches = launcher.Launches;
+        var verification = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var restoring = driver.RestoreAsync(Spec(fork1, "fork1", 4, "52:54:00:00:00:04"), LinkSavedState(fork1), verification.Task, CancellationToken.None);
+        bool Pinged() => launcher.Launches > launches && launcher.Vmm.Requests.Any(request => request.Endpoint == "vmm.ping");
+        for (var attempt = 0; attempt < 500 && !Pinged(); attempt++)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(Pinged(), "CH was not started while the state was verified");
+        Assert.False(restoring.IsCompleted);
+        Assert.DoesNotContain(launcher.Vmm.Requests, request => request.Endpoint == "vm.restore");
+        verification.SetException(VmPs.Core.Vms.VmSavedState.Invalid("fork1", "its file 'memory-ranges' does not match its SHA-256 digest"));
+
+        var error = await Assert.ThrowsAsync<VmPsException>(() => restoring);
+        Assert.Equal((VmPsErrorIds.SavedStateInvalid, "fork1"), (error.ErrorId, error.Target));
+        Assert.DoesNotContain(launcher.Vmm.Requests, request => request.Endpoint == "vm.restore");
+        Assert.False(ProcessProbe.IsRunning(launcher.Vmm.Process));
+        Assert.False(File.Exists(fork1.PathOf("ch.sock")));
         Assert.False(Directory.Exists(fork1.PathOf("ch-restore")));
     }
 
@@ -225,7 +252,7 @@ public sealed class CloudHypervisorForkTests : IAsyncLifetime
 
         var driver = new CloudHypervisorDriver(launcher);
 
-        var error = await Assert.ThrowsAsync<CloudHypervisorApiException>(() => driver.RestoreAsync(Spec(fork1, "fork1", 4, "52:54:00:00:00:04"), LinkSavedState(fork1), CancellationToken.None));
+        var error = await Assert.ThrowsAsync<CloudHypervisorApiException>(() => driver.RestoreAsync(Spec(fork1, "fork1", 4, "52:54:00:00:00:04"), LinkSavedState(fork1), Task.CompletedTask, CancellationToken.None));
 
         Assert.Equal(["Error from API", "The VM could not be restored"], error.Messages.Take(2));
         Assert.False(ProcessProbe.IsRunning(launcher.Vmm.Process));
@@ -239,7 +266,7 @@ public sealed class CloudHypervisorForkTests : IAsyncLifetime
         await using var old = new FakeCloudHypervisorLauncher(new FakeCloudHypervisorOptions { MajorVersion = 51 });
         var driver = new CloudHypervisorDriver(old);
 
-        var instance = await driver.RestoreAsync(Spec(fork1, "fork1", 4, "52:54:00:00:00:04"), LinkSavedState(fork1), CancellationToken.None);
+        var instance = await driver.RestoreAsync(Spec(fork1, "fork1", 4, "52:54:00:00:00:04"), LinkSavedState(fork1), Task.CompletedTask, CancellationToken.None);
 
         var restore = JsonNode.Parse(old.Vmm.Requests.Single(request => request.Endpoint == "vm.restore").Body!)!.AsObject();
         Assert.False(restore.ContainsKey("memory_restore_mode"));
@@ -254,7 +281,7 @@ public sealed class CloudHypervisorForkTests : IAsyncLifetime
         await using var noUffd = new FakeCloudHypervisorLauncher(new FakeCloudHypervisorOptions { UserfaultfdUnavailable = true });
         var driver = new CloudHypervisorDriver(noUffd);
 
-        var instance = await driver.RestoreAsync(Spec(fork1, "fork1", 4, "52:54:00:00:00:04"), LinkSavedState(fork1), CancellationToken.None);
+        var instance = await driver.RestoreAsync(Spec(fork1, "fork1", 4, "52:54:00:00:00:04"), LinkSavedState(fork1), Task.CompletedTask, CancellationToken.None);
 
         Assert.Equal(
             ["OnDemand", "Copy"],

@@ -60,7 +60,7 @@ public sealed class CloudHypervisorSnapshotTests : IAsyncLifetime
         Assert.Equal(["config.json", "memory-ranges", "state.json"], Directory.GetFiles(state).Select(Path.GetFileName).Order());
         await driver.KillAsync(instance, CancellationToken.None);
 
-        var restored = await driver.RestoreAsync(vm.Spec(), state, CancellationToken.None);
+        var restored = await driver.RestoreAsync(vm.Spec(), state, Task.CompletedTask, CancellationToken.None);
 
         var vmm = launcher.Vmm;
         Assert.NotSame(saved, vmm);
@@ -98,7 +98,7 @@ public sealed class CloudHypervisorSnapshotTests : IAsyncLifetime
             memory.SetLength(memory.Length - 1);
         }
 
-        var error = await Assert.ThrowsAsync<CloudHypervisorApiException>(() => driver.RestoreAsync(vm.Spec(), state, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<CloudHypervisorApiException>(() => driver.RestoreAsync(vm.Spec(), state, Task.CompletedTask, CancellationToken.None));
 
         Assert.Equal("vm.restore", error.Operation);
         Assert.Equal(HttpStatusCode.InternalServerError, error.StatusCode);
