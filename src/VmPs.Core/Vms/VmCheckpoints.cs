@@ -349,6 +349,7 @@ internal sealed class VmCheckpoints
         {
             await VmDiskChain.LinkChainAsync(reconciler.Files(vm), frozen, fork, cancellationToken).ConfigureAwait(false);
         }
+
         await CheckpointDiskToAsync(directory, description, fork, diskFile, vm.DiskSizeBytes, cancellationToken).ConfigureAwait(false);
         if (checkpoint.HasMemory)
         {
