@@ -111,13 +111,23 @@ public sealed class TarTreeExtractor
             }
 
             extractor.CloseDirectories([]);
-            extractor.RecheckDanglingLinks();
+            if (extractor.RemoveDanglingLinksLeavingTree() is { } escape)
+            {
+                throw escape;
+            }
+
             if (options.RootName is not null && !extractor.rootWritten)
             {
                 throw Unexpected($"The archive does not hold '{options.RootName}', the entry that was asked for.");
             }
 
             return new TarExtractResult(extractor.entries, extractor.bytes);
+        }
+        catch
+        {
+            // What was written before the failure stays, and it may give a link that led nowhere a way out.
+            extractor.RemoveDanglingLinksLeavingTree();
+            throw;
         }
         finally
         {
@@ -407,15 +417,20 @@ public sealed class TarTreeExtractor
         }
     }
 
-    private void RecheckDanglingLinks()
+    /// <summary>
+    /// Unlinks each link that led nowhere when it was written and now leads outside the tree (through what was written
+    /// after it); returns the first one's PathEscape, or null.
+    /// </summary>
+    private FileOperationException? RemoveDanglingLinksLeavingTree()
     {
+        FileOperationException? first = null;
         foreach (var components in danglingLinks)
         {
             try
             {
                 ResolvesInside(components);
             }
-            catch (FileOperationException)
+            catch (FileOperationException error) when (error.Code == FileErrorCodes.PathEscape)
             {
                 var (parent, name) = OpenParent(components);
                 using (parent)
@@ -423,9 +438,11 @@ public sealed class TarTreeExtractor
                     UnixDirectoryCalls.Unlink(parent, name, isDirectory: false);
                 }
 
-                throw;
+                first ??= error;
             }
         }
+
+        return first;
     }
 
     private bool ResolvesInside(IReadOnlyList<string> components)

@@ -245,6 +245,23 @@ public sealed class TarTreeExtractorTests : IDisposable
     }
 
     [Fact]
+    public async Task A_link_that_dangles_while_written_is_removed_when_a_later_entry_fails_after_giving_it_a_way_out()
+    {
+        using var archive = FileTrees.Tar(
+            DirectoryEntry("copy"),
+            FileTrees.LinkEntry("copy/late", "missing/../../.."),
+            DirectoryEntry("copy/missing"),
+            FileTrees.LinkEntry("copy/refused", "/etc/shadow"));
+
+        var error = await Assert.ThrowsAsync<FileOperationException>(() => ExtractAsync(archive, new TarExtractOptions { RootName = "copy" }));
+
+        Assert.Equal(FileErrorCodes.PathEscape, error.Code);
+        Assert.Contains("'copy/refused'", error.Message);
+        Assert.True(Directory.Exists(Path.Combine(destination, "copy", "missing")));
+        Assert.Null(UnixFileSystem.TryGetStatus(Path.Combine(destination, "copy", "late")));
+    }
+
+    [Fact]
     public async Task Existing_files_are_kept_without_overwrite_and_replaced_with_it()
     {
         File.WriteAllText(Path.Combine(destination, "f"), "old");
