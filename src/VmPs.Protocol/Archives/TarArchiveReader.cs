@@ -252,13 +252,16 @@ public sealed class TarArchiveReader : IAsyncDisposable, IDisposable
         var bytes = header.AsSpan(offset, length);
         if ((bytes[0] & 0x80) != 0)
         {
-            if (bytes[0] != 0x80 || bytes[1..^8].IndexOfAnyExcept((byte)0) >= 0 || (bytes[^8] & 0x80) != 0)
+            // 0x80, then the digits: those past the last eight must be zero, and eight must leave a long's sign bit clear.
+            var digits = bytes[1..];
+            var significant = digits[^Math.Min(sizeof(long), digits.Length)..];
+            if (bytes[0] != 0x80 || digits[..^significant.Length].IndexOfAnyExcept((byte)0) >= 0 || (significant.Length == sizeof(long) && (significant[0] & 0x80) != 0))
             {
                 throw Malformed($"The {field} field of '{name}' is a negative or oversized base-256 number.", name);
             }
 
             long value = 0;
-            foreach (var b in bytes[^8..])
+            foreach (var b in significant)
             {
                 value = (value << 8) | b;
             }

@@ -131,6 +131,33 @@ public sealed class TarArchiveReaderTests
         Assert.Equal(TarArchiveError.Malformed, error.Error);
     }
 
+    [Fact]
+    public async Task AnEightByteFieldInBase256ReadsAsGnuTarWritesALargeUid()
+    {
+        var header = RawTar.Header("a", '0', 0);
+        byte[] uid = [0x80, 0, 0, 0, 0, 0x3D, 0x09, 0x00];
+        uid.CopyTo(header, 108);
+        RawTar.Seal(header);
+
+        await using var reader = new TarArchiveReader(new MemoryStream(RawTar.Concat(header, RawTar.End)));
+        var entry = await reader.ReadNextAsync(CancellationToken.None);
+
+        Assert.Equal(4_000_000, entry!.Uid);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x80, 0, 0, 0, 0, 0, 0x12, 0x34 })]
+    [InlineData(new byte[] { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF })]
+    public async Task AChecksumFieldInBase256IsMalformed(byte[] checksum)
+    {
+        var header = RawTar.Header("a", '0', 0);
+        checksum.CopyTo(header, 148);
+
+        var error = await ReadAllExpectingErrorAsync(new MemoryStream(RawTar.Concat(header, RawTar.End)));
+
+        Assert.Equal(TarArchiveError.Malformed, error.Error);
+    }
+
     [Theory]
     [InlineData("12 path=abc")]
     [InlineData("5 a=b\n")]
