@@ -23,6 +23,7 @@ internal sealed class FileLock : IDisposable
     private const int LockShared = 1;
     private const int LockExclusive = 2;
     private const int LockNonBlocking = 4;
+    private const int Unlock = 8;
     private const int WouldBlock = 11;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(25);
 
@@ -130,14 +131,24 @@ internal sealed class FileLock : IDisposable
         return this;
     }
 
-    /// <summary>Closing the descriptor releases the lock.</summary>
+    /// <summary>
+    /// Releases the lock, then closes the descriptor. Closing alone would not be enough: a child this process forks
+    /// holds a copy of the descriptor until it execs, and the lock lasts while any copy is open, so another taker could
+    /// find it held a moment after it was given up.
+    /// </summary>
     public void Dispose()
     {
-        if (deleteOnDispose && !handle.IsClosed && IsStillNamed(handle, path))
+        if (handle.IsClosed)
+        {
+            return;
+        }
+
+        if (deleteOnDispose && IsStillNamed(handle, path))
         {
             File.Delete(path);
         }
 
+        Libc.flock((int)handle.DangerousGetHandle(), Unlock);
         handle.Dispose();
     }
 

@@ -19,4 +19,7 @@ internal static partial class TestLibc
 
     [LibraryImport("libc")]
     public static partial uint umask(uint mask);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int dup(int fd);
 }

@@ -4,6 +4,7 @@ using VmPs.Core.Agent;
 using VmPs.Core.State;
 using VmPs.Protocol.Files;
 using VmPs.Tests.Infrastructure;
+using VmPs.Tests.Native;
 
 namespace VmPs.Tests.Core.State;
 
@@ -92,7 +93,34 @@ public sealed class FileLockTests : IDisposable
         Assert.True(FileLock.IsHeld(path));
     }
 
+    [Fact]
+    public void A_released_lock_is_free_at_once_while_a_copy_of_its_descriptor_is_still_open()
+    {
+        // A child forked while the lock was held keeps such a copy until it execs.
+        var path = scratch.Combine("work.lock");
+        var held = FileLock.TryAcquire(path)!;
+        var copy = TestLibc.dup(DescriptorOf(path));
+        Assert.True(copy >= 0);
+        try
+        {
+            held.Dispose();
+            using var again = FileLock.TryAcquire(path);
+            Assert.NotNull(again);
+        }
+        finally
+        {
+            VmPs.Core.Native.Libc.close(copy);
+        }
+    }
+
     public void Dispose() => scratch.Dispose();
+
+    /// <summary>This process's descriptor open on <paramref name="path"/> (/proc/self/fd links to what each one opened).</summary>
+    private static int DescriptorOf(string path) =>
+        Directory.EnumerateFileSystemEntries("/proc/self/fd")
+            .Where(link => UnixFileSystem.TryGetStatus(link) is not null && new FileInfo(link).LinkTarget == path)
+            .Select(link => int.Parse(Path.GetFileName(link), System.Globalization.CultureInfo.InvariantCulture))
+            .Single();
 
     /// <summary>flock(1) holding <paramref name="path"/> until killed; returns once the lock is held.</summary>
     private static async Task<HeldLock> HoldAsync(string path)
