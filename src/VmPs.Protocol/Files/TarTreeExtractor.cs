@@ -419,7 +419,7 @@ public sealed class TarTreeExtractor
 
     /// <summary>
     /// Unlinks each link that led nowhere when it was written and now leads outside the tree (through what was written
-    /// after it); returns the first one's PathEscape, or null.
+    /// after it) or cannot be resolved at all (a loop); returns the first one's error (PathEscape, LinkLoop), or null.
     /// </summary>
     private FileOperationException? RemoveDanglingLinksLeavingTree()
     {
@@ -430,7 +430,7 @@ public sealed class TarTreeExtractor
             {
                 ResolvesInside(components);
             }
-            catch (FileOperationException error) when (error.Code == FileErrorCodes.PathEscape)
+            catch (FileOperationException error)
             {
                 var (parent, name) = OpenParent(components);
                 using (parent)
