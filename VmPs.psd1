@@ -19,6 +19,7 @@
         'Get-Vm'
         'Start-Vm'
         'Stop-Vm'
+        'Restart-Vm'
         'Set-Vm'
         'Export-VmSpec'
         'Import-VmSpec'

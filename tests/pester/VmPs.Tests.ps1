@@ -269,6 +269,43 @@ Describe 'Quick start' {
         $errors[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
     }
 
+    It 'Restart-Vm boots the running VM afresh in a new hypervisor and refuses a stopped VM, under -WhatIf too' -Skip:$NoQemu {
+        $bootId = { (Invoke-VmCommand -Name demo -Command cat, /proc/sys/kernel/random/boot_id).Stdout.Trim() }
+        $before = Get-Vm -Name demo
+        $firstBoot = & $bootId
+
+        Restart-Vm -Name demo -WhatIf
+        & $bootId | Should -Be $firstBoot
+
+        $restarted = Get-Vm -Name demo | Restart-Vm -PassThru
+        $restarted.State | Should -Be 'Running'
+        $restarted.ProcessId | Should -Not -Be $before.ProcessId
+        $restarted.IPAddress | Should -Be $before.IPAddress
+        $secondBoot = & $bootId
+        $secondBoot | Should -Not -Be $firstBoot
+
+        # -TurnOff resets without a shutdown; in a job of its own type, as every long operation.
+        $job = Restart-Vm -Name demo -TurnOff -AsJob -PassThru
+        $job.PSJobTypeName | Should -Be 'RestartVmJob'
+        ($job | Wait-Job -Timeout 180 | Receive-Job).State | Should -Be 'Running'
+        $job.State | Should -Be 'Completed'
+        & $bootId | Should -Not -BeIn @($firstBoot, $secondBoot)
+
+        New-Vm -Name restart-stopped | Out-Null
+        try {
+            foreach ($whatIf in $false, $true) {
+                $errors = Get-VmError { Restart-Vm -Name restart-stopped -WhatIf:$whatIf }
+                $errors[0].FullyQualifiedErrorId | Should -Be 'VmNotRunning,VmPs.PowerShell.Commands.RestartVmCommand'
+                $errors[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+                $errors[0].TargetObject | Should -Be 'restart-stopped'
+            }
+            (Get-Vm -Name restart-stopped).State | Should -Be 'Stopped'
+        }
+        finally {
+            Remove-Vm -Name restart-stopped -Confirm:$false
+        }
+    }
+
     It 'Stop-Vm -Force shuts the guest down, which powers itself off, without waiting on its programs' -Skip:$NoQemu {
         $vm = Stop-Vm -Name demo -Force -PassThru
         $vm.State | Should -Be 'Stopped'

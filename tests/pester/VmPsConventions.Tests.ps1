@@ -66,6 +66,7 @@ Describe 'Pipeline binding never crosses types' {
         @{ Case = 'a network'; Command = 'Start-Vm -WhatIf'; Source = { Get-VmNetwork lab } }
         @{ Case = 'a network'; Command = 'Suspend-Vm -WhatIf'; Source = { Get-VmNetwork lab } }
         @{ Case = 'a network'; Command = 'Resume-Vm -WhatIf'; Source = { Get-VmNetwork lab } }
+        @{ Case = 'an image'; Command = 'Restart-Vm -WhatIf'; Source = { Get-VmImage tiny } }
         @{ Case = 'an image'; Command = 'Save-Vm -WhatIf'; Source = { Get-VmImage tiny } }
         @{ Case = 'a network'; Command = 'Checkpoint-Vm -CheckpointName cp1 -WhatIf'; Source = { Get-VmNetwork lab } }
         @{ Case = 'a network'; Command = 'Copy-Vm -Destination copied -WhatIf'; Source = { Get-VmNetwork lab } }
@@ -114,6 +115,7 @@ Describe '-Force answers the confirmation; ConfirmImpact is Hyper-V''s' {
         @{ Command = 'Remove-VmVolume'; Impact = 'High' }
         @{ Command = 'Remove-VmUser'; Impact = 'High' }
         @{ Command = 'Stop-Vm'; Impact = 'Medium' }
+        @{ Command = 'Restart-Vm'; Impact = 'Medium' }
         @{ Command = 'Set-Vm'; Impact = 'Medium' }
         @{ Command = 'Import-VmSpec'; Impact = 'Medium' }
         @{ Command = 'Start-Vm'; Impact = 'Medium' }
@@ -200,6 +202,8 @@ Describe '-WhatIf validates before it reports' {
         @{ Command = 'Suspend-Vm -Name plain'; ErrorId = 'VmNotRunning' }
         @{ Command = 'Resume-Vm -Name plain'; ErrorId = 'VmNotPaused' }
         @{ Command = 'Save-Vm -Name plain'; ErrorId = 'VmNotRunning' }
+        @{ Command = 'Restart-Vm -Name no-such-vm'; ErrorId = 'VmNotFound' }
+        @{ Command = 'Restart-Vm -Name plain'; ErrorId = 'VmNotRunning' }
         @{ Command = 'Checkpoint-Vm -Name plain -CheckpointName "bad name!"'; ErrorId = 'InvalidCheckpointName' }
         @{ Command = 'Checkpoint-Vm -Name no-such-vm -CheckpointName cp1'; ErrorId = 'VmNotFound' }
         @{ Command = 'Restore-VmCheckpoint -VmName plain -Name no-such-checkpoint'; ErrorId = 'CheckpointNotFound' }
@@ -244,7 +248,7 @@ Describe '-WhatIf validates before it reports' {
 
 Describe '-AsJob on every long operation' {
     It '<_> has -AsJob and declares Job among its outputs' -ForEach @(
-        'Start-Vm', 'Stop-Vm', 'Save-Vm', 'Checkpoint-Vm', 'Restore-VmCheckpoint', 'Copy-Vm', 'Resize-VmDisk',
+        'Start-Vm', 'Stop-Vm', 'Restart-Vm', 'Save-Vm', 'Checkpoint-Vm', 'Restore-VmCheckpoint', 'Copy-Vm', 'Resize-VmDisk',
         'New-VmImage', 'New-VmVolume', 'Copy-VmVolume', 'Resize-VmVolume', 'Build-VmKernel', 'Invoke-VmCommand', 'New-Vm',
         'Import-VmSpec', 'Copy-VmFile'
     ) {

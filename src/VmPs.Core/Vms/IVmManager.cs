@@ -52,6 +52,9 @@ public interface IVmManager
     /// <summary>Shuts the guest down (forced: without waiting on its programs), killing the hypervisor after the timeout; TurnOff kills at once.</summary>
     Task<VmInfo> StopAsync(string name, VmStopOptions options, CancellationToken cancellationToken);
 
+    /// <summary>Shuts a running or paused VM down as StopAsync does and boots it afresh; another state is VmNotRunning.</summary>
+    Task<VmInfo> RestartAsync(string name, VmStopOptions stopOptions, VmStartOptions startOptions, IProgress<VmProgress>? progress, CancellationToken cancellationToken);
+
     /// <summary>
     /// Grows a stopped VM's own writable disk and its filesystem to <paramref name="sizeGiB"/>; the guest sees the room
     /// at its next boot. Errors: VmDiskResizeNeedsStoppedVm, VmDiskShrinkNotSupported, DiskSizeOutOfRange, FilesystemDamaged.

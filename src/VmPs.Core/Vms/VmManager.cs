@@ -416,6 +416,20 @@ public sealed class VmManager : IVmManager
         return await ToInfoAsync(await shutdown.StopAsync(vm, options, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Restart-Vm: shuts a running or paused VM down as <see cref="StopAsync"/> does and boots it afresh as
+    /// <see cref="StartAsync"/> does (a new hypervisor; what was in memory is gone). Any other state is VmNotRunning.
+    /// </summary>
+    public async Task<VmInfo> RestartAsync(string name, VmStopOptions stopOptions, VmStartOptions startOptions, IProgress<VmProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stopOptions);
+        ArgumentNullException.ThrowIfNull(startOptions);
+        var vm = await GetRecordAsync(name, cancellationToken).ConfigureAwait(false);
+        VmStateRules.RequireRunningOrPaused(vm.Name, vm.State);
+        var stopped = await shutdown.StopAsync(vm, stopOptions, cancellationToken).ConfigureAwait(false);
+        return await ToInfoAsync(await boot.StartAsync(stopped, startOptions, progress, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Suspend-Vm: stops the vCPUs of a running VM (State Paused); a paused VM stays as it is.</summary>
     public async Task<VmInfo> SuspendAsync(string name, CancellationToken cancellationToken)
     {

@@ -30,15 +30,6 @@ public sealed class StartVmCommand : VmStateChangeCmdlet
         var options = new VmStartOptions { WaitForAgent = !NoWait, DiscardSavedState = Force };
         options = options with { Timeout = TimeoutOr(options.Timeout) };
         RunOperation(AsJob, name, $"Starting VM '{name}'", async (progress, cancellationToken) =>
-        {
-            var vm = await Manager.StartAsync(name, options, progress, cancellationToken).ConfigureAwait(false);
-            if (vm.State == VmState.Running && vm.StatusDetail is { } withoutAgent)
-            {
-                // A disk image VM whose agent did not answer: it runs, and the user learns why commands cannot reach it.
-                progress.Warn(withoutAgent);
-            }
-
-            return PassThruOutput(vm);
-        });
+            BootedOutput(await Manager.StartAsync(name, options, progress, cancellationToken).ConfigureAwait(false), progress));
     }
 }

@@ -12,33 +12,23 @@ namespace VmPs.PowerShell.Commands;
 /// </summary>
 [Cmdlet(VerbsLifecycle.Stop, "Vm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = NameSet)]
 [OutputType(typeof(VmInfo), typeof(Job))]
-public sealed class StopVmCommand : VmStateChangeCmdlet
+public sealed class StopVmCommand : VmShutdownCmdlet
 {
-    /// <summary>Shut the guest down without waiting on its programs: they are killed, then the guest syncs and powers off.</summary>
-    [Parameter]
-    public SwitchParameter Force { get; set; }
-
-    /// <summary>Kill the hypervisor at once, like pulling the power: the guest does not shut down.</summary>
-    [Parameter]
-    public SwitchParameter TurnOff { get; set; }
-
     protected override void ProcessVm(string name)
     {
-        var method = TurnOff ? VmStopMethod.TurnOff : Force ? VmStopMethod.ForcedShutdown : VmStopMethod.Shutdown;
-        var (action, status) = method switch
+        var action = Method switch
         {
-            VmStopMethod.TurnOff => ("Turn VM off (kill the hypervisor)", "Killing the hypervisor"),
-            VmStopMethod.ForcedShutdown => ("Shut VM down, killing its programs", "Shutting the guest down, killing its programs"),
-            _ => ("Shut VM down", "Shutting the guest down"),
+            VmStopMethod.TurnOff => "Turn VM off (kill the hypervisor)",
+            VmStopMethod.ForcedShutdown => "Shut VM down, killing its programs",
+            _ => "Shut VM down",
         };
         if (!ShouldProcess(name, action))
         {
             return;
         }
 
-        var options = new VmStopOptions { Method = method };
-        options = options with { Timeout = TimeoutOr(options.Timeout) };
-        RunOperation(AsJob, name, $"Stopping VM '{name}'", status, async cancellationToken =>
+        var options = StopOptions();
+        RunOperation(AsJob, name, $"Stopping VM '{name}'", ShutdownStatus, async cancellationToken =>
             PassThruOutput(await Manager.StopAsync(name, options, cancellationToken).ConfigureAwait(false)));
     }
 }

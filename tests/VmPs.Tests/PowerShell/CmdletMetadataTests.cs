@@ -17,6 +17,7 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Get-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Start-Vm"] = ["VmPs.Core.Vms.VmInfo", "System.Management.Automation.Job"],
         ["Stop-Vm"] = ["VmPs.Core.Vms.VmInfo", "System.Management.Automation.Job"],
+        ["Restart-Vm"] = ["VmPs.Core.Vms.VmInfo", "System.Management.Automation.Job"],
         ["Set-Vm"] = ["VmPs.Core.Vms.VmInfo"],
         ["Export-VmSpec"] = ["System.String"],
         ["Import-VmSpec"] = ["VmPs.Core.Specs.VmSpecResult", "System.Management.Automation.Job"],
@@ -72,13 +73,13 @@ public sealed class CmdletMetadataTests : IDisposable
         ["Get-VmSshGateway"] = ["VmPs.Core.SshGateway.SshGatewayInfo"],
     };
 
-    private static readonly string[] StateChangingCmdlets = ["Set-VmHost", "Build-VmKernel", "New-Vm", "Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Copy-Vm", "Restore-VmCheckpoint", "Remove-VmCheckpoint", "Set-Vm", "Export-VmSpec", "Import-VmSpec", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
+    private static readonly string[] StateChangingCmdlets = ["Set-VmHost", "Build-VmKernel", "New-Vm", "Start-Vm", "Stop-Vm", "Restart-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Copy-Vm", "Restore-VmCheckpoint", "Remove-VmCheckpoint", "Set-Vm", "Export-VmSpec", "Import-VmSpec", "Remove-Vm", "Invoke-VmCommand", "Copy-VmFile", "New-VmImage", "Remove-VmImage",
         "Clear-VmImageCache", "New-VmNetwork", "Remove-VmNetwork", "Repair-VmNetwork", "Add-VmPortMapping", "Remove-VmPortMapping",
         "New-VmVolume", "Remove-VmVolume", "Copy-VmVolume", "Resize-VmVolume", "Mount-VmVolume", "Dismount-VmVolume", "Resize-VmDisk",
         "New-VmUser", "Set-VmUser", "Remove-VmUser", "Add-VmUserKey", "Remove-VmUserKey", "Set-VmQuota", "New-VmUserToken", "Grant-VmAccess", "Revoke-VmAccess",
         "New-VmIngress", "Remove-VmIngress", "Start-VmSshGateway", "Stop-VmSshGateway"];
 
-    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Copy-Vm", "Set-Vm", "Export-VmSpec", "Remove-Vm", "Get-VmLog", "Resize-VmDisk", "Measure-Vm"];
+    private static readonly string[] CmdletsTakingVms = ["Start-Vm", "Stop-Vm", "Restart-Vm", "Suspend-Vm", "Resume-Vm", "Save-Vm", "Checkpoint-Vm", "Copy-Vm", "Set-Vm", "Export-VmSpec", "Remove-Vm", "Get-VmLog", "Resize-VmDisk", "Measure-Vm"];
 
     private readonly CmdletMetadata metadata = new();
 

@@ -162,6 +162,9 @@ internal sealed class FakeVmManager : IVmManager
 
     public Task<VmInfo> StopAsync(string name, VmStopOptions options, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+    public Task<VmInfo> RestartAsync(string name, VmStopOptions stopOptions, VmStartOptions startOptions, IProgress<VmProgress>? progress, CancellationToken cancellationToken) =>
+        throw new NotSupportedException();
+
     public Task RemoveAsync(string name, bool force, CancellationToken cancellationToken) => throw new NotSupportedException();
 
     public Task<VmInfo> SetAsync(string name, VmSetOptions options, bool dryRun, CancellationToken cancellationToken) => throw new NotSupportedException();
