@@ -419,7 +419,7 @@ public sealed class TarTreeExtractor
 
     /// <summary>
     /// Unlinks each link that led nowhere when it was written and now leads outside the tree (through what was written
-    /// after it) or cannot be resolved at all (a loop); returns the first one's error (PathEscape, LinkLoop), or null.
+    /// after it) or cannot be resolved at all (a loop), once; returns the first one's error (PathEscape, LinkLoop), or null.
     /// </summary>
     private FileOperationException? RemoveDanglingLinksLeavingTree()
     {
@@ -442,6 +442,8 @@ public sealed class TarTreeExtractor
             }
         }
 
+        // Checked: a failure after this point (the escape thrown from here) finds none left to check again.
+        danglingLinks.Clear();
         return first;
     }
 
