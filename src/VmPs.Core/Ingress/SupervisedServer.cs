@@ -12,7 +12,6 @@ internal sealed class SupervisedServer
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
 
     private readonly string directory;
     private readonly string pidFile;
@@ -57,17 +56,11 @@ internal sealed class SupervisedServer
         PrivateFiles.CreateDirectory(directory);
         File.Delete(socket);
         var identity = await startAsync(cancellationToken).ConfigureAwait(false);
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        while (!await pingAsync(cancellationToken).ConfigureAwait(false))
+        var outcome = await ServerStartWait.UntilAnswersAsync(identity, pingAsync, StartTimeout, cancellationToken).ConfigureAwait(false);
+        if (outcome != ServerStartOutcome.Answered)
         {
-            var exited = !ProcessProbe.IsRunning(identity);
-            if (exited || started.Elapsed > StartTimeout)
-            {
-                await ProcessProbe.KillAsync(identity, StopTimeout, cancellationToken).ConfigureAwait(false);
-                throw failure(exited ? "it exited" : $"it did not answer on its socket within {StartTimeout.TotalSeconds:0} s");
-            }
-
-            await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
+            await ProcessProbe.KillAsync(identity, StopTimeout, cancellationToken).ConfigureAwait(false);
+            throw failure(outcome == ServerStartOutcome.Exited ? "it exited" : $"it did not answer on its socket within {StartTimeout.TotalSeconds:0} s");
         }
 
         // Servers bind their socket with the umask's mode; inside the 0700 directory it is private already, and 0600 by rule.

@@ -21,7 +21,6 @@ internal sealed class SshGatewayServer
     public const string DefaultSshd = "/usr/sbin/sshd";
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
 
     private readonly SshGatewayLayout layout;
     private readonly VmPsSettings installation;
@@ -82,20 +81,15 @@ internal sealed class SshGatewayServer
         var identity = await Namespace.RunAsync(
             () => DetachedProcess.Start(gateway, ["serve", "--sshd", sshd, "--directory", layout.Directory + "/"], layout.Log, layout.Directory, layout.PidFile),
             cancellationToken).ConfigureAwait(false);
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        while (!await AcceptsAsync(settings, cancellationToken).ConfigureAwait(false))
+        if (await ServerStartWait.UntilAnswersAsync(identity, token => AcceptsAsync(settings, token), StartTimeout, cancellationToken).ConfigureAwait(false)
+            != ServerStartOutcome.Answered)
         {
-            if (!ProcessProbe.IsRunning(identity) || started.Elapsed > StartTimeout)
-            {
-                await ProcessProbe.KillAsync(identity, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
-                File.Delete(layout.PidFile);
-                var log = ReadLogFrom(logStart);
-                throw log.Contains("Address already in use", StringComparison.Ordinal)
-                    ? SshGatewayErrors.PortInUse(settings.ListenAddress, settings.Port, "the address is already in use")
-                    : SshGatewayErrors.Failed(LastLine(log) ?? $"it did not accept connections within {StartTimeout.TotalSeconds:0} s", layout.Log);
-            }
-
-            await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
+            await ProcessProbe.KillAsync(identity, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+            File.Delete(layout.PidFile);
+            var log = ReadLogFrom(logStart);
+            throw log.Contains("Address already in use", StringComparison.Ordinal)
+                ? SshGatewayErrors.PortInUse(settings.ListenAddress, settings.Port, "the address is already in use")
+                : SshGatewayErrors.Failed(LastLine(log) ?? $"it did not accept connections within {StartTimeout.TotalSeconds:0} s", layout.Log);
         }
     }
 
