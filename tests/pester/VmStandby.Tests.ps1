@@ -116,5 +116,20 @@ Describe 'Standby cmdlets' {
         It 'Resume-Vm on a running VM fails with VmNotPaused, under -WhatIf too' {
             (Get-VmError { Resume-Vm sleeper -WhatIf })[0].FullyQualifiedErrorId | Should -BeLike 'VmNotPaused,*'
         }
+
+        It 'Restart-Vm boots a paused VM afresh, resuming it so that its guest shuts down; a saved VM is VmNotRunning' {
+            Invoke-VmCommand sleeper -Script 'echo kept-in-memory > /run/marker' | Out-Null
+            Suspend-Vm sleeper
+            $restarted = Restart-Vm sleeper -PassThru
+            $restarted.State | Should -Be 'Running'
+            (Invoke-VmCommand sleeper -Script 'cat /run/marker 2>/dev/null || echo gone').Stdout.Trim() | Should -Be 'gone'
+
+            Save-Vm sleeper
+            $errors = Get-VmError { Restart-Vm sleeper }
+            $errors[0].FullyQualifiedErrorId | Should -BeLike 'VmNotRunning,*'
+            $errors[0].Exception.Message | Should -Match 'saved, not running'
+            $errors[0].ErrorDetails.RecommendedAction | Should -Be 'Start it first: Start-Vm sleeper'
+            (Get-Vm sleeper).State | Should -Be 'Saved'
+        }
     }
 }
