@@ -6,7 +6,7 @@ namespace VmPs.PowerShell.Infrastructure;
 /// <summary>Start-Vm, Stop-Vm and Restart-Vm: a change of VM state bounded by -TimeoutSec, returning the VM with -PassThru, in a job with -AsJob.</summary>
 public abstract class VmStateChangeCmdlet : VmPassThruCmdlet
 {
-    /// <summary>How long the change may take: Start-Vm's wait for the agent, Stop-Vm's graceful shutdown.</summary>
+    /// <summary>How long the change may take: Start-Vm's wait for the agent, Stop-Vm's graceful shutdown, each of them in Restart-Vm.</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
     public int? TimeoutSec { get; set; }
