@@ -60,12 +60,16 @@ Describe 'Standby cmdlets' {
             (Invoke-VmCommand sleeper -Command cat, /run/marker).Stdout.Trim() | Should -Be 'kept-in-memory'
         }
 
-        It 'Save-Vm ends the hypervisor with State Saved; Start-Vm brings back what was in memory' {
+        It 'Save-Vm ends the hypervisor with State Saved; Start-Vm in another pwsh session brings back what was in memory' {
             $saved = Save-Vm sleeper -PassThru
             $saved.State | Should -Be 'Saved'
             $saved.ProcessId | Should -BeNullOrEmpty
             (Get-Vm sleeper | Format-Table | Out-String -Width 80) | Should -Match 'Saved'
-            Start-Vm sleeper
+            # The saved state is on disk, not in this session: a new pwsh (VMPS_HOME inherited) restores it.
+            $pwsh = Join-Path $PSHOME 'pwsh'
+            & $pwsh -NoProfile -NonInteractive -Command "Import-Module '$RepoRoot/out/VmPs'; Start-Vm -Name sleeper -ErrorAction Stop" | Out-Null
+            $LASTEXITCODE | Should -Be 0
+            (Get-Vm sleeper).State | Should -Be 'Running'
             (Invoke-VmCommand sleeper -Command cat, /run/marker).Stdout.Trim() | Should -Be 'kept-in-memory'
         }
 
